@@ -1,0 +1,100 @@
+"""The repo config `.github/prompt-review.yml`, read from the PR's base branch.
+
+Every key is optional; unknown keys are errors (a typo must not silently disable a gate).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.errors import SourceError, UserError
+from bot.core.yamlsrc import load_yaml, pydantic_errors
+
+CONFIG_PATH = ".github/prompt-review.yml"
+DEFAULT_OWNERS_FILE = ".github/PROMPTOWNERS"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PromptsConfig(_Strict):
+    include: list[str] = Field(default_factory=lambda: ["prompts/**", "**/*.prompty", "**/*.prompt"])
+    exclude: list[str] = Field(default_factory=list)
+
+
+class Budget(_Strict):
+    max_calls: int = Field(2000, ge=0)
+    max_tokens: int | None = Field(None, ge=0)
+    max_usd: float = Field(5.0, ge=0)
+
+
+class ForksConfig(_Strict):
+    label: str = "prompt-review:run-evals"
+
+
+class EvalsConfig(_Strict):
+    fail_on: Literal["regression", "any_failure", "never"] = "regression"
+    max_regressions: int = Field(0, ge=0)
+    min_pass_rate: float | None = Field(None, ge=0, le=1)
+    significance: float = Field(0.05, gt=0, lt=1)
+    repeats: int = Field(1, ge=1, le=20)
+    concurrency: int = Field(8, ge=1, le=64)
+    timeout_s: float = Field(60.0, gt=0)
+    budget: Budget = Field(default_factory=Budget)
+    skip_evals_on_formatting_only: bool = True
+    forks: ForksConfig = Field(default_factory=ForksConfig)
+
+
+class ApprovalRule(_Strict):
+    paths: list[str] = Field(min_length=1)
+    required_approvals: int = Field(ge=0)
+
+
+class ApprovalConfig(_Strict):
+    owners_file: str = DEFAULT_OWNERS_FILE
+    fallback_to_codeowners: bool = False
+    required_approvals: int = Field(1, ge=0)
+    required_approvals_on_regression: int = Field(2, ge=0)
+    allow_author: bool = False
+    dismiss_on_push: bool = True
+    unowned: Literal["require_write_access", "allow"] = "require_write_access"
+    rules: list[ApprovalRule] = Field(default_factory=list)
+
+
+class LimitsConfig(_Strict):
+    max_files: int = Field(3000, ge=1)
+    max_prompt_bytes: int = Field(1_000_000, ge=1)
+    max_cases: int = Field(5000, ge=1)
+
+
+class RepoConfig(_Strict):
+    prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    suites: list[str] | None = None
+    evals: EvalsConfig = Field(default_factory=EvalsConfig)
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @field_validator("suites")
+    @classmethod
+    def _suites_not_empty_strings(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not s.strip() for s in value):
+            raise ValueError("suite paths must not be empty")
+        return value
+
+
+def parse_config(text: str | bytes | None, file: str = CONFIG_PATH) -> RepoConfig:
+    """Parse the repo config; absent or empty means all defaults. Raises UserError with lines."""
+    if text is None:
+        return RepoConfig()
+    located = load_yaml(text, file)
+    if located.data is None:
+        return RepoConfig()
+    if not isinstance(located.data, dict):
+        raise UserError(SourceError(file, "the config must be a mapping of keys (prompts, suites, evals, approval)", 1))
+    try:
+        return RepoConfig.model_validate(located.data)
+    except ValidationError as exc:
+        raise UserError(pydantic_errors(located, exc)) from None
