@@ -1,0 +1,274 @@
+"""Base-vs-head comparison of eval results: per-case status, flakiness, paired statistics
+(exact McNemar, bootstrap interval) and the blocking verdict. Pure: plain values in and out.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from bot.core.config import EvalsConfig
+
+
+class CaseStatus(str, Enum):
+    REGRESSED = "regressed"
+    FIXED = "fixed"
+    STILL_FAILING = "still_failing"
+    STILL_PASSING = "still_passing"
+    NEW = "new"
+    REMOVED = "removed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """One side (base or head) of one case, over `runs` repeats."""
+
+    passed: bool
+    score: float
+    output: str
+    failed_assertions: tuple[str, ...] = ()
+    error: str | None = None
+    runs: int = 1
+    passes: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+
+    @property
+    def flaky(self) -> bool:
+        """The verdict differed across repeats."""
+        return self.error is None and 0 < self.passes < self.runs
+
+
+def side_passed(passes: int, runs: int) -> bool:
+    """A side passes when a strict majority of its repeats passed (one run: that run)."""
+    return runs > 0 and passes * 2 > runs
+
+
+def compare_case(base: SideResult | None, head: SideResult | None) -> CaseStatus:
+    """The status of one case from its two sides; an error on either side is never a regression."""
+    if base is None and head is None:
+        return CaseStatus.SKIPPED
+    if base is None:
+        return CaseStatus.ERROR if head is not None and head.error else CaseStatus.NEW
+    if head is None:
+        return CaseStatus.REMOVED
+    if base.error or head.error:
+        return CaseStatus.ERROR
+    if base.passed and not head.passed:
+        return CaseStatus.REGRESSED
+    if not base.passed and head.passed:
+        return CaseStatus.FIXED
+    return CaseStatus.STILL_PASSING if head.passed else CaseStatus.STILL_FAILING
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for discordant pairs b (pass→fail) and c (fail→pass).
+
+    Under the null each discordant pair is a fair coin: p = min(1, 2·P(X ≤ min(b, c))), X ~ Bin(b+c, ½).
+    """
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def bootstrap_interval(
+    pairs: Sequence[tuple[bool, bool]],
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the paired pass-rate change (head − base).
+
+    Seeded so that the same results always give the same interval in a comment.
+    """
+    n = len(pairs)
+    if n == 0:
+        return None
+    diffs = [int(h) - int(b) for b, h in pairs]
+    rng = random.Random(seed)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    alpha = (1 - confidence) / 2
+    lo = means[max(0, math.floor(alpha * resamples))]
+    hi = means[min(resamples - 1, math.ceil((1 - alpha) * resamples) - 1)]
+    return (lo, hi)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the verdict needs from a set of compared cases (one suite, or all of them)."""
+
+    regressed: int = 0
+    regressed_flaky: int = 0
+    fixed: int = 0
+    still_passing: int = 0
+    still_failing: int = 0
+    new_passing: int = 0
+    new_failing: int = 0
+    removed: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+    @property
+    def counted_regressions(self) -> int:
+        """Regressions that count towards blocking: flaky ones do not count on their own."""
+        return self.regressed - self.regressed_flaky
+
+    @property
+    def paired(self) -> int:
+        return self.regressed + self.fixed + self.still_passing + self.still_failing
+
+    @property
+    def base_passes(self) -> int:
+        return self.regressed + self.still_passing
+
+    @property
+    def head_passes(self) -> int:
+        return self.fixed + self.still_passing + self.new_passing
+
+    @property
+    def head_total(self) -> int:
+        return self.paired + self.new_passing + self.new_failing
+
+    @property
+    def pass_rate_base(self) -> float | None:
+        return self.base_passes / self.paired if self.paired else None
+
+    @property
+    def pass_rate_head(self) -> float | None:
+        return self.head_passes / self.head_total if self.head_total else None
+
+    @property
+    def p_value(self) -> float | None:
+        return mcnemar_exact(self.regressed, self.fixed) if self.paired else None
+
+    @property
+    def head_failures(self) -> int:
+        return self.regressed + self.still_failing + self.new_failing
+
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(*(getattr(self, f) + getattr(other, f) for f in Tally.__dataclass_fields__))
+
+
+def tally(cases: Sequence[tuple[CaseStatus, bool, SideResult | None]]) -> Tally:
+    """Count (status, flaky, head side) triples."""
+    counts = dict.fromkeys(Tally.__dataclass_fields__, 0)
+    for status, flaky, head in cases:
+        if status is CaseStatus.NEW:
+            counts["new_passing" if head is not None and head.passed else "new_failing"] += 1
+            continue
+        counts[{CaseStatus.ERROR: "errors", CaseStatus.SKIPPED: "skipped"}.get(status, status.value)] += 1
+        if status is CaseStatus.REGRESSED and flaky:
+            counts["regressed_flaky"] += 1
+    return Tally(**counts)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    blocking: bool
+    conclusion: Literal["success", "failure", "neutral"]
+    headline: str
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def decide_verdict(
+    total: Tally,
+    suite_pass_rates: Sequence[float | None],
+    policy: EvalsConfig,
+    *,
+    config_errors: int = 0,
+    budget_note: str | None = None,
+    cancelled: bool = False,
+) -> Verdict:
+    """Apply the repo's `evals` policy to the compared cases of all suites.
+
+    - `fail_on: regression` blocks when counted (non-flaky) regressions exceed `max_regressions`
+      *and* the paired pass-rate change is significant (exact McNemar p < `significance`);
+      regressions that are not significant are reported with a neutral conclusion.
+    - `fail_on: any_failure` blocks when any case failed on the head.
+    - `min_pass_rate` blocks when any suite's head pass rate is below it.
+    - Suite config errors block (a broken suite must not pass silently) unless `fail_on: never`.
+    """
+    parts: list[str] = []
+    ran = total.paired + total.new_passing + total.new_failing
+    if total.regressed:
+        flaky = f" ({total.regressed_flaky} flaky)" if total.regressed_flaky else ""
+        parts.append(f"{total.regressed} of {ran} cases regressed{flaky}")
+    elif ran:
+        parts.append(f"no regressions in {ran} cases")
+    if total.paired:
+        rate = f"pass rate {_pct(total.pass_rate_base)} → {_pct(total.pass_rate_head)}"
+        if total.regressed or total.fixed:
+            rate += f" ({_p(total.p_value or 1.0)})"
+        parts.append(rate)
+    elif total.head_total:
+        parts.append(f"pass rate {_pct(total.pass_rate_head)}")
+    if total.errors:
+        parts.append(f"{total.errors} errored")
+    if config_errors:
+        parts.append(f"{config_errors} suite config error{'s' if config_errors != 1 else ''}")
+    if budget_note:
+        parts.append("stopped early: budget exhausted")
+    if cancelled:
+        parts.append("cancelled")
+    if not parts:
+        parts.append("no eval cases affected")
+
+    reasons: list[str] = []
+    unsure = False
+    if policy.fail_on != "never":
+        if config_errors:
+            reasons.append("suite config errors")
+        if policy.fail_on == "regression" and total.counted_regressions > policy.max_regressions:
+            p = total.p_value if total.p_value is not None else 1.0
+            if p < policy.significance:
+                reasons.append("regressions")
+            else:
+                unsure = True
+                parts.append(f"not significant at {policy.significance:g}")
+        if policy.fail_on == "any_failure" and total.head_failures:
+            reasons.append("failing cases")
+        if policy.min_pass_rate is not None and any(
+            r is not None and r < policy.min_pass_rate for r in suite_pass_rates
+        ):
+            reasons.append("pass rate below minimum")
+            parts.append(f"below min pass rate {_pct(policy.min_pass_rate)}")
+    blocking = bool(reasons)
+    if blocking:
+        conclusion = "failure"
+    elif unsure or budget_note or cancelled or total.errors or total.regressed:
+        conclusion = "neutral"
+    else:
+        conclusion = "success"
+    return Verdict(blocking=blocking, conclusion=conclusion, headline=" · ".join(parts))
+
+
+__all__ = [
+    "CaseStatus",
+    "SideResult",
+    "side_passed",
+    "compare_case",
+    "mcnemar_exact",
+    "bootstrap_interval",
+    "Tally",
+    "tally",
+    "Verdict",
+    "decide_verdict",
+]
