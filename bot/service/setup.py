@@ -1,0 +1,301 @@
+"""`GET /setup`: create the GitHub App from `app.yml` (GitHub's manifest flow) and store its credentials.
+
+Used once, before the service has an App id; both routes switch off once it is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import jinja2
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from bot import templates_dir
+
+log = logging.getLogger(__name__)
+
+STATE_COOKIE = "prompt_review_setup_state"
+# GitHub only accepts a manifest code for an hour; the state cookie need not outlive it.
+STATE_MAX_AGE = 3600
+# GitHub logins: alphanumerics and single inner hyphens, at most 39 characters.
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+# Values are written bare into an env file; anything that would need quoting is refused
+# rather than risk a value that a dotenv parser, compose and systemd read differently.
+_BARE_VALUE = re.compile(r"[^\s'\"\\#$`]+")
+
+
+class ConvertedApp(BaseModel):
+    """The part of GitHub's `POST /app-manifests/{code}/conversions` answer that we keep.
+
+    Secrets are SecretStr so that a stray log line or repr never shows them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    slug: str | None = None
+    name: str
+    html_url: str
+    webhook_secret: SecretStr
+    pem: SecretStr
+
+
+@dataclass(frozen=True)
+class StoredCredentials:
+    """Where the credentials went, and the env lines that point the service at them."""
+
+    env_path: Path
+    key_path: Path
+    env_lines: tuple[str, ...]
+
+
+class SetupError(Exception):
+    """A failure shown to the person on the setup page; str() is safe to display."""
+
+
+def find_manifest() -> Path:
+    """The App manifest: shipped inside the package, or the repository's top-level app.yml."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "app.yml", here.parent / "app.yml", Path.cwd() / "app.yml"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("app.yml (the GitHub App manifest) is missing from this installation")
+
+
+def load_manifest(path: Path | None = None) -> dict[str, Any]:
+    data = yaml.safe_load((path or find_manifest()).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a GitHub App manifest must be a mapping")
+    return data
+
+
+def build_manifest(template: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """The manifest to post to GitHub: app.yml with every URL pointing at this service."""
+    base = public_url.rstrip("/")
+    manifest = copy.deepcopy(template)
+    manifest["url"] = base
+    manifest["hook_attributes"] = {**manifest.get("hook_attributes", {}), "url": f"{base}/webhook"}
+    manifest["hook_attributes"].setdefault("active", True)
+    manifest["redirect_url"] = f"{base}/setup/callback"
+    manifest["callback_urls"] = [f"{base}/setup/callback"]
+    manifest["setup_url"] = f"{base}/setup"
+    return manifest
+
+
+def new_app_url(github_web_url: str, org: str | None, state: str) -> str:
+    """GitHub's "register a new App" address for a personal account or an organization."""
+    base = github_web_url.rstrip("/")
+    if org:
+        if not _LOGIN.fullmatch(org):
+            raise SetupError(f"{org!r} is not a GitHub organization name")
+        return f"{base}/organizations/{org}/settings/apps/new?state={quote(state)}"
+    return f"{base}/settings/apps/new?state={quote(state)}"
+
+
+async def exchange_code(client: httpx.AsyncClient, github_api_url: str, code: str) -> ConvertedApp:
+    """Trade the one-time code GitHub redirected with for the new App's id, key and secret."""
+    url = f"{github_api_url.rstrip('/')}/app-manifests/{quote(code, safe='')}/conversions"
+    try:
+        response = await client.post(url)
+    except httpx.HTTPError as exc:
+        raise SetupError(f"could not reach GitHub at {github_api_url}: {exc.__class__.__name__}") from None
+    if response.status_code != 201:
+        message = _github_message(response)
+        hint = " The code is valid for one hour and only once; start again from /setup." if response.status_code in (404, 422) else ""
+        raise SetupError(f"GitHub refused the code (HTTP {response.status_code}{': ' + message if message else ''}).{hint}")
+    try:
+        return ConvertedApp.model_validate(response.json())
+    except (ValueError, ValidationError):
+        raise SetupError("GitHub's answer to the code exchange was not a GitHub App with credentials") from None
+
+
+def _github_message(response: httpx.Response) -> str:
+    try:
+        message = response.json().get("message", "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(message)[:200]
+
+
+def key_path_for(credentials_path: Path) -> Path:
+    return credentials_path.with_name(credentials_path.stem + ".pem")
+
+
+def write_credentials(app: ConvertedApp, credentials_path: Path, github_api_url: str) -> StoredCredentials:
+    """Write the private key and an env file (both 0600); refuse to replace an existing env file."""
+    env_path = credentials_path.absolute()
+    key_path = key_path_for(env_path)
+    values = {
+        "PROMPT_REVIEW_APP_ID": str(app.id),
+        "PROMPT_REVIEW_PRIVATE_KEY_PATH": str(key_path),
+        "PROMPT_REVIEW_WEBHOOK_SECRET": app.webhook_secret.get_secret_value(),
+        "PROMPT_REVIEW_GITHUB_API_URL": github_api_url.rstrip("/"),
+    }
+    for name, value in values.items():
+        if not _BARE_VALUE.fullmatch(value):
+            # Never include the value: it may be the secret.
+            raise SetupError(f"{name} would need quoting in an env file; choose a credentials path without spaces or quotes")
+    lines = tuple(f"{name}={value}" for name, value in values.items())
+    env_path.parent.mkdir(parents=True, exist_ok=True)
+    if env_path.exists():
+        raise SetupError(f"{env_path} already exists; remove it to create another App")
+    _write_private(key_path, app.pem.get_secret_value(), replace=True)
+    header = f"# prompt-review: GitHub App {app.slug or app.name} ({app.html_url}), written by /setup\n"
+    _write_private(env_path, header + "\n".join(lines) + "\n", replace=False)
+    return StoredCredentials(env_path=env_path, key_path=key_path, env_lines=lines)
+
+
+def _write_private(path: Path, text: str, *, replace: bool) -> None:
+    # mkstemp creates the file 0600, so the secret is never readable by others, even briefly.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if path exists: two callbacks cannot both win
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def create_setup_router(
+    *,
+    configured: Callable[[], bool],
+    public_url: str | None,
+    github_web_url: str,
+    github_api_url: str,
+    credentials_path: Path,
+    manifest_path: Path | None = None,
+    manifest: dict[str, Any] | None = None,
+    http_timeout: float = 15.0,
+) -> APIRouter:
+    """`GET /setup` and `GET /setup/callback`.
+
+    `public_url` is where GitHub reaches this service (None: the address the browser used).
+    `github_web_url` is https://github.com or https://HOST for GHES; `github_api_url` its REST root.
+    The credentials are written to `credentials_path` (env lines) and a `.pem` next to it.
+    """
+    if credentials_path.suffix == ".pem":
+        raise ValueError("credentials_path is the env file; the private key is written next to it as .pem")
+    template = manifest if manifest is not None else load_manifest(manifest_path)
+    pages = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    lock = asyncio.Lock()
+    router = APIRouter()
+
+    def render(status: int, **context: Any) -> HTMLResponse:
+        html = pages.get_template("setup.html.j2").render(**context)
+        # The callback page carries the webhook secret: keep it out of caches and history stores.
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    def written() -> bool:
+        return credentials_path.exists()
+
+    def base_url(request: Request) -> str:
+        return (public_url or str(request.base_url)).rstrip("/")
+
+    @router.get("/setup", response_class=HTMLResponse, include_in_schema=False)
+    async def setup_page(request: Request, org: str | None = None) -> HTMLResponse:
+        if configured():
+            installed = request.query_params.get("setup_action") == "install"
+            return render(200, view="configured", installed=installed)
+        if written():
+            return render(200, view="pending", env_path=str(credentials_path.absolute()))
+        state = request.cookies.get(STATE_COOKIE) or ""
+        if not _looks_like_state(state):
+            state = secrets.token_urlsafe(32)
+        org = (org or "").strip() or None
+        try:
+            action = new_app_url(github_web_url, org, state)
+        except SetupError as exc:
+            return render(400, view="error", message=str(exc))
+        app_manifest = build_manifest(template, base_url(request))
+        response = render(
+            200,
+            view="start",
+            action=action,
+            org=org,
+            github_web_url=github_web_url.rstrip("/"),
+            manifest=app_manifest,
+            manifest_json=json.dumps(app_manifest, separators=(",", ":")),
+        )
+        response.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=STATE_MAX_AGE,
+            path="/setup",
+            httponly=True,
+            samesite="lax",  # the redirect back from GitHub is a top-level GET, which Lax allows
+            secure=base_url(request).startswith("https://"),
+        )
+        return response
+
+    @router.get("/setup/callback", response_class=HTMLResponse, include_in_schema=False)
+    async def setup_callback(request: Request, code: str = "", state: str = "") -> HTMLResponse:
+        if configured() or written():
+            return HTMLResponse("prompt-review is already configured.\n", status_code=404)
+        expected = request.cookies.get(STATE_COOKIE) or ""
+        if not (_looks_like_state(expected) and secrets.compare_digest(expected, state)):
+            return render(400, view="error", message="This setup link was not started from this browser, or it expired. Start again from /setup.")
+        if not code:
+            return render(400, view="error", message="GitHub did not send a code. Start again from /setup.")
+        async with lock:
+            if written():
+                return HTMLResponse("prompt-review is already configured.\n", status_code=404)
+            try:
+                async with httpx.AsyncClient(timeout=http_timeout, headers=_GITHUB_HEADERS) as client:
+                    app = await exchange_code(client, github_api_url, code)
+                stored = write_credentials(app, credentials_path, github_api_url)
+            except SetupError as exc:
+                log.warning("setup: %s", exc)
+                return render(502, view="error", message=str(exc))
+        log.info("setup: created GitHub App %s (id %d); credentials written to %s", app.slug or app.name, app.id, stored.env_path)
+        response = render(
+            200,
+            view="done",
+            app_name=app.name,
+            app_id=app.id,
+            html_url=app.html_url,
+            install_url=f"{app.html_url.rstrip('/')}/installations/new",
+            env_path=str(stored.env_path),
+            key_path=str(stored.key_path),
+            env_lines=stored.env_lines,
+        )
+        response.delete_cookie(STATE_COOKIE, path="/setup")
+        return response
+
+    return router
+
+
+_GITHUB_HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": "2022-11-28",
+    "User-Agent": "prompt-review-setup",
+}
+
+
+def _looks_like_state(value: str) -> bool:
+    return len(value) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", value) is not None

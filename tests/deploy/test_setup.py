@@ -1,0 +1,178 @@
+"""The /setup page: create the GitHub App from app.yml and store its credentials once."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from html import unescape
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from bot.service.setup import STATE_COOKIE, create_setup_router, find_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+PUBLIC_URL = "https://review.example.com"
+
+
+def make_client(tmp_path: Path, github, *, configured=lambda: False, web_url="https://github.com", public_url=PUBLIC_URL):
+    app = FastAPI()
+    app.include_router(
+        create_setup_router(
+            configured=configured,
+            public_url=public_url,
+            github_web_url=web_url,
+            github_api_url=github.url,
+            credentials_path=tmp_path / "secrets" / "prompt-review.env",
+            manifest_path=REPO / "app.yml",
+        )
+    )
+    # https, like a real deployment: the state cookie is Secure when the public URL is https.
+    return TestClient(app, base_url="https://testserver")
+
+
+def manifest_form(html: str) -> tuple[str, dict]:
+    action = unescape(re.search(r'<form method="post" action="([^"]+)"', html).group(1))
+    manifest = json.loads(unescape(re.search(r'name="manifest" value="([^"]+)"', html).group(1)))
+    return action, manifest
+
+
+def start(client: TestClient, **params) -> tuple[str, dict, str]:
+    page = client.get("/setup", params=params)
+    assert page.status_code == 200, page.text
+    action, manifest = manifest_form(page.text)
+    state = parse_qs(urlsplit(action).query)["state"][0]
+    return action, manifest, state
+
+
+def test_setup_page_posts_the_manifest_with_this_services_urls_to_github(tmp_path, github):
+    action, manifest, state = start(make_client(tmp_path, github))
+    assert action.startswith("https://github.com/settings/apps/new?state=")
+    assert len(state) >= 32
+    app_yml = yaml.safe_load((REPO / "app.yml").read_text())
+    assert manifest["default_permissions"] == app_yml["default_permissions"]
+    assert manifest["default_events"] == app_yml["default_events"]
+    assert manifest["hook_attributes"] == {"url": f"{PUBLIC_URL}/webhook", "active": True}
+    assert manifest["redirect_url"] == f"{PUBLIC_URL}/setup/callback"
+    assert manifest["setup_url"] == f"{PUBLIC_URL}/setup"
+    assert "example.com/webhook" not in json.dumps(manifest).replace(PUBLIC_URL, "")
+
+
+def test_organization_and_ghes_host_change_where_the_manifest_is_posted(tmp_path, github):
+    client = make_client(tmp_path, github, web_url="https://ghe.example.net/")
+    action, _, _ = start(client, org="acme-corp")
+    assert action.startswith("https://ghe.example.net/organizations/acme-corp/settings/apps/new?state=")
+
+
+def test_an_organization_name_that_is_not_a_github_login_is_refused(tmp_path, github):
+    page = make_client(tmp_path, github).get("/setup", params={"org": "../../evil?x="})
+    assert page.status_code == 400
+    assert "not a GitHub organization name" in unescape(page.text)
+    assert "settings/apps/new" not in page.text
+
+
+def test_without_a_public_url_the_manifest_points_at_the_address_the_browser_used(tmp_path, github):
+    _, manifest, _ = start(make_client(tmp_path, github, public_url=None))
+    assert manifest["hook_attributes"]["url"] == "https://testserver/webhook"
+
+
+def test_callback_stores_credentials_in_0600_files_and_links_to_the_install_page(tmp_path, github, pem):
+    client = make_client(tmp_path, github)
+    _, _, state = start(client)
+    code = github.register(app_id=4242, slug="prompt-review-acme", webhook_secret="whsec0123456789abcdef", pem=pem)
+
+    done = client.get("/setup/callback", params={"code": code, "state": state})
+
+    assert done.status_code == 200, done.text
+    env_path = tmp_path / "secrets" / "prompt-review.env"
+    key_path = tmp_path / "secrets" / "prompt-review.pem"
+    assert stat.S_IMODE(env_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert key_path.read_text() == pem
+    settings = dict(
+        line.split("=", 1) for line in env_path.read_text().splitlines() if line and not line.startswith("#")
+    )
+    assert settings == {
+        "PROMPT_REVIEW_APP_ID": "4242",
+        "PROMPT_REVIEW_PRIVATE_KEY_PATH": str(key_path),
+        "PROMPT_REVIEW_WEBHOOK_SECRET": "whsec0123456789abcdef",
+        "PROMPT_REVIEW_GITHUB_API_URL": github.url,
+    }
+    html = unescape(done.text)
+    assert "https://github.com/apps/prompt-review-acme/installations/new" in html
+    assert "PROMPT_REVIEW_APP_ID=4242" in html
+    assert "BEGIN RSA PRIVATE KEY" not in html
+    assert sorted(p.name for p in env_path.parent.iterdir()) == ["prompt-review.env", "prompt-review.pem"]
+
+
+def test_callback_with_a_state_this_browser_was_not_given_is_refused(tmp_path, github, pem):
+    client = make_client(tmp_path, github)
+    start(client)
+    code = github.register(app_id=7, slug="x", webhook_secret="s3cretvalue", pem=pem)
+    page = client.get("/setup/callback", params={"code": code, "state": "A" * 43})
+    assert page.status_code == 400
+    assert "not started from this browser" in unescape(page.text)
+    assert not (tmp_path / "secrets" / "prompt-review.env").exists()
+    assert code not in github.exchanged
+
+
+def test_callback_from_a_browser_without_the_state_cookie_is_refused(tmp_path, github, pem):
+    _, _, state = start(make_client(tmp_path, github))
+    stranger = make_client(tmp_path, github)
+    code = github.register(app_id=8, slug="y", webhook_secret="s3cretvalue", pem=pem)
+    page = stranger.get("/setup/callback", params={"code": code, "state": state})
+    assert page.status_code == 400
+    assert not (tmp_path / "secrets").exists()
+
+
+def test_an_expired_or_unknown_code_is_explained_and_nothing_is_written(tmp_path, github):
+    client = make_client(tmp_path, github)
+    _, _, state = start(client)
+    page = client.get("/setup/callback", params={"code": "nosuchcode", "state": state})
+    assert page.status_code == 502
+    assert "GitHub refused the code (HTTP 404" in unescape(page.text)
+    assert not (tmp_path / "secrets" / "prompt-review.env").exists()
+
+
+def test_setup_is_switched_off_once_the_service_is_configured(tmp_path, github, pem):
+    client = make_client(tmp_path, github, configured=lambda: True)
+    page = client.get("/setup")
+    assert page.status_code == 200
+    assert "already configured" in page.text
+    assert "settings/apps/new" not in page.text
+    assert STATE_COOKIE not in page.cookies
+    code = github.register(app_id=9, slug="z", webhook_secret="s3cretvalue", pem=pem)
+    assert client.get("/setup/callback", params={"code": code, "state": "A" * 43}).status_code == 404
+
+
+def test_after_a_successful_callback_setup_cannot_run_again(tmp_path, github, pem):
+    client = make_client(tmp_path, github)
+    _, _, state = start(client)
+    first = github.register(app_id=10, slug="first", webhook_secret="firstsecret1", pem=pem)
+    assert client.get("/setup/callback", params={"code": first, "state": state}).status_code == 200
+
+    again = client.get("/setup")
+    assert again.status_code == 200 and "settings/apps/new" not in again.text
+    assert "prompt-review.env" in again.text
+    second = github.register(app_id=11, slug="second", webhook_secret="secondsecret", pem=pem)
+    assert client.get("/setup/callback", params={"code": second, "state": state}).status_code == 404
+    assert "PROMPT_REVIEW_APP_ID=10" in (tmp_path / "secrets" / "prompt-review.env").read_text()
+
+
+def test_secrets_never_reach_the_logs(tmp_path, github, pem, caplog):
+    caplog.set_level("DEBUG")
+    client = make_client(tmp_path, github)
+    _, _, state = start(client)
+    code = github.register(app_id=12, slug="logged", webhook_secret="neverlogthis123", pem=pem)
+    assert client.get("/setup/callback", params={"code": code, "state": state}).status_code == 200
+    assert "id 12" in caplog.text
+    assert "neverlogthis123" not in caplog.text
+    assert "PRIVATE KEY" not in caplog.text
+
+
+def test_the_shipped_manifest_is_found():
+    assert find_manifest() == REPO / "app.yml"
