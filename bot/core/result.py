@@ -1,0 +1,79 @@
+"""What one review produced — the single input of every renderer (comment, check outputs, CLI).
+
+Fields from the other stages are typed loosely here (Any) so this module does not import the
+engines; renderers read them through the engines' own public types:
+  semdiff  → bot.core.semdiff.PromptDiff
+  evals    → bot.evals.EvalReport
+  approval → bot.core.approval.ApprovalVerdict
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.errors import SourceError
+
+COMMENT_MARKER = "<!-- prompt-review:comment -->"
+EVALS_CHECK = "prompt-review/evals"
+APPROVAL_CHECK = "prompt-review/approval"
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    path: str
+    status: str  # added | modified | removed | renamed
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """One changed prompt file: its plain unified diff and its semantic diff."""
+
+    path: str
+    status: str
+    previous_path: str | None
+    unified_diff: str  # plain text, unescaped
+    lines_added: int
+    lines_removed: int
+    base_hash: str | None  # short content hash: the prompt version on each side
+    head_hash: str | None
+    semdiff: Any = None  # bot.core.semdiff.PromptDiff | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that went wrong, said in plain words with what the user should do."""
+
+    title: str
+    detail: str
+    errors: tuple[SourceError, ...] = ()
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class Links:
+    evals_check: str | None = None
+    approval_check: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    repo: str
+    pr: int | None
+    base_sha: str
+    head_sha: str
+    prompts: tuple[PromptChange, ...]
+    files_changed: int
+    files_truncated: bool = False  # GitHub lists at most 3,000 files of a PR
+    problems: tuple[Problem, ...] = ()
+    evals: Any = None  # bot.evals.EvalReport | None (None: no suite affected / not run)
+    evals_skipped_reason: str | None = None  # e.g. "formatting-only change", "fork PR waiting for label"
+    approval: Any = None  # bot.core.approval.ApprovalVerdict | None
+    accepted_regression: dict | None = None  # {"by": login, "at": iso time, "cases": [...]}
+    superseded_by: str | None = None
+    links: Links = field(default_factory=Links)
+
+    @property
+    def touches_prompts(self) -> bool:
+        return bool(self.prompts)

@@ -1,0 +1,1 @@
+"""The imperative shell: FastAPI intake, durable job queue, worker, storage."""

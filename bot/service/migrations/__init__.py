@@ -1,0 +1,1 @@
+"""Alembic migrations, applied programmatically at start by every process (idempotently)."""
