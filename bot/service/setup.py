@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import jinja2
@@ -85,15 +85,21 @@ def load_manifest(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
-def build_manifest(template: dict[str, Any], public_url: str) -> dict[str, Any]:
-    """The manifest to post to GitHub: app.yml with every URL pointing at this service."""
+def build_manifest(template: dict[str, Any], public_url: str, browser_url: str | None = None) -> dict[str, Any]:
+    """The manifest to post to GitHub: app.yml with its URLs pointing at this service.
+
+    Webhooks go to `public_url`, which GitHub's servers must reach. GitHub sends the *browser*
+    back to `redirect_url`, so that uses `browser_url`, the address this page was opened at:
+    the state cookie lives there, and setup also works through a tunnel or port-forward.
+    """
     base = public_url.rstrip("/")
+    back = (browser_url or public_url).rstrip("/")
     manifest = copy.deepcopy(template)
     manifest["url"] = base
     manifest["hook_attributes"] = {**manifest.get("hook_attributes", {}), "url": f"{base}/webhook"}
     manifest["hook_attributes"].setdefault("active", True)
-    manifest["redirect_url"] = f"{base}/setup/callback"
-    manifest["callback_urls"] = [f"{base}/setup/callback"]
+    manifest["redirect_url"] = f"{back}/setup/callback"
+    manifest["callback_urls"] = [f"{back}/setup/callback"]
     manifest["setup_url"] = f"{base}/setup"
     return manifest
 
@@ -214,8 +220,16 @@ def create_setup_router(
     def written() -> bool:
         return credentials_path.exists()
 
-    def base_url(request: Request) -> str:
-        return (public_url or str(request.base_url)).rstrip("/")
+    def urls(request: Request) -> tuple[str, str]:
+        """(public URL, the URL the browser used); the public one wins when both name the same host,
+        since behind a TLS-terminating proxy the request itself may look like plain http."""
+        seen = str(request.base_url).rstrip("/")
+        if not public_url:
+            return seen, seen
+        public = public_url.rstrip("/")
+        if urlsplit(public).netloc.lower() == urlsplit(seen).netloc.lower():
+            return public, public
+        return public, seen
 
     @router.get("/setup", response_class=HTMLResponse, include_in_schema=False)
     async def setup_page(request: Request, org: str | None = None) -> HTMLResponse:
@@ -232,7 +246,8 @@ def create_setup_router(
             action = new_app_url(github_web_url, org, state)
         except SetupError as exc:
             return render(400, view="error", message=str(exc))
-        app_manifest = build_manifest(template, base_url(request))
+        public, browser = urls(request)
+        app_manifest = build_manifest(template, public, browser)
         response = render(
             200,
             view="start",
@@ -249,7 +264,7 @@ def create_setup_router(
             path="/setup",
             httponly=True,
             samesite="lax",  # the redirect back from GitHub is a top-level GET, which Lax allows
-            secure=base_url(request).startswith("https://"),
+            secure=browser.startswith("https://"),
         )
         return response
 

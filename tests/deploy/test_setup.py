@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://review.example.com"
 
 
-def make_client(tmp_path: Path, github, *, configured=lambda: False, web_url="https://github.com", public_url=PUBLIC_URL):
+def make_client(
+    tmp_path: Path, github, *, configured=lambda: False, web_url="https://github.com", public_url=PUBLIC_URL, browser_at=PUBLIC_URL
+):
     app = FastAPI()
     app.include_router(
         create_setup_router(
@@ -31,8 +33,8 @@ def make_client(tmp_path: Path, github, *, configured=lambda: False, web_url="ht
             manifest_path=REPO / "app.yml",
         )
     )
-    # https, like a real deployment: the state cookie is Secure when the public URL is https.
-    return TestClient(app, base_url="https://testserver")
+    # `browser_at` is the address the person opened /setup at; the state cookie is Secure on https.
+    return TestClient(app, base_url=browser_at)
 
 
 def manifest_form(html: str) -> tuple[str, dict]:
@@ -76,8 +78,25 @@ def test_an_organization_name_that_is_not_a_github_login_is_refused(tmp_path, gi
 
 
 def test_without_a_public_url_the_manifest_points_at_the_address_the_browser_used(tmp_path, github):
-    _, manifest, _ = start(make_client(tmp_path, github, public_url=None))
-    assert manifest["hook_attributes"]["url"] == "https://testserver/webhook"
+    _, manifest, _ = start(make_client(tmp_path, github, public_url=None, browser_at="https://review.internal"))
+    assert manifest["hook_attributes"]["url"] == "https://review.internal/webhook"
+    assert manifest["redirect_url"] == "https://review.internal/setup/callback"
+
+
+def test_setup_through_a_port_forward_sends_webhooks_to_the_public_url_and_the_browser_back_to_the_forward(
+    tmp_path, github, pem
+):
+    client = make_client(tmp_path, github, browser_at="http://localhost:8000")
+    _, manifest, state = start(client)
+    assert manifest["hook_attributes"]["url"] == f"{PUBLIC_URL}/webhook"
+    assert manifest["redirect_url"] == "http://localhost:8000/setup/callback"
+    code = github.register(app_id=31, slug="forwarded", webhook_secret="forwardedsecret", pem=pem)
+    assert client.get("/setup/callback", params={"code": code, "state": state}).status_code == 200
+
+
+def test_behind_a_tls_proxy_the_public_https_url_is_used_for_the_same_host(tmp_path, github):
+    _, manifest, _ = start(make_client(tmp_path, github, browser_at="http://review.example.com"))
+    assert manifest["redirect_url"] == f"{PUBLIC_URL}/setup/callback"
 
 
 def test_callback_stores_credentials_in_0600_files_and_links_to_the_install_page(tmp_path, github, pem):
