@@ -1,0 +1,123 @@
+"""What a sentence commits the model to: modal strength, negations, numbers, output format.
+
+The modal scale follows the issue: must/always/never > should/avoid > may/can/try.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+# phrase -> strength (3 strong, 2 medium, 1 weak). Longer phrases are matched first.
+MODALS: dict[str, int] = {
+    "under no circumstances": 3, "at all times": 3, "must not": 3, "must": 3, "always": 3,
+    "never": 3, "shall": 3, "do not": 3, "don't": 3, "cannot": 3, "can't": 3, "only": 3,
+    "required": 3, "mandatory": 3, "strictly": 3, "absolutely": 3, "is forbidden": 3,
+    "should not": 2, "shouldn't": 2, "should": 2, "avoid": 2, "usually": 2, "generally": 2,
+    "typically": 2, "normally": 2, "rarely": 2, "seldom": 2, "prefer": 2, "preferably": 2,
+    "recommended": 2, "ideally": 2, "ought to": 2, "it is best to": 2,
+    "try not to": 1, "try to": 1, "try": 1, "may": 1, "can": 1, "could": 1, "might": 1,
+    "if possible": 1, "optionally": 1, "feel free to": 1, "consider": 1, "sometimes": 1,
+    "where appropriate": 1, "when appropriate": 1,
+}
+_MODAL_RE = re.compile(
+    r"(?<![\w'])(" + "|".join(re.escape(p) for p in sorted(MODALS, key=len, reverse=True)) + r")(?![\w'])",
+    re.I,
+)
+# Words that turn an instruction into its opposite. Negative modals (never, avoid, rarely)
+# count too, so "never" -> "rarely" is a weakening, not a lost negation.
+_NEGATION_RE = re.compile(
+    r"(?<![\w'])(not|never|no(?=\s+\w)|none|nothing|nobody|neither|nor|without|avoid|avoids|"
+    r"rarely|seldom|cannot|refrain|\w+n't)(?![\w'])",
+    re.I,
+)
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
+    "sixty": "60", "ninety": "90", "hundred": "100", "thousand": "1000", "once": "1x", "twice": "2x",
+}
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])([$€£]?\d+(?:[.,:/-]\d+)*(?:\s?%|st|nd|rd|th|k|m)?|"
+    + "|".join(_NUMBER_WORDS)
+    + r")(?![\w])(?:\s+([A-Za-z]+))?",
+    re.I,
+)
+_UNIT_STOP = {"and", "or", "of", "to", "the", "a", "an", "in", "on", "at", "for", "if", "is", "are", "with", "per"}
+_FORMAT_WORDS = re.compile(
+    r"(?<!\w)(json|jsonl|yaml|xml|csv|tsv|markdown|html|plain text|table|bullet(?:ed)? (?:points|list)|bullets|"
+    r"numbered list|code block|schema|keys?|fields?)(?!\w)",
+    re.I,
+)
+_RESPOND_IN = re.compile(
+    r"\b(?:respond|reply|answer|write|output|return|format)(?:\s+\w+){0,3}?\s+(?:in|as|using)\s+"
+    r"(?:an?\s+|the\s+)?([A-Z][\w-]+|json|yaml|xml|csv|markdown|html|plain text)",
+)
+_KEY_RE = re.compile(r"[\"'`]([A-Za-z_][\w-]*)[\"'`]\s*:?")
+_JSON_KEY = re.compile(r"\"([A-Za-z_][\w-]*)\"\s*:")
+
+
+@dataclass(frozen=True)
+class Cues:
+    modals: Counter
+    negations: int
+    numbers: Counter  # (value, unit) -> count
+    formats: frozenset[str]
+
+
+def cues(text: str, kind: str = "instruction") -> Cues:
+    plain = text.replace("**", "").replace("`", "'") if kind != "code" else text
+    modals = Counter(m.group(1).lower().replace("’", "'") for m in _MODAL_RE.finditer(plain))
+    negations = len(_NEGATION_RE.findall(plain))
+    return Cues(modals, negations, numbers(plain), formats(text, kind))
+
+
+def numbers(text: str) -> Counter:
+    out: Counter = Counter()
+    for m in _NUMBER_RE.finditer(text):
+        value = m.group(1).lower().replace(" ", "")
+        value = _NUMBER_WORDS.get(value, value)
+        unit = (m.group(2) or "").lower()
+        out[(value, "" if unit in _UNIT_STOP else unit)] += 1
+    return out
+
+
+def number_phrase(text: str, value: str) -> str:
+    """The number with its unit as written, e.g. '30 days', for summaries."""
+    for m in _NUMBER_RE.finditer(text):
+        raw = m.group(1).lower().replace(" ", "")
+        if _NUMBER_WORDS.get(raw, raw) == value:
+            unit = m.group(2) or ""
+            return f"{m.group(1)} {unit}".strip() if unit.lower() not in _UNIT_STOP else m.group(1)
+    return value
+
+
+def formats(text: str, kind: str = "instruction") -> frozenset[str]:
+    """Output-format tokens: format names, 'respond in X', and quoted/JSON keys in format sentences."""
+    if kind == "code":
+        keys = set(_JSON_KEY.findall(text))
+        stripped = text.lstrip()
+        if keys or stripped.startswith(("{", "[")):
+            return frozenset({f"key:{k}" for k in keys} | {"json"})
+        return frozenset()
+    found = {w.lower() for w in _FORMAT_WORDS.findall(text)}
+    found |= {f"in:{m.group(1).lower()}" for m in _RESPOND_IN.finditer(text)}
+    if found:
+        found |= {f"key:{k}" for k in _KEY_RE.findall(text)}
+        found -= {"key", "keys", "field", "fields"}  # the words alone say nothing about which keys
+    return frozenset(found)
+
+
+def is_format_instruction(text: str, kind: str = "instruction") -> bool:
+    """An instruction that mainly tells the model what shape to answer in."""
+    f = formats(text, kind)
+    if kind == "code":
+        return bool(f)
+    return bool(f) and bool(
+        re.search(r"\b(respond|reply|answer|output|return|format|formatted|structure|schema|keys?|fields?|use|write)\b", text, re.I)
+    )
+
+
+def strength(modals: Counter) -> int:
+    return max((MODALS[m] for m in modals), default=0)

@@ -1,0 +1,184 @@
+"""Detect a prompt file's format and parse it into the common structure.
+
+Text, markdown and jinja2 bodies; YAML front matter (generic, Prompty, Dotprompt). Chat
+message lists live in parse_chat. A file that does not parse is read as plain text, with
+a SourceError naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.errors import SourceError, UserError
+from bot.core.semdiff.segment import segment
+from bot.core.semdiff.structure import Example, Message, Parsed, Setting
+from bot.core.semdiff.template import handlebars_variables, jinja_variables, looks_like_jinja
+from bot.core.yamlsrc import LocatedYaml, load_yaml
+
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.S)
+_PROMPTY_ROLE = re.compile(r"^\s*(system|user|assistant|developer|tool|function)\s*:\s*$", re.I)
+_DOTPROMPT_ROLE = re.compile(r"^\s*\{\{\s*role\s+[\"'](\w+)[\"']\s*\}\}\s*$")
+_DOTPROMPT_DROP = re.compile(r"^\s*\{\{\s*(history|section\s+[\"']\w+[\"'])\s*\}\}\s*$")
+
+
+def detect_format(path: str, text: str) -> str:
+    lower = path.lower()
+    if lower.endswith(".prompty"):
+        return "prompty"
+    if lower.endswith(".prompt"):
+        return "dotprompt"
+    if lower.endswith(".json"):
+        return "chat-json"
+    if lower.endswith((".yaml", ".yml")):
+        return "chat-yaml"
+    if _FRONT.match(text):
+        return "front-matter"
+    if lower.endswith((".j2", ".jinja", ".jinja2", ".tmpl")) or looks_like_jinja(text):
+        return "jinja2"
+    if lower.endswith((".md", ".markdown", ".mdx")) or re.search(r"^\s{0,3}#{1,6}\s", text, re.M):
+        return "markdown"
+    return "text"
+
+
+def parse(path: str, text: str) -> Parsed:
+    fmt = detect_format(path, text)
+    if fmt in ("chat-json", "chat-yaml"):
+        from bot.core.semdiff.parse_chat import parse_chat
+
+        parsed = parse_chat(path, text, fmt)
+    elif fmt in ("prompty", "dotprompt", "front-matter"):
+        parsed = _parse_front_matter(path, text, fmt)
+    else:
+        parsed = Parsed(path, fmt, text)
+        _fill_body(parsed, text, 1, "jinja2" if fmt == "jinja2" else "text")
+    if parsed.errors and not parsed.fallback:
+        parsed.fallback = True
+    if parsed.fallback and not parsed.messages:
+        _fill_body(parsed, text, 1, "text")
+    return parsed
+
+
+def fallback_text(path: str, text: str, fmt: str, errors: list[SourceError]) -> Parsed:
+    parsed = Parsed(path, fmt, text, errors=list(errors), fallback=True)
+    _fill_body(parsed, text, 1, "text")
+    return parsed
+
+
+def _parse_front_matter(path: str, text: str, fmt: str) -> Parsed:
+    parsed = Parsed(path, fmt, text)
+    m = _FRONT.match(text)
+    if not m:
+        if fmt == "front-matter":
+            _fill_body(parsed, text, 1, "text")
+            return parsed
+        _fill_body(parsed, text, 1, "jinja2" if fmt == "prompty" else "handlebars", fmt)
+        return parsed
+    header = m.group(1) or ""
+    body_line = text.count("\n", 0, m.end()) + 1
+    try:
+        located = load_yaml(header, path)
+    except UserError as exc:
+        # load_yaml counts lines within the header; the header starts on line 2 of the file.
+        parsed.errors = [SourceError(e.file, e.message, (e.line or 0) + 1, e.field) for e in exc.errors]
+        parsed.fallback = True
+        _fill_body(parsed, text, 1, "text")
+        return parsed
+    data = located.data if isinstance(located.data, dict) else {}
+    if located.data is not None and not isinstance(located.data, dict):
+        parsed.errors.append(SourceError(path, "front matter must be a YAML mapping", 2))
+    _flatten(data, (), located, parsed.settings)
+    body = text[m.end() :]
+    engine = "handlebars" if fmt == "dotprompt" else ("jinja2" if fmt == "prompty" or looks_like_jinja(body) else "text")
+    _fill_body(parsed, body, body_line, engine, fmt)
+    for name, line in _declared_inputs(data, located).items():
+        parsed.variables.setdefault(name, line)
+    return parsed
+
+
+def _declared_inputs(data: dict, located: LocatedYaml) -> dict[str, int | None]:
+    """Prompty `inputs:` and Dotprompt `input.schema` (picoschema) declare template variables."""
+    out: dict[str, int | None] = {}
+    inputs = data.get("inputs")
+    if isinstance(inputs, dict):
+        for name in inputs:
+            out[str(name)] = located.line_of(("inputs", name))
+    inp = data.get("input")
+    schema = inp.get("schema") if isinstance(inp, dict) else None
+    if isinstance(schema, dict):
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else schema
+        base = ("input", "schema", "properties") if props is not schema else ("input", "schema")
+        for name in props:
+            clean = re.sub(r"[?(].*$", "", str(name)).strip()
+            if clean and clean not in ("type", "required"):
+                out[clean] = located.line_of(base + (name,))
+    return out
+
+
+def _flatten(value: object, path: tuple, located: LocatedYaml, out: dict[str, Setting]) -> None:
+    if isinstance(value, dict) and value:
+        for key, child in value.items():
+            _flatten(child, path + (key,), located, out)
+    else:
+        out[".".join(str(p) for p in path)] = Setting(value, located.line_of(path))
+
+
+def _fill_body(parsed: Parsed, body: str, first_line: int, engine: str, fmt: str = "") -> None:
+    """Variables and messages of a template body. Jinja errors switch the file to fallback."""
+    if engine == "jinja2":
+        variables, includes, error = jinja_variables(body, parsed.path, first_line)
+        if error:
+            parsed.errors.append(error)
+            parsed.fallback = True
+        parsed.variables.update(variables)
+        parsed.includes.extend(includes)
+    elif engine == "handlebars":
+        parsed.variables.update(handlebars_variables(body, first_line))
+    if fmt == "prompty":
+        chunks = _split_roles(body, first_line, _PROMPTY_ROLE, default="system")
+    elif fmt == "dotprompt":
+        chunks = _split_roles(body, first_line, _DOTPROMPT_ROLE, default="user")
+    else:
+        chunks = [("prompt", body, first_line)]
+    messages = []
+    for role, text, line in chunks:
+        if fmt == "dotprompt":
+            text = "\n".join("" if _DOTPROMPT_DROP.match(t) else t for t in text.split("\n"))
+        messages.append(build_message(role, text, line))
+    parsed.messages, parsed.examples = split_examples(messages)
+
+
+def _split_roles(body: str, first_line: int, marker: re.Pattern, default: str) -> list[tuple[str, str, int]]:
+    chunks: list[tuple[str, list[str], int]] = [(default, [], first_line)]
+    for offset, line in enumerate(body.split("\n")):
+        m = marker.match(line)
+        if m:
+            chunks.append((m.group(1).lower(), [], first_line + offset + 1))
+        else:
+            chunks[-1][1].append(line)
+    out = [(role, "\n".join(lines), start) for role, lines, start in chunks]
+    # Text before the first role marker only counts when it says something.
+    return [c for i, c in enumerate(out) if i > 0 or c[1].strip()] or [(default, "", first_line)]
+
+
+def build_message(role: str, text: str, first_line: int) -> Message:
+    sections, examples = segment(text, first_line)
+    last = first_line + max(0, text.rstrip("\n").count("\n"))
+    return Message(role, (first_line, last), text, tuple(sections), tuple(examples))
+
+
+def split_examples(messages: list[Message]) -> tuple[list[Message], list[Example]]:
+    """A user message answered by an assistant message is a few-shot example, not a message."""
+    examples: list[Example] = [e for m in messages for e in m.examples]
+    kept: list[Message] = []
+    i = 0
+    while i < len(messages):
+        cur = messages[i]
+        nxt = messages[i + 1] if i + 1 < len(messages) else None
+        if cur.role == "user" and nxt is not None and nxt.role == "assistant":
+            text = f"user: {cur.text.strip()}\nassistant: {nxt.text.strip()}"
+            examples.append(Example(text, (cur.lines[0], nxt.lines[1])))
+            i += 2
+            continue
+        kept.append(cur)
+        i += 1
+    return kept, examples

@@ -1,0 +1,143 @@
+"""Chat message lists in JSON or YAML (`[{role, content}]`, promptfoo's chat format, or an
+object with `messages` plus model/parameters), with the file line of every message."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from bot.core.errors import SourceError
+from bot.core.semdiff.parse import build_message, split_examples
+from bot.core.semdiff.structure import Parsed, Setting
+from bot.core.semdiff.template import jinja_variables, looks_like_jinja
+
+
+def parse_chat(path: str, text: str, fmt: str) -> Parsed:
+    parsed = Parsed(path, fmt, text)
+    if fmt == "chat-json":
+        items = _json_items(parsed, text)
+    else:
+        items = _yaml_items(parsed, text)
+    if items is None:
+        parsed.fallback = True
+        return parsed
+    messages = []
+    for role, content, line, block in items:
+        if looks_like_jinja(content):
+            variables, includes, error = jinja_variables(content, path, line + (1 if block else 0))
+            if error:
+                parsed.errors.append(error)
+            for name, at in variables.items():
+                parsed.variables.setdefault(name, at if block else line)
+            parsed.includes.extend(includes)
+        # Block scalars start on the line after the key; quoted strings stay on the key's line.
+        msg = build_message(role, content, line + 1 if block else line)
+        if not block:
+            msg = _pin_to_line(msg, line)
+        messages.append(msg)
+    parsed.messages, parsed.examples = split_examples(messages)
+    return parsed
+
+
+def _json_items(parsed: Parsed, text: str):
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        parsed.errors.append(SourceError(parsed.path, f"invalid JSON: {exc.msg}", exc.lineno))
+        return None
+    messages, settings = _split_request(data)
+    if messages is None:
+        parsed.errors.append(SourceError(parsed.path, "expected a list of {role, content} messages", 1))
+        return None
+    # json.loads keeps no positions: the n-th "role" key in the text is the n-th message's.
+    role_lines = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r'"role"\s*:', text)]
+    for key, value in settings.items():
+        m = re.search(rf'"{re.escape(key.split(".")[0])}"\s*:', text)
+        parsed.settings[key] = Setting(value, text.count("\n", 0, m.start()) + 1 if m else None)
+    items = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict) or "role" not in msg:
+            parsed.errors.append(SourceError(parsed.path, f"message {i + 1} has no role", role_lines[i] if i < len(role_lines) else 1))
+            return None
+        line = role_lines[i] if i < len(role_lines) else 1
+        items.append((str(msg["role"]), _content_text(msg.get("content")), line, False))
+    return items
+
+
+def _yaml_items(parsed: Parsed, text: str):
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        parsed.errors.append(SourceError(parsed.path, f"invalid YAML: {problem}", mark.line + 1 if mark else None))
+        return None
+    messages, settings = _split_request(data)
+    if messages is None:
+        parsed.errors.append(SourceError(parsed.path, "expected a list of {role, content} messages", 1))
+        return None
+    seq = root
+    if isinstance(root, yaml.MappingNode):
+        seq = next((v for k, v in root.value if k.value == "messages"), None)
+        for key_node, _ in root.value:
+            for key, value in settings.items():
+                if key.split(".")[0] == key_node.value:
+                    parsed.settings[key] = Setting(value, key_node.start_mark.line + 1)
+    items = []
+    for i, msg in enumerate(messages):
+        node = seq.value[i] if isinstance(seq, yaml.SequenceNode) and i < len(seq.value) else None
+        line = node.start_mark.line + 1 if node is not None else 1
+        if not isinstance(msg, dict) or "role" not in msg:
+            parsed.errors.append(SourceError(parsed.path, f"message {i + 1} has no role", line))
+            return None
+        block = False
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == "content":
+                    line = v.start_mark.line + 1
+                    block = isinstance(v, yaml.ScalarNode) and v.style in ("|", ">")
+        items.append((str(msg["role"]), _content_text(msg.get("content")), line, block))
+    return items
+
+
+def _split_request(data):
+    """(messages, flattened other settings) or (None, {}) when this is not a chat prompt."""
+    if isinstance(data, list):
+        return data, {}
+    if isinstance(data, dict) and isinstance(data.get("messages"), list):
+        settings: dict[str, object] = {}
+        _flatten({k: v for k, v in data.items() if k != "messages"}, (), settings)
+        return data["messages"], settings
+    return None, {}
+
+
+def _flatten(value, path, out):
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            _flatten(v, path + (k,), out)
+    elif path:
+        out[".".join(map(str, path))] = value
+
+
+def _content_text(content) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # OpenAI content parts
+        return "\n".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return json.dumps(content, sort_keys=True)
+
+
+def _pin_to_line(msg, line: int):
+    """A quoted one-line scalar holds many sentences on one file line: report that line."""
+    from dataclasses import replace
+
+    sections = tuple(
+        replace(s, lines=(line, line), units=tuple(replace(u, lines=(line, line)) for u in s.units)) for s in msg.sections
+    )
+    examples = tuple(replace(e, lines=(line, line)) for e in msg.examples)
+    return replace(msg, lines=(line, line), sections=sections, examples=examples)

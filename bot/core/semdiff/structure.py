@@ -1,0 +1,93 @@
+"""The common structure every prompt format is parsed into, before two sides are compared."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.core.errors import SourceError
+
+Lines = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One instruction: a sentence, a list item's sentence, a code block or a template tag line."""
+
+    text: str  # as written, whitespace collapsed, list marker removed
+    lines: Lines
+    kind: str = "instruction"  # instruction | code | logic
+    branch: str | None = None  # enclosing jinja/handlebars branch, e.g. "{% if premium %}"
+
+    @property
+    def canon(self) -> str:
+        return canonical(self.text)
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    lines: Lines
+
+    @property
+    def canon(self) -> str:
+        return canonical(self.text)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str  # "" for the text before the first heading
+    level: int
+    lines: Lines
+    units: tuple[Unit, ...]
+
+    @property
+    def key(self) -> str:
+        return re.sub(r"[^\w<>/ ]+", "", self.title.lower()).strip()
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "prompt" for single-text formats
+    lines: Lines
+    text: str
+    sections: tuple[Section, ...]
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def units(self) -> list[Unit]:
+        return [u for s in self.sections for u in s.units]
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: object
+    line: int | None
+
+
+@dataclass
+class Parsed:
+    """One side of a prompt file, in the common structure."""
+
+    path: str
+    format: str
+    text: str
+    messages: list[Message] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)  # few-shot examples outside messages' text
+    settings: dict[str, Setting] = field(default_factory=dict)  # flattened front matter / request keys
+    variables: dict[str, int | None] = field(default_factory=dict)  # name -> first line
+    includes: list[str] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    fallback: bool = False
+
+
+_EMPHASIS = re.compile(r"\*\*|__|\*|`")
+_SPACE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)])")
+
+
+def canonical(text: str) -> str:
+    """The text with formatting removed: emphasis marks, backticks, whitespace runs."""
+    text = _EMPHASIS.sub("", text)
+    text = _SPACE.sub(" ", text).strip()
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
