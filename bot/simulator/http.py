@@ -1,0 +1,140 @@
+"""HTTP plumbing shared by the simulator's routes: GitHub-style errors, auth, pagination."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import jwt
+from fastapi import Request
+
+from bot.simulator.state import AppRecord, Installation, Repo
+
+if TYPE_CHECKING:
+    from bot.simulator.driver import Simulator
+
+DOCS = "https://docs.github.com/rest"
+
+
+class GitHubError(Exception):
+    def __init__(self, status: int, message: str, documentation_url: str = DOCS, headers: dict[str, str] | None = None,
+                 errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.documentation_url = status, message, documentation_url
+        self.headers = headers or {}
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "documentation_url": self.documentation_url,
+                               "status": str(self.status)}
+        if self.errors is not None:
+            out["errors"] = self.errors
+        return out
+
+
+def not_found() -> GitHubError:
+    return GitHubError(404, "Not Found")
+
+
+def unprocessable(message: str, documentation_url: str = DOCS) -> GitHubError:
+    return GitHubError(422, message, documentation_url)
+
+
+def sim(request: Request) -> "Simulator":
+    return request.app.state.sim
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("token", "bearer") and value.strip():
+        return value.strip()
+    return None
+
+
+def require_app(request: Request) -> AppRecord:
+    """The App whose RS256 JWT authorizes this call (GitHub's rules: iss = app id, exp ≤ 10 min)."""
+    s = sim(request)
+    token = _credential(request)
+    if token is None:
+        raise GitHubError(401, "A JSON web token could not be decoded")
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        iss = str(claims.get("iss"))
+        app = next((a for a in s.apps.values() if str(a.id) == iss or a.client_id == iss), None)
+        if app is None:
+            raise GitHubError(401, f"Integration not found for iss {iss!r}")
+        claims = jwt.decode(token, app.public_key_pem, algorithms=["RS256"], leeway=60,
+                            options={"require": ["iat", "exp", "iss"]})
+    except jwt.ExpiredSignatureError:
+        raise GitHubError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time"
+                               " at which the assertion expires") from None
+    except jwt.PyJWTError:
+        raise GitHubError(401, "A JSON web token could not be decoded") from None
+    if claims["exp"] - time.time() > 660:  # GitHub allows at most 10 minutes (plus drift)
+        raise GitHubError(401, "'Expiration time' claim ('exp') is too far in the future")
+    return app
+
+
+def require_installation(request: Request, repo: Repo | None = None, org: str | None = None) -> Installation:
+    """The installation whose token authorizes this call; 404 when it cannot see `repo`/`org`."""
+    s = sim(request)
+    token = _credential(request)
+    if token is None:
+        raise GitHubError(401, "Requires authentication")
+    with s.lock:
+        tok = s.tokens.get(token)
+        if tok is None or tok.expires_at <= s.now():
+            raise GitHubError(401, "Bad credentials")
+        inst = s.installations.get(tok.installation_id)
+        if inst is None:
+            raise GitHubError(401, "Bad credentials")
+        if repo is not None and repo.full_name not in s.installed_repo_names(inst):
+            raise not_found()
+        if org is not None and inst.account.login != org:
+            raise not_found()
+        return inst
+
+
+def repo_for(request: Request, owner: str, name: str) -> Repo:
+    """The repository, after checking the caller's installation token can see it."""
+    s = sim(request)
+    with s.lock:
+        r = s.repos.get(f"{owner}/{name}")
+    if r is None:
+        require_installation(request)  # 401 beats 404 for anonymous callers
+        raise not_found()
+    require_installation(request, repo=r)
+    return r
+
+
+def page_params(request: Request, default: int = 30) -> tuple[int, int]:
+    q = request.query_params
+    try:
+        per_page = min(max(int(q.get("per_page", default)), 1), 100)
+        page = max(int(q.get("page", 1)), 1)
+    except ValueError:
+        raise unprocessable("Invalid pagination parameter") from None
+    return per_page, page
+
+
+def _link(request: Request, **params: Any) -> str:
+    q = dict(request.query_params)
+    q.update({k: str(v) for k, v in params.items()})
+    base = request.app.state.sim.api_url.rstrip("/") + request.url.path
+    return f"{base}?{urlencode(q)}"
+
+
+def paginate(request: Request, items: list[Any], default: int = 30) -> tuple[list[Any], dict[str, str]]:
+    """One page of `items` and GitHub's RFC 5988 `Link` header (next/last, prev/first)."""
+    per_page, page = page_params(request, default)
+    last = max(1, -(-len(items) // per_page))
+    chunk = items[(page - 1) * per_page: page * per_page]
+    rels = []
+    if page > 1:
+        rels += [(min(page - 1, last), "prev"), (1, "first")]
+    if page < last:
+        rels += [(page + 1, "next"), (last, "last")]
+    headers = {"Link": ", ".join(f'<{_link(request, per_page=per_page, page=n)}>; rel="{rel}"' for n, rel in rels)} if rels else {}
+    return chunk, headers
