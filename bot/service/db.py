@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -121,7 +122,8 @@ class ReviewRecord(Base):
     models: Mapped[list] = mapped_column(JSON, default=list)
     pass_rates: Mapped[dict] = mapped_column(JSON, default=dict)
     conclusion: Mapped[str] = mapped_column(String(40))
-    result: Mapped[dict] = mapped_column(JSON, default=dict)  # what the comment was rendered from
+    evals_blocking: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # pickled ReviewResult, written by us only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_reviews_repo_pr", "repo", "pr"),)

@@ -31,7 +31,7 @@ def _installation_id(payload: dict) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _pr_payload(pr: dict, action: str, sender: str | None) -> dict:
+def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = None) -> dict:
     head, base = pr.get("head") or {}, pr.get("base") or {}
     head_repo = (head.get("repo") or {}).get("full_name")
     base_repo = (base.get("repo") or {}).get("full_name")
@@ -45,6 +45,7 @@ def _pr_payload(pr: dict, action: str, sender: str | None) -> dict:
         "labels": [label.get("name") for label in pr.get("labels") or [] if isinstance(label, dict)],
         "draft": bool(pr.get("draft")),
         "sender": sender,
+        "label": label,
     }
 
 
@@ -84,7 +85,8 @@ def decide(event: str, payload: dict) -> Decision:
         base_changed = action == "edited" and "base" in (payload.get("changes") or {})
         labeled_for_forks = action == "labeled"  # the pipeline decides whether the label unlocks fork evals
         if action in PR_REVIEW_ACTIONS or base_changed or labeled_for_forks:
-            job = NewJob("review", repo, number, installation_id, head_sha, _pr_payload(pr, action, sender))
+            label = (payload.get("label") or {}).get("name") if isinstance(payload.get("label"), dict) else None
+            job = NewJob("review", repo, number, installation_id, head_sha, _pr_payload(pr, action, sender, label))
             return Decision(outcome="queued", repo=repo, pr=number, jobs=[job])
         return Decision(outcome="recorded", repo=repo, pr=number)
 

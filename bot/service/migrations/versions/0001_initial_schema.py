@@ -91,7 +91,8 @@ def upgrade() -> None:
     sa.Column('models', sa.JSON(), nullable=False),
     sa.Column('pass_rates', sa.JSON(), nullable=False),
     sa.Column('conclusion', sa.String(length=40), nullable=False),
-    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('evals_blocking', sa.Boolean(), nullable=False),
+    sa.Column('snapshot', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )

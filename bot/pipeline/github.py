@@ -1,0 +1,180 @@
+"""The GitHub side of the pipeline: build a snapshot of a PR, start and complete the check runs,
+upsert the sticky comment."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK, ChangedFile, Links, ReviewResult
+from bot.github.client import MAX_PR_FILES, InstallationClient
+from bot.pipeline.stages import ReviewInput
+from bot.pipeline.trees import GitHubTree
+
+log = logging.getLogger("prompt_review.publish")
+
+ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per check-run create/update
+TEAM_CACHE_SECONDS = 300.0
+
+_team_cache: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
+
+
+def snapshot(client: InstallationClient, repo: str, number: int, head_sha: str, evals_blocked_reason: str | None = None) -> tuple[ReviewInput, dict]:
+    pull = client.pull(repo, number)
+    files = client.pull_files(repo, number)
+    changed = tuple(
+        ChangedFile(path=f["filename"], status=f.get("status", "modified"), previous_path=f.get("previous_filename"))
+        for f in files
+    )
+    from bot.core.approval import Review
+
+    reviews = []
+    for r in client.reviews(repo, number):
+        if not r.get("user") or not r.get("submitted_at"):
+            continue
+        reviews.append(
+            Review(
+                user=r["user"]["login"],
+                state=r["state"],
+                submitted_at=datetime.fromisoformat(r["submitted_at"].replace("Z", "+00:00")),
+                commit_id=r.get("commit_id") or "",
+            )
+        )
+    blobs: dict[str, bytes] = {}
+    base_sha = pull["base"]["sha"]
+    # Reviews and config are always judged against the PR's current head; a stale job must not publish.
+    head_sha = pull["head"]["sha"] if pull.get("head") else head_sha
+    inp = ReviewInput(
+        repo=repo,
+        pr=number,
+        base_sha=base_sha,
+        head_sha=head_sha,
+        author=(pull.get("user") or {}).get("login"),
+        changed=changed,
+        base=GitHubTree(client, repo, base_sha, blobs),
+        head=GitHubTree(client, repo, head_sha, blobs),
+        files_truncated=len(files) >= MAX_PR_FILES or pull.get("changed_files", 0) > len(files),
+        reviews=tuple(reviews),
+        evals_blocked_reason=evals_blocked_reason,
+    )
+    return inp, pull
+
+
+def team_resolver(client: InstallationClient):
+    def resolve(teams: set[str]) -> dict[str, frozenset[str]]:
+        out = {}
+        now = time.monotonic()
+        for team in teams:
+            org, _, slug = team.partition("/")
+            key = (client.installation_id, team.lower())
+            cached = _team_cache.get(key)
+            if cached and now - cached[0] < TEAM_CACHE_SECONDS:
+                out[team] = cached[1]
+                continue
+            try:
+                members = frozenset(client.team_members(org, slug))
+            except Exception as exc:  # an unknown team approves nothing; the check output names the owners
+                log.warning("cannot resolve team %s: %s", team, exc)
+                members = frozenset()
+            _team_cache[key] = (now, members)
+            out[team] = members
+        return out
+
+    return resolve
+
+
+def write_access_resolver(client: InstallationClient, repo: str):
+    def resolve(users: set[str]) -> frozenset[str]:
+        return frozenset(u for u in users if client.permission(repo, u) in ("admin", "maintain", "write"))
+
+    return resolve
+
+
+def start_checks(client: InstallationClient, repo: str, head_sha: str, details_url: str | None = None) -> dict[str, int]:
+    """Both check runs in_progress on the head; reuses ours if a previous attempt created them."""
+    ids = {}
+    for name in (EVALS_CHECK, APPROVAL_CHECK):
+        existing = [r for r in client.check_runs_for(repo, head_sha, name) if r.get("name") == name]
+        body = {"status": "in_progress", "output": {"title": "Reviewing prompt changes…", "summary": "prompt-review is running."}}
+        if existing:
+            run = existing[0]
+            if run.get("status") != "completed":
+                client.update_check_run(repo, run["id"], body)
+            ids[name] = run["id"]
+        else:
+            run = client.create_check_run(
+                repo,
+                {
+                    "name": name,
+                    "head_sha": head_sha,
+                    "started_at": _now(),
+                    "external_id": f"{repo}@{head_sha}",
+                    **({"details_url": details_url} if details_url else {}),
+                    **body,
+                },
+            )
+            ids[name] = run["id"]
+    return ids
+
+
+def complete_check(client: InstallationClient, repo: str, check_run_id: int, output, actions: list[dict] | None = None) -> None:
+    annotations = list(output.annotations or ())
+    first, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
+    out = {"title": output.title[:255], "summary": output.summary}
+    if output.text:
+        out["text"] = output.text
+    body: dict = {"status": "completed", "conclusion": output.conclusion, "completed_at": _now(), "output": {**out, "annotations": first}}
+    if actions is not None:
+        body["actions"] = actions
+    client.update_check_run(repo, check_run_id, body)
+    while rest:  # GitHub appends annotations sent in later updates
+        batch, rest = rest[:ANNOTATIONS_PER_REQUEST], rest[ANNOTATIONS_PER_REQUEST:]
+        client.update_check_run(repo, check_run_id, {"output": {**out, "annotations": batch}})
+
+
+def close_check(client: InstallationClient, repo: str, check_run_id: int, conclusion: str, title: str, summary: str) -> None:
+    client.update_check_run(
+        repo,
+        check_run_id,
+        {"status": "completed", "conclusion": conclusion, "completed_at": _now(), "output": {"title": title, "summary": summary}},
+    )
+
+
+def find_comment(client: InstallationClient, repo: str, number: int) -> dict | None:
+    for comment in client.comments(repo, number):
+        body = comment.get("body") or ""
+        user = comment.get("user") or {}
+        if body.startswith(COMMENT_MARKER) and user.get("type") == "Bot":
+            return comment
+    return None
+
+
+def upsert_comment(client: InstallationClient, repo: str, number: int, body: str, create: bool = True) -> int | None:
+    existing = find_comment(client, repo, number)
+    if existing is not None:
+        if existing.get("body") != body:
+            client.update_comment(repo, existing["id"], body)
+        return existing["id"]
+    if not create:
+        return None
+    return client.create_comment(repo, number, body)["id"]
+
+
+def check_links(client: InstallationClient, repo: str, ids: dict[str, int], web_url: str) -> Links:
+    return Links(
+        evals_check=f"{web_url}/{repo}/runs/{ids[EVALS_CHECK]}" if EVALS_CHECK in ids else None,
+        approval_check=f"{web_url}/{repo}/runs/{ids[APPROVAL_CHECK]}" if APPROVAL_CHECK in ids else None,
+    )
+
+
+def accept_action(result: ReviewResult) -> list[dict] | None:
+    """The 'Accept regression' button on a failing evals check (GitHub allows up to three actions)."""
+    verdict = getattr(result.evals, "verdict", None)
+    if verdict is not None and getattr(verdict, "blocking", False) and not result.accepted_regression:
+        return [{"label": "Accept regression", "description": "Prompt owners: accept these regressions", "identifier": "accept_regression"}]
+    return []
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

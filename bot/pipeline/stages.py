@@ -1,0 +1,285 @@
+"""The review steps shared by the service and the CLI, in the order DESIGN.md lists them.
+
+Input is a snapshot (ReviewInput) whose files come from any FileTree; the shell supplies what
+needs I/O (model credentials, the result cache, team and permission look-ups) through Context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from unidiff import PatchSet
+
+from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
+from bot.core.errors import SourceError, UserError
+from bot.core.files import FileTree, is_prompt
+from bot.core.result import ChangedFile, Problem, PromptChange, ReviewResult
+
+log = logging.getLogger("prompt_review.pipeline")
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    repo: str
+    pr: int | None
+    base_sha: str
+    head_sha: str
+    author: str | None
+    changed: tuple[ChangedFile, ...]
+    base: FileTree
+    head: FileTree
+    files_truncated: bool = False
+    reviews: tuple = ()  # bot.core.approval.Review
+    evals_blocked_reason: str | None = None  # e.g. a fork PR without the maintainer's label
+
+
+@dataclass
+class Context:
+    env: Mapping[str, str] = field(default_factory=dict)
+    cache: object | None = None  # bot.evals.ResultCache
+    suites_override: list[str] | None = None
+    progress: Callable[[int, int], None] | None = None
+    cancelled: Callable[[], bool] | None = None
+    team_members: Callable[[set[str]], Mapping[str, frozenset[str]]] = lambda teams: {}
+    write_access: Callable[[set[str]], frozenset[str]] = lambda users: frozenset()
+    fresh_commits: frozenset[str] | None = None
+    accepted_regression: dict | None = None
+    with_approval: bool = True
+
+
+def load_config(base: FileTree) -> tuple[RepoConfig, list[Problem]]:
+    """The config from the base branch; on errors, defaults plus a blocking problem naming file:line."""
+    try:
+        return parse_config(base.read(CONFIG_PATH)), []
+    except UserError as exc:
+        return RepoConfig(), [
+            Problem(
+                title=f"`{CONFIG_PATH}` is invalid",
+                detail="Fix the file on the base branch (it is read from there, so this PR cannot change the rules it is judged by).",
+                errors=tuple(exc.errors),
+            )
+        ]
+
+
+def detect_prompts(changed: tuple[ChangedFile, ...], config: RepoConfig) -> list[ChangedFile]:
+    include, exclude = config.prompts.include, config.prompts.exclude
+    return [
+        f
+        for f in changed
+        if is_prompt(f.path, include, exclude) or (f.previous_path is not None and is_prompt(f.previous_path, include, exclude))
+    ]
+
+
+def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) -> str | None:
+    if data is None:
+        return None
+    if len(data) > limit:
+        problems.append(
+            Problem(
+                title=f"`{path}` is too large to diff",
+                detail=f"{len(data):,} bytes is over the limit of {limit:,} (raise `limits.max_prompt_bytes` in {CONFIG_PATH}).",
+                errors=(SourceError(path, f"file is {len(data):,} bytes; limit {limit:,}"),),
+                blocking=False,
+            )
+        )
+        return None
+    if b"\0" in data[:8192]:
+        problems.append(
+            Problem(
+                title=f"`{path}` is not a text file",
+                detail="It matches the prompt patterns but contains binary data; it was not diffed.",
+                errors=(SourceError(path, "binary content"),),
+                blocking=False,
+            )
+        )
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(
+            Problem(
+                title=f"`{path}` is not UTF-8",
+                detail="Prompt files must be UTF-8 text; it was not diffed.",
+                errors=(SourceError(path, f"invalid UTF-8 at byte {exc.start}"),),
+                blocking=False,
+            )
+        )
+        return None
+
+
+def version_hash(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def prompt_changes(prompts: list[ChangedFile], inp: ReviewInput, config: RepoConfig) -> tuple[list[PromptChange], list[Problem]]:
+    from bot.core.semdiff import diff_prompt, diff_texts
+
+    problems: list[Problem] = []
+    changes = []
+    limit = config.limits.max_prompt_bytes
+    for f in prompts:
+        before_path = f.previous_path or f.path
+        before = _text(inp.base.read(before_path), before_path, problems, limit) if f.status != "added" else None
+        after = _text(inp.head.read(f.path), f.path, problems, limit) if f.status != "removed" else None
+        diff_text = "".join(
+            difflib.unified_diff(
+                (before or "").splitlines(keepends=True),
+                (after or "").splitlines(keepends=True),
+                fromfile=f"a/{before_path}" if before is not None else "/dev/null",
+                tofile=f"b/{f.path}" if after is not None else "/dev/null",
+            )
+        )
+        added = removed = 0
+        if diff_text:
+            try:
+                patch = PatchSet(diff_text if diff_text.endswith("\n") else diff_text + "\n")
+                added, removed = sum(p.added for p in patch), sum(p.removed for p in patch)
+            except Exception:  # a diff of text without trailing newline markers; counts are cosmetic
+                pass
+        semdiff = None
+        try:
+            if f.previous_path is None and before is not None and after is not None:
+                semdiff = diff_prompt(f.path, inp.base, inp.head)
+            else:
+                semdiff = diff_texts(f.path, before, after)
+        except Exception as exc:  # the plain diff still shows; say what failed
+            log.exception("semantic diff failed for %s", f.path)
+            problems.append(
+                Problem(
+                    title=f"semantic diff unavailable for `{f.path}`",
+                    detail=f"{type(exc).__name__}; the plain diff is shown instead.",
+                    blocking=False,
+                )
+            )
+        changes.append(
+            PromptChange(
+                path=f.path,
+                status=f.status,
+                previous_path=f.previous_path,
+                unified_diff=diff_text,
+                lines_added=added,
+                lines_removed=removed,
+                base_hash=version_hash(before),
+                head_hash=version_hash(after),
+                semdiff=semdiff,
+            )
+        )
+    return changes, problems
+
+
+def run_evals_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], ctx: Context):
+    """Run affected cases on both sides. Returns (report | None, skipped_reason | None)."""
+    from bot.evals import EvalRequest, MemoryCache, run_evals
+
+    if inp.evals_blocked_reason:
+        return None, inp.evals_blocked_reason
+    formatting_only = frozenset(
+        c.path for c in changes if c.semdiff is not None and getattr(c.semdiff, "formatting_only", False)
+    ) if config.evals.skip_evals_on_formatting_only else frozenset()
+    request = EvalRequest(
+        base=inp.base,
+        head=inp.head,
+        config=config.evals,
+        suites=ctx.suites_override if ctx.suites_override is not None else config.suites,
+        formatting_only=formatting_only,
+        env=dict(ctx.env),
+    )
+    report = asyncio.run(
+        run_evals(request, cache=ctx.cache if ctx.cache is not None else MemoryCache(), progress=ctx.progress, cancelled=ctx.cancelled)
+    )
+    return report, None
+
+
+def _cases_run(report) -> int:
+    stats = getattr(report, "stats", None)
+    return int(getattr(stats, "cases_run", 0) or 0) if stats is not None else 0
+
+
+def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], evals_regressed: bool, ctx: Context):
+    from bot.core.approval import ApprovalInput, evaluate_approval
+    from bot.core.owners import parse_owners
+
+    owners_path = config.approval.owners_file
+    owners_bytes = inp.base.read(owners_path)
+    if owners_bytes is None and config.approval.fallback_to_codeowners:
+        owners_path = ".github/CODEOWNERS"
+        owners_bytes = inp.base.read(owners_path)
+    owners = parse_owners(owners_bytes.decode("utf-8", "replace") if owners_bytes is not None else None, owners_path)
+    changed_paths = tuple(c.path for c in changes)
+    teams: set[str] = set()
+    for path in changed_paths + (CONFIG_PATH, owners_path):
+        for owner in owners.owners_for(path) or ():
+            if owner.startswith("@") and "/" in owner:
+                teams.add(owner[1:])
+    reviewers = {getattr(r, "user", None) for r in inp.reviews} - {None}
+    return evaluate_approval(
+        ApprovalInput(
+            changed_prompts=changed_paths,
+            changed_files=tuple(f.path for f in inp.changed),
+            author=inp.author or "",
+            reviews=tuple(inp.reviews),
+            fresh_commits=ctx.fresh_commits,
+            owners=owners,
+            config=config.approval,
+            config_path=CONFIG_PATH,
+            team_members=ctx.team_members(teams),
+            write_access=ctx.write_access(reviewers),  # type: ignore[arg-type]
+            evals_regressed=evals_regressed,
+            regression_accepted_by=(ctx.accepted_regression or {}).get("by"),
+        )
+    )
+
+
+def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
+    """Everything but publishing: the ReviewResult the renderers turn into comment and checks."""
+    config, problems = load_config(inp.base)
+    result = ReviewResult(
+        repo=inp.repo,
+        pr=inp.pr,
+        base_sha=inp.base_sha,
+        head_sha=inp.head_sha,
+        prompts=(),
+        files_changed=len(inp.changed),
+        files_truncated=inp.files_truncated,
+        problems=tuple(problems),
+        accepted_regression=ctx.accepted_regression,
+    )
+    if inp.files_truncated:
+        problems.append(
+            Problem(
+                title="this PR changes more files than GitHub lists",
+                detail="GitHub lists at most 3,000 changed files of a pull request; prompts beyond that were not seen. Split the PR.",
+            )
+        )
+    if len(inp.changed) > config.limits.max_files:
+        problems.append(
+            Problem(
+                title="this PR changes too many files",
+                detail=f"{len(inp.changed):,} files is over `limits.max_files` ({config.limits.max_files:,}) in {CONFIG_PATH}.",
+            )
+        )
+    prompts = detect_prompts(inp.changed, config)
+    changes, diff_problems = prompt_changes(prompts, inp, config)
+    problems.extend(diff_problems)
+    result = replace(result, prompts=tuple(changes), problems=tuple(problems))
+    if any(p.blocking for p in problems) and any(p.title.endswith("is invalid") for p in problems):
+        return result  # with a broken config nothing else can be trusted
+
+    report, skipped = None, None
+    if ctx.cancelled and ctx.cancelled():
+        return result
+    if inp.changed:
+        report, skipped = run_evals_stage(inp, config, changes, ctx)
+    if not changes and (report is None or _cases_run(report) == 0):
+        return replace(result, evals=None, evals_skipped_reason=None)
+    result = replace(result, evals=report, evals_skipped_reason=skipped)
+    verdict = getattr(report, "verdict", None)
+    regressed = bool(verdict is not None and getattr(verdict, "blocking", False))
+    if ctx.with_approval:
+        result = replace(result, approval=approval_stage(inp, config, changes, regressed, ctx))
+    return result

@@ -1,0 +1,126 @@
+"""Process entry points: `serve` (web + embedded worker), `web`, `worker`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import logs
+from bot.github.client import GitHubApp
+from bot.service.db import make_engine
+from bot.service.metrics import Metrics
+from bot.service.migrate import upgrade
+from bot.service.recovery import redeliver_failed
+from bot.service.web import create_web_app
+from bot.service.worker import Worker
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("prompt_review")
+
+
+@dataclass
+class Service:
+    settings: Settings
+    engine: object
+    metrics: Metrics
+    github: GitHubApp | None
+    workers: list[Worker] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def start_workers(self, count: int | None = None) -> None:
+        assert self.github is not None
+        for _ in range(count or self.settings.worker_concurrency):
+            worker = Worker(self.settings, self.engine, self.github, self.metrics, env=self.env)
+            thread = threading.Thread(target=worker.run_forever, name=f"worker-{len(self.workers)}", daemon=True)
+            self.workers.append(worker)
+            self.threads.append(thread)
+            thread.start()
+        if self.settings.redeliver_interval_seconds > 0:
+            thread = threading.Thread(target=self._recovery_loop, name="recovery", daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def _recovery_loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                redeliver_failed(self.github, self.engine)  # type: ignore[arg-type]
+            except Exception as exc:
+                log.warning("failed-delivery recovery pass did not complete: %s", exc)
+            self.stop_event.wait(self.settings.redeliver_interval_seconds)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for worker in self.workers:
+            worker.stop()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def web_app(self, with_workers: bool):
+        app = create_web_app(self.settings, self.engine, self.metrics)
+        if with_workers:
+            @asynccontextmanager
+            async def lifespan(_app):
+                self.start_workers()
+                try:
+                    yield
+                finally:
+                    self.stop()
+
+            app.router.lifespan_context = lifespan
+        return app
+
+
+def build_service(settings: Settings, env: Mapping[str, str] | None = None, require_app: bool = True) -> Service:
+    """Engine, migrations, metrics and the GitHub App client, from validated settings."""
+    for secret in (settings.webhook_secret, settings.private_key):
+        logs.register_secret(secret)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise SettingsError(f"PROMPT_REVIEW_DATABASE_URL: cannot open or migrate the database ({type(exc).__name__}: {exc.__cause__ or exc})") from None
+    metrics = Metrics()
+    github = None
+    if settings.app_id is not None and settings.private_key_pem():
+        github = GitHubApp(
+            settings.app_id,
+            settings.private_key_pem(),  # type: ignore[arg-type]
+            settings.github_api_url,
+            on_call=lambda method, endpoint, status: metrics.github_calls.labels(method, endpoint, str(status)).inc(),
+        )
+    return Service(settings=settings, engine=engine, metrics=metrics, github=github, env=dict(env if env is not None else os.environ))
+
+
+def run(verb: str, host: str | None, port: int | None) -> int:
+    try:
+        settings = load_settings(require_app=verb != "web")
+        logs.configure(settings.log_format, settings.log_level)
+        service = build_service(settings)
+    except SettingsError as exc:
+        print(f"prompt-review {verb}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if verb == "worker":
+        log.info("worker process started")
+        service.start_workers()
+        try:
+            while not service.stop_event.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        service.stop()
+        return 0
+    import uvicorn
+
+    app = service.web_app(with_workers=verb == "serve")
+    uvicorn.run(app, host=host or "127.0.0.1", port=port or 8000, log_level=settings.log_level.lower(), access_log=False)
+    return 0

@@ -1,0 +1,386 @@
+"""The worker: claims jobs, runs the pipeline for one PR head, publishes, and never leaves a
+check run hanging — superseded work ends `cancelled`, exhausted work ends `failure` with why."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot import logs
+from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, ReviewResult
+from bot.github.client import GitHubApp, GitHubError, InstallationClient
+from bot.pipeline import github as gh
+from bot.pipeline.stages import Context, approval_stage, load_config, review, version_hash
+from bot.service import queue
+from bot.service.db import AuditEntry, EvalResult, ReviewRecord
+from bot.service.metrics import Metrics
+from bot.settings import Settings
+
+log = logging.getLogger("prompt_review.worker")
+
+
+class Superseded(Exception):
+    def __init__(self, by: str):
+        self.by = by
+        super().__init__(by)
+
+
+class DbCache:
+    """The eval result cache in the service database (shared by all workers)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def get(self, key: str) -> dict | None:
+        with Session(self.engine) as session:
+            return session.scalar(select(EvalResult.value).where(EvalResult.key == key))
+
+    def put(self, key: str, value: dict) -> None:
+        try:
+            with Session(self.engine) as session, session.begin():
+                if session.get(EvalResult, key) is None:
+                    session.add(EvalResult(key=key, value=value))
+        except Exception:  # another worker stored the same key first: same content, nothing lost
+            log.debug("cache put race on %s", key)
+
+
+class Worker:
+    def __init__(self, settings: Settings, engine: Engine, app: GitHubApp, metrics: Metrics, env: Mapping[str, str] | None = None):
+        self.settings, self.engine, self.app, self.metrics = settings, engine, app, metrics
+        self.env = dict(env if env is not None else os.environ)
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.cache = DbCache(engine)
+        self._stop = threading.Event()
+
+    # --- loop -----------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_forever(self) -> None:
+        log.info("worker %s started", self.name)
+        while not self._stop.is_set():
+            try:
+                did = self.run_once()
+            except Exception:  # database down, for instance: back off and resume
+                log.exception("worker loop error; backing off")
+                self._stop.wait(min(10.0, self.settings.poll_interval_seconds * 10))
+                continue
+            if not did:
+                self._stop.wait(self.settings.poll_interval_seconds)
+
+    def run_once(self) -> bool:
+        job = queue.claim(self.engine, self.name, self.settings.job_lease_seconds)
+        if job is None:
+            return False
+        with logs.context(delivery=job.delivery_id, pr=job.key):
+            self._run(job)
+        return True
+
+    def _run(self, job: queue.ClaimedJob) -> None:
+        started = time.monotonic()
+        if job.attempts > self.settings.job_max_attempts:
+            self._dead(job)
+            return
+        beat_stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, beat_stop), daemon=True)
+        beat.start()
+        state = "done"
+        try:
+            handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job}[job.kind]
+            handler(job)
+        except Superseded as exc:
+            state = "superseded"
+            log.info("job %s superseded by %s", job.id, exc.by)
+        except Exception as exc:
+            retryable = not isinstance(exc, GitHubError) or exc.status in (0, 403, 429) or exc.status >= 500
+            error = f"{type(exc).__name__}: {exc}"
+            if retryable and job.attempts < self.settings.job_max_attempts:
+                delay = self.settings.job_retry_base_seconds * 2 ** (job.attempts - 1)
+                log.warning("job %s attempt %s failed (%s); retrying in %.1fs", job.id, job.attempts, error, delay)
+                queue.retry_later(self.engine, job.id, self.name, logs.redact(error), delay)
+                state = "retry"
+            else:
+                log.exception("job %s failed for good", job.id)
+                self._dead(job, error)
+                state = "dead"
+        finally:
+            beat_stop.set()
+        if state in ("done", "superseded"):
+            queue.finish(self.engine, job.id, self.name, state)
+        self.metrics.jobs.labels(job.kind, state).inc()
+        self.metrics.job_duration.labels(job.kind).observe(time.monotonic() - started)
+
+    def _heartbeat(self, job: queue.ClaimedJob, stop: threading.Event) -> None:
+        interval = max(0.5, self.settings.job_lease_seconds / 3)
+        while not stop.wait(interval):
+            try:
+                queue.heartbeat(self.engine, job.id, self.name, self.settings.job_lease_seconds)
+            except Exception:
+                log.warning("heartbeat failed for job %s", job.id)
+
+    def _dead(self, job: queue.ClaimedJob, error: str | None = None) -> None:
+        error = logs.redact(error or "the worker running it stopped repeatedly")
+        log.error("job %s is dead after %s attempts: %s", job.id, job.attempts, error)
+        queue.finish(self.engine, job.id, self.name, "dead", error)
+        self.metrics.jobs.labels(job.kind, "dead").inc()
+        if job.kind != "review":
+            return
+        try:
+            client = self.app.installation(job.installation_id)
+            ids = job.check_runs or gh.start_checks(client, job.repo, job.head_sha)
+            summary = (
+                f"prompt-review could not complete this review after {job.attempts - (0 if error else 1)} attempts.\n\n"
+                f"Last error: `{error[:500]}`\n\nRe-run it from the Checks tab (\"Re-run\"), or push a new commit."
+            )
+            for name, run_id in ids.items():
+                gh.close_check(client, job.repo, run_id, "failure", "Review failed — re-run to try again", summary)
+        except Exception:
+            log.exception("could not close check runs of dead job %s", job.id)
+
+    # --- handlers -------------------------------------------------------------------------
+    def _guard(self, job: queue.ClaimedJob) -> None:
+        by = queue.cancel_requested(self.engine, job.id)
+        if by is not None:
+            raise Superseded(by)
+
+    def _close_superseded(self, client: InstallationClient, job: queue.ClaimedJob) -> None:
+        for old_id, old_sha, runs in queue.superseded_runs(self.engine, job.key, job.head_sha):
+            for run_id in runs.values():
+                try:
+                    gh.close_check(
+                        client, job.repo, run_id, "cancelled", f"Superseded by {job.head_sha[:7]}",
+                        f"A newer commit ({job.head_sha}) was pushed; its review replaces this one.",
+                    )
+                except GitHubError:
+                    log.warning("could not close superseded check run %s", run_id)
+            queue.clear_check_runs(self.engine, old_id)
+
+    def review_job(self, job: queue.ClaimedJob) -> None:
+        client = self.app.installation(job.installation_id)
+        payload = job.payload
+        if payload.get("action") == "labeled" and not payload.get("fork"):
+            return  # labels only matter for fork PRs
+        self._guard(job)
+        pull = client.pull(job.repo, job.pr)
+        if pull.get("state") == "closed":
+            return
+        if pull["head"]["sha"] != job.head_sha:
+            raise Superseded(pull["head"]["sha"])  # a newer push's delivery will (or did) queue its own job
+        self._close_superseded(client, job)
+        ids = job.check_runs or gh.start_checks(client, job.repo, job.head_sha)
+        queue.save_check_runs(self.engine, job.id, ids)
+        result = self._review(client, job, pull)
+        cancelled_by = queue.cancel_requested(self.engine, job.id)
+        if cancelled_by is not None or getattr(result.evals, "cancelled", False):
+            by = cancelled_by or "a newer commit"
+            for run_id in ids.values():
+                gh.close_check(client, job.repo, run_id, "cancelled", f"Superseded by {by[:7]}", f"A newer commit ({by}) replaces this review.")
+            queue.clear_check_runs(self.engine, job.id)
+            raise Superseded(by)
+        self._publish(client, job, result, ids)
+
+    def _context(self, client: InstallationClient, job: queue.ClaimedJob, accepted: dict | None, fresh: frozenset[str] | None) -> Context:
+        return Context(
+            env=self.env,
+            cache=self.cache,
+            cancelled=lambda: queue.cancel_requested(self.engine, job.id) is not None,
+            team_members=gh.team_resolver(client),
+            write_access=gh.write_access_resolver(client, job.repo),
+            fresh_commits=fresh,
+            accepted_regression=accepted,
+        )
+
+    def _fork_gate(self, job: queue.ClaimedJob, base_tree) -> str | None:
+        payload = job.payload
+        if not payload.get("fork"):
+            return None
+        config, _ = load_config(base_tree)
+        label = config.evals.forks.label
+        if payload.get("action") == "labeled" and payload.get("label") == label:
+            return None
+        return (
+            f"Evals call paid model providers, so they run on PRs from forks only after a maintainer adds the "
+            f"`{label}` label (re-apply it after each new push)."
+        )
+
+    def _review(self, client: InstallationClient, job: queue.ClaimedJob, pull: dict) -> ReviewResult:
+        inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
+        blocked = self._fork_gate(job, inp.base)
+        if blocked:
+            inp = replace(inp, evals_blocked_reason=blocked)
+        self._guard(job)
+        prompt_hashes = None
+        result = review(inp, self._context(client, job, None, None))
+        prompt_hashes = {p.path: p.head_hash for p in result.prompts}
+        fresh = self._fresh_commits(job, prompt_hashes)
+        if result.approval is not None and fresh is not None:
+            # recompute approval with freshness known (cheap: no evals)
+            config, _ = load_config(inp.base)
+            regressed = bool(getattr(getattr(result.evals, "verdict", None), "blocking", False))
+            result = replace(result, approval=approval_stage(inp, config, list(result.prompts), regressed, self._context(client, job, None, fresh)))
+        return result
+
+    def _fresh_commits(self, job: queue.ClaimedJob, prompt_hashes: dict) -> frozenset[str]:
+        """Head SHAs since the prompts last changed: approvals given on them are not stale."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(ReviewRecord.head_sha, ReviewRecord.prompt_hashes)
+                .where(ReviewRecord.repo == job.repo, ReviewRecord.pr == job.pr)
+                .order_by(ReviewRecord.id.desc())
+            ).all()
+        fresh = {job.head_sha}
+        for sha, hashes in rows:
+            if hashes != prompt_hashes:
+                break
+            fresh.add(sha)
+        return frozenset(fresh)
+
+    def _publish(self, client: InstallationClient, job: queue.ClaimedJob, result: ReviewResult, ids: dict[str, int]) -> None:
+        from bot.core.render import render_approval_check, render_comment, render_evals_check
+
+        result = replace(result, links=gh.check_links(client, job.repo, ids, self.settings.github_web_url))
+        self._guard(job)
+        if result.touches_prompts or result.problems:
+            gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
+        else:
+            existing = gh.find_comment(client, job.repo, job.pr)
+            if existing is not None:
+                gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
+        gh.complete_check(client, job.repo, ids[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result))
+        gh.complete_check(client, job.repo, ids[APPROVAL_CHECK], render_approval_check(result))
+        self._record(job, result)
+
+    def _record(self, job: queue.ClaimedJob, result: ReviewResult) -> None:
+        report = result.evals
+        models = sorted({c.provider_id for s in getattr(report, "suites", ()) for c in s.cases if getattr(c, "provider_id", None)})
+        pass_rates = {
+            s.path: [getattr(s, "pass_rate_base", None), getattr(s, "pass_rate_head", None)] for s in getattr(report, "suites", ())
+        }
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                ReviewRecord(
+                    repo=job.repo,
+                    pr=job.pr,
+                    base_sha=result.base_sha,
+                    head_sha=result.head_sha,
+                    prompt_hashes={p.path: p.head_hash for p in result.prompts},
+                    models=models,
+                    pass_rates=pass_rates,
+                    conclusion=getattr(getattr(report, "verdict", None), "conclusion", None) or "none",
+                    evals_blocking=bool(getattr(getattr(report, "verdict", None), "blocking", False)),
+                    snapshot=pickle.dumps(result),
+                )
+            )
+
+    def _latest(self, job: queue.ClaimedJob) -> ReviewRecord | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(ReviewRecord)
+                .where(ReviewRecord.repo == job.repo, ReviewRecord.pr == job.pr, ReviewRecord.head_sha == job.head_sha)
+                .order_by(ReviewRecord.id.desc())
+                .limit(1)
+            )
+
+    def _accepted(self, job: queue.ClaimedJob) -> dict | None:
+        with Session(self.engine) as session:
+            row = session.scalar(
+                select(AuditEntry)
+                .where(AuditEntry.repo == job.repo, AuditEntry.pr == job.pr, AuditEntry.head_sha == job.head_sha,
+                       AuditEntry.action == "accept_regression")
+                .order_by(AuditEntry.id.desc())
+                .limit(1)
+            )
+        return {"by": row.actor, "at": row.created_at.isoformat(), "cases": row.details.get("cases", [])} if row else None
+
+    def approval_job(self, job: queue.ClaimedJob) -> None:
+        """A review was submitted, edited or dismissed: re-evaluate approval only — no evals."""
+        client = self.app.installation(job.installation_id)
+        record = self._latest(job)
+        if record is None or record.snapshot is None:
+            return  # the review job for this head has not finished; it evaluates approval itself
+        previous: ReviewResult = pickle.loads(record.snapshot)
+        inp, pull = gh.snapshot(client, job.repo, job.pr, job.head_sha)
+        if inp.head_sha != job.head_sha:
+            return
+        config, _ = load_config(inp.base)
+        accepted = self._accepted(job)
+        regressed = record.evals_blocking and accepted is None
+        fresh = self._fresh_commits(job, record.prompt_hashes)
+        approval = approval_stage(inp, config, list(previous.prompts), regressed, self._context(client, job, accepted, fresh))
+        result = replace(previous, approval=approval, accepted_regression=accepted)
+        self._republish(client, job, result, evals_too=False)
+
+    def _republish(self, client: InstallationClient, job: queue.ClaimedJob, result: ReviewResult, evals_too: bool) -> None:
+        from bot.core.render import render_approval_check, render_comment, render_evals_check
+
+        runs = {r["name"]: r["id"] for name in (EVALS_CHECK, APPROVAL_CHECK) for r in client.check_runs_for(job.repo, job.head_sha, name)}
+        if not result.touches_prompts:
+            return
+        gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
+        if evals_too and EVALS_CHECK in runs:
+            gh.complete_check(client, job.repo, runs[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result))
+        if APPROVAL_CHECK in runs:
+            gh.complete_check(client, job.repo, runs[APPROVAL_CHECK], render_approval_check(result))
+        with Session(self.engine) as session, session.begin():
+            row = session.scalar(
+                select(ReviewRecord).where(ReviewRecord.repo == job.repo, ReviewRecord.pr == job.pr, ReviewRecord.head_sha == job.head_sha)
+                .order_by(ReviewRecord.id.desc()).limit(1)
+            )
+            if row is not None:
+                row.snapshot = pickle.dumps(result)
+
+    def accept_job(self, job: queue.ClaimedJob) -> None:
+        """'Accept regression' pressed on the evals check: only an owner of the affected prompts may."""
+        from bot.core.owners import parse_owners
+        from bot.core.approval import can_accept_regression
+
+        client = self.app.installation(job.installation_id)
+        payload = job.payload
+        if payload.get("identifier") != "accept_regression":
+            return
+        record = self._latest(job)
+        if record is None or record.snapshot is None or not record.evals_blocking:
+            return
+        previous: ReviewResult = pickle.loads(record.snapshot)
+        pull = client.pull(job.repo, job.pr)
+        if pull["head"]["sha"] != job.head_sha:
+            return  # a new push voids the button
+        inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
+        config, _ = load_config(inp.base)
+        owners_text = inp.base.read(config.approval.owners_file)
+        owners = parse_owners(owners_text.decode("utf-8", "replace") if owners_text else None, config.approval.owners_file)
+        affected = tuple(p.path for p in previous.prompts)
+        user = payload.get("sender") or ""
+        teams = {o[1:] for path in affected for o in (owners.owners_for(path) or ()) if o.startswith("@") and "/" in o}
+        allowed, reason = can_accept_regression(user, affected, owners, gh.team_resolver(client)(teams))
+        if not allowed:
+            run_id = payload.get("check_run_id")
+            if run_id:
+                from bot.core.render import render_evals_check
+
+                out = render_evals_check(previous)
+                out = replace(out, summary=f"**Accept regression refused for @\u200d{user}:** {reason}\n\n" + out.summary)
+                gh.complete_check(client, job.repo, run_id, out, actions=gh.accept_action(previous))
+            return
+        cases = [c.key for s in getattr(previous.evals, "suites", ()) for c in s.cases if str(getattr(c, "status", "")) in ("regressed", "CaseStatus.regressed")]
+        with Session(self.engine) as session, session.begin():
+            session.add(AuditEntry(repo=job.repo, pr=job.pr, head_sha=job.head_sha, action="accept_regression", actor=user, details={"cases": cases}))
+        accepted = self._accepted(job)
+        fresh = self._fresh_commits(job, record.prompt_hashes)
+        approval = approval_stage(inp, config, list(previous.prompts), False, self._context(client, job, accepted, fresh))
+        result = replace(previous, accepted_regression=accepted, approval=approval)
+        self._republish(client, job, result, evals_too=True)
+
+
+__all__ = ["Worker", "DbCache", "version_hash"]
