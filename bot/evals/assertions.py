@@ -1,0 +1,152 @@
+"""Score one model output against a test's assertions (promptfoo semantics: `not-` inverts,
+weights average, a test `threshold` replaces all-must-pass). Model-graded types ask a Grader.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jsonschema
+from rapidfuzz.distance import Levenshtein
+
+from bot.evals.suite import AssertionSpec, ProviderSpec
+
+MAX_MATCH_CHARS = 200_000  # regexes from the PR run on at most this much output
+
+
+class Grader(Protocol):
+    async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str) -> tuple[bool, float, str]: ...
+
+    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    score: float
+    failed: tuple[str, ...]  # descriptions of failed assertions, e.g. 'icontains "30 days"'
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def json_candidates(text: str) -> list[Any]:
+    """Every JSON object/array embedded in text, in order."""
+    decoder = json.JSONDecoder()
+    found, i = [], 0
+    while i < len(text):
+        j = min((k for k in (text.find("{", i), text.find("[", i)) if k >= 0), default=-1)
+        if j < 0:
+            break
+        try:
+            value, end = decoder.raw_decode(text, j)
+        except json.JSONDecodeError:
+            i = j + 1
+            continue
+        found.append(value)
+        i = end
+    return found
+
+
+def _valid(value: Any, schema: Any) -> bool:
+    if schema is None:
+        return True
+    return jsonschema.validators.validator_for(schema)(schema).is_valid(value)
+
+
+def check_deterministic(kind: str, value: Any, threshold: float | None, output: str) -> tuple[bool, float]:
+    """(pass, score) for a non-negated deterministic assertion type."""
+    if kind == "equals":
+        if isinstance(value, (dict, list)):
+            try:
+                ok = json.loads(output) == value
+            except json.JSONDecodeError:
+                ok = False
+        else:
+            ok = output == str(value)
+    elif kind == "contains":
+        ok = str(value) in output
+    elif kind == "icontains":
+        ok = str(value).lower() in output.lower()
+    elif kind == "contains-any":
+        ok = any(v in output for v in _as_list(value))
+    elif kind == "contains-all":
+        ok = all(v in output for v in _as_list(value))
+    elif kind == "icontains-any":
+        ok = any(v.lower() in output.lower() for v in _as_list(value))
+    elif kind == "icontains-all":
+        ok = all(v.lower() in output.lower() for v in _as_list(value))
+    elif kind == "regex":
+        ok = re.search(str(value), output[:MAX_MATCH_CHARS]) is not None
+    elif kind == "starts-with":
+        ok = output.startswith(str(value))
+    elif kind == "is-json":
+        try:
+            ok = _valid(json.loads(output), value)
+        except json.JSONDecodeError:
+            ok = False
+    elif kind == "contains-json":
+        ok = any(_valid(v, value) for v in json_candidates(output[:MAX_MATCH_CHARS]))
+    elif kind == "levenshtein":
+        limit = 5 if threshold is None else threshold
+        ok = Levenshtein.distance(output, str(value)) <= limit
+    else:  # the loader only lets supported types through
+        raise ValueError(f"not a deterministic assertion type: {kind}")
+    return ok, 1.0 if ok else 0.0
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+async def check_one(a: AssertionSpec, output: str, grader: Grader | None, default_grader: ProviderSpec | None) -> tuple[bool, float]:
+    kind = a.base_type
+    if kind == "llm-rubric":
+        if grader is None:
+            raise RuntimeError("no grader configured")
+        ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output)
+        if a.threshold is not None:
+            ok = score >= a.threshold
+    elif kind == "similar":
+        if grader is None:
+            raise RuntimeError("no grader configured")
+        expected = a.value if isinstance(a.value, list) else [a.value]
+        score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
+        ok = score >= (0.75 if a.threshold is None else a.threshold)
+    else:
+        ok, score = check_deterministic(kind, a.value, a.threshold, output)
+    if a.negated:
+        return (not ok), 1.0 - score
+    return ok, score
+
+
+async def score_output(
+    asserts: tuple[AssertionSpec, ...],
+    threshold: float | None,
+    output: str,
+    grader: Grader | None = None,
+    default_grader: ProviderSpec | None = None,
+) -> Outcome:
+    """All assertions of one test against one output."""
+    failed: list[str] = []
+    blocking = False
+    total = weight_sum = 0.0
+    for a in asserts:
+        ok, score = await check_one(a, output, grader, default_grader)
+        if not ok:
+            failed.append(a.describe())
+            blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict
+        total += score * a.weight
+        weight_sum += a.weight
+    score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
+    passed = score >= threshold if threshold is not None else not blocking
+    return Outcome(passed, score, tuple(failed))

@@ -1,0 +1,166 @@
+"""Affected-case selection: expand a suite into cases (test × prompt × provider) on each side,
+render them, and keep only the cases whose result-determining inputs differ, each with reasons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.core.errors import SourceError
+from bot.core.files import FileTree
+from bot.evals.render import Messages, RenderError, Renderer
+from bot.evals.suite import AssertionSpec, PromptSpec, ProviderSpec, Suite, TestSpec
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """Everything that determines one side's result for one case."""
+
+    key: str
+    description: str
+    test: TestSpec
+    prompt: PromptSpec
+    provider: ProviderSpec
+    messages: Messages | None
+    asserts: tuple[AssertionSpec, ...]  # with {{ var }} values rendered
+    deps: tuple[str, ...]
+    error: SourceError | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "messages": [list(m) for m in self.messages or ()],
+            "provider": self.provider.fingerprint(),
+            "asserts": [a.fingerprint() for a in self.asserts],
+            "threshold": self.test.threshold,
+            "grader": self.test.grader.fingerprint() if self.test.grader else None,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    key: str
+    base: CaseInput | None
+    head: CaseInput | None
+    reasons: tuple[str, ...]
+    skip: str | None = None  # why an affected case is not run (formatting-only)
+
+
+@dataclass
+class SuitePlan:
+    path: str
+    description: str
+    cases: list[PlannedCase] = field(default_factory=list)
+    unaffected: int = 0
+    errors: list[SourceError] = field(default_factory=list)
+
+
+def _test_ids(tests: tuple[TestSpec, ...]) -> list[str]:
+    """Unique descriptions identify a test (so its data can change); otherwise its vars do."""
+    counts = Counter(t.description for t in tests if t.description)
+    ids, seen = [], Counter()
+    for t in tests:
+        base = t.description if t.description and counts[t.description] == 1 else f"{t.description or 'test'} [{digest(t.vars)[:8]}]"
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base} ~{seen[base]}")
+    return ids
+
+
+def _provider_aliases(base: Suite | None, head: Suite | None) -> dict[str, str]:
+    """Base slot → head slot for unlabelled providers edited in place (a model upgrade keeps its cases)."""
+    if base is None or head is None:
+        return {}
+    head_slots = {p.slot for p in head.providers}
+    base_slots = {p.slot for p in base.providers}
+    lost = [p for p in base.providers if p.slot not in head_slots and not p.label]
+    gained = [p for p in head.providers if p.slot not in base_slots and not p.label]
+    if len(lost) != len(gained):
+        return {}
+    return {b.slot: h.slot for b, h in zip(lost, gained)}
+
+
+def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = None) -> tuple[dict[str, CaseInput], list[SourceError]]:
+    aliases = aliases or {}
+    cases: dict[str, CaseInput] = {}
+    errors: dict[str, SourceError] = {}
+    deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
+    for test, test_id in zip(suite.tests, _test_ids(suite.tests)):
+        vars_ = dict(test.vars)
+        for prompt in suite.prompts:
+            error = None
+            try:
+                messages: Messages | None = renderer.render(prompt, vars_)
+                asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
+            except RenderError as exc:
+                messages, asserts, error = None, test.asserts, exc.error
+                errors[str(exc.error)] = exc.error
+            for provider in suite.providers:
+                slot = aliases.get(provider.slot, provider.slot)
+                key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
+                cases[key] = CaseInput(key, test.description or test_id, test, prompt, provider, messages, asserts, deps[prompt.label], error)
+    return cases, list(errors.values())
+
+
+def _render_assert(renderer: Renderer, a: AssertionSpec, vars_: dict[str, Any]) -> AssertionSpec:
+    # promptfoo renders assertion values with the test's vars ('value: "{{ expected }}"')
+    if isinstance(a.value, str) and ("{{" in a.value or "{%" in a.value):
+        rendered = renderer.render(PromptSpec(a.file, a.value, "text", None), vars_)[0][1]
+        return replace(a, value=rendered)
+    return a
+
+
+def plan_suite(
+    path: str,
+    base_tree: FileTree,
+    head_tree: FileTree,
+    base: Suite | None,
+    head: Suite | None,
+    formatting_only: frozenset[str] = frozenset(),
+) -> SuitePlan:
+    description = (head or base).description if (head or base) else path
+    plan = SuitePlan(path, description)
+    aliases = _provider_aliases(base, head)
+    base_cases, _ = expand(base, Renderer(base_tree), aliases) if base else ({}, [])
+    head_cases, head_errors = expand(head, Renderer(head_tree)) if head else ({}, [])
+    plan.errors.extend(head_errors)
+    for key in list(head_cases) + [k for k in base_cases if k not in head_cases]:
+        b, h = base_cases.get(key), head_cases.get(key)
+        if b is None or h is None:
+            plan.cases.append(PlannedCase(key, b, h, ("new case",) if b is None else ("case removed",)))
+            continue
+        reasons = _reasons(b, h, base_tree, head_tree)
+        if not reasons:
+            plan.unaffected += 1
+            continue
+        prompt_files = [r[len("prompt "):-len(" changed")] for r in reasons if r.startswith("prompt ")]
+        only_formatting = prompt_files and len(prompt_files) == len(reasons) and set(prompt_files) <= formatting_only
+        skip = f"formatting-only change to {', '.join(prompt_files)}" if only_formatting else None
+        plan.cases.append(PlannedCase(key, b, h, reasons, skip))
+    return plan
+
+
+def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTree) -> tuple[str, ...]:
+    reasons: list[str] = []
+    if b.messages != h.messages or (b.error is None) != (h.error is None):
+        changed = [d for d in dict.fromkeys(b.deps + h.deps) if base_tree.read(d) != head_tree.read(d)]
+        reasons += [f"prompt {d} changed" for d in changed]
+        if b.test.vars != h.test.vars:
+            reasons.append("test data changed")
+        if not reasons:
+            reasons.append(f"prompt {h.prompt.label} changed")
+    if b.provider.fingerprint() != h.provider.fingerprint():
+        reasons.append(f"provider {b.provider.slot} config changed ({b.provider.describe_change(h.provider)})")
+    if [a.fingerprint() for a in b.asserts] != [a.fingerprint() for a in h.asserts] or b.test.threshold != h.test.threshold:
+        reasons.append("assertions changed")
+    b_grader = b.test.grader.fingerprint() if b.test.grader else None
+    h_grader = h.test.grader.fingerprint() if h.test.grader else None
+    if b_grader != h_grader:
+        reasons.append("grader changed")
+    return tuple(reasons)

@@ -1,0 +1,118 @@
+"""The typed form of a loaded promptfoo-format suite (what the loader produces, the runner consumes)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SUITE_NAMES = ("promptfooconfig.yaml", "promptfooconfig.yml")
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    label: str
+    template: str  # raw template text (jinja2), or the JSON/YAML message list for chat prompts
+    format: Literal["text", "chat"]
+    source: str | None  # repo path of the prompt file; None for an inline prompt
+    messages: tuple[tuple[str, str], ...] = ()  # chat prompts: (role, content template) pairs
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    id: str  # as written, e.g. 'openai:chat:gpt-4o'
+    kind: Literal["openai", "anthropic"]
+    model: str
+    label: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()  # temperature, max_tokens, … sorted by name
+    base_url: str | None = None  # config.apiBaseUrl
+    line: int | None = None
+
+    @property
+    def slot(self) -> str:
+        """How a provider is recognised across base and head: its label, else its id."""
+        return self.label or self.id
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"kind": self.kind, "model": self.model, "params": [list(p) for p in self.params], "base_url": self.base_url}
+
+    def describe_change(self, other: "ProviderSpec") -> str:
+        """'model gpt-4o → gpt-4.1; temperature 0 → 0.7' (self = base, other = head)."""
+        parts = []
+        if self.kind != other.kind:
+            parts.append(f"provider {self.kind} → {other.kind}")
+        if self.model != other.model:
+            parts.append(f"model {self.model} → {other.model}")
+        before, after = dict(self.params), dict(other.params)
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                parts.append(f"{name} {_show(before.get(name))} → {_show(after.get(name))}")
+        if self.base_url != other.base_url:
+            parts.append(f"apiBaseUrl {_show(self.base_url)} → {_show(other.base_url)}")
+        return "; ".join(parts)
+
+
+def _show(value: Any) -> str:
+    return "unset" if value is None else json.dumps(value) if not isinstance(value, (int, float, str)) else str(value)
+
+
+@dataclass(frozen=True)
+class AssertionSpec:
+    type: str  # including a 'not-' prefix
+    value: Any = None
+    threshold: float | None = None
+    weight: float = 1.0
+    metric: str | None = None
+    grader: ProviderSpec | None = None  # per-assertion grader override (model-graded types)
+    file: str = ""
+    line: int | None = None
+
+    @property
+    def negated(self) -> bool:
+        return self.type.startswith("not-")
+
+    @property
+    def base_type(self) -> str:
+        return self.type[4:] if self.negated else self.type
+
+    def describe(self) -> str:
+        """'icontains "30 days"' — how a failed assertion is named in the comment."""
+        if self.value is None:
+            return self.type
+        value = self.value if isinstance(self.value, str) else json.dumps(self.value, sort_keys=True)
+        if len(value) > 80:
+            value = value[:77] + "…"
+        return f'{self.type} "{value}"' if isinstance(self.value, str) else f"{self.type} {value}"
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "value": self.value,
+            "threshold": self.threshold,
+            "weight": self.weight,
+            "metric": self.metric,
+            "grader": self.grader.fingerprint() if self.grader else None,
+        }
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    index: int
+    description: str | None
+    vars: dict[str, Any]
+    asserts: tuple[AssertionSpec, ...]
+    threshold: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    grader: ProviderSpec | None = None  # options.provider (test, else defaultTest)
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    path: str
+    description: str
+    prompts: tuple[PromptSpec, ...]
+    providers: tuple[ProviderSpec, ...]
+    tests: tuple[TestSpec, ...]
