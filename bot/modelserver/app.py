@@ -1,0 +1,148 @@
+"""The scripted model server's HTTP surface (a TEST DOUBLE, never a real provider).
+
+`POST /v1/chat/completions` and `GET /v1/models` speak OpenAI, `POST /v1/messages` speaks
+Anthropic; `/_control/faults`, `/_control/stats` and `/_control/reset` let tests inject
+faults and read counters. Answers come from `bot.modelserver.rules.answer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from bot.modelserver import wire
+from bot.modelserver.control import FaultSpec, ServerState
+from bot.modelserver.rules import answer
+
+LATENCY_HEADER = "x-scripted-latency-ms"
+KNOWN_MODELS = (
+    "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "scripted-flaky",
+    "claude-3-5-haiku-latest", "claude-sonnet-4-0",
+)
+
+
+def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
+    """A fresh server. `latency_ms` delays every answer (the `x-scripted-latency-ms` header overrides it
+    per request); with `api_key`, requests must present it like the real APIs require."""
+    app = FastAPI(title="prompt-review scripted model server (test double)", docs_url=None, redoc_url=None)
+    state = ServerState()
+    app.state.scripted = state
+
+    async def body_or_error(request: Request, api: wire.Api, model_cls: type) -> Any:
+        try:
+            raw = await request.body()
+            return model_cls.model_validate(json.loads(raw or b"null"))
+        except json.JSONDecodeError:
+            return wire.error_response(api, 400, "We could not parse the JSON body of your request.")
+        except ValidationError as exc:
+            message, param = wire.validation_message(exc)
+            return wire.error_response(api, 400, message, param=param)
+
+    def auth_error(request: Request, api: wire.Api) -> Response | None:
+        if api_key is None:
+            return None
+        presented = (
+            request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if api == "openai"
+            else request.headers.get("x-api-key", "")
+        )
+        if presented == api_key:
+            return None
+        return wire.error_response(api, 401, "Incorrect API key provided." if api == "openai" else "invalid x-api-key")
+
+    async def before_answer(request: Request, api: wire.Api, model: str) -> Response | None:
+        """Injected faults first, then the configured latency."""
+        fault = state.take_fault(model)
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+            if fault.status is not None:
+                return wire.error_response(api, fault.status, fault.message, retry_after=fault.retry_after)
+        delay = request.headers.get(LATENCY_HEADER)
+        try:
+            wait_ms = float(delay) if delay is not None else latency_ms
+        except ValueError:
+            return wire.error_response(api, 400, f"{LATENCY_HEADER} must be a number of milliseconds")
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
+        return None
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        if (denied := auth_error(request, "openai")) is not None:
+            return denied
+        req = await body_or_error(request, "openai", wire.ChatCompletionRequest)
+        if isinstance(req, Response):
+            return req
+        if req.stream:
+            return wire.error_response("openai", 400, "stream is not supported by the scripted model server", param="stream")
+        messages = [m.model_dump(exclude_none=True) for m in req.messages]
+        key = state.record("chat.completions", req.model, messages)
+        if (failed := await before_answer(request, "openai", req.model)) is not None:
+            return failed
+        params = req.model_dump(exclude={"model", "messages"}, exclude_none=True)
+        text = answer(messages, req.model, params, call_index=state.answered(req.model, key))
+        text, truncated = wire.truncate(text, req.max_completion_tokens or req.max_tokens)
+        prompt_tokens = sum(wire.count_tokens(json.dumps(m.get("content", ""))) + 4 for m in messages)
+        return JSONResponse(wire.chat_completion(req.model, [text] * req.n, truncated, prompt_tokens))
+
+    @app.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        if (denied := auth_error(request, "anthropic")) is not None:
+            return denied
+        req = await body_or_error(request, "anthropic", wire.MessagesRequest)
+        if isinstance(req, Response):
+            return req
+        if req.stream:
+            return wire.error_response("anthropic", 400, "stream is not supported by the scripted model server")
+        chat = [m.model_dump() for m in req.messages]
+        if req.system:
+            chat.insert(0, {"role": "system", "content": req.system})
+        key = state.record("messages", req.model, chat)
+        if (failed := await before_answer(request, "anthropic", req.model)) is not None:
+            return failed
+        params = req.model_dump(exclude={"model", "messages", "system"}, exclude_none=True)
+        text = answer(chat, req.model, params, call_index=state.answered(req.model, key))
+        text, truncated = wire.truncate(text, req.max_tokens)
+        input_tokens = sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
+        return JSONResponse(wire.anthropic_message(req.model, text, truncated, input_tokens))
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict[str, Any]:
+        now = int(time.time())
+        if "anthropic-version" in request.headers:
+            data = [
+                {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                for m in KNOWN_MODELS
+                if m.startswith("claude")
+            ]
+            return {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+        return {
+            "object": "list",
+            "data": [{"id": m, "object": "model", "created": now, "owned_by": "scripted"} for m in KNOWN_MODELS],
+        }
+
+    @app.post("/_control/faults")
+    async def add_fault(request: Request) -> Response:
+        try:
+            spec = FaultSpec.model_validate(json.loads(await request.body() or b"null"))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"queued": state.add_fault(spec)})
+
+    @app.get("/_control/stats")
+    async def stats() -> dict[str, Any]:
+        return state.stats()
+
+    @app.post("/_control/reset")
+    async def reset() -> dict[str, Any]:
+        state.reset()
+        return state.stats()
+
+    return app
