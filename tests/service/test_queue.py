@@ -1,0 +1,110 @@
+"""The durable queue on SQLite and PostgreSQL: leases, coalescing per PR, retries, one runner per PR."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bot.service import queue
+from bot.service.db import make_engine, utcnow
+from bot.service.migrate import is_current, upgrade
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def job(sha: str, pr: int = 1, kind: str = "review") -> queue.NewJob:
+    return queue.NewJob(kind, "acme/bot", pr, 99, sha, {"action": "synchronize"})
+
+
+def test_migrations_are_idempotent_and_current(engine):
+    upgrade(engine)
+    assert is_current(engine)
+
+
+def test_delivery_and_job_are_stored_once_per_delivery_id(engine):
+    assert queue.record_delivery(engine, "d1", "pull_request", "opened", "acme/bot", 1, "queued", jobs=[job("a")])
+    assert not queue.record_delivery(engine, "d1", "pull_request", "opened", "acme/bot", 1, "queued", jobs=[job("a")])
+    assert queue.counts_by_state(engine) == {"queued": 1}
+
+
+def test_newer_head_supersedes_queued_work_for_the_same_pr(engine):
+    queue.enqueue(engine, job("a"))
+    queue.enqueue(engine, job("b"))
+    queue.enqueue(engine, job("x", pr=2))
+    assert queue.counts_by_state(engine) == {"queued": 2, "superseded": 1}
+    claimed = {queue.claim(engine, "w", 30).head_sha, queue.claim(engine, "w", 30).head_sha}
+    assert claimed == {"b", "x"}
+
+
+def test_newer_head_asks_running_work_to_stop(engine):
+    queue.enqueue(engine, job("a"))
+    running = queue.claim(engine, "w1", 30)
+    assert queue.cancel_requested(engine, running.id) is None
+    queue.enqueue(engine, job("b"))
+    assert queue.cancel_requested(engine, running.id) == "b"
+
+
+def test_only_one_job_per_pr_runs_at_a_time(engine):
+    queue.enqueue(engine, job("a"))
+    first = queue.claim(engine, "w1", 30)
+    queue.enqueue(engine, job("a", kind="approval"))
+    assert queue.claim(engine, "w2", 30) is None  # the approval waits for the review of the same PR
+    queue.finish(engine, first.id, "w1")
+    second = queue.claim(engine, "w2", 30)
+    assert second is not None and second.kind == "approval"
+
+
+def test_expired_lease_is_reclaimed_by_another_worker(engine):
+    queue.enqueue(engine, job("a"))
+    first = queue.claim(engine, "dead-worker", 30)
+    assert queue.claim(engine, "w2", 30) is None
+    later = utcnow() + timedelta(seconds=31)
+    again = queue.claim(engine, "w2", 30, now=later)
+    assert again is not None and again.id == first.id and again.attempts == 2
+    assert not queue.finish(engine, first.id, "dead-worker")  # the old worker can no longer complete it
+    assert queue.finish(engine, first.id, "w2")
+
+
+def test_failed_job_is_retried_after_its_backoff(engine):
+    queue.enqueue(engine, job("a"))
+    claimed = queue.claim(engine, "w", 30)
+    queue.retry_later(engine, claimed.id, "w", "GitHub 502", delay_seconds=60)
+    assert queue.claim(engine, "w", 30) is None
+    retried = queue.claim(engine, "w", 30, now=utcnow() + timedelta(seconds=61))
+    assert retried.id == claimed.id and retried.attempts == 2
+
+
+def test_closing_the_pr_cancels_queued_and_running_work(engine):
+    queue.enqueue(engine, job("a"))
+    running = queue.claim(engine, "w", 30)
+    queue.enqueue(engine, job("a", pr=1, kind="approval"))
+    queue.record_delivery(engine, "close", "pull_request", "closed", "acme/bot", 1, "recorded", cancel_key="acme/bot#1")
+    assert queue.cancel_requested(engine, running.id) == "closed"
+    assert queue.counts_by_state(engine).get("queued", 0) == 0
+
+
+def test_concurrent_claimers_never_take_the_same_job(engine):
+    for n in range(40):
+        queue.enqueue(engine, job(f"s{n}", pr=n))
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(name):
+        while (claimed := queue.claim(engine, name, 30)) is not None:
+            with lock:
+                taken.append(claimed.id)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == 40 and len(set(taken)) == 40
