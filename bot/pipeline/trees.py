@@ -99,3 +99,38 @@ def git_changed_files(repo: str, base: str, head: str) -> list[tuple[str, str, s
             changed.append((fields[i + 1], statuses.get(code[0], "modified"), None))
             i += 2
     return changed
+
+
+class DirTree:
+    """Files of a directory on disk (the working tree, as `check-config` sees it)."""
+
+    _SKIP = {".git", "node_modules", ".venv", "__pycache__", ".prompt-review"}
+
+    def __init__(self, root: str):
+        import os
+
+        self.root = os.path.abspath(root)
+        self._paths: list[str] | None = None
+
+    def paths(self) -> list[str]:
+        import os
+
+        if self._paths is None:
+            found = []
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                dirnames[:] = [d for d in dirnames if d not in self._SKIP]
+                rel = os.path.relpath(dirpath, self.root)
+                for name in filenames:
+                    found.append(normalize(name if rel == "." else f"{rel}/{name}"))
+            self._paths = sorted(found)
+        return self._paths
+
+    def read(self, path: str) -> bytes | None:
+        import os
+
+        path = normalize(path)
+        full = os.path.join(self.root, path)
+        if not os.path.isfile(full) or not os.path.abspath(full).startswith(self.root + os.sep):
+            return None
+        with open(full, "rb") as handle:
+            return handle.read()

@@ -1,0 +1,58 @@
+"""`prompt-review check-config [PATH]`: validate a repo's config, suites and owners file locally.
+
+Prints file:line errors to stderr and exits 1 when anything is wrong, 0 when all is valid.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
+from bot.core.errors import SourceError, UserError
+from bot.pipeline.trees import DirTree
+
+
+def check_tree(tree) -> tuple[list[SourceError], list[str]]:
+    """All problems found, and a list of what was checked (for the success message)."""
+    from bot.core.owners import parse_owners
+    from bot.evals.loader import load_suite
+    from bot.evals.runner import discover
+
+    errors: list[SourceError] = []
+    checked: list[str] = []
+    raw = tree.read(CONFIG_PATH)
+    try:
+        config = parse_config(raw)
+        checked.append(CONFIG_PATH if raw is not None else f"{CONFIG_PATH} (absent: defaults)")
+    except UserError as exc:
+        errors.extend(exc.errors)
+        config = RepoConfig()
+    for path in discover(tree, tree, config.suites):
+        if tree.read(path) is None:
+            errors.append(SourceError(CONFIG_PATH, f"suite {path} does not exist", None, "suites"))
+            continue
+        _suite, suite_errors = load_suite(tree, path)
+        errors.extend(suite_errors)
+        checked.append(path)
+    owners_path = config.approval.owners_file
+    owners_raw = tree.read(owners_path)
+    if owners_raw is None and config.approval.fallback_to_codeowners:
+        owners_path, owners_raw = ".github/CODEOWNERS", tree.read(".github/CODEOWNERS")
+    if owners_raw is not None:
+        owners = parse_owners(owners_raw.decode("utf-8", "replace"), owners_path)
+        errors.extend(owners.errors)
+        checked.append(owners_path)
+    return errors, checked
+
+
+def check_config_command(path: str) -> int:
+    tree = DirTree(path)
+    errors, checked = check_tree(tree)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} problem(s) found", file=sys.stderr)
+        return 1
+    for item in checked:
+        print(f"ok: {item}")
+    return 0

@@ -1,0 +1,129 @@
+"""`prompt-review review BASE..HEAD`: the same review on a local git checkout, for any CI.
+
+Exit status: 0 nothing blocks · 1 a blocking verdict · 2 a configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from bot.core.result import ChangedFile, ReviewResult
+from bot.jsonable import to_jsonable
+from bot.pipeline.stages import Context, ReviewInput, review
+from bot.pipeline.trees import GitError, GitTree, git, git_changed_files
+
+JSON_SCHEMA_VERSION = "prompt-review/review@1"
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r  evals [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def build_input(repo: str, spec: str) -> ReviewInput:
+    if "..." in spec:
+        base_rev, head_rev = spec.split("...", 1)
+        base_rev = str(git(repo, "merge-base", base_rev or "HEAD", head_rev or "HEAD")).strip()
+    elif ".." in spec:
+        base_rev, head_rev = spec.split("..", 1)
+    else:
+        raise GitError(f"expected a range BASE..HEAD, got {spec!r}")
+    base, head = GitTree(repo, base_rev or "HEAD"), GitTree(repo, head_rev or "HEAD")
+    changed = tuple(ChangedFile(p, s, prev) for p, s, prev in git_changed_files(repo, base.sha, head.sha))
+    author = str(git(repo, "log", "-1", "--format=%an", head.sha)).strip()
+    return ReviewInput(repo=os.path.basename(os.path.abspath(repo)), pr=None, base_sha=base.sha, head_sha=head.sha,
+                       author=author, changed=changed, base=base, head=head)
+
+
+def exit_status(result: ReviewResult) -> int:
+    from bot.core.render import render_evals_check
+
+    if any(p.blocking and p.title.endswith("is invalid") for p in result.problems) or getattr(result.evals, "errors", ()):
+        return 2
+    return 1 if render_evals_check(result).conclusion in ("failure", "action_required") else 0
+
+
+def as_json(result: ReviewResult, status: int) -> dict:
+    from bot.core.render import render_evals_check
+
+    evals_check = render_evals_check(result)
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "exit_status": status,
+        "conclusion": evals_check.conclusion,
+        "title": evals_check.title,
+        "base_sha": result.base_sha,
+        "head_sha": result.head_sha,
+        "files_changed": result.files_changed,
+        "problems": to_jsonable(result.problems),
+        "prompts": [
+            {
+                "path": p.path,
+                "status": p.status,
+                "previous_path": p.previous_path,
+                "base_hash": p.base_hash,
+                "head_hash": p.head_hash,
+                "lines_added": p.lines_added,
+                "lines_removed": p.lines_removed,
+                "semdiff": to_jsonable(p.semdiff),
+            }
+            for p in result.prompts
+        ],
+        "evals": to_jsonable(result.evals),
+        "evals_skipped_reason": result.evals_skipped_reason,
+    }
+
+
+def review_command(args: argparse.Namespace) -> int:
+    from bot.core.render import render_comment
+    from bot.evals import DiskCache, MemoryCache
+
+    try:
+        inp = build_input(args.repo, args.range)
+    except GitError as exc:
+        print(f"prompt-review review: {exc}", file=sys.stderr)
+        return 2
+    cache_dir = args.cache_dir or os.path.join(args.repo, ".prompt-review", "cache")
+    ctx = Context(
+        env=dict(os.environ),
+        cache=MemoryCache() if args.no_cache else DiskCache(cache_dir),
+        suites_override=args.suite,
+        progress=Progress(enabled=not args.quiet and sys.stderr.isatty()),
+        with_approval=False,
+    )
+    result = review(inp, ctx)
+    status = exit_status(result)
+    for problem in result.problems:
+        print(f"prompt-review: {problem.title}: {problem.detail}", file=sys.stderr)
+        for error in problem.errors:
+            print(f"  {error}", file=sys.stderr)
+    for error in getattr(result.evals, "errors", ()):
+        print(f"prompt-review: {error}", file=sys.stderr)
+    if args.format == "json":
+        json.dump(as_json(result, status), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_comment(result))
+        sys.stdout.write("\n")
+    return status
