@@ -1,4 +1,6 @@
-"""The /setup page: create the GitHub App from app.yml and store its credentials once."""
+"""The /setup page: create the GitHub App from app.yml and store its credentials once.
+
+Driven against the GitHub simulator, which implements the code exchange over real HTTP."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.service.setup import STATE_COOKIE, create_setup_router, find_manifest
+from bot.settings import load_settings
+from bot.simulator import Simulator
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://review.example.com"
@@ -28,7 +32,7 @@ def make_client(
             configured=configured,
             public_url=public_url,
             github_web_url=web_url,
-            github_api_url=github.url,
+            github_api_url=github.api_url,
             credentials_path=tmp_path / "secrets" / "prompt-review.env",
             manifest_path=REPO / "app.yml",
         )
@@ -49,6 +53,15 @@ def start(client: TestClient, **params) -> tuple[str, dict, str]:
     action, manifest = manifest_form(page.text)
     state = parse_qs(urlsplit(action).query)["state"][0]
     return action, manifest, state
+
+
+def create_on_github(github: Simulator, manifest: dict) -> str:
+    """What GitHub does when the person confirms the posted manifest: a one-time code for the redirect."""
+    return github.register_manifest_code(manifest)
+
+
+def env_settings(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
 
 
 def test_setup_page_posts_the_manifest_with_this_services_urls_to_github(tmp_path, github):
@@ -84,13 +97,13 @@ def test_without_a_public_url_the_manifest_points_at_the_address_the_browser_use
 
 
 def test_setup_through_a_port_forward_sends_webhooks_to_the_public_url_and_the_browser_back_to_the_forward(
-    tmp_path, github, pem
+    tmp_path, github
 ):
     client = make_client(tmp_path, github, browser_at="http://localhost:8000")
     _, manifest, state = start(client)
     assert manifest["hook_attributes"]["url"] == f"{PUBLIC_URL}/webhook"
     assert manifest["redirect_url"] == "http://localhost:8000/setup/callback"
-    code = github.register(app_id=31, slug="forwarded", webhook_secret="forwardedsecret", pem=pem)
+    code = create_on_github(github, manifest)
     assert client.get("/setup/callback", params={"code": code, "state": state}).status_code == 200
 
 
@@ -99,10 +112,10 @@ def test_behind_a_tls_proxy_the_public_https_url_is_used_for_the_same_host(tmp_p
     assert manifest["redirect_url"] == f"{PUBLIC_URL}/setup/callback"
 
 
-def test_callback_stores_credentials_in_0600_files_and_links_to_the_install_page(tmp_path, github, pem):
+def test_callback_stores_credentials_in_0600_files_and_links_to_the_install_page(tmp_path, github):
     client = make_client(tmp_path, github)
-    _, _, state = start(client)
-    code = github.register(app_id=4242, slug="prompt-review-acme", webhook_secret="whsec0123456789abcdef", pem=pem)
+    _, manifest, state = start(client)
+    code = create_on_github(github, manifest)
 
     done = client.get("/setup/callback", params={"code": code, "state": state})
 
@@ -111,39 +124,50 @@ def test_callback_stores_credentials_in_0600_files_and_links_to_the_install_page
     key_path = tmp_path / "secrets" / "prompt-review.pem"
     assert stat.S_IMODE(env_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
-    assert key_path.read_text() == pem
-    settings = dict(
-        line.split("=", 1) for line in env_path.read_text().splitlines() if line and not line.startswith("#")
-    )
-    assert settings == {
-        "PROMPT_REVIEW_APP_ID": "4242",
-        "PROMPT_REVIEW_PRIVATE_KEY_PATH": str(key_path),
-        "PROMPT_REVIEW_WEBHOOK_SECRET": "whsec0123456789abcdef",
-        "PROMPT_REVIEW_GITHUB_API_URL": github.url,
-    }
-    html = unescape(done.text)
-    assert "https://github.com/apps/prompt-review-acme/installations/new" in html
-    assert "PROMPT_REVIEW_APP_ID=4242" in html
-    assert "BEGIN RSA PRIVATE KEY" not in html
     assert sorted(p.name for p in env_path.parent.iterdir()) == ["prompt-review.env", "prompt-review.pem"]
+    settings = env_settings(env_path)
+    app = github.apps[int(settings["PROMPT_REVIEW_APP_ID"])]
+    assert settings == {
+        "PROMPT_REVIEW_APP_ID": str(app.id),
+        "PROMPT_REVIEW_PRIVATE_KEY_PATH": str(key_path),
+        "PROMPT_REVIEW_WEBHOOK_SECRET": app.webhook_secret,
+        "PROMPT_REVIEW_GITHUB_API_URL": github.api_url,
+    }
+    assert key_path.read_bytes() == app.private_key_pem
+    assert app.permissions == manifest["default_permissions"] and app.events == manifest["default_events"]
+    html = unescape(done.text)
+    assert f"https://github.com/apps/{app.slug}/installations/new" in html
+    assert f"PROMPT_REVIEW_APP_ID={app.id}" in html
+    assert "PRIVATE KEY" not in html
+    assert done.headers["cache-control"] == "no-store"
 
 
-def test_callback_with_a_state_this_browser_was_not_given_is_refused(tmp_path, github, pem):
+def test_the_stored_settings_are_accepted_by_the_service(tmp_path, github, monkeypatch):
     client = make_client(tmp_path, github)
-    start(client)
-    code = github.register(app_id=7, slug="x", webhook_secret="s3cretvalue", pem=pem)
+    _, manifest, state = start(client)
+    client.get("/setup/callback", params={"code": create_on_github(github, manifest), "state": state})
+    for name, value in env_settings(tmp_path / "secrets" / "prompt-review.env").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PROMPT_REVIEW_PRIVATE_KEY", raising=False)
+    settings = load_settings(require_app=True)  # also parses the private key
+    assert settings.configured
+
+
+def test_callback_with_a_state_this_browser_was_not_given_is_refused(tmp_path, github):
+    client = make_client(tmp_path, github)
+    _, manifest, _ = start(client)
+    code = create_on_github(github, manifest)
     page = client.get("/setup/callback", params={"code": code, "state": "A" * 43})
     assert page.status_code == 400
     assert "not started from this browser" in unescape(page.text)
     assert not (tmp_path / "secrets" / "prompt-review.env").exists()
-    assert code not in github.exchanged
+    assert code in github.manifest_codes  # never exchanged
 
 
-def test_callback_from_a_browser_without_the_state_cookie_is_refused(tmp_path, github, pem):
-    _, _, state = start(make_client(tmp_path, github))
+def test_callback_from_a_browser_without_the_state_cookie_is_refused(tmp_path, github):
+    _, manifest, state = start(make_client(tmp_path, github))
     stranger = make_client(tmp_path, github)
-    code = github.register(app_id=8, slug="y", webhook_secret="s3cretvalue", pem=pem)
-    page = stranger.get("/setup/callback", params={"code": code, "state": state})
+    page = stranger.get("/setup/callback", params={"code": create_on_github(github, manifest), "state": state})
     assert page.status_code == 400
     assert not (tmp_path / "secrets").exists()
 
@@ -157,39 +181,46 @@ def test_an_expired_or_unknown_code_is_explained_and_nothing_is_written(tmp_path
     assert not (tmp_path / "secrets" / "prompt-review.env").exists()
 
 
-def test_setup_is_switched_off_once_the_service_is_configured(tmp_path, github, pem):
+def test_setup_is_switched_off_once_the_service_is_configured(tmp_path, github):
     client = make_client(tmp_path, github, configured=lambda: True)
     page = client.get("/setup")
     assert page.status_code == 200
     assert "already configured" in page.text
     assert "settings/apps/new" not in page.text
     assert STATE_COOKIE not in page.cookies
-    code = github.register(app_id=9, slug="z", webhook_secret="s3cretvalue", pem=pem)
+    code = create_on_github(github, {"name": "prompt-review"})
     assert client.get("/setup/callback", params={"code": code, "state": "A" * 43}).status_code == 404
+    assert code in github.manifest_codes
 
 
-def test_after_a_successful_callback_setup_cannot_run_again(tmp_path, github, pem):
+def test_after_install_github_returns_to_setup_and_is_told_it_worked(tmp_path, github):
+    client = make_client(tmp_path, github, configured=lambda: True)
+    page = client.get("/setup", params={"installation_id": "77", "setup_action": "install"})
+    assert "The App was installed" in page.text
+
+
+def test_after_a_successful_callback_setup_cannot_run_again(tmp_path, github):
     client = make_client(tmp_path, github)
-    _, _, state = start(client)
-    first = github.register(app_id=10, slug="first", webhook_secret="firstsecret1", pem=pem)
-    assert client.get("/setup/callback", params={"code": first, "state": state}).status_code == 200
+    _, manifest, state = start(client)
+    assert client.get("/setup/callback", params={"code": create_on_github(github, manifest), "state": state}).status_code == 200
+    first = env_settings(tmp_path / "secrets" / "prompt-review.env")
 
     again = client.get("/setup")
     assert again.status_code == 200 and "settings/apps/new" not in again.text
     assert "prompt-review.env" in again.text
-    second = github.register(app_id=11, slug="second", webhook_secret="secondsecret", pem=pem)
+    second = create_on_github(github, manifest)
     assert client.get("/setup/callback", params={"code": second, "state": state}).status_code == 404
-    assert "PROMPT_REVIEW_APP_ID=10" in (tmp_path / "secrets" / "prompt-review.env").read_text()
+    assert env_settings(tmp_path / "secrets" / "prompt-review.env") == first
 
 
-def test_secrets_never_reach_the_logs(tmp_path, github, pem, caplog):
+def test_secrets_never_reach_the_logs(tmp_path, github, caplog):
     caplog.set_level("DEBUG")
     client = make_client(tmp_path, github)
-    _, _, state = start(client)
-    code = github.register(app_id=12, slug="logged", webhook_secret="neverlogthis123", pem=pem)
-    assert client.get("/setup/callback", params={"code": code, "state": state}).status_code == 200
-    assert "id 12" in caplog.text
-    assert "neverlogthis123" not in caplog.text
+    _, manifest, state = start(client)
+    assert client.get("/setup/callback", params={"code": create_on_github(github, manifest), "state": state}).status_code == 200
+    settings = env_settings(tmp_path / "secrets" / "prompt-review.env")
+    assert f"id {settings['PROMPT_REVIEW_APP_ID']}" in caplog.text
+    assert settings["PROMPT_REVIEW_WEBHOOK_SECRET"] not in caplog.text
     assert "PRIVATE KEY" not in caplog.text
 
 
