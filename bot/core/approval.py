@@ -266,7 +266,10 @@ def _missing_parts(entry: PromptApproval, h) -> list[str]:
     parts += [f"{h('@' + u)}'s approval predates the last push" for u in entry.stale_approvals]
     if short > 0:
         parts += [f"{h('@' + i.user)}'s approval does not count: {i.reason}" for i in entry.ignored_approvals]
-    parts += [f"{h(o)} matches no GitHub user this app can see" for o in entry.unresolved_owners]
+    parts += [
+        f"{h(o)} has no members this app can see" if o.startswith("@") else f"{h(o)} matches no GitHub user this app can see"
+        for o in entry.unresolved_owners
+    ]
     if not entry.satisfiable:
         n = entry.approver_count or 0
         who = "nobody" if n == 0 else f"only {n} {'person' if n == 1 else 'people'}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from wcmatch import glob as wcglob
 
@@ -33,7 +34,7 @@ class OwnerRule:
     globs: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def matches(self, path: str) -> bool:
-        return wcglob.globmatch(normalize(path), list(self.globs), flags=_GLOB_FLAGS)
+        return bool(self.globs) and _matcher(self.globs).match(normalize(path))
 
     def describe(self, file: str | None = None) -> str:
         where = f"{file} line {self.line}" if file else f"line {self.line}"
@@ -60,6 +61,12 @@ class OwnersFile:
         """None: no rule matched (unowned). (): a rule without owners matched (explicitly unowned)."""
         rule = self.rule_for(path)
         return None if rule is None else rule.owners
+
+
+@lru_cache(maxsize=8192)
+def _matcher(globs: tuple[str, ...]) -> wcglob.WcMatcher:
+    # Compiled lazily and shared: the same base owners file is parsed for every PR event.
+    return wcglob.compile(list(globs), flags=_GLOB_FLAGS)
 
 
 def parse_owners(text: str | bytes | None, file: str = DEFAULT_OWNERS_FILE) -> OwnersFile:

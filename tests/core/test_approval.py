@@ -313,6 +313,12 @@ def test_an_email_owner_counts_only_when_the_caller_maps_it():
     assert mapped.conclusion == "success"
 
 
+def test_a_team_whose_members_are_unknown_cannot_approve_and_is_named():
+    entry = only(evaluate_approval(approval_input(team_members={}, reviews=(review("alice"),))))
+    assert entry.unresolved_owners == ("@acme/support-prompts",) and not entry.satisfiable
+    assert "@acme/support-prompts has no members this app can see" in entry.missing
+
+
 # --- the check-run text ------------------------------------------------------------------------------
 
 
