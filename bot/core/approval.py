@@ -149,7 +149,9 @@ def can_accept_regression(
     owned = [(p, owners.owners_for(p)) for p in prompts]
     owned = [(p, o) for p, o in owned if o]
     if not owned:
-        return False, f"none of the affected prompts has an owner in {owners.file}, so nobody can accept this regression"
+        return False, (
+            f"none of the affected prompts has an owner in {owners.file}, so nobody can accept this regression"
+        )
     not_owner = [(p, o) for p, o in owned if user.lower() not in _resolve(o, teams)[0]]
     if not_owner:
         listed = ", ".join(f"{p} (owners: {' '.join(o)})" for p, o in not_owner)
@@ -211,7 +213,8 @@ def _evaluate(
                 blocked.append(review.user)
             continue
         if not eligible:
-            ignored.append(IgnoredApproval(review.user, "is not an owner" if approvers == "owners" else "has no write access"))
+            reason = "is not an owner" if approvers == "owners" else "has no write access"
+            ignored.append(IgnoredApproval(review.user, reason))
         elif login == author and not inp.config.allow_author:
             ignored.append(IgnoredApproval(review.user, "is the author"))
         elif inp.config.dismiss_on_push and inp.fresh_commits is not None and review.commit_id not in inp.fresh_commits:
@@ -267,13 +270,16 @@ def _missing_parts(entry: PromptApproval, h) -> list[str]:
     if short > 0:
         parts += [f"{h('@' + i.user)}'s approval does not count: {i.reason}" for i in entry.ignored_approvals]
     parts += [
-        f"{h(o)} has no members this app can see" if o.startswith("@") else f"{h(o)} matches no GitHub user this app can see"
+        f"{h(o)} has no members this app can see"
+        if o.startswith("@")
+        else f"{h(o)} matches no GitHub user this app can see"
         for o in entry.unresolved_owners
     ]
     if not entry.satisfiable:
         n = entry.approver_count or 0
         who = "nobody" if n == 0 else f"only {n} {'person' if n == 1 else 'people'}"
-        parts.append(f"{who} can approve but {entry.required} approval{'s are' if entry.required != 1 else ' is'} required")
+        needed = f"{entry.required} approval{'s are' if entry.required != 1 else ' is'} required"
+        parts.append(f"{who} can approve but {needed}")
     return parts
 
 
@@ -295,7 +301,8 @@ def _title(entries: list[PromptApproval], conclusion: Conclusion) -> str:
     total = len(entries)
     noun = "change" if total == 1 else "changes"
     if conclusion == "success":
-        return f"Approved: {total} prompt {noun}" if all(e.kind == "prompt" for e in entries) else f"Approved: {total} {noun}"
+        prompt = "prompt " if all(e.kind == "prompt" for e in entries) else ""
+        return f"Approved: {total} {prompt}{noun}"
     waiting = sum(not e.satisfied for e in entries)
     title = f"{waiting} of {total} {noun} waiting for approval"
     if any(e.changes_requested_by for e in entries):
@@ -330,9 +337,10 @@ def _summary(inp: ApprovalInput, entries: list[PromptApproval], gate: bool) -> s
         for e in entries:
             icon = "✅" if e.satisfied else ("❌" if not e.satisfiable or e.changes_requested_by else "⏳")
             missing = "; ".join(_missing_parts(e, code))
-            cells = [icon, code(e.path), _owners_cell(inp, e), str(e.required), handle_list(e.approved_by) or "—", missing]
+            approved = handle_list(e.approved_by) or "—"
+            cells = [icon, code(e.path), _owners_cell(inp, e), str(e.required), approved, missing]
             lines.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
-    policy = "anyone with write access may approve" if cfg.unowned == "require_write_access" else "no approval is needed"
+    policy = "no approval is needed" if cfg.unowned == "allow" else "anyone with write access may approve"
     lines += [
         "",
         f"Rules: {cfg.required_approvals} owner approval(s) per changed prompt"
