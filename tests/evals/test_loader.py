@@ -1,0 +1,194 @@
+"""Suite loading: the promptfoo subset we accept, and line-numbered refusals for the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+from bot.evals.testcases import expected_to_assertion
+
+PATH = "evals/promptfooconfig.yaml"
+
+GOOD = """\
+description: support
+prompts:
+  - id: file://prompts/*.md
+    label: support
+  - file://prompts/chat.yaml
+providers:
+  - openai:chat:gpt-4o
+  - id: anthropic:messages:claude-sonnet-4
+    label: claude
+    config: {temperature: 0.2, max_tokens: 300}
+  - openai:gpt-4o-mini:
+      config: {apiBaseUrl: "http://127.0.0.1:11434/v1", seed: 7}
+defaultTest:
+  vars: {tone: polite}
+  assert:
+    - type: not-icontains
+      value: as an ai
+  options:
+    provider: openai:chat:gpt-4.1-mini
+tests:
+  - description: refund
+    vars: {question: refund please}
+    threshold: 0.5
+    metadata: {area: refunds}
+    assert:
+      - type: icontains-any
+        value: [30 days, thirty days]
+        weight: 2
+        metric: refunds
+      - type: is-json
+        value: {type: object, required: [answer]}
+  - file://cases/*.csv
+  - file://cases/more.yaml
+"""
+
+
+def tree(suite: str = GOOD) -> MemoryTree:
+    base = {
+        PATH: suite,
+        "evals/prompts/system.md": "Be helpful. {{ question }}",
+        "evals/prompts/chat.yaml": "- role: system\n  content: You help.\n- role: user\n  content: '{{ question }}'\n",
+        "evals/cases/a.csv": "question,__expected,__expected2\nwhere is my parcel,icontains: tracking,not-contains: sorry\n"
+                             "cancel it,\"contains-any: cancel,stop\",\n",
+        "evals/cases/more.yaml": "- vars: {question: [a, b]}\n  assert: [{type: equals, value: hi}]\n",
+    }
+    return MemoryTree(base)
+
+
+def errors_of(suite: str) -> list[tuple[str, int | None, str]]:
+    loaded, errors = load_suite(tree(suite), PATH)
+    assert loaded is None
+    return [(e.file, e.line, e.message) for e in errors]
+
+
+def test_the_supported_subset_loads_with_defaults_merged():
+    suite, errors = load_suite(tree(), PATH)
+    assert errors == []
+    assert [p.label for p in suite.prompts] == ["support", "evals/prompts/chat.yaml"]
+    assert suite.prompts[1].format == "chat" and suite.prompts[1].messages[0] == ("system", "You help.")
+    assert [(p.kind, p.model, p.slot) for p in suite.providers] == [
+        ("openai", "gpt-4o", "openai:chat:gpt-4o"),
+        ("anthropic", "claude-sonnet-4", "claude"),
+        ("openai", "gpt-4o-mini", "openai:gpt-4o-mini"),
+    ]
+    assert suite.providers[2].base_url == "http://127.0.0.1:11434/v1"
+    first = suite.tests[0]
+    assert first.vars == {"tone": "polite", "question": "refund please"}
+    assert [a.type for a in first.asserts] == ["not-icontains", "icontains-any", "is-json"]
+    assert first.grader.model == "gpt-4.1-mini" and first.metadata == {"area": "refunds"}
+    csv_case = suite.tests[1]
+    assert (csv_case.file, csv_case.line) == ("evals/cases/a.csv", 2)
+    assert [(a.type, a.value) for a in csv_case.asserts][1:] == [("icontains", "tracking"), ("not-contains", "sorry")]
+    # a list-valued var runs once per value
+    assert [t.vars["question"] for t in suite.tests[3:]] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "snippet, line, words",
+    [
+        ("      - type: python\n        value: output == 1\n", 14, "refused: python"),
+        ("      - type: javascript\n        value: output.length\n", 14, "refused: javascript"),
+        ("      - type: webhook\n        value: http://x\n", 14, "refused: webhook"),
+        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 16, "refused assertion key 'transform'"),
+        ("      - type: perplexity\n", 14, "unsupported assertion type 'perplexity'"),
+        ("      - type: regex\n        value: '([a-z'\n", 15, "invalid regular expression"),
+        ("      - type: is-json\n        value: {type: 12}\n", 15, "invalid JSON schema"),
+        ("      - type: contains\n        value: file://check.py\n", 15, "refused: file://check.py"),
+        ("      - type: contains\n        value: x\n        valeu: x\n", 16, "unknown assertion key 'valeu'"),
+    ],
+)
+def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(snippet, line, words):
+    suite = (
+        "prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\n"
+        "tests:\n  - description: one\n    vars: {question: q}\n    assert:\n"
+        "      - type: contains\n        value: ok\n"
+        "  - description: two\n    vars: {question: q}\n    assert:\n      - type: contains\n        value: ok\n"
+    ) + snippet
+    (error,) = errors_of(suite)
+    assert error[0] == PATH and error[1] == line and words in error[2]
+
+
+@pytest.mark.parametrize(
+    "providers, words",
+    [
+        ("  - exec:python run.py\n", "exec providers run a shell command"),
+        ("  - python:provider.py\n", "python providers run code"),
+        ("  - file://provider.js\n", "file providers load provider code"),
+        ("  - https://example.com/api\n", "custom HTTP providers run JavaScript"),
+        ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
+        ("  - id: openai:chat:gpt-4o\n    transform: output.trim()\n", "refused provider key 'transform'"),
+        ("  - id: openai:chat:gpt-4o\n    config: {temprature: 0}\n", "unsupported provider config key 'temprature'"),
+        ("  - vertex:gemini-pro\n", "unsupported provider 'vertex:gemini-pro'"),
+    ],
+)
+def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, words):
+    suite = "prompts: [file://prompts/system.md]\nproviders:\n" + providers + "tests:\n  - vars: {question: q}\n"
+    (error,) = errors_of(suite)
+    assert error[:2] == (PATH, 3) or error[:2] == (PATH, 4)
+    assert words in error[2]
+
+
+def test_prompt_functions_and_code_hooks_are_refused():
+    suite = (
+        "prompts:\n  - file://prompts/make_prompt.py:build\n"
+        "providers: [openai:chat:gpt-4o]\n"
+        "extensions: [file://hooks.js:extensionHook]\n"
+        "tests:\n  - file://generate_tests.py\n"
+    )
+    errors = errors_of(suite)
+    assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(4, "refused"), (2, "refused"), (6, "refused")]
+    assert "prompt function" in errors[1][2] and "test generator" in errors[2][2] and "extension hooks" in errors[0][2]
+
+
+def test_unknown_keys_are_errors_not_silently_ignored():
+    suite = "prompts: [file://prompts/system.md]\nprovider: [openai:chat:gpt-4o]\ntests:\n  - vars: {question: q}\n    asert: []\n"
+    errors = errors_of(suite)
+    assert (PATH, 2, "unknown key 'provider' (supported: defaultTest, description, prompts, providers, tests)") in errors
+    assert any(line == 5 and "unknown test key 'asert'" in msg for _, line, msg in errors)
+
+
+def test_missing_files_and_paths_outside_the_repo_name_the_reference():
+    suite = "prompts:\n  - file://prompts/nope.md\n  - file://../../etc/passwd\nproviders: [openai:chat:gpt-4o]\ntests: []\n"
+    errors = errors_of(suite)
+    assert errors[0][1] == 2 and "not found" in errors[0][2]
+    assert errors[1][1] == 3 and "outside the repository" in errors[1][2]
+
+
+def test_errors_inside_test_files_name_that_file_and_line():
+    suite = "prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\ntests: file://cases/bad.yaml\n"
+    bad = "- vars: {question: ok}\n  assert:\n    - type: javascript\n      value: 'true'\n"
+    loaded, errors = load_suite(MemoryTree({PATH: suite, "evals/prompts/system.md": "x", "evals/cases/bad.yaml": bad}), PATH)
+    assert [(e.file, e.line) for e in errors] == [("evals/cases/bad.yaml", 3)]
+
+
+def test_csv_expected_column_refuses_code_with_the_row_line():
+    csv = "question,__expected\nhi,icontains: hello\nbye,javascript: output.length > 3\n"
+    suite = "prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\ntests: file://cases/x.csv\n"
+    loaded, errors = load_suite(MemoryTree({PATH: suite, "evals/prompts/system.md": "x", "evals/cases/x.csv": csv}), PATH)
+    assert [(e.file, e.line, e.message.split(":")[0]) for e in errors] == [("evals/cases/x.csv", 3, "refused")]
+
+
+def test_yaml_syntax_errors_name_the_line():
+    assert errors_of("prompts: [a\nproviders: []\n")[0][1] in (1, 2)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("icontains: 30 days", {"type": "icontains", "value": "30 days"}),
+        ("not-contains: sorry", {"type": "not-contains", "value": "sorry"}),
+        ("contains-any: a, b", {"type": "contains-any", "value": ["a", "b"]}),
+        ("levenshtein(3): hello", {"type": "levenshtein", "value": "hello", "threshold": 3.0}),
+        ("grade: is polite", {"type": "llm-rubric", "value": "is polite"}),
+        ("is-json", {"type": "equals", "value": "is-json"}),
+        ("is-json:", {"type": "is-json"}),
+        ("fn: output.length", {"type": "javascript", "value": " output.length"}),
+        ("Hello there", {"type": "equals", "value": "Hello there"}),
+    ],
+)
+def test_csv_expected_shorthand_follows_promptfoo(text, expected):
+    assert expected_to_assertion(text) == expected
