@@ -122,9 +122,11 @@ async def exchange_code(client: httpx.AsyncClient, github_api_url: str, code: st
     except httpx.HTTPError as exc:
         raise SetupError(f"could not reach GitHub at {github_api_url}: {exc.__class__.__name__}") from None
     if response.status_code != 201:
-        message = _github_message(response)
-        hint = " The code is valid for one hour and only once; start again from /setup." if response.status_code in (404, 422) else ""
-        raise SetupError(f"GitHub refused the code (HTTP {response.status_code}{': ' + message if message else ''}).{hint}")
+        status = response.status_code
+        detail = f"HTTP {status}" + (f": {message}" if (message := _github_message(response)) else "")
+        if status >= 500:
+            raise SetupError(f"GitHub failed to exchange the code ({detail}). Reload this page to try again.")
+        raise SetupError(f"GitHub refused the code ({detail}). A code works once, within an hour; start again from /setup.")
     try:
         return ConvertedApp.model_validate(response.json())
     except (ValueError, ValidationError):
@@ -143,6 +145,24 @@ def key_path_for(credentials_path: Path) -> Path:
     return credentials_path.with_name(credentials_path.stem + ".pem")
 
 
+def credentials_location_problem(credentials_path: Path) -> str | None:
+    """Why the credentials could not be written there (None when they can).
+
+    Checked before sending anyone to GitHub: once the code is exchanged, GitHub will not hand
+    out the private key again.
+    """
+    env_path = credentials_path.absolute()
+    for path in (env_path, key_path_for(env_path)):
+        if not _BARE_VALUE.fullmatch(str(path)):
+            return f"{path} has spaces or quotes, which an env file cannot hold unquoted; set PROMPT_REVIEW_CREDENTIALS_PATH elsewhere"
+    directory = env_path.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"{directory} is not writable by this service; set PROMPT_REVIEW_CREDENTIALS_PATH to a writable location"
+    return None
+
+
 def write_credentials(app: ConvertedApp, credentials_path: Path, github_api_url: str) -> StoredCredentials:
     """Write the private key and an env file (both 0600); refuse to replace an existing env file."""
     env_path = credentials_path.absolute()
@@ -156,7 +176,7 @@ def write_credentials(app: ConvertedApp, credentials_path: Path, github_api_url:
     for name, value in values.items():
         if not _BARE_VALUE.fullmatch(value):
             # Never include the value: it may be the secret.
-            raise SetupError(f"{name} would need quoting in an env file; choose a credentials path without spaces or quotes")
+            raise SetupError(f"GitHub's {name} cannot be written to an env file unquoted")
     lines = tuple(f"{name}={value}" for name, value in values.items())
     env_path.parent.mkdir(parents=True, exist_ok=True)
     if env_path.exists():
@@ -238,6 +258,9 @@ def create_setup_router(
             return render(200, view="configured", installed=installed)
         if written():
             return render(200, view="pending", env_path=str(credentials_path.absolute()))
+        problem = credentials_location_problem(credentials_path)
+        if problem:
+            return render(500, view="error", message=f"Setup cannot store the App's credentials: {problem}.")
         state = request.cookies.get(STATE_COOKIE) or ""
         if not _looks_like_state(state):
             state = secrets.token_urlsafe(32)
@@ -280,6 +303,9 @@ def create_setup_router(
         async with lock:
             if written():
                 return HTMLResponse("prompt-review is already configured.\n", status_code=404)
+            problem = credentials_location_problem(credentials_path)
+            if problem:
+                return render(500, view="error", message=f"Setup cannot store the App's credentials: {problem}. The code was not used; fix this and reload.")
             try:
                 async with httpx.AsyncClient(timeout=http_timeout, headers=_GITHUB_HEADERS) as client:
                     app = await exchange_code(client, github_api_url, code)

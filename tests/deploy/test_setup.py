@@ -226,3 +226,34 @@ def test_secrets_never_reach_the_logs(tmp_path, github, caplog):
 
 def test_the_shipped_manifest_is_found():
     assert find_manifest() == REPO / "app.yml"
+
+
+def test_a_credentials_location_that_cannot_be_written_stops_setup_before_github(tmp_path, github):
+    app = FastAPI()
+    app.include_router(
+        create_setup_router(
+            configured=lambda: False,
+            public_url=PUBLIC_URL,
+            github_web_url="https://github.com",
+            github_api_url=github.api_url,
+            credentials_path=tmp_path / "my secrets" / "prompt-review.env",
+            manifest_path=REPO / "app.yml",
+        )
+    )
+    page = TestClient(app, base_url=PUBLIC_URL).get("/setup")
+    assert page.status_code == 500
+    assert "PROMPT_REVIEW_CREDENTIALS_PATH" in page.text
+    assert "settings/apps/new" not in page.text
+
+
+def test_github_failing_the_exchange_is_explained_and_the_person_can_retry(tmp_path, github):
+    client = make_client(tmp_path, github)
+    _, manifest, state = start(client)
+    code = create_on_github(github, manifest)
+    github.add_fault(r"/app-manifests/.*/conversions", status=502, times=1)
+    failed = client.get("/setup/callback", params={"code": code, "state": state})
+    assert failed.status_code == 502
+    assert "GitHub failed to exchange the code (HTTP 502" in unescape(failed.text)
+    assert not (tmp_path / "secrets" / "prompt-review.env").exists()
+    retried = client.get("/setup/callback", params={"code": code, "state": state})
+    assert retried.status_code == 200
