@@ -119,9 +119,10 @@ class EventsMixin:
         with self.lock:
             inst = self.installations[installation_id]
             names = [r if "/" in r else f"{inst.account.login}/{r}" for r in repos]
-            inst.repos = (inst.repos or []) + [n for n in names if n not in (inst.repos or [])]
+            if inst.repos is not None:  # an "all repositories" installation already covers them
+                inst.repos += [n for n in names if n not in inst.repos]
             payload = {"action": "added", "installation": self.installation_json(inst),
-                       "repository_selection": "selected", "repositories_added": self._repo_refs(names),
+                       "repository_selection": "all" if inst.repos is None else "selected", "repositories_added": self._repo_refs(names),
                        "repositories_removed": [], "requester": None,
                        "sender": shapes.user(self.api_url, self._account(sender or inst.account.login))}
         self.emit("installation_repositories", payload, installation_id, None)

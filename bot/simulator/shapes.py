@@ -75,7 +75,7 @@ def repository(api: str, r: Repo, pushed_at: str | None = None) -> dict[str, Any
         "has_downloads": True, "has_discussions": False, "archived": False, "disabled": False,
         "visibility": "private" if r.private else "public", "license": None,
         "pushed_at": pushed_at or r.created_at, "created_at": r.created_at, "updated_at": r.created_at,
-        "allow_forking": True, "web_commit_signoff_required": False,
+        "allow_forking": True, "web_commit_signoff_required": False, "custom_properties": {},
     })
     return out
 
