@@ -27,7 +27,7 @@ from bot.core.semdiff.worddiff import word_ops
 T = ChangeType
 _MAX_INCLUDES = 50
 # A total token change smaller than this (relative and absolute) is noise in the table.
-_TOKEN_REL, _TOKEN_ABS = 0.10, 20
+_TOKEN_REL, _TOKEN_ABS = 0.20, 50
 
 
 def diff_texts(path: str, before: str | None, after: str | None) -> PromptDiff:

@@ -66,7 +66,33 @@ def align(
             pairs.append((i, j, min(100.0, score)))
             used_a.add(i)
             used_b.add(j)
+    # Short sentences differ a lot by characters when one word changes ("Respond in English"
+    # -> "Respond in Spanish"): pair them by shared words too.
+    rest_a = [i for i in range(len(before)) if i not in used_a]
+    rest_b = [j for j in range(len(after)) if j not in used_b]
+    if rest_a and rest_b and len(rest_a) * len(rest_b) <= 10_000:
+        words_b = {j: _words(after[j]) for j in rest_b}
+        scored = []
+        for i in rest_a:
+            wa = _words(before[i])
+            for j in rest_b:
+                if allowed and not allowed(i, j):
+                    continue
+                wb = words_b[j]
+                if wa and wb:
+                    share = len(wa & wb) / max(len(wa), len(wb))
+                    if share >= 0.6:
+                        scored.append((share, -abs(i - j), i, j))
+        for share, _, i, j in sorted(scored, reverse=True):
+            if i not in used_a and j not in used_b:
+                pairs.append((i, j, share * 100))
+                used_a.add(i)
+                used_b.add(j)
     return sorted(pairs)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(utils.default_process(text).split())
 
 
 def similarity(a: str, b: str) -> float:

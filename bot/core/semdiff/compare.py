@@ -28,6 +28,7 @@ def compare_text(a: Parsed, b: Parsed, renames: dict[str, str]) -> list[Change]:
         group_a=[m.role for m in a.messages],
         group_b=[m.role for m in b.messages],
     )
+    pairs += _pair_leftovers(a.messages, b.messages, pairs)
     matched_a = {i for i, _, _ in pairs}
     matched_b = {j for _, j, _ in pairs}
     for i, j, _ in pairs:
@@ -136,6 +137,16 @@ def _compare_message(ma: Message, mb: Message, renames: dict[str, str], lost: Co
             changes.append(_added_unit(u, _context(mb.sections[sj], u, ctx_role)))
     changes.extend(_compare_examples(list(ma.examples), list(mb.examples), renames, skip=True))
     return changes
+
+
+def _pair_leftovers(ma: list[Message], mb: list[Message], pairs) -> list[tuple[int, int, float]]:
+    """Heavily edited messages still pair up when what is left on both sides has the same roles
+    in the same order (one system prompt rewritten is not 'removed and added')."""
+    rest_a = [i for i in range(len(ma)) if i not in {p[0] for p in pairs}]
+    rest_b = [j for j in range(len(mb)) if j not in {p[1] for p in pairs}]
+    if len(rest_a) == len(rest_b) and all(ma[i].role == mb[j].role for i, j in zip(rest_a, rest_b)):
+        return [(i, j, 0.0) for i, j in zip(rest_a, rest_b)]
+    return []
 
 
 def _removed_unit(u: Unit, context: str | None) -> Change:

@@ -51,8 +51,8 @@ _FORMAT_WORDS = re.compile(
     re.I,
 )
 _RESPOND_IN = re.compile(
-    r"\b(?:respond|reply|answer|write|output|return|format)(?:\s+\w+){0,3}?\s+(?:in|as|using)\s+"
-    r"(?:an?\s+|the\s+)?([A-Z][\w-]+|json|yaml|xml|csv|markdown|html|plain text)",
+    r"\b(?i:respond|reply|answer|write|output|return|format)(?:\s+\w+){0,3}?\s+(?i:in|as|using)\s+"
+    r"(?i:an?\s+|the\s+)?([A-Z][\w-]+|(?i:json|yaml|xml|csv|markdown|html|plain text))",
 )
 _KEY_RE = re.compile(r"[\"'`]([A-Za-z_][\w-]*)[\"'`]\s*:?")
 _JSON_KEY = re.compile(r"\"([A-Za-z_][\w-]*)\"\s*:")

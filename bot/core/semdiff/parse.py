@@ -86,12 +86,12 @@ def _parse_front_matter(path: str, text: str, fmt: str) -> Parsed:
     data = located.data if isinstance(located.data, dict) else {}
     if located.data is not None and not isinstance(located.data, dict):
         parsed.errors.append(SourceError(path, "front matter must be a YAML mapping", 2))
-    _flatten(data, (), located, parsed.settings)
+    _flatten(data, (), located, parsed.settings, 1)
     body = text[m.end() :]
     engine = "handlebars" if fmt == "dotprompt" else ("jinja2" if fmt == "prompty" or looks_like_jinja(body) else "text")
     _fill_body(parsed, body, body_line, engine, fmt)
     for name, line in _declared_inputs(data, located).items():
-        parsed.variables.setdefault(name, line)
+        parsed.variables.setdefault(name, None if line is None else line + 1)
     return parsed
 
 
@@ -114,12 +114,14 @@ def _declared_inputs(data: dict, located: LocatedYaml) -> dict[str, int | None]:
     return out
 
 
-def _flatten(value: object, path: tuple, located: LocatedYaml, out: dict[str, Setting]) -> None:
+def _flatten(value: object, path: tuple, located: LocatedYaml, out: dict[str, Setting], offset: int) -> None:
+    """Nested keys as dotted names; `offset` turns header lines into file lines (after '---')."""
     if isinstance(value, dict) and value:
         for key, child in value.items():
-            _flatten(child, path + (key,), located, out)
+            _flatten(child, path + (key,), located, out, offset)
     else:
-        out[".".join(str(p) for p in path)] = Setting(value, located.line_of(path))
+        line = located.line_of(path)
+        out[".".join(str(p) for p in path)] = Setting(value, None if line is None else line + offset)
 
 
 def _fill_body(parsed: Parsed, body: str, first_line: int, engine: str, fmt: str = "") -> None:

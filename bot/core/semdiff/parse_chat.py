@@ -62,6 +62,8 @@ def _json_items(parsed: Parsed, text: str):
             parsed.errors.append(SourceError(parsed.path, f"message {i + 1} has no role", role_lines[i] if i < len(role_lines) else 1))
             return None
         line = role_lines[i] if i < len(role_lines) else 1
+        if "content" in msg:
+            line = _content_line(text, line, role_lines[i + 1] if i + 1 < len(role_lines) else None)
         items.append((str(msg["role"]), _content_text(msg.get("content")), line, False))
     return items
 
@@ -141,3 +143,13 @@ def _pin_to_line(msg, line: int):
     )
     examples = tuple(replace(e, lines=(line, line)) for e in msg.examples)
     return replace(msg, lines=(line, line), sections=sections, examples=examples)
+
+
+def _content_line(text: str, role_line: int, next_role_line: int | None) -> int:
+    """The line of the "content" key after this message's "role" (else the role's line)."""
+    lines = text.split("\n")
+    end = (next_role_line - 1) if next_role_line else len(lines)
+    for no in range(role_line - 1, end):
+        if re.search(r'"content"\s*:', lines[no]):
+            return no + 1
+    return role_line

@@ -86,8 +86,14 @@ _SPACE = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)])")
 
 
+_TEMPLATE_SPACE = re.compile(r"(\{[{%]-?~?)\s*|\s*(~?-?[%}]\})")
+
+
 def canonical(text: str) -> str:
-    """The text with formatting removed: emphasis marks, backticks, whitespace runs."""
+    """The text with formatting removed: emphasis marks, backticks, whitespace runs (also
+    inside `{{ }}`/`{% %}`), and a final full stop."""
     text = _EMPHASIS.sub("", text)
+    text = _TEMPLATE_SPACE.sub(lambda m: m.group(1) or m.group(2), text)
     text = _SPACE.sub(" ", text).strip()
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return text[:-1] if text.endswith(".") else text

@@ -1,0 +1,133 @@
+"""Score diffs against a labelled corpus (tests/fixtures/semdiff/<pair>/expected.yaml):
+which expected changes were found, which reported changes nobody expected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.core.files import MemoryTree
+from bot.core.semdiff import diff_prompt, diff_texts
+from bot.core.semdiff.model import HIGH_SEVERITY_TYPES, Change, ChangeType, PromptDiff
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    path: str
+    expected: dict
+    before: str | None = None
+    after: str | None = None
+    base: MemoryTree | None = None
+    head: MemoryTree | None = None
+
+    def diff(self) -> PromptDiff:
+        if self.base is not None and self.head is not None:
+            return diff_prompt(self.path, self.base, self.head)
+        return diff_texts(self.path, self.before, self.after)
+
+
+@dataclass
+class Score:
+    pair: str
+    found: list[dict] = field(default_factory=list)
+    missed: list[dict] = field(default_factory=list)
+    extra: list[Change] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # formatting_only / fallback / error lines
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missed or self.extra or self.problems)
+
+
+def load_corpus(root: Path) -> list[Pair]:
+    pairs = []
+    for folder in sorted(p for p in root.iterdir() if (p / "expected.yaml").is_file()):
+        expected = yaml.safe_load((folder / "expected.yaml").read_text())
+        path = expected["path"]
+        if (folder / "base").is_dir():
+            pairs.append(Pair(folder.name, path, expected, base=_tree(folder / "base"), head=_tree(folder / "head")))
+            continue
+        ext = Path(path).suffix
+        before, after = folder / f"before{ext}", folder / f"after{ext}"
+        pairs.append(Pair(folder.name, path, expected, before.read_text() if before.exists() else None,
+                          after.read_text() if after.exists() else None))
+    return pairs
+
+
+def _tree(folder: Path) -> MemoryTree:
+    return MemoryTree({str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+
+
+def score(pair: Pair, diff: PromptDiff) -> Score:
+    result = Score(pair.name)
+    left = list(diff.changes)
+    for want in pair.expected.get("changes", []):
+        hit = next((c for c in left if matches(c, want)), None)
+        if hit is None:
+            result.missed.append(want)
+        else:
+            result.found.append(want)
+            left.remove(hit)
+    if not pair.expected.get("allow_extra"):
+        result.extra = left
+    if diff.formatting_only != pair.expected.get("formatting_only", False):
+        result.problems.append(f"formatting_only is {diff.formatting_only}")
+    if diff.fallback != pair.expected.get("fallback", False):
+        result.problems.append(f"fallback is {diff.fallback}")
+    want_lines = pair.expected.get("error_lines")
+    if want_lines is not None and [e.line for e in diff.errors] != want_lines:
+        result.problems.append(f"error lines are {[e.line for e in diff.errors]}")
+    return result
+
+
+def matches(change: Change, want: dict) -> bool:
+    if change.type is not ChangeType(want["type"]):
+        return False
+    for side in ("before", "after"):
+        if side in want and (getattr(change, side) is None or want[side] not in getattr(change, side)):
+            return False
+    checks = {
+        "severity": lambda: change.severity.value == want["severity"],
+        "base_lines": lambda: change.base_lines == tuple(want["base_lines"]),
+        "head_lines": lambda: change.head_lines == tuple(want["head_lines"]),
+        "file": lambda: change.file == want["file"],
+        "summary_contains": lambda: want["summary_contains"] in change.summary,
+        "context_contains": lambda: want["context_contains"] in (change.context or ""),
+    }
+    return all(check() for key, check in checks.items() if key in want)
+
+
+@dataclass(frozen=True)
+class Totals:
+    expected: int
+    found: int
+    reported: int
+    high_expected: int
+    high_found: int
+
+    @property
+    def precision(self) -> float:
+        return self.found / self.reported if self.reported else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.expected if self.expected else 1.0
+
+    @property
+    def high_recall(self) -> float:
+        return self.high_found / self.high_expected if self.high_expected else 1.0
+
+
+def totals(scores: list[Score]) -> Totals:
+    high = lambda items: [w for w in items if ChangeType(w["type"]) in HIGH_SEVERITY_TYPES]  # noqa: E731
+    found = sum(len(s.found) for s in scores)
+    return Totals(
+        expected=found + sum(len(s.missed) for s in scores),
+        found=found,
+        reported=found + sum(len(s.extra) for s in scores),
+        high_expected=sum(len(high(s.found)) + len(high(s.missed)) for s in scores),
+        high_found=sum(len(high(s.found)) for s in scores),
+    )
