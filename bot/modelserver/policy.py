@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 _BLOCK_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)")
@@ -91,6 +92,7 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=256)  # a suite sends the same system prompt hundreds of times
 def read_policy(system_text: str) -> SupportPolicy:
     found = sentences(system_text)
     lowered = [s.lower() for s in found]

@@ -77,7 +77,7 @@ def refund_cases(rng: random.Random, days_list: list[int], in_window: bool) -> l
             asserts = [_a("icontains", "eligible for a refund", metric), _a("not-icontains", "not eligible", metric),
                        _a("icontains", "acme.example/returns", metric)]
         else:
-            asserts = [_a("icontains", "not eligible", metric), _a("regex", r"(?i)within 30 days", metric)]
+            asserts = [_a("icontains", "not eligible", metric), _a("regex", r"within 30 days\b", metric)]
         kind = "refund_in_window" if in_window else "refund_out_of_window"
         out.append(_case(kind, f"{item}, delivered {days} days ago", question, asserts,
                          {"delivered_days_ago": days, "refund_eligible": in_window}))
