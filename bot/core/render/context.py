@@ -1,0 +1,66 @@
+"""The context every template gets: outcomes, views at one detail level, and the raw result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.render import conclusion
+from bot.core.render.budget import Detail
+from bot.core.render.diffview import prompt_view
+from bot.core.render.views import model_ids, suite_views
+from bot.core.result import COMMENT_MARKER, ReviewResult
+
+
+@dataclass(frozen=True)
+class Accepted:
+    by: str
+    at: str | None
+    cases: tuple[str, ...]
+
+
+def _accepted(result: ReviewResult) -> Accepted | None:
+    by = conclusion.accepted_by(result)
+    if not by:
+        return None
+    acc = result.accepted_regression or {}
+    get = acc.get if isinstance(acc, dict) else (lambda k, d=None: getattr(acc, k, d))
+    return Accepted(by=by, at=str(get("at")) if get("at") else None, cases=tuple(get("cases") or ()))
+
+
+def _all_pass(result: ReviewResult) -> bool:
+    report = result.evals
+    if report is None or result.problems or report.errors or report.budget_exhausted or report.cancelled:
+        return False
+    cases = report.cases() if callable(getattr(report, "cases", None)) else []
+    statuses = {str(getattr(c.status, "value", c.status)) for c in cases}
+    return bool(cases) and statuses <= {"still_passing", "fixed", "new"} and not any(
+        getattr(c, "flaky", False) for c in cases
+    ) and all(c.head is None or c.head.passed for c in cases)
+
+
+def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict[str, Any]:
+    evals = conclusion.evals_outcome(result)
+    approval = conclusion.approval_outcome(result)
+    report = result.evals
+    show_approval = bool(result.prompts) or result.approval is not None
+    ctx = dict(
+        marker=COMMENT_MARKER,
+        result=result,
+        report=report,
+        verdict=result.approval,
+        evals=evals,
+        approval=approval,
+        show_approval=show_approval,
+        icon=conclusion.overall_icon(evals, approval) if show_approval else evals.icon,
+        suites=suite_views(report, detail) if report is not None else (),
+        prompts=tuple(prompt_view(p, detail) for p in result.prompts),
+        models=model_ids(report) if report is not None else (),
+        stats=getattr(report, "stats", None),
+        accepted=_accepted(result),
+        all_pass=_all_pass(result),
+        detail=detail,
+        problem_errors=max(5, detail.list_items),
+    )
+    ctx.update(extra)
+    return ctx

@@ -1,0 +1,215 @@
+"""Eval report → what the templates lay out: plain-text rows and lists cut to a detail level.
+
+Strings here are still raw (unescaped); the templates escape them through the filters of
+`bot.core.render.env`. The engines' types are read by attribute so any object with the same
+fields renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.render.budget import Detail
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    name: str
+    metric: str | None
+    assertion: str
+    base_output: str
+    head_output: str
+    reason: str
+    flaky: bool
+
+
+@dataclass(frozen=True)
+class CaseList:
+    label: str
+    icon: str
+    total: int
+    items: tuple[CaseRow, ...]
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.items)
+
+
+@dataclass(frozen=True)
+class MetricGroup:
+    metric: str | None
+    total: int
+    rows: tuple[CaseRow, ...]
+
+
+@dataclass(frozen=True)
+class SuiteView:
+    path: str
+    description: str
+    headline: str
+    metric_counts: tuple[tuple[str, str], ...]  # (metric, "41 regressed · 2 fixed")
+    groups: tuple[MetricGroup, ...]
+    regressed_total: int
+    regressed_shown: int
+    lists: tuple[CaseList, ...]
+    unaffected: int
+    skipped_reason: str | None
+    notes: tuple[str, ...]
+
+    @property
+    def regressed_hidden(self) -> int:
+        return self.regressed_total - self.regressed_shown
+
+
+def _status(case: Any) -> str:
+    s = getattr(case, "status", "")
+    return str(getattr(s, "value", s))
+
+
+def _vars_text(vars_: Any) -> str:
+    try:
+        items = list(dict(vars_).items())
+    except (TypeError, ValueError):
+        return str(vars_ or "")
+    return ", ".join(f"{k}={v}" for k, v in items)
+
+
+def case_name(case: Any) -> str:
+    return getattr(case, "description", "") or _vars_text(getattr(case, "vars", {})) or str(case.key)
+
+
+def _side_failure(side: Any) -> str:
+    if side is None:
+        return ""
+    if getattr(side, "error", None):
+        return f"error: {side.error}"
+    return "; ".join(getattr(side, "failed_assertions", ()) or ())
+
+
+def case_row(case: Any, detail: Detail) -> CaseRow:
+    """One case as a table row; excerpts are cut here, before escaping."""
+    n = detail.excerpt or 60
+
+    def cut(s: str) -> str:
+        return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+    base, head = getattr(case, "base", None), getattr(case, "head", None)
+    assertion = _side_failure(head) or _side_failure(base)
+    return CaseRow(
+        name=cut(case_name(case)),
+        metric=getattr(case, "metric", None),
+        assertion=cut(assertion),
+        base_output=cut(getattr(base, "output", "") or "") if base is not None else "",
+        head_output=cut(getattr(head, "output", "") or "") if head is not None else "",
+        reason=cut("; ".join(getattr(case, "reasons", ()) or ())),
+        flaky=bool(getattr(case, "flaky", False)),
+    )
+
+
+LISTS = (  # (status or "flaky", label, icon), the order they appear in
+    ("fixed", "fixed", "✅"),
+    ("still_failing", "still failing", "🔁"),
+    ("flaky", "flaky", "🎲"),
+    ("new", "new", "🆕"),
+    ("removed", "removed", "🗑️"),
+    ("error", "errored", "⚠️"),
+    ("skipped", "not run", "⏭️"),
+)
+
+
+def _plural_counts(pairs: Iterable[tuple[int, str]]) -> str:
+    return " · ".join(f"{n} {label}" for n, label in pairs if n)
+
+
+def suite_view(suite: Any, detail: Detail, rows_left: int) -> SuiteView:
+    cases = list(getattr(suite, "cases", ()) or ())
+    regressed = sorted(
+        (c for c in cases if _status(c) == "regressed"), key=lambda c: (c.metric or "", str(c.key))
+    )
+    shown = regressed[: max(0, rows_left)]
+    groups: dict[str | None, list[CaseRow]] = {}
+    totals: dict[str | None, int] = {}
+    for c in regressed:
+        totals[c.metric] = totals.get(c.metric, 0) + 1
+    for c in shown:
+        groups.setdefault(c.metric, []).append(case_row(c, detail))
+    by_status: dict[str, list[Any]] = {key: [] for key, _, _ in LISTS}
+    for c in cases:
+        st = _status(c)
+        if st in by_status:
+            by_status[st].append(c)
+        if getattr(c, "flaky", False):
+            by_status["flaky"].append(c)
+    lists = tuple(
+        CaseList(label, icon, len(by_status[key]), tuple(case_row(c, detail) for c in by_status[key][: detail.list_items]))
+        for key, label, icon in LISTS
+        if by_status[key]
+    )
+    metrics = sorted({c.metric for c in cases if getattr(c, "metric", None)})
+    metric_counts = []
+    for m in metrics:
+        mc = [c for c in cases if c.metric == m]
+        text = _plural_counts(
+            (sum(_status(c) == key for c in mc), label) for key, label, _ in (("regressed", "regressed", ""), *LISTS[:2])
+        )
+        metric_counts.append((m, text or f"{len(mc)} unchanged"))
+    return SuiteView(
+        path=str(suite.path),
+        description=getattr(suite, "description", "") or "",
+        headline=suite_headline(suite),
+        metric_counts=tuple(metric_counts) if len(metrics) > 0 else (),
+        groups=tuple(MetricGroup(m, totals[m], tuple(rows)) for m, rows in groups.items()),
+        regressed_total=len(regressed),
+        regressed_shown=len(shown),
+        lists=lists,
+        unaffected=int(getattr(suite, "unaffected", 0) or 0),
+        skipped_reason=getattr(suite, "skipped_reason", None),
+        notes=tuple(getattr(suite, "notes", ()) or ()),
+    )
+
+
+def pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def suite_headline(suite: Any) -> str:
+    counts = getattr(suite, "counts", None)
+    parts = []
+    if counts is not None:
+        parts.append(
+            _plural_counts(
+                (getattr(counts, key, 0), label)
+                for key, label in (("regressed", "regressed"), ("fixed", "fixed"), ("still_failing", "still failing"),
+                                   ("still_passing", "still passing"), ("new", "new"), ("removed", "removed"),
+                                   ("error", "errored"), ("skipped", "not run"))
+            )
+        )
+    base, head = getattr(suite, "pass_rate_base", None), getattr(suite, "pass_rate_head", None)
+    if base is not None or head is not None:
+        rate = f"pass rate {pct(base)} → {pct(head)}"
+        p = getattr(suite, "p_value", None)
+        stats = []
+        if p is not None and (getattr(counts, "regressed", 0) or getattr(counts, "fixed", 0)):
+            stats.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+        ci = getattr(suite, "interval", None)
+        if ci:
+            stats.append(f"95% CI {ci[0] * 100:+.1f} to {ci[1] * 100:+.1f} pts")
+        parts.append(rate + (f" ({', '.join(stats)})" if stats else ""))
+    return " · ".join(p for p in parts if p)
+
+
+def suite_views(report: Any, detail: Detail) -> tuple[SuiteView, ...]:
+    views = []
+    rows_left = detail.regressed_rows
+    for suite in getattr(report, "suites", ()) or ():
+        view = suite_view(suite, detail, rows_left)
+        rows_left -= view.regressed_shown
+        views.append(view)
+    return tuple(views)
+
+
+def model_ids(report: Any) -> tuple[str, ...]:
+    ids = {getattr(c, "provider_id", None) for s in getattr(report, "suites", ()) or () for c in s.cases}
+    return tuple(sorted(i for i in ids if i))
