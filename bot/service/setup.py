@@ -225,7 +225,14 @@ def create_setup_router(
     """
     if credentials_path.suffix == ".pem":
         raise ValueError("credentials_path is the env file; the private key is written next to it as .pem")
-    template = manifest if manifest is not None else load_manifest(manifest_path)
+    # A missing app.yml must not stop the service from starting: /setup explains instead.
+    template: dict[str, Any] | None = manifest
+    missing_manifest = ""
+    if template is None:
+        try:
+            template = load_manifest(manifest_path)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            missing_manifest = str(exc)
     pages = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -261,6 +268,8 @@ def create_setup_router(
         problem = credentials_location_problem(credentials_path)
         if problem:
             return render(500, view="error", message=f"Setup cannot store the App's credentials: {problem}.")
+        if template is None:
+            return render(500, view="error", message=f"Setup cannot read the App manifest: {missing_manifest}")
         state = request.cookies.get(STATE_COOKIE) or ""
         if not _looks_like_state(state):
             state = secrets.token_urlsafe(32)

@@ -257,3 +257,20 @@ def test_github_failing_the_exchange_is_explained_and_the_person_can_retry(tmp_p
     assert not (tmp_path / "secrets" / "prompt-review.env").exists()
     retried = client.get("/setup/callback", params={"code": code, "state": state})
     assert retried.status_code == 200
+
+
+def test_a_missing_manifest_is_reported_on_the_page_instead_of_stopping_the_service(tmp_path, github):
+    app = FastAPI()
+    app.include_router(
+        create_setup_router(
+            configured=lambda: False,
+            public_url=PUBLIC_URL,
+            github_web_url="https://github.com",
+            github_api_url=github.api_url,
+            credentials_path=tmp_path / "prompt-review.env",
+            manifest_path=tmp_path / "app.yml",
+        )
+    )
+    page = TestClient(app, base_url=PUBLIC_URL).get("/setup")
+    assert page.status_code == 500
+    assert "cannot read the App manifest" in page.text
