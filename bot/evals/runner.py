@@ -213,6 +213,10 @@ def _case_result(case: PlannedCase, jobs, case_jobs) -> CaseResult:
     reasons = case.reasons
     if case.skip:
         status, base, head, reasons = CaseStatus.SKIPPED, None, None, reasons + (case.skip,)
+    elif (case.base and case.base.error) or (case.head and case.head.error):
+        status = CaseStatus.ERROR  # a template that cannot render is an error whatever the other side did
+        base = None if isinstance(base, str) else base
+        head = None if isinstance(head, str) else head
     elif isinstance(base, str) or isinstance(head, str):
         note = base if isinstance(base, str) else head
         status, reasons = CaseStatus.SKIPPED, reasons + (f"not run: {note}",)

@@ -29,6 +29,9 @@ class Script:
         return [c for c in self.calls if c["model"] == model]
 
 
+FLIPS: dict[str, int] = {}  # call counters of the "coin" models
+
+
 def answer(system: str, user: str, model: str) -> str:
     """Rules: the answer depends on the prompt, so prompt edits change verdicts."""
     text = f"{system}\n{user}".lower()
@@ -42,8 +45,9 @@ def answer(system: str, user: str, model: str) -> str:
         if "30 days" in text:
             return "Refunds are possible within 30 days of delivery."
         return "Of course! We refund anything, anytime :)"
-    if model.endswith("-upper"):
-        return user.upper()
+    if model.startswith("coin"):  # alternates between a passing and a failing answer
+        FLIPS[model] = FLIPS.get(model, 0) + 1
+        return "Hello" if FLIPS[model] % 2 else "Bye"
     if "json" in text:
         return '{"answer": "ok"}'
     return f"Hello! You asked: {user}"

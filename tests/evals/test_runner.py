@@ -50,8 +50,8 @@ def repo(base_url: str, system: str, **kw) -> MemoryTree:
     })
 
 
-def run(base, head, cache=None, config=None, **kw):
-    request = EvalRequest(base=base, head=head, config=config or EvalsConfig(), suites=None, env={}, **kw)
+def run(base, head, cache=None, config=None, env=None, **kw):
+    request = EvalRequest(base=base, head=head, config=config or EvalsConfig(), suites=None, env=env or {}, **kw)
     return asyncio.run(run_evals(request, cache if cache is not None else MemoryCache()))
 
 
@@ -163,10 +163,41 @@ def test_credentials_are_only_sent_to_the_configured_server(model_server):
     assert script.calls and {c["auth"] for c in script.calls} == {None}
 
 
-def test_repeats_flag_a_case_whose_verdict_varies_as_flaky(model_server):
+def test_repeats_flag_a_case_whose_verdict_varies_as_flaky_and_it_does_not_block(model_server):
     url, script = model_server
-    # the head run of one case fails once out of three repeats: 2 of 3 pass → passes, but flaky
     config = EvalsConfig(repeats=3, concurrency=1)
-    report = run(repo(url, SYSTEM_STRICT), repo(url, SYSTEM_STRICT + "Be brief.\n"), config=config)
-    assert all(not c.flaky and c.head.runs == 3 and c.head.passes == 3 for c in report.suites[0].cases)
+    report = run(repo(url, SYSTEM_STRICT), repo(url, SYSTEM_STRICT, model="coin-1"), config=config)
+    greeting = next(c for c in report.suites[0].cases if c.description == "greeting")
+    assert greeting.flaky and (greeting.head.runs, greeting.head.passes) == (3, 2)
+    assert greeting.base.passes == 3 and not greeting.base.flaky
     assert report.stats.model_calls == 18
+
+
+def test_anthropic_provider_and_llm_rubric_grader(model_server):
+    url, script = model_server
+    server = url.removesuffix("/v1")
+    suite = f"""\
+prompts: ["You are support. {{{{ policy }}}} {{{{ question }}}}"]
+providers:
+  - id: anthropic:messages:claude-sonnet-4
+    config: {{apiBaseUrl: "{server}", max_tokens: 200}}
+defaultTest:
+  options:
+    provider: {{id: openai:chat:grader, config: {{apiBaseUrl: "{url}"}}}}
+tests:
+  - description: refund rubric
+    vars: {{question: "refund please?", policy: POLICY}}
+    assert:
+      - type: llm-rubric
+        value: mentions 30 days
+"""
+    def tree(policy):
+        return MemoryTree({"promptfooconfig.yaml": suite.replace("POLICY", policy)})
+
+    report = run(tree("Refunds within 30 days."), tree("Refunds any time."), env={"ANTHROPIC_API_KEY": "k"})
+    (case,) = report.suites[0].cases
+    assert case.status is CaseStatus.REGRESSED and case.reasons == ("test data changed",)
+    assert case.head.failed_assertions == ('llm-rubric "mentions 30 days"',)
+    kinds = sorted(c["kind"] for c in script.calls)
+    assert kinds == ["anthropic", "anthropic", "chat", "chat"]
+    assert {c["auth"] for c in script.calls if c["kind"] == "anthropic"} == {None}  # key not sent to a PR-chosen URL
