@@ -199,7 +199,9 @@ class EventsMixin:
 
     # -- delivery --------------------------------------------------------------------------
     def emit(self: "Simulator", event: str, payload: dict[str, Any], installation_id: int | None,
-             repository_id: int | None, redelivery: bool = False, guid: str | None = None) -> SimDelivery:
+             repository_id: int | None, redelivery: bool = False, guid: str | None = None,
+             background: bool = False) -> SimDelivery:
+        """Record and send one delivery; in the background when asked or when `sync_webhooks` is off."""
         body = json.dumps(payload).encode()
         guid = guid or str(uuid.uuid4())
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-GitHub-Event": event,
@@ -211,7 +213,7 @@ class EventsMixin:
             d = Delivery(self.next_id(), guid, event, payload.get("action"), payload, body, headers, installation_id,
                          repository_id, self.now_iso(), redelivery)
             self.deliveries_.append(d)
-        if self.sync_webhooks:
+        if self.sync_webhooks and not background:
             self._send(d)
         else:
             self._pending.append(self._sender.submit(self._send, d))
@@ -240,7 +242,7 @@ class EventsMixin:
             d.duration = time.monotonic() - start
 
     def wait_for_deliveries(self: "Simulator", timeout: float = 30.0) -> None:
-        """Block until every queued asynchronous delivery has been sent."""
+        """Block until every queued background delivery (incl. API redeliveries) has been sent."""
         for f in list(self._pending):
             f.result(timeout)
         self._pending = [f for f in self._pending if not f.done()]
@@ -249,13 +251,14 @@ class EventsMixin:
         with self.lock:
             return [SimDelivery.of(d) for d in self.deliveries_ if event is None or d.event == event]
 
-    def redeliver(self: "Simulator", delivery_id: int) -> SimDelivery:
+    def redeliver(self: "Simulator", delivery_id: int, background: bool = False) -> SimDelivery:
         """Send a recorded delivery again with the same GUID and body (a new record, redelivery=True)."""
         with self.lock:
             old = next((d for d in self.deliveries_ if d.id == delivery_id), None)
             if old is None:
                 raise KeyError(f"no delivery {delivery_id}")
-        return self.emit(old.event, old.payload, old.installation_id, old.repository_id, redelivery=True, guid=old.guid)
+        return self.emit(old.event, old.payload, old.installation_id, old.repository_id, redelivery=True, guid=old.guid,
+                         background=background)
 
     def close(self: "Simulator") -> None:
         self._sender.shutdown(wait=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -133,7 +132,7 @@ def redeliver(request: Request, delivery_id: int):
         if not any(d.id == delivery_id for d in s.deliveries_):
             raise not_found()
     # GitHub answers 202 at once and delivers later; never block the caller on its own webhook
-    threading.Thread(target=s.redeliver, args=(delivery_id,), daemon=True).start()
+    s.redeliver(delivery_id, background=True)
     return JSONResponse({}, status_code=202)
 
 
