@@ -58,7 +58,8 @@ def _scripted():
 @pytest.fixture
 def server(_scripted):
     """Base URL of a running scripted server, with faults and counters reset for this test."""
-    httpx.post(f"{_scripted.url}/_control/reset").raise_for_status()
+    with httpx.Client() as client:
+        client.post(f"{_scripted.url}/_control/reset").raise_for_status()
     return _scripted.url
 
 
