@@ -71,15 +71,16 @@ def evals_outcome(result: ReviewResult) -> Outcome:
     if verdict.blocking:
         who = accepted_by(result)
         if who:
-            return Outcome("success", f"regression accepted by @{who}", note=headline)
+            note = f"{headline}. A prompt owner, @{who}, accepted this regression, so the evals check passes."
+            return Outcome("success", f"regression accepted by @{who}", note=note)
         return Outcome("failure", headline)
     if report.budget_exhausted or report.cancelled:
         why = report.budget_exhausted or "the run was cancelled"
         skipped = report.stats.cases_skipped
         note = (
             f"Only part of the affected cases ran ({why}; {skipped} not run), so this check fails: "
-            "a gate must not pass what it did not check. Raise `evals.budget` in "
-            "`.github/prompt-review.yml` or reduce the affected cases, then push again."
+            "a gate must not pass what it did not check. Raise evals.budget in "
+            ".github/prompt-review.yml or reduce the affected cases, then push again."
         )
         return Outcome("failure", f"incomplete: {headline}", note=note)
     return Outcome(verdict.conclusion if verdict.conclusion in ("success", "neutral") else "neutral", headline)
