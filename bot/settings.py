@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     log_format: str = Field("text", pattern="^(text|json)$")
     log_level: str = "INFO"
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None  # where GitHub sends webhooks; None: /setup uses the browser's address
     credentials_path: Path = Path("prompt-review.env")
     max_webhook_bytes: int = Field(MAX_WEBHOOK_BYTES, gt=0)
     worker_concurrency: int = Field(2, ge=1, le=64)
@@ -77,8 +77,12 @@ class Settings(BaseSettings):
 
 def load_settings(require_app: bool = True) -> Settings:
     """Read and validate settings; raise SettingsError naming the bad variable."""
+    import os
+
+    # The env file written by /setup is read on restart, so creating the App needs no manual copying.
+    env_file = os.environ.get("PROMPT_REVIEW_CREDENTIALS_PATH", "prompt-review.env")
     try:
-        settings = Settings()
+        settings = Settings(_env_file=env_file if os.path.isfile(env_file) else None)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
