@@ -130,7 +130,15 @@ def _added_or_removed(path: str, before: str | None, after: str | None) -> Promp
 
 
 def _tokens(p: Parsed) -> int:
-    return sum(estimate_tokens(m.text) for m in p.messages) + sum(estimate_tokens(e.text) for e in p.examples)
+    return sum(_message_count(p, m) for m in p.messages) + sum(estimate_tokens(e.text) for e in p.examples)
+
+
+def _message_count(p: Parsed, m) -> int:
+    # Counted once per message and reused for the total and the per-message figures.
+    cache = p.__dict__.setdefault("_token_cache", {})
+    if id(m) not in cache:
+        cache[id(m)] = estimate_tokens(m.text)
+    return cache[id(m)]
 
 
 def _message_tokens(a: Parsed, b: Parsed) -> tuple[MessageTokens, ...]:
@@ -139,7 +147,7 @@ def _message_tokens(a: Parsed, b: Parsed) -> tuple[MessageTokens, ...]:
         ma = a.messages[i] if i < len(a.messages) else None
         mb = b.messages[i] if i < len(b.messages) else None
         role = (mb or ma).role
-        out.append(MessageTokens(role, estimate_tokens(ma.text) if ma else None, estimate_tokens(mb.text) if mb else None))
+        out.append(MessageTokens(role, _message_count(a, ma) if ma else None, _message_count(b, mb) if mb else None))
     return tuple(out)
 
 

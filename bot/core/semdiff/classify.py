@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.core.semdiff.cues import MODALS, cues, is_format_instruction, number_phrase
+from bot.core.semdiff.cues import cues, is_format_instruction, number_phrase, strength
 from bot.core.semdiff.model import ChangeType as T
 from bot.core.semdiff.structure import Unit
 
@@ -38,8 +38,7 @@ def classify_pair(a: Unit, b: Unit, lost_numbers: Counter, gained_numbers: Count
         removed = ca.modals - cb.modals
         added = cb.modals - ca.modals
         if removed or added:
-            s_rem = max((MODALS[m] for m in removed), default=0)
-            s_add = max((MODALS[m] for m in added), default=0)
+            s_rem, s_add = strength(ca.modals), strength(cb.modals)
             was = ", ".join(f'"{m}"' for m in removed) or "(none)"
             now = ", ".join(f'"{m}"' for m in added) or "(none)"
             if s_add < s_rem:

@@ -21,13 +21,7 @@ _EXCERPT = 400
 def compare_text(a: Parsed, b: Parsed, renames: dict[str, str]) -> list[Change]:
     changes: list[Change] = []
     lost, gained = _number_shift(a, b)
-    pairs = align(
-        [_message_key(m, renames) for m in a.messages],
-        [_message_key(m, {}) for m in b.messages],
-        threshold=45.0,
-        group_a=[m.role for m in a.messages],
-        group_b=[m.role for m in b.messages],
-    )
+    pairs = _align_messages(a.messages, b.messages, renames)
     pairs += _pair_leftovers(a.messages, b.messages, pairs)
     matched_a = {i for i, _, _ in pairs}
     matched_b = {j for _, j, _ in pairs}
@@ -215,19 +209,44 @@ def _align_sections(sa: tuple[Section, ...], sb: tuple[Section, ...]) -> list[tu
 
 
 def _number_shift(a: Parsed, b: Parsed) -> tuple[Counter, Counter]:
-    """Numbers that disappeared from / appeared in the whole prompt (not merely moved)."""
+    """Numbers that disappeared from / appeared in the whole prompt (not merely moved).
+
+    Sentences present on both sides cancel out, so only the differing ones are scanned.
+    """
+    ca = Counter(u.canon for m in a.messages for u in m.units)
+    cb = Counter(u.canon for m in b.messages for u in m.units)
     na, nb = Counter(), Counter()
-    for m in a.messages:
-        for u in m.units:
-            na.update(numbers(u.text))
-    for m in b.messages:
-        for u in m.units:
-            nb.update(numbers(u.text))
+    for text, count in (ca - cb).items():
+        for key, n in numbers(text).items():
+            na[key] += n * count
+    for text, count in (cb - ca).items():
+        for key, n in numbers(text).items():
+            nb[key] += n * count
     return na - nb, nb - na
 
 
-def _message_key(m: Message, renames: dict[str, str]) -> str:
-    return _rename(canonical(m.text), renames)
+def _align_messages(ma: list[Message], mb: list[Message], renames: dict[str, str]) -> list[tuple[int, int, float]]:
+    """Messages pair by the share of instructions they have in common (cheap on long prompts),
+    same role preferred; identical texts pair first."""
+    if len(ma) == 1 and len(mb) == 1 and ma[0].role == mb[0].role:
+        return [(0, 0, 100.0)]
+    sets_a = [{_rename(u.canon, renames) for u in m.units} | {canonical(m.text)} for m in ma]
+    sets_b = [{u.canon for u in m.units} | {canonical(m.text)} for m in mb]
+    scored = []
+    for i, sa in enumerate(sets_a):
+        for j, sb in enumerate(sets_b):
+            share = len(sa & sb) / max(len(sa | sb), 1)
+            if ma[i].role == mb[j].role:
+                share += 0.25
+            if share >= 0.5:
+                scored.append((share, -abs(i - j), i, j))
+    pairs, used_a, used_b = [], set(), set()
+    for share, _, i, j in sorted(scored, reverse=True):
+        if i not in used_a and j not in used_b:
+            pairs.append((i, j, share * 100))
+            used_a.add(i)
+            used_b.add(j)
+    return pairs
 
 
 def _rename(text: str, renames: dict[str, str]) -> str:

@@ -119,5 +119,14 @@ def is_format_instruction(text: str, kind: str = "instruction") -> bool:
     )
 
 
+# Hedges cap whatever else the sentence says: "You usually must" is not a "must".
+HEDGES = {"usually", "generally", "typically", "normally", "rarely", "seldom", "ideally", "preferably",
+          "if possible", "optionally", "sometimes", "where appropriate", "when appropriate", "try", "try to",
+          "try not to", "could", "might"}
+
+
 def strength(modals: Counter) -> int:
+    """How binding a sentence is: 3 must/always/never, 2 should/avoid, 1 may/can/try, 0 none."""
+    if any(m in HEDGES for m in modals):
+        return min(MODALS[m] for m in modals)
     return max((MODALS[m] for m in modals), default=0)

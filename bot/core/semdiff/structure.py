@@ -18,20 +18,20 @@ class Unit:
     lines: Lines
     kind: str = "instruction"  # instruction | code | logic
     branch: str | None = None  # enclosing jinja/handlebars branch, e.g. "{% if premium %}"
+    canon: str = field(init=False, repr=False, compare=False)  # computed once: compared many times
 
-    @property
-    def canon(self) -> str:
-        return canonical(self.text)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "canon", canonical(self.text))
 
 
 @dataclass(frozen=True)
 class Example:
     text: str
     lines: Lines
+    canon: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def canon(self) -> str:
-        return canonical(self.text)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "canon", canonical(self.text))
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,10 @@ _TEMPLATE_SPACE = re.compile(r"(\{[{%]-?~?)\s*|\s*(~?-?[%}]\})")
 def canonical(text: str) -> str:
     """The text with formatting removed: emphasis marks, backticks, whitespace runs (also
     inside `{{ }}`/`{% %}`), and a final full stop."""
-    text = _EMPHASIS.sub("", text)
-    text = _TEMPLATE_SPACE.sub(lambda m: m.group(1) or m.group(2), text)
+    if "*" in text or "_" in text or "`" in text:
+        text = _EMPHASIS.sub("", text)
+    if "{" in text:
+        text = _TEMPLATE_SPACE.sub(lambda m: m.group(1) or m.group(2), text)
     text = _SPACE.sub(" ", text).strip()
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return text[:-1] if text.endswith(".") else text
