@@ -97,7 +97,7 @@ def bootstrap_interval(
         return None
     diffs = [int(h) - int(b) for b, h in pairs]
     rng = random.Random(seed)
-    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(resamples))
     alpha = (1 - confidence) / 2
     lo = means[max(0, math.floor(alpha * resamples))]
     hi = means[min(resamples - 1, math.ceil((1 - alpha) * resamples) - 1)]

@@ -4,6 +4,7 @@ SourceError with file and line. Anything that would run code from the repository
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 from typing import Any
@@ -102,6 +103,12 @@ def read_text(tree: FileTree, path: str) -> str:
         raise UserError(SourceError(path, "not UTF-8 text")) from None
 
 
+@functools.lru_cache(maxsize=32)
+def _parse_suite_yaml(raw: bytes, path: str) -> LocatedYaml:
+    # base and head usually hold the same suite text; parse it once (the result is never mutated)
+    return load_yaml(raw, path)
+
+
 def load_suite(tree: FileTree, path: str) -> tuple[Suite | None, list[SourceError]]:
     """Parse the suite at `path`; returns (suite, errors). A suite with errors is None."""
     from bot.evals.testcases import load_tests  # tests live in their own module (size)
@@ -111,7 +118,7 @@ def load_suite(tree: FileTree, path: str) -> tuple[Suite | None, list[SourceErro
         return None, [SourceError(path, "suite file not found")]
     errors = Collector()
     try:
-        located = load_yaml(raw, path)
+        located = _parse_suite_yaml(raw, path)
     except UserError as exc:
         return None, exc.errors
     data = located.data
