@@ -81,6 +81,14 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
             else:
                 body.append(raw)
             continue
+        stripped = raw.lstrip()
+        if stripped[:1].isalpha() and stripped[1:2] not in (".", ")") and "|" not in raw:
+            # Fast path for the common case, plain prose: nothing structural starts with a letter.
+            if current is None or current.kind not in ("para", "item"):
+                close()
+                current = _Block("para", [], _top(branches))
+            current.lines.append((no, raw.strip()))
+            continue
         if _FENCE.match(raw):
             close()
             fence = _Block("code", [(no, "")], _top(branches))

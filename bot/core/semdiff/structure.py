@@ -96,6 +96,9 @@ def canonical(text: str) -> str:
         text = _EMPHASIS.sub("", text)
     if "{" in text:
         text = _TEMPLATE_SPACE.sub(lambda m: m.group(1) or m.group(2), text)
-    text = _SPACE.sub(" ", text).strip()
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    if "  " in text or "\n" in text or "\t" in text:
+        text = _SPACE.sub(" ", text)
+    text = text.strip()
+    if " " in text and _SPACE_BEFORE_PUNCT.search(text):
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return text[:-1] if text.endswith(".") else text
