@@ -20,6 +20,7 @@ from bot.simulator.routes_write import router as write_router
 
 
 def create_app(sim: Simulator) -> FastAPI:
+    """The REST API over `sim`; `app.state.sim` may be swapped for a fresh Simulator (tests reuse one server)."""
     app = FastAPI(title="GitHub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = sim
     for router in (app_router, repos_router, write_router):
@@ -42,6 +43,7 @@ def create_app(sim: Simulator) -> FastAPI:
 
     @app.middleware("http")
     async def faults_and_calls(request: Request, call_next):
+        sim = request.app.state.sim
         path, method = request.url.path, request.method
         if path.startswith("/_sim/"):
             return await call_next(request)

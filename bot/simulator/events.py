@@ -189,7 +189,11 @@ class EventsMixin:
     def pull_files(self: "Simulator", p: PullRequest):
         from bot.simulator.diffs import diff_commits
         base = p.repo.objects.merge_base(p.repo.branches.get(p.base_ref, p.base_sha), p.head_sha) or p.base_sha
-        return diff_commits(p.repo.objects, base, p.head_sha)
+        key = (base, p.head_sha)  # commits never change, so a diff between two SHAs never does
+        cache = p.repo.objects.diff_cache
+        if key not in cache:
+            cache[key] = diff_commits(p.repo.objects, base, p.head_sha)
+        return cache[key]
 
     def pull_commits(self: "Simulator", p: PullRequest) -> list[str]:
         """Commits on the head not on the base, oldest first (what GitHub lists for a PR)."""

@@ -45,6 +45,7 @@ class ObjectStore:
     blobs: dict[str, bytes] = field(default_factory=dict)
     trees: dict[str, tuple[TreeEntry, ...]] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
+    diff_cache: dict[tuple[str, str], list] = field(default_factory=dict)  # (base, head) → FileDiffs
 
     def put_blob(self, data: bytes) -> str:
         sha = _hash("blob", data)

@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from bot.serving import start_in_thread
-from bot.simulator import Simulator, start
+from bot.simulator import Simulator, create_app
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contract" / "node_modules" / "@octokit"
 SPEC_PATH = CONTRACT / "openapi" / "generated" / "api.github.com.json"
@@ -140,13 +140,21 @@ def app_key() -> bytes:
     return generate_private_key()  # one RSA key per session keeps the tests fast
 
 
-@pytest.fixture
-def sim(app_key):
-    s = Simulator(webhook_url=None, webhook_secret=SECRET, app_id=4242, private_key_pem=app_key)
-    server = start(s)
-    s.server_url = server.url
-    yield s
+@pytest.fixture(scope="session")
+def sim_server(app_key):
+    """One real simulator server for the session; each test gets a fresh Simulator behind it."""
+    server = start_in_thread(create_app(Simulator(private_key_pem=app_key)))
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def sim(app_key, sim_server):
+    s = Simulator(webhook_url=None, webhook_secret=SECRET, app_id=4242, private_key_pem=app_key,
+                  api_url=sim_server.url)
+    sim_server.server.config.app.state.sim = s
+    s.server_url = sim_server.url
+    yield s
     s.close()
 
 
