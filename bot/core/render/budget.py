@@ -7,7 +7,7 @@ excerpts, then regressed rows; what was left out is counted in a visible note.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 COMMENT_LIMIT = 65536
 CHECK_LIMIT = 65535
@@ -22,14 +22,21 @@ class Detail:
     diff_chars: int  # characters of word-level (or fallback unified) diff per prompt; 0 = omitted
 
 
+_FULL = Detail(regressed_rows=500, list_items=200, excerpt=300, changes=60, diff_chars=8000)
 LEVELS: tuple[Detail, ...] = (
-    Detail(regressed_rows=500, list_items=200, excerpt=300, changes=60, diff_chars=8000),
-    Detail(regressed_rows=500, list_items=50, excerpt=240, changes=40, diff_chars=4000),
-    Detail(regressed_rows=300, list_items=20, excerpt=160, changes=30, diff_chars=2000),
-    Detail(regressed_rows=150, list_items=0, excerpt=120, changes=25, diff_chars=0),
-    Detail(regressed_rows=80, list_items=0, excerpt=90, changes=20, diff_chars=0),
-    Detail(regressed_rows=40, list_items=0, excerpt=70, changes=15, diff_chars=0),
-    Detail(regressed_rows=15, list_items=0, excerpt=60, changes=10, diff_chars=0),
+    _FULL,
+    # 1. collapsible lists and diffs (the Files tab and the check run have them too)
+    replace(_FULL, list_items=50, diff_chars=4000),
+    replace(_FULL, list_items=20, diff_chars=1500),
+    replace(_FULL, list_items=0, diff_chars=0),
+    # 2. shorter output excerpts and fewer semantic-diff rows
+    replace(_FULL, list_items=0, diff_chars=0, excerpt=200),
+    replace(_FULL, list_items=0, diff_chars=0, excerpt=120, changes=30),
+    # 3. fewer regressed rows (the verdict and the counts always stay)
+    Detail(regressed_rows=200, list_items=0, excerpt=100, changes=30, diff_chars=0),
+    Detail(regressed_rows=120, list_items=0, excerpt=80, changes=20, diff_chars=0),
+    Detail(regressed_rows=60, list_items=0, excerpt=70, changes=20, diff_chars=0),
+    Detail(regressed_rows=25, list_items=0, excerpt=60, changes=10, diff_chars=0),
     Detail(regressed_rows=0, list_items=0, excerpt=0, changes=5, diff_chars=0),
 )
 

@@ -25,7 +25,7 @@ blockquote {{ border-left: .25em solid #d0d7de; color: #59636e; margin: 0; paddi
 """
 
 
-_ALLOWED_TAG = re.compile(r"</?(details|summary|sub)>|<br ?/?>")
+_ALLOWED_TAG = re.compile(r"</?(details|summary|sub)>|<br ?/?>|<!-- prompt-review:[a-z-]+ -->")
 
 
 def _allowed(html_src: str) -> bool:
