@@ -272,3 +272,25 @@ def test_state_stays_consistent_while_http_and_driver_run_concurrently(sim, repo
     ids = [c.id for c in sim.comments(repo, pr.number)]
     assert len(ids) == len(set(ids)) == 60
     assert sim.file(repo, sim.pull(repo, pr.number).head_sha, "a.txt") == b"10"
+
+
+def test_a_repo_built_from_a_directory_serves_its_files(sim, tmp_path):
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "system.prompt").write_text("Hello {{name}}\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    sim.create_repo_from_dir("acme", "from-dir", tmp_path)
+    inst = sim.install("acme")
+    headers = {"Authorization": f"token {sim.installation_token(inst)}"}
+    tree = httpx.get(f"{sim.server_url}/repos/acme/from-dir/git/trees/main?recursive=1", headers=headers).json()
+    assert [e["path"] for e in tree["tree"] if e["type"] == "blob"] == ["prompts/system.prompt"]
+
+
+def test_dismissed_and_later_reviews_show_in_the_reviews_list(sim, repo, client):
+    pr = sim.open_pull(repo, "b", {"a.txt": "1"}, "t", "alice")
+    first = sim.submit_review(repo, pr.number, "olivia", "approve")
+    pushed = sim.push(repo, pr.number, {"a.txt": "2"})
+    sim.dismiss_review(repo, pr.number, first.id)
+    sim.submit_review(repo, pr.number, "olivia", "APPROVED")
+    listed = client.get(f"/repos/acme/support-bot/pulls/{pr.number}/reviews").json()
+    assert [(r["state"], r["commit_id"]) for r in listed] == [("DISMISSED", pr.head_sha), ("APPROVED", pushed.head_sha)]
