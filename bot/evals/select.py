@@ -62,12 +62,17 @@ class SuitePlan:
     errors: list[SourceError] = field(default_factory=list)
 
 
+def _identity_vars(test: TestSpec) -> dict[str, Any]:
+    """A test's vars with file vars named by path, so editing the file keeps the case's identity."""
+    return {k: (f"file://{test.var_files[k]}" if k in test.var_files else v) for k, v in test.vars.items()}
+
+
 def _test_ids(tests: tuple[TestSpec, ...]) -> list[str]:
     """Unique descriptions identify a test (so its data can change); otherwise its vars do."""
     counts = Counter(t.description for t in tests if t.description)
     ids, seen = [], Counter()
     for t in tests:
-        base = t.description if t.description and counts[t.description] == 1 else f"{t.description or 'test'} [{digest(t.vars)[:8]}]"
+        base = t.description if t.description and counts[t.description] == 1 else f"{t.description or 'test'} [{digest(_identity_vars(t))[:8]}]"
         seen[base] += 1
         ids.append(base if seen[base] == 1 else f"{base} ~{seen[base]}")
     return ids
@@ -104,7 +109,10 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
             for provider in suite.providers:
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
-                cases[key] = CaseInput(key, test.description or test_id, test, prompt, provider, messages, asserts, deps[prompt.label], error)
+                cases[key] = CaseInput(
+                    key, test.description or test_id, test, prompt, provider, messages, asserts,
+                    deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), error,
+                )
     return cases, list(errors.values())
 
 
@@ -146,12 +154,16 @@ def plan_suite(
     return plan
 
 
+def _literal_vars(test: TestSpec) -> dict[str, Any]:
+    return {k: v for k, v in test.vars.items() if k not in test.var_files}
+
+
 def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTree) -> tuple[str, ...]:
     reasons: list[str] = []
     if b.messages != h.messages or (b.error is None) != (h.error is None):
         changed = [d for d in dict.fromkeys(b.deps + h.deps) if base_tree.read(d) != head_tree.read(d)]
         reasons += [f"prompt {d} changed" for d in changed]
-        if b.test.vars != h.test.vars:
+        if _literal_vars(b.test) != _literal_vars(h.test) or b.test.var_files != h.test.var_files:
             reasons.append("test data changed")
         if not reasons:
             reasons.append(f"prompt {h.prompt.label} changed")

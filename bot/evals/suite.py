@@ -107,6 +107,9 @@ class TestSpec:
     grader: ProviderSpec | None = None  # options.provider (test, else defaultTest)
     file: str = ""
     line: int | None = None
+    # var name → repo path for `file://` vars: the file is a dependency like a prompt include
+    # (e.g. a system prompt passed in as a var), not literal test data.
+    var_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,11 @@ def load_tests(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Coll
                     grader=spec.grader or (dflt.grader if dflt else None),
                     file=spec.file,
                     line=spec.line,
+                    var_files={
+                        k: path
+                        for k, path in {**(dflt.var_files if dflt else {}), **spec.var_files}.items()
+                        if k in spec.var_files or k not in spec.vars
+                    },
                 )
             )
     return out
@@ -192,6 +197,11 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if not isinstance(vars_, dict):
         errors.add(located, where + ("vars",), "vars must be a mapping of name → value")
         vars_ = {}
+    var_files = {
+        str(k): target
+        for k, v in vars_.items()
+        if isinstance(v, str) and v.startswith("file://") and (target := resolve(base_dir, v[len("file://"):])) is not None
+    }
     vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors) for k, v in vars_.items()}
     asserts_raw = item.get("assert") or []
     if not isinstance(asserts_raw, list):
@@ -222,7 +232,8 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         errors.add(located, where + ("options",), "options must be a mapping")
     if len(errors.errors) > before and not is_default:
         return None
-    return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where))
+    return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
+                    var_files)
 
 
 def _load_var(tree, base_dir, located, where, value: Any, errors: Collector) -> Any:

@@ -105,3 +105,34 @@ def test_suites_are_discovered_in_both_trees_when_not_listed():
     assert [s.path for s in report.suites] == [PATH]
     assert all(c.reasons == ("new case", "not run: cancelled") for c in report.suites[0].cases)
     assert report.cancelled and not report.verdict.blocking
+
+
+VAR_SUITE = """\
+prompts: [file://../prompts/chat.json]
+providers: [openai:chat:gpt-4o]
+defaultTest:
+  vars: {system_prompt: file://../prompts/system.md}
+tests:
+  - vars: {question: "refund?"}
+    assert: [{type: icontains, value: 30 days}]
+  - vars: {question: hello, system_prompt: "a literal override"}
+    assert: [{type: contains, value: Hello}]
+"""
+VAR_FILES = {
+    PATH: VAR_SUITE,
+    "prompts/chat.json": '[{"role": "system", "content": "{{ system_prompt }}"}, {"role": "user", "content": "{{ question }}"}]',
+    "prompts/system.md": "Refunds are only possible within 30 days of delivery.\n",
+}
+
+
+def test_a_prompt_passed_in_through_a_file_var_is_a_prompt_dependency_not_test_data():
+    head = {**VAR_FILES, "prompts/system.md": "Be friendly.\n"}
+    p = plan(VAR_FILES, head)
+    assert [c.reasons for c in p.cases] == [("prompt prompts/system.md changed",)]
+    assert p.unaffected == 1  # the case that overrides the var with a literal does not depend on the file
+
+
+def test_a_formatting_only_change_to_a_file_var_prompt_is_skipped():
+    head = {**VAR_FILES, "prompts/system.md": "Refunds are only possible\nwithin 30 days of delivery.\n"}
+    p = plan(VAR_FILES, head, formatting_only=frozenset({"prompts/system.md"}))
+    assert [c.skip for c in p.cases] == ["formatting-only change to prompts/system.md"]
