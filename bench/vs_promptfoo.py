@@ -1,0 +1,244 @@
+"""prompt-review side by side with `promptfoo eval`: same suites, same scripted model server, same
+concurrency. Prints per-case verdict agreement, wall time and model-call counts (full run, and a PR
+that changes one prompt of several). Installs promptfoo from npm into a cache outside the repo.
+
+Run: .venv/bin/python bench/vs_promptfoo.py [--latency-ms 50 --concurrency 8 --promptfoo-version 0.121.20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bot.core.config import Budget, EvalsConfig
+from bot.core.files import MemoryTree
+from bot.evals import EvalReport, EvalRequest, MemoryCache, NoCache, ResultCache, run_evals
+from bot.modelserver import create_app
+from bot.serving import start_in_thread
+
+ROOT = Path(__file__).resolve().parents[1]
+# The newest promptfoo whose package.json accepts Node 20 (0.122+ require Node >= 22.22).
+PROMPTFOO_VERSION = "0.121.20"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "prompt-review-bench"
+
+
+@dataclass(frozen=True)
+class BenchSuite:
+    name: str
+    root: Path  # repository root the suite lives in
+    suite: str  # suite path inside root
+    pr: Path  # overlay directory (paths relative to root) that simulates the PR
+    skip: tuple[str, ...]  # top-level dirs of root that are not part of the repository
+
+
+SUITES = (
+    BenchSuite("support-bot", ROOT / "examples/support-bot", "evals/support/promptfooconfig.yaml",
+               ROOT / "examples/support-bot/pulls/friendlier", ("pulls",)),
+    BenchSuite("chat-json", ROOT / "bench/suites/chat-json", "promptfooconfig.yaml", ROOT / "bench/suites/chat-json/pr", ("pr",)),
+    BenchSuite("assertions", ROOT / "bench/suites/assertions", "promptfooconfig.yaml", ROOT / "bench/suites/assertions/pr", ("pr",)),
+)
+
+
+def tree_files(s: BenchSuite, with_pr: bool) -> dict[str, bytes]:
+    files = {
+        p.relative_to(s.root).as_posix(): p.read_bytes()
+        for p in s.root.rglob("*")
+        if p.is_file() and p.relative_to(s.root).parts[0] not in s.skip and "__pycache__" not in p.parts
+    }
+    if with_pr:
+        files.update({p.relative_to(s.pr).as_posix(): p.read_bytes() for p in s.pr.rglob("*") if p.is_file() and p.name != "pr.json"})
+    return files
+
+
+def case_key(description: str, prompt: str, provider: str, vars_: dict) -> str:
+    # file:// vars (prompt text passed in) are loaded differently by the two tools; leave them out
+    shown = {k: v for k, v in sorted(vars_.items()) if not (isinstance(v, str) and (v.startswith("file://") or len(v) > 200))}
+    return f"{description} | {prompt} | {provider} | {json.dumps(shown, sort_keys=True, default=str)}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    output: str
+    why: str
+
+
+# ---- the model server ------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, latency_ms: float) -> None:
+        self.running = start_in_thread(create_app(latency_ms=latency_ms))
+        self.url = self.running.url
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_control/reset").raise_for_status()
+
+    def requests(self) -> int:
+        return int(httpx.get(f"{self.url}/_control/stats").json()["requests"])
+
+
+# ---- prompt-review ----------------------------------------------------------------------------
+
+
+def run_ours(server: Server, s: BenchSuite, base: dict[str, bytes], head: dict[str, bytes], cache: ResultCache, concurrency: int) -> tuple[EvalReport, float, int]:
+    config = EvalsConfig(concurrency=concurrency, budget=Budget(max_calls=100_000, max_usd=1000.0))
+    env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench"}
+    request = EvalRequest(base=MemoryTree(base), head=MemoryTree(head), config=config, suites=[s.suite], env=env)
+    server.reset()
+    started = time.monotonic()
+    report = asyncio.run(run_evals(request, cache))
+    return report, time.monotonic() - started, server.requests()
+
+
+def our_verdicts(report: EvalReport) -> dict[str, Verdict]:
+    if report.errors:
+        raise SystemExit("prompt-review refused the suite:\n" + "\n".join(str(e) for e in report.errors))
+    out = {}
+    for c in report.cases():
+        if c.head is None:
+            continue
+        why = c.head.error or "; ".join(c.head.failed_assertions)
+        out[case_key(c.description, c.prompt_label, c.provider_id, dict(c.vars))] = Verdict(c.head.passed and not c.head.error, c.head.output, why)
+    return out
+
+
+# ---- promptfoo --------------------------------------------------------------------------------
+
+
+def install_promptfoo(version: str) -> Path:
+    target = CACHE / f"promptfoo-{version}"
+    binary = target / "node_modules" / ".bin" / "promptfoo"
+    if binary.exists():
+        return binary
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "package.json").write_text('{"private": true}\n')
+    print(f"installing promptfoo@{version} into {target} (npm) ...", flush=True)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"promptfoo@{version}"], cwd=target, check=True)
+    return binary
+
+
+def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: str, concurrency: int, home: Path) -> tuple[dict, float, int]:
+    with tempfile.TemporaryDirectory(prefix="pf-suite-") as tmp:
+        for rel, data in files.items():
+            (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / rel).write_bytes(data)
+        out = Path(tmp) / "out.json"
+        env = {
+            **os.environ,
+            "PROMPTFOO_DISABLE_TELEMETRY": "1",
+            "PROMPTFOO_DISABLE_UPDATE": "1",
+            "PROMPTFOO_DISABLE_SHARING": "1",
+            "PROMPTFOO_CONFIG_DIR": str(home),
+            "OPENAI_BASE_URL": f"{server.url}/v1",
+            "OPENAI_API_BASE_URL": f"{server.url}/v1",
+            "OPENAI_API_KEY": "bench",
+        }
+        cmd = [str(binary), "eval", "-c", str(Path(tmp) / suite), "--max-concurrency", str(concurrency), "--no-cache",
+               "--no-table", "--no-progress-bar", "--no-write", "-o", str(out)]
+        server.reset()
+        started = time.monotonic()
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+        wall = time.monotonic() - started
+        calls = server.requests()
+        if not out.exists():
+            raise SystemExit(f"promptfoo wrote no results (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        return json.loads(out.read_text()), wall, calls
+
+
+def promptfoo_verdicts(data: dict) -> dict[str, Verdict]:
+    out = {}
+    for r in data["results"]["results"]:
+        test = r.get("testCase") or {}
+        prompt = r.get("prompt") or {}
+        provider = r.get("provider") or {}
+        output = (r.get("response") or {}).get("output")
+        output = output if isinstance(output, str) else json.dumps(output)
+        why = r.get("error") or (r.get("gradingResult") or {}).get("reason") or ""
+        key = case_key(test.get("description") or r.get("description") or "", prompt.get("label", ""), provider.get("id", ""), r.get("vars") or test.get("vars") or {})
+        out[key] = Verdict(bool(r.get("success")), output or "", why if not r.get("success") else "")
+    return out
+
+
+# ---- report -----------------------------------------------------------------------------------
+
+
+def compare(name: str, ours: dict[str, Verdict], theirs: dict[str, Verdict]) -> list[str]:
+    lines = []
+    both = ours.keys() & theirs.keys()
+    differ = sorted(k for k in both if ours[k].passed != theirs[k].passed)
+    agree = len(both) - len(differ)
+    lines.append(f"{name:12s} cases ours {len(ours)} / promptfoo {len(theirs)} · matched {len(both)} · verdicts agree {agree}/{len(both)}"
+                 f" · passing ours {sum(v.passed for v in ours.values())} / promptfoo {sum(v.passed for v in theirs.values())}")
+    for k in sorted(ours.keys() - theirs.keys())[:5]:
+        lines.append(f"  only in prompt-review: {k}")
+    for k in sorted(theirs.keys() - ours.keys())[:5]:
+        lines.append(f"  only in promptfoo:     {k}")
+    for k in differ:
+        o, t = ours[k], theirs[k]
+        lines.append(f"  DIFFERS {k}\n    prompt-review {'pass' if o.passed else 'fail'}: {o.output[:160]!r} {o.why[:200]}\n"
+                     f"    promptfoo     {'pass' if t.passed else 'fail'}: {t.output[:160]!r} {t.why[:200]}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--promptfoo-version", default=PROMPTFOO_VERSION)
+    parser.add_argument("--suite", action="append", help="only these suites (names: " + ", ".join(s.name for s in SUITES) + ")")
+    args = parser.parse_args()
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise SystemExit("promptfoo needs node and npm on PATH")
+    binary = install_promptfoo(args.promptfoo_version)
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
+                             env={**os.environ, "PROMPTFOO_DISABLE_TELEMETRY": "1", "PROMPTFOO_DISABLE_UPDATE": "1"}).stdout.strip()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    suites = [s for s in SUITES if not args.suite or s.name in args.suite]
+    server = Server(args.latency_ms)
+    agreement: list[str] = []
+    timing: list[str] = []
+    pr_lines: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="pf-home-") as home:
+            for s in suites:
+                base, head = tree_files(s, False), tree_files(s, True)
+                cache = MemoryCache()  # the service's result cache; a full run on main fills it
+                report, our_wall, our_calls = run_ours(server, s, {}, base, cache, args.concurrency)
+                data, pf_wall, pf_calls = run_promptfoo(binary, server, base, s.suite, args.concurrency, Path(home))
+                agreement += compare(s.name, our_verdicts(report), promptfoo_verdicts(data))
+                timing.append(f"{s.name:12s} full run: prompt-review {our_wall:6.2f} s, {our_calls:4d} calls · promptfoo {pf_wall:6.2f} s, {pf_calls:4d} calls")
+                # PR changing one prompt: prompt-review runs the affected cases on base and head
+                _, _, cold = run_ours(server, s, base, head, NoCache(), args.concurrency)
+                pr_report, pr_wall, warm = run_ours(server, s, base, head, cache, args.concurrency)
+                _, _, pf_head = run_promptfoo(binary, server, head, s.suite, args.concurrency, Path(home))
+                pr_lines.append(
+                    f"{s.name:12s} PR: affected {pr_report.stats.cases_run} of {pr_report.stats.cases_run + pr_report.stats.cases_unaffected} cases"
+                    f" · prompt-review {cold} calls (no cache), {warm} calls (base cached from main) · promptfoo {pf_calls + pf_head} calls"
+                    f" (base + head, --no-cache), {pf_head} (head only)"
+                )
+    finally:
+        server.running.stop()
+    print(f"promptfoo {version} on node {node}; scripted model server latency {args.latency_ms:.0f} ms; concurrency {args.concurrency}")
+    print("\n== verdict agreement (per case, head side) ==")
+    print("\n".join(agreement))
+    print("\n== wall time and model calls, full run ==")
+    print("\n".join(timing))
+    print("\n== model calls, a PR that changes one prompt ==")
+    print("\n".join(pr_lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
