@@ -14,6 +14,9 @@ from bot.core.errors import SourceError, UserError
 
 Path = tuple[str | int, ...]
 
+# libyaml's parser when PyYAML was built with it (the wheels are): same safe semantics, ~5x faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class LocatedYaml:
@@ -45,7 +48,7 @@ def load_yaml(text: str | bytes, file: str) -> LocatedYaml:
         except UnicodeDecodeError as exc:
             raise UserError(SourceError(file, f"not UTF-8 text (byte {exc.start})")) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -56,7 +59,7 @@ def load_yaml(text: str | bytes, file: str) -> LocatedYaml:
         return located
     located.lines[()] = node.start_mark.line + 1
     try:
-        located.data = _construct(node, (), located.lines, file)
+        located.data = _construct(node, (), located.lines, file, yaml.SafeLoader(""))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -64,10 +67,10 @@ def load_yaml(text: str | bytes, file: str) -> LocatedYaml:
     return located
 
 
-def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -> Any:
+def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], file: str, loader: yaml.SafeLoader) -> Any:
+    # One loader per document: building a SafeLoader per value made a 300-case suite take 0.3 s.
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
-        loader = yaml.SafeLoader("")
         loader.flatten_mapping(node)
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
@@ -77,16 +80,16 @@ def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], file: str) -
                 raise UserError(SourceError(file, f"duplicate key {key!r}", key_node.start_mark.line + 1))
             child = path + (key,)
             lines[child] = key_node.start_mark.line + 1
-            result[key] = _construct(value_node, child, lines, file)
+            result[key] = _construct(value_node, child, lines, file, loader)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             child = path + (index,)
             lines[child] = item.start_mark.line + 1
-            items.append(_construct(item, child, lines, file))
+            items.append(_construct(item, child, lines, file, loader))
         return items
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+    return loader.construct_object(node, deep=True)
 
 
 def pydantic_errors(located: LocatedYaml, exc: Any, prefix: Path = ()) -> list[SourceError]:
