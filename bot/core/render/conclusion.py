@@ -11,6 +11,9 @@ The evals gate, first rule that applies wins:
  8. verdict blocking                          → failure    (the verdict headline)
  9. budget exhausted / run cancelled          → failure    a gate must not pass what it did not check
 10. otherwise                                 → the verdict's success/neutral
+
+The approval check: superseded → cancelled; otherwise the approval verdict's conclusion and title;
+without a verdict, success when no prompt changed, else action_required "approval not evaluated".
 """
 
 from __future__ import annotations
