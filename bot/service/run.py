@@ -103,12 +103,20 @@ def build_service(settings: Settings, env: Mapping[str, str] | None = None, requ
 
 def run(verb: str, host: str | None, port: int | None) -> int:
     try:
-        settings = load_settings(require_app=verb != "web")
+        settings = load_settings(require_app=False)
+        if verb == "worker" or settings.app_id is not None or settings.private_key or settings.private_key_path:
+            settings = load_settings(require_app=True)  # partly configured: say exactly what is missing
+        if verb == "web" and not settings.webhook_secret:
+            raise SettingsError("missing PROMPT_REVIEW_WEBHOOK_SECRET: without it every delivery would be refused")
         logs.configure(settings.log_format, settings.log_level)
         service = build_service(settings)
     except SettingsError as exc:
         print(f"prompt-review {verb}: configuration error: {exc}", file=sys.stderr)
         return 2
+    if verb == "serve" and not settings.configured:
+        # A fresh install: serve /setup so the App can be created, but run no workers yet.
+        log.warning("GitHub App not configured yet: open http://%s:%s/setup to create it", host or "127.0.0.1", port or 8000)
+        verb = "web"
     if verb == "worker":
         log.info("worker process started")
         service.start_workers()
