@@ -68,8 +68,14 @@ def test_approval_check_follows_the_approval_verdict():
 
 
 def test_approval_not_evaluated_requires_action_only_when_prompts_changed():
-    assert render_approval_check(scenarios.config_error()).conclusion == "action_required"
-    assert render_approval_check(scenarios.config_error()).title == "approval not evaluated"
+    r = dataclasses.replace(scenarios.all_pass(), approval=None)
+    assert (render_approval_check(r).conclusion, render_approval_check(r).title) == ("action_required", "approval not evaluated")
+
+
+def test_a_broken_config_fails_the_approval_check_too():
+    broken = render_approval_check(scenarios.config_error())
+    assert broken.conclusion == "failure"
+    assert broken.title == "cannot evaluate approvals: .github/prompt-review.yml is invalid"
     assert render_approval_check(scenarios.no_prompts_any_more()).conclusion == "success"
     assert render_approval_check(scenarios.superseded()).conclusion == "cancelled"
 

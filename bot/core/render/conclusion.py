@@ -93,6 +93,10 @@ def approval_outcome(result: ReviewResult) -> Outcome:
     if result.superseded_by:
         return Outcome("cancelled", f"superseded by {result.superseded_by[:7]}")
     verdict = result.approval
+    blocking = [p for p in result.problems if p.blocking]
+    if verdict is None and blocking:
+        # Approval rules come from the same broken config: a required check must not wait silently (issue #3).
+        return Outcome("failure", f"cannot evaluate approvals: {blocking[0].title.replace('`', '')}")
     if verdict is None:
         if not result.prompts:
             return Outcome("success", "no prompt files changed")
