@@ -166,7 +166,9 @@ def promptfoo_verdicts(data: dict) -> dict[str, Verdict]:
         output = (r.get("response") or {}).get("output")
         output = output if isinstance(output, str) else json.dumps(output)
         why = r.get("error") or (r.get("gradingResult") or {}).get("reason") or ""
-        key = case_key(test.get("description") or r.get("description") or "", prompt.get("label", ""), provider.get("id", ""), r.get("vars") or test.get("vars") or {})
+        # a text-file prompt's label comes back as 'LABEL: /path/to/file: text'
+        label = str(prompt.get("label", "")).split(": ", 1)[0]
+        key = case_key(test.get("description") or r.get("description") or "", label, provider.get("id", ""), r.get("vars") or test.get("vars") or {})
         out[key] = Verdict(bool(r.get("success")), output or "", why if not r.get("success") else "")
     return out
 
@@ -174,8 +176,11 @@ def promptfoo_verdicts(data: dict) -> dict[str, Verdict]:
 # ---- report -----------------------------------------------------------------------------------
 
 
-def compare(name: str, ours: dict[str, Verdict], theirs: dict[str, Verdict]) -> list[str]:
+def compare(name: str, ours: dict[str, Verdict], theirs: dict[str, Verdict], subset: bool = False) -> list[str]:
+    """subset: ours holds only the affected cases of a PR, so promptfoo's other cases are not listed."""
     lines = []
+    if subset:
+        theirs = {k: v for k, v in theirs.items() if k in ours}
     both = ours.keys() & theirs.keys()
     differ = sorted(k for k in both if ours[k].passed != theirs[k].passed)
     agree = len(both) - len(differ)
@@ -222,7 +227,8 @@ def main() -> int:
                 # PR changing one prompt: prompt-review runs the affected cases on base and head
                 _, _, cold = run_ours(server, s, base, head, NoCache(), args.concurrency)
                 pr_report, pr_wall, warm = run_ours(server, s, base, head, cache, args.concurrency)
-                _, _, pf_head = run_promptfoo(binary, server, head, s.suite, args.concurrency, Path(home))
+                head_data, _, pf_head = run_promptfoo(binary, server, head, s.suite, args.concurrency, Path(home))
+                agreement += compare(f"{s.name} PR head", our_verdicts(pr_report), promptfoo_verdicts(head_data), subset=True)
                 pr_lines.append(
                     f"{s.name:12s} PR: affected {pr_report.stats.cases_run} of {pr_report.stats.cases_run + pr_report.stats.cases_unaffected} cases"
                     f" · prompt-review {cold} calls (no cache), {warm} calls (base cached from main) · promptfoo {pf_calls + pf_head} calls"

@@ -1,0 +1,101 @@
+"""The two extra promptfoo-format suites in bench/suites load and run through the eval engine against
+the scripted model server with the verdicts `promptfoo eval` 0.121.20 gave on the same server
+(see bench/vs_promptfoo.py and docs/promptfoo-compat.md); their PR variants regress only the
+cases of the changed prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.core.files import MemoryTree
+from bot.evals import CaseStatus, EvalRequest, MemoryCache, NoCache, run_evals
+from bot.evals.loader import load_suite
+from bot.modelserver import create_app
+from bot.serving import start_in_thread
+
+SUITES = Path(__file__).resolve().parents[2] / "bench" / "suites"
+SUITE = "promptfooconfig.yaml"
+
+
+def tree(name: str, with_pr: bool = False) -> MemoryTree:
+    root = SUITES / name
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != "pr"}
+    if with_pr:
+        files.update({p.relative_to(root / "pr").as_posix(): p.read_bytes() for p in (root / "pr").rglob("*") if p.is_file()})
+    return MemoryTree(files)
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    server = start_in_thread(create_app())
+    yield server.url
+    server.stop()
+
+
+def run(url: str, base: MemoryTree, head: MemoryTree, cache=None):
+    env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "test"}
+    request = EvalRequest(base=base, head=head, suites=[SUITE], env=env)
+    return asyncio.run(run_evals(request, NoCache() if cache is None else cache))
+
+
+def head_failures(report) -> set[tuple[str, str, str]]:
+    return {(c.description, c.prompt_label, c.provider_id.rsplit(":", 1)[-1]) for c in report.cases() if c.head and not c.head.passed}
+
+
+def calls(url: str) -> int:
+    return httpx.get(f"{url}/_control/stats").json()["requests"]
+
+
+@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36)])
+def test_bench_suite_loads_without_errors(name, cases):
+    suite, errors = load_suite(tree(name), SUITE)
+    assert errors == []
+    assert len(suite.tests) * len(suite.prompts) * len(suite.providers) == cases
+
+
+def test_chat_json_suite_fails_exactly_the_fenced_json_cases_of_the_gpt_4_1_model(server_url):
+    report = run(server_url, MemoryTree({}), tree("chat-json"))
+    assert report.errors == ()
+    assert len(report.cases()) == 24
+    fenced = {"in-window refund as JSON with a schema", "shipping answer equals a JSON object", "refund reply starts like a JSON object"}
+    assert head_failures(report) == {(d, p, "gpt-4.1-mini") for d in fenced for p in ("refunds-chat", "shipping-chat")}
+
+
+def test_assertions_suite_fails_levenshtein_threshold_and_equals_cases_only(server_url):
+    report = run(server_url, MemoryTree({}), tree("assertions"))
+    assert report.errors == ()
+    assert len(report.cases()) == 36
+    failing = {"levenshtein beyond default threshold fails", "weighted score misses the test threshold", "not-equals and a failing equals"}
+    assert head_failures(report) == {(d, p, "gpt-4o-mini") for d in failing for p in ("echo", "polite")}
+    weight_zero = [c for c in report.cases() if c.description == "a failing assertion with weight 0"]
+    assert len(weight_zero) == 2 and all(c.head.passed for c in weight_zero)  # promptfoo passes these too
+
+
+def test_chat_json_pr_runs_only_the_changed_prompt_and_regresses_its_json_cases(server_url):
+    report = run(server_url, tree("chat-json"), tree("chat-json", with_pr=True))
+    assert report.stats.cases_unaffected == 12
+    assert {c.prompt_label for c in report.cases()} == {"shipping-chat"}
+    regressed = {(c.description, c.provider_id) for c in report.cases(CaseStatus.REGRESSED)}
+    assert regressed == {
+        ("out-of-window refund embedded JSON", "openai:chat:gpt-4o-mini"),
+        ("out-of-window refund embedded JSON", "openai:chat:gpt-4.1-mini"),
+        ("in-window refund as JSON with a schema", "openai:chat:gpt-4o-mini"),
+        ("shipping answer equals a JSON object", "openai:chat:gpt-4o-mini"),
+        ("refund reply starts like a JSON object", "openai:chat:gpt-4o-mini"),
+    }
+
+
+def test_assertions_pr_with_a_warm_cache_sends_only_the_changed_prompts_head_cases_to_the_model(server_url):
+    cache = MemoryCache()
+    run(server_url, MemoryTree({}), tree("assertions"), cache)  # main's full run fills the cache
+    httpx.post(f"{server_url}/_control/reset").raise_for_status()
+    report = run(server_url, tree("assertions"), tree("assertions", with_pr=True), cache)
+    assert calls(server_url) == 18
+    assert {c.prompt_label for c in report.cases()} == {"polite"}
+    regressed = {c.description for c in report.cases(CaseStatus.REGRESSED)}
+    assert regressed == {"equals the phrase", "anchored regex", "levenshtein within threshold", "csv morning"}
