@@ -70,11 +70,11 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> Fast
             metrics.deliveries.labels(event or "unknown", "bad_request").inc()
             return JSONResponse({"error": "expected a JSON object with X-GitHub-Event and X-GitHub-Delivery headers"}, status_code=400)
         with logs.context(delivery=delivery_id):
-            if event == "ping":
-                _store(engine, delivery_id, event, payload, decide_ping=True)
-                metrics.deliveries.labels(event, "recorded").inc()
-                return JSONResponse({"ok": True}, status_code=200)
             try:
+                if event == "ping":
+                    _store(engine, delivery_id, event, payload, decide_ping=True)
+                    metrics.deliveries.labels(event, "recorded").inc()
+                    return JSONResponse({"ok": True}, status_code=200)
                 decision = decide(event, payload)
                 stored = _store(engine, delivery_id, event, payload, decision=decision)
             except SQLAlchemyError:
@@ -95,6 +95,9 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> Fast
     def readyz() -> Response:
         try:
             ready = is_current(engine)
+            if ready:
+                # The migration stamp alone does not prove the tables deliveries go into are usable.
+                queue.counts_by_state(engine)
         except (OperationalError, SQLAlchemyError) as exc:
             return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
         if not ready:
