@@ -55,6 +55,19 @@ def _print_checks(sim, repo: str, sha: str) -> None:
         _say(f"  {run.name:<24} {run.status} · {run.conclusion} — {run.title}")
 
 
+def _open_and_review(sim, repo: str, example: Path, name: str, engine, model_url: str):
+    """Open the example PR `name`, wait for its review, and print its checks with the model calls it cost."""
+    files, meta = _overlay(example, name)
+    calls_before = httpx.get(model_url + "/_control/stats").json()["requests"]
+    t0 = time.monotonic()
+    pr = sim.open_pull(repo, meta["head_branch"], files, meta["title"], meta["author"], body=meta.get("body", ""))
+    _wait_idle(engine)
+    calls = httpx.get(model_url + "/_control/stats").json()["requests"] - calls_before
+    _say(f"\nPR #{pr.number} “{meta['title']}” by @{meta['author']} — reviewed in {time.monotonic() - t0:.1f}s, {calls} model calls")
+    _print_checks(sim, repo, pr.head_sha)
+    return pr
+
+
 def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> int:
     from bot import logs
     from bot.core.render import html_page
@@ -109,17 +122,10 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
         sim.install("acme")
         _say(f"created {repo} from the example and installed the App")
 
-        files, meta = _overlay(example, "friendlier")
-        calls_before = httpx.get(model.url + "/_control/stats").json()["requests"]
-        t0 = time.monotonic()
-        pr = sim.open_pull(repo, meta["head_branch"], files, meta["title"], meta["author"], body=meta.get("body", ""))
-        _wait_idle(service.engine)
-        calls = httpx.get(model.url + "/_control/stats").json()["requests"] - calls_before
-        _say(f"\nPR #{pr.number} “{meta['title']}” by @{meta['author']} — reviewed in {time.monotonic() - t0:.1f}s, {calls} model calls")
-        _print_checks(sim, repo, pr.head_sha)
+        pr = _open_and_review(sim, repo, example, "friendlier", service.engine, model.url)
         comments = [c for c in sim.comments(repo, pr.number) if c.body.startswith(COMMENT_MARKER)]
         if not comments:
-            _say("error: the review posted no comment", )
+            _say("error: the review posted no comment")
             return 1
         body = comments[0].body
         _say("\n" + "─" * 78)
@@ -128,14 +134,7 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
         Path(out).write_text(html_page(body, title=f"{repo}#{pr.number} — prompt-review"), encoding="utf-8")
         _say(f"\nthe comment as a web page: {Path(out).resolve()}")
 
-        files, meta = _overlay(example, "reflow")
-        calls_before = httpx.get(model.url + "/_control/stats").json()["requests"]
-        t0 = time.monotonic()
-        pr2 = sim.open_pull(repo, meta["head_branch"], files, meta["title"], meta["author"], body=meta.get("body", ""))
-        _wait_idle(service.engine)
-        calls = httpx.get(model.url + "/_control/stats").json()["requests"] - calls_before
-        _say(f"\nPR #{pr2.number} “{meta['title']}” by @{meta['author']} — reviewed in {time.monotonic() - t0:.1f}s, {calls} model calls")
-        _print_checks(sim, repo, pr2.head_sha)
+        pr2 = _open_and_review(sim, repo, example, "reflow", service.engine, model.url)
 
         ok = {r.name: r.conclusion for r in sim.check_runs(repo, pr.head_sha)}.get("prompt-review/evals") == "failure" and {
             r.name: r.conclusion for r in sim.check_runs(repo, pr2.head_sha)
