@@ -33,6 +33,9 @@ class MemoryCache:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:  # an empty cache is still a cache: `cache or NoCache()` must keep it
+        return True
+
 
 class NoCache:
     """`--no-cache`: never hits, never stores."""

@@ -29,6 +29,7 @@ SUPPORTED = DETERMINISTIC | MODEL_GRADED
 CODE_TYPES = {
     "python": "python assertions run code from the repository",
     "javascript": "javascript assertions run code from the repository",
+    "ruby": "ruby assertions run code from the repository",
     "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
 }
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'

@@ -21,7 +21,7 @@ from bot import logs
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
-from bot.pipeline.stages import Context, approval_stage, load_config, review, version_hash
+from bot.pipeline.stages import Context, approval_stage, load_config, review
 from bot.service import queue
 from bot.service.db import AuditEntry, EvalResult, ReviewRecord
 from bot.service.metrics import Metrics
@@ -220,16 +220,15 @@ class Worker:
         if blocked:
             inp = replace(inp, evals_blocked_reason=blocked)
         self._guard(job)
-        prompt_hashes = None
-        result = review(inp, self._context(client, job, None, None))
-        prompt_hashes = {p.path: p.head_hash for p in result.prompts}
-        fresh = self._fresh_commits(job, prompt_hashes)
-        if result.approval is not None and fresh is not None:
-            # recompute approval with freshness known (cheap: no evals)
-            config, _ = load_config(inp.base)
-            regressed = bool(getattr(getattr(result.evals, "verdict", None), "blocking", False))
-            result = replace(result, approval=approval_stage(inp, config, list(result.prompts), regressed, self._context(client, job, None, fresh)))
-        return result
+        result = review(inp, replace(self._context(client, job, None, None), with_approval=False))
+        if not result.touches_prompts or any(p.blocking for p in result.problems):
+            return result
+        # Approval last: which approvals are stale depends on the prompt versions this review just hashed.
+        fresh = self._fresh_commits(job, {p.path: p.head_hash for p in result.prompts})
+        config, _ = load_config(inp.base)
+        regressed = bool(getattr(getattr(result.evals, "verdict", None), "blocking", False))
+        approval = approval_stage(inp, config, list(result.prompts), regressed, self._context(client, job, None, fresh))
+        return replace(result, approval=approval)
 
     def _fresh_commits(self, job: queue.ClaimedJob, prompt_hashes: dict) -> frozenset[str]:
         """Head SHAs since the prompts last changed: approvals given on them are not stale."""
@@ -383,4 +382,4 @@ class Worker:
         self._republish(client, job, result, evals_too=True)
 
 
-__all__ = ["Worker", "DbCache", "version_hash"]
+__all__ = ["Worker", "DbCache"]

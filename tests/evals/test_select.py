@@ -136,3 +136,13 @@ def test_a_formatting_only_change_to_a_file_var_prompt_is_skipped():
     head = {**VAR_FILES, "prompts/system.md": "Refunds are only possible\nwithin 30 days of delivery.\n"}
     p = plan(VAR_FILES, head, formatting_only=frozenset({"prompts/system.md"}))
     assert [c.skip for c in p.cases] == ["formatting-only change to prompts/system.md"]
+
+
+def test_ruby_assertions_are_refused_as_code_execution():
+    head = {**FILES, PATH: SUITE + "  - vars: {question: x}\n    assert: [{type: ruby, value: 'true'}]\n"}
+    _suite, errors = load_suite(MemoryTree(head), PATH)
+    assert errors and "refused" in errors[0].message and "ruby" in errors[0].message
+
+
+def test_an_empty_memory_cache_is_truthy():
+    assert bool(MemoryCache()) is True
