@@ -20,9 +20,21 @@ class Decision:
     installation: dict | None = None  # {"id", "account", "repos", "active", "added", "removed"}
 
 
+def _d(value: object) -> dict:
+    """A payload object, or {} when GitHub (or an attacker with the secret) sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _s(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _names(items: object, key: str) -> list[str]:
+    return [v for v in (_d(i).get(key) for i in (items if isinstance(items, list) else [])) if isinstance(v, str)]
+
+
 def _repo(payload: dict) -> str | None:
-    repo = payload.get("repository")
-    return repo.get("full_name") if isinstance(repo, dict) else None
+    return _s(_d(payload.get("repository")).get("full_name"))
 
 
 def _installation_id(payload: dict) -> int | None:
@@ -32,17 +44,17 @@ def _installation_id(payload: dict) -> int | None:
 
 
 def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = None) -> dict:
-    head, base = pr.get("head") or {}, pr.get("base") or {}
-    head_repo = (head.get("repo") or {}).get("full_name")
-    base_repo = (base.get("repo") or {}).get("full_name")
+    head, base = _d(pr.get("head")), _d(pr.get("base"))
+    head_repo = _s(_d(head.get("repo")).get("full_name"))
+    base_repo = _s(_d(base.get("repo")).get("full_name"))
     return {
         "action": action,
         "base_ref": base.get("ref"),
         "base_sha": base.get("sha"),
         "head_ref": head.get("ref"),
-        "author": (pr.get("user") or {}).get("login"),
+        "author": _s(_d(pr.get("user")).get("login")),
         "fork": bool(head_repo and base_repo and head_repo != base_repo),
-        "labels": [label.get("name") for label in pr.get("labels") or [] if isinstance(label, dict)],
+        "labels": _names(pr.get("labels"), "name"),
         "draft": bool(pr.get("draft")),
         "sender": sender,
         "label": label,
@@ -50,22 +62,22 @@ def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = N
 
 
 def decide(event: str, payload: dict) -> Decision:
-    action = payload.get("action")
+    action = _s(payload.get("action"))
     repo = _repo(payload)
     installation_id = _installation_id(payload)
-    sender = (payload.get("sender") or {}).get("login") if isinstance(payload.get("sender"), dict) else None
+    sender = _s(_d(payload.get("sender")).get("login"))
 
     if event in ("installation", "installation_repositories"):
-        inst = payload.get("installation") or {}
+        inst = _d(payload.get("installation"))
         return Decision(
             outcome="recorded",
             installation={
                 "id": inst.get("id"),
-                "account": ((inst.get("account") or {}).get("login")) or "",
+                "account": _s(_d(inst.get("account")).get("login")) or "",
                 "active": action not in ("deleted", "suspend"),
-                "repos": [r.get("full_name") for r in payload.get("repositories") or [] if isinstance(r, dict)],
-                "added": [r.get("full_name") for r in payload.get("repositories_added") or [] if isinstance(r, dict)],
-                "removed": [r.get("full_name") for r in payload.get("repositories_removed") or [] if isinstance(r, dict)],
+                "repos": _names(payload.get("repositories"), "full_name"),
+                "added": _names(payload.get("repositories_added"), "full_name"),
+                "removed": _names(payload.get("repositories_removed"), "full_name"),
             }
             if isinstance(inst.get("id"), int)
             else None,
@@ -76,34 +88,35 @@ def decide(event: str, payload: dict) -> Decision:
 
     if event == "pull_request" and isinstance(payload.get("pull_request"), dict):
         pr = payload["pull_request"]
-        number, head_sha = pr.get("number"), (pr.get("head") or {}).get("sha")
+        number, head_sha = pr.get("number"), _d(pr.get("head")).get("sha")
         if not isinstance(number, int) or not isinstance(head_sha, str):
             return Decision(outcome="ignored", repo=repo)
         key = f"{repo}#{number}"
         if action == "closed":
             return Decision(outcome="recorded", repo=repo, pr=number, cancel_key=key)
-        base_changed = action == "edited" and "base" in (payload.get("changes") or {})
+        base_changed = action == "edited" and "base" in _d(payload.get("changes"))
         labeled_for_forks = action == "labeled"  # the pipeline decides whether the label unlocks fork evals
         if action in PR_REVIEW_ACTIONS or base_changed or labeled_for_forks:
-            label = (payload.get("label") or {}).get("name") if isinstance(payload.get("label"), dict) else None
+            label = _s(_d(payload.get("label")).get("name"))
             job = NewJob("review", repo, number, installation_id, head_sha, _pr_payload(pr, action, sender, label))
             return Decision(outcome="queued", repo=repo, pr=number, jobs=[job])
         return Decision(outcome="recorded", repo=repo, pr=number)
 
     if event == "pull_request_review" and isinstance(payload.get("pull_request"), dict):
         pr = payload["pull_request"]
-        number, head_sha = pr.get("number"), (pr.get("head") or {}).get("sha")
+        number, head_sha = pr.get("number"), _d(pr.get("head")).get("sha")
         if action in REVIEW_EVENTS_ACTIONS and isinstance(number, int) and isinstance(head_sha, str):
             job = NewJob("approval", repo, number, installation_id, head_sha, _pr_payload(pr, action, sender))
             return Decision(outcome="queued", repo=repo, pr=number, jobs=[job])
         return Decision(outcome="recorded", repo=repo, pr=number if isinstance(number, int) else None)
 
     if event in ("check_run", "check_suite"):
-        obj = payload.get(event) or {}
-        prs = [p for p in obj.get("pull_requests") or [] if isinstance(p, dict) and isinstance(p.get("number"), int)]
+        obj = _d(payload.get(event))
+        pulls = obj.get("pull_requests") if isinstance(obj.get("pull_requests"), list) else []
+        prs = [p for p in pulls if isinstance(p, dict) and isinstance(p.get("number"), int)]
         head_sha = obj.get("head_sha")
         if event == "check_run" and action == "requested_action" and prs and isinstance(head_sha, str):
-            identifier = (payload.get("requested_action") or {}).get("identifier")
+            identifier = _d(payload.get("requested_action")).get("identifier")
             job = NewJob(
                 "accept_regression",
                 repo,
