@@ -1,6 +1,6 @@
 """The database unavailable: `/readyz` and `POST /webhook` answer 503 (so GitHub marks the
 delivery failed and it can be redelivered) instead of crashing or acknowledging, and nothing is
-half-written."""
+half-written; once it is back, redelivery gets the PR reviewed."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from bot.github.signature import sign
 from bot.serving import free_port
 from bot.service.db import Delivery, make_engine
 from bot.service.metrics import Metrics
+from bot.service.recovery import redeliver_failed
 from bot.service.run import build_service
 from bot.service.web import create_web_app
 from tests.conftest import postgres_url
+from tests.reliability.common import BAD_PROMPT, REPO, bot_comments, tiny_stack
 from tests.service.harness import SECRET, settings_for
 
 PR_PAYLOAD = {
@@ -71,3 +73,21 @@ def test_missing_jobs_table_gives_503_and_stores_no_delivery_without_its_job(bro
         assert client.get("/readyz").status_code == 503
     with Session(service.engine) as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == 0  # not recorded without its job
+
+
+def test_delivery_refused_while_the_database_was_broken_is_reviewed_after_redelivery(tmp_path, model, database_url):
+    with tiny_stack(tmp_path, model.url, db_url=database_url) as s:
+        with s.service.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE jobs RENAME TO jobs_gone"))
+        pr = s.sim.open_pull(REPO, "p", {"prompts/greet.txt": BAD_PROMPT}, "P", "dave")
+        refused = s.sim.deliveries("pull_request")[-1]
+        assert refused.status_code == 503
+        with s.service.engine.begin() as conn:  # the database is back; the workers resume on their own
+            conn.execute(text("ALTER TABLE jobs_gone RENAME TO jobs"))
+        assert redeliver_failed(s.service.github, s.service.engine) == 1
+        s.sim.wait_for_deliveries()
+        s.wait_idle()
+        assert len(bot_comments(s.sim, pr.number)) == 1
+        assert {r.status for r in s.sim.check_runs(REPO, pr.head_sha)} == {"completed"}
+        with Session(s.service.engine) as session:
+            assert session.scalar(select(func.count()).select_from(Delivery).where(Delivery.delivery_id == refused.guid)) == 1
