@@ -1,5 +1,5 @@
 """GitHub answering 500/502, secondary rate limits (403/429 with Retry-After) on the write
-endpoints: the review still completes, with exactly one comment and two check runs created."""
+endpoints (and a 502 on a read): the review still completes, with exactly one comment and two check runs created."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ FAULTS = {
         ("POST", CHECK_CREATE, dict(status=500, times=2)),
         ("POST", COMMENT_CREATE, dict(status=502, times=1)),
         ("PATCH", CHECK_UPDATE, dict(status=502, times=2)),
+        ("GET", r"/pulls/\d+/files$", dict(status=502, times=1)),
     ],
     "403 secondary limit and 429 with Retry-After on every write endpoint": [
         ("POST", CHECK_CREATE, dict(status=403, retry_after=1, times=1)),
