@@ -372,7 +372,7 @@ class Worker:
                 out = replace(out, summary=f"**Accept regression refused for @\u200d{user}:** {reason}\n\n" + out.summary)
                 gh.complete_check(client, job.repo, run_id, out, actions=gh.accept_action(previous))
             return
-        cases = [c.key for s in getattr(previous.evals, "suites", ()) for c in s.cases if str(getattr(c, "status", "")) in ("regressed", "CaseStatus.regressed")]
+        cases = [c.key for s in getattr(previous.evals, "suites", ()) for c in s.cases if getattr(c.status, "value", c.status) == "regressed"]
         with Session(self.engine) as session, session.begin():
             session.add(AuditEntry(repo=job.repo, pr=job.pr, head_sha=job.head_sha, action="accept_regression", actor=user, details={"cases": cases}))
         accepted = self._accepted(job)
