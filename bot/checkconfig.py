@@ -14,8 +14,8 @@ from bot.pipeline.trees import DirTree
 
 def check_tree(tree) -> tuple[list[SourceError], list[str]]:
     """All problems found, and a list of what was checked (for the success message)."""
-    from bot.core.owners import parse_owners
     from bot.evals.loader import load_suite
+    from bot.pipeline.stages import load_owners
     from bot.evals.runner import discover
 
     errors: list[SourceError] = []
@@ -34,14 +34,10 @@ def check_tree(tree) -> tuple[list[SourceError], list[str]]:
         _suite, suite_errors = load_suite(tree, path)
         errors.extend(suite_errors)
         checked.append(path)
-    owners_path = config.approval.owners_file
-    owners_raw = tree.read(owners_path)
-    if owners_raw is None and config.approval.fallback_to_codeowners:
-        owners_path, owners_raw = ".github/CODEOWNERS", tree.read(".github/CODEOWNERS")
-    if owners_raw is not None:
-        owners = parse_owners(owners_raw.decode("utf-8", "replace"), owners_path)
+    owners = load_owners(tree, config)
+    if owners.exists:
         errors.extend(owners.errors)
-        checked.append(owners_path)
+        checked.append(owners.file)
     return errors, checked
 
 

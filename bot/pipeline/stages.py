@@ -200,22 +200,28 @@ def _cases_run(report) -> int:
     return int(getattr(stats, "cases_run", 0) or 0) if stats is not None else 0
 
 
-def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], evals_regressed: bool, ctx: Context):
-    from bot.core.approval import ApprovalInput, evaluate_approval
+def load_owners(base: FileTree, config: RepoConfig):
+    """The owners file from the base branch (`approval.owners_file`, or CODEOWNERS when opted in)."""
     from bot.core.owners import parse_owners
 
-    owners_path = config.approval.owners_file
-    owners_bytes = inp.base.read(owners_path)
-    if owners_bytes is None and config.approval.fallback_to_codeowners:
-        owners_path = ".github/CODEOWNERS"
-        owners_bytes = inp.base.read(owners_path)
-    owners = parse_owners(owners_bytes.decode("utf-8", "replace") if owners_bytes is not None else None, owners_path)
+    path = config.approval.owners_file
+    raw = base.read(path)
+    if raw is None and config.approval.fallback_to_codeowners:
+        path, raw = ".github/CODEOWNERS", base.read(".github/CODEOWNERS")
+    return parse_owners(raw, path)
+
+
+def owner_teams(owners, paths) -> set[str]:
+    """'org/team' for every team that owns one of `paths` (the caller resolves their members)."""
+    return {o[1:] for path in paths for o in (owners.owners_for(path) or ()) if o.startswith("@") and "/" in o}
+
+
+def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], evals_regressed: bool, ctx: Context):
+    from bot.core.approval import ApprovalInput, evaluate_approval
+
+    owners = load_owners(inp.base, config)
     changed_paths = tuple(c.path for c in changes)
-    teams: set[str] = set()
-    for path in changed_paths + (CONFIG_PATH, owners_path):
-        for owner in owners.owners_for(path) or ():
-            if owner.startswith("@") and "/" in owner:
-                teams.add(owner[1:])
+    teams = owner_teams(owners, changed_paths + (CONFIG_PATH, owners.file))
     reviewers = {getattr(r, "user", None) for r in inp.reviews} - {None}
     return evaluate_approval(
         ApprovalInput(

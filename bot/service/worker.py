@@ -21,7 +21,7 @@ from bot import logs
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
-from bot.pipeline.stages import Context, approval_stage, load_config, review
+from bot.pipeline.stages import Context, approval_stage, load_config, load_owners, owner_teams, review
 from bot.service import queue
 from bot.service.db import AuditEntry, EvalResult, ReviewRecord
 from bot.service.metrics import Metrics
@@ -282,14 +282,18 @@ class Worker:
                 )
             )
 
+    @staticmethod
+    def _latest_query(job: queue.ClaimedJob):
+        return (
+            select(ReviewRecord)
+            .where(ReviewRecord.repo == job.repo, ReviewRecord.pr == job.pr, ReviewRecord.head_sha == job.head_sha)
+            .order_by(ReviewRecord.id.desc())
+            .limit(1)
+        )
+
     def _latest(self, job: queue.ClaimedJob) -> ReviewRecord | None:
         with Session(self.engine) as session:
-            return session.scalar(
-                select(ReviewRecord)
-                .where(ReviewRecord.repo == job.repo, ReviewRecord.pr == job.pr, ReviewRecord.head_sha == job.head_sha)
-                .order_by(ReviewRecord.id.desc())
-                .limit(1)
-            )
+            return session.scalar(self._latest_query(job))
 
     def _accepted(self, job: queue.ClaimedJob) -> dict | None:
         with Session(self.engine) as session:
@@ -332,16 +336,12 @@ class Worker:
         if APPROVAL_CHECK in runs:
             gh.complete_check(client, job.repo, runs[APPROVAL_CHECK], render_approval_check(result))
         with Session(self.engine) as session, session.begin():
-            row = session.scalar(
-                select(ReviewRecord).where(ReviewRecord.repo == job.repo, ReviewRecord.pr == job.pr, ReviewRecord.head_sha == job.head_sha)
-                .order_by(ReviewRecord.id.desc()).limit(1)
-            )
+            row = session.scalar(self._latest_query(job))
             if row is not None:
                 row.snapshot = pickle.dumps(result)
 
     def accept_job(self, job: queue.ClaimedJob) -> None:
         """'Accept regression' pressed on the evals check: only an owner of the affected prompts may."""
-        from bot.core.owners import parse_owners
         from bot.core.approval import can_accept_regression
 
         client = self.app.installation(job.installation_id)
@@ -357,12 +357,10 @@ class Worker:
             return  # a new push voids the button
         inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
         config, _ = load_config(inp.base)
-        owners_text = inp.base.read(config.approval.owners_file)
-        owners = parse_owners(owners_text.decode("utf-8", "replace") if owners_text else None, config.approval.owners_file)
+        owners = load_owners(inp.base, config)
         affected = tuple(p.path for p in previous.prompts)
         user = payload.get("sender") or ""
-        teams = {o[1:] for path in affected for o in (owners.owners_for(path) or ()) if o.startswith("@") and "/" in o}
-        allowed, reason = can_accept_regression(user, affected, owners, gh.team_resolver(client)(teams))
+        allowed, reason = can_accept_regression(user, affected, owners, gh.team_resolver(client)(owner_teams(owners, affected)))
         if not allowed:
             run_id = payload.get("check_run_id")
             if run_id:
