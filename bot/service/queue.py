@@ -174,15 +174,18 @@ def claim(engine: Engine, worker: str, lease_seconds: float, now: datetime | Non
     return None
 
 
-def heartbeat(engine: Engine, job_id: int, worker: str, lease_seconds: float) -> bool:
-    """Extend the lease; False when the job is no longer ours (re-claimed elsewhere)."""
+def _update_owned(engine: Engine, job_id: int, worker: str, **values) -> bool:
+    """Change a running job only while this worker still holds it; False when it was re-claimed."""
     with Session(engine) as session, session.begin():
         result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.worker == worker, Job.state == "running")
-            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+            update(Job).where(Job.id == job_id, Job.worker == worker, Job.state == "running").values(**values)
         )
         return result.rowcount == 1
+
+
+def heartbeat(engine: Engine, job_id: int, worker: str, lease_seconds: float) -> bool:
+    """Extend the lease; False when the job is no longer ours (re-claimed elsewhere)."""
+    return _update_owned(engine, job_id, worker, lease_until=utcnow() + timedelta(seconds=lease_seconds))
 
 
 def cancel_requested(engine: Engine, job_id: int) -> str | None:
@@ -202,23 +205,14 @@ def save_check_runs(engine: Engine, job_id: int, check_runs: dict) -> None:
 
 
 def finish(engine: Engine, job_id: int, worker: str, state: str = "done", error: str | None = None) -> bool:
-    with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.worker == worker, Job.state == "running")
-            .values(state=state, lease_until=None, finished_at=utcnow(), last_error=error)
-        )
-        return result.rowcount == 1
+    return _update_owned(engine, job_id, worker, state=state, lease_until=None, finished_at=utcnow(), last_error=error)
 
 
 def retry_later(engine: Engine, job_id: int, worker: str, error: str, delay_seconds: float) -> bool:
-    with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.worker == worker, Job.state == "running")
-            .values(state="queued", lease_until=None, last_error=error, available_at=utcnow() + timedelta(seconds=delay_seconds))
-        )
-        return result.rowcount == 1
+    return _update_owned(
+        engine, job_id, worker,
+        state="queued", lease_until=None, last_error=error, available_at=utcnow() + timedelta(seconds=delay_seconds),
+    )
 
 
 def superseded_runs(engine: Engine, key: str, head_sha: str) -> list[tuple[int, str, dict]]:
