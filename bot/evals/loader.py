@@ -95,6 +95,19 @@ def expand_refs(tree: FileTree, base_dir: str, ref: str) -> list[str] | str:
     return [target]
 
 
+def file_ref_paths(tree: FileTree, base_dir: str, located, errors, where, ref: str, code_kind: str) -> list[str]:
+    """The repo paths a `file://` reference names; refused (with file and line) when it names code to run."""
+    target = ref[len("file://"):]
+    if is_code_ref(target):
+        errors.add(located, where, f"refused: {ref} is {code_kind} — it would run code from the repository")
+        return []
+    found = expand_refs(tree, base_dir, target)
+    if isinstance(found, str):
+        errors.add(located, where, found)
+        return []
+    return found
+
+
 def read_text(tree: FileTree, path: str) -> str:
     raw = tree.read(path) or b""
     try:
@@ -193,14 +206,7 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None)
     if not ref.startswith("file://"):
         fmt, messages = _chat_from_text(ref)
         return [PromptSpec(label or _short(ref), ref, fmt, None, messages, line)]
-    target = ref[len("file://"):]
-    if is_code_ref(target):
-        errors.add(located, where, f"refused: {ref} is a prompt function — it would run code from the repository")
-        return []
-    found = expand_refs(tree, base_dir, target)
-    if isinstance(found, str):
-        errors.add(located, where, found)
-        return []
+    found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a prompt function")
     out = []
     for p in found:
         try:

@@ -15,7 +15,7 @@ import jsonschema
 from bot.core.errors import UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.loader import Collector, expand_refs, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
+from bot.evals.loader import Collector, file_ref_paths, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
 from bot.evals.suite import AssertionSpec, ProviderSpec, TestSpec
 
 TEST_KEYS = {"description", "vars", "assert", "threshold", "metadata", "options"}
@@ -98,14 +98,7 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
     if not ref.startswith("file://"):
         errors.add(located, where, "tests must be mappings or file:// references (remote test sheets are not supported)")
         return []
-    target = ref[len("file://"):]
-    if is_code_ref(target):
-        errors.add(located, where, f"refused: {ref} is a test generator — it would run code from the repository")
-        return []
-    found = expand_refs(tree, base_dir, target)
-    if isinstance(found, str):
-        errors.add(located, where, found)
-        return []
+    found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a test generator")
     out = []
     for path in found:
         try:
