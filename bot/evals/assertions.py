@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jsonschema
 from rapidfuzz.distance import Levenshtein
 
+from bot.core.errors import SourceError
+from bot.evals.patterns import DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, search
 from bot.evals.suite import AssertionSpec, ProviderSpec
 
 MAX_MATCH_CHARS = 200_000  # regexes from the PR run on at most this much output
+
+
+class AssertionBroken(Exception):
+    """An assertion could not decide pass or fail (a regex timed out or rendered invalid):
+    the case is `error`. str() names the assertion's file and line and what to do."""
+
+    def __init__(self, error: SourceError):
+        self.error = error
+        super().__init__(str(error))
 
 
 class Grader(Protocol):
@@ -61,8 +71,13 @@ def _valid(value: Any, schema: Any) -> bool:
     return jsonschema.validators.validator_for(schema)(schema).is_valid(value)
 
 
-def check_deterministic(kind: str, value: Any, threshold: float | None, output: str) -> tuple[bool, float]:
-    """(pass, score) for a non-negated deterministic assertion type."""
+def check_deterministic(
+    kind: str, value: Any, threshold: float | None, output: str, regex_timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[bool, float]:
+    """(pass, score) for a non-negated deterministic assertion type.
+
+    `regex` raises PatternError / PatternTimeout (see bot.evals.patterns); check_one names the assertion.
+    """
     if kind == "equals":
         if isinstance(value, (dict, list)):
             try:
@@ -84,7 +99,7 @@ def check_deterministic(kind: str, value: Any, threshold: float | None, output: 
     elif kind == "icontains-all":
         ok = all(v.lower() in output.lower() for v in _as_list(value))
     elif kind == "regex":
-        ok = re.search(str(value), output[:MAX_MATCH_CHARS]) is not None
+        ok = search(str(value), output[:MAX_MATCH_CHARS], regex_timeout_s)
     elif kind == "starts-with":
         ok = output.startswith(str(value))
     elif kind == "is-json":
@@ -108,7 +123,26 @@ def cosine(a: list[float], b: list[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-async def check_one(a: AssertionSpec, output: str, grader: Grader | None, default_grader: ProviderSpec | None) -> tuple[bool, float]:
+def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBroken:
+    if isinstance(exc, PatternTimeout):
+        message = (
+            f"{a.type} {exc.pattern!r} was stopped after {exc.limit_s:g} s on this output, so the case is an error "
+            "(neither pass nor fail). The pattern backtracks catastrophically; rewrite it without nested or "
+            "overlapping repetition such as (a+)+ or (a|aa)+, or raise the limit (regex_timeout_s of the eval "
+            f"request, default {DEFAULT_TIMEOUT_S:g} s)"
+        )
+    else:  # the loader validates patterns, so this is one that became invalid when {{ vars }} were rendered in
+        message = f"{a.type} {str(a.value)!r} is not a valid regular expression after rendering vars: {exc}"
+    return AssertionBroken(SourceError(a.file or "suite", message, a.line))
+
+
+async def check_one(
+    a: AssertionSpec,
+    output: str,
+    grader: Grader | None,
+    default_grader: ProviderSpec | None,
+    regex_timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> tuple[bool, float]:
     kind = a.base_type
     if kind == "llm-rubric":
         if grader is None:
@@ -123,7 +157,10 @@ async def check_one(a: AssertionSpec, output: str, grader: Grader | None, defaul
         score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
         ok = score >= (0.75 if a.threshold is None else a.threshold)
     else:
-        ok, score = check_deterministic(kind, a.value, a.threshold, output)
+        try:
+            ok, score = check_deterministic(kind, a.value, a.threshold, output, regex_timeout_s)
+        except (PatternError, PatternTimeout) as exc:
+            raise _broken(a, exc) from None
     if a.negated:
         return (not ok), 1.0 - score
     return ok, score
@@ -135,13 +172,14 @@ async def score_output(
     output: str,
     grader: Grader | None = None,
     default_grader: ProviderSpec | None = None,
+    regex_timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Outcome:
-    """All assertions of one test against one output."""
+    """All assertions of one test against one output. Raises AssertionBroken when one cannot decide."""
     failed: list[str] = []
     blocking = False
     total = weight_sum = 0.0
     for a in asserts:
-        ok, score = await check_one(a, output, grader, default_grader)
+        ok, score = await check_one(a, output, grader, default_grader, regex_timeout_s)
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict

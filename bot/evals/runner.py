@@ -17,7 +17,7 @@ import httpx
 from bot.core.compare import CaseStatus, SideResult, Tally, bootstrap_interval, compare_case, decide_verdict, side_passed, tally
 from bot.core.errors import SourceError
 from bot.core.files import FileTree, matches
-from bot.evals.assertions import score_output
+from bot.evals.assertions import AssertionBroken, score_output
 from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loader import load_suite
@@ -110,7 +110,7 @@ async def run_evals(
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await _execute(job, caller, grader, is_cancelled)
+                    await _execute(job, caller, grader, is_cancelled, request.regex_timeout_s)
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1
@@ -146,21 +146,23 @@ async def run_evals(
     return EvalReport(suites, tuple(errors), stats, verdict, meter.exhausted, was_cancelled)
 
 
-async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool]) -> None:
+async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regex_timeout_s: float) -> None:
     case = job.case
     try:
         if cancelled():
             raise Cancelled()
         completion = await caller.complete(case.provider, case.messages or ())
-        outcome = await score_output(case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER)
+        outcome = await score_output(
+            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regex_timeout_s
+        )
     except BudgetExhausted as exc:
         job.stopped = str(exc)
         return
     except Cancelled:
         job.stopped = "cancelled"
         return
-    except ProviderError as exc:
-        job.error = str(exc)
+    except (ProviderError, AssertionBroken) as exc:
+        job.error = str(exc)  # not cached: an error is retried on the next run
         return
     job.result = {
         "passed": outcome.passed,

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
+from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.render import Messages, RenderError, Renderer
 from bot.evals.suite import AssertionSpec, PromptSpec, ProviderSpec, Suite, TestSpec
 
@@ -120,6 +121,12 @@ def _render_assert(renderer: Renderer, a: AssertionSpec, vars_: dict[str, Any]) 
     # promptfoo renders assertion values with the test's vars ('value: "{{ expected }}"')
     if isinstance(a.value, str) and ("{{" in a.value or "{%" in a.value):
         rendered = renderer.render(PromptSpec(a.file, a.value, "text", None), vars_)[0][1]
+        if a.base_type == "regex":
+            try:  # the loader checked the template; a var value can still break the pattern
+                compile_pattern(rendered)
+            except PatternError as exc:
+                message = f"{a.type} {rendered!r} is not a valid regular expression after rendering vars: {exc}"
+                raise RenderError(SourceError(a.file, message, a.line)) from None
         return replace(a, value=rendered)
     return a
 

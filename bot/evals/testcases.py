@@ -16,6 +16,7 @@ from bot.core.errors import UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.loader import Collector, file_ref_paths, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
+from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.suite import AssertionSpec, ProviderSpec, TestSpec
 
 TEST_KEYS = {"description", "vars", "assert", "threshold", "metadata", "options"}
@@ -325,8 +326,8 @@ def _value_problem(base: str, value: Any) -> str | None:
         if not isinstance(value, str):
             return "value must be a regular expression"
         try:
-            re.compile(value)
-        except re.error as exc:
+            compile_pattern(value)
+        except PatternError as exc:
             return f"invalid regular expression: {exc}"
     if base == "equals" and not isinstance(value, (str, int, float, bool, dict, list)):
         return "value must be text or JSON"

@@ -96,6 +96,7 @@ def test_the_supported_subset_loads_with_defaults_merged():
         ("      - type: contains\n        value: x\n        transform: output.trim()\n", 16, "refused assertion key 'transform'"),
         ("      - type: perplexity\n", 14, "unsupported assertion type 'perplexity'"),
         ("      - type: regex\n        value: '([a-z'\n", 15, "invalid regular expression"),
+        ("      - type: not-regex\n        value: 'a{2,1}'\n", 15, "invalid regular expression"),
         ("      - type: is-json\n        value: {type: 12}\n", 15, "invalid JSON schema"),
         ("      - type: contains\n        value: file://check.py\n", 15, "refused: file://check.py"),
         ("      - type: contains\n        value: x\n        valeu: x\n", 16, "unknown assertion key 'valeu'"),

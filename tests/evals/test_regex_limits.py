@@ -1,0 +1,89 @@
+"""Suite regexes are bounded: a catastrophic pattern makes its case `error` naming the assertion,
+never a pass, a fail or a hung worker; a pattern broken by a var value is an error too."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.core.config import EvalsConfig
+from bot.core.files import MemoryTree
+from bot.evals import CaseStatus, EvalRequest, MemoryCache, run_evals
+from bot.evals.assertions import AssertionBroken, score_output
+from bot.evals.suite import AssertionSpec
+
+HOSTILE = r"(a|aa)+$"  # overlapping alternatives: exponential backtracking on 'aaaa…!'
+LONG_A = "a" * 60 + "!"
+
+
+@pytest.mark.parametrize("kind", ["regex", "not-regex"])
+def test_catastrophic_regex_is_stopped_and_reported_as_broken_not_pass_or_fail(kind):
+    spec = AssertionSpec(kind, HOSTILE, file="evals/promptfooconfig.yaml", line=12)
+    with pytest.raises(AssertionBroken) as caught:
+        asyncio.run(score_output((spec,), None, LONG_A, regex_timeout_s=0.05))
+    message = str(caught.value)
+    assert message.startswith("evals/promptfooconfig.yaml:12: ")
+    assert f"{kind} '(a|aa)+$' was stopped after 0.05 s" in message
+    assert "neither pass nor fail" in message and "regex_timeout_s" in message
+
+
+def test_same_pattern_still_decides_on_outputs_it_handles_quickly():
+    spec = AssertionSpec("regex", HOSTILE)
+    assert asyncio.run(score_output((spec,), None, "baa", regex_timeout_s=0.05)).passed
+    assert not asyncio.run(score_output((spec,), None, "bbb", regex_timeout_s=0.05)).passed
+
+
+def test_javascript_style_named_groups_and_unicode_properties_work_as_in_promptfoo():
+    spec = AssertionSpec("regex", r"(?<year>\d{4})-\p{Lu}")
+    assert asyncio.run(score_output((spec,), None, "order 2024-X shipped")).passed
+
+
+SUITE = """\
+prompts: ["{{ question }}"]
+providers:
+  - id: openai:chat:gpt-4o
+    config: {apiBaseUrl: URL}
+tests:
+  - description: hostile regex
+    vars: {question: QUESTION}
+    assert:
+      - type: contains
+        value: Hello
+      - type: regex
+        value: '(a|aa)+$'
+  - description: pattern broken by its var
+    vars: {question: hi, part: "(unclosed"}
+    assert:
+      - type: regex
+        value: 'You asked{{ part }}'
+  - description: plain
+    vars: {question: hi}
+    assert:
+      - type: regex
+        value: 'You asked: hi$'
+"""
+
+
+def _run(url: str, question: str, cache: MemoryCache):
+    suite = SUITE.replace("URL", url).replace("QUESTION", question)
+    base = MemoryTree({})  # a new suite: every case runs on the head
+    head = MemoryTree({"evals/promptfooconfig.yaml": suite})
+    request = EvalRequest(base=base, head=head, config=EvalsConfig(), regex_timeout_s=0.05)
+    return asyncio.run(run_evals(request, cache))
+
+
+def test_a_run_with_a_catastrophic_regex_finishes_and_that_case_is_an_error_naming_file_and_line(model_server):
+    url, _ = model_server
+    cache = MemoryCache()
+    report = _run(url, LONG_A, cache)
+    cases = {c.description: c for c in report.suites[0].cases}
+    hostile = cases["hostile regex"]
+    assert hostile.status is CaseStatus.ERROR
+    assert hostile.head.error.startswith("evals/promptfooconfig.yaml:11: regex '(a|aa)+$' was stopped after 0.05 s")
+    broken = cases["pattern broken by its var"]
+    assert broken.status is CaseStatus.ERROR
+    assert "evals/promptfooconfig.yaml:16" in broken.head.error and "not a valid regular expression" in broken.head.error
+    assert "2 errored" in report.verdict.headline
+    assert [str(e) for e in report.errors] == [broken.head.error]  # like any template that cannot render
+    assert len(cache) == 1  # only the plain case is cached; errors are retried next run
