@@ -6,6 +6,13 @@ import argparse
 import sys
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prompt-review", description=__doc__)
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -30,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--suite", action="append", default=None, help="suite file (repeatable); overrides `suites`")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk result cache")
     p.add_argument("--cache-dir", default=None, help="result cache directory (default: .prompt-review/cache)")
+    p.add_argument("--cache-max-mb", type=_positive_int, default=256, metavar="MB",
+                   help="size cap of the result cache; least recently used results go first (default: 256)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
     p = sub.add_parser("demo", help="the whole flow offline: simulator, scripted model, real service")

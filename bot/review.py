@@ -107,7 +107,7 @@ def review_command(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or os.path.join(args.repo, ".prompt-review", "cache")
     ctx = Context(
         env=dict(os.environ),
-        cache=MemoryCache() if args.no_cache else DiskCache(cache_dir),
+        cache=MemoryCache() if args.no_cache else DiskCache(cache_dir, max_bytes=args.cache_max_mb * 1024 * 1024),
         suites_override=args.suite,
         progress=Progress(enabled=not args.quiet and sys.stderr.isatty()),
         with_approval=False,
