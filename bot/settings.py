@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     private_key_path: Path | None = Field(None, description="file holding the GitHub App private key (PEM)")
     webhook_secret: str | None = Field(None, repr=False)
     github_api_url: str = "https://api.github.com"
+    github_timeout_seconds: float = Field(30.0, gt=0)  # per REST call; slower calls are retried or looked up
     database_url: str = DEFAULT_DATABASE_URL
     log_format: str = Field("text", pattern="^(text|json)$")
     log_level: str = "INFO"

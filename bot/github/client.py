@@ -3,7 +3,9 @@
 App JWT (RS256, iat 60 s in the past, exp 9 min) → installation tokens, cached until shortly
 before expiry and refreshed by one thread at a time. Every call honours Retry-After and
 x-ratelimit-remaining; content-creating calls are serialized per installation (GitHub's
-secondary rate limits punish bursts of writes).
+secondary rate limits punish bursts of writes). A create that timed out after it was sent is
+not repeated here — GitHub may have applied it — but raised as WriteUncertain, so the caller
+can look for the object before creating it again.
 """
 
 from __future__ import annotations
@@ -26,12 +28,24 @@ log = logging.getLogger("prompt_review.github")
 
 MAX_PR_FILES = 3000  # GitHub lists at most this many files of a pull request
 _RETRYABLE = {500, 502, 503, 504}
+# GitHub stops working on a REST request after 10 s; a write still unanswered by then is either
+# applied or abandoned, so a look-up that long after sending it gives the final answer.
+GITHUB_REQUEST_LIMIT_SECONDS = 10.0
+# Transport errors raised before the request left this process: repeating it cannot duplicate anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class GitHubError(Exception):
     def __init__(self, status: int, method: str, path: str, message: str):
         self.status, self.method, self.path = status, method, path
         super().__init__(f"GitHub API {method} {path} → {status}: {message}")
+
+
+class WriteUncertain(GitHubError):
+    """A non-idempotent call (a create) was sent but got no answer: GitHub may or may not have applied it."""
+
+    def __init__(self, method: str, path: str, message: str):
+        super().__init__(0, method, path, f"{message} (sent; GitHub may have applied it)")
 
 
 def _endpoint_label(path: str) -> str:
@@ -70,6 +84,7 @@ class GitHubApp:
         self._key = private_key_pem
         self.api_url = api_url.rstrip("/")
         self.max_wait = max_wait
+        self.timeout = timeout
         self.on_call = on_call
         self._http = httpx.Client(
             base_url=self.api_url,
@@ -84,6 +99,11 @@ class GitHubApp:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long after a create timed out it may still appear: until GitHub's own request limit has passed."""
+        return max(1.0, GITHUB_REQUEST_LIMIT_SECONDS + 1.0 - self.timeout)
 
     def jwt(self, now: float | None = None) -> str:
         now = int(now if now is not None else time.time())
@@ -127,7 +147,9 @@ class GitHubApp:
         attempts: int = 5,
     ) -> httpx.Response:
         """One REST call with retries: rate limits always (the request was refused), 5xx and
-        transport errors only when repeating it cannot duplicate anything."""
+        transport errors (timeouts included) only when repeating it cannot duplicate anything —
+        an idempotent call, or a request that never left this process. A sent create that got
+        no answer raises WriteUncertain."""
         idempotent = method in ("GET", "PATCH", "PUT", "DELETE") if idempotent is None else idempotent
         label = _endpoint_label(path)
         for attempt in range(1, attempts + 1):
@@ -135,10 +157,14 @@ class GitHubApp:
                 response = self._http.request(method, path, json=json, params=params, headers={"Authorization": auth})
             except httpx.TransportError as exc:
                 self._record(method, label, 0)
-                if not idempotent or attempt == attempts:
-                    raise GitHubError(0, method, path, f"{type(exc).__name__}: {exc}") from None
-                time.sleep(min(self.max_wait, 0.5 * 2 ** (attempt - 1)))
-                continue
+                sent = not isinstance(exc, _NOT_SENT)
+                log.warning("GitHub %s %s: %s (attempt %s of %s)", method, label, type(exc).__name__, attempt, attempts)
+                if (idempotent or not sent) and attempt < attempts:
+                    time.sleep(min(self.max_wait, 0.5 * 2 ** (attempt - 1)))
+                    continue
+                if sent and not idempotent:
+                    raise WriteUncertain(method, path, f"{type(exc).__name__}: {exc}") from None
+                raise GitHubError(0, method, path, f"{type(exc).__name__}: {exc}") from None
             self._record(method, label, response.status_code)
             wait = self._rate_limit_wait(response)
             if wait is not None and attempt < attempts:
@@ -266,8 +292,10 @@ class InstallationClient:
         return self._call("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", json={"body": body}).json()
 
     def check_runs_for(self, repo: str, sha: str, name: str | None = None) -> list[dict]:
+        """This App's latest check runs on the commit (another App may use the same names)."""
         params = {"check_name": name} if name else {}
-        response = self._call("GET", f"/repos/{repo}/commits/{sha}/check-runs", params={**params, "per_page": 100})
+        params = {**params, "app_id": self.app.app_id, "per_page": 100}
+        response = self._call("GET", f"/repos/{repo}/commits/{sha}/check-runs", params=params)
         return response.json().get("check_runs", [])
 
     def create_check_run(self, repo: str, body: dict) -> dict:

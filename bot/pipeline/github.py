@@ -1,20 +1,23 @@
 """The GitHub side of the pipeline: build a snapshot of a PR, start and complete the check runs,
-upsert the sticky comment."""
+upsert the sticky comment. Creates are never repeated blindly: one that timed out is looked
+for first, because GitHub may have applied it."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK, ChangedFile, Links, ReviewResult
-from bot.github.client import MAX_PR_FILES, InstallationClient
+from bot.github.client import MAX_PR_FILES, InstallationClient, WriteUncertain
 from bot.pipeline.stages import ReviewInput
-from bot.pipeline.trees import GitHubTree
+from bot.pipeline.trees import GitHubTree, changes_from_trees
 
 log = logging.getLogger("prompt_review.publish")
 
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per check-run create/update
+CREATE_ATTEMPTS = 3
 TEAM_CACHE_SECONDS = 300.0
 
 _team_cache: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
@@ -45,6 +48,14 @@ def snapshot(client: InstallationClient, repo: str, number: int, head_sha: str, 
     base_sha = pull["base"]["sha"]
     # Reviews and config are always judged against the PR's current head; a stale job must not publish.
     head_sha = pull["head"]["sha"] if pull.get("head") else head_sha
+    base, head = GitHubTree(client, repo, base_sha, blobs), GitHubTree(client, repo, head_sha, blobs)
+    incomplete = False
+    if len(files) >= MAX_PR_FILES or pull.get("changed_files", 0) > len(files):
+        # GitHub lists 3,000 files at most: the rest are found by comparing the two commits' trees,
+        # unless GitHub cut those listings short too.
+        incomplete = base.truncated or head.truncated
+        if not incomplete:
+            changed = changes_from_trees(changed, base.blob_shas(), head.blob_shas())
     inp = ReviewInput(
         repo=repo,
         pr=number,
@@ -52,9 +63,9 @@ def snapshot(client: InstallationClient, repo: str, number: int, head_sha: str, 
         head_sha=head_sha,
         author=(pull.get("user") or {}).get("login"),
         changed=changed,
-        base=GitHubTree(client, repo, base_sha, blobs),
-        head=GitHubTree(client, repo, head_sha, blobs),
-        files_truncated=len(files) >= MAX_PR_FILES or pull.get("changed_files", 0) > len(files),
+        base=base,
+        head=head,
+        files_truncated=incomplete,
         reviews=tuple(reviews),
         evals_blocked_reason=evals_blocked_reason,
     )
@@ -94,28 +105,53 @@ def write_access_resolver(client: InstallationClient, repo: str):
 def start_checks(client: InstallationClient, repo: str, head_sha: str, details_url: str | None = None) -> dict[str, int]:
     """Both check runs in_progress on the head; reuses ours if a previous attempt created them."""
     ids = {}
+    body = {"status": "in_progress", "output": {"title": "Reviewing prompt changes…", "summary": "prompt-review is running."}}
     for name in (EVALS_CHECK, APPROVAL_CHECK):
         existing = [r for r in client.check_runs_for(repo, head_sha, name) if r.get("name") == name]
-        body = {"status": "in_progress", "output": {"title": "Reviewing prompt changes…", "summary": "prompt-review is running."}}
         if existing:
             run = existing[0]
             if run.get("status") != "completed":
                 client.update_check_run(repo, run["id"], body)
-            ids[name] = run["id"]
         else:
-            run = client.create_check_run(
-                repo,
-                {
-                    "name": name,
-                    "head_sha": head_sha,
-                    "started_at": _now(),
-                    "external_id": f"{repo}@{head_sha}",
-                    **({"details_url": details_url} if details_url else {}),
-                    **body,
-                },
-            )
-            ids[name] = run["id"]
+            extra = {"details_url": details_url} if details_url else {}
+            run = _create_check_run(client, repo, head_sha, name, {**extra, **body})
+        ids[name] = run["id"]
     return ids
+
+
+def _create_check_run(client: InstallationClient, repo: str, head_sha: str, name: str, body: dict) -> dict:
+    external_id = f"{repo}@{head_sha}"  # marks the runs this App created for this head
+
+    def find() -> dict | None:
+        runs = client.check_runs_for(repo, head_sha, name)
+        return next((r for r in runs if r.get("name") == name and r.get("external_id") == external_id), None)
+
+    create = {"name": name, "head_sha": head_sha, "started_at": _now(), "external_id": external_id, **body}
+    return create_once(client, lambda: client.create_check_run(repo, create), find, f"check run {name}")
+
+
+def create_once(client: InstallationClient, create: Callable[[], dict], find: Callable[[], dict | None], what: str) -> dict:
+    """`create()`, except that after a create that timed out (WriteUncertain) the object is looked for
+    with `find()` until GitHub must have finished the request, and created again only if absent."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return create()
+        except WriteUncertain as exc:
+            log.warning("creating the %s got no answer (%s); looking for it before creating it again", what, exc)
+            deadline = time.monotonic() + client.app.settle_seconds
+            pause = 0.25
+            while True:
+                found = find()
+                if found is not None:
+                    log.info("the %s was created after all (id %s)", what, found.get("id"))
+                    return found
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause *= 2
+            if attempt == CREATE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def complete_check(client: InstallationClient, repo: str, check_run_id: int, output, actions: list[dict] | None = None) -> None:
@@ -158,7 +194,12 @@ def upsert_comment(client: InstallationClient, repo: str, number: int, body: str
         return existing["id"]
     if not create:
         return None
-    return client.create_comment(repo, number, body)["id"]
+    comment = create_once(
+        client, lambda: client.create_comment(repo, number, body), lambda: find_comment(client, repo, number), "sticky comment"
+    )
+    if comment.get("body") != body:  # found another attempt's comment (see create_once): make it current
+        client.update_comment(repo, comment["id"], body)
+    return comment["id"]
 
 
 def check_links(client: InstallationClient, repo: str, ids: dict[str, int], web_url: str) -> Links:

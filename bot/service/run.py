@@ -96,6 +96,7 @@ def build_service(settings: Settings, env: Mapping[str, str] | None = None, requ
             settings.app_id,
             settings.private_key_pem(),  # type: ignore[arg-type]
             settings.github_api_url,
+            timeout=settings.github_timeout_seconds,
             on_call=lambda method, endpoint, status: metrics.github_calls.labels(method, endpoint, str(status)).inc(),
         )
     return Service(settings=settings, engine=engine, metrics=metrics, github=github, env=dict(env if env is not None else os.environ))

@@ -8,11 +8,12 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from bot.serving import RunningServer, start_in_thread
 from bot.simulator.driver import Simulator
+from bot.simulator.faults import Fault
 from bot.simulator.http import DOCS, GitHubError
 from bot.simulator.routes_app import router as app_router
 from bot.simulator.routes_repos import router as repos_router
@@ -48,24 +49,38 @@ def create_app(sim: Simulator) -> FastAPI:
         if path.startswith("/_sim/"):
             return await call_next(request)
         fault = sim.take_fault(method, path)
-        if fault and fault.delay:
+        if not (fault and fault.delay):
+            return await _answer(request, call_next, sim, fault)
+        # Like GitHub, finish a slow request even when the client has given up waiting: the body is
+        # read first (a disconnect would otherwise abort the route before it applies the write).
+        sim.delay_started()
+        try:
+            await request.body()
             await asyncio.sleep(fault.delay)
-        canned = fault.response(sim.now()) if fault else None
-        if canned is not None:
-            status, headers, body = canned
-            response = JSONResponse(body, status_code=status, headers=headers)
-        else:
-            response = await call_next(request)
-        credential = request.headers.get("authorization", "anonymous")
-        key = hashlib.sha256(credential.encode()).hexdigest()
-        for name, value in sim.rate_limit_headers(key).items():
-            response.headers.setdefault(name, value)
-        response.headers["X-GitHub-Request-Id"] = uuid.uuid4().hex[:20].upper()
-        response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
-        sim.record_call(method, path, response.status_code)
-        return response
+            return await _answer(request, call_next, sim, fault)
+        finally:
+            sim.delay_finished()
 
     return app
+
+
+async def _answer(request: Request, call_next, sim: Simulator, fault: Fault | None) -> Response:
+    """The route's (or the fault's canned) answer, with GitHub's headers, recorded in the call log."""
+    path, method = request.url.path, request.method
+    canned = fault.response(sim.now()) if fault else None
+    if canned is not None:
+        status, headers, body = canned
+        response = JSONResponse(body, status_code=status, headers=headers)
+    else:
+        response = await call_next(request)
+    credential = request.headers.get("authorization", "anonymous")
+    key = hashlib.sha256(credential.encode()).hexdigest()
+    for name, value in sim.rate_limit_headers(key).items():
+        response.headers.setdefault(name, value)
+    response.headers["X-GitHub-Request-Id"] = uuid.uuid4().hex[:20].upper()
+    response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+    sim.record_call(method, path, response.status_code)
+    return response
 
 
 def start(sim: Simulator, host: str = "127.0.0.1", port: int | None = None) -> RunningServer:

@@ -67,6 +67,7 @@ class FaultsMixin:
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self._faults_lock = threading.Lock()
+        self._delayed = 0  # delayed requests still being answered (their client may have given up)
 
     def add_fault(self: "Simulator", path: str, status: int | None = None, times: int | None = 1,
                   delay: float = 0.0, method: str | None = None, retry_after: int | None = None,
@@ -89,6 +90,24 @@ class FaultsMixin:
                     f.hits += 1
                     return f
         return None
+
+    def delay_started(self: "Simulator") -> None:
+        with self._faults_lock:
+            self._delayed += 1
+
+    def delay_finished(self: "Simulator") -> None:
+        with self._faults_lock:
+            self._delayed -= 1
+
+    def wait_for_delayed(self: "Simulator", timeout: float = 30.0) -> None:
+        """Until every delayed request has been applied and answered, as GitHub would finish it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._faults_lock:
+                if self._delayed == 0:
+                    return
+            time.sleep(0.02)
+        raise TimeoutError(f"{self._delayed} delayed request(s) still running after {timeout}s")
 
     def record_call(self: "Simulator", method: str, path: str, status: int) -> None:
         with self._faults_lock:
