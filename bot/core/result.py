@@ -39,6 +39,9 @@ class PromptChange:
     base_hash: str | None  # short content hash: the prompt version on each side
     head_hash: str | None
     semdiff: Any = None  # bot.core.semdiff.PromptDiff | None
+    # Why a side that exists has no hash: "binary", "too large", "not UTF-8" (it was not reviewed).
+    base_unread: str | None = None
+    head_unread: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class ReviewInput:
     changed: tuple[ChangedFile, ...]
     base: FileTree
     head: FileTree
+    # The changed-file list is incomplete: GitHub listed 3,000 files and its tree listings were cut too.
     files_truncated: bool = False
     reviews: tuple = ()  # bot.core.approval.Review
     evals_blocked_reason: str | None = None  # e.g. a fork PR without the maintainer's label
@@ -75,9 +76,10 @@ def detect_prompts(changed: tuple[ChangedFile, ...], config: RepoConfig) -> list
     ]
 
 
-def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) -> str | None:
+def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) -> tuple[str | None, str | None]:
+    """(text, None) for a readable prompt; (None, why) when the file exists but cannot be reviewed."""
     if data is None:
-        return None
+        return None, None
     if len(data) > limit:
         problems.append(
             Problem(
@@ -87,7 +89,7 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
                 blocking=False,
             )
         )
-        return None
+        return None, "too large"
     if b"\0" in data[:8192]:
         problems.append(
             Problem(
@@ -97,9 +99,9 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
                 blocking=False,
             )
         )
-        return None
+        return None, "binary"
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         problems.append(
             Problem(
@@ -109,7 +111,7 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
                 blocking=False,
             )
         )
-        return None
+        return None, "not UTF-8"
 
 
 def version_hash(text: str | None) -> str | None:
@@ -124,8 +126,8 @@ def prompt_changes(prompts: list[ChangedFile], inp: ReviewInput, config: RepoCon
     limit = config.limits.max_prompt_bytes
     for f in prompts:
         before_path = f.previous_path or f.path
-        before = _text(inp.base.read(before_path), before_path, problems, limit) if f.status != "added" else None
-        after = _text(inp.head.read(f.path), f.path, problems, limit) if f.status != "removed" else None
+        before, base_unread = (None, None) if f.status == "added" else _text(inp.base.read(before_path), before_path, problems, limit)
+        after, head_unread = (None, None) if f.status == "removed" else _text(inp.head.read(f.path), f.path, problems, limit)
         diff_text = "".join(
             difflib.unified_diff(
                 (before or "").splitlines(keepends=True),
@@ -166,6 +168,8 @@ def prompt_changes(prompts: list[ChangedFile], inp: ReviewInput, config: RepoCon
                 lines_removed=removed,
                 base_hash=version_hash(before),
                 head_hash=version_hash(after),
+                base_unread=base_unread,
+                head_unread=head_unread,
                 semdiff=semdiff,
             )
         )
@@ -259,22 +263,29 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         problems.append(
             Problem(
                 title="this PR changes more files than GitHub lists",
-                detail="GitHub lists at most 3,000 changed files of a pull request; prompts beyond that were not seen. Split the PR.",
-            )
-        )
-    if len(inp.changed) > config.limits.max_files:
-        problems.append(
-            Problem(
-                title="this PR changes too many files",
-                detail=f"{len(inp.changed):,} files is over `limits.max_files` ({config.limits.max_files:,}) in {CONFIG_PATH}.",
+                detail=(
+                    "GitHub lists at most 3,000 changed files of a pull request, and its recursive tree listing "
+                    "(at most 100,000 entries or 7 MB) of this repository was cut short too, so the changed prompt "
+                    "files cannot all be found. Split the PR into pull requests of at most 3,000 files each."
+                ),
             )
         )
     prompts = detect_prompts(inp.changed, config)
+    # The limit bounds the files the review reads and diffs; other changed files cost nothing.
+    if len(prompts) > config.limits.max_files:
+        problems.append(
+            Problem(
+                title="this PR changes too many prompt files",
+                detail=f"{len(prompts):,} prompt files is over `limits.max_files` ({config.limits.max_files:,}) in {CONFIG_PATH}.",
+            )
+        )
     changes, diff_problems = prompt_changes(prompts, inp, config)
     problems.extend(diff_problems)
     result = replace(result, prompts=tuple(changes), problems=tuple(problems))
     if any(p.blocking for p in problems) and any(p.title.endswith("is invalid") for p in problems):
         return result  # with a broken config nothing else can be trusted
+    if inp.files_truncated:
+        return result  # evals and approval over a partial file list would pass what nobody checked
 
     report, skipped = None, None
     if ctx.cancelled and ctx.cancelled():

@@ -6,6 +6,7 @@ import subprocess
 import threading
 
 from bot.core.files import normalize
+from bot.core.result import ChangedFile
 from bot.github.client import InstallationClient
 
 
@@ -13,20 +14,32 @@ class GitHubTree:
     """Files of one commit, listed with one recursive tree call and read blob by blob on demand.
 
     Blobs are cached by their SHA in a dict shared between the base and head trees, so a file
-    unchanged by the PR is fetched once.
+    unchanged by the PR is fetched once. GitHub cuts a recursive listing at 100,000 entries or
+    7 MB and says so with `truncated`; then paths past the cut are read through the contents API.
     """
 
     def __init__(self, client: InstallationClient, repo: str, sha: str, blob_cache: dict[str, bytes]):
         self._client, self._repo, self._sha = client, repo, sha
         self._blobs = blob_cache
         self._entries: dict[str, tuple[str, int]] | None = None
+        self._truncated = False
         self._lock = threading.Lock()
 
     def _listing(self) -> dict[str, tuple[str, int]]:
         with self._lock:
             if self._entries is None:
-                self._entries = self._client.tree(self._repo, self._sha)
+                self._entries, self._truncated = fetch_tree(self._client, self._repo, self._sha)
             return self._entries
+
+    @property
+    def truncated(self) -> bool:
+        """True when GitHub's recursive listing of this commit was cut short (paths() is incomplete)."""
+        self._listing()
+        return self._truncated
+
+    def blob_shas(self) -> dict[str, str]:
+        """path → blob SHA of every listed file: equal SHAs on two commits mean an unchanged file."""
+        return {path: entry[0] for path, entry in self._listing().items()}
 
     def paths(self) -> list[str]:
         return sorted(self._listing())
@@ -36,13 +49,41 @@ class GitHubTree:
         return entry[1] if entry else None
 
     def read(self, path: str) -> bytes | None:
-        entry = self._listing().get(normalize(path))
+        path = normalize(path)
+        entry = self._listing().get(path)
         if entry is None:
-            return None
+            return self._client.file(self._repo, path, self._sha) if self._truncated else None
         sha = entry[0]
         if sha not in self._blobs:
             self._blobs[sha] = self._client.blob(self._repo, sha)
         return self._blobs[sha]
+
+
+def fetch_tree(client: InstallationClient, repo: str, sha: str) -> tuple[dict[str, tuple[str, int]], bool]:
+    """(path → (blob sha, size), truncated) for every file at the commit, in one recursive call."""
+    # InstallationClient.tree() drops GitHub's `truncated` flag, and whether a listing is complete
+    # decides whether changed files can be derived from it; so the call is made here.
+    data = client._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"}).json()
+    entries = {e["path"]: (e["sha"], e.get("size", 0)) for e in data.get("tree", []) if e.get("type") == "blob"}
+    return entries, bool(data.get("truncated"))
+
+
+def changes_from_trees(
+    listed: tuple[ChangedFile, ...], base: dict[str, str], head: dict[str, str]
+) -> tuple[ChangedFile, ...]:
+    """The listed files plus every other path whose blob differs between two commits' trees.
+
+    For PRs past GitHub's 3,000-file listing. Unlisted renames show as a removal and an addition,
+    so both paths are reviewed and both need their owners' approval.
+    """
+    seen = {f.path for f in listed} | {f.previous_path for f in listed if f.previous_path}
+    extra = []
+    for path in sorted(set(base) | set(head)):
+        if path in seen or base.get(path) == head.get(path):
+            continue
+        status = "added" if path not in base else "removed" if path not in head else "modified"
+        extra.append(ChangedFile(path=path, status=status))
+    return listed + tuple(extra)
 
 
 class GitError(Exception):

@@ -60,6 +60,9 @@ class Simulator(EventsMixin, FaultsMixin):
         self.sync_webhooks = sync_webhooks
         self.api_url = api_url  # rewritten by `start()` to the loopback URL
         self.clock_offset = 0.0
+        # GitHub cuts a recursive tree listing at 100,000 entries (or 7 MB) and sets `truncated`;
+        # tests lower this to reach the cut with small repositories.
+        self.tree_entry_limit = 100_000
         self._ids = 1000
         self.accounts: dict[str, Account] = {}
         self.repos: dict[str, Repo] = {}

@@ -155,14 +155,18 @@ def get_tree(request: Request, owner: str, repo: str, tree_sha: str, recursive: 
         tree = r.objects.commits[sha].tree if sha in r.objects.commits else sha
         base = f"{s.api_url}/repos/{r.full_name}/git"
         entries = []
+        walked = r.objects.walk(tree, recursive=recursive is not None)
+        truncated = recursive is not None and len(walked) > s.tree_entry_limit
+        if truncated:
+            walked = walked[:s.tree_entry_limit]
         # GitHub: "Setting this parameter to any value returns the objects or subtrees"
-        for p, e in r.objects.walk(tree, recursive=recursive is not None):
+        for p, e in walked:
             entry: dict[str, Any] = {"path": p, "mode": e.mode.rjust(6, "0") if e.type == "tree" else e.mode,
                                      "type": e.type, "sha": e.sha, "url": f"{base}/{e.type}s/{e.sha}"}
             if e.type == "blob":
                 entry["size"] = len(r.objects.blobs[e.sha])
             entries.append(entry)
-        return {"sha": tree, "url": f"{base}/trees/{tree}", "tree": entries, "truncated": False}
+        return {"sha": tree, "url": f"{base}/trees/{tree}", "tree": entries, "truncated": truncated}
 
 
 @router.get("/repos/{owner}/{repo}/git/blobs/{file_sha}")

@@ -127,3 +127,15 @@ def suite_error():
     report = b.report([b.suite_report([])], errors=(error,))
     prompt = b.prompt_change(SYSTEM, BASE_PROMPT, EXPRESS, semdiff=diff_texts(SYSTEM, BASE_PROMPT, EXPRESS))
     return b.result([prompt], evals=report, approval=b.approval())
+
+
+def binary_prompt_added():
+    """A binary file added under the prompt patterns next to a text prompt change: reported, not reviewed."""
+    logo = "prompts/support/logo.prompt"
+    binary = dataclasses.replace(b.prompt_change(logo, None, ""), head_hash=None, head_unread="binary", unified_diff="",
+                                 lines_added=0, lines_removed=0)
+    problem = Problem(title=f"`{logo}` is not a text file",
+                      detail="It matches the prompt patterns but contains binary data; it was not diffed.",
+                      errors=(SourceError(logo, "binary content"),), blocking=False)
+    r = all_pass()
+    return dataclasses.replace(r, prompts=r.prompts + (binary,), problems=(problem,))

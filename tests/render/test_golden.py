@@ -23,6 +23,7 @@ SCENARIOS = [
     "no_prompts_any_more",
     "superseded",
     "fork_waiting",
+    "binary_prompt_added",
 ]
 
 
@@ -46,3 +47,9 @@ def test_rendered_outputs_match_the_reviewed_golden_files(name):
     assert len(comment) <= 65536
     assert_golden(f"{name}.comment.md", comment)
     assert_golden(f"{name}.checks.md", checks_document(result))
+
+
+def test_binary_prompt_added_shows_as_new_and_not_reviewed_in_the_footer_never_as_deleted():
+    footer = render_comment(scenarios.binary_prompt_added()).rsplit("<sub>", 1)[1]
+    logo = footer.split("`prompts/support/logo.prompt`", 1)[1].split("·", 1)[0]
+    assert logo.strip() == "`new` → `binary, not reviewed`"

@@ -44,7 +44,7 @@ class PromptView:
     diff: str | None  # word-level diff text (git --word-diff notation) or the unified diff
     diff_kind: str  # "word" | "unified"
     diff_hidden: int  # hunks (word) or lines (unified) left out for size
-    base_hash: str | None
+    base_hash: str | None  # version label: the content hash, or e.g. "binary, not reviewed"
     head_hash: str | None
 
     @property
@@ -183,6 +183,12 @@ def prompt_view(prompt: Any, detail: Detail) -> PromptView:
         diff=diff or None,
         diff_kind=kind,
         diff_hidden=hidden,
-        base_hash=getattr(prompt, "base_hash", None),
-        head_hash=getattr(prompt, "head_hash", None),
+        base_hash=_version(getattr(prompt, "base_hash", None), getattr(prompt, "base_unread", None)),
+        head_hash=_version(getattr(prompt, "head_hash", None), getattr(prompt, "head_unread", None)),
     )
+
+
+def _version(hash_: str | None, unread: str | None) -> str | None:
+    """The footer's label for one side: its hash, or why a file that exists there was not reviewed
+    (None still means absent: "new" on the base side, "deleted" on the head side)."""
+    return hash_ or (f"{unread}, not reviewed" if unread else None)
