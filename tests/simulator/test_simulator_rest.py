@@ -122,7 +122,18 @@ def test_pull_request_files_paginate_with_link_headers_and_stop_at_3000(sim, rep
         names += [f["filename"] for f in r.json()]
         url = r.links.get("next", {}).get("url")
     assert len(names) == len(set(names)) == 3000
+    assert names == [f"f/{i:04}.txt" for i in range(3000)]  # always the same 3,000, in path order
     assert client.get(f"/repos/acme/support-bot/pulls/{pr.number}").json()["changed_files"] == 3005
+
+
+def test_recursive_trees_past_the_entry_limit_are_cut_and_say_truncated(sim, repo, client):
+    sim.tree_entry_limit = 3  # GitHub's is 100,000 entries (or 7 MB)
+    deep = client.get("/repos/acme/support-bot/git/trees/main", params={"recursive": "1"}).json()
+    flat = client.get("/repos/acme/support-bot/git/trees/main").json()
+    assert deep["truncated"] is True and len(deep["tree"]) == 3
+    assert flat["truncated"] is False  # only recursive listings are cut here
+    sim.tree_entry_limit = 100_000
+    assert client.get("/repos/acme/support-bot/git/trees/main", params={"recursive": "1"}).json()["truncated"] is False
 
 
 def test_per_page_is_capped_at_100(sim, repo, client):
