@@ -1,10 +1,14 @@
 """YAML loading that remembers where every value came from, so errors can name a line.
 
-Uses yaml.safe_load semantics (SafeLoader) — no tags that construct Python objects.
+Safe (no tags that construct Python objects) and YAML 1.2: plain scalars resolve by the 1.2 core
+schema as promptfoo's js-yaml reads them — `yes`/`no`/`on`/`off` stay strings, `010` is 10 —
+not by PyYAML's YAML 1.1 rules.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +19,72 @@ from bot.core.errors import SourceError, UserError
 Path = tuple[str | int, ...]
 
 # libyaml's parser when PyYAML was built with it (the wheels are): same safe semantics, ~5x faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# YAML 1.2.2 §10.3.2 (core schema), tag by tag, with the first characters a plain scalar of that
+# tag can start with. Timestamps and `<<` merge keys are kept from PyYAML's rules: js-yaml's default
+# schema (what promptfoo loads suites with) resolves both as well.
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_CORE_1_2 = (
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)\Z", "tTfF"),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z", "-+0123456789"),
+    (_FLOAT, r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z",
+     "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)\Z", ["~", "n", "N", ""]),
+)
+_KEPT_FROM_1_1 = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:merge")
+
+
+class _Core12Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Parses (libyaml when available) and tags plain scalars by the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
+_PATTERNS = {tag: re.compile(pattern) for tag, pattern, _ in _CORE_1_2}
+for _tag, _pattern, _first in _CORE_1_2:
+    _Core12Loader.add_implicit_resolver(_tag, _PATTERNS[_tag], list(_first))
+for _first_char, _resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items():
+    for _tag, _regexp in _resolvers:
+        if _tag in _KEPT_FROM_1_1:
+            _Core12Loader.add_implicit_resolver(_tag, _regexp, [_first_char])
+
+
+class _Core12Constructor(yaml.SafeLoader):
+    """Builds values with 1.2 meanings: `010` → 10 (1.1: 8), `0o10` → 8, no `1_000` or `1:30` numbers."""
+
+
+def _core_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode, tag: str, kind: str) -> str:
+    """The scalar's text, checked against the core pattern: an explicit `!!int 1_000` is an error."""
+    value = str(loader.construct_scalar(node))
+    if not _PATTERNS[tag].match(value):
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not a YAML 1.2 {kind}", node.start_mark)
+    return value
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return _core_scalar(loader, node, _BOOL, "boolean (true or false)").lower() == "true"
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    value = _core_scalar(loader, node, _INT, "integer")
+    if value.startswith(("0o", "0x")):
+        return int(value[2:], 8 if value[1] == "o" else 16)
+    return int(value, 10)  # decimal even with leading zeros
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    value = _core_scalar(loader, node, _FLOAT, "float").lower()
+    if value.endswith(".inf"):
+        return -math.inf if value.startswith("-") else math.inf
+    return math.nan if value == ".nan" else float(value)
+
+
+_Core12Constructor.add_constructor(_BOOL, _construct_bool)
+_Core12Constructor.add_constructor(_INT, _construct_int)
+_Core12Constructor.add_constructor(_FLOAT, _construct_float)
 
 
 @dataclass
@@ -48,7 +117,7 @@ def load_yaml(text: str | bytes, file: str) -> LocatedYaml:
         except UnicodeDecodeError as exc:
             raise UserError(SourceError(file, f"not UTF-8 text (byte {exc.start})")) from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Core12Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -59,7 +128,7 @@ def load_yaml(text: str | bytes, file: str) -> LocatedYaml:
         return located
     located.lines[()] = node.start_mark.line + 1
     try:
-        located.data = _construct(node, (), located.lines, file, yaml.SafeLoader(""))
+        located.data = _construct(node, (), located.lines, file, _Core12Constructor(""))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
