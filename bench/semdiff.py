@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.core.files import MemoryTree  # noqa: E402
 from bot.core.semdiff import diff_texts  # noqa: E402
 from bot.core.semdiff.evaluate import load_corpus, score, totals  # noqa: E402
 
@@ -67,7 +68,8 @@ def edited(text: str, seed: int = 11) -> str:
 
 
 def corpus_figures() -> None:
-    pairs = load_corpus(ROOT / "tests" / "fixtures" / "semdiff")
+    folder = ROOT / "tests" / "fixtures" / "semdiff"
+    pairs = load_corpus(MemoryTree({p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}))
     scores = [score(p, p.diff()) for p in pairs]
     t = totals(scores)
     print(f"corpus: {len(pairs)} pairs, {t.expected} labelled changes, {t.reported} reported")

@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.files import MemoryTree
 from bot.core.semdiff import ChangeType
 from bot.core.semdiff.evaluate import load_corpus, score
 
-CORPUS = load_corpus(Path(__file__).parent.parent / "fixtures" / "semdiff")
+ROOT = Path(__file__).parent.parent / "fixtures" / "semdiff"
+CORPUS = load_corpus(MemoryTree({p.relative_to(ROOT).as_posix(): p.read_bytes() for p in ROOT.rglob("*") if p.is_file()}))
 
 
 @pytest.mark.parametrize("pair", CORPUS, ids=[p.name for p in CORPUS])

@@ -1,16 +1,18 @@
 """Score diffs against a labelled corpus (tests/fixtures/semdiff/<pair>/expected.yaml):
-which expected changes were found, which reported changes nobody expected."""
+which expected changes were found, which reported changes nobody expected.
+
+Pure like the rest of core: the corpus comes in as a FileTree (callers read the folder from disk).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from posixpath import splitext
 
-import yaml
-
-from bot.core.files import MemoryTree
+from bot.core.files import FileTree, MemoryTree
 from bot.core.semdiff import diff_prompt, diff_texts
 from bot.core.semdiff.model import HIGH_SEVERITY_TYPES, Change, ChangeType, PromptDiff
+from bot.core.yamlsrc import load_yaml
 
 
 @dataclass(frozen=True)
@@ -42,23 +44,27 @@ class Score:
         return not (self.missed or self.extra or self.problems)
 
 
-def load_corpus(root: Path) -> list[Pair]:
+def load_corpus(corpus: FileTree) -> list[Pair]:
+    """Every `<pair>/expected.yaml` in the tree, with its `before.EXT`/`after.EXT` texts or its
+    `base/` and `head/` repository trees (for includes and multi-file prompts)."""
+    files = corpus.paths()
     pairs = []
-    for folder in sorted(p for p in root.iterdir() if (p / "expected.yaml").is_file()):
-        expected = yaml.safe_load((folder / "expected.yaml").read_text())
+    for name in sorted({path.split("/", 1)[0] for path in files if path.count("/") == 1 and path.endswith("/expected.yaml")}):
+        expected = load_yaml(corpus.read(f"{name}/expected.yaml") or b"", f"{name}/expected.yaml").data
         path = expected["path"]
-        if (folder / "base").is_dir():
-            pairs.append(Pair(folder.name, path, expected, base=_tree(folder / "base"), head=_tree(folder / "head")))
+        if any(f.startswith(f"{name}/base/") for f in files):
+            pairs.append(Pair(name, path, expected, base=_subtree(corpus, files, f"{name}/base/"),
+                              head=_subtree(corpus, files, f"{name}/head/")))
             continue
-        ext = Path(path).suffix
-        before, after = folder / f"before{ext}", folder / f"after{ext}"
-        pairs.append(Pair(folder.name, path, expected, before.read_text() if before.exists() else None,
-                          after.read_text() if after.exists() else None))
+        ext = splitext(path)[1]
+        before, after = corpus.read(f"{name}/before{ext}"), corpus.read(f"{name}/after{ext}")
+        pairs.append(Pair(name, path, expected, before.decode() if before is not None else None,
+                          after.decode() if after is not None else None))
     return pairs
 
 
-def _tree(folder: Path) -> MemoryTree:
-    return MemoryTree({str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+def _subtree(corpus: FileTree, files: list[str], prefix: str) -> MemoryTree:
+    return MemoryTree({f[len(prefix):]: corpus.read(f) or b"" for f in files if f.startswith(prefix)})
 
 
 def score(pair: Pair, diff: PromptDiff) -> Score:
