@@ -102,25 +102,53 @@ def write_access_resolver(client: InstallationClient, repo: str):
     return resolve
 
 
-def start_checks(client: InstallationClient, repo: str, head_sha: str, details_url: str | None = None) -> dict[str, int]:
-    """Both check runs in_progress on the head; reuses ours if a previous attempt created them."""
+def start_checks(
+    client: InstallationClient, repo: str, head_sha: str, details_url: str | None = None, rerun: str | None = None
+) -> dict[str, int]:
+    """Both check runs in_progress on the head; reuses ours if a previous attempt created them.
+
+    `rerun` (see rerun_key) is set for a re-run someone requested: GitHub expects new check runs
+    then, so only the runs an earlier attempt of that same re-run created are reused.
+    """
     ids = {}
     body = {"status": "in_progress", "output": {"title": "Reviewing prompt changes…", "summary": "prompt-review is running."}}
+    extra = {"details_url": details_url} if details_url else {}
+    external_id = f"{repo}@{head_sha}/{rerun}" if rerun else None
     for name in (EVALS_CHECK, APPROVAL_CHECK):
-        existing = [r for r in client.check_runs_for(repo, head_sha, name) if r.get("name") == name]
+        existing = [
+            r for r in client.check_runs_for(repo, head_sha, name)
+            if r.get("name") == name and (external_id is None or r.get("external_id") == external_id)
+        ]
         if existing:
             run = existing[0]
             if run.get("status") != "completed":
-                client.update_check_run(repo, run["id"], body)
+                client.update_check_run(repo, run["id"], {**extra, **body})
         else:
-            extra = {"details_url": details_url} if details_url else {}
-            run = _create_check_run(client, repo, head_sha, name, {**extra, **body})
+            run = _create_check_run(client, repo, head_sha, name, {**extra, **body}, external_id)
         ids[name] = run["id"]
     return ids
 
 
-def _create_check_run(client: InstallationClient, repo: str, head_sha: str, name: str, body: dict) -> dict:
-    external_id = f"{repo}@{head_sha}"  # marks the runs this App created for this head
+def rerun_key(payload: dict, job_id: int) -> str | None:
+    """The `rerun` of start_checks for a job: one key per re-request (check_run/check_suite `rerequested`),
+    the same on every retry of that job."""
+    return f"rerun-{job_id}" if payload.get("action") == "rerequested" else None
+
+
+def pull_url(web_url: str, repo: str, number: int) -> str:
+    """The PR page: the check runs' `details_url` (GitHub shows it as the run's "Details" link)."""
+    return f"{web_url.rstrip('/')}/{repo}/pull/{number}"
+
+
+def comment_url(web_url: str, repo: str, number: int, comment_id: int) -> str:
+    """The sticky comment's link (GitHub's own `html_url` form for an issue comment)."""
+    return f"{pull_url(web_url, repo, number)}#issuecomment-{comment_id}"
+
+
+def _create_check_run(
+    client: InstallationClient, repo: str, head_sha: str, name: str, body: dict, external_id: str | None = None
+) -> dict:
+    external_id = external_id or f"{repo}@{head_sha}"  # marks the runs this App created for this head
 
     def find() -> dict | None:
         runs = client.check_runs_for(repo, head_sha, name)
@@ -154,7 +182,10 @@ def create_once(client: InstallationClient, create: Callable[[], dict], find: Ca
     raise AssertionError("unreachable")
 
 
-def complete_check(client: InstallationClient, repo: str, check_run_id: int, output, actions: list[dict] | None = None) -> None:
+def complete_check(
+    client: InstallationClient, repo: str, check_run_id: int, output, actions: list[dict] | None = None,
+    details_url: str | None = None,
+) -> None:
     annotations = list(output.annotations or ())
     first, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
     out = {"title": output.title[:255], "summary": output.summary}
@@ -163,6 +194,8 @@ def complete_check(client: InstallationClient, repo: str, check_run_id: int, out
     body: dict = {"status": "completed", "conclusion": output.conclusion, "completed_at": _now(), "output": {**out, "annotations": first}}
     if actions is not None:
         body["actions"] = actions
+    if details_url:  # e.g. the sticky comment, once it exists
+        body["details_url"] = details_url
     client.update_check_run(repo, check_run_id, body)
     while rest:  # GitHub appends annotations sent in later updates
         batch, rest = rest[:ANNOTATIONS_PER_REQUEST], rest[ANNOTATIONS_PER_REQUEST:]

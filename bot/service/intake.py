@@ -61,6 +61,12 @@ def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = N
     }
 
 
+def _from_fork(pull: dict) -> bool:
+    """A check payload's minimal PR: head and base repositories differ (GitHub usually omits fork PRs there)."""
+    head, base = _d(_d(pull.get("head")).get("repo")).get("id"), _d(_d(pull.get("base")).get("repo")).get("id")
+    return head is not None and base is not None and head != base
+
+
 def decide(event: str, payload: dict) -> Decision:
     action = _s(payload.get("action"))
     repo = _repo(payload)
@@ -127,8 +133,10 @@ def decide(event: str, payload: dict) -> Decision:
             )
             return Decision(outcome="queued", repo=repo, pr=prs[0]["number"], jobs=[job])
         if action == "rerequested" and prs and isinstance(head_sha, str):
+            # A re-run gets new check runs (the worker keys them by job); a fork PR keeps its label gate.
             jobs = [
-                NewJob("review", repo, p["number"], installation_id, head_sha, {"action": "rerequested", "sender": sender})
+                NewJob("review", repo, p["number"], installation_id, head_sha,
+                       {"action": "rerequested", "sender": sender, "fork": _from_fork(p)})
                 for p in prs
             ]
             return Decision(outcome="queued", repo=repo, pr=prs[0]["number"], jobs=jobs)

@@ -138,7 +138,7 @@ class Worker:
             return
         try:
             client = self.app.installation(job.installation_id)
-            ids = job.check_runs or gh.start_checks(client, job.repo, job.head_sha)
+            ids = job.check_runs or gh.start_checks(client, job.repo, job.head_sha, rerun=gh.rerun_key(job.payload, job.id))
             summary = (
                 f"prompt-review could not complete this review after {job.attempts - (0 if error else 1)} attempts.\n\n"
                 f"Last error: `{error[:500]}`\n\nRe-run it from the Checks tab (\"Re-run\"), or push a new commit."
@@ -178,7 +178,10 @@ class Worker:
         if pull["head"]["sha"] != job.head_sha:
             raise Superseded(pull["head"]["sha"])  # a newer push's delivery will (or did) queue its own job
         self._close_superseded(client, job)
-        ids = job.check_runs or gh.start_checks(client, job.repo, job.head_sha)
+        ids = job.check_runs or gh.start_checks(
+            client, job.repo, job.head_sha, details_url=gh.pull_url(self.settings.github_web_url, job.repo, job.pr),
+            rerun=gh.rerun_key(job.payload, job.id),
+        )
         queue.save_check_runs(self.engine, job.id, ids)
         result = self._review(client, job, pull)
         cancelled_by = queue.cancel_requested(self.engine, job.id)
