@@ -73,3 +73,13 @@ def test_binary_file_named_like_a_prompt_gets_a_clear_message_and_the_review_com
         logo = footer.split("`prompts/logo.prompt`", 1)[1].split("·", 1)[0]
         assert logo.strip() == "`new` → `binary, not reviewed`"  # added, and binary: not `new` → `deleted`
 
+
+
+def test_small_pr_in_a_repository_too_large_for_tree_listings_is_still_reviewed(tmp_path, model):
+    with tiny_stack(tmp_path, model.url) as s:
+        s.sim.tree_entry_limit = 2  # the config, suite and prompt all fall past the cut
+        pr = s.sim.open_pull(REPO, "bad", {"prompts/greet.txt": BAD_PROMPT}, "Bad", "dave")
+        s.wait_idle()
+        runs = runs_by_name(s.sim, pr.head_sha)
+        assert runs[EVALS_CHECK].title.startswith("8 of 8 cases regressed")
+        assert runs[APPROVAL_CHECK].conclusion != "success" and "erin" in runs[APPROVAL_CHECK].summary
