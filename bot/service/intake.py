@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.service.queue import NewJob
 
+MAX_REPO_CHARS = 300  # owner (39) + "/" + name (100) fits with room; the column holds 300
+SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 PR_REVIEW_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
 REVIEW_EVENTS_ACTIONS = {"submitted", "edited", "dismissed"}
 
@@ -34,13 +37,22 @@ def _names(items: object, key: str) -> list[str]:
 
 
 def _repo(payload: dict) -> str | None:
-    return _s(_d(payload.get("repository")).get("full_name"))
+    name = _s(_d(payload.get("repository")).get("full_name"))
+    return name if name and len(name) <= MAX_REPO_CHARS else None
+
+
+def _id(value: object) -> int | None:
+    """A PR number or installation id as the database stores it (GitHub's fit in 32 bits)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else None
+
+
+def _sha(value: object) -> str | None:
+    return value if isinstance(value, str) and SHA.fullmatch(value) else None
 
 
 def _installation_id(payload: dict) -> int | None:
     inst = payload.get("installation")
-    value = inst.get("id") if isinstance(inst, dict) else None
-    return value if isinstance(value, int) else None
+    return _id(inst.get("id")) if isinstance(inst, dict) else None
 
 
 def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = None) -> dict:
@@ -85,7 +97,7 @@ def decide(event: str, payload: dict) -> Decision:
                 "added": _names(payload.get("repositories_added"), "full_name"),
                 "removed": _names(payload.get("repositories_removed"), "full_name"),
             }
-            if isinstance(inst.get("id"), int)
+            if _id(inst.get("id")) is not None
             else None,
         )
 
@@ -94,8 +106,8 @@ def decide(event: str, payload: dict) -> Decision:
 
     if event == "pull_request" and isinstance(payload.get("pull_request"), dict):
         pr = payload["pull_request"]
-        number, head_sha = pr.get("number"), _d(pr.get("head")).get("sha")
-        if not isinstance(number, int) or not isinstance(head_sha, str):
+        number, head_sha = _id(pr.get("number")), _sha(_d(pr.get("head")).get("sha"))
+        if number is None or head_sha is None:
             return Decision(outcome="ignored", repo=repo)
         key = f"{repo}#{number}"
         if action == "closed":
@@ -110,18 +122,18 @@ def decide(event: str, payload: dict) -> Decision:
 
     if event == "pull_request_review" and isinstance(payload.get("pull_request"), dict):
         pr = payload["pull_request"]
-        number, head_sha = pr.get("number"), _d(pr.get("head")).get("sha")
-        if action in REVIEW_EVENTS_ACTIONS and isinstance(number, int) and isinstance(head_sha, str):
+        number, head_sha = _id(pr.get("number")), _sha(_d(pr.get("head")).get("sha"))
+        if action in REVIEW_EVENTS_ACTIONS and number is not None and head_sha is not None:
             job = NewJob("approval", repo, number, installation_id, head_sha, _pr_payload(pr, action, sender))
             return Decision(outcome="queued", repo=repo, pr=number, jobs=[job])
-        return Decision(outcome="recorded", repo=repo, pr=number if isinstance(number, int) else None)
+        return Decision(outcome="recorded", repo=repo, pr=number)
 
     if event in ("check_run", "check_suite"):
         obj = _d(payload.get(event))
         pulls = obj.get("pull_requests") if isinstance(obj.get("pull_requests"), list) else []
-        prs = [p for p in pulls if isinstance(p, dict) and isinstance(p.get("number"), int)]
-        head_sha = obj.get("head_sha")
-        if event == "check_run" and action == "requested_action" and prs and isinstance(head_sha, str):
+        prs = [p for p in pulls if isinstance(p, dict) and _id(p.get("number")) is not None]
+        head_sha = _sha(obj.get("head_sha"))
+        if event == "check_run" and action == "requested_action" and prs and head_sha is not None:
             identifier = _d(payload.get("requested_action")).get("identifier")
             job = NewJob(
                 "accept_regression",
@@ -132,7 +144,7 @@ def decide(event: str, payload: dict) -> Decision:
                 {"identifier": identifier, "sender": sender, "check_run_id": obj.get("id"), "check_name": obj.get("name")},
             )
             return Decision(outcome="queued", repo=repo, pr=prs[0]["number"], jobs=[job])
-        if action == "rerequested" and prs and isinstance(head_sha, str):
+        if action == "rerequested" and prs and head_sha is not None:
             # A re-run gets new check runs (the worker keys them by job); a fork PR keeps its label gate.
             jobs = [
                 NewJob("review", repo, p["number"], installation_id, head_sha,

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from bot.service.db import Delivery, Job, utcnow
+from bot.service.db import Delivery, Installation, Job, utcnow
 
 
 @dataclass(frozen=True)
@@ -47,82 +48,121 @@ class ClaimedJob:
     delivery_id: str | None
 
 
-def record_delivery(
-    engine: Engine,
-    delivery_id: str,
-    event: str,
-    action: str | None,
-    repo: str | None,
-    pr: int | None,
-    outcome: str,
-    jobs: list[NewJob] = (),  # type: ignore[assignment]
-    cancel_key: str | None = None,
-) -> bool:
-    """Store a delivery and its jobs atomically. False when this delivery id was seen before."""
-    with Session(engine) as session, session.begin():
-        if session.scalar(select(Delivery.id).where(Delivery.delivery_id == delivery_id)) is not None:
-            return False
-        session.add(Delivery(delivery_id=delivery_id, event=event, action=action, repo=repo, pr=pr, outcome=outcome))
-        if cancel_key:
-            _cancel_key(session, cancel_key, reason=None)
-        for job in jobs:
-            _enqueue(session, job, delivery_id)
-        try:
-            session.flush()
-        except IntegrityError:  # a concurrent insert of the same delivery id won
-            session.rollback()
-            return False
-    return True
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """A verified delivery and what it causes, ready to be stored."""
+
+    delivery_id: str
+    event: str
+    action: str | None = None
+    repo: str | None = None
+    pr: int | None = None
+    outcome: str = "recorded"
+    jobs: tuple[NewJob, ...] = ()
+    cancel_key: str | None = None
+    installation: dict | None = None  # {"id", "account", "repos", "active", "added", "removed"}
 
 
-def _cancel_key(session: Session, key: str, reason: str | None) -> None:
-    session.execute(
-        update(Job).where(Job.key == key, Job.state == "queued").values(state="cancelled", superseded_by=reason, finished_at=utcnow())
-    )
-    session.execute(update(Job).where(Job.key == key, Job.state == "running").values(cancel_requested=True, superseded_by=reason))
+_JOB = Job.__table__
+_SUPERSEDE = (
+    update(_JOB)
+    .where(_JOB.c.key == bindparam("k"), _JOB.c.state == "queued", _JOB.c.head_sha != bindparam("sha"))
+    .values(state="superseded", superseded_by=bindparam("sha"), finished_at=bindparam("now"))
+)
+_STOP_RUNNING = (
+    update(_JOB)
+    .where(_JOB.c.key == bindparam("k"), _JOB.c.state == "running", _JOB.c.head_sha != bindparam("sha"))
+    .values(cancel_requested=True, superseded_by=bindparam("sha"))
+)
+_CANCEL_QUEUED = (
+    update(_JOB)
+    .where(_JOB.c.key == bindparam("k"), _JOB.c.state == "queued")
+    .values(state="cancelled", superseded_by=None, finished_at=bindparam("now"))
+)
+_CANCEL_RUNNING = update(_JOB).where(_JOB.c.key == bindparam("k"), _JOB.c.state == "running").values(cancel_requested=True, superseded_by=None)
+_QUEUED_TWIN = select(_JOB.c.id).where(
+    _JOB.c.key == bindparam("k"), _JOB.c.kind == bindparam("kind_"), _JOB.c.state == "queued", _JOB.c.head_sha == bindparam("sha")
+).limit(1)
 
 
-def _enqueue(session: Session, job: NewJob, delivery_id: str | None) -> None:
+def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool]:
+    """Store deliveries and their jobs in ONE transaction, in arrival order (group commit).
+
+    True for each record stored now, False for a delivery id seen before (GitHub redelivers;
+    two web processes may race on the same id — the unique index decides, nobody fails).
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        rows: dict[str, dict] = {}
+        for record in records:
+            rows.setdefault(record.delivery_id, _delivery_row(record, now))
+        insert_new = _insert_ignoring_duplicates(engine, Delivery.__table__).returning(Delivery.__table__.c.delivery_id)
+        inserted = set(conn.scalars(insert_new, list(rows.values()))) if rows else set()
+        fresh: list[bool] = []
+        for record in records:
+            new = record.delivery_id in inserted
+            inserted.discard(record.delivery_id)  # a repeat inside the batch is a duplicate too
+            fresh.append(new)
+            if not new:
+                continue
+            if record.cancel_key:
+                conn.execute(_CANCEL_QUEUED, {"k": record.cancel_key, "now": now})
+                conn.execute(_CANCEL_RUNNING, {"k": record.cancel_key})
+            for job in record.jobs:
+                _enqueue(conn, job, record.delivery_id, now)
+            if record.installation:
+                _record_installation(conn, record.installation, now)
+    return fresh
+
+
+def record_delivery(engine: Engine, delivery_id: str, event: str, action: str | None, repo: str | None, pr: int | None,
+                    outcome: str, jobs: list[NewJob] = (), cancel_key: str | None = None) -> bool:  # type: ignore[assignment]
+    """Store one delivery and its jobs atomically. False when this delivery id was seen before."""
+    record = DeliveryRecord(delivery_id, event, action, repo, pr, outcome, tuple(jobs), cancel_key)
+    return store_deliveries(engine, [record])[0]
+
+
+def _delivery_row(record: DeliveryRecord, now: datetime) -> dict:
+    return {"delivery_id": record.delivery_id, "event": record.event, "action": record.action, "repo": record.repo,
+            "pr": record.pr, "outcome": record.outcome, "received_at": now}
+
+
+def _insert_ignoring_duplicates(engine: Engine, table):
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _enqueue(conn: Connection, job: NewJob, delivery_id: str | None, now: datetime) -> None:
+    params = {"k": job.key, "sha": job.head_sha, "now": now}
     if job.kind == "review":
         # A newer head supersedes older work for the same PR: queued jobs are dropped, running ones told to stop.
-        session.execute(
-            update(Job)
-            .where(Job.key == job.key, Job.state == "queued", Job.head_sha != job.head_sha)
-            .values(state="superseded", superseded_by=job.head_sha, finished_at=utcnow())
-        )
-        session.execute(
-            update(Job)
-            .where(Job.key == job.key, Job.state == "running", Job.head_sha != job.head_sha)
-            .values(cancel_requested=True, superseded_by=job.head_sha)
-        )
-        duplicate = session.scalar(
-            select(Job.id).where(Job.key == job.key, Job.kind == "review", Job.state == "queued", Job.head_sha == job.head_sha)
-        )
-        if duplicate is not None:
-            return
-    elif job.kind == "approval":
-        duplicate = session.scalar(
-            select(Job.id).where(Job.key == job.key, Job.kind == "approval", Job.state == "queued", Job.head_sha == job.head_sha)
-        )
-        if duplicate is not None:
-            return
-    session.add(
-        Job(
-            kind=job.kind,
-            key=job.key,
-            repo=job.repo,
-            pr=job.pr,
-            installation_id=job.installation_id,
-            head_sha=job.head_sha,
-            payload=job.payload,
-            delivery_id=delivery_id,
-        )
+        conn.execute(_SUPERSEDE, params)
+        conn.execute(_STOP_RUNNING, params)
+    if job.kind in ("review", "approval") and conn.scalar(_QUEUED_TWIN, {**params, "kind_": job.kind}) is not None:
+        return  # the same work is already waiting
+    conn.execute(
+        insert(_JOB),
+        {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
+         "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id, "state": "queued", "attempts": 0,
+         "available_at": now, "cancel_requested": False, "check_runs": {}, "created_at": now},
     )
+
+
+def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
+    table = Installation.__table__
+    row = conn.execute(select(table.c.repos, table.c.account).where(table.c.id == info["id"])).one_or_none()
+    repos = (set(row.repos or []) if row else set()) | set(info["repos"]) | set(info["added"])
+    values = {"repos": sorted(repos - set(info["removed"])), "active": info["active"],
+              "account": info["account"] or (row.account if row else ""), "updated_at": now}
+    if row is None:
+        conn.execute(insert(table), {"id": info["id"], **values})
+    else:
+        conn.execute(update(table).where(table.c.id == info["id"]).values(**values))
 
 
 def enqueue(engine: Engine, job: NewJob) -> None:
-    with Session(engine) as session, session.begin():
-        _enqueue(session, job, None)
+    with engine.begin() as conn:
+        _enqueue(conn, job, None, utcnow())
 
 
 def claim(engine: Engine, worker: str, lease_seconds: float, now: datetime | None = None) -> ClaimedJob | None:

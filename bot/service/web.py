@@ -11,21 +11,22 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bot import logs
 from bot.github.signature import verify
 from bot.service import queue
-from bot.service.db import Installation, utcnow
-from bot.service.intake import decide
+from bot.service.groupcommit import DeliveryWriter
+from bot.service.intake import Decision, decide
+from bot.service.queue import DeliveryRecord
 from bot.service.metrics import Metrics
 from bot.service.migrate import is_current
 from bot.settings import Settings
 
 log = logging.getLogger("prompt_review.web")
+
+MAX_HEADER_CHARS = 100  # GitHub's delivery ids are GUIDs and event names short; the columns hold 100
 
 
 class _TooLarge(Exception):
@@ -46,6 +47,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> FastAPI:
+    writer = DeliveryWriter(engine)
     app = FastAPI(title="prompt-review", docs_url=None, redoc_url=None, openapi_url=None)
     secret = settings.webhook_secret or ""
 
@@ -69,19 +71,21 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> Fast
         if not isinstance(payload, dict) or not event or not delivery_id:
             metrics.deliveries.labels(event or "unknown", "bad_request").inc()
             return JSONResponse({"error": "expected a JSON object with X-GitHub-Event and X-GitHub-Delivery headers"}, status_code=400)
+        if len(delivery_id) > MAX_HEADER_CHARS or len(event) > MAX_HEADER_CHARS:
+            metrics.deliveries.labels("unknown", "bad_request").inc()
+            return JSONResponse({"error": f"X-GitHub-Event and X-GitHub-Delivery must be at most {MAX_HEADER_CHARS} characters"}, status_code=400)
         with logs.context(delivery=delivery_id):
+            decision = None if event == "ping" else decide(event, payload)
             try:
-                if event == "ping":
-                    _store(engine, delivery_id, event, payload, decide_ping=True)
-                    metrics.deliveries.labels(event, "recorded").inc()
-                    return JSONResponse({"ok": True}, status_code=200)
-                decision = decide(event, payload)
-                stored = _store(engine, delivery_id, event, payload, decision=decision)
+                stored = await writer.store(_record(delivery_id, event, payload, decision))
             except SQLAlchemyError:
                 log.exception("could not store delivery")
                 metrics.deliveries.labels(event, "db_error").inc()
                 # 503 makes GitHub mark the delivery failed, so it can be redelivered later.
                 return JSONResponse({"error": "storage unavailable; redeliver later"}, status_code=503)
+            if decision is None:
+                metrics.deliveries.labels(event, "recorded").inc()
+                return JSONResponse({"ok": True}, status_code=200)
             outcome = decision.outcome if stored else "duplicate"
             metrics.deliveries.labels(event, outcome).inc()
             log.info("delivery %s %s.%s → %s", delivery_id, event, payload.get("action"), outcome)
@@ -133,33 +137,18 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> Fast
     return app
 
 
-def _store(engine: Engine, delivery_id: str, event: str, payload: dict, decision=None, decide_ping: bool = False) -> bool:
-    if decide_ping:
-        return queue.record_delivery(engine, delivery_id, event, None, None, None, "recorded")
-    stored = queue.record_delivery(
-        engine,
+def _record(delivery_id: str, event: str, payload: dict, decision: Decision | None) -> DeliveryRecord:
+    if decision is None:  # ping
+        return DeliveryRecord(delivery_id, event)
+    action = payload.get("action")
+    return DeliveryRecord(
         delivery_id,
         event,
-        payload.get("action") if isinstance(payload.get("action"), str) else None,
+        action[:MAX_HEADER_CHARS] if isinstance(action, str) else None,
         decision.repo,
         decision.pr,
         decision.outcome,
-        jobs=decision.jobs,
-        cancel_key=decision.cancel_key,
+        tuple(decision.jobs),
+        decision.cancel_key,
+        decision.installation,
     )
-    if stored and decision.installation:
-        _record_installation(engine, decision.installation)
-    return stored
-
-
-def _record_installation(engine: Engine, info: dict) -> None:
-    with Session(engine) as session, session.begin():
-        row = session.scalar(select(Installation).where(Installation.id == info["id"]))
-        if row is None:
-            row = Installation(id=info["id"], account=info["account"], repos=[])
-            session.add(row)
-        repos = set(row.repos or []) | set(info["repos"]) | set(info["added"])
-        row.repos = sorted(repos - set(info["removed"]))
-        row.active = info["active"]
-        row.account = info["account"] or row.account
-        row.updated_at = utcnow()

@@ -1,0 +1,99 @@
+"""Group commit for webhook intake: deliveries that arrive together are stored by one thread in one
+transaction, so the event loop never blocks on the database and a burst costs one commit, not one each.
+
+A delivery is acknowledged only after the transaction holding it committed; if that transaction
+fails, each delivery in it is retried on its own, so one bad row cannot fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue as threadqueue
+import threading
+import time
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.service.queue import DeliveryRecord, store_deliveries
+
+log = logging.getLogger("prompt_review.web")
+
+MAX_BATCH = 256
+IDLE_SECONDS = 5.0  # the writer thread exits when idle and starts again with the next delivery
+
+
+class DeliveryWriter:
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, linger_seconds: float = 0.0):
+        # linger: how long to wait for company after the first delivery of a batch. 0 adds no latency:
+        # under load, deliveries pile up while the previous batch commits and are batched anyway.
+        self._engine = engine
+        self._max_batch = max_batch
+        self._linger = linger_seconds
+        self._pending: threadqueue.SimpleQueue = threadqueue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def store(self, record: DeliveryRecord) -> bool:
+        """True when stored now, False for a delivery seen before; raises SQLAlchemyError when it could not be stored."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+        self._pending.put((record, loop, done))
+        self._ensure_started()  # after the put: an idle thread exiting now has seen the queue empty
+        return await asyncio.shield(done)  # a client hanging up must not cancel a write already queued
+
+    def _ensure_started(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="delivery-writer", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = [self._pending.get(timeout=IDLE_SECONDS)]
+            except threadqueue.Empty:
+                with self._lock:
+                    if self._pending.empty():
+                        self._thread = None
+                        return
+                continue
+            deadline = time.monotonic() + self._linger
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._pending.get(timeout=max(0.0, deadline - time.monotonic())) if self._linger
+                                 else self._pending.get_nowait())
+                except threadqueue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list) -> None:
+        try:
+            outcomes: list = store_deliveries(self._engine, [record for record, _, _ in batch])
+        except OperationalError as exc:  # the database is unreachable: every delivery in the batch gets a 503
+            outcomes = [exc] * len(batch)
+        except Exception as exc:  # one bad row must not fail its neighbours: store them one by one
+            if len(batch) > 1:
+                log.warning("a batch of %d deliveries failed (%s); storing them one by one", len(batch), type(exc).__name__)
+                for item in batch:
+                    self._write([item])
+                return
+            if not isinstance(exc, SQLAlchemyError):
+                log.exception("delivery writer failed")
+            outcomes = [exc]
+        for (_, loop, done), outcome in zip(batch, outcomes):
+            try:
+                loop.call_soon_threadsafe(_settle, done, outcome)
+            except RuntimeError:  # that request's event loop is gone (server shutting down)
+                pass
+
+
+def _settle(done: asyncio.Future, outcome) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)

@@ -1,0 +1,89 @@
+"""Group commit: deliveries stored together in one transaction mean exactly what they would mean
+stored one by one, and one bad delivery never fails the deliveries batched with it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.service import queue
+from bot.service.db import Delivery, Installation, Job, make_engine
+from bot.service.groupcommit import DeliveryWriter
+from bot.service.migrate import upgrade
+from bot.service.queue import DeliveryRecord, NewJob
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def review(delivery: str, sha: str, pr: int = 1) -> DeliveryRecord:
+    job = NewJob("review", "acme/bot", pr, 99, sha, {"action": "synchronize"})
+    return DeliveryRecord(delivery, "pull_request", "synchronize", "acme/bot", pr, "queued", (job,))
+
+
+def jobs(engine) -> list[tuple[str, str]]:
+    with Session(engine) as session:
+        return [(r.head_sha, r.state) for r in session.scalars(select(Job).order_by(Job.id))]
+
+
+def test_a_batch_keeps_arrival_order_so_the_later_head_wins(engine):
+    assert queue.store_deliveries(engine, [review("d1", "a"), review("d2", "b"), review("d3", "c", pr=2)]) == [True, True, True]
+    assert jobs(engine) == [("a", "superseded"), ("b", "queued"), ("c", "queued")]
+
+
+def test_a_close_after_the_push_in_the_same_batch_cancels_it(engine):
+    closed = DeliveryRecord("d2", "pull_request", "closed", "acme/bot", 1, "recorded", cancel_key="acme/bot#1")
+    queue.store_deliveries(engine, [review("d1", "a"), closed])
+    assert jobs(engine) == [("a", "cancelled")]
+
+
+def test_repeated_delivery_ids_are_stored_once_inside_a_batch_and_across_batches(engine):
+    assert queue.store_deliveries(engine, [review("d1", "a"), review("d1", "a")]) == [True, False]
+    assert queue.store_deliveries(engine, [review("d1", "a"), review("d2", "a")]) == [False, True]
+    with Session(engine) as session:
+        assert session.scalars(select(Delivery.delivery_id).order_by(Delivery.id)).all() == ["d1", "d2"]
+    assert jobs(engine) == [("a", "queued")]  # the same head twice is one piece of work
+
+
+def test_installation_changes_are_stored_with_their_delivery(engine):
+    info = {"id": 7, "account": "acme", "active": True, "repos": ["acme/a", "acme/b"], "added": [], "removed": []}
+    later = {**info, "repos": [], "added": ["acme/c"], "removed": ["acme/a"]}
+    queue.store_deliveries(engine, [DeliveryRecord("i1", "installation", "created", installation=info),
+                                    DeliveryRecord("i2", "installation_repositories", "added", installation=later)])
+    with Session(engine) as session:
+        row = session.get(Installation, 7)
+        assert (row.account, row.active, row.repos) == ("acme", True, ["acme/b", "acme/c"])
+
+
+def test_one_unstorable_delivery_does_not_fail_the_others_batched_with_it(engine):
+    writer = DeliveryWriter(engine, linger_seconds=0.5)  # the three surely share one transaction
+    poisoned = review("bad", "f" * 40, pr=2**70)  # beyond the column: the database refuses this row
+
+    async def burst():
+        return await asyncio.gather(*(writer.store(r) for r in [review("d1", "a"), poisoned, review("d2", "b", pr=3)]),
+                                    return_exceptions=True)
+
+    first, bad, last = asyncio.run(burst())
+    assert (first, last) == (True, True)
+    assert isinstance(bad, Exception)
+    assert sorted(jobs(engine)) == [("a", "queued"), ("b", "queued")]
+    with Session(engine) as session:
+        assert sorted(session.scalars(select(Delivery.delivery_id))) == ["d1", "d2"]  # nothing of the bad one
+
+
+def test_many_concurrent_deliveries_are_all_stored_and_answered(engine):
+    writer = DeliveryWriter(engine, max_batch=16)
+
+    async def burst():
+        return await asyncio.gather(*(writer.store(review(f"d{i}", f"{i:040x}", pr=i + 1)) for i in range(200)))
+
+    assert asyncio.run(burst()) == [True] * 200
+    assert len(jobs(engine)) == 200
