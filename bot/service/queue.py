@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -64,25 +64,39 @@ class DeliveryRecord:
 
 
 _JOB = Job.__table__
+_QUEUED, _RUNNING = _JOB.c.state == "queued", _JOB.c.state == "running"
+# One statement each (a round trip is the cost that matters): queued work is dropped, running work told to stop.
 _SUPERSEDE = (
     update(_JOB)
-    .where(_JOB.c.key == bindparam("k"), _JOB.c.state == "queued", _JOB.c.head_sha != bindparam("sha"))
-    .values(state="superseded", superseded_by=bindparam("sha"), finished_at=bindparam("now"))
+    .where(_JOB.c.key == bindparam("k"), _JOB.c.state.in_(("queued", "running")), _JOB.c.head_sha != bindparam("sha"))
+    .values(
+        state=case((_QUEUED, "superseded"), else_=_JOB.c.state),
+        finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
+        cancel_requested=case((_RUNNING, True), else_=_JOB.c.cancel_requested),
+        superseded_by=bindparam("sha"),
+    )
 )
-_STOP_RUNNING = (
+_CANCEL = (
     update(_JOB)
-    .where(_JOB.c.key == bindparam("k"), _JOB.c.state == "running", _JOB.c.head_sha != bindparam("sha"))
-    .values(cancel_requested=True, superseded_by=bindparam("sha"))
+    .where(_JOB.c.key == bindparam("k"), _JOB.c.state.in_(("queued", "running")))
+    .values(
+        state=case((_QUEUED, "cancelled"), else_=_JOB.c.state),
+        finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
+        cancel_requested=case((_RUNNING, True), else_=_JOB.c.cancel_requested),
+        superseded_by=None,
+    )
 )
-_CANCEL_QUEUED = (
-    update(_JOB)
-    .where(_JOB.c.key == bindparam("k"), _JOB.c.state == "queued")
-    .values(state="cancelled", superseded_by=None, finished_at=bindparam("now"))
+_JOB_COLUMNS = ("kind", "key", "repo", "pr", "installation_id", "head_sha", "payload", "delivery_id", "state", "attempts",
+                "available_at", "cancel_requested", "check_runs", "created_at")
+_twin = aliased(Job)
+# Insert unless the same work (kind, PR, head) already waits — a check and an insert in one statement.
+_INSERT_UNLESS_QUEUED = insert(_JOB).from_select(
+    _JOB_COLUMNS,
+    select(*(bindparam(f"{c}_", type_=_JOB.c[c].type) for c in _JOB_COLUMNS)).where(
+        ~exists().where(_twin.key == bindparam("key_"), _twin.kind == bindparam("kind_"), _twin.state == "queued",
+                        _twin.head_sha == bindparam("head_sha_"))
+    ),
 )
-_CANCEL_RUNNING = update(_JOB).where(_JOB.c.key == bindparam("k"), _JOB.c.state == "running").values(cancel_requested=True, superseded_by=None)
-_QUEUED_TWIN = select(_JOB.c.id).where(
-    _JOB.c.key == bindparam("k"), _JOB.c.kind == bindparam("kind_"), _JOB.c.state == "queued", _JOB.c.head_sha == bindparam("sha")
-).limit(1)
 
 
 def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool]:
@@ -106,8 +120,7 @@ def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool
             if not new:
                 continue
             if record.cancel_key:
-                conn.execute(_CANCEL_QUEUED, {"k": record.cancel_key, "now": now})
-                conn.execute(_CANCEL_RUNNING, {"k": record.cancel_key})
+                conn.execute(_CANCEL, {"k": record.cancel_key, "now": now})
             for job in record.jobs:
                 _enqueue(conn, job, record.delivery_id, now)
             if record.installation:
@@ -133,19 +146,15 @@ def _insert_ignoring_duplicates(engine: Engine, table):
 
 
 def _enqueue(conn: Connection, job: NewJob, delivery_id: str | None, now: datetime) -> None:
-    params = {"k": job.key, "sha": job.head_sha, "now": now}
-    if job.kind == "review":
-        # A newer head supersedes older work for the same PR: queued jobs are dropped, running ones told to stop.
-        conn.execute(_SUPERSEDE, params)
-        conn.execute(_STOP_RUNNING, params)
-    if job.kind in ("review", "approval") and conn.scalar(_QUEUED_TWIN, {**params, "kind_": job.kind}) is not None:
-        return  # the same work is already waiting
-    conn.execute(
-        insert(_JOB),
-        {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
-         "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id, "state": "queued", "attempts": 0,
-         "available_at": now, "cancel_requested": False, "check_runs": {}, "created_at": now},
-    )
+    if job.kind == "review":  # a newer head supersedes older work for the same PR
+        conn.execute(_SUPERSEDE, {"k": job.key, "sha": job.head_sha, "now": now})
+    row = {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
+           "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id, "state": "queued", "attempts": 0,
+           "available_at": now, "cancel_requested": False, "check_runs": {}, "created_at": now}
+    if job.kind in ("review", "approval"):
+        conn.execute(_INSERT_UNLESS_QUEUED, {f"{name}_": value for name, value in row.items()})
+    else:
+        conn.execute(insert(_JOB), row)
 
 
 def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
