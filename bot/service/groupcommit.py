@@ -12,6 +12,7 @@ import logging
 import queue as threadqueue
 import threading
 import time
+import zlib
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -21,33 +22,46 @@ from bot.service.queue import DeliveryRecord, store_deliveries
 log = logging.getLogger("prompt_review.web")
 
 MAX_BATCH = 256
+PG_LANES = 4
 IDLE_SECONDS = 5.0  # the writer thread exits when idle and starts again with the next delivery
 
 
 class DeliveryWriter:
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, linger_seconds: float = 0.0):
+    """Stores deliveries through `lanes` writer threads. Everything about one PR goes through the same
+    lane, so a PR's deliveries are stored in arrival order; different PRs commit in parallel."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, linger_seconds: float = 0.0, lanes: int | None = None):
         # linger: how long to wait for company after the first delivery of a batch. 0 adds no latency:
         # under load, deliveries pile up while the previous batch commits and are batched anyway.
-        self._engine = engine
-        self._max_batch = max_batch
-        self._linger = linger_seconds
-        self._pending: threadqueue.SimpleQueue = threadqueue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        if lanes is None:  # SQLite has one writer at a time anyway; PostgreSQL overlaps round trips
+            lanes = 1 if engine.dialect.name == "sqlite" else PG_LANES
+        self._lanes = [_Lane(engine, max_batch, linger_seconds, f"delivery-writer-{i}") for i in range(lanes)]
 
     async def store(self, record: DeliveryRecord) -> bool:
         """True when stored now, False for a delivery seen before; raises SQLAlchemyError when it could not be stored."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
-        self._pending.put((record, loop, done))
-        self._ensure_started()  # after the put: an idle thread exiting now has seen the queue empty
+        key = record.cancel_key or (record.jobs[0].key if record.jobs else record.delivery_id)
+        self._lanes[zlib.crc32(key.encode()) % len(self._lanes)].put((record, loop, done))
         return await asyncio.shield(done)  # a client hanging up must not cancel a write already queued
 
-    def _ensure_started(self) -> None:
-        if self._thread is None:
+
+class _Lane:
+    def __init__(self, engine: Engine, max_batch: int, linger_seconds: float, name: str):
+        self._engine = engine
+        self._max_batch = max_batch
+        self._linger = linger_seconds
+        self._name = name
+        self._pending: threadqueue.SimpleQueue = threadqueue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, item: tuple) -> None:
+        self._pending.put(item)
+        if self._thread is None:  # started after the put: an idle thread exiting now has seen the queue empty
             with self._lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="delivery-writer", daemon=True)
+                    self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     self._thread.start()
 
     def _run(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +64,10 @@ class DeliveryRecord:
 
 
 _JOB = Job.__table__
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(h) FROM"
+    " (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs"
+)
 _QUEUED, _RUNNING = _JOB.c.state == "queued", _JOB.c.state == "running"
 # One statement each (a round trip is the cost that matters): queued work is dropped, running work told to stop.
 _SUPERSEDE = (
@@ -105,26 +109,37 @@ def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool
     True for each record stored now, False for a delivery id seen before (GitHub redelivers;
     two web processes may race on the same id — the unique index decides, nobody fails).
     """
-    now = utcnow()
     with engine.begin() as conn:
-        rows: dict[str, dict] = {}
-        for record in records:
-            rows.setdefault(record.delivery_id, _delivery_row(record, now))
-        insert_new = _insert_ignoring_duplicates(engine, Delivery.__table__).returning(Delivery.__table__.c.delivery_id)
-        inserted = set(conn.scalars(insert_new, list(rows.values()))) if rows else set()
-        fresh: list[bool] = []
-        for record in records:
-            new = record.delivery_id in inserted
-            inserted.discard(record.delivery_id)  # a repeat inside the batch is a duplicate too
-            fresh.append(new)
-            if not new:
-                continue
-            if record.cancel_key:
-                conn.execute(_CANCEL, {"k": record.cancel_key, "now": now})
-            for job in record.jobs:
-                _enqueue(conn, job, record.delivery_id, now)
-            if record.installation:
-                _record_installation(conn, record.installation, now)
+        return write_deliveries(conn, records)
+
+
+def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bool]:
+    """store_deliveries inside a transaction the caller holds."""
+    now = utcnow()
+    rows: dict[str, dict] = {}
+    for record in records:
+        rows.setdefault(record.delivery_id, _delivery_row(record, now))
+    insert_new = _insert_ignoring_duplicates(conn, Delivery.__table__).returning(Delivery.__table__.c.delivery_id)
+    inserted = set(conn.scalars(insert_new, list(rows.values()))) if rows else set()
+    fresh = []
+    for record in records:
+        fresh.append(record.delivery_id in inserted)
+        inserted.discard(record.delivery_id)  # a repeat inside the batch is a duplicate too
+    keys = sorted({key for record, new in zip(records, fresh) if new
+                   for key in [*(job.key for job in record.jobs), *([record.cancel_key] if record.cancel_key else [])]})
+    if keys and conn.dialect.name == "postgresql":
+        # Another web process may be storing a delivery for the same PR right now: take the PRs in a
+        # fixed order so superseding sees its jobs (and two batches cannot deadlock).
+        conn.execute(_LOCK_KEYS, {"keys": keys})
+    for record, new in zip(records, fresh):
+        if not new:
+            continue
+        if record.cancel_key:
+            conn.execute(_CANCEL, {"k": record.cancel_key, "now": now})
+        for job in record.jobs:
+            _enqueue(conn, job, record.delivery_id, now)
+        if record.installation:
+            _record_installation(conn, record.installation, now)
     return fresh
 
 
@@ -140,8 +155,8 @@ def _delivery_row(record: DeliveryRecord, now: datetime) -> dict:
             "pr": record.pr, "outcome": record.outcome, "received_at": now}
 
 
-def _insert_ignoring_duplicates(engine: Engine, table):
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+def _insert_ignoring_duplicates(conn: Connection, table):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
 
 

@@ -4,6 +4,7 @@ stored one by one, and one bad delivery never fails the deliveries batched with 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -87,3 +88,22 @@ def test_many_concurrent_deliveries_are_all_stored_and_answered(engine):
 
     assert asyncio.run(burst()) == [True] * 200
     assert len(jobs(engine)) == 200
+
+
+def test_two_web_processes_storing_pushes_to_one_pr_at_once_leave_one_queued_review(pg_database_url):
+    """Replica A has stored head `a` but not committed yet when replica B stores head `b`: B waits for
+    A's transaction, so its superseding sees `a` — one queued review, for the newer head."""
+    engine_a, engine_b = make_engine(pg_database_url), make_engine(pg_database_url)
+    upgrade(engine_a)
+    try:
+        with engine_a.begin() as conn_a:
+            queue.write_deliveries(conn_a, [review("d1", "a")])
+            later = threading.Thread(target=queue.store_deliveries, args=(engine_b, [review("d2", "b")]))
+            later.start()
+            later.join(timeout=1.0)
+            assert later.is_alive(), "replica B must wait for A's transaction on the same PR"
+        later.join(timeout=30)
+        assert jobs(engine_a) == [("a", "superseded"), ("b", "queued")]
+    finally:
+        engine_a.dispose()
+        engine_b.dispose()
