@@ -5,6 +5,7 @@ The schema itself is created by Alembic migrations (bot/service/migrations), app
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -171,5 +172,43 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        _serialize_writers(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _serialize_writers(engine: Engine) -> None:
+    """SQLite takes one writer at a time, and a writer that finds the database locked sleeps in
+    growing steps (up to 100 ms) before looking again. Threads of one process therefore queue for a
+    Python lock before their first write of a transaction and hand it over the moment they commit,
+    so the web intake never sleeps behind a worker's claim. (pysqlite opens a transaction at the
+    first write, so read-only work never takes the lock.)"""
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(conn, _cursor, statement, _parameters, _context, _executemany):
+        info = conn.connection.info
+        if not info.get("writing") and statement.lstrip()[:7].upper().startswith(_WRITES):
+            lock.acquire()
+            info["writing"] = True
+
+    def _give(dbapi_connection_info: dict) -> None:
+        if dbapi_connection_info.pop("writing", False):
+            lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn):
+        conn.connection.commit()  # commit now, so the next writer never finds the file still locked
+        _give(conn.connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn):
+        conn.connection.rollback()
+        _give(conn.connection.info)
+
+    @event.listens_for(engine.pool, "reset")
+    def _reset(_dbapi_connection, record, _reset_state=None):
+        _give(record.info)

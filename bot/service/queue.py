@@ -189,34 +189,35 @@ def enqueue(engine: Engine, job: NewJob) -> None:
         _enqueue(conn, job, None, utcnow())
 
 
+_other = _JOB.alias("other")
+_RUNNABLE = or_(
+    and_(_JOB.c.state == "queued", _JOB.c.available_at <= bindparam("now")),
+    and_(_JOB.c.state == "running", _JOB.c.lease_until < bindparam("now")),  # its worker's lease ran out
+)
+_PR_BUSY = exists().where(_other.c.key == _JOB.c.key, _other.c.state == "running", _other.c.id != _JOB.c.id)
+_CANDIDATE = select(_JOB.c.id).where(_RUNNABLE, ~_PR_BUSY).order_by(_JOB.c.id).limit(1)
+_TAKE = (
+    update(_JOB)
+    .where(_JOB.c.id == bindparam("id_"), _RUNNABLE)
+    .values(state="running", attempts=_JOB.c.attempts + 1, lease_until=bindparam("lease"), worker=bindparam("worker_"),
+            started_at=bindparam("now"))
+    .returning(*_JOB.c)
+)
+
+
 def claim(engine: Engine, worker: str, lease_seconds: float, now: datetime | None = None) -> ClaimedJob | None:
     """Take the oldest runnable job (or one whose worker's lease expired) for this worker."""
+    candidate = _CANDIDATE.with_for_update(skip_locked=True) if engine.dialect.name == "postgresql" else _CANDIDATE
     for _ in range(5):  # a lost race on the unique index just means: look again
-        now = now or utcnow()
-        other = aliased(Job)
-        busy_key = exists().where(and_(other.key == Job.key, other.state == "running", other.id != Job.id))
-        runnable = or_(and_(Job.state == "queued", Job.available_at <= now), and_(Job.state == "running", Job.lease_until < now))
-        candidate = select(Job.id).where(runnable, ~busy_key).order_by(Job.id).limit(1)
+        at = now or utcnow()
         try:
-            with Session(engine) as session, session.begin():
-                if engine.dialect.name == "postgresql":
-                    candidate = candidate.with_for_update(skip_locked=True)
-                job_id = session.scalar(candidate)
+            with engine.begin() as conn:
+                job_id = conn.scalar(candidate, {"now": at})
                 if job_id is None:
                     return None
-                result = session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, runnable)
-                    .values(
-                        state="running",
-                        attempts=Job.attempts + 1,
-                        lease_until=now + timedelta(seconds=lease_seconds),
-                        worker=worker,
-                        started_at=now,
-                    )
-                    .returning(Job)
-                )
-                row = result.scalars().first()
+                row = conn.execute(
+                    _TAKE, {"id_": job_id, "now": at, "lease": at + timedelta(seconds=lease_seconds), "worker_": worker}
+                ).first()
                 if row is None:
                     continue
                 return ClaimedJob(
@@ -233,17 +234,17 @@ def claim(engine: Engine, worker: str, lease_seconds: float, now: datetime | Non
                     delivery_id=row.delivery_id,
                 )
         except IntegrityError:
-            now = None
             continue
     return None
 
 
+_OWNED = update(_JOB).where(_JOB.c.id == bindparam("id_"), _JOB.c.worker == bindparam("worker_"), _JOB.c.state == "running")
+
+
 def _update_owned(engine: Engine, job_id: int, worker: str, **values) -> bool:
     """Change a running job only while this worker still holds it; False when it was re-claimed."""
-    with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(Job).where(Job.id == job_id, Job.worker == worker, Job.state == "running").values(**values)
-        )
+    with engine.begin() as conn:
+        result = conn.execute(_OWNED.values(**values), {"id_": job_id, "worker_": worker})
         return result.rowcount == 1
 
 
@@ -252,15 +253,24 @@ def heartbeat(engine: Engine, job_id: int, worker: str, lease_seconds: float) ->
     return _update_owned(engine, job_id, worker, lease_until=utcnow() + timedelta(seconds=lease_seconds))
 
 
-def cancel_requested(engine: Engine, job_id: int) -> str | None:
-    """The newer head SHA (or 'closed') when this running job was told to stop; else None."""
-    with Session(engine) as session:
-        row = session.execute(select(Job.cancel_requested, Job.superseded_by, Job.state).where(Job.id == job_id)).one_or_none()
+LOST = "lost"  # cancel_requested's answer when the job's lease ran out and another worker took it
+
+
+def cancel_requested(engine: Engine, job_id: int, worker: str | None = None) -> str | None:
+    """The newer head SHA (or 'closed') when this running job was told to stop; LOST when `worker`
+    no longer holds it (its lease ran out and another worker re-claimed it); else None."""
+    with engine.connect() as conn:
+        row = conn.execute(_STOP_STATE, {"id_": job_id}).one_or_none()
     if row is None:
         return "deleted"
+    if worker is not None and row.worker != worker:
+        return LOST
     if row.cancel_requested or row.state != "running":
         return row.superseded_by or "closed"
     return None
+
+
+_STOP_STATE = select(_JOB.c.cancel_requested, _JOB.c.superseded_by, _JOB.c.state, _JOB.c.worker).where(_JOB.c.id == bindparam("id_"))
 
 
 def save_check_runs(engine: Engine, job_id: int, check_runs: dict) -> None:

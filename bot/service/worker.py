@@ -36,6 +36,10 @@ class Superseded(Exception):
         super().__init__(by)
 
 
+class LostJob(Exception):
+    """This worker's lease ran out and another worker re-claimed the job: stop without publishing."""
+
+
 class DbCache:
     """The eval result cache in the service database (shared by all workers)."""
 
@@ -102,6 +106,9 @@ class Worker:
         except Superseded as exc:
             state = "superseded"
             log.info("job %s superseded by %s", job.id, exc.by)
+        except LostJob:
+            state = "lost"
+            log.warning("job %s: lease lost (the database or this worker stalled) and another worker took it; stopping", job.id)
         except Exception as exc:
             retryable = not isinstance(exc, GitHubError) or exc.status in (0, 403, 429) or exc.status >= 500
             error = f"{type(exc).__name__}: {exc}"
@@ -125,7 +132,8 @@ class Worker:
         interval = max(0.5, self.settings.job_lease_seconds / 3)
         while not stop.wait(interval):
             try:
-                queue.heartbeat(self.engine, job.id, self.name, self.settings.job_lease_seconds)
+                if not queue.heartbeat(self.engine, job.id, self.name, self.settings.job_lease_seconds):
+                    return  # no longer ours: the handler notices at its next check and stops
             except Exception:
                 log.warning("heartbeat failed for job %s", job.id)
 
@@ -150,7 +158,9 @@ class Worker:
 
     # --- handlers -------------------------------------------------------------------------
     def _guard(self, job: queue.ClaimedJob) -> None:
-        by = queue.cancel_requested(self.engine, job.id)
+        by = queue.cancel_requested(self.engine, job.id, self.name)
+        if by == queue.LOST:
+            raise LostJob
         if by is not None:
             raise Superseded(by)
 
@@ -184,7 +194,9 @@ class Worker:
         )
         queue.save_check_runs(self.engine, job.id, ids)
         result = self._review(client, job, pull)
-        cancelled_by = queue.cancel_requested(self.engine, job.id)
+        cancelled_by = queue.cancel_requested(self.engine, job.id, self.name)
+        if cancelled_by == queue.LOST:
+            raise LostJob  # the worker that re-claimed it publishes; touching its check runs would race it
         if cancelled_by is not None or getattr(result.evals, "cancelled", False):
             by = cancelled_by or "a newer commit"
             for run_id in ids.values():
@@ -197,7 +209,7 @@ class Worker:
         return Context(
             env=self.env,
             cache=self.cache,
-            cancelled=lambda: queue.cancel_requested(self.engine, job.id) is not None,
+            cancelled=lambda: queue.cancel_requested(self.engine, job.id, self.name) is not None,
             team_members=gh.team_resolver(client),
             write_access=gh.write_access_resolver(client, job.repo),
             fresh_commits=fresh,

@@ -69,6 +69,9 @@ def test_expired_lease_is_reclaimed_by_another_worker(engine):
     later = utcnow() + timedelta(seconds=31)
     again = queue.claim(engine, "w2", 30, now=later)
     assert again is not None and again.id == first.id and again.attempts == 2
+    assert queue.cancel_requested(engine, first.id, "dead-worker") == queue.LOST  # it must stop if it wakes up
+    assert not queue.heartbeat(engine, first.id, "dead-worker", 30)
+    assert queue.cancel_requested(engine, first.id, "w2") is None
     assert not queue.finish(engine, first.id, "dead-worker")  # the old worker can no longer complete it
     assert queue.finish(engine, first.id, "w2")
 
