@@ -265,14 +265,19 @@ class Worker:
 
         result = replace(result, links=gh.check_links(client, job.repo, ids, self.settings.github_web_url))
         self._guard(job)
+        comment_id = None
         if result.touches_prompts or result.problems:
-            gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
+            comment_id = gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
         else:
             existing = gh.find_comment(client, job.repo, job.pr)
             if existing is not None:
-                gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
-        gh.complete_check(client, job.repo, ids[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result))
-        gh.complete_check(client, job.repo, ids[APPROVAL_CHECK], render_approval_check(result))
+                comment_id = gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
+        # "Details" on the checks leads to the comment with the regressions and the diff, else to the PR.
+        web = self.settings.github_web_url
+        details = gh.comment_url(web, job.repo, job.pr, comment_id) if comment_id else gh.pull_url(web, job.repo, job.pr)
+        gh.complete_check(client, job.repo, ids[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result),
+                          details_url=details)
+        gh.complete_check(client, job.repo, ids[APPROVAL_CHECK], render_approval_check(result), details_url=details)
         self._record(job, result)
 
     def _record(self, job: queue.ClaimedJob, result: ReviewResult) -> None:

@@ -1,6 +1,6 @@
 """Re-runs: "Re-run" on a check or "Re-run all checks" gets NEW check runs (GitHub's contract for
 `rerequested`), each re-request exactly once; ordinary jobs keep reusing the runs of their head.
-Both runs link to the PR page (`details_url`)."""
+Both runs link to the sticky comment (`details_url`; the PR page while the review runs)."""
 
 from __future__ import annotations
 
@@ -84,11 +84,12 @@ def test_a_review_after_a_rerun_updates_the_new_runs_and_creates_none(running):
     assert approval.name == APPROVAL_CHECK and approval.summary != before[3].summary
 
 
-def test_check_runs_link_to_the_pull_request(running):
+def test_completed_check_runs_link_to_the_sticky_comment(running):
     s = running
     pr = opened_and_reviewed(s)
     web = s.service.settings.github_web_url
-    assert {r.details_url for r in runs(s, pr.head_sha)} == {f"{web}/{REPO}/pull/{pr.number}"}
+    (comment,) = bot_comments(s, pr.number)
+    assert {r.details_url for r in runs(s, pr.head_sha)} == {f"{web}/{REPO}/pull/{pr.number}#issuecomment-{comment.id}"}
 
 
 def test_start_checks_creates_runs_once_per_rerun_and_reuses_them_on_retries(running):
