@@ -43,6 +43,7 @@ class EvalsConfig(_Strict):
     repeats: int = Field(1, ge=1, le=20)
     concurrency: int = Field(8, ge=1, le=64)
     timeout_s: float = Field(60.0, gt=0)
+    regex_timeout_s: float = Field(1.0, gt=0, le=60)  # one suite regex on one output; past it the case is `error`
     budget: Budget = Field(default_factory=Budget)
     skip_evals_on_formatting_only: bool = True
     forks: ForksConfig = Field(default_factory=ForksConfig)

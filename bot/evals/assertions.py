@@ -128,8 +128,8 @@ def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBr
         message = (
             f"{a.type} {exc.pattern!r} was stopped after {exc.limit_s:g} s on this output, so the case is an error "
             "(neither pass nor fail). The pattern backtracks catastrophically; rewrite it without nested or "
-            "overlapping repetition such as (a+)+ or (a|aa)+, or raise the limit (regex_timeout_s of the eval "
-            f"request, default {DEFAULT_TIMEOUT_S:g} s)"
+            "overlapping repetition such as (a+)+ or (a|aa)+, or raise the limit (evals.regex_timeout_s in "
+            f".github/prompt-review.yml, default {DEFAULT_TIMEOUT_S:g} s)"
         )
     else:  # the loader validates patterns, so this is one that became invalid when {{ vars }} were rendered in
         message = f"{a.type} {str(a.value)!r} is not a valid regular expression after rendering vars: {exc}"

@@ -110,7 +110,7 @@ async def run_evals(
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await _execute(job, caller, grader, is_cancelled, request.regex_timeout_s)
+                    await _execute(job, caller, grader, is_cancelled, request.config.regex_timeout_s)
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1

@@ -10,7 +10,6 @@ from bot.core.compare import CaseStatus, SideResult, Verdict
 from bot.core.config import EvalsConfig
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
-from bot.evals.patterns import DEFAULT_TIMEOUT_S as DEFAULT_REGEX_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -24,9 +23,6 @@ class EvalRequest:
     formatting_only: frozenset[str] = frozenset()
     # Model credentials and base URLs; the library never reads os.environ.
     env: Mapping[str, str] = field(default_factory=dict)
-    # Seconds one suite regex may run on one model output before the case is `error` (not yet a
-    # repo-config key: .github/prompt-review.yml has no place for it in EvalsConfig).
-    regex_timeout_s: float = DEFAULT_REGEX_TIMEOUT_S
 
 
 @dataclass(frozen=True)

@@ -50,3 +50,12 @@ def test_non_mapping_config_is_refused():
 def test_python_tags_are_not_constructed():
     with pytest.raises(UserError):
         parse_config("evals: !!python/object/apply:os.system ['true']\n")
+
+
+def test_regex_time_limit_is_set_in_the_repo_config_and_must_be_positive():
+    assert parse_config(None).evals.regex_timeout_s == 1.0
+    assert parse_config("evals:\n  regex_timeout_s: 2.5\n").evals.regex_timeout_s == 2.5
+    with pytest.raises(UserError) as info:
+        parse_config("evals:\n  regex_timeout_s: 0\n")
+    (error,) = info.value.errors
+    assert (error.line, error.field) == (2, "evals.regex_timeout_s")

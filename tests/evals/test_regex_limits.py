@@ -69,7 +69,7 @@ def _run(url: str, question: str, cache: MemoryCache):
     suite = SUITE.replace("URL", url).replace("QUESTION", question)
     base = MemoryTree({})  # a new suite: every case runs on the head
     head = MemoryTree({"evals/promptfooconfig.yaml": suite})
-    request = EvalRequest(base=base, head=head, config=EvalsConfig(), regex_timeout_s=0.05)
+    request = EvalRequest(base=base, head=head, config=EvalsConfig(regex_timeout_s=0.05))
     return asyncio.run(run_evals(request, cache))
 
 
