@@ -34,11 +34,13 @@ class Service:
     workers: list[Worker] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
+    recover_now: threading.Event = field(default_factory=threading.Event)
 
     def start_workers(self, count: int | None = None) -> None:
         assert self.github is not None
         for _ in range(count or self.settings.worker_concurrency):
             worker = Worker(self.settings, self.engine, self.github, self.metrics, env=self.env)
+            worker.on_recovered = self.recover_now.set
             thread = threading.Thread(target=worker.run_forever, name=f"worker-{len(self.workers)}", daemon=True)
             self.workers.append(worker)
             self.threads.append(thread)
@@ -51,15 +53,19 @@ class Service:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def _recovery_loop(self) -> None:
+        # On start, every interval, and as soon as a worker finds the database back after an outage
+        # (deliveries refused with 503 meanwhile are waiting on GitHub's side to be redelivered).
         while not self.stop_event.is_set():
             try:
                 redeliver_failed(self.github, self.engine)  # type: ignore[arg-type]
             except Exception as exc:
                 log.warning("failed-delivery recovery pass did not complete: %s", exc)
-            self.stop_event.wait(self.settings.redeliver_interval_seconds)
+            self.recover_now.wait(self.settings.redeliver_interval_seconds)
+            self.recover_now.clear()
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.recover_now.set()
         for worker in self.workers:
             worker.stop()
         for thread in self.threads:

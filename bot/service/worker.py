@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -28,6 +28,9 @@ from bot.service.metrics import Metrics
 from bot.settings import Settings
 
 log = logging.getLogger("prompt_review.worker")
+
+
+MAX_BACKOFF_SECONDS = 30.0
 
 
 class Superseded(Exception):
@@ -65,6 +68,7 @@ class Worker:
         self.env = dict(env if env is not None else os.environ)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.cache = DbCache(engine)
+        self.on_recovered: Callable[[], None] | None = None  # called when the loop works again after failing
         self._stop = threading.Event()
 
     # --- loop -----------------------------------------------------------------------------
@@ -73,13 +77,23 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.name)
+        failures = 0
         while not self._stop.is_set():
             try:
                 did = self.run_once()
-            except Exception:  # database down, for instance: back off and resume
-                log.exception("worker loop error; backing off")
-                self._stop.wait(min(10.0, self.settings.poll_interval_seconds * 10))
+            except Exception as exc:  # database down, for instance: back off (growing) and resume
+                failures += 1
+                if failures == 1:
+                    log.exception("worker loop error; backing off")
+                else:  # one traceback per outage is enough
+                    log.warning("worker loop still failing (%d attempts; backing off): %s: %s", failures, type(exc).__name__, exc)
+                self._stop.wait(min(MAX_BACKOFF_SECONDS, self.settings.poll_interval_seconds * 10 * 2 ** min(failures - 1, 8)))
                 continue
+            if failures:
+                log.warning("worker loop working again after %d failed attempts", failures)
+                failures = 0
+                if self.on_recovered is not None:
+                    self.on_recovered()  # e.g. redeliver what GitHub could not hand us meanwhile
             if not did:
                 self._stop.wait(self.settings.poll_interval_seconds)
 
