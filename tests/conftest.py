@@ -8,6 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.modelserver.app import create_app as create_model_app
+from bot.serving import start_in_thread
+
 PG_ENV = "PROMPT_REVIEW_TEST_POSTGRES_URL"
 
 
@@ -41,3 +44,10 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("pg_database_url")
+
+
+@pytest.fixture(scope="module")
+def model_server():
+    """The scripted model server (OpenAI and Anthropic shapes) on loopback, one per test module."""
+    with start_in_thread(create_model_app()) as server:
+        yield server

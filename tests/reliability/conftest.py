@@ -1,18 +1,9 @@
-"""Fixtures for the reliability tests: one scripted model server per module, reset per test."""
+"""Fixtures for the reliability tests: the scripted model server (tests/conftest.py), reset per test."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-
-from bot.modelserver.app import create_app as create_model_app
-from bot.serving import start_in_thread
-
-
-@pytest.fixture(scope="module")
-def model_server():
-    with start_in_thread(create_model_app()) as server:
-        yield server
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.serving import free_port
 from bot.service.db import Delivery, Job
+from tests.service.harness import wait_for
 from tests.reliability.common import (APPROVAL_CHECK, BAD_PROMPT, EVALS_CHECK, GOOD_PROMPT, REPO,
                                       assert_nothing_left_in_progress, bot_comments, runs_by_name, tiny_stack)
 
@@ -82,14 +82,6 @@ def own_postgres() -> Iterator[Cluster]:
         except RuntimeError:
             pass  # already stopped
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
 
 
 def model_calls(model_url: str) -> int:

@@ -4,7 +4,6 @@ PR gets one review, not two racing ones."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import httpx
@@ -16,14 +15,7 @@ from bot.service.db import ReviewRecord, utcnow
 from bot.service.worker import Worker
 from tests.reliability.common import (APPROVAL_CHECK, BAD_PROMPT, EVALS_CHECK, REPO, assert_nothing_left_in_progress,
                                       bot_comments, tiny_stack)
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
+from tests.service.harness import wait_for
 
 
 def test_worker_waking_after_its_job_was_reclaimed_does_not_publish_a_second_review(tmp_path, model):

@@ -17,6 +17,18 @@ from bot.simulator import Simulator, start
 SECRET = "It's a Secret to Everybody"
 
 
+def wait_for(condition, timeout: float, what: str):
+    """Poll `condition` until it is truthy (and return its value); fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(0.05)
+
+
 @dataclass
 class Stack:
     sim: Simulator

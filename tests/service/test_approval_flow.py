@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK
 from bot.service.db import AuditEntry
-from tests.service.test_end_to_end import bot_comments, model_server, overlay, running, runs_by_name  # noqa: F401
+from tests.service.test_end_to_end import bot_comments, overlay, running, runs_by_name  # noqa: F401 (running is a fixture)
 
 REPO = "acme/support-bot"
 

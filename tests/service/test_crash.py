@@ -18,7 +18,7 @@ from bot.core.result import COMMENT_MARKER
 from bot.modelserver.app import create_app as create_model_app
 from bot.serving import start_in_thread
 from bot.service.db import Job
-from tests.service.harness import SECRET, stack
+from tests.service.harness import SECRET, stack, wait_for
 from tests.service.test_end_to_end import EXAMPLE, overlay
 
 pytestmark = pytest.mark.slow
@@ -40,16 +40,6 @@ def spawn_worker(db_url: str, api_url: str, key: str, model_url: str, log: Path)
         "OPENAI_API_KEY": "sk-test-not-real",
     }
     return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(what)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK
-from bot.modelserver.app import create_app as create_model_app
-from bot.serving import start_in_thread
 from tests.service.harness import stack
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support-bot"
@@ -18,12 +15,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support-bot"
 def overlay(name: str) -> dict[str, bytes]:
     root = EXAMPLE / "pulls" / name
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != "pr.json"}
-
-
-@pytest.fixture(scope="module")
-def model_server():
-    with start_in_thread(create_model_app()) as server:
-        yield server
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,14 +14,6 @@ from bot.service.db import Delivery, Installation, Job, make_engine
 from bot.service.groupcommit import DeliveryWriter
 from bot.service.migrate import upgrade
 from bot.service.queue import DeliveryRecord, NewJob
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def review(delivery: str, sha: str, pr: int = 1) -> DeliveryRecord:

@@ -5,19 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
 
 from bot.service import queue
-from bot.service.db import make_engine, utcnow
+from bot.service.db import utcnow
 from bot.service.migrate import is_current, upgrade
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def job(sha: str, pr: int = 1, kind: str = "review") -> queue.NewJob:

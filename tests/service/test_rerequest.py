@@ -7,20 +7,12 @@ from __future__ import annotations
 import pytest
 
 from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK
-from bot.modelserver.app import create_app as create_model_app
 from bot.pipeline import github as gh
-from bot.serving import start_in_thread
 from bot.service.intake import decide
 from tests.reliability.common import BAD_PROMPT, FILES, model_env
 from tests.service.harness import stack
 
 REPO = "acme/tiny"
-
-
-@pytest.fixture(scope="module")
-def model_server():
-    with start_in_thread(create_model_app()) as server:
-        yield server
 
 
 @pytest.fixture
