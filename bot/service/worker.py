@@ -30,7 +30,7 @@ from bot.settings import Settings
 log = logging.getLogger("prompt_review.worker")
 
 
-MAX_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 10.0  # a worker notices the database is back within this
 
 
 class Superseded(Exception):
