@@ -109,6 +109,11 @@ class LocatedYaml:
         return SourceError(self.file, message, self.line_of(path), dotted)
 
 
+def compose(text: str) -> yaml.Node | None:
+    """The node tree of one document, scalars tagged by the 1.2 core schema (for callers that need positions)."""
+    return yaml.compose(text, Loader=_Core12Loader)
+
+
 def load_yaml(text: str | bytes, file: str) -> LocatedYaml:
     """Parse one YAML document safely; raise UserError naming file and line on bad syntax."""
     if isinstance(text, bytes):

@@ -191,3 +191,12 @@ def test_results_are_frozen_and_enums_are_strings():
 def test_any_text_diffs_without_crashing_and_equals_itself(text, path):
     assert diff_texts(path, text, text).changes == ()
     diff_texts(path, text, text + "\nNever do that.\n")
+
+
+def test_chat_yaml_is_read_as_yaml_1_2_so_a_reply_of_no_stays_text():
+    before = "- role: system\n  content: Answer only yes or no.\n- role: assistant\n  content: yes\n"
+    after = "- role: system\n  content: Answer only yes or no.\n- role: assistant\n  content: no\n"
+    diff = diff_texts("prompts/chat.yaml", before, after)
+    assert not diff.errors and not diff.fallback
+    assert {c.before for c in diff.changes} - {None} == {"yes"}  # YAML 1.1 read these as true/false
+    assert {c.after for c in diff.changes} - {None} == {"no"}

@@ -8,10 +8,11 @@ import re
 
 import yaml
 
-from bot.core.errors import SourceError
+from bot.core.errors import SourceError, UserError
 from bot.core.semdiff.parse import build_message, split_examples
 from bot.core.semdiff.structure import Parsed, Setting
 from bot.core.semdiff.template import jinja_variables, looks_like_jinja
+from bot.core.yamlsrc import compose, load_yaml
 
 
 def parse_chat(path: str, text: str, fmt: str) -> Parsed:
@@ -69,13 +70,11 @@ def _json_items(parsed: Parsed, text: str):
 
 
 def _yaml_items(parsed: Parsed, text: str):
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        parsed.errors.append(SourceError(parsed.path, f"invalid YAML: {problem}", mark.line + 1 if mark else None))
+    try:  # the same YAML 1.2 reading as configs and suites: `no:` is a key, not False
+        data = load_yaml(text, parsed.path).data
+        root = compose(text)
+    except UserError as exc:
+        parsed.errors.extend(exc.errors)
         return None
     messages, settings = _split_request(data)
     if messages is None:
