@@ -1,5 +1,5 @@
-"""Group commit for webhook intake: deliveries that arrive together are stored by one thread in one
-transaction, so the event loop never blocks on the database and a burst costs one commit, not one each.
+"""Group commit for webhook intake: deliveries that arrive together are stored by a writer thread in
+one transaction, so the event loop never blocks on the database and a burst costs one commit, not one each.
 
 A delivery is acknowledged only after the transaction holding it committed; if that transaction
 fails, each delivery in it is retried on its own, so one bad row cannot fail its neighbours.
