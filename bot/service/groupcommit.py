@@ -41,7 +41,7 @@ class DeliveryWriter:
         """True when stored now, False for a delivery seen before; raises SQLAlchemyError when it could not be stored."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
-        key = record.cancel_key or (record.jobs[0].key if record.jobs else record.delivery_id)
+        key = next(iter(record.pr_keys), record.delivery_id)
         self._lanes[zlib.crc32(key.encode()) % len(self._lanes)].put((record, loop, done))
         return await asyncio.shield(done)  # a client hanging up must not cancel a write already queued
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.service.db import Delivery, Installation, Job, utcnow
 
@@ -62,6 +62,11 @@ class DeliveryRecord:
     cancel_key: str | None = None
     installation: dict | None = None  # {"id", "account", "repos", "active", "added", "removed"}
 
+    @property
+    def pr_keys(self) -> list[str]:
+        """The PRs (owner/repo#n) whose work this delivery changes."""
+        return [*(job.key for job in self.jobs), *([self.cancel_key] if self.cancel_key else [])]
+
 
 _JOB = Job.__table__
 _LOCK_KEYS = text(
@@ -69,36 +74,34 @@ _LOCK_KEYS = text(
     " (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs"
 )
 _QUEUED, _RUNNING = _JOB.c.state == "queued", _JOB.c.state == "running"
-# One statement each (a round trip is the cost that matters): queued work is dropped, running work told to stop.
-_SUPERSEDE = (
-    update(_JOB)
-    .where(_JOB.c.key == bindparam("k"), _JOB.c.state.in_(("queued", "running")), _JOB.c.head_sha != bindparam("sha"))
-    .values(
-        state=case((_QUEUED, "superseded"), else_=_JOB.c.state),
-        finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
-        cancel_requested=case((_RUNNING, True), else_=_JOB.c.cancel_requested),
-        superseded_by=bindparam("sha"),
+
+
+def _stop_work(queued_becomes: str, superseded_by, *where):
+    """One statement (a round trip is the cost that matters) for a PR's work: queued jobs end as
+    `queued_becomes`, running ones are told to stop; both remember `superseded_by`."""
+    return (
+        update(_JOB)
+        .where(_JOB.c.key == bindparam("k"), _JOB.c.state.in_(("queued", "running")), *where)
+        .values(
+            state=case((_QUEUED, queued_becomes), else_=_JOB.c.state),
+            finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
+            cancel_requested=case((_RUNNING, True), else_=_JOB.c.cancel_requested),
+            superseded_by=superseded_by,
+        )
     )
-)
-_CANCEL = (
-    update(_JOB)
-    .where(_JOB.c.key == bindparam("k"), _JOB.c.state.in_(("queued", "running")))
-    .values(
-        state=case((_QUEUED, "cancelled"), else_=_JOB.c.state),
-        finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
-        cancel_requested=case((_RUNNING, True), else_=_JOB.c.cancel_requested),
-        superseded_by=None,
-    )
-)
+
+
+_SUPERSEDE = _stop_work("superseded", bindparam("sha"), _JOB.c.head_sha != bindparam("sha"))  # a newer head
+_CANCEL = _stop_work("cancelled", None)  # the PR was closed
 _JOB_COLUMNS = ("kind", "key", "repo", "pr", "installation_id", "head_sha", "payload", "delivery_id", "state", "attempts",
                 "available_at", "cancel_requested", "check_runs", "created_at")
-_twin = aliased(Job)
+_twin = _JOB.alias("twin")
 # Insert unless the same work (kind, PR, head) already waits — a check and an insert in one statement.
 _INSERT_UNLESS_QUEUED = insert(_JOB).from_select(
     _JOB_COLUMNS,
     select(*(bindparam(f"{c}_", type_=_JOB.c[c].type) for c in _JOB_COLUMNS)).where(
-        ~exists().where(_twin.key == bindparam("key_"), _twin.kind == bindparam("kind_"), _twin.state == "queued",
-                        _twin.head_sha == bindparam("head_sha_"))
+        ~exists().where(_twin.c.key == bindparam("key_"), _twin.c.kind == bindparam("kind_"), _twin.c.state == "queued",
+                        _twin.c.head_sha == bindparam("head_sha_"))
     ),
 )
 
@@ -125,8 +128,7 @@ def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bo
     for record in records:
         fresh.append(record.delivery_id in inserted)
         inserted.discard(record.delivery_id)  # a repeat inside the batch is a duplicate too
-    keys = sorted({key for record, new in zip(records, fresh) if new
-                   for key in [*(job.key for job in record.jobs), *([record.cancel_key] if record.cancel_key else [])]})
+    keys = sorted({key for record, new in zip(records, fresh) if new for key in record.pr_keys})
     if keys and conn.dialect.name == "postgresql":
         # Another web process may be storing a delivery for the same PR right now: take the PRs in a
         # fixed order so superseding sees its jobs (and two batches cannot deadlock).
@@ -141,13 +143,6 @@ def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bo
         if record.installation:
             _record_installation(conn, record.installation, now)
     return fresh
-
-
-def record_delivery(engine: Engine, delivery_id: str, event: str, action: str | None, repo: str | None, pr: int | None,
-                    outcome: str, jobs: list[NewJob] = (), cancel_key: str | None = None) -> bool:  # type: ignore[assignment]
-    """Store one delivery and its jobs atomically. False when this delivery id was seen before."""
-    record = DeliveryRecord(delivery_id, event, action, repo, pr, outcome, tuple(jobs), cancel_key)
-    return store_deliveries(engine, [record])[0]
 
 
 def _delivery_row(record: DeliveryRecord, now: datetime) -> dict:
@@ -256,6 +251,9 @@ def heartbeat(engine: Engine, job_id: int, worker: str, lease_seconds: float) ->
 LOST = "lost"  # cancel_requested's answer when the job's lease ran out and another worker took it
 
 
+_STOP_STATE = select(_JOB.c.cancel_requested, _JOB.c.superseded_by, _JOB.c.state, _JOB.c.worker).where(_JOB.c.id == bindparam("id_"))
+
+
 def cancel_requested(engine: Engine, job_id: int, worker: str | None = None) -> str | None:
     """The newer head SHA (or 'closed') when this running job was told to stop; LOST when `worker`
     no longer holds it (its lease ran out and another worker re-claimed it); else None."""
@@ -268,9 +266,6 @@ def cancel_requested(engine: Engine, job_id: int, worker: str | None = None) -> 
     if row.cancel_requested or row.state != "running":
         return row.superseded_by or "closed"
     return None
-
-
-_STOP_STATE = select(_JOB.c.cancel_requested, _JOB.c.superseded_by, _JOB.c.state, _JOB.c.worker).where(_JOB.c.id == bindparam("id_"))
 
 
 def save_check_runs(engine: Engine, job_id: int, check_runs: dict) -> None:

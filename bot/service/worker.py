@@ -171,10 +171,16 @@ class Worker:
             log.exception("could not close check runs of dead job %s", job.id)
 
     # --- handlers -------------------------------------------------------------------------
-    def _guard(self, job: queue.ClaimedJob) -> None:
+    def _stop_reason(self, job: queue.ClaimedJob) -> str | None:
+        """Why this job should stop (a newer head, 'closed'); raises LostJob when another worker holds it now,
+        since only the holder may touch its check runs and comment."""
         by = queue.cancel_requested(self.engine, job.id, self.name)
         if by == queue.LOST:
             raise LostJob
+        return by
+
+    def _guard(self, job: queue.ClaimedJob) -> None:
+        by = self._stop_reason(job)
         if by is not None:
             raise Superseded(by)
 
@@ -208,9 +214,7 @@ class Worker:
         )
         queue.save_check_runs(self.engine, job.id, ids)
         result = self._review(client, job, pull)
-        cancelled_by = queue.cancel_requested(self.engine, job.id, self.name)
-        if cancelled_by == queue.LOST:
-            raise LostJob  # the worker that re-claimed it publishes; touching its check runs would race it
+        cancelled_by = self._stop_reason(job)
         if cancelled_by is not None or getattr(result.evals, "cancelled", False):
             by = cancelled_by or "a newer commit"
             for run_id in ids.values():

@@ -21,8 +21,9 @@ def test_migrations_are_idempotent_and_current(engine):
 
 
 def test_delivery_and_job_are_stored_once_per_delivery_id(engine):
-    assert queue.record_delivery(engine, "d1", "pull_request", "opened", "acme/bot", 1, "queued", jobs=[job("a")])
-    assert not queue.record_delivery(engine, "d1", "pull_request", "opened", "acme/bot", 1, "queued", jobs=[job("a")])
+    opened = queue.DeliveryRecord("d1", "pull_request", "opened", "acme/bot", 1, "queued", (job("a"),))
+    assert queue.store_deliveries(engine, [opened]) == [True]
+    assert queue.store_deliveries(engine, [opened]) == [False]
     assert queue.counts_by_state(engine) == {"queued": 1}
 
 
@@ -80,7 +81,8 @@ def test_closing_the_pr_cancels_queued_and_running_work(engine):
     queue.enqueue(engine, job("a"))
     running = queue.claim(engine, "w", 30)
     queue.enqueue(engine, job("a", pr=1, kind="approval"))
-    queue.record_delivery(engine, "close", "pull_request", "closed", "acme/bot", 1, "recorded", cancel_key="acme/bot#1")
+    queue.store_deliveries(engine, [queue.DeliveryRecord("close", "pull_request", "closed", "acme/bot", 1, "recorded",
+                                                         cancel_key="acme/bot#1")])
     assert queue.cancel_requested(engine, running.id) == "closed"
     assert queue.counts_by_state(engine).get("queued", 0) == 0
 
