@@ -28,15 +28,20 @@ def get_app(request: Request):
     return out
 
 
+def _own_installation(s, app, installation_id: int):
+    """The installation if it is this App's; 404 otherwise (GitHub does not say whose it is)."""
+    inst = s.installations.get(installation_id)
+    if inst is None or inst.app_id != app.id:
+        raise not_found()
+    return inst
+
+
 @router.get("/app/installations/{installation_id}")
 def get_installation(request: Request, installation_id: int):
     app = require_app(request)
     s = sim(request)
     with s.lock:
-        inst = s.installations.get(installation_id)
-        if inst is None or inst.app_id != app.id:
-            raise not_found()
-        return s.installation_json(inst)
+        return s.installation_json(_own_installation(s, app, installation_id))
 
 
 @router.get("/repos/{owner}/{repo}/installation")
@@ -56,9 +61,7 @@ def create_token(request: Request, installation_id: int):
     app = require_app(request)
     s = sim(request)
     with s.lock:
-        inst = s.installations.get(installation_id)
-        if inst is None or inst.app_id != app.id:
-            raise not_found()
+        inst = _own_installation(s, app, installation_id)
         tok = Token("ghs_" + secrets.token_urlsafe(27)[:36], inst.id, s.now() + TOKEN_TTL)
         s.tokens[tok.token] = tok
         out: dict[str, Any] = {"token": tok.token, "expires_at": shapes.iso(tok.expires_at),

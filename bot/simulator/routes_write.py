@@ -94,16 +94,22 @@ def _find_run(request: Request, r: Repo, check_run_id: int) -> CheckRun:
     return run
 
 
-@router.post("/repos/{owner}/{repo}/check-runs", status_code=201)
-async def create_check_run(request: Request, owner: str, repo: str):
+async def _check_run_request(request: Request, owner: str, repo: str, creating: bool):
+    """The repository, installation and validated body of a check-run create or update (422 like GitHub)."""
     r = repo_for(request, owner, repo)
     inst = require_installation(request, repo=r)
     body = await _json(request)
-    s = sim(request)
     try:
-        checks.validate(body if isinstance(body, dict) else {}, creating=True)
+        checks.validate(body if isinstance(body, dict) else {}, creating=creating)
     except checks.Invalid as exc:
-        raise unprocessable(str(exc), f"{DOCS_CHECKS}#create-a-check-run") from None
+        raise unprocessable(str(exc), f"{DOCS_CHECKS}#{'create' if creating else 'update'}-a-check-run") from None
+    return r, inst, body
+
+
+@router.post("/repos/{owner}/{repo}/check-runs", status_code=201)
+async def create_check_run(request: Request, owner: str, repo: str):
+    r, inst, body = await _check_run_request(request, owner, repo, creating=True)
+    s = sim(request)
     with s.lock:
         sha = body["head_sha"]
         if sha not in r.objects.commits:
@@ -118,14 +124,8 @@ async def create_check_run(request: Request, owner: str, repo: str):
 
 @router.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}")
 async def update_check_run(request: Request, owner: str, repo: str, check_run_id: int):
-    r = repo_for(request, owner, repo)
-    inst = require_installation(request, repo=r)
-    body = await _json(request)
+    r, inst, body = await _check_run_request(request, owner, repo, creating=False)
     s = sim(request)
-    try:
-        checks.validate(body if isinstance(body, dict) else {}, creating=False)
-    except checks.Invalid as exc:
-        raise unprocessable(str(exc), f"{DOCS_CHECKS}#update-a-check-run") from None
     with s.lock:
         run = _find_run(request, r, check_run_id)
         if run.app_id != inst.app_id:
