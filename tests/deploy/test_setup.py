@@ -24,7 +24,8 @@ PUBLIC_URL = "https://review.example.com"
 
 
 def make_client(
-    tmp_path: Path, github, *, configured=lambda: False, web_url="https://github.com", public_url=PUBLIC_URL, browser_at=PUBLIC_URL
+    tmp_path: Path, github, *, configured=lambda: False, web_url="https://github.com", public_url=PUBLIC_URL, browser_at=PUBLIC_URL,
+    credentials_path: Path | None = None, manifest_path: Path = REPO / "app.yml",
 ):
     app = FastAPI()
     app.include_router(
@@ -33,8 +34,8 @@ def make_client(
             public_url=public_url,
             github_web_url=web_url,
             github_api_url=github.api_url,
-            credentials_path=tmp_path / "secrets" / "prompt-review.env",
-            manifest_path=REPO / "app.yml",
+            credentials_path=credentials_path or tmp_path / "secrets" / "prompt-review.env",
+            manifest_path=manifest_path,
         )
     )
     # `browser_at` is the address the person opened /setup at; the state cookie is Secure on https.
@@ -229,18 +230,8 @@ def test_the_shipped_manifest_is_found():
 
 
 def test_a_credentials_location_that_cannot_be_written_stops_setup_before_github(tmp_path, github):
-    app = FastAPI()
-    app.include_router(
-        create_setup_router(
-            configured=lambda: False,
-            public_url=PUBLIC_URL,
-            github_web_url="https://github.com",
-            github_api_url=github.api_url,
-            credentials_path=tmp_path / "my secrets" / "prompt-review.env",
-            manifest_path=REPO / "app.yml",
-        )
-    )
-    page = TestClient(app, base_url=PUBLIC_URL).get("/setup")
+    client = make_client(tmp_path, github, credentials_path=tmp_path / "my secrets" / "prompt-review.env")
+    page = client.get("/setup")
     assert page.status_code == 500
     assert "PROMPT_REVIEW_CREDENTIALS_PATH" in page.text
     assert "settings/apps/new" not in page.text
@@ -260,17 +251,7 @@ def test_github_failing_the_exchange_is_explained_and_the_person_can_retry(tmp_p
 
 
 def test_a_missing_manifest_is_reported_on_the_page_instead_of_stopping_the_service(tmp_path, github):
-    app = FastAPI()
-    app.include_router(
-        create_setup_router(
-            configured=lambda: False,
-            public_url=PUBLIC_URL,
-            github_web_url="https://github.com",
-            github_api_url=github.api_url,
-            credentials_path=tmp_path / "prompt-review.env",
-            manifest_path=tmp_path / "app.yml",
-        )
-    )
-    page = TestClient(app, base_url=PUBLIC_URL).get("/setup")
+    client = make_client(tmp_path, github, credentials_path=tmp_path / "prompt-review.env", manifest_path=tmp_path / "app.yml")
+    page = client.get("/setup")
     assert page.status_code == 500
     assert "cannot read the App manifest" in page.text
