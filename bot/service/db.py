@@ -92,8 +92,10 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
-        Index("ix_jobs_state_available", "state", "available_at"),
-        Index("ix_jobs_key", "key"),
+        # Both keep intake and claims independent of the backlog (migration 0002): a PR's own jobs by
+        # (key, state); the oldest queued job by walking (state, id).
+        Index("ix_jobs_key_state", "key", "state"),
+        Index("ix_jobs_state_id", "state", "id"),
         # At most one running job per PR: the database, not the workers' politeness, guarantees it.
         Index(
             "uq_jobs_one_running_per_key",

@@ -81,7 +81,7 @@ def _stop_work(queued_becomes: str, superseded_by, *where):
     `queued_becomes`, running ones are told to stop; both remember `superseded_by`."""
     return (
         update(_JOB)
-        .where(_JOB.c.key == bindparam("k"), _JOB.c.state.in_(("queued", "running")), *where)
+        .where(_JOB.c.key == bindparam("k"), or_(_QUEUED, _RUNNING), *where)  # no IN: it cannot be an executemany
         .values(
             state=case((_QUEUED, queued_becomes), else_=_JOB.c.state),
             finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
@@ -133,13 +133,9 @@ def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bo
         # Another web process may be storing a delivery for the same PR right now: take the PRs in a
         # fixed order so superseding sees its jobs (and two batches cannot deadlock).
         conn.execute(_LOCK_KEYS, {"keys": keys})
-    for record, new in zip(records, fresh):
-        if not new:
-            continue
-        if record.cancel_key:
-            conn.execute(_CANCEL, {"k": record.cancel_key, "now": now})
-        for job in record.jobs:
-            _enqueue(conn, job, record.delivery_id, now)
+    stored = [record for record, new in zip(records, fresh) if new]
+    _apply_job_changes(conn, [op for record in stored for op in _job_changes(record.cancel_key, record.jobs, record.delivery_id, now)])
+    for record in stored:
         if record.installation:
             _record_installation(conn, record.installation, now)
     return fresh
@@ -155,16 +151,49 @@ def _insert_ignoring_duplicates(conn: Connection, table):
     return dialect.insert(table).on_conflict_do_nothing()
 
 
-def _enqueue(conn: Connection, job: NewJob, delivery_id: str | None, now: datetime) -> None:
-    if job.kind == "review":  # a newer head supersedes older work for the same PR
-        conn.execute(_SUPERSEDE, {"k": job.key, "sha": job.head_sha, "now": now})
-    row = {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
-           "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id, "state": "queued", "attempts": 0,
-           "available_at": now, "cancel_requested": False, "check_runs": {}, "created_at": now}
-    if job.kind in ("review", "approval"):
-        conn.execute(_INSERT_UNLESS_QUEUED, {f"{name}_": value for name, value in row.items()})
-    else:
-        conn.execute(insert(_JOB), row)
+# A delivery's effect on the job queue, in the order it applies to one PR: cancel (closed), supersede
+# (a newer head), then insert — unless the same work already waits, or unconditionally (accept_regression).
+_CANCEL_OP, _SUPERSEDE_OP, _INSERT_UNLESS_QUEUED_OP, _INSERT_OP = range(4)
+_OP_STATEMENTS = (_CANCEL, _SUPERSEDE, _INSERT_UNLESS_QUEUED, insert(_JOB))
+
+
+def _job_changes(cancel_key: str | None, jobs: tuple[NewJob, ...], delivery_id: str | None, now: datetime):
+    """(operation, PR key, parameters) for each change these jobs make, in order."""
+    if cancel_key:
+        yield _CANCEL_OP, cancel_key, {"k": cancel_key, "now": now}
+    for job in jobs:
+        if job.kind == "review":  # a newer head supersedes older work for the same PR
+            yield _SUPERSEDE_OP, job.key, {"k": job.key, "sha": job.head_sha, "now": now}
+        row = {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
+               "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id, "state": "queued",
+               "attempts": 0, "available_at": now, "cancel_requested": False, "check_runs": {}, "created_at": now}
+        if job.kind in ("review", "approval"):
+            yield _INSERT_UNLESS_QUEUED_OP, job.key, {f"{name}_": value for name, value in row.items()}
+        else:
+            yield _INSERT_OP, job.key, row
+
+
+def _apply_job_changes(conn: Connection, changes) -> None:
+    """Apply job changes with one executemany per kind of change instead of one statement each.
+
+    Changes are cut into rounds. Within a round each PR's changes only move forward through
+    cancel → supersede → insert, so running all cancels, then all supersedes, then all inserts
+    gives exactly what applying them one by one gives. A PR whose next change would go back
+    (a second push in the same batch) starts a new round.
+    """
+    rounds: list[list[list[dict]]] = []
+    reached: dict[str, int] = {}
+    for op, key, params in changes:
+        last = reached.get(key, -1)
+        if not rounds or op < last or (op == last and op in (_CANCEL_OP, _SUPERSEDE_OP)):
+            rounds.append([[] for _ in _OP_STATEMENTS])
+            reached = {}
+        rounds[-1][op].append(params)
+        reached[key] = op
+    for round_ in rounds:
+        for statement, params in zip(_OP_STATEMENTS, round_):
+            if params:
+                conn.execute(statement, params)
 
 
 def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
@@ -181,7 +210,7 @@ def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
 
 def enqueue(engine: Engine, job: NewJob) -> None:
     with engine.begin() as conn:
-        _enqueue(conn, job, None, utcnow())
+        _apply_job_changes(conn, _job_changes(None, (job,), None, utcnow()))
 
 
 _other = _JOB.alias("other")
@@ -190,7 +219,12 @@ _RUNNABLE = or_(
     and_(_JOB.c.state == "running", _JOB.c.lease_until < bindparam("now")),  # its worker's lease ran out
 )
 _PR_BUSY = exists().where(_other.c.key == _JOB.c.key, _other.c.state == "running", _other.c.id != _JOB.c.id)
-_CANDIDATE = select(_JOB.c.id).where(_RUNNABLE, ~_PR_BUSY).order_by(_JOB.c.id).limit(1)
+# Two small lookups rather than one OR: each walks the (state, id) index and stops at the first hit,
+# where the OR made the database sort the whole backlog on every claim. Abandoned work goes first.
+_CANDIDATES = (
+    select(_JOB.c.id).where(_RUNNABLE.clauses[1]).order_by(_JOB.c.id).limit(1),
+    select(_JOB.c.id).where(_RUNNABLE.clauses[0], ~_PR_BUSY).order_by(_JOB.c.id).limit(1),
+)
 _TAKE = (
     update(_JOB)
     .where(_JOB.c.id == bindparam("id_"), _RUNNABLE)
@@ -201,13 +235,15 @@ _TAKE = (
 
 
 def claim(engine: Engine, worker: str, lease_seconds: float, now: datetime | None = None) -> ClaimedJob | None:
-    """Take the oldest runnable job (or one whose worker's lease expired) for this worker."""
-    candidate = _CANDIDATE.with_for_update(skip_locked=True) if engine.dialect.name == "postgresql" else _CANDIDATE
+    """Take a job whose worker's lease expired, else the oldest queued job whose PR is not busy."""
+    candidates = _CANDIDATES
+    if engine.dialect.name == "postgresql":
+        candidates = tuple(c.with_for_update(skip_locked=True) for c in candidates)
     for _ in range(5):  # a lost race on the unique index just means: look again
         at = now or utcnow()
         try:
             with engine.begin() as conn:
-                job_id = conn.scalar(candidate, {"now": at})
+                job_id = next((i for i in (conn.scalar(c, {"now": at}) for c in candidates) if i is not None), None)
                 if job_id is None:
                     return None
                 row = conn.execute(

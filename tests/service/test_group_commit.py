@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.service import queue
@@ -98,3 +101,51 @@ def test_two_web_processes_storing_pushes_to_one_pr_at_once_leave_one_queued_rev
     finally:
         engine_a.dispose()
         engine_b.dispose()
+
+
+# --- a batch means exactly what its deliveries mean one by one -------------------------------------
+
+def _deliveries(draw_ops: list[tuple], repo: str) -> list[DeliveryRecord]:
+    out = []
+    for n, (what, pr, sha) in enumerate(draw_ops):
+        did = f"{repo}-{n}"
+        if what == "closed":
+            out.append(DeliveryRecord(did, "pull_request", "closed", repo, pr, "recorded", cancel_key=f"{repo}#{pr}"))
+        elif what == "rerequested":  # one delivery, work for two PRs (and the same PR listed twice)
+            jobs_ = tuple(NewJob("review", repo, p, 99, sha, {}) for p in (pr, 3 - pr, pr))
+            out.append(DeliveryRecord(did, "check_suite", "rerequested", repo, pr, "queued", jobs_))
+        else:
+            job = NewJob(what, repo, pr, 99, sha, {})
+            out.append(DeliveryRecord(did, "pull_request", "x", repo, pr, "queued", (job,)))
+    return out
+
+
+def _job_table(engine, repo: str) -> list[tuple]:
+    with Session(engine) as session:
+        # Per PR in arrival order; which of two PRs' jobs from one batch is claimed first is not a promise.
+        rows = session.scalars(select(Job).where(Job.repo == repo).order_by(Job.pr, Job.id))
+        return [(r.kind, r.pr, r.head_sha, r.state, r.cancel_requested, r.superseded_by) for r in rows]
+
+
+_op = st.tuples(st.sampled_from(["review", "review", "approval", "accept_regression", "closed", "rerequested"]),
+                st.sampled_from([1, 2]), st.sampled_from(["a" * 40, "b" * 40, "c" * 40]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(_op, min_size=1, max_size=12), running_first=st.booleans())
+def test_a_batch_leaves_the_same_jobs_as_its_deliveries_stored_one_by_one(engine, ops, running_first):
+    """Whatever mix of pushes, closes, approvals and re-runs on two PRs arrives together — including a
+    running review the batch must tell to stop — storing it as one batch (one executemany per kind of
+    change) ends in exactly the job table that storing each delivery alone ends in."""
+    tag = uuid.uuid4().hex[:8]
+    batched, one_by_one = f"batch-{tag}/r", f"alone-{tag}/r"
+    for repo in (batched, one_by_one):
+        queue.store_deliveries(engine, [DeliveryRecord(f"{repo}-seed", "pull_request", "opened", repo, 1, "queued",
+                                                       (NewJob("review", repo, 1, 99, "0" * 40, {}),))])
+        if running_first:
+            with engine.begin() as conn:
+                conn.execute(update(Job).where(Job.repo == repo).values(state="running", worker="w"))
+    assert queue.store_deliveries(engine, _deliveries(ops, batched)) == [True] * len(ops)
+    for record in _deliveries(ops, one_by_one):
+        queue.store_deliveries(engine, [record])
+    assert _job_table(engine, batched) == _job_table(engine, one_by_one)
