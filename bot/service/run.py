@@ -72,18 +72,15 @@ class Service:
             thread.join(timeout=30)
 
     def web_app(self, with_workers: bool):
-        app = create_web_app(self.settings, self.engine, self.metrics)
-        if with_workers:
-            @asynccontextmanager
-            async def lifespan(_app):
-                self.start_workers()
-                try:
-                    yield
-                finally:
-                    self.stop()
+        @asynccontextmanager
+        async def lifespan(_app):
+            self.start_workers()
+            try:
+                yield
+            finally:
+                self.stop()
 
-            app.router.lifespan_context = lifespan
-        return app
+        return create_web_app(self.settings, self.engine, self.metrics, lifespan=lifespan if with_workers else None)
 
 
 def build_service(settings: Settings, env: Mapping[str, str] | None = None, require_app: bool = True) -> Service:

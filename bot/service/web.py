@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from starlette.routing import Route
 
 from bot import logs
 from bot.github.signature import verify
@@ -29,67 +30,116 @@ log = logging.getLogger("prompt_review.web")
 MAX_HEADER_CHARS = 100  # GitHub's delivery ids are GUIDs and event names short; the columns hold 100
 
 
-class _TooLarge(Exception):
-    pass
+class WebhookIntake:
+    """POST /webhook as a plain ASGI app. It is the one hot path (every delivery GitHub sends), so it
+    skips FastAPI's routing, dependency and middleware layers, which cost more CPU than verifying and
+    storing a delivery. The FastAPI app routes /webhook here too, so both ways answer alike."""
 
+    def __init__(self, settings: Settings, writer: DeliveryWriter, metrics: Metrics):
+        self.secret = settings.webhook_secret or ""
+        self.limit = settings.max_webhook_bytes
+        self.writer, self.metrics = writer, metrics
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    async def __call__(self, scope, receive, send) -> None:
+        if scope.get("method") != "POST":
+            await _answer(send, 405, {"error": "use POST"})
+            return
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)  # the first of repeated headers, as Starlette reads them
+        status, answer = await self.handle(headers, receive)
+        if status:
+            await _answer(send, status, answer)
 
-
-def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> FastAPI:
-    writer = DeliveryWriter(engine)
-    app = FastAPI(title="prompt-review", docs_url=None, redoc_url=None, openapi_url=None)
-    secret = settings.webhook_secret or ""
-
-    @app.post("/webhook")
-    async def webhook(request: Request) -> Response:
-        event = request.headers.get("x-github-event", "")
-        delivery_id = request.headers.get("x-github-delivery", "")
-        try:
-            body = await _read_limited(request, settings.max_webhook_bytes)
-        except _TooLarge:
-            metrics.deliveries.labels(event or "unknown", "too_large").inc()
-            return JSONResponse({"error": f"payload larger than {settings.max_webhook_bytes} bytes"}, status_code=413)
-        if not secret or not verify(secret, body, request.headers.get("x-hub-signature-256")):
-            metrics.deliveries.labels(event or "unknown", "bad_signature").inc()
-            return JSONResponse({"error": "missing or invalid X-Hub-Signature-256"}, status_code=401)
+    async def handle(self, headers: dict[bytes, bytes], receive) -> tuple[int, dict]:
+        """(status, JSON answer); status 0 when the client hung up before sending its body."""
+        event = headers.get(b"x-github-event", b"").decode("latin-1")
+        delivery_id = headers.get(b"x-github-delivery", b"").decode("latin-1")
+        declared = headers.get(b"content-length", b"")
+        body = None if declared.isdigit() and int(declared) > self.limit else await _read_limited(receive, self.limit)
+        if body is None:
+            self.metrics.deliveries.labels(event or "unknown", "too_large").inc()
+            return 413, {"error": f"payload larger than {self.limit} bytes"}
+        if body is _GONE:
+            return 0, {}
+        signature = headers.get(b"x-hub-signature-256")
+        if not self.secret or not verify(self.secret, body, signature.decode("latin-1") if signature else None):
+            self.metrics.deliveries.labels(event or "unknown", "bad_signature").inc()
+            return 401, {"error": "missing or invalid X-Hub-Signature-256"}
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            metrics.deliveries.labels(event or "unknown", "bad_json").inc()
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+            self.metrics.deliveries.labels(event or "unknown", "bad_json").inc()
+            return 400, {"error": "body is not JSON"}
         if not isinstance(payload, dict) or not event or not delivery_id:
-            metrics.deliveries.labels(event or "unknown", "bad_request").inc()
-            return JSONResponse({"error": "expected a JSON object with X-GitHub-Event and X-GitHub-Delivery headers"}, status_code=400)
+            self.metrics.deliveries.labels(event or "unknown", "bad_request").inc()
+            return 400, {"error": "expected a JSON object with X-GitHub-Event and X-GitHub-Delivery headers"}
         if len(delivery_id) > MAX_HEADER_CHARS or len(event) > MAX_HEADER_CHARS:
-            metrics.deliveries.labels("unknown", "bad_request").inc()
-            return JSONResponse({"error": f"X-GitHub-Event and X-GitHub-Delivery must be at most {MAX_HEADER_CHARS} characters"}, status_code=400)
+            self.metrics.deliveries.labels("unknown", "bad_request").inc()
+            return 400, {"error": f"X-GitHub-Event and X-GitHub-Delivery must be at most {MAX_HEADER_CHARS} characters"}
         with logs.context(delivery=delivery_id):
             decision = None if event == "ping" else decide(event, payload)
             try:
-                stored = await writer.store(_record(delivery_id, event, payload, decision))
+                stored = await self.writer.store(_record(delivery_id, event, payload, decision))
             except SQLAlchemyError:
                 log.exception("could not store delivery")
-                metrics.deliveries.labels(event, "db_error").inc()
+                self.metrics.deliveries.labels(event, "db_error").inc()
                 # 503 makes GitHub mark the delivery failed, so it can be redelivered later.
-                return JSONResponse({"error": "storage unavailable; redeliver later"}, status_code=503)
+                return 503, {"error": "storage unavailable; redeliver later"}
             if decision is None:
-                metrics.deliveries.labels(event, "recorded").inc()
-                return JSONResponse({"ok": True}, status_code=200)
+                self.metrics.deliveries.labels(event, "recorded").inc()
+                return 200, {"ok": True}
             outcome = decision.outcome if stored else "duplicate"
-            metrics.deliveries.labels(event, outcome).inc()
+            self.metrics.deliveries.labels(event, outcome).inc()
             log.info("delivery %s %s.%s → %s", delivery_id, event, payload.get("action"), outcome)
-            return JSONResponse({"outcome": outcome}, status_code=202)
+            return 202, {"outcome": outcome}
+
+
+_GONE = object()  # the client disconnected mid-body
+
+
+async def _read_limited(receive, limit: int):
+    """The request body; None past `limit` bytes (even without a Content-Length), _GONE on disconnect."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _GONE
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _answer(send, status: int, answer: dict) -> None:
+    body = json.dumps(answer).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _FastPath:
+    """Hands POST /webhook straight to the intake; everything else (and the lifespan) to FastAPI."""
+
+    def __init__(self, app: FastAPI, webhook: WebhookIntake):
+        self.app, self.webhook = app, webhook
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/webhook" and scope["method"] == "POST":
+            await self.webhook(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_web_app(settings: Settings, engine: Engine, metrics: Metrics, lifespan=None):
+    """The web process's ASGI app; `lifespan` runs around serving (the embedded workers of `serve`)."""
+    writer = DeliveryWriter(engine)
+    app = FastAPI(title="prompt-review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    webhook = WebhookIntake(settings, writer, metrics)
+    app.router.routes.append(Route("/webhook", webhook, methods=["POST"]))
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -134,7 +184,7 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics) -> Fast
                 credentials_path=settings.credentials_path,
             )
         )
-    return app
+    return _FastPath(app, webhook)
 
 
 def _record(delivery_id: str, event: str, payload: dict, decision: Decision | None) -> DeliveryRecord:

@@ -71,6 +71,22 @@ def test_oversize_chunked_body_without_length_is_413(running):
     assert response.status_code == 413
 
 
+def test_a_body_sent_in_many_chunks_is_verified_whole(running):
+    body = json.dumps({"zen": "x" * 20_000, "hook_id": 7}).encode()
+    parts = [body[i:i + 1000] for i in range(0, len(body), 1000)]
+    response = httpx.post(
+        running.web.url + "/webhook", content=iter(parts),
+        headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "chunked-ok", "X-Hub-Signature-256": sign(SECRET, body)},
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_webhook_takes_only_post(running, method):
+    response = httpx.request(method, running.web.url + "/webhook")
+    assert response.status_code == 405
+
+
 def test_ping_answers_200(running):
     body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 42}).encode()
     assert post_webhook(running.web.url, body, "ping", "ping-1", sign(SECRET, body)).status_code == 200
