@@ -7,6 +7,7 @@ FOR UPDATE SKIP LOCKED, SQLite relies on its single writer.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -122,8 +123,7 @@ def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bo
     rows: dict[str, dict] = {}
     for record in records:
         rows.setdefault(record.delivery_id, _delivery_row(record, now))
-    insert_new = _insert_ignoring_duplicates(conn, Delivery.__table__).returning(Delivery.__table__.c.delivery_id)
-    inserted = set(conn.scalars(insert_new, list(rows.values()))) if rows else set()
+    inserted = _insert_deliveries(conn, list(rows.values()), now) if rows else set()
     fresh = []
     for record in records:
         fresh.append(record.delivery_id in inserted)
@@ -146,9 +146,24 @@ def _delivery_row(record: DeliveryRecord, now: datetime) -> dict:
             "pr": record.pr, "outcome": record.outcome, "received_at": now}
 
 
-def _insert_ignoring_duplicates(conn: Connection, table):
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+_INSERT_DELIVERIES = {
+    "sqlite": sqlite.insert(Delivery.__table__).on_conflict_do_nothing().returning(Delivery.__table__.c.delivery_id),
+    # PostgreSQL: the batch as arrays, so the statement text (and psycopg's parse of it) is the same for any size.
+    "postgresql": text(
+        "INSERT INTO deliveries (delivery_id, event, action, repo, pr, outcome, received_at)"
+        " SELECT d.*, :received_at FROM unnest(CAST(:delivery_id AS text[]), CAST(:event AS text[]),"
+        " CAST(:action AS text[]), CAST(:repo AS text[]), CAST(:pr AS int[]), CAST(:outcome AS text[]))"
+        " AS d ON CONFLICT DO NOTHING RETURNING delivery_id"
+    ),
+}
+
+
+def _insert_deliveries(conn: Connection, rows: list[dict], now: datetime) -> set[str]:
+    """The delivery ids of `rows` that were new (the unique index decides, nobody fails)."""
+    if conn.dialect.name == "postgresql":
+        arrays = {name: [row[name] for row in rows] for name in ("delivery_id", "event", "action", "repo", "pr", "outcome")}
+        return set(conn.scalars(_INSERT_DELIVERIES["postgresql"], {**arrays, "received_at": now}))
+    return set(conn.scalars(_INSERT_DELIVERIES["sqlite"], rows))
 
 
 # A delivery's effect on the job queue, in the order it applies to one PR: cancel (closed), supersede
@@ -173,8 +188,56 @@ def _job_changes(cancel_key: str | None, jobs: tuple[NewJob, ...], delivery_id: 
             yield _INSERT_OP, job.key, row
 
 
+def _pg_stop_work(queued_becomes: str, superseded_by: str, extra: str, columns: tuple[str, ...]) -> str:
+    """_stop_work for a whole round on PostgreSQL: one UPDATE joined to the round's PRs as arrays."""
+    arrays = ", ".join(f"CAST(:{c} AS text[])" for c in columns)
+    return (
+        f"UPDATE jobs SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
+        " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
+        " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
+        f" superseded_by = {superseded_by} FROM unnest({arrays}) AS c({', '.join(columns)})"
+        f" WHERE jobs.key = c.k AND jobs.state IN ('queued', 'running'){extra}"
+    )
+
+
+# PostgreSQL: each kind of change of a round is ONE statement over arrays (unnest), so a batch costs a
+# few round trips whatever its size (executemany costs per row: the driver's work and the pipeline's).
+# (operation → statement, the parameters that become arrays)
+_PG_ROUND = {
+    _CANCEL_OP: (text(_pg_stop_work("cancelled", "NULL", "", ("k",))), ("k",)),
+    _SUPERSEDE_OP: (text(_pg_stop_work("superseded", "c.sha", " AND jobs.head_sha <> c.sha", ("k", "sha"))), ("k", "sha")),
+    _INSERT_UNLESS_QUEUED_OP: (
+        text(
+            "INSERT INTO jobs (kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, state, attempts,"
+            " available_at, cancel_requested, check_runs, created_at)"
+            " SELECT c.kind, c.key, c.repo, c.pr, c.installation_id, c.head_sha, CAST(c.payload AS json), c.delivery_id,"
+            " 'queued', 0, :now, false, CAST('{}' AS json), :now"
+            " FROM unnest(CAST(:kind_ AS text[]), CAST(:key_ AS text[]), CAST(:repo_ AS text[]), CAST(:pr_ AS int[]),"
+            " CAST(:installation_id_ AS int[]), CAST(:head_sha_ AS text[]), CAST(:payload_ AS text[]),"
+            " CAST(:delivery_id_ AS text[])) WITH ORDINALITY"
+            " AS c(kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, n)"
+            " WHERE NOT EXISTS (SELECT 1 FROM jobs AS twin WHERE twin.key = c.key AND twin.kind = c.kind"
+            " AND twin.state = 'queued' AND twin.head_sha = c.head_sha) ORDER BY c.n"
+        ),
+        ("kind_", "key_", "repo_", "pr_", "installation_id_", "head_sha_", "payload_", "delivery_id_"),
+    ),
+}
+
+
+def _pg_arrays(op: int, params: list[dict]) -> dict:
+    names = _PG_ROUND[op][1]
+    if op == _INSERT_UNLESS_QUEUED_OP:
+        # One statement cannot see its own rows: the same work twice in a round is inserted once, as
+        # one by one the second would find the first (or whatever twin kept the first out) queued.
+        seen: set[tuple] = set()
+        params = [p for p in params if (w := (p["kind_"], p["key_"], p["head_sha_"])) not in seen and not seen.add(w)]
+        params = [{**p, "payload_": json.dumps(p["payload_"])} for p in params]
+    return {"now": params[0]["now" if op != _INSERT_UNLESS_QUEUED_OP else "created_at_"],
+            **{name: [p[name] for p in params] for name in names}}
+
+
 def _apply_job_changes(conn: Connection, changes) -> None:
-    """Apply job changes with one executemany per kind of change instead of one statement each.
+    """Apply job changes with one statement per kind of change instead of one statement each.
 
     Changes are cut into rounds. Within a round each PR's changes only move forward through
     cancel → supersede → insert, so running all cancels, then all supersedes, then all inserts
@@ -190,9 +253,14 @@ def _apply_job_changes(conn: Connection, changes) -> None:
             reached = {}
         rounds[-1][op].append(params)
         reached[key] = op
+    postgres = conn.dialect.name == "postgresql"
     for round_ in rounds:
-        for statement, params in zip(_OP_STATEMENTS, round_):
-            if params:
+        for op, (statement, params) in enumerate(zip(_OP_STATEMENTS, round_)):
+            if not params:
+                continue
+            if postgres and op in _PG_ROUND:
+                conn.execute(_PG_ROUND[op][0], _pg_arrays(op, params))
+            else:  # SQLite's executemany is one C loop with no round trips
                 conn.execute(statement, params)
 
 
