@@ -13,10 +13,10 @@ import queue as threadqueue
 import threading
 import time
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from bot.service.queue import DeliveryRecord, store_deliveries
+from bot.service.queue import DeliveryRecord, write_deliveries
 
 log = logging.getLogger("prompt_review.web")
 
@@ -41,6 +41,7 @@ class DeliveryWriter:
         self._pending: threadqueue.SimpleQueue = threadqueue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._conn: Connection | None = None  # the writer thread's own, kept between batches
 
     async def store(self, record: DeliveryRecord) -> bool:
         """True when stored now, False for a delivery seen before; raises SQLAlchemyError when it could not be stored."""
@@ -62,6 +63,7 @@ class DeliveryWriter:
                 with self._lock:
                     if self._pending.empty():
                         self._thread = None
+                        self._disconnect()
                         return
                 continue
             deadline = time.monotonic() + self._linger
@@ -75,7 +77,7 @@ class DeliveryWriter:
 
     def _write(self, batch: list) -> None:
         try:
-            outcomes: list = store_deliveries(self._engine, [record for record, _, _ in batch])
+            outcomes: list = self._store([record for record, _, _ in batch])
         except OperationalError as exc:  # the database is unreachable: every delivery in the batch gets a 503
             outcomes = [exc] * len(batch)
         except Exception as exc:  # one bad row must not fail its neighbours: store them one by one
@@ -92,6 +94,37 @@ class DeliveryWriter:
                 loop.call_soon_threadsafe(_settle, done, outcome)
             except RuntimeError:  # that request's event loop is gone (server shutting down)
                 pass
+
+
+    def _store(self, records: list[DeliveryRecord]) -> list[bool]:
+        """write_deliveries in one transaction on the writer's own connection: a batch costs no pool
+        checkout (nor its liveness ping, a round trip). A connection the database dropped (a restart)
+        is replaced and the batch written once more — safe, as a delivery already stored counts as seen."""
+        try:
+            return self._transaction(records)
+        except DBAPIError:
+            if self._conn is not None:  # the connection is fine: the batch itself failed
+                raise
+        return self._transaction(records)
+
+    def _transaction(self, records: list[DeliveryRecord]) -> list[bool]:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        try:
+            with self._conn.begin():
+                return write_deliveries(self._conn, records)
+        except DBAPIError as exc:
+            if exc.connection_invalidated or self._conn.invalidated:
+                self._disconnect()
+            raise
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.close()
+            except SQLAlchemyError:
+                log.debug("closing the writer's connection failed", exc_info=True)
 
 
 def _settle(done: asyncio.Future, outcome) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -70,10 +70,6 @@ class DeliveryRecord:
 
 
 _JOB = Job.__table__
-_LOCK_KEYS = text(
-    "SELECT pg_advisory_xact_lock(h) FROM"
-    " (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs"
-)
 _QUEUED, _RUNNING = _JOB.c.state == "queued", _JOB.c.state == "running"
 
 
@@ -123,16 +119,12 @@ def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bo
     rows: dict[str, dict] = {}
     for record in records:
         rows.setdefault(record.delivery_id, _delivery_row(record, now))
-    inserted = _insert_deliveries(conn, list(rows.values()), now) if rows else set()
+    keys = sorted({key for record in records for key in record.pr_keys})
+    inserted = _insert_deliveries(conn, list(rows.values()), keys, now) if rows else set()
     fresh = []
     for record in records:
         fresh.append(record.delivery_id in inserted)
         inserted.discard(record.delivery_id)  # a repeat inside the batch is a duplicate too
-    keys = sorted({key for record, new in zip(records, fresh) if new for key in record.pr_keys})
-    if keys and conn.dialect.name == "postgresql":
-        # Another web process may be storing a delivery for the same PR right now: take the PRs in a
-        # fixed order so superseding sees its jobs (and two batches cannot deadlock).
-        conn.execute(_LOCK_KEYS, {"keys": keys})
     stored = [record for record, new in zip(records, fresh) if new]
     _apply_job_changes(conn, [op for record in stored for op in _job_changes(record.cancel_key, record.jobs, record.delivery_id, now)])
     for record in stored:
@@ -146,23 +138,35 @@ def _delivery_row(record: DeliveryRecord, now: datetime) -> dict:
             "pr": record.pr, "outcome": record.outcome, "received_at": now}
 
 
+def _pg_rows(columns: str) -> str:
+    """PostgreSQL reads a batch's rows from one JSON parameter: the statement text is the same for any
+    batch size, and one json.dumps replaces the driver's per-value dumping (most of the writer's CPU)."""
+    return f"json_to_recordset(CAST(:rows AS json)) AS c({columns})"
+
+
+_DELIVERY_FIELDS = ("delivery_id", "event", "action", "repo", "pr", "outcome")
 _INSERT_DELIVERIES = {
     "sqlite": sqlite.insert(Delivery.__table__).on_conflict_do_nothing().returning(Delivery.__table__.c.delivery_id),
-    # PostgreSQL: the batch as arrays, so the statement text (and psycopg's parse of it) is the same for any size.
     "postgresql": text(
         "INSERT INTO deliveries (delivery_id, event, action, repo, pr, outcome, received_at)"
-        " SELECT d.*, :received_at FROM unnest(CAST(:delivery_id AS text[]), CAST(:event AS text[]),"
-        " CAST(:action AS text[]), CAST(:repo AS text[]), CAST(:pr AS int[]), CAST(:outcome AS text[]))"
-        " AS d ON CONFLICT DO NOTHING RETURNING delivery_id"
+        " SELECT c.delivery_id, c.event, c.action, c.repo, c.pr, c.outcome, :received_at FROM "
+        + _pg_rows("delivery_id text, event text, action text, repo text, pr int, outcome text")
+        # Another web process may be storing deliveries for the same PRs right now: the PRs are locked
+        # first, in a fixed order (two batches cannot deadlock), so superseding then sees their jobs.
+        # Part of this statement, as a round trip is what a batch costs.
+        + " CROSS JOIN (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT"
+        " hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs) AS l) AS locked"
+        " ON CONFLICT DO NOTHING RETURNING delivery_id"
     ),
 }
 
 
-def _insert_deliveries(conn: Connection, rows: list[dict], now: datetime) -> set[str]:
-    """The delivery ids of `rows` that were new (the unique index decides, nobody fails)."""
+def _insert_deliveries(conn: Connection, rows: list[dict], keys: list[str], now: datetime) -> set[str]:
+    """The delivery ids of `rows` that were new (the unique index decides, nobody fails); on
+    PostgreSQL the PRs in `keys` are locked until the transaction ends."""
     if conn.dialect.name == "postgresql":
-        arrays = {name: [row[name] for row in rows] for name in ("delivery_id", "event", "action", "repo", "pr", "outcome")}
-        return set(conn.scalars(_INSERT_DELIVERIES["postgresql"], {**arrays, "received_at": now}))
+        document = json.dumps([{name: row[name] for name in _DELIVERY_FIELDS} for row in rows])
+        return set(conn.scalars(_INSERT_DELIVERIES["postgresql"], {"rows": document, "keys": keys, "received_at": now}))
     return set(conn.scalars(_INSERT_DELIVERIES["sqlite"], rows))
 
 
@@ -188,35 +192,32 @@ def _job_changes(cancel_key: str | None, jobs: tuple[NewJob, ...], delivery_id: 
             yield _INSERT_OP, job.key, row
 
 
-def _pg_stop_work(queued_becomes: str, superseded_by: str, extra: str, columns: tuple[str, ...]) -> str:
-    """_stop_work for a whole round on PostgreSQL: one UPDATE joined to the round's PRs as arrays."""
-    arrays = ", ".join(f"CAST(:{c} AS text[])" for c in columns)
+def _pg_stop_work(queued_becomes: str, superseded_by: str, extra: str, columns: str) -> str:
+    """_stop_work for a whole round on PostgreSQL: one UPDATE joined to the round's PRs."""
     return (
         f"UPDATE jobs SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
         " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
         " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
-        f" superseded_by = {superseded_by} FROM unnest({arrays}) AS c({', '.join(columns)})"
+        f" superseded_by = {superseded_by} FROM {_pg_rows(columns)}"
         f" WHERE jobs.key = c.k AND jobs.state IN ('queued', 'running'){extra}"
     )
 
 
-# PostgreSQL: each kind of change of a round is ONE statement over arrays (unnest), so a batch costs a
-# few round trips whatever its size (executemany costs per row: the driver's work and the pipeline's).
-# (operation → statement, the parameters that become arrays)
+# PostgreSQL: each kind of change of a round is ONE statement, so a batch costs a few round trips
+# whatever its size (executemany costs per row: the driver's work and the pipeline's).
+# operation → (statement, the parameters that make a row)
 _PG_ROUND = {
-    _CANCEL_OP: (text(_pg_stop_work("cancelled", "NULL", "", ("k",))), ("k",)),
-    _SUPERSEDE_OP: (text(_pg_stop_work("superseded", "c.sha", " AND jobs.head_sha <> c.sha", ("k", "sha"))), ("k", "sha")),
+    _CANCEL_OP: (text(_pg_stop_work("cancelled", "NULL", "", "k text")), ("k",)),
+    _SUPERSEDE_OP: (text(_pg_stop_work("superseded", "c.sha", " AND jobs.head_sha <> c.sha", "k text, sha text")), ("k", "sha")),
     _INSERT_UNLESS_QUEUED_OP: (
         text(
             "INSERT INTO jobs (kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, state, attempts,"
             " available_at, cancel_requested, check_runs, created_at)"
-            " SELECT c.kind, c.key, c.repo, c.pr, c.installation_id, c.head_sha, CAST(c.payload AS json), c.delivery_id,"
-            " 'queued', 0, :now, false, CAST('{}' AS json), :now"
-            " FROM unnest(CAST(:kind_ AS text[]), CAST(:key_ AS text[]), CAST(:repo_ AS text[]), CAST(:pr_ AS int[]),"
-            " CAST(:installation_id_ AS int[]), CAST(:head_sha_ AS text[]), CAST(:payload_ AS text[]),"
-            " CAST(:delivery_id_ AS text[])) WITH ORDINALITY"
-            " AS c(kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, n)"
-            " WHERE NOT EXISTS (SELECT 1 FROM jobs AS twin WHERE twin.key = c.key AND twin.kind = c.kind"
+            " SELECT c.kind, c.key, c.repo, c.pr, c.installation_id, c.head_sha, c.payload, c.delivery_id,"
+            " 'queued', 0, :now, false, CAST('{}' AS json), :now FROM "
+            + _pg_rows("n int, kind text, key text, repo text, pr int, installation_id int, head_sha text, payload json,"
+                       " delivery_id text")
+            + " WHERE NOT EXISTS (SELECT 1 FROM jobs AS twin WHERE twin.key = c.key AND twin.kind = c.kind"
             " AND twin.state = 'queued' AND twin.head_sha = c.head_sha) ORDER BY c.n"
         ),
         ("kind_", "key_", "repo_", "pr_", "installation_id_", "head_sha_", "payload_", "delivery_id_"),
@@ -224,16 +225,15 @@ _PG_ROUND = {
 }
 
 
-def _pg_arrays(op: int, params: list[dict]) -> dict:
-    names = _PG_ROUND[op][1]
+def _pg_round_parameters(op: int, params: list[dict]) -> dict:
+    fields = _PG_ROUND[op][1]
     if op == _INSERT_UNLESS_QUEUED_OP:
         # One statement cannot see its own rows: the same work twice in a round is inserted once, as
         # one by one the second would find the first (or whatever twin kept the first out) queued.
         seen: set[tuple] = set()
         params = [p for p in params if (w := (p["kind_"], p["key_"], p["head_sha_"])) not in seen and not seen.add(w)]
-        params = [{**p, "payload_": json.dumps(p["payload_"])} for p in params]
-    return {"now": params[0]["now" if op != _INSERT_UNLESS_QUEUED_OP else "created_at_"],
-            **{name: [p[name] for p in params] for name in names}}
+    rows = [{"n": n, **{field.rstrip("_"): p[field] for field in fields}} for n, p in enumerate(params)]
+    return {"now": params[0]["now" if op != _INSERT_UNLESS_QUEUED_OP else "created_at_"], "rows": json.dumps(rows)}
 
 
 def _apply_job_changes(conn: Connection, changes) -> None:
@@ -259,7 +259,7 @@ def _apply_job_changes(conn: Connection, changes) -> None:
             if not params:
                 continue
             if postgres and op in _PG_ROUND:
-                conn.execute(_PG_ROUND[op][0], _pg_arrays(op, params))
+                conn.execute(_PG_ROUND[op][0], _pg_round_parameters(op, params))
             else:  # SQLite's executemany is one C loop with no round trips
                 conn.execute(statement, params)
 

@@ -9,7 +9,7 @@ import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot.service import queue
@@ -149,3 +149,23 @@ def test_a_batch_leaves_the_same_jobs_as_its_deliveries_stored_one_by_one(engine
     for record in _deliveries(ops, one_by_one):
         queue.store_deliveries(engine, [record])
     assert _job_table(engine, batched) == _job_table(engine, one_by_one)
+
+
+def test_the_writer_replaces_a_connection_the_database_dropped_without_failing_a_delivery(pg_database_url):
+    """The writer keeps its connection between batches (no checkout ping). When PostgreSQL drops it —
+    a restart, an idle timeout, an administrator — the next delivery is still stored, not answered 503."""
+    engine = make_engine(pg_database_url)
+    upgrade(engine)
+    writer = DeliveryWriter(engine)
+    try:
+        assert asyncio.run(writer.store(review("d1", "a"))) is True
+        with engine.connect() as admin:
+            killed = admin.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).scalar()
+        assert killed >= 1  # the writer's connection was among them
+        assert asyncio.run(writer.store(review("d2", "b"))) is True
+        assert jobs(engine) == [("a", "superseded"), ("b", "queued")]
+    finally:
+        engine.dispose()
