@@ -281,75 +281,87 @@ def enqueue(engine: Engine, job: NewJob) -> None:
         _apply_job_changes(conn, _job_changes(None, (job,), None, utcnow()))
 
 
-_other = _JOB.alias("other")
-_RUNNABLE = or_(
-    and_(_JOB.c.state == "queued", _JOB.c.available_at <= bindparam("now")),
-    and_(_JOB.c.state == "running", _JOB.c.lease_until < bindparam("now")),  # its worker's lease ran out
-)
-_PR_BUSY = exists().where(_other.c.key == _JOB.c.key, _other.c.state == "running", _other.c.id != _JOB.c.id)
-# Two small lookups rather than one OR: each walks the (state, id) index and stops at the first hit,
-# where the OR made the database sort the whole backlog on every claim. Abandoned work goes first.
-_CANDIDATES = (
-    select(_JOB.c.id).where(_RUNNABLE.clauses[1]).order_by(_JOB.c.id).limit(1),
-    select(_JOB.c.id).where(_RUNNABLE.clauses[0], ~_PR_BUSY).order_by(_JOB.c.id).limit(1),
-)
-_TAKE = (
-    update(_JOB)
-    .where(_JOB.c.id == bindparam("id_"), _RUNNABLE)
-    .values(state="running", attempts=_JOB.c.attempts + 1, lease_until=bindparam("lease"), worker=bindparam("worker_"),
-            started_at=bindparam("now"))
-    .returning(*_JOB.c)
-)
+def _runnable(t):
+    """(queued and due, running but its worker's lease ran out) for jobs table (or alias) t."""
+    return (and_(t.c.state == "queued", t.c.available_at <= bindparam("now")),
+            and_(t.c.state == "running", t.c.lease_until < bindparam("now")))
+
+
+def _claim_statement(skip_locked: bool):
+    """Claiming is ONE statement: take the job the lookup picks, if still runnable, and return it.
+
+    The lookup is two small index walks rather than one OR: each walks (state, id) and stops at the
+    first hit, where the OR made the database sort the whole backlog on every claim. Abandoned work
+    (lease ran out) goes first, then the oldest queued job whose PR has nothing running."""
+    cand, other = _JOB.alias("cand"), _JOB.alias("other")
+    queued, expired = _runnable(cand)
+    busy = exists().where(other.c.key == cand.c.key, other.c.state == "running", other.c.id != cand.c.id)
+    lookups = [select(cand.c.id).where(*where).order_by(cand.c.id).limit(1) for where in ((expired,), (queued, ~busy))]
+    if skip_locked:  # PostgreSQL: workers claiming at once pass over each other's rows instead of waiting
+        lookups = [lookup.with_for_update(skip_locked=True) for lookup in lookups]
+    return (
+        update(_JOB)
+        .where(_JOB.c.id == func.coalesce(*(lookup.scalar_subquery() for lookup in lookups)), or_(*_runnable(_JOB)))
+        .values(state="running", attempts=_JOB.c.attempts + 1, lease_until=bindparam("lease"), worker=bindparam("worker_"),
+                started_at=bindparam("now"))
+        .returning(*_JOB.c)
+    )
+
+
+_CLAIM = {"sqlite": _claim_statement(False), "postgresql": _claim_statement(True)}
 
 
 def claim(engine: Engine, worker: str, lease_seconds: float, now: datetime | None = None) -> ClaimedJob | None:
     """Take a job whose worker's lease expired, else the oldest queued job whose PR is not busy."""
-    candidates = _CANDIDATES
-    if engine.dialect.name == "postgresql":
-        candidates = tuple(c.with_for_update(skip_locked=True) for c in candidates)
-    for _ in range(5):  # a lost race on the unique index just means: look again
+    statement = _CLAIM[engine.dialect.name]
+    for _ in range(5):  # a lost race on the unique index (one running job per PR) just means: look again
         at = now or utcnow()
         try:
             with engine.begin() as conn:
-                job_id = next((i for i in (conn.scalar(c, {"now": at}) for c in candidates) if i is not None), None)
-                if job_id is None:
-                    return None
                 row = conn.execute(
-                    _TAKE, {"id_": job_id, "now": at, "lease": at + timedelta(seconds=lease_seconds), "worker_": worker}
+                    statement, {"now": at, "lease": at + timedelta(seconds=lease_seconds), "worker_": worker}
                 ).first()
-                if row is None:
-                    continue
-                return ClaimedJob(
-                    id=row.id,
-                    kind=row.kind,
-                    key=row.key,
-                    repo=row.repo,
-                    pr=row.pr,
-                    installation_id=row.installation_id,
-                    head_sha=row.head_sha,
-                    payload=dict(row.payload or {}),
-                    attempts=row.attempts,
-                    check_runs=dict(row.check_runs or {}),
-                    delivery_id=row.delivery_id,
-                )
         except IntegrityError:
             continue
+        if row is None:
+            return None
+        return ClaimedJob(
+            id=row.id,
+            kind=row.kind,
+            key=row.key,
+            repo=row.repo,
+            pr=row.pr,
+            installation_id=row.installation_id,
+            head_sha=row.head_sha,
+            payload=dict(row.payload or {}),
+            attempts=row.attempts,
+            check_runs=dict(row.check_runs or {}),
+            delivery_id=row.delivery_id,
+        )
     return None
 
 
 _OWNED = update(_JOB).where(_JOB.c.id == bindparam("id_"), _JOB.c.worker == bindparam("worker_"), _JOB.c.state == "running")
 
 
-def _update_owned(engine: Engine, job_id: int, worker: str, **values) -> bool:
+# Built once: composing `.values(...)` per call cost a worker more CPU than the update itself.
+_HEARTBEAT = _OWNED.values(lease_until=bindparam("lease_until_"))
+_FINISH = _OWNED.values(state=bindparam("state_"), lease_until=None, finished_at=bindparam("now_"),
+                        last_error=bindparam("error_"))
+_RETRY_LATER = _OWNED.values(state="queued", lease_until=None, last_error=bindparam("error_"),
+                             available_at=bindparam("available_at_"))
+
+
+def _update_owned(engine: Engine, statement, job_id: int, worker: str, **parameters) -> bool:
     """Change a running job only while this worker still holds it; False when it was re-claimed."""
     with engine.begin() as conn:
-        result = conn.execute(_OWNED.values(**values), {"id_": job_id, "worker_": worker})
+        result = conn.execute(statement, {"id_": job_id, "worker_": worker, **parameters})
         return result.rowcount == 1
 
 
 def heartbeat(engine: Engine, job_id: int, worker: str, lease_seconds: float) -> bool:
     """Extend the lease; False when the job is no longer ours (re-claimed elsewhere)."""
-    return _update_owned(engine, job_id, worker, lease_until=utcnow() + timedelta(seconds=lease_seconds))
+    return _update_owned(engine, _HEARTBEAT, job_id, worker, lease_until_=utcnow() + timedelta(seconds=lease_seconds))
 
 
 LOST = "lost"  # cancel_requested's answer when the job's lease ran out and another worker took it
@@ -378,14 +390,12 @@ def save_check_runs(engine: Engine, job_id: int, check_runs: dict) -> None:
 
 
 def finish(engine: Engine, job_id: int, worker: str, state: str = "done", error: str | None = None) -> bool:
-    return _update_owned(engine, job_id, worker, state=state, lease_until=None, finished_at=utcnow(), last_error=error)
+    return _update_owned(engine, _FINISH, job_id, worker, state_=state, now_=utcnow(), error_=error)
 
 
 def retry_later(engine: Engine, job_id: int, worker: str, error: str, delay_seconds: float) -> bool:
-    return _update_owned(
-        engine, job_id, worker,
-        state="queued", lease_until=None, last_error=error, available_at=utcnow() + timedelta(seconds=delay_seconds),
-    )
+    return _update_owned(engine, _RETRY_LATER, job_id, worker, error_=error,
+                         available_at_=utcnow() + timedelta(seconds=delay_seconds))
 
 
 def superseded_runs(engine: Engine, key: str, head_sha: str) -> list[tuple[int, str, dict]]:
