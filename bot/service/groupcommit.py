@@ -55,6 +55,10 @@ class DeliveryWriter:
                     self._thread.start()
         return await asyncio.shield(done)  # a client hanging up must not cancel a write already queued
 
+    def busy(self) -> bool:
+        """Deliveries are waiting for the writer: the web is taking more than one at a time."""
+        return not self._pending.empty()
+
     def _run(self) -> None:
         while True:
             try:

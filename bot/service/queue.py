@@ -11,13 +11,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.service.db import Delivery, Installation, Job, utcnow
+from bot.service.db import Installation, Job, UTCDateTime, utcnow
 
 
 @dataclass(frozen=True)
@@ -70,37 +69,6 @@ class DeliveryRecord:
 
 
 _JOB = Job.__table__
-_QUEUED, _RUNNING = _JOB.c.state == "queued", _JOB.c.state == "running"
-
-
-def _stop_work(queued_becomes: str, superseded_by, *where):
-    """One statement (a round trip is the cost that matters) for a PR's work: queued jobs end as
-    `queued_becomes`, running ones are told to stop; both remember `superseded_by`."""
-    return (
-        update(_JOB)
-        .where(_JOB.c.key == bindparam("k"), or_(_QUEUED, _RUNNING), *where)  # no IN: it cannot be an executemany
-        .values(
-            state=case((_QUEUED, queued_becomes), else_=_JOB.c.state),
-            finished_at=case((_QUEUED, bindparam("now")), else_=_JOB.c.finished_at),
-            cancel_requested=case((_RUNNING, True), else_=_JOB.c.cancel_requested),
-            superseded_by=superseded_by,
-        )
-    )
-
-
-_SUPERSEDE = _stop_work("superseded", bindparam("sha"), _JOB.c.head_sha != bindparam("sha"))  # a newer head
-_CANCEL = _stop_work("cancelled", None)  # the PR was closed
-_JOB_COLUMNS = ("kind", "key", "repo", "pr", "installation_id", "head_sha", "payload", "delivery_id", "state", "attempts",
-                "available_at", "cancel_requested", "check_runs", "created_at")
-_twin = _JOB.alias("twin")
-# Insert unless the same work (kind, PR, head) already waits — a check and an insert in one statement.
-_INSERT_UNLESS_QUEUED = insert(_JOB).from_select(
-    _JOB_COLUMNS,
-    select(*(bindparam(f"{c}_", type_=_JOB.c[c].type) for c in _JOB_COLUMNS)).where(
-        ~exists().where(_twin.c.key == bindparam("key_"), _twin.c.kind == bindparam("kind_"), _twin.c.state == "queued",
-                        _twin.c.head_sha == bindparam("head_sha_"))
-    ),
-)
 
 
 def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool]:
@@ -116,127 +84,114 @@ def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool
 def write_deliveries(conn: Connection, records: list[DeliveryRecord]) -> list[bool]:
     """store_deliveries inside a transaction the caller holds."""
     now = utcnow()
-    rows: dict[str, dict] = {}
-    for record in records:
-        rows.setdefault(record.delivery_id, _delivery_row(record, now))
+    first = _first_of_each(records, lambda record: record.delivery_id)
     keys = sorted({key for record in records for key in record.pr_keys})
-    inserted = _insert_deliveries(conn, list(rows.values()), keys, now) if rows else set()
+    inserted = _insert_deliveries(conn, first, keys, now) if records else set()
     fresh = []
     for record in records:
         fresh.append(record.delivery_id in inserted)
         inserted.discard(record.delivery_id)  # a repeat inside the batch is a duplicate too
     stored = [record for record, new in zip(records, fresh) if new]
-    _apply_job_changes(conn, [op for record in stored for op in _job_changes(record.cancel_key, record.jobs, record.delivery_id, now)])
+    _apply_job_changes(conn, [op for record in stored for op in _job_changes(record.cancel_key, record.jobs, record.delivery_id)], now)
     for record in stored:
         if record.installation:
             _record_installation(conn, record.installation, now)
     return fresh
 
 
-def _delivery_row(record: DeliveryRecord, now: datetime) -> dict:
-    return {"delivery_id": record.delivery_id, "event": record.event, "action": record.action, "repo": record.repo,
-            "pr": record.pr, "outcome": record.outcome, "received_at": now}
+# --- storing a batch ------------------------------------------------------------------------------
+# A batch's rows go to the database as ONE JSON document per statement and are read back there
+# (PostgreSQL json_to_recordset, SQLite json_each). The statement text is the same for any batch size,
+# a batch costs a few round trips whatever its size, and one json.dumps replaces the per-value work of
+# SQLAlchemy and the driver, which was most of the writer's CPU.
 
+def _rows(dialect: str, columns: str) -> str:
+    """The FROM item `c`: the :rows document as rows with these columns ("name type, ...").
 
-def _pg_rows(columns: str) -> str:
-    """PostgreSQL reads a batch's rows from one JSON parameter: the statement text is the same for any
-    batch size, and one json.dumps replaces the driver's per-value dumping (most of the writer's CPU)."""
-    return f"json_to_recordset(CAST(:rows AS json)) AS c({columns})"
-
-
-_DELIVERY_FIELDS = ("delivery_id", "event", "action", "repo", "pr", "outcome")
-_INSERT_DELIVERIES = {
-    "sqlite": sqlite.insert(Delivery.__table__).on_conflict_do_nothing().returning(Delivery.__table__.c.delivery_id),
-    "postgresql": text(
-        "INSERT INTO deliveries (delivery_id, event, action, repo, pr, outcome, received_at)"
-        " SELECT c.delivery_id, c.event, c.action, c.repo, c.pr, c.outcome, :received_at FROM "
-        + _pg_rows("delivery_id text, event text, action text, repo text, pr int, outcome text")
-        # Another web process may be storing deliveries for the same PRs right now: the PRs are locked
-        # first, in a fixed order (two batches cannot deadlock), so superseding then sees their jobs.
-        # Part of this statement, as a round trip is what a batch costs.
-        + " CROSS JOIN (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT"
-        " hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs) AS l) AS locked"
-        " ON CONFLICT DO NOTHING RETURNING delivery_id"
-    ),
-}
-
-
-def _insert_deliveries(conn: Connection, rows: list[dict], keys: list[str], now: datetime) -> set[str]:
-    """The delivery ids of `rows` that were new (the unique index decides, nobody fails); on
-    PostgreSQL the PRs in `keys` are locked until the transaction ends."""
-    if conn.dialect.name == "postgresql":
-        document = json.dumps([{name: row[name] for name in _DELIVERY_FIELDS} for row in rows])
-        return set(conn.scalars(_INSERT_DELIVERIES["postgresql"], {"rows": document, "keys": keys, "received_at": now}))
-    return set(conn.scalars(_INSERT_DELIVERIES["sqlite"], rows))
+    (Not a leading WITH: every statement must start with INSERT or UPDATE, or pysqlite would not open
+    the transaction before it and it would commit on its own.)"""
+    if dialect == "postgresql":
+        return f"json_to_recordset(CAST(:rows AS json)) AS c({columns})"
+    names = [column.split()[0] for column in columns.split(", ")]
+    return "(SELECT " + ", ".join(f"json_extract(value, '$.{n}') AS {n}" for n in names) + " FROM json_each(:rows)) AS c"
 
 
 # A delivery's effect on the job queue, in the order it applies to one PR: cancel (closed), supersede
 # (a newer head), then insert — unless the same work already waits, or unconditionally (accept_regression).
 _CANCEL_OP, _SUPERSEDE_OP, _INSERT_UNLESS_QUEUED_OP, _INSERT_OP = range(4)
-_OP_STATEMENTS = (_CANCEL, _SUPERSEDE, _INSERT_UNLESS_QUEUED, insert(_JOB))
+_JOB_ROW = "n int, kind text, key text, repo text, pr int, installation_id int, head_sha text, payload json, delivery_id text"
 
 
-def _job_changes(cancel_key: str | None, jobs: tuple[NewJob, ...], delivery_id: str | None, now: datetime):
-    """(operation, PR key, parameters) for each change these jobs make, in order."""
-    if cancel_key:
-        yield _CANCEL_OP, cancel_key, {"k": cancel_key, "now": now}
-    for job in jobs:
-        if job.kind == "review":  # a newer head supersedes older work for the same PR
-            yield _SUPERSEDE_OP, job.key, {"k": job.key, "sha": job.head_sha, "now": now}
-        row = {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
-               "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id, "state": "queued",
-               "attempts": 0, "available_at": now, "cancel_requested": False, "check_runs": {}, "created_at": now}
-        if job.kind in ("review", "approval"):
-            yield _INSERT_UNLESS_QUEUED_OP, job.key, {f"{name}_": value for name, value in row.items()}
-        else:
-            yield _INSERT_OP, job.key, row
+def _statements(dialect: str) -> dict:
+    pg = dialect == "postgresql"
 
+    def stop_work(queued_becomes: str, superseded_by: str, columns: str, extra: str = ""):
+        """A PR's work stops: queued jobs end as `queued_becomes`, running ones are told to stop.
+        (Written as `key IN` rather than a join, so SQLite looks each PR up by its index.)"""
+        return (
+            f"UPDATE jobs SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
+            " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
+            " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
+            f" superseded_by = {superseded_by}"
+            f" WHERE jobs.key IN (SELECT c.k FROM {_rows(dialect, columns)}) AND jobs.state IN ('queued', 'running'){extra}"
+        )
 
-def _pg_stop_work(queued_becomes: str, superseded_by: str, extra: str, columns: str) -> str:
-    """_stop_work for a whole round on PostgreSQL: one UPDATE joined to the round's PRs."""
-    return (
-        f"UPDATE jobs SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
-        " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
-        " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
-        f" superseded_by = {superseded_by} FROM {_pg_rows(columns)}"
-        f" WHERE jobs.key = c.k AND jobs.state IN ('queued', 'running'){extra}"
-    )
-
-
-# PostgreSQL: each kind of change of a round is ONE statement, so a batch costs a few round trips
-# whatever its size (executemany costs per row: the driver's work and the pipeline's).
-# operation → (statement, the parameters that make a row)
-_PG_ROUND = {
-    _CANCEL_OP: (text(_pg_stop_work("cancelled", "NULL", "", "k text")), ("k",)),
-    _SUPERSEDE_OP: (text(_pg_stop_work("superseded", "c.sha", " AND jobs.head_sha <> c.sha", "k text, sha text")), ("k", "sha")),
-    _INSERT_UNLESS_QUEUED_OP: (
-        text(
+    # a round names each PR at most once
+    newer_head = f"(SELECT c.sha FROM {_rows(dialect, 'k text, sha text')} WHERE c.k = jobs.key)"
+    # Another web process may be storing deliveries for the same PRs right now: on PostgreSQL the PRs
+    # are locked first, in a fixed order (two batches cannot deadlock), so superseding then sees their
+    # jobs. Part of the delivery insert, as a round trip is what a batch costs. (SQLite: one writer.)
+    lock_prs = (" CROSS JOIN (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT"
+                " hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs) AS l) AS locked"
+                if pg else " WHERE true")  # (SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT)
+    sql = {
+        "deliveries": (
+            "INSERT INTO deliveries (delivery_id, event, action, repo, pr, outcome, received_at)"
+            " SELECT c.delivery_id, c.event, c.action, c.repo, c.pr, c.outcome, :now FROM "
+            + _rows(dialect, "delivery_id text, event text, action text, repo text, pr int, outcome text")
+            + lock_prs + " ON CONFLICT DO NOTHING RETURNING delivery_id"
+        ),
+        _CANCEL_OP: stop_work("cancelled", "NULL", "k text"),  # the PR was closed
+        _SUPERSEDE_OP: stop_work("superseded", newer_head, "k text, sha text", f" AND jobs.head_sha <> {newer_head}"),
+        # Insert unless the same work (kind, PR, head) already waits — the check and the insert in one statement.
+        _INSERT_UNLESS_QUEUED_OP: (
             "INSERT INTO jobs (kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, state, attempts,"
             " available_at, cancel_requested, check_runs, created_at)"
             " SELECT c.kind, c.key, c.repo, c.pr, c.installation_id, c.head_sha, c.payload, c.delivery_id,"
-            " 'queued', 0, :now, false, CAST('{}' AS json), :now FROM "
-            + _pg_rows("n int, kind text, key text, repo text, pr int, installation_id int, head_sha text, payload json,"
-                       " delivery_id text")
+            f" 'queued', 0, :now, false, {'CAST(' if pg else ''}'{{}}'{' AS json)' if pg else ''}, :now FROM "
+            + _rows(dialect, _JOB_ROW)
             + " WHERE NOT EXISTS (SELECT 1 FROM jobs AS twin WHERE twin.key = c.key AND twin.kind = c.kind"
             " AND twin.state = 'queued' AND twin.head_sha = c.head_sha) ORDER BY c.n"
         ),
-        ("kind_", "key_", "repo_", "pr_", "installation_id_", "head_sha_", "payload_", "delivery_id_"),
-    ),
-}
+    }
+    return {name: text(statement).bindparams(bindparam("now", type_=UTCDateTime())) for name, statement in sql.items()}
 
 
-def _pg_round_parameters(op: int, params: list[dict]) -> dict:
-    fields = _PG_ROUND[op][1]
-    if op == _INSERT_UNLESS_QUEUED_OP:
-        # One statement cannot see its own rows: the same work twice in a round is inserted once, as
-        # one by one the second would find the first (or whatever twin kept the first out) queued.
-        seen: set[tuple] = set()
-        params = [p for p in params if (w := (p["kind_"], p["key_"], p["head_sha_"])) not in seen and not seen.add(w)]
-    rows = [{"n": n, **{field.rstrip("_"): p[field] for field in fields}} for n, p in enumerate(params)]
-    return {"now": params[0]["now" if op != _INSERT_UNLESS_QUEUED_OP else "created_at_"], "rows": json.dumps(rows)}
+_STATEMENTS = {dialect: _statements(dialect) for dialect in ("sqlite", "postgresql")}
+_DELIVERY_FIELDS = ("delivery_id", "event", "action", "repo", "pr", "outcome")
 
 
-def _apply_job_changes(conn: Connection, changes) -> None:
+def _insert_deliveries(conn: Connection, records: list[DeliveryRecord], keys: list[str], now: datetime) -> set[str]:
+    """The delivery ids of `records` that were new (the unique index decides, nobody fails); on
+    PostgreSQL the PRs in `keys` are locked until the transaction ends."""
+    document = json.dumps([{name: getattr(record, name) for name in _DELIVERY_FIELDS} for record in records])
+    parameters = {"rows": document, "now": now, **({"keys": keys} if conn.dialect.name == "postgresql" else {})}
+    return set(conn.scalars(_STATEMENTS[conn.dialect.name]["deliveries"], parameters))
+
+
+def _job_changes(cancel_key: str | None, jobs: tuple[NewJob, ...], delivery_id: str | None):
+    """(operation, PR key, row) for each change these jobs make, in order."""
+    if cancel_key:
+        yield _CANCEL_OP, cancel_key, {"k": cancel_key}
+    for job in jobs:
+        if job.kind == "review":  # a newer head supersedes older work for the same PR
+            yield _SUPERSEDE_OP, job.key, {"k": job.key, "sha": job.head_sha}
+        row = {"kind": job.kind, "key": job.key, "repo": job.repo, "pr": job.pr, "installation_id": job.installation_id,
+               "head_sha": job.head_sha, "payload": job.payload, "delivery_id": delivery_id}
+        yield _INSERT_UNLESS_QUEUED_OP if job.kind in ("review", "approval") else _INSERT_OP, job.key, row
+
+
+def _apply_job_changes(conn: Connection, changes, now: datetime) -> None:
     """Apply job changes with one statement per kind of change instead of one statement each.
 
     Changes are cut into rounds. Within a round each PR's changes only move forward through
@@ -246,22 +201,36 @@ def _apply_job_changes(conn: Connection, changes) -> None:
     """
     rounds: list[list[list[dict]]] = []
     reached: dict[str, int] = {}
-    for op, key, params in changes:
+    for op, key, row in changes:
         last = reached.get(key, -1)
         if not rounds or op < last or (op == last and op in (_CANCEL_OP, _SUPERSEDE_OP)):
-            rounds.append([[] for _ in _OP_STATEMENTS])
+            rounds.append([[], [], [], []])
             reached = {}
-        rounds[-1][op].append(params)
+        rounds[-1][op].append(row)
         reached[key] = op
-    postgres = conn.dialect.name == "postgresql"
+    statements = _STATEMENTS[conn.dialect.name]
     for round_ in rounds:
-        for op, (statement, params) in enumerate(zip(_OP_STATEMENTS, round_)):
-            if not params:
+        for op, rows in enumerate(round_):
+            if not rows:
                 continue
-            if postgres and op in _PG_ROUND:
-                conn.execute(_PG_ROUND[op][0], _pg_round_parameters(op, params))
-            else:  # SQLite's executemany is one C loop with no round trips
-                conn.execute(statement, params)
+            if op == _INSERT_OP:  # accept_regression: rare, and every press counts
+                conn.execute(insert(_JOB), [{**row, "state": "queued", "attempts": 0, "available_at": now,
+                                             "cancel_requested": False, "check_runs": {}, "created_at": now} for row in rows])
+                continue
+            if op == _INSERT_UNLESS_QUEUED_OP:
+                # One statement does not see its own rows: the same work twice in a round goes in once,
+                # as one by one the second would find the first (or the twin that kept it out) queued.
+                rows = _first_of_each(rows, lambda row: (row["kind"], row["key"], row["head_sha"]))
+                rows = [{**row, "n": n} for n, row in enumerate(rows)]
+            conn.execute(statements[op], {"rows": json.dumps(rows), "now": now})
+
+
+def _first_of_each(items: list, key) -> list:
+    """`items` without repeats of key(item): the first of each, in order."""
+    first: dict = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
 
 
 def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
@@ -278,7 +247,7 @@ def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
 
 def enqueue(engine: Engine, job: NewJob) -> None:
     with engine.begin() as conn:
-        _apply_job_changes(conn, _job_changes(None, (job,), None, utcnow()))
+        _apply_job_changes(conn, _job_changes(None, (job,), None), utcnow())
 
 
 def _runnable(t):

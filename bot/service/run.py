@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -35,12 +35,14 @@ class Service:
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     recover_now: threading.Event = field(default_factory=threading.Event)
+    intake_busy: Callable[[], bool] | None = None  # set by web_app for `serve`'s embedded workers
 
     def start_workers(self, count: int | None = None) -> None:
         assert self.github is not None
         for _ in range(count or self.settings.worker_concurrency):
             worker = Worker(self.settings, self.engine, self.github, self.metrics, env=self.env)
             worker.on_recovered = self.recover_now.set
+            worker.intake_busy = self.intake_busy
             thread = threading.Thread(target=worker.run_forever, name=f"worker-{len(self.workers)}", daemon=True)
             self.workers.append(worker)
             self.threads.append(thread)
@@ -80,7 +82,10 @@ class Service:
             finally:
                 self.stop()
 
-        return create_web_app(self.settings, self.engine, self.metrics, lifespan=lifespan if with_workers else None)
+        app = create_web_app(self.settings, self.engine, self.metrics, lifespan=lifespan if with_workers else None)
+        if with_workers:  # one interpreter: the embedded workers give way to a burst of deliveries
+            self.intake_busy = app.webhook.writer.busy
+        return app
 
 
 def build_service(settings: Settings, env: Mapping[str, str] | None = None, require_app: bool = True) -> Service:

@@ -31,6 +31,13 @@ log = logging.getLogger("prompt_review.worker")
 
 
 MAX_BACKOFF_SECONDS = 10.0  # a worker notices the database is back within this
+# `serve` runs web and workers in one interpreter. While deliveries wait to be stored, workers hold
+# back (re-checking every YIELD_SECONDS), so acknowledging deliveries — GitHub gives up on one after
+# 10 s — comes before reviewing them; they are durable and the backlog is worked off after the burst.
+# After MAX_YIELD_SECONDS of holding back a worker takes a job anyway: a flood delays reviews, it
+# cannot stop them.
+YIELD_SECONDS = 0.02
+MAX_YIELD_SECONDS = 1.0
 
 
 class Superseded(Exception):
@@ -69,6 +76,8 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.cache = DbCache(engine)
         self.on_recovered: Callable[[], None] | None = None  # called when the loop works again after failing
+        self.intake_busy: Callable[[], bool] | None = None  # `serve`: deliveries are waiting to be stored
+        self.max_yield_seconds = MAX_YIELD_SECONDS
         self._stop = threading.Event()
 
     # --- loop -----------------------------------------------------------------------------
@@ -79,6 +88,7 @@ class Worker:
         log.info("worker %s started", self.name)
         failures = 0
         while not self._stop.is_set():
+            self._yield_to_intake()
             try:
                 did = self.run_once()
             except Exception as exc:  # database down, for instance: back off (growing) and resume
@@ -96,6 +106,13 @@ class Worker:
                     self.on_recovered()  # e.g. redeliver what GitHub could not hand us meanwhile
             if not did:
                 self._stop.wait(self.settings.poll_interval_seconds)
+
+    def _yield_to_intake(self) -> None:
+        if self.intake_busy is None:
+            return
+        deadline = time.monotonic() + self.max_yield_seconds
+        while self.intake_busy() and time.monotonic() < deadline and not self._stop.is_set():
+            self._stop.wait(YIELD_SECONDS)
 
     def run_once(self) -> bool:
         job = queue.claim(self.engine, self.name, self.settings.job_lease_seconds)

@@ -138,6 +138,7 @@ def test_intake_and_claims_never_scan_or_sort_the_backlog(tmp_path):
     for statement, steps in plans.items():
         for step in steps:
             assert not step.startswith("SCAN jobs") and not step.startswith("SCAN twin"), (statement, steps)
-            assert "TEMP B-TREE" not in step, (statement, steps)
+            batch_in_arrival_order = "INSERT INTO jobs" in statement and "ORDER BY c.n" in statement  # sorts the batch only
+            assert "TEMP B-TREE" not in step or batch_in_arrival_order, (statement, steps)
             if "(state=?)" in step:  # walking jobs by state is only for the claim's lookups, which stop at the first
                 assert statement.startswith("UPDATE") and "ORDER BY cand.id" in statement, (statement, steps)
