@@ -8,7 +8,7 @@ Two runs per target, each server its own uvicorn process, so the figures include
   — p50/p99 ack latency counted from when each delivery was due.
 Plus the server's RSS idle and under load. The generator sends pre-built bytes over raw sockets so
 it takes as little of the shared CPUs as possible.
-Run: .venv/bin/python bench/webhook_load.py [--n 3000 --c 50 --rates 100,200,400 --pg-url postgresql+psycopg://...]
+Run: .venv/bin/python bench/webhook_load.py [--n 20000 --c 50 --rates 100,200,400 --pg-url postgresql+psycopg://...]
 (PostgreSQL URL also from PROMPT_REVIEW_TEST_POSTGRES_URL; that leg is skipped without one.)
 """
 
@@ -62,6 +62,7 @@ class Figures:  # one run against one target
     p99_ms: float
     rss_idle_mb: float
     rss_peak_mb: float
+    drain_s: float | None = None  # after the closed loop: until its embedded workers had run every job
 
     @property
     def rate(self) -> float:
@@ -177,7 +178,21 @@ def _figures(name: str, latencies: list[float], ok: int, wall: float, idle: floa
     return Figures(name, len(latencies), ok, wall, q[49] * 1000, q[98] * 1000, idle / 2**20, peak / 2**20)
 
 
-def measure(name: str, cmd: list[str], env: dict, n: int, c: int, rates: list[float], workdir: Path) -> Target:
+def drain(port: int, timeout: float = 300.0) -> float:
+    """Seconds until the server's queue is empty (queued and running jobs, from its /metrics)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        text_ = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        waiting = sum(float(line.rsplit(" ", 1)[1]) for line in text_.splitlines()
+                      if line.startswith(("prompt_review_queue_depth ", 'prompt_review_jobs{state="running"}')))
+        if waiting == 0:
+            return time.perf_counter() - began
+        time.sleep(0.2)
+    raise RuntimeError(f"jobs still waiting after {timeout:.0f} s")
+
+
+def measure(name: str, cmd: list[str], env: dict, n: int, c: int, rates: list[float], workdir: Path,
+            workers: bool = False) -> Target:
     port = free_port()
     proc = start([*cmd, "--port", str(port)], env, port, workdir / f"{name.split()[0]}.log")
     try:
@@ -195,9 +210,11 @@ def measure(name: str, cmd: list[str], env: dict, n: int, c: int, rates: list[fl
         sampler.start()
         try:
             closed = _figures(name, *asyncio.run(blast(port, prepare(n, port), c, None)), idle, peak[0])
+            if workers:  # the embedded workers give way to a burst: how long until they caught up
+                closed = Figures(**{**closed.__dict__, "drain_s": drain(port)})
             opened = {}
             for rate in rates:
-                time.sleep(1.0)  # let the embedded workers drain what the previous run queued
+                time.sleep(1.0)  # a pause between runs
                 opened[rate] = _figures(name, *asyncio.run(blast(port, prepare(int(rate * OPEN_SECONDS), port), c, rate)),
                                         idle, peak[0])
         finally:
@@ -221,7 +238,7 @@ def service_env(db_url: str, key: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=3000, help="deliveries per target in the closed-loop run")
+    ap.add_argument("--n", type=int, default=20000, help="deliveries per target in the closed-loop run")
     ap.add_argument("--c", type=int, default=50, help="concurrent connections")
     ap.add_argument("--rates", default="100,200,400", help="offered deliveries/s of the open-loop runs (10 s each)")
     ap.add_argument("--pg-url", default=os.environ.get("PROMPT_REVIEW_TEST_POSTGRES_URL"))
@@ -236,7 +253,7 @@ def main() -> int:
         bare_cmd = [py, "-m", "uvicorn", "--app-dir", tmp, "bare_app:app", "--log-level", "warning", "--no-access-log"]
         results.append(measure("bare FastAPI 202", bare_cmd, dict(os.environ), args.n, args.c, rates, work))
         results.append(measure("serve (SQLite)", [py, "-m", "bot", "serve"],
-                               service_env(f"sqlite:///{work / 'load.db'}", key), args.n, args.c, rates, work))
+                               service_env(f"sqlite:///{work / 'load.db'}", key), args.n, args.c, rates, work, workers=True))
         if args.pg_url:
             admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
             name = "bench_" + uuid.uuid4().hex[:8]
@@ -260,6 +277,10 @@ def main() -> int:
         f = t.closed
         print(f"{f.name:<20} {f.ok:>6} {f.rate:>9.0f} {f.rate / bare.rate:>6.2f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f}"
               f" {f.rss_idle_mb:>7.0f}MB {f.rss_peak_mb:>7.0f}MB")
+    for t in results:
+        if t.closed.drain_s is not None:
+            print(f"{t.name}: its embedded workers hold back while deliveries wait to be stored; they had run all"
+                  f" {t.closed.n} jobs {t.closed.drain_s:.1f} s after the last acknowledgement")
     print(f"open loop: deliveries offered at a fixed rate for {OPEN_SECONDS} s, up to {args.c} in flight;"
           " latency counted from when each was due")
     print(f"{'target':<20} " + " ".join(f"{f'{r:.0f}/s p50':>10} {'p99 ms':>7}" for r in rates))

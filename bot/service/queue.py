@@ -127,16 +127,23 @@ def _statements(dialect: str) -> dict:
 
     def stop_work(queued_becomes: str, superseded_by: str, columns: str, extra: str = ""):
         """A PR's work stops: queued jobs end as `queued_becomes`, running ones are told to stop.
-        (Written as `key IN` rather than a join, so SQLite looks each PR up by its index.)"""
-        return (
-            f"UPDATE jobs SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
-            " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
-            " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
-            f" superseded_by = {superseded_by}"
-            f" WHERE jobs.key IN (SELECT c.k FROM {_rows(dialect, columns)}) AND jobs.state IN ('queued', 'running'){extra}"
-        )
 
-    # a round names each PR at most once
+        Each PR's jobs are looked up through the (key, state) index, whatever the planner thinks of
+        the backlog: SQLite gets `key IN` rather than a join; PostgreSQL a LATERAL lookup per PR that
+        OFFSET 0 keeps from being flattened into a hash join — which, with no statistics yet (a fresh
+        database under a burst), it chose, scanning every queued job for each batch."""
+        set_ = (f"SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
+                " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
+                " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
+                f" superseded_by = {superseded_by}")
+        if pg:
+            return (f"UPDATE jobs {set_} FROM (SELECT j.id, c.* FROM {_rows(dialect, columns)} CROSS JOIN LATERAL"
+                    " (SELECT jobs.id FROM jobs WHERE jobs.key = c.k AND jobs.state IN ('queued', 'running')"
+                    f"{extra} OFFSET 0) AS j) AS c WHERE jobs.id = c.id AND jobs.state IN ('queued', 'running')")
+        return (f"UPDATE jobs {set_} WHERE jobs.key IN (SELECT c.k FROM {_rows(dialect, columns)})"
+                f" AND jobs.state IN ('queued', 'running'){extra.format(sha=newer_head)}")
+
+    # SQLite: a round names each PR at most once
     newer_head = f"(SELECT c.sha FROM {_rows(dialect, 'k text, sha text')} WHERE c.k = jobs.key)"
     # Another web process may be storing deliveries for the same PRs right now: on PostgreSQL the PRs
     # are locked first, in a fixed order (two batches cannot deadlock), so superseding then sees their
@@ -152,7 +159,8 @@ def _statements(dialect: str) -> dict:
             + lock_prs + " ON CONFLICT DO NOTHING RETURNING delivery_id"
         ),
         _CANCEL_OP: stop_work("cancelled", "NULL", "k text"),  # the PR was closed
-        _SUPERSEDE_OP: stop_work("superseded", newer_head, "k text, sha text", f" AND jobs.head_sha <> {newer_head}"),
+        _SUPERSEDE_OP: stop_work("superseded", "c.sha" if pg else newer_head, "k text, sha text",
+                                 " AND jobs.head_sha <> " + ("c.sha" if pg else "{sha}")),
         # Insert unless the same work (kind, PR, head) already waits — the check and the insert in one statement.
         _INSERT_UNLESS_QUEUED_OP: (
             "INSERT INTO jobs (kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, state, attempts,"
@@ -160,8 +168,9 @@ def _statements(dialect: str) -> dict:
             " SELECT c.kind, c.key, c.repo, c.pr, c.installation_id, c.head_sha, c.payload, c.delivery_id,"
             f" 'queued', 0, :now, false, {'CAST(' if pg else ''}'{{}}'{' AS json)' if pg else ''}, :now FROM "
             + _rows(dialect, _JOB_ROW)
+            # (OFFSET 0: looked up per row by index, never turned into a hash anti-join over the backlog)
             + " WHERE NOT EXISTS (SELECT 1 FROM jobs AS twin WHERE twin.key = c.key AND twin.kind = c.kind"
-            " AND twin.state = 'queued' AND twin.head_sha = c.head_sha) ORDER BY c.n"
+            f" AND twin.state = 'queued' AND twin.head_sha = c.head_sha{' OFFSET 0' if pg else ''}) ORDER BY c.n"
         ),
     }
     return {name: text(statement).bindparams(bindparam("now", type_=UTCDateTime())) for name, statement in sql.items()}

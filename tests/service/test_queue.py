@@ -142,3 +142,41 @@ def test_intake_and_claims_never_scan_or_sort_the_backlog(tmp_path):
             assert "TEMP B-TREE" not in step or batch_in_arrival_order, (statement, steps)
             if "(state=?)" in step:  # walking jobs by state is only for the claim's lookups, which stop at the first
                 assert statement.startswith("UPDATE") and "ORDER BY cand.id" in statement, (statement, steps)
+
+
+def test_intake_looks_prs_up_by_index_on_a_fresh_postgresql_database(pg_database_url):
+    """A new database under a burst has no statistics yet. PostgreSQL then guessed few queued jobs and
+    hash-joined the batch against every queued one (a bitmap scan by state per statement), so intake
+    slowed with the backlog (bench/webhook_load.py: 2.5k instead of 5.6k deliveries/s)."""
+    engine = make_engine(pg_database_url)
+    upgrade(engine)
+    try:
+        for b in range(40):  # a 2,000-job backlog, never analyzed
+            queue.store_deliveries(engine, [
+                queue.DeliveryRecord(f"b{b}-{i}", "pull_request", "opened", "acme/bot", 1000 + 50 * b + i, "queued",
+                                     (job(f"{b:020x}{i:020x}", pr=1000 + 50 * b + i),)) for i in range(50)])
+        seen: list[tuple[str, object]] = []
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def capture(_conn, _cursor, statement, parameters, _context, _executemany):
+            seen.append((statement, parameters))
+
+        queue.store_deliveries(engine, [
+            queue.DeliveryRecord("p1", "pull_request", "synchronize", "acme/bot", 1000, "queued", (job("f" * 40, pr=1000),)),
+            queue.DeliveryRecord("c1", "pull_request", "closed", "acme/bot", 1001, "recorded", cancel_key="acme/bot#1001"),
+        ])
+        event.remove(engine, "before_cursor_execute", capture)
+        with engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            plans = {}
+            for statement, parameters in seen:
+                cursor.execute("EXPLAIN " + statement, parameters)
+                plans[statement] = [row[0] for row in cursor.fetchall()]
+            conn.rollback()
+        assert len(plans) == 4, list(plans)  # deliveries, cancel, supersede, insert unless queued
+        for statement, plan in plans.items():
+            text_ = "\n".join(plan)
+            for shape in ("Seq Scan on jobs", "Bitmap Heap Scan on jobs", "Hash Semi Join", "Hash Anti Join", "Hash Join"):
+                assert shape not in text_, (statement, text_)
+    finally:
+        engine.dispose()
