@@ -124,9 +124,13 @@ def test_postgres_restarted_mid_review_loses_nothing_and_duplicates_nothing(tmp_
 
         own_postgres.start()
         wait_for(lambda: ready() == 200, 30, "/readyz never became ready again")
-        with Session(s.service.engine) as session:  # nothing of the refused delivery was stored
-            assert session.scalar(select(Delivery.id).where(Delivery.delivery_id == refused.guid)) is None
-            assert session.scalars(select(Job.id).where(Job.head_sha == pushed.head_sha)).all() == []
+        with Session(s.service.engine) as session:
+            stored = session.scalar(select(Delivery.id).where(Delivery.delivery_id == refused.guid))
+            jobs_for_push = session.scalars(select(Job.id).where(Job.head_sha == pushed.head_sha)).all()
+        # Nothing of the refused delivery was stored — unless GitHub has redelivered it already: a worker
+        # that finds the database back asks for that at once, and may beat this look (read after it).
+        redelivered = any(d.redelivery for d in s.sim.deliveries("pull_request") if d.guid == refused.guid)
+        assert redelivered or (stored is None and jobs_for_push == []), (stored, jobs_for_push)
 
         # A worker finds the database back and the service asks GitHub at once for the refused delivery.
         wait_for(lambda: s.sim.deliveries("pull_request")[-1].redelivery, 60, "the refused delivery was never redelivered")
