@@ -44,6 +44,7 @@ class EvalsConfig(_Strict):
     concurrency: int = Field(8, ge=1, le=64)
     timeout_s: float = Field(60.0, gt=0)
     regex_timeout_s: float = Field(1.0, gt=0, le=60)  # one suite regex on one output; past it the case is `error`
+    regex_budget_s: float = Field(30.0, gt=0, le=3600)  # all suite regexes of one review together; past it, `error`
     budget: Budget = Field(default_factory=Budget)
     skip_evals_on_formatting_only: bool = True
     forks: ForksConfig = Field(default_factory=ForksConfig)

@@ -13,7 +13,7 @@ import jsonschema
 from rapidfuzz.distance import Levenshtein
 
 from bot.core.errors import SourceError
-from bot.evals.patterns import DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, search
+from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.suite import AssertionSpec, ProviderSpec
 
 MAX_MATCH_CHARS = 200_000  # regexes from the PR run on at most this much output
@@ -72,7 +72,7 @@ def _valid(value: Any, schema: Any) -> bool:
 
 
 def check_deterministic(
-    kind: str, value: Any, threshold: float | None, output: str, regex_timeout_s: float = DEFAULT_TIMEOUT_S
+    kind: str, value: Any, threshold: float | None, output: str, regexes: RegexClock | None = None
 ) -> tuple[bool, float]:
     """(pass, score) for a non-negated deterministic assertion type.
 
@@ -99,7 +99,7 @@ def check_deterministic(
     elif kind == "icontains-all":
         ok = all(v.lower() in output.lower() for v in _as_list(value))
     elif kind == "regex":
-        ok = search(str(value), output[:MAX_MATCH_CHARS], regex_timeout_s)
+        ok = (regexes or RegexClock()).search(str(value), output[:MAX_MATCH_CHARS])
     elif kind == "starts-with":
         ok = output.startswith(str(value))
     elif kind == "is-json":
@@ -124,7 +124,14 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBroken:
-    if isinstance(exc, PatternTimeout):
+    if isinstance(exc, PatternTimeout) and exc.budget_s is not None:
+        message = (
+            f"{a.type} {exc.pattern!r} was not run to the end: the suite regexes of this review used up their "
+            f"{exc.budget_s:g} s together, so the case is an error (neither pass nor fail). Rewrite the slow "
+            "patterns (see the cases stopped earlier), or raise the limit (evals.regex_budget_s in "
+            f".github/prompt-review.yml, default {DEFAULT_BUDGET_S:g} s)"
+        )
+    elif isinstance(exc, PatternTimeout):
         message = (
             f"{a.type} {exc.pattern!r} was stopped after {exc.limit_s:g} s on this output, so the case is an error "
             "(neither pass nor fail). The pattern backtracks catastrophically; rewrite it without nested or "
@@ -141,7 +148,7 @@ async def check_one(
     output: str,
     grader: Grader | None,
     default_grader: ProviderSpec | None,
-    regex_timeout_s: float = DEFAULT_TIMEOUT_S,
+    regexes: RegexClock | None = None,
 ) -> tuple[bool, float]:
     kind = a.base_type
     if kind == "llm-rubric":
@@ -158,7 +165,7 @@ async def check_one(
         ok = score >= (0.75 if a.threshold is None else a.threshold)
     else:
         try:
-            ok, score = check_deterministic(kind, a.value, a.threshold, output, regex_timeout_s)
+            ok, score = check_deterministic(kind, a.value, a.threshold, output, regexes)
         except (PatternError, PatternTimeout) as exc:
             raise _broken(a, exc) from None
     if a.negated:
@@ -172,14 +179,14 @@ async def score_output(
     output: str,
     grader: Grader | None = None,
     default_grader: ProviderSpec | None = None,
-    regex_timeout_s: float = DEFAULT_TIMEOUT_S,
+    regexes: RegexClock | None = None,
 ) -> Outcome:
     """All assertions of one test against one output. Raises AssertionBroken when one cannot decide."""
     failed: list[str] = []
     blocking = False
     total = weight_sum = 0.0
     for a in asserts:
-        ok, score = await check_one(a, output, grader, default_grader, regex_timeout_s)
+        ok, score = await check_one(a, output, grader, default_grader, regexes)
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict

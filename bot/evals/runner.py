@@ -18,6 +18,7 @@ from bot.core.compare import CaseStatus, SideResult, Tally, bootstrap_interval, 
 from bot.core.errors import SourceError
 from bot.core.files import FileTree, matches
 from bot.evals.assertions import AssertionBroken, score_output
+from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loader import load_suite
@@ -102,6 +103,7 @@ async def run_evals(
         caller = Caller(client, request.env, meter, request.config.timeout_s, is_cancelled)
         grader = ModelGrader(caller)
         semaphore = asyncio.Semaphore(request.config.concurrency)
+        regexes = RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s)  # shared by the review
 
         async def run(key: str, job: _Job) -> None:
             nonlocal done
@@ -110,7 +112,7 @@ async def run_evals(
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await _execute(job, caller, grader, is_cancelled, request.config.regex_timeout_s)
+                    await _execute(job, caller, grader, is_cancelled, regexes)
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1
@@ -146,14 +148,14 @@ async def run_evals(
     return EvalReport(suites, tuple(errors), stats, verdict, meter.exhausted, was_cancelled)
 
 
-async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regex_timeout_s: float) -> None:
+async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
     case = job.case
     try:
         if cancelled():
             raise Cancelled()
         completion = await caller.complete(case.provider, case.messages or ())
         outcome = await score_output(
-            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regex_timeout_s
+            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes
         )
     except BudgetExhausted as exc:
         job.stopped = str(exc)

@@ -11,6 +11,7 @@ from bot.core.config import EvalsConfig
 from bot.core.files import MemoryTree
 from bot.evals import CaseStatus, EvalRequest, MemoryCache, run_evals
 from bot.evals.assertions import AssertionBroken, score_output
+from bot.evals.patterns import RegexClock
 from bot.evals.suite import AssertionSpec
 
 HOSTILE = r"(a|aa)+$"  # overlapping alternatives: exponential backtracking on 'aaaa…!'
@@ -21,7 +22,7 @@ LONG_A = "a" * 60 + "!"
 def test_catastrophic_regex_is_stopped_and_reported_as_broken_not_pass_or_fail(kind):
     spec = AssertionSpec(kind, HOSTILE, file="evals/promptfooconfig.yaml", line=12)
     with pytest.raises(AssertionBroken) as caught:
-        asyncio.run(score_output((spec,), None, LONG_A, regex_timeout_s=0.05))
+        asyncio.run(score_output((spec,), None, LONG_A, regexes=RegexClock(0.05)))
     message = str(caught.value)
     assert message.startswith("evals/promptfooconfig.yaml:12: ")
     assert f"{kind} '(a|aa)+$' was stopped after 0.05 s" in message
@@ -30,8 +31,8 @@ def test_catastrophic_regex_is_stopped_and_reported_as_broken_not_pass_or_fail(k
 
 def test_same_pattern_still_decides_on_outputs_it_handles_quickly():
     spec = AssertionSpec("regex", HOSTILE)
-    assert asyncio.run(score_output((spec,), None, "baa", regex_timeout_s=0.05)).passed
-    assert not asyncio.run(score_output((spec,), None, "bbb", regex_timeout_s=0.05)).passed
+    assert asyncio.run(score_output((spec,), None, "baa", regexes=RegexClock(0.05))).passed
+    assert not asyncio.run(score_output((spec,), None, "bbb", regexes=RegexClock(0.05))).passed
 
 
 def test_javascript_style_named_groups_and_unicode_properties_work_as_in_promptfoo():
@@ -87,3 +88,37 @@ def test_a_run_with_a_catastrophic_regex_finishes_and_that_case_is_an_error_nami
     assert "2 errored" in report.verdict.headline
     assert [str(e) for e in report.errors] == [broken.head.error]  # like any template that cannot render
     assert len(cache) == 1  # only the plain case is cached; errors are retried next run
+
+
+def test_the_suite_regexes_of_one_review_share_a_total_budget():
+    """Many slow patterns cannot add up to cases × regex_timeout_s: once the review's regex time is
+    spent, every further regex assertion — slow or not — is an error naming evals.regex_budget_s."""
+    clock = RegexClock(per_search_s=0.05, budget_s=0.12)
+    hostile = AssertionSpec("regex", HOSTILE, file="evals/promptfooconfig.yaml", line=9)
+    messages = []
+    for _ in range(4):
+        with pytest.raises(AssertionBroken) as caught:
+            asyncio.run(score_output((hostile,), None, LONG_A, regexes=clock))
+        messages.append(str(caught.value))
+    assert all("was stopped after 0.05 s" in m and "regex_timeout_s" in m for m in messages[:2]), messages
+    assert all("used up their 0.12 s together" in m and "regex_budget_s" in m for m in messages[2:]), messages
+    assert clock.spent_s < 0.12 + 0.05  # the last searches were not run (or cut to what was left)
+    harmless = AssertionSpec("regex", "^a", file="evals/promptfooconfig.yaml", line=14)
+    with pytest.raises(AssertionBroken, match="evals/promptfooconfig.yaml:14: .*regex_budget_s"):
+        asyncio.run(score_output((harmless,), None, "abc", regexes=clock))  # not a pass: it was never run
+
+
+def test_a_review_of_many_catastrophic_regexes_stops_running_them_past_the_budget(model_server):
+    url, _ = model_server
+    cases = "\n".join(
+        f"  - description: hostile {i}\n    vars: {{question: {LONG_A}{i}}}\n    assert:\n"
+        f"      - type: regex\n        value: '(a|aa)+$'" for i in range(30)
+    )
+    suite = f"prompts: [\"{{{{ question }}}}\"]\nproviders:\n  - id: openai:chat:gpt-4o\n    config: {{apiBaseUrl: {url}}}\ntests:\n{cases}\n"
+    request = EvalRequest(base=MemoryTree({}), head=MemoryTree({"evals/promptfooconfig.yaml": suite}),
+                          config=EvalsConfig(regex_timeout_s=0.05, regex_budget_s=0.2))
+    report = asyncio.run(run_evals(request, MemoryCache()))
+    statuses = [c.status for c in report.suites[0].cases]
+    assert statuses == [CaseStatus.ERROR] * 30
+    over_budget = [c for c in report.suites[0].cases if "regex_budget_s" in c.head.error]
+    assert len(over_budget) >= 30 - 5, [c.head.error[:80] for c in report.suites[0].cases]  # ≤ 0.2 / 0.05 + 1 ran
