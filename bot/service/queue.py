@@ -151,6 +151,7 @@ def _statements(dialect: str) -> dict:
     lock_prs = (" CROSS JOIN (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT"
                 " hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS prs) AS l) AS locked"
                 if pg else " WHERE true")  # (SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT)
+    no_check_runs = "CAST('{}' AS json)" if pg else "'{}'"
     sql = {
         "deliveries": (
             "INSERT INTO deliveries (delivery_id, event, action, repo, pr, outcome, received_at)"
@@ -166,7 +167,7 @@ def _statements(dialect: str) -> dict:
             "INSERT INTO jobs (kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, state, attempts,"
             " available_at, cancel_requested, check_runs, created_at)"
             " SELECT c.kind, c.key, c.repo, c.pr, c.installation_id, c.head_sha, c.payload, c.delivery_id,"
-            f" 'queued', 0, :now, false, {'CAST(' if pg else ''}'{{}}'{' AS json)' if pg else ''}, :now FROM "
+            f" 'queued', 0, :now, false, {no_check_runs}, :now FROM "
             + _rows(dialect, _JOB_ROW)
             # (OFFSET 0: looked up per row by index, never turned into a hash anti-join over the backlog)
             + " WHERE NOT EXISTS (SELECT 1 FROM jobs AS twin WHERE twin.key = c.key AND twin.kind = c.kind"
