@@ -27,8 +27,8 @@ IDLE_SECONDS = 5.0  # the writer thread exits when idle and starts again with th
 class DeliveryWriter:
     """Stores deliveries through one writer thread, in arrival order, a batch per transaction.
 
-    One thread, also on PostgreSQL: a batch costs a few round trips whatever its size (its changes go
-    as arrays), so one lane with big batches took more deliveries/s than 2 or 4 lanes with small ones
+    One thread, also on PostgreSQL: a batch costs a few round trips whatever its size (each kind of
+    change is one statement reading its rows from one JSON document), so one lane with big batches took more deliveries/s than 2 or 4 lanes with small ones
     (bench/webhook_load.py: 4.0k vs 3.6k vs 2.6k/s). Other web processes storing the same PR at the
     same moment are ordered by advisory locks in the transaction (queue.write_deliveries)."""
 
@@ -98,7 +98,6 @@ class DeliveryWriter:
                 loop.call_soon_threadsafe(_settle, done, outcome)
             except RuntimeError:  # that request's event loop is gone (server shutting down)
                 pass
-
 
     def _store(self, records: list[DeliveryRecord]) -> list[bool]:
         """write_deliveries in one transaction on the writer's own connection: a batch costs no pool

@@ -125,26 +125,29 @@ _JOB_ROW = "n int, kind text, key text, repo text, pr int, installation_id int, 
 def _statements(dialect: str) -> dict:
     pg = dialect == "postgresql"
 
-    def stop_work(queued_becomes: str, superseded_by: str, columns: str, extra: str = ""):
-        """A PR's work stops: queued jobs end as `queued_becomes`, running ones are told to stop.
+    def stop_work(queued_becomes: str, for_newer_head: bool) -> str:
+        """A PR's work stops: queued jobs end as `queued_becomes`, running ones are told to stop; for a
+        newer head (rows k, sha) only the jobs of other heads, which remember the sha; else (rows k) all.
 
         Each PR's jobs are looked up through the (key, state) index, whatever the planner thinks of
         the backlog: SQLite gets `key IN` rather than a join; PostgreSQL a LATERAL lookup per PR that
         OFFSET 0 keeps from being flattened into a hash join — which, with no statistics yet (a fresh
         database under a burst), it chose, scanning every queued job for each batch."""
+        rows = _rows(dialect, "k text, sha text" if for_newer_head else "k text")
+        # PostgreSQL joins each job to its PR's row; SQLite looks the sha up (a round names each PR once)
+        sha = "c.sha" if pg else f"(SELECT c.sha FROM {rows} WHERE c.k = jobs.key)"
         set_ = (f"SET state = CASE WHEN jobs.state = 'queued' THEN '{queued_becomes}' ELSE jobs.state END,"
                 " finished_at = CASE WHEN jobs.state = 'queued' THEN :now ELSE jobs.finished_at END,"
                 " cancel_requested = CASE WHEN jobs.state = 'running' THEN true ELSE jobs.cancel_requested END,"
-                f" superseded_by = {superseded_by}")
+                f" superseded_by = {sha if for_newer_head else 'NULL'}")
+        other_heads = f" AND jobs.head_sha <> {sha}" if for_newer_head else ""
         if pg:
-            return (f"UPDATE jobs {set_} FROM (SELECT j.id, c.* FROM {_rows(dialect, columns)} CROSS JOIN LATERAL"
+            return (f"UPDATE jobs {set_} FROM (SELECT j.id, c.* FROM {rows} CROSS JOIN LATERAL"
                     " (SELECT jobs.id FROM jobs WHERE jobs.key = c.k AND jobs.state IN ('queued', 'running')"
-                    f"{extra} OFFSET 0) AS j) AS c WHERE jobs.id = c.id AND jobs.state IN ('queued', 'running')")
-        return (f"UPDATE jobs {set_} WHERE jobs.key IN (SELECT c.k FROM {_rows(dialect, columns)})"
-                f" AND jobs.state IN ('queued', 'running'){extra.format(sha=newer_head)}")
+                    f"{other_heads} OFFSET 0) AS j) AS c WHERE jobs.id = c.id AND jobs.state IN ('queued', 'running')")
+        return (f"UPDATE jobs {set_} WHERE jobs.key IN (SELECT c.k FROM {rows})"
+                f" AND jobs.state IN ('queued', 'running'){other_heads}")
 
-    # SQLite: a round names each PR at most once
-    newer_head = f"(SELECT c.sha FROM {_rows(dialect, 'k text, sha text')} WHERE c.k = jobs.key)"
     # Another web process may be storing deliveries for the same PRs right now: on PostgreSQL the PRs
     # are locked first, in a fixed order (two batches cannot deadlock), so superseding then sees their
     # jobs. Part of the delivery insert, as a round trip is what a batch costs. (SQLite: one writer.)
@@ -159,9 +162,8 @@ def _statements(dialect: str) -> dict:
             + _rows(dialect, "delivery_id text, event text, action text, repo text, pr int, outcome text")
             + lock_prs + " ON CONFLICT DO NOTHING RETURNING delivery_id"
         ),
-        _CANCEL_OP: stop_work("cancelled", "NULL", "k text"),  # the PR was closed
-        _SUPERSEDE_OP: stop_work("superseded", "c.sha" if pg else newer_head, "k text, sha text",
-                                 " AND jobs.head_sha <> " + ("c.sha" if pg else "{sha}")),
+        _CANCEL_OP: stop_work("cancelled", for_newer_head=False),  # the PR was closed
+        _SUPERSEDE_OP: stop_work("superseded", for_newer_head=True),
         # Insert unless the same work (kind, PR, head) already waits — the check and the insert in one statement.
         _INSERT_UNLESS_QUEUED_OP: (
             "INSERT INTO jobs (kind, key, repo, pr, installation_id, head_sha, payload, delivery_id, state, attempts,"

@@ -40,10 +40,7 @@ class WebhookIntake:
         self.limit = settings.max_webhook_bytes
         self.writer, self.metrics = writer, metrics
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope.get("method") != "POST":
-            await _answer(send, 405, {"error": "use POST"})
-            return
+    async def __call__(self, scope, receive, send) -> None:  # POST only: both routes to here say so
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name, value)  # the first of repeated headers, as Starlette reads them
@@ -111,7 +108,7 @@ async def _read_limited(receive, limit: int):
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return b"".join(chunks)
 
 
 async def _answer(send, status: int, answer: dict) -> None:
