@@ -17,6 +17,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from bot.core.config import Budget
+from bot.core.errors import CheckError
 from bot.evals.suite import ProviderSpec
 
 OPENAI_DEFAULT = "https://api.openai.com/v1"
@@ -33,10 +34,19 @@ class Completion:
 
 
 class ProviderError(Exception):
-    def __init__(self, message: str, retryable: bool = False, retry_after: float | None = None):
+    """A model call that failed; `kind` says why in a way gates and messages can branch on."""
+
+    def __init__(
+        self,
+        message: str,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        kind: CheckError = CheckError.OTHER,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.kind = kind
 
 
 class BudgetExhausted(Exception):
