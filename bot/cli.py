@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--format", choices=["markdown", "json"], default="markdown")
     p.add_argument("--suite", action="append", default=None, help="suite file (repeatable); overrides `suites`")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk result cache")
-    p.add_argument("--cache-dir", default=None, help="result cache directory (default: .prompt-review/cache)")
+    p.add_argument("--cache-dir", default=None, help="result cache directory (default: the user cache dir, e.g. ~/.cache/prompt-review/results; never inside the reviewed repository)")
     p.add_argument("--cache-max-mb", type=_positive_int, default=256, metavar="MB",
                    help="size cap of the result cache; least recently used results go first (default: 256)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")

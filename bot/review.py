@@ -1,6 +1,8 @@
 """`prompt-review review BASE..HEAD`: the same review on a local git checkout, for any CI.
 
-Exit status: 0 nothing blocks · 1 a blocking verdict · 2 a configuration error.
+Exit status: 0 nothing blocks · 1 a blocking verdict (regressions, loosened checks, failing cases)
+· 2 a configuration error (repo config or a suite) · 3 could not check (cases that could not run:
+missing or refused credentials, provider down, timeouts; or a run cut short by the budget).
 """
 
 from __future__ import annotations
@@ -56,12 +58,24 @@ def build_input(repo: str, spec: str) -> ReviewInput:
                        author=author, changed=changed, base=base, head=head)
 
 
-def exit_status(result: ReviewResult) -> int:
-    from bot.core.render import render_evals_check
+EXIT_OK, EXIT_BLOCKED, EXIT_CONFIG, EXIT_COULD_NOT_CHECK = 0, 1, 2, 3
 
-    if any(p.blocking and p.title.endswith("is invalid") for p in result.problems) or getattr(result.evals, "errors", ()):
-        return 2
-    return 1 if render_evals_check(result).conclusion in ("failure", "action_required") else 0
+
+def exit_status(result: ReviewResult) -> int:
+    from bot.core.compare import Block
+    from bot.core.render.conclusion import evals_outcome
+
+    report = result.evals
+    if result.config_invalid or (report is not None and report.errors):
+        return EXIT_CONFIG
+    if evals_outcome(result).conclusion not in ("failure", "action_required"):
+        return EXIT_OK
+    blocks = set(report.verdict.blocks) if report is not None else set()
+    if blocks - {Block.COULD_NOT_CHECK}:
+        return EXIT_BLOCKED
+    if Block.COULD_NOT_CHECK in blocks or (report is not None and (report.budget_exhausted or report.cancelled)):
+        return EXIT_COULD_NOT_CHECK
+    return EXIT_BLOCKED
 
 
 def as_json(result: ReviewResult, status: int) -> dict:
@@ -95,6 +109,13 @@ def as_json(result: ReviewResult, status: int) -> dict:
     }
 
 
+def default_cache_dir() -> str:
+    """The user's cache directory (platformdirs), outside any repository a review reads."""
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("prompt-review"), "results")
+
+
 def review_command(args: argparse.Namespace) -> int:
     from bot.core.render import render_comment
     from bot.evals import DiskCache, MemoryCache
@@ -104,7 +125,8 @@ def review_command(args: argparse.Namespace) -> int:
     except GitError as exc:
         print(f"prompt-review review: {exc}", file=sys.stderr)
         return 2
-    cache_dir = args.cache_dir or os.path.join(args.repo, ".prompt-review", "cache")
+    # Never inside the reviewed tree: a PR could commit entries that make its own cases "pass".
+    cache_dir = args.cache_dir or default_cache_dir()
     ctx = Context(
         env=dict(os.environ),
         cache=MemoryCache() if args.no_cache else DiskCache(cache_dir, max_bytes=args.cache_max_mb * 1024 * 1024),
@@ -120,6 +142,8 @@ def review_command(args: argparse.Namespace) -> int:
             print(f"  {error}", file=sys.stderr)
     for error in getattr(result.evals, "errors", ()):
         print(f"prompt-review: {error}", file=sys.stderr)
+    if result.evals is not None and result.evals.verdict.could_not_check:
+        print(f"prompt-review: could not check: {result.evals.verdict.could_not_check}", file=sys.stderr)
     if args.format == "json":
         json.dump(as_json(result, status), sys.stdout, indent=2)
         sys.stdout.write("\n")

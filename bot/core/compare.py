@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Literal
 
 from bot.core.config import EvalsConfig
+from bot.core.errors import CheckError
 
 
 class CaseStatus(str, Enum):
@@ -34,6 +35,7 @@ class SideResult:
     output: str
     failed_assertions: tuple[str, ...] = ()
     error: str | None = None
+    error_kind: CheckError | None = None  # why the side could not be checked (typed; `error` is its words)
     runs: int = 1
     passes: int = 0
     tokens_in: int = 0
@@ -118,11 +120,17 @@ class Tally:
     removed: int = 0
     errors: int = 0
     skipped: int = 0
+    loosened: int = 0  # passing only because the PR loosened or deleted its checks (see CaseResult.loosened)
 
     @property
     def counted_regressions(self) -> int:
-        """Regressions that count towards blocking: flaky ones do not count on their own."""
-        return self.regressed - self.regressed_flaky
+        """Regressions that block by themselves: consistent ones (not flaky), and loosened checks."""
+        return self.regressed - self.regressed_flaky + self.loosened
+
+    @property
+    def attempted(self) -> int:
+        """Affected cases that should have been checked: those that ran plus those that errored."""
+        return self.paired + self.new_passing + self.new_failing + self.errors
 
     @property
     def paired(self) -> int:
@@ -160,10 +168,12 @@ class Tally:
         return Tally(*(getattr(self, f) + getattr(other, f) for f in Tally.__dataclass_fields__))
 
 
-def tally(cases: Sequence[tuple[CaseStatus, bool, SideResult | None]]) -> Tally:
-    """Count (status, flaky, head side) triples."""
+def tally(cases: Sequence[tuple[CaseStatus, bool, SideResult | None] | tuple[CaseStatus, bool, SideResult | None, bool]]) -> Tally:
+    """Count (status, flaky, head side[, loosened]) tuples."""
     counts = dict.fromkeys(Tally.__dataclass_fields__, 0)
-    for status, flaky, head in cases:
+    for status, flaky, head, *rest in cases:
+        if rest and rest[0]:
+            counts["loosened"] += 1
         if status is CaseStatus.NEW:
             counts["new_passing" if head is not None and head.passed else "new_failing"] += 1
             continue
@@ -173,11 +183,58 @@ def tally(cases: Sequence[tuple[CaseStatus, bool, SideResult | None]]) -> Tally:
     return Tally(**counts)
 
 
+class Block(str, Enum):
+    """Why a verdict blocks: the conclusion is decided on these, never on the headline's words."""
+
+    REGRESSIONS = "regressions"
+    LOOSENED = "loosened_checks"
+    FAILING = "failing_cases"
+    PASS_RATE = "pass_rate"
+    SUITE_ERRORS = "suite_errors"
+    COULD_NOT_CHECK = "could_not_check"
+
+
+@dataclass(frozen=True)
+class ErrorCause:
+    """Cases of one kind that could not be checked, with one example message (the first seen)."""
+
+    kind: CheckError
+    count: int
+    example: str
+
+
 @dataclass(frozen=True)
 class Verdict:
     blocking: bool
     conclusion: Literal["success", "failure", "neutral"]
     headline: str
+    blocks: tuple[Block, ...] = ()
+    # Set when too many cases could not be checked: the cause once, in plain words, with the fix.
+    could_not_check: str | None = None
+
+
+_FIX = {
+    CheckError.MISSING_CREDENTIALS: "Set it in the service environment, or in CI.",
+    CheckError.BAD_CREDENTIALS: "Fix the key in the service environment, or in CI.",
+    CheckError.RATE_LIMITED: "The provider kept rate-limiting (HTTP 429); re-run the check later or lower evals.concurrency.",
+    CheckError.PROVIDER_DOWN: "The model provider is unavailable; re-run the check when it is back.",
+    CheckError.TIMEOUT: "Model calls passed evals.timeout_s; raise it or re-run the check.",
+    CheckError.RESPONSE_TOO_LARGE: "Answers passed limits.max_response_bytes; lower max_tokens or raise the limit.",
+    CheckError.URL_REFUSED: "Requests may go only where the base branch's config or the operator allows.",
+    CheckError.REGEX_BUDGET: "Regex assertions ran out of time; rewrite the slow patterns or raise evals.regex_budget_s.",
+    CheckError.RENDER: "Fix the templates named in the case errors.",
+}
+
+
+def could_not_check_sentence(causes: Sequence[ErrorCause], attempted: int) -> str:
+    """'OPENAI_API_KEY is not set: 120 of 120 cases could not run. Set it in …' — the main cause first."""
+    main = max(causes, key=lambda c: c.count)
+    total = sum(c.count for c in causes)
+    text = f"{main.example}: {total} of {attempted} cases could not run"
+    if len(causes) > 1:
+        text += f" ({main.count} for this reason)"
+    fix = _FIX.get(main.kind)
+    return f"{text}. {fix}" if fix else f"{text}."
 
 
 def _pct(rate: float | None) -> str:
@@ -196,14 +253,19 @@ def decide_verdict(
     config_errors: int = 0,
     budget_note: str | None = None,
     cancelled: bool = False,
+    error_causes: Sequence[ErrorCause] = (),
 ) -> Verdict:
     """Apply the repo's `evals` policy to the compared cases of all suites.
 
-    - `fail_on: regression` blocks when counted (non-flaky) regressions exceed `max_regressions`
-      *and* the paired pass-rate change is significant (exact McNemar p < `significance`);
-      regressions that are not significant are reported with a neutral conclusion.
-    - `fail_on: any_failure` blocks when any case failed on the head.
+    - `fail_on: regression` blocks when consistent regressions (not flaky: every repeat agreed, or
+      one repeat) plus loosened checks exceed `max_regressions`. Flaky regressions alone block only
+      when the paired pass-rate change is significant (exact McNemar p < `significance`); otherwise
+      they are reported, neutral. Significance backs a claim about noise; it never waves through a
+      case that failed on every run.
+    - `fail_on: any_failure` blocks when any case failed on the head, or checks were loosened.
     - `min_pass_rate` blocks when any suite's head pass rate is below it.
+    - Errored cases never pass: above `max_error_rate` (share of affected cases) the verdict blocks
+      with the cause in plain words.
     - Suite config errors block (a broken suite must not pass silently) unless `fail_on: never`.
     """
     parts: list[str] = []
@@ -220,8 +282,10 @@ def decide_verdict(
         parts.append(rate)
     elif total.head_total:
         parts.append(f"pass rate {_pct(total.pass_rate_head)}")
+    if total.loosened:
+        parts.append(f"{total.loosened} with checks loosened")
     if total.errors:
-        parts.append(f"{total.errors} errored")
+        parts.append(f"{total.errors} could not be checked")
     if config_errors:
         parts.append(f"{config_errors} suite config error{'s' if config_errors != 1 else ''}")
     if budget_note:
@@ -231,24 +295,32 @@ def decide_verdict(
     if not parts:
         parts.append("no eval cases affected")
 
-    reasons: list[str] = []
+    reasons: list[Block] = []
     unsure = False
+    could_not_check = None
     if policy.fail_on != "never":
         if config_errors:
-            reasons.append("suite config errors")
-        if policy.fail_on == "regression" and total.counted_regressions > policy.max_regressions:
+            reasons.append(Block.SUITE_ERRORS)
+        if total.errors and total.errors > policy.max_error_rate * total.attempted:
+            reasons.append(Block.COULD_NOT_CHECK)
+            causes = error_causes or (ErrorCause(CheckError.OTHER, total.errors, "errors"),)
+            could_not_check = could_not_check_sentence(causes, total.attempted)
+        if policy.fail_on == "regression":
             p = total.p_value if total.p_value is not None else 1.0
-            if p < policy.significance:
-                reasons.append("regressions")
-            else:
-                unsure = True
-                parts.append(f"not significant at {policy.significance:g}")
-        if policy.fail_on == "any_failure" and total.head_failures:
-            reasons.append("failing cases")
+            if total.counted_regressions > policy.max_regressions:
+                reasons.append(Block.REGRESSIONS)
+            elif total.regressed_flaky and total.regressed > policy.max_regressions:
+                if p < policy.significance:
+                    reasons.append(Block.REGRESSIONS)
+                else:
+                    unsure = True
+                    parts.append(f"flaky regressions not significant at {policy.significance:g}")
+        if policy.fail_on == "any_failure" and (total.head_failures or total.loosened):
+            reasons.append(Block.FAILING if total.head_failures else Block.LOOSENED)
         if policy.min_pass_rate is not None and any(
             r is not None and r < policy.min_pass_rate for r in suite_pass_rates
         ):
-            reasons.append("pass rate below minimum")
+            reasons.append(Block.PASS_RATE)
             parts.append(f"below min pass rate {_pct(policy.min_pass_rate)}")
     blocking = bool(reasons)
     if blocking:
@@ -257,7 +329,8 @@ def decide_verdict(
         conclusion = "neutral"
     else:
         conclusion = "success"
-    return Verdict(blocking=blocking, conclusion=conclusion, headline=" · ".join(parts))
+    headline = " · ".join(parts)
+    return Verdict(blocking=blocking, conclusion=conclusion, headline=headline, blocks=tuple(reasons), could_not_check=could_not_check)
 
 
 __all__ = [
@@ -270,5 +343,8 @@ __all__ = [
     "Tally",
     "tally",
     "Verdict",
+    "Block",
+    "ErrorCause",
+    "could_not_check_sentence",
     "decide_verdict",
 ]

@@ -40,6 +40,9 @@ class EvalsConfig(_Strict):
     max_regressions: int = Field(0, ge=0)
     min_pass_rate: float | None = Field(None, ge=0, le=1)
     significance: float = Field(0.05, gt=0, lt=1)
+    # Share of affected cases that may fail to run (no credentials, provider down, timeouts) before
+    # the check fails: by default none — a case that could not be checked never counts as passing.
+    max_error_rate: float = Field(0.0, ge=0, le=1)
     repeats: int = Field(1, ge=1, le=20)
     concurrency: int = Field(8, ge=1, le=64)
     timeout_s: float = Field(60.0, gt=0)

@@ -10,6 +10,7 @@ engines; renderers read them through the engines' own public types:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from bot.core.errors import SourceError
@@ -42,6 +43,25 @@ class PromptChange:
     # Why a side that exists has no hash: "binary", "too large", "not UTF-8" (it was not reviewed).
     base_unread: str | None = None
     head_unread: str | None = None
+    # Why this file is under review: "matches prompts.include", "prompt of evals/x/promptfooconfig.yaml", …
+    why: str = "matches prompts.include"
+
+
+class EvalsSkip(str, Enum):
+    """Why evals did not run at all. Only a change shown to be formatting-only may pass unrun."""
+
+    WAITING_FOR_LABEL = "waiting_for_label"  # a fork PR: evals spend money only after a maintainer's label
+    FORMATTING_ONLY = "formatting_only"
+
+
+class ProblemKind(str, Enum):
+    """What kind of problem: decisions (exit status, whether to go on) branch on this, not on titles."""
+
+    CONFIG_INVALID = "config_invalid"  # the base branch's .github/prompt-review.yml does not parse
+    FILES_TRUNCATED = "files_truncated"  # GitHub could not list every changed file
+    TOO_MANY_FILES = "too_many_files"  # more reviewed files than limits.max_files
+    UNREADABLE = "unreadable"  # a reviewed file is binary, not UTF-8 or over limits.max_prompt_bytes
+    SEMDIFF_FAILED = "semdiff_failed"
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,7 @@ class Problem:
     detail: str
     errors: tuple[SourceError, ...] = ()
     blocking: bool = True
+    kind: ProblemKind = ProblemKind.CONFIG_INVALID
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,7 @@ class ReviewResult:
     problems: tuple[Problem, ...] = ()
     evals: Any = None  # bot.evals.EvalReport | None (None: no suite affected / not run)
     evals_skipped_reason: str | None = None  # e.g. "formatting-only change", "fork PR waiting for label"
+    evals_skipped: EvalsSkip | None = None  # what the conclusion decides on; the reason is its words
     approval: Any = None  # bot.core.approval.ApprovalVerdict | None
     accepted_regression: dict | None = None  # {"by": login, "at": iso time, "cases": [...]}
     superseded_by: str | None = None
@@ -79,4 +101,9 @@ class ReviewResult:
 
     @property
     def touches_prompts(self) -> bool:
+        """A file under review changed (a prompt, what a suite renders or reads, or a suite)."""
         return bool(self.prompts)
+
+    @property
+    def config_invalid(self) -> bool:
+        return any(p.blocking and p.kind is ProblemKind.CONFIG_INVALID for p in self.problems)

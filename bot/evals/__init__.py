@@ -4,11 +4,12 @@ head (bounded concurrency, retries, budget, cache), and compare them. See docs/s
 
 from bot.core.compare import CaseStatus, SideResult, Verdict
 from bot.evals.cache import DiskCache, MemoryCache, NoCache, ResultCache
-from bot.evals.runner import run_evals
+from bot.evals.runner import find_dependencies, run_evals
 from bot.evals.types import CaseResult, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
 __all__ = [
     "run_evals",
+    "find_dependencies",
     "EvalRequest",
     "EvalReport",
     "EvalStats",

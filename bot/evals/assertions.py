@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import jsonschema
 from rapidfuzz.distance import Levenshtein
 
-from bot.core.errors import SourceError
+from bot.core.errors import CheckError, SourceError
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.suite import AssertionSpec, ProviderSpec
 
@@ -23,8 +23,9 @@ class AssertionBroken(Exception):
     """An assertion could not decide pass or fail (a regex timed out or rendered invalid):
     the case is `error`. str() names the assertion's file and line and what to do."""
 
-    def __init__(self, error: SourceError):
+    def __init__(self, error: SourceError, kind: CheckError = CheckError.ASSERTION):
         self.error = error
+        self.kind = kind
         super().__init__(str(error))
 
 
@@ -140,7 +141,8 @@ def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBr
         )
     else:  # the loader validates patterns, so this is one that became invalid when {{ vars }} were rendered in
         message = f"{a.type} {str(a.value)!r} is not a valid regular expression after rendering vars: {exc}"
-    return AssertionBroken(SourceError(a.file or "suite", message, a.line))
+    kind = CheckError.REGEX_BUDGET if isinstance(exc, PatternTimeout) else CheckError.ASSERTION
+    return AssertionBroken(SourceError(a.file or "suite", message, a.line), kind)
 
 
 async def check_one(

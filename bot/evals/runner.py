@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.core.compare import CaseStatus, SideResult, Tally, bootstrap_interval, compare_case, decide_verdict, side_passed, tally
-from bot.core.errors import SourceError
+from bot.core.compare import (
+    CaseStatus, ErrorCause, SideResult, Tally, bootstrap_interval, compare_case, decide_verdict, side_passed, tally,
+)
+from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, matches
 from bot.evals.assertions import AssertionBroken, score_output
 from bot.evals.patterns import RegexClock
@@ -23,9 +25,10 @@ from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loader import load_suite
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Meter, ProviderError
-from bot.evals.select import CaseInput, PlannedCase, SuitePlan, digest, plan_suite
-from bot.evals.suite import SUITE_NAMES
-from bot.evals.types import CaseResult, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
+from bot.evals.render import Renderer
+from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
+from bot.evals.suite import SUITE_NAMES, Suite
+from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
 CACHE_VERSION = 1
 
@@ -41,6 +44,7 @@ class _Job:
     repeat: int
     result: dict | None = None  # cached shape: passed, score, output, failed, tokens_in, tokens_out, cost_usd
     error: str | None = None  # provider gave up (the case is `error`)
+    error_kind: CheckError | None = None
     stopped: str | None = None  # budget or cancellation (the case is `skipped`)
     cached: bool = False
 
@@ -64,9 +68,14 @@ async def run_evals(
     plans: list[SuitePlan] = []
     broken: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
+    dependencies: dict[tuple[str, str], Dependency] = {}
     for path in discover(request.base, request.head, request.suites):
         base_suite, base_errors = load_suite(request.base, path) if request.base.read(path) is not None else (None, [])
         head_suite, head_errors = load_suite(request.head, path) if request.head.read(path) is not None else (None, [])
+        dependencies.setdefault((path, path), Dependency(path, path, "suite"))
+        for tree, suite in ((request.base, base_suite), (request.head, head_suite)):
+            for dep in suite_dependencies(tree, suite):
+                dependencies.setdefault((dep.path, path), dep)
         notes[path] = []
         if head_errors:
             errors.extend(head_errors)
@@ -103,7 +112,11 @@ async def run_evals(
         caller = Caller(client, request.env, meter, request.config.timeout_s, is_cancelled)
         grader = ModelGrader(caller)
         semaphore = asyncio.Semaphore(request.config.concurrency)
-        regexes = RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s)  # shared by the review
+        # One regex budget per suite: a decoy suite of slow patterns cannot starve another suite's checks.
+        clocks = {p.path: RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s) for p in plans}
+
+        def clock(case: CaseInput) -> RegexClock:
+            return clocks[case.key.split("::", 1)[0]]
 
         async def run(key: str, job: _Job) -> None:
             nonlocal done
@@ -112,7 +125,7 @@ async def run_evals(
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await _execute(job, caller, grader, is_cancelled, regexes)
+                    await _execute(job, caller, grader, is_cancelled, clock(job.case))
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1
@@ -120,8 +133,21 @@ async def run_evals(
                 progress(done, total)
 
         await asyncio.gather(*(run(k, j) for k, j in jobs.items()))
+        # A PR that changed a case's checks is judged by the base's checks too ("the base's tests judge the PR").
+        under_base = {}
+        for plan in plans:
+            for case in plan.cases:
+                if case.skip or case.base is None or case.head is None or not checks_changed(case.base, case.head):
+                    continue
+                keys = case_jobs.get((case.key, "head"))
+                if keys and all(jobs[k].result is not None for k in keys):
+                    under_base[case.key] = await _judge_by_base(case, [jobs[k] for k in keys], grader, clock(case.base))
 
-    suites = tuple(_suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, [])) for p in plans)
+    suites = tuple(
+        _suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
+                      request.head.read(p.path) is None)
+        for p in plans
+    )
     all_cases = [c for s in suites for c in s.cases]
     total_tally = sum((_tally(s.cases) for s in suites), Tally())
     was_cancelled = is_cancelled() or any(j.stopped == "cancelled" for j in jobs.values())
@@ -132,6 +158,7 @@ async def run_evals(
         config_errors=len(errors),
         budget_note=meter.exhausted,
         cancelled=was_cancelled,
+        error_causes=error_causes(all_cases),
     )
     stats = EvalStats(
         model_calls=meter.calls,
@@ -145,7 +172,76 @@ async def run_evals(
         wall_s=time.monotonic() - started,
         unpriced_models=tuple(sorted(meter.unpriced)),
     )
-    return EvalReport(suites, tuple(errors), stats, verdict, meter.exhausted, was_cancelled)
+    return EvalReport(
+        suites, tuple(errors), stats, verdict, meter.exhausted, was_cancelled,
+        dependencies=tuple(dependencies.values()), error_causes=error_causes(all_cases),
+    )
+
+
+def find_dependencies(base: FileTree, head: FileTree, suites: list[str] | None) -> tuple[Dependency, ...]:
+    """What is under review: every file each suite depends on, on either side (loads the suites only)."""
+    found: dict[tuple[str, str], Dependency] = {}
+    for path in discover(base, head, suites):
+        found.setdefault((path, path), Dependency(path, path, "suite"))
+        for tree in (base, head):
+            if tree.read(path) is not None:
+                for dep in suite_dependencies(tree, load_suite(tree, path)[0]):
+                    found.setdefault((dep.path, path), dep)
+    return tuple(found.values())
+
+
+def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
+    """Every file a suite's cases read on one side: prompts and what they include, test files, var files."""
+    if suite is None:
+        return []
+    renderer = Renderer(tree)
+    out = []
+    for prompt in suite.prompts:
+        for i, dep in enumerate(renderer.dependencies(prompt)):
+            own = i == 0 and dep == prompt.source
+            out.append(Dependency(dep, suite.path, "prompt" if own else "included by a prompt"))
+    for test in suite.tests:
+        if test.file and test.file != suite.path:
+            out.append(Dependency(test.file, suite.path, "test data"))
+        out += [Dependency(f, suite.path, "var file") for f in test.var_files.values()]
+    return out
+
+
+def error_causes(cases: list[CaseResult]) -> tuple[ErrorCause, ...]:
+    """Errored cases grouped by why they could not be checked, each with its first message."""
+    found: dict[CheckError, list] = {}
+    for c in cases:
+        if c.status is not CaseStatus.ERROR:
+            continue
+        side = next((x for x in (c.head, c.base) if x is not None and x.error), None)
+        kind = (side.error_kind if side else None) or CheckError.OTHER
+        entry = found.setdefault(kind, [0, (side.error if side else None) or "the case could not run"])
+        entry[0] += 1
+    return tuple(ErrorCause(k, n, example) for k, (n, example) in found.items())
+
+
+async def _judge_by_base(case: PlannedCase, runs: list[_Job], grader: ModelGrader, regexes: RegexClock) -> SideResult:
+    """The head's outputs scored with the base's (rendered) assertions, threshold and grader."""
+    base = case.base
+    assert base is not None
+    passes, first_failed = 0, None
+    for job in runs:
+        output = str((job.result or {}).get("output", ""))
+        try:
+            outcome = await score_output(
+                base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes
+            )
+        except (ProviderError, AssertionBroken) as exc:
+            return SideResult(False, 0.0, output, error=str(exc), error_kind=_kind(exc), runs=len(runs), passes=0)
+        passes += outcome.passed
+        if not outcome.passed and first_failed is None:
+            first_failed = tuple(outcome.failed)
+    output = str((runs[0].result or {}).get("output", ""))
+    return SideResult(side_passed(passes, len(runs)), passes / len(runs), output, first_failed or (), runs=len(runs), passes=passes)
+
+
+def _kind(exc: Exception) -> CheckError:
+    return exc.kind if isinstance(exc, (ProviderError, AssertionBroken)) else CheckError.OTHER
 
 
 async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
@@ -164,7 +260,7 @@ async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Ca
         job.stopped = "cancelled"
         return
     except (ProviderError, AssertionBroken) as exc:
-        job.error = str(exc)  # not cached: an error is retried on the next run
+        job.error, job.error_kind = str(exc), _kind(exc)  # not cached: an error is retried on the next run
         return
     job.result = {
         "passed": outcome.passed,
@@ -186,7 +282,7 @@ def _side(keys: list[str] | None, jobs: dict[str, _Job]) -> SideResult | str | N
         return stopped
     failed_run = next((j for j in runs if j.error), None)
     if failed_run is not None:
-        return SideResult(False, 0.0, "", error=failed_run.error, runs=len(runs), passes=0)
+        return SideResult(False, 0.0, "", error=failed_run.error, error_kind=failed_run.error_kind, runs=len(runs), passes=0)
     results = [j.result or {} for j in runs]
     passes = sum(1 for r in results if r.get("passed"))
     first_fail = next((r for r in results if not r.get("passed")), None)
@@ -206,10 +302,10 @@ def _side(keys: list[str] | None, jobs: dict[str, _Job]) -> SideResult | str | N
 def _error_side(inp: CaseInput | None) -> SideResult | None:
     if inp is None or inp.error is None:
         return None
-    return SideResult(False, 0.0, "", error=str(inp.error), runs=0, passes=0)
+    return SideResult(False, 0.0, "", error=str(inp.error), error_kind=CheckError.RENDER, runs=0, passes=0)
 
 
-def _case_result(case: PlannedCase, jobs, case_jobs) -> CaseResult:
+def _case_result(case: PlannedCase, jobs, case_jobs, under_base: SideResult | None = None, suite_deleted: bool = False) -> CaseResult:
     inp = case.head or case.base
     assert inp is not None
     base = _error_side(case.base) or _side(case_jobs.get((case.key, "base")), jobs)
@@ -230,6 +326,14 @@ def _case_result(case: PlannedCase, jobs, case_jobs) -> CaseResult:
         status, base = CaseStatus.REMOVED, None
     else:
         status = compare_case(base, head)
+    loosened = None
+    if status is CaseStatus.REMOVED:
+        loosened = "suite deleted" if suite_deleted else "case deleted"
+    elif (
+        status is CaseStatus.STILL_PASSING and under_base is not None and base is not None
+        and base.passed and not under_base.error and not under_base.passed
+    ):
+        loosened = ", ".join(r for r in case.reasons if not r.startswith("prompt ")) or "checks changed"
     flaky = bool((base and base.flaky) or (head and head.flaky))
     metric = next((a.metric for a in inp.asserts if a.metric), None)
     return CaseResult(
@@ -246,17 +350,23 @@ def _case_result(case: PlannedCase, jobs, case_jobs) -> CaseResult:
         tags=dict(inp.test.metadata),
         base=base,
         head=head,
+        loosened=loosened,
+        head_under_base=under_base,
     )
 
 
 def _tally(cases: tuple[CaseResult, ...]) -> Tally:
-    return tally([(c.status, c.flaky, c.head) for c in cases])
+    return tally([(c.status, c.flaky, c.head, c.loosened is not None) for c in cases])
 
 
-def _suite_report(plan: SuitePlan, jobs, case_jobs, repeats, request: EvalRequest, broken: str | None, notes: list[str]) -> SuiteReport:
+def _suite_report(
+    plan: SuitePlan, jobs, case_jobs, repeats, request: EvalRequest, broken: str | None, notes: list[str],
+    under_base: dict[str, SideResult] | None = None, suite_deleted: bool = False,
+) -> SuiteReport:
     if broken:
         return SuiteReport(plan.path, plan.description, skipped_reason=broken, notes=tuple(notes))
-    cases = tuple(_case_result(c, jobs, case_jobs) for c in plan.cases)
+    under_base = under_base or {}
+    cases = tuple(_case_result(c, jobs, case_jobs, under_base.get(c.key), suite_deleted) for c in plan.cases)
     t = _tally(cases)
     counts = StatusCounts(**{s.value: sum(1 for c in cases if c.status is s) for s in CaseStatus})
     pairs = [(c.base.passed, c.head.passed) for c in cases if c.base and c.head and not c.base.error and not c.head.error]

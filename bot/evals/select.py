@@ -34,6 +34,7 @@ class CaseInput:
     asserts: tuple[AssertionSpec, ...]  # with {{ var }} values rendered
     deps: tuple[str, ...]
     error: SourceError | None = None
+    prompt_index: int = 0  # position of the prompt in the suite: identifies an edited inline prompt
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -99,7 +100,7 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
     for test, test_id in zip(suite.tests, _test_ids(suite.tests)):
         vars_ = dict(test.vars)
-        for prompt in suite.prompts:
+        for prompt_index, prompt in enumerate(suite.prompts):
             error = None
             try:
                 messages: Messages | None = renderer.render(prompt, vars_)
@@ -112,7 +113,7 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 cases[key] = CaseInput(
                     key, test.description or test_id, test, prompt, provider, messages, asserts,
-                    deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), error,
+                    deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), error, prompt_index,
                 )
     return cases, list(errors.values())
 
@@ -145,12 +146,16 @@ def plan_suite(
     base_cases, _ = expand(base, Renderer(base_tree), aliases) if base else ({}, [])
     head_cases, head_errors = expand(head, Renderer(head_tree)) if head else ({}, [])
     plan.errors.extend(head_errors)
-    for key in list(head_cases) + [k for k in base_cases if k not in head_cases]:
-        b, h = base_cases.get(key), head_cases.get(key)
+    renamed = match_renamed(base_cases, head_cases)
+    paired_base = set(renamed.values())
+    for key in list(head_cases) + [k for k in base_cases if k not in head_cases and k not in paired_base]:
+        b, h = base_cases.get(renamed.get(key, key)), head_cases.get(key)
         if b is None or h is None:
             plan.cases.append(PlannedCase(key, b, h, ("new case",) if b is None else ("case removed",)))
             continue
         reasons = _reasons(b, h, base_tree, head_tree)
+        if key in renamed:
+            reasons = (f"renamed from {b.description!r}",) + reasons if b.description != h.description else reasons
         if not reasons:
             plan.unaffected += 1
             continue
@@ -159,6 +164,40 @@ def plan_suite(
         skip = f"formatting-only change to {', '.join(prompt_files)}" if only_formatting else None
         plan.cases.append(PlannedCase(key, b, h, reasons, skip))
     return plan
+
+
+def match_renamed(base: dict[str, CaseInput], head: dict[str, CaseInput]) -> dict[str, str]:
+    """Head key → base key for cases that lost their key but not their identity, so base and head are
+    still compared: a renamed test description (same vars, prompt and provider), or an edited inline
+    prompt (same test, same prompt position and provider). Only unambiguous pairs are matched."""
+    lost = [k for k in base if k not in head]
+    gained = [k for k in head if k not in base]
+    pairs: dict[str, str] = {}
+    signatures = (
+        lambda c: (digest(_identity_vars(c.test)), c.prompt.label, c.provider.slot, "vars"),
+        lambda c: (c.key.split("::")[1], c.prompt_index, c.provider.slot, "position"),
+    )
+    for signature in signatures:
+        by_base = Counter(signature(base[k]) for k in lost if k not in pairs.values())
+        by_head = Counter(signature(head[k]) for k in gained if k not in pairs)
+        unique = {s for s in by_base if by_base[s] == 1 and by_head.get(s) == 1}
+        index = {signature(base[k]): k for k in lost if k not in pairs.values() and signature(base[k]) in unique}
+        for k in gained:
+            if k not in pairs and signature(head[k]) in index:
+                pairs[k] = index[signature(head[k])]
+    return pairs
+
+
+def checks_changed(b: CaseInput, h: CaseInput) -> bool:
+    """The PR changed what judges this case: assertions (values, weights, thresholds), the test's
+    threshold or its grader."""
+    b_grader = b.test.grader.fingerprint() if b.test.grader else None
+    h_grader = h.test.grader.fingerprint() if h.test.grader else None
+    return (
+        [a.fingerprint() for a in b.asserts] != [a.fingerprint() for a in h.asserts]
+        or b.test.threshold != h.test.threshold
+        or b_grader != h_grader
+    )
 
 
 def _literal_vars(test: TestSpec) -> dict[str, Any]:

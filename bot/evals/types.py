@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.compare import CaseStatus, SideResult, Verdict
+from bot.core.compare import CaseStatus, ErrorCause, SideResult, Verdict
 from bot.core.config import EvalsConfig
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
@@ -40,6 +40,11 @@ class CaseResult:
     tags: Mapping[str, Any] = field(default_factory=dict)  # the test's metadata
     base: SideResult | None = None
     head: SideResult | None = None
+    # Checks loosened in this PR: what changed ("assertions changed", "case deleted", "suite deleted")
+    # when the case passes on the head only because of that, or was deleted. Counts as a regression.
+    loosened: str | None = None
+    # The head's output judged by the base's checks (only when the PR changed this case's checks).
+    head_under_base: SideResult | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,15 @@ class SuiteReport:
 
 
 @dataclass(frozen=True)
+class Dependency:
+    """A file a suite's cases depend on (on the base or the head), and why — what is under review."""
+
+    path: str
+    suite: str
+    why: str  # "suite", "prompt", "included by a prompt", "test data", "var file"
+
+
+@dataclass(frozen=True)
 class EvalStats:
     model_calls: int = 0  # HTTP requests sent, retries and grader calls included
     cache_hits: int = 0
@@ -91,6 +105,8 @@ class EvalReport:
     verdict: Verdict
     budget_exhausted: str | None = None
     cancelled: bool = False
+    dependencies: tuple[Dependency, ...] = ()
+    error_causes: tuple[ErrorCause, ...] = ()
 
     def cases(self, status: CaseStatus | None = None) -> list[CaseResult]:
         return [c for s in self.suites for c in s.cases if status is None or c.status is status]
@@ -101,6 +117,8 @@ __all__ = [
     "CaseResult",
     "StatusCounts",
     "SuiteReport",
+    "Dependency",
+    "ErrorCause",
     "EvalStats",
     "EvalReport",
     "CaseStatus",

@@ -18,7 +18,7 @@ from unidiff import PatchSet
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, is_prompt
-from bot.core.result import ChangedFile, Problem, PromptChange, ReviewResult
+from bot.core.result import ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
 log = logging.getLogger("prompt_review.pipeline")
 
@@ -67,13 +67,34 @@ def load_config(base: FileTree) -> tuple[RepoConfig, list[Problem]]:
         ]
 
 
-def detect_prompts(changed: tuple[ChangedFile, ...], config: RepoConfig) -> list[ChangedFile]:
+def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context") -> dict[str, str]:
+    """Every file under review, with why: each file any suite depends on at base or head (the suite,
+    the prompts it renders and what they include, test and var files), plus `prompts.include`.
+    The patterns widen the set; they can never hide a file a suite reads."""
+    from bot.evals import find_dependencies
+
+    why: dict[str, str] = {}
+    suites = ctx.suites_override if ctx.suites_override is not None else config.suites
+    for dep in find_dependencies(inp.base, inp.head, suites):
+        why.setdefault(dep.path, "suite" if dep.why == "suite" else f"{dep.why} of {dep.suite}")
+    return why
+
+
+def detect_prompts(
+    changed: tuple[ChangedFile, ...], config: RepoConfig, reviewed: Mapping[str, str] | None = None
+) -> list[tuple[ChangedFile, str]]:
+    """The changed files under review, each with why."""
     include, exclude = config.prompts.include, config.prompts.exclude
-    return [
-        f
-        for f in changed
-        if is_prompt(f.path, include, exclude) or (f.previous_path is not None and is_prompt(f.previous_path, include, exclude))
-    ]
+    reviewed = reviewed or {}
+    out = []
+    for f in changed:
+        names = (f.path,) if f.previous_path is None else (f.path, f.previous_path)
+        why = next((reviewed[n] for n in names if n in reviewed), None)
+        if why is None and any(is_prompt(n, include, exclude) for n in names):
+            why = "matches prompts.include"
+        if why is not None:
+            out.append((f, why))
+    return out
 
 
 def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) -> tuple[str | None, str | None]:
@@ -87,6 +108,7 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
                 detail=f"{len(data):,} bytes is over the limit of {limit:,} (raise `limits.max_prompt_bytes` in {CONFIG_PATH}).",
                 errors=(SourceError(path, f"file is {len(data):,} bytes; limit {limit:,}"),),
                 blocking=False,
+                kind=ProblemKind.UNREADABLE,
             )
         )
         return None, "too large"
@@ -97,6 +119,7 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
                 detail="It matches the prompt patterns but contains binary data; it was not diffed.",
                 errors=(SourceError(path, "binary content"),),
                 blocking=False,
+                kind=ProblemKind.UNREADABLE,
             )
         )
         return None, "binary"
@@ -109,6 +132,7 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
                 detail="Prompt files must be UTF-8 text; it was not diffed.",
                 errors=(SourceError(path, f"invalid UTF-8 at byte {exc.start}"),),
                 blocking=False,
+                kind=ProblemKind.UNREADABLE,
             )
         )
         return None, "not UTF-8"
@@ -118,13 +142,15 @@ def version_hash(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def prompt_changes(prompts: list[ChangedFile], inp: ReviewInput, config: RepoConfig) -> tuple[list[PromptChange], list[Problem]]:
+def prompt_changes(
+    prompts: list[tuple[ChangedFile, str]], inp: ReviewInput, config: RepoConfig
+) -> tuple[list[PromptChange], list[Problem]]:
     from bot.core.semdiff import diff_prompt, diff_texts
 
     problems: list[Problem] = []
     changes = []
     limit = config.limits.max_prompt_bytes
-    for f in prompts:
+    for f, why in prompts:
         before_path = f.previous_path or f.path
         before, base_unread = (None, None) if f.status == "added" else _text(inp.base.read(before_path), before_path, problems, limit)
         after, head_unread = (None, None) if f.status == "removed" else _text(inp.head.read(f.path), f.path, problems, limit)
@@ -156,6 +182,7 @@ def prompt_changes(prompts: list[ChangedFile], inp: ReviewInput, config: RepoCon
                     title=f"semantic diff unavailable for `{f.path}`",
                     detail=f"{type(exc).__name__}; the plain diff is shown instead.",
                     blocking=False,
+                    kind=ProblemKind.SEMDIFF_FAILED,
                 )
             )
         changes.append(
@@ -171,6 +198,7 @@ def prompt_changes(prompts: list[ChangedFile], inp: ReviewInput, config: RepoCon
                 base_unread=base_unread,
                 head_unread=head_unread,
                 semdiff=semdiff,
+                why=why,
             )
         )
     return changes, problems
@@ -262,6 +290,7 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     if inp.files_truncated:
         problems.append(
             Problem(
+                kind=ProblemKind.FILES_TRUNCATED,
                 title="this PR changes more files than GitHub lists",
                 detail=(
                     "GitHub lists at most 3,000 changed files of a pull request, and its recursive tree listing "
@@ -270,11 +299,14 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
                 ),
             )
         )
-    prompts = detect_prompts(inp.changed, config)
+    if any(p.kind is ProblemKind.CONFIG_INVALID for p in problems):
+        return result  # with a broken config nothing else can be trusted
+    prompts = detect_prompts(inp.changed, config, under_review(inp, config, ctx))
     # The limit bounds the files the review reads and diffs; other changed files cost nothing.
     if len(prompts) > config.limits.max_files:
         problems.append(
             Problem(
+                kind=ProblemKind.TOO_MANY_FILES,
                 title="this PR changes too many prompt files",
                 detail=f"{len(prompts):,} prompt files is over `limits.max_files` ({config.limits.max_files:,}) in {CONFIG_PATH}.",
             )
@@ -282,8 +314,6 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     changes, diff_problems = prompt_changes(prompts, inp, config)
     problems.extend(diff_problems)
     result = replace(result, prompts=tuple(changes), problems=tuple(problems))
-    if any(p.blocking for p in problems) and any(p.title.endswith("is invalid") for p in problems):
-        return result  # with a broken config nothing else can be trusted
     if inp.files_truncated:
         return result  # evals and approval over a partial file list would pass what nobody checked
 
@@ -292,9 +322,10 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         return result
     if inp.changed:
         report, skipped = run_evals_stage(inp, config, changes, ctx)
-    if not changes and (report is None or _cases_run(report) == 0):
-        return replace(result, evals=None, evals_skipped_reason=None)
-    result = replace(result, evals=report, evals_skipped_reason=skipped)
+    if not changes and (report is None or (_cases_run(report) == 0 and not report.errors)):
+        return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
+    result = replace(result, evals=report, evals_skipped_reason=skipped,
+                     evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)
     verdict = getattr(report, "verdict", None)
     regressed = bool(verdict is not None and getattr(verdict, "blocking", False))
     if ctx.with_approval:

@@ -66,16 +66,24 @@ def test_many_consistent_regressions_block_with_a_headline():
     assert v.headline == "41 of 300 cases regressed · pass rate 97.0% → 83.3% (p < 0.001)"
 
 
-def test_a_regression_that_is_not_significant_is_reported_not_blocking():
-    t = Tally(regressed=2, still_passing=50)
+def test_flaky_regressions_that_are_not_significant_are_reported_not_blocking():
+    t = Tally(regressed=2, regressed_flaky=2, still_passing=50)
     v = decide_verdict(t, [t.pass_rate_head], EvalsConfig())
     assert not v.blocking and v.conclusion == "neutral"
-    assert "not significant at 0.05" in v.headline
+    assert "flaky regressions not significant at 0.05" in v.headline
 
 
-def test_flaky_regressions_do_not_count_on_their_own():
-    t = Tally(regressed=8, regressed_flaky=8, still_passing=50)
-    assert not decide_verdict(t, [], EvalsConfig()).blocking
+def test_consistent_regressions_block_however_few():
+    # Significance is for claims about noise, not a licence: 2 cases that failed on every run block.
+    v = decide_verdict(Tally(regressed=2, still_passing=50), [], EvalsConfig())
+    assert v.blocking and v.conclusion == "failure" and "not significant" not in v.headline
+
+
+def test_flaky_regressions_are_left_to_the_paired_test():
+    noisy = Tally(regressed=8, regressed_flaky=8, fixed=5, still_passing=50)  # noise both ways: p ≈ 0.58
+    assert not decide_verdict(noisy, [], EvalsConfig()).blocking
+    one_way = Tally(regressed=8, regressed_flaky=8, still_passing=50)  # 8 of 8 discordant pairs one way: p < 0.01
+    assert decide_verdict(one_way, [], EvalsConfig()).blocking
     assert decide_verdict(Tally(regressed=8, still_passing=50), [], EvalsConfig()).blocking
 
 

@@ -85,7 +85,7 @@ def test_a_run_with_a_catastrophic_regex_finishes_and_that_case_is_an_error_nami
     broken = cases["pattern broken by its var"]
     assert broken.status is CaseStatus.ERROR
     assert "evals/promptfooconfig.yaml:16" in broken.head.error and "not a valid regular expression" in broken.head.error
-    assert "2 errored" in report.verdict.headline
+    assert "2 could not be checked" in report.verdict.headline
     assert [str(e) for e in report.errors] == [broken.head.error]  # like any template that cannot render
     assert len(cache) == 1  # only the plain case is cached; errors are retried next run
 

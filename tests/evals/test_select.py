@@ -69,9 +69,18 @@ def test_changed_test_data_and_assertions_are_reasons():
 
 
 def test_added_and_removed_tests_are_new_and_removed_cases():
-    head_suite = SUITE.replace("  - description: refund\n", "  - description: refund policy\n")
+    head_suite = SUITE.replace('  - description: refund\n    vars: {question: "refund?"}', '  - description: returns\n    vars: {question: "return?"}')
     p = plan(FILES, {**FILES, PATH: head_suite})
     assert sorted(c.reasons for c in p.cases) == [("case removed",)] * 2 + [("new case",)] * 2
+
+
+def test_a_renamed_test_is_still_compared_with_its_base():
+    head_suite = SUITE.replace("  - description: refund\n", "  - description: refund policy\n")
+    p = plan(FILES, {**FILES, PATH: head_suite})
+    # Same vars, prompt and provider: the same case under a new name, not new + removed (the PR must not
+    # turn every case into "new" to escape the base comparison).
+    assert sorted(c.reasons for c in p.cases) == [("renamed from 'refund'",)] * 2
+    assert all(c.base is not None and c.head is not None for c in p.cases)
 
 
 def test_formatting_only_changes_are_skipped_with_that_reason():

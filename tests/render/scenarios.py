@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from bot.core.config import parse_config
 from bot.core.errors import SourceError, UserError
-from bot.core.result import Problem
+from bot.core.result import EvalsSkip, Problem
 from bot.core.semdiff import diff_texts
 from tests.render import builders as b
 from tests.render.example import EXAMPLE, SYSTEM, example_result, tree
@@ -58,7 +58,8 @@ def formatting_only():
     from bot.core.semdiff import diff_prompt
 
     prompt = b.prompt_change(SYSTEM, before, after, semdiff=diff_prompt(SYSTEM, base, head))
-    return b.result([prompt], evals=None, evals_skipped_reason="formatting-only change", approval=b.approval())
+    return b.result([prompt], evals=None, evals_skipped_reason="formatting-only change",
+                    evals_skipped=EvalsSkip.FORMATTING_ONLY, approval=b.approval())
 
 
 def config_error():

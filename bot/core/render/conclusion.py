@@ -1,12 +1,14 @@
 """Check-run conclusions and titles for `prompt-review/evals` and `prompt-review/approval`.
 
-The evals gate, first rule that applies wins:
+The evals gate, first rule that applies wins. Whenever evals ran, the verdict decides — which
+files matched `prompts.include` never does:
  1. `superseded_by`                           → cancelled  "superseded by <sha7>"
  2. any blocking Problem                      → failure    (the problem's title)
- 3. no prompt file changed                    → success    "no prompt files changed"
- 4. evals skipped, waiting for a fork label   → action_required (the reason)
- 5. evals skipped for another reason          → success    (the reason: formatting-only, no suite affected)
- 6. no eval report                            → success    "no eval cases affected"
+ 3. evals skipped: formatting-only → success; otherwise (a fork PR waiting for the label)
+                                               → action_required (the reason): not run is not passed
+ 4. no eval report, no reviewed file changed  → success    "no prompt files changed"
+ 5. no eval report                            → success    "no eval cases affected"
+ 6. too many cases could not be checked       → failure    the cause once, with the fix (never accepted away)
  7. verdict blocking + accepted regression    → success    "regression accepted by @x"
  8. verdict blocking                          → failure    (the verdict headline)
  9. budget exhausted / run cancelled          → failure    a gate must not pass what it did not check
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.result import ReviewResult
+from bot.core.compare import Block
+from bot.core.result import EvalsSkip, ReviewResult
 
 ICONS = {
     "success": "✅",
@@ -43,11 +46,6 @@ class Outcome:
         return ICONS.get(self.conclusion, "⚪")
 
 
-def _waits_for_label(reason: str) -> bool:
-    r = reason.lower()
-    return "label" in r or "fork" in r
-
-
 def accepted_by(result: ReviewResult) -> str | None:
     acc = result.accepted_regression or {}
     by = acc.get("by") if isinstance(acc, dict) else getattr(acc, "by", None)
@@ -61,16 +59,18 @@ def evals_outcome(result: ReviewResult) -> Outcome:
     if blocking:
         more = f" (+{len(blocking) - 1} more)" if len(blocking) > 1 else ""
         return Outcome("failure", blocking[0].title + more)
-    if not result.prompts:
-        return Outcome("success", "no prompt files changed")
     reason = result.evals_skipped_reason
-    if reason:
-        return Outcome("action_required" if _waits_for_label(reason) else "success", f"evals skipped: {reason}")
+    if reason or result.evals_skipped:
+        passes = result.evals_skipped is EvalsSkip.FORMATTING_ONLY
+        return Outcome("success" if passes else "action_required", f"evals skipped: {reason or 'not run'}")
     report = result.evals
     if report is None:
-        return Outcome("success", "no eval cases affected")
+        return Outcome("success", "no prompt files changed" if not result.prompts else "no eval cases affected")
     verdict = report.verdict
     headline = verdict.headline or "evals finished"
+    if Block.COULD_NOT_CHECK in verdict.blocks:
+        note = verdict.could_not_check
+        return Outcome("failure", f"could not check: {note}" if note else f"could not check: {headline}", note=note)
     if verdict.blocking:
         who = accepted_by(result)
         if who:
