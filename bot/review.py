@@ -96,6 +96,7 @@ def as_json(result: ReviewResult, status: int) -> dict:
                 "path": p.path,
                 "status": p.status,
                 "previous_path": p.previous_path,
+                "why": p.why,
                 "base_hash": p.base_hash,
                 "head_hash": p.head_hash,
                 "lines_added": p.lines_added,

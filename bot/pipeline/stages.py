@@ -252,7 +252,9 @@ def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCha
     from bot.core.approval import ApprovalInput, evaluate_approval
 
     owners = load_owners(inp.base, config)
-    changed_paths = tuple(c.path for c in changes)
+    # A renamed file keeps its base path's owners as well as the new path's: moving a prompt out of
+    # an owned folder must not drop the owner who guards it.
+    changed_paths = tuple(dict.fromkeys([c.path for c in changes] + [c.previous_path for c in changes if c.previous_path]))
     teams = owner_teams(owners, changed_paths + (CONFIG_PATH, owners.file))
     reviewers = {getattr(r, "user", None) for r in inp.reviews} - {None}
     return evaluate_approval(

@@ -413,7 +413,7 @@ class Worker:
         inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
         config, _ = load_config(inp.base)
         owners = load_owners(inp.base, config)
-        affected = tuple(p.path for p in previous.prompts)
+        affected = tuple(dict.fromkeys([p.path for p in previous.prompts] + [p.previous_path for p in previous.prompts if p.previous_path]))
         user = payload.get("sender") or ""
         allowed, reason = can_accept_regression(user, affected, owners, gh.team_resolver(client)(owner_teams(owners, affected)))
         if not allowed:

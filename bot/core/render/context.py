@@ -36,14 +36,15 @@ def _all_pass(result: ReviewResult) -> bool:
     statuses = {str(getattr(c.status, "value", c.status)) for c in cases}
     return bool(cases) and statuses <= {"still_passing", "fixed", "new"} and not any(
         getattr(c, "flaky", False) for c in cases
-    ) and all(c.head is None or c.head.passed for c in cases)
+    ) and all(c.head is None or c.head.passed for c in cases) and not any(getattr(c, "loosened", None) for c in cases)
 
 
 def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict[str, Any]:
     evals = conclusion.evals_outcome(result)
     approval = conclusion.approval_outcome(result)
     report = result.evals
-    show_approval = bool(result.prompts) or result.approval is not None
+    # A local `review` (no PR) does not evaluate approvals: it must not show a check it did not compute.
+    show_approval = (bool(result.prompts) and result.pr is not None) or result.approval is not None
     ctx = dict(
         marker=COMMENT_MARKER,
         result=result,

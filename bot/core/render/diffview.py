@@ -46,6 +46,7 @@ class PromptView:
     diff_hidden: int  # hunks (word) or lines (unified) left out for size
     base_hash: str | None  # version label: the content hash, or e.g. "binary, not reviewed"
     head_hash: str | None
+    why: str = "matches prompts.include"  # why the file is under review
 
     @property
     def rows_hidden(self) -> int:
@@ -169,6 +170,7 @@ def prompt_view(prompt: Any, detail: Detail) -> PromptView:
     return PromptView(
         path=prompt.path,
         previous_path=getattr(prompt, "previous_path", None),
+        why=getattr(prompt, "why", "matches prompts.include"),
         status=getattr(prompt, "status", "modified"),
         format=getattr(sd, "format", None) if sd is not None else None,
         lines_added=getattr(prompt, "lines_added", 0),

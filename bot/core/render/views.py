@@ -45,6 +45,16 @@ class MetricGroup:
 
 
 @dataclass(frozen=True)
+class LoosenedRow:
+    """A case that passes only because the PR loosened or deleted its checks."""
+
+    name: str
+    change: str  # "assertions changed", "case deleted", "suite deleted"
+    base_verdict: str  # under the base's checks
+    head_verdict: str  # the head's output under the base's checks
+
+
+@dataclass(frozen=True)
 class SuiteView:
     path: str
     description: str
@@ -57,6 +67,8 @@ class SuiteView:
     unaffected: int
     skipped_reason: str | None
     notes: tuple[str, ...]
+    loosened: tuple[LoosenedRow, ...] = ()
+    loosened_total: int = 0
 
     @property
     def regressed_hidden(self) -> int:
@@ -119,6 +131,29 @@ LISTS = (  # (status or "flaky", label, icon), the order they appear in
 )
 
 
+def _verdict_word(side: Any) -> str:
+    if side is None:
+        return "not run"
+    if getattr(side, "error", None):
+        return "error"
+    return "pass" if side.passed else "fail: " + "; ".join(side.failed_assertions or ())
+
+
+def loosened_row(case: Any, detail: Detail) -> LoosenedRow:
+    n = detail.excerpt or 60
+
+    def cut(s: str) -> str:
+        return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+    deleted = case.head is None
+    return LoosenedRow(
+        name=cut(case_name(case)),
+        change=cut(case.loosened),
+        base_verdict="pass" if deleted else cut(_verdict_word(case.base)),
+        head_verdict="deleted: not checked" if deleted else cut(_verdict_word(case.head_under_base)),
+    )
+
+
 def _plural_counts(pairs: Iterable[tuple[int, str]]) -> str:
     return " · ".join(f"{n} {label}" for n, label in pairs if n)
 
@@ -155,7 +190,10 @@ def suite_view(suite: Any, detail: Detail, rows_left: int) -> SuiteView:
             (sum(_status(c) == key for c in mc), label) for key, label, _ in (("regressed", "regressed", ""), *LISTS[:2])
         )
         metric_counts.append((m, text or f"{len(mc)} unchanged"))
+    loosened = [c for c in cases if getattr(c, "loosened", None)]
     return SuiteView(
+        loosened=tuple(loosened_row(c, detail) for c in loosened[: detail.list_items]),
+        loosened_total=len(loosened),
         path=str(suite.path),
         description=getattr(suite, "description", "") or "",
         headline=suite_headline(suite),
