@@ -248,6 +248,30 @@ def owner_teams(owners, paths) -> set[str]:
     return {o[1:] for path in paths for o in (owners.owners_for(path) or ()) if o.startswith("@") and "/" in o}
 
 
+def acceptance_paths(result: ReviewResult) -> tuple[str, ...]:
+    """Whose owners may accept the blocking cases: the changed prompts for regressions (a renamed
+    prompt's base path too), the suite for checks loosened in it."""
+    report = result.evals
+    if report is None:
+        return ()
+    from bot.core.compare import CaseStatus
+
+    cases = report.cases()
+    paths: list[str] = []
+    if any(c.status is CaseStatus.REGRESSED for c in cases):
+        changed = [p for p in result.prompts if p.why != "suite"] or list(result.prompts)
+        paths += [p.path for p in changed] + [p.previous_path for p in changed if p.previous_path]
+    paths += sorted({c.suite for c in cases if c.loosened})
+    return tuple(dict.fromkeys(paths))
+
+
+def accepted_cases(result: ReviewResult) -> list[str]:
+    """The keys of the cases an acceptance covers: regressed ones and those with loosened checks."""
+    from bot.core.compare import CaseStatus
+
+    return [c.key for c in (result.evals.cases() if result.evals else ()) if c.status is CaseStatus.REGRESSED or c.loosened]
+
+
 def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], evals_regressed: bool, ctx: Context):
     from bot.core.approval import ApprovalInput, evaluate_approval
 

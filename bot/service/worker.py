@@ -21,7 +21,9 @@ from bot import logs
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
-from bot.pipeline.stages import Context, approval_stage, load_config, load_owners, owner_teams, review
+from bot.pipeline.stages import (
+    Context, acceptance_paths, accepted_cases, approval_stage, load_config, load_owners, owner_teams, review,
+)
 from bot.service import queue
 from bot.service.db import AuditEntry, EvalResult, ReviewRecord
 from bot.service.metrics import Metrics
@@ -413,7 +415,7 @@ class Worker:
         inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
         config, _ = load_config(inp.base)
         owners = load_owners(inp.base, config)
-        affected = tuple(dict.fromkeys([p.path for p in previous.prompts] + [p.previous_path for p in previous.prompts if p.previous_path]))
+        affected = acceptance_paths(previous)
         user = payload.get("sender") or ""
         allowed, reason = can_accept_regression(user, affected, owners, gh.team_resolver(client)(owner_teams(owners, affected)))
         if not allowed:
@@ -425,7 +427,7 @@ class Worker:
                 out = replace(out, summary=f"**Accept regression refused for @\u200d{user}:** {reason}\n\n" + out.summary)
                 gh.complete_check(client, job.repo, run_id, out, actions=gh.accept_action(previous))
             return
-        cases = [c.key for s in getattr(previous.evals, "suites", ()) for c in s.cases if getattr(c.status, "value", c.status) == "regressed"]
+        cases = accepted_cases(previous)
         with Session(self.engine) as session, session.begin():
             session.add(AuditEntry(repo=job.repo, pr=job.pr, head_sha=job.head_sha, action="accept_regression", actor=user, details={"cases": cases}))
         accepted = self._accepted(job)
