@@ -74,6 +74,7 @@ class PromptApproval:
     satisfiable: bool  # False: not enough people exist who could ever approve
     satisfied: bool
     missing: str  # plain text, NOT markdown-safe (contains raw @handles); the summary escapes its own copy
+    raised_by_regression: bool = False  # `required` is higher than the path's own count because evals regressed
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,11 @@ def evaluate_approval(inp: ApprovalInput) -> ApprovalVerdict:
     entries: list[PromptApproval] = []
     for path in dict.fromkeys(normalize(p) for p in inp.changed_prompts):
         if path not in governance:
-            entries.append(_evaluate(inp, path, "prompt", latest, teams, write, _count_for(path, cfg, gate)))
+            entry = _evaluate(inp, path, "prompt", latest, teams, write, _count_for(path, cfg, gate))
+            if gate and entry.required > _count_for(path, cfg, False):
+                entry = replace(entry, raised_by_regression=True)
+                entry = replace(entry, missing="; ".join(_missing_parts(entry, lambda h: h)))
+            entries.append(entry)
     for path, kind in governance.items():
         # Rule files are not prompts: the regression gate does not apply, but at least one approval does.
         entries.append(_evaluate(inp, path, kind, latest, teams, write, max(1, _count_for(path, cfg, False))))
@@ -264,7 +269,8 @@ def _missing_parts(entry: PromptApproval, h) -> list[str]:
     short = entry.required - len(entry.approved_by)
     if short > 0:
         who = " or ".join(h(o) for o in entry.owners) if entry.approvers == "owners" else "someone with write access"
-        parts.append(f"needs {short} more approval{'s' if short != 1 else ''} from {who}")
+        why = f" ({entry.required} while the eval regression stands)" if entry.raised_by_regression else ""
+        parts.append(f"needs {short} more approval{'s' if short != 1 else ''} from {who}{why}")
     parts += [f"{h('@' + u)} requested changes" for u in entry.changes_requested_by]
     parts += [f"{h('@' + u)}'s approval predates the last push" for u in entry.stale_approvals]
     if short > 0:

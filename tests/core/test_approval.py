@@ -136,6 +136,13 @@ def test_an_unaccepted_regression_raises_the_count_to_required_approvals_on_regr
     assert two.conclusion == "success"
 
 
+def test_the_missing_approvals_say_the_regression_raised_the_count():
+    one = evaluate_approval(approval_input(evals_regressed=True, reviews=(review("alice"),)))
+    assert only(one).raised_by_regression and "(2 while the eval regression stands)" in only(one).missing
+    plain = evaluate_approval(approval_input())
+    assert not only(plain).raised_by_regression and "regression" not in only(plain).missing
+
+
 def test_an_accepted_regression_restores_the_normal_count():
     verdict = evaluate_approval(
         approval_input(evals_regressed=True, regression_accepted_by="carol", reviews=(review("alice"),))
