@@ -100,7 +100,7 @@ async def run_evals(
     if progress:
         progress(0, total)
     async with httpx.AsyncClient() as client:
-        caller = Caller(client, request.env, meter, request.config.timeout_s, is_cancelled)
+        caller = Caller.for_run(client, request.env, request.config, meter, is_cancelled)
         grader = ModelGrader(caller)
         semaphore = asyncio.Semaphore(request.config.concurrency)
         regexes = RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s)  # shared by the review
