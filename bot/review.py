@@ -98,6 +98,7 @@ def as_json(result: ReviewResult, status: int) -> dict:
 def review_command(args: argparse.Namespace) -> int:
     from bot.core.render import render_comment
     from bot.evals import DiskCache, MemoryCache
+    from bot.evals.urls import ALLOW_PRIVATE_ENV
 
     try:
         inp = build_input(args.repo, args.range)
@@ -106,7 +107,7 @@ def review_command(args: argparse.Namespace) -> int:
         return 2
     cache_dir = args.cache_dir or os.path.join(args.repo, ".prompt-review", "cache")
     ctx = Context(
-        env=dict(os.environ),
+        env={**os.environ, **({ALLOW_PRIVATE_ENV: "1"} if getattr(args, "allow_private_urls", False) else {})},
         cache=MemoryCache() if args.no_cache else DiskCache(cache_dir, max_bytes=args.cache_max_mb * 1024 * 1024),
         suites_override=args.suite,
         progress=Progress(enabled=not args.quiet and sys.stderr.isatty()),

@@ -256,15 +256,14 @@ class Caller:
                 raise Cancelled()
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise ProviderError(f"{spec.id}: no answer within {self.call_timeout_s:g} s (evals.call_timeout_s)", kind=CheckError.TIMEOUT)
+                raise self._timeout(spec, retryable=False)
             self.meter.reserve()
             attempts += 1
-            limit, key = (self.timeout_s, "evals.timeout_s") if self.timeout_s <= remaining else (remaining, "evals.call_timeout_s")
             try:
-                async with asyncio.timeout(limit):
+                async with asyncio.timeout(min(self.timeout_s, remaining)):
                     return await self._send(spec, endpoint, body)
             except TimeoutError:
-                raise ProviderError(f"{spec.id}: no complete answer within {limit:g} s ({key})", retryable=True, kind=CheckError.TIMEOUT) from None
+                raise self._timeout(spec) from None
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts) | stop_before_delay(self.call_timeout_s),
@@ -281,7 +280,15 @@ class Caller:
                 raise ProviderError(f"{exc} (gave up after {attempts} attempt{plural})", kind=exc.kind) from None
             raise
         except TimeoutError:
-            raise ProviderError(f"{spec.id}: no answer within {self.call_timeout_s:g} s (evals.call_timeout_s)", kind=CheckError.TIMEOUT) from None
+            raise self._timeout(spec, retryable=False) from None
+
+    def _timeout(self, spec: ProviderSpec, retryable: bool = True) -> ProviderError:
+        return ProviderError(
+            f"{spec.id}: no complete answer within {self.timeout_s:g} s (evals.timeout_s; "
+            f"{self.call_timeout_s:g} s with retries, evals.call_timeout_s)",
+            retryable=retryable,
+            kind=CheckError.TIMEOUT,
+        )
 
     async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict) -> dict:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
@@ -295,7 +302,7 @@ class Caller:
                     raise self._status_error(spec, endpoint, resp, raw)
                 raw = await _read(resp, self.max_response_bytes, f"{spec.id}: the answer is larger than {self.max_response_bytes} bytes (evals.max_response_bytes)")
         except httpx.TimeoutException:
-            raise ProviderError(f"{spec.id}: no answer within {self.timeout_s:g} s (evals.timeout_s)", retryable=True, kind=CheckError.TIMEOUT) from None
+            raise self._timeout(spec) from None
         except httpx.DecodingError:
             raise ProviderError(f"{spec.id}: the answer could not be decoded", kind=CheckError.BAD_RESPONSE) from None
         except httpx.TransportError as exc:
