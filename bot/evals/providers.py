@@ -233,9 +233,12 @@ class Caller:
         else:
             where = f"provider {spec.id} config.apiBaseUrl" + (f" (suite line {spec.line})" if spec.line else "")
             try:
-                target = await self.urls.target(base, path, where)
+                async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
+                    target = await self.urls.target(base, path, where)
             except UrlRefused as exc:
                 raise ProviderError(str(exc), kind=CheckError.URL_REFUSED) from None
+            except TimeoutError:
+                raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         target = Target(target.url, {**headers, **target.headers}, target.extensions)
         return _Endpoint(target, key_var, base_var, sent, bool(key), operator)
 
