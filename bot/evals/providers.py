@@ -140,9 +140,17 @@ def _wait(state) -> float:
     return wait_random_exponential(multiplier=0.5, max=20)(state)
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        u = urlsplit(url)
+        return u.scheme, (u.hostname or "").lower(), u.port
+    except ValueError:  # a PR-written URL such as 'http://[::1' or 'http://host:99999'
+        return None
+
+
 def _same_origin(a: str, b: str) -> bool:
-    x, y = urlsplit(a), urlsplit(b)
-    return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)
+    x = _origin(a)
+    return x is not None and x == _origin(b)
 
 
 def one_line(text: str, limit: int = 120) -> str:
@@ -226,7 +234,10 @@ class Caller:
         headers = {} if openai else {"anthropic-version": "2023-06-01"}
         if sent:
             headers.update({"Authorization": f"Bearer {key}"} if openai else {"x-api-key": str(key)})
-        if not sent and (urlsplit(base).hostname or "").lower() in PUBLIC_HOSTS:
+        origin = _origin(base)
+        if origin is None:
+            raise ProviderError(f"provider {spec.id} config.apiBaseUrl {base[:120]!r} is not a valid URL", kind=CheckError.URL_REFUSED)
+        if not sent and origin[1] in PUBLIC_HOSTS:
             raise ProviderError(self._no_key(spec, key_var, base_var, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)
         if spec.base_url is None or under(base, operator) or under(base, public):
             target = Target(base + path)  # the operator's own server or the public API: used as it is

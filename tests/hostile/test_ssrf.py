@@ -186,3 +186,9 @@ def test_cli_review_reaches_a_loopback_model_only_with_allow_private_urls(server
     allowed = run("--allow-private-urls")
     cases = [c for s in allowed["evals"]["suites"] for c in s["cases"]]
     assert cases and all(c["head"]["error"] is None for c in cases) and requests_seen(server) > 0
+
+
+@pytest.mark.parametrize("base_url", ["http://[::1", "http://models.example.com:99999/v1", "http://"])
+def test_a_malformed_api_base_url_is_a_refused_case_not_a_crash(base_url):
+    error = call(base_url, {}, EvalsConfig(timeout_s=0.5))
+    assert isinstance(error, ProviderError) and error.kind is CheckError.URL_REFUSED
