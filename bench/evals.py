@@ -66,7 +66,9 @@ def main() -> None:
         ]
         for name, base, head in runs:
             calls.clear()
-            request = EvalRequest(base=base, head=head, config=config, env={})
+            # The operator lets the suite reach the loopback server (a PR alone could not).
+            env = {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": url, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}
+            request = EvalRequest(base=base, head=head, config=config, env=env)
             report = asyncio.run(run_evals(request, cache))
             s = report.stats
             base_calls = sum(1 for c in calls if "30 days" in c) if base.paths() else 0

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-max-mb", type=_positive_int, default=256, metavar="MB",
                    help="size cap of the result cache; least recently used results go first (default: 256)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--allow-private-urls", action="store_true",
+                   help="let a suite's allowed apiBaseUrl reach private, loopback and link-local addresses "
+                        "(same as PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS=1)")
 
     p = sub.add_parser("demo", help="the whole flow offline: simulator, scripted model, real service")
     p.add_argument("--keep", action="store_true", help="leave everything running afterwards")

@@ -120,6 +120,7 @@ def default_cache_dir() -> str:
 def review_command(args: argparse.Namespace) -> int:
     from bot.core.render import render_comment
     from bot.evals import DiskCache, MemoryCache
+    from bot.evals.urls import ALLOW_PRIVATE_ENV
 
     try:
         inp = build_input(args.repo, args.range)
@@ -129,7 +130,7 @@ def review_command(args: argparse.Namespace) -> int:
     # Never inside the reviewed tree: a PR could commit entries that make its own cases "pass".
     cache_dir = args.cache_dir or default_cache_dir()
     ctx = Context(
-        env=dict(os.environ),
+        env={**os.environ, **({ALLOW_PRIVATE_ENV: "1"} if getattr(args, "allow_private_urls", False) else {})},
         cache=MemoryCache() if args.no_cache else DiskCache(cache_dir, max_bytes=args.cache_max_mb * 1024 * 1024),
         suites_override=args.suite,
         progress=Progress(enabled=not args.quiet and sys.stderr.isatty()),

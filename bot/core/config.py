@@ -5,6 +5,7 @@ Every key is optional; unknown keys are errors (a typo must not silently disable
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -14,6 +15,7 @@ from bot.core.yamlsrc import load_yaml, pydantic_errors
 
 CONFIG_PATH = ".github/prompt-review.yml"
 DEFAULT_OWNERS_FILE = ".github/PROMPTOWNERS"
+_HTTP_URL = re.compile(r"https?://[^/\s?#@]+(?:[/?#]\S*)?\Z")
 
 
 class _Strict(BaseModel):
@@ -48,9 +50,22 @@ class EvalsConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0)
     regex_timeout_s: float = Field(1.0, gt=0, le=60)  # one suite regex on one output; past it the case is `error`
     regex_budget_s: float = Field(30.0, gt=0, le=3600)  # all suite regexes of one review together; past it, `error`
+    # One model call with its retries; None = 3 × timeout_s. timeout_s bounds each attempt, body included.
+    call_timeout_s: float | None = Field(None, gt=0)
+    max_response_bytes: int = Field(4_000_000, ge=1024)  # one model answer; past it the case is `error`
+    # URL prefixes a suite's `apiBaseUrl` may point at (the operator adds more with PROMPT_REVIEW_ALLOWED_MODEL_URLS).
+    allowed_base_urls: tuple[str, ...] = ()
     budget: Budget = Field(default_factory=Budget)
     skip_evals_on_formatting_only: bool = True
     forks: ForksConfig = Field(default_factory=ForksConfig)
+
+    @field_validator("allowed_base_urls")
+    @classmethod
+    def _http_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not _HTTP_URL.match(url):
+                raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        return value
 
 
 class ApprovalRule(_Strict):

@@ -109,7 +109,7 @@ async def run_evals(
     if progress:
         progress(0, total)
     async with httpx.AsyncClient() as client:
-        caller = Caller(client, request.env, meter, request.config.timeout_s, is_cancelled)
+        caller = Caller.for_run(client, request.env, request.config, meter, is_cancelled)
         grader = ModelGrader(caller)
         semaphore = asyncio.Semaphore(request.config.concurrency)
         # One regex budget per suite: a decoy suite of slow patterns cannot starve another suite's checks.

@@ -2,7 +2,7 @@
 
 `POST /v1/chat/completions` and `GET /v1/models` speak OpenAI, `POST /v1/messages` speaks
 Anthropic; `/_control/faults`, `/_control/stats` and `/_control/reset` let tests inject
-faults and read counters. Answers come from `bot.modelserver.rules.answer`.
+faults (errors, delays, hostile bodies) and read counters. Answers come from `bot.modelserver.rules.answer`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot.modelserver import wire
 from bot.modelserver.control import FaultSpec, ServerState
+from bot.modelserver.hostile import hostile_response
 from bot.modelserver.rules import answer
 
 LATENCY_HEADER = "x-scripted-latency-ms"
@@ -62,6 +63,8 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         if fault is not None:
             if fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)
+            if fault.hostile:
+                return hostile_response(api, model, fault)
             if fault.status is not None:
                 return wire.error_response(api, fault.status, fault.message, retry_after=fault.retry_after)
         delay = request.headers.get(LATENCY_HEADER)

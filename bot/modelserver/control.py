@@ -25,11 +25,19 @@ class FaultSpec(BaseModel):
     delay_ms: float | None = Field(None, ge=0, description="stall this long first; past a client timeout it times out")
     model: str | None = Field(None, description="only requests whose model contains this text")
     message: str | None = Field(None, description="error message; a realistic default otherwise")
+    # Hostile bodies (bot.modelserver.hostile), for tests of the reviewer's defences:
+    drip_ms: float | None = Field(None, gt=0, description="send the body one byte every drip_ms (a slow-loris endpoint)")
+    pad_bytes: int | None = Field(None, ge=1, description="pad the answer (or the error body) to this many bytes, streamed")
+    nest: int | None = Field(None, ge=1, description="answer with a JSON document nested this deep")
+
+    @property
+    def hostile(self) -> bool:
+        return bool(self.drip_ms or self.pad_bytes or self.nest)
 
     @model_validator(mode="after")
     def _does_something(self) -> "FaultSpec":
-        if self.status is None and self.delay_ms is None:
-            raise ValueError("a fault needs a status, a delay_ms, or both")
+        if self.status is None and self.delay_ms is None and not self.hostile:
+            raise ValueError("a fault needs a status, a delay_ms, or both, or a hostile body (drip_ms, pad_bytes, nest)")
         return self
 
 

@@ -116,3 +116,13 @@ def model_server(_server):
     server, script = _server
     script.reset()
     return f"{server.url}/v1", script
+
+
+@pytest.fixture
+def operator_env(model_server) -> dict[str, str]:
+    """The operator's settings that let suites reach the loopback model server (a PR alone cannot)."""
+    root = model_server[0].removesuffix("/v1")
+    return {
+        "PROMPT_REVIEW_ALLOWED_MODEL_URLS": f"{root},{root.replace('127.0.0.1', 'localhost')}",
+        "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1",
+    }

@@ -66,18 +66,18 @@ tests:
 """
 
 
-def _run(url: str, question: str, cache: MemoryCache):
+def _run(url: str, question: str, cache: MemoryCache, env: dict[str, str]):
     suite = SUITE.replace("URL", url).replace("QUESTION", question)
     base = MemoryTree({})  # a new suite: every case runs on the head
     head = MemoryTree({"evals/promptfooconfig.yaml": suite})
-    request = EvalRequest(base=base, head=head, config=EvalsConfig(regex_timeout_s=0.05))
+    request = EvalRequest(base=base, head=head, config=EvalsConfig(regex_timeout_s=0.05), env=env)
     return asyncio.run(run_evals(request, cache))
 
 
-def test_a_run_with_a_catastrophic_regex_finishes_and_that_case_is_an_error_naming_file_and_line(model_server):
+def test_a_run_with_a_catastrophic_regex_finishes_and_that_case_is_an_error_naming_file_and_line(model_server, operator_env):
     url, _ = model_server
     cache = MemoryCache()
-    report = _run(url, LONG_A, cache)
+    report = _run(url, LONG_A, cache, operator_env)
     cases = {c.description: c for c in report.suites[0].cases}
     hostile = cases["hostile regex"]
     assert hostile.status is CaseStatus.ERROR
@@ -108,7 +108,7 @@ def test_the_suite_regexes_of_one_review_share_a_total_budget():
         asyncio.run(score_output((harmless,), None, "abc", regexes=clock))  # not a pass: it was never run
 
 
-def test_a_review_of_many_catastrophic_regexes_stops_running_them_past_the_budget(model_server):
+def test_a_review_of_many_catastrophic_regexes_stops_running_them_past_the_budget(model_server, operator_env):
     url, _ = model_server
     cases = "\n".join(
         f"  - description: hostile {i}\n    vars: {{question: {LONG_A}{i}}}\n    assert:\n"
@@ -116,7 +116,7 @@ def test_a_review_of_many_catastrophic_regexes_stops_running_them_past_the_budge
     )
     suite = f"prompts: [\"{{{{ question }}}}\"]\nproviders:\n  - id: openai:chat:gpt-4o\n    config: {{apiBaseUrl: {url}}}\ntests:\n{cases}\n"
     request = EvalRequest(base=MemoryTree({}), head=MemoryTree({"evals/promptfooconfig.yaml": suite}),
-                          config=EvalsConfig(regex_timeout_s=0.05, regex_budget_s=0.2))
+                          config=EvalsConfig(regex_timeout_s=0.05, regex_budget_s=0.2), env=operator_env)
     report = asyncio.run(run_evals(request, MemoryCache()))
     statuses = [c.status for c in report.suites[0].cases]
     assert statuses == [CaseStatus.ERROR] * 30
