@@ -147,8 +147,8 @@ def check_bounds(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> N
         nonlocal total
         total += count
         if total > limits.max_nodes:
-            raise fail(event, f"the YAML document expands to more than {limits.max_nodes:,} values with its aliases "
-                              f"expanded (limit {limits.max_nodes:,}; an alias bomb?)")
+            raise fail(event, f"the YAML document holds more than {limits.max_nodes:,} values, counting each alias "
+                              f"at its expanded size (limit {limits.max_nodes:,})")
         if stack:
             stack[-1][1] += count
 
