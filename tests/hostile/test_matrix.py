@@ -83,3 +83,15 @@ def test_more_inline_tests_than_the_configured_limit_are_refused():
     assert [str(e) for e in errors] == [
         f"{SUITE}:7 (tests.3): the suite has more than 3 tests: over the limit of 3 cases per suite; {RAISE}"
     ]
+
+
+def test_check_config_applies_the_configured_max_cases(tmp_path):
+    (tmp_path / "evals").mkdir()
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github/prompt-review.yml").write_text("limits:\n  max_cases: 10\n")
+    (tmp_path / SUITE).write_text(HEAD + f"tests:\n  - vars: {{a: {values(12)}}}\n")
+    errors, _checked = check_tree(DirTree(str(tmp_path)))
+    assert [str(e) for e in errors] == [
+        f"{SUITE}:4 (tests.0.vars): the list-valued vars expand this test into 12 cases (a (12)): "
+        f"over the limit of 10 cases per suite; {RAISE}"
+    ]
