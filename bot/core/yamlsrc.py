@@ -103,7 +103,7 @@ class YamlLimits:
 
     Fixed settings of the reviewer, not repo config: the repo config is itself YAML read with them.
     Each is far above what a real suite needs and low enough that a document within all of them
-    loads in about a second and 150 MB (bench/hostile_yaml.py).
+    loads in about a second and 120 MB (bench/hostile_yaml.py).
     """
 
     # Bytes of text. Suites, test files and chat prompts are kilobytes; 10 MB is a very large test sheet.
