@@ -48,3 +48,19 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     if depth > max_depth:
         raise JsonTooDeep(depth, max_depth)
     return json.loads(text)
+
+
+def too_deep_line(text: str | bytes, limit: int = MAX_DEPTH) -> int | None:
+    """The 1-based line where `text` first nests deeper than `limit` (None if it never does), for messages."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            if depth > limit:
+                return text.count("\n", 0, m.start()) + 1
+        elif tok in "]}":
+            depth -= 1
+    return None

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import jsonschema
 from rapidfuzz.distance import Levenshtein
 
+from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.suite import AssertionSpec, ProviderSpec
@@ -48,8 +49,13 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def json_candidates(text: str) -> list[Any]:
-    """Every JSON object/array embedded in text, in order."""
+def json_candidates(text: str, strict: bool = False) -> list[Any]:
+    """Every JSON object/array embedded in text, in order.
+
+    One nested deeper than safejson.MAX_DEPTH (it would exhaust the recursion of the decoder or of a
+    schema validator) is skipped, or with `strict` raises safejson.JsonTooDeep: contains-json must not
+    call an output without JSON when it could not look at the JSON.
+    """
     decoder = json.JSONDecoder()
     found, i = [], 0
     while i < len(text):
@@ -58,8 +64,18 @@ def json_candidates(text: str) -> list[Any]:
             break
         try:
             value, end = decoder.raw_decode(text, j)
+            depth = safejson.depth_of(text[j:end])
         except json.JSONDecodeError:
             i = j + 1
+            continue
+        except RecursionError:  # the C decoder stops cleanly at the interpreter's recursion limit
+            if strict:
+                raise safejson.JsonTooDeep(safejson.MAX_DEPTH + 1, safejson.MAX_DEPTH) from None
+            break  # where this value ends is unknown; retrying from every bracket inside it is quadratic
+        if depth > safejson.MAX_DEPTH:
+            if strict:
+                raise safejson.JsonTooDeep(depth, safejson.MAX_DEPTH)
+            i = end
             continue
         found.append(value)
         i = end
@@ -77,12 +93,13 @@ def check_deterministic(
 ) -> tuple[bool, float]:
     """(pass, score) for a non-negated deterministic assertion type.
 
-    `regex` raises PatternError / PatternTimeout (see bot.evals.patterns); check_one names the assertion.
+    `regex` raises PatternError / PatternTimeout (see bot.evals.patterns); equals/is-json/contains-json raise
+    safejson.JsonTooDeep on an output nested too deeply to judge; check_one names the assertion.
     """
     if kind == "equals":
         if isinstance(value, (dict, list)):
             try:
-                ok = json.loads(output) == value
+                ok = safejson.loads(output) == value
             except json.JSONDecodeError:
                 ok = False
         else:
@@ -105,11 +122,11 @@ def check_deterministic(
         ok = output.startswith(str(value))
     elif kind == "is-json":
         try:
-            ok = _valid(json.loads(output), value)
+            ok = _valid(safejson.loads(output), value)
         except json.JSONDecodeError:
             ok = False
     elif kind == "contains-json":
-        ok = any(_valid(v, value) for v in json_candidates(output[:MAX_MATCH_CHARS]))
+        ok = any(_valid(v, value) for v in json_candidates(output[:MAX_MATCH_CHARS], strict=True))
     elif kind == "levenshtein":
         limit = 5 if threshold is None else threshold
         ok = Levenshtein.distance(output, str(value)) <= limit
@@ -145,6 +162,15 @@ def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBr
     return AssertionBroken(SourceError(a.file or "suite", message, a.line), kind)
 
 
+def _too_deep(a: AssertionSpec, exc: safejson.JsonTooDeep) -> AssertionBroken:
+    # Neither pass nor fail: calling it "not JSON" would let a not-is-json assertion pass unchecked.
+    message = (
+        f"{a.type}: the output nests JSON deeper than {exc.limit} levels, so it was not parsed and the case is an "
+        "error (neither pass nor fail); the limit is fixed"
+    )
+    return AssertionBroken(SourceError(a.file or "suite", message, a.line), CheckError.BAD_RESPONSE)
+
+
 async def check_one(
     a: AssertionSpec,
     output: str,
@@ -170,6 +196,8 @@ async def check_one(
             ok, score = check_deterministic(kind, a.value, a.threshold, output, regexes)
         except (PatternError, PatternTimeout) as exc:
             raise _broken(a, exc) from None
+        except safejson.JsonTooDeep as exc:
+            raise _too_deep(a, exc) from None
     if a.negated:
         return (not ok), 1.0 - score
     return ok, score

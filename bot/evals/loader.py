@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from bot.core import safejson
+from bot.core.config import LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
@@ -50,6 +52,7 @@ REFUSED_PROVIDER_PREFIXES = {
     "http:": "custom HTTP providers run JavaScript transforms; use openai:chat:MODEL with config.apiBaseUrl",
     "https:": "custom HTTP providers run JavaScript transforms; use openai:chat:MODEL with config.apiBaseUrl",
 }
+DEFAULT_MAX_CASES: int = LimitsConfig.model_fields["max_cases"].default
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "responses", "moderation"}
 
 
@@ -122,8 +125,11 @@ def _parse_suite_yaml(raw: bytes, path: str) -> LocatedYaml:
     return load_yaml(raw, path)
 
 
-def load_suite(tree: FileTree, path: str) -> tuple[Suite | None, list[SourceError]]:
-    """Parse the suite at `path`; returns (suite, errors). A suite with errors is None."""
+def load_suite(tree: FileTree, path: str, max_cases: int = DEFAULT_MAX_CASES) -> tuple[Suite | None, list[SourceError]]:
+    """Parse the suite at `path`; returns (suite, errors). A suite with errors is None.
+
+    `max_cases` (limits.max_cases) bounds the tests the suite expands to, checked before expanding.
+    """
     from bot.evals.testcases import load_tests  # tests live in their own module (size)
 
     raw = tree.read(path)
@@ -149,7 +155,7 @@ def load_suite(tree: FileTree, path: str) -> tuple[Suite | None, list[SourceErro
     base_dir = posixpath.dirname(path)
     prompts = load_prompts(tree, base_dir, located, errors)
     providers = load_providers(located, errors)
-    tests = load_tests(tree, base_dir, located, errors)
+    tests = load_tests(tree, base_dir, located, errors, max_cases)
     description = data.get("description")
     if description is not None and not isinstance(description, str):
         errors.add(located, ("description",), "description must be text")
@@ -204,7 +210,11 @@ def load_prompts(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Co
 def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None) -> list[PromptSpec]:
     line = located.line_of(where)
     if not ref.startswith("file://"):
-        fmt, messages = _chat_from_text(ref)
+        try:
+            fmt, messages = _chat_from_text(ref, located.file, line)
+        except UserError as exc:
+            errors.extend(exc)
+            return []
         return [PromptSpec(label or _short(ref), ref, fmt, None, messages, line)]
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a prompt function")
     out = []
@@ -228,11 +238,7 @@ def _short(text: str) -> str:
 def _parse_prompt_file(path: str, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     lower = path.lower()
     if lower.endswith(".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(SourceError(path, f"invalid JSON: {exc.msg}", exc.lineno)) from None
-        return "chat", _messages(path, data)
+        return "chat", _messages(path, load_json(path, text))
     if lower.endswith((".yaml", ".yml")):
         located = load_yaml(text, path)
         return "chat", _messages(path, located.data, located)
@@ -241,16 +247,34 @@ def _parse_prompt_file(path: str, text: str) -> tuple[str, tuple[tuple[str, str]
     return "text", ()
 
 
-def _chat_from_text(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """An inline prompt that is a JSON message list is a chat prompt (as in promptfoo)."""
+def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None = None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """An inline prompt that is a JSON message list is a chat prompt (as in promptfoo).
+
+    Raises UserError (file, line) when it is nested too deeply to read: calling it text would review
+    something other than what promptfoo runs.
+    """
     stripped = text.strip()
     if stripped.startswith("["):
         try:
-            data = json.loads(stripped)
+            data = safejson.loads(stripped)
             return "chat", _messages("<inline prompt>", data)
+        except safejson.JsonTooDeep as exc:
+            message = f"the inline chat prompt is JSON nested deeper than {exc.limit} levels (limit {exc.limit})"
+            raise UserError(SourceError(file, message, line)) from None
         except (json.JSONDecodeError, UserError):
             pass
     return "text", ()
+
+
+def load_json(path: str, text: str) -> Any:
+    """JSON from a file of the PR, its depth bounded before parsing; UserError names the file and line."""
+    try:
+        return safejson.loads(text)
+    except safejson.JsonTooDeep as exc:
+        raise UserError(SourceError(path, f"JSON nested deeper than {exc.limit} levels (limit {exc.limit})",
+                                    safejson.too_deep_line(text, exc.limit))) from None
+    except json.JSONDecodeError as exc:
+        raise UserError(SourceError(path, f"invalid JSON: {exc.msg}", exc.lineno)) from None
 
 
 def _messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
@@ -367,10 +391,7 @@ def _provider_kind(pid: str) -> tuple[str, str] | str:
 def yaml_or_json(path: str, text: str) -> Any:
     """Data from a referenced .json/.yaml file (JSON schemas, vars)."""
     if path.lower().endswith(".json"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(SourceError(path, f"invalid JSON: {exc.msg}", exc.lineno)) from None
+        return load_json(path, text)
     try:
         return load_yaml(text, path).data
     except yaml.YAMLError as exc:  # pragma: no cover - load_yaml converts these

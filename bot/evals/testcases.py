@@ -7,15 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import re
 from typing import Any
 
 import jsonschema
 
+from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.loader import Collector, file_ref_paths, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
+from bot.evals.loader import DEFAULT_MAX_CASES, Collector, file_ref_paths, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.suite import AssertionSpec, ProviderSpec, TestSpec
 
@@ -37,7 +39,11 @@ CODE_TYPES = {
 _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$")
 
 
-def load_tests(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector) -> list[TestSpec]:
+def load_tests(
+    tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_cases: int = DEFAULT_MAX_CASES
+) -> list[TestSpec]:
+    """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
+    error naming the test that passes it, found by counting before anything is expanded."""
     data = located.data
     default = data.get("defaultTest") or {}
     if not isinstance(default, dict):
@@ -60,12 +66,20 @@ def load_tests(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Coll
             sources.extend(_tests_from_ref(tree, base_dir, located, where, item, errors))
         else:
             errors.add(located, where, "a test must be a mapping with vars and assert")
+        if len(sources) > max_cases:  # before checking them, and without reading further test files
+            errors.add(located, where, _too_many({}, 1, 0, max_cases))
+            return []
     out: list[TestSpec] = []
     for src, where, item in sources:
         spec = _check_test(tree, base_dir, src, where, item, errors)
         if spec is None:
             continue
-        for combo in _expand_vars({**dflt.vars, **spec.vars} if dflt else spec.vars):
+        vars_ = {**dflt.vars, **spec.vars} if dflt else spec.vars
+        count = _count_cases(vars_)
+        if len(out) + count > max_cases:
+            errors.add(src, where + (("vars",) if count > 1 else ()), _too_many(vars_, count, len(out), max_cases))
+            break
+        for combo in _expand_vars(vars_):
             out.append(
                 TestSpec(
                     index=len(out),
@@ -85,6 +99,23 @@ def load_tests(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Coll
                 )
             )
     return out
+
+
+def _count_cases(vars_: dict[str, Any]) -> int:
+    """How many cases `_expand_vars` would make, without making them."""
+    return math.prod(len(v) for v in vars_.values() if isinstance(v, list))
+
+
+def _too_many(vars_: dict[str, Any], count: int, before: int, limit: int) -> str:
+    raise_it = f"raise `limits.max_cases` in {CONFIG_PATH} (default {DEFAULT_MAX_CASES:,}) if they are all wanted"
+    if count > 1:
+        lists = " × ".join(f"{name} ({len(v)})" for name, v in vars_.items() if isinstance(v, list))
+        what = f"the list-valued vars expand this test into {count:,} cases ({lists})"
+        if before:
+            what += f", after {before:,} cases from the tests before it"
+    else:
+        what = f"the suite has more than {limit:,} tests"
+    return f"{what}: over the limit of {limit:,} cases per suite; {raise_it}"
 
 
 def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:

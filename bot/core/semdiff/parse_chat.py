@@ -8,6 +8,7 @@ import re
 
 import yaml
 
+from bot.core import safejson
 from bot.core.errors import SourceError, UserError
 from bot.core.semdiff.parse import build_message, split_examples
 from bot.core.semdiff.structure import Parsed, Setting
@@ -44,7 +45,11 @@ def parse_chat(path: str, text: str, fmt: str) -> Parsed:
 
 def _json_items(parsed: Parsed, text: str):
     try:
-        data = json.loads(text)
+        data = safejson.loads(text)
+    except safejson.JsonTooDeep as exc:
+        line = safejson.too_deep_line(text, exc.limit)
+        parsed.errors.append(SourceError(parsed.path, f"JSON nested deeper than {exc.limit} levels (limit {exc.limit})", line))
+        return None
     except json.JSONDecodeError as exc:
         parsed.errors.append(SourceError(parsed.path, f"invalid JSON: {exc.msg}", exc.lineno))
         return None
@@ -72,7 +77,7 @@ def _json_items(parsed: Parsed, text: str):
 def _yaml_items(parsed: Parsed, text: str):
     try:  # the same YAML 1.2 reading as configs and suites: `no:` is a key, not False
         data = load_yaml(text, parsed.path).data
-        root = compose(text)
+        root = compose(text, parsed.path)
     except UserError as exc:
         parsed.errors.extend(exc.errors)
         return None
