@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = Field(MAX_WEBHOOK_BYTES, gt=0)
     worker_concurrency: int = Field(2, ge=1, le=64)
     job_lease_seconds: float = Field(120.0, gt=0)
+    # One job's deadline: past it the job is stopped, its checks fail saying so, and it is not retried
+    # (a hostile suite or a model that never answers must not hold a worker, or every review behind it).
+    job_timeout_seconds: float = Field(900.0, gt=0)
     job_max_attempts: int = Field(5, ge=1)
     job_retry_base_seconds: float = Field(2.0, ge=0)
     poll_interval_seconds: float = Field(0.5, gt=0)

@@ -5,7 +5,8 @@ The service backs it with the GitHub API (tree + blobs), the CLI with `git`, tes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 from wcmatch import glob as wcglob
@@ -50,6 +51,43 @@ def normalize(path: str) -> str:
     return "/".join(parts)
 
 
+MAX_LINK_HOPS = 40  # as Linux's path resolution: a longer chain is a loop or an attack
+MAX_LINK_TARGET_BYTES = 4096  # PATH_MAX: a longer "symlink" is not one git could check out
+
+
+def resolve_links(path: str, link_target: Callable[[str], str | None]) -> str | None:
+    """The repo path `path` names once every symlink on the way is followed *inside the tree*.
+
+    `link_target(p)` gives the target stored in the symlink at repo path `p` (None when `p` is no
+    symlink). A target is read relative to the link's directory, as the filesystem does. Returns
+    None when the chain leaves the repository (an absolute target, or `..` above the root), loops,
+    or is longer than MAX_LINK_HOPS: such a file does not exist for the reviewer.
+    """
+    pending = deque(path.replace("\\", "/").split("/"))
+    done: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.popleft()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not done:
+                return None
+            done.pop()
+            continue
+        done.append(part)
+        target = link_target("/".join(done))
+        if target is None:
+            continue
+        hops += 1
+        target = target.replace("\\", "/")
+        if hops > MAX_LINK_HOPS or not target or target.startswith("/") or len(target) > MAX_LINK_TARGET_BYTES:
+            return None
+        done.pop()
+        pending.extendleft(reversed(target.split("/")))
+    return "/".join(done) or None
+
+
 def matches(path: str, patterns: Iterable[str]) -> bool:
     """True when `path` matches any glob (`**` spans directories; a trailing `/**` matches all below)."""
     path = normalize(path)
@@ -60,4 +98,4 @@ def is_prompt(path: str, include: Iterable[str], exclude: Iterable[str]) -> bool
     return matches(path, include) and not matches(path, exclude)
 
 
-__all__ = ["FileTree", "MemoryTree", "normalize", "matches", "is_prompt"]
+__all__ = ["FileTree", "MemoryTree", "normalize", "matches", "is_prompt", "resolve_links"]

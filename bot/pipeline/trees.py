@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
+from collections.abc import Callable
 
-from bot.core.files import normalize
+from bot.core.files import MAX_LINK_TARGET_BYTES, normalize, resolve_links
 from bot.core.result import ChangedFile
 from bot.github.client import InstallationClient
 
@@ -16,56 +18,101 @@ class GitHubTree:
     Blobs are cached by their SHA in a dict shared between the base and head trees, so a file
     unchanged by the PR is fetched once. GitHub cuts a recursive listing at 100,000 entries or
     7 MB and says so with `truncated`; then paths past the cut are read through the contents API.
+    Symlinks (mode 120000 entries, whose blob is the target path) are followed inside the tree
+    only; paths() lists regular files.
     """
 
     def __init__(self, client: InstallationClient, repo: str, sha: str, blob_cache: dict[str, bytes]):
         self._client, self._repo, self._sha = client, repo, sha
         self._blobs = blob_cache
-        self._entries: dict[str, tuple[str, int]] | None = None
-        self._truncated = False
+        self._listed: Listing | None = None
         self._lock = threading.Lock()
 
-    def _listing(self) -> dict[str, tuple[str, int]]:
+    def _listing(self) -> Listing:
         with self._lock:
-            if self._entries is None:
-                self._entries, self._truncated = fetch_tree(self._client, self._repo, self._sha)
-            return self._entries
+            if self._listed is None:
+                self._listed = fetch_tree(self._client, self._repo, self._sha)
+            return self._listed
 
     @property
     def truncated(self) -> bool:
         """True when GitHub's recursive listing of this commit was cut short (paths() is incomplete)."""
-        self._listing()
-        return self._truncated
+        return self._listing().truncated
 
     def blob_shas(self) -> dict[str, str]:
-        """path → blob SHA of every listed file: equal SHAs on two commits mean an unchanged file."""
-        return {path: entry[0] for path, entry in self._listing().items()}
+        """path → blob SHA of every listed file and symlink: equal SHAs on two commits mean an unchanged file."""
+        listing = self._listing()
+        return {path: entry[0] for entries in (listing.files, listing.links) for path, entry in entries.items()}
 
     def paths(self) -> list[str]:
-        return sorted(self._listing())
+        return sorted(self._listing().files)
 
     def size(self, path: str) -> int | None:
-        entry = self._listing().get(normalize(path))
+        listing = self._listing()
+        real = resolve_links(normalize(path), listing.link_target(self._blob))
+        entry = listing.files.get(real) if real else None
         return entry[1] if entry else None
 
     def read(self, path: str) -> bytes | None:
         path = normalize(path)
-        entry = self._listing().get(path)
+        listing = self._listing()
+        real = resolve_links(path, listing.link_target(self._blob))
+        if real is None:
+            return None
+        entry = listing.files.get(real)
         if entry is None:
-            return self._client.file(self._repo, path, self._sha) if self._truncated else None
-        sha = entry[0]
+            # (the contents API answers a symlink with its own description, which file() turns into None)
+            return self._client.file(self._repo, real, self._sha) if listing.truncated else None
+        return self._blob(entry[0])
+
+    def _blob(self, sha: str) -> bytes:
         if sha not in self._blobs:
             self._blobs[sha] = self._client.blob(self._repo, sha)
         return self._blobs[sha]
 
 
-def fetch_tree(client: InstallationClient, repo: str, sha: str) -> tuple[dict[str, tuple[str, int]], bool]:
-    """(path → (blob sha, size), truncated) for every file at the commit, in one recursive call."""
+FILE_MODES = ("100644", "100755")
+LINK_MODE = "120000"
+
+
+class Listing:
+    """One commit's tree: regular files and symlinks, each path → (blob sha, size)."""
+
+    def __init__(self, files: dict[str, tuple[str, int]], links: dict[str, tuple[str, int]], truncated: bool = False):
+        self.files, self.links, self.truncated = files, links, truncated
+        self._targets: dict[str, str] = {}
+
+    def link_target(self, read_blob) -> Callable[[str], str | None]:
+        """For resolve_links: the target of the symlink at a path (read through `read_blob(sha)`), None if no symlink."""
+
+        def target(path: str) -> str | None:
+            entry = self.links.get(path)
+            if entry is None:
+                return None
+            if path not in self._targets:
+                sha, size = entry
+                raw = read_blob(sha) if size <= MAX_LINK_TARGET_BYTES else b""
+                try:
+                    self._targets[path] = raw.decode("utf-8") if len(raw) <= MAX_LINK_TARGET_BYTES else ""
+                except UnicodeDecodeError:
+                    self._targets[path] = ""  # not a path: resolve_links refuses an empty target
+            return self._targets[path]
+
+        return target
+
+
+def fetch_tree(client: InstallationClient, repo: str, sha: str) -> Listing:
+    """Every regular file and symlink at the commit, in one recursive call."""
     # InstallationClient.tree() drops GitHub's `truncated` flag, and whether a listing is complete
     # decides whether changed files can be derived from it; so the call is made here.
     data = client._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"}).json()
-    entries = {e["path"]: (e["sha"], e.get("size", 0)) for e in data.get("tree", []) if e.get("type") == "blob"}
-    return entries, bool(data.get("truncated"))
+    files, links = {}, {}
+    for e in data.get("tree", []):
+        if e.get("type") != "blob":
+            continue  # trees, and submodules ("commit")
+        into = links if e.get("mode") == LINK_MODE else files
+        into[e["path"]] = (e["sha"], e.get("size", 0))
+    return Listing(files, links, bool(data.get("truncated")))
 
 
 def changes_from_trees(
@@ -98,27 +145,46 @@ def git(repo: str, *args: str, binary: bool = False) -> bytes | str:
 
 
 class GitTree:
-    """Files of one revision of a local repository, read with `git` without touching the work tree."""
+    """Files of one revision of a local repository, read with `git` without touching the work tree.
+
+    A symlink is a blob holding its target path: it is followed inside the revision's tree, never
+    through the filesystem, and one leaving the tree reads as absent. paths() lists regular files.
+    """
 
     def __init__(self, repo: str, rev: str):
         self.repo = repo
         self.sha = str(git(repo, "rev-parse", "--verify", f"{rev}^{{commit}}")).strip()
-        self._paths: list[str] | None = None
+        self._listed: Listing | None = None
         self._cache: dict[str, bytes | None] = {}
 
+    def _listing(self) -> Listing:
+        if self._listed is None:
+            files, links = {}, {}
+            out = git(self.repo, "ls-tree", "-r", "-l", "-z", self.sha, binary=True)
+            for record in out.split(b"\0"):  # type: ignore[union-attr]
+                if not record:
+                    continue
+                meta, _, name = record.partition(b"\t")
+                mode, _kind, sha, size = meta.decode().split()
+                if mode in FILE_MODES or mode == LINK_MODE:
+                    into = links if mode == LINK_MODE else files
+                    into[name.decode()] = (sha, int(size) if size.isdigit() else 0)
+            self._listed = Listing(files, links)
+        return self._listed
+
     def paths(self) -> list[str]:
-        if self._paths is None:
-            out = git(self.repo, "ls-tree", "-r", "-z", "--name-only", self.sha, binary=True)
-            self._paths = sorted(p.decode() for p in out.split(b"\0") if p)  # type: ignore[union-attr]
-        return self._paths
+        return sorted(self._listing().files)
+
+    def _blob(self, sha: str) -> bytes:
+        return git(self.repo, "cat-file", "blob", sha, binary=True)  # type: ignore[return-value]
 
     def read(self, path: str) -> bytes | None:
         path = normalize(path)
         if path not in self._cache:
-            if path not in set(self.paths()):
-                self._cache[path] = None
-            else:
-                self._cache[path] = git(self.repo, "show", f"{self.sha}:{path}", binary=True)  # type: ignore[assignment]
+            listing = self._listing()
+            real = resolve_links(path, listing.link_target(self._blob))
+            entry = listing.files.get(real) if real else None
+            self._cache[path] = self._blob(entry[0]) if entry else None
         return self._cache[path]
 
 
@@ -143,35 +209,47 @@ def git_changed_files(repo: str, base: str, head: str) -> list[tuple[str, str, s
 
 
 class DirTree:
-    """Files of a directory on disk (the working tree, as `check-config` sees it)."""
+    """Files of a directory on disk (the working tree, as `check-config` sees it).
+
+    Only regular files inside the directory are read: a symlink is followed when its real path
+    stays inside (and outside .git and the other skipped directories), else the file reads as
+    absent — a checkout's suite must not print /etc/passwd or the token in .git/config.
+    """
 
     _SKIP = {".git", "node_modules", ".venv", "__pycache__", ".prompt-review"}
 
     def __init__(self, root: str):
-        import os
-
-        self.root = os.path.abspath(root)
+        self.root = os.path.realpath(root)
         self._paths: list[str] | None = None
 
     def paths(self) -> list[str]:
-        import os
-
         if self._paths is None:
             found = []
-            for dirpath, dirnames, filenames in os.walk(self.root):
+            for dirpath, dirnames, filenames in os.walk(self.root):  # symlinked directories are not entered
                 dirnames[:] = [d for d in dirnames if d not in self._SKIP]
                 rel = os.path.relpath(dirpath, self.root)
                 for name in filenames:
-                    found.append(normalize(name if rel == "." else f"{rel}/{name}"))
+                    full = os.path.join(dirpath, name)
+                    if not os.path.islink(full) and os.path.isfile(full):
+                        found.append(normalize(name if rel == "." else f"{rel}/{name}"))
             self._paths = sorted(found)
         return self._paths
 
-    def read(self, path: str) -> bytes | None:
-        import os
-
-        path = normalize(path)
-        full = os.path.join(self.root, path)
-        if not os.path.isfile(full) or not os.path.abspath(full).startswith(self.root + os.sep):
+    def _inside(self, path: str) -> str | None:
+        """`path` (relative to the root) once resolved, or None when it is outside or skipped."""
+        rel = normalize(path)
+        if not rel:
             return None
-        with open(full, "rb") as handle:
+        real = os.path.realpath(os.path.join(self.root, rel))
+        inside = os.path.relpath(real, self.root)
+        parts = inside.split(os.sep)
+        if inside == os.curdir or parts[0] == os.pardir or any(part in self._SKIP for part in parts):
+            return None
+        return real
+
+    def read(self, path: str) -> bytes | None:
+        real = self._inside(path)
+        if real is None or not os.path.isfile(real):  # not a FIFO or device either: reading one would block
+            return None
+        with open(real, "rb") as handle:
             return handle.read()

@@ -29,7 +29,8 @@ def _d(value: object) -> dict:
 
 
 def _s(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    """A payload string as the database can store it (PostgreSQL text holds no NUL), else None."""
+    return value if isinstance(value, str) and "\x00" not in value else None
 
 
 def _names(items: object, key: str) -> list[str]:
@@ -44,6 +45,11 @@ def _repo(payload: dict) -> str | None:
 def _id(value: object) -> int | None:
     """A PR number or installation id as the database stores it (GitHub's fit in 32 bits)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else None
+
+
+def _id64(value: object) -> int | None:
+    """A check run id (GitHub's outgrew 32 bits)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
 
 
 def _sha(value: object) -> str | None:
@@ -61,9 +67,9 @@ def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = N
     base_repo = _s(_d(base.get("repo")).get("full_name"))
     return {
         "action": action,
-        "base_ref": base.get("ref"),
-        "base_sha": base.get("sha"),
-        "head_ref": head.get("ref"),
+        "base_ref": _s(base.get("ref")),
+        "base_sha": _sha(base.get("sha")),
+        "head_ref": _s(head.get("ref")),
         "author": _s(_d(pr.get("user")).get("login")),
         "fork": bool(head_repo and base_repo and head_repo != base_repo),
         "labels": _names(pr.get("labels"), "name"),
@@ -141,7 +147,7 @@ def decide(event: str, payload: dict) -> Decision:
                 prs[0]["number"],
                 installation_id,
                 head_sha,
-                {"identifier": identifier, "sender": sender, "check_run_id": obj.get("id"), "check_name": obj.get("name")},
+                {"identifier": _s(identifier), "sender": sender, "check_run_id": _id64(obj.get("id")), "check_name": _s(obj.get("name"))},
             )
             return Decision(outcome="queued", repo=repo, pr=prs[0]["number"], jobs=[job])
         if action == "rerequested" and prs and head_sha is not None:

@@ -390,6 +390,12 @@ def superseded_runs(engine: Engine, key: str, head_sha: str) -> list[tuple[int, 
     return [(r.id, r.head_sha, dict(r.check_runs or {})) for r in rows if r.check_runs]
 
 
+def check_runs_of(engine: Engine, job_id: int) -> dict:
+    """The check runs a job created (saved as it went), {} when none yet."""
+    with Session(engine) as session:
+        return dict(session.scalar(select(Job.check_runs).where(Job.id == job_id)) or {})
+
+
 def clear_check_runs(engine: Engine, job_id: int) -> None:
     save_check_runs(engine, job_id, {})
 

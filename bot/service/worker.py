@@ -3,6 +3,7 @@ check run hanging — superseded work ends `cancelled`, exhausted work ends `fai
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import pickle
@@ -52,6 +53,10 @@ class LostJob(Exception):
     """This worker's lease ran out and another worker re-claimed the job: stop without publishing."""
 
 
+class JobTimedOut(Exception):
+    """The job ran past PROMPT_REVIEW_JOB_TIMEOUT_SECONDS; the watchdog stopped waiting for it."""
+
+
 class DbCache:
     """The eval result cache in the service database (shared by all workers)."""
 
@@ -81,6 +86,8 @@ class Worker:
         self.intake_busy: Callable[[], bool] | None = None  # `serve`: deliveries are waiting to be stored
         self.max_yield_seconds = MAX_YIELD_SECONDS
         self._stop = threading.Event()
+        # job id → set once that job ran past its deadline: its thread stops at its next check and never publishes
+        self._expired: dict[int, threading.Event] = {}
 
     # --- loop -----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -135,7 +142,11 @@ class Worker:
         state = "done"
         try:
             handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job}[job.kind]
-            handler(job)
+            self._run_with_deadline(job, handler)
+        except JobTimedOut:
+            state = "timeout"
+            beat_stop.set()  # the lease is not renewed for a job nobody waits on any more
+            self._timed_out(job)
         except Superseded as exc:
             state = "superseded"
             log.info("job %s superseded by %s", job.id, exc.by)
@@ -160,6 +171,59 @@ class Worker:
             queue.finish(self.engine, job.id, self.name, state)
         self.metrics.jobs.labels(job.kind, state).inc()
         self.metrics.job_duration.labels(job.kind).observe(time.monotonic() - started)
+
+    def _run_with_deadline(self, job: queue.ClaimedJob, handler: Callable[[queue.ClaimedJob], None]) -> None:
+        """Run the handler in its own thread and wait at most job_timeout_seconds for it; raise what it
+        raised, or JobTimedOut. A stage that never returns (a hung model call, a runaway computation)
+        then holds a thread, not this worker: the job is told to stop (the eval runner polls
+        `cancelled` between model calls, publishing re-checks) and is no longer waited on."""
+        expired = self._expired[job.id] = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def work() -> None:
+            try:
+                handler(job)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 — handed to the waiting worker as is
+                outcome.append(exc)
+            finally:
+                if self._expired.get(job.id) is expired:
+                    del self._expired[job.id]
+
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name=f"job-{job.id}", daemon=True)
+        thread.start()
+        thread.join(self.settings.job_timeout_seconds)
+        if not outcome:
+            expired.set()
+            raise JobTimedOut
+        if outcome[0] is not None:
+            raise outcome[0]
+
+    def _timed_out(self, job: queue.ClaimedJob) -> None:
+        """Stopped at its deadline: the job ends dead (a retry would most likely hang as long again) and
+        its check runs fail saying why in plain words."""
+        limit = f"{self.settings.job_timeout_seconds:g} s"
+        error = f"the review took longer than {limit} and was stopped"
+        log.error("job %s: %s (PROMPT_REVIEW_JOB_TIMEOUT_SECONDS)", job.id, error)
+        if not queue.finish(self.engine, job.id, self.name, "dead", error):
+            return  # another worker holds it now (our lease had run out): its outcome stands
+        if job.kind != "review":
+            return
+        summary = (
+            f"prompt-review stopped this review after {limit}, its time limit, and did not retry it.\n\n"
+            "The suites under review took too long: a model provider that does not answer, or more cases than the "
+            "time allows. Make the suites smaller (or lower `evals.timeout_s` in .github/prompt-review.yml so a slow "
+            "call fails fast), then push a new commit or re-run it from the Checks tab. The service's operator can "
+            "raise the limit with PROMPT_REVIEW_JOB_TIMEOUT_SECONDS."
+        )
+        try:
+            client = self.app.installation(job.installation_id)
+            ids = queue.check_runs_of(self.engine, job.id) or gh.start_checks(
+                client, job.repo, job.head_sha, rerun=gh.rerun_key(job.payload, job.id))
+            for run_id in ids.values():
+                gh.close_check(client, job.repo, run_id, "failure", f"Review stopped after {limit}", summary)
+        except Exception:
+            log.exception("could not close the check runs of timed-out job %s", job.id)
 
     def _heartbeat(self, job: queue.ClaimedJob, stop: threading.Event) -> None:
         interval = max(0.5, self.settings.job_lease_seconds / 3)
@@ -193,10 +257,16 @@ class Worker:
     def _stop_reason(self, job: queue.ClaimedJob) -> str | None:
         """Why this job should stop (a newer head, 'closed'); raises LostJob when another worker holds it now,
         since only the holder may touch its check runs and comment."""
+        if self._past_deadline(job):
+            raise LostJob  # the watchdog stopped waiting and closed the checks: nothing more from this thread
         by = queue.cancel_requested(self.engine, job.id, self.name)
         if by == queue.LOST:
             raise LostJob
         return by
+
+    def _past_deadline(self, job: queue.ClaimedJob) -> bool:
+        expired = self._expired.get(job.id)
+        return expired is not None and expired.is_set()
 
     def _guard(self, job: queue.ClaimedJob) -> None:
         by = self._stop_reason(job)
@@ -246,7 +316,7 @@ class Worker:
         return Context(
             env=self.env,
             cache=self.cache,
-            cancelled=lambda: queue.cancel_requested(self.engine, job.id, self.name) is not None,
+            cancelled=lambda: self._past_deadline(job) or queue.cancel_requested(self.engine, job.id, self.name) is not None,
             team_members=gh.team_resolver(client),
             write_access=gh.write_access_resolver(client, job.repo),
             fresh_commits=fresh,

@@ -7,6 +7,7 @@ back into the simulator while a synchronous delivery is in flight.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.simulator.events import EventsMixin
 from bot.simulator.faults import FaultsMixin
-from bot.simulator.gitobjects import ObjectStore
+from bot.simulator.gitobjects import ObjectStore, Symlink
 from bot.simulator.shapes import iso
 from bot.simulator.state import (Account, AppRecord, CheckRun, CheckSuite, Installation, IssueComment, Label,
                                  PullRequest, Repo, Review, Token)
@@ -43,8 +44,26 @@ def public_key_of(private_pem: bytes) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _bytes(v: bytes | str) -> bytes:
+def _bytes(v):
+    """File content as stored: text is encoded; bytes and Symlinks are kept."""
     return v.encode() if isinstance(v, str) else v
+
+
+def files_of_dir(directory: str | Path) -> dict[str, bytes | Symlink]:
+    """A directory's files as a repository holds them: a symlink stays a symlink (its target is
+    recorded, never read through, so a link to /etc/passwd cannot pull that file into a repo)."""
+    root = Path(directory)
+    files: dict[str, bytes | Symlink] = {}
+    for dirpath, dirnames, filenames in os.walk(root):  # symlinked directories are not entered
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                files[rel] = Symlink(os.readlink(path))
+            elif path.is_file():
+                files[rel] = path.read_bytes()
+    return dict(sorted(files.items()))
 
 
 class Simulator(EventsMixin, FaultsMixin):
@@ -164,10 +183,7 @@ class Simulator(EventsMixin, FaultsMixin):
             return SimRepo.of(r)
 
     def create_repo_from_dir(self, owner: str, name: str, directory: str | Path, default_branch: str = "main") -> SimRepo:
-        root = Path(directory)
-        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-                 if p.is_file() and ".git" not in p.relative_to(root).parts}
-        return self.create_repo(owner, name, files, default_branch)
+        return self.create_repo(owner, name, files_of_dir(directory), default_branch)
 
     def install(self, owner: str, repos: Iterable[str] | None = None, sender: str | None = None) -> int:
         """Install the App on `owner` (all repos when `repos` is None); sends `installation.created`."""

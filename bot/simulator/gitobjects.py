@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 
 FILE_MODE = "100644"
 TREE_MODE = "40000"
+LINK_MODE = "120000"  # a symlink: its blob holds the target path, as in git
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """A symlink in a file set (path → bytes | Symlink); stored as git stores one, never followed."""
+
+    target: str
 
 
 def _hash(kind: str, body: bytes) -> str:
@@ -20,7 +28,7 @@ def _hash(kind: str, body: bytes) -> str:
 @dataclass(frozen=True)
 class TreeEntry:
     name: str
-    mode: str  # FILE_MODE or TREE_MODE
+    mode: str  # FILE_MODE, LINK_MODE or TREE_MODE
     sha: str
 
     @property
@@ -52,8 +60,8 @@ class ObjectStore:
         self.blobs[sha] = data
         return sha
 
-    def write_tree(self, files: dict[str, bytes]) -> str:
-        """Store a whole file set (path → bytes) as nested trees; return the root tree SHA."""
+    def write_tree(self, files: dict[str, bytes | Symlink]) -> str:
+        """Store a whole file set (path → bytes or Symlink) as nested trees; return the root tree SHA."""
         nested: dict = {}
         for path, data in files.items():
             *dirs, name = path.split("/")
@@ -68,6 +76,8 @@ class ObjectStore:
         for name, value in node.items():
             if isinstance(value, dict):
                 entries.append(TreeEntry(name, TREE_MODE, self._write(value)))
+            elif isinstance(value, Symlink):
+                entries.append(TreeEntry(name, LINK_MODE, self.put_blob(value.target.encode())))
             else:
                 entries.append(TreeEntry(name, FILE_MODE, self.put_blob(value)))
         # git orders tree entries as if directory names ended with "/"
@@ -88,11 +98,15 @@ class ObjectStore:
         return out
 
     def files(self, commit_sha: str) -> dict[str, str]:
-        """path → blob SHA of every file at a commit."""
+        """path → blob SHA of every file and symlink at a commit (GitHub lists both as changed files)."""
         tree = self.commits[commit_sha].tree
-        return {p: e.sha for p, e in self.walk(tree) if e.mode == FILE_MODE}
+        return {p: e.sha for p, e in self.walk(tree) if e.mode in (FILE_MODE, LINK_MODE)}
 
-    def commit(self, files: dict[str, bytes], parents: tuple[str, ...], message: str, author: str, timestamp: int) -> str:
+    def links(self, commit_sha: str) -> set[str]:
+        """Paths of the symlinks at a commit."""
+        return {p for p, e in self.walk(self.commits[commit_sha].tree) if e.mode == LINK_MODE}
+
+    def commit(self, files: dict[str, bytes | Symlink], parents: tuple[str, ...], message: str, author: str, timestamp: int) -> str:
         tree = self.write_tree(files)
         ident = f"{author} <{author}@users.noreply.github.com> {timestamp} +0000"
         lines = [f"tree {tree}"] + [f"parent {p}" for p in parents] + [f"author {ident}", f"committer {ident}", "", message]
@@ -100,8 +114,9 @@ class ObjectStore:
         self.commits[sha] = Commit(sha, tree, parents, message, author, timestamp)
         return sha
 
-    def read_files(self, commit_sha: str) -> dict[str, bytes]:
-        return {p: self.blobs[s] for p, s in self.files(commit_sha).items()}
+    def read_files(self, commit_sha: str) -> dict[str, bytes | Symlink]:
+        links = self.links(commit_sha)
+        return {p: Symlink(self.blobs[s].decode()) if p in links else self.blobs[s] for p, s in self.files(commit_sha).items()}
 
     def ancestors(self, sha: str) -> list[str]:
         """`sha` and every commit reachable from it, newest first (breadth-first)."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.simulator import shapes
+from bot.simulator.gitobjects import LINK_MODE
 from bot.simulator.http import GitHubError, not_found, paginate, repo_for, require_installation, sim, unprocessable
 from bot.simulator.state import PullRequest, Repo
 
@@ -120,8 +121,9 @@ def get_contents(request: Request, owner: str, repo: str, path: str, ref: str | 
         base = f"{s.api_url}/repos/{r.full_name}"
 
         def item(p: str, e) -> dict[str, Any]:
-            kind = "dir" if e.type == "tree" else "file"
-            size = len(r.objects.blobs[e.sha]) if kind == "file" else 0
+            # GitHub describes a symlink as such (type "symlink", its target) rather than reading it
+            kind = "dir" if e.type == "tree" else "symlink" if e.mode == LINK_MODE else "file"
+            size = len(r.objects.blobs[e.sha]) if e.type == "blob" else 0
             html = f"{shapes.WEB}/{r.full_name}/{'tree' if kind == 'dir' else 'blob'}/{ref or r.default_branch}/{p}"
             git = f"{base}/git/{'trees' if kind == 'dir' else 'blobs'}/{e.sha}"
             url = f"{base}/contents/{p}?ref={ref or r.default_branch}"
@@ -139,6 +141,8 @@ def get_contents(request: Request, owner: str, repo: str, path: str, ref: str | 
             return [item(p, x) for p, x in entries.items() if p.rsplit("/", 1)[0] == path and p != path]
         out = item(path, e)
         data = r.objects.blobs[e.sha]
+        if out["type"] == "symlink":
+            return {**out, "target": data.decode("utf-8", "replace")}
         out.update({"content": _b64(data), "encoding": "base64"} if len(data) <= MAX_CONTENT
                    else {"content": "", "encoding": "none"})
         return out
