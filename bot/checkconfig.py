@@ -51,4 +51,25 @@ def check_config_command(path: str) -> int:
         return 1
     for item in checked:
         print(f"ok: {item}")
+    reviewed = reviewed_files(tree)
+    if reviewed:
+        print("under review (a pull request changing any of these is reviewed and gated):")
+        for file, why in reviewed:
+            print(f"  {file}: {why}")
     return 0
+
+
+def reviewed_files(tree) -> list[tuple[str, str]]:
+    """Every file a pull request would have reviewed, and why: what the suites read, then the
+    files matching prompts.include."""
+    from bot.core.files import is_prompt
+    from bot.evals import find_dependencies
+
+    config = parse_config(tree.read(CONFIG_PATH))
+    why: dict[str, str] = {}
+    for dep in find_dependencies(tree, tree, config.suites):
+        why.setdefault(dep.path, "suite" if dep.why == "suite" else f"{dep.why} of {dep.suite}")
+    for path in tree.paths():
+        if path not in why and is_prompt(path, config.prompts.include, config.prompts.exclude):
+            why[path] = "matches prompts.include"
+    return sorted(why.items())

@@ -17,6 +17,7 @@ import httpx
 from bot.core.compare import (
     CaseStatus, ErrorCause, SideResult, Tally, bootstrap_interval, compare_case, decide_verdict, side_passed, tally,
 )
+from bot.core.config import CONFIG_PATH
 from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, matches
 from bot.evals.assertions import AssertionBroken, score_output
@@ -70,8 +71,9 @@ async def run_evals(
     notes: dict[str, list[str]] = {}
     dependencies: dict[tuple[str, str], Dependency] = {}
     for path in discover(request.base, request.head, request.suites):
-        base_suite, base_errors = load_suite(request.base, path) if request.base.read(path) is not None else (None, [])
-        head_suite, head_errors = load_suite(request.head, path) if request.head.read(path) is not None else (None, [])
+        max_cases = request.limits.max_cases
+        base_suite, base_errors = load_suite(request.base, path, max_cases) if request.base.read(path) is not None else (None, [])
+        head_suite, head_errors = load_suite(request.head, path, max_cases) if request.head.read(path) is not None else (None, [])
         dependencies.setdefault((path, path), Dependency(path, path, "suite"))
         for tree, suite in ((request.base, base_suite), (request.head, head_suite)):
             for dep in suite_dependencies(tree, suite):
@@ -87,6 +89,18 @@ async def run_evals(
         plan = plan_suite(path, request.base, request.head, base_suite, head_suite, request.formatting_only)
         errors.extend(plan.errors)
         plans.append(plan)
+
+    planned = sum(1 for p in plans for c in p.cases if not c.skip)
+    if planned > request.limits.max_cases:  # counted before a single model call is made
+        errors.append(SourceError(
+            CONFIG_PATH,
+            f"this review would run {planned:,} affected cases, over limits.max_cases ({request.limits.max_cases:,}); "
+            f"nothing was run. Raise `limits.max_cases` in {CONFIG_PATH} or split the change",
+            field="limits.max_cases",
+        ))
+        for plan in plans:
+            broken.setdefault(plan.path, "the review has more affected cases than limits.max_cases; nothing was run")
+            plan.cases = []
 
     repeats = request.config.repeats
     jobs: dict[str, _Job] = {}

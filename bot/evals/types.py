@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.compare import CaseStatus, ErrorCause, SideResult, Verdict
-from bot.core.config import EvalsConfig
+from bot.core.config import EvalsConfig, LimitsConfig
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
 
@@ -23,6 +23,7 @@ class EvalRequest:
     formatting_only: frozenset[str] = frozenset()
     # Model credentials and base URLs; the library never reads os.environ.
     env: Mapping[str, str] = field(default_factory=dict)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
 
 @dataclass(frozen=True)

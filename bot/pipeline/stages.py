@@ -220,6 +220,7 @@ def run_evals_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCh
         suites=ctx.suites_override if ctx.suites_override is not None else config.suites,
         formatting_only=formatting_only,
         env=dict(ctx.env),
+        limits=config.limits,
     )
     report = asyncio.run(
         run_evals(request, cache=ctx.cache if ctx.cache is not None else MemoryCache(), progress=ctx.progress, cancelled=ctx.cancelled)

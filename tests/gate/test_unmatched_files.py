@@ -71,3 +71,23 @@ def test_a_pr_that_changes_nothing_under_review_still_passes(gate_repo):
     gate_repo.commit({"README.md": "docs only\n"})
     r = gate_repo.review()
     assert (r.status, r.data["conclusion"], r.data["title"]) == (0, "success", "no prompt files changed")
+
+
+def test_check_config_lists_every_file_under_review_and_why(gate_repo):
+    import subprocess
+    import sys
+
+    gate_repo.commit({
+        "partials/rules.txt": "Rules.",
+        "prompts/support.txt": "{{ question }} {% include 'partials/rules.txt' %}\n",
+        "prompts/unused.txt": "not rendered by any suite\n",
+    })
+    out = subprocess.run([sys.executable, "-m", "bot", "check-config", str(gate_repo.root)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    listed = dict(line.strip().split(": ", 1) for line in out.stdout.split("under review")[1].splitlines()[1:])
+    assert listed == {
+        "evals/promptfooconfig.yaml": "suite",
+        "partials/rules.txt": "included by a prompt of evals/promptfooconfig.yaml",
+        "prompts/support.txt": "prompt of evals/promptfooconfig.yaml",
+        "prompts/unused.txt": "matches prompts.include",
+    }
