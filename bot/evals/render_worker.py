@@ -24,7 +24,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from bot.core.files import normalize
 
 # Python refuses to print an int past 4,300 digits anyway; building one can take minutes.
-MAX_INT_BITS = 4300 * 10 // 3
+MAX_DIGITS = 4300
+MAX_INT_BITS = MAX_DIGITS * 10 // 3
 FLUSH_S = 0.02  # a batch's replies are sent at least this often, so the parent can tell progress from a hang
 
 
@@ -86,10 +87,10 @@ def _check_binop(operator: str, left: Any, right: Any, max_items: int) -> None:
                 f"{max_items:,} (limits.max_rendered_prompt_bytes)"
             )
         if len(ints) == 2 and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise Refused(f"'*' would build a number of more than {MAX_INT_BITS * 3 // 10:,} digits")
+            raise Refused(f"'*' would build a number of more than {MAX_DIGITS:,} digits")
     elif operator == "**" and len(ints) == 2 and abs(left) > 1 and right > 0:
         if right * abs(left).bit_length() > MAX_INT_BITS:
-            raise Refused(f"'{left} ** {right}' would build a number of more than {MAX_INT_BITS * 3 // 10:,} digits")
+            raise Refused(f"'{left} ** {right}' would build a number of more than {MAX_DIGITS:,} digits")
     elif operator == "+":
         a, b = _size(left), _size(right)
         if a is not None and b is not None and a + b > max_items:
