@@ -31,7 +31,7 @@ def check_tree(tree) -> tuple[list[SourceError], list[str]]:
         if tree.read(path) is None:
             errors.append(SourceError(CONFIG_PATH, f"suite {path} does not exist", None, "suites"))
             continue
-        _suite, suite_errors = load_suite(tree, path, config.limits.max_cases)
+        _suite, suite_errors = load_suite(tree, path, config.limits)
         errors.extend(suite_errors)
         checked.append(path)
     owners = load_owners(tree, config)

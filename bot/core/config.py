@@ -86,8 +86,12 @@ class ApprovalConfig(_Strict):
 
 class LimitsConfig(_Strict):
     max_files: int = Field(3000, ge=1)
-    max_prompt_bytes: int = Field(1_000_000, ge=1)
+    max_prompt_bytes: int = Field(1_000_000, ge=1)  # a prompt file or include: bigger is not diffed nor rendered
     max_cases: int = Field(5000, ge=1)
+    max_rendered_prompt_bytes: int = Field(1_000_000, ge=1)  # one case's rendered messages; bigger is an error case
+    render_timeout_s: float = Field(2.0, gt=0, le=60)  # one render; past it the case is an error naming the line
+    render_budget_s: float = Field(60.0, gt=0, le=3600)  # all renders of one review together
+    render_memory_mb: int = Field(256, ge=64, le=4096)  # address space of the render worker process
 
 
 class RepoConfig(_Strict):

@@ -7,12 +7,12 @@ from __future__ import annotations
 import functools
 import json
 import posixpath
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import yaml
 
 from bot.core import safejson
-from bot.core.config import LimitsConfig
+from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
@@ -111,8 +111,34 @@ def file_ref_paths(tree: FileTree, base_dir: str, located, errors, where, ref: s
     return found
 
 
-def read_text(tree: FileTree, path: str) -> str:
-    raw = tree.read(path) or b""
+@runtime_checkable
+class SizedTree(Protocol):
+    """A FileTree that knows a file's size without reading it (the GitHub tree listing does)."""
+
+    def size(self, path: str) -> int | None: ...
+
+
+class FileTooLarge(Exception):
+    def __init__(self, path: str, size: int, limit: int):
+        self.path, self.size, self.limit = path, size, limit
+        super().__init__(f"{path} is {size:,} bytes, over the limit of {limit:,}")
+
+
+def read_bounded(tree: FileTree, path: str, limit: int) -> bytes | None:
+    """A file's bytes (None when absent); FileTooLarge past `limit`, before reading where the tree knows sizes."""
+    if isinstance(tree, SizedTree):
+        size = tree.size(path)
+        if size is not None and size > limit:
+            raise FileTooLarge(path, size, limit)
+    raw = tree.read(path)
+    if raw is not None and len(raw) > limit:
+        raise FileTooLarge(path, len(raw), limit)
+    return raw
+
+
+def read_text(tree: FileTree, path: str, limit: int | None = None) -> str:
+    """A file's text; FileTooLarge past `limit` bytes when one is given."""
+    raw = (tree.read(path) if limit is None else read_bounded(tree, path, limit)) or b""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -125,11 +151,16 @@ def _parse_suite_yaml(raw: bytes, path: str) -> LocatedYaml:
     return load_yaml(raw, path)
 
 
-def load_suite(tree: FileTree, path: str, max_cases: int = DEFAULT_MAX_CASES) -> tuple[Suite | None, list[SourceError]]:
+def load_suite(
+    tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None
+) -> tuple[Suite | None, list[SourceError]]:
     """Parse the suite at `path`; returns (suite, errors). A suite with errors is None.
 
-    `max_cases` (limits.max_cases) bounds the tests the suite expands to, checked before expanding.
-    """
+    `limits` is the repo config's `limits:` block (defaults when None): prompt files past
+    `max_prompt_bytes` are errors, never read whole; `max_cases` (default `limits.max_cases`) bounds
+    the tests the suite expands to, checked before expanding."""
+    if max_cases is None:
+        max_cases = (limits or LimitsConfig()).max_cases
     from bot.evals.testcases import load_tests  # tests live in their own module (size)
 
     raw = tree.read(path)
@@ -153,7 +184,8 @@ def load_suite(tree: FileTree, path: str, max_cases: int = DEFAULT_MAX_CASES) ->
         else:
             errors.add(located, (key,), f"unknown key {key!r} (supported: {', '.join(sorted(TOP_KEYS))})")
     base_dir = posixpath.dirname(path)
-    prompts = load_prompts(tree, base_dir, located, errors)
+    max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
+    prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
     providers = load_providers(located, errors)
     tests = load_tests(tree, base_dir, located, errors, max_cases)
     description = data.get("description")
@@ -167,7 +199,9 @@ def load_suite(tree: FileTree, path: str, max_cases: int = DEFAULT_MAX_CASES) ->
 # ---- prompts ---------------------------------------------------------------------------------
 
 
-def load_prompts(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector) -> list[PromptSpec]:
+def load_prompts(
+    tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_bytes: int | None = None
+) -> list[PromptSpec]:
     raw = located.data.get("prompts")
     if raw is None:
         errors.add(located, (), "a suite needs `prompts`")
@@ -198,7 +232,7 @@ def load_prompts(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Co
         errors.add(located, ("prompts",), "prompts must be a list")
     out: list[PromptSpec] = []
     for where, ref, label in items:
-        out.extend(_prompt(tree, base_dir, located, errors, where, ref, label))
+        out.extend(_prompt(tree, base_dir, located, errors, where, ref, label, max_bytes))
     seen: set[str] = set()
     for p in out:
         if p.label in seen:
@@ -207,7 +241,7 @@ def load_prompts(tree: FileTree, base_dir: str, located: LocatedYaml, errors: Co
     return out
 
 
-def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None) -> list[PromptSpec]:
+def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None = None) -> list[PromptSpec]:
     line = located.line_of(where)
     if not ref.startswith("file://"):
         try:
@@ -220,10 +254,16 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None)
     out = []
     for p in found:
         try:
-            text = read_text(tree, p)
+            text = read_text(tree, p, max_bytes)
             fmt, messages = _parse_prompt_file(p, text)
         except UserError as exc:
             errors.extend(exc)
+            continue
+        except FileTooLarge as exc:
+            errors.add(located, where, (
+                f"prompt file {p} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})"
+            ))
             continue
         name = label if label and len(found) == 1 else (f"{label}:{p}" if label else p)
         out.append(PromptSpec(name, text, fmt, p, messages, line))

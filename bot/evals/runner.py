@@ -26,7 +26,7 @@ from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loader import load_suite
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Meter, ProviderError
-from bot.evals.render import Renderer
+from bot.evals.render import RenderBounds, Renderer
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -70,10 +70,10 @@ async def run_evals(
     broken: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
     dependencies: dict[tuple[str, str], Dependency] = {}
+    bounds = RenderBounds(request.limits)  # every render of this review shares one time budget
     for path in discover(request.base, request.head, request.suites):
-        max_cases = request.limits.max_cases
-        base_suite, base_errors = load_suite(request.base, path, max_cases) if request.base.read(path) is not None else (None, [])
-        head_suite, head_errors = load_suite(request.head, path, max_cases) if request.head.read(path) is not None else (None, [])
+        base_suite, base_errors = load_suite(request.base, path, request.limits) if request.base.read(path) is not None else (None, [])
+        head_suite, head_errors = load_suite(request.head, path, request.limits) if request.head.read(path) is not None else (None, [])
         dependencies.setdefault((path, path), Dependency(path, path, "suite"))
         for tree, suite in ((request.base, base_suite), (request.head, head_suite)):
             for dep in suite_dependencies(tree, suite):
@@ -86,7 +86,7 @@ async def run_evals(
             continue
         if base_errors:
             notes[path].append("the base version of this suite could not be loaded; its cases count as new")
-        plan = plan_suite(path, request.base, request.head, base_suite, head_suite, request.formatting_only)
+        plan = plan_suite(path, request.base, request.head, base_suite, head_suite, request.formatting_only, bounds=bounds)
         errors.extend(plan.errors)
         plans.append(plan)
 

@@ -13,7 +13,7 @@ from typing import Any
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.render import Messages, RenderError, Renderer
+from bot.evals.render import Messages, RenderBounds, RenderError, Renderer
 from bot.evals.suite import AssertionSpec, PromptSpec, ProviderSpec, Suite, TestSpec
 
 
@@ -98,6 +98,7 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
+    renderer.prefetch(_render_jobs(suite))  # every render below, in a few round trips to the render worker
     for test, test_id in zip(suite.tests, _test_ids(suite.tests)):
         vars_ = dict(test.vars)
         for prompt_index, prompt in enumerate(suite.prompts):
@@ -118,10 +119,25 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
     return cases, list(errors.values())
 
 
+def _render_jobs(suite: Suite):
+    for test in suite.tests:
+        for prompt in suite.prompts:
+            yield prompt, test.vars
+        yield from ((_assert_prompt(a), test.vars) for a in test.asserts if _templated(a))
+
+
+def _templated(a: AssertionSpec) -> bool:
+    return isinstance(a.value, str) and ("{{" in a.value or "{%" in a.value)
+
+
+def _assert_prompt(a: AssertionSpec) -> PromptSpec:
+    return PromptSpec(a.file, a.value, "text", None)
+
+
 def _render_assert(renderer: Renderer, a: AssertionSpec, vars_: dict[str, Any]) -> AssertionSpec:
     # promptfoo renders assertion values with the test's vars ('value: "{{ expected }}"')
-    if isinstance(a.value, str) and ("{{" in a.value or "{%" in a.value):
-        rendered = renderer.render(PromptSpec(a.file, a.value, "text", None), vars_)[0][1]
+    if _templated(a):
+        rendered = renderer.render(_assert_prompt(a), vars_)[0][1]
         if a.base_type == "regex":
             try:  # the loader checked the template; a var value can still break the pattern
                 compile_pattern(rendered)
@@ -139,12 +155,14 @@ def plan_suite(
     base: Suite | None,
     head: Suite | None,
     formatting_only: frozenset[str] = frozenset(),
+    bounds: RenderBounds | None = None,
 ) -> SuitePlan:
     description = (head or base).description if (head or base) else path
     plan = SuitePlan(path, description)
     aliases = _provider_aliases(base, head)
-    base_cases, _ = expand(base, Renderer(base_tree), aliases) if base else ({}, [])
-    head_cases, head_errors = expand(head, Renderer(head_tree)) if head else ({}, [])
+    bounds = bounds or RenderBounds()  # one per review when the runner passes it: renders share its time budget
+    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases) if base else ({}, [])
+    head_cases, head_errors = expand(head, Renderer(head_tree, bounds)) if head else ({}, [])
     plan.errors.extend(head_errors)
     renamed = match_renamed(base_cases, head_cases)
     paired_base = set(renamed.values())

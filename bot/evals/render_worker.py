@@ -1,0 +1,278 @@
+"""The child side of rendering: jinja2's immutable sandbox in a worker process with a deadline, an
+address-space cap and an output cap, reporting every failure with the template file and line.
+
+The parent (bot/evals/render.py) sends pickled requests; the worker answers in JSON only, so even a
+template that escaped the sandbox could not make the parent unpickle anything. Include files are
+asked of the parent, which reads them from the side's FileTree and applies the file-size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import resource
+import signal
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from bot.core.files import normalize
+
+# Python refuses to print an int past 4,300 digits anyway; building one can take minutes.
+MAX_DIGITS = 4300
+MAX_INT_BITS = MAX_DIGITS * 10 // 3
+FLUSH_S = 0.02  # a batch's replies are sent at least this often, so the parent can tell progress from a hang
+
+
+class Refused(SecurityError):
+    """An operation the sandbox refuses because of what it would build (not what it would reach)."""
+
+
+class _Stop(Exception):
+    """Raised into the template's own frame, so jinja2's traceback names the template line."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class _Loader(jinja2.BaseLoader):
+    def __init__(self, files: Any):
+        self.files = files
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        raw = self.files.read(template)
+        if raw is None:
+            raise jinja2.TemplateNotFound(template)
+        return raw.decode("utf-8", errors="replace"), template, lambda: True
+
+
+class SandboxEnv(ImmutableSandboxedEnvironment):
+    """The prompt environment: includes relative to the including file, size-checked `*`, `**`, `+`."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def __init__(self, files: Any, max_items: int = 1_000_000):
+        super().__init__(loader=_Loader(files), autoescape=False, keep_trailing_newline=True)
+        self.files = files
+        self.max_items = max_items  # the rendered-prompt limit: a longer value can never be sent
+
+    def join_path(self, template: str, parent: str) -> str:
+        # includes are relative to the including file (like nunjucks' search path), else to the repo root
+        candidate = normalize(posixpath.join(posixpath.dirname(parent), template))
+        return candidate if self.files.read(candidate) is not None else normalize(template)
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        _check_binop(operator, left, right, self.max_items)
+        return super().call_binop(context, operator, left, right)
+
+
+def _size(value: Any) -> int | None:
+    return len(value) if isinstance(value, (str, bytes, list, tuple)) else None
+
+
+def _check_binop(operator: str, left: Any, right: Any, max_items: int) -> None:
+    """Refuse, before building it, a value no prompt could use: too long or too many digits."""
+    ints = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
+    if operator == "*":
+        sized = _size(left) if _size(left) is not None else _size(right)
+        if sized is not None and len(ints) == 1 and sized * max(ints[0], 0) > max_items:
+            raise Refused(
+                f"'*' would build a value of {sized * ints[0]:,} items, over the rendered-prompt limit of "
+                f"{max_items:,} (limits.max_rendered_prompt_bytes)"
+            )
+        if len(ints) == 2 and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise Refused(f"'*' would build a number of more than {MAX_DIGITS:,} digits")
+    elif operator == "**" and len(ints) == 2 and abs(left) > 1 and right > 0:
+        if right * abs(left).bit_length() > MAX_INT_BITS:
+            raise Refused(f"'{left} ** {right}' would build a number of more than {MAX_DIGITS:,} digits")
+    elif operator == "+":
+        a, b = _size(left), _size(right)
+        if a is not None and b is not None and a + b > max_items:
+            raise Refused(
+                f"'+' would build a value of {a + b:,} items, over the rendered-prompt limit of "
+                f"{max_items:,} (limits.max_rendered_prompt_bytes)"
+            )
+
+
+def template_site(exc: BaseException, names: set[str]) -> tuple[str | None, int | None]:
+    """(template name, line) of the innermost template frame in `exc`'s traceback.
+
+    jinja2 rewrites tracebacks so a template's frame carries the template's file name (or
+    '<template>' for inline text) and the template's line number.
+    """
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename in names or frame.filename == "<template>":
+            return frame.filename, frame.lineno
+    return None, None
+
+
+# ---- the worker process ----------------------------------------------------------------------
+
+
+class _ParentFiles:
+    """Files of the current request's side, asked of the parent once and kept."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.cache: dict[str, bytes | None] = {}
+        self.names: set[str] = set()
+
+    def seed(self, path: str, text: str) -> None:
+        self.cache[path] = text.encode("utf-8")
+
+    def read(self, path: str) -> bytes | None:
+        if path not in self.cache:
+            # the parent's read (maybe a GitHub API call) does not count against the template's time
+            left, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+            try:
+                self.conn.send_bytes(json.dumps({"read": path}).encode())
+                kind, value = self.conn.recv()
+            finally:
+                if left > 0:
+                    signal.setitimer(signal.ITIMER_REAL, left)
+            if kind == "refused":
+                raise _Stop(value)
+            self.cache[path] = value
+        raw = self.cache[path]
+        if raw is not None:
+            self.names.add(path)
+        return raw
+
+
+def _alarm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    raise _Stop("timeout")
+
+
+class _Worker:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.sides: dict[int, tuple[_ParentFiles, SandboxEnv]] = {}
+        self.sources: dict[int, tuple[str | None, str]] = {}  # template key → (file, text)
+        self.templates: dict[int, jinja2.Template] = {}
+
+    def side(self, token: int, max_items: int) -> tuple[_ParentFiles, SandboxEnv]:
+        if token not in self.sides:
+            files = _ParentFiles(self.conn)
+            self.sides[token] = (files, SandboxEnv(files, max_items))
+        files, env = self.sides[token]
+        env.max_items = max_items
+        return files, env
+
+    def template(self, key: int, files: _ParentFiles, env: SandboxEnv) -> jinja2.Template:
+        if key not in self.templates:
+            source, text = self.sources[key]
+            if source is not None:
+                files.seed(source, text)
+                self.templates[key] = env.get_template(source)
+            else:
+                self.templates[key] = env.from_string(text)
+        return self.templates[key]
+
+    def render(self, request: dict, items: list, vars_: dict) -> dict:
+        """One prompt's messages with one case's vars: {"ok": [text, …]} or {"error": {…}}."""
+        files, env = self.side(request["token"], request["max_bytes"])
+        index = 0
+        signal.setitimer(signal.ITIMER_REAL, request["timeout_s"])
+        try:
+            out: list[str] = []
+            size, limit = 0, request["max_bytes"]
+            for index, (key, source, text) in enumerate(items):
+                if text is not None:
+                    self.sources[key] = (source, text)
+                chunks: list[str] = []
+                stream = self.template(key, files, env).generate(vars_)
+                for chunk in stream:
+                    size += len(chunk)  # characters: never more than the UTF-8 bytes
+                    if size > limit:
+                        stream.throw(_Stop("too large"))
+                    chunks.append(chunk)
+                out.append("".join(chunks))
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if sum(len(s.encode("utf-8")) for s in out) > limit:
+                return {"error": {"index": index, "file": None, "line": None, "message": _too_large(request)}}
+            return {"ok": out}
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a message with its line
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            reply: dict[str, Any] = {"error": _describe(exc, request, index, files.names)}
+            if isinstance(exc, MemoryError):
+                reply["recycle"] = True  # its heap may be fragmented past use: the parent replaces it
+            return reply
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = self.conn.recv()
+            except EOFError:
+                return
+            # replies go back in order, several per message, at least every FLUSH_S while rendering
+            done: list[dict] = []
+            flushed = time.monotonic()
+            for items, vars_ in request["jobs"]:
+                reply = self.render(request, items, vars_)
+                done.append(reply)
+                if reply.get("recycle") or time.monotonic() - flushed > FLUSH_S:
+                    self.conn.send_bytes(json.dumps({"done": done}, ensure_ascii=False).encode())
+                    done, flushed = [], time.monotonic()
+                if reply.get("recycle"):
+                    return
+            if done:
+                self.conn.send_bytes(json.dumps({"done": done}, ensure_ascii=False).encode())
+
+
+def _too_large(request: dict) -> str:
+    return (
+        f"the rendered prompt is over {request['max_bytes']:,} bytes and was not sent to a model "
+        f"(raise `limits.max_rendered_prompt_bytes` in {request['config']} if it should be)"
+    )
+
+
+def _describe(exc: BaseException, request: dict, index: int, names: set[str]) -> dict:
+    file, line = template_site(exc, names)
+    if isinstance(exc, _Stop) and exc.message == "timeout":
+        message = (
+            f"rendering took longer than {request['timeout_s']:g} s and was stopped "
+            f"(raise `limits.render_timeout_s` in {request['config']} if the template is meant to take that long)"
+        )
+    elif isinstance(exc, _Stop) and exc.message == "too large":
+        message = _too_large(request)
+    elif isinstance(exc, _Stop):
+        message = exc.message
+    elif isinstance(exc, MemoryError):
+        message = (
+            f"rendering needed more than {request['memory_mb']} MB of memory and was stopped "
+            f"(raise `limits.render_memory_mb` in {request['config']} if it should not be)"
+        )
+    elif isinstance(exc, Refused):
+        message = f"refused: {exc}"
+    elif isinstance(exc, SecurityError):
+        message = f"refused: the template tried an unsafe operation ({exc})"
+    elif isinstance(exc, jinja2.TemplateSyntaxError):
+        file, line = exc.filename or file, exc.lineno
+        message = f"template syntax error: {exc.message}"
+    elif isinstance(exc, jinja2.TemplateNotFound):
+        message = f"included template {exc.name!r} not found"
+    elif isinstance(exc, (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, RecursionError, LookupError)):
+        line = line if line is not None else getattr(exc, "lineno", None)
+        message = f"template error: {exc}"
+    else:
+        message = f"template error: {type(exc).__name__}: {exc}"
+    return {"index": index, "file": None if file == "<template>" else file, "line": line, "message": message}
+
+
+def main(fd: int, memory_bytes: int) -> None:
+    """Entry point of a worker process: cap its address space, then answer requests until EOF."""
+    conn = Connection(fd)
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker ends
+    signal.signal(signal.SIGALRM, _alarm)
+    _Worker(conn).serve()
+
+
+if __name__ == "__main__":  # run as a script (python -P path) so the bot.evals package is not imported
+    main(int(sys.argv[1]), int(sys.argv[2]))
