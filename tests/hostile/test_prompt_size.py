@@ -52,14 +52,14 @@ def test_a_rendered_prompt_over_the_limit_is_an_error_case_never_sent_to_a_model
     """A small template and a small var multiply into a 2 MB prompt: the case errors, no model call is made."""
     suite = json.dumps({
         "prompts": ["file://../prompts/big.md"],
-        "providers": [{"id": "openai:chat:gpt-4o", "config": {"apiBaseUrl": f"{model_server.url}/v1"}}],
+        "providers": ["openai:chat:gpt-4o"],
         "tests": [
             {"description": "huge", "vars": {"line": "y" * 100, "n": 20000}, "assert": [{"type": "contains", "value": "y"}]},
             {"description": "small", "vars": {"line": "hello", "n": 1}, "assert": [{"type": "contains", "value": "hello"}]},
         ],
     })
     head = git_tree(tmp_path, {SUITE: suite, "prompts/big.md": "Repeat:\n{% for i in range(n) %}{{ line }}{% endfor %}\n"})
-    request = EvalRequest(base=MemoryTree({}), head=head, config=EvalsConfig(), env={"OPENAI_API_KEY": "sk-test"})
+    request = EvalRequest(base=MemoryTree({}), head=head, config=EvalsConfig(), env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": f"{model_server.url}/v1"})
     report = asyncio.run(run_evals(request, MemoryCache()))
     cases = {c.description: c for c in report.suites[0].cases}
     assert cases["huge"].status is CaseStatus.ERROR
