@@ -1,19 +1,15 @@
-"""What one review produced — the single input of every renderer (comment, check outputs, CLI).
-
-Fields from the other stages are typed loosely here (Any) so this module does not import the
-engines; renderers read them through the engines' own public types:
-  semdiff  → bot.core.semdiff.PromptDiff
-  evals    → bot.evals.EvalReport
-  approval → bot.core.approval.ApprovalVerdict
-"""
+"""What one review produced — the single input of every renderer (comment, check outputs, CLI)
+and what the service stores as a snapshot (versioned JSON, see bot.core.snapshot)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
+from bot.core.approval import ApprovalVerdict
 from bot.core.errors import SourceError
+from bot.core.report import EvalReport
+from bot.core.semdiff import PromptDiff
 
 COMMENT_MARKER = "<!-- prompt-review:comment -->"
 EVALS_CHECK = "prompt-review/evals"
@@ -39,7 +35,7 @@ class PromptChange:
     lines_removed: int
     base_hash: str | None  # short content hash: the prompt version on each side
     head_hash: str | None
-    semdiff: Any = None  # bot.core.semdiff.PromptDiff | None
+    semdiff: PromptDiff | None = None
     # Why a side that exists has no hash: "binary", "too large", "not UTF-8" (it was not reviewed).
     base_unread: str | None = None
     head_unread: str | None = None
@@ -76,6 +72,15 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """An owner accepted this head's blocking cases with the check-run button (audited)."""
+
+    by: str  # login
+    at: str  # ISO time
+    cases: tuple[str, ...] = ()  # the case keys accepted
+
+
+@dataclass(frozen=True)
 class Links:
     evals_check: str | None = None
     approval_check: str | None = None
@@ -91,11 +96,11 @@ class ReviewResult:
     files_changed: int
     files_truncated: bool = False  # GitHub lists at most 3,000 files of a PR
     problems: tuple[Problem, ...] = ()
-    evals: Any = None  # bot.evals.EvalReport | None (None: no suite affected / not run)
+    evals: EvalReport | None = None  # None: nothing under review changed, or evals did not run
     evals_skipped_reason: str | None = None  # e.g. "formatting-only change", "fork PR waiting for label"
     evals_skipped: EvalsSkip | None = None  # what the conclusion decides on; the reason is its words
-    approval: Any = None  # bot.core.approval.ApprovalVerdict | None
-    accepted_regression: dict | None = None  # {"by": login, "at": iso time, "cases": [...]}
+    approval: ApprovalVerdict | None = None
+    accepted_regression: Acceptance | None = None
     superseded_by: str | None = None
     links: Links = field(default_factory=Links)
 

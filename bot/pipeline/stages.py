@@ -18,7 +18,8 @@ from unidiff import PatchSet
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, is_prompt
-from bot.core.result import ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
+from bot.core.approval import Review
+from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
 log = logging.getLogger("prompt_review.pipeline")
 
@@ -35,8 +36,12 @@ class ReviewInput:
     head: FileTree
     # The changed-file list is incomplete: GitHub listed 3,000 files and its tree listings were cut too.
     files_truncated: bool = False
-    reviews: tuple = ()  # bot.core.approval.Review
-    evals_blocked_reason: str | None = None  # e.g. a fork PR without the maintainer's label
+    reviews: tuple[Review, ...] = ()
+    evals_blocked_reason: str | None = None  # set by a caller that must not run evals (see `fork`)
+    # A PR from a fork runs paid evals only when this event is the maintainer adding the label the base
+    # config names (evals.forks.label); the stage decides, with the one config it parsed.
+    fork: bool = False
+    label_added: str | None = None
 
 
 @dataclass
@@ -49,8 +54,24 @@ class Context:
     team_members: Callable[[set[str]], Mapping[str, frozenset[str]]] = lambda teams: {}
     write_access: Callable[[set[str]], frozenset[str]] = lambda users: frozenset()
     fresh_commits: frozenset[str] | None = None
-    accepted_regression: dict | None = None
+    # Head SHAs on which approvals still count, given the reviewed files' versions of this review
+    # (path → version hash): the service answers from its history of reviews; None = all count.
+    freshness: Callable[[Mapping[str, str | None]], frozenset[str]] | None = None
+    accepted_regression: Acceptance | None = None
     with_approval: bool = True
+
+
+def fork_gate(inp: ReviewInput, config: RepoConfig) -> str | None:
+    """Why evals must wait (a fork PR without the maintainer's label on this event), or None."""
+    if inp.evals_blocked_reason:
+        return inp.evals_blocked_reason
+    label = config.evals.forks.label
+    if not inp.fork or inp.label_added == label:
+        return None
+    return (
+        f"Evals call paid model providers, so they run on PRs from forks only after a maintainer adds the "
+        f"`{label}` label (re-apply it after each new push)."
+    )
 
 
 def load_config(base: FileTree) -> tuple[RepoConfig, list[Problem]]:
@@ -208,8 +229,9 @@ def run_evals_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCh
     """Run affected cases on both sides. Returns (report | None, skipped_reason | None)."""
     from bot.evals import EvalRequest, MemoryCache, run_evals
 
-    if inp.evals_blocked_reason:
-        return None, inp.evals_blocked_reason
+    blocked = fork_gate(inp, config)
+    if blocked:
+        return None, blocked
     formatting_only = frozenset(
         c.path for c in changes if c.semdiff is not None and getattr(c.semdiff, "formatting_only", False)
     ) if config.evals.skip_evals_on_formatting_only else frozenset()
@@ -295,7 +317,7 @@ def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCha
             team_members=ctx.team_members(teams),
             write_access=ctx.write_access(reviewers),  # type: ignore[arg-type]
             evals_regressed=evals_regressed,
-            regression_accepted_by=(ctx.accepted_regression or {}).get("by"),
+            regression_accepted_by=ctx.accepted_regression.by if ctx.accepted_regression else None,
         )
     )
 
@@ -353,8 +375,17 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,
                      evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)
-    verdict = getattr(report, "verdict", None)
-    regressed = bool(verdict is not None and getattr(verdict, "blocking", False))
-    if ctx.with_approval:
-        result = replace(result, approval=approval_stage(inp, config, changes, regressed, ctx))
+    if ctx.with_approval and not any(p.blocking for p in result.problems):
+        result = with_approval(inp, config, result, ctx)
     return result
+
+
+def with_approval(inp: ReviewInput, config: RepoConfig, result: ReviewResult, ctx: Context) -> ReviewResult:
+    """The approval verdict for this review: also what the approval and accept-regression jobs
+    re-run over a stored review when a review is submitted or a regression accepted."""
+    accepted = ctx.accepted_regression
+    regressed = result.evals is not None and result.evals.verdict.blocking and accepted is None
+    if ctx.freshness is not None:  # which approvals are stale depends on the versions this review hashed
+        ctx = replace(ctx, fresh_commits=ctx.freshness({p.path: p.head_hash for p in result.prompts}))
+    approval = approval_stage(inp, config, list(result.prompts), regressed, ctx)
+    return replace(result, approval=approval, accepted_regression=accepted)

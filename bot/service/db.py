@@ -126,7 +126,7 @@ class ReviewRecord(Base):
     pass_rates: Mapped[dict] = mapped_column(JSON, default=dict)
     conclusion: Mapped[str] = mapped_column(String(40))
     evals_blocking: Mapped[bool] = mapped_column(Boolean, default=False)
-    snapshot: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # pickled ReviewResult, written by us only
+    snapshot: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # versioned JSON ReviewResult (bot.core.snapshot), written by us only
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_reviews_repo_pr", "repo", "pr"),)

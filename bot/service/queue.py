@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -345,23 +346,41 @@ def heartbeat(engine: Engine, job_id: int, worker: str, lease_seconds: float) ->
     return _update_owned(engine, _HEARTBEAT, job_id, worker, lease_until_=utcnow() + timedelta(seconds=lease_seconds))
 
 
-LOST = "lost"  # cancel_requested's answer when the job's lease ran out and another worker took it
-
-
 _STOP_STATE = select(_JOB.c.cancel_requested, _JOB.c.superseded_by, _JOB.c.state, _JOB.c.worker).where(_JOB.c.id == bindparam("id_"))
 
 
-def cancel_requested(engine: Engine, job_id: int, worker: str | None = None) -> str | None:
-    """The newer head SHA (or 'closed') when this running job was told to stop; LOST when `worker`
-    no longer holds it (its lease ran out and another worker re-claimed it); else None."""
+class StopCause(str, Enum):
+    """Why a running job must stop; the worker branches on this, never on words."""
+
+    NEWER_HEAD = "newer_head"  # a push superseded it (`sha` is the new head)
+    CLOSED = "closed"  # the PR was closed, or the job was stopped otherwise
+    DELETED = "deleted"  # its row is gone
+    LOST = "lost"  # its lease ran out and another worker re-claimed it: only the holder may publish
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    cause: StopCause
+    sha: str | None = None  # the newer head, for NEWER_HEAD
+
+    def describe(self) -> str:
+        """Plain words for check-run titles and logs."""
+        return self.sha or self.cause.value
+
+
+def cancel_requested(engine: Engine, job_id: int, worker: str | None = None) -> StopRequest | None:
+    """Why this running job was told to stop, or None while it should go on. With `worker`, a job
+    that worker no longer holds is LOST."""
     with engine.connect() as conn:
         row = conn.execute(_STOP_STATE, {"id_": job_id}).one_or_none()
     if row is None:
-        return "deleted"
+        return StopRequest(StopCause.DELETED)
     if worker is not None and row.worker != worker:
-        return LOST
+        return StopRequest(StopCause.LOST)
     if row.cancel_requested or row.state != "running":
-        return row.superseded_by or "closed"
+        if row.superseded_by:
+            return StopRequest(StopCause.NEWER_HEAD, row.superseded_by)
+        return StopRequest(StopCause.CLOSED)
     return None
 
 

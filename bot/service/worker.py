@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
-import pickle
 import socket
 import threading
 import time
@@ -19,11 +18,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot import logs
-from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, ReviewResult
+from bot.core import snapshot
+from bot.core.approval import can_accept_regression
+from bot.core.render import render_evals_check
+from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, Acceptance, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
 from bot.pipeline.stages import (
-    Context, acceptance_paths, accepted_cases, approval_stage, load_config, load_owners, owner_teams, review,
+    Context, ReviewInput, acceptance_paths, accepted_cases, load_config, load_owners, owner_teams, review, with_approval,
 )
 from bot.service import queue
 from bot.service.db import AuditEntry, EvalResult, ReviewRecord
@@ -254,24 +256,24 @@ class Worker:
             log.exception("could not close check runs of dead job %s", job.id)
 
     # --- handlers -------------------------------------------------------------------------
-    def _stop_reason(self, job: queue.ClaimedJob) -> str | None:
-        """Why this job should stop (a newer head, 'closed'); raises LostJob when another worker holds it now,
-        since only the holder may touch its check runs and comment."""
+    def _stop_reason(self, job: queue.ClaimedJob) -> queue.StopRequest | None:
+        """Why this job should stop (a newer head, the PR closed); raises LostJob when another worker holds
+        it now, since only the holder may touch its check runs and comment."""
         if self._past_deadline(job):
             raise LostJob  # the watchdog stopped waiting and closed the checks: nothing more from this thread
-        by = queue.cancel_requested(self.engine, job.id, self.name)
-        if by == queue.LOST:
+        stop = queue.cancel_requested(self.engine, job.id, self.name)
+        if stop is not None and stop.cause is queue.StopCause.LOST:
             raise LostJob
-        return by
+        return stop
 
     def _past_deadline(self, job: queue.ClaimedJob) -> bool:
         expired = self._expired.get(job.id)
         return expired is not None and expired.is_set()
 
     def _guard(self, job: queue.ClaimedJob) -> None:
-        by = self._stop_reason(job)
-        if by is not None:
-            raise Superseded(by)
+        stop = self._stop_reason(job)
+        if stop is not None:
+            raise Superseded(stop.describe())
 
     def _close_superseded(self, client: InstallationClient, job: queue.ClaimedJob) -> None:
         for old_id, old_sha, runs in queue.superseded_runs(self.engine, job.key, job.head_sha):
@@ -303,57 +305,39 @@ class Worker:
         )
         queue.save_check_runs(self.engine, job.id, ids)
         result = self._review(client, job, pull)
-        cancelled_by = self._stop_reason(job)
-        if cancelled_by is not None or getattr(result.evals, "cancelled", False):
-            by = cancelled_by or "a newer commit"
+        stop = self._stop_reason(job)
+        if stop is not None or (result.evals is not None and result.evals.cancelled):
+            by = stop.describe() if stop is not None else "a newer commit"
             for run_id in ids.values():
                 gh.close_check(client, job.repo, run_id, "cancelled", f"Superseded by {by[:7]}", f"A newer commit ({by}) replaces this review.")
             queue.clear_check_runs(self.engine, job.id)
             raise Superseded(by)
         self._publish(client, job, result, ids)
 
-    def _context(self, client: InstallationClient, job: queue.ClaimedJob, accepted: dict | None, fresh: frozenset[str] | None) -> Context:
+    def _context(self, client: InstallationClient, job: queue.ClaimedJob, accepted: Acceptance | None = None) -> Context:
         return Context(
             env=self.env,
             cache=self.cache,
             cancelled=lambda: self._past_deadline(job) or queue.cancel_requested(self.engine, job.id, self.name) is not None,
             team_members=gh.team_resolver(client),
             write_access=gh.write_access_resolver(client, job.repo),
-            fresh_commits=fresh,
+            freshness=lambda hashes: self._fresh_commits(job, hashes),
             accepted_regression=accepted,
         )
 
-    def _fork_gate(self, job: queue.ClaimedJob, base_tree) -> str | None:
+    def _input(self, client: InstallationClient, job: queue.ClaimedJob) -> ReviewInput:
+        inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
         payload = job.payload
-        if not payload.get("fork"):
-            return None
-        config, _ = load_config(base_tree)
-        label = config.evals.forks.label
-        if payload.get("action") == "labeled" and payload.get("label") == label:
-            return None
-        return (
-            f"Evals call paid model providers, so they run on PRs from forks only after a maintainer adds the "
-            f"`{label}` label (re-apply it after each new push)."
-        )
+        label = payload.get("label") if payload.get("action") == "labeled" else None
+        return replace(inp, fork=bool(payload.get("fork")), label_added=label)
 
     def _review(self, client: InstallationClient, job: queue.ClaimedJob, pull: dict) -> ReviewResult:
-        inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
-        blocked = self._fork_gate(job, inp.base)
-        if blocked:
-            inp = replace(inp, evals_blocked_reason=blocked)
+        inp = self._input(client, job)
         self._guard(job)
-        result = review(inp, replace(self._context(client, job, None, None), with_approval=False))
-        if not result.touches_prompts or any(p.blocking for p in result.problems):
-            return result
-        # Approval last: which approvals are stale depends on the prompt versions this review just hashed.
-        fresh = self._fresh_commits(job, {p.path: p.head_hash for p in result.prompts})
-        config, _ = load_config(inp.base)
-        regressed = bool(getattr(getattr(result.evals, "verdict", None), "blocking", False))
-        approval = approval_stage(inp, config, list(result.prompts), regressed, self._context(client, job, None, fresh))
-        return replace(result, approval=approval)
+        return review(inp, self._context(client, job))
 
-    def _fresh_commits(self, job: queue.ClaimedJob, prompt_hashes: dict) -> frozenset[str]:
-        """Head SHAs since the prompts last changed: approvals given on them are not stale."""
+    def _fresh_commits(self, job: queue.ClaimedJob, prompt_hashes: Mapping[str, str | None]) -> frozenset[str]:
+        """Head SHAs since the reviewed files last changed: approvals given on them are not stale."""
         with Session(self.engine) as session:
             rows = session.execute(
                 select(ReviewRecord.head_sha, ReviewRecord.prompt_hashes)
@@ -362,38 +346,40 @@ class Worker:
             ).all()
         fresh = {job.head_sha}
         for sha, hashes in rows:
-            if hashes != prompt_hashes:
+            if hashes != dict(prompt_hashes):
                 break
             fresh.add(sha)
         return frozenset(fresh)
 
-    def _publish(self, client: InstallationClient, job: queue.ClaimedJob, result: ReviewResult, ids: dict[str, int]) -> None:
+    def _publish(self, client: InstallationClient, job: queue.ClaimedJob, result: ReviewResult, ids: dict[str, int],
+                 *, evals: bool = True, new_record: bool = True) -> None:
+        """The one way a review reaches GitHub: the sticky comment, then the check runs in `ids` (the
+        evals check only when `evals`), then the stored snapshot (a new row, or the latest one updated)."""
         from bot.core.render import render_approval_check, render_comment, render_evals_check
 
         result = replace(result, links=gh.check_links(client, job.repo, ids, self.settings.github_web_url))
         self._guard(job)
         comment_id = None
-        if result.touches_prompts or result.problems:
+        if result.touches_prompts or result.problems or gh.find_comment(client, job.repo, job.pr) is not None:
             comment_id = gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
-        else:
-            existing = gh.find_comment(client, job.repo, job.pr)
-            if existing is not None:
-                comment_id = gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
         # "Details" on the checks leads to the comment with the regressions and the diff, else to the PR.
         web = self.settings.github_web_url
         details = gh.comment_url(web, job.repo, job.pr, comment_id) if comment_id else gh.pull_url(web, job.repo, job.pr)
-        gh.complete_check(client, job.repo, ids[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result),
-                          details_url=details)
-        gh.complete_check(client, job.repo, ids[APPROVAL_CHECK], render_approval_check(result), details_url=details)
-        self._record(job, result)
+        if evals and EVALS_CHECK in ids:
+            gh.complete_check(client, job.repo, ids[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result),
+                              details_url=details)
+        if APPROVAL_CHECK in ids:
+            gh.complete_check(client, job.repo, ids[APPROVAL_CHECK], render_approval_check(result), details_url=details)
+        self._record(job, result, new_record)
 
-    def _record(self, job: queue.ClaimedJob, result: ReviewResult) -> None:
+    def _record(self, job: queue.ClaimedJob, result: ReviewResult, new_record: bool = True) -> None:
         report = result.evals
-        models = sorted({c.provider_id for s in getattr(report, "suites", ()) for c in s.cases if getattr(c, "provider_id", None)})
-        pass_rates = {
-            s.path: [getattr(s, "pass_rate_base", None), getattr(s, "pass_rate_head", None)] for s in getattr(report, "suites", ())
-        }
         with Session(self.engine) as session, session.begin():
+            if not new_record:
+                row = session.scalar(self._latest_query(job))
+                if row is not None:
+                    row.snapshot = snapshot.dump(result)
+                return
             session.add(
                 ReviewRecord(
                     repo=job.repo,
@@ -401,11 +387,11 @@ class Worker:
                     base_sha=result.base_sha,
                     head_sha=result.head_sha,
                     prompt_hashes={p.path: p.head_hash for p in result.prompts},
-                    models=models,
-                    pass_rates=pass_rates,
-                    conclusion=getattr(getattr(report, "verdict", None), "conclusion", None) or "none",
-                    evals_blocking=bool(getattr(getattr(report, "verdict", None), "blocking", False)),
-                    snapshot=pickle.dumps(result),
+                    models=sorted({c.provider_id for c in report.cases()}) if report else [],
+                    pass_rates={s.path: [s.pass_rate_base, s.pass_rate_head] for s in report.suites} if report else {},
+                    conclusion=report.verdict.conclusion if report else "none",
+                    evals_blocking=bool(report and report.verdict.blocking),
+                    snapshot=snapshot.dump(result),
                 )
             )
 
@@ -418,11 +404,13 @@ class Worker:
             .limit(1)
         )
 
-    def _latest(self, job: queue.ClaimedJob) -> ReviewRecord | None:
+    def _latest(self, job: queue.ClaimedJob) -> tuple[ReviewRecord, ReviewResult | None] | None:
+        """This head's stored review and its snapshot (None when it predates the current snapshot schema)."""
         with Session(self.engine) as session:
-            return session.scalar(self._latest_query(job))
+            row = session.scalar(self._latest_query(job))
+        return None if row is None else (row, snapshot.load(row.snapshot))
 
-    def _accepted(self, job: queue.ClaimedJob) -> dict | None:
+    def _accepted(self, job: queue.ClaimedJob) -> Acceptance | None:
         with Session(self.engine) as session:
             row = session.scalar(
                 select(AuditEntry)
@@ -431,58 +419,53 @@ class Worker:
                 .order_by(AuditEntry.id.desc())
                 .limit(1)
             )
-        return {"by": row.actor, "at": row.created_at.isoformat(), "cases": row.details.get("cases", [])} if row else None
+        return Acceptance(row.actor, row.created_at.isoformat(), tuple(row.details.get("cases", []))) if row else None
+
+    def _check_runs(self, client: InstallationClient, job: queue.ClaimedJob) -> dict[str, int]:
+        return {r["name"]: r["id"] for name in (EVALS_CHECK, APPROVAL_CHECK) for r in client.check_runs_for(job.repo, job.head_sha, name)}
+
+    def _rereview(self, client: InstallationClient, job: queue.ClaimedJob) -> None:
+        """The stored review of this head cannot be read (stored by an older version): review it again."""
+        log.info("job %s: the stored review of %s predates this version; reviewing the head again", job.id, job.head_sha[:7])
+        pull = client.pull(job.repo, job.pr)
+        if pull["head"]["sha"] != job.head_sha or pull.get("state") == "closed":
+            return
+        ids = self._check_runs(client, job) or gh.start_checks(client, job.repo, job.head_sha)
+        result = self._review(client, job, pull)
+        self._publish(client, job, replace(result, accepted_regression=self._accepted(job)), ids)
 
     def approval_job(self, job: queue.ClaimedJob) -> None:
         """A review was submitted, edited or dismissed: re-evaluate approval only — no evals."""
         client = self.app.installation(job.installation_id)
-        record = self._latest(job)
-        if record is None or record.snapshot is None:
+        latest = self._latest(job)
+        if latest is None:
             return  # the review job for this head has not finished; it evaluates approval itself
-        previous: ReviewResult = pickle.loads(record.snapshot)
-        inp, pull = gh.snapshot(client, job.repo, job.pr, job.head_sha)
+        record, previous = latest
+        if previous is None:
+            return self._rereview(client, job)
+        inp = self._input(client, job)
         if inp.head_sha != job.head_sha:
             return
         config, _ = load_config(inp.base)
-        accepted = self._accepted(job)
-        regressed = record.evals_blocking and accepted is None
-        fresh = self._fresh_commits(job, record.prompt_hashes)
-        approval = approval_stage(inp, config, list(previous.prompts), regressed, self._context(client, job, accepted, fresh))
-        result = replace(previous, approval=approval, accepted_regression=accepted)
-        self._republish(client, job, result, evals_too=False)
-
-    def _republish(self, client: InstallationClient, job: queue.ClaimedJob, result: ReviewResult, evals_too: bool) -> None:
-        from bot.core.render import render_approval_check, render_comment, render_evals_check
-
-        runs = {r["name"]: r["id"] for name in (EVALS_CHECK, APPROVAL_CHECK) for r in client.check_runs_for(job.repo, job.head_sha, name)}
-        if not result.touches_prompts:
-            return
-        gh.upsert_comment(client, job.repo, job.pr, render_comment(result))
-        if evals_too and EVALS_CHECK in runs:
-            gh.complete_check(client, job.repo, runs[EVALS_CHECK], render_evals_check(result), actions=gh.accept_action(result))
-        if APPROVAL_CHECK in runs:
-            gh.complete_check(client, job.repo, runs[APPROVAL_CHECK], render_approval_check(result))
-        with Session(self.engine) as session, session.begin():
-            row = session.scalar(self._latest_query(job))
-            if row is not None:
-                row.snapshot = pickle.dumps(result)
+        result = with_approval(inp, config, previous, self._context(client, job, self._accepted(job)))
+        self._publish(client, job, result, self._check_runs(client, job), evals=False, new_record=False)
 
     def accept_job(self, job: queue.ClaimedJob) -> None:
         """'Accept regression' pressed on the evals check: only an owner of the affected prompts may."""
-        from bot.core.approval import can_accept_regression
-
         client = self.app.installation(job.installation_id)
         payload = job.payload
         if payload.get("identifier") != "accept_regression":
             return
-        record = self._latest(job)
-        if record is None or record.snapshot is None or not record.evals_blocking:
+        latest = self._latest(job)
+        if latest is None or not latest[0].evals_blocking:
             return
-        previous: ReviewResult = pickle.loads(record.snapshot)
+        record, previous = latest
         pull = client.pull(job.repo, job.pr)
         if pull["head"]["sha"] != job.head_sha:
             return  # a new push voids the button
-        inp, _ = gh.snapshot(client, job.repo, job.pr, job.head_sha)
+        if previous is None:
+            return self._rereview(client, job)  # the button is offered again on the fresh review
+        inp = self._input(client, job)
         config, _ = load_config(inp.base)
         owners = load_owners(inp.base, config)
         affected = acceptance_paths(previous)
@@ -491,20 +474,15 @@ class Worker:
         if not allowed:
             run_id = payload.get("check_run_id")
             if run_id:
-                from bot.core.render import render_evals_check
-
                 out = render_evals_check(previous)
                 out = replace(out, summary=f"**Accept regression refused for @\u200d{user}:** {reason}\n\n" + out.summary)
                 gh.complete_check(client, job.repo, run_id, out, actions=gh.accept_action(previous))
             return
-        cases = accepted_cases(previous)
         with Session(self.engine) as session, session.begin():
-            session.add(AuditEntry(repo=job.repo, pr=job.pr, head_sha=job.head_sha, action="accept_regression", actor=user, details={"cases": cases}))
-        accepted = self._accepted(job)
-        fresh = self._fresh_commits(job, record.prompt_hashes)
-        approval = approval_stage(inp, config, list(previous.prompts), False, self._context(client, job, accepted, fresh))
-        result = replace(previous, accepted_regression=accepted, approval=approval)
-        self._republish(client, job, result, evals_too=True)
+            session.add(AuditEntry(repo=job.repo, pr=job.pr, head_sha=job.head_sha, action="accept_regression", actor=user,
+                                   details={"cases": accepted_cases(previous)}))
+        result = with_approval(inp, config, previous, self._context(client, job, self._accepted(job)))
+        self._publish(client, job, result, self._check_runs(client, job), new_record=False)
 
 
 __all__ = ["Worker", "DbCache"]

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from bot.core.config import parse_config
 from bot.core.errors import SourceError, UserError
-from bot.core.result import EvalsSkip, Problem
+from bot.core.result import Acceptance, EvalsSkip, Problem
 from bot.core.semdiff import diff_texts
 from tests.render import builders as b
 from tests.render.example import EXAMPLE, SYSTEM, example_result, tree
@@ -33,7 +33,7 @@ def friendlier_accepted():
     by = "carol"
     return dataclasses.replace(
         r, approval=b.approval(regressed=True, accepted_by=by, approved_by=["carol", "erin"]),
-        accepted_regression={"by": by, "at": b.ACCEPTED_AT, "cases": [c.key for c in r.evals.cases(S.REGRESSED)]},
+        accepted_regression=Acceptance(by, b.ACCEPTED_AT, tuple(c.key for c in r.evals.cases(S.REGRESSED))),
     )
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from bot.core.render import render_approval_check, render_evals_check
-from bot.core.result import Problem
+from bot.core.result import Acceptance, Problem
 from tests.render import builders as b
 from tests.render import scenarios
 
@@ -42,7 +42,7 @@ def test_evals_check_conclusion_and_title(scenario, conclusion, title_start):
 
 def test_a_blocking_regression_fails_the_gate_until_an_owner_accepts_it():
     assert render_evals_check(regressed_result()).conclusion == "failure"
-    accepted = render_evals_check(regressed_result(accepted_regression={"by": "carol", "at": b.ACCEPTED_AT}))
+    accepted = render_evals_check(regressed_result(accepted_regression=Acceptance("carol", b.ACCEPTED_AT)))
     assert (accepted.conclusion, accepted.title) == ("success", "regression accepted by @carol")
 
 

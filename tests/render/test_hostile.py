@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from bot.core.errors import SourceError
 from bot.core.render import escape, markdown_to_html, render_approval_check, render_comment, render_evals_check
-from bot.core.result import Problem
+from bot.core.result import Acceptance, Problem
 from bot.core.semdiff import ChangeType, PromptDiff, WordDiffHunk, diff_texts, make_change
 from tests.render import builders as b
 
@@ -86,7 +86,7 @@ def hostile_result():
     return b.result(
         [prompt, crafted_prompt], evals=report, approval=b.approval(prompts=(f"prompts/{HOSTILE[:40]}.md",)),
         problems=(Problem(HOSTILE, HOSTILE, errors=(SourceError(HOSTILE, HOSTILE, 1),), blocking=False),),
-        accepted_regression={"by": HOSTILE, "at": HOSTILE, "cases": []},
+        accepted_regression=Acceptance(HOSTILE, HOSTILE),
     )
 
 

@@ -43,7 +43,7 @@ def test_newer_head_asks_running_work_to_stop(engine):
     running = queue.claim(engine, "w1", 30)
     assert queue.cancel_requested(engine, running.id) is None
     queue.enqueue(engine, job("b"))
-    assert queue.cancel_requested(engine, running.id) == "b"
+    assert queue.cancel_requested(engine, running.id) == queue.StopRequest(queue.StopCause.NEWER_HEAD, "b")
 
 
 def test_only_one_job_per_pr_runs_at_a_time(engine):
@@ -63,7 +63,7 @@ def test_expired_lease_is_reclaimed_by_another_worker(engine):
     later = utcnow() + timedelta(seconds=31)
     again = queue.claim(engine, "w2", 30, now=later)
     assert again is not None and again.id == first.id and again.attempts == 2
-    assert queue.cancel_requested(engine, first.id, "dead-worker") == queue.LOST  # it must stop if it wakes up
+    assert queue.cancel_requested(engine, first.id, "dead-worker") == queue.StopRequest(queue.StopCause.LOST)  # it must stop if it wakes up
     assert not queue.heartbeat(engine, first.id, "dead-worker", 30)
     assert queue.cancel_requested(engine, first.id, "w2") is None
     assert not queue.finish(engine, first.id, "dead-worker")  # the old worker can no longer complete it
@@ -85,7 +85,7 @@ def test_closing_the_pr_cancels_queued_and_running_work(engine):
     queue.enqueue(engine, job("a", pr=1, kind="approval"))
     queue.store_deliveries(engine, [queue.DeliveryRecord("close", "pull_request", "closed", "acme/bot", 1, "recorded",
                                                          cancel_key="acme/bot#1")])
-    assert queue.cancel_requested(engine, running.id) == "closed"
+    assert queue.cancel_requested(engine, running.id) == queue.StopRequest(queue.StopCause.CLOSED)
     assert queue.counts_by_state(engine).get("queued", 0) == 0
 
 

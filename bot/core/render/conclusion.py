@@ -47,9 +47,8 @@ class Outcome:
 
 
 def accepted_by(result: ReviewResult) -> str | None:
-    acc = result.accepted_regression or {}
-    by = acc.get("by") if isinstance(acc, dict) else getattr(acc, "by", None)
-    return str(by) if by else None
+    acc = result.accepted_regression
+    return acc.by if acc is not None and acc.by else None
 
 
 def evals_outcome(result: ReviewResult) -> Outcome:

@@ -9,23 +9,12 @@ from bot.core.render import conclusion
 from bot.core.render.budget import Detail
 from bot.core.render.diffview import prompt_view
 from bot.core.render.views import model_ids, suite_views
-from bot.core.result import COMMENT_MARKER, ReviewResult
+from bot.core.result import COMMENT_MARKER, Acceptance, ReviewResult
 
 
-@dataclass(frozen=True)
-class Accepted:
-    by: str
-    at: str | None
-    cases: tuple[str, ...]
-
-
-def _accepted(result: ReviewResult) -> Accepted | None:
-    by = conclusion.accepted_by(result)
-    if not by:
-        return None
-    acc = result.accepted_regression or {}
-    get = acc.get if isinstance(acc, dict) else (lambda k, d=None: getattr(acc, k, d))
-    return Accepted(by=by, at=str(get("at")) if get("at") else None, cases=tuple(get("cases") or ()))
+def _accepted(result: ReviewResult) -> Acceptance | None:
+    acc = result.accepted_regression
+    return acc if acc is not None and acc.by else None
 
 
 def _all_pass(result: ReviewResult) -> bool:
