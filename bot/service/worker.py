@@ -13,7 +13,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -57,6 +59,14 @@ class LostJob(Exception):
 
 class JobTimedOut(Exception):
     """The job ran past PROMPT_REVIEW_JOB_TIMEOUT_SECONDS; the watchdog stopped waiting for it."""
+
+
+def transient(exc: BaseException) -> bool:
+    """Can a retry succeed? Network and database outages and GitHub's rate limits and server errors can;
+    a bug (TypeError, KeyError…) or a refusal (404, 422) would fail the same way five times."""
+    if isinstance(exc, GitHubError):
+        return exc.status in (0, 403, 429) or exc.status >= 500
+    return isinstance(exc, (OperationalError, InterfaceError, httpx.TransportError, ConnectionError, TimeoutError))
 
 
 class DbCache:
@@ -156,7 +166,7 @@ class Worker:
             state = "lost"
             log.warning("job %s: lease lost (the database or this worker stalled) and another worker took it; stopping", job.id)
         except Exception as exc:
-            retryable = not isinstance(exc, GitHubError) or exc.status in (0, 403, 429) or exc.status >= 500
+            retryable = transient(exc)
             error = f"{type(exc).__name__}: {exc}"
             if retryable and job.attempts < self.settings.job_max_attempts:
                 delay = self.settings.job_retry_base_seconds * 2 ** (job.attempts - 1)

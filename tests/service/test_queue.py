@@ -180,3 +180,18 @@ def test_intake_looks_prs_up_by_index_on_a_fresh_postgresql_database(pg_database
                 assert shape not in text_, (statement, text_)
     finally:
         engine.dispose()
+
+
+def test_only_errors_a_retry_can_fix_are_retried():
+    import httpx
+    from sqlalchemy.exc import OperationalError
+
+    from bot.github.client import GitHubError
+    from bot.service.worker import transient
+
+    assert transient(GitHubError(502, "GET", "/x", "bad gateway")) and transient(GitHubError(429, "POST", "/x", "slow down"))
+    assert transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    assert transient(httpx.ConnectError("refused"))
+    assert not transient(GitHubError(422, "POST", "/x", "invalid"))
+    assert not transient(KeyError("head"))  # a bug fails the same way every time: dead at once, with the error
+    assert not transient(TypeError("unsupported operand"))
