@@ -9,15 +9,16 @@ import sys
 
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import SourceError, UserError
+from bot.core.files import is_prompt
+from bot.evals import find_dependencies
+from bot.evals.loader import load_suite
+from bot.evals.runner import discover
+from bot.pipeline.stages import load_owners
 from bot.pipeline.trees import DirTree
 
 
 def check_tree(tree) -> tuple[list[SourceError], list[str]]:
     """All problems found, and a list of what was checked (for the success message)."""
-    from bot.evals.loader import load_suite
-    from bot.pipeline.stages import load_owners
-    from bot.evals.runner import discover
-
     errors: list[SourceError] = []
     checked: list[str] = []
     raw = tree.read(CONFIG_PATH)
@@ -62,9 +63,6 @@ def check_config_command(path: str) -> int:
 def reviewed_files(tree) -> list[tuple[str, str]]:
     """Every file a pull request would have reviewed, and why: what the suites read, then the
     files matching prompts.include."""
-    from bot.core.files import is_prompt
-    from bot.evals import find_dependencies
-
     config = parse_config(tree.read(CONFIG_PATH))
     why: dict[str, str] = {}
     for dep in find_dependencies(tree, tree, config.suites):

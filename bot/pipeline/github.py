@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from bot.core.approval import Review
 from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK, ChangedFile, Links, ReviewResult
 from bot.github.client import MAX_PR_FILES, InstallationClient, WriteUncertain
 from bot.pipeline.stages import ReviewInput
@@ -30,8 +31,6 @@ def snapshot(client: InstallationClient, repo: str, number: int, head_sha: str, 
         ChangedFile(path=f["filename"], status=f.get("status", "modified"), previous_path=f.get("previous_filename"))
         for f in files
     )
-    from bot.core.approval import Review
-
     reviews = []
     for r in client.reviews(repo, number):
         if not r.get("user") or not r.get("submitted_at"):
@@ -244,8 +243,7 @@ def check_links(client: InstallationClient, repo: str, ids: dict[str, int], web_
 
 def accept_action(result: ReviewResult) -> list[dict] | None:
     """The 'Accept regression' button on a failing evals check (GitHub allows up to three actions)."""
-    verdict = getattr(result.evals, "verdict", None)
-    if verdict is not None and getattr(verdict, "blocking", False) and not result.accepted_regression:
+    if result.evals is not None and result.evals.verdict.blocking and not result.accepted_regression:
         return [{"label": "Accept regression", "description": "Prompt owners: accept these regressions", "identifier": "accept_regression"}]
     return []
 

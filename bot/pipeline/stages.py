@@ -10,7 +10,7 @@ import asyncio
 import difflib
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from unidiff import PatchSet
@@ -18,7 +18,12 @@ from unidiff import PatchSet
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, is_prompt
-from bot.core.approval import Review
+from bot.core.approval import ApprovalInput, ApprovalVerdict, Review, evaluate_approval
+from bot.core.compare import CaseStatus
+from bot.core.owners import OwnersFile, parse_owners
+from bot.core.report import EvalReport
+from bot.core.semdiff import diff_prompt, diff_texts
+from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
 log = logging.getLogger("prompt_review.pipeline")
@@ -47,7 +52,7 @@ class ReviewInput:
 @dataclass
 class Context:
     env: Mapping[str, str] = field(default_factory=dict)
-    cache: object | None = None  # bot.evals.ResultCache
+    cache: ResultCache | None = None
     suites_override: list[str] | None = None
     progress: Callable[[int, int], None] | None = None
     cancelled: Callable[[], bool] | None = None
@@ -92,8 +97,6 @@ def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context") -> dict[s
     """Every file under review, with why: each file any suite depends on at base or head (the suite,
     the prompts it renders and what they include, test and var files), plus `prompts.include`.
     The patterns widen the set; they can never hide a file a suite reads."""
-    from bot.evals import find_dependencies
-
     why: dict[str, str] = {}
     suites = ctx.suites_override if ctx.suites_override is not None else config.suites
     for dep in find_dependencies(inp.base, inp.head, suites):
@@ -166,8 +169,6 @@ def version_hash(text: str | None) -> str | None:
 def prompt_changes(
     prompts: list[tuple[ChangedFile, str]], inp: ReviewInput, config: RepoConfig
 ) -> tuple[list[PromptChange], list[Problem]]:
-    from bot.core.semdiff import diff_prompt, diff_texts
-
     problems: list[Problem] = []
     changes = []
     limit = config.limits.max_prompt_bytes
@@ -225,15 +226,15 @@ def prompt_changes(
     return changes, problems
 
 
-def run_evals_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], ctx: Context):
+def run_evals_stage(
+    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], ctx: Context
+) -> tuple[EvalReport | None, str | None]:
     """Run affected cases on both sides. Returns (report | None, skipped_reason | None)."""
-    from bot.evals import EvalRequest, MemoryCache, run_evals
-
     blocked = fork_gate(inp, config)
     if blocked:
         return None, blocked
     formatting_only = frozenset(
-        c.path for c in changes if c.semdiff is not None and getattr(c.semdiff, "formatting_only", False)
+        c.path for c in changes if c.semdiff is not None and c.semdiff.formatting_only
     ) if config.evals.skip_evals_on_formatting_only else frozenset()
     request = EvalRequest(
         base=inp.base,
@@ -250,15 +251,12 @@ def run_evals_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCh
     return report, None
 
 
-def _cases_run(report) -> int:
-    stats = getattr(report, "stats", None)
-    return int(getattr(stats, "cases_run", 0) or 0) if stats is not None else 0
+def _cases_run(report: EvalReport) -> int:
+    return report.stats.cases_run
 
 
-def load_owners(base: FileTree, config: RepoConfig):
+def load_owners(base: FileTree, config: RepoConfig) -> OwnersFile:
     """The owners file from the base branch (`approval.owners_file`, or CODEOWNERS when opted in)."""
-    from bot.core.owners import parse_owners
-
     path = config.approval.owners_file
     raw = base.read(path)
     if raw is None and config.approval.fallback_to_codeowners:
@@ -266,7 +264,7 @@ def load_owners(base: FileTree, config: RepoConfig):
     return parse_owners(raw, path)
 
 
-def owner_teams(owners, paths) -> set[str]:
+def owner_teams(owners: OwnersFile, paths: Iterable[str]) -> set[str]:
     """'org/team' for every team that owns one of `paths` (the caller resolves their members)."""
     return {o[1:] for path in paths for o in (owners.owners_for(path) or ()) if o.startswith("@") and "/" in o}
 
@@ -277,8 +275,6 @@ def acceptance_paths(result: ReviewResult) -> tuple[str, ...]:
     report = result.evals
     if report is None:
         return ()
-    from bot.core.compare import CaseStatus
-
     cases = report.cases()
     paths: list[str] = []
     if any(c.status is CaseStatus.REGRESSED for c in cases):
@@ -290,20 +286,18 @@ def acceptance_paths(result: ReviewResult) -> tuple[str, ...]:
 
 def accepted_cases(result: ReviewResult) -> list[str]:
     """The keys of the cases an acceptance covers: regressed ones and those with loosened checks."""
-    from bot.core.compare import CaseStatus
-
     return [c.key for c in (result.evals.cases() if result.evals else ()) if c.status is CaseStatus.REGRESSED or c.loosened]
 
 
-def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], evals_regressed: bool, ctx: Context):
-    from bot.core.approval import ApprovalInput, evaluate_approval
-
+def approval_stage(
+    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], evals_regressed: bool, ctx: Context
+) -> ApprovalVerdict:
     owners = load_owners(inp.base, config)
     # A renamed file keeps its base path's owners as well as the new path's: moving a prompt out of
     # an owned folder must not drop the owner who guards it.
     changed_paths = tuple(dict.fromkeys([c.path for c in changes] + [c.previous_path for c in changes if c.previous_path]))
     teams = owner_teams(owners, changed_paths + (CONFIG_PATH, owners.file))
-    reviewers = {getattr(r, "user", None) for r in inp.reviews} - {None}
+    reviewers = {r.user for r in inp.reviews}
     return evaluate_approval(
         ApprovalInput(
             changed_prompts=changed_paths,
@@ -315,7 +309,7 @@ def approval_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCha
             config=config.approval,
             config_path=CONFIG_PATH,
             team_members=ctx.team_members(teams),
-            write_access=ctx.write_access(reviewers),  # type: ignore[arg-type]
+            write_access=ctx.write_access(reviewers),
             evals_regressed=evals_regressed,
             regression_accepted_by=ctx.accepted_regression.by if ctx.accepted_regression else None,
         )

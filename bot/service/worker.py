@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot import logs
 from bot.core import snapshot
 from bot.core.approval import can_accept_regression
-from bot.core.render import render_evals_check
+from bot.core.render import render_approval_check, render_comment, render_evals_check
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, Acceptance, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
@@ -365,8 +365,6 @@ class Worker:
                  *, evals: bool = True, new_record: bool = True) -> None:
         """The one way a review reaches GitHub: the sticky comment, then the check runs in `ids` (the
         evals check only when `evals`), then the stored snapshot (a new row, or the latest one updated)."""
-        from bot.core.render import render_approval_check, render_comment, render_evals_check
-
         result = replace(result, links=gh.check_links(client, job.repo, ids, self.settings.github_web_url))
         self._guard(job)
         comment_id = None
