@@ -11,6 +11,9 @@ from bot.core.semdiff.model import ChangeType as T
 from bot.core.semdiff.structure import Unit
 
 
+SCOPE = frozenset({"only", "exactly", "strictly", "at all times", "under no circumstances"})
+
+
 @dataclass(frozen=True)
 class Finding:
     type: T
@@ -38,12 +41,14 @@ def classify_pair(a: Unit, b: Unit, lost_numbers: Counter, gained_numbers: Count
         removed = ca.modals - cb.modals
         added = cb.modals - ca.modals
         if removed or added:
-            s_rem, s_add = strength(ca.modals), strength(cb.modals)
+            s_rem, s_add = strength(ca.modals, a.text), strength(cb.modals, b.text)
             was = ", ".join(f'"{m}"' for m in removed) or "(none)"
             now = ", ".join(f'"{m}"' for m in added) or "(none)"
-            if s_add < s_rem:
+            # A bare imperative binds like "must", but "only"/"exactly" also limit its scope.
+            scope_lost, scope_won = bool(set(removed) & SCOPE), bool(set(added) & SCOPE)
+            if s_add < s_rem or (s_add == s_rem and scope_lost and not scope_won):
                 out.append(Finding(T.CONSTRAINT_WEAKENED, f"constraint weakened: {was} → {now}"))
-            elif s_add > s_rem:
+            elif s_add > s_rem or (s_add == s_rem and scope_won and not scope_lost):
                 out.append(Finding(T.CONSTRAINT_STRENGTHENED, f"constraint strengthened: {was} → {now}"))
 
     lost = (ca.numbers - cb.numbers) & lost_numbers
