@@ -139,9 +139,12 @@ def _fill_body(parsed: Parsed, body: str, first_line: int, engine: str, fmt: str
             parsed.errors.append(error)
             parsed.fallback = True
         parsed.variables.update(variables)
+        parsed.uses.update(variables)
         parsed.includes.extend(includes)
     elif engine == "handlebars":
-        parsed.variables.update(handlebars_variables(body, first_line))
+        used = handlebars_variables(body, first_line)
+        parsed.variables.update(used)
+        parsed.uses.update(used)
     if fmt == "prompty":
         chunks = _split_roles(body, first_line, _PROMPTY_ROLE, default="system")
     elif fmt == "dotprompt":

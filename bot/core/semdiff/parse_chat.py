@@ -33,6 +33,7 @@ def parse_chat(path: str, text: str, fmt: str) -> Parsed:
                 parsed.errors.append(error)
             for name, at in variables.items():
                 parsed.variables.setdefault(name, at if block else line)
+                parsed.uses.setdefault(name, at if block else line)
             parsed.includes.extend(includes)
         # Block scalars start on the line after the key; quoted strings stay on the key's line.
         msg = build_message(role, content, line + 1 if block else line)
