@@ -12,12 +12,13 @@ from dataclasses import replace
 
 from bot.core.semdiff.align import align, moved, similarity
 from bot.core.semdiff.classify import _short, classify_pair, typo_only
-from bot.core.semdiff.cues import is_format_instruction, is_rule, numbers
+from bot.core.semdiff.cues import formats, is_format_instruction, is_rule, numbers
 from bot.core.semdiff.model import Change, Severity, make_change
 from bot.core.semdiff.model import ChangeType as T
 from bot.core.semdiff.structure import Example, Message, Parsed, Section, Unit, canonical
 
 _EXCERPT = 400
+_EXAMPLES_TITLE = re.compile(r"\b(examples?|few[- ]shot)\b", re.I)
 
 
 def compare_text(a: Parsed, b: Parsed, renames: dict[str, str]) -> list[Change]:
@@ -29,6 +30,7 @@ def compare_text(a: Parsed, b: Parsed, renames: dict[str, str]) -> list[Change]:
     matched_b = {j for _, j, _ in pairs}
     # What moved into a new message (a prompt split into system + user) was not removed.
     elsewhere = {u.canon for j, m in enumerate(b.messages) if j not in matched_b for u in m.units}
+    elsewhere |= {f"§{s.key}" for j, m in enumerate(b.messages) if j not in matched_b for s in m.sections}
     for i, j, _ in pairs:
         ma, mb = a.messages[i], b.messages[j]
         if ma.role != mb.role:
@@ -81,7 +83,7 @@ def _compare_message(ma: Message, mb: Message, renames: dict[str, str], lost: Co
     added_secs = {j for j in range(len(mb.sections)) if j not in sec_of_b}
     for i in sorted(removed_secs):
         s = ma.sections[i]
-        if s.units and all(u.canon in elsewhere for u in s.units):
+        if (s.units and all(u.canon in elsewhere for u in s.units)) or f"§{s.key}" in elsewhere or _holds_examples(s):
             continue
         changes.append(
             make_change(T.SECTION_REMOVED, f'section removed: "{s.title}"', before=_section_text(s),
@@ -89,6 +91,8 @@ def _compare_message(ma: Message, mb: Message, renames: dict[str, str], lost: Co
         )
     for j in sorted(added_secs):
         s = mb.sections[j]
+        if _holds_examples(s):
+            continue  # its examples are reported one by one
         changes.append(
             make_change(T.SECTION_ADDED, f'section added: "{s.title}"', after=_section_text(s),
                         head_lines=s.lines, context=ctx_role)
@@ -191,9 +195,15 @@ def _compare_examples(ea: list[Example], eb: list[Example], renames: dict[str, s
     rest_b = [j for j in range(len(eb)) if j not in {p[1] for p in pairs}]
     pairs = sorted(pairs + [(i, j, 0.0) for i, j in zip(rest_a, rest_b)])
     for i, j, _ in pairs:
-        if _rename(ea[i].canon, renames) != eb[j].canon:
-            out.append(make_change(T.EXAMPLE_CHANGED, f"few-shot example changed: {_short(eb[j].text, 60)}",
-                                   before=ea[i].text, after=eb[j].text, base_lines=ea[i].lines, head_lines=eb[j].lines))
+        if _rename(ea[i].canon, renames) != eb[j].canon and _rendered(ea[i].text) != _rendered(eb[j].text):
+            change = make_change(T.EXAMPLE_CHANGED, f"few-shot example changed: {_short(eb[j].text, 60)}",
+                                 before=ea[i].text, after=eb[j].text, base_lines=ea[i].lines, head_lines=eb[j].lines)
+            if formats(ea[i].text, "code") != formats(eb[j].text, "code"):
+                # The example now answers with other keys (a tool call's arguments, a JSON reply):
+                # the model copies that shape.
+                change = replace(change, severity=Severity.HIGH,
+                                 summary=f"{change.summary} (keys changed)")
+            out.append(change)
     da, db = {i for i, _, _ in pairs}, {j for _, j, _ in pairs}
     for i, e in enumerate(ea):
         if i not in da:
@@ -292,6 +302,10 @@ def _rename(text: str, renames: dict[str, str]) -> str:
 def _context(section: Section, unit: Unit, role: str | None) -> str | None:
     parts = [p for p in (role, f"section {section.title!r}" if section.title else None, unit.branch) if p]
     return ", ".join(parts) or None
+
+
+def _holds_examples(s: Section) -> bool:
+    return not s.units and bool(_EXAMPLES_TITLE.search(s.title))
 
 
 def _section_text(s: Section) -> str:

@@ -105,7 +105,7 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
             current.lines.append((no, raw.strip()))
             continue
         m = _LABEL.match(raw)
-        if m and (current is None or current.kind != "item" or not raw[:1].isspace()):
+        if m and (current is None or current.kind != "item" or not raw[:1].isspace()) and _content_follows(lines, offset):
             close()
             secs.append(_Sec(m.group(1).strip(), 8, no))
             continue
@@ -185,6 +185,14 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
         if sec.title or units:
             sections.append(Section(sec.title, sec.level, (sec.start, max(sec.start, sec.end)), tuple(units)))
     return _merge_same_titles(sections), examples
+
+
+def _content_follows(lines: list[str], offset: int) -> bool:
+    """A label titles what follows it; one with nothing after it ("Summary:" at the end) is text."""
+    for line in lines[offset + 1:]:
+        if line.strip():
+            return not (_HEADING.match(line) or _LABEL.match(line))
+    return False
 
 
 def _json_depth(line: str) -> int:
