@@ -198,7 +198,7 @@ def _compare_examples(ea: list[Example], eb: list[Example], renames: dict[str, s
         if _rename(ea[i].canon, renames) != eb[j].canon and _rendered(ea[i].text) != _rendered(eb[j].text):
             change = make_change(T.EXAMPLE_CHANGED, f"few-shot example changed: {_short(eb[j].text, 60)}",
                                  before=ea[i].text, after=eb[j].text, base_lines=ea[i].lines, head_lines=eb[j].lines)
-            if formats(ea[i].text, "code") != formats(eb[j].text, "code"):
+            if _keys(ea[i].text) != _keys(eb[j].text):
                 # The example now answers with other keys (a tool call's arguments, a JSON reply):
                 # the model copies that shape.
                 change = replace(change, severity=Severity.HIGH,
@@ -302,6 +302,11 @@ def _rename(text: str, renames: dict[str, str]) -> str:
 def _context(section: Section, unit: Unit, role: str | None) -> str | None:
     parts = [p for p in (role, f"section {section.title!r}" if section.title else None, unit.branch) if p]
     return ", ".join(parts) or None
+
+
+def _keys(text: str) -> frozenset[str]:
+    """JSON keys in an example, also inside a tool call's JSON-encoded arguments."""
+    return formats(text.replace('\\"', '"'), "code")
 
 
 def _holds_examples(s: Section) -> bool:
