@@ -149,7 +149,8 @@ def _join(words: list[str]) -> str:
     text = ""
     for w in words:
         text += w if (not text or re.match(r"[^\w\s(\[\"']", w)) else " " + w
-    return text.strip(" ,;")
+    # "…, and always look for a way to say yes": the clause is what follows the joining word.
+    return re.sub(r"^(and|or|but|also)\s+", "", text.strip(" ,;"), flags=re.I)
 
 
 def _quoted(label: str, parts: list[str]) -> str:
