@@ -137,7 +137,7 @@ def typo_only(before: str, after: str) -> bool:
 
 
 def _kind(word: str) -> tuple:
-    c = cues(word)
+    c = cues(f"{word} x")  # "no" negates only before a word
     return (c.negations > 0, strength(c.modals), bool(c.numbers))
 
 

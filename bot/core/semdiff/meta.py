@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from rapidfuzz import fuzz
 
@@ -72,7 +73,7 @@ def rename_pairs(a: Parsed, b: Parsed) -> dict[str, str]:
     out: dict[str, str] = {}
     for old in gone:
         for fresh in new:
-            if fresh in out.values() or a.text.count(old) != b.text.count(fresh):
+            if fresh in out.values() or _uses(a.text, old) != _uses(b.text, fresh):
                 continue
             la, lb = a.variables[old], b.variables[fresh]
             if la is None or lb is None:
@@ -82,6 +83,15 @@ def rename_pairs(a: Parsed, b: Parsed) -> dict[str, str]:
                 out[old] = fresh
                 break
     return out
+
+
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _uses(text: str, name: str) -> int:
+    """How often `name` appears inside template tags (the word may also be prose: "the text")."""
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+    return sum(len(word.findall(tag)) for tag in _TAG.findall(text))
 
 
 def _line_text(text: str, line: int) -> str:
