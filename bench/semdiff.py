@@ -1,7 +1,11 @@
-"""Semantic diff figures: precision/recall over the labelled corpus, and the time to diff a
-50 KB prompt pair. Run: .venv/bin/python bench/semdiff.py
+"""Semantic diff figures: precision/recall over the synthetic labelled corpus, the four figures
+of issue #19 over real edits labelled by hand, and the time to diff a 50 KB prompt pair.
+Run: .venv/bin/python bench/semdiff.py
 
-Targets (issue #5): recall 1.0 on high-severity types, precision >= 0.95, < 50 ms per 50 KB pair.
+Targets: synthetic (issue #5) recall 1.0 on high-severity types, precision >= 0.95; real edits
+(issue #19, read from ../shared/corpora/semdiff-real beside the repository) label recall >= 0.90,
+high-severity edits with a high change >= 95%, formatting-only recognised >= 80%, change types
+no label names <= 0.3 per pair; < 50 ms per 50 KB pair.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.core.files import MemoryTree  # noqa: E402
 from bot.core.semdiff import diff_texts  # noqa: E402
-from bot.core.semdiff.evaluate import load_corpus, score, totals  # noqa: E402
+from bot.core.semdiff.evaluate import load_corpus, load_real_corpus, real_totals, score, score_real, totals  # noqa: E402
+
+REAL = ROOT.parent / "shared" / "corpora" / "semdiff-real"
 
 _TOPICS = ["refunds", "shipping", "billing", "accounts", "warranty", "returns", "privacy", "tone", "escalation"]
 _VERBS = ["must", "should", "always", "never", "may"]
@@ -84,6 +90,25 @@ def corpus_figures() -> None:
     print(f"pairs not exactly right: {len(failing)} {failing if failing else ''}".rstrip())
 
 
+def real_figures(folder: Path = REAL) -> None:
+    if not folder.is_dir():
+        print(f"real edits: {folder.name} not found beside the repository (expected at ../shared/corpora/{folder.name}); skipped")
+        return
+    tree = MemoryTree({p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+    pairs = load_real_corpus(tree)
+    scores = [score_real(p, p.diff()) for p in pairs]
+    t = real_totals(scores)
+    print(f"real edits: {t.pairs} pairs, {t.labels} hand labels")
+    print(f"label recall:                      {t.label_recall:.2f} ({t.found}/{t.labels})   target >= 0.90")
+    print(f"high-severity edits with a high:   {t.high_hit}/{t.high_pairs} ({t.high_share:.0%})   target >= 95%")
+    print(f"formatting-only recognised:        {t.formatting_hit}/{t.formatting_pairs} ({t.formatting_share:.0%})   target >= 80%")
+    print(f"unlabelled change types per pair:  {t.unlabelled_per_pair:.2f} ({t.unlabelled})   target <= 0.3")
+    for s in scores:
+        if s.missed or s.unlabelled or (s.high_severity and not s.has_high):
+            print(f"  {s.pair}: missed {list(s.missed)}, unlabelled {list(s.unlabelled)}"
+                  + ("" if s.has_high or not s.high_severity else ", no high change"))
+
+
 def timing_figures(runs: int = 15) -> None:
     before = big_prompt()
     after = edited(before)
@@ -102,4 +127,5 @@ def timing_figures(runs: int = 15) -> None:
 
 if __name__ == "__main__":
     corpus_figures()
+    real_figures()
     timing_figures()

@@ -88,7 +88,50 @@ def align(
                 pairs.append((i, j, share * 100))
                 used_a.add(i)
                 used_b.add(j)
+    # A sentence that gained or lost a clause still holds most of the other's words in order
+    # ("Do not repeat jokes, quotes, facts." / "Do not repeat jokes."): the same instruction.
+    rest_a = [i for i in range(len(before)) if i not in used_a]
+    rest_b = [j for j in range(len(after)) if j not in used_b]
+    if rest_a and rest_b and len(rest_a) * len(rest_b) <= 10_000:
+        scored = []
+        for i in rest_a:
+            wa = _word_list(before[i])
+            for j in rest_b:
+                if allowed and not allowed(i, j):
+                    continue
+                wb = _word_list(after[j])
+                short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+                if len(short) < 3:
+                    continue
+                if _contained(short, long_) or (_persona(wa) and _persona(wb)):
+                    scored.append((len(short) / len(long_), -abs(i - j), i, j))
+        for share, _, i, j in sorted(scored, reverse=True):
+            if i not in used_a and j not in used_b:
+                pairs.append((i, j, share * 100))
+                used_a.add(i)
+                used_b.add(j)
     return sorted(pairs)
+
+
+def _word_list(text: str) -> list[str]:
+    return utils.default_process(text.replace("’", "'").replace("you're", "you are").replace("You're", "You are")).split()
+
+
+def _contained(short: list[str], long_: list[str]) -> bool:
+    """All but at most one of the shorter sentence's words appear in the longer one, in order,
+    and its opening words are the longer one's (the rule is the same, a clause came or went)."""
+    k = 0
+    matched = 0
+    for w in long_:
+        if k < len(short) and w == short[k]:
+            k += 1
+            matched += 1
+    return matched >= len(short) - (1 if len(short) >= 5 else 0) and short[:2] == long_[:2]
+
+
+def _persona(words: list[str]) -> bool:
+    """'You are …' / 'Act as …': the sentence that says who the model is; a new persona rewords the old."""
+    return words[:2] == ["you", "are"] or words[:2] == ["act", "as"]
 
 
 def _words(text: str) -> frozenset[str]:

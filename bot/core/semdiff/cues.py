@@ -13,7 +13,7 @@ from dataclasses import dataclass
 MODALS: dict[str, int] = {
     "under no circumstances": 3, "at all times": 3, "must not": 3, "must": 3, "always": 3,
     "never": 3, "shall": 3, "do not": 3, "don't": 3, "cannot": 3, "can't": 3, "only": 3,
-    "required": 3, "mandatory": 3, "strictly": 3, "absolutely": 3, "is forbidden": 3,
+    "required": 3, "mandatory": 3, "strictly": 3, "absolutely": 3, "is forbidden": 3, "exactly": 3,
     "should not": 2, "shouldn't": 2, "should": 2, "avoid": 2, "usually": 2, "generally": 2,
     "typically": 2, "normally": 2, "rarely": 2, "seldom": 2, "prefer": 2, "preferably": 2,
     "recommended": 2, "ideally": 2, "ought to": 2, "it is best to": 2,
@@ -66,11 +66,26 @@ class Cues:
     formats: frozenset[str]
 
 
+# "DRY (Don't Repeat Yourself)": an acronym's expansion names a thing, it instructs nothing.
+_EXPANSION = re.compile(r"\b([A-Z]{2,6})\s*\(([^()]{3,60})\)")
+_QUOTED_IN_CODE = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _without_expansions(text: str) -> str:
+    def drop(m: re.Match) -> str:
+        initials = "".join(w[0] for w in re.findall(r"[A-Za-z']+", m.group(2))).upper().replace("'", "")
+        return m.group(1) if initials.startswith(m.group(1)[:2]) else m.group(0)
+
+    return _EXPANSION.sub(drop, text) if "(" in text else text
+
+
 def cues(text: str, kind: str = "instruction") -> Cues:
-    plain = text.replace("**", "").replace("`", "'") if kind != "code" else text
+    plain = _without_expansions(text.replace("**", "").replace("`", "'")) if kind != "code" else text
     modals = Counter(m.group(1).lower().replace("’", "'") for m in _MODAL_RE.finditer(plain))
     negations = len(_NEGATION_RE.findall(plain))
-    return Cues(modals, negations, numbers(plain), formats(text, kind))
+    # Numbers inside a JSON sample's strings ("instruction 1") are sample text, not thresholds.
+    counted = _QUOTED_IN_CODE.sub('""', plain) if kind == "code" else plain
+    return Cues(modals, negations, numbers(counted), formats(text, kind))
 
 
 def numbers(text: str) -> Counter:
@@ -109,14 +124,27 @@ def formats(text: str, kind: str = "instruction") -> frozenset[str]:
     return frozenset(found)
 
 
+_OUTPUT_VERB = re.compile(
+    r"\b(respond|response|reply|answer|output|print|return|returns|format|formatted|structure|schema|keys?|fields?|use|write)\b", re.I
+)
+# "Respond with only the sentiment word", "Print only the single character": limiting the answer
+# to a shape (one word, a character, an integer, one per line) is an output format.
+_SHAPE = re.compile(
+    r"\b(only|just|single|exactly one|one per line|nothing else|no other (text|words|information)|"
+    r"without (quotes|punctuation|explanation))\b.*?\b(word|words|character|characters|letter|string|integer|number|"
+    r"value|label|line|lines|sentence|json|list)\b|\b(nothing else|no other (text|words|information))\b",
+    re.I,
+)
+
+
 def is_format_instruction(text: str, kind: str = "instruction") -> bool:
     """An instruction that mainly tells the model what shape to answer in."""
     f = formats(text, kind)
     if kind == "code":
         return bool(f)
-    return bool(f) and bool(
-        re.search(r"\b(respond|reply|answer|output|return|format|formatted|structure|schema|keys?|fields?|use|write)\b", text, re.I)
-    )
+    if not _OUTPUT_VERB.search(text):
+        return False
+    return bool(f) or bool(_SHAPE.search(text))
 
 
 # Hedges cap whatever else the sentence says: "You usually must" is not a "must".
@@ -125,8 +153,44 @@ HEDGES = {"usually", "generally", "typically", "normally", "rarely", "seldom", "
           "try not to", "could", "might"}
 
 
-def strength(modals: Counter) -> int:
-    """How binding a sentence is: 3 must/always/never, 2 should/avoid, 1 may/can/try, 0 none."""
+def strength(modals: Counter, text: str = "") -> int:
+    """How binding a sentence is: 3 must/always/never, 2 should/avoid, 1 may/can/try, 0 none.
+
+    A bare imperative ("Use one h1") binds like "must": given `text`, one without any modal counts 3.
+    """
     if any(m in HEDGES for m in modals):
         return min(MODALS[m] for m in modals)
+    if not modals and text and is_imperative(text):
+        return 3
     return max((MODALS[m] for m in modals), default=0)
+
+
+# Verbs prompts open their rules with. A rule in the imperative is a command, so adding one is
+# a material change; a description ("The user is a developer") is not.
+_IMPERATIVES = frozenset("""
+act add address adhere aim analyze analyse answer apply ask assign assume avoid be begin break call check choose
+cite classify compare compute confirm consider convert correct create decide define describe determine do document
+draft emphasize end ensure escalate estimate evaluate explain extract find flag focus follow format generate give
+highlight identify ignore include infer inform insist keep label limit link list look make mark mention name note
+offer omit output pay pick place prefer present preserve print prioritize produce provide put quote rank rate read
+recommend refer refuse reject rely remember remove repeat rephrase reply report request respond restate return
+review rewrite say select send separate show skip sort speak specify start state stay stick structure suggest
+summarize summarise take tell think translate treat try turn use validate verify wait warn write
+""".split())
+
+
+def is_imperative(text: str) -> bool:
+    words = re.findall(r"[A-Za-z']+", text)
+    if not words:
+        return False
+    first = words[0].lower()
+    if first in ("please", "always", "never", "also", "then", "finally", "first", "now") and len(words) > 1:
+        first = words[1].lower()
+    return first in _IMPERATIVES
+
+
+def is_rule(text: str, kind: str = "instruction") -> bool:
+    """A sentence that commits the model to something: a modal of 'should' strength or more, or an imperative."""
+    if kind != "instruction":
+        return kind == "code"
+    return strength(cues(text).modals, text) >= 2

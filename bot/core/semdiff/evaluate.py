@@ -137,3 +137,119 @@ def totals(scores: list[Score]) -> Totals:
         high_expected=sum(len(high(s.found)) + len(high(s.missed)) for s in scores),
         high_found=sum(len(high(s.found)) for s in scores),
     )
+
+
+# --- Real edits labelled by type (corpora/semdiff-real: <pair>/base.EXT, head.EXT, meta.json) ---
+
+# A label names what a reader saw; some labels are spelled by more than one change type here.
+_LABEL_TYPES: dict[str, frozenset[ChangeType]] = {
+    "negation_flipped": frozenset({ChangeType.NEGATION_ADDED, ChangeType.NEGATION_REMOVED}),
+    "variable_added": frozenset({ChangeType.VARIABLE_ADDED, ChangeType.VARIABLE_RENAMED}),
+    "variable_removed": frozenset({ChangeType.VARIABLE_REMOVED, ChangeType.VARIABLE_RENAMED}),
+}
+# Reported as a figure next to the changes, not an edit a label could name.
+_NOT_AN_EDIT = frozenset({ChangeType.TOKEN_COUNT_CHANGED})
+
+
+@dataclass(frozen=True)
+class RealPair:
+    name: str
+    path: str
+    before: str
+    after: str
+    labels: tuple[str, ...]
+    high_severity: bool
+    notes: str = ""
+
+    def diff(self) -> PromptDiff:
+        return diff_texts(self.path, self.before, self.after)
+
+
+@dataclass(frozen=True)
+class RealScore:
+    pair: str
+    labels: tuple[str, ...]
+    found: tuple[str, ...]
+    missed: tuple[str, ...]
+    unlabelled: tuple[str, ...]  # change types reported that no label names
+    high_severity: bool
+    has_high: bool
+    formatting_only_label: bool
+    formatting_only: bool
+
+
+def load_real_corpus(corpus: FileTree) -> list[RealPair]:
+    """Every `<pair>/meta.json` with its `base.*` and `head.*` files (the path keeps the pair's
+    real file name, so the format is detected as it would be in the repository)."""
+    import json
+
+    files = corpus.paths()
+    out = []
+    for name in sorted({p.split("/", 1)[0] for p in files if p.count("/") == 1 and p.endswith("/meta.json")}):
+        meta = json.loads(corpus.read(f"{name}/meta.json") or b"{}")
+        base = next(f for f in files if f.startswith(f"{name}/base."))
+        head = next(f for f in files if f.startswith(f"{name}/head."))
+        out.append(RealPair(name, meta["path"], (corpus.read(base) or b"").decode("utf-8", "replace"),
+                            (corpus.read(head) or b"").decode("utf-8", "replace"), tuple(meta["labels"]),
+                            bool(meta.get("high_severity")), meta.get("notes", "")))
+    return out
+
+
+def score_real(pair: RealPair, diff: PromptDiff) -> RealScore:
+    reported = {c.type for c in diff.changes if c.type not in _NOT_AN_EDIT}
+    found, missed = [], []
+    for label in pair.labels:
+        if label == "formatting_only":
+            hit = diff.formatting_only
+        else:
+            hit = bool(reported & _LABEL_TYPES.get(label, frozenset({ChangeType(label)})))
+        (found if hit else missed).append(label)
+    named = set()
+    for label in pair.labels:
+        named |= _LABEL_TYPES.get(label, frozenset({ChangeType(label)}))
+    unlabelled = sorted(t.value for t in reported if t not in named)
+    return RealScore(
+        pair.name, pair.labels, tuple(found), tuple(missed), tuple(unlabelled), pair.high_severity,
+        any(c.severity.value == "high" for c in diff.changes), "formatting_only" in pair.labels, diff.formatting_only,
+    )
+
+
+@dataclass(frozen=True)
+class RealTotals:
+    labels: int
+    found: int
+    high_pairs: int
+    high_hit: int
+    formatting_pairs: int
+    formatting_hit: int
+    pairs: int
+    unlabelled: int
+
+    @property
+    def label_recall(self) -> float:
+        return self.found / self.labels if self.labels else 1.0
+
+    @property
+    def high_share(self) -> float:
+        return self.high_hit / self.high_pairs if self.high_pairs else 1.0
+
+    @property
+    def formatting_share(self) -> float:
+        return self.formatting_hit / self.formatting_pairs if self.formatting_pairs else 1.0
+
+    @property
+    def unlabelled_per_pair(self) -> float:
+        return self.unlabelled / self.pairs if self.pairs else 0.0
+
+
+def real_totals(scores: list[RealScore]) -> RealTotals:
+    return RealTotals(
+        labels=sum(len(s.labels) for s in scores),
+        found=sum(len(s.found) for s in scores),
+        high_pairs=sum(s.high_severity for s in scores),
+        high_hit=sum(s.high_severity and s.has_high for s in scores),
+        formatting_pairs=sum(s.formatting_only_label for s in scores),
+        formatting_hit=sum(s.formatting_only_label and s.formatting_only for s in scores),
+        pairs=len(scores),
+        unlabelled=sum(len(s.unlabelled) for s in scores),
+    )

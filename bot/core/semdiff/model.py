@@ -67,7 +67,8 @@ T = ChangeType
 # these matters more than anything else in the diff.
 SEVERITY: dict[ChangeType, Severity] = {
     T.MODEL_CHANGED: Severity.HIGH,
-    T.PARAMETER_CHANGED: Severity.MEDIUM,
+    # Sampling and length settings change every answer (max_tokens 30 → 150, temperature).
+    T.PARAMETER_CHANGED: Severity.HIGH,
     T.VARIABLE_ADDED: Severity.MEDIUM,
     T.VARIABLE_REMOVED: Severity.HIGH,
     T.VARIABLE_RENAMED: Severity.HIGH,

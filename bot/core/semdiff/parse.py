@@ -16,8 +16,15 @@ from bot.core.semdiff.template import handlebars_variables, jinja_variables, loo
 from bot.core.yamlsrc import LocatedYaml, load_yaml
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.S)
-_PROMPTY_ROLE = re.compile(r"^\s*(system|user|assistant|developer|tool|function)\s*:\s*$", re.I)
-_DOTPROMPT_ROLE = re.compile(r"^\s*\{\{\s*role\s+[\"'](\w+)[\"']\s*\}\}\s*$")
+# Role markers that mean the same thing are parsed to the same message: Prompty and promptflow
+# write `system:` or `# system:` (any case); Dotprompt `{{role "system"}}` or the raw
+# `<<<dotprompt:role:system>>>` marker the helper renders to.
+_PROMPTY_ROLE = re.compile(r"^\s*(?:#\s*)?(system|user|assistant|developer|tool|function)\s*:\s*$", re.I)
+_DOTPROMPT_ROLE = re.compile(
+    r"^\s*(?:\{\{\s*role\s+[\"'](\w+)[\"']\s*\}\}|<<<dotprompt:role:(\w+)>>>)\s*$"
+)
+_LOOP_OPEN = re.compile(r"^\s*\{%-?\s*for\b.*%\}\s*$")
+_LOOP_CLOSE = re.compile(r"^\s*\{%-?\s*endfor\b.*%\}\s*$")
 _DOTPROMPT_DROP = re.compile(r"^\s*\{\{\s*(history|section\s+[\"']\w+[\"'])\s*\}\}\s*$")
 
 
@@ -132,13 +139,19 @@ def _fill_body(parsed: Parsed, body: str, first_line: int, engine: str, fmt: str
             parsed.errors.append(error)
             parsed.fallback = True
         parsed.variables.update(variables)
+        parsed.uses.update(variables)
         parsed.includes.extend(includes)
     elif engine == "handlebars":
-        parsed.variables.update(handlebars_variables(body, first_line))
+        used = handlebars_variables(body, first_line)
+        parsed.variables.update(used)
+        parsed.uses.update(used)
     if fmt == "prompty":
         chunks = _split_roles(body, first_line, _PROMPTY_ROLE, default="system")
     elif fmt == "dotprompt":
         chunks = _split_roles(body, first_line, _DOTPROMPT_ROLE, default="user")
+    elif engine == "jinja2" and _has_role_markers(body):
+        # promptflow's chat templates: `system:` / `user:` lines split a jinja2 file into messages.
+        chunks = _split_roles(body, first_line, _PROMPTY_ROLE, default="prompt")
     else:
         chunks = [("prompt", body, first_line)]
     messages = []
@@ -149,17 +162,59 @@ def _fill_body(parsed: Parsed, body: str, first_line: int, engine: str, fmt: str
     parsed.messages, parsed.examples = split_examples(messages)
 
 
+def _has_role_markers(body: str) -> bool:
+    """A role marker at the top (before any text) makes the file a chat template."""
+    for line in body.split("\n"):
+        if line.strip() and not re.match(r"^\s*\{[#%]", line):
+            return bool(_PROMPTY_ROLE.match(line))
+    return False
+
+
 def _split_roles(body: str, first_line: int, marker: re.Pattern, default: str) -> list[tuple[str, str, int]]:
     chunks: list[tuple[str, list[str], int]] = [(default, [], first_line)]
-    for offset, line in enumerate(body.split("\n")):
+    loop: int | None = None  # index of the chunk a `{% for %}` around role markers opened
+    depth = 0  # loops nested inside that one
+    lines = body.split("\n")
+    for offset, line in enumerate(lines):
+        if loop is None and _LOOP_OPEN.match(line) and _loop_has_roles(lines, offset, marker):
+            # A loop over role markers replays the conversation so far: one history message.
+            chunks.append(("history", [line], first_line + offset))
+            loop = len(chunks) - 1
+            continue
+        if loop is not None:
+            chunks[loop][1].append(line)
+            depth += 1 if _LOOP_OPEN.match(line) else 0
+            if _LOOP_CLOSE.match(line) and depth > 0:
+                depth -= 1
+            elif _LOOP_CLOSE.match(line):
+                # Text after the loop continues the message before it; kept only if it says something.
+                chunks.append(("~" + chunks[loop - 1][0].lstrip("~"), [], first_line + offset + 1))
+                loop = None
+            continue
         m = marker.match(line)
         if m:
-            chunks.append((m.group(1).lower(), [], first_line + offset + 1))
+            role = next(g for g in m.groups() if g)
+            chunks.append((role.lower(), [], first_line + offset + 1))
         else:
             chunks[-1][1].append(line)
-    out = [(role, "\n".join(lines), start) for role, lines, start in chunks]
-    # Text before the first role marker only counts when it says something.
-    return [c for i, c in enumerate(out) if i > 0 or c[1].strip()] or [(default, "", first_line)]
+    out = [(role, "\n".join(body_lines), start) for role, body_lines, start in chunks]
+    # Text before the first role marker (or after a history loop) only counts when it says something.
+    keep = [c for i, c in enumerate(out) if c[1].strip() or (i > 0 and not c[0].startswith("~"))]
+    return [(role.lstrip("~"), text, start) for role, text, start in keep] or [(default, "", first_line)]
+
+
+def _loop_has_roles(lines: list[str], start: int, marker: re.Pattern) -> bool:
+    depth = 0
+    for line in lines[start:]:
+        if _LOOP_OPEN.match(line):
+            depth += 1
+        elif _LOOP_CLOSE.match(line):
+            depth -= 1
+            if depth == 0:
+                return False
+        elif marker.match(line):
+            return True
+    return False
 
 
 def build_message(role: str, text: str, first_line: int) -> Message:
@@ -177,9 +232,16 @@ def split_examples(messages: list[Message]) -> tuple[list[Message], list[Example
         cur = messages[i]
         nxt = messages[i + 1] if i + 1 < len(messages) else None
         if cur.role == "user" and nxt is not None and nxt.role == "assistant":
-            text = f"user: {cur.text.strip()}\nassistant: {nxt.text.strip()}"
-            examples.append(Example(text, (cur.lines[0], nxt.lines[1])))
-            i += 2
+            # The assistant's tool calls, the tool results and the answer after them are one example.
+            end = i + 2
+            while end < len(messages) and messages[end].role in ("tool", "function"):
+                end += 1
+                if end < len(messages) and messages[end].role == "assistant":
+                    end += 1
+            turn = messages[i:end]
+            text = "\n".join(f"{m.role}: {m.text.strip()}" for m in turn)
+            examples.append(Example(text, (cur.lines[0], turn[-1].lines[1])))
+            i = end
             continue
         kept.append(cur)
         i += 1

@@ -33,6 +33,7 @@ def parse_chat(path: str, text: str, fmt: str) -> Parsed:
                 parsed.errors.append(error)
             for name, at in variables.items():
                 parsed.variables.setdefault(name, at if block else line)
+                parsed.uses.setdefault(name, at if block else line)
             parsed.includes.extend(includes)
         # Block scalars start on the line after the key; quoted strings stay on the key's line.
         msg = build_message(role, content, line + 1 if block else line)
@@ -54,6 +55,8 @@ def _json_items(parsed: Parsed, text: str):
         parsed.errors.append(SourceError(parsed.path, f"invalid JSON: {exc.msg}", exc.lineno))
         return None
     messages, settings = _split_request(data)
+    if messages is None and isinstance(data, dict):
+        return _document_items(parsed, data, None, text)
     if messages is None:
         parsed.errors.append(SourceError(parsed.path, "expected a list of {role, content} messages", 1))
         return None
@@ -70,7 +73,7 @@ def _json_items(parsed: Parsed, text: str):
         line = role_lines[i] if i < len(role_lines) else 1
         if "content" in msg:
             line = _content_line(text, line, role_lines[i + 1] if i + 1 < len(role_lines) else None)
-        items.append((str(msg["role"]), _content_text(msg.get("content")), line, False))
+        items.append((str(msg["role"]), _message_text(msg), line, False))
     return items
 
 
@@ -82,6 +85,8 @@ def _yaml_items(parsed: Parsed, text: str):
         parsed.errors.extend(exc.errors)
         return None
     messages, settings = _split_request(data)
+    if messages is None and isinstance(data, dict) and isinstance(root, yaml.MappingNode):
+        return _document_items(parsed, data, root, text)
     if messages is None:
         parsed.errors.append(SourceError(parsed.path, "expected a list of {role, content} messages", 1))
         return None
@@ -105,8 +110,45 @@ def _yaml_items(parsed: Parsed, text: str):
                 if k.value == "content":
                     line = v.start_mark.line + 1
                     block = isinstance(v, yaml.ScalarNode) and v.style in ("|", ">")
-        items.append((str(msg["role"]), _content_text(msg.get("content")), line, block))
+        items.append((str(msg["role"]), _message_text(msg), line, block))
     return items
+
+
+# A string value this long, or on several lines, is prompt text in a document that is not a
+# message list (model-graded eval specs, prompt libraries); shorter values are settings.
+_TEXT_VALUE = 60
+
+
+def _document_items(parsed: Parsed, data: dict, root, text: str):
+    """A YAML/JSON document that is not a message list: its long strings are the prompt's
+    messages (named by their key path), its other values are settings."""
+    items = []
+    settings: dict[str, object] = {}
+    _flatten(data, (), settings)
+    for key, value in settings.items():
+        line, block = _value_line(root, key.split("."), text)
+        if isinstance(value, str) and ("\n" in value.strip() or len(value) >= _TEXT_VALUE):
+            items.append((key, value, line, block))
+        else:
+            parsed.settings[key] = Setting(value, line)
+    if not items:
+        parsed.errors.append(SourceError(parsed.path, "expected a list of {role, content} messages", 1))
+        return None
+    return items
+
+
+def _value_line(root, keys: list[str], text: str) -> tuple[int, bool]:
+    """(line of the value, whether it is a block scalar) for a dotted key path."""
+    node = root
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            node = None
+            break
+        node = next((v for k, v in node.value if str(k.value) == key), None)
+    if isinstance(node, yaml.Node):
+        return node.start_mark.line + 1, isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")
+    m = re.search(rf'"{re.escape(keys[-1])}"\s*:', text)
+    return (text.count("\n", 0, m.start()) + 1 if m else 1), False
 
 
 def _split_request(data):
@@ -126,6 +168,15 @@ def _flatten(value, path, out):
             _flatten(v, path + (k,), out)
     elif path:
         out[".".join(map(str, path))] = value
+
+
+def _message_text(msg: dict) -> str:
+    """The content, plus the tool calls an assistant message makes (they are what it says)."""
+    text = _content_text(msg.get("content"))
+    calls = msg.get("tool_calls") or msg.get("function_call")
+    if calls:
+        text = "\n".join(t for t in (text, json.dumps(calls, sort_keys=True)) if t)
+    return text
 
 
 def _content_text(content) -> str:

@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 
 from bot.core.semdiff.structure import Example, Section, Unit
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+# `##Impact:` renders as text in CommonMark but a model reads it as the heading it was meant to
+# be: a missing space after the hashes is formatting, not a change of structure.
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})(?:\s+|(?=[A-Za-z]))(.*?)\s*#*\s*$")
+# A short line ending in a colon on its own ("RESPONSE FORMAT:", "Examples:") titles what follows.
+_LABEL = re.compile(r"^\s{0,3}([A-Za-z][\w ()/&'-]{0,38}?)\s*:\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_LIST = re.compile(r"^(\s*)(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+(.*)$")
+_LIST = re.compile(r"^(\s*)(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)]|\([A-Za-z0-9]{1,3}\))\s+(.*)$")
 _RULE = re.compile(r"^\s*([-*_=])(\s*\1){2,}\s*$")
 _OPEN_TAG = re.compile(r"^\s*<([A-Za-z][\w-]*)(\s[^>]*)?>\s*$")
 _CLOSE_TAG = re.compile(r"^\s*</([A-Za-z][\w-]*)>\s*$")
@@ -54,6 +58,7 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
     current: _Block | None = None
     fence: _Block | None = None
     example_tag: tuple[str, int, list[str]] | None = None
+    json_depth = 0
     lines = text.split("\n")
 
     def close() -> None:
@@ -65,6 +70,14 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
     for offset, raw in enumerate(lines):
         no = first_line + offset
         secs[-1].end = no
+        if fence is not None and json_depth:
+            fence.lines.append((no, raw))
+            json_depth += _json_depth(raw)
+            if json_depth <= 0:
+                json_depth = 0
+                secs[-1].blocks.append(fence)
+                fence = None
+            continue
         if fence is not None:
             if _FENCE.match(raw):
                 fence.lines.append((no, ""))
@@ -82,12 +95,30 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
                 body.append(raw)
             continue
         stripped = raw.lstrip()
-        if stripped[:1].isalpha() and stripped[1:2] not in (".", ")") and "|" not in raw:
+        if stripped[:1].isalpha() and stripped[1:2] not in (".", ")") and "|" not in raw and not _LABEL.match(raw):
             # Fast path for the common case, plain prose: nothing structural starts with a letter.
+            if current is not None and current.kind == "item" and raw[:1].isupper():
+                close()  # an unindented capitalised line after a list item starts a new paragraph
             if current is None or current.kind not in ("para", "item"):
                 close()
                 current = _Block("para", [], _top(branches))
             current.lines.append((no, raw.strip()))
+            continue
+        m = _LABEL.match(raw)
+        if m and (current is None or current.kind != "item" or not raw[:1].isspace()) and _content_follows(lines, offset):
+            close()
+            secs.append(_Sec(m.group(1).strip(), 8, no))
+            continue
+        if stripped[:1] in "{[" and (current is None or not current.lines) and _json_start(lines, offset):
+            # A JSON object or array on its own lines is a schema or a sample answer, not prose.
+            close()
+            fence = _Block("code", [(no, raw)], _top(branches))
+            depth = _json_depth(raw)
+            if depth <= 0:
+                secs[-1].blocks.append(fence)
+                fence = None
+            else:
+                json_depth = depth
             continue
         if _FENCE.match(raw):
             close()
@@ -154,6 +185,28 @@ def segment(text: str, first_line: int = 1) -> tuple[list[Section], list[Example
         if sec.title or units:
             sections.append(Section(sec.title, sec.level, (sec.start, max(sec.start, sec.end)), tuple(units)))
     return _merge_same_titles(sections), examples
+
+
+def _content_follows(lines: list[str], offset: int) -> bool:
+    """A label titles what follows it; one with nothing after it ("Summary:" at the end) is text."""
+    for line in lines[offset + 1:]:
+        if line.strip():
+            return not (_HEADING.match(line) or _LABEL.match(line))
+    return False
+
+
+def _json_depth(line: str) -> int:
+    """How many brackets this line opens (negative: closes), outside strings."""
+    plain = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line)
+    return plain.count("{") + plain.count("[") - plain.count("}") - plain.count("]")
+
+
+def _json_start(lines: list[str], offset: int) -> bool:
+    """A line opening `{` or `[` whose next lines look like JSON keys or values."""
+    first = lines[offset].strip()
+    if first in ("{", "[") and offset + 1 < len(lines):
+        return bool(re.match(r'^\s*("|\{|\[|\d|true|false|null|\]|\})', lines[offset + 1]))
+    return bool(re.match(r'^[{\[]\s*"[^"]*"\s*:', first))
 
 
 def _examples_of(sec: _Sec) -> list[Example]:

@@ -75,7 +75,8 @@ class Parsed:
     messages: list[Message] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)  # few-shot examples outside messages' text
     settings: dict[str, Setting] = field(default_factory=dict)  # flattened front matter / request keys
-    variables: dict[str, int | None] = field(default_factory=dict)  # name -> first line
+    variables: dict[str, int | None] = field(default_factory=dict)  # name -> first line (used or declared)
+    uses: dict[str, int | None] = field(default_factory=dict)  # name -> first line, template uses only
     includes: list[str] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
     fallback: bool = False
