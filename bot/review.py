@@ -106,8 +106,20 @@ def as_json(result: ReviewResult, status: int) -> dict:
             for p in result.prompts
         ],
         "evals": to_jsonable(result.evals),
+        "explanation": explanation_json(result),
         "evals_skipped_reason": result.evals_skipped_reason,
     }
+
+
+def explanation_json(result: ReviewResult) -> dict | None:
+    """Clusters with their cause change(s) spelled out (not only ids), for CI scripts."""
+    ex = result.explanation
+    if ex is None:
+        return None
+    data = to_jsonable(ex)
+    for cause in data["causes"]:
+        cause["cause_changes"] = [to_jsonable(ex.change(i)) for i in cause["changes"]]
+    return data
 
 
 def default_cache_dir() -> str:

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from bot.core.errors import SourceError
+from bot.core.explain.model import Explanation
 
 COMMENT_MARKER = "<!-- prompt-review:comment -->"
 EVALS_CHECK = "prompt-review/evals"
@@ -97,6 +98,8 @@ class ReviewResult:
     approval: Any = None  # bot.core.approval.ApprovalVerdict | None
     accepted_regression: dict | None = None  # {"by": login, "at": iso time, "cases": [...]}
     superseded_by: str | None = None
+    # Which change broke (or fixed) which cases: clusters and their causes (None: nothing regressed or fixed).
+    explanation: Explanation | None = None
     links: Links = field(default_factory=Links)
 
     @property

@@ -228,6 +228,18 @@ def run_evals_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptCh
     return report, None
 
 
+def explain_stage(inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], report, ctx: Context):
+    """Clusters of the regressed and fixed cases and the change behind each (ablation, budgeted)."""
+    from bot.evals import MemoryCache
+    from bot.evals.explain import ExplainRequest, explain
+
+    if report is None or (ctx.cancelled and ctx.cancelled()):
+        return None
+    request = ExplainRequest(base=inp.base, head=inp.head, prompts=tuple(changes), config=config.evals,
+                             limits=config.limits, env=dict(ctx.env))
+    return asyncio.run(explain(request, report, ctx.cache if ctx.cache is not None else MemoryCache(), ctx.cancelled))
+
+
 def _cases_run(report) -> int:
     stats = getattr(report, "stats", None)
     return int(getattr(stats, "cases_run", 0) or 0) if stats is not None else 0
@@ -347,12 +359,17 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     report, skipped = None, None
     if ctx.cancelled and ctx.cancelled():
         return result
+    if ctx.cache is None:  # one cache for the eval run and the ablation that follows it
+        from bot.evals import MemoryCache
+
+        ctx = replace(ctx, cache=MemoryCache())
     if inp.changed:
         report, skipped = run_evals_stage(inp, config, changes, ctx)
     if not changes and (report is None or (_cases_run(report) == 0 and not report.errors)):
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,
                      evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)
+    result = replace(result, explanation=explain_stage(inp, config, changes, report, ctx))
     verdict = getattr(report, "verdict", None)
     regressed = bool(verdict is not None and getattr(verdict, "blocking", False))
     if ctx.with_approval:
