@@ -35,14 +35,17 @@ class ChangeRef:
     head_lines: Lines | None = None
 
     @property
-    def where(self) -> str:
-        """'prompts/x.md line 9' (base lines for a removal, head lines otherwise)."""
+    def lines(self) -> str:
+        """'line 9 of the base' for a removal, 'lines 47–48' (head) otherwise; '' without lines."""
         lines = self.head_lines or self.base_lines
         if lines is None:
-            return self.file
-        side = "" if self.head_lines else " (base)"
+            return ""
         span = f"line {lines[0]}" if lines[0] == lines[1] else f"lines {lines[0]}–{lines[1]}"
-        return f"{self.file} {span}{side}"
+        return span if self.head_lines else f"{span} of the base"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file} {self.lines}".strip()
 
 
 @dataclass(frozen=True)
