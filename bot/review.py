@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -158,9 +159,14 @@ def review_command(args: argparse.Namespace) -> int:
         print(f"prompt-review: {error}", file=sys.stderr)
     if result.evals is not None and result.evals.verdict.could_not_check:
         print(f"prompt-review: could not check: {result.evals.verdict.could_not_check}", file=sys.stderr)
-    if args.format == "json":
+    fmt = args.format or ("text" if sys.stdout.isatty() else "markdown")
+    if fmt == "json":
         json.dump(as_json(result, status), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    elif fmt == "text":
+        from bot.core.render.text import render_text
+
+        sys.stdout.write(render_text(result, width=shutil.get_terminal_size((100, 24)).columns, color=sys.stdout.isatty()))
     else:
         sys.stdout.write(render_comment(result))
         sys.stdout.write("\n")
