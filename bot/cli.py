@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("review", help="review BASE..HEAD of a local git checkout")
     p.add_argument("range", metavar="BASE..HEAD")
     p.add_argument("--repo", default=".", help="path to the git repository (default: .)")
-    p.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    p.add_argument("--format", choices=["text", "markdown", "json"], default=None,
+                   help="text (default on a terminal), markdown (the PR comment; default otherwise) or json")
     p.add_argument("--suite", action="append", default=None, help="suite file (repeatable); overrides `suites`")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk result cache")
     p.add_argument("--cache-dir", default=None, help="result cache directory (default: the user cache dir, e.g. ~/.cache/prompt-review/results; never inside the reviewed repository)")

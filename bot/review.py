@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -106,8 +107,20 @@ def as_json(result: ReviewResult, status: int) -> dict:
             for p in result.prompts
         ],
         "evals": to_jsonable(result.evals),
+        "explanation": explanation_json(result),
         "evals_skipped_reason": result.evals_skipped_reason,
     }
+
+
+def explanation_json(result: ReviewResult) -> dict | None:
+    """Clusters with their cause change(s) spelled out (not only ids), for CI scripts."""
+    ex = result.explanation
+    if ex is None:
+        return None
+    data = to_jsonable(ex)
+    for cause in data["causes"]:
+        cause["cause_changes"] = [to_jsonable(ex.change(i)) for i in cause["changes"]]
+    return data
 
 
 def default_cache_dir() -> str:
@@ -146,9 +159,14 @@ def review_command(args: argparse.Namespace) -> int:
         print(f"prompt-review: {error}", file=sys.stderr)
     if result.evals is not None and result.evals.verdict.could_not_check:
         print(f"prompt-review: could not check: {result.evals.verdict.could_not_check}", file=sys.stderr)
-    if args.format == "json":
+    fmt = args.format or ("text" if sys.stdout.isatty() else "markdown")
+    if fmt == "json":
         json.dump(as_json(result, status), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    elif fmt == "text":
+        from bot.core.render.text import render_text
+
+        sys.stdout.write(render_text(result, width=shutil.get_terminal_size((100, 24)).columns, color=sys.stdout.isatty()))
     else:
         sys.stdout.write(render_comment(result))
         sys.stdout.write("\n")

@@ -37,6 +37,14 @@ class ForksConfig(_Strict):
     label: str = "prompt-review:run-evals"
 
 
+class ExplainConfig(_Strict):
+    """Ablation that names the change behind each cluster of regressions (`explain: false` turns it off)."""
+
+    enabled: bool = True
+    sample: int = Field(5, ge=1, le=50)  # cases of a cluster re-run per candidate change
+    max_calls: int = Field(200, ge=0)  # model calls the ablation may add (inside evals.budget too)
+
+
 class EvalsConfig(_Strict):
     fail_on: Literal["regression", "any_failure", "never"] = "regression"
     max_regressions: int = Field(0, ge=0)
@@ -58,6 +66,12 @@ class EvalsConfig(_Strict):
     budget: Budget = Field(default_factory=Budget)
     skip_evals_on_formatting_only: bool = True
     forks: ForksConfig = Field(default_factory=ForksConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
+
+    @field_validator("explain", mode="before")
+    @classmethod
+    def _explain_switch(cls, value):
+        return {"enabled": value} if isinstance(value, bool) else value
 
     @field_validator("allowed_base_urls")
     @classmethod

@@ -8,6 +8,7 @@ from enum import Enum
 
 from bot.core.approval import ApprovalVerdict
 from bot.core.errors import SourceError
+from bot.core.explain.model import Explanation
 from bot.core.report import EvalReport
 from bot.core.semdiff import PromptDiff
 
@@ -102,6 +103,8 @@ class ReviewResult:
     approval: ApprovalVerdict | None = None
     accepted_regression: Acceptance | None = None
     superseded_by: str | None = None
+    # Which change broke (or fixed) which cases: clusters and their causes (None: nothing regressed or fixed).
+    explanation: Explanation | None = None
     links: Links = field(default_factory=Links)
 
     @property

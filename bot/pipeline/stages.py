@@ -23,7 +23,9 @@ from bot.core.compare import CaseStatus
 from bot.core.owners import OwnersFile, parse_owners
 from bot.core.report import EvalReport
 from bot.core.semdiff import diff_prompt, diff_texts
+from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
+from bot.evals.explain import ExplainRequest, explain
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
 log = logging.getLogger("prompt_review.pipeline")
@@ -251,6 +253,17 @@ def run_evals_stage(
     return report, None
 
 
+def explain_stage(
+    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], report: EvalReport | None, ctx: Context
+) -> Explanation | None:
+    """Clusters of the regressed and fixed cases and the change behind each (ablation, budgeted)."""
+    if report is None or (ctx.cancelled and ctx.cancelled()):
+        return None
+    request = ExplainRequest(base=inp.base, head=inp.head, prompts=tuple(changes), config=config.evals,
+                             limits=config.limits, env=dict(ctx.env))
+    return asyncio.run(explain(request, report, ctx.cache if ctx.cache is not None else MemoryCache(), ctx.cancelled))
+
+
 def _cases_run(report: EvalReport) -> int:
     return report.stats.cases_run
 
@@ -363,12 +376,17 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     report, skipped = None, None
     if ctx.cancelled and ctx.cancelled():
         return result
+    if ctx.cache is None:  # one cache for the eval run and the ablation that follows it
+        from bot.evals import MemoryCache
+
+        ctx = replace(ctx, cache=MemoryCache())
     if inp.changed:
         report, skipped = run_evals_stage(inp, config, changes, ctx)
     if not changes and (report is None or (_cases_run(report) == 0 and not report.errors)):
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,
                      evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)
+    result = replace(result, explanation=explain_stage(inp, config, changes, report, ctx))
     if ctx.with_approval and not any(p.blocking for p in result.problems):
         result = with_approval(inp, config, result, ctx)
     return result

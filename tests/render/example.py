@@ -10,6 +10,7 @@ from bot.core.config import EvalsConfig
 from bot.core.files import MemoryTree
 from bot.core.semdiff import diff_prompt
 from bot.evals import EvalRequest, MemoryCache, run_evals
+from bot.evals.explain import ExplainRequest, explain
 from bot.modelserver.app import create_app
 from bot.serving import start_in_thread
 from tests.render import builders as b
@@ -44,7 +45,11 @@ def example_result(pull: str, **fields) -> b.ReviewResult:
             env={"OPENAI_BASE_URL": server.url + "/v1", "OPENAI_API_KEY": "test-key"},
             formatting_only=frozenset({SYSTEM}) if semdiff.formatting_only else frozenset(),
         )
-        report = asyncio.run(run_evals(request, MemoryCache()))
+        cache = MemoryCache()
+        report = asyncio.run(run_evals(request, cache))
+        explanation = asyncio.run(explain(
+            ExplainRequest(base=base, head=head, prompts=(prompt,), config=request.config, env=request.env), report, cache
+        ))
     regressed = bool(report.cases(b.CaseStatus.REGRESSED))
     fields.setdefault("approval", b.approval(regressed=regressed))
-    return b.result([prompt], evals=report, **fields)
+    return b.result([prompt], evals=report, explanation=explanation, **fields)

@@ -21,13 +21,13 @@ def balanced(md: str) -> None:
     assert html.count("<table>") == html.count("</table>")
 
 
-def test_300_regressions_fit_in_one_comment_with_a_visible_truncation_note():
-    comment = render_comment(scenarios.many_regressions(300))
+def test_1000_regressions_fit_in_one_comment_with_a_visible_truncation_note():
+    comment = render_comment(scenarios.many_regressions(1000))
     assert len(comment) <= 65536
     assert comment.startswith(COMMENT_MARKER)
     shown = comment.count("| refund_out_of_window") + comment.count("| refund\\_out\\_of\\_window")
-    hidden = int(re.search(r"\*\*(\d+) more regressed cases — see the check run details", comment).group(1))
-    assert 0 < shown < 300 and shown + hidden == 300
+    hidden = int(re.search(r"\*\*(\d+) more cases in this cluster — see the check run details", comment).group(1))
+    assert 0 < shown < 1000 and shown + hidden == 1000
     balanced(comment)
 
 

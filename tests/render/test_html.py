@@ -24,5 +24,6 @@ def test_the_example_comment_becomes_a_complete_page():
 
     page = html_page(render_comment(scenarios.friendlier()))
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
-    assert page.count("<tr>") == 1 + 41 + 1 + 7 + 1 + 1  # regressed header+rows, diff header+rows, approval header+row
+    # the cluster's header + representative, its folded header + 40 members, diff header+rows, approval header+row
+    assert page.count("<tr>") == 1 + 1 + 1 + 40 + 1 + 7 + 1 + 1
     assert "<!-- prompt-review:comment -->" in page  # kept as an invisible HTML comment, as on GitHub

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.core.render import conclusion
 from bot.core.render.budget import Detail
+from bot.core.render.causes import cause_views, cluster_views
 from bot.core.render.diffview import prompt_view
 from bot.core.render.views import model_ids, suite_views
 from bot.core.result import COMMENT_MARKER, Acceptance, ReviewResult
@@ -52,5 +53,10 @@ def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict
         detail=detail,
         problem_errors=max(5, detail.list_items),
     )
+    clusters, rows_left = {}, detail.regressed_rows
+    for s in ctx["suites"]:
+        clusters[s.path], used = cluster_views(result, s.path, "regressed", detail, rows_left)
+        rows_left -= used
+    ctx.update(clusters=clusters, causes=cause_views(result))
     ctx.update(extra)
     return ctx
