@@ -25,6 +25,7 @@ from bot.pipeline import github as gh
 from bot.pipeline.stages import (
     Context, acceptance_paths, accepted_cases, approval_stage, load_config, load_owners, owner_teams, review,
 )
+from bot.release.jobs import run_release_job
 from bot.service import queue
 from bot.service.db import AuditEntry, EvalResult, ReviewRecord
 from bot.service.metrics import Metrics
@@ -141,7 +142,8 @@ class Worker:
         beat.start()
         state = "done"
         try:
-            handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job}[job.kind]
+            handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job,
+                       "release": lambda j: run_release_job(self, j)}[job.kind]
             self._run_with_deadline(job, handler)
         except JobTimedOut:
             state = "timeout"
