@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-from bot.core.files import is_prompt
 from bot.core.release import ReleaseError, Via, parse_command
 from bot.release.intake import KIND, release_job_for  # noqa: F401 (re-exported)
 from bot.release.service import Release, _parse_time
@@ -40,12 +39,12 @@ def _merged_pull(client, repo: str, number: int) -> dict | None:
     return pull if pull.get("merged") or pull.get("merged_at") else None
 
 
-def _pr_prompts(release: Release, client, repo: str, number: int, commit: str) -> tuple[str, ...]:
-    """The prompts the PR changed that exist at `commit` (a comment deploys what its PR brought)."""
-    at = release.at(client, repo, commit)
-    files = [f.get("filename") for f in client.pull_files(repo, number)]
-    return tuple(sorted(p for p in files if isinstance(p, str) and p in at.prompts
-                        and is_prompt(p, at.config.prompts.include, at.config.prompts.exclude)))
+def _pr_prompts(release: Release, client, repo: str, pull: dict, commit: str) -> tuple[str, ...]:
+    """The prompts the PR brought (their blob differs between its base and `commit`): a comment or button
+    deploys what its PR changed, nothing else."""
+    after = release.at(client, repo, commit).prompts
+    before = release.at(client, repo, pull["base"]["sha"]).prompts
+    return tuple(sorted(p for p, sha in after.items() if before.get(p) != sha))
 
 
 def _command(release: Release, client, job) -> None:
@@ -59,7 +58,7 @@ def _command(release: Release, client, job) -> None:
             d = release.rollback(job.repo, label, actor=sender, via=Via.COMMENT.value, reason=reason, client=client)
         else:
             commit = pull.get("merge_commit_sha") or pull["head"]["sha"]
-            prompts = _pr_prompts(release, client, job.repo, job.pr, commit)
+            prompts = _pr_prompts(release, client, job.repo, pull, commit)
             if not prompts:
                 raise _Refused(f"#{job.pr} changed no prompt that is still at its merge commit")
             d = release.deploy(job.repo, label, actor=sender, via=Via.COMMENT.value, ref=commit, prompts=prompts,
@@ -84,7 +83,7 @@ def _button(release: Release, client, job) -> None:
         return
     commit = pull.get("merge_commit_sha") or job.head_sha
     try:
-        prompts = _pr_prompts(release, client, job.repo, pull["number"], commit)
+        prompts = _pr_prompts(release, client, job.repo, pull, commit)
         d = release.deploy(job.repo, label, actor=sender, via=Via.BUTTON.value, ref=commit, prompts=prompts,
                            pr=pull["number"], client=client)
     except ReleaseError as exc:
