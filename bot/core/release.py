@@ -199,7 +199,9 @@ def plan_rollback(label: str, history: Iterable[PastDeployment]) -> tuple[PastDe
     if target is None or all(m.from_version is None for m in target.moves):
         raise ReleaseError(Refusal.NOTHING_TO_RESTORE, f"nothing precedes the first deployment of {label}: there is no earlier version to restore")
     moves = tuple(Move(m.path, m.to_version, m.from_version) for m in target.moves if m.from_version is not None)
-    return target, Plan(label, target.commit, moves, override=False)
+    before = [d for d in past if d.id < target.id]
+    restored_from = max(before, key=lambda d: d.id).commit if before else target.commit
+    return target, Plan(label, restored_from, moves, override=False)
 
 
 # --- manifest ---------------------------------------------------------------------------------
