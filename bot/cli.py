@@ -49,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="leave everything running afterwards")
     p.add_argument("--out", default="prompt-review-demo.html", help="where to write the comment as HTML")
 
+    from bot.release.cli import VERBS as RELEASE_VERBS, add_release_verbs  # deploy rollback labels versions tokens bundle
+
+    add_release_verbs(sub)
+
     args = parser.parse_args(argv)
+    if args.verb in RELEASE_VERBS:
+        from bot.release.cli import release_command
+
+        return release_command(args)
     if args.verb in ("serve", "web", "worker"):
         from bot.service.run import run
 

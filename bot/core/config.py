@@ -108,12 +108,18 @@ class LimitsConfig(_Strict):
     render_memory_mb: int = Field(256, ge=64, le=4096)  # address space of the render worker process
 
 
+class ReleaseConfig(_Strict):
+    # labels a version whose review did not pass may reach only by an owner's recorded override
+    protected_labels: list[str] = Field(default_factory=lambda: ["production"])
+
+
 class RepoConfig(_Strict):
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     suites: list[str] | None = None
     evals: EvalsConfig = Field(default_factory=EvalsConfig)
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     @field_validator("suites")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.release.intake import release_job_for
 from bot.service.queue import NewJob
 
 MAX_REPO_CHARS = 300  # owner (39) + "/" + name (100) fits with room; the column holds 300
@@ -109,6 +110,10 @@ def decide(event: str, payload: dict) -> Decision:
 
     if repo is None or installation_id is None:
         return Decision(outcome="ignored", repo=repo)
+
+    release_job = release_job_for(event, action, payload, repo, installation_id, sender)
+    if release_job is not None:  # push to the default branch, deploy comment or button
+        return Decision(outcome="queued", repo=repo, pr=release_job.pr or None, jobs=[release_job])
 
     if event == "pull_request" and isinstance(payload.get("pull_request"), dict):
         pr = payload["pull_request"]

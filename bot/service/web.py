@@ -224,6 +224,9 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics, lifespa
                 credentials_path=settings.credentials_path,
             )
         )
+    from bot.release.api import create_release_router  # the release half: manifest, deployments, tokens
+
+    app.include_router(create_release_router(settings, engine))
     return _FastPath(app, webhook)
 
 

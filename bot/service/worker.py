@@ -29,6 +29,7 @@ from bot.pipeline import github as gh
 from bot.pipeline.stages import (
     Context, ReviewInput, acceptance_paths, accepted_cases, load_config, load_owners, owner_teams, review, with_approval,
 )
+from bot.release.jobs import run_release_job
 from bot.service import queue
 from bot.service.db import AuditEntry, EvalResult, ReviewRecord
 from bot.service.metrics import Metrics
@@ -153,7 +154,8 @@ class Worker:
         beat.start()
         state = "done"
         try:
-            handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job}[job.kind]
+            handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job,
+                       "release": lambda j: run_release_job(self, j)}[job.kind]
             self._run_with_deadline(job, handler)
         except JobTimedOut:
             state = "timeout"

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.simulator.events import EventsMixin
 from bot.simulator.faults import FaultsMixin
+from bot.simulator.release import ReleaseMixin
 from bot.simulator.gitobjects import ObjectStore, Symlink
 from bot.simulator.shapes import iso
 from bot.simulator.state import (Account, AppRecord, CheckRun, CheckSuite, Installation, IssueComment, Label,
@@ -66,7 +67,7 @@ def files_of_dir(directory: str | Path) -> dict[str, bytes | Symlink]:
     return dict(sorted(files.items()))
 
 
-class Simulator(EventsMixin, FaultsMixin):
+class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
     """In-memory GitHub for one App. Without keys it generates one (`private_key_pem`)."""
 
     def __init__(self, webhook_url: str | None = None, webhook_secret: str = "", app_id: int = 1,

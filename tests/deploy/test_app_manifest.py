@@ -19,8 +19,10 @@ MANIFEST_KEYS = {
     "public", "default_events", "default_permissions", "request_oauth_on_install", "setup_on_update",
 }
 # DESIGN.md "Deploy".
-DESIGN_PERMISSIONS = {"checks": "write", "pull_requests": "write", "contents": "read", "members": "read", "metadata": "read"}
-DESIGN_EVENTS = {"pull_request", "pull_request_review", "check_run", "check_suite", "installation", "installation_repositories"}
+DESIGN_PERMISSIONS = {"checks": "write", "pull_requests": "write", "contents": "read", "members": "read", "metadata": "read",
+                      "deployments": "write"}  # the release half (docs/release.md)
+DESIGN_EVENTS = {"pull_request", "pull_request_review", "check_run", "check_suite", "installation", "installation_repositories",
+                 "push", "issue_comment"}
 
 
 def test_manifest_uses_only_keys_github_accepts_and_has_the_required_url():

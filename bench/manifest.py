@@ -1,0 +1,118 @@
+"""The manifest endpoint under load: GET /v1/repos/{owner}/{repo}/manifest with a repo token against
+`prompt-review serve` (SQLite, its own process), offered at fixed rates (open loop) with and without
+If-None-Match; prints throughput, p50 and p99 (the issue's target: p99 < 10 ms at 1,000 requests/s).
+
+Run: .venv/bin/python bench/manifest.py [--rates 250,500,1000 --seconds 5 --prompts 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.core.release import Move, Plan
+from bot.release import store
+from bot.service.db import make_engine
+from bot.service.migrate import upgrade
+
+REPO = "acme/support-bot"
+
+
+def seed(db_url: str, prompts: int) -> str:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    moves = []
+    for i in range(prompts):
+        sha = f"{i:040x}"
+        store.store_blob(engine, REPO, sha, (f"---\nmodel: gpt-4o\ntemperature: 0.2\n---\nYou are agent {i}.\n" * 20).encode())
+        moves.append(Move(f"prompts/p{i}.prompt", None, sha))
+    store.apply(engine, REPO, Plan("production", "c" * 40, tuple(moves), False), kind="deploy", actor="bench", via="api", reason=None)
+    _, token = store.create_token(engine, REPO, "read", "bench")
+    engine.dispose()
+    return token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run_rate(url: str, headers: dict, rate: int, seconds: float) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        start = time.perf_counter()
+        total = int(rate * seconds)
+
+        async def one(due: float) -> None:
+            nonlocal errors
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                response = await client.get(url, headers=headers)
+                if response.status_code not in (200, 304):
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append(time.perf_counter() - due)  # from when it was due: queueing counts
+
+        await asyncio.gather(*(one(start + i / rate) for i in range(total)))
+        elapsed = time.perf_counter() - start
+    return latencies, errors, elapsed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="250,500,1000")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--prompts", type=int, default=20)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        token = seed(db_url, args.prompts)
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPT_REVIEW_")}
+        env.update(PROMPT_REVIEW_DATABASE_URL=db_url, PROMPT_REVIEW_LOG_LEVEL="WARNING",
+                   PROMPT_REVIEW_CREDENTIALS_PATH=str(Path(tmp) / "none.env"))
+        server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            url = f"{base}/v1/repos/{REPO}/manifest?label=production"
+            auth = {"Authorization": f"Bearer {token}"}
+            first = httpx.get(url, headers=auth)
+            assert first.status_code == 200, first.text
+            tag = first.headers["etag"]
+            print(f"manifest: {args.prompts} prompts, {len(first.content):,} bytes; serve (SQLite), {args.seconds:g} s per rate")
+            for label, headers in (("200 full body", auth), ("304 If-None-Match", {**auth, "If-None-Match": tag})):
+                for rate in (int(r) for r in args.rates.split(",")):
+                    lat, errors, elapsed = asyncio.run(run_rate(url, headers, rate, args.seconds))
+                    lat.sort()
+                    p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+                    print(f"  {label:18} offered {rate:5}/s  served {len(lat) / elapsed:7.0f}/s  "
+                          f"p50 {statistics.median(lat) * 1000:6.1f} ms  p99 {p99:7.1f} ms  errors {errors}")
+        finally:
+            server.terminate()
+            server.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

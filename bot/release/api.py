@@ -1,0 +1,287 @@
+"""The release endpoints under /v1: the manifest and single prompts (repo tokens), deployments,
+rollbacks, labels, version sync and token management (a GitHub user token names the person).
+
+Errors answer {"error": "..."} in plain words; a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
+
+from bot.core.release import Refusal, ReleaseError, Via, check_label, short
+from bot.github.client import GitHubApp, GitHubError
+from bot.release import store
+from bot.release.models import Deployment
+from bot.release.service import Release
+from bot.settings import Settings
+
+log = logging.getLogger("prompt_review.release")
+
+STATUS = {
+    Refusal.BAD_LABEL: 422, Refusal.UNKNOWN_LABEL: 404, Refusal.UNKNOWN_PROMPT: 404, Refusal.UNKNOWN_REF: 404,
+    Refusal.NOT_OWNER: 403, Refusal.REVIEW_DID_NOT_PASS: 409, Refusal.NOTHING_TO_MOVE: 409,
+    Refusal.NOTHING_TO_RESTORE: 409,
+}
+VIAS = {v.value for v in (Via.CLI, Via.API)}
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, **extra):
+        self.status, self.message, self.extra = status, message, extra
+
+
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() in ("bearer", "token") and value.strip() else None
+
+
+def deployment_json(d: Deployment, moves=None) -> dict:
+    out = {"id": d.id, "repo": d.repo, "label": d.label, "commit": d.commit_sha, "kind": d.kind, "actor": d.actor,
+           "via": d.via, "reason": d.reason, "override": d.override, "blocked": d.blocked, "reverts": d.reverts,
+           "rolled_back_by": d.rolled_back_by, "pr": d.pr, "github_deployment_id": d.github_deployment_id,
+           "created_at": d.created_at.isoformat() if d.created_at else None}
+    if moves is not None:
+        out["moves"] = [{"path": m.path, "from": short(m.from_version), "to": short(m.to_version)} for m in moves]
+    return out
+
+
+class ManifestCache:
+    """Built manifests per (repo, label), valid while the label's latest deployment is the same one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], tuple[int, bytes, str]] = {}
+
+    def get(self, key: tuple[str, str], stamp: int | None) -> tuple[bytes, str] | None:
+        with self._lock:
+            hit = self._items.get(key)
+        return (hit[1], hit[2]) if hit and hit[0] == stamp else None
+
+    def put(self, key: tuple[str, str], stamp: int, body: bytes, tag: str) -> None:
+        with self._lock:
+            self._items[key] = (stamp, body, tag)
+
+
+def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    app = (GitHubApp(settings.app_id, settings.private_key_pem(), settings.github_api_url,  # type: ignore[arg-type]
+                     timeout=settings.github_timeout_seconds)
+           if settings.app_id is not None and settings.private_key_pem() else None)
+    release = Release(engine, app, settings.github_web_url) if app is not None else None  # type: ignore[arg-type]
+    cache = ManifestCache()
+
+    def need_release() -> Release:
+        if release is None:
+            raise Problem(503, "the GitHub App is not configured on this service yet (see /setup)")
+        return release
+
+    def person(request: Request) -> str:
+        """The GitHub login behind the request's user token."""
+        token = _bearer(request)
+        if token is None:
+            raise Problem(401, "send a GitHub user token: Authorization: Bearer $GITHUB_TOKEN")
+        try:
+            return need_release().identify(token)
+        except GitHubError as exc:
+            if exc.status in (401, 403):
+                raise Problem(401, "GitHub did not accept this token (expired or revoked?)") from None
+            raise
+
+    def reader(request: Request, repo: str) -> None:
+        token = _bearer(request)
+        if token is None:
+            raise Problem(401, "send a repo token: Authorization: Bearer prt_… (prompt-review tokens create)")
+        row = store.token_for(engine, token)
+        if row is None:
+            raise Problem(401, "unknown or revoked repo token")
+        if row.repo.lower() != repo.lower():
+            raise Problem(403, "this token belongs to another repository")
+        if row.scope != "read":
+            raise Problem(403, "this token's scope is write (telemetry); the manifest needs a read token")
+
+    def write_access(rel: Release, repo: str, login: str) -> None:
+        client = rel.installation(repo)
+        if client.permission(repo, login) not in ("admin", "maintain", "write"):
+            raise Problem(403, f"@{login} needs write access to {repo}")
+
+    def handle(fn):
+        try:
+            return fn()
+        except Problem as exc:
+            return _error(exc.status, exc.message, **exc.extra)
+        except ReleaseError as exc:
+            return _error(STATUS[exc.kind], exc.message, refusal=exc.kind.value, **exc.details)
+        except GitHubError as exc:
+            log.warning("release request: %s", exc)
+            return _error(502, f"GitHub answered {exc.status} to {exc.method} {exc.path.split('?')[0]}")
+
+    async def body_of(request: Request) -> dict:
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise Problem(400, "the body must be a JSON object") from None
+        if not isinstance(data, dict):
+            raise Problem(400, "the body must be a JSON object")
+        return data
+
+    # --- manifest (repo tokens) -----------------------------------------------------------------
+    def manifest_response(request: Request, repo: str, label: str) -> Response:
+        reader(request, repo)
+        check_label(label)
+        key = (repo, label)
+        stamp = store.manifest_stamp(engine, repo, label)
+        hit = cache.get(key, stamp)
+        if hit is None:
+            data = (release or Release(engine, None)).manifest(repo, label)  # type: ignore[arg-type]
+            hit = (json.dumps(data).encode(), data["etag"])
+            cache.put(key, stamp, *hit)  # type: ignore[arg-type]
+        body, tag = hit
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers={"ETag": tag})
+        return Response(body, media_type="application/json", headers={"ETag": tag, "Cache-Control": "no-cache"})
+
+    @router.get("/repos/{owner}/{name}/manifest")
+    def manifest(request: Request, owner: str, name: str, label: str = "production"):
+        return handle(lambda: manifest_response(request, f"{owner}/{name}", label))
+
+    @router.get("/repos/{owner}/{name}/prompts/{path:path}")
+    def prompt(request: Request, owner: str, name: str, path: str, label: str = "production"):
+        def one():
+            response = manifest_response(request, f"{owner}/{name}", label)
+            if response.status_code == 304:
+                return response
+            data = json.loads(response.body)
+            item = next((p for p in data["prompts"] if p["path"] == path.strip("/")), None)
+            if item is None:
+                raise Problem(404, f"label {label} has no prompt {path}; it has: "
+                                   + ", ".join(p["path"] for p in data["prompts"]))
+            return JSONResponse({"repo": data["repo"], "label": label, "commit": data["commit"], **item,
+                                 "etag": data["etag"]}, headers={"ETag": data["etag"]})
+        return handle(one)
+
+    # --- deployments (GitHub user tokens) ---------------------------------------------------------
+    @router.post("/repos/{owner}/{name}/deployments")
+    async def deploy(request: Request, owner: str, name: str):
+        try:
+            data = await body_of(request)
+        except Problem as exc:
+            return _error(exc.status, exc.message)
+
+        def run():
+            label = check_label(str(data.get("label") or ""))
+            prompts = data.get("prompts") or []
+            if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+                raise Problem(400, "prompts must be a list of paths")
+            actor = person(request)
+            via = data.get("via") if data.get("via") in VIAS else Via.API.value
+            d = need_release().deploy(f"{owner}/{name}", label, actor=actor, via=via, ref=data.get("ref") or None,
+                                      prompts=tuple(prompts), reason=(data.get("reason") or None))
+            return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
+        return await _threaded(handle, run)
+
+    @router.post("/repos/{owner}/{name}/rollbacks")
+    async def rollback(request: Request, owner: str, name: str):
+        try:
+            data = await body_of(request)
+        except Problem as exc:
+            return _error(exc.status, exc.message)
+
+        def run():
+            label = check_label(str(data.get("label") or ""))
+            actor = person(request)
+            via = data.get("via") if data.get("via") in VIAS else Via.API.value
+            d = need_release().rollback(f"{owner}/{name}", label, actor=actor, via=via, reason=data.get("reason") or None)
+            return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
+        return await _threaded(handle, run)
+
+    @router.get("/repos/{owner}/{name}/labels")
+    def labels(request: Request, owner: str, name: str, history: bool = False, label: str | None = None):
+        def run():
+            person(request)
+            repo = f"{owner}/{name}"
+            out: dict = {"repo": repo, "labels": {}}
+            for p in store.pointers(engine, repo, label):
+                out["labels"].setdefault(p.label, []).append({"path": p.path, "version": short(p.version),
+                                                              "deployment": p.deployment_id})
+            if history:
+                out["history"] = [deployment_json(d, moves) for d, moves in store.history(engine, repo, label)]
+            return out
+        return handle(run)
+
+    @router.get("/repos/{owner}/{name}/versions")
+    def versions(request: Request, owner: str, name: str, path: str | None = None):
+        def run():
+            person(request)
+            return {"versions": [{"path": v.path, "version": short(v.version), "commit": v.commit_sha, "author": v.author,
+                                  "pr": v.pr, "evals": v.evals, "approval": v.approval, "scores": v.scores}
+                                 for v in store.versions_of(engine, f"{owner}/{name}", path)]}
+        return handle(run)
+
+    @router.post("/repos/{owner}/{name}/versions/sync")
+    async def sync(request: Request, owner: str, name: str, limit: int = 100):
+        def run():
+            rel, repo = need_release(), f"{owner}/{name}"
+            write_access(rel, repo, person(request))
+            return {"repo": repo, "recorded": rel.sync(rel.installation(repo), repo, limit=max(1, min(limit, 1000)))}
+        return await _threaded(handle, run)
+
+    # --- repo tokens ------------------------------------------------------------------------------
+    @router.post("/repos/{owner}/{name}/tokens")
+    async def create_token(request: Request, owner: str, name: str):
+        try:
+            data = await body_of(request)
+        except Problem as exc:
+            return _error(exc.status, exc.message)
+
+        def run():
+            rel, repo = need_release(), f"{owner}/{name}"
+            scope = data.get("scope") or "read"
+            if scope not in store.SCOPES:
+                raise Problem(422, f"scope must be read or write, not {scope!r}")
+            login = person(request)
+            write_access(rel, repo, login)
+            row, secret = store.create_token(engine, repo, scope, login)
+            return JSONResponse({"id": row.id, "repo": repo, "scope": scope, "token": secret,
+                                 "note": "shown once: store it now"}, status_code=201)
+        return await _threaded(handle, run)
+
+    @router.get("/repos/{owner}/{name}/tokens")
+    def list_tokens(request: Request, owner: str, name: str):
+        def run():
+            rel, repo = need_release(), f"{owner}/{name}"
+            write_access(rel, repo, person(request))
+            return {"tokens": [{"id": t.id, "scope": t.scope, "hint": t.hint + "…", "created_by": t.created_by,
+                                "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
+                               for t in store.tokens(engine, repo)]}
+        return handle(run)
+
+    @router.delete("/repos/{owner}/{name}/tokens/{token_id}")
+    def revoke_token(request: Request, owner: str, name: str, token_id: int):
+        def run():
+            rel, repo = need_release(), f"{owner}/{name}"
+            login = person(request)
+            write_access(rel, repo, login)
+            row = store.revoke_token(engine, repo, token_id, login)
+            if row is None:
+                raise Problem(404, f"no token {token_id} in {repo}")
+            return {"id": row.id, "revoked": True}
+        return handle(run)
+
+    return router
+
+
+async def _threaded(handle, fn):
+    """GitHub calls block: run them off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(handle, fn)

@@ -1,0 +1,50 @@
+"""A bundle from a local checkout: the prompts at a commit, as the manifest would list them, so a build
+can ship a real, attributable version without reaching the service."""
+
+from __future__ import annotations
+
+import subprocess
+
+from bot.core.config import CONFIG_PATH, parse_config
+from bot.core.files import is_prompt
+from bot.core.release import check_label, describe, etag, short
+from bot.pipeline.trees import GitError, GitTree
+
+
+def bundle_from_checkout(repo_dir: str, ref: str, label: str) -> dict:
+    check_label(label)
+    try:
+        tree = GitTree(repo_dir, ref)
+    except GitError as exc:  # git's own message names the bad ref
+        raise _cli_error(f"{ref!r} is not a commit in {repo_dir}: {exc}") from None
+    commit = tree.sha
+    config = parse_config(tree.read(CONFIG_PATH))
+    blobs = {path: sha for path, (sha, _size) in tree._listing().files.items()}
+    prompts = []
+    for path in sorted(p for p in blobs if is_prompt(p, config.prompts.include, config.prompts.exclude)):
+        text = (tree.read(path) or b"").decode("utf-8", "replace")
+        fmt, model, params = describe(path, text)
+        prompts.append({"path": path, "version": short(blobs[path]), "content": text, "format": fmt, "model": model,
+                        "params": params, "rollout": None})
+    remote = _remote_name(repo_dir)
+    return {"repo": remote, "label": label, "commit": commit, "prompts": prompts,
+            "etag": etag(remote, label, commit, [(p["path"], p["version"]) for p in prompts])}
+
+
+def _remote_name(repo_dir: str) -> str:
+    """OWNER/NAME from the origin URL when there is one, else the directory's name."""
+    try:
+        url = subprocess.run(["git", "-C", repo_dir, "remote", "get-url", "origin"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    except (subprocess.CalledProcessError, OSError):
+        from pathlib import Path
+
+        return Path(repo_dir).resolve().name
+    tail = url.removesuffix(".git").replace(":", "/").split("/")
+    return "/".join(tail[-2:])
+
+
+def _cli_error(message: str):
+    from bot.release.cli import CliError
+
+    return CliError(message)

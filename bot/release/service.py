@@ -1,0 +1,254 @@
+"""The one code path behind every deployment, rollback and version record — the CLI (through the API),
+the `/prompt-review deploy` comment and the check-run button all end here. GitHub is read through the
+App's installation; the decisions are bot.core.release's."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
+from bot.core.errors import UserError
+from bot.core.files import is_prompt
+from bot.core.release import (
+    ManifestPrompt, Ownership, Plan, Refusal, ReleaseError, ReviewFacts, describe, etag, may_move,
+    plan_deploy, plan_rollback, short,
+)
+from bot.core.result import APPROVAL_CHECK, EVALS_CHECK
+from bot.github.client import GitHubApp, GitHubError, InstallationClient
+from bot.pipeline import github as gh
+from bot.pipeline.stages import load_owners, owner_teams
+from bot.pipeline.trees import GitHubTree
+from bot.release import store
+from bot.release.models import Deployment
+
+log = logging.getLogger("prompt_review.release")
+MAX_BRANCH_COMMITS = 1000  # how far back along the default branch a --ref is looked for
+DEPLOY_ACTIONS = [
+    {"label": "Deploy to staging", "description": "Move the staging label here", "identifier": "deploy_staging"},
+    {"label": "Deploy to production", "description": "Owners: move production here", "identifier": "deploy_production"},
+]
+
+
+@dataclass(frozen=True)
+class RepoAt:
+    """A commit of the default branch: its prompts (path → blob sha), with the config and owners of the branch head."""
+
+    repo: str
+    commit: str
+    prompts: dict[str, str]
+    config: RepoConfig
+    tree: GitHubTree
+
+
+def protected_labels(config: RepoConfig) -> tuple[str, ...]:
+    return tuple(config.release.protected_labels)
+
+
+class Release:
+    def __init__(self, engine: Engine, app: GitHubApp, web_url: str = "https://github.com"):
+        self.engine, self.app, self.web_url = engine, app, web_url
+        self._blobs: dict[str, bytes] = {}
+
+    # --- GitHub ---------------------------------------------------------------------------------
+    def installation(self, repo: str) -> InstallationClient:
+        try:
+            data = self.app.request("GET", f"/repos/{repo}/installation", auth=f"Bearer {self.app.jwt()}").json()
+        except GitHubError as exc:
+            if exc.status == 404:
+                raise ReleaseError(Refusal.UNKNOWN_REF, f"prompt-review is not installed on {repo}") from None
+            raise
+        return self.app.installation(int(data["id"]))
+
+    def identify(self, user_token: str) -> str:
+        """The login behind a GitHub user token (GET /user); GitHubError 401 when it is not valid."""
+        return str(self.app.request("GET", "/user", auth=f"token {user_token}").json()["login"])
+
+    def default_branch(self, client: InstallationClient, repo: str) -> str:
+        return str(client._call("GET", f"/repos/{repo}").json().get("default_branch") or "main")
+
+    def branch_commits(self, client: InstallationClient, repo: str, limit: int = MAX_BRANCH_COMMITS) -> list[dict]:
+        return list(client._paginate(f"/repos/{repo}/commits", params={"sha": self.default_branch(client, repo)}, limit=limit))
+
+    def resolve(self, client: InstallationClient, repo: str, ref: str | None) -> str:
+        """A commit of the default branch for `ref` (None or the branch name: its head; else a SHA or prefix)."""
+        branch = self.default_branch(client, repo)
+        wanted = (ref or branch).removeprefix("refs/heads/")
+        commits = self.branch_commits(client, repo, limit=1 if wanted == branch else MAX_BRANCH_COMMITS)
+        if wanted == branch and commits:
+            return commits[0]["sha"]
+        hits = [c["sha"] for c in commits if len(wanted) >= 7 and c["sha"].startswith(wanted.lower())]
+        if len(hits) != 1:
+            raise ReleaseError(Refusal.UNKNOWN_REF, f"{ref!r} is not a commit of {repo}'s default branch {branch} "
+                                                    f"(give a SHA on it, or {branch})")
+        return hits[0]
+
+    def at(self, client: InstallationClient, repo: str, commit: str) -> RepoAt:
+        tree = GitHubTree(client, repo, commit, self._blobs)
+        try:
+            config = parse_config(tree.read(CONFIG_PATH))
+        except UserError as exc:
+            raise ReleaseError(Refusal.UNKNOWN_REF, f"{CONFIG_PATH} at {commit[:12]} is invalid: {exc}") from None
+        prompts = {p: sha for p, sha in tree.blob_shas().items()
+                   if p in set(tree.paths()) and is_prompt(p, config.prompts.include, config.prompts.exclude)}
+        return RepoAt(repo, commit, prompts, config, tree)
+
+    def ownership(self, client: InstallationClient, head: RepoAt, actor: str, paths: list[str]) -> Ownership:
+        owners = load_owners(head.tree, head.config)
+        by_path = {p: owners.owners_for(p) for p in paths}
+        teams = gh.team_resolver(client)(owner_teams(owners, paths))
+        has_write = client.permission(head.repo, actor) in ("admin", "maintain", "write")
+        return Ownership(by_path, teams, has_write)
+
+    # --- versions -------------------------------------------------------------------------------
+    def review_facts(self, client: InstallationClient, repo: str, commit: str) -> tuple[ReviewFacts | None, dict]:
+        """The merged PR whose merge made `commit`, with its final check conclusions and scores."""
+        pulls = client._call("GET", f"/repos/{repo}/commits/{commit}/pulls").json()
+        pull = next((p for p in pulls if p.get("merged_at") and commit in (p.get("merge_commit_sha"), p["head"]["sha"])), None)
+        if pull is None:
+            return None, {}
+        head = pull["head"]["sha"]
+        runs = {r["name"]: r.get("conclusion") for name in (EVALS_CHECK, APPROVAL_CHECK)
+                for r in client.check_runs_for(repo, head, name)[:1]}
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from bot.service.db import ReviewRecord
+
+        with Session(self.engine) as session:
+            rates = session.scalar(select(ReviewRecord.pass_rates).where(
+                ReviewRecord.repo == repo, ReviewRecord.pr == pull["number"], ReviewRecord.head_sha == head
+            ).order_by(ReviewRecord.id.desc()).limit(1))
+        return ReviewFacts(pull["number"], head, runs.get(EVALS_CHECK), runs.get(APPROVAL_CHECK)), rates or {}
+
+    def record_push(self, client: InstallationClient, repo: str, before: str | None, after: str,
+                    author: str | None, when: datetime | None) -> list[store.NewVersion]:
+        """Each prompt whose blob differs between `before` and `after` gets a version at `after`."""
+        head = self.at(client, repo, after)
+        old = self.at(client, repo, before).prompts if before and set(before) != {"0"} else {}
+        changed = {p: sha for p, sha in head.prompts.items() if old.get(p) != sha}
+        if not changed:
+            return []
+        facts, scores = self.review_facts(client, repo, after)
+        from bot.core.release import UNREVIEWED
+
+        versions = [store.NewVersion(repo, p, sha, after, author, when, facts or UNREVIEWED, scores)
+                    for p, sha in sorted(changed.items())]
+        store.record_versions(self.engine, versions)
+        if facts is not None and facts.head_sha:
+            self._offer_buttons(client, repo, facts.head_sha)
+        return versions
+
+    def _offer_buttons(self, client: InstallationClient, repo: str, head_sha: str) -> None:
+        """The merged PR's evals check gets "Deploy to staging" / "Deploy to production" buttons."""
+        try:
+            for run in client.check_runs_for(repo, head_sha, EVALS_CHECK)[:1]:
+                client.update_check_run(repo, run["id"], {"actions": DEPLOY_ACTIONS})
+        except GitHubError as exc:
+            log.warning("could not add deploy buttons on %s@%s: %s", repo, head_sha[:12], exc)
+
+    def sync(self, client: InstallationClient, repo: str, limit: int = 100) -> int:
+        """Backfill: versions for the last `limit` commits of the default branch, oldest first."""
+        commits = list(reversed(self.branch_commits(client, repo, limit=limit + 1)))
+        recorded = 0
+        for parent, commit in zip([None, *commits], commits):
+            if parent is None and len(commits) > limit:
+                continue  # the extra oldest commit only serves as the first one's parent
+            info = commit.get("commit") or {}
+            when = _parse_time((info.get("author") or {}).get("date"))
+            author = (commit.get("author") or {}).get("login") or (info.get("author") or {}).get("name")
+            versions = self.record_push(client, repo, parent["sha"] if parent else None, commit["sha"], author, when)
+            recorded += len(versions)
+        return recorded
+
+    # --- deployments ------------------------------------------------------------------------------
+    def deploy(self, repo: str, label: str, *, actor: str, via: str, ref: str | None = None, prompts: tuple[str, ...] = (),
+               reason: str | None = None, pr: int | None = None, client: InstallationClient | None = None) -> Deployment:
+        client = client or self.installation(repo)
+        commit = self.resolve(client, repo, ref)
+        target = self.at(client, repo, commit)
+        branch_head = self.resolve(client, repo, None)
+        head = target if branch_head == commit else self.at(client, repo, branch_head)
+        current = {p.path: p.version for p in store.pointers(self.engine, repo, label)}
+        only = prompts
+        reviews_needed = [p for p in (only or target.prompts) if p in target.prompts]
+        reviews = {p: store.review_of(self.engine, repo, p, target.prompts[p]) for p in reviews_needed}
+        plan = plan_deploy(label, commit, target.prompts, current, only, reviews, protected_labels(head.config), reason)
+        self._authorize(client, head, actor, plan)
+        self._cache_contents(client, repo, [m.to_version for m in plan.moves if m.to_version])
+        d = store.apply(self.engine, repo, plan, kind="deploy", actor=actor, via=via, reason=reason, pr=pr)
+        self._mirror(client, repo, d, plan)
+        return d
+
+    def rollback(self, repo: str, label: str, *, actor: str, via: str, reason: str | None = None,
+                 client: InstallationClient | None = None) -> Deployment:
+        client = client or self.installation(repo)
+        undone, plan = plan_rollback(label, store.past_deployments(self.engine, repo, label))
+        head = self.at(client, repo, self.resolve(client, repo, None))
+        self._authorize(client, head, actor, plan)
+        d = store.apply(self.engine, repo, plan, kind="rollback", actor=actor, via=via, reason=reason, reverts=undone.id)
+        self._mirror(client, repo, d, plan)
+        return d
+
+    def _authorize(self, client: InstallationClient, head: RepoAt, actor: str, plan: Plan) -> None:
+        allowed, why = may_move(actor, [m.path for m in plan.moves], self.ownership(client, head, actor, [m.path for m in plan.moves]))
+        if not allowed:
+            raise ReleaseError(Refusal.NOT_OWNER, why)
+
+    def _cache_contents(self, client: InstallationClient, repo: str, shas: list[str]) -> None:
+        have = store.blobs(self.engine, repo, shas)
+        for sha in shas:
+            if sha not in have:
+                store.store_blob(self.engine, repo, sha, self._blobs.get(sha) or client.blob(repo, sha))
+
+    def _mirror(self, client: InstallationClient, repo: str, d: Deployment, plan: Plan) -> None:
+        """GitHub's Deployments API shows the move on the repository and the PR (environment prompts/<label>).
+        The label has moved whatever GitHub answers: a failed mirror is logged, not undone."""
+        try:
+            body = {
+                "ref": d.commit_sha, "environment": f"prompts/{d.label}", "auto_merge": False, "required_contexts": [],
+                "description": f"{d.kind} by {d.actor} via {d.via}"[:140],
+                "payload": {"deployment_id": d.id, "kind": d.kind,
+                            "versions": {m.path: short(m.to_version) for m in plan.moves}},
+                "production_environment": d.label == "production", "transient_environment": False,
+            }
+            created = client._call("POST", f"/repos/{repo}/deployments", json=body).json()
+            client._call("POST", f"/repos/{repo}/deployments/{created['id']}/statuses",
+                         json={"state": "success", "description": f"{len(plan.moves)} prompt(s) moved"[:140]})
+            store.set_github_deployment(self.engine, d.id, int(created["id"]))
+        except (GitHubError, KeyError) as exc:
+            log.warning("deployment %s of %s: mirroring to GitHub failed: %s", d.id, repo, exc)
+
+    # --- manifest ----------------------------------------------------------------------------------
+    def manifest(self, repo: str, label: str) -> dict:
+        points = store.pointers(self.engine, repo, label)
+        if not points:
+            names = store.label_names(self.engine, repo)
+            raise ReleaseError(Refusal.UNKNOWN_LABEL, f"no label {label!r} in {repo}; labels: {', '.join(names) or 'none yet'}",
+                               {"labels": names})
+        latest = max(p.deployment_id for p in points)
+        d = store.deployment(self.engine, latest)
+        contents = store.blobs(self.engine, repo, [p.version for p in points])
+        prompts = []
+        for p in points:
+            text = contents.get(p.version, b"").decode("utf-8", "replace")
+            fmt, model, params = describe(p.path, text)
+            prompts.append(ManifestPrompt(p.path, short(p.version), text, fmt, model, params))
+        return {
+            "repo": repo, "label": label, "commit": d.commit_sha if d else None,
+            "prompts": [{"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
+                         "params": dict(m.params), "rollout": None} for m in prompts],
+            "etag": etag(repo, label, d.commit_sha if d else None, [(m.path, m.version) for m in prompts]),
+        }
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
