@@ -1,0 +1,239 @@
+"""The child side of a python assertion, run as `python -I -S -B py_child.py` with an empty environment
+in a fresh scratch directory (see bot/evals/sandbox/py.py and docs/sandbox.md). Standard library only:
+nothing of the service is importable here.
+
+Order matters: read the request, close the way back to the parent's stdout, (as root inside fresh
+mount/network namespaces) put the scratch directory on a small tmpfs, bind the standard library
+read-only into it, chroot there and become `nobody`; then resource limits; then the audit hook;
+only then the user's code.
+"""
+
+import json
+import os
+import resource
+import sys
+
+NOBODY = 65534
+REFUSED_STATUS = 71
+SCRATCH_BYTES = 16 * 1024 * 1024
+MAX_WRITES = 64  # files opened for writing, so a loop of small files cannot fill a disk either
+
+
+class _Printed:
+    """sys.stdout/sys.stderr for the user's code: counted, kept nowhere; past the cap the call stops."""
+
+    def __init__(self, cap, report):
+        self.cap, self.report, self.size = cap, report, 0
+
+    def write(self, text):
+        self.size += len(text)
+        if self.size > self.cap:
+            self.report({"fault": "output"}, 0)
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def _answerer(fd):
+    def report(answer, status):
+        data = json.dumps(answer, allow_nan=True, default=str).encode("utf-8", "replace")
+        while data:
+            data = data[os.write(fd, data):]
+        os._exit(status)
+
+    return report
+
+
+def _stdlib_dirs():
+    dirs = []
+    for entry in sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}, key=len):
+        if not any(entry == d or entry.startswith(d + os.sep) for d in dirs):
+            dirs.append(entry)
+    return dirs
+
+
+def _jail(scratch, stdlib):
+    """Root inside fresh mount and network namespaces: a tmpfs root holding /scratch (the cwd) and the stdlib
+    read-only, chroot into it, become nobody."""
+    import ctypes  # only here, before any user code; removed from sys.modules below
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec = 1, 2, 4, 32, 4096, 16384
+
+    def mount(source, target, fstype, flags, data):
+        if libc.mount(source, target, fstype, flags, data) != 0:
+            raise OSError(ctypes.get_errno(), "mount " + target.decode())
+
+    mount(b"none", scratch.encode(), b"tmpfs", ms_nosuid | ms_nodev, b"size=%d,mode=0755" % SCRATCH_BYTES)
+    for d in stdlib:
+        target = (scratch + d).encode()
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        mount(d.encode(), target, None, ms_bind | ms_rec, None)
+        mount(None, target, None, ms_bind | ms_remount | ms_rdonly | ms_nosuid | ms_nodev, None)
+    os.mkdir(scratch + "/scratch", 0o755)
+    os.chown(scratch + "/scratch", NOBODY, NOBODY)
+    os.chroot(scratch)
+    os.chdir("/scratch")
+    for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
+        del sys.modules[name]
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _limits(request):
+    cpu = max(1, int(request["cpu_s"] + 0.999))
+    memory = request["memory_bytes"]
+    for limit, value in (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_FSIZE, (request["file_bytes"], request["file_bytes"])),
+        (resource.RLIMIT_NOFILE, (64, 64)),
+        (resource.RLIMIT_NPROC, (0, 0)),  # not enforced for root: only when we are not (jail or non-root service)
+        (resource.RLIMIT_CORE, (0, 0)),
+    ):
+        resource.setrlimit(limit, value)
+
+
+_DENIED = (
+    "socket.",  # any socket: create, bind, connect, getaddrinfo…
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill", "os.killpg",
+    "subprocess.Popen", "pty.spawn", "signal.pthread_kill",
+    "ctypes.", "code.__new__", "gc.get_referrers", "gc.get_referents", "gc.get_objects",
+    "os.symlink", "os.link", "os.chroot", "os.setuid", "os.setgid", "os.putenv", "os.unsetenv",
+)  # fmt: skip
+_DENIED_IMPORTS = {"ctypes", "_ctypes", "_posixsubprocess", "_socket", "socket", "ssl", "_ssl", "mmap", "resource"}
+_PATH_EVENTS = {
+    "os.listdir", "os.scandir", "os.chdir", "os.chmod", "os.chown", "os.remove", "os.rename", "os.rmdir",
+    "os.mkdir", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move",
+}  # fmt: skip
+
+
+def _hook(report, readable, writable):
+    """Refuse what the code may not do; a refusal ends the process at once (it cannot be caught)."""
+    writes = [0]
+
+    def inside(path, roots):
+        if isinstance(path, int):
+            return True  # an fd the process already has
+        real = os.path.realpath(os.fsdecode(path))
+        return any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots)
+
+    def refuse(what):
+        report({"refused": what}, REFUSED_STATUS)
+
+    def hook(event, args):
+        if event.startswith(_DENIED):
+            refuse(event)
+        elif event == "import" and args[0].partition(".")[0] in _DENIED_IMPORTS:
+            refuse("import " + args[0])
+        elif event == "open":
+            path, mode, flags = args
+            write = (mode is not None and any(c in mode for c in "wax+")) or (flags or 0) & (os.O_WRONLY | os.O_RDWR)
+            if path is None:
+                return
+            if write:
+                writes[0] += 1
+                if writes[0] > MAX_WRITES or not inside(path, writable):
+                    refuse("open " + os.fsdecode(path) + " for writing")
+            elif not inside(path, readable):
+                refuse("open " + os.fsdecode(path))
+        elif event in _PATH_EVENTS:
+            for path in args[:2]:
+                if isinstance(path, (str, bytes, os.PathLike)) and not inside(path, writable):
+                    refuse(event + " " + os.fsdecode(path))
+
+    return hook
+
+
+def _function(request):
+    """promptfoo's rules: a one-line value is `return <it>`, several lines are the body of
+    `def main(output, context)`; a file defines the named function (default get_assert)."""
+    if request["kind"] == "file":
+        filename, source, name = request["file"], request["source"], request["function"] or "get_assert"
+    else:
+        value = request["source"].rstrip()
+        if "\n" in value:
+            indent = "    "
+            for line in value.split("\n"):
+                stripped = line.lstrip()
+                if stripped and line != stripped:
+                    indent = line[: len(line) - len(stripped)]
+                    break
+            body = "\n".join(indent + line for line in value.split("\n"))
+        else:
+            body = "    return " + value.strip()
+        filename, name = "<assertion>", "main"
+        source = "import json\n\ndef main(output, context):\n" + body + "\n"
+    scope = {"__name__": "__assertion__", "__file__": filename}
+    exec(compile(source, filename, "exec"), scope)
+    fn = scope.get(name)
+    if not callable(fn):
+        return None, name
+    return fn, name
+
+
+def _line(exc, filename):
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None and isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+    if line is not None and filename == "<assertion>":
+        line -= 3  # the inline value starts on line 4 of the generated `def main`
+    return line
+
+
+def _jsonable(value):
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def main():
+    scratch = os.getcwd()
+    with open("request.json", encoding="utf-8") as f:
+        request = json.load(f)
+    os.unlink("request.json")
+    report = _answerer(os.dup(1))
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    stdlib = _stdlib_dirs()
+    if request["isolation"] == "jail":
+        _jail(scratch, stdlib)
+        scratch = "/scratch"
+    sys.stdout = sys.stderr = _Printed(request["output_bytes"], report)
+    import dataclasses  # noqa: F401 - before the limits: needed to answer with a dataclass result
+
+    _limits(request)
+    sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
+    filename = request["file"] if request["kind"] == "file" else "<assertion>"
+    try:
+        fn, name = _function(request)
+        if fn is None:
+            report({"missing": name}, 0)
+        value = _jsonable(fn(request["output"], request["context"]))
+        answer = {"type": type(value).__name__, "value": value}
+    except MemoryError:
+        report({"fault": "memory"}, 0)
+    except RecursionError:
+        report({"fault": "stack"}, 0)
+    except ModuleNotFoundError as exc:
+        answer = {"module": exc.name or "", "line": _line(exc, filename)}
+    except BaseException as exc:  # noqa: BLE001 - the user's error is the assertion's failure (promptfoo)
+        answer = {"threw": type(exc).__name__ + ": " + str(exc)[:2000], "line": _line(exc, filename)}
+    try:
+        report(answer, 0)
+    except (TypeError, ValueError):
+        report({"type": "unserializable", "value": None}, 0)
+
+
+if __name__ == "__main__":
+    main()
