@@ -44,7 +44,7 @@ _HARNESS = r"""
   globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
       + "put the code the assertion needs in its own file");
   const describe = (e) => {
-    if (e instanceof InternalError && /out of memory/.test(e.message)) return { fault: "memory" };
+    if (e instanceof InternalError && /out of memory|string too long/.test(e.message)) return { fault: "memory" };
     if (e instanceof RangeError && /call stack/.test(e.message)) return { fault: "stack" };
     if (e instanceof Error && e.message.startsWith(%(marker)s)) return { unsupported: e.message.slice(%(marker_len)d) };
     // the user's code runs as a `new Function` body: its line 1 is line 3 of the function's source

@@ -11,6 +11,7 @@ only then the user's code.
 import json
 import os
 import resource
+import signal
 import sys
 
 NOBODY = 65534
@@ -213,6 +214,7 @@ def main():
     import dataclasses  # noqa: F401 - before the limits: needed to answer with a dataclass result
 
     _limits(request)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it; past RLIMIT_FSIZE the process should end
     sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
     try:
