@@ -13,6 +13,7 @@ Semantics follow promptfoo: an inline value is an expression (one line) or the b
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import selectors
 import shutil
@@ -122,7 +123,8 @@ def run_python(
         "file_bytes": FILE_BYTES,
     }
     with tempfile.TemporaryDirectory(prefix="prompt-review-code-") as scratch:
-        Path(scratch, "request.json").write_text(json.dumps(request, default=str), encoding="utf-8")
+        plain = json.loads(json.dumps(request, default=str))  # plain values only: marshal is the child's fast reader
+        Path(scratch, "request.marshal").write_bytes(marshal.dumps(plain))
         if os.geteuid() == 0 and mode is not Isolation.JAIL:
             os.chmod(scratch, 0o700)  # the child runs as us; nobody else needs it
         answer, status, stopped = _run(_command(mode), scratch, limits)

@@ -8,10 +8,10 @@ read-only into it, chroot there and become `nobody`; then resource limits; then 
 only then the user's code.
 """
 
-import json
+import _signal  # the C module: `signal` imports enum, which costs more than the assertion
+import marshal
 import os
 import resource
-import signal
 import sys
 
 NOBODY = 65534
@@ -36,9 +36,32 @@ class _Printed:
         pass
 
 
+_ESCAPES = {i: "\\u%04x" % i for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+
+
+def _json(value, depth=0):
+    """JSON text for the answer, without importing json (its import costs more than most assertions)."""
+    if depth > 64:
+        raise ValueError("too deep")
+    if value is None or value is True or value is False:
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if value - value == 0 else ("NaN" if value != value else ("-" if value < 0 else "") + "Infinity")
+    if isinstance(value, str):
+        return '"' + value.translate(_ESCAPES) + '"'
+    if isinstance(value, dict):
+        return "{" + ",".join(_json(str(k), depth + 1) + ":" + _json(v, depth + 1) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_json(v, depth + 1) for v in value) + "]"
+    return _json(str(value), depth + 1)
+
+
 def _answerer(fd):
     def report(answer, status):
-        data = json.dumps(answer, allow_nan=True, default=str).encode("utf-8", "replace")
+        data = _json(answer).encode("utf-8", "replace")
         while data:
             data = data[os.write(fd, data):]
         os._exit(status)
@@ -105,8 +128,9 @@ _DENIED = (
     "os.symlink", "os.link", "os.chroot", "os.setuid", "os.setgid", "os.putenv", "os.unsetenv",
 )  # fmt: skip
 _DENIED_IMPORTS = {"ctypes", "_ctypes", "_posixsubprocess", "_socket", "socket", "ssl", "_ssl", "mmap", "resource"}
+_LIST_EVENTS = {"os.listdir", "os.scandir"}  # the import system lists package directories of the stdlib
 _PATH_EVENTS = {
-    "os.listdir", "os.scandir", "os.chdir", "os.chmod", "os.chown", "os.remove", "os.rename", "os.rmdir",
+    "os.chdir", "os.chmod", "os.chown", "os.remove", "os.rename", "os.rmdir",
     "os.mkdir", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move",
 }  # fmt: skip
 
@@ -140,12 +164,24 @@ def _hook(report, readable, writable):
                     refuse("open " + os.fsdecode(path) + " for writing")
             elif not inside(path, readable):
                 refuse("open " + os.fsdecode(path))
+        elif event in _LIST_EVENTS:
+            if args and isinstance(args[0], (str, bytes, os.PathLike)) and not inside(args[0], readable):
+                refuse(event + " " + os.fsdecode(args[0]))
         elif event in _PATH_EVENTS:
             for path in args[:2]:
                 if isinstance(path, (str, bytes, os.PathLike)) and not inside(path, writable):
                     refuse(event + " " + os.fsdecode(path))
 
     return hook
+
+
+class _LazyJson:
+    """promptfoo's inline code has `json` imported; importing it only when used keeps small calls fast."""
+
+    def __getattr__(self, name):
+        import json
+
+        return getattr(json, name)
 
 
 def _function(request):
@@ -166,8 +202,8 @@ def _function(request):
         else:
             body = "    return " + value.strip()
         filename, name = "<assertion>", "main"
-        source = "import json\n\ndef main(output, context):\n" + body + "\n"
-    scope = {"__name__": "__assertion__", "__file__": filename}
+        source = "def main(output, context):\n" + body + "\n"
+    scope = {"__name__": "__assertion__", "__file__": filename, "json": _LazyJson()}
     exec(compile(source, filename, "exec"), scope)
     fn = scope.get(name)
     if not callable(fn):
@@ -184,23 +220,23 @@ def _line(exc, filename):
     if line is None and isinstance(exc, SyntaxError) and exc.filename == filename:
         line = exc.lineno
     if line is not None and filename == "<assertion>":
-        line -= 3  # the inline value starts on line 4 of the generated `def main`
+        line -= 1  # the inline value starts on line 2 of the generated `def main`
     return line
 
 
 def _jsonable(value):
-    import dataclasses
+    if hasattr(type(value), "__dataclass_fields__"):  # promptfoo's GradingResult dataclass, or the user's own
+        import dataclasses
 
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
 
 
 def main():
     scratch = os.getcwd()
-    with open("request.json", encoding="utf-8") as f:
-        request = json.load(f)
-    os.unlink("request.json")
+    with open("request.marshal", "rb") as f:
+        request = marshal.loads(f.read())  # written by the parent from plain JSON values
+    os.unlink("request.marshal")
     report = _answerer(os.dup(1))
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -211,10 +247,8 @@ def main():
         _jail(scratch, stdlib)
         scratch = "/scratch"
     sys.stdout = sys.stderr = _Printed(request["output_bytes"], report)
-    import dataclasses  # noqa: F401 - before the limits: needed to answer with a dataclass result
-
     _limits(request)
-    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it; past RLIMIT_FSIZE the process should end
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)  # Python ignores it; past RLIMIT_FSIZE the process should end
     sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
     try:
