@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from bot.evals.sandbox.py import Isolation, PyCode, isolation, run_python
+from bot.evals.sandbox.py import Isolation, PyCode, available, isolation, run_python
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
 
 OUTPUT = "Refunds are possible within 30 days of delivery."
 CONTEXT = {"vars": {"city": "Paris", "days": 30}}
 TIGHT = CodeLimits(timeout_s=1.0, memory_mb=128, max_output_bytes=100_000)
-MODES = sorted({isolation(), Isolation.HOOK}, key=lambda m: m.value)
+MODES = available()  # every mode this machine has, so the fallbacks are attacked too
 
 
 @pytest.fixture(params=MODES, ids=lambda m: m.value)
@@ -43,7 +43,7 @@ def test_the_strongest_isolation_is_used_where_the_platform_has_it():
 
     if os.geteuid() == 0 and shutil.which("unshare"):
         assert isolation() is Isolation.JAIL
-    assert isolation() in tuple(Isolation)
+    assert isolation() is available()[0] and available()[-1] is Isolation.HOOK
 
 
 def test_expression_sees_output_and_context(mode):

@@ -51,8 +51,8 @@ MAX_ANSWER_DEPTH = 64
 
 
 class Isolation(str, Enum):
-    JAIL = "jail"  # root: new net+mount+IPC namespaces, chroot into a tmpfs (scratch + stdlib read-only), uid nobody
-    NET = "net"  # unprivileged user namespace: no network; files guarded by the audit hook only
+    JAIL = "jail"  # root: new net/mount/IPC/PID namespaces, chroot into a tmpfs (scratch + stdlib read-only), nobody
+    USERJAIL = "userjail"  # not root: the same inside an unprivileged user namespace, every capability dropped
     HOOK = "hook"  # no namespaces available: the audit hook and resource limits only
 
 
@@ -77,24 +77,32 @@ def _works(cmd: list[str]) -> bool:
 
 
 @cache
+def available() -> tuple[Isolation, ...]:
+    """The modes this machine allows, strongest first (probed once per process)."""
+    modes = []
+    if shutil.which("unshare") and sys.platform.startswith("linux"):
+        if os.geteuid() == 0 and _works([*_command(Isolation.JAIL)[:-5], "true"]):
+            modes.append(Isolation.JAIL)
+        if _works([*_command(Isolation.USERJAIL)[:-5], "true"]):
+            modes.append(Isolation.USERJAIL)
+    return (*modes, Isolation.HOOK)
+
+
 def isolation() -> Isolation:
-    """The strongest mode this machine allows (probed once per process)."""
-    unshare = shutil.which("unshare")
-    if unshare and sys.platform.startswith("linux"):
-        if os.geteuid() == 0 and _works([unshare, "--net", "--mount", "--ipc", "--", "true"]):
-            return Isolation.JAIL
-        if _works([unshare, "--user", "--net", "--", "true"]):
-            return Isolation.NET
-    return Isolation.HOOK
+    """The strongest mode this machine allows: what every call uses unless told otherwise."""
+    return available()[0]
+
+
+_NAMESPACES = ["--net", "--mount", "--ipc", "--pid", "--fork", "--propagation", "private"]
 
 
 def _command(mode: Isolation) -> list[str]:
     python = [sys.executable, "-I", "-S", "-B", CHILD]
     unshare = shutil.which("unshare") or "unshare"
     if mode is Isolation.JAIL:
-        return [unshare, "--net", "--mount", "--ipc", "--propagation", "private", "--", *python]
-    if mode is Isolation.NET:
-        return [unshare, "--user", "--net", "--", *python]
+        return [unshare, *_NAMESPACES, "--", *python]
+    if mode is Isolation.USERJAIL:
+        return [unshare, "--user", "--map-root-user", *_NAMESPACES, "--", *python]
     return python
 
 
@@ -105,8 +113,11 @@ def run_python(
     threshold: float | None = None,
     limits: CodeLimits | None = None,
     mode: Isolation | None = None,
+    audit_hook: bool = True,
 ) -> CodeResult:
-    """Judge `output` with `code` in a fresh child process. Raises SandboxError when a limit stopped it."""
+    """Judge `output` with `code` in a fresh child process. Raises SandboxError when a limit stopped it.
+
+    `audit_hook=False` exists for the tests that check what the kernel alone enforces in a jail."""
     limits = limits or CodeLimits()
     mode = mode or isolation()
     request = {
@@ -117,6 +128,7 @@ def run_python(
         "output": output,
         "context": context,
         "isolation": mode.value,
+        "audit_hook": audit_hook,
         "cpu_s": limits.timeout_s,
         "memory_bytes": limits.memory_mb * 1024 * 1024,
         "output_bytes": limits.max_output_bytes,
@@ -125,9 +137,10 @@ def run_python(
     with tempfile.TemporaryDirectory(prefix="prompt-review-code-") as scratch:
         plain = json.loads(json.dumps(request, default=str))  # plain values only: marshal is the child's fast reader
         Path(scratch, "request.marshal").write_bytes(marshal.dumps(plain))
-        if os.geteuid() == 0 and mode is not Isolation.JAIL:
-            os.chmod(scratch, 0o700)  # the child runs as us; nobody else needs it
+        started = time.monotonic()
         answer, status, stopped = _run(_command(mode), scratch, limits)
+        if stopped is None and not answer and time.monotonic() - started >= limits.timeout_s:
+            stopped = Fault.TIMEOUT  # killed at the hard CPU limit after ignoring the soft one
     return _read(answer, status, stopped, code, threshold, limits)
 
 
@@ -207,6 +220,10 @@ def _read(
             f"the code tried `{_clip(str(answer['refused']), 200)}`, which the sandbox refuses (no network, "
             "no processes, no ctypes, no files outside its scratch directory)",
         )
+    if answer.get("fault") == "cpu":
+        raise timeout_error(limits)
+    if answer.get("fault") == "file":
+        raise SandboxError(Fault.OUTPUT, f"the code wrote a file larger than {FILE_BYTES:,} bytes and was stopped")
     if answer.get("fault") == "memory":
         raise memory_error(limits)
     if answer.get("fault") == "stack":

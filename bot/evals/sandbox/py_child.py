@@ -77,17 +77,21 @@ def _stdlib_dirs():
     return dirs
 
 
-def _jail(scratch, stdlib):
-    """Root inside fresh mount and network namespaces: a tmpfs root holding /scratch (the cwd) and the stdlib
-    read-only, chroot into it, become nobody."""
+def _jail(scratch, stdlib, as_root):
+    """Inside fresh mount, network, IPC and PID namespaces: a tmpfs root holding /scratch (the cwd) and
+    the stdlib read-only, chroot into it; then lose every privilege — as real root by becoming nobody,
+    as the mapped root of a user namespace by dropping every capability."""
     import ctypes  # only here, before any user code; removed from sys.modules below
 
     libc = ctypes.CDLL(None, use_errno=True)
     ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec = 1, 2, 4, 32, 4096, 16384
 
+    def check(result, what):
+        if result != 0:
+            raise OSError(ctypes.get_errno(), what)
+
     def mount(source, target, fstype, flags, data):
-        if libc.mount(source, target, fstype, flags, data) != 0:
-            raise OSError(ctypes.get_errno(), "mount " + target.decode())
+        check(libc.mount(source, target, fstype, flags, data), "mount " + target.decode())
 
     mount(b"none", scratch.encode(), b"tmpfs", ms_nosuid | ms_nodev, b"size=%d,mode=0755" % SCRATCH_BYTES)
     for d in stdlib:
@@ -96,14 +100,29 @@ def _jail(scratch, stdlib):
         mount(d.encode(), target, None, ms_bind | ms_rec, None)
         mount(None, target, None, ms_bind | ms_remount | ms_rdonly | ms_nosuid | ms_nodev, None)
     os.mkdir(scratch + "/scratch", 0o755)
-    os.chown(scratch + "/scratch", NOBODY, NOBODY)
+    if as_root:
+        os.chown(scratch + "/scratch", NOBODY, NOBODY)
     os.chroot(scratch)
     os.chdir("/scratch")
+    if as_root:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)  # drops every capability
+    else:
+        pr_capbset_drop, pr_set_no_new_privs = 24, 38
+        for cap in range(64):
+            libc.prctl(pr_capbset_drop, cap, 0, 0, 0)  # fails past the last capability: ignored
+
+        class Header(ctypes.Structure):
+            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+        class Data(ctypes.Structure):
+            _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+        check(libc.capset(ctypes.byref(Header(0x20080522, 0)), (Data * 2)()), "capset")
+        check(libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0), "no_new_privs")
     for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
         del sys.modules[name]
-    os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
 
 
 def _limits(request):
@@ -243,13 +262,17 @@ def main():
         os.dup2(null, fd)
     os.close(null)
     stdlib = _stdlib_dirs()
-    if request["isolation"] == "jail":
-        _jail(scratch, stdlib)
+    if request["isolation"] in ("jail", "userjail"):
+        _jail(scratch, stdlib, as_root=request["isolation"] == "jail")
         scratch = "/scratch"
     sys.stdout = sys.stderr = _Printed(request["output_bytes"], report)
     _limits(request)
-    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)  # Python ignores it; past RLIMIT_FSIZE the process should end
-    sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
+    # Past the soft limits the kernel signals; answer then (PID 1 of a namespace ignores default actions,
+    # and the parent cannot read unshare's exit status reliably). The hard CPU limit still kills.
+    _signal.signal(_signal.SIGXCPU, lambda *_: report({"fault": "cpu"}, 0))
+    _signal.signal(_signal.SIGXFSZ, lambda *_: report({"fault": "file"}, 0))  # Python ignores it; past RLIMIT_FSIZE the process should end
+    if request["audit_hook"]:
+        sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
     try:
         fn, name = _function(request)
