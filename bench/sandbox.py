@@ -15,7 +15,7 @@ import sys
 import time
 
 from bot.evals.sandbox import CodeLimits, JsCode, PyCode, run_code
-from bot.evals.sandbox.py import Isolation, isolation, run_python
+from bot.evals.sandbox.py import available, isolation, run_python
 
 OUTPUT = "Refunds are possible within 30 days of delivery. " * 20
 CONTEXT = {"vars": {"question": "Can I get a refund?", "days": 30}, "prompt": "You are a support bot."}
@@ -56,8 +56,7 @@ def main(n: int = 200) -> None:
     times = _sequential(lambda: run_javascript(js, OUTPUT, CONTEXT, None, limits), n * 10)
     _line("javascript (QuickJS, in process)", times, asyncio.run(_concurrent(js, n * 10, 8)))
     py = PyCode.inline("words = output.split(' ')\nreturn {'pass': '30' in words, 'score': 1, 'reason': 'ok'}")
-    modes = [isolation()] + ([Isolation.HOOK] if isolation() is not Isolation.HOOK else [])
-    for mode in modes:
+    for mode in available():
         times = _sequential(lambda: run_python(py, OUTPUT, CONTEXT, None, limits, mode), n)
         concurrent = asyncio.run(_concurrent(py, n, 8)) if mode is isolation() else None
         _line(f"python ({mode.value})", times, concurrent)
