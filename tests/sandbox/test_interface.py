@@ -43,3 +43,22 @@ def test_refs_that_cannot_run_are_refused_plainly(language, value, words):
     with pytest.raises(SandboxError) as caught:
         code_for(language, value, FILES.get)
     assert caught.value.fault is Fault.UNSUPPORTED and words in caught.value.message
+
+
+def test_transforms_return_the_new_value_in_both_languages():
+    from bot.evals.sandbox import transform
+
+    js = JsCode.inline("output.toUpperCase()")
+    py = PyCode.inline("{**context['vars'], 'n': len(output)}")
+    assert asyncio.run(transform(js, "30 days", {})) == "30 DAYS"
+    assert asyncio.run(transform(py, "30 days", {"vars": {"q": "x"}})) == {"q": "x", "n": 7}
+    assert asyncio.run(transform(JsCode.inline("const x = 1;\nx;"), "o", {})) is None
+
+
+@pytest.mark.parametrize("code", [JsCode.inline("JSON.parse(output)"), PyCode.inline("json.loads(output)")])
+def test_a_transform_that_throws_is_a_case_error_not_a_value(code):
+    from bot.evals.sandbox import transform
+
+    with pytest.raises(SandboxError) as caught:
+        asyncio.run(transform(code, "not json", {}))
+    assert caught.value.fault is Fault.THREW and "threw an error" in caught.value.message

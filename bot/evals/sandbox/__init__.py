@@ -6,6 +6,7 @@
     result = await run_code(code, output, context, assertion.threshold, CodeLimits.from_config(config.limits))
     # result: CodeResult(passed, score, reason) before `not-` is applied
     # SandboxError(fault, message): a case error (never pass): fault.check_error is its CheckError
+    value = await transform(code, output, context, limits)         # transform / transformVars: a JSON value
 
 docs/sandbox.md says what is isolated, how, and what is not.
 """
@@ -17,9 +18,9 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from bot.evals.sandbox.js import JsCode, run_javascript
+from bot.evals.sandbox.js import JsCode, run_javascript, transform_javascript
 from bot.evals.sandbox.policy import Origin, may_run, origin_of
-from bot.evals.sandbox.py import Isolation, PyCode, isolation, run_python
+from bot.evals.sandbox.py import Isolation, PyCode, available, isolation, run_python, transform_python
 from bot.evals.sandbox.result import CodeLimits, CodeResult, Fault, SandboxError
 
 Language = Literal["javascript", "python"]
@@ -58,6 +59,19 @@ def run_code_sync(
     return run_python(code, output, context, threshold, limits)
 
 
+def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> Any:
+    if isinstance(code, JsCode):
+        return transform_javascript(code, output, context, limits)
+    return transform_python(code, output, context, limits)
+
+
+async def transform(
+    code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None
+) -> Any:
+    """A `transform` (output → new output) or `transformVars` (vars → vars) off the event loop."""
+    return await asyncio.to_thread(transform_sync, code, output, context, limits or CodeLimits())
+
+
 async def run_code(
     code: JsCode | PyCode,
     output: Any,
@@ -78,6 +92,7 @@ __all__ = [
     "Origin",
     "PyCode",
     "SandboxError",
+    "available",
     "code_for",
     "isolation",
     "may_run",
@@ -87,4 +102,8 @@ __all__ = [
     "run_code_sync",
     "run_javascript",
     "run_python",
+    "transform",
+    "transform_javascript",
+    "transform_python",
+    "transform_sync",
 ]

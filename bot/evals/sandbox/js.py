@@ -221,7 +221,27 @@ def run_javascript(
     code: JsCode, output: Any, context: dict[str, Any], threshold: float | None = None, limits: CodeLimits | None = None
 ) -> CodeResult:
     """Judge `output` with `code`. Raises SandboxError when a limit stopped it (a case error)."""
-    limits = limits or CodeLimits()
+    answer = _evaluate(code, output, context, limits or CodeLimits())
+    if "threw" in answer:
+        return threw(LANGUAGE, answer["threw"])
+    if answer["type"] == "undefined":
+        return CodeResult(False, 0.0, f"{LANGUAGE} code returned undefined (a function body needs `return`)")
+    return judge(answer["value"], threshold, LANGUAGE)
+
+
+def transform_javascript(
+    code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None
+) -> Any:
+    """What `code` returns for `output` (a `transform`/`transformVars`): a JSON value, None for
+    undefined. Code that throws is a SandboxError (Fault.THREW): promptfoo errors the case too."""
+    answer = _evaluate(code, output, context, limits or CodeLimits())
+    if "threw" in answer:
+        raise SandboxError(Fault.THREW, f"{LANGUAGE} code threw an error: {answer['threw']}")
+    return answer["value"]
+
+
+def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+    """{"type", "value"} or {"threw"}; limits and refusals raise SandboxError."""
     engine = _Engine(limits)
     try:
         engine.eval(_HARNESS)
@@ -229,14 +249,23 @@ def run_javascript(
         fn = _function(engine, g, code)
         engine.call(g.get("__pr_run"), fn, json.dumps(output), json.dumps(context, default=str))
         engine.settle()
-        answer = engine.call(g.get("__pr_answer"))
+        raw = engine.call(g.get("__pr_answer"))
     except _Threw as exc:
-        return threw(LANGUAGE, _clip(str(exc)))
-    if answer is None:
-        return threw(LANGUAGE, "the returned promise never settled")
-    if len(answer.encode("utf-8", "replace")) > limits.max_output_bytes:
+        return {"threw": _clip(str(exc))}
+    if raw is None:
+        return {"threw": "the returned promise never settled"}
+    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
         raise output_error(limits)
-    return _read(json.loads(answer), threshold, limits)
+    answer = json.loads(raw)
+    if answer.get("fault") == "memory":
+        raise memory_error(limits)
+    if answer.get("fault") == "stack":
+        raise stack_error()
+    if "unsupported" in answer:
+        raise SandboxError(Fault.UNSUPPORTED, answer["unsupported"])
+    if "threw" in answer:
+        return {"threw": _clip(answer["threw"])}
+    return answer
 
 
 def _function(engine: _Engine, g: Any, code: JsCode) -> Any:
@@ -251,20 +280,6 @@ def _function(engine: _Engine, g: Any, code: JsCode) -> Any:
             "or export default function)",
         )
     return fn
-
-
-def _read(answer: dict[str, Any], threshold: float | None, limits: CodeLimits) -> CodeResult:
-    if answer.get("fault") == "memory":
-        raise memory_error(limits)
-    if answer.get("fault") == "stack":
-        raise stack_error()
-    if "unsupported" in answer:
-        raise SandboxError(Fault.UNSUPPORTED, answer["unsupported"])
-    if "threw" in answer:
-        return threw(LANGUAGE, _clip(answer["threw"]))
-    if answer["type"] == "undefined":
-        return CodeResult(False, 0.0, f"{LANGUAGE} code returned undefined (a function body needs `return`)")
-    return judge(answer["value"], threshold, LANGUAGE)
 
 
 def _clip(text: str) -> str:

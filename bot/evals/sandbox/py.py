@@ -118,7 +118,30 @@ def run_python(
     """Judge `output` with `code` in a fresh child process. Raises SandboxError when a limit stopped it.
 
     `audit_hook=False` exists for the tests that check what the kernel alone enforces in a jail."""
-    limits = limits or CodeLimits()
+    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, audit_hook)
+    if "threw" in answer:
+        return threw(LANGUAGE, _clip(str(answer["threw"]), 2000) + _at(answer))
+    if answer.get("type") == "NoneType":
+        return CodeResult(False, 0.0, "Python code returned None (a function body needs `return`)")
+    return judge(answer.get("value"), threshold, LANGUAGE)
+
+
+def transform_python(
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None, mode: Isolation | None = None
+) -> Any:
+    """What `code` returns for `output` (a `transform`/`transformVars`), as a JSON value. Code that
+    throws is a SandboxError (Fault.THREW): promptfoo errors the case too."""
+    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True)
+    if "threw" in answer:
+        message = f"Python code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}"
+        raise SandboxError(Fault.THREW, message)
+    return answer.get("value")
+
+
+def _evaluate(
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool
+) -> dict[str, Any]:
+    """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError."""
     mode = mode or isolation()
     request = {
         "kind": "file" if code.file else "inline",
@@ -141,7 +164,7 @@ def run_python(
         answer, status, stopped = _run(_command(mode), scratch, limits)
         if stopped is None and not answer and time.monotonic() - started >= limits.timeout_s:
             stopped = Fault.TIMEOUT  # killed at the hard CPU limit after ignoring the soft one
-    return _read(answer, status, stopped, code, threshold, limits)
+    return _answer(answer, status, stopped, code, limits)
 
 
 def _run(cmd: list[str], scratch: str, limits: CodeLimits) -> tuple[bytes, int, Fault | None]:
@@ -197,9 +220,7 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
 
 
-def _read(
-    raw: bytes, status: int, stopped: Fault | None, code: PyCode, threshold: float | None, limits: CodeLimits
-) -> CodeResult:
+def _answer(raw: bytes, status: int, stopped: Fault | None, code: PyCode, limits: CodeLimits) -> dict[str, Any]:
     if stopped is Fault.TIMEOUT or status == -signal.SIGXCPU:
         raise timeout_error(limits)
     if stopped is Fault.OUTPUT:
@@ -238,11 +259,7 @@ def _read(
             f"{where}{_at(answer)} imports {answer['module']!r}, which is not in Python's standard library; "
             "only the standard library is available in the sandbox",
         )
-    if "threw" in answer:
-        return threw(LANGUAGE, _clip(str(answer["threw"]), 2000) + _at(answer))
-    if answer.get("type") == "NoneType":
-        return CodeResult(False, 0.0, "Python code returned None (a function body needs `return`)")
-    return judge(answer.get("value"), threshold, LANGUAGE)
+    return answer
 
 
 def _at(answer: dict) -> str:

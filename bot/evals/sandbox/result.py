@@ -22,6 +22,7 @@ class Fault(str, Enum):
     REFUSED = "refused"  # tried something the sandbox forbids (socket, file outside scratch, fork, ctypes…)
     CRASHED = "crashed"  # the process died without an answer (signal, interpreter failure)
     UNSUPPORTED = "unsupported"  # a form we do not run (e.g. require() of another module), said plainly
+    THREW = "threw"  # a transform's code threw (an assertion's code that throws fails instead, as in promptfoo)
 
     @property
     def check_error(self) -> CheckError:
