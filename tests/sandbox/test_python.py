@@ -191,3 +191,21 @@ def test_attack_many_files_are_refused(mode):
 def test_attack_catching_a_refusal_does_not_help(mode):
     source = "try:\n    open('/etc/shadow').read()\nexcept BaseException:\n    pass\nreturn True"
     assert stopped(source, mode).fault is Fault.REFUSED
+
+
+def test_jail_mounts_never_reach_the_host(mode):
+    run("open('f', 'w').write('x')\nreturn True", mode)
+    with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
+        assert "prompt-review-code" not in mounts.read()
+
+
+def test_concurrent_calls_each_get_their_own_sandbox(mode):
+    import asyncio
+
+    from bot.evals.sandbox.py import run_python as direct
+
+    async def all_of_them():
+        codes = [PyCode.inline(f"open('mine', 'w').write('{i}')\nreturn open('mine').read() == '{i}'") for i in range(12)]
+        return await asyncio.gather(*(asyncio.to_thread(direct, c, OUTPUT, CONTEXT, None, TIGHT, mode) for c in codes))
+
+    assert all(r.passed for r in asyncio.run(all_of_them()))

@@ -70,8 +70,9 @@ def _answerer(fd):
 
 
 def _stdlib_dirs():
+    """sys.path's directories as written (the jail recreates them at the same places), outermost only."""
     dirs = []
-    for entry in sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}, key=len):
+    for entry in sorted({os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}, key=len):
         if not any(entry == d or entry.startswith(d + os.sep) for d in dirs):
             dirs.append(entry)
     return dirs
@@ -157,6 +158,8 @@ _PATH_EVENTS = {
 def _hook(report, readable, writable):
     """Refuse what the code may not do; a refusal ends the process at once (it cannot be caught)."""
     writes = [0]
+    readable = [os.path.realpath(r) for r in readable]
+    writable = [os.path.realpath(r) for r in writable]
 
     def inside(path, roots):
         if isinstance(path, int):
