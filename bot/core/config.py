@@ -66,6 +66,10 @@ class EvalsConfig(_Strict):
     budget: Budget = Field(default_factory=Budget)
     skip_evals_on_formatting_only: bool = True
     forks: ForksConfig = Field(default_factory=ForksConfig)
+    # Code assertions (javascript/python) added or changed by the PR: `same-repo` runs them in the sandbox
+    # for PRs from branches of this repository, `never` not at all. A fork's code never runs (its evals wait
+    # for `forks.label` and then run the base branch's code only). Base-branch code always runs (docs/sandbox.md).
+    run_pr_code: Literal["same-repo", "never"] = "same-repo"
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
 
     @field_validator("explain", mode="before")
@@ -106,6 +110,8 @@ class LimitsConfig(_Strict):
     render_timeout_s: float = Field(2.0, gt=0, le=60)  # one render; past it the case is an error naming the line
     render_budget_s: float = Field(60.0, gt=0, le=3600)  # all renders of one review together
     render_memory_mb: int = Field(256, ge=64, le=4096)  # address space of the render worker process
+    code_timeout_s: float = Field(5.0, gt=0, le=300)  # one javascript/python assertion call (wall clock and CPU)
+    code_memory_mb: int = Field(256, ge=32, le=4096)  # its JS heap / Python address space
 
 
 class ReleaseConfig(_Strict):

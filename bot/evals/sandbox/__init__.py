@@ -1,0 +1,109 @@
+"""Running suite code (javascript/python assertions) safely — the integration surface for the evals.
+
+    allowed, reason = may_run(origin_of(head_code, base_code), same_repo, config.evals, "javascript assertion")
+    if not allowed: the case is an error whose message is `reason` (it names the rule)
+    code = code_for("javascript", assertion.value, read_file)      # inline text or file://x.js[:name]
+    result = await run_code(code, output, context, assertion.threshold, CodeLimits.from_config(config.limits))
+    # result: CodeResult(passed, score, reason) before `not-` is applied
+    # SandboxError(fault, message): a case error (never pass): fault.check_error is its CheckError
+    value = await transform(code, output, context, limits)         # transform / transformVars: a JSON value
+
+docs/sandbox.md says what is isolated, how, and what is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from bot.evals.sandbox.js import JsCode, run_javascript, transform_javascript
+from bot.evals.sandbox.policy import Origin, may_run, origin_of
+from bot.evals.sandbox.py import Isolation, PyCode, available, isolation, run_python, transform_python
+from bot.evals.sandbox.result import CodeLimits, CodeResult, Fault, SandboxError
+
+Language = Literal["javascript", "python"]
+_REF = re.compile(r"file://(?P<path>.+?\.(?:js|cjs|mjs|py))(?::(?P<name>[A-Za-z_$][\w$]*))?\s*\Z")
+
+
+def parse_ref(value: str) -> tuple[str, str | None] | None:
+    """`file://path.js`, `file://path.py:get_score` → (path, function or None); None for inline code."""
+    match = _REF.match(value.strip())
+    return (match.group("path"), match.group("name")) if match else None
+
+
+def code_for(language: Language, value: str, read: Callable[[str], str | None]) -> JsCode | PyCode:
+    """The code an assertion value stands for. `read(path)` gives a suite-relative file's text (None if
+    absent). A file ref to another language, or a TypeScript file, is refused plainly."""
+    ref = parse_ref(value)
+    cls = JsCode if language == "javascript" else PyCode
+    if ref is None:
+        if value.strip().startswith("file://"):
+            raise SandboxError(Fault.UNSUPPORTED, f"{value.strip()} is not a .js or .py file this sandbox can run")
+        return cls.inline(value)
+    path, name = ref
+    if (language == "python") != path.endswith(".py"):
+        raise SandboxError(Fault.UNSUPPORTED, f"a {language} assertion cannot run {path}")
+    text = read(path)
+    if text is None:
+        raise SandboxError(Fault.UNSUPPORTED, f"{path} does not exist")
+    return cls(text, file=path, function=name)
+
+
+def run_code_sync(
+    code: JsCode | PyCode, output: Any, context: dict[str, Any], threshold: float | None, limits: CodeLimits
+) -> CodeResult:
+    if isinstance(code, JsCode):
+        return run_javascript(code, output, context, threshold, limits)
+    return run_python(code, output, context, threshold, limits)
+
+
+def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> Any:
+    if isinstance(code, JsCode):
+        return transform_javascript(code, output, context, limits)
+    return transform_python(code, output, context, limits)
+
+
+async def transform(
+    code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None
+) -> Any:
+    """A `transform` (output → new output) or `transformVars` (vars → vars) off the event loop."""
+    return await asyncio.to_thread(transform_sync, code, output, context, limits or CodeLimits())
+
+
+async def run_code(
+    code: JsCode | PyCode,
+    output: Any,
+    context: dict[str, Any],
+    threshold: float | None = None,
+    limits: CodeLimits | None = None,
+) -> CodeResult:
+    """Judge one output off the event loop (QuickJS releases the GIL; Python waits on its child)."""
+    return await asyncio.to_thread(run_code_sync, code, output, context, threshold, limits or CodeLimits())
+
+
+__all__ = [
+    "CodeLimits",
+    "CodeResult",
+    "Fault",
+    "Isolation",
+    "JsCode",
+    "Origin",
+    "PyCode",
+    "SandboxError",
+    "available",
+    "code_for",
+    "isolation",
+    "may_run",
+    "origin_of",
+    "parse_ref",
+    "run_code",
+    "run_code_sync",
+    "run_javascript",
+    "run_python",
+    "transform",
+    "transform_javascript",
+    "transform_python",
+    "transform_sync",
+]

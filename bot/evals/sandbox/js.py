@@ -1,0 +1,286 @@
+"""javascript assertions in an embedded QuickJS engine (python-quickjs-ng): a fresh runtime per
+call with no host objects at all — no require, process, fs, network, timers or module loader — a
+heap limit, a stack limit, a time limit on every entry into the engine and an output cap.
+
+Semantics follow promptfoo: an inline value is an expression over `output` and `context` (a
+single line; `const x = …; x > 1` gets its `return` before the last statement) or, when it spans
+lines, a function body with `return`; a `file://x.js[:name]` module exports the function
+(`module.exports = fn`, `module.exports = {name}`, `export default`, `export function name`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import quickjs
+
+from bot.evals.sandbox.result import (
+    CodeLimits,
+    CodeResult,
+    Fault,
+    SandboxError,
+    judge,
+    memory_error,
+    output_error,
+    stack_error,
+    threw,
+    timeout_error,
+)
+
+LANGUAGE = "JavaScript"
+_UNSUPPORTED = "prompt-review-sandbox:unsupported:"
+MAX_REASON_CHARS = 2000
+
+# The only globals user code sees beyond the language's own: a `process` with an empty env (promptfoo
+# passes a process shim to inline code) and a `require` that says plainly that modules are not loaded.
+_HARNESS = r"""
+(function () {
+  const unsupported = (what) => { throw new Error(%(marker)s + what); };
+  const processShim = Object.freeze({ env: Object.freeze({}) });
+  globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
+      + "put the code the assertion needs in its own file");
+  const describe = (e) => {
+    if (e instanceof InternalError && /out of memory|string too long/.test(e.message)) return { fault: "memory" };
+    if (e instanceof RangeError && /call stack/.test(e.message)) return { fault: "stack" };
+    if (e instanceof Error && e.message.startsWith(%(marker)s)) return { unsupported: e.message.slice(%(marker_len)d) };
+    // the user's code runs as a `new Function` body: its line 1 is line 3 of the function's source
+    const frame = e instanceof Error && e.stack ? /anonymous \(<input>:(\d+)/.exec(e.stack) : null;
+    return { threw: String(e) + (frame && Number(frame[1]) > 2 ? " (line " + (Number(frame[1]) - 2) + ")" : "") };
+  };
+  let box = null;
+  globalThis.__pr_run = function (fn, outputJson, contextJson) {
+    box = null;
+    try {
+      const r = fn(JSON.parse(outputJson), JSON.parse(contextJson), processShim);
+      if (r !== null && typeof r === "object" && typeof r.then === "function") {
+        r.then((v) => { box = { ok: v }; }, (e) => { box = { err: e }; });
+      } else {
+        box = { ok: r };
+      }
+    } catch (e) {
+      box = { err: e };
+    }
+  };
+  globalThis.__pr_answer = function () {
+    if (box === null) return null;
+    if ("err" in box) return JSON.stringify(describe(box.err));
+    const v = box.ok;
+    const type = v === null ? "null" : typeof v;
+    const plain = type === "undefined" || type === "function" || type === "bigint" || type === "symbol";
+    return JSON.stringify({ type: type, value: plain ? null : v });
+  };
+  globalThis.__pr_compile = function (body) {
+    return new Function("output", "context", "process", body);
+  };
+  globalThis.__pr_module = function (source, name) {
+    const module = { exports: {} };
+    new Function("module", "exports", source)(module, module.exports);
+    const ex = module.exports;
+    if (name) return typeof ex[name] === "function" ? ex[name] : null;
+    if (typeof ex === "function") return ex;
+    if (ex && typeof ex.default === "function") return ex.default;
+    return null;
+  };
+})();
+""" % {"marker": json.dumps(_UNSUPPORTED), "marker_len": len(_UNSUPPORTED)}
+
+
+@dataclass(frozen=True)
+class JsCode:
+    """One javascript assertion's code: inline text, or a module file's text with the export to call."""
+
+    source: str
+    file: str | None = None  # the module's path for file:// refs (messages only)
+    function: str | None = None  # a named export; None = the module's function / default export
+
+    @classmethod
+    def inline(cls, value: str) -> JsCode:
+        return cls(value)
+
+
+_ESM_IMPORT = re.compile(r"^\s*import\s[^\n]*?from\s|^\s*import\s*['\"]", re.M)
+_ESM_DEFAULT = re.compile(r"^(\s*)export\s+default\s+", re.M)
+_ESM_NAMED = re.compile(r"^(\s*)export\s+((?:async\s+)?function\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)", re.M)
+
+
+def _commonjs(code: JsCode) -> str:
+    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules)."""
+    where = code.file or "the module"
+    if _ESM_IMPORT.search(code.source):
+        raise SandboxError(
+            Fault.UNSUPPORTED,
+            f"{where} imports other modules; modules are not loaded in the sandbox — keep the assertion self-contained",
+        )
+    names = [m.group(3) for m in _ESM_NAMED.finditer(code.source)]
+    text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", code.source)
+    text = _ESM_NAMED.sub(r"\1\2 \3", text)
+    return text + "".join(f"\n;module.exports.{n} = {n};" for n in names)
+
+
+def _statement_cuts(text: str) -> list[int]:
+    """Offsets of the `;` that end top-level statements: not inside strings, template literals,
+    comments or brackets (a `;` inside a regex literal is not told apart; no example needs it)."""
+    cuts, depth, i, n = [], 0, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"`":
+            i += 1
+            while i < n and text[i] != ch:
+                i += 2 if text[i] == "\\" else 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 1
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            cuts.append(i)
+        i += 1
+    return cuts
+
+
+def _body(value: str) -> str:
+    """The function body for an inline value (promptfoo's rules)."""
+    text = value.rstrip()
+    if "\n" in text:
+        return text
+    text = re.sub(r";+\s*$", "", text.strip())
+    if not re.match(r"(const|let|var)\s", text):
+        return f"return {text}"
+    # a declaration first: `return` goes before the last top-level statement
+    cuts = _statement_cuts(text)
+    if cuts and text[cuts[-1] + 1 :].strip():
+        return f"{text[: cuts[-1] + 1]} return {text[cuts[-1] + 1 :].strip()}"
+    return text
+
+
+class _Engine:
+    """One QuickJS runtime for one call, its time limit re-armed with what is left of the deadline."""
+
+    def __init__(self, limits: CodeLimits):
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.timeout_s
+        self.ctx = quickjs.Context()
+        self.ctx.set_memory_limit(limits.memory_mb * 1024 * 1024)
+        self.ctx.set_max_stack_size(limits.max_stack_kb * 1024)
+
+    def _arm(self) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise timeout_error(self.limits)
+        self.ctx.set_time_limit(left)
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        self._arm()
+        try:
+            return fn(*args)
+        except quickjs.StackOverflow:
+            raise stack_error() from None
+        except quickjs.JSException as exc:
+            raise self._fault(exc) from None
+
+    def eval(self, text: str) -> Any:
+        return self.call(self.ctx.eval, text)
+
+    def settle(self) -> None:
+        """Run queued promise jobs until none is left, within the same deadline."""
+        while True:
+            self._arm()
+            try:
+                if not self.ctx.execute_pending_job():
+                    return
+            except quickjs.StackOverflow:
+                raise stack_error() from None
+            except quickjs.JSException as exc:
+                raise self._fault(exc) from None
+
+    def _fault(self, exc: Exception) -> Exception:
+        text = str(exc)
+        if "interrupted" in text:
+            return timeout_error(self.limits)
+        if "out of memory" in text or text.strip() in ("", "null") or "string too long" in text:
+            return memory_error(self.limits)
+        if "call stack" in text:
+            return stack_error()
+        return _Threw(text.strip().split("\n")[0])
+
+
+class _Threw(Exception):
+    """The user's code failed to compile or threw outside the harness: a failed assertion, as in promptfoo."""
+
+
+def run_javascript(
+    code: JsCode, output: Any, context: dict[str, Any], threshold: float | None = None, limits: CodeLimits | None = None
+) -> CodeResult:
+    """Judge `output` with `code`. Raises SandboxError when a limit stopped it (a case error)."""
+    answer = _evaluate(code, output, context, limits or CodeLimits())
+    if "threw" in answer:
+        return threw(LANGUAGE, answer["threw"])
+    if answer["type"] == "undefined":
+        return CodeResult(False, 0.0, f"{LANGUAGE} code returned undefined (a function body needs `return`)")
+    return judge(answer["value"], threshold, LANGUAGE)
+
+
+def transform_javascript(
+    code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None
+) -> Any:
+    """What `code` returns for `output` (a `transform`/`transformVars`): a JSON value, None for
+    undefined. Code that throws is a SandboxError (Fault.THREW): promptfoo errors the case too."""
+    answer = _evaluate(code, output, context, limits or CodeLimits())
+    if "threw" in answer:
+        raise SandboxError(Fault.THREW, f"{LANGUAGE} code threw an error: {answer['threw']}")
+    return answer["value"]
+
+
+def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+    """{"type", "value"} or {"threw"}; limits and refusals raise SandboxError."""
+    engine = _Engine(limits)
+    try:
+        engine.eval(_HARNESS)
+        g = engine.ctx
+        fn = _function(engine, g, code)
+        engine.call(g.get("__pr_run"), fn, json.dumps(output), json.dumps(context, default=str))
+        engine.settle()
+        raw = engine.call(g.get("__pr_answer"))
+    except _Threw as exc:
+        return {"threw": _clip(str(exc))}
+    if raw is None:
+        return {"threw": "the returned promise never settled"}
+    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
+        raise output_error(limits)
+    answer = json.loads(raw)
+    if answer.get("fault") == "memory":
+        raise memory_error(limits)
+    if answer.get("fault") == "stack":
+        raise stack_error()
+    if "unsupported" in answer:
+        raise SandboxError(Fault.UNSUPPORTED, answer["unsupported"])
+    if "threw" in answer:
+        return {"threw": _clip(answer["threw"])}
+    return answer
+
+
+def _function(engine: _Engine, g: Any, code: JsCode) -> Any:
+    if code.file is None:
+        return engine.call(g.get("__pr_compile"), _body(code.source))
+    fn = engine.call(g.get("__pr_module"), _commonjs(code), code.function)
+    if fn is None:
+        wanted = f"no function named {code.function!r}" if code.function else "no function"
+        raise SandboxError(
+            Fault.UNSUPPORTED,
+            f"{code.file} exports {wanted} (module.exports = function (output, context) {{…}}, "
+            "or export default function)",
+        )
+    return fn
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS] + "…"

@@ -1,0 +1,270 @@
+"""python assertions in a child interpreter under limits: an empty environment, a scratch directory
+removed afterwards, RLIMIT_CPU/AS/FSIZE/NOFILE/NPROC, a wall-clock deadline that kills the process
+group, an output cap, and — where the platform allows — fresh network, mount and IPC namespaces with
+the scratch directory as its root and the user `nobody`. An audit hook refuses sockets, processes,
+ctypes and files outside the scratch directory in every mode. docs/sandbox.md says what each mode
+isolates.
+
+Semantics follow promptfoo: an inline value is an expression (one line) or the body of
+`def main(output, context)` (several lines); `file://x.py[:name]` calls `name` (default
+`get_assert`) with (output, context). Only the standard library is importable.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bot.core import safejson
+from bot.evals.sandbox.result import (
+    CodeLimits,
+    CodeResult,
+    Fault,
+    SandboxError,
+    judge,
+    memory_error,
+    output_error,
+    stack_error,
+    threw,
+    timeout_error,
+)
+
+LANGUAGE = "Python"
+CHILD = str(Path(__file__).with_name("py_child.py"))
+STARTUP_GRACE_S = 2.0  # interpreter start-up on a loaded machine; the code itself gets `timeout_s`
+FILE_BYTES = 1_000_000  # one file the code writes in its scratch directory
+REFUSED_STATUS = 71  # py_child.REFUSED_STATUS
+MAX_ANSWER_DEPTH = 64
+
+
+class Isolation(str, Enum):
+    JAIL = "jail"  # root: new net/mount/IPC/PID namespaces, chroot into a tmpfs (scratch + stdlib read-only), nobody
+    USERJAIL = "userjail"  # not root: the same inside an unprivileged user namespace, every capability dropped
+    HOOK = "hook"  # no namespaces available: the audit hook and resource limits only
+
+
+@dataclass(frozen=True)
+class PyCode:
+    """One python assertion's code: an inline value, or a file's text and the function to call."""
+
+    source: str
+    file: str | None = None  # the file's repo path for file:// refs (messages, tracebacks)
+    function: str | None = None  # default get_assert
+
+    @classmethod
+    def inline(cls, value: str) -> PyCode:
+        return cls(value)
+
+
+def _works(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, env={}).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@cache
+def available() -> tuple[Isolation, ...]:
+    """The modes this machine allows, strongest first (probed once per process)."""
+    modes = []
+    if shutil.which("unshare") and sys.platform.startswith("linux"):
+        if os.geteuid() == 0 and _works([*_command(Isolation.JAIL)[:-5], "true"]):
+            modes.append(Isolation.JAIL)
+        if _works([*_command(Isolation.USERJAIL)[:-5], "true"]):
+            modes.append(Isolation.USERJAIL)
+    return (*modes, Isolation.HOOK)
+
+
+def isolation() -> Isolation:
+    """The strongest mode this machine allows: what every call uses unless told otherwise."""
+    return available()[0]
+
+
+_NAMESPACES = ["--net", "--mount", "--ipc", "--pid", "--fork", "--propagation", "private"]
+
+
+def _command(mode: Isolation) -> list[str]:
+    python = [sys.executable, "-I", "-S", "-B", CHILD]
+    unshare = shutil.which("unshare") or "unshare"
+    if mode is Isolation.JAIL:
+        return [unshare, *_NAMESPACES, "--", *python]
+    if mode is Isolation.USERJAIL:
+        return [unshare, "--user", "--map-root-user", *_NAMESPACES, "--", *python]
+    return python
+
+
+def run_python(
+    code: PyCode,
+    output: Any,
+    context: dict[str, Any],
+    threshold: float | None = None,
+    limits: CodeLimits | None = None,
+    mode: Isolation | None = None,
+    audit_hook: bool = True,
+) -> CodeResult:
+    """Judge `output` with `code` in a fresh child process. Raises SandboxError when a limit stopped it.
+
+    `audit_hook=False` exists for the tests that check what the kernel alone enforces in a jail."""
+    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, audit_hook)
+    if "threw" in answer:
+        return threw(LANGUAGE, _clip(str(answer["threw"]), 2000) + _at(answer))
+    if answer.get("type") == "NoneType":
+        return CodeResult(False, 0.0, "Python code returned None (a function body needs `return`)")
+    return judge(answer.get("value"), threshold, LANGUAGE)
+
+
+def transform_python(
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None, mode: Isolation | None = None
+) -> Any:
+    """What `code` returns for `output` (a `transform`/`transformVars`), as a JSON value. Code that
+    throws is a SandboxError (Fault.THREW): promptfoo errors the case too."""
+    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True)
+    if "threw" in answer:
+        message = f"Python code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}"
+        raise SandboxError(Fault.THREW, message)
+    return answer.get("value")
+
+
+def _evaluate(
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool
+) -> dict[str, Any]:
+    """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError."""
+    mode = mode or isolation()
+    request = {
+        "kind": "file" if code.file else "inline",
+        "file": code.file,
+        "function": code.function,
+        "source": code.source,
+        "output": output,
+        "context": context,
+        "isolation": mode.value,
+        "audit_hook": audit_hook,
+        "cpu_s": limits.timeout_s,
+        "memory_bytes": limits.memory_mb * 1024 * 1024,
+        "output_bytes": limits.max_output_bytes,
+        "file_bytes": FILE_BYTES,
+    }
+    with tempfile.TemporaryDirectory(prefix="prompt-review-code-") as scratch:
+        plain = json.loads(json.dumps(request, default=str))  # plain values only: marshal is the child's fast reader
+        Path(scratch, "request.marshal").write_bytes(marshal.dumps(plain))
+        started = time.monotonic()
+        answer, status, stopped = _run(_command(mode), scratch, limits)
+        if stopped is None and not answer and time.monotonic() - started >= limits.timeout_s:
+            stopped = Fault.TIMEOUT  # killed at the hard CPU limit after ignoring the soft one
+    return _answer(answer, status, stopped, code, limits)
+
+
+def _run(cmd: list[str], scratch: str, limits: CodeLimits) -> tuple[bytes, int, Fault | None]:
+    """(what the child answered, its exit status, the fault we stopped it for, if any)."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=scratch,
+        env={},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        process_group=0,
+        close_fds=True,
+    )
+    deadline = time.monotonic() + limits.timeout_s + STARTUP_GRACE_S
+    chunks: list[bytes] = []
+    size, stopped = 0, None
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    stopped = Fault.TIMEOUT
+                    break
+                if not sel.select(left):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limits.max_output_bytes:
+                    stopped = Fault.OUTPUT
+                    break
+                chunks.append(chunk)
+        finally:
+            if stopped is not None or proc.poll() is None:
+                _kill(proc)
+            try:
+                status = proc.wait(timeout=limits.timeout_s + STARTUP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                status = proc.wait()
+            proc.stdout.close()
+    return b"".join(chunks), status, stopped
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _answer(raw: bytes, status: int, stopped: Fault | None, code: PyCode, limits: CodeLimits) -> dict[str, Any]:
+    if stopped is Fault.TIMEOUT or status == -signal.SIGXCPU:
+        raise timeout_error(limits)
+    if stopped is Fault.OUTPUT:
+        raise output_error(limits)
+    if status == -signal.SIGXFSZ:
+        raise SandboxError(Fault.OUTPUT, f"the code wrote a file larger than {FILE_BYTES:,} bytes and was stopped")
+    try:
+        answer = safejson.loads(raw, MAX_ANSWER_DEPTH) if raw else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        how = f"signal {-status}" if status < 0 else f"exit status {status}"
+        raise SandboxError(Fault.CRASHED, f"the Python process ended ({how}) without an answer")
+    where = code.file or "the assertion"
+    if "refused" in answer:
+        raise SandboxError(
+            Fault.REFUSED,
+            f"the code tried `{_clip(str(answer['refused']), 200)}`, which the sandbox refuses (no network, "
+            "no processes, no ctypes, no files outside its scratch directory)",
+        )
+    if answer.get("fault") == "cpu":
+        raise timeout_error(limits)
+    if answer.get("fault") == "file":
+        raise SandboxError(Fault.OUTPUT, f"the code wrote a file larger than {FILE_BYTES:,} bytes and was stopped")
+    if answer.get("fault") == "memory":
+        raise memory_error(limits)
+    if answer.get("fault") == "stack":
+        raise stack_error()
+    if answer.get("fault") == "output":
+        raise output_error(limits)
+    if "missing" in answer:
+        raise SandboxError(Fault.UNSUPPORTED, f"{where} defines no function {answer['missing']!r} to call")
+    if "module" in answer:
+        raise SandboxError(
+            Fault.UNSUPPORTED,
+            f"{where}{_at(answer)} imports {answer['module']!r}, which is not in Python's standard library; "
+            "only the standard library is available in the sandbox",
+        )
+    return answer
+
+
+def _at(answer: dict) -> str:
+    return f" (line {answer['line']})" if isinstance(answer.get("line"), int) else ""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

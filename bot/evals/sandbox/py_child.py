@@ -1,0 +1,301 @@
+"""The child side of a python assertion, run as `python -I -S -B py_child.py` with an empty environment
+in a fresh scratch directory (see bot/evals/sandbox/py.py and docs/sandbox.md). Standard library only:
+nothing of the service is importable here.
+
+Order matters: read the request, close the way back to the parent's stdout, (as root inside fresh
+mount/network namespaces) put the scratch directory on a small tmpfs, bind the standard library
+read-only into it, chroot there and become `nobody`; then resource limits; then the audit hook;
+only then the user's code.
+"""
+
+import _signal  # the C module: `signal` imports enum, which costs more than the assertion
+import marshal
+import os
+import resource
+import sys
+
+NOBODY = 65534
+REFUSED_STATUS = 71
+SCRATCH_BYTES = 16 * 1024 * 1024
+MAX_WRITES = 64  # files opened for writing, so a loop of small files cannot fill a disk either
+
+
+class _Printed:
+    """sys.stdout/sys.stderr for the user's code: counted, kept nowhere; past the cap the call stops."""
+
+    def __init__(self, cap, report):
+        self.cap, self.report, self.size = cap, report, 0
+
+    def write(self, text):
+        self.size += len(text)
+        if self.size > self.cap:
+            self.report({"fault": "output"}, 0)
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+_ESCAPES = {i: "\\u%04x" % i for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+
+
+def _json(value, depth=0):
+    """JSON text for the answer, without importing json (its import costs more than most assertions)."""
+    if depth > 64:
+        raise ValueError("too deep")
+    if value is None or value is True or value is False:
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if value - value == 0 else ("NaN" if value != value else ("-" if value < 0 else "") + "Infinity")
+    if isinstance(value, str):
+        return '"' + value.translate(_ESCAPES) + '"'
+    if isinstance(value, dict):
+        return "{" + ",".join(_json(str(k), depth + 1) + ":" + _json(v, depth + 1) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_json(v, depth + 1) for v in value) + "]"
+    return _json(str(value), depth + 1)
+
+
+def _answerer(fd):
+    def report(answer, status):
+        data = _json(answer).encode("utf-8", "replace")
+        while data:
+            data = data[os.write(fd, data):]
+        os._exit(status)
+
+    return report
+
+
+def _stdlib_dirs():
+    """sys.path's directories as written (the jail recreates them at the same places), outermost only."""
+    dirs = []
+    for entry in sorted({os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}, key=len):
+        if not any(entry == d or entry.startswith(d + os.sep) for d in dirs):
+            dirs.append(entry)
+    return dirs
+
+
+def _jail(scratch, stdlib, as_root):
+    """Inside fresh mount, network, IPC and PID namespaces: a tmpfs root holding /scratch (the cwd) and
+    the stdlib read-only, chroot into it; then lose every privilege — as real root by becoming nobody,
+    as the mapped root of a user namespace by dropping every capability."""
+    import ctypes  # only here, before any user code; removed from sys.modules below
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec = 1, 2, 4, 32, 4096, 16384
+
+    def check(result, what):
+        if result != 0:
+            raise OSError(ctypes.get_errno(), what)
+
+    def mount(source, target, fstype, flags, data):
+        check(libc.mount(source, target, fstype, flags, data), "mount " + target.decode())
+
+    mount(b"none", scratch.encode(), b"tmpfs", ms_nosuid | ms_nodev, b"size=%d,mode=0755" % SCRATCH_BYTES)
+    for d in stdlib:
+        target = (scratch + d).encode()
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        mount(d.encode(), target, None, ms_bind | ms_rec, None)
+        mount(None, target, None, ms_bind | ms_remount | ms_rdonly | ms_nosuid | ms_nodev, None)
+    os.mkdir(scratch + "/scratch", 0o755)
+    if as_root:
+        os.chown(scratch + "/scratch", NOBODY, NOBODY)
+    os.chroot(scratch)
+    os.chdir("/scratch")
+    if as_root:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)  # drops every capability
+    else:
+        pr_capbset_drop, pr_set_no_new_privs = 24, 38
+        for cap in range(64):
+            libc.prctl(pr_capbset_drop, cap, 0, 0, 0)  # fails past the last capability: ignored
+
+        class Header(ctypes.Structure):
+            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+        class Data(ctypes.Structure):
+            _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+        check(libc.capset(ctypes.byref(Header(0x20080522, 0)), (Data * 2)()), "capset")
+        check(libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0), "no_new_privs")
+    for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
+        del sys.modules[name]
+
+
+def _limits(request):
+    cpu = max(1, int(request["cpu_s"] + 0.999))
+    memory = request["memory_bytes"]
+    for limit, value in (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_FSIZE, (request["file_bytes"], request["file_bytes"])),
+        (resource.RLIMIT_NOFILE, (64, 64)),
+        (resource.RLIMIT_NPROC, (0, 0)),  # not enforced for root: only when we are not (jail or non-root service)
+        (resource.RLIMIT_CORE, (0, 0)),
+    ):
+        resource.setrlimit(limit, value)
+
+
+_DENIED = (
+    "socket.",  # any socket: create, bind, connect, getaddrinfo…
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill", "os.killpg",
+    "subprocess.Popen", "pty.spawn", "signal.pthread_kill",
+    "ctypes.", "code.__new__", "gc.get_referrers", "gc.get_referents", "gc.get_objects",
+    "os.symlink", "os.link", "os.chroot", "os.setuid", "os.setgid", "os.putenv", "os.unsetenv",
+)  # fmt: skip
+_DENIED_IMPORTS = {"ctypes", "_ctypes", "_posixsubprocess", "_socket", "socket", "ssl", "_ssl", "mmap", "resource"}
+_LIST_EVENTS = {"os.listdir", "os.scandir"}  # the import system lists package directories of the stdlib
+_PATH_EVENTS = {
+    "os.chdir", "os.chmod", "os.chown", "os.remove", "os.rename", "os.rmdir",
+    "os.mkdir", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move",
+}  # fmt: skip
+
+
+def _hook(report, readable, writable):
+    """Refuse what the code may not do; a refusal ends the process at once (it cannot be caught)."""
+    writes = [0]
+    readable = [os.path.realpath(r) for r in readable]
+    writable = [os.path.realpath(r) for r in writable]
+
+    def inside(path, roots):
+        if isinstance(path, int):
+            return True  # an fd the process already has
+        real = os.path.realpath(os.fsdecode(path))
+        return any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots)
+
+    def refuse(what):
+        report({"refused": what}, REFUSED_STATUS)
+
+    def hook(event, args):
+        if event.startswith(_DENIED):
+            refuse(event)
+        elif event == "import" and args[0].partition(".")[0] in _DENIED_IMPORTS:
+            refuse("import " + args[0])
+        elif event == "open":
+            path, mode, flags = args
+            write = (mode is not None and any(c in mode for c in "wax+")) or (flags or 0) & (os.O_WRONLY | os.O_RDWR)
+            if path is None:
+                return
+            if write:
+                writes[0] += 1
+                if writes[0] > MAX_WRITES or not inside(path, writable):
+                    refuse("open " + os.fsdecode(path) + " for writing")
+            elif not inside(path, readable):
+                refuse("open " + os.fsdecode(path))
+        elif event in _LIST_EVENTS:
+            if args and isinstance(args[0], (str, bytes, os.PathLike)) and not inside(args[0], readable):
+                refuse(event + " " + os.fsdecode(args[0]))
+        elif event in _PATH_EVENTS:
+            for path in args[:2]:
+                if isinstance(path, (str, bytes, os.PathLike)) and not inside(path, writable):
+                    refuse(event + " " + os.fsdecode(path))
+
+    return hook
+
+
+class _LazyJson:
+    """promptfoo's inline code has `json` imported; importing it only when used keeps small calls fast."""
+
+    def __getattr__(self, name):
+        import json
+
+        return getattr(json, name)
+
+
+def _function(request):
+    """promptfoo's rules: a one-line value is `return <it>`, several lines are the body of
+    `def main(output, context)`; a file defines the named function (default get_assert)."""
+    if request["kind"] == "file":
+        filename, source, name = request["file"], request["source"], request["function"] or "get_assert"
+    else:
+        value = request["source"].rstrip()
+        if "\n" in value:
+            indent = "    "
+            for line in value.split("\n"):
+                stripped = line.lstrip()
+                if stripped and line != stripped:
+                    indent = line[: len(line) - len(stripped)]
+                    break
+            body = "\n".join(indent + line for line in value.split("\n"))
+        else:
+            body = "    return " + value.strip()
+        filename, name = "<assertion>", "main"
+        source = "def main(output, context):\n" + body + "\n"
+    scope = {"__name__": "__assertion__", "__file__": filename, "json": _LazyJson()}
+    exec(compile(source, filename, "exec"), scope)
+    fn = scope.get(name)
+    if not callable(fn):
+        return None, name
+    return fn, name
+
+
+def _line(exc, filename):
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None and isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+    if line is not None and filename == "<assertion>":
+        line -= 1  # the inline value starts on line 2 of the generated `def main`
+    return line
+
+
+def _jsonable(value):
+    if hasattr(type(value), "__dataclass_fields__"):  # promptfoo's GradingResult dataclass, or the user's own
+        import dataclasses
+
+        return dataclasses.asdict(value)
+    return value
+
+
+def main():
+    scratch = os.getcwd()
+    with open("request.marshal", "rb") as f:
+        request = marshal.loads(f.read())  # written by the parent from plain JSON values
+    os.unlink("request.marshal")
+    report = _answerer(os.dup(1))
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    stdlib = _stdlib_dirs()
+    if request["isolation"] in ("jail", "userjail"):
+        _jail(scratch, stdlib, as_root=request["isolation"] == "jail")
+        scratch = "/scratch"
+    sys.stdout = sys.stderr = _Printed(request["output_bytes"], report)
+    _limits(request)
+    # Past the soft limits the kernel signals; answer then (PID 1 of a namespace ignores default actions,
+    # and the parent cannot read unshare's exit status reliably). The hard CPU limit still kills.
+    _signal.signal(_signal.SIGXCPU, lambda *_: report({"fault": "cpu"}, 0))
+    _signal.signal(_signal.SIGXFSZ, lambda *_: report({"fault": "file"}, 0))  # Python ignores it; past RLIMIT_FSIZE the process should end
+    if request["audit_hook"]:
+        sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
+    filename = request["file"] if request["kind"] == "file" else "<assertion>"
+    try:
+        fn, name = _function(request)
+        if fn is None:
+            report({"missing": name}, 0)
+        value = _jsonable(fn(request["output"], request["context"]))
+        answer = {"type": type(value).__name__, "value": value}
+    except MemoryError:
+        report({"fault": "memory"}, 0)
+    except RecursionError:
+        report({"fault": "stack"}, 0)
+    except ModuleNotFoundError as exc:
+        answer = {"module": exc.name or "", "line": _line(exc, filename)}
+    except BaseException as exc:  # noqa: BLE001 - the user's error is the assertion's failure (promptfoo)
+        answer = {"threw": type(exc).__name__ + ": " + str(exc)[:2000], "line": _line(exc, filename)}
+    try:
+        report(answer, 0)
+    except (TypeError, ValueError):
+        report({"type": "unserializable", "value": None}, 0)
+
+
+if __name__ == "__main__":
+    main()
