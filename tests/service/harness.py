@@ -36,7 +36,7 @@ class Stack:
     service: Service
     web: RunningServer
 
-    def wait_idle(self, timeout: float = 60.0) -> None:
+    def wait_idle(self, timeout: float = 180.0) -> None:
         """Until no job is queued or running (what a user would wait for before looking)."""
         from bot.service import queue
 
