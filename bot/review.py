@@ -59,7 +59,8 @@ def explain_revision(repo: str, rev: str) -> str | None:
     if branch and remote not in remotes and not _is_local_ref(repo, rev):
         instead = str(git(repo, "rev-parse", "--abbrev-ref", "HEAD")).strip()
         default = next((b for b in ("main", "master") if _is_local_ref(repo, b) and b != instead), None)
-        hint = f"compare with a local branch instead (`prompt-review review {default or 'BRANCH'}..HEAD`)"
+        hint = (f"compare with a local branch instead (`prompt-review review {default}..HEAD`)" if default
+                else "compare with a local commit instead (`prompt-review review HEAD~1..HEAD` for the last commit)")
         have = f"its remotes are {', '.join(remotes)}" if remotes else "it has no remotes"
         return (f"{rev!r} is not a revision here: this repository has no remote {remote!r} ({have}); {hint}, "
                 f"or add the remote (`git remote add {remote} URL && git fetch {remote}`)")
