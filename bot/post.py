@@ -155,6 +155,13 @@ class Publisher:
             self._fall_back(body)
         return result
 
+    def abandon(self, reason: str) -> None:
+        """The review stopped with an error: complete the started checks as failure rather than leave
+        them in progress for ever (a required check would wait silently)."""
+        for run_id in self.check_ids.values():
+            gh.close_check(self.client, self.target.repo, run_id, "failure", "prompt-review stopped with an error",
+                           f"The review did not finish: {reason}. See the job's log.")
+
     def _fall_back(self, body: str) -> None:
         what = " or ".join(dict.fromkeys(self.refused))
         why = ("a pull request from a fork gets a read-only token" if self.target.fork

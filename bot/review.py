@@ -194,6 +194,10 @@ def review_command(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
     try:
         return _review_and_report(args, inp, publisher)
+    except Exception as exc:
+        if publisher is not None:
+            publisher.abandon(f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         if publisher is not None:
             publisher.close()
