@@ -10,7 +10,6 @@ the review go to the job summary instead, and says so.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,6 @@ from bot.github.client import GitHubError
 from bot.github.token import TokenClient
 from bot.pipeline import github as gh
 
-log = logging.getLogger("prompt_review.post")
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 READ_ONLY_NOTE = (
