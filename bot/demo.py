@@ -38,16 +38,50 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _wait_idle(engine, timeout: float = 120.0) -> None:
+def _wait_idle(engine, progress=None, timeout: float = 120.0) -> None:
     from bot.service import queue
 
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while time.monotonic() < deadline:
         counts = queue.counts_by_state(engine)
         if not counts.get("queued") and not counts.get("running"):
             return
+        if progress is not None:
+            progress(time.monotonic() - started)
         time.sleep(0.05)
     raise TimeoutError(f"the review did not finish within {timeout:.0f}s")
+
+
+class _Progress:
+    """'reviewing… 3s, 120 model calls': rewritten in place on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, model_url: str, calls_before: int):
+        self.model_url, self.calls_before = model_url, calls_before
+        self.tty = sys.stdout.isatty()
+        self.last = -1.0
+        self.shown = False
+
+    def __call__(self, elapsed: float) -> None:
+        if elapsed - self.last < (0.5 if self.tty else 3.0):
+            return
+        self.last = elapsed
+        try:
+            calls = httpx.get(self.model_url + "/_control/stats").json()["requests"] - self.calls_before
+        except httpx.HTTPError:
+            return
+        line = f"  reviewing… {elapsed:.0f}s, {calls} model calls"
+        if self.tty:
+            sys.stdout.write("\r" + line)
+            sys.stdout.flush()
+        else:
+            _say(line)
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown and self.tty:
+            sys.stdout.write("\r" + " " * 60 + "\r")
+            sys.stdout.flush()
 
 
 def _print_checks(sim, repo: str, sha: str) -> None:
@@ -61,16 +95,35 @@ def _open_and_review(sim, repo: str, example: Path, name: str, engine, model_url
     calls_before = httpx.get(model_url + "/_control/stats").json()["requests"]
     t0 = time.monotonic()
     pr = sim.open_pull(repo, meta["head_branch"], files, meta["title"], meta["author"], body=meta.get("body", ""))
-    _wait_idle(engine)
+    _say(f"\nPR #{pr.number} “{meta['title']}” by @{meta['author']} opened; the App is reviewing it")
+    progress = _Progress(model_url, calls_before)
+    _wait_idle(engine, progress)
+    progress.end()
     calls = httpx.get(model_url + "/_control/stats").json()["requests"] - calls_before
-    _say(f"\nPR #{pr.number} “{meta['title']}” by @{meta['author']} — reviewed in {time.monotonic() - t0:.1f}s, {calls} model calls")
+    _say(f"PR #{pr.number} reviewed in {time.monotonic() - t0:.1f}s, {calls} model calls")
     _print_checks(sim, repo, pr.head_sha)
-    return pr
+    return pr, meta["title"]
+
+
+def demo_page(sim, repo: str, body: str, head_sha: str, web_url: str, title: str) -> str:
+    """The comment as a web page that stands alone: its check-run links lead to the check runs'
+    outputs further down the same page instead of to a simulator that has stopped."""
+    import html as _html
+
+    from bot.core.render import html_page
+    from bot.core.render.html import markdown_to_html
+
+    runs = sorted(sim.check_runs(repo, head_sha), key=lambda r: r.name)
+    sections = [f'<section id="run-{run.id}"><h2>{_html.escape(run.name)}: {_html.escape(str(run.conclusion))}'
+                f"</h2>\n{markdown_to_html(run.summary or '')}{markdown_to_html(run.text or '')}</section>" for run in runs]
+    page = html_page(body, title=title).replace("</body>", "<hr>\n" + "\n".join(sections) + "\n</body>")
+    for run in runs:
+        page = page.replace(f'href="{web_url}/{repo}/runs/{run.id}"', f'href="#run-{run.id}"')
+    return page
 
 
 def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> int:
     from bot import logs
-    from bot.core.render import html_page
     from bot.core.result import COMMENT_MARKER
     from bot.modelserver.app import create_app as create_model_app
     from bot.serving import free_port, start_in_thread
@@ -122,7 +175,7 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
         sim.install("acme")
         _say(f"created {repo} from the example and installed the App")
 
-        pr = _open_and_review(sim, repo, example, "friendlier", service.engine, model.url)
+        pr, title = _open_and_review(sim, repo, example, "friendlier", service.engine, model.url)
         comments = [c for c in sim.comments(repo, pr.number) if c.body.startswith(COMMENT_MARKER)]
         if not comments:
             _say("error: the review posted no comment")
@@ -131,19 +184,31 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
         _say("\n" + "─" * 78)
         _say(body.replace(COMMENT_MARKER, "").strip())
         _say("─" * 78)
-        Path(out).write_text(html_page(body, title=f"{repo}#{pr.number} — prompt-review"), encoding="utf-8")
-        _say(f"\nthe comment as a web page: {Path(out).resolve()}")
+        Path(out).write_text(demo_page(sim, repo, body, pr.head_sha, settings.github_web_url,
+                                       f"{repo}#{pr.number} — prompt-review"), encoding="utf-8")
 
-        pr2 = _open_and_review(sim, repo, example, "reflow", service.engine, model.url)
+        pr2, title2 = _open_and_review(sim, repo, example, "reflow", service.engine, model.url)
 
-        ok = {r.name: r.conclusion for r in sim.check_runs(repo, pr.head_sha)}.get("prompt-review/evals") == "failure" and {
-            r.name: r.conclusion for r in sim.check_runs(repo, pr2.head_sha)
-        }.get("prompt-review/evals") == "success"
-        _say(f"\ndone in {time.monotonic() - started:.1f}s")
+        verdicts = {n: {r.name: r for r in sim.check_runs(repo, p.head_sha)} for n, p in ((1, pr), (2, pr2))}
+        ok = (getattr(verdicts[1].get("prompt-review/evals"), "conclusion", None) == "failure"
+              and getattr(verdicts[2].get("prompt-review/evals"), "conclusion", None) == "success")
+        # The last screen: each PR's verdict and where to look, not scrolled away by the comment above.
+        _say("\n" + "═" * 78)
+        _say(f"summary — done in {time.monotonic() - started:.1f}s")
+        for (n, p), t in zip(((1, pr), (2, pr2)), (title, title2)):
+            _say(f"  PR #{p.number} “{t}”")
+            for name, run in sorted(verdicts[n].items()):
+                _say(f"    {name:<24} {run.conclusion} — {run.title}")
+        _say(f"  the friendlier PR's comment as a web page, with its checks: {Path(out).resolve()}")
+        if keep:
+            _say(f"  the PRs on the simulator: {sim_server.url}/{repo}/pull/{pr.number} and /pull/{pr2.number}")
+        else:
+            _say("  (the links in the comment open the simulator's pages while it runs: `prompt-review demo --keep`)")
+        _say("═" * 78)
         if keep:
             _say("\n--keep: everything stays up; press Ctrl-C to stop.")
             _say(f"  try: curl -s {web.url}/metrics | grep prompt_review_")
-            _say(f"       curl -s {sim_server.url}/repos/{repo}/pulls/{pr.number}")
+            _say(f"       open {sim_server.url}/{repo}/pull/{pr.number}")
             try:
                 while True:
                     time.sleep(3600)

@@ -44,14 +44,57 @@ class Progress:
         sys.stderr.flush()
 
 
+def explain_revision(repo: str, rev: str) -> str | None:
+    """Why `rev` does not resolve in `repo`, and what to type instead; None when it resolves."""
+    try:
+        git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        return None
+    except GitError:
+        pass
+    try:
+        git(repo, "rev-parse", "--git-dir")
+    except GitError:
+        return f"{os.path.abspath(repo)} is not a git repository: run it inside one or pass --repo PATH"
+    remotes = str(git(repo, "remote")).split()
+    remote, _, branch = rev.partition("/")
+    if branch and remote not in remotes and not _is_local_ref(repo, rev):
+        instead = str(git(repo, "rev-parse", "--abbrev-ref", "HEAD")).strip()
+        default = next((b for b in ("main", "master") if _is_local_ref(repo, b) and b != instead), None)
+        hint = (f"compare with a local branch instead (`prompt-review review {default}..HEAD`)" if default
+                else "compare with a local commit instead (`prompt-review review HEAD~1..HEAD` for the last commit)")
+        have = f"its remotes are {', '.join(remotes)}" if remotes else "it has no remotes"
+        return (f"{rev!r} is not a revision here: this repository has no remote {remote!r} ({have}); {hint}, "
+                f"or add the remote (`git remote add {remote} URL && git fetch {remote}`)")
+    if branch and remote in remotes:
+        return (f"{rev!r} is not fetched: run `git fetch {remote} {branch}` "
+                "(in GitHub Actions, give actions/checkout `fetch-depth: 0`)")
+    if len(rev) >= 7 and all(c in "0123456789abcdef" for c in rev.lower()):
+        return (f"commit {rev[:12]} is not in this clone: fetch it (`git fetch origin {rev}`; in GitHub Actions, "
+                "give actions/checkout `fetch-depth: 0`)")
+    return f"{rev!r} is not a branch, tag or commit here (`git branch -a` lists the branches)"
+
+
+def _is_local_ref(repo: str, ref: str) -> bool:
+    try:
+        git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        return True
+    except GitError:
+        return False
+
+
 def build_input(repo: str, spec: str) -> ReviewInput:
     if "..." in spec:
         base_rev, head_rev = spec.split("...", 1)
-        base_rev = str(git(repo, "merge-base", base_rev or "HEAD", head_rev or "HEAD")).strip()
     elif ".." in spec:
         base_rev, head_rev = spec.split("..", 1)
     else:
-        raise GitError(f"expected a range BASE..HEAD, got {spec!r}")
+        raise GitError(f"expected a range BASE..HEAD (e.g. main..HEAD), got {spec!r}")
+    for rev in (base_rev or "HEAD", head_rev or "HEAD"):
+        problem = explain_revision(repo, rev)
+        if problem:
+            raise GitError(problem)
+    if "..." in spec:
+        base_rev = str(git(repo, "merge-base", base_rev or "HEAD", head_rev or "HEAD")).strip()
     base, head = GitTree(repo, base_rev or "HEAD"), GitTree(repo, head_rev or "HEAD")
     changed = tuple(ChangedFile(p, s, prev) for p, s, prev in git_changed_files(repo, base.sha, head.sha))
     author = str(git(repo, "log", "-1", "--format=%an", head.sha)).strip()
@@ -131,15 +174,53 @@ def default_cache_dir() -> str:
 
 
 def review_command(args: argparse.Namespace) -> int:
+    publisher = None
+    target = None
+    if args.post:
+        from bot.post import PostError, target_from
+
+        try:
+            target = target_from(os.environ, args.github_repo, args.pr, args.token_env)
+        except PostError as exc:
+            print(f"prompt-review review --post: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    spec = args.range or (target.default_range if target else None)
+    if not spec:
+        print("prompt-review review: name the commits to compare, e.g. `prompt-review review main..HEAD` "
+              "(see `prompt-review review --help`)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        inp = build_input(args.repo, spec)
+    except GitError as exc:
+        print(f"prompt-review review: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if target is not None:
+        from bot.github.client import GitHubError
+        from bot.post import Publisher
+
+        publisher = Publisher.open(target)
+        try:
+            publisher.start(target.head_sha or inp.head_sha)
+        except GitHubError as exc:
+            publisher.close()
+            print(f"prompt-review review --post: cannot start the check runs on {target.repo}: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    try:
+        return _review_and_report(args, inp, publisher)
+    except Exception as exc:
+        if publisher is not None:
+            publisher.abandon(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if publisher is not None:
+            publisher.close()
+
+
+def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) -> int:
     from bot.core.render import render_comment
     from bot.evals import DiskCache, MemoryCache
     from bot.evals.urls import ALLOW_PRIVATE_ENV
 
-    try:
-        inp = build_input(args.repo, args.range)
-    except GitError as exc:
-        print(f"prompt-review review: {exc}", file=sys.stderr)
-        return 2
     # Never inside the reviewed tree: a PR could commit entries that make its own cases "pass".
     cache_dir = args.cache_dir or default_cache_dir()
     ctx = Context(
@@ -151,6 +232,17 @@ def review_command(args: argparse.Namespace) -> int:
     )
     result = review(inp, ctx)
     status = exit_status(result)
+    if publisher is not None:
+        from bot.github.client import GitHubError
+
+        try:
+            result = publisher.publish(result)
+        except GitHubError as exc:
+            print(f"prompt-review review --post: could not post the review to {publisher.target.repo}"
+                  f"#{publisher.target.pr}: {exc}", file=sys.stderr)
+            status = EXIT_CONFIG
+        if publisher.refused and not publisher.target.summary_path:
+            status = status or EXIT_CONFIG  # nowhere a reader would find it: the job must not look green
     for problem in result.problems:
         print(f"prompt-review: {problem.title}: {problem.detail}", file=sys.stderr)
         for error in problem.errors:

@@ -18,6 +18,11 @@ class SettingsError(Exception):
     """A start-up configuration problem; str() names the variable."""
 
 
+# Where every start-up error about the App's settings points (serve, web and worker alike).
+SETUP_HINT = ("create the App by running `prompt-review serve` and opening http://127.0.0.1:8000/setup, "
+              "or set the variables as README: Installing on GitHub describes")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROMPT_REVIEW_", extra="ignore", frozen=True)
 
@@ -104,9 +109,7 @@ def load_settings(require_app: bool = True) -> Settings:
             if value is None
         ]
         if missing:
-            raise SettingsError(
-                "missing " + ", ".join(missing) + " (create the App with GET /setup, or see README: Installing on GitHub)"
-            )
+            raise SettingsError("missing " + ", ".join(missing) + f" ({SETUP_HINT})")
         _check_private_key(settings.private_key_pem())
     return settings
 
@@ -118,5 +121,6 @@ def _check_private_key(pem: str | None) -> None:
         load_pem_private_key((pem or "").encode(), password=None)
     except (ValueError, TypeError):
         raise SettingsError(
-            "PROMPT_REVIEW_PRIVATE_KEY: not a PEM private key (expected the .pem file GitHub gave you for the App)"
+            "PROMPT_REVIEW_PRIVATE_KEY: not a PEM private key (expected the .pem file GitHub gave you for the App; "
+            f"{SETUP_HINT})"
         ) from None

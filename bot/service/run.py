@@ -21,7 +21,7 @@ from bot.service.migrate import upgrade
 from bot.service.recovery import redeliver_failed
 from bot.service.web import create_web_app
 from bot.service.worker import Worker
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SETUP_HINT, Settings, SettingsError, load_settings
 
 log = logging.getLogger("prompt_review")
 
@@ -125,7 +125,7 @@ def run(verb: str, host: str | None, port: int | None) -> int:
         if verb == "worker" or settings.app_id is not None or settings.private_key or settings.private_key_path:
             settings = load_settings(require_app=True)  # partly configured: say exactly what is missing
         if verb == "web" and not settings.webhook_secret:
-            raise SettingsError("missing PROMPT_REVIEW_WEBHOOK_SECRET: without it every delivery would be refused")
+            raise SettingsError(f"missing PROMPT_REVIEW_WEBHOOK_SECRET: without it every delivery would be refused ({SETUP_HINT})")
         logs.configure(settings.log_format, settings.log_level)
         service = build_service(settings)
     except SettingsError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import json
 import logging
 import os
@@ -102,6 +103,29 @@ def build_manifest(template: dict[str, Any], public_url: str, browser_url: str |
     manifest["callback_urls"] = [f"{back}/setup/callback"]
     manifest["setup_url"] = f"{base}/setup"
     return manifest
+
+
+def webhook_reach_problem(public_url: str, github_web_url: str) -> str | None:
+    """Why GitHub's servers could not deliver webhooks to `public_url`, with what to do; None when they may.
+
+    Loopback never works; private and link-local addresses only work for a GitHub Enterprise Server
+    inside the same network, so they are flagged for github.com only."""
+    host = (urlsplit(public_url).hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or host.endswith(".localhost") or (address is not None and address.is_loopback):
+        where = f"{host} is a loopback address: only this machine can reach it"
+    elif (address is not None and (address.is_private or address.is_link_local)
+          and urlsplit(github_web_url).hostname in ("github.com", "www.github.com")):
+        where = f"{host} is a private address: github.com cannot reach it"
+    else:
+        return None
+    return (f"GitHub cannot deliver webhooks to {public_url.rstrip('/')}/webhook: {where}. Expose this service "
+            "with a tunnel (for example `cloudflared tunnel --url http://127.0.0.1:8000` or `ngrok http 8000`) "
+            "or a public host, set PROMPT_REVIEW_PUBLIC_URL to that https address, restart, and open /setup again. "
+            "An App created now would receive no events until its webhook URL is changed in its settings.")
 
 
 def new_app_url(github_web_url: str, org: str | None, state: str) -> str:
@@ -280,6 +304,7 @@ def create_setup_router(
             return render(400, view="error", message=str(exc))
         public, browser = urls(request)
         app_manifest = build_manifest(template, public, browser)
+        webhook_warning = webhook_reach_problem(public, github_web_url)
         response = render(
             200,
             view="start",
@@ -288,6 +313,7 @@ def create_setup_router(
             github_web_url=github_web_url.rstrip("/"),
             manifest=app_manifest,
             manifest_json=json.dumps(app_manifest, separators=(",", ":")),
+            webhook_warning=webhook_warning,
         )
         response.set_cookie(
             STATE_COOKIE,

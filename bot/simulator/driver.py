@@ -32,6 +32,8 @@ REVIEW_STATES = {"approve": "APPROVED", "approved": "APPROVED", "request_changes
                  "changes_requested": "CHANGES_REQUESTED", "comment": "COMMENTED", "commented": "COMMENTED"}
 PERMISSIONS = ("admin", "maintain", "write", "triage", "read")
 TOKEN_TTL = 3600.0
+ACTIONS_APP_ID = 15368  # the `github-actions` App on github.com, whose installation tokens are GITHUB_TOKENs
+ACTION_PERMISSIONS = {"checks": "write", "contents": "read", "pull_requests": "write", "metadata": "read"}
 
 
 def generate_private_key() -> bytes:
@@ -212,6 +214,50 @@ class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
             tok = Token("ghs_" + secrets.token_urlsafe(27)[:36], installation_id, self.now() + TOKEN_TTL)
             self.tokens[tok.token] = tok
             return tok.token
+
+    def actions_token(self, repo: str | SimRepo, permissions: Mapping[str, str] | None = None) -> str:
+        """A workflow run's GITHUB_TOKEN for `repo`: an installation token of the `github-actions` App
+        limited to the job's `permissions:` (default: what prompt-review's Action documents). A PR
+        from a fork gets `read_only_permissions()`; its writes answer 403 as on GitHub."""
+        with self.lock:
+            r = self.repo(repo)
+            if ACTIONS_APP_ID not in self.apps:
+                owner = self._account("github", "Organization")
+                self.apps[ACTIONS_APP_ID] = AppRecord(
+                    ACTIONS_APP_ID, "github-actions", "GitHub Actions", owner, b"", "", "Iv1.actions", "", self.now_iso(),
+                    permissions={"checks": "write", "contents": "write", "issues": "write", "metadata": "read",
+                                 "pull_requests": "write"})
+            inst = self.installation_for(r, ACTIONS_APP_ID)
+            if inst is None:
+                inst = Installation(self.next_id(), ACTIONS_APP_ID, r.owner, [r.full_name], self.now_iso())
+                self.installations[inst.id] = inst
+            tok = Token("ghs_" + secrets.token_urlsafe(27)[:36], inst.id, self.now() + TOKEN_TTL,
+                        dict(permissions if permissions is not None else ACTION_PERMISSIONS))
+            self.tokens[tok.token] = tok
+            return tok.token
+
+    def clone(self, repo: str | SimRepo, dest: str | Path, ref: str | None = None) -> Path:
+        """A local git clone of `repo` (its branches, and every PR head as `refs/pull/N/head`) with
+        `ref` checked out, as actions/checkout gives a workflow; the SHAs are the simulator's."""
+        import subprocess
+
+        dest = Path(dest)
+        subprocess.run(["git", "init", "-q", str(dest)], check=True, capture_output=True)
+        with self.lock:
+            r = self.repo(repo)
+            r.objects.write_loose(str(dest / ".git"))
+            refs = {f"refs/remotes/origin/{b}": sha for b, sha in r.branches.items()}
+            refs.update({f"refs/pull/{p.number}/head": p.head_sha for p in self.pulls.values() if p.repo is r})
+            sha = self.resolve_ref(r, ref or r.default_branch)
+        for name, target in refs.items():
+            subprocess.run(["git", "-C", str(dest), "update-ref", name, target], check=True, capture_output=True)
+        subprocess.run(["git", "-C", str(dest), "checkout", "-q", "--detach", sha], check=True, capture_output=True)
+        return dest
+
+    @staticmethod
+    def read_only_permissions() -> dict[str, str]:
+        """The GITHUB_TOKEN of a `pull_request` run from a fork: read access only, whatever the workflow asks."""
+        return {k: "read" for k in ACTION_PERMISSIONS}
 
     def app_jwt(self, app_id: int | None = None) -> str:
         """An App JWT signed with the app's private key (only when the simulator knows it)."""

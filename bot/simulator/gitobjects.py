@@ -7,6 +7,8 @@ sees from the simulator behave like real ones (same content → same blob SHA).
 from __future__ import annotations
 
 import hashlib
+import os
+import zlib
 from dataclasses import dataclass, field
 
 FILE_MODE = "100644"
@@ -70,6 +72,29 @@ class ObjectStore:
                 node = node.setdefault(d, {})
             node[name] = data
         return self._write(nested)
+
+    def raw(self, sha: str) -> tuple[str, bytes]:
+        """(type, body) of an object, exactly the bytes its SHA is the hash of."""
+        if sha in self.blobs:
+            return "blob", self.blobs[sha]
+        if sha in self.trees:
+            return "tree", b"".join(f"{e.mode} {e.name}\0".encode() + bytes.fromhex(e.sha) for e in self.trees[sha])
+        c = self.commits[sha]
+        ident = f"{c.author} <{c.author}@users.noreply.github.com> {c.timestamp} +0000"
+        lines = [f"tree {c.tree}"] + [f"parent {p}" for p in c.parents] + [f"author {ident}", f"committer {ident}", "", c.message]
+        return "commit", ("\n".join(lines) + "\n").encode()
+
+    def write_loose(self, git_dir: str) -> None:
+        """Every object into a git repository's object directory (git's loose format), so a real
+        `git` sees the same commits under the same SHAs: a clone, without a git server."""
+        for sha in [*self.blobs, *self.trees, *self.commits]:
+            kind, body = self.raw(sha)
+            path = os.path.join(git_dir, "objects", sha[:2], sha[2:])
+            if os.path.exists(path):
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(zlib.compress(f"{kind} {len(body)}\0".encode() + body))
 
     def _write(self, node: dict) -> str:
         entries = []

@@ -97,6 +97,20 @@ def require_installation(request: Request, repo: Repo | None = None, org: str | 
         return inst
 
 
+def require_permission(request: Request, scope: str, level: str = "write") -> None:
+    """403 as GitHub answers a token whose permissions lack `scope: level` (e.g. a fork PR's GITHUB_TOKEN)."""
+    s = sim(request)
+    with s.lock:
+        tok = s.tokens.get(_credential(request) or "")
+        if tok is None:
+            return  # require_installation has answered already
+        granted = tok.permissions if tok.permissions is not None else s.apps[s.installations[tok.installation_id].app_id].permissions
+        ranks = {"read": 1, "write": 2, "admin": 3}
+        if ranks.get(granted.get(scope, ""), 0) < ranks[level]:
+            raise GitHubError(403, "Resource not accessible by integration",
+                              "https://docs.github.com/rest/overview/permissions-required-for-github-apps")
+
+
 def repo_for(request: Request, owner: str, name: str) -> Repo:
     """The repository, after checking the caller's installation token can see it."""
     s = sim(request)

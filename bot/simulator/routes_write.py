@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.simulator import checks, shapes
-from bot.simulator.http import GitHubError, not_found, paginate, repo_for, require_installation, sim, unprocessable
+from bot.simulator.http import (GitHubError, not_found, paginate, repo_for, require_installation, require_permission, sim,
+                                unprocessable)
 from bot.simulator.state import CheckRun, IssueComment, Repo
 
 router = APIRouter()
@@ -61,6 +62,7 @@ def list_comments(request: Request, owner: str, repo: str, number: int):
 @router.post("/repos/{owner}/{repo}/issues/{number}/comments", status_code=201)
 async def create_comment(request: Request, owner: str, repo: str, number: int):
     r = repo_for(request, owner, repo)
+    require_permission(request, "pull_requests")  # PR comments need pull_requests (or issues) write
     text = _comment_body(await _json(request), f"{DOCS_COMMENTS}#create-an-issue-comment")
     inst = require_installation(request, repo=r)
     s = sim(request)
@@ -77,6 +79,7 @@ async def create_comment(request: Request, owner: str, repo: str, number: int):
 @router.patch("/repos/{owner}/{repo}/issues/comments/{comment_id}")
 async def update_comment(request: Request, owner: str, repo: str, comment_id: int):
     r = repo_for(request, owner, repo)
+    require_permission(request, "pull_requests")
     text = _comment_body(await _json(request), f"{DOCS_COMMENTS}#update-an-issue-comment")
     s = sim(request)
     with s.lock:
@@ -98,6 +101,7 @@ async def _check_run_request(request: Request, owner: str, repo: str, creating: 
     """The repository, installation and validated body of a check-run create or update (422 like GitHub)."""
     r = repo_for(request, owner, repo)
     inst = require_installation(request, repo=r)
+    require_permission(request, "checks")
     body = await _json(request)
     try:
         checks.validate(body if isinstance(body, dict) else {}, creating=creating)

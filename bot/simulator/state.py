@@ -153,6 +153,9 @@ class Token:
     token: str
     installation_id: int
     expires_at: float  # unix seconds
+    # What this token may do, when narrower than its App's permissions: a workflow's GITHUB_TOKEN
+    # carries the job's `permissions:`, and a fork PR's token is read-only.
+    permissions: dict[str, str] | None = None
 
 
 @dataclass

@@ -19,3 +19,24 @@ def test_demo_reviews_the_friendlier_pr_as_failing_and_the_reflow_pr_as_passing_
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
     assert "<table>" in page
+
+
+def test_demo_shows_progress_ends_on_each_prs_verdict_and_its_page_links_lead_somewhere(tmp_path):
+    import re
+
+    out = tmp_path / "comment.html"
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--out", str(out)], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = result.stdout
+    assert "reviewing…" in text.split("PR #1 reviewed in")[0]  # something moves while the evals run
+    last_screen = text.rstrip().split("summary — done in")[-1]
+    assert len(last_screen.splitlines()) < 20, last_screen  # fits on one screen, after the long comment
+    assert re.search(r"PR #1 .*\n.*\n\s+prompt-review/evals\s+failure — 41 of 300 cases regressed", last_screen)
+    assert re.search(r"PR #2 .*\n.*\n\s+prompt-review/evals\s+success", last_screen)
+    assert str(out) in last_screen
+    page = out.read_text()
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    assert hrefs and all(h.startswith("#") for h in hrefs), hrefs  # no link to a simulator that has stopped
+    assert all(f'id="{h[1:]}"' in page for h in hrefs)
+    assert "prompt-review/evals: failure" in page

@@ -255,3 +255,23 @@ def test_a_missing_manifest_is_reported_on_the_page_instead_of_stopping_the_serv
     page = client.get("/setup")
     assert page.status_code == 500
     assert "cannot read the App manifest" in page.text
+
+
+def test_setup_on_a_loopback_address_warns_that_github_cannot_deliver_webhooks_there(tmp_path, github):
+    page = make_client(tmp_path, github, public_url=None, browser_at="http://127.0.0.1:8000").get("/setup")
+    text = unescape(page.text)
+    assert page.status_code == 200 and "GitHub cannot deliver webhooks to http://127.0.0.1:8000/webhook" in text
+    assert "tunnel" in text and "PROMPT_REVIEW_PUBLIC_URL" in text
+    localhost = unescape(make_client(tmp_path, github, public_url="http://localhost:8000").get("/setup").text)
+    assert "loopback" in localhost and "PROMPT_REVIEW_PUBLIC_URL" in localhost
+
+
+def test_a_private_address_is_flagged_for_github_com_but_not_for_an_enterprise_server(tmp_path, github):
+    private = dict(public_url="http://10.1.2.3:8000", browser_at="http://10.1.2.3:8000")
+    assert "cannot deliver webhooks" in unescape(make_client(tmp_path, github, **private).get("/setup").text)
+    ghes = make_client(tmp_path, github, web_url="https://ghe.example.net", **private).get("/setup")
+    assert "cannot deliver webhooks" not in unescape(ghes.text)
+
+
+def test_a_public_url_gets_no_webhook_warning(tmp_path, github):
+    assert "cannot deliver webhooks" not in unescape(make_client(tmp_path, github).get("/setup").text)

@@ -4,6 +4,7 @@ never a pass, a fail or a hung worker; a pattern broken by a var value is an err
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
@@ -92,17 +93,33 @@ def test_a_run_with_a_catastrophic_regex_finishes_and_that_case_is_an_error_nami
 
 def test_the_suite_regexes_of_one_review_share_a_total_budget():
     """Many slow patterns cannot add up to cases × regex_timeout_s: once the review's regex time is
-    spent, every further regex assertion — slow or not — is an error naming evals.regex_budget_s."""
-    clock = RegexClock(per_search_s=0.05, budget_s=0.12)
+    spent, every further regex assertion — slow or not — is an error naming evals.regex_budget_s.
+
+    Measured as bounds, not a race: a search stopped by its own limit took at least per_search_s, so
+    at most ceil(budget / per_search) of them fit in the budget, whatever the machine's load; a
+    search refused after the budget runs nothing (the clock does not move); and the total stays
+    within an order of magnitude of the budget while 100 unbounded searches would take at least 5 s."""
+    per_search, budget, searches = 0.05, 0.12, 100
+    clock = RegexClock(per_search_s=per_search, budget_s=budget)
     hostile = AssertionSpec("regex", HOSTILE, file="evals/promptfooconfig.yaml", line=9)
-    messages = []
-    for _ in range(4):
+    own_limit, over_budget = 0, 0
+    for _ in range(searches):
+        spent_before = clock.spent_s
         with pytest.raises(AssertionBroken) as caught:
             asyncio.run(score_output((hostile,), None, LONG_A, regexes=clock))
-        messages.append(str(caught.value))
-    assert all("was stopped after 0.05 s" in m and "regex_timeout_s" in m for m in messages[:2]), messages
-    assert all("used up their 0.12 s together" in m and "regex_budget_s" in m for m in messages[2:]), messages
-    assert clock.spent_s < 0.12 + 0.05  # the last searches were not run (or cut to what was left)
+        message = str(caught.value)
+        if "regex_budget_s" in message:
+            assert "used up their 0.12 s together" in message, message
+            over_budget += 1
+            if spent_before >= budget:
+                assert clock.spent_s == spent_before  # refused before running: no regex time spent
+        else:
+            assert "was stopped after 0.05 s" in message and "regex_timeout_s" in message, message
+            assert over_budget == 0, "a search ran on its own limit after the budget was used up"
+            own_limit += 1
+    assert 1 <= own_limit <= math.ceil(budget / per_search), own_limit
+    assert over_budget == searches - own_limit
+    assert clock.spent_s < 10 * (budget + per_search) < searches * per_search, clock.spent_s
     harmless = AssertionSpec("regex", "^a", file="evals/promptfooconfig.yaml", line=14)
     with pytest.raises(AssertionBroken, match="evals/promptfooconfig.yaml:14: .*regex_budget_s"):
         asyncio.run(score_output((harmless,), None, "abc", regexes=clock))  # not a pass: it was never run

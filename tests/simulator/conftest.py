@@ -44,6 +44,14 @@ def _as_github_means_it(node: Any) -> None:
             _as_github_means_it(v)
 
 
+# String formats are checked (uri, date-time, email, …): a bot login's `[bot]` left unencoded in a URL
+# or a timestamp without its zone breaks clients that parse them. `uri` needs rfc3986-validator;
+# without it jsonschema would skip the check silently, so its absence is an error here.
+FORMATS = oas30_format_checker
+MISSING_FORMATS = {"uri", "date-time", "email"} - set(FORMATS.checkers)
+assert not MISSING_FORMATS, f"format checks {sorted(MISSING_FORMATS)} are unavailable: install the test extra"
+
+
 @dataclass
 class GitHubSpec:
     """GitHub's REST description, pinned by tests/contract/package.json, as a response validator."""
@@ -56,8 +64,7 @@ class GitHubSpec:
         self.registry = Registry().with_resource(SPEC_URI, Resource.from_contents(self.doc, default_specification=DRAFT4))
 
     def _errors(self, pointer: str, instance: Any) -> list[str]:
-        validator = OAS30Validator({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=self.registry,
-                                   format_checker=oas30_format_checker)
+        validator = OAS30Validator({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=self.registry, format_checker=FORMATS)
         out = []
         for e in validator.iter_errors(instance):
             # for oneOf/anyOf, name the problems of each alternative instead of echoing the value

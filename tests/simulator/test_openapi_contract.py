@@ -113,6 +113,9 @@ def test_comment_endpoints_match_the_description(world, github_spec):
     listed = conforms(github_spec, c.get(f"/repos/acme/support-bot/issues/{n}/comments"),
                       "get", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 200)
     assert listed[-1]["body"] == "edited" and listed[-1]["user"]["type"] == "Bot"
+    bot = listed[-1]["user"]  # as GitHub writes an App's bot user: login encoded in URLs, the App's page
+    assert bot["login"].endswith("[bot]") and bot["url"].endswith("/users/" + bot["login"].replace("[bot]", "%5Bbot%5D"))
+    assert bot["html_url"] == "https://github.com/apps/" + bot["login"].removesuffix("[bot]")
     conforms(github_spec, c.post(f"/repos/acme/support-bot/issues/{n}/comments", json={"body": "x" * 65537}),
              "post", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 422)
 
@@ -232,6 +235,12 @@ def test_the_contract_checks_reject_bodies_that_break_the_description(world, git
     pull = c.get(f"/repos/acme/support-bot/pulls/{n}").json()
     pull["draft"] = "no"
     assert github_spec.response_errors("get", "/repos/{owner}/{repo}/pulls/{pull_number}", 200, pull)
+    comment = c.get(f"/repos/acme/support-bot/issues/{n}/comments").json()[-1]
+    comment["user"]["url"] = comment["user"]["url"].replace("%5Bbot%5D", "[bot]")  # what the simulator once sent
+    assert github_spec.response_errors("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}", 200, comment)
+    comment["user"]["url"] = comment["user"]["url"].replace("[bot]", "%5Bbot%5D")
+    comment["created_at"] = "yesterday"
+    assert github_spec.response_errors("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}", 200, comment)
     opened = next(d for d in world["sim"].deliveries("pull_request") if d.action == "opened").payload
     assert github_spec.webhook_errors("pull_request", "opened", opened) == []
     del opened["pull_request"]["base"]

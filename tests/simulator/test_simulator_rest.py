@@ -305,3 +305,22 @@ def test_dismissed_and_later_reviews_show_in_the_reviews_list(sim, repo, client)
     sim.submit_review(repo, pr.number, "olivia", "APPROVED")
     listed = client.get(f"/repos/acme/support-bot/pulls/{pr.number}/reviews").json()
     assert [(r["state"], r["commit_id"]) for r in listed] == [("DISMISSED", pr.head_sha), ("APPROVED", pushed.head_sha)]
+
+
+def test_the_links_the_bot_writes_open_pages_on_the_simulator(sim, api):
+    """A check run's and a PR's github.com links (web URL = the simulator's URL) answer with a page."""
+    repo = sim.create_repo("acme", "pages", {"p.txt": "a"})
+    pr = sim.open_pull(repo, "b", {"p.txt": "b"}, "Change the prompt", "alice")
+    inst = sim.install("acme")
+    api.headers["Authorization"] = f"token {sim.installation_token(inst)}"
+    run = api.post("/repos/acme/pages/check-runs", json={"name": "prompt-review/evals", "head_sha": pr.head_sha,
+                                                         "conclusion": "failure", "output": {"title": "1 regressed",
+                                                                                             "summary": "**case 7**"}}).json()
+    comment = api.post(f"/repos/acme/pages/issues/{pr.number}/comments", json={"body": "see *this*"}).json()
+    page = api.get(f"/acme/pages/runs/{run['id']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "prompt-review/evals: failure" in page.text and "<strong>case 7</strong>" in page.text
+    pull = api.get(f"/acme/pages/pull/{pr.number}")
+    assert pull.status_code == 200 and f'id="issuecomment-{comment["id"]}"' in pull.text
+    assert f'href="/acme/pages/runs/{run["id"]}"' in pull.text and "<em>this</em>" in pull.text
+    assert api.get("/acme/pages/runs/999999").status_code == 404
