@@ -176,6 +176,12 @@ def load_suite(
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
     providers = load_providers(located, errors, tree, base_dir)
+    labels = {p.label for p in prompts}
+    for provider in providers:
+        for wanted in provider.prompts:
+            if wanted not in labels:
+                errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
+                                                       f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases)
     description = data.get("description")
     if description is not None and not isinstance(description, str):

@@ -63,8 +63,23 @@ PROVIDER_PARAMS = {
     "max_output_tokens", "max_completion_tokens", "top_k", "maxOutputTokens", "topP", "topK", "num_predict",
     "reasoning_effort", "response_format", "stopSequences",
 }
+# Request fields passed to the vendor as written (they change the answer, so they are part of the
+# provider's fingerprint like the sampling parameters); per wire format.
+PASSTHROUGH = {
+    "openai": {"tools", "tool_choice", "parallel_tool_calls", "logit_bias", "user", "service_tier", "reasoning", "text",
+               "instructions", "logprobs", "top_logprobs", "modalities", "verbosity", "store", "metadata", "prediction"},
+    "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
+    "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
+    "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
+    "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig"},
+    "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
+    "http": set(),
+}
+# Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
+INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug"}
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
+    "isReasoningModel": "azure/openai", "showThinking": "anthropic/google",
     "apiHost": "azure", "deployment_id": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
 }
@@ -196,7 +211,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         elif key == "env":
             errors.add(located, body_where + (key,), "unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only")
         elif key == "prompts":
-            errors.add(located, body_where + (key,), "unsupported: provider `prompts` (per-provider prompt selection) is not supported yet; list the provider once per prompt set in separate suites")
+            if not isinstance(body[key], list) or not all(isinstance(p, str) for p in body[key]):
+                errors.add(located, body_where + (key,), "provider `prompts` must be a list of prompt labels")
         else:
             errors.add(located, body_where + (key,), f"unsupported provider key {key!r} (supported: id, label, config)")
     kind_model = provider_kind(pid, embedding)
@@ -219,11 +235,13 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
             base_url = value
-        elif key in PROVIDER_PARAMS:
+        elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(VENDORS[kind].wire, set()):
             params.append((key, value))
+        elif key in INERT_CONFIG:
+            continue
         elif key in PLACE_KEYS:
-            if not isinstance(value, str):
-                errors.add(located, at, f"{key} must be text")
+            if not isinstance(value, bool if key in ("isReasoningModel", "showThinking") else str):
+                errors.add(located, at, f"{key} must be {'true or false' if key in ('isReasoningModel', 'showThinking') else 'text'}")
             opts[key] = value
         elif kind == "http" and key in HTTP_KEYS:
             problem = _http_problem(key, value)
@@ -239,8 +257,9 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             return None
         base_url = url
     label = body.get("label")
+    prompts = tuple(body["prompts"]) if isinstance(body.get("prompts"), list) else ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
-                        base_url, located.line_of(where), tuple(sorted(opts.items())))
+                        base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
 
 
 _TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")

@@ -82,6 +82,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             if max_out is not None:
                 body["max_output_tokens"] = max_out
             return "/responses", body
+        if spec.option("isReasoningModel") and "max_tokens" in params:  # reasoning models take max_completion_tokens
+            params["max_completion_tokens"] = params.pop("max_tokens")
         body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], **params}
         if spec.kind == "azure":
             version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
@@ -106,7 +108,16 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
                              ("stop", "stopSequences"), ("stopSequences", "stopSequences")):
             if ours in params:
                 generation[theirs] = params[ours]
+        if isinstance(params.get("generationConfig"), dict):
+            generation.update(params["generationConfig"])
+        if "responseSchema" in params:
+            generation["responseSchema"] = params["responseSchema"]
+        if "response_mime_type" in params:
+            generation["responseMimeType"] = params["response_mime_type"]
         body = {"contents": [{"role": "model" if r == "assistant" else "user", "parts": [{"text": c}]} for r, c in messages if r != "system"]}
+        for ours, theirs in (("safetySettings", "safetySettings"), ("tools", "tools"), ("toolConfig", "toolConfig"), ("tool_config", "toolConfig")):
+            if ours in params:
+                body[theirs] = params[ours]
         system = "\n\n".join(c for r, c in messages if r == "system")
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
@@ -124,7 +135,12 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
                              ("stopSequences", "stopSequences")):
             if ours in params:
                 inference[theirs] = params[ours]
+        if isinstance(params.get("inferenceConfig"), dict):
+            inference.update(params["inferenceConfig"])
         body = {"messages": [{"role": r, "content": [{"text": c}]} for r, c in messages if r != "system"]}
+        for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
+            if key in params:
+                body[key] = params[key]
         system = [{"text": c} for r, c in messages if r == "system"]
         if system:
             body["system"] = system
@@ -137,7 +153,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
                              ("max_tokens", "num_predict"), ("num_predict", "num_predict")):
             if ours in params:
                 options[theirs] = params[ours]
+        for key in ("num_ctx", "repeat_penalty", "mirostat"):
+            if key in params:
+                options[key] = params[key]
         body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], "stream": False}
+        for key in ("format", "keep_alive", "think"):
+            if key in params:
+                body[key] = params[key]
         if options:
             body["options"] = options
         return "/api/chat", body
@@ -205,9 +227,12 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
     if wire == "openai":
         try:
             choice = data["choices"][0]
-            text = choice["message"]["content"] or ""
+            message = choice["message"]
+            text = message["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
+        if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
+            text = json.dumps(message["tool_calls"], ensure_ascii=False)  # promptfoo's output for a tool call
         if not isinstance(text, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),

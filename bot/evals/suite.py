@@ -31,6 +31,10 @@ class ProviderSpec:
     # where the request goes beyond the base URL, sorted by name: ('api', 'responses'), ('region', …),
     # an http provider's url/method/headers/body/transformResponse
     options: tuple[tuple[str, Any], ...] = ()
+    prompts: tuple[str, ...] = ()  # labels of the prompts this provider runs (promptfoo's provider `prompts:`); () = all
+
+    def runs(self, prompt_label: str) -> bool:
+        return not self.prompts or prompt_label in self.prompts
 
     @property
     def slot(self) -> str:

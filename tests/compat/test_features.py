@@ -164,3 +164,27 @@ def test_no_known_promptfoo_key_is_called_unknown():
     errors = refused(suite)
     assert errors and not any("unknown" in e for e in errors), errors
     assert all(": refused: " in e or ": unsupported: " in e for e in errors), errors
+
+
+def test_a_providers_prompts_choose_which_prompts_it_runs():
+    suite = ok(
+        "prompts:\n  - {id: 'Hi {{q}}', label: short}\n  - {id: 'Hello there, {{q}}', label: long}\n"
+        "providers:\n  - {id: 'ollama:chat:llama3.2', prompts: [short], config: {num_predict: 64}}\n  - openai:gpt-4o\n"
+        "tests: [{vars: {q: x}}]\n"
+    )
+    ollama, gpt = suite.providers
+    assert (ollama.runs("short"), ollama.runs("long"), gpt.runs("long")) == (True, False, True)
+    errors = refused("prompts: [{id: 'Hi', label: a}]\nproviders:\n  - {id: openai:gpt-4o, prompts: [b]}\n")
+    assert errors == [f"{PATH}:3: provider 'openai:gpt-4o' lists prompt 'b', but no prompt has that label (labels: a)"]
+
+
+def test_vendor_request_fields_are_part_of_the_provider_and_caching_hints_change_nothing():
+    suite = ok(
+        "prompts: ['{{q}}']\nproviders:\n"
+        "  - id: anthropic:messages:claude-sonnet-4-0\n    config: {temperature: 0, cache_control: {type: ephemeral}, tools: [{name: t}]}\n"
+        "  - id: google:gemini-2.5-pro\n    config: {generationConfig: {temperature: 0.7, maxOutputTokens: 2048}}\n"
+        "tests: [{vars: {q: x}}]\n"
+    )
+    claude, gemini = suite.providers
+    assert dict(claude.params) == {"temperature": 0, "tools": [{"name": "t"}]}
+    assert dict(gemini.params) == {"generationConfig": {"temperature": 0.7, "maxOutputTokens": 2048}}
