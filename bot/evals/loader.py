@@ -218,11 +218,13 @@ def load_prompts(
                         errors.add(located, where + (key,), "unsupported: per-prompt `config` (provider settings for one prompt) is not part of prompt-review yet; set them on the provider")
                     elif key not in ("id", "raw", "label"):
                         errors.add(located, where + (key,), f"unsupported prompt key {key!r} (supported: id, raw, label)")
-                ref = item.get("id", item.get("raw"))
+                # with `raw`, `id` only names the prompt (promptfoo); without it, `id` is the text or file://
+                ref = item.get("raw", item.get("id"))
                 if not isinstance(ref, str):
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
-                items.append((where, ref, item.get("label")))
+                label = item.get("label") or (item.get("id") if "raw" in item and isinstance(item.get("id"), str) else None)
+                items.append((where, ref, label))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:

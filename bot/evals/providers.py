@@ -440,6 +440,9 @@ class Caller:
 
     async def complete(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...]) -> Completion:
         started = time.monotonic()
+        if spec.kind == "echo":  # promptfoo's echo provider: the prompt is the output, no model is called
+            text = messages[0][1] if len(messages) == 1 else json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+            return Completion(text, finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
         try:
             path, body = wire.request(spec, messages)
         except wire.WireError as exc:

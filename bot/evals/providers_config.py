@@ -51,6 +51,12 @@ VENDORS: dict[str, Vendor] = {
     "fireworks": _compat("fireworks", "FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1"),
     "perplexity": _compat("perplexity", "PERPLEXITY_API_KEY", "https://api.perplexity.ai"),
     "xai": _compat("xai", "XAI_API_KEY", "https://api.x.ai/v1"),
+    "aimlapi": _compat("aimlapi", "AIMLAPI_API_KEY", "https://api.aimlapi.com/v1"),
+    "cerebras": _compat("cerebras", "CEREBRAS_API_KEY", "https://api.cerebras.ai/v1"),
+    "hyperbolic": _compat("hyperbolic", "HYPERBOLIC_API_KEY", "https://api.hyperbolic.xyz/v1"),
+    "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
+    "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
+    "echo": Vendor("echo", "echo", (), "", None, "none"),
     "http": Vendor("http", "http", (), "", None, "none"),
 }
 PUBLIC_HOSTS = frozenset(
@@ -71,12 +77,14 @@ PASSTHROUGH = {
     "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
     "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
-    "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig"},
+    "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
+                "interfaceConfig", "thinking", "max_new_tokens"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
     "http": set(),
+    "echo": set(),
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
-INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug"}
+INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType"}
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
     "isReasoningModel": "azure/openai", "showThinking": "anthropic/google",
@@ -103,6 +111,8 @@ REFUSED_PROVIDER_PREFIXES = {
     "webhook:": "webhook providers send outputs to an arbitrary URL (not part of prompt-review)",
 }
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
+# agent SDKs run tools (shell, files) on the machine that runs the eval: never part of prompt-review
+AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code"}
 # transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.
 JSON_PATH = re.compile(r"^\s*json((?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[(?:'[^'\\]*'|\"[^\"\\]*\")\])*)\s*$")
 _PATH_PART = re.compile(r"\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['([^'\\]*)'\]|\[\"([^\"\\]*)\"\]")
@@ -130,6 +140,10 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return f"refused: provider {pid!r}: executes code from the PR (a provider written in code)"
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
+    if pid == "echo":
+        return "echo", "echo", ()
+    if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
+        return f"unsupported: provider {pid!r} runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"
     parts = pid.split(":")
     head, rest = parts[0], parts[1:]
     if embedding:
@@ -170,9 +184,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, model, ()
     if pid == "http" or pid == "https":
         return "http", "", ()
-    if head in ("echo", "sequence", "simulated-user", "promptfoo", "agentic"):
+    if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = "openai, anthropic, azure, google, vertex, bedrock, mistral, ollama, groq, together, openrouter, deepseek, fireworks, perplexity, xai, http"
+    vendors = ", ".join(sorted(VENDORS))
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"

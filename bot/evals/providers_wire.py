@@ -135,8 +135,19 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
                              ("stopSequences", "stopSequences")):
             if ours in params:
                 inference[theirs] = params[ours]
+        for ours in ("maxTokens", "max_gen_len", "max_new_tokens"):
+            if ours in params:
+                inference["maxTokens"] = params[ours]
+        if isinstance(params.get("interfaceConfig"), dict):  # Nova's invoke-API settings, as Converse names them
+            conf = params["interfaceConfig"]
+            inference.update({theirs: conf[ours] for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"),
+                              ("max_new_tokens", "maxTokens"), ("stopSequences", "stopSequences")) if ours in conf})
         if isinstance(params.get("inferenceConfig"), dict):
             inference.update(params["inferenceConfig"])
+        if "thinking" in params:
+            fields = dict(params.get("additionalModelRequestFields") or {})
+            fields.setdefault("thinking", params["thinking"])
+            params["additionalModelRequestFields"] = fields
         body = {"messages": [{"role": r, "content": [{"text": c}]} for r, c in messages if r != "system"]}
         for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
             if key in params:

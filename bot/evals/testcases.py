@@ -167,6 +167,12 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where) -> tuple
         if base in GRADER_INPUTS:
             if a.rubric_prompt is None and rubric is not None:
                 a = replace(a, rubric_prompt=rubric)
+            if a.rubric_prompt is not None:
+                filled, unknown = _fill_rubric_vars(a.rubric_prompt, vars_)
+                if unknown:
+                    errors.add(src, where, f"the rubricPrompt of {a.type} (line {a.line}) uses {', '.join(sorted(set(unknown)))}, which is not a var of this test "
+                                           "(the rendered prompt is not available to a rubricPrompt yet)")
+                a = replace(a, rubric_prompt=filled)
             required, optional = GRADER_INPUTS[base]
             missing = [n for n in required if n not in vars_]
             if missing:
@@ -427,7 +433,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 rubric = rubric_prompt(value, located, at, errors)
             elif key in ("transform", "postprocess", "transformVars"):
                 errors.add(located, at, code_refusal(f"options.{key}"))
-            elif key in ("runSerially", "cache", "disableConversationVar"):
+            elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
                 continue  # pacing and caching of promptfoo's own run: no effect on a verdict
             else:
                 errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
@@ -474,10 +480,38 @@ def rubric_prompt(value: Any, located, where: Path, errors) -> str | None:
         return None
     for m in _RUBRIC_VARS.finditer(value):
         name = (m.group(1) or "").split("|")[0].strip()
-        if m.group(0) == "{%" or name not in ("output", "rubric", "input", "query", "context", "prompt"):
-            errors.add(located, where, "unsupported: rubricPrompt may use {{ output }}, {{ rubric }}, {{ query }} and {{ context }} only")
+        if m.group(0) == "{%" or not re.fullmatch(r"[A-Za-z_]\w*", name) or (m.group(1) or "").count("|") > 1 or (
+                "|" in (m.group(1) or "") and (m.group(1) or "").split("|")[1].strip() != "dump"):
+            errors.add(located, where, "unsupported: rubricPrompt may use {{ name }} and {{ name | dump }} only (output, rubric and the test's vars)")
             return None
     return value
+
+
+def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
+    """The test's vars put into a rubricPrompt at load time; output and rubric stay for the grader."""
+    import json
+
+    missing: list[str] = []
+
+    def one(m: re.Match) -> str:
+        inner = m.group(1) or ""
+        name = inner.split("|")[0].strip()
+        if name in ("output", "rubric"):
+            return m.group(0)
+        if name not in vars_:
+            missing.append(name)
+            return m.group(0)
+        text = _as_text(vars_[name])
+        return json.dumps(text, ensure_ascii=False) if "|" in inner else text
+
+    try:  # a message list: fill each content, so quotes in a var cannot break the JSON
+        messages = json.loads(template)
+    except ValueError:
+        messages = None
+    if isinstance(messages, list):
+        filled = [{**m, "content": _RUBRIC_VARS.sub(one, m["content"])} for m in messages]
+        return json.dumps(filled, ensure_ascii=False), missing
+    return _RUBRIC_VARS.sub(one, template), missing
 
 
 def _is_glob(ref: str) -> bool:

@@ -188,3 +188,20 @@ def test_vendor_request_fields_are_part_of_the_provider_and_caching_hints_change
     claude, gemini = suite.providers
     assert dict(claude.params) == {"temperature": 0, "tools": [{"name": "t"}]}
     assert dict(gemini.params) == {"generationConfig": {"temperature": 0.7, "maxOutputTokens": 2048}}
+
+
+def test_a_rubric_prompt_gets_the_tests_vars_and_a_raw_prompt_is_named_by_its_id():
+    suite = ok(
+        "prompts:\n  - {id: fairness, raw: '{{prompt}}'}\nproviders: [echo]\n"
+        "defaultTest:\n  assert:\n    - type: llm-rubric\n      value: respectful\n"
+        "      rubricPrompt: '[{\"role\": \"user\", \"content\": \"Asked {{prompt}} about {{group}}: {{output}}\"}]'\n"
+        "tests:\n  - vars: {prompt: 'Say \"hi\"', group: teachers}\n"
+    )
+    assert [(p.label, p.template) for p in suite.prompts] == [("fairness", "{{prompt}}")]
+    (rubric,) = suite.tests[0].asserts
+    assert rubric.rubric_prompt == '[{"role": "user", "content": "Asked Say \\"hi\\" about teachers: {{output}}"}]'
+
+
+def test_agent_sdks_are_out_of_scope_not_mistaken_for_a_model():
+    errors = refused("prompts: ['x']\nproviders: [openai:codex-sdk]\n")
+    assert errors == [f"{PATH}:2: unsupported: provider 'openai:codex-sdk' runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"]
