@@ -4,6 +4,7 @@ SourceError with file and line. Anything that would run code from the repository
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import posixpath
@@ -392,11 +393,28 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
             continue
         spec = parse_provider(item, src, where, errors)
         if spec is not None:
-            out.append(spec)
+            out.append(_with_files(spec, tree, base_dir, src, where, errors))
     slots = [p.slot for p in out]
     for s in {s for s in slots if slots.count(s) > 1}:
         errors.add(located, (key,), f"provider {s!r} is listed twice; give each a distinct label")
     return out
+
+
+def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> ProviderSpec:
+    """A provider setting given as file:// (Gemini's systemInstruction) replaced by the file's text."""
+    ref = spec.option("systemInstruction")
+    if tree is None or not isinstance(ref, str) or not ref.startswith("file://"):
+        return spec
+    found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a system instruction written in code")
+    if len(found) != 1:
+        return spec
+    try:
+        text = read_text(tree, found[0])
+    except UserError as exc:
+        errors.extend(exc)
+        return spec
+    options = tuple(sorted({**dict(spec.options), "systemInstruction": text}.items()))
+    return dataclasses.replace(spec, options=options)
 
 
 def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:

@@ -458,9 +458,18 @@ class Caller:
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
-        if VENDORS[spec.kind].wire != "openai" or spec.kind == "azure":
-            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible provider")
-        endpoint = await self._endpoint(spec, "/embeddings")
+        if VENDORS[spec.kind].wire == "gemini":
+            endpoint = await self._endpoint(spec, f"/v1beta/models/{spec.model}:embedContent")
+            data = await self._post(spec, endpoint, {"content": {"parts": [{"text": text}]}})
+            try:
+                return [float(x) for x in data["embedding"]["values"]]
+            except (KeyError, TypeError, ValueError):
+                raise ProviderError(f"{spec.id}: response has no embedding.values", kind=CheckError.BAD_RESPONSE) from None
+        if VENDORS[spec.kind].wire != "openai":
+            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible or Gemini provider")
+        version = spec.option("apiVersion") or wire.API_VERSION_AZURE
+        path = f"/openai/deployments/{spec.model}/embeddings?api-version={version}" if spec.kind == "azure" else "/embeddings"
+        endpoint = await self._endpoint(spec, path)
         data = await self._post(spec, endpoint, {"model": spec.model, "input": text})
         try:
             vector = [float(x) for x in data["data"][0]["embedding"]]

@@ -6,6 +6,7 @@ repository: refused forms say which rule refused them, with file and line.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ PASSTHROUGH = {
 INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType"}
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
-    "isReasoningModel": "azure/openai", "showThinking": "anthropic/google",
+    "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
     "apiHost": "azure", "deployment_id": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
 }
@@ -147,6 +148,10 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     parts = pid.split(":")
     head, rest = parts[0], parts[1:]
     if embedding:
+        if head in ("google", "vertex") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return head, rest[1], (("api", "embedding"),)
+        if head in ("azure", "azureopenai") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return "azure", rest[1], (("api", "embedding"),)
         if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
             return head, rest[1], (("api", "embedding"),)
         if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 1 and "embedding" in rest[0]:
@@ -254,6 +259,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         elif key in INERT_CONFIG:
             continue
         elif key in PLACE_KEYS:
+            if key == "systemInstruction" and isinstance(value, dict):
+                value = json.dumps(value, sort_keys=True)
             if not isinstance(value, bool if key in ("isReasoningModel", "showThinking") else str):
                 errors.add(located, at, f"{key} must be {'true or false' if key in ('isReasoningModel', 'showThinking') else 'text'}")
             opts[key] = value

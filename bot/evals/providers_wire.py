@@ -118,7 +118,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         for ours, theirs in (("safetySettings", "safetySettings"), ("tools", "tools"), ("toolConfig", "toolConfig"), ("tool_config", "toolConfig")):
             if ours in params:
                 body[theirs] = params[ours]
-        system = "\n\n".join(c for r, c in messages if r == "system")
+        system = "\n\n".join([*([str(spec.option("systemInstruction"))] if spec.option("systemInstruction") else []),
+                                *(c for r, c in messages if r == "system")])
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
         if generation:

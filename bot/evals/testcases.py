@@ -453,7 +453,8 @@ def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec
         for key in set(value) - {"text", "embedding"}:
             errors.add(located, where + (key,), f"unsupported: a {key} grader is not part of prompt-review (vendor {key} APIs)")
         return text, emb
-    spec = parse_provider(value, located, where, errors, embedding=isinstance(value, str) and "embedding" in value)
+    pid = value if isinstance(value, str) else value.get("id") if isinstance(value, dict) else None
+    spec = parse_provider(value, located, where, errors, embedding=isinstance(pid, str) and "embedding" in pid)
     if spec is not None and spec.option("api") == "embedding":
         return None, spec
     return spec, None
@@ -682,6 +683,8 @@ def _value_problem(base: str, value: Any) -> str | None:
     if base == "regex":
         if not isinstance(value, str):
             return "value must be a regular expression"
+        if "{{" in value or "{%" in value:
+            return None  # a template: checked once the test's vars are rendered in (bot.evals.select)
         try:
             compile_pattern(value)
         except PatternError as exc:

@@ -205,3 +205,14 @@ def test_a_rubric_prompt_gets_the_tests_vars_and_a_raw_prompt_is_named_by_its_id
 def test_agent_sdks_are_out_of_scope_not_mistaken_for_a_model():
     errors = refused("prompts: ['x']\nproviders: [openai:codex-sdk]\n")
     assert errors == [f"{PATH}:2: unsupported: provider 'openai:codex-sdk' runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"]
+
+
+def test_a_templated_regex_is_checked_after_rendering_and_gemini_reads_its_system_instruction_file():
+    suite = ok(
+        "prompts: ['{{q}}']\nproviders:\n  - id: google:gemini-2.5-pro\n    config: {systemInstruction: file://system.txt}\n"
+        "defaultTest:\n  options:\n    provider: {text: google:gemini-2.5-flash, embedding: google:embedding:gemini-embedding-001}\n"
+        "tests:\n  - vars: {q: x, pattern: '^\\d+$'}\n    assert: [{type: regex, value: '{{pattern}}'}, {type: similar, value: x}]\n",
+        **{"system.txt": "Answer with numbers only."},
+    )
+    assert suite.providers[0].option("systemInstruction") == "Answer with numbers only."
+    assert suite.tests[0].asserts[1].grader.model == "gemini-embedding-001"
