@@ -198,14 +198,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     )
 
 
-class Errors:
-    """What parse_provider needs of the loader's Collector (kept structural to avoid an import cycle)."""
-
-    def add(self, located: LocatedYaml, path: Path, message: str) -> None: ...
-
-
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
-    """A provider from 'id', {id, label, config} or {'id': {label, config}}."""
+    """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
+    (the loader's Collector) with file and line."""
     if isinstance(item, str):
         pid, body, body_where = item, {}, where
     elif isinstance(item, dict) and "id" in item:
