@@ -216,3 +216,22 @@ def test_a_templated_regex_is_checked_after_rendering_and_gemini_reads_its_syste
     )
     assert suite.providers[0].option("systemInstruction") == "Answer with numbers only."
     assert suite.tests[0].asserts[1].grader.model == "gemini-embedding-001"
+
+
+def test_a_run_follows_provider_prompts_and_judges_finish_reason_with_the_echo_provider():
+    """End to end without a network: echo returns the prompt, so verdicts depend only on the suite."""
+    import asyncio
+
+    from bot.core.config import EvalsConfig
+    from bot.evals import CaseStatus, EvalRequest, MemoryCache, run_evals
+
+    suite = (
+        "prompts:\n  - {id: 'short {{q}}', label: short}\n  - {id: 'long {{q}}', label: long}\n"
+        "providers:\n  - {id: echo, label: only-short, prompts: [short]}\n  - {id: echo, label: both}\n"
+        "tests:\n  - vars: {q: hi}\n    assert:\n      - {type: finish-reason, value: stop}\n      - {type: starts-with, value: short}\n"
+    )
+    request = EvalRequest(MemoryTree({}), MemoryTree({"promptfooconfig.yaml": suite}), EvalsConfig())
+    report = asyncio.run(run_evals(request, MemoryCache()))
+    seen = sorted((c.prompt_label, c.key.rsplit("::", 1)[1], c.status) for c in report.cases())  # key ends with the slot
+    assert seen == [("long", "both", CaseStatus.NEW), ("short", "both", CaseStatus.NEW), ("short", "only-short", CaseStatus.NEW)]
+    assert {c.prompt_label: c.head.passed for c in report.cases()} == {"short": True, "long": False}
