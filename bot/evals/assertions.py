@@ -31,9 +31,24 @@ class AssertionBroken(Exception):
 
 
 class Grader(Protocol):
-    async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str) -> tuple[bool, float, str]: ...
+    async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str, rubric_prompt: str | None = None,
+                     inputs: tuple[tuple[str, str], ...] = ()) -> tuple[bool, float, str]: ...
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float: ...
+
+    async def graded(self, a: AssertionSpec, grader: ProviderSpec, value: Any, output: str) -> tuple[bool, float, str]: ...
+
+
+class Response(Protocol):
+    """What a model call measured, for latency / cost / finish-reason (bot.evals.providers.Completion)."""
+
+    latency_ms: float | None
+    cost_usd: float | None
+    finish_reason: str | None
+
+
+# a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)
+GRADED_THRESHOLD = {"g-eval": 0.7, "answer-relevance": 0.0, "context-faithfulness": 0.0, "context-recall": 0.0, "context-relevance": 0.0}
 
 
 @dataclass(frozen=True)
@@ -171,18 +186,40 @@ def _too_deep(a: AssertionSpec, exc: safejson.JsonTooDeep) -> AssertionBroken:
     return AssertionBroken(SourceError(a.file or "suite", message, a.line), CheckError.BAD_RESPONSE)
 
 
+def _measured(a: AssertionSpec, response: Response | None) -> tuple[bool, float]:
+    """latency (ms) and cost (USD) at most the threshold; finish-reason equal to the value."""
+    kind = a.base_type
+    what = {"latency": "latency_ms", "cost": "cost_usd", "finish-reason": "finish_reason"}[kind]
+    measured = getattr(response, what, None) if response is not None else None
+    if measured is None:
+        why = {"latency": "no latency was measured (the result came from the cache)",
+               "cost": "the model has no price in prompt-review's price table",
+               "finish-reason": "the provider did not report why the answer ended"}[kind]
+        message = f"{a.type}: {why}, so the case is an error (neither pass nor fail)"
+        raise AssertionBroken(SourceError(a.file or "suite", message, a.line), CheckError.ASSERTION)
+    if kind == "finish-reason":
+        ok = str(measured).lower() == str(a.value).lower()
+    else:
+        ok = float(measured) <= float(a.threshold or 0)
+    return ok, 1.0 if ok else 0.0
+
+
 async def check_one(
     a: AssertionSpec,
     output: str,
     grader: Grader | None,
     default_grader: ProviderSpec | None,
     regexes: RegexClock | None = None,
+    response: Response | None = None,
 ) -> tuple[bool, float]:
     kind = a.base_type
-    if kind == "llm-rubric":
+    if kind in ("latency", "cost", "finish-reason"):
+        ok, score = _measured(a, response)
+    elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")
-        ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output)
+        extra = {"rubric_prompt": a.rubric_prompt, "inputs": a.inputs} if a.rubric_prompt is not None or a.inputs else {}
+        ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output, **extra)
         if a.threshold is not None:
             ok = score >= a.threshold
     elif kind == "similar":
@@ -191,6 +228,12 @@ async def check_one(
         expected = a.value if isinstance(a.value, list) else [a.value]
         score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
         ok = score >= (0.75 if a.threshold is None else a.threshold)
+    elif kind in GRADED_THRESHOLD or kind in ("factuality", "model-graded-factuality", "model-graded-closedqa"):
+        if grader is None:
+            raise RuntimeError("no grader configured")
+        ok, score, _ = await grader.graded(a, a.grader or default_grader, a.value, output)
+        if kind in GRADED_THRESHOLD:
+            ok = score >= (GRADED_THRESHOLD[kind] if a.threshold is None else a.threshold)
     else:
         try:
             ok, score = check_deterministic(kind, a.value, a.threshold, output, regexes)
@@ -210,13 +253,15 @@ async def score_output(
     grader: Grader | None = None,
     default_grader: ProviderSpec | None = None,
     regexes: RegexClock | None = None,
+    response: Response | None = None,
 ) -> Outcome:
-    """All assertions of one test against one output. Raises AssertionBroken when one cannot decide."""
+    """All assertions of one test against one output. Raises AssertionBroken when one cannot decide.
+    `response` carries what the call measured (latency, cost, finish reason) for the assertions on them."""
     failed: list[str] = []
     blocking = False
     total = weight_sum = 0.0
     for a in asserts:
-        ok, score = await check_one(a, output, grader, default_grader, regexes)
+        ok, score = await check_one(a, output, grader, default_grader, regexes, response)
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict

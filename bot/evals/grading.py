@@ -1,4 +1,5 @@
-"""Model-graded assertions (llm-rubric, similar) through a configurable grader provider.
+"""Model-graded assertions (llm-rubric, similar, factuality, closed QA, g-eval, answer relevance and the
+context-* checks) through a configurable grader provider.
 
 The grader is set per suite with `defaultTest.options.provider`, per test with
 `options.provider`, or per assertion with `provider`; these are the defaults otherwise.
@@ -7,10 +8,12 @@ The grader is set per suite with `defaultTest.options.provider`, per test with
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from bot.evals.assertions import cosine, json_candidates
 from bot.evals.providers import Caller, ProviderError
-from bot.evals.suite import ProviderSpec
+from bot.evals.suite import AssertionSpec, ProviderSpec
 
 DEFAULT_GRADER = ProviderSpec("openai:chat:gpt-4.1-mini", "openai", "gpt-4.1-mini", params=(("temperature", 0),))
 DEFAULT_EMBEDDER = ProviderSpec("openai:text-embedding-3-small", "openai", "text-embedding-3-small")
@@ -21,29 +24,137 @@ RUBRIC_SYSTEM = (
 )
 
 
+# Our own instructions per model-graded type; each asks for one JSON object so the verdict is parsed, not guessed.
+GRADED_TASKS = {
+    "factuality": (
+        "Compare the factual content of a submitted answer with an expert answer to the same question. Classify it: "
+        "A = the submission is a subset of the expert answer and consistent with it; B = a superset and consistent; "
+        "C = the same details; D = it disagrees with the expert answer; E = they differ, but not in a way that "
+        'matters for factuality. Reply with only {"category": "A"|"B"|"C"|"D"|"E", "reason": "<one sentence>"}.'
+    ),
+    "model-graded-closedqa": (
+        "Decide whether a submitted answer meets the given criterion. "
+        'Reply with only {"pass": true or false, "reason": "<one sentence>"}.'
+    ),
+    "g-eval": (
+        "Rate the output against the evaluation criteria on a scale from 0 (does not meet them) to 10 (fully meets "
+        'them). Reply with only {"score": <0-10>, "reason": "<one sentence>"}.'
+    ),
+    "answer-relevance": (
+        "Rate how directly the output answers the question, from 0 (unrelated) to 1 (fully answers it, nothing else). "
+        'Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
+    ),
+    "context-faithfulness": (
+        "List the factual claims of the output and decide for each whether the context supports it. Score the share "
+        'of supported claims from 0 to 1. Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
+    ),
+    "context-recall": (
+        "Split the expected answer into statements and decide for each whether the context supports it. Score the "
+        'share of supported statements from 0 to 1. Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
+    ),
+    "context-relevance": (
+        "Decide which sentences of the context are needed to answer the question. Score the share of needed sentences "
+        'from 0 to 1. Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
+    ),
+}
+GRADED_TASKS["model-graded-factuality"] = GRADED_TASKS["factuality"]
+_PLACEHOLDER = re.compile(r"{{\s*(output|rubric|input|query|context|prompt)\s*(\|\s*dump\s*)?}}")
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """A rubricPrompt with {{ output }}, {{ rubric }}, {{ query }}, {{ context }} filled in (`| dump`: as JSON)."""
+    def one(m: re.Match) -> str:
+        name = "query" if m.group(1) in ("input", "prompt") else m.group(1)
+        value = values.get(name, "")
+        return json.dumps(value, ensure_ascii=False) if m.group(2) else value
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def rubric_messages(rubric_prompt: str, values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """A rubricPrompt as messages: a JSON message list, or one user message."""
+    try:
+        data = json.loads(rubric_prompt)
+    except ValueError:
+        data = None
+    if isinstance(data, list):
+        return tuple((m["role"], fill(m["content"], values)) for m in data)
+    return (("user", fill(rubric_prompt, values)),)
+
+
 class ModelGrader:
     def __init__(self, caller: Caller):
         self.caller = caller
 
-    async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str) -> tuple[bool, float, str]:
-        spec = grader or DEFAULT_GRADER
-        messages = (
-            ("system", RUBRIC_SYSTEM),
-            ("user", f"<Output>\n{output}\n</Output>\n<Rubric>\n{rubric}\n</Rubric>"),
-        )
+    async def _verdict(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], field: str) -> dict[str, Any]:
         reply = (await self.caller.complete(spec, messages)).text
         for candidate in json_candidates(reply):
-            if isinstance(candidate, dict) and "pass" in candidate:
-                passed = bool(candidate["pass"])
-                try:
-                    score = float(candidate.get("score", 1.0 if passed else 0.0))
-                except (TypeError, ValueError):
-                    score = 1.0 if passed else 0.0
-                return passed, max(0.0, min(1.0, score)), str(candidate.get("reason", ""))
+            if isinstance(candidate, dict) and field in candidate:
+                return candidate
         raise ProviderError(f"grader {spec.id} did not answer with a JSON verdict: {json.dumps(reply[:120])}")
 
+    async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str, rubric_prompt: str | None = None,
+                     inputs: tuple[tuple[str, str], ...] = ()) -> tuple[bool, float, str]:
+        spec = grader or DEFAULT_GRADER
+        if rubric_prompt is not None:
+            messages = rubric_messages(rubric_prompt, {**dict(inputs), "output": output, "rubric": rubric})
+        else:
+            messages = (
+                ("system", RUBRIC_SYSTEM),
+                ("user", f"<Output>\n{output}\n</Output>\n<Rubric>\n{rubric}\n</Rubric>"),
+            )
+        candidate = await self._verdict(spec, messages, "pass")
+        passed = bool(candidate["pass"])
+        try:
+            score = float(candidate.get("score", 1.0 if passed else 0.0))
+        except (TypeError, ValueError):
+            score = 1.0 if passed else 0.0
+        return passed, max(0.0, min(1.0, score)), str(candidate.get("reason", ""))
+
+    async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str) -> tuple[bool, float, str]:
+        """factuality, model-graded-closedqa, g-eval, answer-relevance, context-*: (pass, score 0..1, reason)."""
+        spec = grader or DEFAULT_GRADER
+        kind = a.base_type
+        inputs = dict(a.inputs)
+        criteria = "\n".join(str(v) for v in value) if isinstance(value, list) else ("" if value is None else str(value))
+        if a.rubric_prompt is not None:
+            values = {**inputs, "output": output, "rubric": criteria}
+            messages = rubric_messages(a.rubric_prompt, values)
+        else:
+            parts = [f"<Question>\n{inputs['query']}\n</Question>"] if "query" in inputs else []
+            if "context" in inputs:
+                parts.append(f"<Context>\n{inputs['context']}\n</Context>")
+            label = {"factuality": "Expert answer", "model-graded-factuality": "Expert answer", "context-recall": "Expected answer",
+                     "model-graded-closedqa": "Criterion", "g-eval": "Evaluation criteria"}.get(kind)
+            if label and criteria:
+                parts.append(f"<{label}>\n{criteria}\n</{label}>")
+            if kind != "context-recall" and kind != "context-relevance":
+                parts.append(f"<Output>\n{output}\n</Output>")
+            messages = (("system", GRADED_TASKS[kind]), ("user", "\n".join(parts)))
+        if kind in ("factuality", "model-graded-factuality"):
+            answer = await self._verdict(spec, messages, "category")
+            category = str(answer["category"]).strip().upper()[:1]
+            if category not in "ABCDE" or not category:
+                raise ProviderError(f"grader {spec.id} answered an unknown factuality category {category!r}")
+            passed = category != "D"
+            return passed, 1.0 if passed else 0.0, str(answer.get("reason", ""))
+        if kind == "model-graded-closedqa":
+            answer = await self._verdict(spec, messages, "pass")
+            passed = bool(answer["pass"])
+            return passed, 1.0 if passed else 0.0, str(answer.get("reason", ""))
+        answer = await self._verdict(spec, messages, "score")
+        try:
+            score = float(answer["score"])
+        except (TypeError, ValueError):
+            raise ProviderError(f"grader {spec.id} answered a score that is not a number") from None
+        if kind == "g-eval":
+            score /= 10
+        score = max(0.0, min(1.0, score))
+        return True, score, str(answer.get("reason", ""))
+
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float:
-        spec = grader if grader is not None and "embedding" in grader.model else DEFAULT_EMBEDDER
+        embeds = grader is not None and ("embedding" in grader.model or grader.option("api") == "embedding")
+        spec = grader if embeds and grader is not None else DEFAULT_EMBEDDER
         if grader is not None and spec is DEFAULT_EMBEDDER and grader.base_url:
             spec = ProviderSpec(DEFAULT_EMBEDDER.id, "openai", DEFAULT_EMBEDDER.model, base_url=grader.base_url)
         a = await self.caller.embed(spec, expected)

@@ -4,9 +4,11 @@ SourceError with file and line. Anything that would run code from the repository
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import posixpath
+import re
 from typing import Any, Protocol, runtime_checkable
 
 import yaml
@@ -16,44 +18,29 @@ from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
+from bot.evals.providers_config import parse_provider
 from bot.evals.suite import PromptSpec, ProviderSpec, Suite
 
-TOP_KEYS = {"description", "prompts", "providers", "tests", "defaultTest"}
-# Keys that only affect promptfoo's own output or UI; they cannot change a result.
-INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema"}
+TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
+# Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
+INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing"}
 REFUSED_TOP = {
-    "extensions": "extension hooks run JavaScript/Python code from the repository",
-    "nunjucksFilters": "custom nunjucks filters are JavaScript files from the repository",
-    "derivedMetrics": "derived metrics may be JavaScript expressions",
+    "extensions": "executes code from the PR (extension hooks are JavaScript/Python files)",
+    "nunjucksFilters": "executes code from the PR (custom nunjucks filters are JavaScript files)",
 }
 UNSUPPORTED_TOP = {
-    "scenarios": "scenarios are not supported; list the combinations as tests",
-    "env": "suite-level env is not supported; credentials come from the service environment only",
-    "redteam": "red-team configs are not supported",
-    "evaluateOptions": "set concurrency, repeats and timeouts in .github/prompt-review.yml (evals:)",
-    "commandLineOptions": "command-line options are not supported",
+    "env": "suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only",
+    "redteam": "redteam is not part of prompt-review (red-team generation and grading); keep red-team configs out of the reviewed suites",
+    "commandLineOptions": "commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)",
 }
+# evaluateOptions that only pace promptfoo's own run; `repeat` changes results (see evals.repeats).
+INERT_EVALUATE_OPTIONS = {"maxConcurrency", "delay", "showProgressBar", "cache", "timeoutMs", "maxEvalTimeMs", "generateSuggestions", "interactiveProviders", "silent"}
+# Prompt sources promptfoo fetches from a prompt-management service: the text is not in the repository.
+PROMPT_URI_SCHEMES = ("langfuse://", "portkey://", "helicone://", "pf://", "promptfoo://", "http://", "https://", "s3://", "gs://")
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
-PROVIDER_PARAMS = {"temperature", "max_tokens", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty"}
-REFUSED_PROVIDER_CONFIG = {
-    "apiKey": "credentials come from the environment only, never from the repository",
-    "apiKeyEnvar": "reading arbitrary environment variables is not allowed",
-    "functionToolCallbacks": "tool callbacks run code from the repository",
-    "transformResponse": "response transforms run JavaScript from the repository",
-    "responseParser": "response parsers run JavaScript from the repository",
-}
-REFUSED_PROVIDER_PREFIXES = {
-    "exec:": "exec providers run a shell command from the repository",
-    "python:": "python providers run code from the repository",
-    "file://": "file providers load provider code from the repository",
-    "golang:": "golang providers run code from the repository",
-    "ruby:": "ruby providers run code from the repository",
-    "webhook:": "webhook providers are not supported",
-    "http:": "custom HTTP providers run JavaScript transforms; use openai:chat:MODEL with config.apiBaseUrl",
-    "https:": "custom HTTP providers run JavaScript transforms; use openai:chat:MODEL with config.apiBaseUrl",
-}
 DEFAULT_MAX_CASES: int = LimitsConfig.model_fields["max_cases"].default
-OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "responses", "moderation"}
+# mathjs expressions of derivedMetrics: names, numbers, operators and calls — validated, never evaluated
+_MATHJS = re.compile(r"^[\w\s.+\-*/^%(),<>=!?:&|]*$")
 
 
 class Collector:
@@ -178,15 +165,24 @@ def load_suite(
         if key in TOP_KEYS or key in INERT_KEYS:
             continue
         if key in REFUSED_TOP:
-            errors.add(located, (key,), f"refused: {REFUSED_TOP[key]}")
+            errors.add(located, (key,), f"refused: {key}: {REFUSED_TOP[key]}")
         elif key in UNSUPPORTED_TOP:
-            errors.add(located, (key,), f"unsupported key {key!r}: {UNSUPPORTED_TOP[key]}")
+            errors.add(located, (key,), f"unsupported: {UNSUPPORTED_TOP[key]}")
+        elif key == "evaluateOptions":
+            _check_evaluate_options(located, errors)
         else:
-            errors.add(located, (key,), f"unknown key {key!r} (supported: {', '.join(sorted(TOP_KEYS))})")
+            errors.add(located, (key,), f"unknown key {key!r} (supported: {', '.join(sorted(TOP_KEYS | INERT_KEYS))})")
+    _check_derived_metrics(located, errors)
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
-    providers = load_providers(located, errors)
+    providers = load_providers(located, errors, tree, base_dir)
+    labels = {p.label for p in prompts}
+    for provider in providers:
+        for wanted in provider.prompts:
+            if wanted not in labels:
+                errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
+                                                       f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases)
     description = data.get("description")
     if description is not None and not isinstance(description, str):
@@ -203,9 +199,8 @@ def load_prompts(
     tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_bytes: int | None = None
 ) -> list[PromptSpec]:
     raw = located.data.get("prompts")
-    if raw is None:
-        errors.add(located, (), "a suite needs `prompts`")
-        return []
+    if raw is None:  # promptfoo's default: the test's `prompt` var is the prompt
+        return [PromptSpec("{{prompt}}", "{{prompt}}", "text", None, (), None)]
     items: list[tuple[Path, Any, str | None]] = []
     if isinstance(raw, str):
         items.append((("prompts",), raw, None))
@@ -218,14 +213,19 @@ def load_prompts(
                 items.append((where, item, None))
             elif isinstance(item, dict):
                 for key in item:
-                    if key not in ("id", "raw", "label"):
-                        why = "prompt functions run code" if key == "function" else "supported: id, raw, label"
-                        errors.add(located, where + (key,), f"unsupported prompt key {key!r} ({why})")
-                ref = item.get("id", item.get("raw"))
+                    if key == "function":
+                        errors.add(located, where + (key,), "refused: prompt key 'function': executes code from the PR (a prompt function)")
+                    elif key == "config":
+                        errors.add(located, where + (key,), "unsupported: per-prompt `config` (provider settings for one prompt) is not part of prompt-review yet; set them on the provider")
+                    elif key not in ("id", "raw", "label"):
+                        errors.add(located, where + (key,), f"unsupported prompt key {key!r} (supported: id, raw, label)")
+                # with `raw`, `id` only names the prompt (promptfoo); without it, `id` is the text or file://
+                ref = item.get("raw", item.get("id"))
                 if not isinstance(ref, str):
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
-                items.append((where, ref, item.get("label")))
+                label = item.get("label") or (item.get("id") if "raw" in item and isinstance(item.get("id"), str) else None)
+                items.append((where, ref, label))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:
@@ -243,6 +243,13 @@ def load_prompts(
 
 def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None = None) -> list[PromptSpec]:
     line = located.line_of(where)
+    scheme = next((s for s in PROMPT_URI_SCHEMES if ref.startswith(s) and "\n" not in ref), None)
+    if scheme is not None:
+        errors.add(located, where, (
+            f"unsupported: prompts from {scheme} are not part of prompt-review — the prompt text must be in the "
+            "repository to be reviewed (commit it and use file://)"
+        ))
+        return []
     if not ref.startswith("file://"):
         try:
             fmt, messages = _chat_from_text(ref, located.file, line)
@@ -255,7 +262,7 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
     for p in found:
         try:
             text = read_text(tree, p, max_bytes)
-            fmt, messages = _parse_prompt_file(p, text)
+            parts = _parse_prompt_file(p, text)
         except UserError as exc:
             errors.extend(exc)
             continue
@@ -266,7 +273,8 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
             ))
             continue
         name = label if label and len(found) == 1 else (f"{label}:{p}" if label else p)
-        out.append(PromptSpec(name, text, fmt, p, messages, line))
+        for n, (part, fmt, messages) in enumerate(parts):
+            out.append(PromptSpec(name if len(parts) == 1 else f"{name}#{n + 1}", part, fmt, p, messages, line))
     return out
 
 
@@ -275,16 +283,40 @@ def _short(text: str) -> str:
     return flat if len(flat) <= 60 else flat[:59] + "…"
 
 
-def _parse_prompt_file(path: str, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _parse_prompt_file(path: str, text: str) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """(template, format, messages) per prompt in the file: a .txt file holds several prompts separated
+    by lines of `---` (as promptfoo splits them); a .jsonl file one chat prompt per line."""
     lower = path.lower()
     if lower.endswith(".json"):
-        return "chat", _messages(path, load_json(path, text))
+        return [(text, "chat", _messages(path, load_json(path, text)))]
     if lower.endswith((".yaml", ".yml")):
         located = load_yaml(text, path)
-        return "chat", _messages(path, located.data, located)
+        return [(text, "chat", _messages(path, located.data, located))]
     if lower.endswith(".jsonl"):
-        raise UserError(SourceError(path, "JSONL prompt files are not supported; use one JSON message list per file"))
-    return "text", ()
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if not lines:
+            raise UserError(SourceError(path, "a .jsonl prompt file needs one JSON message list per line", 1))
+        out = []
+        for n, line in lines:
+            try:
+                out.append((line, "chat", _messages(path, load_json(path, line))))
+            except UserError as exc:
+                raise UserError(SourceError(path, exc.errors[0].message, n)) from None
+        return out
+    if lower.endswith(".txt"):
+        parts, buf, split = [], [], False
+        for line in text.split("\n"):
+            if line.strip() == "---":
+                split = True
+                parts.append("\n".join(buf).strip())
+                buf = []
+            else:
+                buf.append(line.rstrip("\r"))
+        parts.append("\n".join(buf).strip())
+        parts = [p for p in parts if p]
+        if split and parts:
+            return [(p, "text", ()) for p in parts]
+    return [(text, "text", ())]
 
 
 def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None = None) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -334,98 +366,110 @@ def _messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple
 # ---- providers -------------------------------------------------------------------------------
 
 
-def load_providers(located: LocatedYaml, errors: Collector) -> list[ProviderSpec]:
-    raw = located.data.get("providers")
+def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "") -> list[ProviderSpec]:
+    data = located.data
+    key = "targets" if "targets" in data and "providers" not in data else "providers"
+    if "targets" in data and "providers" in data:
+        errors.add(located, ("targets",), "give either `providers` or its alias `targets`, not both")
+    raw = data.get(key)
     if raw is None:
-        errors.add(located, (), "a suite needs `providers`")
+        errors.add(located, (), "a suite needs `providers` (or its alias `targets`)")
         return []
+    entries: list[tuple[LocatedYaml, Path, Any]]
     if isinstance(raw, (str, dict)):
-        raw = [raw]
-        base: Path = ("providers",)
-        paths = [base]
+        entries = [(located, (key,), raw)]
     elif isinstance(raw, list):
-        paths = [("providers", i) for i in range(len(raw))]
+        entries = [(located, (key, i), item) for i, item in enumerate(raw)]
     else:
-        errors.add(located, ("providers",), "providers must be a list")
+        errors.add(located, (key,), f"{key} must be a list")
         return []
     out = []
-    for where, item in zip(paths, raw):
-        spec = parse_provider(item, located, where, errors)
+    for src, where, item in entries:
+        if isinstance(item, str) and item.startswith("file://") and tree is not None:
+            for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
+                spec = parse_provider(loaded, doc, at, errors)
+                if spec is not None:
+                    out.append(spec)
+            continue
+        spec = parse_provider(item, src, where, errors)
         if spec is not None:
-            out.append(spec)
+            out.append(_with_files(spec, tree, base_dir, src, where, errors))
     slots = [p.slot for p in out]
     for s in {s for s in slots if slots.count(s) > 1}:
-        errors.add(located, ("providers",), f"provider {s!r} is listed twice; give each a distinct label")
+        errors.add(located, (key,), f"provider {s!r} is listed twice; give each a distinct label")
     return out
 
 
-def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Collector) -> ProviderSpec | None:
-    """A provider from 'id', {id, label, config} or {'id': {label, config}}."""
-    if isinstance(item, str):
-        pid, body, body_where = item, {}, where
-    elif isinstance(item, dict) and "id" in item:
-        pid, body, body_where = item["id"], item, where
-    elif isinstance(item, dict) and len(item) == 1:
-        pid, body = next(iter(item.items()))
-        body_where = where + (pid,)
-        if not isinstance(body, dict):
-            errors.add(located, where, "provider options must be a mapping")
-            return None
-    else:
-        errors.add(located, where, "a provider must be an id such as openai:chat:gpt-4o or {id, label, config}")
-        return None
-    if not isinstance(pid, str):
-        errors.add(located, where, "provider id must be text")
-        return None
-    for key in body:
-        if key in ("id", "label", "config"):
+def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> ProviderSpec:
+    """A provider setting given as file:// (Gemini's systemInstruction) replaced by the file's text."""
+    ref = spec.option("systemInstruction")
+    if tree is None or not isinstance(ref, str) or not ref.startswith("file://"):
+        return spec
+    found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a system instruction written in code")
+    if len(found) != 1:
+        return spec
+    try:
+        text = read_text(tree, found[0])
+    except UserError as exc:
+        errors.extend(exc)
+        return spec
+    options = tuple(sorted({**dict(spec.options), "systemInstruction": text}.items()))
+    return dataclasses.replace(spec, options=options)
+
+
+def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:
+    """Providers defined in a YAML/JSON file (`file://provider.yaml`): one mapping or a list of them."""
+    if not ref.lower().endswith((".yaml", ".yml", ".json")) and not any(ch in ref for ch in "*?["):
+        why = "executes code from the PR (a provider written in code)" if is_code_ref(ref[len("file://"):]) else "must be a .yaml, .yml or .json file"
+        errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref}: {why}")
+        return []
+    out = []
+    for path in file_ref_paths(tree, base_dir, located, errors, where, ref, "a provider written in code"):
+        try:
+            doc = load_yaml(read_text(tree, path), path)  # JSON is YAML; this keeps line numbers
+        except UserError as exc:
+            errors.extend(exc)
             continue
-        why = "transforms run JavaScript from the repository" if key == "transform" else "supported: id, label, config"
-        errors.add(located, body_where + (key,), f"{'refused' if key == 'transform' else 'unsupported'} provider key {key!r} ({why})")
-    kind_model = _provider_kind(pid)
-    if isinstance(kind_model, str):
-        errors.add(located, where, kind_model)
-        return None
-    kind, model = kind_model
-    config = body.get("config") or {}
-    if not isinstance(config, dict):
-        errors.add(located, body_where + ("config",), "provider config must be a mapping")
-        return None
-    params, base_url = [], None
-    for key, value in config.items():
-        at = body_where + ("config", key)
-        if key in REFUSED_PROVIDER_CONFIG:
-            errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
-        elif key == "apiBaseUrl":
-            if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-                errors.add(located, at, "apiBaseUrl must be an http(s) URL")
-            base_url = value
-        elif key in PROVIDER_PARAMS:
-            params.append((key, value))
+        if isinstance(doc.data, list):
+            out.extend((doc, (i,), item) for i, item in enumerate(doc.data))
+        elif isinstance(doc.data, dict):
+            out.append((doc, (), doc.data))
         else:
-            errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
-    label = body.get("label")
-    return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params)), base_url, located.line_of(where))
+            errors.add(doc, (), "a provider file must hold a provider mapping or a list of them")
+    return out
 
 
-def _provider_kind(pid: str) -> tuple[str, str] | str:
-    for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
-        if pid.startswith(prefix):
-            return f"refused: provider {pid!r}: {why}"
-    if pid.lower().endswith(CODE_EXTS):
-        return f"refused: provider {pid!r} is a code file; it would run code from the repository"
-    parts = pid.split(":")
-    if parts[0] == "openai":
-        if len(parts) == 3 and parts[1] == "chat" and parts[2]:
-            return "openai", parts[2]
-        if len(parts) == 2 and parts[1] and parts[1] not in OPENAI_NON_CHAT:
-            return "openai", parts[1]
-    if parts[0] == "anthropic" and len(parts) == 3 and parts[1] == "messages" and parts[2]:
-        return "anthropic", parts[2]
-    return (
-        f"unsupported provider {pid!r} (supported: openai:chat:MODEL, openai:MODEL, anthropic:messages:MODEL; "
-        "other OpenAI-compatible servers through config.apiBaseUrl)"
-    )
+def _check_evaluate_options(located: LocatedYaml, errors: Collector) -> None:
+    options = located.data.get("evaluateOptions")
+    if not isinstance(options, dict):
+        errors.add(located, ("evaluateOptions",), "evaluateOptions must be a mapping")
+        return
+    for key, value in options.items():
+        if key in INERT_EVALUATE_OPTIONS or (key == "repeat" and value in (None, 1)):
+            continue
+        if key == "repeat":
+            errors.add(located, ("evaluateOptions", key), f"unsupported: evaluateOptions.repeat; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
+        else:
+            errors.add(located, ("evaluateOptions", key), f"unsupported: evaluateOptions.{key} is not part of prompt-review")
+
+
+def _check_derived_metrics(located: LocatedYaml, errors: Collector) -> None:
+    """derivedMetrics are promptfoo report figures (mathjs over named metrics); they never decide a verdict.
+    Accepted when each is a mathjs expression (validated, never evaluated); a function is code."""
+    raw = located.data.get("derivedMetrics")
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        errors.add(located, ("derivedMetrics",), "derivedMetrics must be a list of {name, value}")
+        return
+    for i, item in enumerate(raw):
+        where = ("derivedMetrics", i)
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "value" not in item:
+            errors.add(located, where, "a derived metric needs a `name` and a `value` (a mathjs expression)")
+            continue
+        value = item["value"]
+        if not isinstance(value, str) or not _MATHJS.match(value) or "=>" in value or re.search(r"\bfunction\b", value):
+            errors.add(located, where + ("value",), "refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)")
 
 
 def yaml_or_json(path: str, text: str) -> Any:

@@ -1,4 +1,5 @@
-"""Model calls over httpx: OpenAI-compatible chat/embeddings and Anthropic messages, with retries
+"""Model calls over httpx for every vendor of bot.evals.providers_config (wire formats in
+bot.evals.providers_wire; OpenAI-compatible embeddings here), with retries
 (tenacity: Retry-After first, else jittered exponential backoff) and a budget charged before every
 request so a run never overspends. The endpoint may be hostile: every attempt has a total deadline
 (connect, send and the whole body), the call with its retries has one too, the answer is read in
@@ -23,16 +24,18 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop
 from bot.core import safejson
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
+from bot.evals import providers_wire as wire
+from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
 OPENAI_DEFAULT = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT = "https://api.anthropic.com"
+AWS_REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 60.0
 MAX_RESPONSE_BYTES = 4_000_000
 ERROR_BODY_BYTES = 16_384  # enough for an error JSON's message; the rest is never read
-PUBLIC_HOSTS = frozenset({"api.openai.com", "api.anthropic.com"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Completion:
     text: str
     tokens_in: int = 0
     tokens_out: int = 0
+    finish_reason: str | None = None  # stop, length, content_filter, tool_calls (normalised across vendors)
+    latency_ms: float | None = None  # the call, retries included
+    cost_usd: float | None = None  # None when the model has no price
 
 
 class ProviderError(Exception):
@@ -107,13 +113,14 @@ class Meter:
             raise BudgetExhausted(self.exhausted)
         self.calls += 1
 
-    def record(self, spec: ProviderSpec, model: str, tokens_in: int, tokens_out: int) -> float:
+    def record(self, spec: ProviderSpec, model: str, tokens_in: int, tokens_out: int) -> float | None:
+        """The call's cost in USD, counted against the budget; None (counted as 0) when unpriced."""
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
         price = price_of(spec.kind, model)
         if price is None:
             self.unpriced.add(f"{spec.kind}:{model}")
-            return 0.0
+            return None
         cost = (tokens_in * price["input"] + tokens_out * price["output"]) / 1_000_000
         self.cost_usd += cost
         return cost
@@ -178,11 +185,12 @@ def _count(value: Any) -> int:
 @dataclass(frozen=True)
 class _Endpoint:
     target: Target
-    key_var: str  # OPENAI_API_KEY / ANTHROPIC_API_KEY
-    base_var: str  # OPENAI_BASE_URL / ANTHROPIC_BASE_URL
+    key_var: str  # OPENAI_API_KEY / ANTHROPIC_API_KEY / …
+    base_var: str  # OPENAI_BASE_URL / ANTHROPIC_BASE_URL / …
     key_sent: bool
     key_set: bool
     operator_base: str
+    sign: Callable[[str, bytes, dict[str, str]], dict[str, str]] | None = None  # SigV4: headers for (url, body, headers)
 
 
 class Caller:
@@ -220,29 +228,93 @@ class Caller:
             urls=UrlPolicy.from_settings(config.allowed_base_urls, env),
         )
 
+    def _operator_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
+        """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
+        env = self.env
+        if env.get(vendor.base_env):
+            return env[vendor.base_env].rstrip("/")
+        if vendor.name == "azure":
+            host = env.get("AZURE_OPENAI_API_HOST") or env.get("AZURE_API_HOST")
+            return f"https://{host}".rstrip("/") if host else None
+        if vendor.name == "bedrock":
+            region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
+            return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
+        if vendor.name == "vertex":
+            location = spec.option("location") or spec.option("region") or "us-central1"
+            return f"https://{wire.checked_name(location, 'vertex location')}-aiplatform.googleapis.com"
+        return vendor.default_base
+
+    def _credentials(self, vendor: Vendor) -> tuple[str, str | None]:
+        """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
+        if vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK"):
+            return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
+        for name in vendor.key_env:
+            if self.env.get(name):
+                return name, self.env[name]
+        return (vendor.key_env[0] if vendor.key_env else ""), None
+
+    def _auth_headers(self, vendor: Vendor, var: str, key: str) -> tuple[dict[str, str], Callable | None]:
+        if vendor.name == "bedrock" and var == "AWS_ACCESS_KEY_ID":
+            return {}, self._sigv4
+        auth = vendor.auth
+        if auth == "x-api-key":
+            return {"x-api-key": key}, None
+        if auth == "api-key":
+            return {"api-key": key}, None
+        if auth == "x-goog-api-key":
+            return {"x-goog-api-key": key}, None
+        return {"Authorization": f"Bearer {key}"}, None
+
+    def _sigv4(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        # botocore signs (the canonical request has many edge cases); only its signer is used: credentials
+        # come from this run's environment, never from botocore's chain (files, instance metadata).
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        region = httpx.URL(url).host.split(".")[1] if httpx.URL(url).host.startswith("bedrock-runtime.") else (
+            next((self.env[k] for k in AWS_REGION_ENV if self.env.get(k)), "us-east-1"))
+        creds = Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"], self.env.get("AWS_SESSION_TOKEN") or None)
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        SigV4Auth(creds, "bedrock", region).add_auth(request)
+        return dict(request.headers.items())
+
     async def _endpoint(self, spec: ProviderSpec, path: str) -> _Endpoint:
         """Where the request goes and with which headers. A key from the environment is only sent to
         the server it is for (the environment's base URL or the public API), never to a URL a PR
         wrote; a URL a PR wrote must pass the URL policy; the public API without a key fails here."""
-        openai = spec.kind == "openai"
-        public = OPENAI_DEFAULT if openai else ANTHROPIC_DEFAULT
-        key_var, base_var = ("OPENAI_API_KEY", "OPENAI_BASE_URL") if openai else ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
-        operator = (self.env.get(base_var) or public).rstrip("/")
-        base = (spec.base_url or operator).rstrip("/")
-        key = self.env.get(key_var)
-        sent = bool(key) and _same_origin(base, operator)
-        headers = {} if openai else {"anthropic-version": "2023-06-01"}
-        if sent:
-            headers.update({"Authorization": f"Bearer {key}"} if openai else {"x-api-key": str(key)})
+        vendor = VENDORS[spec.kind]
+        try:
+            operator = self._operator_base(vendor, spec)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+        suite_base = spec.base_url or (f"https://{spec.option('apiHost')}" if spec.option("apiHost") else None)
+        if operator is None and suite_base is None:
+            needs = {"azure": "AZURE_OPENAI_BASE_URL or AZURE_OPENAI_API_HOST", "bedrock": "AWS_REGION",
+                     "ollama": "OLLAMA_BASE_URL"}.get(vendor.name, vendor.base_env)
+            raise ProviderError(f"{spec.id}: {needs} is not set (where this provider's requests go)", kind=CheckError.MISSING_CREDENTIALS)
+        base = (suite_base or operator or "").rstrip("/")
+        operator = operator or ""
+        key_var, key = self._credentials(vendor)
+        sent = bool(key) and bool(operator) and _same_origin(base, operator)
+        headers = {"anthropic-version": wire.ANTHROPIC_VERSION} if vendor.wire == "anthropic" else {}
+        sign = None
+        if sent and key:
+            auth, sign = self._auth_headers(vendor, key_var, key)
+            headers.update(auth)
         origin = _origin(base)
         if origin is None:
             raise ProviderError(f"provider {spec.id} config.apiBaseUrl {base[:120]!r} is not a valid URL", kind=CheckError.URL_REFUSED)
-        if not sent and origin[1] in PUBLIC_HOSTS:
-            raise ProviderError(self._no_key(spec, key_var, base_var, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)
-        if spec.base_url is None or under(base, operator) or under(base, public):
+        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com"))
+        if not sent and public_host and vendor.auth != "none":
+            raise ProviderError(self._no_key(spec, key_var, vendor.base_env, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)
+        public = vendor.default_base or ""
+        trusted = suite_base is None or (operator and under(base, operator)) or (public and under(base, public))
+        if trusted:
             target = Target(base + path)  # the operator's own server or the public API: used as it is
         else:
-            where = f"provider {spec.id} config.apiBaseUrl" + (f" (suite line {spec.line})" if spec.line else "")
+            where = f"provider {spec.id} " + ("config.url" if vendor.wire == "http" else "config.apiBaseUrl") + (
+                f" (suite line {spec.line})" if spec.line else "")
             try:
                 async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
                     target = await self.urls.target(base, path, where)
@@ -250,8 +322,10 @@ class Caller:
                 raise ProviderError(str(exc), kind=CheckError.URL_REFUSED) from None
             except TimeoutError:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
+        if vendor.wire == "http":
+            headers.update({str(k): str(v) for k, v in (spec.option("headers") or {}).items()})
         target = Target(target.url, {**headers, **target.headers}, target.extensions)
-        return _Endpoint(target, key_var, base_var, sent, bool(key), operator)
+        return _Endpoint(target, key_var, vendor.base_env, sent, bool(key), operator, sign)
 
     @staticmethod
     def _no_key(spec: ProviderSpec, key_var: str, base_var: str, key_set: bool, operator: str) -> str:
@@ -259,7 +333,7 @@ class Caller:
             return f"{spec.id}: {key_var} is not set"
         return f"{spec.id}: no key is sent to this server: {key_var} goes only to {base_var} ({operator})"
 
-    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict) -> dict:
+    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         attempts = 0
@@ -275,7 +349,7 @@ class Caller:
             attempts += 1
             try:
                 async with asyncio.timeout(min(self.timeout_s, remaining)):
-                    return await self._send(spec, endpoint, body)
+                    return await self._send(spec, endpoint, body, expect_json)
             except TimeoutError:
                 raise self._timeout(spec) from None
 
@@ -304,12 +378,17 @@ class Caller:
             kind=CheckError.TIMEOUT,
         )
 
-    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict) -> dict:
+    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True) -> Any:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
         t = endpoint.target
+        content = json.dumps(body).encode() if body is not None else b""
+        headers = {**dict(t.headers), **({"Content-Type": "application/json"} if body is not None else {})}
+        if endpoint.sign is not None:  # signed per attempt: the signature carries the time
+            headers = endpoint.sign(t.url, content, headers)
+        method = "GET" if body is None else str(spec.option("method", "POST")) if spec.kind == "http" else "POST"
         try:
             async with self.client.stream(
-                "POST", t.url, json=body, headers=dict(t.headers), extensions=dict(t.extensions), timeout=self.timeout_s
+                method, t.url, content=content if body is not None else None, headers=headers, extensions=dict(t.extensions), timeout=self.timeout_s
             ) as resp:
                 if resp.status_code >= 300:
                     raw = await _read(resp, ERROR_BODY_BYTES, None)
@@ -326,7 +405,14 @@ class Caller:
         except safejson.JsonTooDeep as exc:
             raise ProviderError(f"{spec.id}: the answer is JSON nested deeper than {exc.limit} levels", kind=CheckError.BAD_RESPONSE) from None
         except (ValueError, UnicodeDecodeError):
+            if not expect_json:  # an http provider may answer plain text
+                try:
+                    return raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
             raise ProviderError(f"{spec.id}: the answer is not JSON", kind=CheckError.BAD_RESPONSE) from None
+        if not expect_json:
+            return data
         if not isinstance(data, dict):
             raise ProviderError(f"{spec.id}: unexpected answer shape (not a JSON object)", kind=CheckError.BAD_RESPONSE)
         return data
@@ -353,46 +439,37 @@ class Caller:
         return ProviderError(f"{spec.id}: HTTP {status}" + (f": {detail}" if detail else ""), kind=CheckError.OTHER)
 
     async def complete(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...]) -> Completion:
-        params = dict(spec.params)
-        if spec.kind == "openai":
-            endpoint = await self._endpoint(spec, "/chat/completions")
-            body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], **params}
-            data = await self._post(spec, endpoint, body)
-            try:
-                text = data["choices"][0]["message"]["content"] or ""
-            except (KeyError, IndexError, TypeError):
-                raise ProviderError(f"{spec.id}: response has no choices[0].message.content", kind=CheckError.BAD_RESPONSE) from None
-            if not isinstance(text, str):
-                raise ProviderError(f"{spec.id}: choices[0].message.content is not text", kind=CheckError.BAD_RESPONSE)
-            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-            tin, tout = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
-        else:
-            endpoint = await self._endpoint(spec, "/v1/messages")
-            system = "\n\n".join(c for r, c in messages if r == "system")
-            body = {
-                "model": spec.model,
-                "max_tokens": params.pop("max_tokens", 1024),
-                "messages": [{"role": r, "content": c} for r, c in messages if r != "system"],
-                **params,
-            }
-            if system:
-                body["system"] = system
-            data = await self._post(spec, endpoint, body)
-            blocks = data.get("content")
-            if not isinstance(blocks, list):
-                raise ProviderError(f"{spec.id}: response has no content blocks", kind=CheckError.BAD_RESPONSE)
-            text = "".join(
-                b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
-            )
-            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-            tin, tout = _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
-        self.meter.record(spec, spec.model, tin, tout)
-        return Completion(text, tin, tout)
+        started = time.monotonic()
+        if spec.kind == "echo":  # promptfoo's echo provider: the prompt is the output, no model is called
+            text = messages[0][1] if len(messages) == 1 else json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+            return Completion(text, finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
+        try:
+            path, body = wire.request(spec, messages)
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        endpoint = await self._endpoint(spec, path)
+        data = await self._post(spec, endpoint, body, expect_json=spec.kind != "http")
+        try:
+            parsed = wire.parse(spec, data)
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
+        latency = (time.monotonic() - started) * 1000
+        return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
-        if spec.kind != "openai":
-            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible provider")
-        endpoint = await self._endpoint(spec, "/embeddings")
+        if VENDORS[spec.kind].wire == "gemini":
+            endpoint = await self._endpoint(spec, f"/v1beta/models/{spec.model}:embedContent")
+            data = await self._post(spec, endpoint, {"content": {"parts": [{"text": text}]}})
+            try:
+                return [float(x) for x in data["embedding"]["values"]]
+            except (KeyError, TypeError, ValueError):
+                raise ProviderError(f"{spec.id}: response has no embedding.values", kind=CheckError.BAD_RESPONSE) from None
+        if VENDORS[spec.kind].wire != "openai":
+            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible or Gemini provider")
+        version = spec.option("apiVersion") or wire.API_VERSION_AZURE
+        path = f"/openai/deployments/{spec.model}/embeddings?api-version={version}" if spec.kind == "azure" else "/embeddings"
+        endpoint = await self._endpoint(spec, path)
         data = await self._post(spec, endpoint, {"model": spec.model, "input": text})
         try:
             vector = [float(x) for x in data["data"][0]["embedding"]]

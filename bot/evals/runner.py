@@ -25,7 +25,7 @@ from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loader import load_suite
-from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Meter, ProviderError
+from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
 from bot.evals.render import RenderBounds, Renderer
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
 from bot.evals.suite import SUITE_NAMES, Suite
@@ -240,10 +240,13 @@ async def _judge_by_base(case: PlannedCase, runs: list[_Job], grader: ModelGrade
     assert base is not None
     passes, first_failed = 0, None
     for job in runs:
-        output = str((job.result or {}).get("output", ""))
+        result = job.result or {}
+        output = str(result.get("output", ""))
+        measured = Completion(output, finish_reason=result.get("finish_reason"), latency_ms=result.get("latency_ms"),
+                              cost_usd=result.get("cost_usd"))
         try:
             outcome = await score_output(
-                base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes
+                base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured
             )
         except (ProviderError, AssertionBroken) as exc:
             return SideResult(False, 0.0, output, error=str(exc), error_kind=_kind(exc), runs=len(runs), passes=0)
@@ -265,7 +268,7 @@ async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Ca
             raise Cancelled()
         completion = await caller.complete(case.provider, case.messages or ())
         outcome = await score_output(
-            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes
+            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion
         )
     except BudgetExhausted as exc:
         job.stopped = str(exc)
@@ -283,6 +286,9 @@ async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Ca
         "failed": list(outcome.failed),
         "tokens_in": completion.tokens_in,
         "tokens_out": completion.tokens_out,
+        "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
+        "latency_ms": completion.latency_ms,
+        "cost_usd": completion.cost_usd,
     }
 
 

@@ -110,6 +110,8 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
                 messages, asserts, error = None, test.asserts, exc.error
                 errors[str(exc.error)] = exc.error
             for provider in suite.providers:
+                if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
+                    continue
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 cases[key] = CaseInput(

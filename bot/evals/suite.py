@@ -22,12 +22,19 @@ class PromptSpec:
 @dataclass(frozen=True)
 class ProviderSpec:
     id: str  # as written, e.g. 'openai:chat:gpt-4o'
-    kind: Literal["openai", "anthropic"]
+    kind: str  # the vendor (bot.evals.providers_config.VENDORS): openai, anthropic, azure, google, bedrock, …
     model: str
     label: str | None = None
     params: tuple[tuple[str, Any], ...] = ()  # temperature, max_tokens, … sorted by name
     base_url: str | None = None  # config.apiBaseUrl
     line: int | None = None
+    # where the request goes beyond the base URL, sorted by name: ('api', 'responses'), ('region', …),
+    # an http provider's url/method/headers/body/transformResponse
+    options: tuple[tuple[str, Any], ...] = ()
+    prompts: tuple[str, ...] = ()  # labels of the prompts this provider runs (promptfoo's provider `prompts:`); () = all
+
+    def runs(self, prompt_label: str) -> bool:
+        return not self.prompts or prompt_label in self.prompts
 
     @property
     def slot(self) -> str:
@@ -35,7 +42,13 @@ class ProviderSpec:
         return self.label or self.id
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"kind": self.kind, "model": self.model, "params": [list(p) for p in self.params], "base_url": self.base_url}
+        out = {"kind": self.kind, "model": self.model, "params": [list(p) for p in self.params], "base_url": self.base_url}
+        if self.options:  # absent when empty: fingerprints (cache keys) of existing suites stay the same
+            out["options"] = [list(o) for o in self.options]
+        return out
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name, default)
 
     def describe_change(self, other: "ProviderSpec") -> str:
         """'model gpt-4o → gpt-4.1; temperature 0 → 0.7' (self = base, other = head)."""
@@ -50,6 +63,10 @@ class ProviderSpec:
                 parts.append(f"{name} {_show(before.get(name))} → {_show(after.get(name))}")
         if self.base_url != other.base_url:
             parts.append(f"apiBaseUrl {_show(self.base_url)} → {_show(other.base_url)}")
+        before_o, after_o = dict(self.options), dict(other.options)
+        for name in sorted(set(before_o) | set(after_o)):
+            if before_o.get(name) != after_o.get(name):
+                parts.append(f"{name} {_show(before_o.get(name))} → {_show(after_o.get(name))}")
         return "; ".join(parts)
 
 
@@ -67,6 +84,10 @@ class AssertionSpec:
     grader: ProviderSpec | None = None  # per-assertion grader override (model-graded types)
     file: str = ""
     line: int | None = None
+    rubric_prompt: str | None = None  # rubricPrompt (assertion, else test/defaultTest options): the grader's prompt
+    config: Any = None  # assertion `config` (promptfoo passes it to the check; read by the types that use it)
+    # the test's vars a model-graded check reads (query, context, …): fixed when the suite is loaded
+    inputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def negated(self) -> bool:
@@ -93,6 +114,10 @@ class AssertionSpec:
             "weight": self.weight,
             "metric": self.metric,
             "grader": self.grader.fingerprint() if self.grader else None,
+            # only when set, so the cache keys of suites that do not use them stay the same
+            **({"rubric_prompt": self.rubric_prompt} if self.rubric_prompt is not None else {}),
+            **({"config": self.config} if self.config is not None else {}),
+            **({"inputs": [list(i) for i in self.inputs]} if self.inputs else {}),
         }
 
 
@@ -110,6 +135,10 @@ class TestSpec:
     # var name → repo path for `file://` vars: the file is a dependency like a prompt include
     # (e.g. a system prompt passed in as a var), not literal test data.
     var_files: dict[str, str] = field(default_factory=dict)
+    # options.provider's `embedding:` grader and options.rubricPrompt; load_tests binds both into the
+    # assertions that use them (they are part of each assertion's fingerprint there)
+    embedder: ProviderSpec | None = None
+    rubric_prompt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,32 +9,28 @@ import io
 import itertools
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
-import jsonschema
-
 from bot.core.config import CONFIG_PATH
-from bot.core.errors import UserError
+from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.loader import DEFAULT_MAX_CASES, Collector, file_ref_paths, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
-from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.suite import AssertionSpec, ProviderSpec, TestSpec
+from bot.evals.checks import (
+    CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
+)
+from bot.evals.loader import DEFAULT_MAX_CASES, Collector, expand_refs, file_ref_paths, is_code_ref, load_json, read_text, resolve, yaml_or_json
+from bot.evals.suite import AssertionSpec, TestSpec
 
 TEST_KEYS = {"description", "vars", "assert", "threshold", "metadata", "options"}
-ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider"}
-DETERMINISTIC = {
-    "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
-    "regex", "starts-with", "is-json", "contains-json", "levenshtein",
+# promptfoo test keys that are not part of prompt-review (yet), with the reason a user sees
+UNSUPPORTED_TEST_KEYS = {
+    "provider": "a per-test provider is not supported yet; put the case in a suite with that provider",
+    "providers": "per-test provider filters are not supported yet; split the suite by provider",
+    "prompts": "per-test prompt filters are not supported yet; split the suite by prompt",
+    "providerOutput": "a fixed providerOutput skips the model; prompt-review reviews model outputs",
 }
-MODEL_GRADED = {"llm-rubric", "similar"}
-SUPPORTED = DETERMINISTIC | MODEL_GRADED
-CODE_TYPES = {
-    "python": "python assertions run code from the repository",
-    "javascript": "javascript assertions run code from the repository",
-    "ruby": "ruby assertions run code from the repository",
-    "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
-}
+REFUSED_TEST_KEYS = {"assertScoringFunction": "executes code from the PR (a scoring function)"}
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
 _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$")
 
@@ -45,21 +41,31 @@ def load_tests(
     """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
     error naming the test that passes it, found by counting before anything is expanded."""
     data = located.data
-    default = data.get("defaultTest") or {}
-    if not isinstance(default, dict):
-        errors.add(located, ("defaultTest",), "defaultTest must be a mapping")
+    default_src, default_where, default = located, ("defaultTest",), data.get("defaultTest") or {}
+    if isinstance(default, str) and default.startswith("file://"):
+        loaded = _tests_from_ref(tree, base_dir, located, default_where, default, errors)
         default = {}
-    dflt = _check_test(tree, base_dir, located, ("defaultTest",), default, errors, is_default=True)
+        if len(loaded) == 1 and isinstance(loaded[0][2], dict):
+            default_src, default_where, default = loaded[0]
+        elif loaded:
+            errors.add(located, default_where, "defaultTest file must hold one mapping")
+    if not isinstance(default, dict):
+        errors.add(located, ("defaultTest",), "defaultTest must be a mapping or a file:// reference to one")
+        default = {}
+    dflt = _check_test(tree, base_dir, default_src, default_where, default, errors, is_default=True)
     raw = data.get("tests")
-    if raw is None:
-        errors.add(located, (), "a suite needs `tests`")
-        return []
     sources: list[tuple[LocatedYaml, Path, Any]] = []
+    if raw is None:
+        if data.get("scenarios") is None:  # promptfoo runs a suite without tests once, with defaultTest's vars
+            sources.append((located, (), {}))
+        raw = []
     entries = [(("tests",), raw)] if isinstance(raw, str) else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
     if entries is None:
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
     for where, item in entries:
+        if isinstance(item, dict) and set(item) == {"path"} and isinstance(item["path"], str):
+            item = item["path"] if item["path"].startswith("file://") else "file://" + item["path"]
         if isinstance(item, dict):
             sources.append((located, where, item))
         elif isinstance(item, str):
@@ -69,6 +75,10 @@ def load_tests(
         if len(sources) > max_cases:  # before checking them, and without reading further test files
             errors.add(located, where, _too_many({}, 1, 0, max_cases))
             return []
+    sources.extend(_scenario_tests(tree, base_dir, located, errors))
+    if len(sources) > max_cases:
+        errors.add(located, ("scenarios",), _too_many({}, 1, 0, max_cases))
+        return []
     out: list[TestSpec] = []
     for src, where, item in sources:
         spec = _check_test(tree, base_dir, src, where, item, errors)
@@ -79,16 +89,20 @@ def load_tests(
         if len(out) + count > max_cases:
             errors.add(src, where + (("vars",) if count > 1 else ()), _too_many(vars_, count, len(out), max_cases))
             break
+        grader = spec.grader or (dflt.grader if dflt else None)
+        embedder = spec.embedder or (dflt.embedder if dflt else None)
+        rubric = spec.rubric_prompt if spec.rubric_prompt is not None else (dflt.rubric_prompt if dflt else None)
         for combo in _expand_vars(vars_):
+            asserts = _bind_grading((dflt.asserts if dflt else ()) + spec.asserts, combo, embedder, rubric, errors, src, where)
             out.append(
                 TestSpec(
                     index=len(out),
                     description=spec.description,
                     vars=combo,
-                    asserts=(dflt.asserts if dflt else ()) + spec.asserts,
+                    asserts=asserts,
                     threshold=spec.threshold if spec.threshold is not None else (dflt.threshold if dflt else None),
                     metadata={**(dflt.metadata if dflt else {}), **spec.metadata},
-                    grader=spec.grader or (dflt.grader if dflt else None),
+                    grader=grader,
                     file=spec.file,
                     line=spec.line,
                     var_files={
@@ -98,6 +112,77 @@ def load_tests(
                     },
                 )
             )
+    return out
+
+
+def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where) -> tuple[AssertionSpec, ...]:
+    """Model-graded assertions get what the test decides for them: the embedding grader (`similar`),
+    the rubricPrompt, and the vars they read (query, context)."""
+    out = []
+    for a in asserts:
+        base = a.base_type
+        if base == "similar" and a.grader is None and embedder is not None:
+            a = replace(a, grader=embedder)
+        if base in GRADER_INPUTS:
+            if a.rubric_prompt is None and rubric is not None:
+                a = replace(a, rubric_prompt=rubric)
+            if a.rubric_prompt is not None:
+                filled, unknown = _fill_rubric_vars(a.rubric_prompt, vars_)
+                if unknown:
+                    errors.add(src, where, f"the rubricPrompt of {a.type} (line {a.line}) uses {', '.join(sorted(set(unknown)))}, which is not a var of this test "
+                                           "(the rendered prompt is not available to a rubricPrompt yet)")
+                a = replace(a, rubric_prompt=filled)
+            required, optional = GRADER_INPUTS[base]
+            missing = [n for n in required if n not in vars_]
+            if missing:
+                errors.add(src, where, f"{a.type} (line {a.line}) reads the var{'s' if len(missing) > 1 else ''} {', '.join(missing)}: set it in the test's vars")
+            inputs = tuple((n, _as_text(vars_[n])) for n in required + optional if n in vars_)
+            if inputs:
+                a = replace(a, inputs=inputs)
+        out.append(a)
+    return tuple(out)
+
+
+def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, Path, Any]]:
+    """promptfoo's `scenarios`: every `config` entry × every test of the scenario, the config's vars
+    and assertions under the test's own."""
+    raw = located.data.get("scenarios")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.add(located, ("scenarios",), "scenarios must be a list")
+        return []
+    scenarios: list[tuple[LocatedYaml, Path, Any]] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            scenarios.extend(_tests_from_ref(tree, base_dir, located, ("scenarios", i), item, errors))
+        else:
+            scenarios.append((located, ("scenarios", i), item))
+    out: list[tuple[LocatedYaml, Path, Any]] = []
+    for src, where, sc in scenarios:
+        if not isinstance(sc, dict) or not isinstance(sc.get("config"), list) or not isinstance(sc.get("tests"), list):
+            errors.add(src, where, "a scenario needs `config` (a list of vars/assert mappings) and `tests` (a list)")
+            continue
+        for key in sc:
+            if key not in ("description", "config", "tests"):
+                errors.add(src, where + (key,), f"unknown scenario key {key!r} (supported: description, config, tests)")
+        for ci, conf in enumerate(sc["config"]):
+            if not isinstance(conf, dict):
+                errors.add(src, where + ("config", ci), "a scenario config entry must be a mapping (vars, assert, …)")
+                continue
+            for ti, test in enumerate(sc["tests"]):
+                if not isinstance(test, dict):
+                    errors.add(src, where + ("tests", ti), "a scenario test must be a mapping")
+                    continue
+                merged = {**conf, **test}
+                if isinstance(conf.get("vars"), dict) or isinstance(test.get("vars"), dict):
+                    merged["vars"] = {**(conf.get("vars") or {}), **(test.get("vars") or {})}
+                merged["assert"] = list(conf.get("assert") or []) + list(test.get("assert") or [])
+                if isinstance(conf.get("options"), dict) and isinstance(test.get("options"), dict):
+                    merged["options"] = {**conf["options"], **test["options"]}
+                if "description" not in merged and isinstance(sc.get("description"), str):
+                    merged["description"] = sc["description"]
+                out.append((src, where + ("tests", ti), merged))
     return out
 
 
@@ -128,19 +213,29 @@ def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:
     if not ref.startswith("file://"):
-        errors.add(located, where, "tests must be mappings or file:// references (remote test sheets are not supported)")
+        if ref.startswith(("https://docs.google.com/spreadsheets", "gsheets://")):
+            errors.add(located, where, "unsupported: remote test sheets (Google Sheets) are not part of prompt-review; export the sheet to CSV in the repository")
+        elif ref.startswith(("huggingface://", "hf://")):
+            errors.add(located, where, "unsupported: Hugging Face datasets are not part of prompt-review; commit the cases you need as CSV, JSONL or YAML")
+        elif ref.startswith(("http://", "https://")):
+            errors.add(located, where, "unsupported: remote test files are not part of prompt-review; commit them to the repository")
+        else:
+            errors.add(located, where, "tests must be mappings or file:// references")
         return []
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a test generator")
     out = []
     for path in found:
+        lower = path.lower()
         try:
             text = read_text(tree, path)
-            if path.lower().endswith(".csv"):
+            if lower.endswith(".csv"):
                 doc = _csv_tests(path, text)
-            elif path.lower().endswith((".yaml", ".yml", ".json")):
+            elif lower.endswith(".jsonl"):
+                doc = _jsonl_tests(path, text)
+            elif lower.endswith((".yaml", ".yml", ".json")):
                 doc = load_yaml(text, path)  # JSON is YAML; this keeps line numbers
             else:
-                errors.add(located, where, f"test file {path} must be .yaml, .yml, .json or .csv")
+                errors.add(located, where, f"test file {path} must be .yaml, .yml, .json, .jsonl or .csv")
                 continue
         except UserError as exc:
             errors.extend(exc)
@@ -154,6 +249,22 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
         else:
             out.append((doc, (), doc.data))
     return out
+
+
+def _jsonl_tests(path: str, text: str) -> LocatedYaml:
+    """One test mapping per line (promptfoo's .jsonl test files)."""
+    doc = LocatedYaml(file=path, data=[])
+    doc.lines[()] = 1
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = load_json(path, line)
+        except UserError as exc:
+            raise UserError(SourceError(path, exc.errors[0].message, n)) from None
+        doc.lines[(len(doc.data),)] = n
+        doc.data.append(value)
+    return doc
 
 
 def _csv_tests(path: str, text: str) -> LocatedYaml:
@@ -214,19 +325,33 @@ def expected_to_assertion(text: str) -> dict[str, Any]:
 def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, is_default: bool = False) -> TestSpec | None:
     before = len(errors.errors)
     for key in item:
-        if key not in TEST_KEYS:
+        if key in TEST_KEYS:
+            continue
+        if key in REFUSED_TEST_KEYS:
+            errors.add(located, where + (key,), code_refusal(f"{key}"))
+        elif key in UNSUPPORTED_TEST_KEYS:
+            errors.add(located, where + (key,), f"unsupported: test key {key!r}: {UNSUPPORTED_TEST_KEYS[key]}")
+        else:
             errors.add(located, where + (key,), f"unknown test key {key!r} (supported: {', '.join(sorted(TEST_KEYS))})")
     description = item.get("description")
     if description is not None and not isinstance(description, str):
         description = str(description)
     vars_ = item.get("vars") or {}
+    if isinstance(vars_, str) and vars_.startswith("file://"):
+        vars_ = _vars_from_file(tree, base_dir, located, where + ("vars",), vars_, errors)
+    elif isinstance(vars_, list) and all(isinstance(v, str) and v.startswith("file://") for v in vars_):
+        merged: dict = {}
+        for i, ref in enumerate(vars_):
+            merged.update(_vars_from_file(tree, base_dir, located, where + ("vars", i), ref, errors))
+        vars_ = merged
     if not isinstance(vars_, dict):
-        errors.add(located, where + ("vars",), "vars must be a mapping of name → value")
+        errors.add(located, where + ("vars",), "vars must be a mapping of name → value (or a file:// reference to one)")
         vars_ = {}
     var_files = {
         str(k): target
         for k, v in vars_.items()
-        if isinstance(v, str) and v.startswith("file://") and (target := resolve(base_dir, v[len("file://"):])) is not None
+        if isinstance(v, str) and v.startswith("file://") and not _is_glob(v)
+        and (target := resolve(base_dir, v[len("file://"):])) is not None
     }
     vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors) for k, v in vars_.items()}
     asserts_raw = item.get("assert") or []
@@ -245,29 +370,73 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if not isinstance(metadata, dict):
         errors.add(located, where + ("metadata",), "metadata must be a mapping")
         metadata = {}
-    grader = None
+    grader = embedder = None
+    rubric: str | None = None
     options = item.get("options") or {}
     if isinstance(options, dict):
         for key, value in options.items():
+            at = where + ("options", key)
             if key == "provider":
-                grader = parse_provider(value, located, where + ("options", "provider"), errors)
+                grader, embedder = parse_grader(value, located, at, errors)
+            elif key == "rubricPrompt":
+                rubric = rubric_prompt(value, located, at, errors)
+            elif key in ("transform", "postprocess", "transformVars"):
+                errors.add(located, at, code_refusal(f"options.{key}"))
+            elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
+                continue  # pacing and caching of promptfoo's own run: no effect on a verdict
             else:
-                what = "refused" if key in ("transform", "postprocess") else "unsupported"
-                errors.add(located, where + ("options", key), f"{what} test option {key!r} (supported: provider — the grader)")
+                errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
     else:
         errors.add(located, where + ("options",), "options must be a mapping")
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files)
+                    var_files, embedder, rubric)
+
+
+def _is_glob(ref: str) -> bool:
+    return any(ch in ref for ch in "*?[")
+
+
+def _vars_from_file(tree, base_dir, located, where, ref: str, errors) -> dict:
+    """`vars: file://vars.yaml` — the test's vars from a YAML/JSON mapping."""
+    inner = ref[len("file://"):]
+    if is_code_ref(inner):
+        errors.add(located, where, code_refusal("a vars generator"))
+        return {}
+    target = resolve(base_dir, inner)
+    if target is None or tree.read(target) is None or not target.lower().endswith((".yaml", ".yml", ".json")):
+        errors.add(located, where, f"vars file {inner!r} not found (vars from a file must be a .yaml/.yml/.json mapping)")
+        return {}
+    try:
+        data = yaml_or_json(target, read_text(tree, target))
+    except UserError as exc:
+        errors.extend(exc)
+        return {}
+    if not isinstance(data, dict):
+        errors.add(located, where, f"vars file {inner!r} must hold a mapping of name → value")
+        return {}
+    return data
 
 
 def _load_var(tree, base_dir, located, where, value: Any, errors: Collector) -> Any:
     if isinstance(value, str) and value.startswith("file://"):
         ref = value[len("file://"):]
         if is_code_ref(ref):
-            errors.add(located, where, f"refused: {value} would run code from the repository to make a var")
+            errors.add(located, where, code_refusal("a var computed by a code file"))
             return ""
+        if _is_glob(ref):  # one value per matching file: the test runs once per file (promptfoo)
+            found = expand_refs(tree, base_dir, ref)
+            if isinstance(found, str):
+                errors.add(located, where, found)
+                return ""
+            values = []
+            for path in found:
+                try:
+                    values.append(read_text(tree, path))
+                except UserError as exc:
+                    errors.extend(exc)
+            return values
         target = resolve(base_dir, ref)
         if target is None or tree.read(target) is None:
             errors.add(located, where, f"var file {ref!r} not found")
@@ -279,92 +448,4 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector) -> 
             return ""
     return value
 
-
-def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Collector) -> AssertionSpec | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-        errors.add(located, where, "an assertion needs a `type`")
-        return None
-    kind = raw["type"]
-    base = kind[4:] if kind.startswith("not-") else kind
-    if base in CODE_TYPES:
-        errors.add(located, where + ("type",), f"refused: {kind}: {CODE_TYPES[base]}")
-        return None
-    if base not in SUPPORTED:
-        errors.add(located, where + ("type",), f"unsupported assertion type {kind!r} (supported: {', '.join(sorted(SUPPORTED))} and their not- forms)")
-        return None
-    ok = True
-    for key in raw:
-        if key not in ASSERT_KEYS:
-            refused = key in ("transform", "rubricPrompt", "config")
-            why = "runs or injects code/templates from the repository" if refused else f"supported: {', '.join(sorted(ASSERT_KEYS))}"
-            errors.add(located, where + (key,), f"{'refused' if refused else 'unknown'} assertion key {key!r} ({why})")
-            ok = False
-    value = raw.get("value")
-    if isinstance(value, str) and value.startswith("file://"):
-        ref = value[len("file://"):]
-        target = resolve(base_dir, ref)
-        if is_code_ref(ref):
-            errors.add(located, where + ("value",), f"refused: {value} would run code from the repository")
-            return None
-        if target is None or tree.read(target) is None:
-            errors.add(located, where + ("value",), f"file {ref!r} not found")
-            return None
-        try:
-            text = read_text(tree, target)
-            value = yaml_or_json(target, text) if target.lower().endswith((".json", ".yaml", ".yml")) else text
-        except UserError as exc:
-            errors.extend(exc)
-            return None
-    problem = _value_problem(base, value)
-    if problem:
-        errors.add(located, where + ("value",), f"{kind}: {problem}")
-        ok = False
-    weight = raw.get("weight", 1.0)
-    threshold = raw.get("threshold")
-    for name, number in (("weight", weight), ("threshold", threshold)):
-        if number is not None and (not isinstance(number, (int, float)) or isinstance(number, bool) or number < 0):
-            errors.add(located, where + (name,), f"{name} must be a non-negative number")
-            ok = False
-    metric = raw.get("metric")
-    grader: ProviderSpec | None = None
-    if raw.get("provider") is not None:
-        grader = parse_provider(raw["provider"], located, where + ("provider",), errors)
-    if not ok:
-        return None
-    return AssertionSpec(kind, value, threshold, float(weight), str(metric) if metric is not None else None, grader, located.file, located.line_of(where))
-
-
-def _value_problem(base: str, value: Any) -> str | None:
-    if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
-        if isinstance(value, str):
-            return None  # comma-separated, as in promptfoo
-        if not isinstance(value, list) or not value:
-            return "value must be a non-empty list"
-        return None
-    if base in ("is-json", "contains-json"):
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            return "value must be a JSON schema (mapping) or a file:// reference to one"
-        try:
-            jsonschema.validators.validator_for(value).check_schema(value)
-        except jsonschema.SchemaError as exc:
-            return f"invalid JSON schema: {exc.message}"
-        return None
-    if value is None:
-        return "needs a value"
-    if base == "regex":
-        if not isinstance(value, str):
-            return "value must be a regular expression"
-        try:
-            compile_pattern(value)
-        except PatternError as exc:
-            return f"invalid regular expression: {exc}"
-    if base == "equals" and not isinstance(value, (str, int, float, bool, dict, list)):
-        return "value must be text or JSON"
-    if base in ("contains", "icontains", "starts-with", "levenshtein", "llm-rubric") and not isinstance(value, (str, int, float)):
-        return "value must be text"
-    if base == "similar" and not isinstance(value, (str, list)):
-        return "value must be text or a list of texts"
-    return None
 

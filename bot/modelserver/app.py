@@ -1,7 +1,7 @@
 """The scripted model server's HTTP surface (a TEST DOUBLE, never a real provider).
 
 `POST /v1/chat/completions` and `GET /v1/models` speak OpenAI, `POST /v1/messages` speaks
-Anthropic; `/_control/faults`, `/_control/stats` and `/_control/reset` let tests inject
+Anthropic, and bot.modelserver.vendors adds the other vendors' formats; `/_control/faults`, `/_control/stats` and `/_control/reset` let tests inject
 faults (errors, delays, hostile bodies) and read counters. Answers come from `bot.modelserver.rules.answer`.
 """
 
@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from bot.modelserver import wire
+from bot.modelserver import vendors, wire
 from bot.modelserver.control import FaultSpec, ServerState
 from bot.modelserver.hostile import hostile_response
 from bot.modelserver.rules import answer
@@ -130,6 +130,8 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
             "object": "list",
             "data": [{"id": m, "object": "model", "created": now, "owned_by": "scripted"} for m in KNOWN_MODELS],
         }
+
+    vendors.register(app, state, before_answer, api_key)
 
     @app.post("/_control/faults")
     async def add_fault(request: Request) -> Response:

@@ -81,3 +81,80 @@ def test_model_graded_assertions_ask_the_grader():
     asserts = (AssertionSpec("llm-rubric", "is polite"), AssertionSpec("similar", "hello", threshold=0.8))
     assert asyncio.run(score_output(asserts, None, "hello", Grader())).failed == ('llm-rubric "is polite"',)
     assert asyncio.run(score_output((AssertionSpec("not-similar", "hello"),), None, "bye", Grader())).passed
+
+
+# ---- measured and model-graded types (promptfoo's latency, cost, finish-reason, factuality, g-eval, context-*) ----
+
+from bot.evals.assertions import AssertionBroken  # noqa: E402
+from bot.evals.grading import ModelGrader  # noqa: E402
+from bot.evals.providers import Completion  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "assertion, measured, passes",
+    [
+        (AssertionSpec("latency", threshold=500), Completion("x", latency_ms=120.0), True),
+        (AssertionSpec("latency", threshold=500), Completion("x", latency_ms=900.0), False),
+        (AssertionSpec("cost", threshold=0.001), Completion("x", cost_usd=0.0004), True),
+        (AssertionSpec("cost", threshold=0.001), Completion("x", cost_usd=0.01), False),
+        (AssertionSpec("finish-reason", "stop"), Completion("x", finish_reason="stop"), True),
+        (AssertionSpec("finish-reason", "stop"), Completion("x", finish_reason="length"), False),
+        (AssertionSpec("not-finish-reason", "length"), Completion("x", finish_reason="stop"), True),
+    ],
+)
+def test_latency_cost_and_finish_reason_judge_what_the_call_measured(assertion, measured, passes):
+    assert asyncio.run(score_output((assertion,), None, "x", response=measured)).passed is passes
+
+
+def test_a_measurement_the_call_did_not_report_is_an_error_not_a_pass():
+    unpriced = AssertionSpec("not-cost", threshold=0.001, file="s.yaml", line=7)
+    with pytest.raises(AssertionBroken) as caught:
+        asyncio.run(score_output((unpriced,), None, "x", response=Completion("x")))
+    assert str(caught.value).startswith("s.yaml:7: not-cost: the model has no price")
+
+
+class ScriptedCaller:
+    """The grader's model: answers with the given JSON and keeps the messages it was asked."""
+
+    def __init__(self, reply: str):
+        self.reply, self.asked = reply, []
+
+    async def complete(self, spec, messages):
+        self.asked.append(messages)
+        return Completion(self.reply)
+
+
+def graded(assertion: AssertionSpec, reply: str, output: str = "Refunds take 30 days.") -> tuple[bool, ScriptedCaller]:
+    caller = ScriptedCaller(reply)
+    outcome = asyncio.run(score_output((assertion,), None, output, ModelGrader(caller)))
+    return outcome.passed, caller
+
+
+@pytest.mark.parametrize(
+    "assertion, reply, passes",
+    [
+        (AssertionSpec("factuality", "Refunds within 30 days"), '{"category": "C", "reason": "same"}', True),
+        (AssertionSpec("factuality", "Refunds within 60 days"), '{"category": "D", "reason": "disagrees"}', False),
+        (AssertionSpec("model-graded-closedqa", "mentions a deadline"), '{"pass": true}', True),
+        (AssertionSpec("g-eval", "coherent"), '{"score": 8, "reason": "ok"}', True),
+        (AssertionSpec("g-eval", "coherent"), '{"score": 5, "reason": "meh"}', False),
+        (AssertionSpec("answer-relevance", threshold=0.7), '{"score": 0.4}', False),
+        (AssertionSpec("context-faithfulness", threshold=0.7, inputs=(("context", "Refunds within 30 days."),)), '{"score": 0.9}', True),
+    ],
+)
+def test_model_graded_types_follow_the_graders_verdict_and_promptfoos_pass_marks(assertion, reply, passes):
+    assert graded(assertion, reply)[0] is passes
+
+
+def test_context_checks_show_the_grader_the_tests_context_and_question():
+    spec = AssertionSpec("context-relevance", inputs=(("query", "How long for refunds?"), ("context", "Refunds within 30 days.")))
+    _, caller = graded(spec, '{"score": 1}')
+    (messages,) = caller.asked
+    assert "How long for refunds?" in messages[1][1] and "Refunds within 30 days." in messages[1][1]
+
+
+def test_a_rubric_prompt_replaces_the_graders_instructions():
+    spec = AssertionSpec("llm-rubric", "is polite", rubric_prompt='[{"role": "system", "content": "Judge {{ output | dump }} by: {{rubric}}"}]')
+    passed, caller = graded(spec, '{"pass": false, "score": 0}', output='say "hi"')
+    assert passed is False
+    assert caller.asked == [(("system", 'Judge "say \\"hi\\"" by: is polite'),)]

@@ -90,15 +90,15 @@ def test_the_supported_subset_loads_with_defaults_merged():
 @pytest.mark.parametrize(
     "snippet, line, words",
     [
-        ("      - type: python\n        value: output == 1\n", 14, "refused: python"),
-        ("      - type: javascript\n        value: output.length\n", 14, "refused: javascript"),
-        ("      - type: webhook\n        value: http://x\n", 14, "refused: webhook"),
-        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 16, "refused assertion key 'transform'"),
-        ("      - type: perplexity\n", 14, "unsupported assertion type 'perplexity'"),
+        ("      - type: python\n        value: output == 1\n", 14, "refused: executes code from the PR (python assertion) — allowed from the base branch only"),
+        ("      - type: javascript\n        value: output.length\n", 14, "refused: executes code from the PR (javascript assertion)"),
+        ("      - type: webhook\n        value: http://x\n", 14, "unsupported: webhook"),
+        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 16, "refused: executes code from the PR (assertion transform)"),
+        ("      - type: perplexity\n", 14, "unsupported: perplexity"),
         ("      - type: regex\n        value: '([a-z'\n", 15, "invalid regular expression"),
         ("      - type: not-regex\n        value: 'a{2,1}'\n", 15, "invalid regular expression"),
         ("      - type: is-json\n        value: {type: 12}\n", 15, "invalid JSON schema"),
-        ("      - type: contains\n        value: file://check.py\n", 15, "refused: file://check.py"),
+        ("      - type: contains\n        value: file://check.py\n", 15, "refused: executes code from the PR (contains assertion value file://check.py)"),
         ("      - type: contains\n        value: x\n        valeu: x\n", 16, "unknown assertion key 'valeu'"),
     ],
 )
@@ -118,12 +118,13 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
     [
         ("  - exec:python run.py\n", "exec providers run a shell command"),
         ("  - python:provider.py\n", "python providers run code"),
-        ("  - file://provider.js\n", "file providers load provider code"),
-        ("  - https://example.com/api\n", "custom HTTP providers run JavaScript"),
+        ("  - file://provider.js\n", "refused: provider file://provider.js: executes code from the PR"),
+        ("  - id: https://example.com/api\n    config: {transformResponse: 'json.map(x => x.text)'}\n",
+         "refused: transformResponse: executes code from the PR"),
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
-        ("  - id: openai:chat:gpt-4o\n    transform: output.trim()\n", "refused provider key 'transform'"),
+        ("  - id: openai:chat:gpt-4o\n    transform: output.trim()\n", "refused: provider key 'transform': executes code from the PR"),
         ("  - id: openai:chat:gpt-4o\n    config: {temprature: 0}\n", "unsupported provider config key 'temprature'"),
-        ("  - vertex:gemini-pro\n", "unsupported provider 'vertex:gemini-pro'"),
+        ("  - replicate:meta/llama-3\n", "unsupported: provider 'replicate:meta/llama-3' is not part of prompt-review"),
     ],
 )
 def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, words):
@@ -148,7 +149,7 @@ def test_prompt_functions_and_code_hooks_are_refused():
 def test_unknown_keys_are_errors_not_silently_ignored():
     suite = "prompts: [file://prompts/system.md]\nprovider: [openai:chat:gpt-4o]\ntests:\n  - vars: {question: q}\n    asert: []\n"
     errors = errors_of(suite)
-    assert (PATH, 2, "unknown key 'provider' (supported: defaultTest, description, prompts, providers, tests)") in errors
+    assert any(line == 2 and msg.startswith("unknown key 'provider' (supported: ") for _, line, msg in errors)
     assert any(line == 5 and "unknown test key 'asert'" in msg for _, line, msg in errors)
 
 

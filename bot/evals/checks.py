@@ -1,0 +1,269 @@
+"""Assertions of a suite: which types and keys are accepted (promptfoo's names), their values checked
+when the suite is loaded so a bad regex or schema is reported with its line, graders and rubric
+prompts; and the one wording of a refusal for code from the pull request.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema
+
+from bot.core.errors import UserError
+from bot.core.yamlsrc import Path, load_yaml
+from bot.evals.loader import Collector, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
+from bot.evals.patterns import PatternError, compile_pattern
+from bot.evals.suite import AssertionSpec, ProviderSpec
+
+ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config"}
+DETERMINISTIC = {
+    "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
+    "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
+}
+# graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
+MODEL_GRADED = {
+    "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
+    "answer-relevance", "context-faithfulness", "context-recall", "context-relevance",
+}
+# vars a model-graded type reads (promptfoo's names); missing ones are an error at load time
+GRADER_INPUTS = {  # (required, optional)
+    "answer-relevance": ((), ("query",)),
+    "context-faithfulness": (("context",), ("query",)),
+    "context-recall": (("context",), ("query",)),
+    "context-relevance": (("query", "context"), ()),
+    "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
+    "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
+}
+NEEDS_VALUE = {"llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
+SUPPORTED = DETERMINISTIC | MODEL_GRADED
+CODE_TYPES = {"python", "javascript", "ruby"}
+NOT_PART = {
+    "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
+    "moderation": "vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review",
+    "select-best": "select-best compares the outputs of several cases; not supported yet",
+    "max-score": "max-score compares the outputs of several cases; not supported yet",
+    "classifier": "classifier assertions call a Hugging Face model; not part of prompt-review",
+    "perplexity": "perplexity needs token log-probabilities, which prompt-review does not request",
+    "perplexity-score": "perplexity needs token log-probabilities, which prompt-review does not request",
+    "pi": "pi scorer assertions call Pi Labs' service; not part of prompt-review",
+    "guardrails": "guardrails assertions read a vendor's guardrail verdict; not part of prompt-review",
+}
+GRADER_MAP_KEYS = {"text", "embedding", "classification", "moderation"}
+
+
+def code_refusal(what: str) -> str:
+    """The one message for code from the suite (H8's sandbox will run base-branch code)."""
+    return f"refused: executes code from the PR ({what}) — allowed from the base branch only once evals.run_pr_code is available"
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(_as_text(v) for v in value)
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec | None, ProviderSpec | None]:
+    """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …})."""
+    if isinstance(value, dict) and value and "id" not in value and set(value) <= GRADER_MAP_KEYS:
+        text = parse_provider(value["text"], located, where + ("text",), errors) if "text" in value else None
+        emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True) if "embedding" in value else None
+        for key in set(value) - {"text", "embedding"}:
+            errors.add(located, where + (key,), f"unsupported: a {key} grader is not part of prompt-review (vendor {key} APIs)")
+        return text, emb
+    pid = value if isinstance(value, str) else value.get("id") if isinstance(value, dict) else None
+    spec = parse_provider(value, located, where, errors, embedding=isinstance(pid, str) and "embedding" in pid)
+    if spec is not None and spec.option("api") == "embedding":
+        return None, spec
+    return spec, None
+
+
+_RUBRIC_VARS = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
+
+
+def rubric_prompt(value: Any, located, where: Path, errors) -> str | None:
+    """A rubricPrompt: text, or a chat message list (kept as JSON text). It may use {{ output }} and
+    {{ rubric }} (filled in without a template engine); anything else would be read differently."""
+    if isinstance(value, list):
+        if not all(isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in ("system", "user", "assistant") for m in value):
+            errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
+            return None
+        import json
+
+        value = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str):
+        errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
+        return None
+    if value.startswith("file://"):
+        errors.add(located, where, "unsupported: a rubricPrompt file is not supported yet; write the rubricPrompt inline")
+        return None
+    for m in _RUBRIC_VARS.finditer(value):
+        name = (m.group(1) or "").split("|")[0].strip()
+        if m.group(0) == "{%" or not re.fullmatch(r"[A-Za-z_]\w*", name) or (m.group(1) or "").count("|") > 1 or (
+                "|" in (m.group(1) or "") and (m.group(1) or "").split("|")[1].strip() != "dump"):
+            errors.add(located, where, "unsupported: rubricPrompt may use {{ name }} and {{ name | dump }} only (output, rubric and the test's vars)")
+            return None
+    return value
+
+
+def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
+    """The test's vars put into a rubricPrompt at load time; output and rubric stay for the grader."""
+    import json
+
+    missing: list[str] = []
+
+    def one(m: re.Match) -> str:
+        inner = m.group(1) or ""
+        name = inner.split("|")[0].strip()
+        if name in ("output", "rubric"):
+            return m.group(0)
+        if name not in vars_:
+            missing.append(name)
+            return m.group(0)
+        text = _as_text(vars_[name])
+        return json.dumps(text, ensure_ascii=False) if "|" in inner else text
+
+    try:  # a message list: fill each content, so quotes in a var cannot break the JSON
+        messages = json.loads(template)
+    except ValueError:
+        messages = None
+    if isinstance(messages, list):
+        filled = [{**m, "content": _RUBRIC_VARS.sub(one, m["content"])} for m in messages]
+        return json.dumps(filled, ensure_ascii=False), missing
+    return _RUBRIC_VARS.sub(one, template), missing
+
+
+def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Collector) -> AssertionSpec | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        errors.add(located, where, "an assertion needs a `type`")
+        return None
+    kind = raw["type"]
+    base = kind[4:] if kind.startswith("not-") else kind
+    if base in CODE_TYPES:
+        errors.add(located, where + ("type",), code_refusal(f"{base} assertion"))
+        return None
+    if base in NOT_PART:
+        errors.add(located, where + ("type",), f"unsupported: {kind}: {NOT_PART[base]}")
+        return None
+    if base == "assert-set":
+        errors.add(located, where + ("type",), "unsupported: assert-set is not supported yet; list its assertions in the test")
+        return None
+    if base not in SUPPORTED:
+        errors.add(located, where + ("type",), f"unsupported assertion type {kind!r} (supported: {', '.join(sorted(SUPPORTED))} and their not- forms)")
+        return None
+    ok = True
+    for key in raw:
+        if key in ASSERT_KEYS:
+            continue
+        if key == "transform":
+            errors.add(located, where + (key,), code_refusal("assertion transform"))
+        elif key == "contextTransform":
+            errors.add(located, where + (key,), code_refusal("assertion contextTransform"))
+        else:
+            errors.add(located, where + (key,), f"unknown assertion key {key!r} (supported: {', '.join(sorted(ASSERT_KEYS))})")
+        ok = False
+    value = raw.get("value")
+    if isinstance(value, str) and value.startswith("file://"):
+        ref = value[len("file://"):]
+        target = resolve(base_dir, ref)
+        if is_code_ref(ref):
+            errors.add(located, where + ("value",), code_refusal(f"{base} assertion value {value}"))
+            return None
+        if target is None or tree.read(target) is None:
+            errors.add(located, where + ("value",), f"file {ref!r} not found")
+            return None
+        try:
+            text = read_text(tree, target)
+            value = yaml_or_json(target, text) if target.lower().endswith((".json", ".yaml", ".yml")) else text
+        except UserError as exc:
+            errors.extend(exc)
+            return None
+    if base in ("is-json", "contains-json") and isinstance(value, str):
+        value = _schema_text(value)  # promptfoo reads a text value as a JSON (or YAML) schema
+    problem = _value_problem(base, value)
+    if problem:
+        errors.add(located, where + ("value",), f"{kind}: {problem}")
+        ok = False
+    weight = raw.get("weight", 1.0)
+    threshold = raw.get("threshold")
+    for name, number in (("weight", weight), ("threshold", threshold)):
+        if number is not None and (not isinstance(number, (int, float)) or isinstance(number, bool) or number < 0):
+            errors.add(located, where + (name,), f"{name} must be a non-negative number")
+            ok = False
+    if base in ("latency", "cost") and threshold is None:
+        errors.add(located, where, f"{kind}: needs a threshold ({'milliseconds' if base == 'latency' else 'US dollars'})")
+        ok = False
+    metric = raw.get("metric")
+    grader: ProviderSpec | None = None
+    if raw.get("provider") is not None:
+        grader, emb = parse_grader(raw["provider"], located, where + ("provider",), errors)
+        grader = emb if base == "similar" and emb is not None else grader
+    rubric = None
+    if raw.get("rubricPrompt") is not None:
+        rubric = rubric_prompt(raw["rubricPrompt"], located, where + ("rubricPrompt",), errors)
+        ok = ok and rubric is not None
+    config = raw.get("config")
+    if config is not None and not isinstance(config, dict):
+        errors.add(located, where + ("config",), "config must be a mapping")
+        ok = False
+    if not ok:
+        return None
+    return AssertionSpec(kind, value, threshold, float(weight), str(metric) if metric is not None else None, grader, located.file,
+                         located.line_of(where), rubric, config)
+
+
+def _schema_text(value: str) -> Any:
+    stripped = value.strip()
+    if not stripped:
+        return None
+    try:
+        return load_yaml(stripped, "<schema>").data
+    except UserError:
+        return value
+
+
+def _value_problem(base: str, value: Any) -> str | None:
+    if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
+        if isinstance(value, str):
+            return None  # comma-separated, as in promptfoo
+        if not isinstance(value, list) or not value:
+            return "value must be a non-empty list"
+        return None
+    if base in ("is-json", "contains-json"):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return "value must be a JSON schema (mapping) or a file:// reference to one"
+        try:
+            jsonschema.validators.validator_for(value).check_schema(value)
+        except jsonschema.SchemaError as exc:
+            return f"invalid JSON schema: {exc.message}"
+        return None
+    if base in ("latency", "cost"):
+        return None
+    if value is None:
+        return "needs a value" if base in NEEDS_VALUE or base in DETERMINISTIC else None
+    if base == "regex":
+        if not isinstance(value, str):
+            return "value must be a regular expression"
+        if "{{" in value or "{%" in value:
+            return None  # a template: checked once the test's vars are rendered in (bot.evals.select)
+        try:
+            compile_pattern(value)
+        except PatternError as exc:
+            return f"invalid regular expression: {exc}"
+    if base == "equals" and not isinstance(value, (str, int, float, bool, dict, list)):
+        return "value must be text or JSON"
+    if base in ("contains", "icontains", "starts-with", "levenshtein", "llm-rubric", "factuality", "model-graded-factuality",
+                "model-graded-closedqa", "context-recall", "finish-reason") and not isinstance(value, (str, int, float)):
+        return "value must be text"
+    if base == "g-eval" and not isinstance(value, (str, list)):
+        return "value must be text or a list of criteria"
+    if base == "similar" and not isinstance(value, (str, list)):
+        return "value must be text or a list of texts"
+    return None
+

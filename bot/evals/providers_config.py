@@ -1,0 +1,315 @@
+"""Provider entries of a suite (`providers:` / `targets:`) → ProviderSpec, with the vendor table:
+which promptfoo provider ids we call, over which wire format, and which operator settings
+(credentials, base URLs) each vendor reads from the environment. Nothing here runs code from the
+repository: refused forms say which rule refused them, with file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.yamlsrc import LocatedYaml, Path
+from bot.evals.suite import ProviderSpec
+
+CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One vendor's wire format and operator settings. `key_env` are tried in order; `base_env` is the
+    operator's base URL (a suite's own URL must pass the URL allowlist, and never receives the key)."""
+
+    name: str
+    wire: str  # openai | anthropic | gemini | vertex | bedrock | ollama | http
+    key_env: tuple[str, ...]
+    base_env: str
+    default_base: str | None  # None: the operator must set base_env (or the suite a URL)
+    auth: str = "bearer"  # bearer | x-api-key | api-key | x-goog-api-key | sigv4 | none
+
+
+def _compat(name: str, key: str, base: str) -> Vendor:
+    return Vendor(name, "openai", (key,), f"{name.upper()}_BASE_URL", base)
+
+
+VENDORS: dict[str, Vendor] = {
+    "openai": Vendor("openai", "openai", ("OPENAI_API_KEY",), "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "anthropic": Vendor("anthropic", "anthropic", ("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL", "https://api.anthropic.com", "x-api-key"),
+    "azure": Vendor("azure", "openai", ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY"), "AZURE_OPENAI_BASE_URL", None, "api-key"),
+    "google": Vendor("google", "gemini", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GEMINI_BASE_URL",
+                     "https://generativelanguage.googleapis.com", "x-goog-api-key"),
+    "vertex": Vendor("vertex", "vertex", ("VERTEX_ACCESS_TOKEN",), "VERTEX_BASE_URL", None),
+    "bedrock": Vendor("bedrock", "bedrock", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_BASE_URL", None, "sigv4"),
+    "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
+    "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
+    "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
+    "together": _compat("together", "TOGETHER_API_KEY", "https://api.together.xyz/v1"),
+    "openrouter": _compat("openrouter", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1"),
+    "deepseek": _compat("deepseek", "DEEPSEEK_API_KEY", "https://api.deepseek.com/v1"),
+    "fireworks": _compat("fireworks", "FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1"),
+    "perplexity": _compat("perplexity", "PERPLEXITY_API_KEY", "https://api.perplexity.ai"),
+    "xai": _compat("xai", "XAI_API_KEY", "https://api.x.ai/v1"),
+    "aimlapi": _compat("aimlapi", "AIMLAPI_API_KEY", "https://api.aimlapi.com/v1"),
+    "cerebras": _compat("cerebras", "CEREBRAS_API_KEY", "https://api.cerebras.ai/v1"),
+    "hyperbolic": _compat("hyperbolic", "HYPERBOLIC_API_KEY", "https://api.hyperbolic.xyz/v1"),
+    "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
+    "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
+    "echo": Vendor("echo", "echo", (), "", None, "none"),
+    "http": Vendor("http", "http", (), "", None, "none"),
+}
+PUBLIC_HOSTS = frozenset(
+    posixpath.basename(v.default_base.split("://", 1)[1].split("/", 1)[0]) for v in VENDORS.values() if v.default_base
+)
+
+# Sampling parameters, as promptfoo spells them in `config`; each wire format maps them to its own names.
+PROVIDER_PARAMS = {
+    "temperature", "max_tokens", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
+    "max_output_tokens", "max_completion_tokens", "top_k", "maxOutputTokens", "topP", "topK", "num_predict",
+    "reasoning_effort", "response_format", "stopSequences",
+}
+# Request fields passed to the vendor as written (they change the answer, so they are part of the
+# provider's fingerprint like the sampling parameters); per wire format.
+PASSTHROUGH = {
+    "openai": {"tools", "tool_choice", "parallel_tool_calls", "logit_bias", "user", "service_tier", "reasoning", "text",
+               "instructions", "logprobs", "top_logprobs", "modalities", "verbosity", "store", "metadata", "prediction"},
+    "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
+    "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
+    "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
+    "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
+                "interfaceConfig", "thinking", "max_new_tokens"},
+    "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
+    "http": set(),
+    "echo": set(),
+}
+# Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
+INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType"}
+# Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
+PLACE_KEYS = {
+    "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
+    "apiHost": "azure", "deployment_id": "azure", "apiVersion": "azure", "api_version": "azure",
+    "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
+}
+HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
+REFUSED_PROVIDER_CONFIG = {
+    "apiKey": "credentials come from the environment only, never from the repository",
+    "apiKeyEnvar": "reading arbitrary environment variables is not allowed",
+    "accessKeyId": "credentials come from the environment only, never from the repository",
+    "secretAccessKey": "credentials come from the environment only, never from the repository",
+    "sessionToken": "credentials come from the environment only, never from the repository",
+    "functionToolCallbacks": "executes code from the PR (tool callbacks)",
+    "responseParser": "executes code from the PR (response parser)",
+    "transformRequest": "executes code from the PR (request transform)",
+    "sessionParser": "executes code from the PR (session parser)",
+}
+REFUSED_PROVIDER_PREFIXES = {
+    "exec:": "exec providers run a shell command from the repository",
+    "python:": "python providers run code from the repository",
+    "golang:": "golang providers run code from the repository",
+    "ruby:": "ruby providers run code from the repository",
+    "webhook:": "webhook providers send outputs to an arbitrary URL (not part of prompt-review)",
+}
+OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
+# agent SDKs run tools (shell, files) on the machine that runs the eval: never part of prompt-review
+AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code"}
+# transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.
+JSON_PATH = re.compile(r"^\s*json((?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[(?:'[^'\\]*'|\"[^\"\\]*\")\])*)\s*$")
+_PATH_PART = re.compile(r"\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['([^'\\]*)'\]|\[\"([^\"\\]*)\"\]")
+
+
+def json_path(expr: str) -> tuple[str | int, ...] | None:
+    """`json.choices[0].text` → ('choices', 0, 'text'); None for anything that is not a plain path."""
+    m = JSON_PATH.match(expr)
+    if m is None:
+        return None
+    return tuple(int(n) if n else (a or b or c) for a, n, b, c in _PATH_PART.findall(m.group(1)))
+
+
+def vendor_of(spec: ProviderSpec) -> Vendor:
+    return VENDORS[spec.kind]
+
+
+def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str:
+    """(vendor, model, options) for a promptfoo provider id, or the message refusing it. With
+    `embedding` (a grader's `embedding:` entry) OpenAI-compatible embedding ids are accepted."""
+    for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
+        if pid.startswith(prefix):
+            return f"refused: provider {pid!r}: {why}"
+    if pid.lower().endswith(CODE_EXTS):
+        return f"refused: provider {pid!r}: executes code from the PR (a provider written in code)"
+    if pid.startswith(("http://", "https://")):
+        return "http", pid, (("url", pid),)
+    if pid == "echo":
+        return "echo", "echo", ()
+    if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
+        return f"unsupported: provider {pid!r} runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"
+    parts = pid.split(":")
+    head, rest = parts[0], parts[1:]
+    if embedding:
+        if head in ("google", "vertex") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return head, rest[1], (("api", "embedding"),)
+        if head in ("azure", "azureopenai") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return "azure", rest[1], (("api", "embedding"),)
+        if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return head, rest[1], (("api", "embedding"),)
+        if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 1 and "embedding" in rest[0]:
+            return head, rest[0], (("api", "embedding"),)
+    if head == "openai":
+        if len(rest) == 2 and rest[0] == "chat" and rest[1]:
+            return "openai", rest[1], ()
+        if len(rest) == 2 and rest[0] == "responses" and rest[1]:
+            return "openai", rest[1], (("api", "responses"),)
+        if len(rest) == 1 and rest[0] and rest[0] not in OPENAI_NON_CHAT | {"chat", "responses"}:
+            return "openai", rest[0], ()
+    elif head == "anthropic":
+        if len(rest) == 2 and rest[0] == "messages" and rest[1]:
+            return "anthropic", rest[1], ()
+        if len(rest) == 1 and rest[0] and rest[0] not in ("messages", "completion"):
+            return "anthropic", rest[0], ()
+    elif head in ("azure", "azureopenai"):
+        if len(rest) == 2 and rest[0] == "chat" and rest[1]:
+            return "azure", rest[1], ()
+    elif head in ("google", "vertex"):
+        model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
+        if model and not model.startswith(("embedding", "image", "live")):
+            return head, model, ()
+    elif head == "bedrock":
+        model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
+        if model and rest[0] not in ("agents", "kb", "embeddings", "nova-sonic"):
+            return "bedrock", model, ()
+    elif head == "ollama":
+        model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
+        if model and rest[0] not in ("completion", "embeddings", "embedding"):
+            return "ollama", model, ()
+    elif head in VENDORS and VENDORS[head].wire == "openai" and head != "azure":
+        model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
+        if model:
+            return head, model, ()
+    if pid == "http" or pid == "https":
+        return "http", "", ()
+    if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
+        return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
+    vendors = ", ".join(sorted(VENDORS))
+    return (
+        f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
+        "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
+    )
+
+
+def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
+    """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
+    (the loader's Collector) with file and line."""
+    if isinstance(item, str):
+        pid, body, body_where = item, {}, where
+    elif isinstance(item, dict) and "id" in item:
+        pid, body, body_where = item["id"], item, where
+    elif isinstance(item, dict) and len(item) == 1:
+        pid, body = next(iter(item.items()))
+        body_where = where + (pid,)
+        if not isinstance(body, dict):
+            errors.add(located, where, "provider options must be a mapping")
+            return None
+    else:
+        errors.add(located, where, "a provider must be an id such as openai:chat:gpt-4o or {id, label, config}")
+        return None
+    if not isinstance(pid, str):
+        errors.add(located, where, "provider id must be text")
+        return None
+    for key in body:
+        if key in ("id", "label", "config", "delay"):
+            continue
+        if key == "transform":
+            errors.add(located, body_where + (key,), "refused: provider key 'transform': executes code from the PR (output transform)")
+        elif key == "env":
+            errors.add(located, body_where + (key,), "unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only")
+        elif key == "prompts":
+            if not isinstance(body[key], list) or not all(isinstance(p, str) for p in body[key]):
+                errors.add(located, body_where + (key,), "provider `prompts` must be a list of prompt labels")
+        else:
+            errors.add(located, body_where + (key,), f"unsupported provider key {key!r} (supported: id, label, config)")
+    kind_model = provider_kind(pid, embedding)
+    if isinstance(kind_model, str):
+        errors.add(located, where, kind_model)
+        return None
+    kind, model, options = kind_model
+    config = body.get("config") or {}
+    if not isinstance(config, dict):
+        errors.add(located, body_where + ("config",), "provider config must be a mapping")
+        return None
+    params: list[tuple[str, Any]] = []
+    opts = dict(options)
+    base_url = None
+    for key, value in config.items():
+        at = body_where + ("config", key)
+        if key in REFUSED_PROVIDER_CONFIG:
+            errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
+        elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
+            if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+                errors.add(located, at, f"{key} must be an http(s) URL")
+            base_url = value
+        elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(VENDORS[kind].wire, set()):
+            params.append((key, value))
+        elif key in INERT_CONFIG:
+            continue
+        elif key in PLACE_KEYS:
+            if key == "systemInstruction" and isinstance(value, dict):
+                value = json.dumps(value, sort_keys=True)
+            if not isinstance(value, bool if key in ("isReasoningModel", "showThinking") else str):
+                errors.add(located, at, f"{key} must be {'true or false' if key in ('isReasoningModel', 'showThinking') else 'text'}")
+            opts[key] = value
+        elif kind == "http" and key in HTTP_KEYS:
+            problem = _http_problem(key, value)
+            if problem:
+                errors.add(located, at, problem)
+            opts[key] = value
+        else:
+            errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
+    if kind == "http":
+        url = opts.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
+            return None
+        base_url = url
+    label = body.get("label")
+    prompts = tuple(body["prompts"]) if isinstance(body.get("prompts"), list) else ()
+    return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
+                        base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
+
+
+_TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
+
+
+def _http_problem(key: str, value: Any) -> str | None:
+    if key == "transformResponse":
+        if not isinstance(value, str) or json_path(value) is None:
+            return ("refused: transformResponse: executes code from the PR (a JavaScript response transform); "
+                    "a plain property path such as json.output or json.choices[0].message.content is read without running code")
+        return None
+    if key == "method" and value not in ("POST", "PUT", "GET"):
+        return "method must be POST, PUT or GET"
+    if key == "headers":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            return "headers must be a mapping of name → text"
+        if any(_TEMPLATE.search(v) for v in value.values()):
+            return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
+    if key == "body":
+        for text in _strings(value):
+            for m in _TEMPLATE.finditer(text):
+                if m.group(1) != "prompt":
+                    return "unsupported: an http provider's body may use {{prompt}} only"
+    if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
+        return "unsupported: a templated url is not part of prompt-review"
+    return None
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)

@@ -1,0 +1,298 @@
+"""The wire formats of the vendors' chat APIs: the request body for a list of (role, content) messages,
+and the text, token counts and finish reason read back from the answer. Transport, deadlines, size
+limits, credentials and the URL policy stay in bot.evals.providers.Caller, the same for every vendor.
+
+Hand-written thin clients rather than LiteLLM or the vendors' SDKs: each format is one request and
+one answer shape, and the SDKs would bring their own HTTP stacks, retries and timeouts that bypass
+the Caller's deadlines, size limits and address pinning (the SSRF policy in bot.evals.urls).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from bot.core.errors import CheckError
+from bot.evals.providers_config import json_path
+from bot.evals.suite import ProviderSpec
+
+Messages = tuple[tuple[str, str], ...]
+API_VERSION_AZURE = "2024-10-21"
+ANTHROPIC_VERSION = "2023-06-01"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")  # a region, location or project id: it becomes part of a host or path
+
+
+class WireError(Exception):
+    """The answer does not have the vendor's shape; str() says which field is missing."""
+
+    def __init__(self, message: str, kind: CheckError = CheckError.BAD_RESPONSE):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Parsed:
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    finish_reason: str | None = None  # promptfoo's normalised names: stop, length, content_filter, tool_calls
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and 0 <= value < 10**12 else 0
+
+
+def _params(spec: ProviderSpec) -> dict[str, Any]:
+    return dict(spec.params)
+
+
+def _pick(params: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in params:
+            return params.pop(name)
+    return None
+
+
+def _finish(value: Any, table: dict[str, str]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return table.get(value, value.lower())
+
+
+def checked_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise WireError(f"{what} {value[:40]!r} is not a valid name", CheckError.URL_REFUSED)
+    return value
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any] | None]:
+    """(path under the base URL, JSON body) for one chat call; body None for a GET."""
+    wire = _wire(spec)
+    params = _params(spec)
+    if wire == "openai":
+        if spec.option("api") == "responses":
+            max_out = _pick(params, "max_output_tokens", "max_tokens", "max_completion_tokens")
+            body = {"model": spec.model, "input": [{"role": r, "content": c} for r, c in messages], **params}
+            if max_out is not None:
+                body["max_output_tokens"] = max_out
+            return "/responses", body
+        if spec.option("isReasoningModel") and "max_tokens" in params:  # reasoning models take max_completion_tokens
+            params["max_completion_tokens"] = params.pop("max_tokens")
+        body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], **params}
+        if spec.kind == "azure":
+            version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
+            deployment = spec.option("deployment_id") or spec.model
+            return f"/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={quote(version, safe='')}", body
+        return "/chat/completions", body
+    if wire == "anthropic":
+        system = "\n\n".join(c for r, c in messages if r == "system")
+        body = {
+            "model": spec.model,
+            "max_tokens": _pick(params, "max_tokens") or 1024,
+            "messages": [{"role": r, "content": c} for r, c in messages if r != "system"],
+            **params,
+        }
+        if system:
+            body["system"] = system
+        return "/v1/messages", body
+    if wire in ("gemini", "vertex"):
+        generation = {}
+        for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"), ("topP", "topP"), ("top_k", "topK"), ("topK", "topK"),
+                             ("max_tokens", "maxOutputTokens"), ("maxOutputTokens", "maxOutputTokens"), ("seed", "seed"),
+                             ("stop", "stopSequences"), ("stopSequences", "stopSequences")):
+            if ours in params:
+                generation[theirs] = params[ours]
+        if isinstance(params.get("generationConfig"), dict):
+            generation.update(params["generationConfig"])
+        if "responseSchema" in params:
+            generation["responseSchema"] = params["responseSchema"]
+        if "response_mime_type" in params:
+            generation["responseMimeType"] = params["response_mime_type"]
+        body = {"contents": [{"role": "model" if r == "assistant" else "user", "parts": [{"text": c}]} for r, c in messages if r != "system"]}
+        for ours, theirs in (("safetySettings", "safetySettings"), ("tools", "tools"), ("toolConfig", "toolConfig"), ("tool_config", "toolConfig")):
+            if ours in params:
+                body[theirs] = params[ours]
+        system = "\n\n".join([*([str(spec.option("systemInstruction"))] if spec.option("systemInstruction") else []),
+                                *(c for r, c in messages if r == "system")])
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        if generation:
+            body["generationConfig"] = generation
+        model = quote(spec.model, safe="")
+        if wire == "gemini":
+            return f"/v1beta/models/{model}:generateContent", body
+        project = checked_name(str(spec.option("projectId") or spec.option("project") or ""), "vertex projectId")
+        location = checked_name(str(spec.option("location") or spec.option("region") or "us-central1"), "vertex location")
+        return f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent", body
+    if wire == "bedrock":
+        inference = {}
+        for ours, theirs in (("max_tokens", "maxTokens"), ("temperature", "temperature"), ("top_p", "topP"), ("stop", "stopSequences"),
+                             ("stopSequences", "stopSequences")):
+            if ours in params:
+                inference[theirs] = params[ours]
+        for ours in ("maxTokens", "max_gen_len", "max_new_tokens"):
+            if ours in params:
+                inference["maxTokens"] = params[ours]
+        if isinstance(params.get("interfaceConfig"), dict):  # Nova's invoke-API settings, as Converse names them
+            conf = params["interfaceConfig"]
+            inference.update({theirs: conf[ours] for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"),
+                              ("max_new_tokens", "maxTokens"), ("stopSequences", "stopSequences")) if ours in conf})
+        if isinstance(params.get("inferenceConfig"), dict):
+            inference.update(params["inferenceConfig"])
+        if "thinking" in params:
+            fields = dict(params.get("additionalModelRequestFields") or {})
+            fields.setdefault("thinking", params["thinking"])
+            params["additionalModelRequestFields"] = fields
+        body = {"messages": [{"role": r, "content": [{"text": c}]} for r, c in messages if r != "system"]}
+        for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
+            if key in params:
+                body[key] = params[key]
+        system = [{"text": c} for r, c in messages if r == "system"]
+        if system:
+            body["system"] = system
+        if inference:
+            body["inferenceConfig"] = inference
+        return f"/model/{quote(spec.model, safe='')}/converse", body
+    if wire == "ollama":
+        options = {}
+        for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
+                             ("max_tokens", "num_predict"), ("num_predict", "num_predict")):
+            if ours in params:
+                options[theirs] = params[ours]
+        for key in ("num_ctx", "repeat_penalty", "mirostat"):
+            if key in params:
+                options[key] = params[key]
+        body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], "stream": False}
+        for key in ("format", "keep_alive", "think"):
+            if key in params:
+                body[key] = params[key]
+        if options:
+            body["options"] = options
+        return "/api/chat", body
+    if wire == "http":
+        prompt = messages[0][1] if len(messages) == 1 else json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+        if spec.option("method", "POST") == "GET":
+            return "", None
+        template = spec.option("body")
+        if template is None:
+            return "", {"prompt": prompt}
+        return "", _fill_prompt(template, prompt)
+    raise WireError(f"{spec.id}: no wire format for {spec.kind}")
+
+
+_PROMPT = re.compile(r"{{\s*prompt\s*}}")
+
+
+def _fill_prompt(value: Any, prompt: str) -> Any:
+    if isinstance(value, str):
+        return _PROMPT.sub(lambda _m: prompt, value)
+    if isinstance(value, dict):
+        return {k: _fill_prompt(v, prompt) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_prompt(v, prompt) for v in value]
+    return value
+
+
+def _wire(spec: ProviderSpec) -> str:
+    from bot.evals.providers_config import VENDORS
+
+    return VENDORS[spec.kind].wire
+
+
+# ---- answers -----------------------------------------------------------------------------------
+
+
+_OPENAI_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "tool_calls", "function_call": "tool_calls"}
+_ANTHROPIC_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
+_GEMINI_FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
+                  "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter"}
+_BEDROCK_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+                   "guardrail_intervened": "content_filter", "content_filtered": "content_filter"}
+_OLLAMA_FINISH = {"stop": "stop", "length": "length"}
+
+
+def parse(spec: ProviderSpec, data: Any) -> Parsed:
+    wire = _wire(spec)
+    if wire == "http":
+        return _parse_http(spec, data)
+    if not isinstance(data, dict):
+        raise WireError(f"{spec.id}: unexpected answer shape (not a JSON object)")
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    if wire == "openai" and spec.option("api") == "responses":
+        texts = [
+            part["text"]
+            for item in data.get("output") or [] if isinstance(item, dict) and item.get("type") == "message"
+            for part in item.get("content") or [] if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str)
+        ]
+        if not isinstance(data.get("output"), list):
+            raise WireError(f"{spec.id}: response has no output items")
+        details = data.get("incomplete_details") if isinstance(data.get("incomplete_details"), dict) else {}
+        finish = "length" if details.get("reason") == "max_output_tokens" else "content_filter" if details.get("reason") == "content_filter" else (
+            "stop" if data.get("status") == "completed" else None)
+        return Parsed("".join(texts), _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), finish)
+    if wire == "openai":
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+            text = message["content"] or ""
+        except (KeyError, IndexError, TypeError):
+            raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
+        if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
+            text = json.dumps(message["tool_calls"], ensure_ascii=False)  # promptfoo's output for a tool call
+        if not isinstance(text, str):
+            raise WireError(f"{spec.id}: choices[0].message.content is not text")
+        return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+                      _finish(choice.get("finish_reason"), _OPENAI_FINISH))
+    if wire == "anthropic":
+        blocks = data.get("content")
+        if not isinstance(blocks, list):
+            raise WireError(f"{spec.id}: response has no content blocks")
+        text = "".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
+        return Parsed(text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), _finish(data.get("stop_reason"), _ANTHROPIC_FINISH))
+    if wire in ("gemini", "vertex"):
+        try:
+            candidate = data["candidates"][0]
+        except (KeyError, IndexError, TypeError):
+            raise WireError(f"{spec.id}: response has no candidates[0]") from None
+        if not isinstance(candidate, dict):
+            raise WireError(f"{spec.id}: candidates[0] is not an object")
+        parts = (candidate.get("content") or {}).get("parts") if isinstance(candidate.get("content"), dict) else []
+        text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
+        meta = data.get("usageMetadata") if isinstance(data.get("usageMetadata"), dict) else {}
+        return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
+                      _finish(candidate.get("finishReason"), _GEMINI_FINISH))
+    if wire == "bedrock":
+        try:
+            blocks = data["output"]["message"]["content"]
+        except (KeyError, TypeError):
+            raise WireError(f"{spec.id}: response has no output.message.content") from None
+        text = "".join(b["text"] for b in blocks or [] if isinstance(b, dict) and isinstance(b.get("text"), str))
+        return Parsed(text, _count(usage.get("inputTokens")), _count(usage.get("outputTokens")), _finish(data.get("stopReason"), _BEDROCK_FINISH))
+    if wire == "ollama":
+        message = data.get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+            raise WireError(f"{spec.id}: response has no message.content")
+        return Parsed(message["content"], _count(data.get("prompt_eval_count")), _count(data.get("eval_count")),
+                      _finish(data.get("done_reason"), _OLLAMA_FINISH))
+    raise WireError(f"{spec.id}: no wire format for {spec.kind}")
+
+
+def _parse_http(spec: ProviderSpec, data: Any) -> Parsed:
+    """An http provider's answer: the value at transformResponse's path, else the whole answer."""
+    path = spec.option("transformResponse")
+    value = data
+    if isinstance(path, str):
+        for step in json_path(path) or ():
+            try:
+                value = value[step]  # type: ignore[index]
+            except (KeyError, IndexError, TypeError):
+                raise WireError(f"{spec.id}: the answer has nothing at {path}") from None
+    if isinstance(value, str):
+        return Parsed(value)
+    return Parsed(json.dumps(value, ensure_ascii=False))

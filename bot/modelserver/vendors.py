@@ -1,0 +1,219 @@
+"""More vendors' wire formats on the scripted model server (a TEST DOUBLE): the OpenAI responses API,
+Azure OpenAI deployments, Google Gemini and Vertex generateContent, AWS Bedrock Converse (requests must
+carry a SigV4 signature that verifies against the test credentials, or a Bedrock API key), Ollama's
+/api/chat, and a plain JSON endpoint for `http` providers. Answers come from the same rules as the
+OpenAI and Anthropic endpoints, so a suite scores the same whichever vendor it names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from bot.modelserver import wire
+from bot.modelserver.control import ServerState
+from bot.modelserver.rules import answer
+
+# The credentials a test gives the reviewer for Bedrock; the server re-signs each request with them.
+TEST_AWS_KEY_ID = "AKIDSCRIPTEDTEST"
+TEST_AWS_SECRET = "scripted-secret-key"
+_SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([a-z0-9-]+)/bedrock/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
+
+BeforeAnswer = Callable[[Request, wire.Api, str], Awaitable[Response | None]]
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}}, status_code=status)
+
+
+def _texts(parts: Any) -> str:
+    if isinstance(parts, str):
+        return parts
+    return "".join(p.get("text", "") for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str))
+
+
+def _tokens(chat: list[dict[str, Any]]) -> int:
+    return sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
+
+
+def _verify_sigv4(request: Request, body: bytes) -> str | None:
+    """None when the Authorization header is a SigV4 signature of this very request by the test credentials."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    m = _SIGV4.match(request.headers.get("authorization", ""))
+    if m is None:
+        return "missing or malformed SigV4 Authorization header"
+    key_id, _day, region, signed, signature = m.groups()
+    if key_id != TEST_AWS_KEY_ID:
+        return "unknown access key id"
+    headers = {name: request.headers.get(name, "") for name in signed.split(";")}
+    # the path as sent (still percent-encoded): SigV4 signs the encoded form
+    url = f"{request.url.scheme}://{request.headers.get('host', '')}{request.scope.get('raw_path', b'').decode('latin-1')}"
+    if request.url.query:
+        url += "?" + request.url.query
+    again = AWSRequest(method=request.method, url=url, data=body, headers=headers)
+    signer = SigV4Auth(Credentials(TEST_AWS_KEY_ID, TEST_AWS_SECRET), "bedrock", region)
+    again.context["timestamp"] = request.headers.get("x-amz-date", "")
+    canonical = signer.canonical_request(again)
+    expected = signer.signature(signer.string_to_sign(again, canonical), again)
+    return None if expected == signature else "the signature does not match"
+
+
+def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_key: str | None) -> None:
+    async def reply(request: Request, endpoint: str, model: str, chat: list[dict[str, Any]], params: dict[str, Any],
+                    max_tokens: int | None) -> tuple[str, bool] | Response:
+        key = state.record(endpoint, model, chat)
+        if (failed := await before_answer(request, "openai", model)) is not None:
+            return failed
+        text = answer(chat, model, params, call_index=state.answered(model, key))
+        return wire.truncate(text, max_tokens)
+
+    def key_ok(request: Request, header: str, prefix: str = "") -> bool:
+        return api_key is None or request.headers.get(header, "") == prefix + api_key
+
+    async def body_of(request: Request) -> dict[str, Any] | Response:
+        try:
+            data = json.loads(await request.body() or b"null")
+        except json.JSONDecodeError:
+            return _error(400, "Invalid JSON payload received.")
+        return data if isinstance(data, dict) else _error(400, "The request body must be a JSON object.")
+
+    @app.post("/v1/responses")
+    async def responses(request: Request) -> Response:
+        if not key_ok(request, "authorization", "Bearer "):
+            return wire.error_response("openai", 401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        model, items = data.get("model"), data.get("input")
+        if not isinstance(model, str) or not isinstance(items, (list, str)):
+            return wire.error_response("openai", 400, "model and input are required", param="input")
+        chat = [{"role": "user", "content": items}] if isinstance(items, str) else [
+            {"role": m.get("role", "user"), "content": _texts(m.get("content"))} for m in items if isinstance(m, dict)]
+        got = await reply(request, "responses", model, chat, {k: v for k, v in data.items() if k not in ("model", "input")},
+                          data.get("max_output_tokens"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({
+            "id": f"resp_{uuid.uuid4().hex}", "object": "response", "model": model,
+            "status": "incomplete" if truncated else "completed",
+            "incomplete_details": {"reason": "max_output_tokens"} if truncated else None,
+            "output": [{"type": "message", "id": f"msg_{uuid.uuid4().hex[:16]}", "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+            "usage": {"input_tokens": _tokens(chat), "output_tokens": wire.count_tokens(text)},
+        })
+
+    @app.post("/openai/deployments/{deployment}/chat/completions")
+    async def azure(deployment: str, request: Request) -> Response:
+        if not request.query_params.get("api-version"):
+            return wire.error_response("openai", 404, "Resource not found")
+        if not key_ok(request, "api-key"):
+            return wire.error_response("openai", 401, "Access denied due to invalid subscription key.")
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        chat = [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
+        got = await reply(request, "azure.chat.completions", deployment, chat, {}, data.get("max_tokens"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse(wire.chat_completion(deployment, [text], truncated, _tokens(chat)))
+
+    async def generate_content(request: Request, model_action: str, endpoint: str, auth_ok: bool) -> Response:
+        model, _, action = model_action.partition(":")
+        if action != "generateContent":
+            return _error(404, f"unknown method {action!r}")
+        if not auth_ok:
+            return _error(401, "API key not valid. Please pass a valid API key.")
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        chat = []
+        system = data.get("systemInstruction")
+        if isinstance(system, dict):
+            chat.append({"role": "system", "content": _texts(system.get("parts"))})
+        for c in data.get("contents") or []:
+            if isinstance(c, dict):
+                chat.append({"role": "assistant" if c.get("role") == "model" else "user", "content": _texts(c.get("parts"))})
+        generation = data.get("generationConfig") if isinstance(data.get("generationConfig"), dict) else {}
+        got = await reply(request, endpoint, model, chat, {}, generation.get("maxOutputTokens"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "MAX_TOKENS" if truncated else "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": _tokens(chat), "candidatesTokenCount": wire.count_tokens(text)},
+            "modelVersion": model,
+        })
+
+    @app.post("/v1beta/models/{model_action}")
+    async def gemini(model_action: str, request: Request) -> Response:
+        return await generate_content(request, model_action, "gemini.generateContent", key_ok(request, "x-goog-api-key"))
+
+    @app.post("/v1/projects/{project}/locations/{location}/publishers/google/models/{model_action}")
+    async def vertex(project: str, location: str, model_action: str, request: Request) -> Response:
+        return await generate_content(request, model_action, "vertex.generateContent", key_ok(request, "authorization", "Bearer "))
+
+    @app.post("/model/{model_id}/converse")
+    async def bedrock(model_id: str, request: Request) -> Response:
+        raw = await request.body()
+        bearer = request.headers.get("authorization", "")
+        if api_key is not None and bearer != f"Bearer {api_key}":
+            problem = _verify_sigv4(request, raw)
+            if problem:
+                return JSONResponse({"message": f"The request signature we calculated does not match: {problem}"}, status_code=403)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        chat = [{"role": "system", "content": _texts(data.get("system"))}] if data.get("system") else []
+        chat += [{"role": m.get("role"), "content": _texts(m.get("content"))} for m in data.get("messages") or [] if isinstance(m, dict)]
+        inference = data.get("inferenceConfig") if isinstance(data.get("inferenceConfig"), dict) else {}
+        got = await reply(request, "bedrock.converse", model_id, chat, {}, inference.get("maxTokens"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "max_tokens" if truncated else "end_turn",
+            "usage": {"inputTokens": _tokens(chat), "outputTokens": wire.count_tokens(text), "totalTokens": 0},
+            "metrics": {"latencyMs": 1},
+        })
+
+    @app.post("/api/chat")
+    async def ollama(request: Request) -> Response:
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        model = data.get("model")
+        if not isinstance(model, str) or data.get("stream", True) is not False:
+            return _error(400, "model is required and stream must be false for the scripted server")
+        chat = [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
+        options = data.get("options") if isinstance(data.get("options"), dict) else {}
+        got = await reply(request, "ollama.chat", model, chat, {}, options.get("num_predict"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({"model": model, "message": {"role": "assistant", "content": text}, "done": True,
+                             "done_reason": "length" if truncated else "stop", "prompt_eval_count": _tokens(chat),
+                             "eval_count": wire.count_tokens(text)})
+
+    @app.post("/custom/generate")
+    async def custom(request: Request) -> Response:
+        """A team's own service, as an `http` provider calls it: {"prompt": …} → {"result": {"text": …}}."""
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
+        got = await reply(request, "custom.generate", "custom", [{"role": "user", "content": prompt}], {}, None)
+        if isinstance(got, Response):
+            return got
+        return JSONResponse({"result": {"text": got[0]}})

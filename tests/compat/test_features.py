@@ -1,0 +1,237 @@
+"""promptfoo features a real suite uses, one small config each: accepted with promptfoo's meaning, or
+refused with file, line and the rule that refused it — never "unknown key", never misread."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+
+PATH = "evals/promptfooconfig.yaml"
+
+
+def load(suite: str, **files: str):
+    tree = MemoryTree({PATH: suite, **{f"evals/{name.replace('__', '/')}": text for name, text in files.items()}})
+    return load_suite(tree, PATH)
+
+
+def ok(suite: str, **files: str):
+    loaded, errors = load(suite, **files)
+    assert errors == [], [str(e) for e in errors]
+    return loaded
+
+
+def refused(suite: str, **files: str) -> list[str]:
+    loaded, errors = load(suite, **files)
+    assert loaded is None
+    return [f"{e.file}:{e.line}: {e.message}" for e in errors]
+
+
+def test_targets_is_an_alias_of_providers():
+    suite = ok("prompts: ['{{q}}']\ntargets: [openai:chat:gpt-4o-mini]\ntests: [{vars: {q: hi}}]\n")
+    assert [p.model for p in suite.providers] == ["gpt-4o-mini"]
+
+
+def test_a_suite_without_tests_runs_once_and_without_prompts_sends_the_prompt_var():
+    suite = ok("providers: [openai:chat:gpt-4o-mini]\ndefaultTest: {vars: {prompt: hello}}\n")
+    assert [p.template for p in suite.prompts] == ["{{prompt}}"]
+    assert [t.vars for t in suite.tests] == [{"prompt": "hello"}]
+
+
+def test_a_text_prompt_file_with_separators_is_several_prompts():
+    suite = ok("prompts: [file://prompts.txt]\nproviders: [openai:chat:gpt-4o-mini]\ntests: [{vars: {q: hi}}]\n",
+               **{"prompts.txt": "Answer briefly: {{q}}\n---\nAnswer in detail: {{q}}\n"})
+    assert [p.template for p in suite.prompts] == ["Answer briefly: {{q}}", "Answer in detail: {{q}}"]
+    assert len({p.label for p in suite.prompts}) == 2
+
+
+def test_test_files_in_jsonl_json_and_globs_with_default_test_from_a_file():
+    suite = ok(
+        "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: file://default.yaml\n"
+        "tests:\n  - file://cases/*.jsonl\n  - file://more.json\n",
+        **{"default.yaml": "assert: [{type: icontains, value: ok}]\n",
+           "cases__a.jsonl": '{"vars": {"q": "one"}}\n\n{"vars": {"q": "two"}, "assert": [{"type": "contains", "value": "2"}]}\n',
+           "more.json": '[{"vars": {"q": "three"}}]'},
+    )
+    assert [t.vars["q"] for t in suite.tests] == ["one", "two", "three"]
+    assert [a.type for a in suite.tests[1].asserts] == ["icontains", "contains"]
+    assert (suite.tests[1].file, suite.tests[1].line) == ("evals/cases/a.jsonl", 3)
+
+
+def test_vars_from_a_file_and_a_var_glob_run_once_per_file():
+    suite = ok(
+        "prompts: ['{{doc}} {{lang}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+        "tests:\n  - vars: file://vars.yaml\n  - vars: {doc: 'file://docs/*.txt', lang: en}\n",
+        **{"vars.yaml": "doc: inline\nlang: fr\n", "docs__a.txt": "A", "docs__b.txt": "B"},
+    )
+    assert [(t.vars["doc"], t.vars["lang"]) for t in suite.tests] == [("inline", "fr"), ("A", "en"), ("B", "en")]
+
+
+def test_scenarios_run_every_config_against_every_test():
+    suite = ok(
+        "prompts: ['{{lang}}: {{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+        "scenarios:\n  - description: translations\n    config:\n      - vars: {lang: fr}\n      - vars: {lang: de}\n"
+        "    tests:\n      - vars: {q: hello}\n        assert: [{type: contains, value: x}]\n      - vars: {q: bye}\n"
+    )
+    assert [(t.vars["lang"], t.vars["q"]) for t in suite.tests] == [("fr", "hello"), ("fr", "bye"), ("de", "hello"), ("de", "bye")]
+    assert suite.tests[0].description == "translations"
+
+
+def test_a_provider_file_is_read_as_providers():
+    suite = ok("prompts: ['{{q}}']\nproviders: [file://providers.yaml]\ntests: [{vars: {q: hi}}]\n",
+               **{"providers.yaml": "- id: anthropic:claude-sonnet-4-0\n  config: {temperature: 0}\n- openai:chat:gpt-4o\n"})
+    assert [(p.kind, p.model) for p in suite.providers] == [("anthropic", "claude-sonnet-4-0"), ("openai", "gpt-4o")]
+
+
+def test_grader_maps_rubric_prompts_and_assertion_config_reach_the_assertions():
+    suite = ok(
+        "prompts: ['{{query}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+        "defaultTest:\n  options:\n    provider:\n      text: openai:chat:gpt-4.1\n      embedding: openai:embedding:text-embedding-3-large\n"
+        "    rubricPrompt: 'Grade {{ output }} against {{ rubric }}'\n"
+        "tests:\n  - vars: {query: refunds?, context: Refunds within 30 days.}\n    assert:\n"
+        "      - {type: similar, value: within 30 days}\n      - {type: llm-rubric, value: polite}\n"
+        "      - {type: context-faithfulness, threshold: 0.8}\n      - {type: contains, value: days, config: {note: x}}\n"
+    )
+    test = suite.tests[0]
+    similar, rubric, faithful, contains = test.asserts
+    assert test.grader.model == "gpt-4.1" and similar.grader.model == "text-embedding-3-large"
+    assert rubric.rubric_prompt == "Grade {{ output }} against {{ rubric }}"
+    assert dict(faithful.inputs) == {"query": "refunds?", "context": "Refunds within 30 days."}
+    assert contains.config == {"note": "x"}
+
+
+def test_contains_json_takes_a_schema_written_as_json_text():
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+               "tests:\n  - vars: {q: hi}\n    assert:\n      - type: contains-json\n"
+               "        value: '{\"type\": \"object\", \"required\": [\"answer\"]}'\n")
+    assert suite.tests[0].asserts[0].value == {"type": "object", "required": ["answer"]}
+
+
+def test_measured_assertions_and_derived_metrics_load():
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+               "derivedMetrics:\n  - {name: f1, value: '2 * precision * recall / (precision + recall)'}\n"
+               "tests:\n  - vars: {q: hi}\n    assert:\n      - {type: latency, threshold: 5000}\n"
+               "      - {type: cost, threshold: 0.01}\n      - {type: finish-reason, value: stop}\n")
+    assert [a.type for a in suite.tests[0].asserts] == ["latency", "cost", "finish-reason"]
+
+
+@pytest.mark.parametrize(
+    "snippet, line, message",
+    [
+        ("      - type: javascript\n        value: output.length > 3\n", 6,
+         "refused: executes code from the PR (javascript assertion) — allowed from the base branch only once evals.run_pr_code is available"),
+        ("      - type: python\n        value: file://check.py\n", 6, "refused: executes code from the PR (python assertion)"),
+        ("      - type: moderation\n", 6, "unsupported: moderation: vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review"),
+        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 8, "refused: executes code from the PR (assertion transform)"),
+    ],
+)
+def test_refusals_name_file_line_and_rule(snippet, line, message):
+    suite = "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {q: hi}\n    assert:\n" + snippet
+    (error,) = refused(suite)
+    assert error.startswith(f"{PATH}:{line}: {message}"), error
+
+
+@pytest.mark.parametrize(
+    "suite, expected",
+    [
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nredteam: {plugins: [harmful]}\n",
+         f"{PATH}:3: unsupported: redteam is not part of prompt-review"),
+        ("prompts: [langfuse://support-prompt:3]\nproviders: [openai:chat:gpt-4o-mini]\n",
+         f"{PATH}:1: unsupported: prompts from langfuse:// are not part of prompt-review"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests: https://docs.google.com/spreadsheets/d/abc/edit\n",
+         f"{PATH}:3: unsupported: remote test sheets (Google Sheets) are not part of prompt-review"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nderivedMetrics:\n  - {name: x, value: 'a => a * 2'}\n",
+         f"{PATH}:4: refused: derivedMetrics value: executes code from the PR"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: 'return vars'}}\n",
+         f"{PATH}:3: refused: executes code from the PR (options.transformVars)"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nextensions: [file://hooks.js:run]\n",
+         f"{PATH}:3: refused: extensions: executes code from the PR"),
+    ],
+)
+def test_out_of_scope_features_say_so_with_their_line(suite, expected):
+    errors = refused(suite)
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
+
+
+def test_no_known_promptfoo_key_is_called_unknown():
+    suite = (
+        "description: d\nprompts: ['{{q}}']\ntargets: [openai:chat:gpt-4o-mini]\ntags: {team: a}\nmetadata: {x: 1}\n"
+        "tracing: {enabled: false}\nevaluateOptions: {maxConcurrency: 2, repeat: 3}\nenv: {OPENAI_API_KEY: x}\n"
+        "commandLineOptions: {verbose: true}\nsharing: false\noutputPath: out.json\n"
+        "tests:\n  - vars: {q: hi}\n    provider: openai:chat:gpt-4o\n    providerOutput: fixed\n    assertScoringFunction: file://s.js\n"
+    )
+    errors = refused(suite)
+    assert errors and not any("unknown" in e for e in errors), errors
+    assert all(": refused: " in e or ": unsupported: " in e for e in errors), errors
+
+
+def test_a_providers_prompts_choose_which_prompts_it_runs():
+    suite = ok(
+        "prompts:\n  - {id: 'Hi {{q}}', label: short}\n  - {id: 'Hello there, {{q}}', label: long}\n"
+        "providers:\n  - {id: 'ollama:chat:llama3.2', prompts: [short], config: {num_predict: 64}}\n  - openai:gpt-4o\n"
+        "tests: [{vars: {q: x}}]\n"
+    )
+    ollama, gpt = suite.providers
+    assert (ollama.runs("short"), ollama.runs("long"), gpt.runs("long")) == (True, False, True)
+    errors = refused("prompts: [{id: 'Hi', label: a}]\nproviders:\n  - {id: openai:gpt-4o, prompts: [b]}\n")
+    assert errors == [f"{PATH}:3: provider 'openai:gpt-4o' lists prompt 'b', but no prompt has that label (labels: a)"]
+
+
+def test_vendor_request_fields_are_part_of_the_provider_and_caching_hints_change_nothing():
+    suite = ok(
+        "prompts: ['{{q}}']\nproviders:\n"
+        "  - id: anthropic:messages:claude-sonnet-4-0\n    config: {temperature: 0, cache_control: {type: ephemeral}, tools: [{name: t}]}\n"
+        "  - id: google:gemini-2.5-pro\n    config: {generationConfig: {temperature: 0.7, maxOutputTokens: 2048}}\n"
+        "tests: [{vars: {q: x}}]\n"
+    )
+    claude, gemini = suite.providers
+    assert dict(claude.params) == {"temperature": 0, "tools": [{"name": "t"}]}
+    assert dict(gemini.params) == {"generationConfig": {"temperature": 0.7, "maxOutputTokens": 2048}}
+
+
+def test_a_rubric_prompt_gets_the_tests_vars_and_a_raw_prompt_is_named_by_its_id():
+    suite = ok(
+        "prompts:\n  - {id: fairness, raw: '{{prompt}}'}\nproviders: [echo]\n"
+        "defaultTest:\n  assert:\n    - type: llm-rubric\n      value: respectful\n"
+        "      rubricPrompt: '[{\"role\": \"user\", \"content\": \"Asked {{prompt}} about {{group}}: {{output}}\"}]'\n"
+        "tests:\n  - vars: {prompt: 'Say \"hi\"', group: teachers}\n"
+    )
+    assert [(p.label, p.template) for p in suite.prompts] == [("fairness", "{{prompt}}")]
+    (rubric,) = suite.tests[0].asserts
+    assert rubric.rubric_prompt == '[{"role": "user", "content": "Asked Say \\"hi\\" about teachers: {{output}}"}]'
+
+
+def test_agent_sdks_are_out_of_scope_not_mistaken_for_a_model():
+    errors = refused("prompts: ['x']\nproviders: [openai:codex-sdk]\n")
+    assert errors == [f"{PATH}:2: unsupported: provider 'openai:codex-sdk' runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"]
+
+
+def test_a_templated_regex_is_checked_after_rendering_and_gemini_reads_its_system_instruction_file():
+    suite = ok(
+        "prompts: ['{{q}}']\nproviders:\n  - id: google:gemini-2.5-pro\n    config: {systemInstruction: file://system.txt}\n"
+        "defaultTest:\n  options:\n    provider: {text: google:gemini-2.5-flash, embedding: google:embedding:gemini-embedding-001}\n"
+        "tests:\n  - vars: {q: x, pattern: '^\\d+$'}\n    assert: [{type: regex, value: '{{pattern}}'}, {type: similar, value: x}]\n",
+        **{"system.txt": "Answer with numbers only."},
+    )
+    assert suite.providers[0].option("systemInstruction") == "Answer with numbers only."
+    assert suite.tests[0].asserts[1].grader.model == "gemini-embedding-001"
+
+
+def test_a_run_follows_provider_prompts_and_judges_finish_reason_with_the_echo_provider():
+    """End to end without a network: echo returns the prompt, so verdicts depend only on the suite."""
+    import asyncio
+
+    from bot.core.config import EvalsConfig
+    from bot.evals import CaseStatus, EvalRequest, MemoryCache, run_evals
+
+    suite = (
+        "prompts:\n  - {id: 'short {{q}}', label: short}\n  - {id: 'long {{q}}', label: long}\n"
+        "providers:\n  - {id: echo, label: only-short, prompts: [short]}\n  - {id: echo, label: both}\n"
+        "tests:\n  - vars: {q: hi}\n    assert:\n      - {type: finish-reason, value: stop}\n      - {type: starts-with, value: short}\n"
+    )
+    request = EvalRequest(MemoryTree({}), MemoryTree({"promptfooconfig.yaml": suite}), EvalsConfig())
+    report = asyncio.run(run_evals(request, MemoryCache()))
+    seen = sorted((c.prompt_label, c.key.rsplit("::", 1)[1], c.status) for c in report.cases())  # key ends with the slot
+    assert seen == [("long", "both", CaseStatus.NEW), ("short", "both", CaseStatus.NEW), ("short", "only-short", CaseStatus.NEW)]
+    assert {c.prompt_label: c.head.passed for c in report.cases()} == {"short": True, "long": False}

@@ -1,0 +1,135 @@
+"""Every vendor's provider, from the suite line to the answer, over real loopback HTTP against the
+scripted model server (which speaks each vendor's wire format and checks its credentials)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from bot.core.config import Budget, EvalsConfig
+from bot.core.errors import CheckError
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.modelserver import create_app
+from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
+from bot.serving import start_in_thread
+
+KEY = "scripted-key"
+ASK = (("system", "You are a helpful assistant."), ("user", 'Please reply with "pong"'))
+
+
+@pytest.fixture(scope="module")
+def server():
+    running = start_in_thread(create_app(api_key=KEY))
+    yield running.url
+    running.stop()
+
+
+def provider(entry: str):
+    suite, errors = load_suite(MemoryTree({"promptfooconfig.yaml": f"providers:\n  - {entry}\ntests:\n  - vars: {{prompt: hi}}\n"}),
+                               "promptfooconfig.yaml")
+    assert errors == []
+    return suite.providers[0]
+
+
+def call(env: dict[str, str], entry: str, messages=ASK) -> Completion | ProviderError:
+    async def go():
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, env, EvalsConfig(timeout_s=10), Meter(Budget()))
+            try:
+                return await caller.complete(provider(entry), messages)
+            except ProviderError as exc:
+                return exc
+
+    return asyncio.run(go())
+
+
+def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
+    return [
+        ("openai:responses:gpt-4.1-mini", {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": KEY}),
+        ("anthropic:claude-sonnet-4-0", {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY}),
+        ("azure:chat:my-gpt4o-deployment", {"AZURE_OPENAI_BASE_URL": url, "AZURE_OPENAI_API_KEY": KEY}),
+        ("google:gemini-2.5-flash", {"GEMINI_BASE_URL": url, "GEMINI_API_KEY": KEY}),
+        ("id: vertex:gemini-2.5-pro\n    config: {projectId: my-project, region: europe-west4}",
+         {"VERTEX_BASE_URL": url, "VERTEX_ACCESS_TOKEN": KEY}),
+        ("bedrock:anthropic.claude-3-5-haiku-20241022-v1:0",
+         {"BEDROCK_BASE_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET}),
+        ("bedrock:converse:amazon.nova-lite-v1:0", {"BEDROCK_BASE_URL": url, "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": KEY}),
+        ("mistral:mistral-large-latest", {"MISTRAL_BASE_URL": f"{url}/v1", "MISTRAL_API_KEY": KEY}),
+        ("groq:llama-3.3-70b-versatile", {"GROQ_BASE_URL": f"{url}/v1", "GROQ_API_KEY": KEY}),
+        ("openrouter:meta-llama/llama-3.1-8b-instruct", {"OPENROUTER_BASE_URL": f"{url}/v1", "OPENROUTER_API_KEY": KEY}),
+        ("ollama:chat:llama3.2", {"OLLAMA_BASE_URL": url}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_each_vendor_speaks_its_wire_format_with_the_credentials_from_the_environment(server, index):
+    entry, env = vendors(server)[index]
+    outcome = call(env, entry)
+    assert isinstance(outcome, Completion), f"{entry}: {outcome}"
+    assert outcome.text == "pong" and outcome.finish_reason == "stop"
+    assert outcome.tokens_in > 0 and outcome.tokens_out > 0 and outcome.latency_ms is not None
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_a_wrong_key_is_a_credentials_error_for_every_vendor(server, index):
+    entry, env = vendors(server)[index]
+    if not any(k.endswith(("_KEY", "_TOKEN", "_BEDROCK")) for k in env):
+        return  # ollama has no credentials
+    wrong = {k: ("wrong" if k.endswith(("API_KEY", "ACCESS_TOKEN", "SECRET_ACCESS_KEY", "BEARER_TOKEN_BEDROCK")) else v) for k, v in env.items()}
+    outcome = call(wrong, entry)
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.BAD_CREDENTIALS, f"{entry}: {outcome}"
+
+
+def test_a_bedrock_signature_over_a_different_body_is_refused(server):
+    """The server re-signs the request with the test credentials: a forged or stale signature fails."""
+    headers = {"authorization": f"AWS4-HMAC-SHA256 Credential={TEST_AWS_KEY_ID}/20260101/us-east-1/bedrock/aws4_request, "
+                                "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64, "x-amz-date": "20260101T000000Z"}
+    r = httpx.post(f"{server}/model/amazon.nova-lite-v1%3A0/converse", json={"messages": []}, headers=headers)
+    assert r.status_code == 403 and "signature" in r.json()["message"]
+
+
+def test_a_missing_key_names_the_vendors_variable_before_any_request(server):
+    outcome = call({}, "google:gemini-2.5-flash")
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.MISSING_CREDENTIALS
+    assert str(outcome) == "google:gemini-2.5-flash: GEMINI_API_KEY is not set"
+    outcome = call({}, "ollama:llama3.2")
+    assert isinstance(outcome, ProviderError) and "OLLAMA_BASE_URL is not set" in str(outcome)
+
+
+def test_an_http_provider_reads_the_answer_at_its_json_path_when_its_url_is_allowed(server):
+    entry = (f"id: {server}/custom/generate\n    config:\n      body: {{prompt: '{{{{prompt}}}}'}}\n"
+             "      transformResponse: json.result.text")
+    allowed = {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": server, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}
+    outcome = call(allowed, entry, ASK[1:])  # a text prompt: {{prompt}} is its text
+    assert isinstance(outcome, Completion) and outcome.text == "pong"
+
+
+def test_an_http_provider_whose_url_is_not_allowed_sends_nothing(server):
+    httpx.post(f"{server}/_control/reset").raise_for_status()
+    outcome = call({}, f"id: {server}/custom/generate\n    config: {{transformResponse: json.result.text}}")
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED
+    assert "is not an allowed model URL" in str(outcome)
+    assert httpx.get(f"{server}/_control/stats").json().get("requests", 0) == 0
+
+
+def test_a_suites_api_base_url_never_receives_the_operators_key(server):
+    """A PR pointing a vendor at its own server (allowed by the base branch) gets no credentials."""
+    seen = {}
+
+    async def go():
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.update(request.headers)
+            return httpx.Response(200, json={"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "STOP"}]})
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            config = EvalsConfig(allowed_base_urls=["https://gateway.example.com"])
+            caller = Caller.for_run(client, {"GEMINI_API_KEY": KEY, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}, config, Meter(Budget()))
+            spec = provider("id: google:gemini-2.5-flash\n    config: {apiBaseUrl: 'https://gateway.example.com'}")
+            return await caller.complete(spec, ASK)
+
+    assert asyncio.run(go()).text == "x"
+    assert "x-goog-api-key" not in seen and "authorization" not in seen
