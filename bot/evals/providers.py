@@ -40,6 +40,9 @@ class Completion:
     text: str
     tokens_in: int = 0
     tokens_out: int = 0
+    # What the provider reports answered (re-validation notices a model changed behind the same name).
+    model: str | None = None
+    system_fingerprint: str | None = None
 
 
 class ProviderError(Exception):
@@ -168,6 +171,11 @@ def error_message(raw: bytes) -> str | None:
     error = data.get("error") if isinstance(data, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return one_line(message) or None if isinstance(message, str) else None
+
+
+def _reported(value: Any) -> str | None:
+    """A `model` or `system_fingerprint` as the provider reported it, made safe to show and store."""
+    return one_line(value, 200) or None if isinstance(value, str) else None
 
 
 def _count(value: Any) -> int:
@@ -366,6 +374,7 @@ class Caller:
                 raise ProviderError(f"{spec.id}: choices[0].message.content is not text", kind=CheckError.BAD_RESPONSE)
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
             tin, tout = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+            fingerprint = _reported(data.get("system_fingerprint"))
         else:
             endpoint = await self._endpoint(spec, "/v1/messages")
             system = "\n\n".join(c for r, c in messages if r == "system")
@@ -386,8 +395,9 @@ class Caller:
             )
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
             tin, tout = _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
+            fingerprint = None  # Anthropic reports the model snapshot only
         self.meter.record(spec, spec.model, tin, tout)
-        return Completion(text, tin, tout)
+        return Completion(text, tin, tout, _reported(data.get("model")), fingerprint)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         if spec.kind != "openai":
