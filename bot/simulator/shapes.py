@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from bot.simulator.state import Account, Label, PullRequest, Repo, Review
 
@@ -24,11 +25,11 @@ def node_id(kind: str, id_: int) -> str:
 
 
 def user(api: str, a: Account) -> dict[str, Any]:
-    u = f"{api}/users/{a.login}"
+    u = f"{api}/users/{quote(a.login)}"  # as GitHub does: prompt-review%5Bbot%5D
     return {
         "login": a.login, "id": a.id, "node_id": node_id("User", a.id),
         "avatar_url": f"https://avatars.githubusercontent.com/u/{a.id}?v=4", "gravatar_id": "",
-        "url": u, "html_url": f"{WEB}/{a.login}",
+        "url": u, "html_url": f"{WEB}/apps/{a.login.removesuffix('[bot]')}" if a.login.endswith("[bot]") else f"{WEB}/{a.login}",
         "followers_url": f"{u}/followers", "following_url": f"{u}/following{{/other_user}}",
         "gists_url": f"{u}/gists{{/gist_id}}", "starred_url": f"{u}/starred{{/owner}}{{/repo}}",
         "subscriptions_url": f"{u}/subscriptions", "organizations_url": f"{u}/orgs",
