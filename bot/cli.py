@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="leave everything running afterwards")
     p.add_argument("--out", default="prompt-review-demo.html", help="where to write the comment as HTML")
 
+    from bot.revalidate.cli import add_verb as add_revalidate
+
+    add_revalidate(sub)
+
     from bot.release.cli import VERBS as RELEASE_VERBS, add_release_verbs  # deploy rollback labels versions tokens bundle
 
     add_release_verbs(sub)
@@ -124,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.review import review_command
 
         return review_command(args)
+    if args.verb == "revalidate":
+        from bot.revalidate.cli import revalidate_command
+
+        return revalidate_command(args)
     if args.verb == "demo":
         from bot.demo import demo_command
 

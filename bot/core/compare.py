@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -42,6 +42,9 @@ class SideResult:
     tokens_out: int = 0
     cost_usd: float = 0.0
     cached: bool = False
+    # What the provider said answered (`model`, `system_fingerprint`), first run; None when it did not say.
+    reported_model: str | None = None
+    system_fingerprint: str | None = None
 
     @property
     def flaky(self) -> bool:
@@ -211,6 +214,8 @@ class Verdict:
     blocks: tuple[Block, ...] = ()
     # Set when too many cases could not be checked: the cause once, in plain words, with the fix.
     could_not_check: str | None = None
+    # Models (provider slots) whose own cases block by the regression rule: each needs its own acceptance.
+    blocked_models: tuple[str, ...] = ()
 
 
 _FIX = {
@@ -254,6 +259,7 @@ def decide_verdict(
     budget_note: str | None = None,
     cancelled: bool = False,
     error_causes: Sequence[ErrorCause] = (),
+    per_model: Mapping[str, Tally] | None = None,
 ) -> Verdict:
     """Apply the repo's `evals` policy to the compared cases of all suites.
 
@@ -267,6 +273,9 @@ def decide_verdict(
     - Errored cases never pass: above `max_error_rate` (share of affected cases) the verdict blocks
       with the cause in plain words.
     - Suite config errors block (a broken suite must not pass silently) unless `fail_on: never`.
+    - With `per_model` (the tallies of each model a suite runs on), the regression rule also applies
+      to each model on its own: a model whose regressions block is named in `blocked_models`, and
+      blocks even when other models' fixes would dilute the pooled statistics.
     """
     parts: list[str] = []
     ran = total.paired + total.new_passing + total.new_failing
@@ -322,6 +331,14 @@ def decide_verdict(
         ):
             reasons.append(Block.PASS_RATE)
             parts.append(f"below min pass rate {_pct(policy.min_pass_rate)}")
+    blocked_models: tuple[str, ...] = ()
+    if policy.fail_on == "regression" and per_model:
+        blocked_models = tuple(m for m, t in sorted(per_model.items()) if model_blocks(t, policy))
+        if blocked_models and Block.REGRESSIONS not in reasons:
+            reasons.append(Block.REGRESSIONS)
+            unsure = False
+        if len(per_model) > 1 and blocked_models:
+            parts.append(f"blocking on {', '.join(blocked_models)}")
     blocking = bool(reasons)
     if blocking:
         conclusion = "failure"
@@ -330,7 +347,16 @@ def decide_verdict(
     else:
         conclusion = "success"
     headline = " · ".join(parts)
-    return Verdict(blocking=blocking, conclusion=conclusion, headline=headline, blocks=tuple(reasons), could_not_check=could_not_check)
+    return Verdict(blocking=blocking, conclusion=conclusion, headline=headline, blocks=tuple(reasons),
+                   could_not_check=could_not_check, blocked_models=blocked_models)
+
+
+def model_blocks(t: Tally, policy: EvalsConfig) -> bool:
+    """The regression rule of `decide_verdict` on one model's cases alone."""
+    if t.counted_regressions > policy.max_regressions:
+        return True
+    p = t.p_value if t.p_value is not None else 1.0
+    return bool(t.regressed_flaky and t.regressed > policy.max_regressions and p < policy.significance)
 
 
 __all__ = [
@@ -347,4 +373,5 @@ __all__ = [
     "ErrorCause",
     "could_not_check_sentence",
     "decide_verdict",
+    "model_blocks",
 ]

@@ -119,6 +119,26 @@ class ReleaseConfig(_Strict):
     protected_labels: list[str] = Field(default_factory=lambda: ["production"])
 
 
+class RevalidateConfig(_Strict):
+    """Re-validation without a PR (docs/model-axis.md): the default branch's suites, on a schedule and
+    whenever a provider reports another model or fingerprint than the blessed baseline."""
+
+    schedule: str | None = None  # cron, UTC, e.g. "0 3 * * 1"; None: only the fingerprint trigger
+    labels: list[str] = Field(default_factory=list)  # also the versions these labels serve
+    repeats: int = Field(3, ge=1, le=20)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from croniter import croniter  # pure parsing: no clock is read here
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron schedule (five fields: minute hour day month weekday, e.g. \"0 3 * * 1\")")
+        return value
+
+
 class RepoConfig(_Strict):
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     suites: list[str] | None = None
@@ -126,6 +146,7 @@ class RepoConfig(_Strict):
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    revalidate: RevalidateConfig | None = None
 
     @field_validator("suites")
     @classmethod

@@ -79,6 +79,7 @@ class Acceptance:
     by: str  # login
     at: str  # ISO time
     cases: tuple[str, ...] = ()  # the case keys accepted
+    models: tuple[str, ...] = ()  # models (provider slots) accepted as a whole; see render.conclusion
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from bot.core import safejson
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.evals import providers_wire as wire
+from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
@@ -46,6 +47,9 @@ class Completion:
     finish_reason: str | None = None  # stop, length, content_filter, tool_calls (normalised across vendors)
     latency_ms: float | None = None  # the call, retries included
     cost_usd: float | None = None  # None when the model has no price
+    # What the provider reports answered (re-validation notices a model changed behind the same name).
+    model: str | None = None
+    system_fingerprint: str | None = None
 
 
 class ProviderError(Exception):
@@ -158,12 +162,6 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
 def _same_origin(a: str, b: str) -> bool:
     x = _origin(a)
     return x is not None and x == _origin(b)
-
-
-def one_line(text: str, limit: int = 120) -> str:
-    """Text from a remote server made safe to show: one line, no control characters, at most `limit` chars."""
-    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 def error_message(raw: bytes) -> str | None:
@@ -455,7 +453,8 @@ class Caller:
             raise ProviderError(str(exc), kind=exc.kind) from None
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
-        return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost)
+        return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
+                          parsed.model, parsed.system_fingerprint)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         if VENDORS[spec.kind].wire == "gemini":

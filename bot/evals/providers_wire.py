@@ -39,6 +39,21 @@ class Parsed:
     tokens_in: int = 0
     tokens_out: int = 0
     finish_reason: str | None = None  # promptfoo's normalised names: stop, length, content_filter, tool_calls
+    # What the provider says answered (re-validation notices a model changed behind the same name).
+    model: str | None = None
+    system_fingerprint: str | None = None
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """Text from a remote server made safe to show: one line, no control characters, at most `limit` chars."""
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def _reported(data: dict, key: str) -> str | None:
+    """A `model` or `system_fingerprint` as the provider reported it, made safe to show and store."""
+    value = data.get(key)
+    return one_line(value, 200) or None if isinstance(value, str) else None
 
 
 def _count(value: Any) -> int:
@@ -248,13 +263,15 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
         if not isinstance(text, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
-                      _finish(choice.get("finish_reason"), _OPENAI_FINISH))
+                      _finish(choice.get("finish_reason"), _OPENAI_FINISH),
+                      _reported(data, "model"), _reported(data, "system_fingerprint"))
     if wire == "anthropic":
         blocks = data.get("content")
         if not isinstance(blocks, list):
             raise WireError(f"{spec.id}: response has no content blocks")
         text = "".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
-        return Parsed(text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), _finish(data.get("stop_reason"), _ANTHROPIC_FINISH))
+        return Parsed(text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")),
+                      _finish(data.get("stop_reason"), _ANTHROPIC_FINISH), _reported(data, "model"))
     if wire in ("gemini", "vertex"):
         try:
             candidate = data["candidates"][0]

@@ -20,6 +20,7 @@ from bot.core.compare import (
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, matches
+from bot.core.matrix import model_tallies
 from bot.evals.assertions import AssertionBroken, score_output
 from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
@@ -173,6 +174,7 @@ async def run_evals(
         budget_note=meter.exhausted,
         cancelled=was_cancelled,
         error_causes=error_causes(all_cases),
+        per_model=model_tallies(all_cases),
     )
     stats = EvalStats(
         model_calls=meter.calls,
@@ -289,6 +291,8 @@ async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Ca
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
         "latency_ms": completion.latency_ms,
         "cost_usd": completion.cost_usd,
+        **({"reported_model": completion.model} if completion.model else {}),
+        **({"system_fingerprint": completion.system_fingerprint} if completion.system_fingerprint else {}),
     }
 
 
@@ -316,6 +320,8 @@ def _side(keys: list[str] | None, jobs: dict[str, _Job]) -> SideResult | str | N
         tokens_in=sum(int(r.get("tokens_in", 0)) for r in results),
         tokens_out=sum(int(r.get("tokens_out", 0)) for r in results),
         cached=all(j.cached for j in runs),
+        reported_model=next((str(r["reported_model"]) for r in results if r.get("reported_model")), None),
+        system_fingerprint=next((str(r["system_fingerprint"]) for r in results if r.get("system_fingerprint")), None),
     )
 
 

@@ -1,8 +1,10 @@
 """The scripted model server's HTTP surface (a TEST DOUBLE, never a real provider).
 
 `POST /v1/chat/completions` and `GET /v1/models` speak OpenAI, `POST /v1/messages` speaks
-Anthropic, and bot.modelserver.vendors adds the other vendors' formats; `/_control/faults`, `/_control/stats` and `/_control/reset` let tests inject
-faults (errors, delays, hostile bodies) and read counters. Answers come from `bot.modelserver.rules.answer`.
+Anthropic, and bot.modelserver.vendors adds the other vendors' formats; `/_control/faults`,
+`/_control/stats` and `/_control/reset` let tests inject faults (errors, delays, hostile bodies)
+and read counters; `/_control/drift` changes a model's answers and reported fingerprint behind
+the same name. Answers come from `bot.modelserver.rules.answer`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from bot.modelserver import vendors, wire
-from bot.modelserver.control import FaultSpec, ServerState
+from bot.modelserver.control import Drift, FaultSpec, ServerState
 from bot.modelserver.hostile import hostile_response
 from bot.modelserver.rules import answer
 
@@ -91,9 +93,14 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
             return failed
         params = req.model_dump(exclude={"model", "messages"}, exclude_none=True)
         text = answer(messages, req.model, params, call_index=state.answered(req.model, key))
+        drift = state.drift(req.model)
+        text = drift.apply(text, messages) if drift else text
         text, truncated = wire.truncate(text, req.max_completion_tokens or req.max_tokens)
         prompt_tokens = sum(wire.count_tokens(json.dumps(m.get("content", ""))) + 4 for m in messages)
-        return JSONResponse(wire.chat_completion(req.model, [text] * req.n, truncated, prompt_tokens))
+        body = wire.chat_completion(req.model, [text] * req.n, truncated, prompt_tokens)
+        if drift:
+            body.update(model=drift.reported_model or req.model, system_fingerprint=drift.system_fingerprint or body["system_fingerprint"])
+        return JSONResponse(body)
 
     @app.post("/v1/messages")
     async def messages(request: Request) -> Response:
@@ -112,9 +119,14 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
             return failed
         params = req.model_dump(exclude={"model", "messages", "system"}, exclude_none=True)
         text = answer(chat, req.model, params, call_index=state.answered(req.model, key))
+        drift = state.drift(req.model)
+        text = drift.apply(text, chat) if drift else text
         text, truncated = wire.truncate(text, req.max_tokens)
         input_tokens = sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
-        return JSONResponse(wire.anthropic_message(req.model, text, truncated, input_tokens))
+        body = wire.anthropic_message(req.model, text, truncated, input_tokens)
+        if drift and drift.reported_model:
+            body["model"] = drift.reported_model
+        return JSONResponse(body)
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
@@ -140,6 +152,15 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         except (json.JSONDecodeError, ValidationError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"queued": state.add_fault(spec)})
+
+    @app.post("/_control/drift")
+    async def set_drift(request: Request) -> Response:
+        try:
+            drift = Drift.model_validate(json.loads(await request.body() or b"null"))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        state.set_drift(drift)
+        return JSONResponse({"drifted": drift.model})
 
     @app.get("/_control/stats")
     async def stats() -> dict[str, Any]:

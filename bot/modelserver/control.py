@@ -41,6 +41,33 @@ class FaultSpec(BaseModel):
         return self
 
 
+class Rewrite(BaseModel):
+    """Replace `old` with `new` in answers, only to prompts containing `when` (any prompt without it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    old: str = Field(min_length=1)
+    new: str
+    when: str | None = None
+
+
+class Drift(BaseModel):
+    """The model behind a name changed: other answers and another reported model/fingerprint, same name.
+    What re-validation exists to notice (an alias re-pointed, a snapshot updated)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1, description="the requested model name this applies to (exact)")
+    system_fingerprint: str | None = Field(None, description="reported instead of the default fp_scripted")
+    reported_model: str | None = Field(None, description="the `model` the answer reports instead of the requested name")
+    rewrites: list[Rewrite] = Field(default_factory=list)
+
+    def apply(self, text: str, messages: Any) -> str:
+        prompt = json.dumps(messages, default=str)
+        for r in self.rewrites:
+            if r.when is None or r.when in prompt:
+                text = text.replace(r.old, r.new)
+        return text
+
+
 class ServerState:
     """Thread-safe because uvicorn may run handlers concurrently with control calls from tests."""
 
@@ -57,6 +84,15 @@ class ServerState:
             self._seen_prompts: Counter[str] = Counter()
             self._answered_prompts: Counter[str] = Counter()
             self._faults_served = 0
+            self._drifts: dict[str, Drift] = {}
+
+    def set_drift(self, drift: Drift) -> None:
+        with self._lock:
+            self._drifts[drift.model] = drift
+
+    def drift(self, model: str) -> Drift | None:
+        with self._lock:
+            return self._drifts.get(model)
 
     def add_fault(self, spec: FaultSpec) -> int:
         with self._lock:
@@ -103,4 +139,5 @@ class ServerState:
                 "repeated_prompts": sum(n - 1 for n in self._seen_prompts.values()),
                 "faults_served": self._faults_served,
                 "faults_pending": sum(remaining for _, remaining in self._faults),
+                "drifted_models": sorted(self._drifts),
             }

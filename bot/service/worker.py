@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot import logs
 from bot.core import snapshot
 from bot.core.approval import can_accept_regression
+from bot.revalidate.jobs import run_revalidate_job
 from bot.core.render import render_approval_check, render_comment, render_evals_check
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, Acceptance, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
@@ -155,7 +156,7 @@ class Worker:
         state = "done"
         try:
             handler = {"review": self.review_job, "approval": self.approval_job, "accept_regression": self.accept_job,
-                       "release": lambda j: run_release_job(self, j)}[job.kind]
+                       "release": lambda j: run_release_job(self, j), "revalidate": lambda j: run_revalidate_job(self, j)}[job.kind]
             self._run_with_deadline(job, handler)
         except JobTimedOut:
             state = "timeout"

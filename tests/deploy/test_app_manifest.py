@@ -20,7 +20,8 @@ MANIFEST_KEYS = {
 }
 # DESIGN.md "Deploy".
 DESIGN_PERMISSIONS = {"checks": "write", "pull_requests": "write", "contents": "read", "members": "read", "metadata": "read",
-                      "deployments": "write"}  # the release half (docs/release.md)
+                      "deployments": "write",  # the release half (docs/release.md)
+                      "issues": "write"}  # re-validation issues per (suite, model) (docs/model-axis.md)
 DESIGN_EVENTS = {"pull_request", "pull_request_review", "check_run", "check_suite", "installation", "installation_repositories",
                  "push", "issue_comment"}
 

@@ -10,6 +10,7 @@ from bot.core.approval import ApprovalInput, ApprovalVerdict, Review, evaluate_a
 from bot.core.compare import CaseStatus, SideResult, decide_verdict, tally
 from bot.core.config import ApprovalConfig, EvalsConfig
 from bot.core.errors import SourceError
+from bot.core.matrix import model_tallies
 from bot.core.owners import parse_owners
 from bot.core.result import Links, PromptChange, ReviewResult
 from bot.evals.types import CaseResult, EvalReport, EvalStats, StatusCounts, SuiteReport
@@ -32,9 +33,9 @@ def side(passed: bool, output: str, failed: Sequence[str] = (), error: str | Non
 def case(key: str, status: CaseStatus, *, description: str = "", vars: dict | None = None,
          metric: str | None = None, base: SideResult | None = None, head: SideResult | None = None,
          reasons: Sequence[str] = ("prompts/support/system.md changed",), flaky: bool = False,
-         suite: str = SUITE) -> CaseResult:
+         suite: str = SUITE, provider: str = PROVIDER) -> CaseResult:
     return CaseResult(key=key, suite=suite, description=description, vars=vars or {},
-                      prompt_label="support-chat", provider_id=PROVIDER, status=status,
+                      prompt_label="support-chat", provider_id=provider, status=status,
                       reasons=tuple(reasons), flaky=flaky, metric=metric, base=base, head=head)
 
 
@@ -52,7 +53,7 @@ def report(suites: Sequence[SuiteReport], *, errors: Sequence[SourceError] = (),
     cases = [c for s in suites for c in s.cases]
     total = tally([(c.status, c.flaky, c.head) for c in cases])
     verdict = decide_verdict(total, [s.pass_rate_head for s in suites], config or EvalsConfig(),
-                             config_errors=len(errors), budget_note=budget)
+                             config_errors=len(errors), budget_note=budget, per_model=model_tallies(cases))
     ran = sum(c.status is not CaseStatus.SKIPPED for c in cases)
     stats = EvalStats(model_calls=2 * ran - cache_hits, cache_hits=cache_hits, tokens_in=900 * ran,
                       tokens_out=120 * ran, cost_usd=0.00021 * ran, cases_run=ran,

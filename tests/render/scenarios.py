@@ -140,3 +140,38 @@ def binary_prompt_added():
                       errors=(SourceError(logo, "binary content"),), blocking=False)
     r = all_pass()
     return dataclasses.replace(r, prompts=r.prompts + (binary,), problems=(problem,))
+
+
+CLAUDE = "anthropic:messages:claude-3-5-haiku-latest"
+NOT_ELIGIBLE = "I'm sorry, but this order is not eligible for a refund: refunds are only possible within 30 days of delivery."
+ELIGIBLE = "Great news! You're eligible for a refund — start at acme.example/returns."
+
+
+def two_models(mini_regressed: int = 0):
+    """The friendlier prompt on a suite with two providers: fine on gpt-4o-mini, broken on claude
+    (and on `mini_regressed` cases of gpt-4o-mini)."""
+    after = BASE_PROMPT.replace("- Refunds are only possible within 30 days of delivery.\n", "")
+    cases = []
+    for provider in (b.PROVIDER, CLAUDE):
+        for i in range(1, 5):
+            broken = i <= 3 if provider == CLAUDE else i > 4 - mini_regressed
+            cases.append(b.case(
+                f"{b.SUITE}::refund-{i:03}::support-chat::{provider}", S.REGRESSED if broken else S.STILL_PASSING,
+                description=f"refund_out_of_window {i:03}: order delivered {40 + i} days ago", metric="refund_eligibility",
+                provider=provider, base=b.side(True, NOT_ELIGIBLE),
+                head=b.side(False, ELIGIBLE, ['icontains "not eligible"']) if broken else b.side(True, NOT_ELIGIBLE)))
+        cases.append(b.case(
+            f"{b.SUITE}::tone-007::support-chat::{provider}", S.FIXED if provider == b.PROVIDER else S.STILL_PASSING,
+            description="tone 007: upset customer", metric="tone", provider=provider,
+            base=b.side(provider != b.PROVIDER, "Please calm down.", ['not-icontains "calm down"']),
+            head=b.side(True, "I'm sorry for the trouble.")))
+    report = b.report([b.suite_report(cases, unaffected=40)])
+    prompt = b.prompt_change(SYSTEM, BASE_PROMPT, after, semdiff=diff_texts(SYSTEM, BASE_PROMPT, after))
+    return b.result([prompt], evals=report, approval=b.approval(regressed=True))
+
+
+def two_models_accepted_on_one():
+    """Both models regressed; an owner accepted the regression for gpt-4o-mini only: claude's still blocks."""
+    r = two_models(mini_regressed=1)
+    return dataclasses.replace(r, accepted_regression=Acceptance("carol", b.ACCEPTED_AT, (), models=(b.PROVIDER,)),
+                               approval=b.approval(regressed=True, accepted_by="carol", approved_by=["carol", "erin"]))

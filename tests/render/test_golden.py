@@ -24,6 +24,8 @@ SCENARIOS = [
     "superseded",
     "fork_waiting",
     "binary_prompt_added",
+    "two_models",
+    "two_models_accepted_on_one",
 ]
 
 

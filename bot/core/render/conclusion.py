@@ -9,7 +9,8 @@ files matched `prompts.include` never does:
  4. no eval report, no reviewed file changed  → success    "no prompt files changed"
  5. no eval report                            → success    "no eval cases affected"
  6. too many cases could not be checked       → failure    the cause once, with the fix (never accepted away)
- 7. verdict blocking + accepted regression    → success    "regression accepted by @x"
+ 7. verdict blocking + accepted regression    → success    "regression accepted by @x" — when the
+                                                acceptance covers every blocked model (the gate is per model)
  8. verdict blocking                          → failure    (the verdict headline)
  9. budget exhausted / run cancelled          → failure    a gate must not pass what it did not check
 10. otherwise                                 → the verdict's success/neutral
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.compare import Block
+from bot.core.compare import Block, CaseStatus
+from bot.core.matrix import model_of
 from bot.core.result import EvalsSkip, ReviewResult
 
 ICONS = {
@@ -51,6 +53,23 @@ def accepted_by(result: ReviewResult) -> str | None:
     return acc.by if acc is not None and acc.by else None
 
 
+def unaccepted_models(result: ReviewResult) -> tuple[str, ...]:
+    """Blocked models the acceptance does not cover. The gate is per model: an acceptance covers a
+    model it names, or whose every regressed (or loosened) case it lists; one that names neither (from before
+    acceptances were per model) covers every model, as it always did."""
+    acc, report = result.accepted_regression, result.evals
+    if acc is None or not acc.by or report is None:
+        return ()
+    blocked = report.verdict.blocked_models
+    if not acc.models and not acc.cases:
+        return ()
+    needed: dict[str, set[str]] = {}  # per model, the cases an acceptance must cover: regressed or loosened
+    for c in report.cases():
+        if c.status is CaseStatus.REGRESSED or c.loosened:
+            needed.setdefault(model_of(c), set()).add(c.key)
+    return tuple(m for m in blocked if m not in acc.models and not needed.get(m, set()) <= set(acc.cases))
+
+
 def evals_outcome(result: ReviewResult) -> Outcome:
     if result.superseded_by:
         return Outcome("cancelled", f"superseded by {result.superseded_by[:7]}")
@@ -72,6 +91,11 @@ def evals_outcome(result: ReviewResult) -> Outcome:
         return Outcome("failure", f"could not check: {note}" if note else f"could not check: {headline}", note=note)
     if verdict.blocking:
         who = accepted_by(result)
+        missing = unaccepted_models(result)
+        if who and missing:
+            note = (f"{headline}. @{who} accepted the regression on {', '.join(m for m in verdict.blocked_models if m not in missing)}; "
+                    f"the regression on {', '.join(missing)} still blocks until a prompt owner accepts it for that model.")
+            return Outcome("failure", f"regression on {', '.join(missing)} not accepted", note=note)
         if who:
             note = f"{headline}. A prompt owner, @{who}, accepted this regression, so the evals check passes."
             return Outcome("success", f"regression accepted by @{who}", note=note)

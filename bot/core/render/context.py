@@ -8,7 +8,9 @@ from typing import Any
 from bot.core.render import conclusion
 from bot.core.render.budget import Detail
 from bot.core.render.causes import cause_views, cluster_views
+from bot.core.matrix import report_matrices
 from bot.core.render.diffview import prompt_view
+from bot.core.render.matrixview import matrix_view
 from bot.core.render.views import model_ids, suite_views
 from bot.core.result import COMMENT_MARKER, Acceptance, ReviewResult
 
@@ -58,5 +60,10 @@ def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict
         clusters[s.path], used = cluster_views(result, s.path, "regressed", detail, rows_left)
         rows_left -= used
     ctx.update(clusters=clusters, causes=cause_views(result))
+    matrices = report_matrices(report) if report is not None else {}
+    acc = _accepted(result)
+    missing = conclusion.unaccepted_models(result)
+    accepted = frozenset(report.verdict.blocked_models) - frozenset(missing) if acc is not None and report is not None else frozenset()
+    ctx.update(matrices={path: matrix_view(m, detail, accepted) for path, m in matrices.items()})
     ctx.update(extra)
     return ctx

@@ -1,0 +1,76 @@
+"""`prompt-review revalidate` on a real git repository against the scripted model server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.cli import main
+from bot.modelserver.app import create_app
+from bot.serving import start_in_thread
+from tests.model_axis.common import CLAUDE, MINI, drift, git_repo, model_env
+
+
+@pytest.fixture()
+def server():
+    with start_in_thread(create_app()) as s:
+        yield s
+
+
+@pytest.fixture()
+def env(server, monkeypatch):
+    for k, v in model_env(server.url).items():
+        monkeypatch.setenv(k, v)
+
+
+def test_a_model_that_changes_behind_its_name_fails_revalidate_naming_exactly_the_regressed_cases(tmp_path, server, env, capsys):
+    repo = git_repo(tmp_path / "repo")
+    baseline = tmp_path / "baseline.json"
+    args = ["revalidate", "--repo", str(repo), "--baseline", str(baseline)]
+    assert main(args) == 0  # no baseline yet: written
+    written = json.loads(baseline.read_text())
+    assert written["repeats"] == 3 and len(written["cases"]) == 6
+    assert written["models"][MINI] == {"model": "gpt-4o-mini", "system_fingerprint": "fp_scripted"}
+    assert main(args) == 0  # same model, same answers: nothing regressed
+    capsys.readouterr()
+
+    drift(server.url, "gpt-4o-mini", fingerprint="fp_2025_new", reported="gpt-4o-mini-2025-06-01", names=("Ann", "Bob"))
+    assert main(args + ["--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert sorted(out["regressed"]) == sorted(
+        key for key, case in written["cases"].items() if case["model"] == MINI and case["description"] in ("greet Ann", "greet Bob")
+    )
+    assert len(out["regressed"]) == 2
+    (change,) = out["model_changes"]
+    assert change["model"] == MINI
+    assert change["before"]["system_fingerprint"] == "fp_scripted" and change["now"]["system_fingerprint"] == "fp_2025_new"
+    assert change["now"]["model"] == "gpt-4o-mini-2025-06-01"
+
+    assert main(args) == 1
+    text = capsys.readouterr().out
+    assert "model changed: openai:chat:gpt-4o-mini: model gpt-4o-mini → gpt-4o-mini-2025-06-01; system_fingerprint fp_scripted → fp_2025_new" in text
+    assert text.count("REGRESSED") == 2 and CLAUDE not in text.split("\n", 1)[1]
+    assert "greet Ann" in text and "greet Bob" in text and "greet Cy" not in text
+
+    assert main(args + ["--bless"]) == 0  # an owner accepts the new behaviour
+    assert main(args) == 0
+
+
+def test_a_fingerprint_change_alone_is_reported_but_does_not_fail(tmp_path, server, env, capsys):
+    repo = git_repo(tmp_path / "repo")
+    args = ["revalidate", "--repo", str(repo), "--baseline", str(tmp_path / "b.json"), "--repeats", "1"]
+    assert main(args) == 0
+    drift(server.url, "gpt-4o-mini", fingerprint="fp_other")
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "system_fingerprint fp_scripted → fp_other" in capsys.readouterr().out
+
+
+def test_an_unusable_baseline_file_is_a_configuration_error_naming_the_file(tmp_path, env, capsys):
+    repo = git_repo(tmp_path / "repo")
+    bad = tmp_path / "b.json"
+    bad.write_text('{"schema": "something-else"}')
+    assert main(["revalidate", "--repo", str(repo), "--baseline", str(bad)]) == 2
+    assert f"{bad}: not a prompt-review baseline" in capsys.readouterr().err
+
