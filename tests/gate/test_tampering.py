@@ -87,3 +87,14 @@ def test_tightened_checks_need_nothing(gate_repo):
     r = gate_repo.review()
     assert r.status == 0, r.stderr
     assert not [c for c in r.cases() if c["loosened"]]
+
+
+def test_pointing_the_provider_at_another_server_cannot_pass(gate_repo):
+    # The PR weakens the prompt and sends the cases to a server of its choosing (which would answer
+    # whatever passes): the request is refused, so the cases could not be checked — never a pass.
+    redirected = suite_text(provider="{id: 'openai:chat:gpt-4o', config: {apiBaseUrl: 'http://127.0.0.1:9/v1'}}")
+    gate_repo.commit({"prompts/support.txt": prompt_text(WEAK), "evals/promptfooconfig.yaml": redirected})
+    r = gate_repo.review()
+    assert r.status == 3, r.stderr
+    assert r.data["conclusion"] == "failure" and r.data["title"].startswith("could not check")
+    assert "evals.allowed_base_urls" in r.data["title"] or "PROMPT_REVIEW_ALLOWED_MODEL_URLS" in r.data["title"]
