@@ -151,8 +151,7 @@ def can_accept_regression(
     if author is not None and not allow_author and user.lower() == author.lower():
         return False, f"@{user} is the author of this pull request and authors may not accept their own regression"
     teams = {_key(name): frozenset(m.lower() for m in members) for name, members in team_members.items()}
-    owned = [(p, owners.owners_for(p)) for p in prompts]
-    owned = [(p, o) for p, o in owned if o]
+    owned = [(p, o) for p in prompts if (o := owners.owners_for(p))]
     if not owned:
         return False, (
             f"none of the affected prompts has an owner in {owners.file}, so nobody can accept this regression"
@@ -268,7 +267,7 @@ def _missing_parts(entry: PromptApproval, h) -> list[str]:
     parts: list[str] = []
     short = entry.required - len(entry.approved_by)
     if short > 0:
-        who = " or ".join(h(o) for o in entry.owners) if entry.approvers == "owners" else "someone with write access"
+        who = " or ".join(h(o) for o in entry.owners or ()) if entry.approvers == "owners" else "someone with write access"
         why = f" ({entry.required} while the eval regression stands)" if entry.raised_by_regression else ""
         parts.append(f"needs {short} more approval{'s' if short != 1 else ''} from {who}{why}")
     parts += [f"{h('@' + u)} requested changes" for u in entry.changes_requested_by]

@@ -209,7 +209,7 @@ class GitHubApp:
 
     # App-level calls (JWT-authenticated): failed-delivery recovery.
     def list_deliveries(self, per_page: int = 100, cursor: str | None = None) -> tuple[list[dict], str | None]:
-        params = {"per_page": per_page}
+        params: dict[str, str | int] = {"per_page": per_page}
         if cursor:
             params["cursor"] = cursor
         response = self.request("GET", "/app/hook/deliveries", auth=f"Bearer {self.jwt()}", params=params)
@@ -293,8 +293,9 @@ class InstallationClient:
 
     def check_runs_for(self, repo: str, sha: str, name: str | None = None) -> list[dict]:
         """This App's latest check runs on the commit (another App may use the same names)."""
-        params = {"check_name": name} if name else {}
-        params = {**params, "app_id": self.app.app_id, "per_page": 100}
+        params: dict[str, str | int] = {"app_id": self.app.app_id, "per_page": 100}
+        if name:
+            params["check_name"] = name
         response = self._call("GET", f"/repos/{repo}/commits/{sha}/check-runs", params=params)
         return response.json().get("check_runs", [])
 

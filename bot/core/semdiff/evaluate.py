@@ -197,14 +197,15 @@ def load_real_corpus(corpus: FileTree) -> list[RealPair]:
 
 def score_real(pair: RealPair, diff: PromptDiff) -> RealScore:
     reported = {c.type for c in diff.changes if c.type not in _NOT_AN_EDIT}
-    found, missed = [], []
+    found: list[str] = []
+    missed: list[str] = []
     for label in pair.labels:
         if label == "formatting_only":
             hit = diff.formatting_only
         else:
             hit = bool(reported & _LABEL_TYPES.get(label, frozenset({ChangeType(label)})))
         (found if hit else missed).append(label)
-    named = set()
+    named: set[ChangeType] = set()
     for label in pair.labels:
         named |= _LABEL_TYPES.get(label, frozenset({ChangeType(label)}))
     unlabelled = sorted(t.value for t in reported if t not in named)

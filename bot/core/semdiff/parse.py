@@ -112,7 +112,8 @@ def _declared_inputs(data: dict, located: LocatedYaml) -> dict[str, int | None]:
     inp = data.get("input")
     schema = inp.get("schema") if isinstance(inp, dict) else None
     if isinstance(schema, dict):
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else schema
+        listed = schema.get("properties")
+        props = listed if isinstance(listed, dict) else schema
         base = ("input", "schema", "properties") if props is not schema else ("input", "schema")
         for name in props:
             clean = re.sub(r"[?(].*$", "", str(name)).strip()

@@ -151,7 +151,7 @@ def _value_line(root, keys: list[str], text: str) -> tuple[int, bool]:
     return (text.count("\n", 0, m.start()) + 1 if m else 1), False
 
 
-def _split_request(data):
+def _split_request(data: object) -> tuple[list | None, dict[str, object]]:
     """(messages, flattened other settings) or (None, {}) when this is not a chat prompt."""
     if isinstance(data, list):
         return data, {}
