@@ -10,7 +10,7 @@ import yaml
 
 from bot.core import safejson
 from bot.core.errors import SourceError, UserError
-from bot.core.semdiff.parse import build_message, split_examples
+from bot.core.semdiff.messages import build_message, split_examples
 from bot.core.semdiff.structure import Parsed, Setting
 from bot.core.semdiff.template import jinja_variables, looks_like_jinja
 from bot.core.yamlsrc import compose, load_yaml
