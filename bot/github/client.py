@@ -303,7 +303,18 @@ class InstallationClient:
         return self._call("POST", f"/repos/{repo}/check-runs", json=body).json()
 
     def update_check_run(self, repo: str, check_run_id: int, body: dict) -> dict:
+        """Sets the run's fields; repeated safely. Annotations go through append_annotations."""
         return self._call("PATCH", f"/repos/{repo}/check-runs/{check_run_id}", json=body).json()
+
+    def append_annotations(self, repo: str, check_run_id: int, output: dict, annotations: list[dict]) -> dict:
+        """Adds annotations to the run. GitHub appends those of every request that carries them, so
+        this PATCH is not idempotent: it is not repeated after a 5xx or after a timeout once sent
+        (WriteUncertain); the caller reads the run's annotation count to learn whether it landed."""
+        body = {"output": {**output, "annotations": annotations}}
+        return self._call("PATCH", f"/repos/{repo}/check-runs/{check_run_id}", json=body, idempotent=False).json()
+
+    def check_run(self, repo: str, check_run_id: int) -> dict:
+        return self._call("GET", f"/repos/{repo}/check-runs/{check_run_id}").json()
 
     def permission(self, repo: str, user: str) -> str:
         response = self._call("GET", f"/repos/{repo}/collaborators/{user}/permission", ok_missing=True)
