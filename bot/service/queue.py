@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import cast
 
@@ -433,7 +433,5 @@ def oldest_queued_age(engine: Engine, now: datetime | None = None) -> float:
     if oldest is None:
         return 0.0
     if oldest.tzinfo is None:
-        from datetime import timezone
-
         oldest = oldest.replace(tzinfo=timezone.utc)
     return max(0.0, (now - oldest).total_seconds())

@@ -3,6 +3,8 @@ model changed…) rather than which characters moved. Pure: text in, typed chang
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.errors import SourceError
 from bot.core.files import FileTree, normalize
 from bot.core.semdiff.compare import compare_text
@@ -205,8 +207,6 @@ def _candidates(current: str, ref: str) -> list[str]:
 
 
 def _in_file(c: Change, file: str) -> Change:
-    from dataclasses import replace
-
     return replace(c, file=file, summary=f"{file}: {c.summary}")
 
 

@@ -6,6 +6,7 @@ Pure like the rest of core: the corpus comes in as a FileTree (callers read the 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from posixpath import splitext
 
@@ -181,8 +182,6 @@ class RealScore:
 def load_real_corpus(corpus: FileTree) -> list[RealPair]:
     """Every `<pair>/meta.json` with its `base.*` and `head.*` files (the path keeps the pair's
     real file name, so the format is detected as it would be in the repository)."""
-    import json
-
     files = corpus.paths()
     out = []
     for name in sorted({p.split("/", 1)[0] for p in files if p.count("/") == 1 and p.endswith("/meta.json")}):

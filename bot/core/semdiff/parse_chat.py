@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import yaml
 
@@ -191,8 +192,6 @@ def _content_text(content) -> str:
 
 def _pin_to_line(msg, line: int):
     """A quoted one-line scalar holds many sentences on one file line: report that line."""
-    from dataclasses import replace
-
     sections = tuple(
         replace(s, lines=(line, line), units=tuple(replace(u, lines=(line, line)) for u in s.units)) for s in msg.sections
     )
