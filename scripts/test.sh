@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need and runs them: the README's test command, and what .ci/run calls.
+# Installs everything the tests need, type-checks `bot` with mypy and runs the tests: the README's test
+# command, and what .ci/run calls.
 #   - a virtualenv at .venv with prompt-review and its test extras
 #   - GitHub's pinned OpenAPI description and webhook examples (npm, tests/contract)
 #   - a throwaway PostgreSQL cluster on a loopback port for the scale-out tests
@@ -49,6 +50,9 @@ trap cleanup EXIT
 export PROMPT_REVIEW_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$pgport/postgres"
 export PROMPT_REVIEW_TEST_PG_BIN="$pg_bin"
 export PROMPT_REVIEW_TEST_PG_DATA="$pgdir/data"
+
+# The types between stages are checked before any test runs (configuration: [tool.mypy] in pyproject.toml).
+.venv/bin/python -m mypy bot
 
 set +e
 .venv/bin/python -m pytest "$@"

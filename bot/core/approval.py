@@ -5,12 +5,12 @@ Pure: the caller resolves team members, write access and which head SHAs count a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from bot.core import markdown as md
 from bot.core.config import CONFIG_PATH, ApprovalConfig
 from bot.core.errors import SourceError
 from bot.core.files import matches, normalize
@@ -151,8 +151,7 @@ def can_accept_regression(
     if author is not None and not allow_author and user.lower() == author.lower():
         return False, f"@{user} is the author of this pull request and authors may not accept their own regression"
     teams = {_key(name): frozenset(m.lower() for m in members) for name, members in team_members.items()}
-    owned = [(p, owners.owners_for(p)) for p in prompts]
-    owned = [(p, o) for p, o in owned if o]
+    owned = [(p, o) for p in prompts if (o := owners.owners_for(p))]
     if not owned:
         return False, (
             f"none of the affected prompts has an owner in {owners.file}, so nobody can accept this regression"
@@ -268,7 +267,7 @@ def _missing_parts(entry: PromptApproval, h) -> list[str]:
     parts: list[str] = []
     short = entry.required - len(entry.approved_by)
     if short > 0:
-        who = " or ".join(h(o) for o in entry.owners) if entry.approvers == "owners" else "someone with write access"
+        who = " or ".join(h(o) for o in entry.owners or ()) if entry.approvers == "owners" else "someone with write access"
         why = f" ({entry.required} while the eval regression stands)" if entry.raised_by_regression else ""
         parts.append(f"needs {short} more approval{'s' if short != 1 else ''} from {who}{why}")
     parts += [f"{h('@' + u)} requested changes" for u in entry.changes_requested_by]
@@ -327,7 +326,7 @@ def _summary(inp: ApprovalInput, entries: list[PromptApproval], gate: bool) -> s
     if not entries:
         lines.append("This pull request changes no prompt, config or owners file, so no approval is needed.")
     if inp.evals_regressed and inp.regression_accepted_by:
-        lines.append(f"Evals regressed; the regression was accepted by {code('@' + inp.regression_accepted_by)}.")
+        lines.append(f"Evals regressed; the regression was accepted by {md.code('@' + inp.regression_accepted_by)}.")
     elif gate:
         lines.append(
             f"Evals regressed and nobody has accepted the regression, so each changed prompt needs "
@@ -342,10 +341,11 @@ def _summary(inp: ApprovalInput, entries: list[PromptApproval], gate: bool) -> s
         lines += ["", "| | File | Owners | Needs | Approved by | Missing |", "|---|---|---|---|---|---|"]
         for e in entries:
             icon = "✅" if e.satisfied else ("❌" if not e.satisfiable or e.changes_requested_by else "⏳")
-            missing = "; ".join(_missing_parts(e, code))
-            approved = handle_list(e.approved_by) or "—"
-            cells = [icon, code(e.path), _owners_cell(inp, e), str(e.required), approved, missing]
-            lines.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
+            # GFM splits cells on '|' even inside code spans: the spans of a cell escape it.
+            missing = "; ".join(_missing_parts(e, _table_code))
+            approved = _handles(e.approved_by, in_table=True) or "—"
+            cells = [icon, _table_code(e.path), _owners_cell(inp, e), str(e.required), approved, missing]
+            lines.append("| " + " | ".join(cells) + " |")
     policy = "no approval is needed" if cfg.unowned == "allow" else "anyone with write access may approve"
     lines += [
         "",
@@ -355,47 +355,31 @@ def _summary(inp: ApprovalInput, entries: list[PromptApproval], gate: bool) -> s
         f"; unowned prompts: {policy}.",
     ]
     if not inp.owners.exists:
-        lines += ["", f"{code(inp.owners.file)} does not exist on the base branch, so every prompt is unowned."]
+        lines += ["", f"{md.code(inp.owners.file)} does not exist on the base branch, so every prompt is unowned."]
     if inp.owners.errors:
-        lines += ["", f"**Problems in {code(inp.owners.file)}** (these lines are ignored, as GitHub does):"]
-        lines += [f"- line {err.line}: {markdown_text(err.message)}" for err in inp.owners.errors]
+        lines += ["", f"**Problems in {md.code(inp.owners.file)}** (these lines are ignored, as GitHub does):"]
+        lines += [f"- line {err.line}: {md.inline(err.message)}" for err in inp.owners.errors]
     return "\n".join(lines).strip() + "\n"
 
 
 def _owners_cell(inp: ApprovalInput, e: PromptApproval) -> str:
     if e.owners:
-        return f"{handle_list(e.owners)} ({code(inp.owners.file)} line {e.rule_line}: {code(e.rule_pattern or '')})"
+        return (f"{_handles(e.owners, in_table=True)} ({_table_code(inp.owners.file)} line {e.rule_line}: "
+                f"{_table_code(e.rule_pattern or '')})")
     reason = "no owners" if e.owners == () else "unowned"
     return f"{reason}: anyone with write access" if e.approvers == "write access" else f"{reason}: no approval needed"
 
 
 # User-controlled text (logins, team names, paths, patterns) goes into code spans, where markdown
-# and @mentions are inert; free text is backslash-escaped and every '@' gets a zero-width joiner.
+# and @mentions are inert; free text goes through markdown.inline. Both are the renderer's escaping.
 
 
-def code(text: str) -> str:
-    text = _one_line(text)
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+def _handles(handles: Iterable[str], in_table: bool = False) -> str:
+    return ", ".join(md.code(h if "@" in h else "@" + h, in_table=in_table) for h in handles)
 
 
-def handle_list(handles: Iterable[str]) -> str:
-    return ", ".join(code(h if h.startswith("@") or "@" in h else "@" + h) for h in handles)
-
-
-def markdown_text(text: str) -> str:
-    escaped = re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~&])", r"\\\1", _one_line(text))
-    return escaped.replace("@", "@\u200d")
-
-
-def table_cell(text: str) -> str:
-    # GFM splits cells on '|' even inside code spans; an escaped pipe is the documented way out.
-    return text.replace("|", "\\|")
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+def _table_code(text: str) -> str:
+    return md.code(text, in_table=True)
 
 
 __all__ = [

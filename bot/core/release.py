@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from bot.core.files import normalize
+from bot.core.semdiff.parse import parse
 
 LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 VERSION_CHARS = 12  # a version is named by its blob sha's first 12 hex digits
@@ -224,8 +225,6 @@ _TOP_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
 
 def describe(path: str, text: str) -> tuple[str, str | None, dict[str, object]]:
     """(format, model, params) a prompt file declares (front matter, Prompty, Dotprompt, chat JSON/YAML)."""
-    from bot.core.semdiff.parse import parse
-
     parsed = parse(path, text)
     values = {key: s.value for key, s in parsed.settings.items()}
     model = next((v for k in _MODEL_KEYS if isinstance(v := values.get(k), str)), None)

@@ -141,7 +141,8 @@ def check_bounds(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> N
     total = aliases = 0
 
     def fail(event: yaml.Event, message: str) -> UserError:
-        return UserError(SourceError(file, message, event.start_mark.line + 1))
+        mark = event.start_mark
+        return UserError(SourceError(file, message, None if mark is None else mark.line + 1))
 
     def add(event: yaml.Event, count: int) -> None:
         nonlocal total
@@ -154,7 +155,7 @@ def check_bounds(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> N
 
     try:
         for event in yaml.parse(text, Loader=_Core12Loader):
-            tag = getattr(event, "tag", None)
+            tag = event.tag if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)) else None
             if tag is not None and tag != "!" and tag not in _CORE_TAGS:
                 raise fail(event, f"the YAML tag {_tag_name(tag)} is not allowed (only the YAML 1.2 core schema: "
                                   "!!str, !!int, !!float, !!bool, !!null, !!seq, !!map)")
@@ -164,7 +165,8 @@ def check_bounds(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> N
                     raise fail(event, f"more than {limits.max_aliases:,} YAML aliases (limit {limits.max_aliases:,})")
                 if event.anchor in open_anchors:
                     raise fail(event, f"the YAML alias *{event.anchor} refers to a value that contains it (a recursive alias)")
-                add(event, sizes.get(event.anchor, 1))  # an undefined alias is reported when composing
+                # an undefined alias is reported when composing
+                add(event, 1 if event.anchor is None else sizes.get(event.anchor, 1))
             elif isinstance(event, yaml.ScalarEvent):
                 add(event, 1)
                 if event.anchor is not None:

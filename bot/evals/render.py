@@ -181,6 +181,7 @@ class Renderer:
 
     def _items(self, prompt: PromptSpec) -> list[tuple[int, str | None, str]]:
         if prompt not in self._prompt_items:
+            items: list[tuple[int, str | None, str]]
             if prompt.format == "chat":
                 items = [(self._key(None, content), None, content) for _, content in prompt.messages]
             else:

@@ -16,7 +16,8 @@ import sys
 import time
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
+from collections.abc import Generator
+from typing import Any, cast
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -186,7 +187,9 @@ class _Worker:
                 if text is not None:
                     self.sources[key] = (source, text)
                 chunks: list[str] = []
-                stream = self.template(key, files, env).generate(vars_)
+                # generate() is a generator (typed as an Iterator): throwing into it stops the render
+                # where it is, so the template's line is in the traceback
+                stream = cast(Generator[str, None, None], self.template(key, files, env).generate(vars_))
                 for chunk in stream:
                     size += len(chunk)  # characters: never more than the UTF-8 bytes
                     if size > limit:

@@ -154,9 +154,10 @@ async def run_evals(
             for case in plan.cases:
                 if case.skip or case.base is None or case.head is None or not checks_changed(case.base, case.head):
                     continue
-                keys = case_jobs.get((case.key, "head"))
-                if keys and all(jobs[k].result is not None for k in keys):
-                    under_base[case.key] = await _judge_by_base(case, [jobs[k] for k in keys], grader, clock(case.base))
+                head_keys = case_jobs.get((case.key, "head"))
+                if head_keys and all(jobs[k].result is not None for k in head_keys):
+                    head_jobs = [jobs[k] for k in head_keys]
+                    under_base[case.key] = await _judge_by_base(case, head_jobs, grader, clock(case.base))
 
     suites = tuple(
         _suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,

@@ -72,7 +72,8 @@ def _identity_vars(test: TestSpec) -> dict[str, Any]:
 def _test_ids(tests: tuple[TestSpec, ...]) -> list[str]:
     """Unique descriptions identify a test (so its data can change); otherwise its vars do."""
     counts = Counter(t.description for t in tests if t.description)
-    ids, seen = [], Counter()
+    ids: list[str] = []
+    seen: Counter[str] = Counter()
     for t in tests:
         base = t.description if t.description and counts[t.description] == 1 else f"{t.description or 'test'} [{digest(_identity_vars(t))[:8]}]"
         seen[base] += 1
@@ -159,7 +160,8 @@ def plan_suite(
     formatting_only: frozenset[str] = frozenset(),
     bounds: RenderBounds | None = None,
 ) -> SuitePlan:
-    description = (head or base).description if (head or base) else path
+    either = head or base
+    description = either.description if either else path
     plan = SuitePlan(path, description)
     aliases = _provider_aliases(base, head)
     bounds = bounds or RenderBounds()  # one per review when the runner passes it: renders share its time budget

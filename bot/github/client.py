@@ -209,7 +209,7 @@ class GitHubApp:
 
     # App-level calls (JWT-authenticated): failed-delivery recovery.
     def list_deliveries(self, per_page: int = 100, cursor: str | None = None) -> tuple[list[dict], str | None]:
-        params = {"per_page": per_page}
+        params: dict[str, str | int] = {"per_page": per_page}
         if cursor:
             params["cursor"] = cursor
         response = self.request("GET", "/app/hook/deliveries", auth=f"Bearer {self.jwt()}", params=params)
@@ -293,8 +293,9 @@ class InstallationClient:
 
     def check_runs_for(self, repo: str, sha: str, name: str | None = None) -> list[dict]:
         """This App's latest check runs on the commit (another App may use the same names)."""
-        params = {"check_name": name} if name else {}
-        params = {**params, "app_id": self.app.app_id, "per_page": 100}
+        params: dict[str, str | int] = {"app_id": self.app.app_id, "per_page": 100}
+        if name:
+            params["check_name"] = name
         response = self._call("GET", f"/repos/{repo}/commits/{sha}/check-runs", params=params)
         return response.json().get("check_runs", [])
 
@@ -302,7 +303,18 @@ class InstallationClient:
         return self._call("POST", f"/repos/{repo}/check-runs", json=body).json()
 
     def update_check_run(self, repo: str, check_run_id: int, body: dict) -> dict:
+        """Sets the run's fields; repeated safely. Annotations go through append_annotations."""
         return self._call("PATCH", f"/repos/{repo}/check-runs/{check_run_id}", json=body).json()
+
+    def append_annotations(self, repo: str, check_run_id: int, output: dict, annotations: list[dict]) -> dict:
+        """Adds annotations to the run. GitHub appends those of every request that carries them, so
+        this PATCH is not idempotent: it is not repeated after a 5xx or after a timeout once sent
+        (WriteUncertain); the caller reads the run's annotation count to learn whether it landed."""
+        body = {"output": {**output, "annotations": annotations}}
+        return self._call("PATCH", f"/repos/{repo}/check-runs/{check_run_id}", json=body, idempotent=False).json()
+
+    def check_run(self, repo: str, check_run_id: int) -> dict:
+        return self._call("GET", f"/repos/{repo}/check-runs/{check_run_id}").json()
 
     def permission(self, repo: str, user: str) -> str:
         response = self._call("GET", f"/repos/{repo}/collaborators/{user}/permission", ok_missing=True)

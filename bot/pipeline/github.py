@@ -10,8 +10,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from bot.core.approval import Review
+from bot.core.render.checks import CheckOutput
 from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK, ChangedFile, Links, ReviewResult
-from bot.github.client import MAX_PR_FILES, InstallationClient, WriteUncertain
+from bot.github.client import MAX_PR_FILES, GitHubError, InstallationClient, WriteUncertain
 from bot.pipeline.stages import ReviewInput
 from bot.pipeline.trees import GitHubTree, changes_from_trees
 
@@ -182,23 +183,58 @@ def create_once(client: InstallationClient, create: Callable[[], dict], find: Ca
 
 
 def complete_check(
-    client: InstallationClient, repo: str, check_run_id: int, output, actions: list[dict] | None = None,
+    client: InstallationClient, repo: str, check_run_id: int, output: CheckOutput, actions: list[dict] | None = None,
     details_url: str | None = None,
 ) -> None:
+    """Completes the run with `output`, then adds its annotations.
+
+    The completion carries no annotations, so it may be repeated. GitHub appends the annotations of
+    every request that carries them and can never remove one, so the run's annotation count is the
+    position to go on from: each batch is sent once, one without a clear answer is looked for in that
+    count before it is sent again, and a run completed before (re-published after an accept) only
+    gets the annotations past the count it holds."""
     annotations = list(output.annotations or ())
-    first, rest = annotations[:ANNOTATIONS_PER_REQUEST], annotations[ANNOTATIONS_PER_REQUEST:]
     out = {"title": output.title[:255], "summary": output.summary}
     if output.text:
         out["text"] = output.text
-    body: dict = {"status": "completed", "conclusion": output.conclusion, "completed_at": _now(), "output": {**out, "annotations": first}}
+    body: dict = {"status": "completed", "conclusion": output.conclusion, "completed_at": _now(), "output": out}
     if actions is not None:
         body["actions"] = actions
     if details_url:  # e.g. the sticky comment, once it exists
         body["details_url"] = details_url
-    client.update_check_run(repo, check_run_id, body)
-    while rest:  # GitHub appends annotations sent in later updates
-        batch, rest = rest[:ANNOTATIONS_PER_REQUEST], rest[ANNOTATIONS_PER_REQUEST:]
-        client.update_check_run(repo, check_run_id, {"output": {**out, "annotations": batch}})
+    held = _annotation_count(client.update_check_run(repo, check_run_id, body))
+    while held < len(annotations):
+        batch = annotations[held:held + ANNOTATIONS_PER_REQUEST]
+        held = _append_once(client, repo, check_run_id, out, batch, held)
+
+
+def _annotation_count(run: dict) -> int:
+    return int((run.get("output") or {}).get("annotations_count") or 0)
+
+
+def _append_once(client: InstallationClient, repo: str, check_run_id: int, out: dict, batch: list[dict], held: int) -> int:
+    """Appends `batch` to a run holding `held` annotations; returns how many it holds after."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return _annotation_count(client.append_annotations(repo, check_run_id, out, batch))
+        except GitHubError as exc:
+            if not isinstance(exc, WriteUncertain) and exc.status < 500:
+                raise  # refused: nothing was added
+            log.warning("adding %s annotations got no clear answer (%s); reading the count before sending them again",
+                        len(batch), exc)
+            deadline = time.monotonic() + client.app.settle_seconds
+            pause = 0.25
+            while True:
+                count = _annotation_count(client.check_run(repo, check_run_id))
+                if count > held:
+                    return count
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause *= 2
+            if attempt == CREATE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def close_check(client: InstallationClient, repo: str, check_run_id: int, conclusion: str, title: str, summary: str) -> None:

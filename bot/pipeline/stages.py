@@ -377,8 +377,6 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     if ctx.cancelled and ctx.cancelled():
         return result
     if ctx.cache is None:  # one cache for the eval run and the ablation that follows it
-        from bot.evals import MemoryCache
-
         ctx = replace(ctx, cache=MemoryCache())
     if inp.changed:
         report, skipped = run_evals_stage(inp, config, changes, ctx)

@@ -106,7 +106,8 @@ def fetch_tree(client: InstallationClient, repo: str, sha: str) -> Listing:
     # InstallationClient.tree() drops GitHub's `truncated` flag, and whether a listing is complete
     # decides whether changed files can be derived from it; so the call is made here.
     data = client._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"}).json()
-    files, links = {}, {}
+    files: dict[str, tuple[str, int]] = {}
+    links: dict[str, tuple[str, int]] = {}
     for e in data.get("tree", []):
         if e.get("type") != "blob":
             continue  # trees, and submodules ("commit")
@@ -137,11 +138,15 @@ class GitError(Exception):
     pass
 
 
-def git(repo: str, *args: str, binary: bool = False) -> bytes | str:
+def git_bytes(repo: str, *args: str) -> bytes:
     result = subprocess.run(["git", "-C", repo, *args], capture_output=True, check=False)
     if result.returncode != 0:
         raise GitError(result.stderr.decode(errors="replace").strip() or f"git {' '.join(args)} failed")
-    return result.stdout if binary else result.stdout.decode()
+    return result.stdout
+
+
+def git(repo: str, *args: str) -> str:
+    return git_bytes(repo, *args).decode()
 
 
 class GitTree:
@@ -153,15 +158,16 @@ class GitTree:
 
     def __init__(self, repo: str, rev: str):
         self.repo = repo
-        self.sha = str(git(repo, "rev-parse", "--verify", f"{rev}^{{commit}}")).strip()
+        self.sha = git(repo, "rev-parse", "--verify", f"{rev}^{{commit}}").strip()
         self._listed: Listing | None = None
         self._cache: dict[str, bytes | None] = {}
 
     def _listing(self) -> Listing:
         if self._listed is None:
-            files, links = {}, {}
-            out = git(self.repo, "ls-tree", "-r", "-l", "-z", self.sha, binary=True)
-            for record in out.split(b"\0"):  # type: ignore[union-attr]
+            files: dict[str, tuple[str, int]] = {}
+            links: dict[str, tuple[str, int]] = {}
+            out = git_bytes(self.repo, "ls-tree", "-r", "-l", "-z", self.sha)
+            for record in out.split(b"\0"):
                 if not record:
                     continue
                 meta, _, name = record.partition(b"\t")
@@ -176,7 +182,7 @@ class GitTree:
         return sorted(self._listing().files)
 
     def _blob(self, sha: str) -> bytes:
-        return git(self.repo, "cat-file", "blob", sha, binary=True)  # type: ignore[return-value]
+        return git_bytes(self.repo, "cat-file", "blob", sha)
 
     def read(self, path: str) -> bytes | None:
         path = normalize(path)
@@ -190,9 +196,10 @@ class GitTree:
 
 def git_changed_files(repo: str, base: str, head: str) -> list[tuple[str, str, str | None]]:
     """(path, status, previous_path) between two revisions, renames detected like GitHub does."""
-    out = str(git(repo, "diff", "--name-status", "-M", "-z", f"{base}", f"{head}"))
+    out = git(repo, "diff", "--name-status", "-M", "-z", f"{base}", f"{head}")
     fields = out.split("\0")
-    changed, i = [], 0
+    changed: list[tuple[str, str, str | None]] = []
+    i = 0
     statuses = {"A": "added", "M": "modified", "D": "removed", "T": "modified", "C": "added"}
     while i < len(fields) and fields[i]:
         code = fields[i]

@@ -42,7 +42,7 @@ class UTCDateTime(DateTime):
     def __init__(self) -> None:
         super().__init__(timezone=True)
 
-    def result_processor(self, dialect, coltype):  # type: ignore[override]
+    def result_processor(self, dialect, coltype):
         parent = super().result_processor(dialect, coltype)
 
         def process(value):

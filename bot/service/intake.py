@@ -62,7 +62,7 @@ def _installation_id(payload: dict) -> int | None:
     return _id(inst.get("id")) if isinstance(inst, dict) else None
 
 
-def _pr_payload(pr: dict, action: str, sender: str | None, label: str | None = None) -> dict:
+def _pr_payload(pr: dict, action: str | None, sender: str | None, label: str | None = None) -> dict:
     head, base = _d(pr.get("head")), _d(pr.get("base"))
     head_repo = _s(_d(head.get("repo")).get("full_name"))
     base_repo = _s(_d(base.get("repo")).get("full_name"))
@@ -141,7 +141,8 @@ def decide(event: str, payload: dict) -> Decision:
 
     if event in ("check_run", "check_suite"):
         obj = _d(payload.get(event))
-        pulls = obj.get("pull_requests") if isinstance(obj.get("pull_requests"), list) else []
+        listed = obj.get("pull_requests")
+        pulls = listed if isinstance(listed, list) else []
         prs = [p for p in pulls if isinstance(p, dict) and _id(p.get("number")) is not None]
         head_sha = _sha(obj.get("head_sha"))
         if event == "check_run" and action == "requested_action" and prs and head_sha is not None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
+from typing import cast
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -69,7 +70,8 @@ class DeliveryRecord:
         return [*(job.key for job in self.jobs), *([self.cancel_key] if self.cancel_key else [])]
 
 
-_JOB = Job.__table__
+# Declarative classes type __table__ as any FromClause; these are plain tables (insert/update need one).
+_JOB = cast(Table, Job.__table__)
 
 
 def store_deliveries(engine: Engine, records: list[DeliveryRecord]) -> list[bool]:
@@ -247,7 +249,7 @@ def _first_of_each(items: list, key) -> list:
 
 
 def _record_installation(conn: Connection, info: dict, now: datetime) -> None:
-    table = Installation.__table__
+    table = cast(Table, Installation.__table__)
     row = conn.execute(select(table.c.repos, table.c.account).where(table.c.id == info["id"])).one_or_none()
     repos = (set(row.repos or []) if row else set()) | set(info["repos"]) | set(info["added"])
     values = {"repos": sorted(repos - set(info["removed"])), "active": info["active"],
@@ -431,7 +433,5 @@ def oldest_queued_age(engine: Engine, now: datetime | None = None) -> float:
     if oldest is None:
         return 0.0
     if oldest.tzinfo is None:
-        from datetime import timezone
-
         oldest = oldest.replace(tzinfo=timezone.utc)
     return max(0.0, (now - oldest).total_seconds())

@@ -20,12 +20,14 @@ from starlette.routing import Route
 
 from bot import logs
 from bot.github.signature import verify
+from bot.release.api import create_release_router
 from bot.service import queue
 from bot.service.groupcommit import DeliveryWriter
 from bot.service.intake import Decision, decide
 from bot.service.queue import DeliveryRecord
 from bot.service.metrics import Metrics
 from bot.service.migrate import is_current
+from bot.service.setup import create_setup_router
 from bot.settings import Settings
 
 log = logging.getLogger("prompt_review.web")
@@ -210,23 +212,16 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics, lifespa
             log.warning("metrics: database unavailable")
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    try:
-        from bot.service.setup import create_setup_router
-    except ImportError:  # the setup flow ships with the deploy work; the service runs without it
-        create_setup_router = None
-    if create_setup_router is not None:
-        app.include_router(
-            create_setup_router(
-                configured=lambda: settings.configured,
-                public_url=settings.public_url,
-                github_web_url=settings.github_web_url,
-                github_api_url=settings.github_api_url,
-                credentials_path=settings.credentials_path,
-            )
+    app.include_router(
+        create_setup_router(
+            configured=lambda: settings.configured,
+            public_url=settings.public_url,
+            github_web_url=settings.github_web_url,
+            github_api_url=settings.github_api_url,
+            credentials_path=settings.credentials_path,
         )
-    from bot.release.api import create_release_router  # the release half: manifest, deployments, tokens
-
-    app.include_router(create_release_router(settings, engine))
+    )
+    app.include_router(create_release_router(settings, engine))  # the release half: manifest, deployments, tokens
     return _FastPath(app, webhook)
 
 

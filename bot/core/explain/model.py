@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from unidiff import PatchSet
+
 Lines = tuple[int, int]
 
 # Kinds of semantic change that are not an edit one could revert on their own.
@@ -137,8 +139,6 @@ def candidate_changes(prompts: Iterable) -> tuple[ChangeRef, ...]:
 
 def hunk_changes(path: str, unified_diff: str) -> list[ChangeRef]:
     """The hunks of a plain unified diff as candidate changes (the fallback without a semantic diff)."""
-    from unidiff import PatchSet
-
     try:
         patch = PatchSet(unified_diff if unified_diff.endswith("\n") else unified_diff + "\n")
     except Exception:

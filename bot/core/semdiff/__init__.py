@@ -3,6 +3,8 @@ model changed…) rather than which characters moved. Pure: text in, typed chang
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.errors import SourceError
 from bot.core.files import FileTree, normalize
 from bot.core.semdiff.compare import compare_text
@@ -113,6 +115,8 @@ def diff_prompt(path: str, base: FileTree, head: FileTree) -> PromptDiff:
 
 def _added_or_removed(path: str, before: str | None, after: str | None) -> PromptDiff:
     text = after if before is None else before
+    if text is None:
+        raise ValueError(f"{path}: a prompt that is neither added nor removed")
     parsed = parse(path, text)
     tokens = _tokens(parsed)
     excerpt = text if len(text) <= 400 else text[:399] + "…"
@@ -146,7 +150,9 @@ def _message_tokens(a: Parsed, b: Parsed) -> tuple[MessageTokens, ...]:
     for i in range(max(len(a.messages), len(b.messages))):
         ma = a.messages[i] if i < len(a.messages) else None
         mb = b.messages[i] if i < len(b.messages) else None
-        role = (mb or ma).role
+        either = mb or ma
+        assert either is not None  # i < the longer side's length
+        role = either.role
         out.append(MessageTokens(role, _message_count(a, ma) if ma else None, _message_count(b, mb) if mb else None))
     return tuple(out)
 
@@ -201,8 +207,6 @@ def _candidates(current: str, ref: str) -> list[str]:
 
 
 def _in_file(c: Change, file: str) -> Change:
-    from dataclasses import replace
-
     return replace(c, file=file, summary=f"{file}: {c.summary}")
 
 

@@ -95,15 +95,15 @@ def align(
     if rest_a and rest_b and len(rest_a) * len(rest_b) <= 10_000:
         scored = []
         for i in rest_a:
-            wa = _word_list(before[i])
+            la = _word_list(before[i])
             for j in rest_b:
                 if allowed and not allowed(i, j):
                     continue
-                wb = _word_list(after[j])
-                short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+                lb = _word_list(after[j])
+                short, long_ = (la, lb) if len(la) <= len(lb) else (lb, la)
                 if len(short) < 3:
                     continue
-                if _contained(short, long_) or (_persona(wa) and _persona(wb)):
+                if _contained(short, long_) or (_persona(la) and _persona(lb)):
                     scored.append((len(short) / len(long_), -abs(i - j), i, j))
         for share, _, i, j in sorted(scored, reverse=True):
             if i not in used_a and j not in used_b:

@@ -59,7 +59,7 @@ def compare_text(a: Parsed, b: Parsed, renames: dict[str, str]) -> list[Change]:
 
 
 def _compare_message(ma: Message, mb: Message, renames: dict[str, str], lost: Counter, gained: Counter,
-                     elsewhere: set[str] = frozenset()) -> list[Change]:
+                     elsewhere: frozenset[str] | set[str] = frozenset()) -> list[Change]:
     changes: list[Change] = []
     if _rendered(ma.text) == _rendered(mb.text):
         return []  # equivalence before difference: same words in the same order
@@ -250,7 +250,8 @@ def _number_shift(a: Parsed, b: Parsed) -> tuple[Counter, Counter]:
     """
     ca = Counter(u.canon for m in a.messages for u in m.units)
     cb = Counter(u.canon for m in b.messages for u in m.units)
-    na, nb = Counter(), Counter()
+    na: Counter[str] = Counter()
+    nb: Counter[str] = Counter()
     for text, count in (ca - cb).items():
         for key, n in numbers(text).items():
             na[key] += n * count

@@ -6,6 +6,7 @@ Pure like the rest of core: the corpus comes in as a FileTree (callers read the 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from posixpath import splitext
 
@@ -181,8 +182,6 @@ class RealScore:
 def load_real_corpus(corpus: FileTree) -> list[RealPair]:
     """Every `<pair>/meta.json` with its `base.*` and `head.*` files (the path keeps the pair's
     real file name, so the format is detected as it would be in the repository)."""
-    import json
-
     files = corpus.paths()
     out = []
     for name in sorted({p.split("/", 1)[0] for p in files if p.count("/") == 1 and p.endswith("/meta.json")}):
@@ -197,14 +196,15 @@ def load_real_corpus(corpus: FileTree) -> list[RealPair]:
 
 def score_real(pair: RealPair, diff: PromptDiff) -> RealScore:
     reported = {c.type for c in diff.changes if c.type not in _NOT_AN_EDIT}
-    found, missed = [], []
+    found: list[str] = []
+    missed: list[str] = []
     for label in pair.labels:
         if label == "formatting_only":
             hit = diff.formatting_only
         else:
             hit = bool(reported & _LABEL_TYPES.get(label, frozenset({ChangeType(label)})))
         (found if hit else missed).append(label)
-    named = set()
+    named: set[ChangeType] = set()
     for label in pair.labels:
         named |= _LABEL_TYPES.get(label, frozenset({ChangeType(label)}))
     unlabelled = sorted(t.value for t in reported if t not in named)

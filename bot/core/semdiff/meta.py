@@ -106,12 +106,12 @@ def compare_variables(a: Parsed, b: Parsed, renames: dict[str, str]) -> list[Cha
                                    after=new, base_lines=_pt(a.variables[old]), head_lines=_pt(b.variables[new])))
     # A variable the template stops using is removed even while the front matter still declares it.
     gone = [n for n in a.variables if n not in b.variables or (n in a.uses and n not in b.uses and b.uses)]
-    new = [n for n in b.variables if n not in a.variables or (n in b.uses and n not in a.uses and a.uses)]
+    added = [n for n in b.variables if n not in a.variables or (n in b.uses and n not in a.uses and a.uses)]
     for name in gone:
         if name not in renames:
             changes.append(make_change(T.VARIABLE_REMOVED, f"variable {{{{{name}}}}} removed", before=name,
                                        base_lines=_pt(a.uses.get(name, a.variables[name]))))
-    for name in new:
+    for name in added:
         if name not in renames.values():
             changes.append(make_change(T.VARIABLE_ADDED, f"variable {{{{{name}}}}} added", after=name,
                                        head_lines=_pt(b.uses.get(name, b.variables[name]))))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from bot.core.errors import SourceError, UserError
-from bot.core.semdiff.segment import segment
-from bot.core.semdiff.structure import Example, Message, Parsed, Setting
+from bot.core.semdiff.messages import build_message, split_examples
+from bot.core.semdiff.parse_chat import parse_chat
+from bot.core.semdiff.structure import Parsed, Setting
 from bot.core.semdiff.template import handlebars_variables, jinja_variables, looks_like_jinja
 from bot.core.yamlsrc import LocatedYaml, load_yaml
 
@@ -50,8 +51,6 @@ def detect_format(path: str, text: str) -> str:
 def parse(path: str, text: str) -> Parsed:
     fmt = detect_format(path, text)
     if fmt in ("chat-json", "chat-yaml"):
-        from bot.core.semdiff.parse_chat import parse_chat
-
         parsed = parse_chat(path, text, fmt)
     elif fmt in ("prompty", "dotprompt", "front-matter"):
         parsed = _parse_front_matter(path, text, fmt)
@@ -112,7 +111,8 @@ def _declared_inputs(data: dict, located: LocatedYaml) -> dict[str, int | None]:
     inp = data.get("input")
     schema = inp.get("schema") if isinstance(inp, dict) else None
     if isinstance(schema, dict):
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else schema
+        listed = schema.get("properties")
+        props = listed if isinstance(listed, dict) else schema
         base = ("input", "schema", "properties") if props is not schema else ("input", "schema")
         for name in props:
             clean = re.sub(r"[?(].*$", "", str(name)).strip()
@@ -215,34 +215,3 @@ def _loop_has_roles(lines: list[str], start: int, marker: re.Pattern) -> bool:
         elif marker.match(line):
             return True
     return False
-
-
-def build_message(role: str, text: str, first_line: int) -> Message:
-    sections, examples = segment(text, first_line)
-    last = first_line + max(0, text.rstrip("\n").count("\n"))
-    return Message(role, (first_line, last), text, tuple(sections), tuple(examples))
-
-
-def split_examples(messages: list[Message]) -> tuple[list[Message], list[Example]]:
-    """A user message answered by an assistant message is a few-shot example, not a message."""
-    examples: list[Example] = [e for m in messages for e in m.examples]
-    kept: list[Message] = []
-    i = 0
-    while i < len(messages):
-        cur = messages[i]
-        nxt = messages[i + 1] if i + 1 < len(messages) else None
-        if cur.role == "user" and nxt is not None and nxt.role == "assistant":
-            # The assistant's tool calls, the tool results and the answer after them are one example.
-            end = i + 2
-            while end < len(messages) and messages[end].role in ("tool", "function"):
-                end += 1
-                if end < len(messages) and messages[end].role == "assistant":
-                    end += 1
-            turn = messages[i:end]
-            text = "\n".join(f"{m.role}: {m.text.strip()}" for m in turn)
-            examples.append(Example(text, (cur.lines[0], turn[-1].lines[1])))
-            i = end
-            continue
-        kept.append(cur)
-        i += 1
-    return kept, examples

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import yaml
 
 from bot.core import safejson
 from bot.core.errors import SourceError, UserError
-from bot.core.semdiff.parse import build_message, split_examples
+from bot.core.semdiff.messages import build_message, split_examples
 from bot.core.semdiff.structure import Parsed, Setting
 from bot.core.semdiff.template import jinja_variables, looks_like_jinja
 from bot.core.yamlsrc import compose, load_yaml
@@ -151,7 +152,7 @@ def _value_line(root, keys: list[str], text: str) -> tuple[int, bool]:
     return (text.count("\n", 0, m.start()) + 1 if m else 1), False
 
 
-def _split_request(data):
+def _split_request(data: object) -> tuple[list | None, dict[str, object]]:
     """(messages, flattened other settings) or (None, {}) when this is not a chat prompt."""
     if isinstance(data, list):
         return data, {}
@@ -191,8 +192,6 @@ def _content_text(content) -> str:
 
 def _pin_to_line(msg, line: int):
     """A quoted one-line scalar holds many sentences on one file line: report that line."""
-    from dataclasses import replace
-
     sections = tuple(
         replace(s, lines=(line, line), units=tuple(replace(u, lines=(line, line)) for u in s.units)) for s in msg.sections
     )

@@ -4,6 +4,7 @@ typed SandboxError when the sandbox stopped the code before it could judge (neve
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -109,8 +110,6 @@ def judge(value: Any, threshold: float | None, language: str) -> CodeResult:
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"
         elif language == "Python" and text.startswith("{"):
-            import json
-
             try:
                 value = json.loads(text)
             except ValueError:
