@@ -227,6 +227,9 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics, lifespa
     from bot.release.api import create_release_router  # the release half: manifest, deployments, tokens
 
     app.include_router(create_release_router(settings, engine))
+    from bot.ui import create_ui_router  # the /ui/ pages: sign-in, history, full reviews, buttons
+
+    app.include_router(create_ui_router(settings, engine))
     return _FastPath(app, webhook)
 
 

@@ -16,6 +16,7 @@ from bot.simulator.driver import Simulator
 from bot.simulator.faults import Fault
 from bot.simulator.http import DOCS, GitHubError
 from bot.simulator.routes_app import router as app_router
+from bot.simulator.routes_oauth import router as oauth_router
 from bot.simulator.routes_release import router as release_router
 from bot.simulator.routes_repos import router as repos_router
 from bot.simulator.routes_write import router as write_router
@@ -25,7 +26,7 @@ def create_app(sim: Simulator) -> FastAPI:
     """The REST API over `sim`; `app.state.sim` may be swapped for a fresh Simulator (tests reuse one server)."""
     app = FastAPI(title="GitHub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = sim
-    for router in (app_router, repos_router, write_router, release_router):
+    for router in (app_router, repos_router, write_router, release_router, oauth_router):
         app.include_router(router)
 
     @app.exception_handler(GitHubError)
