@@ -155,7 +155,7 @@ def timeline(engine: Engine, repo: str, path: str, metrics: MetricsSource | None
                    if p.path == path)
     now = now or datetime.now(timezone.utc)
     series = tuple((metrics or NoMetrics()).series(repo, path, now - METRICS_WINDOW, now, CHART_BUCKETS))
-    events.sort(key=lambda e: (e.at is None, e.at or datetime.min.replace(tzinfo=timezone.utc)))
+    events.sort(key=lambda e: (e.at is None, e.at or datetime(1970, 1, 1, tzinfo=timezone.utc)))
     return with_shifts(Timeline(repo=repo, path=path, labels=labels, events=tuple(events), scores=tuple(scores),
                                 series=series))
 

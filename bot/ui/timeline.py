@@ -5,10 +5,11 @@ up with. Pure: the web pages and `prompt-review history` build it from storage o
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from typing import Annotated
 
 SCHEMA = "prompt-review/history@1"
 
@@ -22,12 +23,20 @@ class EventKind(str, Enum):
     SHIFT = "shift"  # a metric moved: a change point
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Storage may hand back naive UTC times (SQLite); every time here is aware, so they compare."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+UTC = Annotated[datetime, AfterValidator(_utc)]
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Event(Frozen):
-    at: datetime | None
+    at: UTC | None
     kind: EventKind
     title: str
     version: str | None = None  # 12-hex version the event is about
@@ -39,7 +48,7 @@ class Event(Frozen):
 
 
 class Point(Frozen):
-    at: datetime
+    at: UTC
     value: float
 
 
@@ -64,7 +73,7 @@ class VersionScore(Frozen):
 
 class Shift(Frozen):
     metric: str
-    at: datetime
+    at: UTC
     before: float
     after: float
     near: str | None  # the version/model change it lines up with, in words
@@ -90,6 +99,7 @@ class Timeline(Frozen):
 
 # --- change points -------------------------------------------------------------------------------
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MIN_SIDE = 5  # points on each side of a candidate change
 
 
@@ -143,10 +153,28 @@ def _amount(metric: str, before: float, after: float) -> str:
     return f"{word} {abs(delta):.3g}"
 
 
-def shifts(series: tuple[Series, ...] | list[Series], events: tuple[Event, ...] | list[Event]) -> tuple[Shift, ...]:
-    """A shift per series whose mean moved, named after the nearest earlier version/model change."""
+def combined(series: tuple[Series, ...] | list[Series]) -> list[Series]:
+    """Per metric with several versions/arms: all traffic as one series (volume summed, the rest averaged
+    per bucket) — a version switch is a shift of the whole, not within any one version's series."""
     out = []
-    for s in series:
+    for metric in dict.fromkeys(s.metric for s in series):
+        parts = [s for s in series if s.metric == metric]
+        if len(parts) < 2:
+            continue
+        buckets: dict[datetime, list[float]] = {}
+        for s in parts:
+            for p in s.points:
+                buckets.setdefault(p.at, []).append(p.value)
+        points = tuple(Point(at=at, value=sum(v) if metric == "volume" else sum(v) / len(v)) for at, v in sorted(buckets.items()))
+        out.append(Series(metric=metric, points=points))
+    return out
+
+
+def shifts(series: tuple[Series, ...] | list[Series], events: tuple[Event, ...] | list[Event]) -> tuple[Shift, ...]:
+    """A shift per series whose mean moved (and per metric over all versions), named after the nearest
+    earlier version/model change."""
+    out = []
+    for s in [*series, *combined(series)]:
         values = [p.value for p in s.points]
         i = change_point(values)
         if i is None:
@@ -155,7 +183,7 @@ def shifts(series: tuple[Series, ...] | list[Series], events: tuple[Event, ...] 
         at = s.points[i].at
         cause = nearest_change(at, events)
         near = f"{_ago(at - cause.at)} after {cause.title}" if cause and cause.at else None  # type: ignore[operator]
-        who = s.metric + (f" (version {s.version}" + (f", arm {s.arm}" if s.arm else "") + ")" if s.version else "")
+        who = s.metric + (f" (version {s.version}" + (f", arm {s.arm}" if s.arm else "") + ")" if s.version else " (all versions)")
         text = f"{who} {_amount(s.metric, before, after)} at {at:%Y-%m-%d %H:%M}" + (f", {near}" if near else "")
         out.append(Shift(metric=s.metric, at=at, before=before, after=after, near=near, text=text))
     return tuple(sorted(out, key=lambda x: x.at))
@@ -164,7 +192,7 @@ def shifts(series: tuple[Series, ...] | list[Series], events: tuple[Event, ...] 
 def with_shifts(t: Timeline) -> Timeline:
     found = shifts(t.series, t.events)
     marks = tuple(Event(at=s.at, kind=EventKind.SHIFT, title=s.text) for s in found)
-    events = tuple(sorted((*t.events, *marks), key=lambda e: (e.at is None, e.at or datetime.min)))
+    events = tuple(sorted((*t.events, *marks), key=lambda e: (e.at is None, e.at or _EPOCH)))
     return t.model_copy(update={"shifts": found, "events": events})
 
 

@@ -62,3 +62,14 @@ def test_scores_chart_has_a_point_per_version_and_suite():
 
 def test_no_data_draws_no_chart():
     assert time_chart("x", [], [], []) == "" and scores_chart("x", []) == ""
+
+
+def test_a_switch_between_two_flat_versions_is_a_shift_of_all_traffic_named_after_the_deployment():
+    old = Series(metric="task_success", version="aaaaaaaaaaaa",
+                 points=tuple(Point(at=T0 + timedelta(minutes=i), value=0.9) for i in range(30)))
+    new = Series(metric="task_success", version="bbbbbbbbbbbb",
+                 points=tuple(Point(at=T0 + timedelta(minutes=i), value=0.8) for i in range(30, 60)))
+    deploy = Event(at=T0 + timedelta(minutes=25), kind=EventKind.DEPLOY, title="production → bbbbbbbbbbbb")
+    [found] = shifts([old, new], [deploy])
+    assert found.text == ("task_success (all versions) dropped 10 pts at 2026-03-01 14:30, "
+                          "5 min after production → bbbbbbbbbbbb")
