@@ -56,12 +56,12 @@ class History:
 
 def merged(s: Stack, branch: str, approve: bool) -> str:
     pr = s.sim.open_pull(REPO, branch, overlay(branch), branch.title(), "dave")
-    s.wait_idle()
+    s.wait_idle(timeout=300)
     if approve:
         s.sim.submit_review(REPO, pr.number, "erin", "APPROVED")
-        s.wait_idle()
+        s.wait_idle(timeout=300)
     s.sim.merge_pull(REPO, pr.number, user="erin")
-    s.wait_idle()
+    s.wait_idle(timeout=300)
     return pr.head_sha  # the simulator fast-forwards the base to the head
 
 
