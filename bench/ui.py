@@ -41,14 +41,16 @@ TARGET_MS = 200
 
 
 class SqlRollups:
-    """A MetricsSource over a (prompt, version, minute, n, errors, latency_sum, score_sum) table."""
+    """A MetricsSource over (prompt, version, minute, n, errors, latency_sum, score_sum) tables: given
+    several (step in minutes → table), it reads the coarsest one whose step fits the chart's bucket."""
 
-    def __init__(self, engine, table: str, ids: dict[str, int]):
-        self.engine, self.table, self.ids = engine, table, ids
+    def __init__(self, engine, tables: dict[int, str], ids: dict[str, int]):
+        self.engine, self.tables, self.ids = engine, tables, ids
 
     def series(self, repo, path, start, end, buckets):
         t0, t1 = int(start.timestamp() // 60), int(end.timestamp() // 60)
         width = max(1, (t1 - t0) // buckets)
+        self.table = self.tables[max(step for step in self.tables if step <= width)]
         sql = text(f"SELECT version, (minute - :t0) / :w AS b, SUM(n), SUM(errors), SUM(latency_sum), SUM(score_sum) "
                    f"FROM {self.table} WHERE prompt = :p AND minute BETWEEN :t0 AND :t1 GROUP BY version, b ORDER BY version, b")
         with self.engine.connect() as c:
@@ -105,6 +107,10 @@ def generate(engine, prompts: int, days: int) -> dict[str, int]:
                        "latency_sum REAL, score_sum REAL, PRIMARY KEY (prompt, minute, version)) WITHOUT ROWID"))
         c.execute(text("INSERT INTO rollups_hour SELECT prompt, version, minute / 60 * 60, SUM(n), SUM(errors), SUM(latency_sum), "
                        "SUM(score_sum) FROM rollups_minute GROUP BY prompt, version, minute / 60 * 60"))
+        c.execute(text("CREATE TABLE rollups_day (prompt INTEGER, version TEXT, minute INTEGER, n INTEGER, errors INTEGER, "
+                       "latency_sum REAL, score_sum REAL, PRIMARY KEY (prompt, minute, version)) WITHOUT ROWID"))
+        c.execute(text("INSERT INTO rollups_day SELECT prompt, version, minute / 1440 * 1440, SUM(n), SUM(errors), "
+                       "SUM(latency_sum), SUM(score_sum) FROM rollups_hour GROUP BY prompt, version, minute / 1440 * 1440"))
     return ids
 
 
@@ -113,15 +119,21 @@ def main() -> int:
     ap.add_argument("--prompts", type=int, default=50)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--samples", type=int, default=20)
+    ap.add_argument("--db", default=None, help="keep the generated data in this SQLite file and reuse it on the next run")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade(engine)
-        t = time.perf_counter()
-        ids = generate(engine, args.prompts, args.days)
-        rows = args.prompts * args.days * 1440
-        print(f"generated {rows:,} minute rollups for {args.prompts} prompts over {args.days} days "
-              f"in {time.perf_counter() - t:.0f} s")
+        db = Path(args.db) if args.db else Path(tmp) / "bench.db"
+        reuse = db.exists()
+        engine = make_engine(f"sqlite:///{db}")
+        if reuse:
+            ids = {f"prompts/p{i:02}.md": i for i in range(args.prompts)}
+        else:
+            upgrade(engine)
+            t = time.perf_counter()
+            ids = generate(engine, args.prompts, args.days)
+            rows = args.prompts * args.days * 1440
+            print(f"generated {rows:,} minute rollups for {args.prompts} prompts over {args.days} days "
+                  f"in {time.perf_counter() - t:.0f} s")
         pages = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True,
                                    undefined=jinja2.StrictUndefined)
         pages.filters["q"] = lambda s: s
@@ -129,8 +141,10 @@ def main() -> int:
         paths = sorted(ids)
         rng = random.Random(1)
         results = {}
-        for name, table in (("prompt page, minute rows", "rollups_minute"), ("prompt page, hourly roll-up", "rollups_hour")):
-            source = SqlRollups(engine, table, ids)
+        for name, tables in (("prompt page, minute rows", {1: "rollups_minute"}),
+                             ("prompt page, + hourly roll-up", {1: "rollups_minute", 60: "rollups_hour"}),
+                             ("prompt page, + daily roll-up", {1: "rollups_minute", 60: "rollups_hour", 1440: "rollups_day"})):
+            source = SqlRollups(engine, tables, ids)
             times, found = [], 0
             for _ in range(args.samples):
                 path = rng.choice(paths)
@@ -151,7 +165,7 @@ def main() -> int:
         for name, ts in results.items():
             ts.sort()
             p95 = ts[min(len(ts) - 1, int(len(ts) * 0.95))]
-            print(f"{name:32} p50 {statistics.median(ts):7.1f} ms   p95 {p95:7.1f} ms   "
+            print(f"{name:34} p50 {statistics.median(ts):7.1f} ms   p95 {p95:7.1f} ms   "
                   f"{'meets' if p95 < TARGET_MS else 'misses'} the {TARGET_MS} ms target")
         engine.dispose()
     return 0
