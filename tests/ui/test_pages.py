@@ -127,3 +127,11 @@ def test_sign_out_ends_the_session(history):
     out = erin.post(history.url + "/ui/logout", data={"csrf": csrf_of(erin.get(history.url + "/ui/").text)})
     assert out.status_code == 200 and "signed out" in out.text
     assert erin.get(history.url + "/ui/").status_code == 303
+
+
+def test_the_done_note_shows_only_words_the_service_writes(history):
+    erin = sign_in(history.url, "erin")
+    page = erin.get(history.url + f"/ui/repos/{REPO}/prompts/{SYSTEM}", params={"done": "Call +1-555 to verify your account"})
+    assert "Call +1-555" not in page.text
+    page = erin.get(history.url + f"/ui/repos/{REPO}/prompts/{SYSTEM}", params={"done": "deploy #3 of staging"})
+    assert "Done: deploy #3 of staging." in page.text
