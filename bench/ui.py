@@ -60,7 +60,7 @@ class SqlRollups:
             at = datetime.fromtimestamp((t0 + b * width) * 60, timezone.utc)
             for metric, value in (("volume", n), ("error_rate", errors / n), ("latency_ms", latency / n),
                                   ("task_success", score / n)):
-                out.setdefault((metric, version), []).append(Point(at=at, value=value))
+                out.setdefault((metric, version), []).append(Point(at, float(value)))
         return [Series(metric=m, version=v, points=tuple(p)) for (m, v), p in out.items()]
 
 

@@ -16,7 +16,9 @@ METRICS = ("volume", "error_rate", "latency_ms")  # then every score the app rep
 class MetricsSource(Protocol):
     def series(self, repo: str, path: str, start: datetime, end: datetime, buckets: int) -> list[Series]:
         """Per (metric, version, arm) series of `path` between `start` and `end`, aggregated into at most
-        `buckets` points (a year of minutes must not reach the browser as 525,600 points)."""
+        `buckets` points (a year of minutes must not reach the browser as 525,600 points). Naive times are
+        taken as UTC. A source should keep coarser roll-ups (hour, day) and read the coarsest whose step fits a bucket:
+        aggregating a year of minute rows on each page view takes seconds."""
         ...
 
 

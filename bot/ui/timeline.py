@@ -8,8 +8,9 @@ import math
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
-from typing import Annotated
+from typing import Annotated, NamedTuple
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 SCHEMA = "prompt-review/history@1"
 
@@ -47,8 +48,11 @@ class Event(Frozen):
     details: tuple[str, ...] = ()  # semantic changes, moves, why
 
 
-class Point(Frozen):
-    at: UTC
+class Point(NamedTuple):
+    """A bucket of a series. A named tuple, not a model: a year of charts is tens of thousands of points
+    a page, and validating each as a model was most of the page's time (bench/ui.py)."""
+
+    at: datetime
     value: float
 
 
@@ -60,6 +64,12 @@ class Series(Frozen):
     arm: str | None = None
     model: str | None = None
     points: tuple[Point, ...] = ()
+
+    @model_validator(mode="after")
+    def _aware(self) -> "Series":
+        if any(p.at.tzinfo is None for p in self.points):
+            object.__setattr__(self, "points", tuple(Point(_utc(p.at), p.value) for p in self.points))
+        return self
 
 
 class VersionScore(Frozen):
@@ -165,7 +175,8 @@ def combined(series: tuple[Series, ...] | list[Series]) -> list[Series]:
         for s in parts:
             for p in s.points:
                 buckets.setdefault(p.at, []).append(p.value)
-        points = tuple(Point(at=at, value=sum(v) if metric == "volume" else sum(v) / len(v)) for at, v in sorted(buckets.items()))
+        points = tuple(Point(at, sum(v) if metric == "volume" else sum(v) / len(v))
+                       for at, v in sorted(buckets.items()))
         out.append(Series(metric=metric, points=points))
     return out
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.simulator import Simulator, start
 
-from conftest import SECRET
+SECRET = "oauth-contract-secret"
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +57,14 @@ def test_the_authorize_page_asks_who_signs_in(world):
     assert world["client"].get("/login/oauth/authorize", params={"client_id": "nope", "redirect_uri": "http://x/cb"}).status_code == 404
 
 
-def test_user_installation_endpoints_match_the_description_and_list_only_accessible_repos(world, github_spec):
-    from test_openapi_contract import conforms
+def conforms(spec, resp: httpx.Response, method: str, template: str, status: int):
+    assert resp.status_code == status, resp.text[:500]
+    errors = spec.response_errors(method, template, status, resp.json())
+    assert errors == [], f"{method} {template} → {status}:\n" + "\n".join(errors[:20])
+    return resp.json()
 
+
+def test_user_installation_endpoints_match_the_description_and_list_only_accessible_repos(world, github_spec):
     token = _token(world, "olivia")["access_token"]
     c = world["client"]
     auth = {"Authorization": f"Bearer {token}"}
