@@ -111,11 +111,19 @@ def main(argv: list[str] | None = None) -> int:
 
     add_release_verbs(sub)
 
+    from bot.ui.history import add_history_verb  # history: a prompt's timeline from the service or git
+
+    add_history_verb(sub)
+
     args = parser.parse_args(argv)
     if args.verb in RELEASE_VERBS:
         from bot.release.cli import release_command
 
         return release_command(args)
+    if args.verb == "history":
+        from bot.ui.history import history_command
+
+        return history_command(args)
     if args.verb in ("serve", "web", "worker"):
         from bot.service.run import run
 

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     job_retry_base_seconds: float = Field(2.0, ge=0)
     poll_interval_seconds: float = Field(0.5, gt=0)
     redeliver_interval_seconds: float = Field(600.0, ge=0)
+    # Sign-in on the /ui/ pages: the App's own OAuth client (written by /setup), and the key that signs
+    # session cookies (default: derived from the App's private key, so every replica agrees).
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = Field(None, repr=False)
+    session_secret: str | None = Field(None, repr=False)
 
     @field_validator("github_api_url")
     @classmethod

@@ -32,6 +32,12 @@ if [ -z "$pg_bin" ]; then
   exit 2
 fi
 
+# Chromium for the /ui/ browser tests: Debian's chromium and chromium-driver (selenium drives them; no browser download).
+if { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing chromium and chromium-driver from Debian packages" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) >&2
+fi
+
 pgdir=$(mktemp -d "${TMPDIR:-/tmp}/prompt-review-pg.XXXXXX")
 pgport=$("$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 as_pg=()

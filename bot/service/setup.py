@@ -55,6 +55,8 @@ class ConvertedApp(BaseModel):
     html_url: str
     webhook_secret: SecretStr
     pem: SecretStr
+    client_id: str | None = None  # the App's OAuth client: sign-in on the /ui/ pages
+    client_secret: SecretStr | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,9 @@ def write_credentials(app: ConvertedApp, credentials_path: Path, github_api_url:
         "PROMPT_REVIEW_WEBHOOK_SECRET": app.webhook_secret.get_secret_value(),
         "PROMPT_REVIEW_GITHUB_API_URL": github_api_url.rstrip("/"),
     }
+    if app.client_id and app.client_secret:  # sign-in with GitHub on the /ui/ pages
+        values["PROMPT_REVIEW_OAUTH_CLIENT_ID"] = app.client_id
+        values["PROMPT_REVIEW_OAUTH_CLIENT_SECRET"] = app.client_secret.get_secret_value()
     for name, value in values.items():
         if not _BARE_VALUE.fullmatch(value):
             # Never include the value: it may be the secret.

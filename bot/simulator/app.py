@@ -17,6 +17,7 @@ from bot.simulator.faults import Fault
 from bot.simulator.http import DOCS, GitHubError
 from bot.simulator.routes_app import router as app_router
 from bot.simulator.routes_issues import router as issues_router
+from bot.simulator.routes_oauth import router as oauth_router
 from bot.simulator.routes_release import router as release_router
 from bot.simulator.routes_repos import router as repos_router
 from bot.simulator.routes_web import router as web_router
@@ -28,7 +29,7 @@ def create_app(sim: Simulator) -> FastAPI:
     app = FastAPI(title="GitHub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = sim
     # issues first: it owns issue comments and hands comments on PRs to the repos routes
-    for router in (app_router, issues_router, repos_router, write_router, release_router, web_router):
+    for router in (app_router, issues_router, repos_router, write_router, release_router, web_router, oauth_router):
         app.include_router(router)
 
     @app.exception_handler(GitHubError)

@@ -133,6 +133,8 @@ def test_callback_stores_credentials_in_0600_files_and_links_to_the_install_page
         "PROMPT_REVIEW_PRIVATE_KEY_PATH": str(key_path),
         "PROMPT_REVIEW_WEBHOOK_SECRET": app.webhook_secret,
         "PROMPT_REVIEW_GITHUB_API_URL": github.api_url,
+        "PROMPT_REVIEW_OAUTH_CLIENT_ID": app.client_id,  # the App's OAuth client: sign-in on /ui/
+        "PROMPT_REVIEW_OAUTH_CLIENT_SECRET": app.client_secret,
     }
     assert key_path.read_bytes() == app.private_key_pem
     assert app.permissions == manifest["default_permissions"] and app.events == manifest["default_events"]

@@ -1,0 +1,150 @@
+"""The pages in a real browser: Debian's Chromium driven through chromium-driver by selenium (no browser
+download). Sign-in against the simulator's OAuth page, each page rendered with data, charts present,
+buttons that act for an owner and are refused for someone else, accessibility basics. Screenshots go to
+$PROMPT_REVIEW_UI_SCREENSHOTS (default: a directory of the test run) for a human to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.ui.conftest import REPO, SYSTEM
+
+
+def _find(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+        if path:
+            return path
+    pytest.fail(f"{' or '.join(names)} is not installed: scripts/test.sh installs Debian's chromium and chromium-driver")
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    where = os.environ.get("PROMPT_REVIEW_UI_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {path}")
+    return path
+
+
+@pytest.fixture
+def browser():
+    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must never fetch a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = _find("chromium", "chromium-browser")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,1600",
+                 "--no-first-run", "--disable-extensions"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=_find("chromedriver")))
+    driver.set_page_load_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def sign_in(driver, url: str, login: str, page: str) -> None:
+    driver.get(url + page)  # anonymous: sent to GitHub's sign-in, then back here
+    field = driver.find_element(By.ID, "login")
+    assert driver.find_element(By.CSS_SELECTOR, "label[for=login]").text == "Username"
+    field.send_keys(login)
+    driver.find_element(By.ID, "authorize").click()
+    assert driver.current_url == url + page
+
+
+def _luminance(rgb: str) -> float:
+    parts = [int(float(x)) for x in rgb[rgb.index("(") + 1: rgb.index(")")].split(",")[:3]]
+    lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in parts]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(driver, css: str) -> float:
+    el = driver.find_element(By.CSS_SELECTOR, css)
+    fg = driver.execute_script("return getComputedStyle(arguments[0]).color", el)
+    bg = driver.execute_script("""let e = arguments[0];
+        while (e) { const c = getComputedStyle(e).backgroundColor; if (c && !c.endsWith(', 0)') && c !== 'transparent') return c; e = e.parentElement; }
+        return 'rgb(255, 255, 255)';""", el)
+    a, b = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def accessible_basics(driver) -> None:
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert len(driver.find_elements(By.TAG_NAME, "h1")) == 1 and driver.find_elements(By.TAG_NAME, "main")
+    assert driver.title
+    for field in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden])"):
+        assert driver.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']"), field.get_attribute("name")
+    for svg in driver.find_elements(By.CSS_SELECTOR, "svg.chart"):
+        assert svg.get_attribute("role") == "img" and svg.find_elements(By.TAG_NAME, "title")
+    for css in ("main h1", "main a", "main p, main li, main td"):
+        if driver.find_elements(By.CSS_SELECTOR, css):
+            assert contrast(driver, css) >= 4.5, css
+
+
+def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, shots):
+    url = history.url
+    sign_in(browser, url, "erin", f"/ui/repos/{REPO}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == REPO
+    assert SYSTEM in browser.find_element(By.TAG_NAME, "table").text
+    accessible_basics(browser)
+    browser.save_screenshot(str(shots / "repo.png"))
+
+    browser.get(url + "/ui/")
+    assert REPO in browser.find_element(By.TAG_NAME, "main").text
+    accessible_basics(browser)
+    browser.save_screenshot(str(shots / "index.png"))
+
+    browser.find_element(By.LINK_TEXT, REPO).click()
+    browser.find_element(By.LINK_TEXT, SYSTEM).click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == SYSTEM
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert charts and charts[0].find_elements(By.CSS_SELECTOR, "circle.score")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "ol.timeline li")) >= 4
+    accessible_basics(browser)
+    browser.save_screenshot(str(shots / "prompt.png"))
+
+    browser.find_element(By.PARTIAL_LINK_TEXT, "merged from #2").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Review of #2"
+    assert browser.find_elements(By.CSS_SELECTOR, "table.cases tbody tr")
+    accessible_basics(browser)
+    browser.save_screenshot(str(shots / "review.png"))
+
+
+def test_an_owner_deploys_with_the_button_after_a_confirmation_naming_the_move(history, browser, shots):
+    sign_in(browser, history.url, "erin", f"/ui/repos/{REPO}/prompts/{SYSTEM}")
+    good_version = browser.find_elements(By.CSS_SELECTOR, "table code")[-1].text  # the oldest row: PR #1's version
+    browser.find_element(By.LINK_TEXT, f"Deploy {good_version} to production").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Deploy to production?"
+    assert good_version in browser.find_element(By.TAG_NAME, "table").text
+    accessible_basics(browser)
+    browser.save_screenshot(str(shots / "confirm.png"))
+    browser.find_element(By.ID, "confirm").click()
+    assert "Done: deploy" in browser.find_element(By.CSS_SELECTOR, "p.note").text
+    assert f"production → {good_version}" in browser.find_element(By.CSS_SELECTOR, "ol.timeline").text
+    browser.save_screenshot(str(shots / "deployed.png"))
+
+
+def test_someone_who_does_not_own_the_prompt_gets_no_buttons_and_is_refused(history, browser, shots):
+    sign_in(browser, history.url, "dave", f"/ui/repos/{REPO}/prompts/{SYSTEM}")
+    assert not browser.find_elements(By.PARTIAL_LINK_TEXT, "Deploy ")
+    assert "not offered to you" in browser.find_element(By.ID, "why-no-buttons").text
+    browser.get(history.url + f"/ui/repos/{REPO}/deploy?label=staging&path={SYSTEM}&commit={history.bad}")
+    browser.find_element(By.ID, "confirm").click()  # the page can be reached; the release rules refuse
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Refused"
+    assert "may not deploy" in browser.find_element(By.TAG_NAME, "main").text
+    browser.save_screenshot(str(shots / "refused.png"))
+
+
+def test_a_person_without_access_never_sees_the_repository(history, browser, shots):
+    sign_in(browser, history.url, "mallory", "/ui/")
+    assert REPO not in browser.find_element(By.TAG_NAME, "main").text
+    browser.get(history.url + f"/ui/repos/{REPO}/prompts/{SYSTEM}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not available"
+    browser.save_screenshot(str(shots / "no-access.png"))
