@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     job_retry_base_seconds: float = Field(2.0, ge=0)
     poll_interval_seconds: float = Field(0.5, gt=0)
     redeliver_interval_seconds: float = Field(600.0, ge=0)
+    # How often the service looks for repos whose `revalidate.schedule` came due (0: never; cron is per minute)
+    revalidate_interval_seconds: float = Field(60.0, ge=0)
 
     @field_validator("github_api_url")
     @classmethod
