@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = Field(None, repr=False)
     session_secret: str | None = Field(None, repr=False)
+    # How often the service looks for repos whose `revalidate.schedule` came due (0: never; cron is per minute)
+    revalidate_interval_seconds: float = Field(60.0, ge=0)
 
     @field_validator("github_api_url")
     @classmethod

@@ -46,6 +46,15 @@ class StatusCounts:
 
 
 @dataclass(frozen=True)
+class PromptVariant:
+    """A prompt file a suite runs on some of its models only (a provider's `prompts:` selects it): one
+    per-model variant of the suite's prompt."""
+
+    path: str
+    models: tuple[str, ...]  # provider slots that run it
+
+
+@dataclass(frozen=True)
 class SuiteReport:
     path: str
     description: str
@@ -58,6 +67,7 @@ class SuiteReport:
     interval: tuple[float, float] | None = None  # bootstrap CI of the pass-rate change (head − base)
     skipped_reason: str | None = None  # e.g. 'nothing this suite depends on changed'
     notes: tuple[str, ...] = ()
+    variants: tuple[PromptVariant, ...] = ()  # the head suite's prompt files and their models, when providers select prompts
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -28,6 +28,8 @@ from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loader import load_suite
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
 from bot.evals.render import RenderBounds, Renderer
+from bot.core.report import PromptVariant
+from bot.evals.variants import suite_variants
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -72,6 +74,7 @@ async def run_evals(
     notes: dict[str, list[str]] = {}
     dependencies: dict[tuple[str, str], Dependency] = {}
     bounds = RenderBounds(request.limits)  # every render of this review shares one time budget
+    variants: dict[str, tuple[PromptVariant, ...]] = {}  # suite → its per-model prompt variants (head)
     for path in discover(request.base, request.head, request.suites):
         base_suite, base_errors = load_suite(request.base, path, request.limits) if request.base.read(path) is not None else (None, [])
         head_suite, head_errors = load_suite(request.head, path, request.limits) if request.head.read(path) is not None else (None, [])
@@ -80,6 +83,7 @@ async def run_evals(
             for dep in suite_dependencies(tree, suite):
                 dependencies.setdefault((dep.path, path), dep)
         notes[path] = []
+        variants[path] = suite_variants(head_suite)
         if head_errors:
             errors.extend(head_errors)
             broken[path] = "the suite has errors; nothing was run"
@@ -160,8 +164,8 @@ async def run_evals(
                     under_base[case.key] = await _judge_by_base(case, head_jobs, grader, clock(case.base))
 
     suites = tuple(
-        _suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
-                      request.head.read(p.path) is None)
+        replace(_suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
+                              request.head.read(p.path) is None), variants=variants.get(p.path, ()))
         for p in plans
     )
     all_cases = [c for s in suites for c in s.cases]

@@ -277,11 +277,50 @@ def check_links(client: InstallationClient, repo: str, ids: dict[str, int], web_
     )
 
 
+ACCEPT_ALL = "accept_regression"
+ACCEPT_MODEL = "accept_model_"  # + the model's index in the verdict's blocked_models
+MAX_ACTIONS = 3  # GitHub's limit of buttons on a check run; a label holds 20 characters, a description 40
+
+
+def _short(model: str, width: int) -> str:
+    name = model.rsplit(":", 1)[-1] or model  # openai:chat:gpt-4o-mini → gpt-4o-mini
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def accept_action(result: ReviewResult) -> list[dict] | None:
-    """The 'Accept regression' button on a failing evals check (GitHub allows up to three actions)."""
-    if result.evals is not None and result.evals.verdict.blocking and not result.accepted_regression:
-        return [{"label": "Accept regression", "description": "Prompt owners: accept these regressions", "identifier": "accept_regression"}]
-    return []
+    """The accept buttons on a failing evals check. The gate is per model, so is the button: one per
+    blocked model not yet accepted (one model: the single 'Accept regression'); past GitHub's three
+    buttons the last one accepts every remaining model at once."""
+    from bot.core.render.conclusion import unaccepted_models
+
+    if result.evals is None or not result.evals.verdict.blocking:
+        return []
+    blocked = result.evals.verdict.blocked_models
+    open_ = unaccepted_models(result) if result.accepted_regression else blocked
+    if result.accepted_regression and not open_:
+        return []
+    if len(blocked) <= 1:
+        return [{"label": "Accept regression", "description": "Prompt owners: accept these regressions", "identifier": ACCEPT_ALL}]
+    each = open_ if len(open_) <= MAX_ACTIONS else open_[: MAX_ACTIONS - 1]
+    buttons = [{"label": f"Accept {_short(m, 13)}", "description": f"Accept the regression on {_short(m, 15)}",
+                "identifier": f"{ACCEPT_MODEL}{blocked.index(m)}"} for m in each]
+    if len(each) < len(open_):
+        buttons.append({"label": f"Accept all {len(open_)}", "description": "Accept the regression on every model",
+                        "identifier": ACCEPT_ALL})
+    return buttons
+
+
+def accepted_models(identifier: str, result: ReviewResult) -> tuple[str, ...] | None:
+    """The models a pressed accept button covers (None: not an accept button of this review)."""
+    if result.evals is None:
+        return None
+    blocked = result.evals.verdict.blocked_models
+    if identifier == ACCEPT_ALL:
+        return tuple(blocked)
+    index = identifier.removeprefix(ACCEPT_MODEL)
+    if identifier.startswith(ACCEPT_MODEL) and index.isdigit() and int(index) < len(blocked):
+        return (blocked[int(index)],)
+    return None
 
 
 def _now() -> str:

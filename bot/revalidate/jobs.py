@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.files import FileTree
 from bot.core.render import escape
 from bot.github.client import InstallationClient
 from bot.pipeline.trees import GitHubTree
 from bot.revalidate.baseline import Baseline, BaselineError, Outcome, Revalidation, baseline_from, compare_with_baseline, parse_baseline
-from bot.revalidate.run import run_revision
+from bot.revalidate.run import OverlayTree, Run, run_revision
 
 log = logging.getLogger("prompt_review")
 ISSUE_LABEL = "prompt-review:revalidate"
@@ -36,9 +37,14 @@ def due(schedule: str, last_run: datetime, now: datetime) -> bool:
 
 
 # -- the baseline store ----------------------------------------------------------------------------
-def load_baseline(engine, repo: str) -> Baseline | None:
+# The default branch's baseline and each label's are kept apart (details.label; None: the default branch).
+BASELINES_LOOKED_AT = 200
+
+
+def load_baseline(engine, repo: str, label: str | None = None) -> Baseline | None:
     with Session(engine) as session:
-        row = session.scalar(select_baseline(repo))
+        rows = session.scalars(select_baseline(repo)).all()
+    row = next((r for r in rows if (r.details or {}).get("label") == label), None)
     if row is None:
         return None
     try:
@@ -52,30 +58,31 @@ def select_baseline(repo: str):
     from bot.service.db import AuditEntry
 
     return (select(AuditEntry).where(AuditEntry.repo == repo, AuditEntry.action == BASELINE_ACTION)
-            .order_by(AuditEntry.id.desc()).limit(1))
+            .order_by(AuditEntry.id.desc()).limit(BASELINES_LOOKED_AT))
 
 
-def save_baseline(engine, repo: str, baseline: Baseline, actor: str, why: str) -> None:
+def save_baseline(engine, repo: str, baseline: Baseline, actor: str, why: str, label: str | None = None) -> None:
     from bot.service.db import AuditEntry
 
     with Session(engine) as session, session.begin():
         session.add(AuditEntry(repo=repo, pr=0, head_sha=baseline.sha, action=BASELINE_ACTION, actor=actor,
-                               details={"why": why, "baseline": baseline.dumps()}))
+                               details={"why": why, "baseline": baseline.dumps(), **({"label": label} if label else {})}))
 
 
 # -- issues ----------------------------------------------------------------------------------------
-def marker(suite: str, model: str) -> str:
-    return f"<!-- prompt-review:revalidate suite={suite} model={model} -->"
+def marker(suite: str, model: str, label: str | None = None) -> str:
+    return f"<!-- prompt-review:revalidate suite={suite} model={model}{f' label={label}' if label else ''} -->"
 
 
-def issue_title(o: Outcome) -> str:
-    return f"Re-validation: {o.suite} regressed on {o.model}"
+def issue_title(o: Outcome, label: str | None = None) -> str:
+    return f"Re-validation: {o.suite} regressed on {o.model}" + (f" (the versions `{label}` serves)" if label else "")
 
 
-def issue_body(o: Outcome, reval: Revalidation, repo: str) -> str:
-    lines = [marker(o.suite, o.model),
+def issue_body(o: Outcome, reval: Revalidation, repo: str, label: str | None = None) -> str:
+    where = f"`{reval.sha[:7]}` with the prompt versions label {escape.code(label)} serves" if label else f"`{reval.sha[:7]}`"
+    lines = [marker(o.suite, o.model, label),
              f"### ❌ {len(o.regressed)} case{'s' if len(o.regressed) != 1 else ''} of {escape.code(o.suite)} regressed on "
-             f"{escape.code(o.model)} at `{reval.sha[:7]}`",
+             f"{escape.code(o.model)} at {where}",
              "",
              f"Compared with the baseline blessed at `{reval.baseline_sha[:7]}` · pass rate "
              f"{_pct(o.tally.pass_rate_base)} → {_pct(o.tally.pass_rate_head)} · {escape.inline(reval.verdict.headline)}", ""]
@@ -104,7 +111,7 @@ class IssueSync:
     closed: tuple[int, ...] = ()
 
 
-def sync_issues(client: InstallationClient, repo: str, reval: Revalidation) -> IssueSync:
+def sync_issues(client: InstallationClient, repo: str, reval: Revalidation, label: str | None = None) -> IssueSync:
     """One open issue per regressed (suite, model): found by its marker, updated, or created; closed on recovery."""
     existing: dict[str, dict] = {}
     for issue in client._paginate(f"/repos/{repo}/issues", params={"labels": ISSUE_LABEL, "state": "open"}):
@@ -112,12 +119,12 @@ def sync_issues(client: InstallationClient, repo: str, reval: Revalidation) -> I
         existing.setdefault(first, issue)
     opened, updated, closed = [], [], []
     for o in reval.outcomes:
-        key = marker(o.suite, o.model)
+        key = marker(o.suite, o.model, label)
         issue = existing.get(key)
         if o.regressed and o.blocking:
-            body = issue_body(o, reval, repo)
+            body = issue_body(o, reval, repo, label)
             if issue is None:
-                created = client._call("POST", f"/repos/{repo}/issues", json={"title": issue_title(o), "body": body, "labels": [ISSUE_LABEL]}).json()
+                created = client._call("POST", f"/repos/{repo}/issues", json={"title": issue_title(o, label), "body": body, "labels": [ISSUE_LABEL]}).json()
                 opened.append(int(created["number"]))
             else:
                 client._call("PATCH", f"/repos/{repo}/issues/{issue['number']}", json={"body": body})
@@ -139,6 +146,8 @@ class RunSummary:
     baseline_written: bool
     revalidation: Revalidation | None
     issues: IssueSync
+    label: str | None = None  # None: the default branch as committed
+    labels: tuple["RunSummary", ...] = ()  # the runs of the versions each `revalidate.labels` label serves
 
 
 def default_branch_head(client: InstallationClient, repo: str) -> str:
@@ -147,21 +156,52 @@ def default_branch_head(client: InstallationClient, repo: str) -> str:
     return str(head["sha"])
 
 
-def revalidate_repo(client: InstallationClient, engine, repo: str, env: Mapping[str, str], trigger: str = "schedule") -> RunSummary:
-    sha = default_branch_head(client, repo)
-    tree = GitHubTree(client, repo, sha, {})
+def label_files(client: InstallationClient, engine, repo: str, label: str) -> dict[str, bytes]:
+    """The prompt files as label `label` serves them: path → the content of the version it points to."""
+    from bot.release import store
+
+    pointed = {p.path: p.version for p in store.pointers(engine, repo, label)}
+    known = store.blobs(engine, repo, sorted(set(pointed.values())))
+    files = {}
+    for path, version in pointed.items():
+        if version not in known:
+            known[version] = client.blob(repo, version)
+            store.store_blob(engine, repo, version, known[version])
+        files[path] = known[version]
+    return files
+
+
+def _revalidate(client: InstallationClient, engine, repo: str, env: Mapping[str, str], trigger: str, sha: str,
+                tree: FileTree, label: str | None = None) -> tuple[RunSummary, Run]:
     run = run_revision(tree, env)
     report = run.report
-    baseline = load_baseline(engine, repo)
+    baseline = load_baseline(engine, repo, label)
     if baseline is None:
-        if not report.verdict.could_not_check and not report.errors:
-            save_baseline(engine, repo, baseline_from(report, sha, "default branch", run.repeats), "prompt-review", f"first run ({trigger})")
-        return RunSummary(sha, True, None, IssueSync())
+        written = not report.verdict.could_not_check and not report.errors
+        if written:
+            ref = f"label {label}" if label else "default branch"
+            save_baseline(engine, repo, baseline_from(report, sha, ref, run.repeats), "prompt-review", f"first run ({trigger})", label)
+        return RunSummary(sha, written, None, IssueSync(), label), run
     reval = compare_with_baseline(baseline, report, sha, run.config.evals)
     if reval.verdict.could_not_check:
-        log.warning("re-validation of %s could not check: %s", repo, reval.verdict.could_not_check)
-        return RunSummary(sha, False, reval, IssueSync())  # an outage is not a regression: no issue churn
-    return RunSummary(sha, False, reval, sync_issues(client, repo, reval))
+        log.warning("re-validation of %s%s could not check: %s", repo, f" ({label})" if label else "", reval.verdict.could_not_check)
+        return RunSummary(sha, False, reval, IssueSync(), label), run  # an outage is not a regression: no issue churn
+    return RunSummary(sha, False, reval, sync_issues(client, repo, reval, label), label), run
+
+
+def revalidate_repo(client: InstallationClient, engine, repo: str, env: Mapping[str, str], trigger: str = "schedule") -> RunSummary:
+    """The default branch's suites, then the same suites over the versions each `revalidate.labels` label serves."""
+    sha = default_branch_head(client, repo)
+    tree = GitHubTree(client, repo, sha, {})
+    summary, run = _revalidate(client, engine, repo, env, trigger, sha, tree)
+    labelled = []
+    for label in (run.config.revalidate.labels if run.config.revalidate else []):
+        files = label_files(client, engine, repo, label)
+        if not files:
+            log.info("%s: label %s serves no prompt yet; nothing to re-validate for it", repo, label)
+            continue
+        labelled.append(_revalidate(client, engine, repo, env, trigger, sha, OverlayTree(tree, files), label)[0])
+    return replace(summary, labels=tuple(labelled))
 
 
 def run_revalidate_job(worker, job) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import UserError
-from bot.core.files import FileTree, MemoryTree
+from bot.core.files import FileTree, MemoryTree, normalize
 from bot.evals import EvalRequest, NoCache, run_evals
 from bot.evals.types import EvalReport
 
@@ -37,8 +37,22 @@ def run_revision(tree: FileTree, env: Mapping[str, str], suites: list[str] | Non
     return Run(config, asyncio.run(run_evals(request, NoCache())), k)
 
 
+class OverlayTree:
+    """A revision with some files replaced: the default branch's suites over the prompt versions a label serves."""
+
+    def __init__(self, base: FileTree, files: Mapping[str, bytes]):
+        self._base, self._files = base, {normalize(p): v for p, v in files.items()}
+
+    def paths(self) -> list[str]:
+        return sorted(set(self._base.paths()) | set(self._files))
+
+    def read(self, path: str) -> bytes | None:
+        path = normalize(path)
+        return self._files[path] if path in self._files else self._base.read(path)
+
+
 def replace_repeats(config: RepoConfig, k: int):
     return config.evals.model_copy(update={"repeats": k})
 
 
-__all__ = ["Run", "run_revision", "UserError"]
+__all__ = ["Run", "OverlayTree", "run_revision", "UserError"]

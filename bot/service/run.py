@@ -10,13 +10,15 @@ import threading
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
 from bot.github.client import GitHubApp
-from bot.service.db import make_engine
+from bot.revalidate.triggers import schedule_pass
+from bot.service.db import make_engine, utcnow
 from bot.service.metrics import Metrics
 from bot.service.migrate import upgrade
 from bot.service.recovery import redeliver_failed
@@ -53,6 +55,10 @@ class Service:
             thread = threading.Thread(target=self._recovery_loop, name="recovery", daemon=True)
             self.threads.append(thread)
             thread.start()
+        if self.settings.revalidate_interval_seconds > 0:
+            thread = threading.Thread(target=self._revalidate_loop, name="revalidate-schedule", daemon=True)
+            self.threads.append(thread)
+            thread.start()
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -68,6 +74,17 @@ class Service:
                 log.warning("failed-delivery recovery pass did not complete: %s", exc)
             self.recover_now.wait(self.settings.redeliver_interval_seconds)
             self.recover_now.clear()
+
+    clock: Callable[[], datetime] = utcnow  # what time the schedule is read at (tests move it)
+
+    def _revalidate_loop(self) -> None:
+        # Every process with workers looks; the firing is claimed once in the database, so one run is queued.
+        while not self.stop_event.is_set():
+            try:
+                schedule_pass(self.github, self.engine, self.clock())  # type: ignore[arg-type]
+            except Exception as exc:
+                log.warning("re-validation schedule pass did not complete: %s", exc)
+            self.stop_event.wait(self.settings.revalidate_interval_seconds)
 
     def stop(self) -> None:
         self.stop_event.set()

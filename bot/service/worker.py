@@ -23,6 +23,7 @@ from bot import logs
 from bot.core import snapshot
 from bot.core.approval import can_accept_regression
 from bot.revalidate.jobs import run_revalidate_job
+from bot.revalidate.triggers import fingerprint_trigger
 from bot.core.render import render_approval_check, render_comment, render_evals_check
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, Acceptance, ReviewResult
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
@@ -326,6 +327,14 @@ class Worker:
             queue.clear_check_runs(self.engine, job.id)
             raise Superseded(by)
         self._publish(client, job, result, ids)
+        self._model_changed(job, result)
+
+    def _model_changed(self, job: queue.ClaimedJob, result: ReviewResult) -> None:
+        """A provider answered under another model or fingerprint than the repo's baseline: re-validate (once per change)."""
+        try:
+            fingerprint_trigger(self.engine, job.repo, job.installation_id, result.evals)
+        except Exception:  # the review is published; a missed trigger is caught by the next review or the schedule
+            log.exception("job %s: could not check the models it saw against the re-validation baseline", job.id)
 
     def _context(self, client: InstallationClient, job: queue.ClaimedJob, accepted: Acceptance | None = None) -> Context:
         return Context(
@@ -422,15 +431,19 @@ class Worker:
         return None if row is None else (row, snapshot.load(row.snapshot))
 
     def _accepted(self, job: queue.ClaimedJob) -> Acceptance | None:
+        """This head's acceptances together (one per model's button): the latest names who and when."""
         with Session(self.engine) as session:
-            row = session.scalar(
+            rows = session.scalars(
                 select(AuditEntry)
                 .where(AuditEntry.repo == job.repo, AuditEntry.pr == job.pr, AuditEntry.head_sha == job.head_sha,
                        AuditEntry.action == "accept_regression")
                 .order_by(AuditEntry.id.desc())
-                .limit(1)
-            )
-        return Acceptance(row.actor, row.created_at.isoformat(), tuple(row.details.get("cases", []))) if row else None
+            ).all()
+        if not rows:
+            return None
+        cases = tuple(dict.fromkeys(k for row in rows for k in row.details.get("cases", [])))
+        models = tuple(dict.fromkeys(m for row in rows for m in row.details.get("models", [])))
+        return Acceptance(rows[0].actor, rows[0].created_at.isoformat(), cases, models)
 
     def _check_runs(self, client: InstallationClient, job: queue.ClaimedJob) -> dict[str, int]:
         return {r["name"]: r["id"] for name in (EVALS_CHECK, APPROVAL_CHECK) for r in client.check_runs_for(job.repo, job.head_sha, name)}
@@ -465,7 +478,7 @@ class Worker:
         """'Accept regression' pressed on the evals check: only an owner of the affected prompts may."""
         client = self.app.installation(job.installation_id)
         payload = job.payload
-        if payload.get("identifier") != "accept_regression":
+        if payload.get("identifier") != gh.ACCEPT_ALL and not str(payload.get("identifier") or "").startswith(gh.ACCEPT_MODEL):
             return
         latest = self._latest(job)
         if latest is None or not latest[0].evals_blocking:
@@ -489,9 +502,15 @@ class Worker:
                 out = replace(out, summary=f"**Accept regression refused for @\u200d{user}:** {reason}\n\n" + out.summary)
                 gh.complete_check(client, job.repo, run_id, out, actions=gh.accept_action(previous))
             return
+        models = gh.accepted_models(str(payload.get("identifier")), previous)
+        if models is None:
+            return  # a button of another review's verdict
+        cases = accepted_cases(previous)
+        if payload.get("identifier") != gh.ACCEPT_ALL:  # one model's button covers that model's cases only
+            cases = [key for key in cases if key.rsplit("::", 1)[-1] in models]
         with Session(self.engine) as session, session.begin():
             session.add(AuditEntry(repo=job.repo, pr=job.pr, head_sha=job.head_sha, action="accept_regression", actor=user,
-                                   details={"cases": accepted_cases(previous)}))
+                                   details={"cases": cases, "models": list(models)}))
         result = with_approval(inp, config, previous, self._context(client, job, self._accepted(job)))
         self._publish(client, job, result, self._check_runs(client, job), new_record=False)
 

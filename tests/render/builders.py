@@ -13,6 +13,7 @@ from bot.core.errors import SourceError
 from bot.core.matrix import model_tallies
 from bot.core.owners import parse_owners
 from bot.core.result import Links, PromptChange, ReviewResult
+from bot.core.report import PromptVariant  # noqa: F401 (for scenarios)
 from bot.evals.types import CaseResult, EvalReport, EvalStats, StatusCounts, SuiteReport
 
 BASE_SHA = "1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

@@ -175,3 +175,25 @@ def two_models_accepted_on_one():
     r = two_models(mini_regressed=1)
     return dataclasses.replace(r, accepted_regression=Acceptance("carol", b.ACCEPTED_AT, (), models=(b.PROVIDER,)),
                                approval=b.approval(regressed=True, accepted_by="carol", approved_by=["carol", "erin"]))
+
+
+CLAUDE_VARIANT = "prompts/support/system.claude.md"
+FAQ = "prompts/support/faq.md"
+
+
+def per_model_variants():
+    """The suite runs system.md on gpt-4o-mini and system.claude.md on claude (providers' `prompts:`);
+    the PR edits the FAQ prompt and both variants: the comment shows the two variants together."""
+    r = two_models()
+    after = BASE_PROMPT.replace("- Refunds are only possible within 30 days of delivery.\n", "")
+    claude_before = BASE_PROMPT.replace("You are", "You are, answering briefly,")
+    claude_after = claude_before.replace("- Refunds are only possible within 30 days of delivery.\n", "")
+    variants = (b.PromptVariant(SYSTEM, (b.PROVIDER,)), b.PromptVariant(CLAUDE_VARIANT, (CLAUDE,)))
+    suites = tuple(dataclasses.replace(s, variants=variants) for s in r.evals.suites)
+    prompts = [
+        b.prompt_change(SYSTEM, BASE_PROMPT, after, semdiff=diff_texts(SYSTEM, BASE_PROMPT, after)),
+        b.prompt_change(FAQ, "Shipping takes 3 days.\n", "Shipping takes 2 days.\n",
+                        semdiff=diff_texts(FAQ, "Shipping takes 3 days.\n", "Shipping takes 2 days.\n")),
+        b.prompt_change(CLAUDE_VARIANT, claude_before, claude_after, semdiff=diff_texts(CLAUDE_VARIANT, claude_before, claude_after)),
+    ]
+    return dataclasses.replace(r, prompts=tuple(prompts), files_changed=3, evals=dataclasses.replace(r.evals, suites=suites))

@@ -26,6 +26,7 @@ SCENARIOS = [
     "binary_prompt_added",
     "two_models",
     "two_models_accepted_on_one",
+    "per_model_variants",
 ]
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.render import conclusion
 from bot.core.render.budget import Detail
 from bot.core.render.causes import cause_views, cluster_views
 from bot.core.matrix import report_matrices
-from bot.core.render.diffview import prompt_view
+from bot.core.render.diffview import PromptView, VariantNote, prompt_view
+from bot.core.variants import group_order, variant_groups
 from bot.core.render.matrixview import matrix_view
 from bot.core.render.views import model_ids, suite_views
 from bot.core.result import COMMENT_MARKER, Acceptance, ReviewResult
@@ -31,6 +32,20 @@ def _all_pass(result: ReviewResult) -> bool:
     ) and all(c.head is None or c.head.passed for c in cases) and not any(getattr(c, "loosened", None) for c in cases)
 
 
+def prompt_views(result: ReviewResult, detail: Detail) -> tuple[PromptView, ...]:
+    """The changed prompts, each per-model variant beside the other changed variants of its prompt."""
+    by_path = {p.path: p for p in result.prompts}
+    views, headed = [], set()
+    for path, group in group_order(list(by_path), variant_groups(result.evals)):
+        view = prompt_view(by_path[path], detail)
+        if group is not None:
+            view = replace(view, variant=VariantNote(group.suite, group.models_of(path), group.suite not in headed,
+                                                     tuple((v.path, v.models) for v in group.variants)))
+            headed.add(group.suite)
+        views.append(view)
+    return tuple(views)
+
+
 def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict[str, Any]:
     evals = conclusion.evals_outcome(result)
     approval = conclusion.approval_outcome(result)
@@ -47,7 +62,7 @@ def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict
         show_approval=show_approval,
         icon=conclusion.overall_icon(evals, approval) if show_approval else evals.icon,
         suites=suite_views(report, detail) if report is not None else (),
-        prompts=tuple(prompt_view(p, detail) for p in result.prompts),
+        prompts=prompt_views(result, detail),
         models=model_ids(report) if report is not None else (),
         stats=getattr(report, "stats", None),
         accepted=_accepted(result),

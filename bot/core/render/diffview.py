@@ -27,6 +27,16 @@ class ChangeRow:
 
 
 @dataclass(frozen=True)
+class VariantNote:
+    """This prompt is one per-model variant of a suite's prompt; the comment shows the variants together."""
+
+    suite: str
+    models: tuple[str, ...]  # the models this file is run on
+    first: bool  # the first of its group in the comment: the group's heading goes before it
+    siblings: tuple[tuple[str, tuple[str, ...]], ...]  # every variant of the group: (path, models)
+
+
+@dataclass(frozen=True)
 class PromptView:
     path: str
     previous_path: str | None
@@ -47,6 +57,7 @@ class PromptView:
     base_hash: str | None  # version label: the content hash, or e.g. "binary, not reviewed"
     head_hash: str | None
     why: str = "matches prompts.include"  # why the file is under review
+    variant: VariantNote | None = None
 
     @property
     def rows_hidden(self) -> int:
