@@ -41,7 +41,9 @@ def cache_key(case: CaseInput, repeat: int) -> str:
 
 
 @dataclass
-class _Job:
+class CaseRun:
+    """One (case, repeat) of one side: its cached result, or why it has none."""
+
     case: CaseInput
     repeat: int
     result: dict | None = None  # cached shape: passed, score, output, failed, tokens_in, tokens_out, cost_usd
@@ -104,7 +106,7 @@ async def run_evals(
             plan.cases = []
 
     repeats = request.config.repeats
-    jobs: dict[str, _Job] = {}
+    jobs: dict[str, CaseRun] = {}
     case_jobs: dict[tuple[str, str], list[str]] = {}  # (case key, side) → job keys
     for plan in plans:
         for case in plan.cases:
@@ -115,7 +117,7 @@ async def run_evals(
                     continue  # removed cases are reported, not re-run
                 keys = [cache_key(inp, r) for r in range(repeats)]
                 for r, k in enumerate(keys):
-                    jobs.setdefault(k, _Job(inp, r))
+                    jobs.setdefault(k, CaseRun(inp, r))
                 case_jobs[(case.key, side)] = keys
 
     meter = Meter(request.config.budget)
@@ -133,14 +135,14 @@ async def run_evals(
         def clock(case: CaseInput) -> RegexClock:
             return clocks[case.key.split("::", 1)[0]]
 
-        async def run(key: str, job: _Job) -> None:
+        async def run(key: str, job: CaseRun) -> None:
             nonlocal done
             hit = cache.get(key)
             if hit is not None:
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await _execute(job, caller, grader, is_cancelled, clock(job.case))
+                    await run_case(job, caller, grader, is_cancelled, clock(job.case))
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1
@@ -236,7 +238,7 @@ def error_causes(cases: list[CaseResult]) -> tuple[ErrorCause, ...]:
     return tuple(ErrorCause(k, n, example) for k, (n, example) in found.items())
 
 
-async def _judge_by_base(case: PlannedCase, runs: list[_Job], grader: ModelGrader, regexes: RegexClock) -> SideResult:
+async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGrader, regexes: RegexClock) -> SideResult:
     """The head's outputs scored with the base's (rendered) assertions, threshold and grader."""
     base = case.base
     assert base is not None
@@ -263,7 +265,9 @@ def _kind(exc: Exception) -> CheckError:
     return exc.kind if isinstance(exc, (ProviderError, AssertionBroken)) else CheckError.OTHER
 
 
-async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
+async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
+    """Call the model for one run and score its answer; fills `job.result`, or `job.error` (the case
+    errors) or `job.stopped` (budget or cancellation: the case is skipped)."""
     case = job.case
     try:
         if cancelled():
@@ -296,7 +300,7 @@ async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Ca
     }
 
 
-def _side(keys: list[str] | None, jobs: dict[str, _Job]) -> SideResult | str | None:
+def _side(keys: list[str] | None, jobs: dict[str, CaseRun]) -> SideResult | str | None:
     """The aggregated side, a 'stopped' note (budget/cancel), or None when the side did not run."""
     if not keys:
         return None

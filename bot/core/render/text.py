@@ -100,8 +100,8 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
 
         stats = getattr(report, "stats", None)
         if stats is not None:
-            extra = result.explanation.calls if result.explanation is not None else 0
+            extra = f" ({stats.explain_calls} to find causes)" if stats.explain_calls else ""
             console.print()
-            console.print(f"{stats.model_calls + extra} model calls ({extra} to find causes) · {stats.cache_hits} cached · "
+            console.print(f"{stats.model_calls} model calls{extra} · {stats.cache_hits} cached · "
                           f"${stats.cost_usd:.4f} · {stats.wall_s:.1f}s")
     return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"
