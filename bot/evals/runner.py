@@ -135,6 +135,9 @@ async def run_evals(
         def clock(case: CaseInput) -> RegexClock:
             return clocks[case.key.split("::", 1)[0]]
 
+        deadline = started + request.config.total_timeout_s
+        late: list[str] = []  # set once the review-wide deadline has passed
+
         async def run(key: str, job: CaseRun) -> None:
             nonlocal done
             hit = cache.get(key)
@@ -142,7 +145,14 @@ async def run_evals(
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await run_case(job, caller, grader, is_cancelled, clock(job.case))
+                    try:  # many slow cases cannot add up past the review's deadline
+                        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                            if late:
+                                raise TimeoutError
+                            await run_case(job, caller, grader, is_cancelled, clock(job.case))
+                    except TimeoutError:
+                        late[:] = [_past_deadline(request.config.total_timeout_s)]
+                        job.result, job.stopped = None, late[0]
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1
@@ -168,12 +178,13 @@ async def run_evals(
     all_cases = [c for s in suites for c in s.cases]
     total_tally = sum((_tally(s.cases) for s in suites), Tally())
     was_cancelled = is_cancelled() or any(j.stopped == "cancelled" for j in jobs.values())
+    stopped_early = meter.exhausted or next((j.stopped for j in jobs.values() if j.stopped and j.stopped != "cancelled"), None)
     verdict = decide_verdict(
         total_tally,
         [s.pass_rate_head for s in suites],
         request.config,
         config_errors=len(errors),
-        budget_note=meter.exhausted,
+        budget_note=stopped_early,
         cancelled=was_cancelled,
         error_causes=error_causes(all_cases),
         per_model=model_tallies(all_cases),
@@ -191,9 +202,14 @@ async def run_evals(
         unpriced_models=tuple(sorted(meter.unpriced)),
     )
     return EvalReport(
-        suites, tuple(errors), stats, verdict, meter.exhausted, was_cancelled,
+        suites, tuple(errors), stats, verdict, stopped_early, was_cancelled,
         dependencies=tuple(dependencies.values()), error_causes=error_causes(all_cases),
     )
+
+
+def _past_deadline(seconds: float) -> str:
+    return (f"the review's model calls passed their deadline of {seconds:g} s (evals.total_timeout_s); "
+            "raise it in .github/prompt-review.yml, or lower evals.timeout_s so a slow provider fails fast")
 
 
 def find_dependencies(base: FileTree, head: FileTree, suites: list[str] | None) -> tuple[Dependency, ...]:
