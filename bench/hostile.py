@@ -25,13 +25,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 TARGET_S, TARGET_MB, HARD_KILL_S = 10.0, 300, 60.0
 
 
-def all_cases() -> list[tuple[str, str]]:
-    found = []
+def _modules():
     for info in sorted(pkgutil.iter_modules([str(ROOT / "bench")]), key=lambda i: i.name):
         if info.name.startswith("hostile_"):
-            module = importlib.import_module(info.name)
-            found += [(info.name, name) for name, _ in module.CASES]
-    return found
+            yield info.name, importlib.import_module(info.name)
+
+
+def all_cases() -> list[tuple[str, str]]:
+    return [(name, case) for name, module in _modules() for case, _ in module.CASES]
+
+
+def notes() -> list[str]:
+    """What the cases do not show on their own (e.g. a bound a case lowers to be measured)."""
+    return [note for _, module in _modules() for note in getattr(module, "NOTES", [])]
 
 
 def run_one(module_name: str, case: str) -> None:
@@ -63,7 +69,11 @@ def main(argv: list[str]) -> int:
                 capture_output=True, text=True, timeout=HARD_KILL_S, cwd=ROOT,
             )
             line = (proc.stdout.strip().splitlines() or ["{}"])[-1]
-            res = json.loads(line) if line.startswith("{") else {"ok": False, "message": proc.stderr.strip()[-300:]}
+            if line.startswith("{") and line != "{}":
+                res = json.loads(line)
+            else:  # the child died before reporting: say how, never an empty line
+                tail = (proc.stderr.strip() or proc.stdout.strip())[-200:].replace("\n", " | ")
+                res = {"ok": False, "message": f"the case's process exited {proc.returncode} without a result: {tail}"}
         except subprocess.TimeoutExpired:
             res = {"ok": False, "message": f"killed after {HARD_KILL_S:.0f} s"}
         wall = res.get("wall_s", time.monotonic() - started)
@@ -73,6 +83,8 @@ def main(argv: list[str]) -> int:
         mark = "ok  " if good else "MISS"
         print(f"{case:<44} {wall:7.2f} {rss:7.0f}  {mark} {res.get('message', '')[:110]}")
     print(f"\ntargets: clear error, < {TARGET_S:.0f} s, < {TARGET_MB} MB each; {'all met' if not worst else 'some missed'}")
+    for note in notes():
+        print(f"note: {note}")
     return worst
 
 

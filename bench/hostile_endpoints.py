@@ -68,8 +68,22 @@ def raw(reply: bytes, config: EvalsConfig | None = None) -> str | None:
 
 
 def dripping() -> str | None:
-    # A repo that keeps the default evals.timeout_s (60 s) waits up to 3 x 60 s here; 1 s shows the bound.
+    # Not the default: see NOTES. timeout_s 1 s shows that the deadline covers the whole body.
     return scripted(EvalsConfig(timeout_s=1), drip_ms=50, pad_bytes=100_000)
+
+
+def dripping_review(cases: int = 12) -> str | None:
+    """Many dripping cases cannot add up: one deadline for every model call of the review."""
+    tests = "".join(f"  - vars: {{q: q{i}}}\n    assert: [{{type: contains, value: said}}]\n" for i in range(cases))
+    suite = 'prompts: ["{{ q }}"]\nproviders: [openai:chat:gpt-4o]\ntests:\n' + tests
+    with start_in_thread(create_app()) as server:
+        httpx.post(f"{server.url}/_control/faults", json={"count": 1000, "drip_ms": 50, "pad_bytes": 100_000}).raise_for_status()
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-live-abc123"}
+        config = EvalsConfig(timeout_s=30, concurrency=2, total_timeout_s=3)
+        request = EvalRequest(MemoryTree({}), MemoryTree({"promptfooconfig.yaml": suite}), config, env=env)
+        report = asyncio.run(run_evals(request, MemoryCache()))
+    skipped = sum(1 for c in report.cases() if c.status.value == "skipped")
+    return f"{skipped} of {cases} cases not checked: {report.budget_exhausted}" if report.budget_exhausted else None
 
 
 def huge() -> str | None:
@@ -95,7 +109,8 @@ def suite_url(url: str, allowlisted: bool) -> str | None:
 
 
 CASES = [
-    ("endpoint drips one byte per 50 ms", dripping),
+    ("endpoint drips 1 B/50 ms (timeout_s: 1)", dripping),
+    ("12 dripping cases (total_timeout_s: 3)", dripping_review),
     ("endpoint answers 300 MB", huge),
     ("endpoint answers JSON 1M levels deep", deep),
     ("endpoint 401, 10 KB body echoing the key", unauthorized),
@@ -103,4 +118,12 @@ CASES = [
     ("apiBaseUrl http://127.0.0.1 (not allowlisted)", lambda: suite_url("http://127.0.0.1:9/v1", False)),
     ("apiBaseUrl 169.254.169.254 (allowlisted)", lambda: suite_url("http://169.254.169.254/latest", True)),
     ("apiBaseUrl 10.0.0.7 (allowlisted)", lambda: suite_url("http://10.0.0.7:8000/v1", True)),
+]
+
+NOTES = [
+    "The drip cases lower evals.timeout_s / evals.total_timeout_s to show that the bounds act. With the defaults a "
+    "dripping endpoint holds one case up to 3 x 60 s (evals.timeout_s, evals.call_timeout_s), a review's model "
+    "calls stop together at evals.total_timeout_s (600 s), and the service stops a job at "
+    "PROMPT_REVIEW_JOB_TIMEOUT_SECONDS (900 s): bounded, but not within the 10 s target, by design — real "
+    "models may take a minute to answer.",
 ]

@@ -78,6 +78,28 @@ def many_values_under_the_byte_limit() -> str:
     return _load_from_git({SUITE: HEAD + "tests: file://cases.yaml\n", "evals/cases.yaml": sheet})
 
 
+def oversize_prompt_in_git() -> str:
+    # Read whole it would add its size twice to the RSS (bytes and text); the tree's listing gives its size, so it is never read.
+    return _load_from_git({SUITE: HEAD.replace("'{{ a }}'", "file://p.md") + "tests: [{vars: {a: hi}}]\n",
+                           "evals/p.md": "x" * 30_000_000})
+
+
+def oversize_var_file_in_git() -> str:
+    return _load_from_git({SUITE: HEAD + "tests:\n  - vars: {a: file://doc.txt}\n", "evals/doc.txt": "x" * 30_000_000})
+
+
+def contains_json_in_200k_braces() -> str:
+    from bot.evals.assertions import AssertionBroken, score_output
+    from bot.evals.suite import AssertionSpec
+
+    hostile = ("[" * 900 + "x") * 200 + "{" * 200_000  # each bracket would start a decode that fails late
+    try:
+        asyncio.run(score_output((AssertionSpec("contains-json", None, file=SUITE, line=5),), None, hostile))
+    except AssertionBroken as exc:
+        return str(exc)
+    return ""
+
+
 CASES = [
     ("yaml: alias bomb in a suite (9^12)", alias_bomb_in_a_suite),
     ("yaml: test matrix of 10^12 cases", matrix_of_10_to_the_12),
@@ -86,4 +108,7 @@ CASES = [
     ("yaml: !!python/object on a map", python_object_tag_on_a_map),
     ("yaml: 12 MB suite document", oversize_yaml_document),
     ("yaml: 750k values in a 3 MB test file", many_values_under_the_byte_limit),
+    ("prompt: 30 MB prompt file in a git checkout", oversize_prompt_in_git),
+    ("var: 30 MB file:// var in a git checkout", oversize_var_file_in_git),
+    ("json: contains-json over 380k brackets", contains_json_in_200k_braces),
 ]

@@ -12,6 +12,7 @@ import json
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -105,6 +106,32 @@ def _open_and_review(sim, repo: str, example: Path, name: str, engine, model_url
     return pr, meta["title"]
 
 
+def _stored_review(engine, repo: str, number: int, head_sha: str):
+    """The ReviewResult the service stored for this head (None when it stored none)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from bot.core import snapshot
+    from bot.service.db import ReviewRecord
+
+    with Session(engine) as session:
+        row = session.scalar(
+            select(ReviewRecord)
+            .where(ReviewRecord.repo == repo, ReviewRecord.pr == number, ReviewRecord.head_sha == head_sha)
+            .order_by(ReviewRecord.id.desc())
+            .limit(1)
+        )
+    return None if row is None else snapshot.load(row.snapshot)
+
+
+def _causes(result) -> list[str]:
+    """Each cause in one sentence ('Removing “…” (file line 9 of the base) broke 41 … cases.')."""
+    from bot.core.render.causes import cause_views
+    from bot.core.render.text import cause_sentence
+
+    return [cause_sentence(c) for c in cause_views(result)] if result is not None else []
+
+
 def demo_page(sim, repo: str, body: str, head_sha: str, web_url: str, title: str) -> str:
     """The comment as a web page that stands alone: its check-run links lead to the check runs'
     outputs further down the same page instead of to a simulator that has stopped."""
@@ -124,6 +151,7 @@ def demo_page(sim, repo: str, body: str, head_sha: str, web_url: str, title: str
 
 def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> int:
     from bot import logs
+    from bot.core.render.text import render_text
     from bot.core.result import COMMENT_MARKER
     from bot.modelserver.app import create_app as create_model_app
     from bot.serving import free_port, start_in_thread
@@ -181,13 +209,20 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
             _say("error: the review posted no comment")
             return 1
         body = comments[0].body
-        _say("\n" + "─" * 78)
-        _say(body.replace(COMMENT_MARKER, "").strip())
-        _say("─" * 78)
+        result = _stored_review(service.engine, repo, pr.number, pr.head_sha)
+        if result is None:
+            _say("error: the service stored no review")
+            return 1
+        width = shutil.get_terminal_size((100, 24)).columns
+        # The terminal gets the text form; the comment as GitHub shows it goes to the web page below.
+        _say("\n" + "─" * min(width, 100))
+        _say(render_text(result, width=min(width, 100), color=sys.stdout.isatty()).rstrip())
+        _say("─" * min(width, 100))
         Path(out).write_text(demo_page(sim, repo, body, pr.head_sha, settings.github_web_url,
                                        f"{repo}#{pr.number} — prompt-review"), encoding="utf-8")
 
         pr2, title2 = _open_and_review(sim, repo, example, "reflow", service.engine, model.url)
+        result2 = _stored_review(service.engine, repo, pr2.number, pr2.head_sha)
 
         verdicts = {n: {r.name: r for r in sim.check_runs(repo, p.head_sha)} for n, p in ((1, pr), (2, pr2))}
         ok = (getattr(verdicts[1].get("prompt-review/evals"), "conclusion", None) == "failure"
@@ -195,10 +230,13 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
         # The last screen: each PR's verdict and where to look, not scrolled away by the comment above.
         _say("\n" + "═" * 78)
         _say(f"summary — done in {time.monotonic() - started:.1f}s")
-        for (n, p), t in zip(((1, pr), (2, pr2)), (title, title2)):
+        for (n, p), t, r in zip(((1, pr), (2, pr2)), (title, title2), (result, result2)):
             _say(f"  PR #{p.number} “{t}”")
             for name, run in sorted(verdicts[n].items()):
                 _say(f"    {name:<24} {run.conclusion} — {run.title}")
+            for sentence in _causes(r)[:2]:
+                _say(textwrap.fill(sentence, width=min(width, 100), initial_indent="    cause: ",
+                                   subsequent_indent="      "))
         _say(f"  the friendlier PR's comment as a web page, with its checks: {Path(out).resolve()}")
         if keep:
             _say(f"  the PRs on the simulator: {sim_server.url}/{repo}/pull/{pr.number} and /pull/{pr2.number}")

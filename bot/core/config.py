@@ -61,6 +61,10 @@ class EvalsConfig(_Strict):
     # One model call with its retries; None = 3 × timeout_s. timeout_s bounds each attempt, body included.
     call_timeout_s: float | None = Field(None, gt=0)
     max_response_bytes: int = Field(4_000_000, ge=1024)  # one model answer; past it the case is `error`
+    # All model calls of one review's eval run together: past it, calls in flight are stopped and the
+    # cases not yet run are `skipped` (could not check). Below the service's 900 s job deadline, so the
+    # review still reports what it found instead of being stopped whole.
+    total_timeout_s: float = Field(600.0, gt=0)
     # URL prefixes a suite's `apiBaseUrl` may point at (the operator adds more with PROMPT_REVIEW_ALLOWED_MODEL_URLS).
     allowed_base_urls: tuple[str, ...] = ()
     budget: Budget = Field(default_factory=Budget)

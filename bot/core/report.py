@@ -91,6 +91,7 @@ class EvalStats:
     cases_unaffected: int = 0
     wall_s: float = 0.0
     unpriced_models: tuple[str, ...] = ()  # models missing from the price table (cost counted as 0)
+    explain_calls: int = 0  # of model_calls, those the ablation made to find causes
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,29 +65,52 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+# Where a JSON object or array can start: `{` before a key or `}`, `[` before a value or `]`. Other
+# brackets (prose, code, a run of 100k `{`) are never handed to the decoder.
+_JSON_START = re.compile(r'\{\s*["}]|\[\s*[\[\]{"\-0-9tfn]')
+# Bounds on the search, so an answer built to make it slow cannot: failed decodes, and characters the
+# decoder may read over all attempts (a multiple of the text, plus slack for many small candidates).
+MAX_JSON_ATTEMPTS = 2_000
+_SCAN_FACTOR, _SCAN_SLACK = 8, 1_000_000
+
+
+class JsonSearchTooLong(ValueError):
+    """The output holds so many would-be JSON starts that searching them all was cut short."""
+
+
 def json_candidates(text: str, strict: bool = False) -> list[Any]:
     """Every JSON object/array embedded in text, in order.
 
     One nested deeper than safejson.MAX_DEPTH (it would exhaust the recursion of the decoder or of a
     schema validator) is skipped, or with `strict` raises safejson.JsonTooDeep: contains-json must not
-    call an output without JSON when it could not look at the JSON.
+    call an output without JSON when it could not look at the JSON. The search itself is bounded
+    (MAX_JSON_ATTEMPTS failed decodes, a scan budget linear in the text): past it, `strict` raises
+    JsonSearchTooLong and otherwise what was found so far is returned.
     """
     decoder = json.JSONDecoder()
-    found, i = [], 0
-    while i < len(text):
-        j = min((k for k in (text.find("{", i), text.find("[", i)) if k >= 0), default=-1)
-        if j < 0:
+    found: list[Any] = []
+    i, failures, scanned = 0, 0, 0
+    budget = _SCAN_FACTOR * len(text) + _SCAN_SLACK
+    for m in _JSON_START.finditer(text):
+        j = m.start()
+        if j < i:
+            continue  # inside a value already decoded
+        if failures >= MAX_JSON_ATTEMPTS or scanned > budget:
+            if strict:
+                raise JsonSearchTooLong(f"gave up after {failures:,} would-be JSON values that did not parse")
             break
         try:
             value, end = decoder.raw_decode(text, j)
             depth = safejson.depth_of(text[j:end])
-        except json.JSONDecodeError:
-            i = j + 1
+        except json.JSONDecodeError as exc:
+            failures += 1
+            scanned += max(1, exc.pos - j)
             continue
         except RecursionError:  # the C decoder stops cleanly at the interpreter's recursion limit
             if strict:
                 raise safejson.JsonTooDeep(safejson.MAX_DEPTH + 1, safejson.MAX_DEPTH) from None
             break  # where this value ends is unknown; retrying from every bracket inside it is quadratic
+        scanned += end - j
         if depth > safejson.MAX_DEPTH:
             if strict:
                 raise safejson.JsonTooDeep(depth, safejson.MAX_DEPTH)
@@ -241,6 +265,10 @@ async def check_one(
             raise _broken(a, exc) from None
         except safejson.JsonTooDeep as exc:
             raise _too_deep(a, exc) from None
+        except JsonSearchTooLong as exc:  # neither pass nor fail, like an output nested too deeply
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: the output was not fully searched for JSON: {exc} "
+                                              f"(the limit is fixed); the case is an error (neither pass nor fail)",
+                                              a.line), CheckError.BAD_RESPONSE) from None
     if a.negated:
         return (not ok), 1.0 - score
     return ok, score

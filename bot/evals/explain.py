@@ -10,11 +10,13 @@ stops when the review is cancelled.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import httpx
 
+from bot.core.compare import side_passed
 from bot.core.config import Budget, EvalsConfig, LimitsConfig
 from bot.core.explain import (
     Cause, ChangeRef, Cluster, Explanation, RevertError, candidate_changes, cluster_cases, rank_changes, revert,
@@ -27,8 +29,8 @@ from bot.evals.loader import load_suite
 from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
 from bot.evals.render import RenderBounds, Renderer
-from bot.evals.runner import _execute, _Job, cache_key
-from bot.evals.select import CaseInput, _test_ids, expand
+from bot.evals.runner import CaseRun, cache_key, run_case
+from bot.evals.select import CaseInput, expand, stable_test_ids
 from bot.evals.types import CaseResult, EvalReport
 
 
@@ -117,7 +119,7 @@ class _Ablation:
             suite, _ = load_suite(tree, suite_path, self.request.limits)
             found: dict[str, CaseInput] = {}
             if suite is not None:
-                full_ids = _test_ids(suite.tests)
+                full_ids = stable_test_ids(suite.tests)
                 wanted = {k[len(suite_path) + 2:].rsplit("::", 2)[0] for k in keys}
                 picked = [(t, i) for t, i in zip(suite.tests, full_ids) if i in wanted]
                 id_of = {id(t): i for t, i in picked}
@@ -129,28 +131,32 @@ class _Ablation:
         return self.inputs[memo]
 
     async def verdict(self, ids: frozenset[str], inp: CaseInput | None) -> bool | None:
-        """Whether the case passes with these changes reverted (None: it could not run)."""
+        """Whether the case passes with these changes reverted (None: it could not run). With
+        `evals.repeats: k` it runs k times, like the review, and passes on a strict majority."""
         if inp is None or inp.error is not None:
             return None
         memo = (ids, inp.key)
-        if memo in self.verdicts:
-            return self.verdicts[memo]
-        key = cache_key(inp, 0)
+        if memo not in self.verdicts:
+            runs = await asyncio.gather(*(self.run(inp, r) for r in range(max(1, self.request.config.repeats))))
+            self.verdicts[memo] = None if None in runs else side_passed(sum(runs), len(runs))
+        return self.verdicts[memo]
+
+    async def run(self, inp: CaseInput, repeat: int) -> bool | None:
+        """One repeat of one case: from the cache when the review (or an earlier revert) ran it."""
+        key = cache_key(inp, repeat)
         hit = self.cache.get(key)
         if hit is not None:
             self.hits += 1
-            passed: bool | None = bool(hit.get("passed"))
-        else:
-            job = _Job(inp, 0)
-            async with self.semaphore:
-                await _execute(job, self.caller, self.grader, self.cancelled, self.clock)
-            if job.stopped:
-                raise _Stopped(job.stopped)
-            if job.result is not None:
-                self.cache.put(key, job.result)
-            passed = None if job.result is None else bool(job.result.get("passed"))
-        self.verdicts[memo] = passed
-        return passed
+            return bool(hit.get("passed"))
+        job = CaseRun(inp, repeat)
+        async with self.semaphore:
+            await run_case(job, self.caller, self.grader, self.cancelled, self.clock)
+        if job.stopped:
+            raise _Stopped(job.stopped)
+        if job.result is None:
+            return None
+        self.cache.put(key, job.result)
+        return bool(job.result.get("passed"))
 
     async def restored(self, cluster: Cluster, sample: Sequence[str], changes: Sequence[ChangeRef]) -> int:
         """How many sampled cases the revert of `changes` turns back; the first case is a probe, so
@@ -251,6 +257,7 @@ async def explain(
         return Explanation(clusters, undetermined("no prompt change to revert (the suite or the model changed)"), changes)
     if report.cancelled or report.budget_exhausted:
         return Explanation(clusters, undetermined("the eval run did not finish"), changes)
+    started = time.monotonic()
     budget = request.config.budget
     spent = report.stats
     room = Budget(
@@ -274,4 +281,23 @@ async def explain(
                 causes += [Cause(c.id, (), False, evidence=f"not determined: {stopped}", hints=ranking[c.id][1])
                            for c in clusters[len(causes):]]
                 break
-    return Explanation(clusters, tuple(causes), changes, calls=meter.calls, cache_hits=ab.hits, note=note)
+    return Explanation(clusters, tuple(causes), changes, calls=meter.calls, cache_hits=ab.hits, note=note,
+                       tokens_in=meter.tokens_in, tokens_out=meter.tokens_out, cost_usd=round(meter.cost_usd, 6),
+                       wall_s=time.monotonic() - started)
+
+
+def with_explain_stats(report: EvalReport, explanation: Explanation | None) -> EvalReport:
+    """The report with the ablation's spending added, so its stats count every call the review made
+    (`explain_calls` says how many of them went to finding causes)."""
+    if explanation is None or not (explanation.calls or explanation.cache_hits or explanation.wall_s):
+        return report
+    s = report.stats
+    return replace(report, stats=replace(
+        s,
+        model_calls=s.model_calls + explanation.calls,
+        explain_calls=s.explain_calls + explanation.calls,
+        tokens_in=s.tokens_in + explanation.tokens_in,
+        tokens_out=s.tokens_out + explanation.tokens_out,
+        cost_usd=round(s.cost_usd + explanation.cost_usd, 6),
+        wall_s=s.wall_s + explanation.wall_s,
+    ))

@@ -80,7 +80,7 @@ def expand_refs(tree: FileTree, base_dir: str, ref: str) -> list[str] | str:
     if any(ch in ref for ch in "*?[{"):
         found = [p for p in tree.paths() if matches(p, [target])]
         return found or f"no files match {ref!r}"
-    if tree.read(target) is None:
+    if (tree.size(target) if isinstance(tree, SizedTree) else tree.read(target)) is None:  # not read to check it is there
         return f"file {ref!r} not found (looked for {target})"
     return [target]
 
@@ -183,7 +183,7 @@ def load_suite(
             if wanted not in labels:
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
-    tests = load_tests(tree, base_dir, located, errors, max_cases)
+    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
     description = data.get("description")
     if description is not None and not isinstance(description, str):
         errors.add(located, ("description",), "description must be text")

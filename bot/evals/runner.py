@@ -43,7 +43,9 @@ def cache_key(case: CaseInput, repeat: int) -> str:
 
 
 @dataclass
-class _Job:
+class CaseRun:
+    """One (case, repeat) of one side: its cached result, or why it has none."""
+
     case: CaseInput
     repeat: int
     result: dict | None = None  # cached shape: passed, score, output, failed, tokens_in, tokens_out, cost_usd
@@ -108,7 +110,7 @@ async def run_evals(
             plan.cases = []
 
     repeats = request.config.repeats
-    jobs: dict[str, _Job] = {}
+    jobs: dict[str, CaseRun] = {}
     case_jobs: dict[tuple[str, str], list[str]] = {}  # (case key, side) → job keys
     for plan in plans:
         for case in plan.cases:
@@ -119,7 +121,7 @@ async def run_evals(
                     continue  # removed cases are reported, not re-run
                 keys = [cache_key(inp, r) for r in range(repeats)]
                 for r, k in enumerate(keys):
-                    jobs.setdefault(k, _Job(inp, r))
+                    jobs.setdefault(k, CaseRun(inp, r))
                 case_jobs[(case.key, side)] = keys
 
     meter = Meter(request.config.budget)
@@ -137,14 +139,24 @@ async def run_evals(
         def clock(case: CaseInput) -> RegexClock:
             return clocks[case.key.split("::", 1)[0]]
 
-        async def run(key: str, job: _Job) -> None:
+        deadline = started + request.config.total_timeout_s
+        late: list[str] = []  # set once the review-wide deadline has passed
+
+        async def run(key: str, job: CaseRun) -> None:
             nonlocal done
             hit = cache.get(key)
             if hit is not None:
                 job.result, job.cached = hit, True
             else:
                 async with semaphore:
-                    await _execute(job, caller, grader, is_cancelled, clock(job.case))
+                    try:  # many slow cases cannot add up past the review's deadline
+                        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                            if late:
+                                raise TimeoutError
+                            await run_case(job, caller, grader, is_cancelled, clock(job.case))
+                    except TimeoutError:
+                        late[:] = [_past_deadline(request.config.total_timeout_s)]
+                        job.result, job.stopped = None, late[0]
                 if job.result is not None:
                     cache.put(key, job.result)
             done += 1
@@ -171,12 +183,13 @@ async def run_evals(
     all_cases = [c for s in suites for c in s.cases]
     total_tally = sum((_tally(s.cases) for s in suites), Tally())
     was_cancelled = is_cancelled() or any(j.stopped == "cancelled" for j in jobs.values())
+    stopped_early = meter.exhausted or next((j.stopped for j in jobs.values() if j.stopped and j.stopped != "cancelled"), None)
     verdict = decide_verdict(
         total_tally,
         [s.pass_rate_head for s in suites],
         request.config,
         config_errors=len(errors),
-        budget_note=meter.exhausted,
+        budget_note=stopped_early,
         cancelled=was_cancelled,
         error_causes=error_causes(all_cases),
         per_model=model_tallies(all_cases),
@@ -194,9 +207,14 @@ async def run_evals(
         unpriced_models=tuple(sorted(meter.unpriced)),
     )
     return EvalReport(
-        suites, tuple(errors), stats, verdict, meter.exhausted, was_cancelled,
+        suites, tuple(errors), stats, verdict, stopped_early, was_cancelled,
         dependencies=tuple(dependencies.values()), error_causes=error_causes(all_cases),
     )
+
+
+def _past_deadline(seconds: float) -> str:
+    return (f"the review's model calls passed their deadline of {seconds:g} s (evals.total_timeout_s); "
+            "raise it in .github/prompt-review.yml, or lower evals.timeout_s so a slow provider fails fast")
 
 
 def find_dependencies(base: FileTree, head: FileTree, suites: list[str] | None) -> tuple[Dependency, ...]:
@@ -241,7 +259,7 @@ def error_causes(cases: list[CaseResult]) -> tuple[ErrorCause, ...]:
     return tuple(ErrorCause(k, n, example) for k, (n, example) in found.items())
 
 
-async def _judge_by_base(case: PlannedCase, runs: list[_Job], grader: ModelGrader, regexes: RegexClock) -> SideResult:
+async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGrader, regexes: RegexClock) -> SideResult:
     """The head's outputs scored with the base's (rendered) assertions, threshold and grader."""
     base = case.base
     assert base is not None
@@ -268,7 +286,9 @@ def _kind(exc: Exception) -> CheckError:
     return exc.kind if isinstance(exc, (ProviderError, AssertionBroken)) else CheckError.OTHER
 
 
-async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
+async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
+    """Call the model for one run and score its answer; fills `job.result`, or `job.error` (the case
+    errors) or `job.stopped` (budget or cancellation: the case is skipped)."""
     case = job.case
     try:
         if cancelled():
@@ -301,7 +321,7 @@ async def _execute(job: _Job, caller: Caller, grader: ModelGrader, cancelled: Ca
     }
 
 
-def _side(keys: list[str] | None, jobs: dict[str, _Job]) -> SideResult | str | None:
+def _side(keys: list[str] | None, jobs: dict[str, CaseRun]) -> SideResult | str | None:
     """The aggregated side, a 'stopped' note (budget/cancel), or None when the side did not run."""
     if not keys:
         return None

@@ -69,7 +69,7 @@ def _identity_vars(test: TestSpec) -> dict[str, Any]:
     return {k: (f"file://{test.var_files[k]}" if k in test.var_files else v) for k, v in test.vars.items()}
 
 
-def _test_ids(tests: tuple[TestSpec, ...]) -> list[str]:
+def stable_test_ids(tests: tuple[TestSpec, ...]) -> list[str]:
     """Unique descriptions identify a test (so its data can change); otherwise its vars do."""
     counts = Counter(t.description for t in tests if t.description)
     ids: list[str] = []
@@ -100,7 +100,7 @@ def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = No
     errors: dict[str, SourceError] = {}
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
     renderer.prefetch(_render_jobs(suite))  # every render below, in a few round trips to the render worker
-    for test, test_id in zip(suite.tests, _test_ids(suite.tests)):
+    for test, test_id in zip(suite.tests, stable_test_ids(suite.tests)):
         vars_ = dict(test.vars)
         for prompt_index, prompt in enumerate(suite.prompts):
             error = None

@@ -12,14 +12,14 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from bot.core.config import CONFIG_PATH
+from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
 )
-from bot.evals.loader import DEFAULT_MAX_CASES, Collector, expand_refs, file_ref_paths, is_code_ref, load_json, read_text, resolve, yaml_or_json
+from bot.evals.loader import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import AssertionSpec, TestSpec
 
 TEST_KEYS = {"description", "vars", "assert", "threshold", "metadata", "options"}
@@ -36,7 +36,8 @@ _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$
 
 
 def load_tests(
-    tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_cases: int = DEFAULT_MAX_CASES
+    tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_cases: int = DEFAULT_MAX_CASES,
+    max_var_bytes: int = LimitsConfig().max_prompt_bytes,
 ) -> list[TestSpec]:
     """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
     error naming the test that passes it, found by counting before anything is expanded."""
@@ -52,7 +53,7 @@ def load_tests(
     if not isinstance(default, dict):
         errors.add(located, ("defaultTest",), "defaultTest must be a mapping or a file:// reference to one")
         default = {}
-    dflt = _check_test(tree, base_dir, default_src, default_where, default, errors, is_default=True)
+    dflt = _check_test(tree, base_dir, default_src, default_where, default, errors, is_default=True, max_var_bytes=max_var_bytes)
     raw = data.get("tests")
     sources: list[tuple[LocatedYaml, Path, Any]] = []
     if raw is None:
@@ -81,7 +82,7 @@ def load_tests(
         return []
     out: list[TestSpec] = []
     for src, where, item in sources:
-        spec = _check_test(tree, base_dir, src, where, item, errors)
+        spec = _check_test(tree, base_dir, src, where, item, errors, max_var_bytes=max_var_bytes)
         if spec is None:
             continue
         vars_ = {**dflt.vars, **spec.vars} if dflt else spec.vars
@@ -322,7 +323,8 @@ def expected_to_assertion(text: str) -> dict[str, Any]:
     return {"type": "equals", "value": text}
 
 
-def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, is_default: bool = False) -> TestSpec | None:
+def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, is_default: bool = False,
+                max_var_bytes: int = LimitsConfig().max_prompt_bytes) -> TestSpec | None:
     before = len(errors.errors)
     for key in item:
         if key in TEST_KEYS:
@@ -353,7 +355,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         if isinstance(v, str) and v.startswith("file://") and not _is_glob(v)
         and (target := resolve(base_dir, v[len("file://"):])) is not None
     }
-    vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors) for k, v in vars_.items()}
+    vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors, max_var_bytes) for k, v in vars_.items()}
     asserts_raw = item.get("assert") or []
     if not isinstance(asserts_raw, list):
         errors.add(located, where + ("assert",), "assert must be a list")
@@ -419,7 +421,8 @@ def _vars_from_file(tree, base_dir, located, where, ref: str, errors) -> dict:
     return data
 
 
-def _load_var(tree, base_dir, located, where, value: Any, errors: Collector) -> Any:
+def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, limit: int) -> Any:
+    """A var's value; a `file://` var is read only up to `limit` bytes (limits.max_prompt_bytes)."""
     if isinstance(value, str) and value.startswith("file://"):
         ref = value[len("file://"):]
         if is_code_ref(ref):
@@ -433,19 +436,31 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector) -> 
             values = []
             for path in found:
                 try:
-                    values.append(read_text(tree, path))
+                    values.append(read_text(tree, path, limit))
+                except FileTooLarge as exc:
+                    errors.add(located, where, _var_too_large(exc))
                 except UserError as exc:
                     errors.extend(exc)
             return values
         target = resolve(base_dir, ref)
-        if target is None or tree.read(target) is None:
+        try:  # the size is checked before the file is read
+            raw = None if target is None else read_bounded(tree, target, limit)
+        except FileTooLarge as exc:
+            errors.add(located, where, _var_too_large(exc))
+            return ""
+        if raw is None:
             errors.add(located, where, f"var file {ref!r} not found")
             return ""
         try:
-            return read_text(tree, target)
-        except UserError as exc:
-            errors.extend(exc)
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.errors.append(SourceError(target, "not UTF-8 text"))
             return ""
     return value
+
+
+def _var_too_large(exc: FileTooLarge) -> str:
+    return (f"var file {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+            f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
 
 

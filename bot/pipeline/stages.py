@@ -25,7 +25,7 @@ from bot.core.report import EvalReport
 from bot.core.semdiff import diff_prompt, diff_texts
 from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
-from bot.evals.explain import ExplainRequest, explain
+from bot.evals.explain import ExplainRequest, explain, with_explain_stats
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
 log = logging.getLogger("prompt_review.pipeline")
@@ -384,7 +384,10 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,
                      evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)
-    result = replace(result, explanation=explain_stage(inp, config, changes, report, ctx))
+    explanation = explain_stage(inp, config, changes, report, ctx)
+    if report is not None:  # the stats count every call the review made, the ablation's too
+        result = replace(result, evals=with_explain_stats(report, explanation))
+    result = replace(result, explanation=explanation)
     if ctx.with_approval and not any(p.blocking for p in result.problems):
         result = with_approval(inp, config, result, ctx)
     return result

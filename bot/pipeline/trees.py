@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import threading
 from collections.abc import Callable
@@ -184,6 +185,17 @@ class GitTree:
     def _blob(self, sha: str) -> bytes:
         return git_bytes(self.repo, "cat-file", "blob", sha)
 
+    def size(self, path: str) -> int | None:
+        """Bytes of a file, from the tree listing (`ls-tree -l`): an oversize file is refused unread."""
+        path = normalize(path)
+        if path in self._cache:
+            data = self._cache[path]
+            return None if data is None else len(data)
+        listing = self._listing()
+        real = resolve_links(path, listing.link_target(self._blob))
+        entry = listing.files.get(real) if real else None
+        return entry[1] if entry else None
+
     def read(self, path: str) -> bytes | None:
         path = normalize(path)
         if path not in self._cache:
@@ -253,6 +265,17 @@ class DirTree:
         if inside == os.curdir or parts[0] == os.pardir or any(part in self._SKIP for part in parts):
             return None
         return real
+
+    def size(self, path: str) -> int | None:
+        """Bytes of a regular file inside the root (os.stat), without reading it."""
+        real = self._inside(path)
+        if real is None:
+            return None
+        try:
+            st = os.stat(real)
+        except OSError:
+            return None
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def read(self, path: str) -> bytes | None:
         real = self._inside(path)

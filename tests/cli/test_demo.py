@@ -21,7 +21,7 @@ def test_demo_reviews_the_friendlier_pr_as_failing_and_the_reflow_pr_as_passing_
     assert "<table>" in page
 
 
-def test_demo_shows_progress_ends_on_each_prs_verdict_and_its_page_links_lead_somewhere(tmp_path):
+def test_demo_prints_the_review_as_text_and_ends_on_each_prs_verdict_and_cause_and_its_page_links_lead_somewhere(tmp_path):
     import re
 
     out = tmp_path / "comment.html"
@@ -35,6 +35,16 @@ def test_demo_shows_progress_ends_on_each_prs_verdict_and_its_page_links_lead_so
     assert re.search(r"PR #1 .*\n.*\n\s+prompt-review/evals\s+failure — 41 of 300 cases regressed", last_screen)
     assert re.search(r"PR #2 .*\n.*\n\s+prompt-review/evals\s+success", last_screen)
     assert str(out) in last_screen
+    # The cause, in words, on the last screen: the friendlier PR's, and none for the reflow PR.
+    friendlier = " ".join(last_screen[last_screen.index("PR #1"):last_screen.index("PR #2")].split())
+    assert ("cause: Removing “Refunds are only possible within 30 days of delivery.” "
+            "(prompts/support/system.md line 9 of the base) broke 41 refund_eligibility cases.") in friendlier
+    assert "cause:" not in last_screen[last_screen.index("PR #2"):]
+    # The review itself is the terminal's text form, not the comment's markdown.
+    review = text[text.index("PR #1 reviewed in"):text.index("summary — done in")]
+    assert "What caused it" in review and "Evidence: reverting it alone restores 5 of 5 sampled cases." in review
+    for markup in ("<details>", "|---", "**", "<!--", "\\_"):
+        assert markup not in review, markup
     page = out.read_text()
     hrefs = re.findall(r'href="([^"]+)"', page)
     assert hrefs and all(h.startswith("#") for h in hrefs), hrefs  # no link to a simulator that has stopped

@@ -69,6 +69,15 @@ def test_ablation_names_the_edit_that_broke_the_cases_when_lexical_overlap_point
     assert 0 < ex.calls <= 50
 
 
+def test_with_repeats_the_ablation_runs_each_sampled_case_as_often_as_the_review_does(model_url):
+    base, head = _two_edits()
+    _, once = _review(base, head, model_url, EvalsConfig())
+    report, thrice = _review(base, head, model_url, EvalsConfig.model_validate({"repeats": 3}))
+    assert all(c.head.runs == 3 for c in report.cases(b.CaseStatus.REGRESSED))
+    assert thrice.causes == once.causes
+    assert thrice.calls == 3 * once.calls
+
+
 def test_a_second_run_of_the_ablation_is_served_from_the_cache(model_url):
     base, head = _two_edits()
     base_tree, head_tree = tree(), tree()

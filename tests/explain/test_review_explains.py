@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from tests.cli.test_review_cli import commit_overlay, model_url, repo, review  # noqa: F401 (fixtures)
 
 RULE = "Refunds are only possible within 30 days of delivery."
@@ -23,6 +25,17 @@ def test_the_json_names_the_removed_30_day_rule_as_the_cause_of_the_41_refund_ca
     assert cause["evidence"] == "reverting it alone restores 5 of 5 sampled cases"
     (change,) = cause["cause_changes"]
     assert change["type"] == "instruction_removed" and change["before"] == RULE and change["base_lines"] == [9, 9]
+
+
+def test_the_stats_count_every_model_call_the_review_made_the_ablation_included(repo, model_url):  # noqa: F811
+    commit_overlay(repo, "friendlier")
+    before = httpx.get(model_url + "/_control/stats").json()["requests"]
+    result = review(repo, model_url, "--format", "json", "--no-cache")
+    sent = httpx.get(model_url + "/_control/stats").json()["requests"] - before
+    data = json.loads(result.stdout)
+    stats = data["evals"]["stats"]
+    assert stats["explain_calls"] == data["explanation"]["calls"] > 0
+    assert stats["model_calls"] == sent
 
 
 def test_the_first_screen_of_text_and_markdown_says_removing_the_rule_broke_the_41_cases(repo, model_url, tmp_path):  # noqa: F811

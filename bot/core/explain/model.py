@@ -103,6 +103,10 @@ class Explanation:
     calls: int = 0  # model calls the ablation cost (within the review's budget)
     cache_hits: int = 0
     note: str | None = None  # e.g. "explain is off", "budget exhausted after 40 calls"
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    wall_s: float = 0.0  # the ablation's own wall time, after the eval run
 
     def cause_of(self, cluster_id: str) -> Cause | None:
         return next((c for c in self.causes if c.cluster == cluster_id), None)

@@ -74,7 +74,11 @@ def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict
     for s in ctx["suites"]:
         clusters[s.path], used = cluster_views(result, s.path, "regressed", detail, rows_left)
         rows_left -= used
-    ctx.update(clusters=clusters, causes=cause_views(result))
+    fixed, fixed_left = {}, detail.list_items  # fixed cases are good news: folded, on the lists' budget
+    for s in ctx["suites"]:
+        fixed[s.path], used = cluster_views(result, s.path, "fixed", detail, fixed_left)
+        fixed_left -= used
+    ctx.update(clusters=clusters, fixed_clusters=fixed, causes=cause_views(result))
     matrices = report_matrices(report) if report is not None else {}
     acc = _accepted(result)
     missing = conclusion.unaccepted_models(result)

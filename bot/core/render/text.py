@@ -12,13 +12,24 @@ from rich.text import Text
 
 from bot.core.render import conclusion
 from bot.core.render.budget import LEVELS
-from bot.core.render.causes import cause_views, cluster_views
+from bot.core.render.causes import CauseView, cause_views, cluster_views
 from bot.core.render.diffview import prompt_view
 from bot.core.render.views import suite_views
 from bot.core.result import ReviewResult
 
 _DETAIL = LEVELS[0]
 _MEMBERS_SHOWN = 4  # after the representative: a terminal screen is short
+
+
+def cause_sentence(c: CauseView) -> str:
+    """'Removing “…” (file line 9 of the base) broke 41 refund_eligibility cases.' — or, with no
+    cause determined, how many cases changed and why none was named."""
+    cases = f"{c.cases} {c.groups} case{'s' if c.cases != 1 else ''}"
+    if not c.changes:
+        return f"{cases} {'regressed' if c.verb == 'broke' else 'fixed'}: cause {c.evidence}."
+    line = " together with ".join(f"{ch.verb} “{ch.quote}” ({ch.file}{' ' + ch.lines if ch.lines else ''})"
+                                  for ch in c.changes)
+    return line[0].upper() + line[1:] + f" {c.verb} {cases}."
 
 
 def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> str:
@@ -38,18 +49,11 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
             console.print()
             console.print(Text("What caused it", style="bold underline"))
             for c in causes:
-                cases = f"{c.cases} {c.groups} case{'s' if c.cases != 1 else ''}"
+                console.print(Text("• " + cause_sentence(c), style="bold" if c.changes else ""))
                 if c.changes:
-                    parts = [f"{ch.verb} “{ch.quote}” ({ch.file}{' ' + ch.lines if ch.lines else ''})" for ch in c.changes]
-                    line = " together with ".join(parts)
-                    line = line[0].upper() + line[1:] + f" {c.verb} {cases}."
-                    console.print(Text("• " + line, style="bold"))
                     console.print(f"  Evidence: {c.evidence}.")
-                else:
-                    state = "regressed" if c.verb == "broke" else "fixed"
-                    console.print(f"• {cases} {state}: cause {c.evidence}.")
-                    if c.hint:
-                        console.print(f"  Hint: {c.hint}.")
+                elif c.hint:
+                    console.print(f"  Hint: {c.hint}.")
                 if c.assertions:
                     console.print(f"  Failing: {c.assertions}")
 
@@ -81,8 +85,15 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
                     more = cl.size - 1 - min(len(cl.members), _MEMBERS_SHOWN)
                     if more > 0:
                         console.print(f"… and {more} more cases in this cluster (--format json lists them all)")
+                fixed, _ = cluster_views(result, s.path, "fixed", _DETAIL, 0)
+                for cl in fixed:  # good news, one line each: the representative names the kind of case
+                    console.print()
+                    line = f"{cl.size} fixed" + (f" · {cl.metric}" if cl.metric else "") + f" — were failing {cl.assertion}"
+                    console.print(Text(line + (f" — fixed by {cl.cause}" if cl.cause else ""), style="green"))
+                    console.print(f"e.g. {cl.representative.name}" + (f" and {cl.size - 1} more" if cl.size > 1 else ""))
                 for lst in s.lists:
-                    console.print(f"{lst.total} {lst.label}")
+                    if not (fixed and lst.status == "fixed"):
+                        console.print(f"{lst.total} {lst.label}")
 
         for p in result.prompts:
             view = prompt_view(p, _DETAIL)
@@ -100,8 +111,8 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
 
         stats = getattr(report, "stats", None)
         if stats is not None:
-            extra = result.explanation.calls if result.explanation is not None else 0
+            extra = f" ({stats.explain_calls} to find causes)" if stats.explain_calls else ""
             console.print()
-            console.print(f"{stats.model_calls + extra} model calls ({extra} to find causes) · {stats.cache_hits} cached · "
+            console.print(f"{stats.model_calls} model calls{extra} · {stats.cache_hits} cached · "
                           f"${stats.cost_usd:.4f} · {stats.wall_s:.1f}s")
     return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"

@@ -31,6 +31,7 @@ class CaseList:
     icon: str
     total: int
     items: tuple[CaseRow, ...]
+    status: str = ""  # the LISTS key: "fixed", "flaky", ...
 
     @property
     def hidden(self) -> int:
@@ -178,7 +179,7 @@ def suite_view(suite: Any, detail: Detail, rows_left: int) -> SuiteView:
         if getattr(c, "flaky", False):
             by_status["flaky"].append(c)
     lists = tuple(
-        CaseList(label, icon, len(by_status[key]), tuple(case_row(c, detail) for c in by_status[key][: detail.list_items]))
+        CaseList(label, icon, len(by_status[key]), tuple(case_row(c, detail) for c in by_status[key][: detail.list_items]), key)
         for key, label, icon in LISTS
         if by_status[key]
     )
