@@ -38,11 +38,11 @@ def group_order(paths: Sequence[str], groups: Sequence[VariantGroup]) -> list[tu
     for path in paths:
         if path in placed:
             continue
-        g = group_of.get(path)
-        members = [v.path for v in g.variants if v.path in paths and group_of.get(v.path) is g] if g else [path]
+        group = group_of.get(path)
+        members = [v.path for v in group.variants if v.path in paths and group_of.get(v.path) is group] if group else [path]
         for m in [path] + [m for m in members if m != path]:
             placed.add(m)
-            out.append((m, g))
+            out.append((m, group))
     return out
 
 

@@ -43,9 +43,12 @@ class Grader(Protocol):
 class Response(Protocol):
     """What a model call measured, for latency / cost / finish-reason (bot.evals.providers.Completion)."""
 
-    latency_ms: float | None
-    cost_usd: float | None
-    finish_reason: str | None
+    @property
+    def latency_ms(self) -> float | None: ...
+    @property
+    def cost_usd(self) -> float | None: ...
+    @property
+    def finish_reason(self) -> str | None: ...
 
 
 # a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)

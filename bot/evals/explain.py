@@ -138,7 +138,7 @@ class _Ablation:
         memo = (ids, inp.key)
         if memo not in self.verdicts:
             runs = await asyncio.gather(*(self.run(inp, r) for r in range(max(1, self.request.config.repeats))))
-            self.verdicts[memo] = None if None in runs else side_passed(sum(runs), len(runs))
+            self.verdicts[memo] = None if None in runs else side_passed(sum(bool(r) for r in runs), len(runs))
         return self.verdicts[memo]
 
     async def run(self, inp: CaseInput, repeat: int) -> bool | None:

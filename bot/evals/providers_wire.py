@@ -25,6 +25,11 @@ ANTHROPIC_VERSION = "2023-06-01"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")  # a region, location or project id: it becomes part of a host or path
 
 
+def _mapping(value: object) -> dict:
+    """A JSON object from an answer, or {} for anything else (a missing or odd field never fails the parse)."""
+    return value if isinstance(value, dict) else {}
+
+
 class WireError(Exception):
     """The answer does not have the vendor's shape; str() says which field is missing."""
 
@@ -88,6 +93,7 @@ def checked_name(value: str, what: str) -> str:
 
 def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any] | None]:
     """(path under the base URL, JSON body) for one chat call; body None for a GET."""
+    body: dict[str, Any]
     wire = _wire(spec)
     params = _params(spec)
     if wire == "openai":
@@ -168,9 +174,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
             if key in params:
                 body[key] = params[key]
-        system = [{"text": c} for r, c in messages if r == "system"]
-        if system:
-            body["system"] = system
+        system_blocks = [{"text": c} for r, c in messages if r == "system"]
+        if system_blocks:
+            body["system"] = system_blocks
         if inference:
             body["inferenceConfig"] = inference
         return f"/model/{quote(spec.model, safe='')}/converse", body
@@ -238,7 +244,7 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
         return _parse_http(spec, data)
     if not isinstance(data, dict):
         raise WireError(f"{spec.id}: unexpected answer shape (not a JSON object)")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    usage = _mapping(data.get("usage"))
     if wire == "openai" and spec.option("api") == "responses":
         texts = [
             part["text"]
@@ -247,7 +253,7 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
         ]
         if not isinstance(data.get("output"), list):
             raise WireError(f"{spec.id}: response has no output items")
-        details = data.get("incomplete_details") if isinstance(data.get("incomplete_details"), dict) else {}
+        details = _mapping(data.get("incomplete_details"))
         finish = "length" if details.get("reason") == "max_output_tokens" else "content_filter" if details.get("reason") == "content_filter" else (
             "stop" if data.get("status") == "completed" else None)
         return Parsed("".join(texts), _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), finish)
@@ -281,7 +287,7 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             raise WireError(f"{spec.id}: candidates[0] is not an object")
         parts = (candidate.get("content") or {}).get("parts") if isinstance(candidate.get("content"), dict) else []
         text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
-        meta = data.get("usageMetadata") if isinstance(data.get("usageMetadata"), dict) else {}
+        meta = _mapping(data.get("usageMetadata"))
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
                       _finish(candidate.get("finishReason"), _GEMINI_FINISH))
     if wire == "bedrock":
@@ -307,7 +313,7 @@ def _parse_http(spec: ProviderSpec, data: Any) -> Parsed:
     if isinstance(path, str):
         for step in json_path(path) or ():
             try:
-                value = value[step]  # type: ignore[index]
+                value = value[step]
             except (KeyError, IndexError, TypeError):
                 raise WireError(f"{spec.id}: the answer has nothing at {path}") from None
     if isinstance(value, str):

@@ -28,6 +28,11 @@ _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([a-z0-9-]+)/
 BeforeAnswer = Callable[[Request, wire.Api, str], Awaitable[Response | None]]
 
 
+def _mapping(value: object) -> dict:
+    """A JSON object from an answer, or {} for anything else (a missing or odd field never fails the parse)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}}, status_code=status)
 
@@ -144,7 +149,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         for c in data.get("contents") or []:
             if isinstance(c, dict):
                 chat.append({"role": "assistant" if c.get("role") == "model" else "user", "content": _texts(c.get("parts"))})
-        generation = data.get("generationConfig") if isinstance(data.get("generationConfig"), dict) else {}
+        generation = _mapping(data.get("generationConfig"))
         got = await reply(request, endpoint, model, chat, {}, generation.get("maxOutputTokens"))
         if isinstance(got, Response):
             return got
@@ -174,9 +179,9 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         data = await body_of(request)
         if isinstance(data, Response):
             return data
-        chat = [{"role": "system", "content": _texts(data.get("system"))}] if data.get("system") else []
+        chat: list[dict[str, Any]] = [{"role": "system", "content": _texts(data.get("system"))}] if data.get("system") else []
         chat += [{"role": m.get("role"), "content": _texts(m.get("content"))} for m in data.get("messages") or [] if isinstance(m, dict)]
-        inference = data.get("inferenceConfig") if isinstance(data.get("inferenceConfig"), dict) else {}
+        inference = _mapping(data.get("inferenceConfig"))
         got = await reply(request, "bedrock.converse", model_id, chat, {}, inference.get("maxTokens"))
         if isinstance(got, Response):
             return got
@@ -197,7 +202,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if not isinstance(model, str) or data.get("stream", True) is not False:
             return _error(400, "model is required and stream must be false for the scripted server")
         chat = [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
-        options = data.get("options") if isinstance(data.get("options"), dict) else {}
+        options = _mapping(data.get("options"))
         got = await reply(request, "ollama.chat", model, chat, {}, options.get("num_predict"))
         if isinstance(got, Response):
             return got

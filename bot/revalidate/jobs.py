@@ -114,10 +114,12 @@ class IssueSync:
 def sync_issues(client: InstallationClient, repo: str, reval: Revalidation, label: str | None = None) -> IssueSync:
     """One open issue per regressed (suite, model): found by its marker, updated, or created; closed on recovery."""
     existing: dict[str, dict] = {}
-    for issue in client._paginate(f"/repos/{repo}/issues", params={"labels": ISSUE_LABEL, "state": "open"}):
-        first = (issue.get("body") or "").split("\n", 1)[0]
-        existing.setdefault(first, issue)
-    opened, updated, closed = [], [], []
+    for found in client._paginate(f"/repos/{repo}/issues", params={"labels": ISSUE_LABEL, "state": "open"}):
+        first = (found.get("body") or "").split("\n", 1)[0]
+        existing.setdefault(first, found)
+    opened: list[int] = []
+    updated: list[int] = []
+    closed: list[int] = []
     for o in reval.outcomes:
         key = marker(o.suite, o.model, label)
         issue = existing.get(key)

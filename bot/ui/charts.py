@@ -96,14 +96,14 @@ def scores_chart(title: str, scores: list[VersionScore]) -> str:
         out.append(f'<text x="{x(i):.1f}" y="{H - 8}" text-anchor="middle" font-size="11" fill="#24292f">{escape(v[:7])}</text>')
     for n, suite in enumerate(suites):
         colour = PALETTE[n % len(PALETTE)]
-        pts = [(versions.index(s.version), s.pass_rate, s) for s in scores if s.suite == suite and s.pass_rate is not None]
+        pts = [(versions.index(sc.version), sc.pass_rate, sc) for sc in scores if sc.suite == suite and sc.pass_rate is not None]
         if not pts:
             continue
-        d = " ".join(f"{'M' if k == 0 else 'L'}{x(i):.1f},{y(v):.1f}" for k, (i, v, _) in enumerate(pts))
+        d = " ".join(f"{'M' if k == 0 else 'L'}{x(i):.1f},{y(rate):.1f}" for k, (i, rate, _) in enumerate(pts))
         out.append(f'<path class="series" d="{d}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
-        for i, v, s in pts:
-            out.append(f'<circle class="score" cx="{x(i):.1f}" cy="{y(v):.1f}" r="4" fill="{colour}">'
-                       f'<title>{escape(f"{s.version} {suite}: {v * 100:.0f}%")}</title></circle>')
+        for i, rate, score in pts:
+            out.append(f'<circle class="score" cx="{x(i):.1f}" cy="{y(rate):.1f}" r="4" fill="{colour}">'
+                       f'<title>{escape(f"{score.version} {suite}: {rate * 100:.0f}%")}</title></circle>')
         out.append(f'<text x="{LEFT + 8 + n * 180}" y="{TOP + 14}" font-size="11" fill="{colour}">■ {escape(suite[-28:])}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -56,7 +56,7 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
     app = (GitHubApp(settings.app_id, settings.private_key_pem(), settings.github_api_url,  # type: ignore[arg-type]
                      timeout=settings.github_timeout_seconds)
            if settings.app_id is not None and settings.private_key_pem() else None)
-    release = Release(engine, app, settings.github_web_url) if app is not None else None  # type: ignore[arg-type]
+    release = Release(engine, app, settings.github_web_url) if app is not None else None
     movers: dict[tuple[str, str, str], tuple[float, bool, str]] = {}
     movers_lock = threading.Lock()
 

@@ -68,7 +68,7 @@ class Series(Frozen):
     @model_validator(mode="after")
     def _aware(self) -> "Series":
         if any(p.at.tzinfo is None for p in self.points):
-            object.__setattr__(self, "points", tuple(Point(_utc(p.at), p.value) for p in self.points))
+            object.__setattr__(self, "points", tuple(Point(_utc(p.at) or p.at, p.value) for p in self.points))
         return self
 
 
@@ -193,7 +193,7 @@ def shifts(series: tuple[Series, ...] | list[Series], events: tuple[Event, ...] 
         before, after = sum(values[:i]) / i, sum(values[i:]) / (len(values) - i)
         at = s.points[i].at
         cause = nearest_change(at, events)
-        near = f"{_ago(at - cause.at)} after {cause.title}" if cause and cause.at else None  # type: ignore[operator]
+        near = f"{_ago(at - cause.at)} after {cause.title}" if cause and cause.at else None
         who = s.metric + (f" (version {s.version}" + (f", arm {s.arm}" if s.arm else "") + ")" if s.version else " (all versions)")
         text = f"{who} {_amount(s.metric, before, after)} at {at:%Y-%m-%d %H:%M}" + (f", {near}" if near else "")
         out.append(Shift(metric=s.metric, at=at, before=before, after=after, near=near, text=text))
