@@ -132,9 +132,11 @@ async def run_evals(
     async with httpx.AsyncClient() as client:
         caller = Caller.for_run(client, request.env, request.config, meter, is_cancelled)
         grader = ModelGrader(caller)
-        semaphore = asyncio.Semaphore(request.config.concurrency)
-        # One regex budget per suite: a decoy suite of slow patterns cannot starve another suite's checks.
+        # One regex budget and one share of the concurrency per suite: a decoy suite of slow patterns or
+        # slow model calls cannot starve another suite's checks of regex time, call slots or the deadline.
         clocks = {p.path: RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s) for p in plans}
+        share = max(1, -(-request.config.concurrency // max(1, len(plans))))
+        slots = {p.path: asyncio.Semaphore(share) for p in plans}
 
         def clock(case: CaseInput) -> RegexClock:
             return clocks[case.key.split("::", 1)[0]]
@@ -148,7 +150,7 @@ async def run_evals(
             if hit is not None:
                 job.result, job.cached = hit, True
             else:
-                async with semaphore:
+                async with slots[job.case.key.split("::", 1)[0]]:
                     try:  # many slow cases cannot add up past the review's deadline
                         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                             if late:

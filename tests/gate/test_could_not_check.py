@@ -75,3 +75,21 @@ def test_a_decoy_suite_of_slow_regexes_cannot_starve_another_suite(gate_repo):
     assert r.status == 1, r.stderr
     real_cases = [c for s in r.data["evals"]["suites"] if s["path"] == "evals/promptfooconfig.yaml" for c in s["cases"]]
     assert [c["status"] for c in real_cases] == ["regressed"] * 5
+
+
+def test_a_decoy_suite_of_slow_model_calls_cannot_starve_another_suite(gate_repo, model_url):
+    # The decoy's provider never answers in time: it may spend its own share of the call slots and
+    # time out, but the real suite still runs within the review's deadline and its regressions block.
+    decoy = suite_text(provider="openai:chat:slowpoke-1").replace("../prompts", "../../prompts")
+    config = ("suites: [evals/decoy/promptfooconfig.yaml, evals/promptfooconfig.yaml]\n"
+              "evals:\n  concurrency: 2\n  timeout_s: 30\n  total_timeout_s: 8\n")
+    gate_repo.commit({".github/prompt-review.yml": config, "evals/decoy/promptfooconfig.yaml": decoy}, "suites")
+    httpx.post(model_url + "/_control/faults", json={"delay_ms": 60000, "count": 1000, "model": "slowpoke"})
+    try:
+        gate_repo.commit({"prompts/support.txt": prompt_text(WEAK)})
+        r = gate_repo.review()
+    finally:
+        httpx.post(model_url + "/_control/reset")
+    real = [c for s in r.data["evals"]["suites"] if s["path"] == "evals/promptfooconfig.yaml" for c in s["cases"]]
+    assert [c["status"] for c in real] == ["regressed"] * 5, r.stderr
+    assert r.status == 1 and r.data["conclusion"] == "failure"
