@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     job_retry_base_seconds: float = Field(2.0, ge=0)
     poll_interval_seconds: float = Field(0.5, gt=0)
     redeliver_interval_seconds: float = Field(600.0, ge=0)
+    # How often the rollout guard compares the arms of running rollouts (0: never; tests drive it by hand).
+    rollout_guard_interval_seconds: float = Field(30.0, ge=0)
 
     @field_validator("github_api_url")
     @classmethod

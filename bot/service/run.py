@@ -52,6 +52,10 @@ class Service:
             thread = threading.Thread(target=self._recovery_loop, name="recovery", daemon=True)
             self.threads.append(thread)
             thread.start()
+        if self.settings.rollout_guard_interval_seconds > 0:
+            thread = threading.Thread(target=self._guard_loop, name="rollout-guard", daemon=True)
+            self.threads.append(thread)
+            thread.start()
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -65,6 +69,17 @@ class Service:
                 log.warning("failed-delivery recovery pass did not complete: %s", exc)
             self.recover_now.wait(self.settings.redeliver_interval_seconds)
             self.recover_now.clear()
+
+    def _guard_loop(self) -> None:
+        # The rollout guard: abort or advance every running rollout, each interval (bot/release/rollout.py).
+        from bot.release.service import Release
+
+        release = Release(self.engine, self.github, self.settings.github_web_url)  # type: ignore[arg-type]
+        while not self.stop_event.wait(self.settings.rollout_guard_interval_seconds):
+            try:
+                release.guard_tick()
+            except Exception as exc:
+                log.warning("rollout guard pass did not complete: %s", exc)
 
     def stop(self) -> None:
         self.stop_event.set()
