@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -164,7 +164,7 @@ class TickResult:
 
 def guard_one(engine: Engine, r: Rollout, now: datetime, policy: GuardPolicy) -> tuple[GuardDecision, float | None]:
     control, candidate = arms(engine, r)
-    due = now - r.step_started_at >= timedelta(seconds=r.interval_seconds)
+    due = _aware(now) - _aware(r.step_started_at) >= timedelta(seconds=r.interval_seconds)
     decision = evaluate(control, candidate, policy, r.p_values, step_due=due)
     return decision, next_percent(r.steps, r.percent) if decision.action is Action.ADVANCE else None
 
@@ -181,7 +181,7 @@ def tick(engine: Engine, now: datetime | None = None, policy: GuardPolicy = Guar
         try:
             results.append(_tick_one(engine, rid, now, policy, notify, complete))
         except Exception as exc:  # one broken rollout must not stop the guard watching the others
-            log.warning("rollout #%s: guard pass failed: %s", rid, exc)
+            log.warning("rollout #%s: guard pass failed: %s", rid, exc, exc_info=True)
     return results
 
 
@@ -245,7 +245,7 @@ def complete_locally(engine: Engine, r: Rollout, reason: str) -> Deployment:
 def status_json(engine: Engine, r: Rollout, policy: GuardPolicy = GuardPolicy()) -> dict:
     control, candidate = arms(engine, r)
     decision = evaluate(control, candidate, policy, r.p_values, step_due=False)
-    due = r.step_started_at + timedelta(seconds=r.interval_seconds)
+    due = _aware(r.step_started_at) + timedelta(seconds=r.interval_seconds)
     return {
         "id": r.id, "repo": r.repo, "label": r.label, "state": r.state, "percent": r.percent, "steps": r.steps,
         "interval_seconds": r.interval_seconds, "commit": r.commit_sha, "pr": r.pr, "actor": r.actor,
@@ -257,6 +257,10 @@ def status_json(engine: Engine, r: Rollout, policy: GuardPolicy = GuardPolicy())
         "metrics": [{"name": m.name, "control": m.control, "candidate": m.candidate, "n_control": m.n_control,
                      "n_candidate": m.n_candidate, "p_value": m.p_value} for m in decision.metrics],
     }
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
 def _duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import UserError
+from bot.core.guard import GuardPolicy
 from bot.core.files import is_prompt
 from bot.core.release import (
     ManifestPrompt, Ownership, Plan, Refusal, ReleaseError, ReviewFacts, describe, etag, may_move,
@@ -275,9 +276,9 @@ class Release:
         _r, d = rollout.set_state(self.engine, repo, label, verb, actor, via, reason)
         return d
 
-    def guard_tick(self, now: datetime | None = None) -> list[rollout.TickResult]:
+    def guard_tick(self, now: datetime | None = None, policy: GuardPolicy = GuardPolicy()) -> list[rollout.TickResult]:
         """One pass of the guard: abort (and tell the PR) or advance every running rollout that is due."""
-        return rollout.tick(self.engine, now, notify=self._notify_abort, complete=self._complete)
+        return rollout.tick(self.engine, now, policy, notify=self._notify_abort, complete=self._complete)
 
     def _complete(self, r, reason: str) -> Deployment:
         d = rollout.complete_locally(self.engine, r, reason)
