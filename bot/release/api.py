@@ -13,6 +13,7 @@ import threading
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.release import Refusal, ReleaseError, Via, check_label, short
 from bot.github.client import GitHubApp, GitHubError
@@ -80,6 +81,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
            if settings.app_id is not None and settings.private_key_pem() else None)
     release = Release(engine, app, settings.github_web_url) if app is not None else None  # type: ignore[arg-type]
     cache = ManifestCache()
+    rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
 
     def need_release() -> Release:
         if release is None:
@@ -315,11 +317,14 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             from starlette.concurrency import run_in_threadpool
 
             batch = await run_in_threadpool(parse, repo, body)
-            await run_in_threadpool(telemetry.store_batch, engine, batch)
+            await rollups.store(batch)
         except Problem as exc:
             return _error(exc.status, exc.message)
         except telemetry.BadPayload as exc:
             return _error(exc.status, str(exc), field=exc.field)
+        except SQLAlchemyError as exc:
+            log.warning("telemetry could not be stored: %s", exc)
+            return _error(503, "the database is unavailable: nothing was stored, send the batch again")
         return batch  # type: ignore[return-value]
 
     @router.post("/traces")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -53,8 +55,7 @@ class BadPayload(Exception):
         super().__init__(f"{field}: {message}" if field else message)
 
 
-@dataclass(frozen=True)
-class SeriesKey:
+class SeriesKey(NamedTuple):  # a tuple: hashed in C, once per span
     repo: str
     path: str
     version: str
@@ -79,6 +80,27 @@ class Delta:
     cost_usd: float = 0.0
     scores: dict[str, list] = field(default_factory=dict)  # name → [n, sum, sumsq, hist]
     fingerprints: set[str] = field(default_factory=set)
+
+    def merge(self, o: Delta) -> None:
+        self.calls += o.calls
+        self.errors += o.errors
+        self.latency_n += o.latency_n
+        self.latency_sum += o.latency_sum
+        self.latency_sumsq += o.latency_sumsq
+        self.latency_hist = [a + b for a, b in zip(self.latency_hist, o.latency_hist)]
+        self.tokens_in += o.tokens_in
+        self.tokens_out += o.tokens_out
+        self.cost_usd += o.cost_usd
+        for name, (n, sm, ss, hist) in o.scores.items():
+            mine = self.scores.get(name)
+            if mine is None:
+                self.scores[name] = [n, sm, ss, list(hist)]
+            else:
+                mine[0] += n
+                mine[1] += sm
+                mine[2] += ss
+                mine[3] = [a + b for a, b in zip(mine[3], hist)]
+        self.fingerprints |= o.fingerprints
 
     def add_latency(self, ms: float) -> None:
         self.latency_n += 1
@@ -128,13 +150,20 @@ def decompress(body: bytes, encoding: str | None) -> bytes:
 
 # --- OTLP decoding: both encodings end as (attributes, start ns, end ns, is_error) per span ---------------
 
-@dataclass(frozen=True)
-class SpanFacts:
-    attrs: Mapping[str, object]
+class SpanFacts(NamedTuple):
+    attrs: Mapping[str, object]  # the attributes the rollups read (score attributes are in `scores`)
+    scores: list  # [(name, value)] from prompt_review.score.* attributes
     start_ns: int
     end_ns: int
     error: bool
-    where: str  # the span's position, for error messages
+    at: tuple[int, int, int]  # (resource, scope, span) index, for error messages
+
+    @property
+    def where(self) -> str:
+        return f"resourceSpans[{self.at[0]}].scopeSpans[{self.at[1]}].spans[{self.at[2]}]"
+
+
+_SCORE_CUT = len("prompt_review.score.")
 
 
 def _json_value(v: object, where: str) -> object:
@@ -157,16 +186,20 @@ def _json_value(v: object, where: str) -> object:
     return None  # arrays, maps, bytes: not used by the rollups
 
 
-def _json_attrs(items: object, where: str) -> dict[str, object]:
+def _json_attrs(items: object, where: str, scores: list | None = None) -> dict[str, object]:
     if items is None:
         return {}
     if not isinstance(items, list):
         raise BadPayload(400, where, "must be a list of {key, value}")
     out = {}
     for i, kv in enumerate(items):
-        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+        if not isinstance(kv, dict) or not isinstance(key := kv.get("key"), str):
             raise BadPayload(400, f"{where}[{i}].key", "missing or not a string")
-        out[kv["key"]] = _json_value(kv.get("value", {}), f"{where}[{i}].value")
+        value = _json_value(kv.get("value", {}), f"{where}[{i}].value")
+        if scores is not None and key.startswith(A_SCORE):
+            scores.append((key[_SCORE_CUT:], value, f"{where}[{i}]"))
+        else:
+            out[key] = value
     return out
 
 
@@ -205,11 +238,12 @@ def spans_from_json(body: bytes) -> Iterator[SpanFacts]:
                 where = f"{where_s}.spans[{k}]"
                 if not isinstance(span, dict):
                     raise BadPayload(400, where, "must be an object")
-                attrs = {**resource, **_json_attrs(span.get("attributes"), where + ".attributes")}
+                scores: list = []
+                attrs = {**resource, **_json_attrs(span.get("attributes"), where + ".attributes", scores)}
                 code = (span.get("status") or {}).get("code", 0)
                 error = code in (STATUS_ERROR, "STATUS_CODE_ERROR")
-                yield SpanFacts(attrs, _nanos(span.get("startTimeUnixNano", 0), where + ".startTimeUnixNano"),
-                                _nanos(span.get("endTimeUnixNano", 0), where + ".endTimeUnixNano"), error, where)
+                yield SpanFacts(attrs, scores, _nanos(span.get("startTimeUnixNano", 0), where + ".startTimeUnixNano"),
+                                _nanos(span.get("endTimeUnixNano", 0), where + ".endTimeUnixNano"), error, (r, s, k))
 
 
 def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
@@ -223,19 +257,28 @@ def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
     except DecodeError as exc:
         raise BadPayload(400, "", f"the body is not an OTLP ExportTraceServiceRequest: {exc}") from None
 
-    def attrs(items) -> dict[str, object]:
+    kinds = ("string_value", "int_value", "double_value", "bool_value")
+
+    def attrs(items, scores: list | None) -> dict[str, object]:
         out = {}
         for kv in items:
-            kind = kv.value.WhichOneof("value")
-            out[kv.key] = getattr(kv.value, kind) if kind in ("string_value", "int_value", "double_value", "bool_value") else None
+            key, v = kv.key, kv.value
+            kind = v.WhichOneof("value")
+            value = getattr(v, kind) if kind in kinds else None
+            if scores is not None and key.startswith(A_SCORE):
+                scores.append((key[_SCORE_CUT:], value, key))
+            else:
+                out[key] = value
         return out
 
     for r, rs in enumerate(request.resource_spans):
-        resource = attrs(rs.resource.attributes)
+        resource = attrs(rs.resource.attributes, None)
         for s, ss in enumerate(rs.scope_spans):
             for k, span in enumerate(ss.spans):
-                yield SpanFacts({**resource, **attrs(span.attributes)}, span.start_time_unix_nano, span.end_time_unix_nano,
-                                span.status.code == STATUS_ERROR, f"resourceSpans[{r}].scopeSpans[{s}].spans[{k}]")
+                scores: list = []
+                own = attrs(span.attributes, scores)
+                yield SpanFacts({**resource, **own} if resource else own, scores, span.start_time_unix_nano,
+                                span.end_time_unix_nano, span.status.code == STATUS_ERROR, (r, s, k))
 
 
 # --- aggregation ---------------------------------------------------------------------------------------
@@ -248,20 +291,20 @@ class Batch:
     accepted: int = 0
     ignored: int = 0  # spans without prompt attribution (the app's other tracing)
 
-    def delta(self, key: SeriesKey) -> Delta:
+    def merge(self, other: Batch) -> None:
+        for key, d in other.deltas.items():
+            mine = self.deltas.get(key)
+            if mine is None:
+                self.deltas[key] = mine = Delta()
+            mine.merge(d)
+        self.accepted += other.accepted
+        self.ignored += other.ignored
+
+    def delta(self, key: SeriesKey) -> Delta:  # (aggregate_spans inlines this)
         d = self.deltas.get(key)
         if d is None:
             d = self.deltas[key] = Delta()
         return d
-
-
-def _text(attrs: Mapping[str, object], key: str, where: str, limit: int) -> str:
-    value = attrs.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise BadPayload(400, f"{where}.attributes[{key}]", f"must be a string of at most {limit} characters")
-    return value
 
 
 def _number(attrs: Mapping[str, object], keys: Iterable[str], where: str) -> float:
@@ -275,41 +318,65 @@ def _number(attrs: Mapping[str, object], keys: Iterable[str], where: str) -> flo
     return 0.0
 
 
+_MINUTES: dict[int, datetime] = {}
+
+
+def _minute_of(ns: int) -> datetime:
+    m = ns // 60_000_000_000
+    hit = _MINUTES.get(m)
+    if hit is None:
+        if len(_MINUTES) > 10_000:
+            _MINUTES.clear()
+        hit = _MINUTES[m] = datetime.fromtimestamp(m * 60, tz=timezone.utc)
+    return hit
+
+
 def aggregate_spans(repo: str, spans: Iterable[SpanFacts], batch: Batch | None = None) -> Batch:
     batch = batch or Batch()
+    lowered = repo.lower()
     for span in spans:
         a = span.attrs
         path = a.get(A_PATH)
         if not path:
             batch.ignored += 1
             continue
-        where = span.where
         other = a.get(A_REPO)
-        if other and str(other).lower() != repo.lower():
-            raise BadPayload(403, f"{where}.attributes[{A_REPO}]", f"this token belongs to {repo}, not {other}")
-        version = _text(a, A_VERSION, where, 64)
+        if other and (other != repo and str(other).lower() != lowered):
+            raise BadPayload(403, f"{span.where}.attributes[{A_REPO}]", f"this token belongs to {repo}, not {other}")
+        version, label, arm = a.get(A_VERSION), a.get(A_LABEL) or "", a.get(A_ARM) or ""
+        model = a.get(A_RESP_MODEL) or a.get(A_REQ_MODEL) or ""
         if not version:
-            raise BadPayload(400, f"{where}.attributes[{A_VERSION}]", "missing: a span with a prompt path needs its version")
-        model = _text(a, A_RESP_MODEL, where, 200) or _text(a, A_REQ_MODEL, where, 200)
-        key = SeriesKey(repo, _text(a, A_PATH, where, 1000), version[:12], model, _text(a, A_LABEL, where, 63),
-                        _text(a, A_ARM, where, 20), _minute(span.end_ns or span.start_ns))
-        d = batch.delta(key)
+            raise BadPayload(400, f"{span.where}.attributes[{A_VERSION}]", "missing: a span with a prompt path needs its version")
+        for key, value, limit in ((A_PATH, path, 1000), (A_VERSION, version, 64), (A_LABEL, label, 63), (A_ARM, arm, 20),
+                                  (A_RESP_MODEL, model, 200)):
+            if value.__class__ is not str or len(value) > limit:
+                raise BadPayload(400, f"{span.where}.attributes[{key}]", f"must be a string of at most {limit} characters")
+        key = SeriesKey(repo, path, version[:12], model, label, arm, _minute_of(span.end_ns or span.start_ns))
+        d = batch.deltas.get(key)
+        if d is None:
+            d = batch.deltas[key] = Delta()
         d.calls += 1
         if span.error or a.get(A_ERROR):
             d.errors += 1
         if span.end_ns > span.start_ns > 0:
             d.add_latency((span.end_ns - span.start_ns) / 1e6)
-        d.tokens_in += int(_number(a, A_IN_TOKENS, where))
-        d.tokens_out += int(_number(a, A_OUT_TOKENS, where))
-        d.cost_usd += _number(a, (A_COST,), where)
+        where = None
+        tin = a.get(A_IN_TOKENS[0]) or a.get(A_IN_TOKENS[1])
+        tout = a.get(A_OUT_TOKENS[0]) or a.get(A_OUT_TOKENS[1])
+        cost = a.get(A_COST)
+        if tin is not None or tout is not None or cost is not None:
+            where = span.where
+            d.tokens_in += int(_number(a, A_IN_TOKENS, where))
+            d.tokens_out += int(_number(a, A_OUT_TOKENS, where))
+            d.cost_usd += _number(a, (A_COST,), where)
         for fk in A_FINGERPRINTS:
-            if isinstance(a.get(fk), str) and a[fk]:
-                d.fingerprints.add(str(a[fk])[:100])
-        for name, value in a.items():
-            if name.startswith(A_SCORE):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                    raise BadPayload(400, f"{where}.attributes[{name}]", "a score must be a finite number")
-                d.add_score(name[len(A_SCORE):][:100], float(value))
+            fp = a.get(fk)
+            if fp and isinstance(fp, str):
+                d.fingerprints.add(fp[:100])
+        for name, value, at in span.scores:
+            if value.__class__ not in (int, float) or not math.isfinite(value):
+                raise BadPayload(400, f"{span.where}.attributes[{A_SCORE}{name}]", "a score must be a finite number")
+            d.add_score(name[:100], float(value))
         batch.accepted += 1
     return batch
 
@@ -368,12 +435,13 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
     for attempt in range(attempts):
         try:
             with Session(engine) as session, session.begin():
+                found = session.scalars(select(Rollup).where(  # every row the batch touches, in one query
+                    Rollup.repo.in_({k.repo for k in keys}), Rollup.minute.in_({k.minute for k in keys}),
+                    Rollup.path.in_({k.path for k in keys})).with_for_update())
+                rows = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r for r in found}
                 for key in keys:
                     d = batch.deltas[key]
-                    row = session.scalar(select(Rollup).where(
-                        Rollup.repo == key.repo, Rollup.path == key.path, Rollup.version == key.version,
-                        Rollup.model == key.model, Rollup.label == key.label, Rollup.arm == key.arm,
-                        Rollup.minute == key.minute).with_for_update())
+                    row = rows.get(tuple(key))
                     if row is None:
                         row = Rollup(repo=key.repo, path=key.path, version=key.version, model=key.model, label=key.label,
                                      arm=key.arm, minute=key.minute, calls=0, errors=0, latency_n=0, latency_sum=0.0,
@@ -398,6 +466,82 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
         except IntegrityError:
             if attempt == attempts - 1:
                 raise  # two writers created the same series-minute at once: the retry finds the row
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+class RollupWriter:
+    """Group commit for rollups: batches from requests that arrive together are merged (same series-minute:
+    one row update) and written by one thread in one transaction; each request is answered after the
+    transaction holding it committed. If a merged transaction fails, each batch is retried on its own."""
+
+    MAX_BATCHES = 64
+
+    def __init__(self, engine: Engine):
+        import queue as threadqueue
+
+        self._engine = engine
+        self._pending: threadqueue.SimpleQueue = threadqueue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def store(self, batch: Batch) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+        self._pending.put((batch, loop, done))
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="rollup-writer", daemon=True)
+                    self._thread.start()
+        await asyncio.shield(done)
+
+    def _run(self) -> None:
+        import queue as threadqueue
+
+        while True:
+            try:
+                items = [self._pending.get(timeout=5.0)]
+            except threadqueue.Empty:
+                with self._lock:
+                    if self._pending.empty():
+                        self._thread = None
+                        return
+                continue
+            while len(items) < self.MAX_BATCHES:
+                try:
+                    items.append(self._pending.get_nowait())
+                except threadqueue.Empty:
+                    break
+            merged = Batch()
+            for batch, _loop, _done in items:
+                merged.merge(batch)
+            try:
+                store_batch(self._engine, merged)
+                results: list = [None] * len(items)
+            except Exception:
+                results = []
+                for batch, _loop, _done in items:
+                    try:
+                        store_batch(self._engine, batch)
+                        results.append(None)
+                    except Exception as exc:  # this request's batch could not be stored: its sender is told
+                        results.append(exc)
+            for (_batch, loop, done), error in zip(items, results):
+                loop.call_soon_threadsafe(_settle, done, error)
+
+
+def _settle(done, error) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def arm_stats(engine: Engine, repo: str, label: str, path: str, version: str, arm: str, since: datetime) -> ArmStats:
