@@ -89,6 +89,7 @@ def start(engine: Engine, repo: str, plan: Plan, *, percent: float, steps: tuple
         raise RolloutError(422, f"--percent must be between 0 and 100 (exclusive), not {percent:g}")
     steps = tuple(s for s in steps if s > percent) or (100.0,)
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        telemetry.lock_for_write(session)
         running = session.scalar(select(Rollout.id).where(Rollout.repo == repo, Rollout.label == plan.label,
                                                           Rollout.state.in_(ACTIVE)))
         if running is not None:
@@ -111,6 +112,7 @@ def start(engine: Engine, repo: str, plan: Plan, *, percent: float, steps: tuple
 def set_state(engine: Engine, repo: str, label: str, verb: str, actor: str, via: str, reason: str | None = None) -> tuple[Rollout, Deployment]:
     """pause | resume | abort, by hand."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        telemetry.lock_for_write(session)
         r = session.scalar(select(Rollout).where(Rollout.repo == repo, Rollout.label == label, Rollout.state.in_(ACTIVE))
                            .order_by(Rollout.id.desc()).limit(1).with_for_update())
         if r is None:
@@ -192,6 +194,7 @@ def _tick_one(engine: Engine, rid: int, now: datetime, policy: GuardPolicy, noti
         return TickResult(rid, Action.WAIT, "no longer running")
     decision, target = guard_one(engine, r, now, policy)
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        telemetry.lock_for_write(session)
         row = session.scalar(select(Rollout).where(Rollout.id == rid).with_for_update())
         if row is None or row.state != "running" or row.percent != r.percent:
             return TickResult(rid, Action.WAIT, "changed meanwhile")

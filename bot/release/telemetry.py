@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import false, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -435,6 +435,7 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
     for attempt in range(attempts):
         try:
             with Session(engine) as session, session.begin():
+                lock_for_write(session)
                 found = session.scalars(select(Rollup).where(  # every row the batch touches, in one query
                     Rollup.repo.in_({k.repo for k in keys}), Rollup.minute.in_({k.minute for k in keys}),
                     Rollup.path.in_({k.path for k in keys})).with_for_update())
@@ -466,6 +467,14 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
         except IntegrityError:
             if attempt == attempts - 1:
                 raise  # two writers created the same series-minute at once: the retry finds the row
+
+
+def lock_for_write(session: Session) -> None:
+    """A read-modify-write must hold the write lock from its first read. PostgreSQL: the SELECT … FOR
+    UPDATE that follows. SQLite (pysqlite opens the transaction at the first write, and FOR UPDATE does
+    not exist): a write that changes nothing, so the reads after it see what no other writer can change."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Rollup).where(false()).values(calls=Rollup.calls))
 
 
 def _aware(t: datetime) -> datetime:
