@@ -15,7 +15,7 @@ from prompt_review_sdk import PromptClient
 from tests.release.conftest import REPO, SYSTEM, Api, manifest
 from tests.release.test_release_flow import merged
 from tests.service.harness import stack, wait_for
-from tests.service.test_end_to_end import EXAMPLE
+from tests.service.test_end_to_end import EXAMPLE, overlay
 
 POLICY = GuardPolicy(min_per_arm=20)
 
@@ -40,7 +40,8 @@ def split_of(url: str, read: str) -> dict | None:
     return next(p for p in manifest(url, read, "production").json()["prompts"] if p["path"] == SYSTEM)["rollout"]
 
 
-def test_deploy_percent_steps_interval_then_status_pause_resume_and_scheduled_steps(running, as_erin, capsys):
+def test_deploy_percent_steps_interval_then_status_pause_resume_and_scheduled_steps(running, as_erin, capsys, tmp_path,
+                                                                                   monkeypatch):
     erin = Api(running.web.url, running.sim.user_token("erin"))
     release = Release(running.service.engine, running.service.github)
     assert as_erin("deploy", "production", "--repo", REPO, "--reason", "first version") == 0
@@ -53,6 +54,14 @@ def test_deploy_percent_steps_interval_then_status_pause_resume_and_scheduled_st
     out = capsys.readouterr().out
     assert "rollout #1 started at 10% (steps 10%, 50%, 100%, every 1s)" in out and "running at 10%" in out
     assert [a["percent"] for a in split_of(running.web.url, read)["arms"]] == [90, 10]
+
+    monkeypatch.setenv("PROMPT_REVIEW_TOKEN", read)  # a bundle written during the rollout carries the split
+    bundle = tmp_path / "bundle.json"
+    assert as_erin("bundle", "--repo", REPO, "--label", "production", "--out", str(bundle)) == 0
+    offline = PromptClient(None, None, bundle=bundle)
+    arms = {p.arm: p for p in (offline.get(SYSTEM, unit=f"u{i}") for i in range(200))}
+    assert arms["candidate"].content == overlay("reflow")[SYSTEM].decode() and arms["candidate"].source == "bundle"
+    assert arms["control"].version != arms["candidate"].version
 
     assert as_erin("rollout", "pause", "production", "--repo", REPO) == 0
     traffic(running.web.url, write, read, 400)

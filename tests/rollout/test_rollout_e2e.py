@@ -15,12 +15,13 @@ import pytest
 
 from bot.cli import main as cli
 from bot.core.guard import GuardPolicy
+from bot.release import telemetry
 from bot.release.service import Release
 from bot.service.db import utcnow
 from prompt_review_sdk import PromptClient, PromptUnavailable
 from tests.release.conftest import REPO, SYSTEM, Api, manifest
 from tests.release.test_release_flow import merged
-from tests.service.test_end_to_end import overlay
+from tests.service.test_end_to_end import EXAMPLE, overlay
 
 APP = Path(__file__).resolve().parents[2] / "examples" / "sdk-app" / "app.py"
 POLICY = GuardPolicy(alpha=0.01, min_per_arm=150)  # the default test, stricter alpha so A/A noise cannot flake this
@@ -61,8 +62,12 @@ def test_rollouts_advance_a_good_version_abort_a_worse_one_and_the_app_survives_
     assert client.flush(timeout=60)
     by_arm = {arm: version for version, arm, _ in summary.served}
     assert by_arm == {"control": v0, "candidate": v1}
+    original = (EXAMPLE / SYSTEM).read_text(encoding="utf-8")
     for p in summary.prompts:  # attribution: what was served is the version it claims
-        assert p.content == (overlay("reflow")[SYSTEM].decode() if p.version == v1 else p.content)
+        assert p.content == (overlay("reflow")[SYSTEM].decode() if p.version == v1 else original)
+    rows = telemetry.rollups(running.service.engine, REPO, SYSTEM)
+    assert {(r.version, r.arm) for r in rows} == {(v0, "control"), (v1, "candidate")}
+    assert sum(r.calls for r in rows) == 500 and {r.model for r in rows} == {"gpt-4o-mini"}
     [result] = release.guard_tick(now=utcnow() + timedelta(seconds=5), policy=POLICY)
     assert result.action.value == "advance", result.reason
     after = manifest(url, read, "production").json()
