@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.core.guard import Action, GuardDecision, GuardPolicy, evaluate, next_percent
+from bot.core.guard import Action, ArmStats, GuardDecision, GuardPolicy, Moments, evaluate, next_percent
 from bot.core.release import Move, Plan, ReleaseError, short
 from bot.release import store, telemetry
 from bot.release.models import Deployment
@@ -137,23 +137,21 @@ def set_state(engine: Engine, repo: str, label: str, verb: str, actor: str, via:
     return r, d
 
 
-def arms(engine: Engine, r: Rollout) -> tuple[telemetry.ArmStats, telemetry.ArmStats]:
-    """Both arms' traffic since the rollout started, summed over its prompts."""
-    from bot.core.guard import ArmStats
-
-    def total(stats: list[ArmStats]) -> ArmStats:
-        scores: dict = {}
-        for s in stats:
-            for name, m in s.scores.items():
-                scores[name] = scores[name] + m if name in scores else m
-        latency = stats[0].latency
-        for s in stats[1:]:
-            latency = latency + s.latency
-        return ArmStats(sum(s.calls for s in stats), sum(s.errors for s in stats), latency, scores)
-
+def arms(engine: Engine, r: Rollout) -> tuple[ArmStats, ArmStats]:
+    """Both arms' traffic since the rollout started, summed over its prompts (and models)."""
     control = [telemetry.arm_stats(engine, r.repo, r.label, m["path"], m["from"], CONTROL, r.started_at) for m in r.moves]
     candidate = [telemetry.arm_stats(engine, r.repo, r.label, m["path"], m["to"], CANDIDATE, r.started_at) for m in r.moves]
-    return total(control), total(candidate)
+    return _total(control), _total(candidate)
+
+
+def _total(stats: list[ArmStats]) -> ArmStats:
+    scores: dict[str, Moments] = {}
+    latency = Moments()
+    for s in stats:
+        latency = latency + s.latency
+        for name, m in s.scores.items():
+            scores[name] = scores.get(name, Moments()) + m
+    return ArmStats(sum(s.calls for s in stats), sum(s.errors for s in stats), latency, scores)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from datetime import datetime, timezone
 
 from sqlalchemy import false, select, update
@@ -151,7 +151,7 @@ def decompress(body: bytes, encoding: str | None) -> bytes:
 # --- OTLP decoding: both encodings end as (attributes, start ns, end ns, is_error) per span ---------------
 
 class SpanFacts(NamedTuple):
-    attrs: Mapping[str, object]  # the attributes the rollups read (score attributes are in `scores`)
+    attrs: Mapping[str, Any]  # the attributes the rollups read (score attributes are in `scores`)
     scores: list  # [(name, value)] from prompt_review.score.* attributes
     start_ns: int
     end_ns: int
@@ -203,7 +203,7 @@ def _json_attrs(items: object, where: str, scores: list | None = None) -> dict[s
     return out
 
 
-def _nanos(value: object, where: str) -> int:
+def _nanos(value: Any, where: str) -> int:
     try:
         return int(value)  # OTLP JSON sends 64-bit integers as strings
     except (TypeError, ValueError):
@@ -347,10 +347,10 @@ def aggregate_spans(repo: str, spans: Iterable[SpanFacts], batch: Batch | None =
         model = a.get(A_RESP_MODEL) or a.get(A_REQ_MODEL) or ""
         if not version:
             raise BadPayload(400, f"{span.where}.attributes[{A_VERSION}]", "missing: a span with a prompt path needs its version")
-        for key, value, limit in ((A_PATH, path, 1000), (A_VERSION, version, 64), (A_LABEL, label, 63), (A_ARM, arm, 20),
-                                  (A_RESP_MODEL, model, 200)):
+        for name, value, limit in ((A_PATH, path, 1000), (A_VERSION, version, 64), (A_LABEL, label, 63), (A_ARM, arm, 20),
+                                   (A_RESP_MODEL, model, 200)):
             if value.__class__ is not str or len(value) > limit:
-                raise BadPayload(400, f"{span.where}.attributes[{key}]", f"must be a string of at most {limit} characters")
+                raise BadPayload(400, f"{span.where}.attributes[{name}]", f"must be a string of at most {limit} characters")
         key = SeriesKey(repo, path, version[:12], model, label, arm, _minute_of(span.end_ns or span.start_ns))
         d = batch.deltas.get(key)
         if d is None:
@@ -439,10 +439,11 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
                 found = session.scalars(select(Rollup).where(  # every row the batch touches, in one query
                     Rollup.repo.in_({k.repo for k in keys}), Rollup.minute.in_({k.minute for k in keys}),
                     Rollup.path.in_({k.path for k in keys})).with_for_update())
-                rows = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r for r in found}
+                rows: dict[tuple, Rollup] = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r
+                                             for r in found}
                 for key in keys:
                     d = batch.deltas[key]
-                    row = rows.get(tuple(key))
+                    row = rows.get(key)  # a SeriesKey equals the plain tuple of its fields
                     if row is None:
                         row = Rollup(repo=key.repo, path=key.path, version=key.version, model=key.model, label=key.label,
                                      arm=key.arm, minute=key.minute, calls=0, errors=0, latency_n=0, latency_sum=0.0,

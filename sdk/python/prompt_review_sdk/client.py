@@ -117,9 +117,10 @@ class PromptClient:
         self.server = (server or "").rstrip("/") or None
         self.ttl, self.timeout = ttl, timeout
         self._bundle = self._read_bundle(bundle) if bundle else None
-        self.repo = repo or (self._bundle or {}).get("repo")
-        if not self.repo:
+        named = repo or (self._bundle or {}).get("repo")
+        if not named:
             raise ValueError("give repo='OWNER/NAME' (or a bundle that names it)")
+        self.repo: str = str(named)
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._http = httpx.Client(base_url=self.server or "http://unused.invalid", timeout=timeout, transport=transport,
                                   headers={"Authorization": f"Bearer {token}"} if token else {})
@@ -235,7 +236,7 @@ class PromptClient:
     def _snapshot_path(self, label: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / self.repo.replace("/", "__") / f"{label}.json"  # type: ignore[union-attr]
+        return self.cache_dir / self.repo.replace("/", "__") / f"{label}.json"
 
     def _write_snapshot(self, label: str, data: dict) -> None:
         target = self._snapshot_path(label)

@@ -21,6 +21,7 @@ BATCH = 512
 
 
 def _attr(key: str, value: Any) -> dict:
+    v: dict[str, Any]
     if isinstance(value, bool):
         v = {"boolValue": value}
     elif isinstance(value, int):
@@ -104,7 +105,7 @@ class Reporter:
                 return
 
     def _take(self, queue: collections.deque) -> list:
-        out = []
+        out: list = []
         while queue and len(out) < BATCH:
             out.append(queue.popleft())
         return out
