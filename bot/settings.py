@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     session_secret: str | None = Field(None, repr=False)
     # How often the service looks for repos whose `revalidate.schedule` came due (0: never; cron is per minute)
     revalidate_interval_seconds: float = Field(60.0, ge=0)
+    # How often the rollout guard compares the arms of running rollouts (0: never; tests drive it by hand).
+    rollout_guard_interval_seconds: float = Field(30.0, ge=0)
 
     @field_validator("github_api_url")
     @classmethod

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, type-checks `bot` with mypy and runs the tests: the README's test
 # command, and what .ci/run calls.
-#   - a virtualenv at .venv with prompt-review and its test extras
+#   - a virtualenv at .venv with prompt-review and its test extras, and the SDK (sdk/python)
 #   - GitHub's pinned OpenAPI description and webhook examples (npm, tests/contract)
 #   - a throwaway PostgreSQL cluster on a loopback port for the scale-out tests
 # Extra arguments go to pytest.
@@ -15,6 +15,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e './sdk/python[test]'  # the SDK (its own distribution; pytest collects sdk/python/tests)
 
 if [ ! -d tests/contract/node_modules/@octokit/openapi ] || [ ! -d tests/contract/node_modules/@octokit/webhooks-examples ]; then
   (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error)

@@ -13,12 +13,14 @@ import threading
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.release import Refusal, ReleaseError, Via, check_label, short
 from bot.github.client import GitHubApp, GitHubError
-from bot.release import store
+from bot.release import rollout, store, telemetry
 from bot.release.models import Deployment
 from bot.release.service import Release
+from bot.service.db import utcnow
 from bot.settings import Settings
 
 log = logging.getLogger("prompt_review.release")
@@ -79,6 +81,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
            if settings.app_id is not None and settings.private_key_pem() else None)
     release = Release(engine, app, settings.github_web_url) if app is not None else None  # type: ignore[arg-type]
     cache = ManifestCache()
+    rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
 
     def need_release() -> Release:
         if release is None:
@@ -121,6 +124,8 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             return _error(exc.status, exc.message, **exc.extra)
         except ReleaseError as exc:
             return _error(STATUS[exc.kind], exc.message, refusal=exc.kind.value, **exc.details)
+        except rollout.RolloutError as exc:
+            return _error(exc.status, exc.message)
         except GitHubError as exc:
             log.warning("release request: %s", exc)
             return _error(502, f"GitHub answered {exc.status} to {exc.method} {exc.path.split('?')[0]}")
@@ -182,10 +187,16 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             prompts = data.get("prompts") or []
             if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
                 raise Problem(400, "prompts must be a list of paths")
+            percent, steps, interval = rollout_args(data)
             actor = person(request)
             via = data.get("via") if data.get("via") in VIAS else Via.API.value
             d = need_release().deploy(f"{owner}/{name}", label, actor=actor, via=via, ref=data.get("ref") or None,
-                                      prompts=tuple(prompts), reason=(data.get("reason") or None))
+                                      prompts=tuple(prompts), reason=(data.get("reason") or None),
+                                      percent=percent, steps=steps, interval=interval)
+            if d.kind == "rollout":
+                r = rollout.active(engine, d.repo, d.label)
+                return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
+                                    status_code=201)
             return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
         return await _threaded(handle, run)
 
@@ -234,6 +245,118 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             write_access(rel, repo, person(request))
             return {"repo": repo, "recorded": rel.sync(rel.installation(repo), repo, limit=max(1, min(limit, 1000)))}
         return await _threaded(handle, run)
+
+    # --- rollouts (GitHub user tokens) -----------------------------------------------------------------
+    def rollout_args(data: dict) -> tuple[float | None, tuple[float, ...], float | None]:
+        from bot.core.guard import parse_interval, parse_steps
+
+        percent = data.get("percent")
+        if percent is None:
+            if data.get("steps") or data.get("interval"):
+                raise Problem(422, "steps and interval need percent (the first step)")
+            return None, (), None
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)):
+            raise Problem(422, "percent must be a number between 0 and 100")
+        try:
+            steps = parse_steps(str(data["steps"])) if data.get("steps") else (100.0,)
+            interval = parse_interval(str(data["interval"])) if data.get("interval") else None
+        except ValueError as exc:
+            raise Problem(422, str(exc)) from None
+        return float(percent), steps, interval
+
+    @router.get("/repos/{owner}/{name}/rollouts")
+    def rollout_status(request: Request, owner: str, name: str, label: str = "production"):
+        def run():
+            person(request)
+            repo = f"{owner}/{name}"
+            r = rollout.active(engine, repo, check_label(label)) or rollout.latest(engine, repo, label)
+            if r is None:
+                raise Problem(404, f"{label} has never had a rollout in {repo}")
+            return rollout.status_json(engine, r)
+        return handle(run)
+
+    @router.post("/repos/{owner}/{name}/rollouts/{label}/{action}")
+    async def rollout_action(request: Request, owner: str, name: str, label: str, action: str):
+        try:
+            data = await body_of(request)
+        except Problem as exc:
+            return _error(exc.status, exc.message)
+
+        def run():
+            if action not in ("pause", "resume", "abort"):
+                raise Problem(404, f"unknown rollout action {action!r}: pause, resume or abort")
+            actor = person(request)
+            via = data.get("via") if data.get("via") in VIAS else Via.API.value
+            repo = f"{owner}/{name}"
+            d = need_release().rollout_action(repo, check_label(label), action, actor=actor, via=via,
+                                              reason=data.get("reason") or None)
+            r = rollout.latest(engine, repo, label)
+            return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
+                                status_code=201)
+        return await _threaded(handle, run)
+
+    # --- telemetry (write-scope repo tokens) -----------------------------------------------------------
+    def writer(request: Request) -> str:
+        token = _bearer(request)
+        if token is None:
+            raise Problem(401, "send a repo token: Authorization: Bearer prt_… (write scope)")
+        row = store.token_for(engine, token)
+        if row is None:
+            raise Problem(401, "unknown or revoked repo token")
+        if row.scope != "write":
+            raise Problem(403, "this token's scope is read (manifest); telemetry needs a write token")
+        return row.repo
+
+    async def ingest(request: Request, parse) -> Response:
+        try:
+            repo = writer(request)
+            declared = int(request.headers.get("content-length") or 0)
+            if declared > telemetry.MAX_BODY_BYTES:
+                raise telemetry.BadPayload(413, "", f"the body is larger than {telemetry.MAX_BODY_BYTES // (1024 * 1024)} MiB")
+            body = telemetry.decompress(await request.body(), request.headers.get("content-encoding"))
+            from starlette.concurrency import run_in_threadpool
+
+            batch = await run_in_threadpool(parse, repo, body)
+            await rollups.store(batch)
+        except Problem as exc:
+            return _error(exc.status, exc.message)
+        except telemetry.BadPayload as exc:
+            return _error(exc.status, str(exc), field=exc.field)
+        except SQLAlchemyError as exc:
+            log.warning("telemetry could not be stored: %s", exc)
+            return _error(503, "the database is unavailable: nothing was stored, send the batch again")
+        return batch  # type: ignore[return-value]
+
+    @router.post("/traces")
+    async def traces(request: Request):
+        kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if kind == "application/x-protobuf":
+            result = await ingest(request, lambda repo, body: telemetry.aggregate_spans(repo, telemetry.spans_from_protobuf(body)))
+            if isinstance(result, Response):
+                return result
+            from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+            return Response(ExportTraceServiceResponse().SerializeToString(), media_type="application/x-protobuf")
+        if kind != "application/json":
+            return _error(415, f"Content-Type {kind} is not OTLP/HTTP: use application/json or application/x-protobuf")
+        result = await ingest(request, lambda repo, body: telemetry.aggregate_spans(repo, telemetry.spans_from_json(body)))
+        if isinstance(result, Response):
+            return result
+        return {"partialSuccess": {}, "accepted": result.accepted, "ignored": result.ignored}
+
+    @router.post("/scores")
+    async def scores(request: Request):
+        def parse(repo: str, body: bytes):
+            try:
+                data = json.loads(body or b"{}")
+            except ValueError:
+                raise telemetry.BadPayload(400, "", "the body must be JSON") from None
+            return telemetry.aggregate_scores(repo, data, utcnow())
+
+        result = await ingest(request, parse)
+        if isinstance(result, Response):
+            return result
+        return {"accepted": result.accepted}
 
     # --- repo tokens ------------------------------------------------------------------------------
     @router.post("/repos/{owner}/{name}/tokens")

@@ -27,6 +27,17 @@ def add_release_verbs(sub) -> None:
     p.add_argument("--ref", default=None, help="SHA or the default branch (default: its head)")
     p.add_argument("--prompt", action="append", default=[], metavar="PATH", help="only this prompt (repeatable)")
     p.add_argument("--reason", default=None, help="why; required to override a failed review on a protected label")
+    p.add_argument("--percent", type=float, default=None, metavar="N",
+                   help="start a guarded rollout: N%% of units get the new version, the rest the current one")
+    p.add_argument("--steps", default=None, metavar="10,25,50,100", help="the rollout's later percentages (default: 100)")
+    p.add_argument("--interval", default=None, metavar="1h", help="time between steps: 90s, 15m, 1h, 2d (default: 1h)")
+    server(p)
+
+    p = sub.add_parser("rollout", help="a label's guarded rollout: status, pause, resume, abort")
+    p.add_argument("action", choices=["status", "pause", "resume", "abort"])
+    p.add_argument("label")
+    p.add_argument("--repo", required=True, metavar="OWNER/NAME")
+    p.add_argument("--reason", default=None)
     server(p)
 
     p = sub.add_parser("rollback", help="restore a label's pointers from before its last deployment")
@@ -63,7 +74,7 @@ def add_release_verbs(sub) -> None:
     server(p)
 
 
-VERBS = ("deploy", "rollback", "labels", "versions", "tokens", "bundle")
+VERBS = ("deploy", "rollback", "labels", "versions", "tokens", "bundle", "rollout")
 
 
 class CliError(Exception):
@@ -106,6 +117,25 @@ def _print_deployment(d: dict) -> None:
             print(f"    past: {b}")
 
 
+def _print_rollout(r: dict, d: dict | None = None) -> None:
+    if d is not None:
+        print(f"{d['reason']} (deployment #{d['id']})")
+    print(f"rollout #{r['id']} of {r['label']} in {r['repo']}: {r['state']} at {r['percent']:g}% "
+          f"(steps {', '.join(f'{s:g}%' for s in r['steps'])}; every {r['interval_seconds']:g}s)")
+    for m in r["moves"]:
+        print(f"  {m['path']}: control {m['from']}, candidate {m['to']}")
+    arms = r["arms"]
+    print(f"  calls: control {arms['control']['calls']:,} ({arms['control']['errors']:,} errors), "
+          f"candidate {arms['candidate']['calls']:,} ({arms['candidate']['errors']:,} errors)")
+    for m in r.get("metrics", []):
+        print(f"  {m['name']}: {m['control']:.4g} → {m['candidate']:.4g} (n {m['n_control']:,}/{m['n_candidate']:,}, "
+              f"always-valid p = {m['p_value']:.3g})")
+    if r.get("last_decision"):
+        print(f"  guard: {r['last_decision']}")
+    if r.get("next_step_at"):
+        print(f"  next step due: {r['next_step_at'][:19]}")
+
+
 def release_command(args) -> int:
     try:
         return _run(args)
@@ -124,7 +154,23 @@ def _run(args) -> int:
     with _client(args) as c:
         if verb == "deploy":
             body = {"label": args.label, "ref": args.ref, "prompts": args.prompt, "reason": args.reason, "via": "cli"}
-            _print_deployment(_check(c.post(f"/repos/{_repo(args.repo)}/deployments", json=body)))
+            if args.percent is not None:
+                body.update(percent=args.percent, steps=args.steps, interval=args.interval)
+            elif args.steps or args.interval:
+                raise CliError("--steps and --interval need --percent (the first step)")
+            data = _check(c.post(f"/repos/{_repo(args.repo)}/deployments", json=body))
+            if data.get("rollout"):
+                _print_rollout(data["rollout"], data)
+            else:
+                _print_deployment(data)
+        elif verb == "rollout":
+            repo = _repo(args.repo)
+            if args.action == "status":
+                _print_rollout(_check(c.get(f"/repos/{repo}/rollouts", params={"label": args.label})))
+            else:
+                data = _check(c.post(f"/repos/{repo}/rollouts/{args.label}/{args.action}",
+                                     json={"reason": args.reason, "via": "cli"}))
+                _print_rollout(data["rollout"], data)
         elif verb == "rollback":
             body = {"label": args.label, "reason": args.reason, "via": "cli"}
             _print_deployment(_check(c.post(f"/repos/{_repo(args.repo)}/rollbacks", json=body)))

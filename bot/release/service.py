@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import UserError
+from bot.core.guard import GuardPolicy
 from bot.core.files import is_prompt
 from bot.core.release import (
     ManifestPrompt, Ownership, Plan, Refusal, ReleaseError, ReviewFacts, describe, etag, may_move,
@@ -22,7 +23,7 @@ from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
 from bot.pipeline.stages import load_owners, owner_teams
 from bot.pipeline.trees import GitHubTree
-from bot.release import store
+from bot.release import rollout, store
 from bot.release.models import Deployment
 
 log = logging.getLogger("prompt_review.release")
@@ -166,7 +167,8 @@ class Release:
 
     # --- deployments ------------------------------------------------------------------------------
     def deploy(self, repo: str, label: str, *, actor: str, via: str, ref: str | None = None, prompts: tuple[str, ...] = (),
-               reason: str | None = None, pr: int | None = None, client: InstallationClient | None = None) -> Deployment:
+               reason: str | None = None, pr: int | None = None, client: InstallationClient | None = None,
+               percent: float | None = None, steps: tuple[float, ...] = (), interval: float | None = None) -> Deployment:
         client = client or self.installation(repo)
         commit = self.resolve(client, repo, ref)
         target = self.at(client, repo, commit)
@@ -179,6 +181,16 @@ class Release:
         plan = plan_deploy(label, commit, target.prompts, current, only, reviews, protected_labels(head.config), reason)
         self._authorize(client, head, actor, plan)
         self._cache_contents(client, repo, [m.to_version for m in plan.moves if m.to_version])
+        if percent is not None:  # a guarded rollout: the pointer stays, the manifest carries the split
+            introduced = next((r.pr for m in plan.moves if (r := reviews.get(m.path)) and r.pr), pr)
+            _r, d = rollout.start(self.engine, repo, plan, percent=percent, steps=steps or (100.0,),
+                                  interval=interval or rollout.DEFAULT_INTERVAL_SECONDS, actor=actor, via=via,
+                                  reason=reason, pr=introduced)
+            self._mirror(client, repo, d, plan)
+            return d
+        if rollout.active(self.engine, repo, label) is not None:
+            raise rollout.RolloutError(409, f"{label} has an active rollout: abort it first "
+                                            f"(prompt-review rollout abort {label} --repo {repo})")
         d = store.apply(self.engine, repo, plan, kind="deploy", actor=actor, via=via, reason=reason, pr=pr)
         self._mirror(client, repo, d, plan)
         return d
@@ -186,7 +198,11 @@ class Release:
     def rollback(self, repo: str, label: str, *, actor: str, via: str, reason: str | None = None,
                  client: InstallationClient | None = None) -> Deployment:
         client = client or self.installation(repo)
-        undone, plan = plan_rollback(label, store.past_deployments(self.engine, repo, label))
+        if rollout.active(self.engine, repo, label) is not None:  # rolling back a split = aborting it
+            _r, d = rollout.set_state(self.engine, repo, label, "abort", actor, via, reason)
+            return d
+        # rollout events are audit rows without pointer moves: nothing for a rollback to restore
+        undone, plan = plan_rollback(label, [p for p in store.past_deployments(self.engine, repo, label) if p.moves])
         head = self.at(client, repo, self.resolve(client, repo, None))
         self._authorize(client, head, actor, plan)
         d = store.apply(self.engine, repo, plan, kind="rollback", actor=actor, via=via, reason=reason, reverts=undone.id)
@@ -232,17 +248,64 @@ class Release:
         latest = max(p.deployment_id for p in points)
         d = store.deployment(self.engine, latest)
         contents = store.blobs(self.engine, repo, [p.version for p in points])
+        split = rollout.splits(self.engine, repo, label)
+        candidates = store.blobs(self.engine, repo, [s.candidate for s in split.values()])
         prompts = []
         for p in points:
             text = contents.get(p.version, b"").decode("utf-8", "replace")
             fmt, model, params = describe(p.path, text)
             prompts.append(ManifestPrompt(p.path, short(p.version), text, fmt, model, params))
+        commit_sha = d.commit_sha if d else None
+        marks = [(f"{path}#rollout", f"{s.rollout_id}:{s.percent:g}:{s.state}") for path, s in split.items()]
+        items = [{"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
+                  "params": dict(m.params), "rollout": _split_json(split.get(m.path), candidates)} for m in prompts]
         return {
-            "repo": repo, "label": label, "commit": d.commit_sha if d else None,
-            "prompts": [{"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
-                         "params": dict(m.params), "rollout": None} for m in prompts],
-            "etag": etag(repo, label, d.commit_sha if d else None, [(m.path, m.version) for m in prompts]),
+            "repo": repo, "label": label, "commit": commit_sha,
+            "prompts": items,
+            "etag": etag(repo, label, commit_sha, [(m.path, m.version) for m in prompts] + marks),
         }
+
+    # --- rollouts --------------------------------------------------------------------------------------
+    def rollout_action(self, repo: str, label: str, verb: str, *, actor: str, via: str, reason: str | None = None) -> Deployment:
+        client = self.installation(repo)
+        r = rollout.active(self.engine, repo, label)
+        if r is None:
+            raise rollout.RolloutError(404, f"{label} has no active rollout in {repo}")
+        head = self.at(client, repo, self.resolve(client, repo, None))
+        self._authorize(client, head, actor, rollout.completion_plan(r))
+        _r, d = rollout.set_state(self.engine, repo, label, verb, actor, via, reason)
+        return d
+
+    def guard_tick(self, now: datetime | None = None, policy: GuardPolicy = GuardPolicy()) -> list[rollout.TickResult]:
+        """One pass of the guard: abort (and tell the PR) or advance every running rollout that is due."""
+        return rollout.tick(self.engine, now, policy, notify=self._notify_abort, complete=self._complete)
+
+    def _complete(self, r, reason: str) -> Deployment:
+        d = rollout.complete_locally(self.engine, r, reason)
+        try:
+            self._mirror(self.installation(r.repo), r.repo, d, rollout.completion_plan(r))
+        except GitHubError as exc:
+            log.warning("rollout #%s completed; mirroring failed: %s", r.id, exc)
+        return d
+
+    def _notify_abort(self, r, text: str) -> None:
+        if r.pr is None:
+            return
+        try:
+            self.installation(r.repo).create_comment(r.repo, r.pr, text)
+        except (GitHubError, ReleaseError) as exc:
+            log.warning("rollout #%s aborted; telling #%s failed: %s", r.id, r.pr, exc)
+
+
+def _split_json(split: rollout.Split | None, candidates: dict[str, bytes]) -> dict | None:
+    """The manifest's `rollout` field: the arms in a fixed order (control first), each with its share."""
+    if split is None:
+        return None
+    return {"id": split.rollout_id, "state": split.state, "arms": [
+        {"name": rollout.CONTROL, "version": short(split.control), "percent": 100.0 - split.percent},
+        {"name": rollout.CANDIDATE, "version": short(split.candidate), "percent": split.percent, "commit": split.commit,
+         "content": candidates.get(split.candidate, b"").decode("utf-8", "replace")},
+    ]}
 
 
 def _parse_time(text: str | None) -> datetime | None:

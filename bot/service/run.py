@@ -59,6 +59,10 @@ class Service:
             thread = threading.Thread(target=self._revalidate_loop, name="revalidate-schedule", daemon=True)
             self.threads.append(thread)
             thread.start()
+        if self.settings.rollout_guard_interval_seconds > 0:
+            thread = threading.Thread(target=self._guard_loop, name="rollout-guard", daemon=True)
+            self.threads.append(thread)
+            thread.start()
 
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -85,6 +89,17 @@ class Service:
             except Exception as exc:
                 log.warning("re-validation schedule pass did not complete: %s", exc)
             self.stop_event.wait(self.settings.revalidate_interval_seconds)
+
+    def _guard_loop(self) -> None:
+        # The rollout guard: abort or advance every running rollout, each interval (bot/release/rollout.py).
+        from bot.release.service import Release
+
+        release = Release(self.engine, self.github, self.settings.github_web_url)  # type: ignore[arg-type]
+        while not self.stop_event.wait(self.settings.rollout_guard_interval_seconds):
+            try:
+                release.guard_tick()
+            except Exception as exc:
+                log.warning("rollout guard pass did not complete: %s", exc)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -1,0 +1,579 @@
+"""Telemetry intake: OTLP/HTTP traces (JSON or protobuf) at POST /v1/traces and scores at POST /v1/scores,
+folded into per-minute rollups per (repo, prompt, version, model, label, arm). Raw spans are never stored.
+
+A request is parsed and aggregated whole before anything is written, then written in one transaction:
+a bad payload (400, naming the field) or an oversize one (413) stores nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+from datetime import datetime, timezone
+
+from sqlalchemy import false, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.core.guard import ArmStats, Moments
+from bot.release.tables import Rollup
+
+MAX_BODY_BYTES = 16 * 1024 * 1024  # after decompression; an OTLP exporter's default batch is far smaller
+MAX_SCORES = 10_000  # items per POST /v1/scores
+LATENCY_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)  # upper bounds; one more bucket above
+SCORE_BINS = 10  # a score in [0, 1] lands in one of 10 equal bins; other values are counted in moments only
+MAX_FINGERPRINTS = 8
+
+# attribute names (the SDK sets these; any OpenTelemetry instrumentation may)
+A_PATH = "prompt_review.prompt.path"
+A_VERSION = "prompt_review.prompt.version"
+A_LABEL = "prompt_review.label"
+A_ARM = "prompt_review.arm"
+A_REPO = "prompt_review.repo"
+A_COST = "prompt_review.cost_usd"
+A_SCORE = "prompt_review.score."
+A_REQ_MODEL = "gen_ai.request.model"
+A_RESP_MODEL = "gen_ai.response.model"
+A_FINGERPRINTS = ("gen_ai.openai.response.system_fingerprint", "openai.response.system_fingerprint",
+                  "gen_ai.response.system_fingerprint")
+A_IN_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+A_OUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+A_ERROR = "error.type"
+STATUS_ERROR = 2
+
+
+class BadPayload(Exception):
+    def __init__(self, status: int, field: str, message: str):
+        self.status, self.field, self.message = status, field, message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class SeriesKey(NamedTuple):  # a tuple: hashed in C, once per span
+    repo: str
+    path: str
+    version: str
+    model: str
+    label: str
+    arm: str
+    minute: datetime
+
+
+@dataclass
+class Delta:
+    """What one request adds to one series-minute."""
+
+    calls: int = 0
+    errors: int = 0
+    latency_n: int = 0
+    latency_sum: float = 0.0
+    latency_sumsq: float = 0.0
+    latency_hist: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    scores: dict[str, list] = field(default_factory=dict)  # name → [n, sum, sumsq, hist]
+    fingerprints: set[str] = field(default_factory=set)
+
+    def merge(self, o: Delta) -> None:
+        self.calls += o.calls
+        self.errors += o.errors
+        self.latency_n += o.latency_n
+        self.latency_sum += o.latency_sum
+        self.latency_sumsq += o.latency_sumsq
+        self.latency_hist = [a + b for a, b in zip(self.latency_hist, o.latency_hist)]
+        self.tokens_in += o.tokens_in
+        self.tokens_out += o.tokens_out
+        self.cost_usd += o.cost_usd
+        for name, (n, sm, ss, hist) in o.scores.items():
+            mine = self.scores.get(name)
+            if mine is None:
+                self.scores[name] = [n, sm, ss, list(hist)]
+            else:
+                mine[0] += n
+                mine[1] += sm
+                mine[2] += ss
+                mine[3] = [a + b for a, b in zip(mine[3], hist)]
+        self.fingerprints |= o.fingerprints
+
+    def add_latency(self, ms: float) -> None:
+        self.latency_n += 1
+        self.latency_sum += ms
+        self.latency_sumsq += ms * ms
+        self.latency_hist[_bucket(ms)] += 1
+
+    def add_score(self, name: str, value: float) -> None:
+        s = self.scores.get(name)
+        if s is None:
+            s = self.scores[name] = [0, 0.0, 0.0, [0] * SCORE_BINS]
+        s[0] += 1
+        s[1] += value
+        s[2] += value * value
+        if 0.0 <= value <= 1.0:
+            s[3][min(SCORE_BINS - 1, int(value * SCORE_BINS))] += 1
+
+
+def _bucket(ms: float) -> int:
+    for i, bound in enumerate(LATENCY_BOUNDS_MS):
+        if ms <= bound:
+            return i
+    return len(LATENCY_BOUNDS_MS)
+
+
+def _minute(ns: int) -> datetime:
+    return datetime.fromtimestamp((ns // 60_000_000_000) * 60, tz=timezone.utc)
+
+
+def decompress(body: bytes, encoding: str | None) -> bytes:
+    """gzip/deflate bodies (OTLP exporters may compress), bounded so a small bomb cannot expand past the limit."""
+    encoding = (encoding or "identity").lower()
+    if encoding == "identity":
+        data = body
+    elif encoding in ("gzip", "deflate"):
+        d = zlib.decompressobj(wbits=47 if encoding == "gzip" else 15)  # 47: gzip or zlib header
+        try:
+            data = d.decompress(body, MAX_BODY_BYTES + 1)
+        except zlib.error as exc:
+            raise BadPayload(400, "Content-Encoding", f"the body is not valid {encoding}: {exc}") from None
+    else:
+        raise BadPayload(415, "Content-Encoding", f"{encoding} is not supported (use gzip or none)")
+    if len(data) > MAX_BODY_BYTES:
+        raise BadPayload(413, "", f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
+    return data
+
+
+# --- OTLP decoding: both encodings end as (attributes, start ns, end ns, is_error) per span ---------------
+
+class SpanFacts(NamedTuple):
+    attrs: Mapping[str, Any]  # the attributes the rollups read (score attributes are in `scores`)
+    scores: list  # [(name, value)] from prompt_review.score.* attributes
+    start_ns: int
+    end_ns: int
+    error: bool
+    at: tuple[int, int, int]  # (resource, scope, span) index, for error messages
+
+    @property
+    def where(self) -> str:
+        return f"resourceSpans[{self.at[0]}].scopeSpans[{self.at[1]}].spans[{self.at[2]}]"
+
+
+_SCORE_CUT = len("prompt_review.score.")
+
+
+def _json_value(v: object, where: str) -> object:
+    if not isinstance(v, dict):
+        raise BadPayload(400, where, "an attribute value must be an AnyValue object")
+    if "stringValue" in v:
+        return v["stringValue"]
+    if "intValue" in v:
+        try:
+            return int(v["intValue"])
+        except (TypeError, ValueError):
+            raise BadPayload(400, where + ".intValue", "not an integer") from None
+    if "doubleValue" in v:
+        try:
+            return float(v["doubleValue"])
+        except (TypeError, ValueError):
+            raise BadPayload(400, where + ".doubleValue", "not a number") from None
+    if "boolValue" in v:
+        return bool(v["boolValue"])
+    return None  # arrays, maps, bytes: not used by the rollups
+
+
+def _json_attrs(items: object, where: str, scores: list | None = None) -> dict[str, object]:
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise BadPayload(400, where, "must be a list of {key, value}")
+    out = {}
+    for i, kv in enumerate(items):
+        if not isinstance(kv, dict) or not isinstance(key := kv.get("key"), str):
+            raise BadPayload(400, f"{where}[{i}].key", "missing or not a string")
+        value = _json_value(kv.get("value", {}), f"{where}[{i}].value")
+        if scores is not None and key.startswith(A_SCORE):
+            scores.append((key[_SCORE_CUT:], value, f"{where}[{i}]"))
+        else:
+            out[key] = value
+    return out
+
+
+def _nanos(value: Any, where: str) -> int:
+    try:
+        return int(value)  # OTLP JSON sends 64-bit integers as strings
+    except (TypeError, ValueError):
+        raise BadPayload(400, where, "not a number of nanoseconds") from None
+
+
+def _list(value: object, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadPayload(400, where, "must be a list")
+    return value
+
+
+def spans_from_json(body: bytes) -> Iterator[SpanFacts]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise BadPayload(400, "", f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadPayload(400, "", "the body must be an ExportTraceServiceRequest object")
+    for r, rs in enumerate(_list(data.get("resourceSpans"), "resourceSpans")):
+        where_r = f"resourceSpans[{r}]"
+        if not isinstance(rs, dict):
+            raise BadPayload(400, where_r, "must be an object")
+        resource = _json_attrs((rs.get("resource") or {}).get("attributes"), where_r + ".resource.attributes")
+        for s, ss in enumerate(_list(rs.get("scopeSpans"), where_r + ".scopeSpans")):
+            where_s = f"{where_r}.scopeSpans[{s}]"
+            if not isinstance(ss, dict):
+                raise BadPayload(400, where_s, "must be an object")
+            for k, span in enumerate(_list(ss.get("spans"), where_s + ".spans")):
+                where = f"{where_s}.spans[{k}]"
+                if not isinstance(span, dict):
+                    raise BadPayload(400, where, "must be an object")
+                scores: list = []
+                attrs = {**resource, **_json_attrs(span.get("attributes"), where + ".attributes", scores)}
+                code = (span.get("status") or {}).get("code", 0)
+                error = code in (STATUS_ERROR, "STATUS_CODE_ERROR")
+                yield SpanFacts(attrs, scores, _nanos(span.get("startTimeUnixNano", 0), where + ".startTimeUnixNano"),
+                                _nanos(span.get("endTimeUnixNano", 0), where + ".endTimeUnixNano"), error, (r, s, k))
+
+
+def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
+    # opentelemetry-proto: the generated OTLP classes, so the wire format is OpenTelemetry's own definition
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise BadPayload(400, "", f"the body is not an OTLP ExportTraceServiceRequest: {exc}") from None
+
+    kinds = ("string_value", "int_value", "double_value", "bool_value")
+
+    def attrs(items, scores: list | None) -> dict[str, object]:
+        out = {}
+        for kv in items:
+            key, v = kv.key, kv.value
+            kind = v.WhichOneof("value")
+            value = getattr(v, kind) if kind in kinds else None
+            if scores is not None and key.startswith(A_SCORE):
+                scores.append((key[_SCORE_CUT:], value, key))
+            else:
+                out[key] = value
+        return out
+
+    for r, rs in enumerate(request.resource_spans):
+        resource = attrs(rs.resource.attributes, None)
+        for s, ss in enumerate(rs.scope_spans):
+            for k, span in enumerate(ss.spans):
+                scores: list = []
+                own = attrs(span.attributes, scores)
+                yield SpanFacts({**resource, **own} if resource else own, scores, span.start_time_unix_nano,
+                                span.end_time_unix_nano, span.status.code == STATUS_ERROR, (r, s, k))
+
+
+# --- aggregation ---------------------------------------------------------------------------------------
+
+@dataclass
+class Batch:
+    """One request's contribution, keyed by series-minute; written all at once."""
+
+    deltas: dict[SeriesKey, Delta] = field(default_factory=dict)
+    accepted: int = 0
+    ignored: int = 0  # spans without prompt attribution (the app's other tracing)
+
+    def merge(self, other: Batch) -> None:
+        for key, d in other.deltas.items():
+            mine = self.deltas.get(key)
+            if mine is None:
+                self.deltas[key] = mine = Delta()
+            mine.merge(d)
+        self.accepted += other.accepted
+        self.ignored += other.ignored
+
+    def delta(self, key: SeriesKey) -> Delta:  # (aggregate_spans inlines this)
+        d = self.deltas.get(key)
+        if d is None:
+            d = self.deltas[key] = Delta()
+        return d
+
+
+def _number(attrs: Mapping[str, object], keys: Iterable[str], where: str) -> float:
+    for key in keys:
+        value = attrs.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise BadPayload(400, f"{where}.attributes[{key}]", "must be a non-negative number")
+        return float(value)
+    return 0.0
+
+
+_MINUTES: dict[int, datetime] = {}
+
+
+def _minute_of(ns: int) -> datetime:
+    m = ns // 60_000_000_000
+    hit = _MINUTES.get(m)
+    if hit is None:
+        if len(_MINUTES) > 10_000:
+            _MINUTES.clear()
+        hit = _MINUTES[m] = datetime.fromtimestamp(m * 60, tz=timezone.utc)
+    return hit
+
+
+def aggregate_spans(repo: str, spans: Iterable[SpanFacts], batch: Batch | None = None) -> Batch:
+    batch = batch or Batch()
+    lowered = repo.lower()
+    for span in spans:
+        a = span.attrs
+        path = a.get(A_PATH)
+        if not path:
+            batch.ignored += 1
+            continue
+        other = a.get(A_REPO)
+        if other and (other != repo and str(other).lower() != lowered):
+            raise BadPayload(403, f"{span.where}.attributes[{A_REPO}]", f"this token belongs to {repo}, not {other}")
+        version, label, arm = a.get(A_VERSION), a.get(A_LABEL) or "", a.get(A_ARM) or ""
+        model = a.get(A_RESP_MODEL) or a.get(A_REQ_MODEL) or ""
+        if not version:
+            raise BadPayload(400, f"{span.where}.attributes[{A_VERSION}]", "missing: a span with a prompt path needs its version")
+        for name, value, limit in ((A_PATH, path, 1000), (A_VERSION, version, 64), (A_LABEL, label, 63), (A_ARM, arm, 20),
+                                   (A_RESP_MODEL, model, 200)):
+            if value.__class__ is not str or len(value) > limit:
+                raise BadPayload(400, f"{span.where}.attributes[{name}]", f"must be a string of at most {limit} characters")
+        key = SeriesKey(repo, path, version[:12], model, label, arm, _minute_of(span.end_ns or span.start_ns))
+        d = batch.deltas.get(key)
+        if d is None:
+            d = batch.deltas[key] = Delta()
+        d.calls += 1
+        if span.error or a.get(A_ERROR):
+            d.errors += 1
+        if span.end_ns > span.start_ns > 0:
+            d.add_latency((span.end_ns - span.start_ns) / 1e6)
+        where = None
+        tin = a.get(A_IN_TOKENS[0]) or a.get(A_IN_TOKENS[1])
+        tout = a.get(A_OUT_TOKENS[0]) or a.get(A_OUT_TOKENS[1])
+        cost = a.get(A_COST)
+        if tin is not None or tout is not None or cost is not None:
+            where = span.where
+            d.tokens_in += int(_number(a, A_IN_TOKENS, where))
+            d.tokens_out += int(_number(a, A_OUT_TOKENS, where))
+            d.cost_usd += _number(a, (A_COST,), where)
+        for fk in A_FINGERPRINTS:
+            fp = a.get(fk)
+            if fp and isinstance(fp, str):
+                d.fingerprints.add(fp[:100])
+        for name, value, at in span.scores:
+            if value.__class__ not in (int, float) or not math.isfinite(value):
+                raise BadPayload(400, f"{span.where}.attributes[{A_SCORE}{name}]", "a score must be a finite number")
+            d.add_score(name[:100], float(value))
+        batch.accepted += 1
+    return batch
+
+
+def aggregate_scores(repo: str, data: object, now: datetime) -> Batch:
+    """POST /v1/scores: {"scores": [{path, version, name, value, label?, arm?, model?, time?}]}."""
+    if not isinstance(data, dict) or not isinstance(data.get("scores"), list):
+        raise BadPayload(400, "scores", "the body must be {\"scores\": [...]}")
+    items = data["scores"]
+    if len(items) > MAX_SCORES:
+        raise BadPayload(413, "scores", f"at most {MAX_SCORES} scores per request")
+    batch = Batch()
+    for i, item in enumerate(items):
+        where = f"scores[{i}]"
+        if not isinstance(item, dict):
+            raise BadPayload(400, where, "must be an object")
+        for required in ("path", "version", "name"):
+            if not isinstance(item.get(required), str) or not item[required]:
+                raise BadPayload(400, f"{where}.{required}", "missing or not a string")
+        value = item.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise BadPayload(400, f"{where}.value", "must be a finite number")
+        for optional in ("label", "arm", "model"):
+            if item.get(optional) is not None and not isinstance(item[optional], str):
+                raise BadPayload(400, f"{where}.{optional}", "must be a string")
+        when = item.get("time")
+        if when is None:
+            minute_ns = int(now.timestamp() * 1e9)
+        elif isinstance(when, (int, float)) and not isinstance(when, bool) and math.isfinite(when):
+            minute_ns = int(when * 1e9)
+        else:
+            raise BadPayload(400, f"{where}.time", "must be seconds since the epoch")
+        key = SeriesKey(repo, item["path"][:1000], item["version"][:12], (item.get("model") or "")[:200],
+                        (item.get("label") or "")[:63], (item.get("arm") or "")[:20], _minute(minute_ns))
+        batch.delta(key).add_score(item["name"][:100], float(value))
+        batch.accepted += 1
+    return batch
+
+
+# --- storage ------------------------------------------------------------------------------------------
+
+def _merge_scores(stored: dict, new: dict[str, list]) -> dict:
+    out = {k: dict(v) for k, v in (stored or {}).items()}
+    for name, (n, s, ss, hist) in new.items():
+        cur = out.get(name) or {"n": 0, "sum": 0.0, "sumsq": 0.0, "hist": [0] * SCORE_BINS}
+        out[name] = {"n": cur["n"] + n, "sum": cur["sum"] + s, "sumsq": cur["sumsq"] + ss,
+                     "hist": [a + b for a, b in zip(cur["hist"], hist)]}
+    return out
+
+
+def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
+    """Add the batch to its rollup rows in one transaction (rows created on first sight)."""
+    if not batch.deltas:
+        return
+    keys = sorted(batch.deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))  # one lock order
+    for attempt in range(attempts):
+        try:
+            with Session(engine) as session, session.begin():
+                lock_for_write(session)
+                found = session.scalars(select(Rollup).where(  # every row the batch touches, in one query
+                    Rollup.repo.in_({k.repo for k in keys}), Rollup.minute.in_({k.minute for k in keys}),
+                    Rollup.path.in_({k.path for k in keys})).with_for_update())
+                rows: dict[tuple, Rollup] = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r
+                                             for r in found}
+                for key in keys:
+                    d = batch.deltas[key]
+                    row = rows.get(key)  # a SeriesKey equals the plain tuple of its fields
+                    if row is None:
+                        row = Rollup(repo=key.repo, path=key.path, version=key.version, model=key.model, label=key.label,
+                                     arm=key.arm, minute=key.minute, calls=0, errors=0, latency_n=0, latency_sum=0.0,
+                                     latency_sumsq=0.0, latency_hist=[0] * (len(LATENCY_BOUNDS_MS) + 1), tokens_in=0,
+                                     tokens_out=0, cost_usd=0.0, scores={}, fingerprints=[])
+                        session.add(row)
+                    row.calls += d.calls
+                    row.errors += d.errors
+                    row.latency_n += d.latency_n
+                    row.latency_sum += d.latency_sum
+                    row.latency_sumsq += d.latency_sumsq
+                    if d.latency_n:
+                        row.latency_hist = [a + b for a, b in zip(row.latency_hist, d.latency_hist)]
+                    row.tokens_in += d.tokens_in
+                    row.tokens_out += d.tokens_out
+                    row.cost_usd += d.cost_usd
+                    if d.scores:
+                        row.scores = _merge_scores(row.scores, d.scores)
+                    if d.fingerprints - set(row.fingerprints):
+                        row.fingerprints = sorted(set(row.fingerprints) | d.fingerprints)[:MAX_FINGERPRINTS]
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise  # two writers created the same series-minute at once: the retry finds the row
+
+
+def lock_for_write(session: Session) -> None:
+    """A read-modify-write must hold the write lock from its first read. PostgreSQL: the SELECT … FOR
+    UPDATE that follows. SQLite (pysqlite opens the transaction at the first write, and FOR UPDATE does
+    not exist): a write that changes nothing, so the reads after it see what no other writer can change."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Rollup).where(false()).values(calls=Rollup.calls))
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+class RollupWriter:
+    """Group commit for rollups: batches from requests that arrive together are merged (same series-minute:
+    one row update) and written by one thread in one transaction; each request is answered after the
+    transaction holding it committed. If a merged transaction fails, each batch is retried on its own."""
+
+    MAX_BATCHES = 64
+
+    def __init__(self, engine: Engine):
+        import queue as threadqueue
+
+        self._engine = engine
+        self._pending: threadqueue.SimpleQueue = threadqueue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def store(self, batch: Batch) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+        self._pending.put((batch, loop, done))
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="rollup-writer", daemon=True)
+                    self._thread.start()
+        await asyncio.shield(done)
+
+    def _run(self) -> None:
+        import queue as threadqueue
+
+        while True:
+            try:
+                items = [self._pending.get(timeout=5.0)]
+            except threadqueue.Empty:
+                with self._lock:
+                    if self._pending.empty():
+                        self._thread = None
+                        return
+                continue
+            while len(items) < self.MAX_BATCHES:
+                try:
+                    items.append(self._pending.get_nowait())
+                except threadqueue.Empty:
+                    break
+            merged = Batch()
+            for batch, _loop, _done in items:
+                merged.merge(batch)
+            try:
+                store_batch(self._engine, merged)
+                results: list = [None] * len(items)
+            except Exception:
+                results = []
+                for batch, _loop, _done in items:
+                    try:
+                        store_batch(self._engine, batch)
+                        results.append(None)
+                    except Exception as exc:  # this request's batch could not be stored: its sender is told
+                        results.append(exc)
+            for (_batch, loop, done), error in zip(items, results):
+                loop.call_soon_threadsafe(_settle, done, error)
+
+
+def _settle(done, error) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
+def arm_stats(engine: Engine, repo: str, label: str, path: str, version: str, arm: str, since: datetime) -> ArmStats:
+    """One arm's traffic (all models) from its rollups since `since` (rounded down to the minute)."""
+    floor = since.replace(second=0, microsecond=0)
+    with Session(engine) as session:
+        rows = list(session.scalars(select(Rollup).where(
+            Rollup.repo == repo, Rollup.label == label, Rollup.path == path, Rollup.version == version[:12],
+            Rollup.arm == arm, Rollup.minute >= floor)))
+    calls = sum(r.calls for r in rows)
+    errors = sum(r.errors for r in rows)
+    latency = Moments(sum(r.latency_n for r in rows), sum(r.latency_sum for r in rows), sum(r.latency_sumsq for r in rows))
+    scores: dict[str, Moments] = {}
+    for r in rows:
+        for name, s in (r.scores or {}).items():
+            scores[name] = scores.get(name, Moments()) + Moments(int(s["n"]), float(s["sum"]), float(s["sumsq"]))
+    return ArmStats(calls, errors, latency, scores)
+
+
+def rollups(engine: Engine, repo: str, path: str | None = None) -> list[Rollup]:
+    with Session(engine) as session:
+        q = select(Rollup).where(Rollup.repo == repo)
+        if path:
+            q = q.where(Rollup.path == path)
+        return list(session.scalars(q.order_by(Rollup.minute, Rollup.path, Rollup.version, Rollup.arm)))
