@@ -30,6 +30,7 @@ from bot.service.migrate import is_current
 from bot.service.setup import create_setup_router
 from bot.settings import Settings
 from bot.ui import create_ui_router
+from bot.ui.metrics import RollupMetrics
 
 log = logging.getLogger("prompt_review.web")
 
@@ -223,7 +224,7 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics, lifespa
         )
     )
     app.include_router(create_release_router(settings, engine))  # the release half: manifest, deployments, tokens
-    app.include_router(create_ui_router(settings, engine))  # the /ui/ pages: sign-in, history, full reviews, buttons
+    app.include_router(create_ui_router(settings, engine, metrics=RollupMetrics(engine)))  # the /ui/ pages: sign-in, history, full reviews, buttons
     return _FastPath(app, webhook)
 
 
