@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="text: readable on a terminal (default there); markdown: the PR comment (default otherwise); "
                         "json: machine-readable (schema prompt-review/review@1)")
     p.add_argument("--suite", action="append", default=None, help="suite file (repeatable); overrides `suites`")
+    p.add_argument("--config", default=None, metavar="PATH",
+                   help="the repo config's path in the repository (default .github/prompt-review.yml); always read from BASE")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk result cache")
     p.add_argument("--cache-dir", default=None, help="result cache directory (default: the user cache dir, e.g. ~/.cache/prompt-review/results; never inside the reviewed repository)")
     p.add_argument("--cache-max-mb", type=_positive_int, default=256, metavar="MB",

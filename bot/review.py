@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 
+from bot.core.config import CONFIG_PATH
 from bot.core.result import ChangedFile, ReviewResult
 from bot.jsonable import to_jsonable
 from bot.pipeline.stages import Context, ReviewInput, review
@@ -227,6 +228,7 @@ def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) ->
         env={**os.environ, **({ALLOW_PRIVATE_ENV: "1"} if getattr(args, "allow_private_urls", False) else {})},
         cache=MemoryCache() if args.no_cache else DiskCache(cache_dir, max_bytes=args.cache_max_mb * 1024 * 1024),
         suites_override=args.suite,
+        config_path=getattr(args, "config", None) or CONFIG_PATH,
         progress=Progress(enabled=not args.quiet and sys.stderr.isatty()),
         with_approval=False,
     )

@@ -56,6 +56,7 @@ class Context:
     env: Mapping[str, str] = field(default_factory=dict)
     cache: ResultCache | None = None
     suites_override: list[str] | None = None
+    config_path: str = CONFIG_PATH  # read from the base branch, wherever it is
     progress: Callable[[int, int], None] | None = None
     cancelled: Callable[[], bool] | None = None
     team_members: Callable[[set[str]], Mapping[str, frozenset[str]]] = lambda teams: {}
@@ -81,14 +82,15 @@ def fork_gate(inp: ReviewInput, config: RepoConfig) -> str | None:
     )
 
 
-def load_config(base: FileTree) -> tuple[RepoConfig, list[Problem]]:
-    """The config from the base branch; on errors, defaults plus a blocking problem naming file:line."""
+def load_config(base: FileTree, path: str = CONFIG_PATH) -> tuple[RepoConfig, list[Problem]]:
+    """The config from the base branch; on errors, defaults plus a blocking problem naming file:line.
+    `path` is where it lives (the Action's `config` input may name another file, still on the base)."""
     try:
-        return parse_config(base.read(CONFIG_PATH)), []
+        return parse_config(base.read(path), path), []
     except UserError as exc:
         return RepoConfig(), [
             Problem(
-                title=f"`{CONFIG_PATH}` is invalid",
+                title=f"`{path}` is invalid",
                 detail="Fix the file on the base branch (it is read from there, so this PR cannot change the rules it is judged by).",
                 errors=tuple(exc.errors),
             )
@@ -309,7 +311,7 @@ def approval_stage(
     # A renamed file keeps its base path's owners as well as the new path's: moving a prompt out of
     # an owned folder must not drop the owner who guards it.
     changed_paths = tuple(dict.fromkeys([c.path for c in changes] + [c.previous_path for c in changes if c.previous_path]))
-    teams = owner_teams(owners, changed_paths + (CONFIG_PATH, owners.file))
+    teams = owner_teams(owners, changed_paths + (ctx.config_path, owners.file))
     reviewers = {r.user for r in inp.reviews}
     return evaluate_approval(
         ApprovalInput(
@@ -320,7 +322,7 @@ def approval_stage(
             fresh_commits=ctx.fresh_commits,
             owners=owners,
             config=config.approval,
-            config_path=CONFIG_PATH,
+            config_path=ctx.config_path,
             team_members=ctx.team_members(teams),
             write_access=ctx.write_access(reviewers),
             evals_regressed=evals_regressed,
@@ -331,7 +333,7 @@ def approval_stage(
 
 def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     """Everything but publishing: the ReviewResult the renderers turn into comment and checks."""
-    config, problems = load_config(inp.base)
+    config, problems = load_config(inp.base, ctx.config_path)
     result = ReviewResult(
         repo=inp.repo,
         pr=inp.pr,
