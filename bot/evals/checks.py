@@ -193,7 +193,7 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     kind = raw["type"]
     base = kind[4:] if kind.startswith("not-") else kind
     if base in CODE_TYPES - RUN_CODE_TYPES:
-        errors.add(located, where + ("type",), f"unsupported: {kind}: ruby assertions are not run by prompt-review (javascript and python are)")
+        errors.add(located, where + ("type",), f"refused: {kind}: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)")
         return None
     if base in NOT_PART:
         errors.add(located, where + ("type",), f"unsupported: {kind}: {NOT_PART[base]}")

@@ -119,11 +119,11 @@ def test_measured_assertions_and_derived_metrics_load():
 @pytest.mark.parametrize(
     "snippet, line, message",
     [
-        ("      - type: javascript\n        value: output.length > 3\n", 6,
-         "refused: executes code from the PR (javascript assertion) — allowed from the base branch only once evals.run_pr_code is available"),
-        ("      - type: python\n        value: file://check.py\n", 6, "refused: executes code from the PR (python assertion)"),
+        ("      - type: ruby\n        value: output.length > 3\n", 6,
+         "refused: ruby: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)"),
+        ("      - type: python\n        value: file://check.py\n", 7, "python assertion: check.py does not exist"),
         ("      - type: moderation\n", 6, "unsupported: moderation: vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review"),
-        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 8, "refused: executes code from the PR (assertion transform)"),
+        ("      - type: contains\n        value: x\n        transform: file://t.ts\n", 8, "contains transform: file://t.ts is not a .js or .py file this sandbox can run"),
     ],
 )
 def test_refusals_name_file_line_and_rule(snippet, line, message):
@@ -143,8 +143,8 @@ def test_refusals_name_file_line_and_rule(snippet, line, message):
          f"{PATH}:3: unsupported: remote test sheets (Google Sheets) are not part of prompt-review"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nderivedMetrics:\n  - {name: x, value: 'a => a * 2'}\n",
          f"{PATH}:4: refused: derivedMetrics value: executes code from the PR"),
-        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: 'return vars'}}\n",
-         f"{PATH}:3: refused: executes code from the PR (options.transformVars)"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: file://vars.ts}}\n",
+         f"{PATH}:3: options.transformVars: file://vars.ts is not a .js or .py file this sandbox can run"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nextensions: [file://hooks.js:run]\n",
          f"{PATH}:3: refused: extensions: executes code from the PR"),
     ],
