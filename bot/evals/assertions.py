@@ -78,16 +78,19 @@ def _sandbox_broken(file: str, line: int | None, what: str, exc: SandboxError) -
 async def transformed(code: Code, value: Any, context: CodeContext, file: str, line: int | None, what: str) -> Any:
     """A `transform` of the output (promptfoo: the transform's return value becomes the output)."""
     try:
-        return await transform(code, value, context.for_code(), context.limits)
+        new = await transform(code, value, context.for_code(), context.limits)
     except SandboxError as exc:
         raise _sandbox_broken(file, line, what, exc) from None
+    if new is None:  # promptfoo: "Transform function did not return a value" fails the case
+        raise AssertionBroken(SourceError(file or "suite", f"{what} returned nothing (null or undefined)", line))
+    return new
 
 
 def as_output_text(value: Any) -> str:
     """How promptfoo's string assertions read a transformed output that is not a string (JSON text)."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # JSON.stringify
 
 
 async def _check_code(a: AssertionSpec, value: Any, context: CodeContext | None) -> tuple[bool, float]:

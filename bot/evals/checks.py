@@ -97,13 +97,22 @@ def load_code(tree, base_dir: str, located, where: Path, language: str, value: A
     return code
 
 
-def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors: Collector, what: str) -> Code | None:
-    """A transform: inline JavaScript (promptfoo's default), or file://x.js / file://x.py[:function]."""
+def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors: Collector, what: str,
+                   vars_input: bool = False) -> Code | None:
+    """A transform: inline JavaScript (promptfoo's default), or file://x.js / file://x.py[:function].
+
+    Inline, one line is an expression and several lines a function body (promptfoo); its input is named
+    `output`, or `vars` for transformVars (`vars_input`)."""
     language = "javascript"
     if isinstance(value, str) and value.strip().startswith("file://"):
         ref = value.strip()[len("file://"):]
         language = "python" if ref.split(":", 1)[0].endswith(".py") else "javascript"
-    return load_code(tree, base_dir, located, where, language, value, errors, what)
+        return load_code(tree, base_dir, located, where, language, value, errors, what)
+    code = load_code(tree, base_dir, located, where, language, value, errors, what)
+    if code is None or not isinstance(value, str) or not vars_input:
+        return code
+    body = value.strip() if "\n" in value.strip() else f"return {value.strip()}"
+    return type(code).inline(f"return (function (vars, context) {{\n{body}\n}})(output, context)")
 
 
 def _as_text(value: Any) -> str:

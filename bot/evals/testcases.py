@@ -387,7 +387,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
                 transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
             elif key == "transformVars":
-                transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars")
+                transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
             elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
                 continue  # pacing and caching of promptfoo's own run: no effect on a verdict
             else:

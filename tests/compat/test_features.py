@@ -235,3 +235,58 @@ def test_a_run_follows_provider_prompts_and_judges_finish_reason_with_the_echo_p
     seen = sorted((c.prompt_label, c.key.rsplit("::", 1)[1], c.status) for c in report.cases())  # key ends with the slot
     assert seen == [("long", "both", CaseStatus.NEW), ("short", "both", CaseStatus.NEW), ("short", "only-short", CaseStatus.NEW)]
     assert {c.prompt_label: c.head.passed for c in report.cases()} == {"short": True, "long": False}
+
+
+def test_nunjucks_load_and_dump_filters_render_as_in_promptfoo():
+    from bot.evals.render import Renderer
+
+    suite = ok("prompts: ['Data: {{ items | dump }} / {% set x = raw | load %}{{ x.name }}']\n"
+               "providers: [openai:chat:gpt-4o-mini]\ntests: [{vars: {items: {a: é, b: [1, 2]}, raw: '{\"name\": \"Ann\"}'}}]\n")
+    (messages,) = [Renderer(MemoryTree({PATH: ""})).render(suite.prompts[0], suite.tests[0].vars)]
+    assert messages[-1][1] == 'Data: {"a":"é","b":[1,2]} / Ann'  # JSON.stringify's compact form, JSON.parse
+
+
+def test_a_load_of_text_that_is_not_json_is_a_render_error_with_its_line():
+    from bot.evals.render import RenderError, Renderer
+
+    suite = ok("prompts: ['{{ (raw | load).name }}']\nproviders: [openai:chat:gpt-4o-mini]\ntests: [{vars: {raw: 'nope'}}]\n")
+    with pytest.raises(RenderError) as exc:
+        Renderer(MemoryTree({PATH: ""})).render(suite.prompts[0], suite.tests[0].vars)
+    assert "load: not valid JSON" in str(exc.value)
+
+
+def test_code_assertions_and_transforms_load_with_their_code():
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+               "defaultTest:\n  options:\n    transformVars: file://vars.js\n"
+               "tests:\n  - vars: {q: hi}\n    options: {transform: output.trim()}\n    assert:\n"
+               "      - {type: javascript, value: 'output.length > 1'}\n"
+               "      - {type: not-python, value: 'file://check.py:is_rude', transform: output.lower()}\n"
+               "      - {type: javascript, value: file://score.mjs}\n",
+               **{"vars.js": "module.exports = (vars) => ({...vars, n: 1});",
+                  "check.py": "def is_rude(output, context):\n    return 'idiot' in output\n",
+                  "score.mjs": "export default function (output) { return output.length / 10; }\n"})
+    test = suite.tests[0]
+    assert test.transform.source == "output.trim()" and test.transform_vars.file == "evals/vars.js"
+    js, py, mjs = test.asserts
+    assert (js.code.source, js.code.file) == ("output.length > 1", None)
+    assert (py.code.file, py.code.function, py.transform.source) == ("evals/check.py", "is_rude", "output.lower()")
+    assert mjs.code.file == "evals/score.mjs" and "export default" in mjs.code.source
+
+
+def test_a_code_file_past_the_size_limit_is_refused_unread():
+    from bot.core.config import LimitsConfig
+
+    tree = MemoryTree({PATH: "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {q: hi}\n"
+                             "    assert:\n      - {type: python, value: file://big.py}\n",
+                       "evals/big.py": "x = 1\n" * 400})
+    loaded, errors = load_suite(tree, PATH, LimitsConfig(max_prompt_bytes=1000))
+    assert loaded is None
+    assert [(e.line, e.message) for e in errors] == [
+        (6, "python assertion: evals/big.py is 2,400 bytes, over the limit of 1,000 (raise `limits.max_prompt_bytes` in .github/prompt-review.yml)")]
+
+
+def test_csv_expected_code_columns_become_code_assertions():
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests: file://cases.csv\n",
+               **{"cases.csv": "q,__expected\nhi,javascript: output.length > 3\nbye,python: output == 'bye'\n"})
+    assert [(a.type, a.code.source) for t in suite.tests for a in t.asserts] == [
+        ("javascript", " output.length > 3"), ("python", " output == 'bye'")]

@@ -214,3 +214,60 @@ def test_not_forms_invert_pass_as_promptfoo_does(negated, returns, passed):
     assert ok is passed
     if returns == "0.4":
         assert score == 0.4  # the code's score stands whether negated or not (promptfoo)
+
+
+PLAN_SUITE = """\
+prompts: ['Reply with "{{shout}}"']
+providers: [openai:chat:gpt-4o-mini]
+defaultTest:
+  options:
+    transformVars: '({...vars, shout: vars.q.toUpperCase()})'
+tests:
+  - description: one
+    vars: {q: hi, expected: HI}
+    assert:
+      - type: javascript
+        value: output === context.vars.expected
+"""
+
+
+def _plan(head_suite: str, same_repo: bool, run_pr_code: str = "same-repo"):
+    from bot.core.config import EvalsConfig
+    from bot.core.files import MemoryTree
+    from bot.evals.loader import load_suite
+    from bot.evals.sandbox import Origin, may_run
+    from bot.evals.select import plan_suite
+
+    path = "evals/promptfooconfig.yaml"
+    base, head = MemoryTree({path: PLAN_SUITE}), MemoryTree({path: head_suite})
+    config = EvalsConfig(run_pr_code=run_pr_code)
+    (base_suite, _), (head_suite_, errors) = load_suite(base, path), load_suite(head, path)
+    assert errors == []
+    plan = plan_suite(path, base, head, base_suite, head_suite_,
+                      pr_code=lambda what: may_run(Origin.PR, same_repo, config, what))
+    (case,) = plan.cases
+    return case
+
+
+def test_transform_vars_of_the_base_shapes_the_prompt_and_a_forks_change_is_never_run():
+    changed = PLAN_SUITE.replace("vars.q.toUpperCase()", '"pwned"')
+    case = _plan(changed, same_repo=False)
+    assert case.base.messages[-1][1] == 'Reply with "HI"' and case.base.error is None
+    assert case.head.messages is None  # the fork's transformVars did not run to render the prompt
+    assert case.head.error.message.startswith("refused: executes code from a fork's pull request (options.transformVars)")
+    assert (case.head.error.file, case.head.error.line) == ("evals/promptfooconfig.yaml", 7)  # the test
+    ran = _plan(changed, same_repo=True)
+    assert ran.head.error is None and ran.head.messages[-1][1] == 'Reply with "pwned"'
+
+
+def test_a_var_only_code_reads_is_test_data_the_case_is_rerun_for():
+    case = _plan(PLAN_SUITE.replace("expected: HI", "expected: HO"), same_repo=True)
+    assert "test data changed" in case.reasons
+    assert case.base.fingerprint() != case.head.fingerprint()  # so the cache cannot answer for it
+
+
+def test_a_var_rendered_into_base_code_makes_it_the_prs_code():
+    base_suite = PLAN_SUITE.replace("output === context.vars.expected", "output === '{{expected}}'")
+    head_suite = base_suite.replace("expected: HI", "expected: \"x' || 'y\"")  # the code becomes always true
+    case = _plan(head_suite, same_repo=True, run_pr_code="never")
+    assert case.head.error is not None and "(javascript assertion)" in case.head.error.message
