@@ -28,7 +28,8 @@ from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
 from bot.evals.render import RenderBounds, Renderer
 from bot.evals.runner import _execute, _Job, cache_key
-from bot.evals.select import CaseInput, _test_ids, expand
+from bot.evals.sandbox import CodeLimits
+from bot.evals.select import CaseInput, _test_ids, base_only_gate, expand
 from bot.evals.types import CaseResult, EvalReport
 
 
@@ -121,7 +122,9 @@ class _Ablation:
                 wanted = {k[len(suite_path) + 2:].rsplit("::", 2)[0] for k in keys}
                 picked = [(t, i) for t, i in zip(suite.tests, full_ids) if i in wanted]
                 id_of = {id(t): i for t, i in picked}
-                cases, _ = expand(replace(suite, tests=tuple(t for t, _ in picked)), Renderer(tree, self.bounds))
+                base_suite = load_suite(self.request.base, suite_path, self.request.limits)[0]  # only its code runs here
+                cases, _ = expand(replace(suite, tests=tuple(t for t, _ in picked)), Renderer(tree, self.bounds),
+                                  gate=base_only_gate(base_suite, CodeLimits.from_config(self.request.limits)))
                 for c in cases.values():
                     key = f"{suite_path}::{id_of[id(c.test)]}::{c.prompt.label}::{c.provider.slot}"
                     found[key] = replace(c, key=key)
@@ -143,7 +146,7 @@ class _Ablation:
         else:
             job = _Job(inp, 0)
             async with self.semaphore:
-                await _execute(job, self.caller, self.grader, self.cancelled, self.clock)
+                await _execute(job, self.caller, self.grader, self.cancelled, self.clock, CodeLimits.from_config(self.request.limits))
             if job.stopped:
                 raise _Stopped(job.stopped)
             if job.result is not None:

@@ -76,7 +76,7 @@ class CodeGate:
     `decide(what)` says (allowed, reason) — bot.evals.sandbox.may_run with the PR's origin."""
 
     base_code: frozenset = frozenset()
-    decide: Callable[[str], tuple[bool, str]] | None = None  # None: every code of this side runs (the base side)
+    decide: Callable[[str], tuple[bool, str]] | None = None  # None: all of this side's code runs (the base side)
     limits: CodeLimits = CodeLimits()
 
     def refusal(self, items: tuple[tuple[str, Code], ...]) -> str | None:
@@ -89,6 +89,19 @@ class CodeGate:
             if not allowed:
                 return reason
         return None
+
+
+def _not_here(what: str) -> tuple[bool, str]:
+    return False, f"refused: {what} is not run without a decision on where it comes from (bot.evals.select.CodeGate)"
+
+
+def base_only_gate(base: Suite | None, limits: CodeLimits | None = None) -> CodeGate:
+    """A gate that runs only code the base suite has (e.g. while re-running head variants to find causes)."""
+    from bot.evals.sandbox import Origin, may_run
+    from bot.core.config import EvalsConfig
+
+    never = EvalsConfig(run_pr_code="never")
+    return CodeGate(_suite_code(base), lambda what: may_run(Origin.PR, True, never, what), limits or CodeLimits())
 
 
 def code_of(cases: dict[str, CaseInput]) -> frozenset:
@@ -149,7 +162,7 @@ def expand(
     """Every case of one side. Code the `gate` refuses makes its case an error naming the rule, and is
     never run (a refused options.transformVars is not run to render the prompt either)."""
     aliases = aliases or {}
-    gate = gate or CodeGate()
+    gate = gate or CodeGate(decide=_not_here)  # safe by default: the caller says which code may run
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
@@ -255,7 +268,7 @@ def plan_suite(
     aliases = _provider_aliases(base, head)
     bounds = bounds or RenderBounds()  # one per review when the runner passes it: renders share its time budget
     limits = code_limits or CodeLimits()
-    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases, CodeGate(limits=limits)) if base else ({}, [])
+    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases, CodeGate(limits=limits)) if base else ({}, [])  # all runs
     head_gate = CodeGate(code_of(base_cases) | _suite_code(base), pr_code, limits)
     head_cases, head_errors = expand(head, Renderer(head_tree, bounds), gate=head_gate) if head else ({}, [])
     plan.errors.extend(head_errors)

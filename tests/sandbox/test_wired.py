@@ -271,3 +271,32 @@ def test_a_var_rendered_into_base_code_makes_it_the_prs_code():
     head_suite = base_suite.replace("expected: HI", "expected: \"x' || 'y\"")  # the code becomes always true
     case = _plan(head_suite, same_repo=True, run_pr_code="never")
     assert case.head.error is not None and "(javascript assertion)" in case.head.error.message
+
+
+def test_expanding_a_suite_without_a_gate_runs_none_of_its_code():
+    from bot.core.files import MemoryTree
+    from bot.evals.loader import load_suite
+    from bot.evals.render import Renderer
+    from bot.evals.select import expand
+
+    tree = MemoryTree({"s/promptfooconfig.yaml": PLAN_SUITE})
+    suite, _ = load_suite(tree, "s/promptfooconfig.yaml")
+    (case,) = expand(suite, Renderer(tree))[0].values()
+    assert case.messages is None and "options.transformVars is not run" in case.error.message
+
+
+def test_re_running_head_variants_to_find_causes_runs_only_the_base_suites_code():
+    # bot/evals/explain.py re-runs head variants with one change reverted: the PR's code never runs there
+    from bot.core.files import MemoryTree
+    from bot.evals.loader import load_suite
+    from bot.evals.render import Renderer
+    from bot.evals.select import base_only_gate, expand
+
+    path = "s/promptfooconfig.yaml"
+    base_suite, _ = load_suite(MemoryTree({path: PLAN_SUITE}), path)
+    head_tree = MemoryTree({path: PLAN_SUITE.replace("output === context.vars.expected", "true")})
+    head_suite, _ = load_suite(head_tree, path)
+    (same,) = expand(base_suite, Renderer(MemoryTree({path: PLAN_SUITE})), gate=base_only_gate(base_suite))[0].values()
+    assert same.error is None and same.messages[-1][1] == 'Reply with "HI"'
+    (changed,) = expand(head_suite, Renderer(head_tree), gate=base_only_gate(base_suite))[0].values()
+    assert changed.error.message.startswith("refused: executes code from the PR (javascript assertion)")
