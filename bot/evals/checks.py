@@ -107,7 +107,10 @@ def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors
     if isinstance(value, str) and value.strip().startswith("file://"):
         ref = value.strip()[len("file://"):]
         language = "python" if ref.split(":", 1)[0].endswith(".py") else "javascript"
-        return load_code(tree, base_dir, located, where, language, value, errors, what)
+        code = load_code(tree, base_dir, located, where, language, value, errors, what)
+        if code is not None and language == "python" and code.function is None:
+            code = replace(code, function="get_transform")  # promptfoo's default for a Python transform file
+        return code
     code = load_code(tree, base_dir, located, where, language, value, errors, what)
     if code is None or not isinstance(value, str) or not vars_input:
         return code

@@ -290,3 +290,19 @@ def test_csv_expected_code_columns_become_code_assertions():
                **{"cases.csv": "q,__expected\nhi,javascript: output.length > 3\nbye,python: output == 'bye'\n"})
     assert [(a.type, a.code.source) for t in suite.tests for a in t.asserts] == [
         ("javascript", " output.length > 3"), ("python", " output == 'bye'")]
+
+
+def test_a_python_transform_file_calls_get_transform_by_default():
+    import asyncio
+
+    from bot.evals.assertions import CodeContext, score_output
+
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {q: hi}\n"
+               "    options: {transform: file://t.py}\n    assert: [{type: equals, value: HI}]\n",
+               **{"t.py": "def get_assert(output, context):\n    return 'wrong'\n\n"
+                          "def get_transform(output, context):\n    return output.upper()\n"})
+    test = suite.tests[0]
+    assert test.transform.function == "get_transform"
+    outcome = asyncio.run(score_output(test.asserts, None, "hi", context=CodeContext({}, "hi", {}, {}),
+                                       output_transform=test.transform))
+    assert outcome.passed
