@@ -47,6 +47,8 @@ SUITES = (
                ROOT / "examples/support-bot/pulls/friendlier", ("pulls",)),
     BenchSuite("chat-json", ROOT / "bench/suites/chat-json", "promptfooconfig.yaml", ROOT / "bench/suites/chat-json/pr", ("pr",)),
     BenchSuite("assertions", ROOT / "bench/suites/assertions", "promptfooconfig.yaml", ROOT / "bench/suites/assertions/pr", ("pr",)),
+    # javascript/python assertions and transforms, run in prompt-review's sandbox and in promptfoo's node/python
+    BenchSuite("code", ROOT / "bench/suites/code", "promptfooconfig.yaml", ROOT / "bench/suites/code/pr", ("pr",)),
 )
 
 
@@ -168,7 +170,8 @@ def promptfoo_verdicts(data: dict) -> dict[str, Verdict]:
         why = r.get("error") or (r.get("gradingResult") or {}).get("reason") or ""
         # a text-file prompt's label comes back as 'LABEL: /path/to/file: text'
         label = str(prompt.get("label", "")).split(": ", 1)[0]
-        key = case_key(test.get("description") or r.get("description") or "", label, provider.get("id", ""), r.get("vars") or test.get("vars") or {})
+        # the test's own vars (r["vars"] are after transformVars)
+        key = case_key(test.get("description") or r.get("description") or "", label, provider.get("id", ""), test.get("vars") or r.get("vars") or {})
         out[key] = Verdict(bool(r.get("success")), output or "", why if not r.get("success") else "")
     return out
 
@@ -176,9 +179,26 @@ def promptfoo_verdicts(data: dict) -> dict[str, Verdict]:
 # ---- report -----------------------------------------------------------------------------------
 
 
+def _rekey(ours: dict[str, Verdict], theirs: dict[str, Verdict]) -> dict[str, Verdict]:
+    """promptfoo reports a test's vars after transformVars and with JSON-looking strings parsed: a case
+    left unmatched is matched by description, prompt and provider when that is unique on both sides."""
+    def stem(key: str) -> str:
+        return key.rsplit(" | ", 1)[0]
+
+    lost = [k for k in theirs if k not in ours]
+    mine = [k for k in ours if k not in theirs]
+    out = dict(theirs)
+    for k in lost:
+        same = [m for m in mine if stem(m) == stem(k)]
+        if len(same) == 1 and sum(stem(x) == stem(k) for x in lost) == 1:
+            out[same[0]] = out.pop(k)
+    return out
+
+
 def compare(name: str, ours: dict[str, Verdict], theirs: dict[str, Verdict], subset: bool = False) -> list[str]:
     """subset: ours holds only the affected cases of a PR, so promptfoo's other cases are not listed."""
     lines = []
+    theirs = _rekey(ours, theirs)
     if subset:
         theirs = {k: v for k, v in theirs.items() if k in ours}
     both = ours.keys() & theirs.keys()

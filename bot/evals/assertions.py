@@ -16,7 +16,8 @@ from rapidfuzz.distance import Levenshtein
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
-from bot.evals.suite import AssertionSpec, ProviderSpec
+from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
+from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
 MAX_MATCH_CHARS = 200_000  # regexes from the PR run on at most this much output
 
@@ -53,6 +54,63 @@ class Response(Protocol):
 
 # a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)
 GRADED_THRESHOLD = {"g-eval": 0.7, "answer-relevance": 0.0, "context-faithfulness": 0.0, "context-recall": 0.0, "context-relevance": 0.0}
+
+
+@dataclass(frozen=True)
+class CodeContext:
+    """What suite code sees besides the output (promptfoo's `context`), and the limits it runs under.
+    The code was let through by the gate (bot.evals.select) before the case was run."""
+
+    vars: dict[str, Any]
+    prompt: str  # the rendered prompt (a chat prompt as its JSON message list)
+    test: dict[str, Any]  # description, vars, metadata
+    provider: dict[str, Any]  # id, label
+    limits: CodeLimits = CodeLimits()
+    file: str = "suite"  # where the test is (a failing options.transform is reported there)
+    line: int | None = None
+
+    def for_code(self, config: Any = None) -> dict[str, Any]:
+        return {"vars": self.vars, "prompt": self.prompt, "test": self.test, "provider": self.provider,
+                "config": config if isinstance(config, dict) else {}}
+
+
+def _sandbox_broken(file: str, line: int | None, what: str, exc: SandboxError) -> AssertionBroken:
+    # a limit or a refusal stopped the code: the case is an error (could not check), never a pass
+    return AssertionBroken(SourceError(file or "suite", f"{what}: {exc.message}", line), exc.fault.check_error)
+
+
+async def transformed(code: Code, value: Any, context: CodeContext, file: str, line: int | None, what: str) -> Any:
+    """A `transform` of the output (promptfoo: the transform's return value becomes the output)."""
+    try:
+        new = await transform(code, value, context.for_code(), context.limits)
+    except SandboxError as exc:
+        raise _sandbox_broken(file, line, what, exc) from None
+    if new is None:  # promptfoo: "Transform function did not return a value" fails the case
+        raise AssertionBroken(SourceError(file or "suite", f"{what} returned nothing (null or undefined)", line))
+    return new
+
+
+def as_output_text(value: Any) -> str:
+    """How promptfoo's string assertions read a transformed output that is not a string (JSON text)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # JSON.stringify
+
+
+async def _check_code(a: AssertionSpec, value: Any, context: CodeContext | None) -> tuple[bool, float]:
+    """promptfoo's semantics for javascript/python: `not-` inverts pass; the score is what the code gave
+    (a number or the object's score; 1/0 for a boolean — after inverting); code that threw or gave no
+    judgement fails whether negated or not."""
+    if context is None or a.code is None:
+        raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: the code could not be run here", a.line))
+    try:
+        result = await run_code(a.code, value, context.for_code(a.config), a.threshold, context.limits)
+    except SandboxError as exc:
+        raise _sandbox_broken(a.file, a.line, f"{a.type} assertion", exc) from None
+    if result.threw:
+        return False, 0.0
+    passed = result.passed != a.negated
+    return passed, (1.0 if passed else 0.0) if result.boolean else result.score
 
 
 @dataclass(frozen=True)
@@ -238,8 +296,20 @@ async def check_one(
     default_grader: ProviderSpec | None,
     regexes: RegexClock | None = None,
     response: Response | None = None,
+    context: CodeContext | None = None,
+    value: Any = None,
 ) -> tuple[bool, float]:
+    """(pass, score) of one assertion; `value` is the output as code sees it (a transform may have made
+    it an object), `output` its text."""
     kind = a.base_type
+    value = output if value is None else value
+    if a.transform is not None:
+        if context is None:
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: its transform could not be run here", a.line))
+        value = await transformed(a.transform, value, context, a.file, a.line, f"{a.type} transform")
+        output = as_output_text(value)
+    if kind in ("javascript", "python"):
+        return await _check_code(a, value, context)
     if kind in ("latency", "cost", "finish-reason"):
         ok, score = _measured(a, response)
     elif kind == "llm-rubric":
@@ -285,14 +355,23 @@ async def score_output(
     default_grader: ProviderSpec | None = None,
     regexes: RegexClock | None = None,
     response: Response | None = None,
+    context: CodeContext | None = None,
+    output_transform: Code | None = None,
 ) -> Outcome:
     """All assertions of one test against one output. Raises AssertionBroken when one cannot decide.
-    `response` carries what the call measured (latency, cost, finish reason) for the assertions on them."""
+    `response` carries what the call measured (latency, cost, finish reason) for the assertions on them;
+    `context` is what code assertions and transforms see; `output_transform` the test's options.transform."""
     failed: list[str] = []
     blocking = False
     total = weight_sum = 0.0
+    value: Any = output
+    if output_transform is not None:
+        if context is None:
+            raise AssertionBroken(SourceError("suite", "options.transform could not be run here"))
+        value = await transformed(output_transform, output, context, context.file, context.line, "options.transform")
+        output = as_output_text(value)
     for a in asserts:
-        ok, score = await check_one(a, output, grader, default_grader, regexes, response)
+        ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict

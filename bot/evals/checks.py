@@ -6,17 +6,20 @@ prompts; and the one wording of a refusal for code from the pull request.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
 
+from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
-from bot.evals.loader import Collector, is_code_ref, parse_provider, read_text, resolve, yaml_or_json
+from bot.evals.loader import Collector, FileTooLarge, is_code_ref, parse_provider, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.suite import AssertionSpec, ProviderSpec
+from bot.evals.sandbox import SandboxError, code_for
+from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
-ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config"}
+ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "transform"}
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
@@ -38,6 +41,7 @@ GRADER_INPUTS = {  # (required, optional)
 NEEDS_VALUE = {"llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 SUPPORTED = DETERMINISTIC | MODEL_GRADED
 CODE_TYPES = {"python", "javascript", "ruby"}
+RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sandbox.md); ruby is refused
 NOT_PART = {
     "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
     "moderation": "vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review",
@@ -53,8 +57,65 @@ GRADER_MAP_KEYS = {"text", "embedding", "classification", "moderation"}
 
 
 def code_refusal(what: str) -> str:
-    """The one message for code from the suite (H8's sandbox will run base-branch code)."""
-    return f"refused: executes code from the PR ({what}) — allowed from the base branch only once evals.run_pr_code is available"
+    """The message for code in a form prompt-review does not run at all (a generator, a scoring function)."""
+    return (f"refused: executes code from the PR ({what}) — prompt-review runs code only as javascript/python "
+            "assertions and transforms, in its sandbox (docs/sandbox.md)")
+
+
+def load_code(tree, base_dir: str, located, where: Path, language: str, value: Any, errors: Collector, what: str) -> Code | None:
+    """The code a javascript/python assertion or transform stands for, read from this side's tree (files
+    past `limits.max_prompt_bytes` are refused unread). Whether it may run is decided per side later
+    (bot.evals.select: the base's code always; the PR's by `evals.run_pr_code`)."""
+    if not isinstance(value, str) or not value.strip():
+        errors.add(located, where, f"{what}: needs code (inline text, or file://path.js / file://path.py[:function])")
+        return None
+    too_large: list[FileTooLarge] = []
+
+    def read(path: str) -> str | None:
+        target = resolve(base_dir, path)
+        if target is None:
+            return None
+        try:
+            raw = read_bounded(tree, target, errors.max_file_bytes)
+        except FileTooLarge as exc:
+            too_large.append(exc)
+            return ""
+        return None if raw is None else raw.decode("utf-8", errors="replace")
+
+    try:
+        code = code_for(language, value, read)  # type: ignore[arg-type]
+    except SandboxError as exc:
+        errors.add(located, where, f"{what}: {exc.message}")
+        return None
+    if too_large:
+        big = too_large[0]
+        errors.add(located, where, f"{what}: {big.path} is {big.size:,} bytes, over the limit of {big.limit:,} "
+                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+        return None
+    if code.file is not None:
+        code = replace(code, file=resolve(base_dir, code.file))
+    return code
+
+
+def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors: Collector, what: str,
+                   vars_input: bool = False) -> Code | None:
+    """A transform: inline JavaScript (promptfoo's default), or file://x.js / file://x.py[:function].
+
+    Inline, one line is an expression and several lines a function body (promptfoo); its input is named
+    `output`, or `vars` for transformVars (`vars_input`)."""
+    language = "javascript"
+    if isinstance(value, str) and value.strip().startswith("file://"):
+        ref = value.strip()[len("file://"):]
+        language = "python" if ref.split(":", 1)[0].endswith(".py") else "javascript"
+        code = load_code(tree, base_dir, located, where, language, value, errors, what)
+        if code is not None and language == "python" and code.function is None:
+            code = replace(code, function="get_transform")  # promptfoo's default for a Python transform file
+        return code
+    code = load_code(tree, base_dir, located, where, language, value, errors, what)
+    if code is None or not isinstance(value, str) or not vars_input:
+        return code
+    body = value.strip() if "\n" in value.strip() else f"return {value.strip()}"
+    return type(code).inline(f"return (function (vars, context) {{\n{body}\n}})(output, context)")
 
 
 def _as_text(value: Any) -> str:
@@ -143,8 +204,8 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         return None
     kind = raw["type"]
     base = kind[4:] if kind.startswith("not-") else kind
-    if base in CODE_TYPES:
-        errors.add(located, where + ("type",), code_refusal(f"{base} assertion"))
+    if base in CODE_TYPES - RUN_CODE_TYPES:
+        errors.add(located, where + ("type",), f"refused: {kind}: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)")
         return None
     if base in NOT_PART:
         errors.add(located, where + ("type",), f"unsupported: {kind}: {NOT_PART[base]}")
@@ -152,21 +213,26 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if base == "assert-set":
         errors.add(located, where + ("type",), "unsupported: assert-set is not supported yet; list its assertions in the test")
         return None
-    if base not in SUPPORTED:
+    if base not in SUPPORTED and base not in RUN_CODE_TYPES:
         errors.add(located, where + ("type",), f"unsupported assertion type {kind!r} (supported: {', '.join(sorted(SUPPORTED))} and their not- forms)")
         return None
     ok = True
     for key in raw:
         if key in ASSERT_KEYS:
             continue
-        if key == "transform":
-            errors.add(located, where + (key,), code_refusal("assertion transform"))
-        elif key == "contextTransform":
-            errors.add(located, where + (key,), code_refusal("assertion contextTransform"))
+        if key == "contextTransform":
+            errors.add(located, where + (key,), "unsupported: contextTransform is not run by prompt-review yet; give the context in the test's vars")
         else:
             errors.add(located, where + (key,), f"unknown assertion key {key!r} (supported: {', '.join(sorted(ASSERT_KEYS))})")
         ok = False
     value = raw.get("value")
+    transform = None
+    if raw.get("transform") is not None:
+        transform = transform_code(tree, base_dir, located, where + ("transform",), raw["transform"], errors, f"{kind} transform")
+        ok = ok and transform is not None
+    if base in RUN_CODE_TYPES:
+        code = load_code(tree, base_dir, located, where + ("value",), base, value, errors, f"{kind} assertion")
+        return _spec(raw, kind, value, code, transform, located, where, errors, ok and code is not None)
     if isinstance(value, str) and value.startswith("file://"):
         ref = value[len("file://"):]
         target = resolve(base_dir, ref)
@@ -197,6 +263,19 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if base in ("latency", "cost") and threshold is None:
         errors.add(located, where, f"{kind}: needs a threshold ({'milliseconds' if base == 'latency' else 'US dollars'})")
         ok = False
+    return _spec(raw, kind, value, None, transform, located, where, errors, ok)
+
+
+def _spec(raw, kind, value, code, transform, located, where, errors, ok) -> AssertionSpec | None:
+    """The common keys (weight, threshold, metric, grader, rubricPrompt, config) of any assertion."""
+    base = kind[4:] if kind.startswith("not-") else kind
+    weight = raw.get("weight", 1.0)
+    threshold = raw.get("threshold")
+    if base in RUN_CODE_TYPES:  # checked above for the other types
+        for name, number in (("weight", weight), ("threshold", threshold)):
+            if number is not None and (not isinstance(number, (int, float)) or isinstance(number, bool) or number < 0):
+                errors.add(located, where + (name,), f"{name} must be a non-negative number")
+                ok = False
     metric = raw.get("metric")
     grader: ProviderSpec | None = None
     if raw.get("provider") is not None:
@@ -213,7 +292,7 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if not ok:
         return None
     return AssertionSpec(kind, value, threshold, float(weight), str(metric) if metric is not None else None, grader, located.file,
-                         located.line_of(where), rubric, config)
+                         located.line_of(where), rubric, config, code=code, transform=transform)
 
 
 def _schema_text(value: str) -> Any:

@@ -30,7 +30,8 @@ from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
 from bot.evals.render import RenderBounds, Renderer
 from bot.evals.runner import CaseRun, cache_key, run_case
-from bot.evals.select import CaseInput, expand, stable_test_ids
+from bot.evals.sandbox import CodeLimits
+from bot.evals.select import CaseInput, base_only_gate, expand, stable_test_ids
 from bot.evals.types import CaseResult, EvalReport
 
 
@@ -123,7 +124,9 @@ class _Ablation:
                 wanted = {k[len(suite_path) + 2:].rsplit("::", 2)[0] for k in keys}
                 picked = [(t, i) for t, i in zip(suite.tests, full_ids) if i in wanted]
                 id_of = {id(t): i for t, i in picked}
-                cases, _ = expand(replace(suite, tests=tuple(t for t, _ in picked)), Renderer(tree, self.bounds))
+                base_suite = load_suite(self.request.base, suite_path, self.request.limits)[0]  # only its code runs here
+                cases, _ = expand(replace(suite, tests=tuple(t for t, _ in picked)), Renderer(tree, self.bounds),
+                                  gate=base_only_gate(base_suite, CodeLimits.from_config(self.request.limits)))
                 for c in cases.values():
                     key = f"{suite_path}::{id_of[id(c.test)]}::{c.prompt.label}::{c.provider.slot}"
                     found[key] = replace(c, key=key)
@@ -150,7 +153,7 @@ class _Ablation:
             return bool(hit.get("passed"))
         job = CaseRun(inp, repeat)
         async with self.semaphore:
-            await run_case(job, self.caller, self.grader, self.cancelled, self.clock)
+            await run_case(job, self.caller, self.grader, self.cancelled, self.clock, CodeLimits.from_config(self.request.limits))
         if job.stopped:
             raise _Stopped(job.stopped)
         if job.result is None:

@@ -1,5 +1,7 @@
 """Load a promptfoo-format suite from a FileTree into a `Suite`, collecting every problem as a
-SourceError with file and line. Anything that would run code from the repository is refused.
+SourceError with file and line. javascript/python assertions and transforms are read here and run
+later in bot.evals.sandbox, gated by where the code comes from; other code (prompt functions,
+extensions, generators) is refused.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ _MATHJS = re.compile(r"^[\w\s.+\-*/^%(),<>=!?:&|]*$")
 class Collector:
     """Errors found while loading; loading goes on so a user sees all of them at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_file_bytes: int = LimitsConfig.model_fields["max_prompt_bytes"].default) -> None:
         self.errors: list[SourceError] = []
+        self.max_file_bytes = max_file_bytes  # code files (assertions, transforms) past this are refused unread
 
     def add(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.errors.append(located.error(path, message))
@@ -153,7 +156,7 @@ def load_suite(
     raw = tree.read(path)
     if raw is None:
         return None, [SourceError(path, "suite file not found")]
-    errors = Collector()
+    errors = Collector((limits or LimitsConfig()).max_prompt_bytes)
     try:
         located = _parse_suite_yaml(raw, path)
     except UserError as exc:

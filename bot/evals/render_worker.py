@@ -62,6 +62,31 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         super().__init__(loader=_Loader(files), autoescape=False, keep_trailing_newline=True)
         self.files = files
         self.max_items = max_items  # the rendered-prompt limit: a longer value can never be sent
+        # nunjucks built-ins promptfoo suites use: `dump` (JSON.stringify) and promptfoo's `load` (JSON.parse)
+        self.filters["dump"] = self._dump
+        self.filters["load"] = self._load
+
+    def _dump(self, value: Any, spaces: int | None = None) -> str:
+        indent = spaces if isinstance(spaces, int) and not isinstance(spaces, bool) and 0 < spaces <= 10 else None
+        try:  # JSON.stringify's compact form unless spaces are given
+            text = json.dumps(value, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"), default=str)
+        except (ValueError, RecursionError):
+            raise Refused("dump: the value cannot be written as JSON (it refers to itself or nests too deeply)") from None
+        if len(text) > self.max_items:
+            raise Refused(f"dump: the JSON text would be longer than {self.max_items:,} characters")
+        return text
+
+    def _load(self, text: Any) -> Any:
+        from bot.core import safejson
+
+        if not isinstance(text, str):
+            raise Refused("load: expects JSON text")
+        try:
+            return safejson.loads(text)
+        except safejson.JsonTooDeep as exc:
+            raise Refused(f"load: the JSON nests deeper than {exc.limit} levels") from None
+        except ValueError as exc:
+            raise Refused(f"load: not valid JSON ({exc})") from None
 
     def join_path(self, template: str, parent: str) -> str:
         # includes are relative to the including file (like nunjucks' search path), else to the repo root

@@ -8,6 +8,7 @@ the run between calls and leave a partial report in which unfinished cases are `
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from bot.core.config import CONFIG_PATH
 from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, matches
 from bot.core.matrix import model_tallies
-from bot.evals.assertions import AssertionBroken, score_output
+from bot.evals.assertions import AssertionBroken, CodeContext, score_output
 from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
@@ -30,6 +31,7 @@ from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, 
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
+from bot.evals.sandbox import CodeLimits, Origin, may_run
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -77,6 +79,7 @@ async def run_evals(
     dependencies: dict[tuple[str, str], Dependency] = {}
     bounds = RenderBounds(request.limits)  # every render of this review shares one time budget
     variants: dict[str, tuple[PromptVariant, ...]] = {}  # suite → its per-model prompt variants (head)
+    code_limits = CodeLimits.from_config(request.limits)
     for path in discover(request.base, request.head, request.suites):
         base_suite, base_errors = load_suite(request.base, path, request.limits) if request.base.read(path) is not None else (None, [])
         head_suite, head_errors = load_suite(request.head, path, request.limits) if request.head.read(path) is not None else (None, [])
@@ -93,7 +96,9 @@ async def run_evals(
             continue
         if base_errors:
             notes[path].append("the base version of this suite could not be loaded; its cases count as new")
-        plan = plan_suite(path, request.base, request.head, base_suite, head_suite, request.formatting_only, bounds=bounds)
+        plan = plan_suite(path, request.base, request.head, base_suite, head_suite, request.formatting_only, bounds=bounds,
+                          pr_code=lambda what: may_run(Origin.PR, request.same_repo, request.config, what),
+                          code_limits=code_limits)
         errors.extend(plan.errors)
         plans.append(plan)
 
@@ -155,7 +160,7 @@ async def run_evals(
                         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                             if late:
                                 raise TimeoutError
-                            await run_case(job, caller, grader, is_cancelled, clock(job.case))
+                            await run_case(job, caller, grader, is_cancelled, clock(job.case), code_limits)
                     except TimeoutError:
                         late[:] = [_past_deadline(request.config.total_timeout_s)]
                         job.result, job.stopped = None, late[0]
@@ -175,7 +180,7 @@ async def run_evals(
                 head_keys = case_jobs.get((case.key, "head"))
                 if head_keys and all(jobs[k].result is not None for k in head_keys):
                     head_jobs = [jobs[k] for k in head_keys]
-                    under_base[case.key] = await _judge_by_base(case, head_jobs, grader, clock(case.base))
+                    under_base[case.key] = await _judge_by_base(case, head_jobs, grader, clock(case.base), code_limits)
 
     suites = tuple(
         replace(_suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
@@ -245,6 +250,9 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         if test.file and test.file != suite.path:
             out.append(Dependency(test.file, suite.path, "test data"))
         out += [Dependency(f, suite.path, "var file") for f in test.var_files.values()]
+        codes = [c for c in (test.transform, test.transform_vars) if c is not None]
+        codes += [c for a in test.asserts for _, c in a.code_items()]
+        out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
     return out
 
 
@@ -261,7 +269,19 @@ def error_causes(cases: list[CaseResult]) -> tuple[ErrorCause, ...]:
     return tuple(ErrorCause(k, n, example) for k, (n, example) in found.items())
 
 
-async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGrader, regexes: RegexClock) -> SideResult:
+def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
+    """promptfoo's `context` for the case's code: its vars, rendered prompt, test and provider."""
+    messages = case.messages or ()
+    prompt = messages[0][1] if len(messages) == 1 and messages[0][0] == "user" and case.prompt.format == "text" else \
+        json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+    vars_ = case.case_vars
+    test = {"description": case.test.description, "vars": vars_, "metadata": case.test.metadata}
+    provider = {"id": case.provider.id, "label": case.provider.label}
+    return CodeContext(vars_, prompt, test, provider, limits, case.test.file or "suite", case.test.line)
+
+
+async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGrader, regexes: RegexClock,
+                         code_limits: CodeLimits | None = None) -> SideResult:
     """The head's outputs scored with the base's (rendered) assertions, threshold and grader."""
     base = case.base
     assert base is not None
@@ -273,7 +293,8 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
                               cost_usd=result.get("cost_usd"))
         try:
             outcome = await score_output(
-                base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured
+                base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured,
+                code_context(base, code_limits or CodeLimits()), base.test.transform,
             )
         except (ProviderError, AssertionBroken) as exc:
             return SideResult(False, 0.0, output, error=str(exc), error_kind=_kind(exc), runs=len(runs), passes=0)
@@ -288,7 +309,8 @@ def _kind(exc: Exception) -> CheckError:
     return exc.kind if isinstance(exc, (ProviderError, AssertionBroken)) else CheckError.OTHER
 
 
-async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock) -> None:
+async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled: Callable[[], bool], regexes: RegexClock,
+                   code_limits: CodeLimits | None = None) -> None:
     """Call the model for one run and score its answer; fills `job.result`, or `job.error` (the case
     errors) or `job.stopped` (budget or cancellation: the case is skipped)."""
     case = job.case
@@ -297,7 +319,8 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
             raise Cancelled()
         completion = await caller.complete(case.provider, case.messages or ())
         outcome = await score_output(
-            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion
+            case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion,
+            code_context(case, code_limits or CodeLimits()), case.test.transform,
         )
     except BudgetExhausted as exc:
         job.stopped = str(exc)
@@ -355,7 +378,7 @@ def _side(keys: list[str] | None, jobs: dict[str, CaseRun]) -> SideResult | str 
 def _error_side(inp: CaseInput | None) -> SideResult | None:
     if inp is None or inp.error is None:
         return None
-    return SideResult(False, 0.0, "", error=str(inp.error), error_kind=CheckError.RENDER, runs=0, passes=0)
+    return SideResult(False, 0.0, "", error=str(inp.error), error_kind=inp.error_kind, runs=0, passes=0)
 
 
 def _case_result(case: PlannedCase, jobs, case_jobs, under_base: SideResult | None = None, suite_deleted: bool = False) -> CaseResult:

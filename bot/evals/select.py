@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.core.errors import SourceError
+from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.render import Messages, RenderBounds, RenderError, Renderer
-from bot.evals.suite import AssertionSpec, PromptSpec, ProviderSpec, Suite, TestSpec
+from bot.evals.sandbox import CodeLimits, SandboxError, transform_sync
+from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
 
 
 def digest(value: Any) -> str:
@@ -35,15 +37,76 @@ class CaseInput:
     deps: tuple[str, ...]
     error: SourceError | None = None
     prompt_index: int = 0  # position of the prompt in the suite: identifies an edited inline prompt
+    error_kind: CheckError = CheckError.RENDER  # why `error`: a render error, or code the gate refused
+    vars: dict[str, Any] | None = None  # the vars after options.transformVars (None: the test's own)
+
+    @property
+    def case_vars(self) -> dict[str, Any]:
+        return self.test.vars if self.vars is None else self.vars
+
+    def code_items(self) -> tuple[tuple[str, Code], ...]:
+        """Every piece of code this case runs, named for a refusal."""
+        out: list[tuple[str, Code]] = []
+        if self.test.transform_vars is not None:
+            out.append(("options.transformVars", self.test.transform_vars))
+        if self.test.transform is not None:
+            out.append(("options.transform", self.test.transform))
+        for a in self.asserts:
+            out.extend(a.code_items())
+        return tuple(out)
 
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        out = {
             "messages": [list(m) for m in self.messages or ()],
             "provider": self.provider.fingerprint(),
             "asserts": [a.fingerprint() for a in self.asserts],
             "threshold": self.test.threshold,
             "grader": self.test.grader.fingerprint() if self.test.grader else None,
         }
+        if self.code_items():  # code reads context.vars and is transformed: both decide the result
+            out["code"] = {"vars": self.case_vars, "prompt_label": self.prompt.label,
+                           "transform": code_fingerprint(self.test.transform) if self.test.transform else None}
+        return out
+
+
+@dataclass(frozen=True)
+class CodeGate:
+    """Which code of one side may run. The base branch's code always runs; on the head, code the base has
+    too (the same language, file and exact text) is the base's, anything else the PR's, for which
+    `decide(what)` says (allowed, reason) — bot.evals.sandbox.may_run with the PR's origin."""
+
+    base_code: frozenset = frozenset()
+    decide: Callable[[str], tuple[bool, str]] | None = None  # None: all of this side's code runs (the base side)
+    limits: CodeLimits = CodeLimits()
+
+    def refusal(self, items: tuple[tuple[str, Code], ...]) -> str | None:
+        if self.decide is None:
+            return None
+        for what, code in items:
+            if code_identity(code) in self.base_code:
+                continue
+            allowed, reason = self.decide(what)
+            if not allowed:
+                return reason
+        return None
+
+
+def _not_here(what: str) -> tuple[bool, str]:
+    return False, f"refused: {what} is not run without a decision on where it comes from (bot.evals.select.CodeGate)"
+
+
+def base_only_gate(base: Suite | None, limits: CodeLimits | None = None) -> CodeGate:
+    """A gate that runs only code the base suite has (e.g. while re-running head variants to find causes)."""
+    from bot.evals.sandbox import Origin, may_run
+    from bot.core.config import EvalsConfig
+
+    never = EvalsConfig(run_pr_code="never")
+    return CodeGate(_suite_code(base), lambda what: may_run(Origin.PR, True, never, what), limits or CodeLimits())
+
+
+def code_of(cases: dict[str, CaseInput]) -> frozenset:
+    """The identities of every piece of code a side's cases run: what the head's code is compared with."""
+    return frozenset(code_identity(code) for c in cases.values() for _, code in c.code_items())
 
 
 @dataclass(frozen=True)
@@ -94,32 +157,67 @@ def _provider_aliases(base: Suite | None, head: Suite | None) -> dict[str, str]:
     return {b.slot: h.slot for b, h in zip(lost, gained)}
 
 
-def expand(suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = None) -> tuple[dict[str, CaseInput], list[SourceError]]:
+def expand(
+    suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = None, gate: CodeGate | None = None
+) -> tuple[dict[str, CaseInput], list[SourceError]]:
+    """Every case of one side. Code the `gate` refuses makes its case an error naming the rule, and is
+    never run (a refused options.transformVars is not run to render the prompt either)."""
     aliases = aliases or {}
+    gate = gate or CodeGate(decide=_not_here)  # safe by default: the caller says which code may run
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
     renderer.prefetch(_render_jobs(suite))  # every render below, in a few round trips to the render worker
     for test, test_id in zip(suite.tests, stable_test_ids(suite.tests)):
-        vars_ = dict(test.vars)
         for prompt_index, prompt in enumerate(suite.prompts):
-            error = None
+            error, error_kind, vars_ = None, CheckError.RENDER, dict(test.vars)
+            refused = gate.refusal((("options.transformVars", test.transform_vars),)) if test.transform_vars else None
             try:
+                if refused:
+                    raise _CodeStopped(SourceError(test.file, refused, test.line))
+                if test.transform_vars is not None:
+                    vars_ = _transform_vars(test, prompt, vars_, gate.limits)
                 messages: Messages | None = renderer.render(prompt, vars_)
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
             except RenderError as exc:
                 messages, asserts, error = None, test.asserts, exc.error
+                error_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
                 errors[str(exc.error)] = exc.error
             for provider in suite.providers:
                 if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
                     continue
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
-                cases[key] = CaseInput(
+                case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), error, prompt_index,
+                    error_kind, vars_ if test.transform_vars is not None else None,
                 )
+                refused_here = None if error else gate.refusal(case.code_items())
+                if refused_here:
+                    where = next((a for a in asserts if any(gate.refusal(((w, c),)) for w, c in a.code_items())), None)
+                    file, line = (where.file, where.line) if where else (test.file, test.line)
+                    case = replace(case, error=SourceError(file, refused_here, line), error_kind=CheckError.ASSERTION)
+                cases[key] = case
     return cases, list(errors.values())
+
+
+class _CodeStopped(RenderError):
+    """options.transformVars was refused or stopped: the case is an error of its code, not of a template."""
+
+
+def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+    """promptfoo's options.transformVars: the returned mapping is merged over the test's vars."""
+    assert test.transform_vars is not None
+    context = {"prompt": {"label": prompt.label, "raw": prompt.template}, "vars": vars_}
+    try:
+        new = transform_sync(test.transform_vars, vars_, context, limits)
+    except SandboxError as exc:
+        raise _CodeStopped(SourceError(test.file, f"options.transformVars: {exc.message}", test.line)) from None
+    if not isinstance(new, dict):
+        kind = "null" if new is None else type(new).__name__
+        raise _CodeStopped(SourceError(test.file, f"options.transformVars must return a mapping of vars; it returned {kind}", test.line))
+    return {**vars_, **new}
 
 
 def _render_jobs(suite: Suite):
@@ -147,6 +245,8 @@ def _render_assert(renderer: Renderer, a: AssertionSpec, vars_: dict[str, Any]) 
             except PatternError as exc:
                 message = f"{a.type} {rendered!r} is not a valid regular expression after rendering vars: {exc}"
                 raise RenderError(SourceError(a.file, message, a.line)) from None
+        if a.code is not None and a.code.file is None:  # inline code is rendered like any value (promptfoo)
+            return replace(a, value=rendered, code=type(a.code).inline(rendered))
         return replace(a, value=rendered)
     return a
 
@@ -159,14 +259,20 @@ def plan_suite(
     head: Suite | None,
     formatting_only: frozenset[str] = frozenset(),
     bounds: RenderBounds | None = None,
+    pr_code: Callable[[str], tuple[bool, str]] | None = None,
+    code_limits: CodeLimits | None = None,
 ) -> SuitePlan:
+    """`pr_code(what)` decides whether head code the base does not have may run (may_run with the PR's
+    origin, same_repo and the base config); None lets it run."""
     either = head or base
     description = either.description if either else path
     plan = SuitePlan(path, description)
     aliases = _provider_aliases(base, head)
     bounds = bounds or RenderBounds()  # one per review when the runner passes it: renders share its time budget
-    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases) if base else ({}, [])
-    head_cases, head_errors = expand(head, Renderer(head_tree, bounds)) if head else ({}, [])
+    limits = code_limits or CodeLimits()
+    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases, CodeGate(limits=limits)) if base else ({}, [])  # all runs
+    head_gate = CodeGate(code_of(base_cases) | _suite_code(base), pr_code, limits)
+    head_cases, head_errors = expand(head, Renderer(head_tree, bounds), gate=head_gate) if head else ({}, [])
     plan.errors.extend(head_errors)
     renamed = match_renamed(base_cases, head_cases)
     paired_base = set(renamed.values())
@@ -186,6 +292,17 @@ def plan_suite(
         skip = f"formatting-only change to {', '.join(prompt_files)}" if only_formatting else None
         plan.cases.append(PlannedCase(key, b, h, reasons, skip))
     return plan
+
+
+def _suite_code(suite: Suite | None) -> frozenset:
+    """The base's code as loaded (before rendering): a base transformVars that failed still counts as base code."""
+    if suite is None:
+        return frozenset()
+    found = set()
+    for t in suite.tests:
+        found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
+        found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
+    return frozenset(found)
 
 
 def match_renamed(base: dict[str, CaseInput], head: dict[str, CaseInput]) -> dict[str, str]:
@@ -243,4 +360,9 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
     h_grader = h.test.grader.fingerprint() if h.test.grader else None
     if b_grader != h_grader:
         reasons.append("grader changed")
+    if (b.code_items() or h.code_items()) and "test data changed" not in reasons and (
+            b.case_vars != h.case_vars or b.test.transform != h.test.transform):
+        reasons.append("test data changed")  # code reads context.vars and the test's transform
+    if (b.error is None) != (h.error is None) and not reasons:
+        reasons.append("suite code changed")
     return tuple(reasons)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
+from bot.evals.sandbox.js import JsCode
+from bot.evals.sandbox.py import PyCode
+
+Code = Union[JsCode, PyCode]  # suite code (javascript/python): run in bot.evals.sandbox, gated by its origin
 SUITE_NAMES = ("promptfooconfig.yaml", "promptfooconfig.yml")
 
 
@@ -70,6 +74,16 @@ class ProviderSpec:
         return "; ".join(parts)
 
 
+def code_fingerprint(code: Code) -> list[Any]:
+    return ["python" if isinstance(code, PyCode) else "javascript", code.file, code.function, code.source]
+
+
+def code_identity(code: Code) -> tuple[str, str | None, str]:
+    """What makes code the same code for `origin_of`: its language, file and exact text (not the function
+    called in it: calling another function of the base's own file runs only base code)."""
+    return ("python" if isinstance(code, PyCode) else "javascript", code.file, code.source)
+
+
 def _show(value: Any) -> str:
     return "unset" if value is None else json.dumps(value) if not isinstance(value, (int, float, str)) else str(value)
 
@@ -88,6 +102,8 @@ class AssertionSpec:
     config: Any = None  # assertion `config` (promptfoo passes it to the check; read by the types that use it)
     # the test's vars a model-graded check reads (query, context, …): fixed when the suite is loaded
     inputs: tuple[tuple[str, str], ...] = ()
+    code: Code | None = None  # javascript/python assertions: the code to run (inline text, or the file's text)
+    transform: Code | None = None  # the assertion's own `transform` of the output
 
     @property
     def negated(self) -> bool:
@@ -118,7 +134,15 @@ class AssertionSpec:
             **({"rubric_prompt": self.rubric_prompt} if self.rubric_prompt is not None else {}),
             **({"config": self.config} if self.config is not None else {}),
             **({"inputs": [list(i) for i in self.inputs]} if self.inputs else {}),
+            # a code file's text: editing the file changes what judges the case (and its cache key)
+            **({"code": code_fingerprint(self.code)} if self.code is not None and self.code.file else {}),
+            **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
         }
+
+    def code_items(self) -> tuple[tuple[str, Code], ...]:
+        """(what, code) this assertion runs, named for a refusal: 'javascript assertion'."""
+        out = ((f"{self.base_type} assertion", self.code),) if self.code is not None else ()
+        return out + ((f"{self.type} transform", self.transform),) if self.transform is not None else out
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,8 @@ class TestSpec:
     # assertions that use them (they are part of each assertion's fingerprint there)
     embedder: ProviderSpec | None = None
     rubric_prompt: str | None = None
+    transform: Code | None = None  # options.transform (or postprocess): the output before the assertions
+    transform_vars: Code | None = None  # options.transformVars: the vars before the prompt is rendered
 
 
 @dataclass(frozen=True)

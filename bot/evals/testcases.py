@@ -18,6 +18,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
+    transform_code,
 )
 from bot.evals.loader import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import AssertionSpec, TestSpec
@@ -111,6 +112,8 @@ def load_tests(
                         for k, path in {**(dflt.var_files if dflt else {}), **spec.var_files}.items()
                         if k in spec.var_files or k not in spec.vars
                     },
+                    transform=spec.transform or (dflt.transform if dflt else None),
+                    transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
                 )
             )
     return out
@@ -374,6 +377,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         metadata = {}
     grader = embedder = None
     rubric: str | None = None
+    transform = transform_vars = None
     options = item.get("options") or {}
     if isinstance(options, dict):
         for key, value in options.items():
@@ -382,8 +386,10 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 grader, embedder = parse_grader(value, located, at, errors)
             elif key == "rubricPrompt":
                 rubric = rubric_prompt(value, located, at, errors)
-            elif key in ("transform", "postprocess", "transformVars"):
-                errors.add(located, at, code_refusal(f"options.{key}"))
+            elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
+                transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
+            elif key == "transformVars":
+                transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
             elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
                 continue  # pacing and caching of promptfoo's own run: no effect on a verdict
             else:
@@ -393,7 +399,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files, embedder, rubric)
+                    var_files, embedder, rubric, transform, transform_vars)
 
 
 def _is_glob(ref: str) -> bool:

@@ -23,6 +23,9 @@ class EvalRequest:
     # Model credentials and base URLs; the library never reads os.environ.
     env: Mapping[str, str] = field(default_factory=dict)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    # The PR comes from a branch of this repository (False for a fork): the PR's own suite code may then run
+    # when the base config's evals.run_pr_code allows it; a fork's never (docs/sandbox.md).
+    same_repo: bool = True
 
 __all__ = [
     "EvalRequest",

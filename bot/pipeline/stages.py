@@ -248,6 +248,7 @@ def run_evals_stage(
         formatting_only=formatting_only,
         env=dict(ctx.env),
         limits=config.limits,
+        same_repo=not inp.fork,  # a fork's own suite code never runs (docs/sandbox.md)
     )
     report = asyncio.run(
         run_evals(request, cache=ctx.cache if ctx.cache is not None else MemoryCache(), progress=ctx.progress, cancelled=ctx.cancelled)

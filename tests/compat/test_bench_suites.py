@@ -51,7 +51,7 @@ def calls(url: str) -> int:
     return httpx.get(f"{url}/_control/stats").json()["requests"]
 
 
-@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36)])
+@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -99,3 +99,21 @@ def test_assertions_pr_with_a_warm_cache_sends_only_the_changed_prompts_head_cas
     assert {c.prompt_label for c in report.cases()} == {"polite"}
     regressed = {c.description for c in report.cases(CaseStatus.REGRESSED)}
     assert regressed == {"equals the phrase", "anchored regex", "levenshtein within threshold", "csv morning"}
+
+
+def test_code_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
+    # javascript/python assertions, not- forms, numeric scores and transforms; promptfoo 0.121.20 on the
+    # same server fails these three and passes the other 15 (bench/vs_promptfoo.py --suite code)
+    report = run(server_url, MemoryTree({}), tree("code"))
+    assert report.errors == ()
+    failing = {"javascript numeric score against a threshold (fails)", "javascript that throws fails even negated",
+               "python file named function fails"}
+    assert head_failures(report) == {(d, "echo", "gpt-4o-mini") for d in failing}
+    assert not any(c.head.error for c in report.cases())
+
+
+def test_code_suite_pr_regresses_the_cases_whose_code_sees_the_changed_output(server_url):
+    report = run(server_url, tree("code"), tree("code", with_pr=True))
+    regressed = {c.description for c in report.cases(CaseStatus.REGRESSED)}
+    assert regressed == {"javascript reads context vars", "not-javascript on a number", "python function body with json",
+                         "test transform then javascript", "transformVars shapes the prompt"}

@@ -119,11 +119,11 @@ def test_measured_assertions_and_derived_metrics_load():
 @pytest.mark.parametrize(
     "snippet, line, message",
     [
-        ("      - type: javascript\n        value: output.length > 3\n", 6,
-         "refused: executes code from the PR (javascript assertion) — allowed from the base branch only once evals.run_pr_code is available"),
-        ("      - type: python\n        value: file://check.py\n", 6, "refused: executes code from the PR (python assertion)"),
+        ("      - type: ruby\n        value: output.length > 3\n", 6,
+         "refused: ruby: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)"),
+        ("      - type: python\n        value: file://check.py\n", 7, "python assertion: check.py does not exist"),
         ("      - type: moderation\n", 6, "unsupported: moderation: vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review"),
-        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 8, "refused: executes code from the PR (assertion transform)"),
+        ("      - type: contains\n        value: x\n        transform: file://t.ts\n", 8, "contains transform: file://t.ts is not a .js or .py file this sandbox can run"),
     ],
 )
 def test_refusals_name_file_line_and_rule(snippet, line, message):
@@ -143,8 +143,8 @@ def test_refusals_name_file_line_and_rule(snippet, line, message):
          f"{PATH}:3: unsupported: remote test sheets (Google Sheets) are not part of prompt-review"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nderivedMetrics:\n  - {name: x, value: 'a => a * 2'}\n",
          f"{PATH}:4: refused: derivedMetrics value: executes code from the PR"),
-        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: 'return vars'}}\n",
-         f"{PATH}:3: refused: executes code from the PR (options.transformVars)"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: file://vars.ts}}\n",
+         f"{PATH}:3: options.transformVars: file://vars.ts is not a .js or .py file this sandbox can run"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nextensions: [file://hooks.js:run]\n",
          f"{PATH}:3: refused: extensions: executes code from the PR"),
     ],
@@ -235,3 +235,74 @@ def test_a_run_follows_provider_prompts_and_judges_finish_reason_with_the_echo_p
     seen = sorted((c.prompt_label, c.key.rsplit("::", 1)[1], c.status) for c in report.cases())  # key ends with the slot
     assert seen == [("long", "both", CaseStatus.NEW), ("short", "both", CaseStatus.NEW), ("short", "only-short", CaseStatus.NEW)]
     assert {c.prompt_label: c.head.passed for c in report.cases()} == {"short": True, "long": False}
+
+
+def test_nunjucks_load_and_dump_filters_render_as_in_promptfoo():
+    from bot.evals.render import Renderer
+
+    suite = ok("prompts: ['Data: {{ items | dump }} / {% set x = raw | load %}{{ x.name }}']\n"
+               "providers: [openai:chat:gpt-4o-mini]\ntests: [{vars: {items: {a: é, b: [1, 2]}, raw: '{\"name\": \"Ann\"}'}}]\n")
+    (messages,) = [Renderer(MemoryTree({PATH: ""})).render(suite.prompts[0], suite.tests[0].vars)]
+    assert messages[-1][1] == 'Data: {"a":"é","b":[1,2]} / Ann'  # JSON.stringify's compact form, JSON.parse
+
+
+def test_a_load_of_text_that_is_not_json_is_a_render_error_with_its_line():
+    from bot.evals.render import RenderError, Renderer
+
+    suite = ok("prompts: ['{{ (raw | load).name }}']\nproviders: [openai:chat:gpt-4o-mini]\ntests: [{vars: {raw: 'nope'}}]\n")
+    with pytest.raises(RenderError) as exc:
+        Renderer(MemoryTree({PATH: ""})).render(suite.prompts[0], suite.tests[0].vars)
+    assert "load: not valid JSON" in str(exc.value)
+
+
+def test_code_assertions_and_transforms_load_with_their_code():
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+               "defaultTest:\n  options:\n    transformVars: file://vars.js\n"
+               "tests:\n  - vars: {q: hi}\n    options: {transform: output.trim()}\n    assert:\n"
+               "      - {type: javascript, value: 'output.length > 1'}\n"
+               "      - {type: not-python, value: 'file://check.py:is_rude', transform: output.lower()}\n"
+               "      - {type: javascript, value: file://score.mjs}\n",
+               **{"vars.js": "module.exports = (vars) => ({...vars, n: 1});",
+                  "check.py": "def is_rude(output, context):\n    return 'idiot' in output\n",
+                  "score.mjs": "export default function (output) { return output.length / 10; }\n"})
+    test = suite.tests[0]
+    assert test.transform.source == "output.trim()" and test.transform_vars.file == "evals/vars.js"
+    js, py, mjs = test.asserts
+    assert (js.code.source, js.code.file) == ("output.length > 1", None)
+    assert (py.code.file, py.code.function, py.transform.source) == ("evals/check.py", "is_rude", "output.lower()")
+    assert mjs.code.file == "evals/score.mjs" and "export default" in mjs.code.source
+
+
+def test_a_code_file_past_the_size_limit_is_refused_unread():
+    from bot.core.config import LimitsConfig
+
+    tree = MemoryTree({PATH: "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {q: hi}\n"
+                             "    assert:\n      - {type: python, value: file://big.py}\n",
+                       "evals/big.py": "x = 1\n" * 400})
+    loaded, errors = load_suite(tree, PATH, LimitsConfig(max_prompt_bytes=1000))
+    assert loaded is None
+    assert [(e.line, e.message) for e in errors] == [
+        (6, "python assertion: evals/big.py is 2,400 bytes, over the limit of 1,000 (raise `limits.max_prompt_bytes` in .github/prompt-review.yml)")]
+
+
+def test_csv_expected_code_columns_become_code_assertions():
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests: file://cases.csv\n",
+               **{"cases.csv": "q,__expected\nhi,javascript: output.length > 3\nbye,python: output == 'bye'\n"})
+    assert [(a.type, a.code.source) for t in suite.tests for a in t.asserts] == [
+        ("javascript", " output.length > 3"), ("python", " output == 'bye'")]
+
+
+def test_a_python_transform_file_calls_get_transform_by_default():
+    import asyncio
+
+    from bot.evals.assertions import CodeContext, score_output
+
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {q: hi}\n"
+               "    options: {transform: file://t.py}\n    assert: [{type: equals, value: HI}]\n",
+               **{"t.py": "def get_assert(output, context):\n    return 'wrong'\n\n"
+                          "def get_transform(output, context):\n    return output.upper()\n"})
+    test = suite.tests[0]
+    assert test.transform.function == "get_transform"
+    outcome = asyncio.run(score_output(test.asserts, None, "hi", context=CodeContext({}, "hi", {}, {}),
+                                       output_transform=test.transform))
+    assert outcome.passed

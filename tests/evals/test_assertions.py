@@ -158,3 +158,50 @@ def test_a_rubric_prompt_replaces_the_graders_instructions():
     passed, caller = graded(spec, '{"pass": false, "score": 0}', output='say "hi"')
     assert passed is False
     assert caller.asked == [(("system", 'Judge "say \\"hi\\"" by: is polite'),)]
+
+
+def _code_context():
+    from bot.evals.assertions import CodeContext
+    from bot.evals.sandbox import CodeLimits
+
+    return CodeContext({"city": "Paris"}, "Where?", {"vars": {"city": "Paris"}}, {"id": "openai:chat:gpt-4o"},
+                       CodeLimits(timeout_s=2.0))
+
+
+def test_a_test_transform_reshapes_the_output_every_assertion_sees():
+    from bot.evals.sandbox import JsCode
+
+    asserts = (AssertionSpec("equals", "PARIS"), AssertionSpec("javascript", "x", code=JsCode.inline("output === 'PARIS'")))
+    outcome = asyncio.run(score_output(asserts, None, " paris ", context=_code_context(),
+                                       output_transform=JsCode.inline("output.trim().toUpperCase()")))
+    assert outcome.passed and outcome.failed == ()
+
+
+def test_a_transform_returning_an_object_is_json_to_text_checks_and_an_object_to_code():
+    from bot.evals.sandbox import JsCode, PyCode
+
+    asserts = (AssertionSpec("contains", '"n":2'),
+               AssertionSpec("python", "x", code=PyCode.inline("output['n'] == 2 and context['vars']['city'] == 'Paris'")))
+    outcome = asyncio.run(score_output(asserts, None, "2", context=_code_context(),
+                                       output_transform=JsCode.inline("({n: Number(output)})")))
+    assert outcome.passed, outcome
+
+
+def test_code_stopped_by_a_limit_is_a_case_error_never_a_pass_even_negated():
+    from bot.core.errors import CheckError
+    from bot.evals.sandbox import JsCode
+
+    a = AssertionSpec("not-javascript", "x", code=JsCode.inline("while (true) {}\nreturn true"), file="s.yaml", line=9)
+    with pytest.raises(AssertionBroken) as exc:
+        asyncio.run(score_output((a,), None, "out", context=_code_context()))
+    assert exc.value.kind is CheckError.ASSERTION
+    assert (exc.value.error.file, exc.value.error.line) == ("s.yaml", 9)
+    assert "ran longer than 2 s" in exc.value.error.message
+
+
+def test_a_numeric_code_score_weighs_into_the_test_threshold():
+    from bot.evals.sandbox import JsCode
+
+    asserts = (AssertionSpec("javascript", "x", code=JsCode.inline("0.5")), AssertionSpec("contains", "out"))
+    assert asyncio.run(score_output(asserts, 0.7, "out", context=_code_context())).passed  # (0.5 + 1) / 2
+    assert not asyncio.run(score_output(asserts, 0.8, "out", context=_code_context())).passed

@@ -90,10 +90,12 @@ def test_the_supported_subset_loads_with_defaults_merged():
 @pytest.mark.parametrize(
     "snippet, line, words",
     [
-        ("      - type: python\n        value: output == 1\n", 14, "refused: executes code from the PR (python assertion) — allowed from the base branch only"),
-        ("      - type: javascript\n        value: output.length\n", 14, "refused: executes code from the PR (javascript assertion)"),
+        ("      - type: ruby\n        value: output == 1\n", 14, "refused: ruby: executes code prompt-review does not run"),
+        ("      - type: javascript\n        value: file://check.ts\n", 15, "javascript assertion: file://check.ts is not a .js or .py file this sandbox can run"),
+        ("      - type: python\n        value: file://gone.py\n", 15, "python assertion: gone.py does not exist"),
+        ("      - type: javascript\n", 14, "javascript assertion: needs code"),
         ("      - type: webhook\n        value: http://x\n", 14, "unsupported: webhook"),
-        ("      - type: contains\n        value: x\n        transform: output.trim()\n", 16, "refused: executes code from the PR (assertion transform)"),
+        ("      - type: contains\n        value: x\n        transform: file://t.rb\n", 16, "contains transform: file://t.rb is not a .js or .py file"),
         ("      - type: perplexity\n", 14, "unsupported: perplexity"),
         ("      - type: regex\n        value: '([a-z'\n", 15, "invalid regular expression"),
         ("      - type: not-regex\n        value: 'a{2,1}'\n", 15, "invalid regular expression"),
@@ -162,13 +164,13 @@ def test_missing_files_and_paths_outside_the_repo_name_the_reference():
 
 def test_errors_inside_test_files_name_that_file_and_line():
     suite = "prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\ntests: file://cases/bad.yaml\n"
-    bad = "- vars: {question: ok}\n  assert:\n    - type: javascript\n      value: 'true'\n"
+    bad = "- vars: {question: ok}\n  assert:\n    - type: ruby\n      value: 'true'\n"
     loaded, errors = load_suite(MemoryTree({PATH: suite, "evals/prompts/system.md": "x", "evals/cases/bad.yaml": bad}), PATH)
     assert [(e.file, e.line) for e in errors] == [("evals/cases/bad.yaml", 3)]
 
 
 def test_csv_expected_column_refuses_code_with_the_row_line():
-    csv = "question,__expected\nhi,icontains: hello\nbye,javascript: output.length > 3\n"
+    csv = "question,__expected\nhi,icontains: hello\nbye,ruby: output.length > 3\n"
     suite = "prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\ntests: file://cases/x.csv\n"
     loaded, errors = load_suite(MemoryTree({PATH: suite, "evals/prompts/system.md": "x", "evals/cases/x.csv": csv}), PATH)
     assert [(e.file, e.line, e.message.split(":")[0]) for e in errors] == [("evals/cases/x.csv", 3, "refused")]

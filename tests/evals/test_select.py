@@ -90,7 +90,7 @@ def test_formatting_only_changes_are_skipped_with_that_reason():
 
 
 def test_a_suite_with_errors_is_reported_not_crashed_on_and_blocks():
-    head = {**FILES, PATH: SUITE + "  - vars: {question: x}\n    assert: [{type: python, value: 'True'}]\n"}
+    head = {**FILES, PATH: SUITE + "  - vars: {question: x}\n    assert: [{type: ruby, value: 'true'}]\n"}
     request = EvalRequest(base=MemoryTree(FILES), head=MemoryTree(head), config=EvalsConfig(), env={})
     report = asyncio.run(run_evals(request, MemoryCache()))
     (error,) = report.errors

@@ -225,7 +225,7 @@ def run_javascript(
     if "threw" in answer:
         return threw(LANGUAGE, answer["threw"])
     if answer["type"] == "undefined":
-        return CodeResult(False, 0.0, f"{LANGUAGE} code returned undefined (a function body needs `return`)")
+        return CodeResult(False, 0.0, f"{LANGUAGE} code returned undefined (a function body needs `return`)", threw=True)
     return judge(answer["value"], threshold, LANGUAGE)
 
 

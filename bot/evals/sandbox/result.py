@@ -47,6 +47,10 @@ class CodeResult:
     passed: bool
     score: float
     reason: str
+    # the code gave no judgement (it threw, or returned something that is not one): a failure that
+    # `not-` does not invert, as in promptfoo (its handlers return pass: false from their catch)
+    threw: bool = False
+    boolean: bool = False  # the code returned true/false: its score follows the (possibly inverted) pass
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,15 @@ def judge(value: Any, threshold: float | None, language: str) -> CodeResult:
             try:
                 value = json.loads(text)
             except ValueError:
-                return CodeResult(False, 0.0, f"{code} returned a string that is not valid JSON: {text[:200]}")
+                return CodeResult(False, 0.0, f"{code} returned a string that is not valid JSON: {text[:200]}", threw=True)
         elif language == "Python":
             try:
                 value = float(text)
             except ValueError:
                 pass
     if isinstance(value, bool):
-        return CodeResult(value, 1.0 if value else 0.0, "Assertion passed" if value else f"{code} returned false")
+        return CodeResult(value, 1.0 if value else 0.0, "Assertion passed" if value else f"{code} returned false",
+                          boolean=True)
     if _finite(value):
         passed = value > 0 if threshold is None else value >= threshold
         return CodeResult(passed, float(value), "Assertion passed" if passed else f"{code} returned {value:g}")
@@ -135,10 +140,11 @@ def judge(value: Any, threshold: float | None, language: str) -> CodeResult:
             return CodeResult(passed, score, reason)
     kind = "null" if value is None else type(value).__name__
     return CodeResult(
-        False, 0.0, f"{code} must return a boolean, a finite number, or a {{pass, score, reason}} object; got {kind}"
+        False, 0.0, f"{code} must return a boolean, a finite number, or a {{pass, score, reason}} object; got {kind}",
+        threw=True,
     )
 
 
 def threw(language: str, description: str) -> CodeResult:
     """promptfoo fails (does not error) an assertion whose own code throws; so do we, saying where."""
-    return CodeResult(False, 0.0, f"{language} code threw an error: {description}")
+    return CodeResult(False, 0.0, f"{language} code threw an error: {description}", threw=True)

@@ -1,0 +1,1 @@
+module.exports.noApology = (output) => !/sorry/i.test(output);

@@ -1,0 +1,2 @@
+def make_prompt(context):
+    return 'Tell me about ' + context['vars']['topic']
