@@ -52,6 +52,10 @@ class GitHubTree:
         listing = self._listing()
         real = resolve_links(normalize(path), listing.link_target(self._blob))
         entry = listing.files.get(real) if real else None
+        if entry is None and real is not None and listing.truncated:
+            # GitHub cut the listing short: the file may exist past the cut (read() fetches it the same way)
+            data = self.read(path)
+            return None if data is None else len(data)
         return entry[1] if entry else None
 
     def read(self, path: str) -> bytes | None:
