@@ -158,6 +158,7 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
     from bot.service.run import build_service
     from bot.settings import Settings
     from bot.simulator import Simulator, start
+    from bot.simulator.driver import generate_private_key
 
     logs.configure("text", "WARNING")
     started = time.monotonic()
@@ -169,12 +170,14 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
         model = start_in_thread(create_model_app())
         servers.append(model)
         port = free_port()
-        sim = Simulator(webhook_url=f"http://127.0.0.1:{port}/webhook", webhook_secret=SECRET, app_id=1)
+        key = generate_private_key()  # the App's key, shared by the simulator and the service
+        sim = Simulator(webhook_url=f"http://127.0.0.1:{port}/webhook", webhook_secret=SECRET, app_id=1,
+                        private_key_pem=key)
         sim_server = start(sim)
         servers.append(sim_server)
         settings = Settings(
             app_id=1,
-            private_key=sim.private_key_pem.decode(),
+            private_key=key.decode(),
             webhook_secret=SECRET,
             github_api_url=sim_server.url,
             database_url=f"sqlite:///{workdir / 'prompt-review.db'}",

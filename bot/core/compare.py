@@ -340,6 +340,7 @@ def decide_verdict(
         if len(per_model) > 1 and blocked_models:
             parts.append(f"blocking on {', '.join(blocked_models)}")
     blocking = bool(reasons)
+    conclusion: Literal["success", "failure", "neutral"]
     if blocking:
         conclusion = "failure"
     elif unsure or budget_note or cancelled or total.errors or total.regressed:

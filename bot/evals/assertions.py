@@ -38,7 +38,7 @@ class Grader(Protocol):
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float: ...
 
-    async def graded(self, a: AssertionSpec, grader: ProviderSpec, value: Any, output: str) -> tuple[bool, float, str]: ...
+    async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str) -> tuple[bool, float, str]: ...
 
 
 class Response(Protocol):
@@ -315,8 +315,11 @@ async def check_one(
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")
-        extra = {"rubric_prompt": a.rubric_prompt, "inputs": a.inputs} if a.rubric_prompt is not None or a.inputs else {}
-        ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output, **extra)
+        if a.rubric_prompt is not None or a.inputs:
+            ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output,
+                                               rubric_prompt=a.rubric_prompt, inputs=a.inputs)
+        else:  # graders without rubric options stay usable
+            ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output)
         if a.threshold is not None:
             ok = score >= a.threshold
     elif kind == "similar":

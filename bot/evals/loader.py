@@ -11,7 +11,7 @@ import functools
 import json
 import posixpath
 import re
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import yaml
 
@@ -22,6 +22,8 @@ from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.providers_config import parse_provider
 from bot.evals.suite import PromptSpec, ProviderSpec, Suite
+
+PromptFormat = Literal["text", "chat"]  # PromptSpec.format
 
 TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
 # Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
@@ -211,7 +213,7 @@ def load_prompts(
         items.extend((("prompts", k), k, v if isinstance(v, str) else None) for k, v in raw.items())
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
-            where = ("prompts", i)
+            where: Path = ("prompts", i)
             if isinstance(item, str):
                 items.append((where, item, None))
             elif isinstance(item, dict):
@@ -286,7 +288,7 @@ def _short(text: str) -> str:
     return flat if len(flat) <= 60 else flat[:59] + "…"
 
 
-def _parse_prompt_file(path: str, text: str) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
+def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]]:
     """(template, format, messages) per prompt in the file: a .txt file holds several prompts separated
     by lines of `---` (as promptfoo splits them); a .jsonl file one chat prompt per line."""
     lower = path.lower()
@@ -299,7 +301,7 @@ def _parse_prompt_file(path: str, text: str) -> list[tuple[str, str, tuple[tuple
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if not lines:
             raise UserError(SourceError(path, "a .jsonl prompt file needs one JSON message list per line", 1))
-        out = []
+        out: list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]] = []
         for n, line in lines:
             try:
                 out.append((line, "chat", _messages(path, load_json(path, line))))
@@ -307,7 +309,9 @@ def _parse_prompt_file(path: str, text: str) -> list[tuple[str, str, tuple[tuple
                 raise UserError(SourceError(path, exc.errors[0].message, n)) from None
         return out
     if lower.endswith(".txt"):
-        parts, buf, split = [], [], False
+        parts: list[str] = []
+        buf: list[str] = []
+        split = False
         for line in text.split("\n"):
             if line.strip() == "---":
                 split = True
@@ -322,7 +326,7 @@ def _parse_prompt_file(path: str, text: str) -> list[tuple[str, str, tuple[tuple
     return [(text, "text", ())]
 
 
-def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None = None) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None = None) -> tuple[PromptFormat, tuple[tuple[str, str], ...]]:
     """An inline prompt that is a JSON message list is a chat prompt (as in promptfoo).
 
     Raises UserError (file, line) when it is nested too deeply to read: calling it text would review
@@ -426,7 +430,7 @@ def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> li
         why = "executes code from the PR (a provider written in code)" if is_code_ref(ref[len("file://"):]) else "must be a .yaml, .yml or .json file"
         errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref}: {why}")
         return []
-    out = []
+    out: list[tuple[LocatedYaml, Path, Any]] = []
     for path in file_ref_paths(tree, base_dir, located, errors, where, ref, "a provider written in code"):
         try:
             doc = load_yaml(read_text(tree, path), path)  # JSON is YAML; this keeps line numbers

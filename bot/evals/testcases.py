@@ -43,7 +43,8 @@ def load_tests(
     """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
     error naming the test that passes it, found by counting before anything is expanded."""
     data = located.data
-    default_src, default_where, default = located, ("defaultTest",), data.get("defaultTest") or {}
+    default_where: Path = ("defaultTest",)
+    default_src, default = located, data.get("defaultTest") or {}
     if isinstance(default, str) and default.startswith("file://"):
         loaded = _tests_from_ref(tree, base_dir, located, default_where, default, errors)
         default = {}
@@ -61,7 +62,7 @@ def load_tests(
         if data.get("scenarios") is None:  # promptfoo runs a suite without tests once, with defaultTest's vars
             sources.append((located, (), {}))
         raw = []
-    entries = [(("tests",), raw)] if isinstance(raw, str) else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
+    entries: list[tuple[Path, Any]] | None = [(("tests",), raw)] if isinstance(raw, str) else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
     if entries is None:
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
@@ -227,7 +228,7 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
             errors.add(located, where, "tests must be mappings or file:// references")
         return []
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a test generator")
-    out = []
+    out: list[tuple[LocatedYaml, Path, Any]] = []
     for path in found:
         lower = path.lower()
         try:
@@ -454,7 +455,7 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
         except FileTooLarge as exc:
             errors.add(located, where, _var_too_large(exc))
             return ""
-        if raw is None:
+        if target is None or raw is None:
             errors.add(located, where, f"var file {ref!r} not found")
             return ""
         try:

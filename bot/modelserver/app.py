@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.modelserver import vendors, wire
 from bot.modelserver.control import Drift, FaultSpec, ServerState
@@ -37,7 +37,7 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
     state = ServerState()
     app.state.scripted = state
 
-    async def body_or_error(request: Request, api: wire.Api, model_cls: type) -> Any:
+    async def body_or_error(request: Request, api: wire.Api, model_cls: type[BaseModel]) -> Any:
         try:
             raw = await request.body()
             return model_cls.model_validate(json.loads(raw or b"null"))

@@ -25,7 +25,7 @@ def _answer_json(api: wire.Api, model: str, text: str) -> dict:
 
 
 def _error_json(api: wire.Api, status: int, message: str | None) -> dict:
-    return json.loads(wire.error_response(api, status, message).body)
+    return json.loads(bytes(wire.error_response(api, status, message).body))
 
 
 def _padded(document: dict, pad_bytes: int) -> tuple[bytes, int, bytes]:

@@ -76,10 +76,10 @@ class ManifestCache:
 
 def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     router = APIRouter(prefix="/v1")
-    app = (GitHubApp(settings.app_id, settings.private_key_pem(), settings.github_api_url,  # type: ignore[arg-type]
-                     timeout=settings.github_timeout_seconds)
-           if settings.app_id is not None and settings.private_key_pem() else None)
-    release = Release(engine, app, settings.github_web_url) if app is not None else None  # type: ignore[arg-type]
+    key = settings.private_key_pem() if settings.app_id is not None else None
+    app = (GitHubApp(settings.app_id, key, settings.github_api_url, timeout=settings.github_timeout_seconds)
+           if settings.app_id is not None and key else None)
+    release = Release(engine, app, settings.github_web_url) if app is not None else None
     cache = ManifestCache()
     rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
 
@@ -325,7 +325,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
         except SQLAlchemyError as exc:
             log.warning("telemetry could not be stored: %s", exc)
             return _error(503, "the database is unavailable: nothing was stored, send the batch again")
-        return batch  # type: ignore[return-value]
+        return batch
 
     @router.post("/traces")
     async def traces(request: Request):

@@ -7,7 +7,7 @@ import subprocess
 
 from bot.core.config import CONFIG_PATH, parse_config
 from bot.core.files import is_prompt
-from bot.core.release import check_label, describe, etag, short
+from bot.core.release import VERSION_CHARS, check_label, describe, etag
 from bot.pipeline.trees import GitError, GitTree
 
 
@@ -21,14 +21,17 @@ def bundle_from_checkout(repo_dir: str, ref: str, label: str) -> dict:
     config = parse_config(tree.read(CONFIG_PATH))
     blobs = {path: sha for path, (sha, _size) in tree._listing().files.items()}
     prompts = []
+    pins: list[tuple[str, str]] = []  # (path, version) per prompt: what the etag covers
     for path in sorted(p for p in blobs if is_prompt(p, config.prompts.include, config.prompts.exclude)):
         text = (tree.read(path) or b"").decode("utf-8", "replace")
         fmt, model, params = describe(path, text)
-        prompts.append({"path": path, "version": short(blobs[path]), "content": text, "format": fmt, "model": model,
+        version = blobs[path][:VERSION_CHARS]  # a blob sha is never empty: `short` without its None case
+        pins.append((path, version))
+        prompts.append({"path": path, "version": version, "content": text, "format": fmt, "model": model,
                         "params": params, "rollout": None})
     remote = _remote_name(repo_dir)
     return {"repo": remote, "label": label, "commit": commit, "prompts": prompts,
-            "etag": etag(remote, label, commit, [(p["path"], p["version"]) for p in prompts])}
+            "etag": etag(remote, label, commit, pins)}
 
 
 def _remote_name(repo_dir: str) -> str:

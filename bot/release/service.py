@@ -15,7 +15,7 @@ from bot.core.errors import UserError
 from bot.core.guard import GuardPolicy
 from bot.core.files import is_prompt
 from bot.core.release import (
-    ManifestPrompt, Ownership, Plan, Refusal, ReleaseError, ReviewFacts, describe, etag, may_move,
+    VERSION_CHARS, ManifestPrompt, Ownership, Plan, Refusal, ReleaseError, ReviewFacts, describe, etag, may_move,
     plan_deploy, plan_rollback, short,
 )
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK
@@ -254,7 +254,8 @@ class Release:
         for p in points:
             text = contents.get(p.version, b"").decode("utf-8", "replace")
             fmt, model, params = describe(p.path, text)
-            prompts.append(ManifestPrompt(p.path, short(p.version), text, fmt, model, params))
+            # a deployed version is a blob sha, never empty: `short` without its None case
+            prompts.append(ManifestPrompt(p.path, p.version[:VERSION_CHARS], text, fmt, model, params))
         commit_sha = d.commit_sha if d else None
         marks = [(f"{path}#rollout", f"{s.rollout_id}:{s.percent:g}:{s.state}") for path, s in split.items()]
         items = [{"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,

@@ -99,10 +99,13 @@ class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
         self.teams: dict[tuple[str, str], list[str]] = {}
         self.manifest_codes: dict[str, dict] = {}
         self.apps: dict[int, AppRecord] = {}
-        if private_key_pem is None and public_key_pem is None:
-            private_key_pem = generate_private_key()
+        if public_key_pem is not None:
+            public = _bytes(public_key_pem)
+        else:  # derived from the private key, generated when none was given
+            if private_key_pem is None:
+                private_key_pem = generate_private_key()
+            public = public_key_of(_bytes(private_key_pem))
         self.private_key_pem = _bytes(private_key_pem) if private_key_pem is not None else None
-        public = _bytes(public_key_pem) if public_key_pem is not None else public_key_of(self.private_key_pem)
         self.app_id = app_id
         owner = self._account("prompt-review-owner")
         self.apps[app_id] = AppRecord(app_id, app_slug, app_slug, owner, public, webhook_secret,
@@ -171,7 +174,7 @@ class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
         with self.lock:
             self._account(login, "Organization").type = "Organization"
 
-    def create_repo(self, owner: str, name: str, files: Mapping[str, bytes | str], default_branch: str = "main",
+    def create_repo(self, owner: str, name: str, files: Mapping[str, bytes | str | Symlink], default_branch: str = "main",
                     private: bool = False) -> SimRepo:
         with self.lock:
             acct = self._account(owner)
@@ -249,6 +252,8 @@ class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
             refs = {f"refs/remotes/origin/{b}": sha for b, sha in r.branches.items()}
             refs.update({f"refs/pull/{p.number}/head": p.head_sha for p in self.pulls.values() if p.repo is r})
             sha = self.resolve_ref(r, ref or r.default_branch)
+        if sha is None:
+            raise ValueError(f"no branch or commit {ref!r} in {r.full_name}")
         for name, target in refs.items():
             subprocess.run(["git", "-C", str(dest), "update-ref", name, target], check=True, capture_output=True)
         subprocess.run(["git", "-C", str(dest), "checkout", "-q", "--detach", sha], check=True, capture_output=True)
@@ -382,8 +387,9 @@ class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
         return self._pull_event(repo, pr_number, "closed", user, close)
 
     def reopen_pull(self, repo: str | SimRepo, pr_number: int, user: str | None = None) -> SimPull:
-        return self._pull_event(repo, pr_number, "reopened", user,
-                                lambda p: (setattr(p, "state", "open"), setattr(p, "closed_at", None)))
+        def reopen(p: PullRequest) -> None:
+            p.state, p.closed_at = "open", None
+        return self._pull_event(repo, pr_number, "reopened", user, reopen)
 
     def ready_for_review(self, repo: str | SimRepo, pr_number: int, user: str | None = None) -> SimPull:
         return self._pull_event(repo, pr_number, "ready_for_review", user, lambda p: setattr(p, "draft", False))

@@ -9,20 +9,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bot.simulator import shapes
 from bot.simulator.checks import check_run_json
-from bot.simulator.state import CheckRun, Delivery, Installation, Label, PullRequest, Repo, Review
-from bot.simulator.views import SimDelivery
-
-if TYPE_CHECKING:
-    from bot.simulator.driver import Simulator
+from bot.simulator.state import (Account, AppRecord, CheckRun, CheckSuite, Delivery, Installation, Label,
+                                 PullRequest, Repo, Review)
+from bot.simulator.views import SimDelivery, SimRepo
 
 USER_AGENT = "GitHub-Hookshot/prompt-review-simulator"
 
@@ -33,17 +33,37 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class EventsMixin:
-    def __init__(self: "Simulator") -> None:
+    if TYPE_CHECKING:  # what the Simulator this is mixed into provides
+        lock: threading.RLock
+        api_url: str
+        app_id: int
+        apps: dict[int, AppRecord]
+        check_runs_: dict[int, CheckRun]
+        installations: dict[int, Installation]
+        pulls: dict[tuple[str, int], PullRequest]
+        repos: dict[str, Repo]
+        sync_webhooks: bool
+        webhook_secret: str
+        webhook_url: str | None
+
+        def _account(self, login: str, type_: str = "User") -> Account: ...
+        def check_suite_for(self, r: Repo, head_sha: str, app_id: int) -> CheckSuite: ...
+        def installation_for(self, r: Repo, app_id: int | None = None) -> Installation | None: ...
+        def next_id(self) -> int: ...
+        def now_iso(self) -> str: ...
+        def repo(self, repo: str | SimRepo) -> Repo: ...
+
+    def __init__(self) -> None:
         self.deliveries_: list[Delivery] = []
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-webhooks")  # keeps order
         self._pending: list[Future] = []
 
     # -- payloads --------------------------------------------------------------------------
-    def _route(self: "Simulator", r: Repo) -> tuple[int | None, int]:
+    def _route(self, r: Repo) -> tuple[int | None, int]:
         inst = self.installation_for(r)
         return (inst.id if inst else None), r.id
 
-    def _envelope(self: "Simulator", r: Repo, action: str | None, sender: str) -> dict[str, Any]:
+    def _envelope(self, r: Repo, action: str | None, sender: str) -> dict[str, Any]:
         api = self.api_url
         out: dict[str, Any] = {"action": action} if action else {}
         out["repository"] = shapes.repository(api, r)
@@ -55,7 +75,7 @@ class EventsMixin:
             out["installation"] = {"id": inst.id, "node_id": shapes.node_id("Installation", inst.id)}
         return out
 
-    def org_json(self: "Simulator", login: str) -> dict[str, Any]:
+    def org_json(self, login: str) -> dict[str, Any]:
         a = self._account(login)
         u = f"{self.api_url}/orgs/{login}"
         return {"login": login, "id": a.id, "node_id": shapes.node_id("Organization", a.id), "url": u,
@@ -64,13 +84,13 @@ class EventsMixin:
                 "public_members_url": f"{u}/public_members{{/member}}",
                 "avatar_url": f"https://avatars.githubusercontent.com/u/{a.id}?v=4", "description": None}
 
-    def label_json(self: "Simulator", p: PullRequest, lb: Label) -> dict[str, Any]:
+    def label_json(self, p: PullRequest, lb: Label) -> dict[str, Any]:
         return shapes.label(self.api_url, p.repo, lb)
 
-    def pull_json(self: "Simulator", p: PullRequest) -> dict[str, Any]:
+    def pull_json(self, p: PullRequest) -> dict[str, Any]:
         return shapes.pull_request(self.api_url, p, self.pull_stats(p))
 
-    def pull_payload(self: "Simulator", p: PullRequest, action: str, sender: str, **extra: Any) -> dict[str, Any]:
+    def pull_payload(self, p: PullRequest, action: str, sender: str, **extra: Any) -> dict[str, Any]:
         out = self._envelope(p.repo, action, sender)
         out["number"] = p.number
         out["pull_request"] = self.pull_json(p)
@@ -78,7 +98,7 @@ class EventsMixin:
             out[key] = value(self.api_url, p) if callable(value) else value
         return out
 
-    def review_payload(self: "Simulator", rv: Review, action: str, sender: str) -> dict[str, Any]:
+    def review_payload(self, rv: Review, action: str, sender: str) -> dict[str, Any]:
         out = self._envelope(rv.pull.repo, action, sender)
         review = shapes.review(self.api_url, rv)
         review["state"] = rv.state.lower()  # webhooks use lower-case states
@@ -86,7 +106,7 @@ class EventsMixin:
         out["pull_request"] = self.pull_json(rv.pull)
         return out
 
-    def installation_json(self: "Simulator", inst: Installation) -> dict[str, Any]:
+    def installation_json(self, inst: Installation) -> dict[str, Any]:
         api, app = self.api_url, self.apps[inst.app_id]
         return {
             "id": inst.id, "client_id": app.client_id, "account": shapes.user(api, inst.account),
@@ -100,21 +120,21 @@ class EventsMixin:
             "suspended_by": None, "suspended_at": None,
         }
 
-    def _repo_refs(self: "Simulator", names: list[str]) -> list[dict[str, Any]]:
+    def _repo_refs(self, names: list[str]) -> list[dict[str, Any]]:
         return [{"id": r.id, "node_id": shapes.node_id("Repository", r.id), "name": r.name,
                  "full_name": r.full_name, "private": r.private} for r in (self.repos[n] for n in names if n in self.repos)]
 
-    def installed_repo_names(self: "Simulator", inst: Installation) -> list[str]:
+    def installed_repo_names(self, inst: Installation) -> list[str]:
         if inst.repos is not None:
             return list(inst.repos)
         return [n for n, r in self.repos.items() if r.owner.login == inst.account.login and r.fork_of is None]
 
-    def installation_payload(self: "Simulator", inst: Installation, action: str, sender: str) -> dict[str, Any]:
+    def installation_payload(self, inst: Installation, action: str, sender: str) -> dict[str, Any]:
         return {"action": action, "installation": self.installation_json(inst),
                 "repositories": self._repo_refs(self.installed_repo_names(inst)), "requester": None,
                 "sender": shapes.user(self.api_url, self._account(sender))}
 
-    def add_installation_repos(self: "Simulator", installation_id: int, repos: list[str], sender: str | None = None) -> None:
+    def add_installation_repos(self, installation_id: int, repos: list[str], sender: str | None = None) -> None:
         """Add repositories to a selected-repos installation; sends `installation_repositories.added`."""
         with self.lock:
             inst = self.installations[installation_id]
@@ -127,7 +147,7 @@ class EventsMixin:
                        "sender": shapes.user(self.api_url, self._account(sender or inst.account.login))}
         self.emit("installation_repositories", payload, installation_id, None)
 
-    def check_run_payload(self: "Simulator", run: CheckRun, action: str, sender: str, **extra: Any) -> dict[str, Any]:
+    def check_run_payload(self, run: CheckRun, action: str, sender: str, **extra: Any) -> dict[str, Any]:
         out = self._envelope(run.repo, action, sender)
         cr = self.check_run_rest(run)
         suite = run.suite
@@ -142,24 +162,24 @@ class EventsMixin:
         out.update(extra)
         return out
 
-    def check_run_rest(self: "Simulator", run: CheckRun) -> dict[str, Any]:
+    def check_run_rest(self, run: CheckRun) -> dict[str, Any]:
         pulls = [p for p in self.pulls.values() if p.repo is run.repo and p.head_sha == run.head_sha and p.state == "open"]
         return check_run_json(self.api_url, run, self.apps[run.app_id], pulls)
 
-    def request_check_run_action(self: "Simulator", repo, check_run_id: int, identifier: str, user: str) -> None:
+    def request_check_run_action(self, repo, check_run_id: int, identifier: str, user: str) -> None:
         """A user clicked a check-run button; sends `check_run.requested_action`."""
         with self.lock:
             run = self.check_runs_[check_run_id]
             payload = self.check_run_payload(run, "requested_action", user, requested_action={"identifier": identifier})
         self.emit("check_run", payload, *self._route(run.repo))
 
-    def rerequest_check_run(self: "Simulator", repo, check_run_id: int, user: str) -> None:
+    def rerequest_check_run(self, repo, check_run_id: int, user: str) -> None:
         with self.lock:
             run = self.check_runs_[check_run_id]
             payload = self.check_run_payload(run, "rerequested", user)
         self.emit("check_run", payload, *self._route(run.repo))
 
-    def rerequest_check_suite(self: "Simulator", repo, head_sha: str, user: str) -> None:
+    def rerequest_check_suite(self, repo, head_sha: str, user: str) -> None:
         with self.lock:
             r = self.repo(repo)
             suite = self.check_suite_for(r, head_sha, self.app_id)
@@ -181,12 +201,12 @@ class EventsMixin:
             }
         self.emit("check_suite", payload, *self._route(r))
 
-    def pull_stats(self: "Simulator", p: PullRequest) -> dict[str, int]:
+    def pull_stats(self, p: PullRequest) -> dict[str, int]:
         files = self.pull_files(p)
         return {"commits": len(self.pull_commits(p)), "additions": sum(f.additions for f in files),
                 "deletions": sum(f.deletions for f in files), "changed_files": len(files)}
 
-    def pull_files(self: "Simulator", p: PullRequest):
+    def pull_files(self, p: PullRequest):
         from bot.simulator.diffs import diff_commits
         base = p.repo.objects.merge_base(p.repo.branches.get(p.base_ref, p.base_sha), p.head_sha) or p.base_sha
         key = (base, p.head_sha)  # commits never change, so a diff between two SHAs never does
@@ -195,14 +215,14 @@ class EventsMixin:
             cache[key] = diff_commits(p.repo.objects, base, p.head_sha)
         return cache[key]
 
-    def pull_commits(self: "Simulator", p: PullRequest) -> list[str]:
+    def pull_commits(self, p: PullRequest) -> list[str]:
         """Commits on the head not on the base, oldest first (what GitHub lists for a PR)."""
         objs = p.repo.objects
         on_base = set(objs.ancestors(p.repo.branches.get(p.base_ref, p.base_sha)))
         return [c for c in reversed(objs.ancestors(p.head_sha)) if c not in on_base]
 
     # -- delivery --------------------------------------------------------------------------
-    def emit(self: "Simulator", event: str, payload: dict[str, Any], installation_id: int | None,
+    def emit(self, event: str, payload: dict[str, Any], installation_id: int | None,
              repository_id: int | None, redelivery: bool = False, guid: str | None = None,
              background: bool = False) -> SimDelivery:
         """Record and send one delivery; in the background when asked or when `sync_webhooks` is off."""
@@ -223,12 +243,12 @@ class EventsMixin:
             self._pending.append(self._sender.submit(self._send, d))
         return SimDelivery.of(d)
 
-    def deliver(self: "Simulator", event: str, payload: dict[str, Any], installation_id: int | None = None) -> SimDelivery:
+    def deliver(self, event: str, payload: dict[str, Any], installation_id: int | None = None) -> SimDelivery:
         """Send an arbitrary payload (e.g. a published example) signed like any other delivery."""
         repo_id = (payload.get("repository") or {}).get("id")
         return self.emit(event, payload, installation_id or (payload.get("installation") or {}).get("id"), repo_id)
 
-    def _send(self: "Simulator", d: Delivery) -> None:
+    def _send(self, d: Delivery) -> None:
         url = self.webhook_url
         if not url:
             d.status = "No webhook URL configured"
@@ -245,17 +265,17 @@ class EventsMixin:
             d.status_code, d.status, d.response_headers, d.response_body = code, status, rh, rb
             d.duration = time.monotonic() - start
 
-    def wait_for_deliveries(self: "Simulator", timeout: float = 30.0) -> None:
+    def wait_for_deliveries(self, timeout: float = 30.0) -> None:
         """Block until every queued background delivery (incl. API redeliveries) has been sent."""
         for f in list(self._pending):
             f.result(timeout)
         self._pending = [f for f in self._pending if not f.done()]
 
-    def deliveries(self: "Simulator", event: str | None = None) -> list[SimDelivery]:
+    def deliveries(self, event: str | None = None) -> list[SimDelivery]:
         with self.lock:
             return [SimDelivery.of(d) for d in self.deliveries_ if event is None or d.event == event]
 
-    def redeliver(self: "Simulator", delivery_id: int, background: bool = False) -> SimDelivery:
+    def redeliver(self, delivery_id: int, background: bool = False) -> SimDelivery:
         """Send a recorded delivery again with the same GUID and body (a new record, redelivery=True)."""
         with self.lock:
             old = next((d for d in self.deliveries_ if d.id == delivery_id), None)
@@ -264,5 +284,5 @@ class EventsMixin:
         return self.emit(old.event, old.payload, old.installation_id, old.repository_id, redelivery=True, guid=old.guid,
                          background=background)
 
-    def close(self: "Simulator") -> None:
+    def close(self) -> None:
         self._sender.shutdown(wait=True)

@@ -11,12 +11,9 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.simulator.state import Call
-
-if TYPE_CHECKING:
-    from bot.simulator.driver import Simulator
 
 _MESSAGES = {
     403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
@@ -63,13 +60,13 @@ class Fault:
 
 
 class FaultsMixin:
-    def __init__(self: "Simulator") -> None:
+    def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self._faults_lock = threading.Lock()
         self._delayed = 0  # delayed requests still being answered (their client may have given up)
 
-    def add_fault(self: "Simulator", path: str, status: int | None = None, times: int | None = 1,
+    def add_fault(self, path: str, status: int | None = None, times: int | None = 1,
                   delay: float = 0.0, method: str | None = None, retry_after: int | None = None,
                   primary_rate_limit: bool = False, body: dict[str, Any] | None = None) -> Fault:
         """Make the next `times` calls matching `method` + `path` regex fail with `status` and/or wait `delay` s."""
@@ -78,11 +75,11 @@ class FaultsMixin:
             self.faults.append(fault)
         return fault
 
-    def clear_faults(self: "Simulator") -> None:
+    def clear_faults(self) -> None:
         with self._faults_lock:
             self.faults.clear()
 
-    def take_fault(self: "Simulator", method: str, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str) -> Fault | None:
         """The first armed fault for this call, counted as used."""
         with self._faults_lock:
             for f in self.faults:
@@ -91,15 +88,15 @@ class FaultsMixin:
                     return f
         return None
 
-    def delay_started(self: "Simulator") -> None:
+    def delay_started(self) -> None:
         with self._faults_lock:
             self._delayed += 1
 
-    def delay_finished(self: "Simulator") -> None:
+    def delay_finished(self) -> None:
         with self._faults_lock:
             self._delayed -= 1
 
-    def wait_for_delayed(self: "Simulator", timeout: float = 30.0) -> None:
+    def wait_for_delayed(self, timeout: float = 30.0) -> None:
         """Until every delayed request has been applied and answered, as GitHub would finish it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,16 +106,16 @@ class FaultsMixin:
             time.sleep(0.02)
         raise TimeoutError(f"{self._delayed} delayed request(s) still running after {timeout}s")
 
-    def record_call(self: "Simulator", method: str, path: str, status: int) -> None:
+    def record_call(self, method: str, path: str, status: int) -> None:
         with self._faults_lock:
             self.calls.append(Call(method, path, status))
 
-    def calls_to(self: "Simulator", method: str, path_regex: str) -> list[Call]:
+    def calls_to(self, method: str, path_regex: str) -> list[Call]:
         """Recorded calls with this method whose path matches the regex (e.g. to count comment posts)."""
         with self._faults_lock:
             return [c for c in self.calls if c.method == method.upper() and re.search(path_regex, c.path)]
 
-    def rate_limit_headers(self: "Simulator", key: str) -> dict[str, str]:
+    def rate_limit_headers(self, key: str) -> dict[str, str]:
         """x-ratelimit-* for one credential: 5000/hour, counted per token as GitHub does."""
         with self._faults_lock:
             used = self._ratelimit_used = getattr(self, "_ratelimit_used", {})

@@ -5,15 +5,14 @@ and reactions. Kept beside the PR/check-run simulation so the two grow independe
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.simulator import shapes
-from bot.simulator.state import Account, IssueComment, Repo
-from bot.simulator.views import SimComment
-
-if TYPE_CHECKING:
-    from bot.simulator.driver import Simulator
+from bot.simulator.state import Account, Installation, IssueComment, PullRequest, Repo
+from bot.simulator.views import SimComment, SimDelivery, SimPull, SimRepo
 
 ZERO_SHA = "0" * 40
 
@@ -61,15 +60,39 @@ class ReleaseState:
 
 
 class ReleaseMixin:
+    if TYPE_CHECKING:  # what the Simulator (and its EventsMixin) provides
+        lock: threading.RLock
+        api_url: str
+        comments_: list[IssueComment]
+        pulls: dict[tuple[str, int], PullRequest]
+
+        def _account(self, login: str, type_: str = "User") -> Account: ...
+        def _envelope(self, r: Repo, action: str | None, sender: str) -> dict[str, Any]: ...
+        def _pull(self, repo: str | SimRepo, number: int) -> PullRequest: ...
+        def _route(self, r: Repo) -> tuple[int | None, int]: ...
+        def close_pull(self, repo: str | SimRepo, pr_number: int, merged: bool = False,
+                       user: str | None = None) -> SimPull: ...
+        def emit(self, event: str, payload: dict[str, Any], installation_id: int | None,
+                 repository_id: int | None, redelivery: bool = False, guid: str | None = None,
+                 background: bool = False) -> SimDelivery: ...
+        def installation_for(self, r: Repo, app_id: int | None = None) -> Installation | None: ...
+        def next_id(self) -> int: ...
+        def now(self) -> float: ...
+        def now_iso(self) -> str: ...
+        def org_json(self, login: str) -> dict[str, Any]: ...
+        def push_branch(self, repo: str | SimRepo, branch: str, changes: Mapping[str, bytes | str | None],
+                        author: str = "maintainer", message: str = "Update") -> str: ...
+        def repo(self, repo: str | SimRepo) -> Repo: ...
+
     @property
-    def release(self: "Simulator") -> ReleaseState:
+    def release(self) -> ReleaseState:
         with self.lock:
             if not hasattr(self, "_release_state"):
                 self._release_state = ReleaseState()
             return self._release_state
 
     # -- identities ------------------------------------------------------------------------
-    def user_token(self: "Simulator", login: str) -> str:
+    def user_token(self, login: str) -> str:
         """A user access token for `login` (what `GITHUB_TOKEN` holds for the CLI)."""
         with self.lock:
             self._account(login)
@@ -77,17 +100,17 @@ class ReleaseMixin:
             self.release.user_tokens[token] = login
             return token
 
-    def revoke_user_token(self: "Simulator", token: str) -> None:
+    def revoke_user_token(self, token: str) -> None:
         with self.lock:
             self.release.user_tokens.pop(token, None)
 
     # -- the default branch ------------------------------------------------------------------
-    def push_event(self: "Simulator", r: Repo, branch: str, before: str, after: str, pusher: str) -> None:
+    def push_event(self, r: Repo, branch: str, before: str, after: str, pusher: str) -> None:
         with self.lock:
             payload = self.push_payload(r, branch, before, after, pusher)
         self.emit("push", payload, *self._route(r))
 
-    def push_payload(self: "Simulator", r: Repo, branch: str, before: str, after: str, pusher: str) -> dict[str, Any]:
+    def push_payload(self, r: Repo, branch: str, before: str, after: str, pusher: str) -> dict[str, Any]:
         api = self.api_url
         known = set(r.objects.ancestors(before)) if before != ZERO_SHA else set()
         shas = [c for c in reversed(r.objects.ancestors(after)) if c not in known]
@@ -108,7 +131,7 @@ class ReleaseMixin:
             out["organization"] = self.org_json(r.owner.login)
         return out
 
-    def _push_commit(self: "Simulator", r: Repo, sha: str) -> dict[str, Any]:
+    def _push_commit(self, r: Repo, sha: str) -> dict[str, Any]:
         c = r.objects.commits[sha]
         now = r.objects.files(sha)
         before = r.objects.files(c.parents[0]) if c.parents else {}
@@ -120,7 +143,7 @@ class ReleaseMixin:
                 "removed": sorted(p for p in before if p not in now),
                 "modified": sorted(p for p in now if p in before and before[p] != now[p])}
 
-    def merge_pull(self: "Simulator", repo, pr_number: int, user: str | None = None):
+    def merge_pull(self, repo, pr_number: int, user: str | None = None):
         """Merge the PR (fast-forward its base to the head), send `closed` and the base branch's `push`."""
         with self.lock:
             p = self._pull(repo, pr_number)
@@ -129,7 +152,7 @@ class ReleaseMixin:
         self.push_event(p.repo, p.base_ref, before, p.head_sha, user or p.user.login)
         return pull
 
-    def push_default(self: "Simulator", repo, changes, author: str = "maintainer", message: str = "Update") -> str:
+    def push_default(self, repo, changes, author: str = "maintainer", message: str = "Update") -> str:
         """Commit straight to the default branch and send its `push`."""
         with self.lock:
             r = self.repo(repo)
@@ -139,7 +162,7 @@ class ReleaseMixin:
         return after
 
     # -- comments, reactions -------------------------------------------------------------------
-    def comment_event(self: "Simulator", repo, issue_number: int, user: str, body: str) -> SimComment:
+    def comment_event(self, repo, issue_number: int, user: str, body: str) -> SimComment:
         """A human's PR comment that sends `issue_comment.created` (e.g. `/prompt-review deploy staging`)."""
         with self.lock:
             r = self.repo(repo)
@@ -155,11 +178,11 @@ class ReleaseMixin:
         self.emit("issue_comment", payload, *self._route(r))
         return SimComment.of(c)
 
-    def issue_json(self: "Simulator", r: Repo, number: int, p) -> dict[str, Any]:
+    def issue_json(self, r: Repo, number: int, p) -> dict[str, Any]:
         api = self.api_url
         base = f"{api}/repos/{r.full_name}/issues/{number}"
         user = p.user if p else r.owner
-        out = {"id": p.id if p else number, "node_id": shapes.node_id("Issue", p.id if p else number), "url": base,
+        out: dict[str, Any] = {"id": p.id if p else number, "node_id": shapes.node_id("Issue", p.id if p else number), "url": base,
                "repository_url": f"{api}/repos/{r.full_name}", "labels_url": f"{base}/labels{{/name}}",
                "comments_url": f"{base}/comments", "events_url": f"{base}/events",
                "html_url": f"{shapes.WEB}/{r.full_name}/{'pull' if p else 'issues'}/{number}", "number": number,
@@ -179,12 +202,12 @@ class ReleaseMixin:
                                    "merged_at": p.merged_at}
         return out
 
-    def reactions_of(self: "Simulator", comment_id: int) -> list[str]:
+    def reactions_of(self, comment_id: int) -> list[str]:
         with self.lock:
             return [x.content for x in self.release.reactions if x.comment_id == comment_id]
 
     # -- deployments ---------------------------------------------------------------------------
-    def deployments(self: "Simulator", repo, environment: str | None = None) -> list[SimDeployment]:
+    def deployments(self, repo, environment: str | None = None) -> list[SimDeployment]:
         with self.lock:
             r = self.repo(repo)
             return [d for d in self.release.deployments

@@ -163,8 +163,10 @@ def list_check_runs(request: Request, owner: str, repo: str, ref: str, check_nam
                 and (app_id is None or c.app_id == app_id)]
         runs.sort(key=lambda c: c.id, reverse=True)
         if filter == "latest":  # the most recent run per name (and app)
-            seen: set[tuple[str, int]] = set()
-            runs = [c for c in runs if (c.name, c.app_id) not in seen and not seen.add((c.name, c.app_id))]
+            latest: dict[tuple[str, int], CheckRun] = {}
+            for c in runs:  # newest first: keep the first of each (name, app)
+                latest.setdefault((c.name, c.app_id), c)
+            runs = list(latest.values())
         items = [s.check_run_rest(c) for c in runs]
     chunk, headers = paginate(request, items)
     return JSONResponse({"total_count": len(items), "check_runs": chunk}, headers=headers)

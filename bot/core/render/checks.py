@@ -1,8 +1,7 @@
 """Outputs of the two check runs: `prompt-review/evals` (verdict, regressed table, every case in
 `text`, annotations on changed prompt lines) and `prompt-review/approval` (approval status)."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: this module's public `annotations` function would share its name.
 from dataclasses import dataclass
 from typing import Any
 

@@ -25,11 +25,11 @@ def _all_pass(result: ReviewResult) -> bool:
     report = result.evals
     if report is None or result.problems or report.errors or report.budget_exhausted or report.cancelled:
         return False
-    cases = report.cases() if callable(getattr(report, "cases", None)) else []
-    statuses = {str(getattr(c.status, "value", c.status)) for c in cases}
+    cases = report.cases()
+    statuses = {c.status.value for c in cases}
     return bool(cases) and statuses <= {"still_passing", "fixed", "new"} and not any(
-        getattr(c, "flaky", False) for c in cases
-    ) and all(c.head is None or c.head.passed for c in cases) and not any(getattr(c, "loosened", None) for c in cases)
+        c.flaky for c in cases
+    ) and all(c.head is None or c.head.passed for c in cases) and not any(c.loosened for c in cases)
 
 
 def prompt_views(result: ReviewResult, detail: Detail) -> tuple[PromptView, ...]:
@@ -52,7 +52,8 @@ def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict
     report = result.evals
     # A local `review` (no PR) does not evaluate approvals: it must not show a check it did not compute.
     show_approval = (bool(result.prompts) and result.pr is not None) or result.approval is not None
-    ctx = dict(
+    suites = suite_views(report, detail) if report is not None else ()
+    ctx: dict[str, Any] = dict(
         marker=COMMENT_MARKER,
         result=result,
         report=report,
@@ -61,21 +62,21 @@ def template_context(result: ReviewResult, detail: Detail, **extra: Any) -> dict
         approval=approval,
         show_approval=show_approval,
         icon=conclusion.overall_icon(evals, approval) if show_approval else evals.icon,
-        suites=suite_views(report, detail) if report is not None else (),
+        suites=suites,
         prompts=prompt_views(result, detail),
         models=model_ids(report) if report is not None else (),
-        stats=getattr(report, "stats", None),
+        stats=report.stats if report is not None else None,
         accepted=_accepted(result),
         all_pass=_all_pass(result),
         detail=detail,
         problem_errors=max(5, detail.list_items),
     )
     clusters, rows_left = {}, detail.regressed_rows
-    for s in ctx["suites"]:
+    for s in suites:
         clusters[s.path], used = cluster_views(result, s.path, "regressed", detail, rows_left)
         rows_left -= used
     fixed, fixed_left = {}, detail.list_items  # fixed cases are good news: folded, on the lists' budget
-    for s in ctx["suites"]:
+    for s in suites:
         fixed[s.path], used = cluster_views(result, s.path, "fixed", detail, fixed_left)
         fixed_left -= used
     ctx.update(clusters=clusters, fixed_clusters=fixed, causes=cause_views(result))

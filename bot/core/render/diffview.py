@@ -129,7 +129,8 @@ def word_diff_text(hunks: Any, limit: int) -> tuple[str, int]:
 
 def unified_text(diff: str, limit: int) -> tuple[str, int]:
     lines = (diff or "").splitlines()
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for i, line in enumerate(lines):
         if used + len(line) + 1 > limit:
             return "\n".join(out), len(lines) - i

@@ -39,9 +39,9 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
         evals = conclusion.evals_outcome(result)
         console.print(Text(f"{evals.icon} {evals.title}", style="bold"))
         console.print(f"prompt-review/evals: {evals.conclusion.replace('_', ' ')}")
-        for p in result.problems:
-            console.print(Text(f"! {p.title}: {p.detail}", style="red"))
-            for e in p.errors:
+        for problem in result.problems:
+            console.print(Text(f"! {problem.title}: {problem.detail}", style="red"))
+            for e in problem.errors:
                 console.print(f"    {e}")
 
         causes = cause_views(result)

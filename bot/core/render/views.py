@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.render.budget import Detail
+from bot.core.report import SuiteReport
 
 
 @dataclass(frozen=True)
@@ -213,26 +214,24 @@ def pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def suite_headline(suite: Any) -> str:
-    counts = getattr(suite, "counts", None)
-    parts = []
-    if counts is not None:
-        parts.append(
-            _plural_counts(
-                (getattr(counts, key, 0), label)
-                for key, label in (("regressed", "regressed"), ("fixed", "fixed"), ("still_failing", "still failing"),
-                                   ("still_passing", "still passing"), ("new", "new"), ("removed", "removed"),
-                                   ("error", "errored"), ("skipped", "not run"))
-            )
+def suite_headline(suite: SuiteReport) -> str:
+    counts = suite.counts
+    parts = [
+        _plural_counts(
+            (getattr(counts, key), label)
+            for key, label in (("regressed", "regressed"), ("fixed", "fixed"), ("still_failing", "still failing"),
+                               ("still_passing", "still passing"), ("new", "new"), ("removed", "removed"),
+                               ("error", "errored"), ("skipped", "not run"))
         )
-    base, head = getattr(suite, "pass_rate_base", None), getattr(suite, "pass_rate_head", None)
+    ]
+    base, head = suite.pass_rate_base, suite.pass_rate_head
     if base is not None or head is not None:
         rate = f"pass rate {pct(base)} → {pct(head)}"
-        p = getattr(suite, "p_value", None)
+        p = suite.p_value
         stats = []
-        if p is not None and (getattr(counts, "regressed", 0) or getattr(counts, "fixed", 0)):
+        if p is not None and (counts.regressed or counts.fixed):
             stats.append("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
-        ci = getattr(suite, "interval", None)
+        ci = suite.interval
         if ci:
             stats.append(f"95% CI {ci[0] * 100:+.1f} to {ci[1] * 100:+.1f} pts")
         parts.append(rate + (f" ({', '.join(stats)})" if stats else ""))
