@@ -66,7 +66,7 @@ def reviewed_files(tree) -> list[tuple[str, str]]:
     config = parse_config(tree.read(CONFIG_PATH))
     why: dict[str, str] = {}
     for dep in find_dependencies(tree, tree, config.suites):
-        why.setdefault(dep.path, "suite" if dep.why == "suite" else f"{dep.why} of {dep.suite}")
+        why.setdefault(dep.path, dep.reason)
     for path in tree.paths():
         if path not in why and is_prompt(path, config.prompts.include, config.prompts.exclude):
             why[path] = "matches prompts.include"

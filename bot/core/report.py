@@ -78,6 +78,11 @@ class Dependency:
     suite: str
     why: str  # "suite", "prompt", "included by a prompt", "test data", "var file"
 
+    @property
+    def reason(self) -> str:
+        """How the comment and check-config say why the file is under review: "prompt of evals/x.yaml"."""
+        return "suite" if self.why == "suite" else f"{self.why} of {self.suite}"
+
 
 @dataclass(frozen=True)
 class EvalStats:

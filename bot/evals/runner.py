@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import httpx
@@ -83,10 +83,7 @@ async def run_evals(
     for path in discover(request.base, request.head, request.suites):
         base_suite, base_errors = load_suite(request.base, path, request.limits) if request.base.read(path) is not None else (None, [])
         head_suite, head_errors = load_suite(request.head, path, request.limits) if request.head.read(path) is not None else (None, [])
-        dependencies.setdefault((path, path), Dependency(path, path, "suite"))
-        for tree, suite in ((request.base, base_suite), (request.head, head_suite)):
-            for dep in suite_dependencies(tree, suite):
-                dependencies.setdefault((dep.path, path), dep)
+        _add_dependencies(dependencies, path, ((request.base, base_suite), (request.head, head_suite)))
         notes[path] = []
         variants[path] = suite_variants(head_suite)
         if head_errors:
@@ -228,12 +225,19 @@ def find_dependencies(base: FileTree, head: FileTree, suites: list[str] | None) 
     """What is under review: every file each suite depends on, on either side (loads the suites only)."""
     found: dict[tuple[str, str], Dependency] = {}
     for path in discover(base, head, suites):
-        found.setdefault((path, path), Dependency(path, path, "suite"))
-        for tree in (base, head):
-            if tree.read(path) is not None:
-                for dep in suite_dependencies(tree, load_suite(tree, path)[0]):
-                    found.setdefault((dep.path, path), dep)
+        sides = [(tree, load_suite(tree, path)[0]) for tree in (base, head) if tree.read(path) is not None]
+        _add_dependencies(found, path, sides)
     return tuple(found.values())
+
+
+def _add_dependencies(
+    found: dict[tuple[str, str], Dependency], path: str, sides: Iterable[tuple[FileTree, Suite | None]]
+) -> None:
+    """The suite at `path` and every file it reads on each side, once per (file, suite)."""
+    found.setdefault((path, path), Dependency(path, path, "suite"))
+    for tree, suite in sides:
+        for dep in suite_dependencies(tree, suite):
+            found.setdefault((dep.path, path), dep)
 
 
 def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:

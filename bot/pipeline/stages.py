@@ -104,7 +104,7 @@ def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context") -> dict[s
     why: dict[str, str] = {}
     suites = ctx.suites_override if ctx.suites_override is not None else config.suites
     for dep in find_dependencies(inp.base, inp.head, suites):
-        why.setdefault(dep.path, "suite" if dep.why == "suite" else f"{dep.why} of {dep.suite}")
+        why.setdefault(dep.path, dep.reason)
     return why
 
 
