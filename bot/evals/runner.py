@@ -141,7 +141,7 @@ async def run_evals(
         slots = {p.path: asyncio.Semaphore(share) for p in plans}
 
         def clock(case: CaseInput) -> RegexClock:
-            return clocks[case.key.split("::", 1)[0]]
+            return clocks[case.suite]
 
         deadline = started + request.config.total_timeout_s
         late: list[str] = []  # set once the review-wide deadline has passed
@@ -152,7 +152,7 @@ async def run_evals(
             if hit is not None:
                 job.result, job.cached = hit, True
             else:
-                async with slots[job.case.key.split("::", 1)[0]]:
+                async with slots[job.case.suite]:
                     try:  # many slow cases cannot add up past the review's deadline
                         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                             if late:
@@ -418,7 +418,7 @@ def _case_result(case: PlannedCase, jobs, case_jobs, under_base: SideResult | No
     metric = next((a.metric for a in inp.asserts if a.metric), None)
     return CaseResult(
         key=case.key,
-        suite=inp.key.split("::", 1)[0],
+        suite=inp.suite,
         description=inp.description,
         vars=dict(inp.test.vars),
         prompt_label=inp.prompt.label,

@@ -55,6 +55,11 @@ class CaseInput:
             out.extend(a.code_items())
         return tuple(out)
 
+    @property
+    def suite(self) -> str:
+        """The suite's path: the first part of the key."""
+        return self.key.split("::", 1)[0]
+
     def fingerprint(self) -> dict[str, Any]:
         out = {
             "messages": [list(m) for m in self.messages or ()],
