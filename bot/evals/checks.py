@@ -14,7 +14,8 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
-from bot.evals.loader import Collector, FileTooLarge, is_code_ref, parse_provider, read_bounded, read_text, resolve, yaml_or_json
+from bot.evals.providers_config import parse_provider
+from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.sandbox import SandboxError, code_for
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec

@@ -11,17 +11,19 @@ import functools
 import json
 import posixpath
 import re
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 import yaml
 
 from bot.core import safejson
 from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
-from bot.core.files import FileTree, matches, normalize
+from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.providers_config import parse_provider
+from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_text
 from bot.evals.suite import PromptSpec, ProviderSpec, Suite
+from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat"]  # PromptSpec.format
 
@@ -41,100 +43,8 @@ UNSUPPORTED_TOP = {
 INERT_EVALUATE_OPTIONS = {"maxConcurrency", "delay", "showProgressBar", "cache", "timeoutMs", "maxEvalTimeMs", "generateSuggestions", "interactiveProviders", "silent"}
 # Prompt sources promptfoo fetches from a prompt-management service: the text is not in the repository.
 PROMPT_URI_SCHEMES = ("langfuse://", "portkey://", "helicone://", "pf://", "promptfoo://", "http://", "https://", "s3://", "gs://")
-CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
-DEFAULT_MAX_CASES: int = LimitsConfig.model_fields["max_cases"].default
 # mathjs expressions of derivedMetrics: names, numbers, operators and calls — validated, never evaluated
 _MATHJS = re.compile(r"^[\w\s.+\-*/^%(),<>=!?:&|]*$")
-
-
-class Collector:
-    """Errors found while loading; loading goes on so a user sees all of them at once."""
-
-    def __init__(self, max_file_bytes: int = LimitsConfig.model_fields["max_prompt_bytes"].default) -> None:
-        self.errors: list[SourceError] = []
-        self.max_file_bytes = max_file_bytes  # code files (assertions, transforms) past this are refused unread
-
-    def add(self, located: LocatedYaml, path: Path, message: str) -> None:
-        self.errors.append(located.error(path, message))
-
-    def extend(self, exc: UserError) -> None:
-        self.errors.extend(exc.errors)
-
-
-def resolve(base_dir: str, ref: str) -> str | None:
-    """A repo path for `ref` relative to the suite's directory; None if it leaves the repo."""
-    if ref.startswith("/"):
-        return None
-    joined = posixpath.normpath(posixpath.join(base_dir or ".", ref))
-    if joined == ".." or joined.startswith("../"):
-        return None
-    return normalize(joined)
-
-
-def is_code_ref(ref: str) -> bool:
-    # promptfoo's 'file://x.py:func' form names a function inside a code file
-    stem = ref.split(":", 1)[0] if ":" in ref else ref
-    return stem.lower().endswith(CODE_EXTS)
-
-
-def expand_refs(tree: FileTree, base_dir: str, ref: str) -> list[str] | str:
-    """Paths a file:// reference (maybe a glob) names, or an error message."""
-    target = resolve(base_dir, ref)
-    if target is None:
-        return f"{ref!r} points outside the repository"
-    if any(ch in ref for ch in "*?[{"):
-        found = [p for p in tree.paths() if matches(p, [target])]
-        return found or f"no files match {ref!r}"
-    if (tree.size(target) if isinstance(tree, SizedTree) else tree.read(target)) is None:  # not read to check it is there
-        return f"file {ref!r} not found (looked for {target})"
-    return [target]
-
-
-def file_ref_paths(tree: FileTree, base_dir: str, located, errors, where, ref: str, code_kind: str) -> list[str]:
-    """The repo paths a `file://` reference names; refused (with file and line) when it names code to run."""
-    target = ref[len("file://"):]
-    if is_code_ref(target):
-        errors.add(located, where, f"refused: {ref} is {code_kind} — it would run code from the repository")
-        return []
-    found = expand_refs(tree, base_dir, target)
-    if isinstance(found, str):
-        errors.add(located, where, found)
-        return []
-    return found
-
-
-@runtime_checkable
-class SizedTree(Protocol):
-    """A FileTree that knows a file's size without reading it (the GitHub tree listing does)."""
-
-    def size(self, path: str) -> int | None: ...
-
-
-class FileTooLarge(Exception):
-    def __init__(self, path: str, size: int, limit: int):
-        self.path, self.size, self.limit = path, size, limit
-        super().__init__(f"{path} is {size:,} bytes, over the limit of {limit:,}")
-
-
-def read_bounded(tree: FileTree, path: str, limit: int) -> bytes | None:
-    """A file's bytes (None when absent); FileTooLarge past `limit`, before reading where the tree knows sizes."""
-    if isinstance(tree, SizedTree):
-        size = tree.size(path)
-        if size is not None and size > limit:
-            raise FileTooLarge(path, size, limit)
-    raw = tree.read(path)
-    if raw is not None and len(raw) > limit:
-        raise FileTooLarge(path, len(raw), limit)
-    return raw
-
-
-def read_text(tree: FileTree, path: str, limit: int | None = None) -> str:
-    """A file's text; FileTooLarge past `limit` bytes when one is given."""
-    raw = (tree.read(path) if limit is None else read_bounded(tree, path, limit)) or b""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(SourceError(path, "not UTF-8 text")) from None
 
 
 @functools.lru_cache(maxsize=32)
@@ -153,7 +63,6 @@ def load_suite(
     the tests the suite expands to, checked before expanding."""
     if max_cases is None:
         max_cases = (limits or LimitsConfig()).max_cases
-    from bot.evals.testcases import load_tests  # tests live in their own module (size)
 
     raw = tree.read(path)
     if raw is None:
@@ -345,17 +254,6 @@ def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None =
     return "text", ()
 
 
-def load_json(path: str, text: str) -> Any:
-    """JSON from a file of the PR, its depth bounded before parsing; UserError names the file and line."""
-    try:
-        return safejson.loads(text)
-    except safejson.JsonTooDeep as exc:
-        raise UserError(SourceError(path, f"JSON nested deeper than {exc.limit} levels (limit {exc.limit})",
-                                    safejson.too_deep_line(text, exc.limit))) from None
-    except json.JSONDecodeError as exc:
-        raise UserError(SourceError(path, f"invalid JSON: {exc.msg}", exc.lineno)) from None
-
-
 def _messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
     if not isinstance(data, list) or not data:
         raise UserError(SourceError(path, "a chat prompt must be a non-empty list of {role, content} messages", 1))
@@ -477,13 +375,3 @@ def _check_derived_metrics(located: LocatedYaml, errors: Collector) -> None:
         value = item["value"]
         if not isinstance(value, str) or not _MATHJS.match(value) or "=>" in value or re.search(r"\bfunction\b", value):
             errors.add(located, where + ("value",), "refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)")
-
-
-def yaml_or_json(path: str, text: str) -> Any:
-    """Data from a referenced .json/.yaml file (JSON schemas, vars)."""
-    if path.lower().endswith(".json"):
-        return load_json(path, text)
-    try:
-        return load_yaml(text, path).data
-    except yaml.YAMLError as exc:  # pragma: no cover - load_yaml converts these
-        raise UserError(SourceError(path, f"invalid YAML: {exc}")) from None

@@ -29,7 +29,7 @@ from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, normalize
 from bot.core.safejson import loads as json_loads
 from bot.evals import render_worker
-from bot.evals.loader import FileTooLarge, read_bounded
+from bot.evals.sources import FileTooLarge, read_bounded
 from bot.evals.render_worker import SandboxEnv
 from bot.evals.suite import PromptSpec
 

@@ -4,6 +4,7 @@ can ship a real, attributable version without reaching the service."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from bot.core.config import CONFIG_PATH, parse_config
 from bot.core.files import is_prompt
@@ -16,7 +17,7 @@ def bundle_from_checkout(repo_dir: str, ref: str, label: str) -> dict:
     try:
         tree = GitTree(repo_dir, ref)
     except GitError as exc:  # git's own message names the bad ref
-        raise _cli_error(f"{ref!r} is not a commit in {repo_dir}: {exc}") from None
+        raise BundleError(f"{ref!r} is not a commit in {repo_dir}: {exc}") from None
     commit = tree.sha
     config = parse_config(tree.read(CONFIG_PATH))
     blobs = {path: sha for path, (sha, _size) in tree._listing().files.items()}
@@ -40,14 +41,10 @@ def _remote_name(repo_dir: str) -> str:
         url = subprocess.run(["git", "-C", repo_dir, "remote", "get-url", "origin"], capture_output=True, text=True,
                              check=True).stdout.strip()
     except (subprocess.CalledProcessError, OSError):
-        from pathlib import Path
-
         return Path(repo_dir).resolve().name
     tail = url.removesuffix(".git").replace(":", "/").split("/")
     return "/".join(tail[-2:])
 
 
-def _cli_error(message: str):
-    from bot.release.cli import CliError
-
-    return CliError(message)
+class BundleError(Exception):
+    """A bundle that cannot be built (a ref that is not a commit); the message names what is wrong."""

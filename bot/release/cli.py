@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.release.bundle import BundleError, bundle_from_checkout
+
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 BUNDLE_SCHEMA = "prompt-review/bundle@1"
 
@@ -214,9 +216,10 @@ def _run(args) -> int:
 
 def _bundle(args) -> int:
     if args.repo_dir:
-        from bot.release.bundle import bundle_from_checkout
-
-        data = bundle_from_checkout(args.repo_dir, args.ref, args.label)
+        try:
+            data = bundle_from_checkout(args.repo_dir, args.ref, args.label)
+        except BundleError as exc:
+            raise CliError(str(exc)) from None
     elif args.repo:
         with _client(args, token_env="PROMPT_REVIEW_TOKEN") as c:
             data = _check(c.get(f"/repos/{_repo(args.repo)}/manifest", params={"label": args.label}))
