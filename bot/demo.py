@@ -8,6 +8,7 @@ webhooks over HTTP, waits for the reviews and prints what a reviewer would see.
 
 from __future__ import annotations
 
+import html as _html
 import json
 import shutil
 import sys
@@ -17,6 +18,24 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import logs
+from bot.core import snapshot
+from bot.core.render import html_page
+from bot.core.render.causes import cause_views
+from bot.core.render.html import markdown_to_html
+from bot.core.render.text import cause_sentence, render_text
+from bot.core.result import COMMENT_MARKER
+from bot.modelserver.app import create_app as create_model_app
+from bot.service import queue
+from bot.service.db import ReviewRecord
+from bot.service.run import build_service
+from bot.serving import free_port, start_in_thread
+from bot.settings import Settings
+from bot.simulator import Simulator, start
+from bot.simulator.driver import generate_private_key
 
 SECRET = "demo-webhook-secret"
 
@@ -40,8 +59,6 @@ def _say(text: str = "") -> None:
 
 
 def _wait_idle(engine, progress=None, timeout: float = 120.0) -> None:
-    from bot.service import queue
-
     started = time.monotonic()
     deadline = started + timeout
     while time.monotonic() < deadline:
@@ -108,12 +125,6 @@ def _open_and_review(sim, repo: str, example: Path, name: str, engine, model_url
 
 def _stored_review(engine, repo: str, number: int, head_sha: str):
     """The ReviewResult the service stored for this head (None when it stored none)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from bot.core import snapshot
-    from bot.service.db import ReviewRecord
-
     with Session(engine) as session:
         row = session.scalar(
             select(ReviewRecord)
@@ -126,20 +137,12 @@ def _stored_review(engine, repo: str, number: int, head_sha: str):
 
 def _causes(result) -> list[str]:
     """Each cause in one sentence ('Removing “…” (file line 9 of the base) broke 41 … cases.')."""
-    from bot.core.render.causes import cause_views
-    from bot.core.render.text import cause_sentence
-
     return [cause_sentence(c) for c in cause_views(result)] if result is not None else []
 
 
 def demo_page(sim, repo: str, body: str, head_sha: str, web_url: str, title: str) -> str:
     """The comment as a web page that stands alone: its check-run links lead to the check runs'
     outputs further down the same page instead of to a simulator that has stopped."""
-    import html as _html
-
-    from bot.core.render import html_page
-    from bot.core.render.html import markdown_to_html
-
     runs = sorted(sim.check_runs(repo, head_sha), key=lambda r: r.name)
     sections = [f'<section id="run-{run.id}"><h2>{_html.escape(run.name)}: {_html.escape(str(run.conclusion))}'
                 f"</h2>\n{markdown_to_html(run.summary or '')}{markdown_to_html(run.text or '')}</section>" for run in runs]
@@ -150,16 +153,6 @@ def demo_page(sim, repo: str, body: str, head_sha: str, web_url: str, title: str
 
 
 def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> int:
-    from bot import logs
-    from bot.core.render.text import render_text
-    from bot.core.result import COMMENT_MARKER
-    from bot.modelserver.app import create_app as create_model_app
-    from bot.serving import free_port, start_in_thread
-    from bot.service.run import build_service
-    from bot.settings import Settings
-    from bot.simulator import Simulator, start
-    from bot.simulator.driver import generate_private_key
-
     logs.configure("text", "WARNING")
     started = time.monotonic()
     example = example_dir()

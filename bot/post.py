@@ -14,11 +14,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from bot.core.render import render_approval_check, render_comment, render_evals_check
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK, ReviewResult
 from bot.github.client import GitHubError
 from bot.github.token import TokenClient
 from bot.pipeline import github as gh
-
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 READ_ONLY_NOTE = (
@@ -131,8 +131,6 @@ class Publisher:
             self.refused.append("create check runs")
 
     def publish(self, result: ReviewResult) -> ReviewResult:
-        from bot.core.render import render_approval_check, render_comment, render_evals_check
-
         t = self.target
         result = replace(result, repo=t.repo, pr=t.pr,
                          links=gh.check_links(self.client, t.repo, self.check_ids, t.web_url))

@@ -14,11 +14,21 @@ import shutil
 import sys
 import time
 
+import platformdirs
+
+from bot.core.compare import Block
 from bot.core.config import CONFIG_PATH
+from bot.core.render import render_comment, render_evals_check
+from bot.core.render.conclusion import evals_outcome
+from bot.core.render.text import render_text
 from bot.core.result import ChangedFile, ReviewResult
+from bot.evals import DiskCache, MemoryCache
+from bot.evals.urls import ALLOW_PRIVATE_ENV
+from bot.github.client import GitHubError
 from bot.jsonable import to_jsonable
 from bot.pipeline.stages import Context, ReviewInput, review
 from bot.pipeline.trees import GitError, GitTree, git, git_changed_files
+from bot.post import PostError, Publisher, target_from
 
 JSON_SCHEMA_VERSION = "prompt-review/review@1"
 
@@ -107,9 +117,6 @@ EXIT_OK, EXIT_BLOCKED, EXIT_CONFIG, EXIT_COULD_NOT_CHECK = 0, 1, 2, 3
 
 
 def exit_status(result: ReviewResult) -> int:
-    from bot.core.compare import Block
-    from bot.core.render.conclusion import evals_outcome
-
     report = result.evals
     if result.config_invalid or (report is not None and report.errors):
         return EXIT_CONFIG
@@ -124,8 +131,6 @@ def exit_status(result: ReviewResult) -> int:
 
 
 def as_json(result: ReviewResult, status: int) -> dict:
-    from bot.core.render import render_evals_check
-
     evals_check = render_evals_check(result)
     return {
         "schema": JSON_SCHEMA_VERSION,
@@ -169,8 +174,6 @@ def explanation_json(result: ReviewResult) -> dict | None:
 
 def default_cache_dir() -> str:
     """The user's cache directory (platformdirs), outside any repository a review reads."""
-    import platformdirs
-
     return os.path.join(platformdirs.user_cache_dir("prompt-review"), "results")
 
 
@@ -178,8 +181,6 @@ def review_command(args: argparse.Namespace) -> int:
     publisher = None
     target = None
     if args.post:
-        from bot.post import PostError, target_from
-
         try:
             target = target_from(os.environ, args.github_repo, args.pr, args.token_env)
         except PostError as exc:
@@ -196,9 +197,6 @@ def review_command(args: argparse.Namespace) -> int:
         print(f"prompt-review review: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if target is not None:
-        from bot.github.client import GitHubError
-        from bot.post import Publisher
-
         publisher = Publisher.open(target)
         try:
             publisher.start(target.head_sha or inp.head_sha)
@@ -218,10 +216,6 @@ def review_command(args: argparse.Namespace) -> int:
 
 
 def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) -> int:
-    from bot.core.render import render_comment
-    from bot.evals import DiskCache, MemoryCache
-    from bot.evals.urls import ALLOW_PRIVATE_ENV
-
     # Never inside the reviewed tree: a PR could commit entries that make its own cases "pass".
     cache_dir = args.cache_dir or default_cache_dir()
     ctx = Context(
@@ -235,8 +229,6 @@ def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) ->
     result = review(inp, ctx)
     status = exit_status(result)
     if publisher is not None:
-        from bot.github.client import GitHubError
-
         try:
             result = publisher.publish(result)
         except GitHubError as exc:
@@ -258,8 +250,6 @@ def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) ->
         json.dump(as_json(result, status), sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif fmt == "text":
-        from bot.core.render.text import render_text
-
         sys.stdout.write(render_text(result, width=shutil.get_terminal_size((100, 24)).columns, color=sys.stdout.isatty()))
     else:
         sys.stdout.write(render_comment(result))

@@ -5,8 +5,10 @@ Errors name the variable and say what is wrong, never echoing secret values.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -95,8 +97,6 @@ class Settings(BaseSettings):
 
 def load_settings(require_app: bool = True) -> Settings:
     """Read and validate settings; raise SettingsError naming the bad variable."""
-    import os
-
     # The env file written by /setup is read on restart, so creating the App needs no manual copying.
     env_file = os.environ.get("PROMPT_REVIEW_CREDENTIALS_PATH", "prompt-review.env")
     try:
@@ -124,8 +124,6 @@ def load_settings(require_app: bool = True) -> Settings:
 
 
 def _check_private_key(pem: str | None) -> None:
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
     try:
         load_pem_private_key((pem or "").encode(), password=None)
     except (ValueError, TypeError):

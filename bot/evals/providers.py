@@ -265,7 +265,9 @@ class Caller:
 
     def _sigv4(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
         # botocore signs (the canonical request has many edge cases); only its signer is used: credentials
-        # come from this run's environment, never from botocore's chain (files, instance metadata).
+        # come from this run's environment, never from botocore's chain (files, instance metadata). Imported
+        # here: botocore adds ~150 ms to every start (`python -X importtime -c "import botocore.auth"`) and
+        # only Bedrock providers sign.
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials

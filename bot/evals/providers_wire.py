@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.errors import CheckError
-from bot.evals.providers_config import json_path
+from bot.evals.providers_config import VENDORS, json_path
 from bot.evals.suite import ProviderSpec
 
 Messages = tuple[tuple[str, str], ...]
@@ -221,8 +221,6 @@ def _fill_prompt(value: Any, prompt: str) -> Any:
 
 
 def _wire(spec: ProviderSpec) -> str:
-    from bot.evals.providers_config import VENDORS
-
     return VENDORS[spec.kind].wire
 
 

@@ -15,13 +15,14 @@ import signal
 import sys
 import time
 import traceback
-from multiprocessing.connection import Connection
 from collections.abc import Generator
+from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from bot.core import safejson
 from bot.core.files import normalize
 
 # Python refuses to print an int past 4,300 digits anyway; building one can take minutes.
@@ -77,8 +78,6 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         return text
 
     def _load(self, text: Any) -> Any:
-        from bot.core import safejson
-
         if not isinstance(text, str):
             raise Refused("load: expects JSON text")
         try:

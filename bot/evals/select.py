@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.core.config import EvalsConfig
 from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.render import Messages, RenderBounds, RenderError, Renderer
-from bot.evals.sandbox import CodeLimits, SandboxError, transform_sync
+from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
+from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
 
 
@@ -102,9 +103,6 @@ def _not_here(what: str) -> tuple[bool, str]:
 
 def base_only_gate(base: Suite | None, limits: CodeLimits | None = None) -> CodeGate:
     """A gate that runs only code the base suite has (e.g. while re-running head variants to find causes)."""
-    from bot.evals.sandbox import Origin, may_run
-    from bot.core.config import EvalsConfig
-
     never = EvalsConfig(run_pr_code="never")
     return CodeGate(_suite_code(base), lambda what: may_run(Origin.PR, True, never, what), limits or CodeLimits())
 

@@ -49,6 +49,7 @@ def _tokens(chat: list[dict[str, Any]]) -> int:
 
 def _verify_sigv4(request: Request, body: bytes) -> str | None:
     """None when the Authorization header is a SigV4 signature of this very request by the test credentials."""
+    # Imported here: ~150 ms of botocore at every model-server start, for the Bedrock routes only.
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials

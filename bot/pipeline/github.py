@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from bot.core.approval import Review
 from bot.core.render.checks import CheckOutput
+from bot.core.render.conclusion import unaccepted_models
 from bot.core.result import APPROVAL_CHECK, COMMENT_MARKER, EVALS_CHECK, ChangedFile, Links, ReviewResult
 from bot.github.client import MAX_PR_FILES, GitHubError, InstallationClient, WriteUncertain
 from bot.pipeline.stages import ReviewInput
@@ -291,8 +292,6 @@ def accept_action(result: ReviewResult) -> list[dict] | None:
     """The accept buttons on a failing evals check. The gate is per model, so is the button: one per
     blocked model not yet accepted (one model: the single 'Accept regression'); past GitHub's three
     buttons the last one accepts every remaining model at once."""
-    from bot.core.render.conclusion import unaccepted_models
-
     if result.evals is None or not result.evals.verdict.blocking:
         return []
     blocked = result.evals.verdict.blocked_models

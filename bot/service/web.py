@@ -29,7 +29,7 @@ from bot.service.metrics import Metrics
 from bot.service.migrate import is_current
 from bot.service.setup import create_setup_router
 from bot.settings import Settings
-from bot.ui import create_ui_router
+from bot.ui.routes import create_ui_router
 from bot.ui.metrics import RollupMetrics
 
 log = logging.getLogger("prompt_review.web")

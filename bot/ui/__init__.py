@@ -1,6 +1,3 @@
 """The /ui/ web pages (sign-in with GitHub, repositories, prompt history with charts, full reviews,
-deploy/rollback buttons) and `prompt-review history`."""
-
-from bot.ui.routes import create_ui_router
-
-__all__ = ["create_ui_router"]
+deploy/rollback buttons) and `prompt-review history`. The router lives in bot.ui.routes; importing the
+package does not load the web stack (the `history` verb needs none of it)."""
