@@ -6,19 +6,36 @@ Prints file:line errors to stderr and exits 1 when anything is wrong, 0 when all
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import SourceError, UserError
 from bot.core.files import is_prompt
 from bot.evals import find_dependencies
-from bot.evals.loader import load_suite
+from bot.evals.loaded import LoadedSuites
 from bot.evals.runner import discover
 from bot.pipeline.stages import load_owners
 from bot.pipeline.trees import DirTree
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What check-config found: the problems, what was checked, and the parsed config and suites that
+    the list of files under review is then computed from (nothing is parsed twice)."""
+
+    errors: list[SourceError]
+    checked: list[str]
+    config: RepoConfig
+    loaded: LoadedSuites
+
+
 def check_tree(tree) -> tuple[list[SourceError], list[str]]:
     """All problems found, and a list of what was checked (for the success message)."""
+    found = check(tree)
+    return found.errors, found.checked
+
+
+def check(tree) -> Checked:
     errors: list[SourceError] = []
     checked: list[str] = []
     raw = tree.read(CONFIG_PATH)
@@ -28,23 +45,25 @@ def check_tree(tree) -> tuple[list[SourceError], list[str]]:
     except UserError as exc:
         errors.extend(exc.errors)
         config = RepoConfig()
+    loaded = LoadedSuites(config.limits)
     for path in discover(tree, tree, config.suites):
         if tree.read(path) is None:
             errors.append(SourceError(CONFIG_PATH, f"suite {path} does not exist", None, "suites"))
             continue
-        _suite, suite_errors = load_suite(tree, path, config.limits)
+        _suite, suite_errors = loaded.load(tree, path)
         errors.extend(suite_errors)
         checked.append(path)
     owners = load_owners(tree, config)
     if owners.exists:
         errors.extend(owners.errors)
         checked.append(owners.file)
-    return errors, checked
+    return Checked(errors, checked, config, loaded)
 
 
 def check_config_command(path: str) -> int:
     tree = DirTree(path)
-    errors, checked = check_tree(tree)
+    found = check(tree)
+    errors, checked = found.errors, found.checked
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     if errors:
@@ -52,7 +71,7 @@ def check_config_command(path: str) -> int:
         return 1
     for item in checked:
         print(f"ok: {item}")
-    reviewed = reviewed_files(tree)
+    reviewed = reviewed_files(tree, found.config, found.loaded)
     if reviewed:
         print("under review (a pull request changing any of these is reviewed and gated):")
         for file, why in reviewed:
@@ -60,12 +79,11 @@ def check_config_command(path: str) -> int:
     return 0
 
 
-def reviewed_files(tree) -> list[tuple[str, str]]:
+def reviewed_files(tree, config: RepoConfig, loaded: LoadedSuites) -> list[tuple[str, str]]:
     """Every file a pull request would have reviewed, and why: what the suites read, then the
     files matching prompts.include."""
-    config = parse_config(tree.read(CONFIG_PATH))
     why: dict[str, str] = {}
-    for dep in find_dependencies(tree, tree, config.suites):
+    for dep in find_dependencies(tree, tree, config.suites, loaded):
         why.setdefault(dep.path, dep.reason)
     for path in tree.paths():
         if path not in why and is_prompt(path, config.prompts.include, config.prompts.exclude):

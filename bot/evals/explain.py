@@ -23,9 +23,10 @@ from bot.core.explain import (
 )
 from bot.core.explain.model import ClusterKind
 from bot.core.files import FileTree, normalize
+from bot.core.result import PromptChange
 from bot.evals.cache import ResultCache
 from bot.evals.grading import ModelGrader
-from bot.evals.loader import load_suite
+from bot.evals.loaded import LoadedSuites
 from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
 from bot.evals.render import RenderBounds, Renderer
@@ -39,10 +40,11 @@ from bot.evals.types import CaseResult, EvalReport
 class ExplainRequest:
     base: FileTree
     head: FileTree
-    prompts: tuple  # bot.core.result.PromptChange
+    prompts: tuple[PromptChange, ...]
     config: EvalsConfig = field(default_factory=EvalsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     env: Mapping[str, str] = field(default_factory=dict)
+    loaded: LoadedSuites | None = None  # the review's parsed suites (None: parse them here)
 
 
 class OverlayTree:
@@ -90,6 +92,7 @@ class _Ablation:
         self.cancelled = cancelled
         self.clock = RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s)
         self.bounds = RenderBounds(request.limits)
+        self.loaded = request.loaded if request.loaded is not None else LoadedSuites(request.limits)
         self.semaphore = asyncio.Semaphore(request.config.concurrency)
         self.inputs: dict[tuple[frozenset[str], str], dict[str, CaseInput]] = {}
         self.verdicts: dict[tuple[frozenset[str], str], bool | None] = {}
@@ -117,14 +120,14 @@ class _Ablation:
     def case_inputs(self, ids: frozenset[str], tree: FileTree, suite_path: str, keys: Sequence[str]) -> dict[str, CaseInput]:
         memo = (ids, suite_path)
         if memo not in self.inputs:
-            suite, _ = load_suite(tree, suite_path, self.request.limits)
+            suite, _ = self.loaded.load(tree, suite_path)
             found: dict[str, CaseInput] = {}
             if suite is not None:
                 full_ids = stable_test_ids(suite.tests)
                 wanted = {k[len(suite_path) + 2:].rsplit("::", 2)[0] for k in keys}
                 picked = [(t, i) for t, i in zip(suite.tests, full_ids) if i in wanted]
                 id_of = {id(t): i for t, i in picked}
-                base_suite = load_suite(self.request.base, suite_path, self.request.limits)[0]  # only its code runs here
+                base_suite = self.loaded.load(self.request.base, suite_path)[0]  # only its code runs here
                 cases, _ = expand(replace(suite, tests=tuple(t for t, _ in picked)), Renderer(tree, self.bounds),
                                   gate=base_only_gate(base_suite, CodeLimits.from_config(self.request.limits)))
                 for c in cases.values():

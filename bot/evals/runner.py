@@ -26,7 +26,7 @@ from bot.evals.assertions import AssertionBroken, CodeContext, score_output
 from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
-from bot.evals.loader import load_suite
+from bot.evals.loaded import LoadedSuites
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
@@ -80,9 +80,10 @@ async def run_evals(
     bounds = RenderBounds(request.limits)  # every render of this review shares one time budget
     variants: dict[str, tuple[PromptVariant, ...]] = {}  # suite → its per-model prompt variants (head)
     code_limits = CodeLimits.from_config(request.limits)
+    loaded = request.loaded if request.loaded is not None else LoadedSuites(request.limits)
     for path in discover(request.base, request.head, request.suites):
-        base_suite, base_errors = load_suite(request.base, path, request.limits) if request.base.read(path) is not None else (None, [])
-        head_suite, head_errors = load_suite(request.head, path, request.limits) if request.head.read(path) is not None else (None, [])
+        base_suite, base_errors = loaded.load(request.base, path)
+        head_suite, head_errors = loaded.load(request.head, path)
         _add_dependencies(dependencies, path, ((request.base, base_suite), (request.head, head_suite)))
         notes[path] = []
         variants[path] = suite_variants(head_suite)
@@ -221,12 +222,15 @@ def _past_deadline(seconds: float) -> str:
             "raise it in .github/prompt-review.yml, or lower evals.timeout_s so a slow provider fails fast")
 
 
-def find_dependencies(base: FileTree, head: FileTree, suites: list[str] | None) -> tuple[Dependency, ...]:
-    """What is under review: every file each suite depends on, on either side (loads the suites only)."""
+def find_dependencies(
+    base: FileTree, head: FileTree, suites: list[str] | None, loaded: LoadedSuites | None = None
+) -> tuple[Dependency, ...]:
+    """What is under review: every file each suite depends on, on either side (loads the suites only,
+    through `loaded` when the review goes on to run them)."""
+    loaded = loaded if loaded is not None else LoadedSuites()
     found: dict[tuple[str, str], Dependency] = {}
     for path in discover(base, head, suites):
-        sides = [(tree, load_suite(tree, path)[0]) for tree in (base, head) if tree.read(path) is not None]
-        _add_dependencies(found, path, sides)
+        _add_dependencies(found, path, [(tree, loaded.load(tree, path)[0]) for tree in (base, head)])
     return tuple(found.values())
 
 

@@ -9,6 +9,7 @@ from bot.core.compare import CaseStatus, ErrorCause, SideResult, Verdict
 from bot.core.config import EvalsConfig, LimitsConfig
 from bot.core.files import FileTree
 from bot.core.report import CaseResult, Dependency, EvalReport, EvalStats, StatusCounts, SuiteReport
+from bot.evals.loaded import LoadedSuites
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class EvalRequest:
     # The PR comes from a branch of this repository (False for a fork): the PR's own suite code may then run
     # when the base config's evals.run_pr_code allows it; a fork's never (docs/sandbox.md).
     same_repo: bool = True
+    # The review's parsed suites, shared with what-is-under-review and the explanation (None: parse here).
+    loaded: LoadedSuites | None = None
 
 __all__ = [
     "EvalRequest",

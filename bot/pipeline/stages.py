@@ -25,6 +25,7 @@ from bot.core.report import EvalReport
 from bot.core.semdiff import diff_prompt, diff_texts
 from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
+from bot.evals.loaded import LoadedSuites
 from bot.evals.explain import ExplainRequest, explain, with_explain_stats
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
@@ -97,13 +98,13 @@ def load_config(base: FileTree, path: str = CONFIG_PATH) -> tuple[RepoConfig, li
         ]
 
 
-def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context") -> dict[str, str]:
+def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context", loaded: LoadedSuites | None = None) -> dict[str, str]:
     """Every file under review, with why: each file any suite depends on at base or head (the suite,
     the prompts it renders and what they include, test and var files), plus `prompts.include`.
     The patterns widen the set; they can never hide a file a suite reads."""
     why: dict[str, str] = {}
     suites = ctx.suites_override if ctx.suites_override is not None else config.suites
-    for dep in find_dependencies(inp.base, inp.head, suites):
+    for dep in find_dependencies(inp.base, inp.head, suites, loaded if loaded is not None else LoadedSuites(config.limits)):
         why.setdefault(dep.path, dep.reason)
     return why
 
@@ -231,7 +232,7 @@ def prompt_changes(
 
 
 def run_evals_stage(
-    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], ctx: Context
+    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], ctx: Context, loaded: LoadedSuites | None = None
 ) -> tuple[EvalReport | None, str | None]:
     """Run affected cases on both sides. Returns (report | None, skipped_reason | None)."""
     blocked = fork_gate(inp, config)
@@ -249,6 +250,7 @@ def run_evals_stage(
         env=dict(ctx.env),
         limits=config.limits,
         same_repo=not inp.fork,  # a fork's own suite code never runs (docs/sandbox.md)
+        loaded=loaded,
     )
     report = asyncio.run(
         run_evals(request, cache=ctx.cache if ctx.cache is not None else MemoryCache(), progress=ctx.progress, cancelled=ctx.cancelled)
@@ -257,13 +259,14 @@ def run_evals_stage(
 
 
 def explain_stage(
-    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], report: EvalReport | None, ctx: Context
+    inp: ReviewInput, config: RepoConfig, changes: list[PromptChange], report: EvalReport | None, ctx: Context,
+    loaded: LoadedSuites | None = None,
 ) -> Explanation | None:
     """Clusters of the regressed and fixed cases and the change behind each (ablation, budgeted)."""
     if report is None or (ctx.cancelled and ctx.cancelled()):
         return None
     request = ExplainRequest(base=inp.base, head=inp.head, prompts=tuple(changes), config=config.evals,
-                             limits=config.limits, env=dict(ctx.env))
+                             limits=config.limits, env=dict(ctx.env), loaded=loaded)
     return asyncio.run(explain(request, report, ctx.cache if ctx.cache is not None else MemoryCache(), ctx.cancelled))
 
 
@@ -360,7 +363,8 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         )
     if any(p.kind is ProblemKind.CONFIG_INVALID for p in problems):
         return result  # with a broken config nothing else can be trusted
-    prompts = detect_prompts(inp.changed, config, under_review(inp, config, ctx))
+    loaded = LoadedSuites(config.limits)  # each suite parsed once per side for the whole review
+    prompts = detect_prompts(inp.changed, config, under_review(inp, config, ctx, loaded))
     # The limit bounds the files the review reads and diffs; other changed files cost nothing.
     if len(prompts) > config.limits.max_files:
         problems.append(
@@ -382,12 +386,12 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     if ctx.cache is None:  # one cache for the eval run and the ablation that follows it
         ctx = replace(ctx, cache=MemoryCache())
     if inp.changed:
-        report, skipped = run_evals_stage(inp, config, changes, ctx)
+        report, skipped = run_evals_stage(inp, config, changes, ctx, loaded)
     if not changes and (report is None or (_cases_run(report) == 0 and not report.errors)):
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,
                      evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)
-    explanation = explain_stage(inp, config, changes, report, ctx)
+    explanation = explain_stage(inp, config, changes, report, ctx, loaded)
     if report is not None:  # the stats count every call the review made, the ablation's too
         result = replace(result, evals=with_explain_stats(report, explanation))
     result = replace(result, explanation=explanation)

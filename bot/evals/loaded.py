@@ -1,0 +1,33 @@
+"""The suites of one review, each parsed once per side: what is under review, the eval run and the
+explanation read the same `Suite` objects, loaded under the review's limits."""
+
+from __future__ import annotations
+
+from bot.core.config import LimitsConfig
+from bot.core.errors import SourceError
+from bot.core.files import FileTree
+from bot.evals.loader import load_suite
+from bot.evals.suite import Suite
+
+
+class LoadedSuites:
+    """A memo of `load_suite` for the trees of one review (held by the review; never shared across reviews)."""
+
+    def __init__(self, limits: LimitsConfig | None = None) -> None:
+        self.limits = limits or LimitsConfig()
+        self._trees: dict[int, FileTree] = {}  # keeps each tree alive, so its id names it for the memo's life
+        self._memo: dict[tuple[int, str], tuple[Suite | None, list[SourceError]]] = {}
+        self.loads = 0  # how many times a suite file was parsed (tests count these)
+
+    def load(self, tree: FileTree, path: str) -> tuple[Suite | None, list[SourceError]]:
+        """The suite at `path` on that side, with its errors; (None, []) when the file is absent there."""
+        key = (id(tree), path)
+        if key not in self._memo:
+            self._trees[id(tree)] = tree
+            if tree.read(path) is None:
+                self._memo[key] = (None, [])
+            else:
+                self.loads += 1
+                self._memo[key] = load_suite(tree, path, self.limits)
+        suite, errors = self._memo[key]
+        return suite, list(errors)
