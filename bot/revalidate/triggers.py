@@ -28,6 +28,7 @@ from bot.core.matrix import model_of
 from bot.core.report import EvalReport
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.revalidate.baseline import ModelChange, Seen, model_changes
+from bot.revalidate.store import load_baseline
 
 log = logging.getLogger("prompt_review.revalidate")
 KIND = "revalidate"
@@ -115,8 +116,6 @@ def live_models(report: EvalReport) -> dict[str, Seen]:
 def fingerprint_trigger(engine: Engine, repo: str, installation_id: int, report: EvalReport | None) -> tuple[ModelChange, ...]:
     """Queue a revalidate run when this review saw a model answer differently named than the repo's
     baseline says (once per change); the changes seen, whether or not this call queued the run."""
-    from bot.revalidate.jobs import load_baseline
-
     if report is None:
         return ()
     now = live_models(report)
