@@ -36,6 +36,22 @@ def load_baseline(engine, repo: str, label: str | None = None) -> Baseline | Non
         return None
 
 
+def load_baselines(engine, repo: str) -> dict[str | None, Baseline]:
+    """The latest baseline of each scope stored for the repo: the default branch's (None) and each label's."""
+    with Session(engine) as session:
+        rows = session.scalars(select_baseline(repo)).all()
+    latest: dict[str | None, tuple[int, dict]] = {}
+    for r in rows:  # newest first
+        latest.setdefault((r.details or {}).get("label"), (r.id, r.details or {}))
+    out = {}
+    for label, (row_id, details) in latest.items():
+        try:
+            out[label] = parse_baseline(details.get("baseline", ""), f"{repo} baseline #{row_id}")
+        except BaselineError as exc:
+            log.warning("ignoring a stored baseline: %s", exc)
+    return out
+
+
 def select_baseline(repo: str):
     from bot.service.db import AuditEntry
 
