@@ -19,6 +19,7 @@ from bot.core.compare import CaseStatus, SideResult, Tally, Verdict, compare_cas
 from bot.core.config import EvalsConfig
 from bot.core.matrix import model_of, model_tallies
 from bot.core.report import CaseResult, EvalReport
+from bot.core.variants import VariantGroup, variant_groups
 
 SCHEMA = "prompt-review/baseline@1"
 EXCERPT = 400
@@ -147,10 +148,14 @@ class Revalidation:
     outcomes: tuple[Outcome, ...]
     changes: tuple[ModelChange, ...]
     verdict: Verdict
+    variants: tuple[VariantGroup, ...] = ()  # suites whose prompt is a variant per model
 
     @property
     def regressed(self) -> tuple[Compared, ...]:
         return tuple(c for o in self.outcomes for c in o.regressed)
+
+    def variant_group(self, suite: str) -> VariantGroup | None:
+        return next((g for g in self.variants if g.suite == suite), None)
 
 
 def _side(b: BaselineCase) -> SideResult:
@@ -190,4 +195,5 @@ def compare_with_baseline(baseline: Baseline, report: EvalReport, sha: str, poli
     for (suite, model), xs in sorted(by.items()):
         order = sorted(xs, key=lambda x: (x.status is not CaseStatus.REGRESSED, x.description))
         outcomes.append(Outcome(suite, model, t(xs), tuple(order), model in verdict.blocked_models and t(xs).regressed > 0))
-    return Revalidation(sha, baseline.sha, tuple(outcomes), model_changes(baseline.models, seen_models(report)), verdict)
+    return Revalidation(sha, baseline.sha, tuple(outcomes), model_changes(baseline.models, seen_models(report)), verdict,
+                        variant_groups(report))
