@@ -28,6 +28,8 @@ from bot.revalidate.store import (  # noqa: F401 (re-exported: the store is part
 
 log = logging.getLogger("prompt_review")
 EXCERPT = 300
+# Bounds of an issue's tables (GitHub takes 65,536 characters; escaping can double a cell).
+MAX_ROWS, MAX_CLUSTER_ROWS, BODY_BUDGET = 40, 10, 40_000
 
 
 def due(schedule: str, last_run: datetime, now: datetime) -> bool:
@@ -53,15 +55,31 @@ def issue_body(o: Outcome, reval: Revalidation, repo: str, label: str | None = N
     for change in reval.changes:
         if change.model == o.model:
             lines += [f"**The model changed behind its name:** {escape.inline(change.describe())}", ""]
-    lines += ["| Case | Runs passed | Failing | Baseline output | Now |", "|---|---|---|---|---|"]
-    for c in o.regressed:
-        b, n = c.base, c.now
-        lines.append(f"| {escape.cell(c.description)} | {b.passes}/{b.runs} → {n.passes}/{n.runs} | "  # type: ignore[union-attr]
-                     f"{escape.cell('; '.join(n.failed_assertions) if n else '')} | {escape.cell((b.output if b else '')[:EXCERPT])} | "
-                     f"{escape.cell((n.output if n else '')[:EXCERPT])} |")
-    lines += ["", "This issue is updated on each re-validation and closed when the suite recovers. If the new behaviour "
+    rows, left = 0, list(o.clusters)
+    while left and rows < MAX_ROWS and sum(len(x) + 1 for x in lines) < BODY_BUDGET:
+        cl = left.pop(0)  # as a review shows them: the cases that fail the same way together, biggest first
+        failing = "; ".join(cl.assertions)
+        lines += [f"#### {len(cl.cases)} regressed" + (f" — failing {escape.inline(failing[:EXCERPT])}" if failing else ""), "",
+                  "| Case | Runs passed | Baseline output | Now |", "|---|---|---|---|"]
+        shown = cl.cases[:min(MAX_CLUSTER_ROWS, MAX_ROWS - rows)]
+        for c in shown:
+            b, n = c.base, c.now
+            lines.append(f"| {escape.cell(c.description[:EXCERPT])} | {_runs(b)} → {_runs(n)} | {escape.cell((b.output if b else '')[:EXCERPT])} | "
+                         f"{escape.cell((n.output if n else '')[:EXCERPT])} |")
+        rows += len(shown)
+        if len(cl.cases) > len(shown):
+            lines.append(f"\n… and {len(cl.cases) - len(shown)} more cases in this cluster.")
+        lines.append("")
+    if left:
+        lines += [f"… and {len(left)} more clusters ({sum(len(cl.cases) for cl in left)} cases): "
+                  "`prompt-review revalidate` lists every case.", ""]
+    lines += ["This issue is updated on each re-validation and closed when the suite recovers. If the new behaviour "
               "is right, an owner blesses it as the baseline (`prompt-review revalidate --bless`, or `/prompt-review bless` here)."]
     return "\n".join(lines) + "\n"
+
+
+def _runs(side) -> str:
+    return f"{side.passes}/{side.runs}" if side is not None else "—"
 
 
 def _pct(rate: float | None) -> str:
