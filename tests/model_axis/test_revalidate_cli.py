@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import os
 from pathlib import Path
 
@@ -124,3 +125,21 @@ def test_revalidate_shows_a_prompt_with_its_per_model_variants_as_the_review_doe
     out = capsys.readouterr().out
     assert out.count("one prompt, a variant per model") == 1 and "claude-3-5-haiku-20260601" in out
     assert_golden(f"revalidate_variants.{suffix}", out)
+
+
+def test_ref_runs_an_older_revision_and_suite_limits_the_run_to_the_suites_named(tmp_path, server, env, capsys):
+    repo = git_repo(tmp_path / "repo", {**FILES, "evals/other.yaml": VARIANT_SUITE.replace("greetings", "other"),
+                                         "prompts/greet.claude.txt": 'Reply with "hello", briefly. The user is {{name}}.\n'})
+    subprocess.run(["git", "tag", "v1"], cwd=repo, check=True)
+    (repo / "prompts/greet.txt").write_text('Reply with "bye". The user is {{name}}.\n')
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "bye"], cwd=repo, check=True)
+    baseline = tmp_path / "b.json"
+    base = ["revalidate", "--repo", str(repo), "--baseline", str(baseline), "--repeats", "1", "--suite", "evals/promptfooconfig.yaml"]
+    assert main(base + ["--ref", "v1"]) == 0
+    written = json.loads(baseline.read_text())
+    assert {c["suite"] for c in written["cases"].values()} == {"evals/promptfooconfig.yaml"} and len(written["cases"]) == 6
+    assert written["ref"] == "v1"
+    capsys.readouterr()
+    assert main(base + ["--ref", "v1"]) == 0  # the tagged revision still greets
+    assert main(base) == 1  # HEAD says bye: every case regressed, on both models
+    assert capsys.readouterr().out.count("REGRESSED") == 6

@@ -51,6 +51,7 @@ def test_a_model_change_files_one_issue_per_suite_and_model_updates_it_and_close
     drift(url, "gpt-4o-mini", fingerprint="fp_changed", names=("Ann", "Bob"))
     run = revalidate_repo(client, engine, REPO, env)
     (number,) = run.issues.opened
+    assert world["sim"].check_runs(REPO, run.sha) == []  # filed as work: no check on main turns red
     (issue,) = _issues(world, "open")
     assert issue["number"] == number and issue["title"] == f"Re-validation: evals/promptfooconfig.yaml regressed on {MINI}"
     assert "greet Ann" in issue["body"] and "greet Bob" in issue["body"] and "greet Cy" not in issue["body"]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.result import EVALS_CHECK
+from bot.core.result import COMMENT_MARKER, EVALS_CHECK
 from bot.modelserver.app import create_app
 from bot.pipeline.trees import GitHubTree
 from bot.release.models import LabelPointer
@@ -146,6 +146,13 @@ def test_each_blocked_model_has_its_own_accept_button_and_the_audit_names_the_mo
         running.wait_idle()
         evals = _runs(sim, pr.head_sha)[EVALS_CHECK]
         assert evals.conclusion == "failure"
+        # The matrix, in the comment and the check output: a column per model, the pass rates, the changed cases.
+        (comment,) = [c.body for c in sim.comments(REPO, pr.number) if c.body.startswith(COMMENT_MARKER)]
+        for text in (comment, (evals.summary or "") + (evals.text or "")):
+            assert "**Per model** (base → head)" in text
+            assert f"| Case | `{CLAUDE}` | `{MINI}` |" in text
+            assert "| **pass rate** | 100\\.0% → 0\\.0% ❌ blocks | 100\\.0% → 0\\.0% ❌ blocks |" in text
+            assert "| greet Ann | ❌ pass → fail | ❌ pass → fail |" in text
         assert [(a["identifier"], a["label"]) for a in evals.actions] == [
             ("accept_model_0", "Accept claude-3-5-h…"), ("accept_model_1", "Accept gpt-4o-mini")]
         assert all(len(a["label"]) <= 20 and len(a["description"]) <= 40 for a in evals.actions)
