@@ -78,7 +78,8 @@ def revalidate_job_for(event: str, action: str | None, payload: dict, repo: str,
     if event == "issue_comment" and action == "created":
         issue, comment = _d(payload.get("issue")), _d(payload.get("comment"))
         number = _n(issue.get("number"))
-        labels = {_s(_d(x).get("name")) for x in issue.get("labels") or [] if isinstance(x, dict)}
+        listed = issue.get("labels")
+        labels = {_s(_d(x).get("name")) for x in (listed if isinstance(listed, list) else [])}
         bless, reason = parse_bless(_s(comment.get("body")))
         if number is None or issue.get("pull_request") or ISSUE_LABEL not in labels or not bless or not sender:
             return None

@@ -52,3 +52,13 @@ def test_the_bless_command_is_the_first_line_of_the_comment():
     assert parse_bless("/prompt-review bless") == (True, None)
     assert parse_bless("  /prompt-review   bless because v2\nmore") == (True, "because v2")
     assert parse_bless("/prompt-review deploy production") == (False, None)
+
+
+def test_payloads_of_the_wrong_shape_are_ignored_not_a_server_error():
+    odd = [_comment("/prompt-review bless"), _comment("/prompt-review bless"), _comment("/prompt-review bless"), _closed(True)]
+    odd[0]["issue"]["labels"] = 5
+    odd[1]["issue"]["labels"] = [ISSUE_LABEL]  # names, not label objects
+    odd[2]["comment"]["body"] = None
+    odd[3]["pull_request"]["merge_commit_sha"] = {"sha": "c" * 40}
+    for event, payload in zip(["issue_comment"] * 3 + ["pull_request"], odd):
+        assert decide(event, payload).jobs == []
