@@ -16,6 +16,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import UserError
 from bot.core.files import FileTree
@@ -29,8 +32,9 @@ from bot.pipeline.stages import load_owners, owner_teams
 from bot.pipeline.trees import GitHubTree
 from bot.revalidate.baseline import Baseline, baseline_from
 from bot.revalidate.intake import ISSUE_LABEL
-from bot.revalidate.store import default_branch_head, label_files, load_baseline, marker, save_baseline
 from bot.revalidate.run import OverlayTree, run_revision
+from bot.revalidate.store import default_branch_head, label_files, load_baseline, marker, save_baseline
+from bot.service.db import ReviewRecord
 
 log = logging.getLogger("prompt_review.revalidate")
 
@@ -38,11 +42,6 @@ log = logging.getLogger("prompt_review.revalidate")
 # -- a merged PR ------------------------------------------------------------------------------------
 def review_passed(client: InstallationClient, engine, repo: str, pr: int, head: str) -> str | None:
     """None when the PR's review at `head` ran evals and both checks succeeded; else why it does not bless."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from bot.service.db import ReviewRecord
-
     with Session(engine) as session:
         ran = session.scalar(select(ReviewRecord.conclusion).where(
             ReviewRecord.repo == repo, ReviewRecord.pr == pr, ReviewRecord.head_sha == head).order_by(ReviewRecord.id.desc()).limit(1))
