@@ -115,7 +115,7 @@ def check_label(label: str) -> str:
     return label
 
 
-def may_move(actor: str, paths: Iterable[str], ownership: Ownership) -> tuple[bool, str]:
+def may_move(actor: str, paths: Iterable[str], ownership: Ownership, act: str = "deploy") -> tuple[bool, str]:
     """Like approvals: the owners of every prompt being moved; write access where a prompt is unowned."""
     who = actor.lower()
     teams = {name.lower().lstrip("@"): {m.lower() for m in members} for name, members in ownership.team_members.items()}
@@ -133,7 +133,7 @@ def may_move(actor: str, paths: Iterable[str], ownership: Ownership) -> tuple[bo
         if who not in people:
             refused.append(f"{path} (owners: {' '.join(owners)})")
     if refused:
-        return False, f"@{actor} may not deploy: not an owner of " + ", ".join(refused)
+        return False, f"@{actor} may not {act}: not an owner of " + ", ".join(refused)
     return True, ""
 
 

@@ -17,8 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.compare import CaseStatus, SideResult, Tally, Verdict, compare_case, decide_verdict, tally
 from bot.core.config import EvalsConfig
+from bot.core.explain.cluster import cluster_cases
+from bot.core.explain.model import ClusterKind
 from bot.core.matrix import model_of, model_tallies
 from bot.core.report import CaseResult, EvalReport
+from bot.core.variants import VariantGroup, variant_groups
 
 SCHEMA = "prompt-review/baseline@1"
 EXCERPT = 400
@@ -126,6 +129,14 @@ class Compared:
 
 
 @dataclass(frozen=True)
+class RegressedCluster:
+    """Regressed cases that fail the same way (same failing assertions, similar outputs), as a review clusters them."""
+
+    assertions: tuple[str, ...]
+    cases: tuple[Compared, ...]  # the representative first
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One (suite, model): the unit an issue is filed for."""
 
@@ -134,6 +145,7 @@ class Outcome:
     tally: Tally
     cases: tuple[Compared, ...]
     blocking: bool
+    clusters: tuple[RegressedCluster, ...] = ()  # the regressed cases, clustered, biggest first
 
     @property
     def regressed(self) -> tuple[Compared, ...]:
@@ -147,10 +159,14 @@ class Revalidation:
     outcomes: tuple[Outcome, ...]
     changes: tuple[ModelChange, ...]
     verdict: Verdict
+    variants: tuple[VariantGroup, ...] = ()  # suites whose prompt is a variant per model
 
     @property
     def regressed(self) -> tuple[Compared, ...]:
         return tuple(c for o in self.outcomes for c in o.regressed)
+
+    def variant_group(self, suite: str) -> VariantGroup | None:
+        return next((g for g in self.variants if g.suite == suite), None)
 
 
 def _side(b: BaselineCase) -> SideResult:
@@ -160,6 +176,13 @@ def _side(b: BaselineCase) -> SideResult:
 def model_changes(before: Mapping[str, Seen], now: Mapping[str, Seen]) -> tuple[ModelChange, ...]:
     """Models that answered under another reported model or fingerprint than the baseline's."""
     return tuple(ModelChange(m, before[m], now[m]) for m in sorted(set(before) & set(now)) if before[m] != now[m])
+
+
+def _clusters(xs: list[Compared], case_of: Mapping[str, CaseResult]) -> tuple[RegressedCluster, ...]:
+    mine = {x.key: x for x in xs}
+    regressed = [case_of[x.key] for x in xs if x.status is CaseStatus.REGRESSED]
+    return tuple(RegressedCluster(cl.assertions, tuple(mine[k] for k in cl.cases))
+                 for cl in cluster_cases(regressed) if cl.kind is ClusterKind.REGRESSED)
 
 
 def compare_with_baseline(baseline: Baseline, report: EvalReport, sha: str, policy: EvalsConfig) -> Revalidation:
@@ -186,8 +209,11 @@ def compare_with_baseline(baseline: Baseline, report: EvalReport, sha: str, poli
                            status=x.status, flaky=x.flaky, base=x.base, head=x.now) for x in compared]
     verdict = decide_verdict(t(compared), [], policy, per_model=model_tallies(as_cases),
                              error_causes=report.error_causes, config_errors=len(report.errors))
+    case_of = {c.key: c for c in as_cases}
     outcomes = []
     for (suite, model), xs in sorted(by.items()):
         order = sorted(xs, key=lambda x: (x.status is not CaseStatus.REGRESSED, x.description))
-        outcomes.append(Outcome(suite, model, t(xs), tuple(order), model in verdict.blocked_models and t(xs).regressed > 0))
-    return Revalidation(sha, baseline.sha, tuple(outcomes), model_changes(baseline.models, seen_models(report)), verdict)
+        outcomes.append(Outcome(suite, model, t(xs), tuple(order), model in verdict.blocked_models and t(xs).regressed > 0,
+                                _clusters(xs, case_of)))
+    return Revalidation(sha, baseline.sha, tuple(outcomes), model_changes(baseline.models, seen_models(report)), verdict,
+                        variant_groups(report))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from bot.core.compare import Block
 from bot.core.errors import UserError
+from bot.core.render import escape
+from bot.core.variants import VariantGroup
 from bot.jsonable import to_jsonable
 from bot.pipeline.trees import GitError, GitTree
 from bot.revalidate.baseline import Baseline, BaselineError, Revalidation, baseline_from, compare_with_baseline, parse_baseline
@@ -53,10 +55,17 @@ def text_report(reval: Revalidation, sha: str, markdown: bool = False) -> str:
         lines[0] = "### " + lines[0]
     for change in reval.changes:
         lines.append(f"{bullet}model changed: {change.describe()}")
+    grouped: set[str] = set()
     for o in reval.outcomes:
         if not o.regressed:
             continue
-        lines.append(f"{'#### ' if markdown else ''}{o.suite} · {o.model}: {len(o.regressed)} regressed"
+        group = reval.variant_group(o.suite)
+        if group is not None and o.suite not in grouped:  # a prompt with its per-model variants, as the review shows them
+            grouped.add(o.suite)
+            lines.append(f"{'#### ' if markdown else ''}{o.suite}: one prompt, a variant per model")
+            lines += [f"{bullet}{_code(v.path, markdown)} on {', '.join(_code(m, markdown) for m in v.models)}" for v in group.variants]
+        variant = f" (variant {_code(p, markdown)})" if group is not None and (p := _variant_of(group, o.model)) else ""
+        lines.append(f"{'#### ' if markdown else ''}{o.suite} · {o.model}{variant}: {len(o.regressed)} regressed"
                      f" (pass rate {_pct(o.tally.pass_rate_base)} → {_pct(o.tally.pass_rate_head)})")
         for c in o.regressed:
             b, n = c.base, c.now
@@ -66,6 +75,14 @@ def text_report(reval: Revalidation, sha: str, markdown: bool = False) -> str:
     if reval.verdict.could_not_check:
         lines.append(f"could not check: {reval.verdict.could_not_check}")
     return "\n".join(lines) + "\n"
+
+
+def _variant_of(group: VariantGroup, model: str) -> str | None:
+    return next((v.path for v in group.variants if model in v.models), None)
+
+
+def _code(text: str, markdown: bool) -> str:
+    return escape.code(text) if markdown else text
 
 
 def _pct(rate: float | None) -> str:

@@ -3,7 +3,8 @@ with the blessed baseline, and keep one issue per (suite, model) — opened when
 on later runs, closed when it recovers. Never a check run: a scheduled run files work, it does not
 turn `main` red.
 
-The baseline lives in the audit table (action `revalidate_baseline`): blessing one is an audited act.
+The baseline lives in the audit table (bot.revalidate.store); a merged PR whose review passed, or an
+owner's `/prompt-review bless` on the issue, blesses a new one (bot.revalidate.bless).
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from bot.core.files import FileTree
 from bot.core.render import escape
 from bot.github.client import InstallationClient
 from bot.pipeline.trees import GitHubTree
-from bot.revalidate.baseline import Baseline, BaselineError, Outcome, Revalidation, baseline_from, compare_with_baseline, parse_baseline
+from bot.revalidate import bless
+from bot.revalidate.baseline import Outcome, Revalidation, baseline_from, compare_with_baseline
+from bot.revalidate.intake import ISSUE_LABEL, Trigger
 from bot.revalidate.run import OverlayTree, Run, run_revision
+from bot.revalidate.store import (  # noqa: F401 (re-exported: the store is part of what a job does)
+    BASELINE_ACTION, default_branch_head, label_files, load_baseline, marker, save_baseline,
+)
 
 log = logging.getLogger("prompt_review")
-ISSUE_LABEL = "prompt-review:revalidate"
-BASELINE_ACTION = "revalidate_baseline"
 EXCERPT = 300
+# Bounds of an issue's tables (GitHub takes 65,536 characters; escaping can double a cell).
+MAX_ROWS, MAX_CLUSTER_ROWS, BODY_BUDGET = 40, 10, 40_000
 
 
 def due(schedule: str, last_run: datetime, now: datetime) -> bool:
@@ -36,44 +39,7 @@ def due(schedule: str, last_run: datetime, now: datetime) -> bool:
     return croniter(schedule, last_run).get_next(datetime) <= now
 
 
-# -- the baseline store ----------------------------------------------------------------------------
-# The default branch's baseline and each label's are kept apart (details.label; None: the default branch).
-BASELINES_LOOKED_AT = 200
-
-
-def load_baseline(engine, repo: str, label: str | None = None) -> Baseline | None:
-    with Session(engine) as session:
-        rows = session.scalars(select_baseline(repo)).all()
-    row = next((r for r in rows if (r.details or {}).get("label") == label), None)
-    if row is None:
-        return None
-    try:
-        return parse_baseline(row.details.get("baseline", ""), f"{repo} baseline #{row.id}")
-    except BaselineError as exc:
-        log.warning("ignoring a stored baseline: %s", exc)
-        return None
-
-
-def select_baseline(repo: str):
-    from bot.service.db import AuditEntry
-
-    return (select(AuditEntry).where(AuditEntry.repo == repo, AuditEntry.action == BASELINE_ACTION)
-            .order_by(AuditEntry.id.desc()).limit(BASELINES_LOOKED_AT))
-
-
-def save_baseline(engine, repo: str, baseline: Baseline, actor: str, why: str, label: str | None = None) -> None:
-    from bot.service.db import AuditEntry
-
-    with Session(engine) as session, session.begin():
-        session.add(AuditEntry(repo=repo, pr=0, head_sha=baseline.sha, action=BASELINE_ACTION, actor=actor,
-                               details={"why": why, "baseline": baseline.dumps(), **({"label": label} if label else {})}))
-
-
 # -- issues ----------------------------------------------------------------------------------------
-def marker(suite: str, model: str, label: str | None = None) -> str:
-    return f"<!-- prompt-review:revalidate suite={suite} model={model}{f' label={label}' if label else ''} -->"
-
-
 def issue_title(o: Outcome, label: str | None = None) -> str:
     return f"Re-validation: {o.suite} regressed on {o.model}" + (f" (the versions `{label}` serves)" if label else "")
 
@@ -89,15 +55,31 @@ def issue_body(o: Outcome, reval: Revalidation, repo: str, label: str | None = N
     for change in reval.changes:
         if change.model == o.model:
             lines += [f"**The model changed behind its name:** {escape.inline(change.describe())}", ""]
-    lines += ["| Case | Runs passed | Failing | Baseline output | Now |", "|---|---|---|---|---|"]
-    for c in o.regressed:
-        b, n = c.base, c.now
-        lines.append(f"| {escape.cell(c.description)} | {b.passes}/{b.runs} → {n.passes}/{n.runs} | "  # type: ignore[union-attr]
-                     f"{escape.cell('; '.join(n.failed_assertions) if n else '')} | {escape.cell((b.output if b else '')[:EXCERPT])} | "
-                     f"{escape.cell((n.output if n else '')[:EXCERPT])} |")
-    lines += ["", "This issue is updated on each re-validation and closed when the suite recovers. If the new behaviour "
+    rows, left = 0, list(o.clusters)
+    while left and rows < MAX_ROWS and sum(len(x) + 1 for x in lines) < BODY_BUDGET:
+        cl = left.pop(0)  # as a review shows them: the cases that fail the same way together, biggest first
+        failing = "; ".join(cl.assertions)
+        lines += [f"#### {len(cl.cases)} regressed" + (f" — failing {escape.inline(failing[:EXCERPT])}" if failing else ""), "",
+                  "| Case | Runs passed | Baseline output | Now |", "|---|---|---|---|"]
+        shown = cl.cases[:min(MAX_CLUSTER_ROWS, MAX_ROWS - rows)]
+        for c in shown:
+            b, n = c.base, c.now
+            lines.append(f"| {escape.cell(c.description[:EXCERPT])} | {_runs(b)} → {_runs(n)} | {escape.cell((b.output if b else '')[:EXCERPT])} | "
+                         f"{escape.cell((n.output if n else '')[:EXCERPT])} |")
+        rows += len(shown)
+        if len(cl.cases) > len(shown):
+            lines.append(f"\n… and {len(cl.cases) - len(shown)} more cases in this cluster.")
+        lines.append("")
+    if left:
+        lines += [f"… and {len(left)} more clusters ({sum(len(cl.cases) for cl in left)} cases): "
+                  "`prompt-review revalidate` lists every case.", ""]
+    lines += ["This issue is updated on each re-validation and closed when the suite recovers. If the new behaviour "
               "is right, an owner blesses it as the baseline (`prompt-review revalidate --bless`, or `/prompt-review bless` here)."]
     return "\n".join(lines) + "\n"
+
+
+def _runs(side) -> str:
+    return f"{side.passes}/{side.runs}" if side is not None else "—"
 
 
 def _pct(rate: float | None) -> str:
@@ -152,27 +134,6 @@ class RunSummary:
     labels: tuple["RunSummary", ...] = ()  # the runs of the versions each `revalidate.labels` label serves
 
 
-def default_branch_head(client: InstallationClient, repo: str) -> str:
-    branch = client._call("GET", f"/repos/{repo}").json().get("default_branch") or "main"
-    (head,) = client._paginate(f"/repos/{repo}/commits", params={"sha": branch}, limit=1)
-    return str(head["sha"])
-
-
-def label_files(client: InstallationClient, engine, repo: str, label: str) -> dict[str, bytes]:
-    """The prompt files as label `label` serves them: path → the content of the version it points to."""
-    from bot.release import store
-
-    pointed = {p.path: p.version for p in store.pointers(engine, repo, label)}
-    known = store.blobs(engine, repo, sorted(set(pointed.values())))
-    files = {}
-    for path, version in pointed.items():
-        if version not in known:
-            known[version] = client.blob(repo, version)
-            store.store_blob(engine, repo, version, known[version])
-        files[path] = known[version]
-    return files
-
-
 def _revalidate(client: InstallationClient, engine, repo: str, env: Mapping[str, str], trigger: str, sha: str,
                 tree: FileTree, label: str | None = None) -> tuple[RunSummary, Run]:
     run = run_revision(tree, env)
@@ -209,6 +170,14 @@ def revalidate_repo(client: InstallationClient, engine, repo: str, env: Mapping[
 def run_revalidate_job(worker, job) -> None:
     """The worker's `revalidate` job: one repository, the trigger in the payload."""
     client = worker.app.installation(job.installation_id)
-    summary = revalidate_repo(client, worker.engine, job.repo, worker.env, str(job.payload.get("trigger") or "schedule"))
+    trigger = str(job.payload.get("trigger") or Trigger.SCHEDULE.value)
+    if trigger == Trigger.MERGE.value:
+        bless.bless_merge(client, worker.engine, job.repo, worker.env, job.payload)
+        return
+    if trigger == Trigger.BLESS.value:
+        done = bless.bless_issue(client, worker.engine, job.repo, worker.env, job.payload)
+        log.info("bless on %s#%s by %s: %s", job.repo, done.issue, job.payload.get("sender"), "done" if done.allowed else "refused")
+        return
+    summary = revalidate_repo(client, worker.engine, job.repo, worker.env, trigger)
     log.info("re-validated %s at %s: %s", job.repo, summary.sha[:7],
              "baseline written" if summary.baseline_written else summary.revalidation.verdict.headline if summary.revalidation else "")

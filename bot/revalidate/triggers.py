@@ -28,6 +28,7 @@ from bot.core.matrix import model_of
 from bot.core.report import EvalReport
 from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.revalidate.baseline import ModelChange, Seen, model_changes
+from bot.revalidate.store import load_baselines
 
 log = logging.getLogger("prompt_review.revalidate")
 KIND = "revalidate"
@@ -112,28 +113,29 @@ def live_models(report: EvalReport) -> dict[str, Seen]:
     return {m: Seen(model=v.most_common(1)[0][0][0], system_fingerprint=v.most_common(1)[0][0][1]) for m, v in votes.items()}
 
 
-def fingerprint_trigger(engine: Engine, repo: str, installation_id: int, report: EvalReport | None) -> tuple[ModelChange, ...]:
-    """Queue a revalidate run when this review saw a model answer differently named than the repo's
-    baseline says (once per change); the changes seen, whether or not this call queued the run."""
-    from bot.revalidate.jobs import load_baseline
-
+def fingerprint_trigger(engine: Engine, repo: str, installation_id: int,
+                        report: EvalReport | None) -> tuple[tuple[str | None, ModelChange], ...]:
+    """Queue a revalidate run when this review saw a model answer differently named than a baseline of the
+    repo says — the default branch's, or one of the labels' (`revalidate.labels`: blessed apart, they may
+    still hold what answered before) — once per change; the (label, change) pairs seen, whether or not this
+    call queued the run."""
     if report is None:
         return ()
     now = live_models(report)
     if not now:
         return ()
-    baseline = load_baseline(engine, repo)
-    if baseline is None:
+    baselines = load_baselines(engine, repo)
+    found = [(label, change) for label, baseline in sorted(baselines.items(), key=lambda kv: kv[0] or "")
+             for change in model_changes(baseline.models, now)]
+    if not found:
         return ()
-    changes = model_changes(baseline.models, now)
-    if not changes:
-        return ()
-    seen = {c.model: c.now.model_dump() for c in changes}
-    claim = f"fingerprint\n{repo}\n{baseline.sha}\n{json.dumps(seen, sort_keys=True)}"
-    if _claim_and_enqueue(engine, claim, {"changes": seen}, repo, installation_id,
-                          {"trigger": "fingerprint", "changes": [c.describe() for c in changes]}):
-        log.info("%s: a model changed behind its name (%s); re-validation queued", repo, "; ".join(c.describe() for c in changes))
-    return changes
+    seen = {c.model: c.now.model_dump() for _, c in found}
+    against = sorted({f"{label or ''}={baselines[label].sha}" for label, _ in found})
+    claim = f"fingerprint\n{repo}\n{' '.join(against)}\n{json.dumps(seen, sort_keys=True)}"
+    described = [c.describe() + (f" (against the baseline of the versions `{label}` serves)" if label else "") for label, c in found]
+    if _claim_and_enqueue(engine, claim, {"changes": seen}, repo, installation_id, {"trigger": "fingerprint", "changes": described}):
+        log.info("%s: a model changed behind its name (%s); re-validation queued", repo, "; ".join(described))
+    return tuple(found)
 
 
 def changes_of(payload: Mapping) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.release.intake import release_job_for
+from bot.revalidate.intake import revalidate_job_for
 from bot.service.queue import NewJob
 
 MAX_REPO_CHARS = 300  # owner (39) + "/" + name (100) fits with room; the column holds 300
@@ -114,6 +115,10 @@ def decide(event: str, payload: dict) -> Decision:
     release_job = release_job_for(event, action, payload, repo, installation_id, sender)
     if release_job is not None:  # push to the default branch, deploy comment or button
         return Decision(outcome="queued", repo=repo, pr=release_job.pr or None, jobs=[release_job])
+
+    reval = revalidate_job_for(event, action, payload, repo, installation_id, sender)
+    if reval is not None:  # a PR merged into the default branch, or `/prompt-review bless` on a re-validation issue
+        return Decision(outcome="queued", repo=repo, pr=reval.pr, jobs=[reval.job], cancel_key=reval.cancel_key)
 
     if event == "pull_request" and isinstance(payload.get("pull_request"), dict):
         pr = payload["pull_request"]

@@ -179,3 +179,21 @@ async def create_comment(request: Request, owner: str, repo: str, number: int):
         body = comment_json(s.api_url, c)
         body["html_url"] = f"{shapes.WEB}/{r.full_name}/issues/{number}#issuecomment-{c.id}"
     return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
+
+
+def comment_on_issue(s, repo: str, number: int, user: str, body: str) -> IssueComment:
+    """A human's comment on an issue, sending `issue_comment.created` with the issue as this API has it
+    (its labels and body), e.g. `/prompt-review bless` on a re-validation issue."""
+    with s.lock:
+        r = s.repo(repo)
+        i = issues_of(s).get((r.full_name, number))
+        if i is None:
+            raise KeyError(f"no issue #{number} in {r.full_name}")
+        now = s.now_iso()
+        c = IssueComment(s.next_id(), r, number, s._account(user), body, now, now)
+        s.comments_.append(c)
+        payload = s._envelope(r, "created", user)
+        payload["issue"] = issue_json(s, i)
+        payload["comment"] = comment_json(s.api_url, c)
+    s.emit("issue_comment", payload, *s._route(r))
+    return c

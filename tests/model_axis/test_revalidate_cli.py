@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import os
+from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.modelserver.app import create_app
 from bot.serving import start_in_thread
-from tests.model_axis.common import CLAUDE, MINI, drift, git_repo, model_env
+from tests.model_axis.common import CLAUDE, FILES, MINI, drift, git_repo, model_env
 
 
 @pytest.fixture()
@@ -74,3 +77,69 @@ def test_an_unusable_baseline_file_is_a_configuration_error_naming_the_file(tmp_
     assert main(["revalidate", "--repo", str(repo), "--baseline", str(bad)]) == 2
     assert f"{bad}: not a prompt-review baseline" in capsys.readouterr().err
 
+
+
+VARIANT_SUITE = """\
+description: greetings
+prompts:
+  - file://../prompts/greet.txt
+  - file://../prompts/greet.claude.txt
+providers:
+  - id: openai:chat:gpt-4o-mini
+    prompts: [prompts/greet.txt]
+  - id: anthropic:messages:claude-3-5-haiku-latest
+    prompts: [prompts/greet.claude.txt]
+tests:
+  - description: greet Ann
+    vars: {name: Ann}
+    assert: [{type: icontains, value: hello}]
+  - description: greet Bob
+    vars: {name: Bob}
+    assert: [{type: icontains, value: hello}]
+"""
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/model_axis/golden/<name>; UPDATE_GOLDEN=1 rewrites it (review the diff)."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden file {path.name}: run once with UPDATE_GOLDEN=1 and review it"
+    assert text == path.read_text(encoding="utf-8"), f"{path.name} differs: review, then rerun with UPDATE_GOLDEN=1"
+
+
+@pytest.mark.parametrize("fmt,suffix", [("text", "txt"), ("markdown", "md")])
+def test_revalidate_shows_a_prompt_with_its_per_model_variants_as_the_review_does(tmp_path, server, env, capsys, monkeypatch, fmt, suffix):
+    for var in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):  # the same commit, so the same SHA, on every run
+        monkeypatch.setenv(var, "2026-06-01T03:00:00Z")
+    repo = git_repo(tmp_path / "repo", {**FILES, "evals/promptfooconfig.yaml": VARIANT_SUITE,
+                                         "prompts/greet.claude.txt": 'Reply with "hello", briefly. The user is {{name}}.\n'})
+    args = ["revalidate", "--repo", str(repo), "--baseline", str(tmp_path / "b.json"), "--repeats", "1"]
+    assert main(args) == 0
+    drift(server.url, "gpt-4o-mini", names=("Ann",))
+    drift(server.url, "claude-3-5-haiku-latest", reported="claude-3-5-haiku-20260601", names=("Bob",))
+    capsys.readouterr()
+    assert main(args + ["--format", fmt]) == 1
+    out = capsys.readouterr().out
+    assert out.count("one prompt, a variant per model") == 1 and "claude-3-5-haiku-20260601" in out
+    assert_golden(f"revalidate_variants.{suffix}", out)
+
+
+def test_ref_runs_an_older_revision_and_suite_limits_the_run_to_the_suites_named(tmp_path, server, env, capsys):
+    repo = git_repo(tmp_path / "repo", {**FILES, "evals/other.yaml": VARIANT_SUITE.replace("greetings", "other"),
+                                         "prompts/greet.claude.txt": 'Reply with "hello", briefly. The user is {{name}}.\n'})
+    subprocess.run(["git", "tag", "v1"], cwd=repo, check=True)
+    (repo / "prompts/greet.txt").write_text('Reply with "bye". The user is {{name}}.\n')
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "bye"], cwd=repo, check=True)
+    baseline = tmp_path / "b.json"
+    base = ["revalidate", "--repo", str(repo), "--baseline", str(baseline), "--repeats", "1", "--suite", "evals/promptfooconfig.yaml"]
+    assert main(base + ["--ref", "v1"]) == 0
+    written = json.loads(baseline.read_text())
+    assert {c["suite"] for c in written["cases"].values()} == {"evals/promptfooconfig.yaml"} and len(written["cases"]) == 6
+    assert written["ref"] == "v1"
+    capsys.readouterr()
+    assert main(base + ["--ref", "v1"]) == 0  # the tagged revision still greets
+    assert main(base) == 1  # HEAD says bye: every case regressed, on both models
+    assert capsys.readouterr().out.count("REGRESSED") == 6

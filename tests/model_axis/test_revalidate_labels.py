@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.github.client import GitHubApp
 from bot.modelserver.app import create_app
 from bot.release.models import LabelPointer
+from bot.revalidate.bless import bless_issue
 from bot.revalidate.jobs import ISSUE_LABEL, load_baseline, revalidate_repo
 from bot.serving import start_in_thread
 from bot.service.db import make_engine
@@ -43,7 +44,7 @@ def world(tmp_path):
         session.add(LabelPointer(repo=REPO, label="production", path="prompts/greet.txt", version=blob_sha(PRODUCTION_PROMPT), deployment_id=1))
     app = GitHubApp(1, sim.private_key_pem.decode(), server.url)
     with start_in_thread(create_app()) as models:
-        yield {"client": app.installation(inst), "engine": engine, "models": models}
+        yield {"client": app.installation(inst), "engine": engine, "models": models, "sim": sim}
     server.stop()
     sim.close()
 
@@ -68,3 +69,14 @@ def test_the_versions_a_label_serves_are_revalidated_against_their_own_baseline(
     assert issue["number"] == number
     assert issue["title"] == f"Re-validation: evals/promptfooconfig.yaml regressed on {MINI} (the versions `production` serves)"
     assert all(f"greet {n}" in issue["body"] for n in ("Ann", "Bob", "Cy")) and "production" in issue["body"]
+
+    # Blessing the label's issue blesses the label's baseline only; an unowned prompt needs write access.
+    refused = bless_issue(client, engine, REPO, env, {"issue": number, "sender": "mallory"})
+    assert not refused.allowed and "prompts/greet.txt (unowned: needs write access)" in refused.reply
+    world["sim"].set_permission(REPO, "erin", "write")
+    default_before = load_baseline(engine, REPO)
+    blessed = bless_issue(client, engine, REPO, env, {"issue": number, "sender": "erin"})
+    assert blessed.allowed and "with the versions `production` serves" in blessed.reply
+    assert load_baseline(engine, REPO, "production").models[MINI].system_fingerprint == "fp_changed"
+    assert load_baseline(engine, REPO) == default_before
+    assert revalidate_repo(client, engine, REPO, env).labels[0].revalidation.regressed == ()

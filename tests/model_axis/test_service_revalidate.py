@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 
 from bot.github.client import GitHubApp
@@ -50,6 +51,7 @@ def test_a_model_change_files_one_issue_per_suite_and_model_updates_it_and_close
     drift(url, "gpt-4o-mini", fingerprint="fp_changed", names=("Ann", "Bob"))
     run = revalidate_repo(client, engine, REPO, env)
     (number,) = run.issues.opened
+    assert world["sim"].check_runs(REPO, run.sha) == []  # filed as work: no check on main turns red
     (issue,) = _issues(world, "open")
     assert issue["number"] == number and issue["title"] == f"Re-validation: evals/promptfooconfig.yaml regressed on {MINI}"
     assert "greet Ann" in issue["body"] and "greet Bob" in issue["body"] and "greet Cy" not in issue["body"]
@@ -70,3 +72,20 @@ def test_the_schedule_is_cron_in_utc():
     monday_3am = datetime(2026, 6, 1, 3, 0, tzinfo=timezone.utc)
     assert due("0 3 * * 1", datetime(2026, 5, 31, 12, 0, tzinfo=timezone.utc), monday_3am)
     assert not due("0 3 * * 1", monday_3am, datetime(2026, 6, 7, 23, 0, tzinfo=timezone.utc))
+
+
+def test_the_issue_groups_the_regressed_cases_into_clusters_with_their_baseline_and_current_outputs(world):
+    client, engine, url = world["client"], world["engine"], world["models"].url
+    env = model_env(url)
+    assert revalidate_repo(client, engine, REPO, env).baseline_written
+    rewrites = [{"old": "hello", "new": "goodbye", "when": f"The user is {n}."} for n in ("Ann", "Bob")]
+    rewrites.append({"old": "hello", "new": "I cannot help with greetings today, please ask a person", "when": "The user is Cy."})
+    httpx.post(url + "/_control/drift", json={"model": "gpt-4o-mini", "rewrites": rewrites}, timeout=10).raise_for_status()
+    revalidate_repo(client, engine, REPO, env)
+    (issue,) = _issues(world, "open")
+    body = issue["body"]
+    first, second = body.index("#### 2 regressed"), body.index("#### 1 regressed")
+    assert first < body.index("greet Ann") < body.index("greet Bob") < second < body.index("greet Cy")
+    assert body.count('failing icontains "hello"') == 2  # the assertion both clusters fail, in each heading
+    assert "| greet Ann | 3/3 → 0/3 | hello | goodbye |" in body
+    assert "| greet Cy | 3/3 → 0/3 | hello | I cannot help with greetings today, please ask a person |" in body

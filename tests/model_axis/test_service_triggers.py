@@ -1,7 +1,7 @@
 """What starts a re-validation in the running service, end to end over HTTP (the GitHub simulator, the
 scripted model server whose model changes behind its name, the real web app, workers and storage):
 the repo's cron schedule — one run per firing however many processes look — and a review whose provider
-answers under another fingerprint than the baseline — one run per change. And the per-model accept
+answers under another fingerprint than a baseline (the default branch's, or a label's) — one run per change. And the per-model accept
 buttons on the evals check."""
 
 from __future__ import annotations
@@ -14,14 +14,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.result import EVALS_CHECK
+from bot.core.result import COMMENT_MARKER, EVALS_CHECK
 from bot.modelserver.app import create_app
-from bot.revalidate.jobs import ISSUE_LABEL, load_baseline, revalidate_repo
+from bot.pipeline.trees import GitHubTree
+from bot.release.models import LabelPointer
+from bot.revalidate.baseline import baseline_from
+from bot.revalidate.jobs import ISSUE_LABEL, load_baseline, revalidate_repo, save_baseline
+from bot.revalidate.run import run_revision
 from bot.revalidate.triggers import schedule_pass
 from bot.serving import start_in_thread
 from bot.service.db import AuditEntry, Job
 from bot.service.run import build_service
-from tests.model_axis.common import CLAUDE, FILES, MINI, drift, model_env
+from tests.model_axis.common import CLAUDE, CONFIG, FILES, MINI, drift, model_env
+from tests.model_axis.test_revalidate_labels import PRODUCTION_PROMPT, blob_sha
 from tests.service.harness import stack, wait_for
 
 REPO = "acme/greet"
@@ -141,6 +146,13 @@ def test_each_blocked_model_has_its_own_accept_button_and_the_audit_names_the_mo
         running.wait_idle()
         evals = _runs(sim, pr.head_sha)[EVALS_CHECK]
         assert evals.conclusion == "failure"
+        # The matrix, in the comment and the check output: a column per model, the pass rates, the changed cases.
+        (comment,) = [c.body for c in sim.comments(REPO, pr.number) if c.body.startswith(COMMENT_MARKER)]
+        for text in (comment, (evals.summary or "") + (evals.text or "")):
+            assert "**Per model** (base → head)" in text
+            assert f"| Case | `{CLAUDE}` | `{MINI}` |" in text
+            assert "| **pass rate** | 100\\.0% → 0\\.0% ❌ blocks | 100\\.0% → 0\\.0% ❌ blocks |" in text
+            assert "| greet Ann | ❌ pass → fail | ❌ pass → fail |" in text
         assert [(a["identifier"], a["label"]) for a in evals.actions] == [
             ("accept_model_0", "Accept claude-3-5-h…"), ("accept_model_1", "Accept gpt-4o-mini")]
         assert all(len(a["label"]) <= 20 and len(a["description"]) <= 40 for a in evals.actions)
@@ -159,3 +171,38 @@ def test_each_blocked_model_has_its_own_accept_button_and_the_audit_names_the_mo
         running.wait_idle()
         accepted = _runs(sim, pr.head_sha)[EVALS_CHECK]
         assert accepted.conclusion == "success" and not accepted.actions
+
+
+def test_a_review_that_sees_a_fingerprint_only_a_labels_baseline_predates_queues_a_run_that_files_the_labels_issue(tmp_path, models):
+    """The default branch's baseline was blessed after the model changed (a merge); `production` still serves
+    an older prompt version, blessed before the change — and only that version trips on the new model."""
+    env = model_env(models.url)
+    with stack(tmp_path, env=env, revalidate_interval_seconds=0) as running:
+        sim, engine = running.sim, running.service.engine
+        sim.create_org("acme")
+        config = CONFIG + "  labels: [production]\n"
+        sim.create_repo("acme", "greet", {**FILES, ".github/prompt-review.yml": config, "prompts/greet.txt": PRODUCTION_PROMPT})
+        head = sim.push_branch(REPO, "main", {"prompts/greet.txt": FILES["prompts/greet.txt"]})  # main moved on since
+        client = running.service.github.installation(sim.install("acme"))
+        running.wait_idle()
+        with Session(engine) as session, session.begin():
+            session.add(LabelPointer(repo=REPO, label="production", path="prompts/greet.txt", version=blob_sha(PRODUCTION_PROMPT),
+                                     deployment_id=1))
+        first = revalidate_repo(client, engine, REPO, env)
+        assert first.baseline_written and [r.baseline_written for r in first.labels] == [True]
+
+        httpx.post(models.url + "/_control/drift", json={"model": "gpt-4o-mini", "system_fingerprint": "fp_changed",
+                   "rewrites": [{"old": "hello", "new": "bye", "when": "Greet politely."}]}, timeout=10).raise_for_status()
+        run = run_revision(GitHubTree(client, REPO, head, {}), env)  # as a merge blessing the default branch would
+        save_baseline(engine, REPO, baseline_from(run.report, head, "default branch", run.repeats), "dave", "merged")
+        assert load_baseline(engine, REPO).models[MINI].system_fingerprint == "fp_changed"
+        assert load_baseline(engine, REPO, "production").models[MINI].system_fingerprint == "fp_scripted"
+
+        sim.open_pull(REPO, "warm", {"prompts/greet.txt": 'Reply with "hello", warmly. The user is {{name}}.\n'}, "Warm", "dave")
+        running.wait_idle()
+        (job,) = _revalidate_jobs(engine)
+        assert job.state == "done" and job.payload["trigger"] == "fingerprint"
+        assert job.payload["changes"] == [f"{MINI}: system_fingerprint fp_scripted → fp_changed (against the baseline of the versions `production` serves)"]
+        (issue,) = _issues(running, "open")
+        assert issue["title"] == f"Re-validation: evals/promptfooconfig.yaml regressed on {MINI} (the versions `production` serves)"
+        assert all(f"greet {n}" in issue["body"] for n in ("Ann", "Bob", "Cy"))

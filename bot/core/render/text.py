@@ -1,7 +1,8 @@
 """The review as plain terminal text (`review --format text`, the demo): no markdown escapes, no
 HTML, tables wrapped to the width. Built with rich into a string; colour only when asked (a TTY).
 
-Same order as the comment: headline, causes, clusters, semantic diff, footer.
+Same order as the comment: headline, causes, clusters, semantic diff (a prompt's per-model variants
+together), footer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from rich.text import Text
 from bot.core.render import conclusion
 from bot.core.render.budget import LEVELS
 from bot.core.render.causes import CauseView, cause_views, cluster_views
-from bot.core.render.diffview import prompt_view
+from bot.core.render.context import prompt_views
 from bot.core.render.views import suite_views
 from bot.core.result import ReviewResult
 
@@ -95,10 +96,18 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
                     if not (fixed and lst.status == "fixed"):
                         console.print(f"{lst.total} {lst.label}")
 
-        for p in result.prompts:
-            view = prompt_view(p, _DETAIL)
+        changed = {p.path for p in result.prompts}
+        for view in prompt_views(result, _DETAIL):  # a prompt's changed per-model variants together, as in the comment
+            note = view.variant
+            if note is not None and note.first:
+                console.print()
+                console.print(Text(f"One prompt, a variant per model ({note.suite})", style="bold"))
+                for path, models in note.siblings:
+                    console.print(f"  {path} on {', '.join(models)}" + (" · changed" if path in changed else ""))
             console.print()
             console.print(Text(f"Prompt {view.path} ({view.status}, +{view.lines_added} −{view.lines_removed} lines)", style="bold"))
+            if note is not None:
+                console.print(f"Variant for {', '.join(note.models)}.")
             if view.formatting_only:
                 console.print("formatting only: no semantic change")
                 continue
