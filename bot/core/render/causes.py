@@ -7,12 +7,13 @@ Strings are raw here; the templates escape them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.explain import ChangeRef, Cluster, Explanation, cluster_cases
-from bot.core.explain.model import ClusterKind
+from bot.core.explain.model import Cause, ClusterKind
 from bot.core.render.budget import Detail
 from bot.core.render.views import CaseRow, case_row
+from bot.core.report import CaseResult
+from bot.core.result import ReviewResult
 
 VISIBLE_ROWS = 5  # a cluster of up to this many cases shows them all; a bigger one folds its members
 
@@ -95,25 +96,25 @@ def change_phrase(c: ChangeRef) -> str:
     return f"{line.verb} “{line.quote}”" if line.quote else line.verb
 
 
-def clusters_of(result: Any) -> tuple[Cluster, ...]:
+def clusters_of(result: ReviewResult) -> tuple[Cluster, ...]:
     ex: Explanation | None = result.explanation
     if ex is not None:
         return ex.clusters
     return cluster_cases(result.evals.cases()) if result.evals is not None else ()
 
 
-def _label(members: list[Any], suite: str) -> str:
+def _label(members: list[CaseResult], suite: str) -> str:
     metrics = {m.metric for m in members}
     return f"{metrics.pop()} " if len(metrics) == 1 and None not in metrics else ""
 
 
-def cause_views(result: Any) -> tuple[CauseView, ...]:
+def cause_views(result: ReviewResult) -> tuple[CauseView, ...]:
     """One line per cause (its clusters merged), biggest first; clusters with no cause after."""
     ex: Explanation | None = result.explanation
     if ex is None or result.evals is None:
         return ()
     by_key = {c.key: c for c in result.evals.cases()}
-    merged: dict[tuple, list[tuple[Cluster, Any]]] = {}
+    merged: dict[tuple, list[tuple[Cluster, Cause]]] = {}
     for cluster in ex.clusters:
         cause = ex.cause_of(cluster.id)
         if cause is None:
@@ -148,7 +149,7 @@ def cause_views(result: Any) -> tuple[CauseView, ...]:
     return tuple(views)
 
 
-def cluster_views(result: Any, suite_path: str, kind: str, detail: Detail, rows_left: int) -> tuple[tuple[ClusterView, ...], int]:
+def cluster_views(result: ReviewResult, suite_path: str, kind: str, detail: Detail, rows_left: int) -> tuple[tuple[ClusterView, ...], int]:
     """The suite's clusters of one kind, and how many case rows they used."""
     if result.evals is None:
         return (), 0

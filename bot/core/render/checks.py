@@ -3,7 +3,6 @@
 
 # No `from __future__ import annotations`: this module's public `annotations` function would share its name.
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.render import conclusion, escape
 from bot.core.render.budget import CHECK_LIMIT, LEVELS, Detail, fit
@@ -12,6 +11,7 @@ from bot.core.render.diffview import SEVERITY_RANK, change_lines, sorted_changes
 from bot.core.render.env import render
 from bot.core.render.linemap import head_line_for_base
 from bot.core.result import ReviewResult
+from bot.core.semdiff import Change
 
 TITLE_LIMIT = 255  # GitHub cuts check titles and annotation titles beyond this
 MESSAGE_LIMIT = 4000  # annotation messages are plain text; keep them readable
@@ -70,10 +70,6 @@ def render_approval_check(result: ReviewResult) -> CheckOutput:
     return CheckOutput(conclusion=outcome.conclusion, title=_title(outcome.title), summary=summary, text=None)
 
 
-def _val(x: Any) -> str:
-    return str(getattr(x, "value", x))
-
-
 def annotations(result: ReviewResult, evals_conclusion: str = "neutral") -> tuple[dict, ...]:
     """One annotation per high-severity semantic change, on the head lines it concerns.
 
@@ -86,16 +82,16 @@ def annotations(result: ReviewResult, evals_conclusion: str = "neutral") -> tupl
     level = "failure" if evals_conclusion == "failure" else "warning"
     out: list[dict] = []
     for prompt in result.prompts:
-        sd = getattr(prompt, "semdiff", None)
-        if sd is None or getattr(prompt, "status", "") == "removed":
+        sd = prompt.semdiff
+        if sd is None or prompt.status == "removed":
             continue
-        for change in sorted_changes(getattr(sd, "changes", ())):
-            if SEVERITY_RANK.get(_val(change.severity), 9) != 0:
+        for change in sorted_changes(sd.changes):
+            if SEVERITY_RANK.get(change.severity.value, 9) != 0:
                 continue
-            path = getattr(change, "file", None) or prompt.path
-            span = getattr(change, "head_lines", None)
-            if not span and getattr(change, "base_lines", None) and path == prompt.path:
-                line = head_line_for_base(getattr(prompt, "unified_diff", "") or "", change.base_lines[0])
+            path = change.file or prompt.path
+            span = change.head_lines
+            if not span and change.base_lines and path == prompt.path:
+                line = head_line_for_base(prompt.unified_diff or "", change.base_lines[0])
                 span = (line, line) if line else None
             if not span:
                 continue
@@ -107,18 +103,18 @@ def annotations(result: ReviewResult, evals_conclusion: str = "neutral") -> tupl
                     "start_line": start,
                     "end_line": max(start, end),
                     "annotation_level": level,
-                    "title": _title(f"{_val(change.type).replace('_', ' ')} ({_val(change.severity)} severity)"),
+                    "title": _title(f"{change.type.value.replace('_', ' ')} ({change.severity.value} severity)"),
                     "message": message,
                 }
             )
     return tuple(out)
 
 
-def _message(change: Any) -> str:
+def _message(change: Change) -> str:
     parts = [str(change.summary)]
-    if getattr(change, "before", None):
+    if change.before:
         parts.append(f"Before: {change.before}")
-    if getattr(change, "after", None):
+    if change.after:
         parts.append(f"After: {change.after}")
     where = change_lines(change)
     if where:

@@ -1,15 +1,18 @@
 """Changed prompts → the semantic-diff table rows and the collapsible word-level diff text.
 
-Reads `PromptChange` and its `semdiff` (bot.core.semdiff.PromptDiff) by attribute; strings stay
-raw here and are escaped by the templates.
+Reads `PromptChange` and its `semdiff` (bot.core.semdiff.PromptDiff); strings stay raw here and are
+escaped by the templates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.render.budget import Detail
+from bot.core.result import PromptChange
+from bot.core.semdiff import Change, WordDiffHunk
+from bot.core.semdiff.model import Lines
 
 SEVERITY_ICONS = {"high": "🔴", "medium": "🟠", "low": "🟡", "none": "⚪"}
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2, "none": 3}
@@ -64,28 +67,24 @@ class PromptView:
         return self.rows_total - len(self.rows)
 
 
-def _val(x: Any) -> str:
-    return str(getattr(x, "value", x))
-
-
-def _lines(span: Any) -> str:
+def _lines(span: Lines | None) -> str:
     if not span:
         return ""
     a, b = span
     return f"L{a}" if a == b else f"L{a}–{b}"
 
 
-def change_lines(change: Any) -> str:
-    base, head = _lines(getattr(change, "base_lines", None)), _lines(getattr(change, "head_lines", None))
+def change_lines(change: Change) -> str:
+    base, head = _lines(change.base_lines), _lines(change.head_lines)
     if base and head:
         return f"{base} → {head}"
     return head or (f"{base} (base)" if base else "")
 
 
-def sorted_changes(changes: Any) -> list[Any]:
-    def key(c: Any):
-        pos = getattr(c, "head_lines", None) or getattr(c, "base_lines", None) or (0, 0)
-        return (SEVERITY_RANK.get(_val(c.severity), 4), pos[0])
+def sorted_changes(changes: Iterable[Change]) -> list[Change]:
+    def key(c: Change) -> tuple[int, int]:
+        pos = c.head_lines or c.base_lines or (0, 0)
+        return (SEVERITY_RANK.get(c.severity.value, 4), pos[0])
 
     return sorted(changes or (), key=key)
 
@@ -102,15 +101,15 @@ def _shorten_equal(text: str, keep: int = 80) -> str:
     return text[:keep] + " … " + text[-keep:]
 
 
-def word_diff_text(hunks: Any, limit: int) -> tuple[str, int]:
+def word_diff_text(hunks: Iterable[WordDiffHunk], limit: int) -> tuple[str, int]:
     """Hunks in git --word-diff notation ([-removed-]{+added+}), whole hunks only, within `limit`."""
     out: list[str] = []
     used = 0
     hunks = list(hunks or ())
     for i, hunk in enumerate(hunks):
-        head = f"@@ {_lines(getattr(hunk, 'base_lines', None)) or '—'} → {_lines(getattr(hunk, 'head_lines', None)) or '—'} @@"
+        head = f"@@ {_lines(hunk.base_lines) or '—'} → {_lines(hunk.head_lines) or '—'} @@"
         body = []
-        for op, text in getattr(hunk, "ops", ()) or ():
+        for op, text in hunk.ops:
             if op == "insert":
                 body.append("{+" + text + "+}")
             elif op == "delete":
@@ -139,66 +138,66 @@ def unified_text(diff: str, limit: int) -> tuple[str, int]:
     return "\n".join(out), 0
 
 
-def _summary(c: Any) -> str:
+def _summary(c: Change) -> str:
     """The change's own summary, prefixed with its kind unless it already says it."""
-    kind = _val(c.type).replace("_", " ")
+    kind = c.type.value.replace("_", " ")
     text = str(c.summary or "")
     return text if text.lower().startswith(kind) else f"{kind}: {text}"
 
 
-def prompt_view(prompt: Any, detail: Detail) -> PromptView:
-    sd = getattr(prompt, "semdiff", None)
-    changes = sorted_changes(getattr(sd, "changes", ()) if sd is not None else ())
+def prompt_view(prompt: PromptChange, detail: Detail) -> PromptView:
+    sd = prompt.semdiff
+    changes = sorted_changes(sd.changes if sd is not None else ())
     n = max(detail.excerpt, 60)
     rows = tuple(
         ChangeRow(
-            severity=_val(c.severity),
-            icon=SEVERITY_ICONS.get(_val(c.severity), "⚪"),
-            kind=_val(c.type).replace("_", " "),
+            severity=c.severity.value,
+            icon=SEVERITY_ICONS.get(c.severity.value, "⚪"),
+            kind=c.type.value.replace("_", " "),
             summary=_cut(_summary(c), 2 * n),
-            before=_cut(getattr(c, "before", None), n),
-            after=_cut(getattr(c, "after", None), n),
+            before=_cut(c.before, n),
+            after=_cut(c.after, n),
             lines=change_lines(c),
         )
         for c in changes[: detail.changes]
     )
     counts: dict[str, int] = {}
     for c in changes:
-        counts[_val(c.severity)] = counts.get(_val(c.severity), 0) + 1
+        counts[c.severity.value] = counts.get(c.severity.value, 0) + 1
     severity_counts = " · ".join(f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts.get(s))
     tokens = None
-    if sd is not None and getattr(sd, "tokens_before", None) is not None and getattr(sd, "tokens_after", None) is not None:
+    if sd is not None and sd.tokens_before is not None and sd.tokens_after is not None:
         delta = sd.tokens_after - sd.tokens_before
-        approx = "~" if getattr(sd, "tokens_estimated", True) else ""
+        approx = "~" if sd.tokens_estimated else ""
         tokens = f"{approx}{sd.tokens_before} → {approx}{sd.tokens_after} tokens ({delta:+d})"
-    hunks = getattr(sd, "word_diff", ()) if sd is not None else ()
-    if hunks and not getattr(sd, "fallback", False):
+    hunks = sd.word_diff if sd is not None else ()
+    if sd is not None and hunks and not sd.fallback:
         diff, hidden = word_diff_text(hunks, detail.diff_chars) if detail.diff_chars else ("", len(hunks))
         kind = "word"
     else:
-        text = getattr(prompt, "unified_diff", "") or ""
+        text = prompt.unified_diff or ""
         diff, hidden = unified_text(text, detail.diff_chars) if detail.diff_chars else ("", len(text.splitlines()))
         kind = "unified"
     return PromptView(
         path=prompt.path,
-        previous_path=getattr(prompt, "previous_path", None),
-        why=getattr(prompt, "why", "matches prompts.include"),
-        status=getattr(prompt, "status", "modified"),
-        format=getattr(sd, "format", None) if sd is not None else None,
-        lines_added=getattr(prompt, "lines_added", 0),
-        lines_removed=getattr(prompt, "lines_removed", 0),
+        previous_path=prompt.previous_path,
+        why=prompt.why,
+        status=prompt.status,
+        format=sd.format if sd is not None else None,
+        lines_added=prompt.lines_added,
+        lines_removed=prompt.lines_removed,
         tokens=tokens,
-        formatting_only=bool(getattr(sd, "formatting_only", False)) if sd is not None else False,
-        fallback=bool(getattr(sd, "fallback", False)) if sd is not None else sd is None,
-        errors=tuple(str(e) for e in (getattr(sd, "errors", ()) if sd is not None else ())),
+        formatting_only=sd.formatting_only if sd is not None else False,
+        fallback=sd.fallback if sd is not None else True,
+        errors=tuple(str(e) for e in (sd.errors if sd is not None else ())),
         rows=rows,
         rows_total=len(changes),
         severity_counts=severity_counts,
         diff=diff or None,
         diff_kind=kind,
         diff_hidden=hidden,
-        base_hash=_version(getattr(prompt, "base_hash", None), getattr(prompt, "base_unread", None)),
-        head_hash=_version(getattr(prompt, "head_hash", None), getattr(prompt, "head_unread", None)),
+        base_hash=_version(prompt.base_hash, prompt.base_unread),
+        head_hash=_version(prompt.head_hash, prompt.head_unread),
     )
 
 

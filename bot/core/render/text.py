@@ -118,8 +118,8 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
                 table.add_row(row.severity, row.summary, row.lines)
             console.print(table)
 
-        stats = getattr(report, "stats", None)
-        if stats is not None:
+        if report is not None:
+            stats = report.stats
             extra = f" ({stats.explain_calls} to find causes)" if stats.explain_calls else ""
             console.print()
             console.print(f"{stats.model_calls} model calls{extra} · {stats.cache_hits} cached · "

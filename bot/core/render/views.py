@@ -1,18 +1,19 @@
 """Eval report → what the templates lay out: plain-text rows and lists cut to a detail level.
 
 Strings here are still raw (unescaped); the templates escape them through the filters of
-`bot.core.render.env`. The engines' types are read by attribute so any object with the same
-fields renders.
+`bot.core.render.env`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
+from bot.core.compare import SideResult
 from bot.core.render.budget import Detail
-from bot.core.report import SuiteReport
+from bot.core.report import CaseResult, EvalReport, SuiteReport
 
 
 @dataclass(frozen=True)
@@ -77,48 +78,43 @@ class SuiteView:
         return self.regressed_total - self.regressed_shown
 
 
-def _status(case: Any) -> str:
-    s = getattr(case, "status", "")
-    return str(getattr(s, "value", s))
+def _status(case: CaseResult) -> str:
+    return case.status.value
 
 
-def _vars_text(vars_: Any) -> str:
-    try:
-        items = list(dict(vars_).items())
-    except (TypeError, ValueError):
-        return str(vars_ or "")
-    return ", ".join(f"{k}={v}" for k, v in items)
+def _vars_text(vars_: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in vars_.items())
 
 
-def case_name(case: Any) -> str:
-    return getattr(case, "description", "") or _vars_text(getattr(case, "vars", {})) or str(case.key)
+def case_name(case: CaseResult) -> str:
+    return case.description or _vars_text(case.vars) or str(case.key)
 
 
-def _side_failure(side: Any) -> str:
+def _side_failure(side: SideResult | None) -> str:
     if side is None:
         return ""
-    if getattr(side, "error", None):
+    if side.error:
         return f"error: {side.error}"
-    return "; ".join(getattr(side, "failed_assertions", ()) or ())
+    return "; ".join(side.failed_assertions)
 
 
-def case_row(case: Any, detail: Detail) -> CaseRow:
+def case_row(case: CaseResult, detail: Detail) -> CaseRow:
     """One case as a table row; excerpts are cut here, before escaping."""
     n = detail.excerpt or 60
 
     def cut(s: str) -> str:
         return s if len(s) <= n else s[: n - 1].rstrip() + "…"
 
-    base, head = getattr(case, "base", None), getattr(case, "head", None)
+    base, head = case.base, case.head
     assertion = _side_failure(head) or _side_failure(base)
     return CaseRow(
         name=cut(case_name(case)),
-        metric=getattr(case, "metric", None),
+        metric=case.metric,
         assertion=cut(assertion),
-        base_output=cut(getattr(base, "output", "") or "") if base is not None else "",
-        head_output=cut(getattr(head, "output", "") or "") if head is not None else "",
-        reason=cut("; ".join(getattr(case, "reasons", ()) or ())),
-        flaky=bool(getattr(case, "flaky", False)),
+        base_output=cut(base.output or "") if base is not None else "",
+        head_output=cut(head.output or "") if head is not None else "",
+        reason=cut("; ".join(case.reasons)),
+        flaky=case.flaky,
     )
 
 
@@ -133,15 +129,15 @@ LISTS = (  # (status or "flaky", label, icon), the order they appear in
 )
 
 
-def _verdict_word(side: Any) -> str:
+def _verdict_word(side: SideResult | None) -> str:
     if side is None:
         return "not run"
-    if getattr(side, "error", None):
+    if side.error:
         return "error"
-    return "pass" if side.passed else "fail: " + "; ".join(side.failed_assertions or ())
+    return "pass" if side.passed else "fail: " + "; ".join(side.failed_assertions)
 
 
-def loosened_row(case: Any, detail: Detail) -> LoosenedRow:
+def loosened_row(case: CaseResult, detail: Detail) -> LoosenedRow:
     n = detail.excerpt or 60
 
     def cut(s: str) -> str:
@@ -150,7 +146,7 @@ def loosened_row(case: Any, detail: Detail) -> LoosenedRow:
     deleted = case.head is None
     return LoosenedRow(
         name=cut(case_name(case)),
-        change=cut(case.loosened),
+        change=cut(case.loosened or ""),
         base_verdict="pass" if deleted else cut(_verdict_word(case.base)),
         head_verdict="deleted: not checked" if deleted else cut(_verdict_word(case.head_under_base)),
     )
@@ -160,8 +156,8 @@ def _plural_counts(pairs: Iterable[tuple[int, str]]) -> str:
     return " · ".join(f"{n} {label}" for n, label in pairs if n)
 
 
-def suite_view(suite: Any, detail: Detail, rows_left: int) -> SuiteView:
-    cases = list(getattr(suite, "cases", ()) or ())
+def suite_view(suite: SuiteReport, detail: Detail, rows_left: int) -> SuiteView:
+    cases = list(suite.cases)
     regressed = sorted(
         (c for c in cases if _status(c) == "regressed"), key=lambda c: (c.metric or "", str(c.key))
     )
@@ -172,19 +168,19 @@ def suite_view(suite: Any, detail: Detail, rows_left: int) -> SuiteView:
         totals[c.metric] = totals.get(c.metric, 0) + 1
     for c in shown:
         groups.setdefault(c.metric, []).append(case_row(c, detail))
-    by_status: dict[str, list[Any]] = {key: [] for key, _, _ in LISTS}
+    by_status: dict[str, list[CaseResult]] = {key: [] for key, _, _ in LISTS}
     for c in cases:
         st = _status(c)
         if st in by_status:
             by_status[st].append(c)
-        if getattr(c, "flaky", False):
+        if c.flaky:
             by_status["flaky"].append(c)
     lists = tuple(
         CaseList(label, icon, len(by_status[key]), tuple(case_row(c, detail) for c in by_status[key][: detail.list_items]), key)
         for key, label, icon in LISTS
         if by_status[key]
     )
-    metrics = sorted({c.metric for c in cases if getattr(c, "metric", None)})
+    metrics = sorted({c.metric for c in cases if c.metric})
     metric_counts = []
     for m in metrics:
         mc = [c for c in cases if c.metric == m]
@@ -192,21 +188,21 @@ def suite_view(suite: Any, detail: Detail, rows_left: int) -> SuiteView:
             (sum(_status(c) == key for c in mc), label) for key, label, _ in (("regressed", "regressed", ""), *LISTS[:2])
         )
         metric_counts.append((m, text or f"{len(mc)} unchanged"))
-    loosened = [c for c in cases if getattr(c, "loosened", None)]
+    loosened = [c for c in cases if c.loosened]
     return SuiteView(
         loosened=tuple(loosened_row(c, detail) for c in loosened[: detail.list_items]),
         loosened_total=len(loosened),
         path=str(suite.path),
-        description=getattr(suite, "description", "") or "",
+        description=suite.description or "",
         headline=suite_headline(suite),
         metric_counts=tuple(metric_counts) if len(metrics) > 0 else (),
         groups=tuple(MetricGroup(m, totals[m], tuple(rows)) for m, rows in groups.items()),
         regressed_total=len(regressed),
         regressed_shown=len(shown),
         lists=lists,
-        unaffected=int(getattr(suite, "unaffected", 0) or 0),
-        skipped_reason=getattr(suite, "skipped_reason", None),
-        notes=tuple(getattr(suite, "notes", ()) or ()),
+        unaffected=suite.unaffected,
+        skipped_reason=suite.skipped_reason,
+        notes=tuple(suite.notes),
     )
 
 
@@ -217,12 +213,9 @@ def pct(rate: float | None) -> str:
 def suite_headline(suite: SuiteReport) -> str:
     counts = suite.counts
     parts = [
-        _plural_counts(
-            (getattr(counts, key), label)
-            for key, label in (("regressed", "regressed"), ("fixed", "fixed"), ("still_failing", "still failing"),
-                               ("still_passing", "still passing"), ("new", "new"), ("removed", "removed"),
-                               ("error", "errored"), ("skipped", "not run"))
-        )
+        _plural_counts(((counts.regressed, "regressed"), (counts.fixed, "fixed"), (counts.still_failing, "still failing"),
+                        (counts.still_passing, "still passing"), (counts.new, "new"), (counts.removed, "removed"),
+                        (counts.error, "errored"), (counts.skipped, "not run")))
     ]
     base, head = suite.pass_rate_base, suite.pass_rate_head
     if base is not None or head is not None:
@@ -238,16 +231,16 @@ def suite_headline(suite: SuiteReport) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def suite_views(report: Any, detail: Detail) -> tuple[SuiteView, ...]:
+def suite_views(report: EvalReport, detail: Detail) -> tuple[SuiteView, ...]:
     views = []
     rows_left = detail.regressed_rows
-    for suite in getattr(report, "suites", ()) or ():
+    for suite in report.suites:
         view = suite_view(suite, detail, rows_left)
         rows_left -= view.regressed_shown
         views.append(view)
     return tuple(views)
 
 
-def model_ids(report: Any) -> tuple[str, ...]:
-    ids = {getattr(c, "provider_id", None) for s in getattr(report, "suites", ()) or () for c in s.cases}
+def model_ids(report: EvalReport) -> tuple[str, ...]:
+    ids = {c.provider_id for s in report.suites for c in s.cases}
     return tuple(sorted(i for i in ids if i))
