@@ -241,7 +241,7 @@ def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) ->
         print(f"prompt-review: {problem.title}: {problem.detail}", file=sys.stderr)
         for error in problem.errors:
             print(f"  {error}", file=sys.stderr)
-    for error in getattr(result.evals, "errors", ()):
+    for error in result.evals.errors if result.evals is not None else ():
         print(f"prompt-review: {error}", file=sys.stderr)
     if result.evals is not None and result.evals.verdict.could_not_check:
         print(f"prompt-review: could not check: {result.evals.verdict.could_not_check}", file=sys.stderr)

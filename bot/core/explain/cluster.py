@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 
 from bot.core.explain.model import Cluster, ClusterKind
+from bot.core.report import CaseResult
 
 # Outputs at least this similar (0–100, after normalising) belong to one cluster.
 SIMILARITY = 70.0
@@ -21,8 +22,8 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"\d+", "0", text.lower())).strip()[:2000]
 
 
-def _status(case) -> str:
-    return str(getattr(case.status, "value", case.status))
+def _status(case: CaseResult) -> str:
+    return case.status.value
 
 
 def _failing(case, kind: ClusterKind) -> tuple[str, ...]:

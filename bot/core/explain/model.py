@@ -127,13 +127,13 @@ def candidate_changes(prompts: Iterable) -> tuple[ChangeRef, ...]:
         if semdiff is not None and semdiff.changes and not semdiff.formatting_only:
             n = 0
             for c in semdiff.changes:
-                kind = str(getattr(c.type, "value", c.type))
+                kind = c.type.value
                 if kind in _NOT_REVERTIBLE:
                     continue
                 n += 1
                 out.append(ChangeRef(
                     id=f"{p.path}#{n}", prompt=p.path, file=c.file or p.path, type=kind,
-                    severity=str(getattr(c.severity, "value", c.severity)), summary=c.summary,
+                    severity=c.severity.value, summary=c.summary,
                     before=c.before, after=c.after, base_lines=c.base_lines, head_lines=c.head_lines,
                 ))
         elif semdiff is None and p.unified_diff:
