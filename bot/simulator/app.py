@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import uuid
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
@@ -24,12 +24,17 @@ from bot.simulator.routes_web import router as web_router
 from bot.simulator.routes_write import router as write_router
 
 
+def routers() -> tuple[APIRouter, ...]:
+    """The route groups the app serves, in matching order."""
+    # issues first: it owns issue comments and hands comments on PRs to the repos routes
+    return (app_router, issues_router, repos_router, write_router, release_router, web_router, oauth_router)
+
+
 def create_app(sim: Simulator) -> FastAPI:
     """The REST API over `sim`; `app.state.sim` may be swapped for a fresh Simulator (tests reuse one server)."""
     app = FastAPI(title="GitHub simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = sim
-    # issues first: it owns issue comments and hands comments on PRs to the repos routes
-    for router in (app_router, issues_router, repos_router, write_router, release_router, web_router, oauth_router):
+    for router in routers():
         app.include_router(router)
 
     @app.exception_handler(GitHubError)

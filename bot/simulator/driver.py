@@ -387,6 +387,9 @@ class Simulator(EventsMixin, FaultsMixin, ReleaseMixin):
         return self._pull_event(repo, pr_number, "closed", user, close)
 
     def reopen_pull(self, repo: str | SimRepo, pr_number: int, user: str | None = None) -> SimPull:
+        if self.pull(repo, pr_number).merged:
+            raise ValueError(f"pull request #{pr_number} is merged: GitHub cannot reopen it")
+
         def reopen(p: PullRequest) -> None:
             p.state, p.closed_at = "open", None
         return self._pull_event(repo, pr_number, "reopened", user, reopen)

@@ -103,7 +103,7 @@ class EventsMixin:
         review = shapes.review(self.api_url, rv)
         review["state"] = rv.state.lower()  # webhooks use lower-case states
         out["review"] = review
-        out["pull_request"] = self.pull_json(rv.pull)
+        out["pull_request"] = shapes.simple_pull_request(self.api_url, rv.pull)
         return out
 
     def installation_json(self, inst: Installation) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class EventsMixin:
 
     def installation_payload(self, inst: Installation, action: str, sender: str) -> dict[str, Any]:
         return {"action": action, "installation": self.installation_json(inst),
-                "repositories": self._repo_refs(self.installed_repo_names(inst)), "requester": None,
+                "repositories": self._repo_refs(self.installed_repo_names(inst)),
                 "sender": shapes.user(self.api_url, self._account(sender))}
 
     def add_installation_repos(self, installation_id: int, repos: list[str], sender: str | None = None) -> None:
@@ -174,8 +174,11 @@ class EventsMixin:
         self.emit("check_run", payload, *self._route(run.repo))
 
     def rerequest_check_run(self, repo, check_run_id: int, user: str) -> None:
+        """A user clicked "Re-run" on a completed check run; sends `check_run.rerequested`."""
         with self.lock:
             run = self.check_runs_[check_run_id]
+            if run.status != "completed":  # GitHub offers the button on completed runs only
+                raise ValueError(f"check run {check_run_id} is {run.status}, not completed: it cannot be re-run")
             payload = self.check_run_payload(run, "rerequested", user)
         self.emit("check_run", payload, *self._route(run.repo))
 

@@ -26,6 +26,7 @@ class DeploymentStatus:
     environment: str
     created_at: str
     log_url: str = ""
+    environment_url: str = ""
 
 
 @dataclass

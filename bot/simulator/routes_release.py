@@ -50,7 +50,7 @@ def _status_json(api: str, d: SimDeployment, st: DeploymentStatus) -> dict[str, 
     return {"url": f"{url}/statuses/{st.id}", "id": st.id, "node_id": shapes.node_id("DeploymentStatus", st.id),
             "state": st.state, "creator": shapes.user(api, st.creator), "description": st.description,
             "environment": st.environment, "target_url": st.log_url, "log_url": st.log_url,
-            "environment_url": "", "created_at": st.created_at, "updated_at": st.created_at,
+            "environment_url": st.environment_url, "created_at": st.created_at, "updated_at": st.created_at,
             "deployment_url": url, "repository_url": f"{api}/repos/{d.repo.full_name}",
             "performed_via_github_app": None}
 
@@ -112,7 +112,9 @@ async def create_deployment_status(request: Request, owner: str, repo: str, depl
         raise unprocessable(f"Invalid request.\n\nstate must be one of {', '.join(DEPLOYMENT_STATES)}")
     with s.lock:
         st = DeploymentStatus(s.next_id(), state, s.bot_account(), str(body.get("description") or "")[:140],
-                              str(body.get("environment") or d.environment), s.now_iso(), str(body.get("log_url") or ""))
+                              str(body.get("environment") or d.environment), s.now_iso(),
+                              str(body.get("log_url") or body.get("target_url") or ""),
+                              str(body.get("environment_url") or ""))
         if state == "success":  # GitHub marks earlier deployments of the environment inactive
             for other in s.release.deployments:
                 if other is not d and other.repo is d.repo and other.environment == d.environment and other.statuses \
@@ -144,10 +146,17 @@ async def create_reaction(request: Request, owner: str, repo: str, comment_id: i
     with s.lock:
         if not any(c.id == comment_id and c.repo is r for c in s.comments_):
             raise not_found()
-        x = Reaction(s.next_id(), comment_id, s.bot_account(), content, s.now_iso())
-        s.release.reactions.append(x)
-        return {"id": x.id, "node_id": shapes.node_id("Reaction", x.id), "user": shapes.user(s.api_url, x.user),
-                "content": x.content, "created_at": x.created_at}
+        user = s.bot_account()
+        # GitHub makes one reaction per user and content: asking again answers 200 with the first
+        x = next((x for x in s.release.reactions if x.comment_id == comment_id and x.user is user
+                  and x.content == content), None)
+        status = 200 if x else 201
+        if x is None:
+            x = Reaction(s.next_id(), comment_id, user, content, s.now_iso())
+            s.release.reactions.append(x)
+        return JSONResponse({"id": x.id, "node_id": shapes.node_id("Reaction", x.id),
+                             "user": shapes.user(s.api_url, x.user), "content": x.content,
+                             "created_at": x.created_at}, status_code=status)
 
 
 @router.get("/repos/{owner}/{repo}/commits")
