@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from bot.simulator.state import Account, Label, PullRequest, Repo, Review
+from bot.simulator.records import Account, Label, PullRequest, Repo, Review
 
 WEB = "https://github.com"
 

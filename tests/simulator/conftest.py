@@ -191,10 +191,23 @@ def app_key() -> bytes:
     return generate_private_key()  # one RSA key per session keeps the tests fast
 
 
+class Switch:
+    """An ASGI app that hands each request to the app it currently points at: one server for the
+    session, a fresh simulator (and its app) behind it for each test."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture(scope="session")
 def sim_server(app_key):
     """One real simulator server for the session; each test gets a fresh Simulator behind it."""
-    server = start_in_thread(create_app(Simulator(private_key_pem=app_key)))
+    switch = Switch(create_app(Simulator(private_key_pem=app_key)))
+    server = start_in_thread(switch)
+    server.switch = switch
     yield server
     server.stop()
 
@@ -203,7 +216,7 @@ def sim_server(app_key):
 def sim(app_key, sim_server):
     s = Simulator(webhook_url=None, webhook_secret=SECRET, app_id=4242, private_key_pem=app_key,
                   api_url=sim_server.url)
-    sim_server.server.config.app.state.sim = s
+    sim_server.switch.app = create_app(s)
     s.server_url = sim_server.url
     yield s
     s.close()

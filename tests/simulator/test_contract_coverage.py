@@ -11,7 +11,8 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute
 
-from bot.simulator.app import routers
+from bot.simulator import Simulator
+from bot.simulator.app import route_groups
 
 from conftest import SPEC_PATH
 
@@ -37,7 +38,11 @@ def _template_key(path: str) -> str:
 
 
 def served_routes() -> list[tuple[str, str]]:
-    return sorted({(method, route.path) for router in routers() for route in router.routes
+    """(METHOD, path) of every route of every group the simulator's app includes."""
+    sim = Simulator(public_key_pem=b"unused: no JWT is checked here")
+    groups = route_groups(sim.state, sim.webhooks, sim.fault_injection)
+    sim.close()
+    return sorted({(method, route.path) for router in groups for route in router.routes
                    if isinstance(route, APIRoute) for method in route.methods})
 
 
