@@ -150,15 +150,15 @@ def _common_keys(examples: list[dict]) -> dict[str, set[str]]:
 
 
 def _events_the_simulator_sends() -> set[str]:
-    """Every event name a simulator module passes to `emit(...)` (read from the source, so a new
-    webhook cannot be added without this test sending and validating it)."""
+    """Every event name a simulator module passes to `Webhooks.emit(...)` or `.about(...)` (read from the
+    source, so a new webhook cannot be added without this test sending and validating it)."""
     out = set()
     for path in SIMULATOR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-            if name == "emit" and isinstance(node.args[0].value, str):
+            if name in ("emit", "about") and isinstance(node.args[0].value, str):
                 out.add(node.args[0].value)
     return out
 
