@@ -2,7 +2,7 @@
 # Installs everything the tests need, type-checks `bot` with mypy and runs the tests: the README's test
 # command, and what .ci/run calls.
 #   - a virtualenv at .venv with prompt-review and its test extras, and the SDK (sdk/python)
-#   - GitHub's pinned OpenAPI description and webhook examples (npm, tests/contract)
+#   - GitHub's pinned OpenAPI description, webhook examples and webhook schemas (npm, tests/contract)
 #   - a throwaway PostgreSQL cluster on a loopback port for the scale-out tests
 # Extra arguments go to pytest.
 set -euo pipefail
@@ -17,7 +17,8 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 .venv/bin/python -m pip install -q -e './sdk/python[test]'  # the SDK (its own distribution; pytest collects sdk/python/tests)
 
-if [ ! -d tests/contract/node_modules/@octokit/openapi ] || [ ! -d tests/contract/node_modules/@octokit/webhooks-examples ]; then
+if [ ! -d tests/contract/node_modules/@octokit/openapi ] || [ ! -d tests/contract/node_modules/@octokit/webhooks-examples ] \
+   || [ ! -d tests/contract/node_modules/@octokit/webhooks-schemas ]; then
   (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.simulator.shapes import WEB, node_id, pull_minimal, user
-from bot.simulator.state import AppRecord, CheckRun
+from bot.simulator.records import AppRecord, CheckRun
 
 STATUSES = {"queued", "in_progress", "completed", "waiting", "requested", "pending"}
 CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out"}

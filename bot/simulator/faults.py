@@ -11,9 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
-from bot.simulator.state import Call
+from typing import Any, NamedTuple
 
 _MESSAGES = {
     403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
@@ -24,6 +22,14 @@ _MESSAGES = {
 }
 DOCS_RATE_LIMIT = ("https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
                    "#about-secondary-rate-limits")
+
+
+class Call(NamedTuple):
+    """One REST call the simulator answered (method, path without query, status)."""
+
+    method: str
+    path: str
+    status: int
 
 
 @dataclass
@@ -59,12 +65,17 @@ class Fault:
         return self.status, headers, body
 
 
-class FaultsMixin:
+class Faults:
+    """The faults armed for the REST API, the log of the calls it answered and the per-credential
+    rate-limit counters: what the HTTP app consults on every request (not GitHub's data, so kept
+    apart from `SimState`, under a lock of its own)."""
+
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self._faults_lock = threading.Lock()
         self._delayed = 0  # delayed requests still being answered (their client may have given up)
+        self._ratelimit_used: dict[str, int] = {}
 
     def add_fault(self, path: str, status: int | None = None, times: int | None = 1,
                   delay: float = 0.0, method: str | None = None, retry_after: int | None = None,
@@ -118,9 +129,7 @@ class FaultsMixin:
     def rate_limit_headers(self, key: str) -> dict[str, str]:
         """x-ratelimit-* for one credential: 5000/hour, counted per token as GitHub does."""
         with self._faults_lock:
-            used = self._ratelimit_used = getattr(self, "_ratelimit_used", {})
-            used[key] = used.get(key, 0) + 1
-            n = used[key]
+            n = self._ratelimit_used[key] = self._ratelimit_used.get(key, 0) + 1
         reset = int(time.time() // 3600 + 1) * 3600
         return {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(max(0, 5000 - n)),
                 "x-ratelimit-used": str(n), "x-ratelimit-reset": str(reset), "x-ratelimit-resource": "core"}

@@ -1,18 +1,17 @@
-"""HTTP plumbing shared by the simulator's routes: GitHub-style errors, auth, pagination."""
+"""HTTP plumbing shared by the simulator's routes: GitHub-style errors, auth, pagination, JSON bodies.
+Each helper is given the simulator's state; none reaches for the app or the driver."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
 from fastapi import Request
 
-from bot.simulator.state import AppRecord, Installation, Repo
-
-if TYPE_CHECKING:
-    from bot.simulator.driver import Simulator
+from bot.simulator.records import AppRecord, Installation, Repo
+from bot.simulator.state import SimState
 
 DOCS = "https://docs.github.com/rest"
 
@@ -41,11 +40,15 @@ def unprocessable(message: str, documentation_url: str = DOCS) -> GitHubError:
     return GitHubError(422, message, documentation_url)
 
 
-def sim(request: Request) -> "Simulator":
-    return request.app.state.sim
+async def read_json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise GitHubError(400, "Problems parsing JSON") from None
 
 
-def _credential(request: Request) -> str | None:
+def credential(request: Request) -> str | None:
+    """The token of an `Authorization: token …` or `Bearer …` header."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() in ("token", "bearer") and value.strip():
@@ -53,10 +56,9 @@ def _credential(request: Request) -> str | None:
     return None
 
 
-def require_app(request: Request) -> AppRecord:
+def require_app(s: SimState, request: Request) -> AppRecord:
     """The App whose RS256 JWT authorizes this call (GitHub's rules: iss = app id, exp ≤ 10 min)."""
-    s = sim(request)
-    token = _credential(request)
+    token = credential(request)
     if token is None:
         raise GitHubError(401, "A JSON web token could not be decoded")
     try:
@@ -77,10 +79,9 @@ def require_app(request: Request) -> AppRecord:
     return app
 
 
-def require_installation(request: Request, repo: Repo | None = None, org: str | None = None) -> Installation:
+def require_installation(s: SimState, request: Request, repo: Repo | None = None, org: str | None = None) -> Installation:
     """The installation whose token authorizes this call; 404 when it cannot see `repo`/`org`."""
-    s = sim(request)
-    token = _credential(request)
+    token = credential(request)
     if token is None:
         raise GitHubError(401, "Requires authentication")
     with s.lock:
@@ -97,11 +98,10 @@ def require_installation(request: Request, repo: Repo | None = None, org: str | 
         return inst
 
 
-def require_permission(request: Request, scope: str, level: str = "write") -> None:
+def require_permission(s: SimState, request: Request, scope: str, level: str = "write") -> None:
     """403 as GitHub answers a token whose permissions lack `scope: level` (e.g. a fork PR's GITHUB_TOKEN)."""
-    s = sim(request)
     with s.lock:
-        tok = s.tokens.get(_credential(request) or "")
+        tok = s.tokens.get(credential(request) or "")
         if tok is None:
             return  # require_installation has answered already
         granted = tok.permissions if tok.permissions is not None else s.apps[s.installations[tok.installation_id].app_id].permissions
@@ -111,16 +111,25 @@ def require_permission(request: Request, scope: str, level: str = "write") -> No
                               "https://docs.github.com/rest/overview/permissions-required-for-github-apps")
 
 
-def repo_for(request: Request, owner: str, name: str) -> Repo:
+def repo_for(s: SimState, request: Request, owner: str, name: str) -> Repo:
     """The repository, after checking the caller's installation token can see it."""
-    s = sim(request)
     with s.lock:
         r = s.repos.get(f"{owner}/{name}")
     if r is None:
-        require_installation(request)  # 401 beats 404 for anonymous callers
+        require_installation(s, request)  # 401 beats 404 for anonymous callers
         raise not_found()
-    require_installation(request, repo=r)
+    require_installation(s, request, repo=r)
     return r
+
+
+def user_login(s: SimState, request: Request) -> str:
+    """The person whose user access token authorizes this call."""
+    token = credential(request)
+    with s.lock:
+        login = s.user_tokens.get(token or "")
+    if login is None:
+        raise GitHubError(401, "Requires authentication" if token is None else "Bad credentials")
+    return login
 
 
 def page_params(request: Request, default: int = 30) -> tuple[int, int]:
@@ -133,14 +142,14 @@ def page_params(request: Request, default: int = 30) -> tuple[int, int]:
     return per_page, page
 
 
-def _link(request: Request, **params: Any) -> str:
+def _link(s: SimState, request: Request, **params: Any) -> str:
     q = dict(request.query_params)
     q.update({k: str(v) for k, v in params.items()})
-    base = request.app.state.sim.api_url.rstrip("/") + request.url.path
+    base = s.api_url.rstrip("/") + request.url.path
     return f"{base}?{urlencode(q)}"
 
 
-def paginate(request: Request, items: list[Any], default: int = 30) -> tuple[list[Any], dict[str, str]]:
+def paginate(s: SimState, request: Request, items: list[Any], default: int = 30) -> tuple[list[Any], dict[str, str]]:
     """One page of `items` and GitHub's RFC 5988 `Link` header (next/last, prev/first)."""
     per_page, page = page_params(request, default)
     last = max(1, -(-len(items) // per_page))
@@ -150,5 +159,5 @@ def paginate(request: Request, items: list[Any], default: int = 30) -> tuple[lis
         rels += [(min(page - 1, last), "prev"), (1, "first")]
     if page < last:
         rels += [(page + 1, "next"), (last, "last")]
-    headers = {"Link": ", ".join(f'<{_link(request, per_page=per_page, page=n)}>; rel="{rel}"' for n, rel in rels)} if rels else {}
+    headers = {"Link": ", ".join(f'<{_link(s, request, per_page=per_page, page=n)}>; rel="{rel}"' for n, rel in rels)} if rels else {}
     return chunk, headers

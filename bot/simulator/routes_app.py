@@ -1,4 +1,5 @@
-"""App-level endpoints (JWT auth): the App, installation tokens, webhook deliveries, manifests."""
+"""App-level endpoints (JWT auth): the App, installation tokens, webhook deliveries, manifests; and the
+tests' controls for faults and the call log (under /_sim/, not GitHub's)."""
 
 from __future__ import annotations
 
@@ -11,63 +12,21 @@ from fastapi.responses import JSONResponse, Response
 
 from bot.simulator import shapes
 from bot.simulator.checks import integration
-from bot.simulator.driver import TOKEN_TTL, generate_private_key, public_key_of
-from bot.simulator.http import GitHubError, not_found, require_app, sim
-from bot.simulator.state import AppRecord, Delivery, Token
-
-router = APIRouter()
-
-
-@router.get("/app")
-def get_app(request: Request):
-    app = require_app(request)
-    s = sim(request)
-    with s.lock:
-        out = integration(s.api_url, app)
-        out["installations_count"] = sum(1 for i in s.installations.values() if i.app_id == app.id)
-    return out
+from bot.simulator.documents import installation_json
+from bot.simulator.events import Webhooks
+from bot.simulator.faults import Faults
+from bot.simulator.http import GitHubError, not_found, read_json, require_app
+from bot.simulator.keys import generate_private_key, public_key_of
+from bot.simulator.records import AppRecord, Delivery, Installation
+from bot.simulator.state import SimState
 
 
-def _own_installation(s, app, installation_id: int):
+def _own_installation(s: SimState, app: AppRecord, installation_id: int) -> Installation:
     """The installation if it is this App's; 404 otherwise (GitHub does not say whose it is)."""
     inst = s.installations.get(installation_id)
     if inst is None or inst.app_id != app.id:
         raise not_found()
     return inst
-
-
-@router.get("/app/installations/{installation_id}")
-def get_installation(request: Request, installation_id: int):
-    app = require_app(request)
-    s = sim(request)
-    with s.lock:
-        return s.installation_json(_own_installation(s, app, installation_id))
-
-
-@router.get("/repos/{owner}/{repo}/installation")
-def get_repo_installation(request: Request, owner: str, repo: str):
-    app = require_app(request)
-    s = sim(request)
-    with s.lock:
-        r = s.repos.get(f"{owner}/{repo}")
-        inst = s.installation_for(r, app.id) if r else None
-        if inst is None:
-            raise not_found()
-        return s.installation_json(inst)
-
-
-@router.post("/app/installations/{installation_id}/access_tokens", status_code=201)
-def create_token(request: Request, installation_id: int):
-    app = require_app(request)
-    s = sim(request)
-    with s.lock:
-        inst = _own_installation(s, app, installation_id)
-        tok = Token("ghs_" + secrets.token_urlsafe(27)[:36], inst.id, s.now() + TOKEN_TTL)
-        s.tokens[tok.token] = tok
-        out: dict[str, Any] = {"token": tok.token, "expires_at": shapes.iso(tok.expires_at),
-                               "permissions": dict(app.permissions),
-                               "repository_selection": "all" if inst.repos is None else "selected"}
-    return JSONResponse(out, status_code=201)
 
 
 def _item(d: Delivery) -> dict[str, Any]:
@@ -89,94 +48,138 @@ def _uncursor(cursor: str) -> int:
         raise GitHubError(400, "Bad cursor") from None
 
 
-@router.get("/app/hook/deliveries")
-def list_deliveries(request: Request, per_page: int = 30, cursor: str | None = None, status: str | None = None):
-    """Newest first; cursor pagination: the `Link` header's rel="next" carries the cursor."""
-    require_app(request)
-    s = sim(request)
-    per_page = min(max(per_page, 1), 100)
-    with s.lock:
-        items = sorted(s.deliveries_, key=lambda d: d.id, reverse=True)
-        if status == "success":
-            items = [d for d in items if d.ok]
-        elif status == "failure":
-            items = [d for d in items if not d.ok]
-        if cursor is not None:
-            before = _uncursor(cursor)
-            items = [d for d in items if d.id < before]
-        page, more = items[:per_page], len(items) > per_page
-        body = [_item(d) for d in page]
-    headers = {}
-    if more:
-        q = f"per_page={per_page}&cursor={_cursor(page[-1].id)}" + (f"&status={status}" if status else "")
-        headers["Link"] = f'<{s.api_url}/app/hook/deliveries?{q}>; rel="next"'
-    return JSONResponse(body, headers=headers)
+class AppRoutes:
+    """The App's own endpoints, given the state, the webhook sender (redeliveries) and the faults."""
 
+    def __init__(self, state: SimState, webhooks: Webhooks, faults: Faults) -> None:
+        self.state = state
+        self.webhooks = webhooks
+        self.faults = faults
+        self.router = r = APIRouter()
+        r.add_api_route("/app", self.get_app, methods=["GET"])
+        r.add_api_route("/app/installations/{installation_id}", self.get_installation, methods=["GET"])
+        r.add_api_route("/repos/{owner}/{repo}/installation", self.get_repo_installation, methods=["GET"])
+        r.add_api_route("/app/installations/{installation_id}/access_tokens", self.create_token,
+                        methods=["POST"], status_code=201)
+        r.add_api_route("/app/hook/deliveries", self.list_deliveries, methods=["GET"])
+        r.add_api_route("/app/hook/deliveries/{delivery_id}", self.get_delivery, methods=["GET"])
+        r.add_api_route("/app/hook/deliveries/{delivery_id}/attempts", self.redeliver,
+                        methods=["POST"], status_code=202)
+        r.add_api_route("/app-manifests/{code}/conversions", self.convert_manifest, methods=["POST"], status_code=201)
+        # test-only controls (not GitHub's)
+        r.add_api_route("/_sim/faults", self.add_fault, methods=["POST"], status_code=201)
+        r.add_api_route("/_sim/faults", self.clear_faults, methods=["DELETE"], status_code=204)
+        r.add_api_route("/_sim/calls", self.list_calls, methods=["GET"])
 
-@router.get("/app/hook/deliveries/{delivery_id}")
-def get_delivery(request: Request, delivery_id: int):
-    require_app(request)
-    s = sim(request)
-    with s.lock:
-        d = next((d for d in s.deliveries_ if d.id == delivery_id), None)
-        if d is None:
-            raise not_found()
-        out = _item(d)
-        out.update({"url": s.webhook_url or "", "request": {"headers": dict(d.headers), "payload": d.payload},
-                    "response": {"headers": dict(d.response_headers), "payload": d.response_body}})
-    return out
+    def get_app(self, request: Request):
+        s = self.state
+        app = require_app(s, request)
+        with s.lock:
+            out = integration(s.api_url, app)
+            out["installations_count"] = sum(1 for i in s.installations.values() if i.app_id == app.id)
+        return out
 
+    def get_installation(self, request: Request, installation_id: int):
+        s = self.state
+        app = require_app(s, request)
+        with s.lock:
+            return installation_json(s, _own_installation(s, app, installation_id))
 
-@router.post("/app/hook/deliveries/{delivery_id}/attempts", status_code=202)
-def redeliver(request: Request, delivery_id: int):
-    require_app(request)
-    s = sim(request)
-    with s.lock:
-        if not any(d.id == delivery_id for d in s.deliveries_):
-            raise not_found()
-    # GitHub answers 202 at once and delivers later; never block the caller on its own webhook
-    s.redeliver(delivery_id, background=True)
-    return JSONResponse({}, status_code=202)
+    def get_repo_installation(self, request: Request, owner: str, repo: str):
+        s = self.state
+        app = require_app(s, request)
+        with s.lock:
+            r = s.repos.get(f"{owner}/{repo}")
+            inst = s.installation_for(r, app.id) if r else None
+            if inst is None:
+                raise not_found()
+            return installation_json(s, inst)
 
+    def create_token(self, request: Request, installation_id: int):
+        s = self.state
+        app = require_app(s, request)
+        with s.lock:
+            inst = _own_installation(s, app, installation_id)
+            tok = s.mint_token(inst.id)
+            out: dict[str, Any] = {"token": tok.token, "expires_at": shapes.iso(tok.expires_at),
+                                   "permissions": dict(app.permissions),
+                                   "repository_selection": "all" if inst.repos is None else "selected"}
+        return JSONResponse(out, status_code=201)
 
-@router.post("/app-manifests/{code}/conversions", status_code=201)
-def convert_manifest(request: Request, code: str):
-    s = sim(request)
-    with s.lock:
-        manifest = s.manifest_codes.pop(code, None)
-        if manifest is None:
-            raise not_found()
-        pem = generate_private_key()
-        owner = s._account(manifest.get("owner") or "prompt-review-owner")
-        name = manifest.get("name") or "prompt-review"
-        app = AppRecord(s.next_id(), name.lower().replace(" ", "-"), name, owner, public_key_of(pem),
-                        secrets.token_hex(20), f"Iv1.{secrets.token_hex(8)}", secrets.token_hex(20), s.now_iso(), pem,
-                        dict(manifest.get("default_permissions") or {}), list(manifest.get("default_events") or []),
-                        manifest.get("description") or "", manifest.get("url") or "")
-        s.apps[app.id] = app
-        out = integration(s.api_url, app)
-        out.update({"client_id": app.client_id, "client_secret": app.client_secret,
-                    "webhook_secret": app.webhook_secret, "pem": pem.decode()})
-    return JSONResponse(out, status_code=201)
+    def list_deliveries(self, request: Request, per_page: int = 30, cursor: str | None = None, status: str | None = None):
+        """Newest first; cursor pagination: the `Link` header's rel="next" carries the cursor."""
+        s = self.state
+        require_app(s, request)
+        per_page = min(max(per_page, 1), 100)
+        with s.lock:
+            items = sorted(s.deliveries, key=lambda d: d.id, reverse=True)
+            if status == "success":
+                items = [d for d in items if d.ok]
+            elif status == "failure":
+                items = [d for d in items if not d.ok]
+            if cursor is not None:
+                before = _uncursor(cursor)
+                items = [d for d in items if d.id < before]
+            page, more = items[:per_page], len(items) > per_page
+            body = [_item(d) for d in page]
+        headers = {}
+        if more:
+            q = f"per_page={per_page}&cursor={_cursor(page[-1].id)}" + (f"&status={status}" if status else "")
+            headers["Link"] = f'<{s.api_url}/app/hook/deliveries?{q}>; rel="next"'
+        return JSONResponse(body, headers=headers)
 
+    def get_delivery(self, request: Request, delivery_id: int):
+        s = self.state
+        require_app(s, request)
+        with s.lock:
+            d = next((d for d in s.deliveries if d.id == delivery_id), None)
+            if d is None:
+                raise not_found()
+            out = _item(d)
+            out.update({"url": s.webhook_url or "", "request": {"headers": dict(d.headers), "payload": d.payload},
+                        "response": {"headers": dict(d.response_headers), "payload": d.response_body}})
+        return out
 
-# -- test-only control endpoints (not GitHub's) ---------------------------------------------
-@router.post("/_sim/faults", status_code=201)
-async def add_fault(request: Request):
-    body = await request.json()
-    allowed = {"path", "method", "status", "times", "delay", "retry_after", "primary_rate_limit", "body"}
-    if not isinstance(body, dict) or "path" not in body or set(body) - allowed:
-        return JSONResponse({"message": f"expected an object with 'path' and any of {sorted(allowed)}"}, status_code=422)
-    sim(request).add_fault(**body)
-    return JSONResponse({"faults": len(sim(request).faults)}, status_code=201)
+    def redeliver(self, request: Request, delivery_id: int):
+        s = self.state
+        require_app(s, request)
+        with s.lock:
+            if not any(d.id == delivery_id for d in s.deliveries):
+                raise not_found()
+        # GitHub answers 202 at once and delivers later; never block the caller on its own webhook
+        self.webhooks.redeliver(delivery_id, background=True)
+        return JSONResponse({}, status_code=202)
 
+    def convert_manifest(self, request: Request, code: str):
+        s = self.state
+        with s.lock:
+            manifest = s.manifest_codes.pop(code, None)
+            if manifest is None:
+                raise not_found()
+            pem = generate_private_key()
+            owner = s.account(manifest.get("owner") or "prompt-review-owner")
+            name = manifest.get("name") or "prompt-review"
+            app = AppRecord(s.next_id(), name.lower().replace(" ", "-"), name, owner, public_key_of(pem),
+                            secrets.token_hex(20), f"Iv1.{secrets.token_hex(8)}", secrets.token_hex(20), s.now_iso(), pem,
+                            dict(manifest.get("default_permissions") or {}), list(manifest.get("default_events") or []),
+                            manifest.get("description") or "", manifest.get("url") or "")
+            s.apps[app.id] = app
+            out = integration(s.api_url, app)
+            out.update({"client_id": app.client_id, "client_secret": app.client_secret,
+                        "webhook_secret": app.webhook_secret, "pem": pem.decode()})
+        return JSONResponse(out, status_code=201)
 
-@router.delete("/_sim/faults", status_code=204)
-def clear_faults(request: Request):
-    sim(request).clear_faults()
-    return Response(status_code=204)
+    async def add_fault(self, request: Request):
+        body = await read_json(request)
+        allowed = {"path", "method", "status", "times", "delay", "retry_after", "primary_rate_limit", "body"}
+        if not isinstance(body, dict) or "path" not in body or set(body) - allowed:
+            return JSONResponse({"message": f"expected an object with 'path' and any of {sorted(allowed)}"}, status_code=422)
+        self.faults.add_fault(**body)
+        return JSONResponse({"faults": len(self.faults.faults)}, status_code=201)
 
+    def clear_faults(self, request: Request):
+        self.faults.clear_faults()
+        return Response(status_code=204)
 
-@router.get("/_sim/calls")
-def list_calls(request: Request):
-    return [c._asdict() for c in list(sim(request).calls)]
+    def list_calls(self, request: Request):
+        return [c._asdict() for c in list(self.faults.calls)]

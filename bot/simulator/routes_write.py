@@ -1,4 +1,5 @@
-"""Endpoints through which the bot writes: issue comments and check runs (installation auth)."""
+"""Endpoints through which the bot writes: comments on issues and pull requests, and check runs
+(installation auth)."""
 
 from __future__ import annotations
 
@@ -7,36 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.simulator import checks, shapes
-from bot.simulator.http import (GitHubError, not_found, paginate, repo_for, require_installation, require_permission, sim,
-                                unprocessable)
-from bot.simulator.state import CheckRun, IssueComment, Repo
+from bot.simulator import checks
+from bot.simulator.documents import check_run_json, comment_json
+from bot.simulator.http import (GitHubError, not_found, paginate, read_json, repo_for, require_installation,
+                                require_permission, unprocessable)
+from bot.simulator.records import CheckRun, Installation, IssueComment, Repo
+from bot.simulator.state import SimState
 
-router = APIRouter()
 MAX_COMMENT = 65536
 DOCS_COMMENTS = "https://docs.github.com/rest/issues/comments"
 DOCS_CHECKS = "https://docs.github.com/rest/checks/runs"
-
-
-def comment_json(api: str, c: IssueComment) -> dict[str, Any]:
-    base = f"{api}/repos/{c.repo.full_name}"
-    return {
-        "id": c.id, "node_id": shapes.node_id("IssueComment", c.id), "url": f"{base}/issues/comments/{c.id}",
-        "html_url": f"{shapes.WEB}/{c.repo.full_name}/pull/{c.issue_number}#issuecomment-{c.id}", "body": c.body,
-        "user": shapes.user(api, c.user), "created_at": c.created_at, "updated_at": c.updated_at,
-        "issue_url": f"{base}/issues/{c.issue_number}",
-        "author_association": "NONE" if c.via_app else "CONTRIBUTOR",
-        "performed_via_github_app": None,
-        "reactions": {"url": f"{base}/issues/comments/{c.id}/reactions", "total_count": 0, "+1": 0, "-1": 0,
-                      "laugh": 0, "confused": 0, "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0},
-    }
-
-
-async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise GitHubError(400, "Problems parsing JSON") from None
 
 
 def _comment_body(body: Any, docs: str) -> str:
@@ -49,124 +30,131 @@ def _comment_body(body: Any, docs: str) -> str:
     return body["body"]
 
 
-@router.get("/repos/{owner}/{repo}/issues/{number}/comments")
-def list_comments(request: Request, owner: str, repo: str, number: int):
-    r = repo_for(request, owner, repo)
-    s = sim(request)
-    with s.lock:
-        items = [comment_json(s.api_url, c) for c in s.comments_ if c.repo is r and c.issue_number == number]
-    chunk, headers = paginate(request, items)
-    return JSONResponse(chunk, headers=headers)
-
-
-@router.post("/repos/{owner}/{repo}/issues/{number}/comments", status_code=201)
-async def create_comment(request: Request, owner: str, repo: str, number: int):
-    r = repo_for(request, owner, repo)
-    require_permission(request, "pull_requests")  # PR comments need pull_requests (or issues) write
-    text = _comment_body(await _json(request), f"{DOCS_COMMENTS}#create-an-issue-comment")
-    inst = require_installation(request, repo=r)
-    s = sim(request)
-    with s.lock:
-        if (r.full_name, number) not in s.pulls:
-            raise not_found()
-        now = s.now_iso()
-        c = IssueComment(s.next_id(), r, number, s.bot_account(inst.app_id), text, now, now, via_app=True)
-        s.comments_.append(c)
-        body = comment_json(s.api_url, c)
-    return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
-
-
-@router.patch("/repos/{owner}/{repo}/issues/comments/{comment_id}")
-async def update_comment(request: Request, owner: str, repo: str, comment_id: int):
-    r = repo_for(request, owner, repo)
-    require_permission(request, "pull_requests")
-    text = _comment_body(await _json(request), f"{DOCS_COMMENTS}#update-an-issue-comment")
-    s = sim(request)
-    with s.lock:
-        c = next((c for c in s.comments_ if c.id == comment_id and c.repo is r), None)
-        if c is None:
-            raise not_found()
-        c.body, c.updated_at = text, s.now_iso()
-        return comment_json(s.api_url, c)
-
-
-def _find_run(request: Request, r: Repo, check_run_id: int) -> CheckRun:
-    run = sim(request).check_runs_.get(check_run_id)
+def _find_run(s: SimState, r: Repo, check_run_id: int) -> CheckRun:
+    run = s.check_runs.get(check_run_id)
     if run is None or run.repo is not r:
         raise not_found()
     return run
 
 
-async def _check_run_request(request: Request, owner: str, repo: str, creating: bool):
-    """The repository, installation and validated body of a check-run create or update (422 like GitHub)."""
-    r = repo_for(request, owner, repo)
-    inst = require_installation(request, repo=r)
-    require_permission(request, "checks")
-    body = await _json(request)
-    try:
-        checks.validate(body if isinstance(body, dict) else {}, creating=creating)
-    except checks.Invalid as exc:
-        raise unprocessable(str(exc), f"{DOCS_CHECKS}#{'create' if creating else 'update'}-a-check-run") from None
-    return r, inst, body
+class WriteRoutes:
+    """Comments and check runs, given the state."""
 
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.router = r = APIRouter()
+        r.add_api_route("/repos/{owner}/{repo}/issues/{number}/comments", self.list_comments, methods=["GET"])
+        r.add_api_route("/repos/{owner}/{repo}/issues/{number}/comments", self.create_comment,
+                        methods=["POST"], status_code=201)
+        r.add_api_route("/repos/{owner}/{repo}/issues/comments/{comment_id}", self.update_comment, methods=["PATCH"])
+        r.add_api_route("/repos/{owner}/{repo}/check-runs", self.create_check_run, methods=["POST"], status_code=201)
+        r.add_api_route("/repos/{owner}/{repo}/check-runs/{check_run_id}", self.update_check_run, methods=["PATCH"])
+        r.add_api_route("/repos/{owner}/{repo}/check-runs/{check_run_id}", self.get_check_run, methods=["GET"])
+        r.add_api_route("/repos/{owner}/{repo}/commits/{ref:path}/check-runs", self.list_check_runs, methods=["GET"])
 
-@router.post("/repos/{owner}/{repo}/check-runs", status_code=201)
-async def create_check_run(request: Request, owner: str, repo: str):
-    r, inst, body = await _check_run_request(request, owner, repo, creating=True)
-    s = sim(request)
-    with s.lock:
-        sha = body["head_sha"]
-        if sha not in r.objects.commits:
-            raise unprocessable(f"No commit found for SHA: {sha}", f"{DOCS_CHECKS}#create-a-check-run")
-        suite = s.check_suite_for(r, sha, inst.app_id)
-        run = CheckRun(s.next_id(), r, suite, body["name"], sha, inst.app_id)
-        checks.apply(run, body, s.now_iso())
-        s.check_runs_[run.id] = run
-        out = s.check_run_rest(run)
-    return JSONResponse(out, status_code=201)
+    async def _check_run_request(self, request: Request, owner: str, repo: str,
+                                 creating: bool) -> tuple[Repo, Installation, dict[str, Any]]:
+        """The repository, installation and validated body of a check-run create or update (422 like GitHub)."""
+        r = repo_for(self.state, request, owner, repo)
+        inst = require_installation(self.state, request, repo=r)
+        require_permission(self.state, request, "checks")
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            body = {}
+        try:
+            checks.validate(body, creating=creating)
+        except checks.Invalid as exc:
+            raise unprocessable(str(exc), f"{DOCS_CHECKS}#{'create' if creating else 'update'}-a-check-run") from None
+        return r, inst, body
 
+    def list_comments(self, request: Request, owner: str, repo: str, number: int):
+        s = self.state
+        r = repo_for(s, request, owner, repo)
+        with s.lock:
+            items = [comment_json(s, c) for c in s.comments_on(r, number)]
+        chunk, headers = paginate(s, request, items)
+        return JSONResponse(chunk, headers=headers)
 
-@router.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}")
-async def update_check_run(request: Request, owner: str, repo: str, check_run_id: int):
-    r, inst, body = await _check_run_request(request, owner, repo, creating=False)
-    s = sim(request)
-    with s.lock:
-        run = _find_run(request, r, check_run_id)
-        if run.app_id != inst.app_id:
-            raise GitHubError(403, "Invalid app_id `%d` - check run can only be modified by the GitHub App that created it."
-                              % inst.app_id)
-        if body.get("status") == "completed" and body.get("conclusion") is None and run.conclusion is None:
-            raise unprocessable("Invalid request.\n\n\"conclusion\" wasn't supplied.", f"{DOCS_CHECKS}#update-a-check-run")
-        checks.apply(run, body, s.now_iso())
-        return s.check_run_rest(run)
+    async def create_comment(self, request: Request, owner: str, repo: str, number: int):
+        """A comment on an issue or a pull request (they share the issue comments API and one numbering)."""
+        s = self.state
+        r = repo_for(s, request, owner, repo)
+        on_issue = (r.full_name, number) in s.issues
+        if not on_issue:
+            require_permission(s, request, "pull_requests")  # PR comments need pull_requests (or issues) write
+        text = _comment_body(await read_json(request), f"{DOCS_COMMENTS}#create-an-issue-comment")
+        inst = require_installation(s, request, repo=r)
+        with s.lock:
+            if not on_issue and (r.full_name, number) not in s.pulls:
+                raise not_found()
+            now = s.now_iso()
+            c = IssueComment(s.next_id(), r, number, s.bot_account(inst.app_id), text, now, now, via_app=True)
+            s.comments.append(c)
+            body = comment_json(s, c)
+        return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
 
+    async def update_comment(self, request: Request, owner: str, repo: str, comment_id: int):
+        s = self.state
+        r = repo_for(s, request, owner, repo)
+        require_permission(s, request, "pull_requests")
+        text = _comment_body(await read_json(request), f"{DOCS_COMMENTS}#update-an-issue-comment")
+        with s.lock:
+            c = next((c for c in s.comments if c.id == comment_id and c.repo is r), None)
+            if c is None:
+                raise not_found()
+            c.body, c.updated_at = text, s.now_iso()
+            return comment_json(s, c)
 
-@router.get("/repos/{owner}/{repo}/check-runs/{check_run_id}")
-def get_check_run(request: Request, owner: str, repo: str, check_run_id: int):
-    r = repo_for(request, owner, repo)
-    s = sim(request)
-    with s.lock:
-        return s.check_run_rest(_find_run(request, r, check_run_id))
+    async def create_check_run(self, request: Request, owner: str, repo: str):
+        s = self.state
+        r, inst, body = await self._check_run_request(request, owner, repo, creating=True)
+        with s.lock:
+            sha = body["head_sha"]
+            if sha not in r.objects.commits:
+                raise unprocessable(f"No commit found for SHA: {sha}", f"{DOCS_CHECKS}#create-a-check-run")
+            suite = s.check_suite_for(r, sha, inst.app_id)
+            run = CheckRun(s.next_id(), r, suite, body["name"], sha, inst.app_id)
+            checks.apply(run, body, s.now_iso())
+            s.check_runs[run.id] = run
+            out = check_run_json(s, run)
+        return JSONResponse(out, status_code=201)
 
+    async def update_check_run(self, request: Request, owner: str, repo: str, check_run_id: int):
+        s = self.state
+        r, inst, body = await self._check_run_request(request, owner, repo, creating=False)
+        with s.lock:
+            run = _find_run(s, r, check_run_id)
+            if run.app_id != inst.app_id:
+                raise GitHubError(403, "Invalid app_id `%d` - check run can only be modified by the GitHub App that created it."
+                                  % inst.app_id)
+            if body.get("status") == "completed" and body.get("conclusion") is None and run.conclusion is None:
+                raise unprocessable("Invalid request.\n\n\"conclusion\" wasn't supplied.", f"{DOCS_CHECKS}#update-a-check-run")
+            checks.apply(run, body, s.now_iso())
+            return check_run_json(s, run)
 
-@router.get("/repos/{owner}/{repo}/commits/{ref:path}/check-runs")
-def list_check_runs(request: Request, owner: str, repo: str, ref: str, check_name: str | None = None,
-                    status: str | None = None, filter: str = "latest", app_id: int | None = None):
-    r = repo_for(request, owner, repo)
-    s = sim(request)
-    with s.lock:
-        sha = s.resolve_ref(r, ref)
-        if sha is None:
-            raise unprocessable(f"No commit found for SHA: {ref}")
-        runs = [c for c in s.check_runs_.values() if c.repo is r and c.head_sha == sha
-                and (check_name is None or c.name == check_name) and (status is None or c.status == status)
-                and (app_id is None or c.app_id == app_id)]
-        runs.sort(key=lambda c: c.id, reverse=True)
-        if filter == "latest":  # the most recent run per name (and app)
-            latest: dict[tuple[str, int], CheckRun] = {}
-            for c in runs:  # newest first: keep the first of each (name, app)
-                latest.setdefault((c.name, c.app_id), c)
-            runs = list(latest.values())
-        items = [s.check_run_rest(c) for c in runs]
-    chunk, headers = paginate(request, items)
-    return JSONResponse({"total_count": len(items), "check_runs": chunk}, headers=headers)
+    def get_check_run(self, request: Request, owner: str, repo: str, check_run_id: int):
+        s = self.state
+        r = repo_for(s, request, owner, repo)
+        with s.lock:
+            return check_run_json(s, _find_run(s, r, check_run_id))
+
+    def list_check_runs(self, request: Request, owner: str, repo: str, ref: str, check_name: str | None = None,
+                        status: str | None = None, filter: str = "latest", app_id: int | None = None):
+        s = self.state
+        r = repo_for(s, request, owner, repo)
+        with s.lock:
+            sha = s.resolve_ref(r, ref)
+            if sha is None:
+                raise unprocessable(f"No commit found for SHA: {ref}")
+            runs = [c for c in s.check_runs.values() if c.repo is r and c.head_sha == sha
+                    and (check_name is None or c.name == check_name) and (status is None or c.status == status)
+                    and (app_id is None or c.app_id == app_id)]
+            runs.sort(key=lambda c: c.id, reverse=True)
+            if filter == "latest":  # the most recent run per name (and app)
+                latest: dict[tuple[str, int], CheckRun] = {}
+                for c in runs:  # newest first: keep the first of each (name, app)
+                    latest.setdefault((c.name, c.app_id), c)
+                runs = list(latest.values())
+            items = [check_run_json(s, c) for c in runs]
+        chunk, headers = paginate(s, request, items)
+        return JSONResponse({"total_count": len(items), "check_runs": chunk}, headers=headers)

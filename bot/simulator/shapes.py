@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from bot.simulator.state import Account, Label, PullRequest, Repo, Review
+from bot.simulator.records import Account, Label, PullRequest, Repo, Review
 
 WEB = "https://github.com"
 
@@ -108,7 +108,21 @@ def _association(p: PullRequest, a: Account) -> str:
 
 
 def pull_request(api: str, p: PullRequest, stats: dict[str, int]) -> dict[str, Any]:
-    """`stats` carries commits, additions, deletions, changed_files (computed from the diff)."""
+    """The full pull request (REST, `pull_request` webhooks); `stats` carries commits, additions,
+    deletions, changed_files (computed from the diff)."""
+    out = simple_pull_request(api, p)
+    out.update({
+        "merged": p.merged, "mergeable": None if p.state == "closed" else True, "rebaseable": True,
+        "mergeable_state": "unknown" if p.state == "closed" else "clean", "merged_by": None,
+        "comments": 0, "review_comments": 0, "maintainer_can_modify": False,
+        "commits": stats["commits"], "additions": stats["additions"], "deletions": stats["deletions"],
+        "changed_files": stats["changed_files"],
+    })
+    return out
+
+
+def simple_pull_request(api: str, p: PullRequest) -> dict[str, Any]:
+    """The pull request as review webhooks carry it: without merge state and diff statistics."""
     r = p.repo
     url = f"{api}/repos/{r.full_name}/pulls/{p.number}"
     issue = f"{api}/repos/{r.full_name}/issues/{p.number}"
@@ -136,11 +150,6 @@ def pull_request(api: str, p: PullRequest, stats: dict[str, int]) -> dict[str, A
             "review_comment": f"{api}/repos/{r.full_name}/pulls/comments{{/number}}",
             "commits": f"{url}/commits", "statuses": f"{api}/repos/{r.full_name}/statuses/{p.head_sha}"}.items()},
         "author_association": _association(p, p.user), "auto_merge": None, "draft": p.draft,
-        "merged": p.merged, "mergeable": None if p.state == "closed" else True, "rebaseable": True,
-        "mergeable_state": "unknown" if p.state == "closed" else "clean", "merged_by": None,
-        "comments": 0, "review_comments": 0, "maintainer_can_modify": False,
-        "commits": stats["commits"], "additions": stats["additions"], "deletions": stats["deletions"],
-        "changed_files": stats["changed_files"],
     }
 
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.simulator.state import CheckRun, Delivery, IssueComment, PullRequest, Repo, Review
+from bot.simulator.records import CheckRun, Delivery, IssueComment, PullRequest, Repo, Review
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from bot.modelserver.app import create_app
 from bot.revalidate.jobs import BASELINE_ACTION, ISSUE_LABEL, load_baseline, revalidate_repo
 from bot.serving import start_in_thread
 from bot.service.db import AuditEntry
-from bot.simulator.routes_issues import comment_on_issue
 from tests.model_axis.common import CLAUDE, FILES, MINI, drift, model_env
 from tests.service.harness import stack
 
@@ -97,14 +96,14 @@ def test_an_owner_blesses_a_regression_on_its_issue_and_a_non_owner_is_told_why_
         (number,) = revalidate_repo(client, engine, REPO, env).issues.opened
         before = load_baseline(engine, REPO)
 
-        mallory = comment_on_issue(sim, REPO, number, "mallory", "/prompt-review bless")
+        mallory = sim.comment_event(REPO, number, "mallory", "/prompt-review bless")
         running.wait_idle()
         assert sim.reactions_of(mallory.id) == ["-1"]
         reply = sim.comments(REPO, number)[-1].body
         assert "may not bless this baseline: not an owner of prompts/greet.txt (owners: @erin)" in reply and "Nothing changed" in reply
         assert load_baseline(engine, REPO) == before and _issues(client, "open")[0]["number"] == number
 
-        erin = comment_on_issue(sim, REPO, number, "erin", "/prompt-review bless the new snapshot is what we ship")
+        erin = sim.comment_event(REPO, number, "erin", "/prompt-review bless the new snapshot is what we ship")
         running.wait_idle()
         assert sim.reactions_of(erin.id) == ["+1"]
         reply = sim.comments(REPO, number)[-1].body
@@ -138,7 +137,7 @@ def test_bless_on_a_closed_issue_is_refused_with_a_reply(tmp_path, models):
         drift(models.url, "gpt-4o-mini")
         assert revalidate_repo(client, engine, REPO, env).issues.closed == (number,)
         before = load_baseline(engine, REPO)
-        erin = comment_on_issue(sim, REPO, number, "erin", "/prompt-review bless")
+        erin = sim.comment_event(REPO, number, "erin", "/prompt-review bless")
         running.wait_idle()
         assert sim.reactions_of(erin.id) == ["-1"]
         assert "this issue is closed" in sim.comments(REPO, number)[-1].body

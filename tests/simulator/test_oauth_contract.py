@@ -11,6 +11,8 @@ import pytest
 
 from bot.simulator import Simulator, start
 
+from conftest import conforms
+
 SECRET = "oauth-contract-secret"
 
 
@@ -55,13 +57,6 @@ def test_the_authorize_page_asks_who_signs_in(world):
     page = world["client"].get("/login/oauth/authorize", params={"client_id": app.client_id, "redirect_uri": "http://x/cb"})
     assert page.status_code == 200 and 'label for="login"' in page.text
     assert world["client"].get("/login/oauth/authorize", params={"client_id": "nope", "redirect_uri": "http://x/cb"}).status_code == 404
-
-
-def conforms(spec, resp: httpx.Response, method: str, template: str, status: int):
-    assert resp.status_code == status, resp.text[:500]
-    errors = spec.response_errors(method, template, status, resp.json())
-    assert errors == [], f"{method} {template} → {status}:\n" + "\n".join(errors[:20])
-    return resp.json()
 
 
 def test_user_installation_endpoints_match_the_description_and_list_only_accessible_repos(world, github_spec):

@@ -2,59 +2,20 @@
 
 Real HTTP against a running simulator; each response's status and JSON body are validated
 against the response schema of that operation in `@octokit/openapi` (tests/contract), and
-each webhook the driver sends against the description's `x-webhooks` schema and the
-published `@octokit/webhooks-examples` payloads.
+each webhook the driver sends against the description's `x-webhooks` schema, the stricter
+`@octokit/webhooks-schemas` and the published `@octokit/webhooks-examples` payloads.
 """
 
 from __future__ import annotations
 
-import httpx
+import ast
+from pathlib import Path
+
 import pytest
 
-from bot.simulator import Simulator, start
+from conftest import conforms
 
-from conftest import SECRET
-
-PROMPT = "You are a support agent.\nRefunds are only possible within 30 days of delivery.\n"
-
-
-@pytest.fixture(scope="module")
-def world(app_key):
-    sim = Simulator(webhook_url=None, webhook_secret=SECRET, app_id=77, private_key_pem=app_key)
-    server = start(sim)
-    sim.create_org("acme")
-    sim.add_team("acme", "prompt-owners", ["olivia", "omar"])
-    files = {"prompts/system.txt": PROMPT, ".github/prompt-review.yml": "prompts:\n  include: ['prompts/**']\n",
-             "README.md": "# support bot\n", "logo.png": b"\x89PNG\0\0binary"}
-    files.update({f"evals/case{i:02}.yaml": f"id: {i}\n" for i in range(5)})
-    repo = sim.create_repo("acme", "support-bot", files)
-    inst = sim.install("acme")
-    sim.set_permission(repo, "olivia", "write")
-    changes = {"prompts/system.txt": PROMPT.replace("only possible", "usually possible"), "logo.png": b"\0new",
-               "README.md": None}
-    changes.update({f"evals/new{i:02}.yaml": f"id: {i}\n" for i in range(40)})
-    pr = sim.open_pull(repo, "friendlier", changes, "Friendlier prompt", "alice", body="Be nicer")
-    sim.push(repo, pr.number, {"prompts/system.txt": PROMPT.replace("only", "generally")})
-    sim.submit_review(repo, pr.number, "olivia", "approve")
-    sim.submit_review(repo, pr.number, "omar", "request_changes", body="why?")
-    client = httpx.Client(base_url=server.url, timeout=10)
-    jwt_headers = {"Authorization": f"Bearer {sim.app_jwt()}"}
-    token = client.post(f"/app/installations/{inst}/access_tokens", headers=jwt_headers).json()["token"]
-    client.headers["Authorization"] = f"token {token}"
-    yield {"sim": sim, "client": client, "jwt": jwt_headers, "inst": inst, "pr": sim.pull(repo, pr.number),
-           "repo": repo, "url": server.url}
-    client.close()
-    server.stop()
-    sim.close()
-
-
-def conforms(spec, resp: httpx.Response, method: str, template: str, status: int):
-    assert resp.status_code == status, resp.text[:500]
-    body = resp.json() if resp.content else None
-    errors = spec.response_errors(method, template, status, body)
-    assert errors == [], f"{method} {template} → {status}:\n" + "\n".join(errors[:20])
-    return body
-
+SIMULATOR = Path(__file__).resolve().parents[2] / "bot" / "simulator"
 
 def test_app_endpoints_match_the_description(world, github_spec):
     c, jwt = world["client"], world["jwt"]
@@ -67,6 +28,10 @@ def test_app_endpoints_match_the_description(world, github_spec):
              "post", "/app/installations/{installation_id}/access_tokens", 404)
     conforms(github_spec, c.get("/repos/acme/support-bot/installation", headers=jwt),
              "get", "/repos/{owner}/{repo}/installation", 200)
+    inst = conforms(github_spec, c.get(f"/app/installations/{world['inst']}", headers=jwt),
+                    "get", "/app/installations/{installation_id}", 200)
+    assert inst["account"]["login"] == "acme" and inst["app_id"] == 77
+    conforms(github_spec, c.get("/app/installations/999999", headers=jwt), "get", "/app/installations/{installation_id}", 404)
 
 
 def test_repository_and_pull_request_endpoints_match_the_description(world, github_spec):
@@ -184,7 +149,22 @@ def _common_keys(examples: list[dict]) -> dict[str, set[str]]:
     return out
 
 
-def test_every_webhook_the_driver_sends_matches_schema_and_published_examples(world, github_spec, webhook_examples):
+def _events_the_simulator_sends() -> set[str]:
+    """Every event name a simulator module passes to `Webhooks.emit(...)` or `.about(...)` (read from the
+    source, so a new webhook cannot be added without this test sending and validating it)."""
+    out = set()
+    for path in SIMULATOR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name in ("emit", "about") and isinstance(node.args[0].value, str):
+                out.add(node.args[0].value)
+    return out
+
+
+def test_every_webhook_the_driver_sends_matches_both_schemas_and_published_examples(world, github_spec, webhook_schemas,
+                                                                                 webhook_examples):
     sim, repo, n = world["sim"], world["repo"], world["pr"].number
     c = world["client"]
     run = c.post("/repos/acme/support-bot/check-runs", json={"name": "prompt-review/approval",
@@ -192,8 +172,10 @@ def test_every_webhook_the_driver_sends_matches_schema_and_published_examples(wo
     review = sim.submit_review(repo, n, "omar", "comment", body="ok")
     sim.dismiss_review(repo, n, review.id, message="stale")
     sim.add_label(repo, n, "prompt-review:run-evals")
+    sim.remove_label(repo, n, "prompt-review:run-evals")
     sim.request_check_run_action(repo, run["id"], "accept", "olivia")
-    sim.rerequest_check_run(repo, run["id"], "olivia")
+    c.patch(f"/repos/acme/support-bot/check-runs/{run['id']}", json={"conclusion": "success"}).raise_for_status()
+    sim.rerequest_check_run(repo, run["id"], "olivia")  # GitHub offers a re-run on completed runs only
     sim.rerequest_check_suite(repo, world["pr"].head_sha, "olivia")
     sim.ready_for_review(repo, n)
     sim.change_base(repo, n, "main")
@@ -202,13 +184,18 @@ def test_every_webhook_the_driver_sends_matches_schema_and_published_examples(wo
     second = sim.create_repo("acme", "other", {"a.txt": "a"})
     sim.add_installation_repos(world["inst"], [second.name])
     sim.open_pull(repo, "forked", {"prompts/x.prompt": "hi"}, "From a fork", "mallory", fork=True)
+    sim.comment_event(repo, n, "olivia", "/prompt-review deploy staging")
+    sim.merge_pull(repo, n, "olivia")
+    sim.push_default(repo, {"prompts/system.txt": "You are terse.\n"}, "olivia", "Terser")
 
     seen, compared = set(), set()
     for d in sim.deliveries():
         key = (d.event, d.action)
         seen.add(key)
         errors = github_spec.webhook_errors(d.event, d.action, d.payload)
-        assert errors == [], f"{key}:\n" + "\n".join(errors[:20])
+        assert errors == [], f"{key} against the OpenAPI description:\n" + "\n".join(errors[:20])
+        errors = webhook_schemas.errors(d.event, d.action, d.payload)
+        assert errors == [], f"{key} against @octokit/webhooks-schemas:\n" + "\n".join(errors[:20])
         examples = webhook_examples.get(key, [])  # not every event/action has a published example
         if examples:
             compared.add(key)
@@ -216,16 +203,32 @@ def test_every_webhook_the_driver_sends_matches_schema_and_published_examples(wo
             ours = d.payload if where == "" else d.payload.get(where, {})
             assert keys <= set(ours), f"{key} {where or 'top level'} lacks {sorted(keys - set(ours))}"
     assert seen >= {("pull_request", "opened"), ("pull_request", "synchronize"), ("pull_request", "labeled"),
-                    ("pull_request", "closed"), ("pull_request", "reopened"), ("pull_request", "edited"),
-                    ("pull_request", "ready_for_review"), ("pull_request_review", "submitted"),
-                    ("pull_request_review", "dismissed"), ("check_run", "requested_action"),
-                    ("check_run", "rerequested"), ("check_suite", "rerequested"), ("installation", "created"),
-                    ("installation_repositories", "added")}
+                    ("pull_request", "unlabeled"), ("pull_request", "closed"), ("pull_request", "reopened"),
+                    ("pull_request", "edited"), ("pull_request", "ready_for_review"),
+                    ("pull_request_review", "submitted"), ("pull_request_review", "dismissed"),
+                    ("check_run", "requested_action"), ("check_run", "rerequested"), ("check_suite", "rerequested"),
+                    ("installation", "created"), ("installation_repositories", "added"), ("push", None),
+                    ("issue_comment", "created")}
+    assert {event for event, _ in seen} >= _events_the_simulator_sends()
     assert {("pull_request", "opened"), ("pull_request_review", "submitted"), ("check_run", "requested_action"),
-            ("check_suite", "rerequested"), ("installation", "created")} <= compared
+            ("check_suite", "rerequested"), ("installation", "created"), ("push", None),
+            ("issue_comment", "created")} <= compared
 
 
-def test_the_contract_checks_reject_bodies_that_break_the_description(world, github_spec):
+def test_the_driver_refuses_what_github_does_not_offer(world):
+    """Re-running a check that has not finished, or reopening a merged PR: GitHub has no button for
+    either, and the webhook the simulator would send breaks the event's schema."""
+    sim, repo = world["sim"], world["repo"]
+    pr = sim.open_pull(repo, "to-merge", {"prompts/merged.txt": "m\n"}, "Merged", "alice")
+    run = world["client"].post("/repos/acme/support-bot/check-runs", json={"name": "x", "head_sha": pr.head_sha}).json()
+    with pytest.raises(ValueError, match="not completed"):
+        sim.rerequest_check_run(repo, run["id"], "olivia")
+    sim.merge_pull(repo, pr.number, "olivia")
+    with pytest.raises(ValueError, match="merged"):
+        sim.reopen_pull(repo, pr.number)
+
+
+def test_the_contract_checks_reject_bodies_that_break_the_description(world, github_spec, webhook_schemas):
     """Guards the guard: a validator that passes everything would make the tests above vacuous."""
     c, n = world["client"], world["pr"].number
     pull = c.get(f"/repos/acme/support-bot/pulls/{n}").json()
@@ -235,7 +238,8 @@ def test_the_contract_checks_reject_bodies_that_break_the_description(world, git
     pull = c.get(f"/repos/acme/support-bot/pulls/{n}").json()
     pull["draft"] = "no"
     assert github_spec.response_errors("get", "/repos/{owner}/{repo}/pulls/{pull_number}", 200, pull)
-    comment = c.get(f"/repos/acme/support-bot/issues/{n}/comments").json()[-1]
+    comment = next(x for x in reversed(c.get(f"/repos/acme/support-bot/issues/{n}/comments").json())
+                   if x["user"]["type"] == "Bot")
     comment["user"]["url"] = comment["user"]["url"].replace("%5Bbot%5D", "[bot]")  # what the simulator once sent
     assert github_spec.response_errors("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}", 200, comment)
     comment["user"]["url"] = comment["user"]["url"].replace("[bot]", "%5Bbot%5D")
@@ -243,5 +247,10 @@ def test_the_contract_checks_reject_bodies_that_break_the_description(world, git
     assert github_spec.response_errors("get", "/repos/{owner}/{repo}/issues/comments/{comment_id}", 200, comment)
     opened = next(d for d in world["sim"].deliveries("pull_request") if d.action == "opened").payload
     assert github_spec.webhook_errors("pull_request", "opened", opened) == []
+    assert webhook_schemas.errors("pull_request", "opened", opened) == []
+    opened["pull_request"]["user"]["shoe_size"] = 42  # the community schemas admit no unknown property
+    assert webhook_schemas.errors("pull_request", "opened", opened)
+    del opened["pull_request"]["user"]["shoe_size"]
     del opened["pull_request"]["base"]
     assert github_spec.webhook_errors("pull_request", "opened", opened)
+    assert webhook_schemas.errors("pull_request", "opened", opened)
