@@ -1,5 +1,6 @@
 """Telemetry intake: OTLP/HTTP traces (JSON or protobuf) at POST /v1/traces and scores at POST /v1/scores,
-folded into per-minute rollups per (repo, prompt, version, model, label, arm). Raw spans are never stored.
+folded into rollups per (repo, prompt, version, model, label, arm) at three resolutions: minute, hour and
+day (`telemetry_rollups`, `_hour`, `_day`; `rollup_table_for` picks one for a query). Raw spans are never stored.
 
 A request is parsed and aggregated whole before anything is written, then written in one transaction:
 a bad payload (400, naming the field) or an oversize one (413) stores nothing.
@@ -14,16 +15,17 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, NamedTuple
 
-from sqlalchemy import false, select, update
+from sqlalchemy import Table, bindparam, false, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.guard import ArmStats, Moments
-from bot.release.tables import Rollup
+from bot.release.tables import Rollup, RollupColumns, RollupDay, RollupHour
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # after decompression; an OTLP exporter's default batch is far smaller
 MAX_SCORES = 10_000  # items per POST /v1/scores
@@ -418,6 +420,63 @@ def aggregate_scores(repo: str, data: object, now: datetime) -> Batch:
 
 # --- storage ------------------------------------------------------------------------------------------
 
+class Resolution(Enum):
+    """The time buckets rollups are kept at; the value is the bucket's length in seconds."""
+
+    MINUTE = 60
+    HOUR = 3600
+    DAY = 86400
+
+
+ROLLUP_TABLES: dict[Resolution, type[RollupColumns]] = {
+    Resolution.MINUTE: Rollup, Resolution.HOUR: RollupHour, Resolution.DAY: RollupDay}
+MAX_BUCKETS = 2000  # a query reads the finest resolution that covers its span in at most this many buckets
+
+
+def bucket_start(t: datetime, resolution: Resolution) -> datetime:
+    """The start (UTC) of the bucket holding `t`: what the rollup row's `minute` column says."""
+    t = _aware(t).astimezone(timezone.utc).replace(second=0, microsecond=0)
+    if resolution is Resolution.MINUTE:
+        return t
+    t = t.replace(minute=0)
+    return t if resolution is Resolution.HOUR else t.replace(hour=0)
+
+
+def resolution_for(start: datetime, end: datetime, max_buckets: int = MAX_BUCKETS) -> Resolution:
+    """The finest resolution whose buckets cover [start, end) in at most `max_buckets` each series: with the
+    default 2,000, up to 33 hours read minutes, up to 83 days hours, anything longer days."""
+    span = max(0.0, (_aware(end) - _aware(start)).total_seconds())
+    for resolution in Resolution:
+        if span <= resolution.value * max_buckets:
+            return resolution
+    return Resolution.DAY
+
+
+def rollup_table_for(start: datetime, end: datetime, max_buckets: int = MAX_BUCKETS) -> type[RollupColumns]:
+    """The rollup table to read for a chart or sum over [start, end): `telemetry_rollups` (minute),
+    `telemetry_rollups_hour` or `telemetry_rollups_day` (see `resolution_for`). Read rows whose `minute`
+    is ≥ bucket_start(start, resolution) and < end; every table holds every series."""
+    return ROLLUP_TABLES[resolution_for(start, end, max_buckets)]
+
+
+def coarsen(deltas: Mapping[SeriesKey, Delta], resolution: Resolution) -> dict[SeriesKey, Delta]:
+    """The same deltas summed per hour or day bucket (new Delta objects: the minutes stay as they are)."""
+    if resolution is Resolution.MINUTE:
+        return dict(deltas)
+    floors: dict[datetime, datetime] = {}
+    out: dict[SeriesKey, Delta] = {}
+    for key, d in deltas.items():
+        floor = floors.get(key.minute)
+        if floor is None:
+            floor = floors[key.minute] = bucket_start(key.minute, resolution)
+        coarse = key._replace(minute=floor)
+        mine = out.get(coarse)
+        if mine is None:
+            out[coarse] = mine = Delta()
+        mine.merge(d)
+    return out
+
+
 def _merge_scores(stored: dict, new: dict[str, list]) -> dict:
     out = {k: dict(v) for k, v in (stored or {}).items()}
     for name, (n, s, ss, hist) in new.items():
@@ -427,47 +486,77 @@ def _merge_scores(stored: dict, new: dict[str, list]) -> dict:
     return out
 
 
+_SERIES_COLUMNS = ("repo", "path", "version", "model", "label", "arm", "minute")
+_COUNTERS = ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out", "cost_usd")
+
+
+def _statements(table: Table) -> tuple[Any, Any, Any]:
+    """SELECT … FOR UPDATE of the rows a batch touches, INSERT of new ones, UPDATE of found ones by id: the
+    counters are added in SQL (`calls = calls + :d_calls`), the JSON columns are written merged."""
+    c = table.c
+    found = select(c.id, *(c[name] for name in _SERIES_COLUMNS), c.latency_hist, c.scores, c.fingerprints)
+    changed = table.update().where(c.id == bindparam("row_id")).values(
+        **{name: c[name] + bindparam(f"d_{name}") for name in _COUNTERS},
+        latency_hist=bindparam("n_latency_hist", type_=c.latency_hist.type),
+        scores=bindparam("n_scores", type_=c.scores.type),
+        fingerprints=bindparam("n_fingerprints", type_=c.fingerprints.type))
+    return found, table.insert(), changed
+
+
+_STATEMENTS = {resolution: _statements(table.__table__) for resolution, table in ROLLUP_TABLES.items()}  # type: ignore[attr-defined]
+
+
+def _store_level(session: Session, resolution: Resolution, deltas: Mapping[SeriesKey, Delta]) -> None:
+    found, insert_new, update_found = _STATEMENTS[resolution]
+    c = found.selected_columns
+    keys = sorted(deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))  # one lock order
+    rows = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r for r in session.execute(
+        found.where(c.repo.in_({k.repo for k in keys}), c.minute.in_({k.minute for k in keys}),
+                    c.path.in_({k.path for k in keys})).with_for_update())}  # every row the batch touches, one query
+    inserts, updates = [], []
+    for key in keys:
+        d = deltas[key]
+        row = rows.get(key)  # a SeriesKey equals the plain tuple of its fields
+        if row is None:
+            inserts.append({
+                "repo": key.repo, "path": key.path, "version": key.version, "model": key.model, "label": key.label,
+                "arm": key.arm, "minute": key.minute, "calls": d.calls, "errors": d.errors, "latency_n": d.latency_n,
+                "latency_sum": d.latency_sum, "latency_sumsq": d.latency_sumsq, "latency_hist": list(d.latency_hist),
+                "tokens_in": d.tokens_in, "tokens_out": d.tokens_out, "cost_usd": d.cost_usd,
+                "scores": _merge_scores({}, d.scores), "fingerprints": sorted(d.fingerprints)[:MAX_FINGERPRINTS]})
+            continue
+        fingerprints = row.fingerprints or []
+        updates.append({
+            "row_id": row.id, "d_calls": d.calls, "d_errors": d.errors, "d_latency_n": d.latency_n,
+            "d_latency_sum": d.latency_sum, "d_latency_sumsq": d.latency_sumsq, "d_tokens_in": d.tokens_in,
+            "d_tokens_out": d.tokens_out, "d_cost_usd": d.cost_usd,
+            "n_latency_hist": [a + b for a, b in zip(row.latency_hist, d.latency_hist)] if d.latency_n else row.latency_hist,
+            "n_scores": _merge_scores(row.scores, d.scores) if d.scores else row.scores,
+            "n_fingerprints": sorted(set(fingerprints) | d.fingerprints)[:MAX_FINGERPRINTS]
+            if d.fingerprints - set(fingerprints) else fingerprints})
+    connection = session.connection()
+    if inserts:
+        connection.execute(insert_new, inserts)
+    if updates:
+        connection.execute(update_found, updates)
+
+
 def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
-    """Add the batch to its rollup rows in one transaction (rows created on first sight)."""
+    """Add the batch to its rollup rows at every resolution — minute, hour, day — in one transaction
+    (rows created on first sight): all three tables have it, or none does."""
     if not batch.deltas:
         return
-    keys = sorted(batch.deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))  # one lock order
+    levels = [(resolution, coarsen(batch.deltas, resolution)) for resolution in Resolution]
     for attempt in range(attempts):
         try:
             with Session(engine) as session, session.begin():
                 lock_for_write(session)
-                found = session.scalars(select(Rollup).where(  # every row the batch touches, in one query
-                    Rollup.repo.in_({k.repo for k in keys}), Rollup.minute.in_({k.minute for k in keys}),
-                    Rollup.path.in_({k.path for k in keys})).with_for_update())
-                rows: dict[tuple, Rollup] = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r
-                                             for r in found}
-                for key in keys:
-                    d = batch.deltas[key]
-                    row = rows.get(key)  # a SeriesKey equals the plain tuple of its fields
-                    if row is None:
-                        row = Rollup(repo=key.repo, path=key.path, version=key.version, model=key.model, label=key.label,
-                                     arm=key.arm, minute=key.minute, calls=0, errors=0, latency_n=0, latency_sum=0.0,
-                                     latency_sumsq=0.0, latency_hist=[0] * (len(LATENCY_BOUNDS_MS) + 1), tokens_in=0,
-                                     tokens_out=0, cost_usd=0.0, scores={}, fingerprints=[])
-                        session.add(row)
-                    row.calls += d.calls
-                    row.errors += d.errors
-                    row.latency_n += d.latency_n
-                    row.latency_sum += d.latency_sum
-                    row.latency_sumsq += d.latency_sumsq
-                    if d.latency_n:
-                        row.latency_hist = [a + b for a, b in zip(row.latency_hist, d.latency_hist)]
-                    row.tokens_in += d.tokens_in
-                    row.tokens_out += d.tokens_out
-                    row.cost_usd += d.cost_usd
-                    if d.scores:
-                        row.scores = _merge_scores(row.scores, d.scores)
-                    if d.fingerprints - set(row.fingerprints):
-                        row.fingerprints = sorted(set(row.fingerprints) | d.fingerprints)[:MAX_FINGERPRINTS]
+                for resolution, deltas in levels:
+                    _store_level(session, resolution, deltas)
             return
         except IntegrityError:
             if attempt == attempts - 1:
-                raise  # two writers created the same series-minute at once: the retry finds the row
+                raise  # two writers created the same series-bucket at once: the retry finds the row
 
 
 def lock_for_write(session: Session) -> None:
@@ -571,9 +660,11 @@ def arm_stats(engine: Engine, repo: str, label: str, path: str, version: str, ar
     return ArmStats(calls, errors, latency, scores)
 
 
-def rollups(engine: Engine, repo: str, path: str | None = None) -> list[Rollup]:
+def rollups(engine: Engine, repo: str, path: str | None = None,
+            resolution: Resolution = Resolution.MINUTE) -> list[RollupColumns]:
+    table = ROLLUP_TABLES[resolution]
     with Session(engine) as session:
-        q = select(Rollup).where(Rollup.repo == repo)
+        q = select(table).where(table.repo == repo)
         if path:
-            q = q.where(Rollup.path == path)
-        return list(session.scalars(q.order_by(Rollup.minute, Rollup.path, Rollup.version, Rollup.arm)))
+            q = q.where(table.path == path)
+        return list(session.scalars(q.order_by(table.minute, table.path, table.version, table.arm)))
