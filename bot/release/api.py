@@ -82,6 +82,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     release = Release(engine, app, settings.github_web_url) if app is not None else None
     cache = ManifestCache()
     rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
+    writers = telemetry.TokenCache(engine)  # write tokens remembered a few seconds: not one lookup per batch
 
     def need_release() -> Release:
         if release is None:
@@ -300,7 +301,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
         token = _bearer(request)
         if token is None:
             raise Problem(401, "send a repo token: Authorization: Bearer prt_… (write scope)")
-        row = store.token_for(engine, token)
+        row = writers.lookup(token)
         if row is None:
             raise Problem(401, "unknown or revoked repo token")
         if row.scope != "write":

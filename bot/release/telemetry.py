@@ -9,22 +9,25 @@ a bad payload (400, naming the field) or an oversize one (413) stores nothing.
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import threading
+import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Table, bindparam, false, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.guard import ArmStats, Moments
+from bot.release import store
+from bot.release.models import RepoToken
 from bot.release.tables import Rollup, RollupColumns, RollupDay, RollupHour
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # after decompression; an OTLP exporter's default batch is far smaller
@@ -166,42 +169,57 @@ class SpanFacts(NamedTuple):
 
 
 _SCORE_CUT = len("prompt_review.score.")
+# the attributes the rollups read: the others (an instrumentation's http.*, the resource's telemetry.sdk.*,
+# …) are skipped without decoding their values
+READ = frozenset({A_PATH, A_VERSION, A_LABEL, A_ARM, A_REPO, A_COST, A_REQ_MODEL, A_RESP_MODEL, A_ERROR,
+                  *A_FINGERPRINTS, *A_IN_TOKENS, *A_OUT_TOKENS})
 
 
-def _json_value(v: object, where: str) -> object:
-    if not isinstance(v, dict):
-        raise BadPayload(400, where, "an attribute value must be an AnyValue object")
+def _json_value(v: object, at: tuple[int, ...], i: int) -> object:
+    """An OTLP JSON AnyValue; `at` and `i` locate it for an error's field (built only then)."""
+    if v.__class__ is not dict:
+        raise BadPayload(400, f"{_attributes_at(at)}[{i}].value", "an attribute value must be an AnyValue object")
     if "stringValue" in v:
         return v["stringValue"]
     if "intValue" in v:
         try:
             return int(v["intValue"])
         except (TypeError, ValueError):
-            raise BadPayload(400, where + ".intValue", "not an integer") from None
+            raise BadPayload(400, f"{_attributes_at(at)}[{i}].value.intValue", "not an integer") from None
     if "doubleValue" in v:
         try:
             return float(v["doubleValue"])
         except (TypeError, ValueError):
-            raise BadPayload(400, where + ".doubleValue", "not a number") from None
+            raise BadPayload(400, f"{_attributes_at(at)}[{i}].value.doubleValue", "not a number") from None
     if "boolValue" in v:
         return bool(v["boolValue"])
     return None  # arrays, maps, bytes: not used by the rollups
 
 
-def _json_attrs(items: object, where: str, scores: list | None = None) -> dict[str, object]:
+def _attributes_at(at: tuple[int, ...]) -> str:
+    """Where an `attributes` list is: (resource,) → the resource's, (resource, scope, span) → the span's."""
+    if len(at) == 1:
+        return f"resourceSpans[{at[0]}].resource.attributes"
+    return f"resourceSpans[{at[0]}].scopeSpans[{at[1]}].spans[{at[2]}].attributes"
+
+
+def _json_attrs(items: object, at: tuple[int, ...], scores: list | None = None) -> dict[str, object]:
+    """The attributes the rollups read, from an OTLP JSON `attributes` list (`at` locates it, for errors
+    only: the loop over every span of every request builds no strings it does not need)."""
     if items is None:
         return {}
-    if not isinstance(items, list):
-        raise BadPayload(400, where, "must be a list of {key, value}")
+    if items.__class__ is not list:
+        raise BadPayload(400, _attributes_at(at), "must be a list of {key, value}")
     out = {}
     for i, kv in enumerate(items):
-        if not isinstance(kv, dict) or not isinstance(key := kv.get("key"), str):
-            raise BadPayload(400, f"{where}[{i}].key", "missing or not a string")
-        value = _json_value(kv.get("value", {}), f"{where}[{i}].value")
-        if scores is not None and key.startswith(A_SCORE):
-            scores.append((key[_SCORE_CUT:], value, f"{where}[{i}]"))
-        else:
-            out[key] = value
+        key = kv.get("key") if kv.__class__ is dict else None
+        if key.__class__ is not str:
+            raise BadPayload(400, f"{_attributes_at(at)}[{i}].key", "missing or not a string")
+        if key in READ:
+            v = kv.get("value")
+            out[key] = v["stringValue"] if v.__class__ is dict and "stringValue" in v else _json_value(v, at, i)
+        elif scores is not None and key.startswith(A_SCORE):
+            scores.append((key[_SCORE_CUT:], _json_value(kv.get("value"), at, i), ""))
     return out
 
 
@@ -222,30 +240,34 @@ def _list(value: object, where: str) -> list:
 
 def spans_from_json(body: bytes) -> Iterator[SpanFacts]:
     try:
-        data = json.loads(body or b"{}")
-    except ValueError as exc:
+        data = orjson.loads(body or b"{}")  # orjson: a 512-span export decodes in a third of json's time
+    except orjson.JSONDecodeError as exc:
         raise BadPayload(400, "", f"the body is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadPayload(400, "", "the body must be an ExportTraceServiceRequest object")
+    error_codes = (STATUS_ERROR, "STATUS_CODE_ERROR")
     for r, rs in enumerate(_list(data.get("resourceSpans"), "resourceSpans")):
-        where_r = f"resourceSpans[{r}]"
         if not isinstance(rs, dict):
-            raise BadPayload(400, where_r, "must be an object")
-        resource = _json_attrs((rs.get("resource") or {}).get("attributes"), where_r + ".resource.attributes")
-        for s, ss in enumerate(_list(rs.get("scopeSpans"), where_r + ".scopeSpans")):
-            where_s = f"{where_r}.scopeSpans[{s}]"
+            raise BadPayload(400, f"resourceSpans[{r}]", "must be an object")
+        resource = _json_attrs((rs.get("resource") or {}).get("attributes"), (r,))
+        for s, ss in enumerate(_list(rs.get("scopeSpans"), f"resourceSpans[{r}].scopeSpans")):
             if not isinstance(ss, dict):
-                raise BadPayload(400, where_s, "must be an object")
-            for k, span in enumerate(_list(ss.get("spans"), where_s + ".spans")):
-                where = f"{where_s}.spans[{k}]"
-                if not isinstance(span, dict):
-                    raise BadPayload(400, where, "must be an object")
+                raise BadPayload(400, f"resourceSpans[{r}].scopeSpans[{s}]", "must be an object")
+            for k, span in enumerate(_list(ss.get("spans"), f"resourceSpans[{r}].scopeSpans[{s}].spans")):
+                if span.__class__ is not dict:
+                    raise BadPayload(400, f"resourceSpans[{r}].scopeSpans[{s}].spans[{k}]", "must be an object")
                 scores: list = []
-                attrs = {**resource, **_json_attrs(span.get("attributes"), where + ".attributes", scores)}
-                code = (span.get("status") or {}).get("code", 0)
-                error = code in (STATUS_ERROR, "STATUS_CODE_ERROR")
-                yield SpanFacts(attrs, scores, _nanos(span.get("startTimeUnixNano", 0), where + ".startTimeUnixNano"),
-                                _nanos(span.get("endTimeUnixNano", 0), where + ".endTimeUnixNano"), error, (r, s, k))
+                own = _json_attrs(span.get("attributes"), (r, s, k), scores)
+                status = span.get("status")
+                error = status.__class__ is dict and status.get("code", 0) in error_codes
+                start, end = span.get("startTimeUnixNano", 0), span.get("endTimeUnixNano", 0)
+                try:
+                    start, end = int(start), int(end)  # OTLP JSON sends 64-bit integers as strings
+                except (TypeError, ValueError):
+                    where = f"resourceSpans[{r}].scopeSpans[{s}].spans[{k}]"
+                    _nanos(start, where + ".startTimeUnixNano")
+                    _nanos(end, where + ".endTimeUnixNano")
+                yield SpanFacts({**resource, **own} if resource else own, scores, start, end, error, (r, s, k))
 
 
 def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
@@ -264,13 +286,15 @@ def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
     def attrs(items, scores: list | None) -> dict[str, object]:
         out = {}
         for kv in items:
-            key, v = kv.key, kv.value
-            kind = v.WhichOneof("value")
-            value = getattr(v, kind) if kind in kinds else None
-            if scores is not None and key.startswith(A_SCORE):
-                scores.append((key[_SCORE_CUT:], value, key))
-            else:
-                out[key] = value
+            key = kv.key
+            if key in READ:
+                v = kv.value
+                kind = v.WhichOneof("value")
+                out[key] = getattr(v, kind) if kind in kinds else None
+            elif scores is not None and key.startswith(A_SCORE):
+                v = kv.value
+                kind = v.WhichOneof("value")
+                scores.append((key[_SCORE_CUT:], getattr(v, kind) if kind in kinds else None, ""))
         return out
 
     for r, rs in enumerate(request.resource_spans):
@@ -333,53 +357,70 @@ def _minute_of(ns: int) -> datetime:
     return hit
 
 
+_LIMITS = ((A_PATH, 1000), (A_VERSION, 64), (A_LABEL, 63), (A_ARM, 20), (A_RESP_MODEL, 200))
+
+
+def _refuse_attribution(span: SpanFacts, values: tuple) -> None:
+    """The field of the first attribution attribute that is not a string within its limit."""
+    for (name, limit), value in zip(_LIMITS, values):
+        if value.__class__ is not str or len(value) > limit:
+            raise BadPayload(400, f"{span.where}.attributes[{name}]", f"must be a string of at most {limit} characters")
+
+
 def aggregate_spans(repo: str, spans: Iterable[SpanFacts], batch: Batch | None = None) -> Batch:
+    """Fold spans into the batch's series-minutes (in memory: the database sees one row per series-minute)."""
     batch = batch or Batch()
+    deltas = batch.deltas
     lowered = repo.lower()
+    accepted = ignored = 0
+    str_ = str
     for span in spans:
         a = span.attrs
-        path = a.get(A_PATH)
+        get = a.get
+        path = get(A_PATH)
         if not path:
-            batch.ignored += 1
+            ignored += 1
             continue
-        other = a.get(A_REPO)
+        other = get(A_REPO)
         if other and (other != repo and str(other).lower() != lowered):
             raise BadPayload(403, f"{span.where}.attributes[{A_REPO}]", f"this token belongs to {repo}, not {other}")
-        version, label, arm = a.get(A_VERSION), a.get(A_LABEL) or "", a.get(A_ARM) or ""
-        model = a.get(A_RESP_MODEL) or a.get(A_REQ_MODEL) or ""
+        version, label, arm = get(A_VERSION), get(A_LABEL) or "", get(A_ARM) or ""
+        model = get(A_RESP_MODEL) or get(A_REQ_MODEL) or ""
         if not version:
             raise BadPayload(400, f"{span.where}.attributes[{A_VERSION}]", "missing: a span with a prompt path needs its version")
-        for name, value, limit in ((A_PATH, path, 1000), (A_VERSION, version, 64), (A_LABEL, label, 63), (A_ARM, arm, 20),
-                                   (A_RESP_MODEL, model, 200)):
-            if value.__class__ is not str or len(value) > limit:
-                raise BadPayload(400, f"{span.where}.attributes[{name}]", f"must be a string of at most {limit} characters")
+        if not (path.__class__ is str_ and version.__class__ is str_ and label.__class__ is str_ and arm.__class__ is str_
+                and model.__class__ is str_ and len(path) <= 1000 and len(version) <= 64 and len(label) <= 63
+                and len(arm) <= 20 and len(model) <= 200):
+            _refuse_attribution(span, (path, version, label, arm, model))
         key = SeriesKey(repo, path, version[:12], model, label, arm, _minute_of(span.end_ns or span.start_ns))
-        d = batch.deltas.get(key)
+        d = deltas.get(key)
         if d is None:
-            d = batch.deltas[key] = Delta()
+            d = deltas[key] = Delta()
         d.calls += 1
-        if span.error or a.get(A_ERROR):
+        if span.error or get(A_ERROR):
             d.errors += 1
         if span.end_ns > span.start_ns > 0:
             d.add_latency((span.end_ns - span.start_ns) / 1e6)
-        where = None
-        tin = a.get(A_IN_TOKENS[0]) or a.get(A_IN_TOKENS[1])
-        tout = a.get(A_OUT_TOKENS[0]) or a.get(A_OUT_TOKENS[1])
-        cost = a.get(A_COST)
-        if tin is not None or tout is not None or cost is not None:
-            where = span.where
-            d.tokens_in += int(_number(a, A_IN_TOKENS, where))
-            d.tokens_out += int(_number(a, A_OUT_TOKENS, where))
-            d.cost_usd += _number(a, (A_COST,), where)
+        tin = get(A_IN_TOKENS[0])
+        if tin is not None or (tin := get(A_IN_TOKENS[1])) is not None:
+            d.tokens_in += int(tin if tin.__class__ is int and tin >= 0 else _number(a, A_IN_TOKENS, span.where))
+        tout = get(A_OUT_TOKENS[0])
+        if tout is not None or (tout := get(A_OUT_TOKENS[1])) is not None:
+            d.tokens_out += int(tout if tout.__class__ is int and tout >= 0 else _number(a, A_OUT_TOKENS, span.where))
+        cost = get(A_COST)
+        if cost is not None:
+            d.cost_usd += cost if cost.__class__ is float and 0 <= cost < math.inf else _number(a, (A_COST,), span.where)
         for fk in A_FINGERPRINTS:
-            fp = a.get(fk)
-            if fp and isinstance(fp, str):
+            fp = get(fk)
+            if fp and fp.__class__ is str_:
                 d.fingerprints.add(fp[:100])
-        for name, value, at in span.scores:
+        for name, value, _at in span.scores:
             if value.__class__ not in (int, float) or not math.isfinite(value):
                 raise BadPayload(400, f"{span.where}.attributes[{A_SCORE}{name}]", "a score must be a finite number")
             d.add_score(name[:100], float(value))
-        batch.accepted += 1
+        accepted += 1
+    batch.accepted += accepted
+    batch.ignored += ignored
     return batch
 
 
@@ -541,12 +582,14 @@ def _store_level(session: Session, resolution: Resolution, deltas: Mapping[Serie
         connection.execute(update_found, updates)
 
 
-def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
+def store_batch(engine: Engine, batch: Batch, attempts: int = 3,
+                resolutions: tuple[Resolution, ...] = tuple(Resolution)) -> None:
     """Add the batch to its rollup rows at every resolution — minute, hour, day — in one transaction
-    (rows created on first sight): all three tables have it, or none does."""
+    (rows created on first sight): all three tables have it, or none does. (`resolutions`: the service
+    writes all three; bench/ingest.py times the minute table alone.)"""
     if not batch.deltas:
         return
-    levels = [(resolution, coarsen(batch.deltas, resolution)) for resolution in Resolution]
+    levels = [(resolution, coarsen(batch.deltas, resolution)) for resolution in resolutions]
     for attempt in range(attempts):
         try:
             with Session(engine) as session, session.begin():
@@ -559,16 +602,45 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
                 raise  # two writers created the same series-bucket at once: the retry finds the row
 
 
+_LOCK_STATEMENT = update(Rollup.__table__).where(false()).values(calls=Rollup.__table__.c.calls)  # type: ignore[arg-type]
+
+
 def lock_for_write(session: Session) -> None:
     """A read-modify-write must hold the write lock from its first read. PostgreSQL: the SELECT … FOR
     UPDATE that follows. SQLite (pysqlite opens the transaction at the first write, and FOR UPDATE does
     not exist): a write that changes nothing, so the reads after it see what no other writer can change."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Rollup).where(false()).values(calls=Rollup.calls))
+        session.execute(_LOCK_STATEMENT)
 
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+class TokenCache:
+    """The repo token behind a telemetry post, remembered for `ttl` seconds so an app exporting 40 batches a
+    second costs one token lookup every few seconds, not one per batch (it was a tenth of the service's
+    time at 20,000 spans/s). A revoked token is refused at most `ttl` seconds later; unknown and revoked
+    tokens are never remembered; at most `size` tokens are."""
+
+    def __init__(self, engine: Engine, ttl: float = 5.0, size: int = 1024, clock: Callable[[], float] = time.monotonic):
+        self._engine, self._ttl, self._size, self._clock = engine, ttl, size, clock
+        self._known: dict[str, tuple[float, RepoToken]] = {}
+
+    def lookup(self, secret: str) -> RepoToken | None:
+        key = store.token_hash(secret)
+        now = self._clock()
+        hit = self._known.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = store.token_for(self._engine, secret)
+        if row is None:
+            self._known.pop(key, None)
+            return None
+        if len(self._known) >= self._size:
+            self._known.clear()
+        self._known[key] = (now + self._ttl, row)
+        return row
 
 
 class RollupWriter:
