@@ -80,6 +80,7 @@ class Rollout(Base):
     actor: Mapped[str] = mapped_column(String(200))
     pr: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the PR that introduced the candidate
     p_values: Mapped[dict] = mapped_column(JSON, default=dict)  # metric → running minimum (always-valid)
+    directions: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # metric → lower | higher (repo config at start; migration 0005)
     last_decision: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     step_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

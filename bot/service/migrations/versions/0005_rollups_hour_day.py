@@ -1,5 +1,6 @@
 """telemetry rollups per hour and per day (same columns as telemetry_rollups; `minute` holds the start of
-the hour / the day, UTC), backfilled from the minute rollups already stored
+the hour / the day, UTC), backfilled from the minute rollups already stored; rollouts.directions (which
+way each metric gets better for the guard, from the repo config when the rollout started)
 
 Revision ID: 0005
 Revises: 0004
@@ -60,10 +61,13 @@ def upgrade() -> None:
         op.create_table(name, *_columns(),
                         sa.UniqueConstraint(*SERIES, 'minute', name=f'uq_{name}_series_minute'))
         op.create_index(f'ix_{name}_repo_label_path', name, ['repo', 'label', 'path', 'minute'])
+    op.add_column('rollouts', sa.Column('directions', sa.JSON(), nullable=True))
     backfill(op.get_bind())
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('rollouts') as batch:  # SQLite: drop a column by copying the table
+        batch.drop_column('directions')
     for level in LEVELS:
         name = f'telemetry_rollups_{level}'
         op.drop_index(f'ix_{name}_repo_label_path', table_name=name)
