@@ -108,17 +108,16 @@ def main() -> int:
 
         # without HTTP: decode + aggregate + one transaction per request
         for name, (body, _) in bodies.items():
-            decode = telemetry.spans_from_protobuf if name == "protobuf" else telemetry.spans_from_json
             start_cpu, start, n = time.process_time(), time.perf_counter(), 0
             while time.perf_counter() - start < min(2.0, args.seconds):
-                telemetry.store_batch(engine, telemetry.aggregate_spans(REPO, decode(body)))
+                telemetry.store_batch(engine, telemetry.aggregate_otlp(REPO, body, protobuf=name == "protobuf"))
                 n += args.batch
             print(f"in process ({kind}), {name:8}: {n / (time.perf_counter() - start):9,.0f} spans/s, "
                   f"{n / (time.process_time() - start_cpu):,.0f} spans per CPU-second (decode + aggregate + store, one thread, "
                   f"one transaction per request)")
 
         # what the hour and day rows cost: the same transaction with the minute table alone, then all three
-        batch = telemetry.aggregate_spans(REPO, telemetry.spans_from_protobuf(bodies["protobuf"][0]))
+        batch = telemetry.aggregate_otlp(REPO, bodies["protobuf"][0], protobuf=True)
         costs = {}
         for label, resolutions in (("minute", (telemetry.Resolution.MINUTE,)), ("minute+hour+day", tuple(telemetry.Resolution))):
             start_cpu, start, n = time.process_time(), time.perf_counter(), 0
