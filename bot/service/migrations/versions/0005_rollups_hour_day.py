@@ -83,10 +83,9 @@ def _floor(t: datetime, level: str) -> datetime:
 def _add(into: dict, row) -> None:
     for c in COUNTERS:
         into[c] += getattr(row, c)
-    hist = row.latency_hist or []
-    if len(into['latency_hist']) < len(hist):
-        into['latency_hist'] += [0] * (len(hist) - len(into['latency_hist']))
-    into['latency_hist'] = [a + b for a, b in zip(into['latency_hist'], hist)] + into['latency_hist'][len(hist):]
+    hist, mine = row.latency_hist or [], into['latency_hist']
+    mine = mine + [0] * (len(hist) - len(mine))  # the first row of a bucket sets the length
+    into['latency_hist'] = [a + b for a, b in zip(mine, hist)] + mine[len(hist):]
     for name, s in (row.scores or {}).items():
         cur = into['scores'].get(name)
         if cur is None:
