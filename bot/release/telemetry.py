@@ -289,8 +289,12 @@ def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
             key = kv.key
             if key in READ:
                 v = kv.value
-                kind = v.WhichOneof("value")
-                out[key] = getattr(v, kind) if kind in kinds else None
+                text = v.string_value  # most attributes read are strings: one call instead of two
+                if text:
+                    out[key] = text
+                else:
+                    kind = v.WhichOneof("value")
+                    out[key] = getattr(v, kind) if kind in kinds else None
             elif scores is not None and key.startswith(A_SCORE):
                 v = kv.value
                 kind = v.WhichOneof("value")
