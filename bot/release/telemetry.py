@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+import random
 import threading
 import time
 import zlib
@@ -20,9 +21,11 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 import orjson
+from psycopg import errors as pg_errors
 from sqlalchemy import Table, bindparam, false, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.guard import ArmStats, Moments
@@ -556,58 +559,95 @@ _SERIES_COLUMNS = ("repo", "path", "version", "model", "label", "arm", "minute")
 _COUNTERS = ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out", "cost_usd")
 
 
-def _statements(table: Table) -> tuple[Any, Any, Any]:
-    """SELECT … FOR UPDATE of the rows a batch touches, INSERT of new ones, UPDATE of found ones by id: the
-    counters are added in SQL (`calls = calls + :d_calls`), the JSON columns are written merged."""
+@dataclass(frozen=True)
+class _Statements:
+    """One rollup table's statements: SELECT … FOR UPDATE of the rows a batch touches (in the series order,
+    which is the order every writer locks them in), INSERT of new ones (on PostgreSQL: skipping a row that
+    another writer created meanwhile, and saying which it inserted), UPDATE of found ones by id: counters
+    added in SQL (`calls = calls + :d_calls`), the JSON columns written merged."""
+
+    found: Any
+    insert: Any
+    insert_new_only: Any
+    update: Any
+
+
+def _statements(table: Table) -> _Statements:
     c = table.c
-    found = select(c.id, *(c[name] for name in _SERIES_COLUMNS), c.latency_hist, c.scores, c.fingerprints)
+    series = [c[name] for name in _SERIES_COLUMNS]
+    found = select(c.id, *series, c.latency_hist, c.scores, c.fingerprints).order_by(*series)
     changed = table.update().where(c.id == bindparam("row_id")).values(
         **{name: c[name] + bindparam(f"d_{name}") for name in _COUNTERS},
         latency_hist=bindparam("n_latency_hist", type_=c.latency_hist.type),
         scores=bindparam("n_scores", type_=c.scores.type),
         fingerprints=bindparam("n_fingerprints", type_=c.fingerprints.type))
-    return found, table.insert(), changed
+    new_only = pg_insert(table).on_conflict_do_nothing(constraint=f"uq_{table.name}_series_minute").returning(*series)
+    return _Statements(found, table.insert(), new_only, changed)
 
 
 _STATEMENTS = {resolution: _statements(table.__table__) for resolution, table in ROLLUP_TABLES.items()}  # type: ignore[attr-defined]
 
 
+def _row_key(r: Any) -> tuple:
+    return (r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute))
+
+
 def _store_level(session: Session, resolution: Resolution, deltas: Mapping[SeriesKey, Delta]) -> None:
-    found, insert_new, update_found = _STATEMENTS[resolution]
-    c = found.selected_columns
-    keys = sorted(deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))  # one lock order
-    rows = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r for r in session.execute(
-        found.where(c.repo.in_({k.repo for k in keys}), c.minute.in_({k.minute for k in keys}),
-                    c.path.in_({k.path for k in keys})).with_for_update())}  # every row the batch touches, one query
-    inserts, updates = [], []
-    for key in keys:
-        d = deltas[key]
-        row = rows.get(key)  # a SeriesKey equals the plain tuple of its fields
-        if row is None:
-            inserts.append({
-                "repo": key.repo, "path": key.path, "version": key.version, "model": key.model, "label": key.label,
-                "arm": key.arm, "minute": key.minute, "calls": d.calls, "errors": d.errors, "latency_n": d.latency_n,
-                "latency_sum": d.latency_sum, "latency_sumsq": d.latency_sumsq, "latency_hist": list(d.latency_hist),
-                "tokens_in": d.tokens_in, "tokens_out": d.tokens_out, "cost_usd": d.cost_usd,
-                "scores": _merge_scores({}, d.scores), "fingerprints": sorted(d.fingerprints)[:MAX_FINGERPRINTS]})
-            continue
-        fingerprints = row.fingerprints or []
-        updates.append({
-            "row_id": row.id, "d_calls": d.calls, "d_errors": d.errors, "d_latency_n": d.latency_n,
+    statements = _STATEMENTS[resolution]
+    c = statements.found.selected_columns
+    keys = sorted(deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))
+
+    def lock(wanted: list[SeriesKey]) -> dict[tuple, Any]:  # every row of `wanted` that exists, in one query
+        return {_row_key(r): r for r in session.execute(statements.found.where(
+            c.repo.in_({k.repo for k in wanted}), c.minute.in_({k.minute for k in wanted}),
+            c.path.in_({k.path for k in wanted})).with_for_update())}
+
+    rows = lock(keys)
+    connection = session.connection()
+    new = [k for k in keys if k not in rows]  # a SeriesKey equals the plain tuple of its fields
+    inserted_now: set[tuple] = set()  # (rows locked after a skipped insert are added to, like found ones)
+    if new:
+        values = [_new_row(k, deltas[k]) for k in new]
+        if connection.dialect.name == "postgresql":
+            # another replica may have created some of them since the SELECT: those are skipped here (no
+            # unique violation to undo the transaction), then locked and added to like the others
+            inserted_now = {_row_key(r) for r in connection.execute(statements.insert_new_only, values)}
+            if len(inserted_now) < len(new):
+                rows.update(lock([k for k in new if k not in inserted_now]))
+        else:  # SQLite: the write lock taken first keeps every other writer out until the commit
+            connection.execute(statements.insert, values)
+            inserted_now = set(new)
+    updates = [_update_of(rows[key], deltas[key]) for key in keys if key in rows and key not in inserted_now]
+    if updates:
+        connection.execute(statements.update, updates)
+
+
+def _new_row(key: SeriesKey, d: Delta) -> dict[str, Any]:
+    return {"repo": key.repo, "path": key.path, "version": key.version, "model": key.model, "label": key.label,
+            "arm": key.arm, "minute": key.minute, "calls": d.calls, "errors": d.errors, "latency_n": d.latency_n,
+            "latency_sum": d.latency_sum, "latency_sumsq": d.latency_sumsq, "latency_hist": list(d.latency_hist),
+            "tokens_in": d.tokens_in, "tokens_out": d.tokens_out, "cost_usd": d.cost_usd,
+            "scores": _merge_scores({}, d.scores), "fingerprints": sorted(d.fingerprints)[:MAX_FINGERPRINTS]}
+
+
+def _update_of(row: Any, d: Delta) -> dict[str, Any]:
+    fingerprints = row.fingerprints or []
+    return {"row_id": row.id, "d_calls": d.calls, "d_errors": d.errors, "d_latency_n": d.latency_n,
             "d_latency_sum": d.latency_sum, "d_latency_sumsq": d.latency_sumsq, "d_tokens_in": d.tokens_in,
             "d_tokens_out": d.tokens_out, "d_cost_usd": d.cost_usd,
             "n_latency_hist": [a + b for a, b in zip(row.latency_hist, d.latency_hist)] if d.latency_n else row.latency_hist,
             "n_scores": _merge_scores(row.scores, d.scores) if d.scores else row.scores,
             "n_fingerprints": sorted(set(fingerprints) | d.fingerprints)[:MAX_FINGERPRINTS]
-            if d.fingerprints - set(fingerprints) else fingerprints})
-    connection = session.connection()
-    if inserts:
-        connection.execute(insert_new, inserts)
-    if updates:
-        connection.execute(update_found, updates)
+            if d.fingerprints - set(fingerprints) else fingerprints}
 
 
-def store_batch(engine: Engine, batch: Batch, attempts: int = 3,
+def _retryable(exc: DBAPIError) -> bool:
+    """A unique violation (two writers created the same row at once) or a deadlock / serialization
+    failure PostgreSQL broke by aborting this transaction: running it again finds the rows."""
+    return isinstance(exc, IntegrityError) or isinstance(exc.orig, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure))
+
+
+def store_batch(engine: Engine, batch: Batch, attempts: int = 5,
                 resolutions: tuple[Resolution, ...] = tuple(Resolution)) -> None:
     """Add the batch to its rollup rows at every resolution — minute, hour, day — in one transaction
     (rows created on first sight): all three tables have it, or none does. (`resolutions`: the service
@@ -622,9 +662,10 @@ def store_batch(engine: Engine, batch: Batch, attempts: int = 3,
                 for resolution, deltas in levels:
                     _store_level(session, resolution, deltas)
             return
-        except IntegrityError:
-            if attempt == attempts - 1:
-                raise  # two writers created the same series-bucket at once: the retry finds the row
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not _retryable(exc):
+                raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # two writers that collided: not in step again
 
 
 _LOCK_STATEMENT = update(Rollup.__table__).where(false()).values(calls=Rollup.__table__.c.calls)  # type: ignore[arg-type]
