@@ -1,8 +1,9 @@
 """Telemetry ingestion: OTLP/HTTP spans posted to POST /v1/traces of `prompt-review serve` (its own process),
 protobuf and JSON, in batches like an OpenTelemetry BatchSpanProcessor sends (512 spans), from several
-concurrent senders; prints spans/s and the rollup rows written (the issue's target: ≥ 20,000 spans/s into
-SQLite and PostgreSQL). Also the same work without HTTP (decode + aggregate + store), to show where the
-time goes.
+concurrent senders; prints spans/s, the CPU the server used for them (spans per CPU-second: on a shared
+machine the wall rate says how busy the machine was as much as how fast the service is) and the rollup
+rows written (the issue's target: ≥ 20,000 spans/s into SQLite and PostgreSQL). Also the same work without
+HTTP (decode + aggregate + store), and what writing the hour and day rollups costs beside the minutes.
 
 Run: .venv/bin/python bench/ingest.py [--seconds 5 --senders 4 --batch 512 --database-url postgresql+psycopg://…]
 """
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -106,13 +108,25 @@ def main() -> int:
 
         # without HTTP: decode + aggregate + one transaction per request
         for name, (body, _) in bodies.items():
-            decode = telemetry.spans_from_protobuf if name == "protobuf" else telemetry.spans_from_json
-            start, n = time.perf_counter(), 0
+            start_cpu, start, n = time.process_time(), time.perf_counter(), 0
             while time.perf_counter() - start < min(2.0, args.seconds):
-                telemetry.store_batch(engine, telemetry.aggregate_spans(REPO, decode(body)))
+                telemetry.store_batch(engine, telemetry.aggregate_otlp(REPO, body, protobuf=name == "protobuf"))
                 n += args.batch
-            print(f"in process ({kind}), {name:8}: {n / (time.perf_counter() - start):9,.0f} spans/s "
-                  f"(decode + aggregate + store, one thread)")
+            print(f"in process ({kind}), {name:8}: {n / (time.perf_counter() - start):9,.0f} spans/s, "
+                  f"{n / (time.process_time() - start_cpu):,.0f} spans per CPU-second (decode + aggregate + store, one thread, "
+                  f"one transaction per request)")
+
+        # what the hour and day rows cost: the same transaction with the minute table alone, then all three
+        batch = telemetry.aggregate_otlp(REPO, bodies["protobuf"][0], protobuf=True)
+        costs = {}
+        for label, resolutions in (("minute", (telemetry.Resolution.MINUTE,)), ("minute+hour+day", tuple(telemetry.Resolution))):
+            start_cpu, start, n = time.process_time(), time.perf_counter(), 0
+            while time.perf_counter() - start < min(2.0, args.seconds):
+                telemetry.store_batch(engine, batch, resolutions=resolutions)
+                n += 1
+            costs[label] = (time.process_time() - start_cpu) / n * 1000
+        print(f"store only ({kind}), one transaction of {len(batch.deltas)} series-minutes: minute table "
+              f"{costs['minute']:.2f} ms CPU, minute+hour+day {costs['minute+hour+day']:.2f} ms CPU")
 
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPT_REVIEW_")}
@@ -132,10 +146,16 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise SystemExit("serve did not start")
                 time.sleep(0.2)
+            process = psutil.Process(server.pid)
             for name, (body, ctype) in bodies.items():
+                before = process.cpu_times()
                 rate, errors = load(url, token, body, ctype, args.batch, args.seconds, args.senders)
+                after = process.cpu_times()
+                cpu = (after.user + after.system) - (before.user + before.system)
+                per_cpu = rate * args.seconds / cpu if cpu > 0 else float("nan")
                 print(f"serve ({kind}), OTLP {name:8}: {rate:9,.0f} spans/s  ({args.senders} senders, {args.batch} spans "
-                      f"per request, {len(body):,} bytes; {errors} errors)  target ≥ 20,000: {'met' if rate >= 20000 else 'NOT met'}")
+                      f"per request, {len(body):,} bytes; {errors} errors)  target ≥ 20,000: {'met' if rate >= 20000 else 'NOT met'}"
+                      f"; the server used {cpu / args.seconds:.2f} CPU cores: {per_cpu:,.0f} spans per CPU-second")
         finally:
             server.terminate()
             server.wait(10)

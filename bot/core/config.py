@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.errors import SourceError, UserError
+from bot.core.guard import Direction
 from bot.core.yamlsrc import load_yaml, pydantic_errors
 
 CONFIG_PATH = ".github/prompt-review.yml"
@@ -123,6 +124,22 @@ class ReleaseConfig(_Strict):
     protected_labels: list[str] = Field(default_factory=lambda: ["production"])
 
 
+class RolloutConfig(_Strict):
+    """Guarded rollouts (docs/telemetry.md). `scores`: which way each metric gets better for the guard,
+    {name: lower | higher}; error_rate and latency_ms are lower-is-better and every score the app reports
+    higher-is-better unless named here. A rollout keeps the directions it started with."""
+
+    scores: dict[str, Direction] = Field(default_factory=dict)
+
+    @field_validator("scores")
+    @classmethod
+    def _names(cls, value: dict[str, Direction]) -> dict[str, Direction]:
+        for name in value:
+            if not name.strip() or len(name) > 100:
+                raise ValueError(f"{name!r} is not a score name (1 to 100 characters, as the app reports it)")
+        return value
+
+
 class RevalidateConfig(_Strict):
     """Re-validation without a PR (docs/model-axis.md): the default branch's suites, on a schedule and
     whenever a provider reports another model or fingerprint than the blessed baseline."""
@@ -152,6 +169,7 @@ class RepoConfig(_Strict):
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     revalidate: RevalidateConfig | None = None
 
     @field_validator("suites")

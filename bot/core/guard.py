@@ -18,7 +18,22 @@ from enum import Enum
 
 ERROR_RATE = "error_rate"
 LATENCY = "latency_ms"
-LOWER_IS_BETTER = frozenset({ERROR_RATE, LATENCY})  # every reported score is higher-is-better
+
+
+class Direction(str, Enum):
+    """Which way a metric gets better: what "significantly worse" means for it."""
+
+    LOWER = "lower"  # lower is better: the candidate is worse when its mean is higher
+    HIGHER = "higher"
+
+
+# error rate and latency are lower-is-better; every score the app reports is higher-is-better unless the
+# repo config says otherwise (`rollout.scores: {hallucinations: lower}`)
+DEFAULT_DIRECTIONS: Mapping[str, Direction] = {ERROR_RATE: Direction.LOWER, LATENCY: Direction.LOWER}
+
+
+def direction_of(name: str, directions: Mapping[str, Direction] | None = None) -> Direction:
+    return (directions or {}).get(name) or DEFAULT_DIRECTIONS.get(name, Direction.HIGHER)
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class MetricResult:
     p_value: float  # always-valid (running minimum over the guard's looks)
     worse: bool  # significantly worse for the candidate
     ready: bool  # both arms reached the minimum sample
+    direction: Direction = Direction.HIGHER
 
 
 @dataclass(frozen=True)
@@ -110,9 +126,11 @@ def msprt_p_value(control: Moments, candidate: Moments, tau: float) -> float:
 
 
 def evaluate(control: ArmStats, candidate: ArmStats, policy: GuardPolicy = GuardPolicy(),
-             prior_p: Mapping[str, float] | None = None, step_due: bool = False) -> GuardDecision:
-    """Abort as soon as any metric is significantly worse for the candidate (at any look); advance when
-    the step is due and both arms have the minimum number of calls; otherwise wait."""
+             prior_p: Mapping[str, float] | None = None, step_due: bool = False,
+             directions: Mapping[str, Direction] | None = None) -> GuardDecision:
+    """Abort as soon as any metric is significantly worse for the candidate (at any look) — higher when
+    the metric's direction is lower-is-better, lower otherwise (`direction_of`); advance when the step is
+    due and both arms have the minimum number of calls; otherwise wait."""
     prior_p = prior_p or {}
     a, b = control.metrics(), candidate.metrics()
     names = [n for n in sorted(set(a) | set(b)) if a.get(n, Moments()).n or b.get(n, Moments()).n]
@@ -123,8 +141,10 @@ def evaluate(control: ArmStats, candidate: ArmStats, policy: GuardPolicy = Guard
         ready = min(ma.n, mb.n) >= policy.min_per_arm
         p = min(prior_p.get(name, 1.0), msprt_p_value(ma, mb, policy.tau)) if ready else prior_p.get(name, 1.0)
         delta = mb.mean - ma.mean
-        worse_direction = delta > 0 if name in LOWER_IS_BETTER else delta < 0
-        results.append(MetricResult(name, ma.mean, mb.mean, ma.n, mb.n, p, ready and worse_direction and p <= level, ready))
+        direction = direction_of(name, directions)
+        worse_direction = delta > 0 if direction is Direction.LOWER else delta < 0
+        results.append(MetricResult(name, ma.mean, mb.mean, ma.n, mb.n, p, ready and worse_direction and p <= level, ready,
+                                    direction))
     worse = [r for r in results if r.worse]
     if worse:
         return GuardDecision(Action.ABORT, tuple(results), "; ".join(describe(r) for r in worse))
@@ -139,8 +159,11 @@ def evaluate(control: ArmStats, candidate: ArmStats, policy: GuardPolicy = Guard
 
 
 def describe(r: MetricResult) -> str:
-    """ "task_success 0.81 → 0.74, p = 0.002 after 4,100 calls per arm" """
-    return f"{r.name} {_num(r.control)} → {_num(r.candidate)}, p = {_p(r.p_value)} after {min(r.n_control, r.n_candidate):,} calls per arm"
+    """ "task_success 0.81 → 0.74, p = 0.002 after 4,100 calls per arm"; a direction the repo config set
+    against the default is named: "hallucinated 0.04 → 0.09 (lower is better), p = …" """
+    configured = f" ({r.direction.value} is better)" if r.direction is not direction_of(r.name) else ""
+    return (f"{r.name} {_num(r.control)} → {_num(r.candidate)}{configured}, p = {_p(r.p_value)} "
+            f"after {min(r.n_control, r.n_candidate):,} calls per arm")
 
 
 def _num(x: float) -> str:

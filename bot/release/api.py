@@ -82,6 +82,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     release = Release(engine, app, settings.github_web_url) if app is not None else None
     cache = ManifestCache()
     rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
+    writers = telemetry.TokenCache(engine)  # write tokens remembered a few seconds: not one lookup per batch
 
     def need_release() -> Release:
         if release is None:
@@ -300,7 +301,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
         token = _bearer(request)
         if token is None:
             raise Problem(401, "send a repo token: Authorization: Bearer prt_… (write scope)")
-        row = store.token_for(engine, token)
+        row = writers.lookup(token)
         if row is None:
             raise Problem(401, "unknown or revoked repo token")
         if row.scope != "write":
@@ -331,7 +332,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     async def traces(request: Request):
         kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if kind == "application/x-protobuf":
-            result = await ingest(request, lambda repo, body: telemetry.aggregate_spans(repo, telemetry.spans_from_protobuf(body)))
+            result = await ingest(request, lambda repo, body: telemetry.aggregate_otlp(repo, body, protobuf=True))
             if isinstance(result, Response):
                 return result
             from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -339,7 +340,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             return Response(ExportTraceServiceResponse().SerializeToString(), media_type="application/x-protobuf")
         if kind != "application/json":
             return _error(415, f"Content-Type {kind} is not OTLP/HTTP: use application/json or application/x-protobuf")
-        result = await ingest(request, lambda repo, body: telemetry.aggregate_spans(repo, telemetry.spans_from_json(body)))
+        result = await ingest(request, lambda repo, body: telemetry.aggregate_otlp(repo, body, protobuf=False))
         if isinstance(result, Response):
             return result
         return {"partialSuccess": {}, "accepted": result.accepted, "ignored": result.ignored}

@@ -130,7 +130,8 @@ def _print_rollout(r: dict, d: dict | None = None) -> None:
     print(f"  calls: control {arms['control']['calls']:,} ({arms['control']['errors']:,} errors), "
           f"candidate {arms['candidate']['calls']:,} ({arms['candidate']['errors']:,} errors)")
     for m in r.get("metrics", []):
-        print(f"  {m['name']}: {m['control']:.4g} → {m['candidate']:.4g} (n {m['n_control']:,}/{m['n_candidate']:,}, "
+        better = f"{m['better']} is better, " if m.get("better") else ""
+        print(f"  {m['name']}: {m['control']:.4g} → {m['candidate']:.4g} ({better}n {m['n_control']:,}/{m['n_candidate']:,}, "
               f"always-valid p = {m['p_value']:.3g})")
     if r.get("last_decision"):
         print(f"  guard: {r['last_decision']}")

@@ -2,11 +2,13 @@
 (candidate) of some prompts. Started by `deploy --percent`, advanced on a schedule by the guard, aborted by
 it on a significant regression, paused/resumed/aborted by hand. Every move is a row in `deployments`
 (kind rollout, rollout-step, rollout-pause, rollout-resume, rollout-abort; the final move of the label
-pointer is an ordinary deploy via guard), so the audit and the manifest's cache stamp see each one."""
+pointer is an ordinary deploy via guard), so the audit and the manifest's cache stamp see each one; each
+is mirrored to GitHub's Deployments API too (`github_status` says with which state)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.core.guard import Action, ArmStats, GuardDecision, GuardPolicy, Moments, evaluate, next_percent
+from bot.core.guard import Action, ArmStats, Direction, GuardDecision, GuardPolicy, Moments, evaluate, next_percent
 from bot.core.release import Move, Plan, ReleaseError, short
 from bot.release import store, telemetry
 from bot.release.models import Deployment
@@ -79,8 +81,11 @@ def _moves_text(r: Rollout) -> str:
 
 
 def start(engine: Engine, repo: str, plan: Plan, *, percent: float, steps: tuple[float, ...], interval: float,
-          actor: str, via: str, reason: str | None, pr: int | None) -> tuple[Rollout, Deployment]:
-    """Begin a rollout of the plan's moves at `percent`; refused when the label already has one running."""
+          actor: str, via: str, reason: str | None, pr: int | None,
+          directions: Mapping[str, Direction] | None = None) -> tuple[Rollout, Deployment]:
+    """Begin a rollout of the plan's moves at `percent`; refused when the label already has one running.
+    `directions`: the repo config's `rollout.scores` (kept with the rollout, so the guard judges it by the
+    rules it started under)."""
     new = [m for m in plan.moves if m.from_version is None]
     if new:
         raise RolloutError(409, f"{plan.label} has no version of {', '.join(m.path for m in new)} yet: a rollout splits "
@@ -98,6 +103,7 @@ def start(engine: Engine, repo: str, plan: Plan, *, percent: float, steps: tuple
         now = utcnow()
         r = Rollout(repo=repo, label=plan.label, commit_sha=plan.commit, state="running", percent=float(percent),
                     steps=[float(percent), *steps], interval_seconds=float(interval), actor=actor, pr=pr, p_values={},
+                    directions={name: Direction(d).value for name, d in (directions or {}).items()},
                     moves=[{"path": m.path, "from": m.from_version, "to": m.to_version} for m in plan.moves],
                     started_at=now, step_started_at=now, updated_at=now)
         session.add(r)
@@ -137,6 +143,36 @@ def set_state(engine: Engine, repo: str, label: str, verb: str, actor: str, via:
     return r, d
 
 
+def directions_of(r: Rollout) -> dict[str, Direction]:
+    return {name: Direction(d) for name, d in (r.directions or {}).items()}
+
+
+# what each move of a rollout says on GitHub's Deployments API (environment prompts/<label>): the rollout is
+# under way while it splits traffic; a pause waits; the guard's abort is a failure of the candidate, an abort
+# by hand takes it out of the environment; the final deploy (and any other) is a success
+GITHUB_STATES = {"rollout": "in_progress", "rollout-step": "in_progress", "rollout-resume": "in_progress",
+                 "rollout-pause": "pending"}
+
+
+def github_status(d: Deployment, moved: int) -> tuple[str, str]:
+    """(state, description) of the deployment status that mirrors `d`."""
+    if d.kind == "rollout-abort":
+        state = "failure" if d.via == "guard" else "inactive"
+    else:
+        state = GITHUB_STATES.get(d.kind, "success")
+    if d.kind.startswith("rollout") and d.reason:
+        return state, d.reason[:140]
+    return state, f"{moved} prompt(s) moved"
+
+
+def mirror_plan(r: Rollout, d: Deployment) -> Plan:
+    """The versions a rollout move leaves the label's environment on: the candidate's while it rolls out,
+    the control's after an abort."""
+    if d.kind == "rollout-abort":
+        return Plan(r.label, r.commit_sha, tuple(Move(m["path"], m["to"], m["from"]) for m in r.moves), override=False)
+    return completion_plan(r)
+
+
 def arms(engine: Engine, r: Rollout) -> tuple[ArmStats, ArmStats]:
     """Both arms' traffic since the rollout started, summed over its prompts (and models)."""
     control = [telemetry.arm_stats(engine, r.repo, r.label, m["path"], m["from"], CONTROL, r.started_at) for m in r.moves]
@@ -165,32 +201,38 @@ class TickResult:
 def guard_one(engine: Engine, r: Rollout, now: datetime, policy: GuardPolicy) -> tuple[GuardDecision, float | None]:
     control, candidate = arms(engine, r)
     due = _aware(now) - _aware(r.step_started_at) >= timedelta(seconds=r.interval_seconds)
-    decision = evaluate(control, candidate, policy, r.p_values, step_due=due)
+    decision = evaluate(control, candidate, policy, r.p_values, step_due=due, directions=directions_of(r))
     return decision, next_percent(r.steps, r.percent) if decision.action is Action.ADVANCE else None
 
 
+Mirror = Callable[[Rollout, Deployment], None]
+
+
 def tick(engine: Engine, now: datetime | None = None, policy: GuardPolicy = GuardPolicy(), notify=None,
-         complete=None) -> list[TickResult]:
+         complete=None, mirror: Mirror | None = None) -> list[TickResult]:
     """One guard pass over every running rollout. `complete(rollout)` moves the label pointer when the last
-    step is reached (a deploy via guard, returning its Deployment); `notify(rollout, text)` tells the PR."""
+    step is reached (a deploy via guard, returning its Deployment); `notify(rollout, text)` tells the PR;
+    `mirror(rollout, deployment)` shows a step or an abort on GitHub."""
     now = now or utcnow()
     with Session(engine) as session:
         ids = list(session.scalars(select(Rollout.id).where(Rollout.state == "running")))
     results = []
     for rid in ids:
         try:
-            results.append(_tick_one(engine, rid, now, policy, notify, complete))
+            results.append(_tick_one(engine, rid, now, policy, notify, complete, mirror))
         except Exception as exc:  # one broken rollout must not stop the guard watching the others
             log.warning("rollout #%s: guard pass failed: %s", rid, exc, exc_info=True)
     return results
 
 
-def _tick_one(engine: Engine, rid: int, now: datetime, policy: GuardPolicy, notify, complete) -> TickResult:
+def _tick_one(engine: Engine, rid: int, now: datetime, policy: GuardPolicy, notify, complete,
+              mirror: Mirror | None = None) -> TickResult:
     with Session(engine, expire_on_commit=False) as session:
         r = session.get(Rollout, rid)
     if r is None or r.state != "running":
         return TickResult(rid, Action.WAIT, "no longer running")
     decision, target = guard_one(engine, r, now, policy)
+    d: Deployment | None
     with Session(engine, expire_on_commit=False) as session, session.begin():
         telemetry.lock_for_write(session)
         row = session.scalar(select(Rollout).where(Rollout.id == rid).with_for_update())
@@ -210,9 +252,12 @@ def _tick_one(engine: Engine, rid: int, now: datetime, policy: GuardPolicy, noti
             result = TickResult(rid, Action.ADVANCE, decision.reason, d.id)
         elif decision.action is Action.ADVANCE:
             row.state, row.percent, row.ended_at = "completed", 100.0, now
+            d = None  # the final move is the deploy `complete` makes (mirrored there)
             result = TickResult(rid, Action.ADVANCE, decision.reason)
         else:
             return TickResult(rid, Action.WAIT, decision.reason)
+    if d is not None and mirror is not None:
+        mirror(r, d)
     if result.action is Action.ABORT and notify is not None:
         notify(r, f"The rollout of {_moves_text(r)} to `{r.label}` was **aborted** by prompt-review's guard at "
                   f"{r.percent:g}%: {decision.reason}. `{r.label}` serves the previous version to everyone again.")
@@ -221,16 +266,19 @@ def _tick_one(engine: Engine, rid: int, now: datetime, policy: GuardPolicy, noti
             d2 = complete(r, f"rollout #{r.id} completed: {decision.reason}")
             result = TickResult(rid, Action.ADVANCE, decision.reason, d2.id if d2 is not None else None)
         except ReleaseError as exc:
-            _reopen_as_aborted(engine, rid, f"the label moved meanwhile ({exc.message}); nothing more was moved")
+            aborted = _reopen_as_aborted(engine, rid, f"the label moved meanwhile ({exc.message}); nothing more was moved")
+            if aborted is not None and mirror is not None:
+                mirror(r, aborted)
     return result
 
 
-def _reopen_as_aborted(engine: Engine, rid: int, why: str) -> None:
-    with Session(engine) as session, session.begin():
+def _reopen_as_aborted(engine: Engine, rid: int, why: str) -> Deployment | None:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
         row = session.get(Rollout, rid)
-        if row is not None:
-            row.state, row.last_decision = "aborted", why
-            _audit(session, row, "rollout-abort", "prompt-review[bot]", "guard", f"rollout #{row.id}: {why}")
+        if row is None:
+            return None
+        row.state, row.last_decision = "aborted", why
+        return _audit(session, row, "rollout-abort", "prompt-review[bot]", "guard", f"rollout #{row.id}: {why}")
 
 
 def completion_plan(r: Rollout) -> Plan:
@@ -245,7 +293,7 @@ def complete_locally(engine: Engine, r: Rollout, reason: str) -> Deployment:
 
 def status_json(engine: Engine, r: Rollout, policy: GuardPolicy = GuardPolicy()) -> dict:
     control, candidate = arms(engine, r)
-    decision = evaluate(control, candidate, policy, r.p_values, step_due=False)
+    decision = evaluate(control, candidate, policy, r.p_values, step_due=False, directions=directions_of(r))
     due = _aware(r.step_started_at) + timedelta(seconds=r.interval_seconds)
     return {
         "id": r.id, "repo": r.repo, "label": r.label, "state": r.state, "percent": r.percent, "steps": r.steps,
@@ -256,7 +304,8 @@ def status_json(engine: Engine, r: Rollout, policy: GuardPolicy = GuardPolicy())
         "arms": {CONTROL: {"calls": control.calls, "errors": control.errors},
                  CANDIDATE: {"calls": candidate.calls, "errors": candidate.errors}},
         "metrics": [{"name": m.name, "control": m.control, "candidate": m.candidate, "n_control": m.n_control,
-                     "n_candidate": m.n_candidate, "p_value": m.p_value} for m in decision.metrics],
+                     "n_candidate": m.n_candidate, "p_value": m.p_value, "better": m.direction.value}
+                    for m in decision.metrics],
     }
 
 

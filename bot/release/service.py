@@ -185,7 +185,7 @@ class Release:
             introduced = next((r.pr for m in plan.moves if (r := reviews.get(m.path)) and r.pr), pr)
             _r, d = rollout.start(self.engine, repo, plan, percent=percent, steps=steps or (100.0,),
                                   interval=interval or rollout.DEFAULT_INTERVAL_SECONDS, actor=actor, via=via,
-                                  reason=reason, pr=introduced)
+                                  reason=reason, pr=introduced, directions=head.config.rollout.scores)
             self._mirror(client, repo, d, plan)
             return d
         if rollout.active(self.engine, repo, label) is not None:
@@ -199,7 +199,8 @@ class Release:
                  client: InstallationClient | None = None) -> Deployment:
         client = client or self.installation(repo)
         if rollout.active(self.engine, repo, label) is not None:  # rolling back a split = aborting it
-            _r, d = rollout.set_state(self.engine, repo, label, "abort", actor, via, reason)
+            r, d = rollout.set_state(self.engine, repo, label, "abort", actor, via, reason)
+            self._mirror(client, repo, d, rollout.mirror_plan(r, d))
             return d
         # rollout events are audit rows without pointer moves: nothing for a rollback to restore
         undone, plan = plan_rollback(label, [p for p in store.past_deployments(self.engine, repo, label) if p.moves])
@@ -232,8 +233,9 @@ class Release:
                 "production_environment": d.label == "production", "transient_environment": False,
             }
             created = client._call("POST", f"/repos/{repo}/deployments", json=body).json()
+            state, description = rollout.github_status(d, len(plan.moves))
             client._call("POST", f"/repos/{repo}/deployments/{created['id']}/statuses",
-                         json={"state": "success", "description": f"{len(plan.moves)} prompt(s) moved"[:140]})
+                         json={"state": state, "description": description[:140]})
             store.set_github_deployment(self.engine, d.id, int(created["id"]))
         except (GitHubError, KeyError) as exc:
             log.warning("deployment %s of %s: mirroring to GitHub failed: %s", d.id, repo, exc)
@@ -274,12 +276,23 @@ class Release:
             raise rollout.RolloutError(404, f"{label} has no active rollout in {repo}")
         head = self.at(client, repo, self.resolve(client, repo, None))
         self._authorize(client, head, actor, rollout.completion_plan(r))
-        _r, d = rollout.set_state(self.engine, repo, label, verb, actor, via, reason)
+        r, d = rollout.set_state(self.engine, repo, label, verb, actor, via, reason)
+        self._mirror(client, repo, d, rollout.mirror_plan(r, d))
         return d
 
     def guard_tick(self, now: datetime | None = None, policy: GuardPolicy = GuardPolicy()) -> list[rollout.TickResult]:
         """One pass of the guard: abort (and tell the PR) or advance every running rollout that is due."""
-        return rollout.tick(self.engine, now, policy, notify=self._notify_abort, complete=self._complete)
+        return rollout.tick(self.engine, now, policy, notify=self._notify_abort, complete=self._complete,
+                            mirror=self._mirror_move)
+
+    def _mirror_move(self, r, d: Deployment) -> None:
+        """A guard step or abort, shown on GitHub like every other move of the label."""
+        try:
+            client = self.installation(r.repo)
+        except (GitHubError, ReleaseError) as exc:
+            log.warning("rollout #%s: mirroring %s to GitHub failed: %s", r.id, d.kind, exc)
+            return
+        self._mirror(client, r.repo, d, rollout.mirror_plan(r, d))
 
     def _complete(self, r, reason: str) -> Deployment:
         d = rollout.complete_locally(self.engine, r, reason)

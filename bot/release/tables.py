@@ -1,5 +1,6 @@
-"""Tables of telemetry rollups and guarded rollouts (created by migration 0004). Rollups are counters
-per series and minute — raw spans are never stored; a rollout is a label split between two versions."""
+"""Tables of telemetry rollups and guarded rollouts (created by migrations 0004 and 0005). Rollups are
+counters per series and minute, hour and day — raw spans are never stored; a rollout is a label split
+between two versions."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.service.db import Base, UTCDateTime, utcnow
 
 
-class Rollup(Base):
-    """One series (repo, prompt, version, model, label, arm) in one minute. '' stands for "not given"."""
+class RollupColumns:
+    """The columns of a rollup row: one series (repo, prompt, version, model, label, arm) in one time bucket.
+    '' stands for "not given". The bucket column is named `minute` at every resolution: it holds the start
+    (UTC) of the minute, hour or day the row covers."""
 
-    __tablename__ = "telemetry_rollups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     repo: Mapped[str] = mapped_column(String(300))
     path: Mapped[str] = mapped_column(String(1000))
@@ -35,10 +37,31 @@ class Rollup(Base):
     scores: Mapped[dict] = mapped_column(JSON, default=dict)  # name → {n, sum, sumsq, hist}
     fingerprints: Mapped[list] = mapped_column(JSON, default=list)  # system_fingerprint values seen (a few)
 
-    __table_args__ = (
-        UniqueConstraint("repo", "path", "version", "model", "label", "arm", "minute", name="uq_telemetry_rollups_series_minute"),
-        Index("ix_telemetry_rollups_repo_label_path", "repo", "label", "path", "minute"),
-    )
+
+def _rollup_args(table: str) -> tuple:
+    return (UniqueConstraint("repo", "path", "version", "model", "label", "arm", "minute", name=f"uq_{table}_series_minute"),
+            Index(f"ix_{table}_repo_label_path", "repo", "label", "path", "minute"))
+
+
+class Rollup(RollupColumns, Base):
+    """Per minute (migration 0004)."""
+
+    __tablename__ = "telemetry_rollups"
+    __table_args__ = _rollup_args(__tablename__)
+
+
+class RollupHour(RollupColumns, Base):
+    """Per hour: the same series, `minute` holds the start of the hour (migration 0005)."""
+
+    __tablename__ = "telemetry_rollups_hour"
+    __table_args__ = _rollup_args(__tablename__)
+
+
+class RollupDay(RollupColumns, Base):
+    """Per day (UTC): `minute` holds midnight UTC of the day (migration 0005)."""
+
+    __tablename__ = "telemetry_rollups_day"
+    __table_args__ = _rollup_args(__tablename__)
 
 
 class Rollout(Base):
@@ -57,6 +80,7 @@ class Rollout(Base):
     actor: Mapped[str] = mapped_column(String(200))
     pr: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the PR that introduced the candidate
     p_values: Mapped[dict] = mapped_column(JSON, default=dict)  # metric → running minimum (always-valid)
+    directions: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # metric → lower | higher (repo config at start; migration 0005)
     last_decision: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     step_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

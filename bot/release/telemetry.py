@@ -1,5 +1,6 @@
 """Telemetry intake: OTLP/HTTP traces (JSON or protobuf) at POST /v1/traces and scores at POST /v1/scores,
-folded into per-minute rollups per (repo, prompt, version, model, label, arm). Raw spans are never stored.
+folded into rollups per (repo, prompt, version, model, label, arm) at three resolutions: minute, hour and
+day (`telemetry_rollups`, `_hour`, `_day`; `rollup_table_for` picks one for a query). Raw spans are never stored.
 
 A request is parsed and aggregated whole before anything is written, then written in one transaction:
 a bad payload (400, naming the field) or an oversize one (413) stores nothing.
@@ -7,23 +8,30 @@ a bad payload (400, naming the field) or an oversize one (413) stores nothing.
 
 from __future__ import annotations
 
-import gzip
-import json
+import gc
 import math
+import random
 import threading
+import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, NamedTuple
 
-from sqlalchemy import false, select, update
+import orjson
+from psycopg import errors as pg_errors
+from sqlalchemy import Table, bindparam, false, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.guard import ArmStats, Moments
-from bot.release.tables import Rollup
+from bot.release import store
+from bot.release.models import RepoToken
+from bot.release.tables import Rollup, RollupColumns, RollupDay, RollupHour
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # after decompression; an OTLP exporter's default batch is far smaller
 MAX_SCORES = 10_000  # items per POST /v1/scores
@@ -164,42 +172,57 @@ class SpanFacts(NamedTuple):
 
 
 _SCORE_CUT = len("prompt_review.score.")
+# the attributes the rollups read: the others (an instrumentation's http.*, the resource's telemetry.sdk.*,
+# …) are skipped without decoding their values
+READ = frozenset({A_PATH, A_VERSION, A_LABEL, A_ARM, A_REPO, A_COST, A_REQ_MODEL, A_RESP_MODEL, A_ERROR,
+                  *A_FINGERPRINTS, *A_IN_TOKENS, *A_OUT_TOKENS})
 
 
-def _json_value(v: object, where: str) -> object:
-    if not isinstance(v, dict):
-        raise BadPayload(400, where, "an attribute value must be an AnyValue object")
+def _json_value(v: object, at: tuple[int, ...], i: int) -> object:
+    """An OTLP JSON AnyValue; `at` and `i` locate it for an error's field (built only then)."""
+    if v.__class__ is not dict:
+        raise BadPayload(400, f"{_attributes_at(at)}[{i}].value", "an attribute value must be an AnyValue object")
     if "stringValue" in v:
         return v["stringValue"]
     if "intValue" in v:
         try:
             return int(v["intValue"])
         except (TypeError, ValueError):
-            raise BadPayload(400, where + ".intValue", "not an integer") from None
+            raise BadPayload(400, f"{_attributes_at(at)}[{i}].value.intValue", "not an integer") from None
     if "doubleValue" in v:
         try:
             return float(v["doubleValue"])
         except (TypeError, ValueError):
-            raise BadPayload(400, where + ".doubleValue", "not a number") from None
+            raise BadPayload(400, f"{_attributes_at(at)}[{i}].value.doubleValue", "not a number") from None
     if "boolValue" in v:
         return bool(v["boolValue"])
     return None  # arrays, maps, bytes: not used by the rollups
 
 
-def _json_attrs(items: object, where: str, scores: list | None = None) -> dict[str, object]:
+def _attributes_at(at: tuple[int, ...]) -> str:
+    """Where an `attributes` list is: (resource,) → the resource's, (resource, scope, span) → the span's."""
+    if len(at) == 1:
+        return f"resourceSpans[{at[0]}].resource.attributes"
+    return f"resourceSpans[{at[0]}].scopeSpans[{at[1]}].spans[{at[2]}].attributes"
+
+
+def _json_attrs(items: object, at: tuple[int, ...], scores: list | None = None) -> dict[str, object]:
+    """The attributes the rollups read, from an OTLP JSON `attributes` list (`at` locates it, for errors
+    only: the loop over every span of every request builds no strings it does not need)."""
     if items is None:
         return {}
-    if not isinstance(items, list):
-        raise BadPayload(400, where, "must be a list of {key, value}")
+    if items.__class__ is not list:
+        raise BadPayload(400, _attributes_at(at), "must be a list of {key, value}")
     out = {}
     for i, kv in enumerate(items):
-        if not isinstance(kv, dict) or not isinstance(key := kv.get("key"), str):
-            raise BadPayload(400, f"{where}[{i}].key", "missing or not a string")
-        value = _json_value(kv.get("value", {}), f"{where}[{i}].value")
-        if scores is not None and key.startswith(A_SCORE):
-            scores.append((key[_SCORE_CUT:], value, f"{where}[{i}]"))
-        else:
-            out[key] = value
+        key = kv.get("key") if kv.__class__ is dict else None
+        if key.__class__ is not str:
+            raise BadPayload(400, f"{_attributes_at(at)}[{i}].key", "missing or not a string")
+        if key in READ:
+            v = kv.get("value")
+            out[key] = v["stringValue"] if v.__class__ is dict and "stringValue" in v else _json_value(v, at, i)
+        elif scores is not None and key.startswith(A_SCORE):
+            scores.append((key[_SCORE_CUT:], _json_value(kv.get("value"), at, i), ""))
     return out
 
 
@@ -220,30 +243,34 @@ def _list(value: object, where: str) -> list:
 
 def spans_from_json(body: bytes) -> Iterator[SpanFacts]:
     try:
-        data = json.loads(body or b"{}")
-    except ValueError as exc:
+        data = orjson.loads(body or b"{}")  # orjson: a 512-span export decodes in a third of json's time
+    except orjson.JSONDecodeError as exc:
         raise BadPayload(400, "", f"the body is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadPayload(400, "", "the body must be an ExportTraceServiceRequest object")
+    error_codes = (STATUS_ERROR, "STATUS_CODE_ERROR")
     for r, rs in enumerate(_list(data.get("resourceSpans"), "resourceSpans")):
-        where_r = f"resourceSpans[{r}]"
         if not isinstance(rs, dict):
-            raise BadPayload(400, where_r, "must be an object")
-        resource = _json_attrs((rs.get("resource") or {}).get("attributes"), where_r + ".resource.attributes")
-        for s, ss in enumerate(_list(rs.get("scopeSpans"), where_r + ".scopeSpans")):
-            where_s = f"{where_r}.scopeSpans[{s}]"
+            raise BadPayload(400, f"resourceSpans[{r}]", "must be an object")
+        resource = _json_attrs((rs.get("resource") or {}).get("attributes"), (r,))
+        for s, ss in enumerate(_list(rs.get("scopeSpans"), f"resourceSpans[{r}].scopeSpans")):
             if not isinstance(ss, dict):
-                raise BadPayload(400, where_s, "must be an object")
-            for k, span in enumerate(_list(ss.get("spans"), where_s + ".spans")):
-                where = f"{where_s}.spans[{k}]"
-                if not isinstance(span, dict):
-                    raise BadPayload(400, where, "must be an object")
+                raise BadPayload(400, f"resourceSpans[{r}].scopeSpans[{s}]", "must be an object")
+            for k, span in enumerate(_list(ss.get("spans"), f"resourceSpans[{r}].scopeSpans[{s}].spans")):
+                if span.__class__ is not dict:
+                    raise BadPayload(400, f"resourceSpans[{r}].scopeSpans[{s}].spans[{k}]", "must be an object")
                 scores: list = []
-                attrs = {**resource, **_json_attrs(span.get("attributes"), where + ".attributes", scores)}
-                code = (span.get("status") or {}).get("code", 0)
-                error = code in (STATUS_ERROR, "STATUS_CODE_ERROR")
-                yield SpanFacts(attrs, scores, _nanos(span.get("startTimeUnixNano", 0), where + ".startTimeUnixNano"),
-                                _nanos(span.get("endTimeUnixNano", 0), where + ".endTimeUnixNano"), error, (r, s, k))
+                own = _json_attrs(span.get("attributes"), (r, s, k), scores)
+                status = span.get("status")
+                error = status.__class__ is dict and status.get("code", 0) in error_codes
+                start, end = span.get("startTimeUnixNano", 0), span.get("endTimeUnixNano", 0)
+                try:
+                    start, end = int(start), int(end)  # OTLP JSON sends 64-bit integers as strings
+                except (TypeError, ValueError):
+                    where = f"resourceSpans[{r}].scopeSpans[{s}].spans[{k}]"
+                    _nanos(start, where + ".startTimeUnixNano")
+                    _nanos(end, where + ".endTimeUnixNano")
+                yield SpanFacts({**resource, **own} if resource else own, scores, start, end, error, (r, s, k))
 
 
 def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
@@ -262,13 +289,19 @@ def spans_from_protobuf(body: bytes) -> Iterator[SpanFacts]:
     def attrs(items, scores: list | None) -> dict[str, object]:
         out = {}
         for kv in items:
-            key, v = kv.key, kv.value
-            kind = v.WhichOneof("value")
-            value = getattr(v, kind) if kind in kinds else None
-            if scores is not None and key.startswith(A_SCORE):
-                scores.append((key[_SCORE_CUT:], value, key))
-            else:
-                out[key] = value
+            key = kv.key
+            if key in READ:
+                v = kv.value
+                text = v.string_value  # most attributes read are strings: one call instead of two
+                if text:
+                    out[key] = text
+                else:
+                    kind = v.WhichOneof("value")
+                    out[key] = getattr(v, kind) if kind in kinds else None
+            elif scores is not None and key.startswith(A_SCORE):
+                v = kv.value
+                kind = v.WhichOneof("value")
+                scores.append((key[_SCORE_CUT:], getattr(v, kind) if kind in kinds else None, ""))
         return out
 
     for r, rs in enumerate(request.resource_spans):
@@ -331,54 +364,92 @@ def _minute_of(ns: int) -> datetime:
     return hit
 
 
+_LIMITS = ((A_PATH, 1000), (A_VERSION, 64), (A_LABEL, 63), (A_ARM, 20), (A_RESP_MODEL, 200))
+
+
+def _refuse_attribution(span: SpanFacts, values: tuple) -> None:
+    """The field of the first attribution attribute that is not a string within its limit."""
+    for (name, limit), value in zip(_LIMITS, values):
+        if value.__class__ is not str or len(value) > limit:
+            raise BadPayload(400, f"{span.where}.attributes[{name}]", f"must be a string of at most {limit} characters")
+
+
 def aggregate_spans(repo: str, spans: Iterable[SpanFacts], batch: Batch | None = None) -> Batch:
+    """Fold spans into the batch's series-minutes (in memory: the database sees one row per series-minute)."""
     batch = batch or Batch()
+    deltas = batch.deltas
     lowered = repo.lower()
+    accepted = ignored = 0
+    str_ = str
     for span in spans:
         a = span.attrs
-        path = a.get(A_PATH)
+        get = a.get
+        path = get(A_PATH)
         if not path:
-            batch.ignored += 1
+            ignored += 1
             continue
-        other = a.get(A_REPO)
+        other = get(A_REPO)
         if other and (other != repo and str(other).lower() != lowered):
             raise BadPayload(403, f"{span.where}.attributes[{A_REPO}]", f"this token belongs to {repo}, not {other}")
-        version, label, arm = a.get(A_VERSION), a.get(A_LABEL) or "", a.get(A_ARM) or ""
-        model = a.get(A_RESP_MODEL) or a.get(A_REQ_MODEL) or ""
+        version, label, arm = get(A_VERSION), get(A_LABEL) or "", get(A_ARM) or ""
+        model = get(A_RESP_MODEL) or get(A_REQ_MODEL) or ""
         if not version:
             raise BadPayload(400, f"{span.where}.attributes[{A_VERSION}]", "missing: a span with a prompt path needs its version")
-        for name, value, limit in ((A_PATH, path, 1000), (A_VERSION, version, 64), (A_LABEL, label, 63), (A_ARM, arm, 20),
-                                   (A_RESP_MODEL, model, 200)):
-            if value.__class__ is not str or len(value) > limit:
-                raise BadPayload(400, f"{span.where}.attributes[{name}]", f"must be a string of at most {limit} characters")
+        if not (path.__class__ is str_ and version.__class__ is str_ and label.__class__ is str_ and arm.__class__ is str_
+                and model.__class__ is str_ and len(path) <= 1000 and len(version) <= 64 and len(label) <= 63
+                and len(arm) <= 20 and len(model) <= 200):
+            _refuse_attribution(span, (path, version, label, arm, model))
         key = SeriesKey(repo, path, version[:12], model, label, arm, _minute_of(span.end_ns or span.start_ns))
-        d = batch.deltas.get(key)
+        d = deltas.get(key)
         if d is None:
-            d = batch.deltas[key] = Delta()
+            d = deltas[key] = Delta()
         d.calls += 1
-        if span.error or a.get(A_ERROR):
+        if span.error or get(A_ERROR):
             d.errors += 1
         if span.end_ns > span.start_ns > 0:
             d.add_latency((span.end_ns - span.start_ns) / 1e6)
-        where = None
-        tin = a.get(A_IN_TOKENS[0]) or a.get(A_IN_TOKENS[1])
-        tout = a.get(A_OUT_TOKENS[0]) or a.get(A_OUT_TOKENS[1])
-        cost = a.get(A_COST)
-        if tin is not None or tout is not None or cost is not None:
-            where = span.where
-            d.tokens_in += int(_number(a, A_IN_TOKENS, where))
-            d.tokens_out += int(_number(a, A_OUT_TOKENS, where))
-            d.cost_usd += _number(a, (A_COST,), where)
+        tin = get(A_IN_TOKENS[0])
+        if tin is not None or (tin := get(A_IN_TOKENS[1])) is not None:
+            d.tokens_in += int(tin if tin.__class__ is int and tin >= 0 else _number(a, A_IN_TOKENS, span.where))
+        tout = get(A_OUT_TOKENS[0])
+        if tout is not None or (tout := get(A_OUT_TOKENS[1])) is not None:
+            d.tokens_out += int(tout if tout.__class__ is int and tout >= 0 else _number(a, A_OUT_TOKENS, span.where))
+        cost = get(A_COST)
+        if cost is not None:
+            d.cost_usd += cost if cost.__class__ is float and 0 <= cost < math.inf else _number(a, (A_COST,), span.where)
         for fk in A_FINGERPRINTS:
-            fp = a.get(fk)
-            if fp and isinstance(fp, str):
+            fp = get(fk)
+            if fp and fp.__class__ is str_:
                 d.fingerprints.add(fp[:100])
-        for name, value, at in span.scores:
+        for name, value, _at in span.scores:
             if value.__class__ not in (int, float) or not math.isfinite(value):
                 raise BadPayload(400, f"{span.where}.attributes[{A_SCORE}{name}]", "a score must be a finite number")
             d.add_score(name[:100], float(value))
-        batch.accepted += 1
+        accepted += 1
+    batch.accepted += accepted
+    batch.ignored += ignored
     return batch
+
+
+_DECODING = threading.Lock()
+
+
+def aggregate_otlp(repo: str, body: bytes, protobuf: bool) -> Batch:
+    """POST /v1/traces: decode and fold one export request. The cyclic garbage collector is paused while
+    it runs: a 512-span JSON export allocates some 40,000 dicts and lists at once (and frees them by
+    reference counting: they hold no cycles), and each full collection they trigger walks every
+    long-lived object of the service — up to half of the decoding time, growing with the heap. One
+    request decodes at a time (the GIL would interleave them anyway), so the collector is on again
+    between any two and garbage made elsewhere meanwhile is collected as usual."""
+    decode = spans_from_protobuf if protobuf else spans_from_json
+    with _DECODING:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return aggregate_spans(repo, decode(body))
+        finally:
+            if enabled:
+                gc.enable()
 
 
 def aggregate_scores(repo: str, data: object, now: datetime) -> Batch:
@@ -418,6 +489,63 @@ def aggregate_scores(repo: str, data: object, now: datetime) -> Batch:
 
 # --- storage ------------------------------------------------------------------------------------------
 
+class Resolution(Enum):
+    """The time buckets rollups are kept at; the value is the bucket's length in seconds."""
+
+    MINUTE = 60
+    HOUR = 3600
+    DAY = 86400
+
+
+ROLLUP_TABLES: dict[Resolution, type[RollupColumns]] = {
+    Resolution.MINUTE: Rollup, Resolution.HOUR: RollupHour, Resolution.DAY: RollupDay}
+MAX_BUCKETS = 2000  # a query reads the finest resolution that covers its span in at most this many buckets
+
+
+def bucket_start(t: datetime, resolution: Resolution) -> datetime:
+    """The start (UTC) of the bucket holding `t`: what the rollup row's `minute` column says."""
+    t = _aware(t).astimezone(timezone.utc).replace(second=0, microsecond=0)
+    if resolution is Resolution.MINUTE:
+        return t
+    t = t.replace(minute=0)
+    return t if resolution is Resolution.HOUR else t.replace(hour=0)
+
+
+def resolution_for(start: datetime, end: datetime, max_buckets: int = MAX_BUCKETS) -> Resolution:
+    """The finest resolution whose buckets cover [start, end) in at most `max_buckets` each series: with the
+    default 2,000, up to 33 hours read minutes, up to 83 days hours, anything longer days."""
+    span = max(0.0, (_aware(end) - _aware(start)).total_seconds())
+    for resolution in Resolution:
+        if span <= resolution.value * max_buckets:
+            return resolution
+    return Resolution.DAY
+
+
+def rollup_table_for(start: datetime, end: datetime, max_buckets: int = MAX_BUCKETS) -> type[RollupColumns]:
+    """The rollup table to read for a chart or sum over [start, end): `telemetry_rollups` (minute),
+    `telemetry_rollups_hour` or `telemetry_rollups_day` (see `resolution_for`). Read rows whose `minute`
+    is ≥ bucket_start(start, resolution) and < end; every table holds every series."""
+    return ROLLUP_TABLES[resolution_for(start, end, max_buckets)]
+
+
+def coarsen(deltas: Mapping[SeriesKey, Delta], resolution: Resolution) -> dict[SeriesKey, Delta]:
+    """The same deltas summed per hour or day bucket (new Delta objects: the minutes stay as they are)."""
+    if resolution is Resolution.MINUTE:
+        return dict(deltas)
+    floors: dict[datetime, datetime] = {}
+    out: dict[SeriesKey, Delta] = {}
+    for key, d in deltas.items():
+        floor = floors.get(key.minute)
+        if floor is None:
+            floor = floors[key.minute] = bucket_start(key.minute, resolution)
+        coarse = key._replace(minute=floor)
+        mine = out.get(coarse)
+        if mine is None:
+            out[coarse] = mine = Delta()
+        mine.merge(d)
+    return out
+
+
 def _merge_scores(stored: dict, new: dict[str, list]) -> dict:
     out = {k: dict(v) for k, v in (stored or {}).items()}
     for name, (n, s, ss, hist) in new.items():
@@ -427,47 +555,120 @@ def _merge_scores(stored: dict, new: dict[str, list]) -> dict:
     return out
 
 
-def store_batch(engine: Engine, batch: Batch, attempts: int = 3) -> None:
-    """Add the batch to its rollup rows in one transaction (rows created on first sight)."""
+_SERIES_COLUMNS = ("repo", "path", "version", "model", "label", "arm", "minute")
+_COUNTERS = ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out", "cost_usd")
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """One rollup table's statements: SELECT … FOR UPDATE of the rows a batch touches (in the series order,
+    which is the order every writer locks them in), INSERT of new ones (on PostgreSQL: skipping a row that
+    another writer created meanwhile, and saying which it inserted), UPDATE of found ones by id: counters
+    added in SQL (`calls = calls + :d_calls`), the JSON columns written merged."""
+
+    found: Any
+    insert: Any
+    insert_new_only: Any
+    update: Any
+
+
+def _statements(table: Table) -> _Statements:
+    c = table.c
+    series = [c[name] for name in _SERIES_COLUMNS]
+    found = select(c.id, *series, c.latency_hist, c.scores, c.fingerprints).order_by(*series)
+    changed = table.update().where(c.id == bindparam("row_id")).values(
+        **{name: c[name] + bindparam(f"d_{name}") for name in _COUNTERS},
+        latency_hist=bindparam("n_latency_hist", type_=c.latency_hist.type),
+        scores=bindparam("n_scores", type_=c.scores.type),
+        fingerprints=bindparam("n_fingerprints", type_=c.fingerprints.type))
+    new_only = pg_insert(table).on_conflict_do_nothing(constraint=f"uq_{table.name}_series_minute").returning(*series)
+    return _Statements(found, table.insert(), new_only, changed)
+
+
+_STATEMENTS = {resolution: _statements(table.__table__) for resolution, table in ROLLUP_TABLES.items()}  # type: ignore[attr-defined]
+
+
+def _row_key(r: Any) -> tuple:
+    return (r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute))
+
+
+def _store_level(session: Session, resolution: Resolution, deltas: Mapping[SeriesKey, Delta]) -> None:
+    statements = _STATEMENTS[resolution]
+    c = statements.found.selected_columns
+    keys = sorted(deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))
+
+    def lock(wanted: list[SeriesKey]) -> dict[tuple, Any]:  # every row of `wanted` that exists, in one query
+        return {_row_key(r): r for r in session.execute(statements.found.where(
+            c.repo.in_({k.repo for k in wanted}), c.minute.in_({k.minute for k in wanted}),
+            c.path.in_({k.path for k in wanted})).with_for_update())}
+
+    rows = lock(keys)
+    connection = session.connection()
+    new = [k for k in keys if k not in rows]  # a SeriesKey equals the plain tuple of its fields
+    inserted_now: set[tuple] = set()  # (rows locked after a skipped insert are added to, like found ones)
+    if new:
+        values = [_new_row(k, deltas[k]) for k in new]
+        if connection.dialect.name == "postgresql":
+            # another replica may have created some of them since the SELECT: those are skipped here (no
+            # unique violation to undo the transaction), then locked and added to like the others
+            inserted_now = {_row_key(r) for r in connection.execute(statements.insert_new_only, values)}
+            if len(inserted_now) < len(new):
+                rows.update(lock([k for k in new if k not in inserted_now]))
+        else:  # SQLite: the write lock taken first keeps every other writer out until the commit
+            connection.execute(statements.insert, values)
+            inserted_now = set(new)
+    updates = [_update_of(rows[key], deltas[key]) for key in keys if key in rows and key not in inserted_now]
+    if updates:
+        connection.execute(statements.update, updates)
+
+
+def _new_row(key: SeriesKey, d: Delta) -> dict[str, Any]:
+    return {"repo": key.repo, "path": key.path, "version": key.version, "model": key.model, "label": key.label,
+            "arm": key.arm, "minute": key.minute, "calls": d.calls, "errors": d.errors, "latency_n": d.latency_n,
+            "latency_sum": d.latency_sum, "latency_sumsq": d.latency_sumsq, "latency_hist": list(d.latency_hist),
+            "tokens_in": d.tokens_in, "tokens_out": d.tokens_out, "cost_usd": d.cost_usd,
+            "scores": _merge_scores({}, d.scores), "fingerprints": sorted(d.fingerprints)[:MAX_FINGERPRINTS]}
+
+
+def _update_of(row: Any, d: Delta) -> dict[str, Any]:
+    fingerprints = row.fingerprints or []
+    return {"row_id": row.id, "d_calls": d.calls, "d_errors": d.errors, "d_latency_n": d.latency_n,
+            "d_latency_sum": d.latency_sum, "d_latency_sumsq": d.latency_sumsq, "d_tokens_in": d.tokens_in,
+            "d_tokens_out": d.tokens_out, "d_cost_usd": d.cost_usd,
+            "n_latency_hist": [a + b for a, b in zip(row.latency_hist, d.latency_hist)] if d.latency_n else row.latency_hist,
+            "n_scores": _merge_scores(row.scores, d.scores) if d.scores else row.scores,
+            "n_fingerprints": sorted(set(fingerprints) | d.fingerprints)[:MAX_FINGERPRINTS]
+            if d.fingerprints - set(fingerprints) else fingerprints}
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    """A unique violation (two writers created the same row at once) or a deadlock / serialization
+    failure PostgreSQL broke by aborting this transaction: running it again finds the rows."""
+    return isinstance(exc, IntegrityError) or isinstance(exc.orig, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure))
+
+
+def store_batch(engine: Engine, batch: Batch, attempts: int = 5,
+                resolutions: tuple[Resolution, ...] = tuple(Resolution)) -> None:
+    """Add the batch to its rollup rows at every resolution — minute, hour, day — in one transaction
+    (rows created on first sight): all three tables have it, or none does. (`resolutions`: the service
+    writes all three; bench/ingest.py times the minute table alone.)"""
     if not batch.deltas:
         return
-    keys = sorted(batch.deltas, key=lambda k: (k.path, k.version, k.model, k.label, k.arm, k.minute))  # one lock order
+    levels = [(resolution, coarsen(batch.deltas, resolution)) for resolution in resolutions]
     for attempt in range(attempts):
         try:
             with Session(engine) as session, session.begin():
                 lock_for_write(session)
-                found = session.scalars(select(Rollup).where(  # every row the batch touches, in one query
-                    Rollup.repo.in_({k.repo for k in keys}), Rollup.minute.in_({k.minute for k in keys}),
-                    Rollup.path.in_({k.path for k in keys})).with_for_update())
-                rows: dict[tuple, Rollup] = {(r.repo, r.path, r.version, r.model, r.label, r.arm, _aware(r.minute)): r
-                                             for r in found}
-                for key in keys:
-                    d = batch.deltas[key]
-                    row = rows.get(key)  # a SeriesKey equals the plain tuple of its fields
-                    if row is None:
-                        row = Rollup(repo=key.repo, path=key.path, version=key.version, model=key.model, label=key.label,
-                                     arm=key.arm, minute=key.minute, calls=0, errors=0, latency_n=0, latency_sum=0.0,
-                                     latency_sumsq=0.0, latency_hist=[0] * (len(LATENCY_BOUNDS_MS) + 1), tokens_in=0,
-                                     tokens_out=0, cost_usd=0.0, scores={}, fingerprints=[])
-                        session.add(row)
-                    row.calls += d.calls
-                    row.errors += d.errors
-                    row.latency_n += d.latency_n
-                    row.latency_sum += d.latency_sum
-                    row.latency_sumsq += d.latency_sumsq
-                    if d.latency_n:
-                        row.latency_hist = [a + b for a, b in zip(row.latency_hist, d.latency_hist)]
-                    row.tokens_in += d.tokens_in
-                    row.tokens_out += d.tokens_out
-                    row.cost_usd += d.cost_usd
-                    if d.scores:
-                        row.scores = _merge_scores(row.scores, d.scores)
-                    if d.fingerprints - set(row.fingerprints):
-                        row.fingerprints = sorted(set(row.fingerprints) | d.fingerprints)[:MAX_FINGERPRINTS]
+                for resolution, deltas in levels:
+                    _store_level(session, resolution, deltas)
             return
-        except IntegrityError:
-            if attempt == attempts - 1:
-                raise  # two writers created the same series-minute at once: the retry finds the row
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not _retryable(exc):
+                raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # two writers that collided: not in step again
+
+
+_LOCK_STATEMENT = update(Rollup.__table__).where(false()).values(calls=Rollup.__table__.c.calls)  # type: ignore[arg-type]
 
 
 def lock_for_write(session: Session) -> None:
@@ -475,11 +676,37 @@ def lock_for_write(session: Session) -> None:
     UPDATE that follows. SQLite (pysqlite opens the transaction at the first write, and FOR UPDATE does
     not exist): a write that changes nothing, so the reads after it see what no other writer can change."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Rollup).where(false()).values(calls=Rollup.calls))
+        session.execute(_LOCK_STATEMENT)
 
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+class TokenCache:
+    """The repo token behind a telemetry post, remembered for `ttl` seconds so an app exporting 40 batches a
+    second costs one token lookup every few seconds, not one per batch (it was a tenth of the service's
+    time at 20,000 spans/s). A revoked token is refused at most `ttl` seconds later; unknown and revoked
+    tokens are never remembered; at most `size` tokens are."""
+
+    def __init__(self, engine: Engine, ttl: float = 5.0, size: int = 1024, clock: Callable[[], float] = time.monotonic):
+        self._engine, self._ttl, self._size, self._clock = engine, ttl, size, clock
+        self._known: dict[str, tuple[float, RepoToken]] = {}
+
+    def lookup(self, secret: str) -> RepoToken | None:
+        key = store.token_hash(secret)
+        now = self._clock()
+        hit = self._known.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = store.token_for(self._engine, secret)
+        if row is None:
+            self._known.pop(key, None)
+            return None
+        if len(self._known) >= self._size:
+            self._known.clear()
+        self._known[key] = (now + self._ttl, row)
+        return row
 
 
 class RollupWriter:
@@ -571,9 +798,11 @@ def arm_stats(engine: Engine, repo: str, label: str, path: str, version: str, ar
     return ArmStats(calls, errors, latency, scores)
 
 
-def rollups(engine: Engine, repo: str, path: str | None = None) -> list[Rollup]:
+def rollups(engine: Engine, repo: str, path: str | None = None,
+            resolution: Resolution = Resolution.MINUTE) -> list[RollupColumns]:
+    table = ROLLUP_TABLES[resolution]
     with Session(engine) as session:
-        q = select(Rollup).where(Rollup.repo == repo)
+        q = select(table).where(table.repo == repo)
         if path:
-            q = q.where(Rollup.path == path)
-        return list(session.scalars(q.order_by(Rollup.minute, Rollup.path, Rollup.version, Rollup.arm)))
+            q = q.where(table.path == path)
+        return list(session.scalars(q.order_by(table.minute, table.path, table.version, table.arm)))

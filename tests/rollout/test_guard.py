@@ -1,15 +1,21 @@
 """The guard's statistics: an always-valid (mSPRT) comparison of the arms, checked at every look.
 Properties: on A/A traffic it aborts no more often than its stated alpha however often it looks; on a real
-drop it aborts within the stated sample; the reason names the metric, both means, p and the sample."""
+drop it aborts within the stated sample; the reason names the metric, both means, p and the sample; a
+score can be lower-is-better (repo config `rollout.scores`), and then a rise is the regression."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot.core.config import parse_config
+from bot.core.errors import UserError
 from bot.core.guard import (
-    Action, ArmStats, GuardPolicy, Moments, evaluate, msprt_p_value, next_percent, parse_interval, parse_steps,
+    Action, ArmStats, Direction, GuardPolicy, Moments, direction_of, evaluate, msprt_p_value, next_percent,
+    parse_interval, parse_steps,
 )
 
 LOOK_EVERY = 100  # calls per arm between two looks of the guard
@@ -123,3 +129,97 @@ def test_steps_and_intervals():
             parse_steps(bad)
     with pytest.raises(ValueError):
         parse_interval("soon")
+
+
+# --- which way a metric gets better ---------------------------------------------------------------------
+
+LOWER = {"task_success": Direction.LOWER}  # e.g. a "hallucinated" flag the app reports: fewer is better
+
+
+def monitor_directed(rng: random.Random, p_control: float, p_candidate: float, max_per_arm: int,
+                     directions: dict[str, Direction] | None) -> int | None:
+    a = b = Moments()
+    prior: dict[str, float] = {}
+    for n in range(LOOK_EVERY, max_per_arm + 1, LOOK_EVERY):
+        a, b = a + bernoulli(rng, LOOK_EVERY, p_control), b + bernoulli(rng, LOOK_EVERY, p_candidate)
+        decision = evaluate(arm(n, 0, a), arm(n, 0, b), GuardPolicy(), prior, directions=directions)
+        prior = decision.p_values()
+        if decision.action is Action.ABORT:
+            return n
+    return None
+
+
+def test_defaults_error_rate_and_latency_lower_every_score_higher_unless_configured():
+    assert direction_of("error_rate") is direction_of("latency_ms") is Direction.LOWER
+    assert direction_of("task_success") is direction_of("thumbs") is Direction.HIGHER
+    assert direction_of("thumbs", {"thumbs": Direction.LOWER}) is Direction.LOWER
+    assert direction_of("latency_ms", {"thumbs": Direction.LOWER}) is Direction.LOWER  # others keep their default
+
+
+def test_a_rise_of_a_lower_is_better_score_is_aborted_and_the_same_rise_of_a_default_score_never_is():
+    rng = random.Random(13)
+    configured = [monitor_directed(rng, 0.10, 0.17, 4000, LOWER) for _ in range(60)]
+    assert sum(s is not None for s in configured) >= 57  # caught within 4,000 calls per arm (≥ 95%)
+    by_default = [monitor_directed(rng, 0.10, 0.17, 4000, None) for _ in range(60)]
+    assert all(s is None for s in by_default)  # higher is better by default: a rise is an improvement
+
+
+def test_a_fall_of_a_lower_is_better_score_is_never_aborted_and_the_same_fall_of_a_default_score_is():
+    rng = random.Random(17)
+    configured = [monitor_directed(rng, 0.17, 0.10, 4000, LOWER) for _ in range(60)]
+    assert all(s is None for s in configured)
+    by_default = [monitor_directed(rng, 0.17, 0.10, 4000, None) for _ in range(60)]
+    assert sum(s is not None for s in by_default) >= 57
+
+
+def test_aa_traffic_of_a_lower_is_better_score_is_aborted_no_more_often_than_alpha():
+    rng = random.Random(19)
+    aborted = sum(monitor_directed(rng, 0.2, 0.2, 5000, LOWER) is not None for _ in range(200))
+    assert aborted / 200 <= 0.05 + 0.03
+
+
+bernoulli_arm = st.integers(200, 6000).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(bernoulli_arm, bernoulli_arm, st.sampled_from(list(Direction)))
+def test_a_metric_is_worse_in_at_most_one_direction_and_swapping_arms_swaps_the_direction(a, b, direction):
+    """Swapping the arms and the direction asks the same question: the verdicts agree; and no difference
+    of means is "significantly worse" both when lower and when higher is better."""
+    (na, sa), (nb, sb) = a, b
+    ca, cb = Moments(na, float(sa), float(sa)), Moments(nb, float(sb), float(sb))
+    opposite = Direction.HIGHER if direction is Direction.LOWER else Direction.LOWER
+    policy = GuardPolicy(alpha=0.05, min_per_arm=200)
+
+    def worse(control: Moments, candidate: Moments, d: Direction) -> bool:
+        decision = evaluate(arm(control.n, 0, control), arm(candidate.n, 0, candidate), policy,
+                            directions={"task_success": d})
+        [m] = [m for m in decision.metrics if m.name == "task_success"]
+        assert m.direction is d
+        return m.worse
+
+    here = worse(ca, cb, direction)
+    assert here == worse(cb, ca, opposite)
+    assert not (here and worse(ca, cb, opposite))
+    if here:  # the candidate moved the bad way
+        assert (cb.mean > ca.mean) if direction is Direction.LOWER else (cb.mean < ca.mean)
+
+
+def test_the_abort_reason_names_a_configured_direction():
+    rng = random.Random(23)
+    a, b = bernoulli(rng, 4000, 0.10), bernoulli(rng, 4000, 0.17)
+    decision = evaluate(arm(4000, 0, a), arm(4000, 0, b), GuardPolicy(), directions=LOWER)
+    assert decision.action is Action.ABORT
+    assert decision.reason.startswith(f"task_success {a.mean:.3g} → {b.mean:.3g} (lower is better), p = ")
+    default = evaluate(ArmStats(2000, 20), ArmStats(2000, 120), GuardPolicy(), directions=LOWER)
+    assert default.reason.startswith("error_rate 0.01 → 0.06, p = ")  # a default direction is not spelled out
+
+
+def test_rollout_scores_in_the_repo_config():
+    config = parse_config("rollout:\n  scores: {latency_ms: lower, task_success: higher, hallucinated: lower}\n")
+    assert config.rollout.scores == {"latency_ms": Direction.LOWER, "task_success": Direction.HIGHER,
+                                     "hallucinated": Direction.LOWER}
+    assert parse_config("").rollout.scores == {}
+    with pytest.raises(UserError) as bad:
+        parse_config("rollout:\n  scores:\n    latency_ms: down\n")
+    assert ".github/prompt-review.yml:3" in str(bad.value) and "rollout.scores.latency_ms" in str(bad.value)

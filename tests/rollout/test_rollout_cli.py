@@ -3,6 +3,7 @@ through the CLI against the real service; steps advance on schedule, each move a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -34,6 +35,13 @@ def traffic(url: str, write: str, read: str, calls: int, success: float = 1.0) -
                       scores={"task_success": success})
     assert client.flush(timeout=60)
     client.close()
+
+
+def github_moves(sim, label: str) -> list[tuple[str, str, str]]:
+    """What GitHub's Deployments API shows for the label's environment, oldest first: (kind, the state
+    prompt-review gave the deployment, its description)."""
+    return [(d.payload["kind"], d.statuses[0].state, d.statuses[0].description)
+            for d in sim.deployments(REPO, f"prompts/{label}")]
 
 
 def split_of(url: str, read: str) -> dict | None:
@@ -88,6 +96,15 @@ def test_deploy_percent_steps_interval_then_status_pause_resume_and_scheduled_st
                        ("rollout-step", "guard"), ("deploy", "guard")]
     assert as_erin("rollback", "production", "--repo", REPO) == 0  # the completed rollout rolls back like a deploy
     assert split_of(running.web.url, read) is None
+    # every move is on GitHub too, each with a state that says what it did to the environment
+    moves = github_moves(running.sim, "production")
+    assert [(kind, state) for kind, state, _ in moves] == [
+        ("deploy", "success"), ("rollout", "in_progress"), ("rollout-pause", "pending"),
+        ("rollout-resume", "in_progress"), ("rollout-step", "in_progress"), ("deploy", "success"), ("rollback", "success")]
+    assert moves[4][2].startswith("rollout #1 advanced 10% → 50%: no metric significantly worse")
+    assert moves[2][2] == "rollout #1 paused at 10%"
+    candidate = running.sim.deployments(REPO, "prompts/production")[1].payload["versions"][SYSTEM]
+    assert all(d.payload["versions"][SYSTEM] == candidate for d in running.sim.deployments(REPO, "prompts/production")[1:6])
 
 
 def test_abort_by_hand_rollback_during_a_rollout_and_refusals(running, as_erin, capsys):
@@ -112,6 +129,16 @@ def test_abort_by_hand_rollback_during_a_rollout_and_refusals(running, as_erin, 
     assert as_erin("deploy", "staging", "--repo", REPO, "--ref", good, "--percent", "25") == 0
     assert as_erin("rollback", "staging", "--repo", REPO) == 0  # rolling back a split aborts it
     assert [d["kind"] for d in erin.history() if d["label"] == "staging"][-1] == "rollout-abort"
+    # on GitHub: an abort by hand takes the candidate out of the environment, which serves the control again
+    moves = github_moves(running.sim, "staging")
+    assert [(kind, state) for kind, state, _ in moves] == [
+        ("deploy", "success"), ("rollout", "in_progress"), ("rollout-abort", "inactive"), ("rollout", "in_progress"),
+        ("rollout-abort", "inactive")]
+    assert moves[2][2].startswith("rollout #1 aborted at 25%") and moves[2][2].endswith("not today")
+    deployed = running.sim.deployments(REPO, "prompts/staging")
+    control = deployed[0].payload["versions"][SYSTEM]
+    assert deployed[1].payload["versions"][SYSTEM] != control
+    assert deployed[2].payload["versions"][SYSTEM] == deployed[4].payload["versions"][SYSTEM] == control
 
     assert as_erin("deploy", "canary", "--repo", REPO, "--percent", "10") == 1  # nothing to split against
     assert "has no version of" in capsys.readouterr().err
@@ -138,3 +165,35 @@ def test_the_service_guard_advances_on_its_own_schedule(tmp_path, model_server, 
         wait_for(lambda: split_of(s.web.url, read) is None, 60, "the guard completing the rollout")
         assert [d["kind"] for d in erin.history()][-1] == "deploy"
         assert erin.history()[-1]["via"] == "guard"
+
+
+def test_a_score_the_repo_config_calls_lower_is_better_aborts_the_rollout_that_raises_it(running, as_erin):
+    """`rollout.scores: {hallucinated: lower}` on the default branch: the rollout keeps that direction, and
+    a candidate that hallucinates more is aborted (by default a higher score is better, and would advance)."""
+    url = running.web.url
+    erin = Api(url, running.sim.user_token("erin"))
+    release = Release(running.service.engine, running.service.github)
+    assert as_erin("deploy", "production", "--repo", REPO, "--reason", "first version") == 0
+    good = merged(running, "reflow", approve=True)
+    config = running.sim.file(REPO, "main", ".github/prompt-review.yml")
+    running.sim.push_branch(REPO, "main", {".github/prompt-review.yml": config + b"rollout:\n  scores: {hallucinated: lower}\n"})
+    assert as_erin("deploy", "production", "--repo", REPO, "--ref", good, "--prompt", SYSTEM, "--percent", "50",
+                   "--interval", "1h") == 0
+    read, write = erin.token("read"), erin.token("write")
+    client = PromptClient(url, read, repo=REPO, telemetry_token=write, flush_interval=0.05)
+    for i in range(400):
+        prompt = client.get(SYSTEM, unit=f"user-{i}")
+        hallucinated = i % 10 < (4 if prompt.arm == "candidate" else 1)  # 40% against 10%
+        client.record(prompt, latency_ms=100, model="gpt-4o-mini", scores={"hallucinated": float(hallucinated)})
+    assert client.flush(timeout=60)
+    client.close()
+    [result] = release.guard_tick(policy=POLICY)
+    assert result.action.value == "abort", result.reason
+    said = re.fullmatch(r"hallucinated (0\.\d+) → (0\.\d+) \(lower is better\), p = [<\d. ]+ after \d+ calls per arm",
+                        result.reason)
+    assert said is not None, result.reason
+    assert float(said[2]) - float(said[1]) > 0.15  # the candidate's rate rose: a regression for this score
+    status = erin.client.get(f"/repos/{REPO}/rollouts", params={"label": "production"}).json()
+    assert status["state"] == "aborted"
+    assert {m["name"]: m["better"] for m in status["metrics"]} == {"error_rate": "lower", "latency_ms": "lower",
+                                                                   "hallucinated": "lower"}

@@ -94,6 +94,12 @@ def test_rollouts_advance_a_good_version_abort_a_worse_one_and_the_app_survives_
     assert result.reason in comment.body
     kinds = [(d["kind"], d["via"]) for d in erin.history() if d["label"] == "production"]
     assert kinds == [("deploy", "api"), ("rollout", "api"), ("deploy", "guard"), ("rollout", "api"), ("rollout-abort", "guard")]
+    github = [(d.payload["kind"], d.statuses[0].state, d.statuses[0].description, d.payload["versions"][SYSTEM])
+              for d in sim.deployments(REPO, "prompts/production")]
+    assert [(kind, state, version) for kind, state, _, version in github] == [
+        ("deploy", "success", v0), ("rollout", "in_progress", v1), ("deploy", "success", v1),
+        ("rollout", "in_progress", v2), ("rollout-abort", "failure", v1)]  # the guard's abort: a failure, back on v1
+    assert github[-1][2].startswith("rollout #2 aborted by the guard at 50%: task_success ")
 
     # --- the bundle a build would ship, then the service goes away mid-run ----------------------------------
     monkeypatch.setenv("PROMPT_REVIEW_TOKEN", read)

@@ -45,3 +45,47 @@ def test_concurrent_writers_lose_nothing(database_url):
     assert sum(r.scores["task_success"]["n"] for r in rows) == 3000
     assert len(rows) <= 2  # one series; two rows only across a minute boundary
     engine.dispose()
+
+
+def test_concurrent_writers_of_many_series_and_minutes_neither_deadlock_nor_lose_anything(database_url):
+    """Each batch touches 12 series over two minutes — rows at three resolutions, some new, some shared
+    with every other writer (the hour and day rows): the writers take their row locks in one order."""
+    import random
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    errors: list[Exception] = []
+    base = (time.time_ns() // 3_600_000_000_000) * 3_600_000_000_000 + 10 * 60_000_000_000  # 10 minutes into an hour
+
+    def many(seed: int) -> telemetry.Batch:
+        rng = random.Random(seed)
+        spans = []
+        for i in range(60):
+            series = rng.randrange(12)
+            end = base + rng.randrange(2) * 60_000_000_000 + 1_000_000
+            spans.append(telemetry.SpanFacts({"prompt_review.prompt.path": f"p{series % 4}.md",
+                                              "prompt_review.prompt.version": f"{series:012x}",
+                                              "prompt_review.arm": ("control", "candidate", "")[series % 3]},
+                                             [("task_success", 1.0, "")], end - 5_000_000, end, False, (0, 0, i)))
+        rng.shuffle(spans)
+        return telemetry.aggregate_spans(REPO, spans)
+
+    def writer(k: int):
+        try:
+            for j in range(8):
+                telemetry.store_batch(engine, many(k * 100 + j))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for resolution in telemetry.Resolution:
+        rows = telemetry.rollups(engine, REPO, resolution=resolution)
+        assert sum(r.calls for r in rows) == 6 * 8 * 60
+        assert sum(r.scores["task_success"]["n"] for r in rows) == 6 * 8 * 60
+    assert len(telemetry.rollups(engine, REPO, resolution=telemetry.Resolution.HOUR)) == 12
+    engine.dispose()
