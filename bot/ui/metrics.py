@@ -5,15 +5,17 @@ production metrics are recorded and shows the rest of the history."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, BigInteger, Float, String, column, func, select, table
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.expression import TableClause
 
-from bot.release.tables import Rollup
+from bot.service.db import UTCDateTime
+from bot.ui import rollup_levels
 from bot.ui.timeline import Point, Series
 
 METRICS = ("volume", "error_rate", "latency_ms")  # then every score the app reports, by name
@@ -50,25 +52,57 @@ class StaticMetrics:
 
 
 class RollupMetrics:
-    """The telemetry rollups (bot/release/tables.py, one row per prompt, version, model, label, arm and
-    minute) read into at most `buckets` points per (metric, version, arm). Minute rows are summed per
-    bucket in SQL-side order; a year of minutes for one prompt is read in one query."""
+    """The telemetry rollups (bot/release/tables.py: one row per prompt, version, model, label, arm and
+    minute; bot/ui/rollup_levels.py: the same per hour and per day) read into at most `buckets` points per
+    (metric, version, arm). The chart spans the prompt's data inside the window, read from the coarsest
+    level that still gives it enough points: a year is a few hundred day rows, three days are minutes."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._levels: tuple[rollup_levels.Level, ...] | None = None
+
+    def levels(self) -> tuple[rollup_levels.Level, ...]:
+        if self._levels is None:
+            self._levels = rollup_levels.present(self.engine) or (rollup_levels.MINUTE,)
+        return self._levels
+
+    def span(self, conn: Connection, repo: str, path: str, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+        """Where the prompt's data starts and ends inside [start, end], found coarse to fine: each level
+        narrows the window the next, finer one is asked about (a few rows each, never a year of minutes)."""
+        lo, hi = start, end
+        found = False
+        for level in sorted(self.levels(), key=lambda lv: lv.width, reverse=True):
+            t = _table(level.table)
+            first, last = conn.execute(select(func.min(t.c.minute), func.max(t.c.minute))
+                                       .where(t.c.repo == repo, t.c.path == path,
+                                              t.c.minute >= _floor(lo, level.width), t.c.minute <= hi)).one()
+            if first is None:
+                return None if not found else (lo, hi)
+            found = True
+            lo, hi = max(lo, _utc(first)), min(hi, _utc(last) + level.width - timedelta(microseconds=1))
+            if hi - lo > level.beyond and level.width > rollup_levels.MINUTE.width:
+                break  # this level is fine enough for the span: no need to ask the finer ones
+        return lo, hi
 
     def series(self, repo: str, path: str, start: datetime, end: datetime, buckets: int) -> list[Series]:
         start, end = _utc(start), _utc(end)
-        step = max((end - start).total_seconds() / max(1, buckets), 60.0)
-        with Session(self.engine) as session:
-            rows = session.execute(
-                select(Rollup.version, Rollup.arm, Rollup.minute, Rollup.calls, Rollup.errors, Rollup.latency_n,
-                       Rollup.latency_sum, Rollup.scores)
-                .where(Rollup.repo == repo, Rollup.path == path, Rollup.minute >= start, Rollup.minute <= end)
-            ).all()
+        with self.engine.connect() as conn:
+            found = self.span(conn, repo, path, start, end)
+            if found is None:
+                return []
+            lo, hi = found
+            level = rollup_levels.for_span(hi - lo, self.levels())
+            lo = _floor(lo, level.width)
+            width = level.width.total_seconds()
+            step = max(1, math.ceil((hi - lo).total_seconds() / max(1, buckets) / width)) * width
+            t = _table(level.table)
+            rows = conn.execute(select(t.c.version, t.c.arm, t.c.minute, t.c.calls, t.c.errors, t.c.latency_n,
+                                       t.c.latency_sum, t.c.scores)
+                                .where(t.c.repo == repo, t.c.path == path, t.c.minute >= lo, t.c.minute <= hi)).all()
         sums: dict[tuple[str, str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        origin = lo.timestamp()
         for version, arm, minute, calls, errors, lat_n, lat_sum, scores in rows:
-            b = int((_utc(minute) - start).total_seconds() // step)
+            b = int((_utc(minute).timestamp() - origin) // step)
             acc = sums[(version, arm, b)]
             acc["calls"] += calls
             acc["errors"] += errors
@@ -80,7 +114,7 @@ class RollupMetrics:
                     acc[f"score_sum:{name}"] += float(s.get("sum", 0.0))
         points: dict[tuple[str, str, str], list[Point]] = defaultdict(list)
         for (version, arm, b), acc in sorted(sums.items()):
-            at = start + timedelta(seconds=b * step)
+            at = lo + timedelta(seconds=b * step)
             key = (version, arm)
             points[("volume", *key)].append(Point(at, acc["calls"]))
             if acc["calls"]:
@@ -91,6 +125,19 @@ class RollupMetrics:
                 if acc[f"score_n:{name}"]:
                     points[(name, *key)].append(Point(at, acc[f"score_sum:{name}"] / acc[f"score_n:{name}"]))
         return [Series(metric=m, version=v, arm=a or None, points=tuple(p)) for (m, v, a), p in points.items()]
+
+
+def _table(name: str) -> TableClause:
+    """A rollups level by name: the three tables share their columns."""
+    return table(name, column("repo", String()), column("path", String()), column("version", String()),
+                 column("arm", String()), column("minute", UTCDateTime()), column("calls", BigInteger()),
+                 column("errors", BigInteger()), column("latency_n", BigInteger()), column("latency_sum", Float()),
+                 column("scores", JSON()))
+
+
+def _floor(at: datetime, width: timedelta) -> datetime:
+    seconds = int(width.total_seconds())
+    return datetime.fromtimestamp(int(at.timestamp()) // seconds * seconds, timezone.utc)
 
 
 def _utc(at: datetime) -> datetime:
