@@ -57,9 +57,9 @@ class RollupMetrics:
     (metric, version, arm). The chart spans the prompt's data inside the window, read from the coarsest
     level that still gives it enough points: a year is a few hundred day rows, three days are minutes."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, levels: tuple[rollup_levels.Level, ...] | None = None):
         self.engine = engine
-        self._levels: tuple[rollup_levels.Level, ...] | None = None
+        self._levels = levels  # None: the levels whose tables this database has (looked up once)
 
     def levels(self) -> tuple[rollup_levels.Level, ...]:
         if self._levels is None:
