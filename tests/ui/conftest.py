@@ -1,6 +1,7 @@
 """The real service + GitHub simulator (with its OAuth endpoints) + scripted model server, the example
 support-bot repo with two merged PRs and a staging deployment, and people with different rights:
-erin (write, owner of the support prompts), dave (read only, owns nothing), mallory (no access)."""
+erin (write, owner of the support prompts), dave (read only, owns nothing), mallory (no access). The
+`canary` label has a rollout of the second PR's version running at 10%."""
 
 from __future__ import annotations
 
@@ -81,6 +82,11 @@ def history(tmp_path_factory, model_server):
         api = httpx.Client(base_url=s.web.url + "/v1", headers={"Authorization": f"Bearer {s.sim.user_token('erin')}"}, timeout=60)
         assert api.post(f"/repos/{REPO}/deployments", json={"label": "staging", "ref": good}).status_code == 201
         bad = merged(s, "friendlier", approve=False)
+        assert api.post(f"/repos/{REPO}/deployments", json={"label": "canary", "ref": good}).status_code == 201
+        rollout = api.post(f"/repos/{REPO}/deployments", json={  # erin may move canary past the failed review
+            "label": "canary", "ref": bad, "prompts": [SYSTEM], "percent": 10, "steps": "10,50,100", "interval": "1h",
+            "reason": "trying the friendlier tone on a tenth of canary"})
+        assert rollout.status_code == 201, rollout.text
         yield History(s, good, bad)
 
 
