@@ -31,7 +31,8 @@ def ui_stack(db_path, env: dict):
     sim_server = start(sim)
     app = sim.apps[1]
     settings = settings_for(f"sqlite:///{db_path}", sim_server.url, sim.private_key_pem.decode(),
-                            oauth_client_id=app.client_id, oauth_client_secret=app.client_secret)
+                            oauth_client_id=app.client_id, oauth_client_secret=app.client_secret,
+                            public_url=f"http://127.0.0.1:{port}")
     service = build_service(settings, env=env)
     web = start_in_thread(service.web_app(with_workers=False), port=port)
     service.start_workers(2)

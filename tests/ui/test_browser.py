@@ -6,6 +6,7 @@ $PROMPT_REVIEW_UI_SCREENSHOTS (default: a directory of the test run) for a human
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from bot.core.result import COMMENT_MARKER
 from tests.ui.conftest import REPO, SYSTEM
 
 
@@ -115,6 +117,11 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
     assert browser.find_elements(By.CSS_SELECTOR, "table.cases tbody tr")
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "review.png"))
+
+    [comment] = [c for c in history.stack.sim.comments(REPO, 2) if c.body.startswith(COMMENT_MARKER)]
+    browser.get("about:blank")
+    browser.get(re.search(r"\[full review with every case and output\]\(([^)]+)\)", comment.body).group(1))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Review of #2"  # the PR comment's link opens the page
 
 
 def test_an_owner_deploys_with_the_button_after_a_confirmation_naming_the_move(history, browser, shots):
