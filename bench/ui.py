@@ -7,7 +7,8 @@ version changes half way) in the service's own `telemetry_rollups` table, with t
 bot/ui/rollup_levels.py built from them. A page's time is the server's work for it: storage reads, the
 timeline, change points, SVG charts and the template (the GitHub access check is cached for 60 s and not
 included). Prints p50/p95 of the prompt page reading minute rows only (how the page read them before the
-levels) and reading the levels, and of the repository page. --db keeps the data for the next run
+levels) and reading the levels (also with 2, 30 and 59 days of data: each level's largest read), and of the
+repository page (50 prompts, a rollout, re-validation). --db keeps the data for the next run
 (generating a year for 50 prompts takes minutes and ~8 GB)."""
 
 from __future__ import annotations
@@ -140,20 +141,28 @@ def main() -> int:
         repo = type("Access", (), {"full_name": REPO})()
         rng = random.Random(1)
         results = {}
-        for name, source, samples in (
-                ("prompt page, minute rows only", RollupMetrics(engine, levels=(rollup_levels.MINUTE,)), args.minute_samples),
-                ("prompt page, minute/hour/day", RollupMetrics(engine), args.samples)):
+        levels = RollupMetrics(engine)
+        start = NOW - timedelta(days=args.days)
+        # (name, source, samples, how many days of data the page sees): the page charts the data inside the
+        # year before `now`, so moving `now` back shows the other levels' worst cases on the same rows.
+        runs = [("prompt page, minute rows only", RollupMetrics(engine, levels=(rollup_levels.MINUTE,)), args.minute_samples,
+                 args.days),
+                ("prompt page, minute/hour/day", levels, args.samples, args.days)]
+        runs += [(f"  … {d} days of data ({level})", levels, args.samples, d)
+                 for d, level in ((2, "minutes"), (30, "hours"), (59, "hours")) if d < args.days]
+        for name, source, samples, days in runs:
+            now = min(NOW, start + timedelta(days=days))
             times, found = [], 0
             for _ in range(samples):
                 path = rng.choice(paths)
                 t = time.perf_counter()
-                tl = data.timeline(engine, REPO, path, source, now=NOW)
+                tl = data.timeline(engine, REPO, path, source, now=now)
                 html = pages.get_template("ui/prompt.html.j2").render(
                     person=None, repo=repo, t=tl, path=path, charts=_charts(tl), allowed=True, why="", done=None, kinds=EventKind)
                 times.append((time.perf_counter() - t) * 1000)
-                found += bool(tl.shifts) and "<svg" in html
+                found += "<svg" in html and any(s.points for s in tl.series)
             results[name] = times
-            print(f"  {name}: {found}/{samples} pages found a shift and drew charts")
+            print(f"  {name.strip(' …')}: {found}/{samples} pages drew production charts")
         times = []
         for _ in range(args.samples):
             t = time.perf_counter()
