@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import jinja2  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot import templates_dir  # noqa: E402
@@ -135,6 +136,8 @@ def main() -> int:
             rows = args.prompts * args.days * 1440
             print(f"generated {rows:,} minute rollups (and their hour and day levels) for {args.prompts} prompts "
                   f"over {args.days} days in {time.perf_counter() - t:.0f} s")
+        queries = [0]
+        event.listen(engine, "before_cursor_execute", lambda *a: queries.__setitem__(0, queries[0] + 1))
         pages = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True,
                                    undefined=jinja2.StrictUndefined)
         pages.filters["q"] = lambda s: s
@@ -153,6 +156,7 @@ def main() -> int:
         for name, source, samples, days in runs:
             now = min(NOW, start + timedelta(days=days))
             times, found = [], 0
+            queries[0] = 0
             for _ in range(samples):
                 path = rng.choice(paths)
                 t = time.perf_counter()
@@ -162,13 +166,16 @@ def main() -> int:
                 times.append((time.perf_counter() - t) * 1000)
                 found += "<svg" in html and any(s.points for s in tl.series)
             results[name] = times
-            print(f"  {name.strip(' …')}: {found}/{samples} pages drew production charts")
+            print(f"  {name.strip(' …')}: {found}/{samples} pages drew production charts, "
+                  f"{queries[0] / max(1, samples):.0f} queries a page")
         times = []
+        queries[0] = 0
         for _ in range(args.samples):
             t = time.perf_counter()
             pages.get_template("ui/repo.html.j2").render(person=None, repo=repo, view=data.repo_view(engine, REPO))
             times.append((time.perf_counter() - t) * 1000)
         results[f"repo page ({args.prompts} prompts)"] = times
+        print(f"  repo page: {queries[0] / max(1, args.samples):.0f} queries a page")
         for name, ts in results.items():
             ts.sort()
             p95 = ts[min(len(ts) - 1, int(len(ts) * 0.95))]

@@ -194,9 +194,9 @@ def timeline(engine: Engine, repo: str, path: str, metrics: MetricsSource | None
                                      .order_by(Deployment.id.desc()).limit(MAX_DEPLOYMENTS)))
         rollouts = [r for r in session.scalars(select(Rollout).where(Rollout.repo == repo).order_by(Rollout.id.desc())
                                                .limit(MAX_ROLLOUTS)) if any(m["path"] == path for m in r.moves)]
-        steps = list(session.scalars(select(Deployment).where(
-            Deployment.repo == repo, Deployment.kind.in_(ROLLOUT_KINDS), Deployment.label.in_({r.label for r in rollouts}))
-            .order_by(Deployment.id))) if rollouts else []
+        steps = list(session.scalars(select(Deployment).where(  # the moves of those rollouts, from the first one's start
+            Deployment.repo == repo, Deployment.kind.in_(ROLLOUT_KINDS), Deployment.label.in_({r.label for r in rollouts}),
+            Deployment.created_at >= min(r.started_at for r in rollouts)).order_by(Deployment.id))) if rollouts else []
         pointers = list(session.execute(select(LabelPointer.label, LabelPointer.version)
                                         .where(LabelPointer.repo == repo, LabelPointer.path == path)
                                         .order_by(LabelPointer.label)))
