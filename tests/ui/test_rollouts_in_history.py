@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bot.core.guard import GuardPolicy
 from bot.core.release import Move, Plan
-from bot.release import rollout, telemetry
+from bot.release import rollout, store, telemetry
 from bot.revalidate.baseline import Baseline
 from bot.revalidate.jobs import save_baseline
 from bot.service.db import make_engine, utcnow
@@ -95,3 +95,24 @@ def test_the_repository_page_shows_the_blessed_baselines_of_revalidation(tmp_pat
     assert [(b.ref, b.sha, b.actor, b.why) for b in checks.baselines] == [
         ("default branch", "e" * 40, "erin", "blessed after the model upgrade"),
         ("label production", "f" * 40, "gina", "first run (schedule)")]
+
+
+def test_a_rollout_the_guard_completes_ends_with_the_candidate_at_100_percent_and_why(tmp_path):
+    engine = _engine(tmp_path)
+    store.apply(engine, REPO, Plan("production", "0" * 40, (Move(PATH, None, CONTROL),), override=False), kind="deploy",
+                actor="erin", via="cli", reason=None)
+    _start(engine)
+    _traffic(engine, CONTROL, "control", 300, 0.9)
+    _traffic(engine, CANDIDATE, "candidate", 300, 0.9)
+
+    def complete(r, reason):
+        return rollout.complete_locally(engine, r, reason)
+
+    for minutes in (2, 4):
+        [done] = rollout.tick(engine, now=utcnow() + timedelta(minutes=minutes), policy=POLICY, complete=complete)
+        assert done.action.value == "advance"
+    t = data.timeline(engine, REPO, PATH)
+    last = [e for e in t.events if e.kind in (EventKind.DEPLOY, EventKind.ROLLOUT)][-1]
+    assert last.kind is EventKind.DEPLOY and last.title == f"{CANDIDATE[:12]} reached 100% of production (the rollout completed)"
+    assert any(d.startswith("rollout #1 completed: no metric significantly worse after 300 calls per arm") for d in last.details)
+    assert [x.label for x in t.labels] == ["production"] and t.labels[0].version == CANDIDATE[:12] and t.rollouts == ()
