@@ -177,7 +177,8 @@ def demo_command(keep: bool = False, out: str = "prompt-review-demo.html") -> in
             poll_interval_seconds=0.05,
             redeliver_interval_seconds=0,
             worker_concurrency=2,
-            public_url=f"http://127.0.0.1:{port}",
+            # No public_url: it would put a link to this service's review page (gone when the demo ends,
+            # and without sign-in set up while it runs) into the comment and the standalone page.
         )
         env = {"OPENAI_BASE_URL": model.url + "/v1", "OPENAI_API_KEY": "scripted-model-server-needs-no-key"}
         service = build_service(settings, env=env)

@@ -86,6 +86,7 @@ class Acceptance:
 class Links:
     evals_check: str | None = None
     approval_check: str | None = None
+    review_page: str | None = None  # the service's /ui/ page of the full review, when its public URL is set
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ class DbCache:
             log.debug("cache put race on %s", key)
 
 
+def review_page_url(public_url: str | None, repo: str, pr: int) -> str | None:
+    """The /ui/ page with the whole review (no comment size limit), when the service knows its address."""
+    return f"{public_url.rstrip('/')}/ui/repos/{repo}/reviews/{pr}" if public_url else None
+
+
 class Worker:
     def __init__(self, settings: Settings, engine: Engine, app: GitHubApp, metrics: Metrics, env: Mapping[str, str] | None = None):
         self.settings, self.engine, self.app, self.metrics = settings, engine, app, metrics
@@ -377,7 +382,8 @@ class Worker:
                  *, evals: bool = True, new_record: bool = True) -> None:
         """The one way a review reaches GitHub: the sticky comment, then the check runs in `ids` (the
         evals check only when `evals`), then the stored snapshot (a new row, or the latest one updated)."""
-        result = replace(result, links=gh.check_links(client, job.repo, ids, self.settings.github_web_url))
+        result = replace(result, links=replace(gh.check_links(client, job.repo, ids, self.settings.github_web_url),
+                                               review_page=review_page_url(self.settings.public_url, job.repo, job.pr)))
         self._guard(job)
         comment_id = None
         if result.touches_prompts or result.problems or gh.find_comment(client, job.repo, job.pr) is not None:

@@ -14,7 +14,7 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 34
 # Colour-blind-safe (Okabe–Ito), each at ≥ 3:1 against white for lines.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#6F5B00", "#56B4E9", "#000000")
 MARK = {EventKind.DEPLOY: "#1a7f37", EventKind.ROLLBACK: "#cf222e", EventKind.VERSION: "#57606a",
-        EventKind.MODEL: "#8250df"}
+        EventKind.MODEL: "#8250df", EventKind.ROLLOUT: "#9a6700"}
 
 
 def _fmt(v: float) -> str:

@@ -15,7 +15,11 @@ import httpx
 
 from bot.core.release import describe, short
 from bot.core.semdiff import diff_texts
-from bot.ui.timeline import Event, EventKind, Timeline, render_text, with_shifts
+from bot.evals.cache import DiskCache, ResultCache
+from bot.pipeline.trees import GitTree
+from bot.review import default_cache_dir
+from bot.ui.cache_history import MAX_VERSIONS, cached_suites
+from bot.ui.timeline import Event, EventKind, Timeline, VersionScore, render_text, with_shifts
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 _PR = re.compile(r"(?:Merge pull request #(\d+)|\(#(\d+)\)\s*$)")
@@ -32,6 +36,8 @@ def add_history_verb(sub) -> None:
     p.add_argument("--server", default=None, help=f"the prompt-review service (default: $PROMPT_REVIEW_SERVER or {DEFAULT_SERVER}); "
                                                   "the person is the GitHub user token in GITHUB_TOKEN")
     p.add_argument("--repo-dir", default=None, metavar="DIR", help="read a local git checkout instead (default: .)")
+    p.add_argument("--cache-dir", default=None, help="the review cache to read verdicts and scores from, with --repo-dir "
+                                                     "(default: the one `prompt-review review` uses)")
     p.add_argument("--format", choices=["text", "json"], default="text")
 
 
@@ -41,7 +47,8 @@ def history_command(args) -> int:
             t = from_server(args.server or os.environ.get("PROMPT_REVIEW_SERVER") or DEFAULT_SERVER, args.repo, args.path,
                             os.environ.get("GITHUB_TOKEN"))
         else:
-            t = from_git(Path(args.repo_dir or "."), args.path)
+            cache_dir = Path(args.cache_dir or default_cache_dir())
+            t = from_git(Path(args.repo_dir or "."), args.path, DiskCache(cache_dir) if cache_dir.is_dir() else None)
     except HistoryError as exc:
         print(f"prompt-review history: {exc}", file=sys.stderr)
         return 2
@@ -76,17 +83,20 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def from_git(repo: Path, path: str) -> Timeline:
-    """Each commit of HEAD's history that changed `path` becomes a version with its semantic changes."""
+def from_git(repo: Path, path: str, cache: ResultCache | None = None) -> Timeline:
+    """Each commit of HEAD's history that changed `path` becomes a version with its semantic changes, and
+    with what the review cache knows of its cases (the newest MAX_VERSIONS versions) when `cache` is given."""
     if not (repo / ".git").exists() and _git(repo, "rev-parse", "--is-inside-work-tree").strip() != "true":
         raise HistoryError(f"{repo} is not a git checkout")
     log = _git(repo, "log", "--reverse", "--format=%H%x1f%an%x1f%aI%x1f%s", "--", path)
     if not log.strip():
         raise HistoryError(f"{path} has no history in {repo} (is the path relative to the repository root?)")
     events: list[Event] = []
+    scores: list[VersionScore] = []
     before: str | None = None
     model: str | None = None
-    for line in log.splitlines():
+    lines = log.splitlines()
+    for n, line in enumerate(lines):
         commit, author, when, subject = line.split("\x1f", 3)
         at = datetime.fromisoformat(when)
         try:
@@ -102,10 +112,14 @@ def from_git(repo: Path, path: str) -> Timeline:
             before = None
             continue
         changes = tuple(c.summary for c in diff_texts(path, before, text).changes)
+        found = cached_suites(GitTree(str(repo), commit), path, cache) if cache is not None and n >= len(lines) - MAX_VERSIONS else ()
+        scores.extend(VersionScore(version=short(blob) or "", suite=s.suite, pass_rate=s.pass_rate, pr=pr)
+                      for s in found if s.cached)
         events.append(Event(at=at, kind=EventKind.VERSION, version=short(blob), pr=pr, commit=commit,
-                            title=f"version {short(blob)} at {commit[:7]} by {author}: {subject}", details=changes))
+                            title=f"version {short(blob)} at {commit[:7]} by {author}: {subject}",
+                            details=changes + tuple(s.describe() for s in found)))
         _, now_model, _ = describe(path, text)
         if now_model != model and model is not None:
             events.append(Event(at=at, kind=EventKind.MODEL, title=f"model {model} → {now_model or 'none'} at {commit[:7]}"))
         model, before = now_model, text
-    return with_shifts(Timeline(repo="", path=path, events=tuple(events), source="git"))
+    return with_shifts(Timeline(repo="", path=path, events=tuple(events), scores=tuple(scores), source="git"))

@@ -10,6 +10,7 @@ import re
 import secrets
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -211,6 +212,8 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
             if found is None:
                 raise Refused(404, f"No review of #{pr} in {access.full_name} is recorded.")
             record, result = found
+            if result is not None:  # this page is the "full review" the comment links to
+                result = replace(result, links=replace(result.links, review_page=None))
             body = markdown_to_html(render_comment(result, limit=FULL)) if result is not None else ""
             return render("review", 200, person, repo=access, record=record, result=result, body=body)
         return await page(run)(request)

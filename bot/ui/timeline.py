@@ -21,6 +21,7 @@ class EventKind(str, Enum):
     DEPLOY = "deploy"  # a label moved to a version
     ROLLBACK = "rollback"  # a label was restored to its previous version
     MODEL = "model"  # the model serving or tested with the prompt changed
+    ROLLOUT = "rollout"  # a rollout started, stepped, paused, resumed or was aborted (with the guard's reason)
     SHIFT = "shift"  # a metric moved: a change point
 
 
@@ -95,11 +96,33 @@ class LabelState(Frozen):
     version: str
 
 
+class RolloutState(Frozen):
+    """An open (running or paused) rollout of the prompt: a label split between two versions."""
+
+    id: int
+    label: str
+    state: str  # running | paused
+    percent: float  # the candidate's share
+    steps: tuple[float, ...]
+    control: str  # 12-hex versions
+    candidate: str
+    pr: int | None = None
+    started_at: UTC
+    next_step_at: UTC | None = None
+    last_decision: str | None = None  # the guard's last words ("watching: 1,200 calls per arm, …")
+
+    @property
+    def step(self) -> int:
+        """1-based position of the current percentage among the steps."""
+        return sum(1 for s in self.steps if s <= self.percent)
+
+
 class Timeline(Frozen):
     schema_: str = SCHEMA
     repo: str
     path: str
     labels: tuple[LabelState, ...] = ()
+    rollouts: tuple[RolloutState, ...] = ()
     events: tuple[Event, ...] = ()
     scores: tuple[VersionScore, ...] = ()
     series: tuple[Series, ...] = ()
@@ -144,11 +167,11 @@ def _ago(delta: timedelta) -> str:
     return f"{minutes // 1440} days"
 
 
-CAUSES = (EventKind.VERSION, EventKind.DEPLOY, EventKind.ROLLBACK, EventKind.MODEL)
+CAUSES = (EventKind.VERSION, EventKind.DEPLOY, EventKind.ROLLBACK, EventKind.MODEL, EventKind.ROLLOUT)
 
 
 def nearest_change(at: datetime, events: tuple[Event, ...] | list[Event]) -> Event | None:
-    """The latest version, deployment, rollback or model change at or before `at`."""
+    """The latest version, deployment, rollback, rollout step or model change at or before `at`."""
     before = [e for e in events if e.kind in CAUSES and e.at is not None and e.at <= at]
     return max(before, key=lambda e: e.at) if before else None  # type: ignore[arg-type, return-value]
 
@@ -219,6 +242,10 @@ def render_text(t: Timeline) -> str:
         for s in t.scores:
             rate = "—" if s.pass_rate is None else f"{s.pass_rate * 100:.0f}%"
             lines.append(f"  {s.version}  {s.suite}  {rate}" + (f"  (#{s.pr})" if s.pr else ""))
+    for r in t.rollouts:
+        lines.append(f"rollout #{r.id} of {r.label} ({r.state}): {r.candidate} {r.percent:g}%, {r.control} "
+                     f"{100 - r.percent:g}% — step {r.step} of {len(r.steps)}"
+                     + (f"; guard: {r.last_decision}" if r.last_decision else ""))
     if t.shifts:
         lines.append("shifts:")
         lines.extend(f"  {s.text}" for s in t.shifts)

@@ -1,6 +1,7 @@
 """The real service + GitHub simulator (with its OAuth endpoints) + scripted model server, the example
 support-bot repo with two merged PRs and a staging deployment, and people with different rights:
-erin (write, owner of the support prompts), dave (read only, owns nothing), mallory (no access)."""
+erin (write, owner of the support prompts), dave (read only, owns nothing), mallory (no access). The
+`canary` label has a rollout of the second PR's version running at 10%."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def ui_stack(db_path, env: dict):
     sim_server = start(sim)
     app = sim.apps[1]
     settings = settings_for(f"sqlite:///{db_path}", sim_server.url, sim.private_key_pem.decode(),
-                            oauth_client_id=app.client_id, oauth_client_secret=app.client_secret)
+                            oauth_client_id=app.client_id, oauth_client_secret=app.client_secret,
+                            public_url=f"http://127.0.0.1:{port}")
     service = build_service(settings, env=env)
     web = start_in_thread(service.web_app(with_workers=False), port=port)
     service.start_workers(2)
@@ -81,6 +83,11 @@ def history(tmp_path_factory, model_server):
         api = httpx.Client(base_url=s.web.url + "/v1", headers={"Authorization": f"Bearer {s.sim.user_token('erin')}"}, timeout=60)
         assert api.post(f"/repos/{REPO}/deployments", json={"label": "staging", "ref": good}).status_code == 201
         bad = merged(s, "friendlier", approve=False)
+        assert api.post(f"/repos/{REPO}/deployments", json={"label": "canary", "ref": good}).status_code == 201
+        rollout = api.post(f"/repos/{REPO}/deployments", json={  # erin may move canary past the failed review
+            "label": "canary", "ref": bad, "prompts": [SYSTEM], "percent": 10, "steps": "10,50,100", "interval": "1h",
+            "reason": "trying the friendlier tone on a tenth of canary"})
+        assert rollout.status_code == 201, rollout.text
         yield History(s, good, bad)
 
 

@@ -6,6 +6,7 @@ $PROMPT_REVIEW_UI_SCREENSHOTS (default: a directory of the test run) for a human
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from bot.core.result import COMMENT_MARKER
 from tests.ui.conftest import REPO, SYSTEM
 
 
@@ -65,8 +67,7 @@ def _luminance(rgb: str) -> float:
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def contrast(driver, css: str) -> float:
-    el = driver.find_element(By.CSS_SELECTOR, css)
+def contrast(driver, el) -> float:
     fg = driver.execute_script("return getComputedStyle(arguments[0]).color", el)
     bg = driver.execute_script("""let e = arguments[0];
         while (e) { const c = getComputedStyle(e).backgroundColor; if (c && !c.endsWith(', 0)') && c !== 'transparent') return c; e = e.parentElement; }
@@ -83,9 +84,17 @@ def accessible_basics(driver) -> None:
         assert driver.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']"), field.get_attribute("name")
     for svg in driver.find_elements(By.CSS_SELECTOR, "svg.chart"):
         assert svg.get_attribute("role") == "img" and svg.find_elements(By.TAG_NAME, "title")
-    for css in ("main h1", "main a", "main p, main li, main td"):
-        if driver.find_elements(By.CSS_SELECTOR, css):
-            assert contrast(driver, css) >= 4.5, css
+    levels = [int(h.tag_name[1]) for h in driver.find_elements(By.CSS_SELECTOR, "main h1, main h2, main h3, main h4")]
+    assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels  # no level skipped
+    for table in driver.find_elements(By.CSS_SELECTOR, "main table"):
+        heads = table.find_elements(By.CSS_SELECTOR, "thead th")
+        assert all(th.get_attribute("scope") == "col" for th in heads), (driver.current_url, [th.text for th in heads])
+    for link in driver.find_elements(By.CSS_SELECTOR, "main a"):
+        assert link.text.strip() or link.get_attribute("aria-label"), link.get_attribute("href")  # says where it goes
+    for css in ("main h1", "main a", "main p, main li, main td", "main th", ".when", "[class^=verdict-]", "header a",
+                ".refused", ".note"):
+        for el in driver.find_elements(By.CSS_SELECTOR, css)[:20]:
+            assert contrast(driver, el) >= 4.5, (css, el.text[:60])
 
 
 def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, shots):
@@ -95,6 +104,9 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
     assert SYSTEM in browser.find_element(By.TAG_NAME, "table").text
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "repo.png"))
+
+    rollouts = browser.find_element(By.CSS_SELECTOR, "table.rollouts").text
+    assert "canary" in rollouts and "90%" in rollouts and "10%" in rollouts and "1 of 3" in rollouts
 
     browser.get(url + "/ui/")
     assert REPO in browser.find_element(By.TAG_NAME, "main").text
@@ -107,6 +119,7 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     assert charts and charts[0].find_elements(By.CSS_SELECTOR, "circle.score")
     assert len(browser.find_elements(By.CSS_SELECTOR, "ol.timeline li")) >= 4
+    assert "reached 10% of canary" in browser.find_element(By.CSS_SELECTOR, "ol.timeline li.rollout").text
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "prompt.png"))
 
@@ -115,6 +128,11 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
     assert browser.find_elements(By.CSS_SELECTOR, "table.cases tbody tr")
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "review.png"))
+
+    [comment] = [c for c in history.stack.sim.comments(REPO, 2) if c.body.startswith(COMMENT_MARKER)]
+    browser.get("about:blank")
+    browser.get(re.search(r"\[full review with every case and output\]\(([^)]+)\)", comment.body).group(1))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Review of #2"  # the PR comment's link opens the page
 
 
 def test_an_owner_deploys_with_the_button_after_a_confirmation_naming_the_move(history, browser, shots):

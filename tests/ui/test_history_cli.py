@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 from bot.cli import main
+from tests.service.test_end_to_end import EXAMPLE, overlay
 from tests.ui.conftest import REPO, SYSTEM
 
 BEFORE = "---\nmodel: gpt-4o\n---\nYou are a support bot.\nNever promise refunds after 30 days.\n"
@@ -63,3 +65,33 @@ def test_history_from_the_service_hides_repositories_the_person_cannot_read(hist
     monkeypatch.setenv("GITHUB_TOKEN", history.stack.sim.user_token("mallory"))
     assert main(["history", SYSTEM, "--repo", REPO, "--server", history.url]) == 2
     assert "404" in capsys.readouterr().err
+
+
+def test_history_from_a_checkout_shows_what_the_review_cache_knows_of_each_version(tmp_path, capsys, monkeypatch,
+                                                                                   model_server):
+    repo = tmp_path / "support-bot"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("pulls"))
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "Support bot")
+    for path, content in overlay("friendlier").items():
+        (repo / path).write_bytes(content)
+    _git(repo, "commit", "-qam", "Friendlier tone (#2)")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("OPENAI_BASE_URL", model_server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    assert main(["review", "HEAD~1..HEAD", "--repo", str(repo), "--cache-dir", str(cache), "--quiet",
+                 "--format", "json"]) == 1  # the friendlier prompt regresses 41 refund cases
+    capsys.readouterr()
+
+    assert main(["history", SYSTEM, "--repo-dir", str(repo), "--cache-dir", str(cache)]) == 0
+    out = capsys.readouterr().out
+    suite = "evals/support/promptfooconfig.yaml"
+    assert f"review cache: {suite}: 300 of 300 cached cases pass" in out  # the base version
+    assert f"review cache: {suite}: 259 of 300 cached cases pass" in out  # the friendlier one
+    assert main(["history", SYSTEM, "--repo-dir", str(repo), "--cache-dir", str(cache), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [round(s["pass_rate"], 3) for s in doc["scores"]] == [1.0, round(259 / 300, 3)]
+
+    assert main(["history", SYSTEM, "--repo-dir", str(repo), "--cache-dir", str(tmp_path / "empty")]) == 0
+    assert "review cache" not in capsys.readouterr().out  # no cache: only what git knows

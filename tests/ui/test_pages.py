@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from bot.core.result import COMMENT_MARKER
 from tests.ui.conftest import REPO, SYSTEM, csrf_of, sign_in
 
 
@@ -55,6 +56,10 @@ def test_repo_page_shows_prompts_labels_last_review_and_deployments(history):
     html = erin.get(history.url + f"/ui/repos/{REPO}").text
     assert SYSTEM in html and "staging" in html and "#2" in html
     assert "deploy of <strong>staging</strong>" in html and "@erin via api" in html
+    rollouts = html[html.index("<h2>Open rollouts</h2>"):html.index("<h2>Recent deployments</h2>")]
+    assert "<strong>canary</strong> (rollout #1, running" in rollouts
+    assert " 90%, candidate <code>" in rollouts and "</code> 10%" in rollouts and "1 of 3 (10% → 50% → 100%)" in rollouts
+    assert "<h2>Re-validation</h2>" in html
 
 
 def test_prompt_page_has_timeline_versions_and_an_eval_chart(history):
@@ -65,6 +70,18 @@ def test_prompt_page_has_timeline_versions_and_an_eval_chart(history):
     assert "merged from #1" in html and "merged from #2" in html and "staging →" in html
     assert html.count("<svg") >= 1 and "Eval pass rate per version" in html
     assert "review of #2" in html and "failure" in html
+    assert "reached 10% of canary (rollout #1 started;" in html and "keeps 90%" in html
+    assert "trying the friendlier tone on a tenth of canary" in html  # the reason given with the rollout
+
+
+def test_the_pr_comment_links_to_the_full_review_page_at_the_services_public_url(history):
+    [comment] = [c for c in history.stack.sim.comments(REPO, 2) if c.body.startswith(COMMENT_MARKER)]
+    link = f"[full review with every case and output]({history.url}/ui/repos/{REPO}/reviews/2)"
+    assert link in comment.body
+    erin = sign_in(history.url, "erin")
+    page = erin.get(f"{history.url}/ui/repos/{REPO}/reviews/2")
+    assert page.status_code == 200 and "Every case" in page.text
+    assert "full review with every case and output" not in page.text  # the page does not link to itself
 
 
 def test_full_review_page_shows_every_case_and_output(history):

@@ -39,6 +39,16 @@ def test_a_shift_is_named_after_the_nearest_earlier_deployment():
                           "9 min after production → 3f2a1b0c9d8e")
 
 
+def test_a_shift_after_a_rollout_step_is_named_after_the_step():
+    rng = random.Random(3)
+    values = [0.9 + rng.gauss(0, 0.005) for _ in range(20)] + [0.84 + rng.gauss(0, 0.005) for _ in range(20)]
+    events = [Event(at=T0 - timedelta(hours=1), kind=EventKind.DEPLOY, title="production → 111111111111"),
+              Event(at=T0 + timedelta(minutes=11), kind=EventKind.ROLLOUT,
+                    title="3f2a1b0c9d8e reached 50% of production (rollout #3)")]
+    [found] = shifts([_series(values)], events)
+    assert found.text.endswith("at 2026-03-01 14:20, 9 min after 3f2a1b0c9d8e reached 50% of production (rollout #3)")
+
+
 def test_shifts_join_the_timeline_in_time_order_and_the_text_lists_them():
     values = [100.0] * 10 + [180.0] * 10
     t = with_shifts(Timeline(repo="acme/bot", path="p.md", series=(_series(values, metric="latency_ms"),),

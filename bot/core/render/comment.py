@@ -16,7 +16,9 @@ def render_comment(result: ReviewResult, *, limit: int = COMMENT_LIMIT) -> str:
         evals = conclusion.evals_outcome(result)
         return (
             f"{COMMENT_MARKER}\n### {evals.icon} {escape.inline(evals.title, limit=200)}\n\n"
-            "The full review is too large for a comment — see the check run details.\n"
+            "The full review is too large for a comment — see "
+            + (f"{escape.link('the full review', result.links.review_page)} or " if result.links.review_page else "")
+            + "the check run details.\n"
         )
 
     return fit(lambda d: render("comment.md.j2", **template_context(result, d)), limit, last_resort)

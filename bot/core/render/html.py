@@ -42,9 +42,17 @@ def _only_allowed_html(state) -> None:
                 child.type = "text"
 
 
+def _column_headers(state) -> None:
+    """Core rule: a table's header cells say they head columns (screen readers announce them with each cell)."""
+    for token in state.tokens:
+        if token.type == "th_open":
+            token.attrSet("scope", "col")
+
+
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(["table", "strikethrough"])
     md.core.ruler.push("only_allowed_html", _only_allowed_html)
+    md.core.ruler.push("column_headers", _column_headers)
     return md
 
 

@@ -1,0 +1,121 @@
+"""The telemetry rollups at three levels — per minute (`telemetry_rollups`), per hour and per day — and
+which one a chart reads. The hour and day tables have exactly the minute table's columns; their bucket
+column keeps the name `minute` and holds the start of the hour or day (UTC). Ingestion writes all three in
+one transaction; a chart of a year reads 365 day rows instead of 525,600 minute rows.
+
+`create_coarse_tables` and `rebuild_coarse` exist for tests and bench/ui.py, where the coarse tables are
+filled from minute rows; the service's tables come from its migrations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (JSON, BigInteger, Column, Float, Index, Integer, MetaData, String, Table, UniqueConstraint,
+                        delete, insert, inspect, select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.release.tables import Rollup
+from bot.service.db import UTCDateTime
+
+
+@dataclass(frozen=True)
+class Level:
+    table: str
+    width: timedelta  # one row's bucket
+    beyond: timedelta  # read this level when the chart spans more than this
+
+
+MINUTE = Level("telemetry_rollups", timedelta(minutes=1), timedelta(0))
+HOUR = Level("telemetry_rollups_hour", timedelta(hours=1), timedelta(days=3))
+DAY = Level("telemetry_rollups_day", timedelta(days=1), timedelta(days=60))
+LEVELS = (MINUTE, HOUR, DAY)  # finest first
+
+
+def for_span(span: timedelta, available: tuple[Level, ...] = LEVELS) -> Level:
+    """The coarsest level that still gives the chart enough points for `span` (> 3 days: hours,
+    > 60 days: days), among the levels this database has."""
+    fitting = [lv for lv in available if span > lv.beyond] or [MINUTE]
+    return max(fitting, key=lambda lv: lv.width)
+
+
+def present(engine: Engine) -> tuple[Level, ...]:
+    """The levels whose table exists in this database (a database migrated before the coarse tables were
+    added still charts, from minute rows)."""
+    names = set(inspect(engine).get_table_names())
+    return tuple(lv for lv in LEVELS if lv.table in names)
+
+
+# --- for tests and the bench (the service creates these tables by migration) ---------------------
+
+_metadata = MetaData()
+
+
+def _coarse(name: str) -> Table:
+    return Table(
+        name, _metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("repo", String(300), nullable=False),
+        Column("path", String(1000), nullable=False),
+        Column("version", String(64), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("label", String(63), nullable=False),
+        Column("arm", String(20), nullable=False),
+        Column("minute", UTCDateTime(), nullable=False),
+        Column("calls", BigInteger, nullable=False),
+        Column("errors", BigInteger, nullable=False),
+        Column("latency_n", BigInteger, nullable=False),
+        Column("latency_sum", Float, nullable=False),
+        Column("latency_sumsq", Float, nullable=False),
+        Column("latency_hist", JSON, nullable=False),
+        Column("tokens_in", BigInteger, nullable=False),
+        Column("tokens_out", BigInteger, nullable=False),
+        Column("cost_usd", Float, nullable=False),
+        Column("scores", JSON, nullable=False),
+        Column("fingerprints", JSON, nullable=False),
+        UniqueConstraint("repo", "path", "version", "model", "label", "arm", "minute", name=f"uq_{name}_series_minute"),
+        Index(f"ix_{name}_repo_path_minute", "repo", "path", "minute"),
+    )
+
+
+COARSE_TABLES = (_coarse(HOUR.table), _coarse(DAY.table))
+
+
+def create_coarse_tables(engine: Engine) -> None:
+    _metadata.create_all(engine, tables=list(COARSE_TABLES))
+
+
+def rebuild_coarse(engine: Engine) -> None:
+    """Fill the hour and day tables from the minute rows (SQLite; tests and bench). Latency histograms and
+    scores are summed in Python per bucket, as ingestion does."""
+    for level, table in ((HOUR, COARSE_TABLES[0]), (DAY, COARSE_TABLES[1])):
+        seconds = int(level.width.total_seconds())
+        rows: dict[tuple, dict] = {}
+        with Session(engine) as session:
+            for r in session.scalars(select(Rollup)):
+                at = r.minute if r.minute.tzinfo else r.minute.replace(tzinfo=timezone.utc)
+                start = datetime.fromtimestamp(int(at.timestamp()) // seconds * seconds, timezone.utc)
+                key = (r.repo, r.path, r.version, r.model, r.label, r.arm, start)
+                acc = rows.setdefault(key, {"calls": 0, "errors": 0, "latency_n": 0, "latency_sum": 0.0,
+                                            "latency_sumsq": 0.0, "latency_hist": [], "tokens_in": 0, "tokens_out": 0,
+                                            "cost_usd": 0.0, "scores": defaultdict(lambda: {"n": 0, "sum": 0.0, "sumsq": 0.0}),
+                                            "fingerprints": set()})
+                for name in ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out",
+                             "cost_usd"):
+                    acc[name] += getattr(r, name)
+                hist = list(r.latency_hist or [])
+                acc["latency_hist"] = [a + b for a, b in zip(acc["latency_hist"], hist)] if acc["latency_hist"] else hist
+                for name, s in (r.scores or {}).items():
+                    for part in ("n", "sum", "sumsq"):
+                        acc["scores"][name][part] += s.get(part, 0)
+                acc["fingerprints"] |= set(r.fingerprints or [])
+        with engine.begin() as c:
+            c.execute(delete(table))
+            if rows:
+                c.execute(insert(table), [
+                    {"repo": k[0], "path": k[1], "version": k[2], "model": k[3], "label": k[4], "arm": k[5], "minute": k[6],
+                     **{n: v for n, v in acc.items() if n not in ("scores", "fingerprints")},
+                     "scores": dict(acc["scores"]), "fingerprints": sorted(acc["fingerprints"])}
+                    for k, acc in rows.items()])
