@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import (JSON, BigInteger, Column, Float, Index, Integer, MetaData, String, Table, UniqueConstraint,
                         delete, insert, inspect, select)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from bot.release.tables import Rollup
 from bot.service.db import UTCDateTime
@@ -87,30 +86,32 @@ def create_coarse_tables(engine: Engine) -> None:
     _metadata.create_all(engine, tables=list(COARSE_TABLES))
 
 
+SUMMED = ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out", "cost_usd")
+
+
 def rebuild_coarse(engine: Engine) -> None:
     """Fill the hour and day tables from the minute rows (SQLite; tests and bench). Latency histograms and
     scores are summed in Python per bucket, as ingestion does."""
     for level, table in ((HOUR, COARSE_TABLES[0]), (DAY, COARSE_TABLES[1])):
         seconds = int(level.width.total_seconds())
         rows: dict[tuple, dict] = {}
-        with Session(engine) as session:
-            for r in session.scalars(select(Rollup)):
-                at = r.minute if r.minute.tzinfo else r.minute.replace(tzinfo=timezone.utc)
+        with engine.connect() as conn:
+            for r in conn.execute(select(Rollup.__table__)).mappings():
+                at = r["minute"] if r["minute"].tzinfo else r["minute"].replace(tzinfo=timezone.utc)
                 start = datetime.fromtimestamp(int(at.timestamp()) // seconds * seconds, timezone.utc)
-                key = (r.repo, r.path, r.version, r.model, r.label, r.arm, start)
+                key = (r["repo"], r["path"], r["version"], r["model"], r["label"], r["arm"], start)
                 acc = rows.setdefault(key, {"calls": 0, "errors": 0, "latency_n": 0, "latency_sum": 0.0,
                                             "latency_sumsq": 0.0, "latency_hist": [], "tokens_in": 0, "tokens_out": 0,
                                             "cost_usd": 0.0, "scores": defaultdict(lambda: {"n": 0, "sum": 0.0, "sumsq": 0.0}),
                                             "fingerprints": set()})
-                for name in ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out",
-                             "cost_usd"):
-                    acc[name] += getattr(r, name)
-                hist = list(r.latency_hist or [])
+                for name in SUMMED:
+                    acc[name] += r[name]
+                hist = list(r["latency_hist"] or [])
                 acc["latency_hist"] = [a + b for a, b in zip(acc["latency_hist"], hist)] if acc["latency_hist"] else hist
-                for name, s in (r.scores or {}).items():
+                for name, sc in (r["scores"] or {}).items():
                     for part in ("n", "sum", "sumsq"):
-                        acc["scores"][name][part] += s.get(part, 0)
-                acc["fingerprints"] |= set(r.fingerprints or [])
+                        acc["scores"][name][part] += sc.get(part, 0)
+                acc["fingerprints"] |= set(r["fingerprints"] or [])
         with engine.begin() as c:
             c.execute(delete(table))
             if rows:

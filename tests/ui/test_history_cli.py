@@ -59,6 +59,8 @@ def test_history_from_the_service_shows_reviews_versions_and_deployments(history
     assert main(["history", SYSTEM, "--repo", REPO, "--server", history.url]) == 0
     out = capsys.readouterr().out
     assert "merged from #1" in out and "merged from #2" in out and "staging →" in out and "review of #2" in out
+    assert "rollout #1 of canary (running): " in out and " 10%, " in out and " 90% — step 1 of 3" in out
+    assert "reached 10% of canary (rollout #1 started;" in out
 
 
 def test_history_from_the_service_hides_repositories_the_person_cannot_read(history, capsys, monkeypatch):
