@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import Route
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.release import Refusal, ReleaseError, Via, check_label, short
+from bot.core.release import Via, check_label, short
 from bot.github.client import GitHubApp, GitHubError
 from bot.release import rollout, store, telemetry
+from bot.release.answers import STATUS, Problem, bearer, refusal  # noqa: F401 (STATUS: bot.ui.routes reads it here)
+from bot.release.manifest_api import ManifestCache, ManifestEndpoint
 from bot.release.models import Deployment
 from bot.release.service import Release
 from bot.service.db import utcnow
@@ -25,17 +27,7 @@ from bot.settings import Settings
 
 log = logging.getLogger("prompt_review.release")
 
-STATUS = {
-    Refusal.BAD_LABEL: 422, Refusal.UNKNOWN_LABEL: 404, Refusal.UNKNOWN_PROMPT: 404, Refusal.UNKNOWN_REF: 404,
-    Refusal.NOT_OWNER: 403, Refusal.REVIEW_DID_NOT_PASS: 409, Refusal.NOTHING_TO_MOVE: 409,
-    Refusal.NOTHING_TO_RESTORE: 409,
-}
 VIAS = {v.value for v in (Via.CLI, Via.API)}
-
-
-class Problem(Exception):
-    def __init__(self, status: int, message: str, **extra):
-        self.status, self.message, self.extra = status, message, extra
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
@@ -43,8 +35,7 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
 
 
 def _bearer(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() in ("bearer", "token") and value.strip() else None
+    return bearer(request.headers.get("authorization", ""))
 
 
 def deployment_json(d: Deployment, moves=None) -> dict:
@@ -57,30 +48,12 @@ def deployment_json(d: Deployment, moves=None) -> dict:
     return out
 
 
-class ManifestCache:
-    """Built manifests per (repo, label), valid while the label's latest deployment is the same one."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[tuple[str, str], tuple[int, bytes, str]] = {}
-
-    def get(self, key: tuple[str, str], stamp: int | None) -> tuple[bytes, str] | None:
-        with self._lock:
-            hit = self._items.get(key)
-        return (hit[1], hit[2]) if hit and hit[0] == stamp else None
-
-    def put(self, key: tuple[str, str], stamp: int, body: bytes, tag: str) -> None:
-        with self._lock:
-            self._items[key] = (stamp, body, tag)
-
-
 def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     router = APIRouter(prefix="/v1")
     key = settings.private_key_pem() if settings.app_id is not None else None
     app = (GitHubApp(settings.app_id, key, settings.github_api_url, timeout=settings.github_timeout_seconds)
            if settings.app_id is not None and key else None)
     release = Release(engine, app, settings.github_web_url) if app is not None else None
-    cache = ManifestCache()
     rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
 
     def need_release() -> Release:
@@ -100,18 +73,6 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
                 raise Problem(401, "GitHub did not accept this token (expired or revoked?)") from None
             raise
 
-    def reader(request: Request, repo: str) -> None:
-        token = _bearer(request)
-        if token is None:
-            raise Problem(401, "send a repo token: Authorization: Bearer prt_… (prompt-review tokens create)")
-        row = store.token_for(engine, token)
-        if row is None:
-            raise Problem(401, "unknown or revoked repo token")
-        if row.repo.lower() != repo.lower():
-            raise Problem(403, "this token belongs to another repository")
-        if row.scope != "read":
-            raise Problem(403, "this token's scope is write (telemetry); the manifest needs a read token")
-
     def write_access(rel: Release, repo: str, login: str) -> None:
         client = rel.installation(repo)
         if client.permission(repo, login) not in ("admin", "maintain", "write"):
@@ -120,15 +81,11 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     def handle(fn):
         try:
             return fn()
-        except Problem as exc:
-            return _error(exc.status, exc.message, **exc.extra)
-        except ReleaseError as exc:
-            return _error(STATUS[exc.kind], exc.message, refusal=exc.kind.value, **exc.details)
-        except rollout.RolloutError as exc:
-            return _error(exc.status, exc.message)
-        except GitHubError as exc:
-            log.warning("release request: %s", exc)
-            return _error(502, f"GitHub answered {exc.status} to {exc.method} {exc.path.split('?')[0]}")
+        except Exception as exc:
+            answer = refusal(exc)
+            if answer is None:
+                raise
+            return JSONResponse(answer[1], status_code=answer[0])
 
     async def body_of(request: Request) -> dict:
         try:
@@ -139,40 +96,12 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             raise Problem(400, "the body must be a JSON object")
         return data
 
-    # --- manifest (repo tokens) -----------------------------------------------------------------
-    def manifest_response(request: Request, repo: str, label: str) -> Response:
-        reader(request, repo)
-        check_label(label)
-        key = (repo, label)
-        stamp = store.manifest_stamp(engine, repo, label)
-        hit = cache.get(key, stamp)
-        if hit is None:
-            data = (release or Release(engine, None)).manifest(repo, label)  # type: ignore[arg-type]
-            hit = (json.dumps(data).encode(), data["etag"])
-            cache.put(key, stamp, *hit)  # type: ignore[arg-type]
-        body, tag = hit
-        if request.headers.get("if-none-match") == tag:
-            return Response(status_code=304, headers={"ETag": tag})
-        return Response(body, media_type="application/json", headers={"ETag": tag, "Cache-Control": "no-cache"})
-
-    @router.get("/repos/{owner}/{name}/manifest")
-    def manifest(request: Request, owner: str, name: str, label: str = "production"):
-        return handle(lambda: manifest_response(request, f"{owner}/{name}", label))
-
-    @router.get("/repos/{owner}/{name}/prompts/{path:path}")
-    def prompt(request: Request, owner: str, name: str, path: str, label: str = "production"):
-        def one():
-            response = manifest_response(request, f"{owner}/{name}", label)
-            if response.status_code == 304:
-                return response
-            data = json.loads(response.body)
-            item = next((p for p in data["prompts"] if p["path"] == path.strip("/")), None)
-            if item is None:
-                raise Problem(404, f"label {label} has no prompt {path}; it has: "
-                                   + ", ".join(p["path"] for p in data["prompts"]))
-            return JSONResponse({"repo": data["repo"], "label": label, "commit": data["commit"], **item,
-                                 "etag": data["etag"]}, headers={"ETag": data["etag"]})
-        return handle(one)
+    # --- manifest (repo tokens): the hot path, answered from memory (bot/release/manifest_api.py) ---
+    viewer = Release(engine, None)  # type: ignore[arg-type]  # building a manifest reads only the database
+    cache = ManifestCache(engine, lambda repo, label, model: (release or viewer).manifest(repo, label))
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", ManifestEndpoint(cache, one_prompt=False), methods=["GET"]))
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/prompts/{path:path}", ManifestEndpoint(cache, one_prompt=True),
+                               methods=["GET"]))
 
     # --- deployments (GitHub user tokens) ---------------------------------------------------------
     @router.post("/repos/{owner}/{name}/deployments")

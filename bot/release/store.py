@@ -148,6 +148,15 @@ def manifest_stamp(engine: Engine, repo: str, label: str) -> int | None:
         return session.scalar(select(func.max(Deployment.id)).where(Deployment.repo == repo, Deployment.label == label))
 
 
+def freshness(engine: Engine) -> tuple[int | None, int]:
+    """(latest deployment id, revoked tokens): when neither changed, no manifest and no token changed.
+    Both are cheap on an index or a small table, so the manifest's caches can re-read them every second."""
+    with Session(engine) as session:
+        latest = session.scalar(select(func.max(Deployment.id)))
+        revoked = session.scalar(select(func.count()).select_from(RepoToken).where(RepoToken.revoked_at.is_not(None)))
+    return latest, int(revoked or 0)
+
+
 def deployment(engine: Engine, deployment_id: int) -> Deployment | None:
     with Session(engine) as session:
         return session.get(Deployment, deployment_id)
