@@ -7,6 +7,7 @@ from bot.core.release import parse_command
 from bot.service.queue import NewJob
 
 KIND = "release"
+BUTTON_VERBS = ("deploy", "rollback")  # a check-run button's identifier is VERB_LABEL
 PUSH_KEY_PR = 0  # push jobs of a repo share one key (owner/repo#0): they run one at a time, in order
 
 
@@ -44,10 +45,11 @@ def release_job_for(event: str, action: str | None, payload: dict, repo: str, in
     if event == "check_run" and action == "requested_action":
         identifier = _s(_d(payload.get("requested_action")).get("identifier")) or ""
         run = _d(payload.get("check_run"))
-        if not identifier.startswith("deploy_") or not _s(run.get("head_sha")):
+        verb, _, label = identifier.partition("_")
+        if verb not in BUTTON_VERBS or not label or not _s(run.get("head_sha")):
             return None
         prs = [p.get("number") for p in run.get("pull_requests") or [] if isinstance(p, dict)]
         number = next((n for n in prs if isinstance(n, int)), PUSH_KEY_PR)
         return NewJob(KIND, repo, number, installation_id, run["head_sha"],
-                      {"op": "button", "label": identifier.removeprefix("deploy_"), "sender": sender})
+                      {"op": "button", "verb": verb, "label": label, "sender": sender})
     return None

@@ -3,7 +3,8 @@
 - `push` to the default branch → record the new prompt versions (with the merged PR's review);
 - `/prompt-review deploy LABEL [reason]` or `rollback LABEL` commented on a merged PR → move the label,
   answered with a reaction and a reply;
-- a "Deploy to …" button on the merged PR's evals check → move the label.
+- a "Deploy to …" or "Roll back …" button on the merged PR's evals check → move the label (a rollback
+  button appears once a deployment of that label moved this PR's version).
 
 `bot.release.intake.release_job_for` decides (pure, payload in); `run_release_job` does the work.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from bot.core.release import ReleaseError, Via, parse_command
+from bot.release import rollout
 from bot.release.intake import KIND, release_job_for  # noqa: F401 (re-exported)
 from bot.release.service import Release, _parse_time
 
@@ -63,7 +65,7 @@ def _command(release: Release, client, job) -> None:
                 raise _Refused(f"#{job.pr} changed no prompt that is still at its merge commit")
             d = release.deploy(job.repo, label, actor=sender, via=Via.COMMENT.value, ref=commit, prompts=prompts,
                                reason=reason, pr=job.pr, client=client)
-    except (ReleaseError, _Refused) as exc:
+    except (ReleaseError, rollout.RolloutError, _Refused) as exc:
         _react(client, job.repo, comment_id, "-1")
         client.create_comment(job.repo, job.pr, f"@\u200d{sender}: `{verb} {label}` refused: {exc}")
         return
@@ -75,21 +77,29 @@ def _command(release: Release, client, job) -> None:
 
 
 def _button(release: Release, client, job) -> None:
-    label, sender = job.payload.get("label") or "", job.payload.get("sender") or ""
+    """A button on the merged PR's evals check: "Deploy to <label>" or "Roll back <label>"."""
+    verb, label = job.payload.get("verb") or "deploy", job.payload.get("label") or ""
+    sender = job.payload.get("sender") or ""
     pulls = client._call("GET", f"/repos/{job.repo}/commits/{job.head_sha}/pulls").json()
     pull = next((p for p in pulls if p.get("merged_at")), None)
     if pull is None:
-        log.info("deploy button on %s@%s: no merged PR; ignored", job.repo, job.head_sha[:12])
+        log.info("%s button on %s@%s: no merged PR; ignored", verb, job.repo, job.head_sha[:12])
         return
     commit = pull.get("merge_commit_sha") or job.head_sha
     try:
-        prompts = _pr_prompts(release, client, job.repo, pull, commit)
-        d = release.deploy(job.repo, label, actor=sender, via=Via.BUTTON.value, ref=commit, prompts=prompts,
-                           pr=pull["number"], client=client)
-    except ReleaseError as exc:
-        client.create_comment(job.repo, pull["number"], f"@\u200d{sender}: deploy to **{label}** refused: {exc}")
+        if verb == "rollback":
+            d = release.rollback(job.repo, label, actor=sender, via=Via.BUTTON.value, client=client)
+        else:
+            prompts = _pr_prompts(release, client, job.repo, pull, commit)
+            d = release.deploy(job.repo, label, actor=sender, via=Via.BUTTON.value, ref=commit, prompts=prompts,
+                               pr=pull["number"], client=client)
+    except (ReleaseError, rollout.RolloutError) as exc:
+        what = f"roll back of **{label}**" if verb == "rollback" else f"deploy to **{label}**"
+        client.create_comment(job.repo, pull["number"], f"@\u200d{sender}: {what} refused: {exc}")
         return
-    client.create_comment(job.repo, pull["number"], f"Deployed **{label}** at `{d.commit_sha[:12]}` "
+    done = "Rolled back" if d.kind == "rollback" else "Deployed"
+    moved = ", ".join(f"`{m}`" for m in _moved(release, d)) or "nothing"
+    client.create_comment(job.repo, pull["number"], f"{done} **{label}** at `{d.commit_sha[:12]}`: {moved} "
                                                     f"(button, @\u200d{sender}). Deployment #{d.id}.")
 
 

@@ -32,6 +32,22 @@ DEPLOY_ACTIONS = [
     {"label": "Deploy to staging", "description": "Move the staging label here", "identifier": "deploy_staging"},
     {"label": "Deploy to production", "description": "Owners: move production here", "identifier": "deploy_production"},
 ]
+DEPLOY_ACTION, ROLLBACK_ACTION = "deploy_", "rollback_"  # a button's identifier: one of these + the label
+MAX_ACTIONS = 3  # GitHub's limit per check run; a button's label and identifier are at most 20 characters
+
+
+def check_actions(deployed: set[str]) -> list[dict]:
+    """The merged PR's evals check buttons: "Deploy to staging/production", and "Roll back <label>" for
+    each label a deployment from this PR's version moved (production first). Past GitHub's three, a
+    label that already got this PR loses its deploy button before any rollback button is dropped."""
+    rollbacks = [{"label": f"Roll back {label}", "description": f"Restore {label} before its last deployment"[:40],
+                  "identifier": ROLLBACK_ACTION + label}
+                 for label in sorted(deployed, key=lambda x: (x != "production", x != "staging", x))
+                 if len(f"Roll back {label}") <= 20]
+    deploys = list(DEPLOY_ACTIONS)
+    if len(deploys) + len(rollbacks) > MAX_ACTIONS:
+        deploys = [a for a in deploys if a["identifier"].removeprefix(DEPLOY_ACTION) not in deployed]
+    return (deploys + rollbacks)[:MAX_ACTIONS]
 
 
 @dataclass(frozen=True)
@@ -139,17 +155,26 @@ class Release:
         versions = [store.NewVersion(repo, p, sha, after, author, when, facts or UNREVIEWED, scores)
                     for p, sha in sorted(changed.items())]
         store.record_versions(self.engine, versions)
-        if facts is not None and facts.head_sha:
-            self._offer_buttons(client, repo, facts.head_sha)
+        if facts is not None and facts.head_sha and facts.pr is not None:
+            self._offer_buttons(client, repo, facts.pr, facts.head_sha)
         return versions
 
-    def _offer_buttons(self, client: InstallationClient, repo: str, head_sha: str) -> None:
-        """The merged PR's evals check gets "Deploy to staging" / "Deploy to production" buttons."""
+    def _offer_buttons(self, client: InstallationClient, repo: str, pr: int, head_sha: str) -> None:
+        """The merged PR's evals check gets its deploy buttons, and a rollback button per label it reached."""
         try:
+            actions = check_actions(store.labels_deployed_from(self.engine, repo, pr))
             for run in client.check_runs_for(repo, head_sha, EVALS_CHECK)[:1]:
-                client.update_check_run(repo, run["id"], {"actions": DEPLOY_ACTIONS})
+                client.update_check_run(repo, run["id"], {"actions": actions})
         except GitHubError as exc:
             log.warning("could not add deploy buttons on %s@%s: %s", repo, head_sha[:12], exc)
+
+    def _refresh_buttons(self, client: InstallationClient, repo: str, d: Deployment, reviews: dict[str, ReviewFacts]) -> None:
+        """After a deployment: the PRs whose versions it moved (or that asked for it) offer its rollback."""
+        heads = {r.pr: r.head_sha for r in reviews.values() if r.pr is not None and r.head_sha}
+        if d.pr is not None and d.pr not in heads:
+            heads.update(store.pr_heads(self.engine, repo, [d.pr]))
+        for pr, head_sha in sorted(heads.items()):
+            self._offer_buttons(client, repo, pr, head_sha)
 
     def sync(self, client: InstallationClient, repo: str, limit: int = 100) -> int:
         """Backfill: versions for the last `limit` commits of the default branch, oldest first."""
@@ -193,6 +218,7 @@ class Release:
                                             f"(prompt-review rollout abort {label} --repo {repo})")
         d = store.apply(self.engine, repo, plan, kind="deploy", actor=actor, via=via, reason=reason, pr=pr)
         self._mirror(client, repo, d, plan)
+        self._refresh_buttons(client, repo, d, {m.path: reviews[m.path] for m in plan.moves if m.path in reviews})
         return d
 
     def rollback(self, repo: str, label: str, *, actor: str, via: str, reason: str | None = None,

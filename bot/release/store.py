@@ -115,6 +115,23 @@ def apply(engine: Engine, repo: str, plan: Plan, *, kind: str, actor: str, via: 
         return d
 
 
+def labels_deployed_from(engine: Engine, repo: str, pr: int) -> set[str]:
+    """The labels a deployment moved to a version merged by `pr` (or that was asked for from `pr`)."""
+    with Session(engine) as session:
+        versions = select(PromptVersion.version).where(PromptVersion.repo == repo, PromptVersion.pr == pr)
+        moved = select(LabelMove.label).where(LabelMove.repo == repo, LabelMove.to_version.in_(versions))
+        asked = select(Deployment.label).where(Deployment.repo == repo, Deployment.pr == pr, Deployment.kind == "deploy")
+        return set(session.scalars(moved)) | set(session.scalars(asked))
+
+
+def pr_heads(engine: Engine, repo: str, prs: list[int]) -> dict[int, str]:
+    """The reviewed head commit of each merged PR that brought a version (its check runs live there)."""
+    with Session(engine) as session:
+        rows = session.execute(select(PromptVersion.pr, PromptVersion.pr_head_sha).where(
+            PromptVersion.repo == repo, PromptVersion.pr.in_(prs), PromptVersion.pr_head_sha.is_not(None)))
+        return {pr: str(sha) for pr, sha in rows if pr is not None}
+
+
 def set_github_deployment(engine: Engine, deployment_id: int, github_id: int) -> None:
     with Session(engine) as session, session.begin():
         session.execute(update(Deployment).where(Deployment.id == deployment_id).values(github_deployment_id=github_id))
