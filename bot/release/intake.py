@@ -11,6 +11,10 @@ BUTTON_VERBS = ("deploy", "rollback")  # a check-run button's identifier is VERB
 PUSH_KEY_PR = 0  # push jobs of a repo share one key (owner/repo#0): they run one at a time, in order
 
 
+MAX_BACKFILL_REPOS = 100  # repos one installation delivery backfills; others: `prompt-review versions sync`
+MAX_REPO_CHARS = 300
+
+
 def _d(value: object) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -53,3 +57,22 @@ def release_job_for(event: str, action: str | None, payload: dict, repo: str, in
         return NewJob(KIND, repo, number, installation_id, run["head_sha"],
                       {"op": "button", "verb": verb, "label": label, "sender": sender})
     return None
+
+
+def backfill_jobs_for(event: str, action: str | None, payload: dict) -> list[NewJob]:
+    """The App was installed on repos (installation.created, installation_repositories.added): one
+    versions sync per repo, as `prompt-review versions sync --repo` does. It shares the repo's push key,
+    so it never runs beside a push's recording; a redelivery records nothing twice."""
+    if (event, action) == ("installation", "created"):
+        items = payload.get("repositories")
+    elif (event, action) == ("installation_repositories", "added"):
+        items = payload.get("repositories_added")
+    else:
+        return []
+    installation_id = _d(payload.get("installation")).get("id")
+    if not isinstance(installation_id, int) or isinstance(installation_id, bool) or not isinstance(items, list):
+        return []
+    names = [n for n in (_s(_d(i).get("full_name")) for i in items)
+             if n and n.count("/") == 1 and len(n) <= MAX_REPO_CHARS]
+    return [NewJob(KIND, name, PUSH_KEY_PR, installation_id, "0" * 40, {"op": "sync"})
+            for name in names[:MAX_BACKFILL_REPOS]]

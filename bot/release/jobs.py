@@ -1,6 +1,7 @@
 """Release work the webhook causes, run by the worker as jobs of kind `release`:
 
 - `push` to the default branch → record the new prompt versions (with the merged PR's review);
+- the App installed on a repo → record versions from its recent history (`backfill_commits` setting);
 - `/prompt-review deploy LABEL [reason]` or `rollback LABEL` commented on a merged PR → move the label,
   answered with a reaction and a reply;
 - a "Deploy to …" or "Roll back …" button on the merged PR's evals check → move the label (a rollback
@@ -30,6 +31,11 @@ def run_release_job(worker, job) -> None:
         versions = release.record_push(client, job.repo, job.payload.get("before"), job.head_sha,
                                        job.payload.get("author"), when)
         log.info("push %s@%s: %d prompt version(s) recorded", job.repo, job.head_sha[:12], len(versions))
+    elif op == "sync":  # installed on the repo: its recent history becomes versions
+        limit = worker.settings.backfill_commits
+        if limit:
+            recorded = release.sync(client, job.repo, limit=limit)
+            log.info("installed on %s: %d prompt version(s) recorded from %d commit(s)", job.repo, recorded, limit)
     elif op == "command":
         _command(release, client, job)
     elif op == "button":
