@@ -98,7 +98,7 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
 
     # --- manifest (repo tokens): the hot path, answered from memory (bot/release/manifest_api.py) ---
     viewer = Release(engine, None)  # type: ignore[arg-type]  # building a manifest reads only the database
-    cache = ManifestCache(engine, lambda repo, label, model: (release or viewer).manifest(repo, label))
+    cache = ManifestCache(engine, lambda repo, label, model: (release or viewer).manifest(repo, label, model))
     router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", ManifestEndpoint(cache, one_prompt=False), methods=["GET"]))
     router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/prompts/{path:path}", ManifestEndpoint(cache, one_prompt=True),
                                methods=["GET"]))

@@ -31,7 +31,8 @@ from bot.release.models import Changes
 
 CHECK_SECONDS = 1.0  # how stale another process's label move or token revocation may be seen here
 MAX_TOKENS = 10_000  # live tokens kept; past that the cache starts over (a flood of real tokens is no attack)
-MAX_MANIFESTS = 10_000
+MAX_MANIFESTS = 1_000  # (repo, label, model) bodies kept; a manifest is tens of KB
+MAX_MODEL_CHARS = 200
 
 Build = Callable[[str, str, "str | None"], dict]  # (repo, label, model) → the manifest as JSON data
 
@@ -178,6 +179,8 @@ class ManifestEndpoint:
         if token.scope != "read":
             raise Problem(403, "this token's scope is write (telemetry); the manifest needs a read token")
         check_label(label)
+        if model is not None and len(model) > MAX_MODEL_CHARS:
+            raise Problem(422, f"model must be at most {MAX_MODEL_CHARS} characters")
         built = await self.cache.manifest(repo, label, model)
         tag = built.etag.encode()
         if headers.get(b"if-none-match") == tag:

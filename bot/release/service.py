@@ -23,7 +23,7 @@ from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
 from bot.pipeline.stages import load_owners, owner_teams
 from bot.pipeline.trees import GitHubTree
-from bot.release import rollout, store
+from bot.release import rollout, store, variants
 from bot.release.models import Deployment
 
 log = logging.getLogger("prompt_review.release")
@@ -206,6 +206,7 @@ class Release:
         plan = plan_deploy(label, commit, target.prompts, current, only, reviews, protected_labels(head.config), reason)
         self._authorize(client, head, actor, plan)
         self._cache_contents(client, repo, [m.to_version for m in plan.moves if m.to_version])
+        self._record_variants(target)
         if percent is not None:  # a guarded rollout: the pointer stays, the manifest carries the split
             introduced = next((r.pr for m in plan.moves if (r := reviews.get(m.path)) and r.pr), pr)
             _r, d = rollout.start(self.engine, repo, plan, percent=percent, steps=steps or (100.0,),
@@ -265,7 +266,9 @@ class Release:
             log.warning("deployment %s of %s: mirroring to GitHub failed: %s", d.id, repo, exc)
 
     # --- manifest ----------------------------------------------------------------------------------
-    def manifest(self, repo: str, label: str) -> dict:
+    def manifest(self, repo: str, label: str, model: str | None = None) -> dict:
+        """All prompts at the label; with `model`, each prompt that has per-model variants is served by the
+        variant for that model (bot.release.variants), named in its `variant` field."""
         points = store.pointers(self.engine, repo, label)
         if not points:
             names = store.label_names(self.engine, repo)
@@ -276,21 +279,37 @@ class Release:
         contents = store.blobs(self.engine, repo, [p.version for p in points])
         split = rollout.splits(self.engine, repo, label)
         candidates = store.blobs(self.engine, repo, [s.candidate for s in split.values()])
+        commit_sha = d.commit_sha if d else None
+        groups = variants.from_json(store.variants_at(self.engine, repo, commit_sha))
         prompts = []
         for p in points:
             text = contents.get(p.version, b"").decode("utf-8", "replace")
-            fmt, model, params = describe(p.path, text)
+            fmt, declared, params = describe(p.path, text)
             # a deployed version is a blob sha, never empty: `short` without its None case
-            prompts.append(ManifestPrompt(p.path, p.version[:VERSION_CHARS], text, fmt, model, params))
-        commit_sha = d.commit_sha if d else None
+            prompts.append(ManifestPrompt(p.path, p.version[:VERSION_CHARS], text, fmt, declared, params))
         marks = [(f"{path}#rollout", f"{s.rollout_id}:{s.percent:g}:{s.state}") for path, s in split.items()]
-        items = [{"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
-                  "params": dict(m.params), "rollout": _split_json(split.get(m.path), candidates)} for m in prompts]
+        files = {m.path: {"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
+                          "params": dict(m.params), "rollout": _split_json(split.get(m.path), candidates)} for m in prompts}
+        items = []
+        for path in files:
+            group = variants.group_of(path, groups)
+            chosen = variants.choose(path, model, group, files)
+            served = {**files[chosen], "path": path, "variants": [v.as_json() for v in group], "variant": None}
+            if model is not None:
+                served["variant"] = {"path": chosen, "version": files[chosen]["version"],
+                                     "for_model": any(v.path == chosen and v.serves(model) for v in group)}
+            items.append(served)
+        pins = [(m.path, m.version) for m in prompts] + marks + ([("#model", model)] if model is not None else [])
         return {
-            "repo": repo, "label": label, "commit": commit_sha,
+            "repo": repo, "label": label, "commit": commit_sha, "model": model,
             "prompts": items,
-            "etag": etag(repo, label, commit_sha, [(m.path, m.version) for m in prompts] + marks),
+            "etag": etag(repo, label, commit_sha, pins),
         }
+
+    def _record_variants(self, at: RepoAt) -> None:
+        """The variant groups of the suites at a deployed commit, kept once per commit for the manifest."""
+        if store.variants_at(self.engine, at.repo, at.commit) is None:
+            store.store_variants(self.engine, at.repo, at.commit, variants.to_json(variants.groups_at(at.tree, at.config)))
 
     # --- rollouts --------------------------------------------------------------------------------------
     def rollout_action(self, repo: str, label: str, verb: str, *, actor: str, via: str, reason: str | None = None) -> Deployment:

@@ -196,6 +196,22 @@ def store_blob(engine: Engine, repo: str, sha: str, content: bytes) -> None:
         pass  # another process stored the same immutable blob first
 
 
+def variants_key(commit: str) -> str:
+    """Where a commit's variant groups are kept among the blob contents: like a blob, they never change
+    (a commit's suites are fixed), and they are read with the contents they choose between."""
+    return f"variants:{commit}"[:64]
+
+
+def store_variants(engine: Engine, repo: str, commit: str, data: bytes) -> None:
+    store_blob(engine, repo, variants_key(commit), data)
+
+
+def variants_at(engine: Engine, repo: str, commit: str | None) -> bytes | None:
+    if commit is None:
+        return None
+    return blobs(engine, repo, [variants_key(commit)]).get(variants_key(commit))
+
+
 # --- repo tokens ---------------------------------------------------------------------------------
 
 def token_hash(token: str) -> str:
