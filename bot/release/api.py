@@ -2,19 +2,25 @@
 rollbacks, labels, version sync and token management (a GitHub user token names the person).
 
 Errors answer {"error": "..."} in plain words; a refused request changes nothing.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI reads the handlers' dependency annotations
+(Annotated[..., Depends(...)] made inside create_release_router) as objects, not as names to look up.
+"""
 
 import json
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.routing import Route
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.guard import parse_interval, parse_steps
 from bot.core.release import Via, check_label, short
 from bot.github.client import GitHubApp, GitHubError
 from bot.release import rollout, store, telemetry
@@ -48,21 +54,56 @@ def deployment_json(d: Deployment, moves=None) -> dict:
     return out
 
 
+class ReleaseRoute(APIRoute):
+    """Every release endpoint answers a refusal — raised by the handler or by a dependency (the token, the
+    body) — in words, as {"error": ...} with its status (bot.release.answers), never as a 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:  # a query or path parameter of the wrong type
+                where = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+                return JSONResponse({"error": f"bad request parameter: {where}"}, status_code=422)
+            except Exception as exc:
+                found = refusal(exc)
+                if found is None:
+                    raise
+                return JSONResponse(found[1], status_code=found[0])
+
+        return answer
+
+
+async def json_body(request: Request) -> dict:
+    """The request's JSON object (an empty body: {})."""
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise Problem(400, "the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise Problem(400, "the body must be a JSON object")
+    return data
+
+
 def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", route_class=ReleaseRoute)
     key = settings.private_key_pem() if settings.app_id is not None else None
     app = (GitHubApp(settings.app_id, key, settings.github_api_url, timeout=settings.github_timeout_seconds)
            if settings.app_id is not None and key else None)
     release = Release(engine, app, settings.github_web_url) if app is not None else None
     rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
 
+    # --- what every endpoint below needs, as dependencies; a refusal from any of them (or from the
+    # handler) is answered in words by ReleaseRoute -------------------------------------------------
     def need_release() -> Release:
         if release is None:
             raise Problem(503, "the GitHub App is not configured on this service yet (see /setup)")
         return release
 
     def person(request: Request) -> str:
-        """The GitHub login behind the request's user token."""
+        """The GitHub login behind the request's user token (a sync dependency: FastAPI runs it off the loop)."""
         token = _bearer(request)
         if token is None:
             raise Problem(401, "send a GitHub user token: Authorization: Bearer $GITHUB_TOKEN")
@@ -73,112 +114,78 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
                 raise Problem(401, "GitHub did not accept this token (expired or revoked?)") from None
             raise
 
-    def write_access(rel: Release, repo: str, login: str) -> None:
-        client = rel.installation(repo)
-        if client.permission(repo, login) not in ("admin", "maintain", "write"):
+    def writer_login(owner: str, name: str, login: Annotated[str, Depends(person)]) -> str:
+        """The person, who must have write access to the repository."""
+        repo, rel = f"{owner}/{name}", need_release()
+        if rel.installation(repo).permission(repo, login) not in ("admin", "maintain", "write"):
             raise Problem(403, f"@{login} needs write access to {repo}")
+        return login
 
-    def handle(fn):
-        try:
-            return fn()
-        except Exception as exc:
-            answer = refusal(exc)
-            if answer is None:
-                raise
-            return JSONResponse(answer[1], status_code=answer[0])
+    Actor = Annotated[str, Depends(person)]
+    Maintainer = Annotated[str, Depends(writer_login)]
+    Body = Annotated[dict, Depends(json_body)]
 
-    async def body_of(request: Request) -> dict:
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise Problem(400, "the body must be a JSON object") from None
-        if not isinstance(data, dict):
-            raise Problem(400, "the body must be a JSON object")
-        return data
+    def via_of(data: dict) -> str:
+        return data["via"] if data.get("via") in VIAS else Via.API.value
+
+    def moved(d: Deployment) -> JSONResponse:
+        return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
 
     # --- manifest (repo tokens): the hot path, answered from memory (bot/release/manifest_api.py) ---
     viewer = Release(engine, None)  # type: ignore[arg-type]  # building a manifest reads only the database
     cache = ManifestCache(engine, lambda repo, label, model: (release or viewer).manifest(repo, label, model))
-    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", ManifestEndpoint(cache, one_prompt=False), methods=["GET"]))
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", ManifestEndpoint(cache, one_prompt=False),
+                               methods=["GET"]))
     router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/prompts/{path:path}", ManifestEndpoint(cache, one_prompt=True),
                                methods=["GET"]))
 
-    # --- deployments (GitHub user tokens) ---------------------------------------------------------
+    # --- deployments (GitHub user tokens); sync handlers: FastAPI runs their GitHub calls off the loop ---
     @router.post("/repos/{owner}/{name}/deployments")
-    async def deploy(request: Request, owner: str, name: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            label = check_label(str(data.get("label") or ""))
-            prompts = data.get("prompts") or []
-            if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-                raise Problem(400, "prompts must be a list of paths")
-            percent, steps, interval = rollout_args(data)
-            actor = person(request)
-            via = data.get("via") if data.get("via") in VIAS else Via.API.value
-            d = need_release().deploy(f"{owner}/{name}", label, actor=actor, via=via, ref=data.get("ref") or None,
-                                      prompts=tuple(prompts), reason=(data.get("reason") or None),
-                                      percent=percent, steps=steps, interval=interval)
-            if d.kind == "rollout":
-                r = rollout.active(engine, d.repo, d.label)
-                return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
-                                    status_code=201)
-            return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
-        return await _threaded(handle, run)
+    def deploy(owner: str, name: str, data: Body, actor: Actor):
+        label = check_label(str(data.get("label") or ""))
+        prompts = data.get("prompts") or []
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise Problem(400, "prompts must be a list of paths")
+        percent, steps, interval = rollout_args(data)
+        d = need_release().deploy(f"{owner}/{name}", label, actor=actor, via=via_of(data), ref=data.get("ref") or None,
+                                  prompts=tuple(prompts), reason=(data.get("reason") or None),
+                                  percent=percent, steps=steps, interval=interval)
+        if d.kind == "rollout":
+            r = rollout.active(engine, d.repo, d.label)
+            return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
+                                status_code=201)
+        return moved(d)
 
     @router.post("/repos/{owner}/{name}/rollbacks")
-    async def rollback(request: Request, owner: str, name: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            label = check_label(str(data.get("label") or ""))
-            actor = person(request)
-            via = data.get("via") if data.get("via") in VIAS else Via.API.value
-            d = need_release().rollback(f"{owner}/{name}", label, actor=actor, via=via, reason=data.get("reason") or None)
-            return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
-        return await _threaded(handle, run)
+    def rollback(owner: str, name: str, data: Body, actor: Actor):
+        label = check_label(str(data.get("label") or ""))
+        return moved(need_release().rollback(f"{owner}/{name}", label, actor=actor, via=via_of(data),
+                                             reason=data.get("reason") or None))
 
     @router.get("/repos/{owner}/{name}/labels")
-    def labels(request: Request, owner: str, name: str, history: bool = False, label: str | None = None):
-        def run():
-            person(request)
-            repo = f"{owner}/{name}"
-            out: dict = {"repo": repo, "labels": {}}
-            for p in store.pointers(engine, repo, label):
-                out["labels"].setdefault(p.label, []).append({"path": p.path, "version": short(p.version),
-                                                              "deployment": p.deployment_id})
-            if history:
-                out["history"] = [deployment_json(d, moves) for d, moves in store.history(engine, repo, label)]
-            return out
-        return handle(run)
+    def labels(owner: str, name: str, _actor: Actor, history: bool = False, label: str | None = None):
+        repo = f"{owner}/{name}"
+        out: dict = {"repo": repo, "labels": {}}
+        for p in store.pointers(engine, repo, label):
+            out["labels"].setdefault(p.label, []).append({"path": p.path, "version": short(p.version),
+                                                          "deployment": p.deployment_id})
+        if history:
+            out["history"] = [deployment_json(d, moves) for d, moves in store.history(engine, repo, label)]
+        return out
 
     @router.get("/repos/{owner}/{name}/versions")
-    def versions(request: Request, owner: str, name: str, path: str | None = None):
-        def run():
-            person(request)
-            return {"versions": [{"path": v.path, "version": short(v.version), "commit": v.commit_sha, "author": v.author,
-                                  "pr": v.pr, "evals": v.evals, "approval": v.approval, "scores": v.scores}
-                                 for v in store.versions_of(engine, f"{owner}/{name}", path)]}
-        return handle(run)
+    def versions(owner: str, name: str, _actor: Actor, path: str | None = None):
+        return {"versions": [{"path": v.path, "version": short(v.version), "commit": v.commit_sha, "author": v.author,
+                              "pr": v.pr, "evals": v.evals, "approval": v.approval, "scores": v.scores}
+                             for v in store.versions_of(engine, f"{owner}/{name}", path)]}
 
     @router.post("/repos/{owner}/{name}/versions/sync")
-    async def sync(request: Request, owner: str, name: str, limit: int = 100):
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            write_access(rel, repo, person(request))
-            return {"repo": repo, "recorded": rel.sync(rel.installation(repo), repo, limit=max(1, min(limit, 1000)))}
-        return await _threaded(handle, run)
+    def sync(owner: str, name: str, _login: Maintainer, limit: int = 100):
+        rel, repo = need_release(), f"{owner}/{name}"
+        return {"repo": repo, "recorded": rel.sync(rel.installation(repo), repo, limit=max(1, min(limit, 1000)))}
 
     # --- rollouts (GitHub user tokens) -----------------------------------------------------------------
     def rollout_args(data: dict) -> tuple[float | None, tuple[float, ...], float | None]:
-        from bot.core.guard import parse_interval, parse_steps
-
         percent = data.get("percent")
         if percent is None:
             if data.get("steps") or data.get("interval"):
@@ -194,35 +201,23 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
         return float(percent), steps, interval
 
     @router.get("/repos/{owner}/{name}/rollouts")
-    def rollout_status(request: Request, owner: str, name: str, label: str = "production"):
-        def run():
-            person(request)
-            repo = f"{owner}/{name}"
-            r = rollout.active(engine, repo, check_label(label)) or rollout.latest(engine, repo, label)
-            if r is None:
-                raise Problem(404, f"{label} has never had a rollout in {repo}")
-            return rollout.status_json(engine, r)
-        return handle(run)
+    def rollout_status(owner: str, name: str, _actor: Actor, label: str = "production"):
+        repo = f"{owner}/{name}"
+        r = rollout.active(engine, repo, check_label(label)) or rollout.latest(engine, repo, label)
+        if r is None:
+            raise Problem(404, f"{label} has never had a rollout in {repo}")
+        return rollout.status_json(engine, r)
 
     @router.post("/repos/{owner}/{name}/rollouts/{label}/{action}")
-    async def rollout_action(request: Request, owner: str, name: str, label: str, action: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            if action not in ("pause", "resume", "abort"):
-                raise Problem(404, f"unknown rollout action {action!r}: pause, resume or abort")
-            actor = person(request)
-            via = data.get("via") if data.get("via") in VIAS else Via.API.value
-            repo = f"{owner}/{name}"
-            d = need_release().rollout_action(repo, check_label(label), action, actor=actor, via=via,
-                                              reason=data.get("reason") or None)
-            r = rollout.latest(engine, repo, label)
-            return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
-                                status_code=201)
-        return await _threaded(handle, run)
+    def rollout_action(owner: str, name: str, label: str, action: str, data: Body, actor: Actor):
+        if action not in ("pause", "resume", "abort"):
+            raise Problem(404, f"unknown rollout action {action!r}: pause, resume or abort")
+        repo = f"{owner}/{name}"
+        d = need_release().rollout_action(repo, check_label(label), action, actor=actor, via=via_of(data),
+                                          reason=data.get("reason") or None)
+        r = rollout.latest(engine, repo, label)
+        return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
+                            status_code=201)
 
     # --- telemetry (write-scope repo tokens) -----------------------------------------------------------
     def writer(request: Request) -> str:
@@ -287,53 +282,29 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             return result
         return {"accepted": result.accepted}
 
-    # --- repo tokens ------------------------------------------------------------------------------
+    # --- repo tokens (write access) -------------------------------------------------------------------
     @router.post("/repos/{owner}/{name}/tokens")
-    async def create_token(request: Request, owner: str, name: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            scope = data.get("scope") or "read"
-            if scope not in store.SCOPES:
-                raise Problem(422, f"scope must be read or write, not {scope!r}")
-            login = person(request)
-            write_access(rel, repo, login)
-            row, secret = store.create_token(engine, repo, scope, login)
-            return JSONResponse({"id": row.id, "repo": repo, "scope": scope, "token": secret,
-                                 "note": "shown once: store it now"}, status_code=201)
-        return await _threaded(handle, run)
+    def create_token(owner: str, name: str, data: Body, login: Maintainer):
+        scope = data.get("scope") or "read"
+        if scope not in store.SCOPES:
+            raise Problem(422, f"scope must be read or write, not {scope!r}")
+        repo = f"{owner}/{name}"
+        row, secret = store.create_token(engine, repo, scope, login)
+        return JSONResponse({"id": row.id, "repo": repo, "scope": scope, "token": secret,
+                             "note": "shown once: store it now"}, status_code=201)
 
     @router.get("/repos/{owner}/{name}/tokens")
-    def list_tokens(request: Request, owner: str, name: str):
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            write_access(rel, repo, person(request))
-            return {"tokens": [{"id": t.id, "scope": t.scope, "hint": t.hint + "…", "created_by": t.created_by,
-                                "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
-                               for t in store.tokens(engine, repo)]}
-        return handle(run)
+    def list_tokens(owner: str, name: str, _login: Maintainer):
+        return {"tokens": [{"id": t.id, "scope": t.scope, "hint": t.hint + "…", "created_by": t.created_by,
+                            "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
+                           for t in store.tokens(engine, f"{owner}/{name}")]}
 
     @router.delete("/repos/{owner}/{name}/tokens/{token_id}")
-    def revoke_token(request: Request, owner: str, name: str, token_id: int):
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            login = person(request)
-            write_access(rel, repo, login)
-            row = store.revoke_token(engine, repo, token_id, login)
-            if row is None:
-                raise Problem(404, f"no token {token_id} in {repo}")
-            return {"id": row.id, "revoked": True}
-        return handle(run)
+    def revoke_token(owner: str, name: str, token_id: int, login: Maintainer):
+        repo = f"{owner}/{name}"
+        row = store.revoke_token(engine, repo, token_id, login)
+        if row is None:
+            raise Problem(404, f"no token {token_id} in {repo}")
+        return {"id": row.id, "revoked": True}
 
     return router
-
-
-async def _threaded(handle, fn):
-    """GitHub calls block: run them off the event loop."""
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(handle, fn)
