@@ -25,7 +25,7 @@ from bot.core.release import Via, check_label, short
 from bot.github.client import GitHubApp, GitHubError
 from bot.release import rollout, store, telemetry
 from bot.release.answers import STATUS, Problem, bearer, refusal  # noqa: F401 (STATUS: bot.ui.routes reads it here)
-from bot.release.manifest_api import ManifestCache, ManifestEndpoint
+from bot.release.manifest_api import ManifestCache, ManifestRoutes
 from bot.release.models import Deployment
 from bot.release.service import Release
 from bot.service.db import utcnow
@@ -87,7 +87,8 @@ async def json_body(request: Request) -> dict:
     return data
 
 
-def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
+def create_release_router(settings: Settings, engine: Engine) -> tuple[APIRouter, ManifestRoutes]:
+    """The /v1 router, and the manifest endpoints for the web process's fast path (also routes of the router)."""
     router = APIRouter(prefix="/v1", route_class=ReleaseRoute)
     key = settings.private_key_pem() if settings.app_id is not None else None
     app = (GitHubApp(settings.app_id, key, settings.github_api_url, timeout=settings.github_timeout_seconds)
@@ -134,10 +135,9 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
     # --- manifest (repo tokens): the hot path, answered from memory (bot/release/manifest_api.py) ---
     viewer = Release(engine, None)  # type: ignore[arg-type]  # building a manifest reads only the database
     cache = ManifestCache(engine, lambda repo, label, model: (release or viewer).manifest(repo, label, model))
-    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", ManifestEndpoint(cache, one_prompt=False),
-                               methods=["GET"]))
-    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/prompts/{path:path}", ManifestEndpoint(cache, one_prompt=True),
-                               methods=["GET"]))
+    fast = ManifestRoutes(cache)
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", fast.manifest, methods=["GET"]))
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/prompts/{path:path}", fast.prompt, methods=["GET"]))
 
     # --- deployments (GitHub user tokens); sync handlers: FastAPI runs their GitHub calls off the loop ---
     @router.post("/repos/{owner}/{name}/deployments")
@@ -307,4 +307,4 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             raise Problem(404, f"no token {token_id} in {repo}")
         return {"id": row.id, "revoked": True}
 
-    return router
+    return router, fast

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -187,3 +188,25 @@ class ManifestEndpoint:
             return 304, [(b"etag", tag)], b""
         body = built.prompt(str(params["path"]).strip("/")) if self.one_prompt else built.body
         return 200, [(b"etag", tag), (b"cache-control", b"no-cache")], body
+
+
+_PATH = re.compile(r"/v1/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/(?:manifest|prompts/(?P<path>.+))\Z")
+
+
+class ManifestRoutes:
+    """Both endpoints, for the web process's fast path (bot.service.web): apps poll them, so like the
+    webhook they skip FastAPI's routing and middleware layers, which cost about twice what answering
+    from memory does. The same endpoints are also routes of the release router, so both ways answer alike."""
+
+    def __init__(self, cache: ManifestCache):
+        self.manifest, self.prompt = ManifestEndpoint(cache, one_prompt=False), ManifestEndpoint(cache, one_prompt=True)
+
+    def match(self, scope) -> tuple[ManifestEndpoint, dict] | None:
+        """The endpoint for a request and its scope with the path parameters; None: not one of them."""
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not scope["path"].startswith("/v1/repos/"):
+            return None
+        found = _PATH.match(scope["path"])
+        if found is None:
+            return None
+        params = {k: v for k, v in found.groupdict().items() if v is not None}
+        return (self.prompt if "path" in params else self.manifest), {**scope, "path_params": params}
