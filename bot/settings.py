@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     revalidate_interval_seconds: float = Field(60.0, ge=0)
     # How often the rollout guard compares the arms of running rollouts (0: never; tests drive it by hand).
     rollout_guard_interval_seconds: float = Field(30.0, ge=0)
+    # When the App is installed on a repo: record prompt versions from this many recent commits of its
+    # default branch, as `prompt-review versions sync --limit N` would (0: no backfill on install).
+    backfill_commits: int = Field(100, ge=0, le=1000)
 
     @field_validator("github_api_url")
     @classmethod

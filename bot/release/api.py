@@ -2,22 +2,30 @@
 rollbacks, labels, version sync and token management (a GitHub user token names the person).
 
 Errors answer {"error": "..."} in plain words; a refused request changes nothing.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI reads the handlers' dependency annotations
+(Annotated[..., Depends(...)] made inside create_release_router) as objects, not as names to look up.
+"""
 
 import json
 import logging
-import threading
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Route
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.release import Refusal, ReleaseError, Via, check_label, short
+from bot.core.guard import parse_interval, parse_steps
+from bot.core.release import Via, check_label, short
 from bot.github.client import GitHubApp, GitHubError
 from bot.release import rollout, store, telemetry
+from bot.release.answers import STATUS, Problem, bearer, refusal  # noqa: F401 (STATUS: bot.ui.routes reads it here)
+from bot.release.manifest_api import ManifestCache, ManifestRoutes
 from bot.release.models import Deployment
 from bot.release.service import Release
 from bot.service.db import utcnow
@@ -25,17 +33,7 @@ from bot.settings import Settings
 
 log = logging.getLogger("prompt_review.release")
 
-STATUS = {
-    Refusal.BAD_LABEL: 422, Refusal.UNKNOWN_LABEL: 404, Refusal.UNKNOWN_PROMPT: 404, Refusal.UNKNOWN_REF: 404,
-    Refusal.NOT_OWNER: 403, Refusal.REVIEW_DID_NOT_PASS: 409, Refusal.NOTHING_TO_MOVE: 409,
-    Refusal.NOTHING_TO_RESTORE: 409,
-}
 VIAS = {v.value for v in (Via.CLI, Via.API)}
-
-
-class Problem(Exception):
-    def __init__(self, status: int, message: str, **extra):
-        self.status, self.message, self.extra = status, message, extra
 
 
 def _error(status: int, message: str, **extra) -> JSONResponse:
@@ -43,8 +41,7 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
 
 
 def _bearer(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() in ("bearer", "token") and value.strip() else None
+    return bearer(request.headers.get("authorization", ""))
 
 
 def deployment_json(d: Deployment, moves=None) -> dict:
@@ -57,40 +54,58 @@ def deployment_json(d: Deployment, moves=None) -> dict:
     return out
 
 
-class ManifestCache:
-    """Built manifests per (repo, label), valid while the label's latest deployment is the same one."""
+class ReleaseRoute(APIRoute):
+    """Every release endpoint answers a refusal — raised by the handler or by a dependency (the token, the
+    body) — in words, as {"error": ...} with its status (bot.release.answers), never as a 500."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[tuple[str, str], tuple[int, bytes, str]] = {}
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
 
-    def get(self, key: tuple[str, str], stamp: int | None) -> tuple[bytes, str] | None:
-        with self._lock:
-            hit = self._items.get(key)
-        return (hit[1], hit[2]) if hit and hit[0] == stamp else None
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:  # a query or path parameter of the wrong type
+                where = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+                return JSONResponse({"error": f"bad request parameter: {where}"}, status_code=422)
+            except Exception as exc:
+                found = refusal(exc)
+                if found is None:
+                    raise
+                return JSONResponse(found[1], status_code=found[0])
 
-    def put(self, key: tuple[str, str], stamp: int, body: bytes, tag: str) -> None:
-        with self._lock:
-            self._items[key] = (stamp, body, tag)
+        return answer
 
 
-def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+async def json_body(request: Request) -> dict:
+    """The request's JSON object (an empty body: {})."""
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise Problem(400, "the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise Problem(400, "the body must be a JSON object")
+    return data
+
+
+def create_release_router(settings: Settings, engine: Engine) -> tuple[APIRouter, ManifestRoutes]:
+    """The /v1 router, and the manifest endpoints for the web process's fast path (also routes of the router)."""
+    router = APIRouter(prefix="/v1", route_class=ReleaseRoute)
     key = settings.private_key_pem() if settings.app_id is not None else None
     app = (GitHubApp(settings.app_id, key, settings.github_api_url, timeout=settings.github_timeout_seconds)
            if settings.app_id is not None and key else None)
     release = Release(engine, app, settings.github_web_url) if app is not None else None
-    cache = ManifestCache()
     rollups = telemetry.RollupWriter(engine)  # group commit: concurrent telemetry posts share transactions
     writers = telemetry.TokenCache(engine)  # write tokens remembered a few seconds: not one lookup per batch
 
+    # --- what every endpoint below needs, as dependencies; a refusal from any of them (or from the
+    # handler) is answered in words by ReleaseRoute -------------------------------------------------
     def need_release() -> Release:
         if release is None:
             raise Problem(503, "the GitHub App is not configured on this service yet (see /setup)")
         return release
 
     def person(request: Request) -> str:
-        """The GitHub login behind the request's user token."""
+        """The GitHub login behind the request's user token (a sync dependency: FastAPI runs it off the loop)."""
         token = _bearer(request)
         if token is None:
             raise Problem(401, "send a GitHub user token: Authorization: Bearer $GITHUB_TOKEN")
@@ -101,156 +116,77 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
                 raise Problem(401, "GitHub did not accept this token (expired or revoked?)") from None
             raise
 
-    def reader(request: Request, repo: str) -> None:
-        token = _bearer(request)
-        if token is None:
-            raise Problem(401, "send a repo token: Authorization: Bearer prt_… (prompt-review tokens create)")
-        row = store.token_for(engine, token)
-        if row is None:
-            raise Problem(401, "unknown or revoked repo token")
-        if row.repo.lower() != repo.lower():
-            raise Problem(403, "this token belongs to another repository")
-        if row.scope != "read":
-            raise Problem(403, "this token's scope is write (telemetry); the manifest needs a read token")
-
-    def write_access(rel: Release, repo: str, login: str) -> None:
-        client = rel.installation(repo)
-        if client.permission(repo, login) not in ("admin", "maintain", "write"):
+    def writer_login(owner: str, name: str, login: Annotated[str, Depends(person)]) -> str:
+        """The person, who must have write access to the repository."""
+        repo, rel = f"{owner}/{name}", need_release()
+        if rel.installation(repo).permission(repo, login) not in ("admin", "maintain", "write"):
             raise Problem(403, f"@{login} needs write access to {repo}")
+        return login
 
-    def handle(fn):
-        try:
-            return fn()
-        except Problem as exc:
-            return _error(exc.status, exc.message, **exc.extra)
-        except ReleaseError as exc:
-            return _error(STATUS[exc.kind], exc.message, refusal=exc.kind.value, **exc.details)
-        except rollout.RolloutError as exc:
-            return _error(exc.status, exc.message)
-        except GitHubError as exc:
-            log.warning("release request: %s", exc)
-            return _error(502, f"GitHub answered {exc.status} to {exc.method} {exc.path.split('?')[0]}")
+    Actor = Annotated[str, Depends(person)]
+    Maintainer = Annotated[str, Depends(writer_login)]
+    Body = Annotated[dict, Depends(json_body)]
 
-    async def body_of(request: Request) -> dict:
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise Problem(400, "the body must be a JSON object") from None
-        if not isinstance(data, dict):
-            raise Problem(400, "the body must be a JSON object")
-        return data
+    def via_of(data: dict) -> str:
+        return data["via"] if data.get("via") in VIAS else Via.API.value
 
-    # --- manifest (repo tokens) -----------------------------------------------------------------
-    def manifest_response(request: Request, repo: str, label: str) -> Response:
-        reader(request, repo)
-        check_label(label)
-        key = (repo, label)
-        stamp = store.manifest_stamp(engine, repo, label)
-        hit = cache.get(key, stamp)
-        if hit is None:
-            data = (release or Release(engine, None)).manifest(repo, label)  # type: ignore[arg-type]
-            hit = (json.dumps(data).encode(), data["etag"])
-            cache.put(key, stamp, *hit)  # type: ignore[arg-type]
-        body, tag = hit
-        if request.headers.get("if-none-match") == tag:
-            return Response(status_code=304, headers={"ETag": tag})
-        return Response(body, media_type="application/json", headers={"ETag": tag, "Cache-Control": "no-cache"})
+    def moved(d: Deployment) -> JSONResponse:
+        return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
 
-    @router.get("/repos/{owner}/{name}/manifest")
-    def manifest(request: Request, owner: str, name: str, label: str = "production"):
-        return handle(lambda: manifest_response(request, f"{owner}/{name}", label))
+    # --- manifest (repo tokens): the hot path, answered from memory (bot/release/manifest_api.py) ---
+    viewer = Release(engine, None)  # type: ignore[arg-type]  # building a manifest reads only the database
+    cache = ManifestCache(engine, lambda repo, label, model: (release or viewer).manifest(repo, label, model))
+    fast = ManifestRoutes(cache)
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/manifest", fast.manifest, methods=["GET"]))
+    router.routes.append(Route(router.prefix + "/repos/{owner}/{name}/prompts/{path:path}", fast.prompt, methods=["GET"]))
 
-    @router.get("/repos/{owner}/{name}/prompts/{path:path}")
-    def prompt(request: Request, owner: str, name: str, path: str, label: str = "production"):
-        def one():
-            response = manifest_response(request, f"{owner}/{name}", label)
-            if response.status_code == 304:
-                return response
-            data = json.loads(response.body)
-            item = next((p for p in data["prompts"] if p["path"] == path.strip("/")), None)
-            if item is None:
-                raise Problem(404, f"label {label} has no prompt {path}; it has: "
-                                   + ", ".join(p["path"] for p in data["prompts"]))
-            return JSONResponse({"repo": data["repo"], "label": label, "commit": data["commit"], **item,
-                                 "etag": data["etag"]}, headers={"ETag": data["etag"]})
-        return handle(one)
-
-    # --- deployments (GitHub user tokens) ---------------------------------------------------------
+    # --- deployments (GitHub user tokens); sync handlers: FastAPI runs their GitHub calls off the loop ---
     @router.post("/repos/{owner}/{name}/deployments")
-    async def deploy(request: Request, owner: str, name: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            label = check_label(str(data.get("label") or ""))
-            prompts = data.get("prompts") or []
-            if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-                raise Problem(400, "prompts must be a list of paths")
-            percent, steps, interval = rollout_args(data)
-            actor = person(request)
-            via = data.get("via") if data.get("via") in VIAS else Via.API.value
-            d = need_release().deploy(f"{owner}/{name}", label, actor=actor, via=via, ref=data.get("ref") or None,
-                                      prompts=tuple(prompts), reason=(data.get("reason") or None),
-                                      percent=percent, steps=steps, interval=interval)
-            if d.kind == "rollout":
-                r = rollout.active(engine, d.repo, d.label)
-                return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
-                                    status_code=201)
-            return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
-        return await _threaded(handle, run)
+    def deploy(owner: str, name: str, data: Body, actor: Actor):
+        label = check_label(str(data.get("label") or ""))
+        prompts = data.get("prompts") or []
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise Problem(400, "prompts must be a list of paths")
+        percent, steps, interval = rollout_args(data)
+        d = need_release().deploy(f"{owner}/{name}", label, actor=actor, via=via_of(data), ref=data.get("ref") or None,
+                                  prompts=tuple(prompts), reason=(data.get("reason") or None),
+                                  percent=percent, steps=steps, interval=interval)
+        if d.kind == "rollout":
+            r = rollout.active(engine, d.repo, d.label)
+            return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
+                                status_code=201)
+        return moved(d)
 
     @router.post("/repos/{owner}/{name}/rollbacks")
-    async def rollback(request: Request, owner: str, name: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            label = check_label(str(data.get("label") or ""))
-            actor = person(request)
-            via = data.get("via") if data.get("via") in VIAS else Via.API.value
-            d = need_release().rollback(f"{owner}/{name}", label, actor=actor, via=via, reason=data.get("reason") or None)
-            return JSONResponse(deployment_json(d, store.history(engine, d.repo, d.label)[-1][1]), status_code=201)
-        return await _threaded(handle, run)
+    def rollback(owner: str, name: str, data: Body, actor: Actor):
+        label = check_label(str(data.get("label") or ""))
+        return moved(need_release().rollback(f"{owner}/{name}", label, actor=actor, via=via_of(data),
+                                             reason=data.get("reason") or None))
 
     @router.get("/repos/{owner}/{name}/labels")
-    def labels(request: Request, owner: str, name: str, history: bool = False, label: str | None = None):
-        def run():
-            person(request)
-            repo = f"{owner}/{name}"
-            out: dict = {"repo": repo, "labels": {}}
-            for p in store.pointers(engine, repo, label):
-                out["labels"].setdefault(p.label, []).append({"path": p.path, "version": short(p.version),
-                                                              "deployment": p.deployment_id})
-            if history:
-                out["history"] = [deployment_json(d, moves) for d, moves in store.history(engine, repo, label)]
-            return out
-        return handle(run)
+    def labels(owner: str, name: str, _actor: Actor, history: bool = False, label: str | None = None):
+        repo = f"{owner}/{name}"
+        out: dict = {"repo": repo, "labels": {}}
+        for p in store.pointers(engine, repo, label):
+            out["labels"].setdefault(p.label, []).append({"path": p.path, "version": short(p.version),
+                                                          "deployment": p.deployment_id})
+        if history:
+            out["history"] = [deployment_json(d, moves) for d, moves in store.history(engine, repo, label)]
+        return out
 
     @router.get("/repos/{owner}/{name}/versions")
-    def versions(request: Request, owner: str, name: str, path: str | None = None):
-        def run():
-            person(request)
-            return {"versions": [{"path": v.path, "version": short(v.version), "commit": v.commit_sha, "author": v.author,
-                                  "pr": v.pr, "evals": v.evals, "approval": v.approval, "scores": v.scores}
-                                 for v in store.versions_of(engine, f"{owner}/{name}", path)]}
-        return handle(run)
+    def versions(owner: str, name: str, _actor: Actor, path: str | None = None):
+        return {"versions": [{"path": v.path, "version": short(v.version), "commit": v.commit_sha, "author": v.author,
+                              "pr": v.pr, "evals": v.evals, "approval": v.approval, "scores": v.scores}
+                             for v in store.versions_of(engine, f"{owner}/{name}", path)]}
 
     @router.post("/repos/{owner}/{name}/versions/sync")
-    async def sync(request: Request, owner: str, name: str, limit: int = 100):
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            write_access(rel, repo, person(request))
-            return {"repo": repo, "recorded": rel.sync(rel.installation(repo), repo, limit=max(1, min(limit, 1000)))}
-        return await _threaded(handle, run)
+    def sync(owner: str, name: str, _login: Maintainer, limit: int = 100):
+        rel, repo = need_release(), f"{owner}/{name}"
+        return {"repo": repo, "recorded": rel.sync(rel.installation(repo), repo, limit=max(1, min(limit, 1000)))}
 
     # --- rollouts (GitHub user tokens) -----------------------------------------------------------------
     def rollout_args(data: dict) -> tuple[float | None, tuple[float, ...], float | None]:
-        from bot.core.guard import parse_interval, parse_steps
-
         percent = data.get("percent")
         if percent is None:
             if data.get("steps") or data.get("interval"):
@@ -266,35 +202,23 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
         return float(percent), steps, interval
 
     @router.get("/repos/{owner}/{name}/rollouts")
-    def rollout_status(request: Request, owner: str, name: str, label: str = "production"):
-        def run():
-            person(request)
-            repo = f"{owner}/{name}"
-            r = rollout.active(engine, repo, check_label(label)) or rollout.latest(engine, repo, label)
-            if r is None:
-                raise Problem(404, f"{label} has never had a rollout in {repo}")
-            return rollout.status_json(engine, r)
-        return handle(run)
+    def rollout_status(owner: str, name: str, _actor: Actor, label: str = "production"):
+        repo = f"{owner}/{name}"
+        r = rollout.active(engine, repo, check_label(label)) or rollout.latest(engine, repo, label)
+        if r is None:
+            raise Problem(404, f"{label} has never had a rollout in {repo}")
+        return rollout.status_json(engine, r)
 
     @router.post("/repos/{owner}/{name}/rollouts/{label}/{action}")
-    async def rollout_action(request: Request, owner: str, name: str, label: str, action: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            if action not in ("pause", "resume", "abort"):
-                raise Problem(404, f"unknown rollout action {action!r}: pause, resume or abort")
-            actor = person(request)
-            via = data.get("via") if data.get("via") in VIAS else Via.API.value
-            repo = f"{owner}/{name}"
-            d = need_release().rollout_action(repo, check_label(label), action, actor=actor, via=via,
-                                              reason=data.get("reason") or None)
-            r = rollout.latest(engine, repo, label)
-            return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
-                                status_code=201)
-        return await _threaded(handle, run)
+    def rollout_action(owner: str, name: str, label: str, action: str, data: Body, actor: Actor):
+        if action not in ("pause", "resume", "abort"):
+            raise Problem(404, f"unknown rollout action {action!r}: pause, resume or abort")
+        repo = f"{owner}/{name}"
+        d = need_release().rollout_action(repo, check_label(label), action, actor=actor, via=via_of(data),
+                                          reason=data.get("reason") or None)
+        r = rollout.latest(engine, repo, label)
+        return JSONResponse({**deployment_json(d), "rollout": rollout.status_json(engine, r) if r else None},
+                            status_code=201)
 
     # --- telemetry (write-scope repo tokens) -----------------------------------------------------------
     def writer(request: Request) -> str:
@@ -359,53 +283,29 @@ def create_release_router(settings: Settings, engine: Engine) -> APIRouter:
             return result
         return {"accepted": result.accepted}
 
-    # --- repo tokens ------------------------------------------------------------------------------
+    # --- repo tokens (write access) -------------------------------------------------------------------
     @router.post("/repos/{owner}/{name}/tokens")
-    async def create_token(request: Request, owner: str, name: str):
-        try:
-            data = await body_of(request)
-        except Problem as exc:
-            return _error(exc.status, exc.message)
-
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            scope = data.get("scope") or "read"
-            if scope not in store.SCOPES:
-                raise Problem(422, f"scope must be read or write, not {scope!r}")
-            login = person(request)
-            write_access(rel, repo, login)
-            row, secret = store.create_token(engine, repo, scope, login)
-            return JSONResponse({"id": row.id, "repo": repo, "scope": scope, "token": secret,
-                                 "note": "shown once: store it now"}, status_code=201)
-        return await _threaded(handle, run)
+    def create_token(owner: str, name: str, data: Body, login: Maintainer):
+        scope = data.get("scope") or "read"
+        if scope not in store.SCOPES:
+            raise Problem(422, f"scope must be read or write, not {scope!r}")
+        repo = f"{owner}/{name}"
+        row, secret = store.create_token(engine, repo, scope, login)
+        return JSONResponse({"id": row.id, "repo": repo, "scope": scope, "token": secret,
+                             "note": "shown once: store it now"}, status_code=201)
 
     @router.get("/repos/{owner}/{name}/tokens")
-    def list_tokens(request: Request, owner: str, name: str):
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            write_access(rel, repo, person(request))
-            return {"tokens": [{"id": t.id, "scope": t.scope, "hint": t.hint + "…", "created_by": t.created_by,
-                                "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
-                               for t in store.tokens(engine, repo)]}
-        return handle(run)
+    def list_tokens(owner: str, name: str, _login: Maintainer):
+        return {"tokens": [{"id": t.id, "scope": t.scope, "hint": t.hint + "…", "created_by": t.created_by,
+                            "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
+                           for t in store.tokens(engine, f"{owner}/{name}")]}
 
     @router.delete("/repos/{owner}/{name}/tokens/{token_id}")
-    def revoke_token(request: Request, owner: str, name: str, token_id: int):
-        def run():
-            rel, repo = need_release(), f"{owner}/{name}"
-            login = person(request)
-            write_access(rel, repo, login)
-            row = store.revoke_token(engine, repo, token_id, login)
-            if row is None:
-                raise Problem(404, f"no token {token_id} in {repo}")
-            return {"id": row.id, "revoked": True}
-        return handle(run)
+    def revoke_token(owner: str, name: str, token_id: int, login: Maintainer):
+        repo = f"{owner}/{name}"
+        row = store.revoke_token(engine, repo, token_id, login)
+        if row is None:
+            raise Problem(404, f"no token {token_id} in {repo}")
+        return {"id": row.id, "revoked": True}
 
-    return router
-
-
-async def _threaded(handle, fn):
-    """GitHub calls block: run them off the event loop."""
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(handle, fn)
+    return router, fast

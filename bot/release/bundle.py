@@ -10,6 +10,7 @@ from bot.core.config import CONFIG_PATH, parse_config
 from bot.core.files import is_prompt
 from bot.core.release import VERSION_CHARS, check_label, describe, etag
 from bot.pipeline.trees import GitError, GitTree
+from bot.release import variants
 
 
 def bundle_from_checkout(repo_dir: str, ref: str, label: str) -> dict:
@@ -21,6 +22,7 @@ def bundle_from_checkout(repo_dir: str, ref: str, label: str) -> dict:
     commit = tree.sha
     config = parse_config(tree.read(CONFIG_PATH))
     blobs = {path: sha for path, (sha, _size) in tree._listing().files.items()}
+    groups = variants.groups_at(tree, config)
     prompts = []
     pins: list[tuple[str, str]] = []  # (path, version) per prompt: what the etag covers
     for path in sorted(p for p in blobs if is_prompt(p, config.prompts.include, config.prompts.exclude)):
@@ -29,9 +31,10 @@ def bundle_from_checkout(repo_dir: str, ref: str, label: str) -> dict:
         version = blobs[path][:VERSION_CHARS]  # a blob sha is never empty: `short` without its None case
         pins.append((path, version))
         prompts.append({"path": path, "version": version, "content": text, "format": fmt, "model": model,
-                        "params": params, "rollout": None})
+                        "params": params, "rollout": None,
+                        "variants": [v.as_json() for v in variants.group_of(path, groups)], "variant": None})
     remote = _remote_name(repo_dir)
-    return {"repo": remote, "label": label, "commit": commit, "prompts": prompts,
+    return {"repo": remote, "label": label, "commit": commit, "model": None, "prompts": prompts,
             "etag": etag(remote, label, commit, pins)}
 
 

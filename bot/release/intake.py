@@ -7,7 +7,12 @@ from bot.core.release import parse_command
 from bot.service.queue import NewJob
 
 KIND = "release"
+BUTTON_VERBS = ("deploy", "rollback")  # a check-run button's identifier is VERB_LABEL
 PUSH_KEY_PR = 0  # push jobs of a repo share one key (owner/repo#0): they run one at a time, in order
+
+
+MAX_BACKFILL_REPOS = 100  # repos one installation delivery backfills; others: `prompt-review versions sync`
+MAX_REPO_CHARS = 300
 
 
 def _d(value: object) -> dict:
@@ -44,10 +49,30 @@ def release_job_for(event: str, action: str | None, payload: dict, repo: str, in
     if event == "check_run" and action == "requested_action":
         identifier = _s(_d(payload.get("requested_action")).get("identifier")) or ""
         run = _d(payload.get("check_run"))
-        if not identifier.startswith("deploy_") or not _s(run.get("head_sha")):
+        verb, _, label = identifier.partition("_")
+        if verb not in BUTTON_VERBS or not label or not _s(run.get("head_sha")):
             return None
         prs = [p.get("number") for p in run.get("pull_requests") or [] if isinstance(p, dict)]
         number = next((n for n in prs if isinstance(n, int)), PUSH_KEY_PR)
         return NewJob(KIND, repo, number, installation_id, run["head_sha"],
-                      {"op": "button", "label": identifier.removeprefix("deploy_"), "sender": sender})
+                      {"op": "button", "verb": verb, "label": label, "sender": sender})
     return None
+
+
+def backfill_jobs_for(event: str, action: str | None, payload: dict) -> list[NewJob]:
+    """The App was installed on repos (installation.created, installation_repositories.added): one
+    versions sync per repo, as `prompt-review versions sync --repo` does. It shares the repo's push key,
+    so it never runs beside a push's recording; a redelivery records nothing twice."""
+    if (event, action) == ("installation", "created"):
+        items = payload.get("repositories")
+    elif (event, action) == ("installation_repositories", "added"):
+        items = payload.get("repositories_added")
+    else:
+        return []
+    installation_id = _d(payload.get("installation")).get("id")
+    if not isinstance(installation_id, int) or isinstance(installation_id, bool) or not isinstance(items, list):
+        return []
+    names = [n for n in (_s(_d(i).get("full_name")) for i in items)
+             if n and n.count("/") == 1 and len(n) <= MAX_REPO_CHARS]
+    return [NewJob(KIND, name, PUSH_KEY_PR, installation_id, "0" * 40, {"op": "sync"})
+            for name in names[:MAX_BACKFILL_REPOS]]

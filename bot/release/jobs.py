@@ -1,9 +1,11 @@
 """Release work the webhook causes, run by the worker as jobs of kind `release`:
 
 - `push` to the default branch → record the new prompt versions (with the merged PR's review);
+- the App installed on a repo → record versions from its recent history (`backfill_commits` setting);
 - `/prompt-review deploy LABEL [reason]` or `rollback LABEL` commented on a merged PR → move the label,
   answered with a reaction and a reply;
-- a "Deploy to …" button on the merged PR's evals check → move the label.
+- a "Deploy to …" or "Roll back …" button on the merged PR's evals check → move the label (a rollback
+  button appears once a deployment of that label moved this PR's version).
 
 `bot.release.intake.release_job_for` decides (pure, payload in); `run_release_job` does the work.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from bot.core.release import ReleaseError, Via, parse_command
+from bot.release import rollout
 from bot.release.intake import KIND, release_job_for  # noqa: F401 (re-exported)
 from bot.release.service import Release, _parse_time
 
@@ -28,6 +31,11 @@ def run_release_job(worker, job) -> None:
         versions = release.record_push(client, job.repo, job.payload.get("before"), job.head_sha,
                                        job.payload.get("author"), when)
         log.info("push %s@%s: %d prompt version(s) recorded", job.repo, job.head_sha[:12], len(versions))
+    elif op == "sync":  # installed on the repo: its recent history becomes versions
+        limit = worker.settings.backfill_commits
+        if limit:
+            recorded = release.sync(client, job.repo, limit=limit)
+            log.info("installed on %s: %d prompt version(s) recorded from %d commit(s)", job.repo, recorded, limit)
     elif op == "command":
         _command(release, client, job)
     elif op == "button":
@@ -63,7 +71,7 @@ def _command(release: Release, client, job) -> None:
                 raise _Refused(f"#{job.pr} changed no prompt that is still at its merge commit")
             d = release.deploy(job.repo, label, actor=sender, via=Via.COMMENT.value, ref=commit, prompts=prompts,
                                reason=reason, pr=job.pr, client=client)
-    except (ReleaseError, _Refused) as exc:
+    except (ReleaseError, rollout.RolloutError, _Refused) as exc:
         _react(client, job.repo, comment_id, "-1")
         client.create_comment(job.repo, job.pr, f"@\u200d{sender}: `{verb} {label}` refused: {exc}")
         return
@@ -75,21 +83,29 @@ def _command(release: Release, client, job) -> None:
 
 
 def _button(release: Release, client, job) -> None:
-    label, sender = job.payload.get("label") or "", job.payload.get("sender") or ""
+    """A button on the merged PR's evals check: "Deploy to <label>" or "Roll back <label>"."""
+    verb, label = job.payload.get("verb") or "deploy", job.payload.get("label") or ""
+    sender = job.payload.get("sender") or ""
     pulls = client._call("GET", f"/repos/{job.repo}/commits/{job.head_sha}/pulls").json()
     pull = next((p for p in pulls if p.get("merged_at")), None)
     if pull is None:
-        log.info("deploy button on %s@%s: no merged PR; ignored", job.repo, job.head_sha[:12])
+        log.info("%s button on %s@%s: no merged PR; ignored", verb, job.repo, job.head_sha[:12])
         return
     commit = pull.get("merge_commit_sha") or job.head_sha
     try:
-        prompts = _pr_prompts(release, client, job.repo, pull, commit)
-        d = release.deploy(job.repo, label, actor=sender, via=Via.BUTTON.value, ref=commit, prompts=prompts,
-                           pr=pull["number"], client=client)
-    except ReleaseError as exc:
-        client.create_comment(job.repo, pull["number"], f"@\u200d{sender}: deploy to **{label}** refused: {exc}")
+        if verb == "rollback":
+            d = release.rollback(job.repo, label, actor=sender, via=Via.BUTTON.value, client=client)
+        else:
+            prompts = _pr_prompts(release, client, job.repo, pull, commit)
+            d = release.deploy(job.repo, label, actor=sender, via=Via.BUTTON.value, ref=commit, prompts=prompts,
+                               pr=pull["number"], client=client)
+    except (ReleaseError, rollout.RolloutError) as exc:
+        what = f"roll back of **{label}**" if verb == "rollback" else f"deploy to **{label}**"
+        client.create_comment(job.repo, pull["number"], f"@\u200d{sender}: {what} refused: {exc}")
         return
-    client.create_comment(job.repo, pull["number"], f"Deployed **{label}** at `{d.commit_sha[:12]}` "
+    done = "Rolled back" if d.kind == "rollback" else "Deployed"
+    moved = ", ".join(f"`{m}`" for m in _moved(release, d)) or "nothing"
+    client.create_comment(job.repo, pull["number"], f"{done} **{label}** at `{d.commit_sha[:12]}`: {moved} "
                                                     f"(button, @\u200d{sender}). Deployment #{d.id}.")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from bot.service.db import Base, UTCDateTime, utcnow
 
@@ -104,3 +104,44 @@ class BlobContent(Base):
     repo: Mapped[str] = mapped_column(String(300), primary_key=True)
     sha: Mapped[str] = mapped_column(String(64), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Changes:
+    """In-process generations of what the manifest's caches depend on: bumped after a commit that
+    inserted a deployment (every label move, rollback and rollout step writes one) or changed a repo
+    token (a revocation). A cache in this process sees the change at once; other processes see it
+    through the database stamp they re-read every few seconds (bot/release/manifest_api.py)."""
+
+    labels = 0
+    tokens = 0
+
+
+_PENDING = "prompt_review.release_changes"
+
+
+@event.listens_for(Deployment, "after_insert")
+def _deployment_inserted(_mapper, _connection, target: Deployment) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_PENDING, set()).add("labels")
+
+
+@event.listens_for(RepoToken, "after_update")
+def _token_updated(_mapper, _connection, target: RepoToken) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_PENDING, set()).add("tokens")
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    pending = session.info.pop(_PENDING, set())
+    if "labels" in pending:
+        Changes.labels += 1
+    if "tokens" in pending:
+        Changes.tokens += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -23,7 +23,7 @@ from bot.github.client import GitHubApp, GitHubError, InstallationClient
 from bot.pipeline import github as gh
 from bot.pipeline.stages import load_owners, owner_teams
 from bot.pipeline.trees import GitHubTree
-from bot.release import rollout, store
+from bot.release import rollout, store, variants
 from bot.release.models import Deployment
 
 log = logging.getLogger("prompt_review.release")
@@ -32,6 +32,22 @@ DEPLOY_ACTIONS = [
     {"label": "Deploy to staging", "description": "Move the staging label here", "identifier": "deploy_staging"},
     {"label": "Deploy to production", "description": "Owners: move production here", "identifier": "deploy_production"},
 ]
+DEPLOY_ACTION, ROLLBACK_ACTION = "deploy_", "rollback_"  # a button's identifier: one of these + the label
+MAX_ACTIONS = 3  # GitHub's limit per check run; a button's label and identifier are at most 20 characters
+
+
+def check_actions(deployed: set[str]) -> list[dict]:
+    """The merged PR's evals check buttons: "Deploy to staging/production", and "Roll back <label>" for
+    each label a deployment from this PR's version moved (production first). Past GitHub's three, a
+    label that already got this PR loses its deploy button before any rollback button is dropped."""
+    rollbacks = [{"label": f"Roll back {label}", "description": f"Restore {label} before its last deployment"[:40],
+                  "identifier": ROLLBACK_ACTION + label}
+                 for label in sorted(deployed, key=lambda x: (x != "production", x != "staging", x))
+                 if len(f"Roll back {label}") <= 20]
+    deploys = list(DEPLOY_ACTIONS)
+    if len(deploys) + len(rollbacks) > MAX_ACTIONS:
+        deploys = [a for a in deploys if a["identifier"].removeprefix(DEPLOY_ACTION) not in deployed]
+    return (deploys + rollbacks)[:MAX_ACTIONS]
 
 
 @dataclass(frozen=True)
@@ -139,17 +155,26 @@ class Release:
         versions = [store.NewVersion(repo, p, sha, after, author, when, facts or UNREVIEWED, scores)
                     for p, sha in sorted(changed.items())]
         store.record_versions(self.engine, versions)
-        if facts is not None and facts.head_sha:
-            self._offer_buttons(client, repo, facts.head_sha)
+        if facts is not None and facts.head_sha and facts.pr is not None:
+            self._offer_buttons(client, repo, facts.pr, facts.head_sha)
         return versions
 
-    def _offer_buttons(self, client: InstallationClient, repo: str, head_sha: str) -> None:
-        """The merged PR's evals check gets "Deploy to staging" / "Deploy to production" buttons."""
+    def _offer_buttons(self, client: InstallationClient, repo: str, pr: int, head_sha: str) -> None:
+        """The merged PR's evals check gets its deploy buttons, and a rollback button per label it reached."""
         try:
+            actions = check_actions(store.labels_deployed_from(self.engine, repo, pr))
             for run in client.check_runs_for(repo, head_sha, EVALS_CHECK)[:1]:
-                client.update_check_run(repo, run["id"], {"actions": DEPLOY_ACTIONS})
+                client.update_check_run(repo, run["id"], {"actions": actions})
         except GitHubError as exc:
             log.warning("could not add deploy buttons on %s@%s: %s", repo, head_sha[:12], exc)
+
+    def _refresh_buttons(self, client: InstallationClient, repo: str, d: Deployment, reviews: dict[str, ReviewFacts]) -> None:
+        """After a deployment: the PRs whose versions it moved (or that asked for it) offer its rollback."""
+        heads = {r.pr: r.head_sha for r in reviews.values() if r.pr is not None and r.head_sha}
+        if d.pr is not None and d.pr not in heads:
+            heads.update(store.pr_heads(self.engine, repo, [d.pr]))
+        for pr, head_sha in sorted(heads.items()):
+            self._offer_buttons(client, repo, pr, head_sha)
 
     def sync(self, client: InstallationClient, repo: str, limit: int = 100) -> int:
         """Backfill: versions for the last `limit` commits of the default branch, oldest first."""
@@ -181,6 +206,7 @@ class Release:
         plan = plan_deploy(label, commit, target.prompts, current, only, reviews, protected_labels(head.config), reason)
         self._authorize(client, head, actor, plan)
         self._cache_contents(client, repo, [m.to_version for m in plan.moves if m.to_version])
+        self._record_variants(target)
         if percent is not None:  # a guarded rollout: the pointer stays, the manifest carries the split
             introduced = next((r.pr for m in plan.moves if (r := reviews.get(m.path)) and r.pr), pr)
             _r, d = rollout.start(self.engine, repo, plan, percent=percent, steps=steps or (100.0,),
@@ -193,6 +219,7 @@ class Release:
                                             f"(prompt-review rollout abort {label} --repo {repo})")
         d = store.apply(self.engine, repo, plan, kind="deploy", actor=actor, via=via, reason=reason, pr=pr)
         self._mirror(client, repo, d, plan)
+        self._refresh_buttons(client, repo, d, {m.path: reviews[m.path] for m in plan.moves if m.path in reviews})
         return d
 
     def rollback(self, repo: str, label: str, *, actor: str, via: str, reason: str | None = None,
@@ -241,7 +268,9 @@ class Release:
             log.warning("deployment %s of %s: mirroring to GitHub failed: %s", d.id, repo, exc)
 
     # --- manifest ----------------------------------------------------------------------------------
-    def manifest(self, repo: str, label: str) -> dict:
+    def manifest(self, repo: str, label: str, model: str | None = None) -> dict:
+        """All prompts at the label; with `model`, each prompt that has per-model variants is served by the
+        variant for that model (bot.release.variants), named in its `variant` field."""
         points = store.pointers(self.engine, repo, label)
         if not points:
             names = store.label_names(self.engine, repo)
@@ -252,21 +281,37 @@ class Release:
         contents = store.blobs(self.engine, repo, [p.version for p in points])
         split = rollout.splits(self.engine, repo, label)
         candidates = store.blobs(self.engine, repo, [s.candidate for s in split.values()])
+        commit_sha = d.commit_sha if d else None
+        groups = variants.from_json(store.variants_at(self.engine, repo, commit_sha))
         prompts = []
         for p in points:
             text = contents.get(p.version, b"").decode("utf-8", "replace")
-            fmt, model, params = describe(p.path, text)
+            fmt, declared, params = describe(p.path, text)
             # a deployed version is a blob sha, never empty: `short` without its None case
-            prompts.append(ManifestPrompt(p.path, p.version[:VERSION_CHARS], text, fmt, model, params))
-        commit_sha = d.commit_sha if d else None
+            prompts.append(ManifestPrompt(p.path, p.version[:VERSION_CHARS], text, fmt, declared, params))
         marks = [(f"{path}#rollout", f"{s.rollout_id}:{s.percent:g}:{s.state}") for path, s in split.items()]
-        items = [{"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
-                  "params": dict(m.params), "rollout": _split_json(split.get(m.path), candidates)} for m in prompts]
+        files = {m.path: {"path": m.path, "version": m.version, "content": m.content, "format": m.format, "model": m.model,
+                          "params": dict(m.params), "rollout": _split_json(split.get(m.path), candidates)} for m in prompts}
+        items = []
+        for path in files:
+            group = variants.group_of(path, groups)
+            chosen = variants.choose(path, model, group, files)
+            served = {**files[chosen], "path": path, "variants": [v.as_json() for v in group], "variant": None}
+            if model is not None:
+                served["variant"] = {"path": chosen, "version": files[chosen]["version"],
+                                     "for_model": any(v.path == chosen and v.serves(model) for v in group)}
+            items.append(served)
+        pins = [(m.path, m.version) for m in prompts] + marks + ([("#model", model)] if model is not None else [])
         return {
-            "repo": repo, "label": label, "commit": commit_sha,
+            "repo": repo, "label": label, "commit": commit_sha, "model": model,
             "prompts": items,
-            "etag": etag(repo, label, commit_sha, [(m.path, m.version) for m in prompts] + marks),
+            "etag": etag(repo, label, commit_sha, pins),
         }
+
+    def _record_variants(self, at: RepoAt) -> None:
+        """The variant groups of the suites at a deployed commit, kept once per commit for the manifest."""
+        if store.variants_at(self.engine, at.repo, at.commit) is None:
+            store.store_variants(self.engine, at.repo, at.commit, variants.to_json(variants.groups_at(at.tree, at.config)))
 
     # --- rollouts --------------------------------------------------------------------------------------
     def rollout_action(self, repo: str, label: str, verb: str, *, actor: str, via: str, reason: str | None = None) -> Deployment:

@@ -115,6 +115,23 @@ def apply(engine: Engine, repo: str, plan: Plan, *, kind: str, actor: str, via: 
         return d
 
 
+def labels_deployed_from(engine: Engine, repo: str, pr: int) -> set[str]:
+    """The labels a deployment moved to a version merged by `pr` (or that was asked for from `pr`)."""
+    with Session(engine) as session:
+        versions = select(PromptVersion.version).where(PromptVersion.repo == repo, PromptVersion.pr == pr)
+        moved = select(LabelMove.label).where(LabelMove.repo == repo, LabelMove.to_version.in_(versions))
+        asked = select(Deployment.label).where(Deployment.repo == repo, Deployment.pr == pr, Deployment.kind == "deploy")
+        return set(session.scalars(moved)) | set(session.scalars(asked))
+
+
+def pr_heads(engine: Engine, repo: str, prs: list[int]) -> dict[int, str]:
+    """The reviewed head commit of each merged PR that brought a version (its check runs live there)."""
+    with Session(engine) as session:
+        rows = session.execute(select(PromptVersion.pr, PromptVersion.pr_head_sha).where(
+            PromptVersion.repo == repo, PromptVersion.pr.in_(prs), PromptVersion.pr_head_sha.is_not(None)))
+        return {pr: str(sha) for pr, sha in rows if pr is not None}
+
+
 def set_github_deployment(engine: Engine, deployment_id: int, github_id: int) -> None:
     with Session(engine) as session, session.begin():
         session.execute(update(Deployment).where(Deployment.id == deployment_id).values(github_deployment_id=github_id))
@@ -148,6 +165,15 @@ def manifest_stamp(engine: Engine, repo: str, label: str) -> int | None:
         return session.scalar(select(func.max(Deployment.id)).where(Deployment.repo == repo, Deployment.label == label))
 
 
+def freshness(engine: Engine) -> tuple[int | None, int]:
+    """(latest deployment id, revoked tokens): when neither changed, no manifest and no token changed.
+    Both are cheap on an index or a small table, so the manifest's caches can re-read them every second."""
+    with Session(engine) as session:
+        latest = session.scalar(select(func.max(Deployment.id)))
+        revoked = session.scalar(select(func.count()).select_from(RepoToken).where(RepoToken.revoked_at.is_not(None)))
+    return latest, int(revoked or 0)
+
+
 def deployment(engine: Engine, deployment_id: int) -> Deployment | None:
     with Session(engine) as session:
         return session.get(Deployment, deployment_id)
@@ -168,6 +194,22 @@ def store_blob(engine: Engine, repo: str, sha: str, content: bytes) -> None:
                 session.add(BlobContent(repo=repo, sha=sha, content=content))
     except IntegrityError:
         pass  # another process stored the same immutable blob first
+
+
+def variants_key(commit: str) -> str:
+    """Where a commit's variant groups are kept among the blob contents: like a blob, they never change
+    (a commit's suites are fixed), and they are read with the contents they choose between."""
+    return f"variants:{commit}"[:64]
+
+
+def store_variants(engine: Engine, repo: str, commit: str, data: bytes) -> None:
+    store_blob(engine, repo, variants_key(commit), data)
+
+
+def variants_at(engine: Engine, repo: str, commit: str | None) -> bytes | None:
+    if commit is None:
+        return None
+    return blobs(engine, repo, [variants_key(commit)]).get(variants_key(commit))
 
 
 # --- repo tokens ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.release.intake import release_job_for
+from bot.release.intake import backfill_jobs_for, release_job_for
 from bot.revalidate.intake import revalidate_job_for
 from bot.service.queue import NewJob
 
@@ -95,8 +95,10 @@ def decide(event: str, payload: dict) -> Decision:
 
     if event in ("installation", "installation_repositories"):
         inst = _d(payload.get("installation"))
+        backfill = backfill_jobs_for(event, action, payload)  # versions of the repos it was installed on
         return Decision(
-            outcome="recorded",
+            outcome="queued" if backfill else "recorded",
+            jobs=backfill,
             installation={
                 "id": inst.get("id"),
                 "account": _s(_d(inst.get("account")).get("login")) or "",

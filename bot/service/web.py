@@ -21,6 +21,7 @@ from starlette.routing import Route
 from bot import logs
 from bot.github.signature import verify
 from bot.release.api import create_release_router
+from bot.release.manifest_api import ManifestRoutes
 from bot.service import queue
 from bot.service.groupcommit import DeliveryWriter
 from bot.service.intake import Decision, decide
@@ -166,14 +167,17 @@ async def _answer(send, status: int, answer: dict) -> None:
 
 
 class _FastPath:
-    """Hands POST /webhook straight to the intake; everything else (and the lifespan) to FastAPI."""
+    """Hands POST /webhook straight to the intake, and the release manifest reads (GET …/manifest,
+    …/prompts/{path}) to their endpoints; everything else (and the lifespan) to FastAPI."""
 
-    def __init__(self, app: FastAPI, webhook: WebhookIntake):
-        self.app, self.webhook = app, webhook
+    def __init__(self, app: FastAPI, webhook: WebhookIntake, manifests: ManifestRoutes):
+        self.app, self.webhook, self.manifests = app, webhook, manifests
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == "/webhook" and scope["method"] == "POST":
             await self.webhook(scope, receive, send)
+        elif (manifest := self.manifests.match(scope)) is not None:
+            await manifest[0](manifest[1], receive, send)
         else:
             await self.app(scope, receive, send)
 
@@ -223,9 +227,10 @@ def create_web_app(settings: Settings, engine: Engine, metrics: Metrics, lifespa
             credentials_path=settings.credentials_path,
         )
     )
-    app.include_router(create_release_router(settings, engine))  # the release half: manifest, deployments, tokens
+    release_router, manifests = create_release_router(settings, engine)
+    app.include_router(release_router)  # the release half: manifest, deployments, tokens
     app.include_router(create_ui_router(settings, engine, metrics=RollupMetrics(engine)))  # the /ui/ pages: sign-in, history, full reviews, buttons
-    return _FastPath(app, webhook)
+    return _FastPath(app, webhook, manifests)
 
 
 def _record(delivery_id: str, event: str, payload: dict, decision: Decision | None) -> DeliveryRecord:

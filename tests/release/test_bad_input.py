@@ -22,6 +22,10 @@ def test_refused_requests_name_the_problem_and_move_no_label(running):
     assert bad_label.status_code == 422 and "lowercase" in bad_label.json()["error"]
     not_owner = mallory.deploy("canary", ref=good)
     assert not_owner.status_code == 403 and "mallory" in not_owner.json()["error"] and SYSTEM in not_owner.json()["error"]
+    not_json = erin.client.post(f"/repos/{REPO}/deployments", content=b"label: staging")
+    assert not_json.status_code == 400 and "JSON object" in not_json.json()["error"]
+    bad_limit = erin.client.post(f"/repos/{REPO}/versions/sync", params={"limit": "many"})
+    assert bad_limit.status_code == 422 and "limit" in bad_limit.json()["error"]
     nothing_before = erin.rollback("staging")
     assert nothing_before.status_code == 409 and "nothing precedes" in nothing_before.json()["error"]
     assert erin.history() == before

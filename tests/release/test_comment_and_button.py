@@ -40,7 +40,8 @@ def test_failed_review_needs_a_reason_in_the_comment_and_the_button_deploys_stag
     assert override["override"] is True and override["reason"] == "accepted: tone matters more this week"
 
     evals = next(r for r in sim.check_runs(REPO, head) if r.name == EVALS_CHECK)
-    assert [a["identifier"] for a in evals.actions] == ["deploy_staging", "deploy_production"]
+    # production got this PR by the comment above: its rollback button joins the deploy buttons
+    assert [a["identifier"] for a in evals.actions] == ["deploy_staging", "deploy_production", "rollback_production"]
     sim.request_check_run_action(REPO, evals.id, "deploy_staging", "erin")
     running.wait_idle()
     staged = erin.history()[-1]

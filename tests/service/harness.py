@@ -60,6 +60,7 @@ def settings_for(db_url: str, api_url: str, private_key: str, **overrides) -> Se
         job_retry_base_seconds=0.1,
         redeliver_interval_seconds=0,
         worker_concurrency=2,
+        backfill_commits=0,  # tests that want the install-time versions backfill ask for it
     )
     values.update(overrides)
     return Settings(**values)

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class Prompt:
     model: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     source: str = "server"  # server | snapshot | bundle: where this manifest came from
+    variant: str | None = None  # get(..., model=M): the file that serves M (this path, or a per-model variant)
 
     def render(self, **variables: Any) -> str:
         return render(self.content, variables)
@@ -61,6 +62,8 @@ class Prompt:
         }
         if self.commit:
             out["prompt_review.prompt.commit"] = self.commit
+        if self.variant:
+            out["prompt_review.prompt.variant"] = self.variant
         if self.arm:
             out["prompt_review.arm"] = self.arm
             out["prompt_review.rollout.id"] = self.rollout_id
@@ -85,6 +88,25 @@ class _Manifest:
     next_check: float  # time.monotonic() after which a get refreshes it in the background
     source: str
     choices: dict[str, _Choice]
+    groups: dict[str, tuple[tuple[str, frozenset[str]], ...]] = field(default_factory=dict)
+
+
+def _groups(data: dict) -> dict[str, tuple[tuple[str, frozenset[str]], ...]]:
+    """Per prompt, its per-model variants as the manifest lists them: (file, names of the models it runs on)."""
+    return {p["path"]: tuple((str(v["path"]), frozenset(str(m) for m in v.get("models") or [])) for v in p["variants"])
+            for p in data.get("prompts") or [] if p.get("variants")}
+
+
+def _variant_for(path: str, model: str, group: tuple[tuple[str, frozenset[str]], ...], present: Mapping[str, object]) -> str:
+    """The service's rule (bot/release/variants.py): the prompt itself when it runs on `model` or no variant
+    is declared for it, else the first variant (in the suite's order) that runs on it and is at the label."""
+    if any(p == path and model in models for p, models in group):
+        return path
+    return next((p for p, models in group if model in models and p in present), path)
+
+
+def _manifest(data: dict, etag: str | None, next_check: float, source: str) -> _Manifest:
+    return _Manifest(data, etag, next_check, source, _choices(data, source), _groups(data))
 
 
 def _choices(data: dict, source: str) -> dict[str, _Choice]:
@@ -132,7 +154,9 @@ class PromptClient:
                                   timeout=timeout, transport=transport) if telemetry_token and self.server else None
 
     # --- the hot path -----------------------------------------------------------------------------
-    def get(self, path: str, label: str = "production", unit: str | None = None) -> Prompt:
+    def get(self, path: str, label: str = "production", unit: str | None = None, model: str | None = None) -> Prompt:
+        """The prompt at `path` for `label`; with `model`, the per-model variant that runs on that model
+        (the prompt itself when none is declared for it), named in Prompt.variant."""
         m = self._manifests.get(label)
         if m is None:
             m = self._first_load(label)
@@ -142,6 +166,12 @@ class PromptClient:
         if choice is None:
             raise PromptUnavailable(f"{self.repo} has no prompt {path} at label {label} ({m.source}); it has: "
                                     + ", ".join(sorted(m.choices)))
+        if model is None:
+            return self._pick(path, choice, unit)
+        served = _variant_for(path, model, m.groups.get(path, ()), m.choices)
+        return replace(self._pick(served, m.choices[served], unit), path=path, variant=served)
+
+    def _pick(self, path: str, choice: _Choice, unit: str | None) -> Prompt:
         if choice.rollout_id is None:
             return choice.prompts[0]
         b = assign.bucket(self.repo, path, choice.rollout_id, unit) if unit is not None else assign.random_bucket()
@@ -194,7 +224,8 @@ class PromptClient:
             return None
         if response.status_code == 304 and current is not None:
             self._recovered()
-            return _Manifest(current.data, current.etag, time.monotonic() + self.ttl, current.source, current.choices)
+            return _Manifest(current.data, current.etag, time.monotonic() + self.ttl, current.source, current.choices,
+                             current.groups)
         if response.status_code != 200:
             try:
                 why = response.json().get("error")
@@ -204,8 +235,7 @@ class PromptClient:
             return None
         try:
             data = response.json()
-            m = _Manifest(data, response.headers.get("etag") or data.get("etag"), time.monotonic() + self.ttl, "server",
-                          _choices(data, "server"))
+            m = _manifest(data, response.headers.get("etag") or data.get("etag"), time.monotonic() + self.ttl, "server")
         except (ValueError, KeyError, TypeError) as exc:
             self._outage(f"{self.server} sent a manifest this SDK cannot read: {exc}")
             return None
@@ -216,9 +246,9 @@ class PromptClient:
     def _fallback(self, label: str) -> _Manifest:
         snap = self._read_snapshot(label)
         if snap is not None:
-            return _Manifest(snap, snap.get("etag"), time.monotonic() + RETRY_SECONDS, "snapshot", _choices(snap, "snapshot"))
+            return _manifest(snap, snap.get("etag"), time.monotonic() + RETRY_SECONDS, "snapshot")
         if self._bundle is not None and self._bundle.get("label") == label:
-            return _Manifest(self._bundle, None, time.monotonic() + RETRY_SECONDS, "bundle", _choices(self._bundle, "bundle"))
+            return _manifest(self._bundle, None, time.monotonic() + RETRY_SECONDS, "bundle")
         raise PromptUnavailable(f"label {label} of {self.repo}: the server is unreachable and there is no snapshot"
                                 + (f" or bundle of that label (the bundle is of {self._bundle.get('label')})" if self._bundle
                                    else " and no bundle (PromptClient(bundle=...), written by `prompt-review bundle`)"))
@@ -303,12 +333,12 @@ class AsyncPromptClient:
     def __init__(self, *args, **kwargs):
         self._sync = PromptClient(*args, **kwargs)
 
-    async def get(self, path: str, label: str = "production", unit: str | None = None) -> Prompt:
+    async def get(self, path: str, label: str = "production", unit: str | None = None, model: str | None = None) -> Prompt:
         if label in self._sync._manifests:
-            return self._sync.get(path, label, unit)
+            return self._sync.get(path, label, unit, model)
         import asyncio
 
-        return await asyncio.to_thread(self._sync.get, path, label, unit)
+        return await asyncio.to_thread(self._sync.get, path, label, unit, model)
 
     def record(self, prompt: Prompt, **kwargs) -> None:
         self._sync.record(prompt, **kwargs)
