@@ -21,7 +21,7 @@ from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.providers_config import parse_provider
-from bot.evals.suite import PromptSpec, ProviderSpec, Suite
+from bot.evals.suite import PromptSpec, ProviderSpec, Suite, prompt_ref_matches
 
 PromptFormat = Literal["text", "chat"]  # PromptSpec.format
 
@@ -185,7 +185,7 @@ def load_suite(
     labels = {p.label for p in prompts}
     for provider in providers:
         for wanted in provider.prompts:
-            if wanted not in labels:
+            if not any(prompt_ref_matches(wanted, label) for label in labels):
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
@@ -401,8 +401,16 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
         spec = parse_provider(item, src, where, errors)
         if spec is not None:
             out.append(_with_files(spec, tree, base_dir, src, where, errors))
+    # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position
     slots = [p.slot for p in out]
-    for s in {s for s in slots if slots.count(s) > 1}:
+    twice = {s for s in slots if slots.count(s) > 1}
+    numbered = {s for s in twice if all(p.label is None for p in out if p.slot == s)}
+    seen: dict[str, int] = {}
+    for i, p in enumerate(out):
+        if p.slot in numbered:
+            seen[p.slot] = seen.get(p.slot, 0) + 1
+            out[i] = dataclasses.replace(p, label=f"{p.id}#{seen[p.slot]}")
+    for s in sorted(twice - numbered):
         errors.add(located, (key,), f"provider {s!r} is listed twice; give each a distinct label")
     return out
 
@@ -428,7 +436,7 @@ def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> li
     """Providers defined in a YAML/JSON file (`file://provider.yaml`): one mapping or a list of them."""
     if not ref.lower().endswith((".yaml", ".yml", ".json")) and not any(ch in ref for ch in "*?["):
         why = "executes code from the PR (a provider written in code)" if is_code_ref(ref[len("file://"):]) else "must be a .yaml, .yml or .json file"
-        errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref}: {why}")
+        errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref!r}: {why}")
         return []
     out: list[tuple[LocatedYaml, Path, Any]] = []
     for path in file_ref_paths(tree, base_dir, located, errors, where, ref, "a provider written in code"):

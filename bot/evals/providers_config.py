@@ -74,22 +74,31 @@ PROVIDER_PARAMS = {
 # provider's fingerprint like the sampling parameters); per wire format.
 PASSTHROUGH = {
     "openai": {"tools", "tool_choice", "parallel_tool_calls", "logit_bias", "user", "service_tier", "reasoning", "text",
-               "instructions", "logprobs", "top_logprobs", "modalities", "verbosity", "store", "metadata", "prediction"},
+               "instructions", "logprobs", "top_logprobs", "modalities", "verbosity", "store", "metadata", "prediction",
+               "functions", "function_call", "passthrough",
+               # Perplexity's and xAI's search settings (both speak chat completions)
+               "search_domain_filter", "search_recency_filter", "search_after_date_filter", "search_before_date_filter",
+               "last_updated_after_filter", "last_updated_before_filter", "return_related_questions", "return_images",
+               "search_mode", "web_search_options", "search_parameters"},
     "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
     "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
-                "interfaceConfig", "thinking", "max_new_tokens"},
+                "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
     "http": set(),
     "echo": set(),
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
-INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType"}
+INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType",
+                "stream",  # promptfoo assembles a streamed answer into the same text; prompt-review asks for it whole
+                "usage_tier"}  # Perplexity's price tier: promptfoo's cost estimate only
+# Per wire format: settings of another API of the same vendor that the one we call sets itself.
+INERT_FOR_WIRE = {"bedrock": {"anthropic_version"}}  # the invoke API's body field; Converse names the version itself
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
     "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
-    "apiHost": "azure", "deployment_id": "azure", "apiVersion": "azure", "api_version": "azure",
+    "apiHost": "azure", "deployment_id": "azure", "deploymentName": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
 }
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
@@ -137,7 +146,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
             return f"refused: provider {pid!r}: {why}"
-    if pid.lower().endswith(CODE_EXTS):
+    if pid.lower().endswith(CODE_EXTS) or (pid.startswith("file://") and pid.rsplit(":", 1)[0].lower().endswith(CODE_EXTS)):
         return f"refused: provider {pid!r}: executes code from the PR (a provider written in code)"
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
@@ -251,7 +260,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             base_url = value
         elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(VENDORS[kind].wire, set()):
             params.append((key, value))
-        elif key in INERT_CONFIG:
+        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(VENDORS[kind].wire, set()):
             continue
         elif key in PLACE_KEYS:
             if key == "systemInstruction" and isinstance(value, dict):

@@ -91,6 +91,32 @@ def checked_name(value: str, what: str) -> str:
 # ---- requests ----------------------------------------------------------------------------------
 
 
+def _converse_tools(tools: list[Any], choice: Any) -> dict[str, Any]:
+    """Tools written for the OpenAI ({type: function, function: {…}}) or Anthropic ({name, input_schema})
+    API, and a tool_choice in either form, as Bedrock Converse's toolConfig."""
+    specs = []
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        schema = fn.get("parameters", fn.get("input_schema", {"type": "object"}))
+        spec = {"name": fn.get("name"), "inputSchema": {"json": schema}}
+        if fn.get("description"):
+            spec["description"] = fn["description"]
+        specs.append({"toolSpec": spec})
+    config: dict[str, Any] = {"tools": specs}
+    if isinstance(choice, dict):
+        kind = choice.get("type")
+        name = choice.get("name") or (choice.get("function") or {}).get("name")
+        if kind in ("tool", "function") and name:
+            config["toolChoice"] = {"tool": {"name": name}}
+        elif kind in ("auto", "any"):
+            config["toolChoice"] = {kind: {}}
+    elif choice in ("auto", "required", "any"):
+        config["toolChoice"] = {"auto": {}} if choice == "auto" else {"any": {}}
+    return config
+
+
 def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any] | None]:
     """(path under the base URL, JSON body) for one chat call; body None for a GET."""
     body: dict[str, Any]
@@ -105,10 +131,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             return "/responses", body
         if spec.option("isReasoningModel") and "max_tokens" in params:  # reasoning models take max_completion_tokens
             params["max_completion_tokens"] = params.pop("max_tokens")
+        extra = params.pop("passthrough", None)  # promptfoo's extra request fields, merged into the body
         body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], **params}
+        if isinstance(extra, dict):
+            body.update(extra)
         if spec.kind == "azure":
             version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
-            deployment = spec.option("deployment_id") or spec.model
+            deployment = spec.option("deployment_id") or spec.option("deploymentName") or spec.model
             return f"/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={quote(version, safe='')}", body
         return "/chat/completions", body
     if wire == "anthropic":
@@ -164,8 +193,14 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             conf = params["interfaceConfig"]
             inference.update({theirs: conf[ours] for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"),
                               ("max_new_tokens", "maxTokens"), ("stopSequences", "stopSequences")) if ours in conf})
+        if isinstance(params.get("textGenerationConfig"), dict):  # Titan's invoke-API settings, as Converse names them
+            conf = params["textGenerationConfig"]
+            inference.update({theirs: conf[ours] for ours, theirs in (("maxTokenCount", "maxTokens"), ("temperature", "temperature"),
+                              ("topP", "topP"), ("stopSequences", "stopSequences")) if ours in conf and conf[ours] != []})
         if isinstance(params.get("inferenceConfig"), dict):
             inference.update(params["inferenceConfig"])
+        if isinstance(params.get("tools"), list) and "toolConfig" not in params:
+            params["toolConfig"] = _converse_tools(params["tools"], params.get("tool_choice"))
         if "thinking" in params:
             fields = dict(params.get("additionalModelRequestFields") or {})
             fields.setdefault("thinking", params["thinking"])

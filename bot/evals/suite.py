@@ -23,6 +23,14 @@ class PromptSpec:
     line: int | None = None
 
 
+def prompt_ref_matches(ref: str, label: str) -> bool:
+    """A provider's `prompts:` entry names a prompt as promptfoo matches them: its label, a `prefix*`,
+    or the label of a file that holds several prompts (`ref#1`, `ref#2`, … here; `ref: …` in promptfoo)."""
+    if ref.endswith("*"):
+        return label.startswith(ref[:-1])
+    return label == ref or label.startswith((f"{ref}#", f"{ref}:"))
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     id: str  # as written, e.g. 'openai:chat:gpt-4o'
@@ -38,7 +46,7 @@ class ProviderSpec:
     prompts: tuple[str, ...] = ()  # labels of the prompts this provider runs (promptfoo's provider `prompts:`); () = all
 
     def runs(self, prompt_label: str) -> bool:
-        return not self.prompts or prompt_label in self.prompts
+        return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
 
     @property
     def slot(self) -> str:

@@ -62,12 +62,16 @@ def load_tests(
         if data.get("scenarios") is None:  # promptfoo runs a suite without tests once, with defaultTest's vars
             sources.append((located, (), {}))
         raw = []
-    entries: list[tuple[Path, Any]] | None = [(("tests",), raw)] if isinstance(raw, str) else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
+    entries: list[tuple[Path, Any]] | None = (
+        [(("tests",), raw)] if isinstance(raw, str) or _is_path_entry(raw)
+        else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
+    )
     if entries is None:
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
     for where, item in entries:
-        if isinstance(item, dict) and set(item) == {"path"} and isinstance(item["path"], str):
+        if _is_path_entry(item):  # {path, config}: config only reaches a generator, which is code (refused)
+            where = where + ("path",)
             item = item["path"] if item["path"].startswith("file://") else "file://" + item["path"]
         if isinstance(item, dict):
             sources.append((located, where, item))
@@ -214,6 +218,10 @@ def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:
     if not names:
         return [vars_]
     return [{**vars_, **dict(zip(names, values))} for values in itertools.product(*(vars_[n] for n in names))]
+
+
+def _is_path_entry(item: Any) -> bool:
+    return isinstance(item, dict) and "path" in item and set(item) <= {"path", "config"} and isinstance(item["path"], str)
 
 
 def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:
@@ -386,7 +394,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             if key == "provider":
                 grader, embedder = parse_grader(value, located, at, errors)
             elif key == "rubricPrompt":
-                rubric = rubric_prompt(value, located, at, errors)
+                rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
             elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
                 transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
             elif key == "transformVars":

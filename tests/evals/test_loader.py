@@ -120,7 +120,7 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
     [
         ("  - exec:python run.py\n", "exec providers run a shell command"),
         ("  - python:provider.py\n", "python providers run code"),
-        ("  - file://provider.js\n", "refused: provider file://provider.js: executes code from the PR"),
+        ("  - file://provider.js\n", "refused: provider 'file://provider.js': executes code from the PR"),
         ("  - id: https://example.com/api\n    config: {transformResponse: 'json.map(x => x.text)'}\n",
          "refused: transformResponse: executes code from the PR"),
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),

@@ -1,0 +1,182 @@
+"""Shapes found in promptfoo's own example configs that a first reading refused, misread or crashed on
+(measured with bench/compat_examples.py): each is a small config written here, accepted with
+promptfoo's meaning, or refused with a message that names the real rule."""
+
+from __future__ import annotations
+
+import json
+
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+from bot.evals.providers_wire import request
+from bot.evals.render import Renderer, RenderError
+
+PATH = "evals/promptfooconfig.yaml"
+
+
+def load(suite: str, **files: str | bytes):
+    tree = MemoryTree({PATH: suite, **{f"evals/{name.replace('__', '/')}": text for name, text in files.items()}})
+    return tree, load_suite(tree, PATH)
+
+
+def ok(suite: str, **files: str | bytes):
+    tree, (loaded, errors) = load(suite, **files)
+    assert errors == [], [str(e) for e in errors]
+    return tree, loaded
+
+
+def refused(suite: str, **files: str | bytes) -> list[str]:
+    _, (loaded, errors) = load(suite, **files)
+    assert loaded is None
+    return [f"{e.file}:{e.line}: {e.message}" for e in errors]
+
+
+def test_a_rubric_prompt_with_image_parts_is_refused_as_such_not_a_crash():
+    rubric = json.dumps([
+        {"role": "system", "content": "Grade the description."},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "{{picture}}"}},
+                                     {"type": "text", "text": "Answer: {{ output }} Criteria: {{ rubric }}"}]},
+    ])
+    errors = refused(
+        "prompts: ['Describe {{picture}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+        f"defaultTest:\n  options:\n    provider: openai:chat:gpt-4.1\n    rubricPrompt: '{rubric}'\n"
+        "  assert:\n    - {type: llm-rubric, value: accurate}\n"
+        "tests:\n  - vars: {picture: 'https://example.com/wave.jpg'}\n"
+    )
+    assert errors == [f"{PATH}:6: unsupported: rubricPrompt message 2 has content parts (images, audio, files); "
+                      "prompt-review sends text messages only"]
+
+
+def test_a_rubric_prompt_file_holds_the_grading_messages():
+    _, suite = ok(
+        "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+        "defaultTest:\n  assert:\n    - type: llm-rubric\n      value: neutral\n      rubricPrompt: file://judge.yaml\n"
+        "tests: [{vars: {q: 'Taxes?'}}]\n",
+        **{"judge.yaml": "- role: system\n  content: You rate leaning.\n- role: user\n  content: 'Q: {{q}} A: {{output}} ({{rubric}})'\n"},
+    )
+    assert json.loads(suite.tests[0].asserts[0].rubric_prompt) == [
+        {"role": "system", "content": "You rate leaning."}, {"role": "user", "content": "Q: Taxes? A: {{output}} ({{rubric}})"}]
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+                     "defaultTest:\n  assert:\n    - type: llm-rubric\n      value: neutral\n      rubricPrompt: file://missing.txt\n")
+    assert errors == [f"{PATH}:7: rubricPrompt file evals/missing.txt not found"]
+
+
+def test_the_same_provider_listed_twice_with_different_settings_is_two_providers():
+    _, suite = ok(
+        "prompts: ['{{q}}']\nproviders:\n  - id: openai:chat:gpt-4o-mini\n    config: {temperature: 0}\n"
+        "  - id: openai:chat:gpt-4o-mini\n    config: {temperature: 1}\n  - anthropic:claude-sonnet-4-0\n"
+        "tests: [{vars: {q: x}}]\n"
+    )
+    assert [(p.slot, dict(p.params)) for p in suite.providers] == [
+        ("openai:chat:gpt-4o-mini#1", {"temperature": 0}), ("openai:chat:gpt-4o-mini#2", {"temperature": 1}),
+        ("anthropic:claude-sonnet-4-0", {}),
+    ]
+    errors = refused("prompts: ['{{q}}']\nproviders:\n  - {id: openai:gpt-4o, label: a}\n  - {id: openai:gpt-4.1, label: a}\n")
+    assert errors == [f"{PATH}:2: provider 'a' is listed twice; give each a distinct label"]
+
+
+def _body(provider_yaml: str) -> dict:
+    _, suite = ok(f"prompts: ['{{{{q}}}}']\nproviders:\n{provider_yaml}tests: [{{vars: {{q: x}}}}]\n")
+    return request(suite.providers[0], (("user", "x"),))[1]
+
+
+def test_vendor_fields_of_the_examples_reach_the_request_and_streaming_changes_nothing():
+    perplexity = _body("  - id: perplexity:sonar-pro\n    config: {search_domain_filter: [example.com], search_recency_filter: week,"
+                       " return_related_questions: true, web_search_options: {search_context_size: high}, usage_tier: medium}\n")
+    assert perplexity["search_domain_filter"] == ["example.com"] and perplexity["search_recency_filter"] == "week"
+    assert perplexity["web_search_options"] == {"search_context_size": "high"} and "usage_tier" not in perplexity
+    assert _body("  - id: xai:grok-3\n    config: {search_parameters: {mode: auto}}\n")["search_parameters"] == {"mode": "auto"}
+    functions = [{"name": "weather", "parameters": {"type": "object"}}]
+    assert _body(f"  - id: openai:gpt-4o\n    config: {{functions: {json.dumps(functions)}}}\n")["functions"] == functions
+    claude = _body("  - id: anthropic:claude-sonnet-4-0\n    config: {stream: true, max_tokens: 100}\n")
+    assert "stream" not in claude and claude["max_tokens"] == 100
+
+
+def test_bedrock_settings_of_the_invoke_api_are_mapped_onto_converse():
+    titan = _body("  - id: bedrock:amazon.titan-text-express-v1\n    config:\n      region: us-east-1\n"
+                  "      textGenerationConfig: {maxTokenCount: 256, temperature: 0.2, topP: 0.9, stopSequences: [END]}\n")
+    assert titan["inferenceConfig"] == {"maxTokens": 256, "temperature": 0.2, "topP": 0.9, "stopSequences": ["END"]}
+    claude = _body("  - id: bedrock:us.anthropic.claude-sonnet-4-20250514-v1:0\n"
+                   "    config: {anthropic_version: bedrock-2023-05-31, max_tokens: 64}\n")
+    assert claude["inferenceConfig"] == {"maxTokens": 64} and "anthropic_version" not in json.dumps(claude)
+    tools = [{"type": "function", "function": {"name": "weather", "description": "w", "parameters": {"type": "object"}}}]
+    qwen = _body(f"  - id: bedrock:qwen.qwen3-32b-v1:0\n    config: {{tools: {json.dumps(tools)}, tool_choice: auto}}\n")
+    assert qwen["toolConfig"] == {"tools": [{"toolSpec": {"name": "weather", "description": "w", "inputSchema": {"json": {"type": "object"}}}}],
+                                  "toolChoice": {"auto": {}}}
+
+
+def test_an_azure_deployment_name_chooses_the_deployment():
+    _, suite = ok("prompts: ['{{q}}']\nproviders:\n  - id: azure:chat:gpt-4o\n"
+                  "    config: {apiHost: example.openai.azure.com, deploymentName: prod-4o}\ntests: [{vars: {q: x}}]\n")
+    assert request(suite.providers[0], (("user", "x"),))[0].startswith("/openai/deployments/prod-4o/chat/completions")
+
+
+def test_a_json_chat_prompt_with_template_tags_is_rendered_then_read_as_messages():
+    prompt = ('[\n  {"role": "system", "content": {{ system | dump }}},\n'
+              '  {% for turn in history %}\n  {"role": "{{ turn.role }}", "content": {{ turn.text | dump }}},\n  {% endfor %}\n'
+              '  {"role": "user", "content": {{ question | dump }}}\n]\n')
+    tree, suite = ok("prompts: [file://chat.json]\nproviders: [openai:chat:gpt-4o-mini]\n"
+                     "tests:\n  - vars:\n      system: Be brief.\n      question: 'And \"then\"?'\n"
+                     "      history: [{role: user, text: hi}, {role: assistant, text: hello}]\n",
+                     **{"chat.json": prompt})
+    (test,) = suite.tests
+    assert Renderer(tree).render(suite.prompts[0], test.vars) == (
+        ("system", "Be brief."), ("user", "hi"), ("assistant", "hello"), ("user", 'And "then"?'))
+    broken = {**test.vars, "history": [{"role": "robot", "text": "x"}]}
+    try:
+        Renderer(tree).render(suite.prompts[0], broken)
+    except RenderError as exc:
+        assert exc.error.file == "evals/chat.json" and "role must be system, user or assistant" in exc.error.message
+    else:
+        raise AssertionError("a rendered message list with a bad role must not be sent")
+
+
+def test_a_json_chat_prompt_that_is_invalid_without_template_tags_is_still_an_error():
+    errors = refused("prompts: [file://chat.json]\nproviders: [openai:chat:gpt-4o-mini]\n", **{"chat.json": '[{"role": "user", content: "x"}]'})
+    assert errors == ["evals/chat.json:1: invalid JSON: Expecting property name enclosed in double quotes"]
+
+
+def test_a_providers_prompts_entry_names_every_prompt_of_a_labelled_file_and_takes_a_wildcard():
+    _, suite = ok(
+        "prompts:\n  - {id: file://writing.txt, label: writing}\n  - {id: 'Look up {{topic}}', label: lookup}\n"
+        "providers:\n  - {id: openai:gpt-4o, prompts: [writing]}\n  - {id: openai:gpt-4.1-mini, prompts: ['look*']}\n"
+        "tests: [{vars: {topic: x}}]\n",
+        **{"writing.txt": "Write about {{topic}}\n---\nWrite a poem about {{topic}}\n"},
+    )
+    gpt4o, mini = suite.providers
+    assert [p.label for p in suite.prompts if gpt4o.runs(p.label)] == ["writing#1", "writing#2"]
+    assert [p.label for p in suite.prompts if mini.runs(p.label)] == ["lookup"]
+
+
+def test_code_shapes_are_refused_as_code_not_called_unknown():
+    errors = refused(
+        "prompts: ['{{q}}']\nproviders:\n  - file://provider.py:call_api\n  - file://main.go:CallApi\n"
+        "tests:\n  - path: file://cases.py:generate\n    config: {count: 3}\n",
+        **{"provider.py": "def call_api(p, o, c): return {}\n", "cases.py": "def generate(config): return []\n"},
+    )
+    assert errors == [
+        f"{PATH}:3: refused: provider 'file://provider.py:call_api': executes code from the PR (a provider written in code)",
+        f"{PATH}:4: refused: provider 'file://main.go:CallApi': executes code from the PR (a provider written in code)",
+        f"{PATH}:6: refused: file://cases.py:generate is a test generator — it would run code from the repository",
+    ]
+
+
+def test_tests_given_as_one_generator_mapping_are_refused_as_code():
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
+                     "tests:\n  path: file://dataset_loader.py:generate_tests\n  config: {dataset: org/set}\n",
+                     **{"dataset_loader.py": "def generate_tests(config): return []\n"})
+    assert errors == [f"{PATH}:4: refused: file://dataset_loader.py:generate_tests is a test generator — "
+                      "it would run code from the repository"]
+
+
+def test_image_and_audio_parts_in_a_chat_prompt_are_refused_as_such():
+    chat = json.dumps([{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                                    {"type": "image_url", "image_url": {"url": "{{image}}"}}]}])
+    errors = refused("prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\ntests: [{vars: {image: file://cat.jpg}}]\n",
+                     **{"vision.json": chat, "cat.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\xff\xff"})
+    assert errors == [
+        "evals/vision.json:1: unsupported: message 1 has content parts (images, audio, files); "
+        "prompt-review sends text messages only",
+        f"{PATH}:3: unsupported: var file 'cat.jpg' is not text (an image, audio or PDF); "
+        "prompt-review sends text messages only",
+    ]
