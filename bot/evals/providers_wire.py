@@ -98,7 +98,7 @@ def _converse_tools(tools: list[Any], choice: Any) -> dict[str, Any]:
     for tool in tools:
         if not isinstance(tool, dict):
             continue
-        fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        fn: dict[str, Any] = tool["function"] if isinstance(tool.get("function"), dict) else tool
         schema = fn.get("parameters", fn.get("input_schema", {"type": "object"}))
         spec = {"name": fn.get("name"), "inputSchema": {"json": schema}}
         if fn.get("description"):
