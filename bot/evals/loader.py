@@ -23,7 +23,7 @@ from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.providers_config import parse_provider
 from bot.evals.suite import PromptSpec, ProviderSpec, Suite, prompt_ref_matches
 
-PromptFormat = Literal["text", "chat"]  # PromptSpec.format
+PromptFormat = Literal["text", "chat", "chat-template"]  # PromptSpec.format
 
 TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
 # Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
@@ -288,15 +288,34 @@ def _short(text: str) -> str:
     return flat if len(flat) <= 60 else flat[:59] + "…"
 
 
+_TEMPLATE_TAG = re.compile(r"{%|{{")
+
+
+def _json_lines(path: str, text: str) -> LocatedYaml | None:
+    """Line numbers for a JSON file's values (JSON is YAML); None in the rare case YAML reads it otherwise."""
+    try:
+        return load_yaml(text, path)
+    except UserError:
+        return None
+
+
 def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]]:
     """(template, format, messages) per prompt in the file: a .txt file holds several prompts separated
     by lines of `---` (as promptfoo splits them); a .jsonl file one chat prompt per line."""
     lower = path.lower()
     if lower.endswith(".json"):
-        return [(text, "chat", _messages(path, load_json(path, text)))]
+        try:
+            data = load_json(path, text)
+        except UserError:
+            if not _TEMPLATE_TAG.search(text):
+                raise
+            # template tags between the messages ({% for %} over a history): promptfoo renders the whole
+            # file, then reads the message list; so does the renderer for this format
+            return [(text, "chat-template", ())]
+        return [(text, "chat", chat_messages(path, data, _json_lines(path, text)))]
     if lower.endswith((".yaml", ".yml")):
         located = load_yaml(text, path)
-        return [(text, "chat", _messages(path, located.data, located))]
+        return [(text, "chat", chat_messages(path, located.data, located))]
     if lower.endswith(".jsonl"):
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if not lines:
@@ -304,7 +323,7 @@ def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tu
         out: list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]] = []
         for n, line in lines:
             try:
-                out.append((line, "chat", _messages(path, load_json(path, line))))
+                out.append((line, "chat", chat_messages(path, load_json(path, line))))
             except UserError as exc:
                 raise UserError(SourceError(path, exc.errors[0].message, n)) from None
         return out
@@ -336,7 +355,7 @@ def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None =
     if stripped.startswith("["):
         try:
             data = safejson.loads(stripped)
-            return "chat", _messages("<inline prompt>", data)
+            return "chat", chat_messages("<inline prompt>", data)
         except safejson.JsonTooDeep as exc:
             message = f"the inline chat prompt is JSON nested deeper than {exc.limit} levels (limit {exc.limit})"
             raise UserError(SourceError(file, message, line)) from None
@@ -356,12 +375,16 @@ def load_json(path: str, text: str) -> Any:
         raise UserError(SourceError(path, f"invalid JSON: {exc.msg}", exc.lineno)) from None
 
 
-def _messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
+def chat_messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
+    """(role, content) pairs of a chat prompt's message list; UserError (file, line) for anything else."""
     if not isinstance(data, list) or not data:
         raise UserError(SourceError(path, "a chat prompt must be a non-empty list of {role, content} messages", 1))
     out = []
     for i, msg in enumerate(data):
         line = located.line_of((i,)) if located else None
+        if isinstance(msg, dict) and isinstance(msg.get("content"), list):
+            raise UserError(SourceError(path, f"unsupported: message {i + 1} has content parts (images, audio, files); "
+                                              "prompt-review sends text messages only", line))
         if not isinstance(msg, dict) or set(msg) - {"role", "content"} or not isinstance(msg.get("content"), str):
             raise UserError(SourceError(path, f"message {i + 1} must have a role and text content", line))
         if msg.get("role") not in ("system", "user", "assistant"):

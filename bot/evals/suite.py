@@ -17,7 +17,7 @@ SUITE_NAMES = ("promptfooconfig.yaml", "promptfooconfig.yml")
 class PromptSpec:
     label: str
     template: str  # raw template text (jinja2), or the JSON/YAML message list for chat prompts
-    format: Literal["text", "chat"]
+    format: Literal["text", "chat", "chat-template"]  # chat-template: a JSON message list rendered as a whole, then read
     source: str | None  # repo path of the prompt file; None for an inline prompt
     messages: tuple[tuple[str, str], ...] = ()  # chat prompts: (role, content template) pairs
     line: int | None = None

@@ -197,13 +197,19 @@ def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, 
 
 def _count_cases(vars_: dict[str, Any]) -> int:
     """How many cases `_expand_vars` would make, without making them."""
-    return math.prod(len(v) for v in vars_.values() if isinstance(v, list))
+    return math.prod(len(v) for v in vars_.values() if _expands(v))
+
+
+def _expands(value: Any) -> bool:
+    """promptfoo expands a list var whose first item is text; a list of objects (a chat history), of
+    numbers, or an empty list is one value."""
+    return isinstance(value, list) and bool(value) and isinstance(value[0], str)
 
 
 def _too_many(vars_: dict[str, Any], count: int, before: int, limit: int) -> str:
     raise_it = f"raise `limits.max_cases` in {CONFIG_PATH} (default {DEFAULT_MAX_CASES:,}) if they are all wanted"
     if count > 1:
-        lists = " × ".join(f"{name} ({len(v)})" for name, v in vars_.items() if isinstance(v, list))
+        lists = " × ".join(f"{name} ({len(v)})" for name, v in vars_.items() if _expands(v))
         what = f"the list-valued vars expand this test into {count:,} cases ({lists})"
         if before:
             what += f", after {before:,} cases from the tests before it"
@@ -214,7 +220,7 @@ def _too_many(vars_: dict[str, Any], count: int, before: int, limit: int) -> str
 
 def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:
     """A list-valued var runs the test once per value (promptfoo's cartesian expansion)."""
-    names = [k for k, v in vars_.items() if isinstance(v, list)]
+    names = [k for k, v in vars_.items() if _expands(v)]
     if not names:
         return [vars_]
     return [{**vars_, **dict(zip(names, values))} for values in itertools.product(*(vars_[n] for n in names))]
@@ -468,8 +474,9 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
             return ""
         try:
             return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.errors.append(SourceError(target, "not UTF-8 text"))
+        except UnicodeDecodeError:  # promptfoo sends images/audio as base64 parts and PDFs as their text
+            errors.add(located, where, f"unsupported: var file {ref!r} is not text (an image, audio or PDF); "
+                                       "prompt-review sends text messages only")
             return ""
     return value
 

@@ -180,3 +180,13 @@ def test_image_and_audio_parts_in_a_chat_prompt_are_refused_as_such():
         f"{PATH}:3: unsupported: var file 'cat.jpg' is not text (an image, audio or PDF); "
         "prompt-review sends text messages only",
     ]
+
+
+def test_a_list_var_of_objects_numbers_or_nothing_is_one_value_and_a_list_of_text_expands():
+    _, suite = ok(
+        "prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
+        "defaultTest:\n  vars:\n    history: [{user: Who founded it?}, {assistant: Someone}]\n"
+        "tests:\n  - vars: {q: [a, b], sizes: [1, 2], none: []}\n"
+    )
+    assert [t.vars for t in suite.tests] == [
+        {"history": [{"user": "Who founded it?"}, {"assistant": "Someone"}], "q": q, "sizes": [1, 2], "none": []} for q in ("a", "b")]
