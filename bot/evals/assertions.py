@@ -315,11 +315,12 @@ async def check_one(
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")
+        rubric_text = "" if a.value is None else str(a.value)  # promptfoo: a rubricPrompt may carry the whole rubric
         if a.rubric_prompt is not None or a.inputs:
-            ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output,
+            ok, score, _ = await grader.rubric(a.grader or default_grader, rubric_text, output,
                                                rubric_prompt=a.rubric_prompt, inputs=a.inputs)
         else:  # graders without rubric options stay usable
-            ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output)
+            ok, score, _ = await grader.rubric(a.grader or default_grader, rubric_text, output)
         if a.threshold is not None:
             ok = score >= a.threshold
     elif kind == "similar":

@@ -39,7 +39,7 @@ GRADER_INPUTS = {  # (required, optional)
     "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
 }
-NEEDS_VALUE = {"llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
+NEEDS_VALUE = {"similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 SUPPORTED = DETERMINISTIC | MODEL_GRADED
 CODE_TYPES = {"python", "javascript", "ruby"}
 RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sandbox.md); ruby is refused
@@ -131,6 +131,10 @@ def _as_text(value: Any) -> str:
 
 def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec | None, ProviderSpec | None]:
     """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …})."""
+    if isinstance(value, dict) and "id" in value and "embedding" in value:  # a grader, and its embedding model beside it
+        text_spec = parse_provider({k: v for k, v in value.items() if k != "embedding"}, located, where, errors)
+        emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True)
+        return text_spec, emb
     if isinstance(value, dict) and value and "id" not in value and set(value) <= GRADER_MAP_KEYS:
         text = parse_provider(value["text"], located, where + ("text",), errors) if "text" in value else None
         emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True) if "embedding" in value else None

@@ -419,7 +419,7 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
                 spec = parse_provider(loaded, doc, at, errors)
                 if spec is not None:
-                    out.append(spec)
+                    out.append(_with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
             continue
         spec = parse_provider(item, src, where, errors)
         if spec is not None:
@@ -439,9 +439,19 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
 
 
 def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> ProviderSpec:
-    """A provider setting given as file:// (Gemini's systemInstruction) replaced by the file's text."""
+    """Provider settings given as file:// replaced by the file: request fields (tools, response_format,
+    functions, responseSchema…) by the file's JSON/YAML data, as promptfoo loads them; Gemini's
+    systemInstruction by the file's text. The data is then part of the provider's fingerprint."""
+    if tree is None:
+        return spec
+    params = dict(spec.params)
+    for name, value in spec.params:
+        if isinstance(value, str) and value.startswith("file://"):
+            params[name] = _setting_from_file(tree, base_dir, located, where + ("config", name), value, errors)
+    if params != dict(spec.params):
+        spec = dataclasses.replace(spec, params=tuple(sorted(params.items())))
     ref = spec.option("systemInstruction")
-    if tree is None or not isinstance(ref, str) or not ref.startswith("file://"):
+    if not isinstance(ref, str) or not ref.startswith("file://"):
         return spec
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a system instruction written in code")
     if len(found) != 1:
@@ -453,6 +463,26 @@ def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> P
         return spec
     options = tuple(sorted({**dict(spec.options), "systemInstruction": text}.items()))
     return dataclasses.replace(spec, options=options)
+
+
+def _setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:
+    path = resolve(base_dir, ref[len("file://"):])
+    if path is None or not path.lower().endswith((".json", ".yaml", ".yml")):
+        errors.add(located, where, f"{ref}: a provider setting from a file must be a .json, .yaml or .yml file inside the repository")
+        return ref
+    try:
+        raw = read_bounded(tree, path, errors.max_file_bytes)
+        if raw is None:
+            errors.add(located, where, f"file {path} not found")
+            return ref
+        return yaml_or_json(path, raw.decode("utf-8"))
+    except FileTooLarge as exc:
+        errors.add(located, where, f"{path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
+    except UnicodeDecodeError:
+        errors.add(located, where, f"{path} is not UTF-8 text")
+    except UserError as exc:
+        errors.extend(exc)
+    return ref
 
 
 def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:

@@ -251,8 +251,10 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
                 doc = _csv_tests(path, text)
             elif lower.endswith(".jsonl"):
                 doc = _jsonl_tests(path, text)
-            elif lower.endswith((".yaml", ".yml", ".json")):
-                doc = load_yaml(text, path)  # JSON is YAML; this keeps line numbers
+            elif lower.endswith((".yaml", ".yml")):
+                doc = load_yaml(text, path)
+            elif lower.endswith(".json"):
+                doc = _json_tests(path, text)
             else:
                 errors.add(located, where, f"test file {path} must be .yaml, .yml, .json, .jsonl or .csv")
                 continue
@@ -268,6 +270,17 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
         else:
             out.append((doc, (), doc.data))
     return out
+
+
+def _json_tests(path: str, text: str) -> LocatedYaml:
+    """A .json test file read as YAML for its line numbers; by the JSON parser when YAML reads it
+    otherwise (JSON escapes YAML refuses, such as lone surrogates), then lines are of the file only."""
+    try:
+        return load_yaml(text, path)
+    except UserError:
+        doc = LocatedYaml(file=path, data=load_json(path, text))
+        doc.lines[()] = 1
+        return doc
 
 
 def _jsonl_tests(path: str, text: str) -> LocatedYaml:
@@ -295,25 +308,53 @@ def _csv_tests(path: str, text: str) -> LocatedYaml:
         i = len(doc.data)
         doc.lines[(i,)] = reader.line_num
         test: dict[str, Any] = {"vars": {}, "assert": []}
+        metric = None
+        per_assert: dict[int, dict[str, float]] = {}  # __config:__expectedN:threshold, by assertion index
         for column, value in row.items():
             if column is None:
                 raise UserError(doc.error((i,), "row has more cells than the header"))
-            value = value or ""
+            column, value = column.strip(), value or ""
             if column.startswith("__expected"):
                 if value.strip():
-                    test["assert"].append(expected_to_assertion(value))
+                    test["assert"].append(expected_to_assertion(value.strip()))
             elif column == "__description":
                 test["description"] = value
             elif column == "__threshold":
-                test["threshold"] = float(value) if value else None
+                test["threshold"] = _csv_number(doc, i, column, value) if value.strip() else None
+            elif column == "__metric":
+                metric = value or None
             elif column.startswith("__metadata:"):
-                test.setdefault("metadata", {})[column.split(":", 1)[1]] = value
+                key = column.split(":", 1)[1]
+                if key.endswith("[]") and value.strip():  # a list: comma-separated, `\,` for a comma
+                    test.setdefault("metadata", {})[key[:-2]] = [v.strip().replace("\\,", ",") for v in re.split(r"(?<!\\),", value)]
+                elif value.strip():
+                    test.setdefault("metadata", {})[key] = value
+            elif column.startswith("__config:"):
+                m = re.fullmatch(r"__config:__expected(\d*):(\w+)", column)
+                if m is None or m.group(2) != "threshold" or m.group(1) == "0":
+                    raise UserError(doc.error((i,), f"CSV column {column!r}: the form is __config:__expected:threshold "
+                                                    "or __config:__expectedN:threshold"))
+                per_assert[int(m.group(1) or 1) - 1] = {"threshold": _csv_number(doc, i, column, value)}
             elif column.startswith("__"):
                 raise UserError(doc.error((i,), f"unsupported CSV column {column!r}"))
             else:
                 test["vars"][column] = value
+        for n, a in enumerate(test["assert"]):  # as promptfoo: by position among the non-empty __expected cells
+            if metric is not None:
+                a["metric"] = metric
+            a.update(per_assert.get(n, {}))
         doc.data.append(test)
     return doc
+
+
+def _csv_number(doc: LocatedYaml, i: int, column: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise UserError(doc.error((i,), f"CSV column {column!r}: {value!r} is not a number"))
+    return number
 
 
 def expected_to_assertion(text: str) -> dict[str, Any]:

@@ -190,3 +190,50 @@ def test_a_list_var_of_objects_numbers_or_nothing_is_one_value_and_a_list_of_tex
     )
     assert [t.vars for t in suite.tests] == [
         {"history": [{"user": "Who founded it?"}, {"assistant": "Someone"}], "q": q, "sizes": [1, 2], "none": []} for q in ("a", "b")]
+
+
+def test_tools_and_response_formats_from_files_are_sent_as_their_data():
+    tools = [{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "object"}}]}]
+    _, suite = ok(
+        "prompts: ['{{q}}']\nproviders:\n  - id: google:gemini-2.0-flash\n    config: {tools: file://tools.json}\n"
+        "  - id: openai:gpt-4o\n    config: {response_format: file://format.yaml}\ntests: [{vars: {q: x}}]\n",
+        **{"tools.json": json.dumps(tools), "format.yaml": "type: json_schema\njson_schema: {name: answer, schema: {type: object}}\n"},
+    )
+    gemini, gpt = suite.providers
+    assert request(gemini, (("user", "x"),))[1]["tools"] == tools
+    assert request(gpt, (("user", "x"),))[1]["response_format"] == {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+    errors = refused("prompts: ['{{q}}']\nproviders:\n  - id: openai:gpt-4o\n    config:\n      tools: file://missing.json\n")
+    assert errors == [f"{PATH}:5: file evals/missing.json not found"]
+
+
+def test_csv_columns_set_an_assertions_threshold_the_metric_and_list_metadata():
+    _, suite = ok(
+        "prompts: ['{{topic}}']\nproviders: [openai:gpt-4o]\ntests: file://cases.csv\n",
+        **{"cases.csv": "topic,__expected1,__expected2,__metric, __metadata:tags[],__config:__expected:threshold,__config:__expected2:threshold\n"
+                        '"ml"," contains: algorithm","levenshtein: ml",quality,"ai,data\\,science",0.9,0.8\n'},
+    )
+    (test,) = suite.tests
+    assert [(a.type, a.value, a.threshold, a.metric) for a in test.asserts] == [
+        ("contains", "algorithm", 0.9, "quality"), ("levenshtein", "ml", 0.8, "quality")]
+    assert test.metadata == {"tags": ["ai", "data,science"]}
+    errors = refused("prompts: ['{{t}}']\nproviders: [openai:gpt-4o]\ntests: file://cases.csv\n",
+                     **{"cases.csv": "t,__expected,__config:__expected:weight\nx,contains: x,2\n"})
+    assert errors == ["evals/cases.csv:2: CSV column '__config:__expected:weight': the form is __config:__expected:threshold "
+                      "or __config:__expectedN:threshold"]
+
+
+def test_a_json_test_file_with_escapes_yaml_refuses_is_read_as_json():
+    cases = '[{"vars": {"q": "emoji \\ud83d\\ude00 here"}, "assert": [{"type": "contains", "value": "ok"}]}]'
+    _, suite = ok("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ntests: file://cases.json\n", **{"cases.json": cases})
+    assert suite.tests[0].vars["q"] == "emoji \U0001F600 here"
+
+
+def test_a_grader_with_its_embedding_model_beside_it():
+    _, suite = ok(
+        "prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
+        "defaultTest:\n  options:\n    provider:\n      id: mistral:mistral-large-latest\n      embedding:\n        id: mistral:embedding:mistral-embed\n"
+        "tests:\n  - vars: {q: hi}\n    assert:\n      - {type: similar, value: hello}\n      - {type: llm-rubric}\n"
+    )
+    similar, rubric = suite.tests[0].asserts
+    assert (suite.tests[0].grader.model, similar.grader.model) == ("mistral-large-latest", "mistral-embed")
+    assert rubric.value is None
