@@ -20,7 +20,7 @@ from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.providers_config import parse_provider
+from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, parse_provider
 from bot.evals.suite import PromptSpec, ProviderSpec, Suite, prompt_ref_matches
 
 PromptFormat = Literal["text", "chat", "chat-template"]  # PromptSpec.format
@@ -206,22 +206,22 @@ def load_prompts(
     raw = located.data.get("prompts")
     if raw is None:  # promptfoo's default: the test's `prompt` var is the prompt
         return [PromptSpec("{{prompt}}", "{{prompt}}", "text", None, (), None)]
-    items: list[tuple[Path, Any, str | None]] = []
+    items: list[tuple[Path, Any, str | None, dict[str, Any]]] = []
     if isinstance(raw, str):
-        items.append((("prompts",), raw, None))
+        items.append((("prompts",), raw, None, {}))
     elif isinstance(raw, dict):  # {'file://a.txt': 'label'}
-        items.extend((("prompts", k), k, v if isinstance(v, str) else None) for k, v in raw.items())
+        items.extend((("prompts", k), k, v if isinstance(v, str) else None, {}) for k, v in raw.items())
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
             where: Path = ("prompts", i)
             if isinstance(item, str):
-                items.append((where, item, None))
+                items.append((where, item, None, {}))
             elif isinstance(item, dict):
                 for key in item:
                     if key == "function":
                         errors.add(located, where + (key,), "refused: prompt key 'function': executes code from the PR (a prompt function)")
                     elif key == "config":
-                        errors.add(located, where + (key,), "unsupported: per-prompt `config` (provider settings for one prompt) is not part of prompt-review yet; set them on the provider")
+                        _check_prompt_config(located, where + (key,), item[key], errors)
                     elif key not in ("id", "raw", "label"):
                         errors.add(located, where + (key,), f"unsupported prompt key {key!r} (supported: id, raw, label)")
                 # with `raw`, `id` only names the prompt (promptfoo); without it, `id` is the text or file://
@@ -230,20 +230,36 @@ def load_prompts(
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
                 label = item.get("label") or (item.get("id") if "raw" in item and isinstance(item.get("id"), str) else None)
-                items.append((where, ref, label))
+                config = item.get("config")
+                items.append((where, ref, label, config if isinstance(config, dict) else {}))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:
         errors.add(located, ("prompts",), "prompts must be a list")
     out: list[PromptSpec] = []
-    for where, ref, label in items:
-        out.extend(_prompt(tree, base_dir, located, errors, where, ref, label, max_bytes))
+    for where, ref, label, config in items:
+        found = _prompt(tree, base_dir, located, errors, where, ref, label, max_bytes)
+        settings = tuple(sorted((k, v) for k, v in config.items() if k not in INERT_CONFIG))
+        out.extend(dataclasses.replace(p, config=settings) if settings else p for p in found)
     seen: set[str] = set()
     for p in out:
         if p.label in seen:
             errors.add(located, ("prompts",), f"two prompts share the label {p.label!r}; give them distinct labels")
         seen.add(p.label)
     return out
+
+
+def _check_prompt_config(located: LocatedYaml, where: Path, config: Any, errors: Collector) -> None:
+    """A prompt's `config`: request settings sent with this prompt to every provider (sampling
+    parameters and vendor request fields); credentials and URLs stay on the provider."""
+    if not isinstance(config, dict):
+        errors.add(located, where, "a prompt's config must be a mapping")
+        return
+    allowed = PROVIDER_PARAMS.union(*PASSTHROUGH.values())
+    for key in config:
+        if key not in allowed and key not in INERT_CONFIG:
+            errors.add(located, where + (key,), f"unsupported prompt config key {key!r}: a prompt's config may hold request settings "
+                                                "(temperature, max_tokens, response_format, tools, …); set anything else on the provider")
 
 
 def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None = None) -> list[PromptSpec]:

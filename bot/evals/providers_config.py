@@ -193,6 +193,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if model and rest[0] not in ("completion", "embeddings", "embedding"):
             return "ollama", model, ()
     elif head in VENDORS and VENDORS[head].wire == "openai" and head != "azure":
+        if len(rest) > 1 and rest[0] in OPENAI_NON_CHAT | {"audio", "video", "tts"}:  # e.g. hyperbolic:image:MODEL
+            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "
+                    "text answers of chat models")
         model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
         if model:
             return head, model, ()

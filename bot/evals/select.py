@@ -191,6 +191,7 @@ def expand(
             for provider in suite.providers:
                 if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
                     continue
+                provider = provider.for_prompt(prompt)
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case = CaseInput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
@@ -21,6 +22,9 @@ class PromptSpec:
     source: str | None  # repo path of the prompt file; None for an inline prompt
     messages: tuple[tuple[str, str], ...] = ()  # chat prompts: (role, content template) pairs
     line: int | None = None
+    # promptfoo's per-prompt `config`: provider settings over the provider's own. Not part of the prompt's
+    # identity (its values may be mappings); a case sees it in its provider's fingerprint (ProviderSpec.for_prompt).
+    config: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
 
 def prompt_ref_matches(ref: str, label: str) -> bool:
@@ -58,6 +62,12 @@ class ProviderSpec:
         if self.options:  # absent when empty: fingerprints (cache keys) of existing suites stay the same
             out["options"] = [list(o) for o in self.options]
         return out
+
+    def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
+        """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""
+        if not prompt.config:
+            return self
+        return dataclasses.replace(self, params=tuple(sorted({**dict(self.params), **dict(prompt.config)}.items())))
 
     def option(self, name: str, default: Any = None) -> Any:
         return dict(self.options).get(name, default)

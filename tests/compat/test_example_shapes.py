@@ -10,6 +10,7 @@ from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.providers_wire import request
 from bot.evals.render import Renderer, RenderError
+from bot.evals.select import expand
 
 PATH = "evals/promptfooconfig.yaml"
 
@@ -237,3 +238,24 @@ def test_a_grader_with_its_embedding_model_beside_it():
     similar, rubric = suite.tests[0].asserts
     assert (suite.tests[0].grader.model, similar.grader.model) == ("mistral-large-latest", "mistral-embed")
     assert rubric.value is None
+
+
+def test_an_image_or_audio_provider_of_a_chat_vendor_is_not_taken_for_a_chat_model():
+    errors = refused("prompts: ['{{prompt}}']\nproviders:\n  - id: hyperbolic:image:SDXL1.0-base\n    config: {width: 1024}\n")
+    assert errors == [f"{PATH}:3: unsupported: provider 'hyperbolic:image:SDXL1.0-base' is not a chat model (image); "
+                      "prompt-review reviews text answers of chat models"]
+
+
+def test_a_prompts_config_is_sent_with_that_prompt_over_the_providers_settings():
+    tree, suite = ok(
+        "prompts:\n  - label: json\n    raw: 'Solve {{p}}'\n    config:\n      temperature: 0\n"
+        "      response_format: {type: json_object}\n  - {label: plain, raw: 'Solve {{p}}'}\n"
+        "providers:\n  - id: openai:gpt-4o\n    config: {temperature: 0.7, max_tokens: 50}\ntests: [{vars: {p: 1+1}}]\n"
+    )
+    cases, _ = expand(suite, Renderer(tree))
+    bodies = {c.prompt.label: request(c.provider, c.messages)[1] for c in cases.values()}
+    assert (bodies["json"]["temperature"], bodies["json"]["response_format"], bodies["json"]["max_tokens"]) == (0, {"type": "json_object"}, 50)
+    assert (bodies["plain"]["temperature"], "response_format" in bodies["plain"]) == (0.7, False)
+    errors = refused("prompts:\n  - {raw: hi, config: {apiBaseUrl: 'http://127.0.0.1:9'}}\nproviders: [openai:gpt-4o]\n")
+    assert errors == [f"{PATH}:2: unsupported prompt config key 'apiBaseUrl': a prompt's config may hold request settings "
+                      "(temperature, max_tokens, response_format, tools, …); set anything else on the provider"]
