@@ -27,7 +27,8 @@ PromptFormat = Literal["text", "chat", "chat-template"]  # PromptSpec.format
 
 TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
 # Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
-INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing"}
+INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing",
+              "assertionTemplates"}  # reached through $ref
 REFUSED_TOP = {
     "extensions": "executes code from the PR (extension hooks are JavaScript/Python files)",
     "nunjucksFilters": "executes code from the PR (custom nunjucks filters are JavaScript files)",
@@ -163,9 +164,11 @@ def load_suite(
         located = _parse_suite_yaml(raw, path)
     except UserError as exc:
         return None, exc.errors
-    data = located.data
-    if not isinstance(data, dict):
+    if not isinstance(located.data, dict):
         return None, [SourceError(path, "a suite must be a mapping with prompts, providers and tests", 1)]
+    if b"$ref" in raw:
+        located = _local_refs(located, errors)
+    data = located.data
     for key in data:
         if key in TOP_KEYS or key in INERT_KEYS:
             continue
@@ -198,6 +201,58 @@ def load_suite(
 
 
 # ---- prompts ---------------------------------------------------------------------------------
+
+
+MAX_REF_NODES = 100_000  # values a suite's $refs may expand to: references to references grow exponentially
+
+
+def _local_refs(located: LocatedYaml, errors: Collector) -> LocatedYaml:
+    """promptfoo dereferences `$ref: '#/a/b'` JSON pointers within its config (e.g. to an entry of
+    `assertionTemplates`); the same here, on a copy, each expansion counted against MAX_REF_NODES.
+    A value brought in by a $ref reports the $ref's line."""
+    budget = [MAX_REF_NODES]
+
+    def target_of(ref: str) -> Any:
+        node = located.data
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise KeyError(ref)
+        return node
+
+    def walk(node: Any, where: Path, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise OverflowError
+        if isinstance(node, dict) and set(node) == {"$ref"} and isinstance(node["$ref"], str):
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                errors.add(located, where, f"unsupported: $ref {ref!r}: only references within this file (#/…) are resolved")
+                return node
+            if depth >= 8:
+                errors.add(located, where, f"$ref {ref!r}: references nested more than 8 deep")
+                return node
+            try:
+                return walk(target_of(ref), where, depth + 1)
+            except KeyError:
+                errors.add(located, where, f"$ref {ref!r} points at nothing in this file")
+                return node
+        if isinstance(node, dict):
+            return {k: walk(v, where + (k,) if depth == 0 else where, depth) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, where + (i,) if depth == 0 else where, depth) for i, v in enumerate(node)]
+        return node
+
+    try:
+        data = walk(located.data, (), 0)
+    except OverflowError:
+        errors.add(located, (), f"the suite's $refs expand to more than {MAX_REF_NODES:,} values")
+        return located
+    return LocatedYaml(located.file, data, located.lines)
 
 
 def load_prompts(

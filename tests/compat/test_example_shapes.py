@@ -259,3 +259,23 @@ def test_a_prompts_config_is_sent_with_that_prompt_over_the_providers_settings()
     errors = refused("prompts:\n  - {raw: hi, config: {apiBaseUrl: 'http://127.0.0.1:9'}}\nproviders: [openai:gpt-4o]\n")
     assert errors == [f"{PATH}:2: unsupported prompt config key 'apiBaseUrl': a prompt's config may hold request settings "
                       "(temperature, max_tokens, response_format, tools, …); set anything else on the provider"]
+
+
+def test_assertion_templates_are_reached_through_ref():
+    _, suite = ok(
+        "prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
+        "assertionTemplates:\n  pirate: {type: icontains, value: arrr}\n"
+        "tests:\n  - vars: {q: hi}\n    assert:\n      - {type: contains, value: h}\n      - $ref: '#/assertionTemplates/pirate'\n"
+    )
+    assert [(a.type, a.value, a.line) for a in suite.tests[0].asserts] == [("contains", "h", 8), ("icontains", "arrr", 9)]
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ntests:\n  - vars: {q: hi}\n    assert:\n"
+                     "      - $ref: '#/assertionTemplates/missing'\n")
+    assert errors[0] == f"{PATH}:6: $ref '#/assertionTemplates/missing' points at nothing in this file"
+
+
+def test_references_to_references_cannot_blow_up_the_suite():
+    levels = "".join(f"  l{i}: ['$ref': '#/t/l{i - 1}', '$ref': '#/t/l{i - 1}']\n".replace("'$ref': ", "{$ref: ").replace("', ", "'}, ").replace("']\n", "'}]\n")
+                     for i in range(1, 40))
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\nt:\n  l0: {type: contains, value: x}\n" + levels +
+                     "tests:\n  - vars: {q: hi}\n    assert: {$ref: '#/t/l39'}\n")
+    assert any("references nested more than 8 deep" in e or "expand to more than" in e for e in errors), errors
