@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import math
+import posixpath
 import re
 from dataclasses import replace
 from typing import Any
@@ -398,12 +399,14 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if description is not None and not isinstance(description, str):
         description = str(description)
     vars_ = item.get("vars") or {}
-    if isinstance(vars_, str) and vars_.startswith("file://"):
-        vars_ = _vars_from_file(tree, base_dir, located, where + ("vars",), vars_, errors)
-    elif isinstance(vars_, list) and all(isinstance(v, str) and v.startswith("file://") for v in vars_):
+    if isinstance(vars_, str) or (isinstance(vars_, list) and vars_ and all(isinstance(v, str) for v in vars_)):
+        # files (globs too; `file://` optional), merged in order; paths from the test's own file, as promptfoo
+        refs = [vars_] if isinstance(vars_, str) else vars_
         merged: dict = {}
-        for i, ref in enumerate(vars_):
-            merged.update(_vars_from_file(tree, base_dir, located, where + ("vars", i), ref, errors))
+        for i, ref in enumerate(refs):
+            at = where + ("vars",) if isinstance(vars_, str) else where + ("vars", i)
+            ref = ref if ref.startswith("file://") else "file://" + ref
+            merged.update(_vars_from_file(tree, posixpath.dirname(located.file), located, at, ref, errors))
         vars_ = merged
     if not isinstance(vars_, dict):
         errors.add(located, where + ("vars",), "vars must be a mapping of name → value (or a file:// reference to one)")
@@ -468,19 +471,28 @@ def _vars_from_file(tree, base_dir, located, where, ref: str, errors) -> dict:
     if is_code_ref(inner):
         errors.add(located, where, code_refusal("a vars generator"))
         return {}
-    target = resolve(base_dir, inner)
-    if target is None or tree.read(target) is None or not target.lower().endswith((".yaml", ".yml", ".json")):
-        errors.add(located, where, f"vars file {inner!r} not found (vars from a file must be a .yaml/.yml/.json mapping)")
+    found = expand_refs(tree, base_dir, inner) if _is_glob(inner) else [resolve(base_dir, inner)]
+    if isinstance(found, str):
+        errors.add(located, where, found)
         return {}
-    try:
-        data = yaml_or_json(target, read_text(tree, target))
-    except UserError as exc:
-        errors.extend(exc)
-        return {}
-    if not isinstance(data, dict):
-        errors.add(located, where, f"vars file {inner!r} must hold a mapping of name → value")
-        return {}
-    return data
+    merged: dict = {}
+    for target in found:
+        if target is None or tree.read(target) is None or not target.lower().endswith((".yaml", ".yml", ".json")):
+            errors.add(located, where, f"vars file {inner!r} not found (vars from a file must be a .yaml/.yml/.json mapping)")
+            return {}
+        try:
+            data = yaml_or_json(target, read_text(tree, target, errors.max_file_bytes))
+        except UserError as exc:
+            errors.extend(exc)
+            return {}
+        except FileTooLarge as exc:
+            errors.add(located, where, _var_too_large(exc))
+            return {}
+        if not isinstance(data, dict):
+            errors.add(located, where, f"vars file {target!r} must hold a mapping of name → value")
+            return {}
+        merged.update(data)
+    return merged
 
 
 def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, limit: int) -> Any:

@@ -279,3 +279,12 @@ def test_references_to_references_cannot_blow_up_the_suite():
     errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\nt:\n  l0: {type: contains, value: x}\n" + levels +
                      "tests:\n  - vars: {q: hi}\n    assert: {$ref: '#/t/l39'}\n")
     assert any("references nested more than 8 deep" in e or "expand to more than" in e for e in errors), errors
+
+
+def test_vars_given_as_paths_and_globs_are_read_from_the_tests_own_folder():
+    _, suite = ok(
+        "prompts: ['{{topic}} {{tone}} {{extra}}']\nproviders: [openai:gpt-4o]\ntests: file://cases/more.yaml\n",
+        **{"cases__more.yaml": "- vars: ../vars/vars_*.yaml\n- vars: [../vars/vars_a.yaml, file://../vars/extra.yaml]\n",
+           "vars__vars_a.yaml": "topic: tea\ntone: dry\n", "vars__vars_b.yaml": "tone: warm\n", "vars__extra.yaml": "extra: x\n"},
+    )
+    assert [t.vars for t in suite.tests] == [{"topic": "tea", "tone": "warm"}, {"topic": "tea", "tone": "dry", "extra": "x"}]
