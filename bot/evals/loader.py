@@ -21,9 +21,11 @@ from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, parse_provider
-from bot.evals.suite import PromptSpec, ProviderSpec, Suite, prompt_ref_matches
+from bot.evals.sandbox.js import JsCode
+from bot.evals.sandbox.py import PyCode
+from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
 
-PromptFormat = Literal["text", "chat", "chat-template"]  # PromptSpec.format
+PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
 
 TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
 # Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
@@ -333,6 +335,8 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
             errors.extend(exc)
             return []
         return [PromptSpec(label or _short(ref), ref, fmt, None, messages, line)]
+    if is_code_ref(ref[len("file://"):]):
+        return _prompt_function(tree, base_dir, located, errors, where, ref, label, max_bytes)
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a prompt function")
     out = []
     for p in found:
@@ -352,6 +356,48 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
         for n, (part, fmt, messages) in enumerate(parts):
             out.append(PromptSpec(name if len(parts) == 1 else f"{name}#{n + 1}", part, fmt, p, messages, line))
     return out
+
+
+_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
+
+
+def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None) -> list[PromptSpec]:
+    """`file://prompt.js[:name]` or `file://prompt.py:name`: a function of the test's vars that returns the
+    prompt (text or messages). It runs in the sandbox when the cases are expanded, under the same gate as
+    any suite code (docs/sandbox.md); nothing runs while loading."""
+    inner = ref[len("file://"):]
+    m = _PROMPT_FUNCTION.match(inner)
+    if m is None:
+        errors.add(located, where, f"refused: {ref} is a prompt function prompt-review does not run (it runs JavaScript "
+                                   ".js/.cjs/.mjs and Python .py functions in its sandbox; TypeScript and other code are not run)")
+        return []
+    path, name = resolve(base_dir, m["path"]), m["name"]
+    if path is None or tree.read(path) is None:
+        errors.add(located, where, f"prompt function file {m['path']!r} not found")
+        return []
+    try:
+        text = read_text(tree, path, max_bytes)
+    except FileTooLarge as exc:
+        errors.add(located, where, f"prompt function file {path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+        return []
+    except UserError as exc:
+        errors.extend(exc)
+        return []
+    code: Code
+    if path.endswith(".py"):
+        if name is None:
+            errors.add(located, where, f"unsupported: {ref}: a Python prompt needs its function (file://{m['path']}:name); "
+                                       "a script that prints the prompt is not run")
+            return []
+        # promptfoo calls fn(context); the sandbox calls (output, context): a wrapper after the file's own lines
+        code = PyCode(f"{text}\n\ndef __pr_prompt(output, context):\n    return {name}(context)\n", file=path, function="__pr_prompt")
+    else:
+        if name is not None and "." in name:
+            errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")
+            return []
+        code = JsCode(text, file=path, function=name)  # called as fn(context): its first argument is the context
+    return [PromptSpec(label or inner, text, "function", path, (), located.line_of(where), code=code)]
 
 
 def _short(text: str) -> str:

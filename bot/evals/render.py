@@ -315,6 +315,8 @@ class Renderer:
 
     def dependencies(self, prompt: PromptSpec) -> tuple[str, ...]:
         """Files a prompt reads: its own file and every statically named include/import/extends."""
+        if prompt.code is not None:  # a prompt function: its own file (it imports nothing)
+            return (prompt.source,) if prompt.source else ()
         seen: list[str] = []
         todo: list[tuple[str | None, str]] = [(prompt.source, prompt.template)]
         if prompt.format == "chat":

@@ -18,13 +18,15 @@ SUITE_NAMES = ("promptfooconfig.yaml", "promptfooconfig.yml")
 class PromptSpec:
     label: str
     template: str  # raw template text (jinja2), or the JSON/YAML message list for chat prompts
-    format: Literal["text", "chat", "chat-template"]  # chat-template: a JSON message list rendered as a whole, then read
+    # chat-template: a JSON message list rendered as a whole, then read; function: `code` makes the prompt
+    format: Literal["text", "chat", "chat-template", "function"]
     source: str | None  # repo path of the prompt file; None for an inline prompt
     messages: tuple[tuple[str, str], ...] = ()  # chat prompts: (role, content template) pairs
     line: int | None = None
     # promptfoo's per-prompt `config`: provider settings over the provider's own. Not part of the prompt's
     # identity (its values may be mappings); a case sees it in its provider's fingerprint (ProviderSpec.for_prompt).
     config: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    code: Code | None = None  # a prompt function (format "function"), run in the sandbox under the code gate
 
 
 def prompt_ref_matches(ref: str, label: str) -> bool:

@@ -10,7 +10,7 @@ from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.providers_wire import request
 from bot.evals.render import Renderer, RenderError
-from bot.evals.select import expand
+from bot.evals.select import CodeGate, base_only_gate, expand
 
 PATH = "evals/promptfooconfig.yaml"
 
@@ -288,3 +288,53 @@ def test_vars_given_as_paths_and_globs_are_read_from_the_tests_own_folder():
            "vars__vars_a.yaml": "topic: tea\ntone: dry\n", "vars__vars_b.yaml": "tone: warm\n", "vars__extra.yaml": "extra: x\n"},
     )
     assert [t.vars for t in suite.tests] == [{"topic": "tea", "tone": "warm"}, {"topic": "tea", "tone": "dry", "extra": "x"}]
+
+
+PROMPT_JS = """module.exports.chat = function ({ vars, provider }) {
+  return [{ role: 'system', content: 'You answer for ' + provider.label + '.' },
+          { role: 'user', content: 'Tell me about ' + vars.topic }];
+};
+module.exports.plain = (context) => 'Topic: ' + context.vars.topic;
+"""
+PROMPT_PY = """class Prompt:
+    @staticmethod
+    def short(context):
+        return f"In one line: {context['vars']['topic']}"
+
+
+def broken(context):
+    return 42
+"""
+
+
+def test_prompt_functions_run_in_the_sandbox_per_provider_and_return_text_or_messages():
+    tree, suite = ok(
+        "prompts:\n  - file://prompts.js:chat\n  - file://prompts.js:plain\n  - file://prompts.py:Prompt.short\n"
+        "providers:\n  - {id: openai:gpt-4o, label: four}\ntests: [{vars: {topic: tides}}]\n",
+        **{"prompts.js": PROMPT_JS, "prompts.py": PROMPT_PY},
+    )
+    cases, errors = expand(suite, Renderer(tree), gate=CodeGate())  # the base side: its code runs
+    assert errors == []
+    assert [c.messages for c in cases.values()] == [
+        (("system", "You answer for four."), ("user", "Tell me about tides")),
+        (("user", "Topic: tides"),),
+        (("user", "In one line: tides"),),
+    ]
+    assert all(c.deps[0] in ("evals/prompts.js", "evals/prompts.py") for c in cases.values())
+
+
+def test_a_prompt_function_from_the_pr_waits_for_the_gate_and_a_bad_return_is_a_case_error():
+    tree, suite = ok("prompts: [file://prompts.py:broken]\nproviders: [openai:gpt-4o]\ntests: [{vars: {topic: x}}]\n",
+                     **{"prompts.py": PROMPT_PY})
+    (case,) = expand(suite, Renderer(tree), gate=CodeGate())[0].values()
+    assert case.messages is None and "a prompt function must return text or a list of {role, content} messages; it returned int" in case.error.message
+    (case,) = expand(suite, Renderer(tree), gate=base_only_gate(None))[0].values()
+    assert case.messages is None and case.error.message.startswith("refused: executes code from the PR (prompt function)")
+    errors = refused("prompts: [file://prompt.ts, file://prompts.py]\nproviders: [openai:gpt-4o]\n",
+                     **{"prompt.ts": "export default () => 'x'", "prompts.py": PROMPT_PY})
+    assert errors == [
+        f"{PATH}:1: refused: file://prompt.ts is a prompt function prompt-review does not run (it runs JavaScript .js/.cjs/.mjs "
+        "and Python .py functions in its sandbox; TypeScript and other code are not run)",
+        f"{PATH}:1: unsupported: file://prompts.py: a Python prompt needs its function (file://prompts.py:name); "
+        "a script that prints the prompt is not run",
+    ]

@@ -136,9 +136,9 @@ def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, w
     assert words in error[2]
 
 
-def test_prompt_functions_and_code_hooks_are_refused():
+def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
     suite = (
-        "prompts:\n  - file://prompts/make_prompt.py:build\n"
+        "prompts:\n  - file://prompts/make_prompt.ts:build\n"
         "providers: [openai:chat:gpt-4o]\n"
         "extensions: [file://hooks.js:extensionHook]\n"
         "tests:\n  - file://generate_tests.py\n"
