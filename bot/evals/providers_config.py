@@ -82,7 +82,8 @@ PASSTHROUGH = {
                "search_mode", "web_search_options", "search_parameters"},
     "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
-    "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
+    "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type",
+               "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
                 "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
@@ -182,6 +183,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return "azure", rest[1], ()
     elif head in ("google", "vertex"):
         model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
+        if head == "vertex" and model and not model.startswith(("gemini", "claude", "embedding", "image", "live")):
+            return (f"unsupported: provider {pid!r}: on Vertex, prompt-review calls Gemini (generateContent) and Claude "
+                    "(the messages API); other model families (Llama, Mistral, …) are not part of it")
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":

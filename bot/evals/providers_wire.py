@@ -140,8 +140,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             deployment = spec.option("deployment_id") or spec.option("deploymentName") or spec.model
             return f"/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={quote(version, safe='')}", body
         return "/chat/completions", body
-    if wire == "anthropic":
+    if wire in ("anthropic", "vertex-anthropic"):
         system = "\n\n".join(c for r, c in messages if r == "system")
+        params.pop("anthropic_version", None)
         body = {
             "model": spec.model,
             "max_tokens": _pick(params, "max_tokens") or 1024,
@@ -150,7 +151,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         }
         if system:
             body["system"] = system
-        return "/v1/messages", body
+        if wire == "anthropic":
+            return "/v1/messages", body
+        # Claude on Vertex: the messages API at the publisher's rawPredict, the model in the path
+        del body["model"]
+        body["anthropic_version"] = "vertex-2023-10-16"
+        project, location = _vertex_place(spec)
+        return f"/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{quote(spec.model, safe='')}:rawPredict", body
     if wire in ("gemini", "vertex"):
         generation = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"), ("topP", "topP"), ("top_k", "topK"), ("topK", "topK"),
@@ -177,8 +184,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         model = quote(spec.model, safe="")
         if wire == "gemini":
             return f"/v1beta/models/{model}:generateContent", body
-        project = checked_name(str(spec.option("projectId") or spec.option("project") or ""), "vertex projectId")
-        location = checked_name(str(spec.option("location") or spec.option("region") or "us-central1"), "vertex location")
+        project, location = _vertex_place(spec)
         return f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent", body
     if wire == "bedrock":
         inference = {}
@@ -255,10 +261,17 @@ def _fill_prompt(value: Any, prompt: str) -> Any:
     return value
 
 
+def _vertex_place(spec: ProviderSpec) -> tuple[str, str]:
+    project = checked_name(str(spec.option("projectId") or spec.option("project") or ""), "vertex projectId")
+    location = checked_name(str(spec.option("location") or spec.option("region") or "us-central1"), "vertex location")
+    return project, location
+
+
 def _wire(spec: ProviderSpec) -> str:
     from bot.evals.providers_config import VENDORS
 
-    return VENDORS[spec.kind].wire
+    wire = VENDORS[spec.kind].wire
+    return "vertex-anthropic" if wire == "vertex" and spec.model.startswith("claude") else wire
 
 
 # ---- answers -----------------------------------------------------------------------------------
@@ -306,7 +319,7 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
                       _finish(choice.get("finish_reason"), _OPENAI_FINISH),
                       _reported(data, "model"), _reported(data, "system_fingerprint"))
-    if wire == "anthropic":
+    if wire in ("anthropic", "vertex-anthropic"):
         blocks = data.get("content")
         if not isinstance(blocks, list):
             raise WireError(f"{spec.id}: response has no content blocks")

@@ -8,7 +8,7 @@ import json
 
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
-from bot.evals.providers_wire import request
+from bot.evals.providers_wire import parse, request
 from bot.evals.render import Renderer, RenderError
 from bot.evals.select import CodeGate, base_only_gate, expand
 
@@ -338,3 +338,19 @@ def test_a_prompt_function_from_the_pr_waits_for_the_gate_and_a_bad_return_is_a_
         f"{PATH}:1: unsupported: file://prompts.py: a Python prompt needs its function (file://prompts.py:name); "
         "a script that prints the prompt is not run",
     ]
+
+
+def test_claude_on_vertex_speaks_the_messages_api_and_other_vertex_families_are_refused():
+    _, suite = ok("prompts: ['{{q}}']\nproviders:\n  - id: vertex:claude-opus-4@20250514\n"
+                  "    config: {projectId: my-proj, region: us-east5, max_tokens: 200, anthropic_version: vertex-2023-10-16}\n"
+                  "tests: [{vars: {q: x}}]\n")
+    (claude,) = suite.providers
+    path, body = request(claude, (("system", "Be brief."), ("user", "x")))
+    assert path == "/v1/projects/my-proj/locations/us-east5/publishers/anthropic/models/claude-opus-4%4020250514:rawPredict"
+    assert body == {"anthropic_version": "vertex-2023-10-16", "max_tokens": 200, "system": "Be brief.",
+                    "messages": [{"role": "user", "content": "x"}]}
+    answer = {"content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 2}}
+    assert (parse(claude, answer).text, parse(claude, answer).finish_reason) == ("Hi.", "stop")
+    errors = refused("prompts: ['{{q}}']\nproviders: ['vertex:llama-3.2-90b-vision-instruct-maas']\n")
+    assert errors == [f"{PATH}:2: unsupported: provider 'vertex:llama-3.2-90b-vision-instruct-maas': on Vertex, prompt-review "
+                      "calls Gemini (generateContent) and Claude (the messages API); other model families (Llama, Mistral, …) are not part of it"]
