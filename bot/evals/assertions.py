@@ -235,6 +235,43 @@ def check_deterministic(
     return ok, 1.0 if ok else 0.0
 
 
+def _valid_tool_calls(a: AssertionSpec, output: str, context: CodeContext | None) -> bool:
+    """promptfoo's is-valid-openai-tools-call / -function-call: the output is the model's tool calls
+    (their JSON, as the OpenAI wire gives it when the answer has no text), each naming a function of
+    the provider's `tools` (or `functions`) with arguments valid against its parameters schema."""
+    config = (context.provider.get("config") if context else None) or {}
+    tools = config.get("tools") if a.base_type == "is-valid-openai-tools-call" else config.get("functions")
+    if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") not in (None, "function") for t in tools):
+        raise AssertionBroken(SourceError(a.file or "suite", f"unsupported: {a.type} with {tools[0].get('type')!r} tools "
+                                          "(MCP, hosted tools): their results are not part of prompt-review", a.line))
+    try:
+        calls = json.loads(output)
+    except ValueError:
+        return False
+    if a.base_type == "is-valid-openai-tools-call":
+        calls = calls.get("tool_calls") if isinstance(calls, dict) and "tool_calls" in calls else calls
+        if not isinstance(calls, list) or not calls or not all(
+                isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("name"), str)
+                and isinstance(c["function"].get("arguments"), str) for c in calls):
+            return False
+        functions = [t["function"] for t in tools or [] if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)]
+        return bool(tools) and all(_valid_call(c["function"], functions) for c in calls)
+    calls = calls.get("function_call") if isinstance(calls, dict) and "function_call" in calls else calls
+    return isinstance(tools, list) and _valid_call(calls, [f for f in tools if isinstance(f, dict)])
+
+
+def _valid_call(call: Any, functions: list[dict]) -> bool:
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not isinstance(call.get("arguments"), str):
+        return False
+    schema = next((f.get("parameters") for f in functions if f.get("name") == call["name"]), None)
+    if schema is None:
+        return False
+    try:
+        return _valid(json.loads(call["arguments"]), schema)
+    except ValueError:
+        return False
+
+
 def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
@@ -312,6 +349,9 @@ async def check_one(
         return await _check_code(a, value, context)
     if kind in ("latency", "cost", "finish-reason"):
         ok, score = _measured(a, response)
+    elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call"):
+        ok = _valid_tool_calls(a, output, context)
+        score = 1.0 if ok else 0.0
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")

@@ -24,7 +24,9 @@ ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "ru
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
+    "is-valid-openai-tools-call", "is-valid-openai-function-call",  # checked against the provider's tools/functions
 }
+TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
@@ -363,7 +365,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         except jsonschema.SchemaError as exc:
             return f"invalid JSON schema: {exc.message}"
         return None
-    if base in ("latency", "cost"):
+    if base in ("latency", "cost") or base in TOOL_CALL_TYPES:
         return None
     if value is None:
         return "needs a value" if base in NEEDS_VALUE or base in DETERMINISTIC else None

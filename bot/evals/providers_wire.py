@@ -314,6 +314,8 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
         if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
             text = json.dumps(message["tool_calls"], ensure_ascii=False)  # promptfoo's output for a tool call
+        elif not text and isinstance(message.get("function_call"), dict):
+            text = json.dumps(message["function_call"], ensure_ascii=False)  # the legacy functions API
         if not isinstance(text, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),

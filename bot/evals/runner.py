@@ -280,7 +280,7 @@ def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
         json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
     vars_ = case.case_vars
     test = {"description": case.test.description, "vars": vars_, "metadata": case.test.metadata}
-    provider = {"id": case.provider.id, "label": case.provider.label}
+    provider = {"id": case.provider.id, "label": case.provider.label, "config": dict(case.provider.params)}
     return CodeContext(vars_, prompt, test, provider, limits, case.test.file or "suite", case.test.line)
 
 

@@ -4,9 +4,11 @@ promptfoo's meaning, or refused with a message that names the real rule."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.core.files import MemoryTree
+from bot.evals.assertions import AssertionBroken, CodeContext, check_one
 from bot.evals.loader import load_suite
 from bot.evals.providers_wire import parse, request
 from bot.evals.render import Renderer, RenderError
@@ -354,3 +356,30 @@ def test_claude_on_vertex_speaks_the_messages_api_and_other_vertex_families_are_
     errors = refused("prompts: ['{{q}}']\nproviders: ['vertex:llama-3.2-90b-vision-instruct-maas']\n")
     assert errors == [f"{PATH}:2: unsupported: provider 'vertex:llama-3.2-90b-vision-instruct-maas': on Vertex, prompt-review "
                       "calls Gemini (generateContent) and Claude (the messages API); other model families (Llama, Mistral, …) are not part of it"]
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+
+
+def _tool_check(kind: str, output: str, config: dict) -> tuple[bool, float]:
+    (assertion,) = ok(f"prompts: ['{{{{q}}}}']\nproviders: [openai:gpt-4o]\ntests:\n  - vars: {{q: x}}\n    assert: [{{type: {kind}}}]\n")[1].tests[0].asserts
+    context = CodeContext({}, "x", {}, {"id": "openai:gpt-4o", "label": None, "config": config})
+    return asyncio.run(check_one(assertion, output, None, None, context=context))
+
+
+def test_tool_calls_are_checked_against_the_providers_tools_and_functions():
+    call = lambda name, args: json.dumps([{"id": "c1", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}])  # noqa: E731
+    assert _tool_check("is-valid-openai-tools-call", call("get_weather", {"city": "Oslo"}), {"tools": [WEATHER]}) == (True, 1.0)
+    assert _tool_check("is-valid-openai-tools-call", call("get_weather", {"town": "Oslo"}), {"tools": [WEATHER]}) == (False, 0.0)
+    assert _tool_check("is-valid-openai-tools-call", call("get_time", {}), {"tools": [WEATHER]}) == (False, 0.0)
+    assert _tool_check("is-valid-openai-tools-call", "It is sunny in Oslo.", {"tools": [WEATHER]}) == (False, 0.0)
+    assert _tool_check("not-is-valid-openai-tools-call", "It is sunny.", {"tools": [WEATHER]}) == (True, 1.0)
+    legacy = json.dumps({"name": "get_weather", "arguments": '{"city": "Oslo"}'})
+    assert _tool_check("is-valid-openai-function-call", legacy, {"functions": [WEATHER["function"]]}) == (True, 1.0)
+    try:
+        _tool_check("is-valid-openai-tools-call", call("x", {}), {"tools": [{"type": "mcp", "server_url": "https://example.com"}]})
+    except AssertionBroken as exc:
+        assert "unsupported: is-valid-openai-tools-call with 'mcp' tools" in str(exc)
+    else:
+        raise AssertionError("an MCP tool result is not judged by a check that cannot see it")
