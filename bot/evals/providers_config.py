@@ -313,8 +313,9 @@ def _http_problem(key: str, value: Any) -> str | None:
     if key == "body":
         for text in _strings(value):
             for m in _TEMPLATE.finditer(text):
-                if m.group(1) != "prompt":
-                    return "unsupported: an http provider's body may use {{prompt}} only"
+                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
+                    return ("unsupported: an http provider's body may use {{prompt}} and the test's {{var}}s only "
+                            "(no filters, tags or env)")
     if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
         return "unsupported: a templated url is not part of prompt-review"
     return None

@@ -194,7 +194,7 @@ def expand(
             for provider in suite.providers:
                 if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
                     continue
-                provider = provider.for_prompt(prompt)
+                provider = provider.for_prompt(prompt).with_vars(vars_)
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind

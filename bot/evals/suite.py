@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
@@ -27,6 +28,13 @@ class PromptSpec:
     # identity (its values may be mappings); a case sees it in its provider's fingerprint (ProviderSpec.for_prompt).
     config: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
     code: Code | None = None  # a prompt function (format "function"), run in the sandbox under the code gate
+
+
+_BODY_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
+
+
+def _var_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def prompt_ref_matches(ref: str, label: str) -> bool:
@@ -70,6 +78,24 @@ class ProviderSpec:
         if not prompt.config:
             return self
         return dataclasses.replace(self, params=tuple(sorted({**dict(self.params), **dict(prompt.config)}.items())))
+
+    def with_vars(self, vars_: dict[str, Any]) -> "ProviderSpec":
+        """An http provider's `body` with the test's `{{ var }}`s filled in (promptfoo renders the body with
+        the vars); `{{ prompt }}` stays for the call. A var the test lacks is empty text, as in nunjucks."""
+        body = self.option("body")
+        if self.kind != "http" or body is None or "{{" not in json.dumps(body):
+            return self
+
+        def fill(value: Any) -> Any:
+            if isinstance(value, str):
+                return _BODY_VAR.sub(lambda m: m.group(0) if m.group(1) == "prompt" else _var_text(vars_.get(m.group(1), "")), value)
+            if isinstance(value, dict):
+                return {k: fill(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [fill(v) for v in value]
+            return value
+
+        return dataclasses.replace(self, options=tuple(sorted({**dict(self.options), "body": fill(body)}.items())))
 
     def option(self, name: str, default: Any = None) -> Any:
         return dict(self.options).get(name, default)

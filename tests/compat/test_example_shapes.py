@@ -383,3 +383,21 @@ def test_tool_calls_are_checked_against_the_providers_tools_and_functions():
         assert "unsupported: is-valid-openai-tools-call with 'mcp' tools" in str(exc)
     else:
         raise AssertionError("an MCP tool result is not judged by a check that cannot see it")
+
+
+def test_an_http_body_gets_the_tests_vars_and_the_prompt_at_the_call():
+    tree, suite = ok(
+        "prompts: ['Tweet about {{topic}}']\nproviders:\n  - id: https://api.example.com/generate\n"
+        "    config:\n      body: {prompt: '{{prompt}}', model: '{{model}}', tags: ['{{ topic }}', fixed]}\n"
+        "      transformResponse: json.text\n"
+        "tests:\n  - vars: {model: small, topic: bananas}\n  - vars: {topic: pears}\n"
+    )
+    cases, _ = expand(suite, Renderer(tree))
+    assert [request(c.provider, c.messages)[1] for c in cases.values()] == [
+        {"prompt": "Tweet about bananas", "model": "small", "tags": ["bananas", "fixed"]},
+        {"prompt": "Tweet about pears", "model": "", "tags": ["pears", "fixed"]},
+    ]
+    errors = refused("prompts: ['{{q}}']\nproviders:\n  - id: https://api.example.com/generate\n"
+                     "    config: {body: {key: '{{ env.SECRET }}'}}\n")
+    assert errors == [f"{PATH}:4: unsupported: an http provider's body may use {{{{prompt}}}} and the test's {{{{var}}}}s only "
+                      "(no filters, tags or env)"]
