@@ -200,7 +200,7 @@ def expand(
                 case_messages, case_error, case_kind = messages, error, error_kind
                 if prompt.code is not None and error is None:  # promptfoo calls a prompt function per provider
                     try:
-                        case_messages = _prompt_function(prompt, provider, vars_, gate)
+                        case_messages = _prompt_function(prompt, provider, vars_, gate, suite.path)
                     except RenderError as exc:
                         case_messages, case_error = None, exc.error
                         case_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
@@ -210,7 +210,7 @@ def expand(
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
                     case_kind, vars_ if test.transform_vars is not None else None,
                 )
-                refused_here = None if error else gate.refusal(case.code_items())
+                refused_here = None if case_error else gate.refusal(case.code_items())
                 if refused_here:
                     where = next((a for a in asserts if any(gate.refusal(((w, c),)) for w, c in a.code_items())), None)
                     file, line = (where.file, where.line) if where else (test.file, test.line)
@@ -223,11 +223,12 @@ class _CodeStopped(RenderError):
     """options.transformVars was refused or stopped: the case is an error of its code, not of a template."""
 
 
-def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str, Any], gate: CodeGate) -> Messages:
+def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str, Any], gate: CodeGate, suite_path: str) -> Messages:
     """The messages a prompt function returns for these vars (promptfoo's context: vars and provider);
-    code the gate refuses is not run."""
+    code the gate refuses is not run. Errors name the suite's line that lists the prompt (and the
+    sandbox's message the line in the function's file)."""
     assert prompt.code is not None
-    where = SourceError(prompt.source or "<prompt>", "", prompt.line)
+    where = SourceError(suite_path, "", prompt.line)
     refused = gate.refusal((("prompt function", prompt.code),))
     if refused:
         raise _CodeStopped(replace(where, message=refused))
@@ -235,14 +236,14 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
     try:
         value = transform_sync(prompt.code, context, context, gate.limits)
     except SandboxError as exc:
-        raise _CodeStopped(replace(where, message=f"prompt function: {exc.message}")) from None
+        raise _CodeStopped(replace(where, message=f"prompt function {prompt.label}: {exc.message}")) from None
     if isinstance(value, str):
         return (("user", value),)
     try:
         return chat_messages(where.file, value)
     except UserError as exc:
         kind = "null" if value is None else type(value).__name__
-        raise RenderError(replace(where, message=f"a prompt function must return text or a list of {{role, content}} messages; "
+        raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text or a list of {{role, content}} messages; "
                                                  f"it returned {kind} ({exc.errors[0].message})")) from None
 
 

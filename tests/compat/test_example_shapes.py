@@ -329,9 +329,11 @@ def test_a_prompt_function_from_the_pr_waits_for_the_gate_and_a_bad_return_is_a_
     tree, suite = ok("prompts: [file://prompts.py:broken]\nproviders: [openai:gpt-4o]\ntests: [{vars: {topic: x}}]\n",
                      **{"prompts.py": PROMPT_PY})
     (case,) = expand(suite, Renderer(tree), gate=CodeGate())[0].values()
-    assert case.messages is None and "a prompt function must return text or a list of {role, content} messages; it returned int" in case.error.message
+    assert (case.error.file, case.error.line, case.messages) == (PATH, 1, None)
+    assert "prompt function prompts.py:broken: it must return text or a list of {role, content} messages; it returned int" in case.error.message
     (case,) = expand(suite, Renderer(tree), gate=base_only_gate(None))[0].values()
-    assert case.messages is None and case.error.message.startswith("refused: executes code from the PR (prompt function)")
+    assert (case.error.file, case.error.line, case.messages) == (PATH, 1, None)
+    assert case.error.message.startswith("refused: executes code from the PR (prompt function)")
     errors = refused("prompts: [file://prompt.ts, file://prompts.py]\nproviders: [openai:gpt-4o]\n",
                      **{"prompt.ts": "export default () => 'x'", "prompts.py": PROMPT_PY})
     assert errors == [
