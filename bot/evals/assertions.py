@@ -240,6 +240,9 @@ def _valid_tool_calls(a: AssertionSpec, output: str, context: CodeContext | None
     (their JSON, as the OpenAI wire gives it when the answer has no text), each naming a function of
     the provider's `tools` (or `functions`) with arguments valid against its parameters schema."""
     config = (context.provider.get("config") if context else None) or {}
+    provider_id = str(context.provider.get("id", "")) if context else ""
+    if a.base_type == "is-valid-function-call" and provider_id.startswith(("google:", "vertex:")):
+        return _valid_gemini_calls(output, config.get("tools"))
     tools = config.get("tools") if a.base_type == "is-valid-openai-tools-call" else config.get("functions")
     if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") not in (None, "function") for t in tools):
         raise AssertionBroken(SourceError(a.file or "suite", f"unsupported: {a.type} with {tools[0].get('type')!r} tools "
@@ -258,6 +261,57 @@ def _valid_tool_calls(a: AssertionSpec, output: str, context: CodeContext | None
         return bool(tools) and all(_valid_call(c["function"], functions) for c in calls)
     calls = calls.get("function_call") if isinstance(calls, dict) and "function_call" in calls else calls
     return isinstance(tools, list) and _valid_call(calls, [f for f in tools if isinstance(f, dict)])
+
+
+_GEMINI_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"}
+
+
+def _valid_gemini_calls(output: str, tools: Any) -> bool:
+    """promptfoo's Gemini check: the answer's functionCall parts (its output when the answer is not all
+    text) each name a declared function, with args valid against its parameters (Gemini's upper-case
+    type names read as JSON Schema's)."""
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        return False
+    if isinstance(parsed, dict) and isinstance(parsed.get("toolCall"), dict):
+        calls = parsed["toolCall"].get("functionCalls")
+    elif isinstance(parsed, list):
+        calls = [p["functionCall"] for p in parsed if isinstance(p, dict) and "functionCall" in p]
+    else:
+        return False
+    declared = next((t.get("functionDeclarations") for t in tools or [] if isinstance(t, dict) and "functionDeclarations" in t), None) or []
+
+    def lower(node: Any) -> Any:
+        if isinstance(node, list):
+            return [lower(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        return {k: (v.lower() if k == "type" and v in _GEMINI_TYPES else
+                    [t.lower() if t in _GEMINI_TYPES else t for t in v] if k == "type" and isinstance(v, list) else lower(v))
+                for k, v in node.items()}
+
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict):
+            return False
+        fn = next((f for f in declared if isinstance(f, dict) and f.get("name") == call.get("name")), None)
+        args = call.get("args") or {}
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except ValueError:
+                return False
+        if fn is None:
+            return False
+        if args and fn.get("parameters"):
+            try:
+                if not _valid(args, lower(fn["parameters"])):
+                    return False
+            except jsonschema.SchemaError:
+                return False
+        elif not (args == {} and not fn.get("parameters")):
+            return False
+    return isinstance(calls, list)
 
 
 def _valid_call(call: Any, functions: list[dict]) -> bool:
@@ -349,7 +403,7 @@ async def check_one(
         return await _check_code(a, value, context)
     if kind in ("latency", "cost", "finish-reason"):
         ok, score = _measured(a, response)
-    elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call"):
+    elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"):
         ok = _valid_tool_calls(a, output, context)
         score = 1.0 if ok else 0.0
     elif kind == "llm-rubric":

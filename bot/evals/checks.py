@@ -24,9 +24,9 @@ ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "ru
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
-    "is-valid-openai-tools-call", "is-valid-openai-function-call",  # checked against the provider's tools/functions
+    "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
 }
-TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call"}
+TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",

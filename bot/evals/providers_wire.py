@@ -337,6 +337,8 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             raise WireError(f"{spec.id}: candidates[0] is not an object")
         parts = (candidate.get("content") or {}).get("parts") if isinstance(candidate.get("content"), dict) else []
         text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
+        if isinstance(parts, list) and any(isinstance(p, dict) and "text" not in p for p in parts):
+            text = json.dumps(parts, ensure_ascii=False)  # promptfoo's output for an answer that is not all text (functionCall)
         meta = _mapping(data.get("usageMetadata"))
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
                       _finish(candidate.get("finishReason"), _GEMINI_FINISH))

@@ -403,3 +403,25 @@ def test_an_http_body_gets_the_tests_vars_and_the_prompt_at_the_call():
                      "    config: {body: {key: '{{ env.SECRET }}'}}\n")
     assert errors == [f"{PATH}:4: unsupported: an http provider's body may use {{{{prompt}}}} and the test's {{{{var}}}}s only "
                       "(no filters, tags or env)"]
+
+
+def test_a_gemini_function_call_answer_is_its_parts_and_is_checked_against_the_declarations():
+    tools = [{"functionDeclarations": [{"name": "get_weather", "parameters": {
+        "type": "OBJECT", "properties": {"location": {"type": "STRING"}}, "required": ["location"]}}]}]
+    _, suite = ok(f"prompts: ['{{{{q}}}}']\nproviders:\n  - id: google:gemini-2.0-flash\n    config: {{tools: {json.dumps(tools)}}}\n"
+                  "tests: [{vars: {q: x}}]\n")
+    answer = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "get_weather", "args": {"location": "Oslo"}}}]},
+                              "finishReason": "STOP"}]}
+    output = parse(suite.providers[0], answer).text
+    assert json.loads(output) == [{"functionCall": {"name": "get_weather", "args": {"location": "Oslo"}}}]
+
+    def check(out: str, provider_id: str = "google:gemini-2.0-flash") -> bool:
+        (assertion,) = ok("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ntests:\n  - vars: {q: x}\n"
+                          "    assert: [{type: is-valid-function-call}]\n")[1].tests[0].asserts
+        return asyncio.run(check_one(assertion, out, None, None, context=CodeContext({}, "x", {}, {"id": provider_id, "config": {"tools": tools}})))[0]
+
+    assert check(output)
+    assert not check(json.dumps([{"functionCall": {"name": "get_weather", "args": {"location": 3}}}]))
+    assert not check(json.dumps([{"functionCall": {"name": "get_time", "args": {}}}]))
+    assert not check("It is sunny in Oslo.")
+    assert not check(output, provider_id="anthropic:claude-sonnet-4-0")  # promptfoo: no validator for this provider
