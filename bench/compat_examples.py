@@ -42,7 +42,7 @@ _RULES = (
                   r"|classifier assertions|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'"),
     ("multimodal", r"content parts|is not text \(an image"),
-    ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key"
+    ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`"),
 )

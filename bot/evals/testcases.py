@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import math
@@ -225,6 +226,14 @@ def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:
     if not names:
         return [vars_]
     return [{**vars_, **dict(zip(names, values))} for values in itertools.product(*(vars_[n] for n in names))]
+
+
+# promptfoo's test `options` (its TestCase options: prompt, output and grading settings)
+PROMPTFOO_TEST_OPTIONS = {
+    "prefix", "suffix", "provider", "rubricPrompt", "transform", "postprocess", "transformVars", "storeOutputAs",
+    "disableVarExpansion", "disableConversationVar", "runSerially", "factuality", "cache", "timeout", "delay",
+    "includeMetrics", "responseFormat",
+}
 
 
 def _is_path_entry(item: Any) -> bool:
@@ -451,6 +460,10 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
             elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
                 continue  # pacing and caching of promptfoo's own run: no effect on a verdict
+            elif key not in PROMPTFOO_TEST_OPTIONS:
+                near = difflib.get_close_matches(key, sorted(PROMPTFOO_TEST_OPTIONS), n=1)
+                errors.add(located, at, f"unknown test option {key!r}: promptfoo has no such option"
+                                        + (f" (did you mean {near[0]!r}?)" if near else ""))
             else:
                 errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
     else:

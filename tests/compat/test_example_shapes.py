@@ -425,3 +425,9 @@ def test_a_gemini_function_call_answer_is_its_parts_and_is_checked_against_the_d
     assert not check(json.dumps([{"functionCall": {"name": "get_time", "args": {}}}]))
     assert not check("It is sunny in Oslo.")
     assert not check(output, provider_id="anthropic:claude-sonnet-4-0")  # promptfoo: no validator for this provider
+
+
+def test_an_option_promptfoo_does_not_have_is_called_unknown_with_the_near_one():
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
+                     "defaultTest:\n  options:\n    providers: {text: openai:gpt-4.1}\n")
+    assert errors == [f"{PATH}:5: unknown test option 'providers': promptfoo has no such option (did you mean 'provider'?)"]
