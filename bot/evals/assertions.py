@@ -50,6 +50,8 @@ class Response(Protocol):
     def cost_usd(self) -> float | None: ...
     @property
     def finish_reason(self) -> str | None: ...
+    @property
+    def structured(self) -> bool: ...  # the output is the JSON of tool calls / parts: code sees the object
 
 
 # a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)
@@ -463,10 +465,15 @@ async def score_output(
     blocking = False
     total = weight_sum = 0.0
     value: Any = output
+    if response is not None and response.structured:  # promptfoo hands code the answer's object, not its JSON text
+        try:
+            value = safejson.loads(output)
+        except (ValueError, safejson.JsonTooDeep):
+            value = output
     if output_transform is not None:
         if context is None:
             raise AssertionBroken(SourceError("suite", "options.transform could not be run here"))
-        value = await transformed(output_transform, output, context, context.file, context.line, "options.transform")
+        value = await transformed(output_transform, value, context, context.file, context.line, "options.transform")
         output = as_output_text(value)
     for a in asserts:
         ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)

@@ -47,6 +47,9 @@ class Parsed:
     # What the provider says answered (re-validation notices a model changed behind the same name).
     model: str | None = None
     system_fingerprint: str | None = None
+    # the text is the JSON of an answer that is not text (tool calls, Gemini parts): promptfoo's output
+    # is then that object, and code (transforms, javascript/python) sees the object
+    structured: bool = False
 
 
 def one_line(text: str, limit: int = 120) -> str:
@@ -312,15 +315,16 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             text = message["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
+        structured = False
         if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
-            text = json.dumps(message["tool_calls"], ensure_ascii=False)  # promptfoo's output for a tool call
+            text, structured = json.dumps(message["tool_calls"], ensure_ascii=False), True  # promptfoo's output for a tool call
         elif not text and isinstance(message.get("function_call"), dict):
-            text = json.dumps(message["function_call"], ensure_ascii=False)  # the legacy functions API
+            text, structured = json.dumps(message["function_call"], ensure_ascii=False), True  # the legacy functions API
         if not isinstance(text, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
                       _finish(choice.get("finish_reason"), _OPENAI_FINISH),
-                      _reported(data, "model"), _reported(data, "system_fingerprint"))
+                      _reported(data, "model"), _reported(data, "system_fingerprint"), structured)
     if wire in ("anthropic", "vertex-anthropic"):
         blocks = data.get("content")
         if not isinstance(blocks, list):
@@ -337,11 +341,12 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             raise WireError(f"{spec.id}: candidates[0] is not an object")
         parts = (candidate.get("content") or {}).get("parts") if isinstance(candidate.get("content"), dict) else []
         text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
-        if isinstance(parts, list) and any(isinstance(p, dict) and "text" not in p for p in parts):
+        structured = isinstance(parts, list) and any(isinstance(p, dict) and "text" not in p for p in parts)
+        if structured:
             text = json.dumps(parts, ensure_ascii=False)  # promptfoo's output for an answer that is not all text (functionCall)
         meta = _mapping(data.get("usageMetadata"))
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
-                      _finish(candidate.get("finishReason"), _GEMINI_FINISH))
+                      _finish(candidate.get("finishReason"), _GEMINI_FINISH), structured=structured)
     if wire == "bedrock":
         try:
             blocks = data["output"]["message"]["content"]

@@ -294,7 +294,7 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
         result = job.result or {}
         output = str(result.get("output", ""))
         measured = Completion(output, finish_reason=result.get("finish_reason"), latency_ms=result.get("latency_ms"),
-                              cost_usd=result.get("cost_usd"))
+                              cost_usd=result.get("cost_usd"), structured=bool(result.get("structured")))
         try:
             outcome = await score_output(
                 base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured,
@@ -343,6 +343,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "tokens_in": completion.tokens_in,
         "tokens_out": completion.tokens_out,
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
+        **({"structured": True} if completion.structured else {}),  # code sees the answer's object
         "latency_ms": completion.latency_ms,
         "cost_usd": completion.cost_usd,
         **({"reported_model": completion.model} if completion.model else {}),

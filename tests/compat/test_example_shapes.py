@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from bot.core.files import MemoryTree
-from bot.evals.assertions import AssertionBroken, CodeContext, check_one
+from bot.evals.assertions import AssertionBroken, CodeContext, check_one, score_output
 from bot.evals.loader import load_suite
+from bot.evals.providers import Completion
 from bot.evals.providers_wire import parse, request
 from bot.evals.render import Renderer, RenderError
 from bot.evals.select import CodeGate, base_only_gate, expand
@@ -431,3 +434,20 @@ def test_an_option_promptfoo_does_not_have_is_called_unknown_with_the_near_one()
     errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
                      "defaultTest:\n  options:\n    providers: {text: openai:gpt-4.1}\n")
     assert errors == [f"{PATH}:5: unknown test option 'providers': promptfoo has no such option (did you mean 'provider'?)"]
+
+
+def test_code_sees_a_tool_call_answer_as_the_object_promptfoo_hands_it():
+    tools = [{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT"}}]}]
+    _, suite = ok(
+        f"prompts: ['{{{{q}}}}']\nproviders:\n  - id: google:gemini-2.0-flash\n    config: {{tools: {json.dumps(tools)}}}\n"
+        "tests:\n  - vars: {q: x}\n    assert:\n      - type: equals\n        value: get_weather\n        transform: output[0].functionCall.name\n"
+        "      - type: javascript\n        value: \"output[0].functionCall.args.location === 'Oslo'\"\n"
+    )
+    answer = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "get_weather", "args": {"location": "Oslo"}}}]}}]}
+    parsed = parse(suite.providers[0], answer)
+    completion = Completion(parsed.text, structured=parsed.structured)
+    context = CodeContext({"q": "x"}, "x", {}, {"id": "google:gemini-2.0-flash"})
+    assert asyncio.run(score_output(suite.tests[0].asserts, None, parsed.text, response=completion, context=context)).passed
+    text_only = Completion(parsed.text)  # the same JSON as text: `output[0]` is its first character
+    with pytest.raises(AssertionBroken, match="cannot read property 'name' of undefined"):
+        asyncio.run(score_output(suite.tests[0].asserts, None, parsed.text, response=text_only, context=context))
