@@ -451,3 +451,17 @@ def test_code_sees_a_tool_call_answer_as_the_object_promptfoo_hands_it():
     text_only = Completion(parsed.text)  # the same JSON as text: `output[0]` is its first character
     with pytest.raises(AssertionBroken, match="cannot read property 'name' of undefined"):
         asyncio.run(score_output(suite.tests[0].asserts, None, parsed.text, response=text_only, context=context))
+
+
+def test_a_nunjucks_loop_over_a_mappings_pairs_renders_as_in_promptfoo():
+    tree, suite = ok(
+        "prompts: [file://chat.json, 'Facts: {% for key, value in facts %}{{ key }}={{ value }}; {% endfor %}']\n"
+        "providers: [openai:gpt-4o]\n"
+        "tests:\n  - vars:\n      history: [{user: Who founded it?}, {assistant: Someone}]\n      facts: {a: 1, b: 2}\n",
+        **{"chat.json": '[{% for message in history %}{% for role, content in message %}{"role": "{{ role }}", '
+                        '"content": {{ content | dump }}},{% endfor %}{% endfor %}{"role": "user", "content": "next"}]'},
+    )
+    chat, text = suite.prompts
+    renderer = Renderer(tree)
+    assert renderer.render(chat, suite.tests[0].vars) == (("user", "Who founded it?"), ("assistant", "Someone"), ("user", "next"))
+    assert renderer.render(text, suite.tests[0].vars) == (("user", "Facts: a=1; b=2; "),)
