@@ -465,3 +465,11 @@ def test_a_nunjucks_loop_over_a_mappings_pairs_renders_as_in_promptfoo():
     renderer = Renderer(tree)
     assert renderer.render(chat, suite.tests[0].vars) == (("user", "Who founded it?"), ("assistant", "Someone"), ("user", "next"))
     assert renderer.render(text, suite.tests[0].vars) == (("user", "Facts: a=1; b=2; "),)
+
+
+def test_a_prompt_module_that_requires_a_package_is_refused_as_such():
+    tree, suite = ok("prompts: [file://prompt.js]\nproviders: [openai:gpt-4o]\ntests: [{vars: {q: x}}]\n",
+                     **{"prompt.js": "const dedent = require('dedent');\nmodule.exports = (c) => dedent`Hi ${c.vars.q}`;\n"})
+    (case,) = expand(suite, Renderer(tree), gate=CodeGate())[0].values()
+    assert case.error.message == ("prompt function prompt.js: require('dedent'): modules are not loaded in the sandbox; "
+                                  "put the code it needs in the same file")
