@@ -5,7 +5,9 @@ promptfoo's examples/) is copied with its directory into a fresh repo and checke
     .venv/bin/python bench/compat_examples.py PATH/TO/promptfoo/examples
 
 An error is *unclear* when it has no line or shows a Python exception's text; a config that raises
-is a crash. Each error is put in a class by the rule its message names, and a refused config is
+is a crash. A config that loads is then expanded into its cases (every prompt rendered with every
+test's vars, transformVars and prompt functions run in the sandbox as the base branch's code) and its
+case errors counted. Each error is put in a class by the rule its message names, and a refused config is
 counted once, under the first class of its errors in this order:
 
 - code: runs code prompt-review does not run (providers written in code, extensions, TypeScript,
@@ -28,6 +30,9 @@ from collections import Counter
 from pathlib import Path
 
 from bot.checkconfig import check_tree
+from bot.evals.loader import load_suite
+from bot.evals.render import Renderer
+from bot.evals.select import CodeGate, expand
 from bot.pipeline.trees import DirTree
 
 EXCEPTION_WORDS = ("Traceback", "Error(", "object has no attribute", "NoneType", "KeyError", "TypeError")
@@ -66,13 +71,17 @@ def main(root: Path) -> int:
             (repo / ".github" / "prompt-review.yml").write_text(f"suites: [evals/{config.name}]\n")
             try:
                 errors, _ = check_tree(DirTree(str(repo)))
+                expanded = _expand(DirTree(str(repo)), f"evals/{config.name}") if not errors else None
             except Exception as exc:  # noqa: BLE001 - a crash is what this counts
                 totals["crash"] += 1
                 print(f"CRASH  {config.relative_to(root)}: {type(exc).__name__}")
                 continue
         if not errors:
             totals["loads"] += 1
-            print(f"ok     {config.relative_to(root)}")
+            cases, failing, example = expanded or (0, 0, "")
+            totals["cases"] += cases
+            totals["case errors"] += failing
+            print(f"ok     {config.relative_to(root)}: {cases} cases" + (f", {failing} errors, e.g. {example[:150]}" if failing else ""))
             continue
         kinds = {classify(e.message) for e in errors}
         kind = next(k for k in CLASSES if k in kinds)
@@ -88,7 +97,20 @@ def main(root: Path) -> int:
     print(f"\n{totals['loads']} of {n} configs load ({100 * totals['loads'] / max(n, 1):.0f} %); "
           f"refused {totals['refused']} ({by_class}; {totals['with other']} have an error of class other); "
           f"crashes {totals['crash']}; errors without a line or with exception text {totals['unclear messages']}")
+    print(f"the configs that load expand to {totals['cases']} cases; {totals['case errors']} of them are errors "
+          "(prompts rendered, transformVars and prompt functions run as the base branch's code)")
     return 0
+
+
+def _expand(tree: DirTree, path: str) -> tuple[int, int, str]:
+    """(cases, cases that are errors, one error): every prompt rendered with every test's vars, as a
+    review of the base branch does before calling a model."""
+    suite, _ = load_suite(tree, path)
+    if suite is None:
+        return 0, 0, ""
+    cases, _ = expand(suite, Renderer(tree), gate=CodeGate())
+    failing = [c for c in cases.values() if c.error]
+    return len(cases), len(failing), str(failing[0].error) if failing else ""
 
 
 if __name__ == "__main__":
