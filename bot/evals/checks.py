@@ -133,6 +133,10 @@ def _as_text(value: Any) -> str:
 
 def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec | None, ProviderSpec | None]:
     """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …})."""
+    if isinstance(value, dict) and "id" not in value and value and set(value) <= {"config", "label"}:
+        errors.add(located, where, "a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
+                                   "name no model (promptfoo would grade with its default OpenAI model)")
+        return None, None
     if isinstance(value, dict) and "id" in value and "embedding" in value:  # a grader, and its embedding model beside it
         text_spec = parse_provider({k: v for k, v in value.items() if k != "embedding"}, located, where, errors)
         emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True)

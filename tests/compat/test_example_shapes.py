@@ -473,3 +473,10 @@ def test_a_prompt_module_that_requires_a_package_is_refused_as_such():
     (case,) = expand(suite, Renderer(tree), gate=CodeGate())[0].values()
     assert case.error.message == ("prompt function prompt.js: require('dedent'): modules are not loaded in the sandbox; "
                                   "put the code it needs in the same file")
+
+
+def test_a_grader_of_settings_without_an_id_says_it_names_no_model():
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
+                     "defaultTest:\n  options:\n    provider:\n      config: {temperature: 0.7}\n")
+    assert errors == [f"{PATH}:5: a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
+                      "name no model (promptfoo would grade with its default OpenAI model)"]
