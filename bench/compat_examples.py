@@ -5,11 +5,24 @@ promptfoo's examples/) is copied with its directory into a fresh repo and checke
     .venv/bin/python bench/compat_examples.py PATH/TO/promptfoo/examples
 
 An error is *unclear* when it has no line or shows a Python exception's text; a config that raises
-is a crash. Refusals are split by rule (code from the PR, not part of prompt-review, other).
+is a crash. A config that loads is then expanded into its cases (every prompt rendered with every
+test's vars, transformVars and prompt functions run in the sandbox as the base branch's code) and its
+case errors counted. Each error is put in a class by the rule its message names, and a refused config is
+counted once, under the first class of its errors in this order:
+
+- code: runs code prompt-review does not run (providers written in code, extensions, TypeScript,
+  JavaScript response transforms, generators) — a rule, not a gap to close here;
+- vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
+- by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,
+  vendor moderation, classifiers);
+- multimodal: image/audio content parts and binary var files (prompt-review sends text);
+- invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks);
+- other: anything else — a valid, non-executing feature refused; these are the ones to fix.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tempfile
@@ -17,16 +30,33 @@ from collections import Counter
 from pathlib import Path
 
 from bot.checkconfig import check_tree
+from bot.evals.loader import load_suite
+from bot.evals.render import Renderer
+from bot.evals.select import CodeGate, expand
 from bot.pipeline.trees import DirTree
 
 EXCEPTION_WORDS = ("Traceback", "Error(", "object has no attribute", "NoneType", "KeyError", "TypeError")
 
 
+CLASSES = ("code", "vendor", "by design", "multimodal", "invalid", "other")
+_RULES = (
+    ("code", r"executes code|prompt function|test generator|is not a \.js or \.py file|a var computed by a code file"
+             r"|run code from the repository|would run code|exec providers run"),
+    ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
+    ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
+                  r"|classifier assertions|suite-level env|credentials come from the environment|templated headers"
+                  r"|providerOutput|signatureAuth|provider config key 'tls'"),
+    ("multimodal", r"content parts|is not text \(an image"),
+    ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"
+                r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
+                r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`"),
+)
+
+
 def classify(message: str) -> str:
-    if "executes code from the PR" in message or "run code from the repository" in message or "would run code" in message:
-        return "code"
-    if "unsupported" in message or "not part of prompt-review" in message:
-        return "unsupported"
+    for name, pattern in _RULES:
+        if re.search(pattern, message):
+            return name
     return "other"
 
 
@@ -41,25 +71,46 @@ def main(root: Path) -> int:
             (repo / ".github" / "prompt-review.yml").write_text(f"suites: [evals/{config.name}]\n")
             try:
                 errors, _ = check_tree(DirTree(str(repo)))
+                expanded = _expand(DirTree(str(repo)), f"evals/{config.name}") if not errors else None
             except Exception as exc:  # noqa: BLE001 - a crash is what this counts
                 totals["crash"] += 1
                 print(f"CRASH  {config.relative_to(root)}: {type(exc).__name__}")
                 continue
         if not errors:
             totals["loads"] += 1
-            print(f"ok     {config.relative_to(root)}")
+            cases, failing, example = expanded or (0, 0, "")
+            totals["cases"] += cases
+            totals["case errors"] += failing
+            print(f"ok     {config.relative_to(root)}: {cases} cases" + (f", {failing} errors, e.g. {example[:150]}" if failing else ""))
             continue
-        kinds = Counter(classify(e.message) for e in errors)
+        kinds = {classify(e.message) for e in errors}
+        kind = next(k for k in CLASSES if k in kinds)
         unclear = [e for e in errors if e.line is None or any(w in e.message for w in EXCEPTION_WORDS)]
         totals["refused"] += 1
         totals["unclear messages"] += len(unclear)
-        totals[f"refused: {kinds.most_common(1)[0][0]}"] += 1
-        print(f"no     {config.relative_to(root)}: {errors[0].line}: {errors[0].message[:150]}" + (f" (+{len(errors) - 1})" if len(errors) > 1 else ""))
+        totals[f"refused: {kind}"] += 1
+        totals["with other"] += "other" in kinds
+        first = next(e for e in errors if classify(e.message) == kind)
+        print(f"no     {config.relative_to(root)} [{kind}]: {first.line}: {first.message[:150]}" + (f" (+{len(errors) - 1})" if len(errors) > 1 else ""))
     n = len(configs)
+    by_class = ", ".join(f"{k} {totals[f'refused: {k}']}" for k in CLASSES)
     print(f"\n{totals['loads']} of {n} configs load ({100 * totals['loads'] / max(n, 1):.0f} %); "
-          f"refused {totals['refused']} (code {totals['refused: code']}, not part of prompt-review {totals['refused: unsupported']}, "
-          f"other {totals['refused: other']}); crashes {totals['crash']}; errors without a line or with exception text {totals['unclear messages']}")
+          f"refused {totals['refused']} ({by_class}; {totals['with other']} have an error of class other); "
+          f"crashes {totals['crash']}; errors without a line or with exception text {totals['unclear messages']}")
+    print(f"the configs that load expand to {totals['cases']} cases; {totals['case errors']} of them are errors "
+          "(prompts rendered, transformVars and prompt functions run as the base branch's code)")
     return 0
+
+
+def _expand(tree: DirTree, path: str) -> tuple[int, int, str]:
+    """(cases, cases that are errors, one error): every prompt rendered with every test's vars, as a
+    review of the base branch does before calling a model."""
+    suite, _ = load_suite(tree, path)
+    if suite is None:
+        return 0, 0, ""
+    cases, _ = expand(suite, Renderer(tree), gate=CodeGate())
+    failing = [c for c in cases.values() if c.error]
+    return len(cases), len(failing), str(failing[0].error) if failing else ""
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ class Response(Protocol):
     def cost_usd(self) -> float | None: ...
     @property
     def finish_reason(self) -> str | None: ...
+    @property
+    def structured(self) -> bool: ...  # the output is the JSON of tool calls / parts: code sees the object
 
 
 # a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)
@@ -235,6 +237,97 @@ def check_deterministic(
     return ok, 1.0 if ok else 0.0
 
 
+def _valid_tool_calls(a: AssertionSpec, output: str, context: CodeContext | None) -> bool:
+    """promptfoo's is-valid-openai-tools-call / -function-call: the output is the model's tool calls
+    (their JSON, as the OpenAI wire gives it when the answer has no text), each naming a function of
+    the provider's `tools` (or `functions`) with arguments valid against its parameters schema."""
+    config = (context.provider.get("config") if context else None) or {}
+    provider_id = str(context.provider.get("id", "")) if context else ""
+    if a.base_type == "is-valid-function-call" and provider_id.startswith(("google:", "vertex:")):
+        return _valid_gemini_calls(output, config.get("tools"))
+    tools = config.get("tools") if a.base_type == "is-valid-openai-tools-call" else config.get("functions")
+    if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") not in (None, "function") for t in tools):
+        raise AssertionBroken(SourceError(a.file or "suite", f"unsupported: {a.type} with {tools[0].get('type')!r} tools "
+                                          "(MCP, hosted tools): their results are not part of prompt-review", a.line))
+    try:
+        calls = json.loads(output)
+    except ValueError:
+        return False
+    if a.base_type == "is-valid-openai-tools-call":
+        calls = calls.get("tool_calls") if isinstance(calls, dict) and "tool_calls" in calls else calls
+        if not isinstance(calls, list) or not calls or not all(
+                isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("name"), str)
+                and isinstance(c["function"].get("arguments"), str) for c in calls):
+            return False
+        functions = [t["function"] for t in tools or [] if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)]
+        return bool(tools) and all(_valid_call(c["function"], functions) for c in calls)
+    calls = calls.get("function_call") if isinstance(calls, dict) and "function_call" in calls else calls
+    return isinstance(tools, list) and _valid_call(calls, [f for f in tools if isinstance(f, dict)])
+
+
+_GEMINI_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"}
+
+
+def _valid_gemini_calls(output: str, tools: Any) -> bool:
+    """promptfoo's Gemini check: the answer's functionCall parts (its output when the answer is not all
+    text) each name a declared function, with args valid against its parameters (Gemini's upper-case
+    type names read as JSON Schema's)."""
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        return False
+    if isinstance(parsed, dict) and isinstance(parsed.get("toolCall"), dict):
+        calls = parsed["toolCall"].get("functionCalls")
+    elif isinstance(parsed, list):
+        calls = [p["functionCall"] for p in parsed if isinstance(p, dict) and "functionCall" in p]
+    else:
+        return False
+    declared = next((t.get("functionDeclarations") for t in tools or [] if isinstance(t, dict) and "functionDeclarations" in t), None) or []
+
+    def lower(node: Any) -> Any:
+        if isinstance(node, list):
+            return [lower(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        return {k: (v.lower() if k == "type" and v in _GEMINI_TYPES else
+                    [t.lower() if t in _GEMINI_TYPES else t for t in v] if k == "type" and isinstance(v, list) else lower(v))
+                for k, v in node.items()}
+
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict):
+            return False
+        fn = next((f for f in declared if isinstance(f, dict) and f.get("name") == call.get("name")), None)
+        args = call.get("args") or {}
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except ValueError:
+                return False
+        if fn is None:
+            return False
+        if args and fn.get("parameters"):
+            try:
+                if not _valid(args, lower(fn["parameters"])):
+                    return False
+            except jsonschema.SchemaError:
+                return False
+        elif not (args == {} and not fn.get("parameters")):
+            return False
+    return isinstance(calls, list)
+
+
+def _valid_call(call: Any, functions: list[dict]) -> bool:
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not isinstance(call.get("arguments"), str):
+        return False
+    schema = next((f.get("parameters") for f in functions if f.get("name") == call["name"]), None)
+    if schema is None:
+        return False
+    try:
+        return _valid(json.loads(call["arguments"]), schema)
+    except ValueError:
+        return False
+
+
 def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
@@ -312,14 +405,18 @@ async def check_one(
         return await _check_code(a, value, context)
     if kind in ("latency", "cost", "finish-reason"):
         ok, score = _measured(a, response)
+    elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"):
+        ok = _valid_tool_calls(a, output, context)
+        score = 1.0 if ok else 0.0
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")
+        rubric_text = "" if a.value is None else str(a.value)  # promptfoo: a rubricPrompt may carry the whole rubric
         if a.rubric_prompt is not None or a.inputs:
-            ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output,
+            ok, score, _ = await grader.rubric(a.grader or default_grader, rubric_text, output,
                                                rubric_prompt=a.rubric_prompt, inputs=a.inputs)
         else:  # graders without rubric options stay usable
-            ok, score, _ = await grader.rubric(a.grader or default_grader, str(a.value), output)
+            ok, score, _ = await grader.rubric(a.grader or default_grader, rubric_text, output)
         if a.threshold is not None:
             ok = score >= a.threshold
     elif kind == "similar":
@@ -368,10 +465,15 @@ async def score_output(
     blocking = False
     total = weight_sum = 0.0
     value: Any = output
+    if response is not None and response.structured:  # promptfoo hands code the answer's object, not its JSON text
+        try:
+            value = safejson.loads(output)
+        except (ValueError, safejson.JsonTooDeep):
+            value = output
     if output_transform is not None:
         if context is None:
             raise AssertionBroken(SourceError("suite", "options.transform could not be run here"))
-        value = await transformed(output_transform, output, context, context.file, context.line, "options.transform")
+        value = await transformed(output_transform, value, context, context.file, context.line, "options.transform")
         output = as_output_text(value)
     for a in asserts:
         ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)

@@ -5,6 +5,7 @@ prompts; and the one wording of a refusal for code from the pull request.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -24,7 +25,9 @@ ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "ru
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
+    "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
 }
+TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
@@ -39,7 +42,7 @@ GRADER_INPUTS = {  # (required, optional)
     "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
 }
-NEEDS_VALUE = {"llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
+NEEDS_VALUE = {"similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 SUPPORTED = DETERMINISTIC | MODEL_GRADED
 CODE_TYPES = {"python", "javascript", "ruby"}
 RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sandbox.md); ruby is refused
@@ -131,6 +134,14 @@ def _as_text(value: Any) -> str:
 
 def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec | None, ProviderSpec | None]:
     """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …})."""
+    if isinstance(value, dict) and "id" not in value and value and set(value) <= {"config", "label"}:
+        errors.add(located, where, "a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
+                                   "name no model (promptfoo would grade with its default OpenAI model)")
+        return None, None
+    if isinstance(value, dict) and "id" in value and "embedding" in value:  # a grader, and its embedding model beside it
+        text_spec = parse_provider({k: v for k, v in value.items() if k != "embedding"}, located, where, errors)
+        emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True)
+        return text_spec, emb
     if isinstance(value, dict) and value and "id" not in value and set(value) <= GRADER_MAP_KEYS:
         text = parse_provider(value["text"], located, where + ("text",), errors) if "text" in value else None
         emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True) if "embedding" in value else None
@@ -147,19 +158,47 @@ def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec
 _RUBRIC_VARS = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
 
 
-def rubric_prompt(value: Any, located, where: Path, errors) -> str | None:
-    """A rubricPrompt: text, or a chat message list (kept as JSON text). It may use {{ output }} and
-    {{ rubric }} (filled in without a template engine); anything else would be read differently."""
+def rubric_prompt(value: Any, located, where: Path, errors, tree=None, base_dir: str = "") -> str | None:
+    """A rubricPrompt: text, or a chat message list (kept as JSON text), inline or from a file:// (.txt
+    text; .json/.yaml a message list, as promptfoo loads it). It may use {{ output }} and {{ rubric }}
+    (filled in without a template engine); anything else would be read differently."""
+    if isinstance(value, str) and value.startswith("file://") and tree is not None:
+        path = resolve(base_dir, value[len("file://"):])
+        if path is None or is_code_ref(value):
+            errors.add(located, where, f"rubricPrompt {value}: must be a .txt, .json or .yaml file inside the repository")
+            return None
+        try:
+            if read_bounded(tree, path, errors.max_file_bytes) is None:
+                errors.add(located, where, f"rubricPrompt file {path} not found")
+                return None
+            text = read_text(tree, path, errors.max_file_bytes)
+            value = yaml_or_json(path, text) if path.lower().endswith((".json", ".yaml", ".yml")) else text
+        except UserError as exc:
+            errors.extend(exc)
+            return None
+        except FileTooLarge as exc:
+            errors.add(located, where, f"rubricPrompt file {path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
+            return None
     if isinstance(value, list):
+        for i, m in enumerate(value):
+            if isinstance(m, dict) and isinstance(m.get("content"), list):
+                errors.add(located, where, f"unsupported: rubricPrompt message {i + 1} has content parts (images, audio, files); "
+                                           "prompt-review sends text messages only")
+                return None
         if not all(isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in ("system", "user", "assistant") for m in value):
             errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
             return None
-        import json
-
         value = json.dumps(value, ensure_ascii=False)
     if not isinstance(value, str):
         errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
         return None
+    if value.lstrip().startswith("["):  # a message list written as JSON text
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list) and any(isinstance(m, dict) and isinstance(m.get("content"), list) for m in parsed):
+            return rubric_prompt(parsed, located, where, errors)
     if value.startswith("file://"):
         errors.add(located, where, "unsupported: a rubricPrompt file is not supported yet; write the rubricPrompt inline")
         return None
@@ -193,9 +232,17 @@ def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
         messages = json.loads(template)
     except ValueError:
         messages = None
-    if isinstance(messages, list):
-        filled = [{**m, "content": _RUBRIC_VARS.sub(one, m["content"])} for m in messages]
-        return json.dumps(filled, ensure_ascii=False), missing
+    if isinstance(messages, list):  # every text in a message, content parts (text, image URLs) included
+        def fill(value: Any) -> Any:
+            if isinstance(value, str):
+                return _RUBRIC_VARS.sub(one, value)
+            if isinstance(value, list):
+                return [fill(v) for v in value]
+            if isinstance(value, dict):
+                return {k: fill(v) for k, v in value.items()}
+            return value
+
+        return json.dumps([fill(m) for m in messages], ensure_ascii=False), missing
     return _RUBRIC_VARS.sub(one, template), missing
 
 
@@ -233,7 +280,7 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         ok = ok and transform is not None
     if base in RUN_CODE_TYPES:
         code = load_code(tree, base_dir, located, where + ("value",), base, value, errors, f"{kind} assertion")
-        return _spec(raw, kind, value, code, transform, located, where, errors, ok and code is not None)
+        return _spec(raw, kind, value, code, transform, located, where, errors, ok and code is not None, tree, base_dir)
     if isinstance(value, str) and value.startswith("file://"):
         ref = value[len("file://"):]
         target = resolve(base_dir, ref)
@@ -264,10 +311,10 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if base in ("latency", "cost") and threshold is None:
         errors.add(located, where, f"{kind}: needs a threshold ({'milliseconds' if base == 'latency' else 'US dollars'})")
         ok = False
-    return _spec(raw, kind, value, None, transform, located, where, errors, ok)
+    return _spec(raw, kind, value, None, transform, located, where, errors, ok, tree, base_dir)
 
 
-def _spec(raw, kind, value, code, transform, located, where, errors, ok) -> AssertionSpec | None:
+def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=None, base_dir: str = "") -> AssertionSpec | None:
     """The common keys (weight, threshold, metric, grader, rubricPrompt, config) of any assertion."""
     base = kind[4:] if kind.startswith("not-") else kind
     weight = raw.get("weight", 1.0)
@@ -284,7 +331,7 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok) -> Asse
         grader = emb if base == "similar" and emb is not None else grader
     rubric = None
     if raw.get("rubricPrompt") is not None:
-        rubric = rubric_prompt(raw["rubricPrompt"], located, where + ("rubricPrompt",), errors)
+        rubric = rubric_prompt(raw["rubricPrompt"], located, where + ("rubricPrompt",), errors, tree, base_dir)
         ok = ok and rubric is not None
     config = raw.get("config")
     if config is not None and not isinstance(config, dict):
@@ -323,7 +370,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         except jsonschema.SchemaError as exc:
             return f"invalid JSON schema: {exc.message}"
         return None
-    if base in ("latency", "cost"):
+    if base in ("latency", "cost") or base in TOOL_CALL_TYPES:
         return None
     if value is None:
         return "needs a value" if base in NEEDS_VALUE or base in DETERMINISTIC else None

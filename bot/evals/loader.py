@@ -20,16 +20,19 @@ from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.providers_config import parse_provider
-from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_text
-from bot.evals.suite import PromptSpec, ProviderSpec, Suite
+from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, parse_provider
+from bot.evals.sandbox.js import JsCode
+from bot.evals.sandbox.py import PyCode
+from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
+from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
 from bot.evals.testcases import load_tests
 
-PromptFormat = Literal["text", "chat"]  # PromptSpec.format
+PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
 
 TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
 # Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
-INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing"}
+INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing",
+              "assertionTemplates"}  # reached through $ref
 REFUSED_TOP = {
     "extensions": "executes code from the PR (extension hooks are JavaScript/Python files)",
     "nunjucksFilters": "executes code from the PR (custom nunjucks filters are JavaScript files)",
@@ -72,9 +75,11 @@ def load_suite(
         located = _parse_suite_yaml(raw, path)
     except UserError as exc:
         return None, exc.errors
-    data = located.data
-    if not isinstance(data, dict):
+    if not isinstance(located.data, dict):
         return None, [SourceError(path, "a suite must be a mapping with prompts, providers and tests", 1)]
+    if b"$ref" in raw:
+        located = _local_refs(located, errors)
+    data = located.data
     for key in data:
         if key in TOP_KEYS or key in INERT_KEYS:
             continue
@@ -94,7 +99,7 @@ def load_suite(
     labels = {p.label for p in prompts}
     for provider in providers:
         for wanted in provider.prompts:
-            if wanted not in labels:
+            if not any(prompt_ref_matches(wanted, label) for label in labels):
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
@@ -109,28 +114,80 @@ def load_suite(
 # ---- prompts ---------------------------------------------------------------------------------
 
 
+MAX_REF_NODES = 100_000  # values a suite's $refs may expand to: references to references grow exponentially
+
+
+def _local_refs(located: LocatedYaml, errors: Collector) -> LocatedYaml:
+    """promptfoo dereferences `$ref: '#/a/b'` JSON pointers within its config (e.g. to an entry of
+    `assertionTemplates`); the same here, on a copy, each expansion counted against MAX_REF_NODES.
+    A value brought in by a $ref reports the $ref's line."""
+    budget = [MAX_REF_NODES]
+
+    def target_of(ref: str) -> Any:
+        node = located.data
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise KeyError(ref)
+        return node
+
+    def walk(node: Any, where: Path, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise OverflowError
+        if isinstance(node, dict) and set(node) == {"$ref"} and isinstance(node["$ref"], str):
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                errors.add(located, where, f"unsupported: $ref {ref!r}: only references within this file (#/…) are resolved")
+                return node
+            if depth >= 8:
+                errors.add(located, where, f"$ref {ref!r}: references nested more than 8 deep")
+                return node
+            try:
+                return walk(target_of(ref), where, depth + 1)
+            except KeyError:
+                errors.add(located, where, f"$ref {ref!r} points at nothing in this file")
+                return node
+        if isinstance(node, dict):
+            return {k: walk(v, where + (k,) if depth == 0 else where, depth) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, where + (i,) if depth == 0 else where, depth) for i, v in enumerate(node)]
+        return node
+
+    try:
+        data = walk(located.data, (), 0)
+    except OverflowError:
+        errors.add(located, (), f"the suite's $refs expand to more than {MAX_REF_NODES:,} values")
+        return located
+    return LocatedYaml(located.file, data, located.lines)
+
+
 def load_prompts(
     tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_bytes: int | None = None
 ) -> list[PromptSpec]:
     raw = located.data.get("prompts")
     if raw is None:  # promptfoo's default: the test's `prompt` var is the prompt
         return [PromptSpec("{{prompt}}", "{{prompt}}", "text", None, (), None)]
-    items: list[tuple[Path, Any, str | None]] = []
+    items: list[tuple[Path, Any, str | None, dict[str, Any]]] = []
     if isinstance(raw, str):
-        items.append((("prompts",), raw, None))
+        items.append((("prompts",), raw, None, {}))
     elif isinstance(raw, dict):  # {'file://a.txt': 'label'}
-        items.extend((("prompts", k), k, v if isinstance(v, str) else None) for k, v in raw.items())
+        items.extend((("prompts", k), k, v if isinstance(v, str) else None, {}) for k, v in raw.items())
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
             where: Path = ("prompts", i)
             if isinstance(item, str):
-                items.append((where, item, None))
+                items.append((where, item, None, {}))
             elif isinstance(item, dict):
                 for key in item:
                     if key == "function":
                         errors.add(located, where + (key,), "refused: prompt key 'function': executes code from the PR (a prompt function)")
                     elif key == "config":
-                        errors.add(located, where + (key,), "unsupported: per-prompt `config` (provider settings for one prompt) is not part of prompt-review yet; set them on the provider")
+                        _check_prompt_config(located, where + (key,), item[key], errors)
                     elif key not in ("id", "raw", "label"):
                         errors.add(located, where + (key,), f"unsupported prompt key {key!r} (supported: id, raw, label)")
                 # with `raw`, `id` only names the prompt (promptfoo); without it, `id` is the text or file://
@@ -139,20 +196,36 @@ def load_prompts(
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
                 label = item.get("label") or (item.get("id") if "raw" in item and isinstance(item.get("id"), str) else None)
-                items.append((where, ref, label))
+                config = item.get("config")
+                items.append((where, ref, label, config if isinstance(config, dict) else {}))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:
         errors.add(located, ("prompts",), "prompts must be a list")
     out: list[PromptSpec] = []
-    for where, ref, label in items:
-        out.extend(_prompt(tree, base_dir, located, errors, where, ref, label, max_bytes))
+    for where, ref, label, config in items:
+        found = _prompt(tree, base_dir, located, errors, where, ref, label, max_bytes)
+        settings = tuple(sorted((k, v) for k, v in config.items() if k not in INERT_CONFIG))
+        out.extend(dataclasses.replace(p, config=settings) if settings else p for p in found)
     seen: set[str] = set()
     for p in out:
         if p.label in seen:
             errors.add(located, ("prompts",), f"two prompts share the label {p.label!r}; give them distinct labels")
         seen.add(p.label)
     return out
+
+
+def _check_prompt_config(located: LocatedYaml, where: Path, config: Any, errors: Collector) -> None:
+    """A prompt's `config`: request settings sent with this prompt to every provider (sampling
+    parameters and vendor request fields); credentials and URLs stay on the provider."""
+    if not isinstance(config, dict):
+        errors.add(located, where, "a prompt's config must be a mapping")
+        return
+    allowed = PROVIDER_PARAMS.union(*PASSTHROUGH.values())
+    for key in config:
+        if key not in allowed and key not in INERT_CONFIG:
+            errors.add(located, where + (key,), f"unsupported prompt config key {key!r}: a prompt's config may hold request settings "
+                                                "(temperature, max_tokens, response_format, tools, …); set anything else on the provider")
 
 
 def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None = None) -> list[PromptSpec]:
@@ -171,6 +244,8 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
             errors.extend(exc)
             return []
         return [PromptSpec(label or _short(ref), ref, fmt, None, messages, line)]
+    if is_code_ref(ref[len("file://"):]):
+        return _prompt_function(tree, base_dir, located, errors, where, ref, label, max_bytes)
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a prompt function")
     out = []
     for p in found:
@@ -192,9 +267,62 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
     return out
 
 
+_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
+
+
+def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None) -> list[PromptSpec]:
+    """`file://prompt.js[:name]` or `file://prompt.py:name`: a function of the test's vars that returns the
+    prompt (text or messages). It runs in the sandbox when the cases are expanded, under the same gate as
+    any suite code (docs/sandbox.md); nothing runs while loading."""
+    inner = ref[len("file://"):]
+    m = _PROMPT_FUNCTION.match(inner)
+    if m is None:
+        errors.add(located, where, f"refused: {ref} is a prompt function prompt-review does not run (it runs JavaScript "
+                                   ".js/.cjs/.mjs and Python .py functions in its sandbox; TypeScript and other code are not run)")
+        return []
+    path, name = resolve(base_dir, m["path"]), m["name"]
+    if path is None or tree.read(path) is None:
+        errors.add(located, where, f"prompt function file {m['path']!r} not found")
+        return []
+    try:
+        text = read_text(tree, path, max_bytes)
+    except FileTooLarge as exc:
+        errors.add(located, where, f"prompt function file {path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+        return []
+    except UserError as exc:
+        errors.extend(exc)
+        return []
+    code: Code
+    if path.endswith(".py"):
+        if name is None:
+            errors.add(located, where, f"unsupported: {ref}: a Python prompt needs its function (file://{m['path']}:name); "
+                                       "a script that prints the prompt is not run")
+            return []
+        # promptfoo calls fn(context); the sandbox calls (output, context): a wrapper after the file's own lines
+        code = PyCode(f"{text}\n\ndef __pr_prompt(output, context):\n    return {name}(context)\n", file=path, function="__pr_prompt")
+    else:
+        if name is not None and "." in name:
+            errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")
+            return []
+        code = JsCode(text, file=path, function=name)  # called as fn(context): its first argument is the context
+    return [PromptSpec(label or inner, text, "function", path, (), located.line_of(where), code=code)]
+
+
 def _short(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= 60 else flat[:59] + "…"
+
+
+_TEMPLATE_TAG = re.compile(r"{%|{{")
+
+
+def _json_lines(path: str, text: str) -> LocatedYaml | None:
+    """Line numbers for a JSON file's values (JSON is YAML); None in the rare case YAML reads it otherwise."""
+    try:
+        return load_yaml(text, path)
+    except UserError:
+        return None
 
 
 def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]]:
@@ -202,10 +330,18 @@ def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tu
     by lines of `---` (as promptfoo splits them); a .jsonl file one chat prompt per line."""
     lower = path.lower()
     if lower.endswith(".json"):
-        return [(text, "chat", _messages(path, load_json(path, text)))]
+        try:
+            data = load_json(path, text)
+        except UserError:
+            if not _TEMPLATE_TAG.search(text):
+                raise
+            # template tags between the messages ({% for %} over a history): promptfoo renders the whole
+            # file, then reads the message list; so does the renderer for this format
+            return [(text, "chat-template", ())]
+        return [(text, "chat", chat_messages(path, data, _json_lines(path, text)))]
     if lower.endswith((".yaml", ".yml")):
         located = load_yaml(text, path)
-        return [(text, "chat", _messages(path, located.data, located))]
+        return [(text, "chat", chat_messages(path, located.data, located))]
     if lower.endswith(".jsonl"):
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if not lines:
@@ -213,7 +349,7 @@ def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tu
         out: list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]] = []
         for n, line in lines:
             try:
-                out.append((line, "chat", _messages(path, load_json(path, line))))
+                out.append((line, "chat", chat_messages(path, load_json(path, line))))
             except UserError as exc:
                 raise UserError(SourceError(path, exc.errors[0].message, n)) from None
         return out
@@ -245,7 +381,7 @@ def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None =
     if stripped.startswith("["):
         try:
             data = safejson.loads(stripped)
-            return "chat", _messages("<inline prompt>", data)
+            return "chat", chat_messages("<inline prompt>", data)
         except safejson.JsonTooDeep as exc:
             message = f"the inline chat prompt is JSON nested deeper than {exc.limit} levels (limit {exc.limit})"
             raise UserError(SourceError(file, message, line)) from None
@@ -254,12 +390,16 @@ def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None =
     return "text", ()
 
 
-def _messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
+def chat_messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
+    """(role, content) pairs of a chat prompt's message list; UserError (file, line) for anything else."""
     if not isinstance(data, list) or not data:
         raise UserError(SourceError(path, "a chat prompt must be a non-empty list of {role, content} messages", 1))
     out = []
     for i, msg in enumerate(data):
         line = located.line_of((i,)) if located else None
+        if isinstance(msg, dict) and isinstance(msg.get("content"), list):
+            raise UserError(SourceError(path, f"unsupported: message {i + 1} has content parts (images, audio, files); "
+                                              "prompt-review sends text messages only", line))
         if not isinstance(msg, dict) or set(msg) - {"role", "content"} or not isinstance(msg.get("content"), str):
             raise UserError(SourceError(path, f"message {i + 1} must have a role and text content", line))
         if msg.get("role") not in ("system", "user", "assistant"):
@@ -294,21 +434,39 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
                 spec = parse_provider(loaded, doc, at, errors)
                 if spec is not None:
-                    out.append(spec)
+                    out.append(_with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
             continue
         spec = parse_provider(item, src, where, errors)
         if spec is not None:
             out.append(_with_files(spec, tree, base_dir, src, where, errors))
+    # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position
     slots = [p.slot for p in out]
-    for s in {s for s in slots if slots.count(s) > 1}:
+    twice = {s for s in slots if slots.count(s) > 1}
+    numbered = {s for s in twice if all(p.label is None for p in out if p.slot == s)}
+    seen: dict[str, int] = {}
+    for i, p in enumerate(out):
+        if p.slot in numbered:
+            seen[p.slot] = seen.get(p.slot, 0) + 1
+            out[i] = dataclasses.replace(p, label=f"{p.id}#{seen[p.slot]}")
+    for s in sorted(twice - numbered):
         errors.add(located, (key,), f"provider {s!r} is listed twice; give each a distinct label")
     return out
 
 
 def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> ProviderSpec:
-    """A provider setting given as file:// (Gemini's systemInstruction) replaced by the file's text."""
+    """Provider settings given as file:// replaced by the file: request fields (tools, response_format,
+    functions, responseSchema…) by the file's JSON/YAML data, as promptfoo loads them; Gemini's
+    systemInstruction by the file's text. The data is then part of the provider's fingerprint."""
+    if tree is None:
+        return spec
+    params = dict(spec.params)
+    for name, value in spec.params:
+        if isinstance(value, str) and value.startswith("file://"):
+            params[name] = _setting_from_file(tree, base_dir, located, where + ("config", name), value, errors)
+    if params != dict(spec.params):
+        spec = dataclasses.replace(spec, params=tuple(sorted(params.items())))
     ref = spec.option("systemInstruction")
-    if tree is None or not isinstance(ref, str) or not ref.startswith("file://"):
+    if not isinstance(ref, str) or not ref.startswith("file://"):
         return spec
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a system instruction written in code")
     if len(found) != 1:
@@ -322,11 +480,31 @@ def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> P
     return dataclasses.replace(spec, options=options)
 
 
+def _setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:
+    path = resolve(base_dir, ref[len("file://"):])
+    if path is None or not path.lower().endswith((".json", ".yaml", ".yml")):
+        errors.add(located, where, f"{ref}: a provider setting from a file must be a .json, .yaml or .yml file inside the repository")
+        return ref
+    try:
+        raw = read_bounded(tree, path, errors.max_file_bytes)
+        if raw is None:
+            errors.add(located, where, f"file {path} not found")
+            return ref
+        return yaml_or_json(path, raw.decode("utf-8"))
+    except FileTooLarge as exc:
+        errors.add(located, where, f"{path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
+    except UnicodeDecodeError:
+        errors.add(located, where, f"{path} is not UTF-8 text")
+    except UserError as exc:
+        errors.extend(exc)
+    return ref
+
+
 def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:
     """Providers defined in a YAML/JSON file (`file://provider.yaml`): one mapping or a list of them."""
     if not ref.lower().endswith((".yaml", ".yml", ".json")) and not any(ch in ref for ch in "*?["):
         why = "executes code from the PR (a provider written in code)" if is_code_ref(ref[len("file://"):]) else "must be a .yaml, .yml or .json file"
-        errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref}: {why}")
+        errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref!r}: {why}")
         return []
     out: list[tuple[LocatedYaml, Path, Any]] = []
     for path in file_ref_paths(tree, base_dir, located, errors, where, ref, "a provider written in code"):

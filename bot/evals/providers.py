@@ -50,6 +50,7 @@ class Completion:
     # What the provider reports answered (re-validation notices a model changed behind the same name).
     model: str | None = None
     system_fingerprint: str | None = None
+    structured: bool = False  # the text is the JSON of tool calls / parts (bot.evals.providers_wire.Parsed)
 
 
 class ProviderError(Exception):
@@ -456,7 +457,7 @@ class Caller:
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
-                          parsed.model, parsed.system_fingerprint)
+                          parsed.model, parsed.system_fingerprint, parsed.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         if VENDORS[spec.kind].wire == "gemini":

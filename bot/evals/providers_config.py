@@ -55,6 +55,9 @@ VENDORS: dict[str, Vendor] = {
     "aimlapi": _compat("aimlapi", "AIMLAPI_API_KEY", "https://api.aimlapi.com/v1"),
     "cerebras": _compat("cerebras", "CEREBRAS_API_KEY", "https://api.cerebras.ai/v1"),
     "hyperbolic": _compat("hyperbolic", "HYPERBOLIC_API_KEY", "https://api.hyperbolic.xyz/v1"),
+    "cometapi": _compat("cometapi", "COMETAPI_KEY", "https://api.cometapi.com/v1"),
+    "nscale": Vendor("nscale", "openai", ("NSCALE_API_KEY", "NSCALE_SERVICE_TOKEN"), "NSCALE_BASE_URL", "https://inference.api.nscale.com/v1"),
+    "truefoundry": _compat("truefoundry", "TRUEFOUNDRY_API_KEY", "https://llm-gateway.truefoundry.com"),
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
@@ -74,22 +77,32 @@ PROVIDER_PARAMS = {
 # provider's fingerprint like the sampling parameters); per wire format.
 PASSTHROUGH = {
     "openai": {"tools", "tool_choice", "parallel_tool_calls", "logit_bias", "user", "service_tier", "reasoning", "text",
-               "instructions", "logprobs", "top_logprobs", "modalities", "verbosity", "store", "metadata", "prediction"},
+               "instructions", "logprobs", "top_logprobs", "modalities", "verbosity", "store", "metadata", "prediction",
+               "functions", "function_call", "passthrough",
+               # Perplexity's and xAI's search settings (both speak chat completions)
+               "search_domain_filter", "search_recency_filter", "search_after_date_filter", "search_before_date_filter",
+               "last_updated_after_filter", "last_updated_before_filter", "return_related_questions", "return_images",
+               "search_mode", "web_search_options", "search_parameters"},
     "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
-    "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
+    "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type",
+               "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
-                "interfaceConfig", "thinking", "max_new_tokens"},
+                "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
     "http": set(),
     "echo": set(),
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
-INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType"}
+INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType",
+                "stream",  # promptfoo assembles a streamed answer into the same text; prompt-review asks for it whole
+                "usage_tier"}  # Perplexity's price tier: promptfoo's cost estimate only
+# Per wire format: settings of another API of the same vendor that the one we call sets itself.
+INERT_FOR_WIRE = {"bedrock": {"anthropic_version"}}  # the invoke API's body field; Converse names the version itself
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
     "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
-    "apiHost": "azure", "deployment_id": "azure", "apiVersion": "azure", "api_version": "azure",
+    "apiHost": "azure", "deployment_id": "azure", "deploymentName": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
 }
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
@@ -137,7 +150,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
             return f"refused: provider {pid!r}: {why}"
-    if pid.lower().endswith(CODE_EXTS):
+    if pid.lower().endswith(CODE_EXTS) or (pid.startswith("file://") and pid.rsplit(":", 1)[0].lower().endswith(CODE_EXTS)):
         return f"refused: provider {pid!r}: executes code from the PR (a provider written in code)"
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
@@ -173,6 +186,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return "azure", rest[1], ()
     elif head in ("google", "vertex"):
         model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
+        if head == "vertex" and model and not model.startswith(("gemini", "claude", "embedding", "image", "live")):
+            return (f"unsupported: provider {pid!r}: on Vertex, prompt-review calls Gemini (generateContent) and Claude "
+                    "(the messages API); other model families (Llama, Mistral, …) are not part of it")
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":
@@ -184,6 +200,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if model and rest[0] not in ("completion", "embeddings", "embedding"):
             return "ollama", model, ()
     elif head in VENDORS and VENDORS[head].wire == "openai" and head != "azure":
+        if len(rest) > 1 and rest[0] in OPENAI_NON_CHAT | {"audio", "video", "tts"}:  # e.g. hyperbolic:image:MODEL
+            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "
+                    "text answers of chat models")
         model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
         if model:
             return head, model, ()
@@ -251,7 +270,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             base_url = value
         elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(VENDORS[kind].wire, set()):
             params.append((key, value))
-        elif key in INERT_CONFIG:
+        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(VENDORS[kind].wire, set()):
             continue
         elif key in PLACE_KEYS:
             if key == "systemInstruction" and isinstance(value, dict):
@@ -297,8 +316,9 @@ def _http_problem(key: str, value: Any) -> str | None:
     if key == "body":
         for text in _strings(value):
             for m in _TEMPLATE.finditer(text):
-                if m.group(1) != "prompt":
-                    return "unsupported: an http provider's body may use {{prompt}} only"
+                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
+                    return ("unsupported: an http provider's body may use {{prompt}} and the test's {{var}}s only "
+                            "(no filters, tags or env)")
     if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
         return "unsupported: a templated url is not part of prompt-review"
     return None

@@ -47,6 +47,9 @@ class Parsed:
     # What the provider says answered (re-validation notices a model changed behind the same name).
     model: str | None = None
     system_fingerprint: str | None = None
+    # the text is the JSON of an answer that is not text (tool calls, Gemini parts): promptfoo's output
+    # is then that object, and code (transforms, javascript/python) sees the object
+    structured: bool = False
 
 
 def one_line(text: str, limit: int = 120) -> str:
@@ -91,6 +94,32 @@ def checked_name(value: str, what: str) -> str:
 # ---- requests ----------------------------------------------------------------------------------
 
 
+def _converse_tools(tools: list[Any], choice: Any) -> dict[str, Any]:
+    """Tools written for the OpenAI ({type: function, function: {…}}) or Anthropic ({name, input_schema})
+    API, and a tool_choice in either form, as Bedrock Converse's toolConfig."""
+    specs = []
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        fn: dict[str, Any] = tool["function"] if isinstance(tool.get("function"), dict) else tool
+        schema = fn.get("parameters", fn.get("input_schema", {"type": "object"}))
+        spec = {"name": fn.get("name"), "inputSchema": {"json": schema}}
+        if fn.get("description"):
+            spec["description"] = fn["description"]
+        specs.append({"toolSpec": spec})
+    config: dict[str, Any] = {"tools": specs}
+    if isinstance(choice, dict):
+        kind = choice.get("type")
+        name = choice.get("name") or (choice.get("function") or {}).get("name")
+        if kind in ("tool", "function") and name:
+            config["toolChoice"] = {"tool": {"name": name}}
+        elif kind in ("auto", "any"):
+            config["toolChoice"] = {kind: {}}
+    elif choice in ("auto", "required", "any"):
+        config["toolChoice"] = {"auto": {}} if choice == "auto" else {"any": {}}
+    return config
+
+
 def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any] | None]:
     """(path under the base URL, JSON body) for one chat call; body None for a GET."""
     body: dict[str, Any]
@@ -105,14 +134,18 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             return "/responses", body
         if spec.option("isReasoningModel") and "max_tokens" in params:  # reasoning models take max_completion_tokens
             params["max_completion_tokens"] = params.pop("max_tokens")
+        extra = params.pop("passthrough", None)  # promptfoo's extra request fields, merged into the body
         body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], **params}
+        if isinstance(extra, dict):
+            body.update(extra)
         if spec.kind == "azure":
             version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
-            deployment = spec.option("deployment_id") or spec.model
+            deployment = spec.option("deployment_id") or spec.option("deploymentName") or spec.model
             return f"/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={quote(version, safe='')}", body
         return "/chat/completions", body
-    if wire == "anthropic":
+    if wire in ("anthropic", "vertex-anthropic"):
         system = "\n\n".join(c for r, c in messages if r == "system")
+        params.pop("anthropic_version", None)
         body = {
             "model": spec.model,
             "max_tokens": _pick(params, "max_tokens") or 1024,
@@ -121,7 +154,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         }
         if system:
             body["system"] = system
-        return "/v1/messages", body
+        if wire == "anthropic":
+            return "/v1/messages", body
+        # Claude on Vertex: the messages API at the publisher's rawPredict, the model in the path
+        del body["model"]
+        body["anthropic_version"] = "vertex-2023-10-16"
+        project, location = _vertex_place(spec)
+        return f"/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{quote(spec.model, safe='')}:rawPredict", body
     if wire in ("gemini", "vertex"):
         generation = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"), ("topP", "topP"), ("top_k", "topK"), ("topK", "topK"),
@@ -148,8 +187,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         model = quote(spec.model, safe="")
         if wire == "gemini":
             return f"/v1beta/models/{model}:generateContent", body
-        project = checked_name(str(spec.option("projectId") or spec.option("project") or ""), "vertex projectId")
-        location = checked_name(str(spec.option("location") or spec.option("region") or "us-central1"), "vertex location")
+        project, location = _vertex_place(spec)
         return f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent", body
     if wire == "bedrock":
         inference = {}
@@ -164,8 +202,14 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             conf = params["interfaceConfig"]
             inference.update({theirs: conf[ours] for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"),
                               ("max_new_tokens", "maxTokens"), ("stopSequences", "stopSequences")) if ours in conf})
+        if isinstance(params.get("textGenerationConfig"), dict):  # Titan's invoke-API settings, as Converse names them
+            conf = params["textGenerationConfig"]
+            inference.update({theirs: conf[ours] for ours, theirs in (("maxTokenCount", "maxTokens"), ("temperature", "temperature"),
+                              ("topP", "topP"), ("stopSequences", "stopSequences")) if ours in conf and conf[ours] != []})
         if isinstance(params.get("inferenceConfig"), dict):
             inference.update(params["inferenceConfig"])
+        if isinstance(params.get("tools"), list) and "toolConfig" not in params:
+            params["toolConfig"] = _converse_tools(params["tools"], params.get("tool_choice"))
         if "thinking" in params:
             fields = dict(params.get("additionalModelRequestFields") or {})
             fields.setdefault("thinking", params["thinking"])
@@ -220,8 +264,15 @@ def _fill_prompt(value: Any, prompt: str) -> Any:
     return value
 
 
+def _vertex_place(spec: ProviderSpec) -> tuple[str, str]:
+    project = checked_name(str(spec.option("projectId") or spec.option("project") or ""), "vertex projectId")
+    location = checked_name(str(spec.option("location") or spec.option("region") or "us-central1"), "vertex location")
+    return project, location
+
+
 def _wire(spec: ProviderSpec) -> str:
-    return VENDORS[spec.kind].wire
+    wire = VENDORS[spec.kind].wire
+    return "vertex-anthropic" if wire == "vertex" and spec.model.startswith("claude") else wire
 
 
 # ---- answers -----------------------------------------------------------------------------------
@@ -262,14 +313,17 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             text = message["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
+        structured = False
         if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
-            text = json.dumps(message["tool_calls"], ensure_ascii=False)  # promptfoo's output for a tool call
+            text, structured = json.dumps(message["tool_calls"], ensure_ascii=False), True  # promptfoo's output for a tool call
+        elif not text and isinstance(message.get("function_call"), dict):
+            text, structured = json.dumps(message["function_call"], ensure_ascii=False), True  # the legacy functions API
         if not isinstance(text, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
                       _finish(choice.get("finish_reason"), _OPENAI_FINISH),
-                      _reported(data, "model"), _reported(data, "system_fingerprint"))
-    if wire == "anthropic":
+                      _reported(data, "model"), _reported(data, "system_fingerprint"), structured)
+    if wire in ("anthropic", "vertex-anthropic"):
         blocks = data.get("content")
         if not isinstance(blocks, list):
             raise WireError(f"{spec.id}: response has no content blocks")
@@ -285,9 +339,12 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             raise WireError(f"{spec.id}: candidates[0] is not an object")
         parts = (candidate.get("content") or {}).get("parts") if isinstance(candidate.get("content"), dict) else []
         text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
+        structured = isinstance(parts, list) and any(isinstance(p, dict) and "text" not in p for p in parts)
+        if structured:
+            text = json.dumps(parts, ensure_ascii=False)  # promptfoo's output for an answer that is not all text (functionCall)
         meta = _mapping(data.get("usageMetadata"))
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
-                      _finish(candidate.get("finishReason"), _GEMINI_FINISH))
+                      _finish(candidate.get("finishReason"), _GEMINI_FINISH), structured=structured)
     if wire == "bedrock":
         try:
             blocks = data["output"]["message"]["content"]

@@ -9,6 +9,7 @@ templates differ from promptfoo's nunjucks.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import pickle
 import socket
@@ -25,10 +26,11 @@ import jinja2
 from jinja2 import meta
 
 from bot.core.config import CONFIG_PATH, LimitsConfig
-from bot.core.errors import CheckError, SourceError
+from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree, normalize
 from bot.core.safejson import loads as json_loads
 from bot.evals import render_worker
+from bot.evals.loader import chat_messages
 from bot.evals.sources import FileTooLarge, read_bounded
 from bot.evals.render_worker import SandboxEnv
 from bot.evals.suite import PromptSpec
@@ -199,8 +201,22 @@ class Renderer:
         where = prompt.source or "<inline prompt>"
         if "error" in reply:
             raise RenderError(self._error(reply["error"], prompt, where))
+        if prompt.format == "chat-template":
+            return self._read_messages(reply["ok"][0], where)
         roles = [role for role, _ in prompt.messages] if prompt.format == "chat" else ["user"]
         return tuple(zip(roles, reply["ok"]))
+
+    @staticmethod
+    def _read_messages(text: str, where: str) -> Messages:
+        """The message list of a rendered chat-template prompt; a RenderError when it is not one."""
+        try:
+            data = json_loads(text)
+        except ValueError as exc:
+            raise RenderError(SourceError(where, f"once rendered, the chat prompt is not a JSON message list ({exc})")) from None
+        try:
+            return chat_messages(where, data)
+        except UserError as exc:
+            raise RenderError(dataclasses.replace(exc.errors[0], line=None)) from None
 
     def prefetch(self, jobs: Iterable[tuple[PromptSpec, dict[str, Any]]]) -> None:
         """Render these (prompt, vars) pairs in a few round trips to the worker; `render` then
@@ -300,6 +316,8 @@ class Renderer:
 
     def dependencies(self, prompt: PromptSpec) -> tuple[str, ...]:
         """Files a prompt reads: its own file and every statically named include/import/extends."""
+        if prompt.code is not None:  # a prompt function: its own file (it imports nothing)
+            return (prompt.source,) if prompt.source else ()
         seen: list[str] = []
         todo: list[tuple[str | None, str]] = [(prompt.source, prompt.template)]
         if prompt.format == "chat":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import resource
 import signal
 import sys
@@ -43,6 +44,15 @@ class _Stop(Exception):
         super().__init__(message)
 
 
+# the iterable is bounded so a template of many unclosed `{% for a, b in` costs linear time, not quadratic
+_PAIR_LOOP = re.compile(r"({%-?[ \t\n]*for[ \t\n]+[A-Za-z_]\w*[ \t\n]*,[ \t\n]*[A-Za-z_]\w*[ \t\n]+in[ \t\n]+)([^%]{1,500}?)([ \t\n]*-?%})")
+_NOT_PLAIN = re.compile(r"\sif\s|\srecursive\b|%")  # a filtered or recursive loop is left as written
+
+
+def _pairs(value: Any) -> Any:
+    return list(value.items()) if isinstance(value, dict) else value
+
+
 class _Loader(jinja2.BaseLoader):
     def __init__(self, files: Any):
         self.files = files
@@ -66,6 +76,13 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
         # nunjucks built-ins promptfoo suites use: `dump` (JSON.stringify) and promptfoo's `load` (JSON.parse)
         self.filters["dump"] = self._dump
         self.filters["load"] = self._load
+        self.filters["nunjucks_pairs"] = _pairs
+
+    def preprocess(self, source: str, name: str | None = None, filename: str | None = None) -> str:
+        # nunjucks' `{% for key, value in mapping %}` walks the mapping's pairs; jinja2 would unpack each key
+        source = _PAIR_LOOP.sub(lambda m: m.group(0) if _NOT_PLAIN.search(m.group(2))
+                                else f"{m.group(1)}({m.group(2)}) | nunjucks_pairs{m.group(3)}", source)
+        return super().preprocess(source, name, filename)
 
     def _dump(self, value: Any, spaces: int | None = None) -> str:
         indent = spaces if isinstance(spaces, int) and not isinstance(spaces, bool) and 0 < spaces <= 10 else None

@@ -284,7 +284,7 @@ def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
         json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
     vars_ = case.case_vars
     test = {"description": case.test.description, "vars": vars_, "metadata": case.test.metadata}
-    provider = {"id": case.provider.id, "label": case.provider.label}
+    provider = {"id": case.provider.id, "label": case.provider.label, "config": dict(case.provider.params)}
     return CodeContext(vars_, prompt, test, provider, limits, case.test.file or "suite", case.test.line)
 
 
@@ -298,7 +298,7 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
         result = job.result or {}
         output = str(result.get("output", ""))
         measured = Completion(output, finish_reason=result.get("finish_reason"), latency_ms=result.get("latency_ms"),
-                              cost_usd=result.get("cost_usd"))
+                              cost_usd=result.get("cost_usd"), structured=bool(result.get("structured")))
         try:
             outcome = await score_output(
                 base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured,
@@ -347,6 +347,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "tokens_in": completion.tokens_in,
         "tokens_out": completion.tokens_out,
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
+        **({"structured": True} if completion.structured else {}),  # code sees the answer's object
         "latency_ms": completion.latency_ms,
         "cost_usd": completion.cost_usd,
         **({"reported_model": completion.model} if completion.model else {}),

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.config import EvalsConfig
-from bot.core.errors import CheckError, SourceError
+from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
+from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
@@ -48,6 +49,8 @@ class CaseInput:
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """Every piece of code this case runs, named for a refusal."""
         out: list[tuple[str, Code]] = []
+        if self.prompt.code is not None:
+            out.append(("prompt function", self.prompt.code))
         if self.test.transform_vars is not None:
             out.append(("options.transformVars", self.test.transform_vars))
         if self.test.transform is not None:
@@ -180,7 +183,7 @@ def expand(
                     raise _CodeStopped(SourceError(test.file, refused, test.line))
                 if test.transform_vars is not None:
                     vars_ = _transform_vars(test, prompt, vars_, gate.limits)
-                messages: Messages | None = renderer.render(prompt, vars_)
+                messages: Messages | None = renderer.render(prompt, vars_) if prompt.code is None else None
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
             except RenderError as exc:
                 messages, asserts, error = None, test.asserts, exc.error
@@ -189,14 +192,23 @@ def expand(
             for provider in suite.providers:
                 if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
                     continue
+                provider = provider.for_prompt(prompt).with_vars(vars_)
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
+                case_messages, case_error, case_kind = messages, error, error_kind
+                if prompt.code is not None and error is None:  # promptfoo calls a prompt function per provider
+                    try:
+                        case_messages = _prompt_function(prompt, provider, vars_, gate, suite.path)
+                    except RenderError as exc:
+                        case_messages, case_error = None, exc.error
+                        case_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
+                        errors[str(exc.error)] = exc.error
                 case = CaseInput(
-                    key, test.description or test_id, test, prompt, provider, messages, asserts,
-                    deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), error, prompt_index,
-                    error_kind, vars_ if test.transform_vars is not None else None,
+                    key, test.description or test_id, test, prompt, provider, case_messages, asserts,
+                    deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
+                    case_kind, vars_ if test.transform_vars is not None else None,
                 )
-                refused_here = None if error else gate.refusal(case.code_items())
+                refused_here = None if case_error else gate.refusal(case.code_items())
                 if refused_here:
                     where = next((a for a in asserts if any(gate.refusal(((w, c),)) for w, c in a.code_items())), None)
                     file, line = (where.file, where.line) if where else (test.file, test.line)
@@ -207,6 +219,30 @@ def expand(
 
 class _CodeStopped(RenderError):
     """options.transformVars was refused or stopped: the case is an error of its code, not of a template."""
+
+
+def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str, Any], gate: CodeGate, suite_path: str) -> Messages:
+    """The messages a prompt function returns for these vars (promptfoo's context: vars and provider);
+    code the gate refuses is not run. Errors name the suite's line that lists the prompt (and the
+    sandbox's message the line in the function's file)."""
+    assert prompt.code is not None
+    where = SourceError(suite_path, "", prompt.line)
+    refused = gate.refusal((("prompt function", prompt.code),))
+    if refused:
+        raise _CodeStopped(replace(where, message=refused))
+    context = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or provider.id}}
+    try:
+        value = transform_sync(prompt.code, context, context, gate.limits)
+    except SandboxError as exc:
+        raise _CodeStopped(replace(where, message=f"prompt function {prompt.label}: {exc.message}")) from None
+    if isinstance(value, str):
+        return (("user", value),)
+    try:
+        return chat_messages(where.file, value)
+    except UserError as exc:
+        kind = "null" if value is None else type(value).__name__
+        raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text or a list of {{role, content}} messages; "
+                                                 f"it returned {kind} ({exc.errors[0].message})")) from None
 
 
 def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
@@ -226,7 +262,8 @@ def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], l
 def _render_jobs(suite: Suite):
     for test in suite.tests:
         for prompt in suite.prompts:
-            yield prompt, test.vars
+            if prompt.code is None:
+                yield prompt, test.vars
         yield from ((_assert_prompt(a), test.vars) for a in test.asserts if _templated(a))
 
 
@@ -305,6 +342,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
     for t in suite.tests:
         found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
+    found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
     return frozenset(found)
 
 

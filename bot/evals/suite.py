@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
@@ -17,10 +19,30 @@ SUITE_NAMES = ("promptfooconfig.yaml", "promptfooconfig.yml")
 class PromptSpec:
     label: str
     template: str  # raw template text (jinja2), or the JSON/YAML message list for chat prompts
-    format: Literal["text", "chat"]
+    # chat-template: a JSON message list rendered as a whole, then read; function: `code` makes the prompt
+    format: Literal["text", "chat", "chat-template", "function"]
     source: str | None  # repo path of the prompt file; None for an inline prompt
     messages: tuple[tuple[str, str], ...] = ()  # chat prompts: (role, content template) pairs
     line: int | None = None
+    # promptfoo's per-prompt `config`: provider settings over the provider's own. Not part of the prompt's
+    # identity (its values may be mappings); a case sees it in its provider's fingerprint (ProviderSpec.for_prompt).
+    config: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    code: Code | None = None  # a prompt function (format "function"), run in the sandbox under the code gate
+
+
+_BODY_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
+
+
+def _var_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def prompt_ref_matches(ref: str, label: str) -> bool:
+    """A provider's `prompts:` entry names a prompt as promptfoo matches them: its label, a `prefix*`,
+    or the label of a file that holds several prompts (`ref#1`, `ref#2`, … here; `ref: …` in promptfoo)."""
+    if ref.endswith("*"):
+        return label.startswith(ref[:-1])
+    return label == ref or label.startswith((f"{ref}#", f"{ref}:"))
 
 
 @dataclass(frozen=True)
@@ -38,7 +60,7 @@ class ProviderSpec:
     prompts: tuple[str, ...] = ()  # labels of the prompts this provider runs (promptfoo's provider `prompts:`); () = all
 
     def runs(self, prompt_label: str) -> bool:
-        return not self.prompts or prompt_label in self.prompts
+        return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
 
     @property
     def slot(self) -> str:
@@ -50,6 +72,30 @@ class ProviderSpec:
         if self.options:  # absent when empty: fingerprints (cache keys) of existing suites stay the same
             out["options"] = [list(o) for o in self.options]
         return out
+
+    def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
+        """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""
+        if not prompt.config:
+            return self
+        return dataclasses.replace(self, params=tuple(sorted({**dict(self.params), **dict(prompt.config)}.items())))
+
+    def with_vars(self, vars_: dict[str, Any]) -> "ProviderSpec":
+        """An http provider's `body` with the test's `{{ var }}`s filled in (promptfoo renders the body with
+        the vars); `{{ prompt }}` stays for the call. A var the test lacks is empty text, as in nunjucks."""
+        body = self.option("body")
+        if self.kind != "http" or body is None or "{{" not in json.dumps(body):
+            return self
+
+        def fill(value: Any) -> Any:
+            if isinstance(value, str):
+                return _BODY_VAR.sub(lambda m: m.group(0) if m.group(1) == "prompt" else _var_text(vars_.get(m.group(1), "")), value)
+            if isinstance(value, dict):
+                return {k: fill(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [fill(v) for v in value]
+            return value
+
+        return dataclasses.replace(self, options=tuple(sorted({**dict(self.options), "body": fill(body)}.items())))
 
     def option(self, name: str, default: Any = None) -> Any:
         return dict(self.options).get(name, default)

@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import math
+import posixpath
 import re
 from dataclasses import replace
 from typing import Any
@@ -62,12 +64,16 @@ def load_tests(
         if data.get("scenarios") is None:  # promptfoo runs a suite without tests once, with defaultTest's vars
             sources.append((located, (), {}))
         raw = []
-    entries: list[tuple[Path, Any]] | None = [(("tests",), raw)] if isinstance(raw, str) else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
+    entries: list[tuple[Path, Any]] | None = (
+        [(("tests",), raw)] if isinstance(raw, str) or _is_path_entry(raw)
+        else [(("tests", i), t) for i, t in enumerate(raw)] if isinstance(raw, list) else None
+    )
     if entries is None:
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
     for where, item in entries:
-        if isinstance(item, dict) and set(item) == {"path"} and isinstance(item["path"], str):
+        if _is_path_entry(item):  # {path, config}: config only reaches a generator, which is code (refused)
+            where = where + ("path",)
             item = item["path"] if item["path"].startswith("file://") else "file://" + item["path"]
         if isinstance(item, dict):
             sources.append((located, where, item))
@@ -193,13 +199,19 @@ def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, 
 
 def _count_cases(vars_: dict[str, Any]) -> int:
     """How many cases `_expand_vars` would make, without making them."""
-    return math.prod(len(v) for v in vars_.values() if isinstance(v, list))
+    return math.prod(len(v) for v in vars_.values() if _expands(v))
+
+
+def _expands(value: Any) -> bool:
+    """promptfoo expands a list var whose first item is text; a list of objects (a chat history), of
+    numbers, or an empty list is one value."""
+    return isinstance(value, list) and bool(value) and isinstance(value[0], str)
 
 
 def _too_many(vars_: dict[str, Any], count: int, before: int, limit: int) -> str:
     raise_it = f"raise `limits.max_cases` in {CONFIG_PATH} (default {DEFAULT_MAX_CASES:,}) if they are all wanted"
     if count > 1:
-        lists = " × ".join(f"{name} ({len(v)})" for name, v in vars_.items() if isinstance(v, list))
+        lists = " × ".join(f"{name} ({len(v)})" for name, v in vars_.items() if _expands(v))
         what = f"the list-valued vars expand this test into {count:,} cases ({lists})"
         if before:
             what += f", after {before:,} cases from the tests before it"
@@ -210,10 +222,22 @@ def _too_many(vars_: dict[str, Any], count: int, before: int, limit: int) -> str
 
 def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:
     """A list-valued var runs the test once per value (promptfoo's cartesian expansion)."""
-    names = [k for k, v in vars_.items() if isinstance(v, list)]
+    names = [k for k, v in vars_.items() if _expands(v)]
     if not names:
         return [vars_]
     return [{**vars_, **dict(zip(names, values))} for values in itertools.product(*(vars_[n] for n in names))]
+
+
+# promptfoo's test `options` (its TestCase options: prompt, output and grading settings)
+PROMPTFOO_TEST_OPTIONS = {
+    "prefix", "suffix", "provider", "rubricPrompt", "transform", "postprocess", "transformVars", "storeOutputAs",
+    "disableVarExpansion", "disableConversationVar", "runSerially", "factuality", "cache", "timeout", "delay",
+    "includeMetrics", "responseFormat",
+}
+
+
+def _is_path_entry(item: Any) -> bool:
+    return isinstance(item, dict) and "path" in item and set(item) <= {"path", "config"} and isinstance(item["path"], str)
 
 
 def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:
@@ -237,8 +261,10 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
                 doc = _csv_tests(path, text)
             elif lower.endswith(".jsonl"):
                 doc = _jsonl_tests(path, text)
-            elif lower.endswith((".yaml", ".yml", ".json")):
-                doc = load_yaml(text, path)  # JSON is YAML; this keeps line numbers
+            elif lower.endswith((".yaml", ".yml")):
+                doc = load_yaml(text, path)
+            elif lower.endswith(".json"):
+                doc = _json_tests(path, text)
             else:
                 errors.add(located, where, f"test file {path} must be .yaml, .yml, .json, .jsonl or .csv")
                 continue
@@ -254,6 +280,17 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
         else:
             out.append((doc, (), doc.data))
     return out
+
+
+def _json_tests(path: str, text: str) -> LocatedYaml:
+    """A .json test file read as YAML for its line numbers; by the JSON parser when YAML reads it
+    otherwise (JSON escapes YAML refuses, such as lone surrogates), then lines are of the file only."""
+    try:
+        return load_yaml(text, path)
+    except UserError:
+        doc = LocatedYaml(file=path, data=load_json(path, text))
+        doc.lines[()] = 1
+        return doc
 
 
 def _jsonl_tests(path: str, text: str) -> LocatedYaml:
@@ -281,25 +318,53 @@ def _csv_tests(path: str, text: str) -> LocatedYaml:
         i = len(doc.data)
         doc.lines[(i,)] = reader.line_num
         test: dict[str, Any] = {"vars": {}, "assert": []}
+        metric = None
+        per_assert: dict[int, dict[str, float]] = {}  # __config:__expectedN:threshold, by assertion index
         for column, value in row.items():
             if column is None:
                 raise UserError(doc.error((i,), "row has more cells than the header"))
-            value = value or ""
+            column, value = column.strip(), value or ""
             if column.startswith("__expected"):
                 if value.strip():
-                    test["assert"].append(expected_to_assertion(value))
+                    test["assert"].append(expected_to_assertion(value.strip()))
             elif column == "__description":
                 test["description"] = value
             elif column == "__threshold":
-                test["threshold"] = float(value) if value else None
+                test["threshold"] = _csv_number(doc, i, column, value) if value.strip() else None
+            elif column == "__metric":
+                metric = value or None
             elif column.startswith("__metadata:"):
-                test.setdefault("metadata", {})[column.split(":", 1)[1]] = value
+                key = column.split(":", 1)[1]
+                if key.endswith("[]") and value.strip():  # a list: comma-separated, `\,` for a comma
+                    test.setdefault("metadata", {})[key[:-2]] = [v.strip().replace("\\,", ",") for v in re.split(r"(?<!\\),", value)]
+                elif value.strip():
+                    test.setdefault("metadata", {})[key] = value
+            elif column.startswith("__config:"):
+                m = re.fullmatch(r"__config:__expected(\d*):(\w+)", column)
+                if m is None or m.group(2) != "threshold" or m.group(1) == "0":
+                    raise UserError(doc.error((i,), f"CSV column {column!r}: the form is __config:__expected:threshold "
+                                                    "or __config:__expectedN:threshold"))
+                per_assert[int(m.group(1) or 1) - 1] = {"threshold": _csv_number(doc, i, column, value)}
             elif column.startswith("__"):
                 raise UserError(doc.error((i,), f"unsupported CSV column {column!r}"))
             else:
                 test["vars"][column] = value
+        for n, a in enumerate(test["assert"]):  # as promptfoo: by position among the non-empty __expected cells
+            if metric is not None:
+                a["metric"] = metric
+            a.update(per_assert.get(n, {}))
         doc.data.append(test)
     return doc
+
+
+def _csv_number(doc: LocatedYaml, i: int, column: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise UserError(doc.error((i,), f"CSV column {column!r}: {value!r} is not a number"))
+    return number
 
 
 def expected_to_assertion(text: str) -> dict[str, Any]:
@@ -343,12 +408,14 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if description is not None and not isinstance(description, str):
         description = str(description)
     vars_ = item.get("vars") or {}
-    if isinstance(vars_, str) and vars_.startswith("file://"):
-        vars_ = _vars_from_file(tree, base_dir, located, where + ("vars",), vars_, errors)
-    elif isinstance(vars_, list) and all(isinstance(v, str) and v.startswith("file://") for v in vars_):
+    if isinstance(vars_, str) or (isinstance(vars_, list) and vars_ and all(isinstance(v, str) for v in vars_)):
+        # files (globs too; `file://` optional), merged in order; paths from the test's own file, as promptfoo
+        refs = [vars_] if isinstance(vars_, str) else vars_
         merged: dict = {}
-        for i, ref in enumerate(vars_):
-            merged.update(_vars_from_file(tree, base_dir, located, where + ("vars", i), ref, errors))
+        for i, ref in enumerate(refs):
+            at = where + ("vars",) if isinstance(vars_, str) else where + ("vars", i)
+            ref = ref if ref.startswith("file://") else "file://" + ref
+            merged.update(_vars_from_file(tree, posixpath.dirname(located.file), located, at, ref, errors))
         vars_ = merged
     if not isinstance(vars_, dict):
         errors.add(located, where + ("vars",), "vars must be a mapping of name → value (or a file:// reference to one)")
@@ -386,13 +453,17 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             if key == "provider":
                 grader, embedder = parse_grader(value, located, at, errors)
             elif key == "rubricPrompt":
-                rubric = rubric_prompt(value, located, at, errors)
+                rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
             elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
                 transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
             elif key == "transformVars":
                 transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
             elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
                 continue  # pacing and caching of promptfoo's own run: no effect on a verdict
+            elif key not in PROMPTFOO_TEST_OPTIONS:
+                near = difflib.get_close_matches(key, sorted(PROMPTFOO_TEST_OPTIONS), n=1)
+                errors.add(located, at, f"unknown test option {key!r}: promptfoo has no such option"
+                                        + (f" (did you mean {near[0]!r}?)" if near else ""))
             else:
                 errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
     else:
@@ -413,19 +484,28 @@ def _vars_from_file(tree, base_dir, located, where, ref: str, errors) -> dict:
     if is_code_ref(inner):
         errors.add(located, where, code_refusal("a vars generator"))
         return {}
-    target = resolve(base_dir, inner)
-    if target is None or tree.read(target) is None or not target.lower().endswith((".yaml", ".yml", ".json")):
-        errors.add(located, where, f"vars file {inner!r} not found (vars from a file must be a .yaml/.yml/.json mapping)")
+    found = expand_refs(tree, base_dir, inner) if _is_glob(inner) else [resolve(base_dir, inner)]
+    if isinstance(found, str):
+        errors.add(located, where, found)
         return {}
-    try:
-        data = yaml_or_json(target, read_text(tree, target))
-    except UserError as exc:
-        errors.extend(exc)
-        return {}
-    if not isinstance(data, dict):
-        errors.add(located, where, f"vars file {inner!r} must hold a mapping of name → value")
-        return {}
-    return data
+    merged: dict = {}
+    for target in found:
+        if target is None or tree.read(target) is None or not target.lower().endswith((".yaml", ".yml", ".json")):
+            errors.add(located, where, f"vars file {inner!r} not found (vars from a file must be a .yaml/.yml/.json mapping)")
+            return {}
+        try:
+            data = yaml_or_json(target, read_text(tree, target, errors.max_file_bytes))
+        except UserError as exc:
+            errors.extend(exc)
+            return {}
+        except FileTooLarge as exc:
+            errors.add(located, where, _var_too_large(exc))
+            return {}
+        if not isinstance(data, dict):
+            errors.add(located, where, f"vars file {target!r} must hold a mapping of name → value")
+            return {}
+        merged.update(data)
+    return merged
 
 
 def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, limit: int) -> Any:
@@ -460,8 +540,9 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
             return ""
         try:
             return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.errors.append(SourceError(target, "not UTF-8 text"))
+        except UnicodeDecodeError:  # promptfoo sends images/audio as base64 parts and PDFs as their text
+            errors.add(located, where, f"unsupported: var file {ref!r} is not text (an image, audio or PDF); "
+                                       "prompt-review sends text messages only")
             return ""
     return value
 

@@ -94,7 +94,7 @@ def test_whitespace_reflow_passes_with_exit_0_and_no_model_calls(repo, model_url
 
 def test_bad_suite_is_a_configuration_error_with_exit_2_and_file_line_on_stderr(repo, model_url):
     suite = repo / "evals" / "support" / "promptfooconfig.yaml"
-    suite.write_text(suite.read_text() + "\nassertionTemplates: {}\n")
+    suite.write_text(suite.read_text() + "\nassertionTemplate: {}\n")  # a misspelt key
     (repo / "prompts" / "support" / "system.md").write_text("Be brief.\n")
     git(repo, "commit", "-q", "-am", "break the suite")
     result = review(repo, model_url, "--no-cache")

@@ -62,10 +62,13 @@ def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
         ("groq:llama-3.3-70b-versatile", {"GROQ_BASE_URL": f"{url}/v1", "GROQ_API_KEY": KEY}),
         ("openrouter:meta-llama/llama-3.1-8b-instruct", {"OPENROUTER_BASE_URL": f"{url}/v1", "OPENROUTER_API_KEY": KEY}),
         ("ollama:chat:llama3.2", {"OLLAMA_BASE_URL": url}),
+        ("cometapi:chat:gpt-5-mini", {"COMETAPI_BASE_URL": f"{url}/v1", "COMETAPI_KEY": KEY}),
+        ("nscale:openai/gpt-oss-120b", {"NSCALE_BASE_URL": f"{url}/v1", "NSCALE_API_KEY": KEY}),
+        ("truefoundry:openai-main/gpt-5", {"TRUEFOUNDRY_BASE_URL": f"{url}/v1", "TRUEFOUNDRY_API_KEY": KEY}),
     ]
 
 
-@pytest.mark.parametrize("index", range(11))
+@pytest.mark.parametrize("index", range(14))
 def test_each_vendor_speaks_its_wire_format_with_the_credentials_from_the_environment(server, index):
     entry, env = vendors(server)[index]
     outcome = call(env, entry)
@@ -74,7 +77,7 @@ def test_each_vendor_speaks_its_wire_format_with_the_credentials_from_the_enviro
     assert outcome.tokens_in > 0 and outcome.tokens_out > 0 and outcome.latency_ms is not None
 
 
-@pytest.mark.parametrize("index", range(11))
+@pytest.mark.parametrize("index", range(14))
 def test_a_wrong_key_is_a_credentials_error_for_every_vendor(server, index):
     entry, env = vendors(server)[index]
     if not any(k.endswith(("_KEY", "_TOKEN", "_BEDROCK")) for k in env):

@@ -120,7 +120,7 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
     [
         ("  - exec:python run.py\n", "exec providers run a shell command"),
         ("  - python:provider.py\n", "python providers run code"),
-        ("  - file://provider.js\n", "refused: provider file://provider.js: executes code from the PR"),
+        ("  - file://provider.js\n", "refused: provider 'file://provider.js': executes code from the PR"),
         ("  - id: https://example.com/api\n    config: {transformResponse: 'json.map(x => x.text)'}\n",
          "refused: transformResponse: executes code from the PR"),
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
@@ -136,9 +136,9 @@ def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, w
     assert words in error[2]
 
 
-def test_prompt_functions_and_code_hooks_are_refused():
+def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
     suite = (
-        "prompts:\n  - file://prompts/make_prompt.py:build\n"
+        "prompts:\n  - file://prompts/make_prompt.ts:build\n"
         "providers: [openai:chat:gpt-4o]\n"
         "extensions: [file://hooks.js:extensionHook]\n"
         "tests:\n  - file://generate_tests.py\n"

@@ -42,7 +42,7 @@ _HARNESS = r"""
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
   const processShim = Object.freeze({ env: Object.freeze({}) });
   globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
-      + "put the code the assertion needs in its own file");
+      + "put the code it needs in the same file");
   const describe = (e) => {
     if (e instanceof InternalError && /out of memory|string too long/.test(e.message)) return { fault: "memory" };
     if (e instanceof RangeError && /call stack/.test(e.message)) return { fault: "stack" };
@@ -251,6 +251,8 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
         engine.settle()
         raw = engine.call(g.get("__pr_answer"))
     except _Threw as exc:
+        if _UNSUPPORTED in str(exc):  # e.g. a require() while the module itself loads: a refusal, not the code's error
+            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
         return {"threw": _clip(str(exc))}
     if raw is None:
         return {"threw": "the returned promise never settled"}
