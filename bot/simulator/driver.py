@@ -154,6 +154,10 @@ class Simulator:
         return self.state.check_runs
 
     @property
+    def manifest_codes(self) -> dict[str, dict[str, Any]]:
+        return self.state.manifest_codes
+
+    @property
     def faults(self) -> list[Fault]:
         return self.fault_injection.faults
 
