@@ -139,7 +139,6 @@ def main() -> int:
             paths = [f"prompts/p{i:02}.md" for i in range(args.prompts)]
         else:
             upgrade(engine)
-            rollup_levels.create_coarse_tables(engine)
             t = time.perf_counter()
             paths = generate(engine, args.prompts, args.days)
             rows = args.prompts * args.days * 1440

@@ -51,17 +51,18 @@ class Rollup(RollupColumns, Base):
 
 
 class RollupHour(RollupColumns, Base):
-    """Per hour: the same series, `minute` holds the start of the hour (migration 0005)."""
+    """Per hour: the same series, `minute` holds the start of the hour (migration 0005). The history pages
+    read one prompt over a range through (repo, path, minute) (migration 0006)."""
 
     __tablename__ = "telemetry_rollups_hour"
-    __table_args__ = _rollup_args(__tablename__)
+    __table_args__ = (*_rollup_args(__tablename__), Index(f"ix_{__tablename__}_repo_path_minute", "repo", "path", "minute"))
 
 
 class RollupDay(RollupColumns, Base):
-    """Per day (UTC): `minute` holds midnight UTC of the day (migration 0005)."""
+    """Per day (UTC): `minute` holds midnight UTC of the day (migration 0005), indexed like the hours (0006)."""
 
     __tablename__ = "telemetry_rollups_day"
-    __table_args__ = _rollup_args(__tablename__)
+    __table_args__ = (*_rollup_args(__tablename__), Index(f"ix_{__tablename__}_repo_path_minute", "repo", "path", "minute"))
 
 
 class Rollout(Base):

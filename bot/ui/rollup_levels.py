@@ -3,21 +3,20 @@ which one a chart reads. The hour and day tables have exactly the minute table's
 column keeps the name `minute` and holds the start of the hour or day (UTC). Ingestion writes all three in
 one transaction; a chart of a year reads 365 day rows instead of 525,600 minute rows.
 
-`create_coarse_tables` and `rebuild_coarse` exist for tests and bench/ui.py, where the coarse tables are
-filled from minute rows; the service's tables come from its migrations."""
+The tables are bot.release.tables' RollupHour and RollupDay (migrations 0005, 0006). `rebuild_coarse` exists
+for tests and bench/ui.py, which write minute rows directly and fill the coarse tables from them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import cast
 
-from sqlalchemy import (JSON, BigInteger, Column, Float, Index, Integer, MetaData, String, Table, UniqueConstraint,
-                        delete, insert, inspect, select)
+from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.engine import Engine
 
-from bot.release.tables import Rollup
-from bot.service.db import UTCDateTime
+from bot.release.tables import Rollup, RollupDay, RollupHour
 
 
 @dataclass(frozen=True)
@@ -47,45 +46,9 @@ def present(engine: Engine) -> tuple[Level, ...]:
     return tuple(lv for lv in LEVELS if lv.table in names)
 
 
-# --- for tests and the bench (the service creates these tables by migration) ---------------------
+# --- for tests and the bench (the service fills these tables at ingestion; migration 0005 backfilled them) ---
 
-_metadata = MetaData()
-
-
-def _coarse(name: str) -> Table:
-    return Table(
-        name, _metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("repo", String(300), nullable=False),
-        Column("path", String(1000), nullable=False),
-        Column("version", String(64), nullable=False),
-        Column("model", String(200), nullable=False),
-        Column("label", String(63), nullable=False),
-        Column("arm", String(20), nullable=False),
-        Column("minute", UTCDateTime(), nullable=False),
-        Column("calls", BigInteger, nullable=False),
-        Column("errors", BigInteger, nullable=False),
-        Column("latency_n", BigInteger, nullable=False),
-        Column("latency_sum", Float, nullable=False),
-        Column("latency_sumsq", Float, nullable=False),
-        Column("latency_hist", JSON, nullable=False),
-        Column("tokens_in", BigInteger, nullable=False),
-        Column("tokens_out", BigInteger, nullable=False),
-        Column("cost_usd", Float, nullable=False),
-        Column("scores", JSON, nullable=False),
-        Column("fingerprints", JSON, nullable=False),
-        UniqueConstraint("repo", "path", "version", "model", "label", "arm", "minute", name=f"uq_{name}_series_minute"),
-        Index(f"ix_{name}_repo_path_minute", "repo", "path", "minute"),
-    )
-
-
-COARSE_TABLES = (_coarse(HOUR.table), _coarse(DAY.table))
-
-
-def create_coarse_tables(engine: Engine) -> None:
-    _metadata.create_all(engine, tables=list(COARSE_TABLES))
-
-
+COARSE_TABLES = (cast(Table, RollupHour.__table__), cast(Table, RollupDay.__table__))  # declared as FromClause
 SUMMED = ("calls", "errors", "latency_n", "latency_sum", "latency_sumsq", "tokens_in", "tokens_out", "cost_usd")
 
 
