@@ -106,6 +106,16 @@ class BlobContent(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class CommitVariants(Base):
+    """The per-model variant groups of the suites at a commit (JSON, as the manifest serves them): fixed
+    once the commit exists, like a blob; recorded when a deployment reaches that commit (migration 0007)."""
+
+    __tablename__ = "commit_variants"
+    repo: Mapped[str] = mapped_column(String(300), primary_key=True)
+    commit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    groups: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Changes:
     """In-process generations of what the manifest's caches depend on: bumped after a commit that
     inserted a deployment (every label move, rollback and rollout step writes one) or changed a repo

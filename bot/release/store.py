@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.release import Move, PastDeployment, Plan, Refusal, ReleaseError, ReviewFacts, UNREVIEWED, short
-from bot.release.models import BlobContent, Deployment, LabelMove, LabelPointer, PromptVersion, RepoToken
+from bot.release.models import BlobContent, CommitVariants, Deployment, LabelMove, LabelPointer, PromptVersion, RepoToken
 from bot.service.db import utcnow
 
 TOKEN_PREFIX = "prt_"
@@ -196,20 +196,22 @@ def store_blob(engine: Engine, repo: str, sha: str, content: bytes) -> None:
         pass  # another process stored the same immutable blob first
 
 
-def variants_key(commit: str) -> str:
-    """Where a commit's variant groups are kept among the blob contents: like a blob, they never change
-    (a commit's suites are fixed), and they are read with the contents they choose between."""
-    return f"variants:{commit}"[:64]
-
-
 def store_variants(engine: Engine, repo: str, commit: str, data: bytes) -> None:
-    store_blob(engine, repo, variants_key(commit), data)
+    """A commit's variant groups (they never change: a commit's suites are fixed)."""
+    try:
+        with Session(engine) as session, session.begin():
+            if session.get(CommitVariants, (repo, commit)) is None:
+                session.add(CommitVariants(repo=repo, commit=commit, groups=data))
+    except IntegrityError:
+        pass  # another process recorded the same commit first
 
 
 def variants_at(engine: Engine, repo: str, commit: str | None) -> bytes | None:
     if commit is None:
         return None
-    return blobs(engine, repo, [variants_key(commit)]).get(variants_key(commit))
+    with Session(engine) as session:
+        row = session.get(CommitVariants, (repo, commit))
+        return row.groups if row is not None else None
 
 
 # --- repo tokens ---------------------------------------------------------------------------------
