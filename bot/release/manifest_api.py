@@ -6,8 +6,12 @@ waits for the thread pool. What a hit could get wrong is bounded:
 
 - a change made in this process (a deployment, rollback, rollout step, token revocation — through the
   API, a comment or a button) is seen by the next request (bot.release.models.Changes);
-- a change made by another process is seen within CHECK_SECONDS: that often one request re-reads a
-  cheap database stamp (latest deployment id, number of revoked tokens) and drops the caches if it moved.
+- a change made by another process is seen within MAX_STALE_SECONDS: every CHECK_SECONDS a request
+  starts a re-read of a cheap database stamp (latest deployment id, number of revoked tokens) in the
+  background and goes on from memory; the caches are dropped when the stamp moved. A request waits for
+  that re-read only when the last one is older than MAX_STALE_SECONDS (the thread pool was stuck), so
+  the bound holds while the re-read stays off every request's path (bench/manifest.py: waiting for it
+  each second put ~40 ms into the p99).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from bot.release import store
 from bot.release.answers import Problem, bearer, refusal
 from bot.release.models import Changes
 
-CHECK_SECONDS = 1.0  # how stale another process's label move or token revocation may be seen here
+CHECK_SECONDS = 0.5  # how often another process's label moves and token revocations are looked for
+MAX_STALE_SECONDS = 2 * CHECK_SECONDS  # the bound: older than this, a request waits for the re-read
 MAX_TOKENS = 10_000  # live tokens kept; past that the cache starts over (a flood of real tokens is no attack)
 MAX_MANIFESTS = 1_000  # (repo, label, model) bodies kept; a manifest is tens of KB
 MAX_MODEL_CHARS = 200
@@ -92,11 +97,13 @@ class ManifestCache:
         if seen != self._seen:
             self._drop(seen[0] != self._seen[0], seen[1] != self._seen[1])
             self._seen = seen
-        if self.clock() - self._checked < self.check_seconds:
+        age = self.clock() - self._checked
+        if age < self.check_seconds:
             return
         if self._checking is None:
             self._checking = asyncio.create_task(self._check())
-        await asyncio.shield(self._checking)
+        if age >= 2 * self.check_seconds:  # MAX_STALE_SECONDS: the background re-read did not land in time
+            await asyncio.shield(self._checking)
 
     async def _check(self) -> None:
         try:
