@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from datetime import datetime, timezone
 
 from bot.core.approval import Review
@@ -17,6 +18,7 @@ from bot.github.client import MAX_PR_FILES, GitHubError, InstallationClient, Wri
 from bot.pipeline.stages import ReviewInput
 from bot.pipeline.trees import GitHubTree, changes_from_trees
 
+T = TypeVar("T")
 log = logging.getLogger("prompt_review.publish")
 
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per check-run create/update
@@ -167,20 +169,28 @@ def create_once(client: InstallationClient, create: Callable[[], dict], find: Ca
             return create()
         except WriteUncertain as exc:
             log.warning("creating the %s got no answer (%s); looking for it before creating it again", what, exc)
-            deadline = time.monotonic() + client.app.settle_seconds
-            pause = 0.25
-            while True:
-                found = find()
-                if found is not None:
-                    log.info("the %s was created after all (id %s)", what, found.get("id"))
-                    return found
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-                pause *= 2
+            found = _settled(client, find)
+            if found is not None:
+                log.info("the %s was created after all (id %s)", what, found.get("id"))
+                return found
             if attempt == CREATE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
+
+
+def _settled(client: InstallationClient, probe: Callable[[], T | None]) -> T | None:
+    """What `probe()` finds once a request without a clear answer has had time to land: asked again with
+    growing pauses until it finds something or GitHub must have finished (settle_seconds); None then."""
+    deadline = time.monotonic() + client.app.settle_seconds
+    pause = 0.25
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause *= 2
 
 
 def complete_check(
@@ -213,6 +223,10 @@ def _annotation_count(run: dict) -> int:
     return int((run.get("output") or {}).get("annotations_count") or 0)
 
 
+def _grown_past(count: int, held: int) -> int | None:
+    return count if count > held else None
+
+
 def _append_once(client: InstallationClient, repo: str, check_run_id: int, out: dict, batch: list[dict], held: int) -> int:
     """Appends `batch` to a run holding `held` annotations; returns how many it holds after."""
     for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -223,16 +237,9 @@ def _append_once(client: InstallationClient, repo: str, check_run_id: int, out: 
                 raise  # refused: nothing was added
             log.warning("adding %s annotations got no clear answer (%s); reading the count before sending them again",
                         len(batch), exc)
-            deadline = time.monotonic() + client.app.settle_seconds
-            pause = 0.25
-            while True:
-                count = _annotation_count(client.check_run(repo, check_run_id))
-                if count > held:
-                    return count
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-                pause *= 2
+            grown = _settled(client, lambda: _grown_past(_annotation_count(client.check_run(repo, check_run_id)), held))
+            if grown is not None:
+                return grown
             if attempt == CREATE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
