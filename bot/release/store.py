@@ -187,23 +187,23 @@ def blobs(engine: Engine, repo: str, shas: list[str]) -> dict[str, bytes]:
             select(BlobContent).where(BlobContent.repo == repo, BlobContent.sha.in_(shas)))}
 
 
-def store_blob(engine: Engine, repo: str, sha: str, content: bytes) -> None:
+def _keep_once(engine: Engine, row: BlobContent | CommitVariants, key: tuple[str, str]) -> None:
+    """Store an immutable row unless it is there: a second writer of the same key has nothing to add."""
     try:
         with Session(engine) as session, session.begin():
-            if session.get(BlobContent, (repo, sha)) is None:
-                session.add(BlobContent(repo=repo, sha=sha, content=content))
+            if session.get(type(row), key) is None:
+                session.add(row)
     except IntegrityError:
-        pass  # another process stored the same immutable blob first
+        pass  # another process stored the same row first
+
+
+def store_blob(engine: Engine, repo: str, sha: str, content: bytes) -> None:
+    _keep_once(engine, BlobContent(repo=repo, sha=sha, content=content), (repo, sha))
 
 
 def store_variants(engine: Engine, repo: str, commit: str, data: bytes) -> None:
     """A commit's variant groups (they never change: a commit's suites are fixed)."""
-    try:
-        with Session(engine) as session, session.begin():
-            if session.get(CommitVariants, (repo, commit)) is None:
-                session.add(CommitVariants(repo=repo, commit=commit, groups=data))
-    except IntegrityError:
-        pass  # another process recorded the same commit first
+    _keep_once(engine, CommitVariants(repo=repo, commit=commit, groups=data), (repo, commit))
 
 
 def variants_at(engine: Engine, repo: str, commit: str | None) -> bytes | None:

@@ -188,7 +188,7 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
         async def run(request: Request):
             person = signed_in(request)
             access = await run_in_threadpool(repo_of, person, owner, name)
-            view = data.repo_view(engine, access.full_name)
+            view = await run_in_threadpool(data.repo_view, engine, access.full_name)
             return render("repo", 200, person, repo=access, view=view)
         return await page(run)(request)
 
@@ -197,7 +197,7 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
         async def run(request: Request):
             person = signed_in(request)
             access = await run_in_threadpool(repo_of, person, owner, name)
-            t = data.timeline(engine, access.full_name, path, metrics)
+            t = await run_in_threadpool(data.timeline, engine, access.full_name, path, metrics)
             allowed, why = await run_in_threadpool(can_move, person.login, access.full_name, path)
             return render("prompt", 200, person, repo=access, t=t, path=path, charts=_charts(t), allowed=allowed,
                           why=why, done=_done(request.query_params.get("done")), kinds=EventKind)
@@ -208,7 +208,7 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
         async def run(request: Request):
             person = signed_in(request)
             access = await run_in_threadpool(repo_of, person, owner, name)
-            found = data.review(engine, access.full_name, pr)
+            found = await run_in_threadpool(data.review, engine, access.full_name, pr)
             if found is None:
                 raise Refused(404, f"No review of #{pr} in {access.full_name} is recorded.")
             record, result = found
@@ -228,8 +228,10 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
                 check_label(label)
             except ReleaseError as exc:
                 raise Refused(422, exc.message) from None
-            current = next((short(p.version) for p in store.pointers(engine, access.full_name, label) if p.path == path), None)
-            target = next((v for v in reversed(store.versions_of(engine, access.full_name, path)) if v.commit_sha == commit), None)
+            pointers = await run_in_threadpool(store.pointers, engine, access.full_name, label)
+            versions = await run_in_threadpool(store.versions_of, engine, access.full_name, path)
+            current = next((short(p.version) for p in pointers if p.path == path), None)
+            target = next((v for v in reversed(versions) if v.commit_sha == commit), None)
             if target is None:
                 raise Refused(404, f"No version of {path} at {commit[:12]} is recorded.")
             moves = [(path, current, short(target.version))]
@@ -242,8 +244,9 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
         async def run(request: Request):
             person = signed_in(request)
             access = await run_in_threadpool(repo_of, person, owner, name)
+            past = await run_in_threadpool(store.past_deployments, engine, access.full_name, label)
             try:
-                undone, plan = plan_rollback(check_label(label), store.past_deployments(engine, access.full_name, label))
+                undone, plan = plan_rollback(check_label(label), past)
             except ReleaseError as exc:
                 raise Refused(409, exc.message) from None
             moves = [(m.path, short(m.from_version), short(m.to_version)) for m in plan.moves]
@@ -299,7 +302,7 @@ def create_ui_router(settings: Settings, engine: Engine, metrics: MetricsSource 
         if found is None:
             return JSONResponse({"error": f"no repository {owner}/{name} that you can read has prompt-review installed"},
                                 status_code=404)
-        t = data.timeline(engine, found.full_name, path, metrics)
+        t = await run_in_threadpool(data.timeline, engine, found.full_name, path, metrics)
         return Response(t.model_dump_json(), media_type="application/json")
 
     return router
