@@ -14,6 +14,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.core.result import COMMENT_MARKER
 from tests.ui.conftest import REPO, SYSTEM
@@ -52,12 +54,25 @@ def browser():
         driver.quit()
 
 
+NAVIGATION = 60  # seconds a click may take to load the next page on a loaded machine; a wait, not an assertion
+
+
+def follow(driver, by: str, what: str) -> None:
+    """Click a link or button and wait until the next page has replaced this one: `click()` returns as soon as
+    the click is dispatched, and reading the page straight after it may read the old one."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, what).click()
+    WebDriverWait(driver, NAVIGATION).until(expected_conditions.staleness_of(old))
+
+
 def sign_in(driver, url: str, login: str, page: str) -> None:
     driver.get(url + page)  # anonymous: sent to GitHub's sign-in, then back here
     field = driver.find_element(By.ID, "login")
     assert driver.find_element(By.CSS_SELECTOR, "label[for=login]").text == "Username"
     field.send_keys(login)
-    driver.find_element(By.ID, "authorize").click()
+    follow(driver, By.ID, "authorize")
+    # through the callback's redirect, back where the person started
+    WebDriverWait(driver, NAVIGATION).until(lambda d: d.current_url == url + page, f"sign-in did not come back to {page}")
     assert driver.current_url == url + page
 
 
@@ -113,8 +128,8 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "index.png"))
 
-    browser.find_element(By.LINK_TEXT, REPO).click()
-    browser.find_element(By.LINK_TEXT, SYSTEM).click()
+    follow(browser, By.LINK_TEXT, REPO)
+    follow(browser, By.LINK_TEXT, SYSTEM)
     assert browser.find_element(By.TAG_NAME, "h1").text == SYSTEM
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     assert charts and charts[0].find_elements(By.CSS_SELECTOR, "circle.score")
@@ -123,7 +138,7 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "prompt.png"))
 
-    browser.find_element(By.PARTIAL_LINK_TEXT, "merged from #2").click()
+    follow(browser, By.PARTIAL_LINK_TEXT, "merged from #2")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Review of #2"
     assert browser.find_elements(By.CSS_SELECTOR, "table.cases tbody tr")
     accessible_basics(browser)
@@ -138,12 +153,12 @@ def test_sign_in_then_every_page_renders_with_data_and_charts(history, browser, 
 def test_an_owner_deploys_with_the_button_after_a_confirmation_naming_the_move(history, browser, shots):
     sign_in(browser, history.url, "erin", f"/ui/repos/{REPO}/prompts/{SYSTEM}")
     good_version = browser.find_elements(By.CSS_SELECTOR, "table code")[-1].text  # the oldest row: PR #1's version
-    browser.find_element(By.LINK_TEXT, f"Deploy {good_version} to production").click()
+    follow(browser, By.LINK_TEXT, f"Deploy {good_version} to production")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Deploy to production?"
     assert good_version in browser.find_element(By.TAG_NAME, "table").text
     accessible_basics(browser)
     browser.save_screenshot(str(shots / "confirm.png"))
-    browser.find_element(By.ID, "confirm").click()
+    follow(browser, By.ID, "confirm")
     assert "Done: deploy" in browser.find_element(By.CSS_SELECTOR, "p.note").text
     assert f"production → {good_version}" in browser.find_element(By.CSS_SELECTOR, "ol.timeline").text
     browser.save_screenshot(str(shots / "deployed.png"))
@@ -154,7 +169,7 @@ def test_someone_who_does_not_own_the_prompt_gets_no_buttons_and_is_refused(hist
     assert not browser.find_elements(By.PARTIAL_LINK_TEXT, "Deploy ")
     assert "not offered to you" in browser.find_element(By.ID, "why-no-buttons").text
     browser.get(history.url + f"/ui/repos/{REPO}/deploy?label=staging&path={SYSTEM}&commit={history.bad}")
-    browser.find_element(By.ID, "confirm").click()  # the page can be reached; the release rules refuse
+    follow(browser, By.ID, "confirm")  # the page can be reached; the release rules refuse
     assert browser.find_element(By.TAG_NAME, "h1").text == "Refused"
     assert "may not deploy" in browser.find_element(By.TAG_NAME, "main").text
     browser.save_screenshot(str(shots / "refused.png"))
