@@ -1,6 +1,6 @@
 """Telemetry intake: OTLP/HTTP traces (JSON or protobuf) at POST /v1/traces and scores at POST /v1/scores,
 folded into rollups per (repo, prompt, version, model, label, arm) at three resolutions: minute, hour and
-day (`telemetry_rollups`, `_hour`, `_day`; `rollup_table_for` picks one for a query). Raw spans are never stored.
+day (`telemetry_rollups`, `_hour`, `_day`; bot.ui.rollup_levels picks one for a chart). Raw spans are never stored.
 
 A request is parsed and aggregated whole before anything is written, then written in one transaction:
 a bad payload (400, naming the field) or an oversize one (413) stores nothing.
@@ -499,7 +499,6 @@ class Resolution(Enum):
 
 ROLLUP_TABLES: dict[Resolution, type[RollupColumns]] = {
     Resolution.MINUTE: Rollup, Resolution.HOUR: RollupHour, Resolution.DAY: RollupDay}
-MAX_BUCKETS = 2000  # a query reads the finest resolution that covers its span in at most this many buckets
 
 
 def bucket_start(t: datetime, resolution: Resolution) -> datetime:
@@ -509,23 +508,6 @@ def bucket_start(t: datetime, resolution: Resolution) -> datetime:
         return t
     t = t.replace(minute=0)
     return t if resolution is Resolution.HOUR else t.replace(hour=0)
-
-
-def resolution_for(start: datetime, end: datetime, max_buckets: int = MAX_BUCKETS) -> Resolution:
-    """The finest resolution whose buckets cover [start, end) in at most `max_buckets` each series: with the
-    default 2,000, up to 33 hours read minutes, up to 83 days hours, anything longer days."""
-    span = max(0.0, (_aware(end) - _aware(start)).total_seconds())
-    for resolution in Resolution:
-        if span <= resolution.value * max_buckets:
-            return resolution
-    return Resolution.DAY
-
-
-def rollup_table_for(start: datetime, end: datetime, max_buckets: int = MAX_BUCKETS) -> type[RollupColumns]:
-    """The rollup table to read for a chart or sum over [start, end): `telemetry_rollups` (minute),
-    `telemetry_rollups_hour` or `telemetry_rollups_day` (see `resolution_for`). Read rows whose `minute`
-    is ≥ bucket_start(start, resolution) and < end; every table holds every series."""
-    return ROLLUP_TABLES[resolution_for(start, end, max_buckets)]
 
 
 def coarsen(deltas: Mapping[SeriesKey, Delta], resolution: Resolution) -> dict[SeriesKey, Delta]:

@@ -12,7 +12,8 @@ from alembic import command
 from sqlalchemy import insert, text
 
 from bot.release import telemetry
-from bot.release.tables import Rollup, RollupDay, RollupHour
+from bot.release.tables import Rollup, RollupDay
+from bot.ui import rollup_levels
 from bot.service.db import make_engine
 from bot.service.migrate import alembic_config, upgrade
 
@@ -104,14 +105,18 @@ def test_nothing_is_partially_stored_when_one_resolution_cannot_be_written(datab
     engine.dispose()
 
 
-def test_the_span_of_a_query_picks_the_table():
+def test_the_span_of_a_chart_picks_the_level():
+    pick = lambda days, levels=rollup_levels.LEVELS: rollup_levels.for_span(timedelta(days=days), levels).table  # noqa: E731
+    assert pick(0) == pick(1) == pick(3) == "telemetry_rollups"
+    assert pick(3.01) == pick(30) == pick(60) == "telemetry_rollups_hour"
+    assert pick(60.01) == pick(3650) == "telemetry_rollups_day"
+    assert pick(-1) == "telemetry_rollups"
+    assert pick(365, (rollup_levels.MINUTE,)) == "telemetry_rollups"  # a database migrated before the coarse tables
+    assert pick(365, (rollup_levels.MINUTE, rollup_levels.HOUR)) == "telemetry_rollups_hour"
+
+
+def test_buckets_start_at_the_minute_hour_and_day():
     start = datetime(2025, 6, 1, 12, 34, tzinfo=timezone.utc)
-    pick = lambda span: telemetry.rollup_table_for(start, start + span).__tablename__  # noqa: E731
-    assert pick(timedelta(hours=1)) == pick(timedelta(hours=33)) == "telemetry_rollups"
-    assert pick(timedelta(hours=34)) == pick(timedelta(days=30)) == pick(timedelta(days=83)) == "telemetry_rollups_hour"
-    assert pick(timedelta(days=84)) == pick(timedelta(days=365)) == pick(timedelta(days=3650)) == "telemetry_rollups_day"
-    assert pick(timedelta(0)) == pick(-timedelta(days=1)) == "telemetry_rollups"
-    assert telemetry.rollup_table_for(start, start + timedelta(days=2), max_buckets=100) is RollupHour
     assert telemetry.bucket_start(start, H) == datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
     assert telemetry.bucket_start(start, D) == datetime(2025, 6, 1, tzinfo=timezone.utc)
     assert telemetry.bucket_start(start.replace(second=59), M) == start
