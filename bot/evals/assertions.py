@@ -15,6 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
+from bot.evals import sql
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
@@ -232,6 +233,11 @@ def check_deterministic(
     elif kind == "levenshtein":
         limit = 5 if threshold is None else threshold
         ok = Levenshtein.distance(output, str(value)) <= limit
+    elif kind in ("is-sql", "contains-sql"):
+        spec, problem = sql.parse_value(value)
+        if spec is None:  # the loader checked the value
+            raise ValueError(f"{kind}: {problem}")
+        ok = (sql.is_sql if kind == "is-sql" else sql.contains_sql)(output, spec, regexes or RegexClock())
     else:  # the loader only lets supported types through
         raise ValueError(f"not a deterministic assertion type: {kind}")
     return ok, 1.0 if ok else 0.0
@@ -438,6 +444,9 @@ async def check_one(
             raise _broken(a, exc) from None
         except safejson.JsonTooDeep as exc:
             raise _too_deep(a, exc) from None
+        except sql.SqlTooLong as exc:  # neither pass nor fail: a verdict on text that was not read
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc} (the limit is fixed); the case is an error "
+                                              "(neither pass nor fail)", a.line), CheckError.BAD_RESPONSE) from None
         except JsonSearchTooLong as exc:  # neither pass nor fail, like an output nested too deeply
             raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: the output was not fully searched for JSON: {exc} "
                                               f"(the limit is fixed); the case is an error (neither pass nor fail)",

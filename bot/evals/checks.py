@@ -15,6 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
+from bot.evals import sql
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
@@ -26,6 +27,7 @@ DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
+    "is-sql", "contains-sql",  # bot.evals.sql
 }
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
@@ -353,6 +355,17 @@ def _schema_text(value: str) -> Any:
         return value
 
 
+def _whitelist_problem(value: Any) -> str | None:
+    """is-sql whitelist entries are regexes (node-sql-parser reads them so): each must compile."""
+    for key in ("allowedTables", "allowedColumns"):
+        for entry in value.get(key) or () if isinstance(value, dict) else ():
+            try:
+                compile_pattern(f"(?i)^(?:{entry})$")
+            except PatternError as exc:
+                return f"{key} entry {entry!r} is not a valid regular expression: {exc}"
+    return None
+
+
 def _value_problem(base: str, value: Any) -> str | None:
     if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
         if isinstance(value, str):
@@ -372,6 +385,8 @@ def _value_problem(base: str, value: Any) -> str | None:
         return None
     if base in ("latency", "cost") or base in TOOL_CALL_TYPES:
         return None
+    if base in ("is-sql", "contains-sql"):
+        return sql.parse_value(value)[1] or _whitelist_problem(value)
     if value is None:
         return "needs a value" if base in NEEDS_VALUE or base in DETERMINISTIC else None
     if base == "regex":
