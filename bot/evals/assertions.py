@@ -121,6 +121,11 @@ class Outcome:
     passed: bool
     score: float
     failed: tuple[str, ...]  # descriptions of failed assertions, e.g. 'icontains "30 days"'
+    components: tuple[tuple[str, float], ...] = ()  # (type, score) of each assertion scored here, for max-score
+
+
+# Assertions that compare the outputs of all cases of one test (bot.evals.comparisons): not scored per case.
+COMPARISON_TYPES = frozenset({"select-best", "max-score"})
 
 
 def _as_list(value: Any) -> list[str]:
@@ -484,8 +489,12 @@ async def score_output(
             raise AssertionBroken(SourceError("suite", "options.transform could not be run here"))
         value = await transformed(output_transform, value, context, context.file, context.line, "options.transform")
         output = as_output_text(value)
+    components: list[tuple[str, float]] = []
     for a in asserts:
+        if a.base_type in COMPARISON_TYPES:
+            continue  # decided once every case of the test has run
         ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
+        components.append((a.type, score))
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict
@@ -493,4 +502,4 @@ async def score_output(
         weight_sum += a.weight
     score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
     passed = score >= threshold if threshold is not None else not blocking
-    return Outcome(passed, score, tuple(failed))
+    return Outcome(passed, score, tuple(failed), tuple(components))

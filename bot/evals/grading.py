@@ -58,6 +58,10 @@ GRADED_TASKS = {
     ),
 }
 GRADED_TASKS["model-graded-factuality"] = GRADED_TASKS["factuality"]
+SELECT_BEST_TASK = (
+    "Several outputs were written for the same task. Pick the one output that meets the criterion best. "
+    "Reply with only its index (the number in its <Output index=...> tag), nothing else."
+)
 _PLACEHOLDER = re.compile(r"{{\s*(output|rubric|input|query|context|prompt)\s*(\|\s*dump\s*)?}}")
 
 
@@ -151,6 +155,20 @@ class ModelGrader:
             score /= 10
         score = max(0.0, min(1.0, score))
         return True, score, str(answer.get("reason", ""))
+
+    async def select_best(self, grader: ProviderSpec | None, criterion: str, outputs: list[str]) -> int:
+        """select-best: the index of the output the grader picks (promptfoo reads the first integer of
+        the answer); an answer without a valid index is an error, never a pick."""
+        spec = grader or DEFAULT_GRADER
+        listed = "\n".join(f'<Output index="{i}">\n{o}\n</Output>' for i, o in enumerate(outputs))
+        messages = (("system", SELECT_BEST_TASK), ("user", f"<Criterion>\n{criterion}\n</Criterion>\n{listed}"))
+        reply = (await self.caller.complete(spec, messages)).text
+        found = re.search(r"\d+", reply.strip())
+        index = int(found.group(0)) if found else -1
+        if not 0 <= index < len(outputs):
+            raise ProviderError(f"grader {spec.id} did not answer select-best with the index of one of the {len(outputs)} outputs: "
+                                f"{json.dumps(reply[:120])}")
+        return index
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float:
         embeds = grader is not None and ("embedding" in grader.model or grader.option("api") == "embedding")

@@ -316,6 +316,7 @@ def plan_suite(
     plan.errors.extend(head_errors)
     renamed = match_renamed(base_cases, head_cases)
     paired_base = set(renamed.values())
+    unaffected: dict[str, tuple[CaseInput, CaseInput]] = {}
     for key in list(head_cases) + [k for k in base_cases if k not in head_cases and k not in paired_base]:
         b, h = base_cases.get(renamed.get(key, key)), head_cases.get(key)
         if b is None or h is None:
@@ -326,12 +327,25 @@ def plan_suite(
             reasons = (f"renamed from {b.description!r}",) + reasons if b.description != h.description else reasons
         if not reasons:
             plan.unaffected += 1
+            unaffected[key] = (b, h)
             continue
         prompt_files = [r[len("prompt "):-len(" changed")] for r in reasons if r.startswith("prompt ")]
         only_formatting = prompt_files and len(prompt_files) == len(reasons) and set(prompt_files) <= formatting_only
         skip = f"formatting-only change to {', '.join(prompt_files)}" if only_formatting else None
         plan.cases.append(PlannedCase(key, b, h, reasons, skip))
+    _with_compared_cases(plan, unaffected)
     return plan
+
+
+def _with_compared_cases(plan: SuitePlan, unaffected: dict[str, tuple[CaseInput, CaseInput]]) -> None:
+    """select-best / max-score compare every case of a test: when one of them runs, the test's unaffected
+    cases run too (on both sides), so each side's comparison sees all of the test's outputs."""
+    compared = {h.test.index for c in plan.cases if not c.skip and (h := c.head) is not None
+                and any(a.base_type in ("select-best", "max-score") for a in h.asserts)}
+    for key, (b, h) in unaffected.items():
+        if h.test.index in compared:
+            plan.cases.append(PlannedCase(key, b, h, ("compared with a changed case of the same test (select-best/max-score)",)))
+            plan.unaffected -= 1
 
 
 def _suite_code(suite: Suite | None) -> frozenset:
