@@ -41,6 +41,8 @@ class Grader(Protocol):
 
     async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str) -> tuple[bool, float, str]: ...
 
+    async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool: ...
+
 
 class Response(Protocol):
     """What a model call measured, for latency / cost / finish-reason (bot.evals.providers.Completion)."""
@@ -56,7 +58,7 @@ class Response(Protocol):
 
 
 # a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)
-GRADED_THRESHOLD = {"g-eval": 0.7, "answer-relevance": 0.0, "context-faithfulness": 0.0, "context-recall": 0.0, "context-relevance": 0.0}
+GRADED_THRESHOLD = {"g-eval": 0.7, "conversation-relevance": 0.5, "answer-relevance": 0.0, "context-faithfulness": 0.0, "context-recall": 0.0, "context-relevance": 0.0}
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,35 @@ def cosine(a: list[float], b: list[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+MAX_TURNS = 200  # conversation-relevance asks the grader once per turn
+
+
+def _conversation(a: AssertionSpec, output: str, context: CodeContext | None) -> list[tuple[str, str]]:
+    """promptfoo's conversation-relevance turns: the test's `_conversation` var ({input, output} each,
+    bound into the assertion's inputs at load, one JSON object a line), else (rendered prompt, output)."""
+    def broken(message: str) -> AssertionBroken:
+        return AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {message}", a.line))
+
+    if a.rubric_prompt is not None:
+        raise broken("unsupported: a rubricPrompt for conversation-relevance (it is given the messages, not an output); remove it")
+    raw = dict(a.inputs).get("_conversation")
+    if not raw:
+        return [(context.prompt if context is not None else "", output)]
+    turns: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        try:
+            turn = json.loads(line)
+        except ValueError:
+            turn = None
+        if not isinstance(turn, dict) or "input" not in turn or "output" not in turn:
+            raise broken("the _conversation var must be a list of {input, output} turns")
+        said, answered = (t if isinstance(t, str) else json.dumps(t, ensure_ascii=False) for t in (turn["input"], turn["output"]))
+        turns.append((said, answered))
+    if len(turns) > MAX_TURNS:
+        raise broken(f"the _conversation var has {len(turns):,} turns; at most {MAX_TURNS} are graded (one grader call each)")
+    return turns
+
+
 def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBroken:
     if isinstance(exc, PatternTimeout) and exc.budget_s is not None:
         message = (
@@ -436,6 +467,16 @@ async def check_one(
         expected = a.value if isinstance(a.value, list) else [a.value]
         score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
         ok = score >= (0.75 if a.threshold is None else a.threshold)
+    elif kind == "conversation-relevance":
+        if grader is None:
+            raise RuntimeError("no grader configured")
+        turns = _conversation(a, output, context)
+        size = (a.config or {}).get("windowSize") or 5
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: config.windowSize must be a whole number of turns, at least 1", a.line))
+        relevant = [await grader.relevant(a.grader or default_grader, turns[max(0, i - size + 1):i + 1]) for i in range(len(turns))]
+        score = sum(relevant) / len(relevant)
+        ok = score >= (0.5 if a.threshold is None else a.threshold) - 1e-12
     elif kind in GRADED_THRESHOLD or kind in ("factuality", "model-graded-factuality", "model-graded-closedqa"):
         if grader is None:
             raise RuntimeError("no grader configured")

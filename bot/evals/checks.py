@@ -33,7 +33,7 @@ TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call"
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
-    "answer-relevance", "context-faithfulness", "context-recall", "context-relevance",
+    "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "conversation-relevance",
 }
 # vars a model-graded type reads (promptfoo's names); missing ones are an error at load time
 GRADER_INPUTS = {  # (required, optional)
@@ -43,6 +43,7 @@ GRADER_INPUTS = {  # (required, optional)
     "context-relevance": (("query", "context"), ()),
     "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
+    "conversation-relevance": ((), ("_conversation",)),  # promptfoo's list of {input, output} turns
 }
 NEEDS_VALUE = {"select-best", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 # compare the outputs of all cases of one test (bot.evals.comparisons); select-best asks the grader

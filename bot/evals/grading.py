@@ -58,6 +58,12 @@ GRADED_TASKS = {
     ),
 }
 GRADED_TASKS["model-graded-factuality"] = GRADED_TASKS["factuality"]
+RELEVANCE_TASK = (
+    "Below is a conversation between a user and an assistant as a JSON list of messages. Decide whether the last "
+    "assistant message is relevant to what the user said, using the earlier messages as context; only a reply that "
+    "has nothing to do with the user's messages is irrelevant (a vague answer to a vague message is relevant). "
+    'Reply with only {"verdict": "yes" or "no", "reason": "<one sentence, when no>"}.'
+)
 SELECT_BEST_TASK = (
     "Several outputs were written for the same task. Pick the one output that meets the criterion best. "
     "Reply with only its index (the number in its <Output index=...> tag), nothing else."
@@ -155,6 +161,16 @@ class ModelGrader:
             score /= 10
         score = max(0.0, min(1.0, score))
         return True, score, str(answer.get("reason", ""))
+
+    async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool:
+        """conversation-relevance: is the last assistant turn of this window relevant (yes/no)."""
+        spec = grader or DEFAULT_GRADER
+        chat = [{"role": role, "content": text} for turn in window for role, text in zip(("user", "assistant"), turn)]
+        answer = await self._verdict(spec, (("system", RELEVANCE_TASK), ("user", json.dumps(chat, ensure_ascii=False, indent=2))), "verdict")
+        verdict = str(answer["verdict"]).strip().lower()
+        if verdict not in ("yes", "no"):
+            raise ProviderError(f"grader {spec.id} answered a relevance verdict that is neither yes nor no: {verdict[:40]!r}")
+        return verdict == "yes"
 
     async def select_best(self, grader: ProviderSpec | None, criterion: str, outputs: list[str]) -> int:
         """select-best: the index of the output the grader picks (promptfoo reads the first integer of

@@ -114,3 +114,42 @@ def test_comparison_values_and_not_forms_are_checked_when_the_suite_loads():
         f"{PATH}:6: select-best: needs a value",
         f"{PATH}:7: max-score: method must be average or sum",
     ]
+
+
+CONVERSATION = (
+    "prompts: ['Reply with \"{{reply}}\"']\nproviders: [openai:chat:gpt-4o-mini]\n"
+    "defaultTest: {options: {provider: openai:chat:gpt-4o}}\n"
+    "tests:\n"
+    "  - description: one turn\n"
+    "    vars: {reply: Paris is lovely in spring}\n"
+    "    assert: [{type: conversation-relevance}]\n"
+    "  - description: garden party\n"
+    "    vars:\n"
+    "      reply: unused\n"
+    "      _conversation:\n"
+    "        - {input: We plan a garden party, output: Which date do you have in mind?}\n"
+    "        - {input: What about flowers?, output: Tech stocks fell sharply today.}\n"
+    "        - {input: Garden flowers please, output: Roses and peonies suit a garden party.}\n"
+    "    assert:\n"
+    "      - {type: conversation-relevance, threshold: 0.6}\n"
+    "      - {type: conversation-relevance, threshold: 0.7}\n"
+    "      - {type: conversation-relevance, threshold: 1, config: {windowSize: 1}}\n"
+)
+
+
+def test_conversation_relevance_grades_each_turn_with_its_window_and_scores_the_share_of_relevant_ones(server_url):
+    httpx.post(f"{server_url}/_control/reset")
+    report = run(server_url, CONVERSATION)
+    cases = {c.description: c.head for c in report.cases()}
+    assert cases["one turn"].passed  # (prompt, output) is the one turn; the reply shares 'Paris'
+    # 2 of 3 turns relevant: 0.67 passes 0.6 and fails 0.7 and 1
+    assert cases["garden party"].failed_assertions == ("conversation-relevance", "conversation-relevance")
+    by_model = httpx.get(f"{server_url}/_control/stats").json()["by_model"]
+    assert by_model["gpt-4o"] == 1 + 3 * 3  # the suite's grader: one call per turn and assertion
+
+
+def test_a_conversation_turn_without_input_and_output_is_an_error_with_its_line(server_url):
+    bad = CONVERSATION.replace("- {input: What about flowers?, output: Tech stocks fell sharply today.}", "- just text")
+    case = next(c for c in run(server_url, bad).cases() if c.description == "garden party")
+    assert case.status.value == "error"
+    assert case.head.error == f"{PATH}:16: conversation-relevance: the _conversation var must be a list of {{input, output}} turns"
