@@ -124,6 +124,7 @@ class Outcome:
     score: float
     failed: tuple[str, ...]  # descriptions of failed assertions, e.g. 'icontains "30 days"'
     components: tuple[tuple[str, float], ...] = ()  # (type, score) of each assertion scored here, for max-score
+    output: str | None = None  # the output after the test's options.transform (what storeOutputAs stores)
 
 
 # Assertions that compare the outputs of all cases of one test (bot.evals.comparisons): not scored per case.
@@ -543,4 +544,4 @@ async def score_output(
         weight_sum += a.weight
     score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
     passed = score >= threshold if threshold is not None else not blocking
-    return Outcome(passed, score, tuple(failed), tuple(components))
+    return Outcome(passed, score, tuple(failed), tuple(components), output)

@@ -33,7 +33,7 @@ from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
 from bot.evals.sandbox import CodeLimits, Origin, may_run
-from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
+from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
@@ -116,6 +116,7 @@ async def run_evals(
     repeats = request.config.repeats
     jobs: dict[str, CaseRun] = {}
     case_jobs: dict[tuple[str, str], list[str]] = {}  # (case key, side) → job keys
+    chains: dict[tuple[str, str], list[tuple[str, CaseInput]]] = {}  # (suite, side) → its cases, run in order
     for plan in plans:
         for case in plan.cases:
             if case.skip:
@@ -123,6 +124,9 @@ async def run_evals(
             for side, inp in (("base", case.base), ("head", case.head)):
                 if inp is None or inp.error is not None or (side == "base" and case.head is None):
                     continue  # removed cases are reported, not re-run
+                if plan.chained:
+                    chains.setdefault((plan.path, side), []).append((case.key, inp))
+                    continue
                 keys = [cache_key(inp, r) for r in range(repeats)]
                 for r, k in enumerate(keys):
                     jobs.setdefault(k, CaseRun(inp, r))
@@ -130,7 +134,7 @@ async def run_evals(
 
     meter = Meter(request.config.budget)
     is_cancelled = cancelled or (lambda: False)
-    total, done = len(jobs), 0
+    total, done = len(jobs) + repeats * sum(len(m) for m in chains.values()), 0
     if progress:
         progress(0, total)
     async with httpx.AsyncClient() as client:
@@ -169,7 +173,33 @@ async def run_evals(
             if progress:
                 progress(done, total)
 
-        await asyncio.gather(*(run(k, j) for k, j in jobs.items()))
+        async def run_chain(path: str, side: str, members: list[tuple[str, CaseInput]]) -> None:
+            """promptfoo's storeOutputAs: the suite's cases in order, each rendered with the outputs the
+            tests before it stored (per repeat); identical runs still share a job and the cache."""
+            nonlocal done
+            renderer = Renderer(request.base if side == "base" else request.head, bounds)
+            ordered = sorted(members, key=lambda m: (m[1].test.index, m[1].prompt_index))
+            for r in range(repeats):
+                stored: dict[str, str] = {}
+                for case_key, inp in ordered:
+                    run_input = with_stored_outputs(inp, stored, renderer)
+                    key = cache_key(run_input, r)
+                    job = jobs.setdefault(key, CaseRun(run_input, r))
+                    if run_input.error is None and job.result is None and job.error is None and job.stopped is None:
+                        await run(key, job)
+                    else:  # not run: a render error with the stored outputs, or the same run done already
+                        if run_input.error is not None:
+                            job.error, job.error_kind = str(run_input.error), run_input.error_kind
+                        done += 1
+                        if progress:
+                            progress(done, total)
+                    case_jobs.setdefault((case_key, side), []).append(key)
+                    name = inp.test.store_output_as
+                    if name and job.result is not None and job.result.get("stored"):
+                        stored[name] = str(job.result["stored"])
+
+        await asyncio.gather(*(run(k, j) for k, j in list(jobs.items())),
+                             *(run_chain(path, side, members) for (path, side), members in chains.items()))
         compared = await _comparisons(plans, jobs, case_jobs, repeats, grader, cache)
         # A PR that changed a case's checks is judged by the base's checks too ("the base's tests judge the PR").
         under_base = {}
@@ -348,6 +378,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "failed": list(outcome.failed),
         # each assertion's (type, score), for a max-score that compares this case with the test's others
         **({"components": [list(c) for c in outcome.components]} if any(a.base_type == "max-score" for a in case.asserts) else {}),
+        **({"stored": outcome.output} if case.test.store_output_as else {}),  # after options.transform, as promptfoo stores it
         "tokens_in": completion.tokens_in,
         "tokens_out": completion.tokens_out,
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
