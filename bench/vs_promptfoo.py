@@ -51,6 +51,8 @@ SUITES = (
     BenchSuite("code", ROOT / "bench/suites/code", "promptfooconfig.yaml", ROOT / "bench/suites/code/pr", ("pr",)),
     # is-sql/contains-sql, select-best and max-score across the two prompts, conversation-relevance (the scripted grader)
     BenchSuite("compare", ROOT / "bench/suites/compare", "promptfooconfig.yaml", ROOT / "bench/suites/compare/pr", ("pr",)),
+    # options.storeOutputAs: later tests read earlier outputs (both tools run the suite in order)
+    BenchSuite("chain", ROOT / "bench/suites/chain", "promptfooconfig.yaml", ROOT / "bench/suites/chain/pr", ("pr",)),
 )
 
 

@@ -51,7 +51,7 @@ def calls(url: str) -> int:
     return httpx.get(f"{url}/_control/stats").json()["requests"]
 
 
-@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26)])
+@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -142,3 +142,12 @@ def test_compare_suite_pr_reruns_the_compared_cases_of_the_unchanged_prompt_and_
     pulled_in = {c.description for c in report.cases() if c.prompt_label == "first"}
     assert pulled_in == {"select-best the funniest", "select-best the most facts", "select-best about today",
                          "max-score average", "max-score weighted sum with threshold"}
+
+
+def test_chain_suite_passes_as_promptfoo_and_its_pr_regresses_the_test_that_reads_a_changed_output(server_url):
+    # options.storeOutputAs; promptfoo 0.121.20 passes all 3, and 2 of 3 on the PR head (bench/vs_promptfoo.py --suite chain)
+    assert all(c.head.passed for c in run(server_url, MemoryTree({}), tree("chain")).cases())
+    report = run(server_url, tree("chain"), tree("chain", with_pr=True))
+    assert {c.description: c.status for c in report.cases()} == {
+        "pick a fruit": CaseStatus.STILL_PASSING, "give a reason": CaseStatus.REGRESSED, "rebut the reason": CaseStatus.STILL_PASSING,
+    }
