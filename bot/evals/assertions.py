@@ -491,7 +491,7 @@ async def check_one(
             raise _broken(a, exc) from None
         except safejson.JsonTooDeep as exc:
             raise _too_deep(a, exc) from None
-        except sql.SqlTooLong as exc:  # neither pass nor fail: a verdict on text that was not read
+        except sql.SqlNotRead as exc:  # neither pass nor fail: a verdict on text that was not read
             raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc} (the limit is fixed); the case is an error "
                                               "(neither pass nor fail)", a.line), CheckError.BAD_RESPONSE) from None
         except JsonSearchTooLong as exc:  # neither pass nor fail, like an output nested too deeply

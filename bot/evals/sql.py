@@ -32,8 +32,9 @@ _MYSQL_MODIFIERS = ("all", "distinct", "distinctrow", "high_priority", "straight
                     "sql_buffer_result", "sql_cache", "sql_calc_found_rows", "sql_no_cache", "sql_small_result")
 
 
-class SqlTooLong(ValueError):
-    """The output is longer than MAX_SQL_CHARS: it was not parsed."""
+class SqlNotRead(ValueError):
+    """The output was not parsed (longer than MAX_SQL_CHARS, or nested past the parser's recursion): no
+    verdict, since calling it "not SQL" would let a not-is-sql pass unchecked."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ def _statements(sql: str, database: str) -> list[exp.Expr] | None:
         return None
     try:
         parsed = [s for s in sqlglot.parse(text, read=DIALECTS[database.lower()] or None) if s is not None]
-    except (SqlglotError, RecursionError, ValueError):
+    except RecursionError:
+        raise SqlNotRead("the output nests too deeply to parse") from None
+    except (SqlglotError, ValueError):
         return None
     if not parsed or not all(isinstance(s, _STATEMENTS) for s in parsed):
         return None  # a bare expression ("Hello world" reads as a column alias) is not a statement
@@ -144,9 +147,9 @@ def _allowed(found: list[str], allowed: tuple[str, ...], regexes: RegexClock) ->
 
 def is_sql(output: str, value: SqlValue, regexes: RegexClock) -> bool:
     """promptfoo's is-sql: valid SQL of `value.database`, and only whitelisted tables and columns.
-    Raises SqlTooLong; a whitelist regex that is slow raises PatternTimeout (bot.evals.patterns)."""
+    Raises SqlNotRead; a whitelist regex that is slow raises PatternTimeout (bot.evals.patterns)."""
     if len(output) > MAX_SQL_CHARS:
-        raise SqlTooLong(f"the output is {len(output):,} characters long; is-sql parses at most {MAX_SQL_CHARS:,}")
+        raise SqlNotRead(f"the output is {len(output):,} characters long; is-sql parses at most {MAX_SQL_CHARS:,}")
     statements = _statements(output, value.database)
     if statements is None:
         return False

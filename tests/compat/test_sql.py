@@ -68,10 +68,14 @@ def test_a_database_type_picks_the_dialect():
     assert passes("is-sql", "SELECT TOP 3 name FROM [Products]", {"databaseType": "TransactSQL"})
 
 
-def test_an_output_too_long_to_parse_is_an_error_never_a_verdict():
+@pytest.mark.parametrize("output, why", [
+    ("SELECT 1 " * 20_000, "the output is 180,000 characters long"),
+    ("SELECT " + "(" * 40_000 + "1" + ")" * 40_000, "the output nests too deeply to parse"),
+])
+def test_an_output_that_cannot_be_parsed_is_an_error_never_a_verdict(output, why):
     with pytest.raises(AssertionBroken) as caught:
-        asyncio.run(score_output((AssertionSpec("not-is-sql", file="s.yaml", line=4),), None, "SELECT 1 " * 20_000))
-    assert str(caught.value).startswith("s.yaml:4: not-is-sql: the output is 180,000 characters long")
+        asyncio.run(score_output((AssertionSpec("not-is-sql", file="s.yaml", line=4),), None, output))
+    assert str(caught.value).startswith(f"s.yaml:4: not-is-sql: {why}")
 
 
 SUITE = "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {q: count}\n    assert:\n"
