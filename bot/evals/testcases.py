@@ -472,7 +472,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 errors.add(located, at, f"unknown test option {key!r}: promptfoo has no such option"
                                         + (f" (did you mean {near[0]!r}?)" if near else ""))
             else:
-                errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
+                errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt, transform, transformVars, storeOutputAs)")
     else:
         errors.add(located, where + ("options",), "options must be a mapping")
     if len(errors.errors) > before and not is_default:
