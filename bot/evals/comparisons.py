@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from bot.core.errors import CheckError, SourceError
 from bot.evals.assertions import COMPARISON_TYPES
 from bot.evals.cache import ResultCache
+from bot.evals.grading import DEFAULT_GRADER
 from bot.evals.providers import BudgetExhausted, Cancelled, ProviderError
 from bot.evals.select import CaseInput, digest
 from bot.evals.suite import AssertionSpec, ProviderSpec
@@ -89,9 +90,9 @@ async def _decide(a: AssertionSpec, cases: list[CaseInput], results: list[dict |
         test = cases[0].test
         if a.rubric_prompt is not None or test.rubric_prompt is not None:
             return [_error(a, "unsupported: a rubricPrompt for select-best (it would list the outputs with a loop); remove it")] * len(cases)
-        spec = a.grader or test.grader
+        spec = a.grader or test.grader or DEFAULT_GRADER
         outputs = [str((results[i] or {}).get("output", "")) for i in ran]
-        key = digest({"v": 1, "select-best": a.fingerprint(), "grader": spec.fingerprint() if spec else None, "outputs": outputs})
+        key = digest({"v": 1, "select-best": a.fingerprint(), "grader": spec.fingerprint(), "outputs": outputs})
         hit = cache.get(key)
         if hit is not None and isinstance(hit.get("winner"), int) and 0 <= hit["winner"] < len(outputs):
             pick = hit["winner"]
