@@ -10,7 +10,7 @@ each side; the base's winner and the head's winner are then compared case by cas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.core.errors import CheckError, SourceError
 from bot.evals.assertions import COMPARISON_TYPES
@@ -19,7 +19,6 @@ from bot.evals.grading import DEFAULT_GRADER
 from bot.evals.providers import BudgetExhausted, Cancelled, ProviderError
 from bot.evals.select import CaseInput, digest
 from bot.evals.suite import AssertionSpec, ProviderSpec
-
 
 
 class SelectGrader(Protocol):
