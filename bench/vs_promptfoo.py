@@ -49,6 +49,10 @@ SUITES = (
     BenchSuite("assertions", ROOT / "bench/suites/assertions", "promptfooconfig.yaml", ROOT / "bench/suites/assertions/pr", ("pr",)),
     # javascript/python assertions and transforms, run in prompt-review's sandbox and in promptfoo's node/python
     BenchSuite("code", ROOT / "bench/suites/code", "promptfooconfig.yaml", ROOT / "bench/suites/code/pr", ("pr",)),
+    # is-sql/contains-sql, select-best and max-score across the two prompts, conversation-relevance (the scripted grader)
+    BenchSuite("compare", ROOT / "bench/suites/compare", "promptfooconfig.yaml", ROOT / "bench/suites/compare/pr", ("pr",)),
+    # options.storeOutputAs: later tests read earlier outputs (both tools run the suite in order)
+    BenchSuite("chain", ROOT / "bench/suites/chain", "promptfooconfig.yaml", ROOT / "bench/suites/chain/pr", ("pr",)),
 )
 
 

@@ -15,6 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
+from bot.evals import sql
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
@@ -40,6 +41,8 @@ class Grader(Protocol):
 
     async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str) -> tuple[bool, float, str]: ...
 
+    async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool: ...
+
 
 class Response(Protocol):
     """What a model call measured, for latency / cost / finish-reason (bot.evals.providers.Completion)."""
@@ -55,7 +58,7 @@ class Response(Protocol):
 
 
 # a model-graded type's default pass mark on its 0..1 score (promptfoo's defaults)
-GRADED_THRESHOLD = {"g-eval": 0.7, "answer-relevance": 0.0, "context-faithfulness": 0.0, "context-recall": 0.0, "context-relevance": 0.0}
+GRADED_THRESHOLD = {"g-eval": 0.7, "conversation-relevance": 0.5, "answer-relevance": 0.0, "context-faithfulness": 0.0, "context-recall": 0.0, "context-relevance": 0.0}
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,12 @@ class Outcome:
     passed: bool
     score: float
     failed: tuple[str, ...]  # descriptions of failed assertions, e.g. 'icontains "30 days"'
+    components: tuple[tuple[str, float], ...] = ()  # (type, score) of each assertion scored here, for max-score
+    output: str | None = None  # the output after the test's options.transform (what storeOutputAs stores)
+
+
+# Assertions that compare the outputs of all cases of one test (bot.evals.comparisons): not scored per case.
+COMPARISON_TYPES = frozenset({"select-best", "max-score"})
 
 
 def _as_list(value: Any) -> list[str]:
@@ -232,6 +241,11 @@ def check_deterministic(
     elif kind == "levenshtein":
         limit = 5 if threshold is None else threshold
         ok = Levenshtein.distance(output, str(value)) <= limit
+    elif kind in ("is-sql", "contains-sql"):
+        spec, problem = sql.parse_value(value)
+        if spec is None:  # the loader checked the value
+            raise ValueError(f"{kind}: {problem}")
+        ok = (sql.is_sql if kind == "is-sql" else sql.contains_sql)(output, spec, regexes or RegexClock())
     else:  # the loader only lets supported types through
         raise ValueError(f"not a deterministic assertion type: {kind}")
     return ok, 1.0 if ok else 0.0
@@ -334,6 +348,35 @@ def cosine(a: list[float], b: list[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+MAX_TURNS = 200  # conversation-relevance asks the grader once per turn
+
+
+def _conversation(a: AssertionSpec, output: str, context: CodeContext | None) -> list[tuple[str, str]]:
+    """promptfoo's conversation-relevance turns: the test's `_conversation` var ({input, output} each,
+    bound into the assertion's inputs at load, one JSON object a line), else (rendered prompt, output)."""
+    def broken(message: str) -> AssertionBroken:
+        return AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {message}", a.line))
+
+    if a.rubric_prompt is not None:
+        raise broken("unsupported: a rubricPrompt for conversation-relevance (it is given the messages, not an output); remove it")
+    raw = dict(a.inputs).get("_conversation")
+    if not raw:
+        return [(context.prompt if context is not None else "", output)]
+    turns: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        try:
+            turn = json.loads(line)
+        except ValueError:
+            turn = None
+        if not isinstance(turn, dict) or "input" not in turn or "output" not in turn:
+            raise broken("the _conversation var must be a list of {input, output} turns")
+        said, answered = (t if isinstance(t, str) else json.dumps(t, ensure_ascii=False) for t in (turn["input"], turn["output"]))
+        turns.append((said, answered))
+    if len(turns) > MAX_TURNS:
+        raise broken(f"the _conversation var has {len(turns):,} turns; at most {MAX_TURNS} are graded (one grader call each)")
+    return turns
+
+
 def _broken(a: AssertionSpec, exc: PatternError | PatternTimeout) -> AssertionBroken:
     if isinstance(exc, PatternTimeout) and exc.budget_s is not None:
         message = (
@@ -425,6 +468,16 @@ async def check_one(
         expected = a.value if isinstance(a.value, list) else [a.value]
         score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
         ok = score >= (0.75 if a.threshold is None else a.threshold)
+    elif kind == "conversation-relevance":
+        if grader is None:
+            raise RuntimeError("no grader configured")
+        turns = _conversation(a, output, context)
+        size = (a.config or {}).get("windowSize") or 5
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: config.windowSize must be a whole number of turns, at least 1", a.line))
+        relevant = [await grader.relevant(a.grader or default_grader, turns[max(0, i - size + 1):i + 1]) for i in range(len(turns))]
+        score = sum(relevant) / len(relevant)
+        ok = score >= (0.5 if a.threshold is None else a.threshold) - 1e-12
     elif kind in GRADED_THRESHOLD or kind in ("factuality", "model-graded-factuality", "model-graded-closedqa"):
         if grader is None:
             raise RuntimeError("no grader configured")
@@ -438,6 +491,9 @@ async def check_one(
             raise _broken(a, exc) from None
         except safejson.JsonTooDeep as exc:
             raise _too_deep(a, exc) from None
+        except sql.SqlNotRead as exc:  # neither pass nor fail: a verdict on text that was not read
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc} (the limit is fixed); the case is an error "
+                                              "(neither pass nor fail)", a.line), CheckError.BAD_RESPONSE) from None
         except JsonSearchTooLong as exc:  # neither pass nor fail, like an output nested too deeply
             raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: the output was not fully searched for JSON: {exc} "
                                               f"(the limit is fixed); the case is an error (neither pass nor fail)",
@@ -475,8 +531,12 @@ async def score_output(
             raise AssertionBroken(SourceError("suite", "options.transform could not be run here"))
         value = await transformed(output_transform, value, context, context.file, context.line, "options.transform")
         output = as_output_text(value)
+    components: list[tuple[str, float]] = []
     for a in asserts:
+        if a.base_type in COMPARISON_TYPES:
+            continue  # decided once every case of the test has run
         ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
+        components.append((a.type, score))
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict
@@ -484,4 +544,4 @@ async def score_output(
         weight_sum += a.weight
     score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
     passed = score >= threshold if threshold is not None else not blocking
-    return Outcome(passed, score, tuple(failed))
+    return Outcome(passed, score, tuple(failed), tuple(components), output)

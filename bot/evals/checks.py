@@ -15,6 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
+from bot.evals import sql
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
@@ -26,12 +27,13 @@ DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
+    "is-sql", "contains-sql",  # bot.evals.sql
 }
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
-    "answer-relevance", "context-faithfulness", "context-recall", "context-relevance",
+    "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "conversation-relevance",
 }
 # vars a model-graded type reads (promptfoo's names); missing ones are an error at load time
 GRADER_INPUTS = {  # (required, optional)
@@ -41,16 +43,17 @@ GRADER_INPUTS = {  # (required, optional)
     "context-relevance": (("query", "context"), ()),
     "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
+    "conversation-relevance": ((), ("_conversation",)),  # promptfoo's list of {input, output} turns
 }
-NEEDS_VALUE = {"similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
-SUPPORTED = DETERMINISTIC | MODEL_GRADED
+NEEDS_VALUE = {"select-best", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
+# compare the outputs of all cases of one test (bot.evals.comparisons); select-best asks the grader
+COMPARISON = {"select-best", "max-score"}
+SUPPORTED = DETERMINISTIC | MODEL_GRADED | COMPARISON
 CODE_TYPES = {"python", "javascript", "ruby"}
 RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sandbox.md); ruby is refused
 NOT_PART = {
     "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
     "moderation": "vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review",
-    "select-best": "select-best compares the outputs of several cases; not supported yet",
-    "max-score": "max-score compares the outputs of several cases; not supported yet",
     "classifier": "classifier assertions call a Hugging Face model; not part of prompt-review",
     "perplexity": "perplexity needs token log-probabilities, which prompt-review does not request",
     "perplexity-score": "perplexity needs token log-probabilities, which prompt-review does not request",
@@ -258,6 +261,9 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if base in NOT_PART:
         errors.add(located, where + ("type",), f"unsupported: {kind}: {NOT_PART[base]}")
         return None
+    if base in COMPARISON and kind != base:
+        errors.add(located, where + ("type",), f"unsupported assertion type {kind!r}: {base} has no not- form (it passes the best case of the test)")
+        return None
     if base == "assert-set":
         errors.add(located, where + ("type",), "unsupported: assert-set is not supported yet; list its assertions in the test")
         return None
@@ -353,6 +359,40 @@ def _schema_text(value: str) -> Any:
         return value
 
 
+MAX_SCORE_KEYS = {"method", "weights", "threshold"}
+
+
+def max_score_problem(value: Any) -> str | None:
+    """What is wrong with a max-score value, checked when the suite is loaded (None: fine)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return "value must be a mapping (method, weights, threshold) or absent"
+    unknown = sorted(set(value) - MAX_SCORE_KEYS)
+    if unknown:
+        return f"unknown key {unknown[0]!r} (max-score reads method, weights and threshold)"
+    if value.get("method", "average") not in ("average", "sum"):
+        return "method must be average or sum"
+    weights = value.get("weights", {})
+    if not isinstance(weights, dict) or not all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights.values()):
+        return "weights must map assertion types to numbers"
+    threshold = value.get("threshold")
+    if threshold is not None and (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)):
+        return "threshold must be a number"
+    return None
+
+
+def _whitelist_problem(value: Any) -> str | None:
+    """is-sql whitelist entries are regexes (node-sql-parser reads them so): each must compile."""
+    for key in ("allowedTables", "allowedColumns"):
+        for entry in value.get(key) or () if isinstance(value, dict) else ():
+            try:
+                compile_pattern(f"(?i)^(?:{entry})$")
+            except PatternError as exc:
+                return f"{key} entry {entry!r} is not a valid regular expression: {exc}"
+    return None
+
+
 def _value_problem(base: str, value: Any) -> str | None:
     if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
         if isinstance(value, str):
@@ -372,6 +412,10 @@ def _value_problem(base: str, value: Any) -> str | None:
         return None
     if base in ("latency", "cost") or base in TOOL_CALL_TYPES:
         return None
+    if base in ("is-sql", "contains-sql"):
+        return sql.parse_value(value)[1] or _whitelist_problem(value)
+    if base == "max-score":
+        return max_score_problem(value)
     if value is None:
         return "needs a value" if base in NEEDS_VALUE or base in DETERMINISTIC else None
     if base == "regex":
@@ -385,7 +429,7 @@ def _value_problem(base: str, value: Any) -> str | None:
             return f"invalid regular expression: {exc}"
     if base == "equals" and not isinstance(value, (str, int, float, bool, dict, list)):
         return "value must be text or JSON"
-    if base in ("contains", "icontains", "starts-with", "levenshtein", "llm-rubric", "factuality", "model-graded-factuality",
+    if base in ("select-best", "contains", "icontains", "starts-with", "levenshtein", "llm-rubric", "factuality", "model-graded-factuality",
                 "model-graded-closedqa", "context-recall", "finish-reason") and not isinstance(value, (str, int, float)):
         return "value must be text"
     if base == "g-eval" and not isinstance(value, (str, list)):

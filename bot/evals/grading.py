@@ -58,6 +58,16 @@ GRADED_TASKS = {
     ),
 }
 GRADED_TASKS["model-graded-factuality"] = GRADED_TASKS["factuality"]
+RELEVANCE_TASK = (
+    "Below is a conversation between a user and an assistant as a JSON list of messages. Decide whether the last "
+    "assistant message is relevant to what the user said, using the earlier messages as context; only a reply that "
+    "has nothing to do with the user's messages is irrelevant (a vague answer to a vague message is relevant). "
+    'Reply with only {"verdict": "yes" or "no", "reason": "<one sentence, when no>"}.'
+)
+SELECT_BEST_TASK = (
+    "Several outputs were written for the same task. Pick the one output that meets the criterion best. "
+    "Reply with only its index (the number in its <Output index=...> tag), nothing else."
+)
 _PLACEHOLDER = re.compile(r"{{\s*(output|rubric|input|query|context|prompt)\s*(\|\s*dump\s*)?}}")
 
 
@@ -151,6 +161,30 @@ class ModelGrader:
             score /= 10
         score = max(0.0, min(1.0, score))
         return True, score, str(answer.get("reason", ""))
+
+    async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool:
+        """conversation-relevance: is the last assistant turn of this window relevant (yes/no)."""
+        spec = grader or DEFAULT_GRADER
+        chat = [{"role": role, "content": text} for turn in window for role, text in zip(("user", "assistant"), turn)]
+        answer = await self._verdict(spec, (("system", RELEVANCE_TASK), ("user", json.dumps(chat, ensure_ascii=False, indent=2))), "verdict")
+        verdict = str(answer["verdict"]).strip().lower()
+        if verdict not in ("yes", "no"):
+            raise ProviderError(f"grader {spec.id} answered a relevance verdict that is neither yes nor no: {verdict[:40]!r}")
+        return verdict == "yes"
+
+    async def select_best(self, grader: ProviderSpec | None, criterion: str, outputs: list[str]) -> int:
+        """select-best: the index of the output the grader picks (promptfoo reads the first integer of
+        the answer); an answer without a valid index is an error, never a pick."""
+        spec = grader or DEFAULT_GRADER
+        listed = "\n".join(f'<Output index="{i}">\n{o}\n</Output>' for i, o in enumerate(outputs))
+        messages = (("system", SELECT_BEST_TASK), ("user", f"<Criterion>\n{criterion}\n</Criterion>\n{listed}"))
+        reply = (await self.caller.complete(spec, messages)).text
+        found = re.search(r"\d+", reply.strip())
+        index = int(found.group(0)) if found else -1
+        if not 0 <= index < len(outputs):
+            raise ProviderError(f"grader {spec.id} did not answer select-best with the index of one of the {len(outputs)} outputs: "
+                                f"{json.dumps(reply[:120])}")
+        return index
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float:
         embeds = grader is not None and ("embedding" in grader.model or grader.option("api") == "embedding")

@@ -25,6 +25,7 @@ from bot.core.matrix import model_tallies
 from bot.evals.assertions import AssertionBroken, CodeContext, score_output
 from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
+from bot.evals.comparisons import Compared, compare, comparison
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loaded import LoadedSuites
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
@@ -32,7 +33,7 @@ from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
 from bot.evals.sandbox import CodeLimits, Origin, may_run
-from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite
+from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
@@ -115,6 +116,7 @@ async def run_evals(
     repeats = request.config.repeats
     jobs: dict[str, CaseRun] = {}
     case_jobs: dict[tuple[str, str], list[str]] = {}  # (case key, side) → job keys
+    chains: dict[tuple[str, str], list[tuple[str, CaseInput]]] = {}  # (suite, side) → its cases, run in order
     for plan in plans:
         for case in plan.cases:
             if case.skip:
@@ -122,6 +124,9 @@ async def run_evals(
             for side, inp in (("base", case.base), ("head", case.head)):
                 if inp is None or inp.error is not None or (side == "base" and case.head is None):
                     continue  # removed cases are reported, not re-run
+                if plan.chained:
+                    chains.setdefault((plan.path, side), []).append((case.key, inp))
+                    continue
                 keys = [cache_key(inp, r) for r in range(repeats)]
                 for r, k in enumerate(keys):
                     jobs.setdefault(k, CaseRun(inp, r))
@@ -129,7 +134,7 @@ async def run_evals(
 
     meter = Meter(request.config.budget)
     is_cancelled = cancelled or (lambda: False)
-    total, done = len(jobs), 0
+    total, done = len(jobs) + repeats * sum(len(m) for m in chains.values()), 0
     if progress:
         progress(0, total)
     async with httpx.AsyncClient() as client:
@@ -168,7 +173,34 @@ async def run_evals(
             if progress:
                 progress(done, total)
 
-        await asyncio.gather(*(run(k, j) for k, j in jobs.items()))
+        async def run_chain(path: str, side: str, members: list[tuple[str, CaseInput]]) -> None:
+            """promptfoo's storeOutputAs: the suite's cases in order, each rendered with the outputs the
+            tests before it stored (per repeat); identical runs still share a job and the cache."""
+            nonlocal done
+            renderer = Renderer(request.base if side == "base" else request.head, bounds)
+            ordered = sorted(members, key=lambda m: (m[1].test.index, m[1].prompt_index))
+            for r in range(repeats):
+                stored: dict[str, str] = {}
+                for case_key, inp in ordered:
+                    run_input = with_stored_outputs(inp, stored, renderer)
+                    key = cache_key(run_input, r)
+                    job = jobs.setdefault(key, CaseRun(run_input, r))
+                    if run_input.error is None and job.result is None and job.error is None and job.stopped is None:
+                        await run(key, job)
+                    else:  # not run: a render error with the stored outputs, or the same run done already
+                        if run_input.error is not None:
+                            job.error, job.error_kind = str(run_input.error), run_input.error_kind
+                        done += 1
+                        if progress:
+                            progress(done, total)
+                    case_jobs.setdefault((case_key, side), []).append(key)
+                    name = inp.test.store_output_as
+                    if name and job.result is not None and job.result.get("stored"):
+                        stored[name] = str(job.result["stored"])
+
+        await asyncio.gather(*(run(k, j) for k, j in list(jobs.items())),
+                             *(run_chain(path, side, members) for (path, side), members in chains.items()))
+        compared = await _comparisons(plans, jobs, case_jobs, repeats, grader, cache)
         # A PR that changed a case's checks is judged by the base's checks too ("the base's tests judge the PR").
         under_base = {}
         for plan in plans:
@@ -182,7 +214,7 @@ async def run_evals(
 
     suites = tuple(
         replace(_suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
-                              request.head.read(p.path) is None), variants=variants.get(p.path, ()))
+                              request.head.read(p.path) is None, compared), variants=variants.get(p.path, ()))
         for p in plans
     )
     all_cases = [c for s in suites for c in s.cases]
@@ -344,6 +376,9 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "score": outcome.score,
         "output": completion.text,
         "failed": list(outcome.failed),
+        # each assertion's (type, score), for a max-score that compares this case with the test's others
+        **({"components": [list(c) for c in outcome.components]} if any(a.base_type == "max-score" for a in case.asserts) else {}),
+        **({"stored": outcome.output} if case.test.store_output_as else {}),  # after options.transform, as promptfoo stores it
         "tokens_in": completion.tokens_in,
         "tokens_out": completion.tokens_out,
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
@@ -355,8 +390,36 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
     }
 
 
-def _side(keys: list[str] | None, jobs: dict[str, CaseRun]) -> SideResult | str | None:
-    """The aggregated side, a 'stopped' note (budget/cancel), or None when the side did not run."""
+async def _comparisons(plans: list[SuitePlan], jobs: dict[str, CaseRun], case_jobs: dict[tuple[str, str], list[str]],
+                       repeats: int, grader: ModelGrader, cache: ResultCache) -> dict[tuple[str, str], list[Compared | None]]:
+    """select-best / max-score of every test that has them, per side and repeat, over the test's cases
+    on that side: (case key, side) → one verdict per repeat (bot.evals.comparisons)."""
+    groups: dict[tuple[str, str, int], list[tuple[str, CaseInput]]] = {}
+    for plan in plans:
+        for case in plan.cases:
+            for side, inp in (("base", case.base), ("head", case.head)):
+                if inp is not None and (case.key, side) in case_jobs and comparison(inp.asserts):
+                    groups.setdefault((side, inp.suite, inp.test.index), []).append((case.key, inp))
+    out: dict[tuple[str, str], list[Compared | None]] = {}
+    for (side, _, _), members in groups.items():
+        for r in range(repeats):
+            results = [jobs[case_jobs[(key, side)][r]].result for key, _ in members]
+            verdicts = await compare([inp for _, inp in members], results, grader, cache)
+            for (key, _), verdict in zip(members, verdicts):
+                out.setdefault((key, side), []).append(verdict)
+    return out
+
+
+def _compared(result: dict, verdict: Compared | None) -> dict:
+    """A run's result with its test's comparison applied (promptfoo: a case not selected fails, score 0)."""
+    if verdict is None or verdict.passed:
+        return result
+    return {**result, "passed": False, "score": 0.0, "failed": list(result.get("failed", ())) + list(verdict.failed)}
+
+
+def _side(keys: list[str] | None, jobs: dict[str, CaseRun], compared: list[Compared | None] | None = None) -> SideResult | str | None:
+    """The aggregated side, a 'stopped' note (budget/cancel), or None when the side did not run;
+    `compared` the verdicts of the test's select-best / max-score per run."""
     if not keys:
         return None
     runs = [jobs[k] for k in keys]
@@ -366,7 +429,12 @@ def _side(keys: list[str] | None, jobs: dict[str, CaseRun]) -> SideResult | str 
     failed_run = next((j for j in runs if j.error), None)
     if failed_run is not None:
         return SideResult(False, 0.0, "", error=failed_run.error, error_kind=failed_run.error_kind, runs=len(runs), passes=0)
-    results = [j.result or {} for j in runs]
+    verdicts = compared or [None] * len(runs)
+    broken = next((v for v in verdicts if v is not None and v.error), None)
+    if broken is not None:
+        return SideResult(False, 0.0, str((runs[0].result or {}).get("output", "")), error=broken.error, error_kind=broken.error_kind,
+                          runs=len(runs), passes=0)
+    results = [_compared(j.result or {}, v) for j, v in zip(runs, verdicts)]
     passes = sum(1 for r in results if r.get("passed"))
     first_fail = next((r for r in results if not r.get("passed")), None)
     return SideResult(
@@ -390,11 +458,13 @@ def _error_side(inp: CaseInput | None) -> SideResult | None:
     return SideResult(False, 0.0, "", error=str(inp.error), error_kind=inp.error_kind, runs=0, passes=0)
 
 
-def _case_result(case: PlannedCase, jobs, case_jobs, under_base: SideResult | None = None, suite_deleted: bool = False) -> CaseResult:
+def _case_result(case: PlannedCase, jobs, case_jobs, under_base: SideResult | None = None, suite_deleted: bool = False,
+                 compared: dict[tuple[str, str], list[Compared | None]] | None = None) -> CaseResult:
     inp = case.head or case.base
     assert inp is not None
-    base = _error_side(case.base) or _side(case_jobs.get((case.key, "base")), jobs)
-    head = _error_side(case.head) or _side(case_jobs.get((case.key, "head")), jobs)
+    compared = compared or {}
+    base = _error_side(case.base) or _side(case_jobs.get((case.key, "base")), jobs, compared.get((case.key, "base")))
+    head = _error_side(case.head) or _side(case_jobs.get((case.key, "head")), jobs, compared.get((case.key, "head")))
     reasons = case.reasons
     if case.skip:
         status, base, head, reasons = CaseStatus.SKIPPED, None, None, reasons + (case.skip,)
@@ -447,11 +517,12 @@ def _tally(cases: tuple[CaseResult, ...]) -> Tally:
 def _suite_report(
     plan: SuitePlan, jobs, case_jobs, repeats, request: EvalRequest, broken: str | None, notes: list[str],
     under_base: dict[str, SideResult] | None = None, suite_deleted: bool = False,
+    compared: dict[tuple[str, str], list[Compared | None]] | None = None,
 ) -> SuiteReport:
     if broken:
         return SuiteReport(plan.path, plan.description, skipped_reason=broken, notes=tuple(notes))
     under_base = under_base or {}
-    cases = tuple(_case_result(c, jobs, case_jobs, under_base.get(c.key), suite_deleted) for c in plan.cases)
+    cases = tuple(_case_result(c, jobs, case_jobs, under_base.get(c.key), suite_deleted, compared) for c in plan.cases)
     t = _tally(cases)
     counts = StatusCounts(**{s.value: sum(1 for c in cases if c.status is s) for s in CaseStatus})
     pairs = [(c.base.passed, c.head.passed) for c in cases if c.base and c.head and not c.base.error and not c.head.error]

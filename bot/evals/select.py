@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -131,6 +132,9 @@ class SuitePlan:
     cases: list[PlannedCase] = field(default_factory=list)
     unaffected: int = 0
     errors: list[SourceError] = field(default_factory=list)
+    # a test stores its output for later tests (options.storeOutputAs): the cases run in order, and
+    # each is rendered again with the outputs stored before it (bot.evals.runner)
+    chained: bool = False
 
 
 def _identity_vars(test: TestSpec) -> dict[str, Any]:
@@ -316,6 +320,7 @@ def plan_suite(
     plan.errors.extend(head_errors)
     renamed = match_renamed(base_cases, head_cases)
     paired_base = set(renamed.values())
+    unaffected: dict[str, tuple[CaseInput, CaseInput]] = {}
     for key in list(head_cases) + [k for k in base_cases if k not in head_cases and k not in paired_base]:
         b, h = base_cases.get(renamed.get(key, key)), head_cases.get(key)
         if b is None or h is None:
@@ -326,12 +331,52 @@ def plan_suite(
             reasons = (f"renamed from {b.description!r}",) + reasons if b.description != h.description else reasons
         if not reasons:
             plan.unaffected += 1
+            unaffected[key] = (b, h)
             continue
         prompt_files = [r[len("prompt "):-len(" changed")] for r in reasons if r.startswith("prompt ")]
         only_formatting = prompt_files and len(prompt_files) == len(reasons) and set(prompt_files) <= formatting_only
         skip = f"formatting-only change to {', '.join(prompt_files)}" if only_formatting else None
         plan.cases.append(PlannedCase(key, b, h, reasons, skip))
+    _with_compared_cases(plan, unaffected)
+    plan.chained = any(t.store_output_as for suite in (base, head) if suite is not None for t in suite.tests)
+    if plan.chained and plan.cases:  # a later test's prompt depends on earlier outputs: the whole suite runs
+        plan.cases += [PlannedCase(key, b, h, ("runs in order with the outputs earlier tests store (storeOutputAs)",))
+                       for key, (b, h) in unaffected.items()]
+        plan.unaffected = 0
     return plan
+
+
+def with_stored_outputs(case: CaseInput, stored: dict[str, str], renderer: Renderer) -> CaseInput:
+    """The case as promptfoo runs it after earlier tests stored outputs (options.storeOutputAs): the stored
+    values are vars (over the test's own), `{{ name }}` of a stored name inside a var's text is filled in,
+    and the prompt and assertion values are rendered again. A render error makes the case an error."""
+    if not stored or case.error is not None or case.prompt.code is not None:
+        return case
+
+    def fill(value: Any) -> Any:
+        if not isinstance(value, str) or "{{" not in value:
+            return value
+        return re.sub(r"{{\s*([A-Za-z_]\w*)\s*}}", lambda m: stored.get(m.group(1), m.group(0)), value)
+
+    vars_ = {k: fill(v) for k, v in {**case.case_vars, **stored}.items()}
+    try:
+        messages = renderer.render(case.prompt, vars_)
+        asserts = tuple(_render_assert(renderer, a, vars_) for a in case.test.asserts)
+    except RenderError as exc:
+        return replace(case, error=exc.error, error_kind=CheckError.RENDER, vars=vars_)
+    return replace(case, messages=messages, asserts=asserts, vars=vars_)
+
+
+def _with_compared_cases(plan: SuitePlan, unaffected: dict[str, tuple[CaseInput, CaseInput]]) -> None:
+    """select-best / max-score compare every case of a test: when one of them runs, the test's unaffected
+    cases run too (on both sides), so each side's comparison sees all of the test's outputs."""
+    compared = {h.test.index for c in plan.cases if not c.skip and (h := c.head) is not None
+                and any(a.base_type in ("select-best", "max-score") for a in h.asserts)}
+    for key, (b, h) in list(unaffected.items()):
+        if h.test.index in compared:
+            del unaffected[key]
+            plan.cases.append(PlannedCase(key, b, h, ("compared with a changed case of the same test (select-best/max-score)",)))
+            plan.unaffected -= 1
 
 
 def _suite_code(suite: Suite | None) -> frozenset:

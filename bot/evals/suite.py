@@ -211,6 +211,8 @@ class TestSpec:
     rubric_prompt: str | None = None
     transform: Code | None = None  # options.transform (or postprocess): the output before the assertions
     transform_vars: Code | None = None  # options.transformVars: the vars before the prompt is rendered
+    # options.storeOutputAs: the var later tests get this test's output in (the suite then runs in order)
+    store_output_as: str | None = None
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ def load_tests(
                     },
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
+                    store_output_as=spec.store_output_as,
                 )
             )
     return out
@@ -446,6 +447,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     grader = embedder = None
     rubric: str | None = None
     transform = transform_vars = None
+    store_as: str | None = None
     options = item.get("options") or {}
     if isinstance(options, dict):
         for key, value in options.items():
@@ -458,6 +460,11 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
             elif key == "transformVars":
                 transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
+            elif key == "storeOutputAs":
+                if isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*", value):
+                    store_as = value
+                else:
+                    errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
             elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
                 continue  # pacing and caching of promptfoo's own run: no effect on a verdict
             elif key not in PROMPTFOO_TEST_OPTIONS:
@@ -465,13 +472,13 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 errors.add(located, at, f"unknown test option {key!r}: promptfoo has no such option"
                                         + (f" (did you mean {near[0]!r}?)" if near else ""))
             else:
-                errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
+                errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt, transform, transformVars, storeOutputAs)")
     else:
         errors.add(located, where + ("options",), "options must be a mapping")
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files, embedder, rubric, transform, transform_vars)
+                    var_files, embedder, rubric, transform, transform_vars, store_as)
 
 
 def _is_glob(ref: str) -> bool:

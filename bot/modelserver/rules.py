@@ -26,6 +26,8 @@ Rules, in the order they apply (documented here because tests and the demo rely 
    deterministic.
 9. A prompt that is not a support-bot prompt gets a generic echo, or exactly the text it was
    asked to repeat ('reply with "X"').
+10. Grading requests of select-best and conversation relevance get a grader's answer first
+    (bot.modelserver.grading documents how it decides).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.modelserver.grading import grader_reply
 from bot.modelserver.policy import SupportPolicy, best_fact, read_policy
 
 _UNSAFE = re.compile(
@@ -86,6 +89,9 @@ def answer(
 ) -> str:
     """The scripted reply to a chat; `call_index` only matters for "flaky" models (rule 8)."""
     params = params or {}
+    graded = grader_reply(messages)
+    if graded is not None:
+        return graded
     system, question = split_prompt(messages)
     if _is_flaky_call(model, params, system, question, call_index):
         return HANDOFF
