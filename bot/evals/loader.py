@@ -25,29 +25,13 @@ from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
+from bot.evals.suite_models import SuiteFile, check
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
 
-TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
-# Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
-INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing",
-              "assertionTemplates"}  # reached through $ref
-REFUSED_TOP = {
-    "extensions": "executes code from the PR (extension hooks are JavaScript/Python files)",
-    "nunjucksFilters": "executes code from the PR (custom nunjucks filters are JavaScript files)",
-}
-UNSUPPORTED_TOP = {
-    "env": "suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only",
-    "redteam": "redteam is not part of prompt-review (red-team generation and grading); keep red-team configs out of the reviewed suites",
-    "commandLineOptions": "commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)",
-}
-# evaluateOptions that only pace promptfoo's own run; `repeat` changes results (see evals.repeats).
-INERT_EVALUATE_OPTIONS = {"maxConcurrency", "delay", "showProgressBar", "cache", "timeoutMs", "maxEvalTimeMs", "generateSuggestions", "interactiveProviders", "silent"}
 # Prompt sources promptfoo fetches from a prompt-management service: the text is not in the repository.
 PROMPT_URI_SCHEMES = ("langfuse://", "portkey://", "helicone://", "pf://", "promptfoo://", "http://", "https://", "s3://", "gs://")
-# mathjs expressions of derivedMetrics: names, numbers, operators and calls — validated, never evaluated
-_MATHJS = re.compile(r"^[\w\s.+\-*/^%(),<>=!?:&|]*$")
 
 
 @functools.lru_cache(maxsize=32)
@@ -80,18 +64,7 @@ def load_suite(
     if b"$ref" in raw:
         located = _local_refs(located, errors)
     data = located.data
-    for key in data:
-        if key in TOP_KEYS or key in INERT_KEYS:
-            continue
-        if key in REFUSED_TOP:
-            errors.add(located, (key,), f"refused: {key}: {REFUSED_TOP[key]}")
-        elif key in UNSUPPORTED_TOP:
-            errors.add(located, (key,), f"unsupported: {UNSUPPORTED_TOP[key]}")
-        elif key == "evaluateOptions":
-            _check_evaluate_options(located, errors)
-        else:
-            errors.add(located, (key,), f"unknown key {key!r} (supported: {', '.join(sorted(TOP_KEYS | INERT_KEYS))})")
-    _check_derived_metrics(located, errors)
+    top = check(SuiteFile, located, (), data, errors)
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
@@ -103,12 +76,9 @@ def load_suite(
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
-    description = data.get("description")
-    if description is not None and not isinstance(description, str):
-        errors.add(located, ("description",), "description must be text")
-    if errors.errors:
+    if errors.errors or top is None:
         return None, errors.errors
-    return Suite(path, description or path, tuple(prompts), tuple(providers), tuple(tests)), []
+    return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests)), []
 
 
 # ---- prompts ---------------------------------------------------------------------------------
@@ -520,36 +490,3 @@ def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> li
         else:
             errors.add(doc, (), "a provider file must hold a provider mapping or a list of them")
     return out
-
-
-def _check_evaluate_options(located: LocatedYaml, errors: Collector) -> None:
-    options = located.data.get("evaluateOptions")
-    if not isinstance(options, dict):
-        errors.add(located, ("evaluateOptions",), "evaluateOptions must be a mapping")
-        return
-    for key, value in options.items():
-        if key in INERT_EVALUATE_OPTIONS or (key == "repeat" and value in (None, 1)):
-            continue
-        if key == "repeat":
-            errors.add(located, ("evaluateOptions", key), f"unsupported: evaluateOptions.repeat; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
-        else:
-            errors.add(located, ("evaluateOptions", key), f"unsupported: evaluateOptions.{key} is not part of prompt-review")
-
-
-def _check_derived_metrics(located: LocatedYaml, errors: Collector) -> None:
-    """derivedMetrics are promptfoo report figures (mathjs over named metrics); they never decide a verdict.
-    Accepted when each is a mathjs expression (validated, never evaluated); a function is code."""
-    raw = located.data.get("derivedMetrics")
-    if raw is None:
-        return
-    if not isinstance(raw, list):
-        errors.add(located, ("derivedMetrics",), "derivedMetrics must be a list of {name, value}")
-        return
-    for i, item in enumerate(raw):
-        where = ("derivedMetrics", i)
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "value" not in item:
-            errors.add(located, where, "a derived metric needs a `name` and a `value` (a mathjs expression)")
-            continue
-        value = item["value"]
-        if not isinstance(value, str) or not _MATHJS.match(value) or "=>" in value or re.search(r"\bfunction\b", value):
-            errors.add(located, where + ("value",), "refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)")

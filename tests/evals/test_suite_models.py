@@ -1,0 +1,56 @@
+"""The suite file's shape is read through pydantic models (bot.evals.suite_models): the keys a message
+lists as supported are the models' fields, and every problem the models find names its file and line."""
+
+from __future__ import annotations
+
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+from bot.evals.suite_models import EvaluateOptions, SuiteFile
+
+PATH = "evals/promptfooconfig.yaml"
+HEAD = "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+
+
+def errors_of(suite: str, **files: str) -> list[str]:
+    tree = MemoryTree({PATH: suite, **{f"evals/{name}": text for name, text in files.items()}})
+    loaded, errors = load_suite(tree, PATH)
+    assert loaded is None
+    return [f"{e.file}:{e.line}: {e.message}" for e in errors]
+
+
+def test_an_unknown_top_level_key_lists_the_suite_models_fields_with_its_line():
+    (error,) = errors_of(HEAD + "tests: [{vars: {q: hi}}]\noutputs: [x]\n")
+    supported = ", ".join(SuiteFile.supported())
+    assert error == f"{PATH}:4: unknown key 'outputs' (supported: {supported})"
+    # the listed keys are the model's own: promptfoo's inert keys are fields, refused ones are not listed
+    assert {"$schema", "evaluateOptions", "tracing", "prompts", "defaultTest"} <= set(SuiteFile.supported())
+    assert not {"extensions", "redteam", "env"} & set(SuiteFile.supported())
+    assert {"extensions", "redteam", "env"} <= set(SuiteFile.keys())
+
+
+def test_problems_of_the_top_level_come_in_the_order_of_the_file():
+    suite = (
+        "description: 7\n" + HEAD + "evaluateOptions: {maxConcurrency: 2, repeat: 3, retries: 1}\n"
+        "nunjucksFilters: {upper: file://upper.js}\nderivedMetrics:\n  - {name: ok, value: 'a / b'}\n  - {value: 'a + b'}\n"
+        "  - name: f\n    value: 'function () { return 1 }'\n"
+    )
+    assert errors_of(suite) == [
+        f"{PATH}:1: description must be text",
+        f"{PATH}:4: unsupported: evaluateOptions.repeat; set evals.repeats in .github/prompt-review.yml (the base branch decides)",
+        f"{PATH}:4: unsupported: evaluateOptions.retries is not part of prompt-review",
+        f"{PATH}:5: refused: nunjucksFilters: executes code from the PR (custom nunjucks filters are JavaScript files)",
+        f"{PATH}:8: a derived metric needs a `name` and a `value` (a mathjs expression)",
+        f"{PATH}:10: refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)",
+    ]
+
+
+def test_a_value_of_the_wrong_kind_is_named_in_words_not_python_types():
+    errors = errors_of(HEAD + "evaluateOptions: [maxConcurrency]\nderivedMetrics: {name: x}\n")
+    assert errors == [f"{PATH}:3: evaluateOptions must be a mapping", f"{PATH}:4: derivedMetrics must be a list of {{name, value}}"]
+
+
+def test_pacing_options_of_promptfoo_load_and_repeat_once_is_no_repeat():
+    tree = MemoryTree({PATH: HEAD + "evaluateOptions: {maxConcurrency: 2, delay: 100, repeat: 1}\ntests: [{vars: {q: hi}}]\n"})
+    suite, errors = load_suite(tree, PATH)
+    assert errors == [] and suite is not None
+    assert "repeat" in EvaluateOptions.supported() and "maxConcurrency" in EvaluateOptions.supported()
