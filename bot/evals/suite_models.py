@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, ModelWrapValidatorHandler
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, ModelWrapValidatorHandler, Strict
 from pydantic import ValidationError, model_validator
 from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
@@ -133,13 +133,26 @@ def check(model: type[M], located: LocatedYaml, where: Path, data: Any, errors: 
     position = {key: i for i, key in enumerate(data)} if isinstance(data, dict) else {}
     found.sort(key=lambda pair: position.get(pair[0]["loc"][0], -1) if pair[0]["loc"] else -1)
     errors.errors.extend(error for _, error in found)
-    bad = {e["loc"][0] for e, _ in found if e["loc"]}
     if not isinstance(data, dict) or any(not e["loc"] for e, _ in found):
         return None
+    kept = data
+    for e, _ in found:
+        kept = _without(kept, e["loc"])
     try:
-        return model.model_validate({k: v for k, v in data.items() if isinstance(k, str) and k not in bad})
+        return model.model_validate(kept)
     except ValidationError:
         return None
+
+
+def _without(data: dict[Any, Any], loc: tuple[str | int, ...]) -> dict[Any, Any]:
+    """`data` without the value of the deepest mapping key along `loc` (a copy; the located data is shared)."""
+    key, rest = loc[0], loc[1:]
+    if key not in data:  # a key pydantic cannot name (not text): keep only the text ones
+        return {k: v for k, v in data.items() if isinstance(k, str)}
+    inner = data[key]
+    if rest and isinstance(inner, dict) and rest[0] in inner:
+        return {**data, key: _without(inner, rest)}
+    return {k: v for k, v in data.items() if k != key}
 
 
 # ---- the top level -----------------------------------------------------------------------------
@@ -230,3 +243,105 @@ class SuiteFile(Shape):
         "unsupported: redteam is not part of prompt-review (red-team generation and grading); keep red-team configs out of the reviewed suites")] = None
     commandLineOptions: Annotated[Any, Rejected(
         "unsupported: commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)")] = None
+
+
+# ---- a test (of `tests`, `defaultTest` or a test file) ----------------------------------------------
+
+
+def _absent_if_empty(value: Any) -> Any:
+    return value or None  # as promptfoo: an empty (or zero, false) vars/assert/metadata/options is none given
+
+
+def _as_text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _unsupported_option(key: str) -> Rejected:
+    return Rejected(f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt)")
+
+
+class TestOptions(Shape):
+    """promptfoo's test `options` (its TestCase options: prompt, output and grading settings)."""
+
+    __test__ = False  # not a pytest class
+
+    provider: Any = None  # the grader: checks.parse_grader
+    rubricPrompt: Any = None  # checks.rubric_prompt
+    transform: Any = None  # checks.transform_code
+    postprocess: Any = None  # promptfoo's older name of transform
+    transformVars: Any = None
+    # pacing and caching of promptfoo's own run: no effect on a verdict
+    runSerially: Any = None
+    cache: Any = None
+    disableConversationVar: Any = None
+    timeout: Any = None
+    prefix: Annotated[Any, _unsupported_option("prefix")] = None
+    suffix: Annotated[Any, _unsupported_option("suffix")] = None
+    storeOutputAs: Annotated[Any, _unsupported_option("storeOutputAs")] = None
+    disableVarExpansion: Annotated[Any, _unsupported_option("disableVarExpansion")] = None
+    factuality: Annotated[Any, _unsupported_option("factuality")] = None
+    delay: Annotated[Any, _unsupported_option("delay")] = None
+    includeMetrics: Annotated[Any, _unsupported_option("includeMetrics")] = None
+    responseFormat: Annotated[Any, _unsupported_option("responseFormat")] = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        near = difflib.get_close_matches(str(key), cls.keys(), n=1)
+        return f"unknown test option {key!r}: promptfoo has no such option" + (f" (did you mean {near[0]!r}?)" if near else "")
+
+
+def _unsupported_test_key(key: str, why: str) -> Rejected:
+    return Rejected(f"unsupported: test key {key!r}: {why}")
+
+
+_VARS = "vars must be a mapping of name → value (or a file:// reference to one)"
+
+
+class TestEntry(Shape):
+    """One test: inline in `tests`, `defaultTest`, a scenario's test, or a row of a test file."""
+
+    __test__ = False  # not a pytest class
+
+    description: Annotated[str | None, BeforeValidator(_as_text)] = None
+    # a mapping, or files (globs too; `file://` optional) read by testcases._vars_from_file
+    vars: Annotated[dict[Any, Any] | str | list[str] | None, Says(_VARS), BeforeValidator(_absent_if_empty)] = None
+    assert_: Annotated[list[Any] | None, Says("assert must be a list"), BeforeValidator(_absent_if_empty),
+                       Field(alias="assert")] = None  # each read by checks.check_assertion
+    threshold: Annotated[Annotated[int, Strict()] | Annotated[float, Strict()] | None, Says("threshold must be a number")] = None
+    metadata: Annotated[dict[Any, Any] | None, Says("metadata must be a mapping"), BeforeValidator(_absent_if_empty)] = None
+    options: Annotated[TestOptions | None, Says("options must be a mapping"), BeforeValidator(_absent_if_empty)] = None
+    assertScoringFunction: Annotated[Any, Rejected(code_refusal("assertScoringFunction"))] = None
+    provider: Annotated[Any, _unsupported_test_key(
+        "provider", "a per-test provider is not supported yet; put the case in a suite with that provider")] = None
+    providers: Annotated[Any, _unsupported_test_key(
+        "providers", "per-test provider filters are not supported yet; split the suite by provider")] = None
+    prompts: Annotated[Any, _unsupported_test_key(
+        "prompts", "per-test prompt filters are not supported yet; split the suite by prompt")] = None
+    providerOutput: Annotated[Any, _unsupported_test_key(
+        "providerOutput", "a fixed providerOutput skips the model; prompt-review reviews model outputs")] = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unknown test key {key!r} (supported: {', '.join(cls.supported())})"
+
+
+_SCENARIO_NEEDS = "a scenario needs `config` (a list of vars/assert mappings) and `tests` (a list)"
+
+
+class Scenario(Shape):
+    """promptfoo's scenario: every `config` entry × every test, the entry's vars and assertions under the test's own."""
+
+    description: Any = None
+    config: list[Annotated[dict[Any, Any], Says("a scenario config entry must be a mapping (vars, assert, …)")]]
+    tests: list[Annotated[dict[Any, Any], Says("a scenario test must be a mapping")]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _config_and_tests(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("config"), list) or not isinstance(data.get("tests"), list):
+            raise _worded(_SCENARIO_NEEDS)
+        return data
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unknown scenario key {key!r} (supported: {', '.join(cls.supported())})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
-from bot.evals.suite_models import EvaluateOptions, SuiteFile
+from bot.evals.suite_models import EvaluateOptions, Scenario, SuiteFile, TestEntry, TestOptions
 
 PATH = "evals/promptfooconfig.yaml"
 HEAD = "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
@@ -54,3 +54,57 @@ def test_pacing_options_of_promptfoo_load_and_repeat_once_is_no_repeat():
     suite, errors = load_suite(tree, PATH)
     assert errors == [] and suite is not None
     assert "repeat" in EvaluateOptions.supported() and "maxConcurrency" in EvaluateOptions.supported()
+
+
+def test_an_unknown_key_inside_a_test_of_a_test_file_names_that_file_and_line_and_the_models_fields():
+    suite = HEAD + "tests: file://cases.yaml\n"
+    cases = "- vars: {q: hi}\n  assert: [{type: contains, value: hi}]\n- vars: {q: there}\n  expected: there\n"
+    (error,) = errors_of(suite, **{"cases.yaml": cases})
+    assert error == f"evals/cases.yaml:4: unknown test key 'expected' (supported: {', '.join(TestEntry.supported())})"
+    assert TestEntry.supported() == ["assert", "description", "metadata", "options", "threshold", "vars"]
+    # promptfoo keys prompt-review does not take are fields of the model, rejected with their reason, never "unknown"
+    assert {"provider", "providerOutput", "assertScoringFunction"} <= set(TestEntry.keys()) - set(TestEntry.supported())
+
+
+def test_problems_of_a_test_are_in_words_with_their_lines_and_the_rest_of_the_test_is_still_checked():
+    suite = HEAD + (
+        "tests:\n"
+        "  - vars: [1, 2]\n"            # 4
+        "    assert: {type: equals}\n"  # 5
+        "    threshold: half\n"         # 6
+        "    metadata: [a]\n"           # 7
+        "    providerOutput: fixed\n"   # 8
+        "    options:\n"                # 9
+        "      prefix: 'Q: '\n"         # 10
+        "      rubricPrompt: 7\n"       # 11
+        "      timeot: 5\n"             # 12
+    )
+    errors = errors_of(suite)
+    assert errors[:6] == [
+        f"{PATH}:4: vars must be a mapping of name → value (or a file:// reference to one)",
+        f"{PATH}:5: assert must be a list",
+        f"{PATH}:6: threshold must be a number",
+        f"{PATH}:7: metadata must be a mapping",
+        f"{PATH}:8: unsupported: test key 'providerOutput': a fixed providerOutput skips the model; prompt-review reviews model outputs",
+        f"{PATH}:10: unsupported: test option 'prefix' is not part of prompt-review (supported: provider — the grader, rubricPrompt)",
+    ]
+    assert errors[6] == f"{PATH}:12: unknown test option 'timeot': promptfoo has no such option (did you mean 'timeout'?)"
+    # the well-formed option next to the rejected ones is still read: its own problem is reported too
+    assert len(errors) == 8 and errors[7].startswith(f"{PATH}:11: ")
+    assert "timeout" in TestOptions.keys() and "storeOutputAs" not in TestOptions.supported()
+
+
+def test_a_scenario_is_read_through_its_model():
+    suite = HEAD + (
+        "scenarios:\n"
+        "  - config: [{vars: {q: a}}, 3]\n"    # 4
+        "    tests: [{vars: {x: 1}}]\n"
+        "    weights: [1]\n"                   # 6
+        "  - config: {vars: {q: a}}\n"         # 7
+        "    tests: []\n"
+    )
+    assert errors_of(suite) == [
+        f"{PATH}:4: a scenario config entry must be a mapping (vars, assert, …)",
+        f"{PATH}:6: unknown scenario key 'weights' (supported: {', '.join(Scenario.supported())})",
+        f"{PATH}:7: a scenario needs `config` (a list of vars/assert mappings) and `tests` (a list)",
+    ]
