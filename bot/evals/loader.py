@@ -25,7 +25,7 @@ from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
-from bot.evals.suite_models import SuiteFile, check
+from bot.evals.suite_models import PromptEntry, SuiteFile, check
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
@@ -153,21 +153,16 @@ def load_prompts(
             if isinstance(item, str):
                 items.append((where, item, None, {}))
             elif isinstance(item, dict):
-                for key in item:
-                    if key == "function":
-                        errors.add(located, where + (key,), "refused: prompt key 'function': executes code from the PR (a prompt function)")
-                    elif key == "config":
-                        _check_prompt_config(located, where + (key,), item[key], errors)
-                    elif key not in ("id", "raw", "label"):
-                        errors.add(located, where + (key,), f"unsupported prompt key {key!r} (supported: id, raw, label)")
+                given = (check(PromptEntry, located, where, item, errors) or PromptEntry()).given()
+                if "config" in given:
+                    _check_prompt_config(located, where + ("config",), given["config"], errors)
                 # with `raw`, `id` only names the prompt (promptfoo); without it, `id` is the text or file://
-                ref = item.get("raw", item.get("id"))
+                ref = given.get("raw", given.get("id"))
                 if not isinstance(ref, str):
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
-                label = item.get("label") or (item.get("id") if "raw" in item and isinstance(item.get("id"), str) else None)
-                config = item.get("config")
-                items.append((where, ref, label, config if isinstance(config, dict) else {}))
+                label = given.get("label") or (given.get("id") if "raw" in given and isinstance(given.get("id"), str) else None)
+                items.append((where, ref, label, given.get("config") or {}))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:
@@ -185,12 +180,9 @@ def load_prompts(
     return out
 
 
-def _check_prompt_config(located: LocatedYaml, where: Path, config: Any, errors: Collector) -> None:
+def _check_prompt_config(located: LocatedYaml, where: Path, config: dict[Any, Any], errors: Collector) -> None:
     """A prompt's `config`: request settings sent with this prompt to every provider (sampling
     parameters and vendor request fields); credentials and URLs stay on the provider."""
-    if not isinstance(config, dict):
-        errors.add(located, where, "a prompt's config must be a mapping")
-        return
     allowed = PROVIDER_PARAMS.union(*PASSTHROUGH.values())
     for key in config:
         if key not in allowed and key not in INERT_CONFIG:

@@ -245,6 +245,24 @@ class SuiteFile(Shape):
         "unsupported: commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)")] = None
 
 
+# ---- a prompt -------------------------------------------------------------------------------------
+
+
+class PromptEntry(Shape):
+    """A prompt given as a mapping in `prompts`; its text or file:// is read by loader.load_prompts."""
+
+    id: Any = None  # the text or file://…; with `raw`, only its name
+    raw: Any = None
+    label: Any = None
+    # request settings sent with this prompt to every provider (loader._check_prompt_config)
+    config: Annotated[dict[Any, Any], Says("a prompt's config must be a mapping")] = Field(default_factory=dict)
+    function: Annotated[Any, Rejected("refused: prompt key 'function': executes code from the PR (a prompt function)")] = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unsupported prompt key {key!r} (supported: {', '.join(cls.supported())})"
+
+
 # ---- a test (of `tests`, `defaultTest` or a test file) ----------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
-from bot.evals.suite_models import EvaluateOptions, Scenario, SuiteFile, TestEntry, TestOptions
+from bot.evals.suite_models import EvaluateOptions, PromptEntry, Scenario, SuiteFile, TestEntry, TestOptions
 
 PATH = "evals/promptfooconfig.yaml"
 HEAD = "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
@@ -108,3 +108,21 @@ def test_a_scenario_is_read_through_its_model():
         f"{PATH}:6: unknown scenario key 'weights' (supported: {', '.join(Scenario.supported())})",
         f"{PATH}:7: a scenario needs `config` (a list of vars/assert mappings) and `tests` (a list)",
     ]
+
+
+def test_a_prompt_mapping_is_read_through_its_model():
+    suite = (
+        "prompts:\n"
+        "  - id: 'Hi {{q}}'\n"            # 2
+        "    function: file://make.js\n"  # 3
+        "    lable: short\n"              # 4
+        "  - raw: 'Hello {{q}}'\n"        # 5
+        "    config: [temperature]\n"     # 6
+        "providers: [openai:chat:gpt-4o-mini]\n"
+    )
+    assert errors_of(suite) == [
+        f"{PATH}:3: refused: prompt key 'function': executes code from the PR (a prompt function)",
+        f"{PATH}:4: unsupported prompt key 'lable' (supported: {', '.join(PromptEntry.supported())})",
+        f"{PATH}:6: a prompt's config must be a mapping",
+    ]
+    assert PromptEntry.supported() == ["config", "id", "label", "raw"]
