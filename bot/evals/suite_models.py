@@ -53,7 +53,7 @@ class Says:
     message: str
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        def check(value: Any, inner: core_schema.ValidatorFunctionWrapHandler) -> Any:
+        def in_words(value: Any, inner: core_schema.ValidatorFunctionWrapHandler) -> Any:
             try:
                 return inner(value)
             except ValidationError as exc:
@@ -65,7 +65,7 @@ class Says:
                 raise _rebuilt(exc.title, [{"type": WORDED, "loc": (), "msg": self.message, "input": value}, *kept],
                                lambda e: None) from None
 
-        return core_schema.no_info_wrap_validator_function(check, handler(source))
+        return core_schema.no_info_wrap_validator_function(in_words, handler(source))
 
 
 @dataclass(frozen=True)
