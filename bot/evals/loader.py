@@ -146,7 +146,11 @@ def load_prompts(
     if isinstance(raw, str):
         items.append((("prompts",), raw, None, {}))
     elif isinstance(raw, dict):  # {'file://a.txt': 'label'}
-        items.extend((("prompts", k), k, v if isinstance(v, str) else None, {}) for k, v in raw.items())
+        for k, v in raw.items():
+            if isinstance(k, str):
+                items.append((("prompts", k), k, v if isinstance(v, str) else None, {}))
+            else:
+                errors.add(located, ("prompts", k), "a prompt must be text, file://path or {id, label}")
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
             where: Path = ("prompts", i)
@@ -180,7 +184,7 @@ def load_prompts(
     return out
 
 
-def _check_prompt_config(located: LocatedYaml, where: Path, config: dict[Any, Any], errors: Collector) -> None:
+def _check_prompt_config(located: LocatedYaml, where: Path, config: dict[str, Any], errors: Collector) -> None:
     """A prompt's `config`: request settings sent with this prompt to every provider (sampling
     parameters and vendor request fields); credentials and URLs stay on the provider."""
     allowed = PROVIDER_PARAMS.union(*PASSTHROUGH.values())

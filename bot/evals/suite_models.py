@@ -253,9 +253,9 @@ class PromptEntry(Shape):
 
     id: Any = None  # the text or file://…; with `raw`, only its name
     raw: Any = None
-    label: Any = None
+    label: Annotated[str | None, Says("a prompt's label must be text")] = None
     # request settings sent with this prompt to every provider (loader._check_prompt_config)
-    config: Annotated[dict[Any, Any], Says("a prompt's config must be a mapping")] = Field(default_factory=dict)
+    config: Annotated[dict[str, Any], Says("a prompt's config must be a mapping")] = Field(default_factory=dict)
     function: Annotated[Any, Rejected("refused: prompt key 'function': executes code from the PR (a prompt function)")] = None
 
     @classmethod

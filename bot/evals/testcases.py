@@ -168,9 +168,19 @@ def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, 
         for ci, conf in enumerate(scenario.config):
             for ti, test in enumerate(scenario.tests):
                 merged = {**conf, **test}
-                if isinstance(conf.get("vars"), dict) or isinstance(test.get("vars"), dict):
-                    merged["vars"] = {**(conf.get("vars") or {}), **(test.get("vars") or {})}
-                merged["assert"] = list(conf.get("assert") or []) + list(test.get("assert") or [])
+                conf_vars, test_vars = conf.get("vars") or {}, test.get("vars") or {}
+                if isinstance(conf_vars, dict) and isinstance(test_vars, dict):
+                    merged["vars"] = {**conf_vars, **test_vars}
+                elif conf_vars and test_vars:
+                    at = where + (("config", ci, "vars") if not isinstance(conf_vars, dict) else ("tests", ti, "vars"))
+                    errors.add(src, at, "a scenario's config vars and its test's vars are merged as mappings only (not file:// references)")
+                    continue
+                else:  # one side only: read as the test's vars (a malformed one is reported there)
+                    merged["vars"] = conf_vars or test_vars
+                conf_asserts, test_asserts = conf.get("assert") or [], test.get("assert") or []
+                both_lists = isinstance(conf_asserts, list) and isinstance(test_asserts, list)
+                # not a list on either side: reported as the test's `assert`
+                merged["assert"] = conf_asserts + test_asserts if both_lists else test_asserts if isinstance(conf_asserts, list) else conf_asserts
                 if isinstance(conf.get("options"), dict) and isinstance(test.get("options"), dict):
                     merged["options"] = {**conf["options"], **test["options"]}
                 if "description" not in merged and isinstance(scenario.description, str):

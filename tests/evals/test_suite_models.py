@@ -3,6 +3,8 @@ lists as supported are the models' fields, and every problem the models find nam
 
 from __future__ import annotations
 
+import pytest
+
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.suite_models import EvaluateOptions, PromptEntry, Scenario, SuiteFile, TestEntry, TestOptions
@@ -126,3 +128,21 @@ def test_a_prompt_mapping_is_read_through_its_model():
         f"{PATH}:6: a prompt's config must be a mapping",
     ]
     assert PromptEntry.supported() == ["config", "id", "label", "raw"]
+
+
+@pytest.mark.parametrize(
+    "suite, expected",
+    [
+        # each of these raised a TypeError/AttributeError out of load_suite before the shapes were models
+        (HEAD + "scenarios:\n  - config: [{vars: [a]}]\n    tests: [{vars: {q: b}}]\n",
+         f"{PATH}:4: a scenario's config vars and its test's vars are merged as mappings only (not file:// references)"),
+        (HEAD + "scenarios:\n  - config: [{vars: {q: a}}]\n    tests: [{vars: 7}]\n",
+         f"{PATH}:5: a scenario's config vars and its test's vars are merged as mappings only (not file:// references)"),
+        (HEAD + "scenarios:\n  - config: [{assert: 3}]\n    tests: [{vars: {q: b}}]\n", f"{PATH}:5: assert must be a list"),
+        ("prompts:\n  - {id: 'Hi {{q}}', label: [a, b]}\nproviders: [openai:chat:gpt-4o-mini]\n", f"{PATH}:2: a prompt's label must be text"),
+        ("prompts:\n  - {id: 'Hi {{q}}', config: {1: 2}}\nproviders: [openai:chat:gpt-4o-mini]\n", f"{PATH}:2: a prompt's config must be a mapping"),
+        ("prompts:\n  7: short\nproviders: [openai:chat:gpt-4o-mini]\n", f"{PATH}:2: a prompt must be text, file://path or {{id, label}}"),
+    ],
+)
+def test_malformed_scenarios_and_prompt_mappings_are_errors_with_lines_not_crashes(suite, expected):
+    assert errors_of(suite) == [expected]
