@@ -147,7 +147,7 @@ def check(model: type[M], located: LocatedYaml, where: Path, data: Any, errors: 
 def _without(data: dict[Any, Any], loc: tuple[str | int, ...]) -> dict[Any, Any]:
     """`data` without the value of the deepest mapping key along `loc` (a copy; the located data is shared)."""
     key, rest = loc[0], loc[1:]
-    if key not in data:  # a key pydantic cannot name (not text): keep only the text ones
+    if key not in data:  # a missing key, or one pydantic cannot name (not text): keep only the text keys
         return {k: v for k, v in data.items() if isinstance(k, str)}
     inner = data[key]
     if rest and isinstance(inner, dict) and rest[0] in inner:
