@@ -25,29 +25,13 @@ from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
+from bot.evals.suite_models import PromptEntry, SuiteFile, check
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
 
-TOP_KEYS = {"description", "prompts", "providers", "targets", "tests", "defaultTest", "scenarios", "derivedMetrics"}
-# Keys that only affect promptfoo's own output, UI or tracing; they cannot change a result.
-INERT_KEYS = {"outputPath", "sharing", "writeLatestResults", "tags", "$schema", "metadata", "tracing",
-              "assertionTemplates"}  # reached through $ref
-REFUSED_TOP = {
-    "extensions": "executes code from the PR (extension hooks are JavaScript/Python files)",
-    "nunjucksFilters": "executes code from the PR (custom nunjucks filters are JavaScript files)",
-}
-UNSUPPORTED_TOP = {
-    "env": "suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only",
-    "redteam": "redteam is not part of prompt-review (red-team generation and grading); keep red-team configs out of the reviewed suites",
-    "commandLineOptions": "commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)",
-}
-# evaluateOptions that only pace promptfoo's own run; `repeat` changes results (see evals.repeats).
-INERT_EVALUATE_OPTIONS = {"maxConcurrency", "delay", "showProgressBar", "cache", "timeoutMs", "maxEvalTimeMs", "generateSuggestions", "interactiveProviders", "silent"}
 # Prompt sources promptfoo fetches from a prompt-management service: the text is not in the repository.
 PROMPT_URI_SCHEMES = ("langfuse://", "portkey://", "helicone://", "pf://", "promptfoo://", "http://", "https://", "s3://", "gs://")
-# mathjs expressions of derivedMetrics: names, numbers, operators and calls — validated, never evaluated
-_MATHJS = re.compile(r"^[\w\s.+\-*/^%(),<>=!?:&|]*$")
 
 
 @functools.lru_cache(maxsize=32)
@@ -80,18 +64,7 @@ def load_suite(
     if b"$ref" in raw:
         located = _local_refs(located, errors)
     data = located.data
-    for key in data:
-        if key in TOP_KEYS or key in INERT_KEYS:
-            continue
-        if key in REFUSED_TOP:
-            errors.add(located, (key,), f"refused: {key}: {REFUSED_TOP[key]}")
-        elif key in UNSUPPORTED_TOP:
-            errors.add(located, (key,), f"unsupported: {UNSUPPORTED_TOP[key]}")
-        elif key == "evaluateOptions":
-            _check_evaluate_options(located, errors)
-        else:
-            errors.add(located, (key,), f"unknown key {key!r} (supported: {', '.join(sorted(TOP_KEYS | INERT_KEYS))})")
-    _check_derived_metrics(located, errors)
+    top = check(SuiteFile, located, (), data, errors)
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
@@ -103,12 +76,9 @@ def load_suite(
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
-    description = data.get("description")
-    if description is not None and not isinstance(description, str):
-        errors.add(located, ("description",), "description must be text")
-    if errors.errors:
+    if errors.errors or top is None:
         return None, errors.errors
-    return Suite(path, description or path, tuple(prompts), tuple(providers), tuple(tests)), []
+    return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests)), []
 
 
 # ---- prompts ---------------------------------------------------------------------------------
@@ -176,28 +146,27 @@ def load_prompts(
     if isinstance(raw, str):
         items.append((("prompts",), raw, None, {}))
     elif isinstance(raw, dict):  # {'file://a.txt': 'label'}
-        items.extend((("prompts", k), k, v if isinstance(v, str) else None, {}) for k, v in raw.items())
+        for k, v in raw.items():
+            if isinstance(k, str):
+                items.append((("prompts", k), k, v if isinstance(v, str) else None, {}))
+            else:
+                errors.add(located, ("prompts", k), "a prompt must be text, file://path or {id, label}")
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
             where: Path = ("prompts", i)
             if isinstance(item, str):
                 items.append((where, item, None, {}))
             elif isinstance(item, dict):
-                for key in item:
-                    if key == "function":
-                        errors.add(located, where + (key,), "refused: prompt key 'function': executes code from the PR (a prompt function)")
-                    elif key == "config":
-                        _check_prompt_config(located, where + (key,), item[key], errors)
-                    elif key not in ("id", "raw", "label"):
-                        errors.add(located, where + (key,), f"unsupported prompt key {key!r} (supported: id, raw, label)")
+                given = (check(PromptEntry, located, where, item, errors) or PromptEntry()).given()
+                if "config" in given:
+                    _check_prompt_config(located, where + ("config",), given["config"], errors)
                 # with `raw`, `id` only names the prompt (promptfoo); without it, `id` is the text or file://
-                ref = item.get("raw", item.get("id"))
+                ref = given.get("raw", given.get("id"))
                 if not isinstance(ref, str):
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
-                label = item.get("label") or (item.get("id") if "raw" in item and isinstance(item.get("id"), str) else None)
-                config = item.get("config")
-                items.append((where, ref, label, config if isinstance(config, dict) else {}))
+                label = given.get("label") or (given.get("id") if "raw" in given and isinstance(given.get("id"), str) else None)
+                items.append((where, ref, label, given.get("config") or {}))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:
@@ -215,12 +184,9 @@ def load_prompts(
     return out
 
 
-def _check_prompt_config(located: LocatedYaml, where: Path, config: Any, errors: Collector) -> None:
+def _check_prompt_config(located: LocatedYaml, where: Path, config: dict[str, Any], errors: Collector) -> None:
     """A prompt's `config`: request settings sent with this prompt to every provider (sampling
     parameters and vendor request fields); credentials and URLs stay on the provider."""
-    if not isinstance(config, dict):
-        errors.add(located, where, "a prompt's config must be a mapping")
-        return
     allowed = PROVIDER_PARAMS.union(*PASSTHROUGH.values())
     for key in config:
         if key not in allowed and key not in INERT_CONFIG:
@@ -520,36 +486,3 @@ def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> li
         else:
             errors.add(doc, (), "a provider file must hold a provider mapping or a list of them")
     return out
-
-
-def _check_evaluate_options(located: LocatedYaml, errors: Collector) -> None:
-    options = located.data.get("evaluateOptions")
-    if not isinstance(options, dict):
-        errors.add(located, ("evaluateOptions",), "evaluateOptions must be a mapping")
-        return
-    for key, value in options.items():
-        if key in INERT_EVALUATE_OPTIONS or (key == "repeat" and value in (None, 1)):
-            continue
-        if key == "repeat":
-            errors.add(located, ("evaluateOptions", key), f"unsupported: evaluateOptions.repeat; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
-        else:
-            errors.add(located, ("evaluateOptions", key), f"unsupported: evaluateOptions.{key} is not part of prompt-review")
-
-
-def _check_derived_metrics(located: LocatedYaml, errors: Collector) -> None:
-    """derivedMetrics are promptfoo report figures (mathjs over named metrics); they never decide a verdict.
-    Accepted when each is a mathjs expression (validated, never evaluated); a function is code."""
-    raw = located.data.get("derivedMetrics")
-    if raw is None:
-        return
-    if not isinstance(raw, list):
-        errors.add(located, ("derivedMetrics",), "derivedMetrics must be a list of {name, value}")
-        return
-    for i, item in enumerate(raw):
-        where = ("derivedMetrics", i)
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "value" not in item:
-            errors.add(located, where, "a derived metric needs a `name` and a `value` (a mathjs expression)")
-            continue
-        value = item["value"]
-        if not isinstance(value, str) or not _MATHJS.match(value) or "=>" in value or re.search(r"\bfunction\b", value):
-            errors.add(located, where + ("value",), "refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)")

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import itertools
 import math
@@ -24,16 +23,8 @@ from bot.evals.checks import (
 )
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import AssertionSpec, TestSpec
+from bot.evals.suite_models import Scenario, TestEntry, check
 
-TEST_KEYS = {"description", "vars", "assert", "threshold", "metadata", "options"}
-# promptfoo test keys that are not part of prompt-review (yet), with the reason a user sees
-UNSUPPORTED_TEST_KEYS = {
-    "provider": "a per-test provider is not supported yet; put the case in a suite with that provider",
-    "providers": "per-test provider filters are not supported yet; split the suite by provider",
-    "prompts": "per-test prompt filters are not supported yet; split the suite by prompt",
-    "providerOutput": "a fixed providerOutput skips the model; prompt-review reviews model outputs",
-}
-REFUSED_TEST_KEYS = {"assertScoringFunction": "executes code from the PR (a scoring function)"}
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
 _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$")
 
@@ -172,28 +163,29 @@ def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, 
             scenarios.append((located, ("scenarios", i), item))
     out: list[tuple[LocatedYaml, Path, Any]] = []
     for src, where, sc in scenarios:
-        if not isinstance(sc, dict) or not isinstance(sc.get("config"), list) or not isinstance(sc.get("tests"), list):
-            errors.add(src, where, "a scenario needs `config` (a list of vars/assert mappings) and `tests` (a list)")
+        scenario = check(Scenario, src, where, sc, errors)
+        if scenario is None:
             continue
-        for key in sc:
-            if key not in ("description", "config", "tests"):
-                errors.add(src, where + (key,), f"unknown scenario key {key!r} (supported: description, config, tests)")
-        for ci, conf in enumerate(sc["config"]):
-            if not isinstance(conf, dict):
-                errors.add(src, where + ("config", ci), "a scenario config entry must be a mapping (vars, assert, …)")
-                continue
-            for ti, test in enumerate(sc["tests"]):
-                if not isinstance(test, dict):
-                    errors.add(src, where + ("tests", ti), "a scenario test must be a mapping")
-                    continue
+        for ci, conf in enumerate(scenario.config):
+            for ti, test in enumerate(scenario.tests):
                 merged = {**conf, **test}
-                if isinstance(conf.get("vars"), dict) or isinstance(test.get("vars"), dict):
-                    merged["vars"] = {**(conf.get("vars") or {}), **(test.get("vars") or {})}
-                merged["assert"] = list(conf.get("assert") or []) + list(test.get("assert") or [])
+                conf_vars, test_vars = conf.get("vars") or {}, test.get("vars") or {}
+                if isinstance(conf_vars, dict) and isinstance(test_vars, dict):
+                    merged["vars"] = {**conf_vars, **test_vars}
+                elif conf_vars and test_vars:
+                    at = where + (("config", ci, "vars") if not isinstance(conf_vars, dict) else ("tests", ti, "vars"))
+                    errors.add(src, at, "a scenario's config vars and its test's vars are merged as mappings only (not file:// references)")
+                    continue
+                else:  # one side only: read as the test's vars (a malformed one is reported there)
+                    merged["vars"] = conf_vars or test_vars
+                conf_asserts, test_asserts = conf.get("assert") or [], test.get("assert") or []
+                both_lists = isinstance(conf_asserts, list) and isinstance(test_asserts, list)
+                # not a list on either side: reported as the test's `assert`
+                merged["assert"] = conf_asserts + test_asserts if both_lists else test_asserts if isinstance(conf_asserts, list) else conf_asserts
                 if isinstance(conf.get("options"), dict) and isinstance(test.get("options"), dict):
                     merged["options"] = {**conf["options"], **test["options"]}
-                if "description" not in merged and isinstance(sc.get("description"), str):
-                    merged["description"] = sc["description"]
+                if "description" not in merged and isinstance(scenario.description, str):
+                    merged["description"] = scenario.description
                 out.append((src, where + ("tests", ti), merged))
     return out
 
@@ -227,14 +219,6 @@ def _expand_vars(vars_: dict[str, Any]) -> list[dict[str, Any]]:
     if not names:
         return [vars_]
     return [{**vars_, **dict(zip(names, values))} for values in itertools.product(*(vars_[n] for n in names))]
-
-
-# promptfoo's test `options` (its TestCase options: prompt, output and grading settings)
-PROMPTFOO_TEST_OPTIONS = {
-    "prefix", "suffix", "provider", "rubricPrompt", "transform", "postprocess", "transformVars", "storeOutputAs",
-    "disableVarExpansion", "disableConversationVar", "runSerially", "factuality", "cache", "timeout", "delay",
-    "includeMetrics", "responseFormat",
-}
 
 
 def _is_path_entry(item: Any) -> bool:
@@ -396,20 +380,10 @@ def expected_to_assertion(text: str) -> dict[str, Any]:
 def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, is_default: bool = False,
                 max_var_bytes: int = LimitsConfig().max_prompt_bytes) -> TestSpec | None:
     before = len(errors.errors)
-    for key in item:
-        if key in TEST_KEYS:
-            continue
-        if key in REFUSED_TEST_KEYS:
-            errors.add(located, where + (key,), code_refusal(f"{key}"))
-        elif key in UNSUPPORTED_TEST_KEYS:
-            errors.add(located, where + (key,), f"unsupported: test key {key!r}: {UNSUPPORTED_TEST_KEYS[key]}")
-        else:
-            errors.add(located, where + (key,), f"unknown test key {key!r} (supported: {', '.join(sorted(TEST_KEYS))})")
-    description = item.get("description")
-    if description is not None and not isinstance(description, str):
-        description = str(description)
-    vars_ = item.get("vars") or {}
-    if isinstance(vars_, str) or (isinstance(vars_, list) and vars_ and all(isinstance(v, str) for v in vars_)):
+    entry = check(TestEntry, located, where, item, errors) or TestEntry()
+    description = entry.description
+    vars_ = entry.vars or {}
+    if isinstance(vars_, (str, list)):
         # files (globs too; `file://` optional), merged in order; paths from the test's own file, as promptfoo
         refs = [vars_] if isinstance(vars_, str) else vars_
         merged: dict = {}
@@ -418,9 +392,6 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             ref = ref if ref.startswith("file://") else "file://" + ref
             merged.update(_vars_from_file(tree, posixpath.dirname(located.file), located, at, ref, errors))
         vars_ = merged
-    if not isinstance(vars_, dict):
-        errors.add(located, where + ("vars",), "vars must be a mapping of name → value (or a file:// reference to one)")
-        vars_ = {}
     var_files = {
         str(k): target
         for k, v in vars_.items()
@@ -428,53 +399,33 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         and (target := resolve(base_dir, v[len("file://"):])) is not None
     }
     vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors, max_var_bytes) for k, v in vars_.items()}
-    asserts_raw = item.get("assert") or []
-    if not isinstance(asserts_raw, list):
-        errors.add(located, where + ("assert",), "assert must be a list")
-        asserts_raw = []
     asserts = []
-    for i, a in enumerate(asserts_raw):
+    for i, a in enumerate(entry.assert_ or []):
         spec = check_assertion(tree, base_dir, located, where + ("assert", i), a, errors)
         if spec is not None:
             asserts.append(spec)
-    threshold = item.get("threshold")
-    if threshold is not None and not isinstance(threshold, (int, float)):
-        errors.add(located, where + ("threshold",), "threshold must be a number")
-    metadata = item.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        errors.add(located, where + ("metadata",), "metadata must be a mapping")
-        metadata = {}
+    threshold = entry.threshold
+    metadata = entry.metadata or {}
     grader = embedder = None
     rubric: str | None = None
     transform = transform_vars = None
     store_as: str | None = None
-    options = item.get("options") or {}
-    if isinstance(options, dict):
-        for key, value in options.items():
-            at = where + ("options", key)
-            if key == "provider":
-                grader, embedder = parse_grader(value, located, at, errors)
-            elif key == "rubricPrompt":
-                rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
-            elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
-                transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
-            elif key == "transformVars":
-                transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
-            elif key == "storeOutputAs":
-                if isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*", value):
-                    store_as = value
-                else:
-                    errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
-            elif key in ("runSerially", "cache", "disableConversationVar", "timeout"):
-                continue  # pacing and caching of promptfoo's own run: no effect on a verdict
-            elif key not in PROMPTFOO_TEST_OPTIONS:
-                near = difflib.get_close_matches(key, sorted(PROMPTFOO_TEST_OPTIONS), n=1)
-                errors.add(located, at, f"unknown test option {key!r}: promptfoo has no such option"
-                                        + (f" (did you mean {near[0]!r}?)" if near else ""))
+    for key, value in (entry.options.given() if entry.options else {}).items():
+        at = where + ("options", key)
+        if key == "provider":
+            grader, embedder = parse_grader(value, located, at, errors)
+        elif key == "rubricPrompt":
+            rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
+        elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
+            transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
+        elif key == "transformVars":
+            transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
+        elif key == "storeOutputAs":
+            if isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*", value):
+                store_as = value
             else:
-                errors.add(located, at, f"unsupported: test option {key!r} is not part of prompt-review (supported: provider — the grader, rubricPrompt, transform, transformVars, storeOutputAs)")
-    else:
-        errors.add(located, where + ("options",), "options must be a mapping")
+                errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
+        # the other options TestOptions lets through pace and cache promptfoo's own run: no effect on a verdict
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
