@@ -187,6 +187,7 @@ def expand(
                     raise _CodeStopped(SourceError(test.file, refused, test.line))
                 if test.transform_vars is not None:
                     vars_ = _transform_vars(test, prompt, vars_, gate.limits)
+                vars_ = promptfoo_vars(vars_)
                 messages: Messages | None = renderer.render(prompt, vars_) if prompt.code is None else None
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
             except RenderError as exc:
@@ -210,7 +211,7 @@ def expand(
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
-                    case_kind, vars_ if test.transform_vars is not None else None,
+                    case_kind, vars_ if vars_ != test.vars else None,
                 )
                 refused_here = None if case_error else gate.refusal(case.code_items())
                 if refused_here:
@@ -263,12 +264,59 @@ def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], l
     return {**vars_, **new}
 
 
+_VAR_REF = re.compile(r"\{\{\s*(\w+)\s*\}\}", re.ASCII)
+_JS_REPLACEMENT = re.compile(r"\$([$&`'])")
+
+
+def _js_string(value: Any) -> str:
+    """A value as JavaScript's String() writes it (what promptfoo substitutes for a var that is not text)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return ",".join("" if v is None else _js_string(v) for v in value)
+    return "[object Object]"
+
+
+def promptfoo_vars(vars_: dict[str, Any]) -> dict[str, Any]:
+    """The vars as promptfoo hands them to the template: one trailing newline dropped from each text var,
+    then a var whose text names another var (`sentence: "tweet about {{topic}}"`) gets that var's value.
+    As promptfoo's resolveVariables: up to five passes; in each, a var's first `{{ name }}` is replaced
+    (its first occurrence, JavaScript replacement patterns and all) when `name` is a var, and a first
+    reference to an unknown name leaves that var as it is for the template to report."""
+    if not any(isinstance(v, str) and ("\n" in v or "{{" in v) for v in vars_.values()):
+        return vars_
+    out = {k: (v[:-1] if isinstance(v, str) and v.endswith("\n") else v) for k, v in vars_.items()}
+    for _ in range(5):
+        changed = False
+        for key, value in out.items():
+            if not isinstance(value, str) or (found := _VAR_REF.search(value)) is None or found.group(1) not in out:
+                continue
+            placeholder, at = found.group(0), value.index(found.group(0))
+            before, after = value[:at], value[at + len(placeholder):]
+            special = {"$": "$", "&": placeholder, "`": before, "'": after}
+            replacement = _JS_REPLACEMENT.sub(lambda m: special[m.group(1)], _js_string(out[found.group(1)]))
+            out[key] = before + replacement + after
+            changed = True
+        if not changed:
+            break
+    return out
+
+
 def _render_jobs(suite: Suite):
     for test in suite.tests:
+        vars_ = promptfoo_vars(test.vars)
         for prompt in suite.prompts:
             if prompt.code is None:
-                yield prompt, test.vars
-        yield from ((_assert_prompt(a), test.vars) for a in test.asserts if _templated(a))
+                yield prompt, vars_
+        yield from ((_assert_prompt(a), vars_) for a in test.asserts if _templated(a))
 
 
 def _templated(a: AssertionSpec) -> bool:
