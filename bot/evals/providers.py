@@ -25,6 +25,7 @@ from bot.core import safejson
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.evals import providers_wire as wire
+from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.suite import ProviderSpec
@@ -37,6 +38,7 @@ MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 60.0
 MAX_RESPONSE_BYTES = 4_000_000
 ERROR_BODY_BYTES = 16_384  # enough for an error JSON's message; the rest is never read
+POLL_INTERVAL_S = 1.0  # between looks at a Replicate prediction that has not finished (promptfoo's pace)
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,8 @@ class Caller:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         if vendor.wire == "http":
             headers.update({str(k): str(v) for k, v in (spec.option("headers") or {}).items()})
+        if vendor.wire == "replicate":  # answer within the attempt's deadline if the model can (1–60 s)
+            headers["Prefer"] = f"wait={max(1, min(60, int(self.timeout_s) - 1))}"
         target = Target(target.url, {**headers, **target.headers}, target.extensions)
         return _Endpoint(target, key_var, vendor.base_env, sent, bool(key), operator, sign)
 
@@ -334,7 +338,9 @@ class Caller:
             return f"{spec.id}: {key_var} is not set"
         return f"{spec.id}: no key is sent to this server: {key_var} goes only to {base_var} ({operator})"
 
-    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True) -> Any:
+    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True, charge: bool = True) -> Any:
+        """The answer to one request, with retries; `charge` False for a look at a pending prediction
+        (not a model call: it is bounded by the call's deadline, not counted against the budget)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         attempts = 0
@@ -346,7 +352,8 @@ class Caller:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise self._timeout(spec, retryable=False)
-            self.meter.reserve()
+            if charge:
+                self.meter.reserve()
             attempts += 1
             try:
                 async with asyncio.timeout(min(self.timeout_s, remaining)):
@@ -450,10 +457,22 @@ class Caller:
             raise ProviderError(str(exc), kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
         data = await self._post(spec, endpoint, body, expect_json=spec.kind != "http")
-        try:
-            parsed = wire.parse(spec, data)
-        except wire.WireError as exc:
-            raise ProviderError(str(exc), kind=exc.kind) from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout_s
+        while True:
+            try:
+                parsed = wire.parse(spec, data)
+                break
+            except wire.WireError as exc:
+                raise ProviderError(str(exc), kind=exc.kind) from None
+            except more.Pending as pending:  # a Replicate prediction still running: look again until the deadline
+                if loop.time() + POLL_INTERVAL_S >= deadline:
+                    raise ProviderError(f"{spec.id}: the prediction did not finish within {self.call_timeout_s:g} s "
+                                        "(evals.call_timeout_s)", kind=CheckError.TIMEOUT) from None
+                await asyncio.sleep(POLL_INTERVAL_S)
+                if self.cancelled():
+                    raise Cancelled() from None
+                data = await self._post(spec, await self._endpoint(spec, pending.path), None, charge=False)
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
@@ -467,8 +486,18 @@ class Caller:
                 return [float(x) for x in data["embedding"]["values"]]
             except (KeyError, TypeError, ValueError):
                 raise ProviderError(f"{spec.id}: response has no embedding.values", kind=CheckError.BAD_RESPONSE) from None
+        if VENDORS[spec.kind].wire == "cohere":  # promptfoo's body for cohere:embedding:MODEL
+            endpoint = await self._endpoint(spec, "/v1/embed")
+            data = await self._post(spec, endpoint, {"model": spec.model, "texts": [text], "input_type": "classification", "truncate": "NONE"})
+            try:
+                vector = [float(x) for x in data["embeddings"][0]]
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise ProviderError(f"{spec.id}: response has no embeddings[0]", kind=CheckError.BAD_RESPONSE) from None
+            units = data.get("meta", {}).get("billed_units", {}) if isinstance(data.get("meta"), dict) else {}
+            self.meter.record(spec, spec.model, _count(units.get("input_tokens") if isinstance(units, dict) else 0), 0)
+            return vector
         if VENDORS[spec.kind].wire != "openai":
-            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible or Gemini provider")
+            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible, Gemini or Cohere provider")
         version = spec.option("apiVersion") or wire.API_VERSION_AZURE
         path = f"/openai/deployments/{spec.model}/embeddings?api-version={version}" if spec.kind == "azure" else "/embeddings"
         endpoint = await self._endpoint(spec, path)

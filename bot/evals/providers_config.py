@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
+from bot.evals.providers_wire_extra import ADALINE_CHAT, ADALINE_EMBEDDING, adaline_config, replicate_model_ok
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -24,7 +25,7 @@ class Vendor:
     operator's base URL (a suite's own URL must pass the URL allowlist, and never receives the key)."""
 
     name: str
-    wire: str  # openai | anthropic | gemini | vertex | bedrock | ollama | http
+    wire: str  # openai | anthropic | gemini | vertex | bedrock | ollama | cohere | replicate | http
     key_env: tuple[str, ...]
     base_env: str
     default_base: str | None  # None: the operator must set base_env (or the suite a URL)
@@ -58,6 +59,9 @@ VENDORS: dict[str, Vendor] = {
     "cometapi": _compat("cometapi", "COMETAPI_KEY", "https://api.cometapi.com/v1"),
     "nscale": Vendor("nscale", "openai", ("NSCALE_API_KEY", "NSCALE_SERVICE_TOKEN"), "NSCALE_BASE_URL", "https://inference.api.nscale.com/v1"),
     "truefoundry": _compat("truefoundry", "TRUEFOUNDRY_API_KEY", "https://llm-gateway.truefoundry.com"),
+    "cohere": Vendor("cohere", "cohere", ("COHERE_API_KEY",), "COHERE_API_BASE_URL", "https://api.cohere.ai"),
+    "replicate": Vendor("replicate", "replicate", ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY"), "REPLICATE_BASE_URL",
+                        "https://api.replicate.com/v1"),
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
@@ -90,6 +94,11 @@ PASSTHROUGH = {
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
                 "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
+    # Cohere's v1 chat settings (connectors: Cohere's own web search, as promptfoo sends it)
+    "cohere": {"k", "p", "connectors", "prompt_truncation", "search_queries_only", "documents", "preamble", "preamble_override",
+               "chat_history", "chatHistory", "citation_quality", "tools", "tool_results", "force_single_step", "stop_sequences",
+               "max_input_tokens", "safety_mode", "response_format"},
+    "replicate": set(),  # every config key is the model's input (promptfoo's rule): see parse_provider
     "http": set(),
     "echo": set(),
 }
@@ -104,7 +113,9 @@ PLACE_KEYS = {
     "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
     "apiHost": "azure", "deployment_id": "azure", "deploymentName": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
+    "showSearchQueries": "cohere", "showDocuments": "cohere",
 }
+BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "showDocuments"}
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
@@ -169,6 +180,24 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, rest[1], (("api", "embedding"),)
         if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 1 and "embedding" in rest[0]:
             return head, rest[0], (("api", "embedding"),)
+    if head == "adaline":
+        return _adaline_kind(pid, rest)
+    if head == "cohere":
+        if len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return ("cohere", rest[1], (("api", "embedding"),)) if embedding else (
+                f"unsupported: provider {pid!r} is not a chat model (embedding); it serves as a grader's embedding only")
+        if len(rest) == 1 and rest[0] and rest[0] not in ("chat", "embedding", "embeddings"):
+            return "cohere", rest[0], ()
+        if len(rest) == 2 and rest[0] == "chat" and rest[1]:
+            return "cohere", rest[1], ()
+    if head == "replicate":
+        if rest and rest[0] in ("image", "moderation", "audio", "video"):
+            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "
+                    "text answers of chat models")
+        model = ":".join(rest)
+        if replicate_model_ok(model):
+            return "replicate", model, ()
+        return f"unsupported: provider {pid!r}: a Replicate model is replicate:OWNER/NAME or replicate:OWNER/NAME:VERSION"
     if head == "openai":
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "openai", rest[1], ()
@@ -217,6 +246,26 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     )
 
 
+def _adaline_kind(pid: str, rest: list[str]) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str:
+    """promptfoo's Adaline Gateway runs inside promptfoo and calls the vendor's own API with the vendor's
+    credentials: adaline:VENDOR:chat:MODEL is our provider for that vendor, with Adaline's config names."""
+    if len(rest) < 3 or not all(rest[:3]):
+        return f"provider {pid!r}: an Adaline Gateway provider is adaline:VENDOR:chat:MODEL or adaline:VENDOR:embedding:MODEL"
+    vendor, kind, model = rest[0], rest[1], ":".join(rest[2:])
+    if kind in ("embedding", "embeddings"):
+        if vendor not in ADALINE_EMBEDDING:
+            return (f"unsupported: provider {pid!r}: Adaline embeddings of {vendor!r} are not part of prompt-review "
+                    f"(embeddings of: {', '.join(sorted(ADALINE_EMBEDDING))})")
+        return ADALINE_EMBEDDING[vendor], model, (("api", "embedding"), ("gateway", "adaline"))
+    if kind != "chat":
+        return f"unsupported: provider {pid!r} is not a chat model ({kind}); prompt-review reviews text answers of chat models"
+    if vendor not in ADALINE_CHAT:
+        return f"unsupported: provider {pid!r}: Adaline's {vendor!r} is not part of prompt-review (vendors: {', '.join(sorted(ADALINE_CHAT))})"
+    if vendor == "vertex" and not model.startswith("gemini"):
+        return f"unsupported: provider {pid!r}: Adaline calls Gemini models on Vertex; other model families are not part of it"
+    return ADALINE_CHAT[vendor], model, (("gateway", "adaline"),)
+
+
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
     (the loader's Collector) with file and line."""
@@ -260,23 +309,27 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     params: list[tuple[str, Any]] = []
     opts = dict(options)
     base_url = None
+    origin: dict[str, str] = {}
+    if opts.get("gateway") == "adaline" and opts.get("api") != "embedding":
+        config, origin, opts["adaline"] = adaline_config(config, kind)
+    wire = VENDORS[kind].wire
     for key, value in config.items():
-        at = body_where + ("config", key)
+        at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
         elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
             base_url = value
-        elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(VENDORS[kind].wire, set()):
-            params.append((key, value))
-        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(VENDORS[kind].wire, set()):
+        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()):
             continue
+        elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(wire, set()) or (wire == "replicate" and key not in PLACE_KEYS):
+            params.append((key, value))
         elif key in PLACE_KEYS:
             if key == "systemInstruction" and isinstance(value, dict):
                 value = json.dumps(value, sort_keys=True)
-            if not isinstance(value, bool if key in ("isReasoningModel", "showThinking") else str):
-                errors.add(located, at, f"{key} must be {'true or false' if key in ('isReasoningModel', 'showThinking') else 'text'}")
+            if not isinstance(value, bool if key in BOOL_PLACE_KEYS else str):
+                errors.add(located, at, f"{key} must be {'true or false' if key in BOOL_PLACE_KEYS else 'text'}")
             opts[key] = value
         elif kind == "http" and key in HTTP_KEYS:
             problem = _http_problem(key, value)
