@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
-from bot.evals.providers_wire_extra import ADALINE_CHAT, ADALINE_EMBEDDING, adaline_config, replicate_model_ok
+from bot.evals.providers_wire_extra import ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, adaline_config, replicate_model_ok
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -323,7 +323,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             base_url = value
         elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()):
             continue
-        elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(wire, set()) or (wire == "replicate" and key not in PLACE_KEYS):
+        elif (key in PROVIDER_PARAMS or key in PASSTHROUGH.get(wire, set()) or (wire == "replicate" and key not in PLACE_KEYS)
+              or (opts.get("adaline") and key in ADALINE_FORMS)):
             params.append((key, value))
         elif key in PLACE_KEYS:
             if key == "systemInstruction" and isinstance(value, dict):

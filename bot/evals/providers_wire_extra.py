@@ -33,6 +33,7 @@ _OPENAI_NAMES = {"temperature", "max_tokens", "max_completion_tokens", "top_p", 
 # promptfoo fills these in when unset (OPENAI_TEMPERATURE / *_MAX_TOKENS defaults) for these vendors, and
 # for every vendor when the config is in OpenAI's format (it builds an OpenAI request first).
 _DEFAULTED = {"openai", "azure", "anthropic", "openrouter", "together"}
+ADALINE_FORMS = {"tools", "tool_choice", "response_format"}  # in OpenAI's form; adaline_params rewrites them per vendor
 ADALINE_INERT = {"logProbs", "logprobs", "top_logprobs", "cost"}
 
 

@@ -1,0 +1,217 @@
+"""The Adaline Gateway, Cohere and Replicate providers: config names translated as promptfoo reads
+them, answers shaped as promptfoo outputs them, and the calls over real loopback HTTP against the
+scripted model server (Replicate's pending predictions, Cohere's embeddings as a grader's)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from bot.core.config import Budget, EvalsConfig
+from bot.core.errors import CheckError
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.evals.providers_wire import WireError, parse, request
+from bot.modelserver import create_app
+from bot.serving import start_in_thread
+
+KEY = "scripted-key"
+ASK = (("system", "You are a helpful assistant."), ("user", 'Please reply with "pong"'))
+WEATHER = {"name": "get_weather", "description": "Weather of a place",
+           "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}
+
+
+@pytest.fixture(scope="module")
+def server():
+    running = start_in_thread(create_app(api_key=KEY))
+    yield running.url
+    running.stop()
+
+
+def suite_of(providers: str, extra: str = ""):
+    suite, errors = load_suite(MemoryTree({"promptfooconfig.yaml": f"providers:\n{providers}\ntests:\n  - vars: {{prompt: hi}}\n{extra}"}),
+                               "promptfooconfig.yaml")
+    return suite, [f"{e.line}: {e.message}" for e in errors]
+
+
+def provider(providers: str):
+    suite, errors = suite_of(providers)
+    assert errors == []
+    return suite.providers[0]
+
+
+def call(env: dict[str, str], spec, messages=ASK) -> Completion | ProviderError:
+    async def go():
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, env, EvalsConfig(timeout_s=10), Meter(Budget()))
+            try:
+                return await caller.complete(spec, messages)
+            except ProviderError as exc:
+                return exc
+
+    return asyncio.run(go())
+
+
+# ---- Adaline Gateway ----------------------------------------------------------------------------
+
+
+def test_adaline_config_names_reach_each_vendor_in_its_own_form():
+    def gateway(vendor: str, model: str):
+        return provider(f"  - id: adaline:{vendor}:chat:{model}\n    config:\n      maxTokens: 120\n      topP: 0.9\n      seed: 7\n"
+                        "      toolChoice: get_weather\n      tools: [{type: function, definition: {schema: " + json.dumps(WEATHER) + "}}]\n")
+
+    path, body = request(gateway("openai", "gpt-4.1-mini"), ASK)
+    assert path == "/chat/completions" and body["max_tokens"] == 120 and body["top_p"] == 0.9 and body["seed"] == 7
+    assert body["temperature"] == 0  # promptfoo's default for OpenAI through Adaline
+    assert body["tools"] == [{"type": "function", "function": WEATHER}]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+
+    path, body = request(gateway("anthropic", "claude-sonnet-4-0"), ASK)
+    assert path == "/v1/messages" and body["max_tokens"] == 120 and "seed" not in body
+    assert body["tools"] == [{"name": "get_weather", "description": "Weather of a place", "input_schema": WEATHER["parameters"]}]
+    assert body["tool_choice"] == {"type": "tool", "name": "get_weather"}
+
+    path, body = request(gateway("google", "gemini-2.5-flash"), ASK)
+    assert path.endswith("/models/gemini-2.5-flash:generateContent")
+    assert body["tools"] == [{"functionDeclarations": [WEATHER]}] and body["generationConfig"]["maxOutputTokens"] == 120
+    assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
+    assert "temperature" not in body["generationConfig"]  # no default for Google in Adaline's format
+
+
+def test_adaline_json_schema_format_is_sent_and_the_answer_is_the_parsed_object():
+    spec = provider("  - id: adaline:openai:chat:gpt-4.1-mini\n    config:\n      responseFormat: json_schema\n"
+                    "      responseSchema: {name: analysis, strict: true, schema: {type: object}}\n")
+    _, body = request(spec, ASK)
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "analysis", "strict": True, "schema": {"type": "object"}}}
+    answer = {"choices": [{"message": {"content": '{"category": "billing"}'}, "finish_reason": "stop"}]}
+    parsed = parse(spec, answer)
+    assert parsed.structured and json.loads(parsed.text) == {"category": "billing"}
+    with pytest.raises(WireError, match="not the JSON its json_schema response format asks for"):
+        parse(spec, {"choices": [{"message": {"content": "Sure! Here it is"}, "finish_reason": "stop"}]})
+
+
+def test_adaline_tool_calls_come_back_in_the_format_the_config_was_written_in():
+    openai_answer = {"choices": [{"message": {"content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"location": "Boston"}'}}]},
+        "finish_reason": "tool_calls"}]}
+    gateway = provider("  - id: adaline:openai:chat:gpt-4.1-mini\n    config:\n"
+                       "      tools: [{type: function, definition: {schema: " + json.dumps(WEATHER) + "}}]\n")
+    parsed = parse(gateway, openai_answer)
+    assert parsed.structured and json.loads(parsed.text) == [
+        {"modality": "tool-call", "index": 0, "id": "call_1", "name": "get_weather", "arguments": '{"location": "Boston"}'}]
+    openai_form = provider("  - id: adaline:anthropic:chat:claude-sonnet-4-0\n    config:\n"
+                           "      tools: [{type: function, function: " + json.dumps(WEATHER) + "}]\n")
+    claude_answer = {"content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"location": "Boston"}}],
+                     "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 3}}
+    parsed = parse(openai_form, claude_answer)
+    assert json.loads(parsed.text) == [{"id": "toolu_1", "type": "function",
+                                        "function": {"name": "get_weather", "arguments": '{"location": "Boston"}'}}]
+    assert parsed.finish_reason == "tool_calls" and parsed.tokens_in == 5
+
+
+def test_adaline_ids_that_are_not_ours_are_refused_naming_the_reason():
+    _, errors = suite_of("  - adaline:voyage:chat:voyage-3\n  - adaline:openai:image:dall-e-3\n  - adaline:openai:gpt-4o\n"
+                         "  - id: adaline:openai:chat:gpt-4o\n    config: {apiKey: sk-123, minP: 0.1}\n")
+    assert errors[0].startswith("2: unsupported: provider 'adaline:voyage:chat:voyage-3': Adaline's 'voyage' is not part")
+    assert "is not a chat model (image)" in errors[1]
+    assert "adaline:VENDOR:chat:MODEL" in errors[2]
+    assert "6: refused: apiKey: credentials come from the environment only" in errors[3]
+    assert errors[4].startswith("6: unsupported provider config key 'minP'")
+
+
+def test_an_adaline_embedding_model_is_the_similar_assertions_grader():
+    suite, errors = suite_of("  - adaline:openai:chat:gpt-4.1-mini\n",
+                             "    assert:\n      - type: similar\n        value: pong\n"
+                             "        provider: adaline:openai:embedding:text-embedding-3-small\n")
+    assert errors == []
+    grader = suite.tests[0].asserts[0].grader
+    assert (grader.kind, grader.model, grader.option("api")) == ("openai", "text-embedding-3-small", "embedding")
+
+
+# ---- Cohere -------------------------------------------------------------------------------------
+
+
+def test_cohere_gets_promptfoos_defaults_and_the_chat_as_preamble_history_and_message():
+    spec = provider("  - id: cohere:command-r-plus\n    config: {temperature: 0, connectors: [{id: web-search}]}\n")
+    chat = (("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello"), ("user", "Who found gravity?"))
+    path, body = request(spec, chat)
+    assert path == "/v1/chat" and body["model"] == "command-r-plus"
+    assert body["message"] == "Who found gravity?" and body["preamble"] == "Be brief."
+    assert body["chat_history"] == [{"role": "USER", "message": "Hi"}, {"role": "CHATBOT", "message": "Hello"}]
+    assert (body["temperature"], body["p"], body["k"], body["prompt_truncation"]) == (0, 0.75, 0, "OFF")
+    assert body["connectors"] == [{"id": "web-search"}]
+
+
+def test_cohere_shows_its_search_queries_when_asked_and_its_embeddings_grade_similar(server):
+    env = {"COHERE_API_BASE_URL": server, "COHERE_API_KEY": KEY}
+    spec = provider("  - id: cohere:command\n    config: {connectors: [{id: web-search}], showSearchQueries: true}\n")
+    outcome = call(env, spec, (("user", 'Please reply with "pong"'),))
+    assert isinstance(outcome, Completion), outcome
+    assert outcome.text == 'pong\n\nSearch Queries:\nPlease reply with "pong"'
+
+    suite, errors = suite_of("  - cohere:command\n",
+                             "defaultTest:\n  options:\n    provider:\n      embedding: cohere:embedding:embed-english-v3.0\n"
+                             "  assert: [{type: similar, value: isaac newton}]\n")
+    assert errors == []
+    grader = suite.tests[0].asserts[0].grader
+
+    async def embed(text: str, environment: dict[str, str]):
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, environment, EvalsConfig(timeout_s=10), Meter(Budget()))
+            try:
+                return await caller.embed(grader, text)
+            except ProviderError as exc:
+                return exc
+
+    a, b = asyncio.run(embed("isaac newton", env)), asyncio.run(embed("Isaac Newton discovered gravity", env))
+    assert isinstance(a, list) and len(a) == 64 and sum(x * y for x, y in zip(a, b)) > 0
+    wrong = asyncio.run(embed("x", {**env, "COHERE_API_KEY": "wrong"}))
+    assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
+
+
+def test_a_cohere_error_in_a_200_answer_is_a_case_error_with_its_message():
+    spec = provider("  - cohere:command\n")
+    with pytest.raises(WireError, match="cohere:command: cohere: model 'command' was removed"):
+        parse(spec, {"message": "model 'command' was removed on September 15, 2025"})
+
+
+# ---- Replicate ----------------------------------------------------------------------------------
+
+
+def test_replicate_input_is_the_config_with_the_prompt_as_promptfoo_builds_it():
+    spec = provider("  - id: replicate:meta/llama-2-7b-chat\n    config:\n      temperature: 0.01\n      max_new_tokens: 1024\n"
+                    "      prompt: {prefix: '[INST] ', suffix: ' [/INST]'}\n")
+    path, body = request(spec, (("user", "hello there"),))
+    assert path == "/models/meta/llama-2-7b-chat/predictions"
+    assert body == {"input": {"temperature": 0.01, "max_new_tokens": 1024, "prompt": "[INST] hello there [/INST]"}}
+    versioned = provider("  - id: replicate:cjwbw/gemma-7b-it:" + "a" * 64 + "\n    config: {system_prompt: Be kind.}\n")
+    path, body = request(versioned, (("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello"), ("user", "Bye")))
+    assert path == "/predictions" and body["version"] == "a" * 64
+    assert body["input"] == {"system_prompt": "Be brief.", "prompt": "Hi"}  # promptfoo sends the first user message
+
+
+def test_a_replicate_prediction_still_running_is_looked_up_until_it_finishes(server):
+    httpx.post(f"{server}/_control/reset").raise_for_status()
+    spec = provider("  - replicate:scripted/queued-llm\n")
+    outcome = call({"REPLICATE_BASE_URL": f"{server}/v1", "REPLICATE_API_TOKEN": KEY}, spec)
+    assert isinstance(outcome, Completion), outcome
+    assert outcome.text == "pong" and outcome.tokens_out > 0
+    assert httpx.get(f"{server}/_control/stats").json()["by_endpoint"].get("replicate.get", 0) >= 1
+
+
+def test_a_failed_or_non_text_prediction_is_a_case_error_naming_why():
+    spec = provider("  - replicate:meta/meta-llama-3-8b-instruct\n")
+    with pytest.raises(WireError, match=r"did not succeed \(CUDA out of memory\)"):
+        parse(spec, {"id": "abc", "status": "failed", "error": "CUDA out of memory"})
+    with pytest.raises(WireError, match="the output is not text"):
+        parse(spec, {"id": "abc", "status": "succeeded", "output": [{"url": "https://example.com/x.png"}]})
+
+
+def test_replicate_image_models_and_odd_model_names_are_refused():
+    _, errors = suite_of("  - replicate:image:black-forest-labs/flux-1.1-pro-ultra\n  - replicate:../../admin\n")
+    assert "is not a chat model (image)" in errors[0]
+    assert "a Replicate model is replicate:OWNER/NAME or replicate:OWNER/NAME:VERSION" in errors[1]
