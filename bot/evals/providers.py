@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -240,6 +241,9 @@ class Caller:
         if vendor.name == "bedrock":
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
             return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
+        if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
+            region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
+            return f"https://runtime.sagemaker.{wire.checked_name(region, 'sagemaker region')}.amazonaws.com"
         if vendor.name == "vertex":
             location = spec.option("location") or spec.option("region") or "us-central1"
             return f"https://{wire.checked_name(location, 'vertex location')}-aiplatform.googleapis.com"
@@ -247,7 +251,7 @@ class Caller:
 
     def _credentials(self, vendor: Vendor) -> tuple[str, str | None]:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
-        if vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK"):
+        if vendor.name == "sagemaker" or (vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
             if self.env.get(name):
@@ -255,8 +259,8 @@ class Caller:
         return (vendor.key_env[0] if vendor.key_env else ""), None
 
     def _auth_headers(self, vendor: Vendor, var: str, key: str) -> tuple[dict[str, str], Callable | None]:
-        if vendor.name == "bedrock" and var == "AWS_ACCESS_KEY_ID":
-            return {}, self._sigv4
+        if vendor.name in ("bedrock", "sagemaker") and var == "AWS_ACCESS_KEY_ID":
+            return {}, functools.partial(self._sigv4, vendor.name)
         auth = vendor.auth
         if auth == "x-api-key":
             return {"x-api-key": key}, None
@@ -266,7 +270,7 @@ class Caller:
             return {"x-goog-api-key": key}, None
         return {"Authorization": f"Bearer {key}"}, None
 
-    def _sigv4(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    def _sigv4(self, service: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
         # botocore signs (the canonical request has many edge cases); only its signer is used: credentials
         # come from this run's environment, never from botocore's chain (files, instance metadata). Imported
         # here: botocore adds ~150 ms to every start (`python -X importtime -c "import botocore.auth"`) and
@@ -275,11 +279,12 @@ class Caller:
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
 
-        region = httpx.URL(url).host.split(".")[1] if httpx.URL(url).host.startswith("bedrock-runtime.") else (
-            next((self.env[k] for k in AWS_REGION_ENV if self.env.get(k)), "us-east-1"))
+        host = httpx.URL(url).host
+        region = host.split(".")[1] if host.startswith("bedrock-runtime.") else host.split(".")[2] if host.startswith(
+            "runtime.sagemaker.") else next((self.env[k] for k in AWS_REGION_ENV if self.env.get(k)), "us-east-1")
         creds = Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"], self.env.get("AWS_SESSION_TOKEN") or None)
         request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(creds, "bedrock", region).add_auth(request)
+        SigV4Auth(creds, service, region).add_auth(request)
         return dict(request.headers.items())
 
     async def _endpoint(self, spec: ProviderSpec, path: str) -> _Endpoint:
@@ -327,6 +332,9 @@ class Caller:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         if vendor.wire == "http":
             headers.update({str(k): str(v) for k, v in (spec.option("headers") or {}).items()})
+        if vendor.wire == "sagemaker":
+            headers.update({"Content-Type": str(spec.option("contentType") or "application/json"),
+                            "Accept": str(spec.option("acceptType") or "application/json")})
         if vendor.wire == "replicate":  # answer within the attempt's deadline if the model can (1–60 s)
             headers["Prefer"] = f"wait={max(1, min(60, int(self.timeout_s) - 1))}"
         target = Target(target.url, {**headers, **target.headers}, target.extensions)
@@ -338,7 +346,7 @@ class Caller:
             return f"{spec.id}: {key_var} is not set"
         return f"{spec.id}: no key is sent to this server: {key_var} goes only to {base_var} ({operator})"
 
-    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True, charge: bool = True) -> Any:
+    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, charge: bool = True) -> Any:
         """The answer to one request, with retries; `charge` False for a look at a pending prediction
         (not a model call: it is bounded by the call's deadline, not counted against the budget)."""
         loop = asyncio.get_running_loop()
@@ -386,11 +394,11 @@ class Caller:
             kind=CheckError.TIMEOUT,
         )
 
-    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True) -> Any:
+    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True) -> Any:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
         t = endpoint.target
         content = json.dumps(body).encode() if body is not None else b""
-        headers = {**dict(t.headers), **({"Content-Type": "application/json"} if body is not None else {})}
+        headers = {**({"Content-Type": "application/json"} if body is not None else {}), **dict(t.headers)}
         if endpoint.sign is not None:  # signed per attempt: the signature carries the time
             headers = endpoint.sign(t.url, content, headers)
         method = "GET" if body is None else str(spec.option("method", "POST")) if spec.kind == "http" else "POST"
@@ -456,7 +464,7 @@ class Caller:
         except wire.WireError as exc:
             raise ProviderError(str(exc), kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
-        data = await self._post(spec, endpoint, body, expect_json=spec.kind != "http")
+        data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         while True:

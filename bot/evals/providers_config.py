@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
-from bot.evals.providers_wire_extra import ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, adaline_config, replicate_model_ok
+from bot.evals.providers_wire_extra import (ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, MIME, SAGEMAKER_TYPES, adaline_config,
+                                           replicate_model_ok)
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -60,6 +61,7 @@ VENDORS: dict[str, Vendor] = {
     "nscale": Vendor("nscale", "openai", ("NSCALE_API_KEY", "NSCALE_SERVICE_TOKEN"), "NSCALE_BASE_URL", "https://inference.api.nscale.com/v1"),
     "truefoundry": _compat("truefoundry", "TRUEFOUNDRY_API_KEY", "https://llm-gateway.truefoundry.com"),
     "cohere": Vendor("cohere", "cohere", ("COHERE_API_KEY",), "COHERE_API_BASE_URL", "https://api.cohere.ai"),
+    "sagemaker": Vendor("sagemaker", "sagemaker", (), "SAGEMAKER_BASE_URL", None, "sigv4"),
     "replicate": Vendor("replicate", "replicate", ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY"), "REPLICATE_BASE_URL",
                         "https://api.replicate.com/v1"),
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
@@ -98,6 +100,7 @@ PASSTHROUGH = {
     "cohere": {"k", "p", "connectors", "prompt_truncation", "search_queries_only", "documents", "preamble", "preamble_override",
                "chat_history", "chatHistory", "citation_quality", "tools", "tool_results", "force_single_step", "stop_sequences",
                "max_input_tokens", "safety_mode", "response_format"},
+    "sagemaker": {"maxTokens", "topP", "stopSequences"},  # promptfoo's names; the model type decides the payload's
     "replicate": set(),  # every config key is the model's input (promptfoo's rule): see parse_provider
     "http": set(),
     "echo": set(),
@@ -117,12 +120,15 @@ PLACE_KEYS = {
 }
 BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "showDocuments"}
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
+SAGEMAKER_KEYS = {"endpoint", "contentType", "acceptType", "modelType", "responseFormat"}  # kept in options
+SAGEMAKER_INERT = {"delay", "basePath"}
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
     "apiKeyEnvar": "reading arbitrary environment variables is not allowed",
     "accessKeyId": "credentials come from the environment only, never from the repository",
     "secretAccessKey": "credentials come from the environment only, never from the repository",
     "sessionToken": "credentials come from the environment only, never from the repository",
+    "profile": "credentials come from the environment only, never from the repository (an AWS profile is read from the machine's files)",
     "functionToolCallbacks": "executes code from the PR (tool callbacks)",
     "responseParser": "executes code from the PR (response parser)",
     "transformRequest": "executes code from the PR (request transform)",
@@ -190,6 +196,16 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return "cohere", rest[0], ()
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "cohere", rest[1], ()
+    if head == "sagemaker":
+        if rest and rest[0] in ("embedding", "embeddings"):
+            return f"unsupported: provider {pid!r} is not a chat model (embedding); SageMaker embedding endpoints are not part of prompt-review"
+        if len(rest) >= 2 and rest[0] and rest[1]:
+            if rest[0] not in SAGEMAKER_TYPES:
+                return (f"provider {pid!r}: model type {rest[0]!r} is not one of SageMaker's ({', '.join(SAGEMAKER_TYPES)}); "
+                        "promptfoo refuses it too")
+            return "sagemaker", ":".join(rest[1:]), (("modelType", rest[0]),)
+        if len(rest) == 1 and rest[0]:
+            return "sagemaker", rest[0], ()
     if head == "replicate":
         if rest and rest[0] in ("image", "moderation", "audio", "video"):
             return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "
@@ -321,8 +337,18 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
             base_url = value
-        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()):
+        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()) or (wire == "sagemaker" and key in SAGEMAKER_INERT):
             continue
+        elif wire == "sagemaker" and key == "transform":
+            errors.add(located, at, "refused: transform: executes code from the PR (a prompt transform)")
+        elif wire == "sagemaker" and key in SAGEMAKER_KEYS:
+            problem = _sagemaker_problem(key, value)
+            if problem:
+                errors.add(located, at, problem)
+            elif key == "responseFormat":
+                opts["responsePath"] = value.get("path")
+            elif key != "modelType" or "modelType" not in opts:  # the id's model type comes first, as promptfoo
+                opts[key] = value
         elif (key in PROVIDER_PARAMS or key in PASSTHROUGH.get(wire, set()) or (wire == "replicate" and key not in PLACE_KEYS)
               or (opts.get("adaline") and key in ADALINE_FORMS)):
             params.append((key, value))
@@ -339,6 +365,9 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
+    if kind == "sagemaker" and opts.get("modelType") is None:
+        errors.add(located, where, f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
+                                   f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)})")
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -349,6 +378,23 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     prompts = tuple(body["prompts"]) if isinstance(body.get("prompts"), list) else ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
+
+
+def _sagemaker_problem(key: str, value: Any) -> str | None:
+    if key == "modelType" and value not in SAGEMAKER_TYPES:
+        return f"modelType must be one of {', '.join(SAGEMAKER_TYPES)}"
+    if key in ("contentType", "acceptType") and (not isinstance(value, str) or not MIME.match(value)):
+        return f"{key} must be a media type such as application/json"
+    if key == "endpoint" and (not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", value)):
+        return "endpoint must be a SageMaker endpoint name (letters, digits, hyphens)"
+    if key == "responseFormat":
+        if not isinstance(value, dict) or set(value) - {"type", "path"}:
+            return "responseFormat must be a mapping of type and path"
+        path = value.get("path")
+        if path is not None and (not isinstance(path, str) or json_path(path) is None):
+            return ("refused: responseFormat.path: executes code from the PR (a JavaScript expression); a plain "
+                    "property path such as json.generated_text or json[0].generated_text is read without running code")
+    return None
 
 
 _TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")

@@ -71,8 +71,9 @@ def _converse_tools(tools: list[Any], choice: Any) -> dict[str, Any]:
     return config
 
 
-def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any] | None]:
-    """(path under the base URL, JSON body) for one chat call; body None for a GET."""
+def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
+    """(path under the base URL, JSON body) for one chat call; body None for a GET. The body is a JSON
+    object but for a SageMaker `custom` endpoint given a chat (the message list, as promptfoo sends it)."""
     body: dict[str, Any]
     wire = _wire(spec)
     params = _params(spec)
@@ -80,6 +81,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         params = more.adaline_params(wire, params)
     if wire == "cohere":
         return more.cohere_request(spec.model, params, messages)
+    if wire == "sagemaker":
+        endpoint = checked_name(str(spec.option("endpoint") or spec.model), "sagemaker endpoint")
+        return more.sagemaker_request(endpoint, str(spec.option("modelType")), params, messages)
     if wire == "replicate":
         try:
             return more.replicate_request(spec.model, params, messages)
@@ -253,6 +257,9 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
     wire = _wire(spec)
     if wire == "http":
         return _parse_http(spec, data)
+    if wire == "sagemaker":
+        path = spec.option("responsePath")
+        return more.sagemaker_parse(str(spec.option("modelType")), json_path(path) if isinstance(path, str) else None, data)
     if not isinstance(data, dict):
         raise WireError(f"{spec.id}: unexpected answer shape (not a JSON object)")
     try:

@@ -305,3 +305,74 @@ def replicate_parse(data: dict[str, Any]) -> Parsed:
         raise WireError("replicate: the output is not text (promptfoo reads text, or a list of text pieces)")
     metrics = mapping(data.get("metrics"))
     return Parsed(output, count(metrics.get("input_token_count")), count(metrics.get("output_token_count")), "stop")
+
+
+# ---- Amazon SageMaker (InvokeEndpoint, as promptfoo's sagemaker provider formats it) --------------
+
+SAGEMAKER_TYPES = ("openai", "llama", "huggingface", "jumpstart", "custom")
+# promptfoo's defaults when the config leaves them unset (AWS_SAGEMAKER_* variables aside)
+SAGEMAKER_DEFAULTS = {"maxTokens": 1024, "temperature": 0.7, "topP": 1.0}
+MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$")
+
+
+def sagemaker_request(endpoint: str, model_type: str, params: dict[str, Any], messages: Messages) -> tuple[str, Any]:
+    """The endpoint's path and payload for its model type: OpenAI-style messages (or a prompt), TGI-style
+    `inputs` + `parameters` (llama, huggingface, jumpstart), or the prompt as it is (custom)."""
+    max_tokens = params.get("maxTokens", SAGEMAKER_DEFAULTS["maxTokens"])
+    temperature = params.get("temperature", SAGEMAKER_DEFAULTS["temperature"])
+    top_p = params.get("topP", SAGEMAKER_DEFAULTS["topP"])
+    stop = params.get("stopSequences") or None
+    chat = not (len(messages) == 1 and messages[0][0] == "user")
+    listed = [{"role": r, "content": c} for r, c in messages]
+    prompt = json.dumps(listed, ensure_ascii=False) if chat else messages[0][1]
+    payload: Any
+    if model_type == "openai":
+        payload = {"messages": listed} if chat else {"prompt": prompt}
+        payload.update({"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p})
+        if stop:
+            payload["stop"] = stop
+    elif model_type == "llama":
+        payload = {"inputs": listed if chat else prompt,
+                   "parameters": {"max_new_tokens": max_tokens, "temperature": temperature, "top_p": top_p, **({"stop": stop} if stop else {})}}
+    elif model_type in ("jumpstart", "huggingface"):
+        parameters: dict[str, Any] = {"max_new_tokens": max_tokens, "temperature": temperature, "top_p": top_p,
+                                      "do_sample": isinstance(temperature, (int, float)) and temperature > 0}
+        if model_type == "huggingface":
+            parameters["return_full_text"] = False
+        payload = {"inputs": prompt, "parameters": parameters}
+    else:
+        payload = listed if chat else {"prompt": prompt}
+    return f"/endpoints/{quote(endpoint, safe='')}/invocations", payload
+
+
+def sagemaker_parse(model_type: str, path: tuple[str | int, ...] | None, data: Any) -> Parsed:
+    """The output as promptfoo reads it: the value at responseFormat.path when it is there, else the
+    first of the model type's usual fields, else the whole answer; text, or the JSON of anything else."""
+    value: Any = data
+    found = False
+    if path:
+        found = True
+        for step in path:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                value, found = data, False
+                break
+    if not found and isinstance(data, dict) and data.get("generated_text"):
+        value = data["generated_text"]
+    elif not found and isinstance(data, (dict, list)):
+        first = mapping(data[0]) if isinstance(data, list) and data else {}
+        choice = mapping((data.get("choices") or [{}])[0]) if isinstance(data, dict) and isinstance(data.get("choices"), list) else {}
+        chat_text = mapping(choice.get("message")).get("content") or choice.get("text")
+        d = mapping(data)
+        candidates = {
+            "openai": [chat_text, d.get("generation")],
+            "llama": [d.get("generation"), chat_text],
+            "huggingface": [first.get("generated_text"), data[0] if isinstance(data, list) and data else None],
+            "jumpstart": [],
+            "custom": [d.get("output"), d.get("generation"), d.get("response"), d.get("text"), chat_text],
+        }[model_type]
+        value = next((c for c in candidates if c), data)
+    if isinstance(value, str):
+        return Parsed(value)
+    return Parsed(json.dumps(value, ensure_ascii=False), structured=isinstance(value, (dict, list)))

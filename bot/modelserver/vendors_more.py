@@ -1,5 +1,5 @@
-"""Cohere's chat (v1) and embed APIs and Replicate's predictions API on the scripted model server (a
-TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
+"""Cohere's chat (v1) and embed APIs, Replicate's predictions API and SageMaker's InvokeEndpoint on the
+scripted model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
 `Prefer: wait=N` gets the finished prediction, one without it (or for a model whose name contains
 "queued") gets a `starting` prediction to be looked up at GET /v1/predictions/{id}, as the real API does.
 """
@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from bot.modelserver import wire
 from bot.modelserver.control import ServerState
 from bot.modelserver.rules import answer
-from bot.modelserver.vendors import BeforeAnswer
+from bot.modelserver.vendors import BeforeAnswer, verify_sigv4
 
 _ROLES = {"USER": "user", "CHATBOT": "assistant", "SYSTEM": "system"}
 _WORD = re.compile(r"\w+")
@@ -140,3 +140,34 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if ident not in predictions:
             return JSONResponse({"detail": "Not found.", "status": 404}, status_code=404)
         return JSONResponse(predictions[ident])
+
+    @app.post("/endpoints/{endpoint}/invocations")
+    async def sagemaker(endpoint: str, request: Request) -> Response:
+        """An endpoint answers in the shape its payload implies: OpenAI messages or prompt → choices;
+        TGI `inputs` → [{generated_text}] (return_full_text), {generated_text} (do_sample) or {generation}."""
+        raw = await request.body()
+        if api_key is not None and (problem := verify_sigv4(request, raw, "sagemaker")):
+            return JSONResponse({"message": f"The request signature we calculated does not match: {problem}"}, status_code=403)
+        data = json.loads(raw or b"null")
+        params: dict[str, Any] = {}
+        if isinstance(data, list):  # a custom endpoint given the chat itself
+            chat = [m for m in data if isinstance(m, dict)]
+        elif isinstance(data, dict):
+            params = data["parameters"] if isinstance(data.get("parameters"), dict) else data
+            source = data.get("messages", data.get("inputs", data.get("prompt")))
+            chat = source if isinstance(source, list) else [{"role": "user", "content": str(source or "")}]
+        else:
+            return JSONResponse({"message": "payload must be JSON"}, status_code=400)
+        got = await reply(request, "sagemaker.invocations", endpoint, chat, params.get("max_new_tokens", params.get("max_tokens")))
+        if isinstance(got, Response):
+            return got
+        text, _ = got
+        if isinstance(data, dict) and "messages" in data:
+            return JSONResponse(wire.chat_completion(endpoint, [text], False, 1))
+        if isinstance(data, dict) and "prompt" in data and "parameters" not in data:
+            return JSONResponse({"choices": [{"text": text, "index": 0, "finish_reason": "stop"}]})
+        if params.get("return_full_text") is False:
+            return JSONResponse([{"generated_text": text}])
+        if "do_sample" in params:
+            return JSONResponse({"generated_text": text})
+        return JSONResponse({"generation": text})

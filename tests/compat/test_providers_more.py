@@ -215,3 +215,47 @@ def test_replicate_image_models_and_odd_model_names_are_refused():
     _, errors = suite_of("  - replicate:image:black-forest-labs/flux-1.1-pro-ultra\n  - replicate:../../admin\n")
     assert "is not a chat model (image)" in errors[0]
     assert "a Replicate model is replicate:OWNER/NAME or replicate:OWNER/NAME:VERSION" in errors[1]
+
+
+# ---- Amazon SageMaker ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_type", ["openai", "llama", "huggingface", "jumpstart", "custom"])
+def test_each_sagemaker_model_type_sends_its_payload_signed_and_reads_its_answer(server, model_type):
+    from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
+
+    env = {"SAGEMAKER_BASE_URL": server, "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET}
+    spec = provider(f"  - id: sagemaker:{model_type}:my-endpoint\n    config: {{region: us-west-2, maxTokens: 64}}\n")
+    # a text prompt, and a chat (TGI-style types get the chat's JSON text as `inputs`, as promptfoo sends it)
+    for messages in (ASK, ASK[1:]) if model_type in ("openai", "llama", "custom") else (ASK[1:],):
+        outcome = call(env, spec, messages)
+        assert isinstance(outcome, Completion) and outcome.text == "pong", (model_type, messages, outcome)
+    wrong = call({**env, "AWS_SECRET_ACCESS_KEY": "wrong"}, spec)
+    assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
+
+
+def test_sagemaker_payloads_are_promptfoos_and_a_response_path_picks_the_output():
+    jumpstart = provider("  - sagemaker:jumpstart:llama\n")
+    assert request(jumpstart, ASK)[1]["inputs"] == json.dumps([{"role": r, "content": c} for r, c in ASK])
+    hf = provider("  - id: sagemaker:huggingface:mistral\n    config:\n      temperature: 0.7\n      maxTokens: 256\n"
+                  "      contentType: application/json\n      responseFormat: {path: 'json[0].generated_text'}\n")
+    path, body = request(hf, (("user", "Tell a joke"),))
+    assert path == "/endpoints/mistral/invocations"
+    assert body == {"inputs": "Tell a joke", "parameters": {"max_new_tokens": 256, "temperature": 0.7, "top_p": 1.0,
+                                                           "do_sample": True, "return_full_text": False}}
+    assert parse(hf, [{"generated_text": "Why did…"}]).text == "Why did…"
+    assert parse(hf, {"error": "cold"}).text == '{"error": "cold"}'  # the path is not there: the whole answer, as promptfoo
+    by_config = provider("  - id: sagemaker:my-endpoint\n    config: {modelType: openai}\n")
+    assert request(by_config, ASK)[1] == {"messages": [{"role": r, "content": c} for r, c in ASK], "max_tokens": 1024,
+                                          "temperature": 0.7, "top_p": 1.0}
+
+
+def test_sagemaker_settings_that_run_code_or_read_local_credentials_are_refused():
+    _, errors = suite_of("  - id: sagemaker:jumpstart:ep\n    config:\n      transform: 'prompt.toUpperCase()'\n"
+                         "      responseFormat: {path: 'json.choices.map(c => c.text).join()'}\n      profile: dev\n"
+                         "  - sagemaker:ep2\n  - sagemaker:anthropic:claude-ep\n")
+    assert errors[0] == "4: refused: transform: executes code from the PR (a prompt transform)"
+    assert errors[1].startswith("5: refused: responseFormat.path: executes code from the PR")
+    assert errors[2].startswith("6: refused: profile: credentials come from the environment only")
+    assert errors[3].startswith("7: provider 'sagemaker:ep2': a SageMaker model type must be set")
+    assert errors[4].startswith("8: provider 'sagemaker:anthropic:claude-ep': model type 'anthropic' is not one of SageMaker's")
