@@ -234,7 +234,8 @@ class Caller:
         """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
         env = self.env
         if env.get(vendor.base_env):
-            return env[vendor.base_env].rstrip("/")
+            base = env[vendor.base_env].rstrip("/")
+            return f"{base}/serving-endpoints" if vendor.name == "databricks" else base
         if vendor.name == "azure":
             host = env.get("AZURE_OPENAI_API_HOST") or env.get("AZURE_API_HOST")
             return f"https://{host}".rstrip("/") if host else None
@@ -300,6 +301,8 @@ class Caller:
         if operator is None and suite_base is None:
             needs = {"azure": "AZURE_OPENAI_BASE_URL or AZURE_OPENAI_API_HOST", "bedrock": "AWS_REGION",
                      "ollama": "OLLAMA_BASE_URL"}.get(vendor.name, vendor.base_env)
+            if vendor.name == "llama":  # promptfoo's default is the local server; the service never calls its own localhost on a PR's word
+                needs = "LLAMA_BASE_URL (a llama.cpp server)"
             raise ProviderError(f"{spec.id}: {needs} is not set (where this provider's requests go)", kind=CheckError.MISSING_CREDENTIALS)
         base = (suite_base or operator or "").rstrip("/")
         operator = operator or ""
@@ -321,8 +324,9 @@ class Caller:
         if trusted:
             target = Target(base + path)  # the operator's own server or the public API: used as it is
         else:
-            where = f"provider {spec.id} " + ("config.url" if vendor.wire == "http" else "config.apiBaseUrl") + (
-                f" (suite line {spec.line})" if spec.line else "")
+            field = {"http": "config.url", "huggingface": "config.apiEndpoint"}.get(vendor.wire) or (
+                "config.workspaceUrl" if vendor.name == "databricks" else "config.apiBaseUrl")
+            where = f"provider {spec.id} {field}" + (f" (suite line {spec.line})" if spec.line else "")
             try:
                 async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
                     target = await self.urls.target(base, path, where)
@@ -464,7 +468,7 @@ class Caller:
         except wire.WireError as exc:
             raise ProviderError(str(exc), kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
-        data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker"))
+        data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker", "huggingface"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         while True:

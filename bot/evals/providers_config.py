@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
-from bot.evals.providers_wire_extra import (ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, MIME, SAGEMAKER_TYPES, adaline_config,
-                                           replicate_model_ok)
+from bot.evals.providers_wire_extra import (ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, HF_PARAMETERS, LLAMACPP_PARAMS, MIME,
+                                           SAGEMAKER_TYPES, adaline_config, replicate_model_ok)
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -64,6 +64,11 @@ VENDORS: dict[str, Vendor] = {
     "sagemaker": Vendor("sagemaker", "sagemaker", (), "SAGEMAKER_BASE_URL", None, "sigv4"),
     "replicate": Vendor("replicate", "replicate", ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY"), "REPLICATE_BASE_URL",
                         "https://api.replicate.com/v1"),
+    # Databricks serving endpoints speak chat completions at WORKSPACE/serving-endpoints (see Caller._operator_base)
+    "databricks": Vendor("databricks", "openai", ("DATABRICKS_TOKEN",), "DATABRICKS_WORKSPACE_URL", None),
+    "huggingface": Vendor("huggingface", "huggingface", ("HF_API_TOKEN", "HF_TOKEN"), "HUGGINGFACE_BASE_URL",
+                          "https://router.huggingface.co/hf-inference/models"),
+    "llama": Vendor("llama", "llamacpp", (), "LLAMA_BASE_URL", None, "none"),  # a llama.cpp server (promptfoo's `llama`)
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
@@ -101,6 +106,8 @@ PASSTHROUGH = {
                "chat_history", "chatHistory", "citation_quality", "tools", "tool_results", "force_single_step", "stop_sequences",
                "max_input_tokens", "safety_mode", "response_format"},
     "sagemaker": {"maxTokens", "topP", "stopSequences"},  # promptfoo's names; the model type decides the payload's
+    "huggingface": HF_PARAMETERS,
+    "llamacpp": LLAMACPP_PARAMS,
     "replicate": set(),  # every config key is the model's input (promptfoo's rule): see parse_provider
     "http": set(),
     "echo": set(),
@@ -122,6 +129,8 @@ BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "sho
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
 SAGEMAKER_KEYS = {"endpoint", "contentType", "acceptType", "modelType", "responseFormat"}  # kept in options
 SAGEMAKER_INERT = {"delay", "basePath"}
+# workspaceUrl and usageContext (sent as usage_context) are read; the other two change nothing a verdict sees
+DATABRICKS_KEYS = {"workspaceUrl", "usageContext", "isPayPerToken", "aiGatewayConfig"}
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
     "apiKeyEnvar": "reading arbitrary environment variables is not allowed",
@@ -196,6 +205,16 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return "cohere", rest[0], ()
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "cohere", rest[1], ()
+    if head == "llama":  # promptfoo's llama.cpp provider: the model is whatever the server loaded
+        return "llama", ":".join(rest) or "llama", ()
+    if head in ("huggingface", "hf"):
+        if len(rest) >= 2 and rest[0] == "text-generation" and rest[1]:
+            return "huggingface", ":".join(rest[1:]), ()
+        if rest and rest[0] in ("chat",):
+            pass  # falls through to the list of supported vendors
+        elif rest:
+            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews text answers "
+                    "(huggingface:text-generation:MODEL)")
     if head == "sagemaker":
         if rest and rest[0] in ("embedding", "embeddings"):
             return f"unsupported: provider {pid!r} is not a chat model (embedding); SageMaker embedding endpoints are not part of prompt-review"
@@ -333,6 +352,20 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
+        elif kind == "databricks" and key in DATABRICKS_KEYS:
+            if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl (allowlist; never the operator's key)
+                if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+                    errors.add(located, at, "workspaceUrl must be an http(s) URL")
+                else:
+                    base_url = value.rstrip("/") + "/serving-endpoints"
+            elif key == "usageContext":
+                params.append(("passthrough", {"usage_context": value}))
+        elif kind == "llama" and key == "baseUrl":
+            continue  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
+        elif kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL (allowlist)
+            if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+                errors.add(located, at, "apiEndpoint must be an http(s) URL")
+            base_url = value
         elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")

@@ -81,6 +81,10 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         params = more.adaline_params(wire, params)
     if wire == "cohere":
         return more.cohere_request(spec.model, params, messages)
+    if wire == "huggingface":
+        return more.hf_request(spec.model, spec.base_url is not None, params, messages)
+    if wire == "llamacpp":
+        return more.llamacpp_request(params, messages)
     if wire == "sagemaker":
         endpoint = checked_name(str(spec.option("endpoint") or spec.model), "sagemaker endpoint")
         return more.sagemaker_request(endpoint, str(spec.option("modelType")), params, messages)
@@ -257,6 +261,11 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
     wire = _wire(spec)
     if wire == "http":
         return _parse_http(spec, data)
+    if wire == "huggingface":
+        try:
+            return more.hf_parse(data)
+        except WireError as exc:
+            raise WireError(f"{spec.id}: {exc}", exc.kind) from None
     if wire == "sagemaker":
         path = spec.option("responsePath")
         return more.sagemaker_parse(str(spec.option("modelType")), json_path(path) if isinstance(path, str) else None, data)
@@ -267,6 +276,8 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
             return more.cohere_parse(data, bool(spec.option("showSearchQueries")), bool(spec.option("showDocuments")))
         if wire == "replicate":
             return more.replicate_parse(data)
+        if wire == "llamacpp":
+            return more.llamacpp_parse(data)
         parsed = _parse(spec, wire, data)
         fmt = spec.option("adaline")
         if fmt:

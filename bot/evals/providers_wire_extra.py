@@ -376,3 +376,48 @@ def sagemaker_parse(model_type: str, path: tuple[str | int, ...] | None, data: A
     if isinstance(value, str):
         return Parsed(value)
     return Parsed(json.dumps(value, ensure_ascii=False), structured=isinstance(value, (dict, list)))
+
+
+# ---- Hugging Face text generation (Inference API / an Inference Endpoint) ---------------------------
+
+HF_PARAMETERS = {"top_k", "top_p", "temperature", "repetition_penalty", "max_new_tokens", "max_time", "return_full_text",
+                 "num_return_sequences", "do_sample", "use_cache", "wait_for_model"}
+
+
+def hf_request(model: str, own_endpoint: bool, params: dict[str, Any], messages: Messages) -> tuple[str, dict[str, Any]]:
+    """promptfoo's body: the prompt as `inputs`, its known settings as `parameters` (return_full_text false
+    unless set); the model's path under the operator's base, or the suite's endpoint as it is."""
+    prompt = messages[0][1] if len(messages) == 1 and messages[0][0] == "user" else json.dumps(
+        [{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+    parameters = {"return_full_text": False, **{k: v for k, v in params.items() if k in HF_PARAMETERS}}
+    return ("" if own_endpoint else "/" + "/".join(quote(p, safe="") for p in model.split("/"))), {"inputs": prompt, "parameters": parameters}
+
+
+def hf_parse(data: Any) -> Parsed:
+    if isinstance(data, dict) and data.get("error"):
+        raise WireError(f"huggingface: {str(data['error'])[:200]}", CheckError.OTHER)
+    first = mapping(data[0]) if isinstance(data, list) and data else {}
+    text = mapping(data).get("generated_text") or first.get("generated_text")
+    if not isinstance(text, str):
+        raise WireError("response has no generated_text")
+    return Parsed(text)
+
+
+# ---- llama.cpp server (/completion) ---------------------------------------------------------------
+
+LLAMACPP_PARAMS = {"n_predict", "temperature", "top_k", "top_p", "n_keep", "stop", "repeat_penalty", "repeat_last_n", "penalize_nl",
+                   "presence_penalty", "frequency_penalty", "mirostat", "mirostat_tau", "mirostat_eta", "seed", "ignore_eos", "logit_bias"}
+
+
+def llamacpp_request(params: dict[str, Any], messages: Messages) -> tuple[str, dict[str, Any]]:
+    prompt = messages[0][1] if len(messages) == 1 and messages[0][0] == "user" else json.dumps(
+        [{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+    return "/completion", {"prompt": prompt, "n_predict": params.get("n_predict") or 512,
+                           **{k: v for k, v in params.items() if k in LLAMACPP_PARAMS and k != "n_predict"}}
+
+
+def llamacpp_parse(data: dict[str, Any]) -> Parsed:
+    if not isinstance(data.get("content"), str):
+        raise WireError("response has no content")
+    stop = "length" if data.get("stopped_limit") else "stop" if data.get("stopped_eos") or data.get("stopped_word") else None
+    return Parsed(data["content"], count(data.get("tokens_evaluated")), count(data.get("tokens_predicted")), stop)

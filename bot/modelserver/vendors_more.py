@@ -1,5 +1,6 @@
-"""Cohere's chat (v1) and embed APIs, Replicate's predictions API and SageMaker's InvokeEndpoint on the
-scripted model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
+"""Cohere's chat (v1) and embed APIs, Replicate's predictions API, SageMaker's InvokeEndpoint, Databricks
+serving endpoints, Hugging Face text generation and a llama.cpp server's /completion on the scripted
+model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
 `Prefer: wait=N` gets the finished prediction, one without it (or for a model whose name contains
 "queued") gets a `starting` prediction to be looked up at GET /v1/predictions/{id}, as the real API does.
 """
@@ -171,3 +172,50 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if "do_sample" in params:
             return JSONResponse({"generated_text": text})
         return JSONResponse({"generation": text})
+
+    @app.post("/serving-endpoints/chat/completions")
+    async def databricks(request: Request) -> Response:
+        if not bearer_ok(request):
+            return JSONResponse({"error_code": "401", "message": "Credential was not sent or was of an unsupported type"}, status_code=401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        model = data.get("model")
+        chat = [m for m in data.get("messages") or [] if isinstance(m, dict)]
+        if not isinstance(model, str) or not chat:
+            return JSONResponse({"error_code": "BAD_REQUEST", "message": "model and messages are required"}, status_code=400)
+        got = await reply(request, "databricks.chat", model, chat, data.get("max_tokens"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse(wire.chat_completion(model, [text], truncated, sum(wire.count_tokens(str(m.get("content"))) for m in chat)))
+
+    @app.post("/hf/{model:path}")
+    async def huggingface(model: str, request: Request) -> Response:
+        if not bearer_ok(request):
+            return JSONResponse({"error": "Invalid credentials in Authorization header"}, status_code=401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        parameters: dict[str, Any] = data["parameters"] if isinstance(data.get("parameters"), dict) else {}
+        if not isinstance(data.get("inputs"), str):
+            return JSONResponse({"error": "inputs must be text"}, status_code=400)
+        got = await reply(request, "huggingface.generate", model, [{"role": "user", "content": data["inputs"]}], parameters.get("max_new_tokens"))
+        if isinstance(got, Response):
+            return got
+        text = got[0] if parameters.get("return_full_text") is False else data["inputs"] + got[0]
+        return JSONResponse([{"generated_text": text}])
+
+    @app.post("/completion")
+    async def llamacpp(request: Request) -> Response:
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        if not isinstance(data.get("prompt"), str):
+            return JSONResponse({"error": {"code": 400, "message": "prompt must be text", "type": "invalid_request_error"}}, status_code=400)
+        got = await reply(request, "llamacpp.completion", "llama.cpp", [{"role": "user", "content": data["prompt"]}], data.get("n_predict"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({"content": text, "stop": True, "stopped_eos": not truncated, "stopped_limit": truncated,
+                             "tokens_evaluated": wire.count_tokens(data["prompt"]), "tokens_predicted": wire.count_tokens(text)})

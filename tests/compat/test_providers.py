@@ -76,6 +76,7 @@ def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
          {"REPLICATE_BASE_URL": f"{url}/v1", "REPLICATE_API_TOKEN": KEY}),
         ("replicate:replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
          {"REPLICATE_BASE_URL": f"{url}/v1", "REPLICATE_API_KEY": KEY}),
+        ("databricks:databricks-meta-llama-3-3-70b-instruct", {"DATABRICKS_WORKSPACE_URL": url, "DATABRICKS_TOKEN": KEY}),
     ]
 
 
@@ -96,7 +97,7 @@ def test_a_wrong_key_is_a_credentials_error_for_every_vendor(server, index):
     entry, env = vendors(server)[index]
     if not any(k.endswith(("_KEY", "_TOKEN", "_BEDROCK")) for k in env):
         return  # ollama has no credentials
-    wrong = {k: ("wrong" if k.endswith(("API_KEY", "API_TOKEN", "ACCESS_TOKEN", "SECRET_ACCESS_KEY", "BEARER_TOKEN_BEDROCK")) else v) for k, v in env.items()}
+    wrong = {k: ("wrong" if k.endswith(("API_KEY", "_TOKEN", "SECRET_ACCESS_KEY", "BEARER_TOKEN_BEDROCK")) else v) for k, v in env.items()}
     outcome = call(wrong, entry)
     assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.BAD_CREDENTIALS, f"{entry}: {outcome}"
 

@@ -259,3 +259,47 @@ def test_sagemaker_settings_that_run_code_or_read_local_credentials_are_refused(
     assert errors[2].startswith("6: refused: profile: credentials come from the environment only")
     assert errors[3].startswith("7: provider 'sagemaker:ep2': a SageMaker model type must be set")
     assert errors[4].startswith("8: provider 'sagemaker:anthropic:claude-ep': model type 'anthropic' is not one of SageMaker's")
+
+
+# ---- Databricks, Hugging Face, llama.cpp ----------------------------------------------------------
+
+
+def test_a_suites_databricks_workspace_is_a_suite_url_and_never_gets_the_operators_token(server):
+    spec = provider("  - id: databricks:databricks-claude-3-7-sonnet\n    config:\n      workspaceUrl: https://attacker.example.com\n"
+                    "      isPayPerToken: true\n      usageContext: {project: demo}\n")
+    assert spec.base_url == "https://attacker.example.com/serving-endpoints"
+    assert request(spec, ASK)[1]["usage_context"] == {"project": "demo"}
+    httpx.post(f"{server}/_control/reset").raise_for_status()
+    outcome = call({"DATABRICKS_WORKSPACE_URL": server, "DATABRICKS_TOKEN": KEY}, spec)
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED
+    assert "config.workspaceUrl" in str(outcome) and "is not an allowed model URL" in str(outcome)
+    missing = call({}, provider("  - databricks:databricks-meta-llama-3-3-70b-instruct\n"))
+    assert isinstance(missing, ProviderError) and "DATABRICKS_WORKSPACE_URL is not set" in str(missing)
+
+
+def test_huggingface_text_generation_sends_inputs_and_parameters_and_reads_generated_text(server):
+    spec = provider("  - id: huggingface:text-generation:google/gemma-7b-it\n    config: {max_new_tokens: 50, temperature: 0.2}\n")
+    path, body = request(spec, (("user", "Write a tweet about bananas:"),))
+    assert path == "/google/gemma-7b-it"
+    assert body == {"inputs": "Write a tweet about bananas:", "parameters": {"return_full_text": False, "max_new_tokens": 50, "temperature": 0.2}}
+    env = {"HUGGINGFACE_BASE_URL": f"{server}/hf", "HF_API_TOKEN": KEY}
+    outcome = call(env, spec, ASK[1:])
+    assert isinstance(outcome, Completion) and outcome.text == "pong", outcome
+    wrong = call({**env, "HF_API_TOKEN": "wrong"}, spec, ASK[1:])
+    assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
+    with pytest.raises(WireError, match="huggingface: Model is loading"):
+        parse(spec, {"error": "Model is loading", "estimated_time": 20})
+    endpoint = provider("  - id: huggingface:text-generation:gemma-7b-it\n    config: {apiEndpoint: 'https://x1.us-east-1.aws.endpoints.huggingface.cloud'}\n")
+    assert endpoint.base_url == "https://x1.us-east-1.aws.endpoints.huggingface.cloud" and request(endpoint, ASK[1:])[0] == ""
+    _, errors = suite_of("  - huggingface:text-classification:facebook/roberta-hate\n")
+    assert "is not a chat model (text-classification)" in errors[0]
+
+
+def test_a_llama_cpp_server_is_the_operators_and_the_suites_base_url_changes_nothing(server):
+    spec = provider("  - id: llama\n    config: {baseUrl: 'http://localhost:8080', temperature: 0.1}\n")
+    assert spec.base_url is None
+    assert request(spec, ASK[1:]) == ("/completion", {"prompt": ASK[1][1], "n_predict": 512, "temperature": 0.1})
+    outcome = call({"LLAMA_BASE_URL": server}, spec, ASK[1:])
+    assert isinstance(outcome, Completion) and outcome.text == "pong" and outcome.finish_reason == "stop", outcome
+    missing = call({}, spec, ASK[1:])
+    assert isinstance(missing, ProviderError) and "LLAMA_BASE_URL (a llama.cpp server) is not set" in str(missing)
