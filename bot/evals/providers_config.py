@@ -285,7 +285,8 @@ def _adaline_kind(pid: str, rest: list[str]) -> tuple[str, str, tuple[tuple[str,
     """promptfoo's Adaline Gateway runs inside promptfoo and calls the vendor's own API with the vendor's
     credentials: adaline:VENDOR:chat:MODEL is our provider for that vendor, with Adaline's config names."""
     if len(rest) < 3 or not all(rest[:3]):
-        return f"provider {pid!r}: an Adaline Gateway provider is adaline:VENDOR:chat:MODEL or adaline:VENDOR:embedding:MODEL"
+        return (f"provider {pid!r}: an Adaline Gateway provider is adaline:VENDOR:chat:MODEL or adaline:VENDOR:embedding:MODEL; "
+                "promptfoo refuses it too")
     vendor, kind, model = rest[0], rest[1], ":".join(rest[2:])
     if kind in ("embedding", "embeddings"):
         if vendor not in ADALINE_EMBEDDING:
@@ -400,7 +401,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
     if kind == "sagemaker" and opts.get("modelType") is None:
         errors.add(located, where, f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
-                                   f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)})")
+                                   f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
