@@ -235,7 +235,9 @@ class Caller:
         env = self.env
         if env.get(vendor.base_env):
             base = env[vendor.base_env].rstrip("/")
-            return f"{base}/serving-endpoints" if vendor.name == "databricks" else base
+            suffix = {"databricks": "/serving-endpoints", "docker": "/engines/v1",
+                      "helicone": f"/router/{spec.option('router')}" if spec.option("router") else "/ai"}.get(vendor.name, "")
+            return base + suffix
         if vendor.name == "azure":
             host = env.get("AZURE_OPENAI_API_HOST") or env.get("AZURE_API_HOST")
             return f"https://{host}".rstrip("/") if host else None

@@ -69,11 +69,18 @@ VENDORS: dict[str, Vendor] = {
     "huggingface": Vendor("huggingface", "huggingface", ("HF_API_TOKEN", "HF_TOKEN"), "HUGGINGFACE_BASE_URL",
                           "https://router.huggingface.co/hf-inference/models"),
     "llama": Vendor("llama", "llamacpp", (), "LLAMA_BASE_URL", None, "none"),  # a llama.cpp server (promptfoo's `llama`)
+    # Docker Model Runner and a self-hosted Helicone AI Gateway: chat completions under the operator's server
+    # (DOCKER_MODEL_RUNNER_BASE_URL + /engines/v1; HELICONE_BASE_URL + /ai or /router/NAME, see Caller._operator_base)
+    "docker": Vendor("docker", "openai", ("DOCKER_MODEL_RUNNER_API_KEY",), "DOCKER_MODEL_RUNNER_BASE_URL", None),
+    "helicone": Vendor("helicone", "openai", ("HELICONE_API_KEY",), "HELICONE_BASE_URL", None),
+    # Voyage AI serves embeddings only (a grader's `embedding:`), in OpenAI's embeddings format
+    "voyage": Vendor("voyage", "openai", ("VOYAGE_API_KEY",), "VOYAGE_BASE_URL", "https://api.voyageai.com/v1"),
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
     "http": Vendor("http", "http", (), "", None, "none"),
 }
+EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(
     posixpath.basename(v.default_base.split("://", 1)[1].split("/", 1)[0]) for v in VENDORS.values() if v.default_base
 )
@@ -197,6 +204,11 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, rest[0], (("api", "embedding"),)
     if head == "adaline":
         return _adaline_kind(pid, rest)
+    if head == "voyage":
+        model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
+        if embedding and model:
+            return "voyage", model, (("api", "embedding"),)
+        return f"unsupported: provider {pid!r} is not a chat model (Voyage AI serves embeddings: a grader's `embedding:` only)"
     if head == "cohere":
         if len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
             return ("cohere", rest[1], (("api", "embedding"),)) if embedding else (
@@ -274,7 +286,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", "", ()
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(VENDORS))
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY))
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
@@ -361,6 +373,17 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                     base_url = value.rstrip("/") + "/serving-endpoints"
             elif key == "usageContext":
                 params.append(("passthrough", {"usage_context": value}))
+        elif kind == "helicone" and key in ("baseUrl", "router", "model"):
+            if not isinstance(value, str) or (key == "router" and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value)) or (
+                    key == "baseUrl" and not value.startswith(("http://", "https://"))):
+                errors.add(located, at, {"baseUrl": "baseUrl must be an http(s) URL", "router": "router must be a router name",
+                                         "model": "model must be text"}[key])
+            elif key == "baseUrl":  # a suite's gateway: a suite URL like apiBaseUrl (allowlist; never the operator's key)
+                base_url = value.rstrip("/")
+            elif key == "model":
+                model = value
+            else:
+                opts["router"] = value
         elif kind == "llama" and key == "baseUrl":
             continue  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
         elif kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL (allowlist)
@@ -399,6 +422,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
+    if kind == "helicone" and base_url is not None:
+        base_url += f"/router/{opts['router']}" if opts.get("router") else "/ai"
     if kind == "sagemaker" and opts.get("modelType") is None:
         errors.add(located, where, f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
                                    f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")

@@ -1,6 +1,6 @@
 """Cohere's chat (v1) and embed APIs, Replicate's predictions API, SageMaker's InvokeEndpoint, Databricks
-serving endpoints, Hugging Face text generation and a llama.cpp server's /completion on the scripted
-model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
+serving endpoints, Docker Model Runner, a Helicone gateway, OpenAI-format embeddings, Hugging Face text
+generation and a llama.cpp server's /completion on the scripted model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
 `Prefer: wait=N` gets the finished prediction, one without it (or for a model whose name contains
 "queued") gets a `starting` prediction to be looked up at GET /v1/predictions/{id}, as the real API does.
 """
@@ -173,22 +173,56 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             return JSONResponse({"generated_text": text})
         return JSONResponse({"generation": text})
 
-    @app.post("/serving-endpoints/chat/completions")
-    async def databricks(request: Request) -> Response:
-        if not bearer_ok(request):
-            return JSONResponse({"error_code": "401", "message": "Credential was not sent or was of an unsupported type"}, status_code=401)
+    async def chat_completions(request: Request, endpoint: str) -> Response:
+        """OpenAI's chat completions for servers that speak it under their own paths (Databricks serving
+        endpoints, Docker Model Runner, a Helicone gateway)."""
+        if not bearer_ok(request) and endpoint != "docker.chat":  # Docker Model Runner takes no key
+            return JSONResponse({"error": {"message": "Credential was not sent or was of an unsupported type", "code": 401}}, status_code=401)
         data = await body_of(request)
         if isinstance(data, Response):
             return data
         model = data.get("model")
         chat = [m for m in data.get("messages") or [] if isinstance(m, dict)]
         if not isinstance(model, str) or not chat:
-            return JSONResponse({"error_code": "BAD_REQUEST", "message": "model and messages are required"}, status_code=400)
-        got = await reply(request, "databricks.chat", model, chat, data.get("max_tokens"))
+            return JSONResponse({"error": {"message": "model and messages are required", "code": 400}}, status_code=400)
+        got = await reply(request, endpoint, model, chat, data.get("max_tokens"))
         if isinstance(got, Response):
             return got
         text, truncated = got
         return JSONResponse(wire.chat_completion(model, [text], truncated, sum(wire.count_tokens(str(m.get("content"))) for m in chat)))
+
+    @app.post("/serving-endpoints/chat/completions")
+    async def databricks(request: Request) -> Response:
+        return await chat_completions(request, "databricks.chat")
+
+    @app.post("/engines/v1/chat/completions")
+    async def docker(request: Request) -> Response:
+        return await chat_completions(request, "docker.chat")
+
+    @app.post("/ai/chat/completions")
+    async def helicone(request: Request) -> Response:
+        return await chat_completions(request, "helicone.chat")
+
+    @app.post("/router/{router}/chat/completions")
+    async def helicone_router(router: str, request: Request) -> Response:
+        return await chat_completions(request, f"helicone.router.{router}")
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        """OpenAI's embeddings format (OpenAI, Voyage AI, …): bag-of-words vectors."""
+        if not bearer_ok(request):
+            return JSONResponse({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}}, status_code=401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        texts = data.get("input")
+        texts = [texts] if isinstance(texts, str) else texts
+        if not isinstance(data.get("model"), str) or not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return JSONResponse({"error": {"message": "model and input are required", "type": "invalid_request_error"}}, status_code=400)
+        state.record("embeddings", data["model"], [{"role": "user", "content": t} for t in texts])
+        return JSONResponse({"object": "list", "model": data["model"],
+                             "data": [{"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(texts)],
+                             "usage": {"prompt_tokens": sum(wire.count_tokens(t) for t in texts), "total_tokens": sum(wire.count_tokens(t) for t in texts)}})
 
     @app.post("/hf/{model:path}")
     async def huggingface(model: str, request: Request) -> Response:

@@ -77,6 +77,9 @@ def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
         ("replicate:replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
          {"REPLICATE_BASE_URL": f"{url}/v1", "REPLICATE_API_KEY": KEY}),
         ("databricks:databricks-meta-llama-3-3-70b-instruct", {"DATABRICKS_WORKSPACE_URL": url, "DATABRICKS_TOKEN": KEY}),
+        ("docker:ai/llama3.2:3B-Q4_K_M", {"DOCKER_MODEL_RUNNER_BASE_URL": url}),
+        ("helicone:openai/gpt-4o-mini", {"HELICONE_BASE_URL": url, "HELICONE_API_KEY": KEY}),
+        ("id: helicone:anthropic/claude-3-5-sonnet\n    config: {router: production}", {"HELICONE_BASE_URL": url, "HELICONE_API_KEY": KEY}),
     ]
 
 

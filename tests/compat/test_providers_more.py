@@ -303,3 +303,31 @@ def test_a_llama_cpp_server_is_the_operators_and_the_suites_base_url_changes_not
     assert isinstance(outcome, Completion) and outcome.text == "pong" and outcome.finish_reason == "stop", outcome
     missing = call({}, spec, ASK[1:])
     assert isinstance(missing, ProviderError) and "LLAMA_BASE_URL (a llama.cpp server) is not set" in str(missing)
+
+
+def test_a_voyage_embedding_model_grades_similar_and_is_no_chat_model(server):
+    suite, errors = suite_of("  - anthropic:claude-3-5-haiku-20241022\n",
+                             "defaultTest:\n  options:\n    provider:\n      embedding: 'voyage:voyage-2'\n"
+                             "  assert: [{type: similar, value: yellowish, threshold: 0.5}]\n")
+    assert errors == []
+    grader = suite.tests[0].asserts[0].grader
+
+    async def embed(environment: dict[str, str]):
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, environment, EvalsConfig(timeout_s=10), Meter(Budget()))
+            try:
+                return await caller.embed(grader, "yellow bananas")
+            except ProviderError as exc:
+                return exc
+
+    vector = asyncio.run(embed({"VOYAGE_BASE_URL": f"{server}/v1", "VOYAGE_API_KEY": KEY}))
+    assert isinstance(vector, list) and len(vector) == 64 and sum(vector) == 2
+    missing = asyncio.run(embed({}))
+    assert isinstance(missing, ProviderError) and str(missing) == "voyage:voyage-2: VOYAGE_API_KEY is not set"
+    _, errors = suite_of("  - voyage:voyage-2\n")
+    assert "is not a chat model (Voyage AI serves embeddings" in errors[0]
+
+
+def test_a_suites_helicone_gateway_is_a_suite_url_under_its_router():
+    spec = provider("  - id: helicone:openai/gpt-4o\n    config: {baseUrl: 'https://gw.example.com', router: prod, model: openai/gpt-4o-mini}\n")
+    assert spec.base_url == "https://gw.example.com/router/prod" and spec.model == "openai/gpt-4o-mini"
