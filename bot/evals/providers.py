@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
@@ -492,9 +492,16 @@ class Caller:
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
 
+    @staticmethod
+    def _segment(spec: ProviderSpec, name: str) -> str:
+        try:
+            return wire.segment(name)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         if VENDORS[spec.kind].wire == "gemini":
-            endpoint = await self._endpoint(spec, f"/v1beta/models/{spec.model}:embedContent")
+            endpoint = await self._endpoint(spec, f"/v1beta/models/{self._segment(spec, spec.model)}:embedContent")
             data = await self._post(spec, endpoint, {"content": {"parts": [{"text": text}]}})
             try:
                 return [float(x) for x in data["embedding"]["values"]]
@@ -513,7 +520,8 @@ class Caller:
         if VENDORS[spec.kind].wire != "openai":
             raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible, Gemini or Cohere provider")
         version = spec.option("apiVersion") or wire.API_VERSION_AZURE
-        path = f"/openai/deployments/{spec.model}/embeddings?api-version={version}" if spec.kind == "azure" else "/embeddings"
+        path = (f"/openai/deployments/{self._segment(spec, spec.model)}/embeddings?api-version={quote(str(version), safe='')}"
+                if spec.kind == "azure" else "/embeddings")
         endpoint = await self._endpoint(spec, path)
         data = await self._post(spec, endpoint, {"model": spec.model, "input": text})
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from bot.core.errors import CheckError
 
@@ -61,3 +62,11 @@ def checked_name(value: str, what: str) -> str:
     if not _NAME.match(value):
         raise WireError(f"{what} {value[:40]!r} is not a valid name", CheckError.URL_REFUSED)
     return value
+
+
+def segment(value: str, what: str = "model") -> str:
+    """A name from the suite as one URL path segment: percent-encoded, and never `.` or `..` (which a
+    server or proxy would resolve to another path on the same host, where the operator's key goes)."""
+    if value in ("", ".", ".."):
+        raise WireError(f"{what} {value!r} is not a valid name", CheckError.URL_REFUSED)
+    return quote(value, safe="")

@@ -16,13 +16,13 @@ from urllib.parse import quote
 
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS, json_path
-from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, mapping, one_line
+from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, mapping, one_line, segment
 from bot.evals.suite import ProviderSpec
 
 API_VERSION_AZURE = "2024-10-21"
 ANTHROPIC_VERSION = "2023-06-01"
 _mapping, _count, _finish = mapping, count, finish  # shared with bot.evals.providers_wire_extra
-__all__ = ["Messages", "Parsed", "WireError", "checked_name", "one_line", "request", "parse"]
+__all__ = ["Messages", "Parsed", "WireError", "checked_name", "one_line", "segment", "request", "parse"]
 
 
 def _reported(data: dict, key: str) -> str | None:
@@ -109,7 +109,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         if spec.kind == "azure":
             version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
             deployment = spec.option("deployment_id") or spec.option("deploymentName") or spec.model
-            return f"/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={quote(version, safe='')}", body
+            return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
         return "/chat/completions", body
     if wire in ("anthropic", "vertex-anthropic"):
         system = "\n\n".join(c for r, c in messages if r == "system")
@@ -191,7 +191,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             body["system"] = system_blocks
         if inference:
             body["inferenceConfig"] = inference
-        return f"/model/{quote(spec.model, safe='')}/converse", body
+        return f"/model/{segment(spec.model)}/converse", body
     if wire == "ollama":
         options = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.errors import CheckError
-from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, mapping
+from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, mapping, segment
 
 # ---- Adaline Gateway: config ---------------------------------------------------------------------
 
@@ -284,7 +284,7 @@ def replicate_request(model: str, params: dict[str, Any], messages: Messages) ->
     if version:
         return "/predictions", {"version": version, "input": inputs}
     owner, name = owner_name.split("/")
-    return f"/models/{quote(owner, safe='')}/{quote(name, safe='')}/predictions", {"input": inputs}
+    return f"/models/{segment(owner)}/{segment(name)}/predictions", {"input": inputs}
 
 
 def replicate_parse(data: dict[str, Any]) -> Parsed:
@@ -342,7 +342,7 @@ def sagemaker_request(endpoint: str, model_type: str, params: dict[str, Any], me
         payload = {"inputs": prompt, "parameters": parameters}
     else:
         payload = listed if chat else {"prompt": prompt}
-    return f"/endpoints/{quote(endpoint, safe='')}/invocations", payload
+    return f"/endpoints/{segment(endpoint, 'sagemaker endpoint')}/invocations", payload
 
 
 def sagemaker_parse(model_type: str, path: tuple[str | int, ...] | None, data: Any) -> Parsed:
@@ -390,7 +390,7 @@ def hf_request(model: str, own_endpoint: bool, params: dict[str, Any], messages:
     prompt = messages[0][1] if len(messages) == 1 and messages[0][0] == "user" else json.dumps(
         [{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
     parameters = {"return_full_text": False, **{k: v for k, v in params.items() if k in HF_PARAMETERS}}
-    return ("" if own_endpoint else "/" + "/".join(quote(p, safe="") for p in model.split("/"))), {"inputs": prompt, "parameters": parameters}
+    return ("" if own_endpoint else "/" + "/".join(segment(p) for p in model.split("/"))), {"inputs": prompt, "parameters": parameters}
 
 
 def hf_parse(data: Any) -> Parsed:

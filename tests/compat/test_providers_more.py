@@ -331,3 +331,15 @@ def test_a_voyage_embedding_model_grades_similar_and_is_no_chat_model(server):
 def test_a_suites_helicone_gateway_is_a_suite_url_under_its_router():
     spec = provider("  - id: helicone:openai/gpt-4o\n    config: {baseUrl: 'https://gw.example.com', router: prod, model: openai/gpt-4o-mini}\n")
     assert spec.base_url == "https://gw.example.com/router/prod" and spec.model == "openai/gpt-4o-mini"
+
+
+@pytest.mark.parametrize("entry", ["huggingface:text-generation:../../api/whoami", "bedrock:..", "azure:chat:.."])
+def test_a_model_name_that_climbs_out_of_its_path_is_refused_before_any_request(server, entry):
+    """`..` as a path segment would reach another endpoint of the same host, where the operator's key goes."""
+    httpx.post(f"{server}/_control/reset").raise_for_status()
+    env = {"HUGGINGFACE_BASE_URL": f"{server}/hf", "HF_API_TOKEN": KEY, "BEDROCK_BASE_URL": server, "AWS_REGION": "us-east-1",
+           "AWS_BEARER_TOKEN_BEDROCK": KEY, "AZURE_OPENAI_BASE_URL": server, "AZURE_OPENAI_API_KEY": KEY}
+    outcome = call(env, provider(f"  - {entry}\n"), ASK[1:])
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED, outcome
+    assert "'..' is not a valid name" in str(outcome)
+    assert httpx.get(f"{server}/_control/stats").json().get("requests", 0) == 0
