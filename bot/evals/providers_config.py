@@ -198,8 +198,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, rest[1], (("api", "embedding"),)
         if head in ("azure", "azureopenai") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
             return "azure", rest[1], (("api", "embedding"),)
-        if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
-            return head, rest[1], (("api", "embedding"),)
+        if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) >= 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return head, ":".join(rest[1:]), (("api", "embedding"),)  # model names may hold colons (docker's ai/m:335M-F16)
         if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 1 and "embedding" in rest[0]:
             return head, rest[0], (("api", "embedding"),)
     if head == "adaline":

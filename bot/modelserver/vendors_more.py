@@ -209,8 +209,15 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
-        """OpenAI's embeddings format (OpenAI, Voyage AI, …): bag-of-words vectors."""
-        if not bearer_ok(request):
+        return await embed(request, keyless=False)
+
+    @app.post("/engines/v1/embeddings")
+    async def docker_embeddings(request: Request) -> Response:
+        return await embed(request, keyless=True)
+
+    async def embed(request: Request, keyless: bool) -> Response:
+        """OpenAI's embeddings format (OpenAI, Voyage AI, Docker Model Runner, …): bag-of-words vectors."""
+        if not keyless and not bearer_ok(request):
             return JSONResponse({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}}, status_code=401)
         data = await body_of(request)
         if isinstance(data, Response):

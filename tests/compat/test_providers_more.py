@@ -343,3 +343,24 @@ def test_a_model_name_that_climbs_out_of_its_path_is_refused_before_any_request(
     assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED, outcome
     assert "'..' is not a valid name" in str(outcome)
     assert httpx.get(f"{server}/_control/stats").json().get("requests", 0) == 0
+
+
+def test_a_docker_embedding_model_with_a_tag_is_the_graders_embedding(server):
+    suite, errors = suite_of("  - docker:ai/smollm3:Q4_K_M\n",
+                             "defaultTest:\n  options:\n    provider:\n      id: docker:ai/smollm3:Q4_K_M\n      embedding:\n"
+                             "        id: docker:embeddings:ai/mxbai-embed-large:335M-F16\n"
+                             "  assert: [{type: similar, value: whales}]\n")
+    assert errors == []
+    grader = suite.tests[0].asserts[0].grader
+    assert (grader.kind, grader.model) == ("docker", "ai/mxbai-embed-large:335M-F16")
+
+    async def embed():
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, {"DOCKER_MODEL_RUNNER_BASE_URL": server}, EvalsConfig(timeout_s=10), Meter(Budget()))
+            try:
+                return await caller.embed(grader, "whales sing")
+            except ProviderError as exc:
+                return exc
+
+    vector = asyncio.run(embed())
+    assert isinstance(vector, list) and len(vector) == 64 and sum(vector) == 2, vector
