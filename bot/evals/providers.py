@@ -507,6 +507,16 @@ class Caller:
                 return [float(x) for x in data["embedding"]["values"]]
             except (KeyError, TypeError, ValueError):
                 raise ProviderError(f"{spec.id}: response has no embedding.values", kind=CheckError.BAD_RESPONSE) from None
+        if VENDORS[spec.kind].wire == "bedrock":  # InvokeModel: Titan's {inputText} or Cohere's {texts}, as promptfoo sends them
+            cohere = ".cohere." in f".{spec.model}"
+            endpoint = await self._endpoint(spec, f"/model/{self._segment(spec, spec.model)}/invoke")
+            data = await self._post(spec, endpoint, {"texts": [text], "input_type": "search_document"} if cohere else {"inputText": text})
+            try:
+                vector = [float(x) for x in (data["embeddings"][0] if cohere else data["embedding"])]
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise ProviderError(f"{spec.id}: response has no {'embeddings[0]' if cohere else 'embedding'}", kind=CheckError.BAD_RESPONSE) from None
+            self.meter.record(spec, spec.model, _count(data.get("inputTextTokenCount")), 0)
+            return vector
         if VENDORS[spec.kind].wire == "cohere":  # promptfoo's body for cohere:embedding:MODEL
             endpoint = await self._endpoint(spec, "/v1/embed")
             data = await self._post(spec, endpoint, {"model": spec.model, "texts": [text], "input_type": "classification", "truncate": "NONE"})
@@ -518,7 +528,7 @@ class Caller:
             self.meter.record(spec, spec.model, _count(units.get("input_tokens") if isinstance(units, dict) else 0), 0)
             return vector
         if VENDORS[spec.kind].wire != "openai":
-            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible, Gemini or Cohere provider")
+            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible, Gemini, Cohere or Bedrock provider")
         version = spec.option("apiVersion") or wire.API_VERSION_AZURE
         path = (f"/openai/deployments/{self._segment(spec, spec.model)}/embeddings?api-version={quote(str(version), safe='')}"
                 if spec.kind == "azure" else "/embeddings")

@@ -268,6 +268,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":
+        if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
+            return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
         model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
         if model and rest[0] not in ("agents", "kb", "embeddings", "nova-sonic"):
             return "bedrock", model, ()

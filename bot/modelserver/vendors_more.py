@@ -260,3 +260,20 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         text, truncated = got
         return JSONResponse({"content": text, "stop": True, "stopped_eos": not truncated, "stopped_limit": truncated,
                              "tokens_evaluated": wire.count_tokens(data["prompt"]), "tokens_predicted": wire.count_tokens(text)})
+
+    @app.post("/model/{model_id}/invoke")
+    async def bedrock_invoke(model_id: str, request: Request) -> Response:
+        """Bedrock InvokeModel for embedding models: Titan ({inputText} → {embedding}) and Cohere ({texts} → {embeddings})."""
+        raw = await request.body()
+        if api_key is not None and request.headers.get("authorization", "") != f"Bearer {api_key}" and (
+                problem := verify_sigv4(request, raw, "bedrock")):
+            return JSONResponse({"message": f"The request signature we calculated does not match: {problem}"}, status_code=403)
+        data = json.loads(raw or b"null")
+        if isinstance(data, dict) and isinstance(data.get("inputText"), str):
+            state.record("bedrock.invoke", model_id, [{"role": "user", "content": data["inputText"]}])
+            return JSONResponse({"embedding": bag_of_words(data["inputText"]), "inputTextTokenCount": wire.count_tokens(data["inputText"])})
+        if isinstance(data, dict) and isinstance(data.get("texts"), list):
+            texts = [str(t) for t in data["texts"]]
+            state.record("bedrock.invoke", model_id, [{"role": "user", "content": t} for t in texts])
+            return JSONResponse({"embeddings": [bag_of_words(t) for t in texts], "texts": texts})
+        return JSONResponse({"message": "Malformed input request: expected inputText or texts"}, status_code=400)

@@ -364,3 +364,29 @@ def test_a_docker_embedding_model_with_a_tag_is_the_graders_embedding(server):
 
     vector = asyncio.run(embed())
     assert isinstance(vector, list) and len(vector) == 64 and sum(vector) == 2, vector
+
+
+@pytest.mark.parametrize("model", ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"])
+def test_a_bedrock_embedding_model_is_called_signed_through_invoke_model(server, model):
+    from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
+
+    suite, errors = suite_of("  - bedrock:converse:amazon.nova-lite-v1:0\n",
+                             "defaultTest:\n  options:\n    provider:\n      embedding:\n"
+                             f"        id: bedrock:embeddings:{model}\n        config: {{region: us-east-1}}\n"
+                             "  assert: [{type: similar, value: sunny}]\n")
+    assert errors == []
+    grader = suite.tests[0].asserts[0].grader
+    env = {"BEDROCK_BASE_URL": server, "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET}
+
+    async def embed(environment: dict[str, str]):
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, environment, EvalsConfig(timeout_s=10), Meter(Budget()))
+            try:
+                return await caller.embed(grader, "sunny and warm")
+            except ProviderError as exc:
+                return exc
+
+    vector = asyncio.run(embed(env))
+    assert isinstance(vector, list) and sum(vector) == 3, vector
+    wrong = asyncio.run(embed({**env, "AWS_SECRET_ACCESS_KEY": "wrong"}))
+    assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
