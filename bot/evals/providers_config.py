@@ -155,6 +155,7 @@ REFUSED_PROVIDER_PREFIXES = {
     "python:": "python providers run code from the repository",
     "golang:": "golang providers run code from the repository",
     "ruby:": "ruby providers run code from the repository",
+    "package:": "package providers run code from the repository's npm packages",
     "webhook:": "webhook providers send outputs to an arbitrary URL (not part of prompt-review)",
 }
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}

@@ -390,3 +390,8 @@ def test_a_bedrock_embedding_model_is_called_signed_through_invoke_model(server,
     assert isinstance(vector, list) and sum(vector) == 3, vector
     wrong = asyncio.run(embed({**env, "AWS_SECRET_ACCESS_KEY": "wrong"}))
     assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
+
+
+def test_a_package_provider_is_refused_as_code():
+    _, errors = suite_of("  - package:testpackage:Provider\n")
+    assert errors == ["2: refused: provider 'package:testpackage:Provider': package providers run code from the repository's npm packages"]
