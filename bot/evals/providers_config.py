@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_wire_extra import (ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, HF_PARAMETERS, LLAMACPP_PARAMS, MIME,
-                                           SAGEMAKER_TYPES, adaline_config, replicate_model_ok)
+                                           SAGEMAKER_TYPES, adaline_chat_params, adaline_config, replicate_model_ok)
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -425,6 +425,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
+    if opts.get("adaline") == "gateway":  # what a chat prompt gets (promptfoo reads the config in OpenAI's names then)
+        opts["adaline_chat"] = tuple(sorted(adaline_chat_params(dict(params)).items()))
     if kind == "helicone" and base_url is not None:
         base_url += f"/router/{opts['router']}" if opts.get("router") else "/ai"
     if kind == "sagemaker" and opts.get("modelType") is None:

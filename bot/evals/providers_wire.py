@@ -78,6 +78,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
     wire = _wire(spec)
     params = _params(spec)
     if spec.option("adaline"):  # promptfoo's Adaline Gateway: OpenAI-form settings in the vendor's own form
+        if spec.option("adaline") == "gateway" and more.is_chat(messages):
+            params = dict(spec.option("adaline_chat") or ())
         params = more.adaline_params(wire, params)
     if wire == "cohere":
         return more.cohere_request(spec.model, params, messages)
@@ -255,9 +257,9 @@ _BEDROCK_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "l
 _OLLAMA_FINISH = {"stop": "stop", "length": "length"}
 
 
-def parse(spec: ProviderSpec, data: Any) -> Parsed:
+def parse(spec: ProviderSpec, data: Any, chat: bool = False) -> Parsed:
     """The answer read back; WireError when it lacks the vendor's shape, more.Pending for a Replicate
-    prediction that has not finished."""
+    prediction that has not finished. `chat`: the prompt was a message list (Adaline's output depends on it)."""
     wire = _wire(spec)
     if wire == "http":
         return _parse_http(spec, data)
@@ -281,8 +283,9 @@ def parse(spec: ProviderSpec, data: Any) -> Parsed:
         parsed = _parse(spec, wire, data)
         fmt = spec.option("adaline")
         if fmt:
-            json_schema = _mapping(dict(spec.params).get("response_format")).get("type") == "json_schema"
-            return more.adaline_answer(wire, data, parsed, fmt, json_schema)
+            chat_reading = fmt == "gateway" and chat
+            json_schema = not chat_reading and _mapping(dict(spec.params).get("response_format")).get("type") == "json_schema"
+            return more.adaline_answer(wire, data, parsed, "openai" if chat_reading else fmt, json_schema)
         return parsed
     except WireError as exc:
         if str(exc).startswith(f"{spec.id}:"):

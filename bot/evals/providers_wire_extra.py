@@ -84,6 +84,23 @@ def adaline_config(config: dict[str, Any], vendor: str) -> tuple[dict[str, Any],
     return out, origin, fmt
 
 
+def adaline_chat_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The settings promptfoo sends for a chat prompt (a JSON message list) when the config is in Adaline's
+    format: it then reads the config in OpenAI's names, so only those shared by both count (with its
+    defaults); Adaline's own keys (maxTokens, topP, responseFormat, …) have no effect there."""
+    out = {k: v for k, v in params.items() if k in ("temperature", "seed", "stop", "tools", "tool_choice", "safetySettings")}
+    out.setdefault("temperature", 0)
+    out["max_tokens"] = 1024
+    if isinstance(out.get("tool_choice"), dict):  # Adaline's tool name is no OpenAI tool_choice value
+        del out["tool_choice"]
+    return out
+
+
+def is_chat(messages: Messages) -> bool:
+    """A prompt that promptfoo hands the provider as a JSON message list (not one user text)."""
+    return not (len(messages) == 1 and messages[0][0] == "user")
+
+
 def _openai_tool(tool: Any) -> Any:
     """Adaline's {type: function, definition: {schema: {name, description, parameters}}} as OpenAI's tool."""
     if isinstance(tool, dict) and isinstance(tool.get("definition"), dict) and isinstance(tool["definition"].get("schema"), dict):

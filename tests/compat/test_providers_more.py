@@ -21,6 +21,7 @@ from bot.serving import start_in_thread
 
 KEY = "scripted-key"
 ASK = (("system", "You are a helpful assistant."), ("user", 'Please reply with "pong"'))
+TEXT = (("user", "What is the weather in Boston?"),)  # a text prompt (not a message list)
 WEATHER = {"name": "get_weather", "description": "Weather of a place",
            "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}
 
@@ -64,18 +65,18 @@ def test_adaline_config_names_reach_each_vendor_in_its_own_form():
         return provider(f"  - id: adaline:{vendor}:chat:{model}\n    config:\n      maxTokens: 120\n      topP: 0.9\n      seed: 7\n"
                         "      toolChoice: get_weather\n      tools: [{type: function, definition: {schema: " + json.dumps(WEATHER) + "}}]\n")
 
-    path, body = request(gateway("openai", "gpt-4.1-mini"), ASK)
+    path, body = request(gateway("openai", "gpt-4.1-mini"), TEXT)
     assert path == "/chat/completions" and body["max_tokens"] == 120 and body["top_p"] == 0.9 and body["seed"] == 7
     assert body["temperature"] == 0  # promptfoo's default for OpenAI through Adaline
     assert body["tools"] == [{"type": "function", "function": WEATHER}]
     assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
 
-    path, body = request(gateway("anthropic", "claude-sonnet-4-0"), ASK)
+    path, body = request(gateway("anthropic", "claude-sonnet-4-0"), TEXT)
     assert path == "/v1/messages" and body["max_tokens"] == 120 and "seed" not in body
     assert body["tools"] == [{"name": "get_weather", "description": "Weather of a place", "input_schema": WEATHER["parameters"]}]
     assert body["tool_choice"] == {"type": "tool", "name": "get_weather"}
 
-    path, body = request(gateway("google", "gemini-2.5-flash"), ASK)
+    path, body = request(gateway("google", "gemini-2.5-flash"), TEXT)
     assert path.endswith("/models/gemini-2.5-flash:generateContent")
     assert body["tools"] == [{"functionDeclarations": [WEATHER]}] and body["generationConfig"]["maxOutputTokens"] == 120
     assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
@@ -85,7 +86,7 @@ def test_adaline_config_names_reach_each_vendor_in_its_own_form():
 def test_adaline_json_schema_format_is_sent_and_the_answer_is_the_parsed_object():
     spec = provider("  - id: adaline:openai:chat:gpt-4.1-mini\n    config:\n      responseFormat: json_schema\n"
                     "      responseSchema: {name: analysis, strict: true, schema: {type: object}}\n")
-    _, body = request(spec, ASK)
+    _, body = request(spec, TEXT)
     assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "analysis", "strict": True, "schema": {"type": "object"}}}
     answer = {"choices": [{"message": {"content": '{"category": "billing"}'}, "finish_reason": "stop"}]}
     parsed = parse(spec, answer)
@@ -395,3 +396,14 @@ def test_a_bedrock_embedding_model_is_called_signed_through_invoke_model(server,
 def test_a_package_provider_is_refused_as_code():
     _, errors = suite_of("  - package:testpackage:Provider\n")
     assert errors == ["2: refused: provider 'package:testpackage:Provider': package providers run code from the repository's npm packages"]
+
+
+def test_adaline_reads_a_gateway_config_in_openais_names_for_a_chat_prompt_as_promptfoo_does():
+    spec = provider("  - id: adaline:openai:chat:gpt-4.1-mini\n    config: {maxTokens: 120, temperature: 0.4, responseFormat: json_schema,"
+                    " responseSchema: {name: x, schema: {type: object}}}\n")
+    _, text_body = request(spec, ASK[1:])
+    assert text_body["max_tokens"] == 120 and "response_format" in text_body
+    _, chat_body = request(spec, ASK)  # a message list: promptfoo builds an OpenAI request, where maxTokens means nothing
+    assert chat_body["max_tokens"] == 1024 and chat_body["temperature"] == 0.4 and "response_format" not in chat_body
+    answer = {"choices": [{"message": {"content": "not json"}, "finish_reason": "stop"}]}
+    assert parse(spec, answer, chat=True).text == "not json"
