@@ -475,7 +475,7 @@ class Caller:
         deadline = loop.time() + self.call_timeout_s
         while True:
             try:
-                parsed = wire.parse(spec, data, chat=more.is_chat(messages))
+                parsed = wire.parse(spec, data, chat=wire.is_chat(messages))
                 break
             except wire.WireError as exc:
                 raise ProviderError(str(exc), kind=exc.kind) from None

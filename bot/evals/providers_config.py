@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
-from bot.evals.providers_wire_extra import (ADALINE_CHAT, ADALINE_EMBEDDING, ADALINE_FORMS, HF_PARAMETERS, LLAMACPP_PARAMS, MIME,
-                                           SAGEMAKER_TYPES, adaline_chat_params, adaline_config, replicate_model_ok)
+from bot.evals.providers_adaline import ADALINE_FORMS, adaline_chat_params, adaline_config, adaline_kind
+from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS, MIME, SAGEMAKER_TYPES, replicate_model_ok
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -204,7 +204,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 1 and "embedding" in rest[0]:
             return head, rest[0], (("api", "embedding"),)
     if head == "adaline":
-        return _adaline_kind(pid, rest)
+        return adaline_kind(pid, rest)
     if head == "voyage":
         model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
         if embedding and model:
@@ -294,27 +294,6 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
     )
-
-
-def _adaline_kind(pid: str, rest: list[str]) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str:
-    """promptfoo's Adaline Gateway runs inside promptfoo and calls the vendor's own API with the vendor's
-    credentials: adaline:VENDOR:chat:MODEL is our provider for that vendor, with Adaline's config names."""
-    if len(rest) < 3 or not all(rest[:3]):
-        return (f"provider {pid!r}: an Adaline Gateway provider is adaline:VENDOR:chat:MODEL or adaline:VENDOR:embedding:MODEL; "
-                "promptfoo refuses it too")
-    vendor, kind, model = rest[0], rest[1], ":".join(rest[2:])
-    if kind in ("embedding", "embeddings"):
-        if vendor not in ADALINE_EMBEDDING:
-            return (f"unsupported: provider {pid!r}: Adaline embeddings of {vendor!r} are not part of prompt-review "
-                    f"(embeddings of: {', '.join(sorted(ADALINE_EMBEDDING))})")
-        return ADALINE_EMBEDDING[vendor], model, (("api", "embedding"), ("gateway", "adaline"))
-    if kind != "chat":
-        return f"unsupported: provider {pid!r} is not a chat model ({kind}); prompt-review reviews text answers of chat models"
-    if vendor not in ADALINE_CHAT:
-        return f"unsupported: provider {pid!r}: Adaline's {vendor!r} is not part of prompt-review (vendors: {', '.join(sorted(ADALINE_CHAT))})"
-    if vendor == "vertex" and not model.startswith("gemini"):
-        return f"unsupported: provider {pid!r}: Adaline calls Gemini models on Vertex; other model families are not part of it"
-    return ADALINE_CHAT[vendor], model, (("gateway", "adaline"),)
 
 
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:

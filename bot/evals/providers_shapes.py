@@ -70,3 +70,8 @@ def segment(value: str, what: str = "model") -> str:
     if value in ("", ".", ".."):
         raise WireError(f"{what} {value!r} is not a valid name", CheckError.URL_REFUSED)
     return quote(value, safe="")
+
+
+def is_chat(messages: Messages) -> bool:
+    """A prompt that promptfoo hands the provider as a JSON message list (not one user text)."""
+    return not (len(messages) == 1 and messages[0][0] == "user")

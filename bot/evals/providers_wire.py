@@ -14,15 +14,16 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from bot.evals import providers_adaline as adaline
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS, json_path
-from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, mapping, one_line, segment
+from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, mapping, one_line, segment
 from bot.evals.suite import ProviderSpec
 
 API_VERSION_AZURE = "2024-10-21"
 ANTHROPIC_VERSION = "2023-06-01"
 _mapping, _count, _finish = mapping, count, finish  # shared with bot.evals.providers_wire_extra
-__all__ = ["Messages", "Parsed", "WireError", "checked_name", "one_line", "segment", "request", "parse"]
+__all__ = ["Messages", "Parsed", "WireError", "checked_name", "is_chat", "one_line", "segment", "request", "parse"]
 
 
 def _reported(data: dict, key: str) -> str | None:
@@ -78,9 +79,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
     wire = _wire(spec)
     params = _params(spec)
     if spec.option("adaline"):  # promptfoo's Adaline Gateway: OpenAI-form settings in the vendor's own form
-        if spec.option("adaline") == "gateway" and more.is_chat(messages):
+        if spec.option("adaline") == "gateway" and is_chat(messages):
             params = dict(spec.option("adaline_chat") or ())
-        params = more.adaline_params(wire, params)
+        params = adaline.adaline_params(wire, params)
     if wire == "cohere":
         return more.cohere_request(spec.model, params, messages)
     if wire == "huggingface":
@@ -285,7 +286,7 @@ def parse(spec: ProviderSpec, data: Any, chat: bool = False) -> Parsed:
         if fmt:
             chat_reading = fmt == "gateway" and chat
             json_schema = not chat_reading and _mapping(dict(spec.params).get("response_format")).get("type") == "json_schema"
-            return more.adaline_answer(wire, data, parsed, "openai" if chat_reading else fmt, json_schema)
+            return adaline.adaline_answer(wire, data, parsed, "openai" if chat_reading else fmt, json_schema)
         return parsed
     except WireError as exc:
         if str(exc).startswith(f"{spec.id}:"):
