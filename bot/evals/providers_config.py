@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
-from bot.evals.providers_adaline import ADALINE_FORMS, adaline_chat_params, adaline_config, adaline_kind
-from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS, MIME, SAGEMAKER_TYPES, replicate_model_ok
+from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
+from bot.evals.providers_more import Reading, more_config, more_kind
+from bot.evals.providers_shapes import json_path
+from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -134,10 +136,6 @@ PLACE_KEYS = {
 }
 BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "showDocuments"}
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
-SAGEMAKER_KEYS = {"endpoint", "contentType", "acceptType", "modelType", "responseFormat"}  # kept in options
-SAGEMAKER_INERT = {"delay", "basePath"}
-# workspaceUrl and usageContext (sent as usage_context) are read; the other two change nothing a verdict sees
-DATABRICKS_KEYS = {"workspaceUrl", "usageContext", "isPayPerToken", "aiGatewayConfig"}
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
     "apiKeyEnvar": "reading arbitrary environment variables is not allowed",
@@ -161,19 +159,6 @@ REFUSED_PROVIDER_PREFIXES = {
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
 # agent SDKs run tools (shell, files) on the machine that runs the eval: never part of prompt-review
 AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code"}
-# transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.
-JSON_PATH = re.compile(r"^\s*json((?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[(?:'[^'\\]*'|\"[^\"\\]*\")\])*)\s*$")
-_PATH_PART = re.compile(r"\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['([^'\\]*)'\]|\[\"([^\"\\]*)\"\]")
-
-
-def json_path(expr: str) -> tuple[str | int, ...] | None:
-    """`json.choices[0].text` → ('choices', 0, 'text'); None for anything that is not a plain path."""
-    m = JSON_PATH.match(expr)
-    if m is None:
-        return None
-    return tuple(int(n) if n else (a or b or c) for a, n, b, c in _PATH_PART.findall(m.group(1)))
-
-
 def vendor_of(spec: ProviderSpec) -> Vendor:
     return VENDORS[spec.kind]
 
@@ -205,47 +190,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, rest[0], (("api", "embedding"),)
     if head == "adaline":
         return adaline_kind(pid, rest)
-    if head == "voyage":
-        model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
-        if embedding and model:
-            return "voyage", model, (("api", "embedding"),)
-        return f"unsupported: provider {pid!r} is not a chat model (Voyage AI serves embeddings: a grader's `embedding:` only)"
-    if head == "cohere":
-        if len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
-            return ("cohere", rest[1], (("api", "embedding"),)) if embedding else (
-                f"unsupported: provider {pid!r} is not a chat model (embedding); it serves as a grader's embedding only")
-        if len(rest) == 1 and rest[0] and rest[0] not in ("chat", "embedding", "embeddings"):
-            return "cohere", rest[0], ()
-        if len(rest) == 2 and rest[0] == "chat" and rest[1]:
-            return "cohere", rest[1], ()
-    if head == "llama":  # promptfoo's llama.cpp provider: the model is whatever the server loaded
-        return "llama", ":".join(rest) or "llama", ()
-    if head in ("huggingface", "hf"):
-        if len(rest) >= 2 and rest[0] == "text-generation" and rest[1]:
-            return "huggingface", ":".join(rest[1:]), ()
-        if rest and rest[0] in ("chat",):
-            pass  # falls through to the list of supported vendors
-        elif rest:
-            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews text answers "
-                    "(huggingface:text-generation:MODEL)")
-    if head == "sagemaker":
-        if rest and rest[0] in ("embedding", "embeddings"):
-            return f"unsupported: provider {pid!r} is not a chat model (embedding); SageMaker embedding endpoints are not part of prompt-review"
-        if len(rest) >= 2 and rest[0] and rest[1]:
-            if rest[0] not in SAGEMAKER_TYPES:
-                return (f"provider {pid!r}: model type {rest[0]!r} is not one of SageMaker's ({', '.join(SAGEMAKER_TYPES)}); "
-                        "promptfoo refuses it too")
-            return "sagemaker", ":".join(rest[1:]), (("modelType", rest[0]),)
-        if len(rest) == 1 and rest[0]:
-            return "sagemaker", rest[0], ()
-    if head == "replicate":
-        if rest and rest[0] in ("image", "moderation", "audio", "video"):
-            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "
-                    "text answers of chat models")
-        model = ":".join(rest)
-        if replicate_model_ok(model):
-            return "replicate", model, ()
-        return f"unsupported: provider {pid!r}: a Replicate model is replicate:OWNER/NAME or replicate:OWNER/NAME:VERSION"
+    more = more_kind(pid, head, rest, embedding)
+    if more is not None:
+        return more
     if head == "openai":
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "openai", rest[1], ()
@@ -336,9 +283,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if not isinstance(config, dict):
         errors.add(located, body_where + ("config",), "provider config must be a mapping")
         return None
-    params: list[tuple[str, Any]] = []
-    opts = dict(options)
-    base_url = None
+    reading = Reading(model, opts=dict(options))
+    params, opts = reading.params, reading.opts  # the same list and mapping: filled in below
     origin: dict[str, str] = {}
     if opts.get("gateway") == "adaline" and opts.get("api") != "embedding":
         config, origin, opts["adaline"] = adaline_config(config, kind)
@@ -347,47 +293,15 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
-        elif kind == "databricks" and key in DATABRICKS_KEYS:
-            if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl (allowlist; never the operator's key)
-                if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-                    errors.add(located, at, "workspaceUrl must be an http(s) URL")
-                else:
-                    base_url = value.rstrip("/") + "/serving-endpoints"
-            elif key == "usageContext":
-                params.append(("passthrough", {"usage_context": value}))
-        elif kind == "helicone" and key in ("baseUrl", "router", "model"):
-            if not isinstance(value, str) or (key == "router" and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value)) or (
-                    key == "baseUrl" and not value.startswith(("http://", "https://"))):
-                errors.add(located, at, {"baseUrl": "baseUrl must be an http(s) URL", "router": "router must be a router name",
-                                         "model": "model must be text"}[key])
-            elif key == "baseUrl":  # a suite's gateway: a suite URL like apiBaseUrl (allowlist; never the operator's key)
-                base_url = value.rstrip("/")
-            elif key == "model":
-                model = value
-            else:
-                opts["router"] = value
-        elif kind == "llama" and key == "baseUrl":
-            continue  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
-        elif kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL (allowlist)
-            if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-                errors.add(located, at, "apiEndpoint must be an http(s) URL")
-            base_url = value
+        elif (handled := more_config(kind, key, value, reading)) is not None:
+            if handled:
+                errors.add(located, at, handled)
         elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
-            base_url = value
-        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()) or (wire == "sagemaker" and key in SAGEMAKER_INERT):
+            reading.base_url = value
+        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()):
             continue
-        elif wire == "sagemaker" and key == "transform":
-            errors.add(located, at, "refused: transform: executes code from the PR (a prompt transform)")
-        elif wire == "sagemaker" and key in SAGEMAKER_KEYS:
-            problem = _sagemaker_problem(key, value)
-            if problem:
-                errors.add(located, at, problem)
-            elif key == "responseFormat":
-                opts["responsePath"] = value.get("path")
-            elif key != "modelType" or "modelType" not in opts:  # the id's model type comes first, as promptfoo
-                opts[key] = value
         elif (key in PROVIDER_PARAMS or key in PASSTHROUGH.get(wire, set()) or (wire == "replicate" and key not in PLACE_KEYS)
               or (opts.get("adaline") and key in ADALINE_FORMS)):
             params.append((key, value))
@@ -404,13 +318,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
-    if opts.get("adaline") == "gateway":  # what a chat prompt gets (promptfoo reads the config in OpenAI's names then)
-        opts["adaline_chat"] = tuple(sorted(adaline_chat_params(dict(params)).items()))
-    if kind == "helicone" and base_url is not None:
-        base_url += f"/router/{opts['router']}" if opts.get("router") else "/ai"
-    if kind == "sagemaker" and opts.get("modelType") is None:
-        errors.add(located, where, f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
-                                   f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")
+    reading.finish(kind, pid)
+    params, opts, base_url, model = reading.params, reading.opts, reading.base_url, reading.model
+    for problem in reading.problems:
+        errors.add(located, where, problem)
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -421,23 +332,6 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     prompts = tuple(body["prompts"]) if isinstance(body.get("prompts"), list) else ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
-
-
-def _sagemaker_problem(key: str, value: Any) -> str | None:
-    if key == "modelType" and value not in SAGEMAKER_TYPES:
-        return f"modelType must be one of {', '.join(SAGEMAKER_TYPES)}"
-    if key in ("contentType", "acceptType") and (not isinstance(value, str) or not MIME.match(value)):
-        return f"{key} must be a media type such as application/json"
-    if key == "endpoint" and (not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", value)):
-        return "endpoint must be a SageMaker endpoint name (letters, digits, hyphens)"
-    if key == "responseFormat":
-        if not isinstance(value, dict) or set(value) - {"type", "path"}:
-            return "responseFormat must be a mapping of type and path"
-        path = value.get("path")
-        if path is not None and (not isinstance(path, str) or json_path(path) is None):
-            return ("refused: responseFormat.path: executes code from the PR (a JavaScript expression); a plain "
-                    "property path such as json.generated_text or json[0].generated_text is read without running code")
-    return None
 
 
 _TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")

@@ -75,3 +75,16 @@ def segment(value: str, what: str = "model") -> str:
 def is_chat(messages: Messages) -> bool:
     """A prompt that promptfoo hands the provider as a JSON message list (not one user text)."""
     return not (len(messages) == 1 and messages[0][0] == "user")
+
+
+# transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.
+JSON_PATH = re.compile(r"^\s*json((?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[(?:'[^'\\]*'|\"[^\"\\]*\")\])*)\s*$")
+_PATH_PART = re.compile(r"\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['([^'\\]*)'\]|\[\"([^\"\\]*)\"\]")
+
+
+def json_path(expr: str) -> tuple[str | int, ...] | None:
+    """`json.choices[0].text` → ('choices', 0, 'text'); None for anything that is not a plain path."""
+    m = JSON_PATH.match(expr)
+    if m is None:
+        return None
+    return tuple(int(n) if n else (a or b or c) for a, n, b, c in _PATH_PART.findall(m.group(1)))

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from bot.evals import providers_adaline as adaline
 from bot.evals import providers_wire_extra as more
-from bot.evals.providers_config import VENDORS, json_path
-from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, mapping, one_line, segment
+from bot.evals.providers_config import VENDORS
+from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, json_path, mapping, one_line, segment
 from bot.evals.suite import ProviderSpec
 
 API_VERSION_AZURE = "2024-10-21"
