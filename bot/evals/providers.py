@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
@@ -29,6 +29,7 @@ from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
+from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
@@ -177,11 +178,6 @@ def error_message(raw: bytes) -> str | None:
     error = data.get("error") if isinstance(data, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return one_line(message) or None if isinstance(message, str) else None
-
-
-def _count(value: Any) -> int:
-    """A token count from the answer; anything odd counts as 0 rather than failing the case."""
-    return value if isinstance(value, int) and 0 <= value < 10**12 else 0
 
 
 @dataclass(frozen=True)
@@ -492,54 +488,18 @@ class Caller:
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
 
-    @staticmethod
-    def _segment(spec: ProviderSpec, name: str) -> str:
+    async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         try:
-            return wire.segment(name)
+            path, body = embedding_request(spec, text)
         except wire.WireError as exc:
             raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
-
-    async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
-        if VENDORS[spec.kind].wire == "gemini":
-            endpoint = await self._endpoint(spec, f"/v1beta/models/{self._segment(spec, spec.model)}:embedContent")
-            data = await self._post(spec, endpoint, {"content": {"parts": [{"text": text}]}})
-            try:
-                return [float(x) for x in data["embedding"]["values"]]
-            except (KeyError, TypeError, ValueError):
-                raise ProviderError(f"{spec.id}: response has no embedding.values", kind=CheckError.BAD_RESPONSE) from None
-        if VENDORS[spec.kind].wire == "bedrock":  # InvokeModel: Titan's {inputText} or Cohere's {texts}, as promptfoo sends them
-            cohere = ".cohere." in f".{spec.model}"
-            endpoint = await self._endpoint(spec, f"/model/{self._segment(spec, spec.model)}/invoke")
-            data = await self._post(spec, endpoint, {"texts": [text], "input_type": "search_document"} if cohere else {"inputText": text})
-            try:
-                vector = [float(x) for x in (data["embeddings"][0] if cohere else data["embedding"])]
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise ProviderError(f"{spec.id}: response has no {'embeddings[0]' if cohere else 'embedding'}", kind=CheckError.BAD_RESPONSE) from None
-            self.meter.record(spec, spec.model, _count(data.get("inputTextTokenCount")), 0)
-            return vector
-        if VENDORS[spec.kind].wire == "cohere":  # promptfoo's body for cohere:embedding:MODEL
-            endpoint = await self._endpoint(spec, "/v1/embed")
-            data = await self._post(spec, endpoint, {"model": spec.model, "texts": [text], "input_type": "classification", "truncate": "NONE"})
-            try:
-                vector = [float(x) for x in data["embeddings"][0]]
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise ProviderError(f"{spec.id}: response has no embeddings[0]", kind=CheckError.BAD_RESPONSE) from None
-            units = data.get("meta", {}).get("billed_units", {}) if isinstance(data.get("meta"), dict) else {}
-            self.meter.record(spec, spec.model, _count(units.get("input_tokens") if isinstance(units, dict) else 0), 0)
-            return vector
-        if VENDORS[spec.kind].wire != "openai":
-            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible, Gemini, Cohere or Bedrock provider")
-        version = spec.option("apiVersion") or wire.API_VERSION_AZURE
-        path = (f"/openai/deployments/{self._segment(spec, spec.model)}/embeddings?api-version={quote(str(version), safe='')}"
-                if spec.kind == "azure" else "/embeddings")
-        endpoint = await self._endpoint(spec, path)
-        data = await self._post(spec, endpoint, {"model": spec.model, "input": text})
+        data = await self._post(spec, await self._endpoint(spec, path), body)
         try:
-            vector = [float(x) for x in data["data"][0]["embedding"]]
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise ProviderError(f"{spec.id}: response has no data[0].embedding", kind=CheckError.BAD_RESPONSE) from None
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        self.meter.record(spec, spec.model, _count(usage.get("prompt_tokens")), 0)
+            vector, tokens = embedding_answer(spec, data)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+        if tokens is not None:
+            self.meter.record(spec, spec.model, tokens, 0)
         return vector
 
 
