@@ -407,3 +407,34 @@ def test_adaline_reads_a_gateway_config_in_openais_names_for_a_chat_prompt_as_pr
     assert chat_body["max_tokens"] == 1024 and chat_body["temperature"] == 0.4 and "response_format" not in chat_body
     answer = {"choices": [{"message": {"content": "not json"}, "finish_reason": "stop"}]}
     assert parse(spec, answer, chat=True).text == "not json"
+
+
+def test_a_review_of_a_suite_over_the_new_vendors_scores_each_answer_end_to_end(server):
+    """The whole run (cases, cache, scoring) over real HTTP: each vendor's answer reaches the assertions
+    in the form promptfoo gives it (Replicate's pieces joined, an Adaline answer, Cohere's text)."""
+    from bot.evals import EvalRequest, MemoryCache, run_evals
+    from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
+
+    suite = ("prompts: ['Please reply with \"pong\"']\nproviders:\n"
+             "  - cohere:command-r-plus\n"
+             "  - {id: 'replicate:meta/llama-2-7b-chat', config: {prompt: {prefix: '[INST] ', suffix: ' [/INST]'}}}\n"
+             "  - {id: 'adaline:openai:chat:gpt-4.1-mini', config: {maxTokens: 50}}\n"
+             "  - {id: 'sagemaker:jumpstart:my-endpoint', config: {region: us-west-2}}\n"
+             "  - databricks:databricks-meta-llama-3-3-70b-instruct\n"
+             "tests:\n  - assert: [{type: equals, value: pong}, {type: finish-reason, value: stop}]\n"
+             "  - assert: [{type: starts-with, value: po}]\n")
+    env = {"COHERE_API_BASE_URL": server, "COHERE_API_KEY": KEY, "REPLICATE_BASE_URL": f"{server}/v1", "REPLICATE_API_TOKEN": KEY,
+           "OPENAI_BASE_URL": f"{server}/v1", "OPENAI_API_KEY": KEY, "SAGEMAKER_BASE_URL": server,
+           "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET,
+           "DATABRICKS_WORKSPACE_URL": server, "DATABRICKS_TOKEN": KEY}
+    request = EvalRequest(MemoryTree({}), MemoryTree({"promptfooconfig.yaml": suite}), EvalsConfig(timeout_s=10), env=env)
+    report = asyncio.run(run_evals(request, MemoryCache()))
+    verdicts = {(c.key.rsplit("::", 1)[1], c.head.passed, c.head.error) for c in report.cases()}
+    slots = ["cohere:command-r-plus", "replicate:meta/llama-2-7b-chat", "adaline:openai:chat:gpt-4.1-mini",
+             "sagemaker:jumpstart:my-endpoint", "databricks:databricks-meta-llama-3-3-70b-instruct"]
+    assert {(s, True, None) for s in slots} <= verdicts, verdicts  # starts-with: every vendor
+    # equals + finish-reason: every vendor but SageMaker's JumpStart, whose answer reports no finish reason,
+    # which makes that assertion a case error there (never a pass)
+    sagemaker = [v for v in verdicts if v[0] == "sagemaker:jumpstart:my-endpoint" and v[2]]
+    assert len(sagemaker) == 1 and "did not report why the answer ended" in sagemaker[0][2]
+    assert len(report.cases()) == 10 and len(verdicts) == 6
