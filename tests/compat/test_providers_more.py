@@ -246,6 +246,7 @@ def test_sagemaker_payloads_are_promptfoos_and_a_response_path_picks_the_output(
                                                            "do_sample": True, "return_full_text": False}}
     assert parse(hf, [{"generated_text": "Why did…"}]).text == "Why did…"
     assert parse(hf, {"error": "cold"}).text == '{"error": "cold"}'  # the path is not there: the whole answer, as promptfoo
+    assert parse(provider("  - sagemaker:custom:plain\n"), "Hello there").text == "Hello there"  # an answer that is not JSON
     by_config = provider("  - id: sagemaker:my-endpoint\n    config: {modelType: openai}\n")
     assert request(by_config, ASK)[1] == {"messages": [{"role": r, "content": c} for r, c in ASK], "max_tokens": 1024,
                                           "temperature": 0.7, "top_p": 1.0}
