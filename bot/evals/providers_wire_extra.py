@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from bot.core.errors import CheckError
-from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, mapping, segment
+from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, mapping, one_line, segment
 
 # ---- Cohere (chat API v1, as promptfoo's cohere provider calls it) -------------------------------
 
@@ -26,8 +26,6 @@ def cohere_request(model: str, params: dict[str, Any], messages: Messages) -> tu
     """The v1 chat body: the last user message is `message`, the turns before it `chat_history`, system
     messages the `preamble` (unless the config sets one)."""
     params = {**COHERE_DEFAULTS, **params}
-    if "max_tokens" in params and not isinstance(params["max_tokens"], int):
-        raise WireError("cohere: max_tokens must be a whole number", CheckError.OTHER)
     if "stop" in params:
         params.setdefault("stop_sequences", params.pop("stop"))
     if "top_p" in params:
@@ -53,7 +51,7 @@ def cohere_parse(data: dict[str, Any], show_search_queries: bool, show_documents
     if not isinstance(text, str):
         message = data.get("message")
         if isinstance(message, str):  # an error reported in a 200 answer
-            raise WireError(f"cohere: {message[:200]}", CheckError.OTHER)
+            raise WireError(f"cohere: {one_line(message)}", CheckError.OTHER)
         raise WireError("response has no text")
     if show_search_queries and isinstance(data.get("search_queries"), list):
         text += "\n\nSearch Queries:\n" + "\n".join(str(mapping(q).get("text", "")) for q in data["search_queries"])
@@ -118,7 +116,7 @@ def replicate_parse(data: dict[str, Any]) -> Parsed:
         raise Pending(f"/predictions/{ident}")
     if status != "succeeded":
         error = data.get("error")
-        why = error[:200] if isinstance(error, str) and error else f"status {str(status)[:40]}"
+        why = one_line(error) if isinstance(error, str) and error else f"status {one_line(str(status), 40)}"
         raise WireError(f"replicate: the prediction did not succeed ({why})", CheckError.OTHER)
     output = data.get("output")
     if isinstance(output, list) and all(isinstance(x, str) for x in output):
@@ -217,7 +215,7 @@ def hf_request(model: str, own_endpoint: bool, params: dict[str, Any], messages:
 
 def hf_parse(data: Any) -> Parsed:
     if isinstance(data, dict) and data.get("error"):
-        raise WireError(f"huggingface: {str(data['error'])[:200]}", CheckError.OTHER)
+        raise WireError(f"huggingface: {one_line(str(data['error']))}", CheckError.OTHER)
     first = mapping(data[0]) if isinstance(data, list) and data else {}
     text = mapping(data).get("generated_text") or first.get("generated_text")
     if not isinstance(text, str):

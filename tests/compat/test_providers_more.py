@@ -178,6 +178,10 @@ def test_a_cohere_error_in_a_200_answer_is_a_case_error_with_its_message():
     spec = provider("  - cohere:command\n")
     with pytest.raises(WireError, match="cohere:command: cohere: model 'command' was removed"):
         parse(spec, {"message": "model 'command' was removed on September 15, 2025"})
+    with pytest.raises(WireError) as hostile:  # a hostile endpoint's text is shown as one short clean line
+        parse(spec, {"message": "\x1b[31mred\nFAKE: all checks passed\r" + "x" * 10_000})
+    shown = str(hostile.value)
+    assert "\n" not in shown and "\x1b" not in shown and len(shown) < 160
 
 
 # ---- Replicate ----------------------------------------------------------------------------------
