@@ -22,9 +22,19 @@ _COHERE_FINISH = {"COMPLETE": "stop", "MAX_TOKENS": "length", "ERROR_TOXIC": "co
                   "TOOL_CALL": "tool_calls"}
 
 
+# models promptfoo sends to Cohere's chat API v2 (messages in, message.content out); every other model: v1
+COHERE_V2_MODELS = {"command-a-plus-05-2026", "north-mini-code-1-0"}
+_COHERE_V2_FIELDS = {"tools", "response_format", "safety_mode", "max_tokens", "stop_sequences", "temperature", "seed",
+                     "frequency_penalty", "presence_penalty", "k", "p", "logprobs", "tool_choice", "thinking", "priority",
+                     "strict_tools", "documents", "citation_options"}
+_V1_ONLY = {"connectors": "connectors", "search_queries_only": "search_queries_only", "prompt_truncation": "prompt_truncation"}
+
+
 def cohere_request(model: str, params: dict[str, Any], messages: Messages) -> tuple[str, dict[str, Any]]:
     """The v1 chat body: the last user message is `message`, the turns before it `chat_history`, system
-    messages the `preamble` (unless the config sets one)."""
+    messages the `preamble` (unless the config sets one). For the v2 models, the messages themselves."""
+    if model in COHERE_V2_MODELS:
+        return _cohere_v2(model, params, messages)
     params = {**COHERE_DEFAULTS, **params}
     if "stop" in params:
         params.setdefault("stop_sequences", params.pop("stop"))
@@ -46,7 +56,26 @@ def cohere_request(model: str, params: dict[str, Any], messages: Messages) -> tu
     return "/v1/chat", body
 
 
+def _cohere_v2(model: str, params: dict[str, Any], messages: Messages) -> tuple[str, dict[str, Any]]:
+    for key, name in _V1_ONLY.items():
+        if params.get(key) and params.get(key) != "OFF":
+            raise WireError(f"cohere: the v2 chat API of {model} has no {name} (use a v2 tool definition)", CheckError.OTHER)
+    params = {**{k: v for k, v in COHERE_DEFAULTS.items() if k in _COHERE_V2_FIELDS}, **params}
+    if "stop" in params:
+        params.setdefault("stop_sequences", params.pop("stop"))
+    listed = [{"role": r, "content": c} for r, c in messages]
+    preamble = params.get("preamble") or params.get("preamble_override")
+    history = params.get("chat_history") or params.get("chatHistory") or []
+    head = ([{"role": "system", "content": preamble}] if isinstance(preamble, str) and preamble else []) + [
+        {"role": "assistant" if str(mapping(m).get("role", "")).lower() == "chatbot" else str(mapping(m).get("role", "user")).lower(),
+         "content": mapping(m).get("message", "")} for m in history if isinstance(history, list)]
+    body = {k: v for k, v in params.items() if k in _COHERE_V2_FIELDS}
+    return "/v2/chat", {**body, "model": model, "messages": head + listed}
+
+
 def cohere_parse(data: dict[str, Any], show_search_queries: bool, show_documents: bool) -> Parsed:
+    if isinstance(data.get("message"), dict):  # the v2 answer
+        return _cohere_v2_parse(data)
     text = data.get("text")
     if not isinstance(text, str):
         message = data.get("message")
@@ -63,6 +92,26 @@ def cohere_parse(data: dict[str, Any], show_search_queries: bool, show_documents
     return Parsed(text, count(units.get("input_tokens")) or count(tokens.get("prompt_tokens")),
                   count(units.get("output_tokens")) or count(tokens.get("response_tokens")),
                   finish(data.get("finish_reason"), _COHERE_FINISH))
+
+
+def _cohere_v2_parse(data: dict[str, Any]) -> Parsed:
+    message = data["message"]
+    content = message.get("content")
+    text = content if isinstance(content, str) else "".join(
+        p if isinstance(p, str) else str(mapping(p).get("text", "")) for p in content or [] if isinstance(p, (str, dict)))
+    calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) and message.get("tool_calls") else None
+    reason = finish(data.get("finish_reason"), {**_COHERE_FINISH, "ERROR": "error", "TIMEOUT": "timeout"})
+    if reason in ("error", "timeout"):  # a failed generation reported with HTTP 200 (promptfoo: an error)
+        raise WireError(f"cohere: generation failed with finish_reason {one_line(str(data.get('finish_reason')), 40)}", CheckError.OTHER)
+    usage = mapping(data.get("usage"))
+    units = mapping(usage.get("tokens")) or mapping(usage.get("billed_units"))
+    tokens = (count(units.get("input_tokens")), count(units.get("output_tokens")))
+    if calls:  # promptfoo's output: the tool calls, or the message with its text when it has both
+        output = {**message, "content": text} if text else calls
+        return Parsed(json.dumps(output, ensure_ascii=False), *tokens, "tool_calls", structured=True)
+    if not text:
+        raise WireError("cohere: the v2 answer has no text content")
+    return Parsed(text, *tokens, reason)
 
 
 # ---- Replicate (predictions API) ------------------------------------------------------------------

@@ -81,6 +81,25 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             body["search_queries"] = [{"text": message, "generation_id": body["generation_id"]}]
         return JSONResponse(body)
 
+    @app.post("/v2/chat")
+    async def cohere_chat_v2(request: Request) -> Response:
+        if not bearer_ok(request):
+            return JSONResponse({"message": "invalid api token"}, status_code=401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        model, chat = data.get("model"), [m for m in data.get("messages") or [] if isinstance(m, dict)]
+        if not isinstance(model, str) or not chat:
+            return JSONResponse({"message": "invalid request: model and messages are required"}, status_code=400)
+        got = await reply(request, "cohere.chat.v2", model, chat, data.get("max_tokens"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({"id": str(uuid.uuid4()), "finish_reason": "MAX_TOKENS" if truncated else "COMPLETE",
+                             "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+                             "usage": {"billed_units": {"input_tokens": sum(wire.count_tokens(str(m.get("content"))) for m in chat),
+                                                        "output_tokens": wire.count_tokens(text)}}})
+
     @app.post("/v1/embed")
     async def cohere_embed(request: Request) -> Response:
         if not bearer_ok(request):

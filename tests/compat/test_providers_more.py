@@ -443,3 +443,16 @@ def test_a_review_of_a_suite_over_the_new_vendors_scores_each_answer_end_to_end(
     sagemaker = [v for v in verdicts if v[0] == "sagemaker:jumpstart:my-endpoint" and v[2]]
     assert len(sagemaker) == 1 and "did not report why the answer ended" in sagemaker[0][2]
     assert len(report.cases()) == 10 and len(verdicts) == 6
+
+
+def test_coheres_newest_models_speak_the_v2_chat_api_as_promptfoo_sends_them(server):
+    spec = provider("  - id: cohere:command-a-plus-05-2026\n    config: {preamble: Be brief., max_tokens: 50}\n")
+    path, body = request(spec, ASK)
+    assert path == "/v2/chat" and body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert body["messages"][1:] == [{"role": r, "content": c} for r, c in ASK] and (body["temperature"], body["p"]) == (0.3, 0.75)
+    outcome = call({"COHERE_API_BASE_URL": server, "COHERE_API_KEY": KEY}, spec)
+    assert isinstance(outcome, Completion) and outcome.text == "pong" and outcome.finish_reason == "stop" and outcome.tokens_out == 1
+    with pytest.raises(WireError, match="has no connectors"):
+        request(provider("  - id: cohere:north-mini-code-1-0\n    config: {connectors: [{id: web-search}]}\n"), ASK)
+    with pytest.raises(WireError, match="generation failed with finish_reason ERROR"):
+        parse(spec, {"message": {"role": "assistant", "content": [{"type": "text", "text": "par"}]}, "finish_reason": "ERROR"})
