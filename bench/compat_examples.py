@@ -49,7 +49,7 @@ _RULES = (
     ("multimodal", r"content parts|is not text \(an image"),
     ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
-                r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`"),
+                r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"),
 )
 
 

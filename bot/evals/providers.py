@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -25,8 +26,10 @@ from bot.core import safejson
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.evals import providers_wire as wire
+from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
+from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
@@ -37,6 +40,7 @@ MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 60.0
 MAX_RESPONSE_BYTES = 4_000_000
 ERROR_BODY_BYTES = 16_384  # enough for an error JSON's message; the rest is never read
+POLL_INTERVAL_S = 1.0  # between looks at a Replicate prediction that has not finished (promptfoo's pace)
 
 
 @dataclass(frozen=True)
@@ -176,11 +180,6 @@ def error_message(raw: bytes) -> str | None:
     return one_line(message) or None if isinstance(message, str) else None
 
 
-def _count(value: Any) -> int:
-    """A token count from the answer; anything odd counts as 0 rather than failing the case."""
-    return value if isinstance(value, int) and 0 <= value < 10**12 else 0
-
-
 @dataclass(frozen=True)
 class _Endpoint:
     target: Target
@@ -231,13 +230,19 @@ class Caller:
         """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
         env = self.env
         if env.get(vendor.base_env):
-            return env[vendor.base_env].rstrip("/")
+            base = env[vendor.base_env].rstrip("/")
+            suffix = {"databricks": "/serving-endpoints", "docker": "/engines/v1",
+                      "helicone": f"/router/{spec.option('router')}" if spec.option("router") else "/ai"}.get(vendor.name, "")
+            return base + suffix
         if vendor.name == "azure":
             host = env.get("AZURE_OPENAI_API_HOST") or env.get("AZURE_API_HOST")
             return f"https://{host}".rstrip("/") if host else None
         if vendor.name == "bedrock":
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
             return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
+        if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
+            region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
+            return f"https://runtime.sagemaker.{wire.checked_name(region, 'sagemaker region')}.amazonaws.com"
         if vendor.name == "vertex":
             location = spec.option("location") or spec.option("region") or "us-central1"
             return f"https://{wire.checked_name(location, 'vertex location')}-aiplatform.googleapis.com"
@@ -245,7 +250,7 @@ class Caller:
 
     def _credentials(self, vendor: Vendor) -> tuple[str, str | None]:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
-        if vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK"):
+        if vendor.name == "sagemaker" or (vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
             if self.env.get(name):
@@ -253,8 +258,8 @@ class Caller:
         return (vendor.key_env[0] if vendor.key_env else ""), None
 
     def _auth_headers(self, vendor: Vendor, var: str, key: str) -> tuple[dict[str, str], Callable | None]:
-        if vendor.name == "bedrock" and var == "AWS_ACCESS_KEY_ID":
-            return {}, self._sigv4
+        if vendor.name in ("bedrock", "sagemaker") and var == "AWS_ACCESS_KEY_ID":
+            return {}, functools.partial(self._sigv4, vendor.name)
         auth = vendor.auth
         if auth == "x-api-key":
             return {"x-api-key": key}, None
@@ -264,7 +269,7 @@ class Caller:
             return {"x-goog-api-key": key}, None
         return {"Authorization": f"Bearer {key}"}, None
 
-    def _sigv4(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    def _sigv4(self, service: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
         # botocore signs (the canonical request has many edge cases); only its signer is used: credentials
         # come from this run's environment, never from botocore's chain (files, instance metadata). Imported
         # here: botocore adds ~150 ms to every start (`python -X importtime -c "import botocore.auth"`) and
@@ -273,11 +278,12 @@ class Caller:
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
 
-        region = httpx.URL(url).host.split(".")[1] if httpx.URL(url).host.startswith("bedrock-runtime.") else (
-            next((self.env[k] for k in AWS_REGION_ENV if self.env.get(k)), "us-east-1"))
+        host = httpx.URL(url).host
+        region = host.split(".")[1] if host.startswith("bedrock-runtime.") else host.split(".")[2] if host.startswith(
+            "runtime.sagemaker.") else next((self.env[k] for k in AWS_REGION_ENV if self.env.get(k)), "us-east-1")
         creds = Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"], self.env.get("AWS_SESSION_TOKEN") or None)
         request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(creds, "bedrock", region).add_auth(request)
+        SigV4Auth(creds, service, region).add_auth(request)
         return dict(request.headers.items())
 
     async def _endpoint(self, spec: ProviderSpec, path: str) -> _Endpoint:
@@ -293,6 +299,8 @@ class Caller:
         if operator is None and suite_base is None:
             needs = {"azure": "AZURE_OPENAI_BASE_URL or AZURE_OPENAI_API_HOST", "bedrock": "AWS_REGION",
                      "ollama": "OLLAMA_BASE_URL"}.get(vendor.name, vendor.base_env)
+            if vendor.name == "llama":  # promptfoo's default is the local server; the service never calls its own localhost on a PR's word
+                needs = "LLAMA_BASE_URL (a llama.cpp server)"
             raise ProviderError(f"{spec.id}: {needs} is not set (where this provider's requests go)", kind=CheckError.MISSING_CREDENTIALS)
         base = (suite_base or operator or "").rstrip("/")
         operator = operator or ""
@@ -314,8 +322,9 @@ class Caller:
         if trusted:
             target = Target(base + path)  # the operator's own server or the public API: used as it is
         else:
-            where = f"provider {spec.id} " + ("config.url" if vendor.wire == "http" else "config.apiBaseUrl") + (
-                f" (suite line {spec.line})" if spec.line else "")
+            field = {"http": "config.url", "huggingface": "config.apiEndpoint"}.get(vendor.wire) or (
+                "config.workspaceUrl" if vendor.name == "databricks" else "config.apiBaseUrl")
+            where = f"provider {spec.id} {field}" + (f" (suite line {spec.line})" if spec.line else "")
             try:
                 async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
                     target = await self.urls.target(base, path, where)
@@ -325,6 +334,11 @@ class Caller:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         if vendor.wire == "http":
             headers.update({str(k): str(v) for k, v in (spec.option("headers") or {}).items()})
+        if vendor.wire == "sagemaker":
+            headers.update({"Content-Type": str(spec.option("contentType") or "application/json"),
+                            "Accept": str(spec.option("acceptType") or "application/json")})
+        if vendor.wire == "replicate":  # answer within the attempt's deadline if the model can (1–60 s)
+            headers["Prefer"] = f"wait={max(1, min(60, int(self.timeout_s) - 1))}"
         target = Target(target.url, {**headers, **target.headers}, target.extensions)
         return _Endpoint(target, key_var, vendor.base_env, sent, bool(key), operator, sign)
 
@@ -334,7 +348,9 @@ class Caller:
             return f"{spec.id}: {key_var} is not set"
         return f"{spec.id}: no key is sent to this server: {key_var} goes only to {base_var} ({operator})"
 
-    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True) -> Any:
+    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, charge: bool = True) -> Any:
+        """The answer to one request, with retries; `charge` False for a look at a pending prediction
+        (not a model call: it is bounded by the call's deadline, not counted against the budget)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         attempts = 0
@@ -346,7 +362,8 @@ class Caller:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise self._timeout(spec, retryable=False)
-            self.meter.reserve()
+            if charge:
+                self.meter.reserve()
             attempts += 1
             try:
                 async with asyncio.timeout(min(self.timeout_s, remaining)):
@@ -379,11 +396,11 @@ class Caller:
             kind=CheckError.TIMEOUT,
         )
 
-    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: dict | None, expect_json: bool = True) -> Any:
+    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True) -> Any:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
         t = endpoint.target
         content = json.dumps(body).encode() if body is not None else b""
-        headers = {**dict(t.headers), **({"Content-Type": "application/json"} if body is not None else {})}
+        headers = {**({"Content-Type": "application/json"} if body is not None else {}), **dict(t.headers)}
         if endpoint.sign is not None:  # signed per attempt: the signature carries the time
             headers = endpoint.sign(t.url, content, headers)
         method = "GET" if body is None else str(spec.option("method", "POST")) if spec.kind == "http" else "POST"
@@ -449,36 +466,40 @@ class Caller:
         except wire.WireError as exc:
             raise ProviderError(str(exc), kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
-        data = await self._post(spec, endpoint, body, expect_json=spec.kind != "http")
-        try:
-            parsed = wire.parse(spec, data)
-        except wire.WireError as exc:
-            raise ProviderError(str(exc), kind=exc.kind) from None
+        data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker", "huggingface"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout_s
+        while True:
+            try:
+                parsed = wire.parse(spec, data, chat=wire.is_chat(messages))
+                break
+            except wire.WireError as exc:
+                raise ProviderError(str(exc), kind=exc.kind) from None
+            except more.Pending as pending:  # a Replicate prediction still running: look again until the deadline
+                if loop.time() + POLL_INTERVAL_S >= deadline:
+                    raise ProviderError(f"{spec.id}: the prediction did not finish within {self.call_timeout_s:g} s "
+                                        "(evals.call_timeout_s)", kind=CheckError.TIMEOUT) from None
+                await asyncio.sleep(POLL_INTERVAL_S)
+                if self.cancelled():
+                    raise Cancelled() from None
+                data = await self._post(spec, await self._endpoint(spec, pending.path), None, charge=False)
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
-        if VENDORS[spec.kind].wire == "gemini":
-            endpoint = await self._endpoint(spec, f"/v1beta/models/{spec.model}:embedContent")
-            data = await self._post(spec, endpoint, {"content": {"parts": [{"text": text}]}})
-            try:
-                return [float(x) for x in data["embedding"]["values"]]
-            except (KeyError, TypeError, ValueError):
-                raise ProviderError(f"{spec.id}: response has no embedding.values", kind=CheckError.BAD_RESPONSE) from None
-        if VENDORS[spec.kind].wire != "openai":
-            raise ProviderError(f"{spec.id}: embeddings need an OpenAI-compatible or Gemini provider")
-        version = spec.option("apiVersion") or wire.API_VERSION_AZURE
-        path = f"/openai/deployments/{spec.model}/embeddings?api-version={version}" if spec.kind == "azure" else "/embeddings"
-        endpoint = await self._endpoint(spec, path)
-        data = await self._post(spec, endpoint, {"model": spec.model, "input": text})
         try:
-            vector = [float(x) for x in data["data"][0]["embedding"]]
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise ProviderError(f"{spec.id}: response has no data[0].embedding", kind=CheckError.BAD_RESPONSE) from None
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        self.meter.record(spec, spec.model, _count(usage.get("prompt_tokens")), 0)
+            path, body = embedding_request(spec, text)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+        data = await self._post(spec, await self._endpoint(spec, path), body)
+        try:
+            vector, tokens = embedding_answer(spec, data)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+        if tokens is not None:
+            self.meter.record(spec, spec.model, tokens, 0)
         return vector
 
 

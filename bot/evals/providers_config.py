@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
+from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
+from bot.evals.providers_more import Reading, more_config, more_kind
+from bot.evals.providers_shapes import json_path
+from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -24,7 +28,7 @@ class Vendor:
     operator's base URL (a suite's own URL must pass the URL allowlist, and never receives the key)."""
 
     name: str
-    wire: str  # openai | anthropic | gemini | vertex | bedrock | ollama | http
+    wire: str  # openai | anthropic | gemini | vertex | bedrock | ollama | cohere | replicate | http
     key_env: tuple[str, ...]
     base_env: str
     default_base: str | None  # None: the operator must set base_env (or the suite a URL)
@@ -58,11 +62,27 @@ VENDORS: dict[str, Vendor] = {
     "cometapi": _compat("cometapi", "COMETAPI_KEY", "https://api.cometapi.com/v1"),
     "nscale": Vendor("nscale", "openai", ("NSCALE_API_KEY", "NSCALE_SERVICE_TOKEN"), "NSCALE_BASE_URL", "https://inference.api.nscale.com/v1"),
     "truefoundry": _compat("truefoundry", "TRUEFOUNDRY_API_KEY", "https://llm-gateway.truefoundry.com"),
+    "cohere": Vendor("cohere", "cohere", ("COHERE_API_KEY",), "COHERE_API_BASE_URL", "https://api.cohere.ai"),
+    "sagemaker": Vendor("sagemaker", "sagemaker", (), "SAGEMAKER_BASE_URL", None, "sigv4"),
+    "replicate": Vendor("replicate", "replicate", ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY"), "REPLICATE_BASE_URL",
+                        "https://api.replicate.com/v1"),
+    # Databricks serving endpoints speak chat completions at WORKSPACE/serving-endpoints (see Caller._operator_base)
+    "databricks": Vendor("databricks", "openai", ("DATABRICKS_TOKEN",), "DATABRICKS_WORKSPACE_URL", None),
+    "huggingface": Vendor("huggingface", "huggingface", ("HF_API_TOKEN", "HF_TOKEN"), "HUGGINGFACE_BASE_URL",
+                          "https://router.huggingface.co/hf-inference/models"),
+    "llama": Vendor("llama", "llamacpp", (), "LLAMA_BASE_URL", None, "none"),  # a llama.cpp server (promptfoo's `llama`)
+    # Docker Model Runner and a self-hosted Helicone AI Gateway: chat completions under the operator's server
+    # (DOCKER_MODEL_RUNNER_BASE_URL + /engines/v1; HELICONE_BASE_URL + /ai or /router/NAME, see Caller._operator_base)
+    "docker": Vendor("docker", "openai", ("DOCKER_MODEL_RUNNER_API_KEY",), "DOCKER_MODEL_RUNNER_BASE_URL", None),
+    "helicone": Vendor("helicone", "openai", ("HELICONE_API_KEY",), "HELICONE_BASE_URL", None),
+    # Voyage AI serves embeddings only (a grader's `embedding:`), in OpenAI's embeddings format
+    "voyage": Vendor("voyage", "openai", ("VOYAGE_API_KEY",), "VOYAGE_BASE_URL", "https://api.voyageai.com/v1"),
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
     "http": Vendor("http", "http", (), "", None, "none"),
 }
+EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(
     posixpath.basename(v.default_base.split("://", 1)[1].split("/", 1)[0]) for v in VENDORS.values() if v.default_base
 )
@@ -90,6 +110,14 @@ PASSTHROUGH = {
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
                 "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
+    # Cohere's v1 chat settings (connectors: Cohere's own web search, as promptfoo sends it)
+    "cohere": {"k", "p", "connectors", "prompt_truncation", "search_queries_only", "documents", "preamble", "preamble_override",
+               "chat_history", "chatHistory", "citation_quality", "tools", "tool_results", "force_single_step", "stop_sequences",
+               "max_input_tokens", "safety_mode", "response_format"},
+    "sagemaker": {"maxTokens", "topP", "stopSequences"},  # promptfoo's names; the model type decides the payload's
+    "huggingface": HF_PARAMETERS,
+    "llamacpp": LLAMACPP_PARAMS,
+    "replicate": set(),  # every config key is the model's input (promptfoo's rule): see parse_provider
     "http": set(),
     "echo": set(),
 }
@@ -104,7 +132,9 @@ PLACE_KEYS = {
     "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
     "apiHost": "azure", "deployment_id": "azure", "deploymentName": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
+    "showSearchQueries": "cohere", "showDocuments": "cohere",
 }
+BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "showDocuments"}
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
@@ -112,6 +142,7 @@ REFUSED_PROVIDER_CONFIG = {
     "accessKeyId": "credentials come from the environment only, never from the repository",
     "secretAccessKey": "credentials come from the environment only, never from the repository",
     "sessionToken": "credentials come from the environment only, never from the repository",
+    "profile": "credentials come from the environment only, never from the repository (an AWS profile is read from the machine's files)",
     "functionToolCallbacks": "executes code from the PR (tool callbacks)",
     "responseParser": "executes code from the PR (response parser)",
     "transformRequest": "executes code from the PR (request transform)",
@@ -122,24 +153,12 @@ REFUSED_PROVIDER_PREFIXES = {
     "python:": "python providers run code from the repository",
     "golang:": "golang providers run code from the repository",
     "ruby:": "ruby providers run code from the repository",
+    "package:": "package providers run code from the repository's npm packages",
     "webhook:": "webhook providers send outputs to an arbitrary URL (not part of prompt-review)",
 }
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
 # agent SDKs run tools (shell, files) on the machine that runs the eval: never part of prompt-review
 AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code"}
-# transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.
-JSON_PATH = re.compile(r"^\s*json((?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[(?:'[^'\\]*'|\"[^\"\\]*\")\])*)\s*$")
-_PATH_PART = re.compile(r"\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['([^'\\]*)'\]|\[\"([^\"\\]*)\"\]")
-
-
-def json_path(expr: str) -> tuple[str | int, ...] | None:
-    """`json.choices[0].text` → ('choices', 0, 'text'); None for anything that is not a plain path."""
-    m = JSON_PATH.match(expr)
-    if m is None:
-        return None
-    return tuple(int(n) if n else (a or b or c) for a, n, b, c in _PATH_PART.findall(m.group(1)))
-
-
 def vendor_of(spec: ProviderSpec) -> Vendor:
     return VENDORS[spec.kind]
 
@@ -165,10 +184,15 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, rest[1], (("api", "embedding"),)
         if head in ("azure", "azureopenai") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
             return "azure", rest[1], (("api", "embedding"),)
-        if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
-            return head, rest[1], (("api", "embedding"),)
+        if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) >= 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return head, ":".join(rest[1:]), (("api", "embedding"),)  # model names may hold colons (docker's ai/m:335M-F16)
         if head in VENDORS and VENDORS[head].wire == "openai" and len(rest) == 1 and "embedding" in rest[0]:
             return head, rest[0], (("api", "embedding"),)
+    if head == "adaline":
+        return adaline_kind(pid, rest)
+    more = more_kind(pid, head, rest, embedding)
+    if more is not None:
+        return more
     if head == "openai":
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "openai", rest[1], ()
@@ -192,6 +216,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":
+        if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
+            return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
         model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
         if model and rest[0] not in ("agents", "kb", "embeddings", "nova-sonic"):
             return "bedrock", model, ()
@@ -210,7 +236,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", "", ()
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(VENDORS))
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY))
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
@@ -257,26 +283,33 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if not isinstance(config, dict):
         errors.add(located, body_where + ("config",), "provider config must be a mapping")
         return None
-    params: list[tuple[str, Any]] = []
-    opts = dict(options)
-    base_url = None
+    reading = Reading(model, opts=dict(options))
+    params, opts = reading.params, reading.opts  # the same list and mapping: filled in below
+    origin: dict[str, str] = {}
+    if opts.get("gateway") == "adaline" and opts.get("api") != "embedding":
+        config, origin, opts["adaline"] = adaline_config(config, kind)
+    wire = VENDORS[kind].wire
     for key, value in config.items():
-        at = body_where + ("config", key)
+        at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
+        elif (handled := more_config(kind, key, value, reading)) is not None:
+            if handled:
+                errors.add(located, at, handled)
         elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
-            base_url = value
-        elif key in PROVIDER_PARAMS or key in PASSTHROUGH.get(VENDORS[kind].wire, set()):
-            params.append((key, value))
-        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(VENDORS[kind].wire, set()):
+            reading.base_url = value
+        elif key in INERT_CONFIG or key in INERT_FOR_WIRE.get(wire, set()):
             continue
+        elif (key in PROVIDER_PARAMS or key in PASSTHROUGH.get(wire, set()) or (wire == "replicate" and key not in PLACE_KEYS)
+              or (opts.get("adaline") and key in ADALINE_FORMS)):
+            params.append((key, value))
         elif key in PLACE_KEYS:
             if key == "systemInstruction" and isinstance(value, dict):
                 value = json.dumps(value, sort_keys=True)
-            if not isinstance(value, bool if key in ("isReasoningModel", "showThinking") else str):
-                errors.add(located, at, f"{key} must be {'true or false' if key in ('isReasoningModel', 'showThinking') else 'text'}")
+            if not isinstance(value, bool if key in BOOL_PLACE_KEYS else str):
+                errors.add(located, at, f"{key} must be {'true or false' if key in BOOL_PLACE_KEYS else 'text'}")
             opts[key] = value
         elif kind == "http" and key in HTTP_KEYS:
             problem = _http_problem(key, value)
@@ -285,6 +318,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
+    reading.finish(kind, pid)
+    params, opts, base_url, model = reading.params, reading.opts, reading.base_url, reading.model
+    for problem in reading.problems:
+        errors.add(located, where, problem)
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):

@@ -11,61 +11,25 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.core.errors import CheckError
-from bot.evals.providers_config import VENDORS, json_path
+from bot.evals import providers_adaline as adaline
+from bot.evals import providers_wire_extra as more
+from bot.evals.providers_config import VENDORS
+from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, json_path, mapping, one_line, segment
 from bot.evals.suite import ProviderSpec
 
-Messages = tuple[tuple[str, str], ...]
 API_VERSION_AZURE = "2024-10-21"
 ANTHROPIC_VERSION = "2023-06-01"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")  # a region, location or project id: it becomes part of a host or path
-
-
-def _mapping(value: object) -> dict:
-    """A JSON object from an answer, or {} for anything else (a missing or odd field never fails the parse)."""
-    return value if isinstance(value, dict) else {}
-
-
-class WireError(Exception):
-    """The answer does not have the vendor's shape; str() says which field is missing."""
-
-    def __init__(self, message: str, kind: CheckError = CheckError.BAD_RESPONSE):
-        super().__init__(message)
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class Parsed:
-    text: str
-    tokens_in: int = 0
-    tokens_out: int = 0
-    finish_reason: str | None = None  # promptfoo's normalised names: stop, length, content_filter, tool_calls
-    # What the provider says answered (re-validation notices a model changed behind the same name).
-    model: str | None = None
-    system_fingerprint: str | None = None
-    # the text is the JSON of an answer that is not text (tool calls, Gemini parts): promptfoo's output
-    # is then that object, and code (transforms, javascript/python) sees the object
-    structured: bool = False
-
-
-def one_line(text: str, limit: int = 120) -> str:
-    """Text from a remote server made safe to show: one line, no control characters, at most `limit` chars."""
-    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+_mapping, _count, _finish = mapping, count, finish  # shared with bot.evals.providers_wire_extra
+__all__ = ["Messages", "Parsed", "WireError", "checked_name", "is_chat", "one_line", "segment", "request", "parse"]
 
 
 def _reported(data: dict, key: str) -> str | None:
     """A `model` or `system_fingerprint` as the provider reported it, made safe to show and store."""
     value = data.get(key)
     return one_line(value, 200) or None if isinstance(value, str) else None
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and 0 <= value < 10**12 else 0
 
 
 def _params(spec: ProviderSpec) -> dict[str, Any]:
@@ -77,18 +41,6 @@ def _pick(params: dict[str, Any], *names: str) -> Any:
         if name in params:
             return params.pop(name)
     return None
-
-
-def _finish(value: Any, table: dict[str, str]) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return table.get(value, value.lower())
-
-
-def checked_name(value: str, what: str) -> str:
-    if not _NAME.match(value):
-        raise WireError(f"{what} {value[:40]!r} is not a valid name", CheckError.URL_REFUSED)
-    return value
 
 
 # ---- requests ----------------------------------------------------------------------------------
@@ -120,11 +72,30 @@ def _converse_tools(tools: list[Any], choice: Any) -> dict[str, Any]:
     return config
 
 
-def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any] | None]:
-    """(path under the base URL, JSON body) for one chat call; body None for a GET."""
+def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
+    """(path under the base URL, JSON body) for one chat call; body None for a GET. The body is a JSON
+    object but for a SageMaker `custom` endpoint given a chat (the message list, as promptfoo sends it)."""
     body: dict[str, Any]
     wire = _wire(spec)
     params = _params(spec)
+    if spec.option("adaline"):  # promptfoo's Adaline Gateway: OpenAI-form settings in the vendor's own form
+        if spec.option("adaline") == "gateway" and is_chat(messages):
+            params = dict(spec.option("adaline_chat") or ())
+        params = adaline.adaline_params(wire, params)
+    if wire == "cohere":
+        return more.cohere_request(spec.model, params, messages)
+    if wire == "huggingface":
+        return more.hf_request(spec.model, spec.base_url is not None, params, messages)
+    if wire == "llamacpp":
+        return more.llamacpp_request(params, messages)
+    if wire == "sagemaker":
+        endpoint = checked_name(str(spec.option("endpoint") or spec.model), "sagemaker endpoint")
+        return more.sagemaker_request(endpoint, str(spec.option("modelType")), params, messages)
+    if wire == "replicate":
+        try:
+            return more.replicate_request(spec.model, params, messages)
+        except WireError as exc:
+            raise WireError(f"{spec.id}: {exc}", exc.kind) from None
     if wire == "openai":
         if spec.option("api") == "responses":
             max_out = _pick(params, "max_output_tokens", "max_tokens", "max_completion_tokens")
@@ -141,7 +112,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
         if spec.kind == "azure":
             version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
             deployment = spec.option("deployment_id") or spec.option("deploymentName") or spec.model
-            return f"/openai/deployments/{quote(deployment, safe='')}/chat/completions?api-version={quote(version, safe='')}", body
+            return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
         return "/chat/completions", body
     if wire in ("anthropic", "vertex-anthropic"):
         system = "\n\n".join(c for r, c in messages if r == "system")
@@ -223,7 +194,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, dict[str, Any]
             body["system"] = system_blocks
         if inference:
             body["inferenceConfig"] = inference
-        return f"/model/{quote(spec.model, safe='')}/converse", body
+        return f"/model/{segment(spec.model)}/converse", body
     if wire == "ollama":
         options = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
@@ -287,12 +258,43 @@ _BEDROCK_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "l
 _OLLAMA_FINISH = {"stop": "stop", "length": "length"}
 
 
-def parse(spec: ProviderSpec, data: Any) -> Parsed:
+def parse(spec: ProviderSpec, data: Any, chat: bool = False) -> Parsed:
+    """The answer read back; WireError when it lacks the vendor's shape, more.Pending for a Replicate
+    prediction that has not finished. `chat`: the prompt was a message list (Adaline's output depends on it)."""
     wire = _wire(spec)
     if wire == "http":
         return _parse_http(spec, data)
+    if wire == "huggingface":
+        try:
+            return more.hf_parse(data)
+        except WireError as exc:
+            raise WireError(f"{spec.id}: {exc}", exc.kind) from None
+    if wire == "sagemaker":
+        path = spec.option("responsePath")
+        return more.sagemaker_parse(str(spec.option("modelType")), json_path(path) if isinstance(path, str) else None, data)
     if not isinstance(data, dict):
         raise WireError(f"{spec.id}: unexpected answer shape (not a JSON object)")
+    try:
+        if wire == "cohere":
+            return more.cohere_parse(data, bool(spec.option("showSearchQueries")), bool(spec.option("showDocuments")))
+        if wire == "replicate":
+            return more.replicate_parse(data)
+        if wire == "llamacpp":
+            return more.llamacpp_parse(data)
+        parsed = _parse(spec, wire, data)
+        fmt = spec.option("adaline")
+        if fmt:
+            chat_reading = fmt == "gateway" and chat
+            json_schema = not chat_reading and _mapping(dict(spec.params).get("response_format")).get("type") == "json_schema"
+            return adaline.adaline_answer(wire, data, parsed, "openai" if chat_reading else fmt, json_schema)
+        return parsed
+    except WireError as exc:
+        if str(exc).startswith(f"{spec.id}:"):
+            raise
+        raise WireError(f"{spec.id}: {exc}", exc.kind) from None
+
+
+def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
     usage = _mapping(data.get("usage"))
     if wire == "openai" and spec.option("api") == "responses":
         texts = [

@@ -1,7 +1,7 @@
 """The scripted model server's HTTP surface (a TEST DOUBLE, never a real provider).
 
 `POST /v1/chat/completions` and `GET /v1/models` speak OpenAI, `POST /v1/messages` speaks
-Anthropic, and bot.modelserver.vendors adds the other vendors' formats; `/_control/faults`,
+Anthropic, and bot.modelserver.vendors and vendors_more add the other vendors' formats; `/_control/faults`,
 `/_control/stats` and `/_control/reset` let tests inject faults (errors, delays, hostile bodies)
 and read counters; `/_control/drift` changes a model's answers and reported fingerprint behind
 the same name. Answers come from `bot.modelserver.rules.answer`.
@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from bot.modelserver import vendors, wire
+from bot.modelserver import vendors, vendors_more, wire
 from bot.modelserver.control import Drift, FaultSpec, ServerState
 from bot.modelserver.hostile import hostile_response
 from bot.modelserver.rules import answer
@@ -144,6 +144,7 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         }
 
     vendors.register(app, state, before_answer, api_key)
+    vendors_more.register(app, state, before_answer, api_key)
 
     @app.post("/_control/faults")
     async def add_fault(request: Request) -> Response:

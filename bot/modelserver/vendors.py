@@ -23,7 +23,7 @@ from bot.modelserver.rules import answer
 # The credentials a test gives the reviewer for Bedrock; the server re-signs each request with them.
 TEST_AWS_KEY_ID = "AKIDSCRIPTEDTEST"
 TEST_AWS_SECRET = "scripted-secret-key"
-_SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([a-z0-9-]+)/bedrock/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
+_SIGV4 = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([a-z0-9-]+)/([a-z]+)/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$")
 
 BeforeAnswer = Callable[[Request, wire.Api, str], Awaitable[Response | None]]
 
@@ -47,7 +47,7 @@ def _tokens(chat: list[dict[str, Any]]) -> int:
     return sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
 
 
-def _verify_sigv4(request: Request, body: bytes) -> str | None:
+def verify_sigv4(request: Request, body: bytes, service: str = "bedrock") -> str | None:
     """None when the Authorization header is a SigV4 signature of this very request by the test credentials."""
     # Imported here: ~150 ms of botocore at every model-server start, for the Bedrock routes only.
     from botocore.auth import SigV4Auth
@@ -57,16 +57,18 @@ def _verify_sigv4(request: Request, body: bytes) -> str | None:
     m = _SIGV4.match(request.headers.get("authorization", ""))
     if m is None:
         return "missing or malformed SigV4 Authorization header"
-    key_id, _day, region, signed, signature = m.groups()
+    key_id, _day, region, signed_for, signed, signature = m.groups()
     if key_id != TEST_AWS_KEY_ID:
         return "unknown access key id"
+    if signed_for != service:
+        return f"signed for {signed_for}, not {service}"
     headers = {name: request.headers.get(name, "") for name in signed.split(";")}
     # the path as sent (still percent-encoded): SigV4 signs the encoded form
     url = f"{request.url.scheme}://{request.headers.get('host', '')}{request.scope.get('raw_path', b'').decode('latin-1')}"
     if request.url.query:
         url += "?" + request.url.query
     again = AWSRequest(method=request.method, url=url, data=body, headers=headers)
-    signer = SigV4Auth(Credentials(TEST_AWS_KEY_ID, TEST_AWS_SECRET), "bedrock", region)
+    signer = SigV4Auth(Credentials(TEST_AWS_KEY_ID, TEST_AWS_SECRET), service, region)
     again.context["timestamp"] = request.headers.get("x-amz-date", "")
     canonical = signer.canonical_request(again)
     expected = signer.signature(signer.string_to_sign(again, canonical), again)
@@ -174,7 +176,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         raw = await request.body()
         bearer = request.headers.get("authorization", "")
         if api_key is not None and bearer != f"Bearer {api_key}":
-            problem = _verify_sigv4(request, raw)
+            problem = verify_sigv4(request, raw)
             if problem:
                 return JSONResponse({"message": f"The request signature we calculated does not match: {problem}"}, status_code=403)
         data = await body_of(request)

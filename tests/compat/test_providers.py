@@ -65,10 +65,28 @@ def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
         ("cometapi:chat:gpt-5-mini", {"COMETAPI_BASE_URL": f"{url}/v1", "COMETAPI_KEY": KEY}),
         ("nscale:openai/gpt-oss-120b", {"NSCALE_BASE_URL": f"{url}/v1", "NSCALE_API_KEY": KEY}),
         ("truefoundry:openai-main/gpt-5", {"TRUEFOUNDRY_BASE_URL": f"{url}/v1", "TRUEFOUNDRY_API_KEY": KEY}),
+        # promptfoo's Adaline Gateway calls the vendor's own API with the vendor's credentials
+        ("adaline:openai:chat:gpt-4.1-mini", {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": KEY}),
+        ("id: adaline:anthropic:chat:claude-sonnet-4-0\n    config: {maxTokens: 200, temperature: 0.5}",
+         {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY}),
+        ("adaline:azureopenai:chat:my-gpt4o-deployment", {"AZURE_OPENAI_BASE_URL": url, "AZURE_OPENAI_API_KEY": KEY}),
+        ("adaline:google:chat:gemini-2.5-flash", {"GEMINI_BASE_URL": url, "GEMINI_API_KEY": KEY}),
+        ("cohere:command-r-plus", {"COHERE_API_BASE_URL": url, "COHERE_API_KEY": KEY}),
+        ("id: replicate:meta/meta-llama-3-8b-instruct\n    config: {temperature: 0.5, max_new_tokens: 200}",
+         {"REPLICATE_BASE_URL": f"{url}/v1", "REPLICATE_API_TOKEN": KEY}),
+        ("replicate:replicate/hello-world:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+         {"REPLICATE_BASE_URL": f"{url}/v1", "REPLICATE_API_KEY": KEY}),
+        ("databricks:databricks-meta-llama-3-3-70b-instruct", {"DATABRICKS_WORKSPACE_URL": url, "DATABRICKS_TOKEN": KEY}),
+        ("docker:ai/llama3.2:3B-Q4_K_M", {"DOCKER_MODEL_RUNNER_BASE_URL": url}),
+        ("helicone:openai/gpt-4o-mini", {"HELICONE_BASE_URL": url, "HELICONE_API_KEY": KEY}),
+        ("id: helicone:anthropic/claude-3-5-sonnet\n    config: {router: production}", {"HELICONE_BASE_URL": url, "HELICONE_API_KEY": KEY}),
     ]
 
 
-@pytest.mark.parametrize("index", range(14))
+N_VENDORS = len(vendors("http://127.0.0.1"))
+
+
+@pytest.mark.parametrize("index", range(N_VENDORS))
 def test_each_vendor_speaks_its_wire_format_with_the_credentials_from_the_environment(server, index):
     entry, env = vendors(server)[index]
     outcome = call(env, entry)
@@ -77,12 +95,12 @@ def test_each_vendor_speaks_its_wire_format_with_the_credentials_from_the_enviro
     assert outcome.tokens_in > 0 and outcome.tokens_out > 0 and outcome.latency_ms is not None
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(N_VENDORS))
 def test_a_wrong_key_is_a_credentials_error_for_every_vendor(server, index):
     entry, env = vendors(server)[index]
     if not any(k.endswith(("_KEY", "_TOKEN", "_BEDROCK")) for k in env):
         return  # ollama has no credentials
-    wrong = {k: ("wrong" if k.endswith(("API_KEY", "ACCESS_TOKEN", "SECRET_ACCESS_KEY", "BEARER_TOKEN_BEDROCK")) else v) for k, v in env.items()}
+    wrong = {k: ("wrong" if k.endswith(("API_KEY", "_TOKEN", "SECRET_ACCESS_KEY", "BEARER_TOKEN_BEDROCK")) else v) for k, v in env.items()}
     outcome = call(wrong, entry)
     assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.BAD_CREDENTIALS, f"{entry}: {outcome}"
 

@@ -126,7 +126,7 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
         ("  - id: openai:chat:gpt-4o\n    transform: output.trim()\n", "refused: provider key 'transform': executes code from the PR"),
         ("  - id: openai:chat:gpt-4o\n    config: {temprature: 0}\n", "unsupported provider config key 'temprature'"),
-        ("  - replicate:meta/llama-3\n", "unsupported: provider 'replicate:meta/llama-3' is not part of prompt-review"),
+        ("  - watsonx:ibm/granite-13b-chat-v2\n", "unsupported: provider 'watsonx:ibm/granite-13b-chat-v2' is not part of prompt-review"),
     ],
 )
 def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, words):

@@ -1,0 +1,147 @@
+"""Provider ids and config keys of the vendors whose promptfoo providers have their own shapes (Cohere,
+Replicate, SageMaker, Databricks, Helicone, Hugging Face, llama.cpp, Voyage), read for
+bot.evals.providers_config.parse_provider: where a suite's own URL may appear (always a suite URL: the
+allowlist applies and the operator's key never goes there), which keys run code, which change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.evals.providers_adaline import adaline_chat_params
+from bot.evals.providers_shapes import json_path
+from bot.evals.providers_wire_extra import MIME, SAGEMAKER_TYPES, replicate_model_ok
+
+Kind = tuple[str, str, tuple[tuple[str, Any], ...]]
+SAGEMAKER_KEYS = {"endpoint", "contentType", "acceptType", "modelType", "responseFormat"}  # kept in options
+SAGEMAKER_INERT = {"delay", "basePath"}
+# workspaceUrl and usageContext (sent as usage_context) are read; the other two change nothing a verdict sees
+DATABRICKS_KEYS = {"workspaceUrl", "usageContext", "isPayPerToken", "aiGatewayConfig"}
+_URL = ("http://", "https://")
+
+
+@dataclass
+class Reading:
+    """A provider entry as parse_provider builds it up from its config."""
+
+    model: str
+    params: list[tuple[str, Any]] = field(default_factory=list)
+    opts: dict[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+    problems: list[str] = field(default_factory=list)  # about the entry as a whole (reported at its line)
+
+    def finish(self, kind: str, pid: str) -> None:
+        if self.opts.get("adaline") == "gateway":  # what a chat prompt gets (promptfoo reads the config in OpenAI's names then)
+            self.opts["adaline_chat"] = tuple(sorted(adaline_chat_params(dict(self.params)).items()))
+        if kind == "helicone" and self.base_url is not None:
+            self.base_url += f"/router/{self.opts['router']}" if self.opts.get("router") else "/ai"
+        if kind == "sagemaker" and self.opts.get("modelType") is None:
+            self.problems.append(f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
+                                 f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")
+
+
+def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | str | None:
+    """(vendor, model, options) or the message refusing the id; None when `head` is not one of these vendors."""
+    if head == "voyage":
+        model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
+        if embedding and model:
+            return "voyage", model, (("api", "embedding"),)
+        return f"unsupported: provider {pid!r} is not a chat model (Voyage AI serves embeddings: a grader's `embedding:` only)"
+    if head == "cohere":
+        if len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
+            return ("cohere", rest[1], (("api", "embedding"),)) if embedding else (
+                f"unsupported: provider {pid!r} is not a chat model (embedding); it serves as a grader's embedding only")
+        if len(rest) == 1 and rest[0] and rest[0] not in ("chat", "embedding", "embeddings"):
+            return "cohere", rest[0], ()
+        if len(rest) == 2 and rest[0] == "chat" and rest[1]:
+            return "cohere", rest[1], ()
+    if head == "llama":  # promptfoo's llama.cpp provider: the model is whatever the server loaded
+        return "llama", ":".join(rest) or "llama", ()
+    if head in ("huggingface", "hf") and rest and rest[0] != "chat":
+        if len(rest) >= 2 and rest[0] == "text-generation" and rest[1]:
+            return "huggingface", ":".join(rest[1:]), ()
+        return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews text answers "
+                "(huggingface:text-generation:MODEL)")
+    if head == "sagemaker":
+        if rest and rest[0] in ("embedding", "embeddings"):
+            return f"unsupported: provider {pid!r} is not a chat model (embedding); SageMaker embedding endpoints are not part of prompt-review"
+        if len(rest) >= 2 and rest[0] and rest[1]:
+            if rest[0] not in SAGEMAKER_TYPES:
+                return (f"provider {pid!r}: model type {rest[0]!r} is not one of SageMaker's ({', '.join(SAGEMAKER_TYPES)}); "
+                        "promptfoo refuses it too")
+            return "sagemaker", ":".join(rest[1:]), (("modelType", rest[0]),)
+        if len(rest) == 1 and rest[0]:
+            return "sagemaker", rest[0], ()
+    if head == "replicate":
+        if rest and rest[0] in ("image", "moderation", "audio", "video"):
+            return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "
+                    "text answers of chat models")
+        model = ":".join(rest)
+        if replicate_model_ok(model):
+            return "replicate", model, ()
+        return f"unsupported: provider {pid!r}: a Replicate model is replicate:OWNER/NAME or replicate:OWNER/NAME:VERSION"
+    return None
+
+
+def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None:
+    """None: not one of these vendors' own keys; "": read into `reading`; else the problem with it."""
+    if kind == "databricks" and key in DATABRICKS_KEYS:
+        if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl
+            if not isinstance(value, str) or not value.startswith(_URL):
+                return "workspaceUrl must be an http(s) URL"
+            reading.base_url = value.rstrip("/") + "/serving-endpoints"
+        elif key == "usageContext":
+            reading.params.append(("passthrough", {"usage_context": value}))
+        return ""
+    if kind == "helicone" and key in ("baseUrl", "router", "model"):
+        if not isinstance(value, str) or (key == "router" and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value)) or (
+                key == "baseUrl" and not value.startswith(_URL)):
+            return {"baseUrl": "baseUrl must be an http(s) URL", "router": "router must be a router name", "model": "model must be text"}[key]
+        if key == "baseUrl":  # a suite's gateway: a suite URL like apiBaseUrl
+            reading.base_url = value.rstrip("/")
+        elif key == "model":
+            reading.model = value
+        else:
+            reading.opts["router"] = value
+        return ""
+    if kind == "llama" and key == "baseUrl":
+        return ""  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
+    if kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL
+        if not isinstance(value, str) or not value.startswith(_URL):
+            return "apiEndpoint must be an http(s) URL"
+        reading.base_url = value
+        return ""
+    if kind == "sagemaker":
+        if key in SAGEMAKER_INERT:
+            return ""
+        if key == "transform":
+            return "refused: transform: executes code from the PR (a prompt transform)"
+        if key in SAGEMAKER_KEYS:
+            problem = _sagemaker_problem(key, value)
+            if problem:
+                return problem
+            if key == "responseFormat":
+                reading.opts["responsePath"] = value.get("path")
+            elif key != "modelType" or "modelType" not in reading.opts:  # the id's model type comes first, as promptfoo
+                reading.opts[key] = value
+            return ""
+    return None
+
+
+def _sagemaker_problem(key: str, value: Any) -> str | None:
+    if key == "modelType" and value not in SAGEMAKER_TYPES:
+        return f"modelType must be one of {', '.join(SAGEMAKER_TYPES)}"
+    if key in ("contentType", "acceptType") and (not isinstance(value, str) or not MIME.match(value)):
+        return f"{key} must be a media type such as application/json"
+    if key == "endpoint" and (not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", value)):
+        return "endpoint must be a SageMaker endpoint name (letters, digits, hyphens)"
+    if key == "responseFormat":
+        if not isinstance(value, dict) or set(value) - {"type", "path"}:
+            return "responseFormat must be a mapping of type and path"
+        path = value.get("path")
+        if path is not None and (not isinstance(path, str) or json_path(path) is None):
+            return ("refused: responseFormat.path: executes code from the PR (a JavaScript expression); a plain "
+                    "property path such as json.generated_text or json[0].generated_text is read without running code")
+    return None

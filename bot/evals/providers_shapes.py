@@ -1,0 +1,90 @@
+"""What every wire format shares: the parsed answer (Parsed), the error for an answer of the wrong
+shape (WireError), and helpers that read untrusted answer fields without failing on odd values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from bot.core.errors import CheckError
+
+Messages = tuple[tuple[str, str], ...]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")  # a region, location or project id: it becomes part of a host or path
+
+
+def mapping(value: object) -> dict:
+    """A JSON object from an answer, or {} for anything else (a missing or odd field never fails the parse)."""
+    return value if isinstance(value, dict) else {}
+
+
+class WireError(Exception):
+    """The answer does not have the vendor's shape; str() says which field is missing."""
+
+    def __init__(self, message: str, kind: CheckError = CheckError.BAD_RESPONSE):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Parsed:
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    finish_reason: str | None = None  # promptfoo's normalised names: stop, length, content_filter, tool_calls
+    # What the provider says answered (re-validation notices a model changed behind the same name).
+    model: str | None = None
+    system_fingerprint: str | None = None
+    # the text is the JSON of an answer that is not text (tool calls, Gemini parts): promptfoo's output
+    # is then that object, and code (transforms, javascript/python) sees the object
+    structured: bool = False
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """Text from a remote server made safe to show: one line, no control characters, at most `limit` chars."""
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def count(value: Any) -> int:
+    return value if isinstance(value, int) and 0 <= value < 10**12 else 0
+
+
+def finish(value: Any, table: dict[str, str]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return table.get(value, value.lower())
+
+
+def checked_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise WireError(f"{what} {value[:40]!r} is not a valid name", CheckError.URL_REFUSED)
+    return value
+
+
+def segment(value: str, what: str = "model") -> str:
+    """A name from the suite as one URL path segment: percent-encoded, and never `.` or `..` (which a
+    server or proxy would resolve to another path on the same host, where the operator's key goes)."""
+    if value in ("", ".", ".."):
+        raise WireError(f"{what} {value!r} is not a valid name", CheckError.URL_REFUSED)
+    return quote(value, safe="")
+
+
+def is_chat(messages: Messages) -> bool:
+    """A prompt that promptfoo hands the provider as a JSON message list (not one user text)."""
+    return not (len(messages) == 1 and messages[0][0] == "user")
+
+
+# transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.
+JSON_PATH = re.compile(r"^\s*json((?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[(?:'[^'\\]*'|\"[^\"\\]*\")\])*)\s*$")
+_PATH_PART = re.compile(r"\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['([^'\\]*)'\]|\[\"([^\"\\]*)\"\]")
+
+
+def json_path(expr: str) -> tuple[str | int, ...] | None:
+    """`json.choices[0].text` → ('choices', 0, 'text'); None for anything that is not a plain path."""
+    m = JSON_PATH.match(expr)
+    if m is None:
+        return None
+    return tuple(int(n) if n else (a or b or c) for a, n, b, c in _PATH_PART.findall(m.group(1)))
