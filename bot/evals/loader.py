@@ -23,9 +23,10 @@ from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, parse_provider
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
+from bot.evals.shapes import check
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
-from bot.evals.suite_models import PromptEntry, SuiteFile, check
+from bot.evals.suite_models import PromptEntry, SuiteFile
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format

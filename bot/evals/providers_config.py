@@ -10,12 +10,13 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import json_path
+from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.suite import ProviderSpec
 
@@ -243,6 +244,24 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     )
 
 
+class ProviderEntry(Shape):
+    """A provider given as a mapping (`{id, label, config}`, or the body of `{ID: {label, config}}`). What
+    `config` may hold depends on the vendor: parse_provider reads it key by key against the vendor tables."""
+
+    id: Any = None  # checked as text before the entry is read
+    label: Any = None  # a label that is not text is no label (as before: promptfoo shows the id then)
+    config: Annotated[dict[str, Any] | None, Says("provider config must be a mapping")] = None
+    prompts: Annotated[list[str] | None, Says("provider `prompts` must be a list of prompt labels")] = None
+    delay: Any = None  # pacing of promptfoo's own run
+    transform: Annotated[Any, Rejected("refused: provider key 'transform': executes code from the PR (output transform)")] = None
+    env: Annotated[Any, Rejected(
+        "unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only")] = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unsupported provider key {key!r} (supported: {', '.join(cls.supported())})"
+
+
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
     (the loader's Collector) with file and line."""
@@ -262,27 +281,15 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if not isinstance(pid, str):
         errors.add(located, where, "provider id must be text")
         return None
-    for key in body:
-        if key in ("id", "label", "config", "delay"):
-            continue
-        if key == "transform":
-            errors.add(located, body_where + (key,), "refused: provider key 'transform': executes code from the PR (output transform)")
-        elif key == "env":
-            errors.add(located, body_where + (key,), "unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only")
-        elif key == "prompts":
-            if not isinstance(body[key], list) or not all(isinstance(p, str) for p in body[key]):
-                errors.add(located, body_where + (key,), "provider `prompts` must be a list of prompt labels")
-        else:
-            errors.add(located, body_where + (key,), f"unsupported provider key {key!r} (supported: id, label, config)")
+    entry = check(ProviderEntry, located, body_where, body, errors)
+    if entry is None or (body.get("config") is not None and entry.config is None):
+        return None  # a config that is not a mapping: nothing below can be read
     kind_model = provider_kind(pid, embedding)
     if isinstance(kind_model, str):
         errors.add(located, where, kind_model)
         return None
     kind, model, options = kind_model
-    config = body.get("config") or {}
-    if not isinstance(config, dict):
-        errors.add(located, body_where + ("config",), "provider config must be a mapping")
-        return None
+    config = entry.config or {}
     reading = Reading(model, opts=dict(options))
     params, opts = reading.params, reading.opts  # the same list and mapping: filled in below
     origin: dict[str, str] = {}
@@ -328,8 +335,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
-    label = body.get("label")
-    prompts = tuple(body["prompts"]) if isinstance(body.get("prompts"), list) else ()
+    label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
 

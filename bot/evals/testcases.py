@@ -21,9 +21,10 @@ from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
+from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import AssertionSpec, TestSpec
-from bot.evals.suite_models import Scenario, TestEntry, check
+from bot.evals.suite_models import Scenario, TestEntry
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
 _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$")

@@ -7,6 +7,7 @@ import pytest
 
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
+from bot.evals.providers_config import ProviderEntry
 from bot.evals.suite_models import EvaluateOptions, PromptEntry, Scenario, SuiteFile, TestEntry, TestOptions
 
 PATH = "evals/promptfooconfig.yaml"
@@ -146,3 +147,19 @@ def test_a_prompt_mapping_is_read_through_its_model():
 )
 def test_malformed_scenarios_and_prompt_mappings_are_errors_with_lines_not_crashes(suite, expected):
     assert errors_of(suite) == [expected]
+
+
+def test_a_provider_entry_is_read_through_its_model_with_lines():
+    suite = (
+        "prompts: ['{{q}}']\nproviders:\n  - id: openai:chat:gpt-4o-mini\n    transform: output.trim()\n    retries: 2\n"
+        "    prompts: [1]\n  - openai:chat:gpt-4o:\n      env: {OPENAI_API_KEY: sk-x}\n      config: [temperature]\n"
+        "tests: [{vars: {q: hi}}]\n"
+    )
+    assert errors_of(suite) == [
+        f"{PATH}:4: refused: provider key 'transform': executes code from the PR (output transform)",
+        f"{PATH}:5: unsupported provider key 'retries' (supported: {', '.join(ProviderEntry.supported())})",
+        f"{PATH}:6: provider `prompts` must be a list of prompt labels",
+        f"{PATH}:8: unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only",
+        f"{PATH}:9: provider config must be a mapping",
+    ]
+    assert ProviderEntry.supported() == ["config", "delay", "id", "label", "prompts"]
