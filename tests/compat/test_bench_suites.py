@@ -15,8 +15,6 @@ import pytest
 from bot.core.files import MemoryTree
 from bot.evals import CaseStatus, EvalRequest, MemoryCache, NoCache, run_evals
 from bot.evals.loader import load_suite
-from bot.modelserver import create_app
-from bot.serving import start_in_thread
 
 SUITES = Path(__file__).resolve().parents[2] / "bench" / "suites"
 SUITE = "promptfooconfig.yaml"
@@ -28,13 +26,6 @@ def tree(name: str, with_pr: bool = False) -> MemoryTree:
     if with_pr:
         files.update({p.relative_to(root / "pr").as_posix(): p.read_bytes() for p in (root / "pr").rglob("*") if p.is_file()})
     return MemoryTree(files)
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    server = start_in_thread(create_app())
-    yield server.url
-    server.stop()
 
 
 def run(url: str, base: MemoryTree, head: MemoryTree, cache=None):

@@ -6,18 +6,13 @@ grader rules are in bot.modelserver.grading.
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-import pytest
 
-from bot.core.files import MemoryTree
-from bot.evals import EvalRequest, MemoryCache, NoCache, run_evals
-from bot.modelserver import create_app
-from bot.serving import start_in_thread
+from bot.evals import MemoryCache
+from tests.compat.reviewing import PATH
+from tests.compat.reviewing import review_suite as run
 from tests.compat.test_features import refused
 
-PATH = "evals/promptfooconfig.yaml"
 PROMPTS = "prompts: ['Reply with \"{{a}}\"', 'Reply with \"{{b}}\"']\nproviders: [openai:chat:gpt-4o-mini]\n"
 SELECT = PROMPTS + (
     "tests:\n"
@@ -37,21 +32,6 @@ MAX = PROMPTS + (
     "      - {type: contains, value: pie, weight: 0}\n"
     "      - type: max-score\n"
 )
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    server = start_in_thread(create_app())
-    yield server.url
-    server.stop()
-
-
-def run(url: str, suite: str, head: str | None = None, cache=None):
-    """A review that adds `suite` (every case new), or changes it into `head`."""
-    env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "test"}
-    base, head = (MemoryTree({}), suite) if head is None else (MemoryTree({PATH: suite}), head)
-    request = EvalRequest(base=base, head=MemoryTree({PATH: head}), suites=[PATH], env=env)
-    return asyncio.run(run_evals(request, NoCache() if cache is None else cache))
 
 
 def by_output(report, side: str = "head") -> dict[str, bool]:

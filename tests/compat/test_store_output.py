@@ -5,17 +5,11 @@ filled in. Run through the eval engine against the scripted model server (it rep
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
-
-from bot.core.files import MemoryTree
-from bot.evals import CaseStatus, EvalRequest, MemoryCache, NoCache, run_evals
-from bot.modelserver import create_app
-from bot.serving import start_in_thread
+from bot.evals import CaseStatus, MemoryCache
+from tests.compat.reviewing import PATH
+from tests.compat.reviewing import review_suite as run
 from tests.compat.test_features import ok, refused
 
-PATH = "evals/promptfooconfig.yaml"
 CHAIN = (
     "prompts: ['Reply with exactly \"{{message}}\".']\nproviders: [openai:chat:gpt-4o-mini]\n"
     "tests:\n"
@@ -30,20 +24,6 @@ CHAIN = (
     "    vars: {message: 'You said {{reason}} and {{unknown}}'}\n"
     "    assert: [{type: contains, value: 'You said I like Mango a lot and {{unknown}}'}]\n"
 )
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    server = start_in_thread(create_app())
-    yield server.url
-    server.stop()
-
-
-def run(url: str, suite: str, head: str | None = None, cache=None):
-    env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "test"}
-    base, head = (MemoryTree({}), suite) if head is None else (MemoryTree({PATH: suite}), head)
-    request = EvalRequest(base=base, head=MemoryTree({PATH: head}), suites=[PATH], env=env)
-    return asyncio.run(run_evals(request, NoCache() if cache is None else cache))
 
 
 def test_later_tests_see_the_transformed_output_an_earlier_test_stored(server_url):
