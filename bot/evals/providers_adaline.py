@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.evals.providers_shapes import Parsed, WireError, mapping
+from bot.evals.providers_shapes import Parsed, WireError, js_json, mapping
 
 # ---- Adaline Gateway: config ---------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ def _calls_and_text(wire: str, data: dict[str, Any]) -> tuple[str, list[tuple[st
         blocks = [b for b in data.get("content") or [] if isinstance(b, dict)]
         for b in blocks:
             if b.get("type") == "tool_use":
-                calls.append((str(b.get("id", "")), str(b.get("name", "")), json.dumps(b.get("input", {}), ensure_ascii=False)))
+                calls.append((str(b.get("id", "")), str(b.get("name", "")), js_json(b.get("input", {}))))
         return "".join(b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str)), calls
     if wire in ("gemini", "vertex"):
         candidate = mapping((data.get("candidates") or [{}])[0]) if isinstance(data.get("candidates"), list) else {}
@@ -163,7 +163,7 @@ def _calls_and_text(wire: str, data: dict[str, Any]) -> tuple[str, list[tuple[st
         for i, p in enumerate(parts):
             if isinstance(p.get("functionCall"), dict):
                 fc = p["functionCall"]
-                calls.append((str(fc.get("id") or i), str(fc.get("name", "")), json.dumps(fc.get("args", {}), ensure_ascii=False)))
+                calls.append((str(fc.get("id") or i), str(fc.get("name", "")), js_json(fc.get("args", {}))))
         return "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought")), calls
     message = mapping(mapping((data.get("choices") or [{}])[0]).get("message")) if isinstance(data.get("choices"), list) else {}
     for c in message.get("tool_calls") or []:
@@ -184,7 +184,7 @@ def adaline_answer(wire: str, data: dict[str, Any], parsed: Parsed, fmt: str, js
                 value = json.loads(text)
             except ValueError:
                 raise WireError(f"the answer is not the JSON its json_schema response format asks for: {text[:60]!r}") from None
-            return Parsed(json.dumps(value, ensure_ascii=False), parsed.tokens_in, parsed.tokens_out, parsed.finish_reason,
+            return Parsed(js_json(value), parsed.tokens_in, parsed.tokens_out, parsed.finish_reason,
                           parsed.model, parsed.system_fingerprint, structured=True)
         return Parsed(text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, parsed.model, parsed.system_fingerprint)
     output: Any
@@ -194,7 +194,7 @@ def adaline_answer(wire: str, data: dict[str, Any], parsed: Parsed, fmt: str, js
     else:
         output = ([{"modality": "text", "value": text}] if text else []) + [
             {"modality": "tool-call", "index": k, "id": i, "name": n, "arguments": a} for k, (i, n, a) in enumerate(calls)]
-    return Parsed(json.dumps(output, ensure_ascii=False), parsed.tokens_in, parsed.tokens_out, "tool_calls",
+    return Parsed(js_json(output), parsed.tokens_in, parsed.tokens_out, "tool_calls",
                   parsed.model, parsed.system_fingerprint, structured=True)
 
 

@@ -4,6 +4,8 @@ shape (WireError), and helpers that read untrusted answer fields without failing
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +42,25 @@ class Parsed:
     # the text is the JSON of an answer that is not text (tool calls, Gemini parts): promptfoo's output
     # is then that object, and code (transforms, javascript/python) sees the object
     structured: bool = False
+
+
+def _js_value(value: Any) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None  # JSON.stringify writes NaN and Infinity as null
+        return int(value) if value.is_integer() and abs(value) < 1e21 else value
+    if isinstance(value, dict):
+        return {k: _js_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_value(v) for v in value]
+    return value
+
+
+def js_json(value: Any) -> str:
+    """`value` as JavaScript's JSON.stringify writes it: compact, keys in their order, 1.0 as 1. promptfoo's
+    text of an answer that is an object (tool calls, function calls, parts) is that, and text checks
+    (`contains '"name":"get_weather"'`) read it."""
+    return json.dumps(_js_value(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def one_line(text: str, limit: int = 120) -> str:

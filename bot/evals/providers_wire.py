@@ -17,7 +17,7 @@ from urllib.parse import quote
 from bot.evals import providers_adaline as adaline
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS
-from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, json_path, mapping, one_line, segment
+from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment
 from bot.evals.suite import ProviderSpec
 
 API_VERSION_AZURE = "2024-10-21"
@@ -317,9 +317,9 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
             raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
         structured = False
         if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
-            text, structured = json.dumps(message["tool_calls"], ensure_ascii=False), True  # promptfoo's output for a tool call
+            text, structured = js_json(message["tool_calls"]), True  # promptfoo's output for a tool call
         elif not text and isinstance(message.get("function_call"), dict):
-            text, structured = json.dumps(message["function_call"], ensure_ascii=False), True  # the legacy functions API
+            text, structured = js_json(message["function_call"]), True  # the legacy functions API
         if not isinstance(text, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
         return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
@@ -343,7 +343,7 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
         structured = isinstance(parts, list) and any(isinstance(p, dict) and "text" not in p for p in parts)
         if structured:
-            text = json.dumps(parts, ensure_ascii=False)  # promptfoo's output for an answer that is not all text (functionCall)
+            text = js_json(parts)  # promptfoo's output for an answer that is not all text (functionCall)
         meta = _mapping(data.get("usageMetadata"))
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
                       _finish(candidate.get("finishReason"), _GEMINI_FINISH), structured=structured)
@@ -375,4 +375,4 @@ def _parse_http(spec: ProviderSpec, data: Any) -> Parsed:
                 raise WireError(f"{spec.id}: the answer has nothing at {path}") from None
     if isinstance(value, str):
         return Parsed(value)
-    return Parsed(json.dumps(value, ensure_ascii=False))
+    return Parsed(js_json(value))

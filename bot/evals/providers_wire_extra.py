@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from bot.core.errors import CheckError
-from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, mapping, one_line, segment
+from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, js_json, mapping, one_line, segment
 
 # ---- Cohere (chat API v1, as promptfoo's cohere provider calls it) -------------------------------
 
@@ -85,7 +85,7 @@ def cohere_parse(data: dict[str, Any], show_search_queries: bool, show_documents
     if show_search_queries and isinstance(data.get("search_queries"), list):
         text += "\n\nSearch Queries:\n" + "\n".join(str(mapping(q).get("text", "")) for q in data["search_queries"])
     if show_documents and isinstance(data.get("documents"), list):
-        text += "\n\nDocuments:\n" + "\n".join(json.dumps(d, ensure_ascii=False) for d in data["documents"])
+        text += "\n\nDocuments:\n" + "\n".join(js_json(d) for d in data["documents"])
     meta = mapping(data.get("meta"))
     units = mapping(meta.get("billed_units")) or mapping(meta.get("tokens"))
     tokens = mapping(data.get("token_count"))
@@ -108,7 +108,7 @@ def _cohere_v2_parse(data: dict[str, Any]) -> Parsed:
     tokens = (count(units.get("input_tokens")), count(units.get("output_tokens")))
     if calls:  # promptfoo's output: the tool calls, or the message with its text when it has both
         output = {**message, "content": text} if text else calls
-        return Parsed(json.dumps(output, ensure_ascii=False), *tokens, "tool_calls", structured=True)
+        return Parsed(js_json(output), *tokens, "tool_calls", structured=True)
     if not text:
         raise WireError("cohere: the v2 answer has no text content")
     return Parsed(text, *tokens, reason)
@@ -244,7 +244,7 @@ def sagemaker_parse(model_type: str, path: tuple[str | int, ...] | None, data: A
         value = next((c for c in candidates if c), data)
     if isinstance(value, str):
         return Parsed(value)
-    return Parsed(json.dumps(value, ensure_ascii=False), structured=isinstance(value, (dict, list)))
+    return Parsed(js_json(value), structured=isinstance(value, (dict, list)))
 
 
 # ---- Hugging Face text generation (Inference API / an Inference Endpoint) ---------------------------

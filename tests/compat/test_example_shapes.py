@@ -16,6 +16,7 @@ from bot.evals.providers import Completion
 from bot.evals.providers_wire import parse, request
 from bot.evals.render import Renderer, RenderError
 from bot.evals.select import CodeGate, base_only_gate, expand
+from bot.evals.suite import ProviderSpec
 
 PATH = "evals/promptfooconfig.yaml"
 
@@ -480,3 +481,16 @@ def test_a_grader_of_settings_without_an_id_says_it_names_no_model():
                      "defaultTest:\n  options:\n    provider:\n      config: {temperature: 0.7}\n")
     assert errors == [f"{PATH}:5: a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
                       "name no model (promptfoo would grade with its default OpenAI model)"]
+
+
+def test_an_answer_that_is_an_object_reads_as_javascripts_json_for_text_checks():
+    # promptfoo's text of a tool call is JSON.stringify of it: compact, so `contains '"name":"get_weather"'` passes
+    spec = ProviderSpec("openai:chat:gpt-4o-mini", "openai", "gpt-4o-mini")
+    answer = {"choices": [{"message": {"content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}]},
+        "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "temperature": 1.0}}
+    parsed = parse(spec, answer)
+    assert parsed.structured and '"name":"get_weather"' in parsed.text and ": " not in parsed.text
+    gemini = ProviderSpec("google:gemini-2.0-flash", "google", "gemini-2.0-flash")
+    parts = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {"n": 2.0, "x": float("nan")}}}]}}]}
+    assert parse(gemini, parts).text == '[{"functionCall":{"name":"f","args":{"n":2,"x":null}}}]'  # 2.0 → 2, NaN → null

@@ -109,8 +109,8 @@ def test_adaline_tool_calls_come_back_in_the_format_the_config_was_written_in():
     claude_answer = {"content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"location": "Boston"}}],
                      "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 3}}
     parsed = parse(openai_form, claude_answer)
-    assert json.loads(parsed.text) == [{"id": "toolu_1", "type": "function",
-                                        "function": {"name": "get_weather", "arguments": '{"location": "Boston"}'}}]
+    assert json.loads(parsed.text) == [{"id": "toolu_1", "type": "function",  # arguments as JSON.stringify writes them
+                                        "function": {"name": "get_weather", "arguments": '{"location":"Boston"}'}}]
     assert parsed.finish_reason == "tool_calls" and parsed.tokens_in == 5
 
 
@@ -249,7 +249,7 @@ def test_sagemaker_payloads_are_promptfoos_and_a_response_path_picks_the_output(
     assert body == {"inputs": "Tell a joke", "parameters": {"max_new_tokens": 256, "temperature": 0.7, "top_p": 1.0,
                                                            "do_sample": True, "return_full_text": False}}
     assert parse(hf, [{"generated_text": "Why did…"}]).text == "Why did…"
-    assert parse(hf, {"error": "cold"}).text == '{"error": "cold"}'  # the path is not there: the whole answer, as promptfoo
+    assert parse(hf, {"error": "cold"}).text == '{"error":"cold"}'  # the path is not there: the whole answer, as promptfoo
     assert parse(provider("  - sagemaker:custom:plain\n"), "Hello there").text == "Hello there"  # an answer that is not JSON
     by_config = provider("  - id: sagemaker:my-endpoint\n    config: {modelType: openai}\n")
     assert request(by_config, ASK)[1] == {"messages": [{"role": r, "content": c} for r, c in ASK], "max_tokens": 1024,
