@@ -130,7 +130,7 @@ INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "
 INERT_FOR_WIRE = {"bedrock": {"anthropic_version"}}  # the invoke API's body field; Converse names the version itself
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
-    "isReasoningModel": "azure/openai", "showThinking": "anthropic/google", "systemInstruction": "google",
+    "isReasoningModel": "azure/openai", "showThinking": "anthropic/google/bedrock", "systemInstruction": "google",
     "apiHost": "azure", "deployment_id": "azure", "deploymentName": "azure", "apiVersion": "azure", "api_version": "azure",
     "region": "bedrock/vertex", "projectId": "vertex", "project": "vertex", "location": "vertex",
     "showSearchQueries": "cohere", "showDocuments": "cohere",

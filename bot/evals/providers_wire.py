@@ -329,7 +329,7 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         blocks = data.get("content")
         if not isinstance(blocks, list):
             raise WireError(f"{spec.id}: response has no content blocks")
-        text = "".join(b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
+        text = _claude_text([b for b in blocks if isinstance(b, dict)], spec.option("showThinking") is not False)
         return Parsed(text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")),
                       _finish(data.get("stop_reason"), _ANTHROPIC_FINISH), _reported(data, "model"))
     if wire in ("gemini", "vertex"):
@@ -352,7 +352,7 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
             blocks = data["output"]["message"]["content"]
         except (KeyError, TypeError):
             raise WireError(f"{spec.id}: response has no output.message.content") from None
-        text = "".join(b["text"] for b in blocks or [] if isinstance(b, dict) and isinstance(b.get("text"), str))
+        text = _converse_text([b for b in blocks or [] if isinstance(b, dict)], spec.option("showThinking") is not False)
         return Parsed(text, _count(usage.get("inputTokens")), _count(usage.get("outputTokens")), _finish(data.get("stopReason"), _BEDROCK_FINISH))
     if wire == "ollama":
         message = data.get("message")
@@ -361,6 +361,53 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         return Parsed(message["content"], _count(data.get("prompt_eval_count")), _count(data.get("eval_count")),
                       _finish(data.get("done_reason"), _OLLAMA_FINISH))
     raise WireError(f"{spec.id}: no wire format for {spec.kind}")
+
+
+def _claude_text(blocks: list[dict], show_thinking: bool) -> str:
+    """Claude's answer as promptfoo's text of it: the text blocks joined by a blank line; with a tool use or
+    thinking, each other block as its JSON and thinking as "Thinking: …" (unless showThinking is false)."""
+    if not any(b.get("type") in ("tool_use", "thinking", "redacted_thinking") for b in blocks):
+        return "\n\n".join(b["text"] if isinstance(b.get("text"), str) else "" for b in blocks)
+    parts = []
+    for b in blocks:
+        kind = b.get("type")
+        if kind == "text":
+            parts.append(b.get("text") if isinstance(b.get("text"), str) else "")
+        elif kind == "thinking":
+            if show_thinking and str(b.get("thinking") or "").strip():
+                parts.append(f"Thinking: {b.get('thinking')}\nSignature: {b.get('signature', 'undefined')}")
+        elif kind == "redacted_thinking":
+            if show_thinking:
+                parts.append(f"Redacted Thinking: {b.get('data', 'undefined')}")
+        else:
+            parts.append(js_json(b))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _converse_text(blocks: list[dict], show_thinking: bool) -> str:
+    """A Converse answer as promptfoo's text of it: with tool uses, only those, each as
+    {"type":"tool_use","id","name","input"}; otherwise text and reasoning blocks joined by a blank line."""
+    uses = [b["toolUse"] for b in blocks if isinstance(b.get("toolUse"), dict)]
+    if uses:
+        described = ({"type": "tool_use", **{k: u[f] for k, f in (("id", "toolUseId"), ("name", "name"), ("input", "input")) if f in u}}
+                     for u in uses)
+        return "\n\n".join(js_json(d) for d in described)
+    parts = []
+    for b in blocks:
+        if isinstance(b.get("text"), str) and b["text"]:
+            parts.append(b["text"])
+        elif isinstance(b.get("reasoningContent"), dict) and show_thinking:
+            reasoning = b["reasoningContent"]
+            said = reasoning.get("reasoningText")
+            if isinstance(said, dict):
+                thought, signature = str(said.get("text") or ""), str(said.get("signature") or "")
+                if thought.strip():
+                    parts.append(f"<thinking>\n{thought}\n</thinking>")
+                    if signature:
+                        parts.append(f"Signature: {signature}")
+            elif reasoning.get("redactedContent"):
+                parts.append("<thinking>[Redacted]</thinking>")
+    return "\n\n".join(parts)
 
 
 def _parse_http(spec: ProviderSpec, data: Any) -> Parsed:

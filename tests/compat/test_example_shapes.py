@@ -494,3 +494,28 @@ def test_an_answer_that_is_an_object_reads_as_javascripts_json_for_text_checks()
     gemini = ProviderSpec("google:gemini-2.0-flash", "google", "gemini-2.0-flash")
     parts = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {"n": 2.0, "x": float("nan")}}}]}}]}
     assert parse(gemini, parts).text == '[{"functionCall":{"name":"f","args":{"n":2,"x":null}}}]'  # 2.0 → 2, NaN → null
+
+
+def test_claude_tool_uses_and_thinking_read_as_promptfoo_writes_them():
+    claude = ProviderSpec("anthropic:messages:claude-sonnet-4-0", "anthropic", "claude-sonnet-4-0")
+    two_texts = {"content": [{"type": "text", "text": "One."}, {"type": "text", "text": "Two."}], "stop_reason": "end_turn"}
+    assert parse(claude, two_texts).text == "One.\n\nTwo."
+    tool = {"content": [{"type": "thinking", "thinking": "Weather needs a tool.", "signature": "sig"},
+                        {"type": "text", "text": "Let me look."},
+                        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}],
+            "stop_reason": "tool_use"}
+    assert parse(claude, tool).text == ('Thinking: Weather needs a tool.\nSignature: sig\n\nLet me look.\n\n'
+                                        '{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Oslo"}}')
+    quiet = ProviderSpec("anthropic:messages:claude-sonnet-4-0", "anthropic", "claude-sonnet-4-0", options=(("showThinking", False),))
+    assert parse(quiet, tool).text.startswith("Let me look.\n\n{")
+
+
+def test_a_converse_tool_use_reads_as_the_tool_use_alone():
+    bedrock = ProviderSpec("bedrock:converse:anthropic.claude-3-5-sonnet", "bedrock", "anthropic.claude-3-5-sonnet")
+    answer = {"output": {"message": {"content": [
+        {"text": "Checking."}, {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Oslo"}}}]}},
+        "stopReason": "tool_use", "usage": {"inputTokens": 4, "outputTokens": 2}}
+    assert parse(bedrock, answer).text == '{"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Oslo"}}'
+    reasoning = {"output": {"message": {"content": [
+        {"reasoningContent": {"reasoningText": {"text": "Think.", "signature": "s"}}}, {"text": "Done."}]}}, "stopReason": "end_turn"}
+    assert parse(bedrock, reasoning).text == "<thinking>\nThink.\n</thinking>\n\nSignature: s\n\nDone."
