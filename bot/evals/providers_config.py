@@ -1,7 +1,9 @@
 """Provider entries of a suite (`providers:` / `targets:`) → ProviderSpec, with the vendor table:
 which promptfoo provider ids we call, over which wire format, and which operator settings
 (credentials, base URLs) each vendor reads from the environment. Nothing here runs code from the
-repository: refused forms say which rule refused them, with file and line.
+repository: refused forms say which rule refused them, with file and line. Code a provider applies to its
+answers (a JavaScript `transformResponse`, the provider's `transform`) is read here as a `Code` through the
+loader's reader, and run only later by the runner, under the code gate (docs/sandbox.md).
 """
 
 from __future__ import annotations
@@ -9,16 +11,22 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import json_path
+from bot.evals.sandbox.js import JsCode
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
-from bot.evals.suite import ProviderSpec
+from bot.evals.suite import Code, ProviderSpec
+
+# (where, value, what) → the code a transform value stands for, read from this side's tree (the loader binds
+# bot.evals.checks.transform_code); None when the value is bad (the reader reported it)
+CodeReader = Callable[[Path, Any, str], Code | None]
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
 
@@ -253,7 +261,7 @@ class ProviderEntry(Shape):
     config: Annotated[dict[str, Any] | None, Says("provider config must be a mapping")] = None
     prompts: Annotated[list[str] | None, Says("provider `prompts` must be a list of prompt labels")] = None
     delay: Any = None  # pacing of promptfoo's own run
-    transform: Annotated[Any, Rejected("refused: provider key 'transform': executes code from the PR (output transform)")] = None
+    transform: Any = None  # promptfoo's provider-level output transform: code, read by parse_provider's `code`
     env: Annotated[Any, Rejected(
         "unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only")] = None
 
@@ -262,9 +270,11 @@ class ProviderEntry(Shape):
         return f"unsupported provider key {key!r} (supported: {', '.join(cls.supported())})"
 
 
-def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
+def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False,
+                   code: CodeReader | None = None) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
-    (the loader's Collector) with file and line."""
+    (the loader's Collector) with file and line. `code` reads the provider's transforms (a suite's
+    providers); without it (a grader) they are refused."""
     if isinstance(item, str):
         pid, body, body_where = item, {}, where
     elif isinstance(item, dict) and "id" in item:
@@ -335,9 +345,45 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
+    response_transform = None
+    if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
+        response_transform = _response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
+                                            located, errors)
+    transform = None
+    if entry.transform is not None:
+        if code is None:
+            errors.add(located, body_where + ("transform",), "refused: provider key 'transform' of a grader: prompt-review runs "
+                                                             "a provider transform only for the suite's providers")
+        else:
+            transform = code(body_where + ("transform",), entry.transform, "provider transform")
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
-                        base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
+                        base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
+                        response_transform, transform)
+
+
+# promptfoo calls an inline transformResponse that starts like a function expression with (json, text, context)
+_FUNCTION_EXPRESSION = re.compile(r"^(\(.*?\)\s*=>|function\s*\(.*?\))")
+
+
+def _response_code(value: str, at: Path, code: CodeReader | None, located: LocatedYaml, errors: Any) -> Code | None:
+    """An http provider's JavaScript transformResponse as code over `output` = {json, text} (promptfoo's
+    forms: an expression over json/text/context, a function expression, or file://x.js[:name])."""
+    if code is None:
+        errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform); "
+                                "a plain property path such as json.output is read without running code")
+        return None
+    text = value.strip()
+    if text.startswith("file://"):
+        if text[len("file://"):].split(":", 1)[0].endswith(".py"):
+            errors.add(located, at, "unsupported: transformResponse in Python; promptfoo runs JavaScript response transforms "
+                                    "(file://x.js[:name], or an inline expression)")
+            return None
+        loaded = code(at, text, "transformResponse")
+        return replace(loaded, response=True) if isinstance(loaded, JsCode) else loaded
+    call = "(json, text, context)" if _FUNCTION_EXPRESSION.match(text) else ""
+    # line 2 of the body is the user's first line (the sandbox reports lines of the body less its header)
+    return code(at, f"const json = output.json, text = output.text; return (\n{text}\n){call}", "transformResponse")
 
 
 _TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
@@ -345,9 +391,9 @@ _TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
 
 def _http_problem(key: str, value: Any) -> str | None:
     if key == "transformResponse":
-        if not isinstance(value, str) or json_path(value) is None:
-            return ("refused: transformResponse: executes code from the PR (a JavaScript response transform); "
-                    "a plain property path such as json.output or json.choices[0].message.content is read without running code")
+        if not isinstance(value, str) or not value.strip():
+            return ("transformResponse must be text: a property path such as json.output, a JavaScript expression over "
+                    "json/text/context, a function, or file://x.js[:name]")
         return None
     if key == "method" and value not in ("POST", "PUT", "GET"):
         return "method must be POST, PUT or GET"
