@@ -483,7 +483,9 @@ def _literal_vars(test: TestSpec) -> dict[str, Any]:
 
 def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTree) -> tuple[str, ...]:
     reasons: list[str] = []
-    if b.messages != h.messages or (b.error is None) != (h.error is None):
+    # a render error is the prompt's; a refused or failed piece of code is named by its own reason below
+    rendered_b, rendered_h = (c.error is None or c.error_kind is not CheckError.RENDER for c in (b, h))
+    if b.messages != h.messages or rendered_b != rendered_h:
         changed = [d for d in dict.fromkeys(b.deps + h.deps) if base_tree.read(d) != head_tree.read(d)]
         reasons += [f"prompt {d} changed" for d in changed]
         if _literal_vars(b.test) != _literal_vars(h.test) or b.test.var_files != h.test.var_files:
