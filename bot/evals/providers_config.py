@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import json
 import posixpath
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import json_path
-from bot.evals.sandbox.js import JsCode
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
-from bot.evals.suite import Code, ProviderSpec
-
-# (where, value, what) → the code a transform value stands for, read from this side's tree (the loader binds
-# bot.evals.checks.transform_code); None when the value is bad (the reader reported it)
-CodeReader = Callable[[Path, Any, str], Code | None]
+from bot.evals.providers_http import CodeReader, http_problem, response_code
+from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
 
@@ -329,7 +323,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                 errors.add(located, at, f"{key} must be {'true or false' if key in BOOL_PLACE_KEYS else 'text'}")
             opts[key] = value
         elif kind == "http" and key in HTTP_KEYS:
-            problem = _http_problem(key, value)
+            problem = http_problem(key, value)
             if problem:
                 errors.add(located, at, problem)
             opts[key] = value
@@ -347,7 +341,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         base_url = url
     response_transform = None
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
-        response_transform = _response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
+        response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
                                             located, errors)
     transform = None
     if entry.transform is not None:
@@ -360,65 +354,3 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
                         response_transform, transform)
-
-
-# promptfoo calls an inline transformResponse that starts like a function expression with (json, text, context)
-_FUNCTION_EXPRESSION = re.compile(r"^(\(.*?\)\s*=>|function\s*\(.*?\))")
-
-
-def _response_code(value: str, at: Path, code: CodeReader | None, located: LocatedYaml, errors: Any) -> Code | None:
-    """An http provider's JavaScript transformResponse as code over `output` = {json, text} (promptfoo's
-    forms: an expression over json/text/context, a function expression, or file://x.js[:name])."""
-    if code is None:
-        errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform); "
-                                "a plain property path such as json.output is read without running code")
-        return None
-    text = value.strip()
-    if text.startswith("file://"):
-        if text[len("file://"):].split(":", 1)[0].endswith(".py"):
-            errors.add(located, at, "unsupported: transformResponse in Python; promptfoo runs JavaScript response transforms "
-                                    "(file://x.js[:name], or an inline expression)")
-            return None
-        loaded = code(at, text, "transformResponse")
-        return replace(loaded, response=True) if isinstance(loaded, JsCode) else loaded
-    call = "(json, text, context)" if _FUNCTION_EXPRESSION.match(text) else ""
-    # line 2 of the body is the user's first line (the sandbox reports lines of the body less its header)
-    return code(at, f"const json = output.json, text = output.text; return (\n{text}\n){call}", "transformResponse")
-
-
-_TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
-
-
-def _http_problem(key: str, value: Any) -> str | None:
-    if key == "transformResponse":
-        if not isinstance(value, str) or not value.strip():
-            return ("transformResponse must be text: a property path such as json.output, a JavaScript expression over "
-                    "json/text/context, a function, or file://x.js[:name]")
-        return None
-    if key == "method" and value not in ("POST", "PUT", "GET"):
-        return "method must be POST, PUT or GET"
-    if key == "headers":
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            return "headers must be a mapping of name → text"
-        if any(_TEMPLATE.search(v) for v in value.values()):
-            return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
-    if key == "body":
-        for text in _strings(value):
-            for m in _TEMPLATE.finditer(text):
-                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
-                    return ("unsupported: an http provider's body may use {{prompt}} and the test's {{var}}s only "
-                            "(no filters, tags or env)")
-    if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
-        return "unsupported: a templated url is not part of prompt-review"
-    return None
-
-
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
