@@ -20,7 +20,8 @@ from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, parse_provider
+from bot.evals.checks import transform_code
+from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, parse_provider
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.shapes import check
@@ -378,6 +379,14 @@ def chat_messages(path: str, data: Any, located: LocatedYaml | None = None) -> t
 # ---- providers -------------------------------------------------------------------------------
 
 
+def _code_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, errors: Collector) -> CodeReader | None:
+    """How a provider's transforms are read: from this side's tree, relative to the suite's folder (run later,
+    under the code gate). Without a tree nothing can be read, and they are refused."""
+    if tree is None:
+        return None
+    return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what)
+
+
 def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "") -> list[ProviderSpec]:
     data = located.data
     key = "targets" if "targets" in data and "providers" not in data else "providers"
@@ -399,11 +408,11 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
     for src, where, item in entries:
         if isinstance(item, str) and item.startswith("file://") and tree is not None:
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
-                spec = parse_provider(loaded, doc, at, errors)
+                spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors))
                 if spec is not None:
                     out.append(_with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
             continue
-        spec = parse_provider(item, src, where, errors)
+        spec = parse_provider(item, src, where, errors, code=_code_reader(tree, base_dir, src, errors))
         if spec is not None:
             out.append(_with_files(spec, tree, base_dir, src, where, errors))
     # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position

@@ -1,14 +1,15 @@
 """Provider entries of a suite (`providers:` / `targets:`) → ProviderSpec, with the vendor table:
 which promptfoo provider ids we call, over which wire format, and which operator settings
 (credentials, base URLs) each vendor reads from the environment. Nothing here runs code from the
-repository: refused forms say which rule refused them, with file and line.
+repository: refused forms say which rule refused them, with file and line. Code a provider applies to its
+answers (a JavaScript `transformResponse`, the provider's `transform`) is read here as a `Code` through the
+loader's reader, and run only later by the runner, under the code gate (docs/sandbox.md).
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import json_path
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
+from bot.evals.providers_http import CodeReader, http_problem, response_code
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -253,7 +255,7 @@ class ProviderEntry(Shape):
     config: Annotated[dict[str, Any] | None, Says("provider config must be a mapping")] = None
     prompts: Annotated[list[str] | None, Says("provider `prompts` must be a list of prompt labels")] = None
     delay: Any = None  # pacing of promptfoo's own run
-    transform: Annotated[Any, Rejected("refused: provider key 'transform': executes code from the PR (output transform)")] = None
+    transform: Any = None  # promptfoo's provider-level output transform: code, read by parse_provider's `code`
     env: Annotated[Any, Rejected(
         "unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only")] = None
 
@@ -262,9 +264,11 @@ class ProviderEntry(Shape):
         return f"unsupported provider key {key!r} (supported: {', '.join(cls.supported())})"
 
 
-def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
+def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False,
+                   code: CodeReader | None = None) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
-    (the loader's Collector) with file and line."""
+    (the loader's Collector) with file and line. `code` reads the provider's transforms (a suite's
+    providers); without it (a grader) they are refused."""
     if isinstance(item, str):
         pid, body, body_where = item, {}, where
     elif isinstance(item, dict) and "id" in item:
@@ -319,7 +323,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                 errors.add(located, at, f"{key} must be {'true or false' if key in BOOL_PLACE_KEYS else 'text'}")
             opts[key] = value
         elif kind == "http" and key in HTTP_KEYS:
-            problem = _http_problem(key, value)
+            problem = http_problem(key, value)
             if problem:
                 errors.add(located, at, problem)
             opts[key] = value
@@ -335,44 +339,18 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
+    response_transform = None
+    if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
+        response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
+                                            located, errors)
+    transform = None
+    if entry.transform is not None:
+        if code is None:
+            errors.add(located, body_where + ("transform",), "refused: provider key 'transform' of a grader: prompt-review runs "
+                                                             "a provider transform only for the suite's providers")
+        else:
+            transform = code(body_where + ("transform",), entry.transform, "provider transform")
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
-                        base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts))
-
-
-_TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
-
-
-def _http_problem(key: str, value: Any) -> str | None:
-    if key == "transformResponse":
-        if not isinstance(value, str) or json_path(value) is None:
-            return ("refused: transformResponse: executes code from the PR (a JavaScript response transform); "
-                    "a plain property path such as json.output or json.choices[0].message.content is read without running code")
-        return None
-    if key == "method" and value not in ("POST", "PUT", "GET"):
-        return "method must be POST, PUT or GET"
-    if key == "headers":
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            return "headers must be a mapping of name → text"
-        if any(_TEMPLATE.search(v) for v in value.values()):
-            return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
-    if key == "body":
-        for text in _strings(value):
-            for m in _TEMPLATE.finditer(text):
-                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
-                    return ("unsupported: an http provider's body may use {{prompt}} and the test's {{var}}s only "
-                            "(no filters, tags or env)")
-    if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
-        return "unsupported: a templated url is not part of prompt-review"
-    return None
-
-
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
+                        base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
+                        response_transform, transform)

@@ -411,7 +411,11 @@ def _converse_text(blocks: list[dict], show_thinking: bool) -> str:
 
 
 def _parse_http(spec: ProviderSpec, data: Any) -> Parsed:
-    """An http provider's answer: the value at transformResponse's path, else the whole answer."""
+    """An http provider's answer: the value at transformResponse's path, else the whole answer. With a
+    JavaScript transformResponse, the whole answer (a JSON answer as its JSON, marked structured) for
+    bot.evals.provider_output to run it on."""
+    if spec.response_transform is not None:
+        return Parsed(data) if isinstance(data, str) else Parsed(json.dumps(data, ensure_ascii=False), structured=True)
     path = spec.option("transformResponse")
     value = data
     if isinstance(path, str):

@@ -33,6 +33,7 @@ from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
 from bot.evals.sandbox import CodeLimits, Origin, may_run
+from bot.evals.provider_output import provider_output
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -358,9 +359,11 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         if cancelled():
             raise Cancelled()
         completion = await caller.complete(case.provider, case.messages or ())
+        context = code_context(case, code_limits or CodeLimits())
+        completion = await provider_output(case.provider, completion, context, case.suite)  # before options.transform
         outcome = await score_output(
             case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion,
-            code_context(case, code_limits or CodeLimits()), case.test.transform,
+            context, case.test.transform,
         )
     except BudgetExhausted as exc:
         job.stopped = str(exc)

@@ -58,6 +58,7 @@ class CaseInput:
             out.append(("options.transform", self.test.transform))
         for a in self.asserts:
             out.extend(a.code_items())
+        out.extend((f"provider {what}", code) for what, code in self.provider.code_items())
         return tuple(out)
 
     @property
@@ -217,6 +218,8 @@ def expand(
                 if refused_here:
                     where = next((a for a in asserts if any(gate.refusal(((w, c),)) for w, c in a.code_items())), None)
                     file, line = (where.file, where.line) if where else (test.file, test.line)
+                    if where is None and any(gate.refusal(((f"provider {w}", c),)) for w, c in provider.code_items()):
+                        file, line = suite.path, provider.line  # the provider's own transform: its entry in the suite
                     case = replace(case, error=SourceError(file, refused_here, line), error_kind=CheckError.ASSERTION)
                 cases[key] = case
     return cases, list(errors.values())
@@ -436,6 +439,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
         found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
+    found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}
     return frozenset(found)
 
 
@@ -479,7 +483,9 @@ def _literal_vars(test: TestSpec) -> dict[str, Any]:
 
 def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTree) -> tuple[str, ...]:
     reasons: list[str] = []
-    if b.messages != h.messages or (b.error is None) != (h.error is None):
+    # a render error is the prompt's; a refused or failed piece of code is named by its own reason below
+    rendered_b, rendered_h = (c.error is None or c.error_kind is not CheckError.RENDER for c in (b, h))
+    if b.messages != h.messages or rendered_b != rendered_h:
         changed = [d for d in dict.fromkeys(b.deps + h.deps) if base_tree.read(d) != head_tree.read(d)]
         reasons += [f"prompt {d} changed" for d in changed]
         if _literal_vars(b.test) != _literal_vars(h.test) or b.test.var_files != h.test.var_files:
@@ -487,7 +493,10 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         if not reasons:
             reasons.append(f"prompt {h.prompt.label} changed")
     if b.provider.fingerprint() != h.provider.fingerprint():
-        reasons.append(f"provider {b.provider.slot} config changed ({b.provider.describe_change(h.provider)})")
+        config = b.provider.describe_change(h.provider)
+        if config:
+            reasons.append(f"provider {b.provider.slot} config changed ({config})")
+        reasons += [f"provider {what} changed" for what in b.provider.code_changes(h.provider)]
     if [a.fingerprint() for a in b.asserts] != [a.fingerprint() for a in h.asserts] or b.test.threshold != h.test.threshold:
         reasons.append("assertions changed")
     b_grader = b.test.grader.fingerprint() if b.test.grader else None

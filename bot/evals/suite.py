@@ -58,6 +58,11 @@ class ProviderSpec:
     # an http provider's url/method/headers/body/transformResponse
     options: tuple[tuple[str, Any], ...] = ()
     prompts: tuple[str, ...] = ()  # labels of the prompts this provider runs (promptfoo's provider `prompts:`); () = all
+    # code applied to every answer before the test's options.transform (bot.evals.provider_output), run in the
+    # sandbox under the code gate: an http provider's JavaScript `transformResponse` (called with json, text,
+    # context), then the provider's `transform` (promptfoo's provider-level output transform)
+    response_transform: Code | None = None
+    transform: Code | None = None
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -71,7 +76,19 @@ class ProviderSpec:
         out = {"kind": self.kind, "model": self.model, "params": [list(p) for p in self.params], "base_url": self.base_url}
         if self.options:  # absent when empty: fingerprints (cache keys) of existing suites stay the same
             out["options"] = [list(o) for o in self.options]
+        for what, code in self.code_items():  # the code's text: editing it re-runs the provider's cases
+            out[what] = code_fingerprint(code)
         return out
+
+    def code_items(self) -> tuple[tuple[str, Code], ...]:
+        """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
+        return tuple((what, code) for what, code in (("transformResponse", self.response_transform), ("transform", self.transform))
+                     if code is not None)
+
+    def code_changes(self, other: "ProviderSpec") -> list[str]:
+        """'transform', 'transformResponse': the provider's code that differs between self and other."""
+        mine, theirs = dict(self.code_items()), dict(other.code_items())
+        return [w for w in ("transformResponse", "transform") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
         """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""

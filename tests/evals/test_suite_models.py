@@ -156,10 +156,9 @@ def test_a_provider_entry_is_read_through_its_model_with_lines():
         "tests: [{vars: {q: hi}}]\n"
     )
     assert errors_of(suite) == [
-        f"{PATH}:4: refused: provider key 'transform': executes code from the PR (output transform)",
         f"{PATH}:5: unsupported provider key 'retries' (supported: {', '.join(ProviderEntry.supported())})",
         f"{PATH}:6: provider `prompts` must be a list of prompt labels",
         f"{PATH}:8: unsupported: provider `env` is not part of prompt-review; credentials come from the service environment only",
         f"{PATH}:9: provider config must be a mapping",
     ]
-    assert ProviderEntry.supported() == ["config", "delay", "id", "label", "prompts"]
+    assert ProviderEntry.supported() == ["config", "delay", "id", "label", "prompts", "transform"]  # transform: code, read as such

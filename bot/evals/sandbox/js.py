@@ -73,6 +73,9 @@ _HARNESS = r"""
     const plain = type === "undefined" || type === "function" || type === "bigint" || type === "symbol";
     return JSON.stringify({ type: type, value: plain ? null : v });
   };
+  globalThis.__pr_response = function (fn) {
+    return function (output, context) { return fn(output.json, output.text, context); };
+  };
   globalThis.__pr_compile = function (body) {
     return new Function("output", "context", "process", body);
   };
@@ -96,6 +99,9 @@ class JsCode:
     source: str
     file: str | None = None  # the module's path for file:// refs (messages only)
     function: str | None = None  # a named export; None = the module's function / default export
+    # an http provider's transformResponse module: its function is called as fn(json, text, context)
+    # with `output` = {json, text} (promptfoo's calling convention for response transforms)
+    response: bool = False
 
     @classmethod
     def inline(cls, value: str) -> JsCode:
@@ -281,7 +287,7 @@ def _function(engine: _Engine, g: Any, code: JsCode) -> Any:
             f"{code.file} exports {wanted} (module.exports = function (output, context) {{…}}, "
             "or export default function)",
         )
-    return fn
+    return engine.call(g.get("__pr_response"), fn) if code.response else fn
 
 
 def _clip(text: str) -> str:

@@ -1,0 +1,60 @@
+"""A provider's own code applied to its answers, after the call and before the test's options.transform (as
+promptfoo's evaluator does): an http provider's JavaScript `transformResponse`, then the provider's
+`transform`. The code runs in the sandbox (bot.evals.sandbox); the gate (bot.evals.select.CodeGate) let
+it through before the case was run. A failure, timeout or limit is a case error naming the transform
+and the suite line of its provider.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from bot.core import safejson
+from bot.core.errors import CheckError, SourceError
+from bot.evals.assertions import AssertionBroken, CodeContext, as_output_text
+from bot.evals.providers import Completion
+from bot.evals.sandbox import SandboxError, transform
+from bot.evals.suite import Code, ProviderSpec
+
+
+async def provider_output(provider: ProviderSpec, completion: Completion, context: CodeContext, suite: str) -> Completion:
+    """The answer as the provider's code leaves it: text stays text; anything else becomes its JSON with
+    `structured` set, so code later in the case sees the object and the text checks its JSON."""
+    if not provider.code_items():
+        return completion
+    value: Any = _object(completion)
+    if provider.response_transform is not None:
+        data = value if completion.structured else None
+        text = completion.text
+        answer = await _run(provider.response_transform, {"json": data, "text": text},
+                            {"response": {"data": data if data is not None else text, "status": 200, "statusText": "OK"}},
+                            context, provider, suite, "transformResponse")
+        # promptfoo: text is the output; an object with an `output` is a provider response whose output it is
+        value = answer["output"] if isinstance(answer, dict) and answer.get("output") else answer
+    if provider.transform is not None:
+        value = await _run(provider.transform, value, context.for_code(), context, provider, suite, "provider transform")
+    if isinstance(value, str):
+        return dataclasses.replace(completion, text=value, structured=False)
+    return dataclasses.replace(completion, text=as_output_text(value), structured=True)
+
+
+def _object(completion: Completion) -> Any:
+    if not completion.structured:
+        return completion.text
+    try:
+        return safejson.loads(completion.text)
+    except (ValueError, safejson.JsonTooDeep):
+        return completion.text
+
+
+async def _run(code: Code, value: Any, code_context: dict[str, Any], context: CodeContext, provider: ProviderSpec, suite: str,
+               what: str) -> Any:
+    where = f"{what} of provider {provider.slot}" + (f" ({code.file})" if code.file else "")
+    try:
+        new = await transform(code, value, code_context, context.limits)
+    except SandboxError as exc:
+        raise AssertionBroken(SourceError(suite, f"{where}: {exc.message}", provider.line), exc.fault.check_error) from None
+    if new is None:  # promptfoo: the output must not be null after the transforms
+        raise AssertionBroken(SourceError(suite, f"{where} returned nothing (null or undefined)", provider.line), CheckError.ASSERTION)
+    return new

@@ -1,0 +1,81 @@
+"""What an `http` provider's config may hold (bot.evals.providers_config reads the entry): checks of its url,
+method, headers and body templates, and its `transformResponse` when it is JavaScript — read as code over
+`output` = {json, text}, run later by bot.evals.provider_output under the code gate, never here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from bot.core.yamlsrc import LocatedYaml, Path
+from bot.evals.sandbox.js import JsCode
+from bot.evals.suite import Code
+
+# (where, value, what) → the code a transform value stands for, read from this side's tree (the loader binds
+# bot.evals.checks.transform_code); None when the value is bad (the reader reported it)
+CodeReader = Callable[[Path, Any, str], Code | None]
+
+
+# promptfoo calls an inline transformResponse that starts like a function expression with (json, text, context)
+_FUNCTION_EXPRESSION = re.compile(r"^(\(.*?\)\s*=>|function\s*\(.*?\))")
+
+
+def response_code(value: str, at: Path, code: CodeReader | None, located: LocatedYaml, errors: Any) -> Code | None:
+    """An http provider's JavaScript transformResponse as code over `output` = {json, text} (promptfoo's
+    forms: an expression over json/text/context, a function expression, or file://x.js[:name])."""
+    if code is None:
+        errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform); "
+                                "a plain property path such as json.output is read without running code")
+        return None
+    text = value.strip()
+    if text.startswith("file://"):
+        if text[len("file://"):].split(":", 1)[0].endswith(".py"):
+            errors.add(located, at, "unsupported: transformResponse in Python; promptfoo runs JavaScript response transforms "
+                                    "(file://x.js[:name], or an inline expression)")
+            return None
+        loaded = code(at, text, "transformResponse")
+        return replace(loaded, response=True) if isinstance(loaded, JsCode) else loaded
+    call = "(json, text, context)" if _FUNCTION_EXPRESSION.match(text) else ""
+    # line 2 of the body is the user's first line (the sandbox reports lines of the body less its header)
+    return code(at, f"const json = output.json, text = output.text; return (\n{text}\n){call}", "transformResponse")
+
+
+_TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
+
+
+def http_problem(key: str, value: Any) -> str | None:
+    if key == "transformResponse":
+        if not isinstance(value, str) or not value.strip():
+            return ("transformResponse must be text: a property path such as json.output, a JavaScript expression over "
+                    "json/text/context, a function, or file://x.js[:name]")
+        return None
+    if key == "method" and value not in ("POST", "PUT", "GET"):
+        return "method must be POST, PUT or GET"
+    if key == "headers":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            return "headers must be a mapping of name → text"
+        if any(_TEMPLATE.search(v) for v in value.values()):
+            return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
+    if key == "body":
+        for text in _strings(value):
+            for m in _TEMPLATE.finditer(text):
+                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
+                    return ("unsupported: an http provider's body may use {{prompt}} and the test's {{var}}s only "
+                            "(no filters, tags or env)")
+    if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
+        return "unsupported: a templated url is not part of prompt-review"
+    return None
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
