@@ -125,6 +125,12 @@ def test_attack_memory_bomb_is_stopped():
     assert caught.value.fault is Fault.MEMORY and time.monotonic() - started < 10 * roomy.timeout_s
 
 
+def test_a_null_thrown_is_read_as_running_out_of_memory():
+    # QuickJS throws null when memory runs out again while it raises "out of memory" (seen under load in the
+    # memory bomb above): a limit, not the code's own error. Code that throws null itself reads the same.
+    assert stopped("(() => { throw null })()").fault is Fault.MEMORY
+
+
 def test_attack_deep_recursion_is_stopped():
     assert stopped("const f = (n) => f(n + 1) + 1;\nreturn f(0);").fault is Fault.MEMORY
 

@@ -44,7 +44,8 @@ _HARNESS = r"""
   globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
       + "put the code it needs in the same file");
   const describe = (e) => {
-    if (e instanceof InternalError && /out of memory|string too long/.test(e.message)) return { fault: "memory" };
+    // QuickJS throws null when it runs out of memory again while raising "out of memory"
+    if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return { fault: "memory" };
     if (e instanceof RangeError && /call stack/.test(e.message)) return { fault: "stack" };
     if (e instanceof Error && e.message.startsWith(%(marker)s)) return { unsupported: e.message.slice(%(marker_len)d) };
     // the user's code runs as a `new Function` body: its line 1 is line 3 of the function's source
