@@ -93,6 +93,8 @@ def describe_part(part: Any) -> str:
     url = _find(part, ("url", "image_url", "file_url", "uri", "fileUri", "file_uri"))
     if isinstance(url, str) and not url.startswith("data:"):
         return f"{kind}: {url[:200]}"
+    if all(len(s) <= 80 and not s.startswith("data:") for s in leaves(part)):  # short: a template ({{ image }}), a format
+        return f"{kind}: {json.dumps(part, ensure_ascii=False, separators=(', ', ': '))}"
     data = json.dumps(part, sort_keys=True, ensure_ascii=False)
     return f"{kind}: sha256 {hashlib.sha256(data.encode()).hexdigest()[:12]}"
 

@@ -145,7 +145,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         data = await body_of(request)
         if isinstance(data, Response):
             return data
-        chat = []
+        chat: list[dict[str, Any]] = []
         system = data.get("systemInstruction")
         if isinstance(system, dict):
             chat.append({"role": "system", "content": _texts(system.get("parts"))})
