@@ -121,7 +121,8 @@ def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors
     code = load_code(tree, base_dir, located, where, language, value, errors, what)
     if code is None or not isinstance(value, str) or not vars_input:
         return code
-    body = value.strip() if "\n" in value.strip() else f"return {value.strip()}"
+    # promptfoo looks for a newline in the code as written: a `|` block of one line is a function body too
+    body = value.strip() if "\n" in value else f"return {value.strip()}"
     return type(code).inline(f"return (function (vars, context) {{\n{body}\n}})(output, context)")
 
 

@@ -24,7 +24,7 @@ from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.evals.providers_wire import request
 from bot.evals.render import Renderer
 from bot.evals.runner import cache_key
-from bot.evals.select import expand
+from bot.evals.select import CodeGate, expand
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
 
@@ -288,3 +288,16 @@ def test_a_rubric_prompt_with_image_parts_sends_the_image_to_the_grader():
         {"type": "text", "text": "Answer: A wave Criteria: accurate"}]
     _, body = request(loaded.tests[0].grader or call_spec("openai:chat:gpt-4.1"), messages)
     assert body["messages"][1]["content"][0] == {"type": "image_url", "image_url": {"url": "https://example.com/wave.jpg"}}
+
+
+def test_a_one_line_transform_vars_block_is_a_function_body_as_in_promptfoo():
+    """promptfoo's vision examples: `transformVars: |` then one `return …` line — the block's newline makes
+    it a function body (promptfoo tests the code as written for a newline), not an expression."""
+    tree, (loaded, errors) = load(
+        "prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\n"
+        "tests:\n  - vars: {answer: x, url: 'https://example.com/a.jpg'}\n    options:\n      transformVars: |\n"
+        "        return { ...vars, picture: vars.url + '#1' }\n",
+        **{"vision.json": OPENAI_VISION.replace("data:image/png;base64,{{ picture }}", "{{ picture }}")})
+    assert errors == []
+    (case,) = expand(loaded, Renderer(tree), gate=CodeGate())[0].values()
+    assert case.error is None and case.messages[1][1].parts[1] == {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg#1"}}
