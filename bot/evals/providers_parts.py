@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from bot.core.parts import Parts, content_value, part_text
-from bot.evals.providers_shapes import Messages, WireError
+from bot.evals.providers_shapes import Messages, WireError, mapping
 
 # Types of the OpenAI chat and responses APIs' content parts (what another vendor's API does not read)
 _OPENAI_TYPES = {"image_url", "input_audio", "input_text", "input_image", "input_file", "file", "refusal"}
@@ -126,19 +126,31 @@ def _image_mime(line: str) -> str | None:
 # ---- Bedrock Converse --------------------------------------------------------------------------------
 
 
-def converse_messages(who: str, messages: Messages) -> tuple[list[dict[str, Any]], list[Any]]:
+def converse_messages(who: str, messages: Messages, claude: bool = False) -> tuple[list[dict[str, Any]], list[Any]]:
     """(messages, system blocks) for Converse: a text is `[{text}]`, parts go as written — Converse's
-    blocks are Nova's (`{image: {format, source: {bytes}}}`), which promptfoo passes through unchanged."""
-    for i, (_, c) in enumerate(messages):
-        for part in c.parts if isinstance(c, Parts) else ():
-            if not isinstance(part, dict) or "type" in part or "modality" in part:
-                raise _refuse(who, i, part, "Converse blocks ({text}, {image: {format, source: {bytes}}}, {document: …})")
+    blocks are Nova's (`{image: {format, source: {bytes}}}`), which promptfoo passes through unchanged.
 
-    def blocks(c: str) -> list[Any]:
-        return c.parts if isinstance(c, Parts) else [{"text": c}]
+    promptfoo sends a Claude model on Bedrock the Anthropic messages body (InvokeModel), parts as written;
+    prompt-review calls every model through Converse, so for Claude (`claude`) Anthropic's text and base64
+    image blocks are written as the Converse blocks that carry the same text and image."""
+    def block(i: int, part: Any) -> Any:
+        if claude and isinstance(part, dict) and part.get("type") in ("text", "image"):
+            source = mapping(part.get("source"))
+            if part["type"] == "text" and isinstance(part.get("text"), str):
+                return {"text": part["text"]}
+            if part["type"] == "image" and source.get("type") == "base64" and isinstance(source.get("data"), str):
+                kind = str(source.get("media_type") or "image/jpeg").rsplit("/", 1)[-1]
+                return {"image": {"format": kind, "source": {"bytes": source["data"]}}}
+        if not isinstance(part, dict) or "type" in part or "modality" in part:
+            raise _refuse(who, i, part, "Converse blocks ({text}, {image: {format, source: {bytes}}}, {document: …})"
+                          + ("; of Anthropic's blocks, text and base64 images are carried over" if claude else ""))
+        return part
 
-    return ([{"role": r, "content": blocks(c)} for r, c in messages if r != "system"],
-            [b for r, c in messages if r == "system" for b in blocks(c)])
+    def blocks(i: int, c: str) -> list[Any]:
+        return [block(i, p) for p in c.parts] if isinstance(c, Parts) else [{"text": c}]
+
+    return ([{"role": r, "content": blocks(i, c)} for i, (r, c) in enumerate(messages) if r != "system"],
+            [b for i, (r, c) in enumerate(messages) if r == "system" for b in blocks(i, c)])
 
 
 # ---- Adaline Gateway's own message form ({modality: text | image, …}) -------------------------------

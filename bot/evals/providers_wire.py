@@ -190,7 +190,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             fields = dict(params.get("additionalModelRequestFields") or {})
             fields.setdefault("thinking", params["thinking"])
             params["additionalModelRequestFields"] = fields
-        converse, system_blocks = content_parts.converse_messages(spec.id, messages)
+        converse, system_blocks = content_parts.converse_messages(spec.id, messages, claude="anthropic.claude" in spec.model)
         body = {"messages": converse}
         for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
             if key in params:

@@ -301,3 +301,19 @@ def test_a_one_line_transform_vars_block_is_a_function_body_as_in_promptfoo():
     assert errors == []
     (case,) = expand(loaded, Renderer(tree), gate=CodeGate())[0].values()
     assert case.error is None and case.messages[1][1].parts[1] == {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg#1"}}
+
+
+def test_claude_on_bedrock_gets_anthropics_text_and_image_blocks_as_converse_blocks(server):
+    """promptfoo sends Claude on Bedrock the Anthropic body with the parts as written; prompt-review calls
+    Converse, so the same text and image travel as Converse's blocks; an image URL is a clear case error."""
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": RED64}}
+    entry = "bedrock:us.anthropic.claude-3-5-sonnet-20241022-v2:0"
+    _, body = request(call_spec(entry), ask(image))
+    assert body["messages"] == [{"role": "user", "content": [{"text": 'Please reply with "pong"'},
+                                                             {"image": {"format": "png", "source": {"bytes": RED64}}}]}]
+    env = {"BEDROCK_BASE_URL": server, "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": KEY}
+    outcome = call(env, entry, ask(image))
+    assert isinstance(outcome, Completion) and outcome.text.startswith("pong [seen: image: sha256 ")
+    by_url = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}}
+    outcome = call(env, entry, ask(by_url))
+    assert isinstance(outcome, ProviderError) and "of Anthropic's blocks, text and base64 images are carried over" in str(outcome)
