@@ -33,10 +33,6 @@ class Parts(str):
         value = json.loads(str(self))
         return value if isinstance(value, list) else [value]
 
-    def text(self) -> str:
-        """The text parts joined (what a text-only reader, e.g. a token count, takes for the content)."""
-        return "\n".join(t for t in (part_text(p) for p in self.parts) if t is not None)
-
 
 def content_value(content: str) -> Any:
     """A message's content as JSON sends it: the parts list for Parts, else the text."""
