@@ -156,14 +156,21 @@ def converse_messages(who: str, messages: Messages, claude: bool = False) -> tup
 # ---- Adaline Gateway's own message form ({modality: text | image, …}) -------------------------------
 
 
+_OPENAI_WIRES = ("openai",)
+_DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+);base64,([A-Za-z0-9+/=\s]*)", re.S)
+
+
 def from_gateway(who: str, wire: str, messages: Messages) -> Messages:
-    """Messages written in Adaline's gateway form, as the vendor's API reads them: a text part is the
-    vendor's text part; an image given as base64 is the vendor's inline image. An image given by URL is
-    a case error (the gateway library would download it for some vendors; prompt-review fetches nothing)."""
+    """Messages for promptfoo's Adaline Gateway, as the vendor's API reads them. The gateway reads a prompt
+    in its own form (`{modality: text | image, …}`) or in OpenAI's (`{type: text | image_url}`) and writes
+    the vendor's: a text part is the vendor's text part, an image given as base64 (or an OpenAI data URL)
+    the vendor's inline image. An image given by URL to a vendor other than OpenAI is a case error (the
+    gateway library would download it; prompt-review fetches nothing)."""
     out: list[tuple[str, str]] = []
     for i, (role, content) in enumerate(messages):
-        if not isinstance(content, Parts) or not any(isinstance(p, dict) and "modality" in p for p in content.parts):
-            out.append((role, content))
+        gateway = isinstance(content, Parts) and any(isinstance(p, dict) and "modality" in p for p in content.parts)
+        if not isinstance(content, Parts) or not gateway and wire in _OPENAI_WIRES:
+            out.append((role, content))  # OpenAI's form to OpenAI: as written
             continue
         parts: list[Any] = []
         for part in content.parts:
@@ -171,26 +178,35 @@ def from_gateway(who: str, wire: str, messages: Messages) -> Messages:
             if text is not None:
                 parts.append({"text": text} if wire in ("gemini", "vertex", "bedrock") else {"type": "text", "text": text})
                 continue
-            value = part.get("value") if isinstance(part, dict) else None
-            if not (isinstance(part, dict) and part.get("modality") == "image" and isinstance(value, dict)
-                    and value.get("type") == "base64" and isinstance(value.get("base64"), str)):
-                raise WireError(f"{who}: message {i + 1} has an Adaline {_kind(part)!r} part that prompt-review does not send "
-                                "(text, and images given as base64, are sent; an image URL would be downloaded by the gateway)")
-            mime = str(value.get("media_type") or "jpeg")
-            mime = mime if "/" in mime else f"image/{mime}"
-            data = value["base64"]
+            image = _gateway_image(part)
+            if image is None:
+                raise WireError(f"{who}: message {i + 1} has a {_kind(part)!r} part that prompt-review does not send through the "
+                                "Adaline Gateway (text, and images given as base64, are sent; an image URL would be downloaded by the gateway)")
+            mime, data, detail = image
             if wire in ("gemini", "vertex"):
                 parts.append({"inline_data": {"mime_type": mime, "data": data}})
             elif wire in ("anthropic", "vertex-anthropic"):
                 parts.append({"type": "image", "source": {"type": "base64", "media_type": mime, "data": data}})
             else:
-                url = {"url": f"data:{mime};base64,{data}"}
-                parts.append({"type": "image_url", "image_url": {**url, **({"detail": part["detail"]} if "detail" in part else {})}})
-        if all(isinstance(p, dict) and set(p) <= {"type", "text"} for p in parts) and len(parts) == 1:
+                parts.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}", **({"detail": detail} if detail else {})}})
+        if len(parts) == 1 and set(parts[0]) <= {"type", "text"}:
             out.append((role, str(parts[0]["text"])))  # one text part is the message's text
         else:
             out.append((role, Parts(parts)))
     return tuple(out)
+
+
+def _gateway_image(part: Any) -> tuple[str, str, str | None] | None:
+    """(mime type, base64 data, detail) of an image part given inline, in Adaline's or OpenAI's form."""
+    if not isinstance(part, dict):
+        return None
+    value = mapping(part.get("value"))
+    if part.get("modality") == "image" and value.get("type") == "base64" and isinstance(value.get("base64"), str):
+        mime = str(value.get("media_type") or "jpeg")
+        return (mime if "/" in mime else f"image/{mime}"), value["base64"], part.get("detail")
+    url = mapping(part.get("image_url")).get("url") if part.get("type") == "image_url" else None
+    m = _DATA_URL.fullmatch(url) if isinstance(url, str) else None
+    return (m.group(1), m.group(2), mapping(part.get("image_url")).get("detail")) if m else None
 
 
 def prompt_json(messages: Messages) -> str:

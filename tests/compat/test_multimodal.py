@@ -317,3 +317,16 @@ def test_claude_on_bedrock_gets_anthropics_text_and_image_blocks_as_converse_blo
     by_url = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}}
     outcome = call(env, entry, ask(by_url))
     assert isinstance(outcome, ProviderError) and "of Anthropic's blocks, text and base64 images are carried over" in str(outcome)
+
+
+def test_the_adaline_gateway_reads_an_openai_form_prompt_for_any_vendor(server):
+    """promptfoo's Adaline provider turns an OpenAI-form prompt into the gateway's types, then the vendor's."""
+    openai_form = ask({"type": "image_url", "image_url": {"url": f"data:image/png;base64,{RED64}", "detail": "low"}})
+    _, body = request(call_spec("adaline:anthropic:chat:claude-3-opus-20240229"), openai_form)
+    assert body["messages"][0]["content"] == [{"type": "text", "text": 'Please reply with "pong"'},
+                                              {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": RED64}}]
+    _, body = request(call_spec("adaline:openai:chat:gpt-4o"), openai_form)
+    assert body["messages"][0]["content"] == openai_form[0][1].parts  # OpenAI's form to OpenAI: as written
+    outcome = call({"GEMINI_BASE_URL": server, "GEMINI_API_KEY": KEY}, "adaline:google:chat:gemini-2.5-flash",
+                   ask({"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}}))
+    assert isinstance(outcome, ProviderError) and "an image URL would be downloaded by the gateway" in str(outcome)
