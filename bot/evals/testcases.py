@@ -519,6 +519,10 @@ def is_media(path: str) -> bool:
     return path.rsplit(".", 1)[-1].lower() in MEDIA_EXTS
 
 
+def is_image(path: str) -> bool:
+    return path.rsplit(".", 1)[-1].lower() in ("jpg", "jpeg", "png", "gif", "bmp", "webp", "svg")
+
+
 def _media_base64(tree, path: str, limit: int) -> str:
     raw = read_bounded(tree, path, limit)
     if raw is None:

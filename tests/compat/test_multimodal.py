@@ -330,3 +330,18 @@ def test_the_adaline_gateway_reads_an_openai_form_prompt_for_any_vendor(server):
     outcome = call({"GEMINI_BASE_URL": server, "GEMINI_API_KEY": KEY}, "adaline:google:chat:gemini-2.5-flash",
                    ask({"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}}))
     assert isinstance(outcome, ProviderError) and "an image URL would be downloaded by the gateway" in str(outcome)
+
+
+def test_a_changed_image_var_file_is_reviewed_by_its_digest_and_never_formatting_only():
+    from bot.core.config import RepoConfig
+    from bot.core.result import ChangedFile
+    from bot.pipeline.stages import ReviewInput, prompt_changes
+
+    changed = ChangedFile("evals/red.png", "modified")
+    inp = ReviewInput("o/r", 1, "a" * 40, "b" * 40, None, (changed,),
+                      MemoryTree({"evals/red.png": RED}), MemoryTree({"evals/red.png": BLUE}))
+    (change,), problems = prompt_changes([(changed, "var file of evals/promptfooconfig.yaml")], inp, RepoConfig())
+    assert problems == [] and change.semdiff is not None and not change.semdiff.formatting_only
+    digest = {side: hashlib.sha256(data).hexdigest()[:12] for side, data in (("red", RED), ("blue", BLUE))}
+    shown = " ".join(f"{c.before} {c.after}" for c in change.semdiff.changes)
+    assert f"sha256 {digest['red']}" in shown and f"sha256 {digest['blue']}" in shown and RED64[:20] not in change.unified_diff
