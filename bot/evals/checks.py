@@ -121,7 +121,8 @@ def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors
     code = load_code(tree, base_dir, located, where, language, value, errors, what)
     if code is None or not isinstance(value, str) or not vars_input:
         return code
-    body = value.strip() if "\n" in value.strip() else f"return {value.strip()}"
+    # promptfoo looks for a newline in the code as written: a `|` block of one line is a function body too
+    body = value.strip() if "\n" in value else f"return {value.strip()}"
     return type(code).inline(f"return (function (vars, context) {{\n{body}\n}})(output, context)")
 
 
@@ -161,6 +162,14 @@ def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec
 _RUBRIC_VARS = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
 
 
+def _rubric_messages_ok(messages: list[Any]) -> bool:
+    """{role, content} messages; a content is text or content parts (images beside the text, as promptfoo sends them)."""
+    def content_ok(content: Any) -> bool:
+        return isinstance(content, str) or (isinstance(content, list) and bool(content) and all(isinstance(p, (dict, str)) for p in content))
+
+    return all(isinstance(m, dict) and content_ok(m.get("content")) and m.get("role") in ("system", "user", "assistant") for m in messages)
+
+
 def rubric_prompt(value: Any, located, where: Path, errors, tree=None, base_dir: str = "") -> str | None:
     """A rubricPrompt: text, or a chat message list (kept as JSON text), inline or from a file:// (.txt
     text; .json/.yaml a message list, as promptfoo loads it). It may use {{ output }} and {{ rubric }}
@@ -183,12 +192,7 @@ def rubric_prompt(value: Any, located, where: Path, errors, tree=None, base_dir:
             errors.add(located, where, f"rubricPrompt file {path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
             return None
     if isinstance(value, list):
-        for i, m in enumerate(value):
-            if isinstance(m, dict) and isinstance(m.get("content"), list):
-                errors.add(located, where, f"unsupported: rubricPrompt message {i + 1} has content parts (images, audio, files); "
-                                           "prompt-review sends text messages only")
-                return None
-        if not all(isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in ("system", "user", "assistant") for m in value):
+        if not _rubric_messages_ok(value):
             errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
             return None
         value = json.dumps(value, ensure_ascii=False)
@@ -200,8 +204,10 @@ def rubric_prompt(value: Any, located, where: Path, errors, tree=None, base_dir:
             parsed = json.loads(value)
         except ValueError:
             parsed = None
-        if isinstance(parsed, list) and any(isinstance(m, dict) and isinstance(m.get("content"), list) for m in parsed):
-            return rubric_prompt(parsed, located, where, errors)
+        if isinstance(parsed, list) and any(isinstance(m, dict) and isinstance(m.get("content"), list) for m in parsed) \
+                and not _rubric_messages_ok(parsed):
+            errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
+            return None
     if value.startswith("file://"):
         errors.add(located, where, "unsupported: a rubricPrompt file is not supported yet; write the rubricPrompt inline")
         return None

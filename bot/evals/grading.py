@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from bot.core.parts import Parts, leaves, replace_leaves
 from bot.evals.assertions import cosine, json_candidates
 from bot.evals.providers import Caller, ProviderError
 from bot.evals.suite import AssertionSpec, ProviderSpec
@@ -88,8 +89,15 @@ def rubric_messages(rubric_prompt: str, values: dict[str, str]) -> tuple[tuple[s
     except ValueError:
         data = None
     if isinstance(data, list):
-        return tuple((m["role"], fill(m["content"], values)) for m in data)
+        return tuple((m["role"], _fill_content(m["content"], values)) for m in data)
     return (("user", fill(rubric_prompt, values)),)
+
+
+def _fill_content(content: Any, values: dict[str, str]) -> str:
+    if isinstance(content, list):  # content parts: every text in them filled in, the parts kept
+        texts = [fill(t, values) for t in leaves(content)]
+        return Parts(replace_leaves(content, texts))
+    return fill(content, values)
 
 
 class ModelGrader:

@@ -18,6 +18,7 @@ import yaml
 from bot.core import safejson
 from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
+from bot.core.parts import Parts
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
@@ -359,20 +360,29 @@ def _chat_from_text(text: str, file: str = "<inline prompt>", line: int | None =
 
 
 def chat_messages(path: str, data: Any, located: LocatedYaml | None = None) -> tuple[tuple[str, str], ...]:
-    """(role, content) pairs of a chat prompt's message list; UserError (file, line) for anything else."""
+    """(role, content) pairs of a chat prompt's message list; UserError (file, line) for anything else.
+
+    A content given as parts (text, images, audio, in any vendor's form) is a Parts: the parts as
+    written, sent to the vendor as promptfoo sends them (bot.evals.providers_wire)."""
     if not isinstance(data, list) or not data:
         raise UserError(SourceError(path, "a chat prompt must be a non-empty list of {role, content} messages", 1))
-    out = []
+    out: list[tuple[str, str]] = []
     for i, msg in enumerate(data):
         line = located.line_of((i,)) if located else None
-        if isinstance(msg, dict) and isinstance(msg.get("content"), list):
-            raise UserError(SourceError(path, f"unsupported: message {i + 1} has content parts (images, audio, files); "
-                                              "prompt-review sends text messages only", line))
-        if not isinstance(msg, dict) or set(msg) - {"role", "content"} or not isinstance(msg.get("content"), str):
+        if not isinstance(msg, dict):
             raise UserError(SourceError(path, f"message {i + 1} must have a role and text content", line))
+        content = msg.get("content")
+        extra = set(msg) - {"role", "content"}
+        if msg.get("type") == "message":  # OpenAI's responses API writes it; the role and content say it all
+            extra.discard("type")
+        if isinstance(content, list):
+            if not content or not all(isinstance(p, (dict, str)) for p in content):
+                raise UserError(SourceError(path, f"message {i + 1}: content parts must be a non-empty list of part mappings", line))
+        elif extra or not isinstance(content, str):
+            raise UserError(SourceError(path, f"message {i + 1} must have a role and text content (or a list of content parts)", line))
         if msg.get("role") not in ("system", "user", "assistant"):
             raise UserError(SourceError(path, f"message {i + 1}: role must be system, user or assistant", line))
-        out.append((msg["role"], msg["content"]))
+        out.append((msg["role"], Parts(content) if isinstance(content, list) else content))
     return tuple(out)
 
 

@@ -30,6 +30,7 @@ from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
+from bot.evals.providers_parts import prompt_json
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
@@ -459,8 +460,7 @@ class Caller:
     async def complete(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...]) -> Completion:
         started = time.monotonic()
         if spec.kind == "echo":  # promptfoo's echo provider: the prompt is the output, no model is called
-            text = messages[0][1] if len(messages) == 1 else json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
-            return Completion(text, finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
+            return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
         try:
             path, body = wire.request(spec, messages)
         except wire.WireError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.errors import CheckError
+from bot.core.parts import Parts
 
 Messages = tuple[tuple[str, str], ...]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")  # a region, location or project id: it becomes part of a host or path
@@ -95,7 +96,7 @@ def segment(value: str, what: str = "model") -> str:
 
 def is_chat(messages: Messages) -> bool:
     """A prompt that promptfoo hands the provider as a JSON message list (not one user text)."""
-    return not (len(messages) == 1 and messages[0][0] == "user")
+    return not (len(messages) == 1 and messages[0][0] == "user" and not isinstance(messages[0][1], Parts))
 
 
 # transformResponse we evaluate ourselves (a property path into the JSON answer); anything else is JavaScript.

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.evals import providers_adaline as adaline
+from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS
 from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment
@@ -82,6 +83,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         if spec.option("adaline") == "gateway" and is_chat(messages):
             params = dict(spec.option("adaline_chat") or ())
         params = adaline.adaline_params(wire, params)
+        messages = content_parts.from_gateway(spec.id, wire, messages)
+    if wire in ("cohere", "huggingface", "llamacpp", "sagemaker", "replicate", "ollama"):
+        content_parts.text_only(spec.id, messages)
     if wire == "cohere":
         return more.cohere_request(spec.model, params, messages)
     if wire == "huggingface":
@@ -99,14 +103,14 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
     if wire == "openai":
         if spec.option("api") == "responses":
             max_out = _pick(params, "max_output_tokens", "max_tokens", "max_completion_tokens")
-            body = {"model": spec.model, "input": [{"role": r, "content": c} for r, c in messages], **params}
+            body = {"model": spec.model, "input": content_parts.listed(messages), **params}
             if max_out is not None:
                 body["max_output_tokens"] = max_out
             return "/responses", body
         if spec.option("isReasoningModel") and "max_tokens" in params:  # reasoning models take max_completion_tokens
             params["max_completion_tokens"] = params.pop("max_tokens")
         extra = params.pop("passthrough", None)  # promptfoo's extra request fields, merged into the body
-        body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], **params}
+        body = {"model": spec.model, "messages": content_parts.listed(messages), **params}
         if isinstance(extra, dict):
             body.update(extra)
         if spec.kind == "azure":
@@ -115,12 +119,12 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
         return "/chat/completions", body
     if wire in ("anthropic", "vertex-anthropic"):
-        system = "\n\n".join(c for r, c in messages if r == "system")
+        system, listed = content_parts.anthropic_messages(spec.id, messages)
         params.pop("anthropic_version", None)
         body = {
             "model": spec.model,
             "max_tokens": _pick(params, "max_tokens") or 1024,
-            "messages": [{"role": r, "content": c} for r, c in messages if r != "system"],
+            "messages": listed,
             **params,
         }
         if system:
@@ -145,12 +149,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             generation["responseSchema"] = params["responseSchema"]
         if "response_mime_type" in params:
             generation["responseMimeType"] = params["response_mime_type"]
-        body = {"contents": [{"role": "model" if r == "assistant" else "user", "parts": [{"text": c}]} for r, c in messages if r != "system"]}
+        contents, system_texts = content_parts.gemini_contents(spec.id, messages)
+        body = {"contents": contents}
         for ours, theirs in (("safetySettings", "safetySettings"), ("tools", "tools"), ("toolConfig", "toolConfig"), ("tool_config", "toolConfig")):
             if ours in params:
                 body[theirs] = params[ours]
         system = "\n\n".join([*([str(spec.option("systemInstruction"))] if spec.option("systemInstruction") else []),
-                                *(c for r, c in messages if r == "system")])
+                                *system_texts])
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
         if generation:
@@ -185,11 +190,11 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             fields = dict(params.get("additionalModelRequestFields") or {})
             fields.setdefault("thinking", params["thinking"])
             params["additionalModelRequestFields"] = fields
-        body = {"messages": [{"role": r, "content": [{"text": c}]} for r, c in messages if r != "system"]}
+        converse, system_blocks = content_parts.converse_messages(spec.id, messages, claude="anthropic.claude" in spec.model)
+        body = {"messages": converse}
         for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
             if key in params:
                 body[key] = params[key]
-        system_blocks = [{"text": c} for r, c in messages if r == "system"]
         if system_blocks:
             body["system"] = system_blocks
         if inference:
@@ -212,7 +217,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             body["options"] = options
         return "/api/chat", body
     if wire == "http":
-        prompt = messages[0][1] if len(messages) == 1 else json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+        prompt = content_parts.prompt_json(messages)
         if spec.option("method", "POST") == "GET":
             return "", None
         template = spec.option("body")

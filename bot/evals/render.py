@@ -28,6 +28,7 @@ from jinja2 import meta
 from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree, normalize
+from bot.core.parts import Parts, leaves, replace_leaves
 from bot.core.safejson import loads as json_loads
 from bot.evals import render_worker
 from bot.evals.loader import chat_messages
@@ -42,6 +43,11 @@ GRACE_S = 1.0  # past the deadline, a worker that did not stop itself (stuck in 
 RECYCLE_TEXT_BYTES = 32 * MB  # a worker that has compiled this much template text is replaced
 MAX_IDLE_WORKERS = 4
 BATCH = 256  # prefetched renders per round trip
+
+
+def _templates(content: str) -> list[str]:
+    """The templates of a message's content: its text, or every text inside its parts."""
+    return leaves(content.parts) if isinstance(content, Parts) else [content]
 
 
 class RenderError(Exception):
@@ -185,7 +191,7 @@ class Renderer:
         if prompt not in self._prompt_items:
             items: list[tuple[int, str | None, str]]
             if prompt.format == "chat":
-                items = [(self._key(None, content), None, content) for _, content in prompt.messages]
+                items = [(self._key(None, text), None, text) for _, content in prompt.messages for text in _templates(content)]
             else:
                 items = [(self._key(prompt.source, prompt.template), prompt.source, prompt.template)]
             self._prompt_items[prompt] = items
@@ -203,8 +209,18 @@ class Renderer:
             raise RenderError(self._error(reply["error"], prompt, where))
         if prompt.format == "chat-template":
             return self._read_messages(reply["ok"][0], where)
-        roles = [role for role, _ in prompt.messages] if prompt.format == "chat" else ["user"]
-        return tuple(zip(roles, reply["ok"]))
+        if prompt.format != "chat":
+            return (("user", reply["ok"][0]),)
+        rendered = list(reply["ok"])
+        out: list[tuple[str, str]] = []
+        for role, content in prompt.messages:
+            if isinstance(content, Parts):  # each text of the parts was rendered on its own; the parts keep their shape
+                count = len(leaves(content.parts))
+                out.append((role, Parts(replace_leaves(content.parts, rendered[:count]))))
+                del rendered[:count]
+            else:
+                out.append((role, rendered.pop(0)))
+        return tuple(out)
 
     @staticmethod
     def _read_messages(text: str, where: str) -> Messages:
@@ -311,7 +327,9 @@ class Renderer:
             return SourceError(str(error["file"]), message, line)
         if prompt.format == "chat":  # the line is within the message's content, not the file
             at = f", line {line}" if line is not None else ""
-            return SourceError(where, f"message {int(error['index']) + 1}{at}: {message}")
+            owners = [i for i, (_, content) in enumerate(prompt.messages) for _ in _templates(content)]
+            index = int(error["index"])
+            return SourceError(where, f"message {(owners[index] if index < len(owners) else index) + 1}{at}: {message}")
         return SourceError(where, message, line)
 
     def dependencies(self, prompt: PromptSpec) -> tuple[str, ...]:
@@ -321,7 +339,7 @@ class Renderer:
         seen: list[str] = []
         todo: list[tuple[str | None, str]] = [(prompt.source, prompt.template)]
         if prompt.format == "chat":
-            todo += [(None, c) for _, c in prompt.messages]
+            todo += [(None, text) for _, c in prompt.messages for text in _templates(c)]
         if prompt.source:
             seen.append(prompt.source)
         while todo:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import itertools
@@ -482,7 +483,7 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
             values = []
             for path in found:
                 try:
-                    values.append(read_text(tree, path, limit))
+                    values.append(_media_base64(tree, path, limit) if is_media(path) else read_text(tree, path, limit))
                 except FileTooLarge as exc:
                     errors.add(located, where, _var_too_large(exc))
                 except UserError as exc:
@@ -497,13 +498,36 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
         if target is None or raw is None:
             errors.add(located, where, f"var file {ref!r} not found")
             return ""
+        if is_media(target):  # promptfoo passes an image, video or audio file as its base64 text
+            return base64.b64encode(raw).decode("ascii")
         try:
             return raw.decode("utf-8")
-        except UnicodeDecodeError:  # promptfoo sends images/audio as base64 parts and PDFs as their text
-            errors.add(located, where, f"unsupported: var file {ref!r} is not text (an image, audio or PDF); "
-                                       "prompt-review sends text messages only")
+        except UnicodeDecodeError:  # promptfoo reads a PDF as its text (pdf-parse); prompt-review does not
+            errors.add(located, where, f"unsupported: var file {ref!r} is not text (a PDF or another binary file); "
+                                       "prompt-review reads text, images, video and audio var files")
             return ""
     return value
+
+
+# promptfoo's isImageFile / isVideoFile / isAudioFile: these var files are read as base64 (its renderPrompt)
+MEDIA_EXTS = frozenset({"jpg", "jpeg", "png", "gif", "bmp", "webp", "svg",
+                        "mp4", "webm", "ogg", "mov", "avi", "wmv", "mkv", "m4v",
+                        "wav", "mp3", "aac", "m4a", "flac", "wma", "aiff", "opus"})
+
+
+def is_media(path: str) -> bool:
+    return path.rsplit(".", 1)[-1].lower() in MEDIA_EXTS
+
+
+def is_image(path: str) -> bool:
+    return path.rsplit(".", 1)[-1].lower() in ("jpg", "jpeg", "png", "gif", "bmp", "webp", "svg")
+
+
+def _media_base64(tree, path: str, limit: int) -> str:
+    raw = read_bounded(tree, path, limit)
+    if raw is None:
+        raise UserError(SourceError(path, f"var file {path!r} not found"))
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _var_too_large(exc: FileTooLarge) -> str:

@@ -28,6 +28,9 @@ Rules, in the order they apply (documented here because tests and the demo rely 
    asked to repeat ('reply with "X"').
 10. Grading requests of select-best and conversation relevance get a grader's answer first
     (bot.modelserver.grading documents how it decides).
+11. Content parts: text parts in any vendor's form are the message's text; the other parts of the
+    last user message (images, audio, files) are seen: the generic echo ends with one
+    " [seen: KIND: URL or sha256 DIGEST]" per part, so a test knows which image reached the model.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.parts import describe_part, part_text
 from bot.modelserver.grading import grader_reply
 from bot.modelserver.policy import SupportPolicy, best_fact, read_policy
 
@@ -100,7 +104,9 @@ def answer(
     q = question.lower()
     if not policy.is_support_prompt:
         echoed = _ECHO.search(question)
-        return echoed.group(1) if echoed else f"You said: {question.strip()}"
+        users = [m.get("content") for m in messages if m.get("role") == "user"]
+        seen = "".join(f" [seen: {describe_part(p)}]" for p in _media(users[-1] if users else None))
+        return echoed.group(1) + seen if echoed else f"You said: {question.strip()}{seen}"
 
     reply = _support_reply(policy, question, q)
     if reply.category == "refused":
@@ -130,8 +136,13 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping) and p.get("type") == "text")
+        return "\n".join(t for t in (part_text(p) for p in content) if t is not None)
     return ""
+
+
+def _media(content: Any) -> list[Any]:
+    """The parts of a message that are not text (images, audio, files) in any vendor's form."""
+    return [p for p in content if part_text(p) is None] if isinstance(content, list) else []
 
 
 def _is_flaky_call(model: str, params: Mapping[str, Any], system: str, question: str, call_index: int) -> bool:

@@ -105,7 +105,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if not isinstance(model, str) or not isinstance(items, (list, str)):
             return wire.error_response("openai", 400, "model and input are required", param="input")
         chat = [{"role": "user", "content": items}] if isinstance(items, str) else [
-            {"role": m.get("role", "user"), "content": _texts(m.get("content"))} for m in items if isinstance(m, dict)]
+            {"role": m.get("role", "user"), "content": m.get("content")} for m in items if isinstance(m, dict)]
         got = await reply(request, "responses", model, chat, {k: v for k, v in data.items() if k not in ("model", "input")},
                           data.get("max_output_tokens"))
         if isinstance(got, Response):
@@ -145,13 +145,13 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         data = await body_of(request)
         if isinstance(data, Response):
             return data
-        chat = []
+        chat: list[dict[str, Any]] = []
         system = data.get("systemInstruction")
         if isinstance(system, dict):
             chat.append({"role": "system", "content": _texts(system.get("parts"))})
         for c in data.get("contents") or []:
             if isinstance(c, dict):
-                chat.append({"role": "assistant" if c.get("role") == "model" else "user", "content": _texts(c.get("parts"))})
+                chat.append({"role": "assistant" if c.get("role") == "model" else "user", "content": c.get("parts")})
         generation = _mapping(data.get("generationConfig"))
         got = await reply(request, endpoint, model, chat, {}, generation.get("maxOutputTokens"))
         if isinstance(got, Response):
@@ -183,7 +183,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if isinstance(data, Response):
             return data
         chat: list[dict[str, Any]] = [{"role": "system", "content": _texts(data.get("system"))}] if data.get("system") else []
-        chat += [{"role": m.get("role"), "content": _texts(m.get("content"))} for m in data.get("messages") or [] if isinstance(m, dict)]
+        chat += [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
         inference = _mapping(data.get("inferenceConfig"))
         got = await reply(request, "bedrock.converse", model_id, chat, {}, inference.get("maxTokens"))
         if isinstance(got, Response):

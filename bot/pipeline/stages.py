@@ -26,6 +26,7 @@ from bot.core.semdiff import diff_prompt, diff_texts
 from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
 from bot.evals.loaded import LoadedSuites
+from bot.evals.testcases import is_image, is_media
 from bot.evals.explain import ExplainRequest, explain, with_explain_stats
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
 
@@ -141,6 +142,9 @@ def _text(data: bytes | None, path: str, problems: list[Problem], limit: int) ->
             )
         )
         return None, "too large"
+    if is_media(path):  # an image, video or audio var file: reviewed by what identifies it, never its bytes
+        kind = "image" if is_image(path) else "media"
+        return f"[{kind} file {path.rsplit('/', 1)[-1]}: {len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()[:12]}]\n", None
     if b"\0" in data[:8192]:
         problems.append(
             Problem(
@@ -198,7 +202,7 @@ def prompt_changes(
                 pass
         semdiff = None
         try:
-            if f.previous_path is None and before is not None and after is not None:
+            if f.previous_path is None and before is not None and after is not None and not is_media(f.path):
                 semdiff = diff_prompt(f.path, inp.base, inp.head)
             else:
                 semdiff = diff_texts(f.path, before, after)

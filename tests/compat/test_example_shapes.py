@@ -38,22 +38,6 @@ def refused(suite: str, **files: str | bytes) -> list[str]:
     return [f"{e.file}:{e.line}: {e.message}" for e in errors]
 
 
-def test_a_rubric_prompt_with_image_parts_is_refused_as_such_not_a_crash():
-    rubric = json.dumps([
-        {"role": "system", "content": "Grade the description."},
-        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "{{picture}}"}},
-                                     {"type": "text", "text": "Answer: {{ output }} Criteria: {{ rubric }}"}]},
-    ])
-    errors = refused(
-        "prompts: ['Describe {{picture}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
-        f"defaultTest:\n  options:\n    provider: openai:chat:gpt-4.1\n    rubricPrompt: '{rubric}'\n"
-        "  assert:\n    - {type: llm-rubric, value: accurate}\n"
-        "tests:\n  - vars: {picture: 'https://example.com/wave.jpg'}\n"
-    )
-    assert errors == [f"{PATH}:6: unsupported: rubricPrompt message 2 has content parts (images, audio, files); "
-                      "prompt-review sends text messages only"]
-
-
 def test_a_rubric_prompt_file_holds_the_grading_messages():
     _, suite = ok(
         "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
@@ -174,19 +158,6 @@ def test_tests_given_as_one_generator_mapping_are_refused_as_code():
                      **{"dataset_loader.py": "def generate_tests(config): return []\n"})
     assert errors == [f"{PATH}:4: refused: file://dataset_loader.py:generate_tests is a test generator — "
                       "it would run code from the repository"]
-
-
-def test_image_and_audio_parts_in_a_chat_prompt_are_refused_as_such():
-    chat = json.dumps([{"role": "user", "content": [{"type": "text", "text": "What is this?"},
-                                                    {"type": "image_url", "image_url": {"url": "{{image}}"}}]}])
-    errors = refused("prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\ntests: [{vars: {image: file://cat.jpg}}]\n",
-                     **{"vision.json": chat, "cat.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\xff\xff"})
-    assert errors == [
-        "evals/vision.json:1: unsupported: message 1 has content parts (images, audio, files); "
-        "prompt-review sends text messages only",
-        f"{PATH}:3: unsupported: var file 'cat.jpg' is not text (an image, audio or PDF); "
-        "prompt-review sends text messages only",
-    ]
 
 
 def test_a_list_var_of_objects_numbers_or_nothing_is_one_value_and_a_list_of_text_expands():

@@ -1,5 +1,7 @@
 """Semantic prompt diff: what a reviewer sees for the changes the issue names."""
 
+import base64
+import json
 from dataclasses import FrozenInstanceError
 
 import pytest
@@ -200,3 +202,24 @@ def test_chat_yaml_is_read_as_yaml_1_2_so_a_reply_of_no_stays_text():
     assert not diff.errors and not diff.fallback
     assert {c.before for c in diff.changes} - {None} == {"yes"}  # YAML 1.1 read these as true/false
     assert {c.after for c in diff.changes} - {None} == {"no"}
+
+
+def test_a_changed_image_part_is_shown_by_its_url_or_digest_never_its_base64():
+    def chat(image: dict) -> str:
+        return json.dumps([{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"}, image]}], indent=1)
+
+    red = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"red" * 60).decode()
+    blue = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"blue" * 60).decode()
+    inline = lambda data: {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}  # noqa: E731
+    by_url = lambda url: {"type": "image_url", "image_url": {"url": url}}  # noqa: E731
+
+    diff = diff_texts("prompts/vision.json", chat(inline(red)), chat(inline(blue)))
+    assert diff.changes and not diff.formatting_only
+    shown = " ".join(f"{c.summary} {c.before} {c.after}" for c in diff.changes)
+    assert "image_url: sha256" in shown and red[:40] not in shown and blue[:40] not in shown
+
+    diff = diff_texts("prompts/vision.json", chat(by_url("https://example.com/a.jpg")), chat(by_url("https://example.com/b.jpg")))
+    shown = " ".join(f"{c.before} {c.after}" for c in diff.changes)
+    assert "image_url: https://example.com/a.jpg" in shown and "image_url: https://example.com/b.jpg" in shown
+
+    assert diff_texts("prompts/vision.json", chat(inline(red)), chat(inline(red))).changes == ()

@@ -11,6 +11,7 @@ import yaml
 
 from bot.core import safejson
 from bot.core.errors import SourceError, UserError
+from bot.core.parts import describe_part, part_text
 from bot.core.semdiff.messages import build_message, split_examples
 from bot.core.semdiff.structure import Parsed, Setting
 from bot.core.semdiff.template import jinja_variables, looks_like_jinja
@@ -185,8 +186,8 @@ def _content_text(content) -> str:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):  # OpenAI content parts
-        return "\n".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    if isinstance(content, list):  # content parts: the text parts, and one line naming each other part (its URL or digest)
+        return "\n".join(t if (t := part_text(p)) is not None else f"[{describe_part(p)}]" for p in content)
     return json.dumps(content, sort_keys=True)
 
 
