@@ -34,6 +34,7 @@ from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
 from bot.evals.sandbox import CodeLimits, Origin, may_run
 from bot.evals.provider_output import provider_output
+from bot.evals.providers_parts import listed
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -314,7 +315,7 @@ def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
     """promptfoo's `context` for the case's code: its vars, rendered prompt, test and provider."""
     messages = case.messages or ()
     prompt = messages[0][1] if len(messages) == 1 and messages[0][0] == "user" and case.prompt.format == "text" else \
-        json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+        json.dumps(listed(messages), ensure_ascii=False)  # content parts as their list, not their JSON text
     vars_ = case.case_vars
     test = {"description": case.test.description, "vars": vars_, "metadata": case.test.metadata}
     provider = {"id": case.provider.id, "label": case.provider.label, "config": dict(case.provider.params)}

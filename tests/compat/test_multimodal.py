@@ -23,7 +23,8 @@ from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.evals.providers_wire import request
 from bot.evals.render import Renderer
-from bot.evals.runner import cache_key
+from bot.evals.runner import cache_key, code_context
+from bot.evals.sandbox import CodeLimits
 from bot.evals.select import CodeGate, expand
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
@@ -74,6 +75,15 @@ def test_an_image_var_file_is_its_base64_text_in_the_rendered_content_parts():
     assert system == "You describe pictures." and role == "user" and isinstance(content, Parts)
     assert content.parts == [{"type": "text", "text": 'Please reply with "red"'},
                              {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{RED64}"}}]
+
+
+def test_code_sees_the_prompt_with_its_content_parts_as_a_list():
+    tree, (loaded, errors) = load("prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\n"
+                                  "tests: [{vars: {answer: red, picture: file://red.png}}]\n", **{"vision.json": OPENAI_VISION, "red.png": RED})
+    assert errors == []
+    (case,) = expand(loaded, Renderer(tree))[0].values()
+    prompt = json.loads(code_context(case, CodeLimits()).prompt)
+    assert prompt[1]["content"][0] == {"type": "text", "text": 'Please reply with "red"'}  # a list, not its JSON text
 
 
 def test_video_and_audio_var_files_are_base64_too_and_a_pdf_is_refused_with_its_line():
