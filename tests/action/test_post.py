@@ -77,7 +77,7 @@ def test_the_action_upserts_one_comment_and_completes_both_checks_across_two_pus
     first = run_action(sim, repo, pr.number, "opened", model_url, api_url, token, tmp_path)
     assert first.returncode == 1, first.stderr  # the friendlier prompt regresses the refund cases
     comments = sim.comments(repo, pr.number)
-    assert len(comments) == 1 and comments[0].body.startswith(COMMENT_MARKER)
+    assert len(comments) == 1 and comments[0].body.startswith(COMMENT_MARKER), first.stderr[-3000:]
     assert comments[0].user == "github-actions[bot]"
     assert "41 of 300 cases regressed" in comments[0].body
     runs = {r.name: r for r in sim.check_runs(repo, pr.head_sha)}
