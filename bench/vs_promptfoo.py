@@ -53,6 +53,8 @@ SUITES = (
     BenchSuite("compare", ROOT / "bench/suites/compare", "promptfooconfig.yaml", ROOT / "bench/suites/compare/pr", ("pr",)),
     # options.storeOutputAs: later tests read earlier outputs (both tools run the suite in order)
     BenchSuite("chain", ROOT / "bench/suites/chain", "promptfooconfig.yaml", ROOT / "bench/suites/chain/pr", ("pr",)),
+    # chat content parts: image var files as base64 data: URLs; the scripted model names each image it saw
+    BenchSuite("vision", ROOT / "bench/suites/vision", "promptfooconfig.yaml", ROOT / "bench/suites/vision/pr", ("pr",)),
 )
 
 
