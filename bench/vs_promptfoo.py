@@ -53,6 +53,10 @@ SUITES = (
     BenchSuite("compare", ROOT / "bench/suites/compare", "promptfooconfig.yaml", ROOT / "bench/suites/compare/pr", ("pr",)),
     # options.storeOutputAs: later tests read earlier outputs (both tools run the suite in order)
     BenchSuite("chain", ROOT / "bench/suites/chain", "promptfooconfig.yaml", ROOT / "bench/suites/chain/pr", ("pr",)),
+    # chat content parts: image var files as base64 data: URLs; the scripted model names each image it saw
+    BenchSuite("vision", ROOT / "bench/suites/vision", "promptfooconfig.yaml", ROOT / "bench/suites/vision/pr", ("pr",)),
+    # tool calls (OpenAI tool_calls, Claude tool_use): text checks on their compact JSON, code on the array, is-valid-openai-tools-call
+    BenchSuite("tools", ROOT / "bench/suites/tools", "promptfooconfig.yaml", ROOT / "bench/suites/tools/pr", ("pr",)),
 )
 
 
@@ -100,7 +104,7 @@ class Server:
 
 def run_ours(server: Server, s: BenchSuite, base: dict[str, bytes], head: dict[str, bytes], cache: ResultCache, concurrency: int) -> tuple[EvalReport, float, int]:
     config = EvalsConfig(concurrency=concurrency, budget=Budget(max_calls=100_000, max_usd=1000.0))
-    env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench"}
+    env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench"}
     request = EvalRequest(base=MemoryTree(base), head=MemoryTree(head), config=config, suites=[s.suite], env=env)
     server.reset()
     started = time.monotonic()
@@ -150,6 +154,8 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             "OPENAI_BASE_URL": f"{server.url}/v1",
             "OPENAI_API_BASE_URL": f"{server.url}/v1",
             "OPENAI_API_KEY": "bench",
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "bench",
         }
         cmd = [str(binary), "eval", "-c", str(Path(tmp) / suite), "--max-concurrency", str(concurrency), "--no-cache",
                "--no-table", "--no-progress-bar", "--no-write", "-o", str(out)]

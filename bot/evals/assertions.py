@@ -450,7 +450,8 @@ async def check_one(
         ok, score = _measured(a, response)
     elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"):
         ok = _valid_tool_calls(a, output, context)
-        score = 1.0 if ok else 0.0
+        # promptfoo 0.121's handlers of these types never read `inverse`: a not- form checks the same
+        return ok, 1.0 if ok else 0.0
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")

@@ -20,6 +20,7 @@ from bot.evals.providers_shapes import Messages, WireError, mapping
 _OPENAI_TYPES = {"image_url", "input_audio", "input_text", "input_image", "input_file", "file", "refusal"}
 # Gemini's processImagesInContents: a text line of at least 100 characters that starts like one of these
 _BASE64_IMAGE = (("/9j/", "image/jpeg"), ("iVBORw0KGgo", "image/png"), ("R0lGODlh", "image/gif"), ("UklGR", "image/webp"))
+_IMAGE_URL = re.compile(r"data:(image/[\w.+-]+);base64,(.*)", re.S)
 
 
 def listed(messages: Messages) -> list[dict[str, Any]]:
@@ -104,23 +105,27 @@ def _inline_images(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         block: list[str] = []
         for line in text.split("\n"):
-            mime = _image_mime(line.strip())
-            if mime is None:
+            image = _image_mime(line.strip())
+            if image is None:
                 block.append(line)
                 continue
             if block:
                 out.append({"text": "\n".join(block)})
                 block = []
-            out.append({"inlineData": {"mimeType": mime, "data": line.strip()}})
+            out.append({"inlineData": {"mimeType": image[0], "data": image[1]}})
         if block:
             out.append({"text": "\n".join(block)})
     return out
 
 
-def _image_mime(line: str) -> str | None:
-    if len(line) < 100 or not re.fullmatch(r"[A-Za-z0-9+/=]+", line):
+def _image_mime(line: str) -> tuple[str, str] | None:
+    """(mime type, base64 data) of a line that is a base64 image, bare or as a data: URL (an image var file)."""
+    url = _IMAGE_URL.fullmatch(line)
+    data = url.group(2) if url else line
+    if len(data) < 100 or not re.fullmatch(r"[A-Za-z0-9+/=]+", data):
         return None
-    return next((mime for prefix, mime in _BASE64_IMAGE if line.startswith(prefix)), None)
+    mime = next((mime for prefix, mime in _BASE64_IMAGE if data.startswith(prefix)), None)
+    return None if mime is None else ((url.group(1) if url else mime), data)
 
 
 # ---- Bedrock Converse --------------------------------------------------------------------------------

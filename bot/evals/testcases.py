@@ -483,7 +483,7 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
             values = []
             for path in found:
                 try:
-                    values.append(_media_base64(tree, path, limit) if is_media(path) else read_text(tree, path, limit))
+                    values.append(_media_value(tree, path, limit) if is_media(path) else read_text(tree, path, limit))
                 except FileTooLarge as exc:
                     errors.add(located, where, _var_too_large(exc))
                 except UserError as exc:
@@ -498,8 +498,8 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
         if target is None or raw is None:
             errors.add(located, where, f"var file {ref!r} not found")
             return ""
-        if is_media(target):  # promptfoo passes an image, video or audio file as its base64 text
-            return base64.b64encode(raw).decode("ascii")
+        if is_media(target):  # promptfoo passes an image as a data: URL, video or audio as its base64 text
+            return media_value(target, raw)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:  # promptfoo reads a PDF as its text (pdf-parse); prompt-review does not
@@ -523,11 +523,30 @@ def is_image(path: str) -> bool:
     return path.rsplit(".", 1)[-1].lower() in ("jpg", "jpeg", "png", "gif", "bmp", "webp", "svg")
 
 
-def _media_base64(tree, path: str, limit: int) -> str:
+# promptfoo's getMimeTypeFromExtension, then detectMimeFromBase64: the data's magic number wins
+_IMAGE_MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp",
+               "webp": "image/webp", "svg": "image/svg+xml"}
+_MAGIC_MIME = (("/9j/", "image/jpeg"), ("iVBORw0KGgo", "image/png"), ("R0lGODlh", "image/gif"), ("R0lGODdh", "image/gif"),
+               ("UklGR", "image/webp"), ("Qk0", "image/bmp"), ("Qk1", "image/bmp"), ("SUkq", "image/tiff"), ("TU0A", "image/tiff"),
+               ("AAABAA", "image/x-icon"))
+
+
+def media_value(path: str, raw: bytes) -> str:
+    """A media var file's value as promptfoo 0.121's renderPrompt gives it: an image is a
+    `data:MIME;base64,…` URL (the MIME type from the data's magic number, else the extension), a video
+    or audio file its bare base64 text."""
+    data = base64.b64encode(raw).decode("ascii")
+    if not is_image(path):
+        return data
+    mime = next((m for prefix, m in _MAGIC_MIME if data.startswith(prefix)), _IMAGE_MIME[path.rsplit(".", 1)[-1].lower()])
+    return f"data:{mime};base64,{data}"
+
+
+def _media_value(tree, path: str, limit: int) -> str:
     raw = read_bounded(tree, path, limit)
     if raw is None:
         raise UserError(SourceError(path, f"var file {path!r} not found"))
-    return base64.b64encode(raw).decode("ascii")
+    return media_value(path, raw)
 
 
 def _var_too_large(exc: FileTooLarge) -> str:

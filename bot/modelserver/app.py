@@ -22,6 +22,7 @@ from bot.modelserver import vendors, vendors_more, wire
 from bot.modelserver.control import Drift, FaultSpec, ServerState
 from bot.modelserver.hostile import hostile_response
 from bot.modelserver.rules import answer
+from bot.modelserver.tools import UnknownTool, tool_calls
 
 LATENCY_HEADER = "x-scripted-latency-ms"
 KNOWN_MODELS = (
@@ -88,15 +89,21 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         if req.stream:
             return wire.error_response("openai", 400, "stream is not supported by the scripted model server", param="stream")
         messages = [m.model_dump(exclude_none=True) for m in req.messages]
+        try:
+            calls = tool_calls(messages, req.tools, req.tool_choice)
+        except UnknownTool as exc:
+            return wire.error_response("openai", 400, str(exc), param="tool_choice")
         key = state.record("chat.completions", req.model, messages)
         if (failed := await before_answer(request, "openai", req.model)) is not None:
             return failed
-        params = req.model_dump(exclude={"model", "messages"}, exclude_none=True)
+        prompt_tokens = sum(wire.count_tokens(json.dumps(m.get("content", ""))) + 4 for m in messages)
+        if calls:
+            return JSONResponse(wire.tool_call_completion(req.model, calls, req.n, prompt_tokens))
+        params = req.model_dump(exclude={"model", "messages", "tools", "tool_choice"}, exclude_none=True)
         text = answer(messages, req.model, params, call_index=state.answered(req.model, key))
         drift = state.drift(req.model)
         text = drift.apply(text, messages) if drift else text
         text, truncated = wire.truncate(text, req.max_completion_tokens or req.max_tokens)
-        prompt_tokens = sum(wire.count_tokens(json.dumps(m.get("content", ""))) + 4 for m in messages)
         body = wire.chat_completion(req.model, [text] * req.n, truncated, prompt_tokens)
         if drift:
             body.update(model=drift.reported_model or req.model, system_fingerprint=drift.system_fingerprint or body["system_fingerprint"])
@@ -114,15 +121,21 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         chat = [m.model_dump() for m in req.messages]
         if req.system:
             chat.insert(0, {"role": "system", "content": req.system})
+        try:
+            calls = tool_calls(chat, req.tools, req.tool_choice)
+        except UnknownTool as exc:
+            return wire.error_response("anthropic", 400, f"tool_choice: {exc}")
         key = state.record("messages", req.model, chat)
         if (failed := await before_answer(request, "anthropic", req.model)) is not None:
             return failed
-        params = req.model_dump(exclude={"model", "messages", "system"}, exclude_none=True)
+        input_tokens = sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
+        if calls:
+            return JSONResponse(wire.anthropic_tool_use(req.model, calls, input_tokens))
+        params = req.model_dump(exclude={"model", "messages", "system", "tools", "tool_choice"}, exclude_none=True)
         text = answer(chat, req.model, params, call_index=state.answered(req.model, key))
         drift = state.drift(req.model)
         text = drift.apply(text, chat) if drift else text
         text, truncated = wire.truncate(text, req.max_tokens)
-        input_tokens = sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
         body = wire.anthropic_message(req.model, text, truncated, input_tokens)
         if drift and drift.reported_model:
             body["model"] = drift.reported_model

@@ -31,6 +31,9 @@ Rules, in the order they apply (documented here because tests and the demo rely 
 11. Content parts: text parts in any vendor's form are the message's text; the other parts of the
     last user message (images, audio, files) are seen: the generic echo ends with one
     " [seen: KIND: URL or sha256 DIGEST]" per part, so a test knows which image reached the model.
+12. Tools: a request that declares tools and asks for one (by its name, or by words of its
+    description) is answered with tool calls, arguments taken from the text (bot.modelserver.tools
+    documents how), on the OpenAI chat and Anthropic messages endpoints.
 """
 
 from __future__ import annotations

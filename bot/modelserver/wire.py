@@ -14,6 +14,8 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.modelserver.tools import ToolCall
+
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 Api = Literal["openai", "anthropic"]
@@ -36,6 +38,8 @@ class ChatCompletionRequest(BaseModel):
     n: int = Field(1, ge=1, le=8)
     seed: int | None = None
     stream: bool = False
+    tools: list[Any] | None = None
+    tool_choice: str | dict[str, Any] | None = None
 
 
 class AnthropicMessage(BaseModel):
@@ -53,6 +57,8 @@ class MessagesRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=1)
     top_p: float | None = Field(None, ge=0, le=1)
     stream: bool = False
+    tools: list[Any] | None = None
+    tool_choice: dict[str, Any] | None = None
 
 
 def count_tokens(text: str) -> int:
@@ -93,6 +99,30 @@ def chat_completion(model: str, texts: list[str], truncated: bool, prompt_tokens
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def tool_call_completion(model: str, calls: list[ToolCall], n: int, prompt_tokens: int) -> dict[str, Any]:
+    """A chat completion whose message calls tools: content null, finish_reason tool_calls."""
+    tool_calls = [{"id": c.call_id("call_", i), "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+                  for i, c in enumerate(calls)]
+    completion_tokens = sum(count_tokens(c.name) + count_tokens(c.arguments_json) for c in calls)
+    body = chat_completion(model, [""] * n, False, prompt_tokens)
+    for choice in body["choices"]:
+        choice["message"] = {"role": "assistant", "content": None, "tool_calls": tool_calls, "refusal": None}
+        choice["finish_reason"] = "tool_calls"
+    body["usage"] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens * n,
+                     "total_tokens": prompt_tokens + completion_tokens * n}
+    return body
+
+
+def anthropic_tool_use(model: str, calls: list[ToolCall], input_tokens: int) -> dict[str, Any]:
+    """A Claude message that uses tools: one tool_use block per call, stop_reason tool_use."""
+    body = anthropic_message(model, "", False, input_tokens)
+    body["content"] = [{"type": "tool_use", "id": c.call_id("toolu_", i), "name": c.name, "input": dict(c.arguments)}
+                       for i, c in enumerate(calls)]
+    body["stop_reason"] = "tool_use"
+    body["usage"]["output_tokens"] = sum(count_tokens(c.name) + count_tokens(c.arguments_json) for c in calls)
+    return body
 
 
 def anthropic_message(model: str, text: str, truncated: bool, input_tokens: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The two extra promptfoo-format suites in bench/suites load and run through the eval engine against
+"""The promptfoo-format suites in bench/suites load and run through the eval engine against
 the scripted model server with the verdicts `promptfoo eval` 0.121.20 gave on the same server
 (see bench/vs_promptfoo.py and docs/promptfoo-compat.md); their PR variants regress only the
 cases of the changed prompt.
@@ -29,7 +29,7 @@ def tree(name: str, with_pr: bool = False) -> MemoryTree:
 
 
 def run(url: str, base: MemoryTree, head: MemoryTree, cache=None):
-    env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "test"}
+    env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "test", "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "test"}
     request = EvalRequest(base=base, head=head, suites=[SUITE], env=env)
     return asyncio.run(run_evals(request, NoCache() if cache is None else cache))
 
@@ -42,7 +42,8 @@ def calls(url: str) -> int:
     return httpx.get(f"{url}/_control/stats").json()["requests"]
 
 
-@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3)])
+@pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3),
+                                         ("vision", 14), ("tools", 16)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -142,3 +143,64 @@ def test_chain_suite_passes_as_promptfoo_and_its_pr_regresses_the_test_that_read
     assert {c.description: c.status for c in report.cases()} == {
         "pick a fruit": CaseStatus.STILL_PASSING, "give a reason": CaseStatus.REGRESSED, "rebut the reason": CaseStatus.STILL_PASSING,
     }
+
+
+def passing(report) -> set[tuple[str, str]]:
+    return {(c.description, c.prompt_label if c.prompt_label != "ask" else c.provider_id.split(":")[0]) for c in report.cases() if c.head.passed}
+
+
+def test_vision_suite_passes_exactly_the_cases_where_promptfoo_sent_the_expected_pictures(server_url):
+    # image var files as data: URLs in image_url parts; the scripted model names the digest of each image it
+    # was given. promptfoo 0.121.20 on the same server passes these 10 of 14 (bench/vs_promptfoo.py --suite vision)
+    report = run(server_url, MemoryTree({}), tree("vision"))
+    assert report.errors == () and not any(c.head.error for c in report.cases())
+    assert passing(report) == {
+        ("the red picture arrives", "describe"), ("the red picture arrives", "pair"),
+        ("the blue picture arrives", "describe"), ("the blue picture arrives", "pair"),
+        ("javascript counts the pictures the model saw", "pair"), ("the reference card reaches the model", "pair"),
+        ("the answer starts with the colour and the red picture follows", "describe"),
+        ("the answer starts with the colour and the red picture follows", "pair"),
+        ("javascript reads the colour var and rules out the blue picture", "describe"),
+        ("javascript reads the colour var and rules out the blue picture", "pair"),
+    }
+
+
+def test_vision_pr_changing_one_image_and_one_prompt_reruns_their_cases_and_passes_what_promptfoo_passes(server_url):
+    # pr/ re-exports images/red.png and rewords the pair prompt: the blue picture's describe cases are unaffected
+    report = run(server_url, tree("vision"), tree("vision", with_pr=True))
+    assert report.stats.cases_unaffected == 3
+    assert passing(report) == {("javascript counts the pictures the model saw", "pair"), ("the reference card reaches the model", "pair"),
+                               ("javascript reads the colour var and rules out the blue picture", "describe")}
+    assert {(c.description, c.prompt_label) for c in report.cases(CaseStatus.REGRESSED)} == {
+        ("the red picture arrives", "describe"), ("the red picture arrives", "pair"), ("the blue picture arrives", "pair"),
+        ("the answer starts with the colour and the red picture follows", "describe"),
+        ("the answer starts with the colour and the red picture follows", "pair"),
+        ("javascript reads the colour var and rules out the blue picture", "pair"),
+    }
+
+
+def test_tools_suite_passes_exactly_the_cases_promptfoo_passes(server_url):
+    # OpenAI tool_calls (text checks on their compact JSON, code on the array) and Claude tool_use blocks
+    # (their JSON text); promptfoo 0.121.20 passes these 8 of 16 (bench/vs_promptfoo.py --suite tools)
+    report = run(server_url, MemoryTree({}), tree("tools"))
+    assert report.errors == () and not any(c.head.error for c in report.cases())
+    assert passing(report) == {
+        ("weather by the tool's name", "openai"), ("weather by the tool's description", "openai"),
+        ("weather by the tool's description", "anthropic"), ("a flight with its passengers", "openai"),
+        ("a plain question is answered in text", "openai"), ("a plain question is answered in text", "anthropic"),
+        ("two tools in one request", "openai"), ("weather without a unit", "openai"),
+    }
+    not_form = [c for c in report.cases() if c.description.startswith("not-is-valid-openai-tools-call")]
+    assert len(not_form) == 2 and not any(c.head.passed for c in not_form)  # promptfoo ignores the not- of this type
+
+
+def test_tools_pr_rewording_a_tool_and_adding_a_required_argument_regresses_what_promptfoo_fails(server_url):
+    # pr/ rewords get_weather's description (no longer "weather") and adds a required date no request gives
+    report = run(server_url, tree("tools"), tree("tools", with_pr=True))
+    assert {(c.description, c.provider_id.split(":")[0]) for c in report.cases(CaseStatus.REGRESSED)} == {
+        ("weather by the tool's name", "openai"), ("weather by the tool's description", "openai"),
+        ("weather by the tool's description", "anthropic"), ("two tools in one request", "openai"),
+        ("weather without a unit", "openai"),
+    }
+    assert passing(report) == {("a flight with its passengers", "openai"), ("a plain question is answered in text", "openai"),
+                               ("a plain question is answered in text", "anthropic")}

@@ -351,7 +351,9 @@ def test_tool_calls_are_checked_against_the_providers_tools_and_functions():
     assert _tool_check("is-valid-openai-tools-call", call("get_weather", {"town": "Oslo"}), {"tools": [WEATHER]}) == (False, 0.0)
     assert _tool_check("is-valid-openai-tools-call", call("get_time", {}), {"tools": [WEATHER]}) == (False, 0.0)
     assert _tool_check("is-valid-openai-tools-call", "It is sunny in Oslo.", {"tools": [WEATHER]}) == (False, 0.0)
-    assert _tool_check("not-is-valid-openai-tools-call", "It is sunny.", {"tools": [WEATHER]}) == (True, 1.0)
+    # promptfoo 0.121 never reads the not- of these types (bench/suites/tools measured it): the same check
+    assert _tool_check("not-is-valid-openai-tools-call", "It is sunny.", {"tools": [WEATHER]}) == (False, 0.0)
+    assert _tool_check("not-is-valid-openai-tools-call", call("get_weather", {"city": "Oslo"}), {"tools": [WEATHER]}) == (True, 1.0)
     legacy = json.dumps({"name": "get_weather", "arguments": '{"city": "Oslo"}'})
     assert _tool_check("is-valid-openai-function-call", legacy, {"functions": [WEATHER["function"]]}) == (True, 1.0)
     try:

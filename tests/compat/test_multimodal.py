@@ -1,5 +1,5 @@
 """Vision and audio prompts as promptfoo runs them: chat messages with content parts in each vendor's
-form, image/video/audio var files read as base64 text, rubricPrompts with image parts. Each vendor's
+form, image var files read as data: URLs and video/audio as base64 text, rubricPrompts with image parts. Each vendor's
 request goes over real loopback HTTP to the scripted model server, which answers from the text parts
 and names every other part it was given (rule 11 of bot.modelserver.rules)."""
 
@@ -61,14 +61,14 @@ def rendered(suite: str, **files: str | bytes):
 OPENAI_VISION = json.dumps([
     {"role": "system", "content": "You describe pictures."},
     {"role": "user", "content": [{"type": "text", "text": 'Please reply with "{{ answer }}"'},
-                                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,{{ picture }}"}}]},
+                                 {"type": "image_url", "image_url": {"url": "{{ picture }}"}}]},
 ])
 
 
 # ---- loading and rendering ---------------------------------------------------------------------
 
 
-def test_an_image_var_file_is_its_base64_text_in_the_rendered_content_parts():
+def test_an_image_var_file_is_a_data_url_of_its_base64_in_the_rendered_content_parts():
     (messages,), _ = rendered("prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\n"
                               "tests: [{vars: {answer: red, picture: file://red.png}}]\n", **{"vision.json": OPENAI_VISION, "red.png": RED})
     (_, system), (role, content) = messages
@@ -86,7 +86,15 @@ def test_code_sees_the_prompt_with_its_content_parts_as_a_list():
     assert prompt[1]["content"][0] == {"type": "text", "text": 'Please reply with "red"'}  # a list, not its JSON text
 
 
-def test_video_and_audio_var_files_are_base64_too_and_a_pdf_is_refused_with_its_line():
+def test_an_image_var_files_mime_type_comes_from_its_magic_number_then_its_extension_as_in_promptfoo():
+    # promptfoo 0.121's renderPrompt: getMimeTypeFromExtension, overridden by detectMimeFromBase64
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+    (messages,), _ = rendered("prompts: ['{{ a }}|{{ b }}']\nproviders: [openai:gpt-4o]\n"
+                              "tests: [{vars: {a: file://photo.JPG, b: file://logo.svg}}]\n", **{"photo.JPG": RED, "logo.svg": svg})
+    assert messages == (("user", f"data:image/png;base64,{RED64}|data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"),)
+
+
+def test_video_and_audio_var_files_are_bare_base64_and_a_pdf_is_refused_with_its_line():
     clip, sound = b"\x00\x00\x00\x18ftypmp42", b"RIFF\xff\x00WAVE"
     (messages,), _ = rendered("prompts: ['{{ clip }} {{ sound }}']\nproviders: [openai:gpt-4o]\n"
                               "tests: [{vars: {clip: file://a.mp4, sound: file://a.WAV}}]\n", **{"a.mp4": clip, "a.WAV": sound})
@@ -106,7 +114,7 @@ def test_an_image_var_file_over_the_size_limit_is_refused_unread():
         f"var file evals/big.png is {len(RED):,} bytes, over the limit of 100 (raise `limits.max_prompt_bytes` in .github/prompt-review.yml)"]
 
 
-def test_a_glob_of_images_is_one_case_per_image_each_its_base64():
+def test_a_glob_of_images_is_one_case_per_image_each_its_data_url():
     outputs, loaded = rendered("prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\n"
                                "tests: [{vars: {answer: x, picture: 'file://pics/*.png'}}]\n",
                                **{"vision.json": OPENAI_VISION, "pics__a.png": RED, "pics__b.png": BLUE})
@@ -217,7 +225,7 @@ def test_an_openai_image_part_sent_to_anthropic_or_gemini_is_a_clear_case_error(
 
 
 def test_gemini_lifts_a_base64_image_line_out_of_a_text_prompt_as_promptfoo_does(server):
-    """promptfoo's Google example: the prompt is text, the image var files are base64 lines in it."""
+    """promptfoo's Google example: the prompt is text, the image var files are data-URL lines in it."""
     (messages,), _ = rendered("prompts:\n  - |\n    {{ a }}\n    {{ b }}\n    Please reply with \"pong\"\nproviders: [google:gemini-2.5-flash]\n"
                               "tests: [{vars: {a: file://red.png, b: file://blue.png}}]\n", **{"red.png": RED, "blue.png": BLUE})
     _, body = request(call_spec("google:gemini-2.5-flash"), messages)
@@ -307,7 +315,7 @@ def test_a_one_line_transform_vars_block_is_a_function_body_as_in_promptfoo():
         "prompts: [file://vision.json]\nproviders: [openai:gpt-4o]\n"
         "tests:\n  - vars: {answer: x, url: 'https://example.com/a.jpg'}\n    options:\n      transformVars: |\n"
         "        return { ...vars, picture: vars.url + '#1' }\n",
-        **{"vision.json": OPENAI_VISION.replace("data:image/png;base64,{{ picture }}", "{{ picture }}")})
+        **{"vision.json": OPENAI_VISION})
     assert errors == []
     (case,) = expand(loaded, Renderer(tree), gate=CodeGate())[0].values()
     assert case.error is None and case.messages[1][1].parts[1] == {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg#1"}}
