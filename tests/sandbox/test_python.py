@@ -56,6 +56,15 @@ def test_multiline_value_is_the_body_of_main_and_may_import_the_stdlib(mode):
     assert (result.passed, result.score, result.reason) == (True, 0.5, "1 numbers")
 
 
+def test_stdlib_modules_that_link_system_libraries_import_in_every_isolation(mode):
+    # base64 needs binascii, which links libz; the jail holds no system libraries, so these load before it
+    source = ("import base64, binascii, bz2, gzip, lzma, zlib\n"
+              "data = base64.b64encode(zlib.compress(output.encode())).decode()\n"
+              "back = zlib.decompress(base64.b64decode(data)).decode()\n"
+              "return back == output and lzma.decompress(lzma.compress(b'x')) == b'x' and bz2.decompress(bz2.compress(b'y')) == b'y'")
+    assert run(source, mode, limits=CodeLimits(timeout_s=10, memory_mb=256, max_output_bytes=100_000)).passed
+
+
 def test_number_and_threshold_and_snake_case_grading_result(mode):
     assert run("len(output) / 1000", mode, threshold=0.04).passed
     assert not run("len(output) / 1000", mode, threshold=0.5).passed

@@ -257,6 +257,11 @@ def _jsonable(value):
     return value
 
 
+# Standard-library modules whose C part links a system library (libz, libbz2, liblzma) that the jail does
+# not hold: imported before the chroot, they are there inside it (`import base64` needs binascii → libz).
+PRELOADED = ("binascii", "zlib", "_bz2", "_lzma")
+
+
 def main():
     scratch = os.getcwd()
     with open("request.marshal", "rb") as f:
@@ -269,6 +274,11 @@ def main():
     os.close(null)
     stdlib = _stdlib_dirs()
     if request["isolation"] in ("jail", "userjail"):
+        for name in PRELOADED:
+            try:
+                __import__(name)
+            except ImportError:
+                pass
         _jail(scratch, stdlib, as_root=request["isolation"] == "jail")
         scratch = "/scratch"
     sys.stdout = sys.stderr = _Printed(request["output_bytes"], report)
