@@ -55,6 +55,16 @@ def part_text(part: Any) -> str | None:
     return None
 
 
+def content_text(content: Any) -> str:
+    """The text of a message's content: itself when it is text, its text parts one per line when it is a
+    list of parts, else empty."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(t for t in (part_text(p) for p in content) if t is not None)
+    return ""
+
+
 def leaves(value: Any) -> list[str]:
     """Every text inside a JSON value, in document order (the parts' templates, rendered one by one)."""
     if isinstance(value, str):

@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.parts import describe_part, part_text
+from bot.core.parts import content_text, describe_part, part_text
 from bot.modelserver.grading import grader_reply
 from bot.modelserver.policy import SupportPolicy, best_fact, read_policy
 
@@ -124,8 +124,8 @@ def answer(
 
 def split_prompt(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     """(system text, last user message); content may be a string or a list of text parts."""
-    system = "\n\n".join(_text(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
-    users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    system = "\n\n".join(content_text(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
+    users = [content_text(m.get("content")) for m in messages if m.get("role") == "user"]
     question = users[-1] if users else ""
     if not system and len(users) == 1:
         # A single text prompt: instructions first, the question in the last paragraph.
@@ -133,14 +133,6 @@ def split_prompt(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
         if head:
             system, question = head, tail
     return system, question
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(t for t in (part_text(p) for p in content) if t is not None)
-    return ""
 
 
 def _media(content: Any) -> list[Any]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from bot.core.parts import part_text
+from bot.core.parts import content_text
 
 
 class ChoiceMode(Enum):
@@ -118,7 +118,7 @@ def tool_calls(messages: Sequence[Mapping[str, Any]], tools: Any, choice: Any = 
     if not declared or picked.mode is ChoiceMode.NONE or _answers_a_tool_result(messages):
         return []
     users = [m for m in messages if m.get("role") == "user"]
-    text = _text(users[-1].get("content")) if users else ""
+    text = content_text(users[-1].get("content")) if users else ""
     if picked.mode is ChoiceMode.NAMED:
         tool = next((t for t in declared if t.name == picked.name), None)
         if tool is None:
@@ -145,13 +145,6 @@ def _answers_a_tool_result(messages: Sequence[Mapping[str, Any]]) -> bool:
     return last.get("role") in ("tool", "function") or (
         isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in content))
 
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(t for t in (part_text(p) for p in content) if t is not None)
-    return ""
 
 
 def _mention(name: str) -> re.Pattern[str]:
