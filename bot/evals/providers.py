@@ -31,6 +31,7 @@ from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json
+from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
@@ -461,6 +462,8 @@ class Caller:
         started = time.monotonic()
         if spec.kind == "echo":  # promptfoo's echo provider: the prompt is the output, no model is called
             return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
+        if spec.kind == "websocket":
+            return await self._websocket(spec, messages, started)
         try:
             path, body = wire.request(spec, messages)
         except wire.WireError as exc:
@@ -487,6 +490,48 @@ class Caller:
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
+
+    async def _websocket(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """promptfoo's websocket provider: one connection per call to the URL the policy allowed and pinned (never
+        with credentials), the rendered messageTemplate sent, the first message back read; no retries (promptfoo
+        makes none). `timeoutMs` bounds the call, within evals.call_timeout_s."""
+        url = str(spec.option("url"))
+        where = f"provider {spec.id} url" + (f" (suite line {spec.line})" if spec.line else "")
+        as_http = ("https" + url[3:]) if url.startswith("wss:") else ("http" + url[2:])
+        try:
+            async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
+                target = await self.urls.target(as_http, "", where)
+        except UrlRefused as exc:
+            raise ProviderError(str(exc).replace(as_http, url), kind=CheckError.URL_REFUSED) from None
+        except TimeoutError:
+            raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
+        pinned, original = httpx.URL(target.url), httpx.URL(as_http)
+        conn = Connection(str(pinned.copy_with(scheme="wss" if url.startswith("wss:") else "ws")),
+                          target.headers.get("Host", original.netloc.decode("ascii")), original.host)
+        message = fill_message(str(spec.option("messageTemplate")), {"prompt": prompt_json(messages)})
+        protocols = spec.option("protocols") or []
+        protocols = [p.strip() for value in ([protocols] if isinstance(protocols, str) else protocols) for p in value.split(",") if p.strip()]
+        timeout_ms = spec.option("timeoutMs")
+        timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
+        if self.cancelled():
+            raise Cancelled()
+        self.meter.reserve()
+        try:
+            async with asyncio.timeout(timeout_s):
+                raw = await exchange(conn, message, {str(k): str(v) for k, v in (spec.option("headers") or {}).items()},
+                                     protocols, self.max_response_bytes, spec.id)
+        except TimeoutError:
+            raise ProviderError(f"{spec.id}: no answer within {timeout_s:g} s " + (
+                "(config.timeoutMs)" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        transform = spec.option("transformResponse")
+        try:
+            parsed = parse_answer(spec.id, raw, transform if isinstance(transform, str) else None, spec.response_transform is not None)
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        latency = (time.monotonic() - started) * 1000
+        return Completion(parsed.text, finish_reason="stop", latency_ms=latency, structured=parsed.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         try:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
+from bot.evals.providers_ws import MESSAGE_VAR, fill_message
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 
@@ -31,6 +32,10 @@ class PromptSpec:
 
 
 _BODY_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
+
+
+def _names(template: str) -> set[str]:
+    return {m.group(1) for m in MESSAGE_VAR.finditer(template)}
 
 
 def _var_text(value: Any) -> str:
@@ -99,6 +104,10 @@ class ProviderSpec:
     def with_vars(self, vars_: dict[str, Any]) -> "ProviderSpec":
         """An http provider's `body` with the test's `{{ var }}`s filled in (promptfoo renders the body with
         the vars); `{{ prompt }}` stays for the call. A var the test lacks is empty text, as in nunjucks."""
+        if self.kind == "websocket":  # its messageTemplate, the same way (bot.evals.providers_ws)
+            template = str(self.option("messageTemplate", ""))
+            filled = fill_message(template, vars_, only=_names(template) - {"prompt"})
+            return dataclasses.replace(self, options=tuple(sorted({**dict(self.options), "messageTemplate": filled}.items())))
         body = self.option("body")
         if self.kind != "http" or body is None or "{{" not in json.dumps(body):
             return self
