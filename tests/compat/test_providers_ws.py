@@ -11,8 +11,11 @@ import pytest
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
+from bot.evals.assertions import AssertionBroken, CodeContext
 from bot.evals.loader import load_suite
+from bot.evals.provider_output import provider_output
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.evals.sandbox import CodeLimits
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
 
@@ -36,16 +39,18 @@ def load(entry: str, vars_: str = "{language: French}"):
 
 
 def call(env: dict[str, str], entry: str, messages=PONG, vars_: dict | None = None, timeout_s: float = 10):
+    """The provider's answer, after its own code (a JavaScript transformResponse) ran in the sandbox."""
     suite, errors = load(entry)
     assert errors == []
     spec = suite.providers[0].with_vars(vars_ or {})
+    context = CodeContext(vars_ or {}, messages[-1][1], {"vars": vars_ or {}}, {"id": spec.id}, CodeLimits())
 
     async def go():
         async with httpx.AsyncClient() as client:
             caller = Caller.for_run(client, env, EvalsConfig(timeout_s=timeout_s), Meter(Budget()))
             try:
-                return await caller.complete(spec, messages)
-            except ProviderError as exc:
+                return await provider_output(spec, await caller.complete(spec, messages), context, "promptfooconfig.yaml")
+            except (ProviderError, AssertionBroken) as exc:
                 return exc
 
     return asyncio.run(go())
@@ -65,6 +70,21 @@ def test_a_websocket_provider_sends_its_message_template_and_reads_the_answer_at
 def test_without_transform_response_a_json_answer_with_an_output_is_that_output(server):
     outcome = call(allowed(server), f"id: {server}/ws\n    config: {{messageTemplate: '{{{{prompt}}}}'}}")
     assert isinstance(outcome, Completion) and outcome.text == "pong"
+
+
+@pytest.mark.parametrize("transform, output", [
+    ("data.output.toUpperCase() + ':' + data.model", "PONG:scripted-websocket"),
+    ("({output: data.output + '!'})", "pong!"),
+])
+def test_a_javascript_transform_response_runs_in_the_sandbox_over_data(server, transform, output):
+    entry = f"id: {server}/ws\n    config: {{messageTemplate: '{{{{prompt}}}}', transformResponse: \"{transform}\"}}"
+    outcome = call(allowed(server), entry)
+    assert isinstance(outcome, Completion) and outcome.text == output
+
+
+def test_a_javascript_transform_response_over_a_text_answer_sees_the_text(server):
+    outcome = call(allowed(server), f"id: {server}/ws/plain\n    config: {{messageTemplate: '{{{{prompt}}}}', transformResponse: 'data + 1'}}")
+    assert isinstance(outcome, Completion) and outcome.text == "pong1"
 
 
 def test_a_plain_text_answer_is_the_output(server):
