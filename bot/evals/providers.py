@@ -9,6 +9,7 @@ pieces up to a size limit, and error bodies are never echoed beyond one short kn
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import functools
 import json
@@ -30,7 +31,8 @@ from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
-from bot.evals.providers_parts import prompt_json
+from bot.evals.providers_parts import prompt_json, text_only
+from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
 from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
@@ -216,6 +218,8 @@ class Caller:
         self.urls = urls if urls is not None else UrlPolicy.from_settings((), env)
         self.cancelled = cancelled or (lambda: False)
         self.max_attempts = max_attempts
+        self._iam_tokens: dict[str, Token] = {}  # watsonx: IAM bearer tokens by API key, until shortly before expiry
+        self._iam_lock = asyncio.Lock()
 
     @classmethod
     def for_run(
@@ -245,6 +249,8 @@ class Caller:
         if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
             return f"https://runtime.sagemaker.{wire.checked_name(region, 'sagemaker region')}.amazonaws.com"
+        if vendor.name == "watsonx" and spec.option("serviceUrl"):  # one of IBM's regional hosts (checked at load)
+            return str(spec.option("serviceUrl")).rstrip("/")
         if vendor.name == "vertex":
             location = spec.option("location") or spec.option("region") or "us-central1"
             return f"https://{wire.checked_name(location, 'vertex location')}-aiplatform.googleapis.com"
@@ -252,6 +258,8 @@ class Caller:
 
     def _credentials(self, vendor: Vendor) -> tuple[str, str | None]:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
+        if vendor.name == "watsonx" and self.env.get("WATSONX_AI_AUTH_TYPE") == "bearertoken" and self.env.get("WATSONX_AI_BEARER_TOKEN"):
+            return "WATSONX_AI_BEARER_TOKEN", self.env["WATSONX_AI_BEARER_TOKEN"]  # promptfoo: the auth type chooses first
         if vendor.name == "sagemaker" or (vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
@@ -316,7 +324,7 @@ class Caller:
         origin = _origin(base)
         if origin is None:
             raise ProviderError(f"provider {spec.id} config.apiBaseUrl {base[:120]!r} is not a valid URL", kind=CheckError.URL_REFUSED)
-        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com"))
+        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com", ".ml.cloud.ibm.com"))
         if not sent and public_host and vendor.auth != "none":
             raise ProviderError(self._no_key(spec, key_var, vendor.base_env, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)
         public = vendor.default_base or ""
@@ -465,10 +473,16 @@ class Caller:
         if spec.kind == "websocket":
             return await self._websocket(spec, messages, started)
         try:
-            path, body = wire.request(spec, messages)
+            if spec.kind == "watsonx":
+                text_only(spec.id, messages)
+                path, body = watsonx_request(spec.model, dict(spec.options), self.env, messages)
+            else:
+                path, body = wire.request(spec, messages)
         except wire.WireError as exc:
-            raise ProviderError(str(exc), kind=exc.kind) from None
+            raise ProviderError(f"{spec.id}: {exc}" if spec.kind == "watsonx" else str(exc), kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
+        if spec.kind == "watsonx" and endpoint.key_sent and endpoint.key_var == "WATSONX_AI_APIKEY":
+            endpoint = await self._with_iam_token(spec, endpoint)
         data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker", "huggingface"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
@@ -490,6 +504,42 @@ class Caller:
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
+
+    async def _with_iam_token(self, spec: ProviderSpec, endpoint: _Endpoint) -> _Endpoint:
+        """The endpoint with a bearer token for WATSONX_AI_APIKEY, exchanged at IBM Cloud IAM (or the operator's
+        WATSONX_IAM_URL) once and reused until shortly before it expires."""
+        key = self.env["WATSONX_AI_APIKEY"]
+        async with self._iam_lock:
+            token = self._iam_tokens.get(key)
+            if token is None or not token.fresh():
+                token = self._iam_tokens[key] = await self._iam_exchange(spec, key)
+        headers = {**dict(endpoint.target.headers), "Authorization": f"Bearer {token.value}"}
+        return dataclasses.replace(endpoint, target=Target(endpoint.target.url, headers, endpoint.target.extensions))
+
+    async def _iam_exchange(self, spec: ProviderSpec, key: str) -> Token:
+        url = (self.env.get("WATSONX_IAM_URL") or DEFAULT_IAM).rstrip("/") + "/identity/token"
+        if self.cancelled():
+            raise Cancelled()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                async with self.client.stream("POST", url, data={"grant_type": IAM_GRANT, "apikey": key},
+                                              headers={"Accept": "application/json"}, timeout=self.timeout_s) as resp:
+                    raw = await _read(resp, ERROR_BODY_BYTES, f"{spec.id}: IBM Cloud IAM's answer is larger than {ERROR_BODY_BYTES} bytes")
+                    status = resp.status_code
+        except (TimeoutError, httpx.TimeoutException):
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM did not answer within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
+        except httpx.TransportError as exc:
+            raise ProviderError(f"{spec.id}: connection to IBM Cloud IAM failed ({type(exc).__name__})", kind=CheckError.PROVIDER_DOWN) from None
+        if status in (400, 401, 403):
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM refused the API key (HTTP {status}): check WATSONX_AI_APIKEY", kind=CheckError.BAD_CREDENTIALS)
+        if status >= 300:
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM failed (HTTP {status})", kind=CheckError.PROVIDER_DOWN)
+        try:
+            return token_from(safejson.loads(raw))
+        except (ValueError, UnicodeDecodeError, safejson.JsonTooDeep):
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM's answer is not JSON", kind=CheckError.BAD_RESPONSE) from None
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
 
     async def _websocket(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """promptfoo's websocket provider: one connection per call to the URL the policy allowed and pinned (never

@@ -86,6 +86,9 @@ VENDORS: dict[str, Vendor] = {
     "echo": Vendor("echo", "echo", (), "", None, "none"),
     "http": Vendor("http", "http", (), "", None, "none"),
     "websocket": Vendor("websocket", "websocket", (), "", None, "none"),
+    # IBM watsonx.ai: an IAM API key (exchanged for a bearer token) or a bearer token, as promptfoo reads them
+    "watsonx": Vendor("watsonx", "watsonx", ("WATSONX_AI_APIKEY", "WATSONX_AI_BEARER_TOKEN"), "WATSONX_BASE_URL",
+                      "https://us-south.ml.cloud.ibm.com"),
 }
 EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(
@@ -125,6 +128,7 @@ PASSTHROUGH = {
     "replicate": set(),  # every config key is the model's input (promptfoo's rule): see parse_provider
     "http": set(),
     "websocket": set(),
+    "watsonx": set(),  # its own keys: bot.evals.providers_more
     "echo": set(),
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
@@ -148,6 +152,9 @@ REFUSED_PROVIDER_CONFIG = {
     "accessKeyId": "credentials come from the environment only, never from the repository",
     "secretAccessKey": "credentials come from the environment only, never from the repository",
     "sessionToken": "credentials come from the environment only, never from the repository",
+    "apiBearerToken": "credentials come from the environment only, never from the repository",
+    "apiBearerTokenEnvar": "reading arbitrary environment variables is not allowed",
+    "projectIdEnvar": "reading arbitrary environment variables is not allowed",
     "profile": "credentials come from the environment only, never from the repository (an AWS profile is read from the machine's files)",
     "functionToolCallbacks": "executes code from the PR (tool callbacks)",
     "responseParser": "executes code from the PR (response parser)",
