@@ -33,7 +33,9 @@ from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
-from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer
+from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
+from bot.evals.sandbox import CodeLimits, SandboxError
+from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
@@ -45,6 +47,7 @@ MAX_RETRY_AFTER_S = 60.0
 MAX_RESPONSE_BYTES = 4_000_000
 ERROR_BODY_BYTES = 16_384  # enough for an error JSON's message; the rest is never read
 POLL_INTERVAL_S = 1.0  # between looks at a Replicate prediction that has not finished (promptfoo's pace)
+MAX_STREAM_FRAMES = 1000  # messages a websocket streamResponse is run on before the call is an error
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ class Caller:
         call_timeout_s: float | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         urls: UrlPolicy | None = None,
+        code_limits: CodeLimits | None = None,
     ):
         self.client, self.env, self.meter = client, env, meter
         self.timeout_s = timeout_s
@@ -218,6 +222,7 @@ class Caller:
         self.urls = urls if urls is not None else UrlPolicy.from_settings((), env)
         self.cancelled = cancelled or (lambda: False)
         self.max_attempts = max_attempts
+        self.code_limits = code_limits or CodeLimits()  # a websocket provider's streamResponse runs in the sandbox with these
         self._iam_tokens: dict[str, Token] = {}  # watsonx: IAM bearer tokens by API key, until shortly before expiry
         self._iam_lock = asyncio.Lock()
 
@@ -566,18 +571,42 @@ class Caller:
         if self.cancelled():
             raise Cancelled()
         self.meter.reserve()
+        accumulator: dict[str, Any] = {"error": "unknown error occurred"}  # promptfoo's first accumulator
+        frames = 0
+
+        async def complete(text: str) -> bool:  # streamResponse on one message: (accumulator, event, context) → [response, done]
+            nonlocal accumulator, frames
+            frames += 1
+            if frames > MAX_STREAM_FRAMES:
+                raise wire.WireError(f"{spec.id}: streamResponse did not complete the answer within {MAX_STREAM_FRAMES} messages",
+                                     CheckError.RESPONSE_TOO_LARGE)
+            assert spec.stream_response is not None
+            try:
+                value = await run_code_transform(spec.stream_response, {"accumulator": accumulator, "event": {"data": text, "type": "message"},
+                                                                        "context": {}}, {}, self.code_limits)
+            except SandboxError as exc:
+                raise wire.WireError(f"{spec.id}: streamResponse: {exc.message}", exc.fault.check_error) from None
+            try:
+                accumulator, finished = stream_step(value)
+            except wire.WireError as exc:
+                raise wire.WireError(f"{spec.id}: {exc}", exc.kind) from None
+            return finished
+
         try:
             async with asyncio.timeout(timeout_s):
                 raw = await exchange(conn, message, {str(k): str(v) for k, v in (spec.option("headers") or {}).items()},
-                                     protocols, self.max_response_bytes, spec.id)
+                                     protocols, self.max_response_bytes, spec.id, complete if spec.stream_response is not None else None)
         except TimeoutError:
             raise ProviderError(f"{spec.id}: no answer within {timeout_s:g} s " + (
                 "(config.timeoutMs)" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
         except wire.WireError as exc:
             raise ProviderError(str(exc), kind=exc.kind) from None
+        if spec.stream_response is not None:
+            raw = json.dumps(accumulator)  # the accumulated response: its output (or error) is the answer
         transform = spec.option("transformResponse")
         try:
-            parsed = parse_answer(spec.id, raw, transform if isinstance(transform, str) else None, spec.response_transform is not None)
+            parsed = parse_answer(spec.id, raw, transform if isinstance(transform, str) and spec.stream_response is None else None,
+                                  spec.response_transform is not None and spec.stream_response is None)
         except wire.WireError as exc:
             raise ProviderError(str(exc), kind=exc.kind) from None
         latency = (time.monotonic() - started) * 1000

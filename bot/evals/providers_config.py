@@ -20,7 +20,7 @@ from bot.evals.providers_shapes import json_path
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_http import CodeReader, http_problem, response_code
-from bot.evals.providers_ws import WS_KEYS, data_path, response_source, ws_problem
+from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -363,6 +363,15 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform)")
         else:
             response_transform = code(at, response_source(opts.pop("transformResponse")), "transformResponse")
+    stream_response = None
+    if kind == "websocket" and isinstance(opts.get("streamResponse"), str):
+        opts.pop("transformResponse", None)  # promptfoo ignores transformResponse when a streamResponse completes the answer
+        response_transform = None
+        at = body_where + ("config", "streamResponse")
+        if code is None:
+            errors.add(located, at, "refused: streamResponse of a grader: executes code (a JavaScript stream handler)")
+        else:
+            stream_response = code(at, stream_source(opts.pop("streamResponse")), "streamResponse")
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
         response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
                                             located, errors)
@@ -376,4 +385,4 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
-                        response_transform, transform)
+                        response_transform, transform, stream_response)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,9 @@ def ws_problem(key: str, value: Any) -> str | None:
             return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
     if key == "protocols" and not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
         return "protocols must be text or a list of text (WebSocket subprotocols)"
-    if key == "streamResponse":
-        return ("unsupported: streamResponse (a JavaScript function called on every frame) is not part of prompt-review yet; "
-                "a server that sends its whole answer in one message needs none")
+    if key == "streamResponse" and (not isinstance(value, str) or not value.strip() or value.strip().startswith("file://")):
+        return ("streamResponse must be inline JavaScript: a function (accumulator, event, context) => [response, done], "
+                "or a body over accumulator, data and context (file:// is not supported here)")
     if key == "url" and (not isinstance(value, str) or not value.startswith(("ws://", "wss://")) or _TEMPLATE.search(value)):
         return "url must be a ws:// or wss:// URL (not templated)"
     return None
@@ -68,6 +69,27 @@ def response_source(expr: str) -> str:
     """A JavaScript transformResponse as code over `output` = {json, text}: promptfoo evaluates it with
     `data` — the answer's JSON, else its text. Line 2 of the body is the user's first line."""
     return f"const data = output.json !== null ? output.json : output.text; return (\n{expr.strip()}\n)"
+
+
+# promptfoo's three inline forms of streamResponse (a function expression, a body with `return`, an expression)
+_FUNCTION_EXPRESSION = re.compile(r"^(\(.*?\)\s*=>|function\s*\(.*?\))")
+_CALL = "(output.accumulator, output.event, output.context)"
+
+
+def stream_source(text: str) -> str:
+    """A streamResponse as code over `output` = {accumulator, event, context}, called as promptfoo calls it."""
+    code = text.strip()
+    if _FUNCTION_EXPRESSION.match(code):
+        return f"return (\n{code}\n){_CALL}"
+    body = code if re.search(r"\breturn\b", code) else f"return (\n{code}\n);"
+    return f"return (function (accumulator, data, context) {{\n{body}\n}}){_CALL}"
+
+
+def stream_step(value: Any) -> tuple[dict[str, Any], bool]:
+    """(the new accumulator, whether the answer is complete) from what a streamResponse returned."""
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], dict)):
+        raise WireError("streamResponse must return [response, done] (a response object and true or false)", CheckError.ASSERTION)
+    return value[0], bool(value[1])
 
 
 def fill_message(template: str, values: dict[str, Any], only: set[str] | None = None) -> str:
@@ -124,8 +146,10 @@ class Connection:
 
 
 async def exchange(conn: Connection, message: str, headers: dict[str, str], protocols: list[str], max_bytes: int,
-                   spec_id: str) -> str:
-    """Send `message`, return the first message the server sends back. The caller bounds the time."""
+                   spec_id: str, done: Callable[[str], Awaitable[bool]] | None = None) -> str:
+    """Send `message`, return the first message the server sends back — or, with `done`, the message after
+    which `done` says the answer is complete (every message is given to it). The caller bounds the time;
+    `max_bytes` bounds all messages together."""
     u = httpx.URL(conn.url)
     tls = u.scheme == "wss"
     port = u.port or (443 if tls else 80)
@@ -160,7 +184,10 @@ async def exchange(conn: Connection, message: str, headers: dict[str, str], prot
                                         CheckError.RESPONSE_TOO_LARGE)
                     parts.append(event.data if isinstance(event.data, str) else bytes(event.data))
                     if event.message_finished:
-                        return "".join(p if isinstance(p, str) else p.decode("utf-8", "replace") for p in parts)
+                        text = "".join(p if isinstance(p, str) else p.decode("utf-8", "replace") for p in parts)
+                        parts = []
+                        if done is None or await done(text):
+                            return text
                 elif isinstance(event, CloseConnection):
                     raise WireError(f"{spec_id}: the server closed the WebSocket connection before answering", CheckError.BAD_RESPONSE)
             await writer.drain()

@@ -2,7 +2,9 @@
 text message is a request whose `prompt` (else `input`, `message`, or the whole text) is answered by the chat
 rules, as `{"output": answer, "model": MODEL}`. Hostile variants for the client's defences: `/ws/silent`
 never answers, `/ws/huge?bytes=N` answers one frame of N bytes, `/ws/close` closes without answering,
-`/ws/plain` answers the bare text.
+`/ws/plain` answers the bare text. `/ws/stream` streams the answer word by word as
+`{"type": "chunk", "message": SO_FAR}` then `{"type": "message", "message": ANSWER}`; `/ws/endless` sends chunks
+and never the last one.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ def register(app: FastAPI, state: ServerState) -> None:
                 await ws.send_text("x" * int(ws.query_params.get("bytes", "1000000")))
             elif variant == "plain":
                 await ws.send_text(answer(_question(text), MODEL))
+            elif variant == "stream":
+                reply = answer(_question(text), MODEL)
+                words = reply.split(" ")
+                for i in range(1, len(words) + 1):
+                    await ws.send_text(json.dumps({"type": "chunk", "message": " ".join(words[:i])}))
+                await ws.send_text(json.dumps({"type": "message", "message": reply}))
+            elif variant == "endless":
+                while True:
+                    await ws.send_text(json.dumps({"type": "chunk", "message": "more"}))
+                    await asyncio.sleep(0.01)
             elif variant == "close":
                 await ws.close(code=1011)
                 return

@@ -87,6 +87,33 @@ def test_a_javascript_transform_response_over_a_text_answer_sees_the_text(server
     assert isinstance(outcome, Completion) and outcome.text == "pong1"
 
 
+STREAM = ("(accumulator, event, context) => { const { message, type } = JSON.parse(event.data); "
+          "if (type === 'message') { return [{output: message}, true]; } return [{output: message}, false]; }")
+
+
+def test_a_stream_response_runs_on_every_frame_until_it_says_the_answer_is_complete(server):
+    entry = f"id: {server}/ws/stream\n    config: {{messageTemplate: '{{{{prompt}}}}', streamResponse: \"{STREAM}\"}}"
+    outcome = call(allowed(server), entry,
+                   messages=(("user", "Tell me a long story about the sea"),))
+    assert isinstance(outcome, Completion) and len(outcome.text.split()) > 3
+    assert stats(server)["by_endpoint"].get("websocket/stream", 0) >= 1
+
+
+def test_a_stream_response_body_over_data_and_one_that_errors(server):
+    body = "const m = JSON.parse(data.data); return [{output: (accumulator.output || '') + '|' + m.message}, m.type === 'message'];"
+    outcome = call(allowed(server), f"id: {server}/ws/stream\n    config: {{messageTemplate: '{{{{prompt}}}}', streamResponse: \"{body}\"}}")
+    assert isinstance(outcome, Completion) and outcome.text == "|pong|pong"
+    failing = "(a, event) => { throw new Error('bad frame'); }"
+    outcome = call(allowed(server), f"id: {server}/ws/stream\n    config: {{messageTemplate: '{{{{prompt}}}}', streamResponse: \"{failing}\"}}")
+    assert isinstance(outcome, ProviderError) and "streamResponse" in str(outcome) and "bad frame" in str(outcome)
+
+
+def test_a_stream_that_never_completes_is_a_timeout(server):
+    entry = f"id: {server}/ws/endless\n    config: {{messageTemplate: '{{{{prompt}}}}', timeoutMs: 500, streamResponse: \"{STREAM}\"}}"
+    outcome = call(allowed(server), entry)
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.TIMEOUT
+
+
 def test_a_plain_text_answer_is_the_output(server):
     outcome = call(allowed(server), f"id: {server}/ws/plain\n    config: {{messageTemplate: '{{{{prompt}}}}'}}")
     assert isinstance(outcome, Completion) and outcome.text == "pong"
@@ -137,7 +164,7 @@ def test_a_missing_path_in_the_answer_is_no_output(server):
 @pytest.mark.parametrize("config, message", [
     ("{}", "needs config.messageTemplate"),
     ("{messageTemplate: '{{ prompt | upper }}'}", "plain or with | dump"),
-    ("{messageTemplate: x, streamResponse: '(a, e) => [a, true]'}", "unsupported: streamResponse"),
+    ("{messageTemplate: x, streamResponse: 'file://stream.js'}", "streamResponse must be inline JavaScript"),
     ("{messageTemplate: x, headers: {Authorization: 'Bearer {{ env.KEY }}'}}", "templated headers"),
     ("{messageTemplate: x, timeoutMs: -1}", "timeoutMs must be a positive number"),
     ("{messageTemplate: x, apiKey: secret}", "credentials come from the environment only"),
@@ -152,3 +179,12 @@ def test_a_javascript_transform_response_is_code_over_data():
     assert errors == []
     code = suite.providers[0].response_transform
     assert code is not None and "data.output.trim()" in code.source
+
+
+def test_a_stream_response_is_provider_code_the_gate_sees_and_transform_response_is_then_ignored():
+    suite, errors = load("id: ws://127.0.0.1:9/ws\n    config: {messageTemplate: x, transformResponse: data.output, "
+                         "streamResponse: '(a, e) => [{output: e.data}, true]'}")
+    assert errors == []
+    spec = suite.providers[0]
+    assert [what for what, _ in spec.code_items()] == ["streamResponse"]
+    assert spec.option("transformResponse") is None
