@@ -188,3 +188,13 @@ def test_a_stream_response_is_provider_code_the_gate_sees_and_transform_response
     spec = suite.providers[0]
     assert [what for what, _ in spec.code_items()] == ["streamResponse"]
     assert spec.option("transformResponse") is None
+
+
+def test_an_http_prefix_allows_the_same_origins_websocket_url_and_nothing_else(server):
+    http_origin = server.replace("ws://", "http://")
+    env = {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": http_origin, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}
+    outcome = call(env, f"id: {server}/ws\n    config: {{messageTemplate: '{{{{prompt}}}}'}}")
+    assert isinstance(outcome, Completion) and outcome.text == "pong"
+    other = server.rsplit(":", 1)[0] + ":1"  # the same host on another port
+    refused = call(env, f"id: {other}/ws\n    config: {{messageTemplate: '{{{{prompt}}}}'}}")
+    assert isinstance(refused, ProviderError) and refused.kind is CheckError.URL_REFUSED
