@@ -9,6 +9,7 @@ pieces up to a size limit, and error bodies are never echoed beyond one short kn
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import functools
 import json
@@ -30,7 +31,11 @@ from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
-from bot.evals.providers_parts import prompt_json
+from bot.evals.providers_parts import prompt_json, text_only
+from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
+from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
+from bot.evals.sandbox import CodeLimits, SandboxError
+from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
@@ -42,6 +47,7 @@ MAX_RETRY_AFTER_S = 60.0
 MAX_RESPONSE_BYTES = 4_000_000
 ERROR_BODY_BYTES = 16_384  # enough for an error JSON's message; the rest is never read
 POLL_INTERVAL_S = 1.0  # between looks at a Replicate prediction that has not finished (promptfoo's pace)
+MAX_STREAM_FRAMES = 1000  # messages a websocket streamResponse is run on before the call is an error
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,7 @@ class Caller:
         call_timeout_s: float | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         urls: UrlPolicy | None = None,
+        code_limits: CodeLimits | None = None,
     ):
         self.client, self.env, self.meter = client, env, meter
         self.timeout_s = timeout_s
@@ -215,6 +222,9 @@ class Caller:
         self.urls = urls if urls is not None else UrlPolicy.from_settings((), env)
         self.cancelled = cancelled or (lambda: False)
         self.max_attempts = max_attempts
+        self.code_limits = code_limits or CodeLimits()  # a websocket provider's streamResponse runs in the sandbox with these
+        self._iam_tokens: dict[str, Token] = {}  # watsonx: IAM bearer tokens by API key, until shortly before expiry
+        self._iam_lock = asyncio.Lock()
 
     @classmethod
     def for_run(
@@ -244,6 +254,8 @@ class Caller:
         if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
             return f"https://runtime.sagemaker.{wire.checked_name(region, 'sagemaker region')}.amazonaws.com"
+        if vendor.name == "watsonx" and spec.option("serviceUrl"):  # one of IBM's regional hosts (checked at load)
+            return str(spec.option("serviceUrl")).rstrip("/")
         if vendor.name == "vertex":
             location = spec.option("location") or spec.option("region") or "us-central1"
             return f"https://{wire.checked_name(location, 'vertex location')}-aiplatform.googleapis.com"
@@ -251,6 +263,8 @@ class Caller:
 
     def _credentials(self, vendor: Vendor) -> tuple[str, str | None]:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
+        if vendor.name == "watsonx" and self.env.get("WATSONX_AI_AUTH_TYPE") == "bearertoken" and self.env.get("WATSONX_AI_BEARER_TOKEN"):
+            return "WATSONX_AI_BEARER_TOKEN", self.env["WATSONX_AI_BEARER_TOKEN"]  # promptfoo: the auth type chooses first
         if vendor.name == "sagemaker" or (vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
@@ -315,7 +329,7 @@ class Caller:
         origin = _origin(base)
         if origin is None:
             raise ProviderError(f"provider {spec.id} config.apiBaseUrl {base[:120]!r} is not a valid URL", kind=CheckError.URL_REFUSED)
-        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com"))
+        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com", ".ml.cloud.ibm.com"))
         if not sent and public_host and vendor.auth != "none":
             raise ProviderError(self._no_key(spec, key_var, vendor.base_env, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)
         public = vendor.default_base or ""
@@ -461,11 +475,19 @@ class Caller:
         started = time.monotonic()
         if spec.kind == "echo":  # promptfoo's echo provider: the prompt is the output, no model is called
             return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
+        if spec.kind == "websocket":
+            return await self._websocket(spec, messages, started)
         try:
-            path, body = wire.request(spec, messages)
+            if spec.kind == "watsonx":
+                text_only(spec.id, messages)
+                path, body = watsonx_request(spec.model, dict(spec.options), self.env, messages)
+            else:
+                path, body = wire.request(spec, messages)
         except wire.WireError as exc:
-            raise ProviderError(str(exc), kind=exc.kind) from None
+            raise ProviderError(f"{spec.id}: {exc}" if spec.kind == "watsonx" else str(exc), kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
+        if spec.kind == "watsonx" and endpoint.key_sent and endpoint.key_var == "WATSONX_AI_APIKEY":
+            endpoint = await self._with_iam_token(spec, endpoint)
         data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker", "huggingface"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
@@ -487,6 +509,108 @@ class Caller:
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
+
+    async def _with_iam_token(self, spec: ProviderSpec, endpoint: _Endpoint) -> _Endpoint:
+        """The endpoint with a bearer token for WATSONX_AI_APIKEY, exchanged at IBM Cloud IAM (or the operator's
+        WATSONX_IAM_URL) once and reused until shortly before it expires."""
+        key = self.env["WATSONX_AI_APIKEY"]
+        async with self._iam_lock:
+            token = self._iam_tokens.get(key)
+            if token is None or not token.fresh():
+                token = self._iam_tokens[key] = await self._iam_exchange(spec, key)
+        headers = {**dict(endpoint.target.headers), "Authorization": f"Bearer {token.value}"}
+        return dataclasses.replace(endpoint, target=Target(endpoint.target.url, headers, endpoint.target.extensions))
+
+    async def _iam_exchange(self, spec: ProviderSpec, key: str) -> Token:
+        url = (self.env.get("WATSONX_IAM_URL") or DEFAULT_IAM).rstrip("/") + "/identity/token"
+        if self.cancelled():
+            raise Cancelled()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                async with self.client.stream("POST", url, data={"grant_type": IAM_GRANT, "apikey": key},
+                                              headers={"Accept": "application/json"}, timeout=self.timeout_s) as resp:
+                    raw = await _read(resp, ERROR_BODY_BYTES, f"{spec.id}: IBM Cloud IAM's answer is larger than {ERROR_BODY_BYTES} bytes")
+                    status = resp.status_code
+        except (TimeoutError, httpx.TimeoutException):
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM did not answer within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
+        except httpx.TransportError as exc:
+            raise ProviderError(f"{spec.id}: connection to IBM Cloud IAM failed ({type(exc).__name__})", kind=CheckError.PROVIDER_DOWN) from None
+        if status in (400, 401, 403):
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM refused the API key (HTTP {status}): check WATSONX_AI_APIKEY", kind=CheckError.BAD_CREDENTIALS)
+        if status >= 300:
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM failed (HTTP {status})", kind=CheckError.PROVIDER_DOWN)
+        try:
+            return token_from(safejson.loads(raw))
+        except (ValueError, UnicodeDecodeError, safejson.JsonTooDeep):
+            raise ProviderError(f"{spec.id}: IBM Cloud IAM's answer is not JSON", kind=CheckError.BAD_RESPONSE) from None
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+
+    async def _websocket(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """promptfoo's websocket provider: one connection per call to the URL the policy allowed and pinned (never
+        with credentials), the rendered messageTemplate sent, the first message back read; no retries (promptfoo
+        makes none). `timeoutMs` bounds the call, within evals.call_timeout_s."""
+        url = str(spec.option("url"))
+        where = f"provider {spec.id} url" + (f" (suite line {spec.line})" if spec.line else "")
+        as_http = ("https" + url[3:]) if url.startswith("wss:") else ("http" + url[2:])
+        try:
+            async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
+                target = await self.urls.target(as_http, "", where)
+        except UrlRefused as exc:
+            raise ProviderError(str(exc).replace(as_http, url), kind=CheckError.URL_REFUSED) from None
+        except TimeoutError:
+            raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
+        pinned, original = httpx.URL(target.url), httpx.URL(as_http)
+        conn = Connection(str(pinned.copy_with(scheme="wss" if url.startswith("wss:") else "ws")),
+                          target.headers.get("Host", original.netloc.decode("ascii")), original.host)
+        message = fill_message(str(spec.option("messageTemplate")), {"prompt": prompt_json(messages)})
+        protocols = spec.option("protocols") or []
+        protocols = [p.strip() for value in ([protocols] if isinstance(protocols, str) else protocols) for p in value.split(",") if p.strip()]
+        timeout_ms = spec.option("timeoutMs")
+        timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
+        if self.cancelled():
+            raise Cancelled()
+        self.meter.reserve()
+        accumulator: dict[str, Any] = {"error": "unknown error occurred"}  # promptfoo's first accumulator
+        frames = 0
+
+        async def complete(text: str) -> bool:  # streamResponse on one message: (accumulator, event, context) → [response, done]
+            nonlocal accumulator, frames
+            frames += 1
+            if frames > MAX_STREAM_FRAMES:
+                raise wire.WireError(f"{spec.id}: streamResponse did not complete the answer within {MAX_STREAM_FRAMES} messages",
+                                     CheckError.RESPONSE_TOO_LARGE)
+            assert spec.stream_response is not None
+            try:
+                value = await run_code_transform(spec.stream_response, {"accumulator": accumulator, "event": {"data": text, "type": "message"},
+                                                                        "context": {}}, {}, self.code_limits)
+            except SandboxError as exc:
+                raise wire.WireError(f"{spec.id}: streamResponse: {exc.message}", exc.fault.check_error) from None
+            try:
+                accumulator, finished = stream_step(value)
+            except wire.WireError as exc:
+                raise wire.WireError(f"{spec.id}: {exc}", exc.kind) from None
+            return finished
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                raw = await exchange(conn, message, {str(k): str(v) for k, v in (spec.option("headers") or {}).items()},
+                                     protocols, self.max_response_bytes, spec.id, complete if spec.stream_response is not None else None)
+        except TimeoutError:
+            raise ProviderError(f"{spec.id}: no answer within {timeout_s:g} s " + (
+                "(config.timeoutMs)" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        if spec.stream_response is not None:
+            raw = json.dumps(accumulator)  # the accumulated response: its output (or error) is the answer
+        transform = spec.option("transformResponse")
+        try:
+            parsed = parse_answer(spec.id, raw, transform if isinstance(transform, str) and spec.stream_response is None else None,
+                                  spec.response_transform is not None and spec.stream_response is None)
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        latency = (time.monotonic() - started) * 1000
+        return Completion(parsed.text, finish_reason="stop", latency_ms=latency, structured=parsed.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         try:

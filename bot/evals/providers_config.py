@@ -20,6 +20,7 @@ from bot.evals.providers_shapes import json_path
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_http import CodeReader, http_problem, response_code
+from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import ProviderSpec
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
@@ -84,6 +85,10 @@ VENDORS: dict[str, Vendor] = {
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
     "http": Vendor("http", "http", (), "", None, "none"),
+    "websocket": Vendor("websocket", "websocket", (), "", None, "none"),
+    # IBM watsonx.ai: an IAM API key (exchanged for a bearer token) or a bearer token, as promptfoo reads them
+    "watsonx": Vendor("watsonx", "watsonx", ("WATSONX_AI_APIKEY", "WATSONX_AI_BEARER_TOKEN"), "WATSONX_BASE_URL",
+                      "https://us-south.ml.cloud.ibm.com"),
 }
 EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(
@@ -122,6 +127,8 @@ PASSTHROUGH = {
     "llamacpp": LLAMACPP_PARAMS,
     "replicate": set(),  # every config key is the model's input (promptfoo's rule): see parse_provider
     "http": set(),
+    "websocket": set(),
+    "watsonx": set(),  # its own keys: bot.evals.providers_more
     "echo": set(),
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
@@ -145,6 +152,9 @@ REFUSED_PROVIDER_CONFIG = {
     "accessKeyId": "credentials come from the environment only, never from the repository",
     "secretAccessKey": "credentials come from the environment only, never from the repository",
     "sessionToken": "credentials come from the environment only, never from the repository",
+    "apiBearerToken": "credentials come from the environment only, never from the repository",
+    "apiBearerTokenEnvar": "reading arbitrary environment variables is not allowed",
+    "projectIdEnvar": "reading arbitrary environment variables is not allowed",
     "profile": "credentials come from the environment only, never from the repository (an AWS profile is read from the machine's files)",
     "functionToolCallbacks": "executes code from the PR (tool callbacks)",
     "responseParser": "executes code from the PR (response parser)",
@@ -176,6 +186,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return f"refused: provider {pid!r}: executes code from the PR (a provider written in code)"
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
+    if pid.startswith(("ws://", "wss://")):
+        return "websocket", pid, (("url", pid),)
     if pid == "echo":
         return "echo", "echo", ()
     if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
@@ -322,8 +334,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             if not isinstance(value, bool if key in BOOL_PLACE_KEYS else str):
                 errors.add(located, at, f"{key} must be {'true or false' if key in BOOL_PLACE_KEYS else 'text'}")
             opts[key] = value
-        elif kind == "http" and key in HTTP_KEYS:
-            problem = http_problem(key, value)
+        elif kind in ("http", "websocket") and key in (HTTP_KEYS if kind == "http" else WS_KEYS):
+            problem = http_problem(key, value) if kind == "http" else ws_problem(key, value)
             if problem:
                 errors.add(located, at, problem)
             opts[key] = value
@@ -339,7 +351,27 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
+    if kind == "websocket":
+        if not isinstance(opts.get("messageTemplate"), str):
+            errors.add(located, body_where + ("config",), "a websocket provider needs config.messageTemplate (the message it sends)")
+            return None
+        base_url = str(opts.get("url"))
     response_transform = None
+    if kind == "websocket" and isinstance(opts.get("transformResponse"), str) and data_path(opts["transformResponse"]) is None:
+        at = body_where + ("config", "transformResponse")
+        if code is None:
+            errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform)")
+        else:
+            response_transform = code(at, response_source(opts.pop("transformResponse")), "transformResponse")
+    stream_response = None
+    if kind == "websocket" and isinstance(opts.get("streamResponse"), str):
+        opts.pop("transformResponse", None)  # promptfoo ignores transformResponse when a streamResponse completes the answer
+        response_transform = None
+        at = body_where + ("config", "streamResponse")
+        if code is None:
+            errors.add(located, at, "refused: streamResponse of a grader: executes code (a JavaScript stream handler)")
+        else:
+            stream_response = code(at, stream_source(opts.pop("streamResponse")), "streamResponse")
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
         response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
                                             located, errors)
@@ -353,4 +385,4 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
-                        response_transform, transform)
+                        response_transform, transform, stream_response)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.evals.providers_adaline import adaline_chat_params
 from bot.evals.providers_shapes import json_path
+from bot.evals.providers_watsonx import WATSONX_KEYS, watsonx_problem
 from bot.evals.providers_wire_extra import MIME, SAGEMAKER_TYPES, replicate_model_ok
 
 Kind = tuple[str, str, tuple[tuple[str, Any], ...]]
@@ -57,6 +58,8 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
             return "cohere", rest[0], ()
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "cohere", rest[1], ()
+    if head == "watsonx" and ":".join(rest):
+        return "watsonx", ":".join(rest), ()
     if head == "llama":  # promptfoo's llama.cpp provider: the model is whatever the server loaded
         return "llama", ":".join(rest) or "llama", ()
     if head in ("huggingface", "hf") and rest and rest[0] != "chat":
@@ -106,6 +109,9 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         else:
             reading.opts["router"] = value
         return ""
+    if kind == "watsonx" and key in WATSONX_KEYS:
+        reading.opts[key] = value
+        return watsonx_problem(key, value) or ""
     if kind == "llama" and key == "baseUrl":
         return ""  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
     if kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL

@@ -19,6 +19,7 @@ from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS
 from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment
+from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
 
 API_VERSION_AZURE = "2024-10-21"
@@ -286,6 +287,8 @@ def parse(spec: ProviderSpec, data: Any, chat: bool = False) -> Parsed:
             return more.replicate_parse(data)
         if wire == "llamacpp":
             return more.llamacpp_parse(data)
+        if wire == "watsonx":
+            return watsonx_parse(data)
         parsed = _parse(spec, wire, data)
         fmt = spec.option("adaline")
         if fmt:

@@ -141,6 +141,7 @@ async def run_evals(
         progress(0, total)
     async with httpx.AsyncClient() as client:
         caller = Caller.for_run(client, request.env, request.config, meter, is_cancelled)
+        caller.code_limits = code_limits  # a websocket provider's streamResponse runs under the review's code limits
         grader = ModelGrader(caller)
         # One regex budget and one share of the concurrency per suite: a decoy suite of slow patterns or
         # slow model calls cannot starve another suite's checks of regex time, call slots or the deadline.

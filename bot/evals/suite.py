@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
+from bot.evals.providers_ws import MESSAGE_VAR, fill_message
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 
@@ -31,6 +32,10 @@ class PromptSpec:
 
 
 _BODY_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
+
+
+def _names(template: str) -> set[str]:
+    return {m.group(1) for m in MESSAGE_VAR.finditer(template)}
 
 
 def _var_text(value: Any) -> str:
@@ -63,6 +68,8 @@ class ProviderSpec:
     # context), then the provider's `transform` (promptfoo's provider-level output transform)
     response_transform: Code | None = None
     transform: Code | None = None
+    # a websocket provider's `streamResponse`: run by the Caller on every frame until it says the answer is complete
+    stream_response: Code | None = None
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -82,13 +89,13 @@ class ProviderSpec:
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
-        return tuple((what, code) for what, code in (("transformResponse", self.response_transform), ("transform", self.transform))
-                     if code is not None)
+        return tuple((what, code) for what, code in (("transformResponse", self.response_transform), ("transform", self.transform),
+                                                     ("streamResponse", self.stream_response)) if code is not None)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
         """'transform', 'transformResponse': the provider's code that differs between self and other."""
         mine, theirs = dict(self.code_items()), dict(other.code_items())
-        return [w for w in ("transformResponse", "transform") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
+        return [w for w in ("transformResponse", "transform", "streamResponse") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
         """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""
@@ -99,6 +106,10 @@ class ProviderSpec:
     def with_vars(self, vars_: dict[str, Any]) -> "ProviderSpec":
         """An http provider's `body` with the test's `{{ var }}`s filled in (promptfoo renders the body with
         the vars); `{{ prompt }}` stays for the call. A var the test lacks is empty text, as in nunjucks."""
+        if self.kind == "websocket":  # its messageTemplate, the same way (bot.evals.providers_ws)
+            template = str(self.option("messageTemplate", ""))
+            filled = fill_message(template, vars_, only=_names(template) - {"prompt"})
+            return dataclasses.replace(self, options=tuple(sorted({**dict(self.options), "messageTemplate": filled}.items())))
         body = self.option("body")
         if self.kind != "http" or body is None or "{{" not in json.dumps(body):
             return self

@@ -29,12 +29,13 @@ class UrlRefused(Exception):
 def _origin_and_path(url: str) -> tuple[str, str, int, str] | None:
     try:
         u = httpx.URL(url)
-        port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+        scheme = {"ws": "http", "wss": "https"}.get(u.scheme, u.scheme)  # a WebSocket URL is its HTTP origin's
+        port = u.port or {"http": 80, "https": 443}.get(scheme)
     except (httpx.InvalidURL, ValueError):
         return None
-    if u.scheme not in ("http", "https") or not u.host or port is None:
+    if scheme not in ("http", "https") or not u.host or port is None:
         return None
-    return u.scheme, u.host.lower(), port, u.path
+    return scheme, u.host.lower(), port, u.path
 
 
 def under(url: str, prefix: str) -> bool:
