@@ -15,7 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import sql
+from bot.evals import markup, sql
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
@@ -246,6 +246,17 @@ def check_deterministic(
         if spec is None:  # the loader checked the value
             raise ValueError(f"{kind}: {problem}")
         ok = (sql.is_sql if kind == "is-sql" else sql.contains_sql)(output, spec, regexes or RegexClock())
+    elif kind in ("is-xml", "contains-xml"):
+        required, problem = markup.required_elements(value)
+        if problem:  # the loader checked the value
+            raise ValueError(f"{kind}: {problem}")
+        ok = (markup.is_xml if kind == "is-xml" else markup.contains_xml)(output, required)
+    elif kind == "is-html":
+        ok = markup.is_html(output)
+    elif kind == "contains-html":
+        ok = markup.contains_html(output)
+    elif kind == "is-refusal":
+        ok = markup.is_refusal(output)
     else:  # the loader only lets supported types through
         raise ValueError(f"not a deterministic assertion type: {kind}")
     return ok, 1.0 if ok else 0.0
@@ -446,6 +457,8 @@ async def check_one(
         output = as_output_text(value)
     if kind in ("javascript", "python"):
         return await _check_code(a, value, context)
+    if kind == "is-refusal" and not output.strip():
+        return not a.negated, 0.0  # promptfoo: an empty answer is a refusal, scored 0 either way
     if kind in ("latency", "cost", "finish-reason"):
         ok, score = _measured(a, response)
     elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"):
@@ -492,7 +505,7 @@ async def check_one(
             raise _broken(a, exc) from None
         except safejson.JsonTooDeep as exc:
             raise _too_deep(a, exc) from None
-        except sql.SqlNotRead as exc:  # neither pass nor fail: a verdict on text that was not read
+        except (sql.SqlNotRead, markup.MarkupNotRead) as exc:  # neither pass nor fail: a verdict on text that was not read
             raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc} (the limit is fixed); the case is an error "
                                               "(neither pass nor fail)", a.line), CheckError.BAD_RESPONSE) from None
         except JsonSearchTooLong as exc:  # neither pass nor fail, like an output nested too deeply

@@ -15,7 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
-from bot.evals import sql
+from bot.evals import markup, sql
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
@@ -28,6 +28,7 @@ DETERMINISTIC = {
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
     "is-sql", "contains-sql",  # bot.evals.sql
+    "is-xml", "contains-xml", "is-html", "contains-html", "is-refusal",  # bot.evals.markup
 }
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
@@ -420,6 +421,10 @@ def _value_problem(base: str, value: Any) -> str | None:
         return None
     if base in ("is-sql", "contains-sql"):
         return sql.parse_value(value)[1] or _whitelist_problem(value)
+    if base in ("is-xml", "contains-xml"):
+        return markup.required_elements(value)[1]
+    if base in ("is-html", "contains-html", "is-refusal"):
+        return None  # promptfoo reads no value
     if base == "max-score":
         return max_score_problem(value)
     if value is None:
