@@ -246,6 +246,57 @@ def xml_candidates(text: str) -> list[tuple[int, int]]:
     return ordered
 
 
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]*))?""")
+
+
+def _lenient_tree(text: str) -> tuple[_Element, bool]:
+    """A span's elements read as promptfoo's lenient (non-validating) parser reads them for contains-xml:
+    stray `&` and unquoted or valueless attributes are accepted; only a closing tag that does not close the
+    open element makes the span not well-formed."""
+    top = _Element()
+    stack = [top]
+    names: list[str] = []
+    i, last = 0, 0
+    while True:
+        i = text.find("<", i)
+        if i < 0:
+            break
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        end = -1
+        if nxt and nxt in "!?":
+            end = _declaration_end(text, i)
+            stack[-1].text += text[last:i]
+            if text.startswith("<![CDATA[", i):
+                stack[-1].text += text[i + 9:max(i + 9, end - 2)]
+        elif nxt == "/":
+            name = _NAME.match(text, i + 2)
+            end = _tag_end(text, i) if name else -1
+            if name and end >= 0:
+                stack[-1].text += text[last:i]
+                if not names or names[-1] != name.group():
+                    return top, False
+                names.pop()
+                stack.pop()
+        else:
+            name = _NAME.match(text, i + 1)
+            end = _tag_end(text, i) if name else -1
+            if name and end >= 0:
+                stack[-1].text += text[last:i]
+                body = text[name.end():end]
+                closed = body.rstrip().endswith("/")
+                attrs = tuple(f"@_{m.group(1)}" for m in _ATTRIBUTE.finditer(body.rstrip().rstrip("/") if closed else body))
+                element = _Element(attrs=attrs)
+                stack[-1].children.setdefault(name.group(), []).append(element)
+                if not closed:
+                    stack.append(element)
+                    names.append(name.group())
+        if end < 0:
+            i += 1
+            continue
+        i = last = end + 1
+    return top, True
+
+
 def contains_xml(output: str, required: tuple[str, ...] | None) -> bool:
     if len(output) > MAX_MARKUP_CHARS:
         raise MarkupNotRead(f"the output is {len(output)} characters, more than {MAX_MARKUP_CHARS} are not searched for XML")
@@ -253,17 +304,12 @@ def contains_xml(output: str, required: tuple[str, ...] | None) -> bool:
     for start, end in xml_candidates(output):
         if any(start >= a and end <= b for a, b in well_formed):
             continue
-        # a run of siblings has several roots: promptfoo's lenient parser takes that, expat needs one root
-        valid, formed = _xml_ok(f"<_r>{output[start:end]}</_r>", _under_root(required), namespaces=False)
-        if valid:
+        top, formed = _lenient_tree(output[start:end])
+        if formed and all(_has_path(top, r.split(".")) for r in required or ()):
             return True
         if formed:
             well_formed.append((start, end))
     return False
-
-
-def _under_root(required: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    return None if required is None else tuple(f"_r.{r}" for r in required)
 
 
 # --- HTML -----------------------------------------------------------------------------------------------

@@ -54,6 +54,19 @@ def test_contains_xml_finds_an_element_inside_prose_with_its_required_children()
     assert passes("not-contains-xml", "x < y and y > z")
 
 
+@pytest.mark.parametrize("output, value, found", [
+    ("<a>1 & 2</a>", None, True),  # promptfoo's contains-xml parser does not validate ...
+    ("<a>&nbsp;</a>", None, True),
+    ("x <a b=1 c>y</a>", "a.@_b, a.@_c", True),  # ... unquoted and valueless attributes are attributes
+    ("<a><b>1</c></b></a>", None, False),  # ... but a closing tag must close the open element
+    ("<a>1</a> <b>2</b>", "b", True),  # a run of siblings is one candidate
+    ("<r><b>1</b><b>2</b></r>", "r.b.1", True),
+    ("<a><b>x</b></a>", "a.b.c", False),  # b holds text, not elements
+])
+def test_contains_xml_reads_candidates_leniently_as_promptfoo(output, value, found):
+    assert passes("contains-xml", output, value) is found
+
+
 @pytest.mark.parametrize("bomb", [
     "<!DOCTYPE r [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
     "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'>]><r>&d;&d;&d;</r>",
