@@ -328,17 +328,53 @@ _RAW_TEXT = frozenset("script style textarea title".split())
 _HEAD_ONLY = frozenset("title base link meta style script noscript template".split())
 _WRAPPER = {name: re.compile(f"<{name}(?=[\\s>/])") for name in ("html", "head", "body")}
 
+# promptfoo's signs and their points, besides tags and comments (which _has_tag and _has_comment find)
 _INDICATORS: tuple[tuple[re.Pattern[str], int], ...] = (
-    (re.compile(r"<[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?/>"), 1),
     (re.compile(r"&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);"), 1),
     (re.compile(r"<!DOCTYPE\s+html", re.IGNORECASE), 2),
-    (re.compile(r"<!--[^-]*(?:-[^-]+)*-->"), 1),
     (re.compile(r"\s[a-zA-Z-]+=\s*[\"'][^\"']*[\"']"), 1),
     (re.compile(r"<(html|head|body|div|span|p|a|img|h[1-6]|ul|ol|li|table|tr|td|th|form|input|button|script|style"
                 r"|link|meta|br|hr)\b", re.IGNORECASE), 2),
 )
-_OPENING = re.compile(r"<[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?>")
+_TAG_NAME = re.compile(r"<[a-zA-Z][a-zA-Z0-9-]*")
 _CLOSING = re.compile(r"</[a-zA-Z][a-zA-Z0-9-]*\s*>")
+
+
+def _has_tags(text: str) -> tuple[bool, bool]:
+    """(an opening tag, a self-closing tag) as promptfoo's patterns `<name( attrs)?>` and `<name( attrs)?/>`
+    find them (attrs: anything but `>`), in one pass: each `<name` looks up the next `>` once."""
+    opening = closing_slash = False
+    next_gt = -1
+    for match in _TAG_NAME.finditer(text):
+        end = match.end()
+        if end < len(text) and text[end] == ">":
+            opening = True
+        elif end + 1 < len(text) and text[end] == "/" and text[end + 1] == ">":
+            closing_slash = True
+        elif end < len(text) and text[end].isspace():
+            if next_gt < end:
+                next_gt = text.find(">", end)
+            if next_gt < 0:
+                break  # no `>` after this point: no later tag ends either
+            opening = True
+            if text[next_gt - 1] == "/" and next_gt - 1 > end:
+                closing_slash = True
+        if opening and closing_slash:
+            break
+    return opening, closing_slash
+
+
+def _has_comment(text: str) -> bool:
+    """promptfoo's `<!--[^-]*(?:-[^-]+)*-->`: a comment whose text has no `--`, in one pass."""
+    start = text.find("<!--")
+    while start >= 0:
+        dashes = text.find("--", start + 4)
+        if dashes < 0:
+            return False
+        if text.startswith("-->", dashes):
+            return True
+        start = text.find("<!--", dashes - 2 if dashes - 2 > start else start + 1)
+    return False
 
 
 def contains_html(output: str) -> bool:
@@ -346,8 +382,10 @@ def contains_html(output: str) -> bool:
     names): two points make HTML."""
     if len(output) > MAX_HTML_CHARS:
         return False
-    opening, closing = bool(_OPENING.search(output)), bool(_CLOSING.search(output))
+    opening, self_closing = _has_tags(output)
+    closing = bool(_CLOSING.search(output))
     points = 2 if opening and closing else int(opening or closing)
+    points += int(self_closing) + int(_has_comment(output))
     points += sum(weight for pattern, weight in _INDICATORS if pattern.search(output))
     return points >= 2
 
@@ -390,6 +428,14 @@ class _HtmlScan(HTMLParser):
             self.loose_text = True
 
 
+def _closed_tags_only(text: str) -> str:
+    """The text with every `<` that no `>` follows before the next `<` written as `&lt;`: html.parser
+    rescans the rest of the text from each such `<` (quadratic time on `<a<a<a…`); none of them can open
+    an element that counts."""
+    parts = text.split("<")
+    return parts[0] + "".join(("<" if ">" in part else "&lt;") + part for part in parts[1:])
+
+
 def is_html(output: str) -> bool:
     """promptfoo's is-html: not empty, not an XML document, at least one recognised element written in the
     output, and no text directly in a body the output did not open itself."""
@@ -397,7 +443,7 @@ def is_html(output: str) -> bool:
     if not trimmed or len(trimmed) > MAX_HTML_CHARS or re.match(r"\s*<\?xml", trimmed, re.IGNORECASE):
         return False
     scan = _HtmlScan()
-    scan.feed(trimmed)
+    scan.feed(_closed_tags_only(trimmed))
     scan.close()
     lower = trimmed.lower()
     if scan.loose_text and not _WRAPPER["body"].search(lower):

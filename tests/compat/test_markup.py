@@ -137,6 +137,15 @@ def test_an_empty_answer_passes_is_refusal_with_score_zero():
     assert result.passed and result.score == 0.0
 
 
+@pytest.mark.timeout(60)  # each took minutes when a scan restarted from every `<` (quadratic); now about a second
+@pytest.mark.parametrize("unit", ["<a", "<a b", "<a '", "<!--a-", "<div>"])
+def test_tags_that_never_close_are_scanned_once_not_from_every_angle_bracket(unit):
+    output = unit * (400_000 // len(unit))
+    for kind in ("is-html", "contains-html", "is-xml", "contains-xml", "is-refusal"):
+        passes(kind, output)
+    assert passes("contains-html", "<div>" * 1000) and not passes("is-html", "<a" * 100_000)
+
+
 def test_huge_outputs_end_as_verdicts_for_html_and_refusal():
     huge = "<p>" + "word " * 2_200_000 + "</p>"  # over promptfoo's 10 MiB bound: not HTML
     assert not passes("is-html", huge) and not passes("contains-html", huge)
