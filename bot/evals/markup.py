@@ -429,11 +429,40 @@ class _HtmlScan(HTMLParser):
 
 
 def _closed_tags_only(text: str) -> str:
-    """The text with every `<` that no `>` follows before the next `<` written as `&lt;`: html.parser
-    rescans the rest of the text from each such `<` (quadratic time on `<a<a<a…`); none of them can open
-    an element that counts."""
-    parts = text.split("<")
-    return parts[0] + "".join(("<" if ">" in part else "&lt;") + part for part in parts[1:])
+    """The text up to the first tag or comment that never closes. An HTML parser drops a tag the input ends
+    inside (with whatever follows its `<`) and makes an unclosed comment run to the end; html.parser would
+    instead rescan the rest of the text from every `<` of such a tail (quadratic time on `<a<a<a…`), so
+    the tail is cut off here, in one pass. A tag ends at a `>` outside a quoted attribute value."""
+    i = text.find("<")
+    while 0 <= i < len(text) - 1:
+        name = i + 2 if text[i + 1] == "/" else i + 1  # a start or an end tag
+        if not (name < len(text) and text[name].isascii() and text[name].isalpha()):
+            if text[i + 1] in "!?/":  # a comment, a declaration or a bogus comment: to `-->` or `>`
+                closer = "-->" if text.startswith("<!--", i) else ">"
+                j = text.find(closer, i + (4 if closer == "-->" else 2))
+                if j < 0:
+                    return text[:i]
+                i = text.find("<", j + 1)
+            else:
+                i = text.find("<", i + 1)
+            continue
+        j, quote, after_equals = i + 1, "", False
+        while j < len(text):
+            char = text[j]
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char == ">":
+                break
+            elif char in "\"'" and after_equals:
+                quote = char
+            if not char.isspace():
+                after_equals = char == "="
+            j += 1
+        if j >= len(text):
+            return text[:i]
+        i = text.find("<", j + 1)
+    return text
 
 
 def is_html(output: str) -> bool:
