@@ -437,6 +437,8 @@ def _closed_tags_only(text: str) -> str:
     while 0 <= i < len(text) - 1:
         name = i + 2 if text[i + 1] == "/" else i + 1  # a start or an end tag
         if not (name < len(text) and text[name].isascii() and text[name].isalpha()):
+            if text[i + 1] == "/" and i + 2 == len(text):
+                return text  # a bare `</` at the end is text
             if text[i + 1] in "!?/":  # a comment, a declaration or a bogus comment: to `-->` or `>`
                 closer = "-->" if text.startswith("<!--", i) else ">"
                 j = text.find(closer, i + (4 if closer == "-->" else 2))

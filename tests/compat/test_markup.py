@@ -103,6 +103,7 @@ def test_an_output_too_long_to_parse_is_an_error_never_a_verdict(kind):
     ("   ", False),
     ("<p>a</p> <b", True),  # a tag the output ends inside is dropped, not text
     ("<p x='<'>y</p>", True),
+    ("<p>x</p></", False), ("<p>x</p> <", False),  # ... but a bare `</` or `<` at the end is text
 ])
 def test_is_html_wants_known_elements_and_no_loose_text(output, html):
     assert passes("is-html", output) is html
