@@ -52,7 +52,7 @@ def _js_text(value: Any) -> str:
 @dataclass
 class _Element:
     attrs: tuple[str, ...] = ()
-    text: str = ""
+    has_text: bool = False  # only whether an element holds text matters to a path, never the text
     children: dict[str, list[_Element]] = field(default_factory=dict)
 
 
@@ -67,20 +67,18 @@ def _parse_xml(text: str, namespaces: bool) -> _Element:
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     top = _Element()
     stack = [top]
-    names: list[str] = []
 
     def start(name: str, attrs: dict[str, str]) -> None:
         element = _Element(attrs=tuple(f"@_{a}" for a in attrs))
         stack[-1].children.setdefault(name, []).append(element)
         stack.append(element)
-        names.append(name)
 
     def end(name: str) -> None:
         stack.pop()
-        names.pop()
 
     def chars(data: str) -> None:
-        stack[-1].text += data
+        if not stack[-1].has_text and data.strip():
+            stack[-1].has_text = True
 
     def doctype(name: str, sysid: str | None, pubid: str | None, has_internal_subset: int) -> None:
         if has_internal_subset:
@@ -101,7 +99,7 @@ def _parse_xml(text: str, namespaces: bool) -> _Element:
 def _child_value(element: _Element) -> Any:
     """What promptfoo's parsed tree holds for an element: text alone is a primitive, anything else a mapping."""
     if not element.children and not element.attrs:
-        return element.text.strip()
+        return "text" if element.has_text else ""
     return element
 
 
@@ -120,8 +118,8 @@ def _has_path(top: _Element, path: list[str]) -> bool:
             current = [_child_value(e) for e in found] if len(found) > 1 else _child_value(found[0])
         elif key in current.attrs:
             current = ""
-        elif key == "#text" and current.text.strip() and current is not top:
-            current = current.text
+        elif key == "#text" and current.has_text and current is not top:
+            current = "text"
         else:
             return False
     return True
@@ -249,6 +247,11 @@ def xml_candidates(text: str) -> list[tuple[int, int]]:
 _ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
+def _mark_text(element: _Element, text: str, start: int, end: int) -> None:
+    if not element.has_text and text[start:end].strip():
+        element.has_text = True
+
+
 def _lenient_tree(text: str) -> tuple[_Element, bool]:
     """A span's elements read as promptfoo's lenient (non-validating) parser reads them for contains-xml:
     stray `&` and unquoted or valueless attributes are accepted; only a closing tag that does not close the
@@ -265,14 +268,14 @@ def _lenient_tree(text: str) -> tuple[_Element, bool]:
         end = -1
         if nxt and nxt in "!?":
             end = _declaration_end(text, i)
-            stack[-1].text += text[last:i]
+            _mark_text(stack[-1], text, last, i)
             if text.startswith("<![CDATA[", i):
-                stack[-1].text += text[i + 9:max(i + 9, end - 2)]
+                _mark_text(stack[-1], text, i + 9, max(i + 9, end - 2))
         elif nxt == "/":
             name = _NAME.match(text, i + 2)
             end = _tag_end(text, i) if name else -1
             if name and end >= 0:
-                stack[-1].text += text[last:i]
+                _mark_text(stack[-1], text, last, i)
                 if not names or names[-1] != name.group():
                     return top, False
                 names.pop()
@@ -281,7 +284,7 @@ def _lenient_tree(text: str) -> tuple[_Element, bool]:
             name = _NAME.match(text, i + 1)
             end = _tag_end(text, i) if name else -1
             if name and end >= 0:
-                stack[-1].text += text[last:i]
+                _mark_text(stack[-1], text, last, i)
                 body = text[name.end():end]
                 closed = body.rstrip().endswith("/")
                 attrs = tuple(f"@_{m.group(1)}" for m in _ATTRIBUTE.finditer(body.rstrip().rstrip("/") if closed else body))
