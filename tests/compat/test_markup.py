@@ -79,6 +79,12 @@ def test_a_document_declaring_entities_is_not_xml_and_nothing_is_expanded_or_fet
     assert passes("not-is-xml", bomb)
 
 
+@pytest.mark.timeout(60)  # text gathered piece by piece took minutes here (quadratic); now well under a second
+def test_text_in_many_pieces_gets_a_verdict():
+    pieces = "<a>" + "&amp;x<b/>" * 95_000 + "</a>"
+    assert passes("is-xml", pieces, "a.b.94999") and passes("contains-xml", pieces, "a.#text")
+
+
 def test_deep_nesting_gets_a_verdict():
     deep = "<a>" * 100_000 + "</a>" * 100_000
     assert passes("is-xml", deep) and passes("contains-xml", deep)
