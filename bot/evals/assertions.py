@@ -457,8 +457,10 @@ async def check_one(
         output = as_output_text(value)
     if kind in ("javascript", "python"):
         return await _check_code(a, value, context)
-    if kind == "is-refusal" and not output.strip():
-        return not a.negated, 0.0  # promptfoo: an empty answer is a refusal, scored 0 either way
+    if kind == "is-refusal" and (not isinstance(value, str) or not output.strip()):
+        # promptfoo: an empty answer, or one that is not text (tool calls, an object a transform made), is a
+        # refusal, scored 0 either way
+        return not a.negated, 0.0
     if kind in ("latency", "cost", "finish-reason"):
         ok, score = _measured(a, response)
     elif kind in ("is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"):

@@ -6,6 +6,7 @@ bombs, external entities, deep nesting and huge answers end as a verdict or a ca
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import pytest
 
@@ -153,6 +154,25 @@ def test_tags_that_never_close_are_scanned_once_not_from_every_angle_bracket(uni
     for kind in ("is-html", "contains-html", "is-xml", "contains-xml", "is-refusal"):
         passes(kind, output)
     assert passes("contains-html", "<div>" * 1000) and not passes("is-html", "<a" * 100_000)
+
+
+@dataclass(frozen=True)
+class Structured:
+    """A call's measurements for an answer that was tool calls (bot.evals.providers.Completion's shape)."""
+
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    finish_reason: str | None = "tool_calls"
+    structured: bool = True
+
+
+def test_an_answer_that_is_not_text_is_a_refusal_as_promptfoo_reads_it():
+    # tool calls reach assertions as an object (the provider's structured answer), as in promptfoo
+    calls = '[{"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]'
+    outcome = asyncio.run(score_output((AssertionSpec("is-refusal"),), None, calls, response=Structured()))
+    assert outcome.passed and outcome.score == 0.0
+    assert not asyncio.run(score_output((AssertionSpec("not-is-refusal"),), None, calls, response=Structured())).passed
+    assert not passes("is-refusal", calls)  # the same JSON as a text answer is not a refusal
 
 
 def test_huge_outputs_end_as_verdicts_for_html_and_refusal():
