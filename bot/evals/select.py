@@ -196,7 +196,7 @@ def expand(
                 error_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
                 errors[str(exc.error)] = exc.error
             for provider in suite.providers:
-                if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
+                if not provider.runs(prompt.label) or not test.runs_on(prompt, provider):  # the provider's or the test's filters
                     continue
                 provider = provider.for_prompt(prompt).with_vars(vars_)
                 slot = aliases.get(provider.slot, provider.slot)

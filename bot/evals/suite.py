@@ -50,6 +50,17 @@ def prompt_ref_matches(ref: str, label: str) -> bool:
     return label == ref or label.startswith((f"{ref}#", f"{ref}:"))
 
 
+def provider_ref_matches(ref: str, provider: ProviderSpec) -> bool:
+    """A test's `providers:` entry names a provider as promptfoo matches them: its label or id, a
+    `prefix*` of either, or a prefix up to a colon (`openai` names `openai:chat:gpt-4o`)."""
+    names = [n for n in (provider.label, provider.id) if n]
+    if ref in names:
+        return True
+    if ref.endswith("*") and any(n.startswith(ref[:-1]) for n in names):
+        return True
+    return any(n.startswith(f"{ref}:") for n in names)
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     id: str  # as written, e.g. 'openai:chat:gpt-4o'
@@ -241,6 +252,14 @@ class TestSpec:
     transform_vars: Code | None = None  # options.transformVars: the vars before the prompt is rendered
     # options.storeOutputAs: the var later tests get this test's output in (the suite then runs in order)
     store_output_as: str | None = None
+    # the test's `providers` / `prompts` filters (promptfoo's): only the providers and prompts they name
+    # run it; None runs it on all, an empty list on none
+    providers: tuple[str, ...] | None = None
+    prompts: tuple[str, ...] | None = None
+
+    def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
+        return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
+                and (self.providers is None or any(provider_ref_matches(ref, provider) for ref in self.providers)))
 
 
 @dataclass(frozen=True)

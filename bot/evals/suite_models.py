@@ -193,10 +193,9 @@ class TestEntry(Shape):
     assertScoringFunction: Annotated[Any, Rejected(code_refusal("assertScoringFunction"))] = None
     provider: Annotated[Any, _unsupported_test_key(
         "provider", "a per-test provider is not supported yet; put the case in a suite with that provider")] = None
-    providers: Annotated[Any, _unsupported_test_key(
-        "providers", "per-test provider filters are not supported yet; split the suite by provider")] = None
-    prompts: Annotated[Any, _unsupported_test_key(
-        "prompts", "per-test prompt filters are not supported yet; split the suite by prompt")] = None
+    # only these providers / prompts run the test (labels or ids, `prefix*`); an empty list: none
+    providers: Annotated[list[str] | None, Says("a test's `providers` must be a list of provider labels or ids")] = None
+    prompts: Annotated[list[str] | None, Says("a test's `prompts` must be a list of prompt labels")] = None
     providerOutput: Annotated[Any, _unsupported_test_key(
         "providerOutput", "a fixed providerOutput skips the model; prompt-review reviews model outputs")] = None
 

@@ -115,6 +115,8 @@ def load_tests(
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
                     store_output_as=spec.store_output_as,
+                    providers=spec.providers if spec.providers is not None else (dflt.providers if dflt else None),
+                    prompts=spec.prompts if spec.prompts is not None else (dflt.prompts if dflt else None),
                 )
             )
     return out
@@ -431,7 +433,9 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files, embedder, rubric, transform, transform_vars, store_as)
+                    var_files, embedder, rubric, transform, transform_vars, store_as,
+                    providers=None if entry.providers is None else tuple(entry.providers),
+                    prompts=None if entry.prompts is None else tuple(entry.prompts))
 
 
 def _is_glob(ref: str) -> bool:
