@@ -256,6 +256,12 @@ class TestSpec:
     # run it; None runs it on all, an empty list on none
     providers: tuple[str, ...] | None = None
     prompts: tuple[str, ...] | None = None
+    # options.prefix / options.suffix: text around the prompt's template before it is rendered
+    prefix: str = ""
+    suffix: str = ""
+    # options.disableVarExpansion / options.disableDefaultAsserts, as the test (or defaultTest) set them
+    expand_lists: bool | None = None
+    default_asserts: bool | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

@@ -19,10 +19,14 @@ from bot.evals.shapes import Rejected, Says, Shape, worded
 # ---- the top level -----------------------------------------------------------------------------
 
 
-def _repeat_once(value: Any) -> Any:
-    if value not in (None, 1):
-        raise worded(f"unsupported: evaluateOptions.repeat; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
-    return value
+def _repeat_once(where: str) -> AfterValidator:
+    """promptfoo's repeat changes how many results a case has: the base branch's evals.repeats decides it."""
+    def once(value: Any) -> Any:
+        if value not in (None, 1):
+            raise worded(f"unsupported: {where}; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
+        return value
+
+    return AfterValidator(once)
 
 
 class EvaluateOptions(Shape):
@@ -38,7 +42,7 @@ class EvaluateOptions(Shape):
     generateSuggestions: Any = None
     interactiveProviders: Any = None
     silent: Any = None
-    repeat: Annotated[Any, AfterValidator(_repeat_once)] = None
+    repeat: Annotated[Any, _repeat_once("evaluateOptions.repeat")] = None
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
@@ -156,11 +160,16 @@ class TestOptions(Shape):
     cache: Any = None
     disableConversationVar: Any = None
     timeout: Any = None
-    prefix: Annotated[Any, _unsupported_option("prefix")] = None
-    suffix: Annotated[Any, _unsupported_option("suffix")] = None
-    disableVarExpansion: Annotated[Any, _unsupported_option("disableVarExpansion")] = None
+    delay: Any = None
+    # text around the prompt's template, before it is rendered (promptfoo: prefix + raw + suffix)
+    prefix: Annotated[str | None, Says("options.prefix must be text")] = None
+    suffix: Annotated[str | None, Says("options.suffix must be text")] = None
+    # true: list-valued vars are one value, not one case each
+    disableVarExpansion: Annotated[Annotated[bool, Strict()] | None, Says("options.disableVarExpansion must be true or false")] = None
+    # true: defaultTest's assertions do not apply to this test
+    disableDefaultAsserts: Annotated[Annotated[bool, Strict()] | None, Says("options.disableDefaultAsserts must be true or false")] = None
+    repeat: Annotated[Any, _repeat_once("options.repeat")] = None
     factuality: Annotated[Any, _unsupported_option("factuality")] = None
-    delay: Annotated[Any, _unsupported_option("delay")] = None
     includeMetrics: Annotated[Any, _unsupported_option("includeMetrics")] = None
     responseFormat: Annotated[Any, _unsupported_option("responseFormat")] = None
 

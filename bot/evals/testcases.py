@@ -87,15 +87,19 @@ def load_tests(
         if spec is None:
             continue
         vars_ = {**dflt.vars, **spec.vars} if dflt else spec.vars
-        count = _count_cases(vars_)
+        # promptfoo merges defaultTest's options under the test's own
+        expand_lists = spec.expand_lists if spec.expand_lists is not None else (dflt.expand_lists if dflt else None)
+        default_asserts = spec.default_asserts if spec.default_asserts is not None else (dflt.default_asserts if dflt else None)
+        count = _count_cases(vars_) if expand_lists is not False else 1
         if len(out) + count > max_cases:
             errors.add(src, where + (("vars",) if count > 1 else ()), _too_many(vars_, count, len(out), max_cases))
             break
         grader = spec.grader or (dflt.grader if dflt else None)
         embedder = spec.embedder or (dflt.embedder if dflt else None)
         rubric = spec.rubric_prompt if spec.rubric_prompt is not None else (dflt.rubric_prompt if dflt else None)
-        for combo in _expand_vars(vars_):
-            asserts = _bind_grading((dflt.asserts if dflt else ()) + spec.asserts, combo, embedder, rubric, errors, src, where)
+        for combo in (_expand_vars(vars_) if expand_lists is not False else [vars_]):
+            inherited = dflt.asserts if dflt and default_asserts is not False else ()
+            asserts = _bind_grading(inherited + spec.asserts, combo, embedder, rubric, errors, src, where)
             out.append(
                 TestSpec(
                     index=len(out),
@@ -117,6 +121,8 @@ def load_tests(
                     store_output_as=spec.store_output_as,
                     providers=spec.providers if spec.providers is not None else (dflt.providers if dflt else None),
                     prompts=spec.prompts if spec.prompts is not None else (dflt.prompts if dflt else None),
+                    prefix=spec.prefix or (dflt.prefix if dflt else ""),
+                    suffix=spec.suffix or (dflt.suffix if dflt else ""),
                 )
             )
     return out
@@ -430,12 +436,16 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             else:
                 errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
         # the other options TestOptions lets through pace and cache promptfoo's own run: no effect on a verdict
+    options = entry.options
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
                     var_files, embedder, rubric, transform, transform_vars, store_as,
                     providers=None if entry.providers is None else tuple(entry.providers),
-                    prompts=None if entry.prompts is None else tuple(entry.prompts))
+                    prompts=None if entry.prompts is None else tuple(entry.prompts),
+                    prefix=(options.prefix or "") if options else "", suffix=(options.suffix or "") if options else "",
+                    expand_lists=None if options is None or options.disableVarExpansion is None else not options.disableVarExpansion,
+                    default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts)
 
 
 def _is_glob(ref: str) -> bool:
