@@ -189,6 +189,7 @@ class AssertionSpec:
     inputs: tuple[tuple[str, str], ...] = ()
     code: Code | None = None  # javascript/python assertions: the code to run (inline text, or the file's text)
     transform: Code | None = None  # the assertion's own `transform` of the output
+    factuality: tuple[tuple[str, float], ...] = ()  # factuality: the scores of categories A–E (options.factuality)
 
     @property
     def negated(self) -> bool:
@@ -222,6 +223,7 @@ class AssertionSpec:
             # a code file's text: editing the file changes what judges the case (and its cache key)
             **({"code": code_fingerprint(self.code)} if self.code is not None and self.code.file else {}),
             **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
+            **({"factuality": [list(c) for c in self.factuality]} if self.factuality else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
@@ -262,6 +264,8 @@ class TestSpec:
     # options.disableVarExpansion / options.disableDefaultAsserts, as the test (or defaultTest) set them
     expand_lists: bool | None = None
     default_asserts: bool | None = None
+    # options.factuality: category (A–E) → score, as set by the test or defaultTest; load_tests binds it
+    factuality: tuple[tuple[str, float], ...] | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

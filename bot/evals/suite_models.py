@@ -144,6 +144,24 @@ def _unsupported_option(key: str) -> Rejected:
                     "transform, transformVars, storeOutputAs)")
 
 
+_SCORE = Annotated[Annotated[int, Strict()] | Annotated[float, Strict()] | None, Says("a factuality score must be a number")]
+
+
+class FactualityScores(Shape):
+    """options.factuality: the score of each factuality category; a category scoring more than 0 passes
+    (promptfoo's defaults: every category 1 but `disagree` 0)."""
+
+    subset: _SCORE = None
+    superset: _SCORE = None
+    agree: _SCORE = None
+    disagree: _SCORE = None
+    differButFactual: _SCORE = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unknown factuality category {key!r} (categories: {', '.join(cls.supported())})"
+
+
 class TestOptions(Shape):
     """promptfoo's test `options` (its TestCase options: prompt, output and grading settings)."""
 
@@ -169,7 +187,7 @@ class TestOptions(Shape):
     # true: defaultTest's assertions do not apply to this test
     disableDefaultAsserts: Annotated[Annotated[bool, Strict()] | None, Says("options.disableDefaultAsserts must be true or false")] = None
     repeat: Annotated[Any, _repeat_once("options.repeat")] = None
-    factuality: Annotated[Any, _unsupported_option("factuality")] = None
+    factuality: Annotated[FactualityScores | None, Says("options.factuality must be a mapping of category → score")] = None
     includeMetrics: Annotated[Any, _unsupported_option("includeMetrics")] = None
     responseFormat: Annotated[Any, _unsupported_option("responseFormat")] = None
 
