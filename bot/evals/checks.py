@@ -15,6 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
+from bot.evals import metrics
 from bot.evals import sql
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
@@ -28,7 +29,8 @@ DETERMINISTIC = {
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
     "is-sql", "contains-sql",  # bot.evals.sql
-}
+} | metrics.TYPES  # bleu, gleu, rouge-n, word-count
+
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
@@ -400,6 +402,8 @@ def _whitelist_problem(value: Any) -> str | None:
 
 
 def _value_problem(base: str, value: Any) -> str | None:
+    if base in metrics.TYPES:
+        return metrics.value_problem(base, value)
     if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
         if isinstance(value, str):
             return None  # comma-separated, as in promptfoo

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from typing import TypeGuard
 
 # JavaScript's \s (and String.prototype.trim): Python's str.split/strip use a different set
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -189,3 +190,88 @@ def rouge_n(candidate: str, reference: str) -> float:
     if overlap == 0:
         return 0.0
     return _f1(overlap / len(cand), overlap / len(ref))
+
+
+# --- assertions: value checks at load time, verdicts at run time ---------------------------------------
+
+REFERENCE_TYPES = ("bleu", "gleu", "rouge-n")
+TYPES = frozenset((*REFERENCE_TYPES, "word-count"))
+_DEFAULT_THRESHOLD = {"bleu": BLEU_THRESHOLD, "gleu": GLEU_THRESHOLD, "rouge-n": ROUGE_THRESHOLD}
+_JS_NUMBER = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
+
+
+class NotScored(ValueError):
+    """promptfoo stops on this input instead of scoring it: gleu of an empty output, or a templated value
+    that rendered into one the type cannot read."""
+
+
+def _js_number(text: str) -> float | None:
+    """JavaScript's Number(text), None where that is NaN."""
+    text = _trim(text)
+    if not text:
+        return 0.0
+    if not _JS_NUMBER.fullmatch(text):
+        return None
+    if text[:2].lower() in ("0x", "0o", "0b"):
+        return float(int(text, 0))
+    return float(text.replace("Infinity", "inf"))
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def value_problem(base: str, value: object) -> str | None:
+    """Why `value` cannot be scored by `base` (one of TYPES), or None. A template is judged once rendered."""
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return None
+    if base == "rouge-n":
+        return None if isinstance(value, str) else "value must be the reference text"
+    if base in REFERENCE_TYPES:
+        if isinstance(value, str):
+            return None
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return None
+        return "value must be a reference text or a non-empty list of reference texts"
+    if isinstance(value, dict):
+        unknown = sorted(str(k) for k in value if k not in ("min", "max"))
+        if unknown:
+            return f"unknown key {unknown[0]!r} (word-count reads min and max)"
+        if "min" not in value and "max" not in value:
+            return "value needs min and/or max"
+        for key in ("min", "max"):
+            if key in value and not _is_number(value[key]):
+                return f"{key} must be a number of words"
+        if "min" in value and "max" in value and value["min"] > value["max"]:
+            return f"min ({value['min']}) must be at most max ({value['max']})"
+        return None
+    if _is_number(value) or (isinstance(value, str) and _js_number(value) is not None):
+        return None
+    return "value must be a number of words or a mapping with min and/or max"
+
+
+def verdict(base: str, value: object, threshold: float | None, output: str) -> tuple[bool, float]:
+    """(pass, score) of a non-negated bleu/gleu/rouge-n/word-count assertion; NotScored where promptfoo stops."""
+    problem = value_problem(base, value)
+    if problem:
+        raise NotScored(f"{base}: {problem}")
+    if base == "word-count":
+        words = word_count(output)
+        if isinstance(value, dict):
+            ok = ("min" not in value or words >= value["min"]) and ("max" not in value or words <= value["max"])
+        else:
+            expected = float(value) if _is_number(value) else _js_number(str(value))
+            if expected is None:
+                raise NotScored(f"word-count: the rendered value {str(value)[:80]!r} is not a number of words")
+            ok = words == expected
+        return ok, 1.0 if ok else 0.0
+    limit = _DEFAULT_THRESHOLD[base] if threshold is None else threshold
+    if base == "rouge-n":
+        score = rouge_n(output, str(value))
+    else:
+        references = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        found = bleu(output, references) if base == "bleu" else gleu(output, references)
+        if found is None:
+            raise NotScored(f"{base}: the output is empty, which promptfoo does not score")
+        score = found
+    return score >= limit, score
