@@ -254,7 +254,7 @@ def verdict(base: str, value: object, threshold: float | None, output: str) -> t
     """(pass, score) of a non-negated bleu/gleu/rouge-n/word-count assertion; NotScored where promptfoo stops."""
     problem = value_problem(base, value)
     if problem:
-        raise NotScored(f"{base}: {problem}")
+        raise NotScored(f"the rendered value: {problem}")
     if base == "word-count":
         words = word_count(output)
         if isinstance(value, dict):
@@ -262,7 +262,7 @@ def verdict(base: str, value: object, threshold: float | None, output: str) -> t
         else:
             expected = float(value) if _is_number(value) else _js_number(str(value))
             if expected is None:
-                raise NotScored(f"word-count: the rendered value {str(value)[:80]!r} is not a number of words")
+                raise NotScored(f"the rendered value {str(value)[:80]!r} is not a number of words")
             ok = words == expected
         return ok, 1.0 if ok else 0.0
     limit = _DEFAULT_THRESHOLD[base] if threshold is None else threshold
@@ -272,6 +272,6 @@ def verdict(base: str, value: object, threshold: float | None, output: str) -> t
         references = [str(v) for v in value] if isinstance(value, list) else [str(value)]
         found = bleu(output, references) if base == "bleu" else gleu(output, references)
         if found is None:
-            raise NotScored(f"{base}: the output is empty, which promptfoo does not score")
+            raise NotScored("the output is empty, which promptfoo does not score")
         score = found
     return score >= limit, score

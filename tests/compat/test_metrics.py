@@ -1,0 +1,105 @@
+"""bleu, gleu, rouge-n and word-count: loaded from a suite and scored with the pass and score promptfoo
+0.121.20 gives the same output and assertion (figures from bench/metrics_oracle.mjs, which runs promptfoo's
+own runAssertion); bad values are refused with file and line."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from bot.core.files import MemoryTree
+from bot.evals.assertions import AssertionBroken, score_output
+from bot.evals.loader import load_suite
+
+PATH = "evals/promptfooconfig.yaml"
+
+# (output, assertion, promptfoo's pass, promptfoo's score)
+PROMPTFOO = [
+('The cat sat on the mat.', {'type': 'bleu', 'value': 'The cat sat on the mat.'}, True, 1.0),
+    ('the cat is on the mat', {'type': 'bleu', 'value': 'the cat sat on the mat'}, False, 0.010573712634405643),
+    ('the cat', {'type': 'bleu', 'value': 'the cat sat on the mat'}, False, 0.1353352832366127),
+    ('hello there', {'type': 'bleu', 'value': ['totally different words here', 'hello there friend']}, True, 0.6065306597126334),
+    ('', {'type': 'bleu', 'value': 'anything'}, False, 0.0),
+    ('a b c d e f', {'type': 'bleu', 'value': ['a b c', 'a b c d e f g h i']}, True, 1.0),
+    ('the cat is on the mat', {'type': 'not-bleu', 'value': 'the cat sat on the mat'}, True, 0.9894262873655943),
+    ('The cat sat on the mat.', {'type': 'gleu', 'value': 'the cat sat on the mat'}, True, 1.0),
+    ('the quick brown fox', {'type': 'gleu', 'value': ['the fast brown fox jumps', 'a quick brown dog']}, False, 0.3),
+    ('the quick brown fox', {'type': 'not-gleu', 'value': 'the quick brown fox jumps over'}, False, 0.4444444444444444),
+    ('The quick brown fox jumps over the lazy dog.', {'type': 'rouge-n', 'value': 'The quick brown dog jumps over the lazy fox'}, True, 0.9473684210526315),
+    ('I can\'t believe it\'s "not" butter!', {'type': 'rouge-n', 'value': 'i cannot believe it is not butter'}, False, 0.5263157894736842),
+    ('Hello, world: 3,000 items (approx.) -- e.g. U.S.', {'type': 'rouge-n', 'value': 'hello world 3,000 items approx'}, False, 0.47058823529411764),
+    ('gonna wanna go', {'type': 'rouge-n', 'value': 'gon na wan na go'}, True, 1.0),
+    ('abc', {'type': 'not-rouge-n', 'value': 'abc def'}, True, 0.33333333333333337),
+    ('  one two\tthree\n four  ', {'type': 'word-count', 'value': 4}, True, 1.0),
+    ('one two three', {'type': 'word-count', 'value': '3'}, True, 1.0),
+    ('one two three', {'type': 'word-count', 'value': {'min': 2, 'max': 5}}, True, 1.0),
+    ('one two three', {'type': 'word-count', 'value': {'max': 2}}, False, 0.0),
+    ('one two three', {'type': 'word-count', 'value': {'min': 4}}, False, 0.0),
+    ('one two three', {'type': 'not-word-count', 'value': 3}, False, 0.0),
+    ('', {'type': 'word-count', 'value': 0}, True, 1.0),
+    ('the the the the the the the', {'type': 'bleu', 'value': 'the cat is on the mat'}, False, 4.111336169005192e-06),
+    ('the cat is on the mat', {'type': 'bleu', 'value': 'the cat sat on the mat', 'threshold': 0.01}, True, 0.010573712634405643),
+    ('a\xa0b\u2003c\ufeffd', {'type': 'word-count', 'value': 4}, True, 1.0),
+    ('one two three', {'type': 'word-count', 'value': '0x3'}, True, 1.0),
+    ('', {'type': 'word-count', 'value': ''}, True, 1.0),
+    ('one two three', {'type': 'word-count', 'value': 3.0}, True, 1.0),
+    ('Über Straße...', {'type': 'gleu', 'value': 'über straße'}, True, 1.0),
+    ("He said ``hello'' to me; she said 'bye' (twice) -- at 5:30 p.m. #win $5 100%", {'type': 'rouge-n', 'value': 'he said hello to me she said bye twice at 5:30 pm'}, False, 0.5405405405405406),
+    ('ÉCOLE  Élève', {'type': 'bleu', 'value': 'école élève'}, True, 1.0),
+]
+
+
+def suite_of(*asserts: dict):
+    config = {"prompts": ["{{q}}"], "providers": ["echo"], "tests": [{"vars": {"q": "x"}, "assert": [a]} for a in asserts]}
+    return load_suite(MemoryTree({PATH: yaml.safe_dump(config, allow_unicode=True)}), PATH)
+
+
+def refused(*asserts: dict) -> list[str]:
+    suite, errors = suite_of(*asserts)
+    assert suite is None
+    return [f"{e.file}:{e.line}: {e.message}" for e in errors]
+
+
+def test_scores_and_verdicts_are_promptfoos_to_the_last_digit():
+    suite, errors = suite_of(*(a for _, a, _, _ in PROMPTFOO))
+    assert errors == []
+    seen = [asyncio.run(score_output(t.asserts, None, output)) for t, (output, _, _, _) in zip(suite.tests, PROMPTFOO)]
+    assert [(o.passed, o.score) for o in seen] == [(passed, score) for _, _, passed, score in PROMPTFOO]
+
+
+def test_gleu_of_an_empty_output_is_an_error_as_promptfoo_refuses_to_score_it():
+    suite, _ = suite_of({"type": "gleu", "value": "anything"}, {"type": "not-gleu", "value": "anything"})
+    for test in suite.tests:
+        with pytest.raises(AssertionBroken, match="output is empty"):
+            asyncio.run(score_output(test.asserts, None, ""))
+
+
+def test_a_templated_count_that_renders_into_words_is_an_error_not_a_verdict():
+    suite, errors = suite_of({"type": "word-count", "value": "{{ n }}"})
+    assert errors == []
+    rendered = replace(suite.tests[0].asserts[0], value="three")  # as bot.evals.select renders n: three
+    with pytest.raises(AssertionBroken, match=r"promptfooconfig.yaml:\d+: word-count: the rendered value: value must be a number"):
+        asyncio.run(score_output((rendered,), None, "one two three"))
+
+
+@pytest.mark.parametrize("assertion, message", [
+    ({"type": "bleu", "value": 5}, "bleu: value must be a reference text or a non-empty list of reference texts"),
+    ({"type": "not-gleu", "value": []}, "not-gleu: value must be a reference text or a non-empty list of reference texts"),
+    ({"type": "gleu", "value": ["a", 2]}, "gleu: value must be a reference text or a non-empty list of reference texts"),
+    ({"type": "rouge-n", "value": ["a", "b"]}, "rouge-n: value must be the reference text"),
+    ({"type": "bleu"}, "bleu: value must be a reference text or a non-empty list of reference texts"),
+    ({"type": "word-count", "value": "three"}, "word-count: value must be a number of words or a mapping with min and/or max"),
+    ({"type": "word-count", "value": {"min": 5, "max": 2}}, "word-count: min (5) must be at most max (2)"),
+    ({"type": "word-count", "value": {"min": "2"}}, "word-count: min must be a number of words"),
+    ({"type": "word-count", "value": {"mni": 2}}, "word-count: unknown key 'mni' (word-count reads min and max)"),
+    ({"type": "word-count", "value": {}}, "word-count: value needs min and/or max"),
+    ({"type": "rouge-n", "value": "ref", "threshold": -1}, "threshold must be a non-negative number"),
+])
+def test_a_bad_value_or_threshold_is_refused_with_file_and_line(assertion, message):
+    (error,) = refused(assertion)
+    assert error.startswith(f"{PATH}:")
+    assert error.endswith(message)
+    assert error.split(":")[1].isdigit()
