@@ -1,5 +1,6 @@
-// Scores promptfoo itself gives bleu/gleu/rouge-n/word-count cases: the provenance of the figures pinned in
+// Scores promptfoo itself gives bleu/gleu/rouge-n/meteor/word-count cases: the provenance of the figures pinned in
 // tests/compat/test_metrics.py. Usage: node bench/metrics_oracle.mjs <promptfoo dist/src/index.js> < cases.json
+// meteor: add `--import ./bench/metrics_oracle_natural.mjs` before the script (see that file).
 // cases.json: [{"type": "bleu", "output": "...", "value": ..., "threshold": 0.5}, ...]
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";

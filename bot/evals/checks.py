@@ -29,7 +29,7 @@ DETERMINISTIC = {
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
     "is-sql", "contains-sql",  # bot.evals.sql
-} | metrics.TYPES  # bleu, gleu, rouge-n, word-count
+} | metrics.TYPES  # bleu, gleu, rouge-n, meteor, word-count
 
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt

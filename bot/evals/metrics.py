@@ -1,4 +1,4 @@
-"""Reference-overlap scores (bleu, gleu, rouge-n) and word counts, with promptfoo 0.121's semantics.
+"""Reference-overlap scores (bleu, gleu, rouge-n, meteor) and word counts, with promptfoo 0.121's semantics.
 
 promptfoo tokenises with JavaScript's `\\s` and `toLowerCase`, so whitespace here is JavaScript's set, not
 Python's: the same text gives the same tokens, counts and float scores as the suites' original runner.
@@ -23,6 +23,7 @@ _TRAILING_DOTS = re.compile(r"\.+$")
 BLEU_THRESHOLD = 0.5
 GLEU_THRESHOLD = 0.5
 ROUGE_THRESHOLD = 0.75
+METEOR_THRESHOLD = 0.5
 
 
 def _trim(text: str) -> str:
@@ -194,14 +195,14 @@ def rouge_n(candidate: str, reference: str) -> float:
 
 # --- assertions: value checks at load time, verdicts at run time ---------------------------------------
 
-REFERENCE_TYPES = ("bleu", "gleu", "rouge-n")
+REFERENCE_TYPES = ("bleu", "gleu", "rouge-n", "meteor")
 TYPES = frozenset((*REFERENCE_TYPES, "word-count"))
-_DEFAULT_THRESHOLD = {"bleu": BLEU_THRESHOLD, "gleu": GLEU_THRESHOLD, "rouge-n": ROUGE_THRESHOLD}
+_DEFAULT_THRESHOLD = {"bleu": BLEU_THRESHOLD, "gleu": GLEU_THRESHOLD, "rouge-n": ROUGE_THRESHOLD, "meteor": METEOR_THRESHOLD}
 _JS_NUMBER = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 
 
 class NotScored(ValueError):
-    """promptfoo stops on this input instead of scoring it: gleu of an empty output, or a templated value
+    """promptfoo stops on this input instead of scoring it: gleu or meteor of an empty output, or a templated value
     that rendered into one the type cannot read."""
 
 
@@ -251,7 +252,7 @@ def value_problem(base: str, value: object) -> str | None:
 
 
 def verdict(base: str, value: object, threshold: float | None, output: str) -> tuple[bool, float]:
-    """(pass, score) of a non-negated bleu/gleu/rouge-n/word-count assertion; NotScored where promptfoo stops."""
+    """(pass, score) of a non-negated bleu/gleu/rouge-n/meteor/word-count assertion; NotScored where promptfoo stops."""
     problem = value_problem(base, value)
     if problem:
         raise NotScored(f"the rendered value: {problem}")
@@ -270,8 +271,140 @@ def verdict(base: str, value: object, threshold: float | None, output: str) -> t
         score = rouge_n(output, str(value))
     else:
         references = [str(v) for v in value] if isinstance(value, list) else [str(value)]
-        found = bleu(output, references) if base == "bleu" else gleu(output, references)
+        found = bleu(output, references) if base == "bleu" else gleu(output, references) if base == "gleu" else meteor(output, references)
         if found is None:
             raise NotScored("the output is empty, which promptfoo does not score")
         score = found
     return score >= limit, score
+
+
+# --- meteor: exact and Porter-stem matches (the WordNet synonym stage is not run: no offline WordNet) -------
+
+def _groups(token: str) -> str:
+    return re.sub(r"[^V]+", "C", re.sub(r"[aeiou]+", "V", re.sub(r"[^aeiouy]+y", "CV", token)))
+
+
+def _chars(token: str) -> str:
+    return re.sub(r"[^V]", "C", re.sub(r"[aeiou]", "V", re.sub(r"[^aeiouy]y", "CV", token)))
+
+
+def _measure(token: str | None) -> float:
+    if not token:
+        return -1
+    return len(re.sub(r"V\Z", "", re.sub(r"\AC", "", _groups(token)))) / 2
+
+
+def _suffix(token: str, suffix: str, replacement: str) -> str | None:
+    return token[: len(token) - len(suffix)] + replacement if token.endswith(suffix) else None
+
+
+def _all_suffixes(token: str, rules: Sequence[tuple[str, str]], above: float | None) -> str:
+    """natural's rule loop: every rule whose stem measures above `above` rewrites the (already rewritten) word."""
+    out = token
+    for suffix, replacement in rules:
+        if above is None or _measure(_suffix(token, suffix, "")) > above:
+            out = _suffix(out, suffix, replacement) or out
+    return out
+
+
+def _step1b_tail(token: str) -> str | None:
+    if "V" not in _groups(token):
+        return None
+    out = _all_suffixes(token, (("at", "ate"), ("bl", "ble"), ("iz", "ize")), None)
+    if out != token:
+        return out
+    if re.search(r"([^aeiou])\1\Z", token) and re.search(r"[^lsz]\Z", token):
+        return token[:-1]
+    if _measure(token) == 1 and _chars(token)[-3:] == "CVC" and re.search(r"[^wxy]\Z", token):
+        return token + "e"
+    return token
+
+
+_STEP2 = (("ational", "ate"), ("tional", "tion"), ("enci", "ence"), ("anci", "ance"), ("izer", "ize"), ("abli", "able"),
+          ("bli", "ble"), ("alli", "al"), ("entli", "ent"), ("eli", "e"), ("ousli", "ous"), ("ization", "ize"), ("ation", "ate"),
+          ("ator", "ate"), ("alism", "al"), ("iveness", "ive"), ("fulness", "ful"), ("ousness", "ous"), ("aliti", "al"),
+          ("iviti", "ive"), ("biliti", "ble"), ("logi", "log"))
+_STEP3 = (("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ical", "ic"), ("ful", ""), ("ness", ""))
+_STEP4 = re.compile(r"(.+?)(al|ance|ence|er|ic|able|ible|ant|ement|ment|ent|ou|ism|ate|iti|ous|ive|ize)", re.DOTALL)
+_STEP4_ION = re.compile(r"(.+?)(s|t)ion", re.DOTALL)
+
+
+def porter_stem(word: str) -> str:
+    """natural 8's PorterStemmer (the one promptfoo's meteor uses), quirks included: a step-2/3 rule list
+    applies every matching rule in turn, and words under three characters stay as they are."""
+    if len(word) < 3:
+        return word
+    t = word.lower()
+    if re.search(r"(ss|i)es\Z", t):
+        t = t[:-2]
+    elif t[-1] == "s" and t[-2] != "s":
+        t = t[:-1]
+    if t[-3:] == "eed":
+        if _measure(t[:-3]) > 0:
+            t = t[:-1]
+    else:
+        m = re.search(r"(ed|ing)\Z", t)
+        stem = t[:m.start()] if m else ""
+        if stem:
+            t = _step1b_tail(stem) or t
+    if t[-1:] == "y" and "V" in _groups(t)[:-1]:
+        t = t[:-1] + "i"
+    t = _all_suffixes(t, _STEP2, 0)
+    t = _all_suffixes(t, _STEP3, 0)
+    for pattern, keep in ((_STEP4, 1), (_STEP4_ION, 2)):
+        found = pattern.fullmatch(t)
+        if found and _measure("".join(found.group(*range(1, keep + 1)) if keep > 1 else found.group(1))) > 1:
+            t = "".join(found.group(1, 2)) if keep > 1 else found.group(1)
+            break
+    measured = _measure(t[:-1] if t.endswith("e") else t)
+    chars = _chars(t)
+    if measured > 1 or (measured == 1 and not (chars[max(len(chars) - 4, 0):][:3] == "CVC" and re.search(r"[^wxy].\Z", t, re.DOTALL))):
+        t = t[:-1] if t.endswith("e") else t
+    if _measure(t) > 1 and t.endswith("ll"):
+        t = t[:-1]
+    return t
+
+
+Pair = tuple[int, int]
+
+
+def _match(candidate: list[tuple[int, str]], reference: list[tuple[int, str]]) -> tuple[list[Pair], list[tuple[int, str]], list[tuple[int, str]]]:
+    """promptfoo's greedy pairing: from the last candidate word back, each takes the last equal reference word."""
+    cand, ref = list(candidate), list(reference)
+    pairs: list[Pair] = []
+    for i in range(len(cand) - 1, -1, -1):
+        for j in range(len(ref) - 1, -1, -1):
+            if cand[i][1] == ref[j][1]:
+                pairs.append((cand[i][0], ref[j][0]))
+                del cand[i], ref[j]
+                break
+    return pairs, cand, ref
+
+
+def _meteor_words(text: str) -> list[str]:
+    return [_TRAILING_DOTS.sub("", w) for w in _SPACES.split(text)]  # no trim: an edge space is an empty word
+
+
+def _meteor_one(reference: list[str], candidate: list[str], alpha: float, beta: float, gamma: float) -> float:
+    cand = [(i, w.lower()) for i, w in enumerate(candidate)]
+    ref = [(i, w.lower()) for i, w in enumerate(reference)]
+    exact, cand_left, ref_left = _match(cand, ref)
+    stemmed, _, _ = _match([(i, porter_stem(w)) for i, w in cand_left], [(i, porter_stem(w)) for i, w in ref_left])
+    pairs = sorted(exact + stemmed, key=lambda p: p[0])
+    if not pairs:
+        return 0.0
+    precision, recall = len(pairs) / len(cand), len(pairs) / len(ref)
+    denominator = alpha * precision + (1 - alpha) * recall
+    if denominator == 0:
+        return 0.0
+    fmean = precision * recall / denominator
+    chunks = 1 + sum(1 for a, b in zip(pairs, pairs[1:]) if b[0] != a[0] + 1 or b[1] != a[1] + 1)
+    return (1 - gamma * math.pow(chunks / len(pairs), beta)) * fmean
+
+
+def meteor(candidate: str, references: Sequence[str], alpha: float = 0.9, beta: float = 3, gamma: float = 0.5) -> float | None:
+    """METEOR as promptfoo 0.121 scores it, less its WordNet synonym stage; None for an empty candidate."""
+    if not candidate:
+        return None
+    words = _meteor_words(candidate)
+    return max(_meteor_one(_meteor_words(r), words, alpha, beta, gamma) for r in references)

@@ -13,6 +13,7 @@ import yaml
 from bot.core.files import MemoryTree
 from bot.evals.assertions import AssertionBroken, score_output
 from bot.evals.loader import load_suite
+from bot.evals.metrics import porter_stem
 
 PATH = "evals/promptfooconfig.yaml"
 
@@ -49,6 +50,16 @@ PROMPTFOO = [
     ('Über Straße...', {'type': 'gleu', 'value': 'über straße'}, True, 1.0),
     ("He said ``hello'' to me; she said 'bye' (twice) -- at 5:30 p.m. #win $5 100%", {'type': 'rouge-n', 'value': 'he said hello to me she said bye twice at 5:30 pm'}, False, 0.5405405405405406),
     ('ÉCOLE  Élève', {'type': 'bleu', 'value': 'école élève'}, True, 1.0),
+    # meteor: promptfoo's own code with natural's exports made importable (bench/metrics_oracle_natural.mjs)
+    ('The cat sat on the mat.', {'type': 'meteor', 'value': 'the cat sat on the mat'}, True, 0.9976851851851852),
+    ('the cats were sitting on mats', {'type': 'meteor', 'value': 'the cat sat on the mat'}, False, 0.3333333333333333),
+    ('on the mat sat the cat', {'type': 'meteor', 'value': 'the cat sat on the mat'}, True, 0.5),
+    ('running runners ran quickly', {'type': 'meteor', 'value': ['the runner runs quick', 'completely unrelated text']}, False, 0.25),
+    (' leading space words', {'type': 'meteor', 'value': 'leading space words '}, True, 0.9375),
+    ('Generalizations about oscillators', {'type': 'meteor', 'value': 'generalization of the oscillator'}, False, 0.25641025641025644),
+    ('hello world', {'type': 'not-meteor', 'value': 'goodbye moon'}, True, 1.0),
+    ('the the the cat', {'type': 'meteor', 'value': 'cat the the'}, True, 0.8243727598566307),
+    ('Your refund has been approved', {'type': 'meteor', 'value': 'your refund was approved', 'threshold': 0.9}, False, 0.6233062330623306),
 ]
 
 
@@ -70,8 +81,24 @@ def test_scores_and_verdicts_are_promptfoos_to_the_last_digit():
     assert [(o.passed, o.score) for o in seen] == [(passed, score) for _, _, passed, score in PROMPTFOO]
 
 
-def test_gleu_of_an_empty_output_is_an_error_as_promptfoo_refuses_to_score_it():
-    suite, _ = suite_of({"type": "gleu", "value": "anything"}, {"type": "not-gleu", "value": "anything"})
+# natural 8.1's PorterStemmer, which promptfoo's meteor uses (checked on 2,555 words of this project's docs)
+NATURAL_STEMS = {'caresses': 'caress', 'ponies': 'poni', 'agreed': 'agre', 'feed': 'feed', 'plastered': 'plaster', 'motoring': 'motor', 'sing': 'sing', 'conflated': 'conflat', 'troubled': 'troubl', 'hopping': 'hop', 'filing': 'file', 'happy': 'happi', 'sky': 'sky', 'relational': 'relat', 'conditional': 'condit', 'digitizer': 'digit', 'vietnamization': 'vietnam', 'decisiveness': 'decis', 'hopefulness': 'hope', 'triplicate': 'triplic', 'electriciti': 'electr', 'adjustment': 'adjust', 'adoption': 'adopt', 'homologous': 'homolog', 'controll': 'control', 'generalizations': 'gener', 'oscillators': 'oscil', 'running': 'run'}
+
+
+def test_meteor_stems_words_as_naturals_porter_stemmer():
+    assert {word: porter_stem(word) for word in NATURAL_STEMS} == NATURAL_STEMS
+
+
+def test_meteor_does_not_match_wordnet_synonyms_where_promptfoo_would():
+    """promptfoo pairs car/automobile and fast/quick through WordNet (0.6389); prompt-review has no offline
+    WordNet and matches the exact and stemmed words only."""
+    suite, _ = suite_of({"type": "meteor", "value": "the automobile is quick"})
+    outcome = asyncio.run(score_output(suite.tests[0].asserts, None, "the car is fast"))
+    assert (outcome.passed, outcome.score) == (False, 0.25)
+
+
+def test_gleu_and_meteor_of_an_empty_output_are_errors_as_promptfoo_refuses_to_score_them():
+    suite, _ = suite_of(*({"type": t, "value": "anything"} for t in ("gleu", "not-gleu", "meteor", "not-meteor")))
     for test in suite.tests:
         with pytest.raises(AssertionBroken, match="output is empty"):
             asyncio.run(score_output(test.asserts, None, ""))
@@ -91,6 +118,7 @@ def test_a_templated_count_that_renders_into_words_is_an_error_not_a_verdict():
     ({"type": "gleu", "value": ["a", 2]}, "gleu: value must be a reference text or a non-empty list of reference texts"),
     ({"type": "rouge-n", "value": ["a", "b"]}, "rouge-n: value must be the reference text"),
     ({"type": "bleu"}, "bleu: value must be a reference text or a non-empty list of reference texts"),
+    ({"type": "meteor", "value": {"a": 1}}, "meteor: value must be a reference text or a non-empty list of reference texts"),
     ({"type": "word-count", "value": "three"}, "word-count: value must be a number of words or a mapping with min and/or max"),
     ({"type": "word-count", "value": {"min": 5, "max": 2}}, "word-count: min (5) must be at most max (2)"),
     ({"type": "word-count", "value": {"min": "2"}}, "word-count: min must be a number of words"),
