@@ -43,7 +43,7 @@ def calls(url: str) -> int:
 
 
 @pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3),
-                                         ("vision", 14), ("tools", 16), ("metrics", 36)])
+                                         ("vision", 14), ("tools", 16), ("metrics", 40)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -71,9 +71,9 @@ def test_assertions_suite_fails_levenshtein_threshold_and_equals_cases_only(serv
 def test_metrics_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
     report = run(server_url, MemoryTree({}), tree("metrics"))
     assert report.errors == ()
-    assert len(report.cases()) == 36
+    assert len(report.cases()) == 40
     failing = {"bleu below the default threshold fails", "gleu below the default threshold fails", "rouge-n below the default threshold fails",
-               "word-count above a maximum fails", "not-word-count of the exact count fails"}
+               "word-count above a maximum fails", "not-word-count of the exact count fails", "csv bleu and gleu"}
     assert head_failures(report) == {(d, p, "gpt-4o-mini") for d in failing for p in ("echo", "polite")}
 
 
