@@ -15,10 +15,9 @@ from typing import TypeGuard
 # JavaScript's \s (and String.prototype.trim): Python's str.split/strip use a different set
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _SPACES = re.compile(f"[{_JS_SPACE}]+")
-_EDGES = re.compile(f"^[{_JS_SPACE}]+|[{_JS_SPACE}]+$")
+_SPACE_CHARS = "\t\n\v\f\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
 _SPACES_NEL = re.compile(f"[{_JS_SPACE}\u0085]+")
 _JS_SPACE_RE = re.compile(f"[{_JS_SPACE}]")
-_TRAILING_DOTS = re.compile(r"\.+$")
 
 BLEU_THRESHOLD = 0.5
 GLEU_THRESHOLD = 0.5
@@ -27,7 +26,7 @@ METEOR_THRESHOLD = 0.5
 
 
 def _trim(text: str) -> str:
-    return _EDGES.sub("", text)
+    return text.strip(_SPACE_CHARS)
 
 
 def _words(text: str) -> list[str]:
@@ -79,7 +78,7 @@ def bleu(candidate: str, references: Sequence[str]) -> float:
 
 
 def _gleu_words(text: str) -> list[str]:
-    return [_TRAILING_DOTS.sub("", w) for w in _words(text)]
+    return [w.rstrip(".") for w in _words(text)]
 
 
 def gleu(candidate: str, references: Sequence[str]) -> float | None:
@@ -111,7 +110,7 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
-def _quote_token(text: str, at: int, quote: str, opened: bool) -> bool:
+def _quote_token(text: str, at: int, quote: str, opened: bool, following: str | None) -> bool:
     """Whether the `"`, `` or '' at `at` opens a quotation (js-rouge's rule, less its modifier-letter case)."""
     if quote == "``":
         return True
@@ -128,8 +127,7 @@ def _quote_token(text: str, at: int, quote: str, opened: bool) -> bool:
     after = text[at + 2] if at + 2 < len(text) else ""
     if not after or not (unicodedata.category(after)[0] in "LN" or unicodedata.category(after) in ("Sc", "Ps")):
         return False
-    rest = re.search(r"``|''|\"", text[at + 2:])
-    return rest is not None and rest.group(0) == "''"
+    return following == "''"
 
 
 _WORD_CHAR = r"[\w\u200c\u200d]"
@@ -146,8 +144,9 @@ def treebank_tokens(text: str) -> list[str]:
     out: list[str] = []
     opened = False
     last = 0
-    for m in re.finditer(r"``|''|\"", t):
-        opened = _quote_token(t, m.start(), m.group(0), opened)
+    quotes = list(re.finditer(r"``|''|\"", t))
+    for k, m in enumerate(quotes):
+        opened = _quote_token(t, m.start(), m.group(0), opened, quotes[k + 1].group(0) if k + 1 < len(quotes) else None)
         out.append(t[last:m.start()])
         out.append(" `` " if opened else " '' ")
         last = m.end()
@@ -369,20 +368,27 @@ Pair = tuple[int, int]
 
 
 def _match(candidate: list[tuple[int, str]], reference: list[tuple[int, str]]) -> tuple[list[Pair], list[tuple[int, str]], list[tuple[int, str]]]:
-    """promptfoo's greedy pairing: from the last candidate word back, each takes the last equal reference word."""
-    cand, ref = list(candidate), list(reference)
+    """promptfoo's greedy pairing: from the last candidate word back, each takes the last unpaired equal
+    reference word (kept per word as a stack of positions, so it is linear, not promptfoo's nested scan)."""
+    positions: dict[str, list[int]] = {}
+    for k, (_, word) in enumerate(reference):
+        positions.setdefault(word, []).append(k)
     pairs: list[Pair] = []
-    for i in range(len(cand) - 1, -1, -1):
-        for j in range(len(ref) - 1, -1, -1):
-            if cand[i][1] == ref[j][1]:
-                pairs.append((cand[i][0], ref[j][0]))
-                del cand[i], ref[j]
-                break
-    return pairs, cand, ref
+    paired_cand: set[int] = set()
+    paired_ref: set[int] = set()
+    for k in range(len(candidate) - 1, -1, -1):
+        stack = positions.get(candidate[k][1])
+        if stack:
+            r = stack.pop()
+            pairs.append((candidate[k][0], reference[r][0]))
+            paired_cand.add(k)
+            paired_ref.add(r)
+    return (pairs, [c for k, c in enumerate(candidate) if k not in paired_cand],
+            [r for k, r in enumerate(reference) if k not in paired_ref])
 
 
 def _meteor_words(text: str) -> list[str]:
-    return [_TRAILING_DOTS.sub("", w) for w in _SPACES.split(text)]  # no trim: an edge space is an empty word
+    return [w.rstrip(".") for w in _SPACES.split(text)]  # no trim: an edge space is an empty word
 
 
 def _meteor_one(reference: list[str], candidate: list[str], alpha: float, beta: float, gamma: float) -> float:

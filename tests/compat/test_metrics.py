@@ -131,3 +131,19 @@ def test_a_bad_value_or_threshold_is_refused_with_file_and_line(assertion, messa
     assert error.startswith(f"{PATH}:")
     assert error.endswith(message)
     assert error.split(":")[1].isdigit()
+
+
+@pytest.mark.timeout(60)
+def test_an_output_padded_with_a_long_run_of_spaces_or_quotes_is_scored_in_linear_time():
+    """A hostile output: a whitespace run made trimming by a `\\s+$` regex quadratic, many '' quotes a
+    search of the rest of the text per quote, and many unmatched words promptfoo's nested meteor scan."""
+    padded = "alpha" + " " * 300_000 + "beta"
+    quoted = "''a " * 60_000
+    words = " ".join(f"w{i}" for i in range(20_000))
+    suite, errors = suite_of(
+        {"type": "word-count", "value": 2}, {"type": "bleu", "value": "alpha beta"}, {"type": "gleu", "value": "alpha beta"},
+        {"type": "meteor", "value": "alpha beta"}, {"type": "rouge-n", "value": "a"}, {"type": "meteor", "value": words.replace("w", "x")})
+    assert errors == []
+    outputs = [padded, padded, padded, padded, quoted, words]
+    seen = [asyncio.run(score_output(t.asserts, None, o)).passed for t, o in zip(suite.tests, outputs)]
+    assert seen == [True, True, True, True, False, False]
