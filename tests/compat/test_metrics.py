@@ -13,7 +13,7 @@ import yaml
 from bot.core.files import MemoryTree
 from bot.evals.assertions import AssertionBroken, score_output
 from bot.evals.loader import load_suite
-from bot.evals.metrics import porter_stem
+from bot.evals.meteor import porter_stem
 
 PATH = "evals/promptfooconfig.yaml"
 
