@@ -282,7 +282,9 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     for key in raw:
         if key in ASSERT_KEYS:
             continue
-        if key == "contextTransform":
+        if base == "meteor" and key in metrics.METEOR_KEYS:
+            errors.add(located, where + (key,), metrics.METEOR_KEYS_REFUSAL.format(key=key))
+        elif key == "contextTransform":
             errors.add(located, where + (key,), "unsupported: contextTransform is not run by prompt-review yet; give the context in the test's vars")
         else:
             errors.add(located, where + (key,), f"unknown assertion key {key!r} (supported: {', '.join(sorted(ASSERT_KEYS))})")

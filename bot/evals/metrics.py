@@ -202,6 +202,12 @@ _DEFAULT_THRESHOLD = {"bleu": BLEU_THRESHOLD, "gleu": GLEU_THRESHOLD, "rouge-n":
 _JS_NUMBER = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+")
 
 
+# promptfoo's meteor reads these assertion keys; prompt-review scores with their defaults only
+METEOR_KEYS = ("alpha", "beta", "gamma")
+METEOR_KEYS_REFUSAL = ("unsupported: meteor's {key} is not read by prompt-review yet (it scores with promptfoo's defaults: "
+                       "alpha 0.9, beta 3, gamma 0.5); remove the key")
+
+
 class NotScored(ValueError):
     """promptfoo stops on this input instead of scoring it: gleu or meteor of an empty output, or a templated value
     that rendered into one the type cannot read."""

@@ -147,3 +147,11 @@ def test_an_output_padded_with_a_long_run_of_spaces_or_quotes_is_scored_in_linea
     outputs = [padded, padded, padded, padded, quoted, words]
     seen = [asyncio.run(score_output(t.asserts, None, o)).passed for t, o in zip(suite.tests, outputs)]
     assert seen == [True, True, True, True, False, False]
+
+
+def test_meteors_own_parameters_are_refused_by_name_not_as_unknown_keys():
+    (error,) = refused({"type": "meteor", "value": "ref", "alpha": 0.8})
+    assert error.endswith("unsupported: meteor's alpha is not read by prompt-review yet (it scores with promptfoo's defaults: "
+                          "alpha 0.9, beta 3, gamma 0.5); remove the key")
+    (error,) = refused({"type": "bleu", "value": "ref", "gamma": 0.8})
+    assert "unknown assertion key 'gamma'" in error
