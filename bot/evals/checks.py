@@ -29,8 +29,7 @@ DETERMINISTIC = {
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
     "is-sql", "contains-sql",  # bot.evals.sql
-} | metrics.TYPES  # bleu, gleu, rouge-n, meteor, word-count
-
+}
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
 MODEL_GRADED = {
@@ -50,6 +49,7 @@ GRADER_INPUTS = {  # (required, optional)
 NEEDS_VALUE = {"select-best", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 # compare the outputs of all cases of one test (bot.evals.comparisons); select-best asks the grader
 COMPARISON = {"select-best", "max-score"}
+DETERMINISTIC |= metrics.TYPES  # bleu, gleu, rouge-n, meteor, word-count (bot.evals.metrics)
 SUPPORTED = DETERMINISTIC | MODEL_GRADED | COMPARISON
 CODE_TYPES = {"python", "javascript", "ruby"}
 RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sandbox.md); ruby is refused
