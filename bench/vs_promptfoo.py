@@ -57,6 +57,8 @@ SUITES = (
     BenchSuite("vision", ROOT / "bench/suites/vision", "promptfooconfig.yaml", ROOT / "bench/suites/vision/pr", ("pr",)),
     # tool calls (OpenAI tool_calls, Claude tool_use): text checks on their compact JSON, code on the array, is-valid-openai-tools-call
     BenchSuite("tools", ROOT / "bench/suites/tools", "promptfooconfig.yaml", ROOT / "bench/suites/tools/pr", ("pr",)),
+    # bleu, gleu, rouge-n and word-count (bot.evals.metrics): scores on promptfoo's tokenisation and thresholds
+    BenchSuite("metrics", ROOT / "bench/suites/metrics", "promptfooconfig.yaml", ROOT / "bench/suites/metrics/pr", ("pr",)),
     # is-xml/contains-xml with required elements, is-html/contains-html, is-refusal and their not- forms
     BenchSuite("markup", ROOT / "bench/suites/markup", "promptfooconfig.yaml", ROOT / "bench/suites/markup/pr", ("pr",)),
 )

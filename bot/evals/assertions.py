@@ -15,7 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import markup, sql
+from bot.evals import markup, metrics, sql
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
@@ -241,6 +241,8 @@ def check_deterministic(
     elif kind == "levenshtein":
         limit = 5 if threshold is None else threshold
         ok = Levenshtein.distance(output, str(value)) <= limit
+    elif kind in metrics.TYPES:
+        return metrics.verdict(kind, value, threshold, output)
     elif kind in ("is-sql", "contains-sql"):
         spec, problem = sql.parse_value(value)
         if spec is None:  # the loader checked the value
@@ -507,6 +509,9 @@ async def check_one(
             raise _broken(a, exc) from None
         except safejson.JsonTooDeep as exc:
             raise _too_deep(a, exc) from None
+        except metrics.NotScored as exc:  # promptfoo stops on it: an error, neither pass nor fail
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc}; the case is an error (neither pass nor fail)",
+                                              a.line), CheckError.BAD_RESPONSE) from None
         except (sql.SqlNotRead, markup.MarkupNotRead) as exc:  # neither pass nor fail: a verdict on text that was not read
             raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc} (the limit is fixed); the case is an error "
                                               "(neither pass nor fail)", a.line), CheckError.BAD_RESPONSE) from None

@@ -15,7 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
-from bot.evals import markup, sql
+from bot.evals import markup, metrics, sql
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
@@ -49,6 +49,7 @@ GRADER_INPUTS = {  # (required, optional)
 NEEDS_VALUE = {"select-best", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 # compare the outputs of all cases of one test (bot.evals.comparisons); select-best asks the grader
 COMPARISON = {"select-best", "max-score"}
+DETERMINISTIC |= metrics.TYPES  # bleu, gleu, rouge-n, meteor, word-count (bot.evals.metrics)
 SUPPORTED = DETERMINISTIC | MODEL_GRADED | COMPARISON
 CODE_TYPES = {"python", "javascript", "ruby"}
 RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sandbox.md); ruby is refused
@@ -281,7 +282,9 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     for key in raw:
         if key in ASSERT_KEYS:
             continue
-        if key == "contextTransform":
+        if base == "meteor" and key in metrics.METEOR_KEYS:
+            errors.add(located, where + (key,), metrics.METEOR_KEYS_REFUSAL.format(key=key))
+        elif key == "contextTransform":
             errors.add(located, where + (key,), "unsupported: contextTransform is not run by prompt-review yet; give the context in the test's vars")
         else:
             errors.add(located, where + (key,), f"unknown assertion key {key!r} (supported: {', '.join(sorted(ASSERT_KEYS))})")
@@ -401,6 +404,8 @@ def _whitelist_problem(value: Any) -> str | None:
 
 
 def _value_problem(base: str, value: Any) -> str | None:
+    if base in metrics.TYPES:
+        return metrics.value_problem(base, value)
     if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
         if isinstance(value, str):
             return None  # comma-separated, as in promptfoo

@@ -154,8 +154,10 @@ class ModelGrader:
             category = str(answer["category"]).strip().upper()[:1]
             if category not in "ABCDE" or not category:
                 raise ProviderError(f"grader {spec.id} answered an unknown factuality category {category!r}")
-            passed = category != "D"
-            return passed, 1.0 if passed else 0.0, str(answer.get("reason", ""))
+            # options.factuality scores each category (promptfoo's defaults: all 1 but D, a disagreement, 0);
+            # a category scoring more than 0 passes, with that score
+            score = dict(a.factuality or (("A", 1.0), ("B", 1.0), ("C", 1.0), ("D", 0.0), ("E", 1.0)))[category]
+            return score > 0, score, str(answer.get("reason", ""))
         if kind == "model-graded-closedqa":
             answer = await self._verdict(spec, messages, "pass")
             passed = bool(answer["pass"])

@@ -27,7 +27,7 @@ from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.shapes import check
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
-from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, prompt_ref_matches
+from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
 from bot.evals.suite_models import PromptEntry, SuiteFile
 from bot.evals.testcases import load_tests
 
@@ -79,9 +79,25 @@ def load_suite(
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
+    _check_test_filters(tests, labels, providers, errors)
     if errors.errors or top is None:
         return None, errors.errors
     return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests)), []
+
+
+def _check_test_filters(tests: list[TestSpec], labels: set[str], providers: list[ProviderSpec], errors: Collector) -> None:
+    """A test's `providers:`/`prompts:` entry that names nothing of the suite would silently leave the test
+    out (promptfoo runs it nowhere): an error at the test's line instead."""
+    found: dict[tuple[str, int | None, str], None] = {}
+    names = sorted({n for p in providers for n in (p.label, p.id) if n})
+    for test in tests:
+        for ref in test.prompts or ():
+            if not any(prompt_ref_matches(ref, label) for label in labels):
+                found[(test.file, test.line, f"test `prompts` entry {ref!r} names no prompt of the suite (labels: {', '.join(sorted(labels))})")] = None
+        for ref in test.providers or ():
+            if not any(provider_ref_matches(ref, p) for p in providers):
+                found[(test.file, test.line, f"test `providers` entry {ref!r} names no provider of the suite (labels and ids: {', '.join(names)})")] = None
+    errors.errors.extend(SourceError(file, message, line) for file, line, message in found)
 
 
 # ---- prompts ---------------------------------------------------------------------------------

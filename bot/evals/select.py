@@ -189,14 +189,14 @@ def expand(
                 if test.transform_vars is not None:
                     vars_ = _transform_vars(test, prompt, vars_, gate.limits)
                 vars_ = promptfoo_vars(vars_)
-                messages: Messages | None = renderer.render(prompt, vars_) if prompt.code is None else None
+                messages: Messages | None = renderer.render(with_affixes(prompt, test), vars_) if prompt.code is None else None
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
             except RenderError as exc:
                 messages, asserts, error = None, test.asserts, exc.error
                 error_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
                 errors[str(exc.error)] = exc.error
             for provider in suite.providers:
-                if not provider.runs(prompt.label):  # the provider's `prompts:` leaves this prompt out
+                if not provider.runs(prompt.label) or not test.runs_on(prompt, provider):  # the provider's or the test's filters
                     continue
                 provider = provider.for_prompt(prompt).with_vars(vars_)
                 slot = aliases.get(provider.slot, provider.slot)
@@ -313,12 +313,21 @@ def promptfoo_vars(vars_: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def with_affixes(prompt: PromptSpec, test: TestSpec) -> PromptSpec:
+    """The prompt with the test's options.prefix and options.suffix around its template, as promptfoo joins
+    them to the raw prompt before rendering: a chat prompt's JSON with text around it is no longer a
+    message list, so it is sent as text, as promptfoo then does."""
+    if not (test.prefix or test.suffix) or prompt.code is not None:
+        return prompt
+    return replace(prompt, template=test.prefix + prompt.template + test.suffix, format="text", messages=())
+
+
 def _render_jobs(suite: Suite):
     for test in suite.tests:
         vars_ = promptfoo_vars(test.vars)
         for prompt in suite.prompts:
             if prompt.code is None:
-                yield prompt, vars_
+                yield with_affixes(prompt, test), vars_
         yield from ((_assert_prompt(a), vars_) for a in test.asserts if _templated(a))
 
 
@@ -411,7 +420,7 @@ def with_stored_outputs(case: CaseInput, stored: dict[str, str], renderer: Rende
 
     vars_ = {k: fill(v) for k, v in {**case.case_vars, **stored}.items()}
     try:
-        messages = renderer.render(case.prompt, vars_)
+        messages = renderer.render(with_affixes(case.prompt, case.test), vars_)
         asserts = tuple(_render_assert(renderer, a, vars_) for a in case.test.asserts)
     except RenderError as exc:
         return replace(case, error=exc.error, error_kind=CheckError.RENDER, vars=vars_)

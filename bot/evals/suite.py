@@ -50,6 +50,17 @@ def prompt_ref_matches(ref: str, label: str) -> bool:
     return label == ref or label.startswith((f"{ref}#", f"{ref}:"))
 
 
+def provider_ref_matches(ref: str, provider: ProviderSpec) -> bool:
+    """A test's `providers:` entry names a provider as promptfoo matches them: its label or id, a
+    `prefix*` of either, or a prefix up to a colon (`openai` names `openai:chat:gpt-4o`)."""
+    names = [n for n in (provider.label, provider.id) if n]
+    if ref in names:
+        return True
+    if ref.endswith("*") and any(n.startswith(ref[:-1]) for n in names):
+        return True
+    return any(n.startswith(f"{ref}:") for n in names)
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     id: str  # as written, e.g. 'openai:chat:gpt-4o'
@@ -178,6 +189,7 @@ class AssertionSpec:
     inputs: tuple[tuple[str, str], ...] = ()
     code: Code | None = None  # javascript/python assertions: the code to run (inline text, or the file's text)
     transform: Code | None = None  # the assertion's own `transform` of the output
+    factuality: tuple[tuple[str, float], ...] = ()  # factuality: the scores of categories A–E (options.factuality)
 
     @property
     def negated(self) -> bool:
@@ -211,6 +223,7 @@ class AssertionSpec:
             # a code file's text: editing the file changes what judges the case (and its cache key)
             **({"code": code_fingerprint(self.code)} if self.code is not None and self.code.file else {}),
             **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
+            **({"factuality": [list(c) for c in self.factuality]} if self.factuality else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
@@ -241,6 +254,22 @@ class TestSpec:
     transform_vars: Code | None = None  # options.transformVars: the vars before the prompt is rendered
     # options.storeOutputAs: the var later tests get this test's output in (the suite then runs in order)
     store_output_as: str | None = None
+    # the test's `providers` / `prompts` filters (promptfoo's): only the providers and prompts they name
+    # run it; None runs it on all, an empty list on none
+    providers: tuple[str, ...] | None = None
+    prompts: tuple[str, ...] | None = None
+    # options.prefix / options.suffix: text around the prompt's template before it is rendered
+    prefix: str = ""
+    suffix: str = ""
+    # options.disableVarExpansion / options.disableDefaultAsserts, as the test (or defaultTest) set them
+    expand_lists: bool | None = None
+    default_asserts: bool | None = None
+    # options.factuality: category (A–E) → score, as set by the test or defaultTest; load_tests binds it
+    factuality: tuple[tuple[str, float], ...] | None = None
+
+    def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
+        return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
+                and (self.providers is None or any(provider_ref_matches(ref, provider) for ref in self.providers)))
 
 
 @dataclass(frozen=True)

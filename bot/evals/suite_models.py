@@ -19,10 +19,14 @@ from bot.evals.shapes import Rejected, Says, Shape, worded
 # ---- the top level -----------------------------------------------------------------------------
 
 
-def _repeat_once(value: Any) -> Any:
-    if value not in (None, 1):
-        raise worded(f"unsupported: evaluateOptions.repeat; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
-    return value
+def _repeat_once(where: str) -> AfterValidator:
+    """promptfoo's repeat changes how many results a case has: the base branch's evals.repeats decides it."""
+    def once(value: Any) -> Any:
+        if value not in (None, 1):
+            raise worded(f"unsupported: {where}; set evals.repeats in {CONFIG_PATH} (the base branch decides)")
+        return value
+
+    return AfterValidator(once)
 
 
 class EvaluateOptions(Shape):
@@ -38,7 +42,7 @@ class EvaluateOptions(Shape):
     generateSuggestions: Any = None
     interactiveProviders: Any = None
     silent: Any = None
-    repeat: Annotated[Any, AfterValidator(_repeat_once)] = None
+    repeat: Annotated[Any, _repeat_once("evaluateOptions.repeat")] = None
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
@@ -140,6 +144,24 @@ def _unsupported_option(key: str) -> Rejected:
                     "transform, transformVars, storeOutputAs)")
 
 
+_SCORE = Annotated[Annotated[int, Strict()] | Annotated[float, Strict()] | None, Says("a factuality score must be a number")]
+
+
+class FactualityScores(Shape):
+    """options.factuality: the score of each factuality category; a category scoring more than 0 passes
+    (promptfoo's defaults: every category 1 but `disagree` 0)."""
+
+    subset: _SCORE = None
+    superset: _SCORE = None
+    agree: _SCORE = None
+    disagree: _SCORE = None
+    differButFactual: _SCORE = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unknown factuality category {key!r} (categories: {', '.join(cls.supported())})"
+
+
 class TestOptions(Shape):
     """promptfoo's test `options` (its TestCase options: prompt, output and grading settings)."""
 
@@ -156,11 +178,16 @@ class TestOptions(Shape):
     cache: Any = None
     disableConversationVar: Any = None
     timeout: Any = None
-    prefix: Annotated[Any, _unsupported_option("prefix")] = None
-    suffix: Annotated[Any, _unsupported_option("suffix")] = None
-    disableVarExpansion: Annotated[Any, _unsupported_option("disableVarExpansion")] = None
-    factuality: Annotated[Any, _unsupported_option("factuality")] = None
-    delay: Annotated[Any, _unsupported_option("delay")] = None
+    delay: Any = None
+    # text around the prompt's template, before it is rendered (promptfoo: prefix + raw + suffix)
+    prefix: Annotated[str | None, Says("options.prefix must be text")] = None
+    suffix: Annotated[str | None, Says("options.suffix must be text")] = None
+    # true: list-valued vars are one value, not one case each
+    disableVarExpansion: Annotated[Annotated[bool, Strict()] | None, Says("options.disableVarExpansion must be true or false")] = None
+    # true: defaultTest's assertions do not apply to this test
+    disableDefaultAsserts: Annotated[Annotated[bool, Strict()] | None, Says("options.disableDefaultAsserts must be true or false")] = None
+    repeat: Annotated[Any, _repeat_once("options.repeat")] = None
+    factuality: Annotated[FactualityScores | None, Says("options.factuality must be a mapping of category → score")] = None
     includeMetrics: Annotated[Any, _unsupported_option("includeMetrics")] = None
     responseFormat: Annotated[Any, _unsupported_option("responseFormat")] = None
 
@@ -193,10 +220,9 @@ class TestEntry(Shape):
     assertScoringFunction: Annotated[Any, Rejected(code_refusal("assertScoringFunction"))] = None
     provider: Annotated[Any, _unsupported_test_key(
         "provider", "a per-test provider is not supported yet; put the case in a suite with that provider")] = None
-    providers: Annotated[Any, _unsupported_test_key(
-        "providers", "per-test provider filters are not supported yet; split the suite by provider")] = None
-    prompts: Annotated[Any, _unsupported_test_key(
-        "prompts", "per-test prompt filters are not supported yet; split the suite by prompt")] = None
+    # only these providers / prompts run the test (labels or ids, `prefix*`); an empty list: none
+    providers: Annotated[list[str] | None, Says("a test's `providers` must be a list of provider labels or ids")] = None
+    prompts: Annotated[list[str] | None, Says("a test's `prompts` must be a list of prompt labels")] = None
     providerOutput: Annotated[Any, _unsupported_test_key(
         "providerOutput", "a fixed providerOutput skips the model; prompt-review reviews model outputs")] = None
 

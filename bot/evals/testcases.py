@@ -25,7 +25,7 @@ from bot.evals.checks import (
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import AssertionSpec, TestSpec
-from bot.evals.suite_models import Scenario, TestEntry
+from bot.evals.suite_models import FactualityScores, Scenario, TestEntry
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
 _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$")
@@ -87,15 +87,20 @@ def load_tests(
         if spec is None:
             continue
         vars_ = {**dflt.vars, **spec.vars} if dflt else spec.vars
-        count = _count_cases(vars_)
+        # promptfoo merges defaultTest's options under the test's own
+        expand_lists = spec.expand_lists if spec.expand_lists is not None else (dflt.expand_lists if dflt else None)
+        default_asserts = spec.default_asserts if spec.default_asserts is not None else (dflt.default_asserts if dflt else None)
+        count = _count_cases(vars_) if expand_lists is not False else 1
+        factuality = spec.factuality if spec.factuality is not None else (dflt.factuality if dflt else None)
         if len(out) + count > max_cases:
             errors.add(src, where + (("vars",) if count > 1 else ()), _too_many(vars_, count, len(out), max_cases))
             break
         grader = spec.grader or (dflt.grader if dflt else None)
         embedder = spec.embedder or (dflt.embedder if dflt else None)
         rubric = spec.rubric_prompt if spec.rubric_prompt is not None else (dflt.rubric_prompt if dflt else None)
-        for combo in _expand_vars(vars_):
-            asserts = _bind_grading((dflt.asserts if dflt else ()) + spec.asserts, combo, embedder, rubric, errors, src, where)
+        for combo in (_expand_vars(vars_) if expand_lists is not False else [vars_]):
+            inherited = dflt.asserts if dflt and default_asserts is not False else ()
+            asserts = _bind_grading(inherited + spec.asserts, combo, embedder, rubric, errors, src, where, factuality)
             out.append(
                 TestSpec(
                     index=len(out),
@@ -115,17 +120,23 @@ def load_tests(
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
                     store_output_as=spec.store_output_as,
+                    providers=spec.providers if spec.providers is not None else (dflt.providers if dflt else None),
+                    prompts=spec.prompts if spec.prompts is not None else (dflt.prompts if dflt else None),
+                    prefix=spec.prefix or (dflt.prefix if dflt else ""),
+                    suffix=spec.suffix or (dflt.suffix if dflt else ""),
                 )
             )
     return out
 
 
-def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where) -> tuple[AssertionSpec, ...]:
+def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuality=None) -> tuple[AssertionSpec, ...]:
     """Model-graded assertions get what the test decides for them: the embedding grader (`similar`),
-    the rubricPrompt, and the vars they read (query, context)."""
+    the rubricPrompt, the factuality category scores, and the vars they read (query, context)."""
     out = []
     for a in asserts:
         base = a.base_type
+        if base in ("factuality", "model-graded-factuality") and factuality:
+            a = replace(a, factuality=factuality)
         if base == "similar" and a.grader is None and embedder is not None:
             a = replace(a, grader=embedder)
         if base in GRADER_INPUTS:
@@ -428,10 +439,27 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             else:
                 errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
         # the other options TestOptions lets through pace and cache promptfoo's own run: no effect on a verdict
+    options = entry.options
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files, embedder, rubric, transform, transform_vars, store_as)
+                    var_files, embedder, rubric, transform, transform_vars, store_as,
+                    providers=None if entry.providers is None else tuple(entry.providers),
+                    prompts=None if entry.prompts is None else tuple(entry.prompts),
+                    prefix=(options.prefix or "") if options else "", suffix=(options.suffix or "") if options else "",
+                    factuality=_factuality_scores(options.factuality) if options and options.factuality else None,
+                    expand_lists=None if options is None or options.disableVarExpansion is None else not options.disableVarExpansion,
+                    default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts)
+
+
+FACTUALITY_CATEGORIES = (("A", "subset", 1.0), ("B", "superset", 1.0), ("C", "agree", 1.0), ("D", "disagree", 0.0),
+                         ("E", "differButFactual", 1.0))
+
+
+def _factuality_scores(scores: FactualityScores) -> tuple[tuple[str, float], ...]:
+    """Each category's score (A–E), promptfoo's default where the test sets none."""
+    given = scores.given()
+    return tuple((letter, float(given[name]) if given.get(name) is not None else default) for letter, name, default in FACTUALITY_CATEGORIES)
 
 
 def _is_glob(ref: str) -> bool:

@@ -43,7 +43,7 @@ def calls(url: str) -> int:
 
 
 @pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3),
-                                         ("vision", 14), ("tools", 16), ("markup", 29)])
+                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -66,6 +66,23 @@ def test_assertions_suite_fails_levenshtein_threshold_and_equals_cases_only(serv
     assert head_failures(report) == {(d, p, "gpt-4o-mini") for d in failing for p in ("echo", "polite")}
     weight_zero = [c for c in report.cases() if c.description == "a failing assertion with weight 0"]
     assert len(weight_zero) == 2 and all(c.head.passed for c in weight_zero)  # promptfoo passes these too
+
+
+def test_metrics_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
+    report = run(server_url, MemoryTree({}), tree("metrics"))
+    assert report.errors == ()
+    assert len(report.cases()) == 40
+    failing = {"bleu below the default threshold fails", "gleu below the default threshold fails", "rouge-n below the default threshold fails",
+               "word-count above a maximum fails", "not-word-count of the exact count fails", "csv bleu and gleu"}
+    assert head_failures(report) == {(d, p, "gpt-4o-mini") for d in failing for p in ("echo", "polite")}
+
+
+def test_metrics_pr_adding_an_exclamation_mark_regresses_the_cases_promptfoo_fails_on_it(server_url):
+    report = run(server_url, tree("metrics"), tree("metrics", with_pr=True))
+    assert {c.prompt_label for c in report.cases()} == {"polite"}
+    regressed = {c.description for c in report.cases(CaseStatus.REGRESSED)}
+    # "!" sticks to the last word for bleu/gleu and is its own token for rouge-n; word counts stay
+    assert regressed == {"bleu of a templated reference", "gleu ignores case and trailing dots", "bleu against the best of several references"}
 
 
 def test_chat_json_pr_runs_only_the_changed_prompt_and_regresses_its_json_cases(server_url):

@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
+from bot.core.files import MemoryTree
 from bot.evals.assertions import score_output
+from bot.evals.loader import load_suite
 from bot.evals.suite import AssertionSpec
 
 OUT = 'Refunds are possible within 30 days. {"answer": "yes", "days": 30}'
@@ -144,6 +146,31 @@ def graded(assertion: AssertionSpec, reply: str, output: str = "Refunds take 30 
 )
 def test_model_graded_types_follow_the_graders_verdict_and_promptfoos_pass_marks(assertion, reply, passes):
     assert graded(assertion, reply)[0] is passes
+
+
+def test_options_factuality_scores_the_categories_as_the_suite_says():
+    strict = (("A", 1.0), ("B", 0.0), ("C", 1.0), ("D", 0.0), ("E", 0.5))
+    superset = AssertionSpec("factuality", "Refunds within 30 days", factuality=strict)
+    assert graded(superset, '{"category": "B", "reason": "adds details"}')[0] is False  # passes by default
+    assert graded(superset, '{"category": "E", "reason": "differs"}')[0] is True
+    forgiving = AssertionSpec("factuality", "Refunds within 30 days", factuality=(("A", 1.0), ("B", 1.0), ("C", 1.0), ("D", 0.3), ("E", 1.0)))
+    assert graded(forgiving, '{"category": "D", "reason": "disagrees"}')[0] is True
+
+
+def test_options_factuality_is_read_from_the_test_or_default_test():
+    path = "evals/promptfooconfig.yaml"
+    suite = ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+             "defaultTest:\n  options:\n    factuality: {superset: 0}\n"
+             "tests:\n  - vars: {q: a}\n    assert: [{type: factuality, value: x}]\n"
+             "  - vars: {q: b}\n    options: {factuality: {disagree: 1}}\n    assert: [{type: factuality, value: x}]\n")
+    loaded, errors = load_suite(MemoryTree({path: suite}), path)
+    assert errors == []
+    first, second = (dict(t.asserts[0].factuality) for t in loaded.tests)
+    assert (first["B"], first["D"]) == (0.0, 0.0) and (second["B"], second["D"]) == (1.0, 1.0)
+    _, errors = load_suite(MemoryTree({path: suite.replace("{disagree: 1}", "{disagrees: 1, agree: high}")}), path)
+    assert sorted(f"{e.line}: {e.message}" for e in errors) == [
+        "10: a factuality score must be a number",
+        "10: unknown factuality category 'disagrees' (categories: agree, differButFactual, disagree, subset, superset)"]
 
 
 def test_context_checks_show_the_grader_the_tests_context_and_question():

@@ -64,7 +64,7 @@ def test_an_unknown_key_inside_a_test_of_a_test_file_names_that_file_and_line_an
     cases = "- vars: {q: hi}\n  assert: [{type: contains, value: hi}]\n- vars: {q: there}\n  expected: there\n"
     (error,) = errors_of(suite, **{"cases.yaml": cases})
     assert error == f"evals/cases.yaml:4: unknown test key 'expected' (supported: {', '.join(TestEntry.supported())})"
-    assert TestEntry.supported() == ["assert", "description", "metadata", "options", "threshold", "vars"]
+    assert TestEntry.supported() == ["assert", "description", "metadata", "options", "prompts", "providers", "threshold", "vars"]
     # promptfoo keys prompt-review does not take are fields of the model, rejected with their reason, never "unknown"
     assert {"provider", "providerOutput", "assertScoringFunction"} <= set(TestEntry.keys()) - set(TestEntry.supported())
 
@@ -78,7 +78,7 @@ def test_problems_of_a_test_are_in_words_with_their_lines_and_the_rest_of_the_te
         "    metadata: [a]\n"           # 7
         "    providerOutput: fixed\n"   # 8
         "    options:\n"                # 9
-        "      prefix: 'Q: '\n"         # 10
+        "      responseFormat: {}\n"    # 10
         "      rubricPrompt: 7\n"       # 11
         "      timeot: 5\n"             # 12
     )
@@ -89,12 +89,12 @@ def test_problems_of_a_test_are_in_words_with_their_lines_and_the_rest_of_the_te
         f"{PATH}:6: threshold must be a number",
         f"{PATH}:7: metadata must be a mapping",
         f"{PATH}:8: unsupported: test key 'providerOutput': a fixed providerOutput skips the model; prompt-review reviews model outputs",
-        f"{PATH}:10: unsupported: test option 'prefix' is not part of prompt-review (supported: provider — the grader, rubricPrompt, transform, transformVars, storeOutputAs)",
+        f"{PATH}:10: unsupported: test option 'responseFormat' is not part of prompt-review (supported: provider — the grader, rubricPrompt, transform, transformVars, storeOutputAs)",
     ]
     assert errors[6] == f"{PATH}:12: unknown test option 'timeot': promptfoo has no such option (did you mean 'timeout'?)"
     # the well-formed option next to the rejected ones is still read: its own problem is reported too
     assert len(errors) == 8 and errors[7].startswith(f"{PATH}:11: ")
-    assert "timeout" in TestOptions.keys() and "storeOutputAs" in TestOptions.supported() and "prefix" not in TestOptions.supported()
+    assert "timeout" in TestOptions.keys() and "storeOutputAs" in TestOptions.supported() and "responseFormat" not in TestOptions.supported()
 
 
 def test_a_scenario_is_read_through_its_model():
