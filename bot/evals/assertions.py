@@ -15,7 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import markup, metrics, sql
+from bot.evals import html_checks, markup, metrics, refusal, sql
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
@@ -254,11 +254,11 @@ def check_deterministic(
             raise ValueError(f"{kind}: {problem}")
         ok = (markup.is_xml if kind == "is-xml" else markup.contains_xml)(output, required)
     elif kind == "is-html":
-        ok = markup.is_html(output)
+        ok = html_checks.is_html(output)
     elif kind == "contains-html":
-        ok = markup.contains_html(output)
+        ok = html_checks.contains_html(output)
     elif kind == "is-refusal":
-        ok = markup.is_refusal(output)
+        ok = refusal.is_refusal(output)
     else:  # the loader only lets supported types through
         raise ValueError(f"not a deterministic assertion type: {kind}")
     return ok, 1.0 if ok else 0.0
