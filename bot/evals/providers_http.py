@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
+from bot.evals.providers_shapes import headers_problem
 from bot.evals.sandbox.js import JsCode
 from bot.evals.suite import Code
 
@@ -55,10 +56,7 @@ def http_problem(key: str, value: Any) -> str | None:
     if key == "method" and value not in ("POST", "PUT", "GET"):
         return "method must be POST, PUT or GET"
     if key == "headers":
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            return "headers must be a mapping of name → text"
-        if any(_TEMPLATE.search(v) for v in value.values()):
-            return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
+        return headers_problem(value)
     if key == "body":
         for text in _strings(value):
             for m in _TEMPLATE.finditer(text):

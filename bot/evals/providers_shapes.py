@@ -64,6 +64,16 @@ def js_json(value: Any) -> str:
     return json.dumps(_js_value(value), ensure_ascii=False, separators=(",", ":"))
 
 
+def headers_problem(value: Any) -> str | None:
+    """An http or WebSocket provider's `headers`: text values, none templated (a template is how promptfoo
+    reads credentials from the environment, which a suite never does here)."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return "headers must be a mapping of name → text"
+    if any("{{" in v or "{%" in v for v in value.values()):
+        return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
+    return None
+
+
 def one_line(text: str, limit: int = 120) -> str:
     """Text from a remote server made safe to show: one line, no control characters, at most `limit` chars."""
     clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())

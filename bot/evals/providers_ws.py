@@ -21,7 +21,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from bot.core import safejson
 from bot.core.errors import CheckError
-from bot.evals.providers_shapes import Parsed, WireError, js_json, json_path
+from bot.evals.providers_shapes import Parsed, WireError, headers_problem, js_json, json_path
 
 WS_KEYS = {"url", "messageTemplate", "transformResponse", "timeoutMs", "headers", "protocols", "streamResponse"}
 # promptfoo renders the template with nunjucks; prompt-review fills {{ name }} and {{ name | dump }} only
@@ -46,10 +46,7 @@ def ws_problem(key: str, value: Any) -> str | None:
     if key == "timeoutMs" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
         return "timeoutMs must be a positive number of milliseconds"
     if key == "headers":
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            return "headers must be a mapping of name → text"
-        if any(_TEMPLATE.search(v) for v in value.values()):
-            return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
+        return headers_problem(value)
     if key == "protocols" and not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
         return "protocols must be text or a list of text (WebSocket subprotocols)"
     if key == "streamResponse" and (not isinstance(value, str) or not value.strip() or value.strip().startswith("file://")):
