@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
-from bot.evals.render import Renderer
-from bot.evals.select import expand
+from tests.compat.reviewing import PATH, expanded_cases
 
-PATH = "evals/promptfooconfig.yaml"
 HEAD = (
     "prompts:\n  - {id: 'Short: {{q}}', label: short}\n  - {id: 'Long: {{q}}', label: long-form}\n"
     "providers:\n  - {id: openai:chat:gpt-4o-mini, label: mini}\n  - anthropic:messages:claude-sonnet-4-0\n"
@@ -18,11 +16,7 @@ HEAD = (
 
 
 def runs(suite: str) -> set[tuple[str, str, str]]:
-    tree = MemoryTree({PATH: suite})
-    loaded, errors = load_suite(tree, PATH)
-    assert errors == [], [str(e) for e in errors]
-    cases, errors = expand(loaded, Renderer(tree))
-    return {(c.test.vars["q"], c.prompt.label, c.provider.label or c.provider.id) for c in cases.values()}
+    return {(c.test.vars["q"], c.prompt.label, c.provider.label or c.provider.id) for c in expanded_cases(suite)}
 
 
 def test_filters_pick_the_providers_and_prompts_that_run_a_test():

@@ -9,19 +9,8 @@ import json
 
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
-from bot.evals.render import Renderer
-from bot.evals.select import expand
-
-PATH = "evals/promptfooconfig.yaml"
-
-
-def cases(suite: str):
-    tree = MemoryTree({PATH: suite})
-    loaded, errors = load_suite(tree, PATH)
-    assert errors == [], [str(e) for e in errors]
-    expanded, errors = expand(loaded, Renderer(tree))
-    assert errors == []
-    return sorted(expanded.values(), key=lambda c: (c.test.index, c.prompt.label))
+from tests.compat.reviewing import PATH
+from tests.compat.reviewing import expanded_cases as cases
 
 
 def test_prefix_and_suffix_join_the_raw_prompt_before_it_is_rendered():

@@ -4,21 +4,8 @@ prompt, the assertion values and the vars the checks read."""
 
 from __future__ import annotations
 
-from bot.core.files import MemoryTree
-from bot.evals.loader import load_suite
-from bot.evals.render import Renderer
-from bot.evals.select import expand, promptfoo_vars
-
-PATH = "evals/promptfooconfig.yaml"
-
-
-def cases(suite: str):
-    tree = MemoryTree({PATH: suite})
-    loaded, errors = load_suite(tree, PATH)
-    assert errors == [], [str(e) for e in errors]
-    expanded, errors = expand(loaded, Renderer(tree))
-    assert errors == []
-    return list(expanded.values())
+from bot.evals.select import promptfoo_vars
+from tests.compat.reviewing import expanded_cases as cases
 
 
 def test_a_var_that_names_another_var_is_sent_with_its_value():
