@@ -290,13 +290,18 @@ def _js_string(value: Any) -> str:
 
 def promptfoo_vars(vars_: dict[str, Any]) -> dict[str, Any]:
     """The vars as promptfoo hands them to the template: one trailing newline dropped from each text var,
-    then a var whose text names another var (`sentence: "tweet about {{topic}}"`) gets that var's value.
-    As promptfoo's resolveVariables: up to five passes; in each, a var's first `{{ name }}` is replaced
-    (its first occurrence, JavaScript replacement patterns and all) when `name` is a var, and a first
-    reference to an unknown name leaves that var as it is for the template to report."""
+    then references between them resolved (`resolve_references`)."""
     if not any(isinstance(v, str) and ("\n" in v or "{{" in v) for v in vars_.values()):
         return vars_
-    out = {k: (v[:-1] if isinstance(v, str) and v.endswith("\n") else v) for k, v in vars_.items()}
+    return resolve_references({k: (v[:-1] if isinstance(v, str) and v.endswith("\n") else v) for k, v in vars_.items()})
+
+
+def resolve_references(vars_: dict[str, Any]) -> dict[str, Any]:
+    """A var whose text names another var (`sentence: "tweet about {{topic}}"`) gets that var's value, as
+    promptfoo's resolveVariables: up to five passes; in each, a var's first `{{ name }}` is replaced (its
+    first occurrence, JavaScript replacement patterns and all) when `name` is a var, and a first reference
+    to an unknown name leaves that var as it is for the template to report."""
+    out = dict(vars_)
     for _ in range(5):
         changed = False
         for key, value in out.items():
@@ -408,17 +413,12 @@ def plan_suite(
 
 def with_stored_outputs(case: CaseInput, stored: dict[str, str], renderer: Renderer) -> CaseInput:
     """The case as promptfoo runs it after earlier tests stored outputs (options.storeOutputAs): the stored
-    values are vars (over the test's own), `{{ name }}` of a stored name inside a var's text is filled in,
-    and the prompt and assertion values are rendered again. A render error makes the case an error."""
+    values are vars (over the test's own), a var's reference to a stored name is resolved as any reference
+    between vars (the case's vars are already resolved otherwise), and the prompt and assertion values are
+    rendered again. A render error makes the case an error."""
     if not stored or case.error is not None or case.prompt.code is not None:
         return case
-
-    def fill(value: Any) -> Any:
-        if not isinstance(value, str) or "{{" not in value:
-            return value
-        return re.sub(r"{{\s*([A-Za-z_]\w*)\s*}}", lambda m: stored.get(m.group(1), m.group(0)), value)
-
-    vars_ = {k: fill(v) for k, v in {**case.case_vars, **stored}.items()}
+    vars_ = resolve_references({**case.case_vars, **stored})
     try:
         messages = renderer.render(with_affixes(case.prompt, case.test), vars_)
         asserts = tuple(_render_assert(renderer, a, vars_) for a in case.test.asserts)
