@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.parts import Parts, leaves, replace_leaves
 from bot.evals.assertions import cosine, json_candidates
 from bot.evals.providers import Caller, ProviderError
-from bot.evals.suite import AssertionSpec, ProviderSpec
+from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec
 
 DEFAULT_GRADER = ProviderSpec("openai:chat:gpt-4.1-mini", "openai", "gpt-4.1-mini", params=(("temperature", 0),))
 DEFAULT_EMBEDDER = ProviderSpec("openai:text-embedding-3-small", "openai", "text-embedding-3-small")
@@ -156,7 +156,7 @@ class ModelGrader:
                 raise ProviderError(f"grader {spec.id} answered an unknown factuality category {category!r}")
             # options.factuality scores each category (promptfoo's defaults: all 1 but D, a disagreement, 0);
             # a category scoring more than 0 passes, with that score
-            score = dict(a.factuality or (("A", 1.0), ("B", 1.0), ("C", 1.0), ("D", 0.0), ("E", 1.0)))[category]
+            score = dict(a.factuality or ((letter, default) for letter, _, default in FACTUALITY_CATEGORIES))[category]
             return score > 0, score, str(answer.get("reason", ""))
         if kind == "model-graded-closedqa":
             answer = await self._verdict(spec, messages, "pass")

@@ -173,6 +173,11 @@ def _show(value: Any) -> str:
     return "unset" if value is None else json.dumps(value) if not isinstance(value, (int, float, str)) else str(value)
 
 
+# factuality's categories: the grader's letter, promptfoo's name in options.factuality, the default score
+FACTUALITY_CATEGORIES = (("A", "subset", 1.0), ("B", "superset", 1.0), ("C", "agree", 1.0), ("D", "disagree", 0.0),
+                         ("E", "differButFactual", 1.0))
+
+
 @dataclass(frozen=True)
 class AssertionSpec:
     type: str  # including a 'not-' prefix

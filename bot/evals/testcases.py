@@ -24,7 +24,7 @@ from bot.evals.checks import (
 )
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
-from bot.evals.suite import AssertionSpec, TestSpec
+from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, TestSpec
 from bot.evals.suite_models import FactualityScores, Scenario, TestEntry
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
@@ -450,10 +450,6 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                     factuality=_factuality_scores(options.factuality) if options and options.factuality else None,
                     expand_lists=None if options is None or options.disableVarExpansion is None else not options.disableVarExpansion,
                     default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts)
-
-
-FACTUALITY_CATEGORIES = (("A", "subset", 1.0), ("B", "superset", 1.0), ("C", "agree", 1.0), ("D", "disagree", 0.0),
-                         ("E", "differButFactual", 1.0))
 
 
 def _factuality_scores(scores: FactualityScores) -> tuple[tuple[str, float], ...]:
