@@ -1,11 +1,16 @@
-"""A tiny repository whose suite runs on two models, in a real git repo, and the model-server switch."""
+"""A tiny repository whose suite runs on two models, in a real git repo or on the simulated GitHub under the
+running service, and the model-server switch."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.service.harness import stack
 
 SUITE = """\
 description: greetings
@@ -67,3 +72,15 @@ def drift(url: str, model: str, *, fingerprint: str | None = None, reported: str
     body = {"model": model, "system_fingerprint": fingerprint, "reported_model": reported,
             "rewrites": [{"old": old, "new": new, "when": f"The user is {n}."} for n in names]}
     httpx.post(url + "/_control/drift", json=body, timeout=10).raise_for_status()
+
+
+@contextmanager
+def installed(tmp_path: Path, env: dict[str, str], files: dict[str, str]) -> Iterator[tuple]:
+    """The service running (re-validation triggered by hand) with acme/greet holding `files`, installed:
+    (the running stack, an installation client), once the install's work is done."""
+    with stack(tmp_path, env=env, revalidate_interval_seconds=0) as running:
+        running.sim.create_org("acme")
+        running.sim.create_repo("acme", "greet", files)
+        client = running.service.github.installation(running.sim.install("acme"))
+        running.wait_idle()
+        yield running, client

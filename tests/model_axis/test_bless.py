@@ -15,8 +15,7 @@ from bot.modelserver.app import create_app
 from bot.revalidate.jobs import BASELINE_ACTION, ISSUE_LABEL, load_baseline, revalidate_repo
 from bot.serving import start_in_thread
 from bot.service.db import AuditEntry
-from tests.model_axis.common import CLAUDE, FILES, MINI, drift, model_env
-from tests.service.harness import stack
+from tests.model_axis.common import CLAUDE, FILES, MINI, drift, installed, model_env
 
 REPO = "acme/greet"
 OWNED = {**FILES, ".github/PROMPTOWNERS": "/prompts/ @erin\n"}
@@ -43,12 +42,8 @@ def _blessings(engine) -> list[AuditEntry]:
 
 def test_a_merged_pr_whose_review_passed_blesses_its_merge_commit_and_one_whose_review_failed_does_not(tmp_path, models):
     env = model_env(models.url)
-    with stack(tmp_path, env=env, revalidate_interval_seconds=0) as running:
+    with installed(tmp_path, env, OWNED) as (running, client):
         sim, engine = running.sim, running.service.engine
-        sim.create_org("acme")
-        sim.create_repo("acme", "greet", OWNED)
-        client = running.service.github.installation(sim.install("acme"))
-        running.wait_idle()
         first = revalidate_repo(client, engine, REPO, env)
         assert first.baseline_written
 
@@ -85,12 +80,8 @@ def test_a_merged_pr_whose_review_passed_blesses_its_merge_commit_and_one_whose_
 
 def test_an_owner_blesses_a_regression_on_its_issue_and_a_non_owner_is_told_why_and_changes_nothing(tmp_path, models):
     env = model_env(models.url)
-    with stack(tmp_path, env=env, revalidate_interval_seconds=0) as running:
+    with installed(tmp_path, env, OWNED) as (running, client):
         sim, engine = running.sim, running.service.engine
-        sim.create_org("acme")
-        sim.create_repo("acme", "greet", OWNED)
-        client = running.service.github.installation(sim.install("acme"))
-        running.wait_idle()
         assert revalidate_repo(client, engine, REPO, env).baseline_written
         drift(models.url, "gpt-4o-mini", fingerprint="fp_changed", names=("Ann", "Bob"))
         (number,) = revalidate_repo(client, engine, REPO, env).issues.opened
@@ -125,12 +116,8 @@ def test_an_owner_blesses_a_regression_on_its_issue_and_a_non_owner_is_told_why_
 
 def test_bless_on_a_closed_issue_is_refused_with_a_reply(tmp_path, models):
     env = model_env(models.url)
-    with stack(tmp_path, env=env, revalidate_interval_seconds=0) as running:
+    with installed(tmp_path, env, OWNED) as (running, client):
         sim, engine = running.sim, running.service.engine
-        sim.create_org("acme")
-        sim.create_repo("acme", "greet", OWNED)
-        client = running.service.github.installation(sim.install("acme"))
-        running.wait_idle()
         revalidate_repo(client, engine, REPO, env)
         drift(models.url, "gpt-4o-mini", names=("Ann",))
         (number,) = revalidate_repo(client, engine, REPO, env).issues.opened

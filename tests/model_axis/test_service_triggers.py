@@ -25,7 +25,7 @@ from bot.revalidate.triggers import schedule_pass
 from bot.serving import start_in_thread
 from bot.service.db import AuditEntry, Job
 from bot.service.run import build_service
-from tests.model_axis.common import CLAUDE, CONFIG, FILES, MINI, drift, model_env
+from tests.model_axis.common import CLAUDE, CONFIG, FILES, MINI, drift, installed, model_env
 from tests.model_axis.test_revalidate_labels import PRODUCTION_PROMPT, blob_sha
 from tests.service.harness import stack, wait_for
 
@@ -94,13 +94,9 @@ def test_a_schedule_firing_queues_one_run_however_many_processes_look_and_the_ne
 
 def test_a_review_that_sees_a_new_fingerprint_queues_one_revalidation_per_change(tmp_path, models):
     env = model_env(models.url)
-    with stack(tmp_path, env=env, revalidate_interval_seconds=0) as running:
+    with installed(tmp_path, env, FILES) as (running, client):
         sim, engine = running.sim, running.service.engine
-        sim.create_org("acme")
-        sim.create_repo("acme", "greet", FILES)
-        inst = sim.install("acme")
-        running.wait_idle()
-        assert revalidate_repo(running.service.github.installation(inst), engine, REPO, env).baseline_written
+        assert revalidate_repo(client, engine, REPO, env).baseline_written
         assert load_baseline(engine, REPO).models[MINI].system_fingerprint == "fp_scripted"
 
         # A review whose models answer as in the baseline triggers nothing.
