@@ -61,8 +61,12 @@ def classify(message: str) -> str:
     return "other"
 
 
+def configs_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("promptfooconfig*.y*ml") if "node_modules" not in p.parts)
+
+
 def main(root: Path) -> int:
-    configs = sorted(p for p in root.rglob("promptfooconfig*.y*ml") if "node_modules" not in p.parts)
+    configs = configs_under(root)
     totals: Counter[str] = Counter()
     for config in configs:
         with tempfile.TemporaryDirectory() as tmp:

@@ -39,6 +39,9 @@ from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
+VERTEX_PROJECT_ENV = ("VERTEX_PROJECT_ID", "GOOGLE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT")
+VERTEX_REGION_ENV = ("VERTEX_REGION", "GOOGLE_CLOUD_LOCATION")
+
 OPENAI_DEFAULT = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT = "https://api.anthropic.com"
 AWS_REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -471,8 +474,27 @@ class Caller:
         detail = error_message(raw)
         return ProviderError(f"{spec.id}: HTTP {status}" + (f": {detail}" if detail else ""), kind=CheckError.OTHER)
 
+    def _placed(self, spec: ProviderSpec) -> ProviderSpec:
+        """A Vertex provider's project and region: the suite's, else the operator's environment, as promptfoo reads
+        them (VERTEX_PROJECT_ID, GOOGLE_PROJECT_ID, GOOGLE_CLOUD_PROJECT; VERTEX_REGION, GOOGLE_CLOUD_LOCATION)."""
+        if spec.kind != "vertex":
+            return spec
+        added: list[tuple[str, Any]] = []
+        if not (spec.option("projectId") or spec.option("project")):
+            project = next((self.env[k] for k in VERTEX_PROJECT_ENV if self.env.get(k)), None)
+            if project is None:
+                raise ProviderError(f"{spec.id}: no Vertex project: set config.projectId in the suite, or "
+                                    f"{' / '.join(VERTEX_PROJECT_ENV)} in the environment", kind=CheckError.MISSING_CREDENTIALS)
+            added.append(("projectId", project))
+        if not (spec.option("location") or spec.option("region")):
+            region = next((self.env[k] for k in VERTEX_REGION_ENV if self.env.get(k)), None)
+            if region:
+                added.append(("region", region))
+        return dataclasses.replace(spec, options=spec.options + tuple(added)) if added else spec
+
     async def complete(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...]) -> Completion:
         started = time.monotonic()
+        spec = self._placed(spec)
         if spec.kind == "echo":  # promptfoo's echo provider: the prompt is the output, no model is called
             return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
         if spec.kind == "websocket":
@@ -613,6 +635,7 @@ class Caller:
         return Completion(parsed.text, finish_reason="stop", latency_ms=latency, structured=parsed.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
+        spec = self._placed(spec)
         try:
             path, body = embedding_request(spec, text)
         except wire.WireError as exc:
