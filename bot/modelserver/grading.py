@@ -7,6 +7,13 @@ prompts and prompt-review's own are both recognised, so the two tools can be com
 - conversation relevance: a prompt asking for a `verdict` on the last assistant message of a JSON
   list of `{role, content}` messages is answered `{"verdict": "yes"|"no", "reason": …}`: relevant
   when that message asks a question or shares a word (4+ letters) with a user message of the list.
+- judgements (llm-rubric, model-graded-closedqa, factuality, g-eval, answer-relevance, context-*): a
+  prompt holding an `<Output>` block (or promptfoo's `[Submission]:`) and asking for a JSON object
+  with `pass`, `score` or `category` is answered with exactly those fields. The criterion is the
+  prompt's `<Rubric>` (else `<Criterion>`, `<Expert answer>`, `<Evaluation criteria>`, `<Expected
+  answer>`, `<Question>`, promptfoo's `[Expert]:`); the output *meets* it when they share a word (4+
+  letters). `pass` says whether it meets it, `score` is the share of the criterion's words the output
+  has (on a 0–10 scale when the prompt asks for one), `category` is C (every word), A (some) or D (none).
 """
 
 from __future__ import annotations
@@ -19,6 +26,10 @@ from typing import Any
 _BLOCK = re.compile(r'<(Text|Output) index="(\d+)">\n?(.*?)\n?</\1>', re.S)
 _CRITERION = re.compile(r"<Criterion>\n?(.*?)\n?</Criterion>|best fits the following criteria:\s*([^\n]*)", re.S)
 _WORD = re.compile(r"[a-z]{4,}")
+_TAG = re.compile(r"<([A-Z][A-Za-z ]*)>\n?(.*?)\n?</\1>", re.S)
+_BRACKETED = re.compile(r"^\[(Submission|Expert|Question)\]:\s*(.*?)(?=^\*{3,}|^\[[A-Z][a-z]+\]:|\Z)", re.S | re.M)
+_FIELD = re.compile(r"[\"']?\b(pass|score|category)\b[\"']?\s*:")
+_CRITERIA = ("rubric", "criterion", "expert answer", "evaluation criteria", "expected answer", "expert", "question")
 
 
 def _words(text: str) -> set[str]:
@@ -46,7 +57,27 @@ def grader_reply(messages: Sequence[Mapping[str, Any]]) -> str | None:
         conversation = _last_message_list(text)
         if conversation:
             return _relevance(conversation)
-    return None
+    return _judgement(text)
+
+
+def _judgement(text: str) -> str | None:
+    blocks = {name.lower(): body for name, body in _TAG.findall(text)}
+    blocks.update({name.lower(): body.strip() for name, body in _BRACKETED.findall(text)})
+    output = blocks.get("output", blocks.get("submission"))
+    fields = set(_FIELD.findall(text))
+    if output is None or not fields:
+        return None
+    criterion = _words(next((blocks[k] for k in _CRITERIA if k in blocks), ""))
+    met = criterion & _words(output)
+    share = len(met) / len(criterion) if criterion else float(bool(output.strip()))
+    reply: dict[str, Any] = {"reason": f"The output shares {len(met)} of the criterion's {len(criterion)} words."}
+    if "pass" in fields:
+        reply["pass"] = bool(met) or (not criterion and bool(output.strip()))
+    if "score" in fields:
+        reply["score"] = round(share * 10) if re.search(r"\b0 ?(?:-|to) ?10\b|out of 10", text) else round(share, 3)
+    if "category" in fields:
+        reply["category"] = "C" if share == 1 else "A" if met else "D"
+    return json.dumps(reply)
 
 
 def _last_message_list(text: str) -> list[dict[str, str]] | None:

@@ -41,3 +41,35 @@ def test_a_relevance_request_judges_the_last_assistant_message_of_the_last_messa
 def test_prompts_that_are_not_grading_requests_get_no_grader_answer():
     assert grader_reply([{"role": "user", "content": "You are a support bot.\n\nWhere is my parcel?"}]) is None
     assert grader_reply([{"role": "user", "content": 'One <Output index="0">\nx\n</Output> alone is no comparison'}]) is None
+
+
+def test_a_rubric_request_in_either_prompt_shape_is_judged_by_the_words_output_and_rubric_share():
+    ours_system = ('You grade an output against a rubric. Reply with only a JSON object: '
+                   '{"reason": "<one sentence>", "pass": true or false, "score": <number from 0 to 1>}.')
+    theirs_system = ("You are grading output according to a user-specified rubric. You respond with a JSON object with "
+                     "this structure: {reason: string; pass: boolean; score: number;}")
+    for system in (ours_system, theirs_system):
+        met = json.loads(answer([{"role": "system", "content": system},
+                                 {"role": "user", "content": "<Output>\nParis is the capital.\n</Output>\n<Rubric>\nNames the capital city\n</Rubric>"}],
+                                "gpt-4.1-mini", {}))
+        unmet = json.loads(answer([{"role": "system", "content": system},
+                                   {"role": "user", "content": "<Output>\nHello there.\n</Output>\n<Rubric>\nNames the capital city\n</Rubric>"}],
+                                  "gpt-4.1-mini", {}))
+        assert (met["pass"], met["score"]) == (True, 0.333)  # of names, capital, city: "capital" is shared
+        assert (unmet["pass"], unmet["score"]) == (False, 0.0)
+
+
+def test_factuality_and_g_eval_requests_get_their_own_fields():
+    factuality = ('Classify it. Reply with only {"category": "A"|"B"|"C"|"D"|"E", "reason": "<one sentence>"}.\n'
+                  "<Expert answer>\nParis is the capital\n</Expert answer>\n<Output>\n{}\n</Output>")
+    assert json.loads(ask(factuality.replace("{}", "The capital is Paris")))["category"] == "C"
+    assert json.loads(ask(factuality.replace("{}", "Paris, surely")))["category"] == "A"
+    assert json.loads(ask(factuality.replace("{}", "Berlin")))["category"] == "D"
+    assert "pass" not in json.loads(ask(factuality.replace("{}", "Berlin")))
+    g_eval = ('Rate from 0 (does not meet them) to 10 (fully meets them). Reply with only {"score": <0-10>, "reason": "<one sentence>"}.\n'
+              "<Evaluation criteria>\ncoherent answer about dogs\n</Evaluation criteria>\n<Output>\ndogs are great\n</Output>")
+    assert json.loads(ask(g_eval))["score"] == 2  # 1 of 4 words, on the 0-10 scale the prompt asks for
+
+
+def test_a_prompt_that_asks_for_a_category_field_but_holds_no_output_block_is_not_a_grading_request():
+    assert grader_reply([{"role": "user", "content": 'Reply in JSON {"answer": "…", "category": "…"}. Where is my parcel?'}]) is None
