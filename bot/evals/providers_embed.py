@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.evals.providers_config import VENDORS
-from bot.evals.providers_shapes import WireError, count, mapping, segment
+from bot.evals.providers_shapes import WireError, count, mapping, segment, vertex_place
 from bot.evals.suite import ProviderSpec
 
 API_VERSION_AZURE = "2024-10-21"
@@ -20,13 +20,17 @@ def embedding_request(spec: ProviderSpec, text: str) -> tuple[str, dict[str, Any
     wire = VENDORS[spec.kind].wire
     if wire == "gemini":
         return f"/v1beta/models/{segment(spec.model)}:embedContent", {"content": {"parts": [{"text": text}]}}
+    if wire == "vertex":  # the publisher model's predict, as promptfoo calls it
+        project, location = vertex_place(spec.option)
+        return (f"/v1/projects/{project}/locations/{location}/publishers/google/models/{segment(spec.model)}:predict",
+                {"instances": [{"content": text}], "parameters": {"autoTruncate": bool(spec.option("autoTruncate"))}})
     if wire == "bedrock":  # InvokeModel: Titan's {inputText} or Cohere's {texts}
         body = {"texts": [text], "input_type": "search_document"} if _bedrock_cohere(spec) else {"inputText": text}
         return f"/model/{segment(spec.model)}/invoke", body
     if wire == "cohere":
         return "/v1/embed", {"model": spec.model, "texts": [text], "input_type": "classification", "truncate": "NONE"}
     if wire != "openai":
-        raise WireError("embeddings need an OpenAI-compatible, Gemini, Cohere or Bedrock provider")
+        raise WireError("embeddings need an OpenAI-compatible, Gemini, Vertex, Cohere or Bedrock provider")
     if spec.kind == "azure":
         version = str(spec.option("apiVersion") or API_VERSION_AZURE)
         return f"/openai/deployments/{segment(spec.model)}/embeddings?api-version={quote(version, safe='')}", {"model": spec.model, "input": text}
@@ -41,6 +45,10 @@ def embedding_answer(spec: ProviderSpec, data: dict[str, Any]) -> tuple[list[flo
     path: tuple[str | int, ...]
     if wire == "gemini":
         path, tokens = ("embedding", "values"), None
+    elif wire == "vertex":
+        predictions = data.get("predictions")
+        first = mapping(predictions[0]) if isinstance(predictions, list) and predictions else {}
+        path, tokens = ("predictions", 0, "embeddings", "values"), count(mapping(mapping(first.get("embeddings")).get("statistics")).get("token_count"))
     elif wire == "bedrock":
         path = ("embeddings", 0) if _bedrock_cohere(spec) else ("embedding",)
         tokens = count(data.get("inputTextTokenCount"))

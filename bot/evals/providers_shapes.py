@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -94,6 +95,13 @@ def checked_name(value: str, what: str) -> str:
     if not _NAME.match(value):
         raise WireError(f"{what} {value[:40]!r} is not a valid name", CheckError.URL_REFUSED)
     return value
+
+
+def vertex_place(option: Callable[[str], Any]) -> tuple[str, str]:
+    """(project, location) of a Vertex provider from its `option` reader, each a plain name (they are parts of the URL)."""
+    project = checked_name(str(option("projectId") or option("project") or ""), "vertex projectId")
+    location = checked_name(str(option("location") or option("region") or "us-central1"), "vertex location")
+    return project, location
 
 
 def segment(value: str, what: str = "model") -> str:

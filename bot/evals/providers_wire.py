@@ -18,7 +18,8 @@ from bot.evals import providers_adaline as adaline
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS
-from bot.evals.providers_shapes import Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment
+from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
+                                        vertex_place)
 from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
 
@@ -135,7 +136,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         # Claude on Vertex: the messages API at the publisher's rawPredict, the model in the path
         del body["model"]
         body["anthropic_version"] = "vertex-2023-10-16"
-        project, location = _vertex_place(spec)
+        project, location = vertex_place(spec.option)
         return f"/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{quote(spec.model, safe='')}:rawPredict", body
     if wire in ("gemini", "vertex"):
         generation = {}
@@ -164,7 +165,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         model = quote(spec.model, safe="")
         if wire == "gemini":
             return f"/v1beta/models/{model}:generateContent", body
-        project, location = _vertex_place(spec)
+        project, location = vertex_place(spec.option)
         return f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent", body
     if wire == "bedrock":
         inference = {}
@@ -239,12 +240,6 @@ def _fill_prompt(value: Any, prompt: str) -> Any:
     if isinstance(value, list):
         return [_fill_prompt(v, prompt) for v in value]
     return value
-
-
-def _vertex_place(spec: ProviderSpec) -> tuple[str, str]:
-    project = checked_name(str(spec.option("projectId") or spec.option("project") or ""), "vertex projectId")
-    location = checked_name(str(spec.option("location") or spec.option("region") or "us-central1"), "vertex location")
-    return project, location
 
 
 def _wire(spec: ProviderSpec) -> str:

@@ -138,13 +138,16 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
     async def generate_content(request: Request, model_action: str, endpoint: str, auth_ok: bool) -> Response:
         model, _, action = model_action.partition(":")
-        if action != "generateContent":
+        embeds = {"gemini": "embedContent", "vertex": "predict"}[endpoint.split(".")[0]]
+        if action not in ("generateContent", embeds):
             return _error(404, f"unknown method {action!r}")
         if not auth_ok:
             return _error(401, "API key not valid. Please pass a valid API key.")
         data = await body_of(request)
         if isinstance(data, Response):
             return data
+        if action == embeds:
+            return _embedding(endpoint, model, data)
         chat: list[dict[str, Any]] = []
         system = data.get("systemInstruction")
         if isinstance(system, dict):
@@ -162,6 +165,19 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             "usageMetadata": {"promptTokenCount": _tokens(chat), "candidatesTokenCount": wire.count_tokens(text)},
             "modelVersion": model,
         })
+
+    def _embedding(endpoint: str, model: str, data: dict[str, Any]) -> Response:
+        """Gemini's embedContent ({content: {parts}}) and Vertex's predict ({instances: [{content}]}): bag-of-words vectors."""
+        if endpoint.startswith("gemini"):
+            text = _texts(_mapping(data.get("content")).get("parts"))
+            state.record("gemini.embedContent", model, [{"role": "user", "content": text}])
+            return JSONResponse({"embedding": {"values": wire.bag_of_words(text)}})
+        instances = [str(_mapping(i).get("content", "")) for i in data.get("instances") or []]
+        if not instances:
+            return _error(400, "instances is required")
+        state.record("vertex.predict", model, [{"role": "user", "content": t} for t in instances])
+        return JSONResponse({"predictions": [{"embeddings": {"values": wire.bag_of_words(t), "statistics": {"token_count": wire.count_tokens(t)}}}
+                                             for t in instances]})
 
     @app.post("/v1beta/models/{model_action}")
     async def gemini(model_action: str, request: Request) -> Response:

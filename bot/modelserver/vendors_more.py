@@ -7,7 +7,6 @@ generation and a llama.cpp server's /completion on the scripted model server (a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
@@ -22,16 +21,7 @@ from bot.modelserver.rules import answer
 from bot.modelserver.vendors import BeforeAnswer, verify_sigv4
 
 _ROLES = {"USER": "user", "CHATBOT": "assistant", "SYSTEM": "system"}
-_WORD = re.compile(r"\w+")
-EMBEDDING_DIMS = 64
-
-
-def bag_of_words(text: str) -> list[float]:
-    """A deterministic embedding: words hashed into EMBEDDING_DIMS buckets (similar texts, similar vectors)."""
-    vector = [0.0] * EMBEDDING_DIMS
-    for word in _WORD.findall(text.lower()):
-        vector[hashlib.sha256(word.encode()).digest()[0] % EMBEDDING_DIMS] += 1.0
-    return vector
+bag_of_words = wire.bag_of_words
 
 
 def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_key: str | None) -> None:

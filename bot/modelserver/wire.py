@@ -6,6 +6,7 @@ behaves the same against api.openai.com / api.anthropic.com.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -182,3 +183,15 @@ def validation_message(exc: ValidationError) -> tuple[str, str | None]:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     return (f"{loc}: {err['msg']}" if loc else err["msg"]), (str(err["loc"][0]) if err["loc"] else None)
+
+
+_EMBED_WORD = re.compile(r"\w+")
+EMBEDDING_DIMS = 64
+
+
+def bag_of_words(text: str) -> list[float]:
+    """A deterministic embedding: words hashed into EMBEDDING_DIMS buckets (similar texts, similar vectors)."""
+    vector = [0.0] * EMBEDDING_DIMS
+    for word in _EMBED_WORD.findall(text.lower()):
+        vector[hashlib.sha256(word.encode()).digest()[0] % EMBEDDING_DIMS] += 1.0
+    return vector
