@@ -116,6 +116,29 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         req = await body_or_error(request, "anthropic", wire.MessagesRequest)
         if isinstance(req, Response):
             return req
+        return await claude(request, req)
+
+    @app.post("/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{model_action}")
+    async def vertex_claude(project: str, location: str, model_action: str, request: Request) -> Response:
+        """Claude on Vertex: the messages API at rawPredict, the model in the path and an OAuth bearer token."""
+        model, _, action = model_action.partition(":")
+        if action != "rawPredict":
+            return wire.error_response("anthropic", 404, f"unknown method {action!r}")
+        if api_key is not None and request.headers.get("authorization", "") != f"Bearer {api_key}":
+            return wire.error_response("anthropic", 401, "Request had invalid authentication credentials.")
+        try:
+            data = json.loads(await request.body() or b"null")
+            if not isinstance(data, dict) or data.get("anthropic_version") != "vertex-2023-10-16" or "model" in data:
+                return wire.error_response("anthropic", 400, "anthropic_version must be vertex-2023-10-16, and the model is named in the URL")
+            req = wire.MessagesRequest.model_validate({**data, "model": model})
+        except json.JSONDecodeError:
+            return wire.error_response("anthropic", 400, "We could not parse the JSON body of your request.")
+        except ValidationError as exc:
+            message, param = wire.validation_message(exc)
+            return wire.error_response("anthropic", 400, message, param=param)
+        return await claude(request, req)
+
+    async def claude(request: Request, req: wire.MessagesRequest) -> Response:
         if req.stream:
             return wire.error_response("anthropic", 400, "stream is not supported by the scripted model server")
         chat = [m.model_dump() for m in req.messages]

@@ -55,6 +55,7 @@ def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
         ("google:gemini-2.5-flash", {"GEMINI_BASE_URL": url, "GEMINI_API_KEY": KEY}),
         ("id: vertex:gemini-2.5-pro\n    config: {projectId: my-project, region: europe-west4}",
          {"VERTEX_BASE_URL": url, "VERTEX_ACCESS_TOKEN": KEY}),
+        ("vertex:claude-sonnet-4@20250514", {"VERTEX_BASE_URL": url, "VERTEX_ACCESS_TOKEN": KEY, "GOOGLE_CLOUD_PROJECT": "my-project"}),
         ("bedrock:anthropic.claude-3-5-haiku-20241022-v1:0",
          {"BEDROCK_BASE_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET}),
         ("bedrock:converse:amazon.nova-lite-v1:0", {"BEDROCK_BASE_URL": url, "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": KEY}),
