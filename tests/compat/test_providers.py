@@ -155,3 +155,12 @@ def test_a_suites_api_base_url_never_receives_the_operators_key(server):
 
     assert asyncio.run(go()).text == "x"
     assert "x-goog-api-key" not in seen and "authorization" not in seen
+
+
+def test_a_mistral_answer_is_priced_by_the_table_promptfoo_uses_so_cost_assertions_run(server):
+    env = {"MISTRAL_BASE_URL": f"{server}/v1", "MISTRAL_API_KEY": KEY}
+    outcome = call(env, "mistral:magistral-medium-latest")
+    assert isinstance(outcome, Completion), outcome
+    # promptfoo 0.121: magistral-medium-latest at $2 in / $5 out per million tokens
+    assert outcome.cost_usd == pytest.approx((outcome.tokens_in * 2.0 + outcome.tokens_out * 5.0) / 1e6)
+    assert outcome.cost_usd > 0
