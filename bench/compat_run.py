@@ -41,7 +41,7 @@ def scripted_env(url: str) -> dict[str, str]:
     """Every vendor's operator base URL and credentials, pointing at the scripted model server."""
     env = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET,
            "PROMPT_REVIEW_ALLOWED_MODEL_URLS": url, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1",
-           "GOOGLE_CLOUD_PROJECT": "bench-project", "WATSONX_AI_PROJECT_ID": "bench-project"}
+           "GOOGLE_CLOUD_PROJECT": "bench-project", "WATSONX_AI_PROJECT_ID": "bench-project", "WATSONX_IAM_URL": url}
     for name, vendor in VENDORS.items():
         if not vendor.base_env:
             continue
