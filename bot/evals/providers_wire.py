@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.evals import providers_adaline as adaline
+from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS
@@ -300,34 +301,26 @@ def parse(spec: ProviderSpec, data: Any, chat: bool = False) -> Parsed:
 def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
     usage = _mapping(data.get("usage"))
     if wire == "openai" and spec.option("api") == "responses":
-        texts = [
-            part["text"]
-            for item in data.get("output") or [] if isinstance(item, dict) and item.get("type") == "message"
-            for part in item.get("content") or [] if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str)
-        ]
-        if not isinstance(data.get("output"), list):
+        if not isinstance(data.get("output"), list) or not data["output"]:
             raise WireError(f"{spec.id}: response has no output items")
+        out = answers.responses_output(data["output"], dict(spec.params))
         details = _mapping(data.get("incomplete_details"))
         finish = "length" if details.get("reason") == "max_output_tokens" else "content_filter" if details.get("reason") == "content_filter" else (
             "stop" if data.get("status") == "completed" else None)
-        return Parsed("".join(texts), _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), finish)
+        return Parsed(out.text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), finish, structured=out.structured)
     if wire == "openai":
         try:
             choice = data["choices"][0]
             message = choice["message"]
-            text = message["content"] or ""
+            content = message["content"]
         except (KeyError, IndexError, TypeError):
             raise WireError(f"{spec.id}: response has no choices[0].message.content") from None
-        structured = False
-        if not text and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
-            text, structured = js_json(message["tool_calls"]), True  # promptfoo's output for a tool call
-        elif not text and isinstance(message.get("function_call"), dict):
-            text, structured = js_json(message["function_call"]), True  # the legacy functions API
-        if not isinstance(text, str):
+        if content is not None and not isinstance(content, str):
             raise WireError(f"{spec.id}: choices[0].message.content is not text")
-        return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
-                      _finish(choice.get("finish_reason"), _OPENAI_FINISH),
-                      _reported(data, "model"), _reported(data, "system_fingerprint"), structured)
+        finish = _finish(choice.get("finish_reason"), _OPENAI_FINISH)
+        out = answers.chat_output(spec.kind, message, finish, dict(spec.params), spec.option("showThinking") is not False)
+        return Parsed(out.text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")), finish,
+                      _reported(data, "model"), _reported(data, "system_fingerprint"), out.structured)
     if wire in ("anthropic", "vertex-anthropic"):
         blocks = data.get("content")
         if not isinstance(blocks, list):

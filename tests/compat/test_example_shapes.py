@@ -356,12 +356,13 @@ def test_tool_calls_are_checked_against_the_providers_tools_and_functions():
     assert _tool_check("not-is-valid-openai-tools-call", call("get_weather", {"city": "Oslo"}), {"tools": [WEATHER]}) == (True, 1.0)
     legacy = json.dumps({"name": "get_weather", "arguments": '{"city": "Oslo"}'})
     assert _tool_check("is-valid-openai-function-call", legacy, {"functions": [WEATHER["function"]]}) == (True, 1.0)
-    try:
-        _tool_check("is-valid-openai-tools-call", call("x", {}), {"tools": [{"type": "mcp", "server_url": "https://example.com"}]})
-    except AssertionBroken as exc:
-        assert "unsupported: is-valid-openai-tools-call with 'mcp' tools" in str(exc)
-    else:
-        raise AssertionError("an MCP tool result is not judged by a check that cannot see it")
+    # OpenAI-hosted MCP tools (responses API): promptfoo writes each call as an "MCP Tool Result/Error (name): …"
+    # line of the output, and this check passes on a result line, fails on an error line, else checks function calls
+    mcp = {"tools": [{"type": "mcp", "server_label": "deepwiki", "server_url": "https://mcp.deepwiki.com/mcp"}]}
+    assert _tool_check("is-valid-openai-tools-call", "MCP Tool Result (ask_question): stdio and HTTP\nTwo.", mcp) == (True, 1.0)
+    assert _tool_check("is-valid-openai-tools-call", "MCP Tool Result (a): x\nMCP Tool Error (b): down", mcp) == (False, 0.0)
+    assert _tool_check("is-valid-openai-tools-call", "Two transports.", mcp) == (False, 0.0)
+    assert _tool_check("is-valid-openai-tools-call", call("x", {}), mcp) == (False, 0.0)  # no function tool named x
 
 
 def test_an_http_body_gets_the_tests_vars_and_the_prompt_at_the_call():
