@@ -8,10 +8,12 @@ prompts and prompt-review's own are both recognised, so the two tools can be com
   list of `{role, content}` messages is answered `{"verdict": "yes"|"no", "reason": …}`: relevant
   when that message asks a question or shares a word (4+ letters) with a user message of the list.
 - judgements (llm-rubric, model-graded-closedqa, factuality, g-eval, answer-relevance, context-*): a
-  prompt holding an `<Output>` block (or promptfoo's `[Submission]:`) and asking for a JSON object
-  with `pass`, `score` or `category` is answered with exactly those fields. The criterion is the
-  prompt's `<Rubric>` (else `<Criterion>`, `<Expert answer>`, `<Evaluation criteria>`, `<Expected
-  answer>`, `<Question>`, promptfoo's `[Expert]:`); the output *meets* it when they share a word (4+
+  prompt holding an `<Output>` block (or promptfoo's `<submitted_answer>`, `[Submission]:`) and asking
+  for a JSON object with `pass`, `score` or `category` is answered with exactly those fields; one asking
+  for "Y" or "N" (promptfoo's closed QA) with a line of reasoning and the letter. The criterion is the
+  prompt's `<Rubric>` (else `<Criterion>`, `[Criterion]:`, `<Expert answer>`, `<expert_answer>`,
+  `<Evaluation criteria>`, `<Expected answer>`, `<Question>`, `[Expert]:`); the last block of a name
+  counts (promptfoo's rubric prompt shows examples first); the output *meets* it when they share a word (4+
   letters). `pass` says whether it meets it, `score` is the share of the criterion's words the output
   has (on a 0–10 scale when the prompt asks for one), `category` is C (every word), A (some) or D (none).
 """
@@ -26,10 +28,12 @@ from typing import Any
 _BLOCK = re.compile(r'<(Text|Output) index="(\d+)">\n?(.*?)\n?</\1>', re.S)
 _CRITERION = re.compile(r"<Criterion>\n?(.*?)\n?</Criterion>|best fits the following criteria:\s*([^\n]*)", re.S)
 _WORD = re.compile(r"[a-z]{4,}")
-_TAG = re.compile(r"<([A-Z][A-Za-z ]*)>\n?(.*?)\n?</\1>", re.S)
-_BRACKETED = re.compile(r"^\[(Submission|Expert|Question)\]:\s*(.*?)(?=^\*{3,}|^\[[A-Z][a-z]+\]:|\Z)", re.S | re.M)
+_TAG = re.compile(r"<([A-Za-z][A-Za-z_ ]*)>\n?(.*?)\n?</\1>", re.S)
+_BRACKETED = re.compile(r"^\[(Submission|Expert|Question|Criterion|Task)\]:\s*(.*?)(?=^\*{3,}|^\[[A-Z][a-z]+\]:|\Z)", re.S | re.M)
 _FIELD = re.compile(r"[\"']?\b(pass|score|category)\b[\"']?\s*:")
 _CRITERIA = ("rubric", "criterion", "expert answer", "evaluation criteria", "expected answer", "expert", "question")
+_OUTPUTS = ("output", "submission", "submitted answer")
+_YES_NO = re.compile(r'"Y" or "N"')
 
 
 def _words(text: str) -> set[str]:
@@ -61,16 +65,20 @@ def grader_reply(messages: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _judgement(text: str) -> str | None:
-    blocks = {name.lower(): body for name, body in _TAG.findall(text)}
+    blocks = {name.lower().replace("_", " "): body for name, body in _TAG.findall(text)}  # the last of a name counts
     blocks.update({name.lower(): body.strip() for name, body in _BRACKETED.findall(text)})
-    output = blocks.get("output", blocks.get("submission"))
+    output = next((blocks[k] for k in _OUTPUTS if k in blocks), None)
     fields = set(_FIELD.findall(text))
-    if output is None or not fields:
+    yes_no = bool(_YES_NO.search(text))
+    if output is None or not (fields or yes_no):
         return None
     criterion = _words(next((blocks[k] for k in _CRITERIA if k in blocks), ""))
     met = criterion & _words(output)
     share = len(met) / len(criterion) if criterion else float(bool(output.strip()))
-    reply: dict[str, Any] = {"reason": f"The output shares {len(met)} of the criterion's {len(criterion)} words."}
+    reason = f"The output shares {len(met)} of the criterion's {len(criterion)} words."
+    if yes_no and not fields:  # promptfoo's closed QA: reasoning, then the letter on its own line
+        return f"{reason}\n{'Y' if met or not criterion else 'N'}"
+    reply: dict[str, Any] = {"reason": reason}
     if "pass" in fields:
         reply["pass"] = bool(met) or (not criterion and bool(output.strip()))
     if "score" in fields:

@@ -43,7 +43,7 @@ def calls(url: str) -> int:
 
 
 @pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3),
-                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29)])
+                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29), ("graded", 12)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -245,3 +245,20 @@ def test_markup_pr_appending_an_apology_regresses_the_cases_it_breaks(server_url
                          "is-xml with a bound namespace prefix and a declaration",
                          "is-html on a custom element and contains-html on an entity with a br",
                          "is-html on a table and a list with a comment"}
+
+
+def test_graded_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
+    # llm-rubric (thresholds, a custom rubricPrompt), factuality (with a category scored 0), model-graded-closedqa,
+    # each tool with its own grader prompts; promptfoo 0.121.20 on the same server passes these five of 12 and
+    # fails the rest (bench/vs_promptfoo.py --suite graded)
+    report = run(server_url, MemoryTree({}), tree("graded"))
+    assert report.errors == () and not any(c.head.error for c in report.cases())
+    passing = {c.description for c in report.cases() if c.head and c.head.passed}
+    assert passing == {"llm-rubric met", "llm-rubric met above its threshold", "factuality, a consistent subset",
+                       "closed QA met", "a custom rubric prompt"}
+
+
+def test_graded_pr_appending_an_apology_fixes_the_rubric_that_asks_for_one(server_url):
+    report = run(server_url, tree("graded"), tree("graded", with_pr=True))
+    assert {c.description for c in report.cases(CaseStatus.FIXED)} == {"llm-rubric on an apology"}
+    assert report.cases(CaseStatus.REGRESSED) == []

@@ -73,3 +73,14 @@ def test_factuality_and_g_eval_requests_get_their_own_fields():
 
 def test_a_prompt_that_asks_for_a_category_field_but_holds_no_output_block_is_not_a_grading_request():
     assert grader_reply([{"role": "user", "content": 'Reply in JSON {"answer": "…", "category": "…"}. Where is my parcel?'}]) is None
+
+
+def test_promptfoos_closed_qa_and_factuality_prompt_shapes_are_judged_too():
+    closed_qa = ("[BEGIN DATA]\n***\n[Task]: How long?\n***\n[Submission]: {}\n***\n[Criterion]: States the days\n***\n[END DATA]\n"
+                 'Then print only the single character "Y" or "N" on its own line.')
+    assert ask(closed_qa.replace("{}", "Five days")).splitlines()[-1] == "Y"
+    assert ask(closed_qa.replace("{}", "Hello")).splitlines()[-1] == "N"
+    factuality = ('Respond ONLY with a JSON object: {"category": "[LETTER]", "reason": "…"}\n<question>\nCapital?\n</question>\n'
+                  "<expert_answer>\nParis is the capital\n</expert_answer>\n<submitted_answer>\n{}\n</submitted_answer>")
+    assert json.loads(ask(factuality.replace("{}", "Berlin")))["category"] == "D"
+    assert json.loads(ask(factuality.replace("{}", "The capital, Paris")))["category"] == "C"
