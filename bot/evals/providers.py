@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
@@ -33,7 +33,8 @@ from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
-from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
+from bot.evals.providers_live import GEMINI_LIVE_PATH, MAX_EVENTS, TIMEOUT_KEY, LiveApi, LiveTurn, RealtimeTurn, classify, close_error
+from bot.evals.providers_ws import ClosedEarly, Connection, HandshakeRefused, converse, exchange, fill_message, parse_answer, stream_step
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
@@ -477,6 +478,8 @@ class Caller:
             return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
         if spec.kind == "websocket":
             return await self._websocket(spec, messages, started)
+        if spec.option("api") in (LiveApi.REALTIME.value, LiveApi.LIVE.value):
+            return await self._live(spec, LiveApi(spec.option("api")), messages, started)
         try:
             if spec.kind == "watsonx":
                 text_only(spec.id, messages)
@@ -611,6 +614,52 @@ class Caller:
             raise ProviderError(str(exc), kind=exc.kind) from None
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, finish_reason="stop", latency_ms=latency, structured=parsed.structured)
+
+    async def _live(self, spec: ProviderSpec, api: LiveApi, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """openai:realtime and google:live (bot.evals.providers_live): one WebSocket conversation per call to the
+        vendor's API (or the operator's base URL; a suite's apiBaseUrl passes the URL policy and gets no key), no
+        retries (promptfoo makes none); websocketTimeout / timeoutMs bounds the call, within evals.call_timeout_s."""
+        params = dict(spec.params)
+        try:
+            if api is LiveApi.REALTIME:
+                turn: RealtimeTurn | LiveTurn = RealtimeTurn(spec.id, spec.model, params, messages, "")
+            else:
+                system = spec.option("systemInstruction")
+                turn = LiveTurn(spec.id, spec.model, params, system if isinstance(system, str) else None, messages, "")
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        path = f"/realtime?model={quote(spec.model, safe='')}" if api is LiveApi.REALTIME else GEMINI_LIVE_PATH
+        endpoint = await self._endpoint(spec, path)
+        turn.key_var = endpoint.key_var
+        target = httpx.URL(endpoint.target.url)
+        headers = {k: v for k, v in endpoint.target.headers.items() if k.lower() != "host"}
+        host = endpoint.target.headers.get("Host", target.netloc.decode("ascii"))
+        server_name = str(endpoint.target.extensions.get("sni_hostname") or target.host)
+        conn = Connection(str(target.copy_with(scheme="wss" if target.scheme == "https" else "ws")), host, server_name)
+        timeout_ms = spec.option(TIMEOUT_KEY[api])
+        timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
+        if self.cancelled():
+            raise Cancelled()
+        self.meter.reserve()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await converse(conn, turn.opening(), headers, [], self.max_response_bytes, spec.id, turn.on_message, MAX_EVENTS)
+        except TimeoutError:
+            raise ProviderError(f"{spec.id}: no complete answer within {timeout_s:g} s " + (
+                f"(config.{TIMEOUT_KEY[api]})" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
+        except HandshakeRefused as exc:
+            error = classify(spec.id, endpoint.key_var, exc.status, "", f"HTTP {exc.status}")
+            raise ProviderError(str(error), kind=error.kind) from None
+        except ClosedEarly as exc:
+            error = close_error(spec.id, endpoint.key_var, exc.code, exc.reason)
+            raise ProviderError(str(error), kind=error.kind) from None
+        except wire.WireError as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        answer = turn.answer
+        cost = self.meter.record(spec, spec.model, answer.tokens_in, answer.tokens_out)
+        text = turn.output() if isinstance(turn, LiveTurn) else answer.text
+        return Completion(text, answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000, cost,
+                          structured=answer.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         try:

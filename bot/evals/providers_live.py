@@ -1,0 +1,449 @@
+"""promptfoo's two streaming chat providers over WebSocket — `openai:realtime:MODEL` (OpenAI's Realtime API)
+and `google:live:MODEL` (Gemini's Live API, BidiGenerateContent): which config keys they read, the messages
+one call sends, and how the streamed events become the answer (text only; tool calls are reported, never
+answered by code). The socket, its deadline and limits are bot.evals.providers_ws's; the Caller connects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from bot.core import safejson
+from bot.core.errors import CheckError
+from bot.core.parts import Parts
+from bot.evals.providers_parts import gemini_contents
+from bot.evals.providers_shapes import Messages, WireError
+from bot.evals.providers_ws import Step
+
+
+class LiveApi(str, Enum):
+    REALTIME = "realtime"  # openai:realtime:MODEL
+    LIVE = "live"  # google:live:MODEL
+
+
+# where each API is, under the vendor's base URL (OPENAI_BASE_URL / GEMINI_BASE_URL or the public API)
+GEMINI_LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+MAX_EVENTS = 20_000  # server events one call reads before it is an error (deltas are small; audio is never asked for)
+MAX_REALTIME_OUTPUT_TOKENS = 4096  # the Realtime API's limit for max_response_output_tokens (besides 'inf')
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant."  # promptfoo's, when config.instructions is not set
+
+# Config keys that change the answer (kept in the provider's params: its fingerprint) …
+REALTIME_PARAMS = {"modalities", "instructions", "voice", "temperature", "max_response_output_tokens", "tools", "tool_choice",
+                   "parallel_tool_calls", "reasoning", "input_audio_format", "output_audio_format", "input_audio_transcription",
+                   "turn_detection"}
+LIVE_PARAMS = {"generationConfig", "tools", "toolConfig", "temperature", "maxOutputTokens", "topP", "topK", "stopSequences",
+               "speechConfig"}
+# … how long a call may take (kept in options) …
+TIMEOUT_KEY = {LiveApi.REALTIME: "websocketTimeout", LiveApi.LIVE: "timeoutMs"}
+# … and those that change nothing here: pricing, and the pacing of tool-call handlers that prompt-review never runs
+INERT = {"cost", "inputCost", "outputCost", "toolCallTimeout", "maxToolIterations", "apiVersion", "debug", "timeout", "maxRetries"}
+REFUSED = {
+    "functionCallHandler": "refused: functionCallHandler: executes code from the PR (a function-call handler)",
+    "functionToolStatefulApi": "refused: functionToolStatefulApi: runs a Python file from the PR and calls its local API",
+}
+
+
+def live_kind(pid: str, head: str, rest: list[str]) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str | None:
+    """(vendor, model, options) for openai:realtime:MODEL and google:live:MODEL, the message refusing a
+    malformed one, or None for every other id."""
+    if head == "openai" and rest and rest[0] == LiveApi.REALTIME.value:
+        model = ":".join(rest[1:])
+        if not model:
+            return f"unsupported: provider {pid!r}: the Realtime API needs a model (openai:realtime:MODEL)"
+        return "openai", model, (("api", LiveApi.REALTIME.value),)
+    if head == "google" and rest and rest[0] == LiveApi.LIVE.value:
+        model = ":".join(rest[1:])
+        if not model:
+            return f"unsupported: provider {pid!r}: the Live API needs a model (google:live:MODEL)"
+        return "google", model, (("api", LiveApi.LIVE.value),)
+    return None
+
+
+def live_config(api: LiveApi, key: str, value: Any, params: list[tuple[str, Any]], opts: dict[str, Any]) -> tuple[str, str | None]:
+    """("", None) when `key` was read into params/opts; else ("", problem). A returned base URL is the first
+    item: (url, None) for apiBaseUrl (a suite URL: the URL policy applies and no key goes there)."""
+    if key in REFUSED:
+        return "", REFUSED[key]
+    if key in INERT:
+        return "", None
+    if key == TIMEOUT_KEY[api]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            return "", f"{key} must be a positive number of milliseconds"
+        opts[key] = value
+        return "", None
+    if api is LiveApi.REALTIME and key in ("apiBaseUrl", "apiBase", "baseUrl"):
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            return "", f"{key} must be an http(s) URL"
+        return value, None
+    if api is LiveApi.REALTIME and key == "maintainContext":
+        if not isinstance(value, bool):
+            return "", "maintainContext must be true or false"
+        if value:
+            return "", ("unsupported: maintainContext: true: prompt-review checks every case on its own connection; a "
+                        "conversation kept across tests (metadata.conversationId) is not part of it")
+        return "", None
+    if api is LiveApi.LIVE and key == "systemInstruction":
+        if isinstance(value, dict):
+            value = json.dumps(value, sort_keys=True)
+        if not isinstance(value, str):
+            return "", "systemInstruction must be text or a mapping ({parts: [{text}]})"
+        opts[key] = value
+        return "", None
+    known = REALTIME_PARAMS if api is LiveApi.REALTIME else LIVE_PARAMS
+    if key not in known:
+        listed = sorted(known | {TIMEOUT_KEY[api]} | ({"apiBaseUrl", "maintainContext"} if api is LiveApi.REALTIME else {"systemInstruction"}))
+        return "", f"unsupported provider config key {key!r} for {'openai:realtime' if api is LiveApi.REALTIME else 'google:live'} (supported: {', '.join(listed)})"
+    problem = _realtime_problem(key, value) if api is LiveApi.REALTIME else _live_problem(key, value)
+    if problem is None:
+        params.append((key, value))
+    return "", problem
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _tools_problem(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith("file://"):
+        return None  # read by the loader (a .json/.yaml file of the repository)
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        return "tools must be a list of tool definitions (mappings), or file://tools.json"
+    return None
+
+
+def _realtime_problem(key: str, value: Any) -> str | None:
+    if key == "modalities":
+        if not isinstance(value, list) or not value or any(m not in ("text", "audio") for m in value):
+            return "modalities must be a list of 'text' and 'audio'"
+        if "text" not in value:
+            return ("unsupported: modalities ['audio']: prompt-review reviews text answers; list 'text' too "
+                    "(modalities: ['text', 'audio']) and the answer is the text")
+    elif key in ("instructions", "voice", "input_audio_format", "output_audio_format") and not isinstance(value, str):
+        return f"{key} must be text"
+    elif key == "temperature" and not _is_number(value):
+        return "temperature must be a number"
+    elif key == "max_response_output_tokens" and value != "inf" and not (
+            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REALTIME_OUTPUT_TOKENS):
+        return f"max_response_output_tokens must be a whole number from 1 to {MAX_REALTIME_OUTPUT_TOKENS}, or 'inf'"
+    elif key == "tools":
+        return _tools_problem(value)
+    elif key == "tool_choice" and not (value in ("none", "auto", "required") or (isinstance(value, dict) and value.get("type") == "function")):
+        return "tool_choice must be none, auto, required or {type: function, name: NAME}"
+    elif key == "parallel_tool_calls" and not isinstance(value, bool):
+        return "parallel_tool_calls must be true or false"
+    elif key in ("reasoning",) and not isinstance(value, dict):
+        return "reasoning must be a mapping such as {effort: low}"
+    elif key in ("input_audio_transcription", "turn_detection") and value is not None and not isinstance(value, dict):
+        return f"{key} must be a mapping or null"
+    return None
+
+
+def live_modalities(config: dict[str, Any]) -> list[str] | None:
+    """The response modalities a generationConfig asks for (either spelling), upper-cased; None when unset."""
+    value = config.get("responseModalities", config.get("response_modalities"))
+    if isinstance(value, str):
+        value = [value]
+    return [str(m).upper() for m in value] if isinstance(value, list) else None
+
+
+def _live_problem(key: str, value: Any) -> str | None:
+    if key in ("generationConfig", "toolConfig", "speechConfig") and not isinstance(value, dict):
+        return f"{key} must be a mapping"
+    if key == "generationConfig":
+        modalities = live_modalities(value)
+        if modalities is not None and (not modalities or any(m not in ("TEXT", "AUDIO") for m in modalities)):
+            return "generationConfig.response_modalities must be a list of 'text' and 'audio'"
+        if modalities is not None and "TEXT" not in modalities:
+            return ("unsupported: generationConfig.response_modalities ['audio']: prompt-review reviews text answers; "
+                    "ask for ['text'] (the Live API answers one modality per session)")
+    if key in ("temperature", "topP", "topK") and not _is_number(value):
+        return f"{key} must be a number"
+    if key == "maxOutputTokens" and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return "maxOutputTokens must be a positive whole number"
+    if key == "stopSequences" and not (isinstance(value, list) and all(isinstance(s, str) for s in value)):
+        return "stopSequences must be a list of text"
+    if key == "tools":
+        return _tools_problem(value)
+    return None
+
+
+@dataclass
+class LiveAnswer:
+    """What one call produced, as it streams in."""
+
+    text: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    finish_reason: str = "stop"
+    calls: list[dict[str, Any]] = field(default_factory=list)  # the model's function calls, as the vendor sent them
+    structured: bool = False
+
+
+class VendorError(WireError):
+    """An error the vendor reported inside the conversation (an error event, a failed response, a close
+    frame). `status` is its HTTP-like status where the vendor gives one."""
+
+
+def _event(spec_id: str, raw: str) -> dict[str, Any]:
+    try:
+        data = safejson.loads(raw)
+    except safejson.JsonTooDeep as exc:
+        raise WireError(f"{spec_id}: an event is JSON nested deeper than {exc.limit} levels", CheckError.BAD_RESPONSE) from None
+    except ValueError:
+        raise WireError(f"{spec_id}: an event is not JSON", CheckError.BAD_RESPONSE) from None
+    if not isinstance(data, dict):
+        raise WireError(f"{spec_id}: an event is not a JSON object", CheckError.BAD_RESPONSE)
+    return data
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object field, or an empty one when the event lacks it or holds something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _short(value: Any) -> str:
+    return " ".join(str(value).split())[:200]
+
+
+def classify(spec_id: str, key_var: str, status: int | None, code: str, message: str) -> WireError:
+    """A vendor's error as a case error: refused credentials, rate limit or quota, an outage, or the
+    vendor's own words (bounded) for anything else."""
+    code = code.lower()
+    said = f" ({_short(message)})" if message else ""
+    if status in (401, 403) or code in ("invalid_api_key", "authentication_error", "unauthenticated", "permission_denied",
+                                         "invalid_authentication"):
+        return WireError(f"{spec_id}: the provider refused the credentials{said}: check {key_var}", CheckError.BAD_CREDENTIALS)
+    if status == 429 or code in ("rate_limit_exceeded", "rate_limit_error", "insufficient_quota", "resource_exhausted"):
+        return WireError(f"{spec_id}: rate limited{said}", CheckError.RATE_LIMITED)
+    if (status is not None and status >= 500) or code in ("server_error", "internal", "unavailable", "overloaded_error"):
+        return WireError(f"{spec_id}: the provider failed{said}", CheckError.PROVIDER_DOWN)
+    return WireError(f"{spec_id}: the provider answered an error{said}", CheckError.OTHER)
+
+
+# Gemini reports errors by closing the connection: the close frame's reason is Google's status message.
+def close_error(spec_id: str, key_var: str, code: int, reason: str) -> WireError:
+    """A Live API connection the server closed before the turn completed."""
+    lowered = reason.lower()
+    if "api key" in lowered or "unauthenticated" in lowered or "permission" in lowered:
+        return classify(spec_id, key_var, 401, "", reason)
+    if "quota" in lowered or "exhausted" in lowered or "rate limit" in lowered:
+        return classify(spec_id, key_var, 429, "", reason)
+    if code in (1011, 1012, 1013, 1014):
+        return classify(spec_id, key_var, 503, "", reason)
+    detail = f" (code {code}" + (f": {_short(reason)})" if reason else ")")
+    return WireError(f"{spec_id}: the server closed the WebSocket connection before the answer was complete{detail}", CheckError.BAD_RESPONSE)
+
+
+class RealtimeTurn:
+    """One answer from OpenAI's Realtime API, as promptfoo asks for it: session.update with the session's
+    settings, the last user message as a conversation item, response.create once the item exists; text (or
+    transcript) deltas until response.done. prompt-review asks for text output only."""
+
+    def __init__(self, spec_id: str, model: str, params: dict[str, Any], messages: Messages, key_var: str):
+        self.spec_id, self.model, self.params, self.key_var = spec_id, model, params, key_var
+        self.content = _realtime_content(spec_id, messages)
+        self.answer = LiveAnswer()
+        self._asked = False
+
+    def _settings(self) -> dict[str, Any]:
+        p = self.params
+        out: dict[str, Any] = {"output_modalities": ["text"], "instructions": p.get("instructions") or DEFAULT_INSTRUCTIONS,
+                               "max_output_tokens": p.get("max_response_output_tokens", "inf")}
+        for key in ("parallel_tool_calls", "reasoning"):
+            if key in p:
+                out[key] = p[key]
+        if p.get("tools"):
+            out["tools"] = [_flat_tool(t) for t in p["tools"]] if isinstance(p["tools"], list) else p["tools"]
+            choice = p.get("tool_choice", "auto")
+            if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+                choice = {"type": "function", "name": choice["function"].get("name")}
+            out["tool_choice"] = choice
+        return out
+
+    def opening(self) -> list[str]:
+        session = {"type": "realtime", "model": self.model, **self._settings()}
+        item = {"type": "message", "role": "user", "content": self.content}
+        return [json.dumps({"type": "session.update", "session": session}),
+                json.dumps({"type": "conversation.item.create", "previous_item_id": None, "item": item})]
+
+    async def on_message(self, raw: str) -> Step:
+        event = _event(self.spec_id, raw)
+        kind = event.get("type")
+        answer = self.answer
+        if kind in ("conversation.item.created", "conversation.item.added", "conversation.item.done"):
+            item = event.get("item")
+            if isinstance(item, dict) and item.get("role") == "user" and not self._asked:
+                self._asked = True
+                return [json.dumps({"type": "response.create", "response": self._settings()})], False
+        elif kind in ("response.output_text.delta", "response.text.delta", "response.output_audio_transcript.delta",
+                      "response.audio_transcript.delta"):
+            if isinstance(event.get("delta"), str):
+                answer.text += event["delta"]
+        elif kind in ("response.output_text.done", "response.text.done", "response.output_audio_transcript.done",
+                      "response.audio_transcript.done"):
+            final = event.get("text", event.get("transcript"))
+            if isinstance(final, str) and final:
+                answer.text = final
+        elif kind == "response.output_item.added":
+            item = event.get("item")
+            if isinstance(item, dict) and item.get("type") == "function_call":
+                answer.calls.append({"name": str(item.get("name") or "?"), "call_id": item.get("call_id")})
+        elif kind == "error":
+            error = _obj(event.get("error"))
+            raise classify(self.spec_id, self.key_var, None, str(error.get("code") or error.get("type") or ""), str(error.get("message") or ""))
+        elif kind == "response.done":
+            return [], self._done(_obj(event.get("response")))
+        return [], False
+
+    def _done(self, response: dict[str, Any]) -> bool:
+        answer = self.answer
+        usage = _obj(response.get("usage"))
+        answer.tokens_in += int(usage.get("input_tokens") or 0)
+        answer.tokens_out += int(usage.get("output_tokens") or 0)
+        status = response.get("status")
+        details = _obj(response.get("status_details"))
+        if status == "failed":
+            error = _obj(details.get("error"))
+            raise classify(self.spec_id, self.key_var, None, str(error.get("code") or error.get("type") or ""),
+                           str(error.get("message") or "the response failed"))
+        if status == "incomplete":
+            answer.finish_reason = "length" if details.get("reason") == "max_output_tokens" else "content_filter" if details.get(
+                "reason") == "content_filter" else "stop"
+        if not answer.text:
+            if answer.calls:
+                names = ", ".join(c["name"] for c in answer.calls)
+                raise WireError(f"{self.spec_id}: the model called {names} and answered no text; promptfoo answers a call with "
+                                "config.functionCallHandler, code that prompt-review does not run", CheckError.BAD_RESPONSE)
+            raise WireError(f"{self.spec_id}: the Realtime API returned an empty response (no text)", CheckError.BAD_RESPONSE)
+        return True
+
+
+def _flat_tool(tool: Any) -> Any:
+    """A chat-completions tool ({type: function, function: {...}}) in the Realtime API's flat form, as promptfoo."""
+    if isinstance(tool, dict) and tool.get("type") == "function" and isinstance(tool.get("function"), dict):
+        rest = {k: v for k, v in tool.items() if k != "function"}
+        return {**rest, **tool["function"]}
+    return tool
+
+
+def _realtime_content(spec_id: str, messages: Messages) -> list[dict[str, Any]]:
+    """The last user message as Realtime content (promptfoo sends that one message; earlier turns and the
+    system message are not sent — config.instructions is the system prompt)."""
+    for role, content in reversed(messages):
+        if role != "user":
+            continue
+        if not isinstance(content, Parts):
+            return [{"type": "input_text", "text": content}]
+        out: list[dict[str, Any]] = []
+        for part in content.parts:
+            if isinstance(part, str):
+                out.append({"type": "input_text", "text": part})
+            elif isinstance(part, dict) and part.get("type") in ("text", "input_text") and isinstance(part.get("text"), str):
+                out.append({"type": "input_text", "text": part["text"]})
+            elif isinstance(part, dict) and part.get("type") == "input_audio" and isinstance(part.get("audio"), str):
+                out.append({"type": "input_audio", "audio": part["audio"]})
+            elif isinstance(part, dict) and part.get("type") in ("input_image", "image_url"):
+                url = part.get("image_url")
+                url = url.get("url") if isinstance(url, dict) else url
+                if isinstance(url, str):
+                    out.append({"type": "input_image", "image_url": url})
+        if out:
+            return out
+    raise WireError(f"{spec_id}: the prompt has no user message to send", CheckError.RENDER)
+
+
+class LiveTurn:
+    """One answer from Gemini's Live API, as promptfoo asks for it: setup with the generation config, tools
+    and system instruction; on setupComplete each user message as a client turn, the next one after each
+    turnComplete; model-turn text accumulated over all turns. A function call is answered with an empty
+    response, as promptfoo answers one it has no callback for. The answer is promptfoo's JSON:
+    {text, toolCall: {functionCalls}}."""
+
+    def __init__(self, spec_id: str, model: str, params: dict[str, Any], system: str | None, messages: Messages, key_var: str):
+        self.spec_id, self.model, self.params, self.key_var = spec_id, model, params, key_var
+        contents, system_texts = gemini_contents(spec_id, messages)
+        for i, c in enumerate(contents):
+            if c["role"] != "user":
+                raise WireError(f"{spec_id}: message {i + 1} is the model's; the Live API provider sends user messages only "
+                                "(promptfoo: 'Can only take user role inputs')", CheckError.RENDER)
+        if not contents:
+            raise WireError(f"{spec_id}: the prompt has no user message to send", CheckError.RENDER)
+        self.turns = contents
+        self.system = _system_instruction(system, system_texts)
+        self.answer = LiveAnswer(structured=True)
+        self._next = 0
+
+    def opening(self) -> list[str]:
+        p = self.params
+        generation: dict[str, Any] = {k: p[k] for k in ("temperature", "maxOutputTokens", "topP", "topK", "stopSequences") if k in p}
+        configured = dict(p.get("generationConfig") or {})
+        generation.update(configured)
+        if live_modalities(configured) is None:
+            generation["responseModalities"] = ["TEXT"]  # prompt-review reviews text; the Live API's default may be audio
+        setup: dict[str, Any] = {"model": f"models/{self.model}", "generationConfig": generation}
+        if p.get("tools"):
+            setup["tools"] = p["tools"]
+        if p.get("toolConfig"):
+            setup["toolConfig"] = p["toolConfig"]
+        if self.system:
+            setup["systemInstruction"] = self.system
+        return [json.dumps({"setup": setup})]
+
+    def _turn(self) -> str:
+        turn = self.turns[self._next]
+        self._next += 1
+        return json.dumps({"clientContent": {"turns": [turn], "turnComplete": True}})
+
+    async def on_message(self, raw: str) -> Step:
+        event = _event(self.spec_id, raw)
+        answer = self.answer
+        if isinstance(event.get("error"), dict):
+            error = event["error"]
+            status = error.get("code") if isinstance(error.get("code"), int) else None
+            raise classify(self.spec_id, self.key_var, status, str(error.get("status") or ""), str(error.get("message") or ""))
+        usage = event.get("usageMetadata")
+        if isinstance(usage, dict):
+            answer.tokens_in += int(usage.get("promptTokenCount") or 0)
+            answer.tokens_out += int(usage.get("responseTokenCount") or usage.get("candidatesTokenCount") or 0)
+        if "setupComplete" in event:
+            return [self._turn()], False
+        replies: list[str] = []
+        tool_call = event.get("toolCall")
+        if isinstance(tool_call, dict) and isinstance(tool_call.get("functionCalls"), list):
+            for call in tool_call["functionCalls"]:
+                answer.calls.append(call)
+                if isinstance(call, dict) and call.get("id") and call.get("name"):
+                    replies.append(json.dumps({"toolResponse": {"functionResponses": [{"id": call["id"], "name": call["name"], "response": {}}]}}))
+        content = event.get("serverContent")
+        if isinstance(content, dict):
+            turn = content.get("modelTurn")
+            for part in turn.get("parts", []) if isinstance(turn, dict) and isinstance(turn.get("parts"), list) else []:
+                if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought"):
+                    answer.text += part["text"]
+            if content.get("turnComplete"):
+                if self._next < len(self.turns):
+                    return [*replies, self._turn()], False
+                return [], True
+        return replies, False
+
+    def output(self) -> str:
+        return json.dumps({"text": self.answer.text, "toolCall": {"functionCalls": self.answer.calls}}, ensure_ascii=False)
+
+
+def _system_instruction(configured: str | None, texts: list[str]) -> dict[str, Any] | None:
+    """config.systemInstruction (text, or the JSON of {parts}) with the prompt's system messages, as promptfoo."""
+    parts: list[dict[str, Any]] = []
+    if configured:
+        try:
+            value = json.loads(configured)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("parts"), list):
+            parts += [p for p in value["parts"] if isinstance(p, dict)]
+        else:
+            parts.append({"text": configured})
+    parts += [{"text": t} for t in texts]
+    return {"parts": parts} if parts else None
