@@ -647,14 +647,13 @@ class Caller:
         except TimeoutError:
             raise ProviderError(f"{spec.id}: no complete answer within {timeout_s:g} s " + (
                 f"(config.{TIMEOUT_KEY[api]})" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
-        except HandshakeRefused as exc:
-            error = classify(spec.id, endpoint.key_var, exc.status, "", f"HTTP {exc.status}")
-            raise ProviderError(str(error), kind=error.kind) from None
-        except ClosedEarly as exc:
-            error = close_error(spec.id, endpoint.key_var, exc.code, exc.reason)
-            raise ProviderError(str(error), kind=error.kind) from None
         except wire.WireError as exc:
-            raise ProviderError(str(exc), kind=exc.kind) from None
+            error = classify(spec.id, endpoint.key_var, exc.status, "", f"HTTP {exc.status}") if isinstance(exc, HandshakeRefused) else (
+                close_error(spec.id, endpoint.key_var, exc.code, exc.reason) if isinstance(exc, ClosedEarly) else exc)
+            if error.kind is CheckError.BAD_CREDENTIALS and not endpoint.key_sent:  # the key was never sent there
+                why = self._no_key(spec, endpoint.key_var, endpoint.base_var, endpoint.key_set, endpoint.operator_base)
+                raise ProviderError(f"{why} and the provider requires credentials", kind=CheckError.MISSING_CREDENTIALS) from None
+            raise ProviderError(str(error), kind=error.kind) from None
         answer = turn.answer
         cost = self.meter.record(spec, spec.model, answer.tokens_in, answer.tokens_out)
         text = turn.output() if isinstance(turn, LiveTurn) else answer.text

@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from starlette.responses import JSONResponse
+from starlette.websockets import WebSocketState
 
 from bot.modelserver.control import FaultSpec, ServerState
 from bot.modelserver.rules import answer
@@ -117,9 +118,13 @@ def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
             item_id = _id("item")
             await send({"type": "response.output_item.added", "response_id": response["id"], "output_index": 0,
                         "item": {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}})
-            if "endless" in model:
-                while True:
+            if "endless" in model:  # until the client goes away (bounded, so a client that only stops reading ends it too)
+                for _ in range(1_000_000):
+                    if ws.client_state is not WebSocketState.CONNECTED:
+                        return
                     await send({"type": "response.output_text.delta", "response_id": response["id"], "item_id": item_id, "delta": "more "})
+                    await asyncio.sleep(0.0005)
+                return
             for piece in _words(text):
                 await send({"type": "response.output_text.delta", "response_id": response["id"], "item_id": item_id,
                             "output_index": 0, "content_index": 0, "delta": piece})
