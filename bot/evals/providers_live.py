@@ -42,7 +42,8 @@ TIMEOUT_KEY = {LiveApi.REALTIME: "websocketTimeout", LiveApi.LIVE: "timeoutMs"}
 INERT = {"cost", "inputCost", "outputCost", "toolCallTimeout", "maxToolIterations", "apiVersion", "debug", "timeout", "maxRetries"}
 REFUSED = {
     "functionCallHandler": "refused: functionCallHandler: executes code from the PR (a function-call handler)",
-    "functionToolStatefulApi": "refused: functionToolStatefulApi: runs a Python file from the PR and calls its local API",
+    "functionToolStatefulApi": ("refused: functionToolStatefulApi: executes code from the PR (a Python file run as the local "
+                                "API the model's function calls go to)"),
 }
 
 
@@ -119,8 +120,8 @@ def _realtime_problem(key: str, value: Any) -> str | None:
         if not isinstance(value, list) or not value or any(m not in ("text", "audio") for m in value):
             return "modalities must be a list of 'text' and 'audio'"
         if "text" not in value:
-            return ("unsupported: modalities ['audio']: prompt-review reviews text answers; list 'text' too "
-                    "(modalities: ['text', 'audio']) and the answer is the text")
+            return ("unsupported: an audio-only answer (modalities ['audio']): prompt-review reviews text answers; list "
+                    "'text' too (modalities: ['text', 'audio']) and the answer is the text")
     elif key in ("instructions", "voice", "input_audio_format", "output_audio_format") and not isinstance(value, str):
         return f"{key} must be text"
     elif key == "temperature" and not _is_number(value):
@@ -157,8 +158,8 @@ def _live_problem(key: str, value: Any) -> str | None:
         if modalities is not None and (not modalities or any(m not in ("TEXT", "AUDIO") for m in modalities)):
             return "generationConfig.response_modalities must be a list of 'text' and 'audio'"
         if modalities is not None and "TEXT" not in modalities:
-            return ("unsupported: generationConfig.response_modalities ['audio']: prompt-review reviews text answers; "
-                    "ask for ['text'] (the Live API answers one modality per session)")
+            return ("unsupported: an audio-only answer (generationConfig.response_modalities ['audio']): prompt-review "
+                    "reviews text answers; ask for ['text'] (the Live API answers in one modality per session)")
     if key in ("temperature", "topP", "topK") and not _is_number(value):
         return f"{key} must be a number"
     if key == "maxOutputTokens" and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):

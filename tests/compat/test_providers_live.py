@@ -177,7 +177,7 @@ def test_a_live_prompt_with_a_model_turn_is_refused_as_promptfoo_does(server):
 
 
 @pytest.mark.parametrize("config, message", [
-    (f"id: {REALTIME}\n    config: {{modalities: [audio]}}", "config.modalities): unsupported: modalities ['audio']: prompt-review reviews text answers"),
+    (f"id: {REALTIME}\n    config: {{modalities: [audio]}}", "config.modalities): unsupported: an audio-only answer (modalities ['audio']): prompt-review reviews text answers"),
     (f"id: {REALTIME}\n    config: {{max_response_output_tokens: 5000}}", "max_response_output_tokens must be a whole number from 1 to 4096, or 'inf'"),
     (f"id: {REALTIME}\n    config: {{websocketTimeout: -1}}", "config.websocketTimeout): websocketTimeout must be a positive number of milliseconds"),
     (f"id: {REALTIME}\n    config: {{functionCallHandler: 'file://handler.js'}}", "refused: functionCallHandler: executes code from the PR"),
@@ -185,10 +185,10 @@ def test_a_live_prompt_with_a_model_turn_is_refused_as_promptfoo_does(server):
     (f"id: {REALTIME}\n    config: {{top_p: 1}}", "unsupported provider config key 'top_p' for openai:realtime (supported: apiBaseUrl,"),
     (f"id: {REALTIME}\n    config: {{maintainContext: true}}", "unsupported: maintainContext: true"),
     (f"id: {LIVE}\n    config: {{generationConfig: {{response_modalities: [audio]}}}}",
-     "config.generationConfig): unsupported: generationConfig.response_modalities ['audio']: prompt-review reviews text answers"),
+     "config.generationConfig): unsupported: an audio-only answer (generationConfig.response_modalities ['audio'])"),
     (f"id: {LIVE}\n    config: {{timeoutMs: fast}}", "config.timeoutMs): timeoutMs must be a positive number of milliseconds"),
     (f"id: {LIVE}\n    config: {{functionToolStatefulApi: {{file: api.py, url: 'http://127.0.0.1:8765'}}}}",
-     "refused: functionToolStatefulApi: runs a Python file from the PR"),
+     "refused: functionToolStatefulApi: executes code from the PR"),
     (f"id: {LIVE}\n    config: {{functionToolCallbacks: {{f: x}}}}", "refused: functionToolCallbacks: executes code from the PR"),
     (f"id: {LIVE}\n    config: {{websocketTimeout: 100}}", "unsupported provider config key 'websocketTimeout' for google:live"),
     ("'openai:realtime:'", "the Realtime API needs a model (openai:realtime:MODEL)"),
