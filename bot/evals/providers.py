@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
@@ -33,7 +33,8 @@ from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
-from bot.evals.providers_live import GEMINI_LIVE_PATH, MAX_EVENTS, TIMEOUT_KEY, LiveApi, LiveTurn, RealtimeTurn, classify, close_error
+from bot.evals.providers_live import (GEMINI_LIVE_PATH, MAX_EVENTS, TIMEOUT_KEY, LiveApi, LiveTurn, RealtimeTurn, classify, close_error,
+                                      realtime_path)
 from bot.evals.providers_ws import ClosedEarly, Connection, HandshakeRefused, converse, exchange, fill_message, parse_answer, stream_step
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
@@ -628,7 +629,16 @@ class Caller:
                 turn = LiveTurn(spec.id, spec.model, params, system if isinstance(system, str) else None, messages, "")
         except wire.WireError as exc:
             raise ProviderError(str(exc), kind=exc.kind) from None
-        path = f"/realtime?model={quote(spec.model, safe='')}" if api is LiveApi.REALTIME else GEMINI_LIVE_PATH
+        if api is LiveApi.LIVE:
+            path = GEMINI_LIVE_PATH
+        elif spec.kind == "azure":  # under the resource's /openai/v1 (the suite's base, else the operator's)
+            try:
+                base = spec.base_url or (f"https://{spec.option('apiHost')}" if spec.option("apiHost") else None) or self._operator_base(VENDORS["azure"], spec)
+            except wire.WireError as exc:
+                raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+            path = realtime_path(spec.model, base or "")
+        else:
+            path = realtime_path(spec.model)
         endpoint = await self._endpoint(spec, path)
         turn.key_var = endpoint.key_var
         target = httpx.URL(endpoint.target.url)

@@ -7,6 +7,7 @@ answered by code). The socket, its deadline and limits are bot.evals.providers_w
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -27,6 +28,16 @@ class LiveApi(str, Enum):
 
 # where each API is, under the vendor's base URL (OPENAI_BASE_URL / GEMINI_BASE_URL or the public API)
 GEMINI_LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+
+
+def realtime_path(model: str, azure_base: str | None = None) -> str:
+    """The Realtime API's path under the base URL; on Azure under the resource's /openai/v1, as promptfoo
+    completes a base that lacks it."""
+    path = f"/realtime?model={quote(model, safe='')}"
+    if azure_base is None:
+        return path
+    base = azure_base.rstrip("/").lower()
+    return path if base.endswith("/openai/v1") else "/v1" + path if base.endswith("/openai") else "/openai/v1" + path
 MAX_EVENTS = 20_000  # server events one call reads before it is an error (deltas are small; audio is never asked for)
 MAX_REALTIME_OUTPUT_TOKENS = 4096  # the Realtime API's limit for max_response_output_tokens (besides 'inf')
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."  # promptfoo's, when config.instructions is not set
@@ -51,11 +62,12 @@ REFUSED = {
 def live_kind(pid: str, head: str, rest: list[str]) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str | None:
     """(vendor, model, options) for openai:realtime:MODEL and google:live:MODEL, the message refusing a
     malformed one, or None for every other id."""
-    if head == "openai" and rest and rest[0] == LiveApi.REALTIME.value:
-        model = ":".join(rest[1:])
+    if head in ("openai", "azure", "azureopenai") and rest and rest[0] == LiveApi.REALTIME.value:
+        model = ":".join(rest[1:])  # on Azure: the deployment
+        vendor = "openai" if head == "openai" else "azure"
         if not model:
-            return f"unsupported: provider {pid!r}: the Realtime API needs a model (openai:realtime:MODEL)"
-        return "openai", model, (("api", LiveApi.REALTIME.value),)
+            return f"unsupported: provider {pid!r}: the Realtime API needs a model ({vendor}:realtime:{'MODEL' if head == 'openai' else 'DEPLOYMENT'})"
+        return vendor, model, (("api", LiveApi.REALTIME.value),)
     if head == "google" and rest and rest[0] == LiveApi.LIVE.value:
         model = ":".join(rest[1:])
         if not model:
@@ -75,6 +87,11 @@ def live_config(api: LiveApi, key: str, value: Any, params: list[tuple[str, Any]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             return "", f"{key} must be a positive number of milliseconds"
         opts[key] = value
+        return "", None
+    if api is LiveApi.REALTIME and key == "apiHost":  # Azure's resource host (a suite URL, like apiBaseUrl)
+        if not isinstance(value, str) or not value or "/" in value.removeprefix("https://").rstrip("/"):
+            return "", "apiHost must be a host name such as my-resource.openai.azure.com"
+        opts[key] = value.removeprefix("https://").rstrip("/")
         return "", None
     if api is LiveApi.REALTIME and key in ("apiBaseUrl", "apiBase", "baseUrl"):
         if not isinstance(value, str) or not value.startswith(("http://", "https://")):
@@ -97,8 +114,8 @@ def live_config(api: LiveApi, key: str, value: Any, params: list[tuple[str, Any]
         return "", None
     known = REALTIME_PARAMS if api is LiveApi.REALTIME else LIVE_PARAMS
     if key not in known:
-        listed = sorted(known | {TIMEOUT_KEY[api]} | ({"apiBaseUrl", "maintainContext"} if api is LiveApi.REALTIME else {"systemInstruction"}))
-        return "", f"unsupported provider config key {key!r} for {'openai:realtime' if api is LiveApi.REALTIME else 'google:live'} (supported: {', '.join(listed)})"
+        listed = sorted(known | {TIMEOUT_KEY[api]} | ({"apiBaseUrl", "apiHost", "maintainContext"} if api is LiveApi.REALTIME else {"systemInstruction"}))
+        return "", f"unsupported provider config key {key!r} for {'a Realtime provider' if api is LiveApi.REALTIME else 'google:live'} (supported: {', '.join(listed)})"
     problem = _realtime_problem(key, value) if api is LiveApi.REALTIME else _live_problem(key, value)
     if problem is None:
         params.append((key, value))

@@ -1,5 +1,5 @@
 """The scripted model server's streaming chat APIs over WebSocket (a TEST DOUBLE): OpenAI's Realtime API at
-`/v1/realtime?model=M` and Gemini's Live API at `/ws/google.ai.generativelanguage.VERSION.GenerativeService.
+`/v1/realtime?model=M` (Azure's at `/openai/v1/realtime?model=DEPLOYMENT`, with an `api-key` header) and Gemini's Live API at `/ws/google.ai.generativelanguage.VERSION.GenerativeService.
 BidiGenerateContent`. Both answer with the chat rules (bot.modelserver.rules) and the tool rules
 (bot.modelserver.tools), streamed word by word as the vendors stream text, with usage at the end.
 
@@ -61,9 +61,11 @@ async def _stall(fault: FaultSpec | None) -> None:
 
 def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
     @app.websocket("/v1/realtime")
+    @app.websocket("/openai/v1/realtime")  # Azure OpenAI: the deployment is the model, the key an api-key header
     async def realtime(ws: WebSocket) -> None:
         model = ws.query_params.get("model", "")
-        if api_key is not None and ws.headers.get("authorization", "").removeprefix("Bearer ").strip() != api_key:
+        presented = ws.headers.get("api-key") if ws.url.path.startswith("/openai/") else ws.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if api_key is not None and presented != api_key:
             body = {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
             await ws.send_denial_response(JSONResponse(body, status_code=401))
             return

@@ -15,6 +15,7 @@ from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.evals.providers_live import realtime_path
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
 
@@ -76,6 +77,23 @@ def test_realtime_streams_the_text_answer_with_its_usage(server):
     assert isinstance(outcome, Completion), outcome
     assert outcome.text == "pong" and outcome.finish_reason == "stop" and not outcome.structured
     assert outcome.tokens_in > 0 and outcome.tokens_out == 1
+
+
+def test_azure_realtime_calls_the_deployment_under_the_resources_openai_v1_with_an_api_key(server):
+    env = {"AZURE_OPENAI_BASE_URL": server, "AZURE_OPENAI_API_KEY": KEY}
+    outcome = call(env, "azure:realtime:my-realtime-deployment")
+    assert isinstance(outcome, Completion) and outcome.text == "pong", outcome
+    wrong = call({**env, "AZURE_OPENAI_API_KEY": "wrong"}, "azure:realtime:my-realtime-deployment")
+    assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS and str(wrong).endswith("check AZURE_OPENAI_API_KEY")
+
+
+@pytest.mark.parametrize("base, path", [
+    ("https://r.openai.azure.com", "/openai/v1/realtime?model=d%2F1"),
+    ("https://r.openai.azure.com/openai", "/v1/realtime?model=d%2F1"),
+    ("https://r.openai.azure.com/openai/v1/", "/realtime?model=d%2F1"),
+])
+def test_an_azure_base_is_completed_to_openai_v1_as_promptfoo_does(base, path):
+    assert realtime_path("d/1", base) == path
 
 
 def test_live_answers_promptfoos_json_of_text_and_tool_calls(server):
@@ -182,7 +200,7 @@ def test_a_live_prompt_with_a_model_turn_is_refused_as_promptfoo_does(server):
     (f"id: {REALTIME}\n    config: {{websocketTimeout: -1}}", "config.websocketTimeout): websocketTimeout must be a positive number of milliseconds"),
     (f"id: {REALTIME}\n    config: {{functionCallHandler: 'file://handler.js'}}", "refused: functionCallHandler: executes code from the PR"),
     (f"id: {REALTIME}\n    config: {{tool_choice: sometimes}}", "tool_choice must be none, auto, required or {type: function, name: NAME}"),
-    (f"id: {REALTIME}\n    config: {{top_p: 1}}", "unsupported provider config key 'top_p' for openai:realtime (supported: apiBaseUrl,"),
+    (f"id: {REALTIME}\n    config: {{top_p: 1}}", "unsupported provider config key 'top_p' for a Realtime provider (supported: apiBaseUrl, apiHost,"),
     (f"id: {REALTIME}\n    config: {{maintainContext: true}}", "unsupported: maintainContext: true"),
     (f"id: {LIVE}\n    config: {{generationConfig: {{response_modalities: [audio]}}}}",
      "config.generationConfig): unsupported: an audio-only answer (generationConfig.response_modalities ['audio'])"),
