@@ -8,7 +8,8 @@ BidiGenerateContent`. Both answer with the chat rules (bot.modelserver.rules) an
   response.done {status, usage} (or a function_call item); an unknown client event is an `error` event.
   A wrong key refuses the handshake (HTTP 401); an injected fault is an `error` event (401 invalid_api_key,
   429 rate_limit_exceeded, 5xx server_error); `delay_ms` stalls the answer. A model named `*endless*` streams
-  deltas and never finishes.
+  deltas and never finishes; one named `*garbage*` starts with an event that is not JSON,
+  `*nested*` with one nested 100,000 deep.
 - Live: the first message must be `setup` → setupComplete; each clientContent with turnComplete is answered
   (serverContent.modelTurn parts…, turnComplete, usageMetadata); a toolCall waits for the toolResponse and
   the turn is then answered in text. Errors close the connection with Google's codes and status messages:
@@ -142,6 +143,10 @@ def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
             usage = {"total_tokens": tokens_in + tokens_out, "input_tokens": tokens_in, "output_tokens": tokens_out}
             await send({"type": "response.done", "response": {**response, "status": status, "status_details": details, "usage": usage}})
 
+        if "garbage" in model:  # a hostile server: an event that is not JSON
+            await ws.send_text("<html>not an event</html>")
+        if "nested" in model:  # one nested past any parser's limit
+            await ws.send_text("[" * 100_000 + "]" * 100_000)
         await send({"type": "session.created", "session": session})
         try:
             while True:

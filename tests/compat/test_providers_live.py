@@ -178,6 +178,14 @@ def test_an_answer_that_never_ends_is_cut_at_the_size_limit(server):
     assert "larger than 50000 bytes" in str(outcome)
 
 
+@pytest.mark.parametrize("model, message", [("scripted-garbage", "an event is not JSON"),
+                                            ("scripted-nested", "an event is JSON nested deeper than")])
+def test_a_hostile_event_is_a_bad_response_not_a_crash(server, model, message):
+    outcome = call(openai_env(server), f"openai:realtime:{model}")
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.BAD_RESPONSE
+    assert str(outcome).startswith(f"openai:realtime:{model}: {message}")
+
+
 def test_a_suite_base_url_must_pass_the_url_policy_and_never_gets_the_key(server):
     entry = f"id: {REALTIME}\n    config: {{apiBaseUrl: '{server}/v1'}}"
     refused = call({"OPENAI_API_KEY": KEY}, entry)
