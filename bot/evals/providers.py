@@ -33,9 +33,9 @@ from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
-from bot.evals.providers_live import (GEMINI_LIVE_PATH, MAX_EVENTS, TIMEOUT_KEY, LiveApi, LiveTurn, RealtimeTurn, classify, close_error,
-                                      realtime_path)
-from bot.evals.providers_ws import ClosedEarly, Connection, HandshakeRefused, converse, exchange, fill_message, parse_answer, stream_step
+from bot.evals.providers_live import TIMEOUT_KEY, LiveApi
+from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, live_turn, realtime_path, talk
+from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
@@ -617,35 +617,22 @@ class Caller:
         return Completion(parsed.text, finish_reason="stop", latency_ms=latency, structured=parsed.structured)
 
     async def _live(self, spec: ProviderSpec, api: LiveApi, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
-        """openai:realtime and google:live (bot.evals.providers_live): one WebSocket conversation per call to the
-        vendor's API (or the operator's base URL; a suite's apiBaseUrl passes the URL policy and gets no key), no
-        retries (promptfoo makes none); websocketTimeout / timeoutMs bounds the call, within evals.call_timeout_s."""
-        params = dict(spec.params)
+        """openai:realtime, azure:realtime and google:live (bot.evals.providers_live): one WebSocket conversation per
+        call to the vendor's API (or the operator's base URL; a suite's apiBaseUrl passes the URL policy and gets no
+        key), no retries (promptfoo makes none); websocketTimeout / timeoutMs bounds the call, within
+        evals.call_timeout_s."""
         try:
-            if api is LiveApi.REALTIME:
-                turn: RealtimeTurn | LiveTurn = RealtimeTurn(spec.id, spec.model, params, messages, "")
+            turn = live_turn(spec, messages)
+            if api is LiveApi.LIVE:
+                path = GEMINI_LIVE_PATH
+            elif spec.kind == "azure":  # under the resource's /openai/v1 (the suite's base, else the operator's)
+                suite_base = spec.base_url or (f"https://{spec.option('apiHost')}" if spec.option("apiHost") else None)
+                path = realtime_path(spec.model, suite_base or self._operator_base(VENDORS["azure"], spec) or "")
             else:
-                system = spec.option("systemInstruction")
-                turn = LiveTurn(spec.id, spec.model, params, system if isinstance(system, str) else None, messages, "")
+                path = realtime_path(spec.model)
         except wire.WireError as exc:
-            raise ProviderError(str(exc), kind=exc.kind) from None
-        if api is LiveApi.LIVE:
-            path = GEMINI_LIVE_PATH
-        elif spec.kind == "azure":  # under the resource's /openai/v1 (the suite's base, else the operator's)
-            try:
-                base = spec.base_url or (f"https://{spec.option('apiHost')}" if spec.option("apiHost") else None) or self._operator_base(VENDORS["azure"], spec)
-            except wire.WireError as exc:
-                raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
-            path = realtime_path(spec.model, base or "")
-        else:
-            path = realtime_path(spec.model)
+            raise ProviderError(str(exc) if str(exc).startswith(spec.id) else f"{spec.id}: {exc}", kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
-        turn.key_var = endpoint.key_var
-        target = httpx.URL(endpoint.target.url)
-        headers = {k: v for k, v in endpoint.target.headers.items() if k.lower() != "host"}
-        host = endpoint.target.headers.get("Host", target.netloc.decode("ascii"))
-        server_name = str(endpoint.target.extensions.get("sni_hostname") or target.host)
-        conn = Connection(str(target.copy_with(scheme="wss" if target.scheme == "https" else "ws")), host, server_name)
         timeout_ms = spec.option(TIMEOUT_KEY[api])
         timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
         if self.cancelled():
@@ -653,22 +640,19 @@ class Caller:
         self.meter.reserve()
         try:
             async with asyncio.timeout(timeout_s):
-                await converse(conn, turn.opening(), headers, [], self.max_response_bytes, spec.id, turn.on_message, MAX_EVENTS)
+                await talk(turn, endpoint.target, self.max_response_bytes, endpoint.key_var)
         except TimeoutError:
             raise ProviderError(f"{spec.id}: no complete answer within {timeout_s:g} s " + (
                 f"(config.{TIMEOUT_KEY[api]})" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
         except wire.WireError as exc:
-            error = classify(spec.id, endpoint.key_var, exc.status, "", f"HTTP {exc.status}") if isinstance(exc, HandshakeRefused) else (
-                close_error(spec.id, endpoint.key_var, exc.code, exc.reason) if isinstance(exc, ClosedEarly) else exc)
-            if error.kind is CheckError.BAD_CREDENTIALS and not endpoint.key_sent:  # the key was never sent there
+            if exc.kind is CheckError.BAD_CREDENTIALS and not endpoint.key_sent:  # the key was never sent there
                 why = self._no_key(spec, endpoint.key_var, endpoint.base_var, endpoint.key_set, endpoint.operator_base)
                 raise ProviderError(f"{why} and the provider requires credentials", kind=CheckError.MISSING_CREDENTIALS) from None
-            raise ProviderError(str(error), kind=error.kind) from None
+            raise ProviderError(str(exc), kind=exc.kind) from None
         answer = turn.answer
         cost = self.meter.record(spec, spec.model, answer.tokens_in, answer.tokens_out)
-        text = turn.output() if isinstance(turn, LiveTurn) else answer.text
-        return Completion(text, answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000, cost,
-                          structured=answer.structured)
+        return Completion(turn.output(), answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000,
+                          cost, structured=answer.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         try:

@@ -15,7 +15,7 @@ from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
-from bot.evals.providers_live import realtime_path
+from bot.evals.providers_live_wire import realtime_path
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
 
