@@ -26,7 +26,7 @@ LIVE = "google:live:gemini-2.0-flash-exp"
 WEATHER = ("[{type: function, name: get_weather, description: Get the current weather for a location, "
            "parameters: {type: object, properties: {location: {type: string}}, required: [location]}}]")
 GEMINI_WEATHER = ("[{functionDeclarations: [{name: get_weather, description: Get the current weather for a city, "
-                  "parameters: {type: object, properties: {city: {type: string}}}}]}]")
+                  "parameters: {type: OBJECT, properties: {city: {type: STRING}}}}]}]")  # Gemini's schema types are upper case
 
 
 @pytest.fixture(scope="module")
