@@ -171,7 +171,7 @@ def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
                     await respond({**session, **(event.get("response") or {})})
                 else:
                     await error("unknown_event", f"Unsupported or malformed client event type: {str(kind)[:60]!r}.")
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, OSError, RuntimeError):  # the client left (e.g. at its deadline, mid-answer)
             pass
 
     @app.websocket("/ws/google.ai.generativelanguage.{version}.GenerativeService.BidiGenerateContent")
@@ -235,5 +235,7 @@ def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
                 await ws.send_text(json.dumps({"serverContent": {"turnComplete": True}, "usageMetadata": {
                     "promptTokenCount": prompt_tokens, "responseTokenCount": out, "totalTokenCount": prompt_tokens + out}}))
                 history.append({"role": "assistant", "content": text})
-        except (WebSocketDisconnect, ValueError, AttributeError):
+        except (WebSocketDisconnect, OSError, RuntimeError):  # the client left (e.g. at its deadline, mid-answer)
             pass
+        except (ValueError, AttributeError):  # a message that is not JSON or not an object: Google's invalid argument
+            await ws.close(code=1007, reason="Request contains an invalid argument.")
