@@ -16,7 +16,7 @@ counted once, under the first class of its errors in this order:
 - by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,
   vendor moderation, classifiers);
 - multimodal: content parts or binary var files prompt-review does not send (PDF var files, parts in
-  another vendor's form than the API's, Adaline image URLs, parts to a text-only provider);
+  another vendor's form than the API's, Adaline image URLs, parts to a text-only provider, audio-only answers);
 - invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks);
 - other: anything else — a valid, non-executing feature refused; these are the ones to fix.
 """
@@ -47,7 +47,7 @@ _RULES = (
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|classifier assertions|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'"),
-    ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded"),
+    ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
     ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"),

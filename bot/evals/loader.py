@@ -23,6 +23,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
 from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, parse_provider
+from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.shapes import check
@@ -80,6 +81,7 @@ def load_suite(
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
     _check_test_filters(tests, labels, providers, errors)
+    errors.errors.extend(kept_conversations(providers, tests))
     if errors.errors or top is None:
         return None, errors.errors
     return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests)), []

@@ -33,6 +33,8 @@ from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
+from bot.evals.providers_live import TIMEOUT_KEY, LiveApi
+from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, live_turn, realtime_path, talk
 from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
@@ -499,6 +501,8 @@ class Caller:
             return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
         if spec.kind == "websocket":
             return await self._websocket(spec, messages, started)
+        if spec.option("api") in (LiveApi.REALTIME.value, LiveApi.LIVE.value):
+            return await self._live(spec, LiveApi(spec.option("api")), messages, started)
         try:
             if spec.kind == "watsonx":
                 text_only(spec.id, messages)
@@ -633,6 +637,44 @@ class Caller:
             raise ProviderError(str(exc), kind=exc.kind) from None
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, finish_reason="stop", latency_ms=latency, structured=parsed.structured)
+
+    async def _live(self, spec: ProviderSpec, api: LiveApi, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """openai:realtime, azure:realtime and google:live (bot.evals.providers_live): one WebSocket conversation per
+        call to the vendor's API (or the operator's base URL; a suite's apiBaseUrl passes the URL policy and gets no
+        key), no retries (promptfoo makes none); websocketTimeout / timeoutMs bounds the call, within
+        evals.call_timeout_s."""
+        try:
+            turn = live_turn(spec, messages)
+            if api is LiveApi.LIVE:
+                path = GEMINI_LIVE_PATH
+            elif spec.kind == "azure":  # under the resource's /openai/v1 (the suite's base, else the operator's)
+                suite_base = spec.base_url or (f"https://{spec.option('apiHost')}" if spec.option("apiHost") else None)
+                path = realtime_path(spec.model, suite_base or self._operator_base(VENDORS["azure"], spec) or "")
+            else:
+                path = realtime_path(spec.model)
+        except wire.WireError as exc:
+            raise ProviderError(str(exc) if str(exc).startswith(spec.id) else f"{spec.id}: {exc}", kind=exc.kind) from None
+        endpoint = await self._endpoint(spec, path)
+        timeout_ms = spec.option(TIMEOUT_KEY[api])
+        timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
+        if self.cancelled():
+            raise Cancelled()
+        self.meter.reserve()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await talk(turn, endpoint.target, self.max_response_bytes, endpoint.key_var)
+        except TimeoutError:
+            raise ProviderError(f"{spec.id}: no complete answer within {timeout_s:g} s " + (
+                f"(config.{TIMEOUT_KEY[api]})" if timeout_ms else "(evals.timeout_s)"), kind=CheckError.TIMEOUT) from None
+        except wire.WireError as exc:
+            if exc.kind is CheckError.BAD_CREDENTIALS and not endpoint.key_sent:  # the key was never sent there
+                why = self._no_key(spec, endpoint.key_var, endpoint.base_var, endpoint.key_set, endpoint.operator_base)
+                raise ProviderError(f"{why} and the provider requires credentials", kind=CheckError.MISSING_CREDENTIALS) from None
+            raise ProviderError(str(exc), kind=exc.kind) from None
+        answer = turn.answer
+        cost = self.meter.record(spec, spec.model, answer.tokens_in, answer.tokens_out)
+        return Completion(turn.output(), answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000,
+                          cost, structured=answer.structured)
 
     async def embed(self, spec: ProviderSpec, text: str) -> list[float]:
         spec = self._placed(spec)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.evals.providers_adaline import adaline_chat_params
+from bot.evals.providers_live import LiveApi, live_config, live_kind
 from bot.evals.providers_shapes import json_path
 from bot.evals.providers_watsonx import WATSONX_KEYS, watsonx_problem
 from bot.evals.providers_wire_extra import MIME, SAGEMAKER_TYPES, replicate_model_ok
@@ -45,6 +46,8 @@ class Reading:
 
 def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | str | None:
     """(vendor, model, options) or the message refusing the id; None when `head` is not one of these vendors."""
+    if not embedding and (live := live_kind(pid, head, rest)) is not None:  # openai:realtime, google:live
+        return live
     if head == "voyage":
         model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
         if embedding and model:
@@ -90,6 +93,11 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
 
 def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None:
     """None: not one of these vendors' own keys; "": read into `reading`; else the problem with it."""
+    if reading.opts.get("api") in (LiveApi.REALTIME.value, LiveApi.LIVE.value):  # every key of theirs is read there
+        base_url, problem = live_config(LiveApi(reading.opts["api"]), key, value, reading.params, reading.opts)
+        if base_url:
+            reading.base_url = base_url
+        return problem or ""
     if kind == "databricks" and key in DATABRICKS_KEYS:
         if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl
             if not isinstance(value, str) or not value.startswith(_URL):

@@ -142,11 +142,47 @@ class Connection:
     server_name: str  # the TLS name (the URL's host)
 
 
+class HandshakeRefused(WireError):
+    """The server answered the WebSocket handshake with an HTTP status instead of switching protocols."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message, CheckError.PROVIDER_DOWN)
+        self.status = status
+
+
+class ClosedEarly(WireError):
+    """The server closed the connection (a close frame's code and reason) before the answer was complete."""
+
+    def __init__(self, message: str, code: int, reason: str):
+        super().__init__(message, CheckError.BAD_RESPONSE)
+        self.code, self.reason = code, reason
+
+
+# What a conversation's handler returns for one message: the messages to send, and whether the answer is complete
+Step = tuple[list[str], bool]
+
+
 async def exchange(conn: Connection, message: str, headers: dict[str, str], protocols: list[str], max_bytes: int,
                    spec_id: str, done: Callable[[str], Awaitable[bool]] | None = None) -> str:
     """Send `message`, return the first message the server sends back — or, with `done`, the message after
     which `done` says the answer is complete (every message is given to it). The caller bounds the time;
     `max_bytes` bounds all messages together."""
+    last = ""
+
+    async def on_message(text: str) -> Step:
+        nonlocal last
+        last = text
+        return [], done is None or await done(text)
+
+    await converse(conn, [message], headers, protocols, max_bytes, spec_id, on_message)
+    return last
+
+
+async def converse(conn: Connection, opening: list[str], headers: dict[str, str], protocols: list[str], max_bytes: int,
+                   spec_id: str, on_message: Callable[[str], Awaitable[Step]], max_messages: int | None = None) -> None:
+    """Send `opening` once connected, then give every message the server sends to `on_message`, send what it
+    returns, and stop when it says the answer is complete. The caller bounds the time; `max_bytes` bounds all
+    messages together, `max_messages` their number."""
     u = httpx.URL(conn.url)
     tls = u.scheme == "wss"
     port = u.port or (443 if tls else 80)
@@ -162,16 +198,17 @@ async def exchange(conn: Connection, message: str, headers: dict[str, str], prot
         writer.write(ws.send(Request(host=conn.host_header, target=target, extra_headers=[(k.encode(), v.encode()) for k, v in headers.items()],
                                      subprotocols=protocols)))
         parts: list[str | bytes] = []
-        size = 0
+        size = messages = 0
         while True:
             data = await reader.read(READ_BYTES)
             ws.receive_data(data or None)
             for event in ws.events():
                 if isinstance(event, AcceptConnection):
-                    writer.write(ws.send(TextMessage(data=message)))
+                    for message in opening:
+                        writer.write(ws.send(TextMessage(data=message)))
                 elif isinstance(event, RejectConnection):
-                    raise WireError(f"{spec_id}: the server refused the WebSocket connection (HTTP {event.status_code})",
-                                    CheckError.PROVIDER_DOWN)
+                    raise HandshakeRefused(f"{spec_id}: the server refused the WebSocket connection (HTTP {event.status_code})",
+                                           event.status_code)
                 elif isinstance(event, Ping):
                     writer.write(ws.send(event.response()))
                 elif isinstance(event, (TextMessage, BytesMessage)):
@@ -181,12 +218,20 @@ async def exchange(conn: Connection, message: str, headers: dict[str, str], prot
                                         CheckError.RESPONSE_TOO_LARGE)
                     parts.append(event.data if isinstance(event.data, str) else bytes(event.data))
                     if event.message_finished:
+                        messages += 1
+                        if max_messages is not None and messages > max_messages:
+                            raise WireError(f"{spec_id}: the answer was not complete within {max_messages} messages",
+                                            CheckError.RESPONSE_TOO_LARGE)
                         text = "".join(p if isinstance(p, str) else p.decode("utf-8", "replace") for p in parts)
                         parts = []
-                        if done is None or await done(text):
-                            return text
+                        replies, finished = await on_message(text)
+                        if finished:
+                            return
+                        for reply in replies:
+                            writer.write(ws.send(TextMessage(data=reply)))
                 elif isinstance(event, CloseConnection):
-                    raise WireError(f"{spec_id}: the server closed the WebSocket connection before answering", CheckError.BAD_RESPONSE)
+                    raise ClosedEarly(f"{spec_id}: the server closed the WebSocket connection before answering", event.code,
+                                      (event.reason or "")[:300])
             await writer.drain()
             if not data:
                 raise WireError(f"{spec_id}: the server closed the connection before answering", CheckError.PROVIDER_DOWN)

@@ -169,7 +169,7 @@ def _arguments(tool: Tool, text: str) -> dict[str, Any]:
     args: dict[str, Any] = {}
     for name, prop in (properties.items() if isinstance(properties, dict) else ()):
         prop = prop if isinstance(prop, dict) else {}
-        kind = prop.get("type")
+        kind = str(prop.get("type") or "").lower()  # Gemini's schemas spell the types in upper case (STRING)
         if isinstance(prop.get("enum"), list) and prop["enum"]:
             named = [v for v in prop["enum"] if isinstance(v, str) and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text, re.I)]
             if named:
