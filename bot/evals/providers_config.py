@@ -234,7 +234,10 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
             return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
         model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
-        if model and rest[0] not in ("agents", "kb", "embeddings", "nova-sonic"):
+        if "nova-sonic" in model or (rest and rest[0] == "nova-sonic"):  # promptfoo routes every Nova Sonic id to its speech client
+            return (f"unsupported: provider {pid!r} is not a chat model (Nova Sonic: bidirectional speech streaming); "
+                    "prompt-review reviews text answers of chat models")
+        if model and rest[0] not in ("agents", "kb", "embeddings"):
             return "bedrock", model, ()
     elif head == "ollama":
         model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)

@@ -188,7 +188,8 @@ class TestOptions(Shape):
     disableDefaultAsserts: Annotated[Annotated[bool, Strict()] | None, Says("options.disableDefaultAsserts must be true or false")] = None
     repeat: Annotated[Any, _repeat_once("options.repeat")] = None
     factuality: Annotated[FactualityScores | None, Says("options.factuality must be a mapping of category → score")] = None
-    includeMetrics: Annotated[Any, _unsupported_option("includeMetrics")] = None
+    # read by no part of promptfoo (its test options take any key and ignore the ones it does not know)
+    includeMetrics: Any = None
     responseFormat: Annotated[Any, _unsupported_option("responseFormat")] = None
 
     @classmethod

@@ -1,0 +1,27 @@
+"""Keys of promptfoo's own examples read as promptfoo reads them: a speech model is named as such, and a test
+option promptfoo ignores is ignored here too."""
+
+from __future__ import annotations
+
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+
+PATH = "promptfooconfig.yaml"
+
+
+def errors_of(text: str) -> list[str]:
+    _, errors = load_suite(MemoryTree({PATH: text}), PATH)
+    return [str(e) for e in errors]
+
+
+def test_nova_sonic_is_refused_as_a_speech_model_not_for_its_config_keys():
+    for pid in ("bedrock:amazon.nova-sonic-v1:0", "bedrock:nova-sonic:amazon.nova-sonic-v1:0"):
+        errors = errors_of(f"providers:\n  - id: {pid}\n    config:\n      inferenceConfiguration: {{maxTokens: 10}}\n"
+                           "tests:\n  - vars: {q: hi}\n")
+        assert len(errors) == 1 and errors[0].startswith(f"{PATH}:2 (providers.0): unsupported: provider '{pid}' is not a chat model (Nova Sonic"), errors
+
+
+def test_include_metrics_is_an_option_promptfoo_ignores_and_so_does_the_review():
+    suite = "prompts: ['{{q}}']\nproviders: [openai:gpt-4.1-mini]\ndefaultTest:\n  options:\n    includeMetrics: true\ntests:\n  - vars: {q: hi}\n"
+    assert errors_of(suite) == []
+    assert errors_of(suite.replace("includeMetrics", "includeMetricz"))[0].endswith("(did you mean 'includeMetrics'?)")
