@@ -115,6 +115,7 @@ PASSTHROUGH = {
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
     "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type",
                "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex
+    "vertex-llama": {"llamaConfig"},  # Llama on Vertex: its Llama Guard settings
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
                 "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
@@ -136,7 +137,11 @@ INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "
                 "stream",  # promptfoo assembles a streamed answer into the same text; prompt-review asks for it whole
                 "usage_tier"}  # Perplexity's price tier: promptfoo's cost estimate only
 # Per wire format: settings of another API of the same vendor that the one we call sets itself.
-INERT_FOR_WIRE = {"bedrock": {"anthropic_version"}}  # the invoke API's body field; Converse names the version itself
+INERT_FOR_WIRE = {
+    "bedrock": {"anthropic_version"},  # the invoke API's body field; Converse names the version itself
+    # promptfoo's Llama-on-Vertex request reads temperature, topP, topK, maxOutputTokens and llamaConfig only
+    "vertex-llama": {"generationConfig", "safetySettings", "context", "examples", "extra_body", "stopSequences", "systemInstruction"},
+}
 # Settings that choose where a request goes (never credentials): kept in ProviderSpec.options.
 PLACE_KEYS = {
     "isReasoningModel": "azure/openai", "showThinking": "anthropic/google/bedrock", "systemInstruction": "google",
@@ -225,9 +230,11 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return "azure", rest[1], ()
     elif head in ("google", "vertex"):
         model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
-        if head == "vertex" and model and not model.startswith(("gemini", "claude", "embedding", "image", "live")):
-            return (f"unsupported: provider {pid!r}: on Vertex, prompt-review calls Gemini (generateContent) and Claude "
-                    "(the messages API); other model families (Llama, Mistral, …) are not part of it")
+        if head == "vertex" and model and not model.startswith(("embedding", "image", "live")) and not any(
+                family in model for family in ("gemini", "claude", "llama")):  # promptfoo's choice by the model's name
+            return (f"unsupported: provider {pid!r}: on Vertex, prompt-review calls Gemini (generateContent), Claude "
+                    "(the messages API) and Llama (the OpenAI-compatible endpoint); other model families (Mistral, PaLM, …) "
+                    "are not part of it")
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":
@@ -315,6 +322,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if opts.get("gateway") == "adaline" and opts.get("api") != "embedding":
         config, origin, opts["adaline"] = adaline_config(config, kind)
     wire = VENDORS[kind].wire
+    if wire == "vertex" and "claude" not in model and "gemini" not in model and "llama" in model:
+        wire = "vertex-llama"  # as bot.evals.providers_wire chooses the request
     for key, value in config.items():
         at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:

@@ -139,6 +139,22 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         body["anthropic_version"] = "vertex-2023-10-16"
         project, location = vertex_place(spec.option)
         return f"/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{quote(spec.model, safe='')}:rawPredict", body
+    if wire == "vertex-llama":  # Llama on Vertex (MaaS): the OpenAI-compatible endpoint, as promptfoo builds the body
+        project, location = vertex_place(spec.option)
+        if location != "us-central1":
+            raise WireError(f"{spec.id}: Llama models are served in us-central1 only (the region is {location})")
+        safety = _mapping(_mapping(params.get("llamaConfig")).get("safetySettings"))
+        guard = safety.get("llama_guard_settings")
+        if guard is not None and not isinstance(guard, dict):
+            raise WireError(f"{spec.id}: llamaConfig.safetySettings.llama_guard_settings must be a mapping")
+        body = {"model": f"meta/{spec.model}", "messages": content_parts.listed(messages),
+                "max_tokens": params.get("maxOutputTokens") or 1024, "stream": False}
+        for ours, theirs in (("temperature", "temperature"), ("topP", "top_p"), ("topK", "top_k")):
+            if params.get(ours) is not None:
+                body[theirs] = params[ours]
+        body["extra_body"] = {"google": {"model_safety_settings": {"enabled": safety.get("enabled") is not False,
+                                                                    "llama_guard_settings": guard or {}}}}
+        return f"/v1beta1/projects/{project}/locations/{location}/endpoints/openapi/chat/completions", body
     if wire in ("gemini", "vertex"):
         generation = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"), ("topP", "topP"), ("top_k", "topK"), ("topK", "topK"),
@@ -244,8 +260,13 @@ def _fill_prompt(value: Any, prompt: str) -> Any:
 
 
 def _wire(spec: ProviderSpec) -> str:
+    """The vendor's wire format; on Vertex, promptfoo's choice by the model's name (Claude, Gemini, then Llama)."""
     wire = VENDORS[spec.kind].wire
-    return "vertex-anthropic" if wire == "vertex" and spec.model.startswith("claude") else wire
+    if wire == "vertex" and "claude" in spec.model:
+        return "vertex-anthropic"
+    if wire == "vertex" and "gemini" not in spec.model and "llama" in spec.model:
+        return "vertex-llama"
+    return wire
 
 
 # ---- answers -----------------------------------------------------------------------------------
@@ -308,6 +329,13 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         finish = "length" if details.get("reason") == "max_output_tokens" else "content_filter" if details.get("reason") == "content_filter" else (
             "stop" if data.get("status") == "completed" else None)
         return Parsed(out.text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")), finish, structured=out.structured)
+    if wire == "vertex-llama":  # promptfoo reads the first choice's text; none is an error
+        choice = _mapping((data.get("choices") or [None])[0]) if isinstance(data.get("choices"), list) else {}
+        text = _mapping(choice.get("message")).get("content")
+        if not isinstance(text, str) or not text:
+            raise WireError(f"{spec.id}: no output in the Llama answer (choices[0].message.content)")
+        return Parsed(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+                      _finish(choice.get("finish_reason"), _OPENAI_FINISH), _reported(data, "model"))
     if wire == "openai":
         try:
             choice = data["choices"][0]

@@ -80,6 +80,7 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         return None
 
     @app.post("/v1/chat/completions")
+    @app.post("/v1beta1/projects/{project}/locations/{location}/endpoints/openapi/chat/completions")  # Llama on Vertex (MaaS)
     async def chat_completions(request: Request) -> Response:
         if (denied := auth_error(request, "openai")) is not None:
             return denied

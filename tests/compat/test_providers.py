@@ -13,6 +13,8 @@ from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.evals.providers_shapes import WireError
+from bot.evals.providers_wire import request
 from bot.modelserver import create_app
 from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
 from bot.serving import start_in_thread
@@ -56,6 +58,8 @@ def vendors(url: str) -> list[tuple[str, dict[str, str]]]:
         ("id: vertex:gemini-2.5-pro\n    config: {projectId: my-project, region: europe-west4}",
          {"VERTEX_BASE_URL": url, "VERTEX_ACCESS_TOKEN": KEY}),
         ("vertex:claude-sonnet-4@20250514", {"VERTEX_BASE_URL": url, "VERTEX_ACCESS_TOKEN": KEY, "GOOGLE_CLOUD_PROJECT": "my-project"}),
+        ("id: vertex:llama-3.2-90b-vision-instruct-maas\n    config: {generationConfig: {temperature: 0.7}, llamaConfig: {safetySettings: {enabled: false}}}",
+         {"VERTEX_BASE_URL": url, "VERTEX_ACCESS_TOKEN": KEY, "VERTEX_PROJECT_ID": "my-project"}),
         ("bedrock:anthropic.claude-3-5-haiku-20241022-v1:0",
          {"BEDROCK_BASE_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET}),
         ("bedrock:converse:amazon.nova-lite-v1:0", {"BEDROCK_BASE_URL": url, "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": KEY}),
@@ -164,3 +168,16 @@ def test_a_mistral_answer_is_priced_by_the_table_promptfoo_uses_so_cost_assertio
     # promptfoo 0.121: magistral-medium-latest at $2 in / $5 out per million tokens
     assert outcome.cost_usd == pytest.approx((outcome.tokens_in * 2.0 + outcome.tokens_out * 5.0) / 1e6)
     assert outcome.cost_usd > 0
+
+
+def test_llama_on_vertex_sends_promptfoos_body_and_only_in_us_central1():
+    spec = provider("id: vertex:llama-3.3-70b-instruct-maas\n    config: {projectId: p, temperature: 0.2, topK: 5, maxOutputTokens: 300,"
+                    " generationConfig: {temperature: 0.9}, llamaConfig: {safetySettings: {llama_guard_settings: {x: 1}}}}")
+    path, body = request(spec, (("system", "Be brief."), ("user", "Hi")))
+    assert path == "/v1beta1/projects/p/locations/us-central1/endpoints/openapi/chat/completions"
+    assert body == {"model": "meta/llama-3.3-70b-instruct-maas", "max_tokens": 300, "stream": False, "temperature": 0.2, "top_k": 5,
+                    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+                    "extra_body": {"google": {"model_safety_settings": {"enabled": True, "llama_guard_settings": {"x": 1}}}}}
+    elsewhere = provider("id: vertex:llama-3.3-70b-instruct-maas\n    config: {projectId: p, region: europe-west4}")
+    with pytest.raises(WireError, match="us-central1 only"):
+        request(elsewhere, (("user", "Hi"),))
