@@ -22,10 +22,14 @@ const base = `http://127.0.0.1:${server.address().port}`;
 process.env.OPENAI_API_KEY = "oracle";
 process.env.MISTRAL_API_KEY = "oracle";
 process.env.AZURE_API_KEY = "oracle";
+process.env.ANTHROPIC_API_KEY = "oracle";
+process.env.GEMINI_API_KEY = "oracle";
 const results = [];
 for (const c of cases) {
   current = c.response;
-  const where = c.provider.startsWith("azure:") ? { apiBaseUrl: base } : { apiBaseUrl: `${base}/v1` };
+  const where = c.provider.startsWith("azure:") || c.provider.startsWith("anthropic:") || c.provider.startsWith("google:")
+    || c.provider.startsWith("ollama:") ? { apiBaseUrl: base } : { apiBaseUrl: `${base}/v1` };
+  process.env.OLLAMA_BASE_URL = base;
   try {
     const provider = await loadApiProvider(c.provider, { options: { config: { ...c.config, ...where } } });
     const r = await provider.callApi("hello");
