@@ -22,7 +22,7 @@ from bot.core.parts import Parts
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
-from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, parse_provider
+from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
 from bot.evals.shapes import check
@@ -432,7 +432,7 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
         return []
     out = []
     for src, where, item in entries:
-        if isinstance(item, str) and item.startswith("file://") and tree is not None:
+        if isinstance(item, str) and item.startswith("file://") and tree is not None and code_provider_ref(item) is None:
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
                 spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors))
                 if spec is not None:

@@ -237,6 +237,10 @@ class Caller:
             urls=UrlPolicy.from_settings(config.allowed_base_urls, env),
         )
 
+    def vendor_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
+        """Where this run sends `vendor`'s requests: the operator's base URL, else the public API (None: neither)."""
+        return self._operator_base(vendor, spec)
+
     def _operator_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
         env = self.env

@@ -114,16 +114,39 @@ _ESM_DEFAULT = re.compile(r"^(\s*)export\s+default\s+", re.M)
 _ESM_NAMED = re.compile(r"^(\s*)export\s+((?:async\s+)?function\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)", re.M)
 
 
-def _commonjs(code: JsCode) -> str:
-    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules)."""
+_IMPORT_FORMS = re.compile(
+    r"^(?P<indent>\s*)import\s+(?:(?P<default>[A-Za-z_$][\w$]*)|\*\s*as\s+(?P<star>[A-Za-z_$][\w$]*)"
+    r"|\{(?P<names>[^}]*)\})\s+from\s*(?P<module>'[^'\n]*'|\"[^\"\n]*\")\s*;?"
+    r"|^(?P<bare_indent>\s*)import\s*(?P<bare>'[^'\n]*'|\"[^\"\n]*\")\s*;?",
+    re.M,
+)
+
+
+def _import_as_require(m: re.Match[str]) -> str:
+    if m.group("bare") is not None:
+        return f"{m.group('bare_indent')}require({m.group('bare')});"
+    module, indent = m.group("module"), m.group("indent")
+    if m.group("default"):
+        return f"{indent}const {m.group('default')} = ((m) => m && m.default !== undefined ? m.default : m)(require({module}));"
+    if m.group("star"):
+        return f"{indent}const {m.group('star')} = require({module});"
+    names = [n.strip() for n in m.group("names").split(",") if n.strip()]
+    fields = ", ".join(re.sub(r"^([\w$]+)\s+as\s+([\w$]+)$", r"\1: \2", n) for n in names)
+    return f"{indent}const {{ {fields} }} = require({module});"
+
+
+def _commonjs(code: JsCode, imports: bool = False) -> str:
+    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules). With
+    `imports` (a provider, whose `require` answers 'promptfoo'), `import … from 'm'` becomes require('m')."""
     where = code.file or "the module"
-    if _ESM_IMPORT.search(code.source):
+    source = _IMPORT_FORMS.sub(_import_as_require, code.source) if imports else code.source
+    if _ESM_IMPORT.search(source):
         raise SandboxError(
             Fault.UNSUPPORTED,
             f"{where} imports other modules; modules are not loaded in the sandbox — keep the assertion self-contained",
         )
-    names = [m.group(3) for m in _ESM_NAMED.finditer(code.source)]
-    text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", code.source)
+    names = [m.group(3) for m in _ESM_NAMED.finditer(source)]
+    text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", source)
     text = _ESM_NAMED.sub(r"\1\2 \3", text)
     return text + "".join(f"\n;module.exports.{n} = {n};" for n in names)
 

@@ -1,0 +1,226 @@
+"""A provider written in JavaScript (promptfoo's custom provider: a class with `callApi`, or a plain function)
+run in a fresh QuickJS runtime per call, under the same heap, stack, time and output limits as assertions.
+
+The engine has no host functions (quickjs refuses to call into Python under a time limit). Network requests
+are therefore a conversation: `fetch` / `require('promptfoo').cache.fetchWithCache` queue a request and return
+a pending promise; when the engine has nothing left to run, the host takes the queue, answers each request
+through `send` (bot.evals.providers_code decides where it may go) and resolves the promises, and the engine
+runs on. The time limit counts the engine's own running, not the waits for answers (those have their own
+bounds in the bridge).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.evals.sandbox.js import _UNSUPPORTED, JsCode, _clip, _commonjs, _Engine, _Threw
+from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, output_error, stack_error
+
+MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
+
+_HARNESS = r"""
+(function () {
+  const marker = %(marker)s;
+  const unsupported = (what) => { throw new Error(marker + what); };
+  const quiet = () => {};
+  globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
+  const pending = new Map();
+  let queue = [];
+  let nextId = 0;
+  const headersOf = (h) => {
+    const out = {};
+    if (h && typeof h.forEach === "function" && !Array.isArray(h)) h.forEach((v, k) => { out[String(k)] = String(v); });
+    else if (Array.isArray(h)) for (const [k, v] of h) out[String(k)] = String(v);
+    else if (h && typeof h === "object") for (const k of Object.keys(h)) out[k] = String(h[k]);
+    return out;
+  };
+  const ask = (kind, url, init, timeout) => new Promise((resolve, reject) => {
+    init = init || {};
+    if (init.body !== undefined && init.body !== null && typeof init.body !== "string")
+      throw new TypeError("fetch: the body must be a string (JSON.stringify it) in the sandbox");
+    const id = ++nextId;
+    pending.set(id, { resolve, reject });
+    queue.push({ id, kind, url: String(url), method: String(init.method || "GET").toUpperCase(),
+                 headers: headersOf(init.headers), body: init.body == null ? null : init.body,
+                 timeout: typeof timeout === "number" ? timeout : null });
+  });
+  const headerGetter = (headers) => ({
+    get: (name) => { const v = headers[String(name).toLowerCase()]; return v === undefined ? null : v; },
+    has: (name) => String(name).toLowerCase() in headers,
+    forEach: (fn) => { for (const k of Object.keys(headers)) fn(headers[k], k); },
+    entries: () => Object.entries(headers)[Symbol.iterator](),
+  });
+  globalThis.fetch = (url, init) => ask("fetch", url, init, null).then((r) => ({
+    ok: r.status >= 200 && r.status < 300, status: r.status, statusText: r.statusText, url: String(url),
+    headers: headerGetter(r.headers),
+    text: () => Promise.resolve(r.body),
+    json: () => Promise.resolve().then(() => JSON.parse(r.body)),
+  }));
+  const fetchWithCache = (url, init, timeout, format) => ask("cache", url, init, timeout).then((r) => {
+    let data = r.body;
+    if (format !== "text") {
+      try { data = JSON.parse(r.body); } catch (e) { throw new Error("Error parsing response as JSON: " + r.body.slice(0, 200)); }
+    }
+    return { data, cached: false, status: r.status, statusText: r.statusText, headers: r.headers };
+  });
+  const promptfoo = { cache: Object.freeze({ fetchWithCache }) };
+  promptfoo.default = promptfoo;
+  Object.freeze(promptfoo);
+  globalThis.require = (name) => name === "promptfoo" ? promptfoo
+    : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) is available to a "
+                  + "provider in the sandbox; put the rest of the code in the provider's file");
+  let box = null;
+  globalThis.__pr_take = () => { const q = queue; queue = []; return JSON.stringify(q); };
+  globalThis.__pr_deliver = (id, answerJson) => {
+    const p = pending.get(id);
+    pending.delete(id);
+    const a = JSON.parse(answerJson);
+    if ("error" in a) p.reject(new Error(a.error)); else p.resolve(a);
+  };
+  globalThis.__pr_waiting = () => pending.size;
+  globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson) {
+    box = null;
+    try {
+      globalThis.process = Object.freeze({ env: Object.freeze(JSON.parse(%(env)s)) });
+      const module = { exports: {} };
+      new Function("module", "exports", "require", source)(module, module.exports, globalThis.require);
+      const ex = name ? module.exports[name] : (module.exports && module.exports.default) || module.exports;
+      const options = JSON.parse(optionsJson);
+      const context = JSON.parse(contextJson);
+      let call;
+      if (typeof ex === "function" && ex.prototype && typeof ex.prototype.callApi === "function") {
+        const instance = new ex(options);
+        call = () => instance.callApi(prompt, context, {});
+      } else if (ex && typeof ex === "object" && typeof ex.callApi === "function") {
+        call = () => ex.callApi(prompt, context, {});
+      } else if (typeof ex === "function") {
+        call = () => ex(prompt, context, {});
+      } else {
+        box = { missing: true };
+        return;
+      }
+      Promise.resolve().then(call).then((v) => { box = { ok: v }; }, (e) => { box = { err: e }; });
+    } catch (e) {
+      box = { err: e };
+    }
+  };
+  globalThis.__pr_answer = function () {
+    if (box === null) return null;
+    if (box.missing) return JSON.stringify({ missing: true });
+    if ("err" in box) {
+      const e = box.err;
+      if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return '{"fault":"memory"}';
+      if (e instanceof RangeError && /call stack/.test(e.message)) return '{"fault":"stack"}';
+      if (e instanceof Error && e.message.startsWith(marker)) return JSON.stringify({ unsupported: e.message.slice(marker.length) });
+      return JSON.stringify({ threw: String(e) });
+    }
+    const v = box.ok;
+    return JSON.stringify({ value: v === undefined ? null : v });
+  };
+})();
+"""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the provider's code asked for (fetch or fetchWithCache), as plain values."""
+
+    id: int  # the engine's number for the pending promise
+    kind: str  # fetch | cache
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: str | None
+    timeout_ms: float | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The host's answer to a Request: a response, or `error` (the promise rejects with it)."""
+
+    status: int = 0
+    status_text: str = ""
+    headers: dict[str, str] | None = None
+    body: str = ""
+    error: str | None = None
+
+    def as_json(self) -> str:
+        if self.error is not None:
+            return json.dumps({"error": self.error})
+        return json.dumps({"status": self.status, "statusText": self.status_text, "headers": self.headers or {},
+                           "body": self.body})
+
+
+Send = Callable[[Request], Answer]  # called on the engine's thread between its runs; may block on the network
+
+
+class _JsClock(_Engine):
+    """The engine with a budget of its own running time: waits for the host's answers do not count."""
+
+    def __init__(self, limits: CodeLimits):
+        super().__init__(limits)
+        self.used = 0.0
+
+    def pause(self) -> float:
+        """Stop the clock (the host is answering); returns when it stopped."""
+        self.used = self.limits.timeout_s - (self.deadline - time.monotonic())
+        return time.monotonic()
+
+    def resume(self) -> None:
+        self.deadline = time.monotonic() + self.limits.timeout_s - self.used
+
+
+def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: dict[str, Any], env: dict[str, str],
+                  send: Send, limits: CodeLimits | None = None) -> Any:
+    """What the provider's callApi (or function) returned, as a JSON value (None for undefined). Raises
+    SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case is an error)."""
+    limits = limits or CodeLimits()
+    engine = _JsClock(limits)
+    g = engine.ctx
+    try:
+        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env))})
+        engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
+                    prompt, json.dumps(context, default=str))
+        for _ in range(MAX_ROUNDS):
+            engine.settle()
+            raw = engine.call(g.get("__pr_answer"))
+            if raw is not None:
+                return _value(raw, code, limits)
+            requests = [Request(r["id"], r["kind"], r["url"], r["method"], r["headers"], r["body"], r["timeout"])
+                        for r in json.loads(engine.call(g.get("__pr_take")))]
+            if not requests:
+                raise SandboxError(Fault.THREW, "the provider's promise never settled (it waits for something that never comes)")
+            engine.pause()
+            answers = [(r, send(r)) for r in requests]
+            engine.resume()
+            for request, answer in answers:
+                engine.call(g.get("__pr_deliver"), request.id, answer.as_json())
+        raise SandboxError(Fault.REFUSED, f"the provider kept asking for more after {MAX_ROUNDS} rounds of requests")
+    except _Threw as exc:
+        if _UNSUPPORTED in str(exc):
+            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
+        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(exc))}") from None
+
+
+def _value(raw: str, code: JsCode, limits: CodeLimits) -> Any:
+    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
+        raise output_error(limits)
+    answer = json.loads(raw)
+    if answer.get("fault") == "memory":
+        raise memory_error(limits)
+    if answer.get("fault") == "stack":
+        raise stack_error()
+    if "unsupported" in answer:
+        raise SandboxError(Fault.UNSUPPORTED, _clip(answer["unsupported"]))
+    if answer.get("missing"):
+        wanted = f"no export named {code.function!r}" if code.function else "no provider"
+        raise SandboxError(Fault.UNSUPPORTED, f"{code.file or 'the provider'} exports {wanted} (a class with callApi, "
+                                              "an object with callApi, or a function)")
+    if "threw" in answer:
+        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(answer['threw'])}")
+    return answer["value"]
+
