@@ -167,7 +167,7 @@ REFUSED_PROVIDER_CONFIG = {
 }
 REFUSED_PROVIDER_PREFIXES = {
     "exec:": "exec providers run a shell command from the repository",
-    "python:": "python providers run code from the repository",
+    "python:": "a python provider names a .py file (python:provider.py[:function]), run in the sandbox",
     "golang:": "golang providers run code from the repository",
     "ruby:": "ruby providers run code from the repository",
     "package:": "package providers run code from the repository's npm packages",
