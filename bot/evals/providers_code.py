@@ -16,6 +16,7 @@ naming the rule (the code cannot catch it).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import math
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import httpx
 
 from bot.core.errors import CheckError
 from bot.evals.assertions import CodeContext
-from bot.evals.providers import Caller, Completion, ProviderError
+from bot.evals.providers import Caller, Cancelled, Completion, ProviderError
 from bot.evals.providers import _read as read_body
 from bot.evals.providers_config import VENDORS, Vendor
 from bot.evals.providers_shapes import count, js_json
@@ -78,10 +79,19 @@ class Bridge:
         return {name: placeholder(name) for name in self.secrets}
 
     def send(self, request: Request) -> Answer:
-        """On the engine's thread: the answer, computed on the run's event loop."""
-        return asyncio.run_coroutine_threadsafe(self.answer(request), self.loop).result()
+        """On the engine's thread: the answer, computed on the run's event loop (whose own deadlines bound it;
+        the wait here has a net under them so the thread never outlives the run)."""
+        pending = asyncio.run_coroutine_threadsafe(self.answer(request), self.loop)
+        try:
+            return pending.result(timeout=self.caller.call_timeout_s + self.caller.timeout_s + 5)
+        except concurrent.futures.TimeoutError:
+            pending.cancel()
+            raise ProviderError(f"provider {self.spec.slot}: its requests did not finish within {self.caller.call_timeout_s:g} s "
+                                "(evals.call_timeout_s)", kind=CheckError.TIMEOUT) from None
 
     async def answer(self, request: Request) -> Answer:
+        if self.caller.cancelled():
+            raise Cancelled()
         self.requests += 1
         where = f"provider {self.spec.slot}: fetch {_show(request.url)}"
         if self.requests > MAX_REQUESTS:

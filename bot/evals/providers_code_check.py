@@ -48,12 +48,16 @@ def missing_imports(source: str) -> list[tuple[int, str]]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
+    guarded = {id(inner) for node in ast.walk(tree) if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers)
+               for stmt in node.body for inner in ast.walk(stmt)}  # `try: import x except ImportError:` is the code's own fallback
     out = []
     for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            names = ["." * node.level + (node.module or "")] if node.level else [node.module or ""]
+            names = ["." * node.level + (node.module or node.names[0].name)] if node.level else [node.module or ""]
         else:
             continue
         for name in names:
@@ -61,3 +65,9 @@ def missing_imports(source: str) -> list[tuple[int, str]]:
             if name.startswith(".") or (top and top not in sys.stdlib_module_names and top != "__future__"):
                 out.append((node.lineno, name))
     return out
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(n is None or (isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError", "Exception", "BaseException"))
+               for n in names)

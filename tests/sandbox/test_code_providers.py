@@ -106,6 +106,12 @@ def test_a_python_provider_importing_a_package_the_sandbox_lacks_is_reported_at_
     assert "no network" in error
 
 
+def test_an_import_the_code_guards_itself_is_not_reported():
+    source = "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n\ndef call_api(p, o, c):\n    return {'output': p}\n"
+    tree = MemoryTree({SUITE_PATH: suite("  - file://p.py\n", WORD_TESTS), "evals/p.py": source})
+    assert load_suite(tree, SUITE_PATH)[1] == []
+
+
 def test_a_typescript_provider_and_a_grader_in_code_are_refused_with_the_rule():
     tree = MemoryTree({SUITE_PATH: "prompts: ['hi']\nproviders:\n  - file://p.ts\n  - openai:gpt-4o\n"
                                    "defaultTest:\n  options:\n    provider: file://p.js\ntests:\n  - vars: {}\n",
