@@ -181,7 +181,7 @@ def _show(text: str, limit: int = 120) -> str:
     return repr(clean if len(clean) <= limit else clean[: limit - 1] + "…")
 
 
-async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeContext) -> Completion:
+async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeContext, prompt_label: str) -> Completion:
     """The provider's answer to the case's prompt. The code throwing, returning an `error`, or being stopped by a
     limit is a case error (promptfoo: an error, not a failure); the answer is read as promptfoo reads it."""
     code = spec.code
@@ -192,7 +192,7 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
     try:
         if isinstance(code, JsCode):
             bridge = Bridge(caller, spec, asyncio.get_running_loop())
-            js_context = {"vars": context.vars, "prompt": {"raw": context.prompt, "label": context.prompt}, "test": context.test}
+            js_context = {"vars": context.vars, "prompt": {"raw": context.prompt, "label": prompt_label}, "test": context.test}
             value = await asyncio.to_thread(call_provider, code, context.prompt, options, js_context, bridge.env(), bridge.send,
                                             context.limits)
         else:

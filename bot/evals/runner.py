@@ -363,7 +363,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
             raise Cancelled()
         context = code_context(case, code_limits or CodeLimits())
         if case.provider.code is not None:  # a provider written in code answers in the sandbox
-            completion = await call_code_provider(caller, case.provider, context)
+            completion = await call_code_provider(caller, case.provider, context, case.prompt.label)
         else:
             completion = await caller.complete(case.provider, case.messages or ())
         completion = await provider_output(case.provider, completion, context, case.suite)  # before options.transform

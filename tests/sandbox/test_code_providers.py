@@ -143,13 +143,13 @@ export default class {
       method: 'POST', headers: { authorization: 'Bearer ' + process.env.OPENAI_API_KEY },
       body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }) });
     const data = await resp.json();
-    return { output: data.choices[0].message.content + this.config.suffix + context.vars.word.length };
+    return { output: data.choices[0].message.content + this.config.suffix + context.vars.word.length + context.prompt.label };
   }
 }
 """
     cases = review(server, {SUITE_PATH: suite("  - id: file://chat.mjs\n    config: {suffix: '-'}\n", WORD_TESTS),
                             "evals/chat.mjs": provider})
-    assert head_of(cases).output == "apple-5"
+    assert head_of(cases).output == "apple-5" + 'Reply with "{{word}}"'  # context: vars and the prompt's label
 
 
 def test_errors_are_errors_and_failures_are_failures_as_in_promptfoo(server):
