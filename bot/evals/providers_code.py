@@ -32,14 +32,14 @@ from bot.evals.providers_config import VENDORS, Vendor
 from bot.evals.providers_shapes import count, js_json
 from bot.evals.providers_wire import WireError
 from bot.evals.sandbox import Fault, JsCode, PyCode, SandboxError
-from bot.evals.sandbox.js_provider import Answer, Request, call_provider
+from bot.evals.sandbox.js_provider import MAX_REQUESTS, MAX_URL_CHARS, Answer, Request, call_provider
 from bot.evals.sandbox.py import call_python_provider
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import ALLOWED_URLS_ENV, CONFIG_KEY, Target, UrlRefused, under
 
-MAX_REQUESTS = 16  # per call of the provider
 MAX_REQUEST_BYTES = 1_000_000  # one request's body
 MAX_HEADERS = 64
+MAX_HEADER_BYTES = 65_536  # all of one request's header names and values
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DROPPED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade"}
 NO_BRIDGE = {"http", "websocket", "echo", "code"}  # wire formats that are not a vendor's model API
@@ -102,8 +102,10 @@ class Bridge:
         body = (request.body or "").encode("utf-8", "replace")
         if len(body) > MAX_REQUEST_BYTES:
             raise BridgeRefused(f"{where}: refused: the request body is {len(body):,} bytes, over the bound of {MAX_REQUEST_BYTES:,}")
-        if len(request.headers) > MAX_HEADERS:
-            raise BridgeRefused(f"{where}: refused: more than {MAX_HEADERS} request headers")
+        if len(request.url) > MAX_URL_CHARS:
+            raise BridgeRefused(f"{where}: refused: the URL is longer than {MAX_URL_CHARS:,} characters")
+        if len(request.headers) > MAX_HEADERS or sum(len(k) + len(v) for k, v in request.headers.items()) > MAX_HEADER_BYTES:
+            raise BridgeRefused(f"{where}: refused: more than {MAX_HEADERS} request headers or {MAX_HEADER_BYTES:,} bytes of them")
         for name in self.secrets:
             if placeholder(name) in request.url or placeholder(name) in (request.body or ""):
                 raise BridgeRefused(f"{where}: refused: process.env.{name} is put in request headers only, never in the "

@@ -284,11 +284,21 @@ def test_the_credential_is_never_sent_to_another_host_even_an_allowed_one(server
         other.stop()
 
 
-def test_the_number_of_requests_in_one_call_is_bounded(server):
-    provider = """module.exports = async () => {
+@pytest.mark.parametrize("provider", [
+    """module.exports = async () => {
   for (let i = 0; i < 100; i++) await fetch('https://api.openai.com/v1/models', { headers: { Authorization: 'Bearer ' + process.env.OPENAI_API_KEY } });
   return 'done';
 };
-"""
+""",
+    # all at once, each with a large body: refused as well, and the host never holds them
+    """module.exports = async () => {
+  const body = 'x'.repeat(900000);
+  try { await Promise.all(Array.from({ length: 200 }, () => fetch('https://api.openai.com/v1/models', { method: 'POST', body }))); }
+  catch (e) { return 'caught'; }
+  return 'done';
+};
+""",
+])
+def test_the_number_of_requests_in_one_call_is_bounded(server, provider):
     error = head_of(review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})).error
     assert error is not None and f"refused: more than {MAX_REQUESTS} requests in one call" in error, error

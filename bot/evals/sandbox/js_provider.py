@@ -21,6 +21,8 @@ from bot.evals.sandbox.js import _UNSUPPORTED, JsCode, _clip, _commonjs, _Engine
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, output_error, stack_error
 
 MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
+MAX_REQUESTS = 16  # per call: the host refuses the next one (bot.evals.providers_code)
+MAX_URL_CHARS = 8192
 
 _HARNESS = r"""
 (function () {
@@ -43,9 +45,10 @@ _HARNESS = r"""
     if (init.body !== undefined && init.body !== null && typeof init.body !== "string")
       throw new TypeError("fetch: the body must be a string (JSON.stringify it) in the sandbox");
     const id = ++nextId;
+    const over = id > %(max_requests)d;  // the host refuses it: nothing of it needs to be kept
     pending.set(id, { resolve, reject });
-    queue.push({ id, kind, url: String(url), method: String(init.method || "GET").toUpperCase(),
-                 headers: headersOf(init.headers), body: init.body == null ? null : init.body,
+    queue.push({ id, kind, url: String(url).slice(0, %(max_url)d + 1), method: String(init.method || "GET").toUpperCase().slice(0, 16),
+                 headers: over ? {} : headersOf(init.headers), body: over || init.body == null ? null : init.body,
                  timeout: typeof timeout === "number" ? timeout : null });
   });
   const headerGetter = (headers) => ({
@@ -182,7 +185,8 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
     engine = _JsClock(limits)
     g = engine.ctx
     try:
-        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env))})
+        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env)),
+                                "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
         engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
                     prompt, json.dumps(context, default=str))
         for _ in range(MAX_ROUNDS):
