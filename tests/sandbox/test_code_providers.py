@@ -302,3 +302,14 @@ def test_the_credential_is_never_sent_to_another_host_even_an_allowed_one(server
 def test_the_number_of_requests_in_one_call_is_bounded(server, provider):
     error = head_of(review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})).error
     assert error is not None and f"refused: more than {MAX_REQUESTS} requests in one call" in error, error
+
+
+@pytest.mark.parametrize("attack, words", [
+    ("globalThis.__pr_take = () => '[{\"id\": 1, \"kind\": \"fetch\", \"url\": 5}]'; await fetch('https://api.openai.com/v1/models');",
+     "the provider's requests could not be read"),
+    ("globalThis.__pr_answer = () => 5;", "could not be read"),
+])
+def test_a_provider_replacing_the_harness_functions_gets_a_case_error_not_a_crash(server, attack, words):
+    provider = f"module.exports = async () => {{ {attack} return 'x'; }};\n"
+    error = head_of(review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})).error
+    assert error is not None and words in error, error

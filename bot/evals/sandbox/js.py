@@ -39,6 +39,8 @@ MAX_REASON_CHARS = 2000
 # passes a process shim to inline code) and a `require` that says plainly that modules are not loaded.
 _HARNESS = r"""
 (function () {
+  // the code may replace JSON's functions; the host reads what the originals write
+  const stringify = JSON.stringify, parse = JSON.parse;
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
   const processShim = Object.freeze({ env: Object.freeze({}) });
   globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
@@ -56,7 +58,7 @@ _HARNESS = r"""
   globalThis.__pr_run = function (fn, outputJson, contextJson) {
     box = null;
     try {
-      const r = fn(JSON.parse(outputJson), JSON.parse(contextJson), processShim);
+      const r = fn(parse(outputJson), parse(contextJson), processShim);
       if (r !== null && typeof r === "object" && typeof r.then === "function") {
         r.then((v) => { box = { ok: v }; }, (e) => { box = { err: e }; });
       } else {
@@ -68,11 +70,11 @@ _HARNESS = r"""
   };
   globalThis.__pr_answer = function () {
     if (box === null) return null;
-    if ("err" in box) return JSON.stringify(describe(box.err));
+    if ("err" in box) return stringify(describe(box.err));
     const v = box.ok;
     const type = v === null ? "null" : typeof v;
     const plain = type === "undefined" || type === "function" || type === "bigint" || type === "symbol";
-    return JSON.stringify({ type: type, value: plain ? null : v });
+    return stringify({ type: type, value: plain ? null : v });
   };
   globalThis.__pr_response = function (fn) {
     return function (output, context) { return fn(output.json, output.text, context); };
@@ -270,6 +272,23 @@ def transform_javascript(
     return answer["value"]
 
 
+UNREADABLE = "the code's answer could not be read (it replaced the sandbox's own functions)"
+
+
+def read_answer(raw: Any, limits: CodeLimits) -> dict[str, Any]:
+    """The harness's JSON answer as a mapping. The code can overwrite globals, so what comes back is checked,
+    never trusted: anything but a JSON object is an answer that could not be read."""
+    if not isinstance(raw, str):
+        return {"threw": UNREADABLE}
+    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
+        raise output_error(limits)
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return {"threw": UNREADABLE}
+    return answer if isinstance(answer, dict) else {"threw": UNREADABLE}
+
+
 def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
     """{"type", "value"} or {"threw"}; limits and refusals raise SandboxError."""
     engine = _Engine(limits)
@@ -286,9 +305,9 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
         return {"threw": _clip(str(exc))}
     if raw is None:
         return {"threw": "the returned promise never settled"}
-    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
-        raise output_error(limits)
-    answer = json.loads(raw)
+    answer = read_answer(raw, limits)
+    if "type" not in answer and not {"fault", "unsupported", "threw"} & set(answer):
+        return {"threw": UNREADABLE}
     if answer.get("fault") == "memory":
         raise memory_error(limits)
     if answer.get("fault") == "stack":

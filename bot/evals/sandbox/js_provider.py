@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.evals.sandbox.js import _UNSUPPORTED, JsCode, _clip, _commonjs, _Engine, _Threw
-from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, output_error, stack_error
+from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
 
 MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
 MAX_REQUESTS = 16  # per call: the host refuses the next one (bot.evals.providers_code)
@@ -26,6 +26,8 @@ MAX_URL_CHARS = 8192
 
 _HARNESS = r"""
 (function () {
+  // the code may replace JSON's functions; the host reads what the originals write
+  const stringify = JSON.stringify, parse = JSON.parse;
   const marker = %(marker)s;
   const unsupported = (what) => { throw new Error(marker + what); };
   const quiet = () => {};
@@ -61,12 +63,12 @@ _HARNESS = r"""
     ok: r.status >= 200 && r.status < 300, status: r.status, statusText: r.statusText, url: String(url),
     headers: headerGetter(r.headers),
     text: () => Promise.resolve(r.body),
-    json: () => Promise.resolve().then(() => JSON.parse(r.body)),
+    json: () => Promise.resolve().then(() => parse(r.body)),
   }));
   const fetchWithCache = (url, init, timeout, format) => ask("cache", url, init, timeout).then((r) => {
     let data = r.body;
     if (format !== "text") {
-      try { data = JSON.parse(r.body); } catch (e) { throw new Error("Error parsing response as JSON: " + r.body.slice(0, 200)); }
+      try { data = parse(r.body); } catch (e) { throw new Error("Error parsing response as JSON: " + r.body.slice(0, 200)); }
     }
     return { data, cached: false, status: r.status, statusText: r.statusText, headers: r.headers };
   });
@@ -77,23 +79,23 @@ _HARNESS = r"""
     : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) is available to a "
                   + "provider in the sandbox; put the rest of the code in the provider's file");
   let box = null;
-  globalThis.__pr_take = () => { const q = queue; queue = []; return JSON.stringify(q); };
+  globalThis.__pr_take = () => { const q = queue; queue = []; return stringify(q); };
   globalThis.__pr_deliver = (id, answerJson) => {
     const p = pending.get(id);
     pending.delete(id);
-    const a = JSON.parse(answerJson);
+    const a = parse(answerJson);
     if ("error" in a) p.reject(new Error(a.error)); else p.resolve(a);
   };
   globalThis.__pr_waiting = () => pending.size;
   globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson) {
     box = null;
     try {
-      globalThis.process = Object.freeze({ env: Object.freeze(JSON.parse(%(env)s)) });
+      globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
       const module = { exports: {} };
       new Function("module", "exports", "require", source)(module, module.exports, globalThis.require);
       const ex = name ? module.exports[name] : (module.exports && module.exports.default) || module.exports;
-      const options = JSON.parse(optionsJson);
-      const context = JSON.parse(contextJson);
+      const options = parse(optionsJson);
+      const context = parse(contextJson);
       let call;
       if (typeof ex === "function" && ex.prototype && typeof ex.prototype.callApi === "function") {
         const instance = new ex(options);
@@ -113,16 +115,16 @@ _HARNESS = r"""
   };
   globalThis.__pr_answer = function () {
     if (box === null) return null;
-    if (box.missing) return JSON.stringify({ missing: true });
+    if (box.missing) return stringify({ missing: true });
     if ("err" in box) {
       const e = box.err;
       if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return '{"fault":"memory"}';
       if (e instanceof RangeError && /call stack/.test(e.message)) return '{"fault":"stack"}';
-      if (e instanceof Error && e.message.startsWith(marker)) return JSON.stringify({ unsupported: e.message.slice(marker.length) });
-      return JSON.stringify({ threw: String(e) });
+      if (e instanceof Error && e.message.startsWith(marker)) return stringify({ unsupported: e.message.slice(marker.length) });
+      return stringify({ threw: String(e) });
     }
     const v = box.ok;
-    return JSON.stringify({ value: v === undefined ? null : v });
+    return stringify({ value: v === undefined ? null : v });
   };
 })();
 """
@@ -168,10 +170,9 @@ class _JsClock(_Engine):
         super().__init__(limits)
         self.used = 0.0
 
-    def pause(self) -> float:
-        """Stop the clock (the host is answering); returns when it stopped."""
+    def pause(self) -> None:
+        """Stop the clock: the host is answering."""
         self.used = self.limits.timeout_s - (self.deadline - time.monotonic())
-        return time.monotonic()
 
     def resume(self) -> None:
         self.deadline = time.monotonic() + self.limits.timeout_s - self.used
@@ -194,8 +195,7 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
             raw = engine.call(g.get("__pr_answer"))
             if raw is not None:
                 return _value(raw, code, limits)
-            requests = [Request(r["id"], r["kind"], r["url"], r["method"], r["headers"], r["body"], r["timeout"])
-                        for r in json.loads(engine.call(g.get("__pr_take")))]
+            requests = _requests(engine.call(g.get("__pr_take")))
             if not requests:
                 raise SandboxError(Fault.THREW, "the provider's promise never settled (it waits for something that never comes)")
             engine.pause()
@@ -210,10 +210,27 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
         raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(exc))}") from None
 
 
-def _value(raw: str, code: JsCode, limits: CodeLimits) -> Any:
-    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
-        raise output_error(limits)
-    answer = json.loads(raw)
+def _requests(raw: Any) -> list[Request]:
+    """The queued requests, checked field by field (the code may have replaced the harness's functions)."""
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        items = None
+    out = []
+    for r in items if isinstance(items, list) else [None]:
+        ok = (isinstance(r, dict) and isinstance(r.get("id"), int) and r.get("kind") in ("fetch", "cache")
+              and isinstance(r.get("url"), str) and isinstance(r.get("method"), str) and isinstance(r.get("headers"), dict)
+              and all(isinstance(k, str) and isinstance(v, str) for k, v in r["headers"].items())
+              and isinstance(r.get("body"), (str, type(None))) and isinstance(r.get("timeout"), (int, float, type(None))))
+        if not ok:
+            raise SandboxError(Fault.REFUSED, "the provider's requests could not be read (it replaced the sandbox's own functions)")
+        assert isinstance(r, dict)
+        out.append(Request(r["id"], r["kind"], r["url"], r["method"], r["headers"], r["body"], r["timeout"]))
+    return out
+
+
+def _value(raw: Any, code: JsCode, limits: CodeLimits) -> Any:
+    answer = read_answer(raw, limits)
     if answer.get("fault") == "memory":
         raise memory_error(limits)
     if answer.get("fault") == "stack":
@@ -224,7 +241,7 @@ def _value(raw: str, code: JsCode, limits: CodeLimits) -> Any:
         wanted = f"no export named {code.function!r}" if code.function else "no provider"
         raise SandboxError(Fault.UNSUPPORTED, f"{code.file or 'the provider'} exports {wanted} (a class with callApi, "
                                               "an object with callApi, or a function)")
-    if "threw" in answer:
-        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(answer['threw'])}")
+    if "threw" in answer or "value" not in answer:
+        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer.get('threw', UNREADABLE)))}")
     return answer["value"]
 
