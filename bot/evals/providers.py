@@ -481,6 +481,8 @@ class Caller:
             return Completion(prompt_json(messages), finish_reason="stop", latency_ms=0.0, cost_usd=0.0)
         if spec.kind == "websocket":
             return await self._websocket(spec, messages, started)
+        if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
+            raise ProviderError(f"{spec.id}: a provider written in code answers a suite's cases only, not as a grader")
         try:
             if spec.kind == "watsonx":
                 text_only(spec.id, messages)
