@@ -152,6 +152,23 @@ export default class {
     assert head_of(cases).output == "apple-5" + 'Reply with "{{word}}"'  # context: vars and the prompt's label
 
 
+def test_node_fetch_is_the_bridges_fetch_and_other_modules_are_refused_plainly(server):
+    provider = """\
+const fetch = require('node-fetch');
+module.exports = async (prompt) => {
+  const r = await fetch('https://api.openai.com/v1/chat/completions', { method: 'POST', headers: { Authorization: 'Bearer ' + process.env.OPENAI_API_KEY },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }) });
+  return (await r.json()).choices[0].message.content;
+};
+"""
+    cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})
+    assert head_of(cases).output == "apple"
+    cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "const fs = require('fs');\nmodule.exports = () => 'x';\n"})
+    assert head_of(cases).error == ("provider file://p.js (evals/p.js): require('fs'): only require('promptfoo') (its cache.fetchWithCache) "
+                                    "and require('node-fetch') are available to a provider in the sandbox; put the rest of the code in the "
+                                    "provider's file")
+
+
 def test_errors_are_errors_and_failures_are_failures_as_in_promptfoo(server):
     provider = """\
 module.exports = class {

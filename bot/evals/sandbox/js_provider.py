@@ -75,9 +75,10 @@ _HARNESS = r"""
   const promptfoo = { cache: Object.freeze({ fetchWithCache }) };
   promptfoo.default = promptfoo;
   Object.freeze(promptfoo);
-  globalThis.require = (name) => name === "promptfoo" ? promptfoo
-    : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) is available to a "
-                  + "provider in the sandbox; put the rest of the code in the provider's file");
+  const nodeFetch = Object.freeze(Object.assign((url, init) => globalThis.fetch(url, init), { default: (url, init) => globalThis.fetch(url, init) }));
+  globalThis.require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
+    : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) and "
+                  + "require('node-fetch') are available to a provider in the sandbox; put the rest of the code in the provider's file");
   let box = null;
   globalThis.__pr_take = () => { const q = queue; queue = []; return stringify(q); };
   globalThis.__pr_deliver = (id, answerJson) => {
