@@ -59,10 +59,10 @@ class BridgeRefused(ProviderError):
 
 @dataclass(frozen=True)
 class Route:
-    """Where one request goes, and whose credentials it may carry (None: an allowlisted URL, no credentials)."""
+    """Where one request goes, and whose credentials it may carry (none: an allowlisted URL)."""
 
     target: Target
-    vendor: Vendor | None
+    owners: tuple[Vendor, ...]
 
 
 class Bridge:
@@ -132,23 +132,35 @@ class Bridge:
         except httpx.HTTPError as exc:
             return Answer(error=f"fetch {_show(request.url)}: connection failed ({type(exc).__name__})")
 
-    async def _route(self, url: str, where: str) -> Route:
+    def _destinations(self) -> list[tuple[Vendor, str | None]]:
+        """Each vendor with the base URL this run sends its requests to (the operator's, else the public API)."""
+        out = []
         for vendor in VENDORS.values():
             if vendor.wire in NO_BRIDGE:
                 continue
             try:
-                operator = self.caller.vendor_base(vendor, self.spec)
+                out.append((vendor, self.caller.vendor_base(vendor, self.spec)))
             except WireError:
-                operator = None
+                out.append((vendor, None))
+        return out
+
+    async def _route(self, url: str, where: str) -> Route:
+        destinations = self._destinations()
+        target = None
+        for vendor, base in destinations:
             public = vendor.default_base
-            if operator and under(url, operator):
-                return Route(Target(url), vendor)
-            if public and under(url, public) and url.startswith(public):
-                return Route(Target((operator or public) + url[len(public):]), vendor)
+            if base and under(url, base):
+                target = url
+            elif public and under(url, public) and url.startswith(public):
+                target = (base or public) + url[len(public):]
+            if target is not None:
+                # whose credentials may go there: every vendor whose requests go to that place (the built-in rule)
+                owners = tuple(v for v, b in destinations if b and under(target, b))
+                return Route(Target(target), owners)
         if self.caller.urls.is_allowed(url):
             try:
                 async with asyncio.timeout(self.caller.timeout_s):
-                    return Route(await self.caller.urls.target(url, "", where), None)
+                    return Route(await self.caller.urls.target(url, "", where), ())
             except UrlRefused as exc:
                 raise BridgeRefused(str(exc)) from None
             except TimeoutError:
@@ -166,9 +178,9 @@ class Bridge:
             for name, secret in self.secrets.items():
                 if placeholder(name) not in value:
                     continue
-                if route.vendor is None or name not in route.vendor.key_env:
+                if not any(name in v.key_env for v in route.owners):
                     raise BridgeRefused(f"{where}: refused: the request carries process.env.{name}, which goes only to its own "
-                                        "vendor's API" + (f" ({route.vendor.name} is another vendor)" if route.vendor else ""))
+                                        "vendor's API" + (f" (this is {route.owners[0].name}'s)" if route.owners else ""))
                 value = value.replace(placeholder(name), secret)
             out[key] = value
         return {**out, **dict(route.target.headers)}

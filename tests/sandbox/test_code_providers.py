@@ -301,6 +301,29 @@ def test_the_credential_is_never_sent_to_another_host_even_an_allowed_one(server
         other.stop()
 
 
+ANTHROPIC_PROVIDER = """\
+module.exports = async (prompt) => {
+  const r = await fetch('https://api.anthropic.com/v1/messages', { method: 'POST',
+    headers: { 'x-api-key': process.env.KEY_NAME, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-0', max_tokens: 100, messages: [{ role: 'user', content: prompt }] }) });
+  const data = await r.json();
+  return r.status === 200 ? data.content[0].text : { error: 'HTTP ' + r.status };
+};
+"""
+
+
+def test_each_credential_goes_to_its_own_vendor_only(server):
+    env = {"ANTHROPIC_BASE_URL": server, "ANTHROPIC_API_KEY": KEY}
+    own = ANTHROPIC_PROVIDER.replace("KEY_NAME", "ANTHROPIC_API_KEY")
+    assert head_of(review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": own}, env=env)).output == "apple"
+    # OpenAI's key in a request to Anthropic's API (both on the operator's server here): refused
+    other = ANTHROPIC_PROVIDER.replace("KEY_NAME", "OPENAI_API_KEY")
+    error = head_of(review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": other},
+                          env={"ANTHROPIC_BASE_URL": server.replace("127.0.0.1", "localhost"), "ANTHROPIC_API_KEY": KEY})).error
+    assert error is not None and "refused: the request carries process.env.OPENAI_API_KEY, which goes only to its own vendor's API " \
+                                 "(this is anthropic's)" in error, error
+
+
 @pytest.mark.parametrize("provider", [
     """module.exports = async () => {
   for (let i = 0; i < 100; i++) await fetch('https://api.openai.com/v1/models', { headers: { Authorization: 'Bearer ' + process.env.OPENAI_API_KEY } });
