@@ -297,6 +297,8 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes = [c for c in (test.transform, test.transform_vars) if c is not None]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
+    for provider in suite.providers:  # a provider written in code, and the code it runs on its answers
+        out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
     return out
 
 

@@ -237,6 +237,15 @@ def test_a_changed_provider_file_reruns_its_cases_and_says_why(server):
     assert "apple" not in unchanged  # the same provider code: nothing to rerun
 
 
+def test_a_providers_file_is_a_dependency_of_its_suite_so_changing_it_alone_is_under_review():
+    from bot.evals import find_dependencies
+    from bot.evals.loaded import LoadedSuites
+
+    tree = MemoryTree({SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "module.exports = () => 'apple';\n"})
+    deps = {(d.path, d.reason) for d in find_dependencies(tree, tree, [SUITE_PATH], LoadedSuites())}
+    assert ("evals/p.js", f"code of {SUITE_PATH}") in deps
+
+
 def test_a_forks_changed_provider_never_runs_and_the_rule_is_named(server):
     base = {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "module.exports = () => 'apple';\n"}
     cases = review(server, {**base, "evals/p.js": "module.exports = () => 'pwned';\n"}, base=base, same_repo=False)
