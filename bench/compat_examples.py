@@ -10,8 +10,9 @@ test's vars, transformVars and prompt functions run in the sandbox as the base b
 case errors counted. Each error is put in a class by the rule its message names, and a refused config is
 counted once, under the first class of its errors in this order:
 
-- code: runs code prompt-review does not run (providers written in code, extensions, TypeScript,
-  request transforms, session parsers, generators) — a rule, not a gap to close here;
+- code: runs code prompt-review does not run (providers in TypeScript or other languages, Python
+  providers that import packages, extensions, request transforms, session parsers, generators) — a
+  rule, not a gap to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
 - by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,
   vendor moderation, classifiers);
@@ -42,7 +43,8 @@ EXCEPTION_WORDS = ("Traceback", "Error(", "object has no attribute", "NoneType",
 CLASSES = ("code", "vendor", "by design", "multimodal", "invalid", "other")
 _RULES = (
     ("code", r"executes code|prompt function|test generator|is not a \.js or \.py file|a var computed by a code file"
-             r"|run code from the repository|would run code|exec providers run"),
+             r"|run code from the repository|would run code|exec providers run"
+             r"|a Python provider runs in the sandbox with the standard library only"),
     ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|classifier assertions|suite-level env|credentials come from the environment|templated headers"

@@ -22,7 +22,7 @@ from bot.core.parts import Parts
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
-from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, parse_provider
+from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
 from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
@@ -434,7 +434,7 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
         return []
     out = []
     for src, where, item in entries:
-        if isinstance(item, str) and item.startswith("file://") and tree is not None:
+        if isinstance(item, str) and item.startswith("file://") and tree is not None and code_provider_ref(item) is None:
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
                 spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors))
                 if spec is not None:
@@ -507,8 +507,9 @@ def _setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:
 def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:
     """Providers defined in a YAML/JSON file (`file://provider.yaml`): one mapping or a list of them."""
     if not ref.lower().endswith((".yaml", ".yml", ".json")) and not any(ch in ref for ch in "*?["):
-        why = "executes code from the PR (a provider written in code)" if is_code_ref(ref[len("file://"):]) else "must be a .yaml, .yml or .json file"
-        errors.add(located, where, f"{'refused' if 'executes' in why else 'unsupported'}: provider {ref!r}: {why}")
+        refused = provider_kind(ref)  # code the sandbox does not run (TypeScript, Go, a shell script…) says so
+        errors.add(located, where, refused if is_code_ref(ref[len("file://"):]) and isinstance(refused, str)
+                   else f"unsupported: provider {ref!r}: must be a .yaml, .yml or .json file")
         return []
     out: list[tuple[LocatedYaml, Path, Any]] = []
     for path in file_ref_paths(tree, base_dir, located, errors, where, ref, "a provider written in code"):

@@ -242,6 +242,10 @@ class Caller:
             urls=UrlPolicy.from_settings(config.allowed_base_urls, env),
         )
 
+    def vendor_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
+        """Where this run sends `vendor`'s requests: the operator's base URL, else the public API (None: neither)."""
+        return self._operator_base(vendor, spec)
+
     def _operator_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
         env = self.env
@@ -503,6 +507,8 @@ class Caller:
             return await self._websocket(spec, messages, started)
         if spec.option("api") in (LiveApi.REALTIME.value, LiveApi.LIVE.value):
             return await self._live(spec, LiveApi(spec.option("api")), messages, started)
+        if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
+            raise ProviderError(f"{spec.id}: a provider written in code answers a suite's cases only, not as a grader")
         try:
             if spec.kind == "watsonx":
                 text_only(spec.id, messages)

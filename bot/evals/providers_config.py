@@ -19,6 +19,7 @@ from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import json_path
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
+from bot.evals.providers_code_check import code_provider
 from bot.evals.providers_http import CodeReader, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import ProviderSpec
@@ -84,6 +85,8 @@ VENDORS: dict[str, Vendor] = {
     "litellm": Vendor("litellm", "openai", ("LITELLM_API_KEY",), "LITELLM_BASE_URL", None),
     "localai": Vendor("localai", "openai", (), "LOCALAI_BASE_URL", None, "none"),
     "echo": Vendor("echo", "echo", (), "", None, "none"),
+    # a provider written in code (JavaScript or Python), run in the sandbox: bot.evals.providers_code
+    "code": Vendor("code", "code", (), "", None, "none"),
     "http": Vendor("http", "http", (), "", None, "none"),
     "websocket": Vendor("websocket", "websocket", (), "", None, "none"),
     # IBM watsonx.ai: an IAM API key (exchanged for a bearer token) or a bearer token, as promptfoo reads them
@@ -131,6 +134,7 @@ PASSTHROUGH = {
     "websocket": set(),
     "watsonx": set(),  # its own keys: bot.evals.providers_more
     "echo": set(),
+    "code": set(),  # every config key is the provider's own (passed to its constructor): see parse_provider
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
 INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType",
@@ -168,7 +172,7 @@ REFUSED_PROVIDER_CONFIG = {
 }
 REFUSED_PROVIDER_PREFIXES = {
     "exec:": "exec providers run a shell command from the repository",
-    "python:": "python providers run code from the repository",
+    "python:": "a python provider names a .py file (python:provider.py[:function]), run in the sandbox",
     "golang:": "golang providers run code from the repository",
     "ruby:": "ruby providers run code from the repository",
     "package:": "package providers run code from the repository's npm packages",
@@ -184,11 +188,17 @@ def vendor_of(spec: ProviderSpec) -> Vendor:
 def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str:
     """(vendor, model, options) for a promptfoo provider id, or the message refusing it. With
     `embedding` (a grader's `embedding:` entry) OpenAI-compatible embedding ids are accepted."""
+    ref = code_provider_ref(pid)
+    if ref is not None and not embedding:
+        return "code", pid, (("ref", ref),)
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
             return f"refused: provider {pid!r}: {why}"
     if pid.lower().endswith(CODE_EXTS) or (pid.startswith("file://") and pid.rsplit(":", 1)[0].lower().endswith(CODE_EXTS)):
-        return f"refused: provider {pid!r}: executes code from the PR (a provider written in code)"
+        if ref is not None:
+            return f"unsupported: provider {pid!r}: a provider written in code answers prompts, not embeddings"
+        return (f"refused: provider {pid!r}: executes code from the PR (a provider written in code); prompt-review runs "
+                "JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox, not TypeScript or other programs")
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
     if pid.startswith(("ws://", "wss://")):
@@ -261,11 +271,26 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", "", ()
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY))
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code"}))
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
     )
+
+
+_CODE_PROVIDER_EXTS = (".js", ".cjs", ".mjs", ".py")
+
+
+def code_provider_ref(pid: str) -> str | None:
+    """`file://x.js` for a provider written in code that the sandbox runs (promptfoo's forms: file://x.js,
+    ./x.mjs, x.cjs, file://x.py[:function], python:x.py[:function]); None for any other id."""
+    path = pid[len("python:"):] if pid.startswith("python:") else pid[len("file://"):] if pid.startswith("file://") else pid
+    stem, _, name = path.partition(":") if ":" in path else (path, "", "")
+    if not stem.lower().endswith(_CODE_PROVIDER_EXTS) or (pid.startswith("python:") and not stem.endswith(".py")):
+        return None
+    if name and (stem.lower().endswith((".js", ".cjs", ".mjs")) and not pid.startswith("file://")):
+        return None
+    return f"file://{path}"
 
 
 class ProviderEntry(Shape):
@@ -328,6 +353,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
+        elif wire == "code":
+            params.append((key, value))
         elif (handled := more_config(kind, key, value, reading)) is not None:
             if handled:
                 errors.add(located, at, handled)
@@ -387,6 +414,11 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
         response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
                                             located, errors)
+    provider_code = None
+    if kind == "code":
+        provider_code = code_provider(str(opts.pop("ref")), body_where, code, located, errors)
+        if provider_code is None:
+            return None
     transform = None
     if entry.transform is not None:
         if code is None:
@@ -397,4 +429,4 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
-                        response_transform, transform, stream_response)
+                        response_transform, transform, stream_response, provider_code)

@@ -29,6 +29,7 @@ from bot.evals.comparisons import Compared, compare, comparison
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
 from bot.evals.loaded import LoadedSuites
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
+from bot.evals.providers_code import call_code_provider
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
@@ -296,6 +297,8 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes = [c for c in (test.transform, test.transform_vars) if c is not None]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
+    for provider in suite.providers:  # a provider written in code, and the code it runs on its answers
+        out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
     return out
 
 
@@ -360,8 +363,11 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
     try:
         if cancelled():
             raise Cancelled()
-        completion = await caller.complete(case.provider, case.messages or ())
         context = code_context(case, code_limits or CodeLimits())
+        if case.provider.code is not None:  # a provider written in code answers in the sandbox
+            completion = await call_code_provider(caller, case.provider, context, case.prompt.label)
+        else:
+            completion = await caller.complete(case.provider, case.messages or ())
         completion = await provider_output(case.provider, completion, context, case.suite)  # before options.transform
         outcome = await score_output(
             case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion,

@@ -81,6 +81,9 @@ class ProviderSpec:
     transform: Code | None = None
     # a websocket provider's `streamResponse`: run by the Caller on every frame until it says the answer is complete
     stream_response: Code | None = None
+    # a provider written in code (kind "code": file://x.js, file://x.py[:call_api]): it answers the prompt itself,
+    # run in the sandbox per call (bot.evals.providers_code) under the same code gate
+    code: Code | None = None
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -100,13 +103,14 @@ class ProviderSpec:
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
-        return tuple((what, code) for what, code in (("transformResponse", self.response_transform), ("transform", self.transform),
-                                                     ("streamResponse", self.stream_response)) if code is not None)
+        return tuple((what, code) for what, code in (("code", self.code), ("transformResponse", self.response_transform),
+                                                     ("transform", self.transform), ("streamResponse", self.stream_response))
+                     if code is not None)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
         """'transform', 'transformResponse': the provider's code that differs between self and other."""
         mine, theirs = dict(self.code_items()), dict(other.code_items())
-        return [w for w in ("transformResponse", "transform", "streamResponse") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
+        return [w for w in ("code", "transformResponse", "transform", "streamResponse") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
         """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""

@@ -145,9 +145,9 @@ def test_code_shapes_are_refused_as_code_not_called_unknown():
         "tests:\n  - path: file://cases.py:generate\n    config: {count: 3}\n",
         **{"provider.py": "def call_api(p, o, c): return {}\n", "cases.py": "def generate(config): return []\n"},
     )
-    assert errors == [
-        f"{PATH}:3: refused: provider 'file://provider.py:call_api': executes code from the PR (a provider written in code)",
-        f"{PATH}:4: refused: provider 'file://main.go:CallApi': executes code from the PR (a provider written in code)",
+    assert errors == [  # the Python provider runs in the sandbox (tests/compat/test_code_providers.py); Go does not
+        f"{PATH}:4: refused: provider 'file://main.go:CallApi': executes code from the PR (a provider written in code); "
+        "prompt-review runs JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox, not TypeScript or other programs",
         f"{PATH}:6: refused: file://cases.py:generate is a test generator — it would run code from the repository",
     ]
 

@@ -119,8 +119,10 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
     "providers, words",
     [
         ("  - exec:python run.py\n", "exec providers run a shell command"),
-        ("  - python:provider.py\n", "python providers run code"),
-        ("  - file://provider.js\n", "refused: provider 'file://provider.js': executes code from the PR"),
+        ("  - python:provider.sh\n", "a python provider names a .py file"),
+        ("  - file://provider.ts\n", "refused: provider 'file://provider.ts': executes code from the PR (a provider written in code); "
+                                     "prompt-review runs JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox"),
+        ("  - file://provider.js\n", "provider: provider.js does not exist"),
         ("  - id: https://example.com/api\n    config: {transformRequest: 'prompt.trim()'}\n",
          "refused: transformRequest: executes code from the PR"),
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),

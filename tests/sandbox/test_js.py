@@ -151,3 +151,15 @@ def test_attack_huge_string_growth_is_stopped():
 def test_each_call_gets_a_fresh_engine():
     run("globalThis.leak = 42;\nreturn true;")
     assert run("typeof leak === 'undefined'").passed
+
+
+@pytest.mark.parametrize("attack, passed", [
+    ("JSON.stringify = () => '{}';\nreturn true", True),  # the harness keeps its own JSON functions
+    ("globalThis.__pr_answer = () => 42;\nreturn true", False),
+    ("Object.prototype.toJSON = function () { return 1 };\nreturn true", False),
+])
+def test_attack_replacing_the_harness_functions_never_crashes_the_host_and_never_passes_a_forged_answer(attack, passed):
+    result = run_javascript(JsCode.inline(attack), "out", {})
+    assert result.passed is passed
+    if not passed:
+        assert result.threw and "could not be read" in result.reason

@@ -39,6 +39,8 @@ MAX_REASON_CHARS = 2000
 # passes a process shim to inline code) and a `require` that says plainly that modules are not loaded.
 _HARNESS = r"""
 (function () {
+  // the code may replace JSON's functions; the host reads what the originals write
+  const stringify = JSON.stringify, parse = JSON.parse;
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
   const processShim = Object.freeze({ env: Object.freeze({}) });
   globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
@@ -56,7 +58,7 @@ _HARNESS = r"""
   globalThis.__pr_run = function (fn, outputJson, contextJson) {
     box = null;
     try {
-      const r = fn(JSON.parse(outputJson), JSON.parse(contextJson), processShim);
+      const r = fn(parse(outputJson), parse(contextJson), processShim);
       if (r !== null && typeof r === "object" && typeof r.then === "function") {
         r.then((v) => { box = { ok: v }; }, (e) => { box = { err: e }; });
       } else {
@@ -68,11 +70,11 @@ _HARNESS = r"""
   };
   globalThis.__pr_answer = function () {
     if (box === null) return null;
-    if ("err" in box) return JSON.stringify(describe(box.err));
+    if ("err" in box) return stringify(describe(box.err));
     const v = box.ok;
     const type = v === null ? "null" : typeof v;
     const plain = type === "undefined" || type === "function" || type === "bigint" || type === "symbol";
-    return JSON.stringify({ type: type, value: plain ? null : v });
+    return stringify({ type: type, value: plain ? null : v });
   };
   globalThis.__pr_response = function (fn) {
     return function (output, context) { return fn(output.json, output.text, context); };
@@ -114,16 +116,39 @@ _ESM_DEFAULT = re.compile(r"^(\s*)export\s+default\s+", re.M)
 _ESM_NAMED = re.compile(r"^(\s*)export\s+((?:async\s+)?function\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)", re.M)
 
 
-def _commonjs(code: JsCode) -> str:
-    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules)."""
+_IMPORT_FORMS = re.compile(
+    r"^(?P<indent>\s*)import\s+(?:(?P<default>[A-Za-z_$][\w$]*)|\*\s*as\s+(?P<star>[A-Za-z_$][\w$]*)"
+    r"|\{(?P<names>[^}]*)\})\s+from\s*(?P<module>'[^'\n]*'|\"[^\"\n]*\")\s*;?"
+    r"|^(?P<bare_indent>\s*)import\s*(?P<bare>'[^'\n]*'|\"[^\"\n]*\")\s*;?",
+    re.M,
+)
+
+
+def _import_as_require(m: re.Match[str]) -> str:
+    if m.group("bare") is not None:
+        return f"{m.group('bare_indent')}require({m.group('bare')});"
+    module, indent = m.group("module"), m.group("indent")
+    if m.group("default"):
+        return f"{indent}const {m.group('default')} = ((m) => m && m.default !== undefined ? m.default : m)(require({module}));"
+    if m.group("star"):
+        return f"{indent}const {m.group('star')} = require({module});"
+    names = [n.strip() for n in m.group("names").split(",") if n.strip()]
+    fields = ", ".join(re.sub(r"^([\w$]+)\s+as\s+([\w$]+)$", r"\1: \2", n) for n in names)
+    return f"{indent}const {{ {fields} }} = require({module});"
+
+
+def _commonjs(code: JsCode, imports: bool = False) -> str:
+    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules). With
+    `imports` (a provider, whose `require` answers 'promptfoo'), `import … from 'm'` becomes require('m')."""
     where = code.file or "the module"
-    if _ESM_IMPORT.search(code.source):
+    source = _IMPORT_FORMS.sub(_import_as_require, code.source) if imports else code.source
+    if _ESM_IMPORT.search(source):
         raise SandboxError(
             Fault.UNSUPPORTED,
             f"{where} imports other modules; modules are not loaded in the sandbox — keep the assertion self-contained",
         )
-    names = [m.group(3) for m in _ESM_NAMED.finditer(code.source)]
-    text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", code.source)
+    names = [m.group(3) for m in _ESM_NAMED.finditer(source)]
+    text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", source)
     text = _ESM_NAMED.sub(r"\1\2 \3", text)
     return text + "".join(f"\n;module.exports.{n} = {n};" for n in names)
 
@@ -247,6 +272,23 @@ def transform_javascript(
     return answer["value"]
 
 
+UNREADABLE = "the code's answer could not be read (it replaced the sandbox's own functions)"
+
+
+def read_answer(raw: Any, limits: CodeLimits) -> dict[str, Any]:
+    """The harness's JSON answer as a mapping. The code can overwrite globals, so what comes back is checked,
+    never trusted: anything but a JSON object is an answer that could not be read."""
+    if not isinstance(raw, str):
+        return {"threw": UNREADABLE}
+    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
+        raise output_error(limits)
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return {"threw": UNREADABLE}
+    return answer if isinstance(answer, dict) else {"threw": UNREADABLE}
+
+
 def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
     """{"type", "value"} or {"threw"}; limits and refusals raise SandboxError."""
     engine = _Engine(limits)
@@ -263,9 +305,9 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
         return {"threw": _clip(str(exc))}
     if raw is None:
         return {"threw": "the returned promise never settled"}
-    if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
-        raise output_error(limits)
-    answer = json.loads(raw)
+    answer = read_answer(raw, limits)
+    if "type" not in answer and not {"fault", "unsupported", "threw"} & set(answer):
+        return {"threw": UNREADABLE}
     if answer.get("fault") == "memory":
         raise memory_error(limits)
     if answer.get("fault") == "stack":

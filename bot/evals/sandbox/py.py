@@ -138,12 +138,24 @@ def transform_python(
     return answer.get("value")
 
 
+def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | None = None) -> Any:
+    """What a provider written in Python returns for `args` (promptfoo's call_api(prompt, options, context)), as a
+    JSON value; `async def` is run to its end. It runs like an assertion: no network, standard library only.
+    Code that throws is a SandboxError (Fault.THREW): the case is an error, as in promptfoo."""
+    answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args)
+    if "threw" in answer:
+        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}")
+    return answer.get("value")
+
+
 def _evaluate(
-    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool,
+    args: list[Any] | None = None,
 ) -> dict[str, Any]:
     """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError."""
     mode = mode or isolation()
     request = {
+        "args": args,
         "kind": "file" if code.file else "inline",
         "file": code.file,
         "function": code.function,

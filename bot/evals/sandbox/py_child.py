@@ -257,6 +257,16 @@ def _jsonable(value):
     return value
 
 
+def _drive(coroutine):
+    """An `async def`'s result without asyncio (whose event loop opens a socket pair the hook refuses):
+    sent None until it returns; awaiting a real future (a sleep, I/O) fails, as nothing could answer it."""
+    while True:
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
+
+
 # Standard-library modules whose C part links a system library (libz, libbz2, liblzma) that the jail does
 # not hold: imported before the chroot, they are there inside it (`import base64` needs binascii → libz).
 PRELOADED = ("binascii", "zlib", "_bz2", "_lzma")
@@ -294,7 +304,11 @@ def main():
         fn, name = _function(request)
         if fn is None:
             report({"missing": name}, 0)
-        value = _jsonable(fn(request["output"], request["context"]))
+        args = request.get("args")
+        value = fn(*args) if isinstance(args, list) else fn(request["output"], request["context"])
+        if type(value).__name__ == "coroutine":  # an `async def` provider: run it here (no event loop, no I/O to wait on)
+            value = _drive(value)
+        value = _jsonable(value)
         answer = {"type": type(value).__name__, "value": value}
     except MemoryError:
         report({"fault": "memory"}, 0)

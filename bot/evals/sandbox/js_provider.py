@@ -1,0 +1,248 @@
+"""A provider written in JavaScript (promptfoo's custom provider: a class with `callApi`, or a plain function)
+run in a fresh QuickJS runtime per call, under the same heap, stack, time and output limits as assertions.
+
+The engine has no host functions (quickjs refuses to call into Python under a time limit). Network requests
+are therefore a conversation: `fetch` / `require('promptfoo').cache.fetchWithCache` queue a request and return
+a pending promise; when the engine has nothing left to run, the host takes the queue, answers each request
+through `send` (bot.evals.providers_code decides where it may go) and resolves the promises, and the engine
+runs on. The time limit counts the engine's own running, not the waits for answers (those have their own
+bounds in the bridge).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
+
+MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
+MAX_REQUESTS = 16  # per call: the host refuses the next one (bot.evals.providers_code)
+MAX_URL_CHARS = 8192
+
+_HARNESS = r"""
+(function () {
+  // the code may replace JSON's functions; the host reads what the originals write
+  const stringify = JSON.stringify, parse = JSON.parse;
+  const marker = %(marker)s;
+  const unsupported = (what) => { throw new Error(marker + what); };
+  const quiet = () => {};
+  globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
+  const pending = new Map();
+  let queue = [];
+  let nextId = 0;
+  const headersOf = (h) => {
+    const out = {};
+    if (h && typeof h.forEach === "function" && !Array.isArray(h)) h.forEach((v, k) => { out[String(k)] = String(v); });
+    else if (Array.isArray(h)) for (const [k, v] of h) out[String(k)] = String(v);
+    else if (h && typeof h === "object") for (const k of Object.keys(h)) out[k] = String(h[k]);
+    return out;
+  };
+  const ask = (kind, url, init, timeout) => new Promise((resolve, reject) => {
+    init = init || {};
+    if (init.body !== undefined && init.body !== null && typeof init.body !== "string")
+      throw new TypeError("fetch: the body must be a string (JSON.stringify it) in the sandbox");
+    const id = ++nextId;
+    const over = id > %(max_requests)d;  // the host refuses it: nothing of it needs to be kept
+    pending.set(id, { resolve, reject });
+    queue.push({ id, kind, url: String(url).slice(0, %(max_url)d + 1), method: String(init.method || "GET").toUpperCase().slice(0, 16),
+                 headers: over ? {} : headersOf(init.headers), body: over || init.body == null ? null : init.body,
+                 timeout: typeof timeout === "number" ? timeout : null });
+  });
+  const headerGetter = (headers) => ({
+    get: (name) => { const v = headers[String(name).toLowerCase()]; return v === undefined ? null : v; },
+    has: (name) => String(name).toLowerCase() in headers,
+    forEach: (fn) => { for (const k of Object.keys(headers)) fn(headers[k], k); },
+    entries: () => Object.entries(headers)[Symbol.iterator](),
+  });
+  globalThis.fetch = (url, init) => ask("fetch", url, init, null).then((r) => ({
+    ok: r.status >= 200 && r.status < 300, status: r.status, statusText: r.statusText, url: String(url),
+    headers: headerGetter(r.headers),
+    text: () => Promise.resolve(r.body),
+    json: () => Promise.resolve().then(() => parse(r.body)),
+  }));
+  const fetchWithCache = (url, init, timeout, format) => ask("cache", url, init, timeout).then((r) => {
+    let data = r.body;
+    if (format !== "text") {
+      try { data = parse(r.body); } catch (e) { throw new Error("Error parsing response as JSON: " + r.body.slice(0, 200)); }
+    }
+    return { data, cached: false, status: r.status, statusText: r.statusText, headers: r.headers };
+  });
+  const promptfoo = { cache: Object.freeze({ fetchWithCache }) };
+  promptfoo.default = promptfoo;
+  Object.freeze(promptfoo);
+  const nodeFetch = Object.freeze(Object.assign((url, init) => globalThis.fetch(url, init), { default: (url, init) => globalThis.fetch(url, init) }));
+  globalThis.require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
+    : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) and "
+                  + "require('node-fetch') are available to a provider in the sandbox; put the rest of the code in the provider's file");
+  let box = null;
+  globalThis.__pr_take = () => { const q = queue; queue = []; return stringify(q); };
+  globalThis.__pr_deliver = (id, answerJson) => {
+    const p = pending.get(id);
+    pending.delete(id);
+    const a = parse(answerJson);
+    if ("error" in a) p.reject(new Error(a.error)); else p.resolve(a);
+  };
+  globalThis.__pr_waiting = () => pending.size;
+  globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson) {
+    box = null;
+    try {
+      globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
+      const module = { exports: {} };
+      new Function("module", "exports", "require", source)(module, module.exports, globalThis.require);
+      const ex = name ? module.exports[name] : (module.exports && module.exports.default) || module.exports;
+      const options = parse(optionsJson);
+      const context = parse(contextJson);
+      let call;
+      if (typeof ex === "function" && ex.prototype && typeof ex.prototype.callApi === "function") {
+        const instance = new ex(options);
+        call = () => instance.callApi(prompt, context, {});
+      } else if (ex && typeof ex === "object" && typeof ex.callApi === "function") {
+        call = () => ex.callApi(prompt, context, {});
+      } else if (typeof ex === "function") {
+        call = () => ex(prompt, context, {});
+      } else {
+        box = { missing: true };
+        return;
+      }
+      Promise.resolve().then(call).then((v) => { box = { ok: v }; }, (e) => { box = { err: e }; });
+    } catch (e) {
+      box = { err: e };
+    }
+  };
+  globalThis.__pr_answer = function () {
+    if (box === null) return null;
+    if (box.missing) return stringify({ missing: true });
+    if ("err" in box) {
+      const e = box.err;
+      if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return '{"fault":"memory"}';
+      if (e instanceof RangeError && /call stack/.test(e.message)) return '{"fault":"stack"}';
+      if (e instanceof Error && e.message.startsWith(marker)) return stringify({ unsupported: e.message.slice(marker.length) });
+      return stringify({ threw: String(e) });
+    }
+    const v = box.ok;
+    return stringify({ value: v === undefined ? null : v });
+  };
+})();
+"""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the provider's code asked for (fetch or fetchWithCache), as plain values."""
+
+    id: int  # the engine's number for the pending promise
+    kind: str  # fetch | cache
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: str | None
+    timeout_ms: float | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The host's answer to a Request: a response, or `error` (the promise rejects with it)."""
+
+    status: int = 0
+    status_text: str = ""
+    headers: dict[str, str] | None = None
+    body: str = ""
+    error: str | None = None
+
+    def as_json(self) -> str:
+        if self.error is not None:
+            return json.dumps({"error": self.error})
+        return json.dumps({"status": self.status, "statusText": self.status_text, "headers": self.headers or {},
+                           "body": self.body})
+
+
+Send = Callable[[Request], Answer]  # called on the engine's thread between its runs; may block on the network
+
+
+class _JsClock(_Engine):
+    """The engine with a budget of its own running time: waits for the host's answers do not count."""
+
+    def __init__(self, limits: CodeLimits):
+        super().__init__(limits)
+        self.used = 0.0
+
+    def pause(self) -> None:
+        """Stop the clock: the host is answering."""
+        self.used = self.limits.timeout_s - (self.deadline - time.monotonic())
+
+    def resume(self) -> None:
+        self.deadline = time.monotonic() + self.limits.timeout_s - self.used
+
+
+def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: dict[str, Any], env: dict[str, str],
+                  send: Send, limits: CodeLimits | None = None) -> Any:
+    """What the provider's callApi (or function) returned, as a JSON value (None for undefined). Raises
+    SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case is an error)."""
+    limits = limits or CodeLimits()
+    engine = _JsClock(limits)
+    g = engine.ctx
+    try:
+        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env)),
+                                "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
+        engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
+                    prompt, json.dumps(context, default=str))
+        for _ in range(MAX_ROUNDS):
+            engine.settle()
+            raw = engine.call(g.get("__pr_answer"))
+            if raw is not None:
+                return _value(raw, code, limits)
+            requests = _requests(engine.call(g.get("__pr_take")))
+            if not requests:
+                raise SandboxError(Fault.THREW, "the provider's promise never settled (it waits for something that never comes)")
+            engine.pause()
+            answers = [(r, send(r)) for r in requests]
+            engine.resume()
+            for request, answer in answers:
+                engine.call(g.get("__pr_deliver"), request.id, answer.as_json())
+        raise SandboxError(Fault.REFUSED, f"the provider kept asking for more after {MAX_ROUNDS} rounds of requests")
+    except _Threw as exc:
+        if _UNSUPPORTED in str(exc):
+            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
+        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(exc))}") from None
+
+
+def _requests(raw: Any) -> list[Request]:
+    """The queued requests, checked field by field (the code may have replaced the harness's functions)."""
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        items = None
+    out = []
+    for r in items if isinstance(items, list) else [None]:
+        ok = (isinstance(r, dict) and isinstance(r.get("id"), int) and r.get("kind") in ("fetch", "cache")
+              and isinstance(r.get("url"), str) and isinstance(r.get("method"), str) and isinstance(r.get("headers"), dict)
+              and all(isinstance(k, str) and isinstance(v, str) for k, v in r["headers"].items())
+              and isinstance(r.get("body"), (str, type(None))) and isinstance(r.get("timeout"), (int, float, type(None))))
+        if not ok:
+            raise SandboxError(Fault.REFUSED, "the provider's requests could not be read (it replaced the sandbox's own functions)")
+        assert isinstance(r, dict)
+        out.append(Request(r["id"], r["kind"], r["url"], r["method"], r["headers"], r["body"], r["timeout"]))
+    return out
+
+
+def _value(raw: Any, code: JsCode, limits: CodeLimits) -> Any:
+    answer = read_answer(raw, limits)
+    if answer.get("fault") == "memory":
+        raise memory_error(limits)
+    if answer.get("fault") == "stack":
+        raise stack_error()
+    if "unsupported" in answer:
+        raise SandboxError(Fault.UNSUPPORTED, _clip(answer["unsupported"]))
+    if answer.get("missing"):
+        wanted = f"no export named {code.function!r}" if code.function else "no provider"
+        raise SandboxError(Fault.UNSUPPORTED, f"{code.file or 'the provider'} exports {wanted} (a class with callApi, "
+                                              "an object with callApi, or a function)")
+    if "threw" in answer or "value" not in answer:
+        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer.get('threw', UNREADABLE)))}")
+    return answer["value"]
+
