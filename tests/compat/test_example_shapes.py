@@ -330,9 +330,10 @@ def test_claude_on_vertex_speaks_the_messages_api_and_other_vertex_families_are_
                     "messages": [{"role": "user", "content": "x"}]}
     answer = {"content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 2}}
     assert (parse(claude, answer).text, parse(claude, answer).finish_reason) == ("Hi.", "stop")
-    errors = refused("prompts: ['{{q}}']\nproviders: ['vertex:llama-3.2-90b-vision-instruct-maas']\n")
-    assert errors == [f"{PATH}:2: unsupported: provider 'vertex:llama-3.2-90b-vision-instruct-maas': on Vertex, prompt-review "
-                      "calls Gemini (generateContent) and Claude (the messages API); other model families (Llama, Mistral, …) are not part of it"]
+    errors = refused("prompts: ['{{q}}']\nproviders: ['vertex:mistral-large-2411']\n")
+    assert errors == [f"{PATH}:2: unsupported: provider 'vertex:mistral-large-2411': on Vertex, prompt-review calls Gemini "
+                      "(generateContent), Claude (the messages API) and Llama (the OpenAI-compatible endpoint); other model "
+                      "families (Mistral, PaLM, …) are not part of it"]
 
 
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
