@@ -1,5 +1,5 @@
 // The output promptfoo itself makes of an OpenAI-style answer (chat completions of OpenAI, Azure and Mistral, and
-// the responses API): the provenance of the outputs pinned in tests/compat/test_openai_outputs.py.
+// the responses API): the provenance of the outputs pinned in tests/compat/test_vendor_outputs.py.
 // Usage: PROMPTFOO_CACHE_ENABLED=false node bench/answers_oracle.mjs <promptfoo dist/src/index.js> < cases.json
 // cases.json: [{"provider": "openai:chat:gpt-4.1-mini", "config": {...}, "response": {...the vendor's JSON answer}}, ...]
 // Each answer is served from a loopback HTTP server the provider is pointed at; nothing leaves the machine.
@@ -24,6 +24,9 @@ process.env.MISTRAL_API_KEY = "oracle";
 process.env.AZURE_API_KEY = "oracle";
 process.env.ANTHROPIC_API_KEY = "oracle";
 process.env.GEMINI_API_KEY = "oracle";
+process.env.GROQ_API_KEY = "oracle";
+process.env.DEEPSEEK_API_KEY = "oracle";
+process.env.OPENROUTER_API_KEY = "oracle";
 const results = [];
 for (const c of cases) {
   current = c.response;

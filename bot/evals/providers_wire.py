@@ -274,6 +274,7 @@ def _wire(spec: ProviderSpec) -> str:
 
 _OPENAI_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "tool_calls", "function_call": "tool_calls"}
 _ANTHROPIC_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
+_GEMINI_BLOCKED = {"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"}
 _GEMINI_FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
                   "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter"}
 _BEDROCK_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -363,11 +364,17 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
             raise WireError(f"{spec.id}: response has no candidates[0]") from None
         if not isinstance(candidate, dict):
             raise WireError(f"{spec.id}: candidates[0] is not an object")
-        parts = (candidate.get("content") or {}).get("parts") if isinstance(candidate.get("content"), dict) else []
-        text = "".join(p["text"] for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought"))
-        structured = isinstance(parts, list) and any(isinstance(p, dict) and "text" not in p for p in parts)
+        if candidate.get("finishReason") in _GEMINI_BLOCKED:  # promptfoo: an error, not an answer
+            raise WireError(f"{spec.id}: the answer was blocked (finish reason {candidate['finishReason']})")
+        parts = _mapping(candidate.get("content")).get("parts")
+        if not isinstance(parts, list):
+            raise WireError(f"{spec.id}: no output in the answer (candidates[0].content.parts)")
+        # promptfoo joins the text of every part, thought summaries included; an answer with a part that is not
+        # text (a functionCall) is the parts themselves
+        text = "".join(str(p["text"]) for p in parts if isinstance(p, dict) and "text" in p)
+        structured = any(not (isinstance(p, dict) and "text" in p) for p in parts)
         if structured:
-            text = js_json(parts)  # promptfoo's output for an answer that is not all text (functionCall)
+            text = js_json(parts)
         meta = _mapping(data.get("usageMetadata"))
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
                       _finish(candidate.get("finishReason"), _GEMINI_FINISH), structured=structured)
@@ -382,8 +389,15 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         message = data.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
             raise WireError(f"{spec.id}: response has no message.content")
-        return Parsed(message["content"], _count(data.get("prompt_eval_count")), _count(data.get("eval_count")),
-                      _finish(data.get("done_reason"), _OLLAMA_FINISH))
+        content, text, structured = message["content"], message["content"], False
+        calls = message.get("tool_calls")
+        if isinstance(calls, list) and calls:  # promptfoo: the calls (arguments as JSON text), beside any text
+            listed = [{"function": {"name": _mapping(_mapping(c).get("function")).get("name"),
+                                    "arguments": args if isinstance(args := _mapping(_mapping(c).get("function")).get("arguments"), str)
+                                    else js_json(args)}} for c in calls]
+            text, structured = js_json({"content": content, "tool_calls": listed} if content.strip() else listed), True
+        return Parsed(text, _count(data.get("prompt_eval_count")), _count(data.get("eval_count")),
+                      _finish(data.get("done_reason"), _OLLAMA_FINISH), structured=structured)
     raise WireError(f"{spec.id}: no wire format for {spec.kind}")
 
 
