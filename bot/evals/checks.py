@@ -142,7 +142,7 @@ def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec
     """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …})."""
     if isinstance(value, dict) and "id" not in value and value and set(value) <= {"config", "label"}:
         errors.add(located, where, "a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
-                                   "name no model (promptfoo would grade with its default OpenAI model)")
+                                   "name no model (promptfoo 0.121 ends every graded case with \"Invalid provider definition\" on it)")
         return None, None
     if isinstance(value, dict) and "id" in value and "embedding" in value:  # a grader, and its embedding model beside it
         text_spec = parse_provider({k: v for k, v in value.items() if k != "embedding"}, located, where, errors)

@@ -455,7 +455,7 @@ def test_a_grader_of_settings_without_an_id_says_it_names_no_model():
     errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
                      "defaultTest:\n  options:\n    provider:\n      config: {temperature: 0.7}\n")
     assert errors == [f"{PATH}:5: a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
-                      "name no model (promptfoo would grade with its default OpenAI model)"]
+                      "name no model (promptfoo 0.121 ends every graded case with \"Invalid provider definition\" on it)"]
 
 
 def test_an_answer_that_is_an_object_reads_as_javascripts_json_for_text_checks():
