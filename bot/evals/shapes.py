@@ -6,6 +6,7 @@ file, tests, prompts) and providers_config (a provider entry)."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -95,7 +96,8 @@ class Shape(BaseModel):
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
-        return f"unknown key {key!r} (supported: {', '.join(cls.supported())})"
+        near = difflib.get_close_matches(str(key), cls.supported(), n=1)
+        return f"unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else "") + f" (supported: {', '.join(cls.supported())})"
 
     def given(self) -> dict[str, Any]:
         """The keys the file set, by their promptfoo names, with their values."""

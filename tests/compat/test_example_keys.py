@@ -25,3 +25,8 @@ def test_include_metrics_is_an_option_promptfoo_ignores_and_so_does_the_review()
     suite = "prompts: ['{{q}}']\nproviders: [openai:gpt-4.1-mini]\ndefaultTest:\n  options:\n    includeMetrics: true\ntests:\n  - vars: {q: hi}\n"
     assert errors_of(suite) == []
     assert errors_of(suite.replace("includeMetrics", "includeMetricz"))[0].endswith("(did you mean 'includeMetrics'?)")
+
+
+def test_an_unknown_top_level_key_suggests_the_nearest_one():
+    errors = errors_of("prompts: ['{{q}}']\nproviders: [openai:gpt-4.1-mini]\ntests:\n  - vars: {q: hi}\noutputs:\n  - type: csv\n")
+    assert len(errors) == 1 and errors[0].startswith(f"{PATH}:5 (outputs): unknown key 'outputs' (did you mean 'outputPath'?) (supported: "), errors

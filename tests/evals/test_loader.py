@@ -153,7 +153,7 @@ def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
 def test_unknown_keys_are_errors_not_silently_ignored():
     suite = "prompts: [file://prompts/system.md]\nprovider: [openai:chat:gpt-4o]\ntests:\n  - vars: {question: q}\n    asert: []\n"
     errors = errors_of(suite)
-    assert any(line == 2 and msg.startswith("unknown key 'provider' (supported: ") for _, line, msg in errors)
+    assert any(line == 2 and msg.startswith("unknown key 'provider' (did you mean 'providers'?) (supported: ") for _, line, msg in errors)
     assert any(line == 5 and "unknown test key 'asert'" in msg for _, line, msg in errors)
 
 
