@@ -1,7 +1,7 @@
 """Load a promptfoo-format suite from a FileTree into a `Suite`, collecting every problem as a
-SourceError with file and line. javascript/python assertions and transforms are read here and run
-later in bot.evals.sandbox, gated by where the code comes from; other code (prompt functions,
-extensions, generators) is refused.
+SourceError with file and line. javascript/python assertions, transforms and prompt functions are read
+here and run later in bot.evals.sandbox, gated by where the code comes from; test generators run here,
+under the same gate (bot.evals.generators); other code (extensions, hooks) is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.core.parts import Parts
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
+from bot.evals.generators import NOT_DECIDED, LoadCode
 from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, parse_provider
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
@@ -44,13 +45,15 @@ def _parse_suite_yaml(raw: bytes, path: str) -> LocatedYaml:
 
 
 def load_suite(
-    tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None
+    tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None,
+    code: LoadCode = NOT_DECIDED,
 ) -> tuple[Suite | None, list[SourceError]]:
     """Parse the suite at `path`; returns (suite, errors). A suite with errors is None.
 
     `limits` is the repo config's `limits:` block (defaults when None): prompt files past
     `max_prompt_bytes` are errors, never read whole; `max_cases` (default `limits.max_cases`) bounds
-    the tests the suite expands to, checked before expanding."""
+    the tests the suite expands to, checked before expanding. `code` says which test generators run (the
+    base branch's always, the PR's by the code gate: bot.evals.generators.CodePolicy); none by default."""
     if max_cases is None:
         max_cases = (limits or LimitsConfig()).max_cases
 
@@ -78,7 +81,7 @@ def load_suite(
             if not any(prompt_ref_matches(wanted, label) for label in labels):
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
-    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
+    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code)
     _check_test_filters(tests, labels, providers, errors)
     if errors.errors or top is None:
         return None, errors.errors

@@ -22,6 +22,7 @@ from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
+from bot.evals.generators import NOT_DECIDED, LoadCode, generated_tests
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, TestSpec
@@ -33,10 +34,11 @@ _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$
 
 def load_tests(
     tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_cases: int = DEFAULT_MAX_CASES,
-    max_var_bytes: int = LimitsConfig().max_prompt_bytes,
+    max_var_bytes: int = LimitsConfig().max_prompt_bytes, code: LoadCode = NOT_DECIDED,
 ) -> list[TestSpec]:
     """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
-    error naming the test that passes it, found by counting before anything is expanded."""
+    error naming the test that passes it, found by counting before anything is expanded. Test generators
+    run as `code` allows (bot.evals.generators)."""
     data = located.data
     default_where: Path = ("defaultTest",)
     default_src, default = located, data.get("defaultTest") or {}
@@ -65,11 +67,14 @@ def load_tests(
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
     for where, item in entries:
-        if _is_path_entry(item):  # {path, config}: config only reaches a generator, which is code (refused)
-            where = where + ("path",)
+        config = None
+        if _is_path_entry(item):  # {path, config}: the config reaches a generator (a data file has no use for it)
+            where, config = where + ("path",), item.get("config")
             item = item["path"] if item["path"].startswith("file://") else "file://" + item["path"]
         if isinstance(item, dict):
             sources.append((located, where, item))
+        elif isinstance(item, str) and item.startswith("file://") and is_code_ref(item[len("file://"):]):
+            sources.extend(generated_tests(tree, base_dir, located, where, item, config, errors, code, max_cases))
         elif isinstance(item, str):
             sources.extend(_tests_from_ref(tree, base_dir, located, where, item, errors))
         else:

@@ -18,6 +18,8 @@ from typing import Any
 
 import quickjs
 
+from bot.core import safejson
+
 from bot.evals.sandbox.result import (
     CodeLimits,
     CodeResult,
@@ -29,11 +31,13 @@ from bot.evals.sandbox.result import (
     stack_error,
     threw,
     timeout_error,
+    too_deep_error,
 )
 
 LANGUAGE = "JavaScript"
 _UNSUPPORTED = "prompt-review-sandbox:unsupported:"
 MAX_REASON_CHARS = 2000
+MAX_ANSWER_DEPTH = 64  # nesting of what the code returns (with the answer's own wrapper)
 
 # The only globals user code sees beyond the language's own: a `process` with an empty env (promptfoo
 # passes a process shim to inline code) and a `require` that says plainly that modules are not loaded.
@@ -265,7 +269,10 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
         return {"threw": "the returned promise never settled"}
     if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
         raise output_error(limits)
-    answer = json.loads(raw)
+    try:
+        answer = safejson.loads(raw, MAX_ANSWER_DEPTH)
+    except safejson.JsonTooDeep:
+        raise too_deep_error() from None
     if answer.get("fault") == "memory":
         raise memory_error(limits)
     if answer.get("fault") == "stack":
