@@ -1,7 +1,8 @@
-"""Test generators: promptfoo's `tests: file://gen.py:fn` and `file://gen.js[:fn]`, code that returns the
-suite's tests. They run while the suite is loaded, in the sandbox, under the same gate as any suite code
-(the base branch's code always, the PR's by `evals.run_pr_code`, a fork's never); what they return is
-hostile data, bounded before it is read and checked like tests written in a file.
+"""Code that makes a suite's data. Test generators (promptfoo's `tests: file://gen.py:fn`, `file://gen.js[:fn]`)
+return the suite's tests: they run while the suite is loaded, in the sandbox, under the same gate as any
+suite code (the base branch's code always, the PR's by `evals.run_pr_code`, a fork's never); what they
+return is hostile data, bounded before it is read and checked like tests written in a file. A var computed
+by code (`context: file://load_context.py`) is read here and run with the case (bot.evals.select).
 """
 
 from __future__ import annotations
@@ -122,22 +123,7 @@ def generated_tests(
         return []
     source = raw.decode("utf-8", errors="replace")
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
-    runnable: JsCode | PyCode
-    if RUNS[ext] == "python":
-        function = name or "generate_tests"
-        # the sandbox calls (output, context); promptfoo calls fn(*args): a wrapper after the file's own lines
-        runnable = PyCode(f"{source}\n\ndef __pr_generate(output, context):\n    return {function}(*output)\n",
-                          file=path, function="__pr_generate")
-    else:
-        # the export (a named one, the module's function or default export), called with the args when it is a
-        # function, else the exported value itself (a module exporting the tests); read when called, after any
-        # `export` the sandbox rewrites at the end of the module
-        pick = f"ex[{name!r}]" if name else "(typeof ex === 'function' || !ex || ex.default === undefined ? ex : ex.default)"
-        runnable = JsCode(
-            f"{source}\n;module.exports.__pr_generate = async function (args) {{ const ex = module.exports; const t = {pick}; "
-            "return typeof t === 'function' ? await t(...args) : t; };\n",
-            file=path, function="__pr_generate",
-        )
+    runnable = spread_call(RUNS[ext], source, path, name, "generate_tests", exported_value=True)
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
     try:
         value = transform_sync(runnable, args, {}, code.limits)
@@ -164,6 +150,50 @@ def generated_tests(
         else:
             errors.add(doc, (i,), "a generated test must be a mapping with vars and assert")
     return out
+
+
+def spread_call(language: str, source: str, path: str, name: str | None, python_default: str,
+                exported_value: bool = False) -> JsCode | PyCode:
+    """Code that calls a file's function with the positional arguments given as the sandbox's `output` (a
+    list), as promptfoo calls generators and var functions: Python's `name` (default `python_default`);
+    JavaScript's named export, else the module's function or default export — or, with `exported_value`,
+    an exported value that is not a function, as it is. The wrapper is the same for the same file on either
+    side, so the code's identity is still its file's."""
+    if language == "python":
+        # the sandbox calls (output, context): a wrapper after the file's own lines
+        return PyCode(f"{source}\n\ndef __pr_call(output, context):\n    return {name or python_default}(*output)\n",
+                      file=path, function="__pr_call")
+    # read when called, after any `export` the sandbox rewrites at the end of the module
+    pick = f"ex[{name!r}]" if name else "(typeof ex === 'function' || !ex || ex.default === undefined ? ex : ex.default)"
+    value = "t" if exported_value else "undefined"
+    return JsCode(
+        f"{source}\n;module.exports.__pr_call = async function (args) {{ const ex = module.exports; const t = {pick}; "
+        f"return typeof t === 'function' ? await t(...args) : {value}; }};\n",
+        file=path, function="__pr_call",
+    )
+
+
+def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, ref: str, errors: Collector) -> JsCode | PyCode | None:
+    """The code of a var whose value is `file://x.py[:fn]` or `file://x.js[:fn]` (promptfoo: Python's `get_var`
+    called as get_var(var_name, prompt, other_vars); JavaScript's function export as fn(var_name, prompt,
+    other_vars, provider)), read from this side's tree; it runs when the case is expanded, under the code gate."""
+    m = _REF.match(ref[len("file://"):])
+    ext = m["ext"].lower() if m else ""
+    if m is None or ext not in RUNS:
+        errors.add(located, where, f"unsupported: {ref} is a var computed by code prompt-review does not run "
+                                   "(it runs JavaScript .js/.cjs/.mjs and Python .py in its sandbox; TypeScript and other code are not run)")
+        return None
+    path = resolve(base_dir, m["path"])
+    try:
+        raw = None if path is None else read_bounded(tree, path, errors.max_file_bytes)
+    except FileTooLarge as exc:
+        errors.add(located, where, f"var code file {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+        return None
+    if path is None or raw is None:
+        errors.add(located, where, f"var code file {m['path']!r} not found")
+        return None
+    return spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
 
 
 def _values(value: Any, limit: int) -> int:

@@ -297,6 +297,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
             out.append(Dependency(test.file, suite.path, "test generator" if is_code_ref(test.file) else "test data"))
         out += [Dependency(f, suite.path, "var file") for f in test.var_files.values()]
         codes = [c for c in (test.transform, test.transform_vars) if c is not None]
+        codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
     return out

@@ -54,6 +54,7 @@ class CaseInput:
             out.append(("prompt function", self.prompt.code))
         if self.test.transform_vars is not None:
             out.append(("options.transformVars", self.test.transform_vars))
+        out.extend((f"var {name} computed by code", code) for name, code in self.test.var_code)
         if self.test.transform is not None:
             out.append(("options.transform", self.test.transform))
         for a in self.asserts:
@@ -182,12 +183,14 @@ def expand(
     for test, test_id in zip(suite.tests, stable_test_ids(suite.tests)):
         for prompt_index, prompt in enumerate(suite.prompts):
             error, error_kind, vars_ = None, CheckError.RENDER, dict(test.vars)
-            refused = gate.refusal((("options.transformVars", test.transform_vars),)) if test.transform_vars else None
+            refused = gate.refusal(_vars_code(test))
             try:
                 if refused:
                     raise _CodeStopped(SourceError(test.file, refused, test.line))
                 if test.transform_vars is not None:
                     vars_ = _transform_vars(test, prompt, vars_, gate.limits)
+                if test.var_code:
+                    vars_ = _computed_vars(test, prompt, vars_, gate.limits)
                 vars_ = promptfoo_vars(vars_)
                 messages: Messages | None = renderer.render(with_affixes(prompt, test), vars_) if prompt.code is None else None
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
@@ -251,6 +254,32 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
         kind = "null" if value is None else type(value).__name__
         raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text or a list of {{role, content}} messages; "
                                                  f"it returned {kind} ({exc.errors[0].message})")) from None
+
+
+def _vars_code(test: TestSpec) -> tuple[tuple[str, Code], ...]:
+    """The code that makes a test's vars before its prompt is rendered: transformVars, vars computed by code."""
+    found = (("options.transformVars", test.transform_vars),) if test.transform_vars is not None else ()
+    return found + tuple((f"var {name} computed by code", code) for name, code in test.var_code)
+
+
+def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+    """promptfoo's vars computed by code, in the order of the test's vars: Python's get_var(var_name, prompt,
+    other_vars) and JavaScript's fn(var_name, prompt, other_vars, provider) return {output} (the var's value)
+    or {error} (the case's error); `prompt` is the prompt as written, `other_vars` the vars so far."""
+    out = dict(vars_)
+    for name, code in test.var_code:
+        where = f"var {name} ({code.file})"
+        try:
+            result = transform_sync(code, [name, prompt.template, out], {}, limits)
+        except SandboxError as exc:
+            raise _CodeStopped(SourceError(test.file, f"{where}: {exc.message}", test.line)) from None
+        if isinstance(result, dict) and result.get("error"):
+            raise _CodeStopped(SourceError(test.file, f"{where} returned an error: {str(result['error'])[:500]}", test.line))
+        if not isinstance(result, dict) or "output" not in result:
+            kind = "null" if result is None else type(result).__name__
+            raise _CodeStopped(SourceError(test.file, f"{where} must return {{output}} (the value) or {{error}}; it returned {kind}", test.line))
+        out[name] = result["output"]
+    return out
 
 
 def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
@@ -446,6 +475,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
     found = set()
     for t in suite.tests:
         found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
+        found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
     found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}

@@ -271,6 +271,9 @@ class TestSpec:
     default_asserts: bool | None = None
     # options.factuality: category (A–E) → score, as set by the test or defaultTest; load_tests binds it
     factuality: tuple[tuple[str, float], ...] | None = None
+    # vars computed by code (`context: file://load_context.py`): (name, code), run when the case is expanded,
+    # after options.transformVars, as get_var(name, prompt, other_vars); the var's value is its file:// ref until then
+    var_code: tuple[tuple[str, Code], ...] = ()
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

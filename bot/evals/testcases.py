@@ -22,7 +22,7 @@ from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
-from bot.evals.generators import NOT_DECIDED, LoadCode, generated_tests
+from bot.evals.generators import NOT_DECIDED, LoadCode, generated_tests, var_code
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, TestSpec
@@ -122,6 +122,10 @@ def load_tests(
                         for k, path in {**(dflt.var_files if dflt else {}), **spec.var_files}.items()
                         if k in spec.var_files or k not in spec.vars
                     },
+                    var_code=tuple({
+                        k: c for k, c in {**dict(dflt.var_code if dflt else ()), **dict(spec.var_code)}.items()
+                        if k in dict(spec.var_code) or k not in spec.vars
+                    }.items()),
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
                     store_output_as=spec.store_output_as,
@@ -416,6 +420,11 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         if isinstance(v, str) and v.startswith("file://") and not _is_glob(v)
         and (target := resolve(base_dir, v[len("file://"):])) is not None
     }
+    var_codes = {
+        str(k): code for k, v in vars_.items()
+        if isinstance(v, str) and v.startswith("file://") and is_code_ref(v[len("file://"):])
+        and (code := var_code(tree, base_dir, located, where + ("vars", k), v, errors)) is not None
+    }
     vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors, max_var_bytes) for k, v in vars_.items()}
     asserts = []
     for i, a in enumerate(entry.assert_ or []):
@@ -448,7 +457,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files, embedder, rubric, transform, transform_vars, store_as,
+                    var_files, embedder, rubric, transform, transform_vars, store_as, var_code=tuple(var_codes.items()),
                     providers=None if entry.providers is None else tuple(entry.providers),
                     prompts=None if entry.prompts is None else tuple(entry.prompts),
                     prefix=(options.prefix or "") if options else "", suffix=(options.suffix or "") if options else "",
@@ -501,9 +510,8 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
     """A var's value; a `file://` var is read only up to `limit` bytes (limits.max_prompt_bytes)."""
     if isinstance(value, str) and value.startswith("file://"):
         ref = value[len("file://"):]
-        if is_code_ref(ref):
-            errors.add(located, where, code_refusal("a var computed by a code file"))
-            return ""
+        if is_code_ref(ref):  # computed by code when the case is expanded (TestSpec.var_code); read by var_code
+            return value
         if _is_glob(ref):  # one value per matching file: the test runs once per file (promptfoo)
             found = expand_refs(tree, base_dir, ref)
             if isinstance(found, str):
