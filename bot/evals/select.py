@@ -212,6 +212,14 @@ def expand(
                         case_messages, case_error = None, exc.error
                         case_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
                         errors[str(exc.error)] = exc.error
+                prompt_code = provider.prompt_transform
+                if prompt_code is not None and case_error is None and case_messages is not None \
+                        and not gate.refusal((("provider prompt transform", prompt_code),)):  # refused: an error below, not run
+                    try:
+                        case_messages = _transformed_prompt(prompt_code, prompt, provider, case_messages, vars_, gate.limits, suite.path)
+                    except RenderError as exc:
+                        case_messages, case_error, case_kind = None, exc.error, CheckError.ASSERTION
+                        errors[str(exc.error)] = exc.error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
@@ -280,6 +288,33 @@ def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], li
             raise _CodeStopped(SourceError(test.file, f"{where} must return {{output}} (the value) or {{error}}; it returned {kind}", test.line))
         out[name] = result["output"]
     return out
+
+
+def prompt_text(prompt: PromptSpec, messages: Messages) -> str:
+    """The prompt as promptfoo hands it to a provider: a text prompt's text, a chat prompt's JSON."""
+    if len(messages) == 1 and messages[0][0] == "user" and prompt.format == "text":
+        return messages[0][1] if isinstance(messages[0][1], str) else json.dumps(messages[0][1], ensure_ascii=False)
+    return json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+
+
+def _transformed_prompt(code: Code, prompt: PromptSpec, provider: ProviderSpec, messages: Messages, vars_: dict[str, Any],
+                        limits: CodeLimits, suite_path: str) -> Messages:
+    """A SageMaker provider's prompt transform, as promptfoo applies it before the call: called with the prompt
+    (text, or a chat prompt's JSON) and {vars, prompt}; text is the prompt sent, an object its JSON, nothing
+    (null or undefined) leaves the prompt as it was. A failure is the case's error at the provider's line
+    (promptfoo logs it and sends the prompt untransformed: a case that could not be checked is not run here)."""
+    text = prompt_text(prompt, messages)
+    context = {"vars": vars_, "prompt": {"raw": prompt.template, "label": prompt.label}}
+    where = f"transform of provider {provider.slot}" + (f" ({code.file})" if code.file else "")
+    try:
+        value = transform_sync(code, text, context, limits)
+    except SandboxError as exc:
+        raise _CodeStopped(SourceError(suite_path, f"{where}: {exc.message}", provider.line)) from None
+    if value is None:
+        return messages
+    if not isinstance(value, str):  # JavaScript's JSON.stringify / String()
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":")) if isinstance(value, (dict, list)) else _js_string(value)
+    return (("user", value),)
 
 
 def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:

@@ -81,6 +81,9 @@ class ProviderSpec:
     transform: Code | None = None
     # a websocket provider's `streamResponse`: run by the Caller on every frame until it says the answer is complete
     stream_response: Code | None = None
+    # a SageMaker provider's `config.transform`: the rendered prompt → the prompt sent (promptfoo's prompt transform),
+    # run when the case is expanded (bot.evals.select), under the code gate
+    prompt_transform: Code | None = None
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -101,12 +104,13 @@ class ProviderSpec:
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
         return tuple((what, code) for what, code in (("transformResponse", self.response_transform), ("transform", self.transform),
-                                                     ("streamResponse", self.stream_response)) if code is not None)
+                                                     ("streamResponse", self.stream_response),
+                                                     ("prompt transform", self.prompt_transform)) if code is not None)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
         """'transform', 'transformResponse': the provider's code that differs between self and other."""
         mine, theirs = dict(self.code_items()), dict(other.code_items())
-        return [w for w in ("transformResponse", "transform", "streamResponse") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
+        return [w for w in ("transformResponse", "transform", "streamResponse", "prompt transform") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
         """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""
