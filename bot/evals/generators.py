@@ -25,6 +25,8 @@ _REF = re.compile(r"(?P<path>[^:]+?\.(?P<ext>[A-Za-z]+))(?::(?P<name>[A-Za-z_$][
 RUNS = {"py": "python", "js": "javascript", "cjs": "javascript", "mjs": "javascript"}
 # values (mapping keys, values and items) one generator may return: as many as a test file may hold
 MAX_VALUES = DEFAULT_LIMITS.max_nodes
+# generators one suite may list: each runs up to limits.code_timeout_s while the suite loads
+MAX_GENERATORS = 20
 
 
 @dataclass(frozen=True)

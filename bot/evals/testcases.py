@@ -22,7 +22,7 @@ from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
-from bot.evals.generators import NOT_DECIDED, LoadCode, generated_tests, var_code
+from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, TestSpec
@@ -66,6 +66,7 @@ def load_tests(
     if entries is None:
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
+    generators = 0
     for where, item in entries:
         config = None
         if _is_path_entry(item):  # {path, config}: the config reaches a generator (a data file has no use for it)
@@ -74,6 +75,11 @@ def load_tests(
         if isinstance(item, dict):
             sources.append((located, where, item))
         elif isinstance(item, str) and item.startswith("file://") and is_code_ref(item[len("file://"):]):
+            generators += 1
+            if generators > MAX_GENERATORS:  # each may run up to limits.code_timeout_s: their number is bounded too
+                errors.add(located, where, f"more than {MAX_GENERATORS} test generators in one suite; merge them into fewer "
+                                           "functions (one may return every test)")
+                return []
             sources.extend(generated_tests(tree, base_dir, located, where, item, config, errors, code, max_cases))
         elif isinstance(item, str):
             sources.extend(_tests_from_ref(tree, base_dir, located, where, item, errors))

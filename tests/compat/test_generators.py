@@ -104,9 +104,20 @@ def test_a_generator_returning_more_tests_than_max_cases_is_refused_before_they_
                                                          "per suite; raise `limits.max_cases` in .github/prompt-review.yml if they are all wanted")]
 
 
-def test_a_generator_returning_a_deeply_nested_value_is_stopped_not_read():
-    _, errors = load("  - file://gen.py:deep\n", {"evals/gen.py": PY_GEN})
-    assert [(e.line, e.message) for e in errors] == [(4, "test generator file://gen.py:deep: the code returned a value nested deeper "
+def test_a_suite_listing_more_generators_than_the_bound_is_refused_before_running_the_rest():
+    entries = "".join(f"  - path: file://gen.py:many\n    config: {{n: 1}}\n" for _ in range(25))
+    _, errors = load(entries, {"evals/gen.py": PY_GEN})
+    assert [(e.line, e.message) for e in errors] == [(44, "more than 20 test generators in one suite; merge them into fewer "
+                                                          "functions (one may return every test)")]
+
+
+@pytest.mark.parametrize("ref, files", [
+    ("file://gen.py:deep", {"evals/gen.py": PY_GEN}),
+    ("file://deep.js", {"evals/deep.js": "module.exports = () => { let v = 'x'; for (let i = 0; i < 200; i++) v = [v]; return [{vars: {v}}]; };\n"}),
+])
+def test_a_generator_returning_a_deeply_nested_value_is_stopped_not_read(ref, files):
+    _, errors = load(f"  - {ref}\n", files)
+    assert [(e.line, e.message) for e in errors] == [(4, f"test generator {ref}: the code returned a value nested deeper "
                                                          "than the sandbox reads (64 levels) and was stopped")]
 
 
