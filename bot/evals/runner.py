@@ -183,7 +183,9 @@ async def run_evals(
             """promptfoo's storeOutputAs: the suite's cases in order, each rendered with the outputs the
             tests before it stored (per repeat); identical runs still share a job and the cache."""
             nonlocal done
-            renderer = Renderer(request.base if side == "base" else request.head, bounds)
+            tree = request.base if side == "base" else request.head
+            suite = loaded.load(tree, path)[0]  # its nunjucksFilters: these cases passed the gate with them
+            renderer = Renderer(tree, bounds, suite.filters if suite is not None else (), code_limits)
             ordered = sorted(members, key=lambda m: (m[1].test.index, m[1].prompt_index))
             for r in range(repeats):
                 stored: dict[str, str] = {}
@@ -300,6 +302,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
+    out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     return out
 
 

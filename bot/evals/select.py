@@ -179,12 +179,18 @@ def expand(
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
+    # the suite's nunjucksFilters run while templates render: all of them pass the gate, or no case renders
+    filters_refused = gate.refusal(filter_items(suite)) if suite.filters else None
+    if suite.filters and not filters_refused:
+        renderer = Renderer(renderer.tree, renderer.bounds, suite.filters, gate.limits)
     renderer.prefetch(_render_jobs(suite))  # every render below, in a few round trips to the render worker
     for test, test_id in zip(suite.tests, stable_test_ids(suite.tests)):
         for prompt_index, prompt in enumerate(suite.prompts):
             error, error_kind, vars_ = None, CheckError.RENDER, dict(test.vars)
             refused = gate.refusal(_vars_code(test))
             try:
+                if filters_refused:
+                    raise _CodeStopped(SourceError(suite.path, filters_refused, suite.filters_line))
                 if refused:
                     raise _CodeStopped(SourceError(test.file, refused, test.line))
                 if test.transform_vars is not None:
@@ -262,6 +268,11 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
         kind = "null" if value is None else type(value).__name__
         raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text or a list of {{role, content}} messages; "
                                                  f"it returned {kind} ({exc.errors[0].message})")) from None
+
+
+def filter_items(suite: Suite) -> tuple[tuple[str, Code], ...]:
+    """The suite's nunjucks filters as code, named for a refusal."""
+    return tuple((f"nunjucks filter {name}", code) for name, code in suite.filters)
 
 
 def _vars_code(test: TestSpec) -> tuple[tuple[str, Code], ...]:
@@ -513,6 +524,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
         found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
+    found |= {code_identity(c) for _, c in suite.filters}
     found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}
     return frozenset(found)
 

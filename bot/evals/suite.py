@@ -291,3 +291,6 @@ class Suite:
     prompts: tuple[PromptSpec, ...]
     providers: tuple[ProviderSpec, ...]
     tests: tuple[TestSpec, ...]
+    # `nunjucksFilters`: (name, the JavaScript file's code), called from templates in the sandbox under the code gate
+    filters: tuple[tuple[str, Code], ...] = ()
+    filters_line: int | None = None  # the suite line of `nunjucksFilters`
