@@ -198,3 +198,51 @@ def test_a_review_runs_the_cases_a_python_generator_returns_and_its_change_is_un
     assert [(p["path"], p["why"]) for p in review.data["prompts"]] == [("evals/gen.py", "test generator of evals/promptfooconfig.yaml")]
     assert git(repo.root, "status", "--porcelain") == ""
 
+
+
+# ---- the service on a fork's pull request: the GitHub simulator, signed webhooks, the scripted model server ----
+
+SERVICE_GEN = '''\
+def generate_tests(config=None):
+    return [{"description": word, "vars": {"word": word}, "assert": [{"type": "equals", "value": word}]}
+            for word in ("apple", "pear")]
+'''
+SERVICE_SUITE = "prompts: [file://../prompts/echo.txt]\nproviders: [openai:chat:gpt-4o-mini]\ntests: file://gen.py\n"
+
+
+def test_a_forks_pr_changing_the_generator_is_refused_and_the_base_generator_runs_for_a_prompt_change(tmp_path, model_server):
+    from tests.reliability.common import EVALS_CHECK, LABEL, model_env
+    from tests.service.harness import stack
+
+    base = {
+        ".github/prompt-review.yml": "prompts:\n  include: [\"prompts/**\"]\nsuites: [evals/promptfooconfig.yaml]\n",
+        ".github/PROMPTOWNERS": "prompts/** @erin\n",
+        "prompts/echo.txt": 'Reply with "{{word}}"\n',
+        "evals/promptfooconfig.yaml": SERVICE_SUITE,
+        "evals/gen.py": SERVICE_GEN,
+    }
+    with stack(tmp_path, env=model_env(model_server.url)) as s:
+        s.sim.create_org("acme")
+        s.sim.create_repo("acme", "words", base)
+        s.sim.set_permission("acme/words", "erin", "write")
+        s.sim.install("acme")
+
+        def evals_of(pr) -> tuple[str | None, str]:
+            s.wait_idle()
+            s.sim.add_label("acme/words", pr.number, LABEL, user="erin")
+            s.wait_idle()
+            runs = {r.name: r for r in sorted(s.sim.check_runs("acme/words", pr.head_sha), key=lambda r: r.id)}
+            run = runs[EVALS_CHECK]
+            return run.conclusion, f"{run.title}\n{run.summary}\n{run.text}".replace("\\", "")  # markdown escapes
+
+        changed = s.sim.open_pull("acme/words", "p", {"evals/gen.py": SERVICE_GEN.replace('"pear"', '"pear", "fig"')},
+                                  "More words", "mallory", fork=True)
+        conclusion, shown = evals_of(changed)
+        assert conclusion == "failure", shown
+        assert "refused: executes code from a fork's pull request (test generator)" in shown, shown
+
+        prompt_only = s.sim.open_pull("acme/words", "q", {"prompts/echo.txt": 'Reply with "{{word}} pie"\n'},
+                                      "Pie", "mallory", fork=True)
+        conclusion, shown = evals_of(prompt_only)
+        assert conclusion == "failure" and "never runs" not in shown, shown  # the base's generator ran: 2 cases regressed
+        assert "regress" in shown and "apple" in shown and "pear" in shown, shown
