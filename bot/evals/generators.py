@@ -77,8 +77,8 @@ def generator_limits(limits: LimitsConfig) -> CodeLimits:
     return replace(CodeLimits.from_config(limits), max_output_bytes=DEFAULT_LIMITS.max_bytes)
 
 
-def base_code(tree: FileTree, limits: LimitsConfig | None = None) -> LoadCode:
-    """Every generator of `tree` runs: a branch that is merged (the default branch, a deployed version)."""
+def base_code(limits: LimitsConfig | None = None) -> LoadCode:
+    """Every generator runs: for a tree of merged code (the default branch, a deployed version)."""
     return LoadCode(limits=generator_limits(limits or LimitsConfig()))
 
 

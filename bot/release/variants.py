@@ -68,7 +68,7 @@ def groups_at(tree: FileTree, config: RepoConfig) -> Groups:
     out: list[tuple[Variant, ...]] = []
     for path in paths[:MAX_SUITES]:
         try:
-            suite, errors = load_suite(tree, path, config.limits, code=base_code(tree, config.limits))  # a commit of the default branch
+            suite, errors = load_suite(tree, path, config.limits, code=base_code(config.limits))  # a commit of the default branch
         except (UserError, GitHubError, ValueError) as exc:  # a suite we cannot read must not stop the deployment
             log.warning("variants: suite %s could not be read: %s", path, exc)
             continue

@@ -140,7 +140,7 @@ def issue_pair(issue: dict, engine, repo: str, labels: list[str]) -> tuple[str, 
 
 def suite_prompts(tree: FileTree, suite_path: str, model: str) -> list[str]:
     """The prompt files the suite runs on `model` (its variant, when providers select prompts)."""
-    suite, errors = load_suite(tree, suite_path, code=base_code(tree))  # the default branch's own generators run
+    suite, errors = load_suite(tree, suite_path, code=base_code())  # the default branch's own generators run
     if suite is None:
         raise _Refused(f"{suite_path} cannot be loaded at the default branch: "
                        + ("; ".join(str(e) for e in errors) or "it is missing"))

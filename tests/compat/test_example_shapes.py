@@ -155,7 +155,7 @@ def test_code_shapes_are_refused_as_code_not_called_unknown():
 def test_tests_given_as_one_generator_mapping_run_the_generator_with_its_config():
     suite = "prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ntests:\n  path: file://dataset_loader.py:generate_tests\n  config: {dataset: org/set}\n"
     tree = MemoryTree({PATH: suite, "evals/dataset_loader.py": "def generate_tests(config): return [{'vars': {'q': config['dataset']}}]\n"})
-    loaded, errors = load_suite(tree, PATH, code=base_code(tree))
+    loaded, errors = load_suite(tree, PATH, code=base_code())
     assert errors == [] and [t.vars for t in loaded.tests] == [{"q": "org/set"}]
 
 

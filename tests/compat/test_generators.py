@@ -50,7 +50,7 @@ def suite(tests: str) -> str:
 
 def load(tests: str, files: dict[str, str], code=None):
     tree = MemoryTree({PATH: suite(tests), **files})
-    return load_suite(tree, PATH, code=code if code is not None else base_code(tree))
+    return load_suite(tree, PATH, code=code if code is not None else base_code())
 
 
 def test_a_python_generator_gives_tests_with_and_without_its_config():
@@ -65,7 +65,7 @@ def test_a_python_generator_gives_tests_with_and_without_its_config():
 def test_pythons_default_function_is_generate_tests_and_a_whole_tests_key_may_name_it():
     tree = MemoryTree({PATH: "prompts: ['{{text}} {{lang}}']\nproviders: [openai:chat:gpt-4o]\ntests: file://gen.py\n",
                        "evals/gen.py": PY_GEN})
-    loaded, errors = load_suite(tree, PATH, code=base_code(tree))
+    loaded, errors = load_suite(tree, PATH, code=base_code())
     assert errors == [] and [t.description for t in loaded.tests] == ["hello in Spanish", "hello in French"]
 
 
@@ -99,7 +99,7 @@ def test_an_invalid_generated_test_is_an_error_naming_the_generator_the_test_and
 
 def test_a_generator_returning_more_tests_than_max_cases_is_refused_before_they_are_read():
     tree = MemoryTree({PATH: suite("  - path: file://gen.py:many\n    config: {n: 60}\n"), "evals/gen.py": PY_GEN})
-    _, errors = load_suite(tree, PATH, max_cases=50, code=base_code(tree))
+    _, errors = load_suite(tree, PATH, max_cases=50, code=base_code())
     assert [(e.line, e.message) for e in errors] == [(4, "test generator file://gen.py:many returned 60 tests, over the limit of 50 cases "
                                                          "per suite; raise `limits.max_cases` in .github/prompt-review.yml if they are all wanted")]
 
