@@ -303,6 +303,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
+    out += [Dependency(c.file, suite.path, "code") for p in suite.providers for _, c in p.code_items() if c.file]  # transforms' files
     return out
 
 

@@ -99,3 +99,12 @@ def test_the_transformed_prompt_reaches_the_endpoint(server_url):
 
     outcome = asyncio.run(go())
     assert isinstance(outcome, Completion) and outcome.text == "kiwi"  # "Say kiwi" itself asks for no reply in particular
+
+
+def test_the_transform_file_is_under_review():
+    from bot.evals.runner import suite_dependencies
+
+    tree = MemoryTree({PATH: suite("file://transform.js", "jumpstart"), "evals/transform.js": FILE})
+    loaded, _ = load_suite(tree, PATH)
+    assert [(d.path, d.reason) for d in suite_dependencies(tree, loaded) if d.path.endswith(".js")] == [
+        ("evals/transform.js", f"code of {PATH}")]
