@@ -32,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.checkconfig import check_tree
+from bot.evals.generators import base_code
 from bot.evals.loader import load_suite
 from bot.evals.render import Renderer
 from bot.evals.select import CodeGate, expand
@@ -105,14 +106,14 @@ def main(root: Path) -> int:
           f"refused {totals['refused']} ({by_class}; {totals['with other']} have an error of class other); "
           f"crashes {totals['crash']}; errors without a line or with exception text {totals['unclear messages']}")
     print(f"the configs that load expand to {totals['cases']} cases; {totals['case errors']} of them are errors "
-          "(prompts rendered, transformVars and prompt functions run as the base branch's code)")
+          "(prompts rendered; generators, transformVars, computed vars, prompt functions and filters run as the base branch's code)")
     return 0
 
 
 def _expand(tree: DirTree, path: str) -> tuple[int, int, str]:
     """(cases, cases that are errors, one error): every prompt rendered with every test's vars, as a
     review of the base branch does before calling a model."""
-    suite, _ = load_suite(tree, path)
+    suite, _ = load_suite(tree, path, code=base_code())  # the base branch's generators run, as in check-config
     if suite is None:
         return 0, 0, ""
     cases, _ = expand(suite, Renderer(tree), gate=CodeGate())

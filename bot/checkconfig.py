@@ -12,6 +12,7 @@ from bot.core.config import CONFIG_PATH, RepoConfig, parse_config
 from bot.core.errors import SourceError, UserError
 from bot.core.files import is_prompt
 from bot.evals import find_dependencies
+from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
 from bot.evals.runner import discover
 from bot.pipeline.stages import load_owners
@@ -45,7 +46,7 @@ def check(tree) -> Checked:
     except UserError as exc:
         errors.extend(exc.errors)
         config = RepoConfig()
-    loaded = LoadedSuites(config.limits)
+    loaded = LoadedSuites(config.limits, CodePolicy(tree, limits=config.limits))  # a local checkout: its own generators run
     for path in discover(tree, tree, config.suites):
         if tree.read(path) is None:
             errors.append(SourceError(CONFIG_PATH, f"suite {path} does not exist", None, "suites"))

@@ -26,6 +26,7 @@ from bot.core.files import FileTree, normalize
 from bot.core.result import PromptChange
 from bot.evals.cache import ResultCache
 from bot.evals.grading import ModelGrader
+from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
 from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
@@ -92,7 +93,9 @@ class _Ablation:
         self.cancelled = cancelled
         self.clock = RegexClock(request.config.regex_timeout_s, request.config.regex_budget_s)
         self.bounds = RenderBounds(request.limits)
-        self.loaded = request.loaded if request.loaded is not None else LoadedSuites(request.limits)
+        # without the review's suites: the base's generators run, the PR's own do not (the request does not say whose PR it is)
+        self.loaded = request.loaded if request.loaded is not None else LoadedSuites(
+            request.limits, CodePolicy(request.base, same_repo=False, limits=request.limits))
         self.semaphore = asyncio.Semaphore(request.config.concurrency)
         self.inputs: dict[tuple[frozenset[str], str], dict[str, CaseInput]] = {}
         self.verdicts: dict[tuple[frozenset[str], str], bool | None] = {}

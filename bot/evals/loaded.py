@@ -1,20 +1,25 @@
 """The suites of one review, each parsed once per side: what is under review, the eval run and the
-explanation read the same `Suite` objects, loaded under the review's limits."""
+explanation read the same `Suite` objects, loaded under the review's limits and code gate."""
 
 from __future__ import annotations
 
 from bot.core.config import LimitsConfig
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
+from bot.evals.generators import NOT_DECIDED, CodePolicy
 from bot.evals.loader import load_suite
 from bot.evals.suite import Suite
 
 
 class LoadedSuites:
-    """A memo of `load_suite` for the trees of one review (held by the review; never shared across reviews)."""
+    """A memo of `load_suite` for the trees of one review (held by the review; never shared across reviews).
 
-    def __init__(self, limits: LimitsConfig | None = None) -> None:
+    `code` is the review's gate for code that runs while a suite loads (test generators): the base tree's
+    runs, the head's own by the PR's rights; without it no such code runs (the suite is an error saying so)."""
+
+    def __init__(self, limits: LimitsConfig | None = None, code: CodePolicy | None = None) -> None:
         self.limits = limits or LimitsConfig()
+        self.code = code
         self._trees: dict[int, FileTree] = {}  # keeps each tree alive, so its id names it for the memo's life
         self._memo: dict[tuple[int, str], tuple[Suite | None, list[SourceError]]] = {}
         self.loads = 0  # how many times a suite file was parsed (tests count these)
@@ -28,6 +33,7 @@ class LoadedSuites:
                 self._memo[key] = (None, [])
             else:
                 self.loads += 1
-                self._memo[key] = load_suite(tree, path, self.limits)
+                code = self.code.for_tree(tree) if self.code is not None else NOT_DECIDED
+                self._memo[key] = load_suite(tree, path, self.limits, code=code)
         suite, errors = self._memo[key]
         return suite, list(errors)

@@ -1,7 +1,7 @@
 """Load a promptfoo-format suite from a FileTree into a `Suite`, collecting every problem as a
-SourceError with file and line. javascript/python assertions and transforms are read here and run
-later in bot.evals.sandbox, gated by where the code comes from; other code (prompt functions,
-extensions, generators) is refused.
+SourceError with file and line. javascript/python assertions, transforms and prompt functions are read
+here and run later in bot.evals.sandbox, gated by where the code comes from; test generators run here,
+under the same gate (bot.evals.generators); other code (extensions, hooks) is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.core.parts import Parts
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
+from bot.evals.generators import NOT_DECIDED, LoadCode, spread_call
 from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
 from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox.js import JsCode
@@ -45,13 +46,15 @@ def _parse_suite_yaml(raw: bytes, path: str) -> LocatedYaml:
 
 
 def load_suite(
-    tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None
+    tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None,
+    code: LoadCode = NOT_DECIDED,
 ) -> tuple[Suite | None, list[SourceError]]:
     """Parse the suite at `path`; returns (suite, errors). A suite with errors is None.
 
     `limits` is the repo config's `limits:` block (defaults when None): prompt files past
     `max_prompt_bytes` are errors, never read whole; `max_cases` (default `limits.max_cases`) bounds
-    the tests the suite expands to, checked before expanding."""
+    the tests the suite expands to, checked before expanding. `code` says which test generators run (the
+    base branch's always, the PR's by the code gate: bot.evals.generators.CodePolicy); none by default."""
     if max_cases is None:
         max_cases = (limits or LimitsConfig()).max_cases
 
@@ -79,12 +82,50 @@ def load_suite(
             if not any(prompt_ref_matches(wanted, label) for label in labels):
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
-    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes)
+    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code)
     _check_test_filters(tests, labels, providers, errors)
     errors.errors.extend(kept_conversations(providers, tests))
+    filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
     if errors.errors or top is None:
         return None, errors.errors
-    return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests)), []
+    return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
+                 located.line_of(("nunjucksFilters",)) if filters else None), []
+
+
+MAX_FILTERS = 50
+
+
+def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given: dict[str, str] | None,
+                      errors: Collector) -> tuple[tuple[str, Code], ...]:
+    """promptfoo's `nunjucksFilters: {name: path/to/filter.js}`: each file exports the filter function (called
+    as fn(value, ...args) from a template). Read here from this side's tree; called while prompts render, in
+    the sandbox, under the code gate (bot.evals.select)."""
+    out: list[tuple[str, Code]] = []
+    for name, ref in (given or {}).items():
+        where: Path = ("nunjucksFilters", name)
+        if len(out) >= MAX_FILTERS:
+            errors.add(located, where, f"more than {MAX_FILTERS} nunjucksFilters")
+            break
+        if not re.fullmatch(r"[A-Za-z_]\w*", name) or name in ("dump", "load"):
+            errors.add(located, where, f"nunjucksFilters: {name!r} must be a filter name (letters, digits, _) other than dump and load")
+            continue
+        inner = ref[len("file://"):] if ref.startswith("file://") else ref
+        if not inner.lower().endswith((".js", ".cjs", ".mjs")):
+            errors.add(located, where, f"unsupported: nunjucks filter {ref}: prompt-review runs JavaScript filter files (.js, .cjs, .mjs) "
+                                       "in its sandbox; TypeScript and other code are not run")
+            continue
+        path = resolve(base_dir, inner)
+        try:
+            raw = None if path is None else read_bounded(tree, path, errors.max_file_bytes)
+        except FileTooLarge as exc:
+            errors.add(located, where, f"nunjucks filter {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                       f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+            continue
+        if path is None or raw is None:
+            errors.add(located, where, f"nunjucks filter file {ref!r} not found")
+            continue
+        out.append((name, spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")))
+    return tuple(out)
 
 
 def _check_test_filters(tests: list[TestSpec], labels: set[str], providers: list[ProviderSpec], errors: Collector) -> None:

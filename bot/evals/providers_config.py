@@ -349,6 +349,15 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     wire = VENDORS[kind].wire
     if wire == "vertex" and "claude" not in model and "gemini" not in model and "llama" in model:
         wire = "vertex-llama"  # as bot.evals.providers_wire chooses the request
+    prompt_transform = None
+    if kind == "sagemaker" and "transform" in config:  # promptfoo's SageMaker prompt transform: code, run with the case
+        at = body_where + ("config", "transform")
+        value, config = config["transform"], {k: v for k, v in config.items() if k != "transform"}
+        if code is None:
+            errors.add(located, at, "refused: transform of a grader: executes code (a prompt transform); prompt-review runs "
+                                    "a SageMaker prompt transform only for the suite's providers")
+        else:
+            prompt_transform = code(at, sagemaker_transform_source(value), "transform")
     for key, value in config.items():
         at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
@@ -429,4 +438,16 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
-                        response_transform, transform, stream_response, provider_code)
+                        response_transform, transform, stream_response, provider_code, prompt_transform)
+
+
+def sagemaker_transform_source(value: Any) -> Any:
+    """A SageMaker `transform` as code over `output` (the rendered prompt) and `context`: promptfoo calls an
+    inline value with `=>` as a function expression, `(value)(prompt, context)`, and any other inline value as
+    the body of `function (prompt, context)`; a file:// reference is called with (prompt, context) as it is."""
+    if not isinstance(value, str) or value.strip().startswith("file://"):
+        return value
+    text = value.strip()
+    if "=>" in text:  # a leading newline: the sandbox reads several lines as a function body, as written
+        return f"\nreturn ({text})(output, context);"
+    return f"\nreturn (function (prompt, context) {{\n{text}\n}})(output, context);"

@@ -130,8 +130,6 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
     if kind == "sagemaker":
         if key in SAGEMAKER_INERT:
             return ""
-        if key == "transform":
-            return "refused: transform: executes code from the PR (a prompt transform)"
         if key in SAGEMAKER_KEYS:
             problem = _sagemaker_problem(key, value)
             if problem:

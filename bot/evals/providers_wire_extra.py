@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from bot.core import safejson
 from bot.core.errors import CheckError
 from bot.evals.providers_shapes import Messages, Parsed, WireError, count, finish, js_json, mapping, one_line, segment
 
@@ -194,14 +195,17 @@ def sagemaker_request(endpoint: str, model_type: str, params: dict[str, Any], me
     chat = not (len(messages) == 1 and messages[0][0] == "user")
     listed = [{"role": r, "content": c} for r, c in messages]
     prompt = json.dumps(listed, ensure_ascii=False) if chat else messages[0][1]
+    # promptfoo formats the prompt string it was given (a chat prompt is its JSON; a prompt transform's result is
+    # text): openai and llama read a JSON list as messages, custom sends a JSON value as the payload itself
+    parsed = _json_value(prompt)
     payload: Any
     if model_type == "openai":
-        payload = {"messages": listed} if chat else {"prompt": prompt}
+        payload = {"messages": parsed} if isinstance(parsed, list) else {"prompt": prompt}
         payload.update({"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p})
         if stop:
             payload["stop"] = stop
     elif model_type == "llama":
-        payload = {"inputs": listed if chat else prompt,
+        payload = {"inputs": parsed if isinstance(parsed, list) else prompt,
                    "parameters": {"max_new_tokens": max_tokens, "temperature": temperature, "top_p": top_p, **({"stop": stop} if stop else {})}}
     elif model_type in ("jumpstart", "huggingface"):
         parameters: dict[str, Any] = {"max_new_tokens": max_tokens, "temperature": temperature, "top_p": top_p,
@@ -210,8 +214,18 @@ def sagemaker_request(endpoint: str, model_type: str, params: dict[str, Any], me
             parameters["return_full_text"] = False
         payload = {"inputs": prompt, "parameters": parameters}
     else:
-        payload = listed if chat else {"prompt": prompt}
+        payload = parsed if parsed is not None else {"prompt": prompt}
     return f"/endpoints/{segment(endpoint, 'sagemaker endpoint')}/invocations", payload
+
+
+def _json_value(text: Any) -> Any:
+    """`text` parsed as JSON (depth-bounded), or None when it is not JSON text (JSON's own null counts as none)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return safejson.loads(text)
+    except ValueError:
+        return None
 
 
 def sagemaker_parse(model_type: str, path: tuple[str | int, ...] | None, data: Any) -> Parsed:

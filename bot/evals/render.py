@@ -34,7 +34,8 @@ from bot.evals import render_worker
 from bot.evals.loader import chat_messages
 from bot.evals.sources import FileTooLarge, read_bounded
 from bot.evals.render_worker import SandboxEnv
-from bot.evals.suite import PromptSpec
+from bot.evals.sandbox import CodeLimits, SandboxError, transform_sync
+from bot.evals.suite import Code, PromptSpec
 
 Messages = tuple[tuple[str, str], ...]
 
@@ -172,9 +173,14 @@ class _BoundedFiles:
 class Renderer:
     """One per side (base or head); each template is compiled once per worker."""
 
-    def __init__(self, tree: FileTree, bounds: RenderBounds | None = None):
+    def __init__(self, tree: FileTree, bounds: RenderBounds | None = None, filters: tuple[tuple[str, Code], ...] = (),
+                 code_limits: CodeLimits | None = None):
+        """`filters`: the suite's nunjucksFilters the code gate let run (a template calls them by name; each call
+        runs in the sandbox under `code_limits`, its time counted in the render's)."""
         self.tree = tree
         self.bounds = bounds or RenderBounds()
+        self.filters = dict(filters)
+        self.code_limits = code_limits or CodeLimits()
         self.files = _BoundedFiles(tree, self.bounds.max_file_bytes)
         self.env = SandboxEnv(self.files)  # parsing only (dependencies); rendering happens in a worker
         self._token = next(_TOKENS)
@@ -268,6 +274,7 @@ class Renderer:
             "max_bytes": bounds.max_rendered_bytes,
             "memory_mb": bounds.memory_mb,
             "config": CONFIG_PATH,
+            "filters": sorted(self.filters),
         }
         replies: list[dict] = []
         try:
@@ -305,12 +312,26 @@ class Renderer:
             left = deadline - time.monotonic()
             if left <= 0 or not worker.conn.poll(left):
                 raise _Hung
-            message = json_loads(worker.conn.recv_bytes(max_reply), max_depth=5)
+            message = json_loads(worker.conn.recv_bytes(max_reply), max_depth=render_worker.MAX_FILTER_DEPTH + 3)
+            if "filter" in message:  # its time is the template's: the deadline is not moved
+                worker.conn.send(self._filter(str(message["filter"]), message.get("args")))
+                continue
             if "read" not in message:
                 return list(message["done"])
             started = time.monotonic()
             worker.conn.send(self._file(str(message["read"])))
             deadline += time.monotonic() - started  # reading the tree is not the template's time
+
+    def _filter(self, name: str, args: Any) -> tuple[str, Any]:
+        """A template's call of a nunjucks filter, run in the sandbox: ("value", what it returned) or ("error", why)."""
+        code = self.filters.get(name)
+        if code is None or not isinstance(args, list):
+            return "error", f"no nunjucks filter named {name!r}"
+        try:
+            value = transform_sync(code, args, {}, self.code_limits)
+        except SandboxError as exc:
+            return "error", f"nunjucks filter {name} ({code.file}): {exc.message}"
+        return "value", value
 
     def _file(self, path: str) -> tuple[str, Any]:
         try:

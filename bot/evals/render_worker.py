@@ -30,6 +30,8 @@ from bot.core.files import normalize
 MAX_DIGITS = 4300
 MAX_INT_BITS = MAX_DIGITS * 10 // 3
 FLUSH_S = 0.02  # a batch's replies are sent at least this often, so the parent can tell progress from a hang
+MAX_FILTER_CALLS = 1000  # nunjucks filter calls per render: each runs JavaScript in the parent's sandbox
+MAX_FILTER_DEPTH = 64  # nesting of a value handed to a filter
 
 
 class Refused(SecurityError):
@@ -164,6 +166,7 @@ class _ParentFiles:
         self.conn = conn
         self.cache: dict[str, bytes | None] = {}
         self.names: set[str] = set()
+        self.filter_calls = 0  # in the current render
 
     def seed(self, path: str, text: str) -> None:
         self.cache[path] = text.encode("utf-8")
@@ -198,27 +201,60 @@ class _Worker:
         self.sources: dict[int, tuple[str | None, str]] = {}  # template key → (file, text)
         self.templates: dict[int, jinja2.Template] = {}
 
-    def side(self, token: int, max_items: int) -> tuple[_ParentFiles, SandboxEnv]:
+    def side(self, token: int, max_items: int, filters: list[str] | None = None) -> tuple[_ParentFiles, SandboxEnv]:
         if token not in self.sides:
             files = _ParentFiles(self.conn)
-            self.sides[token] = (files, SandboxEnv(files, max_items))
+            env = SandboxEnv(files, max_items)
+            for name in filters or ():
+                env.filters[name] = self._filter(files, name)
+            self.sides[token] = (files, env)
         files, env = self.sides[token]
         env.max_items = max_items
         return files, env
+
+    def _filter(self, files: _ParentFiles, name: str) -> Any:
+        """A suite's nunjucks filter: the parent runs its JavaScript in the sandbox (the gate let it through) and
+        answers with the value; the render's clock is paused meanwhile, the parent counts that time instead."""
+        def call(*args: Any) -> Any:
+            files.filter_calls += 1
+            if files.filter_calls > MAX_FILTER_CALLS:
+                raise _Stop(f"more than {MAX_FILTER_CALLS:,} calls of nunjucks filters in one render")
+            try:
+                message = json.dumps({"filter": name, "args": list(args)}, ensure_ascii=False, default=str)
+            except (ValueError, RecursionError):
+                raise _Stop(f"nunjucks filter {name}: its arguments cannot be written as JSON") from None
+            if safejson.depth_of(message, MAX_FILTER_DEPTH + 2) > MAX_FILTER_DEPTH + 2:
+                raise _Stop(f"nunjucks filter {name}: its arguments nest deeper than {MAX_FILTER_DEPTH} levels")
+            left, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+            try:
+                self.conn.send_bytes(message.encode())
+                kind, value = self.conn.recv()
+            finally:
+                if left > 0:
+                    signal.setitimer(signal.ITIMER_REAL, left)
+            if kind != "value":
+                raise _Stop(str(value))
+            return value
+
+        return call
 
     def template(self, key: int, files: _ParentFiles, env: SandboxEnv) -> jinja2.Template:
         if key not in self.templates:
             source, text = self.sources[key]
             if source is not None:
                 files.seed(source, text)
-                self.templates[key] = env.get_template(source)
+                files.names.add(source)  # its frames carry its name: errors name its line
+                # compiled from this text, named by its file (for relative includes and error lines): the env's
+                # cache by name would give every prompt of a `---`-separated file the first one's template
+                self.templates[key] = env.template_class.from_code(env, env.compile(text, source, source), env.make_globals(None), None)
             else:
                 self.templates[key] = env.from_string(text)
         return self.templates[key]
 
     def render(self, request: dict, items: list, vars_: dict) -> dict:
         """One prompt's messages with one case's vars: {"ok": [text, …]} or {"error": {…}}."""
-        files, env = self.side(request["token"], request["max_bytes"])
+        files, env = self.side(request["token"], request["max_bytes"], request.get("filters"))
+        files.filter_calls = 0
         index = 0
         signal.setitimer(signal.ITIMER_REAL, request["timeout_s"])
         try:

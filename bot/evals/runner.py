@@ -27,6 +27,7 @@ from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
 from bot.evals.comparisons import Compared, compare, comparison
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
+from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
 from bot.evals.providers_code import call_code_provider
@@ -36,6 +37,7 @@ from bot.evals.variants import suite_variants
 from bot.evals.sandbox import CodeLimits, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
+from bot.evals.sources import is_code_ref
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -84,7 +86,8 @@ async def run_evals(
     bounds = RenderBounds(request.limits)  # every render of this review shares one time budget
     variants: dict[str, tuple[PromptVariant, ...]] = {}  # suite → its per-model prompt variants (head)
     code_limits = CodeLimits.from_config(request.limits)
-    loaded = request.loaded if request.loaded is not None else LoadedSuites(request.limits)
+    loaded = request.loaded if request.loaded is not None else LoadedSuites(
+        request.limits, CodePolicy(request.base, request.same_repo, request.config, request.limits))
     for path in discover(request.base, request.head, request.suites):
         base_suite, base_errors = loaded.load(request.base, path)
         head_suite, head_errors = loaded.load(request.head, path)
@@ -181,7 +184,9 @@ async def run_evals(
             """promptfoo's storeOutputAs: the suite's cases in order, each rendered with the outputs the
             tests before it stored (per repeat); identical runs still share a job and the cache."""
             nonlocal done
-            renderer = Renderer(request.base if side == "base" else request.head, bounds)
+            tree = request.base if side == "base" else request.head
+            suite = loaded.load(tree, path)[0]  # its nunjucksFilters: these cases passed the gate with them
+            renderer = Renderer(tree, bounds, suite.filters if suite is not None else (), code_limits)
             ordered = sorted(members, key=lambda m: (m[1].test.index, m[1].prompt_index))
             for r in range(repeats):
                 stored: dict[str, str] = {}
@@ -291,13 +296,15 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
             own = i == 0 and dep == prompt.source
             out.append(Dependency(dep, suite.path, "prompt" if own else "included by a prompt"))
     for test in suite.tests:
-        if test.file and test.file != suite.path:
-            out.append(Dependency(test.file, suite.path, "test data"))
+        if test.file and test.file != suite.path:  # a test file, or the generator whose code returned the test
+            out.append(Dependency(test.file, suite.path, "test generator" if is_code_ref(test.file) else "test data"))
         out += [Dependency(f, suite.path, "var file") for f in test.var_files.values()]
         codes = [c for c in (test.transform, test.transform_vars) if c is not None]
+        codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
-    for provider in suite.providers:  # a provider written in code, and the code it runs on its answers
+    out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
+    for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
         out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
     return out
 

@@ -54,6 +54,7 @@ class CaseInput:
             out.append(("prompt function", self.prompt.code))
         if self.test.transform_vars is not None:
             out.append(("options.transformVars", self.test.transform_vars))
+        out.extend((f"var {name} computed by code", code) for name, code in self.test.var_code)
         if self.test.transform is not None:
             out.append(("options.transform", self.test.transform))
         for a in self.asserts:
@@ -178,16 +179,24 @@ def expand(
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
     deps = {p.label: renderer.dependencies(p) for p in suite.prompts}
+    # the suite's nunjucksFilters run while templates render: all of them pass the gate, or no case renders
+    filters_refused = gate.refusal(filter_items(suite)) if suite.filters else None
+    if suite.filters and not filters_refused:
+        renderer = Renderer(renderer.tree, renderer.bounds, suite.filters, gate.limits)
     renderer.prefetch(_render_jobs(suite))  # every render below, in a few round trips to the render worker
     for test, test_id in zip(suite.tests, stable_test_ids(suite.tests)):
         for prompt_index, prompt in enumerate(suite.prompts):
             error, error_kind, vars_ = None, CheckError.RENDER, dict(test.vars)
-            refused = gate.refusal((("options.transformVars", test.transform_vars),)) if test.transform_vars else None
+            refused = gate.refusal(_vars_code(test))
             try:
+                if filters_refused:
+                    raise _CodeStopped(SourceError(suite.path, filters_refused, suite.filters_line))
                 if refused:
                     raise _CodeStopped(SourceError(test.file, refused, test.line))
                 if test.transform_vars is not None:
                     vars_ = _transform_vars(test, prompt, vars_, gate.limits)
+                if test.var_code:
+                    vars_ = _computed_vars(test, prompt, vars_, gate.limits)
                 vars_ = promptfoo_vars(vars_)
                 messages: Messages | None = renderer.render(with_affixes(prompt, test), vars_) if prompt.code is None else None
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
@@ -208,6 +217,14 @@ def expand(
                     except RenderError as exc:
                         case_messages, case_error = None, exc.error
                         case_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
+                        errors[str(exc.error)] = exc.error
+                prompt_code = provider.prompt_transform
+                if prompt_code is not None and case_error is None and case_messages is not None \
+                        and not gate.refusal((("provider prompt transform", prompt_code),)):  # refused: an error below, not run
+                    try:
+                        case_messages = _transformed_prompt(prompt_code, prompt, provider, case_messages, vars_, gate.limits, suite.path)
+                    except RenderError as exc:
+                        case_messages, case_error, case_kind = None, exc.error, CheckError.ASSERTION
                         errors[str(exc.error)] = exc.error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
@@ -251,6 +268,64 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
         kind = "null" if value is None else type(value).__name__
         raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text or a list of {{role, content}} messages; "
                                                  f"it returned {kind} ({exc.errors[0].message})")) from None
+
+
+def filter_items(suite: Suite) -> tuple[tuple[str, Code], ...]:
+    """The suite's nunjucks filters as code, named for a refusal."""
+    return tuple((f"nunjucks filter {name}", code) for name, code in suite.filters)
+
+
+def _vars_code(test: TestSpec) -> tuple[tuple[str, Code], ...]:
+    """The code that makes a test's vars before its prompt is rendered: transformVars, vars computed by code."""
+    found = (("options.transformVars", test.transform_vars),) if test.transform_vars is not None else ()
+    return found + tuple((f"var {name} computed by code", code) for name, code in test.var_code)
+
+
+def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+    """promptfoo's vars computed by code, in the order of the test's vars: Python's get_var(var_name, prompt,
+    other_vars) and JavaScript's fn(var_name, prompt, other_vars, provider) return {output} (the var's value)
+    or {error} (the case's error); `prompt` is the prompt as written, `other_vars` the vars so far."""
+    out = dict(vars_)
+    for name, code in test.var_code:
+        where = f"var {name} ({code.file})"
+        try:
+            result = transform_sync(code, [name, prompt.template, out], {}, limits)
+        except SandboxError as exc:
+            raise _CodeStopped(SourceError(test.file, f"{where}: {exc.message}", test.line)) from None
+        if isinstance(result, dict) and result.get("error"):
+            raise _CodeStopped(SourceError(test.file, f"{where} returned an error: {str(result['error'])[:500]}", test.line))
+        if not isinstance(result, dict) or "output" not in result:
+            kind = "null" if result is None else type(result).__name__
+            raise _CodeStopped(SourceError(test.file, f"{where} must return {{output}} (the value) or {{error}}; it returned {kind}", test.line))
+        out[name] = result["output"]
+    return out
+
+
+def prompt_text(prompt: PromptSpec, messages: Messages) -> str:
+    """The prompt as promptfoo hands it to a provider: a text prompt's text, a chat prompt's JSON."""
+    if len(messages) == 1 and messages[0][0] == "user" and prompt.format == "text":
+        return messages[0][1] if isinstance(messages[0][1], str) else json.dumps(messages[0][1], ensure_ascii=False)
+    return json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
+
+
+def _transformed_prompt(code: Code, prompt: PromptSpec, provider: ProviderSpec, messages: Messages, vars_: dict[str, Any],
+                        limits: CodeLimits, suite_path: str) -> Messages:
+    """A SageMaker provider's prompt transform, as promptfoo applies it before the call: called with the prompt
+    (text, or a chat prompt's JSON) and {vars, prompt}; text is the prompt sent, an object its JSON, nothing
+    (null or undefined) leaves the prompt as it was. A failure is the case's error at the provider's line
+    (promptfoo logs it and sends the prompt untransformed: a case that could not be checked is not run here)."""
+    text = prompt_text(prompt, messages)
+    context = {"vars": vars_, "prompt": {"raw": prompt.template, "label": prompt.label}}
+    where = f"transform of provider {provider.slot}" + (f" ({code.file})" if code.file else "")
+    try:
+        value = transform_sync(code, text, context, limits)
+    except SandboxError as exc:
+        raise _CodeStopped(SourceError(suite_path, f"{where}: {exc.message}", provider.line)) from None
+    if value is None:
+        return messages
+    if not isinstance(value, str):  # JavaScript's JSON.stringify / String()
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":")) if isinstance(value, (dict, list)) else _js_string(value)
+    return (("user", value),)
 
 
 def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
@@ -446,8 +521,10 @@ def _suite_code(suite: Suite | None) -> frozenset:
     found = set()
     for t in suite.tests:
         found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
+        found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
+    found |= {code_identity(c) for _, c in suite.filters}
     found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}
     return frozenset(found)
 

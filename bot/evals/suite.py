@@ -84,6 +84,9 @@ class ProviderSpec:
     # a provider written in code (kind "code": file://x.js, file://x.py[:call_api]): it answers the prompt itself,
     # run in the sandbox per call (bot.evals.providers_code) under the same code gate
     code: Code | None = None
+    # a SageMaker provider's `config.transform`: the rendered prompt → the prompt sent (promptfoo's prompt transform),
+    # run when the case is expanded (bot.evals.select), under the code gate
+    prompt_transform: Code | None = None
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -104,13 +107,14 @@ class ProviderSpec:
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
         return tuple((what, code) for what, code in (("code", self.code), ("transformResponse", self.response_transform),
-                                                     ("transform", self.transform), ("streamResponse", self.stream_response))
-                     if code is not None)
+                                                     ("transform", self.transform), ("streamResponse", self.stream_response),
+                                                     ("prompt transform", self.prompt_transform)) if code is not None)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
         """'transform', 'transformResponse': the provider's code that differs between self and other."""
         mine, theirs = dict(self.code_items()), dict(other.code_items())
-        return [w for w in ("code", "transformResponse", "transform", "streamResponse") if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
+        return [w for w in ("code", "transformResponse", "transform", "streamResponse", "prompt transform")
+                if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
         """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""
@@ -275,6 +279,9 @@ class TestSpec:
     default_asserts: bool | None = None
     # options.factuality: category (A–E) → score, as set by the test or defaultTest; load_tests binds it
     factuality: tuple[tuple[str, float], ...] | None = None
+    # vars computed by code (`context: file://load_context.py`): (name, code), run when the case is expanded,
+    # after options.transformVars, as get_var(name, prompt, other_vars); the var's value is its file:// ref until then
+    var_code: tuple[tuple[str, Code], ...] = ()
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
@@ -288,3 +295,6 @@ class Suite:
     prompts: tuple[PromptSpec, ...]
     providers: tuple[ProviderSpec, ...]
     tests: tuple[TestSpec, ...]
+    # `nunjucksFilters`: (name, the JavaScript file's code), called from templates in the sandbox under the code gate
+    filters: tuple[tuple[str, Code], ...] = ()
+    filters_line: int | None = None  # the suite line of `nunjucksFilters`

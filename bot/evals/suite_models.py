@@ -100,8 +100,7 @@ class SuiteFile(Shape):
     assertionTemplates: Any = None  # reached through $ref
     extensions: Annotated[Any, Rejected(
         "refused: extensions: executes code from the PR (extension hooks are JavaScript/Python files)")] = None
-    nunjucksFilters: Annotated[Any, Rejected(
-        "refused: nunjucksFilters: executes code from the PR (custom nunjucks filters are JavaScript files)")] = None
+    nunjucksFilters: Annotated[dict[str, str] | None, Says("nunjucksFilters must be a mapping of filter name → JavaScript file")] = None
     env: Annotated[Any, Rejected(
         "unsupported: suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only")] = None
     redteam: Annotated[Any, Rejected(

@@ -22,6 +22,7 @@ from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
+from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, TestSpec
@@ -33,10 +34,11 @@ _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$
 
 def load_tests(
     tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_cases: int = DEFAULT_MAX_CASES,
-    max_var_bytes: int = LimitsConfig().max_prompt_bytes,
+    max_var_bytes: int = LimitsConfig().max_prompt_bytes, code: LoadCode = NOT_DECIDED,
 ) -> list[TestSpec]:
     """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
-    error naming the test that passes it, found by counting before anything is expanded."""
+    error naming the test that passes it, found by counting before anything is expanded. Test generators
+    run as `code` allows (bot.evals.generators)."""
     data = located.data
     default_where: Path = ("defaultTest",)
     default_src, default = located, data.get("defaultTest") or {}
@@ -64,12 +66,21 @@ def load_tests(
     if entries is None:
         errors.add(located, ("tests",), "tests must be a list or a file:// reference")
         return []
+    generators = 0
     for where, item in entries:
-        if _is_path_entry(item):  # {path, config}: config only reaches a generator, which is code (refused)
-            where = where + ("path",)
+        config = None
+        if _is_path_entry(item):  # {path, config}: the config reaches a generator (a data file has no use for it)
+            where, config = where + ("path",), item.get("config")
             item = item["path"] if item["path"].startswith("file://") else "file://" + item["path"]
         if isinstance(item, dict):
             sources.append((located, where, item))
+        elif isinstance(item, str) and item.startswith("file://") and is_code_ref(item[len("file://"):]):
+            generators += 1
+            if generators > MAX_GENERATORS:  # each may run up to limits.code_timeout_s: their number is bounded too
+                errors.add(located, where, f"more than {MAX_GENERATORS} test generators in one suite; merge them into fewer "
+                                           "functions (one may return every test)")
+                return []
+            sources.extend(generated_tests(tree, base_dir, located, where, item, config, errors, code, max_cases))
         elif isinstance(item, str):
             sources.extend(_tests_from_ref(tree, base_dir, located, where, item, errors))
         else:
@@ -117,6 +128,10 @@ def load_tests(
                         for k, path in {**(dflt.var_files if dflt else {}), **spec.var_files}.items()
                         if k in spec.var_files or k not in spec.vars
                     },
+                    var_code=tuple({
+                        k: c for k, c in {**dict(dflt.var_code if dflt else ()), **dict(spec.var_code)}.items()
+                        if k in dict(spec.var_code) or k not in spec.vars
+                    }.items()),
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
                     store_output_as=spec.store_output_as,
@@ -411,6 +426,11 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         if isinstance(v, str) and v.startswith("file://") and not _is_glob(v)
         and (target := resolve(base_dir, v[len("file://"):])) is not None
     }
+    var_codes = {
+        str(k): code for k, v in vars_.items()
+        if isinstance(v, str) and v.startswith("file://") and is_code_ref(v[len("file://"):])
+        and (code := var_code(tree, base_dir, located, where + ("vars", k), v, errors)) is not None
+    }
     vars_ = {str(k): _load_var(tree, base_dir, located, where + ("vars", k), v, errors, max_var_bytes) for k, v in vars_.items()}
     asserts = []
     for i, a in enumerate(entry.assert_ or []):
@@ -443,7 +463,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
-                    var_files, embedder, rubric, transform, transform_vars, store_as,
+                    var_files, embedder, rubric, transform, transform_vars, store_as, var_code=tuple(var_codes.items()),
                     providers=None if entry.providers is None else tuple(entry.providers),
                     prompts=None if entry.prompts is None else tuple(entry.prompts),
                     prefix=(options.prefix or "") if options else "", suffix=(options.suffix or "") if options else "",
@@ -496,9 +516,8 @@ def _load_var(tree, base_dir, located, where, value: Any, errors: Collector, lim
     """A var's value; a `file://` var is read only up to `limit` bytes (limits.max_prompt_bytes)."""
     if isinstance(value, str) and value.startswith("file://"):
         ref = value[len("file://"):]
-        if is_code_ref(ref):
-            errors.add(located, where, code_refusal("a var computed by a code file"))
-            return ""
+        if is_code_ref(ref):  # computed by code when the case is expanded (TestSpec.var_code); read by var_code
+            return value
         if _is_glob(ref):  # one value per matching file: the test runs once per file (promptfoo)
             found = expand_refs(tree, base_dir, ref)
             if isinstance(found, str):

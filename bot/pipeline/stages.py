@@ -25,6 +25,7 @@ from bot.core.report import EvalReport
 from bot.core.semdiff import diff_prompt, diff_texts
 from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
+from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
 from bot.evals.testcases import is_image, is_media
 from bot.evals.explain import ExplainRequest, explain, with_explain_stats
@@ -99,13 +100,19 @@ def load_config(base: FileTree, path: str = CONFIG_PATH) -> tuple[RepoConfig, li
         ]
 
 
+def review_suites(inp: ReviewInput, config: RepoConfig) -> LoadedSuites:
+    """The review's memo of parsed suites, with its gate for code that runs while they load (test generators):
+    the base branch's runs, the PR's by `evals.run_pr_code`, a fork's never."""
+    return LoadedSuites(config.limits, CodePolicy(inp.base, not inp.fork, config.evals, config.limits))
+
+
 def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context", loaded: LoadedSuites | None = None) -> dict[str, str]:
     """Every file under review, with why: each file any suite depends on at base or head (the suite,
     the prompts it renders and what they include, test and var files), plus `prompts.include`.
     The patterns widen the set; they can never hide a file a suite reads."""
     why: dict[str, str] = {}
     suites = ctx.suites_override if ctx.suites_override is not None else config.suites
-    for dep in find_dependencies(inp.base, inp.head, suites, loaded if loaded is not None else LoadedSuites(config.limits)):
+    for dep in find_dependencies(inp.base, inp.head, suites, loaded if loaded is not None else review_suites(inp, config)):
         why.setdefault(dep.path, dep.reason)
     return why
 
@@ -367,7 +374,7 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         )
     if any(p.kind is ProblemKind.CONFIG_INVALID for p in problems):
         return result  # with a broken config nothing else can be trusted
-    loaded = LoadedSuites(config.limits)  # each suite parsed once per side for the whole review
+    loaded = review_suites(inp, config)  # each suite parsed once per side for the whole review
     prompts = detect_prompts(inp.changed, config, under_review(inp, config, ctx, loaded))
     # The limit bounds the files the review reads and diffs; other changed files cost nothing.
     if len(prompts) > config.limits.max_files:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bot.core.config import RepoConfig
 from bot.core.errors import UserError
 from bot.core.files import FileTree, matches
+from bot.evals.generators import base_code
 from bot.evals.loader import load_suite
 from bot.evals.suite import SUITE_NAMES, Suite
 from bot.github.client import GitHubError
@@ -67,7 +68,7 @@ def groups_at(tree: FileTree, config: RepoConfig) -> Groups:
     out: list[tuple[Variant, ...]] = []
     for path in paths[:MAX_SUITES]:
         try:
-            suite, errors = load_suite(tree, path, config.limits)
+            suite, errors = load_suite(tree, path, config.limits, code=base_code(config.limits))  # a commit of the default branch
         except (UserError, GitHubError, ValueError) as exc:  # a suite we cannot read must not stop the deployment
             log.warning("variants: suite %s could not be read: %s", path, exc)
             continue

@@ -25,6 +25,7 @@ from bot.core.files import FileTree
 from bot.core.release import Ownership, may_move
 from bot.core.render import escape
 from bot.core.result import APPROVAL_CHECK, EVALS_CHECK
+from bot.evals.generators import base_code
 from bot.evals.loader import load_suite
 from bot.github.client import GitHubError, InstallationClient
 from bot.pipeline import github as gh
@@ -139,7 +140,7 @@ def issue_pair(issue: dict, engine, repo: str, labels: list[str]) -> tuple[str, 
 
 def suite_prompts(tree: FileTree, suite_path: str, model: str) -> list[str]:
     """The prompt files the suite runs on `model` (its variant, when providers select prompts)."""
-    suite, errors = load_suite(tree, suite_path)
+    suite, errors = load_suite(tree, suite_path, code=base_code())  # the default branch's own generators run
     if suite is None:
         raise _Refused(f"{suite_path} cannot be loaded at the default branch: "
                        + ("; ".join(str(e) for e in errors) or "it is missing"))

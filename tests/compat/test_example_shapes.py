@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.files import MemoryTree
 from bot.evals.assertions import AssertionBroken, CodeContext, check_one, score_output
+from bot.evals.generators import base_code
 from bot.evals.loader import load_suite
 from bot.evals.providers import Completion
 from bot.evals.providers_wire import parse, request
@@ -142,22 +143,20 @@ def test_a_providers_prompts_entry_names_every_prompt_of_a_labelled_file_and_tak
 def test_code_shapes_are_refused_as_code_not_called_unknown():
     errors = refused(
         "prompts: ['{{q}}']\nproviders:\n  - file://provider.py:call_api\n  - file://main.go:CallApi\n"
-        "tests:\n  - path: file://cases.py:generate\n    config: {count: 3}\n",
-        **{"provider.py": "def call_api(p, o, c): return {}\n", "cases.py": "def generate(config): return []\n"},
+        "tests:\n  - vars: {q: hi}\n",
+        **{"provider.py": "def call_api(p, o, c): return {}\n"},
     )
-    assert errors == [  # the Python provider runs in the sandbox (tests/compat/test_code_providers.py); Go does not
+    assert errors == [  # the Python provider runs in the sandbox (tests/sandbox/test_code_providers.py); Go does not
         f"{PATH}:4: refused: provider 'file://main.go:CallApi': executes code from the PR (a provider written in code); "
         "prompt-review runs JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox, not TypeScript or other programs",
-        f"{PATH}:6: refused: file://cases.py:generate is a test generator — it would run code from the repository",
     ]
 
 
-def test_tests_given_as_one_generator_mapping_are_refused_as_code():
-    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
-                     "tests:\n  path: file://dataset_loader.py:generate_tests\n  config: {dataset: org/set}\n",
-                     **{"dataset_loader.py": "def generate_tests(config): return []\n"})
-    assert errors == [f"{PATH}:4: refused: file://dataset_loader.py:generate_tests is a test generator — "
-                      "it would run code from the repository"]
+def test_tests_given_as_one_generator_mapping_run_the_generator_with_its_config():
+    suite = "prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ntests:\n  path: file://dataset_loader.py:generate_tests\n  config: {dataset: org/set}\n"
+    tree = MemoryTree({PATH: suite, "evals/dataset_loader.py": "def generate_tests(config): return [{'vars': {'q': config['dataset']}}]\n"})
+    loaded, errors = load_suite(tree, PATH, code=base_code())
+    assert errors == [] and [t.vars for t in loaded.tests] == [{"q": "org/set"}]
 
 
 def test_a_list_var_of_objects_numbers_or_nothing_is_one_value_and_a_list_of_text_expands():

@@ -257,14 +257,13 @@ def test_sagemaker_payloads_are_promptfoos_and_a_response_path_picks_the_output(
 
 
 def test_sagemaker_settings_that_run_code_or_read_local_credentials_are_refused():
-    _, errors = suite_of("  - id: sagemaker:jumpstart:ep\n    config:\n      transform: 'prompt.toUpperCase()'\n"
+    _, errors = suite_of("  - id: sagemaker:jumpstart:ep\n    config:\n"
                          "      responseFormat: {path: 'json.choices.map(c => c.text).join()'}\n      profile: dev\n"
                          "  - sagemaker:ep2\n  - sagemaker:anthropic:claude-ep\n")
-    assert errors[0] == "4: refused: transform: executes code from the PR (a prompt transform)"
-    assert errors[1].startswith("5: refused: responseFormat.path: executes code from the PR")
-    assert errors[2].startswith("6: refused: profile: credentials come from the environment only")
-    assert errors[3].startswith("7: provider 'sagemaker:ep2': a SageMaker model type must be set")
-    assert errors[4].startswith("8: provider 'sagemaker:anthropic:claude-ep': model type 'anthropic' is not one of SageMaker's")
+    assert errors[0].startswith("4: refused: responseFormat.path: executes code from the PR")
+    assert errors[1].startswith("5: refused: profile: credentials come from the environment only")
+    assert errors[2].startswith("6: provider 'sagemaker:ep2': a SageMaker model type must be set")
+    assert errors[3].startswith("7: provider 'sagemaker:anthropic:claude-ep': model type 'anthropic' is not one of SageMaker's")
 
 
 # ---- Databricks, Hugging Face, llama.cpp ----------------------------------------------------------

@@ -143,10 +143,10 @@ def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
         "prompts:\n  - file://prompts/make_prompt.ts:build\n"
         "providers: [openai:chat:gpt-4o]\n"
         "extensions: [file://hooks.js:extensionHook]\n"
-        "tests:\n  - file://generate_tests.py\n"
+        "tests:\n  - file://generate_tests.ts\n"
     )
     errors = errors_of(suite)
-    assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(4, "refused"), (2, "refused"), (6, "refused")]
+    assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(4, "refused"), (2, "refused"), (6, "unsupported")]
     assert "prompt function" in errors[1][2] and "test generator" in errors[2][2] and "extension hooks" in errors[0][2]
 
 

@@ -34,14 +34,14 @@ def test_an_unknown_top_level_key_lists_the_suite_models_fields_with_its_line():
 def test_problems_of_the_top_level_come_in_the_order_of_the_file():
     suite = (
         "description: 7\n" + HEAD + "evaluateOptions: {maxConcurrency: 2, repeat: 3, retries: 1}\n"
-        "nunjucksFilters: {upper: file://upper.js}\nderivedMetrics:\n  - {name: ok, value: 'a / b'}\n  - {value: 'a + b'}\n"
+        "nunjucksFilters: [file://upper.js]\nderivedMetrics:\n  - {name: ok, value: 'a / b'}\n  - {value: 'a + b'}\n"
         "  - name: f\n    value: 'function () { return 1 }'\n"
     )
     assert errors_of(suite) == [
         f"{PATH}:1: description must be text",
         f"{PATH}:4: unsupported: evaluateOptions.repeat; set evals.repeats in .github/prompt-review.yml (the base branch decides)",
         f"{PATH}:4: unsupported: evaluateOptions.retries is not part of prompt-review",
-        f"{PATH}:5: refused: nunjucksFilters: executes code from the PR (custom nunjucks filters are JavaScript files)",
+        f"{PATH}:5: nunjucksFilters must be a mapping of filter name → JavaScript file",
         f"{PATH}:8: a derived metric needs a `name` and a `value` (a mathjs expression)",
         f"{PATH}:10: refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)",
     ]

@@ -18,6 +18,8 @@ from typing import Any
 
 import quickjs
 
+from bot.core import safejson
+
 from bot.evals.sandbox.result import (
     CodeLimits,
     CodeResult,
@@ -29,11 +31,13 @@ from bot.evals.sandbox.result import (
     stack_error,
     threw,
     timeout_error,
+    too_deep_error,
 )
 
 LANGUAGE = "JavaScript"
 _UNSUPPORTED = "prompt-review-sandbox:unsupported:"
 MAX_REASON_CHARS = 2000
+MAX_ANSWER_DEPTH = 64  # nesting of what the code returns (with the answer's own wrapper)
 
 # The only globals user code sees beyond the language's own: a `process` with an empty env (promptfoo
 # passes a process shim to inline code) and a `require` that says plainly that modules are not loaded.
@@ -283,7 +287,9 @@ def read_answer(raw: Any, limits: CodeLimits) -> dict[str, Any]:
     if len(raw.encode("utf-8", "replace")) > limits.max_output_bytes:
         raise output_error(limits)
     try:
-        answer = json.loads(raw)
+        answer = safejson.loads(raw, MAX_ANSWER_DEPTH)
+    except safejson.JsonTooDeep:
+        raise too_deep_error() from None
     except ValueError:
         return {"threw": UNREADABLE}
     return answer if isinstance(answer, dict) else {"threw": UNREADABLE}

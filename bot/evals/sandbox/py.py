@@ -40,6 +40,7 @@ from bot.evals.sandbox.result import (
     stack_error,
     threw,
     timeout_error,
+    too_deep_error,
 )
 
 LANGUAGE = "Python"
@@ -241,6 +242,8 @@ def _answer(raw: bytes, status: int, stopped: Fault | None, code: PyCode, limits
         raise SandboxError(Fault.OUTPUT, f"the code wrote a file larger than {FILE_BYTES:,} bytes and was stopped")
     try:
         answer = safejson.loads(raw, MAX_ANSWER_DEPTH) if raw else None
+    except safejson.JsonTooDeep:
+        raise too_deep_error() from None
     except ValueError:
         answer = None
     if not isinstance(answer, dict):
@@ -261,6 +264,8 @@ def _answer(raw: bytes, status: int, stopped: Fault | None, code: PyCode, limits
         raise memory_error(limits)
     if answer.get("fault") == "stack":
         raise stack_error()
+    if answer.get("fault") == "deep":
+        raise too_deep_error()
     if answer.get("fault") == "output":
         raise output_error(limits)
     if "missing" in answer:

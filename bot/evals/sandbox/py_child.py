@@ -40,10 +40,14 @@ _ESCAPES = {i: "\\u%04x" % i for i in range(32)}
 _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
 
 
+class _TooDeep(ValueError):
+    """The returned value nests deeper than the parent reads (py.MAX_ANSWER_DEPTH)."""
+
+
 def _json(value, depth=0):
     """JSON text for the answer, without importing json (its import costs more than most assertions)."""
     if depth > 64:
-        raise ValueError("too deep")
+        raise _TooDeep("too deep")
     if value is None or value is True or value is False:
         return {None: "null", True: "true", False: "false"}[value]
     if isinstance(value, int):
@@ -320,6 +324,8 @@ def main():
         answer = {"threw": type(exc).__name__ + ": " + str(exc)[:2000], "line": _line(exc, filename)}
     try:
         report(answer, 0)
+    except _TooDeep:
+        report({"fault": "deep"}, 0)
     except (TypeError, ValueError):
         report({"type": "unserializable", "value": None}, 0)
 

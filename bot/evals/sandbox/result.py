@@ -95,6 +95,10 @@ def output_error(limits: CodeLimits, what: str = "the code") -> SandboxError:
     )
 
 
+def too_deep_error(what: str = "the code") -> SandboxError:
+    return SandboxError(Fault.OUTPUT, f"{what} returned a value nested deeper than the sandbox reads (64 levels) and was stopped")
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
