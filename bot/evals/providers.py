@@ -32,6 +32,8 @@ from bot.evals.providers_wire import one_line
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
+from bot.evals.providers_assistant import ASSISTANT, MAX_POLL_KEY
+from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
 from bot.evals.providers_live import TIMEOUT_KEY, LiveApi
 from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, live_turn, realtime_path, talk
@@ -507,6 +509,8 @@ class Caller:
             return await self._websocket(spec, messages, started)
         if spec.option("api") in (LiveApi.REALTIME.value, LiveApi.LIVE.value):
             return await self._live(spec, LiveApi(spec.option("api")), messages, started)
+        if spec.option("api") == ASSISTANT:
+            return await self._assistant(spec, messages, started)
         if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
             raise ProviderError(f"{spec.id}: a provider written in code answers a suite's cases only, not as a grader")
         try:
@@ -541,6 +545,36 @@ class Caller:
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
                           parsed.model, parsed.system_fingerprint, parsed.structured)
+
+    async def _assistant(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """openai:assistant and azure:assistant (bot.evals.providers_assistant_wire): a thread, a run looked at until
+        it ends, its steps and messages; every request is one of this Caller's (endpoint, retries, budget), and the
+        whole call is bounded by evals.call_timeout_s (Azure's polling also by config.maxPollTimeMs, default 300 s)."""
+
+        async def send(path: str, body: Any) -> dict:
+            endpoint = await self._endpoint(spec, path)
+            if spec.kind == "openai":  # the Assistants API answers only requests that name its version
+                t = endpoint.target
+                endpoint = dataclasses.replace(endpoint, target=Target(t.url, {**dict(t.headers), BETA_HEADER[0]: BETA_HEADER[1]}, t.extensions))
+            return await self._post(spec, endpoint, body)
+
+        limit, bound = self.call_timeout_s, "evals.call_timeout_s"
+        if spec.kind == "azure":
+            poll_ms = spec.option(MAX_POLL_KEY)
+            poll_s = float(poll_ms) / 1000 if poll_ms else AZURE_MAX_POLL_S
+            if poll_s < limit:
+                limit, bound = poll_s, "config.maxPollTimeMs" if poll_ms else "Azure's default maxPollTimeMs"
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.call_timeout_s):
+                answer = await converse(spec, messages, send, Polling(loop.time() + limit, limit, bound), self.max_response_bytes)
+        except TimeoutError:
+            raise self._timeout(spec, retryable=False) from None
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+        model = str(dict(spec.params).get("modelName") or spec.model)
+        cost = self.meter.record(spec, model, answer.tokens_in, answer.tokens_out)
+        return Completion(answer.text, answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000, cost)
 
     async def _with_iam_token(self, spec: ProviderSpec, endpoint: _Endpoint) -> _Endpoint:
         """The endpoint with a bearer token for WATSONX_AI_APIKEY, exchanged at IBM Cloud IAM (or the operator's

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.evals.providers_adaline import adaline_chat_params
+from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
 from bot.evals.providers_live import LiveApi, live_config, live_kind
 from bot.evals.providers_shapes import json_path
 from bot.evals.providers_watsonx import WATSONX_KEYS, watsonx_problem
@@ -48,6 +49,8 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
     """(vendor, model, options) or the message refusing the id; None when `head` is not one of these vendors."""
     if not embedding and (live := live_kind(pid, head, rest)) is not None:  # openai:realtime, google:live
         return live
+    if not embedding and (assistant := assistant_kind(pid, head, rest)) is not None:  # openai:assistant, azure:assistant
+        return assistant
     if head == "voyage":
         model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
         if embedding and model:
@@ -98,6 +101,11 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         if base_url:
             reading.base_url = base_url
         return problem or ""
+    if reading.opts.get("api") == ASSISTANT:  # every key of theirs is read there
+        suite_url, trouble = assistant_config(kind, key, value, reading.params, reading.opts)
+        if suite_url:
+            reading.base_url = suite_url
+        return trouble or ""
     if kind == "databricks" and key in DATABRICKS_KEYS:
         if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl
             if not isinstance(value, str) or not value.startswith(_URL):
