@@ -5,7 +5,9 @@
 A run starts `queued`; the first look at it finds it `in_progress`, the second finds it ended: `completed` with
 one assistant message (answered by bot.modelserver.rules from the run's instructions and the thread's
 messages), or `requires_action` when the run declares function tools and the last user message asks for one
-(bot.modelserver.tools), with a `tool_calls` step whose output is pending. Any assistant id exists, except:
+(bot.modelserver.tools), with a `tool_calls` step whose output is pending. A completed run that declares hosted
+tools used them first, one `tool_calls` step each: file search (with a vector store in `tool_resources`) and the
+code interpreter (which prints `checked`). Any assistant id exists, except:
 one containing `missing` is unknown (404), `failing` makes every run fail (`server_error`), `filtered` makes it
 fail on Azure's content filter (`content_filter`). Faults queued for the assistant id (as the `model`) apply to
 the requests that create or look at its runs.
@@ -101,6 +103,22 @@ def _check_messages(messages: Any) -> str | None:
         if not isinstance(m.get("content"), (str, list)):
             return f"messages[{i}].content must be text or a list of parts"
     return None
+
+
+def _hosted_calls(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The hosted tools a completed run used before it answered, in the order declared: file search when the run
+    has a vector store to search, the code interpreter whenever declared (it prints one line)."""
+    stores = ((run.get("tool_resources") or {}).get("file_search") or {}).get("vector_store_ids") if isinstance(
+        run.get("tool_resources"), dict) else None
+    out: list[dict[str, Any]] = []
+    for tool in run.get("tools") or []:
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind == "file_search" and stores:
+            out.append({"type": "file_search", "file_search": {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0},
+                                                               "results": []}})
+        elif kind == "code_interpreter":
+            out.append({"type": "code_interpreter", "code_interpreter": {"input": "print('checked')", "outputs": [{"type": "logs", "logs": "checked"}]}})
+    return out
 
 
 def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_key: str | None) -> None:
@@ -205,6 +223,9 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
                               "step_details": {"type": "tool_calls", "tool_calls": [{**t, "function": {**t["function"], "output": None}}
                                                                                     for t in tool_list]}, "usage": None})
         else:
+            for i, hosted in enumerate(_hosted_calls(body)):
+                run.steps.append({**step, "id": _new_id("step_"), "type": "tool_calls", "status": "completed", "completed_at": now,
+                                  "step_details": {"type": "tool_calls", "tool_calls": [{"id": f"call_hosted{i}", **hosted}]}, "usage": None})
             with store.lock:
                 message = _message(thread.id, "assistant", run.text, next(store.seq), body)
                 thread.messages.append(message)

@@ -215,3 +215,23 @@ def test_the_fingerprint_covers_the_sent_config_not_pacing():
     assert spec("{instructions: A}") != spec("{instructions: B}")
     assert spec("{tool_resources: {file_search: {vector_store_ids: [vs_1]}}}") != spec("{tool_resources: {file_search: {vector_store_ids: [vs_2]}}}")
     assert spec("{temperature: 0.2, timeoutMs: 1000}") == spec("{temperature: 0.2, timeoutMs: 9000}")
+
+
+HOSTED = "{tools: [{type: code_interpreter}, {type: file_search}], tool_resources: {file_search: {vector_store_ids: [vs_1]}}}"
+
+
+def test_openai_answer_lists_hosted_tool_steps_before_the_message_in_step_order(server):
+    outcome = call(openai_env(server), f"id: {OPENAI}\n    config: {HOSTED}")
+    assert isinstance(outcome, Completion), outcome
+    assert outcome.text == ("[Code interpreter input]\n\nprint('checked')\n\n[Code interpreter output]\n\nchecked\n\n"
+                            "[Ran file search]\n\n[Assistant] pong")
+
+
+def test_azure_answer_puts_the_tool_calls_newest_first_between_the_user_and_the_assistant(server):
+    # promptfoo lists Azure's run steps without an order: the API's default, newest first
+    outcome = call(azure_env(server), f"id: {AZURE}\n    config: {HOSTED}")
+    assert isinstance(outcome, Completion), outcome
+    assert outcome.text == ('[User] Please reply with "pong"\n\n'
+                            '[Ran file search]\n\n[File search details: {"ranking_options":{"ranker":"default_2024_08_21","score_threshold":0},'
+                            '"results":[]}]\n\n'
+                            "[Code interpreter input]\n\nprint('checked')\n\n[Code interpreter output]\n\nchecked\n\n[Assistant] pong")
