@@ -8,6 +8,7 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
@@ -235,3 +236,51 @@ def test_azure_answer_puts_the_tool_calls_newest_first_between_the_user_and_the_
                             '[Ran file search]\n\n[File search details: {"ranking_options":{"ranker":"default_2024_08_21","score_threshold":0},'
                             '"results":[]}]\n\n'
                             "[Code interpreter input]\n\nprint('checked')\n\n[Code interpreter output]\n\nchecked\n\n[Assistant] pong")
+
+
+def hostile_assistants(thread_id: str = "thread_1", steps: int = 50, text: str = "hi") -> FastAPI:
+    """An OpenAI-compatible server that answers the Assistants API the way an attacker would: odd ids, a run with
+    many steps, long messages."""
+    app = FastAPI()
+    seen: list[str] = []
+    app.state.seen = seen
+
+    @app.post("/v1/threads/runs")
+    async def create() -> dict:
+        return {"id": "run_1", "thread_id": thread_id, "status": "queued"}
+
+    @app.get("/v1/threads/{thread}/runs/{run}")
+    async def look(thread: str, run: str) -> dict:
+        return {"id": run, "thread_id": thread, "status": "completed"}
+
+    @app.get("/v1/threads/{thread}/runs/{run}/steps")
+    async def list_steps(thread: str, run: str) -> dict:
+        return {"data": [{"step_details": {"type": "message_creation", "message_creation": {"message_id": f"msg_{i}"}}}
+                         for i in range(steps)]}
+
+    @app.get("/v1/threads/{thread}/messages/{message}")
+    async def message(thread: str, message: str) -> dict:
+        seen.append(message)
+        return {"role": "assistant", "content": [{"type": "text", "text": {"value": text}}]}
+
+    return app
+
+
+def test_an_id_from_the_answer_that_is_not_a_plain_name_never_reaches_a_path():
+    with start_in_thread(hostile_assistants(thread_id="../../admin")) as running:
+        outcome = call(openai_env(running.url), OPENAI)
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.BAD_RESPONSE, outcome
+    assert "the answer's thread_id is not an id" in str(outcome)
+
+
+def test_a_run_with_many_steps_is_read_up_to_the_first_page_and_the_size_limit():
+    app = hostile_assistants()
+    with start_in_thread(app) as running:
+        outcome = call(openai_env(running.url), OPENAI)
+    assert isinstance(outcome, Completion), outcome
+    assert outcome.text == "\n\n".join(["[Assistant] hi"] * 20) and len(app.state.seen) == 20
+    app = hostile_assistants(text="x" * 300_000)
+    with start_in_thread(app) as running:
+        outcome = call(openai_env(running.url), OPENAI, max_response_bytes=1_000_000)
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.RESPONSE_TOO_LARGE, outcome
+    assert len(app.state.seen) == 4  # stopped at the message that went past the limit
