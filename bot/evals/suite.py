@@ -203,6 +203,7 @@ class AssertionSpec:
     code: Code | None = None  # javascript/python assertions: the code to run (inline text, or the file's text)
     transform: Code | None = None  # the assertion's own `transform` of the output
     factuality: tuple[tuple[str, float], ...] = ()  # factuality: the scores of categories A–E (options.factuality)
+    embedder: ProviderSpec | None = None  # answer-relevance: the embedding grader (options.provider.embedding)
 
     @property
     def negated(self) -> bool:
@@ -237,6 +238,7 @@ class AssertionSpec:
             **({"code": code_fingerprint(self.code)} if self.code is not None and self.code.file else {}),
             **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
             **({"factuality": [list(c) for c in self.factuality]} if self.factuality else {}),
+            **({"embedder": self.embedder.fingerprint()} if self.embedder else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
