@@ -16,6 +16,18 @@ prompts and prompt-review's own are both recognised, so the two tools can be com
   counts (promptfoo's rubric prompt shows examples first); the output *meets* it when they share a word (4+
   letters). `pass` says whether it meets it, `score` is the share of the criterion's words the output
   has (on a 0–10 scale when the prompt asks for one), `category` is C (every word), A (some) or D (none).
+- the steps of g-eval, answer-relevance and the context-* checks, in promptfoo's prompts (read from their
+  last `context:`/`answer:`/… lines, after the examples) and prompt-review's (tagged blocks):
+  g-eval steps (a prompt asking for `{"steps"`): three steps naming the criterion; g-eval score (promptfoo's
+  `**Reply**`, or `<Evaluation steps>` beside `<Output>`): `{"score": 0–10, "reason"}`, the share of the
+  criterion's words the reply has; a question for an answer ("Generate question for the given answer", or a
+  lone `<Answer>`): the answer itself with a question mark; context recall (a prompt naming `[Attributed]`):
+  one numbered line per sentence of the expected answer, `[Attributed]` when at least half of its words are
+  in the context, else `[Not Attributed]`; context relevance (naming `Insufficient Information`): the context's
+  sentences (its lines when it has two or more) sharing a word with the query, one a line, or
+  `Insufficient Information`; faithfulness statements: the answer's sentences, one a line; faithfulness
+  verdicts (naming the final-verdict line): per statement Yes when at least half of its words are in the
+  context, then the final line with every verdict in order.
 """
 
 from __future__ import annotations
