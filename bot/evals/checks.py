@@ -40,7 +40,7 @@ MODEL_GRADED = {
 GRADER_INPUTS = {  # (required, optional)
     "answer-relevance": ((), ("query",)),
     "context-faithfulness": (("context",), ("query",)),
-    "context-recall": (("context",), ("query",)),
+    "context-recall": ((), ("context", "query")),  # promptfoo: without a context var, the rendered prompt
     "context-relevance": (("query", "context"), ()),
     "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),

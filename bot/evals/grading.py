@@ -15,7 +15,7 @@ from bot.core.parts import Parts, leaves, replace_leaves
 from bot.evals import graded_steps
 from bot.evals.assertions import cosine, json_candidates
 from bot.evals.providers import Caller, ProviderError
-from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec
+from bot.evals.suite import FACTUALITY_CATEGORIES, STEPPED_GRADED, AssertionSpec, ProviderSpec
 
 DEFAULT_GRADER = ProviderSpec("openai:chat:gpt-4.1-mini", "openai", "gpt-4.1-mini", params=(("temperature", 0),))
 DEFAULT_EMBEDDER = ProviderSpec("openai:text-embedding-3-small", "openai", "text-embedding-3-small")
@@ -51,7 +51,6 @@ SELECT_BEST_TASK = (
     "Several outputs were written for the same task. Pick the one output that meets the criterion best. "
     "Reply with only its index (the number in its <Output index=...> tag), nothing else."
 )
-STEPPED = ("g-eval", "answer-relevance", "context-recall", "context-relevance", "context-faithfulness")
 _PLACEHOLDER = re.compile(r"{{\s*(output|rubric|input|query|context|prompt)\s*(\|\s*dump\s*)?}}")
 
 
@@ -119,7 +118,7 @@ class ModelGrader:
         spec = grader or DEFAULT_GRADER
         kind = a.base_type
         inputs = dict(a.inputs)
-        if kind in STEPPED:
+        if kind in STEPPED_GRADED:
             graded = await self._stepped(a, spec, value, output, prompt)
             return True, max(0.0, min(1.0, graded.score)), graded.reason
         criteria = "\n".join(str(v) for v in value) if isinstance(value, list) else ("" if value is None else str(value))

@@ -186,6 +186,10 @@ FACTUALITY_CATEGORIES = (("A", "subset", 1.0), ("B", "superset", 1.0), ("C", "ag
                          ("E", "differButFactual", 1.0))
 
 
+# the model-graded types scored in several grader calls (bot.evals.graded_steps)
+STEPPED_GRADED = frozenset({"g-eval", "answer-relevance", "context-recall", "context-relevance", "context-faithfulness"})
+
+
 @dataclass(frozen=True)
 class AssertionSpec:
     type: str  # including a 'not-' prefix
@@ -239,6 +243,8 @@ class AssertionSpec:
             **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
             **({"factuality": [list(c) for c in self.factuality]} if self.factuality else {}),
             **({"embedder": self.embedder.fingerprint()} if self.embedder else {}),
+            # scored in steps since promptfoo's algorithms: results cached by the one-call grader are not reused
+            **({"graded_in_steps": 1} if self.base_type in STEPPED_GRADED else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:

@@ -168,3 +168,23 @@ def test_the_suite_loads_step_prompts_their_values_and_the_embedding_grader():
     _, errors = load_suite(MemoryTree({path: suite.replace("{{groundTruth}} {{query}}", "{{groundTruth}} {{nope}}")}), path)
     assert [e.message for e in errors] == ["the rubricPrompt of context-recall (line 16) uses nope, which is not a var of this test "
                                            "(the rendered prompt is not available to a rubricPrompt yet)"]
+
+
+def test_context_recall_without_a_context_var_reads_the_rendered_prompt_as_promptfoo_does():
+    path = "evals/promptfooconfig.yaml"
+    suite = ("prompts: ['Paris is the capital of France. {{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+             "tests:\n  - vars: {q: Where?}\n    assert:\n      - {type: context-recall, value: Paris is the capital of France., threshold: 0.9}\n"
+             "  - vars: {q: Where?}\n    assert:\n      - {type: context-relevance}\n")
+    _, errors = load_suite(MemoryTree({path: suite}), path)
+    assert [e.message for e in errors] == ["context-relevance (line 9) reads the vars query, context: set it in the test's vars"]
+    loaded, errors = load_suite(MemoryTree({path: suite.split("  - vars: {q: Where?}\n    assert:\n      - {type: context-relevance}")[0]}), path)
+    assert errors == []
+    grader = Grader()
+    assert grade(loaded.tests[0].asserts[0], "x", grader, prompt="Paris is the capital of France. Where?") == (True, 1.0)
+    assert "<Context>\nParis is the capital of France. Where?\n</Context>" in grader.asked[0][1][1]
+
+
+def test_results_cached_by_the_one_call_grader_are_not_reused_for_the_stepped_types():
+    stepped, rubric = AssertionSpec("g-eval", "clear"), AssertionSpec("llm-rubric", "clear")
+    assert stepped.fingerprint() != {"type": "g-eval", "value": "clear", "threshold": None, "weight": 1.0, "metric": None, "grader": None}
+    assert rubric.fingerprint() == {"type": "llm-rubric", "value": "clear", "threshold": None, "weight": 1.0, "metric": None, "grader": None}
