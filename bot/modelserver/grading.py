@@ -147,7 +147,7 @@ def _step(text: str) -> str | None:
     if "Generate question for the given answer" in text:  # answer-relevance: the question the answer answers
         found = _between(text, "Answer:", "\nQuestion:")
         return f"{found[0].rstrip('.!?')}?" if found else None
-    if "answer" in tags and not {"output", "question", "rubric"} & set(tags):
+    if "answer" in tags and not {"output", "question", "rubric"} & set(tags) and "question" in text.lower():
         return f"{tags['answer'].strip().rstrip('.!?')}?"
     if "[Attributed]" in text:  # context-recall: each sentence of the expected answer, attributed or not
         found = _between(text, "context:", "\nanswer:", "\nclassification:")
