@@ -165,6 +165,9 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
                     errors.add(src, where, f"the rubricPrompt of {a.type} (line {a.line}) uses {', '.join(sorted(set(unknown)))}, which is not a var of this test "
                                            "(the rendered prompt is not available to a rubricPrompt yet)")
                 a = replace(a, rubric_prompt=filled)
+            if base == "context-faithfulness" and a.rubric_prompt is not None and not a.rubric_prompt.lstrip().startswith("["):
+                errors.add(src, where, f"{a.type} (line {a.line}): rubricPrompt must be a list of two prompts, statements then verdicts "
+                                       "(promptfoo refuses other forms)")
             required, optional = GRADER_INPUTS[base]
             missing = [n for n in required if n not in vars_]
             if missing:

@@ -188,3 +188,13 @@ def test_results_cached_by_the_one_call_grader_are_not_reused_for_the_stepped_ty
     stepped, rubric = AssertionSpec("g-eval", "clear"), AssertionSpec("llm-rubric", "clear")
     assert stepped.fingerprint() != {"type": "g-eval", "value": "clear", "threshold": None, "weight": 1.0, "metric": None, "grader": None}
     assert rubric.fingerprint() == {"type": "llm-rubric", "value": "clear", "threshold": None, "weight": 1.0, "metric": None, "grader": None}
+
+
+def test_a_faithfulness_rubric_prompt_that_is_not_a_list_of_two_prompts_is_refused_at_load():
+    path = "evals/promptfooconfig.yaml"
+    suite = ("prompts: ['{{query}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+             "tests:\n  - vars: {query: q?, context: ctx}\n    assert:\n"
+             "      - type: context-faithfulness\n        rubricPrompt: 'Judge {{ output }}'\n")
+    _, errors = load_suite(MemoryTree({path: suite}), path)
+    assert [(e.line, e.message) for e in errors] == [
+        (4, "context-faithfulness (line 6): rubricPrompt must be a list of two prompts, statements then verdicts (promptfoo refuses other forms)")]
