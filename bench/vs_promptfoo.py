@@ -61,8 +61,9 @@ SUITES = (
     BenchSuite("metrics", ROOT / "bench/suites/metrics", "promptfooconfig.yaml", ROOT / "bench/suites/metrics/pr", ("pr",)),
     # is-xml/contains-xml with required elements, is-html/contains-html, is-refusal and their not- forms
     BenchSuite("markup", ROOT / "bench/suites/markup", "promptfooconfig.yaml", ROOT / "bench/suites/markup/pr", ("pr",)),
-    # llm-rubric (thresholds, a custom rubricPrompt), factuality (category scores), model-graded-closedqa: each tool's own
-    # grader prompts, judged by the scripted grader
+    # llm-rubric (thresholds, a custom rubricPrompt), factuality (category scores), model-graded-closedqa, g-eval,
+    # answer-relevance and context-recall/-relevance/-faithfulness in steps: each tool's own grader prompts, judged by
+    # the scripted grader
     BenchSuite("graded", ROOT / "bench/suites/graded", "promptfooconfig.yaml", ROOT / "bench/suites/graded/pr", ("pr",)),
 )
 

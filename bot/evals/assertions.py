@@ -39,7 +39,8 @@ class Grader(Protocol):
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float: ...
 
-    async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str) -> tuple[bool, float, str]: ...
+    async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str,
+                     prompt: str = "") -> tuple[bool, float, str]: ...
 
     async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool: ...
 
@@ -498,9 +499,9 @@ async def check_one(
     elif kind in GRADED_THRESHOLD or kind in ("factuality", "model-graded-factuality", "model-graded-closedqa"):
         if grader is None:
             raise RuntimeError("no grader configured")
-        ok, score, _ = await grader.graded(a, a.grader or default_grader, a.value, output)
-        if kind in GRADED_THRESHOLD:
-            ok = score >= (GRADED_THRESHOLD[kind] if a.threshold is None else a.threshold)
+        ok, score, _ = await grader.graded(a, a.grader or default_grader, a.value, output, context.prompt if context else "")
+        if kind in GRADED_THRESHOLD:  # promptfoo allows a float's rounding below the pass mark
+            ok = score >= (GRADED_THRESHOLD[kind] if a.threshold is None else a.threshold) - 1e-12
     else:
         try:
             ok, score = check_deterministic(kind, a.value, a.threshold, output, regexes)

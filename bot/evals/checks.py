@@ -40,7 +40,7 @@ MODEL_GRADED = {
 GRADER_INPUTS = {  # (required, optional)
     "answer-relevance": ((), ("query",)),
     "context-faithfulness": (("context",), ("query",)),
-    "context-recall": (("context",), ("query",)),
+    "context-recall": ((), ("context", "query")),  # promptfoo: without a context var, the rendered prompt
     "context-relevance": (("query", "context"), ()),
     "factuality": ((), ("query",)), "model-graded-factuality": ((), ("query",)), "model-graded-closedqa": ((), ("query",)),
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
@@ -193,7 +193,11 @@ def rubric_prompt(value: Any, located, where: Path, errors, tree=None, base_dir:
         except FileTooLarge as exc:
             errors.add(located, where, f"rubricPrompt file {path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
             return None
-    if isinstance(value, list):
+    if isinstance(value, dict) and value and set(value) <= {"steps", "evaluate"} and all(isinstance(v, str) for v in value.values()):
+        value = json.dumps(value, ensure_ascii=False)  # g-eval's prompt per step
+    elif isinstance(value, list) and 0 < len(value) <= 2 and all(isinstance(v, str) for v in value):
+        value = json.dumps(value, ensure_ascii=False)  # context-faithfulness's prompts: statements, then verdicts
+    elif isinstance(value, list):
         if not _rubric_messages_ok(value):
             errors.add(located, where, "rubricPrompt must be text or a list of {role, content} messages")
             return None
@@ -215,15 +219,26 @@ def rubric_prompt(value: Any, located, where: Path, errors, tree=None, base_dir:
         return None
     for m in _RUBRIC_VARS.finditer(value):
         name = (m.group(1) or "").split("|")[0].strip()
+        filt = (m.group(1) or "").split("|")[1].strip() if "|" in (m.group(1) or "") else "dump"
         if m.group(0) == "{%" or not re.fullmatch(r"[A-Za-z_]\w*", name) or (m.group(1) or "").count("|") > 1 or (
-                "|" in (m.group(1) or "") and (m.group(1) or "").split("|")[1].strip() != "dump"):
-            errors.add(located, where, "unsupported: rubricPrompt may use {{ name }} and {{ name | dump }} only (output, rubric and the test's vars)")
+                filt != "dump" and not re.fullmatch(r'join\(\s*(\\?"[^"]*\\?"|\'[^\']*\')\s*\)', filt)):
+            errors.add(located, where, "unsupported: rubricPrompt may use {{ name }}, {{ name | dump }} and {{ name | join(\"sep\") }} only "
+                                       "(output, rubric, the values of the assertion's steps and the test's vars)")
             return None
     return value
 
 
-def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
-    """The test's vars put into a rubricPrompt at load time; output and rubric stay for the grader."""
+# the values a multi-step check puts into its own prompts (promptfoo's names): they stay for the grader
+STEP_VARS = {
+    "g-eval": ("criteria", "steps", "maxScore", "input"),
+    "answer-relevance": ("answer",),
+    "context-recall": ("groundTruth",),
+    "context-faithfulness": ("question", "answer", "statements"),
+}
+
+
+def _fill_rubric_vars(template: str, vars_: dict, keep: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """The test's vars put into a rubricPrompt at load time; output, rubric and a step's `keep` stay for the grader."""
     import json
 
     missing: list[str] = []
@@ -231,7 +246,7 @@ def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
     def one(m: re.Match) -> str:
         inner = m.group(1) or ""
         name = inner.split("|")[0].strip()
-        if name in ("output", "rubric"):
+        if name in ("output", "rubric") or name in keep:
             return m.group(0)
         if name not in vars_:
             missing.append(name)
@@ -243,7 +258,7 @@ def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
         messages = json.loads(template)
     except ValueError:
         messages = None
-    if isinstance(messages, list):  # every text in a message, content parts (text, image URLs) included
+    if isinstance(messages, (list, dict)):  # every text in a message, content parts (text, image URLs) included
         def fill(value: Any) -> Any:
             if isinstance(value, str):
                 return _RUBRIC_VARS.sub(one, value)
@@ -253,7 +268,7 @@ def _fill_rubric_vars(template: str, vars_: dict) -> tuple[str, list[str]]:
                 return {k: fill(v) for k, v in value.items()}
             return value
 
-        return json.dumps([fill(m) for m in messages], ensure_ascii=False), missing
+        return json.dumps(fill(messages), ensure_ascii=False), missing
     return _RUBRIC_VARS.sub(one, template), missing
 
 
@@ -342,9 +357,11 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
                 ok = False
     metric = raw.get("metric")
     grader: ProviderSpec | None = None
+    embedder: ProviderSpec | None = None
     if raw.get("provider") is not None:
         grader, emb = parse_grader(raw["provider"], located, where + ("provider",), errors)
         grader = emb if base == "similar" and emb is not None else grader
+        embedder = emb if base == "answer-relevance" else None
     rubric = None
     if raw.get("rubricPrompt") is not None:
         rubric = rubric_prompt(raw["rubricPrompt"], located, where + ("rubricPrompt",), errors, tree, base_dir)
@@ -356,7 +373,7 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
     if not ok:
         return None
     return AssertionSpec(kind, value, threshold, float(weight), str(metric) if metric is not None else None, grader, located.file,
-                         located.line_of(where), rubric, config, code=code, transform=transform)
+                         located.line_of(where), rubric, config, code=code, transform=transform, embedder=embedder)
 
 
 def _schema_text(value: str) -> Any:

@@ -12,9 +12,10 @@ import re
 from typing import Any
 
 from bot.core.parts import Parts, leaves, replace_leaves
+from bot.evals import graded_steps
 from bot.evals.assertions import cosine, json_candidates
 from bot.evals.providers import Caller, ProviderError
-from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec
+from bot.evals.suite import FACTUALITY_CATEGORIES, STEPPED_GRADED, AssertionSpec, ProviderSpec
 
 DEFAULT_GRADER = ProviderSpec("openai:chat:gpt-4.1-mini", "openai", "gpt-4.1-mini", params=(("temperature", 0),))
 DEFAULT_EMBEDDER = ProviderSpec("openai:text-embedding-3-small", "openai", "text-embedding-3-small")
@@ -25,7 +26,8 @@ RUBRIC_SYSTEM = (
 )
 
 
-# Our own instructions per model-graded type; each asks for one JSON object so the verdict is parsed, not guessed.
+# Our own instructions per one-call model-graded type; each asks for one JSON object so the verdict is parsed, not
+# guessed (g-eval, answer-relevance and the context-* checks take several steps: bot.evals.graded_steps).
 GRADED_TASKS = {
     "factuality": (
         "Compare the factual content of a submitted answer with an expert answer to the same question. Classify it: "
@@ -36,26 +38,6 @@ GRADED_TASKS = {
     "model-graded-closedqa": (
         "Decide whether a submitted answer meets the given criterion. "
         'Reply with only {"pass": true or false, "reason": "<one sentence>"}.'
-    ),
-    "g-eval": (
-        "Rate the output against the evaluation criteria on a scale from 0 (does not meet them) to 10 (fully meets "
-        'them). Reply with only {"score": <0-10>, "reason": "<one sentence>"}.'
-    ),
-    "answer-relevance": (
-        "Rate how directly the output answers the question, from 0 (unrelated) to 1 (fully answers it, nothing else). "
-        'Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
-    ),
-    "context-faithfulness": (
-        "List the factual claims of the output and decide for each whether the context supports it. Score the share "
-        'of supported claims from 0 to 1. Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
-    ),
-    "context-recall": (
-        "Split the expected answer into statements and decide for each whether the context supports it. Score the "
-        'share of supported statements from 0 to 1. Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
-    ),
-    "context-relevance": (
-        "Decide which sentences of the context are needed to answer the question. Score the share of needed sentences "
-        'from 0 to 1. Reply with only {"score": <0-1>, "reason": "<one sentence>"}.'
     ),
 }
 GRADED_TASKS["model-graded-factuality"] = GRADED_TASKS["factuality"]
@@ -129,25 +111,26 @@ class ModelGrader:
             score = 1.0 if passed else 0.0
         return passed, max(0.0, min(1.0, score)), str(candidate.get("reason", ""))
 
-    async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str) -> tuple[bool, float, str]:
-        """factuality, model-graded-closedqa, g-eval, answer-relevance, context-*: (pass, score 0..1, reason)."""
+    async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str,
+                     prompt: str = "") -> tuple[bool, float, str]:
+        """factuality, model-graded-closedqa, g-eval, answer-relevance, context-*: (pass, score 0..1, reason).
+        `prompt` is the rendered prompt (g-eval's input; the query or context when the test has no such var)."""
         spec = grader or DEFAULT_GRADER
         kind = a.base_type
         inputs = dict(a.inputs)
+        if kind in STEPPED_GRADED:
+            graded = await self._stepped(a, spec, value, output, prompt)
+            return True, max(0.0, min(1.0, graded.score)), graded.reason
         criteria = "\n".join(str(v) for v in value) if isinstance(value, list) else ("" if value is None else str(value))
         if a.rubric_prompt is not None:
             values = {**inputs, "output": output, "rubric": criteria}
             messages = rubric_messages(a.rubric_prompt, values)
         else:
             parts = [f"<Question>\n{inputs['query']}\n</Question>"] if "query" in inputs else []
-            if "context" in inputs:
-                parts.append(f"<Context>\n{inputs['context']}\n</Context>")
-            label = {"factuality": "Expert answer", "model-graded-factuality": "Expert answer", "context-recall": "Expected answer",
-                     "model-graded-closedqa": "Criterion", "g-eval": "Evaluation criteria"}.get(kind)
+            label = {"factuality": "Expert answer", "model-graded-factuality": "Expert answer", "model-graded-closedqa": "Criterion"}.get(kind)
             if label and criteria:
                 parts.append(f"<{label}>\n{criteria}\n</{label}>")
-            if kind != "context-recall" and kind != "context-relevance":
-                parts.append(f"<Output>\n{output}\n</Output>")
+            parts.append(f"<Output>\n{output}\n</Output>")
             messages = (("system", GRADED_TASKS[kind]), ("user", "\n".join(parts)))
         if kind in ("factuality", "model-graded-factuality"):
             answer = await self._verdict(spec, messages, "category")
@@ -162,15 +145,42 @@ class ModelGrader:
             answer = await self._verdict(spec, messages, "pass")
             passed = bool(answer["pass"])
             return passed, 1.0 if passed else 0.0, str(answer.get("reason", ""))
-        answer = await self._verdict(spec, messages, "score")
-        try:
-            score = float(answer["score"])
-        except (TypeError, ValueError):
-            raise ProviderError(f"grader {spec.id} answered a score that is not a number") from None
+        raise ProviderError(f"{a.type} is not a model-graded type")
+
+    async def _stepped(self, a: AssertionSpec, spec: ProviderSpec, value: Any, output: str, prompt: str) -> graded_steps.Graded:
+        kind = a.base_type
+        inputs = dict(a.inputs)
+        override = a.rubric_prompt
+
+        async def ask(messages: graded_steps.Messages) -> str:
+            return (await self.caller.complete(spec, messages)).text
+
         if kind == "g-eval":
-            score /= 10
-        score = max(0.0, min(1.0, score))
-        return True, score, str(answer.get("reason", ""))
+            criteria = [str(v) for v in value] if isinstance(value, list) else ["" if value is None else str(value)]
+            return await graded_steps.g_eval(ask, criteria, prompt, output, override)
+        if kind == "answer-relevance":
+            embedder = self._embedder(a.embedder or spec)
+
+            async def embed(text: str) -> list[float]:
+                return await self.caller.embed(embedder, text)
+
+            return await graded_steps.answer_relevance(ask, embed, inputs.get("query", prompt), output, override)
+        variables = {k: v for k, v in inputs.items() if not k.startswith("_")}
+        if kind == "context-recall":
+            return await graded_steps.context_recall(ask, inputs.get("context", prompt), "" if value is None else str(value),
+                                                     override, variables)
+        if kind == "context-relevance":
+            return await graded_steps.context_relevance(ask, inputs.get("query", ""), inputs.get("context", ""), override)
+        return await graded_steps.context_faithfulness(ask, inputs.get("query", ""), output, inputs.get("context", ""), override, variables)
+
+    @staticmethod
+    def _embedder(grader: ProviderSpec | None) -> ProviderSpec:
+        """The grader when it is an embedding model, else the default embedder (at the grader's base URL)."""
+        embeds = grader is not None and ("embedding" in grader.model or grader.option("api") == "embedding")
+        spec = grader if embeds and grader is not None else DEFAULT_EMBEDDER
+        if grader is not None and spec is DEFAULT_EMBEDDER and grader.base_url:
+            spec = ProviderSpec(DEFAULT_EMBEDDER.id, "openai", DEFAULT_EMBEDDER.model, base_url=grader.base_url)
+        return spec
 
     async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool:
         """conversation-relevance: is the last assistant turn of this window relevant (yes/no)."""
@@ -197,10 +207,7 @@ class ModelGrader:
         return index
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float:
-        embeds = grader is not None and ("embedding" in grader.model or grader.option("api") == "embedding")
-        spec = grader if embeds and grader is not None else DEFAULT_EMBEDDER
-        if grader is not None and spec is DEFAULT_EMBEDDER and grader.base_url:
-            spec = ProviderSpec(DEFAULT_EMBEDDER.id, "openai", DEFAULT_EMBEDDER.model, base_url=grader.base_url)
+        spec = self._embedder(grader)
         a = await self.caller.embed(spec, expected)
         b = await self.caller.embed(spec, output)
         return cosine(a, b)

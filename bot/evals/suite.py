@@ -186,6 +186,10 @@ FACTUALITY_CATEGORIES = (("A", "subset", 1.0), ("B", "superset", 1.0), ("C", "ag
                          ("E", "differButFactual", 1.0))
 
 
+# the model-graded types scored in several grader calls (bot.evals.graded_steps)
+STEPPED_GRADED = frozenset({"g-eval", "answer-relevance", "context-recall", "context-relevance", "context-faithfulness"})
+
+
 @dataclass(frozen=True)
 class AssertionSpec:
     type: str  # including a 'not-' prefix
@@ -203,6 +207,7 @@ class AssertionSpec:
     code: Code | None = None  # javascript/python assertions: the code to run (inline text, or the file's text)
     transform: Code | None = None  # the assertion's own `transform` of the output
     factuality: tuple[tuple[str, float], ...] = ()  # factuality: the scores of categories A–E (options.factuality)
+    embedder: ProviderSpec | None = None  # answer-relevance: the embedding grader (options.provider.embedding)
 
     @property
     def negated(self) -> bool:
@@ -237,6 +242,9 @@ class AssertionSpec:
             **({"code": code_fingerprint(self.code)} if self.code is not None and self.code.file else {}),
             **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
             **({"factuality": [list(c) for c in self.factuality]} if self.factuality else {}),
+            **({"embedder": self.embedder.fingerprint()} if self.embedder else {}),
+            # scored in steps since promptfoo's algorithms: results cached by the one-call grader are not reused
+            **({"graded_in_steps": 1} if self.base_type in STEPPED_GRADED else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:

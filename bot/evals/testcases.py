@@ -19,7 +19,7 @@ from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import (
-    CODE_TYPES, GRADER_INPUTS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
+    CODE_TYPES, GRADER_INPUTS, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
 from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
@@ -154,15 +154,20 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
             a = replace(a, factuality=factuality)
         if base == "similar" and a.grader is None and embedder is not None:
             a = replace(a, grader=embedder)
+        if base == "answer-relevance" and a.embedder is None and embedder is not None:
+            a = replace(a, embedder=embedder)
         if base in GRADER_INPUTS:
             if a.rubric_prompt is None and rubric is not None:
                 a = replace(a, rubric_prompt=rubric)
             if a.rubric_prompt is not None:
-                filled, unknown = _fill_rubric_vars(a.rubric_prompt, vars_)
+                filled, unknown = _fill_rubric_vars(a.rubric_prompt, vars_, STEP_VARS.get(base, ()))
                 if unknown:
                     errors.add(src, where, f"the rubricPrompt of {a.type} (line {a.line}) uses {', '.join(sorted(set(unknown)))}, which is not a var of this test "
                                            "(the rendered prompt is not available to a rubricPrompt yet)")
                 a = replace(a, rubric_prompt=filled)
+            if base == "context-faithfulness" and a.rubric_prompt is not None and not a.rubric_prompt.lstrip().startswith("["):
+                errors.add(src, where, f"{a.type} (line {a.line}): rubricPrompt must be a list of two prompts, statements then verdicts "
+                                       "(promptfoo refuses other forms)")
             required, optional = GRADER_INPUTS[base]
             missing = [n for n in required if n not in vars_]
             if missing:

@@ -16,6 +16,18 @@ prompts and prompt-review's own are both recognised, so the two tools can be com
   counts (promptfoo's rubric prompt shows examples first); the output *meets* it when they share a word (4+
   letters). `pass` says whether it meets it, `score` is the share of the criterion's words the output
   has (on a 0–10 scale when the prompt asks for one), `category` is C (every word), A (some) or D (none).
+- the steps of g-eval, answer-relevance and the context-* checks, in promptfoo's prompts (read from their
+  last `context:`/`answer:`/… lines, after the examples) and prompt-review's (tagged blocks):
+  g-eval steps (a prompt asking for `{"steps"`): three steps naming the criterion; g-eval score (promptfoo's
+  `**Reply**`, or `<Evaluation steps>` beside `<Output>`): `{"score": 0–10, "reason"}`, the share of the
+  criterion's words the reply has; a question for an answer ("Generate question for the given answer", or a
+  lone `<Answer>`): the answer itself with a question mark; context recall (a prompt naming `[Attributed]`):
+  one numbered line per sentence of the expected answer, `[Attributed]` when at least half of its words are
+  in the context, else `[Not Attributed]`; context relevance (naming `Insufficient Information`): the context's
+  sentences (its lines when it has two or more) sharing a word with the query, one a line, or
+  `Insufficient Information`; faithfulness statements: the answer's sentences, one a line; faithfulness
+  verdicts (naming the final-verdict line): per statement Yes when at least half of its words are in the
+  context, then the final line with every verdict in order.
 """
 
 from __future__ import annotations
@@ -61,7 +73,7 @@ def grader_reply(messages: Sequence[Mapping[str, Any]]) -> str | None:
         conversation = _last_message_list(text)
         if conversation:
             return _relevance(conversation)
-    return _judgement(text)
+    return _step(text) or _judgement(text)
 
 
 def _judgement(text: str) -> str | None:
@@ -86,6 +98,93 @@ def _judgement(text: str) -> str | None:
     if "category" in fields:
         reply["category"] = "C" if share == 1 else "A" if met else "D"
     return json.dumps(reply)
+
+
+# ---- the steps of g-eval, answer-relevance and the context-* checks (both tools' prompts) ----------------
+
+def _sentences(text: str) -> list[str]:
+    lines = [line for line in text.split("\n") if line.strip()]
+    units = lines if len(lines) > 1 else re.split(r"(?<=[.!?])\s+", text)
+    return [u.strip() for u in units if u.strip() and not re.fullmatch(r"\d+[.)]", u.strip())]
+
+
+def _supported(sentence: str, context: str) -> bool:
+    """At least half of the sentence's words (4+ letters) are words of the context."""
+    words = _words(sentence)
+    return bool(words) and 2 * len(words & _words(context)) >= len(words)
+
+
+def _between(text: str, *marks: str) -> list[str] | None:
+    """The texts between the last occurrences of these marks, read backwards from the last one (a prompt's
+    examples come before its real values)."""
+    end = text.rfind(marks[-1])
+    if end < 0:
+        return None
+    found: list[str] = []
+    for mark in reversed(marks[:-1]):
+        at = text.rfind(mark, 0, end)
+        if at < 0:
+            return None
+        found.append(text[at + len(mark):end])
+        end = at
+    return [t.strip() for t in reversed(found)]
+
+
+def _step(text: str) -> str | None:
+    tags = {name.lower(): body for name, body in _TAG.findall(text)}  # the last of a name counts
+    if '{"steps"' in text:  # g-eval, step 1: a checklist for the criteria
+        found = _between(text, "**EVALUATION CRITERIA**", "**OUTPUT FORMAT**")
+        criteria = found[0] if found else tags.get("evaluation criteria")
+        if criteria is not None:
+            return json.dumps({"steps": ["Read the text.", f"Check it against: {' '.join(criteria.split())}", "Score how fully it does so."]},
+                              separators=(",", ":"))
+    found = _between(text, "**Evaluation Criteria**", "**Evaluation Steps**") if "**Reply**" in text else None
+    reply = _between(text, "**Reply**", "**OUTPUT FORMAT**") if found else None
+    if found and reply:  # g-eval, step 2 (promptfoo's prompt; prompt-review's below)
+        return _geval_score(found[0], reply[0])
+    if {"evaluation criteria", "evaluation steps", "output"} <= set(tags):
+        return _geval_score(tags["evaluation criteria"], tags["output"])
+    if "Generate question for the given answer" in text:  # answer-relevance: the question the answer answers
+        found = _between(text, "Answer:", "\nQuestion:")
+        return f"{found[0].rstrip('.!?')}?" if found else None
+    if "answer" in tags and not {"output", "question", "rubric"} & set(tags) and "question" in text.lower():
+        return f"{tags['answer'].strip().rstrip('.!?')}?"
+    if "[Attributed]" in text:  # context-recall: each sentence of the expected answer, attributed or not
+        found = _between(text, "context:", "\nanswer:", "\nclassification:")
+        context, expected = found if found else (tags.get("context"), tags.get("expected answer"))
+        if context is None or expected is None:
+            return None
+        return "\n".join(f"{i}. {s} So {'[Attributed]' if _supported(s, context) else '[Not Attributed]'}"
+                         for i, s in enumerate(_sentences(expected), 1))
+    if "Insufficient Information" in text:  # context-relevance: the context's sentences the query needs
+        found = _between(text, "\nquery:", "\ncontext:", "\ncandidate sentences:")
+        query, context = found if found else (tags.get("query"), tags.get("context"))
+        if query is None or context is None:
+            return None
+        needed = [s for s in _sentences(context) if _words(s) & _words(query)]
+        return "\n".join(needed) if needed else "Insufficient Information"
+    if "final verdict for each statement in order" in text.lower():  # context-faithfulness, step 2
+        found = _between(text, "context:\n", "\nstatements:\n", "\nAnswer:")
+        context, listed = found if found else (tags.get("context"), tags.get("statements"))
+        if context is None or listed is None:
+            return None
+        statements = [re.sub(r"^\d+\.\s*", "", s).strip() for s in listed.split("\n") if s.strip()]
+        verdicts = ["Yes" if _supported(s, context) else "No" for s in statements]
+        explained = [f"{i}. {s}\nExplanation: {'most' if v == 'Yes' else 'few'} of its words are in the context. Verdict: {v}."
+                     for i, (s, v) in enumerate(zip(statements, verdicts), 1)]
+        return "\n".join([*explained, "Final verdict for each statement in order: " + " ".join(f"{v}." for v in verdicts)])
+    if "statements from each sentence" in text:  # context-faithfulness, step 1 (promptfoo's prompt)
+        found = _between(text, "question:", "\nanswer:", "\nstatements:")
+        return "\n".join(_sentences(found[1])) if found else None
+    if {"question", "response"} <= set(tags) and "statements" in text:
+        return "\n".join(_sentences(tags["response"]))
+    return None
+
+
+def _geval_score(criteria: str, reply: str) -> str:
+    criterion, met = _words(criteria), _words(criteria) & _words(reply)
+    share = len(met) / len(criterion) if criterion else float(bool(reply.strip()))
+    return json.dumps({"score": round(share * 10), "reason": f"The reply shares {len(met)} of the criterion's {len(criterion)} words."})
 
 
 def _last_message_list(text: str) -> list[dict[str, str]] | None:

@@ -26,9 +26,9 @@ Rules, in the order they apply (documented here because tests and the demo rely 
    deterministic.
 9. A prompt that is not a support-bot prompt gets a generic echo, or exactly the text it was
    asked to repeat ('reply with "X"').
-10. Grading requests (select-best, conversation relevance, and judgements against a rubric or
-    criterion that ask for a JSON pass/score/category) get a grader's answer first
-    (bot.modelserver.grading documents how it decides).
+10. Grading requests (select-best, conversation relevance, judgements against a rubric or
+    criterion that ask for a JSON pass/score/category, and each step of g-eval, answer-relevance and
+    the context-* checks) get a grader's answer first (bot.modelserver.grading documents how it decides).
 11. Content parts: text parts in any vendor's form are the message's text; the other parts of the
     last user message (images, audio, files) are seen: the generic echo ends with one
     " [seen: KIND: URL or sha256 DIGEST]" per part, so a test knows which image reached the model.

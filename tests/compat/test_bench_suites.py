@@ -43,7 +43,7 @@ def calls(url: str) -> int:
 
 
 @pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3),
-                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29), ("graded", 12)])
+                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29), ("graded", 32)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -249,16 +249,25 @@ def test_markup_pr_appending_an_apology_regresses_the_cases_it_breaks(server_url
 
 def test_graded_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
     # llm-rubric (thresholds, a custom rubricPrompt), factuality (with a category scored 0), model-graded-closedqa,
-    # each tool with its own grader prompts; promptfoo 0.121.20 on the same server passes these five of 12 and
-    # fails the rest (bench/vs_promptfoo.py --suite graded)
+    # g-eval (steps then a 0-10 score; two criteria averaged; not-; its own step prompts), answer-relevance
+    # (generated questions against the query by embedding), context-recall/-relevance/-faithfulness (sentences
+    # attributed, extracted, statements judged; custom prompts), each tool with its own grader prompts;
+    # promptfoo 0.121.20 on the same server passes these 18 of 32 and fails the rest (bench/vs_promptfoo.py --suite graded)
     report = run(server_url, MemoryTree({}), tree("graded"))
     assert report.errors == () and not any(c.head.error for c in report.cases())
     passing = {c.description for c in report.cases() if c.head and c.head.passed}
     assert passing == {"llm-rubric met", "llm-rubric met above its threshold", "factuality, a consistent subset",
-                       "closed QA met", "a custom rubric prompt"}
+                       "closed QA met", "a custom rubric prompt",
+                       "g-eval met", "g-eval partly met, at its threshold", "g-eval with two criteria, averaged",
+                       "not-g-eval on a criterion not met", "g-eval with its own steps and evaluation prompts",
+                       "answer relevance on topic", "answer relevance off topic, at the default threshold",
+                       "context recall, every sentence attributed", "context recall with its own prompt",
+                       "context relevance, every sentence needed", "context relevance on a context of lines",
+                       "context faithfulness, supported", "context faithfulness with its own prompts"}
 
 
-def test_graded_pr_appending_an_apology_fixes_the_rubric_that_asks_for_one(server_url):
+def test_graded_pr_appending_an_apology_fixes_the_checks_that_ask_for_one_and_regresses_a_faithfulness_check(server_url):
     report = run(server_url, tree("graded"), tree("graded", with_pr=True))
-    assert {c.description for c in report.cases(CaseStatus.FIXED)} == {"llm-rubric on an apology"}
-    assert report.cases(CaseStatus.REGRESSED) == []
+    assert {c.description for c in report.cases(CaseStatus.FIXED)} == {"llm-rubric on an apology", "g-eval on an apology"}
+    # "Sorry." is a third statement the context does not support: 1 of 3 is under the threshold 0.5 (promptfoo agrees)
+    assert {c.description for c in report.cases(CaseStatus.REGRESSED)} == {"context faithfulness with its own prompts"}

@@ -91,7 +91,7 @@ def test_grader_maps_rubric_prompts_and_assertion_config_reach_the_assertions():
         "    rubricPrompt: 'Grade {{ output }} against {{ rubric }}'\n"
         "tests:\n  - vars: {query: refunds?, context: Refunds within 30 days.}\n    assert:\n"
         "      - {type: similar, value: within 30 days}\n      - {type: llm-rubric, value: polite}\n"
-        "      - {type: context-faithfulness, threshold: 0.8}\n      - {type: contains, value: days, config: {note: x}}\n"
+        "      - {type: context-relevance, threshold: 0.8}\n      - {type: contains, value: days, config: {note: x}}\n"
     )
     test = suite.tests[0]
     similar, rubric, faithful, contains = test.asserts

@@ -138,13 +138,10 @@ def graded(assertion: AssertionSpec, reply: str, output: str = "Refunds take 30 
         (AssertionSpec("factuality", "Refunds within 30 days"), '{"category": "C", "reason": "same"}', True),
         (AssertionSpec("factuality", "Refunds within 60 days"), '{"category": "D", "reason": "disagrees"}', False),
         (AssertionSpec("model-graded-closedqa", "mentions a deadline"), '{"pass": true}', True),
-        (AssertionSpec("g-eval", "coherent"), '{"score": 8, "reason": "ok"}', True),
-        (AssertionSpec("g-eval", "coherent"), '{"score": 5, "reason": "meh"}', False),
-        (AssertionSpec("answer-relevance", threshold=0.7), '{"score": 0.4}', False),
-        (AssertionSpec("context-faithfulness", threshold=0.7, inputs=(("context", "Refunds within 30 days."),)), '{"score": 0.9}', True),
     ],
 )
 def test_model_graded_types_follow_the_graders_verdict_and_promptfoos_pass_marks(assertion, reply, passes):
+    # g-eval, answer-relevance and the context-* checks take several steps: tests/evals/test_graded_steps.py
     assert graded(assertion, reply)[0] is passes
 
 

@@ -84,3 +84,55 @@ def test_promptfoos_closed_qa_and_factuality_prompt_shapes_are_judged_too():
                   "<expert_answer>\nParis is the capital\n</expert_answer>\n<submitted_answer>\n{}\n</submitted_answer>")
     assert json.loads(ask(factuality.replace("{}", "Berlin")))["category"] == "D"
     assert json.loads(ask(factuality.replace("{}", "The capital, Paris")))["category"] == "C"
+
+
+# ---- the steps of g-eval, answer-relevance and the context-* checks ------------------------------------
+# promptfoo's step prompts are shown examples first and end with the real values on `name:` lines; these
+# shapes keep that structure (the bench runs promptfoo's own prompts: bench/vs_promptfoo.py --suite graded)
+
+def test_g_eval_steps_and_score_in_either_prompt_shape():
+    ours = ask('Reply with {"steps": [...]}.\n<Evaluation criteria>\nNames the capital of France\n</Evaluation criteria>', role="system")
+    theirs = ask('Write steps.\n\n**EVALUATION CRITERIA**\nNames the capital of France\n\n**OUTPUT FORMAT**\nExample: {"steps":["a"]}\nJSON:\n')
+    assert ours == theirs and json.loads(ours)["steps"][1] == "Check it against: Names the capital of France"
+    ours = ask("Score 0 to 10.\n<Evaluation criteria>\nNames the capital of France\n</Evaluation criteria>\n<Evaluation steps>\n- Read.\n"
+               "</Evaluation steps>\n<Output>\nParis is the capital of France\n</Output>")
+    theirs = ask("Rate it.\n**Evaluation Criteria**\nNames the capital of France\n\n**Evaluation Steps**\n- Read.\n\n**Prompt**\nSay it\n\n"
+                 "**Reply**\nParis is the capital of France\n\n**OUTPUT FORMAT**\nscore and reason")
+    assert json.loads(ours)["score"] == json.loads(theirs)["score"] == 7  # 2 of the criterion's 3 words
+
+
+def test_a_question_for_an_answer_is_the_answer_asked_back():
+    assert ask("Write the question this answers.\n<Answer>\nRefunds take five days.\n</Answer>") == "Refunds take five days?"
+    assert ask("Generate question for the given answer.\nAnswer:\nIt is Paris.\nQuestion: Where?\n\nAnswer:Refunds take five days.\nQuestion:") \
+        == "Refunds take five days?"
+    assert grader_reply([{"role": "user", "content": "Summarise <Answer>\nx\n</Answer> for me"}]) is None  # no question asked
+
+
+def test_context_recall_marks_each_sentence_attributed_when_half_its_words_are_in_the_context():
+    ours = ask("Mark [Attributed] or [Not Attributed].\n<Context>\nParis is the capital of France.\n</Context>\n"
+               "<Expected answer>\nParis is the capital. Berlin hosts the federal parliament.\n</Expected answer>")
+    theirs = ask("Mark [Attributed] or not.\n\ncontext: Rome is old.\nanswer: Rome is old.\nclassification\n1. Rome is old. So [Attributed]\n\n"
+                 "context:Paris is the capital of France.\nanswer:Paris is the capital. Berlin hosts the federal parliament.\nclassification:\n")
+    assert ours == theirs == ("1. Paris is the capital. So [Attributed]\n"
+                              "2. Berlin hosts the federal parliament. So [Not Attributed]")
+
+
+def test_context_relevance_copies_the_sentences_sharing_a_word_with_the_query():
+    context = "Paris is the capital of France. Bananas are yellow. France is in Europe."
+    ours = ask(f"Copy them, or say Insufficient Information.\n<Query>\nWhat is the capital of France?\n</Query>\n<Context>\n{context}\n</Context>")
+    theirs = ask(f'Extract, or return "Insufficient Information".\n\nquery: What is the capital of France?\ncontext: {context}\ncandidate sentences:\n')
+    assert ours == theirs == "Paris is the capital of France.\nFrance is in Europe."
+    assert ask("Say Insufficient Information.\n<Query>\nWhy?\n</Query>\n<Context>\nBananas are yellow.\n</Context>") == "Insufficient Information"
+
+
+def test_context_faithfulness_statements_then_verdicts_in_either_prompt_shape():
+    ours = ask("Split into statements.\n<Question>\nWhat is the capital?\n</Question>\n<Response>\nParis is the capital. Bananas are yellow.\n</Response>")
+    theirs = ask("Create statements from each sentence.\nquestion: Who?\nanswer: He.\nstatements:\nHe is.\n"
+                 "question:What is the capital?\nanswer: Paris is the capital. Bananas are yellow.\nstatements:\n")
+    assert ours == theirs == "Paris is the capital.\nBananas are yellow."
+    ours = ask("End with Final verdict for each statement in order:\n<Context>\nParis is the capital of France.\n</Context>\n"
+               "<Statements>\n1. Paris is the capital.\n2. Bananas are yellow.\n</Statements>")
+    theirs = ask("Final verdict for each statement in order: in the format.\nContext:\nJohn studies.\nstatements:\n1. John studies.\nAnswer:\n...\n"
+                 "context:\nParis is the capital of France.\nstatements:\nParis is the capital.\nBananas are yellow.\nAnswer:\n")
+    assert ours.splitlines()[-1] == theirs.splitlines()[-1] == "Final verdict for each statement in order: Yes. No."
+    assert "Verdict: Yes." in ours.splitlines()[1] and "Verdict: No." in ours.splitlines()[3]
