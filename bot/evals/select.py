@@ -17,6 +17,7 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
+from bot.evals.providers_request import requested
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
@@ -226,6 +227,16 @@ def expand(
                     except RenderError as exc:
                         case_messages, case_error, case_kind = None, exc.error, CheckError.ASSERTION
                         errors[str(exc.error)] = exc.error
+                request_code = provider.request_transform
+                if request_code is not None and case_error is None and case_messages is not None \
+                        and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
+                    try:
+                        provider = requested(provider, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
+                    except SandboxError as exc:
+                        named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
+                        case_messages, case_error = None, SourceError(suite.path, f"{named}: {exc.message}", provider.line)
+                        case_kind = CheckError.ASSERTION
+                        errors[str(case_error)] = case_error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,

@@ -90,6 +90,9 @@ class ProviderSpec:
     # promptfoo's `functionToolCallbacks` (OpenAI chat/responses, Azure): function name → the JavaScript run with a
     # tool call's arguments when the model calls that function (bot.evals.tool_callbacks), under the code gate
     tool_callbacks: tuple[tuple[str, Code], ...] = ()
+    # an http provider's `transformRequest`: (prompt, vars, context) → the prompt its body gets, run when the case is
+    # expanded (bot.evals.providers_request), under the code gate
+    request_transform: Code | None = None
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -111,14 +114,16 @@ class ProviderSpec:
         """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
         return tuple((what, code) for what, code in (("code", self.code), ("transformResponse", self.response_transform),
                                                      ("transform", self.transform), ("streamResponse", self.stream_response),
-                                                     ("prompt transform", self.prompt_transform)) if code is not None) + tuple(
+                                                     ("prompt transform", self.prompt_transform),
+                                                     ("transformRequest", self.request_transform)) if code is not None) + tuple(
             (f"tool callback {name}", code) for name, code in self.tool_callbacks)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
         """'transform', 'transformResponse': the provider's code that differs between self and other."""
         mine, theirs = dict(self.code_items()), dict(other.code_items())
         callbacks = sorted({w for w in [*mine, *theirs] if w.startswith("tool callback ")})
-        return [w for w in ("code", "transformResponse", "transform", "streamResponse", "prompt transform", *callbacks)
+        return [w for w in ("code", "transformResponse", "transform", "streamResponse", "prompt transform", "transformRequest",
+                           *callbacks)
                 if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
