@@ -60,6 +60,8 @@ class CaseInput:
             out.append(("options.transform", self.test.transform))
         for a in self.asserts:
             out.extend(a.code_items())
+        if self.test.scoring is not None:
+            out.append(("assertScoringFunction", self.test.scoring))
         out.extend((f"provider {what}", code) for what, code in self.provider.code_items())
         return tuple(out)
 
@@ -77,8 +79,11 @@ class CaseInput:
             "grader": self.test.grader.fingerprint() if self.test.grader else None,
         }
         if self.code_items():  # code reads context.vars and is transformed: both decide the result
-            out["code"] = {"vars": self.case_vars, "prompt_label": self.prompt.label,
-                           "transform": code_fingerprint(self.test.transform) if self.test.transform else None}
+            code: dict[str, Any] = {"vars": self.case_vars, "prompt_label": self.prompt.label,
+                                    "transform": code_fingerprint(self.test.transform) if self.test.transform else None}
+            if self.test.scoring is not None:  # absent otherwise: existing cache keys stay the same
+                code["scoring"] = code_fingerprint(self.test.scoring)
+            out["code"] = code
         return out
 
 
@@ -531,7 +536,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
         return frozenset()
     found = set()
     for t in suite.tests:
-        found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
+        found |= {code_identity(c) for c in (t.transform, t.transform_vars, t.scoring) if c is not None}
         found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
@@ -600,6 +605,8 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
     h_grader = h.test.grader.fingerprint() if h.test.grader else None
     if b_grader != h_grader:
         reasons.append("grader changed")
+    if (b.test.scoring and code_fingerprint(b.test.scoring)) != (h.test.scoring and code_fingerprint(h.test.scoring)):
+        reasons.append("assertScoringFunction changed")
     if (b.code_items() or h.code_items()) and "test data changed" not in reasons and (
             b.case_vars != h.case_vars or b.test.transform != h.test.transform):
         reasons.append("test data changed")  # code reads context.vars and the test's transform

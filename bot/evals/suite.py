@@ -292,6 +292,9 @@ class TestSpec:
     # vars computed by code (`context: file://load_context.py`): (name, code), run when the case is expanded,
     # after options.transformVars, as get_var(name, prompt, other_vars); the var's value is its file:// ref until then
     var_code: tuple[tuple[str, Code], ...] = ()
+    # assertScoringFunction (the test's, else defaultTest's): gets the named scores and assertion results and gives
+    # the test's verdict (bot.evals.scoring), run in the sandbox under the code gate
+    scoring: Code | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

@@ -16,7 +16,7 @@ from bot.evals.providers import Caller, Completion, Meter
 from bot.evals.render import Renderer
 from bot.evals.runner import cache_key
 from bot.evals.sandbox import CodeLimits, Origin, may_run
-from bot.evals.select import CodeGate, expand, plan_suite
+from bot.evals.select import CodeGate, base_only_gate, expand, plan_suite
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
 
@@ -110,5 +110,5 @@ def test_a_fork_adding_a_request_transform_is_refused_and_the_base_branchs_runs(
     assert case.head.error.message.startswith("refused: executes code from a fork's pull request (provider transformRequest)")
     assert cache_key(case.base, 0) != cache_key(case.head, 0)
     # the same transform on both sides is the base branch's code: it runs for the fork too
-    same = plan_suite(PATH, head, head, head_suite, head_suite, pr_code=lambda what: may_run(Origin.PR, False, EvalsConfig(), what))
-    assert all(c.head is None or c.head.error is None for c in same.cases)
+    (merged,) = expand(head_suite, Renderer(head), gate=base_only_gate(head_suite))[0].values()
+    assert merged.error is None and merged.provider.option("body") == {"prompt": 'Please reply with "ping"!'}
