@@ -361,7 +361,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         else:
             prompt_transform = code(at, sagemaker_transform_source(value), "transform")
     tool_callbacks: tuple[tuple[str, Code], ...] = ()
-    if kind in CALLBACK_KINDS and CONFIG_KEY in config:  # JavaScript run on the model's tool calls (bot.evals.tool_callbacks)
+    # JavaScript run on the model's tool calls (bot.evals.tool_callbacks); promptfoo's Adaline gateway runs none
+    if kind in CALLBACK_KINDS and CONFIG_KEY in config and opts.get("gateway") != "adaline":
         tool_callbacks = parse_callbacks(config[CONFIG_KEY], body_where + ("config", CONFIG_KEY), code, located, errors)
         config = {k: v for k, v in config.items() if k != CONFIG_KEY}
     request_transform = None

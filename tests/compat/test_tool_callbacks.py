@@ -177,6 +177,8 @@ def test_azure_text_beside_calls_is_the_answer():
     (chat("[x]"), "functionToolCallbacks must be a mapping"),
     ("id: anthropic:messages:claude-3-5-haiku\n    config: {functionToolCallbacks: {f: '() => 1'}}",
      "refused: functionToolCallbacks: executes code from the PR"),
+    ("id: adaline:openai:chat:gpt-4o\n    config: {functionToolCallbacks: {f: '() => 1'}}",
+     "refused: functionToolCallbacks: executes code from the PR"),
 ])
 def test_callbacks_that_cannot_run_are_load_errors_at_their_line(provider, message):
     suite, errors = load(provider)
