@@ -2,7 +2,7 @@
 context) before the body template is filled; what it returns is the prompt the body gets — an object is merged
 into a JSON body, anything else fills `{{prompt}}`. Read while the provider entry loads (`request_code`), run
 in the sandbox when the case is expanded (bot.evals.select), under the code gate; the case's provider then
-carries the body as sent, so the body is part of the case's fingerprint.
+carries the body as sent (`request_body`, which the case's prompt, vars and the transform's code determine).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def requested(provider: ProviderSpec, prompt: str, vars_: dict[str, Any], spec: 
         body = {"prompt": _nunjucks_text(value)}  # as the request goes without a body template
     else:
         body = _filled(template, _nunjucks_text(value))
-    return dataclasses.replace(provider, options=tuple(sorted({**dict(provider.options), "body": body}.items())))
+    return dataclasses.replace(provider, request_body=body)
 
 
 def _filled(value: Any, prompt: str) -> Any:

@@ -93,6 +93,10 @@ class ProviderSpec:
     # an http provider's `transformRequest`: (prompt, vars, context) → the prompt its body gets, run when the case is
     # expanded (bot.evals.providers_request), under the code gate
     request_transform: Code | None = None
+    # the body that transform made for one case (set when the case is expanded; the wire sends it as it is). Not part
+    # of the provider's identity: it follows from the case's prompt, vars and the transform's code, all in the case's
+    # fingerprint, and a prompt change must not read as a provider change
+    request_body: Any = field(default=None, compare=False)
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
