@@ -6,6 +6,7 @@ sandbox when the test's assertions are combined (bot.evals.assertions.score_outp
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from bot.core.errors import SourceError
 from bot.evals.checks import load_code
 from bot.evals.generators import spread_call
-from bot.evals.sandbox import CodeLimits, Fault, SandboxError, transform
+from bot.evals.sandbox import CodeLimits, Fault, JsCode, SandboxError, transform
 from bot.evals.suite import AssertionSpec, Code
 
 KEY = "assertScoringFunction"
@@ -37,7 +38,23 @@ def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any,
     loaded = load_code(tree, base_dir, located, where, language, ref, errors, KEY)
     if loaded is None or loaded.file is None:
         return None
-    return spread_call(language, loaded.source, loaded.file, loaded.function, "func")
+    if language == "python":
+        return spread_call(language, loaded.source, loaded.file, loaded.function, "func")
+    return _javascript_call(loaded.source, loaded.file, loaded.function)
+
+
+def _javascript_call(source: str, path: str, name: str | None) -> JsCode:
+    """promptfoo's loadFunction for a JavaScript file: the named export, else the module's function, its default
+    export, or its `func` export; the arguments come as the sandbox's `output` (a list). Read when called, after
+    any `export` the sandbox rewrites at the end of the module."""
+    pick = (f"ex[{name!r}]" if name else
+            "(typeof ex === 'function' ? ex : ex && typeof ex.default === 'function' ? ex.default : ex && ex.func)")
+    wanted = f"a {name!r} function" if name else "a function (as default export or named export 'func')"
+    return JsCode(
+        f"{source}\n;module.exports.__pr_call = async function (args) {{ const ex = module.exports; const t = {pick}; "
+        f"if (typeof t !== 'function') throw new Error({json.dumps(path + ' must export ' + wanted)}); return await t(...args); }};\n",
+        file=path, function="__pr_call",
+    )
 
 
 class ScoringStopped(Exception):

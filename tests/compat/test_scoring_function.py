@@ -37,7 +37,9 @@ DEFAULT = "module.exports = (scores, context) => ({pass: true, score: 0.5, reaso
 FILES = {"evals/min.js": MINIMUM, "evals/acc.py": ACCURACY, "evals/default.js": DEFAULT,
          "evals/throws.js": "module.exports = () => { throw new Error('no scores today'); };\n",
          "evals/shape.js": "module.exports = () => ({passed: true});\n",
-         "evals/loop.js": "module.exports = () => { while (true) {} };\n"}
+         "evals/loop.js": "module.exports = () => { while (true) {} };\n",
+         "evals/func.js": "module.exports = { func: () => ({pass: true, score: 0.25, reason: 'func'}) };\n",
+         "evals/esm.mjs": "export default function score() { return {pass: true, score: 0.75, reason: 'esm'}; }\n"}
 ASSERTS = """\
     assert:
       - {type: contains, value: pie, metric: accuracy}
@@ -93,7 +95,14 @@ def test_defaultTests_scoring_function_is_used_unless_the_test_names_its_own():
     assert isinstance(own, Outcome) and own.score == 0.5 and not own.passed
 
 
+@pytest.mark.parametrize("ref, score", [("file://func.js", 0.25), ("file://esm.mjs", 0.75)])
+def test_a_javascript_file_without_a_name_gives_its_func_or_default_export(ref, score):
+    got = outcome(f"    assertScoringFunction: {ref}\n")
+    assert isinstance(got, Outcome) and (got.passed, got.score) == (True, score)
+
+
 @pytest.mark.parametrize("ref, reason", [
+    ("file://min.js:highest", "assertScoringFunction: Scoring function error: Error: evals/min.js must export a 'highest' function"),
     ("file://throws.js", "assertScoringFunction: Scoring function error: Error: no scores today"),
     ("file://shape.js", "assertScoringFunction: Scoring function error: assertion scoring function must return a GradingResult"),
 ])
