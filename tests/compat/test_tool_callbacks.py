@@ -52,7 +52,8 @@ def answer(server: str, provider: str, prompt: str, files: dict[str, str] | None
     suite, errors = load(provider, files)
     assert errors == [] and suite is not None, errors
     spec = suite.providers[0]
-    env = {"OPENAI_BASE_URL": f"{server}/v1", "OPENAI_API_KEY": "scripted-key"}
+    env = {"OPENAI_BASE_URL": f"{server}/v1", "OPENAI_API_KEY": "scripted-key", "AZURE_OPENAI_BASE_URL": server,
+           "AZURE_OPENAI_API_KEY": "scripted-key"}
     context = CodeContext({}, prompt, {"vars": {}}, {"id": spec.id}, limits)
 
     async def go():
@@ -115,6 +116,26 @@ def test_a_callback_stopped_by_a_limit_is_a_case_error_naming_it(server):
 def test_a_plain_answer_is_left_alone(server):
     got = answer(server, chat(INLINE), 'Please reply with "pong"')
     assert isinstance(got, Completion) and got.text.strip() == "pong"
+
+
+FLAT = ("{type: function, name: %s, description: 'Add two numbers', parameters: {type: object, "
+        "properties: {a: {type: number}, b: {type: number}}, required: [a, b]}}")
+
+
+def test_a_responses_api_function_call_becomes_the_callbacks_result_over_http(server):
+    provider = (f"id: openai:responses:gpt-4o-mini\n    config:\n      tools: [{FLAT % 'addNumbers'}, {FLAT % 'other'}]\n"
+                f"      functionToolCallbacks: {INLINE}\n")
+    got = answer(server, provider, "Use addNumbers to add 5 and 6, then other for 1 and 2")
+    assert isinstance(got, Completion), got
+    first, second = got.text.split("\n")
+    assert first == "11" and '"name":"other"' in second  # the call without a callback: its JSON in its place
+
+
+def test_an_azure_tool_call_becomes_the_callbacks_result_over_http(server):
+    provider = f"id: azure:chat:my-deployment\n    config:\n      tools: [{TOOL % 'addNumbers'}]\n      functionToolCallbacks: {INLINE}\n"
+    got = answer(server, provider, "Use addNumbers to add 5 and 6")
+    assert isinstance(got, Completion), got
+    assert (got.text, got.structured) == ("11", False)
 
 
 # ---- the responses API and Azure, on their answers ----------------------------------------------------------------
