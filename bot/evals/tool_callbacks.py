@@ -23,6 +23,9 @@ from bot.evals.suite import Code, ProviderSpec
 CONFIG_KEY = "functionToolCallbacks"
 CALLBACK_KINDS = ("openai", "azure")  # the providers whose promptfoo counterparts run callbacks
 _JS_FILE = (".js", ".cjs", ".mjs")
+# callbacks run for one answer, each in a fresh sandbox under the code limits: an answer with more calls than this
+# is a case error (a prompt could otherwise make the model ask for thousands of runs)
+MAX_CALLBACK_RUNS = 32
 
 
 class CallbackStopped(Exception):
@@ -102,11 +105,16 @@ async def callback_output(spec: ProviderSpec, answer: str, finish_reason: str | 
 
 class _Runner:
     def __init__(self, callbacks: dict[str, Code], limits: CodeLimits):
-        self.callbacks, self.limits = callbacks, limits
+        self.callbacks, self.limits, self.runs = callbacks, limits, 0
 
     async def __call__(self, name: str, arguments: Any) -> Any:
         """What the callback for `name` returns for `arguments` (None for null/undefined); _Threw when it threw."""
         code = self.callbacks[name]
+        self.runs += 1
+        if self.runs > MAX_CALLBACK_RUNS:
+            raise CallbackStopped(name, code, SandboxError(
+                Fault.OUTPUT, f"the answer asks for more than {MAX_CALLBACK_RUNS} tool calls with callbacks; prompt-review runs "
+                              f"at most {MAX_CALLBACK_RUNS} per answer"))
         try:
             return await transform(code, arguments, None, self.limits)  # type: ignore[arg-type]  # promptfoo passes no context
         except SandboxError as exc:

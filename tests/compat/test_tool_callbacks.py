@@ -20,7 +20,7 @@ from bot.evals.provider_output import provider_output
 from bot.evals.providers import Caller, Completion, Meter
 from bot.evals.providers_answers import responses_output
 from bot.evals.sandbox import CodeLimits
-from bot.evals.tool_callbacks import callback_output
+from bot.evals.tool_callbacks import MAX_CALLBACK_RUNS, CallbackStopped, callback_output
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
 
@@ -182,6 +182,13 @@ def test_azure_with_a_throwing_callback_on_its_only_call_answers_the_calls_json_
     message = {"role": "assistant", "content": None, "tool_calls": [_azure_call("addNumbers", '{"a":1}', 1)]}
     out = _output(AZURE % "{addNumbers: '() => { throw new Error(\"x\") }'}", message)
     assert out is not None and (out.text, out.structured) == (json.dumps(message["tool_calls"][0], separators=(",", ":")), False)
+
+
+def test_an_answer_asking_for_more_callback_runs_than_the_bound_is_a_case_error():
+    message = {"role": "assistant", "content": None,
+               "tool_calls": [_azure_call("addNumbers", f'{{"a":{n},"b":1}}', n) for n in range(MAX_CALLBACK_RUNS + 1)]}
+    with pytest.raises(CallbackStopped, match=f"more than {MAX_CALLBACK_RUNS} tool calls"):
+        _output(AZURE % "{addNumbers: '(args) => JSON.parse(args).a'}", message)
 
 
 def test_azure_text_beside_calls_is_the_answer():
