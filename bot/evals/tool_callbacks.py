@@ -219,14 +219,22 @@ async def _responses(items: list[Any], params: Mapping[str, Any], run: _Runner) 
     processCalls on its own, its text in the item's place."""
     texts: dict[str, str | None] = {}
     for item in items:
-        if not isinstance(item, dict):
-            continue
-        calls = [item] if item.get("type") == "function_call" and not (item.get("arguments") == "{}" and item.get("status") == "completed") \
-            else [p for p in item.get("content") or [] if isinstance(p, dict) and p.get("type") in ("tool_use", "function_call")] \
-            if item.get("type") == "message" and item.get("role") == "assistant" and isinstance(item.get("content"), list) else []
-        for call in calls:
+        for call in _calls_in(item):
             key = js_json(call)
             if key not in texts:
                 value = await _process_calls(call, run)
                 texts[key] = value if isinstance(value, str) or value is None else js_json(value)
     return responses_output(items, params, lambda call: texts.get(js_json(dict(call)), call_json(call)))
+
+
+def _calls_in(item: Any) -> list[dict[str, Any]]:
+    """The function calls promptfoo's responses processor hands to processCalls: a `function_call` item (not one
+    completed without arguments, which it describes instead), and a `function_call`/`tool_use` part of an
+    assistant message."""
+    if not isinstance(item, dict):
+        return []
+    if item.get("type") == "function_call":
+        return [] if item.get("arguments") == "{}" and item.get("status") == "completed" else [item]
+    if item.get("type") == "message" and item.get("role") == "assistant" and isinstance(item.get("content"), list):
+        return [p for p in item["content"] if isinstance(p, dict) and p.get("type") in ("tool_use", "function_call")]
+    return []
