@@ -158,6 +158,13 @@ def test_a_responses_function_call_item_becomes_its_callbacks_result_beside_the_
     assert out is not None and (out.text, out.structured) == ("Reasoning: adding\n11", False)
 
 
+def test_a_function_call_part_of_a_responses_message_is_replaced_by_its_callbacks_result():
+    part = {"type": "function_call", "name": "addNumbers", "arguments": '{"a":1,"b":2}'}
+    items = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "sum: "}, part]}]
+    out = _output(RESPONSES % "{addNumbers: '(args) => JSON.parse(args).a + JSON.parse(args).b'}", items)
+    assert out is not None and out.text == "3"  # promptfoo sets the message's content to it, dropping the text before
+
+
 def test_a_responses_callback_that_throws_leaves_the_calls_json():
     out = _output(RESPONSES % "{addNumbers: '() => { throw new Error(\"x\") }'}", [CALL])
     assert out is not None and out.text == responses_output([CALL], {}).text == json.dumps(CALL, separators=(",", ":"))
