@@ -11,7 +11,7 @@ case errors counted. Each error is put in a class by the rule its message names,
 counted once, under the first class of its errors in this order:
 
 - code: runs code prompt-review does not run (providers in TypeScript or other languages, Python
-  providers that import packages, extensions, request transforms, session parsers, generators) — a
+  providers that import packages, extensions, session parsers) — a
   rule, not a gap to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
 - by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,

@@ -65,6 +65,9 @@ SUITES = (
     # answer-relevance and context-recall/-relevance/-faithfulness in steps: each tool's own grader prompts, judged by
     # the scripted grader
     BenchSuite("graded", ROOT / "bench/suites/graded", "promptfooconfig.yaml", ROOT / "bench/suites/graded/pr", ("pr",)),
+    # functionToolCallbacks on OpenAI tool calls (inline, by file, several calls, a throw) and assertScoringFunction
+    # (JavaScript, Python, a throw, a threshold), run in prompt-review's sandbox and in promptfoo's node/python
+    BenchSuite("callbacks", ROOT / "bench/suites/callbacks", "promptfooconfig.yaml", ROOT / "bench/suites/callbacks/pr", ("pr",)),
 )
 
 

@@ -18,6 +18,7 @@ from bot.core.errors import CheckError, SourceError
 from bot.evals import html_checks, markup, metrics, refusal, sql
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
+from bot.evals.scoring import Component, ScoringStopped, run_scoring
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
 MAX_MATCH_CHARS = 200_000  # regexes from the PR run on at most this much output
@@ -534,10 +535,12 @@ async def score_output(
     response: Response | None = None,
     context: CodeContext | None = None,
     output_transform: Code | None = None,
+    scoring: Code | None = None,
 ) -> Outcome:
     """All assertions of one test against one output. Raises AssertionBroken when one cannot decide.
     `response` carries what the call measured (latency, cost, finish reason) for the assertions on them;
-    `context` is what code assertions and transforms see; `output_transform` the test's options.transform."""
+    `context` is what code assertions and transforms see; `output_transform` the test's options.transform;
+    `scoring` its assertScoringFunction, whose verdict replaces the combined one (bot.evals.scoring)."""
     failed: list[str] = []
     blocking = False
     total = weight_sum = 0.0
@@ -553,11 +556,13 @@ async def score_output(
         value = await transformed(output_transform, value, context, context.file, context.line, "options.transform")
         output = as_output_text(value)
     components: list[tuple[str, float]] = []
+    results: list[Component] = []
     for a in asserts:
         if a.base_type in COMPARISON_TYPES:
             continue  # decided once every case of the test has run
         ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
         components.append((a.type, score))
+        results.append(Component(a, ok, score))
         if not ok:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict
@@ -565,4 +570,13 @@ async def score_output(
         weight_sum += a.weight
     score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
     passed = score >= threshold if threshold is not None else not blocking
+    if scoring is not None and asserts:  # promptfoo: a test without assertions passes without it
+        if context is None:
+            raise AssertionBroken(SourceError("suite", "assertScoringFunction could not be run here"))
+        try:
+            verdict = await run_scoring(scoring, results, threshold, context.limits, context.file, context.line)
+        except ScoringStopped as exc:
+            raise AssertionBroken(exc.error, exc.cause.fault.check_error) from None
+        failed = [] if verdict.passed else [*failed, f"assertScoringFunction: {verdict.reason[:200]}"]
+        return Outcome(verdict.passed, verdict.score, tuple(failed), tuple(components), output)
     return Outcome(passed, score, tuple(failed), tuple(components), output)

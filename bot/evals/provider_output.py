@@ -16,6 +16,7 @@ from bot.evals.assertions import AssertionBroken, CodeContext, as_output_text
 from bot.evals.providers import Completion
 from bot.evals.sandbox import SandboxError, transform
 from bot.evals.suite import Code, ProviderSpec
+from bot.evals.tool_callbacks import CallbackStopped, callback_output
 
 
 async def provider_output(provider: ProviderSpec, completion: Completion, context: CodeContext, suite: str) -> Completion:
@@ -23,6 +24,10 @@ async def provider_output(provider: ProviderSpec, completion: Completion, contex
     `structured` set, so code later in the case sees the object and the text checks its JSON."""
     if not provider.code_items():
         return completion
+    if provider.tool_callbacks and completion.tool_answer is not None:  # part of reading the answer, as in promptfoo
+        completion = await _called_back(provider, completion, context, suite)
+        if provider.response_transform is None and provider.transform is None:
+            return completion
     value: Any = _object(completion)
     if provider.response_transform is not None:
         data = value if completion.structured else None
@@ -37,6 +42,18 @@ async def provider_output(provider: ProviderSpec, completion: Completion, contex
     if isinstance(value, str):
         return dataclasses.replace(completion, text=value, structured=False)
     return dataclasses.replace(completion, text=as_output_text(value), structured=True)
+
+
+async def _called_back(provider: ProviderSpec, completion: Completion, context: CodeContext, suite: str) -> Completion:
+    assert completion.tool_answer is not None
+    try:
+        out = await callback_output(provider, completion.tool_answer, completion.finish_reason, context.limits)
+    except CallbackStopped as exc:
+        where = f"tool callback {exc.name} of provider {provider.slot}" + (f" ({exc.code.file})" if exc.code.file else "")
+        raise AssertionBroken(SourceError(suite, f"{where}: {exc.error.message}", provider.line), exc.error.fault.check_error) from None
+    if out is None:
+        return completion
+    return dataclasses.replace(completion, text=out.text, structured=out.structured)
 
 
 def _object(completion: Completion) -> Any:

@@ -41,6 +41,7 @@ from bot.evals.providers_ws import Connection, exchange, fill_message, parse_ans
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
+from bot.evals.tool_callbacks import tool_answer
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
 VERTEX_PROJECT_ENV = ("VERTEX_PROJECT_ID", "GOOGLE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT")
@@ -69,6 +70,8 @@ class Completion:
     model: str | None = None
     system_fingerprint: str | None = None
     structured: bool = False  # the text is the JSON of tool calls / parts (bot.evals.providers_wire.Parsed)
+    # the answer's message / output items as JSON, kept when the provider has tool callbacks (bot.evals.tool_callbacks)
+    tool_answer: str | None = None
 
 
 class ProviderError(Exception):
@@ -544,7 +547,7 @@ class Caller:
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
-                          parsed.model, parsed.system_fingerprint, parsed.structured)
+                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data))
 
     async def _assistant(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """openai:assistant and azure:assistant (bot.evals.providers_assistant_wire): a thread, a run looked at until

@@ -7,7 +7,7 @@ as promptfoo 0.121 reads it. The answer's transport and shape checks stay in bot
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,14 +92,20 @@ def chat_output(kind: str, message: Mapping[str, Any], finish_reason: str | None
     return _value(out)
 
 
-def responses_output(items: list[Any], params: Mapping[str, Any]) -> Output:
+def call_json(call: Mapping[str, Any]) -> str | None:
+    """A function call's text in an answer without tool callbacks: its JSON."""
+    return js_json(dict(call))
+
+
+def responses_output(items: list[Any], params: Mapping[str, Any], call_text: Callable[[Mapping[str, Any]], str | None] = call_json) -> Output:
     """The output of a responses-API answer: each output item's text, joined by newlines (a refusal
-    replaces them all), as promptfoo's responses processor writes them."""
+    replaces them all), as promptfoo's responses processor writes them. `call_text` gives a function call's
+    text (its JSON, or what a tool callback made of it: bot.evals.tool_callbacks)."""
     result, refusal = "", None
     for item in items:
         if not isinstance(item, dict):
             continue
-        content, refused = _item_text(item)
+        content, refused = _item_text(item, call_text)
         if refused:
             refusal = content
         elif content:
@@ -109,13 +115,13 @@ def responses_output(items: list[Any], params: Mapping[str, Any]) -> Output:
     return _parsed_json(result) if mapping(params.get("response_format")).get("type") == "json_schema" else Output(result)
 
 
-def _item_text(item: Mapping[str, Any]) -> tuple[str, bool]:
+def _item_text(item: Mapping[str, Any], call_text: Callable[[Mapping[str, Any]], str | None]) -> tuple[str, bool]:
     kind = item.get("type")
     if kind == "function_call":
         if item.get("arguments") == "{}" and item.get("status") == "completed":
             return js_json({"type": "function_call", "name": item.get("name"), "status": "no_arguments_provided",
                             "note": _NO_ARGUMENTS_NOTE}), False
-        return js_json(dict(item)), False
+        return call_text(item) or "", False
     if kind == "message":
         if item.get("role") != "assistant":
             return "", False
@@ -129,7 +135,7 @@ def _item_text(item: Mapping[str, Any]) -> tuple[str, bool]:
             if part.get("type") == "output_text":
                 text += str(part.get("text", ""))
             elif part.get("type") in ("tool_use", "function_call"):
-                text = js_json(part)
+                text = call_text(part) or ""
             elif part.get("type") == "refusal":
                 refusal = str(part.get("refusal", ""))
         return (refusal, True) if refusal is not None else (text, False)

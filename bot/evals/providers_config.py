@@ -22,7 +22,9 @@ from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
 from bot.evals.providers_http import CodeReader, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
-from bot.evals.suite import ProviderSpec
+from bot.evals.suite import Code, ProviderSpec
+from bot.evals.providers_request import request_code
+from bot.evals.tool_callbacks import CALLBACK_KINDS, CONFIG_KEY, parse_callbacks
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
 
@@ -358,6 +360,15 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                                     "a SageMaker prompt transform only for the suite's providers")
         else:
             prompt_transform = code(at, sagemaker_transform_source(value), "transform")
+    tool_callbacks: tuple[tuple[str, Code], ...] = ()
+    # JavaScript run on the model's tool calls (bot.evals.tool_callbacks); promptfoo's Adaline gateway runs none
+    if kind in CALLBACK_KINDS and CONFIG_KEY in config and opts.get("gateway") != "adaline":
+        tool_callbacks = parse_callbacks(config[CONFIG_KEY], body_where + ("config", CONFIG_KEY), code, located, errors)
+        config = {k: v for k, v in config.items() if k != CONFIG_KEY}
+    request_transform = None
+    if kind == "http" and "transformRequest" in config:  # JavaScript run on the prompt (bot.evals.providers_request)
+        request_transform = request_code(config["transformRequest"], body_where + ("config", "transformRequest"), code, located, errors)
+        config = {k: v for k, v in config.items() if k != "transformRequest"}
     for key, value in config.items():
         at = body_where + ("config", origin.get(key, key))
         if key in REFUSED_PROVIDER_CONFIG:
@@ -438,7 +449,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
-                        response_transform, transform, stream_response, provider_code, prompt_transform)
+                        response_transform, transform, stream_response, provider_code, prompt_transform, tool_callbacks,
+                        request_transform)
 
 
 def sagemaker_transform_source(value: Any) -> Any:

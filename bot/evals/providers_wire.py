@@ -239,6 +239,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         prompt = content_parts.prompt_json(messages)
         if spec.option("method", "POST") == "GET":
             return "", None
+        if spec.request_body is not None:  # made by the provider's transformRequest (bot.evals.providers_request)
+            return "", spec.request_body
         template = spec.option("body")
         if template is None:
             return "", {"prompt": prompt}

@@ -299,7 +299,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         if test.file and test.file != suite.path:  # a test file, or the generator whose code returned the test
             out.append(Dependency(test.file, suite.path, "test generator" if is_code_ref(test.file) else "test data"))
         out += [Dependency(f, suite.path, "var file") for f in test.var_files.values()]
-        codes = [c for c in (test.transform, test.transform_vars) if c is not None]
+        codes = [c for c in (test.transform, test.transform_vars, test.scoring) if c is not None]
         codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
@@ -347,7 +347,7 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
         try:
             outcome = await score_output(
                 base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured,
-                code_context(base, code_limits or CodeLimits()), base.test.transform,
+                code_context(base, code_limits or CodeLimits()), base.test.transform, base.test.scoring,
             )
         except (ProviderError, AssertionBroken) as exc:
             return SideResult(False, 0.0, output, error=str(exc), error_kind=_kind(exc), runs=len(runs), passes=0)
@@ -378,7 +378,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         completion = await provider_output(case.provider, completion, context, case.suite)  # before options.transform
         outcome = await score_output(
             case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion,
-            context, case.test.transform,
+            context, case.test.transform, case.test.scoring,
         )
     except BudgetExhausted as exc:
         job.stopped = str(exc)

@@ -17,6 +17,7 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
+from bot.evals.providers_request import requested
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
@@ -59,6 +60,8 @@ class CaseInput:
             out.append(("options.transform", self.test.transform))
         for a in self.asserts:
             out.extend(a.code_items())
+        if self.test.scoring is not None:
+            out.append(("assertScoringFunction", self.test.scoring))
         out.extend((f"provider {what}", code) for what, code in self.provider.code_items())
         return tuple(out)
 
@@ -76,8 +79,11 @@ class CaseInput:
             "grader": self.test.grader.fingerprint() if self.test.grader else None,
         }
         if self.code_items():  # code reads context.vars and is transformed: both decide the result
-            out["code"] = {"vars": self.case_vars, "prompt_label": self.prompt.label,
-                           "transform": code_fingerprint(self.test.transform) if self.test.transform else None}
+            code: dict[str, Any] = {"vars": self.case_vars, "prompt_label": self.prompt.label,
+                                    "transform": code_fingerprint(self.test.transform) if self.test.transform else None}
+            if self.test.scoring is not None:  # absent otherwise: existing cache keys stay the same
+                code["scoring"] = code_fingerprint(self.test.scoring)
+            out["code"] = code
         return out
 
 
@@ -226,6 +232,16 @@ def expand(
                     except RenderError as exc:
                         case_messages, case_error, case_kind = None, exc.error, CheckError.ASSERTION
                         errors[str(exc.error)] = exc.error
+                request_code = provider.request_transform
+                if request_code is not None and case_error is None and case_messages is not None \
+                        and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
+                    try:
+                        provider = requested(provider, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
+                    except SandboxError as exc:
+                        named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
+                        case_messages, case_error = None, SourceError(suite.path, f"{named}: {exc.message}", provider.line)
+                        case_kind = CheckError.ASSERTION
+                        errors[str(case_error)] = case_error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
@@ -520,7 +536,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
         return frozenset()
     found = set()
     for t in suite.tests:
-        found |= {code_identity(c) for c in (t.transform, t.transform_vars) if c is not None}
+        found |= {code_identity(c) for c in (t.transform, t.transform_vars, t.scoring) if c is not None}
         found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
@@ -589,6 +605,8 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
     h_grader = h.test.grader.fingerprint() if h.test.grader else None
     if b_grader != h_grader:
         reasons.append("grader changed")
+    if (b.test.scoring and code_fingerprint(b.test.scoring)) != (h.test.scoring and code_fingerprint(h.test.scoring)):
+        reasons.append("assertScoringFunction changed")
     if (b.code_items() or h.code_items()) and "test data changed" not in reasons and (
             b.case_vars != h.case_vars or b.test.transform != h.test.transform):
         reasons.append("test data changed")  # code reads context.vars and the test's transform

@@ -87,6 +87,16 @@ class ProviderSpec:
     # a SageMaker provider's `config.transform`: the rendered prompt → the prompt sent (promptfoo's prompt transform),
     # run when the case is expanded (bot.evals.select), under the code gate
     prompt_transform: Code | None = None
+    # promptfoo's `functionToolCallbacks` (OpenAI chat/responses, Azure): function name → the JavaScript run with a
+    # tool call's arguments when the model calls that function (bot.evals.tool_callbacks), under the code gate
+    tool_callbacks: tuple[tuple[str, Code], ...] = ()
+    # an http provider's `transformRequest`: (prompt, vars, context) → the prompt its body gets, run when the case is
+    # expanded (bot.evals.providers_request), under the code gate
+    request_transform: Code | None = None
+    # the body that transform made for one case (set when the case is expanded; the wire sends it as it is). Not part
+    # of the provider's identity: it follows from the case's prompt, vars and the transform's code, all in the case's
+    # fingerprint, and a prompt change must not read as a provider change
+    request_body: Any = field(default=None, compare=False)
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -108,12 +118,16 @@ class ProviderSpec:
         """(what, code) this provider runs on its answers, named for a refusal and a change reason."""
         return tuple((what, code) for what, code in (("code", self.code), ("transformResponse", self.response_transform),
                                                      ("transform", self.transform), ("streamResponse", self.stream_response),
-                                                     ("prompt transform", self.prompt_transform)) if code is not None)
+                                                     ("prompt transform", self.prompt_transform),
+                                                     ("transformRequest", self.request_transform)) if code is not None) + tuple(
+            (f"tool callback {name}", code) for name, code in self.tool_callbacks)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
         """'transform', 'transformResponse': the provider's code that differs between self and other."""
         mine, theirs = dict(self.code_items()), dict(other.code_items())
-        return [w for w in ("code", "transformResponse", "transform", "streamResponse", "prompt transform")
+        callbacks = sorted({w for w in [*mine, *theirs] if w.startswith("tool callback ")})
+        return [w for w in ("code", "transformResponse", "transform", "streamResponse", "prompt transform", "transformRequest",
+                           *callbacks)
                 if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
@@ -290,6 +304,9 @@ class TestSpec:
     # vars computed by code (`context: file://load_context.py`): (name, code), run when the case is expanded,
     # after options.transformVars, as get_var(name, prompt, other_vars); the var's value is its file:// ref until then
     var_code: tuple[tuple[str, Code], ...] = ()
+    # assertScoringFunction (the test's, else defaultTest's): gets the named scores and assertion results and gives
+    # the test's verdict (bot.evals.scoring), run in the sandbox under the code gate
+    scoring: Code | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

@@ -217,7 +217,7 @@ class TestEntry(Shape):
     threshold: Annotated[Annotated[int, Strict()] | Annotated[float, Strict()] | None, Says("threshold must be a number")] = None
     metadata: Annotated[dict[Any, Any] | None, Says("metadata must be a mapping"), BeforeValidator(_absent_if_empty)] = None
     options: Annotated[TestOptions | None, Says("options must be a mapping"), BeforeValidator(_absent_if_empty)] = None
-    assertScoringFunction: Annotated[Any, Rejected(code_refusal("assertScoringFunction"))] = None
+    assertScoringFunction: Any = None  # a scoring function's file: read by bot.evals.scoring.scoring_code
     provider: Annotated[Any, _unsupported_test_key(
         "provider", "a per-test provider is not supported yet; put the case in a suite with that provider")] = None
     # only these providers / prompts run the test (labels or ids, `prefix*`); an empty list: none

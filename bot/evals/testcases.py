@@ -22,6 +22,7 @@ from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
     transform_code,
 )
+from bot.evals.scoring import scoring_code
 from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
@@ -134,6 +135,7 @@ def load_tests(
                     }.items()),
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
+                    scoring=spec.scoring or (dflt.scoring if dflt else None),
                     store_output_as=spec.store_output_as,
                     providers=spec.providers if spec.providers is not None else (dflt.providers if dflt else None),
                     prompts=spec.prompts if spec.prompts is not None else (dflt.prompts if dflt else None),
@@ -465,6 +467,8 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
         # the other options TestOptions lets through pace and cache promptfoo's own run: no effect on a verdict
     options = entry.options
+    scoring = None if entry.assertScoringFunction is None else \
+        scoring_code(tree, base_dir, located, where + ("assertScoringFunction",), entry.assertScoringFunction, errors)
     if len(errors.errors) > before and not is_default:
         return None
     return TestSpec(-1, description, vars_, tuple(asserts), threshold, dict(metadata), grader, located.file, located.line_of(where),
@@ -474,7 +478,8 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                     prefix=(options.prefix or "") if options else "", suffix=(options.suffix or "") if options else "",
                     factuality=_factuality_scores(options.factuality) if options and options.factuality else None,
                     expand_lists=None if options is None or options.disableVarExpansion is None else not options.disableVarExpansion,
-                    default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts)
+                    default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts,
+                    scoring=scoring)
 
 
 def _factuality_scores(scores: FactualityScores) -> tuple[tuple[str, float], ...]:

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from bot.modelserver import wire
 from bot.modelserver.control import ServerState
 from bot.modelserver.rules import answer
+from bot.modelserver.tools import UnknownTool, tool_calls
 
 # The credentials a test gives the reviewer for Bedrock; the server re-signs each request with them.
 TEST_AWS_KEY_ID = "AKIDSCRIPTEDTEST"
@@ -84,6 +85,11 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         text = answer(chat, model, params, call_index=state.answered(model, key))
         return wire.truncate(text, max_tokens)
 
+    async def calling(request: Request, endpoint: str, model: str, chat: list[dict[str, Any]]) -> Response | None:
+        """A request answered with tool calls counts and fails like any other (None: answer it)."""
+        state.record(endpoint, model, chat)
+        return await before_answer(request, "openai", model)
+
     def key_ok(request: Request, header: str, prefix: str = "") -> bool:
         return api_key is None or request.headers.get(header, "") == prefix + api_key
 
@@ -106,6 +112,19 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             return wire.error_response("openai", 400, "model and input are required", param="input")
         chat = [{"role": "user", "content": items}] if isinstance(items, str) else [
             {"role": m.get("role", "user"), "content": m.get("content")} for m in items if isinstance(m, dict)]
+        try:  # rule 12: a request that declares tools and names one is answered with function_call items
+            calls = tool_calls(chat, data.get("tools"), data.get("tool_choice"))
+        except UnknownTool as exc:
+            return wire.error_response("openai", 400, str(exc), param="tool_choice")
+        if calls:
+            if (failed := await calling(request, "responses", model, chat)) is not None:
+                return failed
+            return JSONResponse({
+                "id": f"resp_{uuid.uuid4().hex}", "object": "response", "model": model, "status": "completed", "incomplete_details": None,
+                "output": [{"type": "function_call", "id": c.call_id("fc_", i), "call_id": c.call_id("call_", i), "name": c.name,
+                            "arguments": c.arguments_json, "status": "completed"} for i, c in enumerate(calls)],
+                "usage": {"input_tokens": _tokens(chat), "output_tokens": sum(wire.count_tokens(c.arguments_json) for c in calls)},
+            })
         got = await reply(request, "responses", model, chat, {k: v for k, v in data.items() if k not in ("model", "input")},
                           data.get("max_output_tokens"))
         if isinstance(got, Response):
@@ -130,6 +149,14 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if isinstance(data, Response):
             return data
         chat = [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
+        try:  # rule 12, as the OpenAI endpoint
+            calls = tool_calls(chat, data.get("tools"), data.get("tool_choice"))
+        except UnknownTool as exc:
+            return wire.error_response("openai", 400, str(exc), param="tool_choice")
+        if calls:
+            if (failed := await calling(request, "azure.chat.completions", deployment, chat)) is not None:
+                return failed
+            return JSONResponse(wire.tool_call_completion(deployment, calls, 1, _tokens(chat)))
         got = await reply(request, "azure.chat.completions", deployment, chat, {}, data.get("max_tokens"))
         if isinstance(got, Response):
             return got

@@ -43,7 +43,8 @@ def calls(url: str) -> int:
 
 
 @pytest.mark.parametrize("name, cases", [("chat-json", 24), ("assertions", 36), ("code", 18), ("compare", 26), ("chain", 3),
-                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29), ("graded", 32)])
+                                         ("vision", 14), ("tools", 16), ("metrics", 40), ("markup", 29), ("graded", 32),
+                                         ("callbacks", 20)])
 def test_bench_suite_loads_without_errors(name, cases):
     suite, errors = load_suite(tree(name), SUITE)
     assert errors == []
@@ -271,3 +272,27 @@ def test_graded_pr_appending_an_apology_fixes_the_checks_that_ask_for_one_and_re
     assert {c.description for c in report.cases(CaseStatus.FIXED)} == {"llm-rubric on an apology", "g-eval on an apology"}
     # "Sorry." is a third statement the context does not support: 1 of 3 is under the threshold 0.5 (promptfoo agrees)
     assert {c.description for c in report.cases(CaseStatus.REGRESSED)} == {"context faithfulness with its own prompts"}
+
+
+def test_callbacks_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
+    # functionToolCallbacks on the scripted model's tool calls (OpenAI chat, the responses API) and assertScoringFunction
+    # (JavaScript, Python); promptfoo 0.121.20 on the same server fails these seven and passes the other 13
+    # (bench/vs_promptfoo.py --suite callbacks)
+    report = run(server_url, MemoryTree({}), tree("callbacks"))
+    assert report.errors == ()
+    failing = {"a wrong expectation fails", "the lowest named score decides", "a scoring function that throws fails the test"}
+    # the responses API leaves a call whose callback threw as its JSON text, not the calls' array
+    assert head_failures(report) == {(d, "ask", m) for d in failing for m in ("gpt-4o-mini", "gpt-4.1-mini")} | {
+        ("a callback that throws leaves the calls", "ask", "gpt-4.1-mini")}
+    outputs = {(c.description, c.provider_id): c.head.output for c in report.cases() if c.head}
+    assert outputs[("two calls, results joined", "openai:chat:gpt-4o-mini")] == "3\n12"
+    assert outputs[("two calls, results joined", "openai:responses:gpt-4.1-mini")] == "3\n12"
+
+
+def test_callbacks_pr_changing_a_file_callback_reruns_the_providers_cases_and_regresses_those_it_answers(server_url):
+    report = run(server_url, tree("callbacks"), tree("callbacks", with_pr=True))
+    assert {"provider tool callback multiply_numbers changed"} <= {r for c in report.cases() for r in c.reasons}
+    regressed = {c.description for c in report.cases(CaseStatus.REGRESSED)}
+    # promptfoo fails these two of each provider on the PR head
+    assert regressed == {"one call, a file callback", "two calls, results joined"}
+    assert len(report.cases(CaseStatus.REGRESSED)) == 4

@@ -159,7 +159,7 @@ def test_no_known_promptfoo_key_is_called_unknown():
         "description: d\nprompts: ['{{q}}']\ntargets: [openai:chat:gpt-4o-mini]\ntags: {team: a}\nmetadata: {x: 1}\n"
         "tracing: {enabled: false}\nevaluateOptions: {maxConcurrency: 2, repeat: 3}\nenv: {OPENAI_API_KEY: x}\n"
         "commandLineOptions: {verbose: true}\nsharing: false\noutputPath: out.json\n"
-        "tests:\n  - vars: {q: hi}\n    provider: openai:chat:gpt-4o\n    providerOutput: fixed\n    assertScoringFunction: file://s.js\n"
+        "tests:\n  - vars: {q: hi}\n    provider: openai:chat:gpt-4o\n    providerOutput: fixed\n"
     )
     errors = refused(suite)
     assert errors and not any("unknown" in e for e in errors), errors

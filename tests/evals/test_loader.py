@@ -123,8 +123,10 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
         ("  - file://provider.ts\n", "refused: provider 'file://provider.ts': executes code from the PR (a provider written in code); "
                                      "prompt-review runs JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox"),
         ("  - file://provider.js\n", "provider: provider.js does not exist"),
-        ("  - id: https://example.com/api\n    config: {transformRequest: 'prompt.trim()'}\n",
-         "refused: transformRequest: executes code from the PR"),
+        ("  - id: https://example.com/api\n    config: {sessionParser: 'data.headers.id'}\n",
+         "refused: sessionParser: executes code from the PR"),
+        ("  - id: openai:chat:gpt-4o\n    config: {transformRequest: 'prompt.trim()'}\n",
+         "refused: transformRequest: executes code from the PR"),  # an http provider's only
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
         ("  - id: https://example.com/api\n    config: {transformResponse: file://parse.py}\n", "unsupported: transformResponse in Python"),
         ("  - id: openai:chat:gpt-4o\n    config: {temprature: 0}\n", "unsupported provider config key 'temprature'"),

@@ -91,3 +91,21 @@ def test_anthropic_answers_with_tool_use_blocks(server):
     assert (block["name"], block["input"]) == ("get_weather", {"location": "Tromsø", "unit": "fahrenheit"})
     body["tool_choice"] = {"type": "none"}
     assert CLIENT.post(f"{server}/v1/messages", json=body, headers=headers).json()["stop_reason"] == "end_turn"
+
+
+def test_the_responses_api_answers_with_function_call_items(server):
+    flat = {"type": "function", **WEATHER["function"]}  # the responses API's tool form
+    body = {"model": "gpt-4o-mini", "input": "Use get_weather for Oslo in celsius, please.", "tools": [flat]}
+    r = CLIENT.post(f"{server}/v1/responses", json=body, headers={"Authorization": "Bearer test"})
+    assert r.status_code == 200, r.text
+    (item,) = r.json()["output"]
+    assert item["type"] == "function_call" and item["status"] == "completed" and item["call_id"].startswith("call_")
+    assert (item["name"], item["arguments"]) == ("get_weather", '{"location":"Oslo","unit":"celsius"}')
+    plain = CLIENT.post(f"{server}/v1/responses", json={**body, "tools": []}, headers={"Authorization": "Bearer test"})
+    assert plain.json()["output"][0]["type"] == "message"
+
+
+def test_an_azure_deployment_answers_with_tool_calls(server):
+    body = {"messages": [{"role": "user", "content": "Use book_flight from Oslo to Rome for 2 passengers"}], "tools": [WEATHER, FLIGHTS]}
+    r = CLIENT.post(f"{server}/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21", json=body, headers={"api-key": "test"})
+    assert called(r) == [("book_flight", {"origin": "Oslo", "destination": "Rome", "passengers": 2})]
