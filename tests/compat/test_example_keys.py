@@ -30,3 +30,11 @@ def test_include_metrics_is_an_option_promptfoo_ignores_and_so_does_the_review()
 def test_an_unknown_top_level_key_suggests_the_nearest_one():
     errors = errors_of("prompts: ['{{q}}']\nproviders: [openai:gpt-4.1-mini]\ntests:\n  - vars: {q: hi}\noutputs:\n  - type: csv\n")
     assert len(errors) == 1 and errors[0].startswith(f"{PATH}:5 (outputs): unknown key 'outputs' (did you mean 'outputPath'?) (supported: "), errors
+
+
+def test_tool_callbacks_on_a_provider_that_runs_none_are_refused_not_silently_kept():
+    for pid in ("openai:assistant:asst_1", "azure:assistant:asst_1", "openai:realtime:gpt-realtime"):
+        errors = errors_of(f"providers:\n  - id: {pid}\n    config:\n      functionToolCallbacks: {{f: '(a) => a'}}\ntests:\n  - vars: {{q: hi}}\n")
+        assert len(errors) == 1 and "functionToolCallbacks: executes code from the PR" in errors[0], errors
+    assert errors_of("prompts: ['{{q}}']\nproviders:\n  - id: openai:chat:gpt-4o\n    config:\n      functionToolCallbacks: {f: '(a) => a'}\n"
+                     "tests:\n  - vars: {q: hi}\n") == []
