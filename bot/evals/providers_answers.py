@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.evals.providers_shapes import js_json, mapping
+from bot.evals.providers_shapes import js_json, js_string, mapping
 
 # promptfoo's note on a responses-API function call that came back without arguments (its output then)
 _NO_ARGUMENTS_NOTE = "Function called but no arguments were extracted. Consider using the correct Responses API tool format."
@@ -36,17 +36,8 @@ def _parsed_json(text: str) -> Output:
 
 
 def _js_text(item: Mapping[str, Any], key: str) -> str:
-    """`${item.key}` in JavaScript: undefined and null by name, objects as [object Object]."""
-    if key not in item:
-        return "undefined"
-    value = item[key]
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return "[object Object]" if isinstance(value, dict) else ",".join("" if v is None else str(v) for v in value)
-    return js_json(value) if isinstance(value, float) else str(value)
+    """`${item.key}` in JavaScript: an absent key is undefined."""
+    return js_string(item[key]) if key in item else "undefined"
 
 
 def chat_output(kind: str, message: Mapping[str, Any], finish_reason: str | None, params: Mapping[str, Any],

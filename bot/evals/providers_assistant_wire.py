@@ -26,7 +26,7 @@ from urllib.parse import quote
 from bot.core.errors import CheckError
 from bot.evals.providers_assistant import AZURE_API_VERSION, AZURE_SENT, OPENAI_SENT
 from bot.evals.providers_parts import listed, prompt_json
-from bot.evals.providers_shapes import Messages, WireError, count, is_chat, js_json, mapping, one_line
+from bot.evals.providers_shapes import Messages, WireError, count, is_chat, js_json, js_string, mapping, one_line
 from bot.evals.suite import ProviderSpec
 
 Send = Callable[[str, Any], Awaitable[dict]]  # (path, JSON body, or None for a GET) → the answer's JSON object
@@ -61,21 +61,6 @@ class Polling:
 
 def _js_falsy(value: Any) -> bool:
     return value is None or value is False or value == "" or (isinstance(value, (int, float)) and value == 0)
-
-
-def _js_text(value: Any) -> str:
-    """`${value}` in JavaScript, for the fields promptfoo writes into its output lines."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return js_json(value)
-    if isinstance(value, list):
-        return ",".join("" if v is None else _js_text(v) for v in value)
-    return "[object Object]"
 
 
 def _id(value: Any, what: str) -> str:
@@ -173,7 +158,7 @@ async def _openai(spec: ProviderSpec, messages: Messages, send: Send, polling: P
         elif kind == "tool_calls":
             blocks.extend(_openai_calls(details.get("tool_calls")))
         else:
-            blocks.append(f"[Unknown step type: {_js_text(kind) if kind is not None else 'undefined'}]")
+            blocks.append(f"[Unknown step type: {js_string(kind) if kind is not None else 'undefined'}]")
         size += sum(len(b) for b in blocks[before:])
         if size > max_bytes:
             raise WireError(f"the run's messages are larger than {max_bytes} bytes (evals.max_response_bytes)", CheckError.RESPONSE_TOO_LARGE)
@@ -196,7 +181,7 @@ def _openai_calls(calls: Any) -> list[str]:
             code = mapping(call.get("code_interpreter"))
             out += ["[Code interpreter input]", _field(code, "input"), "[Code interpreter output]", _logs(code.get("outputs"))]
         else:
-            out.append(f"[Unknown tool call type: {_js_text(kind) if kind is not None else 'undefined'}]")
+            out.append(f"[Unknown tool call type: {js_string(kind) if kind is not None else 'undefined'}]")
     return out
 
 
@@ -261,14 +246,14 @@ def _azure_calls(step: dict) -> list[str]:
         elif kind == "code_interpreter" and call.get("code_interpreter"):
             code = mapping(call["code_interpreter"])
             given = code.get("input")
-            out += ["[Code interpreter input]", _js_text(given) if not _js_falsy(given) else "[No input]",
+            out += ["[Code interpreter input]", js_string(given) if not _js_falsy(given) else "[No input]",
                     "[Code interpreter output]", _logs(code.get("outputs") or []) or "[No output]"]
         elif kind == "file_search" and call.get("file_search"):
             out += ["[Ran file search]", f"[File search details: {js_json(call['file_search'])}]"]
         elif kind == "retrieval":
             out.append("[Ran retrieval]")
         else:
-            out.append(f"[Unknown tool call type: {_js_text(kind) if kind is not None else 'undefined'}]")
+            out.append(f"[Unknown tool call type: {js_string(kind) if kind is not None else 'undefined'}]")
     return out
 
 
@@ -290,12 +275,12 @@ def _number(value: Any) -> float:
 
 
 def _field(obj: dict, key: str) -> str:
-    return _js_text(obj[key]) if key in obj else "undefined"
+    return js_string(obj[key]) if key in obj else "undefined"
 
 
 def _title(role: Any) -> str:
     """JavaScript's toTitleCase of promptfoo: each word capitalised, the rest lower case."""
-    return re.sub(r"\w\S*", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), _js_text(role))
+    return re.sub(r"\w\S*", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), js_string(role))
 
 
 def _content(message: dict, strict: bool) -> str:
@@ -310,7 +295,7 @@ def _content(message: dict, strict: bool) -> str:
         if part.get("type") == "text" and (not strict or part.get("text")):
             out.append(_field(text, "value"))
         else:
-            out.append(f"<{_js_text(part.get('type')) if 'type' in part else 'undefined'} output>")
+            out.append(f"<{js_string(part.get('type')) if 'type' in part else 'undefined'} output>")
     return "\n".join(out)
 
 

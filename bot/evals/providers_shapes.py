@@ -65,6 +65,23 @@ def js_json(value: Any) -> str:
     return json.dumps(_js_value(value), ensure_ascii=False, separators=(",", ":"))
 
 
+def js_string(value: Any) -> str:
+    """`value` as JavaScript's String() (and a template literal) writes it: what promptfoo puts in its output lines
+    and substitutes for a var that is not text. Arrays join their items with commas (null as nothing); objects are
+    "[object Object]"."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return js_json(value)
+    if isinstance(value, list):
+        return ",".join("" if v is None else js_string(v) for v in value)
+    return "[object Object]"
+
+
 def headers_problem(value: Any) -> str | None:
     """An http or WebSocket provider's `headers`: text values, none templated (a template is how promptfoo
     reads credentials from the environment, which a suite never does here)."""

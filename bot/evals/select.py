@@ -18,6 +18,7 @@ from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.providers_request import requested
+from bot.evals.providers_shapes import js_string
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
@@ -340,7 +341,7 @@ def _transformed_prompt(code: Code, prompt: PromptSpec, provider: ProviderSpec, 
     if value is None:
         return messages
     if not isinstance(value, str):  # JavaScript's JSON.stringify / String()
-        value = json.dumps(value, ensure_ascii=False, separators=(",", ":")) if isinstance(value, (dict, list)) else _js_string(value)
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":")) if isinstance(value, (dict, list)) else js_string(value)
     return (("user", value),)
 
 
@@ -360,23 +361,6 @@ def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], l
 
 _VAR_REF = re.compile(r"\{\{\s*(\w+)\s*\}\}", re.ASCII)
 _JS_REPLACEMENT = re.compile(r"\$([$&`'])")
-
-
-def _js_string(value: Any) -> str:
-    """A value as JavaScript's String() writes it (what promptfoo substitutes for a var that is not text)."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, list):
-        return ",".join("" if v is None else _js_string(v) for v in value)
-    return "[object Object]"
 
 
 def promptfoo_vars(vars_: dict[str, Any]) -> dict[str, Any]:
@@ -401,7 +385,7 @@ def resolve_references(vars_: dict[str, Any]) -> dict[str, Any]:
             placeholder, at = found.group(0), value.index(found.group(0))
             before, after = value[:at], value[at + len(placeholder):]
             special = {"$": "$", "&": placeholder, "`": before, "'": after}
-            replacement = _JS_REPLACEMENT.sub(lambda m: special[m.group(1)], _js_string(out[found.group(1)]))
+            replacement = _JS_REPLACEMENT.sub(lambda m: special[m.group(1)], js_string(out[found.group(1)]))
             out[key] = before + replacement + after
             changed = True
         if not changed:
