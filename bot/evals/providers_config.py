@@ -26,7 +26,7 @@ from bot.evals.suite import Code, ProviderSpec
 from bot.evals.providers_request import request_code
 from bot.evals.tool_callbacks import CALLBACK_KINDS, CONFIG_KEY, parse_callbacks
 
-CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
+CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".sh", ".bash", ".rb", ".go", ".exe")
 
 
 @dataclass(frozen=True)
