@@ -35,11 +35,13 @@ def parse_ref(value: str) -> tuple[str, str | None] | None:
     return (match.group("path"), match.group("name")) if match else None
 
 
-def code_for(language: Language, value: str, read: Callable[[str], str | None]) -> JsCode | PyCode:
+def code_for(language: Language, value: str, read: Callable[[str], str | None],
+             shown: Callable[[str], str] | None = None) -> JsCode | PyCode:
     """The code an assertion value stands for. `read(path)` gives a suite-relative file's text (None if
     absent). A TypeScript file (.ts/.mts/.cts) becomes JavaScript by esbuild (bot.evals.sandbox.typescript),
     keeping its own text as `written`; a syntax error in it is a SandboxError naming file:line:column. A file
-    ref to another language, or TSX, is refused plainly."""
+    ref to another language, or TSX, is refused plainly. `shown(path)` is the path messages name (the
+    repository's path of a suite-relative one)."""
     ref = parse_ref(value)
     cls = JsCode if language == "javascript" else PyCode
     if ref is None:
@@ -57,7 +59,10 @@ def code_for(language: Language, value: str, read: Callable[[str], str | None]) 
     if text is None:
         raise SandboxError(Fault.UNSUPPORTED, f"{path} does not exist")
     if is_typescript(path):
-        return typescript_code(text, path, name)
+        try:
+            return typescript_code(text, path, name)
+        except SandboxError as exc:
+            raise SandboxError(exc.fault, exc.message.replace(path, shown(path), 1) if shown else exc.message) from None
     return cls(text, file=path, function=name)
 
 
