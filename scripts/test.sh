@@ -24,7 +24,7 @@ if [ ! -d tests/contract/node_modules/@octokit/openapi ] || [ ! -d tests/contrac
 fi
 
 # esbuild's native binary (tools/esbuild): strips TypeScript suite code's types for the sandbox (docs/sandbox.md)
-if [ ! -x tools/esbuild/node_modules/esbuild/bin/esbuild ]; then
+if [ ! -d tools/esbuild/node_modules/@esbuild ]; then
   (cd tools/esbuild && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -77,3 +77,11 @@ def test_hostile_typescript_is_bounded_in_memory():
     with pytest.raises(TranspileError) as caught:
         transpile(deep, "evals/deep.ts")
     assert "needed over 512 MB" in caught.value.message
+
+
+def test_without_esbuild_typescript_is_an_error_saying_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMPT_REVIEW_ESBUILD", str(tmp_path / "absent"))
+    with pytest.raises(SandboxError) as caught:
+        code_for("javascript", "file://evals/grade.ts", FILES.get)
+    assert caught.value.message == ("evals/grade.ts: TypeScript is not run here: esbuild is not installed "
+                                    "(npm ci in tools/esbuild, or set PROMPT_REVIEW_ESBUILD)")

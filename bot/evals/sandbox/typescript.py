@@ -17,9 +17,11 @@ GOMAXPROCS and an empty environment. The source is already size-bounded when it 
 from __future__ import annotations
 
 import os
+import platform
 import re
 import resource
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +32,10 @@ TIMEOUT_S = 10.0
 MEMORY_BYTES = 512 * 1024 * 1024
 MAX_ERROR_CHARS = 500
 
-_ROOT = Path(__file__).resolve().parents[3]
-_BUNDLED = _ROOT / "tools" / "esbuild" / "node_modules" / "esbuild" / "bin" / "esbuild"
+_MODULES = Path(__file__).resolve().parents[3] / "tools" / "esbuild" / "node_modules"
+# npm installs esbuild's native binary as the optional package of this platform (no install script needed);
+# esbuild/bin/esbuild is that binary only when its install script ran (else a node shim: not used)
+_ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 # esbuild's message: "✘ [ERROR] Unexpected \"=\"" then, indented, "file.ts:2:9:"
 _MESSAGE = re.compile(r"\[ERROR\]\s*(?P<message>.+)")
 _LOCATION = re.compile(r"^\s+(?P<file>[^\n]+?):(?P<line>\d+):(?P<column>\d+):\s*$", re.M)
@@ -60,7 +64,8 @@ def esbuild_path() -> str | None:
     given = os.environ.get(ESBUILD_ENV)
     if given:
         return given if os.access(given, os.X_OK) else None
-    return str(_BUNDLED) if os.access(_BUNDLED, os.X_OK) else None
+    native = _MODULES / "@esbuild" / f"{sys.platform}-{_ARCH.get(platform.machine().lower(), platform.machine())}" / "bin" / "esbuild"
+    return str(native) if os.access(native, os.X_OK) else None
 
 
 def available() -> bool:
