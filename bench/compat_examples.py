@@ -10,7 +10,7 @@ test's vars, transformVars and prompt functions run in the sandbox as the base b
 case errors counted. Each error is put in a class by the rule its message names, and a refused config is
 counted once, under the first class of its errors in this order:
 
-- code: runs code prompt-review does not run (providers in TypeScript or other languages, Python
+- code: runs code prompt-review does not run (providers in TSX or other languages, Python
   providers that import packages, extensions, session parsers) — a
   rule, not a gap to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);

@@ -2,6 +2,7 @@
 # Installs everything the tests need, type-checks `bot` with mypy and runs the tests: the README's test
 # command, and what .ci/run calls.
 #   - a virtualenv at .venv with prompt-review and its test extras, and the SDK (sdk/python)
+#   - esbuild's binary (npm, tools/esbuild): TypeScript suite code is transpiled by it before it runs
 #   - GitHub's pinned OpenAPI description, webhook examples and webhook schemas (npm, tests/contract)
 #   - a throwaway PostgreSQL cluster on a loopback port for the scale-out tests
 # Extra arguments go to pytest.
@@ -20,6 +21,11 @@ fi
 if [ ! -d tests/contract/node_modules/@octokit/openapi ] || [ ! -d tests/contract/node_modules/@octokit/webhooks-examples ] \
    || [ ! -d tests/contract/node_modules/@octokit/webhooks-schemas ]; then
   (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# esbuild's native binary (tools/esbuild): strips TypeScript suite code's types for the sandbox (docs/sandbox.md)
+if [ ! -d tools/esbuild/node_modules/@esbuild ]; then
+  (cd tools/esbuild && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # PostgreSQL: use the machine's server binaries, installing Debian's package when absent.

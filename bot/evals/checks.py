@@ -92,7 +92,7 @@ def load_code(tree, base_dir: str, located, where: Path, language: str, value: A
         return None if raw is None else raw.decode("utf-8", errors="replace")
 
     try:
-        code = code_for(language, value, read)  # type: ignore[arg-type]
+        code = code_for(language, value, read, lambda path: resolve(base_dir, path) or path)  # type: ignore[arg-type]
     except SandboxError as exc:
         errors.add(located, where, f"{what}: {exc.message}")
         return None

@@ -16,13 +16,15 @@ from bot.core.config import CONFIG_PATH, EvalsConfig, LimitsConfig
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import DEFAULT_LIMITS, LocatedYaml, Path
-from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, origin_of, transform_sync
+from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, origin_of, transform_sync, typescript_code
+from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
 
 # promptfoo's form: a path, then `:function` (Python's default generate_tests; JavaScript's the module's export)
 _REF = re.compile(r"(?P<path>[^:]+?\.(?P<ext>[A-Za-z]+))(?::(?P<name>[A-Za-z_$][\w$]*))?\Z")
-RUNS = {"py": "python", "js": "javascript", "cjs": "javascript", "mjs": "javascript"}
+RUNS = {"py": "python", "js": "javascript", "cjs": "javascript", "mjs": "javascript",
+        "ts": "javascript", "mts": "javascript", "cts": "javascript"}  # TypeScript: types stripped by esbuild first
 # values (mapping keys, values and items) one generator may return: as many as a test file may hold
 MAX_VALUES = DEFAULT_LIMITS.max_nodes
 # generators one suite may list: each runs up to limits.code_timeout_s while the suite loads
@@ -105,8 +107,8 @@ def generated_tests(
     m = _REF.match(inner)
     ext = m["ext"].lower() if m else ""
     if m is None or ext not in RUNS:
-        what = "TypeScript is not run; compile it to JavaScript, or commit the tests as YAML/JSON" if ext in ("ts", "mts", "cts", "tsx") \
-            else "prompt-review runs JavaScript (.js, .cjs, .mjs) and Python (.py) test generators"
+        what = "TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts files are transpiled (types stripped)" if ext == "tsx" \
+            else "prompt-review runs JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) and Python (.py) test generators"
         errors.add(located, where, f"unsupported: {ref} is a test generator prompt-review does not run ({what})")
         return []
     path, name = resolve(base_dir, m["path"]), m["name"]
@@ -123,9 +125,12 @@ def generated_tests(
     if refused:
         errors.add(located, where, refused)
         return []
-    source = raw.decode("utf-8", errors="replace")
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
-    runnable = spread_call(RUNS[ext], source, path, name, "generate_tests", exported_value=True)
+    try:
+        runnable = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, name, "generate_tests", exported_value=True)
+    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column
+        errors.add(located, where, f"test generator {ref}: {exc.message}")
+        return []
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
     try:
         value = transform_sync(runnable, args, {}, code.limits)
@@ -155,12 +160,17 @@ def generated_tests(
 
 
 def spread_call(language: str, source: str, path: str, name: str | None, python_default: str,
-                exported_value: bool = False) -> JsCode | PyCode:
+                exported_value: bool = False, transpiled: bool = False) -> JsCode | PyCode:
     """Code that calls a file's function with the positional arguments given as the sandbox's `output` (a
     list), as promptfoo calls generators and var functions: Python's `name` (default `python_default`);
     JavaScript's named export, else the module's function or default export — or, with `exported_value`,
     an exported value that is not a function, as it is. The wrapper is the same for the same file on either
-    side, so the code's identity is still its file's."""
+    side, so the code's identity is still its file's. A TypeScript file is transpiled first (SandboxError for
+    one esbuild refuses), and its identity is its text as written."""
+    if is_typescript(path) and not transpiled:
+        called = spread_call(language, typescript_code(source, path, name).source, path, name, python_default, exported_value,
+                             transpiled=True)
+        return replace(called, written=source) if isinstance(called, JsCode) else called
     if language == "python":
         # the sandbox calls (output, context): a wrapper after the file's own lines
         return PyCode(f"{source}\n\ndef __pr_call(output, context):\n    return {name or python_default}(*output)\n",
@@ -183,7 +193,8 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
     ext = m["ext"].lower() if m else ""
     if m is None or ext not in RUNS:
         errors.add(located, where, f"unsupported: {ref} is a var computed by code prompt-review does not run "
-                                   "(it runs JavaScript .js/.cjs/.mjs and Python .py in its sandbox; TypeScript and other code are not run)")
+                                   "(it runs JavaScript .js/.cjs/.mjs, TypeScript .ts/.mts/.cts and Python .py in its sandbox; "
+                                   "TSX and other code are not run)")
         return None
     path = resolve(base_dir, m["path"])
     try:
@@ -195,7 +206,11 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
     if path is None or raw is None:
         errors.add(located, where, f"var code file {m['path']!r} not found")
         return None
-    return spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
+    try:
+        return spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
+    except SandboxError as exc:
+        errors.add(located, where, f"var code {ref}: {exc.message}")
+        return None
 
 
 def _values(value: Any, limit: int) -> int:

@@ -25,8 +25,10 @@ from bot.evals.checks import transform_code
 from bot.evals.generators import NOT_DECIDED, LoadCode, spread_call
 from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
 from bot.evals.providers_live import kept_conversations
+from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import PyCode
+from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
@@ -110,9 +112,9 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
             errors.add(located, where, f"nunjucksFilters: {name!r} must be a filter name (letters, digits, _) other than dump and load")
             continue
         inner = ref[len("file://"):] if ref.startswith("file://") else ref
-        if not inner.lower().endswith((".js", ".cjs", ".mjs")):
-            errors.add(located, where, f"unsupported: nunjucks filter {ref}: prompt-review runs JavaScript filter files (.js, .cjs, .mjs) "
-                                       "in its sandbox; TypeScript and other code are not run")
+        if not inner.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts")):
+            errors.add(located, where, f"unsupported: nunjucks filter {ref}: prompt-review runs JavaScript (.js, .cjs, .mjs) and "
+                                       "TypeScript (.ts, .mts, .cts) filter files in its sandbox; TSX and other code are not run")
             continue
         path = resolve(base_dir, inner)
         try:
@@ -124,7 +126,10 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
         if path is None or raw is None:
             errors.add(located, where, f"nunjucks filter file {ref!r} not found")
             continue
-        out.append((name, spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")))
+        try:
+            out.append((name, spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")))
+        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+            errors.add(located, where, f"nunjucks filter {ref}: {exc.message}")
     return tuple(out)
 
 
@@ -295,7 +300,7 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
     return out
 
 
-_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
+_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs|ts|mts|cts))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
 
 
 def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None) -> list[PromptSpec]:
@@ -306,7 +311,8 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
     m = _PROMPT_FUNCTION.match(inner)
     if m is None:
         errors.add(located, where, f"refused: {ref} is a prompt function prompt-review does not run (it runs JavaScript "
-                                   ".js/.cjs/.mjs and Python .py functions in its sandbox; TypeScript and other code are not run)")
+                                   ".js/.cjs/.mjs, TypeScript .ts/.mts/.cts and Python .py functions in its sandbox; TSX and "
+                                   "other code are not run)")
         return []
     path, name = resolve(base_dir, m["path"]), m["name"]
     if path is None or tree.read(path) is None:
@@ -333,7 +339,11 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
         if name is not None and "." in name:
             errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")
             return []
-        code = JsCode(text, file=path, function=name)  # called as fn(context): its first argument is the context
+        try:  # called as fn(context): its first argument is the context
+            code = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
+        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+            errors.add(located, where, f"prompt function {ref}: {exc.message}")
+            return []
     return [PromptSpec(label or inner, text, "function", path, (), located.line_of(where), code=code)]
 
 

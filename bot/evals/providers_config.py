@@ -26,7 +26,7 @@ from bot.evals.suite import Code, ProviderSpec
 from bot.evals.providers_request import request_code
 from bot.evals.tool_callbacks import CALLBACK_KINDS, CONFIG_KEY, parse_callbacks
 
-CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
+CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".sh", ".bash", ".rb", ".go", ".exe")
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if ref is not None:
             return f"unsupported: provider {pid!r}: a provider written in code answers prompts, not embeddings"
         return (f"refused: provider {pid!r}: executes code from the PR (a provider written in code); prompt-review runs "
-                "JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox, not TypeScript or other programs")
+                "JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts, types stripped) and Python (.py) providers in its "
+                "sandbox, not TSX or other programs")
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
     if pid.startswith(("ws://", "wss://")):
@@ -280,7 +281,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     )
 
 
-_CODE_PROVIDER_EXTS = (".js", ".cjs", ".mjs", ".py")
+_CODE_PROVIDER_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".py")  # TypeScript: types stripped by esbuild
 
 
 def code_provider_ref(pid: str) -> str | None:
@@ -290,7 +291,7 @@ def code_provider_ref(pid: str) -> str | None:
     stem, _, name = path.partition(":") if ":" in path else (path, "", "")
     if not stem.lower().endswith(_CODE_PROVIDER_EXTS) or (pid.startswith("python:") and not stem.endswith(".py")):
         return None
-    if name and (stem.lower().endswith((".js", ".cjs", ".mjs")) and not pid.startswith("file://")):
+    if name and (stem.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts")) and not pid.startswith("file://")):
         return None
     return f"file://{path}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.errors import SourceError
@@ -18,7 +18,7 @@ from bot.evals.sandbox import CodeLimits, Fault, JsCode, SandboxError, transform
 from bot.evals.suite import AssertionSpec, Code
 
 KEY = "assertScoringFunction"
-_FILE_EXTS = (".js", ".cjs", ".mjs", ".py")
+_FILE_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".py")  # TypeScript: types stripped by esbuild
 
 
 def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any, errors: Any) -> Code | None:
@@ -31,7 +31,7 @@ def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any,
     ref = value.strip() if value.strip().startswith("file://") else f"file://{value.strip()}"
     path = ref[len("file://"):].rsplit(":", 1)[0] if ref.count(":") > 1 else ref[len("file://"):]
     if not path.lower().endswith(_FILE_EXTS):
-        errors.add(located, where, f"{KEY} must be a JavaScript (.js, .cjs, .mjs) or Python (.py) file, as promptfoo loads it; "
+        errors.add(located, where, f"{KEY} must be a JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) or Python (.py) file, as promptfoo loads it; "
                                    f"got {value.strip()!r}")
         return None
     language = "python" if path.lower().endswith(".py") else "javascript"
@@ -40,7 +40,8 @@ def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any,
         return None
     if language == "python":
         return spread_call(language, loaded.source, loaded.file, loaded.function, "func")
-    return _javascript_call(loaded.source, loaded.file, loaded.function)
+    called = _javascript_call(loaded.source, loaded.file, loaded.function)
+    return replace(called, written=loaded.written) if isinstance(loaded, JsCode) and loaded.written is not None else called
 
 
 def _javascript_call(source: str, path: str, name: str | None) -> JsCode:

@@ -16,7 +16,7 @@ from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 
-CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".sh", ".bash", ".rb", ".go", ".exe")
+CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".sh", ".bash", ".rb", ".go", ".exe")
 DEFAULT_MAX_CASES: int = LimitsConfig.model_fields["max_cases"].default
 
 

@@ -182,13 +182,18 @@ class ProviderSpec:
 
 
 def code_fingerprint(code: Code) -> list[Any]:
-    return ["python" if isinstance(code, PyCode) else "javascript", code.file, code.function, code.source]
+    return ["python" if isinstance(code, PyCode) else "javascript", code.file, code.function, written(code)]
 
 
 def code_identity(code: Code) -> tuple[str, str | None, str]:
     """What makes code the same code for `origin_of`: its language, file and exact text (not the function
     called in it: calling another function of the base's own file runs only base code)."""
-    return ("python" if isinstance(code, PyCode) else "javascript", code.file, code.source)
+    return ("python" if isinstance(code, PyCode) else "javascript", code.file, written(code))
+
+
+def written(code: Code) -> str:
+    """The code's text as the suite wrote it: a TypeScript file's own text, not the JavaScript it became."""
+    return code.written if isinstance(code, JsCode) and code.written is not None else code.source
 
 
 def _show(value: Any) -> str:

@@ -123,7 +123,9 @@ def test_measured_assertions_and_derived_metrics_load():
          "refused: ruby: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)"),
         ("      - type: python\n        value: file://check.py\n", 7, "python assertion: check.py does not exist"),
         ("      - type: moderation\n", 6, "unsupported: moderation: vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review"),
-        ("      - type: contains\n        value: x\n        transform: file://t.ts\n", 8, "contains transform: file://t.ts is not a .js or .py file this sandbox can run"),
+        ("      - type: contains\n        value: x\n        transform: file://t.tsx\n", 8,
+         "contains transform: file://t.tsx: TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts files are transpiled"),
+        ("      - type: contains\n        value: x\n        transform: file://t.ts\n", 8, "contains transform: t.ts does not exist"),
     ],
 )
 def test_refusals_name_file_line_and_rule(snippet, line, message):
@@ -143,8 +145,8 @@ def test_refusals_name_file_line_and_rule(snippet, line, message):
          f"{PATH}:3: unsupported: remote test sheets (Google Sheets) are not part of prompt-review"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nderivedMetrics:\n  - {name: x, value: 'a => a * 2'}\n",
          f"{PATH}:4: refused: derivedMetrics value: executes code from the PR"),
-        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: file://vars.ts}}\n",
-         f"{PATH}:3: options.transformVars: file://vars.ts is not a .js or .py file this sandbox can run"),
+        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: file://vars.rb}}\n",
+         f"{PATH}:3: options.transformVars: file://vars.rb is not a .js, .ts or .py file this sandbox can run"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nextensions: [file://hooks.js:run]\n",
          f"{PATH}:3: refused: extensions: executes code from the PR"),
     ],

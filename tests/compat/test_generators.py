@@ -81,10 +81,32 @@ def test_a_javascript_generator_is_a_function_export_or_the_tests_themselves(ref
     assert [t.vars["lang"] for t in loaded.tests] == langs
 
 
-def test_a_typescript_generator_is_refused_with_the_reason():
-    _, errors = load("  - file://gen.ts:cases\n", {"evals/gen.ts": "export function cases() { return []; }\n"})
-    assert [(e.line, e.message) for e in errors] == [(4, "unsupported: file://gen.ts:cases is a test generator prompt-review does "
-                                                         "not run (TypeScript is not run; compile it to JavaScript, or commit the tests as YAML/JSON)")]
+TS_GEN = """\
+interface Config { langs?: string[] }
+type TestCase = { vars: Record<string, string> };
+
+export async function cases(config?: Config): Promise<TestCase[]> {
+  const langs: string[] = config?.langs ?? ['pt'];
+  return langs.map((lang): TestCase => ({ vars: { text: 'Hi', lang } }));
+}
+"""
+
+
+@pytest.mark.parametrize("ref, langs", [("file://gen.ts:cases", ["pt"]), ("{path: file://gen.ts:cases, config: {langs: [sv, fi]}}", ["sv", "fi"])])
+def test_a_typescript_generator_runs_with_its_types_stripped(ref, langs):
+    loaded, errors = load(f"  - {ref}\n", {"evals/gen.ts": TS_GEN})
+    assert errors == [], [str(e) for e in errors]
+    assert [t.vars["lang"] for t in loaded.tests] == langs
+
+
+def test_a_typescript_syntax_error_is_located_in_the_ts_file_and_tsx_is_refused_by_name():
+    _, errors = load("  - file://gen.ts:cases\n  - file://view.tsx\n",
+                     {"evals/gen.ts": "export function cases() {\n  return [] as;\n}\n", "evals/view.tsx": "export default () => <b/>;\n"})
+    assert [(e.line, e.message) for e in errors] == [
+        (4, "test generator file://gen.ts:cases: evals/gen.ts:2:15: TypeScript syntax error: Unexpected \";\""),
+        (5, "unsupported: file://view.tsx is a test generator prompt-review does not run (TSX (TypeScript with JSX) is not run; "
+            "only .ts/.mts/.cts files are transpiled (types stripped))"),
+    ]
 
 
 def test_an_invalid_generated_test_is_an_error_naming_the_generator_the_test_and_the_suite_line():
@@ -165,6 +187,16 @@ def test_the_base_branchs_generator_runs_on_a_fork_pr_too():
     (base_suite, base_errors), (head_suite, head_errors) = gate(files, dict(files), same_repo=False)
     assert base_errors == head_errors == []
     assert len(base_suite.tests) == len(head_suite.tests) == 2
+
+
+def test_a_fork_changing_only_the_types_of_a_typescript_generator_is_refused_naming_the_rule():
+    files = {PATH: suite("  - file://gen.ts:cases\n"), "evals/gen.ts": TS_GEN}
+    edited = {**files, "evals/gen.ts": TS_GEN.replace("langs?: string[]", "langs?: readonly string[]")}  # same JavaScript
+    (base_suite, base_errors), (head_suite, errors) = gate(files, edited, same_repo=False)
+    assert base_errors == [] and base_suite is not None and [t.vars["lang"] for t in base_suite.tests] == ["pt"]
+    assert head_suite is None
+    assert [(e.line, e.message) for e in errors] == [(4, "refused: executes code from a fork's pull request (test generator) — "
+                                                         "code from forks never runs; only the base branch's code does")]
 
 
 def test_a_fork_editing_the_base_generator_is_refused_while_the_base_side_still_runs():

@@ -39,7 +39,10 @@ FILES = {"evals/min.js": MINIMUM, "evals/acc.py": ACCURACY, "evals/default.js": 
          "evals/shape.js": "module.exports = () => ({passed: true});\n",
          "evals/loop.js": "module.exports = () => { while (true) {} };\n",
          "evals/func.js": "module.exports = { func: () => ({pass: true, score: 0.25, reason: 'func'}) };\n",
-         "evals/esm.mjs": "export default function score() { return {pass: true, score: 0.75, reason: 'esm'}; }\n"}
+         "evals/esm.mjs": "export default function score() { return {pass: true, score: 0.75, reason: 'esm'}; }\n",
+         "evals/typed.ts": "type Scores = Record<string, number>;\n"
+                           "export default function score(scores: Scores): {pass: boolean; score: number; reason: string} {\n"
+                           "  return {pass: true, score: 0.5 as number, reason: 'typed'};\n}\n"}
 ASSERTS = """\
     assert:
       - {type: contains, value: pie, metric: accuracy}
@@ -95,7 +98,7 @@ def test_defaultTests_scoring_function_is_used_unless_the_test_names_its_own():
     assert isinstance(own, Outcome) and own.score == 0.5 and not own.passed
 
 
-@pytest.mark.parametrize("ref, score", [("file://func.js", 0.25), ("file://esm.mjs", 0.75)])
+@pytest.mark.parametrize("ref, score", [("file://func.js", 0.25), ("file://esm.mjs", 0.75), ("file://typed.ts", 0.5)])
 def test_a_javascript_file_without_a_name_gives_its_func_or_default_export(ref, score):
     got = outcome(f"    assertScoringFunction: {ref}\n")
     assert isinstance(got, Outcome) and (got.passed, got.score) == (True, score)
@@ -119,8 +122,9 @@ def test_a_scoring_function_stopped_by_a_limit_is_a_case_error_at_the_tests_line
 
 
 @pytest.mark.parametrize("value, words", [
-    ("'(scores) => ({pass: true, score: 1, reason: \"x\"})'", "assertScoringFunction must be a JavaScript (.js, .cjs, .mjs) or Python (.py) file"),
-    ("file://score.ts", "must be a JavaScript"),
+    ("'(scores) => ({pass: true, score: 1, reason: \"x\"})'", "assertScoringFunction must be a JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) or Python (.py) file"),
+    ("file://score.tsx", "must be a JavaScript"),
+    ("file://score.ts", "score.ts does not exist"),
     ("file://missing.js", "missing.js does not exist"),
 ])
 def test_a_scoring_function_that_cannot_be_read_is_a_load_error_at_its_line(value, words):

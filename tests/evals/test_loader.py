@@ -91,11 +91,12 @@ def test_the_supported_subset_loads_with_defaults_merged():
     "snippet, line, words",
     [
         ("      - type: ruby\n        value: output == 1\n", 14, "refused: ruby: executes code prompt-review does not run"),
-        ("      - type: javascript\n        value: file://check.ts\n", 15, "javascript assertion: file://check.ts is not a .js or .py file this sandbox can run"),
+        ("      - type: javascript\n        value: file://check.tsx\n", 15, "javascript assertion: file://check.tsx: TSX (TypeScript with JSX) is not run"),
+        ("      - type: javascript\n        value: file://check.ts\n", 15, "javascript assertion: check.ts does not exist"),
         ("      - type: python\n        value: file://gone.py\n", 15, "python assertion: gone.py does not exist"),
         ("      - type: javascript\n", 14, "javascript assertion: needs code"),
         ("      - type: webhook\n        value: http://x\n", 14, "unsupported: webhook"),
-        ("      - type: contains\n        value: x\n        transform: file://t.rb\n", 16, "contains transform: file://t.rb is not a .js or .py file"),
+        ("      - type: contains\n        value: x\n        transform: file://t.rb\n", 16, "contains transform: file://t.rb is not a .js, .ts or .py file"),
         ("      - type: perplexity\n", 14, "unsupported: perplexity"),
         ("      - type: regex\n        value: '([a-z'\n", 15, "invalid regular expression"),
         ("      - type: not-regex\n        value: 'a{2,1}'\n", 15, "invalid regular expression"),
@@ -120,8 +121,10 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
     [
         ("  - exec:python run.py\n", "exec providers run a shell command"),
         ("  - python:provider.sh\n", "a python provider names a .py file"),
-        ("  - file://provider.ts\n", "refused: provider 'file://provider.ts': executes code from the PR (a provider written in code); "
-                                     "prompt-review runs JavaScript (.js/.cjs/.mjs) and Python (.py) providers in its sandbox"),
+        ("  - file://provider.tsx\n", "refused: provider 'file://provider.tsx': executes code from the PR (a provider written in code); "
+                                      "prompt-review runs JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts, types stripped) and "
+                                      "Python (.py) providers in its sandbox, not TSX or other programs"),
+        ("  - file://provider.ts\n", "provider: provider.ts does not exist"),
         ("  - file://provider.js\n", "provider: provider.js does not exist"),
         ("  - id: https://example.com/api\n    config: {sessionParser: 'data.headers.id'}\n",
          "refused: sessionParser: executes code from the PR"),
@@ -142,10 +145,10 @@ def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, w
 
 def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
     suite = (
-        "prompts:\n  - file://prompts/make_prompt.ts:build\n"
+        "prompts:\n  - file://prompts/make_prompt.tsx:build\n"
         "providers: [openai:chat:gpt-4o]\n"
         "extensions: [file://hooks.js:extensionHook]\n"
-        "tests:\n  - file://generate_tests.ts\n"
+        "tests:\n  - file://generate_tests.tsx\n"
     )
     errors = errors_of(suite)
     assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(4, "refused"), (2, "refused"), (6, "unsupported")]

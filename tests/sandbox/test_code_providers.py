@@ -112,13 +112,14 @@ def test_an_import_the_code_guards_itself_is_not_reported():
     assert load_suite(tree, SUITE_PATH)[1] == []
 
 
-def test_a_typescript_provider_and_a_grader_in_code_are_refused_with_the_rule():
-    tree = MemoryTree({SUITE_PATH: "prompts: ['hi']\nproviders:\n  - file://p.ts\n  - openai:gpt-4o\n"
+def test_a_tsx_provider_and_a_grader_in_code_are_refused_with_the_rule():
+    tree = MemoryTree({SUITE_PATH: "prompts: ['hi']\nproviders:\n  - file://p.tsx\n  - openai:gpt-4o\n"
                                    "defaultTest:\n  options:\n    provider: file://p.js\ntests:\n  - vars: {}\n",
                        "evals/p.js": "module.exports = () => 'x'\n"})
     _, errors = load_suite(tree, SUITE_PATH)
     messages = [e.message for e in errors]
-    assert any(m.startswith("refused: provider 'file://p.ts': executes code from the PR (a provider written in code)") for m in messages)
+    assert any(m.startswith("refused: provider 'file://p.tsx': executes code from the PR (a provider written in code)")
+               and "not TSX or other programs" in m for m in messages), messages
     assert any(m.startswith("refused: provider 'file://p.js' of a grader: executes code") for m in messages), messages
 
 
@@ -150,6 +151,51 @@ export default class {
     cases = review(server, {SUITE_PATH: suite("  - id: file://chat.mjs\n    config: {suffix: '-'}\n", WORD_TESTS),
                             "evals/chat.mjs": provider})
     assert head_of(cases).output == "apple-5" + 'Reply with "{{word}}"'  # context: vars and the prompt's label
+
+
+# promptfoo's TypeScript provider shape: typed options, `import type` from promptfoo, a class default export
+TS_PROVIDER = """\
+import type { ApiProvider, ProviderOptions, ProviderResponse } from 'promptfoo';
+
+interface Config { model: string; suffix?: string }
+
+export default class ChatProvider implements ApiProvider {
+  private readonly config: Config;
+  constructor(options: ProviderOptions) { this.config = options.config as Config; }
+  id(): string { return 'typed-chat'; }
+  async callApi(prompt: string): Promise<ProviderResponse> {
+    const resp = await fetch('https://api.openai.com/v1/chat/completions', {
+      method: 'POST', headers: { authorization: `Bearer ${process.env.OPENAI_API_KEY}` },
+      body: JSON.stringify({ model: this.config.model, messages: [{ role: 'user', content: prompt }] }) });
+    const data = (await resp.json()) as { choices: { message: { content: string } }[] };
+    return { output: data.choices[0].message.content + (this.config.suffix ?? '') };
+  }
+}
+"""
+
+
+def test_a_typescript_provider_answers_through_the_sandbox(server):
+    cases = review(server, {SUITE_PATH: suite("  - id: file://chat.ts\n    config: {model: gpt-4o-mini, suffix: '!'}\n", WORD_TESTS),
+                            "evals/chat.ts": TS_PROVIDER})
+    apple = head_of(cases)
+    assert (apple.output, apple.error) == ("apple!", None)
+
+
+def test_a_typescript_provider_with_a_syntax_error_is_an_error_at_its_file_and_line():
+    tree = MemoryTree({SUITE_PATH: suite("  - file://chat.ts\n", WORD_TESTS),
+                       "evals/chat.ts": "export default async function (prompt: string): string {\n  return prompt +;\n}\n"})
+    _, errors = load_suite(tree, SUITE_PATH)
+    assert [str(e) for e in errors] == [f"{SUITE_PATH}:3 (providers.0): provider: evals/chat.ts:2:18: TypeScript syntax error: "
+                                        "Unexpected \";\""]
+
+
+def test_a_forks_type_only_change_to_a_typescript_provider_never_runs_and_the_rule_is_named(server):
+    source = "export default async (p: string): Promise<string> => 'apple';\n"
+    base = {SUITE_PATH: suite("  - file://p.ts\n", WORD_TESTS), "evals/p.ts": source}
+    cases = review(server, {**base, "evals/p.ts": source.replace("p: string", "p: any")}, base=base, same_repo=False)
+    apple = cases["apple"]
+    assert apple.status.value == "error" and apple.base.passed
+    assert apple.head.error.startswith(f"{SUITE_PATH}:3: refused: executes code from a fork's pull request (provider code)")
 
 
 def test_node_fetch_is_the_bridges_fetch_and_other_modules_are_refused_plainly(server):

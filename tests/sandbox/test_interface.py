@@ -36,7 +36,8 @@ def test_file_refs_read_through_the_suites_files_and_run():
     [
         ("javascript", "file://evals/missing.js", "does not exist"),
         ("python", "file://evals/check.js", "cannot run evals/check.js"),
-        ("javascript", "file://evals/check.ts", "not a .js or .py file"),
+        ("javascript", "file://evals/check.rb", "not a .js, .ts or .py file"),
+        ("javascript", "file://evals/view.tsx", "TSX (TypeScript with JSX) is not run"),
     ],
 )
 def test_refs_that_cannot_run_are_refused_plainly(language, value, words):

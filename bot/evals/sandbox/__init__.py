@@ -22,25 +22,35 @@ from bot.evals.sandbox.js import JsCode, run_javascript, transform_javascript
 from bot.evals.sandbox.policy import Origin, may_run, origin_of
 from bot.evals.sandbox.py import Isolation, PyCode, available, isolation, run_python, transform_python
 from bot.evals.sandbox.result import CodeLimits, CodeResult, Fault, SandboxError
+from bot.evals.sandbox.typescript import TSX_EXT, TranspileError, is_typescript, transpile
 
 Language = Literal["javascript", "python"]
-_REF = re.compile(r"file://(?P<path>.+?\.(?:js|cjs|mjs|py))(?::(?P<name>[A-Za-z_$][\w$]*))?\s*\Z")
+_REF = re.compile(r"file://(?P<path>.+?\.(?:js|cjs|mjs|ts|mts|cts|py))(?::(?P<name>[A-Za-z_$][\w$]*))?\s*\Z")
 
 
 def parse_ref(value: str) -> tuple[str, str | None] | None:
-    """`file://path.js`, `file://path.py:get_score` → (path, function or None); None for inline code."""
+    """`file://path.js`, `file://path.ts:fn`, `file://path.py:get_score` → (path, function or None); None
+    for inline code."""
     match = _REF.match(value.strip())
     return (match.group("path"), match.group("name")) if match else None
 
 
-def code_for(language: Language, value: str, read: Callable[[str], str | None]) -> JsCode | PyCode:
+def code_for(language: Language, value: str, read: Callable[[str], str | None],
+             shown: Callable[[str], str] | None = None) -> JsCode | PyCode:
     """The code an assertion value stands for. `read(path)` gives a suite-relative file's text (None if
-    absent). A file ref to another language, or a TypeScript file, is refused plainly."""
+    absent). A TypeScript file (.ts/.mts/.cts) becomes JavaScript by esbuild (bot.evals.sandbox.typescript),
+    keeping its own text as `written`; a syntax error in it is a SandboxError naming file:line:column. A file
+    ref to another language, or TSX, is refused plainly. `shown(path)` is the path messages name (the
+    repository's path of a suite-relative one)."""
     ref = parse_ref(value)
     cls = JsCode if language == "javascript" else PyCode
     if ref is None:
-        if value.strip().startswith("file://"):
-            raise SandboxError(Fault.UNSUPPORTED, f"{value.strip()} is not a .js or .py file this sandbox can run")
+        stripped = value.strip()
+        if stripped.startswith("file://"):
+            if re.search(r"\.tsx(?::[\w$]+)?\Z", stripped):
+                raise SandboxError(Fault.UNSUPPORTED, f"{stripped}: TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts "
+                                                      "files are transpiled (types stripped) for the sandbox")
+            raise SandboxError(Fault.UNSUPPORTED, f"{stripped} is not a .js, .ts or .py file this sandbox can run")
         return cls.inline(value)
     path, name = ref
     if (language == "python") != path.endswith(".py"):
@@ -48,7 +58,20 @@ def code_for(language: Language, value: str, read: Callable[[str], str | None]) 
     text = read(path)
     if text is None:
         raise SandboxError(Fault.UNSUPPORTED, f"{path} does not exist")
+    if is_typescript(path):
+        try:
+            return typescript_code(text, path, name)
+        except SandboxError as exc:
+            raise SandboxError(exc.fault, exc.message.replace(path, shown(path), 1) if shown else exc.message) from None
     return cls(text, file=path, function=name)
+
+
+def typescript_code(text: str, path: str, function: str | None) -> JsCode:
+    """A TypeScript module's JavaScript (types stripped by esbuild) that remembers the text as written."""
+    try:
+        return JsCode(transpile(text, path), file=path, function=function, written=text)
+    except TranspileError as exc:
+        raise SandboxError(Fault.UNSUPPORTED, str(exc)) from None
 
 
 def run_code_sync(
@@ -92,6 +115,8 @@ __all__ = [
     "Origin",
     "PyCode",
     "SandboxError",
+    "TSX_EXT",
+    "TranspileError",
     "available",
     "code_for",
     "isolation",
@@ -106,4 +131,6 @@ __all__ = [
     "transform_javascript",
     "transform_python",
     "transform_sync",
+    "transpile",
+    "typescript_code",
 ]

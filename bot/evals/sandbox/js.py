@@ -109,6 +109,9 @@ class JsCode:
     # an http provider's transformResponse module: its function is called as fn(json, text, context)
     # with `output` = {json, text} (promptfoo's calling convention for response transforms)
     response: bool = False
+    # TypeScript as written when `source` is esbuild's JavaScript for it: what the code gate, fingerprints and
+    # change reasons compare (a changed .ts is changed code, even where only its types changed)
+    written: str | None = None
 
     @classmethod
     def inline(cls, value: str) -> JsCode:
