@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot.evals.sandbox import Fault, JsCode, SandboxError, code_for, run_code, transform
+import bot.evals.sandbox.typescript as typescript
 from bot.evals.sandbox.typescript import TranspileError, transpile
 from bot.evals.suite import code_fingerprint, code_identity
 
@@ -85,3 +86,19 @@ def test_without_esbuild_typescript_is_an_error_saying_so(monkeypatch, tmp_path)
         code_for("javascript", "file://evals/grade.ts", FILES.get)
     assert caught.value.message == ("evals/grade.ts: TypeScript is not run here: esbuild is not installed "
                                     "(npm ci in tools/esbuild, or set PROMPT_REVIEW_ESBUILD)")
+
+
+def test_an_esbuild_on_the_path_is_used_when_the_repository_has_none(monkeypatch, tmp_path):
+    """The container image installs the package (no tools/esbuild beside it) and puts the binary on PATH."""
+    installed = typescript.esbuild_path()
+    assert installed is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "esbuild").symlink_to(installed)
+    monkeypatch.delenv("PROMPT_REVIEW_ESBUILD", raising=False)
+    monkeypatch.setattr(typescript, "_MODULES", tmp_path / "no-node-modules")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert typescript.esbuild_path() == str(bin_dir / "esbuild")
+    assert "const x = 1" in transpile("const x: number = 1;\n", "evals/x.ts")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert typescript.esbuild_path() is None

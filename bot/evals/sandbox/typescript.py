@@ -17,6 +17,7 @@ GOMAXPROCS and an empty environment. The source is already size-bounded when it 
 from __future__ import annotations
 
 import os
+import shutil
 import platform
 import re
 import resource
@@ -65,7 +66,9 @@ def esbuild_path() -> str | None:
     if given:
         return given if os.access(given, os.X_OK) else None
     native = _MODULES / "@esbuild" / f"{sys.platform}-{_ARCH.get(platform.machine().lower(), platform.machine())}" / "bin" / "esbuild"
-    return str(native) if os.access(native, os.X_OK) else None
+    if os.access(native, os.X_OK):
+        return str(native)
+    return shutil.which("esbuild")  # an installed package (the container image puts the binary on PATH)
 
 
 def available() -> bool:
