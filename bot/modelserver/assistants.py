@@ -149,6 +149,20 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             thread = store.threads.get(thread_id)
         return thread if thread is not None else wire.error_response("openai", 404, f"No thread found with id '{thread_id}'.")
 
+    def thread_for(request: Request, vendor: str, thread_id: str) -> Thread | Response:
+        """The thread a request names, once its credentials pass; else the error answer."""
+        if (no := denied(request, vendor)) is not None:
+            return no
+        return thread_of(thread_id)
+
+    def run_for(request: Request, vendor: str, thread_id: str, run_id: str) -> tuple[Thread, Run] | Response:
+        """The thread and run a request names, once its credentials pass; else the error answer."""
+        thread = thread_for(request, vendor, thread_id)
+        if isinstance(thread, Response):
+            return thread
+        run = thread.runs.get(run_id)
+        return (thread, run) if run is not None else wire.error_response("openai", 404, f"No run found with id '{run_id}'.")
+
     def add_messages(thread: Thread, messages: list[dict[str, Any]]) -> None:
         with store.lock:
             for m in messages:
@@ -283,9 +297,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
             @app.get(f"{prefix}/threads/{{thread_id}}/messages")
             async def list_messages(thread_id: str, request: Request) -> Response:
-                if (no := denied(request, vendor)) is not None:
-                    return no
-                thread = thread_of(thread_id)
+                thread = thread_for(request, vendor, thread_id)
                 if isinstance(thread, Response):
                     return thread
                 state.record(f"{vendor}.assistants.messages.list", "", [])
@@ -294,9 +306,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
             @app.get(f"{prefix}/threads/{{thread_id}}/messages/{{message_id}}")
             async def get_message(thread_id: str, message_id: str, request: Request) -> Response:
-                if (no := denied(request, vendor)) is not None:
-                    return no
-                thread = thread_of(thread_id)
+                thread = thread_for(request, vendor, thread_id)
                 if isinstance(thread, Response):
                     return thread
                 state.record(f"{vendor}.assistants.messages.get", "", [])
@@ -319,14 +329,10 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
             @app.get(f"{prefix}/threads/{{thread_id}}/runs/{{run_id}}")
             async def get_run(thread_id: str, run_id: str, request: Request) -> Response:
-                if (no := denied(request, vendor)) is not None:
-                    return no
-                thread = thread_of(thread_id)
-                if isinstance(thread, Response):
-                    return thread
-                run = thread.runs.get(run_id)
-                if run is None:
-                    return wire.error_response("openai", 404, f"No run found with id '{run_id}'.")
+                found = run_for(request, vendor, thread_id, run_id)
+                if isinstance(found, Response):
+                    return found
+                thread, run = found
                 state.record(f"{vendor}.assistants.runs.get", run.body["assistant_id"], [])
                 if (failed := await before_answer(request, "openai", run.body["assistant_id"])) is not None:
                     return failed
@@ -336,14 +342,10 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
             @app.get(f"{prefix}/threads/{{thread_id}}/runs/{{run_id}}/steps")
             async def list_steps(thread_id: str, run_id: str, request: Request) -> Response:
-                if (no := denied(request, vendor)) is not None:
-                    return no
-                thread = thread_of(thread_id)
-                if isinstance(thread, Response):
-                    return thread
-                run = thread.runs.get(run_id)
-                if run is None:
-                    return wire.error_response("openai", 404, f"No run found with id '{run_id}'.")
+                found = run_for(request, vendor, thread_id, run_id)
+                if isinstance(found, Response):
+                    return found
+                thread, run = found
                 state.record(f"{vendor}.assistants.steps", run.body["assistant_id"], [])
                 page = _page(list(run.steps), request)
                 return page if isinstance(page, Response) else JSONResponse(page)
