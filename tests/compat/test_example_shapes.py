@@ -359,7 +359,7 @@ def test_tool_calls_are_checked_against_the_providers_tools_and_functions():
     assert _tool_check("is-valid-openai-function-call", legacy, {"functions": [WEATHER["function"]]}) == (True, 1.0)
     # OpenAI-hosted MCP tools (responses API): promptfoo writes each call as an "MCP Tool Result/Error (name): …"
     # line of the output, and this check passes on a result line, fails on an error line, else checks function calls
-    mcp = {"tools": [{"type": "mcp", "server_label": "deepwiki", "server_url": "https://mcp.deepwiki.com/mcp"}]}
+    mcp = {"tools": [{"type": "mcp", "server_label": "deepwiki", "server_url": "https://mcp.example.com/mcp"}]}
     assert _tool_check("is-valid-openai-tools-call", "MCP Tool Result (ask_question): stdio and HTTP\nTwo.", mcp) == (True, 1.0)
     assert _tool_check("is-valid-openai-tools-call", "MCP Tool Result (a): x\nMCP Tool Error (b): down", mcp) == (False, 0.0)
     assert _tool_check("is-valid-openai-tools-call", "Two transports.", mcp) == (False, 0.0)
