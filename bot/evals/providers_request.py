@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import spread_call
 from bot.evals.providers_http import CodeReader
+from bot.evals.providers_shapes import PROMPT_TAG, js_string
 from bot.evals.sandbox import CodeLimits, JsCode, transform_sync
 from bot.evals.suite import Code, PromptSpec, ProviderSpec
 
@@ -24,7 +24,6 @@ CONFIG_KEY = "transformRequest"
 # text with a `return` is a function body, anything else an expression
 _FUNCTION_EXPRESSION = re.compile(r"^(\(.*?\)\s*=>|function\s*\(.*?\))")
 _RETURN = re.compile(r"\breturn\b")
-_PROMPT = re.compile(r"{{\s*prompt\s*}}")
 
 
 def request_code(value: Any, at: Path, code: CodeReader | None, located: LocatedYaml, errors: Any) -> Code | None:
@@ -59,7 +58,7 @@ def requested(provider: ProviderSpec, prompt: str, vars_: dict[str, Any], spec: 
     value = transform_sync(provider.request_transform, [prompt, vars_, context], {}, limits)
     template = provider.option("body")
     if isinstance(template, str):
-        body: Any = _PROMPT.sub(lambda _m: _nunjucks_text(value), template)
+        body: Any = PROMPT_TAG.sub(lambda _m: _nunjucks_text(value), template)
     elif isinstance(value, (dict, list)):  # promptfoo: Object.assign({}, body, transformed) for a JSON body
         given = value if isinstance(value, dict) else {str(i): v for i, v in enumerate(value)}
         body = {**(template if isinstance(template, dict) else {}), **given}
@@ -74,9 +73,9 @@ def _filled(value: Any, prompt: str) -> Any:
     """{{prompt}} filled in a JSON body; a filled value that reads as a JSON object or list becomes it (promptfoo's
     processJsonBody)."""
     if isinstance(value, str):
-        if not _PROMPT.search(value):
+        if not PROMPT_TAG.search(value):
             return value
-        text = _PROMPT.sub(lambda _m: prompt, value)
+        text = PROMPT_TAG.sub(lambda _m: prompt, value)
         if text.strip().startswith(("{", "[")):
             try:
                 parsed = json.loads(text)
@@ -92,17 +91,5 @@ def _filled(value: Any, prompt: str) -> Any:
 
 
 def _nunjucks_text(value: Any) -> str:
-    """`{{ prompt }}` of a value in nunjucks: null/undefined empty, objects [object Object], lists joined by commas."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "[object Object]"
-    if isinstance(value, list):
-        return ",".join(_nunjucks_text(v) for v in value)
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return str(int(value))
-    return str(value)
+    """`{{ prompt }}` of a value in nunjucks: null/undefined empty, else as JavaScript's String() writes it."""
+    return "" if value is None else js_string(value)

@@ -10,7 +10,6 @@ the Caller's deadlines, size limits and address pinning (the SSRF policy in bot.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +18,7 @@ from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS
-from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
+from bot.evals.providers_shapes import (PROMPT_TAG, Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
                                         vertex_place)
 from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
@@ -248,12 +247,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
     raise WireError(f"{spec.id}: no wire format for {spec.kind}")
 
 
-_PROMPT = re.compile(r"{{\s*prompt\s*}}")
-
-
 def _fill_prompt(value: Any, prompt: str) -> Any:
     if isinstance(value, str):
-        return _PROMPT.sub(lambda _m: prompt, value)
+        return PROMPT_TAG.sub(lambda _m: prompt, value)
     if isinstance(value, dict):
         return {k: _fill_prompt(v, prompt) for k, v in value.items()}
     if isinstance(value, list):
