@@ -183,6 +183,12 @@ REFUSED_PROVIDER_PREFIXES = {
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
 # agent SDKs run tools (shell, files) on the machine that runs the eval: never part of prompt-review
 AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code"}
+def is_vertex_llama(model: str) -> bool:
+    """A Vertex model promptfoo calls through the OpenAI-compatible endpoint: its choice by the name (Claude first,
+    then Gemini, then Llama)."""
+    return "claude" not in model and "gemini" not in model and "llama" in model
+
+
 def vendor_of(spec: ProviderSpec) -> Vendor:
     return VENDORS[spec.kind]
 
@@ -349,9 +355,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     origin: dict[str, str] = {}
     if opts.get("gateway") == "adaline" and opts.get("api") != "embedding":
         config, origin, opts["adaline"] = adaline_config(config, kind)
-    wire = VENDORS[kind].wire
-    if wire == "vertex" and "claude" not in model and "gemini" not in model and "llama" in model:
-        wire = "vertex-llama"  # as bot.evals.providers_wire chooses the request
+    wire = "vertex-llama" if kind == "vertex" and is_vertex_llama(model) else VENDORS[kind].wire
     prompt_transform = None
     if kind == "sagemaker" and "transform" in config:  # promptfoo's SageMaker prompt transform: code, run with the case
         at = body_where + ("config", "transform")

@@ -17,7 +17,7 @@ from bot.evals import providers_adaline as adaline
 from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
-from bot.evals.providers_config import VENDORS
+from bot.evals.providers_config import VENDORS, is_vertex_llama
 from bot.evals.providers_shapes import (PROMPT_TAG, Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
                                         vertex_place)
 from bot.evals.providers_watsonx import watsonx_parse
@@ -262,7 +262,7 @@ def _wire(spec: ProviderSpec) -> str:
     wire = VENDORS[spec.kind].wire
     if wire == "vertex" and "claude" in spec.model:
         return "vertex-anthropic"
-    if wire == "vertex" and "gemini" not in spec.model and "llama" in spec.model:
+    if wire == "vertex" and is_vertex_llama(spec.model):
         return "vertex-llama"
     return wire
 
