@@ -45,7 +45,7 @@ def scripted_env(url: str) -> dict[str, str]:
     for name, vendor in VENDORS.items():
         if not vendor.base_env:
             continue
-        compatible = vendor.wire == "openai" and vendor.default_base is not None and name not in ("voyage",)
+        compatible = vendor.wire == "openai" and vendor.default_base is not None  # a public OpenAI-compatible API
         env[vendor.base_env] = f"{url}/v1" if name in _UNDER_V1 or compatible else url
         for key in vendor.key_env[:1]:
             env[key] = KEY
