@@ -29,6 +29,7 @@ from bot.core.errors import CheckError
 from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
+from bot.evals.http_body import HttpBody, header_content_type
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
@@ -428,8 +429,12 @@ class Caller:
     async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True) -> Any:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
         t = endpoint.target
-        content = json.dumps(body).encode() if body is not None else b""
-        headers = {**({"Content-Type": "application/json"} if body is not None else {}), **dict(t.headers)}
+        if isinstance(body, HttpBody):  # an http provider's body, made as promptfoo makes it (bot.evals.http_body)
+            content, content_type = body.content, body.content_type
+        else:
+            content, content_type = (json.dumps(body).encode() if body is not None else b""), "application/json"
+        given = header_content_type(t.headers)
+        headers = {**({"Content-Type": content_type} if body is not None and content_type and given is None else {}), **dict(t.headers)}
         if endpoint.sign is not None:  # signed per attempt: the signature carries the time
             headers = endpoint.sign(t.url, content, headers)
         method = "GET" if body is None else str(spec.option("method", "POST")) if spec.kind == "http" else "POST"

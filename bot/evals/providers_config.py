@@ -20,7 +20,7 @@ from bot.evals.providers_shapes import json_path
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
-from bot.evals.providers_http import CodeReader, http_problem, response_code
+from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
 from bot.evals.providers_request import request_code
@@ -420,6 +420,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
+        if (problem := http_body_problem(opts)) is not None:
+            errors.add(located, body_where + ("config", origin.get("body", "body") if "body" in opts else "method"), problem)
     if kind == "websocket":
         if not isinstance(opts.get("messageTemplate"), str):
             errors.add(located, body_where + ("config",), "a websocket provider needs config.messageTemplate (the message it sends)")

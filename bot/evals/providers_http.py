@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
+from bot.evals.http_body import body_problem
 from bot.evals.providers_shapes import headers_problem
 from bot.evals.sandbox.js import JsCode
 from bot.evals.suite import Code
@@ -66,6 +67,19 @@ def http_problem(key: str, value: Any) -> str | None:
     if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
         return "unsupported: a templated url is not part of prompt-review"
     return None
+
+
+def http_body_problem(config: dict[str, Any]) -> str | None:
+    """A method and body promptfoo 0.121 cannot run or would not send: POST or PUT with no body (promptfoo refuses the
+    provider), a body with GET, a mapping body sent with a content type that is not JSON (promptfoo fails every call). A body with no method is
+    sent by POST, as promptfoo's documentation describes (its 0.121 code sends GET and drops the body:
+    docs/promptfoo-compat.md)."""
+    method, body = config.get("method", "POST" if config.get("body") is not None else None), config.get("body")
+    if method in ("POST", "PUT") and body is None:
+        return f"an http provider with method {method} needs config.body (promptfoo refuses one without)"
+    if method == "GET" and body is not None:
+        return "a GET request sends no body (promptfoo drops it, or fails every call for a mapping): remove `body` or use POST"
+    return body_problem(body, config.get("headers") if isinstance(config.get("headers"), dict) else None)
 
 
 def _strings(value: Any):

@@ -1,6 +1,6 @@
 """An `http` provider's `transformRequest`, as promptfoo 0.121 applies it: JavaScript called with (prompt, vars,
 context) before the body template is filled; what it returns is the prompt the body gets — an object is merged
-into a JSON body, anything else fills `{{prompt}}`. Read while the provider entry loads (`request_code`), run
+into a JSON body, anything else fills `{{prompt}}` (bot.evals.http_body makes the body either way). Read while the provider entry loads (`request_code`), run
 in the sandbox when the case is expanded (bot.evals.select), under the code gate; the case's provider then
 carries the body as sent (`request_body`, which the case's prompt, vars and the transform's code determine).
 """
@@ -8,14 +8,13 @@ carries the body as sent (`request_body`, which the case's prompt, vars and the 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import spread_call
 from bot.evals.providers_http import CodeReader
-from bot.evals.providers_shapes import PROMPT_TAG, js_string
+from bot.evals.http_body import request_body
 from bot.evals.sandbox import CodeLimits, JsCode, transform_sync
 from bot.evals.suite import Code, PromptSpec, ProviderSpec
 
@@ -51,45 +50,18 @@ def request_code(value: Any, at: Path, code: CodeReader | None, located: Located
     return code(at, f"return (function (prompt, vars, context) {{\n{body}\n}})(output[0], output[1], output[2]);", CONFIG_KEY)
 
 
-def requested(provider: ProviderSpec, prompt: str, vars_: dict[str, Any], spec: PromptSpec, limits: CodeLimits) -> ProviderSpec:
-    """The provider with its body as the transformed prompt makes it (SandboxError when the code fails)."""
+def requested(provider: ProviderSpec, template: Any, prompt: str, vars_: dict[str, Any], spec: PromptSpec,
+              limits: CodeLimits) -> ProviderSpec:
+    """The provider with its body as the transformed prompt makes it (SandboxError when the code fails); `template` is
+    the body as the suite wrote it, before any var was filled."""
     assert provider.request_transform is not None
     context = {"vars": vars_, "prompt": {"raw": spec.template, "label": spec.label}}
     value = transform_sync(provider.request_transform, [prompt, vars_, context], {}, limits)
-    template = provider.option("body")
-    if isinstance(template, str):
-        body: Any = PROMPT_TAG.sub(lambda _m: _nunjucks_text(value), template)
-    elif isinstance(value, (dict, list)):  # promptfoo: Object.assign({}, body, transformed) for a JSON body
-        given = value if isinstance(value, dict) else {str(i): v for i, v in enumerate(value)}
-        body = {**(template if isinstance(template, dict) else {}), **given}
-    elif template is None:
-        body = {"prompt": _nunjucks_text(value)}  # as the request goes without a body template
-    else:
-        body = _filled(template, _nunjucks_text(value))
-    return dataclasses.replace(provider, request_body=body)
+    return with_body(provider, template, value, vars_)
 
 
-def _filled(value: Any, prompt: str) -> Any:
-    """{{prompt}} filled in a JSON body; a filled value that reads as a JSON object or list becomes it (promptfoo's
-    processJsonBody)."""
-    if isinstance(value, str):
-        if not PROMPT_TAG.search(value):
-            return value
-        text = PROMPT_TAG.sub(lambda _m: prompt, value)
-        if text.strip().startswith(("{", "[")):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                return text
-            return parsed if isinstance(parsed, (dict, list)) else text
-        return text
-    if isinstance(value, dict):
-        return {k: _filled(v, prompt) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_filled(v, prompt) for v in value]
-    return value
-
-
-def _nunjucks_text(value: Any) -> str:
-    """`{{ prompt }}` of a value in nunjucks: null/undefined empty, else as JavaScript's String() writes it."""
-    return "" if value is None else js_string(value)
+def with_body(provider: ProviderSpec, template: Any, prompt: Any, vars_: dict[str, Any]) -> ProviderSpec:
+    """An http provider with the body it sends for one case (none for GET, as promptfoo sends none)."""
+    if str(provider.option("method", "")).upper() == "GET":
+        return provider
+    return dataclasses.replace(provider, request_body=request_body(template, provider.option("headers"), prompt, vars_))

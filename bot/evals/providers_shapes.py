@@ -65,10 +65,6 @@ def js_json(value: Any) -> str:
     return json.dumps(_js_value(value), ensure_ascii=False, separators=(",", ":"))
 
 
-# `{{prompt}}` in an http provider's body template (filled with the rendered prompt, never rendered as a template)
-PROMPT_TAG = re.compile(r"{{\s*prompt\s*}}")
-
-
 def js_string(value: Any) -> str:
     """`value` as JavaScript's String() (and a template literal) writes it: what promptfoo puts in its output lines
     and substitutes for a var that is not text. Arrays join their items with commas (null as nothing); objects are

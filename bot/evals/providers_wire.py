@@ -18,8 +18,9 @@ from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS, is_vertex_llama
-from bot.evals.providers_shapes import (PROMPT_TAG, Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
+from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
                                         vertex_place)
+from bot.evals.http_body import request_body
 from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
 
@@ -235,26 +236,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             body["options"] = options
         return "/api/chat", body
     if wire == "http":
-        prompt = content_parts.prompt_json(messages)
         if spec.option("method", "POST") == "GET":
             return "", None
-        if spec.request_body is not None:  # made by the provider's transformRequest (bot.evals.providers_request)
+        if spec.request_body is not None:  # made when the case was expanded (bot.evals.select, bot.evals.http_body)
             return "", spec.request_body
-        template = spec.option("body")
-        if template is None:
-            return "", {"prompt": prompt}
-        return "", _fill_prompt(template, prompt)
+        # a grader's call (no case, so no test vars to render)
+        return "", request_body(spec.option("body"), spec.option("headers"), content_parts.prompt_json(messages), {})
     raise WireError(f"{spec.id}: no wire format for {spec.kind}")
-
-
-def _fill_prompt(value: Any, prompt: str) -> Any:
-    if isinstance(value, str):
-        return PROMPT_TAG.sub(lambda _m: prompt, value)
-    if isinstance(value, dict):
-        return {k: _fill_prompt(v, prompt) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill_prompt(v, prompt) for v in value]
-    return value
 
 
 def _wire(spec: ProviderSpec) -> str:

@@ -17,7 +17,7 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.providers_request import requested
+from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_shapes import js_string
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
@@ -214,7 +214,9 @@ def expand(
             for provider in suite.providers:
                 if not provider.runs(prompt.label) or not test.runs_on(prompt, provider):  # the provider's or the test's filters
                     continue
-                provider = provider.for_prompt(prompt).with_vars(vars_)
+                provider = provider.for_prompt(prompt)
+                body_template = provider.option("body")  # as written: bot.evals.http_body renders it with the vars
+                provider = provider.with_vars(vars_)
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind
@@ -237,12 +239,14 @@ def expand(
                 if request_code is not None and case_error is None and case_messages is not None \
                         and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
                     try:
-                        provider = requested(provider, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
+                        provider = requested(provider, body_template, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
                     except SandboxError as exc:
                         named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
                         case_messages, case_error = None, SourceError(suite.path, f"{named}: {exc.message}", provider.line)
                         case_kind = CheckError.ASSERTION
                         errors[str(case_error)] = case_error
+                elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
+                    provider = with_body(provider, body_template, prompt_text(prompt, case_messages), vars_)
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
@@ -320,7 +324,7 @@ def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], li
 
 def prompt_text(prompt: PromptSpec, messages: Messages) -> str:
     """The prompt as promptfoo hands it to a provider: a text prompt's text, a chat prompt's JSON."""
-    if len(messages) == 1 and messages[0][0] == "user" and prompt.format == "text":
+    if len(messages) == 1 and messages[0][0] == "user" and prompt.format in ("text", "function"):
         return messages[0][1] if isinstance(messages[0][1], str) else json.dumps(messages[0][1], ensure_ascii=False)
     return json.dumps([{"role": r, "content": c} for r, c in messages], ensure_ascii=False)
 

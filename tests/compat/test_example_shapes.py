@@ -374,7 +374,7 @@ def test_an_http_body_gets_the_tests_vars_and_the_prompt_at_the_call():
         "tests:\n  - vars: {model: small, topic: bananas}\n  - vars: {topic: pears}\n"
     )
     cases, _ = expand(suite, Renderer(tree))
-    assert [request(c.provider, c.messages)[1] for c in cases.values()] == [
+    assert [json.loads(request(c.provider, c.messages)[1].content) for c in cases.values()] == [
         {"prompt": "Tweet about bananas", "model": "small", "tags": ["bananas", "fixed"]},
         {"prompt": "Tweet about pears", "model": "", "tags": ["pears", "fixed"]},
     ]

@@ -5,6 +5,7 @@ line to the answer over real loopback HTTP against the scripted model server, an
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -74,7 +75,7 @@ def test_the_transformed_prompt_is_what_the_http_provider_sends(server, transfor
 
 def test_a_transformed_prompt_that_reads_as_json_fills_the_body_as_json():
     case = expanded("https://api.example.com", "'JSON.stringify([{role: \"user\", content: prompt}])'", "{messages: '{{prompt}}', n: 1}")
-    assert case.provider.request_body == {"messages": [{"role": "user", "content": 'Please reply with "ping"'}], "n": 1}
+    assert json.loads(case.provider.request_body.content) == {"messages": [{"role": "user", "content": 'Please reply with "ping"'}], "n": 1}
 
 
 def test_a_request_transform_that_throws_is_a_case_error_at_the_providers_line():
@@ -111,7 +112,7 @@ def test_a_fork_adding_a_request_transform_is_refused_and_the_base_branchs_runs(
     assert cache_key(case.base, 0) != cache_key(case.head, 0)
     # the same transform on both sides is the base branch's code: it runs for the fork too
     (merged,) = expand(head_suite, Renderer(head), gate=base_only_gate(head_suite))[0].values()
-    assert merged.error is None and merged.provider.request_body == {"prompt": 'Please reply with "ping"!'}
+    assert merged.error is None and json.loads(merged.provider.request_body.content) == {"prompt": 'Please reply with "ping"!'}
 
 
 def test_a_pr_changing_only_the_prompt_reads_as_a_prompt_change_not_a_provider_change():
@@ -124,5 +125,5 @@ def test_a_pr_changing_only_the_prompt_reads_as_a_prompt_change_not_a_provider_c
     plan = plan_suite(PATH, base, head, base_suite, head_suite, pr_code=lambda what: may_run(Origin.PR, True, EvalsConfig(), what))
     (case,) = plan.cases
     assert not any("provider" in r for r in case.reasons), case.reasons
-    assert case.head.provider.request_body == {"prompt": 'Kindly reply with "ping"!'}
+    assert json.loads(case.head.provider.request_body.content) == {"prompt": 'Kindly reply with "ping"!'}
     assert cache_key(case.base, 0) != cache_key(case.head, 0)
