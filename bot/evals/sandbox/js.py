@@ -1,6 +1,7 @@
 """javascript assertions in an embedded QuickJS engine (python-quickjs-ng): a fresh runtime per
-call with no host objects at all — no require, process, fs, network, timers or module loader — a
-heap limit, a stack limit, a time limit on every entry into the engine and an output cap.
+call with no host objects at all — no require, process, fs, network or module loader; console, timers, Buffer
+and URL are plain JavaScript inside the engine (bot.evals.sandbox.js_shims) — a heap limit, a stack limit, a
+time limit on every entry into the engine and an output cap.
 
 Semantics follow promptfoo: an inline value is an expression over `output` and `context` (a
 single line; `const x = …; x > 1` gets its `return` before the last statement) or, when it spans
@@ -20,6 +21,7 @@ import quickjs
 
 from bot.core import safejson
 
+from bot.evals.sandbox.js_shims import SHIMS
 from bot.evals.sandbox.result import (
     CodeLimits,
     CodeResult,
@@ -210,6 +212,7 @@ class _Engine:
         self.ctx = quickjs.Context()
         self.ctx.set_memory_limit(limits.memory_mb * 1024 * 1024)
         self.ctx.set_max_stack_size(limits.max_stack_kb * 1024)
+        self._tick = self.eval(SHIMS)  # Node's console, timers, Buffer, URL… (bot.evals.sandbox.js_shims); their pump
 
     def _arm(self) -> None:
         left = self.deadline - time.monotonic()
@@ -230,16 +233,18 @@ class _Engine:
         return self.call(self.ctx.eval, text)
 
     def settle(self) -> None:
-        """Run queued promise jobs until none is left, within the same deadline."""
+        """Run queued promise jobs until none is left, then the next due timer, and so on, within the same deadline."""
         while True:
             self._arm()
             try:
-                if not self.ctx.execute_pending_job():
-                    return
+                if self.ctx.execute_pending_job():
+                    continue
             except quickjs.StackOverflow:
                 raise stack_error() from None
             except quickjs.JSException as exc:
                 raise self._fault(exc) from None
+            if not self.call(self._tick):
+                return
 
     def _fault(self, exc: Exception) -> Exception:
         text = str(exc)

@@ -30,8 +30,6 @@ _HARNESS = r"""
   const stringify = JSON.stringify, parse = JSON.parse;
   const marker = %(marker)s;
   const unsupported = (what) => { throw new Error(marker + what); };
-  const quiet = () => {};
-  globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
   const pending = new Map();
   let queue = [];
   let nextId = 0;
