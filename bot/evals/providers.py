@@ -72,6 +72,9 @@ class Completion:
     structured: bool = False  # the text is the JSON of tool calls / parts (bot.evals.providers_wire.Parsed)
     # the answer's message / output items as JSON, kept when the provider has tool callbacks (bot.evals.tool_callbacks)
     tool_answer: str | None = None
+    # the provider response's metadata as promptfoo's provider returns it (a Bedrock knowledge base's citations);
+    # code sees it as context.metadata
+    metadata: dict[str, Any] | None = None
 
 
 class ProviderError(Exception):
