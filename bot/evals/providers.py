@@ -592,11 +592,10 @@ class Caller:
         """bedrock:kb (bot.evals.providers_kb): one RetrieveAndGenerate request; its citations are the metadata."""
         body = kb_request(spec, messages, kb_region(spec, self.env))
         data = await self._post(spec, await self._endpoint(spec, KB_PATH), body)
-        try:
-            text, metadata = kb_answer(data)
-        except wire.WireError as exc:
-            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
-        return Completion(text, latency_ms=(time.monotonic() - started) * 1000, metadata=metadata)
+        output, metadata = kb_answer(data)
+        structured = not isinstance(output, str)  # an odd answer's output.text (a number) is the output as promptfoo's
+        return Completion(json.dumps(output) if structured else output, latency_ms=(time.monotonic() - started) * 1000,
+                          structured=structured, metadata=metadata)
 
     async def _with_iam_token(self, spec: ProviderSpec, endpoint: _Endpoint) -> _Endpoint:
         """The endpoint with a bearer token for WATSONX_AI_APIKEY, exchanged at IBM Cloud IAM (or the operator's

@@ -8,12 +8,12 @@ transport (credentials, base URL, retries, limits) is the Caller's.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from bot.core.errors import CheckError
 from bot.evals.providers_parts import prompt_json
-from bot.evals.providers_shapes import Messages, WireError
+from bot.evals.providers_shapes import Messages
 from bot.evals.suite import ProviderSpec
 
 KB = "bedrock-kb"  # the vendor (ProviderSpec.kind): its own host, bedrock-agent-runtime.REGION.amazonaws.com
@@ -111,15 +111,38 @@ def kb_request(spec: ProviderSpec, messages: Messages, region: str) -> dict[str,
             "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": config}}
 
 
-def kb_answer(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(output, metadata) as promptfoo reads the answer: `output.text` when it is non-empty text (else empty text),
-    and `{citations}` — the answer's citations as they came, or [] when they are not a list."""
+def kb_answer(data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """(output, metadata) as promptfoo reads the answer: `output.text` when it is set (else empty text), and
+    `{citations}` — the answer's citations as AWS's SDK hands them over (only the members AWS's model has, members
+    that are null left out), or [] when they are not a list. The output is text unless the answer was odd."""
     output = data.get("output")
     text = output.get("text") if isinstance(output, dict) else None
-    if text is not None and not isinstance(text, str):
-        raise WireError("the knowledge base's output.text is not text", CheckError.BAD_RESPONSE)
     citations = data.get("citations")
-    return text or "", {"citations": citations if isinstance(citations, list) else []}
+    if not isinstance(citations, list):
+        return text or "", {"citations": []}
+    return text or "", {"citations": _modeled(_citations_shape(), citations)}
+
+
+@functools.cache
+def _citations_shape() -> Any:
+    """AWS's model of RetrieveAndGenerate's `citations` (the API description botocore ships; read once, ~0.2 s)."""
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
+
+    model = ServiceModel(Loader().load_service_model("bedrock-agent-runtime", "service-2"))
+    return model.operation_model("RetrieveAndGenerate").output_shape.members["citations"]
+
+
+def _modeled(shape: Any, value: Any) -> Any:
+    """`value` as the SDK deserialises it by `shape`: a structure keeps its modeled members that are not null; lists and
+    maps go item by item; documents (a reference's metadata) and anything not of the shape's form stay as they are."""
+    if shape.type_name == "structure" and not getattr(shape, "is_document_type", False) and isinstance(value, dict):
+        return {name: _modeled(member, value[name]) for name, member in shape.members.items() if value.get(name) is not None}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_modeled(shape.member, item) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _modeled(shape.value, item) for key, item in value.items()}
+    return value
 
 
 def kb_region(spec: ProviderSpec, env: Any) -> str:

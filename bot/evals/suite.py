@@ -271,9 +271,9 @@ class AssertionSpec:
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this assertion runs, named for a refusal: 'javascript assertion'."""
-        out = ((f"{self.base_type} assertion", self.code),) if self.code is not None else ()
-        out += ((f"{self.type} transform", self.transform),) if self.transform is not None else ()
-        return out + ((f"{self.type} contextTransform", self.context_transform),) if self.context_transform is not None else out
+        items = ((f"{self.base_type} assertion", self.code), (f"{self.type} transform", self.transform),
+                 (f"{self.type} contextTransform", self.context_transform))
+        return tuple((what, code) for what, code in items if code is not None)
 
 
 @dataclass(frozen=True)
