@@ -192,13 +192,14 @@ def _same_origin(a: str, b: str) -> bool:
 
 
 def error_message(raw: bytes) -> str | None:
-    """`error.message` of an OpenAI/Anthropic error JSON, cleaned; nothing else of the body is ever shown."""
+    """`error.message` of an OpenAI/Anthropic error JSON (AWS's: a top-level `message`), cleaned; nothing else of the
+    body is ever shown."""
     try:
         data = safejson.loads(raw, max_depth=8)
     except (ValueError, UnicodeDecodeError):
         return None
     error = data.get("error") if isinstance(data, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
+    message = error.get("message") if isinstance(error, dict) else data.get("message") if isinstance(data, dict) else None
     return one_line(message) or None if isinstance(message, str) else None
 
 

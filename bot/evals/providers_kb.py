@@ -61,7 +61,7 @@ def kb_config(key: str, value: Any, params: list[tuple[str, Any]], opts: dict[st
         return (f"unsupported provider config key {key!r} for a Bedrock knowledge base (supported: {listed}; sampling "
                 "settings are accepted and, as in promptfoo, not sent)")
     problem = _problem(key, value)
-    if problem is None:
+    if problem is None or key == "knowledgeBaseId":  # a bad id is reported as such, not as a missing one too
         params.append((key, value))
     return problem
 
