@@ -151,3 +151,24 @@ def test_a_fork_adding_a_contexttransform_is_refused_naming_the_rule_and_the_bas
     changed = plan_suite(PATH, head_tree, edited, head, load_suite(edited, PATH)[0], pr_code=fork)
     (case,) = changed.cases  # editing the code re-runs the case, and the fork's edit is refused
     assert case.head.error is not None and "contextTransform" in case.head.error.message
+
+
+def test_code_assertions_and_the_tests_transform_see_the_metadata_too():
+    text = ("prompts: [hi]\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - vars: {query: q}\n"
+            "    options: {transform: 'String(context.metadata.citations.length)'}\n    assert:\n"
+            "      - type: javascript\n        value: 'output === \"1\" && context.metadata.citations[0].retrievedReferences.length === 2'\n")
+    loaded, errors = load(text)
+    assert errors == []
+    test = loaded.tests[0]
+
+    def outcome(metadata: dict | None):
+        context = CodeContext(test.vars, "hi", {"vars": test.vars}, {"id": "openai:chat:gpt-4o-mini"}, file=PATH, line=test.line,
+                              metadata=metadata)
+        try:
+            return asyncio.run(score_output(test.asserts, None, "answer", context=context, output_transform=test.transform)).passed
+        except AssertionBroken as exc:
+            return str(exc)
+
+    assert outcome(CITED) is True
+    assert outcome(None) == (f"{PATH}:4: options.transform: JavaScript code threw an error: TypeError: cannot read property "
+                             "'citations' of undefined (line 1)")
