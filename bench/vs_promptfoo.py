@@ -68,6 +68,8 @@ SUITES = (
     # functionToolCallbacks on OpenAI tool calls (inline, by file, several calls, a throw) and assertScoringFunction
     # (JavaScript, Python, a throw, a threshold), run in prompt-review's sandbox and in promptfoo's node/python
     BenchSuite("callbacks", ROOT / "bench/suites/callbacks", "promptfooconfig.yaml", ROOT / "bench/suites/callbacks/pr", ("pr",)),
+    # a Bedrock knowledge base (RetrieveAndGenerate) and contextTransform reading its citations on the context-* types
+    BenchSuite("rag", ROOT / "bench/suites/rag", "promptfooconfig.yaml", ROOT / "bench/suites/rag/pr", ("pr",)),
 )
 
 
@@ -115,7 +117,8 @@ class Server:
 
 def run_ours(server: Server, s: BenchSuite, base: dict[str, bytes], head: dict[str, bytes], cache: ResultCache, concurrency: int) -> tuple[EvalReport, float, int]:
     config = EvalsConfig(concurrency=concurrency, budget=Budget(max_calls=100_000, max_usd=1000.0))
-    env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench"}
+    env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
+           "BEDROCK_AGENT_RUNTIME_BASE_URL": server.url, "AWS_BEARER_TOKEN_BEDROCK": "bench"}
     request = EvalRequest(base=MemoryTree(base), head=MemoryTree(head), config=config, suites=[s.suite], env=env)
     server.reset()
     started = time.monotonic()
@@ -167,6 +170,12 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             "OPENAI_API_KEY": "bench",
             "ANTHROPIC_BASE_URL": server.url,
             "ANTHROPIC_API_KEY": "bench",
+            # the AWS SDK's endpoint for the knowledge base; a Bedrock API key makes promptfoo use HTTP/1.1 with it (its
+            # bearer header replaces the signature; the SDK still wants credentials to sign with first)
+            "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": server.url,
+            "AWS_BEARER_TOKEN_BEDROCK": "bench",
+            "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+            "AWS_SECRET_ACCESS_KEY": "bench",
         }
         cmd = [str(binary), "eval", "-c", str(Path(tmp) / suite), "--max-concurrency", str(concurrency), "--no-cache",
                "--no-table", "--no-progress-bar", "--no-write", "-o", str(out)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import jsonschema
@@ -16,6 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
 from bot.evals import html_checks, markup, metrics, refusal, sql
+from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.scoring import Component, ScoringStopped, run_scoring
@@ -75,10 +76,15 @@ class CodeContext:
     limits: CodeLimits = CodeLimits()
     file: str = "suite"  # where the test is (a failing options.transform is reported there)
     line: int | None = None
+    # the provider response's metadata (a Bedrock knowledge base's citations), as promptfoo hands it to code
+    metadata: dict[str, Any] | None = None
+    # the answer as the provider's code left it, before the test's options.transform (what contextTransform reads)
+    answer: Any = None
 
     def for_code(self, config: Any = None) -> dict[str, Any]:
         return {"vars": self.vars, "prompt": self.prompt, "test": self.test, "provider": self.provider,
-                "config": config if isinstance(config, dict) else {}}
+                "config": config if isinstance(config, dict) else {},
+                **({"metadata": self.metadata} if self.metadata is not None else {})}
 
 
 def _sandbox_broken(file: str, line: int | None, what: str, exc: SandboxError) -> AssertionBroken:
@@ -95,6 +101,20 @@ async def transformed(code: Code, value: Any, context: CodeContext, file: str, l
     if new is None:  # promptfoo: "Transform function did not return a value" fails the case
         raise AssertionBroken(SourceError(file or "suite", f"{what} returned nothing (null or undefined)", line))
     return new
+
+
+async def with_context(a: AssertionSpec, context: CodeContext | None, output: str) -> AssertionSpec:
+    """The assertion with the context its contextTransform gives in place of the `context` var (promptfoo: the
+    code reads the answer as the provider's code left it, before the test's options.transform)."""
+    if context is None or a.context_transform is None:
+        raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: its contextTransform could not be run here", a.line))
+    answer = output if context.answer is None else context.answer
+    try:
+        text = await context_text(a.context_transform, answer, code_context(context.vars, context.prompt, context.metadata),
+                                  context.limits, f"{a.type} contextTransform", a.file, a.line)
+    except ContextStopped as exc:
+        raise AssertionBroken(exc.error, exc.kind) from None
+    return replace(a, inputs=(*((k, v) for k, v in a.inputs if k != "context"), ("context", text)))
 
 
 def as_output_text(value: Any) -> str:
@@ -500,6 +520,8 @@ async def check_one(
     elif kind in GRADED_THRESHOLD or kind in ("factuality", "model-graded-factuality", "model-graded-closedqa"):
         if grader is None:
             raise RuntimeError("no grader configured")
+        if a.context_transform is not None:
+            a = await with_context(a, context, output)
         ok, score, _ = await grader.graded(a, a.grader or default_grader, a.value, output, context.prompt if context else "")
         if kind in GRADED_THRESHOLD:  # promptfoo allows a float's rounding below the pass mark
             ok = score >= (GRADED_THRESHOLD[kind] if a.threshold is None else a.threshold) - 1e-12
@@ -550,6 +572,8 @@ async def score_output(
             value = safejson.loads(output)
         except (ValueError, safejson.JsonTooDeep):
             value = output
+    if context is not None:
+        context = replace(context, answer=value)
     if output_transform is not None:
         if context is None:
             raise AssertionBroken(SourceError("suite", "options.transform could not be run here"))

@@ -16,6 +16,7 @@ from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
 from bot.evals import markup, metrics, sql
+from bot.evals.context_transform import CONTEXT_TYPES
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
@@ -107,11 +108,12 @@ def load_code(tree, base_dir: str, located, where: Path, language: str, value: A
 
 
 def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors: Collector, what: str,
-                   vars_input: bool = False) -> Code | None:
+                   vars_input: bool = False, as_written: bool = False) -> Code | None:
     """A transform: inline JavaScript (promptfoo's default), or file://x.js / file://x.py[:function].
 
     Inline, one line is an expression and several lines a function body (promptfoo); its input is named
-    `output`, or `vars` for transformVars (`vars_input`)."""
+    `output`, or `vars` for transformVars (`vars_input`). With `vars_input` or `as_written`, a body is told from an
+    expression exactly as promptfoo tells it (a newline anywhere in the text as written)."""
     language = "javascript"
     if isinstance(value, str) and value.strip().startswith("file://"):
         ref = value.strip()[len("file://"):]
@@ -121,9 +123,11 @@ def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors
             code = replace(code, function="get_transform")  # promptfoo's default for a Python transform file
         return code
     code = load_code(tree, base_dir, located, where, language, value, errors, what)
-    if code is None or not isinstance(value, str) or not vars_input:
+    if code is None or not isinstance(value, str) or not (vars_input or as_written):
         return code
     # promptfoo looks for a newline in the code as written: a `|` block of one line is a function body too
+    if as_written:  # a body on its own lines (its line numbers stay the suite's); the `;` keeps a one-line body a body
+        return type(code).inline(value.rstrip() + "\n;" if "\n" in value else f"return {value.strip()}\n;")
     body = value.strip() if "\n" in value else f"return {value.strip()}"
     return type(code).inline(f"return (function (vars, context) {{\n{body}\n}})(output, context)")
 
@@ -299,8 +303,11 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
             continue
         if base == "meteor" and key in metrics.METEOR_KEYS:
             errors.add(located, where + (key,), metrics.METEOR_KEYS_REFUSAL.format(key=key))
+        elif key == "contextTransform" and base in CONTEXT_TYPES:
+            continue  # read below, as code
         elif key == "contextTransform":
-            errors.add(located, where + (key,), "unsupported: contextTransform is not run by prompt-review yet; give the context in the test's vars")
+            errors.add(located, where + (key,), f"unsupported: contextTransform on {kind}: it gives the context of "
+                                                f"{', '.join(sorted(CONTEXT_TYPES))} only (promptfoo reads it nowhere else); remove it")
         else:
             errors.add(located, where + (key,), f"unknown assertion key {key!r} (supported: {', '.join(sorted(ASSERT_KEYS))})")
         ok = False
@@ -309,6 +316,11 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if raw.get("transform") is not None:
         transform = transform_code(tree, base_dir, located, where + ("transform",), raw["transform"], errors, f"{kind} transform")
         ok = ok and transform is not None
+    context_transform = None
+    if base in CONTEXT_TYPES and "contextTransform" in raw:
+        context_transform = transform_code(tree, base_dir, located, where + ("contextTransform",), raw["contextTransform"], errors,
+                                           f"{kind} contextTransform", as_written=True)
+        ok = ok and context_transform is not None
     if base in RUN_CODE_TYPES:
         code = load_code(tree, base_dir, located, where + ("value",), base, value, errors, f"{kind} assertion")
         return _spec(raw, kind, value, code, transform, located, where, errors, ok and code is not None, tree, base_dir)
@@ -342,10 +354,11 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     if base in ("latency", "cost") and threshold is None:
         errors.add(located, where, f"{kind}: needs a threshold ({'milliseconds' if base == 'latency' else 'US dollars'})")
         ok = False
-    return _spec(raw, kind, value, None, transform, located, where, errors, ok, tree, base_dir)
+    return _spec(raw, kind, value, None, transform, located, where, errors, ok, tree, base_dir, context_transform)
 
 
-def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=None, base_dir: str = "") -> AssertionSpec | None:
+def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=None, base_dir: str = "",
+          context_transform: Code | None = None) -> AssertionSpec | None:
     """The common keys (weight, threshold, metric, grader, rubricPrompt, config) of any assertion."""
     base = kind[4:] if kind.startswith("not-") else kind
     weight = raw.get("weight", 1.0)
@@ -373,7 +386,8 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
     if not ok:
         return None
     return AssertionSpec(kind, value, threshold, float(weight), str(metric) if metric is not None else None, grader, located.file,
-                         located.line_of(where), rubric, config, code=code, transform=transform, embedder=embedder)
+                         located.line_of(where), rubric, config, code=code, transform=transform, embedder=embedder,
+                         context_transform=context_transform)
 
 
 def _schema_text(value: str) -> Any:

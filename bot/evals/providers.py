@@ -35,6 +35,8 @@ from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_assistant import ASSISTANT, MAX_POLL_KEY
 from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
+from bot.evals.providers_kb import KB, kb_answer, kb_region, kb_request
+from bot.evals.providers_kb import PATH as KB_PATH
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
 from bot.evals.providers_live import TIMEOUT_KEY, LiveApi
 from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, live_turn, realtime_path, talk
@@ -73,6 +75,9 @@ class Completion:
     structured: bool = False  # the text is the JSON of tool calls / parts (bot.evals.providers_wire.Parsed)
     # the answer's message / output items as JSON, kept when the provider has tool callbacks (bot.evals.tool_callbacks)
     tool_answer: str | None = None
+    # the provider response's metadata as promptfoo's provider returns it (a Bedrock knowledge base's citations);
+    # code sees it as context.metadata
+    metadata: dict[str, Any] | None = None
 
 
 class ProviderError(Exception):
@@ -188,13 +193,14 @@ def _same_origin(a: str, b: str) -> bool:
 
 
 def error_message(raw: bytes) -> str | None:
-    """`error.message` of an OpenAI/Anthropic error JSON, cleaned; nothing else of the body is ever shown."""
+    """`error.message` of an OpenAI/Anthropic error JSON (AWS's: a top-level `message`), cleaned; nothing else of the
+    body is ever shown."""
     try:
         data = safejson.loads(raw, max_depth=8)
     except (ValueError, UnicodeDecodeError):
         return None
     error = data.get("error") if isinstance(data, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
+    message = error.get("message") if isinstance(error, dict) else data.get("message") if isinstance(data, dict) else None
     return one_line(message) or None if isinstance(message, str) else None
 
 
@@ -266,6 +272,8 @@ class Caller:
         if vendor.name == "bedrock":
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
             return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
+        if vendor.name == KB:  # promptfoo's region: the config's, else AWS_BEDROCK_REGION, else us-east-1
+            return f"https://bedrock-agent-runtime.{wire.checked_name(kb_region(spec, self.env), 'bedrock region')}.amazonaws.com"
         if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
             return f"https://runtime.sagemaker.{wire.checked_name(region, 'sagemaker region')}.amazonaws.com"
@@ -280,7 +288,7 @@ class Caller:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
         if vendor.name == "watsonx" and self.env.get("WATSONX_AI_AUTH_TYPE") == "bearertoken" and self.env.get("WATSONX_AI_BEARER_TOKEN"):
             return "WATSONX_AI_BEARER_TOKEN", self.env["WATSONX_AI_BEARER_TOKEN"]  # promptfoo: the auth type chooses first
-        if vendor.name == "sagemaker" or (vendor.name == "bedrock" and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
+        if vendor.name == "sagemaker" or (vendor.name in ("bedrock", KB) and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
             if self.env.get(name):
@@ -288,8 +296,8 @@ class Caller:
         return (vendor.key_env[0] if vendor.key_env else ""), None
 
     def _auth_headers(self, vendor: Vendor, var: str, key: str) -> tuple[dict[str, str], Callable | None]:
-        if vendor.name in ("bedrock", "sagemaker") and var == "AWS_ACCESS_KEY_ID":
-            return {}, functools.partial(self._sigv4, vendor.name)
+        if vendor.name in ("bedrock", "sagemaker", KB) and var == "AWS_ACCESS_KEY_ID":
+            return {}, functools.partial(self._sigv4, "bedrock" if vendor.name == KB else vendor.name)  # the agent runtime signs as bedrock
         auth = vendor.auth
         if auth == "x-api-key":
             return {"x-api-key": key}, None
@@ -309,7 +317,7 @@ class Caller:
         from botocore.credentials import Credentials
 
         host = httpx.URL(url).host
-        region = host.split(".")[1] if host.startswith("bedrock-runtime.") else host.split(".")[2] if host.startswith(
+        region = host.split(".")[1] if host.startswith(("bedrock-runtime.", "bedrock-agent-runtime.")) else host.split(".")[2] if host.startswith(
             "runtime.sagemaker.") else next((self.env[k] for k in AWS_REGION_ENV if self.env.get(k)), "us-east-1")
         creds = Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"], self.env.get("AWS_SESSION_TOKEN") or None)
         request = AWSRequest(method="POST", url=url, data=body, headers=headers)
@@ -519,6 +527,8 @@ class Caller:
             return await self._live(spec, LiveApi(spec.option("api")), messages, started)
         if spec.option("api") == ASSISTANT:
             return await self._assistant(spec, messages, started)
+        if spec.kind == KB:
+            return await self._knowledge_base(spec, messages, started)
         if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
             raise ProviderError(f"{spec.id}: a provider written in code answers a suite's cases only, not as a grader")
         try:
@@ -583,6 +593,15 @@ class Caller:
         model = str(dict(spec.params).get("modelName") or spec.model)
         cost = self.meter.record(spec, model, answer.tokens_in, answer.tokens_out)
         return Completion(answer.text, answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000, cost)
+
+    async def _knowledge_base(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """bedrock:kb (bot.evals.providers_kb): one RetrieveAndGenerate request; its citations are the metadata."""
+        body = kb_request(spec, messages, kb_region(spec, self.env))
+        data = await self._post(spec, await self._endpoint(spec, KB_PATH), body)
+        output, metadata = kb_answer(data)
+        structured = not isinstance(output, str)  # an odd answer's output.text (a number) is the output as promptfoo's
+        return Completion(json.dumps(output) if structured else output, latency_ms=(time.monotonic() - started) * 1000,
+                          structured=structured, metadata=metadata)
 
     async def _with_iam_token(self, spec: ProviderSpec, endpoint: _Endpoint) -> _Endpoint:
         """The endpoint with a bearer token for WATSONX_AI_APIKEY, exchanged at IBM Cloud IAM (or the operator's

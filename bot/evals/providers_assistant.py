@@ -30,6 +30,10 @@ AZURE_API_VERSION = "2024-04-01-preview"  # promptfoo's default for Azure assist
 def assistant_kind(pid: str, head: str, rest: list[str]) -> tuple[str, str, tuple[tuple[str, Any], ...]] | str | None:
     """(vendor, assistant id, options) for openai:assistant:ID and azure:assistant:ID, the message refusing one
     without an id, or None for every other id."""
+    if head in ("azure", "azureopenai") and rest and rest[0] == "foundry-agent":
+        return (f"unsupported: provider {pid!r}: an Azure AI Foundry agent is not an Assistants API provider in promptfoo 0.121 "
+                "(it looks the agent up in the project with the Azure AI Projects v2 SDK, then calls the Responses API with an "
+                "agent_reference, signed in by DefaultAzureCredential — the machine's Azure login); not part of prompt-review")
     if head not in ("openai", "azure", "azureopenai") or not rest or rest[0] != ASSISTANT:
         return None
     vendor = "openai" if head == "openai" else "azure"

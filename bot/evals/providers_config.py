@@ -54,6 +54,8 @@ VENDORS: dict[str, Vendor] = {
                      "https://generativelanguage.googleapis.com", "x-goog-api-key"),
     "vertex": Vendor("vertex", "vertex", ("VERTEX_ACCESS_TOKEN",), "VERTEX_BASE_URL", None),
     "bedrock": Vendor("bedrock", "bedrock", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_BASE_URL", None, "sigv4"),
+    # a Bedrock knowledge base (RetrieveAndGenerate, bot.evals.providers_kb): the agent runtime's host, its own base URL
+    "bedrock-kb": Vendor("bedrock-kb", "bedrock-kb", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
     "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -280,7 +282,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", "", ()
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code"}))
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb"}))
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.evals.providers_adaline import adaline_chat_params
 from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
+from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
 from bot.evals.providers_live import LiveApi, live_config, live_kind
 from bot.evals.providers_shapes import json_path
 from bot.evals.providers_watsonx import WATSONX_KEYS, watsonx_problem
@@ -40,6 +41,8 @@ class Reading:
             self.opts["adaline_chat"] = tuple(sorted(adaline_chat_params(dict(self.params)).items()))
         if kind == "helicone" and self.base_url is not None:
             self.base_url += f"/router/{self.opts['router']}" if self.opts.get("router") else "/ai"
+        if kind == KB and (missing := kb_missing(dict(self.params), pid)):
+            self.problems.append(missing)
         if kind == "sagemaker" and self.opts.get("modelType") is None:
             self.problems.append(f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
                                  f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")
@@ -51,6 +54,8 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
         return live
     if not embedding and (assistant := assistant_kind(pid, head, rest)) is not None:  # openai:assistant, azure:assistant
         return assistant
+    if not embedding and (kb := kb_kind(pid, head, rest)) is not None:  # bedrock:kb
+        return kb
     if head == "voyage":
         model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
         if embedding and model:
@@ -106,6 +111,8 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         if suite_url:
             reading.base_url = suite_url
         return trouble or ""
+    if kind == KB:  # every key of a knowledge base provider is read there
+        return kb_config(key, value, reading.params, reading.opts) or ""
     if kind == "databricks" and key in DATABRICKS_KEYS:
         if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl
             if not isinstance(value, str) or not value.startswith(_URL):

@@ -344,10 +344,12 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
         output = str(result.get("output", ""))
         measured = Completion(output, finish_reason=result.get("finish_reason"), latency_ms=result.get("latency_ms"),
                               cost_usd=result.get("cost_usd"), structured=bool(result.get("structured")))
+        metadata = result.get("metadata")
         try:
             outcome = await score_output(
                 base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured,
-                code_context(base, code_limits or CodeLimits()), base.test.transform, base.test.scoring,
+                replace(code_context(base, code_limits or CodeLimits()), metadata=metadata if isinstance(metadata, dict) else None),
+                base.test.transform, base.test.scoring,
             )
         except (ProviderError, AssertionBroken) as exc:
             return SideResult(False, 0.0, output, error=str(exc), error_kind=_kind(exc), runs=len(runs), passes=0)
@@ -376,6 +378,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         else:
             completion = await caller.complete(case.provider, case.messages or ())
         completion = await provider_output(case.provider, completion, context, case.suite)  # before options.transform
+        context = replace(context, metadata=completion.metadata)
         outcome = await score_output(
             case.asserts, case.test.threshold, completion.text, grader, case.test.grader or DEFAULT_GRADER, regexes, completion,
             context, case.test.transform, case.test.scoring,
@@ -401,6 +404,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "tokens_out": completion.tokens_out,
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
         **({"structured": True} if completion.structured else {}),  # code sees the answer's object
+        **({"metadata": completion.metadata} if completion.metadata else {}),  # and the response's metadata
         "latency_ms": completion.latency_ms,
         "cost_usd": completion.cost_usd,
         **({"reported_model": completion.model} if completion.model else {}),

@@ -227,6 +227,8 @@ class AssertionSpec:
     transform: Code | None = None  # the assertion's own `transform` of the output
     factuality: tuple[tuple[str, float], ...] = ()  # factuality: the scores of categories A–E (options.factuality)
     embedder: ProviderSpec | None = None  # answer-relevance: the embedding grader (options.provider.embedding)
+    # context-*: `contextTransform`, code whose result is the context (bot.evals.context_transform)
+    context_transform: Code | None = None
 
     @property
     def negated(self) -> bool:
@@ -262,14 +264,16 @@ class AssertionSpec:
             **({"transform": code_fingerprint(self.transform)} if self.transform is not None else {}),
             **({"factuality": [list(c) for c in self.factuality]} if self.factuality else {}),
             **({"embedder": self.embedder.fingerprint()} if self.embedder else {}),
+            **({"context_transform": code_fingerprint(self.context_transform)} if self.context_transform is not None else {}),
             # scored in steps since promptfoo's algorithms: results cached by the one-call grader are not reused
             **({"graded_in_steps": 1} if self.base_type in STEPPED_GRADED else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this assertion runs, named for a refusal: 'javascript assertion'."""
-        out = ((f"{self.base_type} assertion", self.code),) if self.code is not None else ()
-        return out + ((f"{self.type} transform", self.transform),) if self.transform is not None else out
+        items = ((f"{self.base_type} assertion", self.code), (f"{self.type} transform", self.transform),
+                 (f"{self.type} contextTransform", self.context_transform))
+        return tuple((what, code) for what, code in items if code is not None)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,8 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
                 errors.add(src, where, f"{a.type} (line {a.line}): rubricPrompt must be a list of two prompts, statements then verdicts "
                                        "(promptfoo refuses other forms)")
             required, optional = GRADER_INPUTS[base]
+            if a.context_transform is not None:  # its code gives the context (bot.evals.context_transform)
+                required, optional = tuple(n for n in required if n != "context"), optional + ("context",)
             missing = [n for n in required if n not in vars_]
             if missing:
                 errors.add(src, where, f"{a.type} (line {a.line}) reads the var{'s' if len(missing) > 1 else ''} {', '.join(missing)}: set it in the test's vars")
