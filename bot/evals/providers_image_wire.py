@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import CheckError
-from bot.evals.providers_image import gpt_image_family, is_gpt_image2
+from bot.evals.providers_image import gpt_image_family
 from bot.evals.providers_shapes import WireError, js_json
 from bot.evals.suite import ProviderSpec
 
@@ -174,7 +174,9 @@ def _openai_like(spec: ProviderSpec, data: dict[str, Any], prompt: str, config: 
         error = data["error"]
         if spec.kind == "xai" or not isinstance(error, dict):
             raise WireError(f"{spec.id}: {_error_text(error)[:300]}", CheckError.OTHER)
-        raise WireError(f"{spec.id}: API error: {str(error.get('message'))[:300]}", CheckError.OTHER)
+        words = [f"API error: {error.get('message')}"] + [f"{name}: {error[key]}" for key, name in (("type", "Type"), ("code", "Code"))
+                                                           if error.get(key)]
+        raise WireError(f"{spec.id}: {', '.join(words)[:400]}", CheckError.OTHER)
     model = xai_model(spec.model) if spec.kind == "xai" else spec.model
     b64 = (config.get("response_format") == "b64_json") or (spec.kind == "openai" and gpt_image_family(model) is not None)
     items = data.get("data")
@@ -204,9 +206,56 @@ def _openai_cost(model: str, config: dict[str, Any], data: dict[str, Any], n: in
         return table.get(f"{quality or 'standard'}_{size}", 0.04) * n
     if model == "dall-e-2":
         return {"256x256": 0.016, "512x512": 0.018, "1024x1024": 0.02}.get(size, 0.02) * n
-    if gpt_image_family(model) is not None or is_gpt_image2(model):
+    family = gpt_image_family(model)
+    if family is None:
+        return 0.04 * n
+    usage = data.get("usage")
+    if isinstance(usage, dict) and (cost := _gpt_image_usage_cost(family, usage)) is not None:
+        return cost
+    table, q = GPT_IMAGE_COSTS[family], quality if quality in ("low", "medium", "high") else "low"
+    if family == "GPT Image 2":  # promptfoo prices it only at a named quality and a listed size
+        return table[f"{q}_{size}"] * n if quality == q and f"{q}_{size}" in table else None
+    return table.get(f"{q}_{size}", table["low_1024x1024"]) * n
+
+
+# promptfoo's prices of GPT Image models: per image by quality and size, and per million tokens (text in, text out,
+# image in, image out) when the answer reports usage
+_SIZES = ("1024x1024", "1024x1536", "1536x1024")
+GPT_IMAGE_COSTS = {family: {f"{q}_{size}": price for q, prices in table.items() for size, price in zip(_SIZES, prices)}
+                   for family, table in {
+                       "GPT Image 1": {"low": (0.011, 0.016, 0.016), "medium": (0.042, 0.063, 0.063), "high": (0.167, 0.25, 0.25)},
+                       "GPT Image 1 Mini": {"low": (0.005, 0.006, 0.006), "medium": (0.011, 0.015, 0.015), "high": (0.036, 0.052, 0.052)},
+                       "GPT Image 2": {"low": (0.006, 0.005, 0.005), "medium": (0.053, 0.041, 0.041), "high": (0.211, 0.165, 0.165)},
+                       "GPT Image 1.5": {"low": (0.009, 0.013, 0.013), "medium": (0.034, 0.05, 0.05), "high": (0.133, 0.2, 0.2)},
+                   }.items()}
+GPT_IMAGE_RATES = {"GPT Image 2": (5, None, 8, 30), "GPT Image 1.5": (5, 10, 8, 32), "GPT Image 1": (5, None, 10, 40),
+                   "GPT Image 1 Mini": (2, None, 2.5, 8)}
+
+
+def _tokens(details: Any, key: str) -> int | None:
+    value = details.get(key) if isinstance(details, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _gpt_image_usage_cost(family: str, usage: dict[str, Any]) -> float | None:
+    """The cost promptfoo computes from a GPT Image answer's token usage; None where it would fall back to the
+    per-image table (and where cached input tokens make its sum more than this one models)."""
+    text_in_rate, text_out_rate, image_in_rate, image_out_rate = GPT_IMAGE_RATES[family]
+    inputs, outputs = usage.get("input_tokens_details"), usage.get("output_tokens_details")
+    if _tokens(inputs, "cached_tokens"):
         return None
-    return 0.04 * n
+    total_in, total_out = _tokens(usage, "input_tokens") or 0, _tokens(usage, "output_tokens") or 0
+    image_in = _tokens(inputs, "image_tokens") or 0
+    text_in = _tokens(inputs, "text_tokens") if _tokens(inputs, "text_tokens") is not None else max(total_in - image_in, 0)
+    image_out = _tokens(outputs, "image_tokens") or 0
+    text_out = _tokens(outputs, "text_tokens") if _tokens(outputs, "text_tokens") is not None else max(total_out - image_out, 0)
+    breakdown = any(_tokens(outputs, k) is not None for k in ("text_tokens", "image_tokens", "audio_tokens"))
+    if text_out_rate and total_out > 0 and image_out == 0 and not breakdown:
+        return None
+    if text_out_rate is None and total_out > 0 and image_out == 0 and text_out == total_out:
+        image_out, text_out = total_out, 0
+    return (text_in * text_in_rate + image_in * image_in_rate + image_out * image_out_rate
+            + text_out * (text_out_rate or 0)) / 1_000_000
 
 
 def _xai_cost(model: str, data: dict[str, Any], n: int, config: dict[str, Any]) -> float:
