@@ -237,6 +237,10 @@ def _tokens(details: Any, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _first(value: int | None, otherwise: int) -> int:
+    return otherwise if value is None else value
+
+
 def _gpt_image_usage_cost(family: str, usage: dict[str, Any]) -> float | None:
     """The cost promptfoo computes from a GPT Image answer's token usage; None where it would fall back to the
     per-image table (and where cached input tokens make its sum more than this one models)."""
@@ -246,9 +250,9 @@ def _gpt_image_usage_cost(family: str, usage: dict[str, Any]) -> float | None:
         return None
     total_in, total_out = _tokens(usage, "input_tokens") or 0, _tokens(usage, "output_tokens") or 0
     image_in = _tokens(inputs, "image_tokens") or 0
-    text_in = _tokens(inputs, "text_tokens") if _tokens(inputs, "text_tokens") is not None else max(total_in - image_in, 0)
+    text_in = _first(_tokens(inputs, "text_tokens"), max(total_in - image_in, 0))
     image_out = _tokens(outputs, "image_tokens") or 0
-    text_out = _tokens(outputs, "text_tokens") if _tokens(outputs, "text_tokens") is not None else max(total_out - image_out, 0)
+    text_out = _first(_tokens(outputs, "text_tokens"), max(total_out - image_out, 0))
     breakdown = any(_tokens(outputs, k) is not None for k in ("text_tokens", "image_tokens", "audio_tokens"))
     if text_out_rate and total_out > 0 and image_out == 0 and not breakdown:
         return None

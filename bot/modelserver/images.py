@@ -43,8 +43,8 @@ def imagen_predict(state: ServerState, endpoint: str, model: str, data: dict[str
     if not prompts or not all(isinstance(p, str) and p for p in prompts):
         return JSONResponse({"error": {"code": 400, "message": "instances[].prompt is required", "status": "INVALID_ARGUMENT"}},
                             status_code=400)
-    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
-    count = parameters.get("sampleCount", 1)
+    parameters = data.get("parameters")
+    count = parameters.get("sampleCount", 1) if isinstance(parameters, dict) else 1
     if not isinstance(count, int) or not 1 <= count <= 4:
         return JSONResponse({"error": {"code": 400, "message": "sampleCount must be between 1 and 4", "status": "INVALID_ARGUMENT"}},
                             status_code=400)

@@ -263,3 +263,21 @@ def test_a_review_of_an_image_suite_runs_every_vendor_against_the_scripted_serve
     after = httpx.get(f"{server}/_control/stats").json()["by_endpoint"]
     grew = {k for k in after if after[k] != before.get(k, 0)}
     assert {"images.generations", "hyperbolic.image", "fal.queue", "vertex.imagen", "replicate.predictions"} <= grew
+
+
+def test_a_prompts_config_reaches_fal_but_not_replicate_or_imagen_as_in_promptfoo():
+    from bot.evals.providers_image_wire import image_request
+    from bot.evals.render import Renderer
+    from bot.evals.select import expand
+
+    suite = ("prompts:\n  - {label: seeded, raw: 'a {{thing}}', config: {seed: 7}}\nproviders:\n"
+             "  - fal:image:fal-ai/flux/dev\n  - replicate:image:black-forest-labs/flux-dev\n  - google:image:imagen-3.0-generate-002\n"
+             "tests:\n  - vars: {thing: fox}\n")
+    tree = MemoryTree({"promptfooconfig.yaml": suite})
+    loaded, errors = load_suite(tree, "promptfooconfig.yaml")
+    assert errors == []
+    cases, _ = expand(loaded, Renderer(tree))
+    bodies = {c.provider.id: image_request(c.provider, "a fox")[1] for c in cases.values()}
+    assert bodies["fal:image:fal-ai/flux/dev"] == {"prompt": "a fox", "seed": 7}
+    assert bodies["replicate:image:black-forest-labs/flux-dev"] == {"input": {"prompt": "a fox", "width": 768, "height": 768}}
+    assert "seed" not in bodies["google:image:imagen-3.0-generate-002"]["parameters"]
