@@ -604,7 +604,11 @@ class Caller:
             path, body = image_request(spec, prompt)
         except wire.WireError as exc:
             raise ProviderError(str(exc) if str(exc).startswith(spec.id) else f"{spec.id}: {exc}", kind=exc.kind) from None
-        data = await self._post(spec, await self._endpoint(spec, path), body)
+        endpoint = await self._endpoint(spec, path)
+        if spec.kind == "fal":  # the fal client's submit names the queue priority
+            t = endpoint.target
+            endpoint = dataclasses.replace(endpoint, target=Target(t.url, {**dict(t.headers), "x-fal-queue-priority": "normal"}, t.extensions))
+        data = await self._post(spec, endpoint, body)
         loop = asyncio.get_running_loop()
         deadline, fetched = loop.time() + self.call_timeout_s, None
         while True:

@@ -50,6 +50,7 @@ def recorder():
         raw = await request.body()
         seen.append({"method": request.method, "path": "/" + path + (f"?{request.url.query}" if request.url.query else ""),
                      "authorization": request.headers.get("authorization"), "x-goog-api-key": request.headers.get("x-goog-api-key"),
+                     "priority": request.headers.get("x-fal-queue-priority"),
                      "body": json.loads(raw) if raw else None})
         evil = "http://169.254.169.254/latest"
         if path.endswith("images/generations"):  # GPT Image models answer base64 only
@@ -142,6 +143,7 @@ def test_each_vendor_gets_the_request_promptfoo_sends_and_polls_only_by_id_on_it
     assert [(r["method"], r["path"], r["body"]) for r in seen] == expected  # never the URLs the answers name
     credential = seen[0]["x-goog-api-key"] if scheme == "x-goog-api-key" else seen[0]["authorization"]
     assert credential == (KEY if scheme == "x-goog-api-key" else f"{scheme} {KEY}")
+    assert [r["priority"] for r in seen[:1]] == (["normal"] if scheme == "Key" else [None])  # fal's submit only
 
 
 OUTPUTS = [
