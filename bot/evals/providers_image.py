@@ -100,6 +100,8 @@ def image_kind(pid: str, head: str, rest: list[str]) -> Kind | str | None:
         return f"unsupported: provider {pid!r}: an image provider needs the model ({head}:image:MODEL)"
     if head == "replicate" and not replicate_model_ok(model):
         return f"unsupported: provider {pid!r}: a Replicate model is replicate:image:OWNER/NAME or replicate:image:OWNER/NAME:VERSION"
+    if head == "google" and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", model):  # a part of the request's path
+        return f"unsupported: provider {pid!r}: an Imagen model is a name such as google:image:imagen-3.0-generate-002"
     if head == "fal" and not FAL_MODEL.fullmatch(model):
         return f"unsupported: provider {pid!r}: a fal model is fal:image:OWNER/APP[/PATH] such as fal:image:fal-ai/flux/schnell"
     return head, model, (("api", IMAGE),)

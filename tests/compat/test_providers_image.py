@@ -196,6 +196,7 @@ CONFIG_ERRORS = [
     ("{id: 'google:image:imagen-3.0-generate-002', config: {credentials: '{}'}}", "credentials come from the environment only"),
     ("replicate:image:not a model", "a Replicate model is replicate:image:OWNER/NAME"),
     ("fal:image:../../admin", "a fal model is fal:image:OWNER/APP[/PATH]"),
+    ("google:image:x/../../v1beta/files", "an Imagen model is a name such as google:image:imagen-3.0-generate-002"),
 ]
 
 
