@@ -7,6 +7,7 @@ bot.evals.providers_image_wire.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -79,13 +80,14 @@ GOOGLE_KEYS: dict[str, Check] = {
 }
 GOOGLE_PLACE = {"projectId", "region"}  # Vertex AI: the project (its presence chooses Vertex, as promptfoo) and location
 SENT = {"openai": OPENAI_KEYS, "xai": XAI_KEYS, "hyperbolic": HYPERBOLIC_KEYS, "google": GOOGLE_KEYS}
-NOT_READ = {  # keys these providers take that prompt-review does not, with the reason (never silently ignored)
+# keys these providers take that prompt-review does not, with the reason (never silently ignored)
+NOT_READ = {
     "headers": "extra request headers from the repository are not sent to a vendor's API",
-    "client": "fal client settings (proxy URLs, middleware) are not part of prompt-review; requests go to the operator's FAL_BASE_URL",
     "credentials": "credentials come from the environment only, never from the repository",
-    "region": "requests go to the operator's XAI_BASE_URL (else https://api.x.ai/v1), not a regional host a suite names",
     "organization": "the OpenAI organization is the operator's, not the repository's",
 }
+XAI_REGION = "requests go to the operator's XAI_BASE_URL (else https://api.x.ai/v1), not a regional host a suite names"
+FAL_CLIENT = "fal client settings (proxy URLs, middleware) are not part of prompt-review; requests go to the operator's FAL_BASE_URL"
 
 
 def image_kind(pid: str, head: str, rest: list[str]) -> Kind | str | None:
@@ -112,7 +114,7 @@ def image_config(kind: str, key: str, value: Any, params: list[tuple[str, Any]],
     `params` (the provider's fingerprint), one that places the request to `opts`."""
     if kind in ("replicate", "fal"):  # every key is the model's input (promptfoo's rule), but the client's settings
         if kind == "fal" and key == "client":
-            return None, f"unsupported provider config key 'client' for fal:image: {NOT_READ['client']}"
+            return None, f"unsupported provider config key 'client' for fal:image: {FAL_CLIENT}"
         params.append((key, value))
         return None, None
     if key in INERT:
@@ -136,8 +138,9 @@ def image_config(kind: str, key: str, value: Any, params: list[tuple[str, Any]],
         return None, None
     table = SENT[kind]
     if key not in table:
-        if key in NOT_READ and not (key == "region" and kind != "xai") and not (key == "client" and kind != "fal"):
-            return None, f"unsupported provider config key {key!r} for {kind}:image: {NOT_READ[key]}"
+        why = XAI_REGION if (kind, key) == ("xai", "region") else NOT_READ.get(key)
+        if why:
+            return None, f"unsupported provider config key {key!r} for {kind}:image: {why}"
         return None, _unknown(kind, key, table)
     problem = table[key](value)
     if problem is None:
@@ -146,8 +149,6 @@ def image_config(kind: str, key: str, value: Any, params: list[tuple[str, Any]],
 
 
 def _unknown(kind: str, key: str, table: dict[str, Check]) -> str:
-    import difflib
-
     known = sorted(set(table) | ({"apiBaseUrl"} if kind != "google" else GOOGLE_PLACE))
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
