@@ -46,7 +46,7 @@ def scripted_env(url: str) -> dict[str, str]:
         if not vendor.base_env:
             continue
         compatible = vendor.wire == "openai" and vendor.default_base is not None  # a public OpenAI-compatible API
-        env[vendor.base_env] = f"{url}/v1" if name in _UNDER_V1 or compatible else url
+        env[vendor.base_env] = f"{url}/v1" if name in _UNDER_V1 or compatible else f"{url}/fal" if name == "fal" else url
         for key in vendor.key_env[:1]:
             env[key] = KEY
     return env

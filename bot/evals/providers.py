@@ -34,6 +34,8 @@ from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_assistant import ASSISTANT, MAX_POLL_KEY
+from bot.evals.providers_image import IMAGE
+from bot.evals.providers_image_wire import Poll, image_answer, image_request
 from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
 from bot.evals.providers_kb import KB, kb_answer, kb_region, kb_request
 from bot.evals.providers_kb import PATH as KB_PATH
@@ -154,6 +156,14 @@ class Meter:
             self.unpriced.add(f"{spec.kind}:{model}")
             return None
         cost = (tokens_in * price["input"] + tokens_out * price["output"]) / 1_000_000
+        self.cost_usd += cost
+        return cost
+
+    def charge(self, spec: ProviderSpec, cost: float | None) -> float | None:
+        """A call priced per image (promptfoo's tables); None (counted as 0) when promptfoo reports no cost."""
+        if cost is None:
+            self.unpriced.add(f"{spec.kind}:{spec.model}")
+            return None
         self.cost_usd += cost
         return cost
 
@@ -305,6 +315,8 @@ class Caller:
             return {"api-key": key}, None
         if auth == "x-goog-api-key":
             return {"x-goog-api-key": key}, None
+        if auth == "key":  # fal.ai
+            return {"Authorization": f"Key {key}"}, None
         return {"Authorization": f"Bearer {key}"}, None
 
     def _sigv4(self, service: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
@@ -529,6 +541,8 @@ class Caller:
             return await self._assistant(spec, messages, started)
         if spec.kind == KB:
             return await self._knowledge_base(spec, messages, started)
+        if spec.option("api") == IMAGE:
+            return await self._image(spec, messages, started)
         if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
             raise ProviderError(f"{spec.id}: a provider written in code answers a suite's cases only, not as a grader")
         try:
@@ -602,6 +616,57 @@ class Caller:
         structured = not isinstance(output, str)  # an odd answer's output.text (a number) is the output as promptfoo's
         return Completion(json.dumps(output) if structured else output, latency_ms=(time.monotonic() - started) * 1000,
                           structured=structured, metadata=metadata)
+    async def _image(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """An image provider (bot.evals.providers_image_wire): one request, then the looks at a prediction or a queued
+        request it names (by id, on the same vendor's base URL, not charged as calls), all within evals.call_timeout_s.
+        The answer is bounded like every answer (evals.max_response_bytes): a huge base64 image is a case error."""
+        try:
+            text_only(spec.id, messages)
+            spec = self._imagen_place(spec)
+            prompt = prompt_json(messages)
+            path, body = image_request(spec, prompt)
+        except wire.WireError as exc:
+            raise ProviderError(str(exc) if str(exc).startswith(spec.id) else f"{spec.id}: {exc}", kind=exc.kind) from None
+        endpoint = await self._endpoint(spec, path)
+        if spec.kind == "fal":  # the fal client's submit names the queue priority
+            t = endpoint.target
+            endpoint = dataclasses.replace(endpoint, target=Target(t.url, {**dict(t.headers), "x-fal-queue-priority": "normal"}, t.extensions))
+        data = await self._post(spec, endpoint, body)
+        loop = asyncio.get_running_loop()
+        deadline, fetched = loop.time() + self.call_timeout_s, None
+        while True:
+            try:
+                answer = image_answer(spec, data, prompt, fetched)
+                break
+            except wire.WireError as exc:
+                raise ProviderError(str(exc), kind=exc.kind) from None
+            except Poll as poll:
+                if loop.time() + poll.wait_s >= deadline:
+                    raise ProviderError(f"{spec.id}: the image was not ready within {self.call_timeout_s:g} s "
+                                        "(evals.call_timeout_s)", kind=CheckError.TIMEOUT) from None
+                await asyncio.sleep(poll.wait_s)
+                if self.cancelled():
+                    raise Cancelled() from None
+                fetched = poll.path
+                data = await self._post(spec, await self._endpoint(spec, poll.path), None, charge=False)
+        cost = self.meter.charge(spec, answer.cost_usd)
+        return Completion(answer.text, finish_reason="stop", latency_ms=(time.monotonic() - started) * 1000, cost_usd=cost,
+                          model=spec.model)
+
+    def _imagen_place(self, spec: ProviderSpec) -> ProviderSpec:
+        """google:image goes to Vertex AI when a project is named (config.projectId, GOOGLE_CLOUD_PROJECT or
+        GOOGLE_PROJECT_ID), in config.region, else GOOGLE_LOCATION, else us-central1; else to the Gemini API (promptfoo's
+        choice)."""
+        if spec.kind != "google":
+            return spec
+        project = spec.option("projectId") or self.env.get("GOOGLE_CLOUD_PROJECT") or self.env.get("GOOGLE_PROJECT_ID")
+        if not project:
+            return spec
+        region = spec.option("region") or self.env.get("GOOGLE_LOCATION") or "us-central1"
+        for value, what in ((project, "vertex project"), (region, "vertex location")):
+            wire.checked_name(str(value), what)
+        options = {**dict(spec.options), "projectId": project, "region": region}
+        return dataclasses.replace(spec, kind="vertex", options=tuple(sorted(options.items())))
 
     async def _with_iam_token(self, spec: ProviderSpec, endpoint: _Endpoint) -> _Endpoint:
         """The endpoint with a bearer token for WATSONX_AI_APIKEY, exchanged at IBM Cloud IAM (or the operator's

@@ -94,6 +94,8 @@ VENDORS: dict[str, Vendor] = {
     "http": Vendor("http", "http", (), "", None, "none"),
     "websocket": Vendor("websocket", "websocket", (), "", None, "none"),
     # IBM watsonx.ai: an IAM API key (exchanged for a bearer token) or a bearer token, as promptfoo reads them
+    # fal.ai's queue API (image generation only: fal:image:MODEL), `Authorization: Key …`
+    "fal": Vendor("fal", "fal", ("FAL_KEY",), "FAL_BASE_URL", "https://queue.fal.run", "key"),
     "watsonx": Vendor("watsonx", "watsonx", ("WATSONX_AI_APIKEY", "WATSONX_AI_BEARER_TOKEN"), "WATSONX_BASE_URL",
                       "https://us-south.ml.cloud.ibm.com"),
 }
@@ -138,6 +140,7 @@ PASSTHROUGH = {
     "websocket": set(),
     "watsonx": set(),  # its own keys: bot.evals.providers_more
     "echo": set(),
+    "fal": set(),  # image generation only: bot.evals.providers_image
     "code": set(),  # every config key is the provider's own (passed to its constructor): see parse_provider
 }
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
@@ -282,7 +285,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", "", ()
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb"}))
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"

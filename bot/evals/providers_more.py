@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.evals.providers_adaline import adaline_chat_params
 from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
+from bot.evals.providers_image import IMAGE, image_config, image_kind, openai_image_problem
 from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
 from bot.evals.providers_live import LiveApi, live_config, live_kind
 from bot.evals.providers_shapes import json_path
@@ -43,6 +44,13 @@ class Reading:
             self.base_url += f"/router/{self.opts['router']}" if self.opts.get("router") else "/ai"
         if kind == KB and (missing := kb_missing(dict(self.params), pid)):
             self.problems.append(missing)
+        if self.opts.get("api") == IMAGE:
+            config = dict(self.params)
+            if kind == "openai" and isinstance(config.get("model"), str):  # promptfoo: config.model names the model sent
+                self.model = config["model"]
+                self.params = [(k, v) for k, v in self.params if k != "model"]
+            if kind == "openai" and (problem := openai_image_problem(self.model, config)):
+                self.problems.append(f"provider {pid!r}: {problem} (promptfoo answers every case with this error)")
         if kind == "sagemaker" and self.opts.get("modelType") is None:
             self.problems.append(f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
                                  f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")
@@ -56,6 +64,8 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
         return assistant
     if not embedding and (kb := kb_kind(pid, head, rest)) is not None:  # bedrock:kb
         return kb
+    if not embedding and (image := image_kind(pid, head, rest)) is not None:  # openai:image, replicate:image, fal:image, …
+        return image
     if head == "voyage":
         model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
         if embedding and model:
@@ -106,6 +116,11 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         if base_url:
             reading.base_url = base_url
         return problem or ""
+    if reading.opts.get("api") == IMAGE:  # every key of theirs is read there
+        suite_url, trouble = image_config(kind, key, value, reading.params, reading.opts)
+        if suite_url:
+            reading.base_url = suite_url
+        return trouble or ""
     if reading.opts.get("api") == ASSISTANT:  # every key of theirs is read there
         suite_url, trouble = assistant_config(kind, key, value, reading.params, reading.opts)
         if suite_url:

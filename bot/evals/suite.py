@@ -132,8 +132,8 @@ class ProviderSpec:
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
         """This provider as it runs `prompt`: the prompt's `config` over the provider's (as promptfoo merges them)."""
-        if not prompt.config:
-            return self
+        if not prompt.config or (self.option("api") == "image" and self.kind in ("replicate", "google")):
+            return self  # promptfoo's Replicate and Imagen image providers read their own config only
         return dataclasses.replace(self, params=tuple(sorted({**dict(self.params), **dict(prompt.config)}.items())))
 
     def with_vars(self, vars_: dict[str, Any]) -> "ProviderSpec":

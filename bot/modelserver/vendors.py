@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from bot.modelserver import wire
+from bot.modelserver import images, wire
 from bot.modelserver.control import ServerState
 from bot.modelserver.rules import answer
 from bot.modelserver.tools import UnknownTool, tool_calls
@@ -166,14 +166,18 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
     async def generate_content(request: Request, model_action: str, endpoint: str, auth_ok: bool) -> Response:
         model, _, action = model_action.partition(":")
         embeds = {"gemini": "embedContent", "vertex": "predict"}[endpoint.split(".")[0]]
-        if action not in ("generateContent", embeds):
+        if action not in ("generateContent", embeds, "predict"):  # predict: Imagen (bot.modelserver.images)
             return _error(404, f"unknown method {action!r}")
         if not auth_ok:
             return _error(401, "API key not valid. Please pass a valid API key.")
         data = await body_of(request)
         if isinstance(data, Response):
             return data
-        if action == embeds:
+        if action == embeds or action == "predict":
+            if action == "predict" and (imagen := images.imagen_predict(state, endpoint, model, data)) is not None:
+                return imagen
+            if action != embeds:
+                return _error(404, f"unknown method {action!r}")
             return _embedding(endpoint, model, data)
         chat: list[dict[str, Any]] = []
         system = data.get("systemInstruction")

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from bot.modelserver import wire
+from bot.modelserver import images, wire
 from bot.modelserver.control import ServerState
 from bot.modelserver.rules import answer
 from bot.modelserver.vendors import BeforeAnswer, verify_sigv4
@@ -122,7 +122,8 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         text, _ = got
         ident = uuid.uuid4().hex[:26]
         done = {"id": ident, "model": model, "version": data.get("version", ""), "input": inputs, "status": "succeeded",
-                "output": re.findall(r"\S+\s*|\s+", text) or [""], "error": None, "logs": "",
+                "output": [images.image_url(model, inputs["prompt"], str(inputs.get("output_format") or "webp"))] if images.is_image_input(inputs)
+                else re.findall(r"\S+\s*|\s+", text) or [""], "error": None, "logs": "",
                 "metrics": {"input_token_count": sum(wire.count_tokens(m["content"]) for m in chat), "output_token_count": wire.count_tokens(text)},
                 "urls": {"get": f"https://api.replicate.com/v1/predictions/{ident}", "cancel": f"https://api.replicate.com/v1/predictions/{ident}/cancel"}}
         if request.headers.get("prefer", "").startswith("wait") and "queued" not in model:

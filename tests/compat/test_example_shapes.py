@@ -217,9 +217,9 @@ def test_a_grader_with_its_embedding_model_beside_it():
     assert rubric.value is None
 
 
-def test_an_image_or_audio_provider_of_a_chat_vendor_is_not_taken_for_a_chat_model():
-    errors = refused("prompts: ['{{prompt}}']\nproviders:\n  - id: hyperbolic:image:SDXL1.0-base\n    config: {width: 1024}\n")
-    assert errors == [f"{PATH}:3: unsupported: provider 'hyperbolic:image:SDXL1.0-base' is not a chat model (image); "
+def test_an_audio_provider_of_a_chat_vendor_is_not_taken_for_a_chat_model():  # image providers: test_providers_image.py
+    errors = refused("prompts: ['{{prompt}}']\nproviders:\n  - id: hyperbolic:audio:Melo-TTS\n    config: {voice: EN-US}\n")
+    assert errors == [f"{PATH}:3: unsupported: provider 'hyperbolic:audio:Melo-TTS' is not a chat model (audio); "
                       "prompt-review reviews text answers of chat models"]
 
 

@@ -216,9 +216,9 @@ def test_a_failed_or_non_text_prediction_is_a_case_error_naming_why():
         parse(spec, {"id": "abc", "status": "succeeded", "output": [{"url": "https://example.com/x.png"}]})
 
 
-def test_replicate_image_models_and_odd_model_names_are_refused():
-    _, errors = suite_of("  - replicate:image:black-forest-labs/flux-1.1-pro-ultra\n  - replicate:../../admin\n")
-    assert "is not a chat model (image)" in errors[0]
+def test_replicate_video_models_and_odd_model_names_are_refused():  # image models: tests/compat/test_providers_image.py
+    _, errors = suite_of("  - replicate:video:minimax/video-01\n  - replicate:../../admin\n")
+    assert "is not a chat model (video)" in errors[0]
     assert "a Replicate model is replicate:OWNER/NAME or replicate:OWNER/NAME:VERSION" in errors[1]
 
 

@@ -2,7 +2,9 @@
 beside text, JSON response formats, the responses API's items (function calls, reasoning summaries, web search,
 MCP calls); Claude's thinking and tool uses; Gemini's parts, thought text and blocked answers; Ollama's tool
 calls. The expected outputs in data/vendor_outputs.json were produced by promptfoo 0.121.20 itself
-(bench/answers_oracle.mjs serves each answer to its provider over loopback and records `output`)."""
+(bench/answers_oracle.mjs serves each answer to its provider over loopback and records `output`). The image
+cases (openai/xai/hyperbolic/google/replicate/fal `:image:` providers) also pin the requests promptfoo sends, the
+looks at a pending prediction or queued request, and the cost it reports (bench/image_oracle.mjs)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,13 @@ import pytest
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
 from bot.evals.providers_shapes import WireError, js_json
+from bot.evals.providers_config import VENDORS
+from bot.evals.providers_image_wire import Poll, image_answer, image_request
 from bot.evals.providers_wire import parse
 
-CASES = json.loads((Path(__file__).parent / "data" / "vendor_outputs.json").read_text())
+ALL = json.loads((Path(__file__).parent / "data" / "vendor_outputs.json").read_text())
+CASES = [c for c in ALL if "answers" not in c]
+IMAGE_CASES = [c for c in ALL if "answers" in c]
 
 
 def spec_of(provider: str, config: dict):
@@ -40,3 +46,36 @@ def test_the_output_is_the_one_promptfoo_makes_of_the_same_answer(case):
     else:  # an object: its JSON.stringify is the text checks read, and code gets the object
         assert parsed.structured and parsed.text == js_json(expected)
 
+
+
+@pytest.mark.parametrize("case", IMAGE_CASES, ids=[f"{i}-{c['provider'].rsplit(':', 1)[0]}" for i, c in enumerate(IMAGE_CASES)])
+def test_an_image_provider_sends_what_promptfoo_sends_and_outputs_what_it_outputs(case):
+    spec = spec_of(case["provider"], case["config"])
+    expected = case["promptfoo"]
+    sent = expected["requests"]
+    path, body = image_request(spec, case["prompt"])
+    base = VENDORS[spec.kind].default_base
+    assert (f"{base}{path}", body) == (f"https://{sent[0]['host']}{sent[0]['path']}", sent[0]["body"])
+    assert sent[0]["auth"] == {"key": "Key", "x-goog-api-key": "x-goog-api-key"}.get(VENDORS[spec.kind].auth, "Bearer")
+    fetched, looks = None, []
+    for answer in case["answers"]:
+        try:
+            result = image_answer(spec, answer["body"], case["prompt"], fetched)
+        except Poll as poll:
+            fetched = poll.path
+            looks.append(f"{base}{poll.path}")
+            continue
+        except WireError as exc:
+            assert "error" in expected, str(exc)
+            assert str(exc) == f"{spec.id}: {expected['error']}" or str(exc).startswith(f"{spec.id}: {expected['error'].split(':')[0]}")
+            break
+        assert "output" in expected
+        assert result.text == expected["output"]
+        if result.cost_usd is None:
+            assert "cost" not in expected  # promptfoo reports none either
+        else:
+            assert result.cost_usd == pytest.approx(expected["cost"])
+        break
+    else:
+        pytest.fail("no answer finished the call")
+    assert looks == [f"https://{r['host']}{r['path']}" for r in sent[1:]]  # the same looks, at the same vendor's host
