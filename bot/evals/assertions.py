@@ -16,6 +16,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
 from bot.evals import html_checks, markup, metrics, refusal, sql
+from bot.evals.classifier import classifier_score
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
 from bot.evals.scoring import Component, ScoringStopped, run_scoring
@@ -44,6 +45,8 @@ class Grader(Protocol):
                      prompt: str = "") -> tuple[bool, float, str]: ...
 
     async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool: ...
+
+    async def classification(self, grader: ProviderSpec, output: str) -> dict[str, float]: ...
 
 
 class Response(Protocol):
@@ -487,6 +490,10 @@ async def check_one(
         expected = a.value if isinstance(a.value, list) else [a.value]
         score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
         ok = score >= (0.75 if a.threshold is None else a.threshold)
+    elif kind == "classifier":
+        if grader is None or a.grader is None:  # bound when the suite was loaded (an error there without one)
+            raise RuntimeError("no classification grader configured")
+        ok, score = classifier_score(a.value, await grader.classification(a.grader, output), a.threshold)
     elif kind == "conversation-relevance":
         if grader is None:
             raise RuntimeError("no grader configured")
