@@ -6,6 +6,7 @@ at load time with their lines, and whole reviews against the scripted model serv
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -309,3 +310,28 @@ def test_a_model_still_loading_is_a_case_error_unless_the_grader_waits_for_it(se
     assert got["waits"] == (True, 1.0, None)
     passed, _, error = got["does not wait"]
     assert not passed and "loading-model" in (error or "")  # could not check: never a pass
+
+
+# ---- the bench suite (bench/suites/classifier): the verdicts promptfoo 0.121.20 gave on the same server ----------
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "suites" / "classifier"
+
+
+def bench_tree(url: str, with_pr: bool) -> MemoryTree:
+    files = {p.relative_to(BENCH).as_posix(): p.read_bytes() for p in BENCH.rglob("*") if p.is_file() and p.relative_to(BENCH).parts[0] != "pr"}
+    if with_pr:
+        files.update({p.relative_to(BENCH / "pr").as_posix(): p.read_bytes() for p in (BENCH / "pr").rglob("*") if p.is_file()})
+    return MemoryTree({k: v.replace(b"http://scripted-server.invalid", url.encode()) for k, v in files.items()})
+
+
+def test_bench_suite_fails_exactly_the_cases_promptfoo_fails_and_its_pr_regresses_what_an_insult_breaks(server):
+    # bench/vs_promptfoo.py --suite classifier: 16/16 verdicts agree on main and on the PR head, every score equal
+    failing = {"two insults are hate (fails)", "classifier without a threshold needs a score of 1 (fails)",
+               "an e-mail address fails not-classifier", "a SageMaker Hugging Face embedding container below the threshold (fails)"}
+    request = EvalRequest(base=bench_tree(server, False), head=bench_tree(server, True), suites=["promptfooconfig.yaml"], env=env_for(server))
+    report = asyncio.run(run_evals(request, NoCache()))
+    assert report.errors == ()
+    assert {c.description for c in report.cases() if not c.base.passed} == failing
+    regressed = {c.description for c in report.cases() if c.base.passed and not c.head.passed}
+    assert regressed == {"one insult stays under the hate threshold", "classifier without a value takes the highest label",
+                         "similar by sentence similarity", "similar to the closer of two values", "similar by a SageMaker embedding endpoint"}
