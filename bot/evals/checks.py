@@ -500,7 +500,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         return "value must be text or a list of criteria"
     if base == "classifier" and not isinstance(value, str):
         return "value must be the name of a label (text), or absent for the highest score of any label"
-    if base == "similar" and not isinstance(value, (str, list)):
-        return "value must be text or a list of texts"
+    if base == "similar" and (not isinstance(value, (str, list)) or value == []):
+        return "value must be text or a list of texts" + (" (promptfoo refuses an empty list)" if value == [] else "")
     return None
 

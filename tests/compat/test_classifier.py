@@ -325,13 +325,47 @@ def bench_tree(url: str, with_pr: bool) -> MemoryTree:
 
 
 def test_bench_suite_fails_exactly_the_cases_promptfoo_fails_and_its_pr_regresses_what_an_insult_breaks(server):
-    # bench/vs_promptfoo.py --suite classifier: 16/16 verdicts agree on main and on the PR head, every score equal
+    # bench/vs_promptfoo.py --suite classifier: 19/19 verdicts agree on main and on the PR head, every score equal
     failing = {"two insults are hate (fails)", "classifier without a threshold needs a score of 1 (fails)",
-               "an e-mail address fails not-classifier", "a SageMaker Hugging Face embedding container below the threshold (fails)"}
+               "an e-mail address fails not-classifier", "a SageMaker Hugging Face embedding container below the threshold (fails)",
+               "not-similar fails on the first value too similar"}
     request = EvalRequest(base=bench_tree(server, False), head=bench_tree(server, True), suites=["promptfooconfig.yaml"], env=env_for(server))
     report = asyncio.run(run_evals(request, NoCache()))
     assert report.errors == ()
     assert {c.description for c in report.cases() if not c.base.passed} == failing
+    first = next(c for c in report.cases() if c.description == "similar takes the first value that passes, not the closest")
+    assert first.base.score == pytest.approx(0.816497)  # promptfoo's score: the first passing value's, not the closest's (1.0)
     regressed = {c.description for c in report.cases() if c.base.passed and not c.head.passed}
     assert regressed == {"one insult stays under the hate threshold", "classifier without a value takes the highest label",
                          "similar by sentence similarity", "similar to the closer of two values", "similar by a SageMaker embedding endpoint"}
+
+
+# ---- similar over several values, and at its threshold, as promptfoo ----------------------------------------
+
+
+class Sims:
+    """A grader whose similarity to each expected text is given; it records what it was asked, in order."""
+
+    def __init__(self, sims: dict[str, float]):
+        self.sims, self.asked = sims, []
+
+    async def similarity(self, grader, expected, output):
+        self.asked.append(expected)
+        return self.sims[expected]
+
+
+@pytest.mark.parametrize("kind, sims, expected", [
+    ("similar", {"a": 0.9, "b": 0.95}, (True, 0.9, ["a"])),  # the first value that passes, with its own score
+    ("similar", {"a": 0.1, "b": 0.3}, (False, 0.3, ["a", "b"])),  # none passes: the highest
+    ("similar", {"a": 0.8 - 1e-17, "b": 0.0}, (True, 0.8 - 1e-17, ["a"])),  # a float's rounding below the threshold
+    ("not-similar", {"a": 0.1, "b": 0.3}, (True, 0.7, ["a", "b"])),  # all far enough: 1 - the highest similarity
+    ("not-similar", {"a": 0.9, "b": 0.95}, (False, pytest.approx(0.1), ["a"])),  # fails on the first too similar
+    ("not-similar", {"a": 0.8, "b": 0.0}, (True, pytest.approx(0.2), ["a", "b"])),  # at the threshold is not above it
+])
+def test_similar_over_several_values_scores_and_stops_as_promptfoo(kind, sims, expected):
+    from bot.evals.assertions import check_one
+    from bot.evals.suite import AssertionSpec
+
+    grader = Sims(sims)
+    ok, score = asyncio.run(check_one(AssertionSpec(kind, ["a", "b"], threshold=0.8), "output", grader, None))
+    assert (ok, score, grader.asked) == expected
