@@ -337,7 +337,8 @@ def test_bench_suite_fails_exactly_the_cases_promptfoo_fails_and_its_pr_regresse
     assert first.base.score == pytest.approx(0.816497)  # promptfoo's score: the first passing value's, not the closest's (1.0)
     regressed = {c.description for c in report.cases() if c.base.passed and not c.head.passed}
     assert regressed == {"one insult stays under the hate threshold", "classifier without a value takes the highest label",
-                         "similar by sentence similarity", "similar to the closer of two values", "similar by a SageMaker embedding endpoint"}
+                         "similar by sentence similarity", "similar to the closer of two values", "similar by a SageMaker embedding endpoint",
+                         "similar by a feature-extraction model's vectors"}
 
 
 # ---- similar over several values, and at its threshold, as promptfoo ----------------------------------------
