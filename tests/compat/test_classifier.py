@@ -124,6 +124,10 @@ def test_a_tests_own_chat_grader_replaces_default_tests_classifier_and_is_an_err
     ("  - vars: {text: a}\n    assert:\n      - type: classifier\n        provider:\n          id: huggingface:text-classification:m\n"
      "          config: {apiKey: hf_secret}\n",
      "9: refused: apiKey: credentials come from the environment only"),
+    ("  - vars: {text: a}\n    assert:\n      - type: similar\n        provider: huggingface:sentence-similarity:m\n",
+     "6: similar: needs a value"),
+    ("  - vars: {text: a}\n    assert:\n      - type: similar\n        value: []\n        provider: huggingface:sentence-similarity:m\n",
+     "7: similar: value must be text or a list of texts (promptfoo refuses an empty list)"),
     ("  - vars: {text: a}\n    assert:\n      - type: similar\n        value: b\n        provider:\n          id: sagemaker:embedding:emb\n"
      "          config: {responseFormat: {path: 'json.data.map(x => x)'}}\n",
      "10: refused: responseFormat.path: executes code from the PR"),
@@ -370,3 +374,28 @@ def test_similar_over_several_values_scores_and_stops_as_promptfoo(kind, sims, e
     grader = Sims(sims)
     ok, score = asyncio.run(check_one(AssertionSpec(kind, ["a", "b"], threshold=0.8), "output", grader, None))
     assert (ok, score, grader.asked) == expected
+
+
+def test_a_suites_own_grader_endpoint_must_pass_the_url_policy_and_never_gets_the_operators_token(server):
+    def classify_at(endpoint: str, env: dict[str, str]):
+        spec = grader_of(REPLY + "tests:\n  - vars: {text: a}\n    assert:\n      - type: classifier\n        provider:\n"
+                                 f"          id: huggingface:text-classification:m\n          config: {{apiEndpoint: '{endpoint}'}}\n")
+
+        async def go():
+            async with httpx.AsyncClient() as client:
+                caller = Caller.for_run(client, env, EvalsConfig(timeout_s=10), Meter(Budget()))
+                try:
+                    return await caller.classify(spec, "hello")
+                except ProviderError as exc:
+                    return exc
+
+        return asyncio.run(go())
+
+    refused = classify_at("http://127.0.0.1:9/hf/m", env_for(server))  # not under HUGGINGFACE_BASE_URL, not allowlisted
+    assert isinstance(refused, ProviderError) and refused.kind is CheckError.URL_REFUSED and "config.apiEndpoint" in str(refused)
+    operator = server.replace("127.0.0.1", "localhost")  # another origin: the operator's server, not the suite's
+    allowed = {**env_for(server), "HUGGINGFACE_BASE_URL": f"{operator}/hf", "PROMPT_REVIEW_ALLOWED_MODEL_URLS": server,
+               "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}
+    keyless = classify_at(f"{server}/hf/m", allowed)  # allowlisted, but not the operator's origin: sent without HF_TOKEN
+    assert isinstance(keyless, ProviderError) and keyless.kind is CheckError.MISSING_CREDENTIALS
+    assert classify_at(f"{server}/hf/m", env_for(server)) == {"POSITIVE": 0.98, "NEGATIVE": 0.02}  # under the operator's base
