@@ -389,9 +389,9 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
         grader = emb if base == "similar" and emb is not None else grader
         embedder = emb if base == "answer-relevance" else None
         if base == "classifier":
-            grader = graders.classification
-            if grader is None and (graders.text or graders.embedding):
-                errors.add(located, where + ("provider",), f"{kind}: " + not_classifier((graders.text or graders.embedding).id))  # type: ignore[union-attr]
+            grader, named = graders.classification, graders.text or graders.embedding
+            if grader is None and named is not None:
+                errors.add(located, where + ("provider",), f"{kind}: " + not_classifier(named.id))
                 ok = False
     rubric = None
     if raw.get("rubricPrompt") is not None:

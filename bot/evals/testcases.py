@@ -20,8 +20,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, not_classifier, parse_grader,
-    rubric_prompt,
-    transform_code,
+    rubric_prompt, transform_code,
 )
 from bot.evals.scoring import scoring_code
 from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
