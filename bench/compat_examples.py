@@ -15,7 +15,7 @@ counted once, under the first class of its errors in this order:
   rule, not a gap to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
 - by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,
-  vendor moderation, classifiers);
+  vendor moderation);
 - multimodal: content parts or binary var files prompt-review does not send (PDF var files, parts in
   another vendor's form than the API's, Adaline image URLs, parts to a text-only provider, audio-only answers);
 - invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks);
@@ -48,7 +48,7 @@ _RULES = (
              r"|a Python provider runs in the sandbox with the standard library only"),
     ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
-                  r"|classifier assertions|suite-level env|credentials come from the environment|templated headers"
+                  r"|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
     ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"

@@ -49,6 +49,7 @@ def scripted_env(url: str) -> dict[str, str]:
         env[vendor.base_env] = f"{url}/v1" if name in _UNDER_V1 or compatible else f"{url}/fal" if name == "fal" else url
         for key in vendor.key_env[:1]:
             env[key] = KEY
+    env["HUGGINGFACE_BASE_URL"] = f"{url}/hf"  # the scripted server's Inference API (its models under /hf/MODEL)
     return env
 
 

@@ -70,7 +70,17 @@ SUITES = (
     BenchSuite("callbacks", ROOT / "bench/suites/callbacks", "promptfooconfig.yaml", ROOT / "bench/suites/callbacks/pr", ("pr",)),
     # a Bedrock knowledge base (RetrieveAndGenerate) and contextTransform reading its citations on the context-* types
     BenchSuite("rag", ROOT / "bench/suites/rag", "promptfooconfig.yaml", ROOT / "bench/suites/rag/pr", ("pr",)),
+    # classifier / not-classifier (Hugging Face text- and token-classification graders) and similar by a sentence-similarity
+    # model; the graders' apiEndpoint names SERVER_PLACEHOLDER, replaced by the scripted server's address for both tools
+    BenchSuite("classifier", ROOT / "bench/suites/classifier", "promptfooconfig.yaml", ROOT / "bench/suites/classifier/pr", ("pr",)),
 )
+# a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
+SERVER_PLACEHOLDER = b"http://scripted-server.invalid"
+BENCH_AWS = {"AWS_ACCESS_KEY_ID": "AKIDBENCH", "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_REGION": "us-west-2"}  # signs; nothing checks it
+
+
+def on_server(files: dict[str, bytes], url: str) -> dict[str, bytes]:
+    return {path: data.replace(SERVER_PLACEHOLDER, url.encode()) for path, data in files.items()}
 
 
 def tree_files(s: BenchSuite, with_pr: bool) -> dict[str, bytes]:
@@ -118,7 +128,9 @@ class Server:
 def run_ours(server: Server, s: BenchSuite, base: dict[str, bytes], head: dict[str, bytes], cache: ResultCache, concurrency: int) -> tuple[EvalReport, float, int]:
     config = EvalsConfig(concurrency=concurrency, budget=Budget(max_calls=100_000, max_usd=1000.0))
     env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
-           "BEDROCK_AGENT_RUNTIME_BASE_URL": server.url, "AWS_BEARER_TOKEN_BEDROCK": "bench"}
+           "BEDROCK_AGENT_RUNTIME_BASE_URL": server.url, "AWS_BEARER_TOKEN_BEDROCK": "bench",
+           "HUGGINGFACE_BASE_URL": f"{server.url}/hf",  # the operator's Hugging Face base: a suite's apiEndpoint under it is trusted
+           "SAGEMAKER_BASE_URL": server.url, **BENCH_AWS}
     request = EvalRequest(base=MemoryTree(base), head=MemoryTree(head), config=config, suites=[s.suite], env=env)
     server.reset()
     started = time.monotonic()
@@ -174,8 +186,8 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             # bearer header replaces the signature; the SDK still wants credentials to sign with first)
             "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": server.url,
             "AWS_BEARER_TOKEN_BEDROCK": "bench",
-            "AWS_ACCESS_KEY_ID": "AKIDBENCH",
-            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,  # the AWS SDK's endpoint for SageMaker's runtime
+            **BENCH_AWS,
         }
         cmd = [str(binary), "eval", "-c", str(Path(tmp) / suite), "--max-concurrency", str(concurrency), "--no-cache",
                "--no-table", "--no-progress-bar", "--no-write", "-o", str(out)]
@@ -268,7 +280,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="pf-home-") as home:
             for s in suites:
-                base, head = tree_files(s, False), tree_files(s, True)
+                base, head = on_server(tree_files(s, False), server.url), on_server(tree_files(s, True), server.url)
                 cache = MemoryCache()  # the service's result cache; a full run on main fills it
                 report, our_wall, our_calls = run_ours(server, s, {}, base, cache, args.concurrency)
                 data, pf_wall, pf_calls = run_promptfoo(binary, server, base, s.suite, args.concurrency, Path(home))

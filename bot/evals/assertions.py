@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
 from bot.evals import html_checks, markup, metrics, refusal, sql
+from bot.evals.classifier import classifier_score
 from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
@@ -45,6 +47,8 @@ class Grader(Protocol):
                      prompt: str = "") -> tuple[bool, float, str]: ...
 
     async def relevant(self, grader: ProviderSpec | None, window: list[tuple[str, str]]) -> bool: ...
+
+    async def classification(self, grader: ProviderSpec, output: str) -> dict[str, float]: ...
 
 
 class Response(Protocol):
@@ -505,8 +509,11 @@ async def check_one(
         if grader is None:
             raise RuntimeError("no grader configured")
         expected = a.value if isinstance(a.value, list) else [a.value]
-        score = max([await grader.similarity(a.grader or default_grader, str(e), output) for e in expected])
-        ok = score >= (0.75 if a.threshold is None else a.threshold)
+        return await _similar(a, [str(e) for e in expected], lambda e: grader.similarity(a.grader or default_grader, e, output))
+    elif kind == "classifier":
+        if grader is None or a.grader is None:  # bound when the suite was loaded (an error there without one)
+            raise RuntimeError("no classification grader configured")
+        ok, score = classifier_score(a.value, await grader.classification(a.grader, output), a.threshold)
     elif kind == "conversation-relevance":
         if grader is None:
             raise RuntimeError("no grader configured")
@@ -545,6 +552,31 @@ async def check_one(
     if a.negated:
         return (not ok), 1.0 - score
     return ok, score
+
+
+EPSILON = 2.220446049250313e-16  # JavaScript's Number.EPSILON: promptfoo's allowance for a float's rounding
+
+
+async def _similar(a: AssertionSpec, expected: list[str], similarity: Callable[[str], Awaitable[float]]) -> tuple[bool, float]:
+    """promptfoo's `similar` over one value or several, in order: a similarity reaching the threshold passes
+    with its own score (the first that does; none: fails with the highest); `not-similar` fails on the first
+    value too similar (score 1 − similarity), else passes with 1 − the highest similarity."""
+    limit = 0.75 if a.threshold is None else float(a.threshold)
+    if not a.negated:
+        best = -math.inf
+        for text in expected:
+            score = await similarity(text)
+            if score >= limit - EPSILON:
+                return True, score
+            best = max(best, score)
+        return False, best
+    closest = math.inf
+    for text in expected:
+        score = await similarity(text)
+        if not score <= limit + EPSILON:
+            return False, 1.0 - score
+        closest = min(closest, 1.0 - score)
+    return True, closest
 
 
 async def score_output(

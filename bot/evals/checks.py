@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 
@@ -16,6 +16,7 @@ from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
 from bot.evals import markup, metrics, sql
+from bot.evals.classifier import CLASSIFY_APIS, EMBED_APIS, is_task_id
 from bot.evals.context_transform import CONTEXT_TYPES
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
@@ -36,6 +37,7 @@ TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call"
 MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
     "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "conversation-relevance",
+    "classifier",  # graded by a classification model (options.provider: huggingface:text-/token-classification)
 }
 # vars a model-graded type reads (promptfoo's names); missing ones are an error at load time
 GRADER_INPUTS = {  # (required, optional)
@@ -57,7 +59,6 @@ RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sand
 NOT_PART = {
     "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
     "moderation": "vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review",
-    "classifier": "classifier assertions call a Hugging Face model; not part of prompt-review",
     "perplexity": "perplexity needs token log-probabilities, which prompt-review does not request",
     "perplexity-score": "perplexity needs token log-probabilities, which prompt-review does not request",
     "pi": "pi scorer assertions call Pi Labs' service; not part of prompt-review",
@@ -142,27 +143,51 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def parse_grader(value: Any, located, where: Path, errors) -> tuple[ProviderSpec | None, ProviderSpec | None]:
-    """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …})."""
+class Graders(NamedTuple):
+    """options.provider read per grading type, as promptfoo picks a grader for each: `text` for the
+    model-graded types, `embedding` for `similar` (and answer-relevance's vectors), `classification`
+    for `classifier`."""
+
+    text: ProviderSpec | None = None
+    embedding: ProviderSpec | None = None
+    classification: ProviderSpec | None = None
+
+
+def parse_grader(value: Any, located, where: Path, errors) -> Graders:
+    """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …, classification: …})."""
     if isinstance(value, dict) and "id" not in value and value and set(value) <= {"config", "label"}:
         errors.add(located, where, "a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
                                    "name no model (promptfoo 0.121 ends every graded case with \"Invalid provider definition\" on it)")
-        return None, None
+        return Graders()
     if isinstance(value, dict) and "id" in value and "embedding" in value:  # a grader, and its embedding model beside it
         text_spec = parse_provider({k: v for k, v in value.items() if k != "embedding"}, located, where, errors)
         emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True)
-        return text_spec, emb
+        return Graders(text_spec, emb)
     if isinstance(value, dict) and value and "id" not in value and set(value) <= GRADER_MAP_KEYS:
         text = parse_provider(value["text"], located, where + ("text",), errors) if "text" in value else None
         emb = parse_provider(value["embedding"], located, where + ("embedding",), errors, embedding=True) if "embedding" in value else None
-        for key in set(value) - {"text", "embedding"}:
-            errors.add(located, where + (key,), f"unsupported: a {key} grader is not part of prompt-review (vendor {key} APIs)")
-        return text, emb
+        classification = None
+        if "classification" in value:
+            classification = parse_provider(value["classification"], located, where + ("classification",), errors, embedding=True)
+            if classification is not None and classification.option("api") not in CLASSIFY_APIS:
+                errors.add(located, where + ("classification",), not_classifier(classification.id))
+                classification = None
+        if "moderation" in value:
+            errors.add(located, where + ("moderation",), "unsupported: a moderation grader is not part of prompt-review (vendor moderation APIs)")
+        return Graders(text, emb, classification)
     pid = value if isinstance(value, str) else value.get("id") if isinstance(value, dict) else None
-    spec = parse_provider(value, located, where, errors, embedding=isinstance(pid, str) and "embedding" in pid)
-    if spec is not None and spec.option("api") == "embedding":
-        return None, spec
-    return spec, None
+    embedding = isinstance(pid, str) and ("embedding" in pid or is_task_id(pid))
+    spec = parse_provider(value, located, where, errors, embedding=embedding)
+    if spec is not None and spec.option("api") in CLASSIFY_APIS:
+        return Graders(classification=spec)
+    if spec is not None and spec.option("api") in EMBED_APIS:
+        return Graders(embedding=spec)
+    return Graders(text=spec)
+
+
+def not_classifier(pid: str) -> str:
+    return (f"provider {pid!r} is not a classification provider: a classifier's grader is huggingface:text-classification:MODEL "
+            "or huggingface:token-classification:MODEL (promptfoo refuses any other)")
 
 
 _RUBRIC_VARS = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
@@ -372,9 +397,15 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
     grader: ProviderSpec | None = None
     embedder: ProviderSpec | None = None
     if raw.get("provider") is not None:
-        grader, emb = parse_grader(raw["provider"], located, where + ("provider",), errors)
+        graders = parse_grader(raw["provider"], located, where + ("provider",), errors)
+        grader, emb = graders.text, graders.embedding
         grader = emb if base == "similar" and emb is not None else grader
         embedder = emb if base == "answer-relevance" else None
+        if base == "classifier":
+            grader, named = graders.classification, graders.text or graders.embedding
+            if grader is None and named is not None:
+                errors.add(located, where + ("provider",), f"{kind}: " + not_classifier(named.id))
+                ok = False
     rubric = None
     if raw.get("rubricPrompt") is not None:
         rubric = rubric_prompt(raw["rubricPrompt"], located, where + ("rubricPrompt",), errors, tree, base_dir)
@@ -481,7 +512,9 @@ def _value_problem(base: str, value: Any) -> str | None:
         return "value must be text"
     if base == "g-eval" and not isinstance(value, (str, list)):
         return "value must be text or a list of criteria"
-    if base == "similar" and not isinstance(value, (str, list)):
-        return "value must be text or a list of texts"
+    if base == "classifier" and not isinstance(value, str):
+        return "value must be the name of a label (text), or absent for the highest score of any label"
+    if base == "similar" and (not isinstance(value, (str, list)) or value == []):
+        return "value must be text or a list of texts" + (" (promptfoo refuses an empty list)" if value == [] else "")
     return None
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.parts import Parts, leaves, replace_leaves
 from bot.evals import graded_steps
 from bot.evals.assertions import cosine, json_candidates
+from bot.evals.classifier import EMBED_APIS, SIMILARITY_API
 from bot.evals.providers import Caller, ProviderError
 from bot.evals.suite import FACTUALITY_CATEGORIES, STEPPED_GRADED, AssertionSpec, ProviderSpec
 
@@ -176,7 +177,7 @@ class ModelGrader:
     @staticmethod
     def _embedder(grader: ProviderSpec | None) -> ProviderSpec:
         """The grader when it is an embedding model, else the default embedder (at the grader's base URL)."""
-        embeds = grader is not None and ("embedding" in grader.model or grader.option("api") == "embedding")
+        embeds = grader is not None and ("embedding" in grader.model or grader.option("api") in EMBED_APIS)
         spec = grader if embeds and grader is not None else DEFAULT_EMBEDDER
         if grader is not None and spec is DEFAULT_EMBEDDER and grader.base_url:
             spec = ProviderSpec(DEFAULT_EMBEDDER.id, "openai", DEFAULT_EMBEDDER.model, base_url=grader.base_url)
@@ -208,6 +209,12 @@ class ModelGrader:
 
     async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float:
         spec = self._embedder(grader)
+        if spec.option("api") == SIMILARITY_API:  # the model scores the pair itself (promptfoo's callSimilarityApi)
+            return await self.caller.similarity(spec, expected, output)
         a = await self.caller.embed(spec, expected)
         b = await self.caller.embed(spec, output)
         return cosine(a, b)
+
+    async def classification(self, grader: ProviderSpec, output: str) -> dict[str, float]:
+        """`classifier`: the labels and scores the classification model gives the output."""
+        return await self.caller.classify(grader, output)

@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop
 from bot.core import safejson
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
+from bot.evals import classifier
 from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
@@ -814,7 +815,7 @@ class Caller:
             path, body = embedding_request(spec, text)
         except wire.WireError as exc:
             raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
-        data = await self._post(spec, await self._endpoint(spec, path), body)
+        data = await self._post(spec, await self._endpoint(spec, path), body, expect_json=VENDORS[spec.kind].wire not in LIST_ANSWERS)
         try:
             vector, tokens = embedding_answer(spec, data)
         except wire.WireError as exc:
@@ -822,6 +823,28 @@ class Caller:
         if tokens is not None:
             self.meter.record(spec, spec.model, tokens, 0)
         return vector
+
+
+    async def classify(self, spec: ProviderSpec, text: str) -> dict[str, float]:
+        """A Hugging Face classification model's labels and scores for `text` (bot.evals.classifier)."""
+        try:
+            path, body = classifier.classification_request(spec, text)
+            data = await self._post(spec, await self._endpoint(spec, path), body, expect_json=False)
+            return classifier.classification_answer(spec, data)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+
+    async def similarity(self, spec: ProviderSpec, expected: str, output: str) -> float:
+        """A Hugging Face sentence-similarity model's score of `output` against `expected` (its source sentence)."""
+        try:
+            path, body = classifier.similarity_request(spec, expected, output)
+            data = await self._post(spec, await self._endpoint(spec, path), body, expect_json=False)
+            return classifier.similarity_answer(data)
+        except wire.WireError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+
+
+LIST_ANSWERS = ("huggingface", "sagemaker")  # wires whose answers may be JSON lists, not objects
 
 
 async def _read(resp: httpx.Response, limit: int, too_large: str | None) -> bytes:

@@ -77,7 +77,7 @@ VENDORS: dict[str, Vendor] = {
                         "https://api.replicate.com/v1"),
     # Databricks serving endpoints speak chat completions at WORKSPACE/serving-endpoints (see Caller._operator_base)
     "databricks": Vendor("databricks", "openai", ("DATABRICKS_TOKEN",), "DATABRICKS_WORKSPACE_URL", None),
-    "huggingface": Vendor("huggingface", "huggingface", ("HF_API_TOKEN", "HF_TOKEN"), "HUGGINGFACE_BASE_URL",
+    "huggingface": Vendor("huggingface", "huggingface", ("HF_TOKEN", "HF_API_TOKEN"), "HUGGINGFACE_BASE_URL",  # promptfoo reads HF_TOKEN first
                           "https://router.huggingface.co/hf-inference/models"),
     "llama": Vendor("llama", "llamacpp", (), "LLAMA_BASE_URL", None, "none"),  # a llama.cpp server (promptfoo's `llama`)
     # Docker Model Runner and a self-hosted Helicone AI Gateway: chat completions under the operator's server

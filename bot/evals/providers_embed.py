@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from bot.evals import classifier
 from bot.evals.providers_config import VENDORS
 from bot.evals.providers_shapes import WireError, count, mapping, segment, vertex_place
 from bot.evals.suite import ProviderSpec
@@ -18,6 +19,10 @@ API_VERSION_AZURE = "2024-10-21"
 def embedding_request(spec: ProviderSpec, text: str) -> tuple[str, dict[str, Any]]:
     """(path under the base URL, JSON body); WireError for a vendor without embeddings or a bad name."""
     wire = VENDORS[spec.kind].wire
+    if wire == "huggingface" and spec.option("api") == "feature-extraction":
+        return classifier.feature_request(spec, text)
+    if wire == "sagemaker" and spec.option("api") == "embedding":
+        return classifier.sagemaker_embedding_request(spec, text)
     if wire == "gemini":
         return f"/v1beta/models/{segment(spec.model)}:embedContent", {"content": {"parts": [{"text": text}]}}
     if wire == "vertex":  # the publisher model's predict, as promptfoo calls it
@@ -30,17 +35,24 @@ def embedding_request(spec: ProviderSpec, text: str) -> tuple[str, dict[str, Any
     if wire == "cohere":
         return "/v1/embed", {"model": spec.model, "texts": [text], "input_type": "classification", "truncate": "NONE"}
     if wire != "openai":
-        raise WireError("embeddings need an OpenAI-compatible, Gemini, Vertex, Cohere or Bedrock provider")
+        raise WireError("embeddings need an OpenAI-compatible, Gemini, Vertex, Cohere, Bedrock, SageMaker embedding or Hugging Face "
+                        "feature-extraction provider")
     if spec.kind == "azure":
         version = str(spec.option("apiVersion") or API_VERSION_AZURE)
         return f"/openai/deployments/{segment(spec.model)}/embeddings?api-version={quote(version, safe='')}", {"model": spec.model, "input": text}
     return "/embeddings", {"model": spec.model, "input": text}
 
 
-def embedding_answer(spec: ProviderSpec, data: dict[str, Any]) -> tuple[list[float], int | None]:
+def embedding_answer(spec: ProviderSpec, data: Any) -> tuple[list[float], int | None]:
     """(the vector, input tokens the vendor reported, None when it reports none); WireError naming the
     missing field."""
     wire = VENDORS[spec.kind].wire
+    if wire == "huggingface":
+        return classifier.feature_answer(data), None
+    if wire == "sagemaker":
+        return classifier.sagemaker_embedding_answer(spec, data), None
+    if not isinstance(data, dict):
+        raise WireError("unexpected answer shape (not a JSON object)")
     tokens: int | None
     path: tuple[str | int, ...]
     if wire == "gemini":

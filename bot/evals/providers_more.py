@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.evals.classifier import HF_TASKS, hf_task_config, task_kind
 from bot.evals.providers_adaline import adaline_chat_params
 from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
 from bot.evals.providers_image import IMAGE, image_config, image_kind, openai_image_problem
@@ -51,7 +52,7 @@ class Reading:
                 self.params = [(k, v) for k, v in self.params if k != "model"]
             if kind == "openai" and (problem := openai_image_problem(self.model, config)):
                 self.problems.append(f"provider {pid!r}: {problem} (promptfoo answers every case with this error)")
-        if kind == "sagemaker" and self.opts.get("modelType") is None:
+        if kind == "sagemaker" and self.opts.get("modelType") is None and self.opts.get("api") != "embedding":
             self.problems.append(f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "
                                  f"sagemaker:TYPE:ENDPOINT ({', '.join(SAGEMAKER_TYPES)}); promptfoo refuses it too")
 
@@ -66,6 +67,8 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
         return kb
     if not embedding and (image := image_kind(pid, head, rest)) is not None:  # openai:image, replicate:image, fal:image, …
         return image
+    if (task := task_kind(pid, head, rest, embedding)) is not None:  # graders that are not chat models
+        return task
     if head == "voyage":
         model = ":".join(rest[1:]) if rest and rest[0] in ("embedding", "embeddings") else ":".join(rest)
         if embedding and model:
@@ -89,8 +92,6 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
         return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews text answers "
                 "(huggingface:text-generation:MODEL)")
     if head == "sagemaker":
-        if rest and rest[0] in ("embedding", "embeddings"):
-            return f"unsupported: provider {pid!r} is not a chat model (embedding); SageMaker embedding endpoints are not part of prompt-review"
         if len(rest) >= 2 and rest[0] and rest[1]:
             if rest[0] not in SAGEMAKER_TYPES:
                 return (f"provider {pid!r}: model type {rest[0]!r} is not one of SageMaker's ({', '.join(SAGEMAKER_TYPES)}); "
@@ -152,6 +153,10 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         return watsonx_problem(key, value) or ""
     if kind == "llama" and key == "baseUrl":
         return ""  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
+    if kind == "huggingface" and key != "apiEndpoint" and reading.opts.get("api") in HF_TASKS:
+        from bot.evals.providers_config import INERT_CONFIG  # the table that imports this module
+
+        return None if key in INERT_CONFIG else hf_task_config(reading.opts["api"], key, value, reading.opts) or ""
     if kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL
         if not isinstance(value, str) or not value.startswith(_URL):
             return "apiEndpoint must be an http(s) URL"

@@ -316,6 +316,10 @@ class TestSpec:
     # assertScoringFunction (the test's, else defaultTest's): gets the named scores and assertion results and gives
     # the test's verdict (bot.evals.scoring), run in the sandbox under the code gate
     scoring: Code | None = None
+    # options.provider's classification grader (huggingface:text-/token-classification), bound into `classifier`
+    # assertions by load_tests; sets_grader: the test (not only defaultTest) gave options.provider
+    classifier: ProviderSpec | None = None
+    sets_grader: bool = False
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

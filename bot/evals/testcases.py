@@ -12,21 +12,21 @@ import math
 import posixpath
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import (
-    CODE_TYPES, GRADER_INPUTS, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, parse_grader, rubric_prompt,
-    transform_code,
+    CODE_TYPES, GRADER_INPUTS, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, not_classifier, parse_grader,
+    rubric_prompt, transform_code,
 )
 from bot.evals.scoring import scoring_code
 from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
-from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, TestSpec
+from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec, TestSpec
 from bot.evals.suite_models import FactualityScores, Scenario, TestEntry
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
@@ -109,10 +109,14 @@ def load_tests(
             break
         grader = spec.grader or (dflt.grader if dflt else None)
         embedder = spec.embedder or (dflt.embedder if dflt else None)
+        # promptfoo merges options key by key: the test's options.provider replaces defaultTest's as a whole
+        chooser = spec if spec.sets_grader or dflt is None else dflt
+        named = chooser.grader or chooser.embedder
+        classifier = Classifying(chooser.classifier, named.id if named is not None else None)
         rubric = spec.rubric_prompt if spec.rubric_prompt is not None else (dflt.rubric_prompt if dflt else None)
         for combo in (_expand_vars(vars_) if expand_lists is not False else [vars_]):
             inherited = dflt.asserts if dflt and default_asserts is not False else ()
-            asserts = _bind_grading(inherited + spec.asserts, combo, embedder, rubric, errors, src, where, factuality)
+            asserts = _bind_grading(inherited + spec.asserts, combo, embedder, rubric, errors, src, where, factuality, classifier)
             out.append(
                 TestSpec(
                     index=len(out),
@@ -136,6 +140,7 @@ def load_tests(
                     transform=spec.transform or (dflt.transform if dflt else None),
                     transform_vars=spec.transform_vars or (dflt.transform_vars if dflt else None),
                     scoring=spec.scoring or (dflt.scoring if dflt else None),
+                    classifier=classifier.grader, sets_grader=chooser.sets_grader,
                     store_output_as=spec.store_output_as,
                     providers=spec.providers if spec.providers is not None else (dflt.providers if dflt else None),
                     prompts=spec.prompts if spec.prompts is not None else (dflt.prompts if dflt else None),
@@ -146,12 +151,30 @@ def load_tests(
     return out
 
 
-def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuality=None) -> tuple[AssertionSpec, ...]:
+class Classifying(NamedTuple):
+    """The classification grader a test's options.provider gives `classifier`, and the id of the grader it
+    names instead when it names no classification model (for the message)."""
+
+    grader: ProviderSpec | None
+    other: str | None
+
+
+def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuality=None,
+                  classifier: Classifying = Classifying(None, None)) -> tuple[AssertionSpec, ...]:
     """Model-graded assertions get what the test decides for them: the embedding grader (`similar`),
-    the rubricPrompt, the factuality category scores, and the vars they read (query, context)."""
+    the classification grader (`classifier`), the rubricPrompt, the factuality category scores, and the vars
+    they read (query, context)."""
     out = []
     for a in asserts:
         base = a.base_type
+        if base == "classifier" and a.grader is None:
+            message = f"{a.type} (line {a.line}): " + (not_classifier(classifier.other) if classifier.other else
+                      "needs a classification grader: set options.provider (of the test or defaultTest) or the assertion's "
+                      "provider to huggingface:text-classification:MODEL or huggingface:token-classification:MODEL "
+                      "(promptfoo has no default one and errors on every such case)")
+            if classifier.grader is None and all(message not in str(e) for e in errors.errors):  # once, not per var combination
+                errors.add(src, where, message)
+            a = replace(a, grader=classifier.grader)
         if base in ("factuality", "model-graded-factuality") and factuality:
             a = replace(a, factuality=factuality)
         if base == "similar" and a.grader is None and embedder is not None:
@@ -448,14 +471,16 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
             asserts.append(spec)
     threshold = entry.threshold
     metadata = entry.metadata or {}
-    grader = embedder = None
+    grader = embedder = classifier = None
+    sets_grader = False
     rubric: str | None = None
     transform = transform_vars = None
     store_as: str | None = None
     for key, value in (entry.options.given() if entry.options else {}).items():
         at = where + ("options", key)
         if key == "provider":
-            grader, embedder = parse_grader(value, located, at, errors)
+            grader, embedder, classifier = parse_grader(value, located, at, errors)
+            sets_grader = True
         elif key == "rubricPrompt":
             rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
         elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
@@ -481,7 +506,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                     factuality=_factuality_scores(options.factuality) if options and options.factuality else None,
                     expand_lists=None if options is None or options.disableVarExpansion is None else not options.disableVarExpansion,
                     default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts,
-                    scoring=scoring)
+                    scoring=scoring, classifier=classifier, sets_grader=sets_grader)
 
 
 def _factuality_scores(scores: FactualityScores) -> tuple[tuple[str, float], ...]:

@@ -1,6 +1,6 @@
-"""Cohere's chat (v1) and embed APIs, Replicate's predictions API, SageMaker's InvokeEndpoint, Databricks
-serving endpoints, Docker Model Runner, a Helicone gateway, OpenAI-format embeddings, Hugging Face text
-generation and a llama.cpp server's /completion on the scripted model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
+"""Cohere's chat (v1) and embed APIs, Replicate's predictions API, SageMaker's InvokeEndpoint (text and
+embeddings), Databricks serving endpoints, Docker Model Runner, a Helicone gateway, OpenAI-format embeddings,
+Hugging Face text generation (its other tasks: bot.modelserver.classify) and a llama.cpp server's /completion on the scripted model server (a TEST DOUBLE). Answers come from the same rules as every other endpoint. Replicate: a request with
 `Prefer: wait=N` gets the finished prediction, one without it (or for a model whose name contains
 "queued") gets a `starting` prediction to be looked up at GET /v1/predictions/{id}, as the real API does.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from bot.modelserver import images, wire
+from bot.modelserver import classify, images, wire
 from bot.modelserver.control import ServerState
 from bot.modelserver.rules import answer
 from bot.modelserver.vendors import BeforeAnswer, verify_sigv4
@@ -160,6 +160,9 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if api_key is not None and (problem := verify_sigv4(request, raw, "sagemaker")):
             return JSONResponse({"message": f"The request signature we calculated does not match: {problem}"}, status_code=403)
         data = json.loads(raw or b"null")
+        if (embedded := classify.sagemaker_embedding(data)) is not None:
+            state.record("sagemaker.embedding", endpoint, [{"role": "user", "content": embedded[0]}])
+            return JSONResponse(embedded[1])
         params: dict[str, Any] = {}
         if isinstance(data, list):  # a custom endpoint given the chat itself
             chat = [m for m in data if isinstance(m, dict)]
@@ -248,6 +251,8 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         data = await body_of(request)
         if isinstance(data, Response):
             return data
+        if (task := classify.hf_task(data)) is not None:
+            return hf_task_answer(task, model, data)
         parameters: dict[str, Any] = data["parameters"] if isinstance(data.get("parameters"), dict) else {}
         if not isinstance(data.get("inputs"), str):
             return JSONResponse({"error": "inputs must be text"}, status_code=400)
@@ -256,6 +261,26 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             return got
         text = got[0] if parameters.get("return_full_text") is False else data["inputs"] + got[0]
         return JSONResponse([{"generated_text": text}])
+
+    def hf_task_answer(task: str, model: str, data: dict[str, Any]) -> Response:
+        """The classification, similarity and feature-extraction tasks (bot.modelserver.classify)."""
+        if (busy := classify.loading(model, data)) is not None:
+            return JSONResponse(busy, status_code=503)
+        inputs = data.get("inputs")
+        if task == "sentence-similarity" and isinstance(inputs, dict):
+            source, sentences = inputs.get("source_sentence"), inputs.get("sentences")
+            if not isinstance(source, str) or not isinstance(sentences, list) or not all(isinstance(x, str) for x in sentences):
+                return JSONResponse({"error": "inputs must have source_sentence and sentences"}, status_code=400)
+            state.record(f"huggingface.{task}", model, [{"role": "user", "content": t} for t in (source, *sentences)])
+            return JSONResponse(classify.sentence_similarity(source, sentences))
+        if not isinstance(inputs, str):
+            return JSONResponse({"error": "inputs must be text"}, status_code=400)
+        state.record(f"huggingface.{task}", model, [{"role": "user", "content": inputs}])
+        if task == "text-classification":
+            return JSONResponse(classify.text_classification(model, inputs))
+        if task == "token-classification":
+            return JSONResponse(classify.token_classification(inputs))
+        return JSONResponse(bag_of_words(inputs))
 
     @app.post("/completion")
     async def llamacpp(request: Request) -> Response:
