@@ -23,7 +23,8 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
 from bot.evals.generators import NOT_DECIDED, LoadCode, spread_call
-from bot.evals.providers_config import INERT_CONFIG, PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
+from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
+from bot.evals.providers_shapes import INERT_CONFIG
 from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
-from bot.evals.providers_shapes import json_path
+from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
@@ -143,10 +143,6 @@ PASSTHROUGH = {
     "fal": set(),  # image generation only: bot.evals.providers_image
     "code": set(),  # every config key is the provider's own (passed to its constructor): see parse_provider
 }
-# Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
-INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType",
-                "stream",  # promptfoo assembles a streamed answer into the same text; prompt-review asks for it whole
-                "usage_tier"}  # Perplexity's price tier: promptfoo's cost estimate only
 # Per wire format: settings of another API of the same vendor that the one we call sets itself.
 INERT_FOR_WIRE = {
     "bedrock": {"anthropic_version"},  # the invoke API's body field; Converse names the version itself

@@ -16,7 +16,7 @@ from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant
 from bot.evals.providers_image import IMAGE, image_config, image_kind, openai_image_problem
 from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
 from bot.evals.providers_live import LiveApi, live_config, live_kind
-from bot.evals.providers_shapes import json_path
+from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.providers_watsonx import WATSONX_KEYS, watsonx_problem
 from bot.evals.providers_wire_extra import MIME, SAGEMAKER_TYPES, replicate_model_ok
 
@@ -154,8 +154,6 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
     if kind == "llama" and key == "baseUrl":
         return ""  # promptfoo's llama provider reads LLAMA_BASE_URL only; a suite's baseUrl has no effect there either
     if kind == "huggingface" and key != "apiEndpoint" and reading.opts.get("api") in HF_TASKS:
-        from bot.evals.providers_config import INERT_CONFIG  # the table that imports this module
-
         return None if key in INERT_CONFIG else hf_task_config(reading.opts["api"], key, value, reading.opts) or ""
     if kind == "huggingface" and key == "apiEndpoint":  # the team's Inference Endpoint: a suite URL
         if not isinstance(value, str) or not value.startswith(_URL):

@@ -145,3 +145,9 @@ def json_path(expr: str) -> tuple[str | int, ...] | None:
     if m is None:
         return None
     return tuple(int(n) if n else (a or b or c) for a, n, b, c in _PATH_PART.findall(m.group(1)))
+
+
+# Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
+INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType",
+                "stream",  # promptfoo assembles a streamed answer into the same text; prompt-review asks for it whole
+                "usage_tier"}  # Perplexity's price tier: promptfoo's cost estimate only
