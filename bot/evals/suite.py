@@ -312,6 +312,8 @@ class TestSpec:
     # assertScoringFunction (the test's, else defaultTest's): gets the named scores and assertion results and gives
     # the test's verdict (bot.evals.scoring), run in the sandbox under the code gate
     scoring: Code | None = None
+    # the extension hook files whose beforeAll/beforeEach changed this test (bot.evals.hooks): named as a change reason
+    hooks: tuple[str, ...] = ()
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
@@ -328,3 +330,5 @@ class Suite:
     # `nunjucksFilters`: (name, the JavaScript file's code), called from templates in the sandbox under the code gate
     filters: tuple[tuple[str, Code], ...] = ()
     filters_line: int | None = None  # the suite line of `nunjucksFilters`
+    # the files of its `extensions` (hooks run while it loads, bot.evals.hooks): what it depends on, like a test generator
+    extensions: tuple[str, ...] = ()

@@ -1,0 +1,194 @@
+"""An extension hook written in JavaScript (promptfoo's `extensions: [file://hooks.js:fn]`), run in a fresh QuickJS
+runtime under the code limits: the module is loaded once and its function called once per context, in order (as
+promptfoo keeps a hook module loaded and calls it per test).
+
+Hooks were written for Node, so the module may `require` Node's built-in modules at its top: `path` is a small
+POSIX implementation, every other built-in (fs, child_process, http, net…) and `fetch`, `XMLHttpRequest`,
+`WebSocket` are stand-ins whose use is a refusal the code cannot catch — the host sees it after the run, whatever
+the code did with the error it got. `console` is quiet, `process.env` empty, `AbortSignal`/`AbortController` inert.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import quickjs
+
+from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
+
+MAX_REFUSALS_SHOWN = 3
+
+_HARNESS = r"""
+(function () {
+  const stringify = JSON.stringify, parse = JSON.parse;
+  const marker = %(marker)s;
+  // closure variables only: the code can replace prototypes and globals, not these
+  let refusals = 0, first = "", second = "", third = "";
+  const P = Proxy;
+  const refuse = (what) => {
+    refusals += 1;
+    let text = "(unreadable)";
+    try { text = ("" + what).slice(0, 300); } catch (e) { /* the code broke String: the count still stands */ }
+    if (refusals === 1) first = text; else if (refusals === 2) second = text; else if (refusals === 3) third = text;
+    throw new Error("refused by the sandbox: " + text);
+  };
+  const quiet = () => {};
+  globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
+  globalThis.fetch = (url) => refuse("fetch " + String(url));
+  globalThis.XMLHttpRequest = function () { refuse("XMLHttpRequest"); };
+  globalThis.WebSocket = function (url) { refuse("WebSocket " + String(url)); };
+  globalThis.setTimeout = () => refuse("setTimeout (no timers in the sandbox)");
+  globalThis.setInterval = () => refuse("setInterval (no timers in the sandbox)");
+  const signal = () => Object.freeze({ aborted: false, reason: undefined, addEventListener: quiet, removeEventListener: quiet,
+                                       throwIfAborted: quiet });
+  globalThis.AbortSignal = Object.freeze({ timeout: signal, abort: signal, any: signal });
+  globalThis.AbortController = function () { this.signal = signal(); this.abort = quiet; };
+  const processShim = Object.freeze({ env: Object.freeze({}) });
+  globalThis.process = processShim;
+  const normalize = (p) => {
+    const abs = p.startsWith("/");
+    const out = [];
+    for (const part of p.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === ".." && out.length && out[out.length - 1] !== "..") out.pop(); else if (part !== ".." || !abs) out.push(part);
+    }
+    return (abs ? "/" : "") + out.join("/") || (abs ? "/" : ".");
+  };
+  const path = Object.freeze({
+    sep: "/", delimiter: ":",
+    join: (...parts) => normalize(parts.map(String).filter((p) => p !== "").join("/")),
+    resolve: (...parts) => { let p = ""; for (const part of parts.map(String)) p = part.startsWith("/") ? part : p + "/" + part; return normalize(p); },
+    normalize: (p) => normalize(String(p)),
+    dirname: (p) => { p = String(p); const i = p.lastIndexOf("/"); return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i); },
+    basename: (p, ext) => { let b = String(p).split("/").pop(); if (ext && b.endsWith(ext)) b = b.slice(0, -ext.length); return b; },
+    extname: (p) => { const b = String(p).split("/").pop(); const i = b.lastIndexOf("."); return i <= 0 ? "" : b.slice(i); },
+    isAbsolute: (p) => String(p).startsWith("/"),
+  });
+  // a Node built-in: any use of it (a call, or `new`) is refused; reading members gives more stand-ins
+  const standIn = (name) => new P(function () {}, {
+    get: (_, key) => (key === "then" || typeof key === "symbol") ? undefined : standIn(name + "." + String(key)),
+    apply: () => refuse(name + "()"),
+    construct: () => refuse("new " + name + "()"),
+  });
+  const BUILTINS = new Set(["fs", "fs/promises", "child_process", "http", "https", "http2", "net", "dgram", "dns", "tls", "os",
+                            "worker_threads", "cluster", "vm", "module", "v8", "inspector", "readline", "stream", "zlib",
+                            "crypto", "util", "events", "url", "buffer", "process", "timers", "perf_hooks", "async_hooks"]);
+  globalThis.require = (name) => {
+    const n = String(name).replace(/^node:/, "");
+    if (n === "path" || n === "path/posix") return path;
+    if (BUILTINS.has(n)) return standIn("require('" + n + "')");
+    throw new Error(marker + "require('" + String(name) + "'): modules are not loaded in the sandbox; "
+                    + "keep the hook's code in its own file");
+  };
+  let box = null;
+  globalThis.__pr_hooks = function (source, name, callsJson, filename, dirname, contextAt) {
+    box = null;
+    try {
+      const module = { exports: {} };
+      new Function("module", "exports", "require", "__filename", "__dirname", source)(
+        module, module.exports, globalThis.require, filename, dirname);
+      const ex = module.exports;
+      const fn = name && ex && Object.prototype.hasOwnProperty.call(ex, name) && typeof ex[name] === "function" ? ex[name]
+        : typeof ex === "function" ? ex : ex && typeof ex.default === "function" ? ex.default : null;
+      if (fn === null) { box = { missing: true }; return; }
+      const results = [];
+      let chain = Promise.resolve();
+      for (const args of parse(callsJson)) {
+        chain = chain.then(() => fn(...args, processShim)).then((ret) => {
+          const context = args[contextAt];
+          // the context after the call: a JavaScript hook works on live objects in promptfoo, so changes it makes in
+          // place count even when it returns nothing
+          results.push(ret === context ? { same: true, context } : ret ? { ret } : { context });
+        });
+      }
+      chain.then(() => { box = { ok: results }; }, (e) => { box = { err: e, index: results.length }; });
+    } catch (e) {
+      box = { err: e, index: 0 };
+    }
+  };
+  globalThis.__pr_refused = (i) => i === 0 ? refusals : i === 1 ? first : i === 2 ? second : i === 3 ? third : null;
+  globalThis.__pr_answer = function () {
+    if (box === null) return null;
+    if (box.missing) return stringify({ missing: true });
+    if ("err" in box) {
+      const e = box.err;
+      if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return '{"fault":"memory"}';
+      if (e instanceof RangeError && /call stack/.test(e.message)) return '{"fault":"stack"}';
+      if (e instanceof Error && e.message.startsWith(marker)) return stringify({ unsupported: e.message.slice(marker.length) });
+      // the module runs as a `new Function` body: its line 1 is line 3 of the function's source
+      const frame = e instanceof Error && e.stack ? /\(<input>:(\d+)/.exec(e.stack) : null;
+      const line = frame && Number(frame[1]) > 2 ? Number(frame[1]) - 2 : null;
+      return stringify({ threw: String(e), line, index: box.index });
+    }
+    return stringify({ value: box.ok });
+  };
+})();
+"""
+
+
+def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits) -> list[dict[str, Any]]:
+    """Per call, in order: {"ret": what the function returned} when that is truthy and not its context argument (position
+    `context_at`); else {"context": that argument after the call} (with "same": True when the function returned it). SandboxError when a limit
+    or a refusal stopped the run (a use of the network or of a Node built-in other than `path`), or the code threw
+    (Fault.THREW, with its line in the hook's file)."""
+    engine = _Engine(limits)
+    g = engine.ctx
+    where = code.file or "the hook"
+    dirname = where.rsplit("/", 1)[0] if "/" in where else "."
+    try:
+        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED)})
+        # taken before the hook's code runs: it may replace the globals, not these functions
+        run, answer_of, refused_of = g.get("__pr_hooks"), g.get("__pr_answer"), g.get("__pr_refused")
+        try:
+            engine.call(run, _commonjs(code), code.function or "", json.dumps(calls), where, dirname, context_at)
+            engine.settle()
+            raw = engine.call(answer_of)
+        finally:  # a refusal stands even when a limit stopped the run after it
+            shown = _refusals(engine, refused_of)
+            if shown:
+                raise _refused(shown)
+    except _Threw as exc:
+        if _UNSUPPORTED in str(exc):
+            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
+        raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(exc))}") from None
+    if raw is None:
+        raise SandboxError(Fault.THREW, "the hook's promise never settled (it waits for something that never comes)")
+    answer = read_answer(raw, limits)
+    if answer.get("fault") == "memory":
+        raise memory_error(limits)
+    if answer.get("fault") == "stack":
+        raise stack_error()
+    if "unsupported" in answer:
+        raise SandboxError(Fault.UNSUPPORTED, _clip(str(answer["unsupported"])))
+    if answer.get("missing"):
+        wanted = f"no function named {code.function!r}" if code.function else "no function"
+        raise SandboxError(Fault.UNSUPPORTED, f"{where} exports {wanted} (module.exports = {{{code.function or 'hook'}}}, "
+                                              "or export function)")
+    if "threw" in answer:
+        line = answer.get("line")
+        at = f" (line {line})" if isinstance(line, int) else ""
+        raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(answer['threw']))}{at}")
+    value = answer.get("value")
+    if not isinstance(value, list) or len(value) != len(calls) or not all(isinstance(r, dict) for r in value):
+        raise SandboxError(Fault.THREW, UNREADABLE)
+    return value
+
+
+def _refusals(engine: _Engine, refused_of: Any) -> list[str]:
+    """What the hook tried that the sandbox refuses (the first few), read from the harness's closure."""
+    engine.ctx.set_time_limit(1.0)  # the run's own deadline may be spent: these reads are the host's
+    try:
+        count = refused_of(0)
+        if not isinstance(count, int) or count <= 0:
+            return []
+        return [str(refused_of(i)) for i in range(1, min(count, MAX_REFUSALS_SHOWN) + 1)]
+    except quickjs.JSException:
+        return []
+
+
+def _refused(shown: list[str]) -> SandboxError:
+    """Something the hook used is refused: the run stops with it, even when the code caught the error it got."""
+    return SandboxError(Fault.REFUSED, f"the hook tried `{_clip('; '.join(shown))}`, which the sandbox refuses (an extension hook "
+                                       "has no network, no files, no processes: of Node's modules only `path` works)")
