@@ -125,7 +125,8 @@ def apply_before_each(hooks: SuiteHooks, tests: list[TestSpec], views: list[dict
     """Each test after the suite's beforeEach hooks: one a hook changed is read from what it returned (`recheck`: a
     test checked as written, without defaultTest — promptfoo's test is merged already) and keeps its place in the
     suite; None when a hook failed."""
-    done = before_each(hooks.extensions, views, located, errors, hooks.limits)
+    names = [f"{t.file}:{t.line}" if t.line else t.file for t in tests]
+    done = before_each(hooks.extensions, views, located, errors, hooks.limits, names)
     if done is None:
         return None
     out: list[TestSpec] = []

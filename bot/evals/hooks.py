@@ -22,7 +22,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import MAX_VALUES, LoadCode, _values
 from bot.evals.sandbox import JsCode, PyCode, SandboxError, transform_sync, typescript_code
-from bot.evals.sandbox.js_hooks import call_hooks_javascript
+from bot.evals.sandbox.js_hooks import HookError, call_hooks_javascript
 from bot.evals.sandbox.result import CodeLimits, Fault
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
@@ -174,9 +174,10 @@ def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: 
     if isinstance(value, dict) and "missing" in value:
         raise SandboxError(Fault.UNSUPPORTED, f"{ext.path} defines no function {value['missing']!r} to call")
     if isinstance(value, dict) and "threw" in value:
-        line = value.get("line")
+        line, index = value.get("line"), value.get("index")
         at_line = f" (line {line})" if isinstance(line, int) else ""
-        raise SandboxError(Fault.THREW, f"Python code threw an error: {str(value['threw'])[:2000]}{at_line}")
+        raise HookError(Fault.THREW, f"Python code threw an error: {str(value['threw'])[:2000]}{at_line}",
+                        index if isinstance(index, int) else None)
     if not isinstance(value, list) or len(value) != len(calls) or not all(isinstance(r, dict) for r in value):
         raise SandboxError(Fault.THREW, "the hook's answer could not be read")
     return [(None if _falsy(r.get("ret")) else r.get("ret"), contexts[i]) for i, r in enumerate(value)]
@@ -247,9 +248,9 @@ def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: Loca
 
 
 def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], located: LocatedYaml, errors: Collector,
-                limits: CodeLimits) -> list[tuple[dict[str, Any], tuple[Extension, ...]]] | None:
+                limits: CodeLimits, names: list[str] | None = None) -> list[tuple[dict[str, Any], tuple[Extension, ...]]] | None:
     """Each test after every beforeEach hook, with the hooks that changed it; None when one failed (the error is added
-    at the line that lists it, naming the test)."""
+    at the line that lists it, naming the test: `names`, one per test, say where each is written)."""
     out: list[tuple[dict[str, Any], tuple[Extension, ...]]] = [(t, ()) for t in tests]
     for ext in exts:
         if not ext.runs("beforeEach"):
@@ -259,12 +260,16 @@ def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], locate
             try:
                 found = run_hook(ext, "beforeEach", [{"test": t} for t, _ in part], limits)
             except SandboxError as exc:
-                errors.add(located, ext.where, f"extension hook {ext.ref} (beforeEach): {exc.message}")
+                index = exc.index if isinstance(exc, HookError) else None
+                on = f" on test {start + index}" + (f" ({names[start + index]})" if names else "") \
+                    if index is not None and start + index < len(out) else ""
+                errors.add(located, ext.where, f"extension hook {ext.ref} (beforeEach){on}: {exc.message}")
                 return None
             for i, ((test, by), (returned, after)) in enumerate(zip(part, found)):
                 if returned is not None and not (isinstance(returned, dict) and isinstance(returned.get("test"), dict)):
+                    named = f" ({names[start + i]})" if names else ""
                     errors.add(located, ext.where, f"extension hook {ext.ref} (beforeEach) must return its context (with `test`) "
-                                                   f"or nothing; for test {start + i} it returned {_kind(returned)}")
+                                                   f"or nothing; for test {start + i}{named} it returned {_kind(returned)}")
                     return None
                 new = returned["test"] if returned is not None else after.get("test") if isinstance(after, dict) else test
                 if not isinstance(new, dict):

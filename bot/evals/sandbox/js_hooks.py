@@ -25,13 +25,13 @@ _HARNESS = r"""
   const stringify = JSON.stringify, parse = JSON.parse;
   const marker = %(marker)s;
   // closure variables only: the code can replace prototypes and globals, not these
-  let refusals = 0, first = "", second = "", third = "";
+  let refusals = 0, first = "", second = "", third = "", calling = 0, firstAt = 0;
   const P = Proxy;
   const refuse = (what) => {
     refusals += 1;
     let text = "(unreadable)";
     try { text = ("" + what).slice(0, 300); } catch (e) { /* the code broke String: the count still stands */ }
-    if (refusals === 1) first = text; else if (refusals === 2) second = text; else if (refusals === 3) third = text;
+    if (refusals === 1) { first = text; firstAt = calling; } else if (refusals === 2) second = text; else if (refusals === 3) third = text;
     throw new Error("refused by the sandbox: " + text);
   };
   const quiet = () => {};
@@ -95,20 +95,22 @@ _HARNESS = r"""
       if (fn === null) { box = { missing: true }; return; }
       const results = [];
       let chain = Promise.resolve();
-      for (const args of parse(callsJson)) {
-        chain = chain.then(() => fn(...args, processShim)).then((ret) => {
+      const calls = parse(callsJson);
+      for (let i = 0; i < calls.length; i++) {
+        const args = calls[i];
+        chain = chain.then(() => { calling = i; return fn(...args, processShim); }).then((ret) => {
           const context = args[contextAt];
           // the context after the call: a JavaScript hook works on live objects in promptfoo, so changes it makes in
           // place count even when it returns nothing
           results.push(ret === context ? { same: true, context } : ret ? { ret } : { context });
         });
       }
-      chain.then(() => { box = { ok: results }; }, (e) => { box = { err: e, index: results.length }; });
+      chain.then(() => { box = { ok: results }; }, (e) => { box = { err: e, index: calling }; });
     } catch (e) {
       box = { err: e, index: 0 };
     }
   };
-  globalThis.__pr_refused = (i) => i === 0 ? refusals : i === 1 ? first : i === 2 ? second : i === 3 ? third : null;
+  globalThis.__pr_refused = (i) => i === 0 ? refusals : i === 1 ? first : i === 2 ? second : i === 3 ? third : i === 4 ? firstAt : null;
   globalThis.__pr_answer = function () {
     if (box === null) return null;
     if (box.missing) return stringify({ missing: true });
@@ -126,6 +128,14 @@ _HARNESS = r"""
   };
 })();
 """
+
+
+class HookError(SandboxError):
+    """The sandbox stopped a hook's run; `index` is the call it was in, when known."""
+
+    def __init__(self, fault: Fault, message: str, index: int | None = None):
+        super().__init__(fault, message)
+        self.index = index
 
 
 def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits) -> list[dict[str, Any]]:
@@ -146,9 +156,9 @@ def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int,
             engine.settle()
             raw = engine.call(answer_of)
         finally:  # a refusal stands even when a limit stopped the run after it
-            shown = _refusals(engine, refused_of)
+            shown, at = _refusals(engine, refused_of)
             if shown:
-                raise _refused(shown)
+                raise HookError(Fault.REFUSED, _refused(shown), at)
     except _Threw as exc:
         if _UNSUPPORTED in str(exc):
             raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
@@ -167,28 +177,30 @@ def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int,
         raise SandboxError(Fault.UNSUPPORTED, f"{where} exports {wanted} (module.exports = {{{code.function or 'hook'}}}, "
                                               "or export function)")
     if "threw" in answer:
-        line = answer.get("line")
-        at = f" (line {line})" if isinstance(line, int) else ""
-        raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(answer['threw']))}{at}")
+        line, index = answer.get("line"), answer.get("index")
+        shown_line = f" (line {line})" if isinstance(line, int) else ""
+        raise HookError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(answer['threw']))}{shown_line}",
+                        index if isinstance(index, int) else None)
     value = answer.get("value")
     if not isinstance(value, list) or len(value) != len(calls) or not all(isinstance(r, dict) for r in value):
         raise SandboxError(Fault.THREW, UNREADABLE)
     return value
 
 
-def _refusals(engine: _Engine, refused_of: Any) -> list[str]:
-    """What the hook tried that the sandbox refuses (the first few), read from the harness's closure."""
+def _refusals(engine: _Engine, refused_of: Any) -> tuple[list[str], int | None]:
+    """What the hook tried that the sandbox refuses (the first few) and in which call, read from the harness's closure."""
     engine.ctx.set_time_limit(1.0)  # the run's own deadline may be spent: these reads are the host's
     try:
         count = refused_of(0)
         if not isinstance(count, int) or count <= 0:
-            return []
-        return [str(refused_of(i)) for i in range(1, min(count, MAX_REFUSALS_SHOWN) + 1)]
+            return [], None
+        at = refused_of(4)
+        return [str(refused_of(i)) for i in range(1, min(count, MAX_REFUSALS_SHOWN) + 1)], at if isinstance(at, int) else None
     except quickjs.JSException:
-        return []
+        return [], None
 
 
-def _refused(shown: list[str]) -> SandboxError:
+def _refused(shown: list[str]) -> str:
     """Something the hook used is refused: the run stops with it, even when the code caught the error it got."""
-    return SandboxError(Fault.REFUSED, f"the hook tried `{_clip('; '.join(shown))}`, which the sandbox refuses (an extension hook "
-                                       "has no network, no files, no processes: of Node's modules only `path` works)")
+    return (f"the hook tried `{_clip('; '.join(shown))}`, which the sandbox refuses (an extension hook has no network, "
+            "no files, no processes: of Node's modules only `path` works)")
