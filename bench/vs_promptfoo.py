@@ -68,6 +68,9 @@ SUITES = (
     # functionToolCallbacks on OpenAI tool calls (inline, by file, several calls, a throw) and assertScoringFunction
     # (JavaScript, Python, a throw, a threshold), run in prompt-review's sandbox and in promptfoo's node/python
     BenchSuite("callbacks", ROOT / "bench/suites/callbacks", "promptfooconfig.yaml", ROOT / "bench/suites/callbacks/pr", ("pr",)),
+    # extensions: a Python hook for every hook and a JavaScript beforeEach hook; beforeAll adds a test and a default
+    # assertion, beforeEach rewrites vars and assertions (run while prompt-review loads the suite)
+    BenchSuite("hooks", ROOT / "bench/suites/hooks", "promptfooconfig.yaml", ROOT / "bench/suites/hooks/pr", ("pr",)),
 )
 
 
@@ -168,8 +171,11 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             "ANTHROPIC_BASE_URL": server.url,
             "ANTHROPIC_API_KEY": "bench",
         }
+        # with extensions, promptfoo reads the results back from its database for afterAll, so under --no-write
+        # its output file holds none: such a suite writes to the throwaway PROMPTFOO_CONFIG_DIR instead
+        keep = [] if b"\nextensions:" in files.get(suite, b"") else ["--no-write"]
         cmd = [str(binary), "eval", "-c", str(Path(tmp) / suite), "--max-concurrency", str(concurrency), "--no-cache",
-               "--no-table", "--no-progress-bar", "--no-write", "-o", str(out)]
+               "--no-table", "--no-progress-bar", *keep, "-o", str(out)]
         server.reset()
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
