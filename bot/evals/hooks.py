@@ -47,12 +47,11 @@ def __pr_hooks(output, context):
     folder = _os.path.dirname(__file__)
     if folder:
         _os.makedirs(folder, exist_ok=True)
-    code = compile(context["source"], __file__, "exec")
     out = []
     for index, args in enumerate(output):
         scope = {"__name__": context["module"], "__file__": __file__}
         try:
-            exec(code, scope)
+            exec(compile(context["source"], __file__, "exec"), scope)
             fn = scope.get(context["name"])
             if not callable(fn):
                 return {"missing": context["name"]}
