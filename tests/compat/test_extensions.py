@@ -335,3 +335,30 @@ def test_a_hook_change_that_leaves_every_test_as_it_was_affects_no_case():
     plan = plan_suite(PATH, base_tree, head_tree, base, head)
     assert plan.cases == [] and plan.unaffected == 4
     assert Renderer(head_tree).dependencies(head.prompts[0]) == ()  # an inline prompt: nothing else is read
+
+
+# ---- end to end: `prompt-review review` of a git repository, the scripted model server over HTTP ----
+
+HOOK = '''\
+def beforeEach(context, options):
+    context["test"]["vars"]["question"] += " Thanks!"
+    return context
+'''
+HOOK_SUITE = ("description: gate\nprompts: [file://../prompts/support.txt]\nproviders: [openai:chat:gpt-4o]\n"
+              "extensions: [file://hooks.py:beforeEach]\ntests:\n"
+              "  - description: blender\n    vars: {question: Can I return my blender?}\n"
+              "    assert: [{type: icontains, value: 30 days}]\n")
+
+
+def test_a_review_of_a_pr_that_edits_only_the_hook_runs_the_cases_it_changed(tmp_path, server_url):
+    from tests.gate.conftest import GateRepo, git, prompt_text
+
+    repo = GateRepo(tmp_path / "repo", server_url, tmp_path / "xdg-cache")
+    repo.commit({"prompts/support.txt": prompt_text(), "evals/promptfooconfig.yaml": HOOK_SUITE, "evals/hooks.py": HOOK}, "base")
+    repo.commit({"evals/hooks.py": HOOK.replace("Thanks!", "Please answer quickly.")}, "the hook asks for speed")
+    review = repo.review()
+    assert review.data, review.stderr
+    assert [(p["path"], p["why"]) for p in review.data["prompts"]] == [("evals/hooks.py", "extension hook of evals/promptfooconfig.yaml")]
+    (case,) = review.cases()
+    assert case["description"] == "blender" and "extension hook evals/hooks.py changed" in case["reasons"], case
+    assert git(repo.root, "status", "--porcelain") == ""
