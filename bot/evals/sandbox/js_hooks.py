@@ -152,7 +152,7 @@ def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int,
         # taken before the hook's code runs: it may replace the globals, not these functions
         run, answer_of, refused_of = g.get("__pr_hooks"), g.get("__pr_answer"), g.get("__pr_refused")
         try:
-            engine.call(run, _commonjs(code), code.function or "", json.dumps(calls), where, dirname, context_at)
+            engine.call(run, _commonjs(code), code.function or "", json.dumps(calls, default=str), where, dirname, context_at)
             engine.settle()
             raw = engine.call(answer_of)
         finally:  # a refusal stands even when a limit stopped the run after it
