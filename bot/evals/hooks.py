@@ -12,6 +12,7 @@ live objects); a Python hook gets a copy (promptfoo's JSON round trip).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,8 @@ from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
 HOOK_NAMES = ("beforeAll", "beforeEach", "afterEach", "afterAll")
 RUN = ("beforeAll", "beforeEach")  # the hooks that can change what is checked
 MAX_EXTENSIONS = 10  # each may run up to limits.code_timeout_s per hook while the suite loads
-CHUNK = 250  # tests per beforeEach run: bounds what one run returns
+CHUNK = 250  # tests per beforeEach run, and about as many bytes of them (as JSON): bounds what one run reads and returns
+CHUNK_BYTES = 2_000_000
 # suite fields a beforeAll hook's answer replaces (promptfoo's runExtensionHook); the rest stay as they were
 REPLACED = ("prompts", "providerPromptMap", "tests", "scenarios", "defaultTest", "nunjucksFilters", "derivedMetrics", "redteam")
 CHANGEABLE = ("tests", "scenarios", "defaultTest")  # what prompt-review takes from them; a change to the others is an error
@@ -167,7 +169,7 @@ def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: 
     if isinstance(ext.code, JsCode):
         found = call_hooks_javascript(ext.code, calls, at, limits)
         return [(r.get("context") if r.get("same") else r["ret"] if "ret" in r else None, r.get("context", contexts[i]))
-                for i, r in enumerate(found)]
+                for i, r in enumerate(found)]  # no "context": unchanged
     module = ext.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     value = transform_sync(ext.code, calls, {"source": ext.text, "name": ext.name, "module": module}, limits)
     if isinstance(value, dict) and "missing" in value:
@@ -198,6 +200,20 @@ class HookOutput(LocatedYaml):
     def error(self, path: Path, message: str) -> SourceError:
         at = ".".join(str(p) for p in path) or "the returned value"
         return SourceError(self.file, f"{message} ({at} returned by {self.origin})")
+
+
+def _chunks(tests: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(start, end) of each run of beforeEach: at most CHUNK tests and about CHUNK_BYTES of them."""
+    out, start, size = [], 0, 0
+    for i, test in enumerate(tests):
+        weight = len(json.dumps(test, default=str))
+        if i > start and (i - start >= CHUNK or size + weight > CHUNK_BYTES):
+            out.append((start, i))
+            start, size = i, 0
+        size += weight
+    if start < len(tests):
+        out.append((start, len(tests)))
+    return out
 
 
 def _kind(value: Any) -> str:
@@ -254,8 +270,8 @@ def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], locate
     for ext in exts:
         if not ext.runs("beforeEach"):
             continue
-        for start in range(0, len(out), CHUNK):
-            part = out[start:start + CHUNK]
+        for start, end in _chunks([t for t, _ in out]):
+            part = out[start:end]
             try:
                 found = run_hook(ext, "beforeEach", [{"test": t} for t, _ in part], limits)
             except SandboxError as exc:

@@ -144,6 +144,19 @@ def test_after_each_and_after_all_are_not_run():
     assert errors == [] and len(loaded.tests) == 3 and loaded.extensions == ("evals/after.py",)
 
 
+def test_before_each_runs_on_every_test_of_a_suite_larger_than_one_run_and_names_the_one_it_failed_on():
+    tests = "tests:\n" + "".join(f"  - vars: {{body: b, language: l{i}}}\n" for i in range(300))
+    js = ("module.exports.beforeEach = (c) => {\n  if (c.test.vars.language === 'l280') throw new Error('no 280');\n"
+          "  if (c.test.vars.language.endsWith('7')) c.test.vars.body = 'seven';\n};\n")
+    _, errors = load("  - file://hooks.js:beforeEach\n", {"evals/hooks.js": js}, tests=tests)
+    assert messages(errors) == [(4, "extension hook file://hooks.js:beforeEach (beforeEach) on test 280 (evals/promptfooconfig.yaml:286): "
+                                    "JavaScript code threw an error: Error: no 280 (line 2)")]
+    loaded, errors = load("  - file://hooks.js:beforeEach\n", {"evals/hooks.js": js.replace("'l280'", "'none'")}, tests=tests)
+    assert errors == [] and len(loaded.tests) == 300
+    assert [t.index for t in loaded.tests if t.vars["body"] == "seven"] == [i for i in range(300) if str(i).endswith("7")]
+    assert all(t.hooks == (("evals/hooks.js",) if t.vars["body"] == "seven" else ()) for t in loaded.tests)
+
+
 # ---- what a hook gives back is checked like a written test ---------------------------------------------------
 
 

@@ -98,11 +98,13 @@ _HARNESS = r"""
       const calls = parse(callsJson);
       for (let i = 0; i < calls.length; i++) {
         const args = calls[i];
+        const before = stringify(args[contextAt]);
         chain = chain.then(() => { calling = i; return fn(...args, processShim); }).then((ret) => {
           const context = args[contextAt];
           // the context after the call: a JavaScript hook works on live objects in promptfoo, so changes it makes in
-          // place count even when it returns nothing
-          results.push(ret === context ? { same: true, context } : ret ? { ret } : { context });
+          // place count even when it returns nothing (sent back only when there are some)
+          const changed = stringify(context) !== before;
+          results.push(ret === context || (!ret && changed) ? { same: ret === context, context } : ret ? { ret } : { unchanged: true });
         });
       }
       chain.then(() => { box = { ok: results }; }, (e) => { box = { err: e, index: calling }; });
@@ -140,7 +142,8 @@ class HookError(SandboxError):
 
 def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits) -> list[dict[str, Any]]:
     """Per call, in order: {"ret": what the function returned} when that is truthy and not its context argument (position
-    `context_at`); else {"context": that argument after the call} (with "same": True when the function returned it). SandboxError when a limit
+    `context_at`); {"context": that argument after the call, "same": whether the function returned it} when it returned
+    it, or returned nothing and changed it in place; else {"unchanged": True}. SandboxError when a limit
     or a refusal stopped the run (a use of the network or of a Node built-in other than `path`), or the code threw
     (Fault.THREW, with its line in the hook's file)."""
     engine = _Engine(limits)
