@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
-from bot.evals.hooks import Extension, HookOutput, before_all, before_each
+from bot.evals.hooks import Extension, HookOutput, Sessions, before_all, before_each
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector
 from bot.evals.suite import TestSpec
@@ -27,6 +27,8 @@ class SuiteHooks:
     extensions: tuple[Extension, ...]
     suite: dict[str, Any]
     limits: CodeLimits
+    # each JavaScript hook file's runtime for this load: its module state carries from beforeAll to beforeEach
+    sessions: Sessions = field(default_factory=dict, compare=False)
 
     def runs(self, hook: str) -> bool:
         return any(e.runs(hook) for e in self.extensions)
@@ -59,7 +61,7 @@ def apply_before_all(hooks: SuiteHooks, located: LocatedYaml, written: Written, 
     scenarios = [item for _, _, item in written.scenarios]
     given = {**hooks.suite, "tests": tests, "defaultTest": default_view(written.default[2], metadata),
              **({"scenarios": scenarios} if scenarios else {})}
-    done = before_all(hooks.extensions, given, located, errors, hooks.limits)
+    done = before_all(hooks.extensions, given, located, errors, hooks.limits, hooks.sessions)
     if done is None:
         return None
     suite, ext = done
@@ -126,7 +128,7 @@ def apply_before_each(hooks: SuiteHooks, tests: list[TestSpec], views: list[dict
     test checked as written, without defaultTest — promptfoo's test is merged already) and keeps its place in the
     suite; None when a hook failed."""
     names = [f"{t.file}:{t.line}" if t.line else t.file for t in tests]
-    done = before_each(hooks.extensions, views, located, errors, hooks.limits, names)
+    done = before_each(hooks.extensions, views, located, errors, hooks.limits, names, hooks.sessions)
     if done is None:
         return None
     out: list[TestSpec] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.config import CONFIG_PATH
@@ -23,7 +23,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import MAX_VALUES, LoadCode, _values
 from bot.evals.sandbox import JsCode, PyCode, SandboxError, transform_sync, typescript_code
-from bot.evals.sandbox.js_hooks import HookError, call_hooks_javascript
+from bot.evals.sandbox.js_hooks import HookError, JsHookSession, call_hooks_javascript
 from bot.evals.sandbox.result import CodeLimits, Fault
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
@@ -161,13 +161,23 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
     return Extension(ext.ref, path, name, text, js, where, listed)
 
 
-def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: CodeLimits) -> list[tuple[Any, Any]]:
+Sessions = dict[str, JsHookSession]  # a JavaScript hook file's runtime for one suite load, by path
+
+
+def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: CodeLimits,
+             sessions: Sessions | None = None) -> list[tuple[Any, Any]]:
     """Per context, (what the hook returned — None when falsy —, the context after the call: the same for a Python
-    hook, changed in place for a JavaScript one). SandboxError when it threw or a limit or refusal stopped it."""
+    hook, changed in place for a JavaScript one). SandboxError when it threw or a limit or refusal stopped it. A
+    JavaScript file runs in its session of `sessions` (made on first use), so its module is loaded once."""
     calls = [ext.call(hook, c) for c in contexts]
     at = 0 if ext.only else 1
     if isinstance(ext.code, JsCode):
-        found = call_hooks_javascript(ext.code, calls, at, limits)
+        if sessions is None:
+            found = call_hooks_javascript(ext.code, calls, at, limits)
+        else:
+            if ext.path not in sessions:
+                sessions[ext.path] = JsHookSession(replace(ext.code, function=None), limits)
+            found = sessions[ext.path].run(calls, at, ext.name)
         return [(r.get("context") if r.get("same") else r["ret"] if "ret" in r else None, r.get("context", contexts[i]))
                 for i, r in enumerate(found)]  # no "context": unchanged
     module = ext.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -229,7 +239,7 @@ def _bounded(value: Any, ext: Extension, hook: str, located: LocatedYaml, errors
 
 
 def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: LocatedYaml, errors: Collector,
-               limits: CodeLimits) -> tuple[dict[str, Any], Extension | None] | None:
+               limits: CodeLimits, sessions: Sessions | None = None) -> tuple[dict[str, Any], Extension | None] | None:
     """The suite view after every beforeAll hook, and the last hook that changed it (None: none did); None when one
     failed (the error is added at the line that lists it)."""
     changed_by: Extension | None = None
@@ -237,7 +247,7 @@ def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: Loca
         if not ext.runs("beforeAll"):
             continue
         try:
-            (returned, after), = run_hook(ext, "beforeAll", [{"suite": suite}], limits)
+            (returned, after), = run_hook(ext, "beforeAll", [{"suite": suite}], limits, sessions)
         except SandboxError as exc:
             errors.add(located, ext.where, f"extension hook {ext.ref} (beforeAll): {exc.message}")
             return None
@@ -263,7 +273,8 @@ def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: Loca
 
 
 def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], located: LocatedYaml, errors: Collector,
-                limits: CodeLimits, names: list[str] | None = None) -> list[tuple[dict[str, Any], tuple[Extension, ...]]] | None:
+                limits: CodeLimits, names: list[str] | None = None,
+                sessions: Sessions | None = None) -> list[tuple[dict[str, Any], tuple[Extension, ...]]] | None:
     """Each test after every beforeEach hook, with the hooks that changed it; None when one failed (the error is added
     at the line that lists it, naming the test: `names`, one per test, say where each is written)."""
     out: list[tuple[dict[str, Any], tuple[Extension, ...]]] = [(t, ()) for t in tests]
@@ -273,7 +284,7 @@ def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], locate
         for start, end in _chunks([t for t, _ in out]):
             part = out[start:end]
             try:
-                found = run_hook(ext, "beforeEach", [{"test": t} for t, _ in part], limits)
+                found = run_hook(ext, "beforeEach", [{"test": t} for t, _ in part], limits, sessions)
             except SandboxError as exc:
                 index = exc.index if isinstance(exc, HookError) else None
                 on = f" on test {start + index}" + (f" ({names[start + index]})" if names else "") \

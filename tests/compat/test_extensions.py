@@ -106,6 +106,20 @@ module.exports = {
     assert shown(loaded) == [(None, "beforeEach", ["contains-any"], PATH)]
 
 
+def test_a_javascript_hook_files_module_is_loaded_once_so_what_before_all_keeps_reaches_before_each():
+    js = """\
+let seen = 0;
+let calls = 0;
+module.exports = {
+  beforeAll(context) { seen = context.suite.tests.length; },
+  beforeEach(context) { calls += 1; context.test.vars.language = `${seen} tests, call ${calls}`; },
+};
+"""
+    loaded, errors = load("  - file://hooks.js:beforeAll\n  - file://hooks.js:beforeEach\n", {"evals/hooks.js": js})
+    assert errors == [], messages(errors)
+    assert [t.vars["language"] for t in loaded.tests] == ["2 tests, call 1", "2 tests, call 2", "2 tests, call 3"]
+
+
 def test_a_javascript_hook_that_changes_its_context_in_place_and_returns_nothing_changes_the_test():
     js = "module.exports.hook = (name, context) => { if (name === 'beforeEach') context.test.vars.language = 'Klingon'; };\n"
     loaded, errors = load("  - file://hooks.js:hook\n", {"evals/hooks.js": js})

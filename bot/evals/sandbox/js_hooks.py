@@ -1,6 +1,6 @@
 """An extension hook written in JavaScript (promptfoo's `extensions: [file://hooks.js:fn]`), run in a fresh QuickJS
-runtime under the code limits: the module is loaded once and its function called once per context, in order (as
-promptfoo keeps a hook module loaded and calls it per test).
+runtime under the code limits: the module is loaded once per suite load and its function called once per context, in
+order (as promptfoo keeps a hook module loaded for the eval and calls it per test).
 
 Hooks were written for Node, so the module may `require` Node's built-in modules at its top: `path` is a small
 POSIX implementation, every other built-in (fs, child_process, http, net…) and `fetch`, `XMLHttpRequest`,
@@ -11,6 +11,8 @@ the code did with the error it got. `console` is quiet, `process.env` empty, `Ab
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from typing import Any
 
 import quickjs
@@ -83,13 +85,18 @@ _HARNESS = r"""
                     + "keep the hook's code in its own file");
   };
   let box = null;
+  let loaded = false, ex;  // the module's exports, from its first run on (promptfoo loads a module once)
   globalThis.__pr_hooks = function (source, name, callsJson, filename, dirname, contextAt) {
     box = null;
+    calling = 0;
     try {
-      const module = { exports: {} };
-      new Function("module", "exports", "require", "__filename", "__dirname", source)(
-        module, module.exports, globalThis.require, filename, dirname);
-      const ex = module.exports;
+      if (!loaded) {
+        loaded = true;
+        const module = { exports: {} };
+        new Function("module", "exports", "require", "__filename", "__dirname", source)(
+          module, module.exports, globalThis.require, filename, dirname);
+        ex = module.exports;
+      }
       const fn = name && ex && Object.prototype.hasOwnProperty.call(ex, name) && typeof ex[name] === "function" ? ex[name]
         : typeof ex === "function" ? ex : ex && typeof ex.default === "function" ? ex.default : null;
       if (fn === null) { box = { missing: true }; return; }
@@ -140,32 +147,56 @@ class HookError(SandboxError):
         self.index = index
 
 
-def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits) -> list[dict[str, Any]]:
-    """Per call, in order: {"ret": what the function returned} when that is truthy and not its context argument (position
-    `context_at`); {"context": that argument after the call, "same": whether the function returned it} when it returned
-    it, or returned nothing and changed it in place; else {"unchanged": True}. SandboxError when a limit
-    or a refusal stopped the run (a use of the network or of a Node built-in other than `path`), or the code threw
-    (Fault.THREW, with its line in the hook's file)."""
-    engine = _Engine(limits)
-    g = engine.ctx
-    where = code.file or "the hook"
-    dirname = where.rsplit("/", 1)[0] if "/" in where else "."
-    try:
-        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED)})
-        # taken before the hook's code runs: it may replace the globals, not these functions
-        run, answer_of, refused_of = g.get("__pr_hooks"), g.get("__pr_answer"), g.get("__pr_refused")
+class JsHookSession:
+    """One hook file in one QuickJS runtime for the load of one suite: its module is loaded on the first run and kept,
+    so what it keeps between calls (promptfoo loads a JavaScript file once per eval) carries from beforeAll to every
+    beforeEach run, and to the other functions of the same file. Each run gets the code limits' time afresh; the heap limit is the runtime's."""
+
+    def __init__(self, code: JsCode, limits: CodeLimits):
+        self.code, self.limits = code, limits
+        self.engine = _Engine(limits)
+        g = self.engine.ctx
         try:
-            engine.call(run, _commonjs(code), code.function or "", json.dumps(calls, default=str), where, dirname, context_at)
-            engine.settle()
-            raw = engine.call(answer_of)
-        finally:  # a refusal stands even when a limit stopped the run after it
-            shown, at = _refusals(engine, refused_of)
-            if shown:
-                raise HookError(Fault.REFUSED, _refused(shown), at)
-    except _Threw as exc:
-        if _UNSUPPORTED in str(exc):
-            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
-        raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(exc))}") from None
+            self.engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED)})
+        except _Threw as exc:  # the harness is ours: only a limit gets here
+            raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(exc))}") from None
+        # taken before the hook's code runs: it may replace the globals, not these functions
+        self._run, self._answer, self._refused = g.get("__pr_hooks"), g.get("__pr_answer"), g.get("__pr_refused")
+        self._source = _commonjs(code)
+
+    def run(self, calls: list[list[Any]], context_at: int, function: str | None = None) -> list[dict[str, Any]]:
+        """Per call, in order: {"ret": what the function returned} when that is truthy and not its context argument
+        (position `context_at`); {"context": that argument after the call, "same": whether the function returned it}
+        when it returned it, or returned nothing and changed it in place; else {"unchanged": True}. SandboxError when
+        a limit or a refusal stopped the run (a use of the network or of a Node built-in other than `path`), or the
+        code threw (HookError, with its line in the hook's file and the call it was in)."""
+        code, engine = (replace(self.code, function=function) if function else self.code), self.engine
+        engine.deadline = time.monotonic() + self.limits.timeout_s
+        where = code.file or "the hook"
+        dirname = where.rsplit("/", 1)[0] if "/" in where else "."
+        try:
+            try:
+                engine.call(self._run, self._source, code.function or "", json.dumps(calls, default=str), where, dirname, context_at)
+                engine.settle()
+                raw = engine.call(self._answer)
+            finally:  # a refusal stands even when a limit stopped the run after it
+                shown, at = _refusals(engine, self._refused)
+                if shown:
+                    raise HookError(Fault.REFUSED, _refused(shown), at)
+        except _Threw as exc:
+            if _UNSUPPORTED in str(exc):
+                raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
+            raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(exc))}") from None
+        return _results(raw, code, len(calls), self.limits)
+
+
+def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits) -> list[dict[str, Any]]:
+    """One run of a hook in a runtime of its own (JsHookSession.run)."""
+    return JsHookSession(code, limits).run(calls, context_at)
+
+
+def _results(raw: Any, code: JsCode, calls: int, limits: CodeLimits) -> list[dict[str, Any]]:
+    where = code.file or "the hook"
     if raw is None:
         raise SandboxError(Fault.THREW, "the hook's promise never settled (it waits for something that never comes)")
     answer = read_answer(raw, limits)
@@ -185,7 +216,7 @@ def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int,
         raise HookError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(answer['threw']))}{shown_line}",
                         index if isinstance(index, int) else None)
     value = answer.get("value")
-    if not isinstance(value, list) or len(value) != len(calls) or not all(isinstance(r, dict) for r in value):
+    if not isinstance(value, list) or len(value) != calls or not all(isinstance(r, dict) for r in value):
         raise SandboxError(Fault.THREW, UNREADABLE)
     return value
 
