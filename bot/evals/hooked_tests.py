@@ -48,7 +48,7 @@ class Written:
 def default_view(default: dict[str, Any], metadata: Any) -> dict[str, Any]:
     """promptfoo's suite.defaultTest as hooks see it: the suite's metadata and empty options under the written
     defaultTest, and an assert list always there (its ensureDefaultTestForExtensions)."""
-    view: dict[str, Any] = {**({"metadata": metadata} if metadata is not None else {}), "options": {}, **default}
+    view: dict[str, Any] = {"metadata": metadata if metadata is not None else {}, "options": {}, **default}
     view["assert"] = view.get("assert") or []
     return view
 
@@ -112,10 +112,9 @@ def test_view(item: dict[str, Any], default: dict[str, Any], combo: dict[str, An
             "vars": {k: f"file://{posixpath.relpath(var_files[k], base_dir or '.')}" if k in var_files else v for k, v in combo.items()},
             "assert": [*inherited, *own_asserts],
             "options": {**default_options, **own_options}}
-    metadata = {**(default.get("metadata") or {}), **(item.get("metadata") or {})} \
-        if isinstance(default.get("metadata") or {}, dict) and isinstance(item.get("metadata") or {}, dict) else item.get("metadata")
-    if metadata:
-        view["metadata"] = metadata
+    own_metadata, default_metadata = item.get("metadata") or {}, default.get("metadata") or {}
+    view["metadata"] = {**default_metadata, **own_metadata} \
+        if isinstance(default_metadata, dict) and isinstance(own_metadata, dict) else own_metadata
     for key in ("threshold", "prompts", "providers", "provider", "assertScoringFunction"):
         if item.get(key) is None and default.get(key) is not None:
             view[key] = default[key]

@@ -108,9 +108,10 @@ def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[
         "providers": [{"id": p.id, **({"label": p.label} if p.label else {}), "config": {**dict(p.params), **dict(p.options)}}
                       for p in providers],
     }
-    if any(p.prompts for p in providers):
-        view["providerPromptMap"] = {p.slot: list(p.prompts) for p in providers if p.prompts}
-    for key in ("description", "tags", "nunjucksFilters", "derivedMetrics", "extensions"):
+    view["providerPromptMap"] = {p.slot: list(p.prompts) for p in providers if p.prompts}
+    for key in ("tags", "nunjucksFilters"):  # promptfoo's are always there
+        view[key] = data.get(key) if data.get(key) is not None else {}
+    for key in ("description", "derivedMetrics", "extensions"):
         if data.get(key) is not None:
             view[key] = data[key]
     return view

@@ -99,11 +99,14 @@ module.exports = {
   afterAll() { throw new Error('never run'); },
 };
 """
-    py = "def beforeEach(context, options):\n    return {'test': {**context['test'], 'vars': {**context['test']['vars'], 'language': options['hookName']}}}\n"
+    # promptfoo's test always has vars, assert, options and metadata (merged with defaultTest's)
+    py = ("def beforeEach(context, options):\n    test = context['test']\n    test['metadata']['seen'] = sorted(test)\n"
+          "    return {'test': {**test, 'vars': {**test['vars'], 'language': options['hookName']}}}\n")
     loaded, errors = load("  - file://hooks.js:beforeAll\n  - file://each.py:beforeEach\n  - file://hooks.js:afterAll\n",
                           {"evals/hooks.js": js, "evals/each.py": py})
     assert errors == [], messages(errors)
     assert shown(loaded) == [(None, "beforeEach", ["contains-any"], PATH)]
+    assert loaded.tests[0].metadata == {"seen": ["assert", "metadata", "options", "vars"]}
 
 
 def test_a_javascript_hook_files_module_is_loaded_once_so_what_before_all_keeps_reaches_before_each():
@@ -389,3 +392,55 @@ def test_a_review_of_a_pr_that_edits_only_the_hook_runs_the_cases_it_changed(tmp
     (case,) = review.cases()
     assert case["description"] == "blender" and "extension hook evals/hooks.py changed" in case["reasons"], case
     assert git(repo.root, "status", "--porcelain") == ""
+
+
+# What promptfoo 0.121.20 hands a Python beforeEach for this suite, measured (its `eval` on the suite below with the hook
+# writing json.dumps(test, sort_keys=True) into a var): each list value on its own, defaultTest's assertions first (none
+# under disableDefaultAsserts), its options, metadata and threshold under the test's own.
+MEASURED_SUITE = """\
+prompts: ['Reply with exactly "{{ message }}".']
+providers: [openai:chat:gpt-4o-mini]
+extensions:
+  - file://hooks.py:beforeEach
+defaultTest:
+  vars: {d: 1}
+  threshold: 0.5
+  metadata: {team: a}
+  assert: [{type: icontains, value: ''}]
+  options: {transform: output, prefix: 'P '}
+tests:
+  - description: one
+    vars: {message: [x, y]}
+    metadata: {own: b}
+    assert: [{type: contains, value: x}]
+  - description: two
+    vars: {message: z}
+    options: {disableDefaultAsserts: true, suffix: ' S'}
+    assert: [{type: contains, value: z}]
+"""
+MEASURED_HOOK = '''\
+import json
+
+
+def beforeEach(context, options):
+    t = context["test"]
+    t["vars"]["message"] = t["vars"]["message"] + " | test " + json.dumps(t, sort_keys=True)
+    return context
+'''
+MEASURED = [
+    'x | test {"assert": [{"type": "icontains", "value": ""}, {"type": "contains", "value": "x"}], "description": "one", '
+    '"metadata": {"own": "b", "team": "a"}, "options": {"prefix": "P ", "transform": "output"}, "threshold": 0.5, '
+    '"vars": {"d": 1, "message": "x"}}',
+    'y | test {"assert": [{"type": "icontains", "value": ""}, {"type": "contains", "value": "x"}], "description": "one", '
+    '"metadata": {"own": "b", "team": "a"}, "options": {"prefix": "P ", "transform": "output"}, "threshold": 0.5, '
+    '"vars": {"d": 1, "message": "y"}}',
+    'z | test {"assert": [{"type": "contains", "value": "z"}], "description": "two", "metadata": {"team": "a"}, '
+    '"options": {"disableDefaultAsserts": true, "prefix": "P ", "suffix": " S", "transform": "output"}, "threshold": 0.5, '
+    '"vars": {"d": 1, "message": "z"}}',
+]
+
+
+def test_before_each_gets_the_test_exactly_as_promptfoo_hands_it():
+    loaded, errors = load_suite(MemoryTree({PATH: MEASURED_SUITE, "evals/hooks.py": MEASURED_HOOK}), PATH, code=base_code())
+    assert errors == [], messages(errors)
+    assert [t.vars["message"] for t in loaded.tests] == MEASURED
