@@ -37,16 +37,22 @@ _HARNESS = r"""
     throw new Error("refused by the sandbox: " + text);
   };
   const quiet = () => {};
-  globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
+  // console and timers: the engine's own when it has them (a quiet console, timers on a virtual clock), else these
+  if (typeof globalThis.console === "undefined")
+    globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
+  if (typeof globalThis.setTimeout !== "function") {
+    globalThis.setTimeout = () => refuse("setTimeout (no timers in the sandbox)");
+    globalThis.setInterval = () => refuse("setInterval (no timers in the sandbox)");
+  }
   globalThis.fetch = (url) => refuse("fetch " + String(url));
   globalThis.XMLHttpRequest = function () { refuse("XMLHttpRequest"); };
   globalThis.WebSocket = function (url) { refuse("WebSocket " + String(url)); };
-  globalThis.setTimeout = () => refuse("setTimeout (no timers in the sandbox)");
-  globalThis.setInterval = () => refuse("setInterval (no timers in the sandbox)");
   const signal = () => Object.freeze({ aborted: false, reason: undefined, addEventListener: quiet, removeEventListener: quiet,
                                        throwIfAborted: quiet });
-  globalThis.AbortSignal = Object.freeze({ timeout: signal, abort: signal, any: signal });
-  globalThis.AbortController = function () { this.signal = signal(); this.abort = quiet; };
+  if (typeof globalThis.AbortSignal === "undefined") {
+    globalThis.AbortSignal = Object.freeze({ timeout: signal, abort: signal, any: signal });
+    globalThis.AbortController = function () { this.signal = signal(); this.abort = quiet; };
+  }
   const processShim = Object.freeze({ env: Object.freeze({}) });
   globalThis.process = processShim;
   const normalize = (p) => {
