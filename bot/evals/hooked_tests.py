@@ -79,6 +79,9 @@ def apply_before_all(hooks: SuiteHooks, located: LocatedYaml, written: Written, 
     doc = HookOutput(ext, "beforeAll", {"suite": suite})
     unused = list(range(len(written.tests)))
     for j, item in enumerate(new_tests):
+        if not isinstance(item, dict):  # promptfoo read the test files before beforeAll: a hook gives tests themselves
+            errors.add(doc, ("suite", "tests", j), "a test must be a mapping with vars and assert")
+            continue
         same = next((i for i in ([j] if j in unused else []) + unused if written.tests[i][2] == item), None)
         if same is not None:  # a test the hook left as it was keeps its place in the suite's files
             unused.remove(same)

@@ -190,6 +190,14 @@ module.exports.beforeAll = (context) => {
         "(suite.tests.2.assert.0.value returned by beforeAll hook file://hooks.js:beforeAll (listed at evals/promptfooconfig.yaml:4))"]
 
 
+def test_a_before_all_that_returns_a_test_that_is_no_mapping_is_an_error_in_words():
+    py = "def beforeAll(context, options):\n    context['suite']['tests'] += ['file://more.yaml', 5]\n    return context\n"
+    _, errors = load("  - file://hooks.py:beforeAll\n", {"evals/hooks.py": py})
+    assert [str(e) for e in errors] == [
+        f"evals/hooks.py: a test must be a mapping with vars and assert (suite.tests.{i} returned by beforeAll hook "
+        "file://hooks.py:beforeAll (listed at evals/promptfooconfig.yaml:4))" for i in (2, 3)]
+
+
 def test_a_before_each_that_returns_something_else_than_its_context_is_an_error_naming_the_test():
     py = "def beforeEach(context, options):\n    return ['not', 'a', 'context']\n"
     _, errors = load("  - file://hooks.py:beforeEach\n", {"evals/hooks.py": py})
@@ -282,6 +290,8 @@ def test_a_hook_writing_a_log_next_to_its_file_writes_into_its_scratch_directory
                       "    return context\n"}, "file://big.py:beforeAll", "returned 60 tests, over the limit of 50 cases"),
     ({"evals/big.js": "module.exports.beforeAll = () => ({ suite: { tests: [{ vars: { body: 'x'.repeat(20000000) } }] } });\n"},
      "file://big.js:beforeAll", "the code produced more than 10,000,000 bytes of output and was stopped"),
+    ({"evals/big.py": "def beforeAll(context, options):\n    return {'suite': {'tests': [{'vars': {'body': 'x' * 20000000}}]}}\n"},
+     "file://big.py:beforeAll", "the code produced more than 10,000,000 bytes of output and was stopped"),
     ({"evals/deep.py": "def beforeEach(context, options):\n    v = 'x'\n    for _ in range(200):\n        v = [v]\n"
                        "    return {'test': {'vars': {'body': v}}}\n"}, "file://deep.py:beforeEach", "nested deeper"),
     ({"evals/wide.js": "module.exports.beforeEach = (c) => ({ test: { vars: { body: Array.from({ length: 300000 }, (_, i) => i) } } });\n"},
