@@ -454,3 +454,38 @@ def test_before_each_gets_the_test_exactly_as_promptfoo_hands_it():
     loaded, errors = load_suite(MemoryTree({PATH: MEASURED_SUITE, "evals/hooks.py": MEASURED_HOOK}), PATH, code=base_code())
     assert errors == [], messages(errors)
     assert [t.vars["message"] for t in loaded.tests] == MEASURED
+
+
+# ---- the bench suite: the verdicts promptfoo 0.121.20 gave on the same scripted server (vs_promptfoo --suite hooks) ----
+
+def _bench_tree(with_pr: bool) -> MemoryTree:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "bench" / "suites" / "hooks"
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != "pr"}
+    if with_pr:
+        files.update({p.relative_to(root / "pr").as_posix(): p.read_bytes() for p in (root / "pr").rglob("*") if p.is_file()})
+    return MemoryTree(files)
+
+
+def _run(url: str, base: MemoryTree, head: MemoryTree):
+    import asyncio
+
+    from bot.evals import EvalRequest, NoCache, run_evals
+
+    env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "test"}
+    return asyncio.run(run_evals(EvalRequest(base=base, head=head, suites=["promptfooconfig.yaml"], env=env), NoCache()))
+
+
+def test_the_hooks_bench_suite_fails_what_promptfoo_fails_and_its_pr_regresses_what_promptfoo_regresses(server_url):
+    from bot.evals import CaseStatus
+
+    report = _run(server_url, MemoryTree({}), _bench_tree(False))
+    assert report.errors == () and len(report.cases()) == 10
+    assert {c.description for c in report.cases() if c.head and not c.head.passed} == {"forbidden word"}
+    outputs = {c.description: c.head.output for c in report.cases() if c.head}
+    assert outputs["loud"] == "QUIET WORDS" and outputs["reversed"] == "fed cba" and outputs["python change without return"] == "keep me"
+    pr = _run(server_url, _bench_tree(False), _bench_tree(True))
+    assert {c.description for c in pr.cases(CaseStatus.REGRESSED)} == {"plain"}
+    assert {c.description for c in pr.cases(CaseStatus.FIXED)} == {"forbidden word"}
+    assert all("extension hook hooks.py changed" in c.reasons for c in pr.cases())
