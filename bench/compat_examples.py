@@ -11,7 +11,7 @@ case errors counted. Each error is put in a class by the rule its message names,
 counted once, under the first class of its errors in this order:
 
 - code: runs code prompt-review does not run (providers in TSX or other languages, Python
-  providers that import packages, extensions, session parsers) — a
+  providers that import packages, extension hooks that need the network, files or processes, session parsers) — a
   rule, not a gap to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
 - by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,
@@ -45,7 +45,8 @@ CLASSES = ("code", "vendor", "by design", "multimodal", "invalid", "other")
 _RULES = (
     ("code", r"executes code|prompt function|test generator|is not a \.js or \.py file|a var computed by a code file"
              r"|run code from the repository|would run code|exec providers run"
-             r"|a Python provider runs in the sandbox with the standard library only"),
+             r"|a Python provider runs in the sandbox with the standard library only"
+             r"|extension hook .*which the sandbox refuses"),
     ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"

@@ -73,6 +73,9 @@ SUITES = (
     # classifier / not-classifier (Hugging Face text- and token-classification graders) and similar by a sentence-similarity
     # model; the graders' apiEndpoint names SERVER_PLACEHOLDER, replaced by the scripted server's address for both tools
     BenchSuite("classifier", ROOT / "bench/suites/classifier", "promptfooconfig.yaml", ROOT / "bench/suites/classifier/pr", ("pr",)),
+    # extensions: a Python hook for every hook and a JavaScript beforeEach hook; beforeAll adds a test and a default
+    # assertion, beforeEach rewrites vars and assertions (run while prompt-review loads the suite)
+    BenchSuite("hooks", ROOT / "bench/suites/hooks", "promptfooconfig.yaml", ROOT / "bench/suites/hooks/pr", ("pr",)),
 )
 # a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
 SERVER_PLACEHOLDER = b"http://scripted-server.invalid"
@@ -189,8 +192,11 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,  # the AWS SDK's endpoint for SageMaker's runtime
             **BENCH_AWS,
         }
+        # with extensions, promptfoo reads the results back from its database for afterAll, so under --no-write
+        # its output file holds none: such a suite writes to the throwaway PROMPTFOO_CONFIG_DIR instead
+        keep = [] if b"\nextensions:" in files.get(suite, b"") else ["--no-write"]
         cmd = [str(binary), "eval", "-c", str(Path(tmp) / suite), "--max-concurrency", str(concurrency), "--no-cache",
-               "--no-table", "--no-progress-bar", "--no-write", "-o", str(out)]
+               "--no-table", "--no-progress-bar", *keep, "-o", str(out)]
         server.reset()
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=600)

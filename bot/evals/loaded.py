@@ -14,8 +14,9 @@ from bot.evals.suite import Suite
 class LoadedSuites:
     """A memo of `load_suite` for the trees of one review (held by the review; never shared across reviews).
 
-    `code` is the review's gate for code that runs while a suite loads (test generators): the base tree's
-    runs, the head's own by the PR's rights; without it no such code runs (the suite is an error saying so)."""
+    `code` is the review's gate for code that runs while a suite loads (test generators, beforeAll/beforeEach
+    extension hooks): the base tree's runs, the head's own by the PR's rights; without it no such code runs (the
+    suite is an error saying so)."""
 
     def __init__(self, limits: LimitsConfig | None = None, code: CodePolicy | None = None) -> None:
         self.limits = limits or LimitsConfig()

@@ -1,7 +1,7 @@
 """Load a promptfoo-format suite from a FileTree into a `Suite`, collecting every problem as a
 SourceError with file and line. javascript/python assertions, transforms and prompt functions are read
-here and run later in bot.evals.sandbox, gated by where the code comes from; test generators run here,
-under the same gate (bot.evals.generators); other code (extensions, hooks) is refused.
+here and run later in bot.evals.sandbox, gated by where the code comes from; test generators and the
+beforeAll/beforeEach extension hooks run here, under the same gate (bot.evals.generators, bot.evals.hooks).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
 from bot.evals.generators import NOT_DECIDED, LoadCode, spread_call
+from bot.evals.hooked_tests import SuiteHooks
+from bot.evals.hooks import load_extensions
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
 from bot.evals.providers_shapes import INERT_CONFIG
 from bot.evals.providers_live import kept_conversations
@@ -85,14 +87,35 @@ def load_suite(
             if not any(prompt_ref_matches(wanted, label) for label in labels):
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
-    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code)
+    extensions = load_extensions(tree, base_dir, located, errors, code)
+    hooks = None if not extensions or errors.errors else SuiteHooks(extensions, suite_view(located, prompts, providers), code.limits)
+    tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code, hooks=hooks)
     _check_test_filters(tests, labels, providers, errors)
     errors.errors.extend(kept_conversations(providers, tests))
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
     if errors.errors or top is None:
         return None, errors.errors
     return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
-                 located.line_of(("nunjucksFilters",)) if filters else None), []
+                 located.line_of(("nunjucksFilters",)) if filters else None,
+                 tuple(dict.fromkeys(e.path for e in extensions or ()))), []
+
+
+def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[ProviderSpec]) -> dict[str, Any]:
+    """promptfoo's test suite as a beforeAll hook sees it, besides its tests, defaultTest and scenarios: the prompts
+    as loaded (raw text and label), the providers (id, label, settings), the rest as written."""
+    data = located.data
+    view: dict[str, Any] = {
+        "prompts": [{"raw": p.template, "label": p.label, **({"config": dict(p.config)} if p.config else {})} for p in prompts],
+        "providers": [{"id": p.id, **({"label": p.label} if p.label else {}), "config": {**dict(p.params), **dict(p.options)}}
+                      for p in providers],
+    }
+    view["providerPromptMap"] = {p.slot: list(p.prompts) for p in providers if p.prompts}
+    for key in ("tags", "nunjucksFilters"):  # promptfoo's are always there
+        view[key] = data.get(key) if data.get(key) is not None else {}
+    for key in ("description", "derivedMetrics", "extensions"):
+        if data.get(key) is not None:
+            view[key] = data[key]
+    return view
 
 
 MAX_FILTERS = 50

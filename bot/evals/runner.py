@@ -290,7 +290,8 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
     if suite is None:
         return []
     renderer = Renderer(tree)
-    out = []
+    # first: a test an extension hook added names the hook's file, which is the hook's before it is a test's
+    out = [Dependency(f, suite.path, "extension hook") for f in suite.extensions]
     for prompt in suite.prompts:
         for i, dep in enumerate(renderer.dependencies(prompt)):
             own = i == 0 and dep == prompt.source

@@ -600,4 +600,7 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         reasons.append("test data changed")  # code reads context.vars and the test's transform
     if (b.error is None) != (h.error is None) and not reasons:
         reasons.append("suite code changed")
+    if reasons:  # what a changed hook made of the test is above; the hook is named as its cause
+        hooks = dict.fromkeys(b.test.hooks + h.test.hooks)
+        reasons += [f"extension hook {f} changed" for f in hooks if base_tree.read(f) != head_tree.read(f)]
     return tuple(reasons)

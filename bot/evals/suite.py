@@ -320,6 +320,8 @@ class TestSpec:
     # assertions by load_tests; sets_grader: the test (not only defaultTest) gave options.provider
     classifier: ProviderSpec | None = None
     sets_grader: bool = False
+    # the extension hook files whose beforeAll/beforeEach changed this test (bot.evals.hooks): named as a change reason
+    hooks: tuple[str, ...] = ()
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
@@ -336,3 +338,5 @@ class Suite:
     # `nunjucksFilters`: (name, the JavaScript file's code), called from templates in the sandbox under the code gate
     filters: tuple[tuple[str, Code], ...] = ()
     filters_line: int | None = None  # the suite line of `nunjucksFilters`
+    # the files of its `extensions` (hooks run while it loads, bot.evals.hooks): what it depends on, like a test generator
+    extensions: tuple[str, ...] = ()

@@ -98,8 +98,7 @@ class SuiteFile(Shape):
     metadata: Any = None
     tracing: Any = None
     assertionTemplates: Any = None  # reached through $ref
-    extensions: Annotated[Any, Rejected(
-        "refused: extensions: executes code from the PR (extension hooks are JavaScript/Python files)")] = None
+    extensions: Any = None  # hook files: read and run by bot.evals.hooks
     nunjucksFilters: Annotated[dict[str, str] | None, Says("nunjucksFilters must be a mapping of filter name → JavaScript file")] = None
     env: Annotated[Any, Rejected(
         "unsupported: suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only")] = None

@@ -24,6 +24,8 @@ from bot.evals.checks import (
 )
 from bot.evals.scoring import scoring_code
 from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
+from bot.evals.hooked_tests import SuiteHooks, Written, apply_before_all, apply_before_each, test_view
+from bot.evals.hooks import HookOutput
 from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec, TestSpec
@@ -35,11 +37,12 @@ _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$
 
 def load_tests(
     tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_cases: int = DEFAULT_MAX_CASES,
-    max_var_bytes: int = LimitsConfig().max_prompt_bytes, code: LoadCode = NOT_DECIDED,
+    max_var_bytes: int = LimitsConfig().max_prompt_bytes, code: LoadCode = NOT_DECIDED, hooks: SuiteHooks | None = None,
 ) -> list[TestSpec]:
     """The suite's tests with list-valued vars expanded; more than `max_cases` (limits.max_cases) is an
     error naming the test that passes it, found by counting before anything is expanded. Test generators
-    run as `code` allows (bot.evals.generators)."""
+    run as `code` allows (bot.evals.generators); then the suite's beforeAll hooks, and its beforeEach hooks on
+    each test as expanded (`hooks`, already through the code gate: bot.evals.hooked_tests)."""
     data = located.data
     default_where: Path = ("defaultTest",)
     default_src, default = located, data.get("defaultTest") or {}
@@ -89,11 +92,27 @@ def load_tests(
         if len(sources) > max_cases:  # before checking them, and without reading further test files
             errors.add(located, where, _too_many({}, 1, 0, max_cases))
             return []
-    sources.extend(_scenario_tests(tree, base_dir, located, errors))
+    scenarios = _scenario_entries(tree, base_dir, located, errors)
+    if hooks is not None and hooks.runs("beforeAll"):
+        implicit = bool(sources) and sources[0][1] == () and sources[0][0] is located
+        written = apply_before_all(hooks, located, Written((default_src, default_where, default), sources[implicit:], scenarios, implicit),
+                                   data.get("metadata"), errors, max_cases)
+        if written is None:
+            return []
+        sources, scenarios = ([(located, (), {})] if written.implicit else []) + written.tests, written.scenarios
+        if written.default_changed:
+            default_src, default_where, default = written.default
+            if not isinstance(default, dict):
+                errors.add(default_src, default_where, "defaultTest must be a mapping")
+                return []
+            dflt = _check_test(tree, base_dir, default_src, default_where, default, errors, is_default=True, max_var_bytes=max_var_bytes)
+    sources.extend(_merged_scenarios(scenarios, errors))
     if len(sources) > max_cases:
         errors.add(located, ("scenarios",), _too_many({}, 1, 0, max_cases))
         return []
     out: list[TestSpec] = []
+    views: list[dict[str, Any]] = []  # promptfoo's test as beforeEach gets it, per test of `out`
+    each = hooks is not None and hooks.runs("beforeEach")
     for src, where, item in sources:
         spec = _check_test(tree, base_dir, src, where, item, errors, max_var_bytes=max_var_bytes)
         if spec is None:
@@ -146,8 +165,20 @@ def load_tests(
                     prompts=spec.prompts if spec.prompts is not None else (dflt.prompts if dflt else None),
                     prefix=spec.prefix or (dflt.prefix if dflt else ""),
                     suffix=spec.suffix or (dflt.suffix if dflt else ""),
+                    hooks=tuple(dict.fromkeys(d.file for d in (src, default_src) if isinstance(d, HookOutput))),
                 )
             )
+            if each:
+                views.append(test_view(item, default, combo, out[-1].var_files, base_dir))
+    if each and hooks is not None and not errors.errors:
+        def recheck(doc: LocatedYaml, at: Path, test: dict[str, Any]) -> TestSpec | None:
+            spec = _check_test(tree, base_dir, doc, at, test, errors, max_var_bytes=max_var_bytes)
+            if spec is None:
+                return None
+            asserts = _bind_grading(spec.asserts, spec.vars, spec.embedder, spec.rubric_prompt, errors, doc, at, spec.factuality)
+            return replace(spec, asserts=asserts)
+
+        return apply_before_each(hooks, out, views, located, errors, recheck) or []
     return out
 
 
@@ -206,9 +237,8 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
     return tuple(out)
 
 
-def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, Path, Any]]:
-    """promptfoo's `scenarios`: every `config` entry × every test of the scenario, the config's vars
-    and assertions under the test's own."""
+def _scenario_entries(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, Path, Any]]:
+    """promptfoo's `scenarios` as written (a file:// entry read from its file)."""
     raw = located.data.get("scenarios")
     if raw is None:
         return []
@@ -221,6 +251,12 @@ def _scenario_tests(tree, base_dir, located, errors) -> list[tuple[LocatedYaml, 
             scenarios.extend(_tests_from_ref(tree, base_dir, located, ("scenarios", i), item, errors))
         else:
             scenarios.append((located, ("scenarios", i), item))
+    return scenarios
+
+
+def _merged_scenarios(scenarios, errors) -> list[tuple[LocatedYaml, Path, Any]]:
+    """promptfoo's `scenarios`: every `config` entry × every test of the scenario, the config's vars
+    and assertions under the test's own."""
     out: list[tuple[LocatedYaml, Path, Any]] = []
     for src, where, sc in scenarios:
         scenario = check(Scenario, src, where, sc, errors)

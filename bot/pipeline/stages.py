@@ -101,7 +101,7 @@ def load_config(base: FileTree, path: str = CONFIG_PATH) -> tuple[RepoConfig, li
 
 
 def review_suites(inp: ReviewInput, config: RepoConfig) -> LoadedSuites:
-    """The review's memo of parsed suites, with its gate for code that runs while they load (test generators):
+    """The review's memo of parsed suites, with its gate for code that runs while they load (test generators, hooks):
     the base branch's runs, the PR's by `evals.run_pr_code`, a fork's never."""
     return LoadedSuites(config.limits, CodePolicy(inp.base, not inp.fork, config.evals, config.limits))
 

@@ -147,8 +147,6 @@ def test_refusals_name_file_line_and_rule(snippet, line, message):
          f"{PATH}:4: refused: derivedMetrics value: executes code from the PR"),
         ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest: {options: {transformVars: file://vars.rb}}\n",
          f"{PATH}:3: options.transformVars: file://vars.rb is not a .js, .ts or .py file this sandbox can run"),
-        ("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\nextensions: [file://hooks.js:run]\n",
-         f"{PATH}:3: refused: extensions: executes code from the PR"),
     ],
 )
 def test_out_of_scope_features_say_so_with_their_line(suite, expected):

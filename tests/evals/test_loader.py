@@ -147,12 +147,12 @@ def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
     suite = (
         "prompts:\n  - file://prompts/make_prompt.tsx:build\n"
         "providers: [openai:chat:gpt-4o]\n"
-        "extensions: [file://hooks.js:extensionHook]\n"
+        "extensions: [file://hooks.tsx:extensionHook]\n"
         "tests:\n  - file://generate_tests.tsx\n"
     )
     errors = errors_of(suite)
-    assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(4, "refused"), (2, "refused"), (6, "unsupported")]
-    assert "prompt function" in errors[1][2] and "test generator" in errors[2][2] and "extension hooks" in errors[0][2]
+    assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(2, "refused"), (4, "unsupported"), (6, "unsupported")]
+    assert "prompt function" in errors[0][2] and "extension file://hooks.tsx" in errors[1][2] and "test generator" in errors[2][2]
 
 
 def test_unknown_keys_are_errors_not_silently_ignored():
