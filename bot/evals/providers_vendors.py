@@ -47,6 +47,8 @@ DEFAULT_MODEL = {"github": "openai/gpt-5", "moonshot": "kimi-k3", "minimax": "Mi
 AI21_DEFAULTS = {"temperature": 0.1, "top_p": 1, "max_tokens": 1024, "n": 1, "stop": [], "response_format": {"type": "text"}}
 AI21_KEYS = {"temperature", "top_p", "max_tokens", "response_format"}
 ORCAROUTER_HEADERS = {"HTTP-Referer": "https://promptfoo.dev/", "X-Title": "promptfoo"}
+# OrcaRouter upstreams that reject `temperature` (Claude Opus 4 and later, DeepSeek's reasoners), as promptfoo matches them
+_NO_TEMPERATURE = re.compile(r"(^|/)claude-opus-([4-9]|\d{2,})|(^|/)deepseek-(reasoner|r\d+)\b")
 SNOWFLAKE_PATH = "/api/v2/cortex/inference:complete"
 MLFLOW_PATH = "/gateway/mlflow/v1"
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
@@ -242,6 +244,21 @@ def vendor_finish(kind: str, reading: Reading) -> None:
         reading.params.append(("temperature", 1))  # promptfoo's Novita default
     if kind == "orcarouter":
         reading.opts["headers"] = {**ORCAROUTER_HEADERS, **reading.opts.get("headers", {})}
+        fallbacks = reading.opts.get("passthrough", {}).get("models")
+        names = [reading.model] + (fallbacks if isinstance(fallbacks, list) else [])
+        if any(isinstance(n, str) and _NO_TEMPERATURE.search(n) for n in names):  # promptfoo drops it for these upstreams
+            reading.params[:] = [(k, v) for k, v in reading.params if k != "temperature"]
+    if kind == "minimax" or (kind == "moonshot" and re.match(r"kimi-", reading.model, re.I)):
+        given = dict(reading.params)  # promptfoo sends their output cap as max_completion_tokens
+        if "max_tokens" in given:
+            cap = given["max_completion_tokens"] if given.get("max_completion_tokens") is not None else given["max_tokens"]
+            reading.params[:] = [(k, v) for k, v in reading.params if k not in ("max_tokens", "max_completion_tokens")]
+            reading.params.append(("max_completion_tokens", cap))
+    if kind == "minimax" and any(k == "function_call" for k, _ in reading.params):
+        reading.problems.append("function_call is not supported by MiniMax (promptfoo refuses it): use tools and tool_choice")
+    if kind == "moonshot" and any(k == "reasoning_effort" for k, _ in reading.params) and not re.match(r"kimi-k3", reading.model, re.I):
+        reading.problems.append(f"reasoning_effort is supported on Moonshot's kimi-k3 models only, not {reading.model!r} "
+                                "(promptfoo refuses it too); use passthrough")
     if "passthrough" in reading.opts:
         extra = reading.opts.pop("passthrough")
         given = next((v for k, v in reading.params if k == "passthrough" and isinstance(v, dict)), {})

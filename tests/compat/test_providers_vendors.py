@@ -294,3 +294,20 @@ def test_a_review_runs_the_suite_against_each_vendor(server, index):
     wrong = {k: ("wrong" if k.endswith(("_KEY", "_TOKEN")) else v) for k, v in env.items()}
     (case,) = review(wrong, entry).cases()
     assert not case.head.passed and case.head.output != "Mango season is here"
+
+
+def test_minimax_moonshot_and_orcarouter_shape_the_body_as_promptfoo_does():
+    _, request = sent("id: minimax:MiniMax-M2\n    config: {max_tokens: 300, temperature: 0.2}", {"MINIMAX_API_KEY": KEY})
+    assert (request["body"].get("max_tokens"), request["body"]["max_completion_tokens"], request["body"]["temperature"]) == (None, 300, 0.2)
+    _, request = sent("id: moonshot:kimi-k2-0905-preview\n    config: {max_tokens: 200}", {"MOONSHOT_API_KEY": KEY})
+    assert (request["body"].get("max_tokens"), request["body"]["max_completion_tokens"]) == (None, 200)
+    _, request = sent("id: moonshot:moonshot-v1-8k\n    config: {max_tokens: 200}", {"MOONSHOT_API_KEY": KEY})
+    assert request["body"]["max_tokens"] == 200  # only Kimi models take the cap under its new name
+    _, request = sent("id: orcarouter:anthropic/claude-opus-4-1\n    config: {temperature: 0.3}", {"ORCAROUTER_API_KEY": KEY})
+    assert "temperature" not in request["body"]
+    _, request = sent("id: orcarouter:openai/gpt-4o\n    config: {temperature: 0.3, models: [deepseek/deepseek-r1]}", {"ORCAROUTER_API_KEY": KEY})
+    assert "temperature" not in request["body"] and request["body"]["models"] == ["deepseek/deepseek-r1"]
+    _, request = sent("id: orcarouter:anthropic/claude-3-opus\n    config: {temperature: 0.3}", {"ORCAROUTER_API_KEY": KEY})
+    assert request["body"]["temperature"] == 0.3
+    (problem,) = problems("id: moonshot:moonshot-v1-8k\n    config: {reasoning_effort: high}")
+    assert problem.startswith(f"{PATH}:2: reasoning_effort is supported on Moonshot's kimi-k3 models only")
