@@ -176,7 +176,7 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
             if not isinstance(value, str) or not value.startswith(_URL):
                 return "portkeyApiBaseUrl must be an http(s) URL"
             reading.base_url = value
-            return ""
+            return _header(reading, "x-portkey-api-base-url", value)  # promptfoo sends it as a header too
         if key.startswith("portkey"):  # promptfoo sends every portkey* key as the x-portkey-* header
             return _header(reading, "x-portkey-" + _KEBAB.sub(r"-\1", key[7:]).lower(), value)
         # promptfoo sends every other key as a header of its own name too (and reads it as usual)
@@ -264,11 +264,8 @@ def vendor_finish(kind: str, reading: Reading) -> None:
         given = next((v for k, v in reading.params if k == "passthrough" and isinstance(v, dict)), {})
         reading.params[:] = [(k, v) for k, v in reading.params if k != "passthrough"]
         reading.params.append(("passthrough", {**extra, **given}))
-    if reading.base_url is not None:
-        if kind == "envoy":
-            base = reading.base_url
-            reading.base_url = base if base.endswith("/v1") else base.rstrip("/") + "/v1"
-        elif kind == "f5":
+    if reading.base_url is not None:  # (envoy: a suite's apiBaseUrl is used as written; promptfoo adds /v1 to the environment's only)
+        if kind == "f5":
             try:
                 reading.base_url = reading.base_url + "/" + url_path(reading.model, "f5 endpoint")
             except WireError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -175,7 +176,7 @@ def test_a_gateway_url_the_suite_writes_is_a_suite_url_that_never_gets_the_key()
     spec = provider("id: mlflow-gateway:ep\n    config: {gatewayUrl: 'https://mlflow.example.com/'}")
     assert spec.base_url == "https://mlflow.example.com/gateway/mlflow/v1"
     assert provider("id: jfrog:my-llm\n    config: {baseUrl: 'https://models.example.com/v1'}").base_url == "https://models.example.com/v1/my-llm"
-    assert provider("id: envoy:gpt-4o\n    config: {apiBaseUrl: 'https://envoy.example.com'}").base_url == "https://envoy.example.com/v1"
+    assert provider("id: envoy:gpt-4o\n    config: {apiBaseUrl: 'https://envoy.example.com'}").base_url == "https://envoy.example.com"  # as written
     assert provider("id: f5:/openai/v1\n    config: {apiBaseUrl: 'https://f5.example.com'}").base_url == "https://f5.example.com/openai/v1"
 
 
@@ -311,3 +312,40 @@ def test_minimax_moonshot_and_orcarouter_shape_the_body_as_promptfoo_does():
     assert request["body"]["temperature"] == 0.3
     (problem,) = problems("id: moonshot:moonshot-v1-8k\n    config: {reasoning_effort: high}")
     assert problem.startswith(f"{PATH}:2: reasoning_effort is supported on Moonshot's kimi-k3 models only")
+
+
+# ---- pinned against promptfoo 0.121's own providers ---------------------------------------------------
+
+PINNED = json.loads((Path(__file__).parent / "data" / "vendor_requests.json").read_text())
+SUITE_URL_KEYS = {"apiBaseUrl", "baseUrl", "gatewayUrl", "portkeyApiBaseUrl"}
+UNSENT_HEADERS = {"content-type", "x-promptfoo-version"}  # promptfoo's own, not the vendor's
+
+
+def expected_body(case: dict[str, Any]) -> dict[str, Any]:
+    """promptfoo's body without its OpenAI client's defaults (max_tokens 1024, temperature 0 when the config sets
+    neither), which prompt-review does not send to any OpenAI-compatible vendor."""
+    body, config = dict(case["sent"]["body"]), case.get("config") or {}
+    if not case["id"].startswith("ai21:"):
+        if body.get("max_tokens") == 1024 and "max_tokens" not in config:
+            del body["max_tokens"]
+        if body.get("temperature") == 0 and "temperature" not in config:
+            del body["temperature"]
+    return body
+
+
+@pytest.mark.parametrize("case", PINNED, ids=[f"{c['id']}|{sorted(c.get('config') or {})}" for c in PINNED])
+def test_the_request_is_the_one_promptfoo_makes(case):
+    """Recorded from promptfoo 0.121.20's own providers by bench/vendor_request_oracle.mjs."""
+    config = case.get("config") or {}
+    entry = json.dumps({"id": case["id"], "config": config}) if config else json.dumps(case["id"])
+    env = {k: (KEY if v == "k" else v) for k, v in case["env"].items()}
+    promptfoo = case["sent"]
+    if SUITE_URL_KEYS & set(config):  # a suite URL: the URL policy resolves its host, so its place is compared
+        assert provider(entry).base_url + "/chat/completions" == promptfoo["url"]
+        return
+    outcome, request = sent(entry, env)
+    assert isinstance(outcome, Completion), outcome
+    assert request["url"] == promptfoo["url"]
+    theirs = {k: v.replace("Bearer k", f"Bearer {KEY}") for k, v in promptfoo["headers"].items() if k not in UNSENT_HEADERS}
+    assert {k: request["headers"].get(k) for k in theirs} == theirs
+    assert request["body"] == expected_body(case)
