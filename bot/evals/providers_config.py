@@ -97,6 +97,7 @@ VENDORS: dict[str, Vendor] = {
                       "https://us-south.ml.cloud.ibm.com"),
     # promptfoo's chat vendors over its OpenAI chat-completions client (ids, keys and URLs: bot.evals.providers_vendors);
     # a base variable promptfoo reads itself keeps its name (NVIDIA_API_BASE_URL, PORTKEY_API_BASE_URL, AI21_API_BASE_URL, …)
+    "meta": Vendor("meta", "openai", ("MODEL_API_KEY",), "META_BASE_URL", "https://api.meta.ai/v1"),  # the Meta Model API (chat)
     "github": Vendor("github", "openai", ("GITHUB_TOKEN",), "GITHUB_MODELS_BASE_URL", "https://models.github.ai/inference"),
     "moonshot": _compat("moonshot", "MOONSHOT_API_KEY", "https://api.moonshot.ai/v1"),
     "minimax": _compat("minimax", "MINIMAX_API_KEY", "https://api.minimax.io/v1"),

@@ -29,19 +29,19 @@ NOT_CHAT = {
               "call the model through its vendor's provider",
     "modelslab": "ModelsLab serves image generation only (modelslab:image:MODEL)",
     "quiverai": "QuiverAI generates SVG images, not text answers",
-    "meta": "the Meta Model API provider (responses by default, with promptfoo's own rewriting of the request) is "
-            "not part of prompt-review yet",
     "cloudflare-gateway": "Cloudflare AI Gateway (a gateway in front of a dozen vendors, each with its own key and "
                           "wire format) is not part of prompt-review yet; call the vendor behind it directly, or "
                           "Workers AI through cloudflare-ai:chat:MODEL",
 }
 # the heads read here (the generic embedding forms of providers_config do not apply to them)
-HEADS = frozenset({"github", "moonshot", "minimax", "nvidia", "novita", "atlascloud", "orcarouter", "llamaapi", "alibaba",
+HEADS = frozenset({"meta", "github", "moonshot", "minimax", "nvidia", "novita", "atlascloud", "orcarouter", "llamaapi", "alibaba",
                    "ai21", "portkey", "jfrog", "cloudflare-ai", "snowflake", "cloudera", "mlflow-gateway", "envoy", "f5"}
                   | set(ALIASES) | set(NOT_CHAT))
 NVIDIA_RESERVED = {"chat", "completion", "embedding", "embeddings", "image", "moderation", "realtime", "responses"}
 NOVITA_SUBTYPES = {"chat", "completion", "embedding", "embeddings"}
-DEFAULT_MODEL = {"github": "openai/gpt-5", "moonshot": "kimi-k3", "minimax": "MiniMax-M3"}
+DEFAULT_MODEL = {"github": "openai/gpt-5", "moonshot": "kimi-k3", "minimax": "MiniMax-M3", "meta": "muse-spark-1.1"}
+META_NOT_CHAT = {"assistant", "audio", "completion", "embedding", "embeddings", "image", "moderation", "realtime", "transcription", "video"}
+META_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 # promptfoo's AI21 provider sends these whatever the config says (it reads temperature, top_p, max_tokens
 # and response_format only)
 AI21_DEFAULTS = {"temperature": 0.1, "top_p": 1, "max_tokens": 1024, "n": 1, "stop": [], "response_format": {"type": "text"}}
@@ -98,6 +98,15 @@ def vendor_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind |
         if rest[0] in ("embedding", "embeddings"):
             return ("alibaba", model, (("api", "embedding"),)) if embedding else _embedding_only(pid)
         return "alibaba", model, ()
+    if kind == "meta":  # the Meta Model API: promptfoo's default sub-type is its Responses API
+        if rest and rest[0] in META_NOT_CHAT:
+            return f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); the Meta Model API has no such endpoint (promptfoo refuses it too)"
+        if rest and rest[0] == "chat":
+            return "meta", ":".join(rest[1:]) or DEFAULT_MODEL["meta"], ()
+        if len(rest) > 1 and rest[0] not in ("responses", "messages"):
+            return f"unsupported: provider {pid!r}: {rest[0]!r} is not a sub-type of the Meta Model API (chat, responses, messages); promptfoo refuses it too"
+        return (f"unsupported: provider {pid!r}: meta:MODEL and meta:responses:MODEL call the Meta Model API's Responses API and "
+                "meta:messages:MODEL its messages API, which are not part of prompt-review yet; meta:chat:MODEL (chat completions) is")
     if kind in ("ai21", "cloudera"):  # promptfoo: the second part only
         model = rest[0] if rest else ""
         return (kind, model, ()) if model else _needs_model(pid, kind)
@@ -148,6 +157,21 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
         if key in ("apiBaseUrl", "baseUrl", "apiBase") or key in INERT_CONFIG:
             return None
         return f"{key} is not read by promptfoo's AI21 provider (it sends {', '.join(sorted(AI21_KEYS))} only); remove it"
+    if kind == "meta" and key in ("stop", "logprobs", "logit_bias", "n", "stream", "reasoning_effort", "apiHost"):
+        if key == "apiHost":  # promptfoo: https://HOST/v1, a suite URL
+            if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/*", value):
+                return "apiHost must be a host name"
+            reading.base_url = f"https://{value.rstrip('/')}/v1"
+            return ""
+        if key == "reasoning_effort":
+            if value is not None and str(value) not in META_EFFORTS:
+                return f"reasoning_effort {value!r} is not supported by Muse Spark models (promptfoo refuses it): one of {', '.join(META_EFFORTS)}"
+            return None
+        if key == "n" and not (isinstance(value, int) and value > 1):
+            return None
+        if key == "stream" and not value:
+            return None
+        return f"{key} is not supported by Muse Spark models (promptfoo refuses it); remove it"
     if kind == "jfrog" and key == "baseUrl":
         if not isinstance(value, str) or not value.startswith(_URL):
             return "baseUrl must be an http(s) URL"
@@ -248,7 +272,9 @@ def vendor_finish(kind: str, reading: Reading) -> None:
         names = [reading.model] + (fallbacks if isinstance(fallbacks, list) else [])
         if any(isinstance(n, str) and _NO_TEMPERATURE.search(n) for n in names):  # promptfoo drops it for these upstreams
             reading.params[:] = [(k, v) for k, v in reading.params if k != "temperature"]
-    if kind == "minimax" or (kind == "moonshot" and re.match(r"kimi-", reading.model, re.I)):
+    if kind == "meta" and not any(k == "temperature" for k, _ in reading.params):
+        reading.params.append(("temperature", 0))  # promptfoo's Meta chat sends temperature 0 unless set
+    if kind in ("minimax", "meta") or (kind == "moonshot" and re.match(r"kimi-", reading.model, re.I)):
         given = dict(reading.params)  # promptfoo sends their output cap as max_completion_tokens
         if "max_tokens" in given:
             cap = given["max_completion_tokens"] if given.get("max_completion_tokens") is not None else given["max_tokens"]

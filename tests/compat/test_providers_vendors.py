@@ -65,6 +65,7 @@ def sent(entry: str, env: dict[str, str]) -> tuple[Completion | ProviderError, d
 
 # (suite entry, environment, vendor, model, the URL promptfoo posts to, the key variable it reads)
 VENDORS = [
+    ("meta:chat:muse-spark-1.1", {}, "meta", "muse-spark-1.1", "https://api.meta.ai/v1/chat/completions", "MODEL_API_KEY"),
     ("github:openai/gpt-4.1", {}, "github", "openai/gpt-4.1", "https://models.github.ai/inference/chat/completions", "GITHUB_TOKEN"),
     ("'github:'", {}, "github", "openai/gpt-5", "https://models.github.ai/inference/chat/completions", "GITHUB_TOKEN"),
     ("moonshot:chat:kimi-k2-0905-preview", {}, "moonshot", "kimi-k2-0905-preview", "https://api.moonshot.ai/v1/chat/completions",
@@ -227,7 +228,10 @@ def test_ai21_and_novita_send_promptfoos_defaults():
     ("vercel:openai/gpt-4o", "2: unsupported: provider 'vercel:openai/gpt-4o': promptfoo calls Vercel's AI Gateway through the AI SDK"),
     ("modelslab:image:flux", "2: unsupported: provider 'modelslab:image:flux': ModelsLab serves image generation only"),
     ("quiverai:arrow-1.1", "2: unsupported: provider 'quiverai:arrow-1.1': QuiverAI generates SVG images"),
-    ("meta:chat:muse-spark-1.1", "2: unsupported: provider 'meta:chat:muse-spark-1.1': the Meta Model API provider"),
+    ("meta:muse-spark-1.1", "2: unsupported: provider 'meta:muse-spark-1.1': meta:MODEL and meta:responses:MODEL call the Meta Model API's Responses API"),
+    ("meta:image:muse", "2: unsupported: provider 'meta:image:muse' is not a chat model (image)"),
+    ("id: meta:chat:muse-spark-1.1\n    config: {stop: [END]}", "3: stop is not supported by Muse Spark models (promptfoo refuses it)"),
+    ("id: meta:chat:muse-spark-1.1\n    config: {reasoning_effort: extreme}", "3: reasoning_effort 'extreme' is not supported by Muse Spark models"),
     ("cloudflare-gateway:openai:gpt-4o", "2: unsupported: provider 'cloudflare-gateway:openai:gpt-4o': Cloudflare AI Gateway"),
     ("'snowflake:'", "2: unsupported: provider 'snowflake:': a model is required (snowflake:MODEL)"),
 ])
@@ -317,7 +321,7 @@ def test_minimax_moonshot_and_orcarouter_shape_the_body_as_promptfoo_does():
 # ---- pinned against promptfoo 0.121's own providers ---------------------------------------------------
 
 PINNED = json.loads((Path(__file__).parent / "data" / "vendor_requests.json").read_text())
-SUITE_URL_KEYS = {"apiBaseUrl", "baseUrl", "gatewayUrl", "portkeyApiBaseUrl"}
+SUITE_URL_KEYS = {"apiBaseUrl", "baseUrl", "gatewayUrl", "portkeyApiBaseUrl", "apiHost"}
 UNSENT_HEADERS = {"content-type", "x-promptfoo-version"}  # promptfoo's own, not the vendor's
 
 
@@ -325,7 +329,7 @@ def expected_body(case: dict[str, Any]) -> dict[str, Any]:
     """promptfoo's body without its OpenAI client's defaults (max_tokens 1024, temperature 0 when the config sets
     neither), which prompt-review does not send to any OpenAI-compatible vendor."""
     body, config = dict(case["sent"]["body"]), case.get("config") or {}
-    if not case["id"].startswith("ai21:"):
+    if not case["id"].startswith(("ai21:", "meta:")):  # (AI21's and Meta's are their providers' own: sent here too)
         if body.get("max_tokens") == 1024 and "max_tokens" not in config:
             del body["max_tokens"]
         if body.get("temperature") == 0 and "temperature" not in config:
