@@ -256,7 +256,7 @@ class Caller:
     def _operator_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
         env = self.env
-        handled, base = operator_base(vendor.name, env, spec.model, spec.option)  # vendors whose URL settings build
+        handled, base = operator_base(vendor.name, env, spec)  # vendors whose URL settings build
         if handled:
             return base
         if env.get(vendor.base_env):

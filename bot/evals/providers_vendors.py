@@ -20,6 +20,7 @@ from typing import Any
 from bot.core.errors import CheckError
 from bot.evals.providers_more import Kind, Reading
 from bot.evals.providers_shapes import WireError, checked_name, segment
+from bot.evals.suite import ProviderSpec
 
 _URL = ("http://", "https://")
 # promptfoo's names for one vendor under several ids
@@ -317,41 +318,57 @@ def cloudera_path(model: str, option: Callable[[str], Any]) -> str:
     return f"/namespaces/{segment(namespace, 'cloudera namespace')}/endpoints/{segment(endpoint, 'cloudera endpoint')}/v1"
 
 
-def operator_base(name: str, env: Mapping[str, str], model: str, option: Callable[[str], Any]) -> tuple[bool, str | None]:
-    """(handled, base URL) for the vendors whose URL the operator's settings build; (False, None) for the others."""
+def operator_base(name: str, env: Mapping[str, str], spec: ProviderSpec) -> tuple[bool, str | None]:
+    """(handled, base URL) for the vendors whose URL the operator's settings build; (False, None) for the others.
+    A setting that is missing, when the suite names no URL of its own either, is an error naming it and the
+    provider's line."""
+    model, option = spec.model, spec.option
+    at = f" at suite line {spec.line}" if spec.line else ""
+
+    def missing(setting: str, what: str, config_key: str) -> WireError:
+        return WireError(f"{setting} is not set ({what}; or config.{config_key} of the provider{at})", CheckError.MISSING_CREDENTIALS)
+
+    base = ""
     if name == "envoy":
         base = env.get("ENVOY_API_BASE_URL", "").rstrip("/")
-        return True, (base if base.endswith("/v1") else base + "/v1") if base else None
-    if name == "mlflow-gateway":
+        if base:
+            return True, base if base.endswith("/v1") else base + "/v1"
+        problem = missing("ENVOY_API_BASE_URL", "the Envoy AI Gateway its requests go to", "apiBaseUrl")
+    elif name == "mlflow-gateway":
         base = env.get("MLFLOW_GATEWAY_URL", "").strip().rstrip("/")
-        return True, base + MLFLOW_PATH if base else None
-    if name == "f5":
+        if base:
+            return True, base + MLFLOW_PATH
+        problem = missing("MLFLOW_GATEWAY_URL", "the MLflow AI Gateway its requests go to", "gatewayUrl")
+    elif name == "f5":
         base = env.get("F5_BASE_URL", "").rstrip("/")
-        return True, f"{base}/{url_path(model, 'f5 endpoint')}" if base else None
-    if name == "jfrog":
+        if base:
+            return True, f"{base}/{url_path(model, 'f5 endpoint')}"
+        problem = missing("F5_BASE_URL", "the F5 AI Gateway its requests go to", "apiBaseUrl")
+    elif name == "jfrog":
         base = (env.get("JFROG_BASE_URL") or "https://models.qwak-prod.qwak.ai/v1").rstrip("/")
         return True, f"{base}/{url_path(model, 'model')}"
-    if name == "cloudera":
+    elif name == "cloudera":
         host = env.get("CLOUDERA_BASE_URL", "").rstrip("/") or (f"https://{env['CDP_DOMAIN']}" if env.get("CDP_DOMAIN") else "")
-        if not host:
-            raise WireError("CDP_DOMAIN is not set (the Cloudera AI domain its requests go to; or config.domain)",
-                            CheckError.MISSING_CREDENTIALS)
-        return True, host + cloudera_path(model, option)
-    if name == "cloudflare-ai":
+        if host:
+            return True, host + cloudera_path(model, option)
+        problem = missing("CDP_DOMAIN", "the Cloudera AI domain its requests go to", "domain")
+    elif name == "cloudflare-ai":
         account = option("accountId") or env.get("CLOUDFLARE_ACCOUNT_ID")
-        if not account:
-            raise WireError("CLOUDFLARE_ACCOUNT_ID is not set (the Cloudflare account its requests go to; or config.accountId)",
-                            CheckError.MISSING_CREDENTIALS)
-        base = (env.get("CLOUDFLARE_BASE_URL") or CLOUDFLARE_API).rstrip("/")
-        return True, f"{base}/accounts/{checked_name(str(account), 'cloudflare accountId')}/ai/v1"
-    if name == "snowflake":
+        if account:
+            base = (env.get("CLOUDFLARE_BASE_URL") or CLOUDFLARE_API).rstrip("/")
+            return True, f"{base}/accounts/{checked_name(str(account), 'cloudflare accountId')}/ai/v1"
+        problem = missing("CLOUDFLARE_ACCOUNT_ID", "the Cloudflare account its requests go to", "accountId")
+    elif name == "snowflake":
         if env.get("SNOWFLAKE_BASE_URL"):
             return True, env["SNOWFLAKE_BASE_URL"].rstrip("/")
         account = option("accountIdentifier") or env.get("SNOWFLAKE_ACCOUNT_IDENTIFIER")
-        if not account:
-            raise WireError("SNOWFLAKE_ACCOUNT_IDENTIFIER is not set (the Snowflake account its requests go to; or "
-                            "config.accountIdentifier)", CheckError.MISSING_CREDENTIALS)
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", str(account)) or ".." in str(account):
-            raise WireError(f"snowflake account identifier {str(account)[:40]!r} is not valid", CheckError.URL_REFUSED)
-        return True, f"https://{account}.snowflakecomputing.com"
-    return False, None
+        if account:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", str(account)) or ".." in str(account):
+                raise WireError(f"snowflake account identifier {str(account)[:40]!r} is not valid", CheckError.URL_REFUSED)
+            return True, f"https://{account}.snowflakecomputing.com"
+        problem = missing("SNOWFLAKE_ACCOUNT_IDENTIFIER", "the Snowflake account its requests go to", "accountIdentifier")
+    else:
+        return False, None
+    if spec.base_url is not None:  # the suite's own URL is used (a suite URL: no key goes there)
+        return True, None
+    raise problem

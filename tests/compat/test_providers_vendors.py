@@ -149,6 +149,7 @@ def test_a_vendor_that_needs_an_account_or_a_gateway_names_the_setting_when_it_i
     outcome, request = sent(entry, {k: KEY for k in ("CLOUDFLARE_API_KEY", "SNOWFLAKE_API_KEY", "CDP_TOKEN", "OPENAI_API_KEY", "F5_API_KEY")})
     assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.MISSING_CREDENTIALS
     assert str(outcome).startswith(f"{entry}: {needs}") and request == {}
+    assert "of the provider at suite line 2)" in str(outcome)  # where the suite names it, and the config key it may use
 
 
 def test_the_suite_may_name_the_account_as_promptfoo_reads_it():
