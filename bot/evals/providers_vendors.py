@@ -1,7 +1,8 @@
 """The chat vendors promptfoo 0.121 reaches through its OpenAI chat-completions client with its own
 URL, key variable and id forms (GitHub Models, Moonshot, MiniMax, NVIDIA NIM, Novita, Atlas Cloud,
 OrcaRouter, Llama API, Alibaba Cloud, AI21, Portkey, JFrog ML, Cloudera AI, MLflow AI Gateway, Envoy AI
-Gateway, F5, Cloudflare Workers AI, Snowflake Cortex), read for bot.evals.providers_config: the id forms
+Gateway, F5, Cloudflare Workers AI, Snowflake Cortex, the Meta Model API's chat), read for
+bot.evals.providers_config: the id forms
 (`vendor_kind`), the config keys each one reads (`vendor_config`, `vendor_finish`) and where the
 operator's requests go (`operator_base`). The vendor table rows themselves are in providers_config.VENDORS.
 
