@@ -32,6 +32,7 @@ from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.http_body import HttpBody, header_content_type
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
+from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_assistant import ASSISTANT, MAX_POLL_KEY
@@ -272,6 +273,9 @@ class Caller:
     def _operator_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """The base URL the operator chose (environment), else the vendor's public API; None when neither."""
         env = self.env
+        handled, base = operator_base(vendor.name, env, spec)  # vendors whose URL settings build
+        if handled:
+            return base
         if env.get(vendor.base_env):
             base = env[vendor.base_env].rstrip("/")
             suffix = {"databricks": "/serving-endpoints", "docker": "/engines/v1",
@@ -358,6 +362,8 @@ class Caller:
         key_var, key = self._credentials(vendor)
         sent = bool(key) and bool(operator) and _same_origin(base, operator)
         headers = {"anthropic-version": wire.ANTHROPIC_VERSION} if vendor.wire == "anthropic" else {}
+        if vendor.name in ("portkey", "orcarouter"):  # promptfoo's headers for these gateways (checked at load)
+            headers.update(dict(spec.option("headers") or ()))
         sign = None
         if sent and key:
             auth, sign = self._auth_headers(vendor, key_var, key)
@@ -365,7 +371,8 @@ class Caller:
         origin = _origin(base)
         if origin is None:
             raise ProviderError(f"provider {spec.id} config.apiBaseUrl {base[:120]!r} is not a valid URL", kind=CheckError.URL_REFUSED)
-        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com", ".ml.cloud.ibm.com"))
+        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com", ".ml.cloud.ibm.com",
+                                                                                 ".snowflakecomputing.com"))
         if not sent and public_host and vendor.auth != "none":
             raise ProviderError(self._no_key(spec, key_var, vendor.base_env, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)
         public = vendor.default_base or ""

@@ -17,6 +17,7 @@ from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
+from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, vendor_finish, vendor_kind, vendor_passthrough
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
@@ -98,6 +99,29 @@ VENDORS: dict[str, Vendor] = {
     "fal": Vendor("fal", "fal", ("FAL_KEY",), "FAL_BASE_URL", "https://queue.fal.run", "key"),
     "watsonx": Vendor("watsonx", "watsonx", ("WATSONX_AI_APIKEY", "WATSONX_AI_BEARER_TOKEN"), "WATSONX_BASE_URL",
                       "https://us-south.ml.cloud.ibm.com"),
+    # promptfoo's chat vendors over its OpenAI chat-completions client (ids, keys and URLs: bot.evals.providers_vendors);
+    # a base variable promptfoo reads itself keeps its name (NVIDIA_API_BASE_URL, PORTKEY_API_BASE_URL, AI21_API_BASE_URL, …)
+    "meta": Vendor("meta", "openai", ("MODEL_API_KEY",), "META_BASE_URL", "https://api.meta.ai/v1"),  # the Meta Model API (chat)
+    "github": Vendor("github", "openai", ("GITHUB_TOKEN",), "GITHUB_MODELS_BASE_URL", "https://models.github.ai/inference"),
+    "moonshot": _compat("moonshot", "MOONSHOT_API_KEY", "https://api.moonshot.ai/v1"),
+    "minimax": _compat("minimax", "MINIMAX_API_KEY", "https://api.minimax.io/v1"),
+    "nvidia": Vendor("nvidia", "openai", ("NVIDIA_API_KEY",), "NVIDIA_API_BASE_URL", "https://integrate.api.nvidia.com/v1"),
+    "novita": _compat("novita", "NOVITA_API_KEY", "https://api.novita.ai/openai/v1"),
+    "atlascloud": _compat("atlascloud", "ATLASCLOUD_API_KEY", "https://api.atlascloud.ai/v1"),
+    "orcarouter": _compat("orcarouter", "ORCAROUTER_API_KEY", "https://api.orcarouter.ai/v1"),
+    "llamaapi": Vendor("llamaapi", "openai", ("LLAMA_API_KEY",), "LLAMAAPI_BASE_URL", "https://api.llama.com/compat/v1"),
+    "alibaba": Vendor("alibaba", "openai", ("DASHSCOPE_API_KEY",), "DASHSCOPE_BASE_URL",
+                      "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"),
+    "ai21": Vendor("ai21", "openai", ("AI21_API_KEY",), "AI21_API_BASE_URL", "https://api.ai21.com/studio/v1"),
+    "portkey": Vendor("portkey", "openai", ("PORTKEY_API_KEY",), "PORTKEY_API_BASE_URL", "https://api.portkey.ai/v1"),
+    "jfrog": Vendor("jfrog", "openai", ("QWAK_TOKEN",), "JFROG_BASE_URL", "https://models.qwak-prod.qwak.ai/v1"),  # + /MODEL
+    "cloudflare-ai": Vendor("cloudflare-ai", "openai", ("CLOUDFLARE_API_KEY",), "CLOUDFLARE_BASE_URL", "https://api.cloudflare.com/client/v4"),
+    # the operator's own servers: the base comes from the settings named (bot.evals.providers_vendors.operator_base)
+    "snowflake": Vendor("snowflake", "openai", ("SNOWFLAKE_API_KEY",), "SNOWFLAKE_ACCOUNT_IDENTIFIER", None),
+    "cloudera": Vendor("cloudera", "openai", ("CDP_TOKEN",), "CDP_DOMAIN", None),
+    "mlflow-gateway": Vendor("mlflow-gateway", "openai", ("MLFLOW_GATEWAY_API_KEY",), "MLFLOW_GATEWAY_URL", None),
+    "envoy": Vendor("envoy", "openai", ("OPENAI_API_KEY",), "ENVOY_API_BASE_URL", None),  # promptfoo sends the OpenAI key there
+    "f5": Vendor("f5", "openai", ("F5_API_KEY",), "F5_BASE_URL", None),
 }
 EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(
@@ -219,7 +243,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return f"unsupported: provider {pid!r} runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"
     parts = pid.split(":")
     head, rest = parts[0], parts[1:]
-    if embedding:
+    if embedding and head not in VENDOR_HEADS:
         if head in ("google", "vertex") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
             return head, rest[1], (("api", "embedding"),)
         if head in ("azure", "azureopenai") and len(rest) == 2 and rest[0] in ("embedding", "embeddings") and rest[1]:
@@ -233,6 +257,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     more = more_kind(pid, head, rest, embedding)
     if more is not None:
         return more
+    if (chat_vendor := vendor_kind(pid, head, rest, embedding)) is not None:
+        return chat_vendor
     if head == "openai":
         if len(rest) == 2 and rest[0] == "chat" and rest[1]:
             return "openai", rest[1], ()
@@ -386,7 +412,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
         elif wire == "code":
             params.append((key, value))
-        elif (handled := more_config(kind, key, value, reading)) is not None:
+        elif (handled := more_config(kind, key, value, reading)) is not None or (
+                handled := vendor_config(kind, key, value, reading)) is not None:
             if handled:
                 errors.add(located, at, handled)
         elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
@@ -404,6 +431,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             if not isinstance(value, bool if key in BOOL_PLACE_KEYS else str):
                 errors.add(located, at, f"{key} must be {'true or false' if key in BOOL_PLACE_KEYS else 'text'}")
             opts[key] = value
+        elif vendor_passthrough(kind, key, value, reading):
+            continue
         elif kind in ("http", "websocket") and key in (HTTP_KEYS if kind == "http" else WS_KEYS):
             problem = http_problem(key, value) if kind == "http" else ws_problem(key, value)
             if problem:
@@ -412,6 +441,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
     reading.finish(kind, pid)
+    vendor_finish(kind, reading)
     params, opts, base_url, model = reading.params, reading.opts, reading.base_url, reading.model
     for problem in reading.problems:
         errors.add(located, where, problem)

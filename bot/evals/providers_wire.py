@@ -18,6 +18,7 @@ from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_config import VENDORS, is_vertex_llama
+from bot.evals.providers_vendors import SNOWFLAKE_PATH
 from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
                                         vertex_place)
 from bot.evals.http_body import request_body
@@ -120,7 +121,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             version = spec.option("apiVersion") or spec.option("api_version") or API_VERSION_AZURE
             deployment = spec.option("deployment_id") or spec.option("deploymentName") or spec.model
             return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
-        return "/chat/completions", body
+        return (SNOWFLAKE_PATH if spec.kind == "snowflake" else "/chat/completions"), body  # Snowflake Cortex: its own path
     if wire in ("anthropic", "vertex-anthropic"):
         system, listed = content_parts.anthropic_messages(spec.id, messages)
         params.pop("anthropic_version", None)

@@ -220,6 +220,23 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
     async def helicone_router(router: str, request: Request) -> Response:
         return await chat_completions(request, f"helicone.router.{router}")
 
+    # promptfoo's gateways and vendors with their own chat-completions paths (bot.evals.providers_vendors)
+    @app.post("/gateway/mlflow/v1/chat/completions")
+    async def mlflow_gateway(request: Request) -> Response:
+        return await chat_completions(request, "mlflow-gateway.chat")
+
+    @app.post("/api/v2/cortex/inference:complete")
+    async def snowflake_cortex(request: Request) -> Response:
+        return await chat_completions(request, "snowflake.chat")
+
+    @app.post("/accounts/{account}/ai/v1/chat/completions")
+    async def cloudflare_workers_ai(account: str, request: Request) -> Response:
+        return await chat_completions(request, f"cloudflare-ai.{account}")
+
+    @app.post("/namespaces/{namespace}/endpoints/{endpoint}/v1/chat/completions")
+    async def cloudera_endpoint(namespace: str, endpoint: str, request: Request) -> Response:
+        return await chat_completions(request, f"cloudera.{namespace}.{endpoint}")
+
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
         return await embed(request, keyless=False)

@@ -1,0 +1,40 @@
+// What promptfoo itself sends for the chat vendors of bot/evals/providers_vendors.py: the provenance of the
+// requests pinned in tests/compat/data/vendor_requests.json (checked by tests/compat/test_providers_vendors.py).
+// Usage: PROMPTFOO_CACHE_ENABLED=false node bench/vendor_request_oracle.mjs <promptfoo dist/src/index.js> OUT.json < cases.json
+// cases.json: [{"id": "github:openai/gpt-4.1", "config": {...}, "env": {"GITHUB_TOKEN": "k", ...}}, ...]
+// fetch is replaced by a recorder that answers one chat completion: nothing leaves the machine.
+import { readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+
+const { loadApiProvider } = await import(pathToFileURL(process.argv[2]).href);
+const cases = JSON.parse(readFileSync(0, "utf-8"));
+const answer = JSON.stringify({
+  id: "c1", object: "chat.completion", model: "m",
+  choices: [{ index: 0, message: { role: "assistant", content: "pong" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+});
+let seen = null;
+globalThis.fetch = async (url, init = {}) => {
+  seen = {
+    url: String(url),
+    headers: Object.fromEntries(new Headers(init.headers || {}).entries()),
+    body: init.body ? JSON.parse(init.body) : null,
+  };
+  return new Response(answer, { status: 200, headers: { "content-type": "application/json" } });
+};
+const results = [];
+for (const c of cases) {
+  seen = null;
+  let error = null;
+  for (const [k, v] of Object.entries(c.env ?? {})) process.env[k] = v;
+  try {
+    const provider = await loadApiProvider(c.id, { options: { config: c.config ?? {} } });
+    const out = await provider.callApi("hi", { vars: {}, prompt: { raw: "hi", label: "p" } });
+    error = out.error ?? null;
+  } catch (err) {
+    error = String(err);
+  }
+  for (const k of Object.keys(c.env ?? {})) delete process.env[k];
+  results.push({ ...c, sent: seen, error });
+}
+writeFileSync(process.argv[3], JSON.stringify(results, null, 1) + "\n");
