@@ -366,10 +366,12 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         else:
             prompt_transform = code(at, sagemaker_transform_source(value), "transform")
     tool_callbacks: tuple[tuple[str, Code], ...] = ()
-    # JavaScript run on the model's tool calls (bot.evals.tool_callbacks), for chat completions and the responses API;
-    # promptfoo's Adaline gateway runs none, and the Assistants and Realtime providers refuse them with their own rule
-    if kind in CALLBACK_KINDS and CONFIG_KEY in config and opts.get("gateway") != "adaline" and opts.get("api") in (None, "responses"):
-        tool_callbacks = parse_callbacks(config[CONFIG_KEY], body_where + ("config", CONFIG_KEY), code, located, errors)
+    # JavaScript run on the model's tool calls (bot.evals.tool_callbacks), for chat completions and the responses API,
+    # and on a run's required actions for the Assistants API (bot.evals.assistant_callbacks); promptfoo's Adaline
+    # gateway runs none, and the Realtime providers refuse them with their own rule
+    if kind in CALLBACK_KINDS and CONFIG_KEY in config and opts.get("gateway") != "adaline" and opts.get("api") in (None, "responses", "assistant"):
+        tool_callbacks = parse_callbacks(config[CONFIG_KEY], body_where + ("config", CONFIG_KEY), code, located, errors,
+                                         with_context=opts.get("api") == "assistant")
         config = {k: v for k, v in config.items() if k != CONFIG_KEY}
     request_transform = None
     if kind == "http" and "transformRequest" in config:  # JavaScript run on the prompt (bot.evals.providers_request)
@@ -379,8 +381,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         at = body_where + ("config", origin.get(key, key))
         if key == CONFIG_KEY and kind in CALLBACK_KINDS:  # left in the config: a provider that runs no callbacks
             errors.add(located, at, f"refused: {key}: executes code from the PR (tool callbacks), which prompt-review runs on "
-                                    f"chat completions and responses API answers only, not for {pid!r} (Assistants, Realtime "
-                                    "and Adaline providers run none)")
+                                    f"chat completions, responses API and Assistants API answers only, not for {pid!r} "
+                                    "(Realtime and Adaline providers run none)")
         elif key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
         elif wire == "code":
