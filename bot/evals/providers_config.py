@@ -278,6 +278,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, model, ()
     if pid == "http" or pid == "https":
         return "http", "", ()
+    if pid in ("promptfoo:simulated-user", "agentic:simulated-user", "simulated-user"):
+        return (f"unsupported: provider {pid!r} is promptfoo's simulated-user agent (a model plays the user for several turns "
+                "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
     vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code"}))

@@ -312,6 +312,9 @@ class TestSpec:
     # assertScoringFunction (the test's, else defaultTest's): gets the named scores and assertion results and gives
     # the test's verdict (bot.evals.scoring), run in the sandbox under the code gate
     scoring: Code | None = None
+    # the test's own `provider` (the test's, else defaultTest's): it answers the test's cases in place of each suite
+    # provider (bot.evals.test_provider)
+    provider: ProviderSpec | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
