@@ -197,7 +197,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     """(vendor, model, options) for a promptfoo provider id, or the message refusing it. With
     `embedding` (a grader's `embedding:` entry) OpenAI-compatible embedding ids are accepted."""
     ref = code_provider_ref(pid)
-    if ref is not None and not embedding:
+    if ref is not None:  # a grader's embedding model too (its callEmbeddingApi)
         return "code", pid, (("ref", ref),)
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
@@ -324,10 +324,11 @@ class ProviderEntry(Shape):
 
 
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False,
-                   code: CodeReader | None = None) -> ProviderSpec | None:
+                   code: CodeReader | None = None, grader_code: CodeReader | None = None) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
     (the loader's Collector) with file and line. `code` reads the provider's transforms (a suite's
-    providers); without it (a grader) they are refused."""
+    providers); without it (a grader) they are refused. `grader_code` reads a grader that is a provider
+    written in code (its text and embedding calls run in the sandbox: bot.evals.grading)."""
     if isinstance(item, str):
         pid, body, body_where = item, {}, where
     elif isinstance(item, dict) and "id" in item:
@@ -451,7 +452,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                                             located, errors)
     provider_code = None
     if kind == "code":
-        provider_code = code_provider(str(opts.pop("ref")), body_where, code, located, errors)
+        provider_code = code_provider(str(opts.pop("ref")), body_where, code or grader_code, located, errors)
         if provider_code is None:
             return None
     transform = None

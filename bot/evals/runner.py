@@ -303,6 +303,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         codes += [c for _, c in test.provider.code_items()] if test.provider else []  # the test's own provider's code
+        codes += [test.grader.code] if test.grader is not None and test.grader.code is not None else []  # a grader in code
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers

@@ -67,6 +67,8 @@ class CaseInput:
             out.extend(a.code_items())
         if self.test.scoring is not None:
             out.append(("assertScoringFunction", self.test.scoring))
+        if self.test.grader is not None and self.test.grader.code is not None:  # options.provider written in code
+            out.append((f"grader {self.test.grader.id}", self.test.grader.code))
         out.extend((f"provider {what}", code) for what, code in self.provider.code_items())
         return tuple(out)
 
@@ -534,6 +536,7 @@ def _suite_code(suite: Suite | None) -> frozenset:
         found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
         found |= {code_identity(c) for _, c in t.provider.code_items()} if t.provider else set()
+        found |= {code_identity(t.grader.code)} if t.grader is not None and t.grader.code is not None else set()
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
     found |= {code_identity(c) for _, c in suite.filters}
     found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}

@@ -268,8 +268,10 @@ class AssertionSpec:
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
         """(what, code) this assertion runs, named for a refusal: 'javascript assertion'."""
-        out = ((f"{self.base_type} assertion", self.code),) if self.code is not None else ()
-        return out + ((f"{self.type} transform", self.transform),) if self.transform is not None else out
+        out: tuple[tuple[str, Code], ...] = ((f"{self.base_type} assertion", self.code),) if self.code is not None else ()
+        out += ((f"{self.type} transform", self.transform),) if self.transform is not None else ()
+        # a grader written in code (promptfoo's custom provider as the grader): run in the sandbox when it grades
+        return out + tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None)
 
 
 @dataclass(frozen=True)

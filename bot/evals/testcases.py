@@ -455,7 +455,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     for key, value in (entry.options.given() if entry.options else {}).items():
         at = where + ("options", key)
         if key == "provider":
-            grader, embedder = parse_grader(value, located, at, errors)
+            grader, embedder = parse_grader(value, located, at, errors, tree, base_dir)
         elif key == "rubricPrompt":
             rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
         elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
