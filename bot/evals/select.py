@@ -20,7 +20,8 @@ from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.providers_request import requested
 from bot.evals.providers_shapes import js_string
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
-from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
+from bot.evals.sandbox import CodeLimits, Origin, PyCode, SandboxError, may_run, transform_sync
+from bot.evals.sandbox.py import SCRIPT
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
 from bot.evals.test_provider import answering
 
@@ -284,7 +285,10 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
     refused = gate.refusal((("prompt function", prompt.code),))
     if refused:
         raise _CodeStopped(replace(where, message=refused))
-    context = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or provider.id}}
+    context: dict[str, Any] = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or provider.id}}
+    if isinstance(prompt.code, PyCode) and prompt.code.function == SCRIPT:  # the JSON promptfoo gives the script
+        context = {"vars": vars_, "provider": {"id": provider.id, **({"label": provider.label} if provider.label else {})},
+                   "config": dict(prompt.config)}
     try:
         value = transform_sync(prompt.code, context, context, gate.limits)
     except SandboxError as exc:
