@@ -287,8 +287,7 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
         raise _CodeStopped(replace(where, message=refused))
     context: dict[str, Any] = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or provider.id}}
     if isinstance(prompt.code, PyCode) and prompt.code.function == SCRIPT:  # the JSON promptfoo gives the script
-        context = {"vars": vars_, "provider": {"id": provider.id, **({"label": provider.label} if provider.label else {})},
-                   "config": dict(prompt.config)}
+        context = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or ""}, "config": dict(prompt.config)}
     try:
         value = transform_sync(prompt.code, context, context, gate.limits)
     except SandboxError as exc:

@@ -1,7 +1,7 @@
 """A Python prompt file without a function name (`file://prompt.py`), as promptfoo 0.121 runs it
 (src/prompts/processors/python.ts, pythonPromptFunctionLegacy): the whole file as a script, with the JSON of
-`{vars, provider: {id, label}, config}` as its one argument; what it prints — the lines joined, so without the last
-newline — is the prompt. It runs in the Python sandbox under the code gate, its output bounded."""
+`{vars, provider: {id, label}, config}` as its one argument; what it prints — its lines that are not empty, joined
+(python-shell's text mode; checked against promptfoo 0.121.20 itself) — is the prompt. It runs in the Python sandbox under the code gate, its output bounded."""
 
 from __future__ import annotations
 
@@ -45,16 +45,16 @@ def test_the_script_runs_as_main_with_the_context_and_what_it_prints_is_the_prom
         "mini": ((("user", "Describe bananas in one line."),), None)}
 
 
-def test_the_argument_is_the_compact_json_promptfoo_writes_label_only_when_the_provider_has_one():
-    got = cases("import sys\nprint(sys.argv[1])\n")
-    assert got["echo"].messages == (("user", '{"vars":{"topic":"bananas"},"provider":{"id":"echo"},"config":{"temperature":0.2}}'),)
-    assert got["mini"].messages == (("user", '{"vars":{"topic":"bananas"},"provider":{"id":"openai:chat:gpt-4o-mini",'
+def test_the_argument_is_the_compact_json_promptfoo_writes_with_an_empty_label_for_an_unlabelled_provider():
+    got = cases("import sys\nprint('X' + sys.argv[1])\n")
+    assert got["echo"].messages == (("user", 'X{"vars":{"topic":"bananas"},"provider":{"id":"echo","label":""},"config":{"temperature":0.2}}'),)
+    assert got["mini"].messages == (("user", 'X{"vars":{"topic":"bananas"},"provider":{"id":"openai:chat:gpt-4o-mini",'
                                               '"label":"mini"},"config":{"temperature":0.2}}'),)
 
 
-def test_only_the_last_newline_is_dropped_and_printed_lines_are_kept():
-    got = cases("print('first')\nprint()\nprint('third\\n')\n")
-    assert got["echo"].messages == (("user", "first\n\nthird\n"),)
+def test_empty_printed_lines_are_dropped_and_the_others_kept_as_printed():
+    got = cases("print('first')\nprint()\nprint('  third\\n')\nprint('   ')\nprint('end\\r')\n")
+    assert got["echo"].messages == (("user", "first\n  third\n   \nend\r"),)
 
 
 def test_a_script_that_exits_with_a_failure_is_a_case_error_naming_the_prompt_and_a_zero_exit_is_not():

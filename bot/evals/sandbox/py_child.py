@@ -57,7 +57,8 @@ class _ScriptExit(Exception):
 
 def _script(request, report):
     """promptfoo's legacy Python prompt: the file run as `__main__` with the context's JSON as sys.argv[1]; what
-    it printed, without the last newline (python-shell's text mode joins the printed lines), is the prompt."""
+    it printed is the prompt as python-shell's text mode hands it over: its lines (split at "\n") that are not
+    empty, joined by "\n" (an empty line is never pushed by its splitter)."""
     captured = _Captured(request["output_bytes"], report)
     sys.stdout = captured
     sys.argv = [request["file"], _json(request["output"])]
@@ -68,8 +69,7 @@ def _script(request, report):
         status = done.code
         if status is not None and status != 0:
             raise _ScriptExit("the script exited with status " + (int.__repr__(status) if isinstance(status, int) else "1")) from None
-    text = "".join(captured.parts)
-    return text[:-1] if text.endswith("\n") else text
+    return "\n".join(line for line in "".join(captured.parts).split("\n") if line)
 
 
 _ESCAPES = {i: "\\u%04x" % i for i in range(32)}
