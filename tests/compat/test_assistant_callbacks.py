@@ -190,3 +190,11 @@ def test_a_fork_adding_an_assistant_callback_file_is_refused_naming_the_rule():
                                        "code from forks never runs; only the base branch's code does")
     same_repo = plan_suite(SUITE, base_tree, head_tree, base, head, pr_code=lambda what: may_run(Origin.PR, True, EvalsConfig(), what))
     assert same_repo.cases[0].head is not None and same_repo.cases[0].head.error is None
+
+
+def test_a_callback_that_logs_runs_as_under_node(server):
+    # promptfoo's multi-tool example logs from its callbacks; the sandbox's console prints nothing and does not throw
+    outcome = call(server, entry(AZURE, "{get_weather: 'async function (args) { console.log(\"asked\", args); "
+                                        "console.error(\"x\"); return JSON.stringify({ok: JSON.parse(args).location}); }'}"))
+    assert isinstance(outcome, Completion), outcome
+    assert '[Function output: {"ok":"Oslo"}]' in outcome.text.split("\n\n")
