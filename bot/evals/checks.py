@@ -18,7 +18,7 @@ from bot.core.yamlsrc import Path, load_yaml
 from bot.evals import markup, metrics, sql
 from bot.evals.classifier import CLASSIFY_APIS, EMBED_APIS, is_task_id
 from bot.evals.context_transform import CONTEXT_TYPES
-from bot.evals.providers_config import parse_provider
+from bot.evals.providers_config import parse_provider as _parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.sandbox import SandboxError, code_for
@@ -153,8 +153,14 @@ class Graders(NamedTuple):
     classification: ProviderSpec | None = None
 
 
-def parse_grader(value: Any, located, where: Path, errors) -> Graders:
-    """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …, classification: …})."""
+def parse_grader(value: Any, located, where: Path, errors, tree=None, base_dir: str = "") -> Graders:
+    """options.provider: one grader, or promptfoo's map per grading type ({text: …, embedding: …, classification: …}).
+    With the side's `tree`, a grader written in code (file://x.js, file://x.py) is read from it, relative to `base_dir`."""
+    code = None if tree is None else (lambda at, ref, what: transform_code(tree, base_dir, located, at, ref, errors, what))
+
+    def parse_provider(item: Any, located: Any, where: Path, errors: Any, embedding: bool = False) -> ProviderSpec | None:
+        return _parse_provider(item, located, where, errors, embedding=embedding, grader_code=code)
+
     if isinstance(value, dict) and "id" not in value and value and set(value) <= {"config", "label"}:
         errors.add(located, where, "a grader needs an `id` (a provider such as openai:chat:gpt-4.1); settings alone "
                                    "name no model (promptfoo 0.121 ends every graded case with \"Invalid provider definition\" on it)")
@@ -397,7 +403,7 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
     grader: ProviderSpec | None = None
     embedder: ProviderSpec | None = None
     if raw.get("provider") is not None:
-        graders = parse_grader(raw["provider"], located, where + ("provider",), errors)
+        graders = parse_grader(raw["provider"], located, where + ("provider",), errors, tree, base_dir)
         grader, emb = graders.text, graders.embedding
         grader = emb if base == "similar" and emb is not None else grader
         embedder = emb if base == "answer-relevance" else None

@@ -13,9 +13,11 @@ from typing import Any
 
 from bot.core.parts import Parts, leaves, replace_leaves
 from bot.evals import graded_steps
-from bot.evals.assertions import cosine, json_candidates
+from bot.evals.assertions import CodeContext, cosine, json_candidates
 from bot.evals.classifier import EMBED_APIS, SIMILARITY_API
-from bot.evals.providers import Caller, ProviderError
+from bot.evals.providers import Caller, Completion, ProviderError
+from bot.evals.providers_code import call_code_provider, code_embedding
+from bot.evals.providers_parts import prompt_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, STEPPED_GRADED, AssertionSpec, ProviderSpec
 
 DEFAULT_GRADER = ProviderSpec("openai:chat:gpt-4.1-mini", "openai", "gpt-4.1-mini", params=(("temperature", 0),))
@@ -87,8 +89,22 @@ class ModelGrader:
     def __init__(self, caller: Caller):
         self.caller = caller
 
+    async def _complete(self, spec: ProviderSpec, messages: tuple[tuple[str, Any], ...]) -> Completion:
+        """The grader's answer: a model's, or a grader written in code answering in the sandbox as promptfoo calls one
+        (callApi with the grading prompt as text, `{prompt: {raw, label}, vars}`); the gate let its code through."""
+        if spec.kind != "code":
+            return await self.caller.complete(spec, messages)
+        text = prompt_json(messages)
+        context = CodeContext({}, text, {}, {"id": spec.id, "label": spec.label}, self.caller.code_limits)
+        return await call_code_provider(self.caller, spec, context, "grader")
+
+    async def _embed(self, spec: ProviderSpec, text: str) -> list[float]:
+        if spec.kind == "code":  # promptfoo: the provider's callEmbeddingApi
+            return await code_embedding(self.caller, spec, text, self.caller.code_limits)
+        return await self.caller.embed(spec, text)
+
     async def _verdict(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], field: str) -> dict[str, Any]:
-        reply = (await self.caller.complete(spec, messages)).text
+        reply = (await self._complete(spec, messages)).text
         for candidate in json_candidates(reply):
             if isinstance(candidate, dict) and field in candidate:
                 return candidate
@@ -154,7 +170,7 @@ class ModelGrader:
         override = a.rubric_prompt
 
         async def ask(messages: graded_steps.Messages) -> str:
-            return (await self.caller.complete(spec, messages)).text
+            return (await self._complete(spec, messages)).text
 
         if kind == "g-eval":
             criteria = [str(v) for v in value] if isinstance(value, list) else ["" if value is None else str(value)]
@@ -163,7 +179,7 @@ class ModelGrader:
             embedder = self._embedder(a.embedder or spec)
 
             async def embed(text: str) -> list[float]:
-                return await self.caller.embed(embedder, text)
+                return await self._embed(embedder, text)
 
             return await graded_steps.answer_relevance(ask, embed, inputs.get("query", prompt), output, override)
         variables = {k: v for k, v in inputs.items() if not k.startswith("_")}
@@ -177,7 +193,7 @@ class ModelGrader:
     @staticmethod
     def _embedder(grader: ProviderSpec | None) -> ProviderSpec:
         """The grader when it is an embedding model, else the default embedder (at the grader's base URL)."""
-        embeds = grader is not None and ("embedding" in grader.model or grader.option("api") in EMBED_APIS)
+        embeds = grader is not None and (grader.kind == "code" or "embedding" in grader.model or grader.option("api") in EMBED_APIS)
         spec = grader if embeds and grader is not None else DEFAULT_EMBEDDER
         if grader is not None and spec is DEFAULT_EMBEDDER and grader.base_url:
             spec = ProviderSpec(DEFAULT_EMBEDDER.id, "openai", DEFAULT_EMBEDDER.model, base_url=grader.base_url)
@@ -199,7 +215,7 @@ class ModelGrader:
         spec = grader or DEFAULT_GRADER
         listed = "\n".join(f'<Output index="{i}">\n{o}\n</Output>' for i, o in enumerate(outputs))
         messages = (("system", SELECT_BEST_TASK), ("user", f"<Criterion>\n{criterion}\n</Criterion>\n{listed}"))
-        reply = (await self.caller.complete(spec, messages)).text
+        reply = (await self._complete(spec, messages)).text
         found = re.search(r"\d+", reply.strip())
         index = int(found.group(0)) if found else -1
         if not 0 <= index < len(outputs):
@@ -211,8 +227,8 @@ class ModelGrader:
         spec = self._embedder(grader)
         if spec.option("api") == SIMILARITY_API:  # the model scores the pair itself (promptfoo's callSimilarityApi)
             return await self.caller.similarity(spec, expected, output)
-        a = await self.caller.embed(spec, expected)
-        b = await self.caller.embed(spec, output)
+        a = await self._embed(spec, expected)
+        b = await self._embed(spec, output)
         return cosine(a, b)
 
     async def classification(self, grader: ProviderSpec, output: str) -> dict[str, float]:

@@ -30,7 +30,7 @@ from bot.evals.providers_shapes import INERT_CONFIG
 from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode
-from bot.evals.sandbox.py import PyCode
+from bot.evals.sandbox.py import SCRIPT, PyCode
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
 from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
@@ -353,12 +353,10 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
         return []
     code: Code
     if path.endswith(".py"):
-        if name is None:
-            errors.add(located, where, f"unsupported: {ref}: a Python prompt needs its function (file://{m['path']}:name); "
-                                       "a script that prints the prompt is not run")
-            return []
-        # promptfoo calls fn(context); the sandbox calls (output, context): a wrapper after the file's own lines
-        code = PyCode(f"{text}\n\ndef __pr_prompt(output, context):\n    return {name}(context)\n", file=path, function="__pr_prompt")
+        if name is None:  # promptfoo runs the script with the context's JSON as its argument: what it prints is the prompt
+            code = PyCode(text, file=path, function=SCRIPT)
+        else:  # promptfoo calls fn(context); the sandbox calls (output, context): a wrapper after the file's own lines
+            code = PyCode(f"{text}\n\ndef __pr_prompt(output, context):\n    return {name}(context)\n", file=path, function="__pr_prompt")
     else:
         if name is not None and "." in name:
             errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")

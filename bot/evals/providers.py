@@ -36,6 +36,7 @@ from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_assistant import ASSISTANT, MAX_POLL_KEY
+from bot.evals.assistant_callbacks import AssistantCallbacks
 from bot.evals.providers_image import IMAGE
 from bot.evals.providers_image_wire import Poll, image_answer, image_request
 from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
@@ -48,7 +49,7 @@ from bot.evals.providers_ws import Connection, exchange, fill_message, parse_ans
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
 from bot.evals.suite import ProviderSpec
-from bot.evals.tool_callbacks import tool_answer
+from bot.evals.tool_callbacks import CallbackStopped, tool_answer
 from bot.evals.urls import Target, UrlPolicy, UrlRefused, under
 
 VERTEX_PROJECT_ENV = ("VERTEX_PROJECT_ID", "GOOGLE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT")
@@ -605,13 +606,19 @@ class Caller:
             if poll_s < limit:
                 limit, bound = poll_s, "config.maxPollTimeMs" if poll_ms else "Azure's default maxPollTimeMs"
         loop = asyncio.get_running_loop()
+        callbacks = AssistantCallbacks(spec, self.code_limits) if spec.tool_callbacks else None  # the gate let them through
         try:
             async with asyncio.timeout(self.call_timeout_s):
-                answer = await converse(spec, messages, send, Polling(loop.time() + limit, limit, bound), self.max_response_bytes)
+                answer = await converse(spec, messages, send, Polling(loop.time() + limit, limit, bound), self.max_response_bytes,
+                                        callbacks)
         except TimeoutError:
             raise self._timeout(spec, retryable=False) from None
         except wire.WireError as exc:
             raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
+        except CallbackStopped as exc:
+            where = f"tool callback {exc.name} of provider {spec.slot}" + (f" ({exc.code.file})" if exc.code.file else "")
+            line = f" (suite line {spec.line})" if spec.line else ""
+            raise ProviderError(f"{where}{line}: {exc.error.message}", kind=exc.error.fault.check_error) from None
         model = str(dict(spec.params).get("modelName") or spec.model)
         cost = self.meter.record(spec, model, answer.tokens_in, answer.tokens_out)
         return Completion(answer.text, answer.tokens_in, answer.tokens_out, answer.finish_reason, (time.monotonic() - started) * 1000, cost)

@@ -4,11 +4,16 @@
   run looked at until it completes, then its steps (`order=asc`) and each created message; the answer is those
   steps in order, joined by a blank line: `[Assistant] TEXT`, `[Call function NAME with arguments ARGS]` and
   `[Function output: OUTPUT]`, `[Ran file search]`, the code interpreter's input and output. A run that stops
-  for tool outputs (`requires_action`: prompt-review runs no function callbacks) is answered the same way, the
-  pending call's output being `null`.
+  for tool outputs (`requires_action`) gets them from the provider's `functionToolCallbacks`
+  (bot.evals.assistant_callbacks) and is looked at again at once; without a callback for any called function it
+  is answered as it stands, the pending call's output being `null`.
 - Azure: a thread, the prompt as its one user message, a run (`?api-version=` on every path), the run looked
   at while `queued`/`in_progress`, then the thread's messages and the run's steps: `[User] PROMPT`, the tool
-  calls, then each `[Assistant] TEXT`. A run that stops for tool outputs is a case error, as in promptfoo.
+  calls, then each `[Assistant] TEXT`. A run that stops for tool outputs is a case error, as in promptfoo —
+  unless the provider has callbacks: then the run is looked at until it ends, each `requires_action` answered
+  with tool outputs (promptfoo's pollRunWithToolCallHandling), and the run read once more before its messages.
+
+A run may ask for tool outputs at most MAX_SUBMISSIONS times in one call (promptfoo loops until its own timeout).
 
 Transport (credentials, the URL policy, retries, deadlines, the budget, size limits) is the Caller's: every
 request goes through `send`, which counts it. This module bounds what it reads (steps, messages, the text).
@@ -20,10 +25,11 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from bot.core.errors import CheckError
+from bot.evals.assistant_callbacks import AssistantCallbacks
 from bot.evals.providers_assistant import AZURE_API_VERSION, AZURE_SENT, OPENAI_SENT
 from bot.evals.providers_parts import listed, prompt_json
 from bot.evals.providers_shapes import Messages, WireError, count, is_chat, js_json, js_string, mapping, one_line
@@ -38,6 +44,7 @@ MAX_STEPS = 20  # the APIs' default page (promptfoo reads the first page only)
 MAX_PARTS = 100  # content parts of one message, tool calls of one step, outputs of one code interpreter call
 BETA_HEADER = ("OpenAI-Beta", "assistants=v2")
 CONTENT_FILTERED = "The generated content was filtered due to triggering Azure OpenAI Service's content filtering system."
+MAX_SUBMISSIONS = 16  # tool-output submissions of one call
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _RUN_ERRORS = {"rate_limit_exceeded": CheckError.RATE_LIMITED, "server_error": CheckError.PROVIDER_DOWN}
 
@@ -102,10 +109,27 @@ def azure_run(spec: ProviderSpec) -> dict[str, Any]:
     return {"assistant_id": spec.model, **_sent(AZURE_SENT, dict(spec.params), {"temperature", "top_p"})}
 
 
-async def converse(spec: ProviderSpec, messages: Messages, send: Send, polling: Polling, max_bytes: int) -> Answer:
+async def converse(spec: ProviderSpec, messages: Messages, send: Send, polling: Polling, max_bytes: int,
+                   callbacks: AssistantCallbacks | None = None) -> Answer:
     if spec.kind == "azure":
+        if callbacks is not None:
+            return await _azure_with_callbacks(spec, messages, send, polling, max_bytes, callbacks)
         return await _azure(spec, messages, send, polling, max_bytes)
-    return await _openai(spec, messages, send, polling, max_bytes)
+    return await _openai(spec, messages, send, polling, max_bytes, callbacks)
+
+
+def _pending(run: dict) -> list[Any] | None:
+    """The tool calls a run that requires action waits for (`submit_tool_outputs`), else None."""
+    action = mapping(run.get("required_action"))
+    calls = mapping(action.get("submit_tool_outputs")).get("tool_calls")
+    return calls[:MAX_PARTS] if action.get("type") == "submit_tool_outputs" and isinstance(calls, list) and calls else None
+
+
+async def _submit(send: Send, path: str, outputs: list[dict[str, Any]], submitted: int) -> dict:
+    if submitted >= MAX_SUBMISSIONS:
+        raise WireError(f"the run asked for tool outputs more than {MAX_SUBMISSIONS} times; prompt-review submits them at most "
+                        f"{MAX_SUBMISSIONS} times per call", CheckError.OTHER)
+    return await send(path, {"tool_outputs": outputs})
 
 
 async def _wait(polling: Polling, status: str) -> None:
@@ -128,12 +152,20 @@ def _status(run: dict) -> str:
     return status
 
 
-async def _openai(spec: ProviderSpec, messages: Messages, send: Send, polling: Polling, max_bytes: int) -> Answer:
+async def _openai(spec: ProviderSpec, messages: Messages, send: Send, polling: Polling, max_bytes: int,
+                  callbacks: AssistantCallbacks | None) -> Answer:
     run = await send("/threads/runs", openai_body(spec, messages))
     thread, run_id = _id(run.get("thread_id"), "thread_id"), _id(run.get("id"), "run id")
+    submitted = 0
     while True:
         run = await send(f"/threads/{thread}/runs/{run_id}", None)
         status = _status(run)
+        if status == "requires_action" and callbacks is not None and (calls := _pending(run)) is not None:
+            outputs = await callbacks.outputs(calls, thread, run_id)
+            if outputs is not None:  # promptfoo looks at the run again at once
+                await _submit(send, f"/threads/{thread}/runs/{run_id}/submit_tool_outputs", outputs, submitted)
+                submitted += 1
+                continue
         if status in ("completed", "requires_action"):
             break
         if status in ("failed", "cancelled", "expired", "incomplete"):
@@ -202,16 +234,16 @@ async def _azure(spec: ProviderSpec, messages: Messages, send: Send, polling: Po
         run = await send(f"/openai/threads/{thread}/runs/{run_id}{q}", None)
         if loop.time() - started > AZURE_SLOWER_AFTER_S:
             interval = min(interval * 1.5, AZURE_MAX_INTERVAL_S)
-    status = _status(run)
-    if status != "completed":
-        error = mapping(run.get("last_error"))
-        code, message = (str(v) if isinstance(v, str) else "" for v in (error.get("code"), error.get("message")))
-        if run.get("last_error"):
-            if code == "content_filter" or _filtered(message):
-                return Answer(CONTENT_FILTERED, finish_reason="content_filter")
-            raise WireError(f"thread run failed: {one_line(code, 60)} - {one_line(message, 300)}", _RUN_ERRORS.get(code, CheckError.OTHER))
-        hint = " (a function call: prompt-review runs no functionToolCallbacks)" if status == "requires_action" else ""
-        raise WireError(f"thread run failed with status: {one_line(status, 40)}{hint}", CheckError.OTHER)
+    if _status(run) != "completed":
+        try:
+            _azure_failed(run)
+        except _Filtered:
+            return Answer(CONTENT_FILTERED, finish_reason="content_filter")
+    return await _azure_answer(send, thread, run_id, q, run, max_bytes)
+
+
+async def _azure_answer(send: Send, thread: str, run_id: str, q: str, run: dict, max_bytes: int) -> Answer:
+    """promptfoo's processCompletedRun: `[User] PROMPT`, the steps' tool calls, then each `[Assistant] TEXT`."""
     found = await send(f"/openai/threads/{thread}/messages{q}", None)
     steps = await send(f"/openai/threads/{thread}/runs/{run_id}/steps{q}", None)
     listed_messages = sorted((mapping(m) for m in _listed(found)[:MAX_STEPS]), key=lambda m: _number(m.get("created_at")))
@@ -228,6 +260,60 @@ async def _azure(spec: ProviderSpec, messages: Messages, send: Send, polling: Po
         raise WireError(f"the run's messages are larger than {max_bytes} bytes (evals.max_response_bytes)", CheckError.RESPONSE_TOO_LARGE)
     tokens_in, tokens_out = _usage(run)
     return Answer(text, tokens_in, tokens_out)
+
+
+async def _azure_with_callbacks(spec: ProviderSpec, messages: Messages, send: Send, polling: Polling, max_bytes: int,
+                                callbacks: AssistantCallbacks) -> Answer:
+    """promptfoo's Azure assistant with callbacks: the run looked at until it ends (every second, slower after 30 s),
+    each `requires_action` answered with tool outputs; then the run read once more, its messages and steps."""
+    version = quote(str(spec.option("apiVersion") or AZURE_API_VERSION), safe="")
+    q = f"?api-version={version}"
+    thread = _id((await send(f"/openai/threads{q}", {})).get("id"), "thread id")
+    await send(f"/openai/threads/{thread}/messages{q}", {"role": "user", "content": prompt_json(messages)})
+    run_id = _id((await send(f"/openai/threads/{thread}/runs{q}", azure_run(spec))).get("id"), "run id")
+    loop = asyncio.get_running_loop()
+    started, interval, submitted = loop.time(), POLL_INTERVAL_S, 0
+    while True:
+        run = await send(f"/openai/threads/{thread}/runs/{run_id}{q}", None)
+        status = _status(run)
+        if status == "requires_action":
+            calls = _pending(run)
+            if calls is None:  # another kind of action: promptfoo reads the run as it stands
+                break
+            outputs = await callbacks.outputs(calls, thread, run_id)
+            await _submit(send, f"/openai/threads/{thread}/runs/{run_id}/submit_tool_outputs{q}", outputs or [], submitted)
+            submitted += 1
+        elif status in ("completed", "failed", "cancelled", "expired"):
+            if status != "completed":
+                try:
+                    _azure_failed(run)
+                except _Filtered:
+                    return Answer(CONTENT_FILTERED, finish_reason="content_filter")
+            break
+        if loop.time() + interval >= polling.deadline:
+            raise WireError(f"the run did not finish within {polling.seconds:g} s ({polling.bound}); it was still {status}",
+                            CheckError.TIMEOUT)
+        await asyncio.sleep(interval)
+        if loop.time() - started > AZURE_SLOWER_AFTER_S:
+            interval = min(interval * 1.5, AZURE_MAX_INTERVAL_S)
+    run = await send(f"/openai/threads/{thread}/runs/{run_id}{q}", None)  # promptfoo reads the run again by its id
+    return await _azure_answer(send, thread, run_id, q, run, max_bytes)
+
+
+def _azure_failed(run: dict) -> NoReturn:
+    """A run that ended without completing: _Filtered for the content filter, else WireError with its last error."""
+    error = mapping(run.get("last_error"))
+    code, message = (str(v) if isinstance(v, str) else "" for v in (error.get("code"), error.get("message")))
+    if run.get("last_error"):
+        if code == "content_filter" or _filtered(message):
+            raise _Filtered()
+        raise WireError(f"thread run failed: {one_line(code, 60)} - {one_line(message, 300)}", _RUN_ERRORS.get(code, CheckError.OTHER))
+    hint = " (a function call: the provider has no functionToolCallbacks)" if _status(run) == "requires_action" else ""
+    raise WireError(f"thread run failed with status: {one_line(_status(run), 40)}{hint}", CheckError.OTHER)
+
+
+class _Filtered(Exception):
+    """Azure's content filter stopped the run: promptfoo's filtered answer."""
 
 
 def _azure_calls(step: dict) -> list[str]:

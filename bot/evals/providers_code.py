@@ -19,7 +19,7 @@ import asyncio
 import concurrent.futures
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -31,7 +31,8 @@ from bot.evals.providers import _read as read_body
 from bot.evals.providers_config import VENDORS, Vendor
 from bot.evals.providers_shapes import count, js_json
 from bot.evals.providers_wire import WireError
-from bot.evals.sandbox import Fault, JsCode, PyCode, SandboxError
+from bot.evals.providers_code_check import PYTHON_FUNCTION
+from bot.evals.sandbox import CodeLimits, Fault, JsCode, PyCode, SandboxError
 from bot.evals.sandbox.js_provider import MAX_REQUESTS, MAX_URL_CHARS, Answer, Request, call_provider
 from bot.evals.sandbox.py import call_python_provider
 from bot.evals.suite import ProviderSpec
@@ -243,3 +244,44 @@ def _completion(value: Any, where: str, caller: Caller, latency_ms: float) -> Co
     if isinstance(output, str):
         return Completion(output, tokens_in, tokens_out, "stop", latency_ms, cost)
     return Completion(js_json(output), tokens_in, tokens_out, "stop", latency_ms, cost, structured=True)
+
+
+PYTHON_EMBEDDING_FUNCTION = "call_embedding_api"  # promptfoo's default function of a Python provider's embeddings
+
+
+async def code_embedding(caller: Caller, spec: ProviderSpec, text: str, limits: CodeLimits) -> list[float]:
+    """A grader written in code as an embedding model, as promptfoo calls it for `similar` and answer-relevance:
+    JavaScript's callEmbeddingApi(text), Python's call_embedding_api(text, options) (or the id's named function);
+    `{embedding: [numbers]}` is the vector. A throw, an `error`, no embedding or a limit is a case error."""
+    code = spec.code
+    assert code is not None
+    options = {"id": spec.id, "label": spec.label, "config": dict(spec.params)}
+    where = f"embedding grader {spec.slot}" + (f" ({code.file})" if code.file else "")
+    try:
+        if isinstance(code, JsCode):
+            bridge = Bridge(caller, spec, asyncio.get_running_loop())
+            value = await asyncio.to_thread(call_provider, code, text, options, {}, bridge.env(), bridge.send, limits, "callEmbeddingApi")
+        else:
+            assert isinstance(code, PyCode)
+            named = code if code.function != PYTHON_FUNCTION else replace(code, function=PYTHON_EMBEDDING_FUNCTION)
+            value = await asyncio.to_thread(call_python_provider, named, [text, options], limits)
+    except SandboxError as exc:
+        kind = CheckError.TIMEOUT if exc.fault is Fault.TIMEOUT else CheckError.OTHER
+        raise ProviderError(f"{where}: {exc.message}", kind=kind) from None
+    if not isinstance(value, dict):
+        raise ProviderError(f"{where} returned {'nothing' if value is None else type(value).__name__}; an embedding provider "
+                            "returns {embedding} or {error}", kind=CheckError.BAD_RESPONSE)
+    if value.get("error"):
+        error = value["error"]
+        raise ProviderError(f"{where}: {error if isinstance(error, str) else js_json(error)}"[:2000], kind=CheckError.OTHER)
+    vector = value.get("embedding")
+    if not isinstance(vector, list) or not vector or len(vector) > MAX_EMBEDDING or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in vector):
+        raise ProviderError(f"{where}: Embedding not found (it must return {{embedding: [numbers]}}, at most {MAX_EMBEDDING:,})",
+                            kind=CheckError.BAD_RESPONSE)
+    usage = value.get("tokenUsage")
+    caller.meter.tokens_in += count(usage.get("prompt")) if isinstance(usage, dict) else 0
+    return [float(x) for x in vector]
+
+
+MAX_EMBEDDING = 100_000  # numbers in one vector

@@ -222,7 +222,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     """(vendor, model, options) for a promptfoo provider id, or the message refusing it. With
     `embedding` (a grader's `embedding:` entry) OpenAI-compatible embedding ids are accepted."""
     ref = code_provider_ref(pid)
-    if ref is not None and not embedding:
+    if ref is not None:  # a grader's embedding model too (its callEmbeddingApi)
         return "code", pid, (("ref", ref),)
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
@@ -305,6 +305,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return head, model, ()
     if pid == "http" or pid == "https":
         return "http", "", ()
+    if pid in ("promptfoo:simulated-user", "agentic:simulated-user", "simulated-user"):
+        return (f"unsupported: provider {pid!r} is promptfoo's simulated-user agent (a model plays the user for several turns "
+                "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
     vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "fal"}))  # fal: images only
@@ -348,10 +351,11 @@ class ProviderEntry(Shape):
 
 
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False,
-                   code: CodeReader | None = None) -> ProviderSpec | None:
+                   code: CodeReader | None = None, grader_code: CodeReader | None = None) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
     (the loader's Collector) with file and line. `code` reads the provider's transforms (a suite's
-    providers); without it (a grader) they are refused."""
+    providers); without it (a grader) they are refused. `grader_code` reads a grader that is a provider
+    written in code (its text and embedding calls run in the sandbox: bot.evals.grading)."""
     if isinstance(item, str):
         pid, body, body_where = item, {}, where
     elif isinstance(item, dict) and "id" in item:
@@ -393,10 +397,12 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         else:
             prompt_transform = code(at, sagemaker_transform_source(value), "transform")
     tool_callbacks: tuple[tuple[str, Code], ...] = ()
-    # JavaScript run on the model's tool calls (bot.evals.tool_callbacks), for chat completions and the responses API;
-    # promptfoo's Adaline gateway runs none, and the Assistants and Realtime providers refuse them with their own rule
-    if kind in CALLBACK_KINDS and CONFIG_KEY in config and opts.get("gateway") != "adaline" and opts.get("api") in (None, "responses"):
-        tool_callbacks = parse_callbacks(config[CONFIG_KEY], body_where + ("config", CONFIG_KEY), code, located, errors)
+    # JavaScript run on the model's tool calls (bot.evals.tool_callbacks), for chat completions and the responses API,
+    # and on a run's required actions for the Assistants API (bot.evals.assistant_callbacks); promptfoo's Adaline
+    # gateway runs none, and the Realtime providers refuse them with their own rule
+    if kind in CALLBACK_KINDS and CONFIG_KEY in config and opts.get("gateway") != "adaline" and opts.get("api") in (None, "responses", "assistant"):
+        tool_callbacks = parse_callbacks(config[CONFIG_KEY], body_where + ("config", CONFIG_KEY), code, located, errors,
+                                         with_context=opts.get("api") == "assistant")
         config = {k: v for k, v in config.items() if k != CONFIG_KEY}
     request_transform = None
     if kind == "http" and "transformRequest" in config:  # JavaScript run on the prompt (bot.evals.providers_request)
@@ -406,8 +412,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         at = body_where + ("config", origin.get(key, key))
         if key == CONFIG_KEY and kind in CALLBACK_KINDS:  # left in the config: a provider that runs no callbacks
             errors.add(located, at, f"refused: {key}: executes code from the PR (tool callbacks), which prompt-review runs on "
-                                    f"chat completions and responses API answers only, not for {pid!r} (Assistants, Realtime "
-                                    "and Adaline providers run none)")
+                                    f"chat completions, responses API and Assistants API answers only, not for {pid!r} "
+                                    "(Realtime and Adaline providers run none)")
         elif key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
         elif wire == "code":
@@ -479,7 +485,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                                             located, errors)
     provider_code = None
     if kind == "code":
-        provider_code = code_provider(str(opts.pop("ref")), body_where, code, located, errors)
+        provider_code = code_provider(str(opts.pop("ref")), body_where, code or grader_code, located, errors)
         if provider_code is None:
             return None
     transform = None

@@ -303,6 +303,8 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes = [c for c in (test.transform, test.transform_vars, test.scoring) if c is not None]
         codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
+        codes += [c for _, c in test.provider.code_items()] if test.provider else []  # the test's own provider's code
+        codes += [test.grader.code] if test.grader is not None and test.grader.code is not None else []  # a grader in code
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
@@ -330,7 +332,8 @@ def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
         json.dumps(listed(messages), ensure_ascii=False)  # content parts as their list, not their JSON text
     vars_ = case.case_vars
     test = {"description": case.test.description, "vars": vars_, "metadata": case.test.metadata}
-    provider = {"id": case.provider.id, "label": case.provider.label, "config": dict(case.provider.params)}
+    shown = case.column or case.provider  # promptfoo: the suite's provider, also when the test's own answers
+    provider = {"id": shown.id, "label": shown.label, "config": dict(shown.params)}
     return CodeContext(vars_, prompt, test, provider, limits, case.test.file or "suite", case.test.line)
 
 

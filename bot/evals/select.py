@@ -20,8 +20,10 @@ from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_shapes import js_string
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
-from bot.evals.sandbox import CodeLimits, Origin, SandboxError, may_run, transform_sync
+from bot.evals.sandbox import CodeLimits, Origin, PyCode, SandboxError, may_run, transform_sync
+from bot.evals.sandbox.py import SCRIPT
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
+from bot.evals.test_provider import answering
 
 
 def digest(value: Any) -> str:
@@ -44,6 +46,9 @@ class CaseInput:
     prompt_index: int = 0  # position of the prompt in the suite: identifies an edited inline prompt
     error_kind: CheckError = CheckError.RENDER  # why `error`: a render error, or code the gate refused
     vars: dict[str, Any] | None = None  # the vars after options.transformVars (None: the test's own)
+    # the suite's provider the case runs under when the test's own provider answers it (`provider` is then the
+    # test's, bot.evals.test_provider): code sees this one as context.provider, as in promptfoo
+    column: ProviderSpec | None = None
 
     @property
     def case_vars(self) -> dict[str, Any]:
@@ -63,6 +68,8 @@ class CaseInput:
             out.extend(a.code_items())
         if self.test.scoring is not None:
             out.append(("assertScoringFunction", self.test.scoring))
+        if self.test.grader is not None and self.test.grader.code is not None:  # options.provider written in code
+            out.append((f"grader {self.test.grader.id}", self.test.grader.code))
         out.extend((f"provider {what}", code) for what, code in self.provider.code_items())
         return tuple(out)
 
@@ -227,11 +234,15 @@ def expand(
                         case_messages, case_error = None, exc.error
                         case_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
                         errors[str(exc.error)] = exc.error
+                column, provider_file = provider, suite.path
+                if test.provider is not None:  # the test's own provider answers (bot.evals.test_provider)
+                    provider = answering(column, test.provider.for_prompt(prompt).with_vars(vars_))
+                    provider_file = test.file
                 prompt_code = provider.prompt_transform
                 if prompt_code is not None and case_error is None and case_messages is not None \
                         and not gate.refusal((("provider prompt transform", prompt_code),)):  # refused: an error below, not run
                     try:
-                        case_messages = _transformed_prompt(prompt_code, prompt, provider, case_messages, vars_, gate.limits, suite.path)
+                        case_messages = _transformed_prompt(prompt_code, prompt, provider, case_messages, vars_, gate.limits, provider_file)
                     except RenderError as exc:
                         case_messages, case_error, case_kind = None, exc.error, CheckError.ASSERTION
                         errors[str(exc.error)] = exc.error
@@ -242,7 +253,7 @@ def expand(
                         provider = requested(provider, body_template, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
                     except SandboxError as exc:
                         named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
-                        case_messages, case_error = None, SourceError(suite.path, f"{named}: {exc.message}", provider.line)
+                        case_messages, case_error = None, SourceError(provider_file, f"{named}: {exc.message}", provider.line)
                         case_kind = CheckError.ASSERTION
                         errors[str(case_error)] = case_error
                 elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
@@ -250,14 +261,16 @@ def expand(
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
-                    case_kind, vars_ if vars_ != test.vars else None,
+                    case_kind, vars_ if vars_ != test.vars else None, column if test.provider is not None else None,
                 )
                 refused_here = None if case_error else gate.refusal(case.code_items())
                 if refused_here:
                     where = next((a for a in asserts if any(gate.refusal(((w, c),)) for w, c in a.code_items())), None)
                     file, line = (where.file, where.line) if where else (test.file, test.line)
                     if where is None and any(gate.refusal(((f"provider {w}", c),)) for w, c in provider.code_items()):
-                        file, line = suite.path, provider.line  # the provider's own transform: its entry in the suite
+                        file, line = suite.path, column.line  # the provider's own code: its entry in the suite …
+                        if test.provider is not None and any(gate.refusal(((f"provider {w}", c),)) for w, c in test.provider.code_items()):
+                            file, line = provider_file, provider.line  # … or the test's provider entry
                     case = replace(case, error=SourceError(file, refused_here, line), error_kind=CheckError.ASSERTION)
                 cases[key] = case
     return cases, list(errors.values())
@@ -276,7 +289,9 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
     refused = gate.refusal((("prompt function", prompt.code),))
     if refused:
         raise _CodeStopped(replace(where, message=refused))
-    context = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or provider.id}}
+    context: dict[str, Any] = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or provider.id}}
+    if isinstance(prompt.code, PyCode) and prompt.code.function == SCRIPT:  # the JSON promptfoo gives the script
+        context = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or ""}, "config": dict(prompt.config)}
     try:
         value = transform_sync(prompt.code, context, context, gate.limits)
     except SandboxError as exc:
@@ -527,6 +542,8 @@ def _suite_code(suite: Suite | None) -> frozenset:
         found |= {code_identity(c) for c in (t.transform, t.transform_vars, t.scoring) if c is not None}
         found |= {code_identity(c) for _, c in t.var_code}
         found |= {code_identity(c) for a in t.asserts for _, c in a.code_items()}
+        found |= {code_identity(c) for _, c in t.provider.code_items()} if t.provider else set()
+        found |= {code_identity(t.grader.code)} if t.grader is not None and t.grader.code is not None else set()
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
     found |= {code_identity(c) for _, c in suite.filters}
     found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}

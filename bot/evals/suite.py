@@ -273,7 +273,9 @@ class AssertionSpec:
         """(what, code) this assertion runs, named for a refusal: 'javascript assertion'."""
         items = ((f"{self.base_type} assertion", self.code), (f"{self.type} transform", self.transform),
                  (f"{self.type} contextTransform", self.context_transform))
-        return tuple((what, code) for what, code in items if code is not None)
+        out = tuple((what, code) for what, code in items if code is not None)
+        # a grader written in code (promptfoo's custom provider as the grader): run in the sandbox when it grades
+        return out + tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None)
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,9 @@ class TestSpec:
     sets_grader: bool = False
     # the extension hook files whose beforeAll/beforeEach changed this test (bot.evals.hooks): named as a change reason
     hooks: tuple[str, ...] = ()
+    # the test's own `provider` (the test's, else defaultTest's): it answers the test's cases in place of each suite
+    # provider (bot.evals.test_provider)
+    provider: ProviderSpec | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
         return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))

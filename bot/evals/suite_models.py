@@ -217,8 +217,7 @@ class TestEntry(Shape):
     metadata: Annotated[dict[Any, Any] | None, Says("metadata must be a mapping"), BeforeValidator(_absent_if_empty)] = None
     options: Annotated[TestOptions | None, Says("options must be a mapping"), BeforeValidator(_absent_if_empty)] = None
     assertScoringFunction: Any = None  # a scoring function's file: read by bot.evals.scoring.scoring_code
-    provider: Annotated[Any, _unsupported_test_key(
-        "provider", "a per-test provider is not supported yet; put the case in a suite with that provider")] = None
+    provider: Any = None  # the provider that answers this test's cases: bot.evals.test_provider
     # only these providers / prompts run the test (labels or ids, `prefix*`); an empty list: none
     providers: Annotated[list[str] | None, Says("a test's `providers` must be a list of provider labels or ids")] = None
     prompts: Annotated[list[str] | None, Says("a test's `prompts` must be a list of prompt labels")] = None

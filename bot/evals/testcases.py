@@ -30,6 +30,7 @@ from bot.evals.shapes import check
 from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec, TestSpec
 from bot.evals.suite_models import FactualityScores, Scenario, TestEntry
+from bot.evals.test_provider import parse_test_provider
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
 _EXPECTED = re.compile(r"^(not-)?([a-z-]+)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$")
@@ -166,6 +167,7 @@ def load_tests(
                     prefix=spec.prefix or (dflt.prefix if dflt else ""),
                     suffix=spec.suffix or (dflt.suffix if dflt else ""),
                     hooks=tuple(dict.fromkeys(d.file for d in (src, default_src) if isinstance(d, HookOutput))),
+                    provider=spec.provider or (dflt.provider if dflt else None),
                 )
             )
             if each:
@@ -515,7 +517,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
     for key, value in (entry.options.given() if entry.options else {}).items():
         at = where + ("options", key)
         if key == "provider":
-            grader, embedder, classifier = parse_grader(value, located, at, errors)
+            grader, embedder, classifier = parse_grader(value, located, at, errors, tree, base_dir)
             sets_grader = True
         elif key == "rubricPrompt":
             rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
@@ -530,6 +532,8 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                 errors.add(located, at, "storeOutputAs must be a var name (letters, digits, _)")
         # the other options TestOptions lets through pace and cache promptfoo's own run: no effect on a verdict
     options = entry.options
+    own_provider = None if entry.provider is None else \
+        parse_test_provider(tree, base_dir, located, where + ("provider",), entry.provider, errors)
     scoring = None if entry.assertScoringFunction is None else \
         scoring_code(tree, base_dir, located, where + ("assertScoringFunction",), entry.assertScoringFunction, errors)
     if len(errors.errors) > before and not is_default:
@@ -540,6 +544,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
                     prompts=None if entry.prompts is None else tuple(entry.prompts),
                     prefix=(options.prefix or "") if options else "", suffix=(options.suffix or "") if options else "",
                     factuality=_factuality_scores(options.factuality) if options and options.factuality else None,
+                    provider=own_provider,
                     expand_lists=None if options is None or options.disableVarExpansion is None else not options.disableVarExpansion,
                     default_asserts=None if options is None or options.disableDefaultAsserts is None else not options.disableDefaultAsserts,
                     scoring=scoring, classifier=classifier, sets_grader=sets_grader)

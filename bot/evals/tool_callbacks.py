@@ -40,9 +40,11 @@ class _Threw(Exception):
     """The callback threw: promptfoo falls back to the call itself (per provider, see below)."""
 
 
-def parse_callbacks(value: Any, at: Path, code: CodeReader | None, located: LocatedYaml, errors: Any) -> tuple[tuple[str, Code], ...]:
+def parse_callbacks(value: Any, at: Path, code: CodeReader | None, located: LocatedYaml, errors: Any,
+                    with_context: bool = False) -> tuple[tuple[str, Code], ...]:
     """`functionToolCallbacks: {name: code}` → (name, Code) pairs, as promptfoo loads them: a JavaScript function
-    expression (called with the arguments' JSON text) or file://x.js[:export]. Problems go to `errors` at their line."""
+    expression (called with the arguments' JSON text, and with a context when `with_context`: the Assistants
+    providers, bot.evals.assistant_callbacks) or file://x.js[:export]. Problems go to `errors` at their line."""
     if code is None:
         errors.add(located, at, f"refused: {CONFIG_KEY} of a grader: executes code (tool callbacks); prompt-review runs "
                                 "tool callbacks only for the suite's providers")
@@ -66,7 +68,8 @@ def parse_callbacks(value: Any, at: Path, code: CodeReader | None, located: Loca
                 continue
             loaded = code(where, text, f"tool callback {name}")
         else:  # promptfoo: `new Function("return " + text)()` is the callback; it is called with the arguments
-            loaded = code(where, f"\nreturn ({text})(output);", f"tool callback {name}")
+            called = "(output, context)" if with_context else "(output)"
+            loaded = code(where, f"\nreturn ({text}){called};", f"tool callback {name}")
         if loaded is not None:
             out.append((str(name), loaded))
     return tuple(out)

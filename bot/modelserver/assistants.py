@@ -5,7 +5,10 @@
 A run starts `queued`; the first look at it finds it `in_progress`, the second finds it ended: `completed` with
 one assistant message (answered by bot.modelserver.rules from the run's instructions and the thread's
 messages), or `requires_action` when the run declares function tools and the last user message asks for one
-(bot.modelserver.tools), with a `tool_calls` step whose output is pending. A completed run that declares hosted
+(bot.modelserver.tools), with a `tool_calls` step whose output is pending. `submit_tool_outputs` (an output for
+every pending call, as the APIs require) completes that step with the outputs and queues the run again, which then
+answers in text (the conversation now ends with the tool results); an assistant id containing `looping` asks for
+the same calls again after every submission. A completed run that declares hosted
 tools used them first, one `tool_calls` step each: file search (with a vector store in `tool_resources`) and the
 code interpreter (which prints `checked`). Any assistant id exists, except:
 one containing `missing` is unknown (404), `failing` makes every run fail (`server_error`), `filtered` makes it
@@ -47,6 +50,8 @@ class Run:
     error: dict[str, Any] | None = None
     looks: int = 0
     steps: list[dict[str, Any]] = field(default_factory=list)
+    chat: list[dict[str, Any]] = field(default_factory=list)  # what the model saw, tool results appended on submission
+    key: str = ""  # the prompt's key for `answered`
 
 
 @dataclass
@@ -210,6 +215,7 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         else:
             params = {k: data[k] for k in ("temperature", "top_p") if isinstance(data.get(k), (int, float))}
             run = Run(body, "completed", text=answer(chat, model, params, call_index=state.answered(assistant, key)))
+        run.chat, run.key = chat, key
         with store.lock:
             thread.runs[run_id] = run
         return JSONResponse(run.body)
@@ -248,6 +254,33 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             body.update(status="completed", completed_at=now, usage=usage)
             run.steps.append({**step, "id": _new_id("step_"), "type": "message_creation", "status": "completed", "completed_at": now,
                               "step_details": {"type": "message_creation", "message_creation": {"message_id": message["id"]}}, "usage": usage})
+
+    def submit(run: Run, outputs: Any) -> str | None:
+        """Tool outputs for a run that requires action: the problem the API would answer 400 with, or None once the
+        pending step is completed and the run queued again."""
+        body = run.body
+        if body["status"] != "requires_action":
+            return f"Runs in status \"{body['status']}\" do not accept tool outputs."
+        pending = [c["id"] for c in body["required_action"]["submit_tool_outputs"]["tool_calls"]]
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            return "tool_outputs must be a list of {tool_call_id, output}"
+        given = {o.get("tool_call_id"): o.get("output") for o in outputs}
+        if sorted(map(str, given)) != sorted(pending):
+            return f"Expected tool outputs for call_ids {json.dumps(pending)}, got {json.dumps(sorted(map(str, given)))}"
+        if not all(isinstance(v, str) for v in given.values()):
+            return "Each tool output must be a string."
+        step = run.steps[-1]
+        step_calls = step["step_details"]["tool_calls"]
+        for call in step_calls:
+            call["function"]["output"] = given[call["id"]]
+        step.update(status="completed", completed_at=int(time.time()))
+        run.chat = run.chat + [{"role": "assistant", "content": json.dumps([c["function"] for c in step_calls])},
+                               *({"role": "tool", "content": given[c["id"]]} for c in step_calls)]
+        if "looping" not in body["assistant_id"]:
+            run.outcome = "completed"
+            run.text = answer(run.chat, body["model"], {}, call_index=state.answered(body["assistant_id"], run.key))
+        body.update(status="queued", required_action=None)
+        return None
 
     for prefix, vendor in (("/v1", "openai"), ("/openai", "azure")):
 
@@ -338,6 +371,22 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
                     return failed
                 with store.lock:
                     advance(thread, run)
+                    return JSONResponse(dict(run.body))
+
+            @app.post(f"{prefix}/threads/{{thread_id}}/runs/{{run_id}}/submit_tool_outputs")
+            async def submit_tool_outputs(thread_id: str, run_id: str, request: Request) -> Response:
+                found = run_for(request, vendor, thread_id, run_id)
+                if isinstance(found, Response):
+                    return found
+                data = await body_of(request)
+                if isinstance(data, Response):
+                    return data
+                _, run = found
+                state.record(f"{vendor}.assistants.submit_tool_outputs", run.body["assistant_id"], [])
+                with store.lock:
+                    problem = submit(run, data.get("tool_outputs"))
+                    if problem is not None:
+                        return wire.error_response("openai", 400, problem, param="tool_outputs")
                     return JSONResponse(dict(run.body))
 
             @app.get(f"{prefix}/threads/{{thread_id}}/runs/{{run_id}}/steps")

@@ -33,8 +33,11 @@ def test_an_unknown_top_level_key_suggests_the_nearest_one():
 
 
 def test_tool_callbacks_on_a_provider_that_runs_none_are_refused_not_silently_kept():
-    for pid in ("openai:assistant:asst_1", "azure:assistant:asst_1", "openai:realtime:gpt-realtime"):
+    for pid in ("openai:realtime:gpt-realtime",):
         errors = errors_of(f"providers:\n  - id: {pid}\n    config:\n      functionToolCallbacks: {{f: '(a) => a'}}\ntests:\n  - vars: {{q: hi}}\n")
         assert len(errors) == 1 and "functionToolCallbacks: executes code from the PR" in errors[0], errors
+    for pid in ("openai:assistant:asst_1", "azure:assistant:asst_1"):  # the Assistants API providers run them
+        assert errors_of(f"prompts: ['{{{{q}}}}']\nproviders:\n  - id: {pid}\n    config:\n      functionToolCallbacks: {{f: '(a) => a'}}\n"
+                         "tests:\n  - vars: {q: hi}\n") == []
     assert errors_of("prompts: ['{{q}}']\nproviders:\n  - id: openai:chat:gpt-4o\n    config:\n      functionToolCallbacks: {f: '(a) => a'}\n"
                      "tests:\n  - vars: {q: hi}\n") == []

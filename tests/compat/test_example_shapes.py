@@ -311,11 +311,9 @@ def test_a_prompt_function_from_the_pr_waits_for_the_gate_and_a_bad_return_is_a_
     assert case.error.message.startswith("refused: executes code from the PR (prompt function)")
     errors = refused("prompts: [file://prompt.tsx, file://prompts.py]\nproviders: [openai:gpt-4o]\n",
                      **{"prompt.tsx": "export default () => <b/>", "prompts.py": PROMPT_PY})
-    assert errors == [
+    assert errors == [  # a .py file without a function is a script (tests/compat/test_python_prompt_script.py)
         f"{PATH}:1: refused: file://prompt.tsx is a prompt function prompt-review does not run (it runs JavaScript .js/.cjs/.mjs, "
         "TypeScript .ts/.mts/.cts and Python .py functions in its sandbox; TSX and other code are not run)",
-        f"{PATH}:1: unsupported: file://prompts.py: a Python prompt needs its function (file://prompts.py:name); "
-        "a script that prints the prompt is not run",
     ]
 
 

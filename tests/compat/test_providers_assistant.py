@@ -104,7 +104,7 @@ def test_run_settings_reach_the_run_instructions_answer_the_system_part(server):
 
 
 @pytest.mark.parametrize("entry", [OPENAI, AZURE])
-def test_a_function_call_is_answered_as_promptfoo_does_openai_with_its_pending_output_azure_as_an_error(server, entry):
+def test_without_callbacks_a_function_call_is_answered_as_promptfoo_does_openai_with_its_pending_output_azure_as_an_error(server, entry):
     outcome = call(env_for(entry, server), f"id: {entry}\n    config: {{tools: {WEATHER}}}",
                    (("user", "Use get_weather for San Francisco."),))
     if entry == OPENAI:
@@ -189,7 +189,7 @@ def test_a_system_message_is_refused_before_any_request_naming_instructions(serv
 
 
 @pytest.mark.parametrize("config, problem", [
-    ("{functionToolCallbacks: {get_weather: 'async (a) => a'}}", "refused: functionToolCallbacks: executes code from the PR"),
+    ("{functionToolCallbacks: {get_weather: 'file://cb.rb'}}", "unsupported: the tool callback for 'get_weather' is cb.rb"),
     ("{temperature: hot}", "temperature must be a number"),
     ("{tools: get_weather}", "tools must be a list of tool definitions"),
     ("{max_poll: 3}", "unsupported provider config key 'max_poll' for openai:assistant (supported: apiBaseUrl, apiHost, attachments"),

@@ -64,10 +64,10 @@ def test_an_unknown_key_inside_a_test_of_a_test_file_names_that_file_and_line_an
     cases = "- vars: {q: hi}\n  assert: [{type: contains, value: hi}]\n- vars: {q: there}\n  expected: there\n"
     (error,) = errors_of(suite, **{"cases.yaml": cases})
     assert error == f"evals/cases.yaml:4: unknown test key 'expected' (supported: {', '.join(TestEntry.supported())})"
-    assert TestEntry.supported() == ["assert", "assertScoringFunction", "description", "metadata", "options", "prompts", "providers",
-                                     "threshold", "vars"]
+    assert TestEntry.supported() == ["assert", "assertScoringFunction", "description", "metadata", "options", "prompts", "provider",
+                                     "providers", "threshold", "vars"]
     # promptfoo keys prompt-review does not take are fields of the model, rejected with their reason, never "unknown"
-    assert {"provider", "providerOutput"} <= set(TestEntry.keys()) - set(TestEntry.supported())
+    assert {"providerOutput"} <= set(TestEntry.keys()) - set(TestEntry.supported())
 
 
 def test_problems_of_a_test_are_in_words_with_their_lines_and_the_rest_of_the_test_is_still_checked():

@@ -86,7 +86,7 @@ _HARNESS = r"""
     if ("error" in a) p.reject(new Error(a.error)); else p.resolve(a);
   };
   globalThis.__pr_waiting = () => pending.size;
-  globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson) {
+  globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson, method) {
     box = null;
     try {
       globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
@@ -96,12 +96,12 @@ _HARNESS = r"""
       const options = parse(optionsJson);
       const context = parse(contextJson);
       let call;
-      if (typeof ex === "function" && ex.prototype && typeof ex.prototype.callApi === "function") {
+      if (typeof ex === "function" && ex.prototype && typeof ex.prototype[method] === "function") {
         const instance = new ex(options);
-        call = () => instance.callApi(prompt, context, {});
-      } else if (ex && typeof ex === "object" && typeof ex.callApi === "function") {
-        call = () => ex.callApi(prompt, context, {});
-      } else if (typeof ex === "function") {
+        call = method === "callApi" ? () => instance.callApi(prompt, context, {}) : () => instance[method](prompt);
+      } else if (ex && typeof ex === "object" && typeof ex[method] === "function") {
+        call = method === "callApi" ? () => ex.callApi(prompt, context, {}) : () => ex[method](prompt);
+      } else if (typeof ex === "function" && method === "callApi") {
         call = () => ex(prompt, context, {});
       } else {
         box = { missing: true };
@@ -178,9 +178,11 @@ class _JsClock(_Engine):
 
 
 def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: dict[str, Any], env: dict[str, str],
-                  send: Send, limits: CodeLimits | None = None) -> Any:
-    """What the provider's callApi (or function) returned, as a JSON value (None for undefined). Raises
-    SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case is an error)."""
+                  send: Send, limits: CodeLimits | None = None, method: str = "callApi") -> Any:
+    """What the provider's callApi (or function) returned, as a JSON value (None for undefined); `method`
+    callEmbeddingApi calls that method of the provider's class or object with the text alone (a grader's
+    embeddings). Raises SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case
+    is an error)."""
     limits = limits or CodeLimits()
     engine = _JsClock(limits)
     g = engine.ctx
@@ -188,12 +190,12 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
         engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env)),
                                 "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
         engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
-                    prompt, json.dumps(context, default=str))
+                    prompt, json.dumps(context, default=str), method)
         for _ in range(MAX_ROUNDS):
             engine.settle()
             raw = engine.call(g.get("__pr_answer"))
             if raw is not None:
-                return _value(raw, code, limits)
+                return _value(raw, code, limits, method)
             requests = _requests(engine.call(g.get("__pr_take")))
             if not requests:
                 raise SandboxError(Fault.THREW, "the provider's promise never settled (it waits for something that never comes)")
@@ -228,7 +230,7 @@ def _requests(raw: Any) -> list[Request]:
     return out
 
 
-def _value(raw: Any, code: JsCode, limits: CodeLimits) -> Any:
+def _value(raw: Any, code: JsCode, limits: CodeLimits, method: str = "callApi") -> Any:
     answer = read_answer(raw, limits)
     if answer.get("fault") == "memory":
         raise memory_error(limits)
@@ -236,6 +238,9 @@ def _value(raw: Any, code: JsCode, limits: CodeLimits) -> Any:
         raise stack_error()
     if "unsupported" in answer:
         raise SandboxError(Fault.UNSUPPORTED, _clip(answer["unsupported"]))
+    if answer.get("missing") and method != "callApi":
+        raise SandboxError(Fault.UNSUPPORTED, f"{code.file or 'the provider'} has no {method}: it is not an embedding provider "
+                                              "(a class or object with callEmbeddingApi(text) returning {embedding})")
     if answer.get("missing"):
         wanted = f"no export named {code.function!r}" if code.function else "no provider"
         raise SandboxError(Fault.UNSUPPORTED, f"{code.file or 'the provider'} exports {wanted} (a class with callApi, "

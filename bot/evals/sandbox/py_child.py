@@ -36,6 +36,42 @@ class _Printed:
         pass
 
 
+class _Captured(_Printed):
+    """sys.stdout for a script run as a prompt: what it prints is kept (up to the cap) and is its answer."""
+
+    def __init__(self, cap, report):
+        super().__init__(cap, report)
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(str(text))
+        return super().write(text)
+
+
+SCRIPT = "__main__"  # py.SCRIPT: run the file as a script, not a function of it
+
+
+class _ScriptExit(Exception):
+    """The script ended with a non-zero exit status (promptfoo's Python runner then fails the prompt)."""
+
+
+def _script(request, report):
+    """promptfoo's legacy Python prompt: the file run as `__main__` with the context's JSON as sys.argv[1]; what
+    it printed is the prompt as python-shell's text mode hands it over: its lines (split at "\n") that are not
+    empty, joined by "\n" (an empty line is never pushed by its splitter)."""
+    captured = _Captured(request["output_bytes"], report)
+    sys.stdout = captured
+    sys.argv = [request["file"], _json(request["output"])]
+    scope = {"__name__": "__main__", "__file__": request["file"]}
+    try:
+        exec(compile(request["source"], request["file"], "exec"), scope)
+    except SystemExit as done:
+        status = done.code
+        if status is not None and status != 0:
+            raise _ScriptExit("the script exited with status " + (int.__repr__(status) if isinstance(status, int) else "1")) from None
+    return "\n".join(line for line in "".join(captured.parts).split("\n") if line)
+
+
 _ESCAPES = {i: "\\u%04x" % i for i in range(32)}
 _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
 
@@ -305,11 +341,14 @@ def main():
         sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
     try:
-        fn, name = _function(request)
-        if fn is None:
-            report({"missing": name}, 0)
-        args = request.get("args")
-        value = fn(*args) if isinstance(args, list) else fn(request["output"], request["context"])
+        if request["kind"] == "file" and request["function"] == SCRIPT:
+            value = _script(request, report)
+        else:
+            fn, name = _function(request)
+            if fn is None:
+                report({"missing": name}, 0)
+            args = request.get("args")
+            value = fn(*args) if isinstance(args, list) else fn(request["output"], request["context"])
         if type(value).__name__ == "coroutine":  # an `async def` provider: run it here (no event loop, no I/O to wait on)
             value = _drive(value)
         value = _jsonable(value)
