@@ -41,19 +41,15 @@ _UNSUPPORTED = "prompt-review-sandbox:unsupported:"
 MAX_REASON_CHARS = 2000
 MAX_ANSWER_DEPTH = 64  # nesting of what the code returns (with the answer's own wrapper)
 
-# The only globals user code sees beyond the language's own: a `process` with an empty env (promptfoo
-# passes a process shim to inline code), a `console` that prints nothing and a `require` that says plainly
-# that modules are not loaded.
+# The only globals user code sees beyond the language's own and the Node shims (bot.evals.sandbox.js_shims: a quiet
+# console, timers, Buffer, URL): a `process` with an empty env (promptfoo passes a process shim to inline code) and a
+# `require` that says plainly that modules are not loaded.
 _HARNESS = r"""
 (function () {
   // the code may replace JSON's functions; the host reads what the originals write
   const stringify = JSON.stringify, parse = JSON.parse;
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
   const processShim = Object.freeze({ env: Object.freeze({}) });
-  // promptfoo's code runs under Node, where logging is harmless: a console that prints nothing (the example
-  // tool callbacks log before they answer)
-  const quiet = () => {};
-  globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
   globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
       + "put the code it needs in the same file");
   const describe = (e) => {

@@ -5,7 +5,7 @@ order (as promptfoo keeps a hook module loaded for the eval and calls it per tes
 Hooks were written for Node, so the module may `require` Node's built-in modules at its top: `path` is a small
 POSIX implementation, every other built-in (fs, child_process, http, net…) and `fetch`, `XMLHttpRequest`,
 `WebSocket` are stand-ins whose use is a refusal the code cannot catch — the host sees it after the run, whatever
-the code did with the error it got. `console` is quiet, `process.env` empty, `AbortSignal`/`AbortController` inert.
+the code did with the error it got. `console` is quiet and timers virtual (bot.evals.sandbox.js_shims), `process.env` empty, `AbortSignal`/`AbortController` inert.
 """
 
 from __future__ import annotations
@@ -37,13 +37,6 @@ _HARNESS = r"""
     throw new Error("refused by the sandbox: " + text);
   };
   const quiet = () => {};
-  // console and timers: the engine's own when it has them (a quiet console, timers on a virtual clock), else these
-  if (typeof globalThis.console === "undefined")
-    globalThis.console = Object.freeze({ log: quiet, info: quiet, warn: quiet, error: quiet, debug: quiet, trace: quiet });
-  if (typeof globalThis.setTimeout !== "function") {
-    globalThis.setTimeout = () => refuse("setTimeout (no timers in the sandbox)");
-    globalThis.setInterval = () => refuse("setInterval (no timers in the sandbox)");
-  }
   globalThis.fetch = (url) => refuse("fetch " + String(url));
   globalThis.XMLHttpRequest = function () { refuse("XMLHttpRequest"); };
   globalThis.WebSocket = function (url) { refuse("WebSocket " + String(url)); };
