@@ -33,7 +33,8 @@ from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.py import SCRIPT, PyCode
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
-from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
+from bot.evals.provider_files import with_files
+from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
 from bot.evals.suite_models import PromptEntry, SuiteFile
 from bot.evals.testcases import load_tests
@@ -511,11 +512,11 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
                 spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors))
                 if spec is not None:
-                    out.append(_with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
+                    out.append(with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
             continue
         spec = parse_provider(item, src, where, errors, code=_code_reader(tree, base_dir, src, errors))
         if spec is not None:
-            out.append(_with_files(spec, tree, base_dir, src, where, errors))
+            out.append(with_files(spec, tree, base_dir, src, where, errors))
     # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position
     slots = [p.slot for p in out]
     twice = {s for s in slots if slots.count(s) > 1}
@@ -528,53 +529,6 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
     for s in sorted(twice - numbered):
         errors.add(located, (key,), f"provider {s!r} is listed twice; give each a distinct label")
     return out
-
-
-def _with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> ProviderSpec:
-    """Provider settings given as file:// replaced by the file: request fields (tools, response_format,
-    functions, responseSchema…) by the file's JSON/YAML data, as promptfoo loads them; Gemini's
-    systemInstruction by the file's text. The data is then part of the provider's fingerprint."""
-    if tree is None:
-        return spec
-    params = dict(spec.params)
-    for name, value in spec.params:
-        if isinstance(value, str) and value.startswith("file://"):
-            params[name] = _setting_from_file(tree, base_dir, located, where + ("config", name), value, errors)
-    if params != dict(spec.params):
-        spec = dataclasses.replace(spec, params=tuple(sorted(params.items())))
-    ref = spec.option("systemInstruction")
-    if not isinstance(ref, str) or not ref.startswith("file://"):
-        return spec
-    found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a system instruction written in code")
-    if len(found) != 1:
-        return spec
-    try:
-        text = read_text(tree, found[0])
-    except UserError as exc:
-        errors.extend(exc)
-        return spec
-    options = tuple(sorted({**dict(spec.options), "systemInstruction": text}.items()))
-    return dataclasses.replace(spec, options=options)
-
-
-def _setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:
-    path = resolve(base_dir, ref[len("file://"):])
-    if path is None or not path.lower().endswith((".json", ".yaml", ".yml")):
-        errors.add(located, where, f"{ref}: a provider setting from a file must be a .json, .yaml or .yml file inside the repository")
-        return ref
-    try:
-        raw = read_bounded(tree, path, errors.max_file_bytes)
-        if raw is None:
-            errors.add(located, where, f"file {path} not found")
-            return ref
-        return yaml_or_json(path, raw.decode("utf-8"))
-    except FileTooLarge as exc:
-        errors.add(located, where, f"{path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
-    except UnicodeDecodeError:
-        errors.add(located, where, f"{path} is not UTF-8 text")
-    except UserError as exc:
-        errors.extend(exc)
-    return ref
 
 
 def _providers_from_file(tree, base_dir, located, where, ref: str, errors) -> list[tuple[LocatedYaml, Path, Any]]:

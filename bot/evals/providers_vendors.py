@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.core.errors import CheckError
 from bot.evals.providers_more import Kind, Reading
-from bot.evals.providers_shapes import WireError, checked_name, segment
+from bot.evals.providers_shapes import INERT_CONFIG, WireError, checked_name, segment
 from bot.evals.suite import ProviderSpec
 
 _URL = ("http://", "https://")
@@ -154,8 +154,6 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
         if key in AI21_KEYS:
             reading.opts.setdefault("ai21", {})[key] = value
             return ""
-        from bot.evals.providers_config import INERT_CONFIG  # (a cycle at import time)
-
         if key in ("apiBaseUrl", "baseUrl", "apiBase") or key in INERT_CONFIG:
             return None
         return f"{key} is not read by promptfoo's AI21 provider (it sends {', '.join(sorted(AI21_KEYS))} only); remove it"
@@ -303,7 +301,7 @@ def vendor_finish(kind: str, reading: Reading) -> None:
             reading.base_url = f"https://{reading.opts['domain']}" + cloudera_path(reading.model, reading.opts.get)
         except WireError as exc:
             reading.problems.append(str(exc))
-    if "headers" in reading.opts:
+    if kind in ("portkey", "orcarouter") and "headers" in reading.opts:  # frozen for the fingerprint (providers.Caller reads them)
         reading.opts["headers"] = tuple(sorted(reading.opts["headers"].items()))
 
 

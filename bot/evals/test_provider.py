@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.checks import transform_code
+from bot.evals.provider_files import with_files
 from bot.evals.providers_config import parse_provider
 from bot.evals.sources import Collector
 from bot.evals.suite import ProviderSpec
@@ -22,14 +23,12 @@ from bot.evals.suite import ProviderSpec
 def parse_test_provider(tree: Any, base_dir: str, located: LocatedYaml, where: Path, value: Any,
                         errors: Collector) -> ProviderSpec | None:
     """The test's `provider` as a provider spec, or None with the problem in `errors` at its line."""
-    from bot.evals.loader import _with_files  # the loader reads tests through this module: imported when called
-
     if not isinstance(value, (str, dict)):
         errors.add(located, where, "a test's `provider` must be a provider id such as openai:chat:gpt-4o or {id, label, config}")
         return None
     spec = parse_provider(value, located, where, errors,
                           code=lambda at, code, what: transform_code(tree, base_dir, located, at, code, errors, what))
-    return None if spec is None else _with_files(spec, tree, base_dir, located, where, errors)
+    return None if spec is None else with_files(spec, tree, base_dir, located, where, errors)
 
 
 def answering(column: ProviderSpec, test_provider: ProviderSpec) -> ProviderSpec:
