@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import html_checks, markup, metrics, refusal, sql
+from bot.evals import html_checks, markup, metrics, refusal, similarity, sql
 from bot.evals.classifier import classifier_score
 from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
@@ -41,7 +41,7 @@ class Grader(Protocol):
     async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str, rubric_prompt: str | None = None,
                      inputs: tuple[tuple[str, str], ...] = ()) -> tuple[bool, float, str]: ...
 
-    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float: ...
+    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str, metric: str = "cosine") -> float: ...
 
     async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str,
                      prompt: str = "") -> tuple[bool, float, str]: ...
@@ -505,11 +505,20 @@ async def check_one(
             ok, score, _ = await grader.rubric(a.grader or default_grader, rubric_text, output)
         if a.threshold is not None:
             ok = score >= a.threshold
-    elif kind == "similar":
+    elif kind in similarity.METRICS:
         if grader is None:
             raise RuntimeError("no grader configured")
         expected = a.value if isinstance(a.value, list) else [a.value]
-        return await _similar(a, [str(e) for e in expected], lambda e: grader.similarity(a.grader or default_grader, e, output))
+
+        async def measured(text: str, metric: str) -> float:  # cosine as before: graders that know only cosine stay usable
+            if metric == "cosine":
+                return await grader.similarity(a.grader or default_grader, text, output)
+            return await grader.similarity(a.grader or default_grader, text, output, metric)
+
+        try:
+            return await similarity.similar(kind, a.negated, a.threshold, [str(e) for e in expected], measured)
+        except similarity.VectorsDiffer as exc:  # promptfoo throws: the case is an error
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc}", a.line), CheckError.BAD_RESPONSE) from None
     elif kind == "classifier":
         if grader is None or a.grader is None:  # bound when the suite was loaded (an error there without one)
             raise RuntimeError("no classification grader configured")
@@ -552,31 +561,6 @@ async def check_one(
     if a.negated:
         return (not ok), 1.0 - score
     return ok, score
-
-
-EPSILON = 2.220446049250313e-16  # JavaScript's Number.EPSILON: promptfoo's allowance for a float's rounding
-
-
-async def _similar(a: AssertionSpec, expected: list[str], similarity: Callable[[str], Awaitable[float]]) -> tuple[bool, float]:
-    """promptfoo's `similar` over one value or several, in order: a similarity reaching the threshold passes
-    with its own score (the first that does; none: fails with the highest); `not-similar` fails on the first
-    value too similar (score 1 − similarity), else passes with 1 − the highest similarity."""
-    limit = 0.75 if a.threshold is None else float(a.threshold)
-    if not a.negated:
-        best = -math.inf
-        for text in expected:
-            score = await similarity(text)
-            if score >= limit - EPSILON:
-                return True, score
-            best = max(best, score)
-        return False, best
-    closest = math.inf
-    for text in expected:
-        score = await similarity(text)
-        if not score <= limit + EPSILON:
-            return False, 1.0 - score
-        closest = min(closest, 1.0 - score)
-    return True, closest
 
 
 async def score_output(

@@ -38,7 +38,9 @@ MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
     "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "conversation-relevance",
     "classifier",  # graded by a classification model (options.provider: huggingface:text-/token-classification)
+    "similar:cosine", "similar:dot", "similar:euclidean",  # similar by another measure of the embeddings
 }
+SIMILAR_TYPES = frozenset({"similar", "similar:cosine", "similar:dot", "similar:euclidean"})
 # vars a model-graded type reads (promptfoo's names); missing ones are an error at load time
 GRADER_INPUTS = {  # (required, optional)
     "answer-relevance": ((), ("query",)),
@@ -49,7 +51,7 @@ GRADER_INPUTS = {  # (required, optional)
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
     "conversation-relevance": ((), ("_conversation",)),  # promptfoo's list of {input, output} turns
 }
-NEEDS_VALUE = {"select-best", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
+NEEDS_VALUE = {"select-best", *SIMILAR_TYPES, "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 # compare the outputs of all cases of one test (bot.evals.comparisons); select-best asks the grader
 COMPARISON = {"select-best", "max-score"}
 DETERMINISTIC |= metrics.TYPES  # bleu, gleu, rouge-n, meteor, word-count (bot.evals.metrics)
@@ -399,7 +401,7 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
     if raw.get("provider") is not None:
         graders = parse_grader(raw["provider"], located, where + ("provider",), errors)
         grader, emb = graders.text, graders.embedding
-        grader = emb if base == "similar" and emb is not None else grader
+        grader = emb if base in SIMILAR_TYPES and emb is not None else grader
         embedder = emb if base == "answer-relevance" else None
         if base == "classifier":
             grader, named = graders.classification, graders.text or graders.embedding
@@ -514,7 +516,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         return "value must be text or a list of criteria"
     if base == "classifier" and not isinstance(value, str):
         return "value must be the name of a label (text), or absent for the highest score of any label"
-    if base == "similar" and (not isinstance(value, (str, list)) or value == []):
+    if base in SIMILAR_TYPES and (not isinstance(value, (str, list)) or value == []):
         return "value must be text or a list of texts" + (" (promptfoo refuses an empty list)" if value == [] else "")
     return None
 
