@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import html_checks, markup, metrics, refusal, similarity, sql
+from bot.evals import html_checks, markup, metrics, refusal, similarity, sql, tool_f1
 from bot.evals.classifier import classifier_score
 from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
@@ -494,6 +494,8 @@ async def check_one(
         ok = _valid_tool_calls(a, output, context)
         # promptfoo 0.121's handlers of these types never read `inverse`: a not- form checks the same
         return ok, 1.0 if ok else 0.0
+    elif kind == "tool-call-f1":  # the calls as the provider answered them (an object), or as a transform left them
+        return tool_f1.verdict(a.value, a.threshold, value, a.negated)
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")

@@ -15,7 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
-from bot.evals import markup, metrics, sql
+from bot.evals import markup, metrics, sql, tool_f1
 from bot.evals.classifier import CLASSIFY_APIS, EMBED_APIS, is_task_id
 from bot.evals.context_transform import CONTEXT_TYPES
 from bot.evals.providers_config import parse_provider
@@ -31,6 +31,7 @@ DETERMINISTIC = {
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
     "is-sql", "contains-sql",  # bot.evals.sql
     "is-xml", "contains-xml", "is-html", "contains-html", "is-refusal",  # bot.evals.markup
+    "tool-call-f1",  # bot.evals.tool_f1
 }
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
@@ -470,6 +471,8 @@ def _whitelist_problem(value: Any) -> str | None:
 def _value_problem(base: str, value: Any) -> str | None:
     if base in metrics.TYPES:
         return metrics.value_problem(base, value)
+    if base == "tool-call-f1":
+        return tool_f1.value_problem(value)
     if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
         if isinstance(value, str):
             return None  # comma-separated, as in promptfoo
