@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import html_checks, markup, metrics, refusal, similarity, sql, tool_f1
+from bot.evals import html_checks, markup, metrics, perplexity, refusal, similarity, sql, tool_f1
 from bot.evals.classifier import classifier_score
 from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
@@ -494,6 +494,13 @@ async def check_one(
         ok = _valid_tool_calls(a, output, context)
         # promptfoo 0.121's handlers of these types never read `inverse`: a not- form checks the same
         return ok, 1.0 if ok else 0.0
+    elif kind in ("perplexity", "perplexity-score"):
+        try:  # the handler reads `not-` itself: no inverting below
+            return perplexity.verdict(kind, getattr(response, "logprobs", None), a.threshold, a.negated)
+        except perplexity.NoLogprobs as exc:
+            message = (f"{a.type}: {exc} (this provider's answer carried no token log-probabilities; OpenAI and Azure chat "
+                       "return them when asked: config `passthrough: {logprobs: true}`)")
+            raise AssertionBroken(SourceError(a.file or "suite", message, a.line), CheckError.ASSERTION) from None
     elif kind == "tool-call-f1":  # the calls as the provider answered them (an object), or as a transform left them
         return tool_f1.verdict(a.value, a.threshold, value, a.negated)
     elif kind == "llm-rubric":

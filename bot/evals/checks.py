@@ -32,6 +32,7 @@ DETERMINISTIC = {
     "is-sql", "contains-sql",  # bot.evals.sql
     "is-xml", "contains-xml", "is-html", "contains-html", "is-refusal",  # bot.evals.markup
     "tool-call-f1",  # bot.evals.tool_f1
+    "perplexity", "perplexity-score",  # bot.evals.perplexity: the answer's token log-probabilities
 }
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
@@ -62,8 +63,6 @@ RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sand
 NOT_PART = {
     "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
     "moderation": "vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review",
-    "perplexity": "perplexity needs token log-probabilities, which prompt-review does not request",
-    "perplexity-score": "perplexity needs token log-probabilities, which prompt-review does not request",
     "pi": "pi scorer assertions call Pi Labs' service; not part of prompt-review",
     "guardrails": "guardrails assertions read a vendor's guardrail verdict; not part of prompt-review",
 }
@@ -495,7 +494,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         return sql.parse_value(value)[1] or _whitelist_problem(value)
     if base in ("is-xml", "contains-xml"):
         return markup.required_elements(value)[1]
-    if base in ("is-html", "contains-html", "is-refusal"):
+    if base in ("is-html", "contains-html", "is-refusal", "perplexity", "perplexity-score"):
         return None  # promptfoo reads no value
     if base == "max-score":
         return max_score_problem(value)
