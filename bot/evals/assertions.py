@@ -572,6 +572,19 @@ async def check_one(
     return ok, score
 
 
+async def _assert_set(a: AssertionSpec, one: Callable[[AssertionSpec], Awaitable[Component]]) -> Component:
+    """promptfoo's assert-set: its assertions' weighted mean score (0 when their weights sum to 0, an empty set
+    included); it passes when none of them failed (a weight-0 one never fails), or, with the set's threshold,
+    when the score reaches it."""
+    children = tuple([await one(c) for c in a.children])
+    weight = sum(c.assertion.weight for c in children)
+    score = sum(c.score * c.assertion.weight for c in children) / weight if weight > 0 else 0.0
+    passed = all(c.passed or c.assertion.weight == 0 for c in children)
+    if a.threshold is not None:
+        passed = score >= a.threshold
+    return Component(a, passed, score, children)
+
+
 async def score_output(
     asserts: tuple[AssertionSpec, ...],
     threshold: float | None,
@@ -606,16 +619,31 @@ async def score_output(
         output = as_output_text(value)
     components: list[tuple[str, float]] = []
     results: list[Component] = []
+
+    async def one(a: AssertionSpec) -> Component:
+        ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
+        components.append((a.type, score))
+        return Component(a, ok, score)
+
     for a in asserts:
         if a.base_type in COMPARISON_TYPES:
             continue  # decided once every case of the test has run
-        ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
-        components.append((a.type, score))
-        results.append(Component(a, ok, score))
-        if not ok:
+        if a.is_set:
+            group = await _assert_set(a, one)
+            results.append(group)
+            if not group.passed:  # promptfoo: a failed set fails the test whatever its weight (0 included)
+                inner = [c.assertion.describe() for c in group.children if not c.passed]
+                failed.extend([f"assert-set: {d}" for d in inner] or [f"{a.describe()}: score {group.score:.2f} below {a.threshold}"])
+                blocking = True
+            total += group.score * a.weight
+            weight_sum += a.weight
+            continue
+        result = await one(a)
+        results.append(result)
+        if not result.passed:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict
-        total += score * a.weight
+        total += result.score * a.weight
         weight_sum += a.weight
     score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
     passed = score >= threshold if threshold is not None else not blocking

@@ -303,12 +303,18 @@ def _fill_rubric_vars(template: str, vars_: dict, keep: tuple[str, ...] = ()) ->
     return _RUBRIC_VARS.sub(one, template), missing
 
 
-def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Collector) -> AssertionSpec | None:
+def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Collector, in_set: bool = False) -> AssertionSpec | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         errors.add(located, where, "an assertion needs a `type`")
         return None
     kind = raw["type"]
     base = kind[4:] if kind.startswith("not-") else kind
+    if base == "assert-set":
+        return _assert_set(tree, base_dir, located, where, raw, errors, in_set)
+    if in_set and base in COMPARISON:
+        errors.add(located, where + ("type",), f"unsupported: {kind} inside an assert-set (promptfoo never runs it there: it compares "
+                                               "the outputs of a test's cases from the test's own assertions); move it to the test's assert")
+        return None
     if base in CODE_TYPES - RUN_CODE_TYPES:
         errors.add(located, where + ("type",), f"refused: {kind}: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)")
         return None
@@ -317,9 +323,6 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         return None
     if base in COMPARISON and kind != base:
         errors.add(located, where + ("type",), f"unsupported assertion type {kind!r}: {base} has no not- form (it passes the best case of the test)")
-        return None
-    if base == "assert-set":
-        errors.add(located, where + ("type",), "unsupported: assert-set is not supported yet; list its assertions in the test")
         return None
     if base not in SUPPORTED and base not in RUN_CODE_TYPES:
         errors.add(located, where + ("type",), f"unsupported assertion type {kind!r} (supported: {', '.join(sorted(SUPPORTED))} and their not- forms)")
@@ -382,6 +385,57 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         errors.add(located, where, f"{kind}: needs a threshold ({'milliseconds' if base == 'latency' else 'US dollars'})")
         ok = False
     return _spec(raw, kind, value, None, transform, located, where, errors, ok, tree, base_dir, context_transform)
+
+
+SET_KEYS = {"type", "assert", "weight", "metric", "threshold", "config"}  # promptfoo's AssertionSetSchema
+
+
+def _assert_set(tree, base_dir, located, where: Path, raw: dict, errors: Collector, in_set: bool) -> AssertionSpec | None:
+    """assert-set: a group of assertions scored together (their weighted mean; all must pass, or the mean must
+    reach the set's `threshold`), whose result counts as one assertion of the test with the set's `weight` and
+    `metric`. promptfoo runs one level only: a set inside a set ends its cases with "Unknown assertion type"."""
+    kind = raw["type"]
+    if kind != "assert-set":
+        errors.add(located, where + ("type",), f"unsupported assertion type {kind!r}: assert-set has no not- form (promptfoo ends "
+                                               f"every such case with \"Unknown assertion type: {kind}\")")
+        return None
+    if in_set:
+        errors.add(located, where + ("type",), "unsupported: an assert-set inside an assert-set (promptfoo runs one level of sets and ends "
+                                               "every such case with \"Unknown assertion type: assert-set\"); list its assertions in the outer set")
+        return None
+    ok = True
+    for key in raw:
+        if key not in SET_KEYS:
+            errors.add(located, where + (key,), f"unknown assert-set key {key!r} (an assert-set takes {', '.join(sorted(SET_KEYS))}; "
+                                                "the other assertion keys go on the assertions inside it)")
+            ok = False
+    children_raw = raw.get("assert")
+    if not isinstance(children_raw, list):
+        errors.add(located, where + (("assert",) if "assert" in raw else ()), "assert-set needs `assert`, a list of assertions")
+        return None
+    for name in ("weight", "threshold"):
+        number = raw.get(name)
+        if number is not None and (not isinstance(number, (int, float)) or isinstance(number, bool) or number < 0):
+            errors.add(located, where + (name,), f"{name} must be a non-negative number")
+            ok = False
+    metric = raw.get("metric")
+    if metric is not None and not isinstance(metric, str):
+        errors.add(located, where + ("metric",), "metric must be text")
+        ok = False
+    config = raw.get("config")
+    if config is not None and not isinstance(config, dict):
+        errors.add(located, where + ("config",), "config must be a mapping")
+        ok = False
+    children = []
+    for j, child in enumerate(children_raw):
+        spec = check_assertion(tree, base_dir, located, where + ("assert", j), child, errors, in_set=True)
+        ok = ok and spec is not None
+        if spec is not None:
+            children.append(spec)
+    if not ok:
+        return None
+    return AssertionSpec("assert-set", None, raw.get("threshold"), float(raw.get("weight", 1.0)), metric, None, located.file,
+                         located.line_of(where), config=config, children=tuple(children))
 
 
 def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=None, base_dir: str = "",

@@ -199,6 +199,9 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
     out = []
     for a in asserts:
         base = a.base_type
+        if a.is_set:  # its assertions get the same (an assert-set has no grader of its own)
+            out.append(replace(a, children=_bind_grading(a.children, vars_, embedder, rubric, errors, src, where, factuality, classifier)))
+            continue
         if base == "classifier" and a.grader is None:
             message = f"{a.type} (line {a.line}): " + (not_classifier(classifier.other) if classifier.other else
                       "needs a classification grader: set options.provider (of the test or defaultTest) or the assertion's "
