@@ -66,7 +66,28 @@ NOT_PART = {
     "pi": "pi scorer assertions call Pi Labs' service; not part of prompt-review",
     "guardrails": "guardrails assertions read a vendor's guardrail verdict; not part of prompt-review",
 }
+# promptfoo 0.121 types that read what prompt-review's providers never produce (by prefix for the families)
+NEEDS_MORE = {
+    "human": "human is graded by a person in promptfoo's web viewer after the run; a review has no one to grade it",
+    "skill-used": "skill-used reads the skills an agent SDK provider (Claude Agent SDK) reports having run; prompt-review runs no agent providers",
+    "agent-rubric": "agent-rubric is graded by an agent (openai:codex-sdk, anthropic:claude-agent-sdk, opencode:sdk, …) that runs "
+                    "tools and code on this machine; prompt-review runs no agent graders",
+    "search-rubric": "search-rubric is graded by a model that searches the web while grading (promptfoo picks a grader with a "
+                     "web search tool); prompt-review's graders do not search",
+    "trace-": "{kind} reads the OpenTelemetry spans the provider emitted while answering (promptfoo's tracing receiver); "
+              "prompt-review collects no traces of a case",
+    "trajectory:": "{kind} reads the tool calls and steps of an agent's OpenTelemetry trace (promptfoo's tracing receiver); "
+                   "prompt-review collects no traces of a case",
+}
 GRADER_MAP_KEYS = {"text", "embedding", "classification", "moderation"}
+
+
+def needs_more(base: str) -> str | None:
+    """Why prompt-review cannot run a promptfoo type that needs a grader, provider or trace it does not have."""
+    for name, why in NEEDS_MORE.items():
+        if base == name or (name.endswith(("-", ":")) and base.startswith(name)):
+            return why.format(kind=base)
+    return None
 
 
 def code_refusal(what: str) -> str:
@@ -320,6 +341,9 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         return None
     if base in NOT_PART:
         errors.add(located, where + ("type",), f"unsupported: {kind}: {NOT_PART[base]}")
+        return None
+    if (why := needs_more(base)) is not None:
+        errors.add(located, where + ("type",), f"unsupported: {kind}: {why}")
         return None
     if base in COMPARISON and kind != base:
         errors.add(located, where + ("type",), f"unsupported assertion type {kind!r}: {base} has no not- form (it passes the best case of the test)")
