@@ -76,6 +76,9 @@ SUITES = (
     # extensions: a Python hook for every hook and a JavaScript beforeEach hook; beforeAll adds a test and a default
     # assertion, beforeEach rewrites vars and assertions (run while prompt-review loads the suite)
     BenchSuite("hooks", ROOT / "bench/suites/hooks", "promptfooconfig.yaml", ROOT / "bench/suites/hooks/pr", ("pr",)),
+    # assert-set (thresholds, weights, metrics, an empty set), similar:cosine/dot/euclidean, tool-call-f1 and
+    # perplexity/perplexity-score on the scripted model's token log-probabilities (asked for by config passthrough)
+    BenchSuite("asserts-more", ROOT / "bench/suites/asserts-more", "promptfooconfig.yaml", ROOT / "bench/suites/asserts-more/pr", ("pr",)),
 )
 # a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
 SERVER_PLACEHOLDER = b"http://scripted-server.invalid"

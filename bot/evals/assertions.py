@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.core import safejson
 from bot.core.errors import CheckError, SourceError
-from bot.evals import html_checks, markup, metrics, refusal, sql
+from bot.evals import html_checks, markup, metrics, perplexity, refusal, similarity, sql, tool_f1
 from bot.evals.classifier import classifier_score
 from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
@@ -41,7 +41,7 @@ class Grader(Protocol):
     async def rubric(self, grader: ProviderSpec | None, rubric: str, output: str, rubric_prompt: str | None = None,
                      inputs: tuple[tuple[str, str], ...] = ()) -> tuple[bool, float, str]: ...
 
-    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float: ...
+    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str, metric: str = "cosine") -> float: ...
 
     async def graded(self, a: AssertionSpec, grader: ProviderSpec | None, value: Any, output: str,
                      prompt: str = "") -> tuple[bool, float, str]: ...
@@ -494,6 +494,15 @@ async def check_one(
         ok = _valid_tool_calls(a, output, context)
         # promptfoo 0.121's handlers of these types never read `inverse`: a not- form checks the same
         return ok, 1.0 if ok else 0.0
+    elif kind in ("perplexity", "perplexity-score"):
+        try:  # the handler reads `not-` itself: no inverting below
+            return perplexity.verdict(kind, getattr(response, "logprobs", None), a.threshold, a.negated)
+        except perplexity.NoLogprobs as exc:
+            message = (f"{a.type}: {exc} (this provider's answer carried no token log-probabilities; OpenAI and Azure chat "
+                       "return them when asked: config `passthrough: {logprobs: true}`)")
+            raise AssertionBroken(SourceError(a.file or "suite", message, a.line), CheckError.ASSERTION) from None
+    elif kind == "tool-call-f1":  # the calls as the provider answered them (an object), or as a transform left them
+        return tool_f1.verdict(a.value, a.threshold, value, a.negated)
     elif kind == "llm-rubric":
         if grader is None:
             raise RuntimeError("no grader configured")
@@ -505,11 +514,20 @@ async def check_one(
             ok, score, _ = await grader.rubric(a.grader or default_grader, rubric_text, output)
         if a.threshold is not None:
             ok = score >= a.threshold
-    elif kind == "similar":
+    elif kind in similarity.METRICS:
         if grader is None:
             raise RuntimeError("no grader configured")
         expected = a.value if isinstance(a.value, list) else [a.value]
-        return await _similar(a, [str(e) for e in expected], lambda e: grader.similarity(a.grader or default_grader, e, output))
+
+        async def measured(text: str, metric: str) -> float:  # cosine as before: graders that know only cosine stay usable
+            if metric == "cosine":
+                return await grader.similarity(a.grader or default_grader, text, output)
+            return await grader.similarity(a.grader or default_grader, text, output, metric)
+
+        try:
+            return await similarity.similar(kind, a.negated, a.threshold, [str(e) for e in expected], measured)
+        except similarity.VectorsDiffer as exc:  # promptfoo throws: the case is an error
+            raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: {exc}", a.line), CheckError.BAD_RESPONSE) from None
     elif kind == "classifier":
         if grader is None or a.grader is None:  # bound when the suite was loaded (an error there without one)
             raise RuntimeError("no classification grader configured")
@@ -554,29 +572,17 @@ async def check_one(
     return ok, score
 
 
-EPSILON = 2.220446049250313e-16  # JavaScript's Number.EPSILON: promptfoo's allowance for a float's rounding
-
-
-async def _similar(a: AssertionSpec, expected: list[str], similarity: Callable[[str], Awaitable[float]]) -> tuple[bool, float]:
-    """promptfoo's `similar` over one value or several, in order: a similarity reaching the threshold passes
-    with its own score (the first that does; none: fails with the highest); `not-similar` fails on the first
-    value too similar (score 1 − similarity), else passes with 1 − the highest similarity."""
-    limit = 0.75 if a.threshold is None else float(a.threshold)
-    if not a.negated:
-        best = -math.inf
-        for text in expected:
-            score = await similarity(text)
-            if score >= limit - EPSILON:
-                return True, score
-            best = max(best, score)
-        return False, best
-    closest = math.inf
-    for text in expected:
-        score = await similarity(text)
-        if not score <= limit + EPSILON:
-            return False, 1.0 - score
-        closest = min(closest, 1.0 - score)
-    return True, closest
+async def _assert_set(a: AssertionSpec, one: Callable[[AssertionSpec], Awaitable[Component]]) -> Component:
+    """promptfoo's assert-set: its assertions' weighted mean score (0 when their weights sum to 0, an empty set
+    included); it passes when none of them failed (a weight-0 one never fails), or, with the set's threshold,
+    when the score reaches it."""
+    children = tuple([await one(c) for c in a.children])
+    weight = sum(c.assertion.weight for c in children)
+    score = sum(c.score * c.assertion.weight for c in children) / weight if weight > 0 else 0.0
+    passed = all(c.passed or c.assertion.weight == 0 for c in children)
+    if a.threshold is not None:
+        passed = score >= a.threshold
+    return Component(a, passed, score, children)
 
 
 async def score_output(
@@ -613,16 +619,31 @@ async def score_output(
         output = as_output_text(value)
     components: list[tuple[str, float]] = []
     results: list[Component] = []
+
+    async def one(a: AssertionSpec) -> Component:
+        ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
+        components.append((a.type, score))
+        return Component(a, ok, score)
+
     for a in asserts:
         if a.base_type in COMPARISON_TYPES:
             continue  # decided once every case of the test has run
-        ok, score = await check_one(a, output, grader, default_grader, regexes, response, context, value)
-        components.append((a.type, score))
-        results.append(Component(a, ok, score))
-        if not ok:
+        if a.is_set:
+            group = await _assert_set(a, one)
+            results.append(group)
+            if not group.passed:  # promptfoo: a failed set fails the test whatever its weight (0 included)
+                inner = [c.assertion.describe() for c in group.children if not c.passed]
+                failed.extend([f"assert-set: {d}" for d in inner] or [f"{a.describe()}: score {group.score:.2f} below {a.threshold}"])
+                blocking = True
+            total += group.score * a.weight
+            weight_sum += a.weight
+            continue
+        result = await one(a)
+        results.append(result)
+        if not result.passed:
             failed.append(a.describe())
             blocking = blocking or a.weight > 0  # weight 0: reported, never decides the verdict
-        total += score * a.weight
+        total += result.score * a.weight
         weight_sum += a.weight
     score = total / weight_sum if weight_sum else (0.0 if blocking else 1.0)
     passed = score >= threshold if threshold is not None else not blocking

@@ -15,7 +15,7 @@ import jsonschema
 from bot.core.config import CONFIG_PATH
 from bot.core.errors import UserError
 from bot.core.yamlsrc import Path, load_yaml
-from bot.evals import markup, metrics, sql
+from bot.evals import markup, metrics, sql, tool_f1
 from bot.evals.classifier import CLASSIFY_APIS, EMBED_APIS, is_task_id
 from bot.evals.context_transform import CONTEXT_TYPES
 from bot.evals.providers_config import parse_provider as _parse_provider
@@ -31,6 +31,8 @@ DETERMINISTIC = {
     "is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call",  # the provider's tools/functions
     "is-sql", "contains-sql",  # bot.evals.sql
     "is-xml", "contains-xml", "is-html", "contains-html", "is-refusal",  # bot.evals.markup
+    "tool-call-f1",  # bot.evals.tool_f1
+    "perplexity", "perplexity-score",  # bot.evals.perplexity: the answer's token log-probabilities
 }
 TOOL_CALL_TYPES = {"is-valid-openai-tools-call", "is-valid-openai-function-call", "is-valid-function-call"}
 # graded by a model (the suite's grader: options.provider); RUBRIC_TYPES read a rubricPrompt
@@ -38,7 +40,9 @@ MODEL_GRADED = {
     "llm-rubric", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval",
     "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "conversation-relevance",
     "classifier",  # graded by a classification model (options.provider: huggingface:text-/token-classification)
+    "similar:cosine", "similar:dot", "similar:euclidean",  # similar by another measure of the embeddings
 }
+SIMILAR_TYPES = frozenset({"similar", "similar:cosine", "similar:dot", "similar:euclidean"})
 # vars a model-graded type reads (promptfoo's names); missing ones are an error at load time
 GRADER_INPUTS = {  # (required, optional)
     "answer-relevance": ((), ("query",)),
@@ -49,7 +53,7 @@ GRADER_INPUTS = {  # (required, optional)
     "g-eval": ((), ("query",)), "llm-rubric": ((), ()),
     "conversation-relevance": ((), ("_conversation",)),  # promptfoo's list of {input, output} turns
 }
-NEEDS_VALUE = {"select-best", "similar", "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
+NEEDS_VALUE = {"select-best", *SIMILAR_TYPES, "factuality", "model-graded-factuality", "model-graded-closedqa", "g-eval", "context-recall", "finish-reason"}
 # compare the outputs of all cases of one test (bot.evals.comparisons); select-best asks the grader
 COMPARISON = {"select-best", "max-score"}
 DETERMINISTIC |= metrics.TYPES  # bleu, gleu, rouge-n, meteor, word-count (bot.evals.metrics)
@@ -59,12 +63,31 @@ RUN_CODE_TYPES = {"python", "javascript"}  # run in bot.evals.sandbox (docs/sand
 NOT_PART = {
     "webhook": "webhook assertions send outputs to an arbitrary URL and trust its answer",
     "moderation": "vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review",
-    "perplexity": "perplexity needs token log-probabilities, which prompt-review does not request",
-    "perplexity-score": "perplexity needs token log-probabilities, which prompt-review does not request",
     "pi": "pi scorer assertions call Pi Labs' service; not part of prompt-review",
     "guardrails": "guardrails assertions read a vendor's guardrail verdict; not part of prompt-review",
 }
+# promptfoo 0.121 types that read what prompt-review's providers never produce (by prefix for the families)
+NEEDS_MORE = {
+    "human": "human is graded by a person in promptfoo's web viewer after the run; a review has no one to grade it",
+    "skill-used": "skill-used reads the skills an agent SDK provider (Claude Agent SDK) reports having run; prompt-review runs no agent providers",
+    "agent-rubric": "agent-rubric is graded by an agent (openai:codex-sdk, anthropic:claude-agent-sdk, opencode:sdk, …) that runs "
+                    "tools and code on this machine; prompt-review runs no agent graders",
+    "search-rubric": "search-rubric is graded by a model that searches the web while grading (promptfoo picks a grader with a "
+                     "web search tool); prompt-review's graders do not search",
+    "trace-": "{kind} reads the OpenTelemetry spans the provider emitted while answering (promptfoo's tracing receiver); "
+              "prompt-review collects no traces of a case",
+    "trajectory:": "{kind} reads the tool calls and steps of an agent's OpenTelemetry trace (promptfoo's tracing receiver); "
+                   "prompt-review collects no traces of a case",
+}
 GRADER_MAP_KEYS = {"text", "embedding", "classification", "moderation"}
+
+
+def needs_more(base: str) -> str | None:
+    """Why prompt-review cannot run a promptfoo type that needs a grader, provider or trace it does not have."""
+    for name, why in NEEDS_MORE.items():
+        if base == name or (name.endswith(("-", ":")) and base.startswith(name)):
+            return why.format(kind=base)
+    return None
 
 
 def code_refusal(what: str) -> str:
@@ -307,23 +330,29 @@ def _fill_rubric_vars(template: str, vars_: dict, keep: tuple[str, ...] = ()) ->
     return _RUBRIC_VARS.sub(one, template), missing
 
 
-def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Collector) -> AssertionSpec | None:
+def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Collector, in_set: bool = False) -> AssertionSpec | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         errors.add(located, where, "an assertion needs a `type`")
         return None
     kind = raw["type"]
     base = kind[4:] if kind.startswith("not-") else kind
+    if base == "assert-set":
+        return _assert_set(tree, base_dir, located, where, raw, errors, in_set)
+    if in_set and base in COMPARISON:
+        errors.add(located, where + ("type",), f"unsupported: {kind} inside an assert-set (promptfoo never runs it there: it compares "
+                                               "the outputs of a test's cases from the test's own assertions); move it to the test's assert")
+        return None
     if base in CODE_TYPES - RUN_CODE_TYPES:
         errors.add(located, where + ("type",), f"refused: {kind}: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)")
         return None
     if base in NOT_PART:
         errors.add(located, where + ("type",), f"unsupported: {kind}: {NOT_PART[base]}")
         return None
+    if (why := needs_more(base)) is not None:
+        errors.add(located, where + ("type",), f"unsupported: {kind}: {why}")
+        return None
     if base in COMPARISON and kind != base:
         errors.add(located, where + ("type",), f"unsupported assertion type {kind!r}: {base} has no not- form (it passes the best case of the test)")
-        return None
-    if base == "assert-set":
-        errors.add(located, where + ("type",), "unsupported: assert-set is not supported yet; list its assertions in the test")
         return None
     if base not in SUPPORTED and base not in RUN_CODE_TYPES:
         errors.add(located, where + ("type",), f"unsupported assertion type {kind!r} (supported: {', '.join(sorted(SUPPORTED))} and their not- forms)")
@@ -388,6 +417,57 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     return _spec(raw, kind, value, None, transform, located, where, errors, ok, tree, base_dir, context_transform)
 
 
+SET_KEYS = {"type", "assert", "weight", "metric", "threshold", "config"}  # promptfoo's AssertionSetSchema
+
+
+def _assert_set(tree, base_dir, located, where: Path, raw: dict, errors: Collector, in_set: bool) -> AssertionSpec | None:
+    """assert-set: a group of assertions scored together (their weighted mean; all must pass, or the mean must
+    reach the set's `threshold`), whose result counts as one assertion of the test with the set's `weight` and
+    `metric`. promptfoo runs one level only: a set inside a set ends its cases with "Unknown assertion type"."""
+    kind = raw["type"]
+    if kind != "assert-set":
+        errors.add(located, where + ("type",), f"unsupported assertion type {kind!r}: assert-set has no not- form (promptfoo ends "
+                                               f"every such case with \"Unknown assertion type: {kind}\")")
+        return None
+    if in_set:
+        errors.add(located, where + ("type",), "unsupported: an assert-set inside an assert-set (promptfoo runs one level of sets and ends "
+                                               "every such case with \"Unknown assertion type: assert-set\"); list its assertions in the outer set")
+        return None
+    ok = True
+    for key in raw:
+        if key not in SET_KEYS:
+            errors.add(located, where + (key,), f"unknown assert-set key {key!r} (an assert-set takes {', '.join(sorted(SET_KEYS))}; "
+                                                "the other assertion keys go on the assertions inside it)")
+            ok = False
+    children_raw = raw.get("assert")
+    if not isinstance(children_raw, list):
+        errors.add(located, where + (("assert",) if "assert" in raw else ()), "assert-set needs `assert`, a list of assertions")
+        return None
+    for name in ("weight", "threshold"):
+        number = raw.get(name)
+        if number is not None and (not isinstance(number, (int, float)) or isinstance(number, bool) or number < 0):
+            errors.add(located, where + (name,), f"{name} must be a non-negative number")
+            ok = False
+    metric = raw.get("metric")
+    if metric is not None and not isinstance(metric, str):
+        errors.add(located, where + ("metric",), "metric must be text")
+        ok = False
+    config = raw.get("config")
+    if config is not None and not isinstance(config, dict):
+        errors.add(located, where + ("config",), "config must be a mapping")
+        ok = False
+    children = []
+    for j, child in enumerate(children_raw):
+        spec = check_assertion(tree, base_dir, located, where + ("assert", j), child, errors, in_set=True)
+        ok = ok and spec is not None
+        if spec is not None:
+            children.append(spec)
+    if not ok:
+        return None
+    return AssertionSpec("assert-set", None, raw.get("threshold"), float(raw.get("weight", 1.0)), metric, None, located.file,
+                         located.line_of(where), config=config, children=tuple(children))
+
+
 def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=None, base_dir: str = "",
           context_transform: Code | None = None) -> AssertionSpec | None:
     """The common keys (weight, threshold, metric, grader, rubricPrompt, config) of any assertion."""
@@ -405,7 +485,7 @@ def _spec(raw, kind, value, code, transform, located, where, errors, ok, tree=No
     if raw.get("provider") is not None:
         graders = parse_grader(raw["provider"], located, where + ("provider",), errors, tree, base_dir)
         grader, emb = graders.text, graders.embedding
-        grader = emb if base == "similar" and emb is not None else grader
+        grader = emb if base in SIMILAR_TYPES and emb is not None else grader
         embedder = emb if base == "answer-relevance" else None
         if base == "classifier":
             grader, named = graders.classification, graders.text or graders.embedding
@@ -474,6 +554,8 @@ def _whitelist_problem(value: Any) -> str | None:
 def _value_problem(base: str, value: Any) -> str | None:
     if base in metrics.TYPES:
         return metrics.value_problem(base, value)
+    if base == "tool-call-f1":
+        return tool_f1.value_problem(value)
     if base in ("contains-any", "contains-all", "icontains-any", "icontains-all"):
         if isinstance(value, str):
             return None  # comma-separated, as in promptfoo
@@ -496,7 +578,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         return sql.parse_value(value)[1] or _whitelist_problem(value)
     if base in ("is-xml", "contains-xml"):
         return markup.required_elements(value)[1]
-    if base in ("is-html", "contains-html", "is-refusal"):
+    if base in ("is-html", "contains-html", "is-refusal", "perplexity", "perplexity-score"):
         return None  # promptfoo reads no value
     if base == "max-score":
         return max_score_problem(value)
@@ -520,7 +602,7 @@ def _value_problem(base: str, value: Any) -> str | None:
         return "value must be text or a list of criteria"
     if base == "classifier" and not isinstance(value, str):
         return "value must be the name of a label (text), or absent for the highest score of any label"
-    if base == "similar" and (not isinstance(value, (str, list)) or value == []):
+    if base in SIMILAR_TYPES and (not isinstance(value, (str, list)) or value == []):
         return "value must be text or a list of texts" + (" (promptfoo refuses an empty list)" if value == [] else "")
     return None
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.core.parts import Parts, leaves, replace_leaves
 from bot.evals import graded_steps
-from bot.evals.assertions import CodeContext, cosine, json_candidates
+from bot.evals.assertions import CodeContext, json_candidates
+from bot.evals.similarity import measure
 from bot.evals.classifier import EMBED_APIS, SIMILARITY_API
 from bot.evals.providers import Caller, Completion, ProviderError
 from bot.evals.providers_code import call_code_provider, code_embedding
@@ -223,13 +224,17 @@ class ModelGrader:
                                 f"{json.dumps(reply[:120])}")
         return index
 
-    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str) -> float:
+    async def similarity(self, grader: ProviderSpec | None, expected: str, output: str, metric: str = "cosine") -> float:
+        """`similar`'s measure of the two texts: cosine (default), dot product or euclidean distance of their
+        embeddings (bot.evals.similarity); a sentence-similarity model scores the pair itself (cosine only)."""
         spec = self._embedder(grader)
         if spec.option("api") == SIMILARITY_API:  # the model scores the pair itself (promptfoo's callSimilarityApi)
+            if metric != "cosine":  # the loader refuses it; a grader bound later must not be read as a distance
+                raise ProviderError(f"{spec.id}: a sentence-similarity model gives cosine similarity only, not {metric}")
             return await self.caller.similarity(spec, expected, output)
         a = await self._embed(spec, expected)
         b = await self._embed(spec, output)
-        return cosine(a, b)
+        return measure(metric, a, b)
 
     async def classification(self, grader: ProviderSpec, output: str) -> dict[str, float]:
         """`classifier`: the labels and scores the classification model gives the output."""

@@ -83,6 +83,8 @@ class Completion:
     # the provider response's metadata as promptfoo's provider returns it (a Bedrock knowledge base's citations);
     # code sees it as context.metadata
     metadata: dict[str, Any] | None = None
+    # each answer token's log-probability, as the vendor returned them (perplexity reads them)
+    logprobs: tuple[float, ...] | None = None
 
 
 class ProviderError(Exception):
@@ -585,7 +587,7 @@ class Caller:
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
-                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data))
+                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data), logprobs=parsed.logprobs)
 
     async def _assistant(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """openai:assistant and azure:assistant (bot.evals.providers_assistant_wire): a thread, a run looked at until

@@ -7,6 +7,7 @@ as promptfoo 0.121 reads it. The answer's transport and shape checks stay in bot
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -160,3 +161,14 @@ def _item_text(item: Mapping[str, Any], call_text: Callable[[Mapping[str, Any]],
     if kind == "mcp_approval_request":
         return f"MCP Approval Required for {_js_text(item, 'server_label')}.{_js_text(item, 'name')}: {_js_text(item, 'arguments')}", False
     return "", False
+
+
+def token_logprobs(choice: Any) -> tuple[float, ...] | None:
+    """The answer tokens' log-probabilities (`choices[0].logprobs.content[].logprob`), as promptfoo's OpenAI and
+    Azure chat providers read them; None when the answer has none (they were not asked for). A token without a
+    number counts as NaN, as JavaScript's sum of it would."""
+    content = mapping(mapping(choice).get("logprobs")).get("content")
+    if not isinstance(content, list):
+        return None
+    return tuple(float(t["logprob"]) if isinstance(t, dict) and isinstance(t.get("logprob"), (int, float))
+                 and not isinstance(t.get("logprob"), bool) else math.nan for t in content)

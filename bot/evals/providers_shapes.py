@@ -44,6 +44,8 @@ class Parsed:
     # the text is the JSON of an answer that is not text (tool calls, Gemini parts): promptfoo's output
     # is then that object, and code (transforms, javascript/python) sees the object
     structured: bool = False
+    # each answer token's log-probability, when the vendor returned them (OpenAI chat asked for `logprobs`)
+    logprobs: tuple[float, ...] | None = None
 
 
 def _js_value(value: Any) -> Any:

@@ -336,7 +336,8 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         finish = _finish(choice.get("finish_reason"), _OPENAI_FINISH)
         out = answers.chat_output(spec.kind, message, finish, dict(spec.params), spec.option("showThinking") is not False)
         return Parsed(out.text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")), finish,
-                      _reported(data, "model"), _reported(data, "system_fingerprint"), out.structured)
+                      _reported(data, "model"), _reported(data, "system_fingerprint"), out.structured,
+                      None if spec.kind == "mistral" else answers.token_logprobs(choice))
     if wire in ("anthropic", "vertex-anthropic"):
         blocks = data.get("content")
         if not isinstance(blocks, list):

@@ -346,8 +346,10 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
     for job in runs:
         result = job.result or {}
         output = str(result.get("output", ""))
+        logprobs = result.get("logprobs")
         measured = Completion(output, finish_reason=result.get("finish_reason"), latency_ms=result.get("latency_ms"),
-                              cost_usd=result.get("cost_usd"), structured=bool(result.get("structured")))
+                              cost_usd=result.get("cost_usd"), structured=bool(result.get("structured")),
+                              logprobs=tuple(float(x) for x in logprobs) if isinstance(logprobs, list) else None)
         metadata = result.get("metadata")
         try:
             outcome = await score_output(
@@ -409,6 +411,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "finish_reason": completion.finish_reason,  # for latency/cost/finish-reason assertions judged again
         **({"structured": True} if completion.structured else {}),  # code sees the answer's object
         **({"metadata": completion.metadata} if completion.metadata else {}),  # and the response's metadata
+        **({"logprobs": list(completion.logprobs)} if completion.logprobs is not None else {}),  # for perplexity judged again
         "latency_ms": completion.latency_ms,
         "cost_usd": completion.cost_usd,
         **({"reported_model": completion.model} if completion.model else {}),

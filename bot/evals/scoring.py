@@ -82,17 +82,35 @@ class Component:
     assertion: AssertionSpec
     passed: bool
     score: float
+    children: tuple[Component, ...] = ()  # an assert-set's assertions
+
+
+def flattened(components: list[Component]) -> list[Component]:
+    """promptfoo's componentResults: each assert-set's own result followed by its assertions'."""
+    return [x for c in components for x in (c, *c.children)]
+
+
+def _named_totals(components: tuple[Component, ...] | list[Component]) -> dict[str, list[float]]:
+    """Each metric's (weighted sum, weight). An assert-set counts with its own metric, and its assertions' other
+    metrics count with their weights times the set's (promptfoo's AssertionsResult.addResult)."""
+    totals: dict[str, list[float]] = {}
+    for c in components:
+        metric, weight = c.assertion.metric, c.assertion.weight
+        if metric:
+            entry = totals.setdefault(metric, [0.0, 0.0])
+            entry[0] += c.score * weight
+            entry[1] += weight
+        for name, (inner_sum, inner_weight) in _named_totals(c.children).items() if c.assertion.is_set else ():
+            if name != metric:
+                entry = totals.setdefault(name, [0.0, 0.0])
+                entry[0] += (inner_sum / inner_weight if inner_weight > 0 else 0.0) * inner_weight * weight
+                entry[1] += inner_weight * weight
+    return totals
 
 
 def named_scores(components: list[Component]) -> dict[str, float]:
     """Each metric's weighted mean over the assertions that name it (promptfoo's normalised namedScores)."""
-    totals: dict[str, list[float]] = {}
-    for c in components:
-        if c.assertion.metric:
-            entry = totals.setdefault(c.assertion.metric, [0.0, 0.0])
-            entry[0] += c.score * c.assertion.weight
-            entry[1] += c.assertion.weight
-    return {k: (total / weight if weight > 0 else 0.0) for k, (total, weight) in totals.items()}
+    return {k: (total / weight if weight > 0 else 0.0) for k, (total, weight) in _named_totals(components).items()}
 
 
 async def run_scoring(code: Code, components: list[Component], threshold: float | None, limits: CodeLimits,
@@ -100,7 +118,7 @@ async def run_scoring(code: Code, components: list[Component], threshold: float 
     """The scoring function's verdict. A throw or a result that is not {pass: bool, score: number, reason: text}
     fails the test with score 0, as promptfoo does ("Scoring function error: …"); a limit raises ScoringStopped."""
     context: dict[str, Any] = {
-        "componentResults": [_component(c) for c in components],
+        "componentResults": [_component(c) for c in flattened(components)],
         "tokensUsed": {"total": 0, "prompt": 0, "completion": 0, "cached": 0, "numRequests": 0},
     }
     if threshold is not None:  # undefined in promptfoo: absent from what the function reads
@@ -132,6 +150,13 @@ def _thrown(message: str) -> str:
 
 def _component(c: Component) -> dict[str, Any]:
     a = c.assertion
+    if a.is_set:  # promptfoo's set result names no assertion, only the set in its metadata
+        described_set: dict[str, Any] = {"type": a.type, "assertionCount": len(a.children)}
+        for key, value in (("metric", a.metric), ("threshold", a.threshold)):
+            if value is not None:
+                described_set[key] = value
+        reason = "All assertions passed" if c.passed else f"Assertion failed: {a.describe()}"
+        return {"pass": c.passed, "score": c.score, "reason": reason, "metadata": {"assertionSet": described_set}}
     described: dict[str, Any] = {"type": a.type}
     for key, value in (("value", a.value), ("metric", a.metric), ("threshold", a.threshold)):
         if value is not None:

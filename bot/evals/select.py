@@ -427,7 +427,7 @@ def _render_jobs(suite: Suite):
         for prompt in suite.prompts:
             if prompt.code is None:
                 yield with_affixes(prompt, test), vars_
-        yield from ((_assert_prompt(a), vars_) for a in test.asserts if _templated(a))
+        yield from ((_assert_prompt(a), vars_) for t in test.asserts for a in t.flat() if _templated(a))
 
 
 def _templated(a: AssertionSpec) -> bool:
@@ -440,6 +440,8 @@ def _assert_prompt(a: AssertionSpec) -> PromptSpec:
 
 def _render_assert(renderer: Renderer, a: AssertionSpec, vars_: dict[str, Any]) -> AssertionSpec:
     # promptfoo renders assertion values with the test's vars ('value: "{{ expected }}"')
+    if a.is_set:
+        return replace(a, children=tuple(_render_assert(renderer, c, vars_) for c in a.children))
     if _templated(a):
         rendered = renderer.render(_assert_prompt(a), vars_)[0][1]
         if a.base_type == "regex":

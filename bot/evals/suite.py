@@ -229,6 +229,8 @@ class AssertionSpec:
     embedder: ProviderSpec | None = None  # answer-relevance: the embedding grader (options.provider.embedding)
     # context-*: `contextTransform`, code whose result is the context (bot.evals.context_transform)
     context_transform: Code | None = None
+    # assert-set: its assertions, scored as a group whose result is one assertion of the test (bot.evals.assertions)
+    children: tuple[AssertionSpec, ...] = ()
 
     @property
     def negated(self) -> bool:
@@ -238,8 +240,14 @@ class AssertionSpec:
     def base_type(self) -> str:
         return self.type[4:] if self.negated else self.type
 
+    @property
+    def is_set(self) -> bool:
+        return self.type == "assert-set"
+
     def describe(self) -> str:
         """'icontains "30 days"' — how a failed assertion is named in the comment."""
+        if self.is_set:
+            return f"assert-set of {len(self.children)}" + (f" ({self.metric})" if self.metric else "")
         if self.value is None:
             return self.type
         value = self.value if isinstance(self.value, str) else json.dumps(self.value, sort_keys=True)
@@ -267,6 +275,7 @@ class AssertionSpec:
             **({"context_transform": code_fingerprint(self.context_transform)} if self.context_transform is not None else {}),
             # scored in steps since promptfoo's algorithms: results cached by the one-call grader are not reused
             **({"graded_in_steps": 1} if self.base_type in STEPPED_GRADED else {}),
+            **({"children": [c.fingerprint() for c in self.children]} if self.is_set else {}),
         }
 
     def code_items(self) -> tuple[tuple[str, Code], ...]:
@@ -275,7 +284,12 @@ class AssertionSpec:
                  (f"{self.type} contextTransform", self.context_transform))
         out = tuple((what, code) for what, code in items if code is not None)
         # a grader written in code (promptfoo's custom provider as the grader): run in the sandbox when it grades
-        return out + tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None)
+        graders = tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None)
+        return out + graders + tuple(i for c in self.children for i in c.code_items())
+
+    def flat(self) -> tuple[AssertionSpec, ...]:
+        """This assertion, or an assert-set's assertions."""
+        return self.children if self.is_set else (self,)
 
 
 @dataclass(frozen=True)

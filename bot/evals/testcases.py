@@ -19,9 +19,10 @@ from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import (
-    CODE_TYPES, GRADER_INPUTS, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, not_classifier, parse_grader,
+    CODE_TYPES, GRADER_INPUTS, SIMILAR_TYPES, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, not_classifier, parse_grader,
     rubric_prompt, transform_code,
 )
+from bot.evals.classifier import SIMILARITY_API
 from bot.evals.scoring import scoring_code
 from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generated_tests, var_code
 from bot.evals.hooked_tests import SuiteHooks, Written, apply_before_all, apply_before_each, test_view
@@ -200,6 +201,9 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
     out = []
     for a in asserts:
         base = a.base_type
+        if a.is_set:  # its assertions get the same (an assert-set has no grader of its own)
+            out.append(replace(a, children=_bind_grading(a.children, vars_, embedder, rubric, errors, src, where, factuality, classifier)))
+            continue
         if base == "classifier" and a.grader is None:
             message = f"{a.type} (line {a.line}): " + (not_classifier(classifier.other) if classifier.other else
                       "needs a classification grader: set options.provider (of the test or defaultTest) or the assertion's "
@@ -210,8 +214,11 @@ def _bind_grading(asserts, vars_, embedder, rubric, errors, src, where, factuali
             a = replace(a, grader=classifier.grader)
         if base in ("factuality", "model-graded-factuality") and factuality:
             a = replace(a, factuality=factuality)
-        if base == "similar" and a.grader is None and embedder is not None:
+        if base in SIMILAR_TYPES and a.grader is None and embedder is not None:
             a = replace(a, grader=embedder)
+        if base in ("similar:dot", "similar:euclidean") and a.grader is not None and a.grader.option("api") == SIMILARITY_API:
+            errors.add(src, where, f"{a.type} (line {a.line}): {a.grader.id} scores a pair of texts itself and gives no embeddings, so it "
+                                   "measures cosine similarity only; use an embedding model (promptfoo fails every such case)")
         if base == "answer-relevance" and a.embedder is None and embedder is not None:
             a = replace(a, embedder=embedder)
         if base in GRADER_INPUTS:

@@ -106,6 +106,10 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         text = drift.apply(text, messages) if drift else text
         text, truncated = wire.truncate(text, req.max_completion_tokens or req.max_tokens)
         body = wire.chat_completion(req.model, [text] * req.n, truncated, prompt_tokens)
+        if (req.model_extra or {}).get("logprobs") is True:  # the answer tokens' log-probabilities, as OpenAI gives them
+            top = (req.model_extra or {}).get("top_logprobs")
+            for choice in body["choices"]:
+                choice["logprobs"] = wire.token_logprobs(text, top if isinstance(top, int) else None)
         if drift:
             body.update(model=drift.reported_model or req.model, system_fingerprint=drift.system_fingerprint or body["system_fingerprint"])
         return JSONResponse(body)

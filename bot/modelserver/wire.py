@@ -102,6 +102,24 @@ def chat_completion(model: str, texts: list[str], truncated: bool, prompt_tokens
     }
 
 
+_LOGPROB_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])|\s+$")
+
+
+def token_logprobs(text: str, top: int | None) -> dict[str, Any]:
+    """OpenAI's `choices[].logprobs` for an answer when the request set `logprobs: true`: one entry per token
+    (a word or a punctuation mark with the whitespace before it, so the tokens spell the text), each with a
+    log-probability that is a pure function of the token (-0.05 to -2.5: a longer answer of rarer words has a
+    higher perplexity) and `top_logprobs` entries (the token itself first) when `top_logprobs` asks for them."""
+    content = []
+    for m in _LOGPROB_TOKEN.finditer(text):
+        token = m.group(0)
+        logprob = -(1 + hashlib.sha256(token.encode()).digest()[0] % 50) / 20
+        entry: dict[str, Any] = {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+        entry["top_logprobs"] = [{"token": token, "logprob": logprob, "bytes": list(token.encode())}][: top or 0]
+        content.append(entry)
+    return {"content": content, "refusal": None}
+
+
 def tool_call_completion(model: str, calls: list[ToolCall], n: int, prompt_tokens: int) -> dict[str, Any]:
     """A chat completion whose message calls tools: content null, finish_reason tool_calls."""
     tool_calls = [{"id": c.call_id("call_", i), "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}

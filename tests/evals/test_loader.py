@@ -97,7 +97,7 @@ def test_the_supported_subset_loads_with_defaults_merged():
         ("      - type: javascript\n", 14, "javascript assertion: needs code"),
         ("      - type: webhook\n        value: http://x\n", 14, "unsupported: webhook"),
         ("      - type: contains\n        value: x\n        transform: file://t.rb\n", 16, "contains transform: file://t.rb is not a .js, .ts or .py file"),
-        ("      - type: perplexity\n", 14, "unsupported: perplexity"),
+        ("      - type: trace-span-count\n        value: 1\n", 14, "unsupported: trace-span-count: trace-span-count reads the OpenTelemetry spans"),
         ("      - type: regex\n        value: '([a-z'\n", 15, "invalid regular expression"),
         ("      - type: not-regex\n        value: 'a{2,1}'\n", 15, "invalid regular expression"),
         ("      - type: is-json\n        value: {type: 12}\n", 15, "invalid JSON schema"),
