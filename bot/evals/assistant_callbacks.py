@@ -25,9 +25,9 @@ from typing import Any
 
 from bot.core import safejson
 from bot.evals.providers_shapes import js_json, js_string, mapping
-from bot.evals.sandbox import CodeLimits, Fault, SandboxError, transform
+from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.suite import ProviderSpec
-from bot.evals.tool_callbacks import MAX_CALLBACK_RUNS, CallbackStopped
+from bot.evals.tool_callbacks import CallbackRunner
 
 _THREW_PREFIX = re.compile(r"^(?:JavaScript|Python) code threw an error: ")
 _LINE_SUFFIX = re.compile(r" \(line \d+\)\Z")
@@ -53,8 +53,7 @@ class AssistantCallbacks:
         self.vendor = spec.kind
         self.assistant = spec.model
         self.callbacks = dict(spec.tool_callbacks)
-        self.limits = limits
-        self.runs = 0
+        self.runner = CallbackRunner(self.callbacks, limits, unit="call")  # its runs count across the call's rounds
 
     def _with_callback(self, calls: list[Any]) -> list[dict[str, Any]]:
         return [c for c in calls if isinstance(c, dict) and c.get("type") == "function" and
@@ -92,7 +91,7 @@ class AssistantCallbacks:
         except (ValueError, safejson.JsonTooDeep):
             parsed = {}
         try:
-            value = await self._run(name, parsed, context)
+            value = await self.runner.run(name, parsed, context)
         except SandboxError as exc:  # only a throw reaches here: limits are CallbackStopped
             return js_json({"error": f"Error in {name}: {_message(exc)}"})
         if value is None:
@@ -102,25 +101,10 @@ class AssistantCallbacks:
     async def _azure(self, name: str, arguments: Any, context: dict[str, Any]) -> str | None:
         given = arguments if isinstance(arguments, str) and arguments else "{}"
         try:
-            value = await self._run(name, given, context)
+            value = await self.runner.run(name, given, context)
         except SandboxError:
             return js_json({"error": f"Error in {name}: Function callback failed"})
         if isinstance(value, str):
             return value
         return None if value is None else js_json(value)
 
-    async def _run(self, name: str, arguments: Any, context: dict[str, Any]) -> Any:
-        """What the callback returns (None for null and undefined); SandboxError(THREW) when it threw;
-        CallbackStopped when the sandbox stopped it."""
-        code = self.callbacks[name]
-        self.runs += 1
-        if self.runs > MAX_CALLBACK_RUNS:
-            raise CallbackStopped(name, code, SandboxError(
-                Fault.OUTPUT, f"the run asks for more than {MAX_CALLBACK_RUNS} tool calls with callbacks; prompt-review runs "
-                              f"at most {MAX_CALLBACK_RUNS} per call"))
-        try:
-            return await transform(code, arguments, context, self.limits)
-        except SandboxError as exc:
-            if exc.fault is Fault.THREW:
-                raise
-            raise CallbackStopped(name, code, exc) from None

@@ -106,24 +106,37 @@ async def callback_output(spec: ProviderSpec, answer: str, finish_reason: str | 
     return await _chat(raw, finish_reason, runner)
 
 
-class _Runner:
-    def __init__(self, callbacks: dict[str, Code], limits: CodeLimits):
-        self.callbacks, self.limits, self.runs = callbacks, limits, 0
+class CallbackRunner:
+    """Runs a provider's callbacks under the code limits, at most MAX_CALLBACK_RUNS of them for one `unit` (an answer,
+    an Assistants call)."""
 
-    async def __call__(self, name: str, arguments: Any) -> Any:
-        """What the callback for `name` returns for `arguments` (None for null/undefined); _Threw when it threw."""
+    def __init__(self, callbacks: dict[str, Code], limits: CodeLimits, unit: str = "answer"):
+        self.callbacks, self.limits, self.unit, self.runs = callbacks, limits, unit, 0
+
+    async def run(self, name: str, arguments: Any, context: Any) -> Any:
+        """What the callback for `name` returns (None for null/undefined); SandboxError(THREW) when it threw;
+        CallbackStopped when a limit or the run count stopped it."""
         code = self.callbacks[name]
         self.runs += 1
         if self.runs > MAX_CALLBACK_RUNS:
             raise CallbackStopped(name, code, SandboxError(
-                Fault.OUTPUT, f"the answer asks for more than {MAX_CALLBACK_RUNS} tool calls with callbacks; prompt-review runs "
-                              f"at most {MAX_CALLBACK_RUNS} per answer"))
+                Fault.OUTPUT, f"the {self.unit} asks for more than {MAX_CALLBACK_RUNS} tool calls with callbacks; prompt-review "
+                              f"runs at most {MAX_CALLBACK_RUNS} per {self.unit}"))
         try:
-            return await transform(code, arguments, None, self.limits)  # type: ignore[arg-type]  # promptfoo passes no context
+            return await transform(code, arguments, context, self.limits)
         except SandboxError as exc:
             if exc.fault is Fault.THREW:
-                raise _Threw() from None
+                raise
             raise CallbackStopped(name, code, exc) from None
+
+
+class _Runner(CallbackRunner):
+    async def __call__(self, name: str, arguments: Any) -> Any:
+        """What the callback for `name` returns for `arguments` (None for null/undefined); _Threw when it threw."""
+        try:
+            return await self.run(name, arguments, None)  # promptfoo passes no context
+        except SandboxError:
+            raise _Threw() from None
 
 
 def _truthy(value: Any) -> bool:
