@@ -34,7 +34,7 @@ from bot.evals.sandbox.py import SCRIPT, PyCode
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
 from bot.evals.provider_files import with_files
-from bot.evals.sources import Collector, FileTooLarge, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve
+from bot.evals.sources import Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
 from bot.evals.suite_models import PromptEntry, SuiteFile
 from bot.evals.testcases import load_tests
@@ -268,12 +268,14 @@ def load_prompts(
         found = _prompt(tree, base_dir, located, errors, where, ref, label, max_bytes)
         settings = tuple(sorted((k, v) for k, v in config.items() if k not in INERT_CONFIG))
         out.extend(dataclasses.replace(p, config=settings) if settings else p for p in found)
-    seen: set[str] = set()
+    # A prompt listed twice (by name and again through a glob, say) is one prompt: promptfoo runs it twice with the same
+    # result, a review runs it once. Two different prompts under one label could not be told apart.
+    kept: dict[str, PromptSpec] = {}
     for p in out:
-        if p.label in seen:
-            errors.add(located, ("prompts",), f"two prompts share the label {p.label!r}; give them distinct labels")
-        seen.add(p.label)
-    return out
+        first = kept.setdefault(p.label, p)
+        if first is not p and (dataclasses.replace(p, line=first.line) != first or first.config != p.config):
+            errors.add(located, ("prompts",), f"two different prompts share the label {p.label!r}; give them distinct labels")
+    return list(kept.values())
 
 
 def _check_prompt_config(located: LocatedYaml, where: Path, config: dict[str, Any], errors: Collector) -> None:
@@ -295,6 +297,10 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
             "repository to be reviewed (commit it and use file://)"
         ))
         return []
+    if not ref.startswith("file://") and _names_a_file(ref):  # promptfoo reads `prompts/a.txt`, `*.txt` as files too
+        glob = any(ch in ref for ch in "*?[{")
+        if not glob or not isinstance(expand_refs(tree, base_dir, ref), str):  # a glob matching nothing is text, as there
+            return _prompt(tree, base_dir, located, errors, where, f"file://{ref}", label, max_bytes)
     if not ref.startswith("file://"):
         try:
             fmt, messages = _chat_from_text(ref, located.file, line)
@@ -323,6 +329,22 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
         for n, (part, fmt, messages) in enumerate(parts):
             out.append(PromptSpec(name if len(parts) == 1 else f"{name}#{n + 1}", part, fmt, p, messages, line))
     return out
+
+
+# promptfoo's VALID_FILE_EXTENSIONS: a one-line prompt that ends with one (maybe before `:function`) names a file
+_PROMPT_FILE_EXTENSIONS = (".cjs", ".cts", ".j2", ".js", ".json", ".jsonl", ".md", ".mjs", ".mts", ".py", ".ts", ".txt", ".yml", ".yaml")
+
+
+def _names_a_file(ref: str) -> bool:
+    """Whether promptfoo reads a prompt given without file:// as a file path: one line, and a known prompt-file
+    extension at its end (or before a `:function`), or a glob. (promptfoo also takes any one-line text with a `/` or
+    a dot near its end for a path and fails when no such file exists; here such text stays a prompt.)"""
+    if "\n" in ref:
+        return False
+    tokens = ref.split(":")
+    if any(t.endswith(_PROMPT_FILE_EXTENSIONS) for t in tokens[-2:]):
+        return True
+    return any(ch in ref for ch in "*?[{") and " " not in ref.strip()
 
 
 _PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs|ts|mts|cts))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
