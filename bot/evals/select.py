@@ -18,7 +18,8 @@ from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.providers_request import requested, with_body
-from bot.evals.providers_shapes import js_string
+from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
+from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, Origin, PyCode, SandboxError, may_run, transform_sync
 from bot.evals.sandbox.py import SCRIPT
@@ -229,7 +230,9 @@ def expand(
                 case_messages, case_error, case_kind = messages, error, error_kind
                 if prompt.code is not None and error is None:  # promptfoo calls a prompt function per provider
                     try:
-                        case_messages = _prompt_function(prompt, provider, vars_, gate, suite.path)
+                        case_messages, config = _prompt_function(prompt, provider, vars_, gate, suite.path)
+                        if config:  # promptfoo: the function's `config` over the prompt's, for this call
+                            provider = replace(provider, params=tuple(sorted({**dict(provider.params), **config}.items())))
                     except RenderError as exc:
                         case_messages, case_error = None, exc.error
                         case_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
@@ -280,10 +283,11 @@ class _CodeStopped(RenderError):
     """options.transformVars was refused or stopped: the case is an error of its code, not of a template."""
 
 
-def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str, Any], gate: CodeGate, suite_path: str) -> Messages:
-    """The messages a prompt function returns for these vars (promptfoo's context: vars and provider);
-    code the gate refuses is not run. Errors name the suite's line that lists the prompt (and the
-    sandbox's message the line in the function's file)."""
+def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str, Any], gate: CodeGate,
+                     suite_path: str) -> tuple[Messages, dict[str, Any]]:
+    """The messages a prompt function returns for these vars (promptfoo's context: vars and provider), and the request
+    settings it returns beside them (`{prompt, config}`); code the gate refuses is not run. Errors name the suite's
+    line that lists the prompt (and the sandbox's message the line in the function's file)."""
     assert prompt.code is not None
     where = SourceError(suite_path, "", prompt.line)
     refused = gate.refusal((("prompt function", prompt.code),))
@@ -296,14 +300,35 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
         value = transform_sync(prompt.code, context, context, gate.limits)
     except SandboxError as exc:
         raise _CodeStopped(replace(where, message=f"prompt function {prompt.label}: {exc.message}")) from None
+    config: dict[str, Any] = {}
+    if isinstance(value, dict) and "prompt" in value:  # promptfoo: {prompt, config}; the config goes with this call
+        given = value.get("config")
+        if given not in (None, False, 0, "") and not isinstance(given, dict):
+            raise RenderError(replace(where, message=f"prompt function {prompt.label}: its `config` must be a mapping of "
+                                                     f"request settings, not {type(given).__name__}"))
+        config = _function_config(prompt, given or {}, where)
+        value = value["prompt"]
     if isinstance(value, str):
-        return (("user", value),)
+        return (("user", value),), config
+    if isinstance(value, dict):  # promptfoo sends any other object as its JSON text
+        return (("user", js_json(value)),), config
     try:
-        return chat_messages(where.file, value)
+        return chat_messages(where.file, value), config
     except UserError as exc:
         kind = "null" if value is None else type(value).__name__
-        raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text or a list of {{role, content}} messages; "
-                                                 f"it returned {kind} ({exc.errors[0].message})")) from None
+        raise RenderError(replace(where, message=f"prompt function {prompt.label}: it must return text, a list of {{role, content}} "
+                                                 f"messages or {{prompt, config}}; it returned {kind} ({exc.errors[0].message})")) from None
+
+
+def _function_config(prompt: PromptSpec, config: dict[str, Any], where: SourceError) -> dict[str, Any]:
+    """A prompt function's returned `config`: request settings as a prompt's `config` may hold (checked like one)."""
+    allowed = PROVIDER_PARAMS.union(*PASSTHROUGH.values())
+    unknown = sorted(k for k in config if k not in allowed and k not in INERT_CONFIG)
+    if unknown:
+        raise RenderError(replace(where, message=f"prompt function {prompt.label}: unsupported config key {unknown[0]!r} in what it "
+                                                 "returned: a prompt's config may hold request settings (temperature, max_tokens, "
+                                                 "response_format, tools, …)"))
+    return {k: v for k, v in config.items() if k not in INERT_CONFIG}
 
 
 def filter_items(suite: Suite) -> tuple[tuple[str, Code], ...]:

@@ -305,7 +305,7 @@ def test_a_prompt_function_from_the_pr_waits_for_the_gate_and_a_bad_return_is_a_
                      **{"prompts.py": PROMPT_PY})
     (case,) = expand(suite, Renderer(tree), gate=CodeGate())[0].values()
     assert (case.error.file, case.error.line, case.messages) == (PATH, 1, None)
-    assert "prompt function prompts.py:broken: it must return text or a list of {role, content} messages; it returned int" in case.error.message
+    assert "prompt function prompts.py:broken: it must return text, a list of {role, content} messages or {prompt, config}; it returned int" in case.error.message
     (case,) = expand(suite, Renderer(tree), gate=base_only_gate(None))[0].values()
     assert (case.error.file, case.error.line, case.messages) == (PATH, 1, None)
     assert case.error.message.startswith("refused: executes code from the PR (prompt function)")
