@@ -68,6 +68,9 @@ class EvalsConfig(_Strict):
     total_timeout_s: float = Field(600.0, gt=0)
     # URL prefixes a suite's `apiBaseUrl` may point at (the operator adds more with PROMPT_REVIEW_ALLOWED_MODEL_URLS).
     allowed_base_urls: tuple[str, ...] = ()
+    # Environment variables an http/websocket provider's headers may carry as {{env.NAME}}, each with the URL prefix
+    # it may be sent to (bot.evals.header_secrets; the operator adds more with PROMPT_REVIEW_HTTP_CREDENTIALS).
+    http_credentials: dict[str, str] = Field(default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     skip_evals_on_formatting_only: bool = True
     forks: ForksConfig = Field(default_factory=ForksConfig)
@@ -88,6 +91,16 @@ class EvalsConfig(_Strict):
         for url in value:
             if not _HTTP_URL.match(url):
                 raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        return value
+
+    @field_validator("http_credentials")
+    @classmethod
+    def _credential_grants(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+            if not isinstance(url, str) or not _HTTP_URL.match(url):
+                raise ValueError(f"{name}: {url!r} is not an http(s) URL prefix with a host")
         return value
 
 

@@ -30,6 +30,7 @@ from bot.evals import classifier
 from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
+from bot.evals.header_secrets import HeaderRefused, fill, grants
 from bot.evals.http_body import HttpBody, header_content_type
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_vendors import operator_base
@@ -246,8 +247,10 @@ class Caller:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         urls: UrlPolicy | None = None,
         code_limits: CodeLimits | None = None,
+        header_grants: Mapping[str, str] | None = None,
     ):
         self.client, self.env, self.meter = client, env, meter
+        self.header_grants = grants(header_grants or {}, env)  # {{env.NAME}} in http/websocket headers: where each may go
         self.timeout_s = timeout_s
         self.call_timeout_s = call_timeout_s if call_timeout_s is not None else 3 * timeout_s
         self.max_response_bytes = max_response_bytes
@@ -267,7 +270,24 @@ class Caller:
             call_timeout_s=config.call_timeout_s,
             max_response_bytes=config.max_response_bytes,
             urls=UrlPolicy.from_settings(config.allowed_base_urls, env),
+            header_grants=config.http_credentials,
         )
+
+    def _suite_headers(self, spec: ProviderSpec, url: str, where: str) -> dict[str, str]:
+        """An http/websocket provider's headers as sent to `url`, `{{env.NAME}}` filled where it may go
+        (bot.evals.header_secrets): a vendor's key only to that vendor's API, anything else where it is granted."""
+        own: list[str] = []
+        for vendor in VENDORS.values():
+            try:
+                base = self.vendor_base(vendor, spec) if vendor.key_env else None
+            except wire.WireError:
+                base = None
+            if base and under(url, base):
+                own.extend(vendor.key_env)
+        try:
+            return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, own)
+        except HeaderRefused as exc:
+            raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
 
     def vendor_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """Where this run sends `vendor`'s requests: the operator's base URL, else the public API (None: neither)."""
@@ -394,7 +414,7 @@ class Caller:
             except TimeoutError:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         if vendor.wire == "http":
-            headers.update({str(k): str(v) for k, v in (spec.option("headers") or {}).items()})
+            headers.update(self._suite_headers(spec, base + path, f"provider {spec.id}"))  # the URL as written, not as pinned
         if vendor.wire == "sagemaker":
             headers.update({"Content-Type": str(spec.option("contentType") or "application/json"),
                             "Accept": str(spec.option("acceptType") or "application/json")})
@@ -769,7 +789,7 @@ class Caller:
 
         try:
             async with asyncio.timeout(timeout_s):
-                raw = await exchange(conn, message, {str(k): str(v) for k, v in (spec.option("headers") or {}).items()},
+                raw = await exchange(conn, message, self._suite_headers(spec, as_http, f"provider {spec.id}"),
                                      protocols, self.max_response_bytes, spec.id, complete if spec.stream_response is not None else None)
         except TimeoutError:
             raise ProviderError(f"{spec.id}: no answer within {timeout_s:g} s " + (

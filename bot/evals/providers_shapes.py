@@ -84,13 +84,18 @@ def js_string(value: Any) -> str:
     return "[object Object]"
 
 
+# `{{env.NAME}}` in an http/websocket provider's header: the only template a header may hold (bot.evals.header_secrets)
+ENV_TOKEN = re.compile(r"{{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*}}")
+
+
 def headers_problem(value: Any) -> str | None:
-    """An http or WebSocket provider's `headers`: text values, none templated (a template is how promptfoo
-    reads credentials from the environment, which a suite never does here)."""
+    """An http or WebSocket provider's `headers`: text values; `{{env.NAME}}` is the only template (filled when the
+    request is sent, where bot.evals.header_secrets allows)."""
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         return "headers must be a mapping of name → text"
-    if any("{{" in v or "{%" in v for v in value.values()):
-        return "unsupported: templated headers (e.g. {{env.X}}) are not part of prompt-review; credentials are never read from the suite"
+    if any("{{" in v or "{%" in v for v in (ENV_TOKEN.sub("", v) for v in value.values())):
+        return ("unsupported: a header may use {{env.NAME}} (the service's environment, sent where the base branch's "
+                "evals.http_credentials allows) and nothing else templated")
     return None
 
 

@@ -165,7 +165,7 @@ def test_a_missing_path_in_the_answer_is_no_output(server):
     ("{}", "needs config.messageTemplate"),
     ("{messageTemplate: '{{ prompt | upper }}'}", "plain or with | dump"),
     ("{messageTemplate: x, streamResponse: 'file://stream.js'}", "streamResponse must be inline JavaScript"),
-    ("{messageTemplate: x, headers: {Authorization: 'Bearer {{ env.KEY }}'}}", "templated headers"),
+    ("{messageTemplate: x, headers: {Authorization: 'Bearer {{ vars.KEY }}'}}", "may use {{env.NAME}}"),
     ("{messageTemplate: x, timeoutMs: -1}", "timeoutMs must be a positive number"),
     ("{messageTemplate: x, apiKey: secret}", "credentials come from the environment only"),
 ])
