@@ -2,7 +2,7 @@
 text message is a request whose `prompt` (else `input`, `message`, or the whole text) is answered by the chat
 rules, as `{"output": answer, "model": MODEL}`. Hostile variants for the client's defences: `/ws/silent`
 never answers, `/ws/huge?bytes=N` answers one frame of N bytes, `/ws/close` closes without answering,
-`/ws/plain` answers the bare text. `/ws/stream` streams the answer word by word as
+`/ws/plain` answers the bare text, `/ws/auth` the Authorization header it was sent. `/ws/stream` streams the answer word by word as
 `{"type": "chunk", "message": SO_FAR}` then `{"type": "message", "message": ANSWER}`; `/ws/endless` sends chunks
 and never the last one.
 """
@@ -62,6 +62,8 @@ def register(app: FastAPI, state: ServerState) -> None:
                 while True:
                     await ws.send_text(json.dumps({"type": "chunk", "message": "more"}))
                     await asyncio.sleep(0.01)
+            elif variant == "auth":  # the Authorization header the client sent, as the answer (a test of header filling)
+                await ws.send_text(json.dumps({"output": ws.headers.get("authorization", "")}))
             elif variant == "close":
                 await ws.close(code=1011)
                 return

@@ -128,3 +128,29 @@ def test_a_bad_grant_is_a_config_error(grants, words):
     with pytest.raises(ValidationError) as err:
         EvalsConfig(http_credentials=grants)
     assert words in str(err.value)
+
+
+def test_a_websocket_providers_header_is_filled_the_same_way():
+    from bot.modelserver.app import create_app
+    from bot.serving import start_in_thread
+
+    running = start_in_thread(create_app())
+    try:
+        url = running.url.replace("http://", "ws://")
+        suite = (f"prompts: ['Hi']\nproviders:\n  - id: {url}/ws/auth\n    config:\n      messageTemplate: '{{{{prompt}}}}'\n"
+                 "      headers: {Authorization: 'Bearer {{env.BOT_TOKEN}}'}\n      transformResponse: data.output\n")
+        loaded, errors = load_suite(MemoryTree({PATH: suite}), PATH)
+        assert errors == [] and loaded is not None
+        spec, messages = loaded.providers[0], (("user", "Hi"),)
+        env = {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": running.url, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1", "BOT_TOKEN": SECRET}
+
+        async def go(config: EvalsConfig):
+            async with httpx.AsyncClient() as client:
+                return await Caller.for_run(client, env, config, Meter(Budget())).complete(spec, messages)
+
+        assert asyncio.run(go(EvalsConfig(http_credentials={"BOT_TOKEN": running.url}))).text == f"Bearer {SECRET}"
+        with pytest.raises(ProviderError) as err:
+            asyncio.run(go(EvalsConfig()))
+        assert "refused: header 'Authorization' asks for {{env.BOT_TOKEN}}" in str(err.value)
+    finally:
+        running.stop()
