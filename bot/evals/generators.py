@@ -17,6 +17,7 @@ from bot.core.errors import SourceError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import DEFAULT_LIMITS, LocatedYaml, Path
 from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, origin_of, transform_sync, typescript_code
+from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
@@ -48,6 +49,14 @@ class LoadCode:
             return None
         allowed, reason = self.decide(what)
         return None if allowed else reason
+
+    def helpers_refusal(self, code: JsCode | PyCode, what: str) -> str | None:
+        """The refusal of the first file `code` requires (bot.evals.sandbox.js_modules) that is the PR's, naming it."""
+        for m in code.modules if isinstance(code, JsCode) else ():
+            refused = self.refusal(m.path, m.written.encode("utf-8"), f"{what}, which requires {m.path} (changed by the PR)")
+            if refused:
+                return refused
+        return None
 
 
 def _undecided(what: str) -> tuple[bool, str]:
@@ -128,8 +137,13 @@ def generated_tests(
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
     try:
         runnable = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, name, "generate_tests", exported_value=True)
-    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column
+        runnable = link(runnable, tree, errors.max_file_bytes) if isinstance(runnable, JsCode) else runnable
+    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column; a refused require
         errors.add(located, where, f"test generator {ref}: {exc.message}")
+        return []
+    refused = code.helpers_refusal(runnable, "test generator")
+    if refused:
+        errors.add(located, where, refused)
         return []
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
     try:
@@ -207,7 +221,8 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
         errors.add(located, where, f"var code file {m['path']!r} not found")
         return None
     try:
-        return spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
+        called = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
+        return link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else called
     except SandboxError as exc:
         errors.add(located, where, f"var code {ref}: {exc.message}")
         return None

@@ -23,6 +23,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import MAX_VALUES, LoadCode, _values
 from bot.evals.sandbox import JsCode, PyCode, SandboxError, transform_sync, typescript_code
+from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.js_hooks import HookError, JsHookSession, call_hooks_javascript
 from bot.evals.sandbox.result import CodeLimits, Fault
 from bot.evals.sandbox.typescript import is_typescript
@@ -155,8 +156,13 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
         return ext
     try:
         js = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
-    except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+        js = link(js, tree, errors.max_file_bytes)
+    except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column; a refused require
         errors.add(located, where, f"extension hook {ext.ref}: {exc.message}")
+        return None
+    refused = code.helpers_refusal(js, "extension hook")
+    if refused:
+        errors.add(located, where, refused)
         return None
     return Extension(ext.ref, path, name, text, js, where, listed)
 

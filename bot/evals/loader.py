@@ -30,6 +30,7 @@ from bot.evals.providers_shapes import INERT_CONFIG
 from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode
+from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.py import PyCode
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
@@ -151,8 +152,9 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
             errors.add(located, where, f"nunjucks filter file {ref!r} not found")
             continue
         try:
-            out.append((name, spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")))
-        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+            called = spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")
+            out.append((name, link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else called))
+        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column; a refused require
             errors.add(located, where, f"nunjucks filter {ref}: {exc.message}")
     return tuple(out)
 
@@ -364,8 +366,9 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
             errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")
             return []
         try:  # called as fn(context): its first argument is the context
-            code = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
-        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+            js = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
+            code = link(js, tree, errors.max_file_bytes)
+        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column; a refused require
             errors.add(located, where, f"prompt function {ref}: {exc.message}")
             return []
     return [PromptSpec(label or inner, text, "function", path, (), located.line_of(where), code=code)]

@@ -43,7 +43,9 @@ def request_code(value: Any, at: Path, code: CodeReader | None, located: Located
             return None
         loaded = code(at, text, CONFIG_KEY)
         if isinstance(loaded, JsCode) and loaded.file is not None:
-            return spread_call("javascript", loaded.source, loaded.file, loaded.function, "")
+            called = spread_call("javascript", loaded.source, loaded.file, loaded.function, "")
+            return dataclasses.replace(called, written=loaded.written, links=loaded.links, modules=loaded.modules) \
+                if isinstance(called, JsCode) else called
         return loaded
     body = (f"return ({text})(prompt, vars, context);" if _FUNCTION_EXPRESSION.match(text)
             else text if _RETURN.search(text) else f"return ({text});")

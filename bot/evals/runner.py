@@ -34,7 +34,7 @@ from bot.evals.providers_code import call_code_provider
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
-from bot.evals.sandbox import CodeLimits, Origin, may_run
+from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
@@ -307,6 +307,10 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
         out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
+    codes += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
+    codes += [c for p in suite.providers for _, c in p.code_items()]
+    for path, by in dict.fromkeys((m.path, c.file) for c in codes if isinstance(c, JsCode) for m in c.modules):
+        out.append(Dependency(path, suite.path, f"code required by {by}"))
     return out
 
 

@@ -41,6 +41,8 @@ def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any,
     if language == "python":
         return spread_call(language, loaded.source, loaded.file, loaded.function, "func")
     called = _javascript_call(loaded.source, loaded.file, loaded.function)
+    if isinstance(loaded, JsCode):  # the file as written and what it requires stay its identity
+        called = replace(called, links=loaded.links, modules=loaded.modules)
     return replace(called, written=loaded.written) if isinstance(loaded, JsCode) and loaded.written is not None else called
 
 

@@ -1,6 +1,7 @@
 """javascript assertions in an embedded QuickJS engine (python-quickjs-ng): a fresh runtime per
-call with no host objects at all — no require, process, fs, network or module loader; console, timers, Buffer
-and URL are plain JavaScript inside the engine (bot.evals.sandbox.js_shims) — a heap limit, a stack limit, a
+call with no host objects at all — no process, fs, network or module loader; console, timers, Buffer
+and URL are plain JavaScript inside the engine (bot.evals.sandbox.js_shims); `require` loads only the repository
+files read with the code when the suite loaded (bot.evals.sandbox.js_modules) — a heap limit, a stack limit, a
 time limit on every entry into the engine and an output cap.
 
 Semantics follow promptfoo: an inline value is an expression over `output` and `context` (a
@@ -21,6 +22,7 @@ import quickjs
 
 from bot.core import safejson
 
+from bot.evals.sandbox.js_modules import LINKER, Module, table
 from bot.evals.sandbox.js_shims import SHIMS
 from bot.evals.sandbox.result import (
     CodeLimits,
@@ -42,15 +44,18 @@ MAX_REASON_CHARS = 2000
 MAX_ANSWER_DEPTH = 64  # nesting of what the code returns (with the answer's own wrapper)
 
 # The only globals user code sees beyond the language's own: a `process` with an empty env (promptfoo
-# passes a process shim to inline code) and a `require` that says plainly that modules are not loaded.
+# passes a process shim to inline code) and a `require` that says plainly that packages are not loaded (a module's
+# own `require` loads the repository files it names by relative path first: bot.evals.sandbox.js_modules).
 _HARNESS = r"""
 (function () {
   // the code may replace JSON's functions; the host reads what the originals write
   const stringify = JSON.stringify, parse = JSON.parse;
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
   const processShim = Object.freeze({ env: Object.freeze({}) });
-  globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
+  const require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
       + "put the code it needs in the same file");
+  globalThis.require = require;
+  const link = globalThis.__pr_link;
   const describe = (e) => {
     // QuickJS throws null when it runs out of memory again while raising "out of memory"
     if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return { fault: "memory" };
@@ -88,9 +93,10 @@ _HARNESS = r"""
   globalThis.__pr_compile = function (body) {
     return new Function("output", "context", "process", body);
   };
-  globalThis.__pr_module = function (source, name) {
+  globalThis.__pr_module = function (source, name, tableJson, path) {
     const module = { exports: {} };
-    new Function("module", "exports", source)(module, module.exports);
+    const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
+    new Function("module", "exports", "require", source)(module, module.exports, req);
     const ex = module.exports;
     if (name) return typeof ex[name] === "function" ? ex[name] : null;
     if (typeof ex === "function") return ex;
@@ -114,6 +120,10 @@ class JsCode:
     # TypeScript as written when `source` is esbuild's JavaScript for it: what the code gate, fingerprints and
     # change reasons compare (a changed .ts is changed code, even where only its types changed)
     written: str | None = None
+    # the repository's files it requires by relative path (bot.evals.sandbox.js_modules.link): where each of its own
+    # requires leads, and every file so required, directly or not; part of its identity (bot.evals.suite.code_identity)
+    links: tuple[tuple[str, str | None], ...] = ()
+    modules: tuple[Module, ...] = ()
 
     @classmethod
     def inline(cls, value: str) -> JsCode:
@@ -146,15 +156,17 @@ def _import_as_require(m: re.Match[str]) -> str:
     return f"{indent}const {{ {fields} }} = require({module});"
 
 
-def _commonjs(code: JsCode, imports: bool = False) -> str:
-    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules). With
-    `imports` (a provider, whose `require` answers 'promptfoo'), `import … from 'm'` becomes require('m')."""
+def _commonjs(code: JsCode, imports: bool = True) -> str:
+    """ES module syntax the examples use, rewritten to CommonJS: `import … from 'm'` becomes require('m'), which
+    loads the repository's own files by relative path (bot.evals.sandbox.js_modules) and answers or refuses the rest
+    (each harness's own `require`)."""
     where = code.file or "the module"
-    source = _IMPORT_FORMS.sub(_import_as_require, code.source) if imports else code.source
+    source = _IMPORT_FORMS.sub(_import_as_require, code.source)
     if _ESM_IMPORT.search(source):
         raise SandboxError(
             Fault.UNSUPPORTED,
-            f"{where} imports other modules; modules are not loaded in the sandbox — keep the assertion self-contained",
+            f"{where} imports other modules in a form the sandbox does not rewrite (import x from 'm', import {{a, b as c}} "
+            "from 'm', import * as x from 'm' and import 'm' are read); modules are not loaded in the sandbox otherwise",
         )
     names = [m.group(3) for m in _ESM_NAMED.finditer(source)]
     text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", source)
@@ -213,6 +225,7 @@ class _Engine:
         self.ctx.set_memory_limit(limits.memory_mb * 1024 * 1024)
         self.ctx.set_max_stack_size(limits.max_stack_kb * 1024)
         self._tick = self.eval(SHIMS)  # Node's console, timers, Buffer, URL… (bot.evals.sandbox.js_shims); their pump
+        self.eval(LINKER)  # __pr_link: the repository's files a module requires (bot.evals.sandbox.js_modules)
 
     def _arm(self) -> None:
         left = self.deadline - time.monotonic()
@@ -336,7 +349,7 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
 def _function(engine: _Engine, g: Any, code: JsCode) -> Any:
     if code.file is None:
         return engine.call(g.get("__pr_compile"), _body(code.source))
-    fn = engine.call(g.get("__pr_module"), _commonjs(code), code.function)
+    fn = engine.call(g.get("__pr_module"), _commonjs(code), code.function, table(code), code.file)
     if fn is None:
         wanted = f"no function named {code.function!r}" if code.function else "no function"
         raise SandboxError(
