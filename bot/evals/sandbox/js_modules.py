@@ -5,8 +5,9 @@ read from the same side's tree (bounded in count and bytes, never outside the re
 table of modules (LINKER below), where `require` loads each once per run, cycles included, as Node does.
 
     code = link(code, tree, max_file_bytes)     # JsCode with .links (its own requires) and .modules (the files)
-    # SandboxError(Fault.UNSUPPORTED, "checks/grade.js:3: require('/etc/x') …"): a require that leaves the
-    # repository, or past the bounds; a relative path that names no file is Node's "Cannot find module" when it runs
+    # SandboxError(Fault.UNSUPPORTED, …): a required file past the bounds, not UTF-8, bad JSON or TypeScript
+    # when it runs: a require out of the repository is refused ("checks/grade.js:3: require('/etc/x') is an absolute
+    # path …"), a relative path that names no file is Node's "Cannot find module"
 
 What is required is part of the code's identity: bot.evals.suite.code_identity / code_fingerprint include every
 module's path and text, so the code gate treats a PR-changed helper as PR code and a helper-only change re-runs the
@@ -42,9 +43,11 @@ _TS_FOR_JS = {".js": (".ts", ".tsx"), ".mjs": (".mts",), ".cjs": (".cts",)}
 
 # a require with a string literal (imports are rewritten to these first: bot.evals.sandbox.js._commonjs)
 _REQUIRE = re.compile(r"(?<![\w$.])require\s*\(\s*(?:'(?P<single>[^'\\\n]*)'|\"(?P<double>[^\"\\\n]*)\")\s*\)")
+_TOKENS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`", re.S)
 _RELATIVE = re.compile(r"\A\.\.?(?:/|\Z)")
 _ABSOLUTE = re.compile(r"\A(?:/|\\|[A-Za-z]:[\\/]|file:)")
 
+REFUSED = "\x00"  # a link target that is a refusal (its message follows): no repository path starts with NUL
 Links = tuple[tuple[str, "str | None"], ...]  # (specifier as written, repo path it resolves to; None: no such file)
 
 
@@ -66,8 +69,8 @@ class _Budget:
 
 def link(code: JsCode, tree: FileTree, max_file_bytes: int, shown: Callable[[str], str] | None = None) -> JsCode:
     """`code` (a file's) with the files it requires by relative path, transitively; unchanged when it requires none.
-    Raises SandboxError naming the requiring file and line for a require that leaves the repository, a required file
-    past the bounds, or one that is not UTF-8 / valid JSON / TypeScript esbuild can read."""
+    Raises SandboxError naming the file for a required file past the bounds, or one that is not UTF-8 / valid JSON /
+    TypeScript esbuild can read."""
     from bot.evals.sandbox.js import _commonjs
 
     if code.file is None:
@@ -78,7 +81,7 @@ def link(code: JsCode, tree: FileTree, max_file_bytes: int, shown: Callable[[str
     if not links:
         return code
     modules: dict[str, Module] = {}
-    todo = deque(target for _, target in links if target is not None)
+    todo = deque(target for _, target in links if target is not None and not target.startswith(REFUSED))
     while todo:
         path = todo.popleft()
         if path in modules or path == code.file:
@@ -87,22 +90,35 @@ def link(code: JsCode, tree: FileTree, max_file_bytes: int, shown: Callable[[str
         modules[path] = module  # before its own requires: a cycle comes back to it
         module = replace(module, links=_links(path, module.source, module.written, tree, budget))
         modules[path] = module
-        todo.extend(t for _, t in module.links if t is not None and t not in modules)
+        todo.extend(t for _, t in module.links if t is not None and not t.startswith(REFUSED) and t not in modules)
     return replace(code, links=links, modules=tuple(sorted(modules.values(), key=lambda m: m.path)))
 
 
 def _links(path: str, source: str, written: str, tree: FileTree, budget: _Budget) -> Links:
+    """Where each string-literal require of the file leads. A path out of the repository (absolute, or `..` above its
+    root) leads to its refusal (REFUSED + the message, with the requiring file's line): the require is refused when it
+    runs, as a missing file fails when it runs — the rest of the suite loads, as in promptfoo."""
     out: dict[str, str | None] = {}
-    for m in _REQUIRE.finditer(source):
+    for m in _REQUIRE.finditer(_code_only(source)):
         spec = m.group("single") if m.group("single") is not None else m.group("double")
         if spec in out or not (_RELATIVE.match(spec) or _ABSOLUTE.match(spec)):
             continue  # a package name: the engine's require answers it (or refuses it, saying so)
         where = _where(path, written, spec)
         if _ABSOLUTE.match(spec):
-            raise SandboxError(Fault.UNSUPPORTED, f"{where}: require('{spec}') is an absolute path; only the repository's own "
-                                                  "files are loaded, by a path relative to the requiring file ('./x', '../lib/x')")
-        out[spec] = resolve_relative(path, spec, tree, where)
+            out[spec] = REFUSED + (f"{where}: require('{spec}') is an absolute path; only the repository's own files are "
+                                   "loaded, by a path relative to the requiring file ('./x', '../lib/x')")
+            continue
+        try:
+            out[spec] = resolve_relative(path, spec, tree, where)
+        except SandboxError as exc:
+            out[spec] = REFUSED + exc.message
     return tuple(out.items())
+
+
+def _code_only(source: str) -> str:
+    """`source` with its comments blanked (newlines kept): a require in a comment is not one. Strings and template
+    literals are kept whole; a regex literal is not told apart (a `//` inside one blanks the rest of its line)."""
+    return _TOKENS.sub(lambda m: "\n" * m.group(0).count("\n") if m.group(0).startswith("/") else m.group(0), source)
 
 
 def resolve_relative(importer: str, spec: str, tree: FileTree, where: str = "") -> str | None:
@@ -243,6 +259,7 @@ LINKER = r"""
           e.code = "MODULE_NOT_FOUND";
           throw e;
         }
+        if (target.charAt(0) === "\u0000") unsupported(target.slice(1));
         return load(target);
       }
       if (/^(\.\.?(\/|$)|\/)/.test(spec))
