@@ -25,7 +25,7 @@ from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
 # promptfoo's form: a path, then `:function` (Python's default generate_tests; JavaScript's the module's export)
 _REF = re.compile(r"(?P<path>[^:]+?\.(?P<ext>[A-Za-z]+))(?::(?P<name>[A-Za-z_$][\w$]*))?\Z")
 RUNS = {"py": "python", "js": "javascript", "cjs": "javascript", "mjs": "javascript",
-        "ts": "javascript", "mts": "javascript", "cts": "javascript"}  # TypeScript: types stripped by esbuild first
+        "ts": "javascript", "mts": "javascript", "cts": "javascript", "tsx": "javascript"}  # TypeScript: types stripped by esbuild first
 # values (mapping keys, values and items) one generator may return: as many as a test file may hold
 MAX_VALUES = DEFAULT_LIMITS.max_nodes
 # generators one suite may list: each runs up to limits.code_timeout_s while the suite loads
@@ -116,8 +116,7 @@ def generated_tests(
     m = _REF.match(inner)
     ext = m["ext"].lower() if m else ""
     if m is None or ext not in RUNS:
-        what = "TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts files are transpiled (types stripped)" if ext == "tsx" \
-            else "prompt-review runs JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) and Python (.py) test generators"
+        what = "prompt-review runs JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts, .tsx) and Python (.py) test generators"
         errors.add(located, where, f"unsupported: {ref} is a test generator prompt-review does not run ({what})")
         return []
     path, name = resolve(base_dir, m["path"]), m["name"]
@@ -207,8 +206,8 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
     ext = m["ext"].lower() if m else ""
     if m is None or ext not in RUNS:
         errors.add(located, where, f"unsupported: {ref} is a var computed by code prompt-review does not run "
-                                   "(it runs JavaScript .js/.cjs/.mjs, TypeScript .ts/.mts/.cts and Python .py in its sandbox; "
-                                   "TSX and other code are not run)")
+                                   "(it runs JavaScript .js/.cjs/.mjs, TypeScript .ts/.mts/.cts/.tsx and Python .py in its sandbox; "
+                                   "other code is not run)")
         return None
     path = resolve(base_dir, m["path"])
     try:

@@ -38,7 +38,7 @@ CHUNK_BYTES = 2_000_000
 REPLACED = ("prompts", "providerPromptMap", "tests", "scenarios", "defaultTest", "nunjucksFilters", "derivedMetrics", "redteam")
 CHANGEABLE = ("tests", "scenarios", "defaultTest")  # what prompt-review takes from them; a change to the others is an error
 
-_REF = re.compile(r"file://(?P<path>[^:]+?\.(?P<ext>py|js|cjs|mjs|ts|mts|cts)):(?P<name>[A-Za-z_$][\w$]*)\Z")
+_REF = re.compile(r"file://(?P<path>[^:]+?\.(?P<ext>py|js|cjs|mjs|ts|mts|cts|tsx)):(?P<name>[A-Za-z_$][\w$]*)\Z")
 
 # A Python hook runs in a fresh process per call in promptfoo: here one sandbox child runs the module afresh for each
 # call. Its folder exists inside the scratch directory, so a hook that writes next to its own file writes there.
@@ -125,12 +125,8 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
     m = _REF.match(item.strip()) if isinstance(item, str) else None
     if m is None:
         text = item if isinstance(item, str) else repr(item)
-        if isinstance(item, str) and re.search(r"\.tsx(:|\Z)", item):
-            errors.add(located, where, f"unsupported: extension {text}: TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts "
-                                       "files are transpiled (types stripped)")
-        else:
-            errors.add(located, where, f"extension {text[:200]!r} must be file://path/to/file.py:function_name, or a JavaScript "
-                                       "(.js, .cjs, .mjs) or TypeScript (.ts, .mts, .cts) file and its function (promptfoo's form)")
+        errors.add(located, where, f"extension {text[:200]!r} must be file://path/to/file.py:function_name, or a JavaScript "
+                                   "(.js, .cjs, .mjs) or TypeScript (.ts, .mts, .cts, .tsx) file and its function (promptfoo's form)")
         return None
     path, name = resolve(base_dir, m["path"]), m["name"]
     try:

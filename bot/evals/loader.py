@@ -137,9 +137,9 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
             errors.add(located, where, f"nunjucksFilters: {name!r} must be a filter name (letters, digits, _) other than dump and load")
             continue
         inner = ref[len("file://"):] if ref.startswith("file://") else ref
-        if not inner.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts")):
+        if not inner.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx")):
             errors.add(located, where, f"unsupported: nunjucks filter {ref}: prompt-review runs JavaScript (.js, .cjs, .mjs) and "
-                                       "TypeScript (.ts, .mts, .cts) filter files in its sandbox; TSX and other code are not run")
+                                       "TypeScript (.ts, .mts, .cts, .tsx) filter files in its sandbox; other code is not run")
             continue
         path = resolve(base_dir, inner)
         try:
@@ -326,7 +326,7 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
     return out
 
 
-_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs|ts|mts|cts))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
+_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs|ts|mts|cts|tsx))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
 
 
 def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None) -> list[PromptSpec]:
@@ -337,8 +337,8 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
     m = _PROMPT_FUNCTION.match(inner)
     if m is None:
         errors.add(located, where, f"refused: {ref} is a prompt function prompt-review does not run (it runs JavaScript "
-                                   ".js/.cjs/.mjs, TypeScript .ts/.mts/.cts and Python .py functions in its sandbox; TSX and "
-                                   "other code are not run)")
+                                   ".js/.cjs/.mjs, TypeScript .ts/.mts/.cts/.tsx and Python .py functions in its sandbox; "
+                                   "other code is not run)")
         return []
     path, name = resolve(base_dir, m["path"]), m["name"]
     if path is None or tree.read(path) is None:
