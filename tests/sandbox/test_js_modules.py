@@ -304,3 +304,17 @@ def test_a_provider_written_in_code_runs_with_its_helper():
     assert errors == [], [e.message for e in errors]
     answer = call_provider(s.providers[0].code, "Reply with apple", {}, {}, {}, send=lambda r: None)
     assert answer == {"output": "apple!"}
+
+
+def test_esm_export_lists_re_exports_and_mixed_imports_are_rewritten_as_node_reads_them():
+    files = {
+        "evals/checks/grade.mjs": ("import words, { count as n } from './lib/index.mjs';\nimport * as all from './lib/index.mjs';\n"
+                                   "export default (o) => n(o) === 2 && words === 'w' && all.shout(o) === o.toUpperCase() && all.inner === 1;\n"),
+        "evals/checks/lib/index.mjs": ("export { count } from './count.mjs';\nexport * from './shout.mjs';\nconst w = 'w';\n"
+                                       "export { w as default };\n"),
+        "evals/checks/lib/count.mjs": "const count = (s) => s.split(' ').length;\nexport { count };\n",
+        "evals/checks/lib/shout.mjs": "export const shout = (s) => s.toUpperCase();\nexport const inner = 1;\nexport default 'not re-exported';\n",
+    }
+    code = code_of(files, "file://checks/grade.mjs")
+    assert judge(code, "apple pie").passed
+    assert not judge(code, "apple").passed
