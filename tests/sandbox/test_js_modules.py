@@ -318,3 +318,13 @@ def test_esm_export_lists_re_exports_and_mixed_imports_are_rewritten_as_node_rea
     code = code_of(files, "file://checks/grade.mjs")
     assert judge(code, "apple pie").passed
     assert not judge(code, "apple").passed
+
+
+def test_a_dynamic_import_of_a_helper_resolves_to_its_namespace():
+    files = {"evals/checks/grade.js": ("module.exports = async (o) => {\n  const { default: same } = await import('./same.js');\n"
+                                       "  const { words } = await import('./words.mjs');\n  return same(o) && words(o) === 1;\n};\n"),
+             "evals/checks/same.js": "module.exports = (o) => o === 'apple';\n",
+             "evals/checks/words.mjs": "export const words = (s) => s.split(' ').length;\n"}
+    code = code_of(files)
+    assert [m.path for m in code.modules] == ["evals/checks/same.js", "evals/checks/words.mjs"]
+    assert judge(code).passed and not judge(code, "pear").passed

@@ -151,6 +151,10 @@ _EXPORT_FROM = re.compile(
     r"^(?P<indent>\s*)export\s*(?:\{(?P<names>[^}]*)\}|\*(?:\s*as\s+(?P<star>[A-Za-z_$][\w$]*))?)\s*from\s*"
     r"(?P<module>'[^'\n]*'|\"[^\"\n]*\")\s*;?", re.M)
 _EXPORT_LIST = re.compile(r"^(?P<indent>\s*)export\s*\{(?P<names>[^}]*)\}\s*;?", re.M)
+# `import('./x.js')`: a promise of the module's namespace (its exports, with `default` the exports when it has none)
+_DYNAMIC_IMPORT = re.compile(r"(?<![\w$.])import\s*\(\s*('[^'\n]*'|\"[^\"\n]*\")\s*\)")
+_NAMESPACE = ("Promise.resolve().then(() => ((m) => m !== null && (typeof m === 'object' || typeof m === 'function') "
+              "&& 'default' in m ? m : Object.assign({}, m, { default: m }))(require(\\1)))")
 _AS = re.compile(r"^([A-Za-z_$][\w$]*)(?:\s+as\s+([A-Za-z_$][\w$]*))?$")
 
 
@@ -202,6 +206,7 @@ def _commonjs(code: JsCode, imports: bool = True) -> str:
     (each harness's own `require`)."""
     where = code.file or "the module"
     source = _IMPORT_FORMS.sub(_import_as_require, _IMPORT_MIXED.sub(_mixed_import, code.source))
+    source = _DYNAMIC_IMPORT.sub(_NAMESPACE, source)
     if _ESM_IMPORT.search(source):
         raise SandboxError(
             Fault.UNSUPPORTED,
