@@ -144,6 +144,8 @@ def generated_tests(
     if refused:
         errors.add(located, where, refused)
         return []
+    if isinstance(runnable, JsCode):
+        errors.helpers.update((m.path, path) for m in runnable.modules)
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
     try:
         value = transform_sync(runnable, args, {}, code.limits)

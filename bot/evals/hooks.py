@@ -160,6 +160,7 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
     if refused:
         errors.add(located, where, refused)
         return None
+    errors.helpers.update((m.path, path) for m in js.modules)
     return Extension(ext.ref, path, name, text, js, where, listed)
 
 

@@ -98,7 +98,7 @@ def load_suite(
         return None, errors.errors
     return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
                  located.line_of(("nunjucksFilters",)) if filters else None,
-                 tuple(dict.fromkeys(e.path for e in extensions or ()))), []
+                 tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items())), []
 
 
 def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[ProviderSpec]) -> dict[str, Any]:

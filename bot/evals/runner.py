@@ -39,7 +39,7 @@ from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
-from bot.evals.suite import SUITE_NAMES, Suite
+from bot.evals.suite import SUITE_NAMES, Code, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
 CACHE_VERSION = 1
@@ -296,6 +296,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         for i, dep in enumerate(renderer.dependencies(prompt)):
             own = i == 0 and dep == prompt.source
             out.append(Dependency(dep, suite.path, "prompt" if own else "included by a prompt"))
+    every: list[Code] = []  # the code of every case, for the files it requires
     for test in suite.tests:
         if test.file and test.file != suite.path:  # a test file, or the generator whose code returned the test
             out.append(Dependency(test.file, suite.path, "test generator" if is_code_ref(test.file) else "test data"))
@@ -304,12 +305,14 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
+        every += codes
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
         out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
-    codes += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
-    codes += [c for p in suite.providers for _, c in p.code_items()]
-    for path, by in dict.fromkeys((m.path, c.file) for c in codes if isinstance(c, JsCode) for m in c.modules):
+    every += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
+    every += [c for p in suite.providers for _, c in p.code_items()]
+    required = [(m.path, c.file) for c in every if isinstance(c, JsCode) for m in c.modules] + list(suite.helpers)
+    for path, by in dict.fromkeys(required):
         out.append(Dependency(path, suite.path, f"code required by {by}"))
     return out
 

@@ -354,3 +354,5 @@ class Suite:
     filters_line: int | None = None  # the suite line of `nunjucksFilters`
     # the files of its `extensions` (hooks run while it loads, bot.evals.hooks): what it depends on, like a test generator
     extensions: tuple[str, ...] = ()
+    # (path, requiring file) of the repository files its load-time code (generators, hooks) requires by relative path
+    helpers: tuple[tuple[str, str], ...] = ()

@@ -328,3 +328,26 @@ def test_a_dynamic_import_of_a_helper_resolves_to_its_namespace():
     code = code_of(files)
     assert [m.path for m in code.modules] == ["evals/checks/same.js", "evals/checks/words.mjs"]
     assert judge(code).passed and not judge(code, "pear").passed
+
+
+def test_every_required_file_is_a_dependency_of_its_suite_those_of_generators_and_hooks_too():
+    from bot.evals.generators import base_code
+
+    suite_text = ("prompts: ['Reply with {{word}}']\nproviders: [openai:chat:gpt-4o]\nextensions: [file://hooks.js:beforeEach]\n"
+                  "tests:\n  - file://gen.js\n  - vars: {word: pear}\n    assert:\n      - type: javascript\n        value: file://b.js\n")
+    tree = MemoryTree({
+        PATH: suite_text,
+        "evals/gen.js": "const { words } = require('./lib/words.json');\nmodule.exports = () => words.map((w) => ({vars: {word: w}, "
+                        "assert: [{type: 'javascript', value: 'file://a.js'}]}));\n",
+        "evals/lib/words.json": '{"words": ["apple"]}',
+        "evals/hooks.js": "const { tag } = require('./lib/tag');\nexports.beforeEach = (ctx) => { ctx.test.vars.tag = tag; };\n",
+        "evals/lib/tag.js": "exports.tag = 't';\n",
+        "evals/a.js": "module.exports = require('./lib/a_helper');\n", "evals/lib/a_helper.js": "module.exports = () => true;\n",
+        "evals/b.js": "module.exports = require('./lib/b_helper');\n", "evals/lib/b_helper.js": "module.exports = () => true;\n",
+    })
+    s, errors = load_suite(tree, PATH, code=base_code())
+    assert errors == [], [e.message for e in errors]
+    deps = {d.path: d.why for d in suite_dependencies(tree, s)}
+    assert {p: deps.get(p) for p in ("evals/lib/a_helper.js", "evals/lib/b_helper.js", "evals/lib/words.json", "evals/lib/tag.js")} == {
+        "evals/lib/a_helper.js": "code required by evals/a.js", "evals/lib/b_helper.js": "code required by evals/b.js",
+        "evals/lib/words.json": "code required by evals/gen.js", "evals/lib/tag.js": "code required by evals/hooks.js"}
