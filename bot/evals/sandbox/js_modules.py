@@ -20,7 +20,6 @@ import json
 import posixpath
 import re
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -67,7 +66,7 @@ class _Budget:
         self.per_file, self.files, self.bytes = per_file, 0, 0
 
 
-def link(code: JsCode, tree: FileTree, max_file_bytes: int, shown: Callable[[str], str] | None = None) -> JsCode:
+def link(code: JsCode, tree: FileTree, max_file_bytes: int) -> JsCode:
     """`code` (a file's) with the files it requires by relative path, transitively; unchanged when it requires none.
     Raises SandboxError naming the file for a required file past the bounds, or one that is not UTF-8 / valid JSON /
     TypeScript esbuild can read."""
@@ -77,7 +76,7 @@ def link(code: JsCode, tree: FileTree, max_file_bytes: int, shown: Callable[[str
         return code
     budget = _Budget(max_file_bytes)
     main_written = code.written if code.written is not None else code.source
-    links = _links(code.file, _commonjs(code, imports=True), main_written, tree, budget)
+    links = _links(code.file, _commonjs(code), main_written, tree)
     if not links:
         return code
     modules: dict[str, Module] = {}
@@ -88,13 +87,13 @@ def link(code: JsCode, tree: FileTree, max_file_bytes: int, shown: Callable[[str
             continue
         module = _read(path, tree, budget)
         modules[path] = module  # before its own requires: a cycle comes back to it
-        module = replace(module, links=_links(path, module.source, module.written, tree, budget))
+        module = replace(module, links=_links(path, module.source, module.written, tree))
         modules[path] = module
         todo.extend(t for _, t in module.links if t is not None and not t.startswith(REFUSED) and t not in modules)
     return replace(code, links=links, modules=tuple(sorted(modules.values(), key=lambda m: m.path)))
 
 
-def _links(path: str, source: str, written: str, tree: FileTree, budget: _Budget) -> Links:
+def _links(path: str, source: str, written: str, tree: FileTree) -> Links:
     """Where each string-literal require of the file leads. A path out of the repository (absolute, or `..` above its
     root) leads to its refusal (REFUSED + the message, with the requiring file's line): the require is refused when it
     runs, as a missing file fails when it runs — the rest of the suite loads, as in promptfoo."""
@@ -216,8 +215,8 @@ def _read(path: str, tree: FileTree, budget: _Budget) -> Module:
             js = transpile(text, path)
         except TranspileError as exc:
             raise SandboxError(Fault.UNSUPPORTED, str(exc)) from None
-        return Module(path, _commonjs(JsCode(js, file=path), imports=True), text)
-    return Module(path, _commonjs(JsCode(text, file=path), imports=True), text)
+        return Module(path, _commonjs(JsCode(js, file=path)), text)
+    return Module(path, _commonjs(JsCode(text, file=path)), text)
 
 
 def _where(path: str, written: str, spec: str) -> str:
