@@ -21,7 +21,8 @@ from bot.evals.context_transform import CONTEXT_TYPES
 from bot.evals.providers_config import parse_provider as _parse_provider
 from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded, read_text, resolve, yaml_or_json
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.sandbox import SandboxError, code_for
+from bot.evals.sandbox import JsCode, SandboxError, code_for
+from bot.evals.sandbox.js_modules import link
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
 ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "transform"}
@@ -128,7 +129,20 @@ def load_code(tree, base_dir: str, located, where: Path, language: str, value: A
         return None
     if code.file is not None:
         code = replace(code, file=resolve(base_dir, code.file))
+        return linked(code, tree, located, where, errors, what)
     return code
+
+
+def linked(code: Code, tree, located, where: Path, errors: Collector, what: str) -> Code | None:
+    """JavaScript with the repository's files it requires by relative path (bot.evals.sandbox.js_modules), read from
+    the same side's tree; None when a require is refused (the problem, with the requiring file's line, is in `errors`)."""
+    if not isinstance(code, JsCode) or code.file is None:
+        return code
+    try:
+        return link(code, tree, errors.max_file_bytes)
+    except SandboxError as exc:
+        errors.add(located, where, f"{what}: {exc.message}")
+        return None
 
 
 def transform_code(tree, base_dir: str, located, where: Path, value: Any, errors: Collector, what: str,

@@ -17,6 +17,7 @@ from bot.core.errors import SourceError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import DEFAULT_LIMITS, LocatedYaml, Path
 from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, origin_of, transform_sync, typescript_code
+from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
@@ -24,7 +25,7 @@ from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
 # promptfoo's form: a path, then `:function` (Python's default generate_tests; JavaScript's the module's export)
 _REF = re.compile(r"(?P<path>[^:]+?\.(?P<ext>[A-Za-z]+))(?::(?P<name>[A-Za-z_$][\w$]*))?\Z")
 RUNS = {"py": "python", "js": "javascript", "cjs": "javascript", "mjs": "javascript",
-        "ts": "javascript", "mts": "javascript", "cts": "javascript"}  # TypeScript: types stripped by esbuild first
+        "ts": "javascript", "mts": "javascript", "cts": "javascript", "tsx": "javascript"}  # TypeScript: types stripped by esbuild first
 # values (mapping keys, values and items) one generator may return: as many as a test file may hold
 MAX_VALUES = DEFAULT_LIMITS.max_nodes
 # generators one suite may list: each runs up to limits.code_timeout_s while the suite loads
@@ -48,6 +49,14 @@ class LoadCode:
             return None
         allowed, reason = self.decide(what)
         return None if allowed else reason
+
+    def helpers_refusal(self, code: JsCode | PyCode, what: str) -> str | None:
+        """The refusal of the first file `code` requires (bot.evals.sandbox.js_modules) that is the PR's, naming it."""
+        for m in code.modules if isinstance(code, JsCode) else ():
+            refused = self.refusal(m.path, m.written.encode("utf-8"), f"{what}, which requires {m.path} (changed by the PR)")
+            if refused:
+                return refused
+        return None
 
 
 def _undecided(what: str) -> tuple[bool, str]:
@@ -107,8 +116,7 @@ def generated_tests(
     m = _REF.match(inner)
     ext = m["ext"].lower() if m else ""
     if m is None or ext not in RUNS:
-        what = "TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts files are transpiled (types stripped)" if ext == "tsx" \
-            else "prompt-review runs JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) and Python (.py) test generators"
+        what = "prompt-review runs JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts, .tsx) and Python (.py) test generators"
         errors.add(located, where, f"unsupported: {ref} is a test generator prompt-review does not run ({what})")
         return []
     path, name = resolve(base_dir, m["path"]), m["name"]
@@ -128,9 +136,16 @@ def generated_tests(
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
     try:
         runnable = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, name, "generate_tests", exported_value=True)
-    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column
+        runnable = link(runnable, tree, errors.max_file_bytes) if isinstance(runnable, JsCode) else runnable
+    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column; a refused require
         errors.add(located, where, f"test generator {ref}: {exc.message}")
         return []
+    refused = code.helpers_refusal(runnable, "test generator")
+    if refused:
+        errors.add(located, where, refused)
+        return []
+    if isinstance(runnable, JsCode):
+        errors.helpers.update((m.path, path) for m in runnable.modules)
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
     try:
         value = transform_sync(runnable, args, {}, code.limits)
@@ -193,8 +208,8 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
     ext = m["ext"].lower() if m else ""
     if m is None or ext not in RUNS:
         errors.add(located, where, f"unsupported: {ref} is a var computed by code prompt-review does not run "
-                                   "(it runs JavaScript .js/.cjs/.mjs, TypeScript .ts/.mts/.cts and Python .py in its sandbox; "
-                                   "TSX and other code are not run)")
+                                   "(it runs JavaScript .js/.cjs/.mjs, TypeScript .ts/.mts/.cts/.tsx and Python .py in its sandbox; "
+                                   "other code is not run)")
         return None
     path = resolve(base_dir, m["path"])
     try:
@@ -207,7 +222,8 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
         errors.add(located, where, f"var code file {m['path']!r} not found")
         return None
     try:
-        return spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
+        called = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
+        return link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else called
     except SandboxError as exc:
         errors.add(located, where, f"var code {ref}: {exc.message}")
         return None

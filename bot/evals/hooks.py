@@ -23,6 +23,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import MAX_VALUES, LoadCode, _values
 from bot.evals.sandbox import JsCode, PyCode, SandboxError, transform_sync, typescript_code
+from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.js_hooks import HookError, JsHookSession, call_hooks_javascript
 from bot.evals.sandbox.result import CodeLimits, Fault
 from bot.evals.sandbox.typescript import is_typescript
@@ -37,7 +38,7 @@ CHUNK_BYTES = 2_000_000
 REPLACED = ("prompts", "providerPromptMap", "tests", "scenarios", "defaultTest", "nunjucksFilters", "derivedMetrics", "redteam")
 CHANGEABLE = ("tests", "scenarios", "defaultTest")  # what prompt-review takes from them; a change to the others is an error
 
-_REF = re.compile(r"file://(?P<path>[^:]+?\.(?P<ext>py|js|cjs|mjs|ts|mts|cts)):(?P<name>[A-Za-z_$][\w$]*)\Z")
+_REF = re.compile(r"file://(?P<path>[^:]+?\.(?P<ext>py|js|cjs|mjs|ts|mts|cts|tsx)):(?P<name>[A-Za-z_$][\w$]*)\Z")
 
 # A Python hook runs in a fresh process per call in promptfoo: here one sandbox child runs the module afresh for each
 # call. Its folder exists inside the scratch directory, so a hook that writes next to its own file writes there.
@@ -124,12 +125,8 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
     m = _REF.match(item.strip()) if isinstance(item, str) else None
     if m is None:
         text = item if isinstance(item, str) else repr(item)
-        if isinstance(item, str) and re.search(r"\.tsx(:|\Z)", item):
-            errors.add(located, where, f"unsupported: extension {text}: TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts "
-                                       "files are transpiled (types stripped)")
-        else:
-            errors.add(located, where, f"extension {text[:200]!r} must be file://path/to/file.py:function_name, or a JavaScript "
-                                       "(.js, .cjs, .mjs) or TypeScript (.ts, .mts, .cts) file and its function (promptfoo's form)")
+        errors.add(located, where, f"extension {text[:200]!r} must be file://path/to/file.py:function_name, or a JavaScript "
+                                   "(.js, .cjs, .mjs) or TypeScript (.ts, .mts, .cts, .tsx) file and its function (promptfoo's form)")
         return None
     path, name = resolve(base_dir, m["path"]), m["name"]
     try:
@@ -155,9 +152,15 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
         return ext
     try:
         js = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
-    except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+        js = link(js, tree, errors.max_file_bytes)
+    except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column; a refused require
         errors.add(located, where, f"extension hook {ext.ref}: {exc.message}")
         return None
+    refused = code.helpers_refusal(js, "extension hook")
+    if refused:
+        errors.add(located, where, refused)
+        return None
+    errors.helpers.update((m.path, path) for m in js.modules)
     return Extension(ext.ref, path, name, text, js, where, listed)
 
 

@@ -30,6 +30,7 @@ from bot.evals.providers_shapes import INERT_CONFIG
 from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode
+from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.py import SCRIPT, PyCode
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
@@ -98,7 +99,7 @@ def load_suite(
         return None, errors.errors
     return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
                  located.line_of(("nunjucksFilters",)) if filters else None,
-                 tuple(dict.fromkeys(e.path for e in extensions or ()))), []
+                 tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items())), []
 
 
 def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[ProviderSpec]) -> dict[str, Any]:
@@ -137,9 +138,9 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
             errors.add(located, where, f"nunjucksFilters: {name!r} must be a filter name (letters, digits, _) other than dump and load")
             continue
         inner = ref[len("file://"):] if ref.startswith("file://") else ref
-        if not inner.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts")):
+        if not inner.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx")):
             errors.add(located, where, f"unsupported: nunjucks filter {ref}: prompt-review runs JavaScript (.js, .cjs, .mjs) and "
-                                       "TypeScript (.ts, .mts, .cts) filter files in its sandbox; TSX and other code are not run")
+                                       "TypeScript (.ts, .mts, .cts, .tsx) filter files in its sandbox; other code is not run")
             continue
         path = resolve(base_dir, inner)
         try:
@@ -152,8 +153,9 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
             errors.add(located, where, f"nunjucks filter file {ref!r} not found")
             continue
         try:
-            out.append((name, spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")))
-        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+            called = spread_call("javascript", raw.decode("utf-8", errors="replace"), path, None, "")
+            out.append((name, link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else called))
+        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column; a refused require
             errors.add(located, where, f"nunjucks filter {ref}: {exc.message}")
     return tuple(out)
 
@@ -332,7 +334,7 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
 
 
 # promptfoo's VALID_FILE_EXTENSIONS: a one-line prompt that ends with one (maybe before `:function`) names a file
-_PROMPT_FILE_EXTENSIONS = (".cjs", ".cts", ".j2", ".js", ".json", ".jsonl", ".md", ".mjs", ".mts", ".py", ".ts", ".txt", ".yml", ".yaml")
+_PROMPT_FILE_EXTENSIONS = (".cjs", ".cts", ".j2", ".js", ".json", ".jsonl", ".md", ".mjs", ".mts", ".py", ".ts", ".tsx", ".txt", ".yml", ".yaml")
 
 
 def _names_a_file(ref: str) -> bool:
@@ -347,7 +349,7 @@ def _names_a_file(ref: str) -> bool:
     return any(ch in ref for ch in "*?[{") and " " not in ref.strip()
 
 
-_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs|ts|mts|cts))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
+_PROMPT_FUNCTION = re.compile(r"(?P<path>[^:]+?\.(?:py|js|cjs|mjs|ts|mts|cts|tsx))(?::(?P<name>[A-Za-z_$][\w$]*(?:\.[A-Za-z_]\w*)?))?\Z")
 
 
 def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: str | None, max_bytes: int | None) -> list[PromptSpec]:
@@ -358,8 +360,8 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
     m = _PROMPT_FUNCTION.match(inner)
     if m is None:
         errors.add(located, where, f"refused: {ref} is a prompt function prompt-review does not run (it runs JavaScript "
-                                   ".js/.cjs/.mjs, TypeScript .ts/.mts/.cts and Python .py functions in its sandbox; TSX and "
-                                   "other code are not run)")
+                                   ".js/.cjs/.mjs, TypeScript .ts/.mts/.cts/.tsx and Python .py functions in its sandbox; "
+                                   "other code is not run)")
         return []
     path, name = resolve(base_dir, m["path"]), m["name"]
     if path is None or tree.read(path) is None:
@@ -385,8 +387,9 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
             errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")
             return []
         try:  # called as fn(context): its first argument is the context
-            code = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
-        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column
+            js = typescript_code(text, path, name) if is_typescript(path) else JsCode(text, file=path, function=name)
+            code = link(js, tree, errors.max_file_bytes)
+        except SandboxError as exc:  # TypeScript esbuild could not transpile: its file:line:column; a refused require
             errors.add(located, where, f"prompt function {ref}: {exc.message}")
             return []
     return [PromptSpec(label or inner, text, "function", path, (), located.line_of(where), code=code)]

@@ -231,8 +231,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if ref is not None:
             return f"unsupported: provider {pid!r}: a provider written in code answers prompts, not embeddings"
         return (f"refused: provider {pid!r}: executes code from the PR (a provider written in code); prompt-review runs "
-                "JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts, types stripped) and Python (.py) providers in its "
-                "sandbox, not TSX or other programs")
+                "JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts/.tsx, types stripped) and Python (.py) providers in its "
+                "sandbox, not other programs")
     if pid.startswith(("http://", "https://")):
         return "http", pid, (("url", pid),)
     if pid.startswith(("ws://", "wss://")):
@@ -317,7 +317,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     )
 
 
-_CODE_PROVIDER_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".py")  # TypeScript: types stripped by esbuild
+_CODE_PROVIDER_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx", ".py")  # TypeScript: types stripped by esbuild
 
 
 def code_provider_ref(pid: str) -> str | None:
@@ -327,7 +327,7 @@ def code_provider_ref(pid: str) -> str | None:
     stem, _, name = path.partition(":") if ":" in path else (path, "", "")
     if not stem.lower().endswith(_CODE_PROVIDER_EXTS) or (pid.startswith("python:") and not stem.endswith(".py")):
         return None
-    if name and (stem.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts")) and not pid.startswith("file://")):
+    if name and (stem.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx")) and not pid.startswith("file://")):
         return None
     return f"file://{path}"
 

@@ -37,13 +37,15 @@ def request_code(value: Any, at: Path, code: CodeReader | None, located: Located
         return None
     text = value.strip()
     if text.startswith("file://"):
-        if not text[len("file://"):].split(":", 1)[0].lower().endswith((".js", ".cjs", ".mjs")):
-            errors.add(located, at, f"unsupported: {CONFIG_KEY} {text}: promptfoo runs JavaScript request transforms "
-                                    "(file://x.js[:name], or an inline expression or function)")
+        if not text[len("file://"):].split(":", 1)[0].lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx")):
+            errors.add(located, at, f"unsupported: {CONFIG_KEY} {text}: promptfoo runs JavaScript or TypeScript request transforms "
+                                    "(file://x.js[:name], file://x.ts[:name], or an inline expression or function)")
             return None
         loaded = code(at, text, CONFIG_KEY)
         if isinstance(loaded, JsCode) and loaded.file is not None:
-            return spread_call("javascript", loaded.source, loaded.file, loaded.function, "")
+            called = spread_call("javascript", loaded.source, loaded.file, loaded.function, "")
+            return dataclasses.replace(called, written=loaded.written, links=loaded.links, modules=loaded.modules) \
+                if isinstance(called, JsCode) else called
         return loaded
     body = (f"return ({text})(prompt, vars, context);" if _FUNCTION_EXPRESSION.match(text)
             else text if _RETURN.search(text) else f"return ({text});")

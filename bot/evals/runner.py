@@ -34,12 +34,12 @@ from bot.evals.providers_code import call_code_provider
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
-from bot.evals.sandbox import CodeLimits, Origin, may_run
+from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
 from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
-from bot.evals.suite import SUITE_NAMES, Suite
+from bot.evals.suite import SUITE_NAMES, Code, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
 CACHE_VERSION = 1
@@ -296,6 +296,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         for i, dep in enumerate(renderer.dependencies(prompt)):
             own = i == 0 and dep == prompt.source
             out.append(Dependency(dep, suite.path, "prompt" if own else "included by a prompt"))
+    every: list[Code] = []  # the code of every case, for the files it requires
     for test in suite.tests:
         if test.file and test.file != suite.path:  # a test file, or the generator whose code returned the test
             out.append(Dependency(test.file, suite.path, "test generator" if is_code_ref(test.file) else "test data"))
@@ -306,9 +307,15 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes += [c for _, c in test.provider.code_items()] if test.provider else []  # the test's own provider's code
         codes += [test.grader.code] if test.grader is not None and test.grader.code is not None else []  # a grader in code
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
+        every += codes
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
         out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
+    every += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
+    every += [c for p in suite.providers for _, c in p.code_items()]
+    required = [(m.path, c.file) for c in every if isinstance(c, JsCode) for m in c.modules] + list(suite.helpers)
+    for path, by in dict.fromkeys(required):
+        out.append(Dependency(path, suite.path, f"code required by {by}"))
     return out
 
 

@@ -18,7 +18,7 @@ from bot.evals.sandbox import CodeLimits, Fault, JsCode, SandboxError, transform
 from bot.evals.suite import AssertionSpec, Code
 
 KEY = "assertScoringFunction"
-_FILE_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".py")  # TypeScript: types stripped by esbuild
+_FILE_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx", ".py")  # TypeScript: types stripped by esbuild
 
 
 def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any, errors: Any) -> Code | None:
@@ -31,7 +31,7 @@ def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any,
     ref = value.strip() if value.strip().startswith("file://") else f"file://{value.strip()}"
     path = ref[len("file://"):].rsplit(":", 1)[0] if ref.count(":") > 1 else ref[len("file://"):]
     if not path.lower().endswith(_FILE_EXTS):
-        errors.add(located, where, f"{KEY} must be a JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) or Python (.py) file, as promptfoo loads it; "
+        errors.add(located, where, f"{KEY} must be a JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts, .tsx) or Python (.py) file, as promptfoo loads it; "
                                    f"got {value.strip()!r}")
         return None
     language = "python" if path.lower().endswith(".py") else "javascript"
@@ -41,6 +41,8 @@ def scoring_code(tree: Any, base_dir: str, located: Any, where: Any, value: Any,
     if language == "python":
         return spread_call(language, loaded.source, loaded.file, loaded.function, "func")
     called = _javascript_call(loaded.source, loaded.file, loaded.function)
+    if isinstance(loaded, JsCode):  # the file as written and what it requires stay its identity
+        called = replace(called, links=loaded.links, modules=loaded.modules)
     return replace(called, written=loaded.written) if isinstance(loaded, JsCode) and loaded.written is not None else called
 
 

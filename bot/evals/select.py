@@ -21,9 +21,9 @@ from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
 from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
-from bot.evals.sandbox import CodeLimits, Origin, PyCode, SandboxError, may_run, transform_sync
+from bot.evals.sandbox import CodeLimits, JsCode, Origin, PyCode, SandboxError, may_run, transform_sync
 from bot.evals.sandbox.py import SCRIPT
-from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity
+from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity, module_identities, required
 from bot.evals.test_provider import answering
 
 
@@ -112,10 +112,16 @@ class CodeGate:
         for what, code in items:
             if code_identity(code) in self.base_code:
                 continue
-            allowed, reason = self.decide(what)
+            allowed, reason = self.decide(what + changed_helpers(code, self.base_code))
             if not allowed:
                 return reason
         return None
+
+
+def changed_helpers(code: Code, base: frozenset | set) -> str:
+    """', which requires checks/lib.js (changed by the PR)': the required files the base does not have as they are."""
+    changed = [m[1] for m in sorted(module_identities(code) - set(base))]
+    return f", which requires {', '.join(changed)} (changed by the PR)" if changed else ""
 
 
 def _not_here(what: str) -> tuple[bool, str]:
@@ -130,7 +136,8 @@ def base_only_gate(base: Suite | None, limits: CodeLimits | None = None) -> Code
 
 def code_of(cases: dict[str, CaseInput]) -> frozenset:
     """The identities of every piece of code a side's cases run: what the head's code is compared with."""
-    return frozenset(code_identity(code) for c in cases.values() for _, code in c.code_items())
+    codes = [code for c in cases.values() for _, code in c.code_items()]
+    return frozenset(_with_modules({code_identity(code) for code in codes}, codes))
 
 
 @dataclass(frozen=True)
@@ -574,7 +581,23 @@ def _suite_code(suite: Suite | None) -> frozenset:
     found |= {code_identity(p.code) for p in suite.prompts if p.code is not None}
     found |= {code_identity(c) for _, c in suite.filters}
     found |= {code_identity(c) for p in suite.providers for _, c in p.code_items()}
-    return frozenset(found)
+    return frozenset(_with_modules(found, _all_code(suite)))
+
+
+def _all_code(suite: Suite) -> list[Code]:
+    out: list[Code] = []
+    for t in suite.tests:
+        out += [c for c in (t.transform, t.transform_vars, t.scoring) if c is not None]
+        out += [c for _, c in t.var_code] + [c for a in t.asserts for _, c in a.code_items()]
+    out += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
+    return out + [c for p in suite.providers for _, c in p.code_items()]
+
+
+def _with_modules(found: set, codes: list[Code]) -> set:
+    """Identities plus those of every file the code requires: how the gate names a helper the PR changed."""
+    for code in codes:
+        found |= module_identities(code)
+    return found
 
 
 def match_renamed(base: dict[str, CaseInput], head: dict[str, CaseInput]) -> dict[str, str]:
@@ -631,8 +654,8 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         if config:
             reasons.append(f"provider {b.provider.slot} config changed ({config})")
         reasons += [f"provider {what} changed" for what in b.provider.code_changes(h.provider)]
-    if [a.fingerprint() for a in b.asserts] != [a.fingerprint() for a in h.asserts] or b.test.threshold != h.test.threshold:
-        reasons.append("assertions changed")
+    if [_own(a) for a in b.asserts] != [_own(a) for a in h.asserts] or b.test.threshold != h.test.threshold:
+        reasons.append("assertions changed")  # a changed helper the code requires is named on its own below
     b_grader = b.test.grader.fingerprint() if b.test.grader else None
     h_grader = h.test.grader.fingerprint() if h.test.grader else None
     if b_grader != h_grader:
@@ -642,9 +665,35 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
     if (b.code_items() or h.code_items()) and "test data changed" not in reasons and (
             b.case_vars != h.case_vars or b.test.transform != h.test.transform):
         reasons.append("test data changed")  # code reads context.vars and the test's transform
+    reasons += _helper_reasons(b, h)
     if (b.error is None) != (h.error is None) and not reasons:
         reasons.append("suite code changed")
     if reasons:  # what a changed hook made of the test is above; the hook is named as its cause
         hooks = dict.fromkeys(b.test.hooks + h.test.hooks)
         reasons += [f"extension hook {f} changed" for f in hooks if base_tree.read(f) != head_tree.read(f)]
     return tuple(reasons)
+
+
+def _helper_reasons(b: CaseInput, h: CaseInput) -> list[str]:
+    """'code helper checks/lib.js changed (required by checks/grade.js)': a file the case's code requires by relative
+    path whose text differs between the sides. A prompt function's helpers count through what it renders."""
+    def files(case: CaseInput) -> dict[str, tuple[str, str]]:
+        out: dict[str, tuple[str, str]] = {}
+        for what, code in case.code_items():
+            if what == "prompt function" and b.messages == h.messages:
+                continue
+            for path, text in required(code):
+                out.setdefault(path, (text, code.file or what))
+        return out
+
+    before, after = files(b), files(h)
+    return [f"code helper {path} changed (required by {(after.get(path) or before[path])[1]})"
+            for path in sorted(set(before) | set(after)) if (before.get(path) or ("",))[0] != (after.get(path) or ("",))[0]]
+
+
+def _own(a: AssertionSpec) -> dict[str, Any]:
+    """An assertion's fingerprint without the files its code requires (those are named by _helper_reasons)."""
+    def bare(code: Code | None) -> Code | None:
+        return replace(code, links=(), modules=()) if isinstance(code, JsCode) and code.modules else code
+
+    return replace(a, code=bare(a.code), transform=bare(a.transform), context_transform=bare(a.context_transform)).fingerprint()

@@ -26,6 +26,9 @@ class Collector:
     def __init__(self, max_file_bytes: int = LimitsConfig.model_fields["max_prompt_bytes"].default) -> None:
         self.errors: list[SourceError] = []
         self.max_file_bytes = max_file_bytes  # code files (assertions, transforms) past this are refused unread
+        # repository files that code run while the suite loads (test generators, hooks) requires → the requiring file:
+        # dependencies of the suite (bot.evals.sandbox.js_modules), as the generator's own file is
+        self.helpers: dict[str, str] = {}
 
     def add(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.errors.append(located.error(path, message))

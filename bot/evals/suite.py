@@ -182,13 +182,27 @@ class ProviderSpec:
 
 
 def code_fingerprint(code: Code) -> list[Any]:
-    return ["python" if isinstance(code, PyCode) else "javascript", code.file, code.function, written(code)]
+    out: list[Any] = ["python" if isinstance(code, PyCode) else "javascript", code.file, code.function, written(code)]
+    if required(code):  # only when it requires files: fingerprints (cache keys) of other code stay the same
+        out.append([list(m) for m in required(code)])
+    return out
 
 
-def code_identity(code: Code) -> tuple[str, str | None, str]:
-    """What makes code the same code for `origin_of`: its language, file and exact text (not the function
-    called in it: calling another function of the base's own file runs only base code)."""
-    return ("python" if isinstance(code, PyCode) else "javascript", code.file, written(code))
+def code_identity(code: Code) -> tuple[str, str | None, str, tuple[tuple[str, str], ...]]:
+    """What makes code the same code for `origin_of`: its language, file and exact text, and every file it requires
+    with its text (not the function called in it: calling another function of the base's own file runs only base
+    code)."""
+    return ("python" if isinstance(code, PyCode) else "javascript", code.file, written(code), required(code))
+
+
+def required(code: Code) -> tuple[tuple[str, str], ...]:
+    """(path, text as written) of every repository file the code requires by relative path (bot.evals.sandbox.js_modules)."""
+    return tuple((m.path, m.written) for m in code.modules) if isinstance(code, JsCode) else ()
+
+
+def module_identities(code: Code) -> set[tuple[str, str, str]]:
+    """The required files as the code gate knows them: a helper the base has with the same text is the base's."""
+    return {("module", path, text) for path, text in required(code)}
 
 
 def written(code: Code) -> str:
@@ -359,3 +373,5 @@ class Suite:
     filters_line: int | None = None  # the suite line of `nunjucksFilters`
     # the files of its `extensions` (hooks run while it loads, bot.evals.hooks): what it depends on, like a test generator
     extensions: tuple[str, ...] = ()
+    # (path, requiring file) of the repository files its load-time code (generators, hooks) requires by relative path
+    helpers: tuple[tuple[str, str], ...] = ()

@@ -22,7 +22,7 @@ from bot.evals.suite import Code, ProviderSpec
 
 CONFIG_KEY = "functionToolCallbacks"
 CALLBACK_KINDS = ("openai", "azure")  # the providers whose promptfoo counterparts run callbacks
-_JS_FILE = (".js", ".cjs", ".mjs")
+_JS_FILE = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx")  # TypeScript: promptfoo's importModule loads it with tsx
 # callbacks run for one answer, each in a fresh sandbox under the code limits: an answer with more calls than this
 # is a case error (a prompt could otherwise make the model ask for thousands of runs)
 MAX_CALLBACK_RUNS = 32
@@ -64,7 +64,8 @@ def parse_callbacks(value: Any, at: Path, code: CodeReader | None, located: Loca
             path = text[len("file://"):].split(":", 1)[0]
             if not path.lower().endswith(_JS_FILE):
                 errors.add(located, where, f"unsupported: the tool callback for {name!r} is {path}; promptfoo 0.121 loads "
-                                           "tool callbacks as JavaScript modules only (file://x.js[:name] or an inline function)")
+                                           "tool callbacks as JavaScript or TypeScript modules only (file://x.js[:name], file://x.ts[:name], "
+                                           "or an inline function)")
                 continue
             loaded = code(where, text, f"tool callback {name}")
         else:  # promptfoo: `new Function("return " + text)()` is the callback; it is called with the arguments

@@ -60,10 +60,10 @@ def test_an_error_or_a_wrong_shape_from_the_code_is_a_case_error_at_the_tests_li
     assert str(wrong.error) == f"{PATH}:4: var context (evals/load_context.py) must return {{output}} (the value) or {{error}}; it returned str"
 
 
-def test_a_tsx_var_is_unsupported_with_its_line_and_a_typescript_syntax_error_is_located():
-    tree = MemoryTree({PATH: suite("file://ctx.tsx"), "evals/ctx.tsx": "export default () => <b/>\n"})
+def test_a_go_var_is_unsupported_with_its_line_and_a_typescript_syntax_error_is_located():
+    tree = MemoryTree({PATH: suite("file://ctx.go"), "evals/ctx.go": "package main\n"})
     _, errors = load_suite(tree, PATH)
-    assert [(e.line, e.message.split(" is ")[0]) for e in errors] == [(7, "unsupported: file://ctx.tsx")]
+    assert [(e.line, e.message.split(" is ")[0]) for e in errors] == [(7, "unsupported: file://ctx.go")]
     tree = MemoryTree({PATH: suite("file://ctx.ts"), "evals/ctx.ts": "export default function (): {\n  return {output: 'x'};\n}\n"})
     _, errors = load_suite(tree, PATH)
     assert [(e.line, e.message) for e in errors] == [(7, "var code file://ctx.ts: evals/ctx.ts:2:10: TypeScript syntax error: Unexpected \"{\"")]

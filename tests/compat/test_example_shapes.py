@@ -148,8 +148,8 @@ def test_code_shapes_are_refused_as_code_not_called_unknown():
     )
     assert errors == [  # the Python provider runs in the sandbox (tests/sandbox/test_code_providers.py); Go does not
         f"{PATH}:4: refused: provider 'file://main.go:CallApi': executes code from the PR (a provider written in code); "
-        "prompt-review runs JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts, types stripped) and Python (.py) providers in its "
-        "sandbox, not TSX or other programs",
+        "prompt-review runs JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts/.tsx, types stripped) and Python (.py) providers in its "
+        "sandbox, not other programs",
     ]
 
 
@@ -309,11 +309,11 @@ def test_a_prompt_function_from_the_pr_waits_for_the_gate_and_a_bad_return_is_a_
     (case,) = expand(suite, Renderer(tree), gate=base_only_gate(None))[0].values()
     assert (case.error.file, case.error.line, case.messages) == (PATH, 1, None)
     assert case.error.message.startswith("refused: executes code from the PR (prompt function)")
-    errors = refused("prompts: [file://prompt.tsx, file://prompts.py]\nproviders: [openai:gpt-4o]\n",
-                     **{"prompt.tsx": "export default () => <b/>", "prompts.py": PROMPT_PY})
+    errors = refused("prompts: [file://prompt.rb, file://prompts.py]\nproviders: [openai:gpt-4o]\n",
+                     **{"prompt.rb": "puts 1", "prompts.py": PROMPT_PY})
     assert errors == [  # a .py file without a function is a script (tests/compat/test_python_prompt_script.py)
-        f"{PATH}:1: refused: file://prompt.tsx is a prompt function prompt-review does not run (it runs JavaScript .js/.cjs/.mjs, "
-        "TypeScript .ts/.mts/.cts and Python .py functions in its sandbox; TSX and other code are not run)",
+        f"{PATH}:1: refused: file://prompt.rb is a prompt function prompt-review does not run (it runs JavaScript .js/.cjs/.mjs, "
+        "TypeScript .ts/.mts/.cts/.tsx and Python .py functions in its sandbox; other code is not run)",
     ]
 
 

@@ -218,7 +218,8 @@ def test_a_before_all_that_changes_the_prompts_is_refused_by_name():
     ("file://missing.py:hook", {}, "extension hook file 'missing.py' not found"),
     ("file://hooks.py:nothing", {"evals/hooks.py": LEGACY},
      "extension hook file://hooks.py:nothing (beforeAll): evals/hooks.py defines no function 'nothing' to call"),
-    ("file://view.tsx:hook", {"evals/view.tsx": "export const hook = () => <b/>;"}, "unsupported: extension file://view.tsx:hook: TSX"),
+    ("file://view.tsx:hook", {"evals/view.tsx": "export const hook = (: number) => 1;"},
+     "extension hook file://view.tsx:hook: evals/view.tsx:1:22: TypeScript syntax error"),
 ])
 def test_a_bad_extension_entry_is_an_error_at_its_line(entry, files, expected):
     _, errors = load(f"  - {entry}\n", files)

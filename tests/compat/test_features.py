@@ -123,8 +123,7 @@ def test_measured_assertions_and_derived_metrics_load():
          "refused: ruby: executes code prompt-review does not run (it runs javascript and python assertions, in its sandbox)"),
         ("      - type: python\n        value: file://check.py\n", 7, "python assertion: check.py does not exist"),
         ("      - type: moderation\n", 6, "unsupported: moderation: vendor moderation (OpenAI/Azure/Llama Guard moderation APIs) is not part of prompt-review"),
-        ("      - type: contains\n        value: x\n        transform: file://t.tsx\n", 8,
-         "contains transform: file://t.tsx: TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts files are transpiled"),
+        ("      - type: contains\n        value: x\n        transform: file://t.tsx\n", 8, "contains transform: t.tsx does not exist"),
         ("      - type: contains\n        value: x\n        transform: file://t.ts\n", 8, "contains transform: t.ts does not exist"),
     ],
 )

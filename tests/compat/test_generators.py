@@ -99,13 +99,13 @@ def test_a_typescript_generator_runs_with_its_types_stripped(ref, langs):
     assert [t.vars["lang"] for t in loaded.tests] == langs
 
 
-def test_a_typescript_syntax_error_is_located_in_the_ts_file_and_tsx_is_refused_by_name():
-    _, errors = load("  - file://gen.ts:cases\n  - file://view.tsx\n",
-                     {"evals/gen.ts": "export function cases() {\n  return [] as;\n}\n", "evals/view.tsx": "export default () => <b/>;\n"})
+def test_a_typescript_syntax_error_is_located_in_the_ts_file_and_other_languages_are_refused_by_name():
+    _, errors = load("  - file://gen.ts:cases\n  - file://view.rb\n",
+                     {"evals/gen.ts": "export function cases() {\n  return [] as;\n}\n", "evals/view.rb": "puts 1\n"})
     assert [(e.line, e.message) for e in errors] == [
         (4, "test generator file://gen.ts:cases: evals/gen.ts:2:15: TypeScript syntax error: Unexpected \";\""),
-        (5, "unsupported: file://view.tsx is a test generator prompt-review does not run (TSX (TypeScript with JSX) is not run; "
-            "only .ts/.mts/.cts files are transpiled (types stripped))"),
+        (5, "unsupported: file://view.rb is a test generator prompt-review does not run (prompt-review runs JavaScript "
+            "(.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts, .tsx) and Python (.py) test generators)"),
     ]
 
 

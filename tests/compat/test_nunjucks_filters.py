@@ -52,8 +52,8 @@ def test_a_filter_called_too_often_in_one_render_is_stopped():
     assert case.messages is None and "more than 1,000 calls of nunjucks filters in one render" in str(case.error)
 
 
-def test_a_tsx_or_missing_filter_is_an_error_with_its_line():
-    tree = MemoryTree({PATH: suite(filters="  allcaps: ./allcaps.tsx\n  wrap: ./gone.js\n"), **FILES})
+def test_a_ruby_or_missing_filter_is_an_error_with_its_line():
+    tree = MemoryTree({PATH: suite(filters="  allcaps: ./allcaps.rb\n  wrap: ./gone.js\n"), **FILES})
     _, errors = load_suite(tree, PATH)
     assert [(e.line, e.message.split(":")[0]) for e in errors] == [(4, "unsupported"), (5, "nunjucks filter file './gone.js' not found")]
 

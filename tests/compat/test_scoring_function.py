@@ -122,8 +122,9 @@ def test_a_scoring_function_stopped_by_a_limit_is_a_case_error_at_the_tests_line
 
 
 @pytest.mark.parametrize("value, words", [
-    ("'(scores) => ({pass: true, score: 1, reason: \"x\"})'", "assertScoringFunction must be a JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts) or Python (.py) file"),
-    ("file://score.tsx", "must be a JavaScript"),
+    ("'(scores) => ({pass: true, score: 1, reason: \"x\"})'", "assertScoringFunction must be a JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts, .tsx) or Python (.py) file"),
+    ("file://score.rb", "must be a JavaScript"),
+    ("file://score.tsx", "score.tsx does not exist"),
     ("file://score.ts", "score.ts does not exist"),
     ("file://missing.js", "missing.js does not exist"),
 ])

@@ -91,7 +91,7 @@ def test_the_supported_subset_loads_with_defaults_merged():
     "snippet, line, words",
     [
         ("      - type: ruby\n        value: output == 1\n", 14, "refused: ruby: executes code prompt-review does not run"),
-        ("      - type: javascript\n        value: file://check.tsx\n", 15, "javascript assertion: file://check.tsx: TSX (TypeScript with JSX) is not run"),
+        ("      - type: javascript\n        value: file://check.tsx\n", 15, "javascript assertion: check.tsx does not exist"),
         ("      - type: javascript\n        value: file://check.ts\n", 15, "javascript assertion: check.ts does not exist"),
         ("      - type: python\n        value: file://gone.py\n", 15, "python assertion: gone.py does not exist"),
         ("      - type: javascript\n", 14, "javascript assertion: needs code"),
@@ -121,9 +121,10 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
     [
         ("  - exec:python run.py\n", "exec providers run a shell command"),
         ("  - python:provider.sh\n", "a python provider names a .py file"),
-        ("  - file://provider.tsx\n", "refused: provider 'file://provider.tsx': executes code from the PR (a provider written in code); "
-                                      "prompt-review runs JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts, types stripped) and "
-                                      "Python (.py) providers in its sandbox, not TSX or other programs"),
+        ("  - file://provider.rb\n", "refused: provider 'file://provider.rb': executes code from the PR (a provider written in code); "
+                                      "prompt-review runs JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts/.tsx, types stripped) and "
+                                      "Python (.py) providers in its sandbox, not other programs"),
+        ("  - file://provider.tsx\n", "provider: provider.tsx does not exist"),
         ("  - file://provider.ts\n", "provider: provider.ts does not exist"),
         ("  - file://provider.js\n", "provider: provider.js does not exist"),
         ("  - id: https://example.com/api\n    config: {sessionParser: 'data.headers.id'}\n",
@@ -145,14 +146,14 @@ def test_unsafe_or_unknown_providers_are_refused_with_file_and_line(providers, w
 
 def test_code_hooks_and_prompt_functions_the_sandbox_cannot_run_are_refused():
     suite = (
-        "prompts:\n  - file://prompts/make_prompt.tsx:build\n"
+        "prompts:\n  - file://prompts/make_prompt.rb:build\n"
         "providers: [openai:chat:gpt-4o]\n"
-        "extensions: [file://hooks.tsx:extensionHook]\n"
-        "tests:\n  - file://generate_tests.tsx\n"
+        "extensions: [file://hooks.rb:extensionHook]\n"
+        "tests:\n  - file://generate_tests.rb\n"
     )
     errors = errors_of(suite)
-    assert [(line, msg.split(":")[0]) for _, line, msg in errors] == [(2, "refused"), (4, "unsupported"), (6, "unsupported")]
-    assert "prompt function" in errors[0][2] and "extension file://hooks.tsx" in errors[1][2] and "test generator" in errors[2][2]
+    assert [(line, msg.split(" ")[0]) for _, line, msg in errors] == [(2, "refused:"), (4, "extension"), (6, "unsupported:")]
+    assert "prompt function" in errors[0][2] and "'file://hooks.rb:extensionHook' must be" in errors[1][2] and "test generator" in errors[2][2]
 
 
 def test_unknown_keys_are_errors_not_silently_ignored():

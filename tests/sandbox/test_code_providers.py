@@ -112,14 +112,14 @@ def test_an_import_the_code_guards_itself_is_not_reported():
     assert load_suite(tree, SUITE_PATH)[1] == []
 
 
-def test_a_tsx_provider_is_refused_with_the_rule_and_a_grader_in_code_loads():
-    tree = MemoryTree({SUITE_PATH: "prompts: ['hi']\nproviders:\n  - file://p.tsx\n  - openai:gpt-4o\n"
+def test_a_go_provider_is_refused_with_the_rule_and_a_grader_in_code_loads():
+    tree = MemoryTree({SUITE_PATH: "prompts: ['hi']\nproviders:\n  - file://p.go\n  - openai:gpt-4o\n"
                                    "defaultTest:\n  options:\n    provider: file://p.js\ntests:\n  - vars: {}\n",
                        "evals/p.js": "module.exports = () => 'x'\n"})
     _, errors = load_suite(tree, SUITE_PATH)
     messages = [e.message for e in errors]
-    assert any(m.startswith("refused: provider 'file://p.tsx': executes code from the PR (a provider written in code)")
-               and "not TSX or other programs" in m for m in messages), messages
+    assert any(m.startswith("refused: provider 'file://p.go': executes code from the PR (a provider written in code)")
+               and "not other programs" in m for m in messages), messages
     assert len(messages) == 1, messages  # the grader written in code runs in the sandbox (tests/compat/test_code_graders.py)
 
 

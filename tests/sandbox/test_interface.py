@@ -37,7 +37,7 @@ def test_file_refs_read_through_the_suites_files_and_run():
         ("javascript", "file://evals/missing.js", "does not exist"),
         ("python", "file://evals/check.js", "cannot run evals/check.js"),
         ("javascript", "file://evals/check.rb", "not a .js, .ts or .py file"),
-        ("javascript", "file://evals/view.tsx", "TSX (TypeScript with JSX) is not run"),
+        ("javascript", "file://evals/view.tsx", "evals/view.tsx does not exist"),  # TSX runs (tests/sandbox/test_tsx.py)
     ],
 )
 def test_refs_that_cannot_run_are_refused_plainly(language, value, words):

@@ -25,7 +25,7 @@ from bot.evals.sandbox.result import CodeLimits, CodeResult, Fault, SandboxError
 from bot.evals.sandbox.typescript import TSX_EXT, TranspileError, is_typescript, transpile
 
 Language = Literal["javascript", "python"]
-_REF = re.compile(r"file://(?P<path>.+?\.(?:js|cjs|mjs|ts|mts|cts|py))(?::(?P<name>[A-Za-z_$][\w$]*))?\s*\Z")
+_REF = re.compile(r"file://(?P<path>.+?\.(?:js|cjs|mjs|ts|mts|cts|tsx|py))(?::(?P<name>[A-Za-z_$][\w$]*))?\s*\Z")
 
 
 def parse_ref(value: str) -> tuple[str, str | None] | None:
@@ -39,17 +39,14 @@ def code_for(language: Language, value: str, read: Callable[[str], str | None],
              shown: Callable[[str], str] | None = None) -> JsCode | PyCode:
     """The code an assertion value stands for. `read(path)` gives a suite-relative file's text (None if
     absent). A TypeScript file (.ts/.mts/.cts) becomes JavaScript by esbuild (bot.evals.sandbox.typescript),
-    keeping its own text as `written`; a syntax error in it is a SandboxError naming file:line:column. A file
-    ref to another language, or TSX, is refused plainly. `shown(path)` is the path messages name (the
+    keeping its own text as `written`; a syntax error in it is a SandboxError naming file:line:column (.tsx with
+    esbuild's tsx loader). A file ref to another language is refused plainly. `shown(path)` is the path messages name (the
     repository's path of a suite-relative one)."""
     ref = parse_ref(value)
     cls = JsCode if language == "javascript" else PyCode
     if ref is None:
         stripped = value.strip()
         if stripped.startswith("file://"):
-            if re.search(r"\.tsx(?::[\w$]+)?\Z", stripped):
-                raise SandboxError(Fault.UNSUPPORTED, f"{stripped}: TSX (TypeScript with JSX) is not run; only .ts/.mts/.cts "
-                                                      "files are transpiled (types stripped) for the sandbox")
             raise SandboxError(Fault.UNSUPPORTED, f"{stripped} is not a .js, .ts or .py file this sandbox can run")
         return cls.inline(value)
     path, name = ref

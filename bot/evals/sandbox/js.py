@@ -1,6 +1,7 @@
 """javascript assertions in an embedded QuickJS engine (python-quickjs-ng): a fresh runtime per
-call with no host objects at all — no require, process, fs, network or module loader; console, timers, Buffer
-and URL are plain JavaScript inside the engine (bot.evals.sandbox.js_shims) — a heap limit, a stack limit, a
+call with no host objects at all — no process, fs, network or module loader; console, timers, Buffer
+and URL are plain JavaScript inside the engine (bot.evals.sandbox.js_shims); `require` loads only the repository
+files read with the code when the suite loaded (bot.evals.sandbox.js_modules) — a heap limit, a stack limit, a
 time limit on every entry into the engine and an output cap.
 
 Semantics follow promptfoo: an inline value is an expression over `output` and `context` (a
@@ -21,6 +22,7 @@ import quickjs
 
 from bot.core import safejson
 
+from bot.evals.sandbox.js_modules import LINKER, Module, table
 from bot.evals.sandbox.js_shims import SHIMS
 from bot.evals.sandbox.result import (
     CodeLimits,
@@ -43,15 +45,18 @@ MAX_ANSWER_DEPTH = 64  # nesting of what the code returns (with the answer's own
 
 # The only globals user code sees beyond the language's own and the Node shims (bot.evals.sandbox.js_shims: a quiet
 # console, timers, Buffer, URL): a `process` with an empty env (promptfoo passes a process shim to inline code) and a
-# `require` that says plainly that modules are not loaded.
+# `require` that says plainly that packages are not loaded (a module's own `require` loads the repository files it
+# names by relative path first: bot.evals.sandbox.js_modules).
 _HARNESS = r"""
 (function () {
   // the code may replace JSON's functions; the host reads what the originals write
   const stringify = JSON.stringify, parse = JSON.parse;
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
   const processShim = Object.freeze({ env: Object.freeze({}) });
-  globalThis.require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
+  const require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
       + "put the code it needs in the same file");
+  globalThis.require = require;
+  const link = globalThis.__pr_link;
   const describe = (e) => {
     // QuickJS throws null when it runs out of memory again while raising "out of memory"
     if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return { fault: "memory" };
@@ -89,9 +94,10 @@ _HARNESS = r"""
   globalThis.__pr_compile = function (body) {
     return new Function("output", "context", "process", body);
   };
-  globalThis.__pr_module = function (source, name) {
+  globalThis.__pr_module = function (source, name, tableJson, path) {
     const module = { exports: {} };
-    new Function("module", "exports", source)(module, module.exports);
+    const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
+    new Function("module", "exports", "require", source)(module, module.exports, req);
     const ex = module.exports;
     if (name) return typeof ex[name] === "function" ? ex[name] : null;
     if (typeof ex === "function") return ex;
@@ -115,6 +121,10 @@ class JsCode:
     # TypeScript as written when `source` is esbuild's JavaScript for it: what the code gate, fingerprints and
     # change reasons compare (a changed .ts is changed code, even where only its types changed)
     written: str | None = None
+    # the repository's files it requires by relative path (bot.evals.sandbox.js_modules.link): where each of its own
+    # requires leads, and every file so required, directly or not; part of its identity (bot.evals.suite.code_identity)
+    links: tuple[tuple[str, str | None], ...] = ()
+    modules: tuple[Module, ...] = ()
 
     @classmethod
     def inline(cls, value: str) -> JsCode:
@@ -134,6 +144,50 @@ _IMPORT_FORMS = re.compile(
 )
 
 
+# `import d, {a} from 'm'` / `import d, * as ns from 'm'`; `export {a, b as c}`; `export {a} from 'm'`, `export * from 'm'`
+_IMPORT_MIXED = re.compile(
+    r"^(?P<indent>\s*)import\s+(?P<default>[A-Za-z_$][\w$]*)\s*,\s*(?:\{(?P<names>[^}]*)\}|\*\s*as\s+(?P<star>[A-Za-z_$][\w$]*))"
+    r"\s*from\s*(?P<module>'[^'\n]*'|\"[^\"\n]*\")\s*;?", re.M)
+_EXPORT_FROM = re.compile(
+    r"^(?P<indent>\s*)export\s*(?:\{(?P<names>[^}]*)\}|\*(?:\s*as\s+(?P<star>[A-Za-z_$][\w$]*))?)\s*from\s*"
+    r"(?P<module>'[^'\n]*'|\"[^\"\n]*\")\s*;?", re.M)
+_EXPORT_LIST = re.compile(r"^(?P<indent>\s*)export\s*\{(?P<names>[^}]*)\}\s*;?", re.M)
+# `import('./x.js')`: a promise of the module's namespace (its exports, with `default` the exports when it has none)
+_DYNAMIC_IMPORT = re.compile(r"(?<![\w$.])import\s*\(\s*('[^'\n]*'|\"[^\"\n]*\")\s*\)")
+_NAMESPACE = ("Promise.resolve().then(() => ((m) => m !== null && (typeof m === 'object' || typeof m === 'function') "
+              "&& 'default' in m ? m : Object.assign({}, m, { default: m }))(require(\\1)))")
+_AS = re.compile(r"^([A-Za-z_$][\w$]*)(?:\s+as\s+([A-Za-z_$][\w$]*))?$")
+
+
+def _pairs(names: str) -> list[tuple[str, str]]:
+    """`a, b as c` → [(a, a), (b, c)] (local name, exported name)."""
+    out = []
+    for part in (p.strip() for p in names.split(",")):
+        m = _AS.match(part)
+        if m:
+            out.append((m.group(1), m.group(2) or m.group(1)))
+    return out
+
+
+def _mixed_import(m: re.Match[str]) -> str:
+    module, indent, default = m.group("module"), m.group("indent"), m.group("default")
+    tail = (f" const {m.group('star')} = __pr_m;" if m.group("star") else
+            " const { " + ", ".join(a if a == b else f"{a}: {b}" for a, b in _pairs(m.group("names") or "")) + " } = __pr_m;")
+    return (f"{indent}const {{ {default}, __pr_m }} = ((m) => ({{ {default}: m && m.default !== undefined ? m.default : m, "
+            f"__pr_m: m }}))(require({module}));{tail}").replace("__pr_m", f"__pr_m_{default}")
+
+
+def _export_from(m: re.Match[str]) -> str:
+    module, indent = m.group("module"), m.group("indent")
+    if m.group("names") is not None:
+        sets = "".join(f" module.exports.{b} = __pr_m.{a};" for a, b in _pairs(m.group("names")))
+        return f"{indent}{{ const __pr_m = require({module});{sets} }}"
+    if m.group("star"):
+        return f"{indent}module.exports.{m.group('star')} = require({module});"
+    return (f"{indent}{{ const __pr_m = require({module}); for (const k of Object.keys(__pr_m)) "
+            "if (k !== 'default') module.exports[k] = __pr_m[k]; }")
+
+
 def _import_as_require(m: re.Match[str]) -> str:
     if m.group("bare") is not None:
         return f"{m.group('bare_indent')}require({m.group('bare')});"
@@ -147,20 +201,26 @@ def _import_as_require(m: re.Match[str]) -> str:
     return f"{indent}const {{ {fields} }} = require({module});"
 
 
-def _commonjs(code: JsCode, imports: bool = False) -> str:
-    """ES module syntax the examples use, rewritten to CommonJS (the engine loads no modules). With
-    `imports` (a provider, whose `require` answers 'promptfoo'), `import … from 'm'` becomes require('m')."""
+def _commonjs(code: JsCode, imports: bool = True) -> str:
+    """ES module syntax the examples use, rewritten to CommonJS: `import … from 'm'` becomes require('m'), which
+    loads the repository's own files by relative path (bot.evals.sandbox.js_modules) and answers or refuses the rest
+    (each harness's own `require`)."""
     where = code.file or "the module"
-    source = _IMPORT_FORMS.sub(_import_as_require, code.source) if imports else code.source
+    source = _IMPORT_FORMS.sub(_import_as_require, _IMPORT_MIXED.sub(_mixed_import, code.source))
+    source = _DYNAMIC_IMPORT.sub(_NAMESPACE, source)
     if _ESM_IMPORT.search(source):
         raise SandboxError(
             Fault.UNSUPPORTED,
-            f"{where} imports other modules; modules are not loaded in the sandbox — keep the assertion self-contained",
+            f"{where} imports other modules in a form the sandbox does not rewrite (import x from 'm', import {{a, b as c}} "
+            "from 'm', import * as x from 'm' and import 'm' are read); modules are not loaded in the sandbox otherwise",
         )
-    names = [m.group(3) for m in _ESM_NAMED.finditer(source)]
+    source = _EXPORT_FROM.sub(_export_from, source)
+    listed = [pair for m in _EXPORT_LIST.finditer(source) for pair in _pairs(m.group("names"))]
+    source = _EXPORT_LIST.sub(lambda m: m.group("indent"), source)  # `export {a, b as c}`: set at the end, as the others
+    names = [(m.group(3), m.group(3)) for m in _ESM_NAMED.finditer(source)] + listed
     text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", source)
     text = _ESM_NAMED.sub(r"\1\2 \3", text)
-    return text + "".join(f"\n;module.exports.{n} = {n};" for n in names)
+    return text + "".join(f"\n;module.exports.{b} = {a};" for a, b in names)
 
 
 def _statement_cuts(text: str) -> list[int]:
@@ -214,6 +274,7 @@ class _Engine:
         self.ctx.set_memory_limit(limits.memory_mb * 1024 * 1024)
         self.ctx.set_max_stack_size(limits.max_stack_kb * 1024)
         self._tick = self.eval(SHIMS)  # Node's console, timers, Buffer, URL… (bot.evals.sandbox.js_shims); their pump
+        self.eval(LINKER)  # __pr_link: the repository's files a module requires (bot.evals.sandbox.js_modules)
 
     def _arm(self) -> None:
         left = self.deadline - time.monotonic()
@@ -337,7 +398,7 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
 def _function(engine: _Engine, g: Any, code: JsCode) -> Any:
     if code.file is None:
         return engine.call(g.get("__pr_compile"), _body(code.source))
-    fn = engine.call(g.get("__pr_module"), _commonjs(code), code.function)
+    fn = engine.call(g.get("__pr_module"), _commonjs(code), code.function, table(code), code.file)
     if fn is None:
         wanted = f"no function named {code.function!r}" if code.function else "no function"
         raise SandboxError(

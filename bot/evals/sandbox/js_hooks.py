@@ -18,6 +18,7 @@ from typing import Any
 import quickjs
 
 from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.js_modules import table
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
 
 MAX_REFUSALS_SHOWN = 3
@@ -76,7 +77,8 @@ _HARNESS = r"""
   const BUILTINS = new Set(["fs", "fs/promises", "child_process", "http", "https", "http2", "net", "dgram", "dns", "tls", "os",
                             "worker_threads", "cluster", "vm", "module", "v8", "inspector", "readline", "stream", "zlib",
                             "crypto", "util", "events", "url", "buffer", "process", "timers", "perf_hooks", "async_hooks"]);
-  globalThis.require = (name) => {
+  const link = globalThis.__pr_link;
+  const require = globalThis.require = (name) => {
     const n = String(name).replace(/^node:/, "");
     if (n === "path" || n === "path/posix") return path;
     if (BUILTINS.has(n)) return standIn("require('" + n + "')");
@@ -85,15 +87,16 @@ _HARNESS = r"""
   };
   let box = null;
   let loaded = false, ex;  // the module's exports, from its first run on (promptfoo loads a module once)
-  globalThis.__pr_hooks = function (source, name, callsJson, filename, dirname, contextAt) {
+  globalThis.__pr_hooks = function (source, name, callsJson, filename, dirname, contextAt, tableJson) {
     box = null;
     calling = 0;
     try {
       if (!loaded) {
         loaded = true;
         const module = { exports: {} };
+        const req = tableJson ? link(tableJson, filename, module, require, (what) => { throw new Error(marker + what); }) : require;
         new Function("module", "exports", "require", "__filename", "__dirname", source)(
-          module, module.exports, globalThis.require, filename, dirname);
+          module, module.exports, req, filename, dirname);
         ex = module.exports;
       }
       const fn = name && ex && Object.prototype.hasOwnProperty.call(ex, name) && typeof ex[name] === "function" ? ex[name]
@@ -175,7 +178,8 @@ class JsHookSession:
         dirname = where.rsplit("/", 1)[0] if "/" in where else "."
         try:
             try:
-                engine.call(self._run, self._source, code.function or "", json.dumps(calls, default=str), where, dirname, context_at)
+                engine.call(self._run, self._source, code.function or "", json.dumps(calls, default=str), where, dirname, context_at,
+                            table(code))
                 engine.settle()
                 raw = engine.call(self._answer)
             finally:  # a refusal stands even when a limit stopped the run after it

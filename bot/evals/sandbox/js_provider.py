@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.js_modules import table
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
 
 MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
@@ -74,9 +75,11 @@ _HARNESS = r"""
   promptfoo.default = promptfoo;
   Object.freeze(promptfoo);
   const nodeFetch = Object.freeze(Object.assign((url, init) => globalThis.fetch(url, init), { default: (url, init) => globalThis.fetch(url, init) }));
-  globalThis.require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
+  const link = globalThis.__pr_link;
+  const require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
     : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) and "
                   + "require('node-fetch') are available to a provider in the sandbox; put the rest of the code in the provider's file");
+  globalThis.require = require;
   let box = null;
   globalThis.__pr_take = () => { const q = queue; queue = []; return stringify(q); };
   globalThis.__pr_deliver = (id, answerJson) => {
@@ -86,12 +89,13 @@ _HARNESS = r"""
     if ("error" in a) p.reject(new Error(a.error)); else p.resolve(a);
   };
   globalThis.__pr_waiting = () => pending.size;
-  globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson, method) {
+  globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson, method, tableJson, path) {
     box = null;
     try {
       globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
       const module = { exports: {} };
-      new Function("module", "exports", "require", source)(module, module.exports, globalThis.require);
+      const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
+      new Function("module", "exports", "require", source)(module, module.exports, req);
       const ex = name ? module.exports[name] : (module.exports && module.exports.default) || module.exports;
       const options = parse(optionsJson);
       const context = parse(contextJson);
@@ -190,7 +194,7 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
         engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env)),
                                 "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
         engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
-                    prompt, json.dumps(context, default=str), method)
+                    prompt, json.dumps(context, default=str), method, table(code), code.file or "")
         for _ in range(MAX_ROUNDS):
             engine.settle()
             raw = engine.call(g.get("__pr_answer"))

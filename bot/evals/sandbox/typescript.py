@@ -1,5 +1,6 @@
-"""TypeScript suite code (.ts/.mts/.cts) made JavaScript for the QuickJS sandbox: types stripped by
-esbuild's transform (loader `ts`, CommonJS output, no bundling: the source comes on stdin, so esbuild
+"""TypeScript suite code (.ts/.mts/.cts, and .tsx) made JavaScript for the QuickJS sandbox: types stripped by
+esbuild's transform (loader `ts`, or `tsx` for .tsx files — JSX becomes React.createElement calls, as esbuild's
+default; CommonJS output, no bundling: the source comes on stdin, so esbuild
 opens no file and resolves no import), nothing else.
 
 esbuild runs as its own native program (Go; node is not needed), pinned in tools/esbuild/package.json and
@@ -26,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-TS_EXTS = (".ts", ".mts", ".cts")
+TS_EXTS = (".ts", ".mts", ".cts", ".tsx")
 TSX_EXT = ".tsx"
 ESBUILD_ENV = "PROMPT_REVIEW_ESBUILD"  # the esbuild executable to use instead of tools/esbuild's
 TIMEOUT_S = 10.0
@@ -86,7 +87,8 @@ def transpile(source: str, file: str, timeout_s: float = TIMEOUT_S) -> str:
     if exe is None:
         raise TranspileError(file, None, None, "TypeScript is not run here: esbuild is not installed "
                                                "(npm ci in tools/esbuild, or set " + ESBUILD_ENV + ")")
-    args = [exe, "--loader=ts", "--format=cjs", "--log-level=error", "--color=false", "--log-limit=1",
+    loader = "tsx" if file.lower().endswith(TSX_EXT) else "ts"  # `<T>x` casts are JSX to the tsx loader, as in tsc
+    args = [exe, f"--loader={loader}", "--format=cjs", "--log-level=error", "--color=false", "--log-limit=1",
             f"--sourcefile={Path(file).name}"]
     try:
         done = subprocess.run(args, input=source.encode("utf-8"), capture_output=True, timeout=timeout_s,

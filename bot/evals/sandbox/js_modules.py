@@ -1,0 +1,281 @@
+"""The repository's own files that suite code requires by relative path (`require('./utils')`,
+`import {x} from '../lib/checks.js'`, a directory's index, a `.json` file), found when the code is loaded: every
+string-literal relative require of a file and of what it requires in turn, resolved as Node resolves relative paths,
+read from the same side's tree (bounded in count and bytes, never outside the repository) and handed to the engine as a
+table of modules (LINKER below), where `require` loads each once per run, cycles included, as Node does.
+
+    code = link(code, tree, max_file_bytes)     # JsCode with .links (its own requires) and .modules (the files)
+    # SandboxError(Fault.UNSUPPORTED, …): a required file past the bounds, not UTF-8, bad JSON or TypeScript
+    # when it runs: a require out of the repository is refused ("checks/grade.js:3: require('/etc/x') is an absolute
+    # path …"), a relative path that names no file is Node's "Cannot find module"
+
+What is required is part of the code's identity: bot.evals.suite.code_identity / code_fingerprint include every
+module's path and text, so the code gate treats a PR-changed helper as PR code and a helper-only change re-runs the
+cases whose code requires it.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from bot.evals.sandbox.result import Fault, SandboxError
+from bot.evals.sandbox.typescript import TranspileError, is_typescript, transpile
+
+if TYPE_CHECKING:
+    from bot.core.files import FileTree
+    from bot.evals.sandbox.js import JsCode
+
+MAX_MODULES = 64  # files one piece of code may require (directly or not), besides itself
+MAX_TOTAL_BYTES = 2 * 1024 * 1024  # their bytes together
+
+# Node's order for a relative require without an extension (.js, .json; .node addons are not code the sandbox runs),
+# then TypeScript's, as tsx (which promptfoo loads TypeScript with) adds them
+EXTENSIONS = (".js", ".json", ".ts", ".tsx", ".mts", ".cts")
+LOADABLE = (".js", ".cjs", ".mjs", ".json", ".ts", ".tsx", ".mts", ".cts")
+# tsx: a TypeScript file may name its sibling by the JavaScript it becomes (`./util.js` for util.ts)
+_TS_FOR_JS = {".js": (".ts", ".tsx"), ".mjs": (".mts",), ".cjs": (".cts",)}
+
+# a require with a string literal (imports are rewritten to these first: bot.evals.sandbox.js._commonjs)
+_REQUIRE = re.compile(r"(?<![\w$.])require\s*\(\s*(?:'(?P<single>[^'\\\n]*)'|\"(?P<double>[^\"\\\n]*)\")\s*\)")
+_TOKENS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`", re.S)
+_RELATIVE = re.compile(r"\A\.\.?(?:/|\Z)")
+_ABSOLUTE = re.compile(r"\A(?:/|\\|[A-Za-z]:[\\/]|file:)")
+
+REFUSED = "\x00"  # a link target that is a refusal (its message follows): no repository path starts with NUL
+Links = tuple[tuple[str, "str | None"], ...]  # (specifier as written, repo path it resolves to; None: no such file)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One required file: its repo path, the JavaScript the engine runs for it, its text as in the repository (what
+    identity compares), and where each of its own relative requires leads."""
+
+    path: str
+    source: str
+    written: str
+    links: Links = ()
+
+
+class _Budget:
+    def __init__(self, per_file: int):
+        self.per_file, self.files, self.bytes = per_file, 0, 0
+
+
+def link(code: JsCode, tree: FileTree, max_file_bytes: int) -> JsCode:
+    """`code` (a file's) with the files it requires by relative path, transitively; unchanged when it requires none.
+    Raises SandboxError naming the file for a required file past the bounds, or one that is not UTF-8 / valid JSON /
+    TypeScript esbuild can read."""
+    from bot.evals.sandbox.js import _commonjs
+
+    if code.file is None:
+        return code
+    budget = _Budget(max_file_bytes)
+    main_written = code.written if code.written is not None else code.source
+    links = _links(code.file, _commonjs(code), main_written, tree)
+    if not links:
+        return code
+    modules: dict[str, Module] = {}
+    todo = deque(target for _, target in links if target is not None and not target.startswith(REFUSED))
+    while todo:
+        path = todo.popleft()
+        if path in modules or path == code.file:
+            continue
+        module = _read(path, tree, budget)
+        modules[path] = module  # before its own requires: a cycle comes back to it
+        module = replace(module, links=_links(path, module.source, module.written, tree))
+        modules[path] = module
+        todo.extend(t for _, t in module.links if t is not None and not t.startswith(REFUSED) and t not in modules)
+    return replace(code, links=links, modules=tuple(sorted(modules.values(), key=lambda m: m.path)))
+
+
+def _links(path: str, source: str, written: str, tree: FileTree) -> Links:
+    """Where each string-literal require of the file leads. A path out of the repository (absolute, or `..` above its
+    root) leads to its refusal (REFUSED + the message, with the requiring file's line): the require is refused when it
+    runs, as a missing file fails when it runs — the rest of the suite loads, as in promptfoo."""
+    out: dict[str, str | None] = {}
+    for m in _REQUIRE.finditer(_code_only(source)):
+        spec = m.group("single") if m.group("single") is not None else m.group("double")
+        if spec in out or not (_RELATIVE.match(spec) or _ABSOLUTE.match(spec)):
+            continue  # a package name: the engine's require answers it (or refuses it, saying so)
+        where = _where(path, written, spec)
+        if _ABSOLUTE.match(spec):
+            out[spec] = REFUSED + (f"{where}: require('{spec}') is an absolute path; only the repository's own files are "
+                                   "loaded, by a path relative to the requiring file ('./x', '../lib/x')")
+            continue
+        try:
+            out[spec] = resolve_relative(path, spec, tree, where)
+        except SandboxError as exc:
+            out[spec] = REFUSED + exc.message
+    return tuple(out.items())
+
+
+def _code_only(source: str) -> str:
+    """`source` with its comments blanked (newlines kept): a require in a comment is not one. Strings and template
+    literals are kept whole; a regex literal is not told apart (a `//` inside one blanks the rest of its line)."""
+    return _TOKENS.sub(lambda m: "\n" * m.group(0).count("\n") if m.group(0).startswith("/") else m.group(0), source)
+
+
+def resolve_relative(importer: str, spec: str, tree: FileTree, where: str = "") -> str | None:
+    """The repo path a relative `spec` in the file at repo path `importer` names, by Node's rules: the path itself, then
+    with each of EXTENSIONS, then as a directory (package.json's `main`, then index with each extension); None when
+    nothing is there. SandboxError when the path climbs above the repository's root."""
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+    if joined == ".." or joined.startswith("../"):
+        raise SandboxError(Fault.UNSUPPORTED, f"{where or importer}: require('{spec}') leaves the repository (`..` above its "
+                                              "root); only the repository's own files are loaded")
+    base = "" if joined == "." else joined
+    if not spec.endswith("/") and base:
+        found = _as_file(base, tree)
+        if found is not None:
+            return found
+    return _as_directory(base, tree)
+
+
+def _exists(path: str, tree: FileTree) -> bool:
+    from bot.evals.sources import SizedTree  # the loader's bounded reading; imported late (it imports this package)
+
+    return (tree.size(path) if isinstance(tree, SizedTree) else tree.read(path)) is not None
+
+
+def _as_file(path: str, tree: FileTree) -> str | None:
+    if path.lower().endswith(LOADABLE) and _exists(path, tree):
+        return path
+    for ext in EXTENSIONS:
+        if _exists(path + ext, tree):
+            return path + ext
+    stem, ext = posixpath.splitext(path)
+    for ts in _TS_FOR_JS.get(ext.lower(), ()):
+        if _exists(stem + ts, tree):
+            return stem + ts
+    return None
+
+
+def _as_directory(path: str, tree: FileTree) -> str | None:
+    prefix = f"{path}/" if path else ""
+    raw = tree.read(prefix + "package.json") if _exists(prefix + "package.json", tree) else None
+    if raw is not None and len(raw) <= 64 * 1024:
+        try:
+            main = json.loads(raw).get("main")
+        except (ValueError, AttributeError):
+            main = None
+        if isinstance(main, str) and main and not _ABSOLUTE.match(main):
+            target = posixpath.normpath(posixpath.join(path or ".", main))
+            if target != ".." and not target.startswith("../"):
+                found = _as_file(target, tree) or _index(f"{target}/", tree)
+                if found is not None:
+                    return found
+    return _index(prefix, tree)
+
+
+def _index(prefix: str, tree: FileTree) -> str | None:
+    for ext in EXTENSIONS:
+        if _exists(f"{prefix}index{ext}", tree):
+            return f"{prefix}index{ext}"
+    return None
+
+
+def _read(path: str, tree: FileTree, budget: _Budget) -> Module:
+    from bot.evals.sandbox.js import JsCode, _commonjs
+    from bot.evals.sources import FileTooLarge, read_bounded
+
+    budget.files += 1
+    if budget.files > MAX_MODULES:
+        raise SandboxError(Fault.UNSUPPORTED, f"{path}: more than {MAX_MODULES} files are required (directly or not) by one "
+                                              "piece of suite code; the sandbox loads at most that many")
+    left = MAX_TOTAL_BYTES - budget.bytes
+    try:
+        raw = read_bounded(tree, path, min(budget.per_file, left))
+    except FileTooLarge as exc:
+        limit = "the per-file limit (`limits.max_prompt_bytes`)" if exc.limit == budget.per_file else \
+            f"what is left of the {MAX_TOTAL_BYTES:,} bytes all required files may take together"
+        raise SandboxError(Fault.UNSUPPORTED, f"{path} (required by suite code) is {exc.size:,} bytes, over {limit}") from None
+    if raw is None:  # it was there a moment ago: a tree does not change, but be plain about it
+        raise SandboxError(Fault.UNSUPPORTED, f"{path} (required by suite code) could not be read")
+    budget.bytes += len(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SandboxError(Fault.UNSUPPORTED, f"{path} (required by suite code) is not UTF-8 text") from None
+    if path.lower().endswith(".json"):
+        from bot.core import safejson
+
+        try:
+            data = safejson.loads(text)
+        except (ValueError, safejson.JsonTooDeep) as exc:
+            line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise SandboxError(Fault.UNSUPPORTED, f"{path}{line}: invalid JSON (required by suite code)") from None
+        return Module(path, f"module.exports = {json.dumps(data)};", text)
+    if is_typescript(path):
+        try:
+            js = transpile(text, path)
+        except TranspileError as exc:
+            raise SandboxError(Fault.UNSUPPORTED, str(exc)) from None
+        return Module(path, _commonjs(JsCode(js, file=path)), text)
+    return Module(path, _commonjs(JsCode(text, file=path)), text)
+
+
+def _where(path: str, written: str, spec: str) -> str:
+    """`file:line` of the first place the file's text names `spec` in quotes (its text as written, for TypeScript)."""
+    for quote in ("'", '"', "`"):
+        at = written.find(f"{quote}{spec}{quote}")
+        if at >= 0:
+            return f"{path}:{written.count(chr(10), 0, at) + 1}"
+    return path
+
+
+def table(code: JsCode) -> str:
+    """The engine's module table for `code` (LINKER): every file's JavaScript and where each require leads; '' for
+    inline code (not a module: its require is the harness's own)."""
+    if code.file is None:
+        return ""
+    return json.dumps({"files": {m.path: m.source for m in code.modules},
+                       "links": {code.file: dict(code.links), **{m.path: dict(m.links) for m in code.modules}}})
+
+
+# `__pr_link(tableJson, mainPath, mainModule, fallback)`: the `require` of the main module, which loads the table's files
+# (each once, registered before it runs, so a cycle gets the exports filled so far, as in Node) and hands any other name
+# to `fallback` (the harness's own require: promptfoo, node-fetch, Node built-ins, or its refusal).
+LINKER = r"""
+(function () {
+  const parse = JSON.parse, has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+  const F = Function;
+  globalThis.__pr_link = function (tableJson, mainPath, mainModule, fallback, unsupported) {
+    const table = parse(tableJson);
+    const cache = new Map([[mainPath, mainModule]]);
+    const dirname = (p) => { const i = p.lastIndexOf("/"); return i < 0 ? "." : p.slice(0, i); };
+    const requireFrom = (from) => function require(spec) {
+      spec = String(spec);
+      const links = table.links[from] || {};
+      if (has(links, spec)) {
+        const target = links[spec];
+        if (target === null) {
+          const e = new Error("Cannot find module '" + spec + "' (required from " + from + ")");
+          e.code = "MODULE_NOT_FOUND";
+          throw e;
+        }
+        if (target.charAt(0) === "\u0000") unsupported(target.slice(1));
+        return load(target);
+      }
+      if (/^(\.\.?(\/|$)|\/)/.test(spec))
+        unsupported("require('" + spec + "') in " + from + ": only relative requires written as a string literal are loaded "
+                    + "(the sandbox reads the files a module requires when the suite is loaded)");
+      return fallback(spec);
+    };
+    const load = (path) => {
+      if (cache.has(path)) return cache.get(path).exports;
+      const module = { exports: {}, id: path, filename: path, loaded: false };
+      cache.set(path, module);
+      new F("module", "exports", "require", "__filename", "__dirname", table.files[path])(
+        module, module.exports, requireFrom(path), path, dirname(path));
+      module.loaded = true;
+      return module.exports;
+    };
+    return requireFrom(mainPath);
+  };
+})();
+"""
