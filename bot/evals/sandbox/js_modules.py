@@ -23,12 +23,12 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from bot.evals.sandbox.js_code import JsCode, Links, Module, _commonjs
 from bot.evals.sandbox.result import Fault, SandboxError
 from bot.evals.sandbox.typescript import TranspileError, is_typescript, transpile
 
 if TYPE_CHECKING:
     from bot.core.files import FileTree
-    from bot.evals.sandbox.js import JsCode
 
 MAX_MODULES = 64  # files one piece of code may require (directly or not), besides itself
 MAX_TOTAL_BYTES = 2 * 1024 * 1024  # their bytes together
@@ -47,18 +47,6 @@ _RELATIVE = re.compile(r"\A\.\.?(?:/|\Z)")
 _ABSOLUTE = re.compile(r"\A(?:/|\\|[A-Za-z]:[\\/]|file:)")
 
 REFUSED = "\x00"  # a link target that is a refusal (its message follows): no repository path starts with NUL
-Links = tuple[tuple[str, "str | None"], ...]  # (specifier as written, repo path it resolves to; None: no such file)
-
-
-@dataclass(frozen=True)
-class Module:
-    """One required file: its repo path, the JavaScript the engine runs for it, its text as in the repository (what
-    identity compares), and where each of its own relative requires leads."""
-
-    path: str
-    source: str
-    written: str
-    links: Links = ()
 
 
 class _Budget:
@@ -70,7 +58,6 @@ def link(code: JsCode, tree: FileTree, max_file_bytes: int) -> JsCode:
     """`code` (a file's) with the files it requires by relative path, transitively; unchanged when it requires none.
     Raises SandboxError naming the file for a required file past the bounds, or one that is not UTF-8 / valid JSON /
     TypeScript esbuild can read."""
-    from bot.evals.sandbox.js import _commonjs
 
     if code.file is None:
         return code
@@ -180,7 +167,6 @@ def _index(prefix: str, tree: FileTree) -> str | None:
 
 
 def _read(path: str, tree: FileTree, budget: _Budget) -> Module:
-    from bot.evals.sandbox.js import JsCode, _commonjs
     from bot.evals.sources import FileTooLarge, read_bounded
 
     budget.files += 1
