@@ -40,6 +40,7 @@ from bot.evals.assistant_callbacks import AssistantCallbacks
 from bot.evals.providers_image import IMAGE
 from bot.evals.providers_image_wire import Poll, image_answer, image_request
 from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
+from bot.evals.providers_agent import AGENT, AgentError, agent_answer, agent_request
 from bot.evals.providers_kb import KB, kb_answer, kb_region, kb_request
 from bot.evals.providers_kb import PATH as KB_PATH
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
@@ -288,7 +289,7 @@ class Caller:
         if vendor.name == "bedrock":
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
             return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
-        if vendor.name == KB:  # promptfoo's region: the config's, else AWS_BEDROCK_REGION, else us-east-1
+        if vendor.name in (KB, AGENT):  # promptfoo's region: the config's, else AWS_BEDROCK_REGION, else us-east-1
             return f"https://bedrock-agent-runtime.{wire.checked_name(kb_region(spec, self.env), 'bedrock region')}.amazonaws.com"
         if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
@@ -304,7 +305,7 @@ class Caller:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
         if vendor.name == "watsonx" and self.env.get("WATSONX_AI_AUTH_TYPE") == "bearertoken" and self.env.get("WATSONX_AI_BEARER_TOKEN"):
             return "WATSONX_AI_BEARER_TOKEN", self.env["WATSONX_AI_BEARER_TOKEN"]  # promptfoo: the auth type chooses first
-        if vendor.name == "sagemaker" or (vendor.name in ("bedrock", KB) and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
+        if vendor.name == "sagemaker" or (vendor.name in ("bedrock", KB, AGENT) and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
             if self.env.get(name):
@@ -312,8 +313,8 @@ class Caller:
         return (vendor.key_env[0] if vendor.key_env else ""), None
 
     def _auth_headers(self, vendor: Vendor, var: str, key: str) -> tuple[dict[str, str], Callable | None]:
-        if vendor.name in ("bedrock", "sagemaker", KB) and var == "AWS_ACCESS_KEY_ID":
-            return {}, functools.partial(self._sigv4, "bedrock" if vendor.name == KB else vendor.name)  # the agent runtime signs as bedrock
+        if vendor.name in ("bedrock", "sagemaker", KB, AGENT) and var == "AWS_ACCESS_KEY_ID":
+            return {}, functools.partial(self._sigv4, "bedrock" if vendor.name in (KB, AGENT) else vendor.name)  # the agent runtime signs as bedrock
         auth = vendor.auth
         if auth == "x-api-key":
             return {"x-api-key": key}, None
@@ -407,9 +408,11 @@ class Caller:
             return f"{spec.id}: {key_var} is not set"
         return f"{spec.id}: no key is sent to this server: {key_var} goes only to {base_var} ({operator})"
 
-    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, charge: bool = True) -> Any:
+    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, charge: bool = True,
+                    raw: bool = False) -> Any:
         """The answer to one request, with retries; `charge` False for a look at a pending prediction
-        (not a model call: it is bounded by the call's deadline, not counted against the budget)."""
+        (not a model call: it is bounded by the call's deadline, not counted against the budget); `raw` True for
+        the answer's bytes and headers as they came (an AWS event stream), still bounded by evals.max_response_bytes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         attempts = 0
@@ -426,7 +429,7 @@ class Caller:
             attempts += 1
             try:
                 async with asyncio.timeout(min(self.timeout_s, remaining)):
-                    return await self._send(spec, endpoint, body, expect_json)
+                    return await self._send(spec, endpoint, body, expect_json, raw)
             except TimeoutError:
                 raise self._timeout(spec) from None
 
@@ -455,7 +458,7 @@ class Caller:
             kind=CheckError.TIMEOUT,
         )
 
-    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True) -> Any:
+    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, raw_answer: bool = False) -> Any:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
         t = endpoint.target
         if isinstance(body, HttpBody):  # an http provider's body, made as promptfoo makes it (bot.evals.http_body)
@@ -475,6 +478,8 @@ class Caller:
                     raw = await _read(resp, ERROR_BODY_BYTES, None)
                     raise self._status_error(spec, endpoint, resp, raw)
                 raw = await _read(resp, self.max_response_bytes, f"{spec.id}: the answer is larger than {self.max_response_bytes} bytes (evals.max_response_bytes)")
+                if raw_answer:
+                    return raw, dict(resp.headers)
         except httpx.TimeoutException:
             raise self._timeout(spec) from None
         except httpx.DecodingError:
@@ -550,6 +555,8 @@ class Caller:
             return await self._assistant(spec, messages, started)
         if spec.kind == KB:
             return await self._knowledge_base(spec, messages, started)
+        if spec.kind == AGENT:
+            return await self._agent(spec, messages, started)
         if spec.option("api") == IMAGE:
             return await self._image(spec, messages, started)
         if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
@@ -631,6 +638,16 @@ class Caller:
         structured = not isinstance(output, str)  # an odd answer's output.text (a number) is the output as promptfoo's
         return Completion(json.dumps(output) if structured else output, latency_ms=(time.monotonic() - started) * 1000,
                           structured=structured, metadata=metadata)
+    async def _agent(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """bedrock-agent (bot.evals.providers_agent): one InvokeAgent request; its answer is an AWS event stream."""
+        path, body, _session = agent_request(spec, messages)
+        raw, headers = await self._post(spec, await self._endpoint(spec, path), body, raw=True)
+        try:
+            output, metadata = agent_answer(spec, raw, headers)
+        except AgentError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=CheckError.BAD_RESPONSE) from None
+        return Completion(output, latency_ms=(time.monotonic() - started) * 1000, metadata=metadata)
+
     async def _image(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """An image provider (bot.evals.providers_image_wire): one request, then the looks at a prediction or a queued
         request it names (by id, on the same vendor's base URL, not charged as calls), all within evals.call_timeout_s.

@@ -57,6 +57,8 @@ VENDORS: dict[str, Vendor] = {
     "bedrock": Vendor("bedrock", "bedrock", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_BASE_URL", None, "sigv4"),
     # a Bedrock knowledge base (RetrieveAndGenerate, bot.evals.providers_kb): the agent runtime's host, its own base URL
     "bedrock-kb": Vendor("bedrock-kb", "bedrock-kb", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
+    # a Bedrock agent (InvokeAgent, bot.evals.providers_agent): the same runtime, host and base URL
+    "bedrock-agent": Vendor("bedrock-agent", "bedrock-agent", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
     "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -310,7 +312,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "fal"}))  # fal: images only
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
@@ -371,6 +373,14 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         return None
     if not isinstance(pid, str):
         errors.add(located, where, "provider id must be text")
+        return None
+    if "provider" in body:  # promptfoo's schema drops the key and loads the provider `id` names (a name is `label`)
+        known = not isinstance(provider_kind(pid, embedding), str)
+        errors.add(located, body_where + ("provider",), (
+            f"provider key 'provider' is not promptfoo's: its schema drops it and loads the provider that `id` names ({pid!r})"
+            + ("; write the provider id as `id` and a name for it as `label`" if known else
+               f", which promptfoo cannot identify either (promptfoo refuses it too); write the provider id as `id` "
+               "and a name for it as `label`")))
         return None
     entry = check(ProviderEntry, located, body_where, body, errors)
     if entry is None or (body.get("config") is not None and entry.config is None):
