@@ -401,11 +401,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "sagemaker" and "transform" in config:  # promptfoo's SageMaker prompt transform: code, run with the case
         at = body_where + ("config", "transform")
         value, config = config["transform"], {k: v for k, v in config.items() if k != "transform"}
-        if code is None:
-            errors.add(located, at, "refused: transform of a grader: executes code (a prompt transform); prompt-review runs "
-                                    "a SageMaker prompt transform only for the suite's providers")
-        else:
+        if code is not None:
             prompt_transform = code(at, sagemaker_transform_source(value), "transform")
+        # a grader's: no effect, as in promptfoo 0.121, whose loadApiProvider sets the provider's transform to the entry's
+        # `transform` after constructing it, so a grader's config.transform is never run (nothing runs here either)
     tool_callbacks: tuple[tuple[str, Code], ...] = ()
     # JavaScript run on the model's tool calls (bot.evals.tool_callbacks), for chat completions and the responses API,
     # and on a run's required actions for the Assistants API (bot.evals.assistant_callbacks); promptfoo's Adaline
@@ -500,11 +499,14 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             return None
     transform = None
     if entry.transform is not None:
-        if code is None:
-            errors.add(located, body_where + ("transform",), "refused: provider key 'transform' of a grader: prompt-review runs "
-                                                             "a provider transform only for the suite's providers")
-        else:
+        if code is not None:
             transform = code(body_where + ("transform",), entry.transform, "provider transform")
+        elif kind == "sagemaker" and grader_code is not None:  # promptfoo: a SageMaker grader's prompt transform (see grading)
+            prompt_transform = grader_code(body_where + ("transform",), sagemaker_transform_source(entry.transform), "transform")
+        elif kind == "sagemaker":
+            errors.add(located, body_where + ("transform",), "refused: provider key 'transform' of this grader: executes code "
+                                                             "(a SageMaker prompt transform), which runs only in a suite's graders")
+        # another grader's: no effect, as in promptfoo 0.121, whose graders are called directly (no output transform)
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),

@@ -275,7 +275,9 @@ class AssertionSpec:
                  (f"{self.type} contextTransform", self.context_transform))
         out = tuple((what, code) for what, code in items if code is not None)
         # a grader written in code (promptfoo's custom provider as the grader): run in the sandbox when it grades
-        return out + tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None)
+        return out + tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None) + tuple(
+            (f"{self.type} grader {g.id} transform", g.prompt_transform)  # a SageMaker grader's prompt transform, run when it grades
+            for g in (self.grader, self.embedder) if g is not None and g.prompt_transform is not None)
 
 
 @dataclass(frozen=True)
