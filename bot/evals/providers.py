@@ -45,7 +45,7 @@ from bot.evals.providers_kb import KB, kb_answer, kb_region, kb_request
 from bot.evals.providers_kb import PATH as KB_PATH
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
 from bot.evals.providers_live import TIMEOUT_KEY, LiveApi
-from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, live_turn, realtime_path, talk
+from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, RealtimeTurn, live_turn, realtime_path, talk
 from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
@@ -820,10 +820,13 @@ class Caller:
             raise ProviderError(str(exc) if str(exc).startswith(spec.id) else f"{spec.id}: {exc}", kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
         timeout_ms = spec.option(TIMEOUT_KEY[api])
-        timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
+        turns = turn.turns if isinstance(turn, RealtimeTurn) else 1  # a kept conversation's earlier turns are asked again
+        per_turn = float(timeout_ms) / 1000 if timeout_ms else self.timeout_s
+        timeout_s = (min(per_turn, self.call_timeout_s) if timeout_ms else per_turn) if turns == 1 else min(per_turn * turns, self.call_timeout_s)
         if self.cancelled():
             raise Cancelled()
-        self.meter.reserve()
+        for _ in range(turns):  # each turn is a model call on the budget
+            self.meter.reserve()
         try:
             async with asyncio.timeout(timeout_s):
                 await talk(turn, endpoint.target, self.max_response_bytes, endpoint.key_var)

@@ -97,6 +97,10 @@ class ProviderSpec:
     # of the provider's identity: it follows from the case's prompt, vars and the transform's code, all in the case's
     # fingerprint, and a prompt change must not read as a provider change
     request_body: Any = field(default=None, compare=False)
+    # a Realtime provider's earlier turns of the conversation this case continues (promptfoo keeps one session across
+    # the tests with a metadata.conversationId): their messages, replayed on the case's connection before its own
+    # (bot.evals.realtime_turns). Part of the case's fingerprint, not of the provider's identity
+    conversation: tuple[Any, ...] = field(default=(), compare=False)
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
