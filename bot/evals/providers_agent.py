@@ -15,6 +15,7 @@ import functools
 import json
 import struct
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -156,7 +157,7 @@ def agent_answer(spec: ProviderSpec, body: bytes, headers: dict[str, str]) -> tu
                 except (binascii.Error, ValueError):
                     raise AgentError("Failed to invoke agent: a chunk's bytes are not base64") from None
         elif event == "trace" and params.get("enableTrace"):
-            traces.append(_modeled(_trace_shape(), _json(payload)))
+            traces.append(_js_dates(_trace_shape(), _modeled(_trace_shape(), _json(payload))))
     metadata: dict[str, Any] = {}
     session = headers.get("x-amz-bedrock-agent-session-id")
     if session:
@@ -193,6 +194,24 @@ def _exception(kind: str, payload: dict[str, Any], params: dict[str, Any], path_
     if name == "ThrottlingException":
         return "Rate limit exceeded. Please retry later."
     return f"Failed to invoke agent: {message}"
+
+
+def _js_dates(shape: Any, value: Any) -> Any:
+    """AWS's SDK makes a timestamp a Date, which promptfoo's metadata shows as JavaScript writes it (UTC, with
+    milliseconds: 2026-01-01T00:00:00.000Z); a text it cannot read stays as it is here."""
+    if shape.type_name == "timestamp" and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        except ValueError:
+            return value
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {k: _js_dates(shape.members[k], v) if k in shape.members else v for k, v in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_js_dates(shape.member, v) for v in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {k: _js_dates(shape.value, v) for k, v in value.items()}
+    return value
 
 
 @functools.cache

@@ -1,7 +1,9 @@
 """promptfoo's Amazon Bedrock Agents provider (`bedrock-agent:AGENT_ID`): the InvokeAgent request promptfoo 0.121's
 AwsBedrockAgentsProvider sends, and the output and metadata it makes of the answer — an AWS event stream of binary
-frames — over real loopback HTTP against the scripted model server (SigV4 checked), the frame checks (CRC32s,
-lengths), promptfoo's error messages, the config keys at load, and a review end to end."""
+frames — pinned against promptfoo 0.121.20 itself (data/agent_promptfoo.json is what `PROMPTFOO_CACHE_ENABLED=false
+node bench/agent_oracle.mjs PROMPTFOO/dist/src/index.js < data/agent_cases.json` printed, keeping its JSON line); over
+real loopback HTTP against the scripted model server (SigV4 checked), the frame checks (CRC32s, lengths), promptfoo's
+error messages, the config keys at load, and a review end to end."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import base64
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +31,9 @@ from bot.serving import start_in_thread
 
 KEY = "scripted-key"
 PATH = "evals/promptfooconfig.yaml"
+DATA = Path(__file__).parent / "data"
+CASES = json.loads((DATA / "agent_cases.json").read_text())
+PROMPTFOO = json.loads((DATA / "agent_promptfoo.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +71,25 @@ def call(environ: dict[str, str], pid: str, config: dict, prompt: str = "Which p
     return asyncio.run(go())
 
 
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_the_request_the_output_and_the_metadata_are_promptfoos(index):
+    case, promptfoo = CASES[index], PROMPTFOO[index]
+    spec = provider(case["provider"], case["config"])
+    path, body, session = agent_request(spec, (("user", case["prompt"]),))
+    sent = promptfoo["request"]
+    assert (body, sent["signed_for"]) == (sent["body"], ["us-east-1", "bedrock"])
+    if case["config"].get("sessionId"):
+        assert path == sent["path"]
+    else:  # a fresh session per call: session-UUID, both
+        assert re.sub(r"session-[0-9a-f-]{36}", "S", path) == re.sub(r"session-[0-9a-f-]{36}", "S", sent["path"])
+    try:
+        got = agent_answer(spec, base64.b64decode(case["body_base64"]), case["headers"])
+    except AgentError as exc:
+        assert "error" in promptfoo and str(exc) == promptfoo["error"]
+    else:
+        assert got == (promptfoo["output"], promptfoo["metadata"])
+
+
 def test_the_request_is_the_one_promptfoo_sends():
     spec = provider("bedrock-agent:basic-agent", {"agentId": "ABCDEFGHIJ", "agentAliasId": "PROD1", "region": "us-east-1"})
     path, body, session = agent_request(spec, (("user", "What can you do?"),))
@@ -100,7 +125,7 @@ def test_the_output_joins_the_chunks_bytes_and_the_trace_is_kept_only_with_enabl
     output, metadata = agent_answer(traced, stream, {})
     assert output == "Price: 5 €"
     # the trace as AWS's SDK hands it over: only the members of AWS's model
-    assert metadata == {"trace": [{"agentId": "A", "eventTime": "2026-01-01T00:00:00Z",
+    assert metadata == {"trace": [{"agentId": "A", "eventTime": "2026-01-01T00:00:00.000Z",
                                    "trace": {"orchestrationTrace": {"rationale": {"text": "why"}}}}],
                         "memoryId": "M1", "guardrails": {"applied": True, "guardrailId": "G1", "guardrailVersion": "2"}}
 
