@@ -17,6 +17,7 @@ from bot.evals.assertions import CodeContext, json_candidates
 from bot.evals.similarity import measure
 from bot.evals.classifier import EMBED_APIS, SIMILARITY_API
 from bot.evals.providers import Caller, Completion, ProviderError
+from bot.evals.grader_transform import grader_prompt
 from bot.evals.providers_code import call_code_provider, code_embedding
 from bot.evals.providers_parts import prompt_json
 from bot.evals.suite import FACTUALITY_CATEGORIES, STEPPED_GRADED, AssertionSpec, ProviderSpec
@@ -94,6 +95,8 @@ class ModelGrader:
         """The grader's answer: a model's, or a grader written in code answering in the sandbox as promptfoo calls one
         (callApi with the grading prompt as text, `{prompt: {raw, label}, vars}`); the gate let its code through."""
         if spec.kind != "code":
+            if spec.prompt_transform is not None:  # a SageMaker grader's transform (the gate let it through)
+                messages = (("user", await grader_prompt(self.caller, spec, prompt_json(messages))),)
             return await self.caller.complete(spec, messages)
         text = prompt_json(messages)
         context = CodeContext({}, text, {}, {"id": spec.id, "label": spec.label}, self.caller.code_limits)
@@ -102,6 +105,8 @@ class ModelGrader:
     async def _embed(self, spec: ProviderSpec, text: str) -> list[float]:
         if spec.kind == "code":  # promptfoo: the provider's callEmbeddingApi
             return await code_embedding(self.caller, spec, text, self.caller.code_limits)
+        if spec.prompt_transform is not None:  # promptfoo's SageMaker callEmbeddingApi transforms the text first
+            text = await grader_prompt(self.caller, spec, text)
         return await self.caller.embed(spec, text)
 
     async def _verdict(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], field: str) -> dict[str, Any]:

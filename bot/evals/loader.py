@@ -27,7 +27,6 @@ from bot.evals.hooked_tests import SuiteHooks
 from bot.evals.hooks import load_extensions
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
 from bot.evals.providers_shapes import INERT_CONFIG
-from bot.evals.providers_live import kept_conversations
 from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode
 from bot.evals.sandbox.js_modules import link
@@ -93,7 +92,6 @@ def load_suite(
     hooks = None if not extensions or errors.errors else SuiteHooks(extensions, suite_view(located, prompts, providers), code.limits)
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code, hooks=hooks)
     _check_test_filters(tests, labels, providers, errors)
-    errors.errors.extend(kept_conversations(providers, tests))
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
     if errors.errors or top is None:
         return None, errors.errors

@@ -41,11 +41,12 @@ from bot.evals.assistant_callbacks import AssistantCallbacks
 from bot.evals.providers_image import IMAGE
 from bot.evals.providers_image_wire import Poll, image_answer, image_request
 from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
+from bot.evals.providers_agent import AGENT, AgentError, agent_answer, agent_request
 from bot.evals.providers_kb import KB, kb_answer, kb_region, kb_request
 from bot.evals.providers_kb import PATH as KB_PATH
 from bot.evals.providers_watsonx import DEFAULT_IAM, IAM_GRANT, Token, token_from, watsonx_request
 from bot.evals.providers_live import TIMEOUT_KEY, LiveApi
-from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, live_turn, realtime_path, talk
+from bot.evals.providers_live_wire import GEMINI_LIVE_PATH, RealtimeTurn, live_turn, realtime_path, talk
 from bot.evals.providers_ws import Connection, exchange, fill_message, parse_answer, stream_step
 from bot.evals.sandbox import CodeLimits, SandboxError
 from bot.evals.sandbox import transform as run_code_transform
@@ -310,7 +311,7 @@ class Caller:
         if vendor.name == "bedrock":
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
             return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
-        if vendor.name == KB:  # promptfoo's region: the config's, else AWS_BEDROCK_REGION, else us-east-1
+        if vendor.name in (KB, AGENT):  # promptfoo's region: the config's, else AWS_BEDROCK_REGION, else us-east-1
             return f"https://bedrock-agent-runtime.{wire.checked_name(kb_region(spec, self.env), 'bedrock region')}.amazonaws.com"
         if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), "us-east-1")
@@ -326,7 +327,7 @@ class Caller:
         """(the env var named in messages, its value) — the first of the vendor's key variables that is set."""
         if vendor.name == "watsonx" and self.env.get("WATSONX_AI_AUTH_TYPE") == "bearertoken" and self.env.get("WATSONX_AI_BEARER_TOKEN"):
             return "WATSONX_AI_BEARER_TOKEN", self.env["WATSONX_AI_BEARER_TOKEN"]  # promptfoo: the auth type chooses first
-        if vendor.name == "sagemaker" or (vendor.name in ("bedrock", KB) and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
+        if vendor.name == "sagemaker" or (vendor.name in ("bedrock", KB, AGENT) and not self.env.get("AWS_BEARER_TOKEN_BEDROCK")):
             return "AWS_ACCESS_KEY_ID", self.env.get("AWS_ACCESS_KEY_ID") if self.env.get("AWS_SECRET_ACCESS_KEY") else None
         for name in vendor.key_env:
             if self.env.get(name):
@@ -334,8 +335,8 @@ class Caller:
         return (vendor.key_env[0] if vendor.key_env else ""), None
 
     def _auth_headers(self, vendor: Vendor, var: str, key: str) -> tuple[dict[str, str], Callable | None]:
-        if vendor.name in ("bedrock", "sagemaker", KB) and var == "AWS_ACCESS_KEY_ID":
-            return {}, functools.partial(self._sigv4, "bedrock" if vendor.name == KB else vendor.name)  # the agent runtime signs as bedrock
+        if vendor.name in ("bedrock", "sagemaker", KB, AGENT) and var == "AWS_ACCESS_KEY_ID":
+            return {}, functools.partial(self._sigv4, "bedrock" if vendor.name in (KB, AGENT) else vendor.name)  # the agent runtime signs as bedrock
         auth = vendor.auth
         if auth == "x-api-key":
             return {"x-api-key": key}, None
@@ -429,9 +430,11 @@ class Caller:
             return f"{spec.id}: {key_var} is not set"
         return f"{spec.id}: no key is sent to this server: {key_var} goes only to {base_var} ({operator})"
 
-    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, charge: bool = True) -> Any:
+    async def _post(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, charge: bool = True,
+                    raw: bool = False) -> Any:
         """The answer to one request, with retries; `charge` False for a look at a pending prediction
-        (not a model call: it is bounded by the call's deadline, not counted against the budget)."""
+        (not a model call: it is bounded by the call's deadline, not counted against the budget); `raw` True for
+        the answer's bytes and headers as they came (an AWS event stream), still bounded by evals.max_response_bytes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         attempts = 0
@@ -448,7 +451,7 @@ class Caller:
             attempts += 1
             try:
                 async with asyncio.timeout(min(self.timeout_s, remaining)):
-                    return await self._send(spec, endpoint, body, expect_json)
+                    return await self._send(spec, endpoint, body, expect_json, raw)
             except TimeoutError:
                 raise self._timeout(spec) from None
 
@@ -477,7 +480,7 @@ class Caller:
             kind=CheckError.TIMEOUT,
         )
 
-    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True) -> Any:
+    async def _send(self, spec: ProviderSpec, endpoint: _Endpoint, body: Any, expect_json: bool = True, raw_answer: bool = False) -> Any:
         """One attempt: status first, then the body in pieces up to the size limit, then JSON."""
         t = endpoint.target
         if isinstance(body, HttpBody):  # an http provider's body, made as promptfoo makes it (bot.evals.http_body)
@@ -497,6 +500,8 @@ class Caller:
                     raw = await _read(resp, ERROR_BODY_BYTES, None)
                     raise self._status_error(spec, endpoint, resp, raw)
                 raw = await _read(resp, self.max_response_bytes, f"{spec.id}: the answer is larger than {self.max_response_bytes} bytes (evals.max_response_bytes)")
+                if raw_answer:
+                    return raw, dict(resp.headers)
         except httpx.TimeoutException:
             raise self._timeout(spec) from None
         except httpx.DecodingError:
@@ -572,6 +577,8 @@ class Caller:
             return await self._assistant(spec, messages, started)
         if spec.kind == KB:
             return await self._knowledge_base(spec, messages, started)
+        if spec.kind == AGENT:
+            return await self._agent(spec, messages, started)
         if spec.option("api") == IMAGE:
             return await self._image(spec, messages, started)
         if spec.kind == "code":  # answered in the sandbox by bot.evals.providers_code, never sent as a request
@@ -653,6 +660,16 @@ class Caller:
         structured = not isinstance(output, str)  # an odd answer's output.text (a number) is the output as promptfoo's
         return Completion(json.dumps(output) if structured else output, latency_ms=(time.monotonic() - started) * 1000,
                           structured=structured, metadata=metadata)
+    async def _agent(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
+        """bedrock-agent (bot.evals.providers_agent): one InvokeAgent request; its answer is an AWS event stream."""
+        path, body, _session = agent_request(spec, messages)
+        raw, headers = await self._post(spec, await self._endpoint(spec, path), body, raw=True)
+        try:
+            output, metadata = agent_answer(spec, raw, headers)
+        except AgentError as exc:
+            raise ProviderError(f"{spec.id}: {exc}", kind=CheckError.BAD_RESPONSE) from None
+        return Completion(output, latency_ms=(time.monotonic() - started) * 1000, metadata=metadata)
+
     async def _image(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """An image provider (bot.evals.providers_image_wire): one request, then the looks at a prediction or a queued
         request it names (by id, on the same vendor's base URL, not charged as calls), all within evals.call_timeout_s.
@@ -825,10 +842,13 @@ class Caller:
             raise ProviderError(str(exc) if str(exc).startswith(spec.id) else f"{spec.id}: {exc}", kind=exc.kind) from None
         endpoint = await self._endpoint(spec, path)
         timeout_ms = spec.option(TIMEOUT_KEY[api])
-        timeout_s = min(float(timeout_ms) / 1000, self.call_timeout_s) if timeout_ms else self.timeout_s
+        turns = turn.turns if isinstance(turn, RealtimeTurn) else 1  # a kept conversation's earlier turns are asked again
+        per_turn = float(timeout_ms) / 1000 if timeout_ms else self.timeout_s
+        timeout_s = (min(per_turn, self.call_timeout_s) if timeout_ms else per_turn) if turns == 1 else min(per_turn * turns, self.call_timeout_s)
         if self.cancelled():
             raise Cancelled()
-        self.meter.reserve()
+        for _ in range(turns):  # each turn is a model call on the budget
+            self.meter.reserve()
         try:
             async with asyncio.timeout(timeout_s):
                 await talk(turn, endpoint.target, self.max_response_bytes, endpoint.key_var)

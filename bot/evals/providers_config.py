@@ -57,6 +57,8 @@ VENDORS: dict[str, Vendor] = {
     "bedrock": Vendor("bedrock", "bedrock", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_BASE_URL", None, "sigv4"),
     # a Bedrock knowledge base (RetrieveAndGenerate, bot.evals.providers_kb): the agent runtime's host, its own base URL
     "bedrock-kb": Vendor("bedrock-kb", "bedrock-kb", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
+    # a Bedrock agent (InvokeAgent, bot.evals.providers_agent): the same runtime, host and base URL
+    "bedrock-agent": Vendor("bedrock-agent", "bedrock-agent", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
     "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -310,7 +312,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "fal"}))  # fal: images only
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
@@ -372,6 +374,14 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if not isinstance(pid, str):
         errors.add(located, where, "provider id must be text")
         return None
+    if "provider" in body:  # promptfoo's schema drops the key and loads the provider `id` names (a name is `label`)
+        known = not isinstance(provider_kind(pid, embedding), str)
+        errors.add(located, body_where + ("provider",), (
+            f"provider key 'provider' is not promptfoo's: its schema drops it and loads the provider that `id` names ({pid!r})"
+            + ("; write the provider id as `id` and a name for it as `label`" if known else
+               f", which promptfoo cannot identify either (promptfoo refuses it too); write the provider id as `id` "
+               "and a name for it as `label`")))
+        return None
     entry = check(ProviderEntry, located, body_where, body, errors)
     if entry is None or (body.get("config") is not None and entry.config is None):
         return None  # a config that is not a mapping: nothing below can be read
@@ -391,11 +401,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "sagemaker" and "transform" in config:  # promptfoo's SageMaker prompt transform: code, run with the case
         at = body_where + ("config", "transform")
         value, config = config["transform"], {k: v for k, v in config.items() if k != "transform"}
-        if code is None:
-            errors.add(located, at, "refused: transform of a grader: executes code (a prompt transform); prompt-review runs "
-                                    "a SageMaker prompt transform only for the suite's providers")
-        else:
+        if code is not None:
             prompt_transform = code(at, sagemaker_transform_source(value), "transform")
+        # a grader's: no effect, as in promptfoo 0.121, whose loadApiProvider sets the provider's transform to the entry's
+        # `transform` after constructing it, so a grader's config.transform is never run (nothing runs here either)
     tool_callbacks: tuple[tuple[str, Code], ...] = ()
     # JavaScript run on the model's tool calls (bot.evals.tool_callbacks), for chat completions and the responses API,
     # and on a run's required actions for the Assistants API (bot.evals.assistant_callbacks); promptfoo's Adaline
@@ -490,11 +499,14 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             return None
     transform = None
     if entry.transform is not None:
-        if code is None:
-            errors.add(located, body_where + ("transform",), "refused: provider key 'transform' of a grader: prompt-review runs "
-                                                             "a provider transform only for the suite's providers")
-        else:
+        if code is not None:
             transform = code(body_where + ("transform",), entry.transform, "provider transform")
+        elif kind == "sagemaker" and grader_code is not None:  # promptfoo: a SageMaker grader's prompt transform (see grading)
+            prompt_transform = grader_code(body_where + ("transform",), sagemaker_transform_source(entry.transform), "transform")
+        elif kind == "sagemaker":
+            errors.add(located, body_where + ("transform",), "refused: provider key 'transform' of this grader: executes code "
+                                                             "(a SageMaker prompt transform), which runs only in a suite's graders")
+        # another grader's: no effect, as in promptfoo 0.121, whose graders are called directly (no output transform)
     label, prompts = entry.label, entry.prompts or ()
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),

@@ -10,8 +10,6 @@ import json
 from enum import Enum
 from typing import Any
 
-from bot.core.errors import SourceError
-from bot.evals.suite import ProviderSpec, TestSpec
 
 
 class LiveApi(str, Enum):
@@ -79,10 +77,8 @@ def live_config(api: LiveApi, key: str, value: Any, params: list[tuple[str, Any]
     if api is LiveApi.REALTIME and key == "maintainContext":
         if not isinstance(value, bool):
             return "", "maintainContext must be true or false"
-        if value:
-            return "", ("unsupported: maintainContext: true: prompt-review checks every case on its own connection; a "
-                        "conversation kept across tests (metadata.conversationId) is not part of it")
-        opts[key] = False  # tests that share a conversationId are then checked apart (see kept_conversations)
+        if not value:  # true is the default: the tests with a conversationId continue one conversation (bot.evals.realtime_turns)
+            opts[key] = False  # … false: each is checked on its own
         return "", None
     if api is LiveApi.LIVE and key == "systemInstruction":
         if isinstance(value, dict):
@@ -167,18 +163,3 @@ def _live_problem(key: str, value: Any) -> str | None:
     if key == "tools":
         return _tools_problem(value)
     return None
-
-
-def kept_conversations(providers: list[ProviderSpec], tests: list[TestSpec]) -> list[SourceError]:
-    """promptfoo's Realtime provider continues one conversation across the tests that share a
-    metadata.conversationId (config.maintainContext, on unless set false): each later answer depends on
-    the earlier ones. prompt-review checks every case on its own, so such a suite is refused — at the
-    first such test — unless maintainContext is false."""
-    keeping = [p for p in providers if p.option("api") == LiveApi.REALTIME.value and p.option("maintainContext") is not False]
-    shared = next((t for t in tests if t.metadata.get("conversationId") not in (None, "")), None)
-    if not keeping or shared is None:
-        return []
-    return [SourceError(shared.file, f"unsupported: metadata.conversationId with {keeping[0].id}: promptfoo continues one Realtime "
-                                     "conversation across the tests that share it (config.maintainContext, on by default); prompt-review "
-                                     "checks each case on its own connection (set config.maintainContext: false to check them apart)",
-                        shared.line)]

@@ -110,9 +110,15 @@ class RealtimeTurn:
     settings, the last user message as a conversation item, response.create once the item exists; text (or
     transcript) deltas until response.done. prompt-review asks for text output only."""
 
-    def __init__(self, spec_id: str, model: str, params: dict[str, Any], messages: Messages, key_var: str):
+    def __init__(self, spec_id: str, model: str, params: dict[str, Any], messages: Messages, key_var: str,
+                 earlier: tuple[Messages, ...] = ()):
         self.spec_id, self.model, self.params, self.key_var = spec_id, model, params, key_var
         self.content = _realtime_content(spec_id, messages)
+        # a conversation kept across tests (bot.evals.realtime_turns): the earlier turns are asked first, in order, on
+        # this connection, as promptfoo's persistent session had them; only the last answer is the case's
+        self._turns = [_realtime_content(spec_id, m) for m in earlier] + [self.content]
+        self._turn = 0
+        self._previous_item: str | None = None
         self.answer = LiveAnswer()
         self._asked = False
 
@@ -131,11 +137,17 @@ class RealtimeTurn:
             out["tool_choice"] = choice
         return out
 
+    @property
+    def turns(self) -> int:
+        return len(self._turns)
+
     def opening(self) -> list[str]:
+        """session.update and the turn's user item; a later turn of a kept conversation names the item it follows
+        (the model's last answer), as promptfoo's persistent session does."""
         session = {"type": "realtime", "model": self.model, **self._settings()}
-        item = {"type": "message", "role": "user", "content": self.content}
+        item = {"type": "message", "role": "user", "content": self._turns[self._turn]}
         return [json.dumps({"type": "session.update", "session": session}),
-                json.dumps({"type": "conversation.item.create", "previous_item_id": None, "item": item})]
+                json.dumps({"type": "conversation.item.create", "previous_item_id": self._previous_item, "item": item})]
 
     async def on_message(self, raw: str) -> Step:
         event = _event(self.spec_id, raw)
@@ -146,6 +158,8 @@ class RealtimeTurn:
             if isinstance(item, dict) and item.get("role") == "user" and not self._asked:
                 self._asked = True
                 return [json.dumps({"type": "response.create", "response": self._settings()})], False
+            if isinstance(item, dict) and item.get("role") == "assistant" and isinstance(item.get("id"), str):
+                self._previous_item = item["id"]
         elif kind in ("response.output_text.delta", "response.text.delta", "response.output_audio_transcript.delta",
                       "response.audio_transcript.delta"):
             if isinstance(event.get("delta"), str):
@@ -163,6 +177,13 @@ class RealtimeTurn:
             error = _obj(event.get("error"))
             raise classify(self.spec_id, self.key_var, None, str(error.get("code") or error.get("type") or ""), str(error.get("message") or ""))
         elif kind == "response.done":
+            if self._turn + 1 < len(self._turns):  # an earlier turn answered: its answer stays in the session; ask the next
+                usage = _obj(_obj(event.get("response")).get("usage"))
+                answer.tokens_in += int(usage.get("input_tokens") or 0)
+                answer.tokens_out += int(usage.get("output_tokens") or 0)
+                answer.text, answer.calls, self._asked = "", [], False
+                self._turn += 1
+                return self.opening(), False
             return [], self._done(_obj(event.get("response")))
         return [], False
 
@@ -324,7 +345,7 @@ def live_turn(spec: ProviderSpec, messages: Messages) -> RealtimeTurn | LiveTurn
     """The conversation one call of `spec` holds (its messages checked here: a case error before connecting)."""
     params = dict(spec.params)
     if spec.option("api") == LiveApi.REALTIME.value:
-        return RealtimeTurn(spec.id, spec.model, params, messages, "")
+        return RealtimeTurn(spec.id, spec.model, params, messages, "", spec.conversation)
     system = spec.option("systemInstruction")
     return LiveTurn(spec.id, spec.model, params, system if isinstance(system, str) else None, messages, "")
 
@@ -346,7 +367,8 @@ async def talk(turn: RealtimeTurn | LiveTurn, target: Target, max_bytes: int, ke
     turn.key_var = key_var
     conn, headers = socket_of(target)
     try:
-        await converse(conn, turn.opening(), headers, [], max_bytes, turn.spec_id, turn.on_message, MAX_EVENTS)
+        turns = turn.turns if isinstance(turn, RealtimeTurn) else 1  # each turn of a kept conversation has the bounds of one call
+        await converse(conn, turn.opening(), headers, [], max_bytes * turns, turn.spec_id, turn.on_message, MAX_EVENTS * turns)
     except HandshakeRefused as exc:
         raise classify(turn.spec_id, key_var, exc.status, "", f"HTTP {exc.status}") from None
     except ClosedEarly as exc:

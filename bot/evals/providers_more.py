@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.evals.classifier import HF_TASKS, hf_task_config, task_kind
 from bot.evals.providers_adaline import adaline_chat_params
+from bot.evals.providers_agent import AGENT, agent_config, agent_kind, agent_missing
 from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
 from bot.evals.providers_image import IMAGE, image_config, image_kind, openai_image_problem
 from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
@@ -45,6 +46,8 @@ class Reading:
             self.base_url += f"/router/{self.opts['router']}" if self.opts.get("router") else "/ai"
         if kind == KB and (missing := kb_missing(dict(self.params), pid)):
             self.problems.append(missing)
+        if kind == AGENT and (missing := agent_missing(dict(self.params), self.model, pid)):
+            self.problems.append(missing)
         if self.opts.get("api") == IMAGE:
             config = dict(self.params)
             if kind == "openai" and isinstance(config.get("model"), str):  # promptfoo: config.model names the model sent
@@ -65,6 +68,8 @@ def more_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | s
         return assistant
     if not embedding and (kb := kb_kind(pid, head, rest)) is not None:  # bedrock:kb
         return kb
+    if not embedding and (agent := agent_kind(pid, head, rest)) is not None:  # bedrock-agent
+        return agent
     if not embedding and (image := image_kind(pid, head, rest)) is not None:  # openai:image, replicate:image, fal:image, …
         return image
     if (task := task_kind(pid, head, rest, embedding)) is not None:  # graders that are not chat models
@@ -129,6 +134,8 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         return trouble or ""
     if kind == KB:  # every key of a knowledge base provider is read there
         return kb_config(key, value, reading.params, reading.opts) or ""
+    if kind == AGENT:  # every key of an agent provider is read there
+        return agent_config(key, value, reading.params, reading.opts) or ""
     if kind == "databricks" and key in DATABRICKS_KEYS:
         if key == "workspaceUrl":  # a suite's workspace: a suite URL like apiBaseUrl
             if not isinstance(value, str) or not value.startswith(_URL):

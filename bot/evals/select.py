@@ -20,6 +20,7 @@ from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
 from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
+from bot.evals.realtime_turns import kept_turns
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, JsCode, Origin, PyCode, SandboxError, may_run, transform_sync
 from bot.evals.sandbox.py import SCRIPT
@@ -80,7 +81,7 @@ class CaseInput:
         return self.key.split("::", 1)[0]
 
     def fingerprint(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "messages": [list(m) for m in self.messages or ()],
             "provider": self.provider.fingerprint(),
             "asserts": [a.fingerprint() for a in self.asserts],
@@ -93,6 +94,8 @@ class CaseInput:
             if self.test.scoring is not None:  # absent otherwise: existing cache keys stay the same
                 code["scoring"] = code_fingerprint(self.test.scoring)
             out["code"] = code
+        if self.provider.conversation:  # absent otherwise: existing cache keys stay the same
+            out["conversation"] = [[list(m) for m in turn] for turn in self.provider.conversation]
         return out
 
 
@@ -283,7 +286,7 @@ def expand(
                             file, line = provider_file, provider.line  # … or the test's provider entry
                     case = replace(case, error=SourceError(file, refused_here, line), error_kind=CheckError.ASSERTION)
                 cases[key] = case
-    return cases, list(errors.values())
+    return kept_turns(cases), list(errors.values())
 
 
 class _CodeStopped(RenderError):

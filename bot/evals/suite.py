@@ -97,6 +97,10 @@ class ProviderSpec:
     # of the provider's identity: it follows from the case's prompt, vars and the transform's code, all in the case's
     # fingerprint, and a prompt change must not read as a provider change
     request_body: Any = field(default=None, compare=False)
+    # a Realtime provider's earlier turns of the conversation this case continues (promptfoo keeps one session across
+    # the tests with a metadata.conversationId): their messages, replayed on the case's connection before its own
+    # (bot.evals.realtime_turns). Part of the case's fingerprint, not of the provider's identity
+    conversation: tuple[Any, ...] = field(default=(), compare=False)
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -299,7 +303,9 @@ class AssertionSpec:
         out = tuple((what, code) for what, code in items if code is not None)
         # a grader written in code (promptfoo's custom provider as the grader): run in the sandbox when it grades
         graders = tuple((f"{self.type} grader {g.id}", g.code) for g in (self.grader, self.embedder) if g is not None and g.code is not None)
-        return out + graders + tuple(i for c in self.children for i in c.code_items())
+        grader_transforms = tuple((f"{self.type} grader {g.id} transform", g.prompt_transform)  # a SageMaker grader's, run when it grades
+                                  for g in (self.grader, self.embedder) if g is not None and g.prompt_transform is not None)
+        return out + graders + grader_transforms + tuple(i for c in self.children for i in c.code_items())
 
     def flat(self) -> tuple[AssertionSpec, ...]:
         """This assertion, or an assert-set's assertions."""

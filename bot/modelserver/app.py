@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from bot.modelserver import assistants, images, knowledge, live, vendors, vendors_more, watsonx, websocket, wire
+from bot.modelserver import agents, assistants, images, knowledge, live, vendors, vendors_more, watsonx, websocket, wire
 from bot.modelserver.control import Drift, FaultSpec, ServerState
 from bot.modelserver.hostile import hostile_response
 from bot.modelserver.rules import answer
@@ -188,6 +188,7 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
     vendors_more.register(app, state, before_answer, api_key)
     assistants.register(app, state, before_answer, api_key)
     knowledge.register(app, state, before_answer, api_key)  # Bedrock knowledge bases (RetrieveAndGenerate)
+    agents.register(app, state, before_answer, api_key)  # Bedrock agents (InvokeAgent, an event stream)
     live.register(app, state, api_key)  # before websocket's /ws/{variant}, which would take Gemini's path
     websocket.register(app, state)
     watsonx.register(app, state, before_answer, api_key)

@@ -5,7 +5,9 @@ BidiGenerateContent`. Both answer with the chat rules (bot.modelserver.rules) an
 
 - Realtime: session.created on connect; session.update → session.updated; conversation.item.create →
   conversation.item.added; response.create → response.created, response.output_text.delta…, .done,
-  response.done {status, usage} (or a function_call item); an unknown client event is an `error` event.
+  response.done {status, usage} (or a function_call item); the answer then stays in the session's items
+  (conversation.item.added), and a question "what did I ask first?" after earlier turns is answered with the session's
+  first user message; an unknown client event is an `error` event.
   A wrong key refuses the handshake (HTTP 401); an injected fault is an `error` event (401 invalid_api_key,
   429 rate_limit_exceeded, 5xx server_error); `delay_ms` stalls the answer. A model named `*endless*` streams
   deltas and never finishes; one named `*garbage*` starts with an event that is not JSON,
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -34,6 +37,7 @@ from bot.modelserver.wire import count_tokens, truncate
 
 _ids = itertools.count(1)
 BAD_KEY = "API key not valid. Please pass a valid API key."
+_FIRST = re.compile(r"what did i ask first", re.IGNORECASE)  # answered from the session's first user message
 EXHAUSTED = "Resource has been exhausted (e.g. check quota)."
 
 
@@ -51,7 +55,7 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") in ("input_text", "text"))
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") in ("input_text", "text", "output_text"))
     return ""
 
 
@@ -116,6 +120,9 @@ def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
                 await done(response, "completed", None, prompt_tokens, 0)
                 return
             text = answer(chat, model, {}, call_index=state.answered(model, key))
+            asked = [m["content"] for m in chat if m["role"] == "user"]
+            if len(asked) > 1 and _FIRST.search(asked[-1]):  # the session's earlier turns are the model's memory
+                text = f"You first asked: {asked[0]}"
             limit = settings.get("max_output_tokens")
             text, truncated = truncate(text, limit if isinstance(limit, int) else None)
             item_id = _id("item")
@@ -136,6 +143,8 @@ def register(app: FastAPI, state: ServerState, api_key: str | None) -> None:
                        "content": [{"type": "output_text", "text": text}]}
             await send({"type": "response.output_item.done", "response_id": response["id"], "output_index": 0, "item": message})
             response["output"].append(message)
+            items.append(message)  # the answer stays in the conversation, as the Realtime API keeps it
+            await send({"type": "conversation.item.added", "previous_item_id": None, "item": message})
             await done(response, "incomplete" if truncated else "completed",
                        {"type": "incomplete", "reason": "max_output_tokens"} if truncated else None, prompt_tokens, count_tokens(text))
 

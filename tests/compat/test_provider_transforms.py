@@ -130,11 +130,15 @@ def test_a_transform_that_cannot_be_read_is_refused_with_its_line(entry, line, w
     assert errors[0].line == line and words in errors[0].message, errors
 
 
-def test_a_graders_transform_is_refused_naming_the_rule():
+def test_a_graders_transform_is_not_run_as_promptfoo_calls_graders_directly():
+    # promptfoo 0.121 applies a provider's `transform` to a suite provider's answers only (its evaluator); its graders'
+    # answers are read as they come (a SageMaker grader's transform is its prompt transform: test_grader_transform.py)
     suite = ("providers: [openai:chat:gpt-4o]\ndefaultTest:\n  options:\n    provider:\n      id: openai:chat:gpt-4o\n"
              "      transform: output.trim()\ntests:\n  - vars: {q: hi}\n    assert:\n      - type: llm-rubric\n        value: ok\n")
-    _suite, errors = load_suite(MemoryTree({"promptfooconfig.yaml": suite}), "promptfooconfig.yaml")
-    assert [e.line for e in errors] == [6] and "refused: provider key 'transform' of a grader" in errors[0].message
+    loaded, errors = load_suite(MemoryTree({"promptfooconfig.yaml": suite}), "promptfooconfig.yaml")
+    assert errors == [] and loaded is not None
+    grader = loaded.tests[0].grader
+    assert grader is not None and grader.code_items() == ()
 
 
 def test_loading_runs_no_provider_code():

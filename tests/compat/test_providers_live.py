@@ -209,7 +209,6 @@ def test_a_live_prompt_with_a_model_turn_is_refused_as_promptfoo_does(server):
     (f"id: {REALTIME}\n    config: {{functionCallHandler: 'file://handler.js'}}", "refused: functionCallHandler: executes code from the PR"),
     (f"id: {REALTIME}\n    config: {{tool_choice: sometimes}}", "tool_choice must be none, auto, required or {type: function, name: NAME}"),
     (f"id: {REALTIME}\n    config: {{top_p: 1}}", "unsupported provider config key 'top_p' for a Realtime provider (supported: apiBaseUrl, apiHost,"),
-    (f"id: {REALTIME}\n    config: {{maintainContext: true}}", "unsupported: maintainContext: true"),
     (f"id: {LIVE}\n    config: {{generationConfig: {{response_modalities: [audio]}}}}",
      "config.generationConfig): unsupported: an audio-only answer (generationConfig.response_modalities ['audio'])"),
     (f"id: {LIVE}\n    config: {{timeoutMs: fast}}", "config.timeoutMs): timeoutMs must be a positive number of milliseconds"),
@@ -237,25 +236,3 @@ def test_the_fingerprint_covers_the_config():
     live, errors = load(f"id: {LIVE}\n    config: {{systemInstruction: Be brief.}}")
     other, _ = load(f"id: {LIVE}\n    config: {{systemInstruction: Be long.}}")
     assert errors == [] and live.providers[0].fingerprint() != other.providers[0].fingerprint()
-
-
-CONVERSATION = """providers:
-  - id: openai:realtime:gpt-realtime
-    config: {{instructions: Be brief.{extra}}}
-tests:
-  - vars: {{question: What are popular places in Japan?}}
-    metadata: {{conversationId: japan}}
-  - vars: {{question: Which is best in autumn?}}
-    metadata: {{conversationId: japan}}
-"""
-
-
-def test_tests_sharing_a_realtime_conversation_are_refused_unless_maintain_context_is_false():
-    _, errors = load_suite(MemoryTree({"promptfooconfig.yaml": CONVERSATION.format(extra="")}), "promptfooconfig.yaml")
-    assert [str(e) for e in errors] == [
-        "promptfooconfig.yaml:5: unsupported: metadata.conversationId with openai:realtime:gpt-realtime: promptfoo continues one "
-        "Realtime conversation across the tests that share it (config.maintainContext, on by default); prompt-review checks each "
-        "case on its own connection (set config.maintainContext: false to check them apart)"]
-    suite, errors = load_suite(MemoryTree({"promptfooconfig.yaml": CONVERSATION.format(extra=", maintainContext: false")}),
-                               "promptfooconfig.yaml")
-    assert errors == [] and len(suite.tests) == 2
