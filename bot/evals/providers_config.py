@@ -21,6 +21,7 @@ from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, ve
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
+from bot.evals import http_config
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
@@ -417,9 +418,25 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "http" and "transformRequest" in config:  # JavaScript run on the prompt (bot.evals.providers_request)
         request_transform = request_code(config["transformRequest"], body_where + ("config", "transformRequest"), code, located, errors)
         config = {k: v for k, v in config.items() if k != "transformRequest"}
+    if kind == "http" and "responseParser" in config:  # promptfoo's older name of transformResponse (`transformResponse || responseParser`)
+        if "transformResponse" in config:
+            errors.add(located, body_where + ("config", "responseParser"), (
+                "responseParser is promptfoo's older name of transformResponse, which is set too (promptfoo uses "
+                "transformResponse and ignores responseParser): remove one"))
+            config = {k: v for k, v in config.items() if k != "responseParser"}
+        else:
+            config = {("transformResponse" if k == "responseParser" else k): v for k, v in config.items()}
+            origin["transformResponse"] = "responseParser"
     for key, value in config.items():
         at = body_where + ("config", origin.get(key, key))
-        if key == CONFIG_KEY and kind in CALLBACK_KINDS:  # left in the config: a provider that runs no callbacks
+        if kind == "http" and key in http_config.SCHEMA_KEYS:  # promptfoo's http provider schema, key by key
+            if key in http_config.INERT:
+                continue
+            problem = http_problem(key, value) if key in HTTP_KEYS else http_config.http_key(key, value)
+            if problem:
+                errors.add(located, at, problem)
+            opts[key] = value
+        elif key == CONFIG_KEY and kind in CALLBACK_KINDS:  # left in the config: a provider that runs no callbacks
             errors.add(located, at, f"refused: {key}: executes code from the PR (tool callbacks), which prompt-review runs on "
                                     f"chat completions, responses API and Assistants API answers only, not for {pid!r} "
                                     "(Realtime and Adaline providers run none)")
@@ -448,11 +465,13 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         elif vendor_passthrough(kind, key, value, reading):
             continue
-        elif kind in ("http", "websocket") and key in (HTTP_KEYS if kind == "http" else WS_KEYS):
-            problem = http_problem(key, value) if kind == "http" else ws_problem(key, value)
+        elif kind == "websocket" and key in WS_KEYS:
+            problem = ws_problem(key, value)
             if problem:
                 errors.add(located, at, problem)
             opts[key] = value
+        elif kind == "http":
+            errors.add(located, at, http_config.unknown(key))
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
     reading.finish(kind, pid)
@@ -490,7 +509,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         else:
             stream_response = code(at, stream_source(opts.pop("streamResponse")), "streamResponse")
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
-        response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
+        response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", origin.get("transformResponse", "transformResponse")), code,
                                             located, errors)
     provider_code = None
     if kind == "code":

@@ -1,0 +1,69 @@
+"""The keys of promptfoo 0.121's `http` provider config (its HttpProviderConfigSchema), key by key: which ones
+prompt-review sends as promptfoo does, which have no effect in an eval (and why), and which are refused or
+unsupported with their own reason. bot.evals.providers_config reads an http provider's entry through `http_key`;
+an unknown key names these keys, never the chat parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# every key of promptfoo 0.121.20's HttpProviderConfigSchema
+SCHEMA_KEYS = (
+    "auth", "body", "headers", "maxRetries", "method", "multipart", "queryParams", "request", "responseParser", "session",
+    "sessionParser", "sessionSource", "signatureAuth", "stateful", "tls", "tokenEstimation", "tool_choice", "tools",
+    "transformRequest", "transformResponse", "transformToolsFormat", "url", "useHttps", "validateStatus",
+)
+# read and sent (or run) as promptfoo does
+SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
+                       "queryParams"})
+# accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
+INERT = {
+    "maxRetries": "retries follow evals settings (prompt-review retries a failed call itself)",
+    "tokenEstimation": "promptfoo's word-count token estimate for cost reports; prompt-review reports the answer's own usage",
+    "sessionSource": "read by promptfoo's red-team setup only; an eval does not use it",
+    "stateful": "read by promptfoo's red-team setup only; an eval does not use it",
+}
+_SESSION = ("multi-turn server sessions carried across cases (promptfoo's red-team conversations); prompt-review runs "
+            "each case on its own")
+REASONS = {
+    "tls": ("unsupported: tls: client certificates, private keys and CA bundles read from files or the suite; "
+            "prompt-review connects with the system's trust store and holds no keys of a repository"),
+    "signatureAuth": ("refused: signatureAuth: signs each request with a private key read from a file or the suite; "
+                      "credentials come from the environment only"),
+    "session": f"unsupported: session: a session endpoint called before each request for a session id ({_SESSION})",
+    "sessionParser": f"unsupported: sessionParser: code reading a session id from each answer ({_SESSION})",
+    "multipart": "unsupported: multipart: multipart/form-data requests with files read from the repository",
+    "request": ("unsupported: request: a raw HTTP request text; write the same request as url, method, headers and "
+                "body (the same URL allowlist applies)"),
+    "useHttps": "unsupported: useHttps: it applies to a raw `request`, which is not part of prompt-review",
+    "auth": "unsupported: auth: write the credential as a header, `Authorization: Bearer {{env.NAME}}` (see limits.md)",
+    "tools": "unsupported: tools: the {{tools}} var of an http body is not part of prompt-review; write the tools in the body",
+    "tool_choice": "unsupported: tool_choice: the {{tool_choice}} var of an http body is not part of prompt-review; write it in the body",
+    "transformToolsFormat": "unsupported: transformToolsFormat: the {{tools}} var of an http body is not part of prompt-review",
+    "validateStatus": "unsupported: validateStatus: an answer with a status of 300 or more is an error",
+}
+
+
+def unknown(key: Any) -> str:
+    return (f"unsupported http provider config key {key!r} (promptfoo's http provider keys: {', '.join(SCHEMA_KEYS)}; "
+            f"supported here: {', '.join(sorted(SUPPORTED | set(INERT)))})")
+
+
+_QUERY_VAR = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
+
+
+def http_key(key: str, value: Any) -> str | None:
+    """The problem with an http-schema key that is not read elsewhere (None: accepted as it is)."""
+    if key in REASONS:
+        return REASONS[key]
+    if key == "queryParams":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            return "queryParams must be a mapping of parameter names to text"
+        for text in value.values():
+            for m in _QUERY_VAR.finditer(text):
+                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
+                    return ("unsupported: queryParams may use {{prompt}} and the test's {{var}}s only (no filters, tags or "
+                            "env: a credential in the URL goes through `auth` with placement: query)")
+    return None

@@ -1,0 +1,174 @@
+"""The keys of promptfoo 0.121's `http` provider config (bot/evals/http_config.py), key by key: an unknown key names
+the http provider's keys (never the chat parameters), each refused key says its own reason, the keys promptfoo's
+eval does not use are accepted, and the ones prompt-review sends are sent as promptfoo sends them — to a loopback
+server that records each request."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.core.config import EvalsConfig
+from bot.core.files import MemoryTree
+from bot.evals.assertions import AssertionBroken, CodeContext
+from bot.evals.loader import load_suite
+from bot.evals.provider_output import provider_output
+from bot.evals.providers import Budget, Caller, Meter, ProviderError
+from bot.evals.render import Renderer
+from bot.evals.sandbox import CodeLimits
+from bot.evals.select import expand
+
+PATH = "evals/promptfooconfig.yaml"
+SECRET = "s3cret-value-123"
+ORACLE = json.loads((Path(__file__).parent / "data" / "http_config.json").read_text()) \
+    if (Path(__file__).parent / "data" / "http_config.json").exists() else []
+
+
+@pytest.fixture
+def service():
+    got: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self):
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            got.append({"method": self.command, "path": self.path, "body": body,
+                        "headers": {k.lower(): v for k, v in self.headers.items()}})
+            if self.path.startswith("/token"):
+                payload = json.dumps({"access_token": f"tok-{len(got)}", "expires_in": 3600}).encode()
+            elif self.path.startswith("/fail"):
+                payload = b'{"error": "down", "answer": "from-500"}'
+            else:
+                payload = b'{"answer": "ok", "result": {"text": "pong"}}'
+            self.send_response(500 if self.path.startswith("/fail") else 200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def suite_text(url: str, config: str, vars_: str = "{x: a b}") -> str:
+    return (f"prompts: ['Hi {{{{x}}}}']\nproviders:\n  - id: {url}\n    config:\n{config}"
+            f"tests:\n  - vars: {vars_}\n")
+
+
+def load(text: str, files: dict[str, str] | None = None):
+    return load_suite(MemoryTree({PATH: text, **(files or {})}), PATH)
+
+
+def one_case(text: str, files: dict[str, str] | None = None):
+    tree = MemoryTree({PATH: text, **(files or {})})
+    loaded, errors = load_suite(tree, PATH)
+    assert errors == [] and loaded is not None, errors
+    cases, _ = expand(loaded, Renderer(tree))
+    (case,) = cases.values()
+    return case
+
+
+def call(case, url: str, env: dict[str, str] | None = None, config: EvalsConfig | None = None, times: int = 1):
+    env = {"PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1", **(env or {})}
+    config = config or EvalsConfig(allowed_base_urls=(url,))
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, env, config, Meter(Budget()))
+            out = [await caller.complete(case.provider, case.messages) for _ in range(times)]
+            return out[-1]
+
+    return asyncio.run(go())
+
+
+def output(case, url: str, env: dict[str, str] | None = None, config: EvalsConfig | None = None):
+    """The case's output after the provider's transforms (JavaScript in the sandbox), or the AssertionBroken."""
+    env = {"PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1", **(env or {})}
+    context = CodeContext({}, "Hi", {"vars": {}}, {"id": case.provider.id}, CodeLimits())
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, env, config or EvalsConfig(allowed_base_urls=(url,)), Meter(Budget()))
+            completion = await caller.complete(case.provider, case.messages)
+            try:
+                return await provider_output(case.provider, completion, context, PATH)
+            except AssertionBroken as exc:
+                return exc
+
+    return asyncio.run(go())
+
+
+# 1. every key of promptfoo's schema is read with its own rule; an unknown key names the http keys
+
+
+def test_an_unknown_key_names_the_http_providers_keys_not_the_chat_parameters():
+    loaded, errors = load(suite_text("https://bot.example.com/chat", "      body: {q: '{{prompt}}'}\n      queryparams: {a: b}\n"))
+    assert loaded is None and len(errors) == 1 and errors[0].line == 6
+    message = errors[0].message
+    assert "unsupported http provider config key 'queryparams'" in message and "queryParams" in message
+    assert "frequency_penalty" not in message and "apiBaseUrl" not in message
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("tls", "{certPath: c.pem, keyPath: k.pem}", "client certificates, private keys"),
+    ("signatureAuth", "{type: pem, privateKeyPath: k.pem}", "refused: signatureAuth: signs each request with a private key"),
+    ("session", "{url: 'https://bot.example.com/s', responseParser: data.id}", "session endpoint"),
+    ("sessionParser", "data.headers['x-session-id']", "multi-turn server sessions"),
+    ("multipart", "{parts: []}", "multipart/form-data"),
+    ("request", "'POST /chat HTTP/1.1'", "raw HTTP request"),
+    ("useHttps", "true", "raw `request`"),
+])
+def test_each_refused_key_says_its_own_reason_at_its_line(key, value, words):
+    loaded, errors = load(suite_text("https://bot.example.com/chat", f"      body: {{q: '{{{{prompt}}}}'}}\n      {key}: {value}\n"))
+    assert loaded is None and errors[0].line == 6, errors
+    assert words in errors[0].message and "unsupported http provider config key" not in errors[0].message
+    assert "executes code from the PR" not in errors[0].message
+
+
+@pytest.mark.parametrize("key, value", [("maxRetries", "2"), ("tokenEstimation", "{enabled: true, multiplier: 1.5}"),
+                                        ("sessionSource", "client"), ("stateful", "true")])
+def test_keys_promptfoos_eval_does_not_use_are_accepted(key, value):
+    loaded, errors = load(suite_text("https://bot.example.com/chat", f"      body: {{q: '{{{{prompt}}}}'}}\n      {key}: {value}\n"))
+    assert errors == [] and loaded is not None
+
+
+# 3. responseParser: promptfoo's older name of transformResponse, the same code path
+
+
+@pytest.mark.parametrize("parser, text", [("json.answer", "ok"), ("'json.result.text.toUpperCase()'", "PONG"),
+                                          ("file://parse.js", "pong!")])
+def test_response_parser_is_transform_response(service, parser, text):
+    url, got = service
+    case = one_case(suite_text(f"{url}/chat", f"      body: {{q: '{{{{prompt}}}}'}}\n      responseParser: {parser}\n"),
+                    {"evals/parse.js": "module.exports = (json) => json.result.text + '!';\n"})
+    out = output(case, url)
+    assert not isinstance(out, AssertionBroken), out
+    assert out.text == text and json.loads(got[-1]["body"]) == {"q": "Hi a b"}
+
+
+def test_response_parser_with_transform_response_is_an_error_naming_both():
+    loaded, errors = load(suite_text("https://bot.example.com/chat",
+                                     "      body: {q: '{{prompt}}'}\n      transformResponse: json.a\n      responseParser: json.b\n"))
+    assert loaded is None and errors[0].line == 7 and "transformResponse" in errors[0].message
+
+
+def test_a_graders_response_parser_in_javascript_is_refused_like_its_transform_response():
+    text = ("prompts: ['Hi']\nproviders: [echo]\ndefaultTest:\n  options:\n    provider:\n      id: https://bot.example.com/g\n"
+            "      config:\n        body: {q: '{{prompt}}'}\n        responseParser: 'json.a.trim()'\ntests:\n  - vars: {}\n")
+    loaded, errors = load(text)
+    assert loaded is None and errors[0].line == 9 and "refused: transformResponse of a grader" in errors[0].message
