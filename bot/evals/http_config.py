@@ -6,8 +6,14 @@ an unknown key names these keys, never the chat parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote_plus
+
+from bot.evals.http_body import render
+from bot.evals.suite import ProviderSpec
 
 # every key of promptfoo 0.121.20's HttpProviderConfigSchema
 SCHEMA_KEYS = (
@@ -18,6 +24,7 @@ SCHEMA_KEYS = (
 # read and sent (or run) as promptfoo does
 SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
                        "queryParams"})
+QUERY = "query"  # the option holding a case's rendered queryParams (name, value) pairs
 # accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
 INERT = {
     "maxRetries": "retries follow evals settings (prompt-review retries a failed call itself)",
@@ -67,3 +74,31 @@ def http_key(key: str, value: Any) -> str | None:
                     return ("unsupported: queryParams may use {{prompt}} and the test's {{var}}s only (no filters, tags or "
                             "env: a credential in the URL goes through `auth` with placement: query)")
     return None
+
+
+def rendered_query(spec: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> list[list[str]]:
+    """`queryParams` with the test's vars and the prompt filled in (promptfoo renders each value with the call's vars,
+    the prompt as rendered — not what a transformRequest made of it)."""
+    params = spec.option("queryParams") or {}
+    return [[str(k), str(render(v, {**vars_, "prompt": prompt}))] for k, v in params.items()]
+
+
+def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> ProviderSpec:
+    """The provider with this case's query (part of its fingerprint: the request differs with the vars)."""
+    if provider.kind != "http" or not provider.option("queryParams"):
+        return provider
+    options = {**dict(provider.options), QUERY: rendered_query(provider, prompt, vars_)}
+    return dataclasses.replace(provider, options=tuple(sorted(options.items())))
+
+
+def _form(text: str) -> str:
+    """application/x-www-form-urlencoded as URLSearchParams writes it (only *-._ and letters and digits stay)."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+def query_suffix(url: str, pairs: list[list[str]]) -> str:
+    """What promptfoo appends to the URL for these pairs (searchParams.append, in order): `?a=b&c=d`, or `&…` when
+    the URL has a query already; empty for none."""
+    if not pairs:
+        return ""
+    return ("&" if "?" in url else "?") + "&".join(f"{_form(k)}={_form(v)}" for k, v in pairs)

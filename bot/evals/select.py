@@ -17,6 +17,7 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
+from bot.evals.http_config import with_query
 from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
 from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
@@ -271,6 +272,8 @@ def expand(
                         errors[str(case_error)] = case_error
                 elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
                     provider = with_body(provider, body_template, prompt_text(prompt, case_messages), vars_)
+                if provider.kind == "http" and case_messages is not None:  # queryParams with this case's vars
+                    provider = with_query(provider, prompt_text(prompt, case_messages), vars_)
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,

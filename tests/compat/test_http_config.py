@@ -172,3 +172,50 @@ def test_a_graders_response_parser_in_javascript_is_refused_like_its_transform_r
             "      config:\n        body: {q: '{{prompt}}'}\n        responseParser: 'json.a.trim()'\ntests:\n  - vars: {}\n")
     loaded, errors = load(text)
     assert loaded is None and errors[0].line == 9 and "refused: transformResponse of a grader" in errors[0].message
+
+
+# 2. queryParams: rendered with the case's vars, appended to the URL as promptfoo appends them
+
+
+def pinned(name: str) -> dict:
+    return next(c for c in ORACLE if c["name"] == name)
+
+
+def yaml_of(value) -> str:
+    return json.dumps(value)  # JSON is YAML
+
+
+@pytest.mark.parametrize("name", ["query", "query-on-query"])
+def test_query_params_reach_the_service_as_promptfoo_sends_them(service, name):
+    url, got = service
+    pin = pinned(name)
+    config = "".join(f"      {k}: {yaml_of(v)}\n" for k, v in pin["config"].items())
+    text = (f"prompts: [{yaml_of(pin['prompt'])}]\nproviders:\n  - id: {url}{pin.get('path', '/generate')}\n    config:\n{config}"
+            f"tests:\n  - vars: {yaml_of(pin['vars'])}\n")
+    case = one_case(text)
+    assert call(case, url).text  # answered
+    assert got[-1]["path"] == pin["sent"]["path"] and got[-1]["method"] == pin["sent"]["method"]
+    assert got[-1]["body"] == pin["sent"]["body"]
+
+
+def test_the_query_of_each_case_is_part_of_its_fingerprint(service):
+    url, got = service
+    text = (f"prompts: ['Hi']\nproviders:\n  - id: {url}/g\n    config:\n      method: GET\n      queryParams: {{who: '{{{{x}}}}'}}\n"
+            "tests:\n  - vars: {x: a}\n  - vars: {x: b}\n")
+    tree = MemoryTree({PATH: text})
+    loaded, errors = load_suite(tree, PATH)
+    assert errors == [] and loaded is not None
+    cases, _ = expand(loaded, Renderer(tree))
+    prints = {json.dumps(c.provider.fingerprint(), sort_keys=True) for c in cases.values()}
+    assert len(prints) == 2
+    for c in cases.values():
+        call(c, url)
+    assert sorted(r["path"] for r in got) == ["/g?who=a", "/g?who=b"]
+
+
+@pytest.mark.parametrize("value, words", [("{a: 1}", "mapping of parameter names to text"),
+                                          ("{a: '{{env.TOKEN}}'}", "placement: query"),
+                                          ("{a: '{{x | upper}}'}", "no filters")])
+def test_query_params_promptfoo_would_render_otherwise_are_located_errors(value, words):
+    loaded, errors = load(suite_text("https://bot.example.com/chat", f"      method: GET\n      queryParams: {value}\n"))
+    assert loaded is None and errors[0].line == 6 and words in errors[0].message, errors
