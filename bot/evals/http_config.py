@@ -23,7 +23,7 @@ SCHEMA_KEYS = (
 )
 # read and sent (or run) as promptfoo does
 SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
-                       "queryParams"})
+                       "queryParams", "auth"})
 QUERY = "query"  # the option holding a case's rendered queryParams (name, value) pairs
 # accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
 INERT = {
@@ -45,7 +45,6 @@ REASONS = {
     "request": ("unsupported: request: a raw HTTP request text; write the same request as url, method, headers and "
                 "body (the same URL allowlist applies)"),
     "useHttps": "unsupported: useHttps: it applies to a raw `request`, which is not part of prompt-review",
-    "auth": "unsupported: auth: write the credential as a header, `Authorization: Bearer {{env.NAME}}` (see limits.md)",
     "tools": "unsupported: tools: the {{tools}} var of an http body is not part of prompt-review; write the tools in the body",
     "tool_choice": "unsupported: tool_choice: the {{tool_choice}} var of an http body is not part of prompt-review; write it in the body",
     "transformToolsFormat": "unsupported: transformToolsFormat: the {{tools}} var of an http body is not part of prompt-review",
@@ -65,6 +64,9 @@ def http_key(key: str, value: Any) -> str | None:
     """The problem with an http-schema key that is not read elsewhere (None: accepted as it is)."""
     if key in REASONS:
         return REASONS[key]
+    if key == "auth":
+        from bot.evals.http_auth import auth_problem  # http_auth imports this module
+        return auth_problem(value)
     if key == "queryParams":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             return "queryParams must be a mapping of parameter names to text"
@@ -91,7 +93,7 @@ def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) ->
     return dataclasses.replace(provider, options=tuple(sorted(options.items())))
 
 
-def _form(text: str) -> str:
+def form_encoded(text: str) -> str:
     """application/x-www-form-urlencoded as URLSearchParams writes it (only *-._ and letters and digits stay)."""
     return quote_plus(text, safe="*").replace("~", "%7E")
 
@@ -101,4 +103,4 @@ def query_suffix(url: str, pairs: list[list[str]]) -> str:
     the URL has a query already; empty for none."""
     if not pairs:
         return ""
-    return ("&" if "?" in url else "?") + "&".join(f"{_form(k)}={_form(v)}" for k, v in pairs)
+    return ("&" if "?" in url else "?") + "&".join(f"{form_encoded(k)}={form_encoded(v)}" for k, v in pairs)

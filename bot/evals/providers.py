@@ -31,7 +31,9 @@ from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.header_secrets import HeaderRefused, fill, grants
+from bot.evals.http_auth import AuthFailed, TokenCache, auth_parts
 from bot.evals.http_body import HttpBody, header_content_type
+from bot.evals.http_config import query_suffix
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
@@ -261,6 +263,7 @@ class Caller:
         self.code_limits = code_limits or CodeLimits()  # a websocket provider's streamResponse runs in the sandbox with these
         self._iam_tokens: dict[str, Token] = {}  # watsonx: IAM bearer tokens by API key, until shortly before expiry
         self._iam_lock = asyncio.Lock()
+        self._oauth_tokens = TokenCache()  # an http provider's OAuth access tokens, for this run
 
     @classmethod
     def for_run(
@@ -277,6 +280,13 @@ class Caller:
     def _suite_headers(self, spec: ProviderSpec, url: str, where: str) -> dict[str, str]:
         """An http/websocket provider's headers as sent to `url`, `{{env.NAME}}` filled where it may go
         (bot.evals.header_secrets): a vendor's key only to that vendor's API, anything else where it is granted."""
+        try:
+            return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, self._own_keys(spec, url))
+        except HeaderRefused as exc:
+            raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
+
+    def _own_keys(self, spec: ProviderSpec, url: str) -> list[str]:
+        """The vendor key variables that may go to `url`: those of the vendors whose API it is."""
         own: list[str] = []
         for vendor in VENDORS.values():
             try:
@@ -285,10 +295,18 @@ class Caller:
                 base = None
             if base and under(url, base):
                 own.extend(vendor.key_env)
+        return own
+
+    async def _http_auth(self, spec: ProviderSpec, url: str) -> tuple[dict[str, str], list[list[str]]]:
+        """An http provider's `auth` for a request to `url` (bot.evals.http_auth): headers and query pairs."""
         try:
-            return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, own)
+            return await auth_parts(f"provider {spec.id}", spec.option("auth"), url, self.env, self.header_grants,
+                                    lambda to: self._own_keys(spec, to), client=self.client, urls=self.urls,
+                                    cache=self._oauth_tokens, timeout_s=self.timeout_s)
         except HeaderRefused as exc:
             raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
+        except AuthFailed as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
 
     def vendor_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """Where this run sends `vendor`'s requests: the operator's base URL, else the public API (None: neither)."""
@@ -416,6 +434,10 @@ class Caller:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         if vendor.wire == "http":
             headers.update(self._suite_headers(spec, base + path, f"provider {spec.id}"))  # the URL as written, not as pinned
+            if spec.option("auth"):  # promptfoo's auth over the suite's headers of the same name; an api key may go in the query
+                added, pairs = await self._http_auth(spec, base + path)
+                headers = {k: v for k, v in headers.items() if k.lower() not in added} | added
+                target = Target(target.url + query_suffix(target.url, pairs), target.headers, target.extensions)
         if vendor.wire == "sagemaker":
             headers.update({"Content-Type": str(spec.option("contentType") or "application/json"),
                             "Accept": str(spec.option("acceptType") or "application/json")})

@@ -219,3 +219,75 @@ def test_the_query_of_each_case_is_part_of_its_fingerprint(service):
 def test_query_params_promptfoo_would_render_otherwise_are_located_errors(value, words):
     loaded, errors = load(suite_text("https://bot.example.com/chat", f"      method: GET\n      queryParams: {value}\n"))
     assert loaded is None and errors[0].line == 6 and words in errors[0].message, errors
+
+
+# 5. auth: secrets only from the environment, sent where granted, as promptfoo sends them
+
+PF_ENV = {"PF_TOKEN": "tok-env", "PF_USER": "ann", "PF_PASS": "pw"}  # the environment the pins were made with
+
+
+def auth_case(url: str, pin: dict):
+    config = "".join(f"      {k}: {yaml_of(v).replace('ORIGIN', url)}\n" for k, v in pin["config"].items())
+    return one_case(f"prompts: [{yaml_of(pin['prompt'])}]\nproviders:\n  - id: {url}{pin.get('path', '/generate')}\n"
+                    f"    config:\n{config}tests:\n  - vars: {{}}\n")
+
+
+@pytest.mark.parametrize("name", ["bearer", "basic", "api-key-header", "api-key-query", "oauth", "oauth-password"])
+def test_auth_is_sent_as_promptfoo_sends_it(service, name):
+    url, got = service
+    pin = pinned(name)
+    grants = {k: f"{url}/" for k in PF_ENV}
+    out = call(auth_case(url, pin), url, PF_ENV, EvalsConfig(allowed_base_urls=(url,), http_credentials=grants),
+               times=pin.get("calls", 1))
+    assert out.text
+    assert len(got) == len(pin["requests"])  # one token request for the run (OAuth), then the calls
+    for mine, theirs in zip(got, pin["requests"]):
+        assert mine["path"] == theirs["path"] and mine["body"] == theirs["body"]
+        assert {k: v for k, v in mine["headers"].items() if k == "authorization" or k.startswith("x-api")} == \
+            {k: v for k, v in theirs["headers"].items() if k != "x-promptfoo-version"}
+        assert mine["headers"].get("content-type") == theirs["contentType"]
+
+
+@pytest.mark.parametrize("auth, words", [
+    ("{type: bearer, token: abc123}", "refused: auth.token: credentials come from the environment only"),
+    ("{type: basic, username: ann, password: hunter2}", "refused: auth.password: credentials come from the environment"),
+    ("{type: api_key, placement: query, keyName: k, value: 'sk-1'}", "refused: auth.value"),
+    ("{type: oauth, grantType: client_credentials, tokenUrl: 'https://id.example.com/t', clientId: c, clientSecret: s}",
+     "refused: auth.clientSecret"),
+    ("{type: bearer, token: '{{token}}'}", "may use {{env.NAME}} and nothing else"),
+    ("{type: file, path: 'file://auth.js'}", "a token made by code from the repository"),
+    ("{type: digest, token: x}", "auth.type must be bearer, basic, api_key or oauth"),
+    ("{type: api_key, placement: body, keyName: k, value: '{{env.K}}'}", "auth.placement must be header or query"),
+])
+def test_a_secret_written_in_the_suite_and_other_bad_auth_are_located_errors(auth, words):
+    loaded, errors = load(suite_text("https://bot.example.com/chat", f"      body: {{q: '{{{{prompt}}}}'}}\n      auth: {auth}\n"))
+    assert loaded is None and errors[0].line == 6 and words in errors[0].message, errors
+    assert "hunter2" not in errors[0].message
+
+
+def test_an_auth_variable_not_granted_for_the_url_is_refused_and_nothing_is_sent(service):
+    url, got = service
+    for name in ("bearer", "oauth"):
+        with pytest.raises(ProviderError) as err:
+            call(auth_case(url, pinned(name)), url, PF_ENV,
+                 EvalsConfig(allowed_base_urls=(url,), http_credentials={"PF_TOKEN": "https://elsewhere.example.com/"}))
+        assert "refused: header 'auth." in str(err.value) and "evals.http_credentials" in str(err.value)
+        assert "tok-env" not in str(err.value) and "pw" not in str(err.value).split("http")[0]
+    assert got == []
+
+
+def test_an_oauth_token_url_outside_the_allowlist_is_refused(service):
+    url, got = service
+    config = pinned("oauth")["config"]
+    pin = dict(pinned("oauth"), config={**config, "auth": {**config["auth"], "tokenUrl": "http://10.1.2.3/token"}})
+    with pytest.raises(ProviderError) as err:
+        call(auth_case(url, pin), url, PF_ENV, EvalsConfig(allowed_base_urls=(url,), http_credentials={
+            "PF_USER": "http://10.1.2.3/", "PF_PASS": "http://10.1.2.3/"}))
+    assert "auth.tokenUrl" in str(err.value) and "not an allowed model URL" in str(err.value) and got == []
+
+
+def test_the_auth_template_not_its_value_is_in_the_fingerprint(service):
+    url, _ = service
+    case = auth_case(url, pinned("basic"))
+    printed = json.dumps(case.provider.fingerprint())
+    assert "{{env.PF_PASS}}" in printed and base64.b64encode(b"ann:pw").decode() not in printed
