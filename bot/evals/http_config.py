@@ -23,7 +23,7 @@ SCHEMA_KEYS = (
 )
 # read and sent (or run) as promptfoo does
 SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
-                       "queryParams", "auth"})
+                       "queryParams", "auth", "validateStatus"})
 QUERY = "query"  # the option holding a case's rendered queryParams (name, value) pairs
 # accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
 INERT = {
@@ -48,7 +48,6 @@ REASONS = {
     "tools": "unsupported: tools: the {{tools}} var of an http body is not part of prompt-review; write the tools in the body",
     "tool_choice": "unsupported: tool_choice: the {{tool_choice}} var of an http body is not part of prompt-review; write it in the body",
     "transformToolsFormat": "unsupported: transformToolsFormat: the {{tools}} var of an http body is not part of prompt-review",
-    "validateStatus": "unsupported: validateStatus: an answer with a status of 300 or more is an error",
 }
 
 
@@ -64,6 +63,9 @@ def http_key(key: str, value: Any) -> str | None:
     """The problem with an http-schema key that is not read elsewhere (None: accepted as it is)."""
     if key in REASONS:
         return REASONS[key]
+    if key == "validateStatus" and (not isinstance(value, str) or not value.strip()):
+        return ("validateStatus must be text: a JavaScript expression over status (status < 500), a function "
+                "((status) => status < 500), or file://x.js[:name]")
     if key == "auth":
         from bot.evals.http_auth import auth_problem  # http_auth imports this module
         return auth_problem(value)
@@ -104,3 +106,14 @@ def query_suffix(url: str, pairs: list[list[str]]) -> str:
     if not pairs:
         return ""
     return ("&" if "?" in url else "?") + "&".join(f"{form_encoded(k)}={form_encoded(v)}" for k, v in pairs)
+
+
+def status_source(value: str) -> str | None:
+    """promptfoo's validateStatus as code over `output` (the status): a function expression (with `=>`, or starting
+    with `function`) is called with the status, anything else is an expression over `status`; None for a file."""
+    text = value.strip()
+    if text.startswith("file://"):
+        return None
+    call = "(status)" if "=>" in text or text.startswith("function") else ""
+    # line 2 of the body is the user's first line (the sandbox reports lines of the body less its header)
+    return f"const status = output; return (\n{text}\n){call}"

@@ -91,6 +91,20 @@ class Completion:
     logprobs: tuple[float, ...] | None = None
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    """An http provider's answer (JSON or text) with its status, whatever the status (bot.evals.provider_output
+    runs the provider's validateStatus on it)."""
+    data: Any
+    status: int
+    reason: str
+
+
+def _failed_kind(status: int) -> CheckError:
+    """What an http provider's failed status means for the case (a 5xx: the service is down)."""
+    return CheckError.PROVIDER_DOWN if status >= 500 else CheckError.BAD_CREDENTIALS if status in (401, 403) else CheckError.BAD_RESPONSE
+
+
 class ProviderError(Exception):
     """A model call that failed; `kind` says why in a way gates and messages can branch on."""
 
@@ -518,7 +532,11 @@ class Caller:
             async with self.client.stream(
                 method, t.url, content=content if body is not None else None, headers=headers, extensions=dict(t.extensions), timeout=self.timeout_s
             ) as resp:
-                if resp.status_code >= 300:
+                status, reason = resp.status_code, resp.reason_phrase
+                # promptfoo's http provider takes an answer of any status (its validateStatus decides, later) but a
+                # rate limit, which it retries; prompt-review follows no redirect
+                answered = spec.kind == "http" and status >= 400 and status != 429
+                if status >= 300 and not answered:
                     raw = await _read(resp, ERROR_BODY_BYTES, None)
                     raise self._status_error(spec, endpoint, resp, raw)
                 raw = await _read(resp, self.max_response_bytes, f"{spec.id}: the answer is larger than {self.max_response_bytes} bytes (evals.max_response_bytes)")
@@ -537,12 +555,13 @@ class Caller:
         except (ValueError, UnicodeDecodeError):
             if not expect_json:  # an http provider may answer plain text
                 try:
-                    return raw.decode("utf-8")
+                    text = raw.decode("utf-8")
+                    return HttpAnswer(text, status, reason) if spec.kind == "http" else text
                 except UnicodeDecodeError:
                     pass
             raise ProviderError(f"{spec.id}: the answer is not JSON", kind=CheckError.BAD_RESPONSE) from None
         if not expect_json:
-            return data
+            return HttpAnswer(data, status, reason) if spec.kind == "http" else data
         if not isinstance(data, dict):
             raise ProviderError(f"{spec.id}: unexpected answer shape (not a JSON object)", kind=CheckError.BAD_RESPONSE)
         return data
@@ -617,6 +636,9 @@ class Caller:
         if spec.kind == "watsonx" and endpoint.key_sent and endpoint.key_var == "WATSONX_AI_APIKEY":
             endpoint = await self._with_iam_token(spec, endpoint)
         data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker", "huggingface"))
+        http, failed = None, 0
+        if isinstance(data, HttpAnswer):  # an http provider's answer and its status (promptfoo's metadata.http)
+            http, failed, data = {"status": data.status, "statusText": data.reason}, data.status if data.status >= 400 else 0, data.data
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         while True:
@@ -624,6 +646,8 @@ class Caller:
                 parsed = wire.parse(spec, data, chat=wire.is_chat(messages))
                 break
             except wire.WireError as exc:
+                if http is not None and failed:  # the service failed: say so, not only that a path is missing
+                    raise ProviderError(f"{exc} (HTTP {failed} {http['statusText']})", kind=_failed_kind(failed)) from None
                 raise ProviderError(str(exc), kind=exc.kind) from None
             except more.Pending as pending:  # a Replicate prediction still running: look again until the deadline
                 if loop.time() + POLL_INTERVAL_S >= deadline:
@@ -636,7 +660,8 @@ class Caller:
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
-                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data), logprobs=parsed.logprobs)
+                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data), logprobs=parsed.logprobs,
+                          metadata={"http": http} if http is not None else None)
 
     async def _assistant(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """openai:assistant and azure:assistant (bot.evals.providers_assistant_wire): a thread, a run looked at until

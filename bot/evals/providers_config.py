@@ -511,6 +511,17 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
         response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", origin.get("transformResponse", "transformResponse")), code,
                                             located, errors)
+    status_check = None
+    if kind == "http" and "validateStatus" in opts:  # JavaScript over each answer's status (bot.evals.provider_output)
+        at = body_where + ("config", "validateStatus")
+        value = str(opts.pop("validateStatus"))
+        source = http_config.status_source(value)
+        if code is None:
+            errors.add(located, at, "refused: validateStatus of a grader: executes code (a JavaScript status check)")
+        elif source is None and value.strip()[len("file://"):].split(":", 1)[0].endswith(".py"):
+            errors.add(located, at, "unsupported: validateStatus in Python; promptfoo runs JavaScript status checks")
+        else:
+            status_check = code(at, source if source is not None else value.strip(), "validateStatus")
     provider_code = None
     if kind == "code":
         provider_code = code_provider(str(opts.pop("ref")), body_where, code or grader_code, located, errors)
@@ -530,7 +541,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
                         response_transform, transform, stream_response, provider_code, prompt_transform, tool_callbacks,
-                        request_transform)
+                        request_transform, status_check=status_check)
 
 
 def sagemaker_transform_source(value: Any) -> Any:

@@ -291,3 +291,70 @@ def test_the_auth_template_not_its_value_is_in_the_fingerprint(service):
     case = auth_case(url, pinned("basic"))
     printed = json.dumps(case.provider.fingerprint())
     assert "{{env.PF_PASS}}" in printed and base64.b64encode(b"ann:pw").decode() not in printed
+
+
+# 4. validateStatus: promptfoo takes an answer of any status unless validateStatus says no
+
+
+def test_without_validate_status_an_error_status_is_the_answer_as_in_promptfoo(service):
+    url, got = service
+    pin = pinned("status-500-default")
+    assert pin["error"] is None and pin["output"] == {"error": "down"}  # promptfoo: the body is the output
+    case = one_case(suite_text(f"{url}/fail", "      body: {q: '{{prompt}}'}\n"))
+    out = call(case, url)
+    assert json.loads(out.text) == {"error": "down", "answer": "from-500"} and len(got) == 1  # not retried, as promptfoo
+    assert out.metadata == {"http": {"status": 500, "statusText": "Internal Server Error"}}
+
+
+def test_an_error_status_with_a_path_transform_that_finds_nothing_says_the_status(service):
+    url, _ = service
+    case = one_case(suite_text(f"{url}/fail", "      body: {q: '{{prompt}}'}\n      transformResponse: json.result.text\n"))
+    with pytest.raises(ProviderError) as err:
+        call(case, url)
+    assert "nothing at json.result.text" in str(err.value) and "HTTP 500" in str(err.value)
+    assert err.value.kind.value == "provider_down"
+
+
+@pytest.mark.parametrize("validate, path, verdict", [
+    ("'status < 300'", "/fail", "refused"),  # promptfoo's pinned message: HTTP call failed with status 500 …
+    ("'(s) => s >= 500'", "/fail", "ok"),
+    ("'function (s) { return s === 201 }'", "/chat", "refused"),
+    ("'status === 200'", "/chat", "ok"),
+    ("file://status.js", "/fail", "refused"),
+    ("file://status.mjs:onlyServerErrors", "/fail", "ok"),
+])
+def test_validate_status_decides_whether_the_answer_counts(service, validate, path, verdict):
+    url, _ = service
+    case = one_case(suite_text(f"{url}{path}", f"      body: {{q: '{{{{prompt}}}}'}}\n      validateStatus: {validate}\n"
+                                               "      transformResponse: 'json.answer'\n"),
+                    {"evals/status.js": "module.exports = (status) => status >= 200 && status < 300;\n",
+                     "evals/status.mjs": "export function onlyServerErrors(status) { return status >= 500; }\n"})
+    assert [w for w, _ in case.provider.code_items()] == ["validateStatus"]
+    out = output(case, url)
+    if verdict == "ok":
+        assert not isinstance(out, AssertionBroken), out
+        assert out.text == ("from-500" if path == "/fail" else "ok")
+    else:
+        assert isinstance(out, AssertionBroken)
+        message = str(out.error.message)
+        status = 500 if path == "/fail" else 200
+        assert message.startswith(f"provider {case.provider.slot}: HTTP call failed with status {status}")
+        assert out.error.line == 3
+        if path == "/fail":
+            assert pinned("status-500-validated")["error"].startswith("Error: HTTP call failed with status 500 Internal Server Error")
+
+
+def test_validate_status_sees_the_status_transform_response_sees_it_too(service):
+    url, _ = service
+    case = one_case(suite_text(f"{url}/fail", "      body: {q: '{{prompt}}'}\n      validateStatus: '(s) => s >= 500'\n"
+                                              "      transformResponse: '(json, text, context) => json.error + context.response.status'\n"))
+    out = output(case, url)
+    assert not isinstance(out, AssertionBroken) and out.text == "down500"
+    assert pinned("status-500-fn")["output"] == "down"
+
+
+def test_a_graders_validate_status_is_refused():
+    text = ("prompts: ['Hi']\nproviders: [echo]\ndefaultTest:\n  options:\n    provider:\n      id: https://bot.example.com/g\n"
+            "      config:\n        body: {q: '{{prompt}}'}\n        validateStatus: 'status < 500'\ntests:\n  - vars: {}\n")
+    loaded, errors = load(text)
+    assert loaded is None and errors[0].line == 9 and "refused: validateStatus of a grader" in errors[0].message
