@@ -23,7 +23,7 @@ SCHEMA_KEYS = (
 )
 # read and sent (or run) as promptfoo does
 SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
-                       "queryParams", "auth", "validateStatus"})
+                       "queryParams", "auth", "validateStatus", "tools", "tool_choice", "transformToolsFormat"})
 QUERY = "query"  # the option holding a case's rendered queryParams (name, value) pairs
 # accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
 INERT = {
@@ -45,9 +45,6 @@ REASONS = {
     "request": ("unsupported: request: a raw HTTP request text; write the same request as url, method, headers and "
                 "body (the same URL allowlist applies)"),
     "useHttps": "unsupported: useHttps: it applies to a raw `request`, which is not part of prompt-review",
-    "tools": "unsupported: tools: the {{tools}} var of an http body is not part of prompt-review; write the tools in the body",
-    "tool_choice": "unsupported: tool_choice: the {{tool_choice}} var of an http body is not part of prompt-review; write it in the body",
-    "transformToolsFormat": "unsupported: transformToolsFormat: the {{tools}} var of an http body is not part of prompt-review",
 }
 
 
@@ -66,6 +63,10 @@ def http_key(key: str, value: Any) -> str | None:
     if key == "validateStatus" and (not isinstance(value, str) or not value.strip()):
         return ("validateStatus must be text: a JavaScript expression over status (status < 500), a function "
                 "((status) => status < 500), or file://x.js[:name]")
+    if key == "tools" and not isinstance(value, list):
+        return "tools must be a list (promptfoo gives it to the body as {{tools}})"
+    if key == "transformToolsFormat" and value not in ("openai", "anthropic", "bedrock", "google"):
+        return "transformToolsFormat must be openai, anthropic, bedrock or google"
     if key == "auth":
         from bot.evals.http_auth import auth_problem  # http_auth imports this module
         return auth_problem(value)

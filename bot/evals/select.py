@@ -18,6 +18,7 @@ from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.http_config import with_query
+from bot.evals.http_tools import tool_vars
 from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
 from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
@@ -235,7 +236,8 @@ def expand(
                     continue
                 provider = provider.for_prompt(prompt)
                 body_template = provider.option("body")  # as written: bot.evals.http_body renders it with the vars
-                provider = provider.with_vars(vars_)
+                provider_vars = tool_vars(provider, vars_)  # an http provider's {{tools}}, {{tool_choice}} (bot.evals.http_tools)
+                provider = provider.with_vars(provider_vars)
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind
@@ -264,16 +266,16 @@ def expand(
                 if request_code is not None and case_error is None and case_messages is not None \
                         and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
                     try:
-                        provider = requested(provider, body_template, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
+                        provider = requested(provider, body_template, prompt_text(prompt, case_messages), provider_vars, prompt, gate.limits)
                     except SandboxError as exc:
                         named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
                         case_messages, case_error = None, SourceError(provider_file, f"{named}: {exc.message}", provider.line)
                         case_kind = CheckError.ASSERTION
                         errors[str(case_error)] = case_error
                 elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
-                    provider = with_body(provider, body_template, prompt_text(prompt, case_messages), vars_)
+                    provider = with_body(provider, body_template, prompt_text(prompt, case_messages), provider_vars)
                 if provider.kind == "http" and case_messages is not None:  # queryParams with this case's vars
-                    provider = with_query(provider, prompt_text(prompt, case_messages), vars_)
+                    provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars)
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,

@@ -358,3 +358,33 @@ def test_a_graders_validate_status_is_refused():
             "      config:\n        body: {q: '{{prompt}}'}\n        validateStatus: 'status < 500'\ntests:\n  - vars: {}\n")
     loaded, errors = load(text)
     assert loaded is None and errors[0].line == 9 and "refused: validateStatus of a grader" in errors[0].message
+
+
+# 6. tools, tool_choice, transformToolsFormat: the body's {{tools}} and {{tool_choice}}, as promptfoo fills them
+
+TOOLS = [c for c in ORACLE if c["name"].startswith("tools")]
+
+
+@pytest.mark.parametrize("pin", TOOLS, ids=[c["name"] for c in TOOLS])
+def test_tools_reach_the_body_as_promptfoo_sends_them(service, pin):
+    url, got = service
+    config = "".join(f"      {k}: {yaml_of(v)}\n" for k, v in pin["config"].items())
+    text = (f"prompts: [{yaml_of(pin['prompt'])}]\nproviders:\n  - id: {url}/generate\n    config:\n{config}"
+            f"tests:\n  - vars: {yaml_of(pin['vars'])}\n")
+    assert call(one_case(text), url).text
+    assert got[-1]["body"] == pin["sent"]["body"]
+
+
+def test_a_prompts_config_tools_come_before_the_providers(service):
+    url, got = service
+    text = (f"prompts:\n  - raw: 'Hi'\n    config: {{tools: [{{name: mine}}]}}\nproviders:\n  - id: {url}/generate\n    config:\n"
+            "      body: {q: '{{prompt}}', t: '{{tools}}'}\n      tools: [{name: provider}]\ntests:\n  - vars: {}\n")
+    call(one_case(text), url)
+    assert json.loads(got[-1]["body"]) == {"q": "Hi", "t": [{"name": "mine"}]}
+
+
+@pytest.mark.parametrize("config, words", [("tools: {a: 1}", "tools must be a list"),
+                                           ("transformToolsFormat: mistral", "openai, anthropic, bedrock or google")])
+def test_bad_tools_settings_are_located_errors(config, words):
+    loaded, errors = load(suite_text("https://bot.example.com/chat", f"      body: {{q: '{{{{prompt}}}}'}}\n      {config}\n"))
+    assert loaded is None and errors[0].line == 6 and words in errors[0].message, errors
