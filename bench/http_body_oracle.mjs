@@ -4,6 +4,7 @@
 // (the results go to OUT.json: promptfoo logs its warnings on standard output)
 // cases.json: [{"name": "...", "config": {...the provider's config, without url}, "prompt": "...", "vars": {...},
 // "path": "/generate" (optional: the URL's path; /fail… answers 500, /token… answers an OAuth token)}, ...]
+// (ORIGIN in a config stands for the server's http://127.0.0.1:PORT, HOSTPORT for its 127.0.0.1:PORT)
 // Each request goes to a loopback HTTP server that records method, path and query, content type, authorization and
 // x-* headers and body (the last request as `sent`, every one in `requests`); nothing leaves the machine. `output` is
 // what promptfoo's provider answered. The pins of tests/compat/data/http_config.json were made with
@@ -39,8 +40,10 @@ for (const c of cases) {
   let error = null;
   let output = null;
   try {
-    const config = JSON.parse(JSON.stringify(c.config).replaceAll("ORIGIN", origin));
-    const provider = await loadApiProvider("http", { options: { config: { url: origin + (c.path ?? "/generate"), ...config } } });
+    const config = JSON.parse(JSON.stringify(c.config).replaceAll("ORIGIN", origin).replaceAll("HOSTPORT", origin.slice("http://".length)));
+    // a raw `request` says where it goes (its Host header): no url then, as promptfoo's examples write it
+    const url = config.request ? {} : { url: origin + (c.path ?? "/generate") };
+    const provider = await loadApiProvider("http", { options: { config: { ...url, ...config } } });
     for (let i = 0; i < (c.calls ?? 1); i++) {
       const out = await provider.callApi(c.prompt, { vars: c.vars ?? {}, prompt: { raw: c.prompt, label: "p" } });
       error = out.error ?? null;

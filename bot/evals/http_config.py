@@ -23,7 +23,8 @@ SCHEMA_KEYS = (
 )
 # read and sent (or run) as promptfoo does
 SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
-                       "queryParams", "auth", "validateStatus", "tools", "tool_choice", "transformToolsFormat"})
+                       "queryParams", "auth", "validateStatus", "tools", "tool_choice", "transformToolsFormat", "request",
+                       "useHttps"})
 QUERY = "query"  # the option holding a case's rendered queryParams (name, value) pairs
 # accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
 INERT = {
@@ -42,9 +43,6 @@ REASONS = {
     "session": f"unsupported: session: a session endpoint called before each request for a session id ({_SESSION})",
     "sessionParser": f"unsupported: sessionParser: code reading a session id from each answer ({_SESSION})",
     "multipart": "unsupported: multipart: multipart/form-data requests with files read from the repository",
-    "request": ("unsupported: request: a raw HTTP request text; write the same request as url, method, headers and "
-                "body (the same URL allowlist applies)"),
-    "useHttps": "unsupported: useHttps: it applies to a raw `request`, which is not part of prompt-review",
 }
 
 
@@ -63,6 +61,8 @@ def http_key(key: str, value: Any) -> str | None:
     if key == "validateStatus" and (not isinstance(value, str) or not value.strip()):
         return ("validateStatus must be text: a JavaScript expression over status (status < 500), a function "
                 "((status) => status < 500), or file://x.js[:name]")
+    if key == "useHttps" and not isinstance(value, bool):
+        return "useHttps must be true or false"
     if key == "tools" and not isinstance(value, list):
         return "tools must be a list (promptfoo gives it to the body as {{tools}})"
     if key == "transformToolsFormat" and value not in ("openai", "anthropic", "bedrock", "google"):

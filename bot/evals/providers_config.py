@@ -22,6 +22,7 @@ from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
 from bot.evals import http_config
+from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, parse_request
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
@@ -479,13 +480,29 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     params, opts, base_url, model = reading.params, reading.opts, reading.base_url, reading.model
     for problem in reading.problems:
         errors.add(located, where, problem)
+    if kind == "http" and ("request" in opts or "useHttps" in opts):  # a raw HTTP request (bot.evals.http_raw)
+        at = body_where + ("config", "request" if "request" in opts else "useHttps")
+        if "request" not in opts:
+            errors.add(located, at, "useHttps applies to a raw `request` only (promptfoo does not read it otherwise): remove it")
+            return None
+        ignored = [k for k in IGNORED_WITH_REQUEST if k in config]
+        if ignored:
+            errors.add(located, body_where + ("config", ignored[0]), f"{ignored[0]} is not read when `request` is set (promptfoo "
+                                                                     "sends the raw request as written): remove it")
+            return None
+        https = str(opts.get("url") or pid).startswith("https") or opts.pop("useHttps", False) is True
+        raw = parse_request(opts.pop("request"), https)
+        if isinstance(raw, str):
+            errors.add(located, at, raw)
+            return None
+        opts.update(raw)
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
-        if (problem := http_body_problem(opts)) is not None:
+        if not opts.get(RAW) and (problem := http_body_problem(opts)) is not None:
             errors.add(located, body_where + ("config", origin.get("body", "body") if "body" in opts else "method"), problem)
     if kind == "websocket":
         if not isinstance(opts.get("messageTemplate"), str):

@@ -23,6 +23,7 @@ from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_nam
                                         vertex_place)
 from bot.evals.http_body import request_body
 from bot.evals.http_config import QUERY, query_suffix, rendered_query
+from bot.evals.http_raw import RAW, raw_body
 from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
 
@@ -247,6 +248,9 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         if spec.request_body is not None:  # made when the case was expanded (bot.evals.select, bot.evals.http_body)
             return query, spec.request_body
         # a grader's call (no case, so no test vars to render)
+        if spec.option(RAW):
+            template = spec.option("body")
+            return query, None if template is None else raw_body(template, spec.option("headers"), content_parts.prompt_json(messages), {})
         return query, request_body(spec.option("body"), spec.option("headers"), content_parts.prompt_json(messages), {})
     raise WireError(f"{spec.id}: no wire format for {spec.kind}")
 

@@ -152,7 +152,7 @@ class ProviderSpec:
             filled = fill_message(template, vars_, only=_names(template) - {"prompt"})
             return dataclasses.replace(self, options=tuple(sorted({**dict(self.options), "messageTemplate": filled}.items())))
         body = self.option("body")
-        if self.kind != "http" or body is None or "{{" not in json.dumps(body):
+        if self.kind != "http" or body is None or "{{" not in json.dumps(body) or self.option("raw"):  # raw: filled escaped, later
             return self
 
         def fill(value: Any) -> Any:

@@ -130,7 +130,6 @@ def test_an_unknown_key_names_the_http_providers_keys_not_the_chat_parameters():
     ("session", "{url: 'https://bot.example.com/s', responseParser: data.id}", "session endpoint"),
     ("sessionParser", "data.headers['x-session-id']", "multi-turn server sessions"),
     ("multipart", "{parts: []}", "multipart/form-data"),
-    ("request", "'POST /chat HTTP/1.1'", "raw HTTP request"),
     ("useHttps", "true", "raw `request`"),
 ])
 def test_each_refused_key_says_its_own_reason_at_its_line(key, value, words):
@@ -388,3 +387,58 @@ def test_a_prompts_config_tools_come_before_the_providers(service):
 def test_bad_tools_settings_are_located_errors(config, words):
     loaded, errors = load(suite_text("https://bot.example.com/chat", f"      body: {{q: '{{{{prompt}}}}'}}\n      {config}\n"))
     assert loaded is None and errors[0].line == 6 and words in errors[0].message, errors
+
+
+# 7. request: a raw HTTP request, parsed when the suite loads, sent as promptfoo sends it
+
+RAW = [c for c in ORACLE if c["name"].startswith("raw")]
+
+
+def raw_suite(url: str, pin: dict) -> str:
+    host = url[len("http://"):]
+    config = "".join(f"      {k}: {yaml_of(v).replace('HOSTPORT', host)}\n" for k, v in pin["config"].items())
+    return (f"prompts: [{yaml_of(pin['prompt'])}]\nproviders:\n  - id: http\n    config:\n{config}"
+            f"tests:\n  - vars: {yaml_of(pin['vars'])}\n")
+
+
+@pytest.mark.parametrize("pin", RAW, ids=[c["name"] for c in RAW])
+def test_a_raw_request_is_sent_as_promptfoo_sends_it(service, pin):
+    url, got = service
+    grants = {k: f"{url}/" for k in PF_ENV}
+    case = one_case(raw_suite(url, pin))
+    assert call(case, url, PF_ENV, EvalsConfig(allowed_base_urls=(url,), http_credentials=grants)).text
+    mine, theirs = got[-1], pin["sent"]
+    assert (mine["method"], mine["path"], mine["body"]) == (theirs["method"], theirs["path"], theirs["body"])
+    assert mine["headers"].get("content-type") == theirs["contentType"]
+    assert {k: v for k, v in mine["headers"].items() if k == "authorization" or k.startswith("x-t")} == \
+        {k: v for k, v in theirs["headers"].items() if k != "x-promptfoo-version"}
+
+
+def test_a_raw_requests_host_goes_through_the_url_allowlist(service):
+    url, got = service
+    case = one_case(raw_suite(url, pinned("raw-get")))
+    with pytest.raises(ProviderError) as err:
+        call(case, url, config=EvalsConfig(allowed_base_urls=("https://bot.example.com/",)))
+    assert "not an allowed model URL" in str(err.value) and got == []
+
+
+def test_use_https_makes_the_raw_requests_url_https():
+    text = ("prompts: ['Hi']\nproviders:\n  - id: http\n    config:\n      useHttps: true\n"
+            "      request: \"GET /x HTTP/1.1\\nHost: bot.example.com\\n\\n\"\ntests:\n  - vars: {}\n")
+    loaded, errors = load(text)
+    assert errors == [] and loaded is not None and loaded.providers[0].base_url == "https://bot.example.com/x"
+
+
+@pytest.mark.parametrize("config, line, words", [
+    ("      request: \"GET /{{x}} HTTP/1.1\\nHost: a.example.com\\n\\n\"\n", 5, "templated path"),
+    ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\n\\n{{x | upper}}\"\n", 5, "no filters"),
+    ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\nX-User: '{{user}}'\\n\\nhi\"\n", 5, "{{env.NAME}}"),
+    ("      request: \"POST /x\\n\\nhi\"\n", 5, "METHOD PATH HTTP/1.1"),
+    ("      request: \"POST /x HTTP/1.1\\n\\nhi\"\n", 5, "a Host header is needed"),
+    ("      url: 'https://a.example.com/'\n      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\n\\nhi\"\n", 5,
+     "url is not read when `request` is set"),
+    ("      useHttps: true\n", 5, "useHttps applies to a raw `request` only"),
+])
+def test_raw_requests_prompt_review_cannot_send_as_written_are_located_errors(config, line, words):
+    loaded, errors = load(f"prompts: ['Hi']\nproviders:\n  - id: http\n    config:\n{config}tests:\n  - vars: {{}}\n")
+    assert loaded is None and errors[0].line == line and words in errors[0].message, errors
