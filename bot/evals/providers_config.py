@@ -419,7 +419,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "http" and "transformRequest" in config:  # JavaScript run on the prompt (bot.evals.providers_request)
         request_transform = request_code(config["transformRequest"], body_where + ("config", "transformRequest"), code, located, errors)
         config = {k: v for k, v in config.items() if k != "transformRequest"}
-    if kind == "http" and "responseParser" in config:  # promptfoo's older name of transformResponse (`transformResponse || responseParser`)
+    if kind in ("http", "websocket") and "responseParser" in config:  # promptfoo's older name of transformResponse (both providers
+        # read `transformResponse || responseParser`)
         if "transformResponse" in config:
             errors.add(located, body_where + ("config", "responseParser"), (
                 "responseParser is promptfoo's older name of transformResponse, which is set too (promptfoo uses "
@@ -511,7 +512,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         base_url = str(opts.get("url"))
     response_transform = None
     if kind == "websocket" and isinstance(opts.get("transformResponse"), str) and data_path(opts["transformResponse"]) is None:
-        at = body_where + ("config", "transformResponse")
+        at = body_where + ("config", origin.get("transformResponse", "transformResponse"))
         if code is None:
             errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform)")
         else:

@@ -442,3 +442,20 @@ def test_use_https_makes_the_raw_requests_url_https():
 def test_raw_requests_prompt_review_cannot_send_as_written_are_located_errors(config, line, words):
     loaded, errors = load(f"prompts: ['Hi']\nproviders:\n  - id: http\n    config:\n{config}tests:\n  - vars: {{}}\n")
     assert loaded is None and errors[0].line == line and words in errors[0].message, errors
+
+
+@pytest.mark.parametrize("parser, text", [("data.output", "pong"), ("'data.output.toUpperCase()'", "PONG")])
+def test_a_websocket_providers_response_parser_is_its_transform_response(parser, text):
+    from bot.modelserver.app import create_app
+    from bot.serving import start_in_thread
+
+    running = start_in_thread(create_app())
+    try:
+        url = running.url.replace("http://", "ws://")
+        suite = (f"prompts: ['Please reply with \"pong\"']\nproviders:\n  - id: {url}/ws\n    config:\n"
+                 f"      messageTemplate: '{{{{prompt}}}}'\n      responseParser: {parser}\ntests:\n  - vars: {{}}\n")
+        case = one_case(suite)
+        out = output(case, running.url, {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": running.url})
+        assert not isinstance(out, AssertionBroken) and out.text == text
+    finally:
+        running.stop()
