@@ -542,6 +542,8 @@ class Caller:
                 raw = await _read(resp, self.max_response_bytes, f"{spec.id}: the answer is larger than {self.max_response_bytes} bytes (evals.max_response_bytes)")
                 if raw_answer:
                     return raw, dict(resp.headers)
+                if answered and not raw:  # promptfoo's text for an error answer with no body
+                    raw = f"Empty Response: {status}: {reason}".encode()
         except httpx.TimeoutException:
             raise self._timeout(spec) from None
         except httpx.DecodingError:

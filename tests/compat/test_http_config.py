@@ -459,3 +459,48 @@ def test_a_websocket_providers_response_parser_is_its_transform_response(parser,
         assert not isinstance(out, AssertionBroken) and out.text == text
     finally:
         running.stop()
+
+
+def test_an_error_status_answer_is_not_cached_as_promptfoo_caches_none(service):
+    from bot.evals import EvalRequest, MemoryCache, run_evals
+
+    url, got = service
+
+    def tree(path: str, greeting: str) -> MemoryTree:
+        return MemoryTree({PATH: f"prompts: ['{greeting} {{{{x}}}}']\nproviders:\n  - id: {url}{path}\n    config:\n"
+                                 "      body: {q: '{{prompt}}'}\ntests:\n  - vars: {x: a}\n    assert: [{type: contains, value: ok}]\n"})
+
+    def requests(path: str) -> list[int]:
+        cache, counts = MemoryCache(), []
+        for _ in range(2):
+            before = len(got)
+            request = EvalRequest(base=tree(path, "Hi"), head=tree(path, "Hello"), config=EvalsConfig(allowed_base_urls=(url,)),
+                                  suites=None, env={"PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"})
+            asyncio.run(run_evals(request, cache))
+            counts.append(len(got) - before)
+        return counts
+
+    assert requests("/chat") == [2, 0]  # a 200 answer: the second run is served from the cache
+    assert requests("/fail") == [2, 2]  # a 500 answer: asked again
+
+
+def test_an_error_status_with_no_body_reads_as_promptfoos_empty_response():
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(503)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        out = call(one_case(suite_text(f"{url}/x", "      body: {q: '{{prompt}}'}\n")), url)
+        assert out.text == "Empty Response: 503: Service Unavailable"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
