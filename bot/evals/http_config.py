@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from bot.evals.http_body import render
+from bot.evals.providers_shapes import ENV_TOKEN
 from bot.evals.suite import ProviderSpec
 
 # every key of promptfoo 0.121.20's HttpProviderConfigSchema
@@ -118,3 +119,34 @@ def status_source(value: str) -> str | None:
     call = "(status)" if "=>" in text or text.startswith("function") else ""
     # line 2 of the body is the user's first line (the sandbox reports lines of the body less its header)
     return f"const status = output; return (\n{text}\n){call}"
+
+
+HEADER_VARS = "header_vars"  # the option holding a case's values of the vars its headers use
+_HEADER_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
+
+
+def headers_problem(value: Any) -> str | None:
+    """An http provider's `headers`: text values whose templates are `{{env.NAME}}` (bot.evals.header_secrets) or the
+    case's `{{var}}`s and `{{prompt}}` (promptfoo renders headers with the call's vars)."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return "headers must be a mapping of name → text"
+    for text in value.values():
+        rest = _HEADER_VAR.sub("", ENV_TOKEN.sub("", text))
+        if "{{" in rest or "{%" in rest:
+            return ("unsupported: a header may use {{env.NAME}} (the service's environment, sent where the base branch's "
+                    "evals.http_credentials allows) and the test's {{var}}s, nothing else templated (no filters or tags)")
+    return None
+
+
+def with_header_vars(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> ProviderSpec:
+    """The provider with the values of the vars its headers use, for this case (filled when the request is sent, in
+    one pass with `{{env.NAME}}`: a var's value is never read as a template)."""
+    headers = provider.option("headers")
+    if provider.kind != "http" or not isinstance(headers, dict):
+        return provider
+    names = sorted({m.group(1) for v in headers.values() for m in _HEADER_VAR.finditer(str(v))})
+    if not names:
+        return provider
+    values = {**vars_, "prompt": prompt}
+    used = {n: str(render("{{" + n + "}}", values)) for n in names}
+    return dataclasses.replace(provider, options=tuple(sorted({**dict(provider.options), HEADER_VARS: used}.items())))

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.evals.http_body import HttpBody, header_content_type
-from bot.evals.providers_shapes import headers_problem, js_string
+from bot.evals.http_config import headers_problem
+from bot.evals.providers_shapes import js_string
 
 RAW = "raw"  # the option marking a body written in a raw request (sent as rendered, not read as JSON)
 TEXT_TYPE = "text/plain;charset=UTF-8"

@@ -17,7 +17,7 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.http_config import with_query
+from bot.evals.http_config import with_header_vars, with_query
 from bot.evals.http_tools import tool_vars
 from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
@@ -276,6 +276,7 @@ def expand(
                     provider = with_body(provider, body_template, prompt_text(prompt, case_messages), provider_vars)
                 if provider.kind == "http" and case_messages is not None:  # queryParams with this case's vars
                     provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars)
+                    provider = with_header_vars(provider, prompt_text(prompt, case_messages), provider_vars)
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,

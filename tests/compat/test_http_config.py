@@ -432,7 +432,7 @@ def test_use_https_makes_the_raw_requests_url_https():
 @pytest.mark.parametrize("config, line, words", [
     ("      request: \"GET /{{x}} HTTP/1.1\\nHost: a.example.com\\n\\n\"\n", 5, "templated path"),
     ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\n\\n{{x | upper}}\"\n", 5, "no filters"),
-    ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\nX-User: '{{user}}'\\n\\nhi\"\n", 5, "{{env.NAME}}"),
+    ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\nX-User: '{{user | upper}}'\\n\\nhi\"\n", 5, "no filters or tags"),
     ("      request: \"POST /x\\n\\nhi\"\n", 5, "METHOD PATH HTTP/1.1"),
     ("      request: \"POST /x HTTP/1.1\\n\\nhi\"\n", 5, "a Host header is needed"),
     ("      url: 'https://a.example.com/'\n      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\n\\nhi\"\n", 5,
@@ -504,3 +504,20 @@ def test_an_error_status_with_no_body_reads_as_promptfoos_empty_response():
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# headers: promptfoo renders them with the call's vars, so a header may use the test's {{var}}s and {{prompt}}
+
+
+def test_a_header_may_use_the_tests_vars_filled_in_one_pass_with_env(service):
+    url, got = service
+    text = suite_text(f"{url}/chat", "      body: {q: '{{prompt}}'}\n      headers: {X-User: '{{who}}', X-Ask: 'p={{prompt}}', "
+                                     "X-Token: 'T {{env.PF_TOKEN}} {{who}}', X-None: '[{{missing}}]'}\n",
+                      vars_="{x: a, who: '{{env.PF_TOKEN}}'}")
+    case = one_case(text)
+    call(case, url, PF_ENV, EvalsConfig(allowed_base_urls=(url,), http_credentials={"PF_TOKEN": f"{url}/"}))
+    headers = got[-1]["headers"]
+    # a var holding {{env.X}} is sent as written, never read as a template (promptfoo's nunjucks does not render twice)
+    assert headers["x-user"] == "{{env.PF_TOKEN}}" and headers["x-token"] == "T tok-env {{env.PF_TOKEN}}"
+    assert headers["x-ask"] == "p=Hi a" and headers["x-none"] == "[]"
+    assert "tok-env" not in json.dumps(case.provider.fingerprint())
