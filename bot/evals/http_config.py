@@ -26,7 +26,7 @@ SCHEMA_KEYS = (
 SUPPORTED = frozenset({"url", "method", "headers", "body", "transformResponse", "transformRequest", "responseParser",
                        "queryParams", "auth", "validateStatus", "tools", "tool_choice", "transformToolsFormat", "request",
                        "useHttps"})
-QUERY = "query"  # the option holding a case's rendered queryParams (name, value) pairs
+QUERY = "query"  # ProviderSpec.call_values: a case's rendered queryParams (name, value) pairs
 # accepted, no effect in an eval: promptfoo's own pacing, or settings only its red-team setup reads
 INERT = {
     "maxRetries": "retries follow evals settings (prompt-review retries a failed call itself)",
@@ -90,11 +90,10 @@ def rendered_query(spec: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) ->
 
 
 def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> ProviderSpec:
-    """The provider with this case's query (part of its fingerprint: the request differs with the vars)."""
+    """The provider with this case's query (not part of its identity: the case's prompt and vars are)."""
     if provider.kind != "http" or not provider.option("queryParams"):
         return provider
-    options = {**dict(provider.options), QUERY: rendered_query(provider, prompt, vars_)}
-    return dataclasses.replace(provider, options=tuple(sorted(options.items())))
+    return dataclasses.replace(provider, call_values={**(provider.call_values or {}), QUERY: rendered_query(provider, prompt, vars_)})
 
 
 def form_encoded(text: str) -> str:
@@ -121,7 +120,7 @@ def status_source(value: str) -> str | None:
     return f"const status = output; return (\n{text}\n){call}"
 
 
-HEADER_VARS = "header_vars"  # the option holding a case's values of the vars its headers use
+HEADER_VARS = "header_vars"  # ProviderSpec.call_values: a case's values of the vars its headers use
 _HEADER_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
 
 
@@ -149,4 +148,4 @@ def with_header_vars(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, An
         return provider
     values = {**vars_, "prompt": prompt}
     used = {n: str(render("{{" + n + "}}", values)) for n in names}
-    return dataclasses.replace(provider, options=tuple(sorted({**dict(provider.options), HEADER_VARS: used}.items())))
+    return dataclasses.replace(provider, call_values={**(provider.call_values or {}), HEADER_VARS: used})

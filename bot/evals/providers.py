@@ -295,7 +295,7 @@ class Caller:
         """An http/websocket provider's headers as sent to `url`, `{{env.NAME}}` filled where it may go
         (bot.evals.header_secrets): a vendor's key only to that vendor's API, anything else where it is granted."""
         try:
-            header_vars = (spec.option("header_vars") or {}) if spec.kind == "http" else None  # the case's, for {{var}}s
+            header_vars = (spec.call_values or {}).get("header_vars", {}) if spec.kind == "http" else None  # the case's {{var}}s
             return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, self._own_keys(spec, url), header_vars)
         except HeaderRefused as exc:
             raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None

@@ -239,7 +239,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             body["options"] = options
         return "/api/chat", body
     if wire == "http":
-        pairs = spec.option(QUERY)  # made when the case was expanded; a grader's with its prompt only (no test vars)
+        pairs = (spec.call_values or {}).get(QUERY)  # made when the case was expanded; a grader's with its prompt only
         if pairs is None and spec.option("queryParams"):
             pairs = rendered_query(spec, content_parts.prompt_json(messages), {})
         query = query_suffix(str(spec.base_url or ""), pairs or [])

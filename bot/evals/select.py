@@ -96,6 +96,8 @@ class CaseInput:
             if self.test.scoring is not None:  # absent otherwise: existing cache keys stay the same
                 code["scoring"] = code_fingerprint(self.test.scoring)
             out["code"] = code
+        if self.provider.call_values:  # an http provider's query and header vars for this case (absent otherwise)
+            out["call"] = self.provider.call_values
         if self.provider.conversation:  # absent otherwise: existing cache keys stay the same
             out["conversation"] = [[list(m) for m in turn] for turn in self.provider.conversation]
         return out
@@ -663,6 +665,8 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         if config:
             reasons.append(f"provider {b.provider.slot} config changed ({config})")
         reasons += [f"provider {what} changed" for what in b.provider.code_changes(h.provider)]
+    if b.provider.call_values != h.provider.call_values and not reasons:  # a var only an http query or header uses
+        reasons.append("test data changed")
     if [_own(a) for a in b.asserts] != [_own(a) for a in h.asserts] or b.test.threshold != h.test.threshold:
         reasons.append("assertions changed")  # a changed helper the code requires is named on its own below
     b_grader = b.test.grader.fingerprint() if b.test.grader else None

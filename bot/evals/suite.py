@@ -104,6 +104,9 @@ class ProviderSpec:
     # an http provider's `validateStatus`: status → whether the answer counts (promptfoo: every status does when it is
     # not set), run on each answer (bot.evals.provider_output) under the code gate
     status_check: Code | None = None
+    # an http provider's queryParams and the vars its headers use, rendered for one case (bot.evals.http_config). Not part
+    # of the provider's identity, like request_body: they follow from the case's prompt and vars and the templates
+    call_values: dict[str, Any] | None = field(default=None, compare=False)
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)

@@ -197,7 +197,7 @@ def test_query_params_reach_the_service_as_promptfoo_sends_them(service, name):
     assert got[-1]["body"] == pin["sent"]["body"]
 
 
-def test_the_query_of_each_case_is_part_of_its_fingerprint(service):
+def test_each_case_sends_its_own_query_which_is_not_the_providers_identity(service):
     url, got = service
     text = (f"prompts: ['Hi']\nproviders:\n  - id: {url}/g\n    config:\n      method: GET\n      queryParams: {{who: '{{{{x}}}}'}}\n"
             "tests:\n  - vars: {x: a}\n  - vars: {x: b}\n")
@@ -206,7 +206,8 @@ def test_the_query_of_each_case_is_part_of_its_fingerprint(service):
     assert errors == [] and loaded is not None
     cases, _ = expand(loaded, Renderer(tree))
     prints = {json.dumps(c.provider.fingerprint(), sort_keys=True) for c in cases.values()}
-    assert len(prints) == 2
+    assert len(prints) == 1  # a prompt or var change is the case's change, not "provider config changed"
+    assert len({json.dumps(c.fingerprint(), sort_keys=True) for c in cases.values()}) == 2  # two results, two cache keys
     for c in cases.values():
         call(c, url)
     assert sorted(r["path"] for r in got) == ["/g?who=a", "/g?who=b"]
@@ -521,3 +522,22 @@ def test_a_header_may_use_the_tests_vars_filled_in_one_pass_with_env(service):
     assert headers["x-user"] == "{{env.PF_TOKEN}}" and headers["x-token"] == "T tok-env {{env.PF_TOKEN}}"
     assert headers["x-ask"] == "p=Hi a" and headers["x-none"] == "[]"
     assert "tok-env" not in json.dumps(case.provider.fingerprint())
+
+
+def test_a_var_only_the_query_uses_re_runs_the_case_as_test_data_changed(service):
+    url, _ = service
+
+    def tree(who: str) -> MemoryTree:
+        return MemoryTree({PATH: f"prompts: ['Hi']\nproviders:\n  - id: {url}/g\n    config:\n      method: GET\n"
+                                 f"      queryParams: {{who: '{{{{x}}}}'}}\ntests:\n  - vars: {{x: {who}}}\n"})
+
+    base, head = tree("a"), tree("b")
+    cases = []
+    for t in (base, head):
+        loaded, errors = load_suite(t, PATH)
+        assert errors == [] and loaded is not None
+        cases.append(expand(loaded, Renderer(t))[0])
+    (b,), (h,) = cases[0].values(), cases[1].values()
+    assert b.fingerprint() != h.fingerprint()
+    from bot.evals.select import _reasons
+    assert _reasons(b, h, base, head) == ("test data changed",)
