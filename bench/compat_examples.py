@@ -11,11 +11,11 @@ case errors counted. Each error is put in a class by the rule its message names,
 counted once, under the first class of its errors in this order:
 
 - code: runs code prompt-review does not run (providers in TSX or other languages, Python
-  providers that import packages, extension hooks that need the network, files or processes, session parsers) — a
-  rule, not a gap to close here;
+  providers that import packages, extension hooks that need the network, files or processes) — a rule, not a gap
+  to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
-- by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite,
-  vendor moderation);
+- by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite, client
+  certificates, multi-turn server sessions, vendor moderation);
 - multimodal: content parts or binary var files prompt-review does not send (PDF var files, parts in
   another vendor's form than the API's, Adaline image URLs, parts to a text-only provider, audio-only answers);
 - invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks);
@@ -50,7 +50,8 @@ _RULES = (
     ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"
-                  r"|providerOutput|signatureAuth|provider config key 'tls'"),
+                  r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
+                  r"|multi-turn server sessions"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
     ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"

@@ -42,14 +42,22 @@ def grants(config: Mapping[str, str], env: Mapping[str, str]) -> dict[str, tuple
     return {k: tuple(v) for k, v in out.items()}
 
 
+# `{{env.NAME}}` or a var's `{{name}}` (an http provider's header: the case's vars, bot.evals.http_config.with_header_vars)
+_ANY = re.compile(ENV_TOKEN.pattern + r"|{{\s*([A-Za-z_]\w*)\s*}}")
+
+
 def fill(where: str, headers: Mapping[str, str], url: str, env: Mapping[str, str], granted: Mapping[str, tuple[str, ...]],
-         vendor_keys: Iterable[str]) -> dict[str, str]:
+         vendor_keys: Iterable[str], vars_: Mapping[str, str] | None = None) -> dict[str, str]:
     """The headers with every `{{env.NAME}}` filled for a request to `url`; HeaderRefused when a name may not go
-    there or is not set. `vendor_keys`: the key variables of the vendors whose API `url` is."""
+    there or is not set. `vendor_keys`: the key variables of the vendors whose API `url` is. With `vars_`, a var's
+    `{{name}}` is filled in the same pass (a missing one empty, as nunjucks), so a var's value is never read as a
+    template itself."""
     own = set(vendor_keys)
     out = {}
     for key, value in headers.items():
         def sub(m: re.Match[str]) -> str:
+            if m.group(1) is None:
+                return (vars_ or {}).get(m.group(2), "") if vars_ is not None else m.group(0)
             name = m.group(1)
             if name not in own and not any(under(url, prefix) for prefix in granted.get(name, ())):
                 raise HeaderRefused(
@@ -61,5 +69,5 @@ def fill(where: str, headers: Mapping[str, str], url: str, env: Mapping[str, str
                                     missing=True)
             return env[name]
 
-        out[str(key)] = ENV_TOKEN.sub(sub, str(value))
+        out[str(key)] = _ANY.sub(sub, str(value))
     return out

@@ -24,6 +24,9 @@ async def provider_output(provider: ProviderSpec, completion: Completion, contex
     `structured` set, so code later in the case sees the object and the text checks its JSON."""
     if not provider.code_items():
         return completion
+    http = (completion.metadata or {}).get("http") or {"status": 200, "statusText": "OK"}
+    if provider.status_check is not None:  # promptfoo's validateStatus: does this status count as an answer?
+        await _validated(provider, provider.status_check, http, completion, context, suite)
     if provider.tool_callbacks and completion.tool_answer is not None:  # part of reading the answer, as in promptfoo
         completion = await _called_back(provider, completion, context, suite)
         if provider.response_transform is None and provider.transform is None:
@@ -33,7 +36,8 @@ async def provider_output(provider: ProviderSpec, completion: Completion, contex
         data = value if completion.structured else None
         text = completion.text
         answer = await _run(provider.response_transform, {"json": data, "text": text},
-                            {"response": {"data": data if data is not None else text, "status": 200, "statusText": "OK"}},
+                            {"response": {"data": data if data is not None else text, "status": http["status"],
+                                          "statusText": http["statusText"]}},
                             context, provider, suite, "transformResponse")
         # promptfoo: text is the output; an object with an `output` is a provider response whose output it is
         value = answer["output"] if isinstance(answer, dict) and answer.get("output") else answer
@@ -54,6 +58,21 @@ async def _called_back(provider: ProviderSpec, completion: Completion, context: 
     if out is None:
         return completion
     return dataclasses.replace(completion, text=out.text, structured=out.structured)
+
+
+async def _validated(provider: ProviderSpec, code: Code, http: dict[str, Any], completion: Completion, context: CodeContext,
+                     suite: str) -> None:
+    where = f"validateStatus of provider {provider.slot}" + (f" ({code.file})" if code.file else "")
+    try:
+        ok = await transform(code, http["status"], {}, context.limits)
+    except SandboxError as exc:
+        raise AssertionBroken(SourceError(suite, f"{where}: {exc.message}", provider.line), exc.fault.check_error) from None
+    if not ok:  # promptfoo's message: the status and the answer as it came
+        status = http["status"]
+        shown = completion.text if len(completion.text) <= 500 else completion.text[:500] + "…"
+        kind = CheckError.PROVIDER_DOWN if status >= 500 else CheckError.BAD_CREDENTIALS if status in (401, 403) else CheckError.BAD_RESPONSE
+        raise AssertionBroken(SourceError(suite, f"provider {provider.slot}: HTTP call failed with status {status} "
+                                                 f"{http['statusText']}: {shown} ({where} said no)", provider.line), kind)
 
 
 def _object(completion: Completion) -> Any:

@@ -31,7 +31,9 @@ from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
 from bot.evals.header_secrets import HeaderRefused, fill, grants
+from bot.evals.http_auth import AuthFailed, TokenCache, auth_parts
 from bot.evals.http_body import HttpBody, header_content_type
+from bot.evals.http_config import query_suffix
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
@@ -87,6 +89,20 @@ class Completion:
     metadata: dict[str, Any] | None = None
     # each answer token's log-probability, as the vendor returned them (perplexity reads them)
     logprobs: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """An http provider's answer (JSON or text) with its status, whatever the status (bot.evals.provider_output
+    runs the provider's validateStatus on it)."""
+    data: Any
+    status: int
+    reason: str
+
+
+def _failed_kind(status: int) -> CheckError:
+    """What an http provider's failed status means for the case (a 5xx: the service is down)."""
+    return CheckError.PROVIDER_DOWN if status >= 500 else CheckError.BAD_CREDENTIALS if status in (401, 403) else CheckError.BAD_RESPONSE
 
 
 class ProviderError(Exception):
@@ -261,6 +277,7 @@ class Caller:
         self.code_limits = code_limits or CodeLimits()  # a websocket provider's streamResponse runs in the sandbox with these
         self._iam_tokens: dict[str, Token] = {}  # watsonx: IAM bearer tokens by API key, until shortly before expiry
         self._iam_lock = asyncio.Lock()
+        self._oauth_tokens = TokenCache()  # an http provider's OAuth access tokens, for this run
 
     @classmethod
     def for_run(
@@ -277,6 +294,14 @@ class Caller:
     def _suite_headers(self, spec: ProviderSpec, url: str, where: str) -> dict[str, str]:
         """An http/websocket provider's headers as sent to `url`, `{{env.NAME}}` filled where it may go
         (bot.evals.header_secrets): a vendor's key only to that vendor's API, anything else where it is granted."""
+        try:
+            header_vars = (spec.call_values or {}).get("header_vars", {}) if spec.kind == "http" else None  # the case's {{var}}s
+            return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, self._own_keys(spec, url), header_vars)
+        except HeaderRefused as exc:
+            raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
+
+    def _own_keys(self, spec: ProviderSpec, url: str) -> list[str]:
+        """The vendor key variables that may go to `url`: those of the vendors whose API it is."""
         own: list[str] = []
         for vendor in VENDORS.values():
             try:
@@ -285,10 +310,18 @@ class Caller:
                 base = None
             if base and under(url, base):
                 own.extend(vendor.key_env)
+        return own
+
+    async def _http_auth(self, spec: ProviderSpec, url: str) -> tuple[dict[str, str], list[list[str]]]:
+        """An http provider's `auth` for a request to `url` (bot.evals.http_auth): headers and query pairs."""
         try:
-            return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, own)
+            return await auth_parts(f"provider {spec.id}", spec.option("auth"), url, self.env, self.header_grants,
+                                    lambda to: self._own_keys(spec, to), client=self.client, urls=self.urls,
+                                    cache=self._oauth_tokens, timeout_s=self.timeout_s)
         except HeaderRefused as exc:
             raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
+        except AuthFailed as exc:
+            raise ProviderError(str(exc), kind=exc.kind) from None
 
     def vendor_base(self, vendor: Vendor, spec: ProviderSpec) -> str | None:
         """Where this run sends `vendor`'s requests: the operator's base URL, else the public API (None: neither)."""
@@ -416,6 +449,10 @@ class Caller:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
         if vendor.wire == "http":
             headers.update(self._suite_headers(spec, base + path, f"provider {spec.id}"))  # the URL as written, not as pinned
+            if spec.option("auth"):  # promptfoo's auth over the suite's headers of the same name; an api key may go in the query
+                added, pairs = await self._http_auth(spec, base + path)
+                headers = {k: v for k, v in headers.items() if k.lower() not in added} | added
+                target = Target(target.url + query_suffix(target.url, pairs), target.headers, target.extensions)
         if vendor.wire == "sagemaker":
             headers.update({"Content-Type": str(spec.option("contentType") or "application/json"),
                             "Accept": str(spec.option("acceptType") or "application/json")})
@@ -496,12 +533,18 @@ class Caller:
             async with self.client.stream(
                 method, t.url, content=content if body is not None else None, headers=headers, extensions=dict(t.extensions), timeout=self.timeout_s
             ) as resp:
-                if resp.status_code >= 300:
+                status, reason = resp.status_code, resp.reason_phrase
+                # promptfoo's http provider takes an answer of any status (its validateStatus decides, later) but a
+                # rate limit, which it retries; prompt-review follows no redirect
+                answered = spec.kind == "http" and status >= 400 and status != 429
+                if status >= 300 and not answered:
                     raw = await _read(resp, ERROR_BODY_BYTES, None)
                     raise self._status_error(spec, endpoint, resp, raw)
                 raw = await _read(resp, self.max_response_bytes, f"{spec.id}: the answer is larger than {self.max_response_bytes} bytes (evals.max_response_bytes)")
                 if raw_answer:
                     return raw, dict(resp.headers)
+                if answered and not raw:  # promptfoo's text for an error answer with no body
+                    raw = f"Empty Response: {status}: {reason}".encode()
         except httpx.TimeoutException:
             raise self._timeout(spec) from None
         except httpx.DecodingError:
@@ -515,12 +558,13 @@ class Caller:
         except (ValueError, UnicodeDecodeError):
             if not expect_json:  # an http provider may answer plain text
                 try:
-                    return raw.decode("utf-8")
+                    text = raw.decode("utf-8")
+                    return HttpAnswer(text, status, reason) if spec.kind == "http" else text
                 except UnicodeDecodeError:
                     pass
             raise ProviderError(f"{spec.id}: the answer is not JSON", kind=CheckError.BAD_RESPONSE) from None
         if not expect_json:
-            return data
+            return HttpAnswer(data, status, reason) if spec.kind == "http" else data
         if not isinstance(data, dict):
             raise ProviderError(f"{spec.id}: unexpected answer shape (not a JSON object)", kind=CheckError.BAD_RESPONSE)
         return data
@@ -595,6 +639,9 @@ class Caller:
         if spec.kind == "watsonx" and endpoint.key_sent and endpoint.key_var == "WATSONX_AI_APIKEY":
             endpoint = await self._with_iam_token(spec, endpoint)
         data = await self._post(spec, endpoint, body, expect_json=VENDORS[spec.kind].wire not in ("http", "sagemaker", "huggingface"))
+        http, failed = None, 0
+        if isinstance(data, HttpAnswer):  # an http provider's answer and its status (promptfoo's metadata.http)
+            http, failed, data = {"status": data.status, "statusText": data.reason}, data.status if data.status >= 400 else 0, data.data
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout_s
         while True:
@@ -602,6 +649,8 @@ class Caller:
                 parsed = wire.parse(spec, data, chat=wire.is_chat(messages))
                 break
             except wire.WireError as exc:
+                if http is not None and failed:  # the service failed: say so, not only that a path is missing
+                    raise ProviderError(f"{exc} (HTTP {failed} {http['statusText']})", kind=_failed_kind(failed)) from None
                 raise ProviderError(str(exc), kind=exc.kind) from None
             except more.Pending as pending:  # a Replicate prediction still running: look again until the deadline
                 if loop.time() + POLL_INTERVAL_S >= deadline:
@@ -614,7 +663,8 @@ class Caller:
         cost = self.meter.record(spec, spec.model, parsed.tokens_in, parsed.tokens_out)
         latency = (time.monotonic() - started) * 1000
         return Completion(parsed.text, parsed.tokens_in, parsed.tokens_out, parsed.finish_reason, latency, cost,
-                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data), logprobs=parsed.logprobs)
+                          parsed.model, parsed.system_fingerprint, parsed.structured, tool_answer(spec, data), logprobs=parsed.logprobs,
+                          metadata={"http": http} if http is not None else None)
 
     async def _assistant(self, spec: ProviderSpec, messages: tuple[tuple[str, str], ...], started: float) -> Completion:
         """openai:assistant and azure:assistant (bot.evals.providers_assistant_wire): a thread, a run looked at until

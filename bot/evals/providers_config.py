@@ -21,6 +21,8 @@ from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, ve
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
+from bot.evals import http_config
+from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, parse_request
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
@@ -417,9 +419,26 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "http" and "transformRequest" in config:  # JavaScript run on the prompt (bot.evals.providers_request)
         request_transform = request_code(config["transformRequest"], body_where + ("config", "transformRequest"), code, located, errors)
         config = {k: v for k, v in config.items() if k != "transformRequest"}
+    if kind in ("http", "websocket") and "responseParser" in config:  # promptfoo's older name of transformResponse (both providers
+        # read `transformResponse || responseParser`)
+        if "transformResponse" in config:
+            errors.add(located, body_where + ("config", "responseParser"), (
+                "responseParser is promptfoo's older name of transformResponse, which is set too (promptfoo uses "
+                "transformResponse and ignores responseParser): remove one"))
+            config = {k: v for k, v in config.items() if k != "responseParser"}
+        else:
+            config = {("transformResponse" if k == "responseParser" else k): v for k, v in config.items()}
+            origin["transformResponse"] = "responseParser"
     for key, value in config.items():
         at = body_where + ("config", origin.get(key, key))
-        if key == CONFIG_KEY and kind in CALLBACK_KINDS:  # left in the config: a provider that runs no callbacks
+        if kind == "http" and key in http_config.SCHEMA_KEYS:  # promptfoo's http provider schema, key by key
+            if key in http_config.INERT:
+                continue
+            problem = http_problem(key, value) if key in HTTP_KEYS else http_config.http_key(key, value)
+            if problem:
+                errors.add(located, at, problem)
+            opts[key] = value
+        elif key == CONFIG_KEY and kind in CALLBACK_KINDS:  # left in the config: a provider that runs no callbacks
             errors.add(located, at, f"refused: {key}: executes code from the PR (tool callbacks), which prompt-review runs on "
                                     f"chat completions, responses API and Assistants API answers only, not for {pid!r} "
                                     "(Realtime and Adaline providers run none)")
@@ -448,11 +467,13 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         elif vendor_passthrough(kind, key, value, reading):
             continue
-        elif kind in ("http", "websocket") and key in (HTTP_KEYS if kind == "http" else WS_KEYS):
-            problem = http_problem(key, value) if kind == "http" else ws_problem(key, value)
+        elif kind == "websocket" and key in WS_KEYS:
+            problem = ws_problem(key, value)
             if problem:
                 errors.add(located, at, problem)
             opts[key] = value
+        elif kind == "http":
+            errors.add(located, at, http_config.unknown(key))
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
     reading.finish(kind, pid)
@@ -460,13 +481,29 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     params, opts, base_url, model = reading.params, reading.opts, reading.base_url, reading.model
     for problem in reading.problems:
         errors.add(located, where, problem)
+    if kind == "http" and ("request" in opts or "useHttps" in opts):  # a raw HTTP request (bot.evals.http_raw)
+        at = body_where + ("config", "request" if "request" in opts else "useHttps")
+        if "request" not in opts:
+            errors.add(located, at, "useHttps applies to a raw `request` only (promptfoo does not read it otherwise): remove it")
+            return None
+        ignored = [k for k in IGNORED_WITH_REQUEST if k in config]
+        if ignored:
+            errors.add(located, body_where + ("config", ignored[0]), f"{ignored[0]} is not read when `request` is set (promptfoo "
+                                                                     "sends the raw request as written): remove it")
+            return None
+        https = str(opts.get("url") or pid).startswith("https") or opts.pop("useHttps", False) is True
+        raw = parse_request(opts.pop("request"), https)
+        if isinstance(raw, str):
+            errors.add(located, at, raw)
+            return None
+        opts.update(raw)
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
             return None
         base_url = url
-        if (problem := http_body_problem(opts)) is not None:
+        if not opts.get(RAW) and (problem := http_body_problem(opts)) is not None:
             errors.add(located, body_where + ("config", origin.get("body", "body") if "body" in opts else "method"), problem)
     if kind == "websocket":
         if not isinstance(opts.get("messageTemplate"), str):
@@ -475,7 +512,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         base_url = str(opts.get("url"))
     response_transform = None
     if kind == "websocket" and isinstance(opts.get("transformResponse"), str) and data_path(opts["transformResponse"]) is None:
-        at = body_where + ("config", "transformResponse")
+        at = body_where + ("config", origin.get("transformResponse", "transformResponse"))
         if code is None:
             errors.add(located, at, "refused: transformResponse of a grader: executes code (a JavaScript response transform)")
         else:
@@ -490,8 +527,19 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         else:
             stream_response = code(at, stream_source(opts.pop("streamResponse")), "streamResponse")
     if kind == "http" and isinstance(opts.get("transformResponse"), str) and json_path(opts["transformResponse"]) is None:
-        response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", "transformResponse"), code,
+        response_transform = response_code(opts.pop("transformResponse"), body_where + ("config", origin.get("transformResponse", "transformResponse")), code,
                                             located, errors)
+    status_check = None
+    if kind == "http" and "validateStatus" in opts:  # JavaScript over each answer's status (bot.evals.provider_output)
+        at = body_where + ("config", "validateStatus")
+        value = str(opts.pop("validateStatus"))
+        source = http_config.status_source(value)
+        if code is None:
+            errors.add(located, at, "refused: validateStatus of a grader: executes code (a JavaScript status check)")
+        elif source is None and value.strip()[len("file://"):].split(":", 1)[0].endswith(".py"):
+            errors.add(located, at, "unsupported: validateStatus in Python; promptfoo runs JavaScript status checks")
+        else:
+            status_check = code(at, source if source is not None else value.strip(), "validateStatus")
     provider_code = None
     if kind == "code":
         provider_code = code_provider(str(opts.pop("ref")), body_where, code or grader_code, located, errors)
@@ -511,7 +559,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     return ProviderSpec(pid, kind, model, label if isinstance(label, str) else None, tuple(sorted(params, key=lambda p: p[0])),
                         base_url, located.line_of(where), tuple(sorted(opts.items())), tuple(str(p) for p in prompts),
                         response_transform, transform, stream_response, provider_code, prompt_transform, tool_callbacks,
-                        request_transform)
+                        request_transform, status_check=status_check)
 
 
 def sagemaker_transform_source(value: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.http_body import body_problem
-from bot.evals.providers_shapes import headers_problem
+from bot.evals.http_config import headers_problem as http_headers_problem
 from bot.evals.sandbox.js import JsCode
 from bot.evals.suite import Code
 
@@ -57,7 +57,7 @@ def http_problem(key: str, value: Any) -> str | None:
     if key == "method" and value not in ("POST", "PUT", "GET"):
         return "method must be POST, PUT or GET"
     if key == "headers":
-        return headers_problem(value)
+        return http_headers_problem(value)
     if key == "body":
         for text in _strings(value):
             for m in _TEMPLATE.finditer(text):

@@ -15,6 +15,7 @@ from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import spread_call
 from bot.evals.providers_http import CodeReader
 from bot.evals.http_body import request_body
+from bot.evals.http_raw import RAW, raw_body
 from bot.evals.sandbox import CodeLimits, JsCode, transform_sync
 from bot.evals.suite import Code, PromptSpec, ProviderSpec
 
@@ -64,6 +65,8 @@ def requested(provider: ProviderSpec, template: Any, prompt: str, vars_: dict[st
 
 def with_body(provider: ProviderSpec, template: Any, prompt: Any, vars_: dict[str, Any]) -> ProviderSpec:
     """An http provider with the body it sends for one case (none for GET, as promptfoo sends none)."""
-    if str(provider.option("method", "")).upper() == "GET":
+    if str(provider.option("method", "")).upper() == "GET" or (provider.option(RAW) and template is None):
         return provider
+    if provider.option(RAW):  # a raw request's body (bot.evals.http_raw)
+        return dataclasses.replace(provider, request_body=raw_body(template, provider.option("headers"), prompt, vars_))
     return dataclasses.replace(provider, request_body=request_body(template, provider.option("headers"), prompt, vars_))

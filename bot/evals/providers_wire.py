@@ -22,6 +22,8 @@ from bot.evals.providers_vendors import SNOWFLAKE_PATH
 from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
                                         vertex_place)
 from bot.evals.http_body import request_body
+from bot.evals.http_config import QUERY, query_suffix, rendered_query
+from bot.evals.http_raw import RAW, raw_body
 from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
 
@@ -237,12 +239,19 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             body["options"] = options
         return "/api/chat", body
     if wire == "http":
+        pairs = (spec.call_values or {}).get(QUERY)  # made when the case was expanded; a grader's with its prompt only
+        if pairs is None and spec.option("queryParams"):
+            pairs = rendered_query(spec, content_parts.prompt_json(messages), {})
+        query = query_suffix(str(spec.base_url or ""), pairs or [])
         if spec.option("method", "POST") == "GET":
-            return "", None
+            return query, None
         if spec.request_body is not None:  # made when the case was expanded (bot.evals.select, bot.evals.http_body)
-            return "", spec.request_body
+            return query, spec.request_body
         # a grader's call (no case, so no test vars to render)
-        return "", request_body(spec.option("body"), spec.option("headers"), content_parts.prompt_json(messages), {})
+        if spec.option(RAW):
+            template = spec.option("body")
+            return query, None if template is None else raw_body(template, spec.option("headers"), content_parts.prompt_json(messages), {})
+        return query, request_body(spec.option("body"), spec.option("headers"), content_parts.prompt_json(messages), {})
     raise WireError(f"{spec.id}: no wire format for {spec.kind}")
 
 

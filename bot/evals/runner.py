@@ -45,6 +45,12 @@ from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, Eva
 CACHE_VERSION = 1
 
 
+def _cacheable(result: dict) -> bool:
+    """Not an http provider's answer with an error status: promptfoo caches no such answer, so the next run asks again."""
+    http = (result.get("metadata") or {}).get("http") if isinstance(result.get("metadata"), dict) else None
+    return not (isinstance(http, dict) and isinstance(http.get("status"), int) and http["status"] >= 400)
+
+
 def cache_key(case: CaseInput, repeat: int) -> str:
     """Content hash of everything that determines one run's result."""
     return digest({"v": CACHE_VERSION, "run": case.fingerprint(), "repeat": repeat})
@@ -174,7 +180,7 @@ async def run_evals(
                     except TimeoutError:
                         late[:] = [_past_deadline(request.config.total_timeout_s)]
                         job.result, job.stopped = None, late[0]
-                if job.result is not None:
+                if job.result is not None and _cacheable(job.result):
                     cache.put(key, job.result)
             done += 1
             if progress:

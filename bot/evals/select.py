@@ -17,6 +17,8 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
+from bot.evals.http_config import with_header_vars, with_query
+from bot.evals.http_tools import tool_vars
 from bot.evals.providers_request import requested, with_body
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
 from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
@@ -94,6 +96,8 @@ class CaseInput:
             if self.test.scoring is not None:  # absent otherwise: existing cache keys stay the same
                 code["scoring"] = code_fingerprint(self.test.scoring)
             out["code"] = code
+        if self.provider.call_values:  # an http provider's query and header vars for this case (absent otherwise)
+            out["call"] = self.provider.call_values
         if self.provider.conversation:  # absent otherwise: existing cache keys stay the same
             out["conversation"] = [[list(m) for m in turn] for turn in self.provider.conversation]
         return out
@@ -234,7 +238,8 @@ def expand(
                     continue
                 provider = provider.for_prompt(prompt)
                 body_template = provider.option("body")  # as written: bot.evals.http_body renders it with the vars
-                provider = provider.with_vars(vars_)
+                provider_vars = tool_vars(provider, vars_)  # an http provider's {{tools}}, {{tool_choice}} (bot.evals.http_tools)
+                provider = provider.with_vars(provider_vars)
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind
@@ -263,14 +268,17 @@ def expand(
                 if request_code is not None and case_error is None and case_messages is not None \
                         and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
                     try:
-                        provider = requested(provider, body_template, prompt_text(prompt, case_messages), vars_, prompt, gate.limits)
+                        provider = requested(provider, body_template, prompt_text(prompt, case_messages), provider_vars, prompt, gate.limits)
                     except SandboxError as exc:
                         named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
                         case_messages, case_error = None, SourceError(provider_file, f"{named}: {exc.message}", provider.line)
                         case_kind = CheckError.ASSERTION
                         errors[str(case_error)] = case_error
                 elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
-                    provider = with_body(provider, body_template, prompt_text(prompt, case_messages), vars_)
+                    provider = with_body(provider, body_template, prompt_text(prompt, case_messages), provider_vars)
+                if provider.kind == "http" and case_messages is not None:  # queryParams with this case's vars
+                    provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars)
+                    provider = with_header_vars(provider, prompt_text(prompt, case_messages), provider_vars)
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
@@ -657,6 +665,8 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         if config:
             reasons.append(f"provider {b.provider.slot} config changed ({config})")
         reasons += [f"provider {what} changed" for what in b.provider.code_changes(h.provider)]
+    if b.provider.call_values != h.provider.call_values and not reasons:  # a var only an http query or header uses
+        reasons.append("test data changed")
     if [_own(a) for a in b.asserts] != [_own(a) for a in h.asserts] or b.test.threshold != h.test.threshold:
         reasons.append("assertions changed")  # a changed helper the code requires is named on its own below
     b_grader = b.test.grader.fingerprint() if b.test.grader else None

@@ -101,6 +101,12 @@ class ProviderSpec:
     # the tests with a metadata.conversationId): their messages, replayed on the case's connection before its own
     # (bot.evals.realtime_turns). Part of the case's fingerprint, not of the provider's identity
     conversation: tuple[Any, ...] = field(default=(), compare=False)
+    # an http provider's `validateStatus`: status → whether the answer counts (promptfoo: every status does when it is
+    # not set), run on each answer (bot.evals.provider_output) under the code gate
+    status_check: Code | None = None
+    # an http provider's queryParams and the vars its headers use, rendered for one case (bot.evals.http_config). Not part
+    # of the provider's identity, like request_body: they follow from the case's prompt and vars and the templates
+    call_values: dict[str, Any] | None = field(default=None, compare=False)
 
     def runs(self, prompt_label: str) -> bool:
         return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
@@ -123,7 +129,8 @@ class ProviderSpec:
         return tuple((what, code) for what, code in (("code", self.code), ("transformResponse", self.response_transform),
                                                      ("transform", self.transform), ("streamResponse", self.stream_response),
                                                      ("prompt transform", self.prompt_transform),
-                                                     ("transformRequest", self.request_transform)) if code is not None) + tuple(
+                                                     ("transformRequest", self.request_transform),
+                                                     ("validateStatus", self.status_check)) if code is not None) + tuple(
             (f"tool callback {name}", code) for name, code in self.tool_callbacks)
 
     def code_changes(self, other: "ProviderSpec") -> list[str]:
@@ -131,7 +138,7 @@ class ProviderSpec:
         mine, theirs = dict(self.code_items()), dict(other.code_items())
         callbacks = sorted({w for w in [*mine, *theirs] if w.startswith("tool callback ")})
         return [w for w in ("code", "transformResponse", "transform", "streamResponse", "prompt transform", "transformRequest",
-                           *callbacks)
+                           "validateStatus", *callbacks)
                 if (mine.get(w) and code_fingerprint(mine[w])) != (theirs.get(w) and code_fingerprint(theirs[w]))]
 
     def for_prompt(self, prompt: "PromptSpec") -> "ProviderSpec":
@@ -148,7 +155,7 @@ class ProviderSpec:
             filled = fill_message(template, vars_, only=_names(template) - {"prompt"})
             return dataclasses.replace(self, options=tuple(sorted({**dict(self.options), "messageTemplate": filled}.items())))
         body = self.option("body")
-        if self.kind != "http" or body is None or "{{" not in json.dumps(body):
+        if self.kind != "http" or body is None or "{{" not in json.dumps(body) or self.option("raw"):  # raw: filled escaped, later
             return self
 
         def fill(value: Any) -> Any:

@@ -128,7 +128,7 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
         ("  - file://provider.ts\n", "provider: provider.ts does not exist"),
         ("  - file://provider.js\n", "provider: provider.js does not exist"),
         ("  - id: https://example.com/api\n    config: {sessionParser: 'data.headers.id'}\n",
-         "refused: sessionParser: executes code from the PR"),
+         "unsupported: sessionParser: code reading a session id from each answer"),
         ("  - id: openai:chat:gpt-4o\n    config: {transformRequest: 'prompt.trim()'}\n",
          "refused: transformRequest: executes code from the PR"),  # an http provider's only
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
