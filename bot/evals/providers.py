@@ -534,9 +534,11 @@ class Caller:
                 method, t.url, content=content if body is not None else None, headers=headers, extensions=dict(t.extensions), timeout=self.timeout_s
             ) as resp:
                 status, reason = resp.status_code, resp.reason_phrase
-                # promptfoo's http provider takes an answer of any status (its validateStatus decides, later) but a
-                # rate limit, which it retries; prompt-review follows no redirect
-                answered = spec.kind == "http" and status >= 400 and status != 429
+                # With a validateStatus, an http provider's answer of any status is read and the suite's code decides
+                # (later, bot.evals.provider_output), as promptfoo does; a rate limit is retried. Without one, an error
+                # status is the case's error (retried when it may pass): promptfoo would take the error's body as the
+                # output and fail the case, which reads as a regression where the service was only down.
+                answered = spec.kind == "http" and status >= 400 and status != 429 and spec.status_check is not None
                 if status >= 300 and not answered:
                     raw = await _read(resp, ERROR_BODY_BYTES, None)
                     raise self._status_error(spec, endpoint, resp, raw)
