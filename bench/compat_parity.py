@@ -35,8 +35,17 @@ from bot.pipeline.trees import DirTree
 STOOD_IN = {"openai", "anthropic", "echo"}  # providers whose base URL both tools take from the environment
 
 
+def _stood_in(p) -> bool:
+    return p.kind in STOOD_IN and p.base_url is None and p.code is None and not p.options
+
+
 def _ours_runs(suite) -> bool:
-    return all(p.kind in STOOD_IN and p.base_url is None and p.code is None and not p.options for p in suite.providers)
+    """Every provider and grader is one the scripted server stands in for in both tools."""
+    graders = [g for t in suite.tests for g in (t.grader, t.embedder, getattr(t, "classifier", None), getattr(t, "provider", None))
+               if g is not None]
+    graders += [g for t in suite.tests for a in t.asserts for c in (a.flat() if hasattr(a, "flat") else (a,))
+                for g in (c.grader, c.embedder) if g is not None]
+    return all(_stood_in(p) for p in [*suite.providers, *graders])
 
 
 _OUR_NAME = re.compile(r"\A(?:(?P<auto>test \[[0-9a-f]{8}\])|(?P<given>.*?))(?: ~(?P<n>\d+))?\Z", re.S)
