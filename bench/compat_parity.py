@@ -63,7 +63,8 @@ def _ours(report, templates: dict[str, str]) -> dict[str, Verdict]:
         m = _OUR_NAME.match(c.description)
         name = "" if m is None or m.group("auto") else m.group("given")
         nth = int(m.group("n")) - 1 if m is not None and m.group("n") else 0
-        out[case_key(f"{name} #{nth}", prompt, _provider(c.provider_id), dict(c.vars))] = Verdict(c.head.passed and not c.head.error, c.head.output, why)
+        slot = c.key.rsplit("::", 1)[-1]  # the provider's label, else its id (two entries may share an id)
+        out[case_key(f"{name} #{nth}", prompt, _provider(slot), dict(c.vars))] = Verdict(c.head.passed and not c.head.error, c.head.output, why)
     return out
 
 
@@ -96,7 +97,7 @@ def _theirs(data: dict, names: set[str], ours: list[str]) -> dict[str, Verdict]:
         name = test.get("description") or r.get("description") or ""
         name = "" if re.fullmatch(r"Row #\d+", name) else name  # promptfoo's name for a CSV row without a description
         given = test.get("vars") or r.get("vars") or {}
-        stem = case_key(name, raw, _provider(provider.get("id", "")),
+        stem = case_key(name, raw, _provider(provider.get("label") or provider.get("id", "")),
                         {k: v for k, v in given.items() if k in names})
         rows.append((r.get("testIdx") or 0, stem, Verdict(bool(r.get("success")), output or "", why if not r.get("success") else "")))
     seen: Counter[str] = Counter()
