@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.compat_examples import configs_under
 import json
 
-from bench.vs_promptfoo import Server, Verdict, case_key, compare, install_promptfoo, run_promptfoo
+from bench.vs_promptfoo import Server, Verdict, compare, install_promptfoo, run_promptfoo
 from bot.checkconfig import check_tree
 from bot.core.config import Budget, EvalsConfig
 from bot.core.files import MemoryTree
@@ -33,6 +33,11 @@ from bot.evals.loader import load_suite
 from bot.pipeline.trees import DirTree
 
 STOOD_IN = {"openai", "anthropic", "echo"}  # providers whose base URL both tools take from the environment
+
+
+def case_key(description: str, prompt: str, provider: str, vars_: dict) -> str:
+    """bench/vs_promptfoo.py's key, with every var (a long var told apart: examples' CSV rows are long texts)."""
+    return f"{description} | {prompt} | {provider} | {json.dumps(vars_, sort_keys=True, default=str)}"
 
 
 def _stood_in(p) -> bool:
@@ -77,7 +82,18 @@ def _provider(pid: str) -> str:
     return pid.replace(":chat:", ":", 1) if pid.startswith(("openai:chat:", "anthropic:chat:")) else pid
 
 
-def _theirs(data: dict, names: set[str], ours: list[str]) -> dict[str, Verdict]:
+def _loaded(value, repo: Path):
+    """A `file://` var as prompt-review reports it: the file's text (prompt-review reports vars loaded)."""
+    if isinstance(value, str) and value.startswith("file://") and not any(ch in value for ch in "*?["):
+        path = repo / value[len("file://"):]
+        try:
+            return path.read_text() if path.suffix not in (".png", ".jpg", ".jpeg", ".gif", ".pdf", ".wav", ".mp3") else value
+        except (OSError, UnicodeDecodeError):
+            return value
+    return value
+
+
+def _theirs(data: dict, names: set[str], ours: list[str], repo: Path) -> dict[str, Verdict]:
     """promptfoo's verdicts keyed as _ours keys them; `names`: the vars prompt-review's tests have (promptfoo reports
     a test's vars with what its transformVars added); `ours`: prompt-review's prompts (_text), in order — a promptfoo
     prompt whose text is none of them (a YAML chat prompt promptfoo wrote as JSON) is the one at its place."""
@@ -98,7 +114,7 @@ def _theirs(data: dict, names: set[str], ours: list[str]) -> dict[str, Verdict]:
         name = "" if re.fullmatch(r"Row #\d+", name) else name  # promptfoo's name for a CSV row without a description
         given = test.get("vars") or r.get("vars") or {}
         stem = case_key(name, raw, _provider(provider.get("label") or provider.get("id", "")),
-                        {k: v for k, v in given.items() if k in names})
+                        {k: _loaded(v, repo) for k, v in given.items() if k in names})
         rows.append((r.get("testIdx") or 0, stem, Verdict(bool(r.get("success")), output or "", why if not r.get("success") else "")))
     seen: Counter[str] = Counter()
     for _, stem, verdict in sorted(rows, key=lambda row: row[0]):  # the nth test alike, in the suite's order
@@ -149,7 +165,7 @@ def main(root: Path, only: str | None, version: str) -> int:
                         totals["skipped: promptfoo failed"] += 1
                         print(f"skip   {name}: promptfoo wrote no results ({str(exc).splitlines()[0][:100]})")
                         continue
-                    theirs = _theirs(data, {var for c in report.cases() for var in c.vars}, [_text(p.template) for p in suite.prompts])
+                    theirs = _theirs(data, {var for c in report.cases() for var in c.vars}, [_text(p.template) for p in suite.prompts], repo)
                     lines = compare(name, ours, theirs)
                     totals["configs"] += 1
                     head = lines[0]
