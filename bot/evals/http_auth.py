@@ -26,7 +26,7 @@ import httpx
 
 from bot.core.errors import CheckError
 from bot.evals.header_secrets import fill
-from bot.evals.http_config import form_encoded as _form
+from bot.evals.http_body import form_encoded as _form
 from bot.evals.providers_shapes import ENV_TOKEN
 from bot.evals.urls import UrlPolicy, UrlRefused
 

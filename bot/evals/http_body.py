@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from bot.evals.providers_shapes import js_json, js_string
 
@@ -41,6 +42,11 @@ class HttpBody:
 
     def shown(self) -> str:
         return self.content.decode("utf-8", "replace")
+
+
+def form_encoded(text: str) -> str:
+    """application/x-www-form-urlencoded as URLSearchParams writes it (only *-._ and letters and digits stay)."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
 
 
 def header_content_type(headers: Mapping[str, Any] | None) -> str | None:

@@ -10,9 +10,9 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote_plus
 
-from bot.evals.http_body import render
+from bot.evals.http_auth import auth_problem
+from bot.evals.http_body import form_encoded, render
 from bot.evals.providers_shapes import ENV_TOKEN
 from bot.evals.suite import ProviderSpec
 
@@ -69,7 +69,6 @@ def http_key(key: str, value: Any) -> str | None:
     if key == "transformToolsFormat" and value not in ("openai", "anthropic", "bedrock", "google"):
         return "transformToolsFormat must be openai, anthropic, bedrock or google"
     if key == "auth":
-        from bot.evals.http_auth import auth_problem  # http_auth imports this module
         return auth_problem(value)
     if key == "queryParams":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -94,11 +93,6 @@ def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) ->
     if provider.kind != "http" or not provider.option("queryParams"):
         return provider
     return dataclasses.replace(provider, call_values={**(provider.call_values or {}), QUERY: rendered_query(provider, prompt, vars_)})
-
-
-def form_encoded(text: str) -> str:
-    """application/x-www-form-urlencoded as URLSearchParams writes it (only *-._ and letters and digits stay)."""
-    return quote_plus(text, safe="*").replace("~", "%7E")
 
 
 def query_suffix(url: str, pairs: list[list[str]]) -> str:
