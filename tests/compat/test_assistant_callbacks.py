@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.core.config import Budget, EvalsConfig
+from bot.evals import providers_assistant_wire
 from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
@@ -32,6 +33,13 @@ WEATHER_JS = ("module.exports = { getWeather(args, context) { const a = typeof a
               "return JSON.stringify({ location: a.location, temperature: 22, via: context.provider }); } };\n")
 ASK_WEATHER = (("user", "Use get_weather for Oslo."),)
 ASK_BOTH = (("user", "Use get_weather for Oslo and get_time for Lima."),)
+
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch):
+    """The scripted runs answer at once: look at them every 20 ms instead of promptfoo's second (the bounds and
+    the order of the looks are what these tests check, not the pace)."""
+    monkeypatch.setattr(providers_assistant_wire, "POLL_INTERVAL_S", 0.02)
 
 
 @pytest.fixture(scope="module")

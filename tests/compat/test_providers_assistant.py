@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from bot.core.config import Budget, EvalsConfig
+from bot.evals import providers_assistant_wire
 from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals.loader import load_suite
@@ -25,6 +26,13 @@ AZURE = "azure:assistant:asst_scripted"
 POLICY = "You are the support agent of a shop. Refunds are only possible within 30 days of delivery."
 WEATHER = ("[{type: function, function: {name: get_weather, description: Get the current weather for a location, "
            "parameters: {type: object, properties: {location: {type: string}}, required: [location]}}}]")
+
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch):
+    """The scripted runs answer at once: look at them every 20 ms instead of promptfoo's second (the bounds and
+    the order of the looks are what these tests check, not the pace)."""
+    monkeypatch.setattr(providers_assistant_wire, "POLL_INTERVAL_S", 0.02)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +170,8 @@ def test_a_look_that_fails_with_a_server_error_is_retried(server):
     assert isinstance(outcome, Completion) and outcome.text == "[Assistant] pong", outcome
 
 
-def test_polling_is_bounded_by_the_call_deadline(server):
+def test_polling_is_bounded_by_the_call_deadline(server, monkeypatch):
+    monkeypatch.setattr(providers_assistant_wire, "POLL_INTERVAL_S", 1.0)  # promptfoo's pace: the first look is past 1 s
     outcome = call(openai_env(server), OPENAI, timeout_s=1, call_timeout_s=1)
     assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.TIMEOUT, outcome
     assert "did not finish within 1 s (evals.call_timeout_s)" in str(outcome)
