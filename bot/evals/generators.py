@@ -20,7 +20,7 @@ from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, ori
 from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sandbox.result import CodeLimits
-from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
+from bot.evals.sources import Collector, read_code_file
 
 # promptfoo's form: a path, then `:function` (Python's default generate_tests; JavaScript's the module's export)
 _REF = re.compile(r"(?P<path>[^:]+?\.(?P<ext>[A-Za-z]+))(?::(?P<name>[A-Za-z_$][\w$]*))?\Z")
@@ -119,16 +119,11 @@ def generated_tests(
         what = "prompt-review runs JavaScript (.js, .cjs, .mjs), TypeScript (.ts, .mts, .cts, .tsx) and Python (.py) test generators"
         errors.add(located, where, f"unsupported: {ref} is a test generator prompt-review does not run ({what})")
         return []
-    path, name = resolve(base_dir, m["path"]), m["name"]
-    try:
-        raw = None if path is None else read_bounded(tree, path, errors.max_file_bytes)
-    except FileTooLarge as exc:
-        errors.add(located, where, f"test generator {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
-                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+    name = m["name"]
+    found = read_code_file(tree, base_dir, m["path"], located, where, errors, "test generator", "test generator file")
+    if found is None:
         return []
-    if path is None or raw is None:
-        errors.add(located, where, f"test generator file {m['path']!r} not found")
-        return []
+    path, raw = found
     refused = code.refusal(path, raw, "test generator")
     if refused:
         errors.add(located, where, refused)
@@ -211,16 +206,10 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
                                    "(it runs JavaScript .js/.cjs/.mjs, TypeScript .ts/.mts/.cts/.tsx and Python .py in its sandbox; "
                                    "other code is not run)")
         return None
-    path = resolve(base_dir, m["path"])
-    try:
-        raw = None if path is None else read_bounded(tree, path, errors.max_file_bytes)
-    except FileTooLarge as exc:
-        errors.add(located, where, f"var code file {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
-                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+    found = read_code_file(tree, base_dir, m["path"], located, where, errors, "var code file", "var code file")
+    if found is None:
         return None
-    if path is None or raw is None:
-        errors.add(located, where, f"var code file {m['path']!r} not found")
-        return None
+    path, raw = found
     try:
         called = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
         return link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else called

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.core.config import CONFIG_PATH
 from bot.core.errors import SourceError
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path
@@ -27,7 +26,7 @@ from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.js_hooks import HookError, JsHookSession, call_hooks_javascript
 from bot.evals.sandbox.result import CodeLimits, Fault
 from bot.evals.sandbox.typescript import is_typescript
-from bot.evals.sources import Collector, FileTooLarge, read_bounded, resolve
+from bot.evals.sources import Collector, read_code_file
 
 HOOK_NAMES = ("beforeAll", "beforeEach", "afterEach", "afterAll")
 RUN = ("beforeAll", "beforeEach")  # the hooks that can change what is checked
@@ -128,16 +127,11 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
         errors.add(located, where, f"extension {text[:200]!r} must be file://path/to/file.py:function_name, or a JavaScript "
                                    "(.js, .cjs, .mjs) or TypeScript (.ts, .mts, .cts, .tsx) file and its function (promptfoo's form)")
         return None
-    path, name = resolve(base_dir, m["path"]), m["name"]
-    try:
-        raw = None if path is None else read_bounded(tree, path, errors.max_file_bytes)
-    except FileTooLarge as exc:
-        errors.add(located, where, f"extension hook {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
-                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+    name = m["name"]
+    found = read_code_file(tree, base_dir, m["path"], located, where, errors, "extension hook", "extension hook file")
+    if found is None:
         return None
-    if path is None or raw is None:
-        errors.add(located, where, f"extension hook file {m['path']!r} not found")
-        return None
+    path, raw = found
     text = raw.decode("utf-8", errors="replace")
     listed = f"{located.file}:{located.line_of(where)}"
     stub: JsCode | PyCode = PyCode(_PY_BATCH, file=path, function="__pr_hooks")

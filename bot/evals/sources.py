@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import yaml
 
 from bot.core import safejson
-from bot.core.config import LimitsConfig
+from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
@@ -132,3 +132,21 @@ def yaml_or_json(path: str, text: str) -> Any:
         return load_yaml(text, path).data
     except yaml.YAMLError as exc:  # pragma: no cover - load_yaml converts these
         raise UserError(SourceError(path, f"invalid YAML: {exc}")) from None
+
+
+def read_code_file(tree: FileTree, base_dir: str, written: str, located: LocatedYaml, where: Path, errors: Collector,
+                   too_large: str, missing: str) -> tuple[str, bytes] | None:
+    """The repo path and bytes of a code file a suite names (a test generator, a var's code, an extension hook), read
+    within the code size limit; None, with the error at `where`, when it is too large (`{too_large} PATH is N bytes …`)
+    or absent (`{missing} 'WRITTEN' not found`)."""
+    path = resolve(base_dir, written)
+    try:
+        raw = None if path is None else read_bounded(tree, path, errors.max_file_bytes)
+    except FileTooLarge as exc:
+        errors.add(located, where, f"{too_large} {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                   f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+        return None
+    if path is None or raw is None:
+        errors.add(located, where, f"{missing} {written!r} not found")
+        return None
+    return path, raw
