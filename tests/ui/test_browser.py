@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.core.result import COMMENT_MARKER
@@ -62,7 +62,24 @@ def follow(driver, by: str, what: str) -> None:
     the click is dispatched, and reading the page straight after it may read the old one."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(by, what).click()
-    WebDriverWait(driver, NAVIGATION).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, NAVIGATION).until(_replaced(old))
+
+
+def _replaced(element):
+    """expected_conditions.staleness_of, also when chromium reports the old page's element as a node that "does not
+    belong to the document" (a WebDriverException, seen under load) rather than as a stale element: the same fact."""
+    def check(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return check
 
 
 def sign_in(driver, url: str, login: str, page: str) -> None:
