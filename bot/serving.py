@@ -28,7 +28,11 @@ class RunningServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout)
+        self.thread.join(min(timeout, 1.0))
+        if self.thread.is_alive():
+            # a connection is still open (a websocket, a request the app holds on purpose): stop waiting for it
+            self.server.force_exit = True
+            self.thread.join(timeout)
 
     def __enter__(self) -> "RunningServer":
         return self

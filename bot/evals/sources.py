@@ -4,8 +4,12 @@ the suite loader, the test-case reader and the assertion reader, which each buil
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import posixpath
+import threading
+from collections import OrderedDict
 from typing import Any, Protocol, runtime_checkable
 
 import yaml
@@ -14,10 +18,37 @@ from bot.core import safejson
 from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree, matches, normalize
-from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
+from bot.core.yamlsrc import DEFAULT_LIMITS, LocatedYaml, Path, YamlLimits, load_yaml
 
 CODE_EXTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".sh", ".bash", ".rb", ".go", ".exe")
 DEFAULT_MAX_CASES: int = LimitsConfig.model_fields["max_cases"].default
+
+
+def load_yaml_kept(text: str, file: str, limits: YamlLimits = DEFAULT_LIMITS) -> LocatedYaml:
+    """load_yaml, with documents kept by their text: a review loads the same suite and test files again for each
+    variant of a PR it tries while it explains a regression (bot/evals/explain.py), and a copy of a parsed document
+    costs a tenth of parsing it. Kept as pickled bytes, so nothing a caller does to its copy reaches the next one;
+    errors are not kept (the document is parsed again and fails again)."""
+    if not _KEPT_MIN_CHARS <= len(text) <= _KEPT_MAX_CHARS:
+        return load_yaml(text, file, limits)
+    key = (file, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), limits)
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+    if kept is None:
+        kept = pickle.dumps(load_yaml(text, file, limits), pickle.HIGHEST_PROTOCOL)
+        with _kept_lock:
+            _kept[key] = kept
+            while sum(len(v) for v in _kept.values()) > _KEPT_BYTES:
+                _kept.popitem(last=False)
+    return pickle.loads(kept)  # noqa: S301 - bytes this process pickled itself
+
+
+_KEPT_MIN_CHARS, _KEPT_MAX_CHARS = 2048, 2_000_000
+_KEPT_BYTES = 32_000_000  # of pickled documents in all, per process
+_kept: OrderedDict[tuple[str, bytes, YamlLimits], bytes] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 class Collector:

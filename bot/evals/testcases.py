@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from bot.core.config import CONFIG_PATH, LimitsConfig
 from bot.core.errors import SourceError, UserError
 from bot.core.files import FileTree
-from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
+from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.checks import (
     CODE_TYPES, GRADER_INPUTS, SIMILAR_TYPES, STEP_VARS, SUPPORTED, _as_text, _fill_rubric_vars, check_assertion, code_refusal, not_classifier, parse_grader,
     rubric_prompt, transform_code,
@@ -28,7 +28,8 @@ from bot.evals.generators import MAX_GENERATORS, NOT_DECIDED, LoadCode, generate
 from bot.evals.hooked_tests import SuiteHooks, Written, apply_before_all, apply_before_each, test_view
 from bot.evals.hooks import HookOutput
 from bot.evals.shapes import check
-from bot.evals.sources import DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve, yaml_or_json
+from bot.evals.sources import (DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json,
+                               load_yaml_kept, read_bounded, read_text, resolve, yaml_or_json)
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec, TestSpec
 from bot.evals.suite_models import FactualityScores, Scenario, TestEntry
 from bot.evals.test_provider import parse_test_provider
@@ -352,7 +353,7 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
             elif lower.endswith(".jsonl"):
                 doc = _jsonl_tests(path, text)
             elif lower.endswith((".yaml", ".yml")):
-                doc = load_yaml(text, path)
+                doc = load_yaml_kept(text, path)
             elif lower.endswith(".json"):
                 doc = _json_tests(path, text)
             else:
@@ -376,7 +377,7 @@ def _json_tests(path: str, text: str) -> LocatedYaml:
     """A .json test file read as YAML for its line numbers; by the JSON parser when YAML reads it
     otherwise (JSON escapes YAML refuses, such as lone surrogates), then lines are of the file only."""
     try:
-        return load_yaml(text, path)
+        return load_yaml_kept(text, path)
     except UserError:
         doc = LocatedYaml(file=path, data=load_json(path, text))
         doc.lines[()] = 1
