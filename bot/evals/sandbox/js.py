@@ -47,6 +47,19 @@ MAX_ANSWER_DEPTH = 64  # nesting of what the code returns (with the answer's own
 # console, timers, Buffer, URL): a `process` with an empty env (promptfoo passes a process shim to inline code) and a
 # `require` that says plainly that packages are not loaded (a module's own `require` loads the repository files it
 # names by relative path first: bot.evals.sandbox.js_modules).
+# How every harness sorts what the code threw (JavaScript, inside a harness that defines `marker`): a limit the engine
+# hit (memory, stack), a refusal the sandbox raised (`unsupported`, behind the marker), or null for the code's own error.
+# The host turns the first two into SandboxErrors with raise_fault.
+FAULT_OF = r"""
+  const faultOf = (e) => {
+    // QuickJS throws null when it runs out of memory again while raising "out of memory"
+    if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return { fault: "memory" };
+    if (e instanceof RangeError && /call stack/.test(e.message)) return { fault: "stack" };
+    if (e instanceof Error && e.message.startsWith(marker)) return { unsupported: e.message.slice(marker.length) };
+    return null;
+  };
+"""
+
 _HARNESS = r"""
 (function () {
   // the code may replace JSON's functions; the host reads what the originals write
@@ -57,11 +70,11 @@ _HARNESS = r"""
       + "put the code it needs in the same file");
   globalThis.require = require;
   const link = globalThis.__pr_link;
+  const marker = %(marker)s;
+%(fault_of)s
   const describe = (e) => {
-    // QuickJS throws null when it runs out of memory again while raising "out of memory"
-    if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return { fault: "memory" };
-    if (e instanceof RangeError && /call stack/.test(e.message)) return { fault: "stack" };
-    if (e instanceof Error && e.message.startsWith(%(marker)s)) return { unsupported: e.message.slice(%(marker_len)d) };
+    const fault = faultOf(e);
+    if (fault) return fault;
     // the user's code runs as a `new Function` body: its line 1 is line 3 of the function's source
     const frame = e instanceof Error && e.stack ? /anonymous \(<input>:(\d+)/.exec(e.stack) : null;
     return { threw: String(e) + (frame && Number(frame[1]) > 2 ? " (line " + (Number(frame[1]) - 2) + ")" : "") };
@@ -105,7 +118,7 @@ _HARNESS = r"""
     return null;
   };
 })();
-""" % {"marker": json.dumps(_UNSUPPORTED), "marker_len": len(_UNSUPPORTED)}
+""" % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF}
 
 
 def _statement_cuts(text: str) -> list[int]:
@@ -269,15 +282,20 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
     answer = read_answer(raw, limits)
     if "type" not in answer and not {"fault", "unsupported", "threw"} & set(answer):
         return {"threw": UNREADABLE}
+    raise_fault(answer, limits)
+    if "threw" in answer:
+        return {"threw": _clip(answer["threw"])}
+    return answer
+
+
+def raise_fault(answer: dict[str, Any], limits: CodeLimits) -> None:
+    """The SandboxError for an answer FAULT_OF sorted as a limit or a refusal; nothing for any other answer."""
     if answer.get("fault") == "memory":
         raise memory_error(limits)
     if answer.get("fault") == "stack":
         raise stack_error()
     if "unsupported" in answer:
-        raise SandboxError(Fault.UNSUPPORTED, answer["unsupported"])
-    if "threw" in answer:
-        return {"threw": _clip(answer["threw"])}
-    return answer
+        raise SandboxError(Fault.UNSUPPORTED, _clip(str(answer["unsupported"])))
 
 
 def _function(engine: _Engine, g: Any, code: JsCode) -> Any:

@@ -17,9 +17,10 @@ from typing import Any
 
 import quickjs
 
-from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, raise_fault,
+                                  read_answer)
 from bot.evals.sandbox.js_modules import table
-from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
+from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
 
 MAX_REFUSALS_SHOWN = 3
 
@@ -27,6 +28,7 @@ _HARNESS = r"""
 (function () {
   const stringify = JSON.stringify, parse = JSON.parse;
   const marker = %(marker)s;
+%(fault_of)s
   // closure variables only: the code can replace prototypes and globals, not these
   let refusals = 0, first = "", second = "", third = "", calling = 0, firstAt = 0;
   const P = Proxy;
@@ -127,9 +129,8 @@ _HARNESS = r"""
     if (box.missing) return stringify({ missing: true });
     if ("err" in box) {
       const e = box.err;
-      if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return '{"fault":"memory"}';
-      if (e instanceof RangeError && /call stack/.test(e.message)) return '{"fault":"stack"}';
-      if (e instanceof Error && e.message.startsWith(marker)) return stringify({ unsupported: e.message.slice(marker.length) });
+      const fault = faultOf(e);
+      if (fault) return stringify(fault);
       // the module runs as a `new Function` body: its line 1 is line 3 of the function's source
       const frame = e instanceof Error && e.stack ? /\(<input>:(\d+)/.exec(e.stack) : null;
       const line = frame && Number(frame[1]) > 2 ? Number(frame[1]) - 2 : null;
@@ -159,7 +160,7 @@ class JsHookSession:
         self.engine = _Engine(limits)
         g = self.engine.ctx
         try:
-            self.engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED)})
+            self.engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF})
         except _Threw as exc:  # the harness is ours: only a limit gets here
             raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(exc))}") from None
         # taken before the hook's code runs: it may replace the globals, not these functions
@@ -203,12 +204,7 @@ def _results(raw: Any, code: JsCode, calls: int, limits: CodeLimits) -> list[dic
     if raw is None:
         raise SandboxError(Fault.THREW, "the hook's promise never settled (it waits for something that never comes)")
     answer = read_answer(raw, limits)
-    if answer.get("fault") == "memory":
-        raise memory_error(limits)
-    if answer.get("fault") == "stack":
-        raise stack_error()
-    if "unsupported" in answer:
-        raise SandboxError(Fault.UNSUPPORTED, _clip(str(answer["unsupported"])))
+    raise_fault(answer, limits)
     if answer.get("missing"):
         wanted = f"no function named {code.function!r}" if code.function else "no function"
         raise SandboxError(Fault.UNSUPPORTED, f"{where} exports {wanted} (module.exports = {{{code.function or 'hook'}}}, "

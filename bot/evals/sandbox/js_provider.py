@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.evals.sandbox.js import _UNSUPPORTED, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, read_answer
+from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, raise_fault,
+                                  read_answer)
 from bot.evals.sandbox.js_modules import table
-from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError, memory_error, stack_error
+from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
 
 MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
 MAX_REQUESTS = 16  # per call: the host refuses the next one (bot.evals.providers_code)
@@ -30,6 +31,7 @@ _HARNESS = r"""
   // the code may replace JSON's functions; the host reads what the originals write
   const stringify = JSON.stringify, parse = JSON.parse;
   const marker = %(marker)s;
+%(fault_of)s
   const unsupported = (what) => { throw new Error(marker + what); };
   const pending = new Map();
   let queue = [];
@@ -121,9 +123,8 @@ _HARNESS = r"""
     if (box.missing) return stringify({ missing: true });
     if ("err" in box) {
       const e = box.err;
-      if (e === null || (e instanceof InternalError && /out of memory|string too long/.test(e.message))) return '{"fault":"memory"}';
-      if (e instanceof RangeError && /call stack/.test(e.message)) return '{"fault":"stack"}';
-      if (e instanceof Error && e.message.startsWith(marker)) return stringify({ unsupported: e.message.slice(marker.length) });
+      const fault = faultOf(e);
+      if (fault) return stringify(fault);
       return stringify({ threw: String(e) });
     }
     const v = box.ok;
@@ -191,7 +192,7 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
     engine = _JsClock(limits)
     g = engine.ctx
     try:
-        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "env": json.dumps(json.dumps(env)),
+        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF, "env": json.dumps(json.dumps(env)),
                                 "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
         engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
                     prompt, json.dumps(context, default=str), method, table(code), code.file or "")
@@ -236,12 +237,7 @@ def _requests(raw: Any) -> list[Request]:
 
 def _value(raw: Any, code: JsCode, limits: CodeLimits, method: str = "callApi") -> Any:
     answer = read_answer(raw, limits)
-    if answer.get("fault") == "memory":
-        raise memory_error(limits)
-    if answer.get("fault") == "stack":
-        raise stack_error()
-    if "unsupported" in answer:
-        raise SandboxError(Fault.UNSUPPORTED, _clip(answer["unsupported"]))
+    raise_fault(answer, limits)
     if answer.get("missing") and method != "callApi":
         raise SandboxError(Fault.UNSUPPORTED, f"{code.file or 'the provider'} has no {method}: it is not an embedding provider "
                                               "(a class or object with callEmbeddingApi(text) returning {embedding})")
