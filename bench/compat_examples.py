@@ -53,7 +53,7 @@ _RULES = (
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
                   r"|multi-turn server sessions"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
-    ("invalid", r"unknown key 'outputs'|unknown assertion key 'reason'|unknown test key|unknown test option"
+    ("invalid", r"unknown key 'outputs'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"),
 )

@@ -26,6 +26,8 @@ from bot.evals.sandbox.js_modules import link
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
 ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "transform"}
+# Read by nothing, in promptfoo as here: suites write why an assertion is there (`reason: should cite the policy`).
+NOTE_KEYS = {"reason"}
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
@@ -373,7 +375,7 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         return None
     ok = True
     for key in raw:
-        if key in ASSERT_KEYS:
+        if key in ASSERT_KEYS or key in NOTE_KEYS:
             continue
         if base == "meteor" and key in metrics.METEOR_KEYS:
             errors.add(located, where + (key,), metrics.METEOR_KEYS_REFUSAL.format(key=key))

@@ -204,3 +204,15 @@ def test_yaml_syntax_errors_name_the_line():
 )
 def test_csv_expected_shorthand_follows_promptfoo(text, expected):
     assert expected_to_assertion(text) == expected
+
+
+def test_an_assertions_reason_is_a_note_that_changes_nothing_and_a_misspelt_key_is_still_refused():
+    suite = ("prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\n"
+             "tests:\n  - vars: {question: q}\n    assert:\n"
+             "      - type: icontains\n        value: refund\n        reason: the reply must name the refund policy\n")
+    loaded, errors = load_suite(MemoryTree({PATH: suite, "evals/prompts/system.md": "Answer {{question}}"}), PATH)
+    assert errors == [] and loaded is not None
+    (check,) = loaded.tests[0].asserts
+    assert (check.type, check.value) == ("icontains", "refund")
+    (error,) = errors_of(suite.replace("reason:", "reasons:"))
+    assert error[1] == 8 and "unknown assertion key 'reasons'" in error[2]
