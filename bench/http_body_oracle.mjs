@@ -5,11 +5,15 @@
 // cases.json: [{"name": "...", "config": {...the provider's config, without url}, "prompt": "...", "vars": {...},
 // "path": "/generate" (optional: the URL's path; /fail… answers 500, /token… answers an OAuth token)}, ...]
 // (ORIGIN in a config stands for the server's http://127.0.0.1:PORT, HOSTPORT for its 127.0.0.1:PORT)
+// "files": {"relative/path": "text"} (optional) are written to a fresh folder, the config's folder for that case
+// (a `request: file://…` is read from it), with ORIGIN and HOSTPORT replaced as in the config
 // Each request goes to a loopback HTTP server that records method, path and query, content type, authorization and
 // x-* headers and body (the last request as `sent`, every one in `requests`); nothing leaves the machine. `output` is
 // what promptfoo's provider answered. The pins of tests/compat/data/http_config.json were made with
 // PF_TOKEN=tok-env PF_USER=ann PF_PASS=pw in the environment.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
 
@@ -40,7 +44,16 @@ for (const c of cases) {
   let error = null;
   let output = null;
   try {
-    const config = JSON.parse(JSON.stringify(c.config).replaceAll("ORIGIN", origin).replaceAll("HOSTPORT", origin.slice("http://".length)));
+    const local = (text) => text.replaceAll("ORIGIN", origin).replaceAll("HOSTPORT", origin.slice("http://".length));
+    const config = JSON.parse(local(JSON.stringify(c.config)));
+    if (c.files) {  // promptfoo reads a config's files relative to its folder (here: the working directory)
+      const folder = mkdtempSync(join(tmpdir(), "http-oracle-"));
+      for (const [name, text] of Object.entries(c.files)) {
+        mkdirSync(dirname(join(folder, name)), { recursive: true });
+        writeFileSync(join(folder, name), local(text));
+      }
+      process.chdir(folder);
+    }
     // a raw `request` says where it goes (its Host header): no url then, as promptfoo's examples write it
     const url = config.request ? {} : { url: origin + (c.path ?? "/generate") };
     const provider = await loadApiProvider("http", { options: { config: { ...url, ...config } } });

@@ -13,15 +13,16 @@ rendered into the body template, then sent as the content type says.
   rendered, trimmed. A mapping or list body with a non-JSON content type is refused when the suite is read
   (promptfoo fails every call of such a provider).
 
-Rendering is nunjucks' `{{ name }}` (the only form an http body may use here, bot.evals.providers_http): a var the
-test lacks and null are empty; a value that is not text is written as JavaScript's String() writes it.
+Rendering: plain `{{ name }}`s are filled here (a var the test lacks and null are empty; a value that is not text is
+written as JavaScript's String() writes it, as nunjucks); a body with filters or tags is rendered in the sandbox with
+the same printing (a `Fill` from bot.evals.http_templates), then read the same way.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
@@ -30,6 +31,8 @@ from bot.evals.providers_shapes import js_json, js_string
 
 _VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
 JSON_TYPE = "application/json"
+# how a template value (text, or a mapping or list of them) is rendered with vars: `render`, or the sandbox's
+Fill = Callable[[Any, Mapping[str, Any]], Any]
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -119,9 +122,9 @@ def _json_escaped(vars_: Mapping[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v, ensure_ascii=False)[1:-1] if isinstance(v, str) else v for k, v in vars_.items()}
 
 
-def json_body(template: Any, vars_: Mapping[str, Any]) -> Any:
+def json_body(template: Any, vars_: Mapping[str, Any], fill: Fill = render) -> Any:
     """promptfoo's processJsonBody: the value sent as JSON (text: sent as it is)."""
-    rendered = render(template, vars_)
+    rendered = fill(template, vars_)
     if isinstance(rendered, (dict, list)):
         return _nested_json(rendered)
     if not isinstance(rendered, str):
@@ -130,17 +133,18 @@ def json_body(template: Any, vars_: Mapping[str, Any]) -> Any:
     if parsed is not _NOT_JSON:
         return parsed
     if rendered.strip().startswith(("{", "[")) and isinstance(template, str):
-        again = _json(render(template, _json_escaped(vars_)))
+        again = _json(fill(template, _json_escaped(vars_)))
         if again is not _NOT_JSON:
             return again
     return rendered
 
 
-def request_body(template: Any, headers: Mapping[str, Any] | None, prompt: Any, vars_: Mapping[str, Any]) -> HttpBody:
+def request_body(template: Any, headers: Mapping[str, Any] | None, prompt: Any, vars_: Mapping[str, Any],
+                 fill: Fill = render) -> HttpBody:
     """The body for one call: `prompt` is the rendered prompt's text, or what transformRequest returned."""
     content_type = header_content_type(headers) or default_content_type(template)
     if not is_json(template, headers):
-        text = render(template, {**vars_, "prompt": prompt})
+        text = fill(template, {**vars_, "prompt": prompt})
         return HttpBody(_text(text).strip().encode(), content_type)
     actual = template
     if isinstance(template, str):
@@ -150,7 +154,7 @@ def request_body(template: Any, headers: Mapping[str, Any] | None, prompt: Any, 
         given = prompt if isinstance(prompt, dict) else {str(i): v for i, v in enumerate(prompt)}
         value: Any = {**(actual if isinstance(actual, dict) else {}), **given}
     else:
-        value = json_body(actual, {**vars_, "prompt": prompt})
+        value = json_body(actual, {**vars_, "prompt": prompt}, fill)
     if isinstance(value, str):
         return HttpBody(value.encode(), content_type)
     return HttpBody(js_json(value).encode(), content_type)  # as JSON.stringify writes it

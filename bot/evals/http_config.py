@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.evals.http_auth import auth_problem
-from bot.evals.http_body import form_encoded, render
+from bot.evals.http_body import Fill, form_encoded, render
+from bot.evals.http_templates import template_problem
 from bot.evals.providers_shapes import ENV_TOKEN
 from bot.evals.suite import ProviderSpec
 
@@ -52,9 +53,6 @@ def unknown(key: Any) -> str:
             f"supported here: {', '.join(sorted(SUPPORTED | set(INERT)))})")
 
 
-_QUERY_VAR = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
-
-
 def http_key(key: str, value: Any) -> str | None:
     """The problem with an http-schema key that is not read elsewhere (None: accepted as it is)."""
     if key in REASONS:
@@ -73,26 +71,24 @@ def http_key(key: str, value: Any) -> str | None:
     if key == "queryParams":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             return "queryParams must be a mapping of parameter names to text"
-        for text in value.values():
-            for m in _QUERY_VAR.finditer(text):
-                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
-                    return ("unsupported: queryParams may use {{prompt}} and the test's {{var}}s only (no filters, tags or "
-                            "env: a credential in the URL goes through `auth` with placement: query)")
+        if (problem := template_problem("queryParams", value)) is not None:
+            return problem + (" (a credential in the URL goes through `auth` with placement: query)" if "env" in problem else "")
     return None
 
 
-def rendered_query(spec: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> list[list[str]]:
+def rendered_query(spec: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill = render) -> list[list[str]]:
     """`queryParams` with the test's vars and the prompt filled in (promptfoo renders each value with the call's vars,
     the prompt as rendered — not what a transformRequest made of it)."""
     params = spec.option("queryParams") or {}
-    return [[str(k), str(render(v, {**vars_, "prompt": prompt}))] for k, v in params.items()]
+    values = fill([str(v) for v in params.values()], {**vars_, "prompt": prompt})
+    return [[str(k), str(v)] for k, v in zip(params, values)]
 
 
-def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> ProviderSpec:
+def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill = render) -> ProviderSpec:
     """The provider with this case's query (not part of its identity: the case's prompt and vars are)."""
     if provider.kind != "http" or not provider.option("queryParams"):
         return provider
-    return dataclasses.replace(provider, call_values={**(provider.call_values or {}), QUERY: rendered_query(provider, prompt, vars_)})
+    return dataclasses.replace(provider, call_values={**(provider.call_values or {}), QUERY: rendered_query(provider, prompt, vars_, fill)})
 
 
 def query_suffix(url: str, pairs: list[list[str]]) -> str:

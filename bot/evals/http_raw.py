@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.evals.http_body import HttpBody, header_content_type
+from bot.core.yamlsrc import Path
+from bot.evals.http_body import Fill, HttpBody, header_content_type
 from bot.evals.http_config import headers_problem
+from bot.evals.http_templates import raw_template, template_problem
 from bot.evals.providers_shapes import js_string
 
 RAW = "raw"  # the option marking a body written in a raw request (sent as rendered, not read as JSON)
+REQUEST_FILE = "request_file"  # the option naming the repository file a `request: file://…` was read from
+RAW_KEYS = ("url", "method", "headers", "body", RAW)  # the options a raw request sets
 TEXT_TYPE = "text/plain;charset=UTF-8"
 _VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
-_TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
 _LINE = re.compile(r"^([A-Z]+) (\S+) (HTTP/\d(?:\.\d)?)$", re.IGNORECASE)
 _METHODS = ("POST", "PUT", "GET")
+# (where, `file://…` as written) → (repository path, text) of a `request: file://…`, or None (the reader reported why)
+FileReader = Callable[[Path, str], "tuple[str, str] | None"]
 # keys promptfoo does not read when `request` is set
 IGNORED_WITH_REQUEST = ("url", "method", "headers", "body", "queryParams")
 
@@ -39,8 +44,6 @@ def parse_request(text: Any, https: bool) -> dict[str, Any] | str:
     """The request as {url, method, headers, body, raw: True}, or why it cannot be sent."""
     if not isinstance(text, str) or not text.strip():
         return "request must be text: an HTTP request (request line, headers, a blank line, the body)"
-    if text.strip().startswith("file://"):
-        return "unsupported: request as file://: write the raw request inline in the suite"
     lines = text.replace("\r\n", "\n").strip().split("\n")
     first = lines[0].strip()
     m = _LINE.match(first)
@@ -76,9 +79,8 @@ def parse_request(text: Any, https: bool) -> dict[str, Any] | str:
     if (problem := headers_problem(headers)) is not None:
         return f"request: {problem}"
     body = "\r\n".join(lines[end + 1:]) if end < len(lines) else ""
-    for m2 in _TEMPLATE.finditer(body):
-        if m2.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m2.group(1)):
-            return "unsupported: request: the body may use {{prompt}} and the test's {{var}}s only (no filters, tags or env)"
+    if (problem := template_problem("request: the body", raw_template(body))) is not None:
+        return problem
     if method == "GET" and body.strip():
         return "request: a GET request sends no body here: remove it or use POST"
     if method != "GET" and not body.strip():
@@ -94,8 +96,14 @@ def _escaped(value: Any) -> str:
     return js_string(value)
 
 
-def raw_body(template: str, headers: Mapping[str, Any] | None, prompt: Any, vars_: Mapping[str, Any]) -> HttpBody:
-    """The body of a raw request for one call, as promptfoo renders and sends it."""
+def raw_body(template: str, headers: Mapping[str, Any] | None, prompt: Any, vars_: Mapping[str, Any],
+             fill: Fill | None = None) -> HttpBody:
+    """The body of a raw request for one call, as promptfoo renders and sends it; `fill` renders one with filters
+    (its text already a raw_template: only the `{{…}}` rendered, text vars JSON-escaped)."""
     values = {**vars_, "prompt": prompt}
-    text = _crlf(_VAR.sub(lambda m: _escaped(values.get(m.group(1))), template))
+    if fill is not None:
+        escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] if isinstance(v, str) else v for k, v in values.items()}
+        text = _crlf(str(fill(template, escaped)))
+    else:
+        text = _crlf(_VAR.sub(lambda m: _escaped(values.get(m.group(1))), template))
     return HttpBody(text.encode(), header_content_type(headers) or TEXT_TYPE)

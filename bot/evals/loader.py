@@ -512,6 +512,37 @@ def _code_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, err
     return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what)
 
 
+def _file_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, errors: Collector):
+    """How a provider entry's text file (an http provider's `request: file://…`) is read: from this side's tree,
+    relative to the suite's folder, never outside the repository, within the file size limit; a problem is an error at
+    the entry's line naming the file."""
+    if tree is None:
+        return None
+
+    def read(where: Path, ref: str) -> tuple[str, str] | None:
+        written = ref[len("file://"):]
+        path = resolve(base_dir, written)
+        if path is None:
+            errors.add(located, where, f"request file {written!r} points outside the repository")
+            return None
+        try:
+            raw = read_bounded(tree, path, errors.max_file_bytes)
+        except FileTooLarge as exc:
+            errors.add(located, where, f"request file {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                       f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+            return None
+        if raw is None:
+            errors.add(located, where, f"request file {written!r} not found (looked for {path})")
+            return None
+        try:
+            return path, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.add(located, where, f"request file {path} is not UTF-8 text")
+            return None
+
+    return read
+
+
 def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "") -> list[ProviderSpec]:
     data = located.data
     key = "targets" if "targets" in data and "providers" not in data else "providers"
@@ -533,11 +564,13 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
     for src, where, item in entries:
         if isinstance(item, str) and item.startswith("file://") and tree is not None and code_provider_ref(item) is None:
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
-                spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors))
+                spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors),
+                                      files=_file_reader(tree, base_dir, doc, errors))
                 if spec is not None:
                     out.append(with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
             continue
-        spec = parse_provider(item, src, where, errors, code=_code_reader(tree, base_dir, src, errors))
+        spec = parse_provider(item, src, where, errors, code=_code_reader(tree, base_dir, src, errors),
+                              files=_file_reader(tree, base_dir, src, errors))
         if spec is not None:
             out.append(with_files(spec, tree, base_dir, src, where, errors))
     # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position

@@ -34,6 +34,7 @@ from bot.evals.header_secrets import HeaderRefused, fill, grants
 from bot.evals.http_auth import AuthFailed, TokenCache, auth_parts
 from bot.evals.http_body import HttpBody, header_content_type
 from bot.evals.http_config import query_suffix
+from bot.evals.http_templates import URL
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
@@ -408,6 +409,12 @@ class Caller:
         except wire.WireError as exc:
             raise ProviderError(f"{spec.id}: {exc}", kind=exc.kind) from None
         suite_base = spec.base_url or (f"https://{spec.option('apiHost')}" if spec.option("apiHost") else None)
+        rendered = (spec.call_values or {}).get(URL) if vendor.wire == "http" else None
+        if rendered is not None:  # a templated url as this case's vars made it: checked below like a written one
+            suite_base = rendered
+        elif vendor.wire == "http" and suite_base and ("{{" in suite_base or "{%" in suite_base):
+            raise ProviderError(f"provider {spec.id}: its templated url is rendered with a test case's vars, and this call "
+                                "has none", kind=CheckError.URL_REFUSED)
         if operator is None and suite_base is None:
             needs = {"azure": "AZURE_OPENAI_BASE_URL or AZURE_OPENAI_API_HOST", "bedrock": "AWS_REGION",
                      "ollama": "OLLAMA_BASE_URL"}.get(vendor.name, vendor.base_env)
@@ -439,7 +446,8 @@ class Caller:
         else:
             field = {"http": "config.url", "huggingface": "config.apiEndpoint"}.get(vendor.wire) or (
                 "config.workspaceUrl" if vendor.name == "databricks" else "config.apiBaseUrl")
-            where = f"provider {spec.id} {field}" + (f" (suite line {spec.line})" if spec.line else "")
+            where = f"provider {spec.id} {field}" + (f" (suite line {spec.line})" if spec.line else "") + (
+                ", rendered with the test's vars," if rendered is not None else "")
             try:
                 async with asyncio.timeout(self.timeout_s):  # a host name whose DNS never answers
                     target = await self.urls.target(base, path, where)

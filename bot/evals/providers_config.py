@@ -22,7 +22,8 @@ from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
 from bot.evals import http_config
-from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, parse_request
+from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, REQUEST_FILE, FileReader, parse_request
+from bot.evals.http_templates import sandboxed, template_problem
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
 from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
@@ -355,11 +356,13 @@ class ProviderEntry(Shape):
 
 
 def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, embedding: bool = False,
-                   code: CodeReader | None = None, grader_code: CodeReader | None = None) -> ProviderSpec | None:
+                   code: CodeReader | None = None, grader_code: CodeReader | None = None,
+                   files: FileReader | None = None) -> ProviderSpec | None:
     """A provider from 'id', {id, label, config} or {'id': {label, config}}; problems go to `errors`
     (the loader's Collector) with file and line. `code` reads the provider's transforms (a suite's
     providers); without it (a grader) they are refused. `grader_code` reads a grader that is a provider
-    written in code (its text and embedding calls run in the sandbox: bot.evals.grading)."""
+    written in code (its text and embedding calls run in the sandbox: bot.evals.grading). `files` reads a text file the
+    entry names (an http provider's `request: file://…`) from this side's tree, relative to the suite's folder."""
     if isinstance(item, str):
         pid, body, body_where = item, {}, where
     elif isinstance(item, dict) and "id" in item:
@@ -492,15 +495,37 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                                                                      "sends the raw request as written): remove it")
             return None
         https = str(opts.get("url") or pid).startswith("https") or opts.pop("useHttps", False) is True
-        raw = parse_request(opts.pop("request"), https)
+        request, read_from = opts.pop("request"), None
+        if isinstance(request, str) and request.strip().startswith("file://"):  # promptfoo reads it from the config's folder
+            read = files(at, request.strip()) if files is not None else None
+            if files is None:
+                errors.add(located, at, "unsupported: request as file:// in a grader's provider: write the raw request inline")
+            if read is None:
+                return None
+            read_from, request = read
+        raw = parse_request(request, https)
         if isinstance(raw, str):
-            errors.add(located, at, raw)
+            errors.add(located, at, f"{read_from}: {raw}" if read_from else raw)
             return None
         opts.update(raw)
+        if read_from:
+            opts[REQUEST_FILE] = read_from
     if kind == "http":
         url = opts.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             errors.add(located, body_where + ("config",), "an http provider needs config.url (an http(s) URL)")
+            return None
+        if (problem := template_problem("url", url)) is not None:
+            errors.add(located, body_where + (("config", "url") if "url" in config else ()), problem)
+            return None
+        if code is None and ("{{" in url or "{%" in url):
+            errors.add(located, body_where + (("config", "url") if "url" in config else ()),
+                       "unsupported: a grader's http provider with a templated url (it is rendered with a test's vars; "
+                       "a grader's call has none)")
+            return None
+        if code is None and sandboxed(opts):
+            errors.add(located, body_where + ("config",), "unsupported: a grader's http provider may use plain {{prompt}} "
+                       "only (nunjucks filters and tags are rendered per test case, in the suite's providers)")
             return None
         base_url = url
         if not opts.get(RAW) and (problem := http_body_problem(opts)) is not None:

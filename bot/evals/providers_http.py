@@ -1,5 +1,5 @@
 """What an `http` provider's config may hold (bot.evals.providers_config reads the entry): checks of its url,
-method, headers and body templates, and its `transformResponse` when it is JavaScript — read as code over
+method, headers and body templates (nunjucks filters and tags: bot.evals.http_templates), and its `transformResponse` when it is JavaScript — read as code over
 `output` = {json, text}, run later by bot.evals.provider_output under the code gate, never here.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.http_body import body_problem
 from bot.evals.http_config import headers_problem as http_headers_problem
+from bot.evals.http_templates import template_problem
 from bot.evals.sandbox.js import JsCode
 from bot.evals.suite import Code
 
@@ -45,9 +46,6 @@ def response_code(value: str, at: Path, code: CodeReader | None, located: Locate
     return code(at, f"const json = output.json, text = output.text; return (\n{text}\n){call}", "transformResponse")
 
 
-_TEMPLATE = re.compile(r"{{\s*([^}]*?)\s*}}|{%")
-
-
 def http_problem(key: str, value: Any) -> str | None:
     if key == "transformResponse":
         if not isinstance(value, str) or not value.strip():
@@ -59,13 +57,7 @@ def http_problem(key: str, value: Any) -> str | None:
     if key == "headers":
         return http_headers_problem(value)
     if key == "body":
-        for text in _strings(value):
-            for m in _TEMPLATE.finditer(text):
-                if m.group(1) is None or not re.fullmatch(r"[A-Za-z_]\w*", m.group(1)):
-                    return ("unsupported: an http provider's body may use {{prompt}} and the test's {{var}}s only "
-                            "(no filters, tags or env)")
-    if key == "url" and isinstance(value, str) and _TEMPLATE.search(value):
-        return "unsupported: a templated url is not part of prompt-review"
+        return template_problem("body", value)
     return None
 
 
@@ -81,13 +73,3 @@ def http_body_problem(config: dict[str, Any]) -> str | None:
         return "a GET request sends no body (promptfoo drops it, or fails every call for a mapping): remove `body` or use POST"
     return body_problem(body, config.get("headers") if isinstance(config.get("headers"), dict) else None)
 
-
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)

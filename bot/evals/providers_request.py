@@ -14,8 +14,9 @@ from typing import Any
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.generators import spread_call
 from bot.evals.providers_http import CodeReader
-from bot.evals.http_body import request_body
+from bot.evals.http_body import Fill, request_body
 from bot.evals.http_raw import RAW, raw_body
+from bot.evals.http_templates import BODY, URL, raw_template, sandbox_fill, sandboxed, TextRenderer
 from bot.evals.sandbox import CodeLimits, JsCode, transform_sync
 from bot.evals.suite import Code, PromptSpec, ProviderSpec
 
@@ -54,19 +55,43 @@ def request_code(value: Any, at: Path, code: CodeReader | None, located: Located
 
 
 def requested(provider: ProviderSpec, template: Any, prompt: str, vars_: dict[str, Any], spec: PromptSpec,
-              limits: CodeLimits) -> ProviderSpec:
+              limits: CodeLimits, fill: Fill | None = None) -> ProviderSpec:
     """The provider with its body as the transformed prompt makes it (SandboxError when the code fails); `template` is
     the body as the suite wrote it, before any var was filled."""
     assert provider.request_transform is not None
     context = {"vars": vars_, "prompt": {"raw": spec.template, "label": spec.label}}
     value = transform_sync(provider.request_transform, [prompt, vars_, context], {}, limits)
-    return with_body(provider, template, value, vars_)
+    return with_body(provider, template, value, vars_, fill)
 
 
-def with_body(provider: ProviderSpec, template: Any, prompt: Any, vars_: dict[str, Any]) -> ProviderSpec:
-    """An http provider with the body it sends for one case (none for GET, as promptfoo sends none)."""
+def http_fill(renderer: TextRenderer, provider: ProviderSpec) -> Fill | None:
+    """How an http provider's templates are rendered for a case: in the sandbox when one holds a filter, a tag or a
+    templated url (bot.evals.http_templates); None: plain `{{name}}`s, filled in place."""
+    if provider.kind != "http" or not sandboxed(dict(provider.options)):
+        return None
+    return sandbox_fill(renderer, f"provider {provider.slot}")
+
+
+def with_body(provider: ProviderSpec, template: Any, prompt: Any, vars_: dict[str, Any], fill: Fill | None = None) -> ProviderSpec:
+    """An http provider with the body it sends for one case (none for GET, as promptfoo sends none); RenderError when
+    the sandbox cannot render it. A body the sandbox made is kept in the case's fingerprint as sent (a var only it
+    uses is the case's data)."""
     if str(provider.option("method", "")).upper() == "GET" or (provider.option(RAW) and template is None):
         return provider
     if provider.option(RAW):  # a raw request's body (bot.evals.http_raw)
-        return dataclasses.replace(provider, request_body=raw_body(template, provider.option("headers"), prompt, vars_))
-    return dataclasses.replace(provider, request_body=request_body(template, provider.option("headers"), prompt, vars_))
+        body = raw_body(raw_template(template) if fill else template, provider.option("headers"), prompt, vars_, fill)
+    else:
+        body = request_body(template, provider.option("headers"), prompt, vars_, *([fill] if fill else []))
+    if fill is None:
+        return dataclasses.replace(provider, request_body=body)
+    return dataclasses.replace(provider, request_body=body, call_values={**(provider.call_values or {}), BODY: body.shown()})
+
+
+def with_url(provider: ProviderSpec, prompt: Any, vars_: dict[str, Any], fill: Fill | None) -> ProviderSpec:
+    """An http provider with its templated url rendered for one case (promptfoo renders it with the call's vars and
+    prompt). Where it points is checked when the request is sent, as a written url is (bot.evals.providers)."""
+    url = provider.option("url")
+    if fill is None or not isinstance(url, str) or ("{{" not in url and "{%" not in url):
+        return provider
+    rendered = str(fill(url, {**vars_, "prompt": prompt})).strip()
+    return dataclasses.replace(provider, call_values={**(provider.call_values or {}), URL: rendered})

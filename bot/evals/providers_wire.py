@@ -24,6 +24,7 @@ from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_nam
 from bot.evals.http_body import request_body
 from bot.evals.http_config import QUERY, query_suffix, rendered_query
 from bot.evals.http_raw import RAW, raw_body
+from bot.evals.http_templates import URL
 from bot.evals.providers_watsonx import watsonx_parse
 from bot.evals.suite import ProviderSpec
 
@@ -242,7 +243,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         pairs = (spec.call_values or {}).get(QUERY)  # made when the case was expanded; a grader's with its prompt only
         if pairs is None and spec.option("queryParams"):
             pairs = rendered_query(spec, content_parts.prompt_json(messages), {})
-        query = query_suffix(str(spec.base_url or ""), pairs or [])
+        query = query_suffix(str((spec.call_values or {}).get(URL) or spec.base_url or ""), pairs or [])
         if spec.option("method", "POST") == "GET":
             return query, None
         if spec.request_body is not None:  # made when the case was expanded (bot.evals.select, bot.evals.http_body)

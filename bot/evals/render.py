@@ -240,6 +240,18 @@ class Renderer:
         except UserError as exc:
             raise RenderError(dataclasses.replace(exc.errors[0], line=None)) from None
 
+    def render_texts(self, where: str, texts: list[str], vars_: dict[str, Any]) -> list[str]:
+        """Templates promptfoo renders outside a prompt (an http provider's body, query and url) with one call's vars,
+        in the same sandbox and under the same bounds, values printed as nunjucks prints them (null as nothing, true
+        as `true`, a list joined with commas). RenderError names `where` and the template's line."""
+        if not texts:
+            return []
+        reply = self._run([([(self._key(None, t), None, t) for t in texts], vars_)], js_values=True)[0]
+        if "error" in reply:
+            line = reply["error"]["line"]
+            raise RenderError(SourceError(where, str(reply["error"]["message"]) + (f" (template line {line})" if line else "")))
+        return list(reply["ok"])
+
     def prefetch(self, jobs: Iterable[tuple[PromptSpec, dict[str, Any]]]) -> None:
         """Render these (prompt, vars) pairs in a few round trips to the worker; `render` then
         answers them from memory. Rendering a suite case by case would cost a round trip each."""
@@ -250,7 +262,7 @@ class Renderer:
             for (key, _), reply in zip(batch, replies):
                 self._done[key] = reply
 
-    def _run(self, jobs: list[tuple[list[tuple[int, str | None, str]], dict[str, Any]]]) -> list[dict]:
+    def _run(self, jobs: list[tuple[list[tuple[int, str | None, str]], dict[str, Any]]], js_values: bool = False) -> list[dict]:
         """Replies to `jobs` in order; fewer when the worker had to be replaced part-way (the rest
         are rendered again on demand)."""
         bounds = self.bounds
@@ -275,6 +287,7 @@ class Renderer:
             "memory_mb": bounds.memory_mb,
             "config": CONFIG_PATH,
             "filters": sorted(self.filters),
+            "js_values": js_values,
         }
         replies: list[dict] = []
         try:

@@ -51,6 +51,26 @@ _PAIR_LOOP = re.compile(r"({%-?[ \t\n]*for[ \t\n]+[A-Za-z_]\w*[ \t\n]*,[ \t\n]*[
 _NOT_PLAIN = re.compile(r"\sif\s|\srecursive\b|%")  # a filtered or recursive loop is left as written
 
 
+def js_output(value: Any) -> str:
+    """A value written out as nunjucks writes it (JavaScript's String(); null and undefined as nothing): how an http
+    provider's templates, which promptfoo renders with nunjucks, print a var that is not text."""
+    if value is None or isinstance(value, jinja2.Undefined):
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(js_output(v) for v in value)
+    if isinstance(value, dict):
+        return "[object Object]"
+    return str(value)
+
+
 def _pairs(value: Any) -> Any:
     return list(value.items()) if isinstance(value, dict) else value
 
@@ -71,8 +91,11 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "+"})
 
-    def __init__(self, files: Any, max_items: int = 1_000_000):
-        super().__init__(loader=_Loader(files), autoescape=False, keep_trailing_newline=True)
+    def __init__(self, files: Any, max_items: int = 1_000_000, js_values: bool = False):
+        """`js_values`: values printed as nunjucks prints them (js_output), for templates promptfoo renders outside a
+        prompt (an http provider's body, query and url)."""
+        super().__init__(loader=_Loader(files), autoescape=False, keep_trailing_newline=True,
+                         finalize=js_output if js_values else None)
         self.files = files
         self.max_items = max_items  # the rendered-prompt limit: a longer value can never be sent
         # nunjucks built-ins promptfoo suites use: `dump` (JSON.stringify) and promptfoo's `load` (JSON.parse)
@@ -197,18 +220,21 @@ def _alarm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
 class _Worker:
     def __init__(self, conn: Connection):
         self.conn = conn
-        self.sides: dict[int, tuple[_ParentFiles, SandboxEnv]] = {}
+        self.sides: dict[tuple[int, bool], tuple[_ParentFiles, SandboxEnv]] = {}
         self.sources: dict[int, tuple[str | None, str]] = {}  # template key → (file, text)
-        self.templates: dict[int, jinja2.Template] = {}
+        self.templates: dict[tuple[int, bool], jinja2.Template] = {}
 
-    def side(self, token: int, max_items: int, filters: list[str] | None = None) -> tuple[_ParentFiles, SandboxEnv]:
-        if token not in self.sides:
+    def side(self, token: int, max_items: int, filters: list[str] | None = None,
+             js_values: bool = False) -> tuple[_ParentFiles, SandboxEnv]:
+        """The side's environment; with `js_values` its nunjucks-valued twin, without the suite's filters (promptfoo's
+        http provider renders with nunjucks' and its own filters only)."""
+        if (token, js_values) not in self.sides:
             files = _ParentFiles(self.conn)
-            env = SandboxEnv(files, max_items)
-            for name in filters or ():
+            env = SandboxEnv(files, max_items, js_values)
+            for name in () if js_values else filters or ():
                 env.filters[name] = self._filter(files, name)
-            self.sides[token] = (files, env)
-        files, env = self.sides[token]
+            self.sides[(token, js_values)] = (files, env)
+        files, env = self.sides[(token, js_values)]
         env.max_items = max_items
         return files, env
 
@@ -239,21 +265,22 @@ class _Worker:
         return call
 
     def template(self, key: int, files: _ParentFiles, env: SandboxEnv) -> jinja2.Template:
-        if key not in self.templates:
+        js = env.finalize is not None
+        if (key, js) not in self.templates:
             source, text = self.sources[key]
             if source is not None:
                 files.seed(source, text)
                 files.names.add(source)  # its frames carry its name: errors name its line
                 # compiled from this text, named by its file (for relative includes and error lines): the env's
                 # cache by name would give every prompt of a `---`-separated file the first one's template
-                self.templates[key] = env.template_class.from_code(env, env.compile(text, source, source), env.make_globals(None), None)
+                self.templates[(key, js)] = env.template_class.from_code(env, env.compile(text, source, source), env.make_globals(None), None)
             else:
-                self.templates[key] = env.from_string(text)
-        return self.templates[key]
+                self.templates[(key, js)] = env.from_string(text)
+        return self.templates[(key, js)]
 
     def render(self, request: dict, items: list, vars_: dict) -> dict:
         """One prompt's messages with one case's vars: {"ok": [text, …]} or {"error": {…}}."""
-        files, env = self.side(request["token"], request["max_bytes"], request.get("filters"))
+        files, env = self.side(request["token"], request["max_bytes"], request.get("filters"), bool(request.get("js_values")))
         files.filter_calls = 0
         index = 0
         signal.setitimer(signal.ITIMER_REAL, request["timeout_s"])

@@ -27,6 +27,7 @@ from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
 from bot.evals.comparisons import Compared, compare, comparison
 from bot.evals.grading import DEFAULT_GRADER, ModelGrader
+from bot.evals.http_raw import REQUEST_FILE
 from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
 from bot.evals.providers import BudgetExhausted, Caller, Cancelled, Completion, Meter, ProviderError
@@ -317,6 +318,8 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
         out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
+        if provider.option(REQUEST_FILE):  # an http provider's raw request read from a file
+            out.append(Dependency(provider.option(REQUEST_FILE), suite.path, "http request"))
     every += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
     every += [c for p in suite.providers for _, c in p.code_items()]
     required = [(m.path, c.file) for c in every if isinstance(c, JsCode) for m in c.modules] + list(suite.helpers)

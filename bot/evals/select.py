@@ -18,8 +18,9 @@ from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.http_config import with_header_vars, with_query
+from bot.evals.http_raw import RAW_KEYS, REQUEST_FILE
 from bot.evals.http_tools import tool_vars
-from bot.evals.providers_request import requested, with_body
+from bot.evals.providers_request import http_fill, requested, with_body, with_url
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS
 from bot.evals.providers_shapes import INERT_CONFIG, js_json, js_string
 from bot.evals.realtime_turns import kept_turns
@@ -265,20 +266,28 @@ def expand(
                         case_messages, case_error, case_kind = None, exc.error, CheckError.ASSERTION
                         errors[str(exc.error)] = exc.error
                 request_code = provider.request_transform
-                if request_code is not None and case_error is None and case_messages is not None \
-                        and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
-                    try:
-                        provider = requested(provider, body_template, prompt_text(prompt, case_messages), provider_vars, prompt, gate.limits)
-                    except SandboxError as exc:
-                        named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
-                        case_messages, case_error = None, SourceError(provider_file, f"{named}: {exc.message}", provider.line)
-                        case_kind = CheckError.ASSERTION
-                        errors[str(case_error)] = case_error
-                elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
-                    provider = with_body(provider, body_template, prompt_text(prompt, case_messages), provider_vars)
-                if provider.kind == "http" and case_messages is not None:  # queryParams with this case's vars
-                    provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars)
-                    provider = with_header_vars(provider, prompt_text(prompt, case_messages), provider_vars)
+                fill = http_fill(renderer, provider)  # filters, tags or a templated url: rendered in the sandbox
+                try:
+                    if request_code is not None and case_error is None and case_messages is not None \
+                            and not gate.refusal((("provider transformRequest", request_code),)):  # refused: an error below, not run
+                        try:
+                            provider = requested(provider, body_template, prompt_text(prompt, case_messages), provider_vars, prompt,
+                                                 gate.limits, fill)
+                        except SandboxError as exc:
+                            named = f"transformRequest of provider {provider.slot}" + (f" ({request_code.file})" if request_code.file else "")
+                            case_messages, case_error = None, SourceError(provider_file, f"{named}: {exc.message}", provider.line)
+                            case_kind = CheckError.ASSERTION
+                            errors[str(case_error)] = case_error
+                    elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
+                        provider = with_body(provider, body_template, prompt_text(prompt, case_messages), provider_vars, fill)
+                    if provider.kind == "http" and case_messages is not None:  # queryParams and url with this case's vars
+                        provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars, *([fill] if fill else []))
+                        provider = with_url(provider, prompt_text(prompt, case_messages), provider_vars, fill)
+                        provider = with_header_vars(provider, prompt_text(prompt, case_messages), provider_vars)
+                except RenderError as exc:  # the provider's template: an error of the case, at the provider's entry
+                    case_messages, case_kind = None, CheckError.RENDER
+                    case_error = SourceError(provider_file, f"{exc.error.file}: {exc.error.message}", provider.line)
+                    errors[str(case_error)] = case_error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
                     deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
@@ -661,7 +670,11 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         if not reasons:
             reasons.append(f"prompt {h.prompt.label} changed")
     if b.provider.fingerprint() != h.provider.fingerprint():
-        config = b.provider.describe_change(h.provider)
+        request_files = [f for f in dict.fromkeys(p.option(REQUEST_FILE) for p in (b.provider, h.provider))
+                         if f and base_tree.read(f) != head_tree.read(f)]
+        reasons += [f"provider {b.provider.slot} request file {f} changed" for f in request_files]
+        config = (_from_request(b.provider).describe_change(_from_request(h.provider)) if request_files
+                  else b.provider.describe_change(h.provider))  # what the file says is named by the file
         if config:
             reasons.append(f"provider {b.provider.slot} config changed ({config})")
         reasons += [f"provider {what} changed" for what in b.provider.code_changes(h.provider)]
@@ -685,6 +698,11 @@ def _reasons(b: CaseInput, h: CaseInput, base_tree: FileTree, head_tree: FileTre
         hooks = dict.fromkeys(b.test.hooks + h.test.hooks)
         reasons += [f"extension hook {f} changed" for f in hooks if base_tree.read(f) != head_tree.read(f)]
     return tuple(reasons)
+
+
+def _from_request(provider: ProviderSpec) -> ProviderSpec:
+    """An http provider less what its raw request file says (url, method, headers, body)."""
+    return replace(provider, base_url=None, options=tuple(o for o in provider.options if o[0] not in RAW_KEYS))
 
 
 def _helper_reasons(b: CaseInput, h: CaseInput) -> list[str]:

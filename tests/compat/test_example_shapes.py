@@ -378,8 +378,8 @@ def test_an_http_body_gets_the_tests_vars_and_the_prompt_at_the_call():
     ]
     errors = refused("prompts: ['{{q}}']\nproviders:\n  - id: https://api.example.com/generate\n"
                      "    config: {body: {key: '{{ env.SECRET }}'}}\n")
-    assert errors == [f"{PATH}:4: unsupported: an http provider's body may use {{{{prompt}}}} and the test's {{{{var}}}}s only "
-                      "(no filters, tags or env)"]
+    assert errors == [f"{PATH}:4: unsupported: body uses env: {{{{env.NAME}}}} is for headers and auth only (where "
+                      "evals.http_credentials lets each variable go); a body, query or url never carries a secret"]
 
 
 def test_a_gemini_function_call_answer_is_its_parts_and_is_checked_against_the_declarations():

@@ -215,7 +215,8 @@ def test_each_case_sends_its_own_query_which_is_not_the_providers_identity(servi
 
 @pytest.mark.parametrize("value, words", [("{a: 1}", "mapping of parameter names to text"),
                                           ("{a: '{{env.TOKEN}}'}", "placement: query"),
-                                          ("{a: '{{x | upper}}'}", "no filters")])
+                                          ("{a: '{{ env.TOKEN | upper }}'}", "never carries a secret"),
+                                          ("{a: '{{x | }}'}", "template syntax error")])
 def test_query_params_promptfoo_would_render_otherwise_are_located_errors(value, words):
     loaded, errors = load(suite_text("https://bot.example.com/chat", f"      method: GET\n      queryParams: {value}\n"))
     assert loaded is None and errors[0].line == 6 and words in errors[0].message, errors
@@ -440,7 +441,7 @@ def test_use_https_makes_the_raw_requests_url_https():
 
 @pytest.mark.parametrize("config, line, words", [
     ("      request: \"GET /{{x}} HTTP/1.1\\nHost: a.example.com\\n\\n\"\n", 5, "templated path"),
-    ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\n\\n{{x | upper}}\"\n", 5, "no filters"),
+    ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\n\\n{{env.X | upper}}\"\n", 5, "never carries a secret"),
     ("      request: \"POST /x HTTP/1.1\\nHost: a.example.com\\nX-User: '{{user | upper}}'\\n\\nhi\"\n", 5, "no filters or tags"),
     ("      request: \"POST /x\\n\\nhi\"\n", 5, "METHOD PATH HTTP/1.1"),
     ("      request: \"POST /x HTTP/1.1\\n\\nhi\"\n", 5, "a Host header is needed"),
