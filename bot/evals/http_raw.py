@@ -1,13 +1,15 @@
 """An `http` provider's raw `request` (promptfoo 0.121's callApiWithRawRequest): the request written as HTTP text —
-request line, headers, blank line, body. Read when the suite loads into the provider's url, method, headers and a body
-template; the URL is `http(s)://HOST` + the request line's path (https when the provider's id or url is https, or
+request line, headers, blank line, body — inline, or `file://x.txt` read from the repository relative to the suite's
+folder (bot.evals.loader; the file is then a dependency of the suite). Read when the suite loads into the provider's
+url, method, headers and a body template; the URL is `http(s)://HOST` + the request line's path (https when the provider's id or url is https, or
 `useHttps`), and goes through the same URL allowlist as `url`.
 
 As promptfoo: header names are lowercased and content-length is dropped; the body is rendered with the test's vars
 and the prompt (after transformRequest) JSON-escaped when they are text (promptfoo's escapeJsonVariables), its line
 ends made CRLF, trimmed, and sent as it is (no JSON reading); without a content-type header it goes as
-`text/plain;charset=UTF-8` (what fetch sends for text). Only the body may use `{{prompt}}` / `{{var}}`; headers may
-use `{{env.NAME}}` (bot.evals.header_secrets), the request line and Host nothing.
+`text/plain;charset=UTF-8` (what fetch sends for text). Only the body is rendered: its `{{…}}`, filters included
+(bot.evals.http_templates), a `{% … %}` sent as written (promptfoo renders a raw request that way); headers may use
+`{{env.NAME}}` (bot.evals.header_secrets), the request line and Host nothing.
 """
 
 from __future__ import annotations

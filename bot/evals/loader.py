@@ -34,7 +34,8 @@ from bot.evals.sandbox.py import SCRIPT, PyCode
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.shapes import check
 from bot.evals.provider_files import with_files
-from bot.evals.sources import Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text, resolve
+from bot.evals.sources import (Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text,
+                               request_reader, resolve)
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
 from bot.evals.suite_models import PromptEntry, SuiteFile
 from bot.evals.testcases import load_tests
@@ -512,37 +513,6 @@ def _code_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, err
     return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what)
 
 
-def _file_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, errors: Collector):
-    """How a provider entry's text file (an http provider's `request: file://…`) is read: from this side's tree,
-    relative to the suite's folder, never outside the repository, within the file size limit; a problem is an error at
-    the entry's line naming the file."""
-    if tree is None:
-        return None
-
-    def read(where: Path, ref: str) -> tuple[str, str] | None:
-        written = ref[len("file://"):]
-        path = resolve(base_dir, written)
-        if path is None:
-            errors.add(located, where, f"request file {written!r} points outside the repository")
-            return None
-        try:
-            raw = read_bounded(tree, path, errors.max_file_bytes)
-        except FileTooLarge as exc:
-            errors.add(located, where, f"request file {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
-                                       f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
-            return None
-        if raw is None:
-            errors.add(located, where, f"request file {written!r} not found (looked for {path})")
-            return None
-        try:
-            return path, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.add(located, where, f"request file {path} is not UTF-8 text")
-            return None
-
-    return read
-
-
 def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "") -> list[ProviderSpec]:
     data = located.data
     key = "targets" if "targets" in data and "providers" not in data else "providers"
@@ -565,12 +535,12 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
         if isinstance(item, str) and item.startswith("file://") and tree is not None and code_provider_ref(item) is None:
             for doc, at, loaded in _providers_from_file(tree, base_dir, src, where, item, errors):
                 spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors),
-                                      files=_file_reader(tree, base_dir, doc, errors))
+                                      files=request_reader(tree, base_dir, doc, errors))
                 if spec is not None:
                     out.append(with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
             continue
         spec = parse_provider(item, src, where, errors, code=_code_reader(tree, base_dir, src, errors),
-                              files=_file_reader(tree, base_dir, src, errors))
+                              files=request_reader(tree, base_dir, src, errors))
         if spec is not None:
             out.append(with_files(spec, tree, base_dir, src, where, errors))
     # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position

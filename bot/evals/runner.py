@@ -312,6 +312,8 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         codes += [c for _, c in test.var_code]
         codes += [c for a in test.asserts for _, c in a.code_items()]
         codes += [c for _, c in test.provider.code_items()] if test.provider else []  # the test's own provider's code
+        if test.provider is not None and test.provider.option(REQUEST_FILE):  # its raw request read from a file
+            out.append(Dependency(test.provider.option(REQUEST_FILE), suite.path, "http request"))
         codes += [test.grader.code] if test.grader is not None and test.grader.code is not None else []  # a grader in code
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
         every += codes

@@ -10,6 +10,7 @@ import pickle
 import posixpath
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import yaml
@@ -181,3 +182,35 @@ def read_code_file(tree: FileTree, base_dir: str, written: str, located: Located
         errors.add(located, where, f"{missing} {written!r} not found")
         return None
     return path, raw
+
+
+def request_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml,
+                   errors: Collector) -> Callable[[Path, str], tuple[str, str] | None] | None:
+    """How a provider entry's text file (an http provider's `request: file://…`) is read: from this side's tree,
+    relative to the suite's folder, never outside the repository, within the file size limit; a problem is an error at
+    the entry's line naming the file."""
+    if tree is None:
+        return None
+
+    def read(where: Path, ref: str) -> tuple[str, str] | None:
+        written = ref[len("file://"):]
+        path = resolve(base_dir, written)
+        if path is None:
+            errors.add(located, where, f"request file {written!r} points outside the repository")
+            return None
+        try:
+            raw = read_bounded(tree, path, errors.max_file_bytes)
+        except FileTooLarge as exc:
+            errors.add(located, where, f"request file {exc.path} is {exc.size:,} bytes, over the limit of {exc.limit:,} "
+                                       f"(raise `limits.max_prompt_bytes` in {CONFIG_PATH})")
+            return None
+        if raw is None:
+            errors.add(located, where, f"request file {written!r} not found (looked for {path})")
+            return None
+        try:
+            return path, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.add(located, where, f"request file {path} is not UTF-8 text")
+            return None
+
+    return read

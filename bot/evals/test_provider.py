@@ -16,7 +16,7 @@ from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.checks import transform_code
 from bot.evals.provider_files import with_files
 from bot.evals.providers_config import parse_provider
-from bot.evals.sources import Collector
+from bot.evals.sources import Collector, request_reader
 from bot.evals.suite import ProviderSpec
 
 
@@ -27,7 +27,8 @@ def parse_test_provider(tree: Any, base_dir: str, located: LocatedYaml, where: P
         errors.add(located, where, "a test's `provider` must be a provider id such as openai:chat:gpt-4o or {id, label, config}")
         return None
     spec = parse_provider(value, located, where, errors,
-                          code=lambda at, code, what: transform_code(tree, base_dir, located, at, code, errors, what))
+                          code=lambda at, code, what: transform_code(tree, base_dir, located, at, code, errors, what),
+                          files=request_reader(tree, base_dir, located, errors))
     return None if spec is None else with_files(spec, tree, base_dir, located, where, errors)
 
 

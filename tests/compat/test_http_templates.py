@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.core.config import EvalsConfig
+from bot.core.config import EvalsConfig, LimitsConfig
 from bot.core.files import MemoryTree
 from bot.evals.http_templates import sandboxed
 from bot.evals.loader import load_suite
 from bot.evals.providers import Budget, Caller, Meter, ProviderError
-from bot.evals.render import Renderer
+from bot.evals.render import RenderBounds, Renderer
 from bot.evals.runner import suite_dependencies
 from bot.evals.select import _reasons, expand, plan_suite
 
@@ -200,3 +200,21 @@ def test_a_graders_http_provider_with_filters_is_refused():
              "          config: {body: {q: '{{prompt | upper}}'}}\n")
     loaded, errors = load_suite(MemoryTree({PATH: suite}), PATH)
     assert loaded is None and "a grader's http provider may use plain {{prompt}} only" in errors[0].message, errors
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("body, words", [
+    ("'{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}'", "rendering took longer than 1 s"),
+    ("'{% for a in range(100000) %}{% for b in range(20) %}x{% endfor %}{% endfor %}'", "over 1,000,000 bytes"),
+    ("'{{ \"\".__class__.__mro__ }}'", "refused: the template tried an unsafe operation"),
+])
+def test_a_body_template_that_will_not_stop_or_escapes_is_the_cases_error_naming_the_provider(body, words):
+    """The body's templates get the prompt renderer's sandbox and bounds: a deadline, an output cap, no Python internals."""
+    suite = ("prompts: [hi]\nproviders:\n  - id: https://api.example.com/g\n    config:\n      headers: {content-type: text/plain}\n"
+             f"      body: {body}\ntests:\n  - vars: {{}}\n")
+    tree = MemoryTree({PATH: suite})
+    loaded, errors = load_suite(tree, PATH)
+    assert errors == [] and loaded is not None
+    (case,) = expand(loaded, Renderer(tree, RenderBounds(LimitsConfig(render_timeout_s=1))))[0].values()
+    assert case.error is not None and case.error.line == 3 and case.messages is None
+    assert case.error.message.startswith("provider https://api.example.com/g: ") and words in case.error.message, case.error
