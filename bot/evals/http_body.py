@@ -122,8 +122,9 @@ def _json_escaped(vars_: Mapping[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v, ensure_ascii=False)[1:-1] if isinstance(v, str) else v for k, v in vars_.items()}
 
 
-def json_body(template: Any, vars_: Mapping[str, Any], fill: Fill = render) -> Any:
+def json_body(template: Any, vars_: Mapping[str, Any], fill: Fill | None = None) -> Any:
     """promptfoo's processJsonBody: the value sent as JSON (text: sent as it is)."""
+    fill = fill or render
     rendered = fill(template, vars_)
     if isinstance(rendered, (dict, list)):
         return _nested_json(rendered)
@@ -140,11 +141,12 @@ def json_body(template: Any, vars_: Mapping[str, Any], fill: Fill = render) -> A
 
 
 def request_body(template: Any, headers: Mapping[str, Any] | None, prompt: Any, vars_: Mapping[str, Any],
-                 fill: Fill = render) -> HttpBody:
-    """The body for one call: `prompt` is the rendered prompt's text, or what transformRequest returned."""
+                 fill: Fill | None = None) -> HttpBody:
+    """The body for one call: `prompt` is the rendered prompt's text, or what transformRequest returned; `fill` renders
+    templates with filters or tags (None: plain `{{name}}`s, filled here)."""
     content_type = header_content_type(headers) or default_content_type(template)
     if not is_json(template, headers):
-        text = fill(template, {**vars_, "prompt": prompt})
+        text = (fill or render)(template, {**vars_, "prompt": prompt})
         return HttpBody(_text(text).strip().encode(), content_type)
     actual = template
     if isinstance(template, str):

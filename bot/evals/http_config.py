@@ -76,15 +76,15 @@ def http_key(key: str, value: Any) -> str | None:
     return None
 
 
-def rendered_query(spec: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill = render) -> list[list[str]]:
+def rendered_query(spec: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill | None = None) -> list[list[str]]:
     """`queryParams` with the test's vars and the prompt filled in (promptfoo renders each value with the call's vars,
     the prompt as rendered — not what a transformRequest made of it)."""
     params = spec.option("queryParams") or {}
-    values = fill([str(v) for v in params.values()], {**vars_, "prompt": prompt})
+    values = (fill or render)([str(v) for v in params.values()], {**vars_, "prompt": prompt})
     return [[str(k), str(v)] for k, v in zip(params, values)]
 
 
-def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill = render) -> ProviderSpec:
+def with_query(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill | None = None) -> ProviderSpec:
     """The provider with this case's query (not part of its identity: the case's prompt and vars are)."""
     if provider.kind != "http" or not provider.option("queryParams"):
         return provider

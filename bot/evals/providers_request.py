@@ -81,7 +81,7 @@ def with_body(provider: ProviderSpec, template: Any, prompt: Any, vars_: dict[st
     if provider.option(RAW):  # a raw request's body (bot.evals.http_raw)
         body = raw_body(raw_template(template) if fill else template, provider.option("headers"), prompt, vars_, fill)
     else:
-        body = request_body(template, provider.option("headers"), prompt, vars_, *([fill] if fill else []))
+        body = request_body(template, provider.option("headers"), prompt, vars_, fill)
     if fill is None:
         return dataclasses.replace(provider, request_body=body)
     return dataclasses.replace(provider, request_body=body, call_values={**(provider.call_values or {}), BODY: body.shown()})

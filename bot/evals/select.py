@@ -281,7 +281,7 @@ def expand(
                     elif request_code is None and provider.kind == "http" and case_error is None and case_messages is not None:
                         provider = with_body(provider, body_template, prompt_text(prompt, case_messages), provider_vars, fill)
                     if provider.kind == "http" and case_messages is not None:  # queryParams and url with this case's vars
-                        provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars, *([fill] if fill else []))
+                        provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars, fill)
                         provider = with_url(provider, prompt_text(prompt, case_messages), provider_vars, fill)
                         provider = with_header_vars(provider, prompt_text(prompt, case_messages), provider_vars)
                 except RenderError as exc:  # the provider's template: an error of the case, at the provider's entry
