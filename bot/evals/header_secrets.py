@@ -9,7 +9,8 @@ The value comes from the service's environment, never from the suite, and goes o
   (PROMPT_REVIEW_HTTP_CREDENTIALS="NAME=https://bot.example.com/,OTHER=…").
 A pull request can write the template but not the grant (the config is read from the base branch), so it cannot
 send a secret anywhere new. The template, not the value, is part of the provider's fingerprint; messages name the
-variable, never its value. Anything else templated in a header stays unsupported (bot.evals.providers_shapes).
+variable, never its value. Filters and tags beside `{{env.NAME}}` in a header are unsupported; a header without it may
+use them (rendered per case in the sandbox, bot.evals.http_templates, and sent as rendered, never filled here).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.evals.http_auth import auth_problem
 from bot.evals.http_body import Fill, form_encoded, render
-from bot.evals.http_templates import template_problem
+from bot.evals.http_templates import HEADERS, templated_header, template_problem
 from bot.evals.providers_shapes import ENV_TOKEN
 from bot.evals.suite import ProviderSpec
 
@@ -114,17 +114,36 @@ HEADER_VARS = "header_vars"  # ProviderSpec.call_values: a case's values of the 
 _HEADER_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
 
 
-def headers_problem(value: Any) -> str | None:
+def headers_problem(value: Any, filters: bool = False) -> str | None:
     """An http provider's `headers`: text values whose templates are `{{env.NAME}}` (bot.evals.header_secrets) or the
-    case's `{{var}}`s and `{{prompt}}` (promptfoo renders headers with the call's vars)."""
+    case's `{{var}}`s and `{{prompt}}` (promptfoo renders headers with the call's vars); with `filters` (a provider's
+    `headers`, not a raw request's) a value without `{{env.NAME}}` may also use nunjucks filters and tags."""
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         return "headers must be a mapping of name → text"
-    for text in value.values():
-        rest = _HEADER_VAR.sub("", ENV_TOKEN.sub("", text))
-        if "{{" in rest or "{%" in rest:
-            return ("unsupported: a header may use {{env.NAME}} (the service's environment, sent where the base branch's "
-                    "evals.http_credentials allows) and the test's {{var}}s, nothing else templated (no filters or tags)")
+    for name, text in value.items():
+        if not templated_header(text):
+            continue
+        if filters and not ENV_TOKEN.search(text):
+            if (problem := template_problem(f"header {name!r}", text)) is not None:
+                return problem
+            continue
+        return ("unsupported: a header may use {{env.NAME}} (the service's environment, sent where the base branch's "
+                "evals.http_credentials allows) and the test's {{var}}s, nothing else templated in the same header (no "
+                "filters or tags beside {{env.NAME}}" + ("" if filters else ", none in a raw request's headers") + ")")
     return None
+
+
+def with_rendered_headers(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any], fill: Fill | None) -> ProviderSpec:
+    """The provider with the header values that use filters or tags rendered for this case (they hold no
+    `{{env.NAME}}`; sent as rendered, never read as a template again)."""
+    headers = provider.option("headers")
+    if fill is None or not isinstance(headers, dict):
+        return provider
+    chosen = {str(k): str(v) for k, v in headers.items() if templated_header(str(v))}
+    if not chosen:
+        return provider
+    rendered = fill(list(chosen.values()), {**vars_, "prompt": prompt})
+    return dataclasses.replace(provider, call_values={**(provider.call_values or {}), HEADERS: dict(zip(chosen, rendered))})
 
 
 def with_header_vars(provider: ProviderSpec, prompt: Any, vars_: Mapping[str, Any]) -> ProviderSpec:

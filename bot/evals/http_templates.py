@@ -17,6 +17,7 @@ import jinja2
 from jinja2 import meta
 
 from bot.evals.http_body import Fill
+from bot.evals.providers_shapes import ENV_TOKEN
 from bot.evals.render_worker import SandboxEnv
 
 _PLAIN = re.compile(r"{{\s*[A-Za-z_]\w*\s*}}")
@@ -24,6 +25,7 @@ _MARKS = re.compile(r"{{|{%|{#")
 _PARSER = SandboxEnv(None)  # parsing only: the sandbox's own syntax (rendering happens in a worker)
 URL = "url"  # ProviderSpec.call_values: a case's rendered url (bot.evals.providers reads it per call)
 BODY = "body"  # ProviderSpec.call_values: a case's body as sent, when filters or tags made it (its fingerprint)
+HEADERS = "headers"  # ProviderSpec.call_values: header values with filters or tags, as rendered for a case
 ENV_ONLY = ("{{env.NAME}} is for headers and auth only (where evals.http_credentials lets each variable go); "
             "a body, query or url never carries a secret")
 
@@ -31,6 +33,11 @@ ENV_ONLY = ("{{env.NAME}} is for headers and auth only (where evals.http_credent
 def is_plain(text: str) -> bool:
     """No template but plain `{{name}}`s."""
     return _MARKS.search(_PLAIN.sub("", text)) is None
+
+
+def templated_header(text: str) -> bool:
+    """A header value with more than `{{env.NAME}}` and plain `{{name}}`s: rendered in the sandbox for each case."""
+    return not is_plain(ENV_TOKEN.sub("", text))
 
 
 def texts(value: Any) -> Iterator[str]:
@@ -46,10 +53,11 @@ def texts(value: Any) -> Iterator[str]:
 
 
 def sandboxed(options: Mapping[str, Any]) -> bool:
-    """An http provider's options hold a template the sandbox renders: a filter or tag in its body or queryParams
-    (a raw request's body: a `{{…}}` that is not a plain name), or any template in its url."""
-    url = str(options.get("url") or "")
-    return _MARKS.search(url) is not None or not all(is_plain(t) for t in texts([options.get("body"), options.get("queryParams")]))
+    """An http provider's options hold a template the sandbox renders: a filter or tag in its body, queryParams or
+    headers (a raw request's body: a `{{…}}` that is not a plain name), or any template in its url."""
+    url, headers = str(options.get("url") or ""), options.get("headers")
+    return (_MARKS.search(url) is not None or not all(is_plain(t) for t in texts([options.get("body"), options.get("queryParams")]))
+            or any(templated_header(t) for t in texts(headers if isinstance(headers, dict) else None)))
 
 
 def template_problem(what: str, value: Any) -> str | None:

@@ -34,7 +34,7 @@ from bot.evals.header_secrets import HeaderRefused, fill, grants
 from bot.evals.http_auth import AuthFailed, TokenCache, auth_parts
 from bot.evals.http_body import HttpBody, header_content_type
 from bot.evals.http_config import query_suffix
-from bot.evals.http_templates import URL
+from bot.evals.http_templates import HEADERS, URL
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
 from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
@@ -297,7 +297,12 @@ class Caller:
         (bot.evals.header_secrets): a vendor's key only to that vendor's API, anything else where it is granted."""
         try:
             header_vars = (spec.call_values or {}).get("header_vars", {}) if spec.kind == "http" else None  # the case's {{var}}s
-            return fill(where, spec.option("headers") or {}, url, self.env, self.header_grants, self._own_keys(spec, url), header_vars)
+            # header values with filters or tags, rendered in the sandbox for this case: they hold no {{env.NAME}} and are
+            # sent as they are (a var's value is never read as a template)
+            rendered = (spec.call_values or {}).get(HEADERS, {}) if spec.kind == "http" else {}
+            written = {k: v for k, v in (spec.option("headers") or {}).items() if str(k) not in rendered}
+            filled = fill(where, written, url, self.env, self.header_grants, self._own_keys(spec, url), header_vars)
+            return {str(k): rendered[str(k)] if str(k) in rendered else filled[str(k)] for k in (spec.option("headers") or {})}
         except HeaderRefused as exc:
             raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
 

@@ -55,7 +55,7 @@ def http_problem(key: str, value: Any) -> str | None:
     if key == "method" and value not in ("POST", "PUT", "GET"):
         return "method must be POST, PUT or GET"
     if key == "headers":
-        return http_headers_problem(value)
+        return http_headers_problem(value, filters=True)
     if key == "body":
         return template_problem("body", value)
     return None

@@ -17,7 +17,7 @@ from bot.core.errors import CheckError, SourceError, UserError
 from bot.core.files import FileTree
 from bot.evals.loader import chat_messages
 from bot.evals.patterns import PatternError, compile_pattern
-from bot.evals.http_config import with_header_vars, with_query
+from bot.evals.http_config import with_header_vars, with_query, with_rendered_headers
 from bot.evals.http_raw import RAW_KEYS, REQUEST_FILE
 from bot.evals.http_tools import tool_vars
 from bot.evals.providers_request import http_fill, requested, with_body, with_url
@@ -284,6 +284,7 @@ def expand(
                         provider = with_query(provider, prompt_text(prompt, case_messages), provider_vars, fill)
                         provider = with_url(provider, prompt_text(prompt, case_messages), provider_vars, fill)
                         provider = with_header_vars(provider, prompt_text(prompt, case_messages), provider_vars)
+                        provider = with_rendered_headers(provider, prompt_text(prompt, case_messages), provider_vars, fill)
                 except RenderError as exc:  # the provider's template: an error of the case, at the provider's entry
                     case_messages, case_kind = None, CheckError.RENDER
                     case_error = SourceError(provider_file, f"{exc.error.file}: {exc.error.message}", provider.line)

@@ -115,9 +115,9 @@ def test_a_vendor_key_goes_only_to_that_vendors_api(service):
     assert "refused" in str(err.value) and SECRET not in str(err.value)
 
 
-def test_other_templates_in_headers_stay_unsupported_at_their_line():
+def test_filters_beside_an_env_variable_in_a_header_stay_unsupported_at_their_line():
     suite = ("prompts: ['Hi']\nproviders:\n  - id: https://bot.example.com/chat\n    config:\n      method: POST\n"
-             "      headers: {X-User: '{{user | upper}}'}\n      body: {q: '{{prompt}}'}\n")
+             "      headers: {X-User: '{{env.TOKEN}} {{user | upper}}'}\n      body: {q: '{{prompt}}'}\n")
     loaded, errors = load_suite(MemoryTree({PATH: suite}), PATH)
     assert loaded is None and "may use {{env.NAME}}" in errors[0].message and errors[0].line == 6
 

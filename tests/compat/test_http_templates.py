@@ -93,7 +93,7 @@ def expanded(files: dict[str, str]):
 
 def test_every_kind_of_template_promptfoo_documents_is_pinned():
     names = " / ".join(c["name"] for c in TEMPLATED)
-    for words in ("dump", "default, upper", "if and for", "templated url and query", "raw request read from a file"):
+    for words in ("dump", "default, upper", "if and for", "templated url and query", "raw request read from a file", "in headers"):
         assert words in names
 
 
@@ -218,3 +218,24 @@ def test_a_body_template_that_will_not_stop_or_escapes_is_the_cases_error_naming
     (case,) = expand(loaded, Renderer(tree, RenderBounds(LimitsConfig(render_timeout_s=1))))[0].values()
     assert case.error is not None and case.error.line == 3 and case.messages is None
     assert case.error.message.startswith("provider https://api.example.com/g: ") and words in case.error.message, case.error
+
+
+def test_a_vars_value_in_a_filtered_header_is_sent_as_written_never_filled_with_a_secret(service):
+    """A var holding `{{env.NAME}}` goes through a filtered header as text: the header is rendered once, in the sandbox,
+    which has no environment, and is not read as a template again when the request is sent."""
+    origin, got = service
+    files = {PATH: f"prompts: [hi]\nproviders:\n  - id: {origin}/generate\n    config:\n      body: {{q: '{{{{prompt}}}}'}}\n"
+                   "      headers: {X-Who: \"{{ who | trim }}\", Authorization: 'Bearer {{env.PF_TOKEN}}'}\n"
+                   "tests:\n  - vars: {who: ' {{env.PF_TOKEN}} '}\n"}
+    (case,) = expanded(files)
+    env = {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": origin, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1", "PF_TOKEN": "tok-secret"}
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            config = EvalsConfig(timeout_s=10, http_credentials={"PF_TOKEN": f"{origin}/"})
+            return await Caller.for_run(client, env, config, Meter(Budget())).complete(case.provider, case.messages)
+
+    got.clear()
+    asyncio.run(go())
+    assert got[-1]["headers"]["x-who"] == "{{env.PF_TOKEN}}"
+    assert "tok-secret" not in json.dumps(case.fingerprint())
