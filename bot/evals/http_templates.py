@@ -26,6 +26,14 @@ _PARSER = SandboxEnv(None)  # parsing only: the sandbox's own syntax (rendering 
 URL = "url"  # ProviderSpec.call_values: a case's rendered url (bot.evals.providers reads it per call)
 BODY = "body"  # ProviderSpec.call_values: a case's body as sent, when filters or tags made it (its fingerprint)
 HEADERS = "headers"  # ProviderSpec.call_values: header values with filters or tags, as rendered for a case
+# nunjucks' built-in filters and promptfoo's `load`: what promptfoo's http provider renders with (jinja2's others, such
+# as tojson or map, would render here where promptfoo fails the call)
+NUNJUCKS_FILTERS = frozenset({
+    "abs", "batch", "capitalize", "center", "default", "d", "dictsort", "dump", "escape", "e", "first", "float",
+    "forceescape", "groupby", "indent", "int", "join", "last", "length", "list", "lower", "nl2br", "random", "reject",
+    "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags",
+    "sum", "title", "trim", "truncate", "upper", "urlencode", "urlize", "wordcount", "load",
+})
 ENV_ONLY = ("{{env.NAME}} is for headers and auth only (where evals.http_credentials lets each variable go); "
             "a body, query or url never carries a secret")
 
@@ -63,10 +71,18 @@ def sandboxed(options: Mapping[str, Any]) -> bool:
 def template_problem(what: str, value: Any) -> str | None:
     """Why a body, query or url template cannot be rendered here, or None (read when the suite loads)."""
     for text in texts(value):
-        if is_plain(text) and "env" not in _PLAIN.findall(text):
+        if is_plain(text):
             continue
         try:
             parsed = _PARSER.parse(text)
+        except jinja2.TemplateSyntaxError as exc:
+            return f"{what}: template syntax error on its line {exc.lineno}: {exc.message}"
+        foreign = sorted({f.name for f in parsed.find_all(jinja2.nodes.Filter)} - NUNJUCKS_FILTERS)
+        if foreign:
+            return (f"unsupported: {what} uses the filter {foreign[0]!r}, which promptfoo's nunjucks does not have "
+                    f"(promptfoo fails the call); its filters: {', '.join(sorted(NUNJUCKS_FILTERS))}")
+        try:
+            _PARSER.compile(parsed)
         except jinja2.TemplateSyntaxError as exc:
             return f"{what}: template syntax error on its line {exc.lineno}: {exc.message}"
         if "env" in meta.find_undeclared_variables(parsed):

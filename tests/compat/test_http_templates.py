@@ -156,6 +156,8 @@ def test_a_var_cannot_choose_the_host_of_a_templated_url(service):
     ("https://api.example.com/{{ env.SECRET }}", "never carries a secret"),
     ("https://api.example.com/{% include 'x.txt' %}", "includes or imports a template"),
     ("https://api.example.com/{{ id | }}", "template syntax error"),
+    ("https://api.example.com/{{ id | shout }}", "the filter 'shout', which promptfoo's nunjucks does not have"),
+    ("https://api.example.com/{{ id | tojson }}", "the filter 'tojson', which promptfoo's nunjucks does not have"),
 ])
 def test_a_url_template_that_cannot_be_rendered_here_is_refused_at_its_line(url, words):
     loaded, errors = load_suite(MemoryTree({PATH: f"prompts: [hi]\nproviders:\n  - id: \"{url}\"\n    config: {{body: '{{{{prompt}}}}'}}\n"
