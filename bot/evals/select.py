@@ -257,6 +257,7 @@ def expand(
                 if test.provider is not None:  # the test's own provider answers (bot.evals.test_provider)
                     provider = answering(column, test.provider.for_prompt(prompt).with_vars(vars_))
                     provider_file = test.file
+                    body_template = test.provider.option("body")  # its own body, as written
                 prompt_code = provider.prompt_transform
                 if prompt_code is not None and case_error is None and case_messages is not None \
                         and not gate.refusal((("provider prompt transform", prompt_code),)):  # refused: an error below, not run

@@ -241,3 +241,22 @@ def test_a_vars_value_in_a_filtered_header_is_sent_as_written_never_filled_with_
     asyncio.run(go())
     assert got[-1]["headers"]["x-who"] == "{{env.PF_TOKEN}}"
     assert "tok-secret" not in json.dumps(case.fingerprint())
+
+
+def test_a_tests_own_http_provider_reads_its_request_file_which_is_under_review():
+    files = {PATH: "prompts: [hi]\nproviders: [echo]\ntests:\n  - vars: {}\n    provider:\n      id: https://bot.example.com\n"
+                   "      config: {request: 'file://req/chat.txt'}\n",
+             "evals/req/chat.txt": "POST /chat HTTP/1.1\nHost: bot.example.com\n\n{{ prompt | upper }}"}
+    tree = MemoryTree(files)
+    suite, errors = load_suite(tree, PATH)
+    assert errors == [] and suite is not None
+    assert ("evals/req/chat.txt", "http request") in {(d.path, d.why) for d in suite_dependencies(tree, suite)}
+    (case,) = expand(suite, Renderer(tree))[0].values()
+    assert case.provider.base_url == "https://bot.example.com/chat" and case.provider.request_body.content == b"HI"
+
+
+def test_a_tests_own_http_provider_sends_its_own_body_not_the_suite_providers():
+    files = {PATH: "prompts: [hi]\nproviders: [echo]\ntests:\n  - vars: {who: ana}\n    provider:\n      id: https://bot.example.com/g\n"
+                   "      config: {body: {q: '{{prompt | upper}}', who: '{{who}}'}}\n"}
+    (case,) = expanded(files)
+    assert case.provider.request_body.content == b'{"q":"HI","who":"ana"}'
