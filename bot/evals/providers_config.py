@@ -126,6 +126,10 @@ VENDORS: dict[str, Vendor] = {
     "mlflow-gateway": Vendor("mlflow-gateway", "openai", ("MLFLOW_GATEWAY_API_KEY",), "MLFLOW_GATEWAY_URL", None),
     "envoy": Vendor("envoy", "openai", ("OPENAI_API_KEY",), "ENVOY_API_BASE_URL", None),  # promptfoo sends the OpenAI key there
     "f5": Vendor("f5", "openai", ("F5_API_KEY",), "F5_BASE_URL", None),
+    # the team's OpenClaw gateway (chat completions, responses, embeddings at GATEWAY/v1): a token or a password, both
+    # sent as the bearer, in promptfoo's order (CLAWDBOT_*: its older names); the URL from OPENCLAW_GATEWAY_URL
+    "openclaw": Vendor("openclaw", "openai", ("OPENCLAW_GATEWAY_TOKEN", "CLAWDBOT_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD",
+                                              "CLAWDBOT_GATEWAY_PASSWORD"), "OPENCLAW_GATEWAY_URL", None),
 }
 EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(

@@ -37,7 +37,7 @@ NOT_CHAT = {
 }
 # the heads read here (the generic embedding forms of providers_config do not apply to them)
 HEADS = frozenset({"meta", "github", "moonshot", "minimax", "nvidia", "novita", "atlascloud", "orcarouter", "llamaapi", "alibaba",
-                   "ai21", "portkey", "jfrog", "cloudflare-ai", "snowflake", "cloudera", "mlflow-gateway", "envoy", "f5"}
+                   "ai21", "portkey", "jfrog", "cloudflare-ai", "snowflake", "cloudera", "mlflow-gateway", "envoy", "f5", "openclaw"}
                   | set(ALIASES) | set(NOT_CHAT))
 NVIDIA_RESERVED = {"chat", "completion", "embedding", "embeddings", "image", "moderation", "realtime", "responses"}
 NOVITA_SUBTYPES = {"chat", "completion", "embedding", "embeddings"}
@@ -57,7 +57,20 @@ CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 # The URL keys promptfoo overwrites with its own for these vendors: a suite that sets them changes nothing there.
 _OVERWRITTEN = {"github": "the GitHub Models URL", "llamaapi": "the Llama API URL", "jfrog": "baseUrl + the model",
                 "cloudera": "config.domain, namespace and endpoint", "mlflow-gateway": "config.gatewayUrl",
-                "portkey": "config.portkeyApiBaseUrl (or PORTKEY_API_BASE_URL)"}
+                "portkey": "config.portkeyApiBaseUrl (or PORTKEY_API_BASE_URL)",
+                "openclaw": "config.gateway_url (or OPENCLAW_GATEWAY_URL) + /v1"}
+# promptfoo's OpenClaw providers that are not a model call
+OPENCLAW_REFUSED = {
+    "agent": "runs an agent with tools on the OpenClaw gateway (its WebSocket agent protocol, with a device identity "
+             "kept in files); openclaw[:AGENT] (chat completions) and openclaw:responses[:AGENT] call the same agent over HTTP",
+    "tools": "invokes the OpenClaw gateway's tools directly (POST /tools/invoke): it runs tools, not a model",
+}
+# OpenClaw config keys promptfoo sends as request headers (the agent id is added from the provider id)
+OPENCLAW_HEADERS = {"session_key": "x-openclaw-session-key", "backend_model": "x-openclaw-model", "model_override": "x-openclaw-model",
+                    "message_channel": "x-openclaw-message-channel", "account_id": "x-openclaw-account-id", "scopes": "x-openclaw-scopes"}
+# read by promptfoo's openclaw:agent and openclaw:tools only (refused above): no effect on chat, responses and embeddings
+OPENCLAW_AGENT_ONLY = {"thinking_level", "timeoutMs", "action", "dry_run", "device_family", "device_identity_path", "device_auth_path",
+                       "disable_device_auth", "device_token", "extraSystemPrompt", "agentId", "thinkingLevel"}
 _KEBAB = re.compile(r"(?<=[a-z])([A-Z])")  # promptfoo's kebab case: a dash between a lower and an upper case letter
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 
@@ -66,6 +79,8 @@ def vendor_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind |
     """(vendor, model, options) or the message refusing the id; None when `head` is not one of these vendors."""
     if head in NOT_CHAT:
         return f"unsupported: provider {pid!r}: {NOT_CHAT[head]}"
+    if head == "openclaw":
+        return openclaw_kind(pid, rest, embedding)
     kind = ALIASES.get(head, head)
     joined = ":".join(rest)
     if kind in ("github", "minimax", "atlascloud", "orcarouter", "portkey", "jfrog", "snowflake", "envoy", "mlflow-gateway"):
@@ -137,6 +152,37 @@ def vendor_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind |
     return None
 
 
+def openclaw_kind(pid: str, rest: list[str], embedding: bool) -> Kind | str:
+    """promptfoo's OpenClaw ids: `openclaw[:AGENT]` chat completions, `openclaw:responses[:AGENT]` the responses API,
+    `openclaw:embedding[:AGENT]` embeddings (AGENT: the third part only, as promptfoo); the agent is `openclaw/AGENT`."""
+    sub = rest[0] if rest else None
+    if sub in OPENCLAW_REFUSED:
+        return f"unsupported: provider {pid!r} {OPENCLAW_REFUSED[sub]}; not part of prompt-review"
+    if sub in ("responses", "embedding", "embeddings"):
+        agent = rest[1] if len(rest) > 1 and rest[1] else "main"
+    else:
+        agent = ":".join(rest) if rest else "main"
+    options: tuple[tuple[str, Any], ...] = (("agent", agent),)
+    if sub in ("embedding", "embeddings"):
+        return ("openclaw", openclaw_model(agent), (("api", "embedding"), *options)) if embedding else _embedding_only(pid)
+    if sub == "responses":
+        options += (("api", "responses"),)
+    return "openclaw", openclaw_model(agent), options
+
+
+def openclaw_model(agent: str) -> str:
+    """The model name promptfoo sends for an OpenClaw agent: `openclaw/AGENT`, `openclaw/default` for no agent."""
+    name = agent.strip()
+    for prefix in ("openclaw/", "openclaw:", "agent:"):
+        if name.startswith(prefix):
+            name = name[len(prefix):].strip()
+            break
+    else:
+        if name == "openclaw":
+            name = ""
+    return f"openclaw/{name or 'default'}"
+
+
 def _needs_model(pid: str, kind: str) -> str:
     return f"unsupported: provider {pid!r}: a model is required ({kind}:MODEL); promptfoo refuses it too"
 
@@ -150,6 +196,8 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
     if kind in _OVERWRITTEN and key in ("apiBaseUrl", "apiBase", "baseUrl") and not (kind == "jfrog" and key == "baseUrl"):
         return (f"{key} has no effect on {kind} providers: promptfoo sets their URL from {_OVERWRITTEN[kind]}; "
                 "remove it")
+    if kind == "openclaw":
+        return openclaw_config(key, value, reading)
     if kind == "ai21":
         if key in AI21_KEYS:
             reading.opts.setdefault("ai21", {})[key] = value
@@ -231,6 +279,63 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
     return None
 
 
+def openclaw_config(key: str, value: Any, reading: Reading) -> str | None:
+    if key in ("auth_token", "auth_password", "device_token"):
+        return (f"refused: {key}: credentials come from the environment only, never from the repository "
+                "(OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD)")
+    if key == "gateway_url":  # promptfoo: GATEWAY/v1, a ws(s):// gateway URL read as its http(s) origin
+        url = value.strip() if isinstance(value, str) else ""
+        if not url.startswith((*_URL, "ws://", "wss://")):
+            return "gateway_url must be an http(s) or ws(s) URL (the OpenClaw gateway)"
+        reading.base_url = openclaw_base(url)
+        return ""
+    if key == "headers":
+        if not isinstance(value, dict):
+            return "headers must be a mapping of header names to values"
+        for name, v in value.items():
+            if (problem := _header(reading, str(name), v)) != "":
+                return problem
+        return ""
+    if key in OPENCLAW_HEADERS:
+        if key == "scopes" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return "scopes must be a list of text (promptfoo sends them joined by commas as x-openclaw-scopes)"
+        if key != "scopes" and not isinstance(value, str):
+            return f"{key} must be text (promptfoo sends it as the {OPENCLAW_HEADERS[key]} header)"
+        reading.opts.setdefault("openclaw", {})[key] = value
+        return ""
+    if key in OPENCLAW_AGENT_ONLY:
+        return f"{key} has no effect on openclaw chat, responses and embedding providers (promptfoo reads it for openclaw:agent and openclaw:tools only); remove it"
+    if key == "text" and reading.opts.get("api") == "responses":
+        return "text has no effect on openclaw:responses: promptfoo removes it from the request; remove it"
+    return None
+
+
+def openclaw_base(url: str) -> str:
+    """The gateway's /v1 URL as promptfoo builds it (a ws:// or wss:// gateway URL is its http(s) origin)."""
+    url = url.strip()
+    for ws, http in (("wss://", "https://"), ("ws://", "http://")):
+        if url.startswith(ws):
+            url = http + url[len(ws):]
+    return url.rstrip("/") + "/v1"
+
+
+def _openclaw_headers(reading: Reading) -> None:
+    """promptfoo's order: the suite's headers, then x-openclaw-agent-id (the id's agent) and the context headers."""
+    given = reading.opts.pop("openclaw", {})
+    context = {"x-openclaw-agent-id": str(reading.opts.get("agent", "main"))}
+    if given.get("session_key"):
+        context["x-openclaw-session-key"] = given["session_key"]
+    for name, value in (("x-openclaw-model", (given.get("backend_model") or given.get("model_override") or "").strip()),
+                        ("x-openclaw-message-channel", (given.get("message_channel") or "").strip()),
+                        ("x-openclaw-account-id", (given.get("account_id") or "").strip()),
+                        ("x-openclaw-scopes", ",".join(s.strip() for s in given.get("scopes") or () if s.strip()))):
+        if value:
+            context[name] = value
+    for name, value in context.items():
+        if problem := _header(reading, name, value):
+            reading.problems.append(problem)
+
+
 def vendor_passthrough(kind: str, key: str, value: Any, reading: Reading) -> bool:
     """Cloudflare Workers AI: promptfoo sends every other config key in the request body."""
     if kind != "cloudflare-ai":
@@ -301,7 +406,9 @@ def vendor_finish(kind: str, reading: Reading) -> None:
             reading.base_url = f"https://{reading.opts['domain']}" + cloudera_path(reading.model, reading.opts.get)
         except WireError as exc:
             reading.problems.append(str(exc))
-    if kind in ("portkey", "orcarouter") and "headers" in reading.opts:  # frozen for the fingerprint (providers.Caller reads them)
+    if kind == "openclaw":
+        _openclaw_headers(reading)
+    if kind in ("portkey", "orcarouter", "openclaw") and "headers" in reading.opts:  # frozen for the fingerprint (providers.Caller reads them)
         reading.opts["headers"] = tuple(sorted(reading.opts["headers"].items()))
 
 
@@ -343,6 +450,12 @@ def operator_base(name: str, env: Mapping[str, str], spec: ProviderSpec) -> tupl
         if base:
             return True, f"{base}/{url_path(model, 'f5 endpoint')}"
         problem = missing("F5_BASE_URL", "the F5 AI Gateway its requests go to", "apiBaseUrl")
+    elif name == "openclaw":  # promptfoo's default, http://127.0.0.1:18789, would be the reviewer's own machine
+        base = (env.get("OPENCLAW_GATEWAY_URL") or env.get("CLAWDBOT_GATEWAY_URL") or "").strip()
+        if base:
+            return True, openclaw_base(base)
+        problem = missing("OPENCLAW_GATEWAY_URL", "the OpenClaw gateway its requests go to; promptfoo's default, a gateway on the "
+                          "local machine, is never called", "gateway_url")
     elif name == "jfrog":
         base = (env.get("JFROG_BASE_URL") or "https://models.qwak-prod.qwak.ai/v1").rstrip("/")
         return True, f"{base}/{url_path(model, 'model')}"
