@@ -24,7 +24,7 @@ from bot.evals.providers_code_check import code_provider
 from bot.evals import http_config
 from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, parse_request
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
-from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
+from bot.evals.providers_ws import WS_IDS, WS_INERT, WS_KEYS, WS_REFUSED, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
 from bot.evals.providers_request import request_code
 from bot.evals.tool_callbacks import CALLBACK_KINDS, CONFIG_KEY, parse_callbacks
@@ -245,6 +245,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", pid, (("url", pid),)
     if pid.startswith(("ws://", "wss://")):
         return "websocket", pid, (("url", pid),)
+    if pid in WS_IDS:  # promptfoo's websocket provider by name: its URL is config.url
+        return "websocket", pid, ()
     if pid == "echo":
         return "echo", "echo", ()
     if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
@@ -471,6 +473,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         elif vendor_passthrough(kind, key, value, reading):
             continue
+        elif kind == "websocket" and key in WS_INERT:
+            continue
+        elif kind == "websocket" and key in WS_REFUSED:
+            errors.add(located, at, f"refused: {key}: {WS_REFUSED[key]}")
         elif kind == "websocket" and key in WS_KEYS:
             problem = ws_problem(key, value)
             if problem:
@@ -512,6 +518,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "websocket":
         if not isinstance(opts.get("messageTemplate"), str):
             errors.add(located, body_where + ("config",), "a websocket provider needs config.messageTemplate (the message it sends)")
+            return None
+        if not isinstance(opts.get("url"), str):
+            errors.add(located, body_where + ("config",), f"a websocket provider with the id {pid!r} needs config.url "
+                                                          "(a ws:// or wss:// URL)")
             return None
         base_url = str(opts.get("url"))
     response_transform = None
