@@ -247,6 +247,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "websocket", pid, (("url", pid),)
     if pid in WS_IDS:  # promptfoo's websocket provider by name: its URL is config.url
         return "websocket", pid, ()
+    if pid.startswith("websocket://"):
+        return (f"unsupported: provider {pid!r}: promptfoo 0.121 does not load this id either; its websocket provider is "
+                "ws://… or wss://…, or `websocket` (`ws`, `wss`) with the URL in config.url")
     if pid == "echo":
         return "echo", "echo", ()
     if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
@@ -484,6 +487,9 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         elif kind == "http":
             errors.add(located, at, http_config.unknown(key))
+        elif kind == "websocket":
+            errors.add(located, at, f"unsupported provider config key {key!r}: promptfoo 0.121's websocket provider does not read "
+                                    f"it (its keys: {', '.join(sorted(WS_KEYS))})")
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
     reading.finish(kind, pid)

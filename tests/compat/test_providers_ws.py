@@ -227,3 +227,13 @@ def test_config_url_is_where_a_ws_id_connects_too(server):
 def test_websocket_ids_without_a_usable_url_or_with_session_setup_code_are_errors_with_their_line(entry, message):
     _, errors = load(entry)
     assert errors and f"{errors[0].line}: {errors[0].message}".startswith(message), errors
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("'websocket://localhost:8080'", "2: unsupported: provider 'websocket://localhost:8080': promptfoo 0.121 does not load this id either"),
+    ("id: wss://example.com/chat\n    config: {messageTemplate: x, streamChunkType: delta}",
+     "3: unsupported provider config key 'streamChunkType': promptfoo 0.121's websocket provider does not read it"),
+])
+def test_websocket_forms_of_later_promptfoo_versions_say_what_0_121_reads(entry, message):
+    _, errors = load(entry)
+    assert errors and f"{errors[0].line}: {errors[0].message}".startswith(message), errors
