@@ -1,25 +1,26 @@
 """The chat vendors promptfoo 0.121 reaches through its OpenAI chat-completions client with its own
 URL, key variable and id forms (GitHub Models, Moonshot, MiniMax, NVIDIA NIM, Novita, Atlas Cloud,
 OrcaRouter, Llama API, Alibaba Cloud, AI21, Portkey, JFrog ML, Cloudera AI, MLflow AI Gateway, Envoy AI
-Gateway, F5, Cloudflare Workers AI, Snowflake Cortex, the Meta Model API's chat), read for
-bot.evals.providers_config: the id forms
+Gateway, F5, Cloudflare Workers AI, Snowflake Cortex, the Meta Model API's chat, an OpenClaw gateway — whose own
+forms are in bot.evals.providers_openclaw), read for bot.evals.providers_config: the id forms
 (`vendor_kind`), the config keys each one reads (`vendor_config`, `vendor_finish`) and where the
 operator's requests go (`operator_base`). The vendor table rows themselves are in providers_config.VENDORS.
 
 A URL a suite writes (apiBaseUrl, baseUrl, gatewayUrl, domain, …) is always a suite URL: the URL policy
-applies and the operator's key never goes there. Settings that are credentials or name environment
+applies and the operator's key never goes there (an OpenClaw gateway's token: only where the base branch or the
+operator grants it, as for headers). Settings that are credentials or name environment
 variables are refused, as for every vendor.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.errors import CheckError
 from bot.evals.providers_more import Kind, Reading
+from bot.evals.providers_openclaw import openclaw_base, openclaw_config, openclaw_headers, openclaw_kind
 from bot.evals.providers_shapes import INERT_CONFIG, WireError, checked_name, segment
 from bot.evals.suite import ProviderSpec
 
@@ -59,20 +60,7 @@ _OVERWRITTEN = {"github": "the GitHub Models URL", "llamaapi": "the Llama API UR
                 "cloudera": "config.domain, namespace and endpoint", "mlflow-gateway": "config.gatewayUrl",
                 "portkey": "config.portkeyApiBaseUrl (or PORTKEY_API_BASE_URL)",
                 "openclaw": "config.gateway_url (or OPENCLAW_GATEWAY_URL) + /v1"}
-# promptfoo's OpenClaw providers that are not a model call
-OPENCLAW_REFUSED = {
-    "agent": "runs an agent with tools on the OpenClaw gateway (its WebSocket agent protocol, with a device identity "
-             "kept in files); openclaw[:AGENT] (chat completions) and openclaw:responses[:AGENT] call the same agent over HTTP",
-    "tools": "invokes the OpenClaw gateway's tools directly (POST /tools/invoke): it runs tools, not a model",
-}
-# OpenClaw config keys promptfoo sends as request headers (the agent id is added from the provider id)
-OPENCLAW_HEADERS = {"session_key": "x-openclaw-session-key", "backend_model": "x-openclaw-model", "model_override": "x-openclaw-model",
-                    "message_channel": "x-openclaw-message-channel", "account_id": "x-openclaw-account-id", "scopes": "x-openclaw-scopes"}
-# read by promptfoo's openclaw:agent and openclaw:tools only (refused above): no effect on chat, responses and embeddings
-OPENCLAW_AGENT_ONLY = {"thinking_level", "timeoutMs", "action", "dry_run", "device_family", "device_identity_path", "device_auth_path",
-                       "disable_device_auth", "device_token", "extraSystemPrompt", "agentId", "thinkingLevel"}
 _KEBAB = re.compile(r"(?<=[a-z])([A-Z])")  # promptfoo's kebab case: a dash between a lower and an upper case letter
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 
 
 def vendor_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | str | None:
@@ -152,37 +140,6 @@ def vendor_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind |
     return None
 
 
-def openclaw_kind(pid: str, rest: list[str], embedding: bool) -> Kind | str:
-    """promptfoo's OpenClaw ids: `openclaw[:AGENT]` chat completions, `openclaw:responses[:AGENT]` the responses API,
-    `openclaw:embedding[:AGENT]` embeddings (AGENT: the third part only, as promptfoo); the agent is `openclaw/AGENT`."""
-    sub = rest[0] if rest else None
-    if sub in OPENCLAW_REFUSED:
-        return f"unsupported: provider {pid!r} {OPENCLAW_REFUSED[sub]}; not part of prompt-review"
-    if sub in ("responses", "embedding", "embeddings"):
-        agent = rest[1] if len(rest) > 1 and rest[1] else "main"
-    else:
-        agent = ":".join(rest) if rest else "main"
-    options: tuple[tuple[str, Any], ...] = (("agent", agent),)
-    if sub in ("embedding", "embeddings"):
-        return ("openclaw", openclaw_model(agent), (("api", "embedding"), *options)) if embedding else _embedding_only(pid)
-    if sub == "responses":
-        options += (("api", "responses"),)
-    return "openclaw", openclaw_model(agent), options
-
-
-def openclaw_model(agent: str) -> str:
-    """The model name promptfoo sends for an OpenClaw agent: `openclaw/AGENT`, `openclaw/default` for no agent."""
-    name = agent.strip()
-    for prefix in ("openclaw/", "openclaw:", "agent:"):
-        if name.startswith(prefix):
-            name = name[len(prefix):].strip()
-            break
-    else:
-        if name == "openclaw":
-            name = ""
-    return f"openclaw/{name or 'default'}"
-
-
 def _needs_model(pid: str, kind: str) -> str:
     return f"unsupported: provider {pid!r}: a model is required ({kind}:MODEL); promptfoo refuses it too"
 
@@ -248,17 +205,17 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
             if not isinstance(value, str) or not value.startswith(_URL):
                 return "portkeyApiBaseUrl must be an http(s) URL"
             reading.base_url = value
-            return _header(reading, "x-portkey-api-base-url", value)  # promptfoo sends it as a header too
+            return reading.header("x-portkey-api-base-url", value)  # promptfoo sends it as a header too
         if key.startswith("portkey"):  # promptfoo sends every portkey* key as the x-portkey-* header
-            return _header(reading, "x-portkey-" + _KEBAB.sub(r"-\1", key[7:]).lower(), value)
+            return reading.header("x-portkey-" + _KEBAB.sub(r"-\1", key[7:]).lower(), value)
         # promptfoo sends every other key as a header of its own name too (and reads it as usual)
-        return _header(reading, key, value) or None
+        return reading.header(key, value) or None
     if kind == "orcarouter" and key in ("models", "route", "headers"):
         if key == "headers":
             if not isinstance(value, dict):
                 return "headers must be a mapping of header names to values"
             for name, v in value.items():
-                if (problem := _header(reading, str(name), v)) != "":
+                if (problem := reading.header(str(name), v)) != "":
                     return problem
             return ""
         reading.opts.setdefault("passthrough", {})[key] = value
@@ -279,88 +236,12 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
     return None
 
 
-def openclaw_config(key: str, value: Any, reading: Reading) -> str | None:
-    if key in ("auth_token", "auth_password", "device_token"):
-        return (f"refused: {key}: credentials come from the environment only, never from the repository "
-                "(OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD)")
-    if key == "gateway_url":  # promptfoo: GATEWAY/v1, a ws(s):// gateway URL read as its http(s) origin
-        url = value.strip() if isinstance(value, str) else ""
-        if not url.startswith((*_URL, "ws://", "wss://")):
-            return "gateway_url must be an http(s) or ws(s) URL (the OpenClaw gateway)"
-        reading.base_url = openclaw_base(url)
-        return ""
-    if key == "headers":
-        if not isinstance(value, dict):
-            return "headers must be a mapping of header names to values"
-        for name, v in value.items():
-            if (problem := _header(reading, str(name), v)) != "":
-                return problem
-        return ""
-    if key in OPENCLAW_HEADERS:
-        if key == "scopes" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            return "scopes must be a list of text (promptfoo sends them joined by commas as x-openclaw-scopes)"
-        if key != "scopes" and not isinstance(value, str):
-            return f"{key} must be text (promptfoo sends it as the {OPENCLAW_HEADERS[key]} header)"
-        reading.opts.setdefault("openclaw", {})[key] = value
-        return ""
-    if key in OPENCLAW_AGENT_ONLY:
-        return f"{key} has no effect on openclaw chat, responses and embedding providers (promptfoo reads it for openclaw:agent and openclaw:tools only); remove it"
-    if key == "text" and reading.opts.get("api") == "responses":
-        return "text has no effect on openclaw:responses: promptfoo removes it from the request; remove it"
-    return None
-
-
-def openclaw_base(url: str) -> str:
-    """The gateway's /v1 URL as promptfoo builds it (a ws:// or wss:// gateway URL is its http(s) origin)."""
-    url = url.strip()
-    for ws, http in (("wss://", "https://"), ("ws://", "http://")):
-        if url.startswith(ws):
-            url = http + url[len(ws):]
-    return url.rstrip("/") + "/v1"
-
-
-def _openclaw_headers(reading: Reading) -> None:
-    """promptfoo's order: the suite's headers, then x-openclaw-agent-id (the id's agent) and the context headers."""
-    given = reading.opts.pop("openclaw", {})
-    context = {"x-openclaw-agent-id": str(reading.opts.get("agent", "main"))}
-    if given.get("session_key"):
-        context["x-openclaw-session-key"] = given["session_key"]
-    for name, value in (("x-openclaw-model", (given.get("backend_model") or given.get("model_override") or "").strip()),
-                        ("x-openclaw-message-channel", (given.get("message_channel") or "").strip()),
-                        ("x-openclaw-account-id", (given.get("account_id") or "").strip()),
-                        ("x-openclaw-scopes", ",".join(s.strip() for s in given.get("scopes") or () if s.strip()))):
-        if value:
-            context[name] = value
-    for name, value in context.items():
-        if problem := _header(reading, name, value):
-            reading.problems.append(problem)
-
-
 def vendor_passthrough(kind: str, key: str, value: Any, reading: Reading) -> bool:
     """Cloudflare Workers AI: promptfoo sends every other config key in the request body."""
     if kind != "cloudflare-ai":
         return False
     reading.opts.setdefault("passthrough", {})[key] = value
     return True
-
-
-def _header(reading: Reading, name: str, value: Any) -> str:
-    if not _HEADER_NAME.match(name) or name.lower() in ("authorization", "host", "content-length", "cookie"):
-        return f"header {name[:60]!r} cannot be set by a suite"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):  # as JavaScript writes values: JSON without spaces, true, 1 for 1.0
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value)
-    if "\n" in text or "\r" in text or len(text) > 4096:
-        return f"header {name!r}: its value must be one line of at most 4096 characters"
-    reading.opts.setdefault("headers", {})[name] = text
-    return ""
 
 
 def vendor_finish(kind: str, reading: Reading) -> None:
@@ -407,7 +288,7 @@ def vendor_finish(kind: str, reading: Reading) -> None:
         except WireError as exc:
             reading.problems.append(str(exc))
     if kind == "openclaw":
-        _openclaw_headers(reading)
+        openclaw_headers(reading)
     if kind in ("portkey", "orcarouter", "openclaw") and "headers" in reading.opts:  # frozen for the fingerprint (providers.Caller reads them)
         reading.opts["headers"] = tuple(sorted(reading.opts["headers"].items()))
 
