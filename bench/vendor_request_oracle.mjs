@@ -1,8 +1,10 @@
 // What promptfoo itself sends for the chat vendors of bot/evals/providers_vendors.py: the provenance of the
 // requests pinned in tests/compat/data/vendor_requests.json (checked by tests/compat/test_providers_vendors.py).
 // Usage: PROMPTFOO_CACHE_ENABLED=false node bench/vendor_request_oracle.mjs <promptfoo dist/src/index.js> OUT.json < cases.json
-// cases.json: [{"id": "github:openai/gpt-4.1", "config": {...}, "env": {"GITHUB_TOKEN": "k", ...}}, ...]
-// fetch is replaced by a recorder that answers one chat completion: nothing leaves the machine.
+// cases.json: [{"id": "github:openai/gpt-4.1", "config": {...}, "env": {"GITHUB_TOKEN": "k", ...}}, ...]; a case with
+// "embedding": true is loaded as a grader's embedding model and asked for one embedding.
+// fetch is replaced by a recorder that answers one chat completion (a responses API answer under /responses, an
+// embedding under /embeddings): nothing leaves the machine.
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -13,6 +15,15 @@ const answer = JSON.stringify({
   choices: [{ index: 0, message: { role: "assistant", content: "pong" }, finish_reason: "stop" }],
   usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
 });
+const answers = {
+  "/responses": JSON.stringify({
+    id: "r1", object: "response", model: "m", status: "completed",
+    output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "pong" }] }],
+    usage: { input_tokens: 3, output_tokens: 1, total_tokens: 4 },
+  }),
+  "/embeddings": JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.5, 0.25] }],
+                                  usage: { prompt_tokens: 1, total_tokens: 1 } }),
+};
 let seen = null;
 globalThis.fetch = async (url, init = {}) => {
   seen = {
@@ -20,7 +31,9 @@ globalThis.fetch = async (url, init = {}) => {
     headers: Object.fromEntries(new Headers(init.headers || {}).entries()),
     body: init.body ? JSON.parse(init.body) : null,
   };
-  return new Response(answer, { status: 200, headers: { "content-type": "application/json" } });
+  const path = new URL(String(url)).pathname;
+  const body = Object.entries(answers).find(([end]) => path.endsWith(end))?.[1] ?? answer;
+  return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
 };
 const results = [];
 for (const c of cases) {
@@ -29,7 +42,8 @@ for (const c of cases) {
   for (const [k, v] of Object.entries(c.env ?? {})) process.env[k] = v;
   try {
     const provider = await loadApiProvider(c.id, { options: { config: c.config ?? {} } });
-    const out = await provider.callApi("hi", { vars: {}, prompt: { raw: "hi", label: "p" } });
+    const out = c.embedding ? await provider.callEmbeddingApi("hi")
+      : await provider.callApi("hi", { vars: {}, prompt: { raw: "hi", label: "p" } });
     error = out.error ?? null;
   } catch (err) {
     error = String(err);

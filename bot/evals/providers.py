@@ -430,8 +430,10 @@ class Caller:
         operator = operator or ""
         key_var, key = self._credentials(vendor)
         sent = bool(key) and bool(operator) and _same_origin(base, operator)
+        if vendor.name == "openclaw" and key and not sent:  # the team's gateway at a suite URL: its token only where granted
+            sent = any(under(base + path, prefix) for prefix in self.header_grants.get(key_var, ()))
         headers = {"anthropic-version": wire.ANTHROPIC_VERSION} if vendor.wire == "anthropic" else {}
-        if vendor.name in ("portkey", "orcarouter"):  # promptfoo's headers for these gateways (checked at load)
+        if vendor.name in ("portkey", "orcarouter", "openclaw"):  # promptfoo's headers for these gateways (checked at load)
             headers.update(dict(spec.option("headers") or ()))
         sign = None
         if sent and key:

@@ -25,7 +25,7 @@ from bot.evals import http_config
 from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, REQUEST_FILE, FileReader, parse_request
 from bot.evals.http_templates import sandboxed, template_problem
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
-from bot.evals.providers_ws import WS_KEYS, data_path, response_source, stream_source, ws_problem
+from bot.evals.providers_ws import WS_IDS, WS_INERT, WS_KEYS, WS_REFUSED, data_path, response_source, stream_source, ws_problem
 from bot.evals.suite import Code, ProviderSpec
 from bot.evals.providers_request import request_code
 from bot.evals.tool_callbacks import CALLBACK_KINDS, CONFIG_KEY, parse_callbacks
@@ -127,6 +127,10 @@ VENDORS: dict[str, Vendor] = {
     "mlflow-gateway": Vendor("mlflow-gateway", "openai", ("MLFLOW_GATEWAY_API_KEY",), "MLFLOW_GATEWAY_URL", None),
     "envoy": Vendor("envoy", "openai", ("OPENAI_API_KEY",), "ENVOY_API_BASE_URL", None),  # promptfoo sends the OpenAI key there
     "f5": Vendor("f5", "openai", ("F5_API_KEY",), "F5_BASE_URL", None),
+    # the team's OpenClaw gateway (chat completions, responses, embeddings at GATEWAY/v1): a token or a password, both
+    # sent as the bearer, in promptfoo's order (CLAWDBOT_*: its older names); the URL from OPENCLAW_GATEWAY_URL
+    "openclaw": Vendor("openclaw", "openai", ("OPENCLAW_GATEWAY_TOKEN", "CLAWDBOT_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD",
+                                              "CLAWDBOT_GATEWAY_PASSWORD"), "OPENCLAW_GATEWAY_URL", None),
 }
 EMBEDDING_ONLY = {"voyage"}
 PUBLIC_HOSTS = frozenset(
@@ -242,6 +246,11 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", pid, (("url", pid),)
     if pid.startswith(("ws://", "wss://")):
         return "websocket", pid, (("url", pid),)
+    if pid in WS_IDS:  # promptfoo's websocket provider by name: its URL is config.url
+        return "websocket", pid, ()
+    if pid.startswith("websocket://"):
+        return (f"unsupported: provider {pid!r}: promptfoo 0.121 does not load this id either; its websocket provider is "
+                "ws://… or wss://…, or `websocket` (`ws`, `wss`) with the URL in config.url")
     if pid == "echo":
         return "echo", "echo", ()
     if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
@@ -470,6 +479,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         elif vendor_passthrough(kind, key, value, reading):
             continue
+        elif kind == "websocket" and key in WS_INERT:
+            continue
+        elif kind == "websocket" and key in WS_REFUSED:
+            errors.add(located, at, f"refused: {key}: {WS_REFUSED[key]}")
         elif kind == "websocket" and key in WS_KEYS:
             problem = ws_problem(key, value)
             if problem:
@@ -477,6 +490,9 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             opts[key] = value
         elif kind == "http":
             errors.add(located, at, http_config.unknown(key))
+        elif kind == "websocket":
+            errors.add(located, at, f"unsupported provider config key {key!r}: promptfoo 0.121's websocket provider does not read "
+                                    f"it (its keys: {', '.join(sorted(WS_KEYS))})")
         else:
             errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
     reading.finish(kind, pid)
@@ -533,6 +549,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
     if kind == "websocket":
         if not isinstance(opts.get("messageTemplate"), str):
             errors.add(located, body_where + ("config",), "a websocket provider needs config.messageTemplate (the message it sends)")
+            return None
+        if not isinstance(opts.get("url"), str):
+            errors.add(located, body_where + ("config",), f"a websocket provider with the id {pid!r} needs config.url "
+                                                          "(a ws:// or wss:// URL)")
             return None
         base_url = str(opts.get("url"))
     response_transform = None

@@ -6,6 +6,7 @@ allowlist applies and the operator's key never goes there), which keys run code,
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ SAGEMAKER_INERT = {"delay", "basePath"}
 # workspaceUrl and usageContext (sent as usage_context) are read; the other two change nothing a verdict sees
 DATABRICKS_KEYS = {"workspaceUrl", "usageContext", "isPayPerToken", "aiGatewayConfig"}
 _URL = ("http://", "https://")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 
 
 @dataclass
@@ -38,6 +40,26 @@ class Reading:
     opts: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None
     problems: list[str] = field(default_factory=list)  # about the entry as a whole (reported at its line)
+
+    def header(self, name: str, value: Any) -> str:
+        """A request header the config sets (a gateway's: Portkey, OrcaRouter, OpenClaw), written as JavaScript writes
+        the value; "" when set (or None, skipped), else why it cannot be."""
+        if not _HEADER_NAME.match(name) or name.lower() in ("authorization", "host", "content-length", "cookie"):
+            return f"header {name[:60]!r} cannot be set by a suite"
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list)):  # as JavaScript writes values: JSON without spaces, true, 1 for 1.0
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        else:
+            text = str(value)
+        if "\n" in text or "\r" in text or len(text) > 4096:
+            return f"header {name!r}: its value must be one line of at most 4096 characters"
+        self.opts.setdefault("headers", {})[name] = text
+        return ""
 
     def finish(self, kind: str, pid: str) -> None:
         if self.opts.get("adaline") == "gateway":  # what a chat prompt gets (promptfoo reads the config in OpenAI's names then)

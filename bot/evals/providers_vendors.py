@@ -1,25 +1,26 @@
 """The chat vendors promptfoo 0.121 reaches through its OpenAI chat-completions client with its own
 URL, key variable and id forms (GitHub Models, Moonshot, MiniMax, NVIDIA NIM, Novita, Atlas Cloud,
 OrcaRouter, Llama API, Alibaba Cloud, AI21, Portkey, JFrog ML, Cloudera AI, MLflow AI Gateway, Envoy AI
-Gateway, F5, Cloudflare Workers AI, Snowflake Cortex, the Meta Model API's chat), read for
-bot.evals.providers_config: the id forms
+Gateway, F5, Cloudflare Workers AI, Snowflake Cortex, the Meta Model API's chat, an OpenClaw gateway — whose own
+forms are in bot.evals.providers_openclaw), read for bot.evals.providers_config: the id forms
 (`vendor_kind`), the config keys each one reads (`vendor_config`, `vendor_finish`) and where the
 operator's requests go (`operator_base`). The vendor table rows themselves are in providers_config.VENDORS.
 
 A URL a suite writes (apiBaseUrl, baseUrl, gatewayUrl, domain, …) is always a suite URL: the URL policy
-applies and the operator's key never goes there. Settings that are credentials or name environment
+applies and the operator's key never goes there (an OpenClaw gateway's token: only where the base branch or the
+operator grants it, as for headers). Settings that are credentials or name environment
 variables are refused, as for every vendor.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.errors import CheckError
 from bot.evals.providers_more import Kind, Reading
+from bot.evals.providers_openclaw import openclaw_base, openclaw_config, openclaw_headers, openclaw_kind
 from bot.evals.providers_shapes import INERT_CONFIG, WireError, checked_name, segment
 from bot.evals.suite import ProviderSpec
 
@@ -37,7 +38,7 @@ NOT_CHAT = {
 }
 # the heads read here (the generic embedding forms of providers_config do not apply to them)
 HEADS = frozenset({"meta", "github", "moonshot", "minimax", "nvidia", "novita", "atlascloud", "orcarouter", "llamaapi", "alibaba",
-                   "ai21", "portkey", "jfrog", "cloudflare-ai", "snowflake", "cloudera", "mlflow-gateway", "envoy", "f5"}
+                   "ai21", "portkey", "jfrog", "cloudflare-ai", "snowflake", "cloudera", "mlflow-gateway", "envoy", "f5", "openclaw"}
                   | set(ALIASES) | set(NOT_CHAT))
 NVIDIA_RESERVED = {"chat", "completion", "embedding", "embeddings", "image", "moderation", "realtime", "responses"}
 NOVITA_SUBTYPES = {"chat", "completion", "embedding", "embeddings"}
@@ -57,15 +58,17 @@ CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 # The URL keys promptfoo overwrites with its own for these vendors: a suite that sets them changes nothing there.
 _OVERWRITTEN = {"github": "the GitHub Models URL", "llamaapi": "the Llama API URL", "jfrog": "baseUrl + the model",
                 "cloudera": "config.domain, namespace and endpoint", "mlflow-gateway": "config.gatewayUrl",
-                "portkey": "config.portkeyApiBaseUrl (or PORTKEY_API_BASE_URL)"}
+                "portkey": "config.portkeyApiBaseUrl (or PORTKEY_API_BASE_URL)",
+                "openclaw": "config.gateway_url (or OPENCLAW_GATEWAY_URL) + /v1"}
 _KEBAB = re.compile(r"(?<=[a-z])([A-Z])")  # promptfoo's kebab case: a dash between a lower and an upper case letter
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 
 
 def vendor_kind(pid: str, head: str, rest: list[str], embedding: bool) -> Kind | str | None:
     """(vendor, model, options) or the message refusing the id; None when `head` is not one of these vendors."""
     if head in NOT_CHAT:
         return f"unsupported: provider {pid!r}: {NOT_CHAT[head]}"
+    if head == "openclaw":
+        return openclaw_kind(pid, rest, embedding)
     kind = ALIASES.get(head, head)
     joined = ":".join(rest)
     if kind in ("github", "minimax", "atlascloud", "orcarouter", "portkey", "jfrog", "snowflake", "envoy", "mlflow-gateway"):
@@ -150,6 +153,8 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
     if kind in _OVERWRITTEN and key in ("apiBaseUrl", "apiBase", "baseUrl") and not (kind == "jfrog" and key == "baseUrl"):
         return (f"{key} has no effect on {kind} providers: promptfoo sets their URL from {_OVERWRITTEN[kind]}; "
                 "remove it")
+    if kind == "openclaw":
+        return openclaw_config(key, value, reading)
     if kind == "ai21":
         if key in AI21_KEYS:
             reading.opts.setdefault("ai21", {})[key] = value
@@ -200,17 +205,17 @@ def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | No
             if not isinstance(value, str) or not value.startswith(_URL):
                 return "portkeyApiBaseUrl must be an http(s) URL"
             reading.base_url = value
-            return _header(reading, "x-portkey-api-base-url", value)  # promptfoo sends it as a header too
+            return reading.header("x-portkey-api-base-url", value)  # promptfoo sends it as a header too
         if key.startswith("portkey"):  # promptfoo sends every portkey* key as the x-portkey-* header
-            return _header(reading, "x-portkey-" + _KEBAB.sub(r"-\1", key[7:]).lower(), value)
+            return reading.header("x-portkey-" + _KEBAB.sub(r"-\1", key[7:]).lower(), value)
         # promptfoo sends every other key as a header of its own name too (and reads it as usual)
-        return _header(reading, key, value) or None
+        return reading.header(key, value) or None
     if kind == "orcarouter" and key in ("models", "route", "headers"):
         if key == "headers":
             if not isinstance(value, dict):
                 return "headers must be a mapping of header names to values"
             for name, v in value.items():
-                if (problem := _header(reading, str(name), v)) != "":
+                if (problem := reading.header(str(name), v)) != "":
                     return problem
             return ""
         reading.opts.setdefault("passthrough", {})[key] = value
@@ -237,25 +242,6 @@ def vendor_passthrough(kind: str, key: str, value: Any, reading: Reading) -> boo
         return False
     reading.opts.setdefault("passthrough", {})[key] = value
     return True
-
-
-def _header(reading: Reading, name: str, value: Any) -> str:
-    if not _HEADER_NAME.match(name) or name.lower() in ("authorization", "host", "content-length", "cookie"):
-        return f"header {name[:60]!r} cannot be set by a suite"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):  # as JavaScript writes values: JSON without spaces, true, 1 for 1.0
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value)
-    if "\n" in text or "\r" in text or len(text) > 4096:
-        return f"header {name!r}: its value must be one line of at most 4096 characters"
-    reading.opts.setdefault("headers", {})[name] = text
-    return ""
 
 
 def vendor_finish(kind: str, reading: Reading) -> None:
@@ -301,7 +287,9 @@ def vendor_finish(kind: str, reading: Reading) -> None:
             reading.base_url = f"https://{reading.opts['domain']}" + cloudera_path(reading.model, reading.opts.get)
         except WireError as exc:
             reading.problems.append(str(exc))
-    if kind in ("portkey", "orcarouter") and "headers" in reading.opts:  # frozen for the fingerprint (providers.Caller reads them)
+    if kind == "openclaw":
+        openclaw_headers(reading)
+    if kind in ("portkey", "orcarouter", "openclaw") and "headers" in reading.opts:  # frozen for the fingerprint (providers.Caller reads them)
         reading.opts["headers"] = tuple(sorted(reading.opts["headers"].items()))
 
 
@@ -343,6 +331,12 @@ def operator_base(name: str, env: Mapping[str, str], spec: ProviderSpec) -> tupl
         if base:
             return True, f"{base}/{url_path(model, 'f5 endpoint')}"
         problem = missing("F5_BASE_URL", "the F5 AI Gateway its requests go to", "apiBaseUrl")
+    elif name == "openclaw":  # promptfoo's default, http://127.0.0.1:18789, would be the reviewer's own machine
+        base = (env.get("OPENCLAW_GATEWAY_URL") or env.get("CLAWDBOT_GATEWAY_URL") or "").strip()
+        if base:
+            return True, openclaw_base(base)
+        problem = missing("OPENCLAW_GATEWAY_URL", "the OpenClaw gateway its requests go to; promptfoo's default, a gateway on the "
+                          "local machine, is never called", "gateway_url")
     elif name == "jfrog":
         base = (env.get("JFROG_BASE_URL") or "https://models.qwak-prod.qwak.ai/v1").rstrip("/")
         return True, f"{base}/{url_path(model, 'model')}"

@@ -24,6 +24,15 @@ from bot.core.errors import CheckError
 from bot.evals.providers_shapes import Parsed, WireError, headers_problem, js_json, json_path
 
 WS_KEYS = {"url", "messageTemplate", "transformResponse", "timeoutMs", "headers", "protocols", "streamResponse"}
+# promptfoo's ids of the websocket provider whose URL is config.url
+WS_IDS = ("websocket", "ws", "wss")
+# keys of websocket examples that promptfoo 0.121.20's websocket provider never reads
+WS_INERT = {"type"}
+WS_REFUSED = {
+    "setSessionContext": "executes code from the PR before each call to set up a server session (code that calls the "
+                         "service, e.g. fetch), which prompt-review does not run; promptfoo 0.121.20 does not read it either: "
+                         "remove it, and give the session id through the test's vars (defaultTest options.transformVars)",
+}
 # promptfoo renders the template with nunjucks; prompt-review fills {{ name }} and {{ name | dump }} only
 MESSAGE_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*(\|\s*dump\s*)?}}")
 _TEMPLATE = re.compile(r"{{|{%")

@@ -44,18 +44,37 @@ ANSWER = {"id": "c1", "object": "chat.completion", "model": "m", "usage": {"prom
           "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}]}
 
 
-def sent(entry: str, env: dict[str, str]) -> tuple[Completion | ProviderError, dict[str, Any]]:
-    """The answer and the one request the provider made (url, headers, body), over a recording transport."""
+RESPONSES_ANSWER = {"id": "r1", "object": "response", "model": "m", "status": "completed", "usage": {"input_tokens": 3, "output_tokens": 1},
+                    "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "pong"}]}]}
+EMBEDDING_ANSWER = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}]}
+
+
+def grader(entry: str):
+    """`entry` as a grader's embedding model (defaultTest's options.provider.embedding)."""
+    suite, errors = load_suite(MemoryTree({PATH: (
+        f"providers: [echo]\ndefaultTest:\n  options:\n    provider:\n      embedding: {entry}\n"
+        "tests:\n  - vars: {prompt: hi}\n    assert: [{type: similar, value: hello}]\n")}), PATH)
+    assert errors == [], [str(e) for e in errors]
+    return suite.tests[0].asserts[0].grader
+
+
+def sent(entry: str, env: dict[str, str], embedding: bool = False) -> tuple[Completion | list[float] | ProviderError, dict[str, Any]]:
+    """The answer and the one request the provider made (url, headers, body), over a recording transport; with
+    `embedding`, the entry is a grader's embedding model asked for one embedding."""
     seen: dict[str, Any] = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.update(url=str(request.url), headers=dict(request.headers), body=json.loads(request.content))
-        return httpx.Response(200, json=ANSWER)
+        path = request.url.path
+        return httpx.Response(200, json=RESPONSES_ANSWER if path.endswith("/responses") else
+                              EMBEDDING_ANSWER if path.endswith("/embeddings") else ANSWER)
 
     async def go():
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
             caller = Caller.for_run(client, env, EvalsConfig(timeout_s=10), Meter(Budget()))
             try:
+                if embedding:
+                    return await caller.embed(grader(entry), "hi")
                 return await caller.complete(provider(entry), (("user", "hi"),))
             except ProviderError as exc:
                 return exc
@@ -280,6 +299,8 @@ def reviewing(url: str) -> list[tuple[str, dict[str, str]]]:
         ("cloudflare-ai:chat:@cf/meta/llama-3.1-8b-instruct", {"CLOUDFLARE_BASE_URL": url, "CLOUDFLARE_ACCOUNT_ID": "acct42",
                                                                 "CLOUDFLARE_API_KEY": KEY}),
         ("cloudera:llama-3-8b", {"CLOUDERA_BASE_URL": url, "CDP_TOKEN": KEY}),
+        ("openclaw", {"OPENCLAW_GATEWAY_URL": url, "OPENCLAW_GATEWAY_TOKEN": KEY}),
+        ("openclaw:responses:support", {"OPENCLAW_GATEWAY_URL": url.replace("http://", "ws://"), "OPENCLAW_GATEWAY_PASSWORD": KEY}),
     ]
 
 
@@ -297,7 +318,7 @@ def test_a_review_runs_the_suite_against_each_vendor(server, index):
     entry, env = reviewing(server)[index]
     (case,) = review(env, entry).cases()
     assert case.head.output == "Mango season is here" and case.head.passed, case.head
-    wrong = {k: ("wrong" if k.endswith(("_KEY", "_TOKEN")) else v) for k, v in env.items()}
+    wrong = {k: ("wrong" if k.endswith(("_KEY", "_TOKEN", "_PASSWORD")) else v) for k, v in env.items()}
     (case,) = review(wrong, entry).cases()
     assert not case.head.passed and case.head.output != "Mango season is here"
 
@@ -322,7 +343,7 @@ def test_minimax_moonshot_and_orcarouter_shape_the_body_as_promptfoo_does():
 # ---- pinned against promptfoo 0.121's own providers ---------------------------------------------------
 
 PINNED = json.loads((Path(__file__).parent / "data" / "vendor_requests.json").read_text())
-SUITE_URL_KEYS = {"apiBaseUrl", "baseUrl", "gatewayUrl", "portkeyApiBaseUrl", "apiHost"}
+SUITE_URL_KEYS = {"apiBaseUrl", "baseUrl", "gatewayUrl", "portkeyApiBaseUrl", "apiHost", "gateway_url"}
 UNSENT_HEADERS = {"content-type", "x-promptfoo-version"}  # promptfoo's own, not the vendor's
 
 
@@ -331,14 +352,17 @@ def expected_body(case: dict[str, Any]) -> dict[str, Any]:
     neither), which prompt-review does not send to any OpenAI-compatible vendor."""
     body, config = dict(case["sent"]["body"]), case.get("config") or {}
     if not case["id"].startswith(("ai21:", "meta:")):  # (AI21's and Meta's are their providers' own: sent here too)
-        if body.get("max_tokens") == 1024 and "max_tokens" not in config:
-            del body["max_tokens"]
+        for cap in ("max_tokens", "max_output_tokens"):  # (the responses API's name)
+            if body.get(cap) == 1024 and cap not in config:
+                del body[cap]
         if body.get("temperature") == 0 and "temperature" not in config:
             del body["temperature"]
+    if isinstance(body.get("input"), str) and not case.get("embedding"):  # the responses API reads a text input as the
+        body["input"] = [{"role": "user", "content": body["input"]}]     # user's message: prompt-review sends the message
     return body
 
 
-@pytest.mark.parametrize("case", PINNED, ids=[f"{c['id']}|{sorted(c.get('config') or {})}" for c in PINNED])
+@pytest.mark.parametrize("case", PINNED, ids=[f"{c['id']}|{sorted(c.get('config') or {})}|{sorted(c['env'])}" for c in PINNED])
 def test_the_request_is_the_one_promptfoo_makes(case):
     """Recorded from promptfoo 0.121.20's own providers by bench/vendor_request_oracle.mjs."""
     config = case.get("config") or {}
@@ -348,9 +372,84 @@ def test_the_request_is_the_one_promptfoo_makes(case):
     if SUITE_URL_KEYS & set(config):  # a suite URL: the URL policy resolves its host, so its place is compared
         assert provider(entry).base_url + "/chat/completions" == promptfoo["url"]
         return
-    outcome, request = sent(entry, env)
-    assert isinstance(outcome, Completion), outcome
+    outcome, request = sent(entry, env, embedding=case.get("embedding", False))
+    assert isinstance(outcome, list if case.get("embedding") else Completion), outcome
     assert request["url"] == promptfoo["url"]
     theirs = {k: v.replace("Bearer k", f"Bearer {KEY}") for k, v in promptfoo["headers"].items() if k not in UNSENT_HEADERS}
     assert {k: request["headers"].get(k) for k in theirs} == theirs
     assert request["body"] == expected_body(case)
+
+
+# ---- OpenClaw: the team's own agent gateway ------------------------------------------------------------
+
+GATEWAY = {"OPENCLAW_GATEWAY_URL": "http://gw.internal:18789", "OPENCLAW_GATEWAY_TOKEN": KEY}
+
+
+@pytest.mark.parametrize("entry, model, agent, path", [
+    ("openclaw", "openclaw/main", "main", "/v1/chat/completions"),
+    ("openclaw:default", "openclaw/default", "default", "/v1/chat/completions"),
+    ("'openclaw:team:ops'", "openclaw/team:ops", "team:ops", "/v1/chat/completions"),  # everything after the first colon
+    ("'openclaw:openclaw/ops'", "openclaw/ops", "openclaw/ops", "/v1/chat/completions"),
+    ("openclaw:responses", "openclaw/main", "main", "/v1/responses"),
+    ("'openclaw:responses:ops:x'", "openclaw/ops", "ops", "/v1/responses"),  # the third part only
+])
+def test_openclaw_ids_name_the_agent_as_promptfoo_does(entry, model, agent, path):
+    outcome, request = sent(entry, GATEWAY)
+    assert isinstance(outcome, Completion) and outcome.text == "pong", outcome
+    assert request["url"] == "http://gw.internal:18789" + path
+    assert (request["body"]["model"], request["headers"]["x-openclaw-agent-id"]) == (model, agent)
+    assert request["headers"]["authorization"] == f"Bearer {KEY}"
+
+
+def test_openclaw_embeddings_serve_a_graders_similarity_only():
+    outcome, request = sent("openclaw:embeddings:ops", GATEWAY, embedding=True)
+    assert outcome == [0.5, 0.25] and request["url"] == "http://gw.internal:18789/v1/embeddings"
+    assert (request["body"]["model"], request["headers"]["x-openclaw-agent-id"]) == ("openclaw/ops", "ops")
+    (problem,) = problems("openclaw:embedding")
+    assert "is not a chat model (embedding); it serves as a grader's embedding only" in problem
+
+
+def test_openclaw_without_a_gateway_url_names_the_setting_and_never_calls_the_local_machine():
+    outcome, request = sent("openclaw", {"OPENCLAW_GATEWAY_TOKEN": KEY})
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.MISSING_CREDENTIALS and request == {}
+    assert str(outcome).startswith("openclaw: OPENCLAW_GATEWAY_URL is not set") and "config.gateway_url" in str(outcome)
+
+
+def test_openclaw_sends_no_authorization_when_the_operator_set_no_secret():
+    outcome, request = sent("openclaw", {"OPENCLAW_GATEWAY_URL": "http://gw.internal:18789"})
+    assert isinstance(outcome, Completion) and "authorization" not in request["headers"]
+
+
+def test_a_gateway_url_in_the_suite_is_allowlisted_and_gets_the_token_only_where_granted():
+    entry = "id: openclaw\n    config: {gateway_url: 'wss://gw.example.com'}"
+    assert provider(entry).base_url == "https://gw.example.com/v1"
+    outcome, request = sent(entry, {"OPENCLAW_GATEWAY_TOKEN": KEY})
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED and request == {}
+    assert "PROMPT_REVIEW_ALLOWED_MODEL_URLS" in str(outcome)
+    allowed = {"OPENCLAW_GATEWAY_TOKEN": KEY, "PROMPT_REVIEW_ALLOWED_MODEL_URLS": "https://gw.example.com/",
+               "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}  # (no DNS lookup of the example host)
+    outcome, request = sent(entry, allowed)
+    assert isinstance(outcome, Completion) and request["url"] == "https://gw.example.com/v1/chat/completions"
+    assert "authorization" not in request["headers"]  # a suite URL: the operator's token does not go there
+    outcome, request = sent(entry, {**allowed, "PROMPT_REVIEW_HTTP_CREDENTIALS": "OPENCLAW_GATEWAY_TOKEN=https://gw.example.com/"})
+    assert request["headers"]["authorization"] == f"Bearer {KEY}"  # granted by the operator (or the base branch)
+    outcome, request = sent(entry, {**allowed, "PROMPT_REVIEW_HTTP_CREDENTIALS": "OPENCLAW_GATEWAY_TOKEN=https://other.example.com/"})
+    assert "authorization" not in request["headers"]
+
+
+@pytest.mark.parametrize("entry, words", [
+    ("openclaw:agent", "2: unsupported: provider 'openclaw:agent' runs an agent with tools on the OpenClaw gateway"),
+    ("openclaw:tools:sessions_list", "2: unsupported: provider 'openclaw:tools:sessions_list' invokes the OpenClaw gateway's tools"),
+    ("id: openclaw\n    config: {auth_token: secret}", "3: refused: auth_token: credentials come from the environment only"),
+    ("id: openclaw\n    config: {auth_password: '{{env.GW_PASSWORD}}'}", "3: refused: auth_password: credentials come from the environment only"),
+    ("id: openclaw\n    config: {apiKey: secret}", "3: refused: apiKey: credentials come from the environment only"),
+    ("id: openclaw\n    config: {apiBaseUrl: 'https://gw.example.com/v1'}", "3: apiBaseUrl has no effect on openclaw providers"),
+    ("id: openclaw:responses\n    config: {text: {format: {type: text}}}", "3: text has no effect on openclaw:responses"),
+    ("id: openclaw\n    config: {thinking_level: low}", "3: thinking_level has no effect on openclaw chat, responses and embedding"),
+    ("id: openclaw\n    config: {gateway_url: 'ftp://gw'}", "3: gateway_url must be an http(s) or ws(s) URL"),
+    ("id: openclaw\n    config: {scopes: operator.read}", "3: scopes must be a list of text"),
+    ("id: openclaw\n    config: {headers: {Authorization: x}}", "3: header 'Authorization' cannot be set by a suite"),
+])
+def test_openclaw_settings_promptfoo_would_not_honour_here_are_errors_with_file_and_line(entry, words):
+    (problem,) = problems(entry)
+    assert problem.startswith(f"{PATH}:{words}"), problem

@@ -198,3 +198,42 @@ def test_an_http_prefix_allows_the_same_origins_websocket_url_and_nothing_else(s
     other = server.rsplit(":", 1)[0] + ":1"  # the same host on another port
     refused = call(env, f"id: {other}/ws\n    config: {{messageTemplate: '{{{{prompt}}}}'}}")
     assert isinstance(refused, ProviderError) and refused.kind is CheckError.URL_REFUSED
+
+
+@pytest.mark.parametrize("pid", ["websocket", "ws", "wss"])
+def test_the_websocket_provider_by_name_reads_its_url_from_config_url(server, pid):
+    """promptfoo 0.121 loads `websocket`, `ws` and `wss` (exactly) as its websocket provider, at config.url."""
+    entry = f"id: {pid}\n    config: {{type: websocket, url: '{server}/ws', messageTemplate: '{{{{prompt}}}}', transformResponse: data.output}}"
+    outcome = call(allowed(server), entry)
+    assert isinstance(outcome, Completion) and outcome.text == "pong"
+    refused = call({}, entry)  # the same allowlist as a ws:// id's
+    assert isinstance(refused, ProviderError) and refused.kind is CheckError.URL_REFUSED
+
+
+def test_config_url_is_where_a_ws_id_connects_too(server):
+    """promptfoo: `config.url || the id`."""
+    outcome = call(allowed(server), f"id: ws://127.0.0.1:9/ws\n    config: {{url: '{server}/ws', messageTemplate: '{{{{prompt}}}}'}}")
+    assert isinstance(outcome, Completion) and outcome.text == "pong"
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("id: websocket\n    config: {messageTemplate: x}", "3: a websocket provider with the id 'websocket' needs config.url"),
+    ("id: wss\n    config: {url: 'https://example.com/chat', messageTemplate: x}", "3: url must be a ws:// or wss:// URL"),
+    ("id: websocket\n    config:\n      url: 'wss://example.com/chat'\n      messageTemplate: x\n      setSessionContext: |-\n"
+     "        const r = await fetch('http://localhost:4000/conversation', {method: 'POST'});\n        return {vars};",
+     "6: refused: setSessionContext: executes code from the PR before each call to set up a server session"),
+    ("'websockets'", "2: unsupported: provider 'websockets' is not part of prompt-review"),
+])
+def test_websocket_ids_without_a_usable_url_or_with_session_setup_code_are_errors_with_their_line(entry, message):
+    _, errors = load(entry)
+    assert errors and f"{errors[0].line}: {errors[0].message}".startswith(message), errors
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("'websocket://localhost:8080'", "2: unsupported: provider 'websocket://localhost:8080': promptfoo 0.121 does not load this id either"),
+    ("id: wss://example.com/chat\n    config: {messageTemplate: x, streamChunkType: delta}",
+     "3: unsupported provider config key 'streamChunkType': promptfoo 0.121's websocket provider does not read it"),
+])
+def test_websocket_forms_of_later_promptfoo_versions_say_what_0_121_reads(entry, message):
+    _, errors = load(entry)
+    assert errors and f"{errors[0].line}: {errors[0].message}".startswith(message), errors
