@@ -79,6 +79,8 @@ def load_tests(
         if _is_path_entry(item):  # {path, config}: the config reaches a generator (a data file has no use for it)
             where, config = where + ("path",), item.get("config")
             item = item["path"] if item["path"].startswith("file://") else "file://" + item["path"]
+        if isinstance(item, str) and "://" not in item:  # promptfoo reads a bare path or glob as a file (readTests)
+            item = "file://" + item
         if isinstance(item, dict):
             sources.append((located, where, item))
         elif isinstance(item, str) and item.startswith("file://") and is_code_ref(item[len("file://"):]):
@@ -339,8 +341,12 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
             errors.add(located, where, "unsupported: Hugging Face datasets are not part of prompt-review; commit the cases you need as CSV, JSONL or YAML")
         elif ref.startswith(("http://", "https://")):
             errors.add(located, where, "unsupported: remote test files are not part of prompt-review; commit them to the repository")
+        elif "://" in ref:
+            scheme = ref.split("://", 1)[0]
+            errors.add(located, where, f"unsupported: tests from {scheme}:// are read from a remote service, which is not part of "
+                                       "prompt-review; commit the cases to the repository (CSV, JSONL, JSON or YAML)")
         else:
-            errors.add(located, where, "tests must be mappings or file:// references")
+            errors.add(located, where, "tests must be mappings or paths of test files")
         return []
     found = file_ref_paths(tree, base_dir, located, errors, where, ref, "a test generator")
     out: list[tuple[LocatedYaml, Path, Any]] = []

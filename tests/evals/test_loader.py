@@ -216,3 +216,27 @@ def test_an_assertions_reason_is_a_note_that_changes_nothing_and_a_misspelt_key_
     assert (check.type, check.value) == ("icontains", "refund")
     (error,) = errors_of(suite.replace("reason:", "reasons:"))
     assert error[1] == 8 and "unknown assertion key 'reasons'" in error[2]
+
+
+@pytest.mark.parametrize("tests, expected", [
+    ("tests: cases.csv", ["x", "y"]),
+    ("tests: [cases.csv, {vars: {q: w}}]", ["x", "y", "w"]),
+    ("tests: ['cases/*.yaml']", ["z"]),
+    ("tests: [{path: cases/a.yaml}]", ["z"]),
+])
+def test_a_bare_test_path_or_glob_is_read_as_a_file_as_promptfoo_reads_it(tests, expected):
+    files = {"promptfooconfig.yaml": f"prompts: ['hi {{{{q}}}}']\nproviders: [echo]\n{tests}\n",
+             "cases.csv": "q\nx\ny\n", "cases/a.yaml": "- vars: {q: z}\n"}
+    suite, errors = load_suite(MemoryTree(files), "promptfooconfig.yaml")
+    assert errors == [] and [t.vars["q"] for t in suite.tests] == expected
+
+
+@pytest.mark.parametrize("tests, words", [
+    ("tests: langfuse://traces?limit=10", "unsupported: tests from langfuse:// are read from a remote service"),
+    ("tests: az://account/container/cases.csv", "unsupported: tests from az:// are read from a remote service"),
+    ("tests: missing.csv", "file 'missing.csv' not found"),
+])
+def test_remote_or_missing_test_files_are_errors_at_their_line(tests, words):
+    files = {"promptfooconfig.yaml": f"prompts: ['hi {{{{q}}}}']\nproviders: [echo]\n{tests}\n"}
+    suite, errors = load_suite(MemoryTree(files), "promptfooconfig.yaml")
+    assert suite is None and [(e.line, words in e.message) for e in errors] == [(3, True)]
