@@ -1,10 +1,15 @@
-// What promptfoo itself sends for the chat vendors of bot/evals/providers_vendors.py: the provenance of the
-// requests pinned in tests/compat/data/vendor_requests.json (checked by tests/compat/test_providers_vendors.py).
+// What promptfoo itself sends for the chat vendors of bot/evals/providers_vendors.py and for Anthropic's messages API
+// (bot/evals/providers_anthropic.py): the provenance of the requests pinned in tests/compat/data/vendor_requests.json
+// and tests/compat/data/anthropic_requests.json (checked by tests/compat/test_providers_vendors.py and
+// tests/compat/test_providers_anthropic.py).
 // Usage: PROMPTFOO_CACHE_ENABLED=false node bench/vendor_request_oracle.mjs <promptfoo dist/src/index.js> OUT.json < cases.json
-// cases.json: [{"id": "github:openai/gpt-4.1", "config": {...}, "env": {"GITHUB_TOKEN": "k", ...}}, ...]; a case with
+// cases.json: [{"id": "github:openai/gpt-4.1", "config": {...}, "env": {"GITHUB_TOKEN": "k", ...}, "prompt"?: "hi"}, ...] —
+// the entries of a pinned file without their `sent` and `error` (each file regenerates to itself); a case with
 // "embedding": true is loaded as a grader's embedding model and asked for one embedding.
 // fetch is replaced by a recorder that answers one chat completion (a responses API answer under /responses, an
-// embedding under /embeddings): nothing leaves the machine.
+// embedding under /embeddings, an Anthropic message under /v1/messages — the Anthropic SDK calls globalThis.fetch
+// too): nothing leaves the machine. The Anthropic SDK's own platform headers (x-stainless-*, user-agent) are left out
+// of the record.
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -23,12 +28,17 @@ const answers = {
   }),
   "/embeddings": JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.5, 0.25] }],
                                   usage: { prompt_tokens: 1, total_tokens: 1 } }),
+  "/v1/messages": JSON.stringify({
+    id: "m1", type: "message", role: "assistant", model: "m", content: [{ type: "text", text: "pong" }],
+    stop_reason: "end_turn", usage: { input_tokens: 3, output_tokens: 1 },
+  }),
 };
+const platform = (name) => name.startsWith("x-stainless-") || name === "user-agent";
 let seen = null;
 globalThis.fetch = async (url, init = {}) => {
   seen = {
     url: String(url),
-    headers: Object.fromEntries(new Headers(init.headers || {}).entries()),
+    headers: Object.fromEntries([...new Headers(init.headers || {}).entries()].filter(([k]) => !platform(k))),
     body: init.body ? JSON.parse(init.body) : null,
   };
   const path = new URL(String(url)).pathname;
@@ -42,8 +52,9 @@ for (const c of cases) {
   for (const [k, v] of Object.entries(c.env ?? {})) process.env[k] = v;
   try {
     const provider = await loadApiProvider(c.id, { options: { config: c.config ?? {} } });
-    const out = c.embedding ? await provider.callEmbeddingApi("hi")
-      : await provider.callApi("hi", { vars: {}, prompt: { raw: "hi", label: "p" } });
+    const prompt = c.prompt ?? "hi";  // a case may give its own prompt text
+    const out = c.embedding ? await provider.callEmbeddingApi(prompt)
+      : await provider.callApi(prompt, { vars: {}, prompt: { raw: prompt, label: "p" } });
     error = out.error ?? null;
   } catch (err) {
     error = String(err);

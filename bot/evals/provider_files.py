@@ -22,6 +22,8 @@ def with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> Pr
     for name, value in spec.params:
         if isinstance(value, str) and value.startswith("file://"):
             params[name] = setting_from_file(tree, base_dir, located, where + ("config", name), value, errors)
+        if name == "output_format":  # Anthropic's structured outputs: a json_schema format's schema may be a file too
+            params[name] = _nested_schema(tree, base_dir, located, where + ("config", name), params[name], errors)
     if params != dict(spec.params):
         spec = dataclasses.replace(spec, params=tuple(sorted(params.items())))
     ref = spec.option("systemInstruction")
@@ -37,6 +39,19 @@ def with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> Pr
         return spec
     options = tuple(sorted({**dict(spec.options), "systemInstruction": text}.items()))
     return dataclasses.replace(spec, options=options)
+
+
+def _nested_schema(tree, base_dir, located, where, value: Any, errors) -> Any:
+    """A json_schema format whose `schema` (or `json_schema.schema`) is file://, with the file's data in its place, as
+    promptfoo loads an output format."""
+    if not isinstance(value, dict) or value.get("type") != "json_schema":
+        return value
+    inner = value.get("json_schema") if isinstance(value.get("json_schema"), dict) and "schema" not in value else None
+    ref = (inner or value).get("schema")
+    if not isinstance(ref, str) or not ref.startswith("file://"):
+        return value
+    loaded = setting_from_file(tree, base_dir, located, where + ("schema",), ref, errors)
+    return {**value, "json_schema": {**inner, "schema": loaded}} if inner is not None else {**value, "schema": loaded}
 
 
 def setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:

@@ -27,6 +27,7 @@ from bot.core import safejson
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.evals import classifier
+from bot.evals import providers_anthropic as anthropic
 from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
@@ -462,6 +463,9 @@ class Caller:
                 raise ProviderError(str(exc), kind=CheckError.URL_REFUSED) from None
             except TimeoutError:
                 raise ProviderError(f"{where}: its host did not resolve within {self.timeout_s:g} s (evals.timeout_s)", kind=CheckError.TIMEOUT) from None
+        if vendor.name == "anthropic" and not spec.option("adaline"):  # the suite's headers and promptfoo's anthropic-beta
+            suite = self._suite_headers(spec, base + path, f"provider {spec.id}") if spec.option("headers") else {}
+            headers.update(anthropic.beta_headers(dict(spec.params), suite))
         if vendor.wire == "http":
             headers.update(self._suite_headers(spec, base + path, f"provider {spec.id}"))  # the URL as written, not as pinned
             if spec.option("auth"):  # promptfoo's auth over the suite's headers of the same name; an api key may go in the query

@@ -28,7 +28,7 @@ def _value(value: Any) -> Output:
     return Output(value, False) if isinstance(value, str) else Output(js_json(value), True)
 
 
-def _parsed_json(text: str) -> Output:
+def parsed_json(text: str) -> Output:
     """promptfoo's JSON.parse of an answer under a JSON response format; the text as it is when it is not JSON."""
     try:
         return _value(json.loads(text))
@@ -52,7 +52,7 @@ def chat_output(kind: str, message: Mapping[str, Any], finish_reason: str | None
         if content is None:
             calls = tool_calls if tool_calls is not None else function_call
             return _value(calls) if calls is not None else Output("")
-        return _parsed_json(content) if fmt in ("json_schema", "json_object") and isinstance(content, str) else _value(content)
+        return parsed_json(content) if fmt in ("json_schema", "json_object") and isinstance(content, str) else _value(content)
     if kind == "mistral":  # promptfoo's Mistral provider: text beside calls is the message; calls alone the calls
         if content and isinstance(tool_calls, list) and tool_calls:
             return _value(dict(message))
@@ -104,7 +104,7 @@ def responses_output(items: list[Any], params: Mapping[str, Any], call_text: Cal
             result = f"{result}\n{content}" if result else content
     if refusal is not None:
         return Output(refusal)
-    return _parsed_json(result) if mapping(params.get("response_format")).get("type") == "json_schema" else Output(result)
+    return parsed_json(result) if mapping(params.get("response_format")).get("type") == "json_schema" else Output(result)
 
 
 def _item_text(item: Mapping[str, Any], call_text: Callable[[Mapping[str, Any]], str | None]) -> tuple[str, bool]:

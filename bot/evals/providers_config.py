@@ -153,7 +153,8 @@ PASSTHROUGH = {
                "search_domain_filter", "search_recency_filter", "search_after_date_filter", "search_before_date_filter",
                "last_updated_after_filter", "last_updated_before_filter", "return_related_questions", "return_images",
                "search_mode", "web_search_options", "search_parameters"},
-    "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata"},
+    # (and output_format, extra_body, beta, headers, cache_control: bot.evals.providers_anthropic.anthropic_config)
+    "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata", "effort", "service_tier"},
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
     "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type",
                "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.errors import CheckError
+from bot.evals.providers_anthropic import anthropic_config
 from bot.evals.providers_more import Kind, Reading
 from bot.evals.providers_openclaw import openclaw_base, openclaw_config, openclaw_headers, openclaw_kind
 from bot.evals.providers_shapes import INERT_CONFIG, WireError, checked_name, segment
@@ -150,6 +151,8 @@ def _embedding_only(pid: str) -> str:
 
 def vendor_config(kind: str, key: str, value: Any, reading: Reading) -> str | None:
     """None: not one of these vendors' own keys; "": read into `reading`; else the problem with it."""
+    if kind == "anthropic" and not reading.opts.get("adaline") and (read := anthropic_config(key, value, reading)) is not None:
+        return read
     if kind in _OVERWRITTEN and key in ("apiBaseUrl", "apiBase", "baseUrl") and not (kind == "jfrog" and key == "baseUrl"):
         return (f"{key} has no effect on {kind} providers: promptfoo sets their URL from {_OVERWRITTEN[kind]}; "
                 "remove it")

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.evals import providers_adaline as adaline
+from bot.evals import providers_anthropic as anthropic
 from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
@@ -127,6 +128,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         return (SNOWFLAKE_PATH if spec.kind == "snowflake" else "/chat/completions"), body  # Snowflake Cortex: its own path
     if wire in ("anthropic", "vertex-anthropic"):
         system, listed = content_parts.anthropic_messages(spec.id, messages)
+        if wire == "anthropic" and not spec.option("adaline"):  # promptfoo's Anthropic provider: its own body rules
+            return "/v1/messages", anthropic.messages_body(spec.model, params, system, listed)
         params.pop("anthropic_version", None)
         body = {
             "model": spec.model,
@@ -353,8 +356,9 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         if not isinstance(blocks, list):
             raise WireError(f"{spec.id}: response has no content blocks")
         text = _claude_text([b for b in blocks if isinstance(b, dict)], spec.option("showThinking") is not False)
-        return Parsed(text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")),
-                      _finish(data.get("stop_reason"), _ANTHROPIC_FINISH), _reported(data, "model"))
+        out = answers.parsed_json(text) if anthropic.json_answer(dict(spec.params)) else answers.Output(text)  # structured outputs
+        return Parsed(out.text, _count(usage.get("input_tokens")), _count(usage.get("output_tokens")),
+                      _finish(data.get("stop_reason"), _ANTHROPIC_FINISH), _reported(data, "model"), structured=out.structured)
     if wire in ("gemini", "vertex"):
         try:
             candidate = data["candidates"][0]

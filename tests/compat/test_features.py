@@ -181,11 +181,12 @@ def test_vendor_request_fields_are_part_of_the_provider_and_caching_hints_change
     suite = ok(
         "prompts: ['{{q}}']\nproviders:\n"
         "  - id: anthropic:messages:claude-sonnet-4-0\n    config: {temperature: 0, cache_control: {type: ephemeral}, tools: [{name: t}]}\n"
-        "  - id: google:gemini-2.5-pro\n    config: {generationConfig: {temperature: 0.7, maxOutputTokens: 2048}}\n"
+        "  - id: google:gemini-2.5-pro\n    config: {generationConfig: {temperature: 0.7, maxOutputTokens: 2048}, cache_control: {type: ephemeral}}\n"
         "tests: [{vars: {q: x}}]\n"
     )
     claude, gemini = suite.providers
-    assert dict(claude.params) == {"temperature": 0, "tools": [{"name": "t"}]}
+    # Anthropic's cache_control is a request field (automatic prompt caching, sent as promptfoo 0.121 sends it)
+    assert dict(claude.params) == {"temperature": 0, "cache_control": {"type": "ephemeral"}, "tools": [{"name": "t"}]}
     assert dict(gemini.params) == {"generationConfig": {"temperature": 0.7, "maxOutputTokens": 2048}}
 
 
