@@ -51,7 +51,7 @@ _RULES = (
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
-                  r"|multi-turn server sessions"),
+                  r"|multi-turn server sessions|MCP servers run tools"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
     ("invalid", r"unknown key 'outputs'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"

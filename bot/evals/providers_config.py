@@ -459,6 +459,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
         elif wire == "code":
             params.append((key, value))
+        elif wire == "echo":  # promptfoo's echo provider reads none of its config (nor loads its files): no effect
+            continue
         elif (handled := more_config(kind, key, value, reading)) is not None or (
                 handled := vendor_config(kind, key, value, reading)) is not None:
             if handled:

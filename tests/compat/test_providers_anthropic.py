@@ -167,6 +167,14 @@ def test_mcp_that_is_not_enabled_and_max_tool_calls_without_it_change_nothing(re
         assert sent(recorder, f"id: anthropic:messages:claude-sonnet-4-0\n    config: {config}") == plain
 
 
+def test_echo_reads_no_config_as_in_promptfoo():
+    """promptfoo's structured-outputs example gives echo an output_format: its echo provider never reads it."""
+    echo = provider("id: echo\n    config: {output_format: file://absent.json, max_tokens: 5}")
+    assert (echo.kind, echo.params) == ("echo", ())
+    (problem,) = problems("id: echo\n    config: {apiKey: sk-1}")
+    assert "refused: apiKey" in problem
+
+
 def test_without_a_key_api_key_required_false_names_the_key_instead_of_reading_a_claude_code_login():
     spec = provider("id: anthropic:messages:claude-sonnet-4-6\n    config: {apiKeyRequired: false}")
     outcome = call(spec, {})

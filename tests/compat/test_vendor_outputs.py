@@ -1,6 +1,6 @@
 """The output of a vendor's answer is what promptfoo makes of it: OpenAI-style refusals, reasoning, tool calls
 beside text, JSON response formats, the responses API's items (function calls, reasoning summaries, web search,
-MCP calls); Claude's thinking and tool uses; Gemini's parts, thought text and blocked answers; Ollama's tool
+MCP calls); Claude's thinking, tool uses and structured outputs; Gemini's parts, thought text and blocked answers; Ollama's tool
 calls. The expected outputs in data/vendor_outputs.json were produced by promptfoo 0.121.20 itself
 (bench/answers_oracle.mjs serves each answer to its provider over loopback and records `output`). The image
 cases (openai/xai/hyperbolic/google/replicate/fal `:image:` providers) also pin the requests promptfoo sends, the
