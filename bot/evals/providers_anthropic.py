@@ -147,7 +147,7 @@ def messages_body(model: str, params: Mapping[str, Any], system: Any, messages: 
     thinking, thinks, spends = _thinking(model, requested, effort)
     deprecated = sampling_deprecated(model)
     top_p = params.get("top_p")
-    if top_p is not None and thinks:
+    if isinstance(top_p, (int, float)) and thinks:
         top_p = max(0.95, min(1, top_p))
     choice = _tool_choice(params["tool_choice"]) if _set(params.get("tool_choice")) else None
     if mapping(thinking).get("type") == "enabled" and mapping(choice).get("type") in ("any", "tool"):

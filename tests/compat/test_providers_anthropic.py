@@ -110,7 +110,7 @@ def test_the_request_is_the_one_promptfoo_makes(recorder, case):
     assert request["path"] == "/v1/messages" and theirs["url"].endswith("/v1/messages")
     expected = {k: (KEY if k == "x-api-key" else v) for k, v in theirs["headers"].items() if k not in CLIENT_HEADERS}
     assert {k: request["headers"].get(k) for k in expected} == expected
-    assert "anthropic-beta" in request["headers"] or "anthropic-beta" not in theirs["headers"]
+    assert ("anthropic-beta" in request["headers"]) == ("anthropic-beta" in theirs["headers"])
     assert request["body"] == {**theirs["body"], "messages": [{"role": "user", "content": "hi"}]}
     # (promptfoo writes a message's text as one text block, the API's reading of a text content)
     assert theirs["body"]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
@@ -125,6 +125,15 @@ def test_output_format_from_a_file_and_its_schema_from_another_are_read_with_the
     assert request["headers"]["anthropic-beta"] == "structured-outputs-2025-11-13"
     suite, errors = load("id: anthropic:messages:claude-sonnet-4-6\n    config: {output_format: file://missing.json}")
     assert [e.message for e in errors] == ["file evals/missing.json not found"]
+
+
+@pytest.mark.parametrize("ref", ["file://../../secrets.json", "file:///etc/passwd", "file://format.js"])
+def test_an_output_format_file_outside_the_repository_or_in_code_is_refused(ref):
+    (problem,) = problems(f"id: anthropic:messages:claude-sonnet-4-6\n    config: {{output_format: '{ref}'}}")
+    assert "a provider setting from a file must be a .json, .yaml or .yml file inside the repository" in problem, problem
+    files = {"evals/format.json": json.dumps({"type": "json_schema", "schema": ref})}
+    _, errors = load("id: anthropic:messages:claude-sonnet-4-6\n    config: {output_format: file://format.json}", files)
+    assert [e.message for e in errors] == [f"{ref}: a provider setting from a file must be a .json, .yaml or .yml file inside the repository"]
 
 
 def test_stream_is_accepted_and_the_whole_answer_is_asked_for(recorder):
