@@ -5,6 +5,7 @@ with its per-model rules for sampling parameters and thinking. Each rule is pinn
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -79,6 +80,40 @@ def anthropic_config(key: str, value: Any, reading: Reading) -> str | None:
     return ""
 
 
+def text_prompt(text: str) -> tuple[str | None, list[dict[str, Any]], Any]:
+    """(system, messages, thinking) as promptfoo reads a prompt that is not a message list: line by line, each trimmed
+    and blank ones dropped; `system: …` is the system prompt (the last one wins), `thinking: {…}` the thinking config
+    (when it is JSON), `user: …` / `assistant: …` starts a message of that role, and any other line continues the
+    current message (a user message at first). A text with none of them is one user message."""
+    system: str | None = None
+    thinking: Any = None
+    out: list[dict[str, Any]] = []
+    role: str | None = None
+    lines: list[str] = []
+    for line in (raw.strip() for raw in text.split("\n")):
+        if not line:
+            continue
+        if line.startswith("system:"):
+            system = line[len("system:"):].strip()
+        elif line.startswith("thinking:"):
+            try:
+                thinking = json.loads(line[len("thinking:"):].strip())
+            except ValueError:
+                pass
+        elif line.startswith(("user:", "assistant:")):
+            if role and lines:
+                out.append({"role": role, "content": "\n".join(lines)})
+            role, lines = line.split(":", 1)[0], [line.split(":", 1)[1].strip()]
+        else:
+            role = role or "user"
+            lines.append(line)
+    if role and lines:
+        out.append({"role": role, "content": "\n".join(lines)})
+    if not out and system is None:
+        out.append({"role": "user", "content": text.strip()})
+    return system, out, thinking
+
+
 def _set(value: Any) -> bool:
     """JavaScript's truthiness, which decides whether promptfoo sends a field: an empty mapping or list is sent."""
     return value is not None and value is not False and value != 0 and value != ""
@@ -139,11 +174,14 @@ def _tool_choice(choice: Any) -> Any:
     return choice
 
 
-def messages_body(model: str, params: Mapping[str, Any], system: Any, messages: list[Any]) -> dict[str, Any]:
-    """The request body promptfoo sends for `params` (the provider's config). `stream` is always false: promptfoo's
-    `stream: true` assembles the streamed answer into the same message. Request fields promptfoo does not read are
-    sent as written, before `extra_body`."""
+def messages_body(model: str, params: Mapping[str, Any], system: Any, messages: list[Any], prompt_thinking: Any = None) -> dict[str, Any]:
+    """The request body promptfoo sends for `params` (the provider's config; `prompt_thinking`: a thinking config the
+    prompt's text gave, used when the config has none). `stream` is always false: promptfoo's `stream: true`
+    assembles the streamed answer into the same message. Request fields promptfoo does not read are sent as
+    written, before `extra_body`."""
     requested, effort = params.get("thinking"), params.get("effort")
+    if requested is None:
+        requested = prompt_thinking
     thinking, thinks, spends = _thinking(model, requested, effort)
     deprecated = sampling_deprecated(model)
     top_p = params.get("top_p")

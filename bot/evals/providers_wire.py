@@ -127,9 +127,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
         return (SNOWFLAKE_PATH if spec.kind == "snowflake" else "/chat/completions"), body  # Snowflake Cortex: its own path
     if wire in ("anthropic", "vertex-anthropic"):
-        system, listed = content_parts.anthropic_messages(spec.id, messages)
         if wire == "anthropic" and not spec.option("adaline"):  # promptfoo's Anthropic provider: its own body rules
+            if not is_chat(messages) and isinstance(messages[0][1], str):  # a text prompt, read line by line
+                text_system, text_listed, thinking = anthropic.text_prompt(messages[0][1])
+                return "/v1/messages", anthropic.messages_body(spec.model, params, text_system, text_listed, thinking)
+            system, listed = content_parts.anthropic_messages(spec.id, messages)
             return "/v1/messages", anthropic.messages_body(spec.model, params, system, listed)
+        system, listed = content_parts.anthropic_messages(spec.id, messages)
         params.pop("anthropic_version", None)
         body = {
             "model": spec.model,

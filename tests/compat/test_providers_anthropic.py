@@ -71,23 +71,24 @@ def problems(entry: str) -> list[str]:
     return [f"{e.file}:{e.line}: {e.message}" for e in errors]
 
 
-def call(spec, env: dict[str, str], http_credentials: dict[str, str] | None = None) -> Completion | ProviderError:
+def call(spec, env: dict[str, str], prompt: str = "hi", http_credentials: dict[str, str] | None = None) -> Completion | ProviderError:
     async def go():
         async with httpx.AsyncClient() as client:
             config = EvalsConfig(timeout_s=10, http_credentials=http_credentials or {})
             caller = Caller.for_run(client, env, config, Meter(Budget()))
             try:
-                return await caller.complete(spec, (("user", "hi"),))
+                return await caller.complete(spec, (("user", prompt),))
             except ProviderError as exc:
                 return exc
 
     return asyncio.run(go())
 
 
-def sent(recorder, entry: str, env: dict[str, str] | None = None, files: dict[str, str] | None = None, **kw) -> dict[str, Any]:
+def sent(recorder, entry: str, env: dict[str, str] | None = None, files: dict[str, str] | None = None, prompt: str = "hi",
+         **kw) -> dict[str, Any]:
     url, got = recorder
     got.clear()
-    outcome = call(provider(entry, files), {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY, **(env or {})}, **kw)
+    outcome = call(provider(entry, files), {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY, **(env or {})}, prompt, **kw)
     assert isinstance(outcome, Completion), outcome
     (request,) = got
     return request
@@ -106,14 +107,24 @@ def test_the_request_is_the_one_promptfoo_makes(recorder, case):
     config = case.get("config") or {}
     entry = json.dumps({"id": case["id"], "config": config}) if config else json.dumps(case["id"])
     theirs = case["sent"]
-    request = sent(recorder, entry)
+    request = sent(recorder, entry, prompt=case.get("prompt", "hi"))
     assert request["path"] == "/v1/messages" and theirs["url"].endswith("/v1/messages")
     expected = {k: (KEY if k == "x-api-key" else v) for k, v in theirs["headers"].items() if k not in CLIENT_HEADERS}
     assert {k: request["headers"].get(k) for k in expected} == expected
     assert ("anthropic-beta" in request["headers"]) == ("anthropic-beta" in theirs["headers"])
-    assert request["body"] == {**theirs["body"], "messages": [{"role": "user", "content": "hi"}]}
-    # (promptfoo writes a message's text as one text block, the API's reading of a text content)
-    assert theirs["body"]["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    assert request["body"] == as_text(theirs["body"])
+
+
+def as_text(body: dict[str, Any]) -> dict[str, Any]:
+    """promptfoo writes a text prompt's messages and system prompt as one text block each; prompt-review as their text,
+    which the API reads the same."""
+    def text(content: Any) -> Any:
+        return content[0]["text"] if isinstance(content, list) and len(content) == 1 and content[0].get("type") == "text" else content
+
+    out = {**body, "messages": [{**m, "content": text(m["content"])} for m in body["messages"]]}
+    if "system" in body:
+        out["system"] = text(body["system"])
+    return out
 
 
 def test_output_format_from_a_file_and_its_schema_from_another_are_read_with_the_suite(recorder):
