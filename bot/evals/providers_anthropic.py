@@ -63,8 +63,8 @@ def anthropic_config(key: str, value: Any, reading: Reading) -> str | None:
         reading.opts["headers"] = {str(k): v for k, v in value.items()}
         return ""
     elif key == "mcp":
-        if isinstance(value, dict) and value.get("enabled") is not True:
-            return ""  # promptfoo starts no MCP client unless enabled: no effect
+        if not _set(mapping(value).get("enabled")):
+            return ""  # promptfoo starts no MCP client unless `enabled` is set: no effect
         return ("refused: mcp: MCP servers run tools for the model (local commands, or remote servers called from the "
                 "reviewer's machine with its network access); prompt-review does not run them")
     elif key == "max_tool_calls":  # promptfoo's cap on MCP tool calls: read only with mcp, which is refused above

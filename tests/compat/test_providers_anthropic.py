@@ -171,6 +171,7 @@ def test_a_header_secret_goes_only_where_it_is_granted(recorder):
     ("{headers: {x-a: '{{ vars.x }}'}}", "unsupported: a header may use {{env.NAME}}"),
     ("{mcp: {enabled: true, servers: [{name: wiki, url: 'https://mcp.example.com/mcp'}]}, max_tool_calls: 5}",
      "refused: mcp: MCP servers run tools for the model"),
+    ("{mcp: {enabled: 'yes', server: {command: npx}}}", "refused: mcp: MCP servers run tools for the model"),
     ("{output_format: 3}", "output_format must be a mapping"),
     ("{beta: files-api-2025-04-14}", "beta must be a list"),
     ("{apiKeyRequired: 'no'}", "apiKeyRequired must be true or false"),
@@ -183,7 +184,7 @@ def test_settings_prompt_review_does_not_honour_are_errors_with_file_and_line(co
 
 def test_mcp_that_is_not_enabled_and_max_tool_calls_without_it_change_nothing(recorder):
     plain = sent(recorder, "anthropic:messages:claude-sonnet-4-0")
-    for config in ("{mcp: {enabled: false}}", "{max_tool_calls: 3}", "{apiKeyRequired: false}"):
+    for config in ("{mcp: {enabled: false}}", "{mcp: {servers: []}}", "{max_tool_calls: 3}", "{apiKeyRequired: false}"):
         assert sent(recorder, f"id: anthropic:messages:claude-sonnet-4-0\n    config: {config}") == plain
 
 
