@@ -1,7 +1,7 @@
 """The scripted model server's HTTP surface (a TEST DOUBLE, never a real provider).
 
 `POST /v1/chat/completions` and `GET /v1/models` speak OpenAI, `POST /v1/messages` speaks
-Anthropic, and bot.modelserver.vendors and vendors_more add the other vendors' formats; `/_control/faults`,
+Anthropic (streamed as server-sent events when asked, as promptfoo's `stream: true` asks), and bot.modelserver.vendors and vendors_more add the other vendors' formats; `/_control/faults`,
 `/_control/stats` and `/_control/reset` let tests inject faults (errors, delays, hostile bodies)
 and read counters; `/_control/drift` changes a model's answers and reported fingerprint behind
 the same name. Answers come from `bot.modelserver.rules.answer`.
@@ -144,8 +144,12 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         return await claude(request, req)
 
     async def claude(request: Request, req: wire.MessagesRequest) -> Response:
-        if req.stream:
-            return wire.error_response("anthropic", 400, "stream is not supported by the scripted model server")
+        answered = await claude_message(request, req)
+        if not req.stream or not isinstance(answered, dict):  # an error is never streamed
+            return JSONResponse(answered) if isinstance(answered, dict) else answered
+        return Response(wire.anthropic_events(answered), media_type="text/event-stream")  # as the API streams it (promptfoo's stream: true)
+
+    async def claude_message(request: Request, req: wire.MessagesRequest) -> dict[str, Any] | Response:
         chat = [m.model_dump() for m in req.messages]
         if req.system:
             chat.insert(0, {"role": "system", "content": req.system})
@@ -158,8 +162,8 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
             return failed
         input_tokens = sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
         if calls:
-            return JSONResponse(wire.anthropic_tool_use(req.model, calls, input_tokens))
-        params = req.model_dump(exclude={"model", "messages", "system", "tools", "tool_choice"}, exclude_none=True)
+            return wire.anthropic_tool_use(req.model, calls, input_tokens)
+        params = req.model_dump(exclude={"model", "messages", "system", "tools", "tool_choice", "stream"}, exclude_none=True)
         text = answer(chat, req.model, params, call_index=state.answered(req.model, key))
         drift = state.drift(req.model)
         text = drift.apply(text, chat) if drift else text
@@ -167,7 +171,7 @@ def create_app(latency_ms: float = 0, *, api_key: str | None = None) -> FastAPI:
         body = wire.anthropic_message(req.model, text, truncated, input_tokens)
         if drift and drift.reported_model:
             body["model"] = drift.reported_model
-        return JSONResponse(body)
+        return body
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:

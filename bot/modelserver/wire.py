@@ -7,6 +7,7 @@ behaves the same against api.openai.com / api.anthropic.com.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 import uuid
@@ -155,6 +156,29 @@ def anthropic_message(model: str, text: str, truncated: bool, input_tokens: int)
         "stop_sequence": None,
         "usage": {"input_tokens": input_tokens, "output_tokens": count_tokens(text)},
     }
+
+
+def anthropic_events(message: dict[str, Any]) -> str:
+    """A Claude message as the messages API streams it (server-sent events): message_start, each content block
+    (text as a text delta, a tool use's input as one JSON delta), message_delta with the stop reason, message_stop."""
+    def event(kind: str, data: dict[str, Any]) -> str:
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+
+    usage = message["usage"]
+    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 0}}
+    out = [event("message_start", {"message": start})]
+    for i, block in enumerate(message["content"]):
+        if block["type"] == "tool_use":
+            out.append(event("content_block_start", {"index": i, "content_block": {**block, "input": {}}}))
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        else:
+            out.append(event("content_block_start", {"index": i, "content_block": {"type": "text", "text": ""}}))
+            delta = {"type": "text_delta", "text": block["text"]}
+        out += [event("content_block_delta", {"index": i, "delta": delta}), event("content_block_stop", {"index": i})]
+    out.append(event("message_delta", {"delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                                       "usage": {"output_tokens": usage["output_tokens"]}}))
+    out.append(event("message_stop", {}))
+    return "".join(out)
 
 
 # (openai error type, openai code, anthropic error type) per HTTP status, as the real APIs send them.

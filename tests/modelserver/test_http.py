@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -91,6 +93,27 @@ def test_invalid_requests_get_the_real_apis_error_shapes(server):
 def test_streaming_is_refused_with_a_clear_message(server):
     r = openai_chat(server, stream=True)
     assert r.status_code == 400 and "stream is not supported" in r.json()["error"]["message"]
+
+
+def test_claude_streams_the_same_message_as_server_sent_events(server):
+    """promptfoo's Anthropic provider with `stream: true` reads the events and assembles the message: the same one."""
+    ask = {"model": "claude-sonnet-4-0", "max_tokens": 50, "messages": [{"role": "user", "content": 'Reply with exactly "Mango season".'}]}
+    whole = CLIENT.post(f"{server}/v1/messages", json=ask, headers={"x-api-key": "test"}).json()
+    r = CLIENT.post(f"{server}/v1/messages", json={**ask, "stream": True}, headers={"x-api-key": "test"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert [e["type"] for e in events] == ["message_start", "content_block_start", "content_block_delta", "content_block_stop",
+                                           "message_delta", "message_stop"]
+    text = "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
+    assert (text, events[-2]["delta"]["stop_reason"]) == (whole["content"][0]["text"], whole["stop_reason"]) == ("Mango season", "end_turn")
+    tools = {"tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}],
+             "tool_choice": {"type": "any"}}
+    r = CLIENT.post(f"{server}/v1/messages", json={**ask, **tools, "stream": True}, headers={"x-api-key": "test"})
+    events = [json.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[1]["content_block"]["type"] == "tool_use" and events[2]["delta"]["type"] == "input_json_delta"
+    r = CLIENT.post(f"{server}/v1/messages", json={**ask, **tools, "tool_choice": {"type": "tool", "name": "nope"}, "stream": True},
+                    headers={"x-api-key": "test"})
+    assert r.status_code == 400 and r.json()["type"] == "error"  # an error is never streamed
 
 
 def test_429_with_retry_after_is_served_count_times_then_answers(server):
