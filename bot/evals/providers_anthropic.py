@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.evals.providers_more import Reading
@@ -112,6 +112,13 @@ def text_prompt(text: str) -> tuple[str | None, list[dict[str, Any]], Any]:
     if not out and system is None:
         out.append({"role": "user", "content": text.strip()})
     return system, out, thinking
+
+
+def first_system_only(messages: Sequence[tuple[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    """A chat prompt as promptfoo's provider sends it: the first system message is the system prompt and any later
+    one is dropped."""
+    first = next((i for i, (role, _) in enumerate(messages) if role == "system"), None)
+    return tuple(m for i, m in enumerate(messages) if m[0] != "system" or i == first)
 
 
 def _set(value: Any) -> bool:

@@ -131,7 +131,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             if not is_chat(messages) and isinstance(messages[0][1], str):  # a text prompt, read line by line
                 text_system, text_listed, thinking = anthropic.text_prompt(messages[0][1])
                 return "/v1/messages", anthropic.messages_body(spec.model, params, text_system, text_listed, thinking)
-            system, listed = content_parts.anthropic_messages(spec.id, messages)
+            system, listed = content_parts.anthropic_messages(spec.id, anthropic.first_system_only(messages))
             return "/v1/messages", anthropic.messages_body(spec.model, params, system, listed)
         system, listed = content_parts.anthropic_messages(spec.id, messages)
         params.pop("anthropic_version", None)

@@ -19,7 +19,7 @@ from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals import EvalRequest, NoCache, run_evals
-from bot.evals.loader import load_suite
+from bot.evals.loader import chat_messages, load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
@@ -77,7 +77,9 @@ def call(spec, env: dict[str, str], prompt: str = "hi", http_credentials: dict[s
             config = EvalsConfig(timeout_s=10, http_credentials=http_credentials or {})
             caller = Caller.for_run(client, env, config, Meter(Budget()))
             try:
-                return await caller.complete(spec, (("user", prompt),))
+                # a prompt that is a JSON message list is a chat, as the suite's renderer reads it
+                messages = chat_messages(PATH, json.loads(prompt)) if prompt.startswith("[") else (("user", prompt),)
+                return await caller.complete(spec, messages)
             except ProviderError as exc:
                 return exc
 
@@ -112,14 +114,15 @@ def test_the_request_is_the_one_promptfoo_makes(recorder, case):
     expected = {k: (KEY if k == "x-api-key" else v) for k, v in theirs["headers"].items() if k not in CLIENT_HEADERS}
     assert {k: request["headers"].get(k) for k in expected} == expected
     assert ("anthropic-beta" in request["headers"]) == ("anthropic-beta" in theirs["headers"])
-    assert request["body"] == as_text(theirs["body"])
+    assert as_text(request["body"]) == as_text(theirs["body"])
 
 
 def as_text(body: dict[str, Any]) -> dict[str, Any]:
-    """promptfoo writes a text prompt's messages and system prompt as one text block each; prompt-review as their text,
-    which the API reads the same."""
+    """A message's or the system prompt's content that is one plain text block as its text: promptfoo writes a text
+    prompt's that way, prompt-review as the text, which the API reads the same."""
     def text(content: Any) -> Any:
-        return content[0]["text"] if isinstance(content, list) and len(content) == 1 and content[0].get("type") == "text" else content
+        plain = isinstance(content, list) and len(content) == 1 and isinstance(content[0], dict) and set(content[0]) == {"type", "text"}
+        return content[0]["text"] if plain and content[0]["type"] == "text" else content
 
     out = {**body, "messages": [{**m, "content": text(m["content"])} for m in body["messages"]]}
     if "system" in body:
