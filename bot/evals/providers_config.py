@@ -153,8 +153,10 @@ PASSTHROUGH = {
                "search_domain_filter", "search_recency_filter", "search_after_date_filter", "search_before_date_filter",
                "last_updated_after_filter", "last_updated_before_filter", "return_related_questions", "return_images",
                "search_mode", "web_search_options", "search_parameters"},
-    # (and output_format, extra_body, beta, headers, cache_control: bot.evals.providers_anthropic.anthropic_config)
-    "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata", "effort", "service_tier"},
+    # (a provider's output_format, extra_body, beta, headers, cache_control are checked by
+    # bot.evals.providers_anthropic.anthropic_config; the first three are listed here for a prompt's config)
+    "anthropic": {"tools", "tool_choice", "thinking", "stop_sequences", "metadata", "effort", "service_tier", "output_format",
+                  "extra_body", "beta"},
     "gemini": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type"},
     "vertex": {"generationConfig", "safetySettings", "tools", "toolConfig", "tool_config", "responseSchema", "response_mime_type",
                "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex

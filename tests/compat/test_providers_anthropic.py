@@ -150,6 +150,20 @@ def test_an_output_format_file_outside_the_repository_or_in_code_is_refused(ref)
     assert [e.message for e in errors] == [f"{ref}: a provider setting from a file must be a .json, .yaml or .yml file inside the repository"]
 
 
+def test_a_prompts_config_reaches_the_request_as_promptfoo_merges_it_over_the_providers(recorder):
+    url, got = recorder
+    got.clear()
+    suite_text = ("prompts:\n  - raw: 'Give me JSON'\n    config: {output_format: {type: json_schema, schema: {type: object}}, effort: low, "
+                  "beta: [files-api-2025-04-14]}\nproviders: [anthropic:messages:claude-sonnet-4-6]\ntests: [{vars: {}}]\n")
+    suite, errors = load_suite(MemoryTree({PATH: suite_text}), PATH)
+    assert errors == [], [str(e) for e in errors]
+    spec = suite.providers[0].for_prompt(suite.prompts[0])
+    assert isinstance(call(spec, {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY}), Completion)
+    (request,) = got
+    assert request["body"]["output_config"] == {"format": {"type": "json_schema", "schema": {"type": "object"}}, "effort": "low"}
+    assert request["headers"]["anthropic-beta"] == "files-api-2025-04-14,structured-outputs-2025-11-13"
+
+
 def test_stream_is_accepted_and_the_whole_answer_is_asked_for(recorder):
     request = sent(recorder, "id: anthropic:messages:claude-sonnet-4-0\n    config: {stream: true}")
     assert request["body"]["stream"] is False
