@@ -159,7 +159,10 @@ PASSTHROUGH = {
                "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex
     "vertex-llama": {"llamaConfig"},  # Llama on Vertex: its Llama Guard settings
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
-                "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
+                "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice",
+                # promptfoo's Converse provider's own keys (bot.evals.providers_converse)
+                "toolChoice", "reasoningConfig", "performanceConfig", "serviceTier", "guardrailIdentifier", "guardrailVersion", "trace",
+                "additionalModelResponseFieldPaths"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
     # Cohere's v1 chat settings (connectors: Cohere's own web search, as promptfoo sends it)
     "cohere": {"k", "p", "connectors", "prompt_truncation", "search_queries_only", "documents", "preamble", "preamble_override",
@@ -205,6 +208,7 @@ REFUSED_PROVIDER_CONFIG = {
     "responseParser": "executes code from the PR (response parser)",
     "transformRequest": "executes code from the PR (request transform)",
     "sessionParser": "executes code from the PR (session parser)",
+    "mcp": "MCP servers run tools (programs or remote services the suite names) for the model; prompt-review calls the model only",
 }
 REFUSED_PROVIDER_PREFIXES = {
     "exec:": "exec providers run a shell command from the repository",
@@ -462,7 +466,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                 handled := vendor_config(kind, key, value, reading)) is not None:
             if handled:
                 errors.add(located, at, handled)
-        elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
+        elif key in ("apiBaseUrl", "baseUrl", "apiBase") or (wire == "bedrock" and key == "endpoint"):  # Bedrock's: the runtime's URL
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
             reading.base_url = value

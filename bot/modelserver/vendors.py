@@ -48,6 +48,15 @@ def _tokens(chat: list[dict[str, Any]]) -> int:
     return sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
 
 
+def _converse_choice(choice: dict[str, Any]) -> dict[str, Any] | None:
+    """Converse's toolChoice ({auto: {}} | {any: {}} | {tool: {name}}) as Anthropic's."""
+    if "any" in choice:
+        return {"type": "any"}
+    if isinstance(choice.get("tool"), dict):
+        return {"type": "tool", "name": choice["tool"].get("name")}
+    return None
+
+
 def verify_sigv4(request: Request, body: bytes, service: str = "bedrock") -> str | None:
     """None when the Authorization header is a SigV4 signature of this very request by the test credentials."""
     # Imported here: ~150 ms of botocore at every model-server start, for the Bedrock routes only.
@@ -232,6 +241,19 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         chat: list[dict[str, Any]] = [{"role": "system", "content": _texts(data.get("system"))}] if data.get("system") else []
         chat += [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
         inference = _mapping(data.get("inferenceConfig"))
+        tool_config = _mapping(data.get("toolConfig"))
+        try:  # rule 12 in Converse's form: toolSpecs read as Anthropic's tools, the choice as Anthropic's
+            calls = tool_calls(chat, [{"name": t.get("name"), "description": t.get("description"), "input_schema": _mapping(t.get("inputSchema")).get("json")}
+                                      for t in (_mapping(x).get("toolSpec") for x in tool_config.get("tools") or []) if isinstance(t, dict)],
+                               _converse_choice(_mapping(tool_config.get("toolChoice"))))
+        except UnknownTool as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400, headers={"x-amzn-errortype": "ValidationException"})
+        if calls:
+            if (failed := await calling(request, "bedrock.converse", model_id, chat)) is not None:
+                return failed
+            uses = [{"toolUse": {"toolUseId": c.call_id("tooluse_", i), "name": c.name, "input": dict(c.arguments)}} for i, c in enumerate(calls)]
+            return JSONResponse({"output": {"message": {"role": "assistant", "content": uses}}, "stopReason": "tool_use",
+                                 "usage": {"inputTokens": _tokens(chat), "outputTokens": 1, "totalTokens": 0}, "metrics": {"latencyMs": 1}})
         got = await reply(request, "bedrock.converse", model_id, chat, {}, inference.get("maxTokens"))
         if isinstance(got, Response):
             return got
