@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
+from bot.evals.providers_mantle import MANTLE, mantle_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, vendor_finish, vendor_kind, vendor_passthrough
@@ -62,6 +63,8 @@ VENDORS: dict[str, Vendor] = {
     "bedrock-kb": Vendor("bedrock-kb", "bedrock-kb", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
     # a Bedrock agent (InvokeAgent, bot.evals.providers_agent): the same runtime, host and base URL
     "bedrock-agent": Vendor("bedrock-agent", "bedrock-agent", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
+    # Bedrock's OpenAI-compatible mantle endpoint (bot.evals.providers_mantle): bedrock-mantle.REGION.api.aws, a Bedrock API key
+    MANTLE: Vendor(MANTLE, "openai", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_MANTLE_BASE_URL", None),
     "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -302,6 +305,8 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":
+        if (mantle := mantle_kind(pid, rest)) is not None:  # the OpenAI-compatible mantle endpoint (bot.evals.providers_mantle)
+            return mantle
         if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
             return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
         model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
@@ -328,7 +333,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", "fal"}))  # fal: images only
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", MANTLE, "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"

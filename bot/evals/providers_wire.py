@@ -18,6 +18,7 @@ from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_converse import converse_request, converse_text
+from bot.evals.providers_mantle import MANTLE, mantle_params
 from bot.evals.providers_config import VENDORS, is_vertex_llama
 from bot.evals.providers_vendors import SNOWFLAKE_PATH
 from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
@@ -83,8 +84,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         except WireError as exc:
             raise WireError(f"{spec.id}: {exc}", exc.kind) from None
     if wire == "openai":
+        if spec.kind == MANTLE:
+            params = mantle_params(spec.model, spec.option("api") == "responses", params)
         if spec.option("api") == "responses":
             max_out = _pick(params, "max_output_tokens", "max_tokens", "max_completion_tokens")
+            if "reasoning_effort" in params:  # promptfoo's name for the responses API's reasoning.effort
+                effort = params.pop("reasoning_effort")
+                params.setdefault("reasoning", {"effort": effort})
             body = {"model": spec.model, "input": content_parts.listed(messages), **params}
             if max_out is not None:
                 body["max_output_tokens"] = max_out
