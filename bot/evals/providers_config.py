@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
-from bot.evals.providers_mantle import MANTLE, mantle_kind
+from bot.evals.providers_mantle import MANTLE, MANTLE_ANTHROPIC, mantle_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, vendor_finish, vendor_kind, vendor_passthrough
@@ -65,6 +65,7 @@ VENDORS: dict[str, Vendor] = {
     "bedrock-agent": Vendor("bedrock-agent", "bedrock-agent", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
     # Bedrock's OpenAI-compatible mantle endpoint (bot.evals.providers_mantle): bedrock-mantle.REGION.api.aws, a Bedrock API key
     MANTLE: Vendor(MANTLE, "openai", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_MANTLE_BASE_URL", None),
+    MANTLE_ANTHROPIC: Vendor(MANTLE_ANTHROPIC, "anthropic", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_ANTHROPIC_BASE_URL", None, "x-api-key"),
     "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -333,7 +334,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", MANTLE, "fal"}))  # fal: images only
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", MANTLE, MANTLE_ANTHROPIC, "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"

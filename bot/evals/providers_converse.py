@@ -13,9 +13,9 @@ from bot.evals.providers_shapes import Messages, WireError, js_json, segment
 
 # Claude models whose API refuses sampling settings and manual thinking budgets (promptfoo's capability table):
 # temperature and topP are left out, `thinking: {type: enabled}` becomes adaptive thinking.
-_SAMPLING_DEPRECATED = re.compile(r"(^|[^a-z0-9])claude-((fable|mythos)-5(?![a-z0-9])|(opus|sonnet)-5(?![0-9])|opus-4-[78](?![0-9]))", re.I)
+SAMPLING_DEPRECATED = re.compile(r"(^|[^a-z0-9])claude-((fable|mythos)-5(?![a-z0-9])|(opus|sonnet)-5(?![0-9])|opus-4-[78](?![0-9]))", re.I)
 # Claude models that always think adaptively: a disabled thinking and a forced tool choice are dropped
-_ALWAYS_ADAPTIVE = re.compile(r"(^|[^a-z0-9])claude-(fable|mythos)-5(?![a-z0-9])", re.I)
+ALWAYS_ADAPTIVE = re.compile(r"(^|[^a-z0-9])claude-(fable|mythos)-5(?![a-z0-9])", re.I)
 # Claude Opus 5 refuses disabled thinking at its two highest efforts
 _OPUS_5 = re.compile(r"(^|[^a-z0-9])claude-opus-5(?![0-9])", re.I)
 # answers promptfoo reports as errors (its words)
@@ -86,7 +86,7 @@ def _inference(model: str, params: dict[str, Any]) -> dict[str, Any]:
     enabled = reasoning.get("type") == "enabled"
     # Nova 2's reasoning refuses sampling settings, and at high effort a token cap too
     max_tokens = None if enabled and reasoning.get("maxReasoningEffort") == "high" else _first(params, "maxTokens", "max_tokens")
-    sampling_off = enabled or bool(_SAMPLING_DEPRECATED.search(model))
+    sampling_off = enabled or bool(SAMPLING_DEPRECATED.search(model))
     temperature = None if sampling_off else params.get("temperature")
     top_p = None if sampling_off else _first(params, "topP", "top_p")
     stop = params.get("stopSequences") or params.get("stop")
@@ -109,30 +109,30 @@ def _inference(model: str, params: dict[str, Any]) -> dict[str, Any]:
     return inference
 
 
-def _thinking(model: str, thinking: Any, effort: Any = None) -> Any:
+def claude_thinking(model: str, thinking: Any, effort: Any = None) -> Any:
     """promptfoo's normalising of a Claude thinking setting for the models that changed it (None: left out)."""
     kind = thinking.get("type") if isinstance(thinking, dict) else None
-    if kind == "enabled" and _SAMPLING_DEPRECATED.search(model):
+    if kind == "enabled" and SAMPLING_DEPRECATED.search(model):
         return {"type": "adaptive", **({"display": thinking["display"]} if thinking.get("display") else {})}
-    if kind == "disabled" and (_ALWAYS_ADAPTIVE.search(model) or (_OPUS_5.search(model) and effort in ("xhigh", "max"))):
+    if kind == "disabled" and (ALWAYS_ADAPTIVE.search(model) or (_OPUS_5.search(model) and effort in ("xhigh", "max"))):
         return None
     return thinking
 
 
 def _model_fields(model: str, params: dict[str, Any]) -> dict[str, Any]:
     fields = dict(params.get("additionalModelRequestFields") or {})
-    if _SAMPLING_DEPRECATED.search(model):
+    if SAMPLING_DEPRECATED.search(model):
         for key in ("temperature", "top_p", "top_k"):
             fields.pop(key, None)
         if "thinking" in fields:
             effort = fields["output_config"].get("effort") if isinstance(fields.get("output_config"), dict) else None
-            normal = _thinking(model, fields["thinking"], effort)
+            normal = claude_thinking(model, fields["thinking"], effort)
             if normal is None:
                 fields.pop("thinking")
             else:
                 fields["thinking"] = normal
     if params.get("thinking"):
-        normal = _thinking(model, params["thinking"])
+        normal = claude_thinking(model, params["thinking"])
         if normal is not None:
             fields["thinking"] = normal
     if params.get("reasoningConfig"):
@@ -148,7 +148,7 @@ def _tool_config(model: str, params: dict[str, Any]) -> dict[str, Any] | None:
     if choice == "none" or not isinstance(tools, list) or not tools:
         return None
     picked = _tool_choice(choice) if choice else None
-    if picked is not None and _ALWAYS_ADAPTIVE.search(model) and ("any" in picked or "tool" in picked):
+    if picked is not None and ALWAYS_ADAPTIVE.search(model) and ("any" in picked or "tool" in picked):
         picked = None  # a forced choice is refused beside always-on thinking; promptfoo leaves it out
     return {"tools": _tools(tools), **({"toolChoice": picked} if picked else {})}
 

@@ -18,7 +18,7 @@ from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_converse import converse_request, converse_text
-from bot.evals.providers_mantle import MANTLE, mantle_params
+from bot.evals.providers_mantle import MANTLE, MANTLE_ANTHROPIC, claude_params, mantle_params
 from bot.evals.providers_config import VENDORS, is_vertex_llama
 from bot.evals.providers_vendors import SNOWFLAKE_PATH
 from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
@@ -107,6 +107,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
         return (SNOWFLAKE_PATH if spec.kind == "snowflake" else "/chat/completions"), body  # Snowflake Cortex: its own path
     if wire in ("anthropic", "vertex-anthropic"):
+        if spec.kind == MANTLE_ANTHROPIC:
+            params = claude_params(spec.model, params)
         system, listed = content_parts.anthropic_messages(spec.id, messages)
         params.pop("anthropic_version", None)
         body = {

@@ -144,3 +144,56 @@ def test_the_example_configs_are_answered_over_http(server):
     assert isinstance(oss, Completion) and "hi" in oss.text, oss
     wrong = call({"id": "bedrock:mantle:zai.glm-4.6"}, {**env, "AWS_BEARER_TOKEN_BEDROCK": "wrong"})
     assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
+
+
+# ---- Claude Fable 5 and Mythos 5: Anthropic's messages API on the mantle endpoint --------------------------------
+
+MESSAGES = json.loads((Path(__file__).parent / "data" / "mantle_messages.json").read_text())
+
+
+def claude_body(case: dict[str, Any]) -> dict[str, Any]:
+    """promptfoo's body, its Anthropic client's `stream: false` aside, with a text message as text (the messages
+    API reads both forms alike)."""
+    body = {k: v for k, v in case["sent"]["body"].items() if k != "stream"}
+    body["messages"] = [{"role": "user", "content": "hi"}]
+    return body
+
+
+@pytest.mark.parametrize("case", [c for c in MESSAGES if c["sent"]], ids=[f"{c['id']}|{sorted(c['config'])}" for c in MESSAGES if c["sent"]])
+def test_the_messages_request_is_the_one_promptfoo_makes(case):
+    seen: dict[str, Any] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.update(url=str(request.url), headers=dict(request.headers), body=json.loads(request.content))
+        return httpx.Response(200, json={"id": "m1", "type": "message", "role": "assistant", "stop_reason": "end_turn",
+                                         "content": [{"type": "text", "text": "pong"}], "usage": {"input_tokens": 3, "output_tokens": 1}})
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            caller = Caller.for_run(client, {"AWS_BEARER_TOKEN_BEDROCK": KEY}, EvalsConfig(timeout_s=10), Meter(Budget()))
+            return await caller.complete(provider({"id": case["id"], "config": case["config"]}), (("user", "hi"),))
+
+    outcome = asyncio.run(go())
+    assert outcome.text == "pong"
+    assert seen["url"] == case["sent"]["url"]
+    assert (seen["headers"]["x-api-key"], seen["headers"]["anthropic-version"]) == (KEY, "2023-06-01")
+    assert "authorization" not in seen["headers"]
+    assert seen["body"] == claude_body(case)
+
+
+@pytest.mark.parametrize("case", [c for c in MESSAGES if not c["sent"] and "region" not in c["config"]], ids=lambda c: c["id"])
+def test_claude_ids_promptfoo_refuses_are_refused_at_load(case):
+    _, errors = load({"id": case["id"], "config": case["config"]})
+    assert len(errors) == 1 and "promptfoo refuses it too" in errors[0].message
+
+
+def test_fable_outside_its_regions_is_a_case_error_naming_them():
+    outcome, request = recorded({"id": "bedrock:messages:anthropic.claude-fable-5", "config": {"region": "us-west-2"}},
+                                {"AWS_BEARER_TOKEN_BEDROCK": KEY})
+    assert isinstance(outcome, ProviderError) and "only in us-east-1 and eu-north-1" in str(outcome) and request == {}
+
+
+def test_mythos_is_answered_over_http_by_the_messages_api(server):
+    got = call({"id": "bedrock:anthropic.claude-mythos-5", "config": {"temperature": 0.2}},
+               {"BEDROCK_ANTHROPIC_BASE_URL": server, "AWS_BEARER_TOKEN_BEDROCK": KEY})
+    assert isinstance(got, Completion) and "hi" in got.text, got
