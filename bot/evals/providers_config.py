@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -311,8 +312,11 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
             return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
         model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
-        if "nova-sonic" in model or (rest and rest[0] == "nova-sonic"):  # promptfoo routes every Nova Sonic id to its speech client
+        if re.search(r"nova-(\d+-)*sonic", model) or (rest and rest[0] == "nova-sonic"):  # Nova Sonic ids: promptfoo's speech client
             return (f"unsupported: provider {pid!r} is not a chat model (Nova Sonic: bidirectional speech streaming); "
+                    "prompt-review reviews text answers of chat models")
+        if (rest and rest[0] == "video") or "luma.ray" in model or "amazon.nova-reel" in model:  # promptfoo's video providers
+            return (f"unsupported: provider {pid!r} is not a chat model (video generation: Luma Ray, Nova Reel); "
                     "prompt-review reviews text answers of chat models")
         if model and rest[0] not in ("agents", "kb", "embeddings"):
             return "bedrock", model, ()
