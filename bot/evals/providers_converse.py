@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from bot.evals import providers_parts as content_parts
-from bot.evals.providers_shapes import Messages, WireError, js_json, segment
+from bot.evals.providers_shapes import Messages, WireError, is_chat, js_json, segment
 
 # Claude models whose API refuses sampling settings and manual thinking budgets (promptfoo's capability table):
 # temperature and topP are left out, `thinking: {type: enabled}` becomes adaptive thinking.
@@ -153,9 +153,45 @@ def _tool_config(model: str, params: dict[str, Any]) -> dict[str, Any] | None:
     return {"tools": _tools(tools), **({"toolChoice": picked} if picked else {})}
 
 
+def _text_roles(prompt: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """A text prompt as promptfoo's Converse provider reads it: lines starting `system:`, `user:` or `assistant:` (any
+    case, after spaces) start a message of that role (the last system line is the system prompt), the lines after
+    one continue it, lines before any are the user's; a role with no text is dropped."""
+    messages: list[dict[str, Any]] = []
+    system: list[dict[str, str]] = []
+    role: str | None = None
+    lines: list[str] = []
+
+    def push() -> None:
+        nonlocal lines
+        if role and lines:
+            messages.append({"role": role, "content": [{"text": "\n".join(lines)}]})
+        lines = []
+
+    for line in prompt.split("\n"):
+        trimmed = line.strip()
+        head = next((r for r in ("system", "user", "assistant") if trimmed.lower().startswith(r + ":")), None)
+        if head == "system":
+            push()
+            system, role = [{"text": trimmed[7:].strip()}], None
+        elif head:
+            push()
+            role = head
+            if rest := trimmed[len(head) + 1:].strip():
+                lines.append(rest)
+        else:
+            role = role or "user"
+            lines.append(line)
+    push()
+    return messages or [{"role": "user", "content": [{"text": prompt}]}], system
+
+
 def converse_request(spec_id: str, model: str, params: dict[str, Any], messages: Messages) -> tuple[str, dict[str, Any]]:
     """(path, body) of one Converse call, as promptfoo makes it from the provider's config."""
-    converse, system = content_parts.converse_messages(spec_id, messages, claude="anthropic.claude" in model)
+    if not is_chat(messages) and isinstance(messages[0][1], str):
+        converse, system = _text_roles(messages[0][1])
+    else:
+        converse, system = content_parts.converse_messages(spec_id, messages, claude="anthropic.claude" in model)
     body: dict[str, Any] = {"messages": converse}
     if system:
         body["system"] = system
