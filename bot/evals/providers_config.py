@@ -311,7 +311,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
             return mantle
         if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
             return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
-        model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
+        model = ":".join(rest[1:]) if rest and rest[0] in ("converse", "completion") else ":".join(rest)  # completion: InvokeModel
         if re.search(r"nova-(\d+-)*sonic", model) or (rest and rest[0] == "nova-sonic"):  # Nova Sonic ids: promptfoo's speech client
             return (f"unsupported: provider {pid!r} is not a chat model (Nova Sonic: bidirectional speech streaming); "
                     "prompt-review reviews text answers of chat models")

@@ -1,6 +1,7 @@
 """More vendors' wire formats on the scripted model server (a TEST DOUBLE): the OpenAI responses API,
 Azure OpenAI deployments, Google Gemini and Vertex generateContent, AWS Bedrock Converse (requests must
-carry a SigV4 signature that verifies against the test credentials, or a Bedrock API key), Ollama's
+carry a SigV4 signature that verifies against the test credentials, or a Bedrock API key; tools answered with
+`toolUse` blocks, and a reasoning block before the text when thinking or Nova 2's reasoning is asked for), Ollama's
 /api/chat, and a plain JSON endpoint for `http` providers. Answers come from the same rules as the
 OpenAI and Anthropic endpoints, so a suite scores the same whichever vendor it names.
 """
@@ -258,8 +259,15 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         if isinstance(got, Response):
             return got
         text, truncated = got
+        content: list[dict[str, Any]] = [{"text": text}]
+        fields = _mapping(data.get("additionalModelRequestFields"))
+        if _mapping(fields.get("thinking")).get("type") in ("enabled", "adaptive") or _mapping(fields.get("reasoningConfig")).get("type") == "enabled":
+            # reasoning asked for (Claude's thinking, Nova 2's reasoningConfig): a reasoning block before the text, as AWS answers it
+            said = _texts([b for m in data.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+                           for b in m.get("content") or [] if isinstance(b, dict)][-1:])
+            content.insert(0, {"reasoningContent": {"reasoningText": {"text": f"The question is: {said}", "signature": "scripted-signature"}}})
         return JSONResponse({
-            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "output": {"message": {"role": "assistant", "content": content}},
             "stopReason": "max_tokens" if truncated else "end_turn",
             "usage": {"inputTokens": _tokens(chat), "outputTokens": wire.count_tokens(text), "totalTokens": 0},
             "metrics": {"latencyMs": 1},

@@ -105,11 +105,24 @@ def test_a_named_tool_choice_the_tools_do_not_declare_is_a_case_error(server):
     assert isinstance(got, ProviderError) and "get_time" in str(got)
 
 
-def test_nova_2_reasoning_is_sent_and_answered_over_http(server):
-    got = call("bedrock:converse:us.amazon.nova-2-lite-v1:0", {"maxTokens": 4096, "temperature": 0.7,
-                                                              "reasoningConfig": {"type": "enabled", "maxReasoningEffort": "medium"}},
-               "Solve this step by step: 2+2", server)
-    assert isinstance(got, Completion) and "2+2" in got.text
+def test_reasoning_is_asked_for_and_shown_as_promptfoo_shows_it_over_http(server):
+    nova = {"maxTokens": 4096, "temperature": 0.7, "reasoningConfig": {"type": "enabled", "maxReasoningEffort": "medium"}}
+    got = call("bedrock:converse:us.amazon.nova-2-lite-v1:0", nova, "Solve this step by step: 2+2", server)
+    assert isinstance(got, Completion), got
+    thinking, signature, answer = got.text.split("\n\n", 2)
+    assert (thinking, signature) == ("<thinking>\nThe question is: Solve this step by step: 2+2\n</thinking>", "Signature: scripted-signature")
+    assert "2+2" in answer
+    quiet = call("bedrock:converse:us.amazon.nova-2-lite-v1:0", {**nova, "showThinking": False}, "Solve: 2+2", server)
+    assert isinstance(quiet, Completion) and "<thinking>" not in quiet.text
+    claude = call("bedrock:converse:us.anthropic.claude-sonnet-4-20250514-v1:0", {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+                  "Why?", server)
+    assert isinstance(claude, Completion) and claude.text.startswith("<thinking>\nThe question is: Why?\n</thinking>")
+    plain = call("bedrock:converse:us.amazon.nova-2-lite-v1:0", {"reasoningConfig": {"type": "disabled"}}, "Solve: 2+2", server)
+    assert isinstance(plain, Completion) and "<thinking>" not in plain.text
+
+
+def test_bedrock_completion_ids_name_the_model_after_the_sub_type():
+    assert provider("bedrock:completion:amazon.nova-lite-v1:0", {}).model == "amazon.nova-lite-v1:0"
 
 
 def test_mcp_servers_are_refused_with_the_reason_at_their_line():
