@@ -57,6 +57,8 @@ def _is_openai_function(tool: Any) -> bool:
 
 def _tools(tools: list[Any]) -> list[dict[str, Any]]:
     if tools and _is_openai_function(tools[0]):  # promptfoo reads a list that starts in OpenAI's form as OpenAI's throughout
+        if bad := next((t for t in tools if not _is_openai_function(t)), None):
+            raise WireError(f"Invalid tool configuration: {js_json(bad)} (the list starts in OpenAI's form)")
         return [{"toolSpec": {"name": t["function"]["name"], **({"description": t["function"]["description"]}
                               if t["function"].get("description") else {}),
                               "inputSchema": {"json": t["function"].get("parameters") or {"type": "object", "properties": {}}}}}

@@ -146,3 +146,10 @@ def test_promptfoos_endpoint_key_is_the_suites_own_runtime_url():
     assert spec.base_url == "https://bedrock.example.com"
     _, errors = load({"id": "bedrock:converse:amazon.nova-lite-v1:0", "config": {"endpoint": "bedrock.example.com"}})
     assert errors == [(5, "endpoint must be an http(s) URL")]
+
+
+def test_a_tool_of_no_known_form_is_a_case_error_naming_it(server):
+    openai_first = [{"type": "function", "function": {"name": "a"}}, {"toolSpec": {"name": "b"}}]
+    for tools in ([{"description": "no name"}], openai_first):
+        got = call("bedrock:converse:amazon.nova-lite-v1:0", {"tools": tools}, "hi", server)
+        assert isinstance(got, ProviderError) and "Invalid tool configuration" in str(got), got
