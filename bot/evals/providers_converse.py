@@ -30,6 +30,11 @@ def _first(params: dict[str, Any], *names: str) -> Any:
     return next((params[n] for n in names if params.get(n) is not None), None)
 
 
+def _truthy(value: Any) -> bool:
+    """JavaScript's truthiness (an empty list is true, 0 and "" are false), as promptfoo's `a || b` reads a setting."""
+    return value is not None and value is not False and value != "" and not (isinstance(value, (int, float)) and value == 0)
+
+
 def _tool_spec(tool: Any) -> dict[str, Any]:
     """One tool in Converse's form, from Converse's own ({toolSpec}), OpenAI's ({type: function, function}) or
     Anthropic's ({name, input_schema}; {name, parameters}) form."""
@@ -91,8 +96,8 @@ def _inference(model: str, params: dict[str, Any]) -> dict[str, Any]:
     sampling_off = enabled or bool(SAMPLING_DEPRECATED.search(model))
     temperature = None if sampling_off else params.get("temperature")
     top_p = None if sampling_off else _first(params, "topP", "top_p")
-    stop = params.get("stopSequences") or params.get("stop")
-    found = {"maxTokens": max_tokens, "temperature": temperature, "topP": top_p, "stopSequences": stop or None}
+    stop = params.get("stopSequences") if _truthy(params.get("stopSequences")) else params.get("stop")
+    found = {"maxTokens": max_tokens, "temperature": temperature, "topP": top_p, "stopSequences": stop if _truthy(stop) else None}
     # prompt-review's own mapping (promptfoo's invoke-API names for `bedrock:MODEL`), under promptfoo's names
     for ours in ("max_gen_len", "max_new_tokens"):
         if params.get(ours) is not None and found["maxTokens"] is None:
