@@ -37,6 +37,7 @@ from bot.evals.http_body import HttpBody, header_content_type
 from bot.evals.http_config import query_suffix
 from bot.evals.http_templates import HEADERS, URL
 from bot.evals.providers_config import PUBLIC_HOSTS, VENDORS, Vendor
+from bot.evals.providers_mantle import MANTLE, MANTLE_ANTHROPIC, mantle_base
 from bot.evals.providers_vendors import operator_base
 from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
@@ -351,6 +352,8 @@ class Caller:
         if vendor.name == "bedrock":
             region = spec.option("region") or next((env[k] for k in AWS_REGION_ENV if env.get(k)), None)
             return f"https://bedrock-runtime.{wire.checked_name(region, 'bedrock region')}.amazonaws.com" if region else None
+        if vendor.name in (MANTLE, MANTLE_ANTHROPIC):
+            return mantle_base(spec.model, spec.option, env)
         if vendor.name in (KB, AGENT):  # promptfoo's region: the config's, else AWS_BEDROCK_REGION, else us-east-1
             return f"https://bedrock-agent-runtime.{wire.checked_name(kb_region(spec, self.env), 'bedrock region')}.amazonaws.com"
         if vendor.name == "sagemaker":  # promptfoo's default region is us-east-1
@@ -443,7 +446,7 @@ class Caller:
         origin = _origin(base)
         if origin is None:
             raise ProviderError(f"provider {spec.id} config.apiBaseUrl {base[:120]!r} is not a valid URL", kind=CheckError.URL_REFUSED)
-        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".googleapis.com", ".ml.cloud.ibm.com",
+        public_host = origin[1] in PUBLIC_HOSTS or origin[1].endswith((".amazonaws.com", ".api.aws", ".googleapis.com", ".ml.cloud.ibm.com",
                                                                                  ".snowflakecomputing.com"))
         if not sent and public_host and vendor.auth != "none":
             raise ProviderError(self._no_key(spec, key_var, vendor.base_env, bool(key), operator), kind=CheckError.MISSING_CREDENTIALS)

@@ -62,12 +62,7 @@ def anthropic_config(key: str, value: Any, reading: Reading) -> str | None:
                     "from the service's environment)")
         reading.opts["headers"] = {str(k): v for k, v in value.items()}
         return ""
-    elif key == "mcp":
-        if not _set(mapping(value).get("enabled")):
-            return ""  # promptfoo starts no MCP client unless `enabled` is set: no effect
-        return ("refused: mcp: MCP servers run tools for the model (local commands, or remote servers called from the "
-                "reviewer's machine with its network access); prompt-review does not run them")
-    elif key == "max_tool_calls":  # promptfoo's cap on MCP tool calls: read only with mcp, which is refused above
+    elif key == "max_tool_calls":  # promptfoo's cap on MCP tool calls: read only with an enabled mcp, which is refused
         return "" if isinstance(value, (int, float)) and not isinstance(value, bool) else "max_tool_calls must be a number"
     elif key == "apiKeyRequired":
         # false lets promptfoo fall back to a Claude Code login read from the machine (keychain, ~/.claude) when no key is

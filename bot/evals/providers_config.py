@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
+from bot.evals.providers_mantle import MANTLE, MANTLE_ANTHROPIC, mantle_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, vendor_finish, vendor_kind, vendor_passthrough
@@ -62,6 +64,9 @@ VENDORS: dict[str, Vendor] = {
     "bedrock-kb": Vendor("bedrock-kb", "bedrock-kb", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
     # a Bedrock agent (InvokeAgent, bot.evals.providers_agent): the same runtime, host and base URL
     "bedrock-agent": Vendor("bedrock-agent", "bedrock-agent", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_AGENT_RUNTIME_BASE_URL", None, "sigv4"),
+    # Bedrock's OpenAI-compatible mantle endpoint (bot.evals.providers_mantle): bedrock-mantle.REGION.api.aws, a Bedrock API key
+    MANTLE: Vendor(MANTLE, "openai", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_MANTLE_BASE_URL", None),
+    MANTLE_ANTHROPIC: Vendor(MANTLE_ANTHROPIC, "anthropic", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_ANTHROPIC_BASE_URL", None, "x-api-key"),
     "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -162,7 +167,10 @@ PASSTHROUGH = {
                "tool_choice", "thinking", "stop_sequences", "anthropic_version"},  # the last four: Claude on Vertex
     "vertex-llama": {"llamaConfig"},  # Llama on Vertex: its Llama Guard settings
     "bedrock": {"inferenceConfig", "additionalModelRequestFields", "toolConfig", "guardrailConfig", "maxTokens", "max_gen_len",
-                "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice"},
+                "interfaceConfig", "thinking", "max_new_tokens", "textGenerationConfig", "tools", "tool_choice",
+                # promptfoo's Converse provider's own keys (bot.evals.providers_converse)
+                "toolChoice", "reasoningConfig", "performanceConfig", "serviceTier", "guardrailIdentifier", "guardrailVersion", "trace",
+                "additionalModelResponseFieldPaths"},
     "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
     # Cohere's v1 chat settings (connectors: Cohere's own web search, as promptfoo sends it)
     "cohere": {"k", "p", "connectors", "prompt_truncation", "search_queries_only", "documents", "preamble", "preamble_override",
@@ -209,6 +217,8 @@ REFUSED_PROVIDER_CONFIG = {
     "transformRequest": "executes code from the PR (request transform)",
     "sessionParser": "executes code from the PR (session parser)",
 }
+# promptfoo starts MCP servers only when `mcp.enabled` is set (an empty or disabled block changes nothing, for every provider)
+MCP_REFUSAL = "MCP servers run tools for the model (programs or remote services the suite names); prompt-review calls the model only"
 REFUSED_PROVIDER_PREFIXES = {
     "exec:": "exec providers run a shell command from the repository",
     "python:": "a python provider names a .py file (python:provider.py[:function]), run in the sandbox",
@@ -301,11 +311,16 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         if model and not model.startswith(("embedding", "image", "live")):
             return head, model, ()
     elif head == "bedrock":
+        if (mantle := mantle_kind(pid, rest)) is not None:  # the OpenAI-compatible mantle endpoint (bot.evals.providers_mantle)
+            return mantle
         if embedding and len(rest) >= 2 and rest[0] in ("embeddings", "embedding") and rest[1]:
             return "bedrock", ":".join(rest[1:]), (("api", "embedding"),)  # Titan / Cohere embeddings (InvokeModel)
-        model = ":".join(rest[1:]) if rest and rest[0] == "converse" else ":".join(rest)
-        if "nova-sonic" in model or (rest and rest[0] == "nova-sonic"):  # promptfoo routes every Nova Sonic id to its speech client
+        model = ":".join(rest[1:]) if rest and rest[0] in ("converse", "completion") else ":".join(rest)  # completion: InvokeModel
+        if re.search(r"nova-(\d+-)*sonic", model) or (rest and rest[0] == "nova-sonic"):  # Nova Sonic ids: promptfoo's speech client
             return (f"unsupported: provider {pid!r} is not a chat model (Nova Sonic: bidirectional speech streaming); "
+                    "prompt-review reviews text answers of chat models")
+        if (rest and rest[0] == "video") or "luma.ray" in model or "amazon.nova-reel" in model:  # promptfoo's video providers
+            return (f"unsupported: provider {pid!r} is not a chat model (video generation: Luma Ray, Nova Reel); "
                     "prompt-review reviews text answers of chat models")
         if model and rest[0] not in ("agents", "kb", "embeddings"):
             return "bedrock", model, ()
@@ -327,7 +342,7 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
-    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", "fal"}))  # fal: images only
+    vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", MANTLE, MANTLE_ANTHROPIC, "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "
         "OpenAI-compatible server through openai:chat:MODEL with config.apiBaseUrl)"
@@ -459,6 +474,10 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                                     "(Realtime and Adaline providers run none)")
         elif key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
+        elif key == "mcp":
+            enabled = value.get("enabled") if isinstance(value, dict) else None
+            if enabled is not None and enabled is not False and enabled != 0 and enabled != "":  # JavaScript's truthiness
+                errors.add(located, at, f"refused: mcp: {MCP_REFUSAL}")
         elif wire == "code":
             params.append((key, value))
         elif wire == "echo":  # promptfoo's echo provider reads none of its config (nor loads its files): no effect
@@ -467,7 +486,7 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
                 handled := vendor_config(kind, key, value, reading)) is not None:
             if handled:
                 errors.add(located, at, handled)
-        elif key in ("apiBaseUrl", "baseUrl", "apiBase"):
+        elif key in ("apiBaseUrl", "baseUrl", "apiBase") or (wire == "bedrock" and key == "endpoint"):  # Bedrock's: the runtime's URL
             if not isinstance(value, str) or not value.startswith(("http://", "https://")):
                 errors.add(located, at, f"{key} must be an http(s) URL")
             reading.base_url = value

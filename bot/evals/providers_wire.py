@@ -18,6 +18,8 @@ from bot.evals import providers_anthropic as anthropic
 from bot.evals import providers_answers as answers
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
+from bot.evals.providers_converse import converse_request, converse_text
+from bot.evals.providers_mantle import MANTLE, MANTLE_ANTHROPIC, claude_params, mantle_params
 from bot.evals.providers_config import VENDORS, is_vertex_llama
 from bot.evals.providers_vendors import SNOWFLAKE_PATH
 from bot.evals.providers_shapes import (Messages, Parsed, WireError, checked_name, count, finish, is_chat, js_json, json_path, mapping, one_line, segment,
@@ -55,32 +57,6 @@ def _pick(params: dict[str, Any], *names: str) -> Any:
 # ---- requests ----------------------------------------------------------------------------------
 
 
-def _converse_tools(tools: list[Any], choice: Any) -> dict[str, Any]:
-    """Tools written for the OpenAI ({type: function, function: {…}}) or Anthropic ({name, input_schema})
-    API, and a tool_choice in either form, as Bedrock Converse's toolConfig."""
-    specs = []
-    for tool in tools:
-        if not isinstance(tool, dict):
-            continue
-        fn: dict[str, Any] = tool["function"] if isinstance(tool.get("function"), dict) else tool
-        schema = fn.get("parameters", fn.get("input_schema", {"type": "object"}))
-        spec = {"name": fn.get("name"), "inputSchema": {"json": schema}}
-        if fn.get("description"):
-            spec["description"] = fn["description"]
-        specs.append({"toolSpec": spec})
-    config: dict[str, Any] = {"tools": specs}
-    if isinstance(choice, dict):
-        kind = choice.get("type")
-        name = choice.get("name") or (choice.get("function") or {}).get("name")
-        if kind in ("tool", "function") and name:
-            config["toolChoice"] = {"tool": {"name": name}}
-        elif kind in ("auto", "any"):
-            config["toolChoice"] = {kind: {}}
-    elif choice in ("auto", "required", "any"):
-        config["toolChoice"] = {"auto": {}} if choice == "auto" else {"any": {}}
-    return config
-
-
 def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
     """(path under the base URL, JSON body) for one chat call; body None for a GET. The body is a JSON
     object but for a SageMaker `custom` endpoint given a chat (the message list, as promptfoo sends it)."""
@@ -109,8 +85,13 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         except WireError as exc:
             raise WireError(f"{spec.id}: {exc}", exc.kind) from None
     if wire == "openai":
+        if spec.kind == MANTLE:
+            params = mantle_params(spec.model, spec.option("api") == "responses", params)
         if spec.option("api") == "responses":
             max_out = _pick(params, "max_output_tokens", "max_tokens", "max_completion_tokens")
+            if "reasoning_effort" in params:  # promptfoo's name for the responses API's reasoning.effort
+                effort = params.pop("reasoning_effort")
+                params.setdefault("reasoning", {"effort": effort})
             body = {"model": spec.model, "input": content_parts.listed(messages), **params}
             if max_out is not None:
                 body["max_output_tokens"] = max_out
@@ -127,12 +108,14 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
             return f"/openai/deployments/{segment(deployment, 'azure deployment')}/chat/completions?api-version={quote(version, safe='')}", body
         return (SNOWFLAKE_PATH if spec.kind == "snowflake" else "/chat/completions"), body  # Snowflake Cortex: its own path
     if wire in ("anthropic", "vertex-anthropic"):
-        if wire == "anthropic" and not spec.option("adaline"):  # promptfoo's Anthropic provider: its own body rules
+        if wire == "anthropic" and not spec.option("adaline") and spec.kind != MANTLE_ANTHROPIC:  # promptfoo's Anthropic provider: its own body rules
             if not is_chat(messages) and isinstance(messages[0][1], str):  # a text prompt, read line by line
                 text_system, text_listed, thinking = anthropic.text_prompt(messages[0][1])
                 return "/v1/messages", anthropic.messages_body(spec.model, params, text_system, text_listed, thinking)
             system, listed = content_parts.anthropic_messages(spec.id, anthropic.first_system_only(messages))
             return "/v1/messages", anthropic.messages_body(spec.model, params, system, listed)
+        if spec.kind == MANTLE_ANTHROPIC:
+            params = claude_params(spec.model, params)
         system, listed = content_parts.anthropic_messages(spec.id, messages)
         params.pop("anthropic_version", None)
         body = {
@@ -196,40 +179,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         project, location = vertex_place(spec.option)
         return f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent", body
     if wire == "bedrock":
-        inference = {}
-        for ours, theirs in (("max_tokens", "maxTokens"), ("temperature", "temperature"), ("top_p", "topP"), ("stop", "stopSequences"),
-                             ("stopSequences", "stopSequences")):
-            if ours in params:
-                inference[theirs] = params[ours]
-        for ours in ("maxTokens", "max_gen_len", "max_new_tokens"):
-            if ours in params:
-                inference["maxTokens"] = params[ours]
-        if isinstance(params.get("interfaceConfig"), dict):  # Nova's invoke-API settings, as Converse names them
-            conf = params["interfaceConfig"]
-            inference.update({theirs: conf[ours] for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"),
-                              ("max_new_tokens", "maxTokens"), ("stopSequences", "stopSequences")) if ours in conf})
-        if isinstance(params.get("textGenerationConfig"), dict):  # Titan's invoke-API settings, as Converse names them
-            conf = params["textGenerationConfig"]
-            inference.update({theirs: conf[ours] for ours, theirs in (("maxTokenCount", "maxTokens"), ("temperature", "temperature"),
-                              ("topP", "topP"), ("stopSequences", "stopSequences")) if ours in conf and conf[ours] != []})
-        if isinstance(params.get("inferenceConfig"), dict):
-            inference.update(params["inferenceConfig"])
-        if isinstance(params.get("tools"), list) and "toolConfig" not in params:
-            params["toolConfig"] = _converse_tools(params["tools"], params.get("tool_choice"))
-        if "thinking" in params:
-            fields = dict(params.get("additionalModelRequestFields") or {})
-            fields.setdefault("thinking", params["thinking"])
-            params["additionalModelRequestFields"] = fields
-        converse, system_blocks = content_parts.converse_messages(spec.id, messages, claude="anthropic.claude" in spec.model)
-        body = {"messages": converse}
-        for key in ("additionalModelRequestFields", "toolConfig", "guardrailConfig"):
-            if key in params:
-                body[key] = params[key]
-        if system_blocks:
-            body["system"] = system_blocks
-        if inference:
-            body["inferenceConfig"] = inference
-        return f"/model/{segment(spec.model)}/converse", body
+        return converse_request(spec.id, spec.model, params, messages)
     if wire == "ollama":
         options = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
@@ -385,11 +335,12 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         return Parsed(text, _count(meta.get("promptTokenCount")), _count(meta.get("candidatesTokenCount")),
                       _finish(candidate.get("finishReason"), _GEMINI_FINISH), structured=structured)
     if wire == "bedrock":
+        config = _params(spec)  # a `none` tool choice turns tools off: then tool uses are read as any other block
+        tools_off = next((config[n] for n in ("tool_choice", "toolChoice") if config.get(n) is not None), None) == "none"
         try:
-            blocks = data["output"]["message"]["content"]
-        except (KeyError, TypeError):
-            raise WireError(f"{spec.id}: response has no output.message.content") from None
-        text = _converse_text([b for b in blocks or [] if isinstance(b, dict)], spec.option("showThinking") is not False)
+            text = converse_text(data, spec.option("showThinking") is not False, tools_off)
+        except WireError as exc:
+            raise WireError(f"{spec.id}: {exc}") from None
         return Parsed(text, _count(usage.get("inputTokens")), _count(usage.get("outputTokens")), _finish(data.get("stopReason"), _BEDROCK_FINISH))
     if wire == "ollama":
         message = data.get("message")
@@ -426,32 +377,6 @@ def _claude_text(blocks: list[dict], show_thinking: bool) -> str:
         else:
             parts.append(js_json(b))
     return "\n\n".join(p for p in parts if p)
-
-
-def _converse_text(blocks: list[dict], show_thinking: bool) -> str:
-    """A Converse answer as promptfoo's text of it: with tool uses, only those, each as
-    {"type":"tool_use","id","name","input"}; otherwise text and reasoning blocks joined by a blank line."""
-    uses = [b["toolUse"] for b in blocks if isinstance(b.get("toolUse"), dict)]
-    if uses:
-        described = ({"type": "tool_use", **{k: u[f] for k, f in (("id", "toolUseId"), ("name", "name"), ("input", "input")) if f in u}}
-                     for u in uses)
-        return "\n\n".join(js_json(d) for d in described)
-    parts = []
-    for b in blocks:
-        if isinstance(b.get("text"), str) and b["text"]:
-            parts.append(b["text"])
-        elif isinstance(b.get("reasoningContent"), dict) and show_thinking:
-            reasoning = b["reasoningContent"]
-            said = reasoning.get("reasoningText")
-            if isinstance(said, dict):
-                thought, signature = str(said.get("text") or ""), str(said.get("signature") or "")
-                if thought.strip():
-                    parts.append(f"<thinking>\n{thought}\n</thinking>")
-                    if signature:
-                        parts.append(f"Signature: {signature}")
-            elif reasoning.get("redactedContent"):
-                parts.append("<thinking>[Redacted]</thinking>")
-    return "\n\n".join(parts)
 
 
 def _parse_http(spec: ProviderSpec, data: Any) -> Parsed:

@@ -3,8 +3,8 @@
 When a request declares tools (OpenAI `tools: [{type: function, function: {name, description, parameters}}]`,
 the responses API's `[{type: function, name, description, parameters}]`, or Anthropic
 `tools: [{name, description, input_schema}]`), the scripted model calls them instead of answering —
-on chat completions, Azure deployments, the responses API (`function_call` output items) and Claude's
-messages —, deterministically:
+on chat completions, Azure deployments, the responses API (`function_call` output items), Claude's
+messages and Bedrock Converse (`toolUse` blocks; its toolSpecs read as Anthropic's tools) —, deterministically:
 
 - Which tools: each declared tool whose name the last user message mentions, in the order mentioned
   ("Use get_weather for Oslo"); with none mentioned, the one tool whose description shares the most

@@ -1,6 +1,7 @@
 """More vendors' wire formats on the scripted model server (a TEST DOUBLE): the OpenAI responses API,
 Azure OpenAI deployments, Google Gemini and Vertex generateContent, AWS Bedrock Converse (requests must
-carry a SigV4 signature that verifies against the test credentials, or a Bedrock API key), Ollama's
+carry a SigV4 signature that verifies against the test credentials, or a Bedrock API key; tools answered with
+`toolUse` blocks, and a reasoning block before the text when thinking or Nova 2's reasoning is asked for), Ollama's
 /api/chat, and a plain JSON endpoint for `http` providers. Answers come from the same rules as the
 OpenAI and Anthropic endpoints, so a suite scores the same whichever vendor it names.
 """
@@ -46,6 +47,15 @@ def _texts(parts: Any) -> str:
 
 def _tokens(chat: list[dict[str, Any]]) -> int:
     return sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
+
+
+def _converse_choice(choice: dict[str, Any]) -> dict[str, Any] | None:
+    """Converse's toolChoice ({auto: {}} | {any: {}} | {tool: {name}}) as Anthropic's."""
+    if "any" in choice:
+        return {"type": "any"}
+    if isinstance(choice.get("tool"), dict):
+        return {"type": "tool", "name": choice["tool"].get("name")}
+    return None
 
 
 def verify_sigv4(request: Request, body: bytes, service: str = "bedrock") -> str | None:
@@ -232,12 +242,32 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         chat: list[dict[str, Any]] = [{"role": "system", "content": _texts(data.get("system"))}] if data.get("system") else []
         chat += [{"role": m.get("role"), "content": m.get("content")} for m in data.get("messages") or [] if isinstance(m, dict)]
         inference = _mapping(data.get("inferenceConfig"))
+        tool_config = _mapping(data.get("toolConfig"))
+        try:  # rule 12 in Converse's form: toolSpecs read as Anthropic's tools, the choice as Anthropic's
+            calls = tool_calls(chat, [{"name": t.get("name"), "description": t.get("description"), "input_schema": _mapping(t.get("inputSchema")).get("json")}
+                                      for t in (_mapping(x).get("toolSpec") for x in tool_config.get("tools") or []) if isinstance(t, dict)],
+                               _converse_choice(_mapping(tool_config.get("toolChoice"))))
+        except UnknownTool as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400, headers={"x-amzn-errortype": "ValidationException"})
+        if calls:
+            if (failed := await calling(request, "bedrock.converse", model_id, chat)) is not None:
+                return failed
+            uses = [{"toolUse": {"toolUseId": c.call_id("tooluse_", i), "name": c.name, "input": dict(c.arguments)}} for i, c in enumerate(calls)]
+            return JSONResponse({"output": {"message": {"role": "assistant", "content": uses}}, "stopReason": "tool_use",
+                                 "usage": {"inputTokens": _tokens(chat), "outputTokens": 1, "totalTokens": 0}, "metrics": {"latencyMs": 1}})
         got = await reply(request, "bedrock.converse", model_id, chat, {}, inference.get("maxTokens"))
         if isinstance(got, Response):
             return got
         text, truncated = got
+        content: list[dict[str, Any]] = [{"text": text}]
+        fields = _mapping(data.get("additionalModelRequestFields"))
+        if _mapping(fields.get("thinking")).get("type") in ("enabled", "adaptive") or _mapping(fields.get("reasoningConfig")).get("type") == "enabled":
+            # reasoning asked for (Claude's thinking, Nova 2's reasoningConfig): a reasoning block before the text, as AWS answers it
+            said = _texts([b for m in data.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+                           for b in m.get("content") or [] if isinstance(b, dict)][-1:])
+            content.insert(0, {"reasoningContent": {"reasoningText": {"text": f"The question is: {said}", "signature": "scripted-signature"}}})
         return JSONResponse({
-            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "output": {"message": {"role": "assistant", "content": content}},
             "stopReason": "max_tokens" if truncated else "end_turn",
             "usage": {"inputTokens": _tokens(chat), "outputTokens": wire.count_tokens(text), "totalTokens": 0},
             "metrics": {"latencyMs": 1},

@@ -15,10 +15,16 @@ def errors_of(text: str) -> list[str]:
 
 
 def test_nova_sonic_is_refused_as_a_speech_model_not_for_its_config_keys():
-    for pid in ("bedrock:amazon.nova-sonic-v1:0", "bedrock:nova-sonic:amazon.nova-sonic-v1:0"):
+    for pid in ("bedrock:amazon.nova-sonic-v1:0", "bedrock:nova-sonic:amazon.nova-sonic-v1:0", "bedrock:amazon.nova-2-5-sonic"):
         errors = errors_of(f"providers:\n  - id: {pid}\n    config:\n      inferenceConfiguration: {{maxTokens: 10}}\n"
                            "tests:\n  - vars: {q: hi}\n")
         assert len(errors) == 1 and errors[0].startswith(f"{PATH}:2 (providers.0): unsupported: provider '{pid}' is not a chat model (Nova Sonic"), errors
+
+
+def test_bedrock_video_models_are_refused_as_video_not_for_their_config_keys():
+    for pid in ("bedrock:video:luma.ray-v2:0", "bedrock:video:amazon.nova-reel-v1:1", "bedrock:luma.ray-v2:0"):
+        errors = errors_of(f"providers:\n  - id: {pid}\n    config:\n      s3OutputUri: s3://bucket/out\ntests:\n  - vars: {{q: hi}}\n")
+        assert len(errors) == 1 and errors[0].startswith(f"{PATH}:2 (providers.0): unsupported: provider '{pid}' is not a chat model (video"), errors
 
 
 def test_include_metrics_is_an_option_promptfoo_ignores_and_so_does_the_review():
