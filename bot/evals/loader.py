@@ -273,6 +273,12 @@ def load_prompts(
     # result, a review runs it once. Two different prompts under one label could not be told apart.
     kept: dict[str, PromptSpec] = {}
     for p in out:
+        if p.source is None and p.label == _short(p.template) and p.label in kept and kept[p.label].template != p.template:
+            # two inline prompts that begin alike (promptfoo labels each by its whole text): told apart by their order
+            n = 2
+            while f"{p.label} #{n}" in kept:
+                n += 1
+            p = dataclasses.replace(p, label=f"{p.label} #{n}")
         first = kept.setdefault(p.label, p)
         if first is not p and (dataclasses.replace(p, line=first.line) != first or first.config != p.config):
             errors.add(located, ("prompts",), f"two different prompts share the label {p.label!r}; give them distinct labels")

@@ -240,3 +240,15 @@ def test_remote_or_missing_test_files_are_errors_at_their_line(tests, words):
     files = {"promptfooconfig.yaml": f"prompts: ['hi {{{{q}}}}']\nproviders: [echo]\n{tests}\n"}
     suite, errors = load_suite(MemoryTree(files), "promptfooconfig.yaml")
     assert suite is None and [(e.line, words in e.message) for e in errors] == [(3, True)]
+
+
+def test_inline_prompts_that_begin_alike_are_told_apart_by_their_order_and_a_repeated_one_is_one():
+    start = "You are an expert clinical data extraction assistant. Your task is to extract"
+    suite_text = (f"prompts:\n  - '{start} the medications of {{{{x}}}}'\n  - '{start} the dosages of {{{{x}}}}'\n"
+                  f"  - '{start} the medications of {{{{x}}}}'\n  - '{start} the routes of {{{{x}}}}'\n"
+                  "providers: [echo]\ntests: [{vars: {x: 1}}]\n")
+    suite, errors = load_suite(MemoryTree({"promptfooconfig.yaml": suite_text}), "promptfooconfig.yaml")
+    assert errors == []
+    short = "You are an expert clinical data extraction assistant. Your …"
+    assert [p.label for p in suite.prompts] == [short, f"{short} #2", f"{short} #3"]
+    assert [p.template.split(" of ")[0].rsplit(" ", 1)[1] for p in suite.prompts] == ["medications", "dosages", "routes"]
