@@ -141,8 +141,12 @@ def read_text(tree: FileTree, path: str, limit: int | None = None) -> str:
     raw = (tree.read(path) if limit is None else read_bounded(tree, path, limit)) or b""
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(SourceError(path, "not UTF-8 text")) from None
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start:exc.start + 1].hex()
+        raise UserError(SourceError(
+            path, f"not UTF-8 text: byte 0x{bad} at offset {exc.start} (saved in another encoding, such as Windows-1252?); "
+                  "save the file as UTF-8 (promptfoo would send the character as U+FFFD)",
+            raw.count(b"\n", 0, exc.start) + 1)) from None
 
 
 def load_json(path: str, text: str) -> Any:

@@ -252,3 +252,10 @@ def test_inline_prompts_that_begin_alike_are_told_apart_by_their_order_and_a_rep
     short = "You are an expert clinical data extraction assistant. Your …"
     assert [p.label for p in suite.prompts] == [short, f"{short} #2", f"{short} #3"]
     assert [p.template.split(" of ")[0].rsplit(" ", 1)[1] for p in suite.prompts] == ["medications", "dosages", "routes"]
+
+
+def test_a_prompt_file_in_another_encoding_is_an_error_naming_its_line_and_byte():
+    files = {"promptfooconfig.yaml": "prompts: [file://a.txt]\nproviders: [echo]\n", "a.txt": b"line one\nUnassuming\x97just\n"}
+    suite, errors = load_suite(MemoryTree(files), "promptfooconfig.yaml")
+    (error,) = errors
+    assert suite is None and (error.file, error.line) == ("a.txt", 2) and "byte 0x97 at offset 19" in error.message
