@@ -398,7 +398,11 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         pid, body = next(iter(item.items()))
         body_where = where + (pid,)
         if not isinstance(body, dict):
-            errors.add(located, where, "provider options must be a mapping")
+            if isinstance(pid, str) and ":" not in pid and not isinstance(body, (list, type(None))):
+                errors.add(located, where, f"a provider needs an `id` (such as openai:chat:gpt-4.1): {{{pid}: {body!r}}} names a "
+                                           "setting, not a model (promptfoo cannot load it either)")
+            else:
+                errors.add(located, where, "provider options must be a mapping")
             return None
     else:
         errors.add(located, where, "a provider must be an id such as openai:chat:gpt-4o or {id, label, config}")

@@ -259,3 +259,11 @@ def test_a_prompt_file_in_another_encoding_is_an_error_naming_its_line_and_byte(
     suite, errors = load_suite(MemoryTree(files), "promptfooconfig.yaml")
     (error,) = errors
     assert suite is None and (error.file, error.line) == ("a.txt", 2) and "byte 0x97 at offset 19" in error.message
+
+
+def test_a_grader_of_settings_alone_is_an_error_that_says_it_names_no_model():
+    suite = ("prompts: [hi]\nproviders: [echo]\ndefaultTest:\n  options:\n    provider:\n      temperature: 0.1\n"
+             "tests: [{assert: [{type: llm-rubric, value: ok}]}]\n")
+    loaded, errors = load_suite(MemoryTree({"promptfooconfig.yaml": suite}), "promptfooconfig.yaml")
+    (error,) = errors
+    assert loaded is None and error.line == 5 and "a provider needs an `id`" in error.message and "temperature" in error.message
