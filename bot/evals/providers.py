@@ -43,6 +43,8 @@ from bot.evals.providers_embed import embedding_answer, embedding_request
 from bot.evals.providers_parts import prompt_json, text_only
 from bot.evals.providers_assistant import ASSISTANT, MAX_POLL_KEY
 from bot.evals.assistant_callbacks import AssistantCallbacks
+from bot.evals.providers_gemini_image import GENERATE, uses_global
+from bot.evals.providers_gemini_image import IMAGE_API as GEMINI_IMAGE_API
 from bot.evals.providers_image import IMAGE
 from bot.evals.providers_image_wire import Poll, image_answer, image_request
 from bot.evals.providers_assistant_wire import AZURE_MAX_POLL_S, BETA_HEADER, Polling, converse
@@ -363,6 +365,8 @@ class Caller:
             return str(spec.option("serviceUrl")).rstrip("/")
         if vendor.name == "vertex":
             location = spec.option("location") or spec.option("region") or "us-central1"
+            if location == "global":  # Vertex AI's global endpoint has no location in its host
+                return "https://aiplatform.googleapis.com"
             return f"https://{wire.checked_name(location, 'vertex location')}-aiplatform.googleapis.com"
         return vendor.default_base
 
@@ -750,6 +754,9 @@ class Caller:
         The answer is bounded like every answer (evals.max_response_bytes): a huge base64 image is a case error."""
         try:
             text_only(spec.id, messages)
+            if spec.option(GEMINI_IMAGE_API) == GENERATE and (len(messages) != 1 or messages[0][0] != "user"):
+                raise wire.WireError("a Gemini image model takes one user prompt here; chat messages (system, several "
+                                     "turns) are not sent to it", CheckError.OTHER)
             spec = self._imagen_place(spec)
             prompt = prompt_json(messages)
             path, body = image_request(spec, prompt)
@@ -782,7 +789,7 @@ class Caller:
                           model=spec.model)
 
     def _imagen_place(self, spec: ProviderSpec) -> ProviderSpec:
-        """google:image goes to Vertex AI when a project is named (config.projectId, GOOGLE_CLOUD_PROJECT or
+        """google:image and Gemini's image models go to Vertex AI when a project is named (config.projectId, GOOGLE_CLOUD_PROJECT or
         GOOGLE_PROJECT_ID), in config.region, else GOOGLE_LOCATION, else us-central1; else to the Gemini API (promptfoo's
         choice)."""
         if spec.kind != "google":
@@ -791,6 +798,8 @@ class Caller:
         if not project:
             return spec
         region = spec.option("region") or self.env.get("GOOGLE_LOCATION") or "us-central1"
+        if spec.option(GEMINI_IMAGE_API) == GENERATE and uses_global(spec.model):  # Gemini 3.x image models: global only
+            region = "global"
         for value, what in ((project, "vertex project"), (region, "vertex location")):
             wire.checked_name(str(value), what)
         options = {**dict(spec.options), "projectId": project, "region": region}

@@ -1,5 +1,5 @@
 """promptfoo's image-generation providers — `openai:image:MODEL`, `xai:image:MODEL`, `hyperbolic:image:MODEL`,
-`google:image:MODEL` (Imagen), `replicate:image:MODEL` and `fal:image:MODEL`: their ids and the config keys each
+`google:image:MODEL` (Imagen), `google:MODEL-image` (Gemini's own: bot.evals.providers_gemini_image), `replicate:image:MODEL` and `fal:image:MODEL`: their ids and the config keys each
 reads, checked at load with the suite's line (promptfoo 0.121.20's providers; its own checks of sizes and counts
 become load errors here, in its words). What one call sends and how the answer becomes the output text:
 bot.evals.providers_image_wire.
@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bot.evals.providers_gemini_image import GENERATE, IMAGE_API, config_problem, is_gemini_image
 from bot.evals.providers_wire_extra import replicate_model_ok
 
 IMAGE = "image"  # ProviderSpec option `api`
@@ -93,6 +94,10 @@ FAL_CLIENT = "fal client settings (proxy URLs, middleware) are not part of promp
 def image_kind(pid: str, head: str, rest: list[str]) -> Kind | str | None:
     """(vendor, model, options) for an image provider id, the message refusing a malformed one, or None for every
     other id."""
+    if is_gemini_image(head, rest):  # Gemini's native image generation (bot.evals.providers_gemini_image)
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", rest[0]):  # a part of the request's path
+            return f"unsupported: provider {pid!r}: a Gemini image model is a name such as google:gemini-2.5-flash-image"
+        return head, rest[0], (("api", IMAGE), (IMAGE_API, GENERATE))
     if head not in IMAGE_VENDORS or len(rest) < 1 or rest[0] != IMAGE:
         return None
     model = ":".join(rest[1:])
@@ -136,6 +141,10 @@ def image_config(kind: str, key: str, value: Any, params: list[tuple[str, Any]],
             return None, f"{key} must be a Google Cloud {'project id' if key == 'projectId' else 'location such as us-central1'}"
         opts[key] = value
         return None, None
+    if kind == "google" and opts.get(IMAGE_API) == GENERATE:
+        if key in NOT_READ:
+            return None, f"unsupported provider config key {key!r} for Gemini image models: {NOT_READ[key]}"
+        return None, config_problem(key, value, params)
     table = SENT[kind]
     if key not in table:
         why = XAI_REGION if (kind, key) == ("xai", "region") else NOT_READ.get(key)

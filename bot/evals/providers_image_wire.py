@@ -1,6 +1,6 @@
 """What promptfoo 0.121.20's image providers send and what they make of the answer (bot.evals.providers_image reads
 their ids and config): OpenAI's and xAI's images API, Hyperbolic's image generation, Imagen's predict (Gemini API
-or Vertex AI), Replicate's predictions and fal.ai's queue. Pure: a request is (path, body); an answer is the output
+or Vertex AI), Gemini's generateContent (bot.evals.providers_gemini_image), Replicate's predictions and fal.ai's queue. Pure: a request is (path, body); an answer is the output
 text promptfoo makes (a markdown image `![PROMPT](URL)`, or the data URI of a base64 image) with its cost, or
 `Poll` saying which path to look at next. Polling paths are built from the ids the vendor returned, checked, never
 from URLs in the answer.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import CheckError
+from bot.evals import providers_gemini_image as gemini_image
 from bot.evals.providers_image import gpt_image_family
 from bot.evals.providers_shapes import WireError, js_json
 from bot.evals.suite import ProviderSpec
@@ -110,6 +111,12 @@ def image_request(spec: ProviderSpec, prompt: str) -> tuple[str, dict[str, Any]]
             if key in config and (key in HYPERBOLIC_NUMERIC or config[key]):
                 body[key] = config[key]
         return "/image/generation", body
+    if spec.option(gemini_image.IMAGE_API) == gemini_image.GENERATE:  # google:MODEL-image, Gemini API or Vertex AI
+        if spec.kind == "google":
+            return f"/v1beta/models/{model}:generateContent", gemini_image.request_body(model, config, prompt)
+        project, location = spec.option("projectId"), spec.option("region")
+        path = f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent"
+        return path, gemini_image.request_body(model, config, prompt)
     if spec.kind in ("google", "vertex"):
         parameters: dict[str, Any] = {"sampleCount": config.get("n") or 1, "aspectRatio": config.get("aspectRatio") or "1:1",
                                       "personGeneration": config.get("personGeneration") or "allow_all"}
@@ -156,6 +163,8 @@ def image_answer(spec: ProviderSpec, data: Any, prompt: str, fetched: str | None
         return _openai_like(spec, data, prompt, config)
     if spec.kind == "hyperbolic":
         return _hyperbolic(spec, data, config)
+    if spec.option(gemini_image.IMAGE_API) == gemini_image.GENERATE:
+        return ImageAnswer(*gemini_image.answer(spec.id, spec.model, config, data))
     if spec.kind in ("google", "vertex"):
         return _imagen(spec, data)
     if spec.kind == "replicate":

@@ -15,6 +15,7 @@ from bot.evals.classifier import HF_TASKS, hf_task_config, task_kind
 from bot.evals.providers_adaline import adaline_chat_params
 from bot.evals.providers_agent import AGENT, agent_config, agent_kind, agent_missing
 from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
+from bot.evals.providers_gemini_image import GENERATE, IMAGE_API, size_problem
 from bot.evals.providers_image import IMAGE, image_config, image_kind, openai_image_problem
 from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
 from bot.evals.providers_live import LiveApi, live_config, live_kind
@@ -75,7 +76,9 @@ class Reading:
             if kind == "openai" and isinstance(config.get("model"), str):  # promptfoo: config.model names the model sent
                 self.model = config["model"]
                 self.params = [(k, v) for k, v in self.params if k != "model"]
-            if kind == "openai" and (problem := openai_image_problem(self.model, config)):
+            problem = openai_image_problem(self.model, config) if kind == "openai" else (
+                size_problem(self.model, config) if self.opts.get(IMAGE_API) == GENERATE else None)
+            if problem:
                 self.problems.append(f"provider {pid!r}: {problem} (promptfoo answers every case with this error)")
         if kind == "sagemaker" and self.opts.get("modelType") is None and self.opts.get("api") != "embedding":
             self.problems.append(f"provider {pid!r}: a SageMaker model type must be set, as config.modelType or "

@@ -1,6 +1,6 @@
 """Image generation APIs of the scripted model server (a TEST DOUBLE): OpenAI's and xAI's images API, Hyperbolic's
-image generation, fal.ai's queue (under /fal, where tests point FAL_BASE_URL), and the answers Imagen's predict
-(bot.modelserver.vendors) and Replicate's image models (bot.modelserver.vendors_more) give. An image is a
+image generation, fal.ai's queue (under /fal, where tests point FAL_BASE_URL), and the answers Imagen's predict and Gemini's
+image models' generateContent (bot.modelserver.vendors) and Replicate's image models (bot.modelserver.vendors_more) give. An image is a
 deterministic fake URL (under the reserved .invalid domain, never fetched) or a tiny base64 PNG.
 """
 
@@ -50,6 +50,30 @@ def imagen_predict(state: ServerState, endpoint: str, model: str, data: dict[str
                             status_code=400)
     state.record(f"{endpoint.split('.')[0]}.imagen", model, [{"role": "user", "content": prompts[0]}])
     return JSONResponse({"predictions": [{"bytesBase64Encoded": TINY_PNG, "mimeType": "image/png"}] * count})
+
+
+def gemini_image(state: ServerState, endpoint: str, model: str, data: dict[str, Any]) -> Response | None:
+    """Gemini's native image generation: a generateContent request whose generationConfig.responseModalities asks
+    for IMAGE gets one inline PNG part; None for every other request (a text answer)."""
+    generation = data.get("generationConfig")
+    modalities = generation.get("responseModalities") if isinstance(generation, dict) else None
+    if not isinstance(modalities, list) or "IMAGE" not in modalities:
+        return None
+    contents = data.get("contents")
+    parts = contents[0].get("parts") if isinstance(contents, list) and contents and isinstance(contents[0], dict) else None
+    text = parts[0].get("text") if isinstance(parts, list) and parts and isinstance(parts[0], dict) else None
+    if not isinstance(text, str) or not text:
+        return JSONResponse({"error": {"code": 400, "message": "contents[0].parts[0].text is required", "status": "INVALID_ARGUMENT"}},
+                            status_code=400)
+    state.record(f"{endpoint.split('.')[0]}.image", model, [{"role": "user", "content": text}])
+    prompt_tokens = wire.count_tokens(text)
+    return JSONResponse({
+        "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": TINY_PNG}}]},
+                        "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": 1290, "totalTokenCount": prompt_tokens + 1290,
+                          "candidatesTokensDetails": [{"modality": "IMAGE", "tokenCount": 1290}]},
+        "modelVersion": model,
+    })
 
 
 def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_key: str | None) -> None:

@@ -189,6 +189,8 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
             if action != embeds:
                 return _error(404, f"unknown method {action!r}")
             return _embedding(endpoint, model, data)
+        if (image := images.gemini_image(state, endpoint, model, data)) is not None:
+            return await before_answer(request, "openai", model) or image  # faults apply to image models too
         chat: list[dict[str, Any]] = []
         system = data.get("systemInstruction")
         if isinstance(system, dict):
