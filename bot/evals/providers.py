@@ -31,6 +31,7 @@ from bot.evals import providers_anthropic as anthropic
 from bot.evals import providers_wire as wire
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_wire import one_line
+from bot.evals import key_envar
 from bot.evals.header_secrets import HeaderRefused, fill, grants
 from bot.evals.http_auth import AuthFailed, TokenCache, auth_parts
 from bot.evals.http_body import HttpBody, header_content_type
@@ -438,6 +439,14 @@ class Caller:
         operator = operator or ""
         key_var, key = self._credentials(vendor)
         sent = bool(key) and bool(operator) and _same_origin(base, operator)
+        if spec.option(key_envar.KEY):  # the suite names the variable: sent only where the rule for secrets lets it
+            key_var = str(spec.option(key_envar.KEY))
+            try:
+                key = key_envar.named_key(f"provider {spec.id}", key_var, base, base + path, self.env, self.header_grants,
+                                          self._own_keys(spec, base + path))
+            except key_envar.KeyRefused as exc:
+                raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
+            sent = True
         if vendor.name == "openclaw" and key and not sent:  # the team's gateway at a suite URL: its token only where granted
             sent = any(under(base + path, prefix) for prefix in self.header_grants.get(key_var, ()))
         headers = {"anthropic-version": wire.ANTHROPIC_VERSION} if vendor.wire == "anthropic" else {}

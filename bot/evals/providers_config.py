@@ -23,7 +23,7 @@ from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, ve
 from bot.evals.shapes import Rejected, Says, Shape, check
 from bot.evals.providers_wire_extra import HF_PARAMETERS, LLAMACPP_PARAMS
 from bot.evals.providers_code_check import code_provider
-from bot.evals import http_config
+from bot.evals import http_config, key_envar
 from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, REQUEST_FILE, FileReader, parse_request
 from bot.evals.http_templates import sandboxed, template_problem
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
@@ -204,7 +204,6 @@ BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "sho
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
-    "apiKeyEnvar": "reading arbitrary environment variables is not allowed",
     "accessKeyId": "credentials come from the environment only, never from the repository",
     "secretAccessKey": "credentials come from the environment only, never from the repository",
     "sessionToken": "credentials come from the environment only, never from the repository",
@@ -476,6 +475,12 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             errors.add(located, at, f"refused: {key}: executes code from the PR (tool callbacks), which prompt-review runs on "
                                     f"chat completions, responses API and Assistants API answers only, not for {pid!r} "
                                     "(Realtime and Adaline providers run none)")
+        elif key == key_envar.KEY:  # the variable's value goes only where it may (bot.evals.key_envar)
+            name, problem = key_envar.read_key_envar(kind, opts.get("api"), value)
+            if problem:
+                errors.add(located, at, problem)
+            elif name:
+                opts[key] = name
         elif key in REFUSED_PROVIDER_CONFIG:
             errors.add(located, at, f"refused: {key}: {REFUSED_PROVIDER_CONFIG[key]}")
         elif key == "mcp":

@@ -1,0 +1,167 @@
+"""`config.apiKeyEnvar` (bot/evals/key_envar.py): promptfoo's OpenAI-compatible providers read their key from the
+variable a suite names. Here its value goes only where the rule for secrets lets it — a vendor's key variable to
+that vendor's API, any other variable where the base branch (or the operator) grants it — over real HTTP to the
+scripted model server and a recording server; anything else is refused before a request is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from bench.compat_run import scripted_env
+from bot.core.config import Budget, EvalsConfig
+from bot.core.errors import CheckError
+from bot.core.files import MemoryTree
+from bot.evals.loader import load_suite
+from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.modelserver import create_app
+from bot.serving import start_in_thread
+
+KEY = "scripted-key"
+SECRET = "aws-secret-that-must-stay-home"
+
+
+@pytest.fixture(scope="module")
+def server():
+    running = start_in_thread(create_app(api_key=KEY))
+    yield running.url
+    running.stop()
+
+
+@pytest.fixture
+def recorder():
+    """An allowlisted server that records every request it gets (and answers like chat completions)."""
+    got: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            got.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def load(entry: str):
+    return load_suite(MemoryTree({"promptfooconfig.yaml": f"providers:\n  - {entry}\ntests:\n  - vars: {{q: hi}}\n"}),
+                      "promptfooconfig.yaml")
+
+
+def call(entry: str, env: dict[str, str], config: EvalsConfig) -> Completion | ProviderError:
+    suite, errors = load(entry)
+    assert errors == [], [str(e) for e in errors]
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            caller = Caller.for_run(client, {"PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1", **env}, config, Meter(Budget()))
+            try:
+                return await caller.complete(suite.providers[0], (("user", "hello"),))
+            except ProviderError as exc:
+                return exc
+
+    return asyncio.run(go())
+
+
+def flexai(url: str, name: str = "FLEXAI_API_KEY") -> str:
+    return f"{{id: 'openai:chat:flexai-model', config: {{apiBaseUrl: '{url}/v1', apiKeyEnvar: {name}}}}}"
+
+
+def test_a_granted_variable_is_the_key_sent_to_the_url_it_is_granted_for(server):
+    config = EvalsConfig(allowed_base_urls=(server,), http_credentials={"FLEXAI_API_KEY": f"{server}/v1/"})
+    outcome = call(flexai(server), {**scripted_env(server), "FLEXAI_API_KEY": KEY, "OPENAI_API_KEY": "not-this-one"}, config)
+    assert isinstance(outcome, Completion) and outcome.text, outcome  # the scripted server answers only `Bearer KEY`
+
+
+def test_the_operators_grant_works_like_the_base_branchs(server):
+    env = {**scripted_env(server), "FLEXAI_API_KEY": KEY, "PROMPT_REVIEW_HTTP_CREDENTIALS": f"FLEXAI_API_KEY={server}/v1/"}
+    outcome = call(flexai(server), env, EvalsConfig(allowed_base_urls=(server,)))
+    assert isinstance(outcome, Completion), outcome
+
+
+def test_a_pr_naming_an_ungranted_secret_at_an_allowlisted_url_gets_nothing_sent(recorder):
+    url, got = recorder
+    outcome = call(flexai(url, "AWS_SECRET_ACCESS_KEY"), {"AWS_SECRET_ACCESS_KEY": SECRET}, EvalsConfig(allowed_base_urls=(url,)))
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED
+    assert got == []  # refused before any request: not even one without the key
+    assert SECRET not in str(outcome)
+    assert str(outcome) == (
+        f"provider openai:chat:flexai-model: refused: config.apiKeyEnvar names AWS_SECRET_ACCESS_KEY, which is not sent to "
+        f"{url}/v1/chat/completions: a vendor's key goes only to that vendor's API, any other variable only where the base "
+        f"branch grants it; to allow it, add `AWS_SECRET_ACCESS_KEY: {url}/v1/` to evals.http_credentials in the base "
+        f"branch's .github/prompt-review.yml (or AWS_SECRET_ACCESS_KEY={url}/v1/ to the operator's PROMPT_REVIEW_HTTP_CREDENTIALS)")
+
+
+def test_a_vendors_own_key_named_by_a_pr_does_not_go_to_a_url_the_pr_wrote(recorder):
+    url, got = recorder
+    outcome = call(flexai(url, "OPENAI_API_KEY"), {"OPENAI_API_KEY": SECRET}, EvalsConfig(allowed_base_urls=(url,)))
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED and got == []
+
+
+def test_a_grant_for_another_prefix_of_the_same_host_does_not_reach_this_path(recorder):
+    url, got = recorder
+    config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1-internal/"})
+    outcome = call(flexai(url), {"FLEXAI_API_KEY": SECRET}, config)
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED and got == []
+
+
+def test_a_granted_variable_reaches_the_recording_server_as_the_bearer_key(recorder):
+    url, got = recorder
+    config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1/"})
+    outcome = call(flexai(url), {"FLEXAI_API_KEY": "flex-123", "OPENAI_API_KEY": SECRET}, config)
+    assert isinstance(outcome, Completion) and outcome.text == "ok", outcome
+    assert [(r["path"], r["authorization"]) for r in got] == [("/v1/chat/completions", "Bearer flex-123")]
+
+
+def test_a_granted_variable_that_is_not_set_says_so_and_sends_nothing(recorder):
+    url, got = recorder
+    config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1/"})
+    outcome = call(flexai(url), {"OPENAI_API_KEY": SECRET}, config)  # promptfoo would fall back to OPENAI_API_KEY: never here
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.MISSING_CREDENTIALS and got == []
+    assert str(outcome) == "provider openai:chat:flexai-model: FLEXAI_API_KEY is not set (config.apiKeyEnvar)"
+
+
+def test_naming_the_vendors_own_variable_for_its_own_api_sends_that_key(server):
+    env = {**scripted_env(server), "GROQ_API_KEY": KEY}
+    # an openai: provider pointed at the operator's Groq base with Groq's key variable: Groq's key goes to Groq's API
+    outcome = call(f"{{id: 'openai:chat:llama-3.3-70b', config: {{apiBaseUrl: '{env['GROQ_BASE_URL']}', apiKeyEnvar: GROQ_API_KEY}}}}",
+                   env, EvalsConfig())
+    assert isinstance(outcome, Completion), outcome
+
+
+LOAD = [
+    ("{id: 'deepseek:deepseek-chat', config: {apiKeyEnvar: MY_KEY}}", None),  # promptfoo's DeepSeek sets its own: no effect
+    ("{id: 'openai:chat:m', config: {apiKeyEnvar: '$(cat /etc/passwd)'}}", "apiKeyEnvar must be the name of an environment variable"),
+    ("{id: 'bedrock:anthropic.claude-3-haiku', config: {apiKeyEnvar: MY_KEY}}", "unsupported: apiKeyEnvar for bedrock"),
+    ("{id: 'openai:realtime:gpt-4o-realtime-preview', config: {apiKeyEnvar: MY_KEY}}", "unsupported: apiKeyEnvar for a realtime connection"),
+]
+
+
+@pytest.mark.parametrize("entry, message", LOAD, ids=[e.split("'")[1] for e, _ in LOAD])
+def test_apikeyenvar_is_read_where_promptfoo_reads_it(entry, message):
+    suite, errors = load(entry)
+    if message is None:
+        assert errors == [] and suite.providers[0].option("apiKeyEnvar") is None
+    else:
+        assert len(errors) == 1 and message in str(errors[0]) and errors[0].line == 2, [str(e) for e in errors]
+
+
+def test_the_variable_is_in_the_fingerprint_and_its_value_is_not(server):
+    suite, errors = load(flexai(server))
+    assert errors == [] and "FLEXAI_API_KEY" in repr(suite.providers[0].fingerprint())
