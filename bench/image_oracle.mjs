@@ -1,5 +1,5 @@
 // What promptfoo itself sends and outputs for its image-generation providers (openai:image, xai:image,
-// hyperbolic:image, google:image via the Gemini API, replicate:image, fal:image): the provenance of the image cases
+// hyperbolic:image, google:image via the Gemini API, google:MODEL-image, replicate:image, fal:image, cometapi:image): the provenance of the image cases
 // pinned in tests/compat/data/vendor_outputs.json (tests/compat/test_vendor_outputs.py).
 // Usage: PROMPTFOO_CACHE_ENABLED=false node bench/image_oracle.mjs <promptfoo dist/src/index.js> < cases.json
 // cases.json: [{"provider": "openai:image:dall-e-3", "config": {...}, "prompt": "...",
@@ -27,7 +27,7 @@ globalThis.fetch = async (input, init = {}) => {
   const next = answers.shift() ?? { status: 500, body: { error: "the oracle ran out of answers" } };
   return new Response(JSON.stringify(next.body), { status: next.status ?? 200, headers: { "content-type": "application/json" } });
 };
-for (const name of ["OPENAI_API_KEY", "XAI_API_KEY", "HYPERBOLIC_API_KEY", "GEMINI_API_KEY", "REPLICATE_API_TOKEN", "FAL_KEY"]) {
+for (const name of ["OPENAI_API_KEY", "XAI_API_KEY", "HYPERBOLIC_API_KEY", "GEMINI_API_KEY", "REPLICATE_API_TOKEN", "FAL_KEY", "COMETAPI_KEY"]) {
   process.env[name] = "oracle";
 }
 delete process.env.GOOGLE_CLOUD_PROJECT;

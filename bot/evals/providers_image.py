@@ -1,5 +1,5 @@
 """promptfoo's image-generation providers — `openai:image:MODEL`, `xai:image:MODEL`, `hyperbolic:image:MODEL`,
-`google:image:MODEL` (Imagen), `google:MODEL-image` (Gemini's own: bot.evals.providers_gemini_image), `replicate:image:MODEL` and `fal:image:MODEL`: their ids and the config keys each
+`google:image:MODEL` (Imagen), `cometapi:image:MODEL` (OpenAI's images API at CometAPI), `google:MODEL-image` (Gemini's own: bot.evals.providers_gemini_image), `replicate:image:MODEL` and `fal:image:MODEL`: their ids and the config keys each
 reads, checked at load with the suite's line (promptfoo 0.121.20's providers; its own checks of sizes and counts
 become load errors here, in its words). What one call sends and how the answer becomes the output text:
 bot.evals.providers_image_wire.
@@ -16,7 +16,8 @@ from bot.evals.providers_gemini_image import GENERATE, IMAGE_API, config_problem
 from bot.evals.providers_wire_extra import replicate_model_ok
 
 IMAGE = "image"  # ProviderSpec option `api`
-IMAGE_VENDORS = ("openai", "xai", "hyperbolic", "google", "replicate", "fal")
+IMAGE_VENDORS = ("openai", "xai", "hyperbolic", "google", "replicate", "fal", "cometapi")
+OPENAI_IMAGE = ("openai", "cometapi")  # served by promptfoo's OpenAI image provider (CometAPI: at its own URL, with its key)
 FAL_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*){1,4}")
 Check = Callable[[Any], str | None]
 Kind = tuple[str, str, tuple[tuple[str, Any], ...]]
@@ -80,7 +81,7 @@ GOOGLE_KEYS: dict[str, Check] = {
     "safetyFilterLevel": _text("safetyFilterLevel"), "addWatermark": _flag("addWatermark"), "seed": _number("seed"),
 }
 GOOGLE_PLACE = {"projectId", "region"}  # Vertex AI: the project (its presence chooses Vertex, as promptfoo) and location
-SENT = {"openai": OPENAI_KEYS, "xai": XAI_KEYS, "hyperbolic": HYPERBOLIC_KEYS, "google": GOOGLE_KEYS}
+SENT = {"openai": OPENAI_KEYS, "cometapi": OPENAI_KEYS, "xai": XAI_KEYS, "hyperbolic": HYPERBOLIC_KEYS, "google": GOOGLE_KEYS}
 # keys these providers take that prompt-review does not, with the reason (never silently ignored)
 NOT_READ = {
     "headers": "extra request headers from the repository are not sent to a vendor's API",
@@ -124,11 +125,13 @@ def image_config(kind: str, key: str, value: Any, params: list[tuple[str, Any]],
         return None, None
     if key in INERT:
         return None, None
-    if kind == "openai" and key == "stream":
+    if kind in OPENAI_IMAGE and key == "stream":
         return None, (None if value is not True else "Streaming image generation is not supported by the openai:image "
                       "provider yet. Remove stream, or use a provider that supports streaming image events.")
-    if kind == "openai" and key in OPENAI_REFUSED:
+    if kind in OPENAI_IMAGE and key in OPENAI_REFUSED:
         return None, OPENAI_REFUSED[key]
+    if kind == "cometapi" and key in URL_KEYS + ("apiHost",):
+        return None, f"{key} has no effect on cometapi providers: promptfoo sets their URL to the CometAPI URL; remove it"
     if kind != "google" and key in URL_KEYS + ("apiHost",):
         if key == "apiHost" and kind == "openai":
             host = value.removeprefix("https://").removeprefix("http://").rstrip("/") if isinstance(value, str) else ""

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.errors import CheckError
 from bot.evals import providers_gemini_image as gemini_image
-from bot.evals.providers_image import gpt_image_family
+from bot.evals.providers_image import OPENAI_IMAGE, gpt_image_family
 from bot.evals.providers_shapes import WireError, js_json
 from bot.evals.suite import ProviderSpec
 
@@ -88,7 +88,7 @@ def imagen_model(name: str) -> str:
 def image_request(spec: ProviderSpec, prompt: str) -> tuple[str, dict[str, Any]]:
     """(path under the vendor's base URL, JSON body) of the first request."""
     config, model = dict(spec.params), spec.model
-    if spec.kind == "openai":
+    if spec.kind in OPENAI_IMAGE:
         body: dict[str, Any] = {"model": model, "prompt": prompt, "n": config.get("n", 1), "size": config.get("size") or "1024x1024"}
         if config.get("user"):
             body["user"] = config["user"]
@@ -159,7 +159,7 @@ def image_answer(spec: ProviderSpec, data: Any, prompt: str, fetched: str | None
     if not isinstance(data, dict):
         raise WireError(f"{spec.id}: unexpected answer shape (not a JSON object)")
     config = dict(spec.params)
-    if spec.kind in ("openai", "xai"):
+    if spec.kind in OPENAI_IMAGE + ("xai",):
         return _openai_like(spec, data, prompt, config)
     if spec.kind == "hyperbolic":
         return _hyperbolic(spec, data, config)
@@ -187,7 +187,7 @@ def _openai_like(spec: ProviderSpec, data: dict[str, Any], prompt: str, config: 
                                                            if error.get(key)]
         raise WireError(f"{spec.id}: {', '.join(words)[:400]}", CheckError.OTHER)
     model = xai_model(spec.model) if spec.kind == "xai" else spec.model
-    b64 = (config.get("response_format") == "b64_json") or (spec.kind == "openai" and gpt_image_family(model) is not None)
+    b64 = (config.get("response_format") == "b64_json") or (spec.kind in OPENAI_IMAGE and gpt_image_family(model) is not None)
     items = data.get("data")
     first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
     if first is None:
@@ -195,7 +195,7 @@ def _openai_like(spec: ProviderSpec, data: dict[str, Any], prompt: str, config: 
     if b64:
         if not isinstance(first.get("b64_json"), str) or not first["b64_json"]:
             raise WireError(f"{spec.id}: No base64 image data found in response")
-        fmt = config.get("output_format") if spec.kind == "openai" else None
+        fmt = config.get("output_format") if spec.kind in OPENAI_IMAGE else None
         mime = {"jpeg": "image/jpeg", "webp": "image/webp"}.get(str(fmt), "image/png")
         text = f"data:{mime};base64,{first['b64_json']}"
     else:

@@ -16,7 +16,7 @@ from bot.evals.providers_adaline import adaline_chat_params
 from bot.evals.providers_agent import AGENT, agent_config, agent_kind, agent_missing
 from bot.evals.providers_assistant import ASSISTANT, assistant_config, assistant_kind
 from bot.evals.providers_gemini_image import GENERATE, IMAGE_API, size_problem
-from bot.evals.providers_image import IMAGE, image_config, image_kind, openai_image_problem
+from bot.evals.providers_image import IMAGE, OPENAI_IMAGE, image_config, image_kind, openai_image_problem
 from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
 from bot.evals.providers_live import LiveApi, live_config, live_kind
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
@@ -73,10 +73,10 @@ class Reading:
             self.problems.append(missing)
         if self.opts.get("api") == IMAGE:
             config = dict(self.params)
-            if kind == "openai" and isinstance(config.get("model"), str):  # promptfoo: config.model names the model sent
+            if kind in OPENAI_IMAGE and isinstance(config.get("model"), str):  # promptfoo: config.model names the model sent
                 self.model = config["model"]
                 self.params = [(k, v) for k, v in self.params if k != "model"]
-            problem = openai_image_problem(self.model, config) if kind == "openai" else (
+            problem = openai_image_problem(self.model, config) if kind in OPENAI_IMAGE else (
                 size_problem(self.model, config) if self.opts.get(IMAGE_API) == GENERATE else None)
             if problem:
                 self.problems.append(f"provider {pid!r}: {problem} (promptfoo answers every case with this error)")

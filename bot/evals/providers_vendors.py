@@ -60,7 +60,7 @@ CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 _OVERWRITTEN = {"github": "the GitHub Models URL", "llamaapi": "the Llama API URL", "jfrog": "baseUrl + the model",
                 "cloudera": "config.domain, namespace and endpoint", "mlflow-gateway": "config.gatewayUrl",
                 "portkey": "config.portkeyApiBaseUrl (or PORTKEY_API_BASE_URL)",
-                "openclaw": "config.gateway_url (or OPENCLAW_GATEWAY_URL) + /v1"}
+                "openclaw": "config.gateway_url (or OPENCLAW_GATEWAY_URL) + /v1", "cometapi": "the CometAPI URL"}
 _KEBAB = re.compile(r"(?<=[a-z])([A-Z])")  # promptfoo's kebab case: a dash between a lower and an upper case letter
 
 

@@ -165,6 +165,8 @@ OUTPUTS = [
     # priced by the answer's token usage (2 text tokens in, 272 image tokens out), as promptfoo prices GPT Image
     ("{id: 'openai:image:gpt-image-1', config: {output_format: jpeg}}", "a cat", re.escape(f"data:image/jpeg;base64,{TINY_PNG}"),
      (2 * 5 + 272 * 40) / 1e6),
+    ("{id: 'cometapi:image:dall-e-3', config: {size: 1792x1024, quality: hd}}", PROMPT,
+     rf"!\[{re.escape(ALT)}\]\(https://images\.scripted\.invalid/dall-e-3/[0-9a-f]{{16}}\.png\)", 0.12),
     ("xai:image:grok-2-image", "a cat", r"!\[a cat\]\(https://images\.scripted\.invalid/grok-2-image/[0-9a-f]{16}\.png\)", 0.07),
     ("hyperbolic:image:SDXL1.0-base", PROMPT, re.escape(f"data:image/png;base64,{TINY_PNG}"), 0.01),
     ("{id: 'hyperbolic:image:SD1.5', config: {response_format: b64_json}}", "a cat", re.escape(json.dumps({"data": [{"b64_json": TINY_PNG}]}, separators=(",", ":"))), 0.005),
@@ -219,6 +221,9 @@ CONFIG_ERRORS = [
     ("{id: 'google:gemini-3.1-flash-lite-image', config: {imageSize: 2K}}",
      "Model gemini-3.1-flash-lite-image only supports imageSize 1K; got '2K' (promptfoo answers every case with this error)"),
     ("'google:gemini-image/../../v1beta/files'", "a Gemini image model is a name such as google:gemini-2.5-flash-image"),
+    ("{id: 'cometapi:image:dall-e-3', config: {apiBaseUrl: 'https://evil.example.com/v1'}}",
+     "apiBaseUrl has no effect on cometapi providers: promptfoo sets their URL to the CometAPI URL"),
+    ("{id: 'cometapi:image:dall-e-3', config: {size: 512x512}}", 'Invalid size "512x512" for DALL-E 3.'),
     ("replicate:image:not a model", "a Replicate model is replicate:image:OWNER/NAME"),
     ("fal:image:../../admin", "a fal model is fal:image:OWNER/APP[/PATH]"),
     ("google:image:x/../../v1beta/files", "an Imagen model is a name such as google:image:imagen-3.0-generate-002"),

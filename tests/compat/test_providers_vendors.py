@@ -254,6 +254,8 @@ def test_ai21_and_novita_send_promptfoos_defaults():
     ("id: meta:chat:muse-spark-1.1\n    config: {reasoning_effort: extreme}", "3: reasoning_effort 'extreme' is not supported by Muse Spark models"),
     ("cloudflare-gateway:openai:gpt-4o", "2: unsupported: provider 'cloudflare-gateway:openai:gpt-4o': Cloudflare AI Gateway"),
     ("'snowflake:'", "2: unsupported: provider 'snowflake:': a model is required (snowflake:MODEL)"),
+    ("id: cometapi:chat:gpt-5-mini\n    config: {apiBaseUrl: 'https://example.com/v1'}",
+     "3: apiBaseUrl has no effect on cometapi providers: promptfoo sets their URL from the CometAPI URL"),
 ])
 def test_settings_and_ids_promptfoo_would_not_honour_are_errors_with_file_and_line(entry, words):
     (problem,) = problems(entry)
@@ -300,6 +302,7 @@ def reviewing(url: str) -> list[tuple[str, dict[str, str]]]:
                                                                 "CLOUDFLARE_API_KEY": KEY}),
         ("cloudera:llama-3-8b", {"CLOUDERA_BASE_URL": url, "CDP_TOKEN": KEY}),
         ("openclaw", {"OPENCLAW_GATEWAY_URL": url, "OPENCLAW_GATEWAY_TOKEN": KEY}),
+        ("cometapi:chat:gpt-4o-mini", {"COMETAPI_BASE_URL": f"{url}/v1", "COMETAPI_KEY": KEY}),
         ("openclaw:responses:support", {"OPENCLAW_GATEWAY_URL": url.replace("http://", "ws://"), "OPENCLAW_GATEWAY_PASSWORD": KEY}),
     ]
 
