@@ -157,4 +157,5 @@ def json_path(expr: str) -> tuple[str | int, ...] | None:
 # Config keys that change nothing a verdict depends on: caching, pricing, client pacing.
 INERT_CONFIG = {"cache_control", "cost", "inputCost", "outputCost", "timeout", "maxRetries", "debug", "inferenceModelType",
                 "stream",  # promptfoo assembles a streamed answer into the same text; prompt-review asks for it whole
-                "usage_tier"}  # Perplexity's price tier: promptfoo's cost estimate only
+                "usage_tier",  # Perplexity's price tier: promptfoo's cost estimate only
+                "omitDefaults"}  # promptfoo's OpenAI client then omits its max_tokens 1024 / temperature 0, never sent here

@@ -347,7 +347,7 @@ def test_minimax_moonshot_and_orcarouter_shape_the_body_as_promptfoo_does():
 
 PINNED = json.loads((Path(__file__).parent / "data" / "vendor_requests.json").read_text())
 SUITE_URL_KEYS = {"apiBaseUrl", "baseUrl", "gatewayUrl", "portkeyApiBaseUrl", "apiHost", "gateway_url"}
-UNSENT_HEADERS = {"content-type", "x-promptfoo-version"}  # promptfoo's own, not the vendor's
+UNSENT_HEADERS = {"content-type", "x-promptfoo-version", "x-openai-originator"}  # promptfoo's own, not the vendor's
 
 
 def expected_body(case: dict[str, Any]) -> dict[str, Any]:
