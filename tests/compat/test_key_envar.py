@@ -17,6 +17,7 @@ from bench.compat_run import scripted_env
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
+from bot.evals import EvalRequest, NoCache, run_evals
 from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.modelserver import create_app
@@ -42,7 +43,9 @@ def recorder():
         def do_POST(self):
             self.rfile.read(int(self.headers["content-length"]))
             got.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}).encode()
+            answer = {"data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}]} if self.path.endswith("/embeddings") else {
+                "choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}
+            payload = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
@@ -165,3 +168,19 @@ def test_apikeyenvar_is_read_where_promptfoo_reads_it(entry, message):
 def test_the_variable_is_in_the_fingerprint_and_its_value_is_not(server):
     suite, errors = load(flexai(server))
     assert errors == [] and "FLEXAI_API_KEY" in repr(suite.providers[0].fingerprint())
+
+
+def test_a_graders_embedding_model_reads_the_granted_variable_too(recorder):
+    url, got = recorder
+    suite = ("prompts: ['hi']\nproviders: [echo]\ndefaultTest:\n  options:\n    provider:\n      embedding:\n"
+             "        id: openai:embedding:bge-m3\n"
+             f"        config: {{apiBaseUrl: '{url}/v1', apiKeyEnvar: FLEXAI_API_KEY}}\n"
+             "tests:\n  - assert: [{type: similar, value: hello, threshold: 0.5}]\n")
+    config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1/"})
+    request = EvalRequest(base=MemoryTree({}), head=MemoryTree({"evals/promptfooconfig.yaml": suite}), config=config,
+                          suites=["evals/promptfooconfig.yaml"],
+                          env={"PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1", "FLEXAI_API_KEY": "flex-123", "OPENAI_API_KEY": SECRET})
+    report = asyncio.run(run_evals(request, NoCache()))
+    (case,) = report.cases()
+    assert case.head.error is None and case.head.passed, case.head  # the same vector twice: similarity 1
+    assert got and {(r["path"], r["authorization"]) for r in got} == {("/v1/embeddings", "Bearer flex-123")}
