@@ -1,5 +1,6 @@
 """promptfoo's image-generation providers — openai:image, xai:image, hyperbolic:image, google:image (Imagen on the
-Gemini API or Vertex AI), replicate:image and fal:image — from the suite line to the output text, over real loopback
+Gemini API or Vertex AI), Gemini's own image models (google:MODEL-image), replicate:image, fal:image and
+cometapi:image — from the suite line to the output text, over real loopback
 HTTP: the request each vendor gets (a recording server), the output the scripted model server's answers become,
 config keys read against each vendor's table, and the bounds on what comes back."""
 

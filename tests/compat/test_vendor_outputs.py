@@ -3,7 +3,8 @@ beside text, JSON response formats, the responses API's items (function calls, r
 MCP calls); Claude's thinking, tool uses and structured outputs; Gemini's parts, thought text and blocked answers; Ollama's tool
 calls. The expected outputs in data/vendor_outputs.json were produced by promptfoo 0.121.20 itself
 (bench/answers_oracle.mjs serves each answer to its provider over loopback and records `output`). The image
-cases (openai/xai/hyperbolic/google/replicate/fal `:image:` providers) also pin the requests promptfoo sends, the
+cases (openai/xai/hyperbolic/google/replicate/fal/cometapi `:image:` providers, and Gemini's own image models,
+`google:MODEL-image`) also pin the requests promptfoo sends, the
 looks at a pending prediction or queued request, and the cost it reports (bench/image_oracle.mjs)."""
 
 from __future__ import annotations
