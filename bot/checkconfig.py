@@ -1,6 +1,7 @@
 """`prompt-review check-config [PATH]`: validate a repo's config, suites and owners file locally.
 
-Prints file:line errors to stderr and exits 1 when anything is wrong, 0 when all is valid.
+Prints file:line errors to stderr and exits 1 when anything is wrong, 0 when all is valid. Warnings
+(a suite key promptfoo ignores) go to stderr too and leave the exit code alone.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Checked:
     checked: list[str]
     config: RepoConfig
     loaded: LoadedSuites
+    warnings: list[SourceError]
 
 
 def check_tree(tree) -> tuple[list[SourceError], list[str]]:
@@ -38,6 +40,7 @@ def check_tree(tree) -> tuple[list[SourceError], list[str]]:
 
 def check(tree) -> Checked:
     errors: list[SourceError] = []
+    warnings: list[SourceError] = []
     checked: list[str] = []
     raw = tree.read(CONFIG_PATH)
     try:
@@ -53,18 +56,21 @@ def check(tree) -> Checked:
             continue
         _suite, suite_errors = loaded.load(tree, path)
         errors.extend(suite_errors)
+        warnings.extend(loaded.warnings(tree, path))
         checked.append(path)
     owners = load_owners(tree, config)
     if owners.exists:
         errors.extend(owners.errors)
         checked.append(owners.file)
-    return Checked(errors, checked, config, loaded)
+    return Checked(errors, checked, config, loaded, warnings)
 
 
 def check_config_command(path: str) -> int:
     tree = DirTree(path)
     found = check(tree)
     errors, checked = found.errors, found.checked
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     if errors:

@@ -243,6 +243,8 @@ def _review_and_report(args: argparse.Namespace, inp: ReviewInput, publisher) ->
             print(f"  {error}", file=sys.stderr)
     for error in result.evals.errors if result.evals is not None else ():
         print(f"prompt-review: {error}", file=sys.stderr)
+    for warning in result.evals.warnings if result.evals is not None else ():
+        print(f"prompt-review: warning: {warning}", file=sys.stderr)
     if result.evals is not None and result.evals.verdict.could_not_check:
         print(f"prompt-review: could not check: {result.evals.verdict.could_not_check}", file=sys.stderr)
     fmt = args.format or ("text" if sys.stdout.isatty() else "markdown")

@@ -109,6 +109,8 @@ class EvalReport:
     cancelled: bool = False
     dependencies: tuple[Dependency, ...] = ()
     error_causes: tuple[ErrorCause, ...] = ()
+    # what the head's suites say that changes nothing (a top-level key promptfoo ignores): shown, never deciding
+    warnings: tuple[SourceError, ...] = ()
 
     def cases(self, status: CaseStatus | None = None) -> list[CaseResult]:
         return [c for s in self.suites for c in s.cases if status is None or c.status is status]

@@ -37,7 +37,7 @@ from bot.evals.provider_files import with_files
 from bot.evals.sources import (Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text,
                                request_reader, resolve)
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
-from bot.evals.suite_models import PromptEntry, SuiteFile
+from bot.evals.suite_models import PromptEntry, SuiteFile, ignored_key, ignored_keys
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
@@ -52,11 +52,31 @@ def _parse_suite_yaml(raw: bytes, path: str) -> LocatedYaml:
     return load_yaml(raw, path)
 
 
+@dataclasses.dataclass(frozen=True)
+class SuiteLoad:
+    """A suite as read from its file: the suite (None with errors), its errors, and its warnings — what the
+    file says that changes nothing (a top-level key promptfoo ignores), shown to the user, never deciding."""
+
+    suite: Suite | None
+    errors: tuple[SourceError, ...]
+    warnings: tuple[SourceError, ...] = ()
+
+
 def load_suite(
     tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None,
     code: LoadCode = NOT_DECIDED,
 ) -> tuple[Suite | None, list[SourceError]]:
-    """Parse the suite at `path`; returns (suite, errors). A suite with errors is None.
+    """Parse the suite at `path`; returns (suite, errors). A suite with errors is None. (`read_suite` gives
+    its warnings too.)"""
+    found = read_suite(tree, path, limits, max_cases=max_cases, code=code)
+    return found.suite, list(found.errors)
+
+
+def read_suite(
+    tree: FileTree, path: str, limits: LimitsConfig | None = None, *, max_cases: int | None = None,
+    code: LoadCode = NOT_DECIDED,
+) -> SuiteLoad:
+    """Parse the suite at `path`, with its errors and warnings. A suite with errors is None.
 
     `limits` is the repo config's `limits:` block (defaults when None): prompt files past
     `max_prompt_bytes` are errors, never read whole; `max_cases` (default `limits.max_cases`) bounds
@@ -67,18 +87,20 @@ def load_suite(
 
     raw = tree.read(path)
     if raw is None:
-        return None, [SourceError(path, "suite file not found")]
+        return SuiteLoad(None, (SourceError(path, "suite file not found"),))
     errors = Collector((limits or LimitsConfig()).max_prompt_bytes)
     try:
         located = _parse_suite_yaml(raw, path)
     except UserError as exc:
-        return None, exc.errors
+        return SuiteLoad(None, tuple(exc.errors))
     if not isinstance(located.data, dict):
-        return None, [SourceError(path, "a suite must be a mapping with prompts, providers and tests", 1)]
+        return SuiteLoad(None, (SourceError(path, "a suite must be a mapping with prompts, providers and tests", 1),))
     if b"$ref" in raw:
         located = _local_refs(located, errors)
     data = located.data
-    top = check(SuiteFile, located, (), data, errors)
+    ignored = ignored_keys(data)
+    warnings = tuple(SourceError(path, ignored_key(key), located.line_of((key,))) for key in ignored)
+    top = check(SuiteFile, located, (), {k: v for k, v in data.items() if k not in ignored}, errors)
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
@@ -95,10 +117,10 @@ def load_suite(
     _check_test_filters(tests, labels, providers, errors)
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
     if errors.errors or top is None:
-        return None, errors.errors
-    return Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
-                 located.line_of(("nunjucksFilters",)) if filters else None,
-                 tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items())), []
+        return SuiteLoad(None, tuple(errors.errors), warnings)
+    return SuiteLoad(Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
+                           located.line_of(("nunjucksFilters",)) if filters else None,
+                           tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items())), (), warnings)
 
 
 def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[ProviderSpec]) -> dict[str, Any]:

@@ -86,6 +86,7 @@ async def run_evals(
 ) -> EvalReport:
     started = time.monotonic()
     errors: list[SourceError] = []
+    warnings: list[SourceError] = []
     plans: list[SuitePlan] = []
     broken: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
@@ -98,6 +99,7 @@ async def run_evals(
     for path in discover(request.base, request.head, request.suites):
         base_suite, base_errors = loaded.load(request.base, path)
         head_suite, head_errors = loaded.load(request.head, path)
+        warnings.extend(loaded.warnings(request.head, path))  # the PR's own file, as its author reads it
         _add_dependencies(dependencies, path, ((request.base, base_suite), (request.head, head_suite)))
         notes[path] = []
         variants[path] = suite_variants(head_suite)
@@ -261,7 +263,7 @@ async def run_evals(
     )
     return EvalReport(
         suites, tuple(errors), stats, verdict, stopped_early, was_cancelled,
-        dependencies=tuple(dependencies.values()), error_causes=error_causes(all_cases),
+        dependencies=tuple(dependencies.values()), error_causes=error_causes(all_cases), warnings=tuple(warnings),
     )
 
 

@@ -95,9 +95,15 @@ class Shape(BaseModel):
                       if not any(isinstance(m, Rejected) for m in field.metadata))
 
     @classmethod
-    def unknown_key(cls, key: Any) -> str:
+    def near_miss(cls, key: Any) -> str | None:
+        """The supported key `key` is likely a misspelling of, if any."""
         near = difflib.get_close_matches(str(key), cls.supported(), n=1)
-        return f"unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else "") + f" (supported: {', '.join(cls.supported())})"
+        return near[0] if near else None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        near = cls.near_miss(key)
+        return f"unknown key {key!r}" + (f" (did you mean {near!r}?)" if near else "") + f" (supported: {', '.join(cls.supported())})"
 
     def given(self) -> dict[str, Any]:
         """The keys the file set, by their promptfoo names, with their values."""

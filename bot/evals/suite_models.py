@@ -107,6 +107,26 @@ class SuiteFile(Shape):
     commandLineOptions: Annotated[Any, Rejected(
         "unsupported: commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)")] = None
 
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        # `assert:` meant for every test: promptfoo drops it, and the checks with it
+        if cls.near_miss(key) is None and key in TestEntry.keys():
+            return f"unknown key {key!r}: a test's key, not a suite's; give it under defaultTest (every test) or a test"
+        return super().unknown_key(key)
+
+
+def ignored_keys(data: dict[Any, Any]) -> list[Any]:
+    """The top-level keys of a suite promptfoo drops unread (its config schema keeps only the keys it
+    defines, and a suite with others still runs): `x-anchors:` holding YAML anchors, another tool's
+    settings. Each is a warning, not an error. A near miss of a supported key (`test:`, `prompt:`) and a
+    test's key (`assert:`, `vars:` meant for defaultTest) are not among them: they stay errors, since
+    dropping them would silently drop tests or checks."""
+    known = SuiteFile.keys() + TestEntry.keys()
+    return [key for key in data if key not in known and SuiteFile.near_miss(key) is None]
+
+
+def ignored_key(key: Any) -> str:
+    return f"ignored key {key!r} (promptfoo ignores keys it does not define; so does prompt-review)"
 
 # ---- a prompt -------------------------------------------------------------------------------------
 

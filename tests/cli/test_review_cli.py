@@ -111,3 +111,43 @@ def test_check_config_reports_file_and_line_and_exits_non_zero(repo):
     assert bad.returncode == 1
     assert ".github/prompt-review.yml:2" in bad.stderr
     assert ".github/PROMPTOWNERS:2" in bad.stderr
+
+
+IGNORED = "ignored key 'x-team' (promptfoo ignores keys it does not define; so does prompt-review)"
+
+
+def add_ignored_key(repo: Path) -> int:
+    """Appends a top-level key promptfoo ignores to the support suite; its line."""
+    suite = repo / "evals" / "support" / "promptfooconfig.yaml"
+    text = suite.read_text().rstrip("\n") + "\n"
+    suite.write_text(text + "x-team: {owner: support}\n")
+    return text.count("\n") + 1
+
+
+def test_check_config_prints_an_ignored_key_as_a_warning_and_exits_0(repo):
+    line = add_ignored_key(repo)
+    ok = subprocess.run([sys.executable, "-m", "bot", "check-config", str(repo)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert f"warning: evals/support/promptfooconfig.yaml:{line}: {IGNORED}\n" in ok.stderr
+    assert "ok: evals/support/promptfooconfig.yaml" in ok.stdout
+    (repo / ".github" / "prompt-review.yml").write_text("evals:\n  fail_on: sometimes\n")
+    bad = subprocess.run([sys.executable, "-m", "bot", "check-config", str(repo)], capture_output=True, text=True)
+    assert bad.returncode == 1  # with an error too, both are printed
+    assert f"warning: evals/support/promptfooconfig.yaml:{line}: {IGNORED}" in bad.stderr
+    assert "error: .github/prompt-review.yml:2" in bad.stderr
+
+
+def test_a_review_shows_an_ignored_key_as_a_notice_that_leaves_the_verdict_alone(repo, model_url):
+    line = add_ignored_key(repo)
+    commit_overlay(repo, "reflow")  # the suite change and a reflowed prompt in one commit: passes with exit 0
+    where = f"evals/support/promptfooconfig.yaml:{line}"
+    markdown = review(repo, model_url, "--no-cache", "--format", "markdown")
+    assert markdown.returncode == 0, markdown.stdout + markdown.stderr
+    assert f"prompt-review: warning: {where}: {IGNORED}" in markdown.stderr
+    assert "> [!NOTE]\n> **Ignored suite keys**" in markdown.stdout and f"`{where}`: ignored key" in markdown.stdout
+    assert "Eval suite errors" not in markdown.stdout
+    text = review(repo, model_url, "--no-cache", "--format", "text")
+    assert text.returncode == 0 and f"warning: {where}: {IGNORED}" in " ".join(text.stdout.split())  # wrapped to the width
+    data = json.loads(review(repo, model_url, "--no-cache", "--format", "json").stdout)
+    assert data["conclusion"] == "success" and data["evals"]["errors"] == []
+    assert data["evals"]["warnings"] == [{"file": "evals/support/promptfooconfig.yaml", "message": IGNORED, "line": line, "field": None}]

@@ -15,13 +15,13 @@ from tests.gate.conftest import WEAK, prompt_text
 
 def _count_suite_parses(monkeypatch) -> Counter:
     parses: Counter = Counter()
-    real = loaded_module.load_suite
+    real = loaded_module.read_suite
 
     def counting(tree, path, limits=None, **kw):
         parses[(getattr(tree, "sha", None) or id(tree), path)] += 1
         return real(tree, path, limits, **kw)
 
-    monkeypatch.setattr(loaded_module, "load_suite", counting)
+    monkeypatch.setattr(loaded_module, "read_suite", counting)
     return parses
 
 

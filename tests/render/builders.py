@@ -50,7 +50,8 @@ def suite_report(cases: Sequence[CaseResult], *, path: str = SUITE, unaffected: 
 
 
 def report(suites: Sequence[SuiteReport], *, errors: Sequence[SourceError] = (), budget: str | None = None,
-           config: EvalsConfig | None = None, wall_s: float = 38.2, cache_hits: int = 0) -> EvalReport:
+           config: EvalsConfig | None = None, wall_s: float = 38.2, cache_hits: int = 0,
+           warnings: Sequence[SourceError] = ()) -> EvalReport:
     cases = [c for s in suites for c in s.cases]
     total = tally([(c.status, c.flaky, c.head) for c in cases])
     verdict = decide_verdict(total, [s.pass_rate_head for s in suites], config or EvalsConfig(),
@@ -61,7 +62,7 @@ def report(suites: Sequence[SuiteReport], *, errors: Sequence[SourceError] = (),
                       cases_skipped=len(cases) - ran, cases_unaffected=sum(s.unaffected for s in suites),
                       wall_s=wall_s)
     return EvalReport(suites=tuple(suites), errors=tuple(errors), stats=stats, verdict=verdict,
-                      budget_exhausted=budget)
+                      budget_exhausted=budget, warnings=tuple(warnings))
 
 
 def prompt_change(path: str, before: str | None, after: str | None, *, semdiff=None) -> PromptChange:

@@ -82,7 +82,7 @@ def hostile_result():
         for i, status in enumerate([S.REGRESSED, S.REGRESSED, S.FIXED, S.STILL_FAILING, S.NEW])
     ]
     report = b.report([b.suite_report(cases, path=f"evals/{HOSTILE[:50]}.yaml")],
-                      errors=(SourceError(HOSTILE, HOSTILE, 3, HOSTILE),))
+                      errors=(SourceError(HOSTILE, HOSTILE, 3, HOSTILE),), warnings=(SourceError(HOSTILE, HOSTILE, 4),))
     return b.result(
         [prompt, crafted_prompt], evals=report, approval=b.approval(prompts=(f"prompts/{HOSTILE[:40]}.md",)),
         problems=(Problem(HOSTILE, HOSTILE, errors=(SourceError(HOSTILE, HOSTILE, 1),), blocking=False),),

@@ -44,6 +44,8 @@ def render_text(result: ReviewResult, width: int = 100, color: bool = False) -> 
             console.print(Text(f"! {problem.title}: {problem.detail}", style="red"))
             for e in problem.errors:
                 console.print(f"    {e}")
+        for w in result.evals.warnings if result.evals is not None else ():  # a notice: the verdict is the same without it
+            console.print(Text(f"warning: {w}", style="yellow"))
 
         causes = cause_views(result)
         if causes:

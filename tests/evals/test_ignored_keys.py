@@ -1,0 +1,92 @@
+"""A top-level key promptfoo does not define is dropped by promptfoo, which runs the suite anyway: prompt-review
+loads such a suite too and says so with a warning at the key's line. A near miss of a key it does define
+(`test:` for `tests:`) stays an error: dropping it would leave tests or checks out and let the gate pass on
+nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.files import MemoryTree
+from bot.evals.loaded import LoadedSuites
+from bot.evals.loader import load_suite, read_suite
+
+PATH = "evals/promptfooconfig.yaml"
+HEAD = "prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+TESTS = "tests:\n  - vars: {q: hi}\n    assert: [{type: contains, value: hi}]\n"
+WHY = "(promptfoo ignores keys it does not define; so does prompt-review)"
+
+
+def read(text: str):
+    return read_suite(MemoryTree({PATH: text}), PATH)
+
+
+def test_an_unknown_top_level_key_loads_with_a_warning_naming_file_and_line():
+    found = read(HEAD + TESTS + "passRateThreshold: 0.9\n")
+    assert found.errors == () and found.suite is not None and len(found.suite.tests) == 1
+    assert [str(w) for w in found.warnings] == [f"{PATH}:6: ignored key 'passRateThreshold' {WHY}"]
+
+
+def test_a_yaml_anchor_holder_is_ignored_and_its_anchors_still_serve_the_suite():
+    suite = ("x-chunk-config: &chunk\n  provider: openai:chat:gpt-4o-mini\n  value: hi\n" + HEAD
+             + "tests:\n  - vars: {q: hi}\n    assert:\n      - type: contains\n        <<: *chunk\n")
+    found = read(suite)
+    assert found.errors == () and found.suite is not None
+    assert found.suite.tests[0].asserts[0].value == "hi"
+    assert [(w.line, w.message) for w in found.warnings] == [(1, f"ignored key 'x-chunk-config' {WHY}")]
+
+
+def test_each_ignored_key_of_real_users_suites_is_a_warning_in_the_order_of_the_file():
+    extra = "version: 1\ncolumns: [a, b]\nmaxConcurrency: 4\nenvPath: .env.local\n"
+    found = read(HEAD + extra + TESTS)
+    assert found.errors == () and found.suite is not None
+    assert [(w.line, w.message.split(" (")[0]) for w in found.warnings] == [
+        (3, "ignored key 'version'"), (4, "ignored key 'columns'"), (5, "ignored key 'maxConcurrency'"), (6, "ignored key 'envPath'")]
+
+
+def test_a_misspelt_tests_key_is_still_an_error_so_the_gate_cannot_pass_on_no_tests():
+    # the attack: `test:` instead of `tests:` would run no case at all, and nothing can regress
+    suite, errors = load_suite(MemoryTree({PATH: HEAD + TESTS.replace("tests:", "test:")}), PATH)
+    assert suite is None
+    assert [(e.line, e.message.split(" (supported")[0]) for e in errors] == [(3, "unknown key 'test' (did you mean 'tests'?)")]
+
+
+@pytest.mark.parametrize("key, meant", [("prompt", "prompts"), ("provider", "providers"), ("defaultTests", "defaultTest"),
+                                        ("derivedMetric", "derivedMetrics")])
+def test_a_near_miss_of_a_known_key_is_an_error_with_did_you_mean(key, meant):
+    found = read(HEAD + TESTS + f"{key}: x\n")
+    assert found.suite is None and found.warnings == ()
+    assert [e.message.split(" (supported")[0] for e in found.errors] == [f"unknown key {key!r} (did you mean {meant!r}?)"]
+
+
+def test_keys_promptfoo_defines_and_the_review_refuses_stay_refused():
+    # envPath loads an env file in promptfoo only under commandLineOptions, which is refused as a whole
+    for extra, words in (("env: {OPENAI_API_KEY: sk-x}\n", "suite-level env is not part of prompt-review"),
+                         ("commandLineOptions: {envPath: .env}\n", "commandLineOptions is not part of prompt-review")):
+        found = read(HEAD + TESTS + extra)
+        assert found.suite is None and found.warnings == ()
+        assert len(found.errors) == 1 and words in found.errors[0].message
+
+
+def test_a_suite_with_errors_keeps_its_warnings():
+    found = read(HEAD + TESTS + "version: 2\ndescription: [not text]\n")
+    assert found.suite is None and [e.message for e in found.errors] == ["description must be text"]
+    assert [w.line for w in found.warnings] == [6]
+
+
+def test_the_review_memo_gives_the_warnings_of_each_side():
+    base, head = MemoryTree({PATH: HEAD + TESTS}), MemoryTree({PATH: HEAD + TESTS + "columns: [a]\n"})
+    loaded = LoadedSuites()
+    assert loaded.load(head, PATH)[1] == [] and loaded.warnings(base, PATH) == ()
+    assert [w.line for w in loaded.warnings(head, PATH)] == [6]
+    assert loaded.warnings(MemoryTree({}), PATH) == ()
+    assert loaded.loads == 2
+
+
+@pytest.mark.parametrize("key", ["assert", "vars", "options", "threshold"])
+def test_a_tests_key_at_the_top_level_is_still_an_error_so_its_checks_are_not_dropped(key):
+    # the attack: `assert:` beside `tests:` reads as checks on every test, and promptfoo drops it unread
+    found = read(HEAD + TESTS + f"{key}: [{{type: contains, value: refund}}]\n")
+    assert found.suite is None and found.warnings == ()
+    assert [(e.line, e.message) for e in found.errors] == [
+        (6, f"unknown key {key!r}: a test's key, not a suite's; give it under defaultTest (every test) or a test")]
