@@ -15,8 +15,8 @@ from bot.github.client import GitHubApp
 from bot.pipeline import github as gh
 from bot.simulator import Simulator, start
 
-TIMEOUT = 0.5
-DELAY = 2.0  # four times the client's timeout: the client gives up, the simulator still applies the call
+TIMEOUT = 1.0
+DELAY = 4.0  # four times the client's timeout: the client gives up, the simulator still applies the call
 CHECK_UPDATE = r"/check-runs/\d+$"
 OUTPUT = CheckOutput(
     conclusion="failure", title="2 regressions", summary="summary", text=None,
@@ -32,14 +32,16 @@ def github():
     sim = Simulator(webhook_url=None, webhook_secret="s", app_id=1)
     server = start(sim)
     app = GitHubApp(1, sim.private_key_pem.decode(), server.url, timeout=TIMEOUT)
+    setup = GitHubApp(1, sim.private_key_pem.decode(), server.url)  # the run is made with the usual timeout: only the writes under test are short
     try:
         sim.create_org("acme")
         repo = sim.create_repo("acme", "tiny", {"prompts/greet.txt": "Say hello.\n"})
-        client = app.installation(sim.install("acme"))
-        run = client.create_check_run(repo.full_name, {"name": EVALS_CHECK, "head_sha": repo.branches["main"],
-                                                       "status": "in_progress"})
-        yield sim, client, repo.full_name, run["id"]
+        installation = sim.install("acme")
+        run = setup.installation(installation).create_check_run(
+            repo.full_name, {"name": EVALS_CHECK, "head_sha": repo.branches["main"], "status": "in_progress"})
+        yield sim, app.installation(installation), repo.full_name, run["id"]
     finally:
+        setup.close()
         app.close()
         server.stop()
 
