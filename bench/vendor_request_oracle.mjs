@@ -1,13 +1,14 @@
 // What promptfoo itself sends for the chat vendors of bot/evals/providers_vendors.py and for Anthropic's messages API
-// (bot/evals/providers_anthropic.py): the provenance of the requests pinned in tests/compat/data/vendor_requests.json
-// and tests/compat/data/anthropic_requests.json (checked by tests/compat/test_providers_vendors.py and
-// tests/compat/test_providers_anthropic.py).
+// (bot/evals/providers_anthropic.py): the provenance of the requests pinned in tests/compat/data/vendor_requests.json,
+// tests/compat/data/anthropic_requests.json and tests/compat/data/ollama_requests.json (checked by
+// tests/compat/test_providers_vendors.py, tests/compat/test_providers_anthropic.py and tests/compat/test_providers_ollama.py).
 // Usage: PROMPTFOO_CACHE_ENABLED=false node bench/vendor_request_oracle.mjs <promptfoo dist/src/index.js> OUT.json < cases.json
 // cases.json: [{"id": "github:openai/gpt-4.1", "config": {...}, "env": {"GITHUB_TOKEN": "k", ...}, "prompt"?: "hi"}, ...] —
 // the entries of a pinned file without their `sent` and `error` (each file regenerates to itself); a case with
 // "embedding": true is loaded as a grader's embedding model and asked for one embedding.
 // fetch is replaced by a recorder that answers one chat completion (a responses API answer under /responses, an
-// embedding under /embeddings, an Anthropic message under /v1/messages — the Anthropic SDK calls globalThis.fetch
+// embedding under /embeddings, an Ollama generate answer or embedding under /api/generate and /api/embeddings, an
+// Anthropic message under /v1/messages — the Anthropic SDK calls globalThis.fetch
 // too): nothing leaves the machine. The Anthropic SDK's own platform headers (x-stainless-*, user-agent) are left out
 // of the record.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -21,6 +22,9 @@ const answer = JSON.stringify({
   usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
 });
 const answers = {
+  // Ollama's generate and (older) embeddings APIs (tests/compat/data/ollama_requests.json); before OpenAI's /embeddings
+  "/api/generate": JSON.stringify({ model: "m", response: "pong", done: true, done_reason: "stop", prompt_eval_count: 3, eval_count: 1 }),
+  "/api/embeddings": JSON.stringify({ embedding: [0.5, 0.25] }),
   "/responses": JSON.stringify({
     id: "r1", object: "response", model: "m", status: "completed",
     output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "pong" }] }],

@@ -18,6 +18,7 @@ from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.providers_adaline import ADALINE_FORMS, adaline_config, adaline_kind
 from bot.evals.providers_mantle import MANTLE, MANTLE_ANTHROPIC, mantle_kind
 from bot.evals.providers_more import Reading, more_config, more_kind
+from bot.evals.providers_ollama import ollama_kind
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.providers_vendors import HEADS as VENDOR_HEADS, vendor_config, vendor_finish, vendor_kind, vendor_passthrough
 from bot.evals.shapes import Rejected, Says, Shape, check
@@ -67,7 +68,8 @@ VENDORS: dict[str, Vendor] = {
     # Bedrock's OpenAI-compatible mantle endpoint (bot.evals.providers_mantle): bedrock-mantle.REGION.api.aws, a Bedrock API key
     MANTLE: Vendor(MANTLE, "openai", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_MANTLE_BASE_URL", None),
     MANTLE_ANTHROPIC: Vendor(MANTLE_ANTHROPIC, "anthropic", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_ANTHROPIC_BASE_URL", None, "x-api-key"),
-    "ollama": Vendor("ollama", "ollama", (), "OLLAMA_BASE_URL", None, "none"),
+    # promptfoo sends OLLAMA_API_KEY as a bearer token when it is set (an Ollama behind an authenticating proxy)
+    "ollama": Vendor("ollama", "ollama", ("OLLAMA_API_KEY",), "OLLAMA_BASE_URL", None),
     "mistral": _compat("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
     "groq": _compat("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
     "together": _compat("together", "TOGETHER_API_KEY", "https://api.together.xyz/v1"),
@@ -323,10 +325,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                     "prompt-review reviews text answers of chat models")
         if model and rest[0] not in ("agents", "kb", "embeddings"):
             return "bedrock", model, ()
-    elif head == "ollama":
-        model = ":".join(rest[1:]) if rest and rest[0] == "chat" else ":".join(rest)
-        if model and rest[0] not in ("completion", "embeddings", "embedding"):
-            return "ollama", model, ()
+    elif head == "ollama":  # chat, generate (completion: and a bare model) and embeddings APIs (bot.evals.providers_ollama)
+        if (ollama := ollama_kind(pid, rest, embedding)) is not None:
+            return ollama
     elif head in VENDORS and VENDORS[head].wire == "openai" and head != "azure":
         if len(rest) > 1 and rest[0] in OPENAI_NON_CHAT | {"audio", "video", "tts"}:  # e.g. hyperbolic:image:MODEL
             return (f"unsupported: provider {pid!r} is not a chat model ({rest[0]}); prompt-review reviews "

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.evals import classifier
+from bot.evals import providers_ollama as ollama
 from bot.evals.providers_config import VENDORS
 from bot.evals.providers_shapes import WireError, count, mapping, segment, vertex_place
 from bot.evals.suite import ProviderSpec
@@ -32,11 +33,15 @@ def embedding_request(spec: ProviderSpec, text: str) -> tuple[str, dict[str, Any
     if wire == "bedrock":  # InvokeModel: Titan's {inputText} or Cohere's {texts}
         body = {"texts": [text], "input_type": "search_document"} if _bedrock_cohere(spec) else {"inputText": text}
         return f"/model/{segment(spec.model)}/invoke", body
+    if wire == "ollama":
+        if spec.option("api") != ollama.EMBEDDING:  # promptfoo's Ollama chat and completion providers have no embeddings call
+            raise WireError("an Ollama chat or completion model gives no embeddings (ollama:embeddings:MODEL does)")
+        return ollama.embedding_request(spec.model, text)
     if wire == "cohere":
         return "/v1/embed", {"model": spec.model, "texts": [text], "input_type": "classification", "truncate": "NONE"}
     if wire != "openai":
-        raise WireError("embeddings need an OpenAI-compatible, Gemini, Vertex, Cohere, Bedrock, SageMaker embedding or Hugging Face "
-                        "feature-extraction provider")
+        raise WireError("embeddings need an OpenAI-compatible, Gemini, Vertex, Cohere, Bedrock, SageMaker embedding, Ollama embedding "
+                        "or Hugging Face feature-extraction provider")
     if spec.kind == "azure":
         version = str(spec.option("apiVersion") or API_VERSION_AZURE)
         return f"/openai/deployments/{segment(spec.model)}/embeddings?api-version={quote(version, safe='')}", {"model": spec.model, "input": text}
@@ -53,6 +58,8 @@ def embedding_answer(spec: ProviderSpec, data: Any) -> tuple[list[float], int | 
         return classifier.sagemaker_embedding_answer(spec, data), None
     if not isinstance(data, dict):
         raise WireError("unexpected answer shape (not a JSON object)")
+    if wire == "ollama":  # (Ollama reports no token count for an embedding)
+        return ollama.embedding_answer(data), None
     tokens: int | None
     path: tuple[str | int, ...]
     if wire == "gemini":

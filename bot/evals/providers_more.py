@@ -19,6 +19,7 @@ from bot.evals.providers_gemini_image import GENERATE, IMAGE_API, size_problem
 from bot.evals.providers_image import IMAGE, OPENAI_IMAGE, image_config, image_kind, openai_image_problem
 from bot.evals.providers_kb import KB, kb_config, kb_kind, kb_missing
 from bot.evals.providers_live import LiveApi, live_config, live_kind
+from bot.evals.providers_ollama import ollama_config
 from bot.evals.providers_shapes import INERT_CONFIG, json_path
 from bot.evals.providers_watsonx import WATSONX_KEYS, watsonx_problem
 from bot.evals.providers_wire_extra import MIME, SAGEMAKER_TYPES, replicate_model_ok
@@ -157,6 +158,8 @@ def more_config(kind: str, key: str, value: Any, reading: Reading) -> str | None
         if suite_url:
             reading.base_url = suite_url
         return trouble or ""
+    if kind == "ollama" and (handled := ollama_config(reading.opts.get("api"), key, value, reading.params)) is not None:
+        return handled  # every key of the completion and embedding providers is read there
     if kind == KB:  # every key of a knowledge base provider is read there
         return kb_config(key, value, reading.params, reading.opts) or ""
     if kind == AGENT:  # every key of an agent provider is read there

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from bot.evals import providers_adaline as adaline
 from bot.evals import providers_anthropic as anthropic
 from bot.evals import providers_answers as answers
+from bot.evals import providers_ollama as ollama
 from bot.evals import providers_parts as content_parts
 from bot.evals import providers_wire_extra as more
 from bot.evals.providers_converse import converse_request, converse_text
@@ -180,6 +181,8 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
         return f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent", body
     if wire == "bedrock":
         return converse_request(spec.id, spec.model, params, messages)
+    if wire == "ollama" and spec.option("api") == ollama.COMPLETION:  # the generate API: the prompt's text
+        return ollama.generate_request(spec.model, params, content_parts.prompt_json(messages))
     if wire == "ollama":
         options = {}
         for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
@@ -342,6 +345,8 @@ def _parse(spec: ProviderSpec, wire: str, data: dict) -> Parsed:
         except WireError as exc:
             raise WireError(f"{spec.id}: {exc}") from None
         return Parsed(text, _count(usage.get("inputTokens")), _count(usage.get("outputTokens")), _finish(data.get("stopReason"), _BEDROCK_FINISH))
+    if wire == "ollama" and spec.option("api") == ollama.COMPLETION:
+        return ollama.generate_parse(data)
     if wire == "ollama":
         message = data.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):

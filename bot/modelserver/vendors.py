@@ -2,7 +2,7 @@
 Azure OpenAI deployments, Google Gemini and Vertex generateContent, AWS Bedrock Converse (requests must
 carry a SigV4 signature that verifies against the test credentials, or a Bedrock API key; tools answered with
 `toolUse` blocks, and a reasoning block before the text when thinking or Nova 2's reasoning is asked for), Ollama's
-/api/chat, and a plain JSON endpoint for `http` providers. Answers come from the same rules as the
+/api/chat, /api/generate and /api/embeddings, and a plain JSON endpoint for `http` providers. Answers come from the same rules as the
 OpenAI and Anthropic endpoints, so a suite scores the same whichever vendor it names.
 """
 
@@ -47,6 +47,18 @@ def _texts(parts: Any) -> str:
 
 def _tokens(chat: list[dict[str, Any]]) -> int:
     return sum(wire.count_tokens(json.dumps(m["content"])) for m in chat)
+
+
+def _listed(prompt: str) -> list[dict[str, Any]] | None:
+    """A completion prompt that is a JSON message list (a chat prompt or a grader's, as promptfoo passes it to a completion
+    API), read as those messages so the rules see the same chat as on the chat endpoints; None for any other text."""
+    try:
+        value = json.loads(prompt) if prompt.lstrip().startswith("[") else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(m, dict) and "content" in m for m in value):
+        return None
+    return [{"role": m.get("role", "user"), "content": m["content"]} for m in value]
 
 
 def _converse_choice(choice: dict[str, Any]) -> dict[str, Any] | None:
@@ -292,6 +304,44 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         return JSONResponse({"model": model, "message": {"role": "assistant", "content": text}, "done": True,
                              "done_reason": "length" if truncated else "stop", "prompt_eval_count": _tokens(chat),
                              "eval_count": wire.count_tokens(text)})
+
+    def ollama_key_ok(request: Request) -> bool:
+        """An Ollama behind an authenticating proxy: a bearer token, when one is sent, must be the test key (none is fine)."""
+        sent = request.headers.get("authorization")
+        return sent is None or api_key is None or sent == f"Bearer {api_key}"
+
+    @app.post("/api/generate")
+    async def ollama_generate(request: Request) -> Response:
+        """Ollama's generate API, unstreamed: one prompt text → {response, done, done_reason, counts}."""
+        if not ollama_key_ok(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        model, prompt = data.get("model"), data.get("prompt")
+        if not isinstance(model, str) or not isinstance(prompt, str) or data.get("stream", True) is not False:
+            return _error(400, "model and prompt are required and stream must be false for the scripted server")
+        chat = _listed(prompt) or [{"role": "user", "content": prompt}]
+        got = await reply(request, "ollama.generate", model, chat, {}, _mapping(data.get("options")).get("num_predict"))
+        if isinstance(got, Response):
+            return got
+        text, truncated = got
+        return JSONResponse({"model": model, "response": text, "done": True, "done_reason": "length" if truncated else "stop",
+                             "prompt_eval_count": wire.count_tokens(prompt), "eval_count": wire.count_tokens(text)})
+
+    @app.post("/api/embeddings")
+    async def ollama_embeddings(request: Request) -> Response:
+        """Ollama's (older) embeddings API: {model, prompt} → {embedding}, a bag-of-words vector."""
+        if not ollama_key_ok(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        data = await body_of(request)
+        if isinstance(data, Response):
+            return data
+        model, prompt = data.get("model"), data.get("prompt")
+        if not isinstance(model, str) or not isinstance(prompt, str):
+            return _error(400, "model and prompt are required")
+        state.record("ollama.embeddings", model, [{"role": "user", "content": prompt}])
+        return JSONResponse({"embedding": wire.bag_of_words(prompt)})
 
     @app.post("/custom/generate")
     async def custom(request: Request) -> Response:
