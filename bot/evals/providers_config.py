@@ -173,7 +173,7 @@ PASSTHROUGH = {
                 # promptfoo's Converse provider's own keys (bot.evals.providers_converse)
                 "toolChoice", "reasoningConfig", "performanceConfig", "serviceTier", "guardrailIdentifier", "guardrailVersion", "trace",
                 "additionalModelResponseFieldPaths"},
-    "ollama": {"format", "keep_alive", "think", "num_ctx", "repeat_penalty", "mirostat"},
+    "ollama": set(),  # its chat keys are read by bot.evals.providers_ollama (promptfoo's option keys, think, passthrough)
     # Cohere's v1 chat settings (connectors: Cohere's own web search, as promptfoo sends it)
     "cohere": {"k", "p", "connectors", "prompt_truncation", "search_queries_only", "documents", "preamble", "preamble_override",
                "chat_history", "chatHistory", "citation_quality", "tools", "tool_results", "force_single_step", "stop_sequences",

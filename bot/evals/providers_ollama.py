@@ -44,7 +44,19 @@ def ollama_config(api: str | None, key: str, value: Any, params: list[tuple[str,
     provider's other keys (read by parse_provider), else the problem with it."""
     if key == "options":
         return ""  # promptfoo's Ollama providers read the option keys at the config's top level only: `options` is never sent
-    if api is None:
+    if api is None:  # the chat API: the same option keys, `think` and `passthrough`; the other keys as other chat providers'
+        if key in OPTION_KEYS or key == "think":
+            params.append((key, value))
+            return ""
+        if key == "passthrough":
+            if not isinstance(value, dict):
+                return "passthrough must be a mapping (fields added to the request body as written)"
+            params.append((key, value))
+            return ""
+        if key in ("max_tokens", "format", "keep_alive"):
+            hint = "num_predict" if key == "max_tokens" else f"passthrough: {{{key}: …}}"
+            return (f"unsupported provider config key {key!r}: promptfoo's Ollama chat provider does not send it "
+                    f"(use {hint})")
         return None
     if key in INERT_CONFIG or key in ("apiBaseUrl", "baseUrl", "apiBase"):
         return ""  # promptfoo's Ollama providers read OLLAMA_BASE_URL only: a suite's URL has no effect there either
@@ -63,6 +75,20 @@ def ollama_config(api: str | None, key: str, value: Any, params: list[tuple[str,
                 "need ollama:chat:MODEL")
     return (f"unsupported provider config key {key!r}: promptfoo's Ollama completion provider does not send it (its keys: "
             f"{', '.join(sorted(OPTION_KEYS | {'think', 'passthrough'}))})")
+
+
+def chat_request(model: str, params: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """/api/chat's body as promptfoo 0.121 builds it: the messages; the option keys in `options` — with `think` and
+    `passthrough` among them there too, as its chat provider copies them —, `think` beside them, then `passthrough`'s fields
+    over everything. promptfoo leaves `stream` out and joins the streamed lines; asking for one answer gives the same
+    message (the one difference in the request)."""
+    options = {k: v for k, v in params.items() if k in OPTION_KEYS or k in ("think", "passthrough")}
+    body: dict[str, Any] = {"model": model, "messages": messages, "options": options}
+    if "think" in params:
+        body["think"] = params["think"]
+    body.update(mapping(params.get("passthrough")))
+    body.setdefault("stream", False)
+    return "/api/chat", body
 
 
 def generate_request(model: str, params: dict[str, Any], prompt: str) -> tuple[str, dict[str, Any]]:

@@ -184,21 +184,7 @@ def request(spec: ProviderSpec, messages: Messages) -> tuple[str, Any]:
     if wire == "ollama" and spec.option("api") == ollama.COMPLETION:  # the generate API: the prompt's text
         return ollama.generate_request(spec.model, params, content_parts.prompt_json(messages))
     if wire == "ollama":
-        options = {}
-        for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"), ("stop", "stop"),
-                             ("max_tokens", "num_predict"), ("num_predict", "num_predict")):
-            if ours in params:
-                options[theirs] = params[ours]
-        for key in ("num_ctx", "repeat_penalty", "mirostat"):
-            if key in params:
-                options[key] = params[key]
-        body = {"model": spec.model, "messages": [{"role": r, "content": c} for r, c in messages], "stream": False}
-        for key in ("format", "keep_alive", "think"):
-            if key in params:
-                body[key] = params[key]
-        if options:
-            body["options"] = options
-        return "/api/chat", body
+        return ollama.chat_request(spec.model, params, [{"role": r, "content": c} for r, c in messages])
     if wire == "http":
         pairs = (spec.call_values or {}).get(QUERY)  # made when the case was expanded; a grader's with its prompt only
         if pairs is None and spec.option("queryParams"):

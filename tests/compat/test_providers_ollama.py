@@ -27,6 +27,8 @@ from bot.serving import start_in_thread
 KEY = "ollama-key"
 PATH = "evals/promptfooconfig.yaml"
 GENERATED = {"model": "m", "response": "pong", "done": True, "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 1}
+CHATTED = {"model": "m", "message": {"role": "assistant", "content": "pong"}, "done": True, "done_reason": "stop",
+           "prompt_eval_count": 3, "eval_count": 1}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,8 @@ def recorder():
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             got.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            payload = json.dumps({"embedding": [0.5, 0.25]} if self.path == "/api/embeddings" else GENERATED).encode()
+            payload = json.dumps({"embedding": [0.5, 0.25]} if self.path == "/api/embeddings"
+                                 else CHATTED if self.path == "/api/chat" else GENERATED).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
@@ -116,6 +119,8 @@ def test_the_request_is_the_one_promptfoo_makes(recorder, case):
     theirs = case["sent"]
     assert request is not None and theirs["url"].endswith(request["path"]), (outcome, request)
     assert request["headers"].get("authorization") == (f"Bearer {KEY}" if "authorization" in theirs["headers"] else None)
+    if theirs["url"].endswith("/api/chat"):  # promptfoo leaves stream out and joins the streamed lines: one answer is asked for
+        assert request["body"].pop("stream") is False and "stream" not in theirs["body"]
     assert request["body"] == theirs["body"]
     if case.get("embedding"):
         assert outcome == [0.5, 0.25]
@@ -225,3 +230,14 @@ def test_the_api_key_is_sent_as_a_bearer_token_and_a_wrong_one_fails_the_call(se
     assert review({"OLLAMA_BASE_URL": server, "OLLAMA_API_KEY": KEY}).output == "Mango season is here"
     head = review({"OLLAMA_BASE_URL": server, "OLLAMA_API_KEY": "wrong"})
     assert not head.passed and head.output != "Mango season is here"
+
+
+@pytest.mark.parametrize("config, words", [
+    ("{max_tokens: 64}", "unsupported provider config key 'max_tokens': promptfoo's Ollama chat provider does not send it (use num_predict)"),
+    ("{format: json}", "unsupported provider config key 'format': promptfoo's Ollama chat provider does not send it (use passthrough: {format: …})"),
+    ("{keep_alive: 5m}", "unsupported provider config key 'keep_alive'"),
+    ("{passthrough: [format]}", "passthrough must be a mapping"),
+])
+def test_chat_keys_promptfoo_does_not_send_are_errors_with_the_key_to_use(config, words):
+    (problem,) = problems(f"{{id: 'ollama:chat:llama3.2', config: {config}}}")
+    assert problem.startswith(f"{PATH}:2: ") and words in problem
