@@ -26,8 +26,8 @@ from bot.evals.sandbox.js_modules import link
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
 ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "transform"}
-# Read by nothing, in promptfoo as here: suites write why an assertion is there (`reason: should cite the policy`).
-NOTE_KEYS = {"reason"}
+# Read by nothing, in promptfoo as here: suites write what an assertion is for (`reason: should cite the policy`).
+NOTE_KEYS = {"reason", "description"}
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",

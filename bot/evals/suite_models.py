@@ -49,6 +49,39 @@ class EvaluateOptions(Shape):
         return f"unsupported: evaluateOptions.{key} is not part of prompt-review"
 
 
+# promptfoo's commandLineOptions that only pace, print or store its own run (no effect on a review)
+_CLI_NO_EFFECT = ("maxConcurrency", "delay", "verbose", "tableCellMaxLength", "write", "cache", "table", "share", "noShare",
+                  "progressBar", "watch", "generateSuggestions", "suggestionsCount", "description")
+
+
+class CommandLineOptions(Shape):
+    """promptfoo's commandLineOptions: defaults for its eval command's flags. Those that only pace, print or store its
+    own run are read and ignored; the others choose what runs (filters, `repeat`, prompts, providers, tests, vars, the
+    grader, prefixes) or where credentials come from (`envPath`), which the base branch's config decides here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    maxConcurrency: Any = None
+    delay: Any = None
+    verbose: Any = None
+    tableCellMaxLength: Any = None
+    write: Any = None
+    cache: Any = None
+    table: Any = None
+    share: Any = None
+    noShare: Any = None
+    progressBar: Any = None
+    watch: Any = None
+    generateSuggestions: Any = None
+    suggestionsCount: Any = None
+    description: Any = None
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return (f"unsupported: commandLineOptions.{key} changes what runs or where credentials come from; prompt-review's "
+                f"evals options are set in {CONFIG_PATH} (evals:), read from the base branch (commandLineOptions may hold "
+                f"only {', '.join(_CLI_NO_EFFECT)}, which have no effect)")
+
+
 # mathjs expressions of derivedMetrics: names, numbers, operators and calls — validated, never evaluated
 _MATHJS = re.compile(r"^[\w\s.+\-*/^%(),<>=!?:&|]*$")
 
@@ -104,8 +137,7 @@ class SuiteFile(Shape):
         "unsupported: suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only")] = None
     redteam: Annotated[Any, Rejected(
         "unsupported: redteam is not part of prompt-review (red-team generation and grading); keep red-team configs out of the reviewed suites")] = None
-    commandLineOptions: Annotated[Any, Rejected(
-        "unsupported: commandLineOptions is not part of prompt-review; set evals options in .github/prompt-review.yml (evals:)")] = None
+    commandLineOptions: Annotated[CommandLineOptions | None, Says("commandLineOptions must be a mapping")] = None
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:

@@ -60,12 +60,18 @@ def test_a_near_miss_of_a_known_key_is_an_error_with_did_you_mean(key, meant):
 
 
 def test_keys_promptfoo_defines_and_the_review_refuses_stay_refused():
-    # envPath loads an env file in promptfoo only under commandLineOptions, which is refused as a whole
+    # envPath loads an env file in promptfoo only under commandLineOptions, where it is refused (its pacing keys have no effect)
     for extra, words in (("env: {OPENAI_API_KEY: sk-x}\n", "suite-level env is not part of prompt-review"),
-                         ("commandLineOptions: {envPath: .env}\n", "commandLineOptions is not part of prompt-review")):
+                         ("commandLineOptions: {envPath: .env}\n", "commandLineOptions.envPath changes what runs or where credentials come from"),
+                         ("commandLineOptions: {maxConcurrency: 1, filterFirstN: 2}\n", "commandLineOptions.filterFirstN changes what runs")):
         found = read(HEAD + TESTS + extra)
         assert found.suite is None and found.warnings == ()
         assert len(found.errors) == 1 and words in found.errors[0].message
+
+
+def test_command_line_options_that_only_pace_the_run_have_no_effect():
+    found = read(HEAD + TESTS + "commandLineOptions: {maxConcurrency: 1, delay: 5000, cache: false, verbose: true}\n")
+    assert list(found.errors) == [] and list(found.warnings) == [] and found.suite is not None
 
 
 def test_a_suite_with_errors_keeps_its_warnings():

@@ -209,7 +209,8 @@ def test_csv_expected_shorthand_follows_promptfoo(text, expected):
 def test_an_assertions_reason_is_a_note_that_changes_nothing_and_a_misspelt_key_is_still_refused():
     suite = ("prompts: [file://prompts/system.md]\nproviders: [openai:chat:gpt-4o]\n"
              "tests:\n  - vars: {question: q}\n    assert:\n"
-             "      - type: icontains\n        value: refund\n        reason: the reply must name the refund policy\n")
+             "      - type: icontains\n        value: refund\n        reason: the reply must name the refund policy\n"
+             "        description: refund policy named\n")
     loaded, errors = load_suite(MemoryTree({PATH: suite, "evals/prompts/system.md": "Answer {{question}}"}), PATH)
     assert errors == [] and loaded is not None
     (check,) = loaded.tests[0].asserts
