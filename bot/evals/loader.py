@@ -37,7 +37,7 @@ from bot.evals.provider_files import with_files
 from bot.evals.sources import (Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text,
                                request_reader, resolve)
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
-from bot.evals.suite_models import PromptEntry, SuiteFile, ignored_key, ignored_keys
+from bot.evals.suite_models import PromptEntry, SuiteFile, ignored_evaluate_options, ignored_key, ignored_keys
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
@@ -100,7 +100,13 @@ def read_suite(
     data = located.data
     ignored = ignored_keys(data)
     warnings = tuple(SourceError(path, ignored_key(key), located.line_of((key,))) for key in ignored)
-    top = check(SuiteFile, located, (), {k: v for k, v in data.items() if k not in ignored}, errors)
+    top_data = {k: v for k, v in data.items() if k not in ignored}
+    ignored_options = ignored_evaluate_options(top_data.get("evaluateOptions"))
+    if ignored_options:
+        warnings += tuple(SourceError(path, ignored_key(f"evaluateOptions.{key}"), located.line_of(("evaluateOptions", key)))
+                          for key in ignored_options)
+        top_data["evaluateOptions"] = {k: v for k, v in top_data["evaluateOptions"].items() if k not in ignored_options}
+    top = check(SuiteFile, located, (), top_data, errors)
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)

@@ -42,11 +42,25 @@ class EvaluateOptions(Shape):
     generateSuggestions: Any = None
     interactiveProviders: Any = None
     silent: Any = None
+    suggestionsCount: Any = None
+    isRedteam: Any = None
+    progressCallback: Any = None
     repeat: Annotated[Any, _repeat_once("evaluateOptions.repeat")] = None
+    filterRange: Annotated[Any, Rejected(
+        "unsupported: evaluateOptions.filterRange runs a slice of the tests; a review runs every test the change affects")] = None
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
-        return f"unsupported: evaluateOptions.{key} is not part of prompt-review"
+        near = cls.near_miss(key)
+        return f"unknown key evaluateOptions.{key}" + (f" (did you mean {near!r}?)" if near else "")
+
+
+def ignored_evaluate_options(value: Any) -> list[Any]:
+    """The keys of evaluateOptions promptfoo drops unread (its schema keeps only the ones it defines; `runSerially`
+    from older versions, say): warnings, as at the top level; a near miss of a known one stays an error."""
+    if not isinstance(value, dict):
+        return []
+    return [key for key in value if key not in EvaluateOptions.keys() and EvaluateOptions.near_miss(key) is None]
 
 
 # promptfoo's commandLineOptions that only pace, print or store its own run (no effect on a review)

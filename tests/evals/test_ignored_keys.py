@@ -96,3 +96,13 @@ def test_a_tests_key_at_the_top_level_is_still_an_error_so_its_checks_are_not_dr
     assert found.suite is None and found.warnings == ()
     assert [(e.line, e.message) for e in found.errors] == [
         (6, f"unknown key {key!r}: a test's key, not a suite's; give it under defaultTest (every test) or a test")]
+
+
+def test_evaluate_options_promptfoo_drops_are_warnings_and_a_misspelt_or_slicing_one_an_error():
+    found = read(HEAD + TESTS + "evaluateOptions:\n  maxConcurrency: 2\n  runSerially: true\n")
+    assert found.suite is not None and list(found.errors) == []
+    assert [(w.line, w.message.split(" (")[0]) for w in found.warnings] == [(8, "ignored key 'evaluateOptions.runSerially'")]
+    misspelt = read(HEAD + TESTS + "evaluateOptions: {maxConcurency: 2}\n")
+    assert misspelt.suite is None and "did you mean 'maxConcurrency'" in misspelt.errors[0].message
+    sliced = read(HEAD + TESTS + "evaluateOptions: {filterRange: '0:5'}\n")
+    assert sliced.suite is None and "filterRange runs a slice of the tests" in sliced.errors[0].message

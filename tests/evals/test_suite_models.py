@@ -40,7 +40,6 @@ def test_problems_of_the_top_level_come_in_the_order_of_the_file():
     assert errors_of(suite) == [
         f"{PATH}:1: description must be text",
         f"{PATH}:4: unsupported: evaluateOptions.repeat; set evals.repeats in .github/prompt-review.yml (the base branch decides)",
-        f"{PATH}:4: unsupported: evaluateOptions.retries is not part of prompt-review",
         f"{PATH}:5: nunjucksFilters must be a mapping of filter name → JavaScript file",
         f"{PATH}:8: a derived metric needs a `name` and a `value` (a mathjs expression)",
         f"{PATH}:10: refused: derivedMetrics value: executes code from the PR (only mathjs expressions over metric names are read)",
