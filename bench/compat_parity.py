@@ -1,29 +1,59 @@
 """Are the promptfoo configs that load *read the same*? Each config of promptfoo's examples that prompt-review loads,
-and whose providers the scripted model server stands in for in both tools (OpenAI, Anthropic, echo), is run by
-prompt-review and by promptfoo itself (`promptfoo eval`) against the same scripted server, and the per-case verdicts
-are compared, as bench/vs_promptfoo.py does for this repository's own suites. A difference is a config that loads but
-is read differently: the thing issue #20 calls a silent misread.
+and whose providers and graders the scripted model server stands in for in both tools, is run by prompt-review and by
+promptfoo itself (`promptfoo eval`) against the same scripted server, and the per-case verdicts are compared, as
+bench/vs_promptfoo.py does for this repository's own suites. A difference is a config that loads but is read
+differently: the thing issue #20 calls a silent misread.
 
     .venv/bin/python bench/compat_parity.py PATH/TO/promptfoo/examples [--only NAME] [--promptfoo-version 0.121.20]
 
 Prints one line per config (cases matched, verdicts that agree) and, for a difference, the case with both tools'
-output and reason. Configs are skipped (and counted) when they use another provider, a provider in code, an
-apiBaseUrl, or when promptfoo itself fails on them.
+output and reason; then the totals, and per vendor. Configs are skipped (and counted) when they use another provider,
+a provider in code, an apiBaseUrl or a config key that moves the request, when promptfoo itself fails on them, or when
+either tool sent no request to the scripted server (it was not redirected).
+
+Vendors: OpenAI, Anthropic and echo, and (VENDORS) every other vendor whose base URL both tools take from the
+environment: Mistral (MISTRAL_API_BASE_URL in promptfoo), Google AI Studio (GOOGLE_API_BASE_URL), Ollama
+(OLLAMA_BASE_URL; `ollama:MODEL` is promptfoo's /api/generate, `ollama:chat:` its /api/chat), Voyage as an embedding
+grader (VOYAGE_API_BASE_URL), Docker Model Runner (DOCKER_MODEL_RUNNER_BASE_URL), llama.cpp (LLAMA_BASE_URL) and LiteLLM
+(LITELLM_API_BASE; its one example also uses `litellm:embedding:`, so it is skipped). Last run (promptfoo 0.121.20,
+examples 0.118.17): FIGURES.
+
+Skipped vendors, and why:
+- Groq, Together, DeepSeek, OpenRouter, Perplexity, Hyperbolic, CometAPI, AI/ML API, Cerebras: promptfoo builds them on
+  its OpenAI provider with a fixed `config.apiBaseUrl`, which wins over every environment variable.
+- xAI: promptfoo's xAI chat sets `config.apiBaseUrl` to api.x.ai (or the region's host) itself; XAI_API_BASE_URL
+  never reaches it.
+- Cohere, Replicate, Hugging Face: promptfoo calls fixed URLs (api.cohere.ai, api.replicate.com, router.huggingface.co).
+- Vertex: promptfoo calls `https://VERTEX_API_HOST` (HTTPS only, the scripted server is plain HTTP) with Google
+  credentials.
+- Helicone: promptfoo's gateway is the config's `baseUrl` or localhost:8080; no variable.
+- Bedrock: the AWS SDK's AWS_ENDPOINT_URL_BEDROCK_RUNTIME redirects promptfoo, but its `bedrock:MODEL` calls InvokeModel
+  in each model family's own body (prompt-review calls Converse), which the scripted server answers only for embedding
+  models, and promptfoo refuses model ids it does not know (`us.anthropic.claude-opus-4-…`); no example uses
+  `bedrock:converse:`.
+- Azure: every example sets `config.apiHost` (or `apiBaseUrl`); promptfoo sends to AZURE_API_BASE_URL over the
+  config's apiHost, prompt-review sends to the apiHost as a suite URL (allowlisted, deliberately), so they cannot
+  meet at the server.
+- Fireworks (FIREWORKS_API_BASE_URL): redirectable, but no example uses it. SageMaker, watsonx, fal: not tried yet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.compat_examples import configs_under
-import json
+import httpx
 
+from bench.compat_examples import configs_under
 from bench.vs_promptfoo import Server, Verdict, compare, install_promptfoo, run_promptfoo
 from bot.checkconfig import check_tree
 from bot.core.config import Budget, EvalsConfig
@@ -35,30 +65,78 @@ from bot.pipeline.trees import DirTree
 STOOD_IN = {"openai", "anthropic", "echo"}  # providers whose base URL both tools take from the environment
 
 
+@dataclass(frozen=True)
+class Redirect:
+    """How both tools are pointed at the scripted server for one more vendor (`{url}`: the server's): prompt-review's
+    variables, promptfoo's, and the provider config keys that leave the address alone (any other key skips the config)."""
+
+    ours: dict[str, str]
+    theirs: dict[str, str]
+    keys: frozenset[str] = frozenset()
+    apis: frozenset[str] = frozenset({"embedding"})  # the `api` values (the provider id's kind) that are compared
+
+
+VENDORS = {
+    "mistral": Redirect({"MISTRAL_BASE_URL": "{url}/v1", "MISTRAL_API_KEY": "bench"},
+                        {"MISTRAL_API_BASE_URL": "{url}/v1", "MISTRAL_API_KEY": "bench"}, frozenset({"api"})),
+    "google": Redirect({"GEMINI_BASE_URL": "{url}", "GEMINI_API_KEY": "bench"},
+                       {"GOOGLE_API_BASE_URL": "{url}", "GEMINI_API_KEY": "bench"}, frozenset({"systemInstruction", "api"})),
+    "ollama": Redirect({"OLLAMA_BASE_URL": "{url}"}, {"OLLAMA_BASE_URL": "{url}"}),
+    "voyage": Redirect({"VOYAGE_BASE_URL": "{url}/v1", "VOYAGE_API_KEY": "bench"},
+                       {"VOYAGE_API_BASE_URL": "{url}/v1", "VOYAGE_API_KEY": "bench"}, frozenset({"api"})),
+    "docker": Redirect({"DOCKER_MODEL_RUNNER_BASE_URL": "{url}"}, {"DOCKER_MODEL_RUNNER_BASE_URL": "{url}"}, frozenset({"api"})),
+    "litellm": Redirect({"LITELLM_BASE_URL": "{url}/v1", "LITELLM_API_KEY": "bench"},
+                        {"LITELLM_API_BASE": "{url}/v1", "LITELLM_API_KEY": "bench"}, frozenset({"api"})),
+    "llama": Redirect({"LLAMA_BASE_URL": "{url}"}, {"LLAMA_BASE_URL": "{url}"}),
+}
+
+
 def case_key(description: str, prompt: str, provider: str, vars_: dict) -> str:
     """bench/vs_promptfoo.py's key, with every var (a long var told apart: examples' CSV rows are long texts)."""
     return f"{description} | {prompt} | {provider} | {json.dumps(vars_, sort_keys=True, default=str)}"
 
 
 def _stood_in(p) -> bool:
-    return p.kind in STOOD_IN and p.base_url is None and p.code is None and not p.options
+    if p.base_url is not None or p.code is not None:
+        return False
+    if p.kind in STOOD_IN:
+        return not p.options
+    if p.kind not in VENDORS:
+        return False
+    redirect, options = VENDORS[p.kind], dict(p.options)
+    return set(options) <= redirect.keys and options.get("api", "embedding") in redirect.apis
 
 
-def _ours_runs(suite) -> bool:
-    """Every provider and grader is one the scripted server stands in for in both tools."""
+def _everyone(suite) -> list:
+    """The suite's providers and graders (a test's grader, embedder, classifier and provider, an assertion's)."""
     graders = [g for t in suite.tests for g in (t.grader, t.embedder, getattr(t, "classifier", None), getattr(t, "provider", None))
                if g is not None]
     graders += [g for t in suite.tests for a in t.asserts for c in (a.flat() if hasattr(a, "flat") else (a,))
                 for g in (c.grader, c.embedder) if g is not None]
-    return all(_stood_in(p) for p in [*suite.providers, *graders])
+    return [*suite.providers, *graders]
+
+
+def _ours_runs(suite) -> bool:
+    """Every provider and grader is one the scripted server stands in for in both tools."""
+    return all(_stood_in(p) for p in _everyone(suite))
+
+
+def _vendors(suite) -> list[str]:
+    """The vendors a config is counted under: its providers' (a grader's vendor when it is another)."""
+    return sorted({p.kind for p in _everyone(suite)} - {"echo"} or {"echo"})
+
+
+def _endpoints(server: Server) -> Counter[str]:
+    return Counter(httpx.get(f"{server.url}/_control/stats").json()["by_endpoint"])
 
 
 _OUR_NAME = re.compile(r"\A(?:(?P<auto>test \[[0-9a-f]{8}\])|(?P<given>.*?))(?: ~(?P<n>\d+))?\Z", re.S)
 
 
-def _ours(report, templates: dict[str, str]) -> dict[str, Verdict]:
+def _ours(report, templates: dict[str, str], numbered: dict[str, tuple[str, int]]) -> dict[str, Verdict]:
     """prompt-review's verdicts, keyed by the prompt's text (a file's prompts are labelled differently by the tools),
-    the test's own description (none when prompt-review named it) and which of the tests alike it is (`~2`)."""
+    the test's own description (none when prompt-review named it) and which of the tests alike it is (`~2`);
+    `numbered`: the labels prompt-review gives entries sharing an id (`ID#k`) → (ID, k)."""
     out = {}
     for c in report.cases():
         if c.head is None:
@@ -69,6 +147,9 @@ def _ours(report, templates: dict[str, str]) -> dict[str, Verdict]:
         name = "" if m is None or m.group("auto") else m.group("given")
         nth = int(m.group("n")) - 1 if m is not None and m.group("n") else 0
         slot = c.key.rsplit("::", 1)[-1]  # the provider's label, else its id (two entries may share an id)
+        if slot in numbered:  # the kth unlabelled entry of one id (`ID#k`): promptfoo's are the nth cases alike
+            slot, k = numbered[slot]
+            nth += k - 1
         out[case_key(f"{name} #{nth}", prompt, _provider(slot), dict(c.vars))] = Verdict(c.head.passed and not c.head.error, c.head.output, why)
     return out
 
@@ -79,15 +160,20 @@ def _text(prompt: str) -> str:
 
 
 def _provider(pid: str) -> str:
+    if pid.startswith("ollama:completion:"):  # promptfoo's id for `ollama:MODEL`
+        return pid.replace(":completion:", ":", 1)
     return pid.replace(":chat:", ":", 1) if pid.startswith(("openai:chat:", "anthropic:chat:")) else pid
 
 
 def _loaded(value, repo: Path):
-    """A `file://` var as prompt-review reports it: the file's text (prompt-review reports vars loaded)."""
+    """A `file://` var as prompt-review reports it: the file's text, an audio file's base64 (prompt-review reports
+    vars loaded)."""
     if isinstance(value, str) and value.startswith("file://") and not any(ch in value for ch in "*?["):
         path = repo / value[len("file://"):]
         try:
-            return path.read_text() if path.suffix not in (".png", ".jpg", ".jpeg", ".gif", ".pdf", ".wav", ".mp3") else value
+            if path.suffix in (".wav", ".mp3"):
+                return base64.b64encode(path.read_bytes()).decode()
+            return path.read_text() if path.suffix not in (".png", ".jpg", ".jpeg", ".gif", ".pdf") else value
         except (OSError, UnicodeDecodeError):
             return value
     return value
@@ -127,9 +213,10 @@ def _theirs(data: dict, names: set[str], ours: list[str], repo: Path) -> dict[st
 def main(root: Path, only: str | None, version: str) -> int:
     binary = install_promptfoo(version)
     server = Server(latency_ms=0)
-    env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url,
-           "ANTHROPIC_API_KEY": "bench"}
+    base = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "bench"}
     totals: Counter[str] = Counter()
+    per_vendor: dict[str, Counter[str]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="pf-home-") as home:
             for config in configs_under(root):
@@ -148,39 +235,62 @@ def main(root: Path, only: str | None, version: str) -> int:
                     if suite is None or not _ours_runs(suite):
                         totals["skipped: other providers"] += 1
                         continue
+                    vendors = _vendors(suite)
+                    redirects = [VENDORS[v] for v in vendors if v in VENDORS]
+                    env = {**base, **{k: v.format(url=server.url) for r in redirects for k, v in r.ours.items()}}
+                    their_env = {k: v.format(url=server.url) for r in redirects for k, v in r.theirs.items()}
                     request = EvalRequest(base=MemoryTree({}), head=DirTree(str(repo)), suites=[config.name], env=env,
                                           config=EvalsConfig(budget=Budget(max_calls=5000, max_usd=1e6), explain=False))
                     server.reset()
                     report = asyncio.run(run_evals(request, NoCache()))
+                    our_calls = _endpoints(server)
                     if report.errors:
                         totals["skipped: suite errors"] += 1
                         print(f"skip   {name}: {str(report.errors[0])[:120]}")
                         continue
-                    ours = _ours(report, {p.label: p.template for p in suite.prompts})
+                    numbered = {p.label: (p.id, int(p.label.rsplit("#", 1)[1])) for p in suite.providers
+                                if p.label and re.fullmatch(re.escape(p.id) + r"#\d+", p.label)}
+                    ours = _ours(report, {p.label: p.template for p in suite.prompts}, numbered)
                     files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*")
                              if p.is_file() and ".github" not in p.parts}
                     try:
-                        data, _, _ = run_promptfoo(binary, server, files, config.name, 4, Path(home))
+                        data, _, _ = run_promptfoo(binary, server, files, config.name, 4, Path(home), their_env)
                     except SystemExit as exc:  # promptfoo could not run it
                         totals["skipped: promptfoo failed"] += 1
                         print(f"skip   {name}: promptfoo wrote no results ({str(exc).splitlines()[0][:100]})")
                         continue
+                    except subprocess.TimeoutExpired:
+                        totals["skipped: promptfoo failed"] += 1
+                        print(f"skip   {name}: promptfoo did not finish in 10 minutes")
+                        continue
+                    their_calls = _endpoints(server)
+                    if redirects and not (our_calls and their_calls):  # a tool that never reached the server compares nothing
+                        totals["skipped: not redirected"] += 1
+                        print(f"skip   {name}: requests to the scripted server: prompt-review {dict(our_calls)}, promptfoo {dict(their_calls)}")
+                        continue
                     theirs = _theirs(data, {var for c in report.cases() for var in c.vars}, [_text(p.template) for p in suite.prompts], repo)
                     lines = compare(name, ours, theirs)
-                    totals["configs"] += 1
                     head = lines[0]
                     matched = int(head.split("matched ")[1].split(" ")[0])
                     agree = int(head.split("verdicts agree ")[1].split("/")[0])
-                    totals["cases matched"] += matched
-                    totals["cases agree"] += agree
-                    totals["configs all agree"] += agree == matched and matched > 0
+                    for tally in (totals, *(per_vendor.setdefault(v, Counter()) for v in vendors)):
+                        tally["configs"] += 1
+                        tally["cases matched"] += matched
+                        tally["cases agree"] += agree
+                        tally["configs all agree"] += agree == matched and matched > 0
                     for line in lines:
                         print(line)
+                    if our_calls.keys() != their_calls.keys():
+                        print(f"  endpoints: prompt-review {dict(our_calls)}, promptfoo {dict(their_calls)}")
     finally:
         server.running.stop()
     print(f"\n{totals['configs']} configs compared ({totals['skipped: other providers']} skipped for other providers, "
-          f"{totals['skipped: promptfoo failed']} that promptfoo could not run); {totals['configs all agree']} agree on every "
-          f"matched case; {totals['cases agree']} of {totals['cases matched']} matched cases agree")
+          f"{totals['skipped: promptfoo failed']} that promptfoo could not run, {totals['skipped: not redirected']} where a tool "
+          f"did not reach the scripted server); {totals['configs all agree']} agree on every matched case; "
+          f"{totals['cases agree']} of {totals['cases matched']} matched cases agree")
+    for vendor, tally in sorted(per_vendor.items()):
+        print(f"  {vendor:10s} {tally['configs']} configs, {tally['configs all agree']} agree on every matched case; "
+              f"{tally['cases agree']} of {tally['cases matched']} matched cases agree")
     return 0
 
 

@@ -171,7 +171,9 @@ def install_promptfoo(version: str) -> Path:
     return binary
 
 
-def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: str, concurrency: int, home: Path) -> tuple[dict, float, int]:
+def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: str, concurrency: int, home: Path,
+                  extra_env: dict[str, str] | None = None) -> tuple[dict, float, int]:
+    """extra_env: more vendors' settings (bench/compat_parity.py points them at the server too)."""
     with tempfile.TemporaryDirectory(prefix="pf-suite-") as tmp:
         for rel, data in files.items():
             (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +196,7 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             "AWS_BEARER_TOKEN_BEDROCK": "bench",
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,  # the AWS SDK's endpoint for SageMaker's runtime
             **BENCH_AWS,
+            **(extra_env or {}),
         }
         # with extensions, promptfoo reads the results back from its database for afterAll, so under --no-write
         # its output file holds none: such a suite writes to the throwaway PROMPTFOO_CONFIG_DIR instead
