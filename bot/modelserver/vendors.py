@@ -304,22 +304,6 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         return _ollama_answer(data, {"message": {"role": "assistant", "content": text}},
                               {"message": {"role": "assistant", "content": ""}}, _tokens(chat), text, truncated)
 
-    @app.post("/api/generate")
-    async def ollama_generate(request: Request) -> Response:
-        """Ollama's completion API (promptfoo's `ollama:MODEL`): the prompt as one user message."""
-        data = await body_of(request)
-        if isinstance(data, Response):
-            return data
-        model, prompt = data.get("model"), data.get("prompt")
-        if not isinstance(model, str) or not isinstance(prompt, str):
-            return _error(400, "model and prompt are required")
-        chat = [{"role": "user", "content": prompt}]
-        got = await reply(request, "ollama.generate", model, chat, {}, _mapping(data.get("options")).get("num_predict"))
-        if isinstance(got, Response):
-            return got
-        text, truncated = got
-        return _ollama_answer(data, {"response": text}, {"response": ""}, _tokens(chat), text, truncated)
-
     def ollama_key_ok(request: Request) -> bool:
         """An Ollama behind an authenticating proxy: a bearer token, when one is sent, must be the test key (none is fine)."""
         sent = request.headers.get("authorization")
@@ -373,8 +357,9 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
 
 def _ollama_answer(data: dict[str, Any], part: dict[str, Any], last: dict[str, Any], prompt_tokens: int, text: str,
                    truncated: bool) -> Response:
-    """One JSON object with `stream: false`; else Ollama's default, a stream of JSON lines: the answer, then a `done`
-    line with the counts (promptfoo sends no `stream` to /api/chat and reads the lines)."""
+    """One JSON object with `stream: false`; else Ollama's default, a stream of JSON lines: the answer (`part`), then a
+    `done` line with the counts (`last`: the answer's key, empty). promptfoo sends no `stream` to /api/chat and reads
+    the lines."""
     model = data.get("model")
     done = {"model": model, "done": True, "done_reason": "length" if truncated else "stop",
             "prompt_eval_count": prompt_tokens, "eval_count": wire.count_tokens(text)}

@@ -1,6 +1,6 @@
-"""The scripted server answers Ollama's API as Ollama does for both of promptfoo's Ollama providers, so
-bench/compat_parity.py can run promptfoo's Ollama configs against it: `/api/chat` without `stream: false`
-(promptfoo sends none) streams JSON lines, and `/api/generate` (promptfoo's `ollama:MODEL`) answers a prompt."""
+"""The scripted server answers Ollama's chat API as Ollama does, so bench/compat_parity.py can run promptfoo's
+Ollama configs against it: `/api/chat` without `stream: false` (promptfoo's chat provider sends none) streams JSON
+lines, with it one JSON object (what prompt-review asks for)."""
 
 from __future__ import annotations
 
@@ -28,17 +28,3 @@ def test_chat_with_stream_false_answers_one_object(model_server):
     response = httpx.post(f"{model_server.url}/api/chat", json={**CHAT, "stream": False})
     assert response.json()["message"]["content"] == "You said: Write a tweet about bananas"
     assert response.json()["done"] is True
-
-
-def test_generate_answers_the_prompt(model_server):
-    response = httpx.post(f"{model_server.url}/api/generate",
-                          json={"model": "mannix/llama3.1-8b-abliterated", "prompt": "Write a tweet about bananas", "stream": False})
-    assert response.status_code == 200
-    assert response.json()["response"] == "You said: Write a tweet about bananas"
-    streamed = lines(httpx.post(f"{model_server.url}/api/generate", json={"model": "m", "prompt": "hello there"}))
-    assert "".join(c["response"] for c in streamed) == "You said: hello there" and streamed[-1]["done"] is True
-
-
-def test_generate_without_a_prompt_is_refused(model_server):
-    response = httpx.post(f"{model_server.url}/api/generate", json={"model": "m"})
-    assert response.status_code == 400
