@@ -44,15 +44,12 @@ def ollama_config(api: str | None, key: str, value: Any, params: list[tuple[str,
     provider's other keys (read by parse_provider), else the problem with it."""
     if key == "options":
         return ""  # promptfoo's Ollama providers read the option keys at the config's top level only: `options` is never sent
-    if api is None:  # the chat API: the same option keys, `think` and `passthrough`; the other keys as other chat providers'
-        if key in OPTION_KEYS or key == "think":
-            params.append((key, value))
-            return ""
-        if key == "passthrough":
-            if not isinstance(value, dict):
-                return "passthrough must be a mapping (fields added to the request body as written)"
-            params.append((key, value))
-            return ""
+    if api != EMBEDDING and (key in OPTION_KEYS or key in ("think", "passthrough")):  # chat and generate alike
+        if key == "passthrough" and not isinstance(value, dict):
+            return "passthrough must be a mapping (fields added to the request body as written)"
+        params.append((key, value))
+        return ""
+    if api is None:  # the chat API: the other keys as other chat providers'
         if key in ("max_tokens", "format", "keep_alive"):
             hint = "num_predict" if key == "max_tokens" else f"passthrough: {{{key}: …}}"
             return (f"unsupported provider config key {key!r}: promptfoo's Ollama chat provider does not send it "
@@ -62,14 +59,6 @@ def ollama_config(api: str | None, key: str, value: Any, params: list[tuple[str,
         return ""  # promptfoo's Ollama providers read OLLAMA_BASE_URL only: a suite's URL has no effect there either
     if api == EMBEDDING:
         return ""  # promptfoo's embedding request is the model and the text: no setting reaches it
-    if key in OPTION_KEYS or key == "think":
-        params.append((key, value))
-        return ""
-    if key == "passthrough":
-        if not isinstance(value, dict):
-            return "passthrough must be a mapping (fields added to the request body as written)"
-        params.append((key, value))
-        return ""
     if key == "tools":
         return ("tools are not sent by promptfoo's Ollama completion provider (the generate API); Ollama's tool calls "
                 "need ollama:chat:MODEL")
