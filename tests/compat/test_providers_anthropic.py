@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from bot.evals.loader import chat_messages, load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
+from tests.compat.recording import recording
 
 KEY = "anthropic-key"
 PATH = "evals/promptfooconfig.yaml"
@@ -33,27 +32,8 @@ MESSAGE = {"id": "m1", "type": "message", "role": "assistant", "model": "m", "co
 @pytest.fixture(scope="module")
 def recorder():
     """A loopback server standing in for api.anthropic.com: it records each request and answers one message."""
-    got: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            got.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            payload = json.dumps(MESSAGE).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
-    httpd.shutdown()
-    httpd.server_close()
+    with recording(lambda path: MESSAGE) as running:
+        yield running
 
 
 def load(entry: str, files: dict[str, str] | None = None):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from bot.evals.loader import chat_messages, load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
+from tests.compat.recording import recording
 
 KEY = "ollama-key"
 PATH = "evals/promptfooconfig.yaml"
@@ -34,28 +33,9 @@ CHATTED = {"model": "m", "message": {"role": "assistant", "content": "pong"}, "d
 @pytest.fixture(scope="module")
 def recorder():
     """A loopback server standing in for an Ollama server: it records each request and answers by its path."""
-    got: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            got.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            payload = json.dumps({"embedding": [0.5, 0.25]} if self.path == "/api/embeddings"
-                                 else CHATTED if self.path == "/api/chat" else GENERATED).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
-    httpd.shutdown()
-    httpd.server_close()
+    answers = {"/api/embeddings": {"embedding": [0.5, 0.25]}, "/api/chat": CHATTED}
+    with recording(lambda path: answers.get(path, GENERATED)) as running:
+        yield running
 
 
 def load(entry: str):
