@@ -1,13 +1,14 @@
-"""Calling a provider written in code (promptfoo's custom providers): JavaScript runs in QuickJS with a bounded
-network bridge, Python in the jailed interpreter with no network (bot.evals.sandbox). The gate
+"""Calling a provider written in code (promptfoo's custom providers): JavaScript runs in QuickJS, Python in the
+jailed interpreter with no network of its own, each with a bounded network bridge (bot.evals.sandbox). The gate
 (bot.evals.select.CodeGate) let the code through before the case was run.
 
-The bridge answers the JavaScript `fetch` / `fetchWithCache` requests. A request may go only to
+The bridge answers the JavaScript `fetch` / `fetchWithCache` requests and those of the sandbox's Python `openai`
+and `requests` modules (bot/evals/sandbox/py_shims). A request may go only to
 - a model API prompt-review calls for its own providers, routed like them: a URL under the vendor's public API
   goes to the operator's base URL for that vendor when one is set (OPENAI_BASE_URL, …), else to the public API;
 - a URL the base branch or the operator allowed for http providers (evals.allowed_base_urls,
   PROMPT_REVIEW_ALLOWED_MODEL_URLS), checked and pinned to its address as the http provider's are.
-`process.env.NAME` holds a placeholder for each credential the service has; the bridge puts the real value in a
+`process.env.NAME` (Python: `os.environ`) holds a placeholder for each credential the service has; the bridge puts the real value in a
 request *header* only, and only when the request goes to that credential's own vendor. Everything else —
 another host, a placeholder in the URL or body, too many or too large requests — stops the case with an error
 naming the rule (the code cannot catch it).
@@ -33,17 +34,20 @@ from bot.evals.providers_shapes import count, js_json
 from bot.evals.providers_wire import WireError
 from bot.evals.providers_code_check import PYTHON_FUNCTION
 from bot.evals.sandbox import CodeLimits, Fault, JsCode, PyCode, SandboxError
-from bot.evals.sandbox.js_provider import MAX_REQUESTS, MAX_URL_CHARS, Answer, Request, call_provider
+from bot.evals.sandbox.bridge import MAX_REQUEST_BYTES, MAX_REQUESTS, MAX_URL_CHARS, Answer, Request
+from bot.evals.sandbox.js_provider import call_provider
 from bot.evals.sandbox.py import call_python_provider
 from bot.evals.suite import ProviderSpec
 from bot.evals.urls import ALLOWED_URLS_ENV, CONFIG_KEY, Target, UrlRefused, under
 
-MAX_REQUEST_BYTES = 1_000_000  # one request's body
 MAX_HEADERS = 64
 MAX_HEADER_BYTES = 65_536  # all of one request's header names and values
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DROPPED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade"}
 NO_BRIDGE = {"http", "websocket", "echo", "code"}  # wire formats that are not a vendor's model API
+
+
+PYTHON_READS = "os.environ['{}']"
 
 
 def placeholder(name: str) -> str:
@@ -69,8 +73,9 @@ class Route:
 class Bridge:
     """The network of one provider call: routes, credentials, bounds."""
 
-    def __init__(self, caller: Caller, spec: ProviderSpec, loop: asyncio.AbstractEventLoop):
+    def __init__(self, caller: Caller, spec: ProviderSpec, loop: asyncio.AbstractEventLoop, reads: str = "process.env.{}"):
         self.caller, self.spec, self.loop = caller, spec, loop
+        self.reads = reads  # how the code reads a credential's placeholder, for messages
         self.requests = 0
         self.deadline = time.monotonic() + caller.call_timeout_s  # the network time of the whole call
         self.secrets = {name: caller.env[name] for v in VENDORS.values() if v.wire not in NO_BRIDGE
@@ -109,7 +114,7 @@ class Bridge:
             raise BridgeRefused(f"{where}: refused: more than {MAX_HEADERS} request headers or {MAX_HEADER_BYTES:,} bytes of them")
         for name in self.secrets:
             if placeholder(name) in request.url or placeholder(name) in (request.body or ""):
-                raise BridgeRefused(f"{where}: refused: process.env.{name} is put in request headers only, never in the "
+                raise BridgeRefused(f"{where}: refused: {self.reads.format(name)} is put in request headers only, never in the "
                                     "URL or body")
         route = await self._route(request.url, where)
         headers = self._headers(request, route, where)
@@ -180,7 +185,7 @@ class Bridge:
                 if placeholder(name) not in value:
                     continue
                 if not any(name in v.key_env for v in route.owners):
-                    raise BridgeRefused(f"{where}: refused: the request carries process.env.{name}, which goes only to its own "
+                    raise BridgeRefused(f"{where}: refused: the request carries {self.reads.format(name)}, which goes only to its own "
                                         "vendor's API" + (f" (this is {route.owners[0].name}'s)" if route.owners else ""))
                 value = value.replace(placeholder(name), secret)
             out[key] = value
@@ -212,8 +217,10 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
                                             context.limits)
         else:
             assert isinstance(code, PyCode)
+            bridge = Bridge(caller, spec, asyncio.get_running_loop(), PYTHON_READS)
             py_context = {"vars": context.vars, "prompt": context.prompt, "test": context.test}
-            value = await asyncio.to_thread(call_python_provider, code, [context.prompt, options, py_context], context.limits)
+            value = await asyncio.to_thread(call_python_provider, code, [context.prompt, options, py_context], context.limits,
+                                            bridge.env(), bridge.send)
     except SandboxError as exc:
         kind = CheckError.TIMEOUT if exc.fault is Fault.TIMEOUT else CheckError.OTHER
         raise ProviderError(f"{where}: {exc.message}", kind=kind) from None
@@ -263,8 +270,9 @@ async def code_embedding(caller: Caller, spec: ProviderSpec, text: str, limits: 
             value = await asyncio.to_thread(call_provider, code, text, options, {}, bridge.env(), bridge.send, limits, "callEmbeddingApi")
         else:
             assert isinstance(code, PyCode)
+            bridge = Bridge(caller, spec, asyncio.get_running_loop(), PYTHON_READS)
             named = code if code.function != PYTHON_FUNCTION else replace(code, function=PYTHON_EMBEDDING_FUNCTION)
-            value = await asyncio.to_thread(call_python_provider, named, [text, options], limits)
+            value = await asyncio.to_thread(call_python_provider, named, [text, options], limits, bridge.env(), bridge.send)
     except SandboxError as exc:
         kind = CheckError.TIMEOUT if exc.fault is Fault.TIMEOUT else CheckError.OTHER
         raise ProviderError(f"{where}: {exc.message}", kind=kind) from None

@@ -15,6 +15,7 @@ from bot.evals.sandbox import PyCode, parse_ref
 from bot.evals.suite import Code
 
 PYTHON_FUNCTION = "call_api"  # promptfoo's default function of a Python provider
+SANDBOX_MODULES = ("openai", "requests")  # a Python provider's network: bot/evals/sandbox/py_shims
 
 
 def code_provider(ref: str, where: Path, reader: Any, located: LocatedYaml, errors: Any) -> Code | None:
@@ -31,19 +32,19 @@ def code_provider(ref: str, where: Path, reader: Any, located: LocatedYaml, erro
     if isinstance(code, PyCode):
         if parsed is not None and parsed[1] is None:
             code = replace(code, function=PYTHON_FUNCTION)
-        for line, module in missing_imports(code.source):
+        for line, module in missing_imports(code.source, SANDBOX_MODULES):
             errors.add(located, where, f"unsupported: provider {ref!r}: {code.file}:{line} imports {module!r}, which is not in "
                                        "Python's standard library; a Python provider runs in the sandbox with the standard "
-                                       "library only and no network (a provider that calls an API: write it in JavaScript, "
-                                       "whose fetch reaches the model APIs prompt-review calls)")
+                                       f"library and the sandbox's own {' and '.join(SANDBOX_MODULES)} (whose requests reach "
+                                       "the model APIs prompt-review calls and the URLs the base branch allows) only")
             return None
     return code
 
 
-def missing_imports(source: str) -> list[tuple[int, str]]:
-    """(line, module) of each top-level `import`/`from … import` of a module outside the standard library;
-    relative imports count (the sandbox holds the provider's file alone). A file that does not parse has none
-    here: the sandbox reports its syntax error at its line."""
+def missing_imports(source: str, also: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+    """(line, module) of each top-level `import`/`from … import` of a module outside the standard library and
+    `also` (the sandbox's own modules, for a provider); relative imports count (the sandbox holds the provider's
+    file alone). A file that does not parse has none here: the sandbox reports its syntax error at its line."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -62,7 +63,7 @@ def missing_imports(source: str) -> list[tuple[int, str]]:
             continue
         for name in names:
             top = name.split(".")[0]
-            if name.startswith(".") or (top and top not in sys.stdlib_module_names and top != "__future__"):
+            if name.startswith(".") or (top and top not in sys.stdlib_module_names and top != "__future__" and top not in also):
                 out.append((node.lineno, name))
     return out
 

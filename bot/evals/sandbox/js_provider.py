@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, raise_fault,
                                   read_answer)
+from bot.evals.sandbox.bridge import MAX_REQUESTS, MAX_URL_CHARS, Answer, Request, Send
 from bot.evals.sandbox.js_modules import table
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
 
 MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
-MAX_REQUESTS = 16  # per call: the host refuses the next one (bot.evals.providers_code)
-MAX_URL_CHARS = 8192
 
 _HARNESS = r"""
 (function () {
@@ -134,37 +131,6 @@ _HARNESS = r"""
 """
 
 
-@dataclass(frozen=True)
-class Request:
-    """One request the provider's code asked for (fetch or fetchWithCache), as plain values."""
-
-    id: int  # the engine's number for the pending promise
-    kind: str  # fetch | cache
-    url: str
-    method: str
-    headers: dict[str, str]
-    body: str | None
-    timeout_ms: float | None
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The host's answer to a Request: a response, or `error` (the promise rejects with it)."""
-
-    status: int = 0
-    status_text: str = ""
-    headers: dict[str, str] | None = None
-    body: str = ""
-    error: str | None = None
-
-    def as_json(self) -> str:
-        if self.error is not None:
-            return json.dumps({"error": self.error})
-        return json.dumps({"status": self.status, "statusText": self.status_text, "headers": self.headers or {},
-                           "body": self.body})
-
-
-Send = Callable[[Request], Answer]  # called on the engine's thread between its runs; may block on the network
 
 
 class _JsClock(_Engine):

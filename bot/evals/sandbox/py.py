@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core import safejson
+from bot.evals.sandbox.bridge import MAX_REQUEST_BYTES, MAX_URL_CHARS, Request, Send
 from bot.evals.sandbox.result import (
     CodeLimits,
     CodeResult,
@@ -51,6 +52,9 @@ CHILD = str(Path(__file__).with_name("py_child.py"))
 STARTUP_GRACE_S = 2.0  # interpreter start-up on a loaded machine; the code itself gets `timeout_s`
 FILE_BYTES = 1_000_000  # one file the code writes in its scratch directory
 REFUSED_STATUS = 71  # py_child.REFUSED_STATUS
+FRAME = b"\x1e"  # py_child.FRAME: what begins a line of the code's request to the bridge
+MAX_FRAME_BYTES = 2 * MAX_REQUEST_BYTES  # one request's line: its body, headers and the JSON around them
+SHIMS = Path(__file__).with_name("py_shims")
 MAX_ANSWER_DEPTH = 64
 
 
@@ -58,6 +62,13 @@ class Isolation(str, Enum):
     JAIL = "jail"  # root: new net/mount/IPC/PID namespaces, chroot into a tmpfs (scratch + stdlib read-only), nobody
     USERJAIL = "userjail"  # not root: the same inside an unprivileged user namespace, every capability dropped
     HOOK = "hook"  # no namespaces available: the audit hook and resource limits only
+
+
+@cache
+def shim_sources() -> dict[str, str]:
+    """The sandbox's own modules by name (py_shims/requests_exceptions.py is `requests.exceptions`)."""
+    return {p.stem.replace("_", ".") if p.stem.startswith("requests_") else p.stem: p.read_text(encoding="utf-8")
+            for p in sorted(SHIMS.glob("*.py")) if not p.stem.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -142,11 +153,15 @@ def transform_python(
     return answer.get("value")
 
 
-def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | None = None) -> Any:
+def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | None = None, env: dict[str, str] | None = None,
+                         send: Send | None = None) -> Any:
     """What a provider written in Python returns for `args` (promptfoo's call_api(prompt, options, context)), as a
-    JSON value; `async def` is run to its end. It runs like an assertion: no network, standard library only.
-    Code that throws is a SandboxError (Fault.THREW): the case is an error, as in promptfoo."""
-    answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args)
+    JSON value; `async def` is run to its end. It runs like an assertion (standard library only), and with `send`
+    it has the sandbox's `openai` and `requests` (py_shims), whose requests `send` answers: the only way out of
+    the sandbox, which still has no network of its own. `env` is the code's os.environ (the credentials'
+    placeholders). The waits for answers do not count against the time limit. Code that throws is a SandboxError
+    (Fault.THREW): the case is an error, as in promptfoo; `send` raising ends the call with its error."""
+    answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send)
     if "threw" in answer:
         raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}")
     return answer.get("value")
@@ -154,12 +169,13 @@ def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | Non
 
 def _evaluate(
     code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool,
-    args: list[Any] | None = None,
+    args: list[Any] | None = None, env: dict[str, str] | None = None, send: Send | None = None,
 ) -> dict[str, Any]:
     """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError."""
     mode = mode or isolation()
     request = {
         "args": args,
+        "shims": shim_sources() if send is not None else None,
         "kind": "file" if code.file else "inline",
         "file": code.file,
         "function": code.function,
@@ -177,27 +193,29 @@ def _evaluate(
         plain = json.loads(json.dumps(request, default=str))  # plain values only: marshal is the child's fast reader
         Path(scratch, "request.marshal").write_bytes(marshal.dumps(plain))
         started = time.monotonic()
-        answer, status, stopped = _run(_command(mode), scratch, limits)
+        answer, status, stopped = _run(_command(mode), scratch, limits, env or {}, send)
         if stopped is None and not answer and time.monotonic() - started >= limits.timeout_s:
             stopped = Fault.TIMEOUT  # killed at the hard CPU limit after ignoring the soft one
     return _answer(answer, status, stopped, code, limits)
 
 
-def _run(cmd: list[str], scratch: str, limits: CodeLimits) -> tuple[bytes, int, Fault | None]:
-    """(what the child answered, its exit status, the fault we stopped it for, if any)."""
+def _run(cmd: list[str], scratch: str, limits: CodeLimits, env: dict[str, str], send: Send | None
+         ) -> tuple[bytes, int, Fault | None]:
+    """(what the child answered, its exit status, the fault we stopped it for, if any). With `send`, the lines
+    the child writes before its answer that begin with FRAME are its requests, each answered on its stdin."""
     proc = subprocess.Popen(
         cmd,
         cwd=scratch,
-        env={},
-        stdin=subprocess.DEVNULL,
+        env=env,
+        stdin=subprocess.PIPE if send is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         process_group=0,
         close_fds=True,
     )
     deadline = time.monotonic() + limits.timeout_s + STARTUP_GRACE_S
-    chunks: list[bytes] = []
-    size, stopped = 0, None
+    data = bytearray()  # a request being read, then the answer
+    stopped = None
     assert proc.stdout is not None
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
@@ -212,11 +230,22 @@ def _run(cmd: list[str], scratch: str, limits: CodeLimits) -> tuple[bytes, int, 
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
                     break
-                size += len(chunk)
-                if size > limits.max_output_bytes:
+                data += chunk
+                while send is not None and data.startswith(FRAME) and b"\n" in data:
+                    line, _, rest = bytes(data).partition(b"\n")
+                    data = bytearray(rest)
+                    waited = time.monotonic()
+                    reply = _answer_request(line[len(FRAME):], send)
+                    deadline += time.monotonic() - waited  # the code's time limit counts its own running only
+                    if not _write(proc, reply, deadline):
+                        stopped = Fault.TIMEOUT
+                        break
+                if stopped is not None:
+                    break
+                bound = MAX_FRAME_BYTES if send is not None and data.startswith(FRAME) else limits.max_output_bytes
+                if len(data) > bound:
                     stopped = Fault.OUTPUT
                     break
-                chunks.append(chunk)
         finally:
             if stopped is not None or proc.poll() is None:
                 _kill(proc)
@@ -226,7 +255,51 @@ def _run(cmd: list[str], scratch: str, limits: CodeLimits) -> tuple[bytes, int, 
                 _kill(proc)
                 status = proc.wait()
             proc.stdout.close()
-    return b"".join(chunks), status, stopped
+            if proc.stdin is not None:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+    return bytes(data), status, stopped
+
+
+def _answer_request(raw: bytes, send: Send) -> bytes:
+    """The line that answers one request of the code's. A line that is not the sandbox module's request is
+    refused (the code wrote it itself); `send` raising (a request the rules refuse) ends the call."""
+    try:
+        r = safejson.loads(raw, 8)
+        request = Request(int(r["id"]), "fetch", str(r["url"])[:MAX_URL_CHARS + 1], str(r["method"])[:16],
+                          {str(k): str(v) for k, v in dict(r["headers"]).items()},
+                          r["body"] if isinstance(r["body"], str) else None,
+                          float(r["timeout"]) if isinstance(r["timeout"], (int, float)) else None)
+    except (ValueError, KeyError, TypeError, AttributeError, safejson.JsonTooDeep):
+        raise SandboxError(Fault.REFUSED, "the code wrote to the sandbox's network bridge something that is not a request "
+                                          "(use the sandbox's openai or requests module)") from None
+    return send(request).as_json().encode("utf-8") + b"\n"
+
+
+def _write(proc: subprocess.Popen, data: bytes, deadline: float) -> bool:
+    """`data` written to the child's stdin, or False when it did not read it by `deadline` (its own time: it
+    asked and does not listen). A child that ended reads nothing: its status says why."""
+    assert proc.stdin is not None
+    fd = proc.stdin.fileno()
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_WRITE)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not sel.select(left):
+                continue
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                return True
+    return True
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -109,6 +109,63 @@ def _answerer(fd):
     return report
 
 
+FRAME = b"\x1e"  # py.FRAME: a line the code's request takes to the parent, before the answer
+
+
+def _bridge(request_fd, answer_fd):
+    """`fetch` for the sandbox's `openai` and `requests`: the request goes to the parent as one line, which
+    sends it where the rules allow (bot.evals.providers_code.Bridge) and writes back one line: {status,
+    statusText, headers, body} or {error}. A request the rules refuse ends the call in the parent."""
+    import json
+
+    sent = [0]
+
+    def fetch(method, url, headers=None, body=None, timeout=None):
+        sent[0] += 1
+        if body is not None and not isinstance(body, str):
+            raise TypeError("the request body must be text (str) in the sandbox")
+        frame = {"id": sent[0], "kind": "fetch", "url": str(url), "method": str(method).upper(),
+                 "headers": {str(k): str(v) for k, v in (headers or {}).items()}, "body": body,
+                 "timeout": float(timeout) * 1000 if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else None}
+        data = FRAME + _json(frame).encode("utf-8", "replace") + b"\n"
+        while data:
+            data = data[os.write(request_fd, data):]
+        line = bytearray()
+        while not line.endswith(b"\n"):
+            chunk = os.read(answer_fd, 1 << 20)
+            if not chunk:
+                raise ConnectionError("the sandbox's network bridge closed")
+            line += chunk
+        return json.loads(line.decode("utf-8"))
+
+    return fetch
+
+
+class _Shims:
+    """The sandbox's own modules (bot/evals/sandbox/py_shims: `openai`, `requests`), found before anything
+    else; `_prompt_review_bridge` is the bridge's `fetch`."""
+
+    def __init__(self, sources, fetch):
+        self.sources, self.fetch = sources, fetch
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.sources and name != "_prompt_review_bridge":
+            return None
+        from importlib.machinery import ModuleSpec
+
+        package = any(other.startswith(name + ".") for other in self.sources)
+        return ModuleSpec(name, self, origin="sandbox:" + name, is_package=package)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        if module.__name__ == "_prompt_review_bridge":
+            module.fetch = self.fetch
+            return
+        exec(compile(self.sources[module.__name__], "<sandbox's " + module.__name__ + ">", "exec"), module.__dict__)
+
+
 def _stdlib_dirs():
     """sys.path's directories as written (the jail recreates them at the same places), outermost only."""
     dirs = []
@@ -317,7 +374,9 @@ def main():
     with open("request.marshal", "rb") as f:
         request = marshal.loads(f.read())  # written by the parent from plain JSON values
     os.unlink("request.marshal")
-    report = _answerer(os.dup(1))
+    report_fd = os.dup(1)
+    report = _answerer(report_fd)
+    answer_fd = os.dup(0) if request.get("shims") else None
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -337,6 +396,8 @@ def main():
     # and the parent cannot read unshare's exit status reliably). The hard CPU limit still kills.
     _signal.signal(_signal.SIGXCPU, lambda *_: report({"fault": "cpu"}, 0))
     _signal.signal(_signal.SIGXFSZ, lambda *_: report({"fault": "file"}, 0))  # Python ignores it; past RLIMIT_FSIZE the process should end
+    if answer_fd is not None:
+        sys.meta_path.insert(0, _Shims(request["shims"], _bridge(report_fd, answer_fd)))
     if request["audit_hook"]:
         sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
