@@ -110,7 +110,7 @@ def read_suite(
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)
-    providers = load_providers(located, errors, tree, base_dir)
+    providers = load_providers(located, errors, tree, base_dir, code)
     labels = {p.label for p in prompts}
     for provider in providers:
         for wanted in provider.prompts:
@@ -122,6 +122,7 @@ def read_suite(
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code, hooks=hooks)
     _check_test_filters(tests, labels, providers, errors)
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
+    warnings += tuple(errors.warnings)
     if errors.errors or top is None:
         return SuiteLoad(None, tuple(errors.errors), warnings)
     return SuiteLoad(Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
@@ -547,7 +548,8 @@ def _code_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, err
     return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what)
 
 
-def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "") -> list[ProviderSpec]:
+def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "",
+                   code: LoadCode = NOT_DECIDED) -> list[ProviderSpec]:
     data = located.data
     key = "targets" if "targets" in data and "providers" not in data else "providers"
     if "targets" in data and "providers" in data:
@@ -571,12 +573,12 @@ def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | Non
                 spec = parse_provider(loaded, doc, at, errors, code=_code_reader(tree, base_dir, doc, errors),
                                       files=request_reader(tree, base_dir, doc, errors))
                 if spec is not None:
-                    out.append(with_files(spec, tree, base_dir, doc, at, errors))  # paths from the suite folder, as promptfoo
+                    out.append(with_files(spec, tree, base_dir, doc, at, errors, code))  # paths from the suite folder, as promptfoo
             continue
         spec = parse_provider(item, src, where, errors, code=_code_reader(tree, base_dir, src, errors),
                               files=request_reader(tree, base_dir, src, errors))
         if spec is not None:
-            out.append(with_files(spec, tree, base_dir, src, where, errors))
+            out.append(with_files(spec, tree, base_dir, src, where, errors, code))
     # promptfoo runs the same id twice (e.g. with two settings); unlabelled, they are told apart by position
     slots = [p.slot for p in out]
     twice = {s for s in slots if slots.count(s) > 1}

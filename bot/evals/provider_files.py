@@ -5,19 +5,31 @@ test's own provider (bot.evals.test_provider)."""
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import re
 from typing import Any
 
 from bot.core.errors import UserError
-from bot.evals.sources import FileTooLarge, file_ref_paths, read_bounded, read_text, resolve, yaml_or_json
+from bot.evals.generators import MAX_VALUES, NOT_DECIDED, RUNS, LoadCode, _values, spread_call
+from bot.evals.sandbox import PyCode, SandboxError, transform_sync
+from bot.evals.sandbox.js_modules import link
+from bot.evals.sources import FileTooLarge, file_ref_paths, read_bounded, read_code_file, read_text, resolve, yaml_or_json
 from bot.evals.suite import ProviderSpec
 
+_CODE_REF = re.compile(r"(?P<path>.+?\.(?P<ext>[A-Za-z]+))(?::(?P<name>[A-Za-z_$][\w$]*))?\Z")
+TEXT_EXTENSIONS = ("", ".txt", ".md")
+MAX_CONFIG_REFS = 20  # file:// values in one provider's config: each may run code while the suite loads
 
-def with_files(spec: ProviderSpec, tree, base_dir, located, where, errors) -> ProviderSpec:
+
+def with_files(spec: ProviderSpec, tree, base_dir, located, where, errors, code: LoadCode = NOT_DECIDED) -> ProviderSpec:
     """Provider settings given as file:// replaced by the file: request fields (tools, response_format,
     functions, responseSchema…) by the file's JSON/YAML data, as promptfoo loads them; Gemini's
-    systemInstruction by the file's text. The data is then part of the provider's fingerprint."""
+    systemInstruction by the file's text. The data is then part of the provider's fingerprint. A Python
+    provider's config is read as promptfoo's Python provider reads it (python_config), its code run under `code`."""
     if tree is None:
         return spec
+    if isinstance(spec.code, PyCode):
+        return python_config(spec, tree, base_dir, located, where, errors, code)
     params = dict(spec.params)
     for name, value in spec.params:
         if isinstance(value, str) and value.startswith("file://"):
@@ -72,3 +84,78 @@ def setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:
     except UserError as exc:
         errors.extend(exc)
     return ref
+
+
+def python_config(spec: ProviderSpec, tree, base_dir, located, where, errors, code: LoadCode) -> ProviderSpec:
+    """A Python provider's config with each `file://` string in it, at any depth, replaced as promptfoo 0.121's Python
+    provider does before its first call: a .json/.yaml/.yml file's data, a .txt/.md (or extensionless) file's text,
+    and what code returns — a JavaScript module's named function (or the module's function) called with nothing, or
+    its exported value; a Python file's function (default get_config) called with nothing. The code runs now, in the
+    sandbox under the load gate (the base branch's always; the PR's per evals.run_pr_code; a fork's never), and
+    what it returns is bounded like a generator's answer. Problems are errors at the setting's line."""
+    count = [0]
+
+    def walk(value: Any, at: Any) -> Any:
+        if isinstance(value, str) and value.startswith("file://"):
+            count[0] += 1
+            if count[0] > MAX_CONFIG_REFS:
+                errors.add(located, at, f"more than {MAX_CONFIG_REFS} file:// settings in one provider's config")
+                return value
+            return config_file(tree, base_dir, located, at, value, errors, code)
+        if isinstance(value, dict):
+            return {k: walk(v, at + (k,)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, at + (i,)) for i, v in enumerate(value)]
+        return value
+
+    params = {name: walk(value, where + ("config", name)) for name, value in spec.params}
+    if params == dict(spec.params):
+        return spec
+    return dataclasses.replace(spec, params=tuple(sorted(params.items())))
+
+
+def config_file(tree, base_dir, located, where, ref: str, errors, code: LoadCode) -> Any:
+    """One `file://` setting of a Python provider's config (python_config)."""
+    written = ref[len("file://"):]
+    m = _CODE_REF.match(written)
+    ext = "." + m["ext"].lower() if m else posixpath.splitext(written)[1].lower()
+    if ext in (".json", ".yaml", ".yml"):
+        return setting_from_file(tree, base_dir, located, where, ref, errors)
+    if m is None or ext[1:] not in RUNS:
+        if ext not in TEXT_EXTENSIONS:
+            errors.add(located, where, f"{ref}: a file setting of a Python provider must be .json, .yaml, .yml, .txt, .md, "
+                                       f"JavaScript or Python (promptfoo: Unsupported file extension: {ext})")
+            return ref
+        found = read_code_file(tree, base_dir, written, located, where, errors, "provider setting file", "provider setting file")
+        if found is None:
+            return ref
+        try:
+            return found[1].decode("utf-8")
+        except UnicodeDecodeError:
+            errors.add(located, where, f"{found[0]} is not UTF-8 text")
+            return ref
+    found = read_code_file(tree, base_dir, m["path"], located, where, errors, "provider setting code", "provider setting code")
+    if found is None:
+        return ref
+    path, raw = found
+    what = "provider setting code"
+    refused = code.refusal(path, raw, what)
+    if refused:
+        errors.add(located, where, refused)
+        return ref
+    try:
+        runnable = spread_call(RUNS[ext[1:]], raw.decode("utf-8", errors="replace"), path, m["name"], "get_config",
+                               exported_value=True)
+        runnable = link(runnable, tree, errors.max_file_bytes) if not isinstance(runnable, PyCode) else runnable
+        refused = code.helpers_refusal(runnable, what)
+        if refused:
+            errors.add(located, where, refused)
+            return ref
+        value = transform_sync(runnable, [], {}, code.limits)
+    except SandboxError as exc:
+        errors.add(located, where, f"{what} {ref}: {exc.message}")
+        return ref
+    if _values(value, MAX_VALUES) > MAX_VALUES:
+        errors.add(located, where, f"{what} {ref} returned more than {MAX_VALUES:,} values")
+        return ref
+    return value

@@ -8,6 +8,7 @@ loader's reader, and run only later by the runner, under the code gate (docs/san
 
 from __future__ import annotations
 
+import difflib
 import json
 import posixpath
 import re
@@ -204,6 +205,8 @@ PLACE_KEYS = {
 }
 BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "showDocuments"}
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
+NEAR_MISS = 0.8  # how alike an unknown provider config key must be to a known one to be taken for a typo of it (an error)
+
 REFUSED_PROVIDER_CONFIG = {
     "apiKey": "credentials come from the environment only, never from the repository",
     "accessKeyId": "credentials come from the environment only, never from the repository",
@@ -527,8 +530,11 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         elif kind == "websocket":
             errors.add(located, at, f"unsupported provider config key {key!r}: promptfoo 0.121's websocket provider does not read "
                                     f"it (its keys: {', '.join(sorted(WS_KEYS))})")
-        else:
-            errors.add(located, at, f"unsupported provider config key {key!r} (supported: apiBaseUrl, {', '.join(sorted(PROVIDER_PARAMS))})")
+        elif (near := difflib.get_close_matches(str(key), sorted(PROVIDER_PARAMS | {"apiBaseUrl"}), n=1, cutoff=NEAR_MISS)):
+            errors.add(located, at, f"unknown provider config key {key!r} (did you mean {near[0]!r}?)")
+        else:  # promptfoo's vendor providers read the keys they know and drop the rest: so does prompt-review, saying so
+            errors.warn(located, at, f"ignored provider config key {key!r}: {pid!r} does not read it (promptfoo's provider "
+                                     "drops the keys it does not know; so does prompt-review)")
     reading.finish(kind, pid)
     vendor_finish(kind, reading)
     params, opts, base_url, model = reading.params, reading.opts, reading.base_url, reading.model

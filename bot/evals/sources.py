@@ -61,9 +61,13 @@ class Collector:
         # repository files that code run while the suite loads (test generators, hooks) requires → the requiring file:
         # dependencies of the suite (bot.evals.sandbox.js_modules), as the generator's own file is
         self.helpers: dict[str, str] = {}
+        self.warnings: list[SourceError] = []  # what promptfoo drops unread and so does prompt-review: shown, not refused
 
     def add(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.errors.append(located.error(path, message))
+
+    def warn(self, located: LocatedYaml, path: Path, message: str) -> None:
+        self.warnings.append(located.error(path, message))
 
     def extend(self, exc: UserError) -> None:
         self.errors.extend(exc.errors)

@@ -133,7 +133,7 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
          "refused: transformRequest: executes code from the PR"),  # an http provider's only
         ("  - id: openai:chat:gpt-4o\n    config: {apiKey: sk-123}\n", "credentials come from the environment only"),
         ("  - id: https://example.com/api\n    config: {transformResponse: file://parse.py}\n", "unsupported: transformResponse in Python"),
-        ("  - id: openai:chat:gpt-4o\n    config: {temprature: 0}\n", "unsupported provider config key 'temprature'"),
+        ("  - id: openai:chat:gpt-4o\n    config: {temprature: 0}\n", "unknown provider config key 'temprature' (did you mean 'temperature'?)"),
         ("  - novelvendor:chat:llama-3\n", "unsupported: provider 'novelvendor:chat:llama-3' is not part of prompt-review"),
     ],
 )
