@@ -45,7 +45,7 @@ CLASSES = ("code", "vendor", "by design", "multimodal", "invalid", "other")
 _RULES = (
     ("code", r"executes code|prompt function|test generator|is not a \.js or \.py file|a var computed by a code file"
              r"|run code from the repository|would run code|exec providers run"
-             r"|a Python provider runs in the sandbox with the standard library only"
+             r"|a Python provider runs in the sandbox with the standard library"
              r"|extension hook .*which the sandbox refuses|MCP servers run tools"),
     ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
@@ -55,7 +55,8 @@ _RULES = (
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
     ("invalid", r"unknown key 'outputs'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
-                r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"),
+                r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
+                r"|promptfoo does not read `(?:file|path)`|a mapping key must be a plain value|points outside the repository"),
 )
 
 

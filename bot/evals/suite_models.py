@@ -189,7 +189,11 @@ class PromptEntry(Shape):
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
-        return f"unsupported prompt key {key!r} (supported: {', '.join(cls.supported())})"
+        message = f"unsupported prompt key {key!r} (supported: {', '.join(cls.supported())})"
+        if key in ("file", "path"):  # promptfoo keeps the key but reads `raw`, else `id`, as the prompt: the file is never read
+            message += (f"; promptfoo does not read `{key}` and sends the prompt's `raw`, else its `id`, as the text: "
+                        f"write the file as `raw: file://…` (or `id: file://…`)")
+        return message
 
 
 # ---- a test (of `tests`, `defaultTest` or a test file) ----------------------------------------------

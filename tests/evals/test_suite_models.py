@@ -162,3 +162,11 @@ def test_a_provider_entry_is_read_through_its_model_with_lines():
         f"{PATH}:9: provider config must be a mapping",
     ]
     assert ProviderEntry.supported() == ["config", "delay", "id", "label", "prompts", "transform"]  # transform: code, read as such
+
+
+def test_a_prompt_given_as_file_says_promptfoo_would_send_its_id_as_the_text():
+    suite = "prompts:\n  - id: codesmith\n    file: file://prompt.txt\nproviders: [openai:chat:gpt-4o-mini]\n"
+    (error,) = errors_of(suite)
+    assert error.startswith(f"{PATH}:3: unsupported prompt key 'file' (supported: ")
+    assert error.endswith("promptfoo does not read `file` and sends the prompt's `raw`, else its `id`, as the text: write the "
+                          "file as `raw: file://…` (or `id: file://…`)")
