@@ -36,7 +36,7 @@ from bot.evals.shapes import check
 from bot.evals.provider_files import with_files
 from bot.evals.sources import (Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text,
                                request_reader, resolve)
-from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_ref_matches, provider_ref_matches
+from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_matches, provider_ref_matches
 from bot.evals.suite_models import PromptEntry, SuiteFile, ignored_evaluate_options, ignored_key, ignored_keys
 from bot.evals.testcases import load_tests
 
@@ -114,13 +114,13 @@ def read_suite(
     labels = {p.label for p in prompts}
     for provider in providers:
         for wanted in provider.prompts:
-            if not any(prompt_ref_matches(wanted, label) for label in labels):
+            if not any(prompt_matches(wanted, prompt) for prompt in prompts):
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     extensions = load_extensions(tree, base_dir, located, errors, code)
     hooks = None if not extensions or errors.errors else SuiteHooks(extensions, suite_view(located, prompts, providers), code.limits)
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code, hooks=hooks)
-    _check_test_filters(tests, labels, providers, errors)
+    _check_test_filters(tests, prompts, providers, errors)
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
     warnings += tuple(errors.warnings)
     if errors.errors or top is None:
@@ -188,14 +188,15 @@ def _nunjucks_filters(tree: FileTree, base_dir: str, located: LocatedYaml, given
     return tuple(out)
 
 
-def _check_test_filters(tests: list[TestSpec], labels: set[str], providers: list[ProviderSpec], errors: Collector) -> None:
+def _check_test_filters(tests: list[TestSpec], prompts: list[PromptSpec], providers: list[ProviderSpec], errors: Collector) -> None:
     """A test's `providers:`/`prompts:` entry that names nothing of the suite would silently leave the test
     out (promptfoo runs it nowhere): an error at the test's line instead."""
     found: dict[tuple[str, int | None, str], None] = {}
     names = sorted({n for p in providers for n in (p.label, p.id) if n})
+    labels = {p.label for p in prompts}
     for test in tests:
         for ref in test.prompts or ():
-            if not any(prompt_ref_matches(ref, label) for label in labels):
+            if not any(prompt_matches(ref, prompt) for prompt in prompts):
                 found[(test.file, test.line, f"test `prompts` entry {ref!r} names no prompt of the suite (labels: {', '.join(sorted(labels))})")] = None
         for ref in test.providers or ():
             if not any(provider_ref_matches(ref, p) for p in providers):
@@ -264,20 +265,20 @@ def load_prompts(
     raw = located.data.get("prompts")
     if raw is None:  # promptfoo's default: the test's `prompt` var is the prompt
         return [PromptSpec("{{prompt}}", "{{prompt}}", "text", None, (), None)]
-    items: list[tuple[Path, Any, str | None, dict[str, Any]]] = []
+    items: list[tuple[Path, Any, str | None, dict[str, Any], str | None]] = []
     if isinstance(raw, str):
-        items.append((("prompts",), raw, None, {}))
+        items.append((("prompts",), raw, None, {}, None))
     elif isinstance(raw, dict):  # {'file://a.txt': 'label'}
         for k, v in raw.items():
             if isinstance(k, str):
-                items.append((("prompts", k), k, v if isinstance(v, str) else None, {}))
+                items.append((("prompts", k), k, v if isinstance(v, str) else None, {}, None))
             else:
                 errors.add(located, ("prompts", k), "a prompt must be text, file://path or {id, label}")
     elif isinstance(raw, list):
         for i, item in enumerate(raw):
             where: Path = ("prompts", i)
             if isinstance(item, str):
-                items.append((where, item, None, {}))
+                items.append((where, item, None, {}, None))
             elif isinstance(item, dict):
                 given = (check(PromptEntry, located, where, item, errors) or PromptEntry()).given()
                 if "config" in given:
@@ -288,14 +289,17 @@ def load_prompts(
                     errors.add(located, where, "a prompt needs `id` (file://…) or `raw` text")
                     continue
                 label = given.get("label") or (given.get("id") if "raw" in given and isinstance(given.get("id"), str) else None)
-                items.append((where, ref, label, given.get("config") or {}))
+                name = given.get("id") if "raw" in given and isinstance(given.get("id"), str) else None
+                items.append((where, ref, label, given.get("config") or {}, name))
             else:
                 errors.add(located, where, "a prompt must be text, file://path or {id, label}")
     else:
         errors.add(located, ("prompts",), "prompts must be a list")
     out: list[PromptSpec] = []
-    for where, ref, label, config in items:
+    for where, ref, label, config, name in items:
         found = _prompt(tree, base_dir, located, errors, where, ref, label, max_bytes)
+        if name is not None:  # promptfoo keeps the id of an inline prompt only (its string processor)
+            found = [dataclasses.replace(p, name=name) if p.source is None and p.code is None else p for p in found]
         settings = tuple(sorted((k, v) for k, v in config.items() if k not in INERT_CONFIG))
         out.extend(dataclasses.replace(p, config=settings) if settings else p for p in found)
     # A prompt listed twice (by name and again through a glob, say) is one prompt: promptfoo runs it twice with the same

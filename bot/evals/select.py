@@ -235,7 +235,7 @@ def expand(
                 error_kind = CheckError.ASSERTION if isinstance(exc, _CodeStopped) else CheckError.RENDER
                 errors[str(exc.error)] = exc.error
             for provider in suite.providers:
-                if not provider.runs(prompt.label) or not test.runs_on(prompt, provider):  # the provider's or the test's filters
+                if not provider.runs(prompt) or not test.runs_on(prompt, provider):  # the provider's or the test's filters
                     continue
                 provider = provider.for_prompt(prompt)
                 body_template = provider.option("body")  # as written: bot.evals.http_body renders it with the vars

@@ -29,6 +29,9 @@ class PromptSpec:
     # identity (its values may be mappings); a case sees it in its provider's fingerprint (ProviderSpec.for_prompt).
     config: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
     code: Code | None = None  # a prompt function (format "function"), run in the sandbox under the code gate
+    # an inline prompt's `id` beside its `raw` text: promptfoo keeps it, and filters (a provider's or a test's `prompts`)
+    # match it as they match the label. Not part of the prompt's identity
+    name: str | None = field(default=None, compare=False)
 
 
 _BODY_VAR = re.compile(r"{{\s*([A-Za-z_]\w*)\s*}}")
@@ -48,6 +51,11 @@ def prompt_ref_matches(ref: str, label: str) -> bool:
     if ref.endswith("*"):
         return label.startswith(ref[:-1])
     return label == ref or label.startswith((f"{ref}#", f"{ref}:"))
+
+
+def prompt_matches(ref: str, prompt: PromptSpec) -> bool:
+    """A `prompts:` filter entry names `prompt` by its label or, as promptfoo's doesPromptRefMatch, by its id."""
+    return prompt_ref_matches(ref, prompt.label) or (prompt.name is not None and prompt_ref_matches(ref, prompt.name))
 
 
 def provider_ref_matches(ref: str, provider: ProviderSpec) -> bool:
@@ -108,8 +116,8 @@ class ProviderSpec:
     # of the provider's identity, like request_body: they follow from the case's prompt and vars and the templates
     call_values: dict[str, Any] | None = field(default=None, compare=False)
 
-    def runs(self, prompt_label: str) -> bool:
-        return not self.prompts or any(prompt_ref_matches(ref, prompt_label) for ref in self.prompts)
+    def runs(self, prompt: PromptSpec) -> bool:
+        return not self.prompts or any(prompt_matches(ref, prompt) for ref in self.prompts)
 
     @property
     def slot(self) -> str:
@@ -370,7 +378,7 @@ class TestSpec:
     provider: ProviderSpec | None = None
 
     def runs_on(self, prompt: PromptSpec, provider: ProviderSpec) -> bool:
-        return ((self.prompts is None or any(prompt_ref_matches(ref, prompt.label) for ref in self.prompts))
+        return ((self.prompts is None or any(prompt_matches(ref, prompt) for ref in self.prompts))
                 and (self.providers is None or any(provider_ref_matches(ref, provider) for ref in self.providers)))
 
 

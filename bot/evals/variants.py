@@ -17,5 +17,5 @@ def suite_variants(suite: Suite | None) -> tuple[PromptVariant, ...]:
         if prompt.source is None:
             continue  # an inline prompt is no file to group or serve
         slots = models.setdefault(prompt.source, [])
-        slots += [p.slot for p in suite.providers if p.runs(prompt.label) and p.slot not in slots]
+        slots += [p.slot for p in suite.providers if p.runs(prompt) and p.slot not in slots]
     return tuple(PromptVariant(path, tuple(slots)) for path, slots in models.items() if slots)

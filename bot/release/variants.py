@@ -54,7 +54,7 @@ def suite_groups(suite: Suite) -> tuple[Variant, ...]:
             continue  # an inline prompt is no file to serve
         slot = names.setdefault(prompt.source, [])
         for provider in suite.providers:
-            if provider.runs(prompt.label):
+            if provider.runs(prompt):
                 slot += [n for n in (provider.label, provider.id, provider.model) if n and n not in slot]
     group = tuple(Variant(path, tuple(models)) for path, models in names.items() if models)
     return group[:MAX_VARIANTS] if len(group) >= 2 else ()

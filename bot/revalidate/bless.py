@@ -145,7 +145,7 @@ def suite_prompts(tree: FileTree, suite_path: str, model: str) -> list[str]:
         raise _Refused(f"{suite_path} cannot be loaded at the default branch: "
                        + ("; ".join(str(e) for e in errors) or "it is missing"))
     slots = [p for p in suite.providers if p.slot == model]
-    return sorted({pr.source for pr in suite.prompts if pr.source and (not slots or any(p.runs(pr.label) for p in slots))})
+    return sorted({pr.source for pr in suite.prompts if pr.source and (not slots or any(p.runs(pr) for p in slots))})
 
 
 def ownership(client: InstallationClient, tree: FileTree, config: RepoConfig, repo: str, actor: str, paths: list[str]) -> Ownership:

@@ -136,8 +136,8 @@ def test_a_providers_prompts_entry_names_every_prompt_of_a_labelled_file_and_tak
         **{"writing.txt": "Write about {{topic}}\n---\nWrite a poem about {{topic}}\n"},
     )
     gpt4o, mini = suite.providers
-    assert [p.label for p in suite.prompts if gpt4o.runs(p.label)] == ["writing#1", "writing#2"]
-    assert [p.label for p in suite.prompts if mini.runs(p.label)] == ["lookup"]
+    assert [p.label for p in suite.prompts if gpt4o.runs(p)] == ["writing#1", "writing#2"]
+    assert [p.label for p in suite.prompts if mini.runs(p)] == ["lookup"]
 
 
 def test_code_shapes_are_refused_as_code_not_called_unknown():

@@ -172,7 +172,8 @@ def test_a_providers_prompts_choose_which_prompts_it_runs():
         "tests: [{vars: {q: x}}]\n"
     )
     ollama, gpt = suite.providers
-    assert (ollama.runs("short"), ollama.runs("long"), gpt.runs("long")) == (True, False, True)
+    short, long = suite.prompts
+    assert (ollama.runs(short), ollama.runs(long), gpt.runs(long)) == (True, False, True)
     errors = refused("prompts: [{id: 'Hi', label: a}]\nproviders:\n  - {id: openai:gpt-4o, prompts: [b]}\n")
     assert errors == [f"{PATH}:3: provider 'openai:gpt-4o' lists prompt 'b', but no prompt has that label (labels: a)"]
 
@@ -306,3 +307,23 @@ def test_a_python_transform_file_calls_get_transform_by_default():
     outcome = asyncio.run(score_output(test.asserts, None, "hi", context=CodeContext({}, "hi", {}, {}),
                                        output_transform=test.transform))
     assert outcome.passed
+
+
+def test_a_filter_names_an_inline_prompt_by_its_id_as_promptfoo_does():
+    suite = ok(
+        "prompts:\n  - {id: factual, label: Factual Assistant, raw: 'Answer {{q}}'}\n  - {id: creative, label: Creative, raw: 'Imagine {{q}}'}\n"
+        "  - {id: file://p.txt, label: From a file}\n"
+        "providers:\n  - {id: openai:gpt-4o, prompts: [creative]}\n  - openai:gpt-4o-mini\n"
+        "tests:\n  - {vars: {q: x}, prompts: [factual]}\n  - {vars: {q: y}, prompts: ['Factual Assistant', 'From a file']}\n",
+        **{"p.txt": "From {{q}}"},
+    )
+    factual, creative, from_file = suite.prompts
+    by_id, mini = suite.providers
+    assert (by_id.runs(creative), by_id.runs(factual), mini.runs(factual)) == (True, False, True)
+    first, second = suite.tests
+    assert (first.runs_on(factual, mini), first.runs_on(creative, mini)) == (True, False)
+    assert (second.runs_on(factual, mini), second.runs_on(from_file, mini)) == (True, True)
+    # a file prompt keeps no id in promptfoo (only its string processor does): its id names nothing
+    errors = refused("prompts:\n  - {id: file://p.txt, label: F}\nproviders: [openai:gpt-4o]\n"
+                     "tests:\n  - {vars: {q: x}, prompts: ['file://p.txt']}\n", **{"p.txt": "x"})
+    assert any("test `prompts` entry 'file://p.txt' names no prompt of the suite" in e for e in errors), errors
