@@ -309,17 +309,27 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
         sent = request.headers.get("authorization")
         return sent is None or api_key is None or sent == f"Bearer {api_key}"
 
-    @app.post("/api/generate")
-    async def ollama_generate(request: Request) -> Response:
-        """Ollama's generate API, unstreamed: one prompt text → {response, done, done_reason, counts}."""
+    async def ollama_prompt(request: Request) -> tuple[dict[str, Any], str, str] | Response:
+        """A generate or embeddings request's body, model and prompt; or the answer refusing it (401 or 400)."""
         if not ollama_key_ok(request):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         data = await body_of(request)
         if isinstance(data, Response):
             return data
         model, prompt = data.get("model"), data.get("prompt")
-        if not isinstance(model, str) or not isinstance(prompt, str) or data.get("stream", True) is not False:
-            return _error(400, "model and prompt are required and stream must be false for the scripted server")
+        if not isinstance(model, str) or not isinstance(prompt, str):
+            return _error(400, "model and prompt are required")
+        return data, model, prompt
+
+    @app.post("/api/generate")
+    async def ollama_generate(request: Request) -> Response:
+        """Ollama's generate API, unstreamed: one prompt text → {response, done, done_reason, counts}."""
+        asked = await ollama_prompt(request)
+        if isinstance(asked, Response):
+            return asked
+        data, model, prompt = asked
+        if data.get("stream", True) is not False:
+            return _error(400, "stream must be false for the scripted server")
         chat = _listed(prompt) or [{"role": "user", "content": prompt}]
         got = await reply(request, "ollama.generate", model, chat, {}, _mapping(data.get("options")).get("num_predict"))
         if isinstance(got, Response):
@@ -331,14 +341,10 @@ def register(app: FastAPI, state: ServerState, before_answer: BeforeAnswer, api_
     @app.post("/api/embeddings")
     async def ollama_embeddings(request: Request) -> Response:
         """Ollama's (older) embeddings API: {model, prompt} → {embedding}, a bag-of-words vector."""
-        if not ollama_key_ok(request):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
-        data = await body_of(request)
-        if isinstance(data, Response):
-            return data
-        model, prompt = data.get("model"), data.get("prompt")
-        if not isinstance(model, str) or not isinstance(prompt, str):
-            return _error(400, "model and prompt are required")
+        asked = await ollama_prompt(request)
+        if isinstance(asked, Response):
+            return asked
+        _, model, prompt = asked
         state.record("ollama.embeddings", model, [{"role": "user", "content": prompt}])
         return JSONResponse({"embedding": wire.bag_of_words(prompt)})
 

@@ -4,8 +4,6 @@ and sent only where the base branch (or the operator) lets that variable go; a v
 from __future__ import annotations
 
 import asyncio
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -17,6 +15,7 @@ from bot.evals.loader import load_suite
 from bot.evals.providers import Budget, Caller, Meter, ProviderError
 from bot.evals.render import Renderer
 from bot.evals.select import expand
+from tests.compat.recording import recording
 
 PATH = "evals/promptfooconfig.yaml"
 SECRET = "s3cret-value-123"
@@ -24,27 +23,8 @@ SECRET = "s3cret-value-123"
 
 @pytest.fixture
 def service():
-    got: list[dict[str, str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            got.append({k.lower(): v for k, v in self.headers.items()})
-            payload = b'{"answer": "ok"}'
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
-    httpd.shutdown()
-    httpd.server_close()
+    with recording(lambda path: {"answer": "ok"}) as running:
+        yield running
 
 
 def case_for(url: str, header: str):
@@ -74,7 +54,7 @@ def test_a_granted_token_reaches_the_teams_service_and_stays_out_of_the_fingerpr
     case = case_for(url, "Bearer {{env.SUPPORT_BOT_TOKEN}}")
     config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"SUPPORT_BOT_TOKEN": f"{url}/"})
     assert call(case, {"SUPPORT_BOT_TOKEN": SECRET}, config).text == "ok"
-    assert got[-1]["authorization"] == f"Bearer {SECRET}"
+    assert got[-1]["headers"]["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in repr(case.provider.fingerprint()) and "{{env.SUPPORT_BOT_TOKEN}}" in repr(case.provider.fingerprint())
 
 
@@ -82,7 +62,7 @@ def test_the_operator_can_grant_it_too(service):
     url, got = service
     env = {"SUPPORT_BOT_TOKEN": SECRET, "PROMPT_REVIEW_HTTP_CREDENTIALS": f"OTHER=https://x.example.com/,SUPPORT_BOT_TOKEN={url}/chat"}
     assert call(case_for(url, "Bearer {{ env.SUPPORT_BOT_TOKEN }}"), env, EvalsConfig(allowed_base_urls=(url,))).text == "ok"
-    assert got[-1]["authorization"] == f"Bearer {SECRET}"
+    assert got[-1]["headers"]["authorization"] == f"Bearer {SECRET}"
 
 
 @pytest.mark.parametrize("grants", [{}, {"SUPPORT_BOT_TOKEN": "https://bot.example.com/"}, {"OTHER": "URL"}])
@@ -109,7 +89,7 @@ def test_a_vendor_key_goes_only_to_that_vendors_api(service):
     url, got = service
     env = {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": url}  # the operator's OpenAI endpoint is this server
     assert call(case_for(url, "Bearer {{env.OPENAI_API_KEY}}"), env, EvalsConfig(allowed_base_urls=(url,))).text == "ok"
-    assert got[-1]["authorization"] == f"Bearer {SECRET}"
+    assert got[-1]["headers"]["authorization"] == f"Bearer {SECRET}"
     with pytest.raises(ProviderError) as err:  # the same key to a URL that is not OpenAI's
         call(case_for(url, "Bearer {{env.OPENAI_API_KEY}}"), {"OPENAI_API_KEY": SECRET}, EvalsConfig(allowed_base_urls=(url,)))
     assert "refused" in str(err.value) and SECRET not in str(err.value)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from bot.evals.providers import Budget, Caller, Meter
 from bot.evals.providers_http import http_body_problem
 from bot.evals.render import Renderer
 from bot.evals.select import expand
+from tests.compat.recording import recording
 
 PINNED = json.loads((Path(__file__).parent / "data" / "http_bodies.json").read_text())
 # a raw request, a templated url or nunjucks filters and tags: over HTTP through a review in test_http_templates.py
@@ -83,27 +82,8 @@ tests:
 @pytest.fixture
 def service():
     """The team's own service on loopback: records each request's method, content type and bytes."""
-    got: list[tuple[str, str | None, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            got.append((self.command, self.headers.get("content-type"), self.rfile.read(int(self.headers["content-length"]))))
-            payload = b'{"answer": "ok"}'
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
-    httpd.shutdown()
-    httpd.server_close()
+    with recording(lambda path: {"answer": "ok"}, read=bytes) as running:
+        yield running
 
 
 def test_a_review_sends_the_rendered_body_to_the_service(service):
@@ -124,4 +104,5 @@ def test_a_review_sends_the_rendered_body_to_the_service(service):
 
     answer = asyncio.run(go())
     assert answer.text == "ok"
-    assert got == [("POST", "application/json", b'{"q":"Say \\"hi\\"","user":"ana","extra":3}')]
+    assert [(r["method"], r["headers"].get("content-type"), r["body"]) for r in got] == [
+        ("POST", "application/json", b'{"q":"Say \\"hi\\"","user":"ana","extra":3}')]

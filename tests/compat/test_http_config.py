@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from bot.evals.providers import Budget, Caller, Meter, ProviderError
 from bot.evals.render import Renderer
 from bot.evals.sandbox import CodeLimits
 from bot.evals.select import expand
+from tests.compat.recording import recording
 
 PATH = "evals/promptfooconfig.yaml"
 SECRET = "s3cret-value-123"
@@ -33,36 +35,19 @@ ORACLE = json.loads((Path(__file__).parent / "data" / "http_config.json").read_t
 
 @pytest.fixture
 def service():
-    got: list[dict] = []
+    """The team's own service on loopback: an OAuth token endpoint (a new token each time), /fail answering 500,
+    anything else 200; records each request's method, path, headers and body text."""
+    tokens = itertools.count(1)
 
-    class Handler(BaseHTTPRequestHandler):
-        def answer(self):
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length).decode() if length else ""
-            got.append({"method": self.command, "path": self.path, "body": body,
-                        "headers": {k.lower(): v for k, v in self.headers.items()}})
-            if self.path.startswith("/token"):
-                payload = json.dumps({"access_token": f"tok-{len(got)}", "expires_in": 3600}).encode()
-            elif self.path.startswith("/fail"):
-                payload = b'{"error": "down", "answer": "from-500"}'
-            else:
-                payload = b'{"answer": "ok", "result": {"text": "pong"}}'
-            self.send_response(500 if self.path.startswith("/fail") else 200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def answer(path: str):
+        if path.startswith("/token"):
+            return {"access_token": f"tok-{next(tokens)}", "expires_in": 3600}
+        if path.startswith("/fail"):
+            return {"error": "down", "answer": "from-500"}
+        return {"answer": "ok", "result": {"text": "pong"}}
 
-        do_GET = do_POST = answer
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
-    httpd.shutdown()
-    httpd.server_close()
+    with recording(answer, status=lambda path: 500 if path.startswith("/fail") else 200, read=bytes.decode) as running:
+        yield running
 
 
 def suite_text(url: str, config: str, vars_: str = "{x: a b}") -> str:

@@ -6,9 +6,6 @@ scripted model server and a recording server; anything else is refused before a 
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -22,6 +19,7 @@ from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
+from tests.compat.recording import recording
 
 KEY = "scripted-key"
 SECRET = "aws-secret-that-must-stay-home"
@@ -34,32 +32,15 @@ def server():
     running.stop()
 
 
+CHAT = {"choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}
+EMBEDDING = {"data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}]}
+
+
 @pytest.fixture
 def recorder():
     """An allowlisted server that records every request it gets (and answers like chat completions)."""
-    got: list[dict[str, str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            got.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-            answer = {"data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}]} if self.path.endswith("/embeddings") else {
-                "choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}
-            payload = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", got
-    httpd.shutdown()
-    httpd.server_close()
+    with recording(lambda path: EMBEDDING if path.endswith("/embeddings") else CHAT) as running:
+        yield running
 
 
 def load(entry: str):
@@ -129,7 +110,7 @@ def test_a_granted_variable_reaches_the_recording_server_as_the_bearer_key(recor
     config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1/"})
     outcome = call(flexai(url), {"FLEXAI_API_KEY": "flex-123", "OPENAI_API_KEY": SECRET}, config)
     assert isinstance(outcome, Completion) and outcome.text == "ok", outcome
-    assert [(r["path"], r["authorization"]) for r in got] == [("/v1/chat/completions", "Bearer flex-123")]
+    assert [(r["path"], r["headers"]["authorization"]) for r in got] == [("/v1/chat/completions", "Bearer flex-123")]
 
 
 def test_a_granted_variable_that_is_not_set_says_so_and_sends_nothing(recorder):
@@ -183,4 +164,4 @@ def test_a_graders_embedding_model_reads_the_granted_variable_too(recorder):
     report = asyncio.run(run_evals(request, NoCache()))
     (case,) = report.cases()
     assert case.head.error is None and case.head.passed, case.head  # the same vector twice: similarity 1
-    assert got and {(r["path"], r["authorization"]) for r in got} == {("/v1/embeddings", "Bearer flex-123")}
+    assert got and {(r["path"], r["headers"]["authorization"]) for r in got} == {("/v1/embeddings", "Bearer flex-123")}

@@ -15,19 +15,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from bot.core.config import Budget, EvalsConfig
 from bot.core.files import MemoryTree
 from bot.evals import EvalRequest, NoCache, run_evals
-from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.evals.providers_agent import AgentError, agent_answer, agent_request, frames
 from bot.evals.providers_config import VENDORS
 from bot.modelserver import create_app
 from bot.modelserver.agents import event, exception, frame
-from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
 from bot.serving import start_in_thread
+from tests.compat.bedrock import agent_runtime_env, complete, load, provider
 
 KEY = "scripted-key"
 PATH = "evals/promptfooconfig.yaml"
@@ -43,32 +41,8 @@ def server():
     running.stop()
 
 
-def env(url: str, **more: str) -> dict[str, str]:
-    return {"BEDROCK_AGENT_RUNTIME_BASE_URL": url, "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET, **more}
-
-
-def load(entry: dict):
-    text = yaml.safe_dump({"prompts": ["{{q}}"], "providers": [entry], "tests": [{"vars": {"q": "x"}}]})
-    loaded, errors = load_suite(MemoryTree({PATH: text}), PATH)
-    return loaded, [(e.line, e.message) for e in errors]
-
-
-def provider(pid: str, config: dict):
-    loaded, errors = load({"id": pid, "config": config})
-    assert errors == [], errors
-    return loaded.providers[0]
-
-
 def call(environ: dict[str, str], pid: str, config: dict, prompt: str = "Which plan fits a team of 50?") -> Completion | ProviderError:
-    async def go():
-        async with httpx.AsyncClient() as client:
-            caller = Caller.for_run(client, environ, EvalsConfig(timeout_s=10), Meter(Budget()))
-            try:
-                return await caller.complete(provider(pid, config), (("user", prompt),))
-            except ProviderError as exc:
-                return exc
-
-    return asyncio.run(go())
+    return complete(environ, pid, config, prompt)
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
@@ -158,14 +132,14 @@ def test_frames_are_checked_and_exceptions_carry_promptfoos_messages():
 
 
 def test_an_agent_answers_over_http_signed_for_bedrock_as_an_event_stream(server):
-    got = call(env(server), "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1", "sessionId": "session-7", "enableTrace": True,
+    got = call(agent_runtime_env(server), "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1", "sessionId": "session-7", "enableTrace": True,
                                                     "memoryId": "MEM1"})
     assert isinstance(got, Completion), got
     assert got.text.startswith("You said: Which plan fits a team of 50?")
     (trace,) = got.metadata["trace"]
     assert "unmodeledMember" not in trace and trace["trace"]["orchestrationTrace"]["rationale"]["text"].startswith("Answering:")
     assert got.metadata["sessionId"] == "session-7" and got.metadata["memoryId"] == "MEM1"
-    fresh = call(env(server), "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1"})
+    fresh = call(agent_runtime_env(server), "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1"})
     assert isinstance(fresh, Completion) and set(fresh.metadata) == {"sessionId"}
     assert fresh.metadata["sessionId"].startswith("session-")  # the server names the session the client made
     bearer = call({"BEDROCK_AGENT_RUNTIME_BASE_URL": server, "AWS_BEARER_TOKEN_BEDROCK": KEY}, "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1"})
@@ -173,14 +147,14 @@ def test_an_agent_answers_over_http_signed_for_bedrock_as_an_event_stream(server
 
 
 def test_stream_errors_and_aws_refusals_are_case_errors(server):
-    missing = call(env(server), "bedrock-agent:MISSINGAGT", {"agentAliasId": "ALIAS1"})
+    missing = call(agent_runtime_env(server), "bedrock-agent:MISSINGAGT", {"agentAliasId": "ALIAS1"})
     assert isinstance(missing, ProviderError)
     assert str(missing) == "bedrock-agent:MISSINGAGT: Agent or alias not found. Verify agentId: MISSINGAGT and agentAliasId: ALIAS1"
-    corrupt = call(env(server), "bedrock-agent:BADFRAMES", {"agentAliasId": "ALIAS1"})
+    corrupt = call(agent_runtime_env(server), "bedrock-agent:BADFRAMES", {"agentAliasId": "ALIAS1"})
     assert isinstance(corrupt, ProviderError) and "CRC32" in str(corrupt)
-    invalid = call(env(server), "bedrock-agent:basic-agent", {"agentAliasId": "PROD_ALIAS_ID"})  # not AWS's id pattern
+    invalid = call(agent_runtime_env(server), "bedrock-agent:basic-agent", {"agentAliasId": "PROD_ALIAS_ID"})  # not AWS's id pattern
     assert isinstance(invalid, ProviderError) and "HTTP 400" in str(invalid) and "pattern" in str(invalid)
-    wrong = call(env(server, AWS_SECRET_ACCESS_KEY="wrong"), "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1"})
+    wrong = call(agent_runtime_env(server, AWS_SECRET_ACCESS_KEY="wrong"), "bedrock-agent:AGENT1", {"agentAliasId": "ALIAS1"})
     assert isinstance(wrong, ProviderError) and "refused the credentials" in str(wrong)
 
 
@@ -242,7 +216,7 @@ tests:
 
 
 def test_a_review_runs_the_agents_cases(server):
-    report = asyncio.run(run_evals(EvalRequest(base=MemoryTree({}), head=MemoryTree({PATH: SUITE}), suites=[PATH], env=env(server)),
+    report = asyncio.run(run_evals(EvalRequest(base=MemoryTree({}), head=MemoryTree({PATH: SUITE}), suites=[PATH], env=agent_runtime_env(server)),
                                    NoCache()))
     assert report.errors == ()
     (suite,) = report.suites

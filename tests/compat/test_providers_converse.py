@@ -7,28 +7,22 @@ data/converse_cases.json` printed —; and the calls over real loopback HTTP aga
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from urllib.parse import unquote
 
-import httpx
 import pytest
-import yaml
 
-from bot.core.config import Budget, EvalsConfig
-from bot.core.files import MemoryTree
-from bot.evals.loader import load_suite
-from bot.evals.providers import Caller, Completion, Meter, ProviderError
+from bot.evals.providers import Completion, ProviderError
 from bot.evals.providers_wire import parse, request
 from bot.modelserver import create_app
 from bot.serving import start_in_thread
+from tests.compat.bedrock import complete, load, provider
 
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "converse_cases.json").read_text())
 PROMPTFOO = json.loads((DATA / "converse_promptfoo.json").read_text())
 KEY = "scripted-key"
-PATH = "evals/promptfooconfig.yaml"
 WEATHER = CASES[0]["config"]["tools"]
 
 
@@ -39,29 +33,8 @@ def server():
     running.stop()
 
 
-def load(entry: dict):
-    text = yaml.safe_dump({"prompts": ["{{q}}"], "providers": [entry], "tests": [{"vars": {"q": "x"}}]})
-    loaded, errors = load_suite(MemoryTree({PATH: text}), PATH)
-    return loaded, [(e.line, e.message) for e in errors]
-
-
-def provider(pid: str, config: dict):
-    loaded, errors = load({"id": pid, "config": config})
-    assert errors == [], errors
-    return loaded.providers[0]
-
-
 def call(pid: str, config: dict, prompt: str, base: str) -> Completion | ProviderError:
-    async def go():
-        async with httpx.AsyncClient() as client:
-            environ = {"BEDROCK_BASE_URL": base, "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": KEY}
-            caller = Caller.for_run(client, environ, EvalsConfig(timeout_s=10), Meter(Budget()))
-            try:
-                return await caller.complete(provider(pid, config), (("user", prompt),))
-            except ProviderError as exc:
-                return exc
-
-    return asyncio.run(go())
+    return complete({"BEDROCK_BASE_URL": base, "AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": KEY}, pid, config, prompt)
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))

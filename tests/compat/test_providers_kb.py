@@ -12,19 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from bot.core.config import Budget, EvalsConfig
 from bot.core.errors import CheckError
 from bot.core.files import MemoryTree
 from bot.evals import EvalRequest, NoCache, run_evals
-from bot.evals.loader import load_suite
 from bot.evals.providers import Caller, Completion, Meter, ProviderError
 from bot.evals.providers_config import VENDORS
 from bot.evals.providers_kb import KB, kb_answer, kb_region, kb_request
 from bot.modelserver import create_app
-from bot.modelserver.vendors import TEST_AWS_KEY_ID, TEST_AWS_SECRET
 from bot.serving import start_in_thread
+from tests.compat.bedrock import agent_runtime_env, complete, load, provider
 
 DATA = Path(__file__).parent / "data"
 CASES = json.loads((DATA / "kb_cases.json").read_text())
@@ -40,32 +38,8 @@ def server():
     running.stop()
 
 
-def env(url: str, **more: str) -> dict[str, str]:
-    return {"BEDROCK_AGENT_RUNTIME_BASE_URL": url, "AWS_ACCESS_KEY_ID": TEST_AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEST_AWS_SECRET, **more}
-
-
-def load(entry: dict):
-    text = yaml.safe_dump({"prompts": ["{{q}}"], "providers": [entry], "tests": [{"vars": {"q": "x"}}]})
-    loaded, errors = load_suite(MemoryTree({PATH: text}), PATH)
-    return loaded, [(e.line, e.message) for e in errors]
-
-
-def provider(pid: str, config: dict):
-    loaded, errors = load({"id": pid, "config": config})
-    assert errors == [], errors
-    return loaded.providers[0]
-
-
 def call(environ: dict[str, str], pid: str, config: dict, prompt: str = "How long do refunds take?") -> Completion | ProviderError:
-    async def go():
-        async with httpx.AsyncClient() as client:
-            caller = Caller.for_run(client, environ, EvalsConfig(timeout_s=10), Meter(Budget()))
-            try:
-                return await caller.complete(provider(pid, config), (("user", prompt),))
-            except ProviderError as exc:
-                return exc
-
-    return asyncio.run(go())
+    return complete(environ, pid, config, prompt)
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
@@ -82,7 +56,7 @@ def test_the_output_and_the_citations_are_what_promptfoo_makes_of_the_answer(ind
 
 
 def test_the_citations_reach_the_review_over_http_signed_for_bedrock(server):
-    got = call(env(server), "bedrock:kb:anthropic.claude-3-5-haiku-20241022-v1:0", {"knowledgeBaseId": "KB1", "numberOfResults": 1})
+    got = call(agent_runtime_env(server), "bedrock:kb:anthropic.claude-3-5-haiku-20241022-v1:0", {"knowledgeBaseId": "KB1", "numberOfResults": 1})
     assert isinstance(got, Completion), got
     assert got.text.startswith("You said: How long do refunds take?")
     (citation,) = got.metadata["citations"]
@@ -99,14 +73,14 @@ def test_a_bedrock_api_key_is_sent_as_a_bearer_token(server):
 
 
 def test_wrong_credentials_missing_ones_and_an_invalid_request_are_case_errors(server):
-    wrong = call(env(server, AWS_SECRET_ACCESS_KEY="wrong"), "bedrock:kb:amazon.nova-lite-v1:0", {"knowledgeBaseId": "KB1"})
+    wrong = call(agent_runtime_env(server, AWS_SECRET_ACCESS_KEY="wrong"), "bedrock:kb:amazon.nova-lite-v1:0", {"knowledgeBaseId": "KB1"})
     assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
     missing = call({"BEDROCK_AGENT_RUNTIME_BASE_URL": server}, "bedrock:kb:amazon.nova-lite-v1:0", {"knowledgeBaseId": "KB1"})
     assert isinstance(missing, ProviderError) and missing.kind is CheckError.MISSING_CREDENTIALS
     # bedrock:kb:default without config.modelArn sends no model, as promptfoo; AWS refuses it
-    no_model = call(env(server), "bedrock:kb:default", {"knowledgeBaseId": "KB1"})
+    no_model = call(agent_runtime_env(server), "bedrock:kb:default", {"knowledgeBaseId": "KB1"})
     assert isinstance(no_model, ProviderError) and "HTTP 400" in str(no_model) and "modelArn" in str(no_model)
-    long = call(env(server), "bedrock:kb:amazon.nova-lite-v1:0", {"knowledgeBaseId": "KB1"}, "x" * 1001)
+    long = call(agent_runtime_env(server), "bedrock:kb:amazon.nova-lite-v1:0", {"knowledgeBaseId": "KB1"}, "x" * 1001)
     assert isinstance(long, ProviderError) and "HTTP 400: 1 validation error detected: Value at 'input.text'" in str(long)
 
 
@@ -163,7 +137,7 @@ tests:
 
 
 def test_a_review_grades_the_knowledge_bases_answer_against_its_own_citations(server):
-    environ = env(server, BEDROCK_BASE_URL=server, AWS_REGION="us-east-2", OPENAI_BASE_URL=f"{server}/v1", OPENAI_API_KEY=KEY)
+    environ = agent_runtime_env(server, BEDROCK_BASE_URL=server, AWS_REGION="us-east-2", OPENAI_BASE_URL=f"{server}/v1", OPENAI_API_KEY=KEY)
     report = asyncio.run(run_evals(EvalRequest(base=MemoryTree({}), head=MemoryTree({PATH: SUITE}), suites=[PATH], env=environ),
                                    NoCache()))
     assert report.errors == ()
