@@ -205,6 +205,9 @@ PLACE_KEYS = {
 }
 BOOL_PLACE_KEYS = {"isReasoningModel", "showThinking", "showSearchQueries", "showDocuments"}
 HTTP_KEYS = {"url", "method", "headers", "body", "transformResponse"}
+# promptfoo's OpenAI types besides chat models (`openai:TYPE:NAME`), which an unknown type is not mistaken for
+OPENAI_OTHER_TYPES = {"chat", "responses", "assistant", "agents", "chatkit", "codex", "codex-sdk", "codex-app-server", "codex-desktop",
+                      "realtime", "transcription", "tts", "speech", "video", "moderation", "completion"}
 NEAR_MISS = 0.8  # how alike an unknown provider config key must be to a known one to be taken for a typo of it (an error)
 
 REFUSED_PROVIDER_CONFIG = {
@@ -290,13 +293,17 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return more
     if (chat_vendor := vendor_kind(pid, head, rest, embedding)) is not None:
         return chat_vendor
-    if head == "openai":
-        if len(rest) == 2 and rest[0] == "chat" and rest[1]:
-            return "openai", rest[1], ()
-        if len(rest) == 2 and rest[0] == "responses" and rest[1]:
-            return "openai", rest[1], (("api", "responses"),)
+    if head == "openai":  # promptfoo 0.121: the model is everything after the type (ollama-style names hold colons)
+        if len(rest) >= 2 and rest[0] == "chat" and rest[1]:
+            return "openai", ":".join(rest[1:]), ()
+        if len(rest) >= 2 and rest[0] == "responses" and rest[1]:
+            return "openai", ":".join(rest[1:]), (("api", "responses"),)
         if len(rest) == 1 and rest[0] and rest[0] not in OPENAI_NON_CHAT | {"chat", "responses"}:
             return "openai", rest[0], ()
+        if len(rest) >= 2 and rest[0] and rest[0] not in OPENAI_NON_CHAT | OPENAI_OTHER_TYPES:
+            model = ":".join(rest)
+            return (f"unsupported: provider {pid!r}: promptfoo 0.121 reads an unknown type {rest[0]!r} as a chat model named "
+                    f"{rest[0]!r} and drops the rest ({':'.join(rest[1:])!r}); write openai:chat:{model} for the model {model!r}")
     elif head == "anthropic":
         if len(rest) == 2 and rest[0] == "messages" and rest[1]:
             return "anthropic", rest[1], ()

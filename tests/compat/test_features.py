@@ -327,3 +327,13 @@ def test_a_filter_names_an_inline_prompt_by_its_id_as_promptfoo_does():
     errors = refused("prompts:\n  - {id: file://p.txt, label: F}\nproviders: [openai:gpt-4o]\n"
                      "tests:\n  - {vars: {q: x}, prompts: ['file://p.txt']}\n", **{"p.txt": "x"})
     assert any("test `prompts` entry 'file://p.txt' names no prompt of the suite" in e for e in errors), errors
+
+
+def test_an_openai_model_name_may_hold_colons_as_in_promptfoo():
+    suite = ok("prompts: ['hi']\nproviders:\n  - id: openai:chat:qwen3.5:9b\n    config: {apiBaseUrl: 'http://localhost:11434/v1'}\n"
+               "  - openai:responses:ft:gpt-4o-mini:org::abc\n")
+    assert [p.model for p in suite.providers] == ["qwen3.5:9b", "ft:gpt-4o-mini:org::abc"]
+    # promptfoo reads an unknown type as a chat model of that name and drops the rest: said, with the id to write
+    (error,) = refused("prompts: ['hi']\nproviders: ['openai:qwen3.5:9b']\n")
+    assert "promptfoo 0.121 reads an unknown type 'qwen3.5' as a chat model named 'qwen3.5' and drops the rest ('9b'); " \
+           "write openai:chat:qwen3.5:9b" in error
