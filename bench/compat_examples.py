@@ -14,7 +14,7 @@ counted once, under the first class of its errors in this order:
   providers that import packages, extension hooks that need the network, files or processes) — a rule, not a gap
   to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
-- by design: out of scope on purpose (redteam, remote datasets and sheets, credentials in the suite, client
+- by design: out of scope on purpose (redteam, promptfoo's hosted simulated user, remote datasets and sheets, credentials in the suite, client
   certificates, multi-turn server sessions, vendor moderation);
 - multimodal: content parts or binary var files prompt-review does not send (PDF var files, parts in
   another vendor's form than the API's, Adaline image URLs, parts to a text-only provider, audio-only answers);
@@ -47,8 +47,8 @@ _RULES = (
              r"|run code from the repository|would run code|exec providers run"
              r"|a Python provider runs in the sandbox with the standard library"
              r"|extension hook .*which the sandbox refuses|MCP servers run tools"),
-    ("vendor", r"unsupported: provider '(?!file://)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
-    ("by design", r"redteam is not part|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
+    ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
+    ("by design", r"redteam is not part|promptfoo's hosted model|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
                   r"|multi-turn server sessions|MCP servers run tools"),

@@ -349,7 +349,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
         return "http", "", ()
     if pid in ("promptfoo:simulated-user", "agentic:simulated-user", "simulated-user"):
         return (f"unsupported: provider {pid!r} is promptfoo's simulated-user agent (a model plays the user for several turns "
-                "against the suite's provider); prompt-review reviews one answer per case, not agent conversations")
+                "against the suite's provider); the user's turns come from promptfoo's hosted model (its remote generation "
+                "service, sent the instructions and the conversation), which prompt-review does not call; it reviews one "
+                "answer per case of the models the suite names")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
     vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", MANTLE, MANTLE_ANTHROPIC, "fal"}))  # fal: images only
