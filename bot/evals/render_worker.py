@@ -94,14 +94,21 @@ class SandboxEnv(ImmutableSandboxedEnvironment):
     def __init__(self, files: Any, max_items: int = 1_000_000, js_values: bool = False):
         """`js_values`: values printed as nunjucks prints them (js_output), for templates promptfoo renders outside a
         prompt (an http provider's body, query and url)."""
+        # an attribute of an undefined value is undefined, printed as nothing, as nunjucks' member lookup makes it
+        # (`{{context.originalText}}` with no `context` var); calling one is still an error, as there
         super().__init__(loader=_Loader(files), autoescape=False, keep_trailing_newline=True,
-                         finalize=js_output if js_values else None)
+                         finalize=js_output if js_values else None, undefined=jinja2.ChainableUndefined)
         self.files = files
         self.max_items = max_items  # the rendered-prompt limit: a longer value can never be sent
         # nunjucks built-ins promptfoo suites use: `dump` (JSON.stringify) and promptfoo's `load` (JSON.parse)
         self.filters["dump"] = self._dump
         self.filters["load"] = self._load
         self.filters["nunjucks_pairs"] = _pairs
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        # the sandbox's refusal of an unsafe attribute (`__class__`, …) stops the render: with undefined attributes
+        # printed as nothing (above), a refusal turned into an undefined would pass unseen
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
 
     def preprocess(self, source: str, name: str | None = None, filename: str | None = None) -> str:
         # nunjucks' `{% for key, value in mapping %}` walks the mapping's pairs; jinja2 would unpack each key
