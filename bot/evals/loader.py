@@ -6,8 +6,10 @@ beforeAll/beforeEach extension hooks run here, under the same gate (bot.evals.ge
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
+import io
 import json
 import posixpath
 import re
@@ -366,6 +368,15 @@ def _prompt(tree, base_dir, located, errors, where, ref: str, label: str | None,
             ))
             continue
         name = label if label and len(found) == 1 else (f"{label}:{p}" if label else p)
+        if p.lower().endswith(".csv"):  # one prompt per row, each with its own label (promptfoo's processCsvPrompts)
+            for row_label, row in csv_prompts(text, label):
+                try:
+                    fmt, messages = _chat_from_text(row, p, line)
+                except UserError as exc:
+                    errors.extend(exc)
+                    continue
+                out.append(PromptSpec(row_label, row, fmt, p, messages, line))
+            continue
         for n, (part, fmt, messages) in enumerate(parts):
             out.append(PromptSpec(name if len(parts) == 1 else f"{name}#{n + 1}", part, fmt, p, messages, line))
     return out
@@ -447,6 +458,39 @@ def _json_lines(path: str, text: str) -> LocatedYaml | None:
         return load_yaml(text, path)
     except UserError:
         return None
+
+
+def csv_prompts(text: str, label: str | None) -> list[tuple[str, str]]:
+    """(label, prompt) per prompt of a .csv prompt file, as promptfoo 0.121's processCsvPrompts reads it: text without
+    a comma is one prompt per non-blank line (a first line `prompt` is a header); otherwise a table whose `prompt`
+    column holds the prompts (values trimmed; rows without one skipped) and whose `label` column names them. A
+    prompt without a label is named by the entry's label — `LABEL: PROMPT` when the file holds several, as newer
+    promptfoo names them, so they stay apart and `prompts: [LABEL]` still names them all — else `Prompt N - PROMPT`."""
+    text = text.removeprefix("\ufeff")
+    rows: list[tuple[str | None, str]]
+    if "," not in text:
+        lines = [ln for ln in re.split(r"\r?\n", text) if ln.strip()]
+        rows = [(None, ln) for ln in lines[1 if lines and lines[0].strip().lower() == "prompt" else 0:]]
+    else:
+        table = list(csv.reader(io.StringIO(text, newline="")))
+        header = [h.strip() for h in table[0]] if table else []
+        rows = []
+        for values in table[1:]:
+            if not any(v.strip() for v in values):
+                continue
+            record = {h: v.strip() for h, v in zip(header, values)}
+            if record.get("prompt"):
+                rows.append((record.get("label") or None, record["prompt"]))
+    out = []
+    for n, (own, prompt) in enumerate(rows, 1):
+        if own:
+            name = own
+        elif label:
+            name = f"{label}: {prompt}" if len(rows) > 1 else label
+        else:
+            name = f"Prompt {n} - {prompt}"
+        out.append((name, prompt))
+    return out
 
 
 def _parse_prompt_file(path: str, text: str) -> list[tuple[str, PromptFormat, tuple[tuple[str, str], ...]]]:
