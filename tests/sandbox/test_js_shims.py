@@ -3,6 +3,8 @@ virtual clock, Buffer, TextEncoder/TextDecoder and URL — each as Node gives th
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.evals.sandbox.js import JsCode, run_javascript, transform_javascript
@@ -95,3 +97,14 @@ def test_an_invalid_url_throws_as_node_does():
     with pytest.raises(SandboxError) as err:
         value("return new URL('not a url');")
     assert "Invalid URL" in str(err.value)
+
+
+def test_crypto_random_uuid_and_random_values_as_web_crypto_gives_them():
+    """A real user's provider named each request `crypto.randomUUID()`; the global was missing and every case erred."""
+    uuids = value("return [crypto.randomUUID(), crypto.randomUUID()];")
+    assert len(set(uuids)) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u) for u in uuids), uuids
+    assert value("const a = crypto.getRandomValues(new Uint32Array(4)); return a.length === 4 && a.some((x) => x > 0);") is True
+    with pytest.raises(SandboxError) as raised:
+        value("return crypto.getRandomValues(new Uint8Array(70000));")
+    assert "at most 65536 bytes" in raised.value.message

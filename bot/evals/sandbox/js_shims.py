@@ -1,6 +1,7 @@
 """The few Node globals suite code leans on, written in plain JavaScript inside the QuickJS runtime (nothing of
 the host is reached through them): a quiet `console`, timers on a virtual clock, `Buffer`, `TextEncoder` /
-`TextDecoder` (UTF-8), `URL` and `URLSearchParams`. Every engine (bot.evals.sandbox.js._Engine) evaluates them
+`TextDecoder` (UTF-8), `URL` and `URLSearchParams`, Web Crypto's `crypto.randomUUID()` and `crypto.getRandomValues()`
+(from Math.random: ids, not secrets). Every engine (bot.evals.sandbox.js._Engine) evaluates them
 before its harness.
 
 - `console.*` discards what it is given (promptfoo prints it to the terminal; it is never part of a result).
@@ -194,6 +195,24 @@ SHIMS = r"""
     toJSON() { return this.href; }
   }
   globalThis.URL = URL;
+
+  // Web Crypto's random helpers, from the engine's Math.random: ids and nonces, not secrets (nothing secret is made here)
+  const randomByte = () => Math.floor(Math.random() * 256);
+  const getRandomValues = (array) => {
+    if (!ArrayBuffer.isView(array) || array instanceof Float32Array || array instanceof Float64Array)
+      throw new TypeError("crypto.getRandomValues: an integer typed array is needed");
+    if (array.byteLength > 65536) throw new RangeError("crypto.getRandomValues: at most 65536 bytes");
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = randomByte();
+    return array;
+  };
+  const randomUUID = () => {
+    const b = getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;  // version 4, RFC 4122 variant
+    const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  };
+  globalThis.crypto = Object.freeze({ getRandomValues, randomUUID });
 
   return function tick() {
     let next = null;
