@@ -15,7 +15,7 @@ from bot.evals.sandbox import PyCode, parse_ref
 from bot.evals.suite import Code
 
 PYTHON_FUNCTION = "call_api"  # promptfoo's default function of a Python provider
-SANDBOX_MODULES = ("openai", "requests")  # a Python provider's network: bot/evals/sandbox/py_shims
+SANDBOX_MODULES = ("openai", "requests", "httpx")  # a Python provider's network: bot/evals/sandbox/py_shims
 
 
 def code_provider(ref: str, where: Path, reader: Any, located: LocatedYaml, errors: Any) -> Code | None:
@@ -35,7 +35,7 @@ def code_provider(ref: str, where: Path, reader: Any, located: LocatedYaml, erro
         for line, module in missing_imports(code.source, SANDBOX_MODULES):
             errors.add(located, where, f"unsupported: provider {ref!r}: {code.file}:{line} imports {module!r}, which is not in "
                                        "Python's standard library; a Python provider runs in the sandbox with the standard "
-                                       f"library and the sandbox's own {' and '.join(SANDBOX_MODULES)} (whose requests reach "
+                                       f"library and the sandbox's own {', '.join(SANDBOX_MODULES[:-1])} and {SANDBOX_MODULES[-1]} (whose requests reach "
                                        "the model APIs prompt-review calls and the URLs the base branch allows) only")
             return None
     return code

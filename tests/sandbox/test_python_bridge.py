@@ -6,6 +6,7 @@ provider could leak a credential, reach what it must not, or hold the host.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -217,3 +218,35 @@ def test_an_assertion_has_no_bridge():
     with pytest.raises(SandboxError) as raised:
         run_python(PyCode.inline("__import__('openai').OpenAI()"), "x", {})
     assert "imports 'openai', which is not in Python's standard library" in raised.value.message
+
+
+def test_httpx_reaches_an_allowed_url_sync_and_async(server):
+    """A real user's provider called its own llama-server with httpx.Client; httpx was refused at load."""
+    with recording(lambda path: {"choices": [{"message": {"content": "apple"}}], "path": path},
+                   status=lambda path: 404 if "missing" in path else 200,
+                   read=lambda raw: json.loads(raw) if raw else None) as (url, got):
+        env = {"PROMPT_REVIEW_ALLOWED_MODEL_URLS": url, "PROMPT_REVIEW_ALLOW_PRIVATE_MODEL_URLS": "1"}
+        source = f"""\
+import httpx
+
+
+def call_api(prompt, options, context):
+    with httpx.Client(base_url="{url}", timeout=httpx.Timeout(30.0), headers={{"X-Team": "support"}}) as client:
+        r = client.post("/v1/chat/completions", json={{"messages": [{{"role": "user", "content": prompt}}]}})
+        r.raise_for_status()
+    try:
+        httpx.get("{url}/missing").raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        missing = exc.response.status_code
+    return r.json()["choices"][0]["message"]["content"] + " " + str(r.is_success) + " " + str(missing)
+
+
+async def call_async(prompt, options, context):
+    async with httpx.AsyncClient() as client:
+        r = await client.post("{url}/v1/chat/completions", json={{"q": prompt}})
+    return r.json()["choices"][0]["message"]["content"]
+"""
+        apple = run(server, source, env=env)
+        assert (apple.error, apple.output) == (None, "apple True 404"), apple.error
+        assert got[0]["headers"]["x-team"] == "support" and got[0]["body"]["messages"][0]["content"] == 'Reply with "apple"'
+        assert run(server, source, ":call_async", env=env).output == "apple"
