@@ -47,7 +47,7 @@ _RULES = (
              r"|run code from the repository|would run code|exec providers run"
              r"|a Python provider runs in the sandbox with the standard library"
              r"|extension hook .*which the sandbox refuses|MCP servers run tools"),
-    ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
+    ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)(?!.*is no provider id)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|promptfoo's hosted model|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
@@ -56,7 +56,7 @@ _RULES = (
     ("invalid", r"unknown key 'outputs'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
-                r"|promptfoo does not read `(?:file|path)`|a mapping key must be a plain value|points outside the repository"),
+                r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"),
 )
 
 

@@ -354,6 +354,10 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "answer per case of the models the suite names")
     if head in ("sequence", "simulated-user", "promptfoo", "agentic"):
         return f"unsupported: provider {pid!r} is not part of prompt-review (it does not call a model)"
+    if ":" not in pid and "/" not in pid:  # no vendor prefix: promptfoo 0.121 stops too ("Could not identify provider")
+        return (f"unsupported: provider {pid!r} is no provider id, in promptfoo 0.121 either (it stops with \"Could not "
+                "identify provider\"): an id is VENDOR:MODEL (openai:chat:gpt-4.1), file://… or an http(s) URL; a name for "
+                "the provider goes in `label`")
     vendors = ", ".join(sorted(set(VENDORS) - EMBEDDING_ONLY - {"code", "bedrock-kb", "bedrock-agent", MANTLE, MANTLE_ANTHROPIC, "fal"}))  # fal: images only
     return (
         f"unsupported: provider {pid!r} is not part of prompt-review (chat providers of: {vendors}; any other "

@@ -337,3 +337,9 @@ def test_an_openai_model_name_may_hold_colons_as_in_promptfoo():
     (error,) = refused("prompts: ['hi']\nproviders: ['openai:qwen3.5:9b']\n")
     assert "promptfoo 0.121 reads an unknown type 'qwen3.5' as a chat model named 'qwen3.5' and drops the rest ('9b'); " \
            "write openai:chat:qwen3.5:9b" in error
+
+
+def test_an_id_without_a_vendor_says_promptfoo_does_not_know_it_either():
+    (error,) = refused("prompts: ['hi']\nproviders:\n  - id: claude-sonnet-4-5-reference-impl\n    config: {apiBaseUrl: 'http://localhost:3000'}\n")
+    assert "provider 'claude-sonnet-4-5-reference-impl' is no provider id, in promptfoo 0.121 either" in error
+    assert "a name for the provider goes in `label`" in error

@@ -222,7 +222,7 @@ def test_config_url_is_where_a_ws_id_connects_too(server):
     ("id: websocket\n    config:\n      url: 'wss://example.com/chat'\n      messageTemplate: x\n      setSessionContext: |-\n"
      "        const r = await fetch('http://localhost:4000/conversation', {method: 'POST'});\n        return {vars};",
      "6: refused: setSessionContext: executes code from the PR before each call to set up a server session"),
-    ("'websockets'", "2: unsupported: provider 'websockets' is not part of prompt-review"),
+    ("'websockets'", "2: unsupported: provider 'websockets' is no provider id, in promptfoo 0.121 either"),
 ])
 def test_websocket_ids_without_a_usable_url_or_with_session_setup_code_are_errors_with_their_line(entry, message):
     _, errors = load(entry)
