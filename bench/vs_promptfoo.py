@@ -79,6 +79,10 @@ SUITES = (
     # assert-set (thresholds, weights, metrics, an empty set), similar:cosine/dot/euclidean, tool-call-f1 and
     # perplexity/perplexity-score on the scripted model's token log-probabilities (asked for by config passthrough)
     BenchSuite("asserts-more", ROOT / "bench/suites/asserts-more", "promptfooconfig.yaml", ROOT / "bench/suites/asserts-more/pr", ("pr",)),
+    # Python providers calling the model with openai (sync, async, responses), requests and httpx, and a provider's config
+    # file:// settings: promptfoo runs them with the real libraries (PROVIDER_LIBRARIES, in a venv of their own),
+    # prompt-review with its sandbox's modules over the network bridge
+    BenchSuite("pyproviders", ROOT / "bench/suites/pyproviders", "promptfooconfig.yaml", ROOT / "bench/suites/pyproviders/pr", ("pr",)),
 )
 # a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
 SERVER_PLACEHOLDER = b"http://scripted-server.invalid"
@@ -171,6 +175,22 @@ def install_promptfoo(version: str) -> Path:
     return binary
 
 
+# the libraries promptfoo's Python providers import in the pyproviders suite: installed from PyPI into a venv of their own
+PROVIDER_LIBRARIES = ("openai>=1.40,<2", "requests>=2.31", "httpx>=0.27")
+
+
+def provider_python() -> Path:
+    """A Python with PROVIDER_LIBRARIES for promptfoo's Python providers and assertions (PROMPTFOO_PYTHON)."""
+    venv = CACHE / "provider-python"
+    python = venv / "bin" / "python"
+    if not (venv / ".installed").exists():
+        print(f"installing {', '.join(PROVIDER_LIBRARIES)} into {venv} (pip) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PROVIDER_LIBRARIES], check=True)
+        (venv / ".installed").write_text("\n".join(PROVIDER_LIBRARIES) + "\n")
+    return python
+
+
 def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: str, concurrency: int, home: Path,
                   extra_env: dict[str, str] | None = None) -> tuple[dict, float, int]:
     """extra_env: more vendors' settings (bench/compat_parity.py points them at the server too)."""
@@ -195,6 +215,7 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": server.url,
             "AWS_BEARER_TOKEN_BEDROCK": "bench",
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,  # the AWS SDK's endpoint for SageMaker's runtime
+            "PROMPTFOO_PYTHON": str(provider_python()),
             **BENCH_AWS,
             **(extra_env or {}),
         }
