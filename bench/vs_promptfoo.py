@@ -79,7 +79,7 @@ SUITES = (
     # assert-set (thresholds, weights, metrics, an empty set), similar:cosine/dot/euclidean, tool-call-f1 and
     # perplexity/perplexity-score on the scripted model's token log-probabilities (asked for by config passthrough)
     BenchSuite("asserts-more", ROOT / "bench/suites/asserts-more", "promptfooconfig.yaml", ROOT / "bench/suites/asserts-more/pr", ("pr",)),
-    # Python providers calling the model with openai (sync, async, responses), requests and httpx, and a provider's config
+    # Python providers calling the model with openai (sync, async, responses), anthropic, requests and httpx, and a provider's config
     # file:// settings: promptfoo runs them with the real libraries (PROVIDER_LIBRARIES, in a venv of their own),
     # prompt-review with its sandbox's modules over the network bridge
     BenchSuite("pyproviders", ROOT / "bench/suites/pyproviders", "promptfooconfig.yaml", ROOT / "bench/suites/pyproviders/pr", ("pr",)),
@@ -176,18 +176,19 @@ def install_promptfoo(version: str) -> Path:
 
 
 # the libraries promptfoo's Python providers import in the pyproviders suite: installed from PyPI into a venv of their own
-PROVIDER_LIBRARIES = ("openai>=1.40,<2", "requests>=2.31", "httpx>=0.27")
+PROVIDER_LIBRARIES = ("openai>=1.40,<2", "anthropic>=0.34", "requests>=2.31", "httpx>=0.27")
 
 
 def provider_python() -> Path:
     """A Python with PROVIDER_LIBRARIES for promptfoo's Python providers and assertions (PROMPTFOO_PYTHON)."""
     venv = CACHE / "provider-python"
     python = venv / "bin" / "python"
-    if not (venv / ".installed").exists():
+    wanted = "\n".join(PROVIDER_LIBRARIES) + "\n"
+    if not (venv / ".installed").exists() or (venv / ".installed").read_text() != wanted:
         print(f"installing {', '.join(PROVIDER_LIBRARIES)} into {venv} (pip) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PROVIDER_LIBRARIES], check=True)
-        (venv / ".installed").write_text("\n".join(PROVIDER_LIBRARIES) + "\n")
+        (venv / ".installed").write_text(wanted)
     return python
 
 

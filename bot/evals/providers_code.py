@@ -2,7 +2,7 @@
 jailed interpreter with no network of its own, each with a bounded network bridge (bot.evals.sandbox). The gate
 (bot.evals.select.CodeGate) let the code through before the case was run.
 
-The bridge answers the JavaScript `fetch` / `fetchWithCache` requests and those of the sandbox's Python `openai`,
+The bridge answers the JavaScript `fetch` / `fetchWithCache` requests and those of the sandbox's Python `openai`, `anthropic`,
 `requests` and `httpx` modules (bot/evals/sandbox/py_shims). A request may go only to
 - a model API prompt-review calls for its own providers, routed like them: a URL under the vendor's public API
   goes to the operator's base URL for that vendor when one is set (OPENAI_BASE_URL, …), else to the public API;

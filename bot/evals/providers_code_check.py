@@ -15,7 +15,7 @@ from bot.evals.sandbox import PyCode, parse_ref
 from bot.evals.suite import Code
 
 PYTHON_FUNCTION = "call_api"  # promptfoo's default function of a Python provider
-SANDBOX_MODULES = ("openai", "requests", "httpx")  # a Python provider's network: bot/evals/sandbox/py_shims
+SANDBOX_MODULES = ("openai", "anthropic", "requests", "httpx")  # a Python provider's network: bot/evals/sandbox/py_shims
 
 
 def code_provider(ref: str, where: Path, reader: Any, located: LocatedYaml, errors: Any) -> Code | None:

@@ -103,7 +103,7 @@ def test_a_python_provider_importing_a_package_the_sandbox_lacks_is_reported_at_
     (error,) = [str(e) for e in errors]
     assert error.startswith(f"{SUITE_PATH}:3 (providers.0): unsupported: provider 'file://agent.py': evals/agent.py:3 imports "
                             "'langchain.chains', which is not in Python's standard library")
-    assert "the sandbox's own openai, requests and httpx" in error  # openai is one of them (tests/sandbox/test_python_bridge.py)
+    assert "the sandbox's own openai, anthropic, requests and httpx" in error  # openai is one of them (tests/sandbox/test_python_bridge.py)
 
 
 def test_an_import_the_code_guards_itself_is_not_reported():

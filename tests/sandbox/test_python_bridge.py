@@ -250,3 +250,37 @@ async def call_async(prompt, options, context):
         assert (apple.error, apple.output) == (None, "apple True 404"), apple.error
         assert got[0]["headers"]["x-team"] == "support" and got[0]["body"]["messages"][0]["content"] == 'Reply with "apple"'
         assert run(server, source, ":call_async", env=env).output == "apple"
+
+
+ANTHROPIC_PROVIDER = """\
+import anthropic
+
+
+def call_api(prompt, options, context):
+    message = anthropic.Anthropic().messages.create(model="claude-sonnet-4-0", max_tokens=100,
+                                                    messages=[{"role": "user", "content": prompt}])
+    return {"output": message.content[0].text, "tokenUsage": {"prompt": message.usage.input_tokens,
+                                                              "completion": message.usage.output_tokens}}
+
+
+async def call_async(prompt, options, context):
+    message = await anthropic.AsyncAnthropic().messages.create(model="claude-sonnet-4-0", max_tokens=100,
+                                                                messages=[{"role": "user", "content": prompt}])
+    return message.content[0].text + " " + message.stop_reason
+
+
+def wrong_key(prompt, options, context):
+    try:
+        anthropic.Anthropic(api_key="wrong").messages.create(model="claude-sonnet-4-0", max_tokens=10, messages=[])
+    except anthropic.AuthenticationError as exc:
+        return "caught %d" % exc.status_code
+    return "not raised"
+"""
+
+
+def test_the_anthropic_client_calls_the_messages_api_and_gets_the_scripted_answer(server):
+    env = {"ANTHROPIC_BASE_URL": server, "ANTHROPIC_API_KEY": KEY}
+    apple = run(server, ANTHROPIC_PROVIDER, env=env)
+    assert (apple.error, apple.output) == (None, "apple") and apple.tokens_in > 0
+    assert run(server, ANTHROPIC_PROVIDER, ":call_async", env=env).output == "apple end_turn"
+    assert run(server, ANTHROPIC_PROVIDER, ":wrong_key", env=env).output == "caught 401"

@@ -1,6 +1,6 @@
 """The network of a provider written in code, as the sandbox sees it: the code asks for a request, the host
 (bot.evals.providers_code.Bridge) decides where it may go, sends it, and hands back the answer. JavaScript asks
-through `fetch` (bot.evals.sandbox.js_provider), Python through the `openai`, `requests` and `httpx` modules of the
+through `fetch` (bot.evals.sandbox.js_provider), Python through the `openai`, `anthropic`, `requests` and `httpx` modules of the
 sandbox (bot.evals.sandbox.py_shims); both speak these plain values.
 """
 

@@ -66,9 +66,10 @@ class Isolation(str, Enum):
 
 @cache
 def shim_sources() -> dict[str, str]:
-    """The sandbox's own modules by name (py_shims/requests_exceptions.py is `requests.exceptions`)."""
+    """The sandbox's own modules by name (py_shims/requests_exceptions.py is `requests.exceptions`;
+    _prompt_review_sdk.py what the model SDKs share)."""
     return {p.stem.replace("_", ".") if p.stem.startswith("requests_") else p.stem: p.read_text(encoding="utf-8")
-            for p in sorted(SHIMS.glob("*.py")) if not p.stem.startswith("_")}
+            for p in sorted(SHIMS.glob("*.py"))}
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | Non
                          send: Send | None = None) -> Any:
     """What a provider written in Python returns for `args` (promptfoo's call_api(prompt, options, context)), as a
     JSON value; `async def` is run to its end. It runs like an assertion (standard library only), and with `send`
-    it has the sandbox's `openai`, `requests` and `httpx` (py_shims), whose requests `send` answers: the only way out of
+    it has the sandbox's `openai`, `anthropic`, `requests` and `httpx` (py_shims), whose requests `send` answers: the only way out of
     the sandbox, which still has no network of its own. `env` is the code's os.environ (the credentials'
     placeholders). The waits for answers do not count against the time limit. Code that throws is a SandboxError
     (Fault.THREW): the case is an error, as in promptfoo; `send` raising ends the call with its error."""

@@ -113,7 +113,7 @@ FRAME = b"\x1e"  # py.FRAME: a line the code's request takes to the parent, befo
 
 
 def _bridge(request_fd, answer_fd):
-    """`fetch` for the sandbox's `openai`, `requests` and `httpx`: the request goes to the parent as one line, which
+    """`fetch` for the sandbox's `openai`, `anthropic`, `requests` and `httpx`: the request goes to the parent as one line, which
     sends it where the rules allow (bot.evals.providers_code.Bridge) and writes back one line: {status,
     statusText, headers, body} or {error}. A request the rules refuse ends the call in the parent."""
     import json
@@ -142,7 +142,7 @@ def _bridge(request_fd, answer_fd):
 
 
 class _Shims:
-    """The sandbox's own modules (bot/evals/sandbox/py_shims: `openai`, `requests`, `httpx`), found before anything
+    """The sandbox's own modules (bot/evals/sandbox/py_shims: `openai`, `anthropic`, `requests`, `httpx`), found before anything
     else; `_prompt_review_bridge` is the bridge's `fetch`."""
 
     def __init__(self, sources, fetch):

@@ -7,10 +7,9 @@ code reads from OPENAI_API_KEY. Answers are read-only objects with the library's
 models, Azure. Runs inside the sandbox: standard library only (bot/evals/sandbox/py.py).
 """
 
-import json as _json
 import os as _os
 
-import _prompt_review_bridge as _bridge
+from _prompt_review_sdk import Model, post_json
 
 __version__ = "1.0.0+prompt-review-sandbox"
 
@@ -83,70 +82,11 @@ class InternalServerError(APIStatusError):
 
 _BY_STATUS = {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
               409: ConflictError, 422: UnprocessableEntityError, 429: RateLimitError}
+_ERRORS = {"connection": APIConnectionError, "timeout": APITimeoutError, "by_status": _BY_STATUS, "status": APIStatusError,
+           "server": InternalServerError, "api": APIError}
 
 
-class _HttpResponse:
-    def __init__(self, answer):
-        self.status_code = answer.get("status", 0)
-        self.headers = answer.get("headers") or {}
-        self.text = answer.get("body", "")
-
-
-def _wrap(value, cls=None):
-    if isinstance(value, dict):
-        return (cls or _Model)(value)
-    if isinstance(value, list):
-        return [_wrap(v) for v in value]
-    return value
-
-
-class _Model:
-    """An answer's object: its fields as attributes (None when the answer lacks one, as the library's optional
-    fields), as items, and back as plain values."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data):
-        object.__setattr__(self, "_data", data)
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _wrap(self._data.get(name))
-
-    def __setattr__(self, name, value):
-        raise AttributeError("the answer is read-only")
-
-    def __getitem__(self, key):
-        return _wrap(self._data[key])
-
-    def __contains__(self, key):
-        return key in self._data
-
-    def get(self, key, default=None):
-        return _wrap(self._data.get(key, default))
-
-    def keys(self):
-        return self._data.keys()
-
-    def model_dump(self, **_options):
-        return _json.loads(_json.dumps(self._data))
-
-    to_dict = dict = model_dump
-
-    def model_dump_json(self, indent=None, **_options):
-        return _json.dumps(self._data, indent=indent)
-
-    to_json = json = model_dump_json
-
-    def __eq__(self, other):
-        return isinstance(other, _Model) and other._data == self._data
-
-    def __repr__(self):
-        return type(self).__name__ + "(" + _json.dumps(self._data)[:500] + ")"
-
-
-class _ResponsesAnswer(_Model):
+class _ResponsesAnswer(Model):
     __slots__ = ()
 
     @property
@@ -254,23 +194,7 @@ class OpenAI:
             from urllib.parse import urlencode
 
             url += ("&" if "?" in url else "?") + urlencode(query)
-        answer = _bridge.fetch("POST", url, headers, _json.dumps(body), timeout)
-        if "error" in answer:
-            if "within" in str(answer["error"]):
-                raise APITimeoutError()
-            raise APIConnectionError(str(answer["error"]))
-        response = _HttpResponse(answer)
-        try:
-            data = _json.loads(response.text) if response.text else None
-        except ValueError:
-            data = None
-        if response.status_code >= 400:
-            text = "Error code: %d - %s" % (response.status_code, _json.dumps(data) if data is not None else response.text[:1000])
-            cls_error = _BY_STATUS.get(response.status_code, InternalServerError if response.status_code >= 500 else APIStatusError)
-            raise cls_error(text, response=response, body=data)
-        if not isinstance(data, dict):
-            raise APIError("the API's answer is not a JSON object: " + response.text[:200], None, body=None)
-        return _wrap(data, cls)
+        return post_json(url, headers, body, timeout, _ERRORS, cls)
 
 
 class _Async:

@@ -1,0 +1,90 @@
+"""What the sandbox's model SDKs (`openai`, `anthropic`) share: answers as read-only objects with the vendor
+library's attribute names, the library's exceptions by HTTP status, and one JSON request through the network bridge.
+Runs inside the sandbox: standard library only (bot/evals/sandbox/py.py)."""
+
+import json as _json
+
+import _prompt_review_bridge as _bridge
+
+
+def wrap(value, cls=None):
+    if isinstance(value, dict):
+        return (cls or Model)(value)
+    if isinstance(value, list):
+        return [wrap(v) for v in value]
+    return value
+
+
+class Model:
+    """An answer's object: its fields as attributes (None when the answer lacks one, as the libraries' optional
+    fields), as items, and back as plain values."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data):
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return wrap(self._data.get(name))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("the answer is read-only")
+
+    def __getitem__(self, key):
+        return wrap(self._data[key])
+
+    def __contains__(self, key):
+        return key in self._data
+
+    def get(self, key, default=None):
+        return wrap(self._data.get(key, default))
+
+    def keys(self):
+        return self._data.keys()
+
+    def model_dump(self, **_options):
+        return _json.loads(_json.dumps(self._data))
+
+    to_dict = dict = model_dump
+
+    def model_dump_json(self, indent=None, **_options):
+        return _json.dumps(self._data, indent=indent)
+
+    to_json = json = model_dump_json
+
+    def __eq__(self, other):
+        return isinstance(other, Model) and other._data == self._data
+
+    def __repr__(self):
+        return type(self).__name__ + "(" + _json.dumps(self._data)[:500] + ")"
+
+
+class HttpResponse:
+    def __init__(self, answer):
+        self.status_code = answer.get("status", 0)
+        self.headers = answer.get("headers") or {}
+        self.text = answer.get("body", "")
+
+
+def post_json(url, headers, body, timeout, errors, cls=None):
+    """The answer to one JSON POST as `cls` (Model); `errors` maps the library's exceptions: connection, timeout,
+    by_status (status → class), status (the base class), server (5xx), api (a non-JSON answer)."""
+    answer = _bridge.fetch("POST", url, headers, _json.dumps(body), timeout)
+    if "error" in answer:
+        if "within" in str(answer["error"]):
+            raise errors["timeout"]()
+        raise errors["connection"](str(answer["error"]))
+    response = HttpResponse(answer)
+    try:
+        data = _json.loads(response.text) if response.text else None
+    except ValueError:
+        data = None
+    if response.status_code >= 400:
+        text = "Error code: %d - %s" % (response.status_code, _json.dumps(data) if data is not None else response.text[:1000])
+        error = errors["by_status"].get(response.status_code, errors["server"] if response.status_code >= 500 else errors["status"])
+        raise error(text, response=response, body=data)
+    if not isinstance(data, dict):
+        raise errors["api"]("the API's answer is not a JSON object: " + response.text[:200], None, body=None)
+    return wrap(data, cls)
