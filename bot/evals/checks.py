@@ -23,6 +23,8 @@ from bot.evals.sources import Collector, FileTooLarge, is_code_ref, read_bounded
 from bot.evals.patterns import PatternError, compile_pattern
 from bot.evals.sandbox import JsCode, SandboxError, code_for
 from bot.evals.sandbox.js_modules import link
+from bot.evals.sandbox.py import PyCode
+from bot.evals.sandbox.py_modules import SANDBOX_MODULES, link_python
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
 ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "transform"}
@@ -136,11 +138,14 @@ def load_code(tree, base_dir: str, located, where: Path, language: str, value: A
 
 
 def linked(code: Code, tree, located, where: Path, errors: Collector, what: str) -> Code | None:
-    """JavaScript with the repository's files it requires by relative path (bot.evals.sandbox.js_modules), read from
-    the same side's tree; None when a require is refused (the problem, with the requiring file's line, is in `errors`)."""
-    if not isinstance(code, JsCode) or code.file is None:
+    """JavaScript with the repository's files it requires by relative path (bot.evals.sandbox.js_modules), Python with
+    the repository's modules it imports (bot.evals.sandbox.py_modules), read from the same side's tree; None when a
+    require is refused or a module is past the bounds (the problem, with the file's line, is in `errors`)."""
+    if code.file is None:
         return code
     try:
+        if isinstance(code, PyCode):
+            return link_python(code, tree, errors.max_file_bytes, SANDBOX_MODULES)
         return link(code, tree, errors.max_file_bytes)
     except SandboxError as exc:
         errors.add(located, where, f"{what}: {exc.message}")

@@ -18,6 +18,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import DEFAULT_LIMITS, LocatedYaml, Path
 from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, origin_of, transform_sync, typescript_code
 from bot.evals.sandbox.js_modules import link
+from bot.evals.sandbox.py_modules import link_python
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector, read_code_file
@@ -52,7 +53,9 @@ class LoadCode:
 
     def helpers_refusal(self, code: JsCode | PyCode, what: str) -> str | None:
         """The refusal of the first file `code` requires (bot.evals.sandbox.js_modules) that is the PR's, naming it."""
-        for m in code.modules if isinstance(code, JsCode) else ():
+        for m in code.modules:
+            if not m.path:
+                continue
             refused = self.refusal(m.path, m.written.encode("utf-8"), f"{what}, which requires {m.path} (changed by the PR)")
             if refused:
                 return refused
@@ -131,7 +134,8 @@ def generated_tests(
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
     try:
         runnable = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, name, "generate_tests", exported_value=True)
-        runnable = link(runnable, tree, errors.max_file_bytes) if isinstance(runnable, JsCode) else runnable
+        runnable = link(runnable, tree, errors.max_file_bytes) if isinstance(runnable, JsCode) else \
+            link_python(runnable, tree, errors.max_file_bytes)
     except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column; a refused require
         errors.add(located, where, f"test generator {ref}: {exc.message}")
         return []
@@ -139,8 +143,7 @@ def generated_tests(
     if refused:
         errors.add(located, where, refused)
         return []
-    if isinstance(runnable, JsCode):
-        errors.helpers.update((m.path, path) for m in runnable.modules)
+    errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
     try:
         value = transform_sync(runnable, args, {}, code.limits)

@@ -326,7 +326,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
             out.append(Dependency(provider.option(REQUEST_FILE), suite.path, "http request"))
     every += [p.code for p in suite.prompts if p.code is not None] + [c for _, c in suite.filters]
     every += [c for p in suite.providers for _, c in p.code_items()]
-    required = [(m.path, c.file) for c in every if isinstance(c, JsCode) for m in c.modules] + list(suite.helpers)
+    required = [(m.path, c.file) for c in every for m in c.modules if m.path] + list(suite.helpers)
     for path, by in dict.fromkeys(required):
         out.append(Dependency(path, suite.path, f"code required by {by}"))
     return out

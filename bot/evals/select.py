@@ -727,6 +727,10 @@ def _helper_reasons(b: CaseInput, h: CaseInput) -> list[str]:
 def _own(a: AssertionSpec) -> dict[str, Any]:
     """An assertion's fingerprint without the files its code requires (those are named by _helper_reasons)."""
     def bare(code: Code | None) -> Code | None:
-        return replace(code, links=(), modules=()) if isinstance(code, JsCode) and code.modules else code
+        if isinstance(code, JsCode) and code.modules:
+            return replace(code, links=(), modules=())
+        if isinstance(code, PyCode) and code.modules:
+            return replace(code, modules=())
+        return code
 
     return replace(a, code=bare(a.code), transform=bare(a.transform), context_transform=bare(a.context_transform)).fingerprint()

@@ -215,8 +215,9 @@ def code_identity(code: Code) -> tuple[str, str | None, str, tuple[tuple[str, st
 
 
 def required(code: Code) -> tuple[tuple[str, str], ...]:
-    """(path, text as written) of every repository file the code requires by relative path (bot.evals.sandbox.js_modules)."""
-    return tuple((m.path, m.written) for m in code.modules) if isinstance(code, JsCode) else ()
+    """(path, text as written) of every repository file the code requires by relative path (bot.evals.sandbox.js_modules)
+    or, for Python, imports (bot.evals.sandbox.py_modules; a namespace folder has no file)."""
+    return tuple((m.path, m.written) for m in code.modules if m.path)
 
 
 def module_identities(code: Code) -> set[tuple[str, str, str]]:

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -73,12 +73,31 @@ def shim_sources() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class PyModule:
+    """One imported module: its dotted name, its repo path ('' for a folder without __init__.py: a namespace
+    package) and its text."""
+
+    name: str
+    path: str
+    written: str
+
+    @property
+    def package(self) -> bool:
+        return not self.path or self.path.endswith("/__init__.py")
+
+
+@dataclass(frozen=True)
 class PyCode:
     """One python assertion's code: an inline value, or a file's text and the function to call."""
 
     source: str
     file: str | None = None  # the file's repo path for file:// refs (messages, tracebacks)
     function: str | None = None  # default get_assert
+    # the repository's modules it imports (bot.evals.sandbox.py_modules.link_python), handed to the child by name; part
+    # of its identity (bot.evals.suite.required)
+    modules: tuple[PyModule, ...] = ()
+    # imports found neither in the standard library, the sandbox's modules nor the repository: (file, line, name)
+    unresolved: tuple[tuple[str, int, str], ...] = field(default=(), compare=False)
 
     @classmethod
     def inline(cls, value: str) -> PyCode:
@@ -177,6 +196,7 @@ def _evaluate(
     request = {
         "args": args,
         "shims": shim_sources() if send is not None else None,
+        "modules": [[m.name, m.path, m.written] for m in code.modules] or None,
         "kind": "file" if code.file else "inline",
         "file": code.file,
         "function": code.function,

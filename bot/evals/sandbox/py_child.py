@@ -142,19 +142,22 @@ def _bridge(request_fd, answer_fd):
 
 
 class _Shims:
-    """The sandbox's own modules (bot/evals/sandbox/py_shims: `openai`, `anthropic`, `requests`, `httpx`), found before anything
-    else; `_prompt_review_bridge` is the bridge's `fetch`."""
+    """Modules by name, found before anything else: the sandbox's own (bot/evals/sandbox/py_shims: `openai`,
+    `anthropic`, `requests`, `httpx`; `_prompt_review_bridge` is the bridge's `fetch`) and the repository's modules the
+    code imports (bot/evals/sandbox/py_modules.py), each run from its text under its repository path."""
 
-    def __init__(self, sources, fetch):
-        self.sources, self.fetch = sources, fetch
+    def __init__(self, sources, files, fetch):
+        self.sources, self.files, self.fetch = sources, files, fetch
 
     def find_spec(self, name, path=None, target=None):
-        if name not in self.sources and name != "_prompt_review_bridge":
+        if name not in self.sources and not (name == "_prompt_review_bridge" and self.fetch is not None):
             return None
         from importlib.machinery import ModuleSpec
 
-        package = any(other.startswith(name + ".") for other in self.sources)
-        return ModuleSpec(name, self, origin="sandbox:" + name, is_package=package)
+        file = self.files.get(name)
+        package = (file is not None and (not file or file.endswith("/__init__.py"))) or \
+            any(other.startswith(name + ".") for other in self.sources)
+        return ModuleSpec(name, self, origin=file or "sandbox:" + name, is_package=package)
 
     def create_module(self, spec):
         return None
@@ -163,7 +166,10 @@ class _Shims:
         if module.__name__ == "_prompt_review_bridge":
             module.fetch = self.fetch
             return
-        exec(compile(self.sources[module.__name__], "<sandbox's " + module.__name__ + ">", "exec"), module.__dict__)
+        file = self.files.get(module.__name__)
+        if file:
+            module.__file__ = file
+        exec(compile(self.sources[module.__name__], file or "<sandbox's " + module.__name__ + ">", "exec"), module.__dict__)
 
 
 def _stdlib_dirs():
@@ -396,8 +402,11 @@ def main():
     # and the parent cannot read unshare's exit status reliably). The hard CPU limit still kills.
     _signal.signal(_signal.SIGXCPU, lambda *_: report({"fault": "cpu"}, 0))
     _signal.signal(_signal.SIGXFSZ, lambda *_: report({"fault": "file"}, 0))  # Python ignores it; past RLIMIT_FSIZE the process should end
-    if answer_fd is not None:
-        sys.meta_path.insert(0, _Shims(request["shims"], _bridge(report_fd, answer_fd)))
+    sources, files = dict(request.get("shims") or {}), {}
+    for name, file, text in request.get("modules") or ():
+        sources[name], files[name] = text, file
+    if sources:
+        sys.meta_path.insert(0, _Shims(sources, files, _bridge(report_fd, answer_fd) if answer_fd is not None else None))
     if request["audit_hook"]:
         sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
