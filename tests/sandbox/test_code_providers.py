@@ -266,9 +266,11 @@ def test_a_python_provider_sync_or_async_answers_from_its_options_and_context(se
     assert (apple.passed, apple.output, apple.tokens_in, apple.tokens_out) == (True, "apple", 3, 1)
 
 
-def test_a_python_provider_has_no_network(server):
-    source = ("import urllib.request\n\ndef call_api(prompt, options, context):\n"
-              f"    return {{'output': urllib.request.urlopen('{server}/v1/models').read().decode()}}\n")
+def test_a_python_provider_has_no_network_of_its_own(server):
+    """Its only way out is the bridge (tests/sandbox/test_python_bridge.py): a socket of its own is refused."""
+    port = server.rsplit(":", 1)[1]
+    source = ("def call_api(prompt, options, context):\n    import socket\n"
+              f"    return {{'output': str(socket.create_connection(('127.0.0.1', {port})))}}\n")
     cases = review(server, {SUITE_PATH: suite("  - file://p.py\n", WORD_TESTS), "evals/p.py": source})
     error = head_of(cases).error
     assert error.startswith("provider file://p.py (evals/p.py): the code tried `import socket`, which the sandbox refuses (no network"), error

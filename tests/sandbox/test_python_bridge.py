@@ -284,3 +284,36 @@ def test_the_anthropic_client_calls_the_messages_api_and_gets_the_scripted_answe
     assert (apple.error, apple.output) == (None, "apple") and apple.tokens_in > 0
     assert run(server, ANTHROPIC_PROVIDER, ":call_async", env=env).output == "apple end_turn"
     assert run(server, ANTHROPIC_PROVIDER, ":wrong_key", env=env).output == "caught 401"
+
+
+def test_the_standard_librarys_urllib_request_goes_through_the_bridge(server):
+    """A real user's dependency-free provider called Claude with urllib.request; it hit the sandbox's socket refusal."""
+    source = """\
+import json
+import os
+import urllib.error
+import urllib.request
+
+
+def call_api(prompt, options, context):
+    body = json.dumps({"model": "claude-sonnet-4-0", "max_tokens": 100, "messages": [{"role": "user", "content": prompt}]})
+    req = urllib.request.Request("https://api.anthropic.com/v1/messages", data=body.encode("utf-8"), method="POST",
+                                 headers={"x-api-key": os.environ["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01",
+                                          "content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        data = json.loads(resp.read().decode("utf-8"))
+    try:
+        urllib.request.urlopen(urllib.request.Request("https://api.anthropic.com/v1/messages", data=b"{}",
+                                                      headers={"x-api-key": "wrong"}))
+    except urllib.error.HTTPError as exc:
+        return data["content"][0]["text"] + " %d %d" % (resp.status, exc.code)
+    return "not raised"
+"""
+    apple = run(server, source, env={"ANTHROPIC_BASE_URL": server, "ANTHROPIC_API_KEY": KEY})
+    assert (apple.error, apple.output) == (None, "apple 200 401"), apple.error
+    # a host the rules do not allow is refused, caught or not
+    leak = "import urllib.request\n\ndef call_api(prompt, options, context):\n    try:\n" \
+           "        urllib.request.urlopen('http://169.254.169.254/latest/meta-data/')\n    except Exception as exc:\n" \
+           "        return 'caught ' + repr(exc)\n"
+    error = run(server, leak).error
+    assert error is not None and "refused: a provider written in code reaches only the model APIs" in error, error

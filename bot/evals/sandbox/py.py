@@ -66,9 +66,9 @@ class Isolation(str, Enum):
 
 @cache
 def shim_sources() -> dict[str, str]:
-    """The sandbox's own modules by name (py_shims/requests_exceptions.py is `requests.exceptions`;
-    _prompt_review_sdk.py what the model SDKs share)."""
-    return {p.stem.replace("_", ".") if p.stem.startswith("requests_") else p.stem: p.read_text(encoding="utf-8")
+    """The sandbox's own modules by name (py_shims/requests_exceptions.py is `requests.exceptions`, urllib_request.py
+    the `urllib.request` of provider calls; _prompt_review_sdk.py what the model SDKs share)."""
+    return {p.stem.replace("_", ".", 1) if p.stem.startswith(("requests_", "urllib_")) else p.stem: p.read_text(encoding="utf-8")
             for p in sorted(SHIMS.glob("*.py"))}
 
 
