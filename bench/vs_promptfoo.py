@@ -79,7 +79,7 @@ SUITES = (
     # assert-set (thresholds, weights, metrics, an empty set), similar:cosine/dot/euclidean, tool-call-f1 and
     # perplexity/perplexity-score on the scripted model's token log-probabilities (asked for by config passthrough)
     BenchSuite("asserts-more", ROOT / "bench/suites/asserts-more", "promptfooconfig.yaml", ROOT / "bench/suites/asserts-more/pr", ("pr",)),
-    # Python providers calling the model with openai (sync, async, responses), anthropic, requests and httpx, and a provider's config
+    # Python providers calling the model with openai (sync, async, responses), anthropic, requests, httpx and urllib, and a provider's config
     # file:// settings: promptfoo runs them with the real libraries (PROVIDER_LIBRARIES, in a venv of their own),
     # prompt-review with its sandbox's modules over the network bridge
     BenchSuite("pyproviders", ROOT / "bench/suites/pyproviders", "promptfooconfig.yaml", ROOT / "bench/suites/pyproviders/pr", ("pr",)),

@@ -26,3 +26,14 @@ def httpx_call(prompt, options, context):
     if r.status_code != 200:
         return {"error": "HTTP %d" % r.status_code}
     return {"output": r.json()["choices"][0]["message"]["content"].upper()}
+
+
+def urllib_call(prompt, options, context):
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(BASE + "/chat/completions", data=json.dumps(_body(prompt)).encode("utf-8"),
+                                 headers={**_headers(), "Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        data = json.loads(resp.read().decode("utf-8"))
+    return {"output": data["choices"][0]["message"]["content"].title()}
