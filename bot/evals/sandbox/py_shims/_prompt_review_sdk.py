@@ -1,10 +1,77 @@
 """What the sandbox's model SDKs (`openai`, `anthropic`) share: answers as read-only objects with the vendor
-library's attribute names, the library's exceptions by HTTP status, and one JSON request through the network bridge.
+library's attribute names, the library's exceptions by HTTP status, and one JSON request through the network bridge;
+and what its HTTP clients (`requests`, `httpx`) share: header names in any case.
 Runs inside the sandbox: standard library only (bot/evals/sandbox/py.py)."""
 
 import json as _json
 
 import _prompt_review_bridge as _bridge
+
+
+STATUS_ERRORS = (("BadRequestError", 400), ("AuthenticationError", 401), ("PermissionDeniedError", 403), ("NotFoundError", 404),
+                 ("ConflictError", 409), ("UnprocessableEntityError", 422), ("RateLimitError", 429), ("InternalServerError", None))
+
+
+def api_errors(library_error, module, more=()):
+    """The exceptions both SDKs define, under `library_error` (OpenAIError, AnthropicError) and named as there:
+    APIError, APIConnectionError, APITimeoutError, APIStatusError and one class per HTTP status (`more`: the library's
+    own, as (name, status)); "errors" is what post_json raises them by."""
+
+    class APIError(library_error):
+        def __init__(self, message, request=None, *, body=None):
+            super().__init__(message)
+            self.message, self.request, self.body = message, request, body
+            error = body.get("error") if isinstance(body, dict) else None
+            error = error if isinstance(error, dict) else {}
+            self.code, self.param, self.type = error.get("code"), error.get("param"), error.get("type")
+
+    class APIConnectionError(APIError):
+        def __init__(self, message="Connection error.", request=None):
+            super().__init__(message, request, body=None)
+
+    class APITimeoutError(APIConnectionError):
+        def __init__(self, request=None):
+            super().__init__("Request timed out.", request)
+
+    class APIStatusError(APIError):
+        def __init__(self, message, *, response=None, body=None):
+            super().__init__(message, None, body=body)
+            self.response = response
+            self.status_code = response.status_code if response is not None else None
+
+    out = {"APIError": APIError, "APIConnectionError": APIConnectionError, "APITimeoutError": APITimeoutError,
+           "APIStatusError": APIStatusError}
+    by_status = {}
+    for name, status in STATUS_ERRORS + tuple(more):
+        out[name] = type(name, (APIStatusError,), {"__module__": module})
+        if status is not None:
+            by_status[status] = out[name]
+    for cls in out.values():
+        cls.__module__, cls.__qualname__ = module, cls.__name__
+    out["errors"] = {"connection": APIConnectionError, "timeout": APITimeoutError, "by_status": by_status, "status": APIStatusError,
+                     "server": out["InternalServerError"], "api": APIError}
+    return out
+
+
+class CaseInsensitive(dict):
+    """Header names as HTTP reads them: any case finds the same one (stored lowercased)."""
+
+    def __init__(self, data=None):
+        super().__init__()
+        for key, value in dict(data or {}).items():
+            self[key] = value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(str(key).lower(), value)
+
+    def __getitem__(self, key):
+        return super().__getitem__(str(key).lower())
+
+    def __contains__(self, key):
+        return super().__contains__(str(key).lower())
+
+    def get(self, key, default=None):
+        return super().get(str(key).lower(), default)
 
 
 def wrap(value, cls=None):

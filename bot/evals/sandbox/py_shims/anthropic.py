@@ -8,7 +8,7 @@ and Vertex clients. Runs inside the sandbox: standard library only (bot/evals/sa
 
 import os as _os
 
-from _prompt_review_sdk import post_json
+from _prompt_review_sdk import api_errors, post_json
 
 __version__ = "0.40.0+prompt-review-sandbox"
 
@@ -23,71 +23,11 @@ class AnthropicError(Exception):
     pass
 
 
-class APIError(AnthropicError):
-    def __init__(self, message, request=None, *, body=None):
-        super().__init__(message)
-        self.message, self.request, self.body = message, request, body
-        error = body.get("error") if isinstance(body, dict) else None
-        self.type = error.get("type") if isinstance(error, dict) else None
-
-
-class APIConnectionError(APIError):
-    def __init__(self, message="Connection error.", request=None):
-        super().__init__(message, request, body=None)
-
-
-class APITimeoutError(APIConnectionError):
-    def __init__(self, request=None):
-        super().__init__("Request timed out.", request)
-
-
-class APIStatusError(APIError):
-    def __init__(self, message, *, response=None, body=None):
-        super().__init__(message, None, body=body)
-        self.response = response
-        self.status_code = response.status_code if response is not None else None
-
-
-class BadRequestError(APIStatusError):
-    pass
-
-
-class AuthenticationError(APIStatusError):
-    pass
-
-
-class PermissionDeniedError(APIStatusError):
-    pass
-
-
-class NotFoundError(APIStatusError):
-    pass
-
-
-class ConflictError(APIStatusError):
-    pass
-
-
-class UnprocessableEntityError(APIStatusError):
-    pass
-
-
-class RateLimitError(APIStatusError):
-    pass
-
-
-class InternalServerError(APIStatusError):
-    pass
-
-
-class OverloadedError(APIStatusError):
-    pass
-
-
-_ERRORS = {"connection": APIConnectionError, "timeout": APITimeoutError, "status": APIStatusError, "server": InternalServerError,
-           "api": APIError, "by_status": {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
-                                          404: NotFoundError, 409: ConflictError, 422: UnprocessableEntityError,
-                                          429: RateLimitError, 529: OverloadedError}}
+# APIError, APIConnectionError, APITimeoutError, APIStatusError, BadRequestError, AuthenticationError,
+# PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError,
+# OverloadedError (529)
+globals().update(api_errors(AnthropicError, "anthropic", (("OverloadedError", 529),)))
+_ERRORS = globals().pop("errors")
 
 
 class _Messages:

@@ -9,6 +9,7 @@ import json as _json
 from urllib.parse import urlencode as _urlencode
 
 import _prompt_review_bridge as _bridge
+from _prompt_review_sdk import CaseInsensitive
 
 __version__ = "0.27.0+prompt-review-sandbox"
 
@@ -74,23 +75,8 @@ def _seconds(timeout):
     return None
 
 
-class Headers(dict):
-    def __init__(self, data=None):
-        super().__init__()
-        for k, v in dict(data or {}).items():
-            self[k] = v
-
-    def __setitem__(self, key, value):
-        super().__setitem__(str(key).lower(), value)
-
-    def __getitem__(self, key):
-        return super().__getitem__(str(key).lower())
-
-    def __contains__(self, key):
-        return super().__contains__(str(key).lower())
-
-    def get(self, key, default=None):
-        return super().get(str(key).lower(), default)
+class Headers(CaseInsensitive):
+    pass
 
 
 class Request:

@@ -9,7 +9,7 @@ models, Azure. Runs inside the sandbox: standard library only (bot/evals/sandbox
 
 import os as _os
 
-from _prompt_review_sdk import Model, post_json
+from _prompt_review_sdk import Model, api_errors, post_json
 
 __version__ = "1.0.0+prompt-review-sandbox"
 
@@ -22,68 +22,10 @@ class OpenAIError(Exception):
     pass
 
 
-class APIError(OpenAIError):
-    def __init__(self, message, request=None, *, body=None):
-        super().__init__(message)
-        self.message, self.request, self.body = message, request, body
-        error = body.get("error") if isinstance(body, dict) else None
-        error = error if isinstance(error, dict) else {}
-        self.code, self.param, self.type = error.get("code"), error.get("param"), error.get("type")
-
-
-class APIConnectionError(APIError):
-    def __init__(self, message="Connection error.", request=None):
-        super().__init__(message, request, body=None)
-
-
-class APITimeoutError(APIConnectionError):
-    def __init__(self, request=None):
-        super().__init__("Request timed out.", request)
-
-
-class APIStatusError(APIError):
-    def __init__(self, message, *, response=None, body=None):
-        super().__init__(message, None, body=body)
-        self.response = response
-        self.status_code = response.status_code if response is not None else None
-
-
-class BadRequestError(APIStatusError):
-    pass
-
-
-class AuthenticationError(APIStatusError):
-    pass
-
-
-class PermissionDeniedError(APIStatusError):
-    pass
-
-
-class NotFoundError(APIStatusError):
-    pass
-
-
-class ConflictError(APIStatusError):
-    pass
-
-
-class UnprocessableEntityError(APIStatusError):
-    pass
-
-
-class RateLimitError(APIStatusError):
-    pass
-
-
-class InternalServerError(APIStatusError):
-    pass
-
-
-_BY_STATUS = {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
-              409: ConflictError, 422: UnprocessableEntityError, 429: RateLimitError}
-_ERRORS = {"connection": APIConnectionError, "timeout": APITimeoutError, "by_status": _BY_STATUS, "status": APIStatusError,
-           "server": InternalServerError, "api": APIError}
+# APIError, APIConnectionError, APITimeoutError, APIStatusError, BadRequestError, AuthenticationError,
+# PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError
+globals().update(api_errors(OpenAIError, "openai"))
+_ERRORS = globals().pop("errors")
 
 
 class _ResponsesAnswer(Model):

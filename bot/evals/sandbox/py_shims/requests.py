@@ -10,6 +10,7 @@ import json as _json
 from urllib.parse import urlencode as _urlencode
 
 import _prompt_review_bridge as _bridge
+from _prompt_review_sdk import CaseInsensitive
 from requests import exceptions
 from requests.exceptions import (ConnectionError, ConnectTimeout, HTTPError, JSONDecodeError, ReadTimeout,  # noqa: F401
                                  RequestException, Timeout, TooManyRedirects)
@@ -20,23 +21,8 @@ codes = type("codes", (), {"ok": 200, "OK": 200, "created": 201, "no_content": 2
                            "internal_server_error": 500})
 
 
-class CaseInsensitiveDict(dict):
-    def __init__(self, data=None):
-        super().__init__()
-        for k, v in (data or {}).items():
-            self[k] = v
-
-    def __setitem__(self, key, value):
-        super().__setitem__(str(key).lower(), value)
-
-    def __getitem__(self, key):
-        return super().__getitem__(str(key).lower())
-
-    def __contains__(self, key):
-        return super().__contains__(str(key).lower())
-
-    def get(self, key, default=None):
-        return super().get(str(key).lower(), default)
+class CaseInsensitiveDict(CaseInsensitive):
+    pass
 
 
 class Response:
