@@ -296,3 +296,15 @@ def test_callbacks_pr_changing_a_file_callback_reruns_the_providers_cases_and_re
     # promptfoo fails these two of each provider on the PR head
     assert regressed == {"one call, a file callback", "two calls, results joined"}
     assert len(report.cases(CaseStatus.REGRESSED)) == 4
+
+
+def test_pyproviders_suite_fails_exactly_the_cases_promptfoo_fails(server_url):
+    # Python providers with openai, anthropic, requests, httpx and urllib over the sandbox's bridge; promptfoo 0.121.20,
+    # running the real libraries on the same server, fails these four and passes the other 24
+    # (bench/vs_promptfoo.py --suite pyproviders): httpx's answer is upper case, urllib's title case
+    report = run(server_url, MemoryTree({}), tree("pyproviders"))
+    assert report.errors == ()
+    assert not any(c.head.error for c in report.cases()), [c.head.error for c in report.cases() if c.head.error]
+    assert len(report.cases()) == 28
+    assert head_failures(report) == {("pear", "reply", "httpx_call"), ("exact", "reply", "httpx_call"),
+                                     ("pear", "reply", "urllib_call"), ("exact", "reply", "urllib_call")}
