@@ -34,7 +34,7 @@ def code_provider(ref: str, where: Path, reader: Any, located: LocatedYaml, erro
             errors.add(located, where, f"unsupported: provider {ref!r}: {file}:{line} imports {module!r}, which is not in "
                                        "Python's standard library nor the repository; a Python provider runs in the sandbox with the "
                                        f"standard library, the repository's own modules and the sandbox's own "
-                                       f"{', '.join(SANDBOX_MODULES[:-1])} and {SANDBOX_MODULES[-1]} (whose requests reach the model APIs "
-                                       "prompt-review calls and the URLs the base branch allows) only")
+                                       f"{', '.join(m for m in SANDBOX_MODULES if m != 'dotenv')} (whose requests reach the model APIs "
+                                       "prompt-review calls and the URLs the base branch allows) and dotenv only")
             return None
     return code

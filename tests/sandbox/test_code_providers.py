@@ -103,7 +103,7 @@ def test_a_python_provider_importing_a_package_the_sandbox_lacks_is_reported_at_
     (error,) = [str(e) for e in errors]
     assert error.startswith(f"{SUITE_PATH}:3 (providers.0): unsupported: provider 'file://agent.py': evals/agent.py:3 imports "
                             "'langchain.chains', which is not in Python's standard library")
-    assert "the sandbox's own openai, anthropic, requests and httpx" in error  # openai is one of them (tests/sandbox/test_python_bridge.py)
+    assert "the sandbox's own openai, anthropic, requests, httpx (whose requests" in error  # openai is one of them (tests/sandbox/test_python_bridge.py)
 
 
 def test_an_import_the_code_guards_itself_is_not_reported():
@@ -210,9 +210,9 @@ module.exports = async (prompt) => {
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})
     assert head_of(cases).output == "apple"
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "const fs = require('fs');\nmodule.exports = () => 'x';\n"})
-    assert head_of(cases).error == ("provider file://p.js (evals/p.js): require('fs'): only require('promptfoo') (its cache.fetchWithCache) "
-                                    "and require('node-fetch') are available to a provider in the sandbox; put the rest of the code in the "
-                                    "provider's file")
+    assert head_of(cases).error == ("provider file://p.js (evals/p.js): require('fs'): only require('promptfoo') (its cache.fetchWithCache), "
+                                    "require('node-fetch') and require('dotenv') (which loads nothing) are available to a provider in the "
+                                    "sandbox; put the rest of the code in the provider's file")
 
 
 def test_errors_are_errors_and_failures_are_failures_as_in_promptfoo(server):

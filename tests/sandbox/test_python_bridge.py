@@ -317,3 +317,15 @@ def call_api(prompt, options, context):
            "        return 'caught ' + repr(exc)\n"
     error = run(server, leak).error
     assert error is not None and "refused: a provider written in code reaches only the model APIs" in error, error
+
+
+def test_dotenv_loads_nothing_and_the_placeholders_are_already_there(server):
+    """Providers call load_dotenv() / require('dotenv').config() before reading their key: a .env file holds secrets the
+    sandbox never has, so it loads nothing, and the key the code then reads is the placeholder, as without it."""
+    py = ("import os\nfrom dotenv import load_dotenv\n\nload_dotenv()\n\n"
+          "def call_api(prompt, options, context):\n    return str(load_dotenv()) + ' ' + os.environ['OPENAI_API_KEY']\n")
+    assert run(server, py).output == f"False {placeholder('OPENAI_API_KEY')}"
+    js = ("require('dotenv').config();\nimport 'dotenv/config';\nimport dotenv from 'dotenv';\n"
+          "module.exports = () => JSON.stringify(dotenv.config()) + ' ' + process.env.OPENAI_API_KEY;\n")
+    cases = review(server, {SUITE_PATH: suite("  - file://p.mjs\n", WORD_TESTS), "evals/p.mjs": js})
+    assert head_of(cases).output == '{"parsed":{}} ' + placeholder("OPENAI_API_KEY")

@@ -75,9 +75,15 @@ _HARNESS = r"""
   Object.freeze(promptfoo);
   const nodeFetch = Object.freeze(Object.assign((url, init) => globalThis.fetch(url, init), { default: (url, init) => globalThis.fetch(url, init) }));
   const link = globalThis.__pr_link;
+  // dotenv loads nothing: a .env file holds the team's secrets, which the sandbox never has; process.env already holds
+  // the placeholders of the credentials prompt-review has
+  const dotenv = Object.freeze({ config: () => ({ parsed: {} }), parse: () => ({}) });
+  const dotenvModule = Object.freeze(Object.assign({ default: dotenv }, dotenv));
   const require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
-    : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache) and "
-                  + "require('node-fetch') are available to a provider in the sandbox; put the rest of the code in the provider's file");
+    : name === "dotenv" || name === "dotenv/config" ? dotenvModule
+    : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache), "
+                  + "require('node-fetch') and require('dotenv') (which loads nothing) are available to a provider in the "
+                  + "sandbox; put the rest of the code in the provider's file");
   globalThis.require = require;
   let box = null;
   globalThis.__pr_take = () => { const q = queue; queue = []; return stringify(q); };

@@ -30,7 +30,7 @@ from bot.evals.sandbox.py import PyCode, PyModule
 if TYPE_CHECKING:
     from bot.core.files import FileTree
 
-SANDBOX_MODULES = ("openai", "anthropic", "requests", "httpx")  # a provider's network: bot/evals/sandbox/py_shims
+SANDBOX_MODULES = ("openai", "anthropic", "requests", "httpx", "dotenv")  # a provider's network: bot/evals/sandbox/py_shims
 
 
 def link_python(code: PyCode, tree: FileTree, max_file_bytes: int, also: tuple[str, ...] = ()) -> PyCode:
