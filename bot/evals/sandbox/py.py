@@ -370,8 +370,9 @@ def _answer(raw: bytes, status: int, stopped: Fault | None, code: PyCode, limits
     if "module" in answer:
         raise SandboxError(
             Fault.UNSUPPORTED,
-            f"{where}{_at(answer)} imports {answer['module']!r}, which is not in Python's standard library; "
-            "only the standard library is available in the sandbox",
+            f"{where}{_at(answer)} imports {answer['module']!r}, which is not in Python's standard library nor the repository; "
+            "the sandbox has the standard library and the repository's own modules (and, for a provider, its own openai, "
+            "anthropic, requests, httpx and dotenv)",
         )
     return answer
 
