@@ -63,6 +63,7 @@ from bot.checkconfig import check_tree
 from bot.core.config import Budget, EvalsConfig
 from bot.core.files import MemoryTree
 from bot.evals import EvalRequest, NoCache, run_evals
+from bot.evals.generators import base_code
 from bot.evals.loader import load_suite
 from bot.pipeline.trees import DirTree
 
@@ -102,7 +103,9 @@ def case_key(description: str, prompt: str, provider: str, vars_: dict) -> str:
 
 
 def _stood_in(p) -> bool:
-    if p.base_url is not None or p.code is not None:
+    if p.code is not None:  # a provider in code calls the model itself: compared when both tools reached the server
+        return p.base_url is None
+    if p.base_url is not None:
         return False
     if p.kind in STOOD_IN:
         return not p.options
@@ -236,7 +239,7 @@ def main(root: Path, only: str | None, version: str) -> int:
                     errors, _ = check_tree(DirTree(str(repo)))
                     if errors:
                         continue
-                    suite, _ = load_suite(DirTree(str(repo)), config.name)
+                    suite, _ = load_suite(DirTree(str(repo)), config.name, code=base_code())  # code that runs at load
                     if suite is None or not _ours_runs(suite):
                         totals["skipped: other providers"] += 1
                         continue
@@ -269,6 +272,11 @@ def main(root: Path, only: str | None, version: str) -> int:
                         print(f"skip   {name}: promptfoo did not finish in 10 minutes")
                         continue
                     their_calls = _endpoints(server)
+                    lacking = [r for r in data["results"]["results"] if re.search(r"Cannot find module|ModuleNotFoundError", str(r.get("error") or ""))]
+                    if lacking:  # the example's code needs a package the bench does not install for promptfoo
+                        totals["skipped: promptfoo failed"] += 1
+                        print(f"skip   {name}: promptfoo's run lacks a package: {str(lacking[0].get('error')).splitlines()[0][:100]}")
+                        continue
                     if redirects and not (our_calls and their_calls):  # a tool that never reached the server compares nothing
                         totals["skipped: not redirected"] += 1
                         print(f"skip   {name}: requests to the scripted server: prompt-review {dict(our_calls)}, promptfoo {dict(their_calls)}")
