@@ -215,7 +215,8 @@ def var_code(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path, r
     path, raw = found
     try:
         called = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, m["name"], "get_var")
-        return link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else called
+        return link(called, tree, errors.max_file_bytes) if isinstance(called, JsCode) else \
+            link_python(called, tree, errors.max_file_bytes)
     except SandboxError as exc:
         errors.add(located, where, f"var code {ref}: {exc.message}")
         return None

@@ -25,6 +25,7 @@ from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
 from bot.evals.checks import transform_code
 from bot.evals.generators import NOT_DECIDED, LoadCode, spread_call
+from bot.evals.sandbox.py_modules import link_python
 from bot.evals.hooked_tests import SuiteHooks
 from bot.evals.hooks import load_extensions
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
@@ -431,6 +432,11 @@ def _prompt_function(tree, base_dir, located, errors, where, ref: str, label: st
             code = PyCode(text, file=path, function=SCRIPT)
         else:  # promptfoo calls fn(context); the sandbox calls (output, context): a wrapper after the file's own lines
             code = PyCode(f"{text}\n\ndef __pr_prompt(output, context):\n    return {name}(context)\n", file=path, function="__pr_prompt")
+        try:  # the repository's own modules it imports (bot.evals.sandbox.py_modules)
+            code = link_python(code, tree, errors.max_file_bytes)
+        except SandboxError as exc:
+            errors.add(located, where, f"prompt function {ref}: {exc.message}")
+            return []
     else:
         if name is not None and "." in name:
             errors.add(located, where, f"{ref}: a JavaScript prompt function is a module export (file://{m['path']}:name)")

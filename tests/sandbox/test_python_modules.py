@@ -89,3 +89,21 @@ def test_an_imported_module_is_a_dependency_of_its_suite():
     deps = {(d.path, d.reason) for d in find_dependencies(tree, tree, [SUITE_PATH], LoadedSuites())}
     assert ("cloud-brain/app/utils/sanitize.py", f"code required by evals/provider.py of {SUITE_PATH}") in deps
     assert ("evals/prompts.py", f"code required by evals/provider.py of {SUITE_PATH}") in deps
+
+
+def test_a_prompt_function_and_a_test_generator_import_their_modules_too():
+    from bot.evals.generators import base_code
+    from bot.evals.render import Renderer
+    from bot.evals.select import CodeGate, expand
+
+    files = {SUITE_PATH: "prompts: [file://prompt.py:make]\nproviders: [openai:chat:gpt-4o-mini]\ntests: file://gen.py:tests\n",
+             "evals/prompt.py": "from templates import PREFIX\n\ndef make(context):\n    return PREFIX + context['vars']['word']\n",
+             "evals/templates.py": "PREFIX = 'Say '\n",
+             "evals/gen.py": "from data.words import WORDS\n\ndef tests():\n    return [{'vars': {'word': w}} for w in WORDS]\n",
+             "evals/data/words.py": "WORDS = ['apple', 'pear']\n"}
+    tree = MemoryTree(files)
+    loaded, errors = load_suite(tree, SUITE_PATH, code=base_code())
+    assert errors == [] and [t.vars["word"] for t in loaded.tests] == ["apple", "pear"]
+    assert [m.path for m in loaded.prompts[0].code.modules] == ["evals/templates.py"]
+    found, _ = expand(loaded, Renderer(tree), gate=CodeGate())
+    assert sorted(c.messages for c in found.values()) == [(("user", "Say apple"),), (("user", "Say pear"),)]
