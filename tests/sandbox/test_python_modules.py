@@ -107,3 +107,15 @@ def test_a_prompt_function_and_a_test_generator_import_their_modules_too():
     assert [m.path for m in loaded.prompts[0].code.modules] == ["evals/templates.py"]
     found, _ = expand(loaded, Renderer(tree), gate=CodeGate())
     assert sorted(c.messages for c in found.values()) == [(("user", "Say apple"),), (("user", "Say pear"),)]
+
+
+def test_a_module_elsewhere_is_not_guessed_unless_the_code_puts_its_folder_on_sys_path():
+    files = {SUITE_PATH: suite("  - file://provider.py\n", WORD_TESTS),
+             "evals/provider.py": "from helpers import answer\n\ndef call_api(prompt, options, context):\n    return answer()\n",
+             "tools/scripts/helpers.py": "def answer():\n    return 'x'\n"}
+    _, errors = load_suite(MemoryTree(files), SUITE_PATH)
+    assert any("evals/provider.py:1 imports 'helpers', which is not in Python's standard library nor the repository" in e.message
+               for e in errors), [e.message for e in errors]
+    files["evals/provider.py"] = "import sys\nsys.path.append('../tools/scripts')\n" + files["evals/provider.py"]
+    loaded, errors = load_suite(MemoryTree(files), SUITE_PATH)
+    assert errors == [] and [m.path for m in loaded.providers[0].code.modules] == ["tools/scripts/helpers.py"]

@@ -1,9 +1,9 @@
 """The repository's own Python modules that suite Python code imports (`from prompts import SYSTEM`,
 `from app.agent.prompts.system import build_system_prompt`, `from .util import x` inside such a package), found when the
 code is loaded: every import of a module outside the standard library and the sandbox's own modules is looked up in
-the repository — beside the importing file, then at the repository's root, then under the one folder of the
-repository that holds it (a provider that puts its project's source folder on sys.path) — and what the found modules
-import in turn, bounded in count and bytes and never outside the repository. The child is handed them by name
+the repository — beside the code's own file (sys.path[0] of the script promptfoo runs), then at the repository's root, then (for a file that edits sys.path, as a
+provider putting its project's source folder there does) under the one folder of the repository that holds it, which
+later imports search too — and what the found modules import in turn, bounded in count and bytes and never outside the repository. The child is handed them by name
 (bot/evals/sandbox/py_child.py), so `import` finds them as Python would on the team's machine.
 
     code = link_python(code, tree, max_file_bytes)     # PyCode with .modules and .unresolved
@@ -39,7 +39,7 @@ def link_python(code: PyCode, tree: FileTree, max_file_bytes: int, also: tuple[s
     counting imports the code guards with `except ImportError`. Unchanged when it imports none of the repository's."""
     if code.file is None:
         return code
-    finder = _Finder(tree, max_file_bytes, also)
+    finder = _Finder(tree, max_file_bytes, also, posixpath.dirname(code.file))
     todo: deque[tuple[str, str | None, str]] = deque([(code.file, None, _own_text(code))])
     while todo:
         path, package, text = todo.popleft()
@@ -57,13 +57,14 @@ def _own_text(code: PyCode) -> str:
 
 
 class _Finder:
-    def __init__(self, tree: FileTree, max_file_bytes: int, also: tuple[str, ...]):
-        self.tree, self.per_file, self.also = tree, max_file_bytes, also
+    def __init__(self, tree: FileTree, max_file_bytes: int, also: tuple[str, ...], home: str):
+        self.tree, self.per_file, self.also, self.home = tree, max_file_bytes, also, home
         self.found: dict[str, PyModule] = {}
         self.missing: list[tuple[str, int, str]] = []
         self.bytes = 0
         self._paths: list[str] | None = None
         self._folders: set[str] | None = None
+        self.roots: list[str] = []  # folders modules were found under, as sys.path entries: later imports look there too
 
     def imports(self, path: str, package: str | None, text: str) -> list[PyModule]:
         """The modules `text` (the file at `path`, in `package`) imports that are new; each import found nowhere is noted."""
@@ -90,14 +91,14 @@ class _Finder:
             for name, items in wanted:
                 if not name or self._provided(name):
                     continue
-                modules = [] if name in self.found else self._find(name, path)
+                modules = [] if name in self.found else self._find(name, path, "sys.path" in text)
                 if modules is None:
                     if id(node) not in guarded:
                         self.missing.append((path, node.lineno, name))
                     continue
                 for item in items:  # `from pkg import sub`: a submodule, when the package has one
                     if f"{name}.{item}" not in self.found:
-                        modules += self._find(f"{name}.{item}", path) or []
+                        modules += self._find(f"{name}.{item}", path, False) or []
                 for module in modules:
                     if module.name not in self.found:
                         self.found[module.name] = module
@@ -121,14 +122,17 @@ class _Finder:
         base = parts[: len(parts) - (level - 1)]
         return ".".join(base + ([module] if module else [])) or None
 
-    def _find(self, name: str, importer: str) -> list[PyModule] | None:
-        """The modules `import name` loads (each enclosing package, then the module), from the first root that has it."""
+    def _find(self, name: str, importer: str, searching: bool) -> list[PyModule] | None:
+        """The modules `import name` loads (each enclosing package, then the module), from the first root that has it:
+        the code file's folder (sys.path[0] of the script promptfoo runs), the repository's root, a folder an earlier module was found under (as the sys.path
+        entry it came from), and — when the importing file edits sys.path (`searching`) — the one folder holding it."""
         parts = name.split(".")
-        rel = "/".join(parts)
-        roots = [posixpath.dirname(importer), ""]
-        for root in dict.fromkeys(roots + self._holders(rel)):
+        roots = [self.home, "", *self.roots]
+        for root in dict.fromkeys(roots + (self._holders("/".join(parts)) if searching else [])):
             found = self._at(root, parts)
             if found is not None:
+                if root not in roots[:2] and root not in self.roots:
+                    self.roots.append(root)
                 return found
         return None
 
