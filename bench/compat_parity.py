@@ -15,10 +15,12 @@ Vendors: OpenAI, Anthropic and echo, and (VENDORS) every other vendor whose base
 environment: Mistral (MISTRAL_API_BASE_URL in promptfoo), Google AI Studio (GOOGLE_API_BASE_URL), Ollama
 (OLLAMA_BASE_URL; `ollama:MODEL` is promptfoo's /api/generate, `ollama:chat:` its /api/chat), Voyage as an embedding
 grader (VOYAGE_API_BASE_URL), Docker Model Runner (DOCKER_MODEL_RUNNER_BASE_URL), llama.cpp (LLAMA_BASE_URL) and LiteLLM
-(LITELLM_API_BASE). Last run (promptfoo 0.121.20,
-examples 0.118.17): 71 configs, 1,709 of 1,709 matched cases agree
-(per vendor, a config counted under each vendor it uses: OpenAI 48 configs 744/744, Anthropic 6 242/242, echo 2 5/5,
-Mistral 7 71/71, Google 5 22/22, Ollama 3 862/862, Docker 2 5/5, llama.cpp 1 10/10, LiteLLM 1 12/12, Voyage 1 1/1).
+(LITELLM_API_BASE); and providers written in code, which call the model themselves (promptfoo's Python runs with the
+real openai, anthropic, requests and httpx from bench/vs_promptfoo.py's venv; prompt-review's through its bridge).
+Last run (promptfoo 0.121.20, examples 0.118.17): 72 configs, 1,774 of 1,774 matched cases agree
+(per vendor, a config counted under each vendor it uses: OpenAI 48 configs 756/756, Anthropic 5 239/239, echo 3 49/49,
+Mistral 7 71/71, Google 5 22/22, Ollama 3 862/862, Docker 2 5/5, llama.cpp 1 10/10, LiteLLM 1 12/12, Voyage 1 1/1,
+code 1 12/12 — python-provider, its openai client over the bridge).
 max-score-selection is skipped: promptfoo refuses `anthropic:claude-4-sonnet` (a shorthand id not in its model list),
 which prompt-review runs.
 
