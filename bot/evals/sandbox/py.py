@@ -177,8 +177,8 @@ def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | Non
                          send: Send | None = None) -> Any:
     """What a provider written in Python returns for `args` (promptfoo's call_api(prompt, options, context)), as a
     JSON value; `async def` is run to its end. It runs like an assertion (standard library only), and with `send`
-    it has the sandbox's `openai`, `anthropic`, `requests` and `httpx` (py_shims), whose requests `send` answers: the only way out of
-    the sandbox, which still has no network of its own. `env` is the code's os.environ (the credentials'
+    it has the sandbox's own modules (py_shims: `openai`, `anthropic`, `requests`, `httpx`, `urllib.request`, `dotenv`),
+    whose requests `send` answers: the only way out of the sandbox, which still has no network of its own. `env` is the code's os.environ (the credentials'
     placeholders). The waits for answers do not count against the time limit. Code that throws is a SandboxError
     (Fault.THREW): the case is an error, as in promptfoo; `send` raising ends the call with its error."""
     answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send)
