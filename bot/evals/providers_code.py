@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -209,7 +210,15 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
     started = time.monotonic()
     options = {"id": spec.id, "label": spec.label, "config": dict(spec.params)}
     where = f"provider {spec.slot}" + (f" ({code.file})" if code.file else "")
+    script = spec.option("exec")  # promptfoo's exec provider: the script's arguments, then the prompt, options, context
     try:
+        if isinstance(code, JsCode) and script is not None:
+            bridge = Bridge(caller, spec, asyncio.get_running_loop())
+            argv = [*script, context.prompt, js_json(options), js_json({"vars": context.vars, "prompt": {"raw": context.prompt,
+                                                                                                          "label": prompt_label}})]
+            value = await asyncio.to_thread(call_provider, code, context.prompt, options, {}, bridge.env(), bridge.send,
+                                            context.limits, argv=argv)
+            return _script_completion(value, where, (time.monotonic() - started) * 1000)
         if isinstance(code, JsCode):
             bridge = Bridge(caller, spec, asyncio.get_running_loop())
             js_context = {"vars": context.vars, "prompt": {"raw": context.prompt, "label": prompt_label}, "test": context.test}
@@ -218,6 +227,11 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
         else:
             assert isinstance(code, PyCode)
             bridge = Bridge(caller, spec, asyncio.get_running_loop(), PYTHON_READS)
+            if script is not None:
+                argv = [*script, context.prompt, js_json(options), js_json({"vars": context.vars, "prompt": {"raw": context.prompt,
+                                                                                                              "label": prompt_label}})]
+                value = await asyncio.to_thread(call_python_provider, code, argv, context.limits, bridge.env(), bridge.send)
+                return _script_completion(value, where, (time.monotonic() - started) * 1000)
             py_context = {"vars": context.vars, "prompt": context.prompt, "test": context.test}
             value = await asyncio.to_thread(call_python_provider, code, [context.prompt, options, py_context], context.limits,
                                             bridge.env(), bridge.send)
@@ -225,6 +239,25 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
         kind = CheckError.TIMEOUT if exc.fault is Fault.TIMEOUT else CheckError.OTHER
         raise ProviderError(f"{where}: {exc.message}", kind=kind) from None
     return _completion(value, where, caller, (time.monotonic() - started) * 1000)
+
+
+_ANSI = re.compile(r"\x1b(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])")
+
+
+def _script_completion(value: Any, where: str, latency_ms: float) -> Completion:
+    """What an exec provider's script printed, read as promptfoo's exec provider reads it: its standard output, trimmed
+    and without ANSI escapes; a non-zero exit, or nothing printed but on standard error, is an error."""
+    if not isinstance(value, dict):
+        raise ProviderError(f"{where}: the script's output could not be read", kind=CheckError.BAD_RESPONSE)
+    stdout = _ANSI.sub("", str(value.get("stdout") or "")).strip()
+    stderr = _ANSI.sub("", str(value.get("stderr") or "")).strip()
+    code = value.get("code")
+    if isinstance(code, int) and code != 0:
+        raise ProviderError(f"{where}: the script exited with status {code}" + (f": {stderr[:2000]}" if stderr else ""),
+                            kind=CheckError.OTHER)
+    if stderr and not stdout:
+        raise ProviderError(f"{where}: {stderr[:2000]}", kind=CheckError.OTHER)
+    return Completion(stdout, finish_reason="stop", latency_ms=latency_ms)
 
 
 def _completion(value: Any, where: str, caller: Caller, latency_ms: float) -> Completion:

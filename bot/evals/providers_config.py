@@ -12,6 +12,7 @@ import difflib
 import json
 import posixpath
 import re
+import dataclasses
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -30,6 +31,7 @@ from bot.evals.http_raw import IGNORED_WITH_REQUEST, RAW, REQUEST_FILE, FileRead
 from bot.evals.http_templates import sandboxed, template_problem
 from bot.evals.providers_http import CodeReader, http_body_problem, http_problem, response_code
 from bot.evals.providers_ws import WS_IDS, WS_INERT, WS_KEYS, WS_REFUSED, data_path, response_source, stream_source, ws_problem
+from bot.evals.sandbox.py import EXEC, PyCode
 from bot.evals.suite import Code, ProviderSpec
 from bot.evals.providers_request import request_code
 from bot.evals.tool_callbacks import CALLBACK_KINDS, CONFIG_KEY, parse_callbacks
@@ -227,7 +229,9 @@ REFUSED_PROVIDER_CONFIG = {
 # promptfoo starts MCP servers only when `mcp.enabled` is set (an empty or disabled block changes nothing, for every provider)
 MCP_REFUSAL = "MCP servers run tools for the model (programs or remote services the suite names); prompt-review calls the model only"
 REFUSED_PROVIDER_PREFIXES = {
-    "exec:": "exec providers run a shell command from the repository",
+    "exec:": ("exec providers run a shell command from the repository; prompt-review runs a script of the repository's "
+              "itself in its sandbox when the command is node, bun, tsx, ts-node or deno run with a JavaScript or TypeScript "
+              "file, or python with a .py file (exec: node provider.mjs)"),
     "python:": "a python provider names a .py file (python:provider.py[:function]), run in the sandbox",
     "golang:": "golang providers run code from the repository",
     "ruby:": "ruby providers run code from the repository",
@@ -253,6 +257,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     ref = code_provider_ref(pid)
     if ref is not None:  # a grader's embedding model too (its callEmbeddingApi)
         return "code", pid, (("ref", ref),)
+    script = exec_script(pid)
+    if script is not None and not embedding:  # promptfoo's exec provider running a script the sandbox runs
+        return "code", pid, (("ref", f"file://{script[0]}"), ("exec", script[1]))
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
             return f"refused: provider {pid!r}: {why}"
@@ -366,6 +373,32 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
 
 
 _CODE_PROVIDER_EXTS = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx", ".py")  # TypeScript: types stripped by esbuild
+
+
+# promptfoo's exec provider (`exec: node provider.mjs ARGS`): the interpreters whose scripts the sandbox runs itself, by
+# the language of the file they run
+EXEC_RUNNERS = {"node": "javascript", "bun": "javascript", "tsx": "javascript", "ts-node": "javascript", "npx tsx": "javascript",
+                "npx ts-node": "javascript", "deno run": "javascript", "python": "python", "python3": "python"}
+_EXEC_PARTS = re.compile(r"""[^\s"']+|"([^"]*)"|'([^']*)'""")
+
+
+def exec_script(pid: str) -> tuple[str, tuple[str, ...]] | None:
+    """(script path, its arguments) of an `exec:` id whose command is an interpreter in EXEC_RUNNERS running a file of its
+    language (words split as promptfoo's parseScriptParts splits them); None for any other command."""
+    if not pid.startswith("exec:"):
+        return None
+    parts = [m.group(1) if m.group(1) is not None else m.group(2) if m.group(2) is not None else m.group(0)
+             for m in _EXEC_PARTS.finditer(pid[len("exec:"):])]
+    for n in (2, 1):
+        runner = " ".join(parts[:n])
+        if runner in EXEC_RUNNERS and len(parts) > n:
+            script = parts[n].removeprefix("./")
+            python = script.endswith(".py")
+            javascript = script.lower().endswith((".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".tsx"))
+            if (EXEC_RUNNERS[runner] == "python" and python) or (EXEC_RUNNERS[runner] == "javascript" and javascript):
+                return script, tuple(parts[n + 1:])
+            return None
+    return None
 
 
 def code_provider_ref(pid: str) -> str | None:
@@ -643,6 +676,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
         provider_code = code_provider(str(opts.pop("ref")), body_where, code or grader_code, located, errors)
         if provider_code is None:
             return None
+        if "exec" in opts and isinstance(provider_code, PyCode):
+            provider_code = dataclasses.replace(provider_code, function=EXEC)
     transform = None
     if entry.transform is not None:
         if code is not None:

@@ -119,7 +119,7 @@ def test_assertions_that_run_code_or_are_unknown_are_refused_with_their_line(sni
 @pytest.mark.parametrize(
     "providers, words",
     [
-        ("  - exec:python run.py\n", "exec providers run a shell command"),
+        ("  - exec:bash run.sh\n", "exec providers run a shell command"),
         ("  - python:provider.sh\n", "a python provider names a .py file"),
         ("  - file://provider.rb\n", "refused: provider 'file://provider.rb': executes code from the PR (a provider written in code); "
                                       "prompt-review runs JavaScript (.js/.cjs/.mjs), TypeScript (.ts/.mts/.cts/.tsx, types stripped) and "

@@ -22,6 +22,7 @@ from bot.evals.sandbox.js_modules import table
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
 
 MAX_ROUNDS = 64  # conversations with the host (each answers every request queued so far)
+SCRIPT = "__script__"  # the harness's method for a file run as a script
 
 _HARNESS = r"""
 (function () {
@@ -94,9 +95,35 @@ _HARNESS = r"""
     if ("error" in a) p.reject(new Error(a.error)); else p.resolve(a);
   };
   globalThis.__pr_waiting = () => pending.size;
+  const exited = {};  // what process.exit throws in a script: its end, not an error
+  const script = (source, argv, path, tableJson) => {
+    // promptfoo's exec provider: the file run as a script with its arguments; what it prints is the answer
+    const out = [], err = [];
+    let code = null;
+    const text = (x) => { if (typeof x === "string") return x; try { const s = stringify(x); return s === undefined ? String(x) : s; } catch (e) { return String(x); } };
+    const line = (sink) => (...args) => { sink.push(args.map(text).join(" ") + "\n"); };
+    const quiet = () => {};
+    globalThis.console = Object.freeze({ log: line(out), info: line(out), debug: line(out), dir: line(out), table: line(out),
+                                         warn: line(err), error: line(err), trace: line(err), time: quiet, timeEnd: quiet, assert: quiet });
+    globalThis.process = Object.freeze({
+      env: Object.freeze(parse(%(env)s)), argv: Object.freeze(["node", path, ...argv]), platform: "linux",
+      stdout: Object.freeze({ write: (s) => { out.push(String(s)); return true; } }),
+      stderr: Object.freeze({ write: (s) => { err.push(String(s)); return true; } }),
+      exit: (c) => { code = c === undefined ? 0 : Number(c); throw exited; },
+    });
+    const module = { exports: {} };
+    const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
+    try {
+      new Function("module", "exports", "require", source)(module, module.exports, req);
+    } catch (e) {
+      if (e !== exited) throw e;
+    }
+    box = { script: () => ({ stdout: out.join(""), stderr: err.join(""), code }) };
+  };
   globalThis.__pr_call = function (source, name, optionsJson, prompt, contextJson, method, tableJson, path) {
     box = null;
     try {
+      if (method === "__script__") return script(source, parse(contextJson), path, tableJson);
       globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
       const module = { exports: {} };
       const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
@@ -123,6 +150,7 @@ _HARNESS = r"""
   };
   globalThis.__pr_answer = function () {
     if (box === null) return null;
+    if (box.script) return pending.size > 0 ? null : stringify({ value: box.script() });
     if (box.missing) return stringify({ missing: true });
     if ("err" in box) {
       const e = box.err;
@@ -155,10 +183,11 @@ class _JsClock(_Engine):
 
 
 def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: dict[str, Any], env: dict[str, str],
-                  send: Send, limits: CodeLimits | None = None, method: str = "callApi") -> Any:
+                  send: Send, limits: CodeLimits | None = None, method: str = "callApi", argv: list[str] | None = None) -> Any:
     """What the provider's callApi (or function) returned, as a JSON value (None for undefined); `method`
     callEmbeddingApi calls that method of the provider's class or object with the text alone (a grader's
-    embeddings). Raises SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case
+    embeddings). With `argv` the file runs as a script with those arguments (promptfoo's exec provider, SCRIPT):
+    {stdout, stderr, code} of what it printed and the status it exited with (None: it did not call process.exit). Raises SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case
     is an error)."""
     limits = limits or CodeLimits()
     engine = _JsClock(limits)
@@ -167,7 +196,8 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
         engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF, "env": json.dumps(json.dumps(env)),
                                 "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
         engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
-                    prompt, json.dumps(context, default=str), method, table(code), code.file or "")
+                    prompt, json.dumps(argv if argv is not None else context, default=str), SCRIPT if argv is not None else method,
+                    table(code), code.file or "")
         for _ in range(MAX_ROUNDS):
             engine.settle()
             raw = engine.call(g.get("__pr_answer"))

@@ -48,6 +48,7 @@ LANGUAGE = "Python"
 # PyCode.function of a file run as a script (promptfoo's Python prompt without a function): sys.argv[1] is the JSON of
 # the value given, what it prints is the result (py_child.SCRIPT)
 SCRIPT = "__main__"
+EXEC = "__exec__"  # PyCode.function of a file run by promptfoo's exec provider: argv the args given, its stdout/stderr/status returned
 CHILD = str(Path(__file__).with_name("py_child.py"))
 STARTUP_GRACE_S = 2.0  # interpreter start-up on a loaded machine; the code itself gets `timeout_s`
 FILE_BYTES = 1_000_000  # one file the code writes in its scratch directory

@@ -72,6 +72,24 @@ def _script(request, report):
     return "\n".join(line for line in "".join(captured.parts).split("\n") if line)
 
 
+EXEC = "__exec__"  # py.EXEC: run the file as a script with request["args"] as its arguments (promptfoo's exec provider)
+
+
+def _exec(request, report):
+    """promptfoo's exec provider: the file run as `__main__` with its arguments; {stdout, stderr, code} of what it
+    printed and the status it exited with (None: it did not call sys.exit)."""
+    out, err = _Captured(request["output_bytes"], report), _Captured(request["output_bytes"], report)
+    sys.stdout, sys.stderr = out, err
+    sys.argv = [request["file"], *[str(a) for a in request["args"]]]
+    scope = {"__name__": "__main__", "__file__": request["file"]}
+    code = None
+    try:
+        exec(compile(request["source"], request["file"], "exec"), scope)
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) or done.code is None else 1
+    return {"stdout": "".join(out.parts), "stderr": "".join(err.parts), "code": code}
+
+
 _ESCAPES = {i: "\\u%04x" % i for i in range(32)}
 _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
 
@@ -413,6 +431,8 @@ def main():
     try:
         if request["kind"] == "file" and request["function"] == SCRIPT:
             value = _script(request, report)
+        elif request["kind"] == "file" and request["function"] == EXEC:
+            value = _exec(request, report)
         else:
             fn, name = _function(request)
             if fn is None:
