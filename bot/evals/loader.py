@@ -130,7 +130,8 @@ def read_suite(
         return SuiteLoad(None, tuple(errors.errors), warnings)
     return SuiteLoad(Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
                            located.line_of(("nunjucksFilters",)) if filters else None,
-                           tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items())), (), warnings)
+                           tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items()),
+                           tuple(errors.setting_files)), (), warnings)
 
 
 def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[ProviderSpec]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from bot.core.errors import UserError
 from bot.evals.generators import MAX_VALUES, NOT_DECIDED, RUNS, LoadCode, _values, spread_call
 from bot.evals.sandbox import PyCode, SandboxError, transform_sync
 from bot.evals.sandbox.js_modules import link
+from bot.evals.sandbox.py_modules import link_python
 from bot.evals.sources import FileTooLarge, file_ref_paths, read_bounded, read_code_file, read_text, resolve, yaml_or_json
 from bot.evals.suite import ProviderSpec
 
@@ -49,6 +50,7 @@ def with_files(spec: ProviderSpec, tree, base_dir, located, where, errors, code:
     except UserError as exc:
         errors.extend(exc)
         return spec
+    errors.setting_files[found[0]] = None
     options = tuple(sorted({**dict(spec.options), "systemInstruction": text}.items()))
     return dataclasses.replace(spec, options=options)
 
@@ -76,6 +78,7 @@ def setting_from_file(tree, base_dir, located, where, ref: str, errors) -> Any:
         if raw is None:
             errors.add(located, where, f"file {path} not found")
             return ref
+        errors.setting_files[path] = None
         return yaml_or_json(path, raw.decode("utf-8"))
     except FileTooLarge as exc:
         errors.add(located, where, f"{path} is {exc.size:,} bytes, over the limit of {exc.limit:,}")
@@ -129,6 +132,7 @@ def config_file(tree, base_dir, located, where, ref: str, errors, code: LoadCode
         found = read_code_file(tree, base_dir, written, located, where, errors, "provider setting file", "provider setting file")
         if found is None:
             return ref
+        errors.setting_files[found[0]] = None
         try:
             return found[1].decode("utf-8")
         except UnicodeDecodeError:
@@ -138,6 +142,7 @@ def config_file(tree, base_dir, located, where, ref: str, errors, code: LoadCode
     if found is None:
         return ref
     path, raw = found
+    errors.setting_files[path] = None
     what = "provider setting code"
     refused = code.refusal(path, raw, what)
     if refused:
@@ -146,7 +151,9 @@ def config_file(tree, base_dir, located, where, ref: str, errors, code: LoadCode
     try:
         runnable = spread_call(RUNS[ext[1:]], raw.decode("utf-8", errors="replace"), path, m["name"], "get_config",
                                exported_value=True)
-        runnable = link(runnable, tree, errors.max_file_bytes) if not isinstance(runnable, PyCode) else runnable
+        runnable = link(runnable, tree, errors.max_file_bytes) if not isinstance(runnable, PyCode) else \
+            link_python(runnable, tree, errors.max_file_bytes)
+        errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
         refused = code.helpers_refusal(runnable, what)
         if refused:
             errors.add(located, where, refused)

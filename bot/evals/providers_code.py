@@ -211,11 +211,11 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
     options = {"id": spec.id, "label": spec.label, "config": dict(spec.params)}
     where = f"provider {spec.slot}" + (f" ({code.file})" if code.file else "")
     script = spec.option("exec")  # promptfoo's exec provider: the script's arguments, then the prompt, options, context
+    argv = None if script is None else [*script, context.prompt, js_json(options),
+                                        js_json({"vars": context.vars, "prompt": {"raw": context.prompt, "label": prompt_label}})]
     try:
-        if isinstance(code, JsCode) and script is not None:
+        if isinstance(code, JsCode) and argv is not None:
             bridge = Bridge(caller, spec, asyncio.get_running_loop())
-            argv = [*script, context.prompt, js_json(options), js_json({"vars": context.vars, "prompt": {"raw": context.prompt,
-                                                                                                          "label": prompt_label}})]
             value = await asyncio.to_thread(call_provider, code, context.prompt, options, {}, bridge.env(), bridge.send,
                                             context.limits, argv=argv)
             return _script_completion(value, where, (time.monotonic() - started) * 1000)
@@ -227,9 +227,7 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
         else:
             assert isinstance(code, PyCode)
             bridge = Bridge(caller, spec, asyncio.get_running_loop(), PYTHON_READS)
-            if script is not None:
-                argv = [*script, context.prompt, js_json(options), js_json({"vars": context.vars, "prompt": {"raw": context.prompt,
-                                                                                                              "label": prompt_label}})]
+            if argv is not None:
                 value = await asyncio.to_thread(call_python_provider, code, argv, context.limits, bridge.env(), bridge.send)
                 return _script_completion(value, where, (time.monotonic() - started) * 1000)
             py_context = {"vars": context.vars, "prompt": context.prompt, "test": context.test}

@@ -320,6 +320,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
         out += [Dependency(c.file, suite.path, "code") for c in codes if c.file]
         every += codes
     out += [Dependency(c.file, suite.path, "nunjucks filter") for _, c in suite.filters if c.file]
+    out += [Dependency(f, suite.path, "provider setting") for f in suite.setting_files]
     for provider in suite.providers:  # a provider written in code, and the code it runs on its prompts and answers
         out += [Dependency(c.file, suite.path, "code") for _, c in provider.code_items() if c.file]
         if provider.option(REQUEST_FILE):  # an http provider's raw request read from a file

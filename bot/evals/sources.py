@@ -62,6 +62,7 @@ class Collector:
         # dependencies of the suite (bot.evals.sandbox.js_modules), as the generator's own file is
         self.helpers: dict[str, str] = {}
         self.warnings: list[SourceError] = []  # what promptfoo drops unread and so does prompt-review: shown, not refused
+        self.setting_files: dict[str, None] = {}  # files providers' settings were read from: dependencies of the suite
 
     def add(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.errors.append(located.error(path, message))

@@ -397,3 +397,6 @@ class Suite:
     extensions: tuple[str, ...] = ()
     # (path, requiring file) of the repository files its load-time code (generators, hooks) requires by relative path
     helpers: tuple[tuple[str, str], ...] = ()
+    # the files its providers' settings were read from (`config: {tools: file://tools.json}`, a Python provider's config
+    # code): what it depends on, so a PR changing one alone is under review
+    setting_files: tuple[str, ...] = ()

@@ -83,3 +83,22 @@ def test_without_a_decision_on_its_origin_the_code_does_not_run():
     _, errors = load_suite(MemoryTree(FILES), PATH)
     assert {e.line for e in errors} == {6, 8, 10}
     assert all("is not run without a decision" in e.message for e in errors)
+
+
+def test_every_file_a_providers_settings_are_read_from_is_under_review():
+    """A PR changing only tools.json, a response schema, a system instruction or a config function must be reviewed:
+    each file is a dependency of the suite (the gate would otherwise pass it unchecked)."""
+    from bot.evals import find_dependencies
+
+    files = {**FILES, PATH: SUITE.replace("tests:\n", "  - id: openai:gpt-4o\n    config:\n      response_format: file://schema.json\n"
+                                                       "  - id: google:gemini-2.5-flash\n    config:\n"
+                                                       "      systemInstruction: file://system.txt\ntests:\n"),
+             "evals/schema.json": '{"type": "json_object"}', "evals/system.txt": "Be brief.",
+             "evals/configs/helpers.py": "TOKENS = 1000\n",
+             "evals/configs/params.py": "from helpers import TOKENS\n\ndef get_params():\n    return {'max_tokens': TOKENS}\n"}
+    tree = MemoryTree(files)
+    deps = {(d.path, d.reason) for d in find_dependencies(tree, tree, [PATH], LoadedSuites(code=CodePolicy(tree)))}
+    for path in ("evals/configs/settings.yaml", "evals/configs/format.js", "evals/configs/params.py", "evals/configs/notes.txt",
+                 "evals/schema.json", "evals/system.txt"):
+        assert (path, f"provider setting of {PATH}") in deps, (path, sorted(deps))
+    assert ("evals/configs/helpers.py", f"code required by evals/configs/params.py of {PATH}") in deps

@@ -40,7 +40,7 @@ def link_python(code: PyCode, tree: FileTree, max_file_bytes: int, also: tuple[s
     if code.file is None:
         return code
     finder = _Finder(tree, max_file_bytes, also, posixpath.dirname(code.file))
-    todo: deque[tuple[str, str | None, str]] = deque([(code.file, None, _own_text(code))])
+    todo: deque[tuple[str, str | None, str]] = deque([(code.file, None, code.source)])
     while todo:
         path, package, text = todo.popleft()
         for module in finder.imports(path, package, text):
@@ -49,11 +49,6 @@ def link_python(code: PyCode, tree: FileTree, max_file_bytes: int, also: tuple[s
     if not modules and not finder.missing:
         return code
     return replace(code, modules=modules, unresolved=tuple(finder.missing))
-
-
-def _own_text(code: PyCode) -> str:
-    """The file's text without the wrapper a generator or prompt function call adds after it (their lines come last)."""
-    return code.source
 
 
 class _Finder:
