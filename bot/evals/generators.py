@@ -127,29 +127,12 @@ def generated_tests(
     if found is None:
         return []
     path, raw = found
-    refused = code.refusal(path, raw, "test generator")
-    if refused:
-        errors.add(located, where, refused)
-        return []
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
-    try:
-        runnable = spread_call(RUNS[ext], raw.decode("utf-8", errors="replace"), path, name, "generate_tests", exported_value=True)
-        runnable = link(runnable, tree, errors.max_file_bytes) if isinstance(runnable, JsCode) else \
-            link_python(runnable, tree, errors.max_file_bytes)
-    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column; a refused require
-        errors.add(located, where, f"test generator {ref}: {exc.message}")
+    ran, value = run_at_load(tree, path, raw, RUNS[ext], name, "generate_tests", args, code, errors, located, where,
+                             f"test generator {ref}", "test generator")
+    if not ran:
         return []
-    refused = code.helpers_refusal(runnable, "test generator")
-    if refused:
-        errors.add(located, where, refused)
-        return []
-    errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
-    try:
-        value = transform_sync(runnable, args, {}, code.limits)
-    except SandboxError as exc:
-        errors.add(located, where, f"test generator {ref}: {exc.message}")
-        return []
     if not isinstance(value, list):
         kind = "null" if value is None else {"dict": "a mapping", "str": "text"}.get(type(value).__name__, type(value).__name__)
         errors.add(located, where, f"test generator {ref} must return a list of tests; it returned {kind}")
@@ -170,6 +153,35 @@ def generated_tests(
         else:
             errors.add(doc, (i,), "a generated test must be a mapping with vars and assert")
     return out
+
+
+def run_at_load(tree: FileTree, path: str, raw: bytes, language: str, name: str | None, python_default: str, args: list[Any],
+                code: LoadCode, errors: Collector, located: LocatedYaml, where: Path, label: str, what: str) -> tuple[bool, Any]:
+    """(True, what the file's function returns for `args`) — code that runs while a suite loads (a test generator, a
+    provider's config function), under `code`'s gate: the file and the repository files it requires or imports (each a
+    dependency of the suite), in the sandbox. (False, None) when it was refused or failed, the problem in `errors` at
+    `where`, prefixed by `label`."""
+    refused = code.refusal(path, raw, what)
+    if refused:
+        errors.add(located, where, refused)
+        return False, None
+    try:
+        runnable = spread_call(language, raw.decode("utf-8", errors="replace"), path, name, python_default, exported_value=True)
+        runnable = link(runnable, tree, errors.max_file_bytes) if isinstance(runnable, JsCode) else \
+            link_python(runnable, tree, errors.max_file_bytes)
+    except SandboxError as exc:  # a TypeScript file esbuild could not transpile: its file:line:column; a refused require
+        errors.add(located, where, f"{label}: {exc.message}")
+        return False, None
+    refused = code.helpers_refusal(runnable, what)
+    if refused:
+        errors.add(located, where, refused)
+        return False, None
+    errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
+    try:
+        return True, transform_sync(runnable, args, {}, code.limits)
+    except SandboxError as exc:
+        errors.add(located, where, f"{label}: {exc.message}")
+        return False, None
 
 
 def spread_call(language: str, source: str, path: str, name: str | None, python_default: str,

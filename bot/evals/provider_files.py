@@ -10,10 +10,8 @@ import re
 from typing import Any
 
 from bot.core.errors import UserError
-from bot.evals.generators import MAX_VALUES, NOT_DECIDED, RUNS, LoadCode, _values, spread_call
-from bot.evals.sandbox import PyCode, SandboxError, transform_sync
-from bot.evals.sandbox.js_modules import link
-from bot.evals.sandbox.py_modules import link_python
+from bot.evals.generators import MAX_VALUES, NOT_DECIDED, RUNS, LoadCode, _values, run_at_load
+from bot.evals.sandbox import PyCode
 from bot.evals.sources import FileTooLarge, file_ref_paths, read_bounded, read_code_file, read_text, resolve, yaml_or_json
 from bot.evals.suite import ProviderSpec
 
@@ -144,23 +142,9 @@ def config_file(tree, base_dir, located, where, ref: str, errors, code: LoadCode
     path, raw = found
     errors.setting_files[path] = None
     what = "provider setting code"
-    refused = code.refusal(path, raw, what)
-    if refused:
-        errors.add(located, where, refused)
-        return ref
-    try:
-        runnable = spread_call(RUNS[ext[1:]], raw.decode("utf-8", errors="replace"), path, m["name"], "get_config",
-                               exported_value=True)
-        runnable = link(runnable, tree, errors.max_file_bytes) if not isinstance(runnable, PyCode) else \
-            link_python(runnable, tree, errors.max_file_bytes)
-        errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
-        refused = code.helpers_refusal(runnable, what)
-        if refused:
-            errors.add(located, where, refused)
-            return ref
-        value = transform_sync(runnable, [], {}, code.limits)
-    except SandboxError as exc:
-        errors.add(located, where, f"{what} {ref}: {exc.message}")
+    ran, value = run_at_load(tree, path, raw, RUNS[ext[1:]], m["name"], "get_config", [], code, errors, located, where,
+                             f"{what} {ref}", what)
+    if not ran:
         return ref
     if _values(value, MAX_VALUES) > MAX_VALUES:
         errors.add(located, where, f"{what} {ref} returned more than {MAX_VALUES:,} values")
