@@ -135,6 +135,21 @@ class HttpResponse:
         self.text = answer.get("body", "")
 
 
+CLIENT_ONLY = ("extra_headers", "extra_query", "extra_body", "timeout")  # an SDK call's keywords that are not the body
+
+
+def request_parts(params, library, error, default_timeout):
+    """(extra headers, timeout, body) of an SDK call's keywords, as both libraries read them: the client-only keywords
+    apart, a keyword given as None (their NOT_GIVEN) left out, `extra_body` merged in; `stream=True` is `error`."""
+    if params.get("stream"):
+        raise error("stream=True: the sandbox's " + library + " has no streaming; leave `stream` out to get the whole answer")
+    headers = {str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}
+    timeout = params.get("timeout") if isinstance(params.get("timeout"), (int, float)) else default_timeout
+    body = {k: v for k, v in params.items() if k not in CLIENT_ONLY and v is not None}
+    body.update(params.get("extra_body") or {})
+    return headers, timeout, body
+
+
 def post_json(url, headers, body, timeout, errors, cls=None):
     """The answer to one JSON POST as `cls` (Model); `errors` maps the library's exceptions: connection, timeout,
     by_status (status → class), status (the base class), server (5xx), api (a non-JSON answer)."""

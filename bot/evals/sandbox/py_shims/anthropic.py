@@ -8,13 +8,12 @@ and Vertex clients. Runs inside the sandbox: standard library only (bot/evals/sa
 
 import os as _os
 
-from _prompt_review_sdk import api_errors, post_json
+from _prompt_review_sdk import api_errors, post_json, request_parts
 
 __version__ = "0.40.0+prompt-review-sandbox"
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-_CLIENT_ONLY = ("extra_headers", "extra_query", "extra_body", "timeout")
 NOT_GIVEN = None
 HUMAN_PROMPT, AI_PROMPT = "\n\nHuman:", "\n\nAssistant:"
 
@@ -64,9 +63,7 @@ class Anthropic:
         pass
 
     def _post(self, path, params):
-        params = dict(params)
-        if params.get("stream"):
-            raise AnthropicError("stream=True: the sandbox's anthropic has no streaming; leave `stream` out to get the whole answer")
+        extra, timeout, body = request_parts(params, "anthropic", AnthropicError, self.timeout)
         if not self.api_key and not self.auth_token:
             raise TypeError('Could not resolve authentication method. Expected either api_key or auth_token to be set. Or for '
                             'one of the "X-Api-Key" or "Authorization" headers to be explicitly omitted')
@@ -76,10 +73,7 @@ class Anthropic:
         else:
             headers["Authorization"] = "Bearer " + str(self.auth_token)
         headers.update(self.default_headers)
-        headers.update({str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()})
-        timeout = params.get("timeout") if isinstance(params.get("timeout"), (int, float)) else self.timeout
-        body = {k: v for k, v in params.items() if k not in _CLIENT_ONLY and v is not NOT_GIVEN}
-        body.update(params.get("extra_body") or {})
+        headers.update(extra)
         return post_json(self.base_url + path, headers, body, timeout, _ERRORS)
 
 

@@ -9,12 +9,11 @@ models, Azure. Runs inside the sandbox: standard library only (bot/evals/sandbox
 
 import os as _os
 
-from _prompt_review_sdk import Model, api_errors, post_json
+from _prompt_review_sdk import Model, api_errors, post_json, request_parts
 
 __version__ = "1.0.0+prompt-review-sandbox"
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-_CLIENT_ONLY = ("extra_headers", "extra_query", "extra_body", "timeout")
 NOT_GIVEN = None
 
 
@@ -123,14 +122,9 @@ class OpenAI:
         return headers
 
     def _post(self, path, params, cls=None):
-        params = dict(params)
-        if params.get("stream"):
-            raise OpenAIError("stream=True: the sandbox's openai has no streaming; leave `stream` out to get the whole answer")
-        headers = {**self._headers(), **self.default_headers, **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}}
+        extra, timeout, body = request_parts(params, "openai", OpenAIError, self.timeout)
+        headers = {**self._headers(), **self.default_headers, **extra}
         query = {**self.default_query, **(params.get("extra_query") or {})}
-        timeout = params.get("timeout") if isinstance(params.get("timeout"), (int, float)) else self.timeout
-        body = {k: v for k, v in params.items() if k not in _CLIENT_ONLY and v is not NOT_GIVEN}
-        body.update(params.get("extra_body") or {})
         url = self.base_url + path
         if query:
             from urllib.parse import urlencode
