@@ -55,21 +55,29 @@ class _ScriptExit(Exception):
     """The script ended with a non-zero exit status (promptfoo's Python runner then fails the prompt)."""
 
 
+def _main(request, report, argv):
+    """The file run as `__main__` with `argv`: (what it printed, what it printed on stderr, the status it exited with:
+    None when it did not call sys.exit, 1 for an exit with a message)."""
+    out, err = _Captured(request["output_bytes"], report), _Captured(request["output_bytes"], report)
+    sys.stdout, sys.stderr = out, err
+    sys.argv = argv
+    scope = {"__name__": "__main__", "__file__": request["file"]}
+    code = None
+    try:
+        exec(compile(request["source"], request["file"], "exec"), scope)
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) or done.code is None else 1
+    return "".join(out.parts), "".join(err.parts), code
+
+
 def _script(request, report):
     """promptfoo's legacy Python prompt: the file run as `__main__` with the context's JSON as sys.argv[1]; what
     it printed is the prompt as python-shell's text mode hands it over: its lines (split at "\n") that are not
     empty, joined by "\n" (an empty line is never pushed by its splitter)."""
-    captured = _Captured(request["output_bytes"], report)
-    sys.stdout = captured
-    sys.argv = [request["file"], _json(request["output"])]
-    scope = {"__name__": "__main__", "__file__": request["file"]}
-    try:
-        exec(compile(request["source"], request["file"], "exec"), scope)
-    except SystemExit as done:
-        status = done.code
-        if status is not None and status != 0:
-            raise _ScriptExit("the script exited with status " + (int.__repr__(status) if isinstance(status, int) else "1")) from None
-    return "\n".join(line for line in "".join(captured.parts).split("\n") if line)
+    out, _, status = _main(request, report, [request["file"], _json(request["output"])])
+    if status is not None and status != 0:
+        raise _ScriptExit("the script exited with status " + int.__repr__(status))
+    return "\n".join(line for line in out.split("\n") if line)
 
 
 EXEC = "__exec__"  # py.EXEC: run the file as a script with request["args"] as its arguments (promptfoo's exec provider)
@@ -78,16 +86,8 @@ EXEC = "__exec__"  # py.EXEC: run the file as a script with request["args"] as i
 def _exec(request, report):
     """promptfoo's exec provider: the file run as `__main__` with its arguments; {stdout, stderr, code} of what it
     printed and the status it exited with (None: it did not call sys.exit)."""
-    out, err = _Captured(request["output_bytes"], report), _Captured(request["output_bytes"], report)
-    sys.stdout, sys.stderr = out, err
-    sys.argv = [request["file"], *[str(a) for a in request["args"]]]
-    scope = {"__name__": "__main__", "__file__": request["file"]}
-    code = None
-    try:
-        exec(compile(request["source"], request["file"], "exec"), scope)
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) or done.code is None else 1
-    return {"stdout": "".join(out.parts), "stderr": "".join(err.parts), "code": code}
+    out, err, code = _main(request, report, [request["file"], *[str(a) for a in request["args"]]])
+    return {"stdout": out, "stderr": err, "code": code}
 
 
 _ESCAPES = {i: "\\u%04x" % i for i in range(32)}
