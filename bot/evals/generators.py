@@ -19,6 +19,7 @@ from bot.core.yamlsrc import DEFAULT_LIMITS, LocatedYaml, Path
 from bot.evals.sandbox import JsCode, Origin, PyCode, SandboxError, may_run, origin_of, transform_sync, typescript_code
 from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.py_modules import link_python
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector, read_code_file
@@ -129,7 +130,7 @@ def generated_tests(
     path, raw = found
     args = [] if config is None else [config]  # promptfoo passes the entry's config only when it has one
     ran, value = run_at_load(tree, path, raw, RUNS[ext], name, "generate_tests", args, code, errors, located, where,
-                             f"test generator {ref}", "test generator")
+                             f"test generator {ref}", "test generator", cwd=base_dir)
     if not ran:
         return []
     label = f"{ref} (listed at {located.file}:{located.line_of(where)})"
@@ -156,11 +157,13 @@ def generated_tests(
 
 
 def run_at_load(tree: FileTree, path: str, raw: bytes, language: str, name: str | None, python_default: str, args: list[Any],
-                code: LoadCode, errors: Collector, located: LocatedYaml, where: Path, label: str, what: str) -> tuple[bool, Any]:
+                code: LoadCode, errors: Collector, located: LocatedYaml, where: Path, label: str, what: str,
+                cwd: str = "") -> tuple[bool, Any]:
     """(True, what the file's function returns for `args`) — code that runs while a suite loads (a test generator, a
     provider's config function), under `code`'s gate: the file and the repository files it requires or imports (each a
-    dependency of the suite), in the sandbox. (False, None) when it was refused or failed, the problem in `errors` at
-    `where`, prefixed by `label`."""
+    dependency of the suite), in the sandbox. JavaScript reads the repository through `fs`, read-only, in the folder
+    `cwd` (the suite's); what it looks at is a dependency of the suite too. (False, None) when it was refused or
+    failed, the problem in `errors` at `where`, prefixed by `label`."""
     refused = code.refusal(path, raw, what)
     if refused:
         errors.add(located, where, refused)
@@ -177,8 +180,9 @@ def run_at_load(tree: FileTree, path: str, raw: bytes, language: str, name: str 
         errors.add(located, where, refused)
         return False, None
     errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
+    files = RepoFiles(tree, cwd, errors.reads.setdefault(path, {})) if isinstance(runnable, JsCode) else None
     try:
-        return True, transform_sync(runnable, args, {}, code.limits)
+        return True, transform_sync(runnable, args, {}, code.limits, files)
     except SandboxError as exc:
         errors.add(located, where, f"{label}: {exc.message}")
         return False, None

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.core.files import FileTree, MemoryTree
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.hooks import Extension, HookOutput, Sessions, before_all, before_each
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.result import CodeLimits
 from bot.evals.sources import Collector
 from bot.evals.suite import TestSpec
@@ -29,6 +31,15 @@ class SuiteHooks:
     limits: CodeLimits
     # each JavaScript hook file's runtime for this load: its module state carries from beforeAll to beforeEach
     sessions: Sessions = field(default_factory=dict, compare=False)
+    # (the side's tree, the suite's folder): what a JavaScript hook's `fs` reads, one reader per hook file for the load
+    reader: tuple[FileTree, str] | None = field(default=None, compare=False)
+    _readers: dict[str, RepoFiles] = field(default_factory=dict, compare=False)
+
+    def readers(self, path: str) -> RepoFiles:
+        if path not in self._readers:
+            tree, cwd = self.reader if self.reader is not None else (MemoryTree({}), "")
+            self._readers[path] = RepoFiles(tree, cwd)
+        return self._readers[path]
 
     def runs(self, hook: str) -> bool:
         return any(e.runs(hook) for e in self.extensions)
@@ -61,7 +72,7 @@ def apply_before_all(hooks: SuiteHooks, located: LocatedYaml, written: Written, 
     scenarios = [item for _, _, item in written.scenarios]
     given = {**hooks.suite, "tests": tests, "defaultTest": default_view(written.default[2], metadata),
              **({"scenarios": scenarios} if scenarios else {})}
-    done = before_all(hooks.extensions, given, located, errors, hooks.limits, hooks.sessions)
+    done = before_all(hooks.extensions, given, located, errors, hooks.limits, hooks.sessions, hooks.readers)
     if done is None:
         return None
     suite, ext = done
@@ -130,7 +141,7 @@ def apply_before_each(hooks: SuiteHooks, tests: list[TestSpec], views: list[dict
     test checked as written, without defaultTest — promptfoo's test is merged already) and keeps its place in the
     suite; None when a hook failed."""
     names = [f"{t.file}:{t.line}" if t.line else t.file for t in tests]
-    done = before_each(hooks.extensions, views, located, errors, hooks.limits, names, hooks.sessions)
+    done = before_each(hooks.extensions, views, located, errors, hooks.limits, names, hooks.sessions, hooks.readers)
     if done is None:
         return None
     out: list[TestSpec] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.evals.generators import MAX_VALUES, LoadCode, _values
 from bot.evals.sandbox import JsCode, PyCode, SandboxError, transform_sync, typescript_code
 from bot.evals.sandbox.js_modules import link
 from bot.evals.sandbox.js_hooks import HookError, JsHookSession, call_hooks_javascript
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.result import CodeLimits, Fault
 from bot.evals.sandbox.typescript import is_typescript
 from bot.evals.sources import Collector, read_code_file
@@ -161,19 +163,23 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
 Sessions = dict[str, JsHookSession]  # a JavaScript hook file's runtime for one suite load, by path
 
 
+Readers = Callable[[str], RepoFiles]  # the repository's files, read-only, for a JavaScript hook file's code, by path
+
+
 def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: CodeLimits,
-             sessions: Sessions | None = None) -> list[tuple[Any, Any]]:
+             sessions: Sessions | None = None, files: RepoFiles | None = None) -> list[tuple[Any, Any]]:
     """Per context, (what the hook returned — None when falsy —, the context after the call: the same for a Python
     hook, changed in place for a JavaScript one). SandboxError when it threw or a limit or refusal stopped it. A
-    JavaScript file runs in its session of `sessions` (made on first use), so its module is loaded once."""
+    JavaScript file runs in its session of `sessions` (made on first use), so its module is loaded once; with
+    `files`, its `fs` reads the repository through it."""
     calls = [ext.call(hook, c) for c in contexts]
     at = 0 if ext.only else 1
     if isinstance(ext.code, JsCode):
         if sessions is None:
-            found = call_hooks_javascript(ext.code, calls, at, limits)
+            found = call_hooks_javascript(ext.code, calls, at, limits, files)
         else:
             if ext.path not in sessions:
-                sessions[ext.path] = JsHookSession(replace(ext.code, function=None), limits)
+                sessions[ext.path] = JsHookSession(replace(ext.code, function=None), limits, files)
             found = sessions[ext.path].run(calls, at, ext.name)
         return [(r.get("context") if r.get("same") else r["ret"] if "ret" in r else None, r.get("context", contexts[i]))
                 for i, r in enumerate(found)]  # no "context": unchanged
@@ -235,8 +241,18 @@ def _bounded(value: Any, ext: Extension, hook: str, located: LocatedYaml, errors
     return True
 
 
+def _files(ext: Extension, readers: Readers | None, errors: Collector) -> RepoFiles | None:
+    """The reader of `ext`'s JavaScript code, whose reads are dependencies of the suite (recorded as they happen)."""
+    if readers is None or not isinstance(ext.code, JsCode):
+        return None
+    files = readers(ext.path)
+    files.touched = errors.reads.setdefault(ext.path, files.touched)
+    return files
+
+
 def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: LocatedYaml, errors: Collector,
-               limits: CodeLimits, sessions: Sessions | None = None) -> tuple[dict[str, Any], Extension | None] | None:
+               limits: CodeLimits, sessions: Sessions | None = None,
+               readers: Readers | None = None) -> tuple[dict[str, Any], Extension | None] | None:
     """The suite view after every beforeAll hook, and the last hook that changed it (None: none did); None when one
     failed (the error is added at the line that lists it)."""
     changed_by: Extension | None = None
@@ -244,7 +260,7 @@ def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: Loca
         if not ext.runs("beforeAll"):
             continue
         try:
-            (returned, after), = run_hook(ext, "beforeAll", [{"suite": suite}], limits, sessions)
+            (returned, after), = run_hook(ext, "beforeAll", [{"suite": suite}], limits, sessions, _files(ext, readers, errors))
         except SandboxError as exc:
             errors.add(located, ext.where, f"extension hook {ext.ref} (beforeAll): {exc.message}")
             return None
@@ -270,8 +286,8 @@ def before_all(exts: tuple[Extension, ...], suite: dict[str, Any], located: Loca
 
 
 def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], located: LocatedYaml, errors: Collector,
-                limits: CodeLimits, names: list[str] | None = None,
-                sessions: Sessions | None = None) -> list[tuple[dict[str, Any], tuple[Extension, ...]]] | None:
+                limits: CodeLimits, names: list[str] | None = None, sessions: Sessions | None = None,
+                readers: Readers | None = None) -> list[tuple[dict[str, Any], tuple[Extension, ...]]] | None:
     """Each test after every beforeEach hook, with the hooks that changed it; None when one failed (the error is added
     at the line that lists it, naming the test: `names`, one per test, say where each is written)."""
     out: list[tuple[dict[str, Any], tuple[Extension, ...]]] = [(t, ()) for t in tests]
@@ -281,7 +297,7 @@ def before_each(exts: tuple[Extension, ...], tests: list[dict[str, Any]], locate
         for start, end in _chunks([t for t, _ in out]):
             part = out[start:end]
             try:
-                found = run_hook(ext, "beforeEach", [{"test": t} for t, _ in part], limits, sessions)
+                found = run_hook(ext, "beforeEach", [{"test": t} for t, _ in part], limits, sessions, _files(ext, readers, errors))
             except SandboxError as exc:
                 index = exc.index if isinstance(exc, HookError) else None
                 on = f" on test {start + index}" + (f" ({names[start + index]})" if names else "") \

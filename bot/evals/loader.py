@@ -121,7 +121,8 @@ def read_suite(
                 errors.errors.append(SourceError(path, f"provider {provider.slot!r} lists prompt {wanted!r}, but no prompt has that label "
                                                        f"(labels: {', '.join(sorted(labels))})", provider.line))
     extensions = load_extensions(tree, base_dir, located, errors, code)
-    hooks = None if not extensions or errors.errors else SuiteHooks(extensions, suite_view(located, prompts, providers), code.limits)
+    hooks = None if not extensions or errors.errors else \
+        SuiteHooks(extensions, suite_view(located, prompts, providers), code.limits, reader=(tree, base_dir))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code, hooks=hooks)
     _check_test_filters(tests, prompts, providers, errors)
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
@@ -131,7 +132,8 @@ def read_suite(
     return SuiteLoad(Suite(path, top.description or path, tuple(prompts), tuple(providers), tuple(tests), filters,
                            located.line_of(("nunjucksFilters",)) if filters else None,
                            tuple(dict.fromkeys(e.path for e in extensions or ())), tuple(errors.helpers.items()),
-                           tuple(errors.setting_files)), (), warnings)
+                           tuple(errors.setting_files),
+                           tuple((read, by) for by, touched in errors.reads.items() for read in touched)), (), warnings)
 
 
 def suite_view(located: LocatedYaml, prompts: list[PromptSpec], providers: list[ProviderSpec]) -> dict[str, Any]:

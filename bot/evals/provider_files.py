@@ -143,7 +143,7 @@ def config_file(tree, base_dir, located, where, ref: str, errors, code: LoadCode
     errors.setting_files[path] = None
     what = "provider setting code"
     ran, value = run_at_load(tree, path, raw, RUNS[ext[1:]], m["name"], "get_config", [], code, errors, located, where,
-                             f"{what} {ref}", what)
+                             f"{what} {ref}", what, cwd=base_dir)
     if not ran:
         return ref
     if _values(value, MAX_VALUES) > MAX_VALUES:

@@ -330,6 +330,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
     required = [(m.path, c.file) for c in every for m in c.modules if m.path] + list(suite.helpers)
     for path, by in dict.fromkeys(required):
         out.append(Dependency(path, suite.path, f"code required by {by}"))
+    out += [Dependency(path, suite.path, f"file read by {by}") for path, by in suite.reads]
     return out
 
 

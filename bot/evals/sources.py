@@ -63,6 +63,9 @@ class Collector:
         self.helpers: dict[str, str] = {}
         self.warnings: list[SourceError] = []  # what promptfoo drops unread and so does prompt-review: shown, not refused
         self.setting_files: dict[str, None] = {}  # files providers' settings were read from: dependencies of the suite
+        # code run while the suite loads → the repository paths its `fs` looked at (bot.evals.sandbox.repo_files), filled
+        # as it runs: dependencies of the suite, as the files it requires are
+        self.reads: dict[str, dict[str, None]] = {}
 
     def add(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.errors.append(located.error(path, message))

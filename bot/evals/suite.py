@@ -400,3 +400,6 @@ class Suite:
     # the files its providers' settings were read from (`config: {tools: file://tools.json}`, a Python provider's config
     # code): what it depends on, so a PR changing one alone is under review
     setting_files: tuple[str, ...] = ()
+    # (path, reading file) of what its load-time JavaScript looked at through `fs` (read, found missing, listed):
+    # dependencies, so a PR changing only the data a generator or hook reads is under review
+    reads: tuple[tuple[str, str], ...] = ()

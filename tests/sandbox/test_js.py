@@ -81,8 +81,11 @@ def test_file_without_the_function_is_refused_naming_the_file():
 
 
 def test_module_imports_are_refused_clearly():
-    error = stopped("import fs from 'fs';\nexport default () => true", file="evals/f.js")
+    error = stopped("import _ from 'lodash';\nexport default () => true", file="evals/f.js")
     assert error.fault is Fault.UNSUPPORTED and "modules are not loaded" in error.message
+    # an assertion runs with a case, after the review decided what is under review: no files (only load-time code reads)
+    error = stopped("import fs from 'fs';\nexport default () => true", file="evals/f.js")
+    assert error.fault is Fault.UNSUPPORTED and "only for code that runs while its suite loads" in error.message
 
 
 # ---- escape attempts ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from bot.evals.sandbox.js import JsCode, run_javascript, transform_javascript
 from bot.evals.sandbox.policy import Origin, may_run, origin_of
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.py import Isolation, PyCode, available, isolation, run_python, transform_python
 from bot.evals.sandbox.result import CodeLimits, CodeResult, Fault, SandboxError
 from bot.evals.sandbox.typescript import TSX_EXT, TranspileError, is_typescript, transpile
@@ -79,9 +80,11 @@ def run_code_sync(
     return run_python(code, output, context, threshold, limits)
 
 
-def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> Any:
+def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits,
+                   files: RepoFiles | None = None) -> Any:
+    """What `code` returns for `output`; JavaScript given `files` (code run while a suite loads) reads the repository."""
     if isinstance(code, JsCode):
-        return transform_javascript(code, output, context, limits)
+        return transform_javascript(code, output, context, limits, files)
     return transform_python(code, output, context, limits)
 
 

@@ -22,8 +22,10 @@ import quickjs
 from bot.core import safejson
 
 from bot.evals.sandbox.js_code import JsCode, _commonjs
+from bot.evals.sandbox.js_files import NODE_FILES
 from bot.evals.sandbox.js_modules import LINKER, table
 from bot.evals.sandbox.js_shims import SHIMS
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.result import (
     CodeLimits,
     CodeResult,
@@ -65,9 +67,17 @@ _HARNESS = r"""
   // the code may replace JSON's functions; the host reads what the originals write
   const stringify = JSON.stringify, parse = JSON.parse;
   const unsupported = (what) => { throw new Error(%(marker)s + what); };
-  const processShim = Object.freeze({ env: Object.freeze({}) });
-  const require = (name) => unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
+  // Node's path and url for any code; fs only when the host gave the engine a reader (code run while a suite loads)
+  const ask = globalThis.__pr_fs_ask;
+  let node = globalThis.__pr_node("", null, unsupported);
+  globalThis.__pr_files = function (cwd) { node = globalThis.__pr_node(cwd, ask, unsupported); };
+  const processShim = Object.freeze({ env: Object.freeze({}), cwd: () => node.cwd });
+  globalThis.process = processShim;
+  const require = (name) => {
+    const builtin = node.require(name);
+    return builtin !== undefined ? builtin : unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
       + "put the code it needs in the same file");
+  };
   globalThis.require = require;
   const link = globalThis.__pr_link;
   const marker = %(marker)s;
@@ -110,7 +120,9 @@ _HARNESS = r"""
   globalThis.__pr_module = function (source, name, tableJson, path) {
     const module = { exports: {} };
     const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
-    new Function("module", "exports", "require", source)(module, module.exports, req);
+    const filename = "/repo/" + path, i = filename.lastIndexOf("/");
+    new Function("module", "exports", "require", "__filename", "__dirname", source)(
+      module, module.exports, req, filename, filename.slice(0, i));
     const ex = module.exports;
     if (name) return typeof ex[name] === "function" ? ex[name] : null;
     if (typeof ex === "function") return ex;
@@ -173,6 +185,7 @@ class _Engine:
         self.ctx.set_max_stack_size(limits.max_stack_kb * 1024)
         self._tick = self.eval(SHIMS)  # Node's console, timers, Buffer, URL… (bot.evals.sandbox.js_shims); their pump
         self.eval(LINKER)  # __pr_link: the repository's files a module requires (bot.evals.sandbox.js_modules)
+        self.eval(NODE_FILES)  # __pr_node: Node's path, url and the read-only fs (bot.evals.sandbox.js_files)
 
     def _arm(self) -> None:
         left = self.deadline - time.monotonic()
@@ -191,6 +204,15 @@ class _Engine:
 
     def eval(self, text: str) -> Any:
         return self.call(self.ctx.eval, text)
+
+    def host_call(self, fn: Any, *args: Any) -> Any:
+        """A call of the host's own function in the engine after the code ran (the run's deadline may be spent)."""
+        self.ctx.set_time_limit(1.0)
+        try:
+            return fn(*args)
+        except quickjs.JSException:
+            return None
+
 
     def settle(self) -> None:
         """Run queued promise jobs until none is left, then the next due timer, and so on, within the same deadline."""
@@ -221,6 +243,47 @@ class _Threw(Exception):
     """The user's code failed to compile or threw outside the harness: a failed assertion, as in promptfoo."""
 
 
+class FilesTable:
+    """The host's side of the engine's read-only `fs` (bot.evals.sandbox.js_files) for one piece of code: the answers
+    given so far, put into each engine before the code runs. QuickJS cannot call the host while a time limit is set,
+    so a question not answered yet ends the run; `answer_missing` answers it (and, ahead of being asked, the other
+    files of the same folder), and the caller runs the code again from the start, within the same deadline."""
+
+    def __init__(self, files: RepoFiles):
+        self.files = files
+        self.answers: dict[str, str] = {}
+        self.ahead: dict[str, str] = {}  # key → repo path, for answers given before being asked: recorded when used
+
+    def install(self, engine: _Engine) -> None:
+        """Before the code runs: the answers so far, and the engine's functions the host reads afterwards."""
+        put = engine.ctx.get("__pr_fs_put")
+        for key, answer in self.answers.items():
+            engine.call(put, key, answer)
+        self._missing, self._hits = engine.ctx.get("__pr_fs_missing"), engine.ctx.get("__pr_fs_hits")
+
+    def answer_missing(self, engine: _Engine) -> bool:
+        """After a run: record the answers given ahead that it used; True when it asked a question not answered
+        yet (now answered: run the code again), False when the run is the code's whole run."""
+        hits = engine.host_call(self._hits)
+        try:
+            used = json.loads("[" + hits[:-1] + "]") if isinstance(hits, str) and hits else []
+        except ValueError:  # the engine's own text: only a broken engine gets here, and it uses every answer
+            used = list(self.ahead)
+        for key in used:
+            path = self.ahead.pop(key, None) if isinstance(key, str) else None
+            if path is not None:
+                self.files.touched.setdefault(path, None)
+        missing = engine.host_call(self._missing)
+        if not isinstance(missing, str) or "|" not in missing or missing in self.answers:
+            return False
+        op, full = missing.split("|", 1)
+        self.answers[missing] = self.files.answer(op, full)
+        for key, (path, answer) in self.files.ahead(op, full).items():
+            if key not in self.answers:
+                self.answers[key], self.ahead[key] = answer, path
+        return self.files.refusal is None
+
+
 def run_javascript(
     code: JsCode, output: Any, context: dict[str, Any], threshold: float | None = None, limits: CodeLimits | None = None
 ) -> CodeResult:
@@ -234,11 +297,11 @@ def run_javascript(
 
 
 def transform_javascript(
-    code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None
+    code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None, files: RepoFiles | None = None
 ) -> Any:
     """What `code` returns for `output` (a `transform`/`transformVars`): a JSON value, None for
     undefined. Code that throws is a SandboxError (Fault.THREW): promptfoo errors the case too."""
-    answer = _evaluate(code, output, context, limits or CodeLimits())
+    answer = _evaluate(code, output, context, limits or CodeLimits(), files)
     if "threw" in answer:
         raise SandboxError(Fault.THREW, f"{LANGUAGE} code threw an error: {answer['threw']}")
     return answer["value"]
@@ -263,29 +326,63 @@ def read_answer(raw: Any, limits: CodeLimits) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {"threw": UNREADABLE}
 
 
-def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
-    """{"type", "value"} or {"threw"}; limits and refusals raise SandboxError."""
-    engine = _Engine(limits)
-    try:
-        engine.eval(_HARNESS)
-        g = engine.ctx
-        fn = _function(engine, g, code)
-        engine.call(g.get("__pr_run"), fn, json.dumps(output), json.dumps(context, default=str))
-        engine.settle()
-        raw = engine.call(g.get("__pr_answer"))
-    except _Threw as exc:
-        if _UNSUPPORTED in str(exc):  # e.g. a require() while the module itself loads: a refusal, not the code's error
-            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
-        return {"threw": _clip(str(exc))}
-    if raw is None:
-        return {"threw": "the returned promise never settled"}
-    answer = read_answer(raw, limits)
-    if "type" not in answer and not {"fault", "unsupported", "threw"} & set(answer):
-        return {"threw": UNREADABLE}
-    raise_fault(answer, limits)
-    if "threw" in answer:
-        return {"threw": _clip(answer["threw"])}
-    return answer
+MAX_RUNS = 64  # runs of one piece of code while the files it reads are answered (each run may ask one more)
+
+
+def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLimits,
+              files: RepoFiles | None = None) -> dict[str, Any]:
+    """{"type", "value"} or {"threw"}; limits and refusals raise SandboxError. With `files`, the code reads the
+    repository through it (fs), its working directory `files.cwd`: each question not answered yet runs the code again
+    (FilesTable), all runs within the one deadline."""
+    table = FilesTable(files) if files is not None else None
+    deadline = time.monotonic() + limits.timeout_s
+    for _ in range(MAX_RUNS if table is not None else 1):
+        engine = _Engine(limits)
+        engine.deadline = deadline
+        try:
+            raw = _run(engine, code, output, context, table)
+        except (_Threw, SandboxError) as exc:
+            if table is not None and table.answer_missing(engine):
+                continue
+            files_refused(files)
+            if isinstance(exc, SandboxError):
+                raise
+            if _UNSUPPORTED in str(exc):  # e.g. a require() while the module itself loads: a refusal, not the code's error
+                raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
+            return {"threw": _clip(str(exc))}
+        if table is not None and table.answer_missing(engine):
+            continue
+        files_refused(files)
+        if raw is None:
+            return {"threw": "the returned promise never settled"}
+        answer = read_answer(raw, limits)
+        if "type" not in answer and not {"fault", "unsupported", "threw"} & set(answer):
+            return {"threw": UNREADABLE}
+        raise_fault(answer, limits)
+        if "threw" in answer:
+            return {"threw": _clip(answer["threw"])}
+        return answer
+    raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: the code looked up more than {MAX_RUNS} paths one "
+                                          "after another in folders it had not read yet")
+
+
+def _run(engine: _Engine, code: JsCode, output: Any, context: dict[str, Any], table: FilesTable | None) -> Any:
+    """One run of `code` in `engine`: the harness's raw answer."""
+    engine.eval(_HARNESS)
+    g = engine.ctx
+    if table is not None:
+        table.install(engine)
+        engine.call(g.get("__pr_files"), table.files.cwd)
+    fn = _function(engine, g, code)
+    engine.call(g.get("__pr_run"), fn, json.dumps(output), json.dumps(context, default=str))
+    engine.settle()
+    return engine.call(g.get("__pr_answer"))
+
+
+def files_refused(files: RepoFiles | None) -> None:
+    """A bound the code hit reading the repository, raised whatever the code did with the error it got."""
+    if files is not None and files.refusal is not None:
+        raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: {files.refusal}")
 
 
 def raise_fault(answer: dict[str, Any], limits: CodeLimits) -> None:

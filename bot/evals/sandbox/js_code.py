@@ -71,6 +71,10 @@ _EXPORT_LIST = re.compile(r"^(?P<indent>\s*)export\s*\{(?P<names>[^}]*)\}\s*;?",
 _DYNAMIC_IMPORT = re.compile(r"(?<![\w$.])import\s*\(\s*('[^'\n]*'|\"[^\"\n]*\")\s*\)")
 _NAMESPACE = ("Promise.resolve().then(() => ((m) => m !== null && (typeof m === 'object' || typeof m === 'function') "
               "&& 'default' in m ? m : Object.assign({}, m, { default: m }))(require(\\1)))")
+# `import.meta` (and esbuild's name for it in transpiled TypeScript): Node's values for the module
+_IMPORT_META = re.compile(r"(?<![\w$.])(?:import\s*\.\s*meta|__pr_import_meta)(?![\w$])")
+_META = 'const __pr_import_meta = { url: "file://" + __filename, filename: __filename, dirname: __dirname };'
+_SHADOWS = re.compile(r"(?<![\w$.])(?:const|let|class)\s+(?:__dirname|__filename|require|module|exports)(?![\w$])")
 _AS = re.compile(r"^([A-Za-z_$][\w$]*)(?:\s+as\s+([A-Za-z_$][\w$]*))?$")
 
 
@@ -123,6 +127,8 @@ def _commonjs(code: JsCode, imports: bool = True) -> str:
     where = code.file or "the module"
     source = _IMPORT_FORMS.sub(_import_as_require, _IMPORT_MIXED.sub(_mixed_import, code.source))
     source = _DYNAMIC_IMPORT.sub(_NAMESPACE, source)
+    meta = _IMPORT_META.search(source) is not None
+    source = _IMPORT_META.sub("__pr_import_meta", source)
     if _ESM_IMPORT.search(source):
         raise SandboxError(
             Fault.UNSUPPORTED,
@@ -135,4 +141,10 @@ def _commonjs(code: JsCode, imports: bool = True) -> str:
     names = [(m.group(3), m.group(3)) for m in _ESM_NAMED.finditer(source)] + listed
     text = _ESM_DEFAULT.sub(r"\1module.exports.default = ", source)
     text = _ESM_NAMED.sub(r"\1\2 \3", text)
-    return text + "".join(f"\n;module.exports.{b} = {a};" for a, b in names)
+    text += "".join(f"\n;module.exports.{b} = {a};" for a, b in names)
+    # an ES module may declare Node's CommonJS names (`const __dirname = dirname(fileURLToPath(import.meta.url))`): in a
+    # block of its own, the declaration shadows the module function's parameter instead of clashing with it
+    if _SHADOWS.search(text):
+        text = "{" + text + "\n}"
+    # import.meta: Node's values for the module, taken before the module's own code can shadow the names (on line 1)
+    return _META + text if meta else text

@@ -2,8 +2,9 @@
 runtime under the code limits: the module is loaded once per suite load and its function called once per context, in
 order (as promptfoo keeps a hook module loaded for the eval and calls it per test).
 
-Hooks were written for Node, so the module may `require` Node's built-in modules at its top: `path` is a small
-POSIX implementation, every other built-in (fs, child_process, http, net…) and `fetch`, `XMLHttpRequest`,
+Hooks were written for Node, so the module may `require` Node's built-in modules at its top: `path` and `url` are
+small POSIX implementations and `fs` reads the repository, read-only (bot.evals.sandbox.js_files: what it reads is a
+dependency of the suite); every other built-in (child_process, http, net…) and `fetch`, `XMLHttpRequest`,
 `WebSocket` are stand-ins whose use is a refusal the code cannot catch — the host sees it after the run, whatever
 the code did with the error it got. `console` is quiet and timers virtual (bot.evals.sandbox.js_shims), `process.env` empty, `AbortSignal`/`AbortController` inert.
 """
@@ -11,15 +12,17 @@ the code did with the error it got. `console` is quiet and timers virtual (bot.e
 from __future__ import annotations
 
 import json
+import posixpath
 import time
 from dataclasses import replace
 from typing import Any
 
 import quickjs
 
-from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, raise_fault,
-                                  read_answer)
+from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, MAX_RUNS, UNREADABLE, FilesTable, JsCode, _clip, _commonjs, _Engine,
+                                  _Threw, files_refused, raise_fault, read_answer)
 from bot.evals.sandbox.js_modules import table
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
 
 MAX_REFUSALS_SHOWN = 3
@@ -49,27 +52,12 @@ _HARNESS = r"""
     globalThis.AbortSignal = Object.freeze({ timeout: signal, abort: signal, any: signal });
     globalThis.AbortController = function () { this.signal = signal(); this.abort = quiet; };
   }
-  const processShim = Object.freeze({ env: Object.freeze({}) });
+  // Node's path and url; fs reads the repository when the host gave the engine its reader (bot.evals.sandbox.js_files)
+  const ask = globalThis.__pr_fs_ask, refuseNode = (what) => { throw new Error(marker + what); };
+  let node = globalThis.__pr_node("", null, refuseNode), reads = false;
+  globalThis.__pr_files = (cwd) => { node = globalThis.__pr_node(cwd, ask, refuseNode); reads = true; };
+  const processShim = Object.freeze({ env: Object.freeze({}), cwd: () => node.cwd });
   globalThis.process = processShim;
-  const normalize = (p) => {
-    const abs = p.startsWith("/");
-    const out = [];
-    for (const part of p.split("/")) {
-      if (part === "" || part === ".") continue;
-      if (part === ".." && out.length && out[out.length - 1] !== "..") out.pop(); else if (part !== ".." || !abs) out.push(part);
-    }
-    return (abs ? "/" : "") + out.join("/") || (abs ? "/" : ".");
-  };
-  const path = Object.freeze({
-    sep: "/", delimiter: ":",
-    join: (...parts) => normalize(parts.map(String).filter((p) => p !== "").join("/")),
-    resolve: (...parts) => { let p = ""; for (const part of parts.map(String)) p = part.startsWith("/") ? part : p + "/" + part; return normalize(p); },
-    normalize: (p) => normalize(String(p)),
-    dirname: (p) => { p = String(p); const i = p.lastIndexOf("/"); return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i); },
-    basename: (p, ext) => { let b = String(p).split("/").pop(); if (ext && b.endsWith(ext)) b = b.slice(0, -ext.length); return b; },
-    extname: (p) => { const b = String(p).split("/").pop(); const i = b.lastIndexOf("."); return i <= 0 ? "" : b.slice(i); },
-    isAbsolute: (p) => String(p).startsWith("/"),
-  });
   // a Node built-in: any use of it (a call, or `new`) is refused; reading members gives more stand-ins
   const standIn = (name) => new P(function () {}, {
     get: (_, key) => (key === "then" || typeof key === "symbol") ? undefined : standIn(name + "." + String(key)),
@@ -78,11 +66,11 @@ _HARNESS = r"""
   });
   const BUILTINS = new Set(["fs", "fs/promises", "child_process", "http", "https", "http2", "net", "dgram", "dns", "tls", "os",
                             "worker_threads", "cluster", "vm", "module", "v8", "inspector", "readline", "stream", "zlib",
-                            "crypto", "util", "events", "url", "buffer", "process", "timers", "perf_hooks", "async_hooks"]);
+                            "crypto", "util", "events", "buffer", "process", "timers", "perf_hooks", "async_hooks"]);
   const link = globalThis.__pr_link;
   const require = globalThis.require = (name) => {
     const n = String(name).replace(/^node:/, "");
-    if (n === "path" || n === "path/posix") return path;
+    if (n === "path" || n === "path/posix" || n === "url" || (reads && (n === "fs" || n === "fs/promises"))) return node.require(n);
     if (BUILTINS.has(n)) return standIn("require('" + n + "')");
     throw new Error(marker + "require('" + String(name) + "'): modules are not loaded in the sandbox; "
                     + "keep the hook's code in its own file");
@@ -98,7 +86,7 @@ _HARNESS = r"""
         const module = { exports: {} };
         const req = tableJson ? link(tableJson, filename, module, require, (what) => { throw new Error(marker + what); }) : require;
         new Function("module", "exports", "require", "__filename", "__dirname", source)(
-          module, module.exports, req, filename, dirname);
+          module, module.exports, req, "/repo/" + filename, dirname === "." ? "/repo" : "/repo/" + dirname);
         ex = module.exports;
       }
       const fn = name && ex && Object.prototype.hasOwnProperty.call(ex, name) && typeof ex[name] === "function" ? ex[name]
@@ -155,38 +143,74 @@ class JsHookSession:
     so what it keeps between calls (promptfoo loads a JavaScript file once per eval) carries from beforeAll to every
     beforeEach run, and to the other functions of the same file. Each run gets the code limits' time afresh; the heap limit is the runtime's."""
 
-    def __init__(self, code: JsCode, limits: CodeLimits):
-        self.code, self.limits = code, limits
-        self.engine = _Engine(limits)
+    def __init__(self, code: JsCode, limits: CodeLimits, files: RepoFiles | None = None):
+        self.code, self.limits, self.files = code, limits, files
+        self.table = FilesTable(files) if files is not None else None
+        self.history: list[tuple[list[list[Any]], int, str | None]] = []  # the runs so far, made again on a restart
+        self._source = _commonjs(code)
+        self._start()
+
+    def _start(self) -> None:
+        """A fresh runtime with the harness (and the files read so far), the hook's module not loaded yet."""
+        self.engine = _Engine(self.limits)
         g = self.engine.ctx
         try:
             self.engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF})
+            if self.table is not None:
+                self.table.install(self.engine)
+                self.engine.call(g.get("__pr_files"), self.table.files.cwd)
         except _Threw as exc:  # the harness is ours: only a limit gets here
             raise SandboxError(Fault.THREW, f"JavaScript code threw an error: {_clip(str(exc))}") from None
         # taken before the hook's code runs: it may replace the globals, not these functions
         self._run, self._answer, self._refused = g.get("__pr_hooks"), g.get("__pr_answer"), g.get("__pr_refused")
-        self._source = _commonjs(code)
 
     def run(self, calls: list[list[Any]], context_at: int, function: str | None = None) -> list[dict[str, Any]]:
         """Per call, in order: {"ret": what the function returned} when that is truthy and not its context argument
         (position `context_at`); {"context": that argument after the call, "same": whether the function returned it}
         when it returned it, or returned nothing and changed it in place; else {"unchanged": True}. SandboxError when
-        a limit or a refusal stopped the run (a use of the network or of a Node built-in other than `path`), or the
-        code threw (HookError, with its line in the hook's file and the call it was in)."""
+        a limit or a refusal stopped the run (a use of the network or of a Node built-in other than `path`, `url`, `fs`), or the
+        code threw (HookError, with its line in the hook's file and the call it was in).
+
+        A file the hook reads that was not read before ends the run (the engine cannot ask the host while it runs):
+        the session starts again in a fresh runtime with the file, makes the earlier runs again (their answers were
+        given already) and then this one, all within this run's time."""
+        deadline = time.monotonic() + self.limits.timeout_s
+        for _ in range(MAX_RUNS if self.table is not None else 1):
+            try:
+                found = self._once(calls, context_at, function, deadline)
+            except SandboxError:
+                if self.table is None or not self.table.answer_missing(self.engine):
+                    raise
+                self._restart(deadline)
+                continue
+            if self.table is not None and self.table.answer_missing(self.engine):
+                self._restart(deadline)
+                continue
+            self.history.append((calls, context_at, function))
+            return found
+        raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: the hook looked up more than {MAX_RUNS} paths one "
+                                              "after another in folders it had not read yet")
+
+    def _restart(self, deadline: float) -> None:
+        self._start()
+        for calls, context_at, function in self.history:
+            self._once(calls, context_at, function, deadline)
+
+    def _once(self, calls: list[list[Any]], context_at: int, function: str | None, deadline: float) -> list[dict[str, Any]]:
         code, engine = (replace(self.code, function=function) if function else self.code), self.engine
-        engine.deadline = time.monotonic() + self.limits.timeout_s
+        engine.deadline = deadline
         where = code.file or "the hook"
-        dirname = where.rsplit("/", 1)[0] if "/" in where else "."
         try:
             try:
-                engine.call(self._run, self._source, code.function or "", json.dumps(calls, default=str), where, dirname, context_at,
-                            table(code))
+                engine.call(self._run, self._source, code.function or "", json.dumps(calls, default=str), where,
+                            posixpath.dirname(where) or ".", context_at, table(code))
                 engine.settle()
                 raw = engine.call(self._answer)
             finally:  # a refusal stands even when a limit stopped the run after it
                 shown, at = _refusals(engine, self._refused)
                 if shown:
                     raise HookError(Fault.REFUSED, _refused(shown), at)
+                files_refused(self.files)
         except _Threw as exc:
             if _UNSUPPORTED in str(exc):
                 raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
@@ -194,9 +218,10 @@ class JsHookSession:
         return _results(raw, code, len(calls), self.limits)
 
 
-def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits) -> list[dict[str, Any]]:
+def call_hooks_javascript(code: JsCode, calls: list[list[Any]], context_at: int, limits: CodeLimits,
+                          files: RepoFiles | None = None) -> list[dict[str, Any]]:
     """One run of a hook in a runtime of its own (JsHookSession.run)."""
-    return JsHookSession(code, limits).run(calls, context_at)
+    return JsHookSession(code, limits, files).run(calls, context_at)
 
 
 def _results(raw: Any, code: JsCode, calls: int, limits: CodeLimits) -> list[dict[str, Any]]:
@@ -236,4 +261,4 @@ def _refusals(engine: _Engine, refused_of: Any) -> tuple[list[str], int | None]:
 def _refused(shown: list[str]) -> str:
     """Something the hook used is refused: the run stops with it, even when the code caught the error it got."""
     return (f"the hook tried `{_clip('; '.join(shown))}`, which the sandbox refuses (an extension hook has no network, "
-            "no files, no processes: of Node's modules only `path` works)")
+            "no processes, and reads files only: of Node's modules only `path`, `url` and a read-only `fs` work)")

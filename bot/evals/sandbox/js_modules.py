@@ -256,8 +256,9 @@ LINKER = r"""
       if (cache.has(path)) return cache.get(path).exports;
       const module = { exports: {}, id: path, filename: path, loaded: false };
       cache.set(path, module);
+      const dir = dirname(path);  // Node's absolute names, under the repository's root as the code sees it
       new F("module", "exports", "require", "__filename", "__dirname", table.files[path])(
-        module, module.exports, requireFrom(path), path, dirname(path));
+        module, module.exports, requireFrom(path), "/repo/" + path, dir === "." ? "/repo" : "/repo/" + dir);
       module.loaded = true;
       return module.exports;
     };

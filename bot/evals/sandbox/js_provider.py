@@ -96,6 +96,8 @@ _HARNESS = r"""
   };
   globalThis.__pr_waiting = () => pending.size;
   const exited = {};  // what process.exit throws in a script: its end, not an error
+  // Node's __filename and __dirname, under the repository's root as the code sees it
+  const named = (path) => { const f = "/repo/" + path; return [f, f.slice(0, f.lastIndexOf("/"))]; };
   const script = (source, argv, path, tableJson) => {
     // promptfoo's exec provider: the file run as a script with its arguments; what it prints is the answer
     const out = [], err = [];
@@ -114,7 +116,7 @@ _HARNESS = r"""
     const module = { exports: {} };
     const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
     try {
-      new Function("module", "exports", "require", source)(module, module.exports, req);
+      new Function("module", "exports", "require", "__filename", "__dirname", source)(module, module.exports, req, ...named(path));
     } catch (e) {
       if (e !== exited) throw e;
     }
@@ -127,7 +129,7 @@ _HARNESS = r"""
       globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
       const module = { exports: {} };
       const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
-      new Function("module", "exports", "require", source)(module, module.exports, req);
+      new Function("module", "exports", "require", "__filename", "__dirname", source)(module, module.exports, req, ...named(path));
       const ex = name ? module.exports[name] : (module.exports && module.exports.default) || module.exports;
       const options = parse(optionsJson);
       const context = parse(contextJson);

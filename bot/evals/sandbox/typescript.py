@@ -29,6 +29,7 @@ from pathlib import Path
 
 TS_EXTS = (".ts", ".mts", ".cts", ".tsx")
 TSX_EXT = ".tsx"
+IMPORT_META = "__pr_import_meta"
 ESBUILD_ENV = "PROMPT_REVIEW_ESBUILD"  # the esbuild executable to use instead of tools/esbuild's
 TIMEOUT_S = 10.0
 MEMORY_BYTES = 512 * 1024 * 1024
@@ -88,7 +89,9 @@ def transpile(source: str, file: str, timeout_s: float = TIMEOUT_S) -> str:
         raise TranspileError(file, None, None, "TypeScript is not run here: esbuild is not installed "
                                                "(npm ci in tools/esbuild, or set " + ESBUILD_ENV + ")")
     loader = "tsx" if file.lower().endswith(TSX_EXT) else "ts"  # `<T>x` casts are JSX to the tsx loader, as in tsc
+    # import.meta (empty in CommonJS) names the module: bot.evals.sandbox.js_code rewrites the name to Node's values
     args = [exe, f"--loader={loader}", "--format=cjs", "--log-level=error", "--color=false", "--log-limit=1",
+            f"--define:import.meta={IMPORT_META}",
             f"--sourcefile={Path(file).name}"]
     try:
         done = subprocess.run(args, input=source.encode("utf-8"), capture_output=True, timeout=timeout_s,

@@ -1,0 +1,164 @@
+"""The repository, read-only, for code that runs while a suite loads (a test generator, an extension hook, a provider's
+config function): what Node's `fs` reads (bot.evals.sandbox.js_files), answered from the side's own tree — the base's
+for the base side, the head's for the head — never from a disk.
+
+The code sees the repository at `/repo` and runs in its suite's folder (`process.cwd()`), as promptfoo runs from the
+config's folder. A path that leaves `/repo` is not there (ENOENT), so nothing outside the repository is ever read,
+and a symlink is followed only inside it (the tree's own rule).
+
+Everything the code looks at — a file it read, a path it found missing, a folder it listed and what was in it — is
+recorded in `touched`. The loader makes each a dependency of the suite ("file read by evals/gen.js"), on either side,
+so a PR that changes only data a generator reads is under review like the generator itself (and the tests it
+returns, being different, re-run their cases).
+
+Bounds: a file past `max_file_bytes` (as large as a test file may be) is refused unread where the tree knows sizes,
+at most `MAX_TOTAL_BYTES` read and `MAX_LOOKUPS` lookups per run. A bound that stops the code is kept in `refusal`,
+which the host raises after the run, so code that catches the error cannot hide it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import posixpath
+
+from bot.core.files import FileTree, normalize
+from bot.core.yamlsrc import DEFAULT_LIMITS
+
+ROOT = "/repo"
+MAX_TOTAL_BYTES = 32 * 1024 * 1024
+MAX_LOOKUPS = 2_000
+AHEAD_FILES = 64  # files of a folder answered before they are asked (bot.evals.sandbox.js.FilesTable)
+AHEAD_BYTES = 4 * 1024 * 1024
+
+
+def in_repo(path: str) -> str:
+    """The absolute path the code sees for repo path `path` ('' is the root)."""
+    return ROOT + ("/" + path if path else "")
+
+
+class RepoFiles:
+    """One run's read-only view of `tree`, its working directory the repo folder `cwd`."""
+
+    def __init__(self, tree: FileTree, cwd: str, touched: dict[str, None] | None = None,
+                 max_file_bytes: int = DEFAULT_LIMITS.max_bytes) -> None:
+        self.tree = tree
+        self.cwd = normalize(cwd)
+        self.max_file_bytes = max_file_bytes
+        self.touched: dict[str, None] = {} if touched is None else touched  # filled as the code runs
+        self.refusal: str | None = None
+        self._read_bytes = 0
+        self._lookups = 0
+        self._dirs: dict[str, list[str]] | None = None
+
+    def repo_path(self, path: str) -> str | None:
+        """The repo path `path` (absolute, or relative to the working directory) names; None outside the repository."""
+        full = posixpath.normpath(posixpath.join(in_repo(self.cwd), path))
+        if full == ROOT:
+            return ""
+        return full[len(ROOT) + 1:] if full.startswith(ROOT + "/") else None
+
+    def answer(self, op: str, path: object) -> str:
+        """The engine's question `op` ("stat", "read", "list") about `path`, answered as JSON: {"type", "size"} for stat,
+        {"text"} or {"base64"} for read, {"entries": [[name, is_dir]…]} for list, {"error": CODE} when Node's fs would
+        throw, {"refused"} past a bound."""
+        if self.refusal is not None:
+            return json.dumps({"refused": self.refusal})
+        self._lookups += 1
+        if self._lookups > MAX_LOOKUPS:
+            return self._refuse(f"the code looked up more than {MAX_LOOKUPS:,} paths of the repository in one run")
+        where = self.repo_path(str(path))
+        if where is None:
+            return json.dumps({"error": "ENOENT", "outside": True})
+        is_dir = where == "" or where in self._listing()
+        if not is_dir:  # a folder is looked at through what is in it (a listing records its entries)
+            self.touched.setdefault(where, None)
+        if op not in ("stat", "read", "list"):
+            return json.dumps({"error": "EINVAL"})
+        if op == "list":
+            if not is_dir:
+                return json.dumps({"error": "ENOTDIR" if self._size(where) is not None else "ENOENT"})
+            entries = self._listing().get(where, [])
+            prefix = where + "/" if where else ""
+            self.touched.update((prefix + name, None) for name in entries)
+            return json.dumps({"entries": [[name, (prefix + name) in self._listing()] for name in entries]})
+        if is_dir:
+            return json.dumps({"type": "dir", "size": 4096} if op == "stat" else {"error": "EISDIR"})
+        size = self._size(where)
+        if size is None:
+            return json.dumps({"error": "ENOENT"})
+        if op == "stat":
+            return json.dumps({"type": "file", "size": size})
+        if size > self.max_file_bytes:
+            return self._refuse(f"{where} is {size:,} bytes, over the limit of {self.max_file_bytes:,} for a file code reads")
+        raw = self.tree.read(where) or b""
+        if len(raw) > self.max_file_bytes:
+            return self._refuse(f"{where} is {len(raw):,} bytes, over the limit of {self.max_file_bytes:,} for a file code reads")
+        self._read_bytes += len(raw)
+        if self._read_bytes > MAX_TOTAL_BYTES:
+            return self._refuse(f"the code read more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB of the repository in one run")
+        return _content(raw)
+
+    def ahead(self, op: str, path: str) -> dict[str, tuple[str, str]]:
+        """Answers to give before they are asked, after a question `op` about `path` (the engine cannot ask while it
+        runs, so each question costs a run): the other files of the same folder — their stat for a stat, their text for
+        a read, as a generator reading one file of a dataset reads the rest — by key ("op|/repo/path") → (repo path,
+        answer). Not recorded as looked at until the code uses them; at most AHEAD_FILES files and AHEAD_BYTES."""
+        where = self.repo_path(str(path))
+        if where is None or op not in ("stat", "read") or self.refusal is not None:
+            return {}
+        folder = where.rpartition("/")[0]
+        prefix = folder + "/" if folder else ""
+        out: dict[str, tuple[str, str]] = {}
+        spent = 0
+        for name in self._listing().get(folder, []):
+            sibling = prefix + name
+            if sibling == where or sibling in self._listing() or len(out) >= AHEAD_FILES:
+                continue
+            size = self._size(sibling)
+            if size is None:
+                continue
+            if op == "stat":
+                out[f"stat|{in_repo(sibling)}"] = (sibling, json.dumps({"type": "file", "size": size}))
+                continue
+            if size > self.max_file_bytes or spent + size > AHEAD_BYTES:
+                continue
+            raw = self.tree.read(sibling)
+            if raw is None or len(raw) > self.max_file_bytes:
+                continue
+            spent += len(raw)
+            out[f"read|{in_repo(sibling)}"] = (sibling, _content(raw))
+        return out
+
+    def _refuse(self, why: str) -> str:
+        self.refusal = why
+        return json.dumps({"refused": why})
+
+    def _size(self, path: str) -> int | None:
+        sized = getattr(self.tree, "size", None)
+        if callable(sized):
+            return sized(path)
+        raw = self.tree.read(path)
+        return None if raw is None else len(raw)
+
+    def _listing(self) -> dict[str, list[str]]:
+        """Each folder of the tree → the names in it (files and folders), sorted, as readdir gives them."""
+        if self._dirs is None:
+            dirs: dict[str, set[str]] = {}
+            for path in self.tree.paths():
+                parent, _, name = path.rpartition("/")
+                while True:
+                    dirs.setdefault(parent, set()).add(name)
+                    if not parent:
+                        break
+                    parent, _, name = parent.rpartition("/")
+            self._dirs = {d: sorted(names) for d, names in dirs.items()}
+        return self._dirs
+
+
+def _content(raw: bytes) -> str:
+    """A read's answer: the text of a UTF-8 file, else its bytes in base64."""
+    try:
+        return json.dumps({"text": raw.decode("utf-8")})
+    except UnicodeDecodeError:
+        return json.dumps({"base64": base64.b64encode(raw).decode("ascii")})

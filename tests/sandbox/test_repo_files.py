@@ -1,0 +1,219 @@
+"""Node's read-only `fs` for code that runs while a suite loads (bot.evals.sandbox.js_files, repo_files): a test
+generator or an extension hook reads the repository's own files, as promptfoo's run them with Node — and everything it
+looks at is a dependency of the suite, so a PR that changes only that data is under review. Nothing outside the
+repository is read, nothing is written, and the bounds stop the code whatever it does with the errors it gets."""
+
+from __future__ import annotations
+
+from bot.core.files import MemoryTree
+from bot.evals.generators import base_code
+from bot.evals.loader import load_suite
+from bot.evals.runner import suite_dependencies
+from bot.evals.sandbox import Fault, JsCode, SandboxError, transform_sync
+from bot.evals.sandbox.repo_files import AHEAD_FILES, RepoFiles
+from bot.evals.sandbox.result import CodeLimits
+from tests.sandbox.test_wired import CONFIG, PROMPT, cases, repo_with_pr, review
+
+PATH = "evals/promptfooconfig.yaml"
+SUITE = "prompts: ['Reply with {{word}}']\nproviders: [echo]\ntests: file://gen.ts\n"
+# the form of a real suite (TypeScript run by promptfoo with tsx): ES imports, import.meta.url, a `const __dirname`
+GEN_TS = """\
+import { readFileSync, existsSync, readdirSync } from 'fs';
+import { resolve, dirname, join } from 'path';
+import { fileURLToPath } from 'url';
+
+const __dirname = dirname(fileURLToPath(import.meta.url));
+
+export default function (): Array<Record<string, unknown>> {
+  const folder = resolve(__dirname, 'data');
+  const tests = readdirSync(folder).filter((n: string) => n.endsWith('.json')).map((n: string) => {
+    const record = JSON.parse(readFileSync(join(folder, n), 'utf-8'));
+    return { description: n, vars: { word: record.word } };
+  });
+  if (existsSync(resolve(__dirname, 'extra.json'))) tests.push({ description: 'extra', vars: { word: 'extra' } });
+  tests.push({ description: 'where', vars: { word: process.cwd() + ' ' + __dirname } });
+  return tests;
+}
+"""
+
+
+def tree(extra: dict[str, str] | None = None) -> MemoryTree:
+    return MemoryTree({PATH: SUITE, "evals/gen.ts": GEN_TS, "evals/data/a.json": '{"word": "apple"}',
+                       "evals/data/b.json": '{"word": "pear"}', "evals/data/notes.txt": "not read", **(extra or {})})
+
+
+def loaded(t: MemoryTree):
+    suite, errors = load_suite(t, PATH, code=base_code())
+    assert errors == [], [e.message for e in errors]
+    return suite
+
+
+def test_a_typescript_generator_reads_a_folder_of_data_as_node_would():
+    suite = loaded(tree())
+    assert [(t.description, t.vars["word"]) for t in suite.tests] == [
+        ("a.json", "apple"), ("b.json", "pear"), ("where", "/repo/evals /repo/evals")]
+    assert loaded(tree({"evals/extra.json": "{}"})).tests[2].description == "extra"
+
+
+def test_what_a_generator_looked_at_is_a_dependency_and_nothing_else():
+    t = tree()
+    deps = {d.path: d.reason for d in suite_dependencies(t, loaded(t))}
+    why = f"file read by evals/gen.ts of {PATH}"
+    # read, listed, and probed while missing: a PR adding evals/extra.json changes the tests too
+    for path in ("evals/data/a.json", "evals/data/b.json", "evals/data/notes.txt", "evals/extra.json"):
+        assert deps.get(path) == why, (path, deps)
+    assert "evals/data" not in deps  # a folder is looked at through what is in it
+
+
+def test_files_given_ahead_count_only_when_the_code_reads_them():
+    folder = {f"evals/rows/{i:03}.json": f'{{"word": "w{i}"}}' for i in range(AHEAD_FILES + 10)}
+    gen = ("const fs = require('fs');\nmodule.exports = () => [0, 3].map((i) => ({vars: JSON.parse("
+           "fs.readFileSync(`rows/${String(i).padStart(3, '0')}.json`, 'utf8'))}));\n")
+    t = MemoryTree({PATH: SUITE.replace("gen.ts", "gen.js"), "evals/gen.js": gen, **folder})
+    suite = loaded(t)
+    assert [x.vars["word"] for x in suite.tests] == ["w0", "w3"]
+    read = {p for p, by in suite.reads}
+    assert read == {"evals/rows/000.json", "evals/rows/003.json"}  # the rest were given ahead, never used
+
+
+def run(source: str, t: MemoryTree, cwd: str = "evals", limits: CodeLimits | None = None):
+    files = RepoFiles(t, cwd)
+    code = JsCode(source + "\n;module.exports.__pr_call = async (args) => module.exports.default();\n", file="evals/gen.js",
+                  function="__pr_call")
+    return transform_sync(code, [], {}, limits or CodeLimits(), files), files
+
+
+def test_attack_paths_outside_the_repository_are_not_there():
+    t = MemoryTree({"evals/a.txt": "in"})
+    value, files = run("""
+const fs = require('fs');
+exports.default = () => ['/etc/passwd', '../../../../etc/passwd', '/repo/../etc/hostname', new URL('file:///etc/passwd'),
+                         '/proc/self/environ'].map((p) => { try { return fs.readFileSync(p, 'utf8'); } catch (e) { return e.code; } });
+""", t)
+    assert value == ["ENOENT"] * 5
+    assert files.touched == {}
+
+
+def test_attack_writes_fail_as_on_a_read_only_file_system_and_write_nothing():
+    t = MemoryTree({"evals/a.txt": "in"})
+    value, _ = run("""
+const fs = require('fs');
+exports.default = async () => {
+  const out = [];
+  for (const f of [() => fs.writeFileSync('a.txt', 'x'), () => fs.mkdirSync('/repo/new'), () => fs.rmSync('a.txt'),
+                   () => fs.appendFileSync('/tmp/x', 'y')]) { try { f(); out.push('wrote'); } catch (e) { out.push(e.code); } }
+  try { await fs.promises.writeFile('a.txt', 'x'); } catch (e) { out.push(e.code); }
+  out.push(fs.readFileSync('a.txt', 'utf8'));
+  return out;
+};
+""", t)
+    assert value == ["EROFS", "EROFS", "EROFS", "EROFS", "EROFS", "in"]
+    assert t.read("evals/a.txt") == b"in" and t.paths() == ["evals/a.txt"]
+
+
+def test_attack_a_caught_bound_still_stops_the_code():
+    big = "x" * 2_000
+    t = MemoryTree({"evals/big.txt": big})
+    try:
+        run("""
+const fs = require('fs');
+exports.default = () => { try { return fs.readFileSync('big.txt', 'utf8').length; } catch (e) { return 'caught'; } };
+""", t, limits=CodeLimits())
+    except SandboxError:
+        raise AssertionError("a file under the bound is read")
+    files = RepoFiles(t, "evals", max_file_bytes=1_000)
+    code = JsCode("const fs = require('fs');\nexports.default = () => { try { return fs.readFileSync('big.txt', 'utf8'); } "
+                  "catch (e) { return 'caught'; } };\n;module.exports.__pr_call = async () => module.exports.default();\n",
+                  file="evals/gen.js", function="__pr_call")
+    try:
+        transform_sync(code, [], {}, CodeLimits(), files)
+    except SandboxError as exc:
+        assert exc.fault is Fault.UNSUPPORTED and "evals/big.txt is 2,000 bytes, over the limit of 1,000" in exc.message
+    else:
+        raise AssertionError("the code caught the bound and went on")
+
+
+def test_attack_a_loop_of_new_lookups_is_bounded():
+    t = MemoryTree({f"evals/d{i}/f.txt": "x" for i in range(200)})
+    try:
+        run("""
+const fs = require('fs');
+exports.default = () => { let n = 0; for (let i = 0; i < 200; i++) n += fs.readFileSync(`d${i}/f.txt`, 'utf8').length; return n; };
+""", t)
+    except SandboxError as exc:
+        assert "looked up more than 64 paths one after another" in exc.message
+    else:
+        raise AssertionError("unbounded runs")
+
+
+def test_an_assertion_that_runs_with_a_case_gets_no_files():
+    from bot.evals.sandbox import run_code_sync
+    code = JsCode("const fs = require('fs');\nmodule.exports = () => fs.existsSync('x');\n", file="evals/check.js")
+    try:
+        run_code_sync(code, "out", {}, None, CodeLimits())
+    except SandboxError as exc:
+        assert "only for code that runs while its suite loads" in exc.message
+    else:
+        raise AssertionError("fs reached a case's code")
+
+
+HOOK = """\
+const { readFileSync } = require('node:fs')
+const { resolve } = require('node:path')
+let calls = 0
+exports.beforeAll = () => { calls += 1 }
+exports.beforeEach = (context) => {
+  calls += 1
+  const raw = context.test.vars.input
+  if (typeof raw === 'string' && raw.startsWith('file://')) {
+    context.test.vars.input = JSON.parse(readFileSync(resolve(__dirname, '..', raw.slice('file://'.length)), 'utf8')).city
+  }
+  context.test.vars.calls = calls
+  return context
+}
+"""
+
+
+def test_a_hook_reads_fixtures_and_keeps_its_module_state_across_the_runs_files_cost():
+    suite_text = ("prompts: ['Plan {{input}}']\nproviders: [echo]\nextensions: [file://hooks/prepare.cjs:beforeAll, "
+                  "file://hooks/prepare.cjs:beforeEach]\ntests:\n  - vars: {input: 'file://fixtures/a.json'}\n"
+                  "  - vars: {input: 'file://fixtures/b.json'}\n  - vars: {input: plain}\n")
+    t = MemoryTree({PATH: suite_text, "evals/hooks/prepare.cjs": HOOK, "evals/fixtures/a.json": '{"city": "Oslo"}',
+                    "evals/fixtures/b.json": '{"city": "Lima"}'})
+    suite = loaded(t)
+    # one beforeAll, then one beforeEach per test: the restarts a new file costs made the earlier runs again unseen
+    assert [(x.vars["input"], x.vars["calls"]) for x in suite.tests] == [("Oslo", 2), ("Lima", 3), ("plain", 4)]
+    deps = {d.path: d.reason for d in suite_dependencies(t, suite)}
+    assert deps["evals/fixtures/a.json"] == f"file read by evals/hooks/prepare.cjs of {PATH}"
+    assert deps["evals/fixtures/b.json"] == f"file read by evals/hooks/prepare.cjs of {PATH}"
+
+
+REVIEW_SUITE = """\
+description: words
+prompts:
+  - file://../prompts/echo.txt
+providers:
+  - id: openai:chat:gpt-4o-mini
+tests: file://gen.js
+"""
+REVIEW_GEN = """\
+const fs = require('fs');
+const path = require('path');
+module.exports = () => fs.readdirSync(path.join(__dirname, 'data')).map((name) => {
+  const row = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', name), 'utf8'));
+  return { description: row.word, vars: { word: row.word }, assert: [{ type: 'equals', value: row.expected }] };
+});
+"""
+
+
+def test_a_pr_changing_only_the_data_a_generator_reads_is_reviewed(tmp_path, model_server):
+    base = {".github/prompt-review.yml": CONFIG.format(extra=""), "prompts/echo.txt": PROMPT,
+            "evals/promptfooconfig.yaml": REVIEW_SUITE, "evals/gen.js": REVIEW_GEN,
+            "evals/data/apple.json": '{"word": "apple", "expected": "apple"}'}
+    repo = repo_with_pr(tmp_path, base, {"evals/data/apple.json": '{"word": "apple", "expected": "APPLE"}'})
+    code, report = review(repo, model_server.url)
+    assert [(p["path"], p["why"]) for p in report["prompts"]] == [
+        ("evals/data/apple.json", "file read by evals/gen.js of evals/promptfooconfig.yaml")]
+    apple = cases(report)["apple"]
+    assert apple["status"] == "regressed" and apple["base"]["passed"] and not apple["head"]["passed"], apple
+    assert code == 1
