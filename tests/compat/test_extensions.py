@@ -254,7 +254,7 @@ def test_a_python_hook_cannot_reach_the_network_or_files_outside_its_scratch_dir
 
 @pytest.mark.parametrize("body, tried", [
     ("await fetch('http://localhost:8000/session', { signal: AbortSignal.timeout(5000) })", "fetch http://localhost:8000/session"),
-    ("require('fs').writeFileSync('/tmp/x', 'y')", "require('fs').writeFileSync()"),
+    ("require('net').connect(8000, 'localhost')", "require('net').connect()"),
     ("require('child_process').execSync('git init')", "require('child_process').execSync()"),
     ("new WebSocket('ws://localhost:1')", "WebSocket ws://localhost:1"),
 ])
