@@ -46,7 +46,8 @@ _RULES = (
     ("code", r"executes code|prompt function|test generator|is not a \.js or \.py file|a var computed by a code file"
              r"|run code from the repository|would run code|exec providers run"
              r"|a Python provider runs in the sandbox with the standard library"
-             r"|extension hook .*which the sandbox refuses|MCP servers run tools"),
+             r"|extension hook .*which the sandbox refuses|MCP servers run tools"
+             r"|reads the repository's files only for code that runs while its suite loads|EROFS: read-only file system"),
     ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)(?!.*is no provider id)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|promptfoo's hosted model|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"

@@ -161,8 +161,8 @@ def run_at_load(tree: FileTree, path: str, raw: bytes, language: str, name: str 
                 cwd: str = "") -> tuple[bool, Any]:
     """(True, what the file's function returns for `args`) — code that runs while a suite loads (a test generator, a
     provider's config function), under `code`'s gate: the file and the repository files it requires or imports (each a
-    dependency of the suite), in the sandbox. JavaScript reads the repository through `fs`, read-only, in the folder
-    `cwd` (the suite's); what it looks at is a dependency of the suite too. (False, None) when it was refused or
+    dependency of the suite), in the sandbox. It reads the repository, read-only, in the folder `cwd` (the suite's):
+    what it looks at is a dependency of the suite too. (False, None) when it was refused or
     failed, the problem in `errors` at `where`, prefixed by `label`."""
     refused = code.refusal(path, raw, what)
     if refused:
@@ -180,7 +180,7 @@ def run_at_load(tree: FileTree, path: str, raw: bytes, language: str, name: str 
         errors.add(located, where, refused)
         return False, None
     errors.helpers.update((m.path, path) for m in runnable.modules if m.path)
-    files = RepoFiles(tree, cwd, errors.reads.setdefault(path, {})) if isinstance(runnable, JsCode) else None
+    files = RepoFiles(tree, cwd, errors.reads.setdefault(path, {}))
     try:
         return True, transform_sync(runnable, args, {}, code.limits, files)
     except SandboxError as exc:

@@ -163,7 +163,7 @@ def _extension(tree: FileTree, base_dir: str, located: LocatedYaml, where: Path,
 Sessions = dict[str, JsHookSession]  # a JavaScript hook file's runtime for one suite load, by path
 
 
-Readers = Callable[[str], RepoFiles]  # the repository's files, read-only, for a JavaScript hook file's code, by path
+Readers = Callable[[str], RepoFiles]  # the repository's files, read-only, for a hook file's code, by path
 
 
 def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: CodeLimits,
@@ -184,7 +184,7 @@ def run_hook(ext: Extension, hook: str, contexts: list[dict[str, Any]], limits: 
         return [(r.get("context") if r.get("same") else r["ret"] if "ret" in r else None, r.get("context", contexts[i]))
                 for i, r in enumerate(found)]  # no "context": unchanged
     module = ext.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    value = transform_sync(ext.code, calls, {"source": ext.text, "name": ext.name, "module": module}, limits)
+    value = transform_sync(ext.code, calls, {"source": ext.text, "name": ext.name, "module": module}, limits, files)
     if isinstance(value, dict) and "missing" in value:
         raise SandboxError(Fault.UNSUPPORTED, f"{ext.path} defines no function {value['missing']!r} to call")
     if isinstance(value, dict) and "threw" in value:
@@ -242,8 +242,8 @@ def _bounded(value: Any, ext: Extension, hook: str, located: LocatedYaml, errors
 
 
 def _files(ext: Extension, readers: Readers | None, errors: Collector) -> RepoFiles | None:
-    """The reader of `ext`'s JavaScript code, whose reads are dependencies of the suite (recorded as they happen)."""
-    if readers is None or not isinstance(ext.code, JsCode):
+    """The reader of `ext`'s code, whose reads are dependencies of the suite (recorded as they happen)."""
+    if readers is None:
         return None
     files = readers(ext.path)
     files.touched = errors.reads.setdefault(ext.path, files.touched)

@@ -217,3 +217,89 @@ def test_a_pr_changing_only_the_data_a_generator_reads_is_reviewed(tmp_path, mod
     apple = cases(report)["apple"]
     assert apple["status"] == "regressed" and apple["base"]["passed"] and not apple["head"]["passed"], apple
     assert code == 1
+
+
+# ---- Python: the scratch directory stands for the repository --------------------------------------------------------
+
+PY_GEN = """\
+import csv
+import json
+import os
+from pathlib import Path
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def generate_tests():
+    tests = []
+    for name in sorted(os.listdir(os.path.join(HERE, "data"))):
+        if name.endswith(".json"):
+            with open(os.path.join(HERE, "data", name)) as f:
+                tests.append({"description": name, "vars": json.load(f)})
+    with open("rows.csv", newline="") as f:  # relative to the suite's folder, as promptfoo run from there
+        tests += [{"description": row["word"], "vars": {"word": row["word"]}} for row in csv.DictReader(f)]
+    found = sorted(p.name for p in Path("data").glob("*.json"))
+    tests.append({"description": "probe", "vars": {"word": f"{found} {os.path.exists('extra.json')} {Path('data').is_dir()}"}})
+    with open("cache.txt", "w") as f:  # its own file, in the scratch directory: read back, never a dependency
+        f.write("kept")
+    tests.append({"description": "cache", "vars": {"word": open("cache.txt").read()}})
+    return tests
+"""
+
+
+def py_tree(extra: dict[str, str] | None = None) -> MemoryTree:
+    return MemoryTree({PATH: SUITE.replace("gen.ts", "gen.py"), "evals/gen.py": PY_GEN, "evals/data/a.json": '{"word": "apple"}',
+                       "evals/data/b.json": '{"word": "pear"}', "evals/rows.csv": "word\nplum\n", **(extra or {})})
+
+
+def test_a_python_generator_reads_the_repository_through_open_os_and_pathlib():
+    t = py_tree()
+    suite = loaded(t)
+    assert [(x.description, x.vars["word"]) for x in suite.tests] == [
+        ("a.json", "apple"), ("b.json", "pear"), ("plum", "plum"), ("probe", "['a.json', 'b.json'] False True"),
+        ("cache", "kept")]
+    deps = {d.path: d.reason for d in suite_dependencies(t, suite)}
+    why = f"file read by evals/gen.py of {PATH}"
+    for path in ("evals/data/a.json", "evals/data/b.json", "evals/rows.csv", "evals/extra.json"):
+        assert deps.get(path) == why, (path, deps)
+    assert "evals/cache.txt" not in deps
+    assert loaded(py_tree({"evals/extra.json": "{}"})).tests[3].vars["word"].endswith("True True")
+
+
+def test_attack_python_reads_outside_the_repository_are_refused_and_bounds_hold():
+    from bot.evals.sandbox import PyCode
+    t = MemoryTree({"evals/big.txt": "x" * 2_000, "evals/ok.txt": "fine"})
+    source = ("import os\n\ndef get(path):\n    try:\n        return open(path).read()\n    except OSError as e:\n"
+              "        return type(e).__name__\n\ndef __pr_call(output, context):\n    return [get(p) for p in output]\n")
+    files = RepoFiles(t, "evals")
+    value = transform_sync(PyCode(source, file="evals/gen.py", function="__pr_call"), ["ok.txt", "../top.txt", "missing"],
+                           {}, CodeLimits(), files)
+    assert value == ["fine", "FileNotFoundError", "FileNotFoundError"]
+    assert set(files.touched) == {"evals/ok.txt", "top.txt", "evals/missing"}
+    for outside in ("/etc/passwd", "../../../../etc/passwd"):  # no path of the repository's stand-in: refused, as before
+        try:
+            transform_sync(PyCode(source, file="evals/gen.py", function="__pr_call"), [outside], {}, CodeLimits(), RepoFiles(t, "evals"))
+        except SandboxError as exc:
+            assert exc.fault is Fault.REFUSED and "/etc/passwd" in exc.message, exc.message
+        else:
+            raise AssertionError("read outside the scratch directory")
+    small = RepoFiles(t, "evals", max_file_bytes=1_000)
+    try:  # caught by the code, still the end of it
+        transform_sync(PyCode(source, file="evals/gen.py", function="__pr_call"), ["big.txt", "ok.txt"], {}, CodeLimits(), small)
+    except SandboxError as exc:
+        assert "reading the repository: evals/big.txt is 2,000 bytes, over the limit of 1,000" in exc.message
+    else:
+        raise AssertionError("the code caught the bound and went on")
+
+
+def test_a_python_hook_reads_fixtures_next_to_it():
+    hook = ("import json, os\n\n\ndef beforeEach(context, options):\n    raw = context['test']['vars']['input']\n"
+            "    if raw.startswith('file://'):\n        with open(os.path.join(os.path.dirname(__file__), '..', raw[7:])) as f:\n"
+            "            context['test']['vars']['input'] = json.load(f)['city']\n    return context\n")
+    suite_text = ("prompts: ['Plan {{input}}']\nproviders: [echo]\nextensions: [file://hooks/prepare.py:beforeEach]\n"
+                  "tests:\n  - vars: {input: 'file://fixtures/a.json'}\n  - vars: {input: plain}\n")
+    t = MemoryTree({PATH: suite_text, "evals/hooks/prepare.py": hook, "evals/fixtures/a.json": '{"city": "Oslo"}'})
+    suite = loaded(t)
+    assert [x.vars["input"] for x in suite.tests] == ["Oslo", "plain"]
+    deps = {d.path: d.reason for d in suite_dependencies(t, suite)}
+    assert deps["evals/fixtures/a.json"] == f"file read by evals/hooks/prepare.py of {PATH}"

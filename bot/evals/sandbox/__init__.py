@@ -85,7 +85,7 @@ def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], 
     """What `code` returns for `output`; JavaScript given `files` (code run while a suite loads) reads the repository."""
     if isinstance(code, JsCode):
         return transform_javascript(code, output, context, limits, files)
-    return transform_python(code, output, context, limits)
+    return transform_python(code, output, context, limits, files=files)
 
 
 async def transform(

@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.core import safejson
 from bot.evals.sandbox.bridge import MAX_REQUEST_BYTES, MAX_URL_CHARS, Request, Send
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.result import (
     CodeLimits,
     CodeResult,
@@ -163,11 +164,18 @@ def run_python(
 
 
 def transform_python(
-    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None, mode: Isolation | None = None
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None, mode: Isolation | None = None,
+    files: RepoFiles | None = None,
 ) -> Any:
     """What `code` returns for `output` (a `transform`/`transformVars`), as a JSON value. Code that
-    throws is a SandboxError (Fault.THREW): promptfoo errors the case too."""
-    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True)
+    throws is a SandboxError (Fault.THREW): promptfoo errors the case too. With `files` (code run while a suite
+    loads), the code reads the repository through it: py_child._RepoFiles asks, `files` answers and records."""
+    try:
+        answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True, files=files)
+    except SandboxError:
+        if files is not None and files.refusal is not None:  # a bound it hit reading: said as such
+            raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: {files.refusal}") from None
+        raise
     if "threw" in answer:
         message = f"Python code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}"
         raise SandboxError(Fault.THREW, message)
@@ -191,10 +199,12 @@ def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | Non
 def _evaluate(
     code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool,
     args: list[Any] | None = None, env: dict[str, str] | None = None, send: Send | None = None,
+    files: RepoFiles | None = None,
 ) -> dict[str, Any]:
     """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError."""
     mode = mode or isolation()
     request = {
+        "repo": {"cwd": files.cwd} if files is not None else None,
         "args": args,
         "shims": shim_sources() if send is not None else None,
         "modules": [[m.name, m.path, m.written] for m in code.modules] or None,
@@ -215,21 +225,23 @@ def _evaluate(
         plain = json.loads(json.dumps(request, default=str))  # plain values only: marshal is the child's fast reader
         Path(scratch, "request.marshal").write_bytes(marshal.dumps(plain))
         started = time.monotonic()
-        answer, status, stopped = _run(_command(mode), scratch, limits, env or {}, send)
+        answer, status, stopped = _run(_command(mode), scratch, limits, env or {}, send, files)
         if stopped is None and not answer and time.monotonic() - started >= limits.timeout_s:
             stopped = Fault.TIMEOUT  # killed at the hard CPU limit after ignoring the soft one
     return _answer(answer, status, stopped, code, limits)
 
 
-def _run(cmd: list[str], scratch: str, limits: CodeLimits, env: dict[str, str], send: Send | None
-         ) -> tuple[bytes, int, Fault | None]:
-    """(what the child answered, its exit status, the fault we stopped it for, if any). With `send`, the lines
-    the child writes before its answer that begin with FRAME are its requests, each answered on its stdin."""
+def _run(cmd: list[str], scratch: str, limits: CodeLimits, env: dict[str, str], send: Send | None,
+         files: RepoFiles | None = None) -> tuple[bytes, int, Fault | None]:
+    """(what the child answered, its exit status, the fault we stopped it for, if any). With `send` (a provider's
+    network) or `files` (the repository, read-only), the lines the child writes before its answer that begin with
+    FRAME are its requests, each answered on its stdin."""
+    bridged = send is not None or files is not None
     proc = subprocess.Popen(
         cmd,
         cwd=scratch,
         env=env,
-        stdin=subprocess.PIPE if send is not None else subprocess.DEVNULL,
+        stdin=subprocess.PIPE if bridged else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         process_group=0,
@@ -253,18 +265,18 @@ def _run(cmd: list[str], scratch: str, limits: CodeLimits, env: dict[str, str], 
                 if not chunk:
                     break
                 data += chunk
-                while send is not None and data.startswith(FRAME) and b"\n" in data:
+                while bridged and data.startswith(FRAME) and b"\n" in data:
                     line, _, rest = bytes(data).partition(b"\n")
                     data = bytearray(rest)
                     waited = time.monotonic()
-                    reply = _answer_request(line[len(FRAME):], send)
+                    reply = _answer_request(line[len(FRAME):], send, files)
                     deadline += time.monotonic() - waited  # the code's time limit counts its own running only
                     if not _write(proc, reply, deadline):
                         stopped = Fault.TIMEOUT
                         break
                 if stopped is not None:
                     break
-                bound = MAX_FRAME_BYTES if send is not None and data.startswith(FRAME) else limits.max_output_bytes
+                bound = MAX_FRAME_BYTES if bridged and data.startswith(FRAME) else limits.max_output_bytes
                 if len(data) > bound:
                     stopped = Fault.OUTPUT
                     break
@@ -285,11 +297,16 @@ def _run(cmd: list[str], scratch: str, limits: CodeLimits, env: dict[str, str], 
     return bytes(data), status, stopped
 
 
-def _answer_request(raw: bytes, send: Send) -> bytes:
-    """The line that answers one request of the code's. A line that is not the sandbox module's request is
-    refused (the code wrote it itself); `send` raising (a request the rules refuse) ends the call."""
+def _answer_request(raw: bytes, send: Send | None, files: RepoFiles | None = None) -> bytes:
+    """The line that answers one request of the code's: a question about the repository's files (`files`), or a
+    request for the network (`send`). A line that is neither is refused (the code wrote it itself); `send` raising (a
+    request the rules refuse) ends the call."""
     try:
         r = safejson.loads(raw, 8)
+        if files is not None and isinstance(r, dict) and "fs" in r:
+            return files.answer(str(r["fs"]), str(r["path"])).encode("utf-8") + b"\n"
+        if send is None:
+            raise KeyError("fetch")
         request = Request(int(r["id"]), "fetch", str(r["url"])[:MAX_URL_CHARS + 1], str(r["method"])[:16],
                           {str(k): str(v) for k, v in dict(r["headers"]).items()},
                           r["body"] if isinstance(r["body"], str) else None,

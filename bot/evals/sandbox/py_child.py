@@ -159,13 +159,164 @@ def _bridge(request_fd, answer_fd):
     return fetch
 
 
+class _RepoFiles:
+    """The repository, read-only, for code that runs while its suite loads (bot.evals.sandbox.repo_files): the scratch
+    directory stands for the repository's root (the code runs in its suite's folder there, its `__file__` under it), and
+    a read of a file the code has not written there asks the parent for the repository's file, one line each way on
+    the bridge. `open` for reading, `os.stat`/`os.lstat` (and so os.path and pathlib), `os.listdir` and `os.scandir`
+    see the repository through it; writes stay in the scratch directory and are thrown away."""
+
+    def __init__(self, root, request_fd, answer_fd, refuse):
+        import io
+        import json
+
+        self.root, self.request_fd, self.answer_fd, self.refuse, self.io, self.json = root, request_fd, answer_fd, refuse, io, json
+        self.open, self.stat, self.lstat, self.listdir, self.scandir = open, os.stat, os.lstat, os.listdir, os.scandir
+
+    def repo_path(self, path):
+        """The repository path `path` names, when it is under the scratch directory and not a file the code wrote."""
+        if isinstance(path, int) or not isinstance(path, (str, bytes, os.PathLike)):
+            return None
+        full = os.path.abspath(os.fsdecode(path))
+        if not (full == self.root or full.startswith(self.root + "/")):
+            return None
+        try:
+            self.lstat(full)
+            return None  # the code's own file (or a folder the sandbox made): the real one
+        except OSError:
+            return full[len(self.root) + 1:]
+
+    def realpath(self, path):
+        """os.path.realpath on the real file system: with the real os.lstat, not the stand-in's."""
+        patched = os.lstat
+        os.lstat = self.lstat
+        try:
+            return os.path.realpath(path)
+        finally:
+            os.lstat = patched
+
+    def ask(self, op, path):
+        data = FRAME + _json({"fs": op, "path": "/repo/" + path}).encode("utf-8", "replace") + b"\n"
+        while data:
+            data = data[os.write(self.request_fd, data):]
+        line = bytearray()
+        while not line.endswith(b"\n"):
+            chunk = os.read(self.answer_fd, 1 << 20)
+            if not chunk:
+                raise ConnectionError("the sandbox's bridge closed")
+            line += chunk
+        answer = self.json.loads(line.decode("utf-8"))
+        if "refused" in answer:
+            self.refuse("reading the repository: " + str(answer["refused"]))
+        if "error" in answer:
+            import errno
+
+            code = {"ENOENT": errno.ENOENT, "EISDIR": errno.EISDIR, "ENOTDIR": errno.ENOTDIR}.get(answer["error"], errno.EINVAL)
+            kind = {errno.ENOENT: FileNotFoundError, errno.EISDIR: IsADirectoryError,
+                    errno.ENOTDIR: NotADirectoryError}.get(code, OSError)
+            raise kind(code, os.strerror(code), os.path.join(self.root, path))
+        return answer
+
+    def install(self):
+        import builtins
+        import io
+
+        reader = self
+
+        def open_(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None, closefd=True, opener=None):
+            where = reader.repo_path(file) if not any(c in mode for c in "wax+") else None
+            if where is None:
+                return reader.open(file, mode, buffering, encoding, errors, newline, closefd, opener)
+            answer = reader.ask("read", where)
+            if "base64" in answer:
+                import base64
+
+                raw = base64.b64decode(answer["base64"])
+            else:
+                raw = answer["text"].encode("utf-8")
+            buffer = io.BytesIO(raw)
+            buffer.name = os.fsdecode(file)  # a text wrapper's name is its buffer's
+            return buffer if "b" in mode else io.TextIOWrapper(buffer, encoding=encoding or "utf-8", errors=errors,
+                                                               newline=newline)
+
+        def stat_(path, *args, dir_fd=None, follow_symlinks=True):
+            where = reader.repo_path(path) if dir_fd is None else None
+            if where is None:
+                return reader.stat(path, *args, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+            answer = reader.ask("stat", where)
+            mode = 0o100644 if answer.get("type") == "file" else 0o40755
+            return os.stat_result((mode, 0, 0, 1, 0, 0, int(answer.get("size") or 0), 0, 0, 0))
+
+        def lstat_(path, *, dir_fd=None):
+            return stat_(path, dir_fd=dir_fd, follow_symlinks=False)
+
+        def entries(path):
+            where = reader.repo_path("." if path is None else path)
+            return None if where is None else reader.ask("list", where)["entries"]
+
+        def listdir_(path=None):
+            found = entries(path)
+            return reader.listdir(path if path is not None else ".") if found is None else [name for name, _ in found]
+
+        def scandir_(path=None):
+            found = entries(path)
+            if found is None:
+                return reader.scandir(path if path is not None else ".")
+            base = os.fsdecode(path if path is not None else ".")
+            return _Listing([_Entry(name, os.path.join(base, name), is_dir, stat_) for name, is_dir in found])
+
+        builtins.open = io.open = open_
+        os.stat, os.lstat, os.listdir, os.scandir = stat_, lstat_, listdir_, scandir_
+
+
+class _Entry:
+    """os.DirEntry for a file or folder of the repository."""
+
+    def __init__(self, name, path, is_dir, stat):
+        self.name, self.path, self._dir, self._stat = name, path, is_dir, stat
+
+    def is_dir(self, *, follow_symlinks=True):
+        return self._dir
+
+    def is_file(self, *, follow_symlinks=True):
+        return not self._dir
+
+    def is_symlink(self):
+        return False
+
+    def is_junction(self):
+        return False
+
+    def inode(self):
+        return 0
+
+    def stat(self, *, follow_symlinks=True):
+        return self._stat(self.path)
+
+    def __fspath__(self):
+        return self.path
+
+
+class _Listing(list):
+    """What os.scandir returns: an iterator that is also a context manager."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def close(self):
+        pass
+
+
 class _Shims:
     """Modules by name, found before anything else: the sandbox's own (bot/evals/sandbox/py_shims: `openai`,
     `anthropic`, `requests`, `httpx`; `_prompt_review_bridge` is the bridge's `fetch`) and the repository's modules the
     code imports (bot/evals/sandbox/py_modules.py), each run from its text under its repository path."""
 
-    def __init__(self, sources, files, fetch):
-        self.sources, self.files, self.fetch = sources, files, fetch
+    def __init__(self, sources, files, fetch, root=None):
+        self.sources, self.files, self.fetch, self.root = sources, files, fetch, root
 
     def find_spec(self, name, path=None, target=None):
         if name not in self.sources and not (name == "_prompt_review_bridge" and self.fetch is not None):
@@ -186,7 +337,7 @@ class _Shims:
             return
         file = self.files.get(module.__name__)
         if file:
-            module.__file__ = file
+            module.__file__ = os.path.join(self.root, file) if self.root else file  # under the repository's stand-in
         exec(compile(self.sources[module.__name__], file or "<sandbox's " + module.__name__ + ">", "exec"), module.__dict__)
 
 
@@ -276,16 +427,17 @@ _PATH_EVENTS = {
 }  # fmt: skip
 
 
-def _hook(report, readable, writable):
-    """Refuse what the code may not do; a refusal ends the process at once (it cannot be caught)."""
+def _hook(report, readable, writable, realpath=os.path.realpath):
+    """Refuse what the code may not do; a refusal ends the process at once (it cannot be caught). `realpath` resolves
+    a path on the real file system (not the repository's stand-in, _RepoFiles)."""
     writes = [0]
-    readable = [os.path.realpath(r) for r in readable]
-    writable = [os.path.realpath(r) for r in writable]
+    readable = [realpath(r) for r in readable]
+    writable = [realpath(r) for r in writable]
 
     def inside(path, roots):
         if isinstance(path, int):
             return True  # an fd the process already has
-        real = os.path.realpath(os.fsdecode(path))
+        real = realpath(os.fsdecode(path))
         return any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots)
 
     def refuse(what):
@@ -347,7 +499,7 @@ def _function(request):
             body = "    return " + value.strip()
         filename, name = "<assertion>", "main"
         source = "def main(output, context):\n" + body + "\n"
-    scope = {"__name__": "__assertion__", "__file__": filename, "json": _LazyJson()}
+    scope = {"__name__": "__assertion__", "__file__": request.get("here") or filename, "json": _LazyJson()}
     exec(compile(source, filename, "exec"), scope)
     fn = scope.get(name)
     if not callable(fn):
@@ -400,7 +552,7 @@ def main():
     os.unlink("request.marshal")
     report_fd = os.dup(1)
     report = _answerer(report_fd)
-    answer_fd = os.dup(0) if request.get("shims") else None
+    answer_fd = os.dup(0) if request.get("shims") or request.get("repo") else None
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -423,10 +575,19 @@ def main():
     sources, files = dict(request.get("shims") or {}), {}
     for name, file, text in request.get("modules") or ():
         sources[name], files[name] = text, file
+    repo = request.get("repo")
+    root = os.path.realpath(scratch) if repo else None
     if sources:
-        sys.meta_path.insert(0, _Shims(sources, files, _bridge(report_fd, answer_fd) if answer_fd is not None else None))
+        fetch = _bridge(report_fd, answer_fd) if answer_fd is not None and request.get("shims") else None
+        sys.meta_path.insert(0, _Shims(sources, files, fetch, root))
+    if repo:  # the scratch directory stands for the repository; the code runs in its suite's folder there
+        os.makedirs(os.path.join(root, repo["cwd"]), exist_ok=True)
+        os.chdir(os.path.join(root, repo["cwd"]))
+        reader = _RepoFiles(root, report_fd, answer_fd, lambda why: report({"refused": why}, REFUSED_STATUS))
+        reader.install()
+        request["here"] = os.path.join(root, request["file"]) if request.get("file") else None
     if request["audit_hook"]:
-        sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch]))
+        sys.addaudithook(_hook(report, [scratch, *stdlib], [scratch], reader.realpath if repo else os.path.realpath))
     filename = request["file"] if request["kind"] == "file" else "<assertion>"
     try:
         if request["kind"] == "file" and request["function"] == SCRIPT:
