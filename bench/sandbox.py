@@ -61,6 +61,45 @@ def main(n: int = 200) -> None:
         concurrent = asyncio.run(_concurrent(py, n, 8)) if mode is isolation() else None
         _line(f"python ({mode.value})", times, concurrent)
     print(f"({n * 10} javascript and {n} python calls per row; python's default mode here: {isolation().value})")
+    files()
+
+
+def files(folders: int = 10, per_folder: int = 20) -> None:
+    """A test generator reading a dataset of `folders` × `per_folder` JSON files (docs/sandbox.md, reading the
+    repository's files): JavaScript runs again for each question it had no answer for (the rest of a folder is answered
+    ahead), Python asks over the bridge once per lookup."""
+    from bot.core.files import MemoryTree
+    from bot.evals.sandbox import transform_sync
+    from bot.evals.sandbox.js import FilesTable
+    from bot.evals.sandbox.repo_files import RepoFiles
+
+    tree = MemoryTree({f"evals/data/d{f}/r{i}.json": '{"word": "w%d"}' % i for f in range(folders) for i in range(per_folder)})
+    js = JsCode("const fs = require('fs');\nmodule.exports.__pr_call = async () => { const out = [];\n"
+                "  for (const d of fs.readdirSync('data')) for (const f of fs.readdirSync('data/' + d))\n"
+                "    out.push({vars: JSON.parse(fs.readFileSync(`data/${d}/${f}`, 'utf8'))});\n  return out; };\n",
+                file="evals/gen.js", function="__pr_call")
+    py = PyCode("import json, os\n\ndef __pr_call(output, context):\n    return [{'vars': json.load(open(f'data/{d}/{f}'))}"
+                " for d in sorted(os.listdir('data')) for f in sorted(os.listdir(f'data/{d}'))]\n",
+                file="evals/gen.py", function="__pr_call")
+    runs = [0]
+    answered = FilesTable.answer_missing
+
+    def counted(self, engine):  # type: ignore[no-untyped-def]
+        again = answered(self, engine)
+        runs[0] += 1
+        return again
+
+    FilesTable.answer_missing = counted  # type: ignore[method-assign]
+    for name, code in (("javascript", js), ("python", py)):
+        runs[0] = 0
+        reader = RepoFiles(tree, "evals")
+        started = time.perf_counter()
+        tests = transform_sync(code, [], {}, CodeLimits(), reader)
+        took = (time.perf_counter() - started) * 1000
+        how = f"{runs[0]} runs" if name == "javascript" else "1 run"
+        print(f"{name} generator reading {len(tests)} files in {folders} folders: {took:8.1f} ms, {how}, "
+              f"{len(reader.touched)} paths under review")
+    FilesTable.answer_missing = answered  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

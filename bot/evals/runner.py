@@ -114,6 +114,8 @@ async def run_evals(
                           pr_code=lambda what: may_run(Origin.PR, request.same_repo, request.config, what),
                           code_limits=code_limits)
         errors.extend(plan.errors)
+        for read, by in plan.reads:  # what prompt functions read while the cases rendered: under review too
+            dependencies.setdefault((read, path), Dependency(read, path, f"file read by {by}"))
         plans.append(plan)
 
     planned = sum(1 for p in plans for c in p.cases if not c.skip)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from bot.evals.realtime_turns import kept_turns
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, JsCode, Origin, PyCode, SandboxError, may_run, transform_sync
 from bot.evals.sandbox.py import SCRIPT
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity, module_identities, required
 from bot.evals.test_provider import answering
 
@@ -167,6 +169,8 @@ class SuitePlan:
     # a test stores its output for later tests (options.storeOutputAs): the cases run in order, and
     # each is rendered again with the outputs stored before it (bot.evals.runner)
     chained: bool = False
+    # (path, the prompt function's file) of what its prompt functions read on either side: under review
+    reads: tuple[tuple[str, str], ...] = ()
 
 
 def _identity_vars(test: TestSpec) -> dict[str, Any]:
@@ -200,11 +204,17 @@ def _provider_aliases(base: Suite | None, head: Suite | None) -> dict[str, str]:
 
 
 def expand(
-    suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = None, gate: CodeGate | None = None
+    suite: Suite, renderer: Renderer, aliases: dict[str, str] | None = None, gate: CodeGate | None = None,
+    reads: dict[str, dict[str, None]] | None = None,
 ) -> tuple[dict[str, CaseInput], list[SourceError]]:
     """Every case of one side. Code the `gate` refuses makes its case an error naming the rule, and is
-    never run (a refused options.transformVars is not run to render the prompt either)."""
+    never run (a refused options.transformVars is not run to render the prompt either). A prompt function reads the
+    repository (bot.evals.sandbox.repo_files): what it read for a case is among the case's prompt files, and what it
+    read at all is put in `reads` (the function's file → the paths), for the review's files under review."""
     aliases = aliases or {}
+    reads = {} if reads is None else reads
+    readers = {p.code.file: RepoFiles(renderer.tree, posixpath.dirname(suite.path), reads.setdefault(p.code.file, {}))
+               for p in suite.prompts if p.code is not None and p.code.file}
     gate = gate or CodeGate(decide=_not_here)  # safe by default: the caller says which code may run
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
@@ -244,9 +254,16 @@ def expand(
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind
+                read: tuple[str, ...] = ()  # what the prompt function read for this case: its prompt files
                 if prompt.code is not None and error is None:  # promptfoo calls a prompt function per provider
+                    files = readers.get(prompt.code.file or "")
                     try:
-                        case_messages, config = _prompt_function(prompt, provider, vars_, gate, suite.path)
+                        if files is not None:
+                            files.begin()
+                        try:
+                            case_messages, config = _prompt_function(prompt, provider, vars_, gate, suite.path, files)
+                        finally:
+                            read = tuple(files.used) if files is not None else ()
                         if config:  # promptfoo: the function's `config` over the prompt's, for this call
                             provider = replace(provider, params=tuple(sorted({**dict(provider.params), **config}.items())))
                     except RenderError as exc:
@@ -292,7 +309,7 @@ def expand(
                     errors[str(case_error)] = case_error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
-                    deps[prompt.label] + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
+                    deps[prompt.label] + read + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
                     case_kind, vars_ if vars_ != test.vars else None, column if test.provider is not None else None,
                 )
                 refused_here = None if case_error else gate.refusal(case.code_items())
@@ -313,7 +330,7 @@ class _CodeStopped(RenderError):
 
 
 def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str, Any], gate: CodeGate,
-                     suite_path: str) -> tuple[Messages, dict[str, Any]]:
+                     suite_path: str, files: RepoFiles | None = None) -> tuple[Messages, dict[str, Any]]:
     """The messages a prompt function returns for these vars (promptfoo's context: vars and provider), and the request
     settings it returns beside them (`{prompt, config}`); code the gate refuses is not run. Errors name the suite's
     line that lists the prompt (and the sandbox's message the line in the function's file)."""
@@ -326,7 +343,7 @@ def _prompt_function(prompt: PromptSpec, provider: ProviderSpec, vars_: dict[str
     if isinstance(prompt.code, PyCode) and prompt.code.function == SCRIPT:  # the JSON promptfoo gives the script
         context = {"vars": vars_, "provider": {"id": provider.id, "label": provider.label or ""}, "config": dict(prompt.config)}
     try:
-        value = transform_sync(prompt.code, context, context, gate.limits)
+        value = transform_sync(prompt.code, context, context, gate.limits, files)
     except SandboxError as exc:
         raise _CodeStopped(replace(where, message=f"prompt function {prompt.label}: {exc.message}")) from None
     config: dict[str, Any] = {}
@@ -529,9 +546,12 @@ def plan_suite(
     aliases = _provider_aliases(base, head)
     bounds = bounds or RenderBounds()  # one per review when the runner passes it: renders share its time budget
     limits = code_limits or CodeLimits()
-    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases, CodeGate(limits=limits)) if base else ({}, [])  # all runs
+    base_reads: dict[str, dict[str, None]] = {}
+    head_reads: dict[str, dict[str, None]] = {}
+    base_cases, _ = expand(base, Renderer(base_tree, bounds), aliases, CodeGate(limits=limits), base_reads) if base else ({}, [])
     head_gate = CodeGate(code_of(base_cases) | _suite_code(base), pr_code, limits)
-    head_cases, head_errors = expand(head, Renderer(head_tree, bounds), gate=head_gate) if head else ({}, [])
+    head_cases, head_errors = expand(head, Renderer(head_tree, bounds), gate=head_gate, reads=head_reads) if head else ({}, [])
+    plan.reads = tuple(dict.fromkeys((path, by) for side in (base_reads, head_reads) for by, paths in side.items() for path in paths))
     plan.errors.extend(head_errors)
     renamed = match_renamed(base_cases, head_cases)
     paired_base = set(renamed.values())

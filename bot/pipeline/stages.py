@@ -398,6 +398,15 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         ctx = replace(ctx, cache=MemoryCache())
     if inp.changed:
         report, skipped = run_evals_stage(inp, config, changes, ctx, loaded)
+    if report is not None:  # files prompt functions read while the cases rendered are under review too
+        shown = {c.path for c in changes}
+        read = {d.path: d.reason for d in report.dependencies if d.path not in shown}
+        more = [(f, why) for f, why in detect_prompts(inp.changed, config, read) if why != "matches prompts.include"]
+        if more:
+            extra, extra_problems = prompt_changes(more, inp, config)
+            changes = changes + extra
+            problems.extend(extra_problems)
+            result = replace(result, prompts=tuple(changes), problems=tuple(problems))
     if not changes and (report is None or (_cases_run(report) == 0 and not report.errors)):
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,

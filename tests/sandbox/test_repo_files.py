@@ -5,6 +5,8 @@ repository is read, nothing is written, and the bounds stop the code whatever it
 
 from __future__ import annotations
 
+import json
+
 from bot.core.files import MemoryTree
 from bot.evals.generators import base_code
 from bot.evals.loader import load_suite
@@ -303,3 +305,69 @@ def test_a_python_hook_reads_fixtures_next_to_it():
     assert [x.vars["input"] for x in suite.tests] == ["Oslo", "plain"]
     deps = {d.path: d.reason for d in suite_dependencies(t, suite)}
     assert deps["evals/fixtures/a.json"] == f"file read by evals/hooks/prepare.py of {PATH}"
+
+
+# ---- prompt functions: the prompt the app ships, loaded by the suite ----------------------------------------------
+
+LOADER = """\
+const fs = require("fs");
+const path = require("path");
+module.exports = function (context) {
+  const raw = fs.readFileSync(path.resolve(__dirname, "..", context.vars.prompt_file), "utf-8");
+  return raw.replace(/^---\\n[\\s\\S]*?\\n---\\n/, "").replace(/\\$WORD/g, context.vars.word);
+};
+"""
+LOADER_SUITE = """\
+description: skills
+prompts:
+  - file://prompt-loader.js
+providers:
+  - id: openai:chat:gpt-4o-mini
+tests:
+  - description: apple
+    vars: {prompt_file: src/skills/echo/SKILL.md, word: apple}
+    assert:
+      - type: equals
+        value: apple
+  - description: pear
+    vars: {prompt_file: src/skills/other/SKILL.md, word: pear}
+    assert:
+      - type: equals
+        value: pear
+"""
+
+
+def test_a_prompt_function_reads_the_apps_prompt_file_which_is_then_a_prompt_under_review(tmp_path, model_server):
+    skill = "---\nname: echo\n---\n" + PROMPT.replace("{{word}}", "$WORD")
+    base = {".github/prompt-review.yml": CONFIG.format(extra=""), "evals/promptfooconfig.yaml": LOADER_SUITE,
+            "evals/prompt-loader.js": LOADER, "src/skills/echo/SKILL.md": skill, "src/skills/other/SKILL.md": skill}
+    changed = skill.replace('"$WORD"', '"$WORD pie"')
+    repo = repo_with_pr(tmp_path, base, {"src/skills/echo/SKILL.md": changed})
+    code, report = review(repo, model_server.url)
+    (prompt,) = report["prompts"]  # the PR's file, shown with its diff, as a prompt file of the suite is
+    assert (prompt["path"], prompt["why"]) == ("src/skills/echo/SKILL.md", "file read by evals/prompt-loader.js of evals/promptfooconfig.yaml")
+    assert "pie" in json.dumps(prompt)
+    found = cases(report)
+    assert found["apple"]["status"] == "regressed" and "prompt src/skills/echo/SKILL.md changed" in found["apple"]["reasons"], found["apple"]
+    assert "pear" not in found or found["pear"]["status"] == "unchanged"  # it read the other file only
+    assert code == 1
+
+
+def test_a_python_prompt_function_reads_its_template_and_each_case_names_what_it_read():
+    from bot.evals.render import Renderer
+    from bot.evals.select import CodeGate, expand
+
+    fn = ("import os\n\n\ndef make(context):\n    name = context['vars']['template']\n"
+          "    with open(os.path.join(os.path.dirname(__file__), 'templates', name)) as f:\n"
+          "        return f.read().replace('WORD', context['vars']['word'])\n")
+    suite_text = ("prompts: ['file://prompt.py:make']\nproviders: [echo]\ntests:\n"
+                  "  - vars: {template: a.txt, word: apple}\n  - vars: {template: b.txt, word: pear}\n")
+    t = MemoryTree({PATH: suite_text, "evals/prompt.py": fn, "evals/templates/a.txt": "Say WORD",
+                    "evals/templates/b.txt": "Shout WORD"})
+    suite = loaded(t)
+    reads: dict[str, dict[str, None]] = {}
+    cases, errors = expand(suite, Renderer(t), gate=CodeGate(), reads=reads)
+    assert errors == []
+    got = sorted((c.messages[-1][1], c.deps) for c in cases.values() if c.messages)
+    assert got == [("Say apple", ("evals/prompt.py", "evals/templates/a.txt")), ("Shout pear", ("evals/prompt.py", "evals/templates/b.txt"))]
+    assert reads == {"evals/prompt.py": {"evals/templates/a.txt": None, "evals/templates/b.txt": None}}

@@ -245,43 +245,42 @@ class _Threw(Exception):
 
 class FilesTable:
     """The host's side of the engine's read-only `fs` (bot.evals.sandbox.js_files) for one piece of code: the answers
-    given so far, put into each engine before the code runs. QuickJS cannot call the host while a time limit is set,
-    so a question not answered yet ends the run; `answer_missing` answers it (and, ahead of being asked, the other
-    files of the same folder), and the caller runs the code again from the start, within the same deadline."""
+    its reader gave so far, put into each engine before the code runs. QuickJS cannot call the host while a time limit
+    is set, so a question not answered yet ends the run; `answer_missing` answers it (and, ahead of being asked, the
+    other files of the same folder), and the caller runs the code again from the start, within the same deadline."""
 
     def __init__(self, files: RepoFiles):
         self.files = files
-        self.answers: dict[str, str] = {}
-        self.ahead: dict[str, str] = {}  # key → repo path, for answers given before being asked: recorded when used
 
     def install(self, engine: _Engine) -> None:
         """Before the code runs: the answers so far, and the engine's functions the host reads afterwards."""
         put = engine.ctx.get("__pr_fs_put")
-        for key, answer in self.answers.items():
+        for key, answer in self.files.answers.items():
             engine.call(put, key, answer)
         self._missing, self._hits = engine.ctx.get("__pr_fs_missing"), engine.ctx.get("__pr_fs_hits")
 
     def answer_missing(self, engine: _Engine) -> bool:
-        """After a run: record the answers given ahead that it used; True when it asked a question not answered
-        yet (now answered: run the code again), False when the run is the code's whole run."""
+        """After a run: note the answers it used; True when it asked a question not answered yet (now answered: run
+        the code again), False when the run is the code's whole run."""
+        files = self.files
         hits = engine.host_call(self._hits)
         try:
             used = json.loads("[" + hits[:-1] + "]") if isinstance(hits, str) and hits else []
         except ValueError:  # the engine's own text: only a broken engine gets here, and it uses every answer
-            used = list(self.ahead)
+            used = list(files.answers)
         for key in used:
-            path = self.ahead.pop(key, None) if isinstance(key, str) else None
-            if path is not None:
-                self.files.touched.setdefault(path, None)
+            if isinstance(key, str):
+                files.use(key)
         missing = engine.host_call(self._missing)
-        if not isinstance(missing, str) or "|" not in missing or missing in self.answers:
+        if not isinstance(missing, str) or "|" not in missing or missing in files.answers:
             return False
         op, full = missing.split("|", 1)
-        self.answers[missing] = self.files.answer(op, full)
-        for key, (path, answer) in self.files.ahead(op, full).items():
-            if key not in self.answers:
-                self.answers[key], self.ahead[key] = answer, path
-        return self.files.refusal is None
+        files.answers[missing] = files.answer(op, full)
+        for key, (_, answer) in files.ahead(op, full).items():
+            if key not in files.answers:
+                files.answers[key] = answer
+                files.ahead_keys.add(key)
+        return files.refusal is None
 
 
 def run_javascript(

@@ -61,7 +61,7 @@ def _main(request, report, argv):
     out, err = _Captured(request["output_bytes"], report), _Captured(request["output_bytes"], report)
     sys.stdout, sys.stderr = out, err
     sys.argv = argv
-    scope = {"__name__": "__main__", "__file__": request["file"]}
+    scope = {"__name__": "__main__", "__file__": request.get("here") or request["file"]}
     code = None
     try:
         exec(compile(request["source"], request["file"], "exec"), scope)

@@ -12,7 +12,7 @@ so a PR that changes only data a generator reads is under review like the genera
 returns, being different, re-run their cases).
 
 Bounds: a file past `max_file_bytes` (as large as a test file may be) is refused unread where the tree knows sizes,
-at most `MAX_TOTAL_BYTES` read and `MAX_LOOKUPS` lookups per run. A bound that stops the code is kept in `refusal`,
+at most `MAX_TOTAL_BYTES` read and `MAX_LOOKUPS` lookups per call. A bound that stops the code is kept in `refusal`,
 which the host raises after the run, so code that catches the error cannot hide it.
 """
 
@@ -46,10 +46,32 @@ class RepoFiles:
         self.cwd = normalize(cwd)
         self.max_file_bytes = max_file_bytes
         self.touched: dict[str, None] = {} if touched is None else touched  # filled as the code runs
+        self.used: dict[str, None] = {}  # what the current call looked at (begin() empties it)
         self.refusal: str | None = None
+        # JavaScript's answers so far, by "op|/repo/path", kept for the next runs and calls of the same code
+        # (bot.evals.sandbox.js.FilesTable); those given ahead count as looked at only when used
+        self.answers: dict[str, str] = {}
+        self.ahead_keys: set[str] = set()
+        self._paths_of: dict[str, tuple[str, ...]] = {}  # answer key → the repository paths it looked at
         self._read_bytes = 0
         self._lookups = 0
         self._dirs: dict[str, list[str]] | None = None
+
+    def begin(self) -> None:
+        """A new call of the code (a prompt function is called once per case): its own bounds and `used`."""
+        self.used = {}
+        self._read_bytes = self._lookups = 0
+
+    def use(self, key: str) -> None:
+        """The code used the answer `key`: what it looked at counts (for an answer given ahead, from now on)."""
+        self.ahead_keys.discard(key)
+        for path in self._paths_of.get(key, ()):
+            self.touched.setdefault(path, None)
+            self.used.setdefault(path, None)
+
+    def _looked(self, key: str, paths: list[str]) -> None:
+        self._paths_of[key] = tuple(paths)
+        self.use(key)
 
     def repo_path(self, path: str) -> str | None:
         """The repo path `path` (absolute, or relative to the working directory) names; None outside the repository."""
@@ -66,13 +88,13 @@ class RepoFiles:
             return json.dumps({"refused": self.refusal})
         self._lookups += 1
         if self._lookups > MAX_LOOKUPS:
-            return self._refuse(f"the code looked up more than {MAX_LOOKUPS:,} paths of the repository in one run")
+            return self._refuse(f"the code looked up more than {MAX_LOOKUPS:,} paths of the repository in one call")
         where = self.repo_path(str(path))
         if where is None:
             return json.dumps({"error": "ENOENT", "outside": True})
         is_dir = where == "" or where in self._listing()
-        if not is_dir:  # a folder is looked at through what is in it (a listing records its entries)
-            self.touched.setdefault(where, None)
+        key = f"{op}|{path}"
+        self._looked(key, [] if is_dir else [where])  # a folder is looked at through what is in it (its listing)
         if op not in ("stat", "read", "list"):
             return json.dumps({"error": "EINVAL"})
         if op == "list":
@@ -80,7 +102,7 @@ class RepoFiles:
                 return json.dumps({"error": "ENOTDIR" if self._size(where) is not None else "ENOENT"})
             entries = self._listing().get(where, [])
             prefix = where + "/" if where else ""
-            self.touched.update((prefix + name, None) for name in entries)
+            self._looked(key, [prefix + name for name in entries])
             return json.dumps({"entries": [[name, (prefix + name) in self._listing()] for name in entries]})
         if is_dir:
             return json.dumps({"type": "dir", "size": 4096} if op == "stat" else {"error": "EISDIR"})
@@ -96,7 +118,7 @@ class RepoFiles:
             return self._refuse(f"{where} is {len(raw):,} bytes, over the limit of {self.max_file_bytes:,} for a file code reads")
         self._read_bytes += len(raw)
         if self._read_bytes > MAX_TOTAL_BYTES:
-            return self._refuse(f"the code read more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB of the repository in one run")
+            return self._refuse(f"the code read more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB of the repository in one call")
         return _content(raw)
 
     def ahead(self, op: str, path: str) -> dict[str, tuple[str, str]]:
@@ -120,6 +142,7 @@ class RepoFiles:
                 continue
             if op == "stat":
                 out[f"stat|{in_repo(sibling)}"] = (sibling, json.dumps({"type": "file", "size": size}))
+                self._paths_of[f"stat|{in_repo(sibling)}"] = (sibling,)
                 continue
             if size > self.max_file_bytes or spent + size > AHEAD_BYTES:
                 continue
@@ -128,6 +151,7 @@ class RepoFiles:
                 continue
             spent += len(raw)
             out[f"read|{in_repo(sibling)}"] = (sibling, _content(raw))
+            self._paths_of[f"read|{in_repo(sibling)}"] = (sibling,)
         return out
 
     def _refuse(self, why: str) -> str:
