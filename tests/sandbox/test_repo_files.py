@@ -350,6 +350,9 @@ def test_a_prompt_function_reads_the_apps_prompt_file_which_is_then_a_prompt_und
     found = cases(report)
     assert found["apple"]["status"] == "regressed" and "prompt src/skills/echo/SKILL.md changed" in found["apple"]["reasons"], found["apple"]
     assert "pear" not in found or found["pear"]["status"] == "unchanged"  # it read the other file only
+    # the ablation reverts the file's change through the prompt function's reads, and so names it as the cause
+    (cause,) = report["explanation"]["causes"]
+    assert cause["determined"] and [c["file"] for c in cause["cause_changes"]] == ["src/skills/echo/SKILL.md"], cause
     assert code == 1
 
 
