@@ -3,6 +3,7 @@ promptfoo's examples/) is copied with its directory into a fresh repo and checke
 `prompt-review check-config` does. Prints one line per config and the totals.
 
     .venv/bin/python bench/compat_examples.py PATH/TO/promptfoo/examples
+    .venv/bin/python bench/compat_examples.py --repos PATH/TO/gathered-repositories   # each top folder a repository
 
 An error is *unclear* when it has no line or shows a Python exception's text; a config that raises
 is a crash. A config that loads is then expanded into its cases (every prompt rendered with every
@@ -72,18 +73,26 @@ def configs_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("promptfooconfig*.y*ml") if "node_modules" not in p.parts)
 
 
-def main(root: Path) -> int:
+def main(root: Path, repos: bool = False) -> int:
+    """With `repos`, each folder at the top of `root` is a repository (a gathered snapshot of a project): it is copied
+    whole and its configs are checked where they are, so the files they read outside their folder are there."""
     configs = configs_under(root)
     totals: Counter[str] = Counter()
     for config in configs:
         with tempfile.TemporaryDirectory() as tmp:
             repo = Path(tmp) / "repo"
-            shutil.copytree(config.parent, repo / "evals")
-            (repo / ".github").mkdir()
-            (repo / ".github" / "prompt-review.yml").write_text(f"suites: [evals/{config.name}]\n")
+            if repos:
+                source = root / config.relative_to(root).parts[0]
+                shutil.copytree(source, repo, ignore=shutil.ignore_patterns(".git", "node_modules"))
+                suite = config.relative_to(source).as_posix()
+            else:
+                shutil.copytree(config.parent, repo / "evals")
+                suite = f"evals/{config.name}"
+            (repo / ".github").mkdir(exist_ok=True)
+            (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{suite}]\n")
             try:
                 errors, _ = check_tree(DirTree(str(repo)))
-                expanded = _expand(DirTree(str(repo)), f"evals/{config.name}") if not errors else None
+                expanded = _expand(DirTree(str(repo)), suite) if not errors else None
             except Exception as exc:  # noqa: BLE001 - a crash is what this counts
                 totals["crash"] += 1
                 print(f"CRASH  {config.relative_to(root)}: {type(exc).__name__}")
@@ -126,4 +135,5 @@ def _expand(tree: DirTree, path: str) -> tuple[int, int, str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else ".")))
+    args = [a for a in sys.argv[1:] if a != "--repos"]
+    sys.exit(main(Path(args[0] if args else "."), repos="--repos" in sys.argv[1:]))

@@ -265,6 +265,10 @@ def _local_refs(located: LocatedYaml, errors: Collector) -> LocatedYaml:
     return LocatedYaml(located.file, data, located.lines)
 
 
+# keys a prompt entry may carry that promptfoo 0.121's prompt schema drops (they pair nothing): a warning each
+DROPPED_PROMPT_KEYS = frozenset({"provider", "providers"})
+
+
 def load_prompts(
     tree: FileTree, base_dir: str, located: LocatedYaml, errors: Collector, max_bytes: int | None = None
 ) -> list[PromptSpec]:
@@ -286,6 +290,11 @@ def load_prompts(
             if isinstance(item, str):
                 items.append((where, item, None, {}, None))
             elif isinstance(item, dict):
+                for key in DROPPED_PROMPT_KEYS & set(item):  # promptfoo's prompt schema drops them unread
+                    errors.warn(located, where + (key,), f"ignored prompt key {key!r}: promptfoo drops it, and the prompt is "
+                                                         "sent to every provider; to pair a prompt with a provider, list the "
+                                                         "prompt's label in that provider's `prompts:`")
+                item = {k: v for k, v in item.items() if k not in DROPPED_PROMPT_KEYS}
                 given = (check(PromptEntry, located, where, item, errors) or PromptEntry()).given()
                 if "config" in given:
                     _check_prompt_config(located, where + ("config",), given["config"], errors)

@@ -164,6 +164,20 @@ def test_a_provider_entry_is_read_through_its_model_with_lines():
     assert ProviderEntry.supported() == ["config", "delay", "id", "label", "prompts", "transform"]  # transform: code, read as such
 
 
+def test_a_prompts_provider_key_which_promptfoo_drops_is_a_warning_and_the_prompt_runs_on_every_provider():
+    from bot.evals.loader import read_suite
+
+    suite = ("providers:\n  - {id: openai:chat:gpt-4o-mini, label: a}\n  - {id: openai:chat:gpt-4o, label: b}\n"
+             "prompts:\n  - label: only-a\n    raw: 'Say {{x}}'\n    provider: a\ntests: [{vars: {x: hi}}]\n")
+    found = read_suite(MemoryTree({PATH: suite}), PATH)
+    assert found.errors == () and found.suite is not None
+    assert [p.label for p in found.suite.prompts] == ["only-a"] and len(found.suite.providers) == 2
+    (warning,) = found.warnings
+    assert (warning.line, warning.message) == (7, "ignored prompt key 'provider': promptfoo drops it, and the prompt is sent "
+                                                   "to every provider; to pair a prompt with a provider, list the prompt's "
+                                                   "label in that provider's `prompts:`")
+
+
 def test_a_prompt_given_as_file_says_promptfoo_would_send_its_id_as_the_text():
     suite = "prompts:\n  - id: codesmith\n    file: file://prompt.txt\nproviders: [openai:chat:gpt-4o-mini]\n"
     (error,) = errors_of(suite)
