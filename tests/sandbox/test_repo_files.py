@@ -245,6 +245,7 @@ def generate_tests():
     with open("cache.txt", "w") as f:  # its own file, in the scratch directory: read back, never a dependency
         f.write("kept")
     tests.append({"description": "cache", "vars": {"word": open("cache.txt").read()}})
+    tests.append({"description": "here", "vars": {"word": " ".join(sorted(os.listdir(HERE)))}})
     return tests
 """
 
@@ -259,7 +260,7 @@ def test_a_python_generator_reads_the_repository_through_open_os_and_pathlib():
     suite = loaded(t)
     assert [(x.description, x.vars["word"]) for x in suite.tests] == [
         ("a.json", "apple"), ("b.json", "pear"), ("plum", "plum"), ("probe", "['a.json', 'b.json'] False True"),
-        ("cache", "kept")]
+        ("cache", "kept"), ("here", "cache.txt data gen.py promptfooconfig.yaml rows.csv")]  # the repository's and its own
     deps = {d.path: d.reason for d in suite_dependencies(t, suite)}
     why = f"file read by evals/gen.py of {PATH}"
     for path in ("evals/data/a.json", "evals/data/b.json", "evals/rows.csv", "evals/extra.json"):

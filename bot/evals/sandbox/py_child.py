@@ -173,18 +173,25 @@ class _RepoFiles:
         self.root, self.request_fd, self.answer_fd, self.refuse, self.io, self.json = root, request_fd, answer_fd, refuse, io, json
         self.open, self.stat, self.lstat, self.listdir, self.scandir = open, os.stat, os.lstat, os.listdir, os.scandir
 
-    def repo_path(self, path):
-        """The repository path `path` names, when it is under the scratch directory and not a file the code wrote."""
+    def inside(self, path):
+        """The repository path `path` names when it is under the scratch directory ('' for its root), else None."""
         if isinstance(path, int) or not isinstance(path, (str, bytes, os.PathLike)):
             return None
         full = os.path.abspath(os.fsdecode(path))
-        if not (full == self.root or full.startswith(self.root + "/")):
+        if full == self.root:
+            return ""
+        return full[len(self.root) + 1:] if full.startswith(self.root + "/") else None
+
+    def repo_path(self, path):
+        """The repository path `path` names, when it is under the scratch directory and not a file the code wrote."""
+        where = self.inside(path)
+        if where is None:
             return None
         try:
-            self.lstat(full)
+            self.lstat(os.path.join(self.root, where))
             return None  # the code's own file (or a folder the sandbox made): the real one
         except OSError:
-            return full[len(self.root) + 1:]
+            return where
 
     def realpath(self, path):
         """os.path.realpath on the real file system: with the real os.lstat, not the stand-in's."""
@@ -251,8 +258,25 @@ class _RepoFiles:
             return stat_(path, dir_fd=dir_fd, follow_symlinks=False)
 
         def entries(path):
-            where = reader.repo_path("." if path is None else path)
-            return None if where is None else reader.ask("list", where)["entries"]
+            """A folder's [name, is_dir] in the repository and in the scratch directory together (the code's own files
+            and folders, and those the sandbox made, beside the repository's); None outside the scratch directory."""
+            where = reader.inside("." if path is None else path)
+            if where is None:
+                return None
+            real = os.path.join(reader.root, where)
+            try:
+                with reader.scandir(real) as listing:
+                    own = {entry.name: entry.is_dir() for entry in listing}
+            except OSError:
+                own = None
+            try:
+                found = dict(reader.ask("list", where)["entries"])
+            except OSError:
+                if own is None:
+                    raise
+                found = {}
+            found.update(own or {})
+            return sorted(found.items())
 
         def listdir_(path=None):
             found = entries(path)
