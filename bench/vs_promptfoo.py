@@ -83,6 +83,9 @@ SUITES = (
     # file:// settings: promptfoo runs them with the real libraries (PROVIDER_LIBRARIES, in a venv of their own),
     # prompt-review with its sandbox's modules over the network bridge
     BenchSuite("pyproviders", ROOT / "bench/suites/pyproviders", "promptfooconfig.yaml", ROOT / "bench/suites/pyproviders/pr", ("pr",)),
+    # code that reads the repository's files: TypeScript and Python generators over a folder of records and a CSV, prompt
+    # functions loading the app's prompt and a template, a hook resolving fixtures; the PR rewords the app's prompt
+    BenchSuite("files", ROOT / "bench/suites/files", "promptfooconfig.yaml", ROOT / "bench/suites/files/pr", ("pr",)),
 )
 # a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
 SERVER_PLACEHOLDER = b"http://scripted-server.invalid"
