@@ -170,9 +170,9 @@ NODE_FILES = r"""
     const streams = () => unsupported("fs streams are not part of the sandbox's fs (read a file whole with readFileSync)");
     fs.createReadStream = fs.createWriteStream = fs.openSync = fs.open = fs.watch = fs.watchFile = streams;
     Object.freeze(fs);
-    const refused = () => unsupported("require('fs'): the sandbox reads the repository's files only for code that runs while "
-      + "its suite loads (test generators, extension hooks); code that runs with a case gets what it needs from the "
-      + "case's vars (a var may be file://data.json)");
+    const refused = () => unsupported("require('fs'): the sandbox reads the repository's files only for code that runs before "
+      + "the cases do (test generators, extension hooks, prompt functions), so that what it reads is under review; a "
+      + "provider or assertion gets a file through the case's vars (skill: file://skills/x/SKILL.md) or a prompt function");
     return Object.freeze({
       cwd: home,
       require: (name) => {

@@ -80,11 +80,13 @@ _HARNESS = r"""
   // the placeholders of the credentials prompt-review has
   const dotenv = Object.freeze({ config: () => ({ parsed: {} }), parse: () => ({}) });
   const dotenvModule = Object.freeze(Object.assign({ default: dotenv }, dotenv));
-  const require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
-    : name === "dotenv" || name === "dotenv/config" ? dotenvModule
+  const node = globalThis.__pr_node("", null, unsupported);  // Node's path and url; fs refused, naming the rule
+  const builtin = (name) => { const m = node.require(name); return m !== undefined ? m
     : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache), "
-                  + "require('node-fetch') and require('dotenv') (which loads nothing) are available to a provider in the "
-                  + "sandbox; put the rest of the code in the provider's file");
+                  + "require('node-fetch'), require('dotenv') (which loads nothing), path and url are available to a "
+                  + "provider in the sandbox; put the rest of the code in the provider's file"); };
+  const require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
+    : name === "dotenv" || name === "dotenv/config" ? dotenvModule : builtin(name);
   globalThis.require = require;
   let box = null;
   globalThis.__pr_take = () => { const q = queue; queue = []; return stringify(q); };
