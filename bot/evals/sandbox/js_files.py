@@ -25,26 +25,8 @@ MISS = "prompt-review-sandbox:files:"  # what a lookup the table cannot answer y
 # a time limit is set, so the host answers it and runs the code again from the start (bot.evals.sandbox.js). `__pr_fs_hits`
 # says which answers were used (JSON strings, each followed by a comma), for those the host gave ahead of being asked. The functions are taken before any
 # code runs, and what they keep is out of the code's reach.
-# `__pr_node(cwd, ask, unsupported)` → `{require(name) → module | undefined, cwd}`: the built-in modules for code whose
-# working directory is the repo folder `cwd`; `ask` the host's reader (null: fs is refused), `unsupported` the
-# harness's refusal (it throws).
-NODE_FILES = r"""
-(function () {
-  const parse = JSON.parse;
-  const ROOT = "/repo";
-  const stringify = JSON.stringify, apply = Reflect.apply, mapGet = Map.prototype.get, mapHas = Map.prototype.has, mapSet = Map.prototype.set;
-  const entries = new Map();
-  let missing = null, hits = "";
-  globalThis.__pr_fs_put = (key, json) => { apply(mapSet, entries, [key, json]); };
-  globalThis.__pr_fs_missing = () => missing;
-  globalThis.__pr_fs_hits = () => hits;
-  globalThis.__pr_fs_ask = (op, full) => {
-    const key = op + "|" + full;
-    if (apply(mapHas, entries, [key])) { hits += stringify(key) + ","; return apply(mapGet, entries, [key]); }
-    if (missing === null) missing = key;
-    throw new Error(%(miss)s + key);
-  };
-  globalThis.__pr_node = function (cwd, ask, unsupported) {
+# The body of `__pr_node`, compiled in the engine the first time code requires a built-in module.
+_BODY = r"""
     const home = cwd ? ROOT + "/" + cwd : ROOT;
     const normalize = (p) => {
       const abs = p.startsWith("/");
@@ -183,6 +165,36 @@ NODE_FILES = r"""
         return undefined;
       },
     });
+"""
+
+
+# `__pr_node(cwd, ask, unsupported)` → `{require(name) → module | undefined, cwd}`: the built-in modules for code whose
+# working directory is the repo folder `cwd`; `ask` the host's reader (null: fs is refused), `unsupported` the
+# harness's refusal (it throws).
+NODE_FILES = r"""
+(function () {
+  const parse = JSON.parse;
+  const ROOT = "/repo";
+  const stringify = JSON.stringify, apply = Reflect.apply, mapGet = Map.prototype.get, mapHas = Map.prototype.has, mapSet = Map.prototype.set;
+  const entries = new Map();
+  let missing = null, hits = "";
+  globalThis.__pr_fs_put = (key, json) => { apply(mapSet, entries, [key, json]); };
+  globalThis.__pr_fs_missing = () => missing;
+  globalThis.__pr_fs_hits = () => hits;
+  globalThis.__pr_fs_ask = (op, full) => {
+    const key = op + "|" + full;
+    if (apply(mapHas, entries, [key])) { hits += stringify(key) + ","; return apply(mapGet, entries, [key]); }
+    if (missing === null) missing = key;
+    throw new Error(%(miss)s + key);
+  };
+  // compiled on first use: most code never requires a built-in, and every engine would pay for compiling it
+  const F = Function, BODY = %(body)s;
+  let impl = null;
+  globalThis.__pr_node = function (cwd, ask, unsupported) {
+    let made = null;
+    const get = () => made || (made = (impl || (impl = new F("ROOT", "parse", "cwd", "ask", "unsupported", BODY)))(
+      ROOT, parse, cwd, ask, unsupported));
+    return Object.freeze({ cwd: cwd ? ROOT + "/" + cwd : ROOT, require: (name) => get().require(name) });
   };
 })();
-""".replace("%(miss)s", json.dumps(MISS))
+""".replace("%(miss)s", json.dumps(MISS)).replace("%(body)s", json.dumps(_BODY))
