@@ -62,6 +62,7 @@ class Collector:
         # dependencies of the suite (bot.evals.sandbox.js_modules), as the generator's own file is
         self.helpers: dict[str, str] = {}
         self.warnings: list[SourceError] = []  # what promptfoo drops unread and so does prompt-review: shown, not refused
+        self.warned: set[tuple[str, str]] = set()  # (file, key) already warned of: once per file, not once per test
         self.setting_files: dict[str, None] = {}  # files providers' settings were read from: dependencies of the suite
         # code run while the suite loads → the repository paths its `fs` looked at (bot.evals.sandbox.repo_files), filled
         # as it runs: dependencies of the suite, as the files it requires are

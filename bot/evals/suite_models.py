@@ -174,6 +174,28 @@ def ignored_keys(data: dict[Any, Any]) -> list[Any]:
 def ignored_key(key: Any) -> str:
     return f"ignored key {key!r} (promptfoo ignores keys it does not define; so does prompt-review)"
 
+# keys that read as a test's check: promptfoo drops them unread, and the test then checks nothing they say — an error
+CHECK_LIKE_KEYS = frozenset({"expected", "expect", "expected_output", "expectedOutput", "expectation", "expectations",
+                             "assertion", "assertions", "asserts", "check", "checks", "criteria", "rubric", "ideal",
+                             "golden", "reference", "grader", "validate", "validation"})
+
+
+def ignored_test_keys(item: dict[Any, Any]) -> list[Any]:
+    """A test's keys promptfoo drops unread: not its own, no near miss of one and nothing that reads as a check (those
+    stay errors: dropping them would drop what the test was meant to check)."""
+    return [k for k in item if k not in TestEntry.keys() and TestEntry.near_miss(k) is None and k not in CHECK_LIKE_KEYS
+            and k not in ("tests", "scenarios", "defaultTest")]  # nested tests promptfoo would drop: an error
+
+
+def ignored_test_options(options: dict[Any, Any]) -> list[Any]:
+    """A test's options promptfoo's catch-all keeps and nothing reads (no near miss of an option it reads)."""
+    return [k for k in options if k not in TestOptions.keys() and TestOptions.near_miss(k) is None]
+
+
+def ignored_test_key(key: Any) -> str:
+    return f"ignored test key {key!r} (promptfoo keeps a test's own keys and reads only its own; so does prompt-review)"
+
+
 # ---- a prompt -------------------------------------------------------------------------------------
 
 
@@ -296,7 +318,11 @@ class TestEntry(Shape):
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
-        return f"unknown test key {key!r} (supported: {', '.join(cls.supported())})"
+        message = f"unknown test key {key!r} (supported: {', '.join(cls.supported())})"
+        if key in CHECK_LIKE_KEYS:
+            message += ("; promptfoo drops it and the test checks nothing it says: write it as an assertion "
+                        "(assert: [{type: equals, value: …}])")
+        return message
 
 
 _SCENARIO_NEEDS = "a scenario needs `config` (a list of vars/assert mappings) and `tests` (a list)"

@@ -31,7 +31,7 @@ from bot.evals.shapes import check
 from bot.evals.sources import (DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json,
                                load_yaml_kept, read_bounded, read_text, resolve, yaml_or_json)
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec, TestSpec
-from bot.evals.suite_models import FactualityScores, Scenario, TestEntry
+from bot.evals.suite_models import FactualityScores, Scenario, TestEntry, ignored_test_key, ignored_test_keys, ignored_test_options
 from bot.evals.test_provider import parse_test_provider
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
@@ -489,9 +489,29 @@ def expected_to_assertion(text: str) -> dict[str, Any]:
     return {"type": "equals", "value": text}
 
 
+def _without_ignored_keys(located: LocatedYaml, where: Path, item: dict, errors: Collector) -> dict:
+    """A test less the keys promptfoo drops unread (its test schema and its test options keep any key and use only
+    theirs: a team's own `tags`, a dataset's extra columns), each a warning once per file; a near miss of a key
+    promptfoo reads (`asert`, `option`) stays an error, since dropping it would silently drop checks."""
+    ignored = ignored_test_keys(item)
+    options = item.get("options")
+    ignored_options = ignored_test_options(options) if isinstance(options, dict) else []
+    if not ignored and not ignored_options:
+        return item
+    for key, at, shown in [(k, where + (k,), k) for k in ignored] + [(k, where + ("options", k), f"options.{k}") for k in ignored_options]:
+        if (located.file, shown) not in errors.warned:
+            errors.warned.add((located.file, shown))
+            errors.warn(located, at, ignored_test_key(shown))
+    kept = {k: v for k, v in item.items() if k not in ignored}
+    if ignored_options:
+        kept["options"] = {k: v for k, v in options.items() if k not in ignored_options}  # type: ignore[union-attr]
+    return kept
+
+
 def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, is_default: bool = False,
                 max_var_bytes: int = LimitsConfig().max_prompt_bytes) -> TestSpec | None:
     before = len(errors.errors)
+    item = _without_ignored_keys(located, where, item, errors)
     entry = check(TestEntry, located, where, item, errors) or TestEntry()
     description = entry.description
     vars_ = entry.vars or {}

@@ -62,7 +62,9 @@ def test_an_unknown_key_inside_a_test_of_a_test_file_names_that_file_and_line_an
     suite = HEAD + "tests: file://cases.yaml\n"
     cases = "- vars: {q: hi}\n  assert: [{type: contains, value: hi}]\n- vars: {q: there}\n  expected: there\n"
     (error,) = errors_of(suite, **{"cases.yaml": cases})
-    assert error == f"evals/cases.yaml:4: unknown test key 'expected' (supported: {', '.join(TestEntry.supported())})"
+    assert error == (f"evals/cases.yaml:4: unknown test key 'expected' (supported: {', '.join(TestEntry.supported())}); "
+                     "promptfoo drops it and the test checks nothing it says: write it as an assertion "
+                     "(assert: [{type: equals, value: …}])")
     assert TestEntry.supported() == ["assert", "assertScoringFunction", "description", "metadata", "options", "prompts", "provider",
                                      "providers", "threshold", "vars"]
     # promptfoo keys prompt-review does not take are fields of the model, rejected with their reason, never "unknown"
@@ -162,6 +164,21 @@ def test_a_provider_entry_is_read_through_its_model_with_lines():
         f"{PATH}:9: provider config must be a mapping",
     ]
     assert ProviderEntry.supported() == ["config", "delay", "id", "label", "prompts", "transform"]  # transform: code, read as such
+
+
+def test_a_tests_own_keys_and_options_which_promptfoo_drops_are_one_warning_each_per_file():
+    from bot.evals.loader import read_suite
+
+    suite = (HEAD + "tests:\n  - vars: {q: hi}\n    tags: [smoke]\n    options: {only: true}\n"
+             "    assert: [{type: contains, value: hi}]\n  - vars: {q: there}\n    tags: [slow]\n")
+    found = read_suite(MemoryTree({PATH: suite}), PATH)
+    assert found.errors == () and found.suite is not None and len(found.suite.tests) == 2
+    assert [(w.line, w.message) for w in found.warnings] == [
+        (5, "ignored test key 'tags' (promptfoo keeps a test's own keys and reads only its own; so does prompt-review)"),
+        (6, "ignored test key 'options.only' (promptfoo keeps a test's own keys and reads only its own; so does prompt-review)")]
+    # a near miss of a key promptfoo reads stays an error: dropping it would drop the test's checks
+    assert errors_of(HEAD + "tests:\n  - vars: {q: hi}\n    asert: [{type: contains, value: hi}]\n")[0].startswith(
+        f"{PATH}:5: unknown test key 'asert'")
 
 
 def test_a_prompts_provider_key_which_promptfoo_drops_is_a_warning_and_the_prompt_runs_on_every_provider():
