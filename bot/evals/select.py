@@ -213,8 +213,14 @@ def expand(
     read at all is put in `reads` (the function's file → the paths), for the review's files under review."""
     aliases = aliases or {}
     reads = {} if reads is None else reads
-    readers = {p.code.file: RepoFiles(renderer.tree, posixpath.dirname(suite.path), reads.setdefault(p.code.file, {}))
-               for p in suite.prompts if p.code is not None and p.code.file}
+    readers: dict[str, RepoFiles] = {}
+
+    def reader(code: Code) -> RepoFiles:  # one per piece of code and side: its answers are kept between calls
+        key = code.file or suite.path
+        if key not in readers:
+            readers[key] = RepoFiles(renderer.tree, posixpath.dirname(suite.path), reads.setdefault(key, {}))
+        return readers[key]
+
     gate = gate or CodeGate(decide=_not_here)  # safe by default: the caller says which code may run
     cases: dict[str, CaseInput] = {}
     errors: dict[str, SourceError] = {}
@@ -227,6 +233,7 @@ def expand(
     for test, test_id in zip(suite.tests, stable_test_ids(suite.tests)):
         for prompt_index, prompt in enumerate(suite.prompts):
             error, error_kind, vars_ = None, CheckError.RENDER, dict(test.vars)
+            vars_read: dict[str, None] = {}  # what code computing the vars read: files of each of these cases
             refused = gate.refusal(_vars_code(test))
             try:
                 if filters_refused:
@@ -234,9 +241,9 @@ def expand(
                 if refused:
                     raise _CodeStopped(SourceError(test.file, refused, test.line))
                 if test.transform_vars is not None:
-                    vars_ = _transform_vars(test, prompt, vars_, gate.limits)
+                    vars_ = _transform_vars(test, prompt, vars_, gate.limits, reader, vars_read)
                 if test.var_code:
-                    vars_ = _computed_vars(test, prompt, vars_, gate.limits)
+                    vars_ = _computed_vars(test, prompt, vars_, gate.limits, reader, vars_read)
                 vars_ = promptfoo_vars(vars_)
                 messages: Messages | None = renderer.render(with_affixes(prompt, test), vars_) if prompt.code is None else None
                 asserts = tuple(_render_assert(renderer, a, vars_) for a in test.asserts)
@@ -254,16 +261,15 @@ def expand(
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind
-                read: tuple[str, ...] = ()  # what the prompt function read for this case: its prompt files
+                read = tuple(vars_read)  # what the code rendering this case read: its prompt files
                 if prompt.code is not None and error is None:  # promptfoo calls a prompt function per provider
-                    files = readers.get(prompt.code.file or "")
+                    files = reader(prompt.code)
+                    files.begin()
                     try:
-                        if files is not None:
-                            files.begin()
                         try:
                             case_messages, config = _prompt_function(prompt, provider, vars_, gate, suite.path, files)
                         finally:
-                            read = tuple(files.used) if files is not None else ()
+                            read += tuple(p for p in files.used if p not in vars_read)
                         if config:  # promptfoo: the function's `config` over the prompt's, for this call
                             provider = replace(provider, params=tuple(sorted({**dict(provider.params), **config}.items())))
                     except RenderError as exc:
@@ -388,17 +394,38 @@ def _vars_code(test: TestSpec) -> tuple[tuple[str, Code], ...]:
     return found + tuple((f"var {name} computed by code", code) for name, code in test.var_code)
 
 
-def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+Readers = Callable[[Code], RepoFiles]  # the side's files for a piece of code that renders a case (bot.evals.sandbox.repo_files)
+
+
+def _reading(reader: Readers | None, code: Code) -> RepoFiles | None:
+    """`code`'s reader for one call (what it reads is then added to the case's files by _read)."""
+    if reader is None:
+        return None
+    files = reader(code)
+    files.begin()
+    return files
+
+
+def _read(files: RepoFiles | None, seen: dict[str, None]) -> None:
+    if files is not None:
+        seen.update(files.used)
+
+
+def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits,
+                   reader: Readers | None = None, seen: dict[str, None] | None = None) -> dict[str, Any]:
     """promptfoo's vars computed by code, in the order of the test's vars: Python's get_var(var_name, prompt,
     other_vars) and JavaScript's fn(var_name, prompt, other_vars, provider) return {output} (the var's value)
     or {error} (the case's error); `prompt` is the prompt as written, `other_vars` the vars so far."""
-    out = dict(vars_)
+    out, seen = dict(vars_), ({} if seen is None else seen)
     for name, code in test.var_code:
         where = f"var {name} ({code.file})"
+        files = _reading(reader, code)
         try:
-            result = transform_sync(code, [name, prompt.template, out], {}, limits)
+            result = transform_sync(code, [name, prompt.template, out], {}, limits, files)
         except SandboxError as exc:
             raise _CodeStopped(SourceError(test.file, f"{where}: {exc.message}", test.line)) from None
+        finally:
+            _read(files, seen)
         if isinstance(result, dict) and result.get("error"):
             raise _CodeStopped(SourceError(test.file, f"{where} returned an error: {str(result['error'])[:500]}", test.line))
         if not isinstance(result, dict) or "output" not in result:
@@ -435,14 +462,18 @@ def _transformed_prompt(code: Code, prompt: PromptSpec, provider: ProviderSpec, 
     return (("user", value),)
 
 
-def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits) -> dict[str, Any]:
+def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits,
+                    reader: Readers | None = None, seen: dict[str, None] | None = None) -> dict[str, Any]:
     """promptfoo's options.transformVars: the returned mapping is merged over the test's vars."""
     assert test.transform_vars is not None
     context = {"prompt": {"label": prompt.label, "raw": prompt.template}, "vars": vars_}
+    files = _reading(reader, test.transform_vars)
     try:
-        new = transform_sync(test.transform_vars, vars_, context, limits)
+        new = transform_sync(test.transform_vars, vars_, context, limits, files)
     except SandboxError as exc:
         raise _CodeStopped(SourceError(test.file, f"options.transformVars: {exc.message}", test.line)) from None
+    finally:
+        _read(files, {} if seen is None else seen)
     if not isinstance(new, dict):
         kind = "null" if new is None else type(new).__name__
         raise _CodeStopped(SourceError(test.file, f"options.transformVars must return a mapping of vars; it returned {kind}", test.line))

@@ -375,3 +375,25 @@ def test_a_python_prompt_function_reads_its_template_and_each_case_names_what_it
     got = sorted((c.messages[-1][1], c.deps) for c in cases.values() if c.messages)
     assert got == [("Say apple", ("evals/prompt.py", "evals/templates/a.txt")), ("Shout pear", ("evals/prompt.py", "evals/templates/b.txt"))]
     assert reads == {"evals/prompt.py": {"evals/templates/a.txt": None, "evals/templates/b.txt": None}}
+
+
+def test_a_var_computed_by_code_and_transform_vars_read_files_that_are_then_the_cases_files():
+    from bot.evals.render import Renderer
+    from bot.evals.select import CodeGate, expand
+
+    get_var = ("import os\n\n\ndef get_var(var_name, prompt, other_vars):\n"
+               "    with open(os.path.join(os.path.dirname(__file__), 'docs', other_vars['topic'] + '.md')) as f:\n"
+               "        return {'output': f.read().strip()}\n")
+    transform = ("const fs = require('fs');\nmodule.exports = (vars) => ({ ...vars, tone: fs.readFileSync('tone.txt', 'utf8').trim() });\n")
+    suite_text = ("prompts: ['{{tone}}: {{context}}']\nproviders: [echo]\ndefaultTest:\n  options:\n"
+                  "    transformVars: file://tone.js\ntests:\n  - vars: {topic: refunds, context: file://context.py}\n")
+    t = MemoryTree({PATH: suite_text, "evals/context.py": get_var, "evals/tone.js": transform, "evals/tone.txt": "Kind",
+                    "evals/docs/refunds.md": "Refunds within 30 days."})
+    suite = loaded(t)
+    reads: dict[str, dict[str, None]] = {}
+    cases, errors = expand(suite, Renderer(t), gate=CodeGate(), reads=reads)
+    assert errors == []
+    (case,) = cases.values()
+    assert case.messages == (("user", "Kind: Refunds within 30 days."),)
+    assert {"evals/tone.txt", "evals/docs/refunds.md"} <= set(case.deps)
+    assert reads == {"evals/tone.js": {"evals/tone.txt": None}, "evals/context.py": {"evals/docs/refunds.md": None}}
