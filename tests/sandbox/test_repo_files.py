@@ -397,3 +397,18 @@ def test_a_var_computed_by_code_and_transform_vars_read_files_that_are_then_the_
     assert case.messages == (("user", "Kind: Refunds within 30 days."),)
     assert {"evals/tone.txt", "evals/docs/refunds.md"} <= set(case.deps)
     assert reads == {"evals/tone.js": {"evals/tone.txt": None}, "evals/context.py": {"evals/docs/refunds.md": None}}
+
+
+def test_check_config_lists_the_files_a_prompt_function_reads_as_under_review(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.sandbox.test_wired import write
+
+    skill = "---\nname: echo\n---\n" + PROMPT.replace("{{word}}", "$WORD")
+    write(tmp_path, {".github/prompt-review.yml": CONFIG.format(extra=""), "evals/promptfooconfig.yaml": LOADER_SUITE,
+                     "evals/prompt-loader.js": LOADER, "src/skills/echo/SKILL.md": skill, "src/skills/other/SKILL.md": skill})
+    done = subprocess.run([sys.executable, "-m", "bot", "check-config", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "  src/skills/echo/SKILL.md: file read by evals/prompt-loader.js of evals/promptfooconfig.yaml" in done.stdout
+    assert "  src/skills/other/SKILL.md: file read by evals/prompt-loader.js of evals/promptfooconfig.yaml" in done.stdout
