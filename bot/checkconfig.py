@@ -15,10 +15,7 @@ from bot.core.files import is_prompt
 from bot.evals import find_dependencies
 from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
-from bot.evals.render import Renderer
-from bot.evals.runner import discover
-from bot.evals.sandbox import CodeLimits
-from bot.evals.select import CodeGate, expand
+from bot.evals.runner import discover, rendered_reads
 from bot.pipeline.stages import load_owners
 from bot.pipeline.trees import DirTree
 
@@ -95,25 +92,10 @@ def reviewed_files(tree, config: RepoConfig, loaded: LoadedSuites) -> list[tuple
     why: dict[str, str] = {}
     for dep in find_dependencies(tree, tree, config.suites, loaded):
         why.setdefault(dep.path, dep.reason)
-    for path, read, by in rendered_reads(tree, config, loaded):
-        why.setdefault(read, f"file read by {by} of {path}")
+    for dep in rendered_reads(tree, tree, config.suites, loaded, config.evals, config.limits, True):
+        why.setdefault(dep.path, dep.reason)
     for path in tree.paths():
         if path not in why and is_prompt(path, config.prompts.include, config.prompts.exclude):
             why[path] = "matches prompts.include"
     return sorted(why.items())
-
-
-def rendered_reads(tree, config: RepoConfig, loaded: LoadedSuites) -> list[tuple[str, str, str]]:
-    """(suite, file, code) for what the code that renders the cases reads (prompt functions, vars computed by code,
-    transformVars: bot.evals.sandbox.repo_files): known only once the cases are rendered, as a review renders them."""
-    out: list[tuple[str, str, str]] = []
-    for path in discover(tree, tree, config.suites):
-        suite = loaded.load(tree, path)[0]
-        if suite is None or not (any(p.code is not None for p in suite.prompts)
-                                 or any(t.var_code or t.transform_vars is not None for t in suite.tests)):
-            continue
-        reads: dict[str, dict[str, None]] = {}
-        expand(suite, Renderer(tree), gate=CodeGate(limits=CodeLimits.from_config(config.limits)), reads=reads)
-        out += [(path, read, by) for by, files in reads.items() for read in files]
-    return out
 

@@ -18,7 +18,7 @@ import httpx
 from bot.core.compare import (
     CaseStatus, ErrorCause, SideResult, Tally, bootstrap_interval, compare_case, decide_verdict, side_passed, tally,
 )
-from bot.core.config import CONFIG_PATH
+from bot.core.config import CONFIG_PATH, EvalsConfig, LimitsConfig
 from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, matches
 from bot.core.matrix import model_tallies
@@ -284,6 +284,30 @@ def find_dependencies(
     for path in discover(base, head, suites):
         _add_dependencies(found, path, [(tree, loaded.load(tree, path)[0]) for tree in (base, head)])
     return tuple(found.values())
+
+
+def rendered_reads(
+    base: FileTree, head: FileTree, suites: list[str] | None, loaded: LoadedSuites, config: EvalsConfig,
+    limits: LimitsConfig, same_repo: bool,
+) -> tuple[Dependency, ...]:
+    """What the code rendering the cases reads (prompt functions, vars computed by code, transformVars), on either side,
+    found by rendering every case under the review's code gate without calling a model — for when the review does
+    not run (a fork's PR waiting for its label) and for check-config: the review finds them as it renders."""
+    found: dict[tuple[str, str], Dependency] = {}
+    for path in discover(base, head, suites):
+        sides = [loaded.load(tree, path)[0] for tree in (base, head)]
+        if not any(s is not None and renders_with_code(s) for s in sides):
+            continue
+        plan = plan_suite(path, base, head, sides[0], sides[1], pr_code=lambda what: may_run(Origin.PR, same_repo, config, what),
+                          code_limits=CodeLimits.from_config(limits))
+        for read, by in plan.reads:
+            found.setdefault((read, path), Dependency(read, path, f"file read by {by}"))
+    return tuple(found.values())
+
+
+def renders_with_code(suite: Suite) -> bool:
+    """Code runs to render the suite's cases: a prompt function, a var computed by code, transformVars."""
+    return any(p.code is not None for p in suite.prompts) or any(t.var_code or t.transform_vars is not None for t in suite.tests)
 
 
 def _add_dependencies(

@@ -27,6 +27,7 @@ from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
 from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
+from bot.evals.runner import rendered_reads
 from bot.evals.testcases import is_image, is_media
 from bot.evals.explain import ExplainRequest, explain, with_explain_stats
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
@@ -398,9 +399,14 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
         ctx = replace(ctx, cache=MemoryCache())
     if inp.changed:
         report, skipped = run_evals_stage(inp, config, changes, ctx, loaded)
-    if report is not None:  # files prompt functions read while the cases rendered are under review too
+    # files the code rendering the cases read (prompt functions, computed vars) are under review too: the evals found
+    # them as they rendered; evals that wait (a fork's label) render the cases for them, calling no model
+    deps = report.dependencies if report is not None else rendered_reads(
+        inp.base, inp.head, ctx.suites_override if ctx.suites_override is not None else config.suites, loaded,
+        config.evals, config.limits, not inp.fork) if skipped else ()
+    if deps:
         shown = {c.path for c in changes}
-        read = {d.path: d.reason for d in report.dependencies if d.path not in shown}
+        read = {d.path: d.reason for d in deps if d.path not in shown}
         more = [(f, why) for f, why in detect_prompts(inp.changed, config, read) if why != "matches prompts.include"]
         if more:
             extra, extra_problems = prompt_changes(more, inp, config)

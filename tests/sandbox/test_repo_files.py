@@ -412,3 +412,20 @@ def test_check_config_lists_the_files_a_prompt_function_reads_as_under_review(tm
     assert done.returncode == 0, done.stderr
     assert "  src/skills/echo/SKILL.md: file read by evals/prompt-loader.js of evals/promptfooconfig.yaml" in done.stdout
     assert "  src/skills/other/SKILL.md: file read by evals/prompt-loader.js of evals/promptfooconfig.yaml" in done.stdout
+
+
+def test_a_forks_pr_changing_only_the_file_a_prompt_function_loads_waits_for_its_label_and_is_not_passed():
+    from bot.core.result import ChangedFile, EvalsSkip
+    from bot.pipeline.stages import Context, ReviewInput, review as review_pr
+
+    skill = "---\nname: echo\n---\n" + PROMPT.replace("{{word}}", "$WORD")
+    base = {".github/prompt-review.yml": CONFIG.format(extra=""), "evals/promptfooconfig.yaml": LOADER_SUITE,
+            "evals/prompt-loader.js": LOADER, "src/skills/echo/SKILL.md": skill, "src/skills/other/SKILL.md": skill}
+    head = {**base, "src/skills/echo/SKILL.md": skill.replace('"$WORD"', '"$WORD pie"')}
+    inp = ReviewInput("acme/words", 7, "a" * 40, "b" * 40, "mallory", (ChangedFile("src/skills/echo/SKILL.md", "modified"),),
+                      MemoryTree(base), MemoryTree(head), fork=True)
+    result = review_pr(inp, Context(with_approval=False))
+    # no model was called (the label is not there), yet the file is a prompt under review and the evals wait
+    assert [(p.path, p.why) for p in result.prompts] == [
+        ("src/skills/echo/SKILL.md", "file read by evals/prompt-loader.js of evals/promptfooconfig.yaml")]
+    assert result.evals is None and result.evals_skipped is EvalsSkip.WAITING_FOR_LABEL
