@@ -429,3 +429,17 @@ def test_a_forks_pr_changing_only_the_file_a_prompt_function_loads_waits_for_its
     assert [(p.path, p.why) for p in result.prompts] == [
         ("src/skills/echo/SKILL.md", "file read by evals/prompt-loader.js of evals/promptfooconfig.yaml")]
     assert result.evals is None and result.evals_skipped is EvalsSkip.WAITING_FOR_LABEL
+
+
+def test_a_bound_one_case_of_a_prompt_function_hits_stops_that_case_only():
+    from bot.evals.render import Renderer
+    from bot.evals.select import CodeGate, expand
+
+    loader = ("const fs = require('fs');\nmodule.exports = ({ vars }) => fs.readFileSync(vars.file, 'utf8').slice(0, 20);\n")
+    suite_text = ("prompts: ['file://loader.js']\nproviders: [echo]\ntests:\n  - description: big\n    vars: {file: big.txt}\n"
+                  "  - description: small\n    vars: {file: small.txt}\n")
+    t = MemoryTree({PATH: suite_text, "evals/loader.js": loader, "evals/big.txt": "x" * 11_000_000, "evals/small.txt": "fine"})
+    cases, _ = expand(loaded(t), Renderer(t), gate=CodeGate())
+    by = {c.description: c for c in cases.values()}
+    assert by["big"].messages is None and "over the limit of 10,000,000 for a file code reads" in str(by["big"].error)
+    assert by["small"].messages == (("user", "fine"),) and by["small"].error is None

@@ -275,7 +275,10 @@ class FilesTable:
         if not isinstance(missing, str) or "|" not in missing or missing in files.answers:
             return False
         op, full = missing.split("|", 1)
-        files.answers[missing] = files.answer(op, full)
+        answer = files.answer(op, full)
+        if files.refusal is not None:  # a bound of this call: not an answer to keep for the next calls
+            return False
+        files.answers[missing] = answer
         for key, (_, answer) in files.ahead(op, full).items():
             if key not in files.answers:
                 files.answers[key] = answer

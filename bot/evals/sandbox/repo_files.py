@@ -58,8 +58,9 @@ class RepoFiles:
         self._dirs: dict[str, list[str]] | None = None
 
     def begin(self) -> None:
-        """A new call of the code (a prompt function is called once per case): its own bounds and `used`."""
+        """A new call of the code (a prompt function is called once per case): its own bounds, refusal and `used`."""
         self.used = {}
+        self.refusal = None
         self._read_bytes = self._lookups = 0
 
     def use(self, key: str) -> None:
