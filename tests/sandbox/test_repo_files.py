@@ -443,3 +443,22 @@ def test_a_bound_one_case_of_a_prompt_function_hits_stops_that_case_only():
     by = {c.description: c for c in cases.values()}
     assert by["big"].messages is None and "over the limit of 10,000,000 for a file code reads" in str(by["big"].error)
     assert by["small"].messages == (("user", "fine"),) and by["small"].error is None
+
+
+def test_attack_a_prompt_function_probing_endless_missing_paths_is_stopped_at_its_dependency_bound():
+    from bot.evals.render import Renderer
+    from bot.evals.sandbox.repo_files import MAX_TOUCHED
+    from bot.evals.select import CodeGate, expand
+
+    # each case probes 1,500 new names (under the per-call bound); over the cases they would all be dependencies
+    # (JavaScript asks at most 64 new paths per call: its runs are bounded; Python asks over the bridge, 2,000 per call)
+    loader = ("import os\n\n\ndef make(context):\n    i = context['vars']['i']\n"
+              "    return 'probed %d' % sum(os.path.exists('nope-%d-%d' % (i, k)) for k in range(1500))\n")
+    tests = "".join(f"  - vars: {{i: {i}}}\n" for i in range(8))
+    t = MemoryTree({PATH: f"prompts: ['file://loader.py:make']\nproviders: [echo]\ntests:\n{tests}", "evals/loader.py": loader})
+    reads: dict[str, dict[str, None]] = {}
+    cases, _ = expand(loaded(t), Renderer(t), gate=CodeGate(), reads=reads)
+    stopped = [c for c in cases.values() if c.error is not None]
+    assert len(stopped) >= 2 and all(f"looked at more than {MAX_TOUCHED:,} paths" in str(c.error) for c in stopped), \
+        [str(c.error) for c in stopped]
+    assert len(reads["evals/loader.py"]) == MAX_TOUCHED

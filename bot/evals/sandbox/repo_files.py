@@ -28,6 +28,7 @@ from bot.core.yamlsrc import DEFAULT_LIMITS
 ROOT = "/repo"
 MAX_TOTAL_BYTES = 32 * 1024 * 1024
 MAX_LOOKUPS = 2_000
+MAX_TOUCHED = 10_000  # distinct paths one piece of code looks at on one side, over all its calls: its dependencies
 AHEAD_FILES = 64  # files of a folder answered before they are asked (bot.evals.sandbox.js.FilesTable)
 AHEAD_BYTES = 4 * 1024 * 1024
 
@@ -95,6 +96,9 @@ class RepoFiles:
             return json.dumps({"error": "ENOENT", "outside": True})
         is_dir = where == "" or where in self._listing()
         key = f"{op}|{path}"
+        if len(self.touched) >= MAX_TOUCHED and (is_dir or where not in self.touched):
+            # each is a dependency shown to the PR's reader: bounded over all the code's calls, before it is recorded
+            return self._refuse(f"the code looked at more than {MAX_TOUCHED:,} paths of the repository")
         self._looked(key, [] if is_dir else [where])  # a folder is looked at through what is in it (its listing)
         if op not in ("stat", "read", "list"):
             return json.dumps({"error": "EINVAL"})
@@ -103,7 +107,7 @@ class RepoFiles:
                 return json.dumps({"error": "ENOTDIR" if self._size(where) is not None else "ENOENT"})
             entries = self._listing().get(where, [])
             prefix = where + "/" if where else ""
-            self._looked(key, [prefix + name for name in entries])
+            self._looked(key, [prefix + name for name in entries])  # past the bound by one folder at most
             return json.dumps({"entries": [[name, (prefix + name) in self._listing()] for name in entries]})
         if is_dir:
             return json.dumps({"type": "dir", "size": 4096} if op == "stat" else {"error": "EISDIR"})
