@@ -114,8 +114,8 @@ async def run_evals(
                           pr_code=lambda what: may_run(Origin.PR, request.same_repo, request.config, what),
                           code_limits=code_limits)
         errors.extend(plan.errors)
-        for read, by in plan.reads:  # what prompt functions read while the cases rendered: under review too
-            dependencies.setdefault((read, path), Dependency(read, path, f"file read by {by}"))
+        for dep in read_dependencies(path, plan.reads):  # what the code rendering the cases read: under review too
+            dependencies.setdefault((dep.path, path), dep)
         plans.append(plan)
 
     planned = sum(1 for p in plans for c in p.cases if not c.skip)
@@ -300,9 +300,14 @@ def rendered_reads(
             continue
         plan = plan_suite(path, base, head, sides[0], sides[1], pr_code=lambda what: may_run(Origin.PR, same_repo, config, what),
                           code_limits=CodeLimits.from_config(limits))
-        for read, by in plan.reads:
-            found.setdefault((read, path), Dependency(read, path, f"file read by {by}"))
+        for dep in read_dependencies(path, plan.reads):
+            found.setdefault((dep.path, path), dep)
     return tuple(found.values())
+
+
+def read_dependencies(suite: str, reads: Iterable[tuple[str, str]]) -> list[Dependency]:
+    """(path, the code's file) pairs of what suite code read (bot.evals.sandbox.repo_files) as dependencies of `suite`."""
+    return [Dependency(path, suite, f"file read by {by}") for path, by in reads]
 
 
 def renders_with_code(suite: Suite) -> bool:
@@ -356,7 +361,7 @@ def suite_dependencies(tree: FileTree, suite: Suite | None) -> list[Dependency]:
     required = [(m.path, c.file) for c in every for m in c.modules if m.path] + list(suite.helpers)
     for path, by in dict.fromkeys(required):
         out.append(Dependency(path, suite.path, f"code required by {by}"))
-    out += [Dependency(path, suite.path, f"file read by {by}") for path, by in suite.reads]
+    out += read_dependencies(suite.path, suite.reads)
     return out
 
 

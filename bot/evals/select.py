@@ -9,7 +9,8 @@ import json
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -261,15 +262,11 @@ def expand(
                 slot = aliases.get(provider.slot, provider.slot)
                 key = f"{suite.path}::{test_id}::{prompt.label}::{slot}"
                 case_messages, case_error, case_kind = messages, error, error_kind
-                read = tuple(vars_read)  # what the code rendering this case read: its prompt files
+                case_read = dict(vars_read)  # what the code rendering this case read: its prompt files
                 if prompt.code is not None and error is None:  # promptfoo calls a prompt function per provider
-                    files = reader(prompt.code)
-                    files.begin()
                     try:
-                        try:
+                        with _reading(reader, prompt.code, case_read) as files:
                             case_messages, config = _prompt_function(prompt, provider, vars_, gate, suite.path, files)
-                        finally:
-                            read += tuple(p for p in files.used if p not in vars_read)
                         if config:  # promptfoo: the function's `config` over the prompt's, for this call
                             provider = replace(provider, params=tuple(sorted({**dict(provider.params), **config}.items())))
                     except RenderError as exc:
@@ -315,7 +312,7 @@ def expand(
                     errors[str(case_error)] = case_error
                 case = CaseInput(
                     key, test.description or test_id, test, prompt, provider, case_messages, asserts,
-                    deps[prompt.label] + read + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
+                    deps[prompt.label] + tuple(case_read) + tuple(dict.fromkeys(test.var_files.values())), case_error, prompt_index,
                     case_kind, vars_ if vars_ != test.vars else None, column if test.provider is not None else None,
                 )
                 refused_here = None if case_error else gate.refusal(case.code_items())
@@ -397,35 +394,30 @@ def _vars_code(test: TestSpec) -> tuple[tuple[str, Code], ...]:
 Readers = Callable[[Code], RepoFiles]  # the side's files for a piece of code that renders a case (bot.evals.sandbox.repo_files)
 
 
-def _reading(reader: Readers | None, code: Code) -> RepoFiles | None:
-    """`code`'s reader for one call (what it reads is then added to the case's files by _read)."""
-    if reader is None:
-        return None
+@contextmanager
+def _reading(reader: Readers, code: Code, seen: dict[str, None]) -> Iterator[RepoFiles]:
+    """`code`'s reader for one call; what the call read is added to `seen` (the case's files), however it ended."""
     files = reader(code)
     files.begin()
-    return files
-
-
-def _read(files: RepoFiles | None, seen: dict[str, None]) -> None:
-    if files is not None:
+    try:
+        yield files
+    finally:
         seen.update(files.used)
 
 
 def _computed_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits,
-                   reader: Readers | None = None, seen: dict[str, None] | None = None) -> dict[str, Any]:
+                   reader: Readers, seen: dict[str, None]) -> dict[str, Any]:
     """promptfoo's vars computed by code, in the order of the test's vars: Python's get_var(var_name, prompt,
     other_vars) and JavaScript's fn(var_name, prompt, other_vars, provider) return {output} (the var's value)
     or {error} (the case's error); `prompt` is the prompt as written, `other_vars` the vars so far."""
-    out, seen = dict(vars_), ({} if seen is None else seen)
+    out = dict(vars_)
     for name, code in test.var_code:
         where = f"var {name} ({code.file})"
-        files = _reading(reader, code)
         try:
-            result = transform_sync(code, [name, prompt.template, out], {}, limits, files)
+            with _reading(reader, code, seen) as files:
+                result = transform_sync(code, [name, prompt.template, out], {}, limits, files)
         except SandboxError as exc:
             raise _CodeStopped(SourceError(test.file, f"{where}: {exc.message}", test.line)) from None
-        finally:
-            _read(files, seen)
         if isinstance(result, dict) and result.get("error"):
             raise _CodeStopped(SourceError(test.file, f"{where} returned an error: {str(result['error'])[:500]}", test.line))
         if not isinstance(result, dict) or "output" not in result:
@@ -463,17 +455,15 @@ def _transformed_prompt(code: Code, prompt: PromptSpec, provider: ProviderSpec, 
 
 
 def _transform_vars(test: TestSpec, prompt: PromptSpec, vars_: dict[str, Any], limits: CodeLimits,
-                    reader: Readers | None = None, seen: dict[str, None] | None = None) -> dict[str, Any]:
+                    reader: Readers, seen: dict[str, None]) -> dict[str, Any]:
     """promptfoo's options.transformVars: the returned mapping is merged over the test's vars."""
     assert test.transform_vars is not None
     context = {"prompt": {"label": prompt.label, "raw": prompt.template}, "vars": vars_}
-    files = _reading(reader, test.transform_vars)
     try:
-        new = transform_sync(test.transform_vars, vars_, context, limits, files)
+        with _reading(reader, test.transform_vars, seen) as files:
+            new = transform_sync(test.transform_vars, vars_, context, limits, files)
     except SandboxError as exc:
         raise _CodeStopped(SourceError(test.file, f"options.transformVars: {exc.message}", test.line)) from None
-    finally:
-        _read(files, {} if seen is None else seen)
     if not isinstance(new, dict):
         kind = "null" if new is None else type(new).__name__
         raise _CodeStopped(SourceError(test.file, f"options.transformVars must return a mapping of vars; it returned {kind}", test.line))

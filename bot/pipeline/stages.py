@@ -72,6 +72,10 @@ class Context:
     accepted_regression: Acceptance | None = None
     with_approval: bool = True
 
+    def suites(self, config: RepoConfig) -> list[str] | None:
+        """The suites this review covers: the override, else the base config's (None: every suite found)."""
+        return self.suites_override if self.suites_override is not None else config.suites
+
 
 def fork_gate(inp: ReviewInput, config: RepoConfig) -> str | None:
     """Why evals must wait (a fork PR without the maintainer's label on this event), or None."""
@@ -112,7 +116,7 @@ def under_review(inp: ReviewInput, config: RepoConfig, ctx: "Context", loaded: L
     the prompts it renders and what they include, test and var files), plus `prompts.include`.
     The patterns widen the set; they can never hide a file a suite reads."""
     why: dict[str, str] = {}
-    suites = ctx.suites_override if ctx.suites_override is not None else config.suites
+    suites = ctx.suites(config)
     for dep in find_dependencies(inp.base, inp.head, suites, loaded if loaded is not None else review_suites(inp, config)):
         why.setdefault(dep.path, dep.reason)
     return why
@@ -257,7 +261,7 @@ def run_evals_stage(
         base=inp.base,
         head=inp.head,
         config=config.evals,
-        suites=ctx.suites_override if ctx.suites_override is not None else config.suites,
+        suites=ctx.suites(config),
         formatting_only=formatting_only,
         env=dict(ctx.env),
         limits=config.limits,
@@ -402,8 +406,7 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
     # files the code rendering the cases read (prompt functions, computed vars) are under review too: the evals found
     # them as they rendered; evals that wait (a fork's label) render the cases for them, calling no model
     deps = report.dependencies if report is not None else rendered_reads(
-        inp.base, inp.head, ctx.suites_override if ctx.suites_override is not None else config.suites, loaded,
-        config.evals, config.limits, not inp.fork) if skipped else ()
+        inp.base, inp.head, ctx.suites(config), loaded, config.evals, config.limits, not inp.fork) if skipped else ()
     if deps:
         shown = {c.path for c in changes}
         read = {d.path: d.reason for d in deps if d.path not in shown}

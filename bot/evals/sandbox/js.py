@@ -283,7 +283,7 @@ class FilesTable:
             if key not in files.answers:
                 files.answers[key] = answer
                 files.ahead_keys.add(key)
-        return files.refusal is None
+        return True
 
 
 def run_javascript(
@@ -346,7 +346,8 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
         except (_Threw, SandboxError) as exc:
             if table is not None and table.answer_missing(engine):
                 continue
-            files_refused(files)
+            if files is not None:
+                files.raise_refusal()
             if isinstance(exc, SandboxError):
                 raise
             if _UNSUPPORTED in str(exc):  # e.g. a require() while the module itself loads: a refusal, not the code's error
@@ -354,7 +355,8 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
             return {"threw": _clip(str(exc))}
         if table is not None and table.answer_missing(engine):
             continue
-        files_refused(files)
+        if files is not None:
+            files.raise_refusal()
         if raw is None:
             return {"threw": "the returned promise never settled"}
         answer = read_answer(raw, limits)
@@ -379,12 +381,6 @@ def _run(engine: _Engine, code: JsCode, output: Any, context: dict[str, Any], ta
     engine.call(g.get("__pr_run"), fn, json.dumps(output), json.dumps(context, default=str))
     engine.settle()
     return engine.call(g.get("__pr_answer"))
-
-
-def files_refused(files: RepoFiles | None) -> None:
-    """A bound the code hit reading the repository, raised whatever the code did with the error it got."""
-    if files is not None and files.refusal is not None:
-        raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: {files.refusal}")
 
 
 def raise_fault(answer: dict[str, Any], limits: CodeLimits) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import quickjs
 
 from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, MAX_RUNS, UNREADABLE, FilesTable, JsCode, _clip, _commonjs, _Engine,
-                                  _Threw, files_refused, raise_fault, read_answer)
+                                  _Threw, raise_fault, read_answer)
 from bot.evals.sandbox.js_modules import table
 from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
@@ -210,7 +210,8 @@ class JsHookSession:
                 shown, at = _refusals(engine, self._refused)
                 if shown:
                     raise HookError(Fault.REFUSED, _refused(shown), at)
-                files_refused(self.files)
+                if self.files is not None:
+                    self.files.raise_refusal()
         except _Threw as exc:
             if _UNSUPPORTED in str(exc):
                 raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None

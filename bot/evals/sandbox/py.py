@@ -173,8 +173,8 @@ def transform_python(
     try:
         answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True, files=files)
     except SandboxError:
-        if files is not None and files.refusal is not None:  # a bound it hit reading: said as such
-            raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: {files.refusal}") from None
+        if files is not None:  # a bound it hit reading: said as such
+            files.raise_refusal()
         raise
     if "threw" in answer:
         message = f"Python code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}"

@@ -134,8 +134,6 @@ def _bridge(request_fd, answer_fd):
     """`fetch` for the sandbox's `openai`, `anthropic`, `requests` and `httpx`: the request goes to the parent as one line, which
     sends it where the rules allow (bot.evals.providers_code.Bridge) and writes back one line: {status,
     statusText, headers, body} or {error}. A request the rules refuse ends the call in the parent."""
-    import json
-
     sent = [0]
 
     def fetch(method, url, headers=None, body=None, timeout=None):
@@ -145,18 +143,25 @@ def _bridge(request_fd, answer_fd):
         frame = {"id": sent[0], "kind": "fetch", "url": str(url), "method": str(method).upper(),
                  "headers": {str(k): str(v) for k, v in (headers or {}).items()}, "body": body,
                  "timeout": float(timeout) * 1000 if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else None}
-        data = FRAME + _json(frame).encode("utf-8", "replace") + b"\n"
-        while data:
-            data = data[os.write(request_fd, data):]
-        line = bytearray()
-        while not line.endswith(b"\n"):
-            chunk = os.read(answer_fd, 1 << 20)
-            if not chunk:
-                raise ConnectionError("the sandbox's network bridge closed")
-            line += chunk
-        return json.loads(line.decode("utf-8"))
+        return _exchange(request_fd, answer_fd, frame)
 
     return fetch
+
+
+def _exchange(request_fd, answer_fd, frame):
+    """One question to the parent on the bridge (a line that begins with FRAME) and its answer (a line of JSON)."""
+    import json
+
+    data = FRAME + _json(frame).encode("utf-8", "replace") + b"\n"
+    while data:
+        data = data[os.write(request_fd, data):]
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        chunk = os.read(answer_fd, 1 << 20)
+        if not chunk:
+            raise ConnectionError("the sandbox's network bridge closed")
+        line += chunk
+    return json.loads(line.decode("utf-8"))
 
 
 class _RepoFiles:
@@ -167,10 +172,7 @@ class _RepoFiles:
     see the repository through it; writes stay in the scratch directory and are thrown away."""
 
     def __init__(self, root, request_fd, answer_fd, refuse):
-        import io
-        import json
-
-        self.root, self.request_fd, self.answer_fd, self.refuse, self.io, self.json = root, request_fd, answer_fd, refuse, io, json
+        self.root, self.request_fd, self.answer_fd, self.refuse = root, request_fd, answer_fd, refuse
         self.open, self.stat, self.lstat, self.listdir, self.scandir = open, os.stat, os.lstat, os.listdir, os.scandir
 
     def inside(self, path):
@@ -203,16 +205,7 @@ class _RepoFiles:
             os.lstat = patched
 
     def ask(self, op, path):
-        data = FRAME + _json({"fs": op, "path": "/repo/" + path}).encode("utf-8", "replace") + b"\n"
-        while data:
-            data = data[os.write(self.request_fd, data):]
-        line = bytearray()
-        while not line.endswith(b"\n"):
-            chunk = os.read(self.answer_fd, 1 << 20)
-            if not chunk:
-                raise ConnectionError("the sandbox's bridge closed")
-            line += chunk
-        answer = self.json.loads(line.decode("utf-8"))
+        answer = _exchange(self.request_fd, self.answer_fd, {"fs": op, "path": "/repo/" + path})
         if "refused" in answer:
             self.refuse("reading the repository: " + str(answer["refused"]))
         if "error" in answer:

@@ -24,6 +24,8 @@ import posixpath
 
 from bot.core.files import FileTree, normalize
 from bot.core.yamlsrc import DEFAULT_LIMITS
+from bot.evals.sandbox.result import Fault, SandboxError
+from bot.evals.sources import FileTooLarge, SizedTree, read_bounded
 
 ROOT = "/repo"
 MAX_TOTAL_BYTES = 32 * 1024 * 1024
@@ -111,16 +113,15 @@ class RepoFiles:
             return json.dumps({"entries": [[name, (prefix + name) in self._listing()] for name in entries]})
         if is_dir:
             return json.dumps({"type": "dir", "size": 4096} if op == "stat" else {"error": "EISDIR"})
-        size = self._size(where)
-        if size is None:
-            return json.dumps({"error": "ENOENT"})
         if op == "stat":
-            return json.dumps({"type": "file", "size": size})
-        if size > self.max_file_bytes:
-            return self._refuse(f"{where} is {size:,} bytes, over the limit of {self.max_file_bytes:,} for a file code reads")
-        raw = self.tree.read(where) or b""
-        if len(raw) > self.max_file_bytes:
-            return self._refuse(f"{where} is {len(raw):,} bytes, over the limit of {self.max_file_bytes:,} for a file code reads")
+            size = self._size(where)
+            return json.dumps({"error": "ENOENT"} if size is None else {"type": "file", "size": size})
+        try:
+            raw = read_bounded(self.tree, where, self.max_file_bytes)
+        except FileTooLarge as exc:
+            return self._refuse(f"{where} is {exc.size:,} bytes, over the limit of {self.max_file_bytes:,} for a file code reads")
+        if raw is None:
+            return json.dumps({"error": "ENOENT"})
         self._read_bytes += len(raw)
         if self._read_bytes > MAX_TOTAL_BYTES:
             return self._refuse(f"the code read more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB of the repository in one call")
@@ -142,31 +143,35 @@ class RepoFiles:
             sibling = prefix + name
             if sibling == where or sibling in self._listing() or len(out) >= AHEAD_FILES:
                 continue
-            size = self._size(sibling)
-            if size is None:
-                continue
+            key = f"{op}|{in_repo(sibling)}"
             if op == "stat":
-                out[f"stat|{in_repo(sibling)}"] = (sibling, json.dumps({"type": "file", "size": size}))
-                self._paths_of[f"stat|{in_repo(sibling)}"] = (sibling,)
-                continue
-            if size > self.max_file_bytes or spent + size > AHEAD_BYTES:
-                continue
-            raw = self.tree.read(sibling)
-            if raw is None or len(raw) > self.max_file_bytes:
-                continue
-            spent += len(raw)
-            out[f"read|{in_repo(sibling)}"] = (sibling, _content(raw))
-            self._paths_of[f"read|{in_repo(sibling)}"] = (sibling,)
+                size = self._size(sibling)
+                if size is not None:
+                    out[key] = (sibling, json.dumps({"type": "file", "size": size}))
+            else:
+                try:
+                    raw = read_bounded(self.tree, sibling, min(self.max_file_bytes, AHEAD_BYTES - spent))
+                except FileTooLarge:
+                    continue
+                if raw is not None:
+                    spent += len(raw)
+                    out[key] = (sibling, _content(raw))
+            if key in out:
+                self._paths_of[key] = (sibling,)
         return out
+
+    def raise_refusal(self) -> None:
+        """A bound the code hit reading the repository, raised whatever the code did with the error it got."""
+        if self.refusal is not None:
+            raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: {self.refusal}")
 
     def _refuse(self, why: str) -> str:
         self.refusal = why
         return json.dumps({"refused": why})
 
     def _size(self, path: str) -> int | None:
-        sized = getattr(self.tree, "size", None)
-        if callable(sized):
-            return sized(path)
+        if isinstance(self.tree, SizedTree):
+            return self.tree.size(path)
         raw = self.tree.read(path)
         return None if raw is None else len(raw)
 
