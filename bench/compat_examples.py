@@ -16,10 +16,12 @@ counted once, under the first class of its errors in this order:
   to close here;
 - vendor: another vendor's provider or a non-chat model (image, audio, agents, …);
 - by design: out of scope on purpose (redteam, promptfoo's hosted simulated user, remote datasets and sheets, credentials in the suite, client
-  certificates, multi-turn server sessions, vendor moderation);
+  certificates, multi-turn server sessions, vendor moderation, providers that ask no model: browser, MCP, Slack,
+  manual input);
 - multimodal: content parts or binary var files prompt-review does not send (PDF var files, parts in
   another vendor's form than the API's, Adaline image URLs, parts to a text-only provider, audio-only answers);
-- invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks);
+- invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks, modules it
+  requires from outside the gathered folder);
 - other: anything else — a valid, non-executing feature refused; these are the ones to fix.
 """
 
@@ -49,16 +51,17 @@ _RULES = (
              r"|a Python provider runs in the sandbox with the standard library"
              r"|extension hook .*which the sandbox refuses|MCP servers run tools"
              r"|reads the repository's files only for code that runs while its suite loads|EROFS: read-only file system"),
-    ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)(?!.*is no provider id)|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
+    ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)(?!.*is no provider id)(?!.*(?:headless browser|an MCP server|a Slack channel|manual-input))|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|promptfoo's hosted model|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
-                  r"|multi-turn server sessions|MCP servers run tools"),
+                  r"|multi-turn server sessions|MCP servers run tools|tools of an MCP server|headless browser|a Slack channel|manual-input provider"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
     ("invalid", r"unknown key 'outputs'|unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
-                r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"),
+                r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"
+                r"|Cannot find module '\.\.?/"),  # a relative module the gathered folder lacks
 )
 
 

@@ -240,7 +240,19 @@ REFUSED_PROVIDER_PREFIXES = {
 }
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
 # agent SDKs run tools (shell, files) on the machine that runs the eval: never part of prompt-review
-AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code"}
+AGENT_SDKS = {"openai:codex-sdk", "openai:agents", "openai:chatkit", "anthropic:claude-agent-sdk", "anthropic:claude-code",
+              "opencode", "openinterpreter"}
+# ids promptfoo 0.121 knows whose provider does not ask a model: what each one does instead (id, or id: prefix)
+NOT_A_MODEL = {
+    "browser": "promptfoo's browser provider drives a headless browser (Playwright) through the web pages the suite names; "
+               "prompt-review reviews answers of models, and never lets a suite choose where requests go",
+    "mcp": "promptfoo's MCP provider calls the tools of an MCP server (a program or remote service the suite names) "
+           "itself and no model answers; prompt-review calls the model only",
+    "slack": "promptfoo's Slack provider posts the prompt to a Slack channel and waits for a person's reply; prompt-review "
+             "reviews answers of models",
+    "promptfoo:manual-input": "promptfoo's manual-input provider asks the person running the eval to type each answer; "
+                              "prompt-review reviews answers of models",
+}
 def is_vertex_llama(model: str) -> bool:
     """A Vertex model promptfoo calls through the OpenAI-compatible endpoint: its choice by the name (Claude first,
     then Gemini, then Llama)."""
@@ -280,6 +292,9 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
                 "ws://… or wss://…, or `websocket` (`ws`, `wss`) with the URL in config.url")
     if pid == "echo":
         return "echo", "echo", ()
+    for name, what in NOT_A_MODEL.items():
+        if pid == name or pid.startswith(name + ":"):
+            return f"unsupported: provider {pid!r}: {what}"
     if any(pid == a or pid.startswith(a + ":") for a in AGENT_SDKS):
         return f"unsupported: provider {pid!r} runs an agent SDK with tools on the reviewer's machine; not part of prompt-review"
     parts = pid.split(":")

@@ -339,6 +339,19 @@ def test_an_openai_model_name_may_hold_colons_as_in_promptfoo():
            "write openai:chat:qwen3.5:9b" in error
 
 
+@pytest.mark.parametrize("pid, what", [
+    ("browser", "drives a headless browser (Playwright)"),
+    ("mcp", "calls the tools of an MCP server"),
+    ("slack:C_CHANNEL", "waits for a person's reply"),
+    ("promptfoo:manual-input", "asks the person running the eval to type each answer"),
+    ("opencode:big-pickle", "runs an agent SDK with tools"),
+])
+def test_an_id_promptfoo_knows_that_asks_no_model_says_what_it_does_instead(pid, what):
+    # promptfoo 0.121 loads these (its registry names them), so "no provider id" would be a false refusal
+    (error,) = refused(f"prompts: ['hi']\nproviders: ['{pid}']\n")
+    assert f":2: unsupported: provider '{pid}'" in error and what in error and "no provider id" not in error
+
+
 def test_an_id_without_a_vendor_says_promptfoo_does_not_know_it_either():
     (error,) = refused("prompts: ['hi']\nproviders:\n  - id: claude-sonnet-4-5-reference-impl\n    config: {apiBaseUrl: 'http://localhost:3000'}\n")
     assert "provider 'claude-sonnet-4-5-reference-impl' is no provider id, in promptfoo 0.121 either" in error
