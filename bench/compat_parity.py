@@ -279,6 +279,11 @@ def main(root: Path, only: str | None, version: str) -> int:
                         totals["skipped: promptfoo failed"] += 1
                         print(f"skip   {name}: promptfoo's run lacks a package: {str(lacking[0].get('error')).splitlines()[0][:100]}")
                         continue
+                    offline = [r for r in data["results"]["results"] if re.search(r"ENOTFOUND|getaddrinfo|EAI_AGAIN", str(r.get("error") or ""))]
+                    if offline:  # promptfoo's run called a host the bench cannot point at the scripted server (code's own URL)
+                        totals["skipped: not redirected"] += 1
+                        print(f"skip   {name}: promptfoo's run called a host outside: {str(offline[0].get('error')).splitlines()[0][:100]}")
+                        continue
                     if redirects and not (our_calls and their_calls):  # a tool that never reached the server compares nothing
                         totals["skipped: not redirected"] += 1
                         print(f"skip   {name}: requests to the scripted server: prompt-review {dict(our_calls)}, promptfoo {dict(their_calls)}")

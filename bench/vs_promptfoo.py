@@ -195,6 +195,19 @@ def provider_python() -> Path:
     return python
 
 
+REDIRECT_PRELOAD = """
+const original = globalThis.fetch;
+globalThis.fetch = function (input, init) {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  if (typeof url === 'string' && url.startsWith('https://api.openai.com/v1/') && process.env.OPENAI_BASE_URL) {
+    const moved = process.env.OPENAI_BASE_URL.replace(/\\/$/, '') + url.slice('https://api.openai.com/v1'.length);
+    return original.call(this, typeof input === 'string' || input instanceof URL ? moved : new Request(moved, input), init);
+  }
+  return original.call(this, input, init);
+};
+"""
+
+
 def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: str, concurrency: int, home: Path,
                   extra_env: dict[str, str] | None = None) -> tuple[dict, float, int]:
     """extra_env: more vendors' settings (bench/compat_parity.py points them at the server too)."""
@@ -203,8 +216,17 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
             (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / rel).write_bytes(data)
         out = Path(tmp) / "out.json"
+        if not (Path(tmp) / "node_modules").exists():  # a suite's code may require('promptfoo') (its fetchWithCache, …)
+            (Path(tmp) / "node_modules").mkdir()
+            (Path(tmp) / "node_modules" / "promptfoo").symlink_to(binary.parent.parent / "promptfoo", target_is_directory=True)
+        # a suite's code may call a vendor's public URL itself (promptfoo's custom-provider example calls
+        # api.openai.com): prompt-review's bridge sends such a call to the vendor's base URL; for promptfoo, a preload
+        # rewrites the host of Node's fetch to the scripted server, so both reach it
+        preload = Path(tmp) / ".bench-redirect.cjs"
+        preload.write_text(REDIRECT_PRELOAD)
         env = {
             **os.environ,
+            "NODE_OPTIONS": f"--require {preload}",
             "PROMPTFOO_DISABLE_TELEMETRY": "1",
             "PROMPTFOO_DISABLE_UPDATE": "1",
             "PROMPTFOO_DISABLE_SHARING": "1",
