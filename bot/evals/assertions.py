@@ -21,6 +21,7 @@ from bot.evals.classifier import classifier_score
 from bot.evals.context_transform import ContextStopped, code_context, context_text
 from bot.evals.patterns import DEFAULT_BUDGET_S, DEFAULT_TIMEOUT_S, PatternError, PatternTimeout, RegexClock
 from bot.evals.sandbox import CodeLimits, SandboxError, run_code, transform
+from bot.evals.sandbox.repo_files import RepoFiles, may_read
 from bot.evals.scoring import Component, ScoringStopped, run_scoring
 from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 
@@ -84,6 +85,13 @@ class CodeContext:
     metadata: dict[str, Any] | None = None
     # the answer as the provider's code left it, before the test's options.transform (what contextTransform reads)
     answer: Any = None
+    # the side's repository, read-only, for code that reads files while its case runs (bot.evals.runner records what
+    # it read with the result); None: no code of this run reads the repository
+    files: RepoFiles | None = None
+
+    def reader(self, code: Any) -> RepoFiles | None:
+        """The repository for `code` when it can read files (repo_files.may_read); any other code gets none."""
+        return self.files if self.files is not None and may_read(code) else None
 
     def for_code(self, config: Any = None) -> dict[str, Any]:
         return {"vars": self.vars, "prompt": self.prompt, "test": self.test, "provider": self.provider,
@@ -99,7 +107,7 @@ def _sandbox_broken(file: str, line: int | None, what: str, exc: SandboxError) -
 async def transformed(code: Code, value: Any, context: CodeContext, file: str, line: int | None, what: str) -> Any:
     """A `transform` of the output (promptfoo: the transform's return value becomes the output)."""
     try:
-        new = await transform(code, value, context.for_code(), context.limits)
+        new = await transform(code, value, context.for_code(), context.limits, context.reader(code))
     except SandboxError as exc:
         raise _sandbox_broken(file, line, what, exc) from None
     if new is None:  # promptfoo: "Transform function did not return a value" fails the case
@@ -135,7 +143,7 @@ async def _check_code(a: AssertionSpec, value: Any, context: CodeContext | None)
     if context is None or a.code is None:
         raise AssertionBroken(SourceError(a.file or "suite", f"{a.type}: the code could not be run here", a.line))
     try:
-        result = await run_code(a.code, value, context.for_code(a.config), a.threshold, context.limits)
+        result = await run_code(a.code, value, context.for_code(a.config), a.threshold, context.limits, context.reader(a.code))
     except SandboxError as exc:
         raise _sandbox_broken(a.file, a.line, f"{a.type} assertion", exc) from None
     if result.threw:

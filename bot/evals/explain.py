@@ -31,9 +31,9 @@ from bot.evals.loaded import LoadedSuites
 from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
 from bot.evals.render import RenderBounds, Renderer
-from bot.evals.runner import CaseRun, cache_key, run_case
+from bot.evals.runner import CaseRun, cache_key, cached_result, run_case, store_result
 from bot.evals.sandbox import CodeLimits
-from bot.evals.select import CaseInput, base_only_gate, expand, stable_test_ids
+from bot.evals.select import CaseInput, base_only_gate, case_readers, expand, stable_test_ids
 from bot.evals.types import CaseResult, EvalReport
 
 
@@ -139,32 +139,32 @@ class _Ablation:
             self.inputs[memo] = found
         return self.inputs[memo]
 
-    async def verdict(self, ids: frozenset[str], inp: CaseInput | None) -> bool | None:
+    async def verdict(self, ids: frozenset[str], inp: CaseInput | None, tree: FileTree) -> bool | None:
         """Whether the case passes with these changes reverted (None: it could not run). With
         `evals.repeats: k` it runs k times, like the review, and passes on a strict majority."""
         if inp is None or inp.error is not None:
             return None
         memo = (ids, inp.key)
         if memo not in self.verdicts:
-            runs = await asyncio.gather(*(self.run(inp, r) for r in range(max(1, self.request.config.repeats))))
+            runs = await asyncio.gather(*(self.run(inp, r, tree) for r in range(max(1, self.request.config.repeats))))
             self.verdicts[memo] = None if None in runs else side_passed(sum(bool(r) for r in runs), len(runs))
         return self.verdicts[memo]
 
-    async def run(self, inp: CaseInput, repeat: int) -> bool | None:
-        """One repeat of one case: from the cache when the review (or an earlier revert) ran it."""
-        key = cache_key(inp, repeat)
-        hit = self.cache.get(key)
+    async def run(self, inp: CaseInput, repeat: int, tree: FileTree) -> bool | None:
+        """One repeat of one case on `tree` (the head with changes reverted): from the cache when the review (or an
+        earlier revert) ran it — for code that reads the repository, only while what it read is the same in `tree`."""
+        job = CaseRun(inp, repeat, key=cache_key(inp, repeat), tree=tree if case_readers(inp) else None)
+        hit = cached_result(self.cache, job)
         if hit is not None:
             self.hits += 1
             return bool(hit.get("passed"))
-        job = CaseRun(inp, repeat)
         async with self.semaphore:
             await run_case(job, self.caller, self.grader, self.cancelled, self.clock, CodeLimits.from_config(self.request.limits))
         if job.stopped:
             raise _Stopped(job.stopped)
         if job.result is None:
             return None
-        self.cache.put(key, job.result)
+        store_result(self.cache, job)
         return bool(job.result.get("passed"))
 
     async def restored(self, cluster: Cluster, sample: Sequence[str], changes: Sequence[ChangeRef]) -> int:
@@ -173,10 +173,10 @@ class _Ablation:
         ids = frozenset(c.id for c in changes)
         tree = self.tree(changes)
         inputs = self.case_inputs(ids, tree, cluster.suite, sample)
-        first = await self.verdict(ids, inputs.get(sample[0]))
+        first = await self.verdict(ids, inputs.get(sample[0]), tree)
         if first is None or not _restores(cluster.kind, first):
             return 0
-        rest = await asyncio.gather(*(self.verdict(ids, inputs.get(k)) for k in sample[1:]))
+        rest = await asyncio.gather(*(self.verdict(ids, inputs.get(k), tree) for k in sample[1:]))
         return 1 + sum(1 for v in rest if v is not None and _restores(cluster.kind, v))
 
 

@@ -228,11 +228,12 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
             assert isinstance(code, PyCode)
             bridge = Bridge(caller, spec, asyncio.get_running_loop(), PYTHON_READS)
             if argv is not None:
-                value = await asyncio.to_thread(call_python_provider, code, argv, context.limits, bridge.env(), bridge.send)
+                value = await asyncio.to_thread(call_python_provider, code, argv, context.limits, bridge.env(), bridge.send,
+                                                context.reader(code))
                 return _script_completion(value, where, (time.monotonic() - started) * 1000)
             py_context = {"vars": context.vars, "prompt": context.prompt, "test": context.test}
             value = await asyncio.to_thread(call_python_provider, code, [context.prompt, options, py_context], context.limits,
-                                            bridge.env(), bridge.send)
+                                            bridge.env(), bridge.send, context.reader(code))
     except SandboxError as exc:
         kind = CheckError.TIMEOUT if exc.fault is Fault.TIMEOUT else CheckError.OTHER
         raise ProviderError(f"{where}: {exc.message}", kind=kind) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import posixpath
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -39,7 +40,10 @@ from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
-from bot.evals.select import CaseInput, PlannedCase, SuitePlan, checks_changed, digest, plan_suite, with_stored_outputs
+from bot.evals.sandbox.repo_files import LISTING, RepoFiles
+from bot.evals.select import (
+    CaseInput, PlannedCase, SuitePlan, case_readers, checks_changed, digest, plan_suite, with_stored_outputs,
+)
 from bot.evals.suite import SUITE_NAMES, Code, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
 
@@ -68,6 +72,11 @@ class CaseRun:
     error_kind: CheckError | None = None
     stopped: str | None = None  # budget or cancellation (the case is `skipped`)
     cached: bool = False
+    key: str = ""  # its cache key (cache_key); jobs of code that reads the repository are per side
+    # the side's tree, for a run whose code reads the repository while it runs (select.case_readers): what it read
+    # is kept with the result, and a cached result counts only while those files are as they were
+    tree: FileTree | None = None
+    files: RepoFiles | None = None
 
 
 def discover(base: FileTree, head: FileTree, suites: list[str] | None) -> list[str]:
@@ -134,26 +143,33 @@ async def run_evals(
     jobs: dict[str, CaseRun] = {}
     case_jobs: dict[tuple[str, str], list[str]] = {}  # (case key, side) → job keys
     chains: dict[tuple[str, str], list[tuple[str, CaseInput]]] = {}  # (suite, side) → its cases, run in order
-    for plan in plans:
-        for case in plan.cases:
-            if case.skip:
-                continue
-            for side, inp in (("base", case.base), ("head", case.head)):
-                if inp is None or inp.error is not None or (side == "base" and case.head is None):
-                    continue  # removed cases are reported, not re-run
-                if plan.chained:
-                    chains.setdefault((plan.path, side), []).append((case.key, inp))
+    trees = {"base": request.base, "head": request.head}
+
+    def job_for(inp: CaseInput, side: str, r: int) -> str:
+        """The job of one run (shared by identical runs; per side when its code reads the repository)."""
+        k = cache_key(inp, r)
+        if not case_readers(inp):
+            jobs.setdefault(k, CaseRun(inp, r, key=k))
+            return k
+        jobs.setdefault(f"{k}@{side}", CaseRun(inp, r, key=k, tree=trees[side]))
+        return f"{k}@{side}"
+
+    def schedule() -> None:
+        for plan in plans:
+            for case in plan.cases:
+                if case.skip:
                     continue
-                keys = [cache_key(inp, r) for r in range(repeats)]
-                for r, k in enumerate(keys):
-                    jobs.setdefault(k, CaseRun(inp, r))
-                case_jobs[(case.key, side)] = keys
+                for side, inp in (("base", case.base), ("head", case.head)):
+                    if inp is None or inp.error is not None or (side == "base" and case.head is None):
+                        continue  # removed cases are reported, not re-run
+                    if plan.chained:
+                        chains.setdefault((plan.path, side), []).append((case.key, inp))
+                        continue
+                    case_jobs[(case.key, side)] = [job_for(inp, side, r) for r in range(repeats)]
 
     meter = Meter(request.config.budget)
     is_cancelled = cancelled or (lambda: False)
-    total, done = len(jobs) + repeats * sum(len(m) for m in chains.values()), 0
-    if progress:
-        progress(0, total)
+    total, done = 0, 0
     async with httpx.AsyncClient() as client:
         caller = Caller.for_run(client, request.env, request.config, meter, is_cancelled)
         caller.code_limits = code_limits  # a websocket provider's streamResponse runs under the review's code limits
@@ -172,7 +188,7 @@ async def run_evals(
 
         async def run(key: str, job: CaseRun) -> None:
             nonlocal done
-            hit = cache.get(key)
+            hit = cached_result(cache, job)
             if hit is not None:
                 job.result, job.cached = hit, True
             else:
@@ -186,7 +202,7 @@ async def run_evals(
                         late[:] = [_past_deadline(request.config.total_timeout_s)]
                         job.result, job.stopped = None, late[0]
                 if job.result is not None and _cacheable(job.result):
-                    cache.put(key, job.result)
+                    store_result(cache, job)
             done += 1
             if progress:
                 progress(done, total)
@@ -203,8 +219,8 @@ async def run_evals(
                 stored: dict[str, str] = {}
                 for case_key, inp in ordered:
                     run_input = with_stored_outputs(inp, stored, renderer)
-                    key = cache_key(run_input, r)
-                    job = jobs.setdefault(key, CaseRun(run_input, r))
+                    key = job_for(run_input, side, r)
+                    job = jobs[key]
                     if run_input.error is None and job.result is None and job.error is None and job.stopped is None:
                         await run(key, job)
                     else:  # not run: a render error with the stored outputs, or the same run done already
@@ -218,7 +234,23 @@ async def run_evals(
                     if name and job.result is not None and job.result.get("stored"):
                         stored[name] = str(job.result["stored"])
 
-        await asyncio.gather(*(run(k, j) for k, j in list(jobs.items())),
+        # unaffected cases whose code reads the repository as it runs: their base runs first, to learn what it reads
+        probes = [(plan, probe, job_for(probe.base, "base", 0)) for plan in plans for probe in plan.probes if probe.base]
+        total = len(probes)
+        if progress and probes:
+            progress(0, total)
+        await asyncio.gather(*(run(key, jobs[key]) for _, _, key in probes))
+        for plan, probe, key in probes:
+            reasons = _read_changes(jobs[key], request.head)
+            if reasons:
+                plan.cases.append(replace(probe, reasons=reasons))
+                plan.unaffected -= 1
+        schedule()
+        todo = [(k, j) for k, j in jobs.items() if j.result is None and j.error is None and j.stopped is None]
+        total += len(todo) + repeats * sum(len(m) for m in chains.values())
+        if progress:
+            progress(done, total)
+        await asyncio.gather(*(run(k, j) for k, j in todo),
                              *(run_chain(path, side, members) for (path, side), members in chains.items()))
         compared = await _comparisons(plans, jobs, case_jobs, repeats, grader, cache)
         # A PR that changed a case's checks is judged by the base's checks too ("the base's tests judge the PR").
@@ -230,8 +262,12 @@ async def run_evals(
                 head_keys = case_jobs.get((case.key, "head"))
                 if head_keys and all(jobs[k].result is not None for k in head_keys):
                     head_jobs = [jobs[k] for k in head_keys]
-                    under_base[case.key] = await _judge_by_base(case, head_jobs, grader, clock(case.base), code_limits)
+                    under_base[case.key] = await _judge_by_base(case, head_jobs, grader, clock(case.base), code_limits,
+                                                                request.base)
 
+    for job in jobs.values():  # what code read while its case ran: under review like what rendering it read
+        for dep in read_dependencies(job.case.suite, _runtime_reads(job)):
+            dependencies.setdefault((dep.path, job.case.suite), dep)
     suites = tuple(
         replace(_suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
                               request.head.read(p.path) is None, compared), variants=variants.get(p.path, ()))
@@ -267,6 +303,62 @@ async def run_evals(
         suites, tuple(errors), stats, verdict, stopped_early, was_cancelled,
         dependencies=tuple(dependencies.values()), error_causes=error_causes(all_cases), warnings=tuple(warnings),
     )
+
+
+def _readers(case: CaseInput) -> str:
+    return ", ".join(dict.fromkeys(c.file or "inline code" for c in case_readers(case)))
+
+
+def _view(job: CaseRun) -> RepoFiles:
+    assert job.tree is not None
+    return RepoFiles(job.tree, posixpath.dirname(job.case.suite))
+
+
+def cached_result(cache: ResultCache, job: CaseRun) -> dict | None:
+    """The cached result of `job`; for code that reads the repository, only while what it read is as it was in the
+    job's tree (kept under the key and the state of what it read, so base and head each find theirs)."""
+    hit = cache.get(job.key)
+    if hit is None or "reads" not in hit:
+        return hit
+    if job.tree is None:
+        return None
+    view = _view(job)
+    now = view.state(hit["reads"])
+    if now == hit["reads"]:
+        return hit
+    other = cache.get(f"{job.key}|{digest(now)}")
+    if other is not None and isinstance(other.get("reads"), dict) and view.state(other["reads"]) == other["reads"]:
+        return other
+    return None
+
+
+def store_result(cache: ResultCache, job: CaseRun) -> None:
+    assert job.result is not None
+    cache.put(job.key, job.result)
+    if "reads" in job.result:
+        cache.put(f"{job.key}|{digest(job.result['reads'])}", job.result)
+
+
+def _read_changes(probe: CaseRun, head: FileTree) -> tuple[str, ...]:
+    """Why a case the PR left alone is affected after all: the files its code read on the base (the probe's run) that
+    the head changed; when the base run did not finish, what it reads is unknown, and the case runs."""
+    who = _readers(probe.case)
+    if probe.result is None:
+        return (f"{who} reads the repository as the case runs, and the base run that finds what it reads did not finish",)
+    reads = probe.result.get("reads") or {}
+    now = RepoFiles(head, posixpath.dirname(probe.case.suite)).state(reads)
+    changed = [key for key in reads if now[key] != reads[key]]
+    shown = [f"folder {k[len(LISTING):] or '.'}" if k.startswith(LISTING) else k for k in changed]
+    return tuple(f"file {what} read by {who} changed" for what in shown)
+
+
+def _runtime_reads(job: CaseRun) -> list[tuple[str, str]]:
+    """(path, the code's files) of each file a run's code read while it ran."""
+    reads = (job.result or {}).get("reads")
+    if not isinstance(reads, dict):
+        return []
+    who = _readers(job.case)
+    return [(key, who) for key in reads if not key.startswith(LISTING)]
 
 
 def _past_deadline(seconds: float) -> str:
@@ -378,7 +470,7 @@ def error_causes(cases: list[CaseResult]) -> tuple[ErrorCause, ...]:
     return tuple(ErrorCause(k, n, example) for k, (n, example) in found.items())
 
 
-def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
+def code_context(case: CaseInput, limits: CodeLimits, files: RepoFiles | None = None) -> CodeContext:
     """promptfoo's `context` for the case's code: its vars, rendered prompt, test and provider."""
     messages = case.messages or ()
     prompt = messages[0][1] if len(messages) == 1 and messages[0][0] == "user" and case.prompt.format == "text" else \
@@ -387,14 +479,16 @@ def code_context(case: CaseInput, limits: CodeLimits) -> CodeContext:
     test = {"description": case.test.description, "vars": vars_, "metadata": case.test.metadata}
     shown = case.column or case.provider  # promptfoo: the suite's provider, also when the test's own answers
     provider = {"id": shown.id, "label": shown.label, "config": dict(shown.params)}
-    return CodeContext(vars_, prompt, test, provider, limits, case.test.file or "suite", case.test.line)
+    return CodeContext(vars_, prompt, test, provider, limits, case.test.file or "suite", case.test.line, files=files)
 
 
 async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGrader, regexes: RegexClock,
-                         code_limits: CodeLimits | None = None) -> SideResult:
-    """The head's outputs scored with the base's (rendered) assertions, threshold and grader."""
+                         code_limits: CodeLimits | None = None, base_tree: FileTree | None = None) -> SideResult:
+    """The head's outputs scored with the base's (rendered) assertions, threshold and grader (code that reads the
+    repository reads the base's, as the base's checks do)."""
     base = case.base
     assert base is not None
+    files = RepoFiles(base_tree, posixpath.dirname(base.suite)) if base_tree is not None and case_readers(base) else None
     passes, first_failed = 0, None
     for job in runs:
         result = job.result or {}
@@ -407,7 +501,7 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
         try:
             outcome = await score_output(
                 base.asserts, base.test.threshold, output, grader, base.test.grader or DEFAULT_GRADER, regexes, measured,
-                replace(code_context(base, code_limits or CodeLimits()), metadata=metadata if isinstance(metadata, dict) else None),
+                replace(code_context(base, code_limits or CodeLimits(), files), metadata=metadata if isinstance(metadata, dict) else None),
                 base.test.transform, base.test.scoring,
             )
         except (ProviderError, AssertionBroken) as exc:
@@ -431,7 +525,9 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
     try:
         if cancelled():
             raise Cancelled()
-        context = code_context(case, code_limits or CodeLimits())
+        if job.tree is not None:
+            job.files = _view(job)  # a fresh reader per run: what this run read, and only that
+        context = code_context(case, code_limits or CodeLimits(), job.files)
         if case.provider.code is not None:  # a provider written in code answers in the sandbox
             completion = await call_code_provider(caller, case.provider, context, case.prompt.label)
         else:
@@ -469,6 +565,8 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         "cost_usd": completion.cost_usd,
         **({"reported_model": completion.model} if completion.model else {}),
         **({"system_fingerprint": completion.system_fingerprint} if completion.system_fingerprint else {}),
+        # what its code read of the repository as it ran, each with the state it had (RepoFiles.state)
+        **({"reads": job.files.state(job.files.recorded())} if job.files is not None else {}),
     }
 
 

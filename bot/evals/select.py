@@ -29,7 +29,7 @@ from bot.evals.realtime_turns import kept_turns
 from bot.evals.render import Messages, RenderBounds, Renderer, RenderError
 from bot.evals.sandbox import CodeLimits, JsCode, Origin, PyCode, SandboxError, may_run, transform_sync
 from bot.evals.sandbox.py import SCRIPT
-from bot.evals.sandbox.repo_files import RepoFiles
+from bot.evals.sandbox.repo_files import RepoFiles, may_read
 from bot.evals.suite import AssertionSpec, Code, PromptSpec, ProviderSpec, Suite, TestSpec, code_fingerprint, code_identity, module_identities, required
 from bot.evals.test_provider import answering
 
@@ -172,6 +172,9 @@ class SuitePlan:
     chained: bool = False
     # (path, the prompt function's file) of what its prompt functions read on either side: under review
     reads: tuple[tuple[str, str], ...] = ()
+    # unaffected cases whose code reads the repository while the case runs (case_readers): what it reads is known only
+    # by running it, so the runner runs their base first and re-runs those whose reads the PR changed
+    probes: list[PlannedCase] = field(default_factory=list)
 
 
 def _identity_vars(test: TestSpec) -> dict[str, Any]:
@@ -599,7 +602,21 @@ def plan_suite(
         plan.cases += [PlannedCase(key, b, h, ("runs in order with the outputs earlier tests store (storeOutputAs)",))
                        for key, (b, h) in unaffected.items()]
         plan.unaffected = 0
+        unaffected = {}
+    plan.probes = [PlannedCase(key, b, h, ()) for key, (b, h) in unaffected.items() if case_readers(h) and not plan.chained]
     return plan
+
+
+def case_readers(case: CaseInput) -> tuple[Code, ...]:
+    """The case's code that can read the repository while the case runs (bot.evals.sandbox.repo_files.may_read): its
+    assertions' code (and their transforms), options.transform, a provider written in Python. The runner gives these a
+    read-only view of the side's tree and records what they read with the result."""
+    code: list[Code] = [c for a in case.asserts for _, c in a.code_items()]
+    if case.test.transform is not None:
+        code.append(case.test.transform)
+    if isinstance(case.provider.code, PyCode):
+        code.append(case.provider.code)
+    return tuple(c for c in code if may_read(c))
 
 
 def with_stored_outputs(case: CaseInput, stored: dict[str, str], renderer: Renderer) -> CaseInput:

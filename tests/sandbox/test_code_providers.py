@@ -215,7 +215,7 @@ module.exports = async (prompt) => {
                                     "provider in the sandbox; put the rest of the code in the provider's file")
     # a provider's files would be read after the review decided what is under review: refused, saying what to do
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "const fs = require('fs');\nmodule.exports = () => 'x';\n"})
-    assert "require('fs'): the sandbox reads the repository's files only for code that runs before the cases do" in head_of(cases).error
+    assert "require('fs'): the sandbox reads the repository's files for code that runs before the cases do" in head_of(cases).error
     provider = ("const path = require('path');\nmodule.exports = async () => path.join(__dirname, '..', 'skills', 'x.md');\n")
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})
     assert head_of(cases).output == "/repo/skills/x.md"  # Node's path, and __dirname under the repository's root

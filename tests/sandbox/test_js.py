@@ -85,7 +85,7 @@ def test_module_imports_are_refused_clearly():
     assert error.fault is Fault.UNSUPPORTED and "modules are not loaded" in error.message
     # an assertion runs with a case, after the review decided what is under review: no files (only load-time code reads)
     error = stopped("import fs from 'fs';\nexport default () => true", file="evals/f.js")
-    assert error.fault is Fault.UNSUPPORTED and "only for code that runs before the cases do" in error.message
+    assert error.fault is Fault.UNSUPPORTED and "for code that runs before the cases do" in error.message
 
 
 # ---- escape attempts ---------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_an_assertion_that_runs_with_a_case_gets_no_files():
     try:
         run_code_sync(code, "out", {}, None, CodeLimits())
     except SandboxError as exc:
-        assert "only for code that runs before the cases do" in exc.message
+        assert "for code that runs before the cases do" in exc.message
     else:
         raise AssertionError("fs reached a case's code")
 

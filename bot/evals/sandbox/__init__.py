@@ -73,26 +73,33 @@ def typescript_code(text: str, path: str, function: str | None) -> JsCode:
 
 
 def run_code_sync(
-    code: JsCode | PyCode, output: Any, context: dict[str, Any], threshold: float | None, limits: CodeLimits
+    code: JsCode | PyCode, output: Any, context: dict[str, Any], threshold: float | None, limits: CodeLimits,
+    files: RepoFiles | None = None,
 ) -> CodeResult:
+    """Judge `output`; given `files` (bot.evals.sandbox.repo_files), the code reads the repository through it."""
+    if files is not None:
+        files.begin()
     if isinstance(code, JsCode):
-        return run_javascript(code, output, context, threshold, limits)
-    return run_python(code, output, context, threshold, limits)
+        return run_javascript(code, output, context, threshold, limits, files)
+    return run_python(code, output, context, threshold, limits, files=files)
 
 
 def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits,
                    files: RepoFiles | None = None) -> Any:
-    """What `code` returns for `output`; JavaScript given `files` (code run while a suite loads) reads the repository."""
+    """What `code` returns for `output`; given `files`, the code reads the repository through it."""
+    if files is not None:
+        files.begin()
     if isinstance(code, JsCode):
         return transform_javascript(code, output, context, limits, files)
     return transform_python(code, output, context, limits, files=files)
 
 
 async def transform(
-    code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None
+    code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits | None = None,
+    files: RepoFiles | None = None,
 ) -> Any:
     """A `transform` (output → new output) or `transformVars` (vars → vars) off the event loop."""
-    return await asyncio.to_thread(transform_sync, code, output, context, limits or CodeLimits())
+    return await asyncio.to_thread(transform_sync, code, output, context, limits or CodeLimits(), files)
 
 
 async def run_code(
@@ -101,9 +108,10 @@ async def run_code(
     context: dict[str, Any],
     threshold: float | None = None,
     limits: CodeLimits | None = None,
+    files: RepoFiles | None = None,
 ) -> CodeResult:
     """Judge one output off the event loop (QuickJS releases the GIL; Python waits on its child)."""
-    return await asyncio.to_thread(run_code_sync, code, output, context, threshold, limits or CodeLimits())
+    return await asyncio.to_thread(run_code_sync, code, output, context, threshold, limits or CodeLimits(), files)
 
 
 __all__ = [

@@ -287,10 +287,12 @@ class FilesTable:
 
 
 def run_javascript(
-    code: JsCode, output: Any, context: dict[str, Any], threshold: float | None = None, limits: CodeLimits | None = None
+    code: JsCode, output: Any, context: dict[str, Any], threshold: float | None = None, limits: CodeLimits | None = None,
+    files: RepoFiles | None = None,
 ) -> CodeResult:
-    """Judge `output` with `code`. Raises SandboxError when a limit stopped it (a case error)."""
-    answer = _evaluate(code, output, context, limits or CodeLimits())
+    """Judge `output` with `code` (reading the repository through `files`, when given). Raises SandboxError when a
+    limit stopped it (a case error)."""
+    answer = _evaluate(code, output, context, limits or CodeLimits(), files)
     if "threw" in answer:
         return threw(LANGUAGE, answer["threw"])
     if answer["type"] == "undefined":

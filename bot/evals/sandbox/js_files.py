@@ -152,9 +152,10 @@ _BODY = r"""
     const streams = () => unsupported("fs streams are not part of the sandbox's fs (read a file whole with readFileSync)");
     fs.createReadStream = fs.createWriteStream = fs.openSync = fs.open = fs.watch = fs.watchFile = streams;
     Object.freeze(fs);
-    const refused = () => unsupported("require('fs'): the sandbox reads the repository's files only for code that runs before "
-      + "the cases do (test generators, extension hooks, prompt functions), so that what it reads is under review; a "
-      + "provider or assertion gets a file through the case's vars (skill: file://skills/x/SKILL.md) or a prompt function");
+    const refused = () => unsupported("require('fs'): the sandbox reads the repository's files for code that runs before "
+      + "the cases do (test generators, extension hooks, prompt functions) and for assertions and options.transform "
+      + "whose file requires 'fs' by name, so that what it reads is under review; other code (a JavaScript provider, "
+      + "a response transform) gets a file through the case's vars (skill: file://skills/x/SKILL.md) or a prompt function");
     return Object.freeze({
       cwd: home,
       require: (name) => {

@@ -151,11 +151,18 @@ def run_python(
     limits: CodeLimits | None = None,
     mode: Isolation | None = None,
     audit_hook: bool = True,
+    files: RepoFiles | None = None,
 ) -> CodeResult:
-    """Judge `output` with `code` in a fresh child process. Raises SandboxError when a limit stopped it.
+    """Judge `output` with `code` in a fresh child process (reading the repository through `files`, when given).
+    Raises SandboxError when a limit stopped it.
 
     `audit_hook=False` exists for the tests that check what the kernel alone enforces in a jail."""
-    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, audit_hook)
+    try:
+        answer = _evaluate(code, output, context, limits or CodeLimits(), mode, audit_hook, files=files)
+    except SandboxError:
+        if files is not None:  # a bound it hit reading: said as such
+            files.raise_refusal()
+        raise
     if "threw" in answer:
         return threw(LANGUAGE, _clip(str(answer["threw"]), 2000) + _at(answer))
     if answer.get("type") == "NoneType":
@@ -183,14 +190,21 @@ def transform_python(
 
 
 def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | None = None, env: dict[str, str] | None = None,
-                         send: Send | None = None) -> Any:
+                         send: Send | None = None, files: RepoFiles | None = None) -> Any:
     """What a provider written in Python returns for `args` (promptfoo's call_api(prompt, options, context)), as a
     JSON value; `async def` is run to its end. It runs like an assertion (standard library only), and with `send`
     it has the sandbox's own modules (py_shims: `openai`, `anthropic`, `requests`, `httpx`, `urllib.request`, `dotenv`),
     whose requests `send` answers: the only way out of the sandbox, which still has no network of its own. `env` is the code's os.environ (the credentials'
     placeholders). The waits for answers do not count against the time limit. Code that throws is a SandboxError
     (Fault.THREW): the case is an error, as in promptfoo; `send` raising ends the call with its error."""
-    answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send)
+    if files is not None:
+        files.begin()
+    try:
+        answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send, files)
+    except SandboxError:
+        if files is not None:
+            files.raise_refusal()
+        raise
     if "threw" in answer:
         raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}")
     return answer.get("value")

@@ -19,8 +19,12 @@ which the host raises after the run, so code that catches the error cannot hide 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import posixpath
+import re
+from collections.abc import Iterable
+from typing import Any
 
 from bot.core.files import FileTree, normalize
 from bot.core.yamlsrc import DEFAULT_LIMITS
@@ -50,6 +54,7 @@ class RepoFiles:
         self.max_file_bytes = max_file_bytes
         self.touched: dict[str, None] = {} if touched is None else touched  # filled as the code runs
         self.used: dict[str, None] = {}  # what the current call looked at (begin() empties it)
+        self.listed: dict[str, None] = {}  # folders the code listed (what is in them is part of what it read)
         self.refusal: str | None = None
         # JavaScript's answers so far, by "op|/repo/path", kept for the next runs and calls of the same code
         # (bot.evals.sandbox.js.FilesTable); those given ahead count as looked at only when used
@@ -108,6 +113,7 @@ class RepoFiles:
             if not is_dir:
                 return json.dumps({"error": "ENOTDIR" if self._size(where) is not None else "ENOENT"})
             entries = self._listing().get(where, [])
+            self.listed.setdefault(where, None)
             prefix = where + "/" if where else ""
             self._looked(key, [prefix + name for name in entries])  # past the bound by one folder at most
             return json.dumps({"entries": [[name, (prefix + name) in self._listing()] for name in entries]})
@@ -160,6 +166,28 @@ class RepoFiles:
                 self._paths_of[key] = (sibling,)
         return out
 
+    def recorded(self) -> tuple[str, ...]:
+        """What the code read, as keys of `state`: each repository path it looked at, and LISTING + each folder it
+        listed."""
+        return tuple(self.touched) + tuple(LISTING + folder for folder in self.listed)
+
+    def state(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """Each key of `recorded` → a digest of what it is in this tree now: a file's bytes, a folder's names, None
+        for a path that is not there. Equal states mean the code read the same repository."""
+        out: dict[str, str | None] = {}
+        for key in keys:
+            if key.startswith(LISTING):
+                names = self._listing().get(key[len(LISTING):])
+                out[key] = None if names is None else _digest("\n".join(names).encode())
+                continue
+            try:
+                raw = read_bounded(self.tree, key, self.max_file_bytes)
+            except FileTooLarge as exc:
+                out[key] = f"over the limit: {exc.size} bytes"
+                continue
+            out[key] = None if raw is None else _digest(raw)
+        return out
+
     def raise_refusal(self) -> None:
         """A bound the code hit reading the repository, raised whatever the code did with the error it got."""
         if self.refusal is not None:
@@ -188,6 +216,31 @@ class RepoFiles:
                     parent, _, name = parent.rpartition("/")
             self._dirs = {d: sorted(names) for d, names in dirs.items()}
         return self._dirs
+
+
+LISTING = "/"  # the key of a folder's listing in `recorded` (no repository path starts with it)
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+# Code that can read the repository while its case runs (an assertion, a provider): JavaScript that requires Node's fs
+# (its own text or a module it requires), Python that names anything that opens files. Only such code gets a reader —
+# any other code still has no `fs` and no repository (a read is refused) — so a case whose code cannot read is never
+# run only to learn what it reads (bot.evals.runner's probe).
+_JS_FS = re.compile(r"""(?:require\s*\(\s*|\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](?:node:)?fs(?:/promises)?['"]""")
+_PY_FS = re.compile(r"\b(?:open|pathlib|Path|os|io|codecs|glob|fileinput|linecache|importlib|__import__|builtins|__builtins__"
+                    r"|getattr|eval|exec|compile|csv|tomllib|configparser|shutil|zipfile|tarfile|sqlite3)\b")
+
+
+def may_read(code: Any) -> bool:
+    """Whether `code` (a JsCode or PyCode) can read the repository's files when it runs (see _JS_FS, _PY_FS)."""
+    from bot.evals.sandbox.js_code import JsCode  # a leaf module: no cycle
+    if isinstance(code, JsCode):
+        return any(_JS_FS.search(text) for text in (code.written or code.source, *(m.written for m in code.modules)))
+    modules = getattr(code, "modules", ())
+    return any(_PY_FS.search(text) for text in (getattr(code, "source", ""), *(m.written for m in modules)))
 
 
 def _content(raw: bytes) -> str:

@@ -1,0 +1,150 @@
+"""Code that reads the repository while its case runs (an assertion comparing with an expected-answer file, options.transform,
+a provider written in Python loading a fixture): it reads the side's own tree, what it read is kept with the result, a
+PR changing only such a file re-runs exactly the cases that read it, and a cached result counts only while what it read
+is unchanged (bot.evals.runner: probes, cached_result)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.config import EvalsConfig
+from bot.core.files import MemoryTree
+from bot.evals import EvalRequest, MemoryCache, run_evals
+from bot.evals.sandbox import JsCode, PyCode, SandboxError, run_code_sync
+from bot.evals.sandbox.repo_files import RepoFiles, may_read
+from bot.evals.sandbox.result import CodeLimits
+from tests.reliability.common import model_env
+from tests.sandbox.test_wired import CONFIG, PROMPT, cases, repo_with_pr, review
+
+SUITE = """\
+description: words
+prompts:
+  - file://../prompts/echo.txt
+providers:
+  - id: openai:chat:gpt-4o-mini
+tests:
+  - description: apple
+    vars: {word: apple, expected: data/apple.json}
+    assert:
+      - type: javascript
+        value: file://check.js
+  - description: pear
+    vars: {word: pear, expected: data/pear.json}
+    assert:
+      - type: javascript
+        value: file://check.js
+"""
+CHECK = """\
+const fs = require('fs');
+const path = require('path');
+module.exports = (output, context) => {
+  const want = JSON.parse(fs.readFileSync(path.join(__dirname, context.vars.expected), 'utf8')).answer;
+  return { pass: output.trim() === want, score: output.trim() === want ? 1 : 0, reason: `wanted ${want}` };
+};
+"""
+
+
+def tree(apple: str = "apple", pear: str = "pear", **extra: str) -> MemoryTree:
+    return MemoryTree({"prompts/echo.txt": PROMPT, "evals/promptfooconfig.yaml": SUITE, "evals/check.js": CHECK,
+                       "evals/data/apple.json": f'{{"answer": "{apple}"}}', "evals/data/pear.json": f'{{"answer": "{pear}"}}',
+                       **extra})
+
+
+def run(base: MemoryTree, head: MemoryTree, url: str, cache: MemoryCache | None = None):
+    request = EvalRequest(base=base, head=head, config=EvalsConfig(), suites=["evals/promptfooconfig.yaml"], env=model_env(url))
+    return asyncio.run(run_evals(request, cache if cache is not None else MemoryCache()))
+
+
+def statuses(report) -> dict[str, str]:
+    return {c.description: c.status.value for s in report.suites for c in s.cases}
+
+
+def test_a_change_to_the_file_an_assertion_reads_reruns_exactly_the_cases_that_read_it(model_server):
+    report = run(tree(), tree(apple="APPLE"), model_server.url)
+    assert statuses(report) == {"apple": "regressed"}, statuses(report)
+    (case,) = report.suites[0].cases
+    assert case.reasons == ("file evals/data/apple.json read by evals/check.js changed",)
+    assert report.suites[0].unaffected == 1  # pear: its base ran once to learn what it reads, and nothing it read changed
+    assert report.stats.model_calls == 3  # both bases (one is pear's probe) and apple's head
+    deps = {(d.path, d.why) for d in report.dependencies}
+    assert ("evals/data/apple.json", "file read by evals/check.js") in deps
+    assert ("evals/data/pear.json", "file read by evals/check.js") in deps
+
+
+def test_a_cached_result_counts_only_while_the_files_its_code_read_are_unchanged(model_server):
+    cache = MemoryCache()
+    first = run(tree(), tree(apple="APPLE"), model_server.url, cache)
+    assert statuses(first) == {"apple": "regressed"}
+    # the next PR puts the answer back: the head reads what the first base read, the base what the first head read —
+    # each finds its own result (kept under the state of what it read), and none is taken for the other
+    second = run(tree(apple="APPLE"), tree(), model_server.url, cache)
+    assert statuses(second) == {"apple": "fixed"}, statuses(second)
+    assert second.stats.model_calls == 0 and second.stats.cache_hits >= 3
+    # a third version of the file matches no cached run: the case runs again rather than reuse a stale verdict
+    third = run(tree(), tree(apple="pie"), model_server.url, cache)
+    assert statuses(third) == {"apple": "regressed"} and third.stats.model_calls == 1
+
+
+def test_a_python_provider_and_transform_read_fixtures_of_their_side(model_server):
+    provider = ("import json, os\n"
+                "def call_api(prompt, options, context):\n"
+                "    with open(os.path.join('fixtures', context['vars']['word'] + '.json')) as f:\n"
+                "        return {'output': json.load(f)['reply']}\n")
+    transform = "const fs = require('fs');\nmodule.exports = (output) => output + fs.readFileSync('suffix.txt', 'utf8').trim();\n"
+    suite = ("prompts: ['{{word}}']\nproviders: ['file://provider.py']\n"
+             "defaultTest:\n  options:\n    transform: file://transform.js\n"
+             "tests:\n  - vars: {word: apple}\n    assert: [{type: equals, value: apple!}]\n"
+             "  - vars: {word: pear}\n    assert: [{type: equals, value: pear!}]\n")
+
+    def side(apple: str, suffix: str = "!") -> MemoryTree:
+        return MemoryTree({"evals/promptfooconfig.yaml": suite, "evals/provider.py": provider, "evals/transform.js": transform,
+                           "evals/suffix.txt": suffix, "evals/fixtures/apple.json": f'{{"reply": "{apple}"}}',
+                           "evals/fixtures/pear.json": '{"reply": "pear"}'})
+
+    report = run(side("apple"), side("apricot"), model_server.url)
+    found = {c.key.split("::")[1]: c for c in report.suites[0].cases}
+    assert [c.status.value for c in found.values()] == ["regressed"], found
+    (case,) = found.values()
+    assert case.head.output == "apricot" and case.base.output == "apple"  # the provider's answers (before the transform)
+    assert "file evals/fixtures/apple.json read by evals/transform.js, evals/provider.py changed" in case.reasons
+    # a change to what every case's transform reads re-runs them all
+    both = run(side("apple"), side("apple", "?"), model_server.url)
+    assert sorted(statuses(both).values()) == ["regressed", "regressed"]
+
+
+def test_a_pr_changing_only_the_expected_answers_is_reviewed_end_to_end(tmp_path, model_server):
+    base = {".github/prompt-review.yml": CONFIG.format(extra=""), "prompts/echo.txt": PROMPT,
+            "evals/promptfooconfig.yaml": SUITE, "evals/check.js": CHECK,
+            "evals/data/apple.json": '{"answer": "apple"}', "evals/data/pear.json": '{"answer": "pear"}'}
+    repo = repo_with_pr(tmp_path, base, {"evals/data/pear.json": '{"answer": "PEAR"}'})
+    code, report = review(repo, model_server.url)
+    assert [(p["path"], p["why"]) for p in report["prompts"]] == [
+        ("evals/data/pear.json", "file read by evals/check.js of evals/promptfooconfig.yaml")]
+    pear = cases(report)["pear"]
+    assert pear["status"] == "regressed" and pear["base"]["passed"] and not pear["head"]["passed"], pear
+    assert "apple" not in cases(report)
+    assert code == 1
+
+
+def test_only_code_that_names_fs_or_opens_files_gets_the_repository():
+    assert may_read(JsCode(CHECK)) and may_read(JsCode("import { readFile } from 'node:fs/promises'"))
+    assert not may_read(JsCode("module.exports = (o) => o.length > 2"))
+    assert may_read(PyCode("from pathlib import Path\n")) and not may_read(PyCode("def get_assert(o, c):\n    return len(o) > 2\n"))
+
+
+def test_attack_code_without_a_reader_cannot_read_and_a_reader_stays_inside_the_repository():
+    sneaky = JsCode("module.exports = () => require(['f', 's'].join('')).readFileSync('/repo/secret.txt', 'utf8')",
+                    file="evals/c.js")
+    assert not may_read(sneaky)  # so the runner never gives it a reader, and the engine refuses fs
+    try:
+        run_code_sync(sneaky, "out", {}, None, CodeLimits())
+    except SandboxError as exc:
+        assert "require('fs')" in exc.message
+    else:
+        raise AssertionError("fs reached code that was given no reader")
+    files = RepoFiles(MemoryTree({"evals/a.txt": "a", "secret.txt": "s"}), "evals")
+    outside = JsCode("const fs = require('fs');\nmodule.exports = () => "
+                     "({pass: !fs.existsSync('/etc/passwd') && !fs.existsSync('../../../etc/passwd'), score: 1, reason: 'ok'})",
+                     file="evals/c.js")
+    assert run_code_sync(outside, "out", {}, None, CodeLimits(), files).passed
+    assert "etc/passwd" not in " ".join(files.recorded())
