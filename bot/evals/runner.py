@@ -36,11 +36,11 @@ from bot.evals.providers_code import call_code_provider
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
-from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
+from bot.evals.sandbox import CodeLimits, JsCode, Origin, PyCode, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
-from bot.evals.sandbox.repo_files import LISTING, RepoFiles
+from bot.evals.sandbox.repo_files import LISTING, RepoFiles, may_read
 from bot.evals.select import (
     CaseInput, PlannedCase, SuitePlan, case_readers, checks_changed, digest, plan_suite, with_stored_outputs,
 )
@@ -395,6 +395,22 @@ def rendered_reads(
         for dep in read_dependencies(path, plan.reads):
             found.setdefault((dep.path, path), dep)
     return tuple(found.values())
+
+
+def readers_as_cases_run(base: FileTree, head: FileTree, suites: list[str] | None, loaded: LoadedSuites) -> tuple[str, ...]:
+    """The files of code, in any suite on either side, that reads the repository while its case runs (select.case_readers):
+    what it reads is known only by running it, so a review that does not run (a fork's PR waiting for its label) cannot
+    say a changed file is not among them."""
+    found: dict[str, None] = {}
+    for path in discover(base, head, suites):
+        for suite in (loaded.load(tree, path)[0] for tree in (base, head)):
+            if suite is None:
+                continue
+            code: list[Code] = [c for t in suite.tests for a in t.asserts for _, c in a.code_items()]
+            code += [t.transform for t in suite.tests if t.transform is not None]
+            code += [p.code for p in suite.providers if isinstance(p.code, PyCode)]
+            found.update((c.file or f"inline code of {path}", None) for c in code if may_read(c))
+    return tuple(found)
 
 
 def read_dependencies(suite: str, reads: Iterable[tuple[str, str]]) -> list[Dependency]:

@@ -27,7 +27,7 @@ from bot.core.explain.model import Explanation
 from bot.evals import EvalRequest, MemoryCache, ResultCache, find_dependencies, run_evals
 from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
-from bot.evals.runner import rendered_reads
+from bot.evals.runner import readers_as_cases_run, rendered_reads
 from bot.evals.testcases import is_image, is_media
 from bot.evals.explain import ExplainRequest, explain, with_explain_stats
 from bot.core.result import Acceptance, ChangedFile, EvalsSkip, Problem, ProblemKind, PromptChange, ReviewResult
@@ -416,7 +416,14 @@ def review(inp: ReviewInput, ctx: Context) -> ReviewResult:
             changes = changes + extra
             problems.extend(extra_problems)
             result = replace(result, prompts=tuple(changes), problems=tuple(problems))
-    if not changes and (report is None or (_cases_run(report) == 0 and not report.errors)):
+    # code that reads the repository while its case runs (an assertion reading expected answers) reads what only running
+    # it shows: evals that wait cannot say the PR's files are not among them, so the PR waits rather than passes
+    readers = readers_as_cases_run(inp.base, inp.head, ctx.suites(config), loaded) if skipped and inp.changed else ()
+    unknown = bool(readers) and report is None
+    if unknown and not changes and skipped:
+        skipped = (f"{skipped} ({', '.join(readers[:3])}{' …' if len(readers) > 3 else ''} read the repository as their "
+                   "cases run: whether this PR's files change a case is known only by running them)")
+    if not changes and not unknown and (report is None or (_cases_run(report) == 0 and not report.errors)):
         return replace(result, evals=None, evals_skipped_reason=None)  # nothing under review changed
     result = replace(result, evals=report, evals_skipped_reason=skipped,
                      evals_skipped=EvalsSkip.WAITING_FOR_LABEL if skipped else None)

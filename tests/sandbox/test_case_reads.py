@@ -44,10 +44,13 @@ module.exports = (output, context) => {
 """
 
 
-def tree(apple: str = "apple", pear: str = "pear", **extra: str) -> MemoryTree:
-    return MemoryTree({"prompts/echo.txt": PROMPT, "evals/promptfooconfig.yaml": SUITE, "evals/check.js": CHECK,
-                       "evals/data/apple.json": f'{{"answer": "{apple}"}}', "evals/data/pear.json": f'{{"answer": "{pear}"}}',
-                       **extra})
+def files(apple: str = "apple", pear: str = "pear") -> dict[str, str]:
+    return {"prompts/echo.txt": PROMPT, "evals/promptfooconfig.yaml": SUITE, "evals/check.js": CHECK,
+            "evals/data/apple.json": f'{{"answer": "{apple}"}}', "evals/data/pear.json": f'{{"answer": "{pear}"}}'}
+
+
+def tree(apple: str = "apple", pear: str = "pear") -> MemoryTree:
+    return MemoryTree(files(apple, pear))
 
 
 def run(base: MemoryTree, head: MemoryTree, url: str, cache: MemoryCache | None = None):
@@ -113,9 +116,7 @@ def test_a_python_provider_and_transform_read_fixtures_of_their_side(model_serve
 
 
 def test_a_pr_changing_only_the_expected_answers_is_reviewed_end_to_end(tmp_path, model_server):
-    base = {".github/prompt-review.yml": CONFIG.format(extra=""), "prompts/echo.txt": PROMPT,
-            "evals/promptfooconfig.yaml": SUITE, "evals/check.js": CHECK,
-            "evals/data/apple.json": '{"answer": "apple"}', "evals/data/pear.json": '{"answer": "pear"}'}
+    base = {".github/prompt-review.yml": CONFIG.format(extra=""), **files()}
     repo = repo_with_pr(tmp_path, base, {"evals/data/pear.json": '{"answer": "PEAR"}'})
     code, report = review(repo, model_server.url)
     assert [(p["path"], p["why"]) for p in report["prompts"]] == [
@@ -148,3 +149,17 @@ def test_attack_code_without_a_reader_cannot_read_and_a_reader_stays_inside_the_
                      file="evals/c.js")
     assert run_code_sync(outside, "out", {}, None, CodeLimits(), files).passed
     assert "etc/passwd" not in " ".join(files.recorded())
+
+
+def test_a_forks_pr_changing_only_a_file_an_assertion_may_read_waits_for_its_label_and_is_not_passed():
+    from bot.core.result import ChangedFile, EvalsSkip
+    from bot.pipeline.stages import Context, ReviewInput, review as review_pr
+
+    base = {".github/prompt-review.yml": CONFIG.format(extra=""), **files()}
+    head = {**base, "evals/data/pear.json": '{"answer": "PEAR"}'}
+    inp = ReviewInput("acme/words", 7, "a" * 40, "b" * 40, "mallory", (ChangedFile("evals/data/pear.json", "modified"),),
+                      MemoryTree(base), MemoryTree(head), fork=True)
+    result = review_pr(inp, Context(with_approval=False))
+    # no model may be called (no label), and what check.js reads is known only by running it: the PR waits
+    assert result.evals is None and result.evals_skipped is EvalsSkip.WAITING_FOR_LABEL, result
+    assert "evals/check.js read the repository as their cases run" in (result.evals_skipped_reason or "")
