@@ -217,13 +217,13 @@ async def call_code_provider(caller: Caller, spec: ProviderSpec, context: CodeCo
         if isinstance(code, JsCode) and argv is not None:
             bridge = Bridge(caller, spec, asyncio.get_running_loop())
             value = await asyncio.to_thread(call_provider, code, context.prompt, options, {}, bridge.env(), bridge.send,
-                                            context.limits, argv=argv)
+                                            context.limits, argv=argv, files=context.reader(code))
             return _script_completion(value, where, (time.monotonic() - started) * 1000)
         if isinstance(code, JsCode):
             bridge = Bridge(caller, spec, asyncio.get_running_loop())
             js_context = {"vars": context.vars, "prompt": {"raw": context.prompt, "label": prompt_label}, "test": context.test}
             value = await asyncio.to_thread(call_provider, code, context.prompt, options, js_context, bridge.env(), bridge.send,
-                                            context.limits)
+                                            context.limits, files=context.reader(code))
         else:
             assert isinstance(code, PyCode)
             bridge = Bridge(caller, spec, asyncio.get_running_loop(), PYTHON_READS)

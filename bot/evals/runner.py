@@ -36,7 +36,7 @@ from bot.evals.providers_code import call_code_provider
 from bot.evals.render import RenderBounds, Renderer
 from bot.core.report import PromptVariant
 from bot.evals.variants import suite_variants
-from bot.evals.sandbox import CodeLimits, JsCode, Origin, PyCode, may_run
+from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
@@ -408,7 +408,7 @@ def readers_as_cases_run(base: FileTree, head: FileTree, suites: list[str] | Non
                 continue
             code: list[Code] = [c for t in suite.tests for a in t.asserts for _, c in a.code_items()]
             code += [t.transform for t in suite.tests if t.transform is not None]
-            code += [p.code for p in suite.providers if isinstance(p.code, PyCode)]
+            code += [p.code for p in suite.providers if p.code is not None]
             found.update((c.file or f"inline code of {path}", None) for c in code if may_read(c))
     return tuple(found)
 

@@ -163,3 +163,39 @@ def test_a_forks_pr_changing_only_a_file_an_assertion_may_read_waits_for_its_lab
     # no model may be called (no label), and what check.js reads is known only by running it: the PR waits
     assert result.evals is None and result.evals_skipped is EvalsSkip.WAITING_FOR_LABEL, result
     assert "evals/check.js read the repository as their cases run" in (result.evals_skipped_reason or "")
+
+
+SKILL_PROVIDER = """\
+const fs = require('fs');
+const path = require('path');
+module.exports = class {
+  async callApi(prompt, context) {
+    const skill = fs.readFileSync(path.join(__dirname, 'skills', context.vars.word, 'SKILL.md'), 'utf8');
+    const resp = await fetch('https://api.openai.com/v1/chat/completions', {
+      method: 'POST', headers: { authorization: 'Bearer ' + process.env.OPENAI_API_KEY },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: skill.replace('$WORD', prompt) }] }) });
+    const data = await resp.json();
+    // read after the model answered: the call is made again to answer it, and the request is not sent twice
+    const note = await fs.promises.readFile(path.join(process.cwd(), 'notes', context.vars.word + '.txt'), 'utf8');
+    return { output: data.choices[0].message.content + note.trim() };
+  }
+};
+"""
+
+
+def test_a_javascript_provider_loads_the_skill_it_ships_and_each_model_call_is_made_once(model_server):
+    suite = ("prompts: ['{{word}}']\nproviders: ['file://skill-provider.js']\n"
+             "tests:\n  - vars: {word: apple}\n    assert: [{type: equals, value: apple.}]\n"
+             "  - vars: {word: pear}\n    assert: [{type: equals, value: pear.}]\n")
+
+    def side(apple_skill: str) -> MemoryTree:
+        return MemoryTree({"evals/promptfooconfig.yaml": suite, "evals/skill-provider.js": SKILL_PROVIDER,
+                           "evals/skills/apple/SKILL.md": apple_skill, "evals/skills/pear/SKILL.md": 'Reply with "$WORD"\n',
+                           "evals/notes/apple.txt": ".", "evals/notes/pear.txt": "."})
+
+    report = run(side('Reply with "$WORD"\n'), side('Reply with "$WORD pie"\n'), model_server.url)
+    (case,) = report.suites[0].cases
+    assert case.status.value == "regressed" and (case.base.output, case.head.output) == ("apple.", "apple pie."), case
+    assert case.reasons == ("file evals/skills/apple/SKILL.md read by evals/skill-provider.js changed",)
+    assert report.stats.model_calls == 3  # apple on both sides, pear's base (unaffected): no request sent twice
+    assert report.suites[0].unaffected == 1

@@ -213,9 +213,10 @@ module.exports = async (prompt) => {
     assert head_of(cases).error == ("provider file://p.js (evals/p.js): require('os'): only require('promptfoo') (its cache.fetchWithCache), "
                                     "require('node-fetch'), require('dotenv') (which loads nothing), path and url are available to a "
                                     "provider in the sandbox; put the rest of the code in the provider's file")
-    # a provider's files would be read after the review decided what is under review: refused, saying what to do
-    cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "const fs = require('fs');\nmodule.exports = () => 'x';\n"})
-    assert "require('fs'): the sandbox reads the repository's files for code that runs before the cases do" in head_of(cases).error
+    # a provider that requires fs reads the repository (what it reads is recorded: tests/sandbox/test_case_reads.py)
+    cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/note.txt": "noted",
+                            "evals/p.js": "const fs = require('fs');\nmodule.exports = () => fs.readFileSync('note.txt', 'utf8');\n"})
+    assert head_of(cases).output == "noted"
     provider = ("const path = require('path');\nmodule.exports = async () => path.join(__dirname, '..', 'skills', 'x.md');\n")
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": provider})
     assert head_of(cases).output == "/repo/skills/x.md"  # Node's path, and __dirname under the repository's root

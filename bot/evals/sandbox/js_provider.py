@@ -15,8 +15,9 @@ import json
 import time
 from typing import Any
 
-from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, UNREADABLE, JsCode, _clip, _commonjs, _Engine, _Threw, raise_fault,
-                                  read_answer)
+from bot.evals.sandbox.js import (_UNSUPPORTED, FAULT_OF, MAX_RUNS, UNREADABLE, FilesTable, JsCode, _clip, _commonjs, _Engine,
+                                  _Threw, raise_fault, read_answer)
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.sandbox.bridge import MAX_REQUESTS, MAX_URL_CHARS, Answer, Request, Send
 from bot.evals.sandbox.js_modules import table
 from bot.evals.sandbox.result import CodeLimits, Fault, SandboxError
@@ -80,7 +81,10 @@ _HARNESS = r"""
   // the placeholders of the credentials prompt-review has
   const dotenv = Object.freeze({ config: () => ({ parsed: {} }), parse: () => ({}) });
   const dotenvModule = Object.freeze(Object.assign({ default: dotenv }, dotenv));
-  const node = globalThis.__pr_node("", null, unsupported);  // Node's path and url; fs refused, naming the rule
+  // Node's path and url; fs refused, naming the rule, unless the host gives the provider the repository (__pr_files)
+  let node = globalThis.__pr_node("", null, unsupported);
+  const fsAsk = globalThis.__pr_fs_ask;
+  globalThis.__pr_files = function (cwd) { node = globalThis.__pr_node(cwd, fsAsk, unsupported); };
   const builtin = (name) => { const m = node.require(name); return m !== undefined ? m
     : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache), "
                   + "require('node-fetch'), require('dotenv') (which loads nothing), path and url are available to a "
@@ -128,7 +132,7 @@ _HARNESS = r"""
     box = null;
     try {
       if (method === "__script__") return script(source, parse(contextJson), path, tableJson);
-      globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)) });
+      globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)), cwd: () => node.cwd });
       const module = { exports: {} };
       const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
       new Function("module", "exports", "require", "__filename", "__dirname", source)(module, module.exports, req, ...named(path));
@@ -187,39 +191,94 @@ class _JsClock(_Engine):
 
 
 def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: dict[str, Any], env: dict[str, str],
-                  send: Send, limits: CodeLimits | None = None, method: str = "callApi", argv: list[str] | None = None) -> Any:
+                  send: Send, limits: CodeLimits | None = None, method: str = "callApi", argv: list[str] | None = None,
+                  files: RepoFiles | None = None) -> Any:
     """What the provider's callApi (or function) returned, as a JSON value (None for undefined); `method`
     callEmbeddingApi calls that method of the provider's class or object with the text alone (a grader's
     embeddings). With `argv` the file runs as a script with those arguments (promptfoo's exec provider, SCRIPT):
     {stdout, stderr, code} of what it printed and the status it exited with (None: it did not call process.exit). Raises SandboxError when a limit stopped it, and Fault.THREW when it threw (promptfoo: the case
     is an error)."""
     limits = limits or CodeLimits()
-    engine = _JsClock(limits)
+    files_table = FilesTable(files) if files is not None else None
+    answered: dict[str, Answer] = {}  # a request's signature → its answer, for the runs made again (below)
+    spent = 0.0
+    for _ in range(MAX_RUNS if files_table is not None else 1):
+        engine = _JsClock(limits)
+        engine.used = spent
+        engine.resume()
+        try:
+            raw = _converse(engine, code, prompt, options, context, env, send, limits, method, argv, files_table, answered)
+        except _Threw as exc:
+            if files_table is not None and files_table.answer_missing(engine):
+                spent = _spent(engine)
+                continue
+            if files is not None:
+                files.raise_refusal()
+            if _UNSUPPORTED in str(exc):
+                raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
+            raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(exc))}") from None
+        if raw is _AGAIN:
+            spent = _spent(engine)
+            continue
+        if files is not None:
+            files.raise_refusal()
+        return _value(raw, code, limits, method)
+    raise SandboxError(Fault.UNSUPPORTED, f"reading the repository: the provider looked up more than {MAX_RUNS} paths one "
+                                          "after another in folders it had not read yet")
+
+
+_AGAIN = object()  # the provider asked for a file not answered yet: it is answered now, and the call is made again
+
+
+def _spent(engine: _JsClock) -> float:
+    engine.pause()
+    return engine.used
+
+
+def _signature(request: Request) -> str:
+    return json.dumps([request.kind, request.url, request.method, request.headers, request.body], sort_keys=True)
+
+
+def _converse(engine: _JsClock, code: JsCode, prompt: str, options: dict[str, Any], context: dict[str, Any],
+              env: dict[str, str], send: Send, limits: CodeLimits, method: str, argv: list[str] | None,
+              files_table: FilesTable | None, answered: dict[str, Answer]) -> Any:
+    """One run of the call: the harness's raw answer, or _AGAIN when the provider read a file the host had not answered
+    (QuickJS cannot ask the host while its time limit is set, so the host answers the question and the call is made
+    again from the start; the requests it sent before are answered from `answered`, never sent twice, and no request is
+    sent while a question is open: code that caught the missing file's error would send a request built without it)."""
     g = engine.ctx
-    try:
-        engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF, "env": json.dumps(json.dumps(env)),
-                                "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
-        engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
-                    prompt, json.dumps(argv if argv is not None else context, default=str), SCRIPT if argv is not None else method,
-                    table(code), code.file or "")
-        for _ in range(MAX_ROUNDS):
-            engine.settle()
-            raw = engine.call(g.get("__pr_answer"))
-            if raw is not None:
-                return _value(raw, code, limits, method)
-            requests = _requests(engine.call(g.get("__pr_take")))
-            if not requests:
-                raise SandboxError(Fault.THREW, "the provider's promise never settled (it waits for something that never comes)")
-            engine.pause()
-            answers = [(r, send(r)) for r in requests]
-            engine.resume()
-            for request, answer in answers:
-                engine.call(g.get("__pr_deliver"), request.id, answer.as_json())
-        raise SandboxError(Fault.REFUSED, f"the provider kept asking for more after {MAX_ROUNDS} rounds of requests")
-    except _Threw as exc:
-        if _UNSUPPORTED in str(exc):
-            raise SandboxError(Fault.UNSUPPORTED, _clip(str(exc).split(_UNSUPPORTED, 1)[1])) from None
-        raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(exc))}") from None
+    engine.eval(_HARNESS % {"marker": json.dumps(_UNSUPPORTED), "fault_of": FAULT_OF, "env": json.dumps(json.dumps(env)),
+                            "max_requests": MAX_REQUESTS, "max_url": MAX_URL_CHARS})
+    if files_table is not None:
+        files_table.install(engine)
+        engine.call(g.get("__pr_files"), files_table.files.cwd)
+    engine.call(g.get("__pr_call"), _commonjs(code, imports=True), code.function or "", json.dumps(options),
+                prompt, json.dumps(argv if argv is not None else context, default=str), SCRIPT if argv is not None else method,
+                table(code), code.file or "")
+    seen: dict[str, int] = {}  # the same request sent twice in a run is two requests: the nth is answered as the nth was
+    for _ in range(MAX_ROUNDS):
+        engine.settle()
+        if files_table is not None and files_table.answer_missing(engine):
+            return _AGAIN
+        raw = engine.call(g.get("__pr_answer"))
+        if raw is not None:
+            return raw
+        requests = _requests(engine.call(g.get("__pr_take")))
+        if not requests:
+            raise SandboxError(Fault.THREW, "the provider's promise never settled (it waits for something that never comes)")
+        engine.pause()
+        answers = []
+        for r in requests:
+            signature = _signature(r)
+            seen[signature] = seen.get(signature, 0) + 1
+            key = f"{signature}#{seen[signature]}"
+            if key not in answered:
+                answered[key] = send(r)
+            answers.append((r, answered[key]))
+        engine.resume()
+        for request, answer in answers:
+            engine.call(g.get("__pr_deliver"), request.id, answer.as_json())
+    raise SandboxError(Fault.REFUSED, f"the provider kept asking for more after {MAX_ROUNDS} rounds of requests")
 
 
 def _requests(raw: Any) -> list[Request]:
