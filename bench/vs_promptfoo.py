@@ -86,6 +86,10 @@ SUITES = (
     # code that reads the repository's files: TypeScript and Python generators over a folder of records and a CSV, prompt
     # functions loading the app's prompt and a template, a hook resolving fixtures; the PR rewords the app's prompt
     BenchSuite("files", ROOT / "bench/suites/files", "promptfooconfig.yaml", ROOT / "bench/suites/files/pr", ("pr",)),
+    # code that reads the repository's files as its case runs: a JavaScript provider loading the skill it ships, a Python
+    # provider replaying a recording, JavaScript and Python assertions reading expected answers; the PR changes a skill
+    # and an expected answer
+    BenchSuite("case-reads", ROOT / "bench/suites/case-reads", "promptfooconfig.yaml", ROOT / "bench/suites/case-reads/pr", ("pr",)),
 )
 # a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
 SERVER_PLACEHOLDER = b"http://scripted-server.invalid"
