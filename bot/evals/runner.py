@@ -42,7 +42,8 @@ from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
 from bot.evals.sandbox.repo_files import LISTING, RepoFiles, may_read
 from bot.evals.select import (
-    CaseInput, PlannedCase, SuitePlan, case_readers, checks_changed, digest, plan_suite, with_stored_outputs,
+    CaseInput, PlannedCase, SuitePlan, case_readers, checks_changed, digest, plan_suite, with_compared_cases,
+    with_stored_outputs,
 )
 from bot.evals.suite import SUITE_NAMES, Code, Suite
 from bot.evals.types import CaseResult, Dependency, EvalReport, EvalRequest, EvalStats, StatusCounts, SuiteReport
@@ -244,7 +245,10 @@ async def run_evals(
             reasons = _read_changes(jobs[key], request.head)
             if reasons:
                 plan.cases.append(replace(probe, reasons=reasons))
+                plan.unaffected_pairs.pop(probe.key, None)
                 plan.unaffected -= 1
+        for plan in {id(p): p for p, _, _ in probes}.values():
+            with_compared_cases(plan, plan.unaffected_pairs)  # a test's select-best sees all of its outputs
         schedule()
         todo = [(k, j) for k, j in jobs.items() if j.result is None and j.error is None and j.stopped is None]
         total += len(todo) + repeats * sum(len(m) for m in chains.values())
@@ -409,6 +413,7 @@ def readers_as_cases_run(base: FileTree, head: FileTree, suites: list[str] | Non
             code: list[Code] = [c for t in suite.tests for a in t.asserts for _, c in a.code_items()]
             code += [t.transform for t in suite.tests if t.transform is not None]
             code += [p.code for p in suite.providers if p.code is not None]
+            code += [t.provider.code for t in suite.tests if t.provider is not None and t.provider.code is not None]
             found.update((c.file or f"inline code of {path}", None) for c in code if may_read(c))
     return tuple(found)
 

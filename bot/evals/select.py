@@ -175,6 +175,8 @@ class SuitePlan:
     # unaffected cases whose code reads the repository while the case runs (case_readers): what it reads is known only
     # by running it, so the runner runs their base first and re-runs those whose reads the PR changed
     probes: list[PlannedCase] = field(default_factory=list)
+    # the unaffected cases by key (both sides' inputs), for a probe found affected to bring its test's compared cases
+    unaffected_pairs: dict[str, tuple[CaseInput, CaseInput]] = field(default_factory=dict)
 
 
 def _identity_vars(test: TestSpec) -> dict[str, Any]:
@@ -596,14 +598,19 @@ def plan_suite(
         only_formatting = prompt_files and len(prompt_files) == len(reasons) and set(prompt_files) <= formatting_only
         skip = f"formatting-only change to {', '.join(prompt_files)}" if only_formatting else None
         plan.cases.append(PlannedCase(key, b, h, reasons, skip))
-    _with_compared_cases(plan, unaffected)
+    with_compared_cases(plan, unaffected)
     plan.chained = any(t.store_output_as for suite in (base, head) if suite is not None for t in suite.tests)
-    if plan.chained and plan.cases:  # a later test's prompt depends on earlier outputs: the whole suite runs
-        plan.cases += [PlannedCase(key, b, h, ("runs in order with the outputs earlier tests store (storeOutputAs)",))
-                       for key, (b, h) in unaffected.items()]
+    # a later test's prompt depends on earlier outputs: the whole suite runs — also when code reads the repository as its
+    # case runs, since what it reads is learned only by running the chain
+    reading = plan.chained and any(case_readers(h) for _, h in unaffected.values())
+    if plan.chained and (plan.cases or reading):
+        why = "runs in order with the outputs earlier tests store (storeOutputAs)" + (
+            "; code of the suite reads the repository as its cases run" if not plan.cases else "")
+        plan.cases += [PlannedCase(key, b, h, (why,)) for key, (b, h) in unaffected.items()]
         plan.unaffected = 0
         unaffected = {}
-    plan.probes = [PlannedCase(key, b, h, ()) for key, (b, h) in unaffected.items() if case_readers(h) and not plan.chained]
+    plan.unaffected_pairs = unaffected
+    plan.probes = [PlannedCase(key, b, h, ()) for key, (b, h) in unaffected.items() if case_readers(h)]
     return plan
 
 
@@ -635,13 +642,13 @@ def with_stored_outputs(case: CaseInput, stored: dict[str, str], renderer: Rende
     return replace(case, messages=messages, asserts=asserts, vars=vars_)
 
 
-def _with_compared_cases(plan: SuitePlan, unaffected: dict[str, tuple[CaseInput, CaseInput]]) -> None:
+def with_compared_cases(plan: SuitePlan, unaffected: dict[str, tuple[CaseInput, CaseInput]]) -> None:
     """select-best / max-score compare every case of a test: when one of them runs, the test's unaffected
     cases run too (on both sides), so each side's comparison sees all of the test's outputs."""
     compared = {h.test.index for c in plan.cases if not c.skip and (h := c.head) is not None
                 and any(a.base_type in ("select-best", "max-score") for a in h.asserts)}
     for key, (b, h) in list(unaffected.items()):
-        if h.test.index in compared:
+        if h.test.index in compared and not any(c.key == key for c in plan.cases):
             del unaffected[key]
             plan.cases.append(PlannedCase(key, b, h, ("compared with a changed case of the same test (select-best/max-score)",)))
             plan.unaffected -= 1

@@ -199,3 +199,28 @@ def test_a_javascript_provider_loads_the_skill_it_ships_and_each_model_call_is_m
     assert case.reasons == ("file evals/skills/apple/SKILL.md read by evals/skill-provider.js changed",)
     assert report.stats.model_calls == 3  # apple on both sides, pear's base (unaffected): no request sent twice
     assert report.suites[0].unaffected == 1
+
+
+def test_a_chained_suite_whose_assertion_reads_files_runs_whole_when_only_those_files_changed(model_server):
+    # storeOutputAs: later tests render with earlier outputs, so the chain is not probed case by case; it runs
+    chained = SUITE.replace("  - description: apple\n", "  - description: apple\n    options: {storeOutputAs: first}\n")
+    base = MemoryTree({**files(), "evals/promptfooconfig.yaml": chained})
+    head = MemoryTree({**files(pear="PEAR"), "evals/promptfooconfig.yaml": chained})
+    report = run(base, head, model_server.url)
+    assert statuses(report) == {"apple": "still_passing", "pear": "regressed"}, statuses(report)
+    assert all("reads the repository as its cases run" in c.reasons[0] for s in report.suites for c in s.cases)
+
+
+def test_a_select_best_test_whose_probed_case_changed_compares_all_of_its_outputs(model_server):
+    suite = ("prompts: ['Reply with \"{{word}}\"', 'Reply with \"{{word}} pie\"']\nproviders: [openai:chat:gpt-4o-mini]\n"
+             "tests:\n  - description: pick\n    vars: {word: apple, expected: data/apple.json}\n"
+             "    assert:\n      - type: javascript\n        value: file://check.js\n"
+             "      - type: select-best\n        value: the shortest answer\n")
+    # the second prompt's case reads another file: only the first one's read changes
+    check = CHECK.replace("context.vars.expected", "context.prompt.includes('pie') ? 'data/pie.json' : context.vars.expected")
+    both = {"evals/promptfooconfig.yaml": suite, "evals/check.js": check, "evals/data/pie.json": '{"answer": "apple pie"}'}
+    report = run(MemoryTree({**files(), **both}), MemoryTree({**files(apple="apple pie"), **both}), model_server.url)
+    ran = {c.reasons for s in report.suites for c in s.cases}
+    assert ran == {("file evals/data/apple.json read by evals/check.js changed",),
+                   ("compared with a changed case of the same test (select-best/max-score)",)}, ran
+    assert report.suites[0].unaffected == 0  # both prompts' cases ran: select-best sees both outputs
