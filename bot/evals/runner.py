@@ -40,7 +40,7 @@ from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
-from bot.evals.sandbox.repo_files import LISTING, RepoFiles, may_read
+from bot.evals.sandbox.repo_files import LISTING, MAX_TOTAL_BYTES, STAT, RepoFiles, may_read
 from bot.evals.select import (
     CaseInput, PlannedCase, SuitePlan, case_readers, checks_changed, digest, plan_suite, with_compared_cases,
     with_stored_outputs,
@@ -324,14 +324,17 @@ def cached_result(cache: ResultCache, job: CaseRun) -> dict | None:
     hit = cache.get(job.key)
     if hit is None or "reads" not in hit:
         return hit
-    if job.tree is None:
+    if job.tree is None or not isinstance(hit["reads"], dict):
         return None
     view = _view(job)
-    now = view.state(hit["reads"])
-    if now == hit["reads"]:
+    changed = view.changed(hit["reads"])
+    if not changed:
         return hit
+    if view.bytes_of(changed) > MAX_TOTAL_BYTES:  # finding the other result would read more than the code may
+        return None
+    now = {**hit["reads"], **view.state(changed)}
     other = cache.get(f"{job.key}|{digest(now)}")
-    if other is not None and isinstance(other.get("reads"), dict) and view.state(other["reads"]) == other["reads"]:
+    if other is not None and isinstance(other.get("reads"), dict) and not view.changed(other["reads"]):
         return other
     return None
 
@@ -350,9 +353,9 @@ def _read_changes(probe: CaseRun, head: FileTree) -> tuple[str, ...]:
     if probe.result is None:
         return (f"{who} reads the repository as the case runs, and the base run that finds what it reads did not finish",)
     reads = probe.result.get("reads") or {}
-    now = RepoFiles(head, posixpath.dirname(probe.case.suite)).state(reads)
-    changed = [key for key in reads if now[key] != reads[key]]
-    shown = [f"folder {k[len(LISTING):] or '.'}" if k.startswith(LISTING) else k for k in changed]
+    changed = RepoFiles(head, posixpath.dirname(probe.case.suite)).changed(reads)
+    shown = [k[len(STAT):] if k.startswith(STAT) else f"folder {k[len(LISTING):] or '.'}" if k.startswith(LISTING) else k
+             for k in changed]
     return tuple(f"file {what} read by {who} changed" for what in shown)
 
 
@@ -362,7 +365,12 @@ def _runtime_reads(job: CaseRun) -> list[tuple[str, str]]:
     if not isinstance(reads, dict):
         return []
     who = _readers(job.case)
-    return [(key, who) for key in reads if not key.startswith(LISTING)]
+    out = []
+    for key, was in reads.items():
+        path = key[len(STAT):] if key.startswith(STAT) else None if key.startswith(LISTING) else key
+        if path and was != "dir":  # a folder is looked at through what is in it
+            out.append((path, who))
+    return out
 
 
 def _past_deadline(seconds: float) -> str:

@@ -224,3 +224,32 @@ def test_a_select_best_test_whose_probed_case_changed_compares_all_of_its_output
     assert ran == {("file evals/data/apple.json read by evals/check.js changed",),
                    ("compared with a changed case of the same test (select-best/max-score)",)}, ran
     assert report.suites[0].unaffected == 0  # both prompts' cases ran: select-best sees both outputs
+
+
+def test_attack_checking_what_code_read_reads_no_more_than_the_code_did():
+    class Counting(MemoryTree):
+        def __init__(self, files):
+            super().__init__(files)
+            self.bytes_read = 0
+
+        def size(self, path: str) -> int | None:
+            raw = super().read(path)
+            return None if raw is None else len(raw)
+
+        def read(self, path: str) -> bytes | None:
+            raw = super().read(path)
+            self.bytes_read += len(raw or b"")
+            return raw
+
+    base = Counting({"evals/a.json": "{}", "evals/b.json": "{}"})
+    files = RepoFiles(base, "evals")
+    files.answer("read", "/repo/evals/a.json")
+    files.answer("stat", "/repo/evals/b.json")
+    files.answer("read", "/repo/evals/missing.json")
+    recorded = files.state(files.recorded())
+    # the PR puts 9 MB at each path the code read or asked about: the check sees they changed by their sizes alone
+    head = Counting({"evals/a.json": "x" * 9_000_000, "evals/b.json": "y" * 9_000_000, "evals/missing.json": "z" * 9_000_000})
+    assert sorted(RepoFiles(head, "evals").changed(recorded)) == ["//evals/b.json", "evals/a.json", "evals/missing.json"]
+    assert head.bytes_read == 0
+    same = Counting({"evals/a.json": "{}", "evals/b.json": "{}"})
+    assert RepoFiles(same, "evals").changed(recorded) == [] and same.bytes_read == 2

@@ -55,6 +55,7 @@ class RepoFiles:
         self.touched: dict[str, None] = {} if touched is None else touched  # filled as the code runs
         self.used: dict[str, None] = {}  # what the current call looked at (begin() empties it)
         self.listed: dict[str, None] = {}  # folders the code listed (what is in them is part of what it read)
+        self.seen: dict[str, str] = {}  # path → "read" (its bytes mattered) or "stat" (only whether and what it is)
         self.refusal: str | None = None
         # JavaScript's answers so far, by "op|/repo/path", kept for the next runs and calls of the same code
         # (bot.evals.sandbox.js.FilesTable); those given ahead count as looked at only when used
@@ -74,9 +75,14 @@ class RepoFiles:
     def use(self, key: str) -> None:
         """The code used the answer `key`: what it looked at counts (for an answer given ahead, from now on)."""
         self.ahead_keys.discard(key)
+        op = key.partition("|")[0]
         for path in self._paths_of.get(key, ()):
             self.touched.setdefault(path, None)
             self.used.setdefault(path, None)
+            if op == "read":
+                self.seen[path] = "read"
+            elif op == "stat":
+                self.seen.setdefault(path, "stat")
 
     def _looked(self, key: str, paths: list[str]) -> None:
         self._paths_of[key] = tuple(paths)
@@ -118,6 +124,7 @@ class RepoFiles:
             self._looked(key, [prefix + name for name in entries])  # past the bound by one folder at most
             return json.dumps({"entries": [[name, (prefix + name) in self._listing()] for name in entries]})
         if is_dir:
+            self.seen.setdefault(where, "stat")  # a folder's being there (a PR removing it changes the answer)
             return json.dumps({"type": "dir", "size": 4096} if op == "stat" else {"error": "EISDIR"})
         if op == "stat":
             size = self._size(where)
@@ -167,26 +174,57 @@ class RepoFiles:
         return out
 
     def recorded(self) -> tuple[str, ...]:
-        """What the code read, as keys of `state`: each repository path it looked at, and LISTING + each folder it
-        listed."""
-        return tuple(self.touched) + tuple(LISTING + folder for folder in self.listed)
+        """What the code's answers depended on, as keys of `state`: each file it read (its path), each path it asked
+        about without reading (STAT + path: whether it is there, a file's size), each folder it listed (LISTING +
+        folder: the names in it)."""
+        return (tuple(p if how == "read" else STAT + p for p, how in self.seen.items())
+                + tuple(LISTING + folder for folder in self.listed))
 
     def state(self, keys: Iterable[str]) -> dict[str, str | None]:
-        """Each key of `recorded` → a digest of what it is in this tree now: a file's bytes, a folder's names, None
-        for a path that is not there. Equal states mean the code read the same repository."""
+        """Each key of `recorded` → what it is in this tree now: a file's size and digest, a path's kind, a folder's
+        names; None for a path that is not there. Equal states mean the code would read the same repository. A file
+        read is read again only when its size is unchanged (a PR cannot make this read more than the code did)."""
         out: dict[str, str | None] = {}
+        listing = self._listing()
         for key in keys:
-            if key.startswith(LISTING):
-                names = self._listing().get(key[len(LISTING):])
+            if key.startswith(STAT):
+                path = key[len(STAT):]
+                size = None if path == "" or path in listing else self._size(path)
+                out[key] = "dir" if path == "" or path in listing else None if size is None else f"file {size}"
+            elif key.startswith(LISTING):
+                names = listing.get(key[len(LISTING):])
                 out[key] = None if names is None else _digest("\n".join(names).encode())
-                continue
-            try:
-                raw = read_bounded(self.tree, key, self.max_file_bytes)
-            except FileTooLarge as exc:
-                out[key] = f"over the limit: {exc.size} bytes"
-                continue
-            out[key] = None if raw is None else _digest(raw)
+            else:
+                out[key] = self._content_state(key)
         return out
+
+    def _content_state(self, path: str) -> str | None:
+        size = self._size(path)
+        if size is None:
+            return None
+        if size > self.max_file_bytes:
+            return f"{size} bytes, over the limit"
+        raw = read_bounded(self.tree, path, self.max_file_bytes)
+        return None if raw is None else f"{len(raw)} {_digest(raw)}"
+
+    def changed(self, recorded: dict[str, Any]) -> list[str]:
+        """The keys of a recorded state that differ in this tree. A file is read only when its size is the one recorded,
+        so checking reads no more than the code did, whatever a PR put at those paths."""
+        out = []
+        for key, was in recorded.items():
+            if not key.startswith(LISTING):  # a file read: its size first
+                size = self._size(key)
+                if was is None or size is None or not str(was).startswith(f"{size} "):
+                    if not (was is None and size is None):
+                        out.append(key)
+                    continue
+            if self.state([key])[key] != was:
+                out.append(key)
+        return out
+
+    def bytes_of(self, keys: Iterable[str]) -> int:
+        """What reading the files among `keys` in this tree would cost."""
+        return sum(self._size(k) or 0 for k in keys if not k.startswith(LISTING))
 
     def raise_refusal(self) -> None:
         """A bound the code hit reading the repository, raised whatever the code did with the error it got."""
@@ -218,7 +256,8 @@ class RepoFiles:
         return self._dirs
 
 
-LISTING = "/"  # the key of a folder's listing in `recorded` (no repository path starts with it)
+STAT = "//"  # the key of a path asked about without reading it, in `recorded` (no repository path starts with "/")
+LISTING = "/"  # the key of a folder's listing (checked after STAT)
 
 
 def _digest(raw: bytes) -> str:
