@@ -236,7 +236,8 @@ async def run_evals(
                         stored[name] = str(job.result["stored"])
 
         # unaffected cases whose code reads the repository as it runs: their base runs first, to learn what it reads
-        probes = [(plan, probe, job_for(probe.base, "base", 0)) for plan in plans for probe in plan.probes if probe.base]
+        probes = [(plan, probe, job_for(probe.base, "base", 0)) for plan in plans for probe in plan.probes
+                  if probe.base is not None and probe.base.error is None]
         total = len(probes)
         if progress and probes:
             progress(0, total)

@@ -253,3 +253,16 @@ def test_attack_checking_what_code_read_reads_no_more_than_the_code_did():
     assert head.bytes_read == 0
     same = Counting({"evals/a.json": "{}", "evals/b.json": "{}"})
     assert RepoFiles(same, "evals").changed(recorded) == [] and same.bytes_read == 2
+
+
+def test_a_python_assertion_reads_a_list_it_keeps_next_to_it_and_what_it_read_is_recorded():
+    from bot.evals.sandbox import run_code_sync
+
+    check = PyCode("import os\n\ndef get_assert(output, context):\n"
+                   "    with open(os.path.join(os.path.dirname(__file__), 'banned.txt')) as f:\n"
+                   "        banned = f.read().split()\n"
+                   "    return not any(w in output for w in banned)\n", file="evals/banned.py")
+    files = RepoFiles(MemoryTree({"evals/banned.py": check.source, "evals/banned.txt": "pie\ntart\n"}), "evals")
+    assert run_code_sync(check, "apple", {}, None, CodeLimits(), files).passed
+    assert not run_code_sync(check, "apple pie", {}, None, CodeLimits(), files).passed
+    assert files.recorded() == ("evals/banned.txt",)
