@@ -157,12 +157,7 @@ def run_python(
     Raises SandboxError when a limit stopped it.
 
     `audit_hook=False` exists for the tests that check what the kernel alone enforces in a jail."""
-    try:
-        answer = _evaluate(code, output, context, limits or CodeLimits(), mode, audit_hook, files=files)
-    except SandboxError:
-        if files is not None:  # a bound it hit reading: said as such
-            files.raise_refusal()
-        raise
+    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, audit_hook, files=files)
     if "threw" in answer:
         return threw(LANGUAGE, _clip(str(answer["threw"]), 2000) + _at(answer))
     if answer.get("type") == "NoneType":
@@ -177,12 +172,7 @@ def transform_python(
     """What `code` returns for `output` (a `transform`/`transformVars`), as a JSON value. Code that
     throws is a SandboxError (Fault.THREW): promptfoo errors the case too. With `files` (code run while a suite
     loads), the code reads the repository through it: py_child._RepoFiles asks, `files` answers and records."""
-    try:
-        answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True, files=files)
-    except SandboxError:
-        if files is not None:  # a bound it hit reading: said as such
-            files.raise_refusal()
-        raise
+    answer = _evaluate(code, output, context, limits or CodeLimits(), mode, True, files=files)
     if "threw" in answer:
         message = f"Python code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}"
         raise SandboxError(Fault.THREW, message)
@@ -199,12 +189,7 @@ def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | Non
     (Fault.THREW): the case is an error, as in promptfoo; `send` raising ends the call with its error."""
     if files is not None:
         files.begin()
-    try:
-        answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send, files)
-    except SandboxError:
-        if files is not None:
-            files.raise_refusal()
-        raise
+    answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send, files)
     if "threw" in answer:
         raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}")
     return answer.get("value")
@@ -215,7 +200,20 @@ def _evaluate(
     args: list[Any] | None = None, env: dict[str, str] | None = None, send: Send | None = None,
     files: RepoFiles | None = None,
 ) -> dict[str, Any]:
-    """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError."""
+    """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError (a bound the code hit reading the
+    repository through `files` is said as such)."""
+    try:
+        return _evaluate_once(code, output, context, limits, mode, audit_hook, args, env, send, files)
+    except SandboxError:
+        if files is not None:
+            files.raise_refusal()
+        raise
+
+
+def _evaluate_once(
+    code: PyCode, output: Any, context: dict[str, Any], limits: CodeLimits, mode: Isolation | None, audit_hook: bool,
+    args: list[Any] | None, env: dict[str, str] | None, send: Send | None, files: RepoFiles | None,
+) -> dict[str, Any]:
     mode = mode or isolation()
     request = {
         "repo": {"cwd": files.cwd} if files is not None else None,
