@@ -124,6 +124,9 @@ def test_a_pr_changing_only_the_expected_answers_is_reviewed_end_to_end(tmp_path
     pear = cases(report)["pear"]
     assert pear["status"] == "regressed" and pear["base"]["passed"] and not pear["head"]["passed"], pear
     assert "apple" not in cases(report)
+    # the ablation reverts the file in the tree the assertion reads, and names it
+    (cause,) = report["explanation"]["causes"]
+    assert cause["changes"] == ["evals/data/pear.json#1"] and cause["evidence"] == "reverting it alone restores 1 of 1 sampled case"
     assert code == 1
 
 
