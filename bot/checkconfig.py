@@ -15,7 +15,7 @@ from bot.core.files import is_prompt
 from bot.evals import find_dependencies
 from bot.evals.generators import CodePolicy
 from bot.evals.loaded import LoadedSuites
-from bot.evals.runner import discover, rendered_reads
+from bot.evals.runner import discover, readers_as_cases_run, rendered_reads
 from bot.pipeline.stages import load_owners
 from bot.pipeline.trees import DirTree
 
@@ -83,6 +83,10 @@ def check_config_command(path: str) -> int:
         print("under review (a pull request changing any of these is reviewed and gated):")
         for file, why in reviewed:
             print(f"  {file}: {why}")
+    readers = readers_as_cases_run(tree, tree, found.config.suites, found.loaded)
+    if readers:
+        print("also under review, once their cases run: the files this code reads as it runs (a case whose read file "
+              f"a pull request changes re-runs): {', '.join(readers)}")
     return 0
 
 

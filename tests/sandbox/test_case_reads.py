@@ -269,3 +269,16 @@ def test_a_python_assertion_reads_a_list_it_keeps_next_to_it_and_what_it_read_is
     assert run_code_sync(check, "apple", {}, None, CodeLimits(), files).passed
     assert not run_code_sync(check, "apple pie", {}, None, CodeLimits(), files).passed
     assert files.recorded() == ("evals/banned.txt",)
+
+
+def test_check_config_names_the_code_that_reads_the_repository_as_its_cases_run(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.sandbox.test_wired import write
+
+    write(tmp_path, {".github/prompt-review.yml": CONFIG.format(extra=""), **files()})
+    done = subprocess.run([sys.executable, "-m", "bot", "check-config", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "also under review, once their cases run: the files this code reads as it runs" in done.stdout
+    assert done.stdout.rstrip().endswith(": evals/check.js"), done.stdout
