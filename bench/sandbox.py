@@ -4,7 +4,8 @@
 
 Prints, for JavaScript (embedded QuickJS, a fresh runtime per call) and Python (a child process per
 call, in each isolation mode the machine allows), the mean and p95 milliseconds of one trivial
-assertion call, sequentially and with `concurrency` calls in flight (as the runner does).
+assertion call, sequentially and with `concurrency` calls in flight (as the runner does); then what reading the
+repository costs: a generator reading a dataset, and a review of a suite whose assertion reads a file per case.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main(n: int = 200) -> None:
         _line(f"python ({mode.value})", times, concurrent)
     print(f"({n * 10} javascript and {n} python calls per row; python's default mode here: {isolation().value})")
     files()
+    case_reads()
 
 
 def files(folders: int = 10, per_folder: int = 20) -> None:
@@ -100,6 +102,43 @@ def files(folders: int = 10, per_folder: int = 20) -> None:
         print(f"{name} generator reading {len(tests)} files in {folders} folders: {took:8.1f} ms, {how}, "
               f"{len(reader.touched)} paths under review")
     FilesTable.answer_missing = answered  # type: ignore[method-assign]
+
+
+def case_reads(n: int = 200) -> None:
+    """A suite of `n` tests whose JavaScript assertion reads an expected-answer file per test (docs/sandbox.md, reading
+    as the case runs), against the scripted model server: what a PR that changes nothing they read costs with a cold
+    cache (each base runs once to learn what it reads) and a warm one (the reads are checked, nothing runs), and a PR
+    changing one expected file."""
+    from bot.core.config import EvalsConfig
+    from bot.core.files import MemoryTree
+    from bot.evals import EvalRequest, MemoryCache, run_evals
+    from bot.modelserver import create_app
+    from bot.serving import start_in_thread
+
+    suite = "prompts: ['Reply with \"{{word}}\"']\nproviders: [openai:chat:gpt-4o-mini]\ndefaultTest:\n  assert:\n" \
+            "    - type: javascript\n      value: file://check.js\ntests:\n" + \
+            "".join(f"  - description: t{i}\n    vars: {{word: w{i}, expected: data/t{i}.json}}\n" for i in range(n))
+    check = ("const fs = require('fs');\nmodule.exports = (output, context) => "
+             "output.trim() === JSON.parse(fs.readFileSync(context.vars.expected, 'utf8')).answer;\n")
+    files = {"evals/promptfooconfig.yaml": suite, "evals/check.js": check, **{f"evals/data/t{i}.json": f'{{"answer": "w{i}"}}'
+                                                                          for i in range(n)}}
+    with start_in_thread(create_app()) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench"}
+        cache = MemoryCache()
+
+        def review(head_files: dict[str, str], label: str) -> None:
+            request = EvalRequest(base=MemoryTree(files), head=MemoryTree(head_files), config=EvalsConfig(), env=env,
+                                  suites=["evals/promptfooconfig.yaml"])
+            started = time.perf_counter()
+            report = asyncio.run(run_evals(request, cache))
+            took = (time.perf_counter() - started) * 1000
+            ran = sum(len(s.cases) for s in report.suites)
+            print(f"{label:<52} {took:8.1f} ms, {report.stats.model_calls:4d} model calls, {ran} cases affected")
+
+        unrelated = {**files, "README.md": "changed"}
+        review(unrelated, f"{n} reading cases, PR changes nothing they read (cold)")
+        review(unrelated, f"{n} reading cases, PR changes nothing they read (warm)")
+        review({**files, "evals/data/t7.json": '{"answer": "other"}'}, f"{n} reading cases, PR changes one file (warm)")
 
 
 if __name__ == "__main__":

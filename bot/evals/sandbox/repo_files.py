@@ -19,6 +19,7 @@ which the host raises after the run, so code that catches the error cannot hide 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import posixpath
@@ -273,6 +274,7 @@ _PY_FS = re.compile(r"\b(?:open|pathlib|Path|os|io|codecs|glob|fileinput|linecac
                     r"|getattr|eval|exec|compile|csv|tomllib|configparser|shutil|zipfile|tarfile|sqlite3)\b")
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every case of a suite, of the same few pieces of code
 def may_read(code: Any) -> bool:
     """Whether `code` (a JsCode or PyCode) can read the repository's files when it runs (see _JS_FS, _PY_FS)."""
     from bot.evals.sandbox.js_code import JsCode  # a leaf module: no cycle
