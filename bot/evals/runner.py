@@ -334,17 +334,22 @@ def cached_result(cache: ResultCache, job: CaseRun) -> dict | None:
     if view.bytes_of(changed) > MAX_TOTAL_BYTES:  # finding the other result would read more than the code may
         return None
     now = {**hit["reads"], **view.state(changed)}
-    other = cache.get(f"{job.key}|{digest(now)}")
+    other = cache.get(_by_reads(job.key, now))
     if other is not None and isinstance(other.get("reads"), dict) and not view.changed(other["reads"]):
         return other
     return None
+
+
+def _by_reads(key: str, reads: dict) -> str:
+    """The second key of a result of code that reads the repository: its key and the state of what it read."""
+    return digest({"key": key, "reads": reads})
 
 
 def store_result(cache: ResultCache, job: CaseRun) -> None:
     assert job.result is not None
     cache.put(job.key, job.result)
     if "reads" in job.result:
-        cache.put(f"{job.key}|{digest(job.result['reads'])}", job.result)
+        cache.put(_by_reads(job.key, job.result["reads"]), job.result)
 
 
 def _read_changes(probe: CaseRun, head: FileTree) -> tuple[str, ...]:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.core.config import EvalsConfig
 from bot.core.files import MemoryTree
-from bot.evals import EvalRequest, MemoryCache, run_evals
+from bot.evals import DiskCache, EvalRequest, MemoryCache, run_evals
 from bot.evals.sandbox import JsCode, PyCode, SandboxError, run_code_sync
 from bot.evals.sandbox.repo_files import RepoFiles, may_read
 from bot.evals.sandbox.result import CodeLimits
@@ -53,7 +55,7 @@ def tree(apple: str = "apple", pear: str = "pear") -> MemoryTree:
     return MemoryTree(files(apple, pear))
 
 
-def run(base: MemoryTree, head: MemoryTree, url: str, cache: MemoryCache | None = None):
+def run(base: MemoryTree, head: MemoryTree, url: str, cache: MemoryCache | DiskCache | None = None):
     request = EvalRequest(base=base, head=head, config=EvalsConfig(), suites=["evals/promptfooconfig.yaml"], env=model_env(url))
     return asyncio.run(run_evals(request, cache if cache is not None else MemoryCache()))
 
@@ -74,8 +76,9 @@ def test_a_change_to_the_file_an_assertion_reads_reruns_exactly_the_cases_that_r
     assert ("evals/data/pear.json", "file read by evals/check.js") in deps
 
 
-def test_a_cached_result_counts_only_while_the_files_its_code_read_are_unchanged(model_server):
-    cache = MemoryCache()
+@pytest.mark.parametrize("kind", ["memory", "disk"])
+def test_a_cached_result_counts_only_while_the_files_its_code_read_are_unchanged(model_server, kind, tmp_path):
+    cache = MemoryCache() if kind == "memory" else DiskCache(tmp_path / "cache")
     first = run(tree(), tree(apple="APPLE"), model_server.url, cache)
     assert statuses(first) == {"apple": "regressed"}
     # the next PR puts the answer back: the head reads what the first base read, the base what the first head read —
