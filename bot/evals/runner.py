@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import posixpath
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from bot.core.config import CONFIG_PATH, EvalsConfig, LimitsConfig
 from bot.core.errors import CheckError, SourceError
 from bot.core.files import FileTree, matches
 from bot.core.matrix import model_tallies
+from bot.evals import case_reads
 from bot.evals.assertions import AssertionBroken, CodeContext, score_output
 from bot.evals.patterns import RegexClock
 from bot.evals.cache import ResultCache
@@ -40,7 +40,7 @@ from bot.evals.sandbox import CodeLimits, JsCode, Origin, may_run
 from bot.evals.provider_output import provider_output
 from bot.evals.providers_parts import listed
 from bot.evals.sources import is_code_ref
-from bot.evals.sandbox.repo_files import LISTING, MAX_TOTAL_BYTES, STAT, RepoFiles, may_read
+from bot.evals.sandbox.repo_files import RepoFiles
 from bot.evals.select import (
     CaseInput, PlannedCase, SuitePlan, case_readers, checks_changed, digest, plan_suite, with_compared_cases,
     with_stored_outputs,
@@ -243,7 +243,7 @@ async def run_evals(
             progress(0, total)
         await asyncio.gather(*(run(key, jobs[key]) for _, _, key in probes))
         for plan, probe, key in probes:
-            reasons = _read_changes(jobs[key], request.head)
+            reasons = case_reads.read_changes(jobs[key].result, jobs[key].case, request.head)
             if reasons:
                 plan.cases.append(replace(probe, reasons=reasons))
                 plan.unaffected_pairs.pop(probe.key, None)
@@ -271,7 +271,7 @@ async def run_evals(
                                                                 request.base)
 
     for job in jobs.values():  # what code read while its case ran: under review like what rendering it read
-        for dep in read_dependencies(job.case.suite, _runtime_reads(job)):
+        for dep in read_dependencies(job.case.suite, case_reads.runtime_reads(job.result, job.case)):
             dependencies.setdefault((dep.path, job.case.suite), dep)
     suites = tuple(
         replace(_suite_report(p, jobs, case_jobs, repeats, request, broken.get(p.path), notes.get(p.path, []), under_base,
@@ -310,73 +310,15 @@ async def run_evals(
     )
 
 
-def _readers(case: CaseInput) -> str:
-    return ", ".join(dict.fromkeys(c.file or "inline code" for c in case_readers(case)))
-
-
-def _view(job: CaseRun) -> RepoFiles:
-    assert job.tree is not None
-    return RepoFiles(job.tree, posixpath.dirname(job.case.suite))
-
-
 def cached_result(cache: ResultCache, job: CaseRun) -> dict | None:
-    """The cached result of `job`; for code that reads the repository, only while what it read is as it was in the
-    job's tree (kept under the key and the state of what it read, so base and head each find theirs)."""
-    hit = cache.get(job.key)
-    if hit is None or "reads" not in hit:
-        return hit
-    if job.tree is None or not isinstance(hit["reads"], dict):
-        return None
-    view = _view(job)
-    changed = view.changed(hit["reads"])
-    if not changed:
-        return hit
-    if view.bytes_of(changed) > MAX_TOTAL_BYTES:  # finding the other result would read more than the code may
-        return None
-    now = {**hit["reads"], **view.state(changed)}
-    other = cache.get(_by_reads(job.key, now))
-    if other is not None and isinstance(other.get("reads"), dict) and not view.changed(other["reads"]):
-        return other
-    return None
-
-
-def _by_reads(key: str, reads: dict) -> str:
-    """The second key of a result of code that reads the repository: its key and the state of what it read."""
-    return digest({"key": key, "reads": reads})
+    """The job's cached result (bot.evals.case_reads.cached: for code that reads the repository, only while what it
+    read is unchanged in the job's tree)."""
+    return case_reads.cached(cache, job.key, job.tree, job.case)
 
 
 def store_result(cache: ResultCache, job: CaseRun) -> None:
     assert job.result is not None
-    cache.put(job.key, job.result)
-    if "reads" in job.result:
-        cache.put(_by_reads(job.key, job.result["reads"]), job.result)
-
-
-def _read_changes(probe: CaseRun, head: FileTree) -> tuple[str, ...]:
-    """Why a case the PR left alone is affected after all: the files its code read on the base (the probe's run) that
-    the head changed; when the base run did not finish, what it reads is unknown, and the case runs."""
-    who = _readers(probe.case)
-    if probe.result is None:
-        return (f"{who} reads the repository as the case runs, and the base run that finds what it reads did not finish",)
-    reads = probe.result.get("reads") or {}
-    changed = RepoFiles(head, posixpath.dirname(probe.case.suite)).changed(reads)
-    shown = [k[len(STAT):] if k.startswith(STAT) else f"folder {k[len(LISTING):] or '.'}" if k.startswith(LISTING) else k
-             for k in changed]
-    return tuple(f"file {what} read by {who} changed" for what in shown)
-
-
-def _runtime_reads(job: CaseRun) -> list[tuple[str, str]]:
-    """(path, the code's files) of each file a run's code read while it ran."""
-    reads = (job.result or {}).get("reads")
-    if not isinstance(reads, dict):
-        return []
-    who = _readers(job.case)
-    out = []
-    for key, was in reads.items():
-        path = key[len(STAT):] if key.startswith(STAT) else None if key.startswith(LISTING) else key
-        if path and was != "dir":  # a folder is looked at through what is in it
-            out.append((path, who))
-    return out
+    case_reads.store(cache, job.key, job.result)
 
 
 def _past_deadline(seconds: float) -> str:
@@ -422,13 +364,8 @@ def readers_as_cases_run(base: FileTree, head: FileTree, suites: list[str] | Non
     found: dict[str, None] = {}
     for path in discover(base, head, suites):
         for suite in (loaded.load(tree, path)[0] for tree in (base, head)):
-            if suite is None:
-                continue
-            code: list[Code] = [c for t in suite.tests for a in t.asserts for _, c in a.code_items()]
-            code += [t.transform for t in suite.tests if t.transform is not None]
-            code += [p.code for p in suite.providers if p.code is not None]
-            code += [t.provider.code for t in suite.tests if t.provider is not None and t.provider.code is not None]
-            found.update((c.file or f"inline code of {path}", None) for c in code if may_read(c))
+            if suite is not None:
+                found.update(dict.fromkeys(case_reads.suite_readers(suite, path)))
     return tuple(found)
 
 
@@ -523,7 +460,7 @@ async def _judge_by_base(case: PlannedCase, runs: list[CaseRun], grader: ModelGr
     repository reads the base's, as the base's checks do)."""
     base = case.base
     assert base is not None
-    files = RepoFiles(base_tree, posixpath.dirname(base.suite)) if base_tree is not None and case_readers(base) else None
+    files = case_reads.view(base_tree, base) if base_tree is not None and case_readers(base) else None
     passes, first_failed = 0, None
     for job in runs:
         result = job.result or {}
@@ -561,7 +498,7 @@ async def run_case(job: CaseRun, caller: Caller, grader: ModelGrader, cancelled:
         if cancelled():
             raise Cancelled()
         if job.tree is not None:
-            job.files = _view(job)  # a fresh reader per run: what this run read, and only that
+            job.files = case_reads.view(job.tree, case)  # a fresh reader per run: what this run read, and only that
         context = code_context(case, code_limits or CodeLimits(), job.files)
         if case.provider.code is not None:  # a provider written in code answers in the sandbox
             completion = await call_code_provider(caller, case.provider, context, case.prompt.label)
