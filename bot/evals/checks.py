@@ -5,6 +5,7 @@ prompts; and the one wording of a refusal for code from the pull request.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import replace
@@ -30,6 +31,19 @@ from bot.evals.suite import AssertionSpec, Code, ProviderSpec
 ASSERT_KEYS = {"type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "transform"}
 # Read by nothing, in promptfoo as here: suites write what an assertion is for (`reason: should cite the policy`).
 NOTE_KEYS = {"reason", "description"}
+# keys that read as part of the check (its expected value, bounds, grader): promptfoo drops them unread and the assertion
+# then checks something else than its author meant — errors; any other key promptfoo drops is a warning
+CHECK_LIKE_ASSERT_KEYS = frozenset({"expected", "expect", "expected_output", "expectedOutput", "values", "pattern", "regex",
+                                    "text", "answer", "score", "min", "max", "minimum", "maximum", "schema", "rubric",
+                                    "criteria", "model", "grader", "assert", "not", "negate", "inverse", "case_sensitive",
+                                    "caseSensitive", "ignoreCase", "ignore_case"})
+
+
+def ignored_assertion_key(key: Any) -> bool:
+    """A key of an assertion that promptfoo's assertion schema drops and that does not read as part of the check: a
+    label, a name, a comment (no near miss of a key promptfoo reads)."""
+    return (isinstance(key, str) and key not in CHECK_LIKE_ASSERT_KEYS and key not in metrics.METEOR_KEYS
+            and not difflib.get_close_matches(key, sorted(ASSERT_KEYS | NOTE_KEYS | {"contextTransform"}), n=1))
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
@@ -389,8 +403,19 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         elif key == "contextTransform":
             errors.add(located, where + (key,), f"unsupported: contextTransform on {kind}: it gives the context of "
                                                 f"{', '.join(sorted(CONTEXT_TYPES))} only (promptfoo reads it nowhere else); remove it")
+        elif ignored_assertion_key(key):
+            if (located.file, f"assert.{key}") not in errors.warned:
+                errors.warned.add((located.file, f"assert.{key}"))
+                errors.warn(located, where + (key,), f"ignored assertion key {key!r} (promptfoo's assertions read only "
+                                                     f"{', '.join(sorted(ASSERT_KEYS))} and drop any other key; so does "
+                                                     "prompt-review)")
+            continue
         else:
-            errors.add(located, where + (key,), f"unknown assertion key {key!r} (supported: {', '.join(sorted(ASSERT_KEYS))})")
+            near = difflib.get_close_matches(str(key), sorted(ASSERT_KEYS | NOTE_KEYS | {"contextTransform"}), n=1)
+            hint = (f" (did you mean {near[0]!r}?)" if near else
+                    "; promptfoo drops it and the assertion checks nothing it says: the check's value is `value`, its "
+                    "bar `threshold`, its grader `provider`")
+            errors.add(located, where + (key,), f"unknown assertion key {key!r}{hint} (supported: {', '.join(sorted(ASSERT_KEYS))})")
         ok = False
     value = raw.get("value")
     transform = None

@@ -106,3 +106,24 @@ def test_evaluate_options_promptfoo_drops_are_warnings_and_a_misspelt_or_slicing
     assert misspelt.suite is None and "did you mean 'maxConcurrency'" in misspelt.errors[0].message
     sliced = read(HEAD + TESTS + "evaluateOptions: {filterRange: '0:5'}\n")
     assert sliced.suite is None and "filterRange runs a slice of the tests" in sliced.errors[0].message
+
+
+def test_an_assertions_label_or_name_is_a_warning_once_per_file_as_promptfoo_drops_it():
+    # promptfoo's assertion schema drops keys it lacks (a real user labels each check: `label: valid JSON`)
+    tests = ("tests:\n  - vars: {q: hi}\n    assert:\n      - type: is-json\n        label: valid JSON\n"
+             "      - type: contains\n        value: hi\n        label: says hi\n        name: greeting\n")
+    found = read(HEAD + tests)
+    assert found.errors == () and found.suite is not None and len(found.suite.tests[0].asserts) == 2
+    assert [(w.line, w.message.split(" (")[0]) for w in found.warnings] == [
+        (7, "ignored assertion key 'label'"), (11, "ignored assertion key 'name'")]
+
+
+@pytest.mark.parametrize("key, says", [
+    ("vaule", "unknown assertion key 'vaule' (did you mean 'value'?)"),
+    ("treshold", "unknown assertion key 'treshold' (did you mean 'threshold'?)"),
+    ("expected", "unknown assertion key 'expected'; promptfoo drops it and the assertion checks nothing it says"),
+])
+def test_an_assertion_key_that_reads_as_part_of_the_check_stays_an_error(key, says):
+    tests = f"tests:\n  - vars: {{q: hi}}\n    assert:\n      - type: contains\n        value: hi\n        {key}: x\n"
+    suite, errors = load_suite(MemoryTree({PATH: HEAD + tests}), PATH)
+    assert suite is None and [e.line for e in errors] == [8] and says in errors[0].message, [str(e) for e in errors]
