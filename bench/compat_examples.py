@@ -57,7 +57,7 @@ _RULES = (
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
                   r"|multi-turn server sessions|MCP servers run tools|tools of an MCP server|headless browser|a Slack channel|manual-input provider"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),
-    ("invalid", r"unknown key 'outputs'|unknown test key|unknown test option"
+    ("invalid", r"unknown test key|unknown test option"
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
                 r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"

@@ -168,11 +168,19 @@ def ignored_keys(data: dict[Any, Any]) -> list[Any]:
     test's key (`assert:`, `vars:` meant for defaultTest) are not among them: they stay errors, since
     dropping them would silently drop tests or checks."""
     known = SuiteFile.keys() + TestEntry.keys()
-    return [key for key in data if key not in known and SuiteFile.near_miss(key) is None]
+    return [key for key in data if key not in known and SuiteFile.near_miss(key) in (None, *INERT_KEYS)]
+
+
+# top-level keys that say nothing about what is run or checked (where promptfoo writes its results, the suite's own
+# notes): a near miss of one (`output:`, `outputs:` for outputPath) is dropped by promptfoo like any unknown key, and
+# dropping it changes no verdict — a warning naming the key it resembles, not an error
+INERT_KEYS = ("outputPath", "sharing", "writeLatestResults", "tags", "metadata", "description", "$schema")
 
 
 def ignored_key(key: Any) -> str:
-    return f"ignored key {key!r} (promptfoo ignores keys it does not define; so does prompt-review)"
+    near = SuiteFile.near_miss(key)
+    return f"ignored key {key!r} (promptfoo ignores keys it does not define; so does prompt-review)" + (
+        f"; did you mean {near!r}?" if near in INERT_KEYS else "")
 
 # keys that read as a test's check: promptfoo drops them unread, and the test then checks nothing they say — an error
 CHECK_LIKE_KEYS = frozenset({"expected", "expect", "expected_output", "expectedOutput", "expectation", "expectations",

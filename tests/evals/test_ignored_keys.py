@@ -127,3 +127,14 @@ def test_an_assertion_key_that_reads_as_part_of_the_check_stays_an_error(key, sa
     tests = f"tests:\n  - vars: {{q: hi}}\n    assert:\n      - type: contains\n        value: hi\n        {key}: x\n"
     suite, errors = load_suite(MemoryTree({PATH: HEAD + tests}), PATH)
     assert suite is None and [e.line for e in errors] == [8] and says in errors[0].message, [str(e) for e in errors]
+
+
+def test_a_near_miss_of_where_results_go_is_a_warning_as_it_changes_no_verdict():
+    # real suites write `output: {file: x.json}` or `outputs:` for outputPath; promptfoo 0.121 runs them, ignoring it
+    found = read(HEAD + "output:\n  file: out.json\noutputs: [{file: out.csv}]\n" + TESTS)
+    assert found.errors == () and found.suite is not None
+    assert [(w.line, w.message.split(" (")[0], w.message.split("; ")[-1]) for w in found.warnings] == [
+        (3, "ignored key 'output'", "did you mean 'outputPath'?"), (5, "ignored key 'outputs'", "did you mean 'outputPath'?")]
+    # a near miss of a key that decides what runs stays an error
+    suite, errors = load_suite(MemoryTree({PATH: HEAD.replace("prompts:", "prompt:") + TESTS}), PATH)
+    assert suite is None and "did you mean 'prompts'?" in errors[0].message
