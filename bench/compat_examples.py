@@ -61,7 +61,7 @@ _RULES = (
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
                 r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"
-                r"|Cannot find module '\.\.?/"),  # a relative module the gathered folder lacks
+                r"|Cannot find module '\.\.?/|names no prompt of the suite|the test file is empty"),  # a relative module the gathered folder lacks
 )
 
 

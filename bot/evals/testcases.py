@@ -369,6 +369,9 @@ def _tests_from_ref(tree, base_dir, located, where, ref: str, errors) -> list[tu
             errors.extend(exc)
             continue
         items = doc.data if isinstance(doc.data, list) else [doc.data] if isinstance(doc.data, dict) else None
+        if items is None and doc.data is None:  # an empty file: promptfoo 0.121 stops on it ("Expected a file path…")
+            errors.errors.append(SourceError(path, "the test file is empty: a test file must hold a list of tests", 1))
+            continue
         if items is None:
             errors.add(doc, (), "a test file must hold a list of tests")
             continue

@@ -356,3 +356,10 @@ def test_an_id_without_a_vendor_says_promptfoo_does_not_know_it_either():
     (error,) = refused("prompts: ['hi']\nproviders:\n  - id: claude-sonnet-4-5-reference-impl\n    config: {apiBaseUrl: 'http://localhost:3000'}\n")
     assert "provider 'claude-sonnet-4-5-reference-impl' is no provider id, in promptfoo 0.121 either" in error
     assert "a name for the provider goes in `label`" in error
+
+
+def test_an_empty_test_file_is_an_error_at_its_first_line():
+    # promptfoo 0.121 stops on it too ("Expected a file path, URL, or object"); a real user's suite lists one
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - file://empty.yaml\n  - file://t.yaml\n",
+                     **{"empty.yaml": "", "t.yaml": "- vars: {q: a}\n"})
+    assert errors == ["evals/empty.yaml:1: the test file is empty: a test file must hold a list of tests"], errors
