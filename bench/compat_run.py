@@ -4,6 +4,7 @@ wire format: every vendor's base URL and credentials point at it. Prints one lin
 passed, failed, errors and the commonest error) and the totals, with the errors grouped by cause.
 
     .venv/bin/python bench/compat_run.py PATH/TO/promptfoo/examples [--max-calls N]
+    .venv/bin/python bench/compat_run.py --repos PATH/TO/gathered-repositories   # each top folder a repository
 
 The verdicts say nothing (the scripted model answers by its rules, not as the real model would); what
 counts is that every case is read, sent and judged: a case error here is a provider the scripted
@@ -61,7 +62,8 @@ def cause(error: str) -> str:
     return _NUMBERS.sub("N", error.split("\n", 1)[0])[:110]
 
 
-def main(root: Path, max_calls: int) -> int:
+def main(root: Path, max_calls: int, repos: bool = False) -> int:
+    """With `repos`, each folder at the top of `root` is a repository, copied whole (as compat_examples.py --repos)."""
     server = start_in_thread(create_app(api_key=KEY))
     env = scripted_env(server.url)
     totals: Counter[str] = Counter()
@@ -70,9 +72,14 @@ def main(root: Path, max_calls: int) -> int:
         for config in configs_under(root):
             with tempfile.TemporaryDirectory() as tmp:
                 repo = Path(tmp) / "repo"
-                shutil.copytree(config.parent, repo / "evals")
-                suite = f"evals/{config.name}"
-                (repo / ".github").mkdir()
+                if repos:
+                    source = root / config.relative_to(root).parts[0]
+                    shutil.copytree(source, repo, ignore=shutil.ignore_patterns(".git", "node_modules"))
+                    suite = config.relative_to(source).as_posix()
+                else:
+                    shutil.copytree(config.parent, repo / "evals")
+                    suite = f"evals/{config.name}"
+                (repo / ".github").mkdir(exist_ok=True)
                 (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{suite}]\n")
                 errors, _ = check_tree(DirTree(str(repo)))
                 if errors:
@@ -120,4 +127,6 @@ if __name__ == "__main__":
         i = args.index("--max-calls")
         limit = int(args[i + 1])
         del args[i:i + 2]
-    sys.exit(main(Path(args[0] if args else "."), limit))
+    repos = "--repos" in args
+    args = [a for a in args if a != "--repos"]
+    sys.exit(main(Path(args[0] if args else "."), limit, repos))

@@ -420,7 +420,8 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
     value = raw.get("value")
     transform = None
     if raw.get("transform") is not None:
-        transform = transform_code(tree, base_dir, located, where + ("transform",), raw["transform"], errors, f"{kind} transform")
+        transform = transform_code(tree, base_dir, located, where + ("transform",), raw["transform"], errors, f"{kind} transform",
+                                   as_written=True)
         ok = ok and transform is not None
     context_transform = None
     if base in CONTEXT_TYPES and "contextTransform" in raw:

@@ -559,7 +559,7 @@ def _check_test(tree, base_dir, located, where, item: dict, errors: Collector, i
         elif key == "rubricPrompt":
             rubric = rubric_prompt(value, located, at, errors, tree, base_dir)
         elif key in ("transform", "postprocess"):  # postprocess: promptfoo's older name of transform
-            transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}")
+            transform = transform_code(tree, base_dir, located, at, value, errors, f"options.{key}", as_written=True)
         elif key == "transformVars":
             transform_vars = transform_code(tree, base_dir, located, at, value, errors, "options.transformVars", vars_input=True)
         elif key == "storeOutputAs":

@@ -267,10 +267,11 @@ def test_code_assertions_and_transforms_load_with_their_code():
                   "check.py": "def is_rude(output, context):\n    return 'idiot' in output\n",
                   "score.mjs": "export default function (output) { return output.length / 10; }\n"})
     test = suite.tests[0]
-    assert test.transform.source == "output.trim()" and test.transform_vars.file == "evals/vars.js"
+    # a one-line transform is an expression, as promptfoo's getInlineTransformFunction makes it
+    assert test.transform.source == "return output.trim()\n;" and test.transform_vars.file == "evals/vars.js"
     js, py, mjs = test.asserts
     assert (js.code.source, js.code.file) == ("output.length > 1", None)
-    assert (py.code.file, py.code.function, py.transform.source) == ("evals/check.py", "is_rude", "output.lower()")
+    assert (py.code.file, py.code.function, py.transform.source) == ("evals/check.py", "is_rude", "return output.lower()\n;")
     assert mjs.code.file == "evals/score.mjs" and "export default" in mjs.code.source
 
 
@@ -363,3 +364,19 @@ def test_an_empty_test_file_is_an_error_at_its_first_line():
     errors = refused("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\ntests:\n  - file://empty.yaml\n  - file://t.yaml\n",
                      **{"empty.yaml": "", "t.yaml": "- vars: {q: a}\n"})
     assert errors == ["evals/empty.yaml:1: the test file is empty: a test file must hold a list of tests"], errors
+
+
+def test_a_transform_in_a_block_of_one_line_is_a_function_body_as_promptfoo_reads_it():
+    # promptfoo's getInlineTransformFunction looks for a newline in the text as written: `transform: |` with one
+    # `return …` line is a body (a real user's suite); a javascript assertion's value is read trimmed (its own rule)
+    import asyncio
+
+    from bot.evals.assertions import CodeContext, score_output
+    suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
+               "defaultTest:\n  options:\n    transform: |\n      return output.replace(/^```json\\s*/, '').trim();\n"
+               "tests:\n  - vars: {q: hi}\n    assert:\n      - type: equals\n        value: '{\"a\": 1}'\n"
+               "        transform: |\n          return output.trim();\n")
+    test = suite.tests[0]
+    context = CodeContext({"q": "hi"}, "hi", {}, {"id": "openai:chat:gpt-4o-mini"})
+    outcome = asyncio.run(score_output(test.asserts, None, '```json {"a": 1}', context=context, output_transform=test.transform))
+    assert outcome.passed, outcome.failed

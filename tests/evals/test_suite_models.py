@@ -22,9 +22,9 @@ def errors_of(suite: str, **files: str) -> list[str]:
 
 
 def test_an_unknown_top_level_key_lists_the_suite_models_fields_with_its_line():
-    (error,) = errors_of(HEAD + "tests: [{vars: {q: hi}}]\noutputs: [x]\n")
+    (error,) = errors_of(HEAD + "tests: [{vars: {q: hi}}]\nprovider: [x]\n")
     supported = ", ".join(SuiteFile.supported())
-    assert error == f"{PATH}:4: unknown key 'outputs' (did you mean 'outputPath'?) (supported: {supported})"
+    assert error == f"{PATH}:4: unknown key 'provider' (did you mean 'providers'?) (supported: {supported})"
     # the listed keys are the model's own: promptfoo's inert keys are fields, refused ones are not listed
     assert {"$schema", "evaluateOptions", "tracing", "prompts", "defaultTest"} <= set(SuiteFile.supported())
     assert not {"redteam", "env"} & set(SuiteFile.supported())
