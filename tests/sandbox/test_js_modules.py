@@ -115,6 +115,18 @@ def test_a_relative_require_of_a_missing_file_fails_as_node_does_when_it_runs():
     assert not result.passed and "Cannot find module './gone'" in result.reason
 
 
+def test_a_syntax_error_in_a_required_module_names_its_file_and_line_and_says_when_it_is_a_top_level_await():
+    code = code_of({"evals/checks/grade.js": "const { ready } = require('./setup.mjs');\nmodule.exports = () => ready;\n",
+                    "evals/checks/setup.mjs": "import { x } from './x.js';\n\nawait Promise.resolve();\nexport const ready = true;\n",
+                    "evals/checks/x.js": "exports.x = 1;\n"})
+    result = judge(code)
+    assert not result.passed and "(in evals/checks/setup.mjs:3); it awaits at the top level of an ES module" in result.reason, result
+    broken = code_of({"evals/checks/grade.js": "require('./bad.js');\nmodule.exports = () => true;\n",
+                      "evals/checks/bad.js": "const a = 1;\nconst b = ;\n"})
+    reason = judge(broken).reason
+    assert "SyntaxError" in reason and "(in evals/checks/bad.js:2)" in reason and "top level" not in reason, reason
+
+
 def test_a_bare_package_name_stays_refused_with_the_existing_message():
     code = code_of({"evals/checks/grade.js": "const _ = require('lodash');\nmodule.exports = () => true;\n"})
     with pytest.raises(SandboxError) as stopped:

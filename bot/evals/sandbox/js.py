@@ -121,8 +121,7 @@ _HARNESS = r"""
     const module = { exports: {} };
     const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
     const filename = "/repo/" + path, i = filename.lastIndexOf("/");
-    new Function("module", "exports", "require", "__filename", "__dirname", source)(
-      module, module.exports, req, filename, filename.slice(0, i));
+    globalThis.__pr_module_fn(source, path)(module, module.exports, req, filename, filename.slice(0, i));
     const ex = module.exports;
     if (name) return typeof ex[name] === "function" ? ex[name] : null;
     if (typeof ex === "function") return ex;

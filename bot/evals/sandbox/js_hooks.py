@@ -85,7 +85,7 @@ _HARNESS = r"""
         loaded = true;
         const module = { exports: {} };
         const req = tableJson ? link(tableJson, filename, module, require, (what) => { throw new Error(marker + what); }) : require;
-        new Function("module", "exports", "require", "__filename", "__dirname", source)(
+        globalThis.__pr_module_fn(source, filename)(
           module, module.exports, req, "/repo/" + filename, dirname === "." ? "/repo" : "/repo/" + dirname);
         ex = module.exports;
       }

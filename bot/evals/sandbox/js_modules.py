@@ -229,7 +229,21 @@ def table(code: JsCode) -> str:
 LINKER = r"""
 (function () {
   const parse = JSON.parse, has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
-  const F = Function;
+  const F = Function, SyntaxErr = SyntaxError;
+  // an ES module's top-level await: Node runs it, a module here runs as a function body, where it cannot be
+  const TOP_AWAIT = /^[ \t]*(?:(?:export[ \t]+)?(?:const|let|var)[ \t][^=\n]*=[ \t]*)?await\b/m;
+  // a module's function, or a SyntaxError naming the file and line (its line 1 is line 3 of the function's source)
+  const moduleFn = globalThis.__pr_module_fn = function (source, path) {
+    try {
+      return new F("module", "exports", "require", "__filename", "__dirname", source);
+    } catch (e) {
+      if (!(e instanceof SyntaxErr)) throw e;
+      const at = /<input>:(\d+)/.exec(String(e.stack || ""));
+      const line = at && Number(at[1]) > 2 ? ":" + (Number(at[1]) - 2) : "";
+      throw new SyntaxErr(e.message + " (in " + path + line + ")" + (TOP_AWAIT.test(source)
+        ? "; it awaits at the top level of an ES module, which the sandbox does not run: await inside the exported function" : ""));
+    }
+  };
   globalThis.__pr_link = function (tableJson, mainPath, mainModule, fallback, unsupported) {
     const table = parse(tableJson);
     const cache = new Map([[mainPath, mainModule]]);
@@ -257,7 +271,7 @@ LINKER = r"""
       const module = { exports: {}, id: path, filename: path, loaded: false };
       cache.set(path, module);
       const dir = dirname(path);  // Node's absolute names, under the repository's root as the code sees it
-      new F("module", "exports", "require", "__filename", "__dirname", table.files[path])(
+      moduleFn(table.files[path], path)(
         module, module.exports, requireFrom(path), "/repo/" + path, dir === "." ? "/repo" : "/repo/" + dir);
       module.loaded = true;
       return module.exports;

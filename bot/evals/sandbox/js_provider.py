@@ -76,7 +76,7 @@ _HARNESS = r"""
   promptfoo.default = promptfoo;
   Object.freeze(promptfoo);
   const nodeFetch = Object.freeze(Object.assign((url, init) => globalThis.fetch(url, init), { default: (url, init) => globalThis.fetch(url, init) }));
-  const link = globalThis.__pr_link;
+  const link = globalThis.__pr_link, moduleFn = globalThis.__pr_module_fn;
   // dotenv loads nothing: a .env file holds the team's secrets, which the sandbox never has; process.env already holds
   // the placeholders of the credentials prompt-review has
   const dotenv = Object.freeze({ config: () => ({ parsed: {} }), parse: () => ({}) });
@@ -122,7 +122,7 @@ _HARNESS = r"""
     const module = { exports: {} };
     const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
     try {
-      new Function("module", "exports", "require", "__filename", "__dirname", source)(module, module.exports, req, ...named(path));
+      moduleFn(source, path)(module, module.exports, req, ...named(path));
     } catch (e) {
       if (e !== exited) throw e;
     }
@@ -135,7 +135,7 @@ _HARNESS = r"""
       globalThis.process = Object.freeze({ env: Object.freeze(parse(%(env)s)), cwd: () => node.cwd });
       const module = { exports: {} };
       const req = tableJson ? link(tableJson, path, module, require, unsupported) : require;
-      new Function("module", "exports", "require", "__filename", "__dirname", source)(module, module.exports, req, ...named(path));
+      moduleFn(source, path)(module, module.exports, req, ...named(path));
       const ex = name ? module.exports[name] : (module.exports && module.exports.default) || module.exports;
       const options = parse(optionsJson);
       const context = parse(contextJson);
