@@ -611,7 +611,9 @@ def _code_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, err
     under the code gate). Without a tree nothing can be read, and they are refused."""
     if tree is None:
         return None
-    return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what)
+    # a provider's `transform` is read by promptfoo's getInlineTransformFunction, as options.transform is
+    return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what,
+                                                     as_written=what == "provider transform")
 
 
 def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "",

@@ -89,6 +89,11 @@ def test_a_provider_transform_runs_after_the_response_transform(server):
     assert isinstance(got, Completion) and got.text == "PONG/ann"
 
 
+def test_a_provider_transform_in_a_block_of_one_line_is_a_function_body_as_promptfoo_reads_it(server):
+    got = answer(server, "id: openai:chat:gpt-4o-mini\n    transform: |\n      return output.toUpperCase();\n")
+    assert isinstance(got, Completion) and got.text == "PONG"
+
+
 def test_a_provider_transform_of_a_vendors_provider_and_from_a_python_file(server):
     got = answer(server, "id: openai:chat:gpt-4o-mini\n    transform: 'output.split(\"\").reverse().join(\"\")'")
     assert isinstance(got, Completion) and got.text == "gnop"
