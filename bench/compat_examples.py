@@ -72,6 +72,23 @@ def classify(message: str) -> str:
     return "other"
 
 
+def repository_for(root: Path, config: Path, tmp: Path, repos: bool) -> tuple[Path, str]:
+    """A fresh repository under `tmp` holding `config` (with `repos`, the whole top folder of `root` it is in, so files it
+    reads outside its folder are there; else its folder, as evals/) and a prompt-review config naming it: (the
+    repository, the suite's path in it)."""
+    repo = tmp / "repo"
+    if repos:
+        source = root / config.relative_to(root).parts[0]
+        shutil.copytree(source, repo, ignore=shutil.ignore_patterns(".git", "node_modules"))
+        suite = config.relative_to(source).as_posix()
+    else:
+        shutil.copytree(config.parent, repo / "evals")
+        suite = f"evals/{config.name}"
+    (repo / ".github").mkdir(exist_ok=True)
+    (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{suite}]\n")
+    return repo, suite
+
+
 def configs_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("promptfooconfig*.y*ml") if "node_modules" not in p.parts)
 
@@ -83,16 +100,7 @@ def main(root: Path, repos: bool = False) -> int:
     totals: Counter[str] = Counter()
     for config in configs:
         with tempfile.TemporaryDirectory() as tmp:
-            repo = Path(tmp) / "repo"
-            if repos:
-                source = root / config.relative_to(root).parts[0]
-                shutil.copytree(source, repo, ignore=shutil.ignore_patterns(".git", "node_modules"))
-                suite = config.relative_to(source).as_posix()
-            else:
-                shutil.copytree(config.parent, repo / "evals")
-                suite = f"evals/{config.name}"
-            (repo / ".github").mkdir(exist_ok=True)
-            (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{suite}]\n")
+            repo, suite = repository_for(root, config, Path(tmp), repos)
             try:
                 errors, _ = check_tree(DirTree(str(repo)))
                 expanded = _expand(DirTree(str(repo)), suite) if not errors else None

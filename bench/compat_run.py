@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.compat_examples import configs_under
+from bench.compat_examples import configs_under, repository_for
 from bot.checkconfig import check_tree
 from bot.core.config import Budget, EvalsConfig
 from bot.core.files import MemoryTree
@@ -71,16 +70,7 @@ def main(root: Path, max_calls: int, repos: bool = False) -> int:
     try:
         for config in configs_under(root):
             with tempfile.TemporaryDirectory() as tmp:
-                repo = Path(tmp) / "repo"
-                if repos:
-                    source = root / config.relative_to(root).parts[0]
-                    shutil.copytree(source, repo, ignore=shutil.ignore_patterns(".git", "node_modules"))
-                    suite = config.relative_to(source).as_posix()
-                else:
-                    shutil.copytree(config.parent, repo / "evals")
-                    suite = f"evals/{config.name}"
-                (repo / ".github").mkdir(exist_ok=True)
-                (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{suite}]\n")
+                repo, suite = repository_for(root, config, Path(tmp), repos)
                 errors, _ = check_tree(DirTree(str(repo)))
                 if errors:
                     continue
