@@ -5,6 +5,7 @@ bench/vs_promptfoo.py does for this repository's own suites. A difference is a c
 differently: the thing issue #20 calls a silent misread.
 
     .venv/bin/python bench/compat_parity.py PATH/TO/promptfoo/examples [--only NAME] [--promptfoo-version 0.121.20]
+    .venv/bin/python bench/compat_parity.py --repos PATH/TO/gathered-repositories   # each top folder a repository
 
 Prints one line per config (cases matched, verdicts that agree) and, for a difference, the case with both tools'
 output and reason; then the totals, and per vendor. Configs are skipped (and counted) when they use another provider,
@@ -59,7 +60,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.compat_examples import configs_under
+from bench.compat_examples import configs_under, repository_for
 from bench.vs_promptfoo import Server, Verdict, compare, install_promptfoo, run_promptfoo
 from bot.checkconfig import check_tree
 from bot.core.config import Budget, EvalsConfig
@@ -220,7 +221,7 @@ def _theirs(data: dict, names: set[str], ours: list[str], repo: Path) -> dict[st
     return out
 
 
-def main(root: Path, only: str | None, version: str) -> int:
+def main(root: Path, only: str | None, version: str, repos: bool = False) -> int:
     binary = install_promptfoo(version)
     server = Server(latency_ms=0)
     base = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "bench", "ANTHROPIC_BASE_URL": server.url,
@@ -234,14 +235,17 @@ def main(root: Path, only: str | None, version: str) -> int:
                 if only and only not in name:
                     continue
                 with tempfile.TemporaryDirectory() as tmp:
-                    repo = Path(tmp) / "repo"
-                    shutil.copytree(config.parent, repo)
-                    (repo / ".github").mkdir(exist_ok=True)
-                    (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{config.name}]\n")
+                    if repos:  # the whole repository, its suite where it is
+                        repo, suite_path = repository_for(root, config, Path(tmp), True)
+                    else:
+                        repo, suite_path = Path(tmp) / "repo", config.name
+                        shutil.copytree(config.parent, repo)
+                        (repo / ".github").mkdir(exist_ok=True)
+                        (repo / ".github" / "prompt-review.yml").write_text(f"suites: [{config.name}]\n")
                     errors, _ = check_tree(DirTree(str(repo)))
                     if errors:
                         continue
-                    suite, _ = load_suite(DirTree(str(repo)), config.name, code=base_code())  # code that runs at load
+                    suite, _ = load_suite(DirTree(str(repo)), suite_path, code=base_code())  # code that runs at load
                     if suite is None or not _ours_runs(suite):
                         totals["skipped: other providers"] += 1
                         continue
@@ -249,7 +253,7 @@ def main(root: Path, only: str | None, version: str) -> int:
                     redirects = [VENDORS[v] for v in vendors if v in VENDORS]
                     env = {**base, **{k: v.format(url=server.url) for r in redirects for k, v in r.ours.items()}}
                     their_env = {k: v.format(url=server.url) for r in redirects for k, v in r.theirs.items()}
-                    request = EvalRequest(base=MemoryTree({}), head=DirTree(str(repo)), suites=[config.name], env=env,
+                    request = EvalRequest(base=MemoryTree({}), head=DirTree(str(repo)), suites=[suite_path], env=env,
                                           config=EvalsConfig(budget=Budget(max_calls=5000, max_usd=1e6), explain=False))
                     server.reset()
                     report = asyncio.run(run_evals(request, NoCache()))
@@ -264,7 +268,7 @@ def main(root: Path, only: str | None, version: str) -> int:
                     files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*")
                              if p.is_file() and ".github" not in p.parts}
                     try:
-                        data, _, _ = run_promptfoo(binary, server, files, config.name, 4, Path(home), their_env)
+                        data, _, _ = run_promptfoo(binary, server, files, suite_path, 4, Path(home), their_env)
                     except SystemExit as exc:  # promptfoo could not run it
                         totals["skipped: promptfoo failed"] += 1
                         print(f"skip   {name}: promptfoo wrote no results ({str(exc).splitlines()[0][:100]})")
@@ -288,7 +292,8 @@ def main(root: Path, only: str | None, version: str) -> int:
                         totals["skipped: not redirected"] += 1
                         print(f"skip   {name}: requests to the scripted server: prompt-review {dict(our_calls)}, promptfoo {dict(their_calls)}")
                         continue
-                    theirs = _theirs(data, {var for c in report.cases() for var in c.vars}, [_text(p.template) for p in suite.prompts], repo)
+                    theirs = _theirs(data, {var for c in report.cases() for var in c.vars}, [_text(p.template) for p in suite.prompts],
+                                     (repo / suite_path).parent)
                     lines = compare(name, ours, theirs)
                     head = lines[0]
                     matched = int(head.split("matched ")[1].split(" ")[0])
@@ -325,4 +330,6 @@ if __name__ == "__main__":
         i = args.index("--promptfoo-version")
         version = args[i + 1]
         del args[i:i + 2]
-    sys.exit(main(Path(args[0] if args else "."), only, version or "0.121.20"))
+    repos = "--repos" in args
+    args = [a for a in args if a != "--repos"]
+    sys.exit(main(Path(args[0] if args else "."), only, version or "0.121.20", repos))

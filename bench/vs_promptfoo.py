@@ -256,7 +256,8 @@ def run_promptfoo(binary: Path, server: Server, files: dict[str, bytes], suite: 
                "--no-table", "--no-progress-bar", *keep, "-o", str(out)]
         server.reset()
         started = time.monotonic()
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
+        # from the suite's folder, as prompt-review runs its code (process.cwd()) and as a team runs `cd evals && promptfoo eval`
+        proc = subprocess.run(cmd, cwd=(Path(tmp) / suite).parent, env=env, capture_output=True, text=True, timeout=600)
         wall = time.monotonic() - started
         calls = server.requests()
         if not out.exists():

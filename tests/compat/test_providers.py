@@ -181,3 +181,20 @@ def test_llama_on_vertex_sends_promptfoos_body_and_only_in_us_central1():
     elsewhere = provider("id: vertex:llama-3.3-70b-instruct-maas\n    config: {projectId: p, region: europe-west4}")
     with pytest.raises(WireError, match="us-central1 only"):
         request(elsewhere, (("user", "Hi"),))
+
+
+@pytest.mark.parametrize("kind, model, price", [
+    # promptfoo 0.121.20's ANTHROPIC_MODELS and OPENAI_CHAT_MODELS, $ per million tokens in / out
+    ("anthropic", "claude-sonnet-5", (3.0, 15.0)),
+    ("anthropic", "claude-opus-4-5-20251101", (5.0, 25.0)),  # not claude-opus-4's 15 / 75
+    ("anthropic", "claude-opus-4-1", (15.0, 75.0)),
+    ("anthropic", "claude-fable-5", (10.0, 50.0)),
+    ("openai", "o1-mini-2024-09-12", (1.1, 4.4)),  # not o1's
+    ("openai", "gpt-5.4-mini", (0.75, 4.5)),
+    ("openai", "gpt-4-0613", (30.0, 60.0)),
+])
+def test_openai_and_anthropic_models_are_priced_as_promptfoo_prices_them_so_cost_assertions_agree(kind, model, price):
+    # a real user's `cost` assertion on claude-sonnet-5 was a case error here (unpriced) and a pass in promptfoo
+    from bot.evals.providers import price_of
+    found = price_of(kind, model)
+    assert found is not None and (found["input"], found["output"]) == pytest.approx(price)
