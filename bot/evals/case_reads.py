@@ -94,6 +94,6 @@ def suite_readers(suite: Suite, path: str) -> list[str]:
     """The files of the suite's code that may read the repository as its cases run (case_readers, before expanding)."""
     code: list[Code] = [c for t in suite.tests for a in t.asserts for _, c in a.code_items()]
     code += [t.transform for t in suite.tests if t.transform is not None]
-    code += [p.code for p in suite.providers if p.code is not None]
-    code += [t.provider.code for t in suite.tests if t.provider is not None and t.provider.code is not None]
+    providers = [*suite.providers, *(t.provider for t in suite.tests if t.provider is not None)]
+    code += [c for p in providers for c in (p.code, p.response_transform, p.transform) if c is not None]
     return [c.file or f"inline code of {path}" for c in code if may_read(c)]

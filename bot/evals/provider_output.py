@@ -88,7 +88,7 @@ async def _run(code: Code, value: Any, code_context: dict[str, Any], context: Co
                what: str) -> Any:
     where = f"{what} of provider {provider.slot}" + (f" ({code.file})" if code.file else "")
     try:
-        new = await transform(code, value, code_context, context.limits)
+        new = await transform(code, value, code_context, context.limits, context.reader(code))
     except SandboxError as exc:
         raise AssertionBroken(SourceError(suite, f"{where}: {exc.message}", provider.line), exc.fault.check_error) from None
     if new is None:  # promptfoo: the output must not be null after the transforms

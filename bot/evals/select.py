@@ -616,13 +616,13 @@ def plan_suite(
 
 def case_readers(case: CaseInput) -> tuple[Code, ...]:
     """The case's code that can read the repository while the case runs (bot.evals.sandbox.repo_files.may_read): its
-    assertions' code (and their transforms), options.transform, a provider written in code. The runner gives these a
+    assertions' code (and their transforms), options.transform, a provider written in code and its transforms
+    (transformResponse, transform). The runner gives these a
     read-only view of the side's tree and records what they read with the result."""
     code: list[Code] = [c for a in case.asserts for _, c in a.code_items()]
     if case.test.transform is not None:
         code.append(case.test.transform)
-    if case.provider.code is not None:
-        code.append(case.provider.code)
+    code += [c for c in (case.provider.code, case.provider.response_transform, case.provider.transform) if c is not None]
     return tuple(c for c in code if may_read(c))
 
 

@@ -285,3 +285,19 @@ def test_check_config_names_the_code_that_reads_the_repository_as_its_cases_run(
     assert done.returncode == 0, done.stderr
     assert "also under review, once their cases run: the files this code reads as it runs" in done.stdout
     assert done.stdout.rstrip().endswith(": evals/check.js"), done.stdout
+
+
+def test_a_providers_transform_reads_a_file_and_a_change_to_it_reruns_the_cases(model_server):
+    # a provider-level transform that strips words listed in a file: what it read is recorded like an assertion's reads
+    clean = ("const fs = require('fs');\nmodule.exports = (output) => {\n"
+             "  const drop = fs.readFileSync('drop.txt', 'utf8').split('\\n').filter(Boolean);\n"
+             "  return output.split(' ').filter((w) => !drop.includes(w)).join(' ');\n};\n")
+    suite = ("prompts: ['Reply with \"{{word}} please\"']\nproviders:\n  - id: openai:chat:gpt-4o-mini\n    transform: file://clean.js\n"
+             "tests:\n  - vars: {word: apple}\n    assert: [{type: equals, value: apple}]\n")
+
+    def side(drop: str) -> MemoryTree:
+        return MemoryTree({"evals/promptfooconfig.yaml": suite, "evals/clean.js": clean, "evals/drop.txt": drop})
+
+    report = run(side("please\n"), side("nothing\n"), model_server.url)
+    (case,) = report.suites[0].cases
+    assert case.status.value == "regressed" and case.reasons == ("file evals/drop.txt read by evals/clean.js changed",), case

@@ -153,9 +153,10 @@ _BODY = r"""
     fs.createReadStream = fs.createWriteStream = fs.openSync = fs.open = fs.watch = fs.watchFile = streams;
     Object.freeze(fs);
     const refused = () => unsupported("require('fs'): the sandbox reads the repository's files for code that runs before "
-      + "the cases do (test generators, extension hooks, prompt functions) and for assertions, options.transform and "
-      + "providers whose file requires 'fs' by name, so that what it reads is under review; other code (a response "
-      + "transform, a require by a computed name) gets a file through the case's vars (skill: file://skills/x/SKILL.md)");
+      + "the cases do (test generators, extension hooks, prompt functions) and for assertions, transforms and providers "
+      + "whose file requires 'fs' by name, so that what it reads is under review; other code (a grader or scoring "
+      + "function written in code, a require by a computed name) gets a file through the case's vars "
+      + "(skill: file://skills/x/SKILL.md)");
     return Object.freeze({
       cwd: home,
       require: (name) => {
