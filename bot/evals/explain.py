@@ -31,9 +31,9 @@ from bot.evals.loaded import LoadedSuites
 from bot.evals.patterns import RegexClock
 from bot.evals.providers import Caller, Meter
 from bot.evals.render import RenderBounds, Renderer
-from bot.evals.runner import CaseRun, cache_key, cached_result, run_case, store_result
+from bot.evals.runner import CaseRun, cached_result, run_case, store_result
 from bot.evals.sandbox import CodeLimits
-from bot.evals.select import CaseInput, base_only_gate, case_readers, expand, stable_test_ids
+from bot.evals.select import CaseInput, base_only_gate, expand, stable_test_ids
 from bot.evals.types import CaseResult, EvalReport
 
 
@@ -153,7 +153,7 @@ class _Ablation:
     async def run(self, inp: CaseInput, repeat: int, tree: FileTree) -> bool | None:
         """One repeat of one case on `tree` (the head with changes reverted): from the cache when the review (or an
         earlier revert) ran it — for code that reads the repository, only while what it read is the same in `tree`."""
-        job = CaseRun(inp, repeat, key=cache_key(inp, repeat), tree=tree if case_readers(inp) else None)
+        job = CaseRun.on(inp, repeat, tree)
         hit = cached_result(self.cache, job)
         if hit is not None:
             self.hits += 1

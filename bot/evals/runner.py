@@ -79,6 +79,11 @@ class CaseRun:
     tree: FileTree | None = None
     files: RepoFiles | None = None
 
+    @classmethod
+    def on(cls, case: CaseInput, repeat: int, tree: FileTree) -> CaseRun:
+        """A run of `case` on `tree`: keyed by its content, and given the tree when its code reads the repository."""
+        return cls(case, repeat, key=cache_key(case, repeat), tree=tree if case_readers(case) else None)
+
 
 def discover(base: FileTree, head: FileTree, suites: list[str] | None) -> list[str]:
     if suites is not None:
@@ -148,12 +153,10 @@ async def run_evals(
 
     def job_for(inp: CaseInput, side: str, r: int) -> str:
         """The job of one run (shared by identical runs; per side when its code reads the repository)."""
-        k = cache_key(inp, r)
-        if not case_readers(inp):
-            jobs.setdefault(k, CaseRun(inp, r, key=k))
-            return k
-        jobs.setdefault(f"{k}@{side}", CaseRun(inp, r, key=k, tree=trees[side]))
-        return f"{k}@{side}"
+        run = CaseRun.on(inp, r, trees[side])
+        key = run.key if run.tree is None else f"{run.key}@{side}"
+        jobs.setdefault(key, run)
+        return key
 
     def schedule() -> None:
         for plan in plans:

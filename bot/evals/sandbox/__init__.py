@@ -77,8 +77,6 @@ def run_code_sync(
     files: RepoFiles | None = None,
 ) -> CodeResult:
     """Judge `output`; given `files` (bot.evals.sandbox.repo_files), the code reads the repository through it."""
-    if files is not None:
-        files.begin()
     if isinstance(code, JsCode):
         return run_javascript(code, output, context, threshold, limits, files)
     return run_python(code, output, context, threshold, limits, files=files)
@@ -87,8 +85,6 @@ def run_code_sync(
 def transform_sync(code: JsCode | PyCode, output: Any, context: dict[str, Any], limits: CodeLimits,
                    files: RepoFiles | None = None) -> Any:
     """What `code` returns for `output`; given `files`, the code reads the repository through it."""
-    if files is not None:
-        files.begin()
     if isinstance(code, JsCode):
         return transform_javascript(code, output, context, limits, files)
     return transform_python(code, output, context, limits, files=files)

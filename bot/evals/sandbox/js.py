@@ -338,6 +338,8 @@ def _evaluate(code: JsCode, output: Any, context: dict[str, Any], limits: CodeLi
     repository through it (fs), its working directory `files.cwd`: each question not answered yet runs the code again
     (FilesTable), all runs within the one deadline."""
     table = FilesTable(files) if files is not None else None
+    if files is not None:
+        files.begin()  # this call's own bounds and refusal; the answers so far are kept
     deadline = time.monotonic() + limits.timeout_s
     for _ in range(MAX_RUNS if table is not None else 1):
         engine = _Engine(limits)

@@ -200,6 +200,8 @@ def call_provider(code: JsCode, prompt: str, options: dict[str, Any], context: d
     is an error)."""
     limits = limits or CodeLimits()
     files_table = FilesTable(files) if files is not None else None
+    if files is not None:
+        files.begin()  # this call's own bounds and refusal, as for any code (bot.evals.sandbox.js._evaluate)
     answered: dict[str, Answer] = {}  # a request's signature → its answer, for the runs made again (below)
     spent = 0.0
     for _ in range(MAX_RUNS if files_table is not None else 1):

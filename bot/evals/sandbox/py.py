@@ -187,8 +187,6 @@ def call_python_provider(code: PyCode, args: list[Any], limits: CodeLimits | Non
     whose requests `send` answers: the only way out of the sandbox, which still has no network of its own. `env` is the code's os.environ (the credentials'
     placeholders). The waits for answers do not count against the time limit. Code that throws is a SandboxError
     (Fault.THREW): the case is an error, as in promptfoo; `send` raising ends the call with its error."""
-    if files is not None:
-        files.begin()
     answer = _evaluate(code, None, {}, limits or CodeLimits(), None, True, args, env, send, files)
     if "threw" in answer:
         raise SandboxError(Fault.THREW, f"the provider's code threw an error: {_clip(str(answer['threw']), 2000)}{_at(answer)}")
@@ -201,7 +199,9 @@ def _evaluate(
     files: RepoFiles | None = None,
 ) -> dict[str, Any]:
     """{"type", "value"} or {"threw", "line"}; limits and refusals raise SandboxError (a bound the code hit reading the
-    repository through `files` is said as such)."""
+    repository through `files`, a call's own bounds, is said as such)."""
+    if files is not None:
+        files.begin()
     try:
         return _evaluate_once(code, output, context, limits, mode, audit_hook, args, env, send, files)
     except SandboxError:
