@@ -38,12 +38,8 @@ CHECK_LIKE_ASSERT_KEYS = frozenset({"expected", "expect", "expected_output", "ex
                                     "criteria", "model", "grader", "assert", "not", "negate", "inverse", "case_sensitive",
                                     "caseSensitive", "ignoreCase", "ignore_case"})
 
-
-def ignored_assertion_key(key: Any) -> bool:
-    """A key of an assertion that promptfoo's assertion schema drops and that does not read as part of the check: a
-    label, a name, a comment (no near miss of a key promptfoo reads)."""
-    return (isinstance(key, str) and key not in CHECK_LIKE_ASSERT_KEYS and key not in metrics.METEOR_KEYS
-            and not difflib.get_close_matches(key, sorted(ASSERT_KEYS | NOTE_KEYS | {"contextTransform"}), n=1))
+# what a near miss is measured against: every key an assertion may have
+_KNOWN_ASSERT_KEYS = sorted(ASSERT_KEYS | NOTE_KEYS | {"contextTransform"})
 DETERMINISTIC = {
     "equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
     "regex", "starts-with", "is-json", "contains-json", "levenshtein", "latency", "cost", "finish-reason",
@@ -403,7 +399,9 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         elif key == "contextTransform":
             errors.add(located, where + (key,), f"unsupported: contextTransform on {kind}: it gives the context of "
                                                 f"{', '.join(sorted(CONTEXT_TYPES))} only (promptfoo reads it nowhere else); remove it")
-        elif ignored_assertion_key(key):
+        elif not (near := difflib.get_close_matches(str(key), _KNOWN_ASSERT_KEYS, n=1)) and isinstance(key, str) \
+                and key not in CHECK_LIKE_ASSERT_KEYS and key not in metrics.METEOR_KEYS:
+            # promptfoo's assertion schema drops it and it does not read as part of the check (a label, a name)
             if (located.file, f"assert.{key}") not in errors.warned:
                 errors.warned.add((located.file, f"assert.{key}"))
                 errors.warn(located, where + (key,), f"ignored assertion key {key!r} (promptfoo's assertions read only "
@@ -411,7 +409,6 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
                                                      "prompt-review)")
             continue
         else:
-            near = difflib.get_close_matches(str(key), sorted(ASSERT_KEYS | NOTE_KEYS | {"contextTransform"}), n=1)
             hint = (f" (did you mean {near[0]!r}?)" if near else
                     "; promptfoo drops it and the assertion checks nothing it says: the check's value is `value`, its "
                     "bar `threshold`, its grader `provider`")
