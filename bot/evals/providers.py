@@ -439,11 +439,12 @@ class Caller:
         operator = operator or ""
         key_var, key = self._credentials(vendor)
         sent = bool(key) and bool(operator) and _same_origin(base, operator)
-        if spec.option(key_envar.KEY):  # the suite names the variable: sent only where the rule for secrets lets it
-            key_var = str(spec.option(key_envar.KEY))
+        written = key_envar.API_KEY if spec.option(key_envar.API_KEY) else key_envar.KEY
+        if spec.option(written):  # the suite names the variable: sent only where the rule for secrets lets it
+            key_var = str(spec.option(written))
             try:
                 key = key_envar.named_key(f"provider {spec.id}", key_var, base, base + path, self.env, self.header_grants,
-                                          self._own_keys(spec, base + path))
+                                          self._own_keys(spec, base + path), written)
             except key_envar.KeyRefused as exc:
                 raise ProviderError(str(exc), kind=CheckError.MISSING_CREDENTIALS if exc.missing else CheckError.URL_REFUSED) from None
             sent = True

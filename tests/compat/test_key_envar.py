@@ -165,3 +165,67 @@ def test_a_graders_embedding_model_reads_the_granted_variable_too(recorder):
     (case,) = report.cases()
     assert case.head.error is None and case.head.passed, case.head  # the same vector twice: similarity 1
     assert got and {(r["path"], r["headers"]["authorization"]) for r in got} == {("/v1/embeddings", "Bearer flex-123")}
+
+
+# config.apiKey: '{{ env.NAME }}' names a variable as apiKeyEnvar does (promptfoo fills it in as the provider loads)
+
+def named_in_api_key(url: str, written: str = "{{ env.FLEXAI_API_KEY }}", extra: str = "") -> str:
+    return f"{{id: 'openai:chat:flexai-model', config: {{apiBaseUrl: '{url}/v1', apiKey: \"{written}\"{extra}}}}}"
+
+
+@pytest.mark.parametrize("written", ["{{ env.FLEXAI_API_KEY }}", "{{env.FLEXAI_API_KEY}}", "{{ env['FLEXAI_API_KEY'] }}"])
+def test_an_api_key_naming_a_granted_variable_sends_its_value_there(recorder, written):
+    url, got = recorder
+    config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1/"})
+    outcome = call(named_in_api_key(url, written), {"FLEXAI_API_KEY": "flex-123", "OPENAI_API_KEY": SECRET}, config)
+    assert isinstance(outcome, Completion) and outcome.text == "ok", outcome
+    assert [(r["path"], r["headers"]["authorization"]) for r in got] == [("/v1/chat/completions", "Bearer flex-123")]
+
+
+def test_an_api_key_naming_an_ungranted_variable_sends_nothing_and_says_which_key(recorder):
+    url, got = recorder
+    outcome = call(named_in_api_key(url, "{{ env.AWS_SECRET_ACCESS_KEY }}"), {"AWS_SECRET_ACCESS_KEY": SECRET},
+                   EvalsConfig(allowed_base_urls=(url,)))
+    assert isinstance(outcome, ProviderError) and outcome.kind is CheckError.URL_REFUSED and got == []
+    assert SECRET not in str(outcome)
+    assert "refused: config.apiKey names AWS_SECRET_ACCESS_KEY, which is not sent to" in str(outcome)
+
+
+def test_an_api_key_is_taken_over_apikeyenvar_as_promptfoo_takes_it(recorder):
+    url, got = recorder
+    config = EvalsConfig(allowed_base_urls=(url,), http_credentials={"FLEXAI_API_KEY": f"{url}/v1/", "OTHER_KEY": f"{url}/v1/"})
+    outcome = call(named_in_api_key(url, extra=", apiKeyEnvar: OTHER_KEY"), {"FLEXAI_API_KEY": "flex-123", "OTHER_KEY": "other"}, config)
+    assert isinstance(outcome, Completion), outcome
+    assert [r["headers"]["authorization"] for r in got] == ["Bearer flex-123"]
+
+
+def test_an_api_key_naming_the_vendors_own_variable_sends_that_key_to_its_api(server):
+    env = {**scripted_env(server), "GROQ_API_KEY": KEY}
+    outcome = call("{id: 'groq:llama-3.3-70b-versatile', config: {apiKey: '{{ env.GROQ_API_KEY }}'}}", env, EvalsConfig())
+    assert isinstance(outcome, Completion) and outcome.text, outcome
+
+
+API_KEY_LOAD = [
+    ("{id: 'groq:llama-3.3-70b-versatile', config: {apiKey: '${GROQ_API_KEY}'}}",
+     "refused: apiKey: '${GROQ_API_KEY}' would be sent as the key itself: promptfoo fills in only {{ env.NAME }} in a "
+     "provider's config; write apiKey: '{{ env.GROQ_API_KEY }}', or leave apiKey out and the operator's GROQ_API_KEY is used"),
+    ("{id: 'openai:chat:m', config: {apiKey: '{{ OPENAI_API_KEY }}'}}", "write apiKey: '{{ env.OPENAI_API_KEY }}'"),
+    ("{id: 'openai:chat:m', config: {apiKey: sk-live-123}}",
+     "refused: apiKey: credentials come from the environment only, never from the repository: name the variable, "
+     "apiKey: '{{ env.NAME }}'"),
+    ("{id: 'openai:chat:m', config: {apiKey: '{{ env.K }}-suffix'}}", "refused: apiKey: credentials come from the environment only"),
+    ("{id: 'bedrock:anthropic.claude-3-haiku', config: {apiKey: '{{ env.MY_KEY }}'}}",
+     "unsupported: apiKey for bedrock: its credentials come from the operator's environment (AWS_BEARER_TOKEN_BEDROCK)"),
+    ("{id: 'openai:realtime:gpt-4o-realtime-preview', config: {apiKey: '{{ env.MY_KEY }}'}}", "unsupported: apiKey for a realtime connection"),
+]
+
+
+@pytest.mark.parametrize("entry, message", API_KEY_LOAD, ids=[str(i) for i in range(len(API_KEY_LOAD))])
+def test_an_api_key_written_out_or_templated_as_promptfoo_would_send_it_as_written_is_refused_with_what_to_write(entry, message):
+    _, errors = load(entry)
+    assert len(errors) == 1 and message in str(errors[0]) and errors[0].line == 2, [str(e) for e in errors]
+
+
+def test_the_api_keys_variable_is_in_the_fingerprint_and_its_value_is_not(server):
+    suite, errors = load(named_in_api_key(server))
+    assert errors == [] and "FLEXAI_API_KEY" in repr(suite.providers[0].fingerprint())
