@@ -53,7 +53,7 @@ _RULES = (
              r"|reads the repository's files only for code that runs while its suite loads|EROFS: read-only file system"),
     ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)(?!.*is no provider id)(?!.*(?:headless browser|an MCP server|a Slack channel|manual-input))|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|promptfoo's hosted model|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
-                  r"|suite-level env|credentials come from the environment|templated headers"
+                  r"|suite-level env|a suite.s env is not read|credentials come from the environment|templated headers"
                   r"|providerOutput|signatureAuth|provider config key 'tls'|unsupported: tls: client certificates"
                   r"|multi-turn server sessions|MCP servers run tools|tools of an MCP server|headless browser|a Slack channel|manual-input provider"),
     ("multimodal", r"content parts?\b|is not text \(a PDF|an image URL would be downloaded|an audio-only answer"),

@@ -40,7 +40,7 @@ from bot.evals.provider_files import with_files
 from bot.evals.sources import (Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text,
                                request_reader, resolve)
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_matches, provider_ref_matches
-from bot.evals.suite_models import PromptEntry, SuiteFile, ignored_evaluate_options, ignored_key, ignored_keys
+from bot.evals.suite_models import PromptEntry, SuiteFile, env_problems, ignored_evaluate_options, ignored_key, ignored_keys
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
@@ -110,6 +110,8 @@ def read_suite(
                           for key in ignored_options)
         top_data["evaluateOptions"] = {k: v for k, v in top_data["evaluateOptions"].items() if k not in ignored_options}
     top = check(SuiteFile, located, (), top_data, errors)
+    for key, problem in env_problems(top_data.get("env")):
+        errors.errors.append(SourceError(path, problem, located.line_of(("env",) if key is None else ("env", key))))
     base_dir = posixpath.dirname(path)
     max_prompt_bytes = (limits or LimitsConfig()).max_prompt_bytes
     prompts = load_prompts(tree, base_dir, located, errors, max_prompt_bytes)

@@ -147,11 +147,15 @@ class SuiteFile(Shape):
     assertionTemplates: Any = None  # reached through $ref
     extensions: Any = None  # hook files: read and run by bot.evals.hooks
     nunjucksFilters: Annotated[dict[str, str] | None, Says("nunjucksFilters must be a mapping of filter name → JavaScript file")] = None
-    env: Annotated[Any, Rejected(
-        "unsupported: suite-level env is not part of prompt-review: credentials and base URLs come from the service environment only")] = None
+    env: Any = None  # each key read by env_problems: promptfoo's run settings with no effect on a verdict, nothing else
     redteam: Annotated[Any, Rejected(
         "unsupported: redteam is not part of prompt-review (red-team generation and grading); keep red-team configs out of the reviewed suites")] = None
     commandLineOptions: Annotated[CommandLineOptions | None, Says("commandLineOptions must be a mapping")] = None
+
+    @classmethod
+    def supported(cls) -> list[str]:
+        # `env` takes only promptfoo's pacing settings (env_problems): not offered, nor a near miss of `envPath`
+        return [key for key in super().supported() if key != "env"]
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
@@ -159,6 +163,40 @@ class SuiteFile(Shape):
         if cls.near_miss(key) is None and key in TestEntry.keys():
             return f"unknown key {key!r}: a test's key, not a suite's; give it under defaultTest (every test) or a test"
         return super().unknown_key(key)
+
+
+# promptfoo's settings a suite's `env` may hold that pace, cache or log its own run (its per-case timeout, as
+# evaluateOptions.timeoutMs): no effect on a verdict
+ENV_NO_EFFECT = frozenset({
+    "PROMPTFOO_EVAL_TIMEOUT_MS", "PROMPTFOO_MAX_EVAL_TIME_MS", "PROMPTFOO_DELAY_MS", "PROMPTFOO_REQUEST_BACKOFF_MS",
+    "PROMPTFOO_RETRY_5XX", "PROMPTFOO_CACHE_ENABLED", "PROMPTFOO_CACHE_TYPE", "PROMPTFOO_CACHE_PATH", "PROMPTFOO_CACHE_TTL",
+    "PROMPTFOO_CACHE_MAX_SIZE", "PROMPTFOO_CACHE_MAX_FILE_COUNT", "PROMPTFOO_DISABLE_TELEMETRY", "PROMPTFOO_DISABLE_UPDATE",
+    "PROMPTFOO_DISABLE_SHARING", "PROMPTFOO_LOG_LEVEL", "LOG_LEVEL", "PROMPTFOO_DISABLE_ERROR_LOG", "PROMPTFOO_DISABLE_DEBUG_LOG",
+    "PROMPTFOO_LOG_DIR", "PROMPTFOO_NO_TESTCASE_ASSERT_WARNING", "PROMPTFOO_TABLE_CELL_MAX_LENGTH", "PROMPTFOO_DISABLE_WAL_MODE",
+    "PROMPTFOO_ENABLE_DATABASE_LOGS", "PROMPTFOO_PASS_RATE_THRESHOLD", "PROMPTFOO_FAILED_TEST_EXIT_CODE",
+})
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def env_problems(value: Any) -> list[tuple[Any, str]]:
+    """A suite's top-level `env` (promptfoo reads it over the machine's environment: its providers' keys and URLs, its own
+    settings, and `{{ env.NAME }}` in templates), key by key: (the key, or None for the whole mapping; the problem). Only
+    promptfoo's settings that pace, cache or log its run pass, having no effect here; credentials and where requests go
+    come from the service's environment, and a value templates would read is not given to them."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [(None, "env must be a mapping of variable names to values")]
+    problems: list[tuple[Any, str]] = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key) or isinstance(item, (dict, list)):
+            problems.append((key, "env must be a mapping of variable names to text, numbers or true/false"))
+        elif key not in ENV_NO_EFFECT:
+            problems.append((key, f"unsupported: env.{key}: a suite's env is not read by prompt-review; credentials and "
+                                  "base URLs come from the service's environment, and templates see no suite values under "
+                                  f"`env` (promptfoo's settings that only pace, cache or log its run are accepted: "
+                                  "PROMPTFOO_EVAL_TIMEOUT_MS, PROMPTFOO_DELAY_MS, PROMPTFOO_CACHE_*, …)"))
+    return problems
 
 
 def ignored_keys(data: dict[Any, Any]) -> list[Any]:

@@ -61,12 +61,31 @@ def test_a_near_miss_of_a_known_key_is_an_error_with_did_you_mean(key, meant):
 
 def test_keys_promptfoo_defines_and_the_review_refuses_stay_refused():
     # envPath loads an env file in promptfoo only under commandLineOptions, where it is refused (its pacing keys have no effect)
-    for extra, words in (("env: {OPENAI_API_KEY: sk-x}\n", "suite-level env is not part of prompt-review"),
+    for extra, words in (("env: {OPENAI_API_KEY: sk-x}\n", "unsupported: env.OPENAI_API_KEY: a suite's env is not read"),
                          ("commandLineOptions: {envPath: .env}\n", "commandLineOptions.envPath changes what runs or where credentials come from"),
                          ("commandLineOptions: {maxConcurrency: 1, filterFirstN: 2}\n", "commandLineOptions.filterFirstN changes what runs")):
         found = read(HEAD + TESTS + extra)
         assert found.suite is None and found.warnings == ()
         assert len(found.errors) == 1 and words in found.errors[0].message
+
+
+@pytest.mark.parametrize("env", [
+    "env: {OPENAI_BASE_URL: 'http://127.0.0.1:9/v1'}",  # where requests go
+    "env: {GEMINI_API_KEY: '{{ env.GOOGLE_GENERATIVE_AI_KEY }}'}",  # one variable's value given to a vendor's key
+    "env: {PROMPTFOO_DISABLE_TEMPLATING: 'true'}",  # a setting of promptfoo's that changes what is sent
+    "env: {APP_NAME: shop}",  # read by templates as {{ env.APP_NAME }} in promptfoo
+])
+def test_a_suites_env_is_refused_key_by_key_at_the_keys_line(env):
+    found = read(HEAD + TESTS + env.replace("{", "\n  ", 1).rstrip("}").replace(": ", ": ", 1) + "\n")
+    key = env.split("{")[1].split(":")[0]
+    assert found.suite is None
+    assert [(e.line, e.message.split(":")[0] + ":" + e.message.split(":")[1]) for e in found.errors] == [
+        (HEAD.count("\n") + TESTS.count("\n") + 2, f"unsupported: env.{key}")], [str(e) for e in found.errors]
+
+
+def test_promptfoos_settings_that_pace_or_log_its_run_may_be_in_a_suites_env():
+    found = read(HEAD + TESTS + "env:\n  PROMPTFOO_EVAL_TIMEOUT_MS: 10000\n  PROMPTFOO_CACHE_ENABLED: false\n  LOG_LEVEL: debug\n")
+    assert list(found.errors) == [] and list(found.warnings) == [] and found.suite is not None
 
 
 def test_command_line_options_that_only_pace_the_run_have_no_effect():
