@@ -23,7 +23,7 @@ from bot.core.errors import SourceError, UserError
 from bot.core.parts import Parts
 from bot.core.files import FileTree
 from bot.core.yamlsrc import LocatedYaml, Path, load_yaml
-from bot.evals.checks import transform_code
+from bot.evals.checks import MODEL_GRADED, transform_code
 from bot.evals.generators import NOT_DECIDED, LoadCode, spread_call
 from bot.evals.sandbox.py_modules import link_python
 from bot.evals.hooked_tests import SuiteHooks
@@ -40,7 +40,8 @@ from bot.evals.provider_files import with_files
 from bot.evals.sources import (Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json, read_bounded, read_text,
                                request_reader, resolve)
 from bot.evals.suite import Code, PromptSpec, ProviderSpec, Suite, TestSpec, prompt_matches, provider_ref_matches
-from bot.evals.suite_models import PromptEntry, SuiteFile, env_problems, ignored_evaluate_options, ignored_key, ignored_keys
+from bot.evals.suite_models import (PromptEntry, SuiteFile, env_problems, grading_option_miss, ignored_evaluate_options, ignored_key,
+                                    ignored_keys)
 from bot.evals.testcases import load_tests
 
 PromptFormat = Literal["text", "chat", "chat-template", "function"]  # PromptSpec.format
@@ -127,6 +128,7 @@ def read_suite(
         SuiteHooks(extensions, suite_view(located, prompts, providers), code.limits, reader=(tree, base_dir))
     tests = load_tests(tree, base_dir, located, errors, max_cases, max_var_bytes=max_prompt_bytes, code=code, hooks=hooks)
     _check_test_filters(tests, prompts, providers, errors)
+    _grading_option_misses(tests, errors)
     filters = _nunjucks_filters(tree, base_dir, located, top.nunjucksFilters if top else None, errors)
     warnings += tuple(errors.warnings)
     if errors.errors or top is None:
@@ -216,6 +218,18 @@ def _check_test_filters(tests: list[TestSpec], prompts: list[PromptSpec], provid
 
 
 MAX_REF_NODES = 100_000  # values a suite's $refs may expand to: references to references grow exponentially
+
+
+def _grading_option_misses(tests: list[TestSpec], errors: Collector) -> None:
+    """A near miss of a grading option (`options.providers:`) is an error when a model grades any assertion of the suite
+    (promptfoo would grade it with its default grader), else a warning once per file and key."""
+    graded = any(a.base_type in MODEL_GRADED or a.base_type == "select-best" for t in tests for top in t.asserts for a in top.flat())
+    for located, at, key, near in errors.grading_misses:
+        if graded:
+            errors.add(located, at, grading_option_miss(key, near, True))
+        elif (located.file, f"options.{key}") not in errors.warned:
+            errors.warned.add((located.file, f"options.{key}"))
+            errors.warn(located, at, grading_option_miss(key, near, False))
 
 
 def _local_refs(located: LocatedYaml, errors: Collector) -> LocatedYaml:

@@ -67,6 +67,9 @@ class Collector:
         # code run while the suite loads → the repository paths its `fs` looked at (bot.evals.sandbox.repo_files), filled
         # as it runs: dependencies of the suite, as the files it requires are
         self.reads: dict[str, dict[str, None]] = {}
+        # near misses of a grading option in a test's options (`providers:`): (where, key, the option it resembles),
+        # an error or a warning once the suite's assertions are known (bot.evals.loader)
+        self.grading_misses: list[tuple[LocatedYaml, Path, str, str]] = []
 
     def add(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.errors.append(located.error(path, message))

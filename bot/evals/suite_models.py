@@ -238,6 +238,25 @@ def ignored_test_options(options: dict[Any, Any]) -> list[Any]:
     return [k for k in options if k not in TestOptions.keys() and TestOptions.near_miss(k) is None]
 
 
+# the options only a model-graded assertion reads (its grader, its rubric, factuality's scores)
+GRADING_OPTIONS = ("provider", "rubricPrompt", "factuality")
+
+
+def grading_option_misses(options: dict[Any, Any]) -> list[tuple[Any, str]]:
+    """A test's options that are near misses of a grading option (`providers:` for `provider:`), with the option each
+    resembles. promptfoo's catch-all keeps them and reads nothing of them, so the default grader grades: that matters
+    only to a suite with model-graded assertions (an error there, a warning elsewhere: bot.evals.loader)."""
+    return [(k, near) for k in options if k not in TestOptions.keys() and (near := TestOptions.near_miss(k)) in GRADING_OPTIONS]
+
+
+def grading_option_miss(key: str, near: str, graded: bool) -> str:
+    if graded:
+        return (f"unknown test option {key!r}: promptfoo has no such option (did you mean {near!r}?); promptfoo keeps it and "
+                "reads nothing of it, so this suite's model-graded assertions would be graded by the default grader")
+    return (f"ignored test option {key!r} (did you mean {near!r}?): promptfoo keeps it and reads nothing of it; it would "
+            "only matter to a model-graded assertion, and this suite has none")
+
+
 def ignored_test_key(key: Any) -> str:
     return f"ignored test key {key!r} (promptfoo keeps a test's own keys and reads only its own; so does prompt-review)"
 

@@ -31,7 +31,8 @@ from bot.evals.shapes import check
 from bot.evals.sources import (DEFAULT_MAX_CASES, Collector, FileTooLarge, expand_refs, file_ref_paths, is_code_ref, load_json,
                                load_yaml_kept, read_bounded, read_text, resolve, yaml_or_json)
 from bot.evals.suite import FACTUALITY_CATEGORIES, AssertionSpec, ProviderSpec, TestSpec
-from bot.evals.suite_models import FactualityScores, Scenario, TestEntry, ignored_test_key, ignored_test_keys, ignored_test_options
+from bot.evals.suite_models import (FactualityScores, Scenario, TestEntry, grading_option_misses, ignored_test_key, ignored_test_keys,
+                                    ignored_test_options)
 from bot.evals.test_provider import parse_test_provider
 
 # promptfoo's `__expected` shorthand: 'icontains: 30 days', 'levenshtein(3): foo', 'grade: polite'
@@ -499,12 +500,16 @@ def _without_ignored_keys(located: LocatedYaml, where: Path, item: dict, errors:
     ignored = ignored_test_keys(item)
     options = item.get("options")
     ignored_options = ignored_test_options(options) if isinstance(options, dict) else []
-    if not ignored and not ignored_options:
+    misses = grading_option_misses(options) if isinstance(options, dict) else []
+    if not ignored and not ignored_options and not misses:
         return item
     for key, at, shown in [(k, where + (k,), k) for k in ignored] + [(k, where + ("options", k), f"options.{k}") for k in ignored_options]:
         if (located.file, shown) not in errors.warned:
             errors.warned.add((located.file, shown))
             errors.warn(located, at, ignored_test_key(shown))
+    for key, near in misses:
+        errors.grading_misses.append((located, where + ("options", key), str(key), near))
+    ignored_options += [key for key, _ in misses]
     kept = {k: v for k, v in item.items() if k not in ignored}
     if ignored_options:
         kept["options"] = {k: v for k, v in options.items() if k not in ignored_options}  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ import pytest
 from bot.core.files import MemoryTree
 from bot.evals.assertions import AssertionBroken, CodeContext, check_one, score_output
 from bot.evals.generators import base_code
-from bot.evals.loader import load_suite
+from bot.evals.loader import load_suite, read_suite
 from bot.evals.providers import Completion
 from bot.evals.providers_wire import parse, request
 from bot.evals.render import Renderer, RenderError
@@ -404,10 +404,32 @@ def test_a_gemini_function_call_answer_is_its_parts_and_is_checked_against_the_d
     assert not check(output, provider_id="anthropic:claude-sonnet-4-0")  # promptfoo: no validator for this provider
 
 
-def test_an_option_promptfoo_does_not_have_is_called_unknown_with_the_near_one():
-    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\n"
-                     "defaultTest:\n  options:\n    providers: {text: openai:gpt-4.1}\n")
-    assert errors == [f"{PATH}:5: unknown test option 'providers': promptfoo has no such option (did you mean 'provider'?)"]
+GRADER_NEAR_MISS = "prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ndefaultTest:\n  options:\n    providers: {text: openai:gpt-4.1}\n"
+
+
+def test_a_near_miss_of_the_grader_option_is_an_error_where_a_model_grades_an_assertion():
+    # promptfoo's test options keep any key (catchall) and read nothing of `providers`: its default grader would grade
+    errors = refused(GRADER_NEAR_MISS + "tests:\n  - vars: {q: x}\n    assert: [{type: contains, value: x}]\n"
+                     "  - vars: {q: y}\n    assert: [{type: llm-rubric, value: polite}]\n")
+    assert errors == [f"{PATH}:5: unknown test option 'providers': promptfoo has no such option (did you mean 'provider'?); "
+                      "promptfoo keeps it and reads nothing of it, so this suite's model-graded assertions would be graded by "
+                      "the default grader"]
+
+
+def test_a_near_miss_of_the_grader_option_is_a_warning_where_no_model_grades():
+    # promptfoo's google-aistudio-tools example: the graders it meant to set, where only deterministic checks run
+    tree, (loaded, errors) = load(GRADER_NEAR_MISS + "tests:\n  - vars: {q: x}\n    assert: [{type: contains, value: x}]\n"
+                                  "  - vars: {q: y}\n    options:\n      rubricPrompts: grade it\n")
+    assert errors == [] and loaded is not None
+    warnings = read_suite(tree, PATH).warnings
+    assert [(w.line, w.message.split(":")[0]) for w in warnings] == [
+        (5, "ignored test option 'providers' (did you mean 'provider'?)"),
+        (11, "ignored test option 'rubricPrompts' (did you mean 'rubricPrompt'?)")], [str(w) for w in warnings]
+
+
+def test_a_near_miss_of_an_option_every_case_reads_stays_an_error():
+    errors = refused("prompts: ['{{q}}']\nproviders: [openai:gpt-4o]\ntests:\n  - vars: {q: x}\n    options: {transfrom: output.trim()}\n")
+    assert errors == [f"{PATH}:5: unknown test option 'transfrom': promptfoo has no such option (did you mean 'transform'?)"]
 
 
 def test_code_sees_a_tool_call_answer_as_the_object_promptfoo_hands_it():
