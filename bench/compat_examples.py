@@ -21,7 +21,7 @@ counted once, under the first class of its errors in this order:
 - multimodal: content parts or binary var files prompt-review does not send (PDF var files, parts in
   another vendor's form than the API's, Adaline image URLs, parts to a text-only provider, audio-only answers);
 - invalid: not valid promptfoo (keys or assertion types its schema lacks, files the folder lacks, modules it
-  requires from outside the gathered folder);
+  requires from outside the gathered folder, an `apiKey: ${NAME}` promptfoo sends as those characters);
 - other: anything else — a valid, non-executing feature refused; these are the ones to fix.
 """
 
@@ -61,7 +61,8 @@ _RULES = (
                 r"|assertion type '(?:min-length|max-length|not-empty|json-schema-valid|contains-json-property)'"
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
                 r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"
-                r"|Cannot find module '\.\.?/|names no prompt of the suite|the test file is empty"),  # a relative module the gathered folder lacks
+                r"|Cannot find module '\.\.?/|names no prompt of the suite|the test file is empty"
+                r"|would be sent as the key itself"),  # `apiKey: ${X}`: promptfoo sends those characters as the key  # a relative module the gathered folder lacks
 )
 
 
