@@ -144,14 +144,14 @@ def load_code(tree, base_dir: str, located, where: Path, language: str, value: A
     if code.file is not None:
         code = replace(code, file=resolve(base_dir, code.file))
         return linked(code, tree, located, where, errors, what)
-    return code
+    return linked(code, tree, located, where, errors, what) if isinstance(code, PyCode) else code  # its libraries
 
 
 def linked(code: Code, tree, located, where: Path, errors: Collector, what: str) -> Code | None:
     """JavaScript with the repository's files it requires by relative path (bot.evals.sandbox.js_modules), Python with
     the repository's modules it imports (bot.evals.sandbox.py_modules), read from the same side's tree; None when a
     require is refused or a module is past the bounds (the problem, with the file's line, is in `errors`)."""
-    if code.file is None:
+    if code.file is None and not isinstance(code, PyCode):
         return code
     try:
         if isinstance(code, PyCode):

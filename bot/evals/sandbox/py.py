@@ -74,6 +74,25 @@ def shim_sources() -> dict[str, str]:
             for p in sorted(SHIMS.glob("*.py"))}
 
 
+# Packages outside the standard library that suite Python code may import in the sandbox: pure Python, read from
+# prompt-review's own installation (PyYAML, a dependency: `yaml.safe_load` of a test's fixture is common in suite code;
+# its C speed-ups are left out, and it falls back to its Python parser as it does without libyaml)
+LIBRARIES = ("yaml",)
+
+
+@cache
+def library_modules(name: str) -> tuple[tuple[str, str, str], ...]:
+    """A library of LIBRARIES as (module name, path under the library's folder, text) for each of its modules."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return tuple((name if p.stem == "__init__" else f"{name}.{p.stem}", f"{name}/{p.name}", p.read_text(encoding="utf-8"))
+                 for p in sorted(folder.glob("*.py")))
+
+
 @dataclass(frozen=True)
 class PyModule:
     """One imported module: its dotted name, its repo path ('' for a folder without __init__.py: a namespace
@@ -100,6 +119,7 @@ class PyCode:
     modules: tuple[PyModule, ...] = ()
     # imports found neither in the standard library, the sandbox's modules nor the repository: (file, line, name)
     unresolved: tuple[tuple[str, int, str], ...] = field(default=(), compare=False)
+    libraries: tuple[str, ...] = ()  # the LIBRARIES it imports (handed to the child as modules, not the repository's)
 
     @classmethod
     def inline(cls, value: str) -> PyCode:
@@ -219,7 +239,8 @@ def _evaluate_once(
         "repo": {"cwd": files.cwd} if files is not None else None,
         "args": args,
         "shims": shim_sources() if send is not None else None,
-        "modules": [[m.name, m.path, m.written] for m in code.modules] or None,
+        "modules": [[m.name, m.path, m.written] for m in code.modules]
+                   + [list(m) for library in code.libraries for m in library_modules(library)] or None,
         "kind": "file" if code.file else "inline",
         "file": code.file,
         "function": code.function,
@@ -401,8 +422,8 @@ def _answer(raw: bytes, status: int, stopped: Fault | None, code: PyCode, limits
         raise SandboxError(
             Fault.UNSUPPORTED,
             f"{where}{_at(answer)} imports {answer['module']!r}, which is not in Python's standard library nor the repository; "
-            "the sandbox has the standard library and the repository's own modules (and, for a provider, its own openai, "
-            "anthropic, requests, httpx and dotenv)",
+            "the sandbox has the standard library, PyYAML (yaml) and the repository's own modules (and, for a provider, its "
+            "own openai, anthropic, requests, httpx and dotenv)",
         )
     return answer
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.evals.sandbox.js_modules import MAX_MODULES, MAX_TOTAL_BYTES
 from bot.evals.sandbox.result import Fault, SandboxError
 
-from bot.evals.sandbox.py import PyCode, PyModule
+from bot.evals.sandbox.py import LIBRARIES, PyCode, PyModule
 
 if TYPE_CHECKING:
     from bot.core.files import FileTree
@@ -37,8 +37,9 @@ def link_python(code: PyCode, tree: FileTree, max_file_bytes: int, also: tuple[s
     """`code` (a file's) with the repository modules it imports, transitively, and the imports neither the standard
     library, `also` (the sandbox's own modules, for a provider) nor the repository has, as (file, line, name) — not
     counting imports the code guards with `except ImportError`. Unchanged when it imports none of the repository's."""
-    if code.file is None:
-        return code
+    if code.file is None:  # inline code: it has no folder to import the repository's modules from
+        libraries = _libraries_in(code.source)
+        return replace(code, libraries=libraries) if libraries else code
     finder = _Finder(tree, max_file_bytes, also, posixpath.dirname(code.file))
     todo: deque[tuple[str, str | None, str]] = deque([(code.file, None, code.source)])
     while todo:
@@ -46,9 +47,9 @@ def link_python(code: PyCode, tree: FileTree, max_file_bytes: int, also: tuple[s
         for module in finder.imports(path, package, text):
             todo.append((module.path, module.name if module.package else module.name.rpartition(".")[0], module.written))
     modules = tuple(sorted(finder.found.values(), key=lambda m: m.name))
-    if not modules and not finder.missing:
+    if not modules and not finder.missing and not finder.libraries:
         return code
-    return replace(code, modules=modules, unresolved=tuple(finder.missing))
+    return replace(code, modules=modules, unresolved=tuple(finder.missing), libraries=tuple(sorted(finder.libraries)))
 
 
 class _Finder:
@@ -56,6 +57,7 @@ class _Finder:
         self.tree, self.per_file, self.also, self.home = tree, max_file_bytes, also, home
         self.found: dict[str, PyModule] = {}
         self.missing: list[tuple[str, int, str]] = []
+        self.libraries: set[str] = set()  # the sandbox's LIBRARIES imported
         self.bytes = 0
         self._paths: list[str] | None = None
         self._folders: set[str] | None = None
@@ -101,8 +103,11 @@ class _Finder:
         return [m for m in new if m.path]
 
     def _provided(self, name: str) -> bool:
-        """Found elsewhere than in the repository: the standard library, the sandbox's own modules."""
+        """Found elsewhere than in the repository: the standard library, the sandbox's own modules and LIBRARIES."""
         top = name.partition(".")[0]
+        if top in LIBRARIES:
+            self.libraries.add(top)
+            return True
         return top in sys.stdlib_module_names or top in self.also or top in ("__future__", "_prompt_review_sdk")
 
     @staticmethod
@@ -194,6 +199,16 @@ class _Finder:
             return PyModule(name, path, raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise SandboxError(Fault.UNSUPPORTED, f"{path} (imported by suite code) is not UTF-8 text") from None
+
+
+def _libraries_in(source: str) -> tuple[str, ...]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return ()
+    names = [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
+    names += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module]
+    return tuple(sorted({n.partition(".")[0] for n in names} & set(LIBRARIES)))
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
