@@ -4,6 +4,7 @@ promptfoo's examples/) is copied with its directory into a fresh repo and checke
 
     .venv/bin/python bench/compat_examples.py PATH/TO/promptfoo/examples
     .venv/bin/python bench/compat_examples.py --repos PATH/TO/gathered-repositories   # each top folder a repository
+    .venv/bin/python bench/compat_examples.py --other PATH                            # and every error of class other
 
 An error is *unclear* when it has no line or shows a Python exception's text; a config that raises
 is a crash. A config that loads is then expanded into its cases (every prompt rendered with every
@@ -94,7 +95,7 @@ def configs_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("promptfooconfig*.y*ml") if "node_modules" not in p.parts)
 
 
-def main(root: Path, repos: bool = False) -> int:
+def main(root: Path, repos: bool = False, show_other: bool = False) -> int:
     """With `repos`, each folder at the top of `root` is a repository (a gathered snapshot of a project): it is copied
     whole and its configs are checked where they are, so the files they read outside their folder are there."""
     configs = configs_under(root)
@@ -125,6 +126,10 @@ def main(root: Path, repos: bool = False) -> int:
         totals["with other"] += "other" in kinds
         first = next(e for e in errors if classify(e.message) == kind)
         print(f"no     {config.relative_to(root)} [{kind}]: {first.line}: {first.message[:150]}" + (f" (+{len(errors) - 1})" if len(errors) > 1 else ""))
+        if show_other:  # every error of class other, the ones to look at first
+            for e in errors:
+                if classify(e.message) == "other":
+                    print(f"         other: {e.file}:{e.line}: {e.message[:300]}")
     n = len(configs)
     by_class = ", ".join(f"{k} {totals[f'refused: {k}']}" for k in CLASSES)
     print(f"\n{totals['loads']} of {n} configs load ({100 * totals['loads'] / max(n, 1):.0f} %); "
@@ -147,5 +152,5 @@ def _expand(tree: DirTree, path: str) -> tuple[int, int, str]:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--repos"]
-    sys.exit(main(Path(args[0] if args else "."), repos="--repos" in sys.argv[1:]))
+    args = [a for a in sys.argv[1:] if a not in ("--repos", "--other")]
+    sys.exit(main(Path(args[0] if args else "."), repos="--repos" in sys.argv[1:], show_other="--other" in sys.argv[1:]))
