@@ -51,7 +51,8 @@ _RULES = (
              r"|run code from the repository|would run code|exec providers run"
              r"|a Python provider runs in the sandbox with the standard library"
              r"|extension hook .*which the sandbox refuses|MCP servers run tools"
-             r"|reads the repository's files only for code that runs while its suite loads|EROFS: read-only file system"),
+             r"|reads the repository's files only for code that runs while its suite loads|EROFS: read-only file system"
+             r"|not packages npm installs|has no JavaScript entry"),
     ("vendor", r"unsupported: provider '(?!file://)(?!.*promptfoo's hosted model)(?!.*is no provider id)(?!.*(?:headless browser|an MCP server|a Slack channel|manual-input))|is not a chat model|runs an agent SDK|unsupported provider key 'provider'"),
     ("by design", r"redteam is not part|promptfoo's hosted model|Hugging Face|Google Sheets|remote test|langfuse://|portkey://|helicone://|moderation: vendor"
                   r"|suite-level env|a suite.s env is not read|credentials come from the environment|templated headers"

@@ -29,6 +29,7 @@ from bot.evals.sandbox.py_modules import link_python
 from bot.evals.hooked_tests import SuiteHooks
 from bot.evals.hooks import load_extensions
 from bot.evals.providers_config import PASSTHROUGH, PROVIDER_PARAMS, CodeReader, code_provider_ref, parse_provider, provider_kind
+from bot.evals.providers_code_check import package_ref
 from bot.evals.providers_shapes import INERT_CONFIG
 from bot.evals.sandbox import SandboxError, typescript_code
 from bot.evals.sandbox.js import JsCode
@@ -627,9 +628,16 @@ def _code_reader(tree: FileTree | None, base_dir: str, located: LocatedYaml, err
     under the code gate). Without a tree nothing can be read, and they are refused."""
     if tree is None:
         return None
-    # a provider's `transform` is read by promptfoo's getInlineTransformFunction, as options.transform is
-    return lambda where, value, what: transform_code(tree, base_dir, located, where, value, errors, what,
-                                                     as_written=what == "provider transform")
+    def read(where: Path, value: Any, what: str) -> Code | None:
+        if what == "provider" and isinstance(value, str) and value.startswith("package:"):  # the package's file
+            value, problem = package_ref(tree, base_dir, value)
+            if problem:
+                errors.add(located, where, problem)
+                return None
+        # a provider's `transform` is read by promptfoo's getInlineTransformFunction, as options.transform is
+        return transform_code(tree, base_dir, located, where, value, errors, what, as_written=what == "provider transform")
+
+    return read
 
 
 def load_providers(located: LocatedYaml, errors: Collector, tree: FileTree | None = None, base_dir: str = "",

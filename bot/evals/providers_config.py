@@ -235,7 +235,6 @@ REFUSED_PROVIDER_PREFIXES = {
     "python:": "a python provider names a .py file (python:provider.py[:function]), run in the sandbox",
     "golang:": "golang providers run code from the repository",
     "ruby:": "ruby providers run code from the repository",
-    "package:": "package providers run code from the repository's npm packages",
     "webhook:": "webhook providers send outputs to an arbitrary URL (not part of prompt-review)",
 }
 OPENAI_NON_CHAT = {"completion", "embedding", "embeddings", "assistant", "image", "realtime", "moderation", "transcription"}
@@ -272,6 +271,12 @@ def provider_kind(pid: str, embedding: bool = False) -> tuple[str, str, tuple[tu
     script = exec_script(pid)
     if script is not None and not embedding:  # promptfoo's exec provider running a script the sandbox runs
         return "code", pid, (("ref", f"file://{script[0]}"), ("exec", script[1]))
+    if pid.startswith("package:"):  # JavaScript of a package the repository holds: bot.evals.providers_code_check.package_ref
+        if len(pid.split(":")) != 3 or not all(pid.split(":")[1:]):
+            return f"provider {pid!r}: a package provider is package:NAME:EXPORT (the package, and the class or object it exports)"
+        if embedding:
+            return f"unsupported: provider {pid!r}: a provider written in code answers prompts, not embeddings"
+        return "code", pid, (("ref", pid),)
     for prefix, why in REFUSED_PROVIDER_PREFIXES.items():
         if pid.startswith(prefix):
             return f"refused: provider {pid!r}: {why}"

@@ -397,9 +397,10 @@ def test_a_bedrock_embedding_model_is_called_signed_through_invoke_model(server,
     assert isinstance(wrong, ProviderError) and wrong.kind is CheckError.BAD_CREDENTIALS
 
 
-def test_a_package_provider_is_refused_as_code():
+def test_a_package_provider_the_repository_lacks_is_refused_naming_where_it_was_looked_for():
     _, errors = suite_of("  - package:testpackage:Provider\n")
-    assert errors == ["2: refused: provider 'package:testpackage:Provider': package providers run code from the repository's npm packages"]
+    assert len(errors) == 1 and errors[0].startswith(
+        "2: unsupported: provider 'package:testpackage:Provider': package 'testpackage' is not in the repository"), errors
 
 
 def test_adaline_reads_a_gateway_config_in_openais_names_for_a_chat_prompt_as_promptfoo_does():
