@@ -101,8 +101,18 @@ VENDORS = {
 
 
 def case_key(description: str, prompt: str, provider: str, vars_: dict) -> str:
-    """bench/vs_promptfoo.py's key, with every var (a long var told apart: examples' CSV rows are long texts)."""
-    return f"{description} | {prompt} | {provider} | {json.dumps(vars_, sort_keys=True, default=str)}"
+    """bench/vs_promptfoo.py's key, with every var (a long var told apart: examples' CSV rows are long texts). A var that is
+    JSON text is keyed by its JSON: promptfoo's results write `'["a", "b"]'` as `'["a","b"]'` (the prompt it sent keeps the text)."""
+    return f"{description} | {prompt} | {provider} | {json.dumps({k: _canonical(v) for k, v in vars_.items()}, sort_keys=True, default=str)}"
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.dumps(json.loads(value), separators=(",", ":"), sort_keys=True)
+        except ValueError:
+            return value
+    return value
 
 
 def _stood_in(p) -> bool:
