@@ -200,10 +200,13 @@ def _loaded(value, repo: Path):
     return value
 
 
-def _theirs(data: dict, names: set[str], ours: list[str], repo: Path) -> dict[str, Verdict]:
+def _theirs(data: dict, names: set[str], ours: list[str], repo: Path, slots: list[str] | None = None) -> dict[str, Verdict]:
     """promptfoo's verdicts keyed as _ours keys them; `names`: the vars prompt-review's tests have (promptfoo reports
     a test's vars with what its transformVars added); `ours`: prompt-review's prompts (_text), in order — a promptfoo
-    prompt whose text is none of them (a YAML chat prompt promptfoo wrote as JSON) is the one at its place."""
+    prompt whose text is none of them (a YAML chat prompt promptfoo wrote as JSON) is the one at its place; `slots`:
+    prompt-review's providers — a suite's only provider is the one promptfoo reports under another name (a provider
+    written in code reports what its `id()` returns)."""
+    only = slots[0] if slots is not None and len(slots) == 1 else None
     out: dict[str, Verdict] = {}
     rows = []
     prompts = data["results"].get("prompts") or []  # one per prompt and provider
@@ -220,7 +223,7 @@ def _theirs(data: dict, names: set[str], ours: list[str], repo: Path) -> dict[st
         name = test.get("description") or r.get("description") or ""
         name = "" if re.fullmatch(r"Row #\d+", name) else name  # promptfoo's name for a CSV row without a description
         given = test.get("vars") or r.get("vars") or {}
-        stem = case_key(name, raw, _provider(provider.get("label") or provider.get("id", "")),
+        stem = case_key(name, raw, _provider(only or provider.get("label") or provider.get("id", "")),
                         {k: _loaded(v, repo) for k, v in given.items() if k in names})
         rows.append((r.get("testIdx") or 0, stem, Verdict(bool(r.get("success")), output or "", why if not r.get("success") else "")))
     seen: Counter[str] = Counter()
@@ -303,7 +306,7 @@ def main(root: Path, only: str | None, version: str, repos: bool = False) -> int
                         print(f"skip   {name}: requests to the scripted server: prompt-review {dict(our_calls)}, promptfoo {dict(their_calls)}")
                         continue
                     theirs = _theirs(data, {var for c in report.cases() for var in c.vars}, [_text(p.template) for p in suite.prompts],
-                                     (repo / suite_path).parent)
+                                     (repo / suite_path).parent, [p.slot for p in suite.providers])
                     lines = compare(name, ours, theirs)
                     head = lines[0]
                     matched = int(head.split("matched ")[1].split(" ")[0])
