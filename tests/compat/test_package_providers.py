@@ -44,14 +44,15 @@ def test_a_workspace_package_of_another_name_is_not_taken():
     loaded = read_suite(MemoryTree({PATH: SUITE, "packages/tp/package.json": '{"name": "other"}', "packages/tp/index.js": MAIN}), PATH)
     assert [(e.line, e.message) for e in loaded.errors] == [(3, (
         "unsupported: provider 'package:testpackage:Provider': package 'testpackage' is not in the repository (looked for "
-        "node_modules/testpackage from evals up, and a workspace package.json named 'testpackage'); prompt-review runs the "
-        "repository's own code in its sandbox, not packages npm installs"))]
+        "node_modules/testpackage from evals up, and a workspace package.json named 'testpackage', with its entry or the "
+        "source it is built from); prompt-review runs the repository's own code in its sandbox, not packages npm installs"))]
 
 
 @pytest.mark.parametrize("provider, files, message", [
     ("package:testpackage", {}, "a package provider is package:NAME:EXPORT"),
     ("package:testpackage:Provider", {"node_modules/testpackage/package.json": '{"main": "dist/index.js"}'},
-     "package 'testpackage' in node_modules/testpackage has no JavaScript entry ('dist/index.js' from its package.json)"),
+     "package 'testpackage' is not in the repository (looked for node_modules/testpackage from evals up, and a workspace "
+     "package.json named 'testpackage', with its entry or the source it is built from)"),
 ])
 def test_a_package_provider_that_cannot_run_says_why_at_its_line(provider, files, message):
     loaded = read_suite(MemoryTree({PATH: SUITE.replace("package:testpackage:Provider", provider), **files}), PATH)

@@ -87,8 +87,15 @@ def _links(path: str, source: str, written: str, tree: FileTree) -> Links:
     out: dict[str, str | None] = {}
     for m in _REQUIRE.finditer(_code_only(source)):
         spec = m.group("single") if m.group("single") is not None else m.group("double")
-        if spec in out or not (_RELATIVE.match(spec) or _ABSOLUTE.match(spec)):
-            continue  # a package name: the engine's require answers it (or refuses it, saying so)
+        if spec in out:
+            continue
+        if not (_RELATIVE.match(spec) or _ABSOLUTE.match(spec)):
+            # a package: the repository's own (a workspace package, a committed node_modules) is loaded as its files;
+            # any other the engine's require answers (a Node built-in, promptfoo) or refuses, saying so
+            found = resolve_package(path, spec, tree)
+            if found is not None:
+                out[spec] = found
+            continue
         where = _where(path, written, spec)
         if _ABSOLUTE.match(spec):
             out[spec] = REFUSED + (f"{where}: require('{spec}') is an absolute path; only the repository's own files are "
@@ -99,6 +106,130 @@ def _links(path: str, source: str, written: str, tree: FileTree) -> Links:
         except SandboxError as exc:
             out[spec] = REFUSED + exc.message
     return tuple(out.items())
+
+
+# what `require(NAME)` gets from Node itself (or from the sandbox, bot.evals.sandbox.js_shims) before any package
+NODE_BUILTINS = frozenset({
+    "assert", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram", "dns", "domain", "events", "fs",
+    "http", "http2", "https", "inspector", "module", "net", "os", "path", "perf_hooks", "process", "punycode", "querystring",
+    "readline", "repl", "stream", "string_decoder", "sys", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm",
+    "wasi", "worker_threads", "zlib", "promptfoo", "node-fetch"})
+_PACKAGE = re.compile(r"\A(?P<name>(?:@[\w.-]+/)?[\w.-]+)(?:/(?P<sub>.+))?\Z")
+_BUILT_FOLDERS = ("dist/", "lib/", "build/", "out/", "esm/", "cjs/")  # where a package's build goes, when its tsconfig says nothing
+MAX_MANIFESTS = 500  # package.json files read while looking for a workspace package by its name
+_MANIFEST_BYTES = 256 * 1024
+
+
+def resolve_package(importer: str, spec: str, tree: FileTree) -> str | None:
+    """The repo file `require(spec)` in the file at `importer` loads when the package is the repository's own: found as
+    Node finds it (`node_modules/NAME` in the importer's folder or one above, up to the root) or as the workspace package
+    whose package.json is named NAME (a monorepo's `packages/*`, which the package manager links into node_modules);
+    its entry is package.json's `exports` (the subpath's, its require/node/import/default condition), else `main`, else
+    index. An entry that is a build output the repository does not hold (`dist/index.js`, built by `tsc`) is read from
+    the source it is built from: tsconfig's `rootDir` for its `outDir` (else `src/` for dist/, lib/, build/), the
+    TypeScript file for the JavaScript name. None for a Node built-in or a package the repository does not hold."""
+    m = _PACKAGE.match(spec)
+    if m is None or spec.startswith("node:") or m.group("name") in NODE_BUILTINS:
+        return None
+    name, sub = m.group("name"), m.group("sub")
+    for folder in _package_folders(importer, name, tree):
+        manifest = _manifest(f"{folder}/package.json", tree) or {}
+        for entry in _entries(manifest, sub):
+            target = posixpath.normpath(posixpath.join(folder, entry))
+            if target == ".." or target.startswith("../") or not (target + "/").startswith(folder + "/"):
+                continue
+            found = _as_file(target, tree) or _index(f"{target}/", tree) or _from_source(folder, target, tree)
+            if found is not None:
+                return found
+    return None
+
+
+def _package_folders(importer: str, name: str, tree: FileTree) -> list[str]:
+    out, here = [], posixpath.dirname(importer)
+    while True:
+        folder = posixpath.join(here, "node_modules", name) if here else f"node_modules/{name}"
+        if _exists(f"{folder}/package.json", tree):
+            out.append(folder)
+        if not here:
+            break
+        here = posixpath.dirname(here)
+    manifests = [p for p in tree.paths() if p.endswith("package.json") and posixpath.basename(p) == "package.json"
+                 and "node_modules/" not in p]
+    for path in manifests[:MAX_MANIFESTS]:
+        if posixpath.dirname(path) and (_manifest(path, tree) or {}).get("name") == name:
+            out.append(posixpath.dirname(path))
+    return out
+
+
+def _manifest(path: str, tree: FileTree) -> dict | None:
+    raw = tree.read(path) if _exists(path, tree) else None
+    if raw is None or len(raw) > _MANIFEST_BYTES:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _entries(manifest: dict, sub: str | None) -> list[str]:
+    """The package-relative paths `require(NAME[/sub])` may load, in Node's order."""
+    exports = manifest.get("exports")
+    key = f"./{sub}" if sub else "."
+    if isinstance(exports, dict) and any(k.startswith(".") for k in exports):
+        exports = exports.get(key)
+        if exports is None and sub:  # a pattern: "./schemas/*"
+            for pattern, value in manifest["exports"].items():
+                if pattern.endswith("*") and key.startswith(pattern[:-1]) and isinstance(value, (str, dict)):
+                    chosen = _condition(value)
+                    if chosen is not None:
+                        return [chosen.replace("*", key[len(pattern) - 1:])]
+    elif sub:
+        exports = None
+    chosen = _condition(exports) if exports is not None else None
+    if chosen is not None:
+        return [chosen]
+    if sub:
+        return [sub]
+    main = manifest.get("main")
+    return [main, "index"] if isinstance(main, str) and main else ["index"]
+
+
+def _condition(value: object) -> str | None:
+    while isinstance(value, dict):
+        value = next((value[k] for k in ("require", "node", "import", "default") if k in value), None)
+    return value if isinstance(value, str) else None
+
+
+def _from_source(folder: str, target: str, tree: FileTree) -> str | None:
+    """The source file a build output is made from (see resolve_package)."""
+    rel = target[len(folder) + 1:] if target.startswith(folder + "/") else target
+    pairs = []
+    options = (_tsconfig(f"{folder}/tsconfig.json", tree) or {}).get("compilerOptions") or {}
+    out_dir, root_dir = options.get("outDir"), options.get("rootDir")
+    if isinstance(out_dir, str) and isinstance(root_dir, str):
+        pairs.append((posixpath.normpath(out_dir) + "/", "" if posixpath.normpath(root_dir) == "." else posixpath.normpath(root_dir) + "/"))
+    pairs += [(built, "src/") for built in _BUILT_FOLDERS]
+    for built, source in pairs:
+        if rel.startswith(built):
+            stem = posixpath.join(folder, source + rel[len(built):])
+            found = _as_file(stem, tree) or _as_file(posixpath.splitext(stem)[0], tree) or _index(f"{stem}/", tree)
+            if found is not None:
+                return found
+    return None
+
+
+def _tsconfig(path: str, tree: FileTree) -> dict | None:
+    """tsconfig.json, which may hold comments and trailing commas (JSONC)."""
+    raw = tree.read(path) if _exists(path, tree) else None
+    if raw is None or len(raw) > _MANIFEST_BYTES:
+        return None
+    text = _TOKENS.sub(lambda m: "" if m.group(0).startswith("/") else m.group(0), raw.decode("utf-8", "replace"))
+    try:
+        value = json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _code_only(source: str) -> str:
