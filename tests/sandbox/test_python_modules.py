@@ -119,3 +119,29 @@ def test_a_module_elsewhere_is_not_guessed_unless_the_code_puts_its_folder_on_sy
     files["evals/provider.py"] = "import sys\nsys.path.append('../tools/scripts')\n" + files["evals/provider.py"]
     loaded, errors = load_suite(MemoryTree(files), SUITE_PATH)
     assert errors == [] and [m.path for m in loaded.providers[0].code.modules] == ["tools/scripts/helpers.py"]
+
+
+def test_a_projects_own_package_installed_in_place_is_found_in_its_src_layout_or_project_folder(server):
+    # `pip install -e .` puts src/rss_email (or a project folder's package) on the team's sys.path
+    provider = ("from rss_email.brief import answer\n\ndef call_api(prompt, options, context):\n"
+                "    return {'output': answer(context['vars']['word'])}\n")
+    for where in ("src", "services/brief"):
+        files = {SUITE_PATH: suite("  - file://provider.py\n", WORD_TESTS), "evals/provider.py": provider,
+                 f"{where}/rss_email/__init__.py": "", f"{where}/rss_email/brief.py": "from rss_email.words import pick as answer\n",
+                 f"{where}/rss_email/words.py": "def pick(word):\n    return word\n"}
+        if where != "src":
+            files["services/brief/pyproject.toml"] = "[project]\nname = 'rss-email'\n"
+        loaded, errors = load_suite(MemoryTree(files), SUITE_PATH)
+        assert errors == [], [e.message for e in errors]
+        assert [m.path for m in loaded.providers[0].code.modules] == [
+            f"{where}/rss_email/__init__.py", f"{where}/rss_email/brief.py", f"{where}/rss_email/words.py"]
+        apple = head_of(review(server, files))
+        assert (apple.error, apple.output, apple.passed) == (None, "apple", True), apple
+
+
+def test_a_package_in_a_folder_that_is_neither_src_nor_a_project_is_not_guessed():
+    files = {SUITE_PATH: suite("  - file://provider.py\n", WORD_TESTS),
+             "evals/provider.py": "from rss_email import x\n\ndef call_api(prompt, options, context):\n    return x\n",
+             "vendor/copies/rss_email/__init__.py": "x = 1\n"}
+    _, errors = load_suite(MemoryTree(files), SUITE_PATH)
+    assert any("imports 'rss_email', which is not in Python's standard library nor the repository" in e.message for e in errors)

@@ -3,7 +3,8 @@
 code is loaded: every import of a module outside the standard library and the sandbox's own modules is looked up in
 the repository — beside the code's own file (sys.path[0] of the script promptfoo runs), then at the repository's root, then (for a file that edits sys.path, as a
 provider putting its project's source folder there does) under the one folder of the repository that holds it, which
-later imports search too — and what the found modules import in turn, bounded in count and bytes and never outside the repository. The child is handed them by name
+later imports search too, and (as `pip install -e .` makes a project's package importable) under the one `src` folder
+or project folder (with pyproject.toml, setup.py or setup.cfg) that holds its top package — and what the found modules import in turn, bounded in count and bytes and never outside the repository. The child is handed them by name
 (bot/evals/sandbox/py_child.py), so `import` finds them as Python would on the team's machine.
 
     code = link_python(code, tree, max_file_bytes)     # PyCode with .modules and .unresolved
@@ -125,7 +126,8 @@ class _Finder:
     def _find(self, name: str, importer: str, searching: bool) -> list[PyModule] | None:
         """The modules `import name` loads (each enclosing package, then the module), from the first root that has it:
         the code file's folder (sys.path[0] of the script promptfoo runs), the repository's root, a folder an earlier module was found under (as the sys.path
-        entry it came from), and — when the importing file edits sys.path (`searching`) — the one folder holding it."""
+        entry it came from), and — when the importing file edits sys.path (`searching`) — the one folder holding it; then
+        the one src or project folder holding its top package."""
         parts = name.split(".")
         roots = [self.home, "", *self.roots]
         for root in dict.fromkeys(roots + (self._holders("/".join(parts)) if searching else [])):
@@ -134,7 +136,19 @@ class _Finder:
                 if root not in roots[:2] and root not in self.roots:
                     self.roots.append(root)
                 return found
+        # a project's own package installed in place (`pip install -e .`): the one src folder, or project folder (with
+        # pyproject.toml, setup.py or setup.cfg), holding its top package — then on sys.path for later imports too
+        for root in self._holders(parts[0]):
+            if root not in roots and (posixpath.basename(root) == "src" or self._is_project(root)):
+                found = self._at(root, parts)
+                if found is not None:
+                    self.roots.append(root)
+                    return found
         return None
+
+    def _is_project(self, folder: str) -> bool:
+        prefix = f"{folder}/" if folder else ""
+        return any(self._exists(prefix + f) for f in ("pyproject.toml", "setup.py", "setup.cfg"))
 
     def _holders(self, rel: str) -> list[str]:
         """The folders of the repository under which `rel` is a module or package: used only when exactly one has it."""
