@@ -467,8 +467,9 @@ def test_a_prompt_module_that_requires_a_package_is_refused_as_such():
     tree, suite = ok("prompts: [file://prompt.js]\nproviders: [openai:gpt-4o]\ntests: [{vars: {q: x}}]\n",
                      **{"prompt.js": "const dedent = require('dedent');\nmodule.exports = (c) => dedent`Hi ${c.vars.q}`;\n"})
     (case,) = expand(suite, Renderer(tree), gate=CodeGate())[0].values()
-    assert case.error.message == ("prompt function prompt.js: require('dedent'): modules are not loaded in the sandbox; "
-                                  "put the code it needs in the same file")
+    assert case.error.message == ("prompt function prompt.js: require('dedent'): modules are not loaded in the sandbox but "
+                                  "the repository's own (relative paths, its workspace packages, a committed node_modules); "
+                                  "put the code it needs in the same file or the repository")
 
 
 def test_a_grader_of_settings_without_an_id_says_it_names_no_model():

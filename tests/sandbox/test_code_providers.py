@@ -212,7 +212,8 @@ module.exports = async (prompt) => {
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/p.js": "const os = require('os');\nmodule.exports = () => 'x';\n"})
     assert head_of(cases).error == ("provider file://p.js (evals/p.js): require('os'): only require('promptfoo') (its cache.fetchWithCache), "
                                     "require('node-fetch'), require('dotenv') (which loads nothing), path and url are available to a "
-                                    "provider in the sandbox; put the rest of the code in the provider's file")
+                                    "provider in the sandbox, besides the repository's own files and packages (relative paths, its "
+                                    "workspace packages, a committed node_modules); put the rest of the code in the repository")
     # a provider that requires fs reads the repository (what it reads is recorded: tests/sandbox/test_case_reads.py)
     cases = review(server, {SUITE_PATH: suite("  - file://p.js\n", WORD_TESTS), "evals/note.txt": "noted",
                             "evals/p.js": "const fs = require('fs');\nmodule.exports = () => fs.readFileSync('note.txt', 'utf8');\n"})

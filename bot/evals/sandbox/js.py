@@ -75,8 +75,9 @@ _HARNESS = r"""
   globalThis.process = processShim;
   const require = (name) => {
     const builtin = node.require(name);
-    return builtin !== undefined ? builtin : unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox; "
-      + "put the code it needs in the same file");
+    return builtin !== undefined ? builtin : unsupported("require('" + String(name) + "'): modules are not loaded in the sandbox "
+      + "but the repository's own (relative paths, its workspace packages, a committed node_modules); "
+      + "put the code it needs in the same file or the repository");
   };
   globalThis.require = require;
   const link = globalThis.__pr_link;

@@ -88,7 +88,8 @@ _HARNESS = r"""
   const builtin = (name) => { const m = node.require(name); return m !== undefined ? m
     : unsupported("require('" + String(name) + "'): only require('promptfoo') (its cache.fetchWithCache), "
                   + "require('node-fetch'), require('dotenv') (which loads nothing), path and url are available to a "
-                  + "provider in the sandbox; put the rest of the code in the provider's file"); };
+                  + "provider in the sandbox, besides the repository's own files and packages (relative paths, its "
+                  + "workspace packages, a committed node_modules); put the rest of the code in the repository"); };
   const require = (name) => name === "promptfoo" ? promptfoo : name === "node-fetch" ? nodeFetch
     : name === "dotenv" || name === "dotenv/config" ? dotenvModule : builtin(name);
   globalThis.require = require;
