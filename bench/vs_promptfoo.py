@@ -90,6 +90,10 @@ SUITES = (
     # provider replaying a recording, JavaScript and Python assertions reading expected answers; the PR changes a skill
     # and an expected answer
     BenchSuite("case-reads", ROOT / "bench/suites/case-reads", "promptfooconfig.yaml", ROOT / "bench/suites/case-reads/pr", ("pr",)),
+    # the repository's own packages: a prompt function requiring the app's prompt package by name, a `package:` provider,
+    # a Python assertion loading YAML with PyYAML, an apiKey named as {{ env.NAME }}, a suite env setting; the PR edits
+    # the package's policy
+    BenchSuite("packages", ROOT / "bench/suites/packages", "promptfooconfig.yaml", ROOT / "bench/suites/packages/pr", ("pr",)),
 )
 # a suite that must name the scripted server itself (promptfoo's Hugging Face graders read no base URL from the environment)
 SERVER_PLACEHOLDER = b"http://scripted-server.invalid"
@@ -183,7 +187,7 @@ def install_promptfoo(version: str) -> Path:
 
 
 # the libraries promptfoo's Python providers import in the pyproviders suite: installed from PyPI into a venv of their own
-PROVIDER_LIBRARIES = ("openai>=1.40,<2", "anthropic>=0.34", "requests>=2.31", "httpx>=0.27")
+PROVIDER_LIBRARIES = ("openai>=1.40,<2", "anthropic>=0.34", "requests>=2.31", "httpx>=0.27", "pyyaml>=6.0")
 
 
 def provider_python() -> Path:

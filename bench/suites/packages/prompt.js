@@ -1,0 +1,6 @@
+const { buildSystemPrompt } = require('@acme/prompts');
+
+module.exports = ({ vars }) => [
+  { role: 'system', content: buildSystemPrompt() },
+  { role: 'user', content: vars.question },
+];
