@@ -74,3 +74,32 @@ def test_a_pr_editing_only_the_packages_prompt_source_is_reviewed(tmp_path, mode
     assert [c["summary"] for c in changed["semdiff"]["changes"]] == [
         'instruction removed: "Refunds are only possible within 30 days of delivery."']
     assert code == 1
+
+
+class Counting(MemoryTree):
+    """A tree that knows sizes and counts what is read whole."""
+
+    def __init__(self, files):
+        super().__init__(files)
+        self.reads: list[str] = []
+        self.sizes = {k: len(v.encode() if isinstance(v, str) else v) for k, v in files.items()}
+
+    def size(self, path):
+        return self.sizes.get(path)
+
+    def read(self, path):
+        self.reads.append(path)
+        return super().read(path)
+
+
+def test_attack_a_huge_package_json_or_a_root_dir_above_the_repository_leads_nowhere_and_is_not_read():
+    huge = '{"name": "@acme/prompts", "main": "x.js", "pad": "' + "y" * 1_000_000 + '"}'
+    tree = Counting({**FILES, "packages/big/package.json": huge, "packages/prompts/tsconfig.json":
+                     '{"compilerOptions": {"outDir": "dist", "rootDir": "../../../../outside"}}'})
+    from bot.evals.sources import SizedTree
+
+    assert isinstance(tree, SizedTree)
+    # the big manifest is named like the package but never read; the rootDir above the root is not followed: src/ is
+    assert resolve_package("evals/prompt.mjs", "@acme/prompts", tree) == "packages/prompts/src/index.ts"
+    assert "packages/big/package.json" not in tree.reads
+    assert not any(p.startswith("..") or "outside" in p for p in tree.reads)

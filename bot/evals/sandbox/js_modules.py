@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import weakref
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.evals.sandbox.js_code import JsCode, Links, Module, _commonjs
 from bot.evals.sandbox.result import Fault, SandboxError
@@ -153,20 +154,47 @@ def _package_folders(importer: str, name: str, tree: FileTree) -> list[str]:
         if not here:
             break
         here = posixpath.dirname(here)
-    manifests = [p for p in tree.paths() if p.endswith("package.json") and posixpath.basename(p) == "package.json"
-                 and "node_modules/" not in p]
+    return out + _workspaces(tree).get(name, [])
+
+
+_WORKSPACES: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _workspaces(tree: FileTree) -> dict[str, list[str]]:
+    """The repository's workspace packages by name (the folder of each package.json outside node_modules, at most
+    MAX_MANIFESTS of them read), once per tree: a tree does not change."""
+    try:
+        return _WORKSPACES[tree]
+    except (KeyError, TypeError):
+        pass
+    found: dict[str, list[str]] = {}
+    manifests = [p for p in tree.paths() if posixpath.basename(p) == "package.json" and "/" in p and "node_modules/" not in p]
     for path in manifests[:MAX_MANIFESTS]:
-        if posixpath.dirname(path) and (_manifest(path, tree) or {}).get("name") == name:
-            out.append(posixpath.dirname(path))
-    return out
+        name = (_manifest(path, tree) or {}).get("name")
+        if isinstance(name, str):
+            found.setdefault(name, []).append(posixpath.dirname(path))
+    try:
+        _WORKSPACES[tree] = found
+    except TypeError:  # a tree that cannot be referred to weakly: looked for again next time
+        pass
+    return found
+
+
+def _bounded_text(path: str, tree: FileTree) -> str | None:
+    """A small settings file's text (package.json, tsconfig.json), None when absent or past _MANIFEST_BYTES (unread)."""
+    from bot.evals.sources import FileTooLarge, read_bounded  # the loader's bounded reading; imported late (it imports this package)
+
+    try:
+        raw = read_bounded(tree, path, _MANIFEST_BYTES)
+    except FileTooLarge:
+        return None
+    return raw.decode("utf-8", "replace") if raw is not None else None
 
 
 def _manifest(path: str, tree: FileTree) -> dict | None:
-    raw = tree.read(path) if _exists(path, tree) else None
-    if raw is None or len(raw) > _MANIFEST_BYTES:
-        return None
+    text = _bounded_text(path, tree)
     try:
-        value = json.loads(raw)
+        value = json.loads(text) if text is not None else None
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
@@ -212,7 +240,9 @@ def _from_source(folder: str, target: str, tree: FileTree) -> str | None:
     pairs += [(built, "src/") for built in _BUILT_FOLDERS]
     for built, source in pairs:
         if rel.startswith(built):
-            stem = posixpath.join(folder, source + rel[len(built):])
+            stem = posixpath.normpath(posixpath.join(folder, source + rel[len(built):]))
+            if stem == ".." or stem.startswith("../"):  # a rootDir above the repository's root
+                continue
             found = _as_file(stem, tree) or _as_file(posixpath.splitext(stem)[0], tree) or _index(f"{stem}/", tree)
             if found is not None:
                 return found
@@ -221,10 +251,10 @@ def _from_source(folder: str, target: str, tree: FileTree) -> str | None:
 
 def _tsconfig(path: str, tree: FileTree) -> dict | None:
     """tsconfig.json, which may hold comments and trailing commas (JSONC)."""
-    raw = tree.read(path) if _exists(path, tree) else None
-    if raw is None or len(raw) > _MANIFEST_BYTES:
+    raw = _bounded_text(path, tree)
+    if raw is None:
         return None
-    text = _TOKENS.sub(lambda m: "" if m.group(0).startswith("/") else m.group(0), raw.decode("utf-8", "replace"))
+    text = _TOKENS.sub(lambda m: "" if m.group(0).startswith("/") else m.group(0), raw)
     try:
         value = json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
     except ValueError:
@@ -275,12 +305,9 @@ def _as_file(path: str, tree: FileTree) -> str | None:
 
 def _as_directory(path: str, tree: FileTree) -> str | None:
     prefix = f"{path}/" if path else ""
-    raw = tree.read(prefix + "package.json") if _exists(prefix + "package.json", tree) else None
-    if raw is not None and len(raw) <= 64 * 1024:
-        try:
-            main = json.loads(raw).get("main")
-        except (ValueError, AttributeError):
-            main = None
+    manifest = _manifest(prefix + "package.json", tree)
+    if manifest is not None:
+        main = manifest.get("main")
         if isinstance(main, str) and main and not _ABSOLUTE.match(main):
             target = posixpath.normpath(posixpath.join(path or ".", main))
             if target != ".." and not target.startswith("../"):
