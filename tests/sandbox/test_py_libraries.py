@@ -94,3 +94,12 @@ def test_a_python_generator_loads_its_cases_from_a_yaml_file_of_the_repository()
     report = asyncio.run(run_evals(EvalRequest(base=MemoryTree({}), head=tree, config=EvalsConfig(),
                                                suites=["evals/promptfooconfig.yaml"], env={}), NoCache()))
     assert sorted((c.head.output, c.head.passed) for c in report.cases()) == [("say apples", True), ("say pears", False)]
+
+
+def test_the_repositorys_own_yaml_module_comes_before_the_sandboxs_copy(mode):
+    # Python finds a module beside the script before site-packages: a repository's yaml.py is that module
+    tree = MemoryTree({"evals/check.py": "import yaml\n\ndef get_assert(output, context):\n    return yaml.safe_load(output)\n",
+                       "evals/yaml.py": "def safe_load(text):\n    return text == 'ours'\n"})
+    code = link_python(PyCode(tree.read("evals/check.py").decode(), file="evals/check.py", function="get_assert"), tree, 1_000_000)
+    assert code.libraries == () and [m.path for m in code.modules] == ["evals/yaml.py"]
+    assert run_python(code, "ours", {"vars": {}}, limits=LIMITS, mode=mode).passed

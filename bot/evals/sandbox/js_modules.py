@@ -109,12 +109,12 @@ def _links(path: str, source: str, written: str, tree: FileTree) -> Links:
     return tuple(out.items())
 
 
-# what `require(NAME)` gets from Node itself (or from the sandbox, bot.evals.sandbox.js_shims) before any package
+# what `require(NAME)` gets from Node itself, or from the sandbox (promptfoo, node-fetch, dotenv: its own stand-ins), before any package
 NODE_BUILTINS = frozenset({
     "assert", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram", "dns", "domain", "events", "fs",
     "http", "http2", "https", "inspector", "module", "net", "os", "path", "perf_hooks", "process", "punycode", "querystring",
     "readline", "repl", "stream", "string_decoder", "sys", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm",
-    "wasi", "worker_threads", "zlib", "promptfoo", "node-fetch"})
+    "wasi", "worker_threads", "zlib", "promptfoo", "node-fetch", "dotenv"})
 _PACKAGE = re.compile(r"\A(?P<name>(?:@[\w.-]+/)?[\w.-]+)(?:/(?P<sub>.+))?\Z")
 _BUILT_FOLDERS = ("dist/", "lib/", "build/", "out/", "esm/", "cjs/")  # where a package's build goes, when its tsconfig says nothing
 MAX_MANIFESTS = 500  # package.json files read while looking for a workspace package by its name

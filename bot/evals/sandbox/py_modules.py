@@ -90,6 +90,9 @@ class _Finder:
                 if not name or self._provided(name):
                     continue
                 modules = [] if name in self.found else self._find(name, path, "sys.path" in text)
+                if modules is None and name.partition(".")[0] in LIBRARIES:  # not the repository's own: the sandbox's copy
+                    self.libraries.add(name.partition(".")[0])
+                    continue
                 if modules is None:
                     if id(node) not in guarded:
                         self.missing.append((path, node.lineno, name))
@@ -104,11 +107,9 @@ class _Finder:
         return [m for m in new if m.path]
 
     def _provided(self, name: str) -> bool:
-        """Found elsewhere than in the repository: the standard library, the sandbox's own modules and LIBRARIES."""
+        """Found elsewhere than in the repository: the standard library and the sandbox's own modules (LIBRARIES are looked
+        for in the repository first, as Python finds a module beside the script before site-packages)."""
         top = name.partition(".")[0]
-        if top in LIBRARIES:
-            self.libraries.add(top)
-            return True
         return top in sys.stdlib_module_names or top in self.also or top in ("__future__", "_prompt_review_sdk")
 
     @staticmethod
