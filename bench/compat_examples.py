@@ -64,7 +64,7 @@ _RULES = (
                 r"|not found|does not exist|a suite needs `providers`|a grader needs an `id`|promptfoo refuses it too"
                 r"|promptfoo does not read `(?:file|path)`|is no provider id, in promptfoo 0.121 either|a mapping key must be a plain value|points outside the repository"
                 r"|Cannot find module '\.\.?/|names no prompt of the suite|the test file is empty"
-                r"|would be sent as the key itself"),  # `apiKey: ${X}`: promptfoo sends those characters as the key  # a relative module the gathered folder lacks
+                r"|would be sent as the key itself|duplicate key|promptfoo cannot load it either|no files match"),  # `apiKey: ${X}`: promptfoo sends those characters as the key  # a relative module the gathered folder lacks
 )
 
 

@@ -445,6 +445,8 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
             return None
     if base in ("is-json", "contains-json") and isinstance(value, str):
         value = _schema_text(value)  # promptfoo reads a text value as a JSON (or YAML) schema
+    if base in ("is-json", "contains-json") and (value is False or (type(value) in (int, float) and value == 0)):
+        value = None  # promptfoo checks a schema only for a value JavaScript holds true: `value: false` is none
     problem = _value_problem(base, value)
     if problem:
         errors.add(located, where + ("value",), f"{kind}: {problem}")

@@ -108,6 +108,25 @@ def test_contains_json_takes_a_schema_written_as_json_text():
     assert suite.tests[0].asserts[0].value == {"type": "object", "required": ["answer"]}
 
 
+def test_a_json_check_whose_value_javascript_holds_false_checks_no_schema_as_in_promptfoo():
+    # promptfoo 0.121's is-json / contains-json check a schema only `if (renderedValue)`: `value: false` is JSON alone
+    import asyncio
+
+    from bot.core.config import EvalsConfig
+    from bot.evals import EvalRequest, NoCache, run_evals
+
+    text = ("prompts: ['{{p}}']\nproviders: [echo]\ntests:\n"
+            "  - {description: json, vars: {p: '{\"a\": 1}'}, assert: [{type: is-json, value: false}, {type: contains-json, value: 0}]}\n"
+            "  - {description: text, vars: {p: not json}, assert: [{type: is-json, value: false}]}\n")
+    suite = ok(text)
+    assert [a.value for t in suite.tests for a in t.asserts] == [None, None, None]
+    tree = MemoryTree({PATH: text})
+    report = asyncio.run(run_evals(EvalRequest(base=MemoryTree({}), head=tree, config=EvalsConfig(), suites=[PATH], env={}), NoCache()))
+    assert sorted((c.description, c.head.passed) for c in report.cases()) == [("json", True), ("text", False)]
+    # a value JavaScript holds true that is no schema stays an error (promptfoo throws on it as it checks)
+    assert refused(text.replace("{type: is-json, value: false}, {type: contains-json", "{type: is-json, value: true}, {type: contains-json"))
+
+
 def test_measured_assertions_and_derived_metrics_load():
     suite = ok("prompts: ['{{q}}']\nproviders: [openai:chat:gpt-4o-mini]\n"
                "derivedMetrics:\n  - {name: f1, value: '2 * precision * recall / (precision + recall)'}\n"
