@@ -47,7 +47,8 @@ def read_key_envar(kind: str, api: object, value: object) -> tuple[str | None, s
 # they are written)
 API_KEY = "apiKey"
 ENV_REFERENCE = re.compile(r"\{\{\s*env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*(['\"])([A-Za-z_][A-Za-z0-9_]*)\2\s*\])\s*\}\}")
-_LOOKS_LIKE_A_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# (shell-style `${NAME}` or `$NAME` in capitals, or a template without `env.`: a variable's name, never a key, is quoted back)
+_LOOKS_LIKE_A_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Z_][A-Z0-9_]*))|\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # the wires whose requests carry the key in a header (bot.evals.providers.Caller._auth_headers): where a named key can go
 _HEADER_KEY_WIRES = {"openai", "anthropic", "gemini", "cohere", "replicate", "huggingface"}
 _WRITE_IT = ("credentials come from the environment only, never from the repository: name the variable, "
@@ -66,7 +67,7 @@ def read_api_key(kind: str, vendor: object, api: object, value: object) -> tuple
     if match is None:
         like = _LOOKS_LIKE_A_VARIABLE.fullmatch(text) if text is not None else None
         if like is not None:
-            name = like.group(1) or like.group(2)
+            name = like.group(1) or like.group(2) or like.group(3)
             return None, (f"refused: {API_KEY}: {value!r} would be sent as the key itself: promptfoo fills in only "
                           f"{{{{ env.NAME }}}} in a provider's config; write apiKey: '{{{{ env.{name} }}}}', or leave apiKey out "
                           f"and the operator's {own} is used")

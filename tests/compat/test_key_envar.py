@@ -229,3 +229,10 @@ def test_an_api_key_written_out_or_templated_as_promptfoo_would_send_it_as_writt
 def test_the_api_keys_variable_is_in_the_fingerprint_and_its_value_is_not(server):
     suite, errors = load(named_in_api_key(server))
     assert errors == [] and "FLEXAI_API_KEY" in repr(suite.providers[0].fingerprint())
+
+
+@pytest.mark.parametrize("written", ["sk-live-8f3a9c", "$ecretPass1", "hunter2"])
+def test_a_key_written_out_is_never_quoted_back_in_the_refusal(written):
+    _, errors = load(f"{{id: 'openai:chat:m', config: {{apiKey: '{written}'}}}}")
+    assert len(errors) == 1 and "refused: apiKey: credentials come from the environment only" in str(errors[0])
+    assert written not in str(errors[0])
