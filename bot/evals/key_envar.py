@@ -56,11 +56,11 @@ _WRITE_IT = ("credentials come from the environment only, never from the reposit
              "or leave apiKey out and the operator's {own} is used")
 
 
-def read_api_key(kind: str, vendor: object, api: object, value: object) -> tuple[str | None, str | None]:
-    """config.apiKey at load: (the variable `{{ env.NAME }}` names, or None when it has no effect; the problem, or None).
-    A key written out is refused (a secret in the repository, or a placeholder); so is text promptfoo would send as it is
-    written, with what to write instead."""
-    wire, key_env, auth = getattr(vendor, "wire", ""), tuple(getattr(vendor, "key_env", ())), getattr(vendor, "auth", "none")
+def read_api_key(kind: str, wire: str, key_env: tuple[str, ...], auth: str, api: object, value: object) -> tuple[str | None, str | None]:
+    """config.apiKey at load, for a provider of vendor `kind` (its wire format, key variables and how its key is sent):
+    (the variable `{{ env.NAME }}` names, or None when it has no effect; the problem, or None). A key written out is
+    refused (a secret in the repository, or a placeholder); so is text promptfoo would send as it is written, with what
+    to write instead."""
     own = " or ".join(key_env) or "credentials"
     text = value.strip() if isinstance(value, str) else None
     match = ENV_REFERENCE.fullmatch(text) if text is not None else None

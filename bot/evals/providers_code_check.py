@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.yamlsrc import LocatedYaml, Path
 from bot.evals.sandbox import PyCode, parse_ref
-from bot.evals.sandbox.js_modules import resolve_package
+from bot.evals.sandbox.js_resolve import resolve_package
 from bot.evals.sandbox.py_modules import SANDBOX_MODULES
 from bot.evals.suite import Code
 
@@ -21,7 +21,7 @@ PYTHON_FUNCTION = "call_api"  # promptfoo's default function of a Python provide
 def package_ref(tree: Any, base_dir: str, pid: str) -> tuple[str | None, str | None]:
     """promptfoo's `package:NAME:EXPORT` provider as the repository file it runs (`file://PATH:EXPORT`, relative to the
     suite's folder), or the problem: NAME is found as `require(NAME)` from the suite's folder finds the repository's own
-    packages (bot.evals.sandbox.js_modules.resolve_package: a committed node_modules, a workspace package, its build
+    packages (bot.evals.sandbox.js_resolve.resolve_package: a committed node_modules, a workspace package, its build
     output read from its source). Only the repository's own files are run (in the sandbox, under the code gate): a
     package npm installs and nobody commits is not there to run."""
     _, name, export = pid.split(":", 2)

@@ -552,7 +552,8 @@ def parse_provider(item: Any, located: LocatedYaml, where: Path, errors: Any, em
             elif name and "apiKey" not in config:  # promptfoo's providers take config.apiKey over the variable
                 opts[key] = name
         elif key == "apiKey":  # `{{ env.NAME }}`: that variable's value, sent where key_envar's rule lets it
-            name, problem = key_envar.read_api_key(kind, VENDORS[kind], opts.get("api"), value)
+            vendor = VENDORS[kind]
+            name, problem = key_envar.read_api_key(kind, vendor.wire, vendor.key_env, vendor.auth, opts.get("api"), value)
             if problem:
                 errors.add(located, at, problem)
             elif name:

@@ -1,7 +1,7 @@
 """The repository's own packages required by name (a monorepo's workspace package, a committed node_modules): suite
 code that builds its prompt from the app's prompt package (`import { buildSystemPrompt } from '@acme/prompts'`, whose
 package.json points at a `dist/` that only a build makes) loads the package's TypeScript source
-(bot.evals.sandbox.js_modules.resolve_package), and a PR that edits only that source is reviewed through a real `review`
+(bot.evals.sandbox.js_resolve.resolve_package), and a PR that edits only that source is reviewed through a real `review`
 on git: the case re-runs, the change is named, and the regression it causes is judged."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bot.core.files import MemoryTree
 from bot.evals import EvalRequest, NoCache, run_evals
 from bot.evals.generators import base_code
 from bot.evals.loader import read_suite
-from bot.evals.sandbox.js_modules import resolve_package
+from bot.evals.sandbox.js_resolve import resolve_package
 from tests.sandbox.test_wired import CONFIG, cases, repo_with_pr, review
 
 SUPPORT = "export const SUPPORT: string = `You are a support agent.\nRefunds are only possible within 30 days of delivery.\n`;\n"

@@ -180,7 +180,7 @@ class _Finder:
         return None
 
     def _exists(self, path: str) -> bool:
-        from bot.evals.sandbox.js_modules import _exists
+        from bot.evals.sandbox.js_resolve import _exists
 
         return _exists(path, self.tree)
 
