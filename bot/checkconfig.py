@@ -66,7 +66,7 @@ def check(tree) -> Checked:
 
 
 def check_config_command(path: str) -> int:
-    tree = DirTree(path)
+    tree = DirTree.of_checkout(path)
     found = check(tree)
     errors, checked = found.errors, found.checked
     for warning in found.warnings:

@@ -241,9 +241,23 @@ class DirTree:
 
     _SKIP = {".git", "node_modules", ".venv", "__pycache__", ".prompt-review"}
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, committed: frozenset[str] = frozenset()):
+        """`committed`: files under a `node_modules` folder that the repository holds (git tracks them: packages a team
+        commits), read like any other; what a package manager installed there is not the repository's."""
         self.root = os.path.realpath(root)
+        self.committed = committed
         self._paths: list[str] | None = None
+
+    @classmethod
+    def of_checkout(cls, root: str) -> DirTree:
+        """The directory, with the files git tracks under its `node_modules` folders when it is a git checkout (as a
+        review, which reads the commit, sees them)."""
+        try:
+            listed = git_bytes(root, "ls-files", "-z", "--", ":(glob)**/node_modules/**", ":(glob)node_modules/**")
+        except (GitError, OSError):
+            listed = b""
+        tracked = (normalize(p.decode("utf-8", "replace")) for p in listed.split(b"\0") if p)
+        return cls(root, frozenset(p for p in tracked if ".git" not in p.split("/")))
 
     def paths(self) -> list[str]:
         if self._paths is None:
@@ -255,7 +269,9 @@ class DirTree:
                     full = os.path.join(dirpath, name)
                     if not os.path.islink(full) and os.path.isfile(full):
                         found.append(normalize(name if rel == "." else f"{rel}/{name}"))
-            self._paths = sorted(found)
+            found += [p for p in self.committed if self._inside(p) is not None and not os.path.islink(os.path.join(self.root, p))
+                      and os.path.isfile(os.path.join(self.root, p))]
+            self._paths = sorted(set(found))
         return self._paths
 
     def _inside(self, path: str) -> str | None:
@@ -266,7 +282,9 @@ class DirTree:
         real = os.path.realpath(os.path.join(self.root, rel))
         inside = os.path.relpath(real, self.root)
         parts = inside.split(os.sep)
-        if inside == os.curdir or parts[0] == os.pardir or any(part in self._SKIP for part in parts):
+        if inside == os.curdir or parts[0] == os.pardir or ".git" in parts:
+            return None
+        if any(part in self._SKIP for part in parts) and normalize(inside.replace(os.sep, "/")) not in self.committed:
             return None
         return real
 

@@ -68,3 +68,28 @@ def test_a_package_a_pull_request_changes_is_pr_code_under_the_gate():
     assert case.base.passed and case.base.output == "Echo: Write about bananas"
     assert case.head.output is None or case.head.output == "", case.head
     assert case.head.error and "executes code from the PR" in case.head.error, case.head.error
+
+
+def test_check_config_sees_a_committed_node_modules_package_and_not_an_installed_one(tmp_path):
+    # a review reads the commit; `check-config PATH` reads the checkout, where node_modules is mostly what npm installed
+    import subprocess
+    import sys
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    files = {".github/prompt-review.yml": "suites: [evals/promptfooconfig.yaml]\n", PATH: SUITE, **WHERE["beside the suite"]}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    git("init", "-q")
+
+    def check_config() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", "check-config", str(tmp_path)], capture_output=True, text=True, timeout=120)
+
+    installed = check_config()  # not committed: npm's, not the repository's
+    assert installed.returncode == 1 and "package 'testpackage' is not in the repository" in installed.stderr, installed.stderr
+    git("add", "-A", "-f")
+    committed = check_config()
+    assert committed.returncode == 0, committed.stderr
+    assert "ok: evals/promptfooconfig.yaml" in committed.stdout

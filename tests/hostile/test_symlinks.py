@@ -162,3 +162,19 @@ def test_simulator_stores_a_directorys_symlink_as_a_symlink_not_its_target(tmp_p
     sim.create_org("acme")
     repo = sim.create_repo_from_dir("acme", "fromdir", root)
     assert sim.file(repo.full_name, "main", "leak.txt") == str(tmp_path / "secret.txt").encode()
+
+
+def test_check_config_reads_a_committed_node_modules_file_but_not_one_linking_out_of_the_checkout(tmp_path):
+    from bot.pipeline.trees import DirTree
+
+    (tmp_path / "node_modules/pkg").mkdir(parents=True)
+    (tmp_path / "node_modules/pkg/index.js").write_text("module.exports = 1;\n")
+    os.symlink("/etc/passwd", tmp_path / "node_modules/pkg/secret.js")
+    (tmp_path / "node_modules/other").mkdir()
+    (tmp_path / "node_modules/other/index.js").write_text("installed, not committed\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-f", "node_modules/pkg")
+    tree = DirTree.of_checkout(str(tmp_path))
+    assert tree.read("node_modules/pkg/index.js") == b"module.exports = 1;\n"
+    assert tree.read("node_modules/pkg/secret.js") is None and tree.read("node_modules/other/index.js") is None
+    assert [p for p in tree.paths() if "node_modules" in p] == ["node_modules/pkg/index.js"]
