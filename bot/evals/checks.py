@@ -402,11 +402,9 @@ def check_assertion(tree, base_dir, located, where: Path, raw: Any, errors: Coll
         elif not (near := difflib.get_close_matches(str(key), _KNOWN_ASSERT_KEYS, n=1)) and isinstance(key, str) \
                 and key not in CHECK_LIKE_ASSERT_KEYS and key not in metrics.METEOR_KEYS:
             # promptfoo's assertion schema drops it and it does not read as part of the check (a label, a name)
-            if (located.file, f"assert.{key}") not in errors.warned:
-                errors.warned.add((located.file, f"assert.{key}"))
-                errors.warn(located, where + (key,), f"ignored assertion key {key!r} (promptfoo's assertions read only "
-                                                     f"{', '.join(sorted(ASSERT_KEYS))} and drop any other key; so does "
-                                                     "prompt-review)")
+            errors.warn_once(located, where + (key,), f"assert.{key}", f"ignored assertion key {key!r} (promptfoo's assertions "
+                                                                        f"read only {', '.join(sorted(ASSERT_KEYS))} and drop any "
+                                                                        "other key; so does prompt-review)")
             continue
         else:
             hint = (f" (did you mean {near[0]!r}?)" if near else

@@ -228,9 +228,8 @@ def _grading_option_misses(tests: list[TestSpec], errors: Collector) -> None:
     for located, at, key, near in errors.grading_misses:
         if graded:
             errors.add(located, at, grading_option_miss(key, near, True))
-        elif (located.file, f"options.{key}") not in errors.warned:
-            errors.warned.add((located.file, f"options.{key}"))
-            errors.warn(located, at, grading_option_miss(key, near, False))
+        else:
+            errors.warn_once(located, at, f"options.{key}", grading_option_miss(key, near, False))
 
 
 def _local_refs(located: LocatedYaml, errors: Collector) -> LocatedYaml:

@@ -77,6 +77,12 @@ class Collector:
     def warn(self, located: LocatedYaml, path: Path, message: str) -> None:
         self.warnings.append(located.error(path, message))
 
+    def warn_once(self, located: LocatedYaml, path: Path, key: str, message: str) -> None:
+        """A warning about `key` (say `assert.label`) once per file, however many tests or assertions repeat it."""
+        if (located.file, key) not in self.warned:
+            self.warned.add((located.file, key))
+            self.warn(located, path, message)
+
     def extend(self, exc: UserError) -> None:
         self.errors.extend(exc.errors)
 

@@ -504,9 +504,7 @@ def _without_ignored_keys(located: LocatedYaml, where: Path, item: dict, errors:
     if not ignored and not ignored_options and not misses:
         return item
     for key, at, shown in [(k, where + (k,), k) for k in ignored] + [(k, where + ("options", k), f"options.{k}") for k in ignored_options]:
-        if (located.file, shown) not in errors.warned:
-            errors.warned.add((located.file, shown))
-            errors.warn(located, at, ignored_test_key(shown))
+        errors.warn_once(located, at, shown, ignored_test_key(shown))
     for key, near in misses:
         errors.grading_misses.append((located, where + ("options", key), str(key), near))
     ignored_options += [key for key, _ in misses]
