@@ -109,8 +109,7 @@ def resolve_package(importer: str, spec: str, tree: FileTree) -> str | None:
     if m is None or spec.startswith("node:") or m.group("name") in NODE_BUILTINS:
         return None
     name, sub = m.group("name"), m.group("sub")
-    for folder in _package_folders(importer, name, tree):
-        manifest = _manifest(f"{folder}/package.json", tree) or {}
+    for folder, manifest in _package_folders(importer, name, tree):
         for entry in _entries(manifest, sub):
             target = posixpath.normpath(posixpath.join(folder, entry))
             if target == ".." or target.startswith("../") or not (target + "/").startswith(folder + "/"):
@@ -121,34 +120,35 @@ def resolve_package(importer: str, spec: str, tree: FileTree) -> str | None:
     return None
 
 
-def _package_folders(importer: str, name: str, tree: FileTree) -> list[str]:
+def _package_folders(importer: str, name: str, tree: FileTree) -> list[tuple[str, dict]]:
+    """Where package NAME may be, in Node's order, each with its package.json (empty when it is not JSON)."""
     out, here = [], posixpath.dirname(importer)
     while True:
         folder = posixpath.join(here, "node_modules", name) if here else f"node_modules/{name}"
         if _exists(f"{folder}/package.json", tree):
-            out.append(folder)
+            out.append((folder, _manifest(f"{folder}/package.json", tree) or {}))
         if not here:
             break
         here = posixpath.dirname(here)
     return out + _workspaces(tree).get(name, [])
 
 
-_WORKSPACES: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+_WORKSPACES: weakref.WeakKeyDictionary[Any, dict[str, list[tuple[str, dict]]]] = weakref.WeakKeyDictionary()
 
 
-def _workspaces(tree: FileTree) -> dict[str, list[str]]:
-    """The repository's workspace packages by name (the folder of each package.json outside node_modules, at most
-    MAX_MANIFESTS of them read), once per tree: a tree does not change."""
+def _workspaces(tree: FileTree) -> dict[str, list[tuple[str, dict]]]:
+    """The repository's workspace packages by name, each folder with its package.json (of each package.json outside
+    node_modules, at most MAX_MANIFESTS of them read), once per tree: a tree does not change."""
     try:
         return _WORKSPACES[tree]
     except (KeyError, TypeError):
         pass
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[tuple[str, dict]]] = {}
     manifests = [p for p in tree.paths() if posixpath.basename(p) == "package.json" and "/" in p and "node_modules/" not in p]
     for path in manifests[:MAX_MANIFESTS]:
-        name = (_manifest(path, tree) or {}).get("name")
-        if isinstance(name, str):
-            found.setdefault(name, []).append(posixpath.dirname(path))
+        manifest = _manifest(path, tree) or {}
+        if isinstance(manifest.get("name"), str):
+            found.setdefault(manifest["name"], []).append((posixpath.dirname(path), manifest))
     try:
         _WORKSPACES[tree] = found
     except TypeError:  # a tree that cannot be referred to weakly: looked for again next time
